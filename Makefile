@@ -1,0 +1,72 @@
+# hookhost Makefile. `make help` lists the targets.
+GO        ?= go
+BIN       ?= bin/hookhost
+DATA_DIR  ?= ./data
+PKGS      ?= ./...
+
+.DEFAULT_GOAL := help
+
+## help: list the targets
+.PHONY: help
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## /  /'
+
+## build: build bin/hookhost
+.PHONY: build
+build:
+	$(GO) build -o $(BIN) ./cmd/hookhost
+
+## plugins: build the example extension into $(PLUGINS_DIR) (default ./data/plugins)
+PLUGINS_DIR ?= $(DATA_DIR)/plugins
+.PHONY: plugins
+plugins:
+	mkdir -p $(PLUGINS_DIR)
+	$(GO) build -o $(PLUGINS_DIR)/slugify ./plugins/examples/slugify
+
+## generate: regenerate the extension protocol's Go code (needs protoc, see plugins/proto/gen.sh)
+.PHONY: generate
+generate:
+	$(GO) generate ./plugins/proto
+
+## run: build and start the server on 127.0.0.1:8080 with SQLite in ./data and the example imported
+.PHONY: run
+run: build
+	$(BIN) serve --data-dir $(DATA_DIR) --example
+
+## test: vet and run every test with the race detector
+.PHONY: test
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+## bench: Go benchmarks and the load run against a bare Fiber handler
+.PHONY: bench
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+	$(GO) run ./bench -duration 5s
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s)
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed -E 's/func (Fuzz[A-Za-z0-9_]*).*/\1/'); do \
+	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+	  done; \
+	done
+
+## lint: gofmt check and go vet
+.PHONY: lint
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
+	$(GO) vet $(PKGS)
+
+## fmt: gofmt every Go file
+.PHONY: fmt
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## tidy: go mod tidy
+.PHONY: tidy
+tidy:
+	$(GO) mod tidy

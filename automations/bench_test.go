@@ -1,0 +1,101 @@
+package automations_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/templates"
+)
+
+// guideScript is the Cerb guide's webhook example
+// (cerb/cerb.github.io:_guides/webhooks/configure.md#1).
+const guideScript = `start:
+  set:
+    response:
+      http:
+        method@key: request_method
+        path@key: request_path
+        headers@key: request_headers
+        params@key: request_params
+      client:
+        ip@key: request_client_ip
+  return:
+    status_code: 200
+    headers:
+      Content-Type: application/json
+    body@text: {{response|json_encode|json_pretty}}`
+
+// guideRequest is a realistic request: ten headers and two parameters.
+func guideRequest() automations.HTTPRequest {
+	return automations.HTTPRequest{
+		Method: "POST",
+		Path:   "orders/new",
+		Headers: [][2]string{
+			{"Host", "hooks.example.com"},
+			{"User-Agent", "curl/8.5.0"},
+			{"Accept", "*/*"},
+			{"Accept-Encoding", "gzip, deflate"},
+			{"Content-Type", "application/x-www-form-urlencoded"},
+			{"Content-Length", "9"},
+			{"X-Customheader", "true"},
+			{"X-Request-Id", "4f1c2a9e-1b7d-4c55-9f3e-0c8e2a7d1f20"},
+			{"X-Forwarded-For", "203.0.113.9"},
+			{"Connection", "keep-alive"},
+		},
+		Query:    [][2]string{{"key", "value"}},
+		Form:     [][2]string{{"name", "Kina"}},
+		Body:     []byte("name=Kina"),
+		ClientIP: "203.0.113.9",
+	}
+}
+
+func guideProgram(tb testing.TB) *automations.Program {
+	tb.Helper()
+	p, err := automations.Compile(automations.Source{Name: "example.webhook.respond", Trigger: automations.TriggerWebhookRespond,
+		Script: guideScript, Policy: "commands:\n  "}, automations.Options{Templates: templates.New()})
+	require.NoError(tb, err)
+	return p
+}
+
+func BenchmarkCompileGuideExample(b *testing.B) {
+	env := templates.New()
+	src := automations.Source{Name: "example.webhook.respond", Trigger: automations.TriggerWebhookRespond, Script: guideScript, Policy: "commands:\n  "}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := automations.Compile(src, automations.Options{Templates: env}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRunGuideExample(b *testing.B) {
+	p := guideProgram(b)
+	inputs := automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)})
+	ctx := context.Background()
+	rt := automations.Runtime{}
+	b.ReportAllocs()
+	for b.Loop() {
+		res := p.Run(ctx, inputs, rt)
+		if res.Exit != automations.ExitReturn {
+			b.Fatal(res.Error)
+		}
+	}
+}
+
+func BenchmarkWebhookRoundTrip(b *testing.B) {
+	p := guideProgram(b)
+	req := guideRequest()
+	info := automations.WebhookInfo{ID: "1", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp := automations.WebhookResponse(p.Run(ctx, automations.WebhookInputs(req, info), automations.Runtime{}))
+		if resp.Status != 200 {
+			b.Fatal(resp.Status)
+		}
+	}
+}

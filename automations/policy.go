@@ -1,0 +1,152 @@
+package automations
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hookhost/hookhost/automations/kata"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// maxTimeLimit is the largest time limit a policy may set (spec §2.8).
+const maxTimeLimit = 120 * time.Second
+
+// rule is one allow/deny (or enabled/disabled) rule.
+type rule struct {
+	allow bool
+	val   *value
+}
+
+// policy is a compiled policy KATA (spec §6).
+type policy struct {
+	commands  map[string][]rule
+	all       []rule
+	timeLimit time.Duration // 0 when the policy does not set one
+}
+
+// cerbPolicyCommands are command names Cerb policies may name even though
+// hookhost does not run them; listing them is not an error.
+func cerbPolicyCommand(name string) bool {
+	switch name {
+	case "api.command", "data.query", "decrypt.pgp", "email.parse", "encrypt.pgp",
+		"file.read", "file.write", "metric.increment", "queue.pop", "queue.push",
+		"record.create", "record.delete", "record.get", "record.search", "record.update",
+		"record.upsert", "await", "simulate.success", "simulate.error":
+		return true
+	}
+	return false
+}
+
+// compilePolicy compiles the policy document into p, reporting problems.
+func (c *compiler) compilePolicy(root *kata.Node) *policy {
+	vc := &valueCompiler{env: c.env, source: "policy", diags: &c.diags}
+	p := &policy{commands: map[string][]rule{}}
+	for _, top := range root.Children {
+		switch top.Key {
+		case "commands":
+			if top.Kind != kata.Object {
+				vc.errorf(top.Pos, "`commands:` must hold one key per command")
+				continue
+			}
+			for _, cmd := range top.Children {
+				if len(cmd.Annotations) > 0 {
+					vc.errorf(cmd.Pos, "annotations are not allowed on policy command keys (`%s@%s:`)", cmd.Key, strings.Join(cmd.Annotations, ","))
+				}
+				if cmd.Key != "all" && !c.knownCommand(cmd.Key) && !cerbPolicyCommand(cmd.Key) {
+					vc.errorf(cmd.Pos, "Unknown command `%s:` in policy", cmd.Key)
+				}
+				rules := c.compileRules(vc, cmd, "allow", "deny")
+				if cmd.Key == "all" {
+					p.all = rules
+				} else {
+					p.commands[cmd.Key] = rules
+				}
+			}
+		case "callers":
+			// Interactions only; webhooks have no callers. Accepted as is.
+		case "settings":
+			for _, s := range top.Children {
+				if s.Key != "time_limit_ms" {
+					vc.errorf(s.Pos, "Unknown setting `%s:` in policy; expected `time_limit_ms:`", s.Key)
+					continue
+				}
+				vc.annotations(s)
+				txt := strings.TrimSpace(s.Value)
+				if s.Kind == kata.Object || !isNumeric(txt) {
+					vc.errorf(valuePos(s), "`time_limit_ms:` must be a number of milliseconds")
+					continue
+				}
+				ms := intval(txt)
+				if ms < 0 {
+					ms = 0
+				}
+				if ms > maxTimeLimit.Milliseconds() {
+					ms = maxTimeLimit.Milliseconds()
+				}
+				p.timeLimit = time.Duration(ms) * time.Millisecond
+			}
+		default:
+			vc.errorf(top.Pos, "Unexpected key `%s:` in policy; expected `commands:`, `callers:` or `settings:`", top.Key)
+		}
+	}
+	return p
+}
+
+// compileRules compiles the allow/deny (or enabled/disabled) rules under
+// n. yes names the rule type that allows.
+func (c *compiler) compileRules(vc *valueCompiler, n *kata.Node, yes, no string) []rule {
+	var rules []rule
+	for _, r := range n.Children {
+		t := r.Type()
+		if t != yes && t != no {
+			vc.errorf(r.Pos, "Unexpected rule `%s:` under `%s:`; expected `%s:` or `%s:`", r.Key, n.Key, yes, no)
+			continue
+		}
+		if r.Kind == kata.Object {
+			vc.errorf(r.Pos, "rule `%s:` must have a value", r.Key)
+			continue
+		}
+		rules = append(rules, rule{allow: t == yes, val: vc.compile(r, true)})
+	}
+	return rules
+}
+
+// valuePos is the position of n's value, or of its key when it has none.
+func valuePos(n *kata.Node) kata.Pos {
+	if n.ValuePos.Line > 0 {
+		return n.ValuePos
+	}
+	return n.Pos
+}
+
+// decide evaluates rules in order; the first true rule decides. found is
+// false when no rule was true.
+func decide(rules []rule, env *evalEnv) (allow, found bool) {
+	for _, r := range rules {
+		v, _, err := r.val.eval(env)
+		if err != nil {
+			continue
+		}
+		if toBool(v) {
+			return r.allow, true
+		}
+	}
+	return false, false
+}
+
+// allows reports whether the policy lets command name run, given the
+// command dictionary {node:{id,type}, inputs, output}.
+func (p *policy) allows(name string, data *dict.Map, env *evalEnv) bool {
+	if p == nil {
+		return false
+	}
+	e := *env
+	e.data = data
+	e.generic = true
+	e.log = nil
+	if allow, found := decide(p.commands[name], &e); found {
+		return allow
+	}
+	allow, _ := decide(p.all, &e)
+	return allow
+}

@@ -1,0 +1,534 @@
+package automations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// runner is the state of one Run.
+type runner struct {
+	p        *Program
+	ctx      context.Context
+	rt       Runtime
+	data     *dict.Map
+	env      evalEnv
+	res      *Result
+	now      func() time.Time
+	start    time.Time
+	deadline time.Time
+	steps    int
+	logBytes int
+	logFull  bool
+	done     bool
+	cur      string // id of the node being run (for log lines)
+}
+
+// cmdError is a command failure that on_error: can catch. extra holds
+// fields merged into the output next to "error" (http.request's response).
+type cmdError struct {
+	msg   string
+	extra *dict.Map
+}
+
+func (e *cmdError) Error() string { return e.msg }
+
+func cmdErrorf(format string, args ...any) *cmdError {
+	return &cmdError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errStopped reports that a limit ended the run inside a command.
+var errStopped = errors.New("run stopped")
+
+// Run interprets the program. inputs is the trigger's dictionary (for
+// webhooks the keys of WebhookInputs); the handler's fixed inputs, if any,
+// are under the key "inputs" and are checked against the script's inputs:
+// declarations. inputs is not modified. Run honours ctx between nodes and
+// inside http.request, enforces the limits, and never panics: an internal
+// failure ends the run in ExitError.
+func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *Result) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st := &struct {
+		runner
+		result Result
+	}{}
+	res = &st.result
+	res.Exit = ExitExit
+	r := &st.runner
+	r.p, r.ctx, r.rt, r.res, r.now = p, ctx, rt, res, rt.Now
+	if r.now == nil {
+		r.now = time.Now
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			res.Exit = ExitError
+			res.Return = nil
+			res.Error = fmt.Sprintf("internal error: %v", v)
+			res.ErrorAt = r.cur
+		}
+		res.Steps = r.steps
+	}()
+	r.start = time.Now()
+	r.deadline = r.start.Add(p.limits.Time)
+	r.data = dict.New(inputs.Len() + 8)
+	inputs.Range(func(k string, v any) bool {
+		r.data.Set(k, v)
+		return true
+	})
+	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r}
+	if len(p.inputs) > 0 || r.data.Has("inputs") {
+		given, _ := r.data.Value("inputs").(*dict.Map)
+		if raw := r.data.Value("inputs"); raw != nil && given == nil {
+			r.fail("", "the automation's inputs must be a dictionary")
+			return res
+		}
+		validated, err := r.validateInputs(given)
+		if err != nil {
+			r.fail("", err.Error())
+			return res
+		}
+		r.data.Set("inputs", validated)
+	}
+	r.exec(p.start)
+	return res
+}
+
+// exec runs nodes in order. It returns true when the run has ended.
+func (r *runner) exec(nodes []*node) bool {
+	for _, n := range nodes {
+		if r.activate(n) || r.run(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// activate counts a node activation and checks the limits and ctx. It
+// returns true when the run must stop.
+func (r *runner) activate(n *node) bool {
+	r.cur = n.id
+	r.steps++
+	if r.steps > r.p.limits.Steps {
+		r.limit("steps", n.id, fmt.Sprintf("step limit of %d node activations reached", r.p.limits.Steps))
+		return true
+	}
+	return r.checkTime(n.id)
+}
+
+// checkTime ends the run when the time limit passed or ctx is done.
+func (r *runner) checkTime(at string) bool {
+	if err := r.ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.limit("time", at, fmt.Sprintf("execution timed out after %dms (the caller's deadline)", time.Since(r.start).Milliseconds()))
+		} else {
+			r.limit("", at, "execution cancelled: "+err.Error())
+		}
+		return true
+	}
+	if time.Now().After(r.deadline) {
+		r.limit("time", at, fmt.Sprintf("execution timed out after %dms", r.p.limits.Time.Milliseconds()))
+		return true
+	}
+	return false
+}
+
+// limit ends the run because a limit was hit.
+func (r *runner) limit(kind, at, msg string) {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.res.Exit = ExitError
+	r.res.Return = nil
+	r.res.Error = msg
+	r.res.ErrorAt = at
+	r.res.Limit = kind
+}
+
+// fail ends the run in the error state.
+func (r *runner) fail(at, msg string) bool {
+	if r.done {
+		return true
+	}
+	r.done = true
+	r.res.Exit = ExitError
+	r.res.Error = msg
+	r.res.ErrorAt = at
+	return true
+}
+
+// scriptError logs a template runtime error; the value becomes false.
+func (r *runner) scriptError(msg string) {
+	r.log(3, r.cur, msg)
+}
+
+// log appends to the run log, up to the log size limit.
+func (r *runner) log(level int, at, msg string) {
+	if r.logFull {
+		return
+	}
+	size := len(msg) + len(at) + 8
+	if r.logBytes+size > r.p.limits.LogBytes {
+		r.logFull = true
+		r.res.Log = append(r.res.Log, LogEntry{Level: 4, Node: at, Message: fmt.Sprintf("log limit of %d bytes reached; later entries dropped", r.p.limits.LogBytes)})
+		return
+	}
+	r.logBytes += size
+	r.res.Log = append(r.res.Log, LogEntry{Level: level, Node: at, Message: msg})
+}
+
+// checkSize ends the run when v is larger than the value limit.
+func (r *runner) checkSize(at string, v any) bool {
+	if sizeOf(v, r.p.limits.ValueBytes) > r.p.limits.ValueBytes {
+		r.limit("value", at, fmt.Sprintf("value limit of %d bytes exceeded", r.p.limits.ValueBytes))
+		return true
+	}
+	return false
+}
+
+// sizeOf approximates the encoded size of v, stopping once it passes budget.
+func sizeOf(v any, budget int) int {
+	switch t := v.(type) {
+	case string:
+		return len(t)
+	case []any:
+		n := 2
+		for _, x := range t {
+			n += sizeOf(x, budget-n) + 1
+			if n > budget {
+				return n
+			}
+		}
+		return n
+	case *dict.Map:
+		n := 2
+		t.Range(func(k string, x any) bool {
+			n += len(k) + 4 + sizeOf(x, budget-n)
+			return n <= budget
+		})
+		return n
+	default:
+		return 8
+	}
+}
+
+// run performs one activated node. It returns true when the run has ended.
+func (r *runner) run(n *node) bool {
+	switch n.kind {
+	case kDecision:
+		for _, o := range n.outcomes {
+			if o.cond == nil || truthy(r.eval(o.cond)) {
+				if r.activate(o) {
+					return true
+				}
+				return r.exec(o.body)
+			}
+		}
+		return false
+	case kOutcome:
+		if n.cond == nil || truthy(r.eval(n.cond)) {
+			return r.exec(n.body)
+		}
+		return false
+	case kRepeat:
+		return r.repeat(n)
+	case kWhile:
+		return r.while(n)
+	case kReturn:
+		return r.doReturn(n)
+	case kError:
+		return r.doError(n)
+	case kAwait:
+		v := r.eval(n.val)
+		r.done = true
+		r.res.Exit = ExitAwait
+		r.res.Return = asReturn(v)
+		return true
+	case kSet:
+		return r.set(n)
+	case kLog:
+		msg := toString(r.eval(n.val))
+		if msg != "" {
+			r.log(n.level, n.id, msg)
+		}
+		return false
+	case kVarExpand:
+		return false
+	default:
+		return r.action(n)
+	}
+}
+
+// eval renders v in the automation dictionary (template errors are logged).
+func (r *runner) eval(v *value) any {
+	if v == nil {
+		return nil
+	}
+	out, _, _ := v.eval(&r.env)
+	return out
+}
+
+// asReturn makes a return value a dictionary ({"": v} for a scalar).
+func asReturn(v any) *dict.Map {
+	if m, ok := v.(*dict.Map); ok {
+		return m
+	}
+	if v == nil {
+		return dict.New(0)
+	}
+	return dict.Of("", v)
+}
+
+func (r *runner) doReturn(n *node) bool {
+	v := r.eval(n.val)
+	if r.checkSize(n.id, v) {
+		return true
+	}
+	r.done = true
+	r.res.Exit = ExitReturn
+	r.res.Return = asReturn(v)
+	return true
+}
+
+func (r *runner) doError(n *node) bool {
+	v := r.eval(n.val)
+	msg := ""
+	var extra *dict.Map
+	switch t := v.(type) {
+	case *dict.Map:
+		msg = toString(t.Value("_message"))
+		if t.Len() > 0 {
+			extra = dict.New(t.Len())
+			t.Range(func(k string, x any) bool {
+				if k != "_message" {
+					extra.Set(k, x)
+				}
+				return true
+			})
+			if extra.Len() == 0 {
+				extra = nil
+			}
+		}
+	default:
+		msg = toString(t)
+	}
+	if strings.TrimSpace(msg) == "" {
+		msg = "An unexpected error occurred."
+	}
+	r.fail(n.id, msg)
+	r.res.Return = extra
+	return true
+}
+
+func (r *runner) set(n *node) bool {
+	for _, c := range n.val.children {
+		v, keep, _ := c.eval(&r.env)
+		if !keep {
+			continue
+		}
+		if r.checkSize(n.id, v) {
+			return true
+		}
+		r.data.Set(c.key, v)
+	}
+	return false
+}
+
+func (r *runner) repeat(n *node) bool {
+	each := r.eval(n.each)
+	names := strings.Split(toString(r.eval(n.as)), ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	if len(names) == 0 || names[0] == "" {
+		return r.fail(n.id, "as: is required.")
+	}
+	pass := func(k, v any) bool {
+		if len(names) >= 2 {
+			r.data.Set(names[0], k)
+			r.data.Set(names[1], v)
+		} else {
+			r.data.Set(names[0], v)
+			r.data.Set(names[0]+"__index", k)
+		}
+		return r.exec(n.body)
+	}
+	ended := false
+	switch t := each.(type) {
+	case []any:
+		for i, v := range t {
+			if i > 0 && r.activate(n) {
+				return true
+			}
+			if pass(int64(i), v) {
+				ended = true
+				break
+			}
+		}
+	case *dict.Map:
+		first := true
+		t.Range(func(k string, v any) bool {
+			if !first && r.activate(n) {
+				ended = true
+				return false
+			}
+			first = false
+			if pass(k, v) {
+				ended = true
+				return false
+			}
+			return true
+		})
+	}
+	if ended {
+		return true
+	}
+	if len(names) >= 2 {
+		r.data.Delete(names[0])
+		r.data.Delete(names[1])
+	} else {
+		r.data.Delete(names[0])
+		r.data.Delete(names[0] + "__index")
+	}
+	return false
+}
+
+func (r *runner) while(n *node) bool {
+	for pass := 0; ; pass++ {
+		if pass > 0 && r.activate(n) {
+			return true
+		}
+		var ok bool
+		switch t := r.eval(n.cond).(type) {
+		case bool:
+			ok = t
+		case string:
+			ok = toBool(t)
+		default:
+			return r.fail(n.id, fmt.Sprintf("while if: must be text or a boolean, not %s", dict.TypeName(t)))
+		}
+		if !ok {
+			return false
+		}
+		if r.exec(n.body) {
+			return true
+		}
+	}
+}
+
+// action runs a command that takes inputs:/output: and may have
+// on_success:/on_error: (spec §2.5).
+func (r *runner) action(n *node) bool {
+	var in *dict.Map
+	if n.inputs != nil {
+		switch t := r.eval(n.inputs).(type) {
+		case *dict.Map:
+			in = t
+		case nil:
+		default:
+			return r.handle(n, "", nil, cmdErrorf("inputs: must be a dictionary"))
+		}
+	}
+	if in == nil {
+		in = dict.New(0)
+	}
+	outName := ""
+	if n.output != nil {
+		outName = strings.TrimSpace(toString(r.eval(n.output)))
+	}
+	if n.sideEffect {
+		if cerr := r.checkPolicy(n, in, outName); cerr != nil {
+			return r.handle(n, outName, nil, cerr)
+		}
+	}
+	var out any
+	var err error
+	switch n.kind {
+	case kVarSet:
+		out, err = r.varSet(n, in)
+	case kVarPush:
+		out, err = r.varPush(n, in)
+	case kVarUnset:
+		out, err = r.varUnset(in)
+	case kKataParse:
+		out, err = r.kataParse(in)
+	case kHTTP:
+		out, err = r.httpRequest(n, in)
+	case kFunction:
+		out, err = r.function(n, in)
+	case kStorageGet:
+		out, err = r.storageGet(in)
+	case kStorageSet:
+		out, err = r.storageSet(in)
+	case kStorageDelete:
+		out, err = r.storageDelete(in)
+	case kExtension:
+		out, err = r.extension(n, in)
+	}
+	return r.handle(n, outName, out, err)
+}
+
+// handle finishes a command: store output, run on_success:/on_error:, or
+// end the run on an unhandled failure.
+func (r *runner) handle(n *node, outName string, out any, err error) bool {
+	if r.done || errors.Is(err, errStopped) {
+		return true
+	}
+	if err != nil {
+		var ce *cmdError
+		msg := err.Error()
+		if errors.As(err, &ce) {
+			msg = ce.msg
+		}
+		if !n.hasOnError {
+			return r.fail(n.id, msg)
+		}
+		if outName != "" {
+			em := dict.New(1)
+			em.Set("error", msg)
+			if ce != nil && ce.extra != nil {
+				ce.extra.Range(func(k string, v any) bool {
+					em.Set(k, v)
+					return true
+				})
+			}
+			r.data.Set(outName, em)
+		}
+		r.log(3, n.id, msg)
+		return r.exec(n.onError)
+	}
+	if outName != "" {
+		if r.checkSize(n.id, out) {
+			return true
+		}
+		r.data.Set(outName, out)
+	}
+	if n.hasOnSuccess {
+		return r.exec(n.onSuccess)
+	}
+	return false
+}
+
+// checkPolicy applies the policy to a side-effect command (spec §6).
+func (r *runner) checkPolicy(n *node, in *dict.Map, outName string) *cmdError {
+	data := dict.New(4)
+	data.Set("node", dict.Of("id", n.id, "type", n.name))
+	data.Set("inputs", in)
+	data.Set("output", outName)
+	if n.kind == kFunction {
+		data.Set("uri", toString(r.eval(n.uri)))
+	}
+	if r.p.policy.allows(n.name, data, &r.env) {
+		return nil
+	}
+	if n.kind == kFunction {
+		return cmdErrorf("The automation policy does not allow the `function:` command.")
+	}
+	return cmdErrorf("The automation policy does not allow this command (%s).", n.name)
+}

@@ -1,0 +1,171 @@
+package automations_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/templates"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+type panicCommands struct{}
+
+func (panicCommands) RunCommand(context.Context, string, *dict.Map) (any, error) {
+	panic("extension bug")
+}
+
+func compile(t *testing.T, src automations.Source, opts automations.Options) *automations.Program {
+	t.Helper()
+	if opts.Templates == nil {
+		opts.Templates = templates.New()
+	}
+	p, err := automations.Compile(src, opts)
+	require.NoError(t, err)
+	return p
+}
+
+func TestCompile(t *testing.T) {
+	t.Parallel()
+
+	t.Run("DiagnosticsCarrySourceAndPosition", func(t *testing.T) {
+		t.Parallel()
+		_, err := automations.Compile(automations.Source{Script: "start:\n  nope:\n", Policy: "commands:\n  bad..name:\n"},
+			automations.Options{Templates: templates.New()})
+		var ds automations.Diagnostics
+		require.True(t, errors.As(err, &ds))
+		require.Len(t, ds, 2)
+		require.Equal(t, "script", ds[0].Source)
+		require.Equal(t, 2, ds[0].Pos.Line)
+		require.Equal(t, 3, ds[0].Pos.Col)
+		require.Equal(t, "policy", ds[1].Source)
+	})
+
+	t.Run("PolicyTimeLimitIsClamped", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			policy string
+			want   time.Duration
+		}{
+			{"", 25 * time.Second},
+			{"settings:\n  time_limit_ms: 999999\n", 120 * time.Second},
+			{"settings:\n  time_limit_ms: 0\n", 25 * time.Second},
+			{"settings:\n  time_limit_ms: 1500\n", 1500 * time.Millisecond},
+			{"settings:\n  time_limit_ms@int: 2000\n", 2 * time.Second},
+		} {
+			p := compile(t, automations.Source{Script: "start:\n  return:\n", Policy: tc.policy}, automations.Options{})
+			require.Equal(t, tc.want, p.Limits().Time, tc.policy)
+		}
+	})
+
+	t.Run("RequiresTemplates", func(t *testing.T) {
+		t.Parallel()
+		_, err := automations.Compile(automations.Source{Script: "start:\n"}, automations.Options{})
+		require.Error(t, err)
+	})
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ConcurrentRunsShareOneProgram", func(t *testing.T) {
+		t.Parallel()
+		p := guideProgram(t)
+		var wg sync.WaitGroup
+		bodies := make([]string, 16)
+		for i := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := guideRequest()
+				req.Path = strings.Repeat("x", i)
+				res := p.Run(context.Background(), automations.WebhookInputs(req, automations.WebhookInfo{}), automations.Runtime{})
+				bodies[i] = string(automations.WebhookResponse(res).Body)
+			}()
+		}
+		wg.Wait()
+		for i, b := range bodies {
+			require.Contains(t, b, `"path": "`+strings.Repeat("x", i)+`"`)
+		}
+	})
+
+	t.Run("NeverPanics", func(t *testing.T) {
+		t.Parallel()
+		p := compile(t, automations.Source{Script: "start:\n  ext.boom:\n    output: x\n", Policy: "commands:\n  all:\n    allow: yes\n"},
+			automations.Options{Commands: []string{"ext.boom"}})
+		res := p.Run(context.Background(), dict.New(0), automations.Runtime{Commands: panicCommands{}})
+		require.Equal(t, automations.ExitError, res.Exit)
+		require.Equal(t, "internal error: extension bug", res.Error)
+		require.Equal(t, "start:ext.boom:", res.ErrorAt)
+	})
+
+	t.Run("NilInputs", func(t *testing.T) {
+		t.Parallel()
+		p := compile(t, automations.Source{Script: "start:\n  return:\n    a: {{ nope }}x\n"}, automations.Options{})
+		res := p.Run(context.Background(), nil, automations.Runtime{})
+		require.Equal(t, automations.ExitReturn, res.Exit)
+		require.Equal(t, "x", res.Return.Value("a"))
+	})
+
+	t.Run("ContextDeadlineIsATimeLimit", func(t *testing.T) {
+		t.Parallel()
+		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		res := p.Run(ctx, dict.New(0), automations.Runtime{})
+		require.Equal(t, automations.ExitError, res.Exit)
+		require.Equal(t, "time", res.Limit)
+		require.Positive(t, res.Steps)
+	})
+}
+
+func TestWebhookResponse(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		res    *automations.Result
+		status int
+		body   string
+	}{
+		{"NoReturn", &automations.Result{Exit: automations.ExitExit}, 200, ""},
+		{"IntStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", int64(404))}, 404, ""},
+		{"StringStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", " 302 ")}, 302, ""},
+		{"FloatStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", 201.0)}, 201, ""},
+		{"InvalidStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", "abc")}, 500, ""},
+		{"OutOfRange", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", int64(42))}, 500, ""},
+		{"DictionaryBodyIsJSON", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("body", dict.Of("a", int64(1)))}, 200, `{"a":1}`},
+		{"NumberBody", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("body", 2.5)}, 200, "2.5"},
+		{"Error", &automations.Result{Exit: automations.ExitError}, 500, ""},
+		{"Timeout", &automations.Result{Exit: automations.ExitError, Limit: "time"}, 504, ""},
+		{"AwaitAnswersToo", &automations.Result{Exit: automations.ExitAwait, Return: dict.Of("status_code", "202", "body", "later")}, 202, "later"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := automations.WebhookResponse(tc.res)
+			require.Equal(t, tc.status, resp.Status)
+			require.Equal(t, tc.body, string(resp.Body))
+		})
+	}
+}
+
+func TestWebhookInputs(t *testing.T) {
+	t.Parallel()
+	in := automations.WebhookInputs(automations.HTTPRequest{
+		Method:  "patch",
+		Path:    "/",
+		Headers: [][2]string{{"X-A", "1"}, {"cookie", "secret"}, {"X-A", "2"}},
+		Query:   [][2]string{{"q", "1"}, {"arr[]", "a"}, {"Dotted.Name", "d"}},
+		Form:    [][2]string{{"q", "2"}, {"arr[]", "b"}},
+	}, automations.WebhookInfo{ID: "7", Name: "Hook"})
+	b, err := in.MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, `{"request_method":"PATCH","request_path":"","request_headers":{"x_a":"1, 2"},`+
+		`"request_params":{"q":"2","arr":["b"],"dotted_name":"d"},"request_body":"","request_client_ip":"",`+
+		`"webhook_id":"7","webhook_name":"Hook","webhook_automations_kata":"","webhook_updated_at":0,"webhook__label":"Hook"}`, string(b))
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// seedOptions is a short load run: it checks the harness and the answers,
+// not the speed (no timing thresholds here; see make bench).
+func seedOptions(t *testing.T, targets ...string) Options {
+	t.Helper()
+	return Options{
+		Targets:     targets,
+		Warmup:      100 * time.Millisecond,
+		Duration:    300 * time.Millisecond,
+		Workers:     4,
+		MaxRequests: 100_000,
+		Notef:       t.Logf,
+	}
+}
+
+func TestRun_Seed(t *testing.T) {
+	t.Parallel()
+	targets := allTargets()
+	if testing.Short() {
+		// The out-of-process target builds the hookhost binary.
+		targets = []string{targetBare, targetInProcess}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, seedOptions(t, targets...))
+	require.NoError(t, err)
+	require.Len(t, rep.Results, len(targets))
+
+	for _, r := range rep.Results {
+		if r.Skipped != "" {
+			require.Equal(t, targetOutOfProcess, r.Target, "only the out-of-process target may be skipped")
+			t.Logf("%s skipped: %s", r.Target, r.Skipped)
+			continue
+		}
+		require.Equal(t, http.StatusOK, r.Status, r.Target)
+		require.Equal(t, "application/json", r.ContentType, r.Target)
+		require.Positive(t, r.Requests, r.Target)
+		require.Zero(t, r.Errors, "%s: %s", r.Target, r.FirstError)
+		require.Equal(t, r.Requests, r.OK, r.Target)
+		require.Positive(t, r.ReqPerSec, r.Target)
+		require.Positive(t, r.Ratio, r.Target)
+		if r.Target == targetOutOfProcess && runtime.GOOS == "linux" {
+			require.Contains(t, r.ExtensionProcess, " ext serve", "the automation must run in a child process")
+		}
+	}
+	require.InDelta(t, 1.0, rep.Result(targetBare).Ratio, 1e-9)
+
+	var table bytes.Buffer
+	require.NoError(t, rep.WriteTable(&table))
+	for _, r := range rep.Results {
+		require.Contains(t, table.String(), r.Target)
+	}
+	require.Contains(t, table.String(), "vs bare")
+	t.Logf("\n%s", table.String())
+}
+
+func TestCLI_JSON(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"-duration", "300ms", "-warmup", "100ms", "-workers", "4", "-targets", "bare,inprocess", "-json"}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+
+	var rep struct {
+		Workers int `json:"workers"`
+		Targets []struct {
+			Target    string  `json:"target"`
+			Status    int     `json:"status"`
+			Requests  uint64  `json:"requests"`
+			Errors    uint64  `json:"errors"`
+			ReqPerSec float64 `json:"req_per_s"`
+			P50ms     float64 `json:"p50_ms"`
+			P99ms     float64 `json:"p99_ms"`
+			Ratio     float64 `json:"ratio_vs_bare"`
+		} `json:"targets"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+	require.Equal(t, 4, rep.Workers)
+	require.Len(t, rep.Targets, 2)
+	for i, name := range []string{targetBare, targetInProcess} {
+		got := rep.Targets[i]
+		require.Equal(t, name, got.Target)
+		require.Equal(t, http.StatusOK, got.Status)
+		require.Positive(t, got.Requests)
+		require.Zero(t, got.Errors)
+		require.Positive(t, got.ReqPerSec)
+		require.Positive(t, got.P99ms)
+		require.Positive(t, got.Ratio)
+	}
+}
+
+func TestCLI_BadFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"UnknownTarget", []string{"-targets", "bare,nginx"}, `unknown target "nginx"`},
+		{"NoTargets", []string{"-targets", ","}, "no targets"},
+		{"ZeroDuration", []string{"-duration", "0s"}, "must be positive"},
+		{"ZeroWorkers", []string{"-workers", "0"}, "workers 0"},
+		{"ExtraArgs", []string{"now"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			err := run(tt.args, &stdout, &stderr)
+			require.ErrorContains(t, err, tt.want)
+			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+func TestCheckExampleAnswer(t *testing.T) {
+	t.Parallel()
+	good := "{\n    \"http\": {\n        \"method\": \"POST\",\n        \"path\": \"\",\n" +
+		"        \"headers\": {\n            \"x_customheader\": \"true\"\n        },\n" +
+		"        \"params\": {\n            \"key\": \"value\"\n        }\n    },\n" +
+		"    \"client\": {\n        \"ip\": \"127.0.0.1\"\n    }\n}"
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name string
+		p    probe
+		want string // "" for no error
+	}{
+		{"Good", probe{200, hdr, []byte(good)}, ""},
+		{"Status", probe{502, hdr, []byte(good)}, "answered 502"},
+		{"ContentType", probe{200, http.Header{"Content-Type": {"text/plain"}}, []byte(good)}, "Content-Type"},
+		{"NotPretty", probe{200, hdr, []byte(`{"http":{"method":"POST"}}`)}, "pretty JSON"},
+		{"WrongParam", probe{200, hdr, []byte(strings.Replace(good, `"value"`, `"other"`, 1))}, "http.params.key"},
+		{"SeqEchoed", probe{200, hdr, []byte(strings.Replace(good, `"x_customheader": "true"`, `"x_customheader": "true", "x_vegeta_seq": "1"`, 1))}, "x_vegeta_seq"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkExampleAnswer(&tt.p)
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestRedactToken(t *testing.T) {
+	t.Parallel()
+	tok := strings.Repeat("ab", 20)
+	require.Equal(t, "http://127.0.0.1:1/webhooks/ababab…?key=value", redactToken("http://127.0.0.1:1/webhooks/"+tok+"?key=value"))
+	require.Equal(t, "http://127.0.0.1:1/webhooks/bare?key=value", redactToken("http://127.0.0.1:1/webhooks/bare?key=value"))
+}
+
+func TestHitsPacer(t *testing.T) {
+	t.Parallel()
+	p := hitsPacer(2)
+	for hits, wantStop := range []bool{false, false, true, true} {
+		wait, stop := p.Pace(time.Hour, uint64(hits))
+		require.Zero(t, wait)
+		require.Equal(t, wantStop, stop, "hits=%d", hits)
+	}
+}

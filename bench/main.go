@@ -1,0 +1,101 @@
+// Command bench is hookhost's load run: in one process and one run it
+// measures a bare Fiber v2 handler, the hookhost example webhook with the
+// automation run in-process, and the same webhook with the automation run in
+// an extension process, all on 127.0.0.1 with vegeta as a library, and
+// reports each target's throughput as a ratio of the bare handler's.
+//
+//	go run ./bench -duration 5s
+//	go run ./bench -duration 5s -json
+//	go run ./bench -targets bare,inprocess
+//
+// Every attack is bounded by -duration and by -max-requests; the whole run is
+// bounded by -timeout. See bench/README.md for how to read the numbers.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, runs the load and writes the report to stdout; progress
+// notes go to stderr.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := defaultOptions()
+	var (
+		targets = fs.String("targets", strings.Join(allTargets(), ","), "comma-separated targets to measure: "+strings.Join(allTargets(), ", "))
+		asJSON  = fs.Bool("json", false, "write the report as JSON instead of a table")
+		verbose = fs.Bool("v", false, "show the servers' warnings and errors on stderr")
+		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 3×(warmup+duration) per target)")
+	)
+	fs.DurationVar(&opts.Duration, "duration", opts.Duration, "measured attack per target")
+	fs.DurationVar(&opts.Warmup, "warmup", opts.Warmup, "warm-up attack per target, not measured")
+	fs.IntVar(&opts.Workers, "workers", opts.Workers, "concurrent keep-alive connections (one vegeta worker each)")
+	fs.Uint64Var(&opts.MaxRequests, "max-requests", opts.MaxRequests, "stop an attack after this many requests even if -duration has not passed")
+	fs.StringVar(&opts.HookhostBin, "hookhost-bin", "", "prebuilt hookhost binary for the out-of-process target (default: go build ./cmd/hookhost into a temp dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	opts.Targets = splitList(*targets)
+	opts.Notef = func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	level := slog.Level(100) // above every level: silent
+	if *verbose {
+		level = slog.LevelWarn
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := opts.validate(); err != nil {
+		return err
+	}
+
+	bound := *timeout
+	if bound <= 0 {
+		bound = 3*time.Minute + time.Duration(len(opts.Targets))*3*(opts.Warmup+opts.Duration)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+
+	rep, err := Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteTable(stdout)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

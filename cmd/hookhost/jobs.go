@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// newJobCmd is the `hookhost job` command group (durable jobs).
+func newJobCmd(cl *clientFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "job", Short: "Inspect and control durable jobs", Aliases: []string{"jobs"}}
+	cl.register(cmd)
+	cmd.AddCommand(newJobListCmd(cl), newJobShowCmd(cl), newJobLogsCmd(cl),
+		newJobActionCmd(cl, "cancel", "Cancel a queued or running job"),
+		newJobActionCmd(cl, "retry", "Run an ended job again with the same inputs (a new, linked job)"))
+	return cmd
+}
+
+// jobRow is a job as `job list` prints it.
+type jobRow struct {
+	ID          string     `json:"id"`
+	State       string     `json:"state"`
+	WebhookID   string     `json:"webhook_id"`
+	Automation  string     `json:"automation"`
+	Attempt     int        `json:"attempt"`
+	MaxAttempts int        `json:"max_attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	Error       string     `json:"error"`
+}
+
+func newJobListCmd(cl *clientFlags) *cobra.Command {
+	var (
+		webhook, state, cursor string
+		limit                  int
+	)
+	cmd := &cobra.Command{
+		Use: "list", Short: "List jobs, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"webhook": webhook, "state": state, "cursor": cursor} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			var raw json.RawMessage
+			if err := c.do("GET", "/api/v1/jobs?"+q.Encode(), "", nil, &raw); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(raw)
+			}
+			var res struct {
+				Jobs       []jobRow `json:"jobs"`
+				NextCursor string   `json:"next_cursor"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			rows := make([][]string, 0, len(res.Jobs))
+			for _, j := range res.Jobs {
+				finished := "-"
+				if j.FinishedAt != nil {
+					finished = fmtTime(*j.FinishedAt)
+				}
+				rows = append(rows, []string{j.ID, j.State, fmtTime(j.CreatedAt), finished, j.Automation,
+					fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), j.Error})
+			}
+			if err := c.table([]string{"ID", "STATE", "CREATED", "FINISHED", "AUTOMATION", "ATTEMPTS", "ERROR"}, rows); err != nil {
+				return err
+			}
+			if res.NextCursor != "" {
+				fmt.Fprintf(c.out, "\nmore: hookhost job list --cursor %s\n", res.NextCursor)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&webhook, "webhook", "", "only jobs of this webhook id")
+	f.StringVar(&state, "state", "", "only jobs in this state (Queued, Running, Retrying, Completed, Failed, Stopped)")
+	f.StringVar(&cursor, "cursor", "", "continue a previous list")
+	f.IntVar(&limit, "limit", 50, "how many jobs (1-500)")
+	return cmd
+}
+
+func newJobShowCmd(cl *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use: "show ID", Short: "Show a job with its inputs (secrets redacted), output, response and log", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if err := c.do("GET", "/api/v1/jobs/"+url.PathEscape(args[0]), "", nil, &raw); err != nil {
+				return err
+			}
+			return c.printJSON(raw)
+		},
+	}
+}
+
+// logEntry is one line of a job stream.
+type logEntry struct {
+	Level   int    `json:"level"`
+	Node    string `json:"node"`
+	Message string `json:"message"`
+}
+
+func newJobLogsCmd(cl *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use: "logs ID", Short: "Show a job's run log by stream (Output, Warning, Error, Verbose)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if err := c.do("GET", "/api/v1/jobs/"+url.PathEscape(args[0])+"/logs", "", nil, &raw); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(raw)
+			}
+			var streams map[string][]logEntry
+			if err := json.Unmarshal(raw, &streams); err != nil {
+				return err
+			}
+			rows := [][]string{}
+			for _, name := range []string{"Output", "Warning", "Error", "Verbose"} {
+				for _, e := range streams[name] {
+					rows = append(rows, []string{name, e.Node, e.Message})
+				}
+			}
+			return c.table([]string{"STREAM", "NODE", "MESSAGE"}, rows)
+		},
+	}
+}
+
+// newJobActionCmd is `job cancel ID` or `job retry ID`.
+func newJobActionCmd(cl *clientFlags, action, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: action + " ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if err := c.do("POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/"+action, "", nil, &raw); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(raw)
+			}
+			var res struct {
+				ID     string   `json:"id"`
+				State  string   `json:"state"`
+				JobIds []string `json:"JobIds"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			if len(res.JobIds) > 0 {
+				_, err = fmt.Fprintf(c.out, "queued job %s (retry of %s)\n", res.JobIds[0], args[0])
+				return err
+			}
+			_, err = fmt.Fprintf(c.out, "job %s is %s\n", res.ID, res.State)
+			return err
+		},
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookhost/hookhost/host"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		cfg       host.Config
+		trusted   string
+		logFormat string
+		logLevel  string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the hookhost server",
+		Long: `Start the hookhost server: webhooks under /webhooks/<token>, the admin API
+under /api/v1 (bearer admin token), /healthz, /readyz.
+
+The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
+(generated at first start, mode 0600).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(cmd, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			cfg.Version = version
+			cfg.AdminToken = os.Getenv("HOOKHOST_ADMIN_TOKEN")
+			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
+				return err
+			}
+			srv, err := host.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	stringFlag(fs, &cfg.Listen, "listen", "HOOKHOST_LISTEN", "127.0.0.1:8080", "address to listen on")
+	stringFlag(fs, &cfg.AdminListen, "admin-listen", "HOOKHOST_ADMIN_LISTEN", "", "serve the admin API on this address only (default: on --listen)")
+	stringFlag(fs, &cfg.PublicURL, "public-url", "HOOKHOST_PUBLIC_URL", "", "base URL of webhook URLs (default http://<listen>)")
+	stringFlag(fs, &cfg.DataDir, "data-dir", "HOOKHOST_DATA_DIR", "./data", "data directory (SQLite database, admin token)")
+	stringFlag(fs, &cfg.Database, "database", "HOOKHOST_DATABASE", "", "database: empty for SQLite in the data dir, a file path, or a postgres:// URL")
+	stringFlag(fs, &cfg.PluginsDir, "plugins-dir", "HOOKHOST_PLUGINS_DIR", "", "directory of third-party extension binaries (default <data dir>/plugins)")
+	stringFlag(fs, &cfg.TLSCert, "tls-cert", "HOOKHOST_TLS_CERT", "", "TLS certificate (PEM) to serve HTTPS, TLS 1.2 or later")
+	stringFlag(fs, &cfg.TLSKey, "tls-key", "HOOKHOST_TLS_KEY", "", "TLS private key (PEM)")
+	stringFlag(fs, &cfg.TLSClientCA, "tls-client-ca", "HOOKHOST_TLS_CLIENT_CA", "", "require client certificates signed by these CAs (PEM) on the webhook listener")
+	stringFlag(fs, &trusted, "trusted-proxies", "HOOKHOST_TRUSTED_PROXIES", "", "comma-separated addresses/CIDRs whose X-Forwarded-For is believed")
+	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
+	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	fs.IntVar(&cfg.BodyLimit, "body-limit", envInt("HOOKHOST_BODY_LIMIT", 1<<20), "largest webhook request body in bytes (env HOOKHOST_BODY_LIMIT)")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("HOOKHOST_REQUEST_TIMEOUT", 30*time.Second), "time limit of one synchronous webhook run (env HOOKHOST_REQUEST_TIMEOUT)")
+	fs.BoolVar(&cfg.AllowPrivateRequests, "allow-private-requests", envBool("HOOKHOST_ALLOW_PRIVATE_REQUESTS"), "let http.request reach loopback, private and link-local addresses (env HOOKHOST_ALLOW_PRIVATE_REQUESTS)")
+	fs.BoolVar(&cfg.InProcess, "in-process", envBool("HOOKHOST_IN_PROCESS"), "run built-in extensions inside the server process (env HOOKHOST_IN_PROCESS)")
+	fs.BoolVar(&cfg.Example, "example", envBool("HOOKHOST_EXAMPLE"), "import the webhook-example package and create its webhook at first start (env HOOKHOST_EXAMPLE)")
+	fs.IntVar(&cfg.JobWorkers, "job-workers", envInt("HOOKHOST_JOB_WORKERS", 10), "durable jobs this process runs at once (env HOOKHOST_JOB_WORKERS)")
+	fs.DurationVar(&cfg.JobShutdownGrace, "job-shutdown-grace", envDuration("HOOKHOST_JOB_SHUTDOWN_GRACE", 30*time.Second), "time running jobs get to finish at shutdown (env HOOKHOST_JOB_SHUTDOWN_GRACE)")
+	fs.DurationVar(&cfg.JobRescueAfter, "job-rescue-after", envDuration("HOOKHOST_JOB_RESCUE_AFTER", time.Minute), "re-run a job whose process stopped sending heartbeats for this long (env HOOKHOST_JOB_RESCUE_AFTER)")
+	fs.DurationVar(&cfg.JobPollInterval, "job-poll-interval", envDuration("HOOKHOST_JOB_POLL_INTERVAL", 0), "how often to look for new jobs (default 10ms on SQLite, 500ms on PostgreSQL) (env HOOKHOST_JOB_POLL_INTERVAL)")
+	fs.DurationVar(&cfg.JobRetention, "job-retention", envDuration("HOOKHOST_JOB_RETENTION", 7*24*time.Hour), "how long ended jobs keep their queue row and real inputs, for retries (env HOOKHOST_JOB_RETENTION)")
+	fs.DurationVar(&cfg.JobRetryBackoff, "job-retry-backoff", envDuration("HOOKHOST_JOB_RETRY_BACKOFF", time.Second), "first retry delay of a failed job, doubling up to 5m (env HOOKHOST_JOB_RETRY_BACKOFF)")
+	return cmd
+}
+
+func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	w := cmd.ErrOrStderr()
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "auto":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want auto, text or json", format)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

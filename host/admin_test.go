@@ -1,0 +1,225 @@
+package host
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAdmin_RequiresToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, hdr := range []string{"", "Bearer wrong", "Basic " + testAdminToken, testAdminToken} {
+		r := b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", hdr)
+		require.Equal(t, http.StatusUnauthorized, r.Status, hdr)
+		require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+	}
+	r := b.admin(t, "GET", "/webhooks", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	r = b.do(t, "GET", "/healthz", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	r = b.do(t, "GET", "/readyz", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	r = b.admin(t, "GET", "/nope", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+	r = b.admin(t, "GET", "/openapi.json", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.True(t, json.Valid(r.Body))
+}
+
+func TestAdmin_FailedAuthIsRateLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seen429 := false
+	for i := 0; i < 12; i++ {
+		r := b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
+		if r.Status == http.StatusTooManyRequests {
+			seen429 = true
+			require.NotEmpty(t, r.Header.Get("Retry-After"))
+			break
+		}
+		require.Equal(t, http.StatusUnauthorized, r.Status)
+	}
+	require.True(t, seen429, "guessing is slowed down after 10 failures")
+	// While blocked, even the right token waits (the address is throttled).
+	r := b.admin(t, "GET", "/webhooks", "", "")
+	require.Equal(t, http.StatusTooManyRequests, r.Status)
+}
+
+func TestAdmin_ValidationOnSave(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "good", "start:\n  return:\n    body: ok\n", "")
+
+	tests := []struct {
+		name, method, path, ctype, body string
+		wantStatus                      int
+		wantFields                      []string // "field:line:col" or "field"
+	}{
+		{"ScriptUnknownCommand", "POST", "/automations", "application/json",
+			`{"name":"bad","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  nope:\n    a: b\n"}`, 400, []string{"script:2:3"}},
+		{"ScriptAndPolicyAndNameAtOnce", "POST", "/automations", "application/json",
+			`{"name":"bad name","extension_id":"cerb.trigger.webhook.respond","script":"start:\n\tset:\n","policy_kata":"commands:\n  http.request:\n    allow: yes\n    allow: no\n"}`, 400, []string{"name", "script:2:1", "policy_kata:4:5"}},
+		{"UnknownTrigger", "POST", "/automations", "application/json",
+			`{"name":"x","extension_id":"cerb.trigger.nope","script":"start:\n  return:\n"}`, 400, []string{"extension_id"}},
+		{"UnknownJSONField", "POST", "/automations", "application/json", `{"name":"x","bogus":1}`, 400, nil},
+		{"EventKATASyntax", "POST", "/webhooks?name=x", "text/plain", "automation/main\n  uri: cerb:automation:good\n", 400, []string{"event_kata:1:1"}},
+		{"EventKATAMissingAutomation", "POST", "/webhooks?name=x", "text/plain", eventFor("missing"), 400, []string{"event_kata"}},
+		{"WebhookNameRequired", "POST", "/webhooks", "text/plain", eventFor("good"), 400, []string{"name"}},
+		{"DuplicateAutomation", "POST", "/automations", "application/json",
+			`{"name":"good","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n"}`, 409, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := b.admin(t, tt.method, tt.path, tt.ctype, tt.body)
+			require.Equal(t, tt.wantStatus, r.Status, "%s", r.Body)
+			require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+			var p Problem
+			require.NoError(t, json.Unmarshal(r.Body, &p))
+			got := map[string]bool{}
+			for _, it := range p.Errors {
+				got[it.Field] = true
+				if it.Line > 0 {
+					got[it.Field+":"+itoa(int64(it.Line))+":"+itoa(int64(it.Column))] = true
+				}
+			}
+			for _, f := range tt.wantFields {
+				require.True(t, got[f], "want a problem at %s, got %s", f, r.Body)
+			}
+		})
+	}
+	// Nothing invalid was saved.
+	r := b.admin(t, "GET", "/automations", "", "")
+	require.Equal(t, 1, strings.Count(string(r.Body), `"name"`), "%s", r.Body)
+	r = b.admin(t, "GET", "/webhooks", "", "")
+	require.JSONEq(t, `{"webhooks":[]}`, string(r.Body))
+}
+
+func TestAdmin_AutomationLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r := b.admin(t, "PUT", "/automations/a.b-c_d", "application/json", `{"extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n    body: one\n"}`)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	require.EqualValues(t, 1, r.json(t)["revision"])
+	_, tok := b.createWebhook(t, "w", eventFor("a.b-c_d"))
+	require.Equal(t, "one", string(b.do(t, "GET", "/webhooks/"+tok, "", "").Body))
+
+	r = b.admin(t, "PUT", "/automations/a.b-c_d", "application/json", `{"extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n    body: two\n"}`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.EqualValues(t, 2, r.json(t)["revision"])
+	require.Equal(t, "two", string(b.do(t, "GET", "/webhooks/"+tok, "", "").Body), "a change takes effect at once")
+
+	r = b.admin(t, "DELETE", "/automations/a.b-c_d", "", "")
+	require.Equal(t, http.StatusConflict, r.Status, "in use by a webhook: %s", r.Body)
+	r = b.admin(t, "DELETE", "/automations/a.b-c_d?force=true", "", "")
+	require.Equal(t, http.StatusNoContent, r.Status)
+	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/"+tok, "", "").Status)
+	r = b.admin(t, "GET", "/automations/a.b-c_d", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+}
+
+func TestAdmin_TokenRotation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "a", "start:\n  return:\n    body: ok\n", "")
+	id, old := b.createWebhook(t, "w", eventFor("a"))
+
+	r := b.admin(t, "POST", "/webhooks/"+id+"/rotate?overlap=1h", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	m := r.json(t)
+	fresh := m["token"].(string)
+	require.NotEqual(t, old, fresh)
+	require.NotEmpty(t, m["previous_token_valid_until"])
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+old, "", "").Status, "old token valid during the overlap")
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+fresh, "", "").Status)
+
+	r = b.admin(t, "POST", "/webhooks/"+id+"/rotate?overlap=0", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	newest := r.json(t)["token"].(string)
+	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/"+fresh, "", "").Status, "overlap 0 ends the old token")
+	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/"+old, "", "").Status)
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+newest, "", "").Status)
+
+	r = b.admin(t, "POST", "/webhooks/"+id+"/rotate?overlap=soon", "", "")
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	// The token is never shown again.
+	r = b.admin(t, "GET", "/webhooks/"+id, "", "")
+	require.NotContains(t, string(r.Body), newest)
+	require.NotContains(t, string(r.Body), `"token"`)
+}
+
+func TestAdmin_RunsRecordedAndRedacted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "a", "start:\n  log: hello {{request_params.n}}\n  return:\n    body: ok\n", "")
+	b.createAutomation(t, "f", "start:\n  error: broke\n", "")
+	id, tok := b.createWebhook(t, "w", eventFor("a"))
+	_, ftok := b.createWebhook(t, "f", eventFor("f"))
+	r := b.do(t, "POST", "/webhooks/"+tok+"?n=1", "", "body", "Authorization", "Bearer sekrit", "X-Hub-Signature-256", "sha256=abc")
+	require.Equal(t, http.StatusOK, r.Status)
+	r = b.do(t, "POST", "/webhooks/"+ftok, "", "")
+	require.Equal(t, http.StatusInternalServerError, r.Status)
+	runID := r.json(t)["run_id"].(string)
+	b.srv.recorder.flush()
+
+	r = b.admin(t, "GET", "/runs?webhook="+id, "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	var list struct{ Runs []runView }
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	require.Len(t, list.Runs, 1)
+	require.Equal(t, "return", list.Runs[0].Exit)
+
+	r = b.admin(t, "GET", "/runs/"+list.Runs[0].ID, "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.NotContains(t, string(r.Body), "sekrit")
+	require.NotContains(t, string(r.Body), "sha256=abc")
+	require.Contains(t, string(r.Body), "[redacted]")
+	require.Contains(t, string(r.Body), "hello 1")
+
+	r = b.admin(t, "GET", "/runs/"+runID, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), "broke")
+	require.EqualValues(t, 500, r.json(t)["status"])
+}
+
+func TestAdmin_PackageImport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pkg := readFile(t, "../testdata/packages/webhook-example.json")
+	r := b.admin(t, "POST", "/packages/import", "application/json", pkg)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	// Cerb packages do not upsert: the second import conflicts and creates nothing.
+	r = b.admin(t, "POST", "/packages/import", "application/json", pkg)
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+
+	r = b.admin(t, "POST", "/packages/import", "application/json", `{"package":{"name":"x"},"records":[{"uid":"a","_context":"automation","name":"bad.one","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  nope:\n"}]}`)
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), `"records[a].script"`)
+	require.Contains(t, string(r.Body), `"line":2`)
+	r = b.admin(t, "GET", "/automations/bad.one", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+
+	r = b.admin(t, "POST", "/packages/import", "application/json", `{not json`)
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+
+	r = b.admin(t, "POST", "/packages/import?name=nope", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "a", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "w", eventFor("a"))
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+tok, "", "").Status)
+	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/nope", "", "").Status)
+	r := b.do(t, "GET", "/metrics", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="200"} 1`)
+	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="404"} 1`)
+	require.Contains(t, string(r.Body), `hookhost_webhook_duration_seconds_count 2`)
+}

@@ -1,0 +1,153 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// errClosed is returned for work handed to a queue that is shutting down.
+var errClosed = errors.New("jobs: queue is closed")
+
+// batchItem is one piece of work of a group commit.
+type batchItem interface {
+	// finish delivers the outcome to whoever waits for the item.
+	finish(err error)
+}
+
+// groupCommit collects items submitted concurrently and writes them in one
+// transaction each batch: one fsync for many callers. The first item of a
+// batch waits up to delay for company, or until max items are in. When a
+// batch fails, its items are retried one per transaction, so that one bad
+// item does not fail the others.
+type groupCommit[T batchItem] struct {
+	db     *sql.DB
+	commit func(ctx context.Context, tx *sql.Tx, items []T) error
+	delay  time.Duration
+	max    int
+	log    *slog.Logger
+
+	in     chan T
+	mu     sync.RWMutex // held for reading while submitting
+	closed bool
+	quit   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newGroupCommit[T batchItem](db *sql.DB, delay time.Duration, max int, log *slog.Logger,
+	commit func(ctx context.Context, tx *sql.Tx, items []T) error) *groupCommit[T] {
+	return &groupCommit[T]{db: db, commit: commit, delay: delay, max: max, log: log,
+		in: make(chan T), quit: make(chan struct{})}
+}
+
+// start runs n committing goroutines (one on SQLite: a single writer).
+func (g *groupCommit[T]) start(n int) {
+	for range n {
+		g.wg.Add(1)
+		go g.loop()
+	}
+}
+
+// submit hands item over; its finish is called once it is committed or
+// failed. It fails at once when the group is closed or ctx ends first.
+func (g *groupCommit[T]) submit(ctx context.Context, item T) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return errClosed
+	}
+	select {
+	case g.in <- item:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops accepting items, lets the batches in progress commit and
+// waits for the goroutines.
+func (g *groupCommit[T]) close() {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.closed = true
+	g.mu.Unlock()
+	close(g.quit)
+	g.wg.Wait()
+}
+
+func (g *groupCommit[T]) loop() {
+	defer g.wg.Done()
+	batch := make([]T, 0, g.max)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		batch = batch[:0]
+		select {
+		case it := <-g.in:
+			batch = append(batch, it)
+		case <-g.quit:
+			return
+		}
+		if g.delay > 0 {
+			timer.Reset(g.delay)
+		collect:
+			for len(batch) < g.max {
+				select {
+				case it := <-g.in:
+					batch = append(batch, it)
+				case <-timer.C:
+					break collect
+				}
+			}
+			timer.Stop()
+		}
+	drain:
+		for len(batch) < g.max {
+			select {
+			case it := <-g.in:
+				batch = append(batch, it)
+			default:
+				break drain
+			}
+		}
+		g.flush(batch)
+	}
+}
+
+func (g *groupCommit[T]) flush(batch []T) {
+	err := g.tx(batch)
+	if err != nil && len(batch) > 1 {
+		g.log.Warn("job group commit failed; retrying one by one", "items", len(batch), "error", err)
+		for _, it := range batch {
+			it.finish(g.tx([]T{it}))
+		}
+		return
+	}
+	for _, it := range batch {
+		it.finish(err)
+	}
+}
+
+func (g *groupCommit[T]) tx(items []T) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := g.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := g.commit(ctx, tx, items); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

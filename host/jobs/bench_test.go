@@ -1,0 +1,142 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/store/sqlite"
+)
+
+// instantRunner completes every attempt at once.
+type instantRunner struct{}
+
+func (instantRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, error) {
+	return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok"), Output: json.RawMessage(`{"body":"ok"}`)}, nil
+}
+
+// benchQueue opens a queue on a fresh SQLite file (synchronous=FULL).
+func benchQueue(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queue {
+	b.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	require.NoError(b, err)
+	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Runner: instantRunner{}, Workers: 50,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observe: observe})
+	require.NoError(b, err)
+	if start {
+		require.NoError(b, q.Start(ctx))
+	}
+	b.Cleanup(func() {
+		_ = q.Close()
+		_ = st.Close()
+	})
+	return q
+}
+
+func benchRequest() *jobs.Request {
+	in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
+	return &jobs.Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
+}
+
+// BenchmarkEnqueue measures durable hand-offs (each one a 202) per second
+// with 64 concurrent callers, group-committed, workers idle.
+func BenchmarkEnqueue(b *testing.B) {
+	q := benchQueue(b, false, nil)
+	b.SetParallelism(32) // × GOMAXPROCS callers
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := q.Enqueue(ctx, benchRequest()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "202/s")
+}
+
+// BenchmarkStartLatency measures, one job at a time, the time from the
+// committed hand-off (the 202) to the worker starting the attempt.
+func BenchmarkStartLatency(b *testing.B) {
+	var (
+		mu      sync.Mutex
+		started = map[string]chan time.Time{}
+	)
+	q := benchQueue(b, true, func(e jobs.Event) {
+		if e.Kind != jobs.EventStarted {
+			return
+		}
+		mu.Lock()
+		ch := started[e.JobID]
+		mu.Unlock()
+		if ch != nil {
+			ch <- e.At
+		}
+	})
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		id := jobs.NewJobID()
+		ch := make(chan time.Time, 1)
+		mu.Lock()
+		started[id] = ch
+		mu.Unlock()
+		if _, err := q.EnqueueID(ctx, id, benchRequest()); err != nil {
+			b.Fatal(err)
+		}
+		accepted := time.Now()
+		at := <-ch
+		lat = append(lat, at.Sub(accepted))
+		done, stop := q.Wait(id)
+		select {
+		case <-done:
+		case <-time.After(100 * time.Millisecond):
+		}
+		stop()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkComplete measures jobs completed per second: b.N jobs queued by
+// 64 callers while 50 workers run them.
+func BenchmarkComplete(b *testing.B) {
+	var finished atomic.Int64
+	all := make(chan struct{})
+	target := int64(b.N)
+	q := benchQueue(b, true, func(e jobs.Event) {
+		if e.Kind == jobs.EventFinished && finished.Add(1) == target {
+			close(all)
+		}
+	})
+	b.SetParallelism(32)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := q.Enqueue(ctx, benchRequest()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	select {
+	case <-all:
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("only %d of %d jobs finished", finished.Load(), target)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}

@@ -1,0 +1,95 @@
+package jobs
+
+import (
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSign_StandardWebhooksVector(t *testing.T) {
+	t.Parallel()
+	// The example of the Standard Webhooks specification.
+	sig, err := Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	require.NoError(t, err)
+	require.Equal(t, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", sig)
+	_, err = Sign("whsec_not base64!", "id", 1, nil)
+	require.Error(t, err)
+}
+
+func TestMerge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		own   State
+		river rivertype.JobState
+		want  State
+	}{
+		{"FinalRecordWins", StateCompleted, rivertype.JobStateRunning, StateCompleted},
+		{"RescuedAfterCrash", StateRunning, rivertype.JobStateRetryable, StateRetrying},
+		{"RescuedAndAvailable", StateRunning, rivertype.JobStateAvailable, StateRetrying},
+		{"DiscardedByRescuer", StateRunning, rivertype.JobStateDiscarded, StateFailed},
+		{"CancelledInRiver", StateQueued, rivertype.JobStateCancelled, StateStopped},
+		{"RecordAheadOfRiver", StateRetrying, rivertype.JobStateRunning, StateRetrying},
+		{"QueuedBeforeMarkRunning", StateQueued, rivertype.JobStateRunning, StateQueued},
+		{"CompletedBeforeRecordSeen", StateRunning, rivertype.JobStateCompleted, StateCompleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, merge(tt.own, tt.river))
+		})
+	}
+}
+
+func TestBackoffAndSnooze(t *testing.T) {
+	t.Parallel()
+	for attempt := 1; attempt <= 30; attempt++ {
+		want := min(time.Second<<(attempt-1), maxRetryDelay)
+		if attempt > 20 {
+			want = maxRetryDelay
+		}
+		d := backoff(time.Second, attempt)
+		require.GreaterOrEqual(t, d, want-want/4, "attempt %d", attempt)
+		require.LessOrEqual(t, d, want+want/4, "attempt %d", attempt)
+	}
+	for _, meta := range []string{`{}`, `{"snoozes":3}`, `{"snoozes":100}`, `not json`} {
+		d := snoozeDelay([]byte(meta))
+		require.Positive(t, d, meta)
+		require.LessOrEqual(t, d, maxSnoozeWait, meta)
+	}
+}
+
+func TestParseStateAndStreams(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"completed", "Completed", "COMPLETED"} {
+		st, ok := ParseState(s)
+		require.True(t, ok)
+		require.Equal(t, StateCompleted, st)
+		require.Equal(t, st, stateFromColumn(st.stored()))
+	}
+	_, ok := ParseState("done")
+	require.False(t, ok)
+
+	s := SplitStreams([]LogEntry{{Level: 7, Message: "o"}, {Level: 4, Message: "w"}, {Level: 3, Message: "e"},
+		{Level: 1, Message: "a"}, {Level: 6, Message: "v"}})
+	require.Equal(t, []LogEntry{{Level: 7, Message: "o"}}, s.Output)
+	require.Equal(t, []LogEntry{{Level: 4, Message: "w"}}, s.Warning)
+	require.Equal(t, []LogEntry{{Level: 3, Message: "e"}, {Level: 1, Message: "a"}}, s.Error)
+	require.Equal(t, []LogEntry{{Level: 6, Message: "v"}}, s.Verbose)
+}
+
+func TestCursorAndPlaceholders(t *testing.T) {
+	t.Parallel()
+	at, id, err := decodeCursor(encodeCursor(1234567, "abc-def"))
+	require.NoError(t, err)
+	require.Equal(t, int64(1234567), at)
+	require.Equal(t, "abc-def", id)
+	for _, bad := range []string{"!!", "bm9waXBl", "eHx5"} {
+		_, _, err := decodeCursor(bad)
+		require.ErrorIs(t, err, ErrBadCursor, bad)
+	}
+	require.Equal(t, "a = $1 AND b IN ($2, $3)", newSQLDialect(DialectPostgres).q("a = ? AND b IN (?, ?)"))
+	require.Equal(t, "a = ?", newSQLDialect(DialectSQLite).q("a = ?"))
+}

@@ -1,0 +1,277 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// Queue is the durable job queue of one server process: it queues jobs,
+// works them with River, and answers questions about them. Create it with
+// New, call Start, and Close it before closing the database.
+type Queue struct {
+	cfg    Config
+	db     *sql.DB
+	d      sqlDialect
+	log    *slog.Logger
+	client *river.Client[*sql.Tx]
+	pool   *pgxpool.Pool // PostgreSQL listener pool, nil on SQLite
+
+	inserter *groupCommit[*insertItem]
+	writer   *groupCommit[*writeOp]
+	waiters  waiters
+	running  running
+
+	stopHeartbeat context.CancelFunc
+	heartbeatDone chan struct{}
+	closeOnce     sync.Once
+}
+
+// New migrates the queue's tables (River's and its own) and prepares the
+// River client. It does not start working jobs: call Start.
+func New(ctx context.Context, cfg Config) (*Queue, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	q := &Queue{cfg: cfg, db: cfg.DB, d: newSQLDialect(cfg.Dialect), log: cfg.Logger,
+		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}}}
+
+	var driver riverdriver.Driver[*sql.Tx]
+	switch cfg.Dialect {
+	case DialectSQLite:
+		driver = riversqlite.New(cfg.DB)
+	case DialectPostgres:
+		pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: listener pool: %w", err)
+		}
+		pc.MaxConns = 2
+		pool, err := pgxpool.NewWithConfig(ctx, pc)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: listener pool: %w", err)
+		}
+		q.pool = pool
+		driver = riverdatabasesql.NewWithPgxListener(cfg.DB, pool)
+	}
+	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
+		q.closePool()
+		return nil, err
+	}
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &runWorker{q: q}); err != nil {
+		q.closePool()
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &callbackWorker{q: q}); err != nil {
+		q.closePool()
+		return nil, err
+	}
+	client, err := river.NewClient(driver, &river.Config{
+		ID:                          "hookhost-" + randomHex(6),
+		Logger:                      cfg.Logger.With("component", "river"),
+		Workers:                     workers,
+		Queues:                      map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}},
+		FetchCooldown:               cfg.FetchCooldown,
+		FetchPollInterval:           cfg.FetchPollInterval,
+		JobTimeout:                  -1, // per job: runWorker.Timeout
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		SoftStopTimeout:             cfg.ShutdownGrace,
+		MaxAttempts:                 DefaultMaxAttempts,
+		CompletedJobRetentionPeriod: cfg.Retention,
+		CancelledJobRetentionPeriod: cfg.Retention,
+		DiscardedJobRetentionPeriod: cfg.Retention,
+	})
+	if err != nil {
+		q.closePool()
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	q.client = client
+
+	inserters, writers := 1, 1
+	if cfg.Dialect == DialectPostgres {
+		inserters, writers = 4, 4
+	}
+	q.inserter = newGroupCommit(cfg.DB, cfg.BatchDelay, cfg.BatchSize, q.log, q.commitInserts)
+	q.inserter.start(inserters)
+	q.writer = newGroupCommit(cfg.DB, cfg.BatchDelay, cfg.BatchSize, q.log, commitWrites)
+	q.writer.start(writers)
+	return q, nil
+}
+
+// Start starts working jobs.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("jobs: start river: %w", err)
+	}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopHeartbeat = cancel
+	q.heartbeatDone = make(chan struct{})
+	go q.heartbeat(hctx)
+	return nil
+}
+
+// Close stops queuing, lets running jobs finish for up to the shutdown
+// grace (River retries the rest later, here or in another process), and
+// stops. The database stays open.
+func (q *Queue) Close() error {
+	var err error
+	q.closeOnce.Do(func() {
+		q.inserter.close()
+		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.ShutdownGrace+10*time.Second)
+		defer cancel()
+		if e := q.client.Stop(ctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
+			err = fmt.Errorf("jobs: stop river: %w", e)
+		}
+		if q.stopHeartbeat != nil {
+			q.stopHeartbeat()
+			<-q.heartbeatDone
+		}
+		q.writer.close()
+		q.closePool()
+	})
+	return err
+}
+
+func (q *Queue) closePool() {
+	if q.pool != nil {
+		q.pool.Close()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// insertItem is one Enqueue waiting for its group commit.
+type insertItem struct {
+	req     *Request
+	id      string
+	args    runArgs
+	max     int
+	created time.Time
+	res     Result
+	done    chan error
+}
+
+func (it *insertItem) finish(err error) { it.done <- err }
+
+// NewJobID returns a fresh job id (a random UUID). Callers that must know
+// the id before Enqueue (to Wait on it) pass it in EnqueueID.
+func NewJobID() string { return uuid.NewString() }
+
+// Enqueue queues a job and returns once it is committed (with the River
+// job, in one transaction). An idempotent redelivery returns the first
+// job's id with Duplicate set.
+func (q *Queue) Enqueue(ctx context.Context, req *Request) (Result, error) {
+	return q.EnqueueID(ctx, NewJobID(), req)
+}
+
+// EnqueueID is Enqueue with a job id chosen by the caller (NewJobID).
+func (q *Queue) EnqueueID(ctx context.Context, id string, req *Request) (Result, error) {
+	o := req.Options
+	maxAttempts := o.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	it := &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
+		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
+			Inputs: req.Inputs, Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
+			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL}}
+	if err := q.inserter.submit(ctx, it); err != nil {
+		return Result{}, err
+	}
+	if err := <-it.done; err != nil {
+		return Result{}, fmt.Errorf("jobs: queue job: %w", err)
+	}
+	return it.res, nil
+}
+
+const (
+	upsertKeySQL = `INSERT INTO hookhost_job_keys (webhook_id, key, job_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (webhook_id, key) DO UPDATE SET job_id = excluded.job_id, created_at = excluded.created_at
+		WHERE hookhost_job_keys.created_at < ?`
+	selectKeySQL = `SELECT job_id FROM hookhost_job_keys WHERE webhook_id = ? AND key = ?`
+)
+
+// commitInserts writes one batch of Enqueues: idempotency keys first (a
+// key already taken within the window answers the first job's id), then
+// the River jobs with one InsertManyTx, then the hookhost records.
+func (q *Queue) commitInserts(ctx context.Context, tx *sql.Tx, items []*insertItem) error {
+	params := make([]river.InsertManyParams, 0, len(items))
+	fresh := make([]*insertItem, 0, len(items))
+	for _, it := range items {
+		it.res = Result{JobID: it.id}
+		if k := it.req.IdempotencyKey; k != "" {
+			now := micros(it.created)
+			res, err := tx.ExecContext(ctx, q.d.q(upsertKeySQL), it.req.WebhookID, k, it.id, now, now-IdempotencyWindow.Microseconds())
+			if err != nil {
+				return fmt.Errorf("idempotency key: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("idempotency key: %w", err)
+			} else if n == 0 {
+				var first string
+				if err := tx.QueryRowContext(ctx, q.d.q(selectKeySQL), it.req.WebhookID, k).Scan(&first); err != nil {
+					return fmt.Errorf("idempotency key: %w", err)
+				}
+				it.res = Result{JobID: first, Duplicate: true}
+				continue
+			}
+		}
+		params = append(params, river.InsertManyParams{Args: it.args, InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}})
+		fresh = append(fresh, it)
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	rs, err := q.client.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return fmt.Errorf("insert river jobs: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, q.d.q(insertJobSQL))
+	if err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
+	}
+	defer stmt.Close()
+	for i, it := range fresh {
+		r := it.req
+		if _, err := stmt.ExecContext(ctx, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
+			string(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created)); err != nil {
+			return fmt.Errorf("insert job: %w", err)
+		}
+	}
+	return nil
+}
+
+// Wait returns a channel that receives the job's end if it ends in this
+// process, and a function to call when no longer waiting. Call it before
+// Enqueue (with EnqueueID) so that a fast job is not missed.
+func (q *Queue) Wait(jobID string) (<-chan *Finished, func()) {
+	return q.waiters.add(jobID)
+}
+
+func (q *Queue) observe(kind EventKind, id string, st State) {
+	if q.cfg.Observe != nil {
+		q.cfg.Observe(Event{Kind: kind, JobID: id, State: st, At: time.Now()})
+	}
+}

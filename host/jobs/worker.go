@@ -1,0 +1,132 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// runWorker works run jobs: one attempt of the automation per River
+// attempt.
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	q *Queue
+}
+
+// Timeout is the job's own time limit (timeout_ms, capped at MaxTimeout)
+// when River starts an attempt.
+//
+// River's rescuer asks too, for a job still "running" whose attempted_at is
+// older than RescueAfter, and leaves it alone while its timeout has not
+// passed since attempted_at. Live attempts never look like that (their
+// process moves attempted_at every RescueAfter/4, see heartbeat); one that
+// does belongs to a process that died. The rescuer then gets RescueAfter, so
+// the job runs again RescueAfter after its process's last heartbeat rather
+// than after its time limit (up to 3 hours).
+func (w *runWorker) Timeout(job *river.Job[runArgs]) time.Duration {
+	if job.AttemptedAt != nil && time.Since(*job.AttemptedAt) > w.q.cfg.RescueAfter/2 {
+		return w.q.cfg.RescueAfter
+	}
+	return job.Args.timeout()
+}
+
+// NextRetry is exponential backoff with jitter from Config.RetryBackoff.
+func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
+	return time.Now().Add(backoff(w.q.cfg.RetryBackoff, job.Attempt))
+}
+
+// Work runs one attempt. See the package documentation for the states.
+func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	q, a := w.q, job.Args
+	if a.Concurrency > 0 {
+		ok, err := q.acquireSlot(ctx, a.slotKey(), a.Concurrency, job.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return river.JobSnooze(snoozeDelay(job.Metadata))
+		}
+	}
+	base := &outcome{jobID: a.JobID, riverID: job.ID, attempt: job.Attempt, slot: a.Concurrency > 0,
+		callback: a.CallbackURL, webhook: a.WebhookID}
+	live, err := q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
+	if err != nil || !live {
+		if a.Concurrency > 0 {
+			_ = q.write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
+				return releaseSlot(ctx, tx, q.d, job.ID)
+			})
+		}
+		return err // nil when !live: nothing left to do
+	}
+	q.observe(EventStarted, a.JobID, StateRunning)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	q.running.add(a.JobID, job.ID, cancel)
+	out, runErr := q.cfg.Runner.RunJob(runCtx, &Attempt{JobID: a.JobID, WebhookID: a.WebhookID, Automation: a.Automation,
+		Inputs: a.Inputs, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
+	q.running.remove(a.JobID)
+	cause := context.Cause(runCtx)
+	cancel(nil)
+
+	o, ret := classify(ctx, cause, job, out, runErr)
+	o.jobID, o.riverID, o.attempt, o.slot, o.callback, o.webhook = base.jobID, base.riverID, base.attempt, base.slot, base.callback, base.webhook
+	changed, err := q.finish(context.WithoutCancel(ctx), o)
+	if err != nil {
+		// The record is unchanged: let River run the job again.
+		q.log.Error("record job outcome", "job_id", a.JobID, "error", err)
+		return fmt.Errorf("record job outcome: %w", err)
+	}
+	if changed && o.state.Final() {
+		f := &Finished{JobID: a.JobID, State: o.state, Error: o.errMsg, TimedOut: o.timedOut}
+		if o.out != nil {
+			f.Status, f.Headers, f.Body = o.out.Status, o.out.Headers, o.out.Body
+		}
+		q.waiters.publish(f)
+		q.observe(EventFinished, a.JobID, o.state)
+	}
+	return ret
+}
+
+// classify turns an attempt's end into the record's new state and the
+// error River gets (nil: completed; JobCancel: no more attempts; other
+// errors: River retries while attempts remain).
+func classify(ctx context.Context, cause error, job *river.Job[runArgs], out *Outcome, runErr error) (*outcome, error) {
+	lastAttempt := job.Attempt >= job.MaxAttempts
+	switch {
+	case errors.Is(cause, errCancelled) || errors.Is(cause, river.ErrJobCancelledRemotely):
+		return &outcome{state: StateStopped, errMsg: "cancelled", out: out}, river.JobCancel(errCancelled)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		msg := fmt.Sprintf("the automation ran past its time limit (%s)", job.Args.timeout())
+		return failed(job, lastAttempt, msg, out, true)
+	case ctx.Err() != nil:
+		// The process is shutting down: River retries the job.
+		return &outcome{state: StateRetrying, errMsg: "interrupted by shutdown"}, ctx.Err()
+	case runErr != nil:
+		st := StateRetrying
+		if lastAttempt {
+			st = StateFailed
+		}
+		return &outcome{state: st, errMsg: runErr.Error(), out: out}, runErr
+	case out == nil:
+		return &outcome{state: StateFailed, errMsg: "the runner returned no outcome"}, river.JobCancel(errors.New("no outcome"))
+	case out.Failed:
+		return failed(job, lastAttempt, out.Error, out, false)
+	}
+	return &outcome{state: StateCompleted, out: out}, nil
+}
+
+// failed handles an automation that ended in error or ran out of time: it
+// is retried only when the handler set max_attempts.
+func failed(job *river.Job[runArgs], lastAttempt bool, msg string, out *Outcome, timedOut bool) (*outcome, error) {
+	if msg == "" {
+		msg = "the automation failed"
+	}
+	err := errors.New(msg)
+	if job.Args.Explicit && !lastAttempt {
+		return &outcome{state: StateRetrying, errMsg: msg, out: out, timedOut: timedOut}, err
+	}
+	return &outcome{state: StateFailed, errMsg: msg, out: out, timedOut: timedOut}, river.JobCancel(err)
+}

@@ -1,0 +1,171 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// writeOp is a state change written by the writer's group commit.
+type writeOp struct {
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+func (w *writeOp) finish(err error) { w.done <- err }
+
+func commitWrites(ctx context.Context, tx *sql.Tx, ops []*writeOp) error {
+	for _, op := range ops {
+		if err := op.fn(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write runs fn in the writer's next group commit and waits for the commit.
+// fn may run twice (again alone when its batch failed): it must set its
+// results afresh each time.
+func (q *Queue) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	if err := q.writer.submit(ctx, op); err != nil {
+		return err
+	}
+	return <-op.done
+}
+
+const markRunningSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = ?, started_at = ?
+	WHERE id = ? AND state NOT IN ` + finalColumns
+
+// markRunning records the start of an attempt. It reports false when the
+// record is final already (cancelled while queued, or finished before a
+// crash kept River from hearing of it): the attempt must not run.
+func (q *Queue) markRunning(ctx context.Context, id string, attempt int, at time.Time) (bool, error) {
+	var live bool
+	err := q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q.d.q(markRunningSQL), attempt, micros(at), id)
+		if err != nil {
+			return fmt.Errorf("mark job running: %w", err)
+		}
+		n, err := res.RowsAffected()
+		live = n > 0
+		return err
+	})
+	return live, err
+}
+
+// outcome is how an attempt ended, as written to the record.
+type outcome struct {
+	jobID    string
+	riverID  int64
+	state    State
+	attempt  int
+	out      *Outcome
+	errMsg   string
+	callback string
+	webhook  string
+	// slot releases the job's concurrency slot.
+	slot     bool
+	timedOut bool
+}
+
+// sqlTx is the transaction type of write functions.
+type sqlTx = sql.Tx
+
+const finishSQL = `UPDATE hookhost_jobs SET state = ?, attempt = ?, revision = ?, status = ?, headers = ?, body = ?,
+	output = ?, log = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ` + finalColumns
+
+// finishStateSQL ends a job that has no new outcome (cancelled while
+// queued, interrupted), keeping what earlier attempts recorded.
+const finishStateSQL = `UPDATE hookhost_jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ` + finalColumns
+
+// finish writes an attempt's end, releases its slot and, for a final
+// state with a callback URL, queues the callback, all in one transaction.
+// It reports whether the record changed (false: it was final already).
+func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
+	var changed bool
+	err := q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		changed = false
+		var (
+			rev     int64
+			status  int
+			headers string
+			body    []byte
+			output  string
+			logText string
+		)
+		if o.out != nil {
+			rev, status, headers, body = o.out.Revision, o.out.Status, encodeHeaders(o.out.Headers), o.out.Body
+			output, logText = string(o.out.Output), encodeLog(o.out.Log)
+		}
+		var finished any
+		if o.state.Final() {
+			finished = micros(nowUTC())
+		}
+		var res sql.Result
+		var err error
+		if o.out != nil {
+			res, err = tx.ExecContext(ctx, q.d.q(finishSQL), o.state.stored(), o.attempt, rev, status, headers, body,
+				output, logText, o.errMsg, finished, o.jobID)
+		} else {
+			res, err = tx.ExecContext(ctx, q.d.q(finishStateSQL), o.state.stored(), o.errMsg, finished, o.jobID)
+		}
+		if err != nil {
+			return fmt.Errorf("record job outcome: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		changed = n > 0
+		if o.slot {
+			if err := releaseSlot(ctx, tx, q.d, o.riverID); err != nil {
+				return err
+			}
+		}
+		if changed && o.state.Final() && o.callback != "" {
+			return q.queueCallback(ctx, tx, o.jobID)
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// touchRunning is the heartbeat of this process's running jobs: it moves
+// River's attempted_at forward so that River's rescuer (RescueAfter) only
+// takes jobs whose process died, whatever their time limit.
+func (q *Queue) touchRunning(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		query := `UPDATE river_job SET attempted_at = ` + q.d.nowText + ` WHERE state = 'running' AND id IN (?` +
+			strings.Repeat(", ?", len(ids)-1) + `)`
+		if _, err := tx.ExecContext(ctx, q.d.q(query), args...); err != nil {
+			return fmt.Errorf("job heartbeat: %w", err)
+		}
+		return nil
+	})
+}
+
+func (q *Queue) heartbeat(ctx context.Context) {
+	defer close(q.heartbeatDone)
+	t := time.NewTicker(q.cfg.RescueAfter / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := q.touchRunning(ctx, q.running.riverIDs()); err != nil && ctx.Err() == nil {
+				q.log.Warn("job heartbeat failed", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookhost/hookhost/host/store"
+)
+
+const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at`
+
+// Run listing limits (see store.RunFilter).
+const (
+	defaultRunLimit = 50
+	maxRunLimit     = 500
+)
+
+func scanRun(r rowScanner) (*store.Run, error) {
+	var x store.Run
+	err := r.Scan(&x.ID, &x.WebhookID, &x.Automation, &x.Revision, &x.Status, &x.Exit, &x.Error,
+		&x.DurationUS, blobCol{&x.Inputs}, blobCol{&x.Output}, blobCol{&x.Log}, timeCol{&x.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &x, nil
+}
+
+// InsertRuns inserts runs in one transaction, filling in each ID (a UUIDv7
+// when empty) and CreatedAt (kept when set, else now). Either every run is
+// written or none is; a taken ID is ErrConflict. The records are filled in
+// only when the transaction commits.
+func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(runs))
+	created := make([]any, len(runs))
+	times := make([]time.Time, len(runs))
+	t := now()
+	for i, r := range runs {
+		ids[i], times[i] = r.ID, t
+		if ids[i] == "" {
+			var err error
+			if ids[i], err = newID(); err != nil {
+				return fmt.Errorf("insert runs: %w", err)
+			}
+		}
+		if !r.CreatedAt.IsZero() {
+			times[i] = norm(r.CreatedAt)
+		}
+		created[i] = s.tm(times[i])
+	}
+	per := max(s.d.RunsPerInsert, 1)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A statement that runs more than once is prepared once.
+		var full *sql.Stmt
+		if len(runs) > per {
+			var err error
+			if full, err = tx.PrepareContext(ctx, runInsertSQL(per)); err != nil {
+				return err
+			}
+			defer full.Close()
+		}
+		for start := 0; start < len(runs); start += per {
+			end := min(start+per, len(runs))
+			if err := s.insertRunChunk(ctx, tx, full, runs[start:end], ids[start:end], created[start:end]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errRunsSkipped) {
+		// Rolled back; name the run (only a failure pays for this).
+		id, ferr := s.takenRunID(ctx, ids)
+		if ferr != nil {
+			return fmt.Errorf("insert runs: %w (%w)", store.ErrConflict, ferr)
+		}
+		return fmt.Errorf("insert runs: run %q: %w", id, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert runs: %w", err)
+	}
+	for i, r := range runs {
+		r.ID, r.CreatedAt = ids[i], times[i]
+	}
+	return nil
+}
+
+// runInsertSQL is an INSERT of n runs that skips taken IDs.
+func runInsertSQL(n int) string {
+	const cols = 12
+	var b strings.Builder
+	b.WriteString(`INSERT INTO runs (` + runCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(i*cols + c + 1))
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(` ON CONFLICT (id) DO NOTHING`)
+	return b.String()
+}
+
+// errRunsSkipped reports that an INSERT skipped a run whose ID was taken.
+var errRunsSkipped = errors.New("run id taken")
+
+// insertRunChunk writes runs with one INSERT: full when it has the full
+// chunk's length, else a statement built for len(runs). A taken ID does not
+// fail the statement (which on PostgreSQL would abort the transaction):
+// ON CONFLICT DO NOTHING skips the row and errRunsSkipped reports it.
+func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, runs []*store.Run, ids []string, created []any) error {
+	args := make([]any, 0, len(runs)*12)
+	for i, r := range runs {
+		args = append(args, ids[i], r.WebhookID, r.Automation, r.Revision, r.Status,
+			r.Exit, r.Error, r.DurationUS, r.Inputs, r.Output, r.Log, created[i])
+	}
+	var (
+		res sql.Result
+		err error
+	)
+	if full != nil && len(runs) == max(s.d.RunsPerInsert, 1) {
+		res, err = full.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, runInsertSQL(len(runs)), args...)
+	}
+	if err != nil {
+		return s.classify(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != int64(len(runs)) {
+		return errRunsSkipped
+	}
+	return nil
+}
+
+// takenRunID returns the first of ids that is repeated or already stored.
+func (s *Store) takenRunID(ctx context.Context, ids []string) (string, error) {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return id, nil
+		}
+		seen[id] = true
+	}
+	for _, id := range ids {
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = $1`, id).Scan(&one)
+		switch {
+		case err == nil:
+			return id, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", err
+		}
+	}
+	return "", errors.New("no run id is taken")
+}
+
+// GetRun returns the run with the given ID, or ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("get run %q: %w", id, s.classify(err))
+	}
+	return r, nil
+}
+
+// ListRuns returns runs newest first (by CreatedAt, then ID). f.Limit
+// defaults to 50 and is capped at 500. With f.BeforeID it returns the runs
+// that sort after that run (older ones); an unknown BeforeID gives an empty
+// page.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultRunLimit
+	case limit > maxRunLimit:
+		limit = maxRunLimit
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if f.WebhookID != "" {
+		args = append(args, f.WebhookID)
+		where = append(where, `webhook_id = $`+strconv.Itoa(len(args)))
+	}
+	if f.BeforeID != "" {
+		args = append(args, f.BeforeID)
+		where = append(where, `(created_at, id) < (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
+	}
+	q := `SELECT ` + runCols + ` FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, limit)
+	q += ` ORDER BY created_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*store.Run, 0, min(limit, 64))
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}

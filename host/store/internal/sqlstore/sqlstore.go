@@ -1,0 +1,203 @@
+// Package sqlstore is the database/sql implementation of store.Store shared
+// by host/store/sqlite and host/store/postgres. The two databases run the
+// same SQL (numbered $n parameters, RETURNING, ON CONFLICT, row values); what
+// differs between them — how a time is encoded and how a unique violation is
+// recognised — is described by a Dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookhost/hookhost/host/store"
+)
+
+// Dialect describes what differs between the databases.
+type Dialect struct {
+	// Name is what Store.Dialect returns: "sqlite" or "postgres".
+	Name string
+	// Time encodes a UTC time truncated to the microsecond as a query
+	// argument (unix microseconds on SQLite, a time.Time on PostgreSQL).
+	Time func(time.Time) any
+	// IsUnique reports whether err is a unique or primary key violation.
+	IsUnique func(error) bool
+	// RunsPerInsert is how many runs one INSERT statement of InsertRuns
+	// writes: 1 (a prepared statement run once per row) suits SQLite, which
+	// is in-process; a multi-row INSERT saves PostgreSQL round trips.
+	// Default: 1.
+	RunsPerInsert int
+}
+
+// Store implements store.Store on a *sql.DB.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store on db, which must already be migrated.
+func New(db *sql.DB, d Dialect) *Store {
+	return &Store{db: db, d: d}
+}
+
+// DB returns the underlying database, for the job queue that shares it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.Name }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rowScanner is what *sql.Row and *sql.Rows have in common.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// classify turns a driver error into the store sentinels: unique violations
+// become ErrConflict and sql.ErrNoRows becomes ErrNotFound. Other errors are
+// returned unchanged.
+func (s *Store) classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case s.d.IsUnique(err):
+		return store.ErrConflict
+	default:
+		return err
+	}
+}
+
+// norm returns t in UTC truncated to the microsecond, the precision both
+// databases keep, so that a stored time reads back equal to the record's.
+func norm(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// normPtr is norm for optional times; it returns a new pointer.
+func normPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	n := norm(*t)
+	return &n
+}
+
+// now is the current time, normalised.
+func now() time.Time { return norm(time.Now()) }
+
+// tm encodes a time argument.
+func (s *Store) tm(t time.Time) any { return s.d.Time(norm(t)) }
+
+// tmPtr encodes an optional time argument; nil is NULL.
+func (s *Store) tmPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.tm(*t)
+}
+
+// newID returns a new UUIDv7 string, so that IDs sort by creation time.
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// timeCol scans a NOT NULL time column (unix microseconds or a time.Time).
+type timeCol struct{ p *time.Time }
+
+// Scan implements sql.Scanner.
+func (c timeCol) Scan(src any) error {
+	t, ok, err := decodeTime(src)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("time column is NULL")
+	}
+	*c.p = t
+	return nil
+}
+
+// nullTimeCol scans a nullable time column; NULL is a nil pointer.
+type nullTimeCol struct{ p **time.Time }
+
+// Scan implements sql.Scanner.
+func (c nullTimeCol) Scan(src any) error {
+	t, ok, err := decodeTime(src)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		*c.p = nil
+		return nil
+	}
+	*c.p = &t
+	return nil
+}
+
+func decodeTime(src any) (time.Time, bool, error) {
+	switch v := src.(type) {
+	case nil:
+		return time.Time{}, false, nil
+	case int64:
+		return time.UnixMicro(v).UTC(), true, nil
+	case time.Time:
+		return norm(v), true, nil
+	default:
+		return time.Time{}, false, fmt.Errorf("time column: unsupported type %T", src)
+	}
+}
+
+// blobCol scans a byte column keeping NULL (nil) apart from an empty value
+// (a non-nil empty slice); SQLite's driver reads an empty blob as nil.
+type blobCol struct{ p *[]byte }
+
+// Scan implements sql.Scanner.
+func (c blobCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.p = nil
+	case []byte:
+		*c.p = append([]byte{}, v...)
+	case string:
+		*c.p = []byte(v)
+	default:
+		return fmt.Errorf("blob column: unsupported type %T", src)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+// Package plugins is the hookhost extension contract and SDK.
+//
+// Automations run in extension processes, not in the server. An extension is
+// a Go value that implements [Extension]; its binary's main function hands it
+// to [Serve]:
+//
+//	func main() { plugins.Serve(slugify{}) }
+//
+// Extension authors never import go-plugin: Serve speaks the handshake
+// ([ProtocolVersion], [MagicCookieKey], [MagicCookieValue]) and the gRPC
+// protocol of package plugins/proto. The host starts the binary (package
+// host/extensions), calls [Extension.Describe] once, and then
+// [Extension.Run] for every automation run of the triggers the extension
+// provides and [Extension.RunCommand] for its commands.
+//
+// # Host callbacks
+//
+// Run and RunCommand receive a [Host]: log lines, storage, function calls
+// (running another automation), secrets and the commands of other
+// extensions. Over the process boundary the Host travels through go-plugin's
+// GRPCBroker: the host serves it once per process and the extension keeps
+// one connection to it, so a callback costs one gRPC round trip.
+//
+// # Errors
+//
+// Errors that cross the boundary keep a machine-readable [Code] ([Error]).
+// An automation that fails ends with Outcome.Exit == [ExitError] and
+// Outcome.Error set; Run returns an error only when the extension could not
+// run the automation at all.
+//
+// # In process
+//
+// [InProcess] wraps an Extension so that it can be called without a process
+// (tests, and measuring the cost of the process hop). Package
+// plugins/plugintest holds an in-process gRPC harness and the conformance
+// suite every extension passes.
+//
+// # Logging
+//
+// Inside an extension process, [Serve] points slog's default logger at the
+// host: records written with slog show up in the host's log with the
+// extension's name.
+package plugins

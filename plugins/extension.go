@@ -1,0 +1,175 @@
+package plugins
+
+import (
+	"context"
+	"time"
+)
+
+// Extension is the contract between the host and an extension. The host calls
+// its methods concurrently; implementations must be safe for concurrent use.
+type Extension interface {
+	// Describe reports who the extension is and what it provides. The host
+	// calls it once per process start.
+	Describe(ctx context.Context) (Description, error)
+
+	// Run runs one automation. ctx ends at the run's deadline
+	// (Invocation.Deadline); an extension stops work when it is done. A
+	// failure of the automation itself is an Outcome with Exit ExitError;
+	// the returned error is for runs that could not start (unknown trigger,
+	// invalid script, bad inputs) and should be an *Error.
+	Run(ctx context.Context, inv Invocation, host Host) (Outcome, error)
+
+	// RunCommand runs one of the commands listed in Description.Commands.
+	// inputs and the output are JSON values; errors should be *Error.
+	RunCommand(ctx context.Context, call CommandCall, host Host) (output []byte, err error)
+}
+
+// Description is what Describe reports.
+type Description struct {
+	ID       string   // extension id, e.g. "webhook"
+	Version  string   // the extension's own version, free-form
+	Triggers []string // trigger ids it runs, e.g. "cerb.trigger.webhook.respond"
+	Commands []string // command names it provides, e.g. "example.slugify"
+	// ProtocolVersion is the protocol the extension speaks; Describe
+	// implementations may leave it 0, the SDK fills in ProtocolVersion.
+	ProtocolVersion int
+}
+
+// Invocation is one automation run.
+type Invocation struct {
+	RunID      string // the host's run id, for logs
+	Automation string // automation name, e.g. "example.webhook.respond"
+	// Revision changes whenever the automation's script or policy changes
+	// (e.g. its updated_at); extensions may cache compiled programs by
+	// (Automation, Revision).
+	Revision string
+	Trigger  string // e.g. "cerb.trigger.webhook.respond"
+	Script   string // the automation's KATA
+	Policy   string // the policy KATA, may be empty
+	// Inputs is a JSON object; key order is significant (Cerb dictionaries
+	// keep insertion order).
+	Inputs []byte
+	// Deadline is when the run must end; zero means none. The host also
+	// sets it on ctx.
+	Deadline time.Time
+	// Commands names the commands (of any extension) the script may call
+	// through Host.RunCommand; the extension manager fills it in when it is
+	// nil. Extensions that validate scripts use it at compile time.
+	Commands []string
+}
+
+// CommandCall is one command call.
+type CommandCall struct {
+	RunID  string // the run that called the command, "" if none
+	Name   string // e.g. "example.slugify"
+	Inputs []byte // a JSON object
+}
+
+// Exit is the state an automation run ended in.
+type Exit string
+
+// Exit states.
+const (
+	ExitReturn Exit = "return"
+	ExitError  Exit = "error"
+	ExitExit   Exit = "exit"
+	ExitAwait  Exit = "await"
+)
+
+// Limit names that Outcome.Limit may hold.
+const (
+	LimitTime  = "time"
+	LimitSteps = "steps"
+	LimitValue = "value"
+)
+
+// Outcome is how a run ended.
+type Outcome struct {
+	Exit Exit
+	// Return is the return: dictionary as a JSON object; nil when the run
+	// ended without return:. A top-level body that is not valid UTF-8
+	// (binary, from body@base64:) travels base64-encoded under the key
+	// "body@base64" instead of "body"; the host decodes it back.
+	Return []byte
+	Log    []LogEntry
+	// Error is set when Exit is ExitError.
+	Error *Error
+	// Limit names the limit that ended the run (LimitTime, LimitSteps,
+	// LimitValue), "" when none did.
+	Limit string
+	Steps int
+}
+
+// LogEntry is one line of a run log. Level follows Cerb: 7 log, 4 warn,
+// 3 error, 1 alert.
+type LogEntry struct {
+	Level   int
+	Node    string // node id, e.g. "start:log/hello:"
+	Message string
+}
+
+// Host is what an extension may call back into during Run and RunCommand.
+// Every method may be called concurrently. Values are JSON. A Host passed to
+// Run is valid only until Run returns.
+type Host interface {
+	// Log records one log line of the current run.
+	Log(ctx context.Context, entry LogEntry) error
+	// StorageGet reads a key of the automation key-value store.
+	StorageGet(ctx context.Context, key string) (value []byte, found bool, err error)
+	// StorageSet writes a key; a zero expires keeps it forever.
+	StorageSet(ctx context.Context, key string, value []byte, expires time.Time) error
+	// StorageDelete removes a key and reports whether it existed.
+	StorageDelete(ctx context.Context, key string) (found bool, err error)
+	// RunFunction runs the automation named name with inputs (a JSON
+	// object) and returns how it ended.
+	RunFunction(ctx context.Context, name string, inputs []byte) (Outcome, error)
+	// Secret looks up a secret by name.
+	Secret(ctx context.Context, name string) (value string, found bool, err error)
+	// RunCommand runs a command provided by any extension (including this
+	// one) and returns its output.
+	RunCommand(ctx context.Context, name string, inputs []byte) (output []byte, err error)
+}
+
+// NoHost is a Host that provides nothing: every method fails with
+// CodeUnsupported (Log discards the line). Embed it in a Host that
+// implements only some methods.
+type NoHost struct{}
+
+var _ Host = NoHost{}
+
+func unsupported(what string) error {
+	return &Error{Code: CodeUnsupported, Message: "host does not provide " + what}
+}
+
+// Log discards the entry.
+func (NoHost) Log(context.Context, LogEntry) error { return nil }
+
+// StorageGet fails with CodeUnsupported.
+func (NoHost) StorageGet(context.Context, string) ([]byte, bool, error) {
+	return nil, false, unsupported("storage")
+}
+
+// StorageSet fails with CodeUnsupported.
+func (NoHost) StorageSet(context.Context, string, []byte, time.Time) error {
+	return unsupported("storage")
+}
+
+// StorageDelete fails with CodeUnsupported.
+func (NoHost) StorageDelete(context.Context, string) (bool, error) {
+	return false, unsupported("storage")
+}
+
+// RunFunction fails with CodeUnsupported.
+func (NoHost) RunFunction(context.Context, string, []byte) (Outcome, error) {
+	return Outcome{}, unsupported("functions")
+}
+
+// Secret fails with CodeUnsupported.
+func (NoHost) Secret(context.Context, string) (string, bool, error) {
+	return "", false, unsupported("secrets")
+}
+
+// RunCommand fails with CodeUnsupported.
+func (NoHost) RunCommand(context.Context, string, []byte) ([]byte, error) {
+	return nil, unsupported("commands")
+}

@@ -1,0 +1,479 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// initTimeout bounds the Init call the host makes when it dispenses an
+// extension.
+const initTimeout = 10 * time.Second
+
+// GRPCPlugin is the go-plugin plugin of hookhost extensions. On the
+// extension side Impl is served; on the host side GRPCClient returns a
+// *Client. Hosts get it from VersionedPlugins; extension authors use Serve.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	// Impl is the extension to serve; nil on the host side.
+	Impl Extension
+}
+
+var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
+
+// GRPCServer registers the Extension service for p.Impl.
+func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Impl == nil {
+		return fmt.Errorf("plugins: GRPCPlugin has no Impl to serve")
+	}
+	pb.RegisterExtensionServer(s, &server{impl: p.Impl, broker: broker})
+	return nil
+}
+
+// GRPCClient returns a *Client for conn. It serves the Host service on the
+// broker and tells the extension where to find it.
+func (p *GRPCPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return newClient(ctx, broker, conn)
+}
+
+// Client is the host side of one extension process: an Extension whose calls
+// travel over gRPC. It routes the extension's Host callbacks to the Host
+// passed to the Run or RunCommand call they belong to. It is safe for
+// concurrent use.
+type Client struct {
+	ext   pb.ExtensionClient
+	hosts sync.Map // call id (uint64) → Host
+	next  atomic.Uint64
+}
+
+var _ Extension = (*Client)(nil)
+
+func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (*Client, error) {
+	c := &Client{ext: pb.NewExtensionClient(conn)}
+	id := broker.NextId()
+	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterHostServer(s, &hostServer{c: c})
+		return s
+	})
+	ctx, cancel := context.WithTimeout(ctx, initTimeout)
+	defer cancel()
+	if _, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
+		return nil, fmt.Errorf("plugins: init extension: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Client) register(h Host) uint64 {
+	id := c.next.Add(1)
+	if h != nil {
+		c.hosts.Store(id, h)
+	}
+	return id
+}
+
+// Describe calls the extension's Describe.
+func (c *Client) Describe(ctx context.Context) (Description, error) {
+	r, err := c.ext.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return Description{}, err
+	}
+	return Description{
+		ID:              r.GetId(),
+		Version:         r.GetVersion(),
+		Triggers:        r.GetTriggers(),
+		Commands:        r.GetCommands(),
+		ProtocolVersion: int(r.GetProtocolVersion()),
+	}, nil
+}
+
+// Run calls the extension's Run. Transport and process failures come back as
+// gRPC status errors (google.golang.org/grpc/status); failures the extension
+// reports come back as *Error.
+func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, error) {
+	id := c.register(host)
+	if host != nil {
+		defer c.hosts.Delete(id)
+	}
+	deadline := inv.Deadline
+	if deadline.IsZero() {
+		deadline, _ = ctx.Deadline()
+	}
+	var dl int64
+	if !deadline.IsZero() {
+		dl = deadline.UnixNano()
+	}
+	r, err := c.ext.Run(ctx, &pb.RunRequest{
+		CallId:           id,
+		RunId:            inv.RunID,
+		Automation:       inv.Automation,
+		Revision:         inv.Revision,
+		Trigger:          inv.Trigger,
+		Script:           inv.Script,
+		Policy:           inv.Policy,
+		Inputs:           inv.Inputs,
+		DeadlineUnixNano: dl,
+		Commands:         inv.Commands,
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if e := r.GetError(); e != nil {
+		return Outcome{}, fromPBError(e)
+	}
+	return fromPBOutcome(r.GetOutcome()), nil
+}
+
+// RunCommand calls the extension's RunCommand.
+func (c *Client) RunCommand(ctx context.Context, call CommandCall, host Host) ([]byte, error) {
+	id := c.register(host)
+	if host != nil {
+		defer c.hosts.Delete(id)
+	}
+	r, err := c.ext.RunCommand(ctx, &pb.RunCommandRequest{
+		CallId: id,
+		RunId:  call.RunID,
+		Name:   call.Name,
+		Inputs: call.Inputs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if e := r.GetError(); e != nil {
+		return nil, fromPBError(e)
+	}
+	return r.GetOutput(), nil
+}
+
+// Overdue reports how many calls the extension is still handling more than
+// grace after their deadline (overdue), and past their deadline at all
+// (late). A hung extension answers overdue > 0 (or not at all, and ctx
+// ends).
+func (c *Client) Overdue(ctx context.Context, grace time.Duration) (overdue, late int, err error) {
+	r, err := c.ext.Overdue(ctx, &pb.OverdueRequest{GraceNanos: int64(grace)})
+	if err != nil {
+		return 0, 0, err
+	}
+	return int(r.GetOverdue()), int(r.GetLate()), nil
+}
+
+// server is the extension side of the Extension service.
+type server struct {
+	pb.UnimplementedExtensionServer
+	impl   Extension
+	broker *plugin.GRPCBroker
+
+	host     atomic.Pointer[pb.HostClient]
+	initOnce sync.Mutex
+	inflight sync.Map // call id → deadline (time.Time)
+}
+
+var _ pb.ExtensionServer = (*server)(nil)
+
+func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
+	s.initOnce.Lock()
+	defer s.initOnce.Unlock()
+	if s.host.Load() != nil {
+		return &pb.InitResponse{}, nil
+	}
+	conn, err := s.broker.Dial(r.GetHostBrokerId())
+	if err != nil {
+		return nil, fmt.Errorf("dial host: %w", err)
+	}
+	hc := pb.NewHostClient(conn)
+	s.host.Store(&hc)
+	return &pb.InitResponse{}, nil
+}
+
+func (s *server) hostFor(id uint64) Host {
+	hc := s.host.Load()
+	if hc == nil {
+		return NoHost{}
+	}
+	return &hostClient{c: *hc, id: id}
+}
+
+func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	d, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.ProtocolVersion == 0 {
+		d.ProtocolVersion = ProtocolVersion
+	}
+	return &pb.DescribeResponse{
+		Id:              d.ID,
+		Version:         d.Version,
+		Triggers:        d.Triggers,
+		Commands:        d.Commands,
+		ProtocolVersion: int32(d.ProtocolVersion),
+	}, nil
+}
+
+func (s *server) track(ctx context.Context, id uint64) func() {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return func() {}
+	}
+	s.inflight.Store(id, d)
+	return func() { s.inflight.Delete(id) }
+}
+
+func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, error) {
+	defer s.track(ctx, r.GetCallId())()
+	inv := Invocation{
+		RunID:      r.GetRunId(),
+		Automation: r.GetAutomation(),
+		Revision:   r.GetRevision(),
+		Trigger:    r.GetTrigger(),
+		Script:     r.GetScript(),
+		Policy:     r.GetPolicy(),
+		Inputs:     r.GetInputs(),
+		Commands:   r.GetCommands(),
+	}
+	if dl := r.GetDeadlineUnixNano(); dl != 0 {
+		inv.Deadline = time.Unix(0, dl)
+	}
+	out, err := s.impl.Run(ctx, inv, s.hostFor(r.GetCallId()))
+	if err != nil {
+		return &pb.RunResponse{Error: toPBError(AsError(err, CodeInternal))}, nil
+	}
+	return &pb.RunResponse{Outcome: toPBOutcome(out)}, nil
+}
+
+func (s *server) RunCommand(ctx context.Context, r *pb.RunCommandRequest) (*pb.RunCommandResponse, error) {
+	defer s.track(ctx, r.GetCallId())()
+	out, err := s.impl.RunCommand(ctx, CommandCall{
+		RunID:  r.GetRunId(),
+		Name:   r.GetName(),
+		Inputs: r.GetInputs(),
+	}, s.hostFor(r.GetCallId()))
+	if err != nil {
+		return &pb.RunCommandResponse{Error: toPBError(AsError(err, CodeInternal))}, nil
+	}
+	return &pb.RunCommandResponse{Output: out}, nil
+}
+
+func (s *server) Overdue(_ context.Context, r *pb.OverdueRequest) (*pb.OverdueResponse, error) {
+	now := time.Now()
+	limit := now.Add(-time.Duration(r.GetGraceNanos()))
+	var overdue, late int32
+	s.inflight.Range(func(_, v any) bool {
+		d := v.(time.Time)
+		if d.Before(now) {
+			late++
+		}
+		if d.Before(limit) {
+			overdue++
+		}
+		return true
+	})
+	return &pb.OverdueResponse{Overdue: overdue, Late: late}, nil
+}
+
+// hostClient is the extension side of the Host of one call.
+type hostClient struct {
+	c  pb.HostClient
+	id uint64
+}
+
+var _ Host = (*hostClient)(nil)
+
+func (h *hostClient) Log(ctx context.Context, e LogEntry) error {
+	r, err := h.c.Log(ctx, &pb.LogRequest{CallId: h.id, Entry: &pb.LogEntry{
+		Level: int32(e.Level), Node: e.Node, Message: e.Message,
+	}})
+	if err != nil {
+		return err
+	}
+	return errOrNil(r.GetError())
+}
+
+func (h *hostClient) StorageGet(ctx context.Context, key string) ([]byte, bool, error) {
+	r, err := h.c.StorageGet(ctx, &pb.StorageGetRequest{CallId: h.id, Key: key})
+	if err != nil {
+		return nil, false, err
+	}
+	if e := r.GetError(); e != nil {
+		return nil, false, fromPBError(e)
+	}
+	return r.GetValue(), r.GetFound(), nil
+}
+
+func (h *hostClient) StorageSet(ctx context.Context, key string, value []byte, expires time.Time) error {
+	var exp int64
+	if !expires.IsZero() {
+		exp = expires.UnixNano()
+	}
+	r, err := h.c.StorageSet(ctx, &pb.StorageSetRequest{CallId: h.id, Key: key, Value: value, ExpiresUnixNano: exp})
+	if err != nil {
+		return err
+	}
+	return errOrNil(r.GetError())
+}
+
+func (h *hostClient) StorageDelete(ctx context.Context, key string) (bool, error) {
+	r, err := h.c.StorageDelete(ctx, &pb.StorageDeleteRequest{CallId: h.id, Key: key})
+	if err != nil {
+		return false, err
+	}
+	if e := r.GetError(); e != nil {
+		return false, fromPBError(e)
+	}
+	return r.GetFound(), nil
+}
+
+func (h *hostClient) RunFunction(ctx context.Context, name string, inputs []byte) (Outcome, error) {
+	r, err := h.c.RunFunction(ctx, &pb.RunFunctionRequest{CallId: h.id, Name: name, Inputs: inputs})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if e := r.GetError(); e != nil {
+		return Outcome{}, fromPBError(e)
+	}
+	return fromPBOutcome(r.GetOutcome()), nil
+}
+
+func (h *hostClient) Secret(ctx context.Context, name string) (string, bool, error) {
+	r, err := h.c.Secret(ctx, &pb.SecretRequest{CallId: h.id, Name: name})
+	if err != nil {
+		return "", false, err
+	}
+	if e := r.GetError(); e != nil {
+		return "", false, fromPBError(e)
+	}
+	return r.GetValue(), r.GetFound(), nil
+}
+
+func (h *hostClient) RunCommand(ctx context.Context, name string, inputs []byte) ([]byte, error) {
+	r, err := h.c.RunCommand(ctx, &pb.HostRunCommandRequest{CallId: h.id, Name: name, Inputs: inputs})
+	if err != nil {
+		return nil, err
+	}
+	if e := r.GetError(); e != nil {
+		return nil, fromPBError(e)
+	}
+	return r.GetOutput(), nil
+}
+
+// hostServer is the host side of the Host service of one process.
+type hostServer struct {
+	pb.UnimplementedHostServer
+	c *Client
+}
+
+var _ pb.HostServer = (*hostServer)(nil)
+
+func (s *hostServer) host(id uint64) Host {
+	if v, ok := s.c.hosts.Load(id); ok {
+		return v.(Host)
+	}
+	return NoHost{}
+}
+
+func hostErr(err error) *pb.Error { return toPBError(AsError(err, CodeHost)) }
+
+func (s *hostServer) Log(ctx context.Context, r *pb.LogRequest) (*pb.LogResponse, error) {
+	e := r.GetEntry()
+	err := s.host(r.GetCallId()).Log(ctx, LogEntry{Level: int(e.GetLevel()), Node: e.GetNode(), Message: e.GetMessage()})
+	return &pb.LogResponse{Error: hostErr(err)}, nil
+}
+
+func (s *hostServer) StorageGet(ctx context.Context, r *pb.StorageGetRequest) (*pb.StorageGetResponse, error) {
+	v, found, err := s.host(r.GetCallId()).StorageGet(ctx, r.GetKey())
+	return &pb.StorageGetResponse{Value: v, Found: found, Error: hostErr(err)}, nil
+}
+
+func (s *hostServer) StorageSet(ctx context.Context, r *pb.StorageSetRequest) (*pb.StorageSetResponse, error) {
+	var exp time.Time
+	if n := r.GetExpiresUnixNano(); n != 0 {
+		exp = time.Unix(0, n)
+	}
+	err := s.host(r.GetCallId()).StorageSet(ctx, r.GetKey(), r.GetValue(), exp)
+	return &pb.StorageSetResponse{Error: hostErr(err)}, nil
+}
+
+func (s *hostServer) StorageDelete(ctx context.Context, r *pb.StorageDeleteRequest) (*pb.StorageDeleteResponse, error) {
+	found, err := s.host(r.GetCallId()).StorageDelete(ctx, r.GetKey())
+	return &pb.StorageDeleteResponse{Found: found, Error: hostErr(err)}, nil
+}
+
+func (s *hostServer) RunFunction(ctx context.Context, r *pb.RunFunctionRequest) (*pb.RunFunctionResponse, error) {
+	out, err := s.host(r.GetCallId()).RunFunction(ctx, r.GetName(), r.GetInputs())
+	if err != nil {
+		return &pb.RunFunctionResponse{Error: hostErr(err)}, nil
+	}
+	return &pb.RunFunctionResponse{Outcome: toPBOutcome(out)}, nil
+}
+
+func (s *hostServer) Secret(ctx context.Context, r *pb.SecretRequest) (*pb.SecretResponse, error) {
+	v, found, err := s.host(r.GetCallId()).Secret(ctx, r.GetName())
+	return &pb.SecretResponse{Value: v, Found: found, Error: hostErr(err)}, nil
+}
+
+func (s *hostServer) RunCommand(ctx context.Context, r *pb.HostRunCommandRequest) (*pb.RunCommandResponse, error) {
+	out, err := s.host(r.GetCallId()).RunCommand(ctx, r.GetName(), r.GetInputs())
+	return &pb.RunCommandResponse{Output: out, Error: hostErr(err)}, nil
+}
+
+func toPBError(e *Error) *pb.Error {
+	if e == nil {
+		return nil
+	}
+	return &pb.Error{Code: string(e.Code), Message: e.Message, At: e.At}
+}
+
+func fromPBError(e *pb.Error) *Error {
+	if e == nil {
+		return nil
+	}
+	return &Error{Code: Code(e.GetCode()), Message: e.GetMessage(), At: e.GetAt()}
+}
+
+func errOrNil(e *pb.Error) error {
+	if e == nil {
+		return nil
+	}
+	return fromPBError(e)
+}
+
+func toPBOutcome(o Outcome) *pb.Outcome {
+	p := &pb.Outcome{
+		Exit:   string(o.Exit),
+		Return: o.Return,
+		Error:  toPBError(o.Error),
+		Limit:  o.Limit,
+		Steps:  int64(o.Steps),
+	}
+	if len(o.Log) > 0 {
+		p.Log = make([]*pb.LogEntry, len(o.Log))
+		for i, e := range o.Log {
+			p.Log[i] = &pb.LogEntry{Level: int32(e.Level), Node: e.Node, Message: e.Message}
+		}
+	}
+	return p
+}
+
+func fromPBOutcome(p *pb.Outcome) Outcome {
+	o := Outcome{
+		Exit:   Exit(p.GetExit()),
+		Return: p.GetReturn(),
+		Error:  fromPBError(p.GetError()),
+		Limit:  p.GetLimit(),
+		Steps:  int(p.GetSteps()),
+	}
+	if l := p.GetLog(); len(l) > 0 {
+		o.Log = make([]LogEntry, len(l))
+		for i, e := range l {
+			o.Log[i] = LogEntry{Level: int(e.GetLevel()), Node: e.GetNode(), Message: e.GetMessage()}
+		}
+	}
+	return o
+}

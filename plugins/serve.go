@@ -1,0 +1,105 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	hclog "github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Serve serves ext as a hookhost extension process. It is the last call of
+// an extension binary's main function and it never returns:
+//
+//	func main() { plugins.Serve(myExtension{}) }
+//
+// Serve speaks the go-plugin handshake of Handshake, so the binary runs only
+// when started by hookhost (run by hand, it prints a note and exits 1). A
+// panic in a handler becomes a gRPC Internal error for that call and the
+// process keeps serving; a panic in a goroutine the extension starts itself
+// still ends the process (the host restarts it). slog's default logger is
+// pointed at the host's log.
+func Serve(ext Extension) {
+	stderr := os.Stderr // go-plugin swaps os.Stderr once serving starts
+	slog.SetDefault(slog.New(NewLogHandler(stderr, slog.LevelDebug)))
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake(),
+		VersionedPlugins: servedPlugins(ext),
+		GRPCServer:       NewGRPCServer,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Level:      hclog.Info,
+			Output:     stderr,
+			JSONFormat: true,
+		}),
+	})
+	os.Exit(0)
+}
+
+// NewGRPCServer builds the gRPC server of an extension process: opts plus
+// interceptors that turn a handler panic into codes.Internal. Serve uses it;
+// it is exported for harnesses that serve an extension some other way.
+func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	opts = append(opts,
+		grpc.ChainUnaryInterceptor(RecoverUnary),
+		grpc.ChainStreamInterceptor(recoverStream),
+	)
+	return grpc.NewServer(opts...)
+}
+
+// RecoverUnary is a gRPC unary server interceptor that turns a panic in the
+// handler into a codes.Internal error, so one bad call does not end the
+// process and every call in flight with it.
+func RecoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("panic in extension handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = status.Errorf(codes.Internal, "extension panicked: %v", r)
+		}
+	}()
+	return handler(ctx, req)
+}
+
+func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("panic in extension stream handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = status.Errorf(codes.Internal, "extension panicked: %v", r)
+		}
+	}()
+	return handler(srv, ss)
+}
+
+// NewLogHandler returns a slog handler that writes hclog-style JSON lines
+// ("@level", "@message", "@timestamp") to w, the format go-plugin's host
+// side parses from an extension's stderr and re-levels into the host log.
+func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.LevelKey:
+				lvl := strings.ToLower(a.Value.String())
+				if lvl == "warning" {
+					lvl = "warn"
+				}
+				return slog.String("@level", lvl)
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	})
+}

@@ -1,0 +1,307 @@
+// Package webhook is the built-in extension that runs automations of the
+// webhook.respond trigger (cerb.trigger.webhook.respond) with the engine of
+// package automations.
+//
+// The hookhost binary serves it as the hidden command `hookhost ext serve
+// webhook`, whose whole body is:
+//
+//	plugins.Serve(webhook.New())
+//
+// Compiled programs are cached by (automation, revision), so a script is
+// parsed once, not per request. The automation's storage, function and
+// extension command calls go back to the host through plugins.Host.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/automations/ssrf"
+	"github.com/hookhost/hookhost/plugins"
+	"github.com/hookhost/hookhost/templates"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// Version is the version Describe reports.
+const Version = "1.0.0"
+
+// maxCached bounds the program cache; when full it is emptied.
+const maxCached = 4096
+
+// Extension runs webhook.respond automations. Create it with New.
+type Extension struct {
+	env  *templates.Env
+	http *http.Client
+
+	mu    sync.RWMutex
+	cache map[cacheKey]*automations.Program
+}
+
+var _ plugins.Extension = (*Extension)(nil)
+
+type cacheKey struct {
+	automation, revision, commands string
+}
+
+// Options configure the extension.
+type Options struct {
+	// AllowPrivateRequests lets http.request reach loopback, private,
+	// link-local and shared addresses, which are refused by default
+	// (cloud metadata addresses stay refused).
+	AllowPrivateRequests bool
+}
+
+// EnvAllowPrivateRequests is the environment variable through which the
+// server passes Options.AllowPrivateRequests to the extension process.
+const EnvAllowPrivateRequests = "HOOKHOST_ALLOW_PRIVATE_REQUESTS"
+
+// New returns the webhook extension with default options.
+func New() plugins.Extension { return newExtension(Options{}) }
+
+// NewWithOptions returns the webhook extension configured by opts.
+func NewWithOptions(opts Options) plugins.Extension { return newExtension(opts) }
+
+func newExtension(opts Options) *Extension {
+	return &Extension{
+		env:   templates.New(),
+		http:  ssrf.NewClient(ssrf.Options{AllowPrivate: opts.AllowPrivateRequests, Timeout: 60 * time.Second}),
+		cache: map[cacheKey]*automations.Program{},
+	}
+}
+
+// TriggerFunction is the trigger of automations called with the function:
+// command; they run on the same engine.
+const TriggerFunction = "cerb.trigger.automation.function"
+
+// Describe reports the webhook.respond and automation.function triggers.
+func (x *Extension) Describe(context.Context) (plugins.Description, error) {
+	return plugins.Description{
+		ID:              "webhook",
+		Version:         Version,
+		Triggers:        []string{automations.TriggerWebhookRespond, TriggerFunction},
+		ProtocolVersion: plugins.ProtocolVersion,
+	}, nil
+}
+
+// Run compiles (or takes from the cache) and runs the automation. Inputs
+// are the webhook.respond dictionary (automations.WebhookInputs) as JSON.
+func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugins.Host) (plugins.Outcome, error) {
+	switch inv.Trigger {
+	case automations.TriggerWebhookRespond, automations.TriggerWebhookRespondStem, TriggerFunction, "automation.function":
+	default:
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
+	}
+	inputs, err := decodeObject(inv.Inputs)
+	if err != nil {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInputs, Message: "inputs: " + err.Error()}
+	}
+	if err := ctx.Err(); err != nil {
+		return plugins.Outcome{}, err
+	}
+	prog, err := x.program(inv)
+	if err != nil {
+		return plugins.Outcome{}, err
+	}
+	rt := automations.Runtime{HTTPClient: x.http}
+	if host != nil {
+		b := bridge{host}
+		rt.Storage, rt.Functions, rt.Commands = b, b, b
+	}
+	return outcome(prog.Run(ctx, inputs, rt))
+}
+
+// RunCommand fails: the extension provides no command.
+func (x *Extension) RunCommand(_ context.Context, call plugins.CommandCall, _ plugins.Host) ([]byte, error) {
+	return nil, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension provides no command " + call.Name}
+}
+
+// program returns the compiled program of inv from the cache, compiling it
+// on a miss.
+func (x *Extension) program(inv plugins.Invocation) (*automations.Program, error) {
+	key := cacheKey{automation: inv.Automation, revision: inv.Revision, commands: strings.Join(inv.Commands, ",")}
+	if key.revision == "" {
+		h := sha256.New()
+		h.Write([]byte(inv.Script))
+		h.Write([]byte{0})
+		h.Write([]byte(inv.Policy))
+		key.revision = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	x.mu.RLock()
+	p, ok := x.cache[key]
+	x.mu.RUnlock()
+	if ok {
+		return p, nil
+	}
+	p, err := automations.Compile(automations.Source{
+		Name:    inv.Automation,
+		Trigger: inv.Trigger,
+		Script:  inv.Script,
+		Policy:  inv.Policy,
+	}, automations.Options{Templates: x.env, Commands: inv.Commands})
+	if err != nil {
+		return nil, &plugins.Error{Code: plugins.CodeCompile, Message: err.Error()}
+	}
+	x.mu.Lock()
+	if len(x.cache) >= maxCached {
+		clear(x.cache)
+	}
+	x.cache[key] = p
+	x.mu.Unlock()
+	return p, nil
+}
+
+// cached reports how many programs are cached (for tests).
+func (x *Extension) cached() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.cache)
+}
+
+func decodeObject(b []byte) (*dict.Map, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return dict.New(0), nil
+	}
+	v, err := dict.DecodeJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(*dict.Map)
+	if !ok {
+		return nil, errors.New("not a JSON object but " + dict.TypeName(v))
+	}
+	return m, nil
+}
+
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := dict.Encode(&buf, v, ""); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// outcome converts an engine result into the wire form.
+func outcome(res *automations.Result) (plugins.Outcome, error) {
+	out := plugins.Outcome{Exit: plugins.Exit(res.Exit), Limit: res.Limit, Steps: res.Steps}
+	if res.Return != nil {
+		b, err := encode(binarySafe(res.Return))
+		if err != nil {
+			return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInternal, Message: "encode return: " + err.Error()}
+		}
+		out.Return = b
+	}
+	if res.Exit == automations.ExitError {
+		code := plugins.CodeScript
+		if res.Limit != "" {
+			code = plugins.CodeLimit
+		}
+		out.Error = &plugins.Error{Code: code, Message: res.Error, At: res.ErrorAt}
+	}
+	if len(res.Log) > 0 {
+		out.Log = make([]plugins.LogEntry, len(res.Log))
+		for i, l := range res.Log {
+			out.Log[i] = plugins.LogEntry{Level: l.Level, Node: l.Node, Message: l.Message}
+		}
+	}
+	return out, nil
+}
+
+// binarySafe returns ret, or a copy whose top-level body (binary bytes from
+// body@base64:, not valid UTF-8) travels as base64 under "body@base64",
+// since JSON strings cannot carry arbitrary bytes. The host decodes it back
+// (see plugins.Outcome.Return).
+func binarySafe(ret *dict.Map) *dict.Map {
+	b, ok := ret.Value("body").(string)
+	if !ok || utf8.ValidString(b) {
+		return ret
+	}
+	out := dict.New(ret.Len())
+	ret.Range(func(k string, v any) bool {
+		if k == "body" {
+			out.Set("body@base64", base64.StdEncoding.EncodeToString([]byte(b)))
+		} else {
+			out.Set(k, v)
+		}
+		return true
+	})
+	return out
+}
+
+// bridge is the automations.Runtime side of a plugins.Host.
+type bridge struct{ h plugins.Host }
+
+var (
+	_ automations.Storage        = bridge{}
+	_ automations.FunctionRunner = bridge{}
+	_ automations.CommandRunner  = bridge{}
+)
+
+func (b bridge) Get(ctx context.Context, key string) (any, bool, error) {
+	raw, found, err := b.h.StorageGet(ctx, key)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	v, err := dict.DecodeJSON(raw)
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (b bridge) Set(ctx context.Context, key string, value any, expires time.Time) error {
+	raw, err := encode(value)
+	if err != nil {
+		return err
+	}
+	return b.h.StorageSet(ctx, key, raw, expires)
+}
+
+func (b bridge) Delete(ctx context.Context, key string) (bool, error) {
+	return b.h.StorageDelete(ctx, key)
+}
+
+func (b bridge) RunFunction(ctx context.Context, name string, inputs *dict.Map) (*automations.Result, error) {
+	in, err := encode(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.h.RunFunction(ctx, name, in)
+	if err != nil {
+		return nil, err
+	}
+	res := &automations.Result{Exit: automations.Exit(out.Exit), Limit: out.Limit, Steps: out.Steps}
+	if len(out.Return) > 0 {
+		if res.Return, err = decodeObject(out.Return); err != nil {
+			return nil, err
+		}
+	}
+	if out.Error != nil {
+		res.Error, res.ErrorAt = out.Error.Message, out.Error.At
+	}
+	return res, nil
+}
+
+func (b bridge) RunCommand(ctx context.Context, name string, inputs *dict.Map) (any, error) {
+	in, err := encode(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.h.RunCommand(ctx, name, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return dict.DecodeJSON(out)
+}

@@ -1,0 +1,74 @@
+package dict
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDecodeJSON_Values(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want any
+	}{
+		{`1`, int64(1)},
+		{`-0`, int64(0)},
+		{`1.5`, 1.5},
+		{`1e3`, 1000.0},
+		{`9223372036854775808`, 9223372036854775808.0},
+		{`"a\"b\\c\/d\u00e9\ud83d\ude00\n"`, "a\"b\\c/dé😀\n"},
+		{`"\ud800"`, "\ufffd"},
+		{`[true,false,null,[]]`, []any{true, false, nil, []any{}}},
+		{` { "b" : 1 , "a" : { } , "b" : 2 } `, Of("b", int64(2), "a", New(0))},
+	}
+	for _, tt := range tests {
+		got, err := DecodeJSON([]byte(tt.in))
+		require.NoError(t, err, tt.in)
+		require.Equal(t, tt.want, got, tt.in)
+	}
+	for _, bad := range []string{``, ` `, `{`, `[1,]`, `{"a" 1}`, `{a:1}`, `01`, `1.`, `-`, `1e`, `"\x"`, "\"a\x01\"", `tru`, `nul`, `[1 2]`, `{"a":1,}`, `"\u12"`, `1 2`} {
+		_, err := DecodeJSON([]byte(bad))
+		require.Error(t, err, "%q", bad)
+	}
+}
+
+// FuzzDecodeJSON checks the decoder against encoding/json: the same inputs
+// are accepted, and accepted values re-encode to the same JSON.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,"x",{"b":null}],"c":true}`, `"\u00e9"`, `[]`, `-1.5e-3`, `{"":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := DecodeJSON(b)
+		var ref any
+		refErr := json.Unmarshal(b, &ref)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("DecodeJSON err=%v, encoding/json err=%v for %q", err, refErr, b)
+		}
+		if err != nil {
+			return
+		}
+		var a, c bytes.Buffer
+		require.NoError(t, Encode(&a, got, ""))
+		require.NoError(t, Encode(&c, FromGo(ref), ""))
+		var ga, gc any
+		if err := json.Unmarshal(a.Bytes(), &ga); err != nil {
+			t.Fatalf("re-encoded JSON is invalid: %s: %v", a.Bytes(), err)
+		}
+		require.NoError(t, json.Unmarshal(c.Bytes(), &gc))
+		require.Equal(t, gc, ga, "same value as encoding/json for %q", b)
+	})
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	in := []byte(`{"request_method":"POST","request_path":"","request_headers":{"host":"127.0.0.1:8080","user_agent":"curl/7.88.1","accept":"*/*","x_customheader":"true","content_type":"application/json"},"request_params":{"key":"value"},"request_body":"{\"a\":1}","request_client_ip":"127.0.0.1","webhook_id":"0193","webhook_name":"Webhook Example"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeJSON(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

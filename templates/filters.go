@@ -1,0 +1,1307 @@
+package templates
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"html"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+func buildFilters() map[string]filterDef {
+	f := map[string]filterDef{
+		"abs":              {fn: fAbs},
+		"alphanum":         {fn: fAlphanum, spread: true},
+		"append":           {fn: fAppend, spread: true},
+		"base64_decode":    {fn: fBase64Decode},
+		"base64_encode":    {fn: fBase64Encode},
+		"base64url_decode": {fn: fBase64URLDecode},
+		"base64url_encode": {fn: fBase64URLEncode},
+		"base_convert":     {fn: fBaseConvert, spread: true},
+		"batch":            {fn: fBatch, spread: true},
+		"bytes_pretty":     {fn: fBytesPretty},
+		"capitalize":       {fn: fCapitalize},
+		"column":           {fn: fColumn, spread: true},
+		"csv":              {fn: fCSV},
+		"date":             {fn: fDate, spread: true},
+		"default":          {fn: fDefault},
+		"e":                {fn: fEscape},
+		"escape":           {fn: fEscape},
+		"first":            {fn: fFirst},
+		"hash_hmac":        {fn: fHashHMAC, spread: true},
+		"indent":           {fn: fIndent, spread: true},
+		"join":             {fn: fJoin, spread: true},
+		"json_decode":      {fn: fJSONDecode},
+		"json_encode":      {fn: fJSONEncode},
+		"json_pretty":      {fn: fJSONPretty},
+		"keys":             {fn: fKeys},
+		"last":             {fn: fLast},
+		"length":           {fn: fLength},
+		"lower":            {fn: fLower},
+		"md5":              {fn: hashFilter(md5.New)},
+		"merge":            {fn: fMerge},
+		"nl2br":            {fn: fNl2br},
+		"number_format":    {fn: fNumberFormat, spread: true},
+		"parse_csv":        {fn: fParseCSV},
+		"parse_url":        {fn: fParseURL},
+		"quote":            {fn: fQuote},
+		"raw":              {fn: fRaw},
+		"regexp":           {fn: fRegexp, spread: true},
+		"repeat":           {fn: fRepeat},
+		"replace":          {fn: fReplace},
+		"reverse":          {fn: fReverse},
+		"round":            {fn: fRound, spread: true},
+		"secs_pretty":      {fn: fSecsPretty},
+		"sha1":             {fn: hashFilter(sha1.New)},
+		"slice":            {fn: fSlice, spread: true},
+		"sort":             {fn: fSort},
+		"split":            {fn: fSplit, spread: true},
+		"split_crlf":       {fn: fSplitCRLF, spread: true},
+		"split_csv":        {fn: fSplitCSV},
+		"str_pos":          {fn: fStrPos, spread: true},
+		"str_sub":          {fn: fStrSub, spread: true},
+		"strip_lines":      {fn: fStripLines},
+		"striptags":        {fn: fStripTags},
+		"title":            {fn: fTitle},
+		"trim":             {fn: fTrim, spread: true},
+		"truncate":         {fn: fTruncate, spread: true},
+		"unescape":         {fn: fUnescape},
+		"upper":            {fn: fUpper},
+		"url_decode":       {fn: fURLDecode},
+		"url_encode":       {fn: fURLEncode},
+		"values":           {fn: fValues},
+		"map":              {fn: fMap},
+		"filter":           {fn: fFilter},
+		"reduce":           {fn: fReduce},
+		"context_alias":    {fn: fContextAlias},
+		"permalink":        {fn: fPermalink},
+		"qp_encode":        {fn: fQPEncode},
+		"date_pretty":      {fn: fDatePretty},
+		"kata_encode":      {fn: fKataEncode},
+	}
+	f["sort"] = filterDef{fn: fSortArrow}
+	return f
+}
+
+var errStringTooLong = fmt.Errorf("result longer than %d bytes", maxFilterString)
+
+// --- JSON ---------------------------------------------------------------
+
+func fJSONEncode(in any, args ...any) (any, error) {
+	return encodeJSON(in), nil
+}
+
+// fJSONPretty re-indents a JSON text with 4 spaces and "key": value. Text
+// that is not JSON, and values that are not text, give "".
+func fJSONPretty(in any, args ...any) (any, error) {
+	s, ok := in.(string)
+	if !ok {
+		return "", nil
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	b := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(b)
+	b.Reset()
+	if !strings.Contains(s, `\u`) && !strings.Contains(s, `\/`) {
+		// Fast path: re-indent the tokens as they are.
+		if err := json.Indent(b, []byte(s), "", "    "); err != nil {
+			return "", nil
+		}
+		return b.String(), nil
+	}
+	v, err := dict.DecodeJSON([]byte(s))
+	if err != nil {
+		return "", nil
+	}
+	_ = dict.Encode(b, v, "    ")
+	return b.String(), nil
+}
+
+func fJSONDecode(in any, args ...any) (any, error) {
+	s := toStr(in)
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	v, err := dict.DecodeJSON([]byte(s))
+	if err != nil {
+		return nil, nil
+	}
+	return v, nil
+}
+
+// --- encodings and hashes --------------------------------------------------
+
+func fBase64Encode(in any, _ ...any) (any, error) {
+	return base64.StdEncoding.EncodeToString([]byte(toStr(in))), nil
+}
+
+func fBase64Decode(in any, _ ...any) (any, error) {
+	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		return "", nil
+	}
+	return string(b), nil
+}
+
+func fBase64URLEncode(in any, _ ...any) (any, error) {
+	return base64.RawURLEncoding.EncodeToString([]byte(toStr(in))), nil
+}
+
+func fBase64URLDecode(in any, _ ...any) (any, error) {
+	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", nil
+	}
+	return string(b), nil
+}
+
+func dropSpace(r rune) rune {
+	if unicode.IsSpace(r) {
+		return -1
+	}
+	return r
+}
+
+func hashFilter(h func() hash.Hash) Func {
+	return func(in any, _ ...any) (any, error) {
+		x := h()
+		x.Write([]byte(toStr(in)))
+		return hex.EncodeToString(x.Sum(nil)), nil
+	}
+}
+
+var hmacAlgos = map[string]func() hash.Hash{
+	"md5": md5.New, "sha1": sha1.New, "sha224": sha256.New224, "sha256": sha256.New,
+	"sha384": sha512.New384, "sha512": sha512.New,
+}
+
+// fHashHMAC is hash_hmac(key, algo='sha256', raw=false); "" for empty input.
+func fHashHMAC(in any, args ...any) (any, error) {
+	s := toStr(in)
+	if s == "" {
+		return "", nil
+	}
+	algo := strings.ToLower(toStr(arg(args, 1, "sha256")))
+	h, ok := hmacAlgos[algo]
+	if !ok {
+		return nil, fmt.Errorf("unknown algorithm %q", algo)
+	}
+	m := hmac.New(h, []byte(toStr(arg(args, 0, ""))))
+	m.Write([]byte(s))
+	sum := m.Sum(nil)
+	if truthy(arg(args, 2, false)) {
+		return string(sum), nil
+	}
+	return hex.EncodeToString(sum), nil
+}
+
+// rawURLEncode is PHP's rawurlencode.
+func rawURLEncode(s string) string {
+	const hexUp = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexUp[c>>4])
+		b.WriteByte(hexUp[c&15])
+	}
+	return b.String()
+}
+
+// fURLEncode is Twig's url_encode: rawurlencode for text, an RFC 3986 query
+// string for a dictionary or list.
+func fURLEncode(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case *dict.Map, []any:
+		var parts []string
+		buildQuery(&parts, "", t)
+		return strings.Join(parts, "&"), nil
+	}
+	return rawURLEncode(toStr(in)), nil
+}
+
+func buildQuery(parts *[]string, prefix string, v any) {
+	add := func(k string, x any) {
+		name := k
+		if prefix != "" {
+			name = prefix + "[" + k + "]"
+		}
+		switch t := x.(type) {
+		case nil:
+		case *dict.Map, []any:
+			buildQuery(parts, name, t)
+		case bool:
+			if t {
+				*parts = append(*parts, rawURLEncode(name)+"=1")
+			} else {
+				*parts = append(*parts, rawURLEncode(name)+"=0")
+			}
+		default:
+			*parts = append(*parts, rawURLEncode(name)+"="+rawURLEncode(toStr(x)))
+		}
+	}
+	switch t := v.(type) {
+	case *dict.Map:
+		t.Range(func(k string, x any) bool { add(k, x); return true })
+	case []any:
+		for i, x := range t {
+			add(strconv.Itoa(i), x)
+		}
+	}
+}
+
+// fURLDecode is urldecode; url_decode:"json" parses a query string into
+// JSON text.
+func fURLDecode(in any, args ...any) (any, error) {
+	s := toStr(in)
+	if toStr(arg(args, 0, "")) == "json" {
+		return encodeJSON(parseQuery(s)), nil
+	}
+	out, err := url.QueryUnescape(s)
+	if err != nil {
+		return lenientUnescape(s), nil
+	}
+	return out, nil
+}
+
+// lenientUnescape decodes %XX and "+" and keeps malformed escapes, like PHP.
+func lenientUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// parseQuery is PHP's parse_str: a[b]=1&a[]=2 nests.
+func parseQuery(s string) *dict.Map {
+	root := dict.New(4)
+	for _, pair := range strings.Split(s, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, v = lenientUnescape(k), lenientUnescape(v)
+		name, rest, _ := strings.Cut(k, "[")
+		if name == "" {
+			continue
+		}
+		path := []string{name}
+		if rest != "" {
+			for _, p := range strings.Split("["+rest, "[") {
+				if p == "" {
+					continue
+				}
+				p, _, _ = strings.Cut(p, "]")
+				path = append(path, p)
+			}
+		}
+		setPath(root, path, v)
+	}
+	return root
+}
+
+func setPath(m *dict.Map, path []string, v any) {
+	cur := m
+	for i, p := range path {
+		if p == "" {
+			p = strconv.Itoa(nextIndex(cur))
+		}
+		if i == len(path)-1 {
+			cur.Set(p, v)
+			return
+		}
+		next, ok := cur.Value(p).(*dict.Map)
+		if !ok {
+			next = dict.New(2)
+			cur.Set(p, next)
+		}
+		cur = next
+	}
+}
+
+func nextIndex(m *dict.Map) int {
+	n := 0
+	for _, k := range m.Keys() {
+		if i, err := strconv.Atoi(k); err == nil && i >= n {
+			n = i + 1
+		}
+	}
+	return n
+}
+
+func fEscape(in any, _ ...any) (any, error) { return html.EscapeString(toStr(in)), nil }
+
+func fUnescape(in any, _ ...any) (any, error) { return html.UnescapeString(toStr(in)), nil }
+
+func fRaw(in any, _ ...any) (any, error) { return in, nil }
+
+func fQuote(in any, args ...any) (any, error) {
+	q := toStr(arg(args, 0, `"`))
+	s := toStr(in)
+	if q != "" {
+		s = strings.ReplaceAll(s, q, `\`+q)
+	}
+	return q + s + q, nil
+}
+
+// --- text ---------------------------------------------------------------------
+
+func fLower(in any, _ ...any) (any, error) { return strings.ToLower(toStr(in)), nil }
+
+func fUpper(in any, _ ...any) (any, error) { return strings.ToUpper(toStr(in)), nil }
+
+func fCapitalize(in any, _ ...any) (any, error) {
+	s := strings.ToLower(toStr(in))
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return "", nil
+	}
+	return string(unicode.ToTitle(r)) + s[n:], nil
+}
+
+func fTitle(in any, _ ...any) (any, error) {
+	var b strings.Builder
+	prev := ' '
+	for _, r := range toStr(in) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' {
+			if unicode.IsLetter(prev) || unicode.IsDigit(prev) || prev == '\'' {
+				b.WriteRune(unicode.ToLower(r))
+			} else {
+				b.WriteRune(unicode.ToTitle(r))
+			}
+		} else {
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String(), nil
+}
+
+// fTrim is trim(chars, side) with side "both", "left" or "right".
+func fTrim(in any, args ...any) (any, error) {
+	s := toStr(in)
+	chars := toStr(arg(args, 0, " \t\n\r\x00\x0B"))
+	switch toStr(arg(args, 1, "both")) {
+	case "left":
+		return strings.TrimLeft(s, chars), nil
+	case "right":
+		return strings.TrimRight(s, chars), nil
+	default:
+		return strings.Trim(s, chars), nil
+	}
+}
+
+// fReplace is Twig's replace: a dictionary of from → to, applied in one pass
+// (PHP strtr). A list [from, to] is accepted too.
+func fReplace(in any, args ...any) (any, error) {
+	s := toStr(in)
+	var pairs []string
+	switch t := arg(args, 0, nil).(type) {
+	case *dict.Map:
+		t.Range(func(k string, v any) bool {
+			if k != "" {
+				pairs = append(pairs, k, toStr(v))
+			}
+			return true
+		})
+	case []any:
+		if len(t) >= 2 && toStr(t[0]) != "" {
+			pairs = append(pairs, toStr(t[0]), toStr(t[1]))
+		}
+	case nil:
+		return s, nil
+	default:
+		return nil, errors.New("argument must be a dictionary of replacements")
+	}
+	if len(pairs) == 0 {
+		return s, nil
+	}
+	return strtr(s, pairs), nil
+}
+
+// strtr replaces the longest matching key first, without rescanning output.
+func strtr(s string, pairs []string) string {
+	type kv struct{ k, v string }
+	kvs := make([]kv, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		kvs = append(kvs, kv{pairs[i], pairs[i+1]})
+	}
+	slices.SortStableFunc(kvs, func(a, b kv) int { return len(b.k) - len(a.k) })
+	var b strings.Builder
+outer:
+	for i := 0; i < len(s); {
+		for _, p := range kvs {
+			if strings.HasPrefix(s[i:], p.k) {
+				b.WriteString(p.v)
+				if b.Len() > maxFilterString {
+					return b.String()[:maxFilterString]
+				}
+				i += len(p.k)
+				continue outer
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+// fAlphanum keeps letters and digits, plus the characters in also; other
+// characters become replace.
+func fAlphanum(in any, args ...any) (any, error) {
+	also := toStr(arg(args, 0, ""))
+	repl := toStr(arg(args, 1, ""))
+	var b strings.Builder
+	for _, r := range toStr(in) {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || strings.ContainsRune(also, r) {
+			b.WriteRune(r)
+		} else {
+			b.WriteString(repl)
+		}
+	}
+	return b.String(), nil
+}
+
+// fAppend is append(suffix, delimiter, trim): adds suffix after delimiter
+// when the text is not empty.
+func fAppend(in any, args ...any) (any, error) {
+	s := toStr(in)
+	suffix := toStr(arg(args, 0, ""))
+	delim := toStr(arg(args, 1, ""))
+	if t := toStr(arg(args, 2, "")); t != "" {
+		s = strings.TrimRight(s, t)
+	}
+	if s == "" {
+		return suffix, nil
+	}
+	return s + delim + suffix, nil
+}
+
+// fTruncate is truncate(len=30, sep='...'), counted in characters.
+func fTruncate(in any, args ...any) (any, error) {
+	s := toStr(in)
+	n := int(toInt(arg(args, 0, int64(30))))
+	sep := toStr(arg(args, 1, "..."))
+	if n < 0 || utf8.RuneCountInString(s) <= n {
+		return s, nil
+	}
+	return string([]rune(s)[:n]) + sep, nil
+}
+
+func fRepeat(in any, args ...any) (any, error) {
+	s := toStr(in)
+	n := toInt(arg(args, 0, int64(1)))
+	if n <= 0 || s == "" {
+		return "", nil
+	}
+	if int64(len(s))*n > maxFilterString {
+		return nil, errStringTooLong
+	}
+	return strings.Repeat(s, int(n)), nil
+}
+
+func fNl2br(in any, _ ...any) (any, error) {
+	s := toStr(in)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' || c == '\n' {
+			b.WriteString("<br />")
+			b.WriteByte(c)
+			if i+1 < len(s) && (s[i+1] == '\r' || s[i+1] == '\n') && s[i+1] != c {
+				b.WriteByte(s[i+1])
+				i++
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}
+
+var reTags = regexp.MustCompile(`(?s)<!--.*?-->|<[^>]*>?`)
+
+func fStripTags(in any, _ ...any) (any, error) {
+	return reTags.ReplaceAllString(toStr(in), ""), nil
+}
+
+// fStrPos is str_pos(needle, offset=0, ignoreCase=false) in characters; -1
+// when not found.
+func fStrPos(in any, args ...any) (any, error) {
+	h := []rune(toStr(in))
+	needle := toStr(arg(args, 0, ""))
+	off := int(toInt(arg(args, 1, int64(0))))
+	if off < 0 {
+		off += len(h)
+	}
+	if off < 0 || off > len(h) {
+		return int64(-1), nil
+	}
+	hs := string(h[off:])
+	if truthy(arg(args, 2, false)) {
+		hs, needle = strings.ToLower(hs), strings.ToLower(needle)
+	}
+	i := strings.Index(hs, needle)
+	if i < 0 {
+		return int64(-1), nil
+	}
+	return int64(off + utf8.RuneCountInString(hs[:i])), nil
+}
+
+// fStrSub is str_sub(from, to): characters from..to (to exclusive, end of
+// text by default; negative positions count from the end).
+func fStrSub(in any, args ...any) (any, error) {
+	r := []rune(toStr(in))
+	from := int(toInt(arg(args, 0, int64(0))))
+	to := int(toInt(arg(args, 1, int64(len(r)))))
+	if from < 0 {
+		from += len(r)
+	}
+	if to < 0 {
+		to += len(r)
+	}
+	from = max(0, min(from, len(r)))
+	to = max(from, min(to, len(r)))
+	return string(r[from:to]), nil
+}
+
+// fIndent is indent(marker=' ', from_line=0): prefixes every line from
+// from_line (0-based) with marker.
+func fIndent(in any, args ...any) (any, error) {
+	marker := toStr(arg(args, 0, " "))
+	from := int(toInt(arg(args, 1, int64(0))))
+	lines := strings.Split(toStr(in), "\n")
+	if len(marker)*len(lines) > maxFilterString {
+		return nil, errStringTooLong
+	}
+	for i := range lines {
+		if i >= from {
+			lines[i] = marker + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// fStripLines drops the lines that start with one of the prefixes (text or
+// list).
+func fStripLines(in any, args ...any) (any, error) {
+	var prefixes []string
+	for _, p := range toList(arg(args, 0, nil)) {
+		if s := toStr(p); s != "" {
+			prefixes = append(prefixes, s)
+		}
+	}
+	lines := strings.Split(toStr(in), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		drop := false
+		for _, p := range prefixes {
+			if strings.HasPrefix(strings.TrimLeft(l, " \t"), p) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n"), nil
+}
+
+// --- regular expressions ----------------------------------------------------
+
+// pcre converts a PCRE pattern with delimiters and flags (/x(\d+)/i) into a
+// Go regexp.
+func pcre(pattern string) (*regexp.Regexp, error) {
+	p := strings.TrimLeft(pattern, " \t\r\n")
+	if p == "" {
+		return nil, errors.New("empty pattern")
+	}
+	open := p[0]
+	if open >= 'a' && open <= 'z' || open >= 'A' && open <= 'Z' || open >= '0' && open <= '9' || open == '\\' {
+		return nil, fmt.Errorf("pattern %q has no delimiter", pattern)
+	}
+	closeCh := open
+	switch open {
+	case '(':
+		closeCh = ')'
+	case '{':
+		closeCh = '}'
+	case '[':
+		closeCh = ']'
+	case '<':
+		closeCh = '>'
+	}
+	end := strings.LastIndexByte(p, closeCh)
+	if end <= 0 {
+		return nil, fmt.Errorf("pattern %q has no ending delimiter", pattern)
+	}
+	body, mods := p[1:end], p[end+1:]
+	var flags strings.Builder
+	for _, m := range mods {
+		switch m {
+		case 'i', 'm', 's':
+			flags.WriteRune(m)
+		case 'U':
+			flags.WriteRune('U')
+		case 'x':
+			body = stripExtended(body)
+		case 'u', 'D', '\n', '\r', ' ':
+		default:
+			return nil, fmt.Errorf("unknown modifier %q in pattern %q", m, pattern)
+		}
+	}
+	if flags.Len() > 0 {
+		body = "(?" + flags.String() + ")" + body
+	}
+	re, err := regexp.Compile(body)
+	if err != nil {
+		return nil, fmt.Errorf("bad pattern %q: %v", pattern, err)
+	}
+	return re, nil
+}
+
+// stripExtended removes unescaped whitespace and # comments (PCRE x flag).
+func stripExtended(s string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			b.WriteByte(c)
+			b.WriteByte(s[i+1])
+			i++
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+		case c == ']':
+			inClass = false
+			b.WriteByte(c)
+		case !inClass && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+		case !inClass && c == '#':
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// fRegexp is regexp(pattern, group=0): the group of the first match, or "".
+func fRegexp(in any, args ...any) (any, error) {
+	re, err := pcre(toStr(arg(args, 0, "")))
+	if err != nil {
+		return nil, err
+	}
+	m := re.FindStringSubmatch(toStr(in))
+	g := groupIndex(re, arg(args, 1, int64(0)))
+	if m == nil || g < 0 || g >= len(m) {
+		return "", nil
+	}
+	return m[g], nil
+}
+
+func groupIndex(re *regexp.Regexp, g any) int {
+	if s, ok := g.(string); ok && !isNumeric(s) {
+		return re.SubexpIndex(s)
+	}
+	return int(toInt(g))
+}
+
+// --- lists and dictionaries -----------------------------------------------------
+
+// fDefault is Twig's default: the argument when the value is empty (null,
+// "", false, empty list or dictionary; "0" and 0 are not empty).
+func fDefault(in any, args ...any) (any, error) {
+	if isEmpty(in) {
+		return arg(args, 0, ""), nil
+	}
+	return in, nil
+}
+
+func fLength(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case nil:
+		return int64(0), nil
+	case []any:
+		return int64(len(t)), nil
+	case *dict.Map:
+		return int64(t.Len()), nil
+	}
+	return int64(utf8.RuneCountInString(toStr(in))), nil
+}
+
+func fKeys(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case *dict.Map:
+		l := make([]any, t.Len())
+		for i, k := range t.Keys() {
+			l[i] = k
+		}
+		return l, nil
+	case []any:
+		l := make([]any, len(t))
+		for i := range t {
+			l[i] = int64(i)
+		}
+		return l, nil
+	}
+	return []any{}, nil
+}
+
+func fValues(in any, _ ...any) (any, error) {
+	l := toList(in)
+	if l == nil {
+		l = []any{}
+	}
+	if _, ok := in.([]any); !ok {
+		if _, ok := in.(*dict.Map); !ok {
+			return []any{}, nil
+		}
+	}
+	return l, nil
+}
+
+func fFirst(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case []any:
+		if len(t) > 0 {
+			return t[0], nil
+		}
+		return nil, nil
+	case *dict.Map:
+		if t.Len() > 0 {
+			return t.Value(t.Keys()[0]), nil
+		}
+		return nil, nil
+	case nil:
+		return nil, nil
+	}
+	s := toStr(in)
+	if r, n := utf8.DecodeRuneInString(s); n > 0 {
+		return string(r), nil
+	}
+	return "", nil
+}
+
+func fLast(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case []any:
+		if len(t) > 0 {
+			return t[len(t)-1], nil
+		}
+		return nil, nil
+	case *dict.Map:
+		if t.Len() > 0 {
+			return t.Value(t.Keys()[t.Len()-1]), nil
+		}
+		return nil, nil
+	case nil:
+		return nil, nil
+	}
+	s := toStr(in)
+	if r, n := utf8.DecodeLastRuneInString(s); n > 0 {
+		return string(r), nil
+	}
+	return "", nil
+}
+
+// fJoin is join(glue="", and): the items (a dictionary's values) as text.
+func fJoin(in any, args ...any) (any, error) {
+	l := toList(in)
+	glue := toStr(arg(args, 0, ""))
+	last := glue
+	if len(args) > 1 && args[1] != nil {
+		last = toStr(args[1])
+	}
+	var b strings.Builder
+	for i, x := range l {
+		if i > 0 {
+			if i == len(l)-1 {
+				b.WriteString(last)
+			} else {
+				b.WriteString(glue)
+			}
+		}
+		b.WriteString(toStr(x))
+		if b.Len() > maxFilterString {
+			return nil, errStringTooLong
+		}
+	}
+	return b.String(), nil
+}
+
+// fSplit is split(delimiter, limit) with PHP explode's limit rules; an
+// empty delimiter splits into chunks of limit (default 1) characters.
+func fSplit(in any, args ...any) (any, error) {
+	s := toStr(in)
+	delim := toStr(arg(args, 0, ""))
+	limit := toInt(arg(args, 1, int64(0)))
+	var parts []string
+	switch {
+	case delim == "":
+		size := int(max(limit, 1))
+		r := []rune(s)
+		for i := 0; i < len(r); i += size {
+			parts = append(parts, string(r[i:min(i+size, len(r))]))
+		}
+	case limit > 0:
+		parts = strings.SplitN(s, delim, int(min(limit, math.MaxInt32)))
+	case limit < 0:
+		parts = strings.Split(s, delim)
+		n := len(parts) + int(max(limit, -math.MaxInt32))
+		parts = parts[:max(n, 0)]
+	default:
+		parts = strings.Split(s, delim)
+	}
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out, nil
+}
+
+// fSplitCRLF is split_crlf(keep_blanks=false, trim=true).
+func fSplitCRLF(in any, args ...any) (any, error) {
+	keep := truthy(arg(args, 0, false))
+	trim := truthy(arg(args, 1, true))
+	out := []any{}
+	for _, l := range strings.Split(strings.ReplaceAll(toStr(in), "\r\n", "\n"), "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		if trim {
+			l = strings.TrimSpace(l)
+		}
+		if l == "" && !keep {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// fSplitCSV splits on commas, trims the items and drops empty ones.
+func fSplitCSV(in any, _ ...any) (any, error) {
+	out := []any{}
+	for _, p := range strings.Split(toStr(in), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// fParseCSV parses CSV text into a list of rows (lists of text).
+func fParseCSV(in any, _ ...any) (any, error) {
+	r := csv.NewReader(strings.NewReader(toStr(in)))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(recs))
+	for i, rec := range recs {
+		row := make([]any, len(rec))
+		for j, f := range rec {
+			row[j] = f
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
+// fCSV turns rows (lists or dictionaries) into CSV text.
+func fCSV(in any, _ ...any) (any, error) {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	for _, row := range toList(in) {
+		var rec []string
+		for _, f := range toList(row) {
+			rec = append(rec, toStr(f))
+		}
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return b.String(), w.Error()
+}
+
+// fSlice is slice(start, length, preserve_keys) on lists, dictionaries
+// and text (characters); negative values count from the end.
+func fSlice(in any, args ...any) (any, error) {
+	start := int(toInt(arg(args, 0, int64(0))))
+	var n int
+	bounds := func(size int) (int, int) {
+		s := start
+		if s < 0 {
+			s = max(size+s, 0)
+		}
+		s = min(s, size)
+		e := size
+		if len(args) > 1 && args[1] != nil {
+			l := int(toInt(args[1]))
+			if l < 0 {
+				e = size + l
+			} else {
+				e = s + min(l, size)
+			}
+		}
+		e = max(s, min(e, size))
+		return s, e
+	}
+	switch t := in.(type) {
+	case []any:
+		s, e := bounds(len(t))
+		return slices.Clone(t[s:e]), nil
+	case *dict.Map:
+		s, e := bounds(t.Len())
+		out := dict.New(e - s)
+		for _, k := range t.Keys()[s:e] {
+			out.Set(k, t.Value(k))
+		}
+		return out, nil
+	case nil:
+		return nil, nil
+	}
+	r := []rune(toStr(in))
+	_ = n
+	s, e := bounds(len(r))
+	return string(r[s:e]), nil
+}
+
+// fSort sorts a list; a dictionary's values are sorted with their keys.
+func fSort(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case []any:
+		out := slices.Clone(t)
+		slices.SortStableFunc(out, compare)
+		return out, nil
+	case *dict.Map:
+		keys := slices.Clone(t.Keys())
+		slices.SortStableFunc(keys, func(a, b string) int { return compare(t.Value(a), t.Value(b)) })
+		out := dict.New(len(keys))
+		for _, k := range keys {
+			out.Set(k, t.Value(k))
+		}
+		return out, nil
+	}
+	return in, nil
+}
+
+func fReverse(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case []any:
+		out := slices.Clone(t)
+		slices.Reverse(out)
+		return out, nil
+	case *dict.Map:
+		keys := slices.Clone(t.Keys())
+		slices.Reverse(keys)
+		out := dict.New(len(keys))
+		for _, k := range keys {
+			out.Set(k, t.Value(k))
+		}
+		return out, nil
+	case nil:
+		return nil, nil
+	}
+	r := []rune(toStr(in))
+	slices.Reverse(r)
+	return string(r), nil
+}
+
+// fMerge is Twig's merge (PHP array_merge): lists concatenate; with a
+// dictionary, text keys are overwritten and numeric keys appended.
+func fMerge(in any, args ...any) (any, error) {
+	other := arg(args, 0, nil)
+	la, aList := in.([]any)
+	lb, bList := other.([]any)
+	if in == nil {
+		aList = true
+	}
+	if other == nil {
+		bList = true
+	}
+	if aList && bList {
+		out := make([]any, 0, len(la)+len(lb))
+		return append(append(out, la...), lb...), nil
+	}
+	out := dict.New(4)
+	n := 0
+	for _, src := range []any{in, other} {
+		switch t := src.(type) {
+		case []any:
+			for _, v := range t {
+				out.Set(strconv.Itoa(n), v)
+				n++
+			}
+		case *dict.Map:
+			t.Range(func(k string, v any) bool {
+				if _, err := strconv.Atoi(k); err == nil {
+					out.Set(strconv.Itoa(n), v)
+					n++
+				} else {
+					out.Set(k, v)
+				}
+				return true
+			})
+		case nil:
+		default:
+			return nil, fmt.Errorf("cannot merge %s", dict.TypeName(src))
+		}
+	}
+	return out, nil
+}
+
+// fColumn is column(name): the values under name in a list of
+// dictionaries.
+func fColumn(in any, args ...any) (any, error) {
+	name := toStr(arg(args, 0, ""))
+	out := []any{}
+	for _, row := range toList(in) {
+		if m, ok := row.(*dict.Map); ok {
+			if v, ok := m.Get(name); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+// fBatch is batch(size, fill): lists of size items, the last one filled
+// with fill when given.
+func fBatch(in any, args ...any) (any, error) {
+	l := toList(in)
+	size := int(toInt(arg(args, 0, int64(1))))
+	if size < 1 {
+		return nil, errors.New("size must be at least 1")
+	}
+	out := []any{}
+	for i := 0; i < len(l); i += size {
+		chunk := slices.Clone(l[i:min(i+size, len(l))])
+		if len(args) > 1 && args[1] != nil {
+			for len(chunk) < size {
+				chunk = append(chunk, args[1])
+			}
+		}
+		out = append(out, chunk)
+	}
+	return out, nil
+}
+
+// fParseURL is PHP's parse_url: the parts present in the URL.
+func fParseURL(in any, _ ...any) (any, error) {
+	u, err := url.Parse(toStr(in))
+	if err != nil {
+		return nil, nil
+	}
+	m := dict.New(8)
+	if u.Scheme != "" {
+		m.Set("scheme", u.Scheme)
+	}
+	if h := u.Hostname(); h != "" {
+		m.Set("host", h)
+	}
+	if p := u.Port(); p != "" {
+		n, _ := strconv.ParseInt(p, 10, 64)
+		m.Set("port", n)
+	}
+	if u.User != nil {
+		m.Set("user", u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			m.Set("pass", p)
+		}
+	}
+	if u.Opaque != "" {
+		m.Set("path", u.Opaque)
+	} else if u.Path != "" {
+		m.Set("path", u.EscapedPath())
+	}
+	if u.RawQuery != "" {
+		m.Set("query", u.RawQuery)
+	}
+	if u.Fragment != "" {
+		m.Set("fragment", u.Fragment)
+	}
+	return m, nil
+}
+
+// --- numbers -------------------------------------------------------------------
+
+func fAbs(in any, _ ...any) (any, error) {
+	switch t := in.(type) {
+	case int64:
+		if t < 0 && t != math.MinInt64 {
+			return -t, nil
+		}
+		return t, nil
+	}
+	return math.Abs(toFloat(in)), nil
+}
+
+// fRound is round(precision=0, method='common'|'ceil'|'floor').
+func fRound(in any, args ...any) (any, error) {
+	f := toFloat(in)
+	p := toInt(arg(args, 0, int64(0)))
+	p = max(min(p, 15), -15)
+	mul := math.Pow(10, float64(p))
+	switch toStr(arg(args, 1, "common")) {
+	case "ceil":
+		return math.Ceil(f*mul) / mul, nil
+	case "floor":
+		return math.Floor(f*mul) / mul, nil
+	case "common":
+		return math.Round(f*mul) / mul, nil
+	default:
+		return nil, errors.New("method must be common, ceil or floor")
+	}
+}
+
+// fNumberFormat is number_format(decimals=0, dec_point='.', thousands_sep=',').
+func fNumberFormat(in any, args ...any) (any, error) {
+	f := toFloat(in)
+	dec := int(max(min(toInt(arg(args, 0, int64(0))), 20), 0))
+	point := toStr(arg(args, 1, "."))
+	sep := toStr(arg(args, 2, ","))
+	s := strconv.FormatFloat(math.Abs(f), 'f', dec, 64)
+	intPart, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	if f < 0 && strings.Trim(s, "0.") != "" {
+		b.WriteByte('-')
+	}
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(c)
+	}
+	if dec > 0 {
+		b.WriteString(point)
+		b.WriteString(frac)
+	}
+	return b.String(), nil
+}
+
+// fBaseConvert is base_convert(from, to).
+func fBaseConvert(in any, args ...any) (any, error) {
+	from := int(toInt(arg(args, 0, int64(10))))
+	to := int(toInt(arg(args, 1, int64(10))))
+	if from < 2 || from > 36 || to < 2 || to > 36 {
+		return nil, errors.New("bases must be between 2 and 36")
+	}
+	n, err := strconv.ParseUint(strings.ToLower(strings.TrimSpace(toStr(in))), from, 64)
+	if err != nil {
+		return "0", nil
+	}
+	return strconv.FormatUint(n, to), nil
+}
+
+// fBytesPretty is bytes_pretty(precision=0): 1000-based units as in Cerb.
+func fBytesPretty(in any, args ...any) (any, error) {
+	if !isNumeric(in) {
+		return "", nil
+	}
+	b := toFloat(in)
+	prec := arg(args, 0, int64(0))
+	nf := func(x float64, unit string) string {
+		s, _ := fNumberFormat(x, prec)
+		return s.(string) + " " + unit
+	}
+	switch {
+	case b >= 1e12:
+		return nf(b/1e12, "TB"), nil
+	case b >= 1e9:
+		return nf(b/1e9, "GB"), nil
+	case b >= 1e6:
+		return nf(b/1e6, "MB"), nil
+	case b >= 1e3:
+		return nf(b/1e3, "KB"), nil
+	}
+	return dict.FormatFloat(b) + " bytes", nil
+}
+
+// fSecsPretty is secs_pretty(precision=2): "1 hour, 5 mins", with at most
+// precision units.
+func fSecsPretty(in any, args ...any) (any, error) {
+	secs := toInt(in)
+	prec := int(toInt(arg(args, 0, int64(2))))
+	if prec <= 0 {
+		prec = 2
+	}
+	if secs < 0 {
+		secs = -secs
+	}
+	if secs == 0 {
+		return "0 secs", nil
+	}
+	units := []struct {
+		n          int64
+		one, other string
+	}{
+		{31536000, "year", "years"}, {2592000, "month", "months"}, {604800, "week", "weeks"},
+		{86400, "day", "days"}, {3600, "hour", "hours"}, {60, "min", "mins"}, {1, "sec", "secs"},
+	}
+	var parts []string
+	for _, u := range units {
+		if len(parts) == prec {
+			break
+		}
+		if q := secs / u.n; q > 0 {
+			name := u.other
+			if q == 1 {
+				name = u.one
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", q, name))
+			secs -= q * u.n
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}

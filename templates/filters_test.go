@@ -1,0 +1,143 @@
+package templates
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFilters(t *testing.T) {
+	t.Parallel()
+	runCases(t, []renderCase{
+		// JSON
+		{"json_encode dict keeps order", `{{ nested|json_encode }}`, `{"z":1,"a":{"y":"deep"},"m":[1,2]}`, ""},
+		{"json_encode no html escaping", `{{ "<a href='/x'>&</a>"|json_encode }}`, `"<a href='/x'>&</a>"`, ""},
+		{"json_encode empty dict", `{{ emptydict|json_encode }}{{ emptylist|json_encode }}`, `{}[]`, ""},
+		{"json_encode scalars", `{{ n|json_encode }} {{ f|json_encode }} {{ t|json_encode }} {{ nul|json_encode }}`, `42 1.5 true null`, ""},
+		{"json_pretty", `{{ nested|json_encode|json_pretty }}`, "{\n    \"z\": 1,\n    \"a\": {\n        \"y\": \"deep\"\n    },\n    \"m\": [\n        1,\n        2\n    ]\n}", ""},
+		{"json_pretty non-string", `[{{ nested|json_pretty }}]`, `[]`, ""},
+		{"json_pretty invalid", `[{{ "{nope"|json_pretty }}]`, `[]`, ""},
+		{"json_pretty unicode escapes become UTF-8", `{{ "{\"a\":\"\\u00e9\\/\"}"|json_pretty }}`, "{\n    \"a\": \"é/\"\n}", ""},
+		{"json_decode filter", `{% set d = "{\"b\":2,\"a\":1}"|json_decode %}{{ d.a }}{{ d|json_encode }}`, `1{"b":2,"a":1}`, ""},
+		{"json_decode invalid", `[{{ "nope"|json_decode }}]`, `[]`, ""},
+		// encodings and hashes
+		{"base64_encode", `{{ "hello?"|base64_encode }}`, `aGVsbG8/`, ""},
+		{"base64_decode", `{{ "aGVsbG8/"|base64_decode }}`, `hello?`, ""},
+		{"base64url_encode", `{{ "hello?"|base64url_encode }}`, `aGVsbG8_`, ""},
+		{"base64url_decode", `{{ "aGVsbG8_"|base64url_decode }}{{ "aGk="|base64url_decode }}`, `hello?hi`, ""},
+		{"md5", `{{ "abc"|md5 }}`, `900150983cd24fb0d6963f7d28e17f72`, ""},
+		{"sha1", `{{ "abc"|sha1 }}`, `a9993e364706816aba3e25717850c26c9cd0d89d`, ""},
+		{"hash_hmac default sha256", `{{ "The quick brown fox jumps over the lazy dog"|hash_hmac:"key" }}`, `f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8`, ""},
+		{"hash_hmac empty input", `[{{ ""|hash_hmac:"key" }}]`, `[]`, ""},
+		{"hash_hmac unknown algo", `{{ "x"|hash_hmac("k", "nope") }}`, ``, "1:"},
+		{"url_encode string", `{{ "a b&c/é"|url_encode }}`, `a%20b%26c%2F%C3%A9`, ""},
+		{"url_encode dict", `{{ nested|url_encode }}`, `z=1&a%5By%5D=deep&m%5B0%5D=1&m%5B1%5D=2`, ""},
+		{"url_decode", `{{ "a%20b+c%2F"|url_decode }}`, `a b c/`, ""},
+		{"url_decode json", `{{ "a=1&b[]=x&b[]=y&c[d]=2"|url_decode:"json" }}`, `{"a":"1","b":{"0":"x","1":"y"},"c":{"d":"2"}}`, ""},
+		{"escape and e", `{{ "<a>"|e }}{{ "<a>"|escape }}`, `&lt;a&gt;&lt;a&gt;`, ""},
+		{"unescape", `{{ "&lt;a&gt; &amp; &quot;"|unescape }}`, `<a> & "`, ""},
+		{"raw", `{{ html|raw }}`, `<p>Hi <b>there</b></p>`, ""},
+		{"quote", `{{ "say \"hi\""|quote }}`, `"say \"hi\""`, ""},
+		// text
+		{"lower upper", `{{ "AbC"|lower }}{{ "AbC"|upper }}`, `abcABC`, ""},
+		{"capitalize", `{{ "hELLO world"|capitalize }}`, `Hello world`, ""},
+		{"title", `{{ "hello wORLD-wide o'neil"|title }}`, `Hello World-Wide O'neil`, ""},
+		{"trim", `[{{ "  x  "|trim }}][{{ "--x--"|trim:"-" }}]`, `[x][x]`, ""},
+		{"replace dict", `{% set r = json_decode("{\"a\":\"b\",\"b\":\"a\",\"ab\":\"X\"}") %}{{ "aabba"|replace:r }}`, `bXab`, ""},
+		{"alphanum", `{{ "Hello, World! 1-2"|alphanum }} {{ "a-b_c d"|alphanum:"-" }}`, `HelloWorld12 a-bcd`, ""},
+		{"append", `{{ "a"|append:"b" }}|{{ ""|append:"b" }}`, `ab|b`, ""},
+		{"truncate", `{{ "abcdefghij"|truncate:4 }}|{{ "abc"|truncate:4 }}|{{ "x"|repeat:40|truncate }}`, `abcd...|abc|xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...`, ""},
+		{"repeat", `{{ "ab"|repeat:3 }}[{{ "ab"|repeat:0 }}]`, `ababab[]`, ""},
+		{"repeat too long", `{{ "ab"|repeat:100000000 }}`, ``, "longer than"},
+		{"nl2br", `{{ crlf|nl2br }}`, "a<br />\nb<br />\r\nc", ""},
+		{"striptags", `{{ html|striptags }}`, `Hi there`, ""},
+		{"str_pos", `{{ "hello"|str_pos:"l" }} {{ "hello"|str_pos:"z" }} {{ "héllo"|str_pos:"l" }}`, `2 -1 2`, ""},
+		{"str_sub", `{{ "hello"|str_sub:1 }} {{ "héllo"|str_sub:2 }}`, `ello llo`, ""},
+		{"indent", `{{ ab|indent:"> " }}`, "> a\n> b", ""},
+		{"strip_lines", `{{ lines|strip_lines:"#" }}`, "a\nc", ""},
+		{"regexp group", `{{ "order x123 done"|regexp:"/x(\\d+)/" }}`, `x123`, ""},
+		{"regexp bad pattern", `{{ "x"|regexp:"nodelim" }}`, ``, "no delimiter"},
+		{"split_crlf", `{{ text|split_crlf|json_encode }}`, `["line one","line two","line three"]`, ""},
+		{"split_csv", `{{ "a, b,,c ,"|split_csv|json_encode }}`, `["a","b","c"]`, ""},
+		{"parse_csv and csv", `{{ csvtext|parse_csv|json_encode }} {{ csvtext|parse_csv|csv|json_encode }}`, `[["a","b"],["c,d","e"]] "a,b\n\"c,d\",e\n"`, ""},
+		{"parse_url", `{{ url|parse_url|json_encode }}`, `{"scheme":"https","host":"example.com","port":8080,"user":"user","pass":"pw","path":"/p/a","query":"q=1&r=2","fragment":"frag"}`, ""},
+		// defaults, lists and dictionaries
+		{"default on missing", `{{ missing|default:"x" }}`, `x`, ""},
+		{"default on empty values", `{{ nul|default:"a" }}{{ empty|default:"b" }}{{ fa|default:"c" }}{{ emptylist|default:"d" }}{{ emptydict|default:"e" }}`, `abcde`, ""},
+		{"default keeps 0", `{{ zero|default:"x" }}{{ 0|default:"y" }}`, `00`, ""},
+		{"default no argument", `[{{ missing|default }}]`, `[]`, ""},
+		{"length", `{{ nested|length }} {{ list|length }} {{ "héllo"|length }} {{ missing|length }}`, `3 3 5 0`, ""},
+		{"keys", `{{ nested|keys|json_encode }} {{ words|keys|json_encode }}`, `["z","a","m"] [0,1,2]`, ""},
+		{"values", `{{ headers|values|json_encode }}`, `["application/json","yes"]`, ""},
+		{"first last", `{{ list|first }}{{ list|last }}{{ headers|first }}{{ headers|last }}{{ "héllo"|first }}`, `32application/jsonyesh`, ""},
+		{"join", `{{ words|join:", " }}|{{ headers|join:"," }}|{{ list|join }}`, `b, a, c|application/json,yes|312`, ""},
+		{"split", `{{ "a,b,c"|split:","|json_encode }} {{ "abc"|split:""|json_encode }}`, `["a","b","c"] ["a","b","c"]`, ""},
+		{"slice", `{{ list|slice:1|json_encode }} {{ "hello"|slice:1 }} {{ nested|slice:1|keys|json_encode }}`, `[1,2] ello ["a","m"]`, ""},
+		{"sort", `{{ list|sort|json_encode }} {{ words|sort|join }}`, `[1,2,3] abc`, ""},
+		{"reverse", `{{ list|reverse|json_encode }} {{ "abc"|reverse }} {{ nested|reverse|keys|join }}`, `[2,1,3] cba maz`, ""},
+		{"merge lists", `{{ list|merge:words|json_encode }}`, `[3,1,2,"b","a","c"]`, ""},
+		{"merge dicts", `{{ nested|merge:headers|keys|json_encode }}`, `["z","a","m","content-type","x-custom"]`, ""},
+		{"column", `{{ rows|column:"name"|json_encode }}`, `["one","two"]`, ""},
+		{"batch", `{{ list|batch:2|json_encode }}`, `[[3,1],[2]]`, ""},
+		// numbers
+		{"abs", `{{ neg|abs }} {{ negf|abs }}`, `3 2.5`, ""},
+		{"round", `{{ 2.5|round }} {{ 3.14159|round:2 }} {{ f|round }}`, `3 3.14 2`, ""},
+		{"number_format", `{{ 1234567.891|number_format }} {{ 1234.5|number_format:2 }}`, `1,234,568 1,234.50`, ""},
+		{"bytes_pretty", `{{ 1500|bytes_pretty }} {{ 2500000|bytes_pretty:1 }} {{ 12|bytes_pretty }}`, `2 KB 2.5 MB 12 bytes`, ""},
+		{"secs_pretty", `{{ 3900|secs_pretty }} {{ 0|secs_pretty }} {{ 90061|secs_pretty:3 }}`, `1 hour, 5 mins 0 secs 1 day, 1 hour, 1 min`, ""},
+		{"base_convert", `{{ "ff"|base_convert:[16, 2] }}`, ``, "1:"}, // pongo2 has no list literal
+		// dates
+		{"date Y-m-d", `{{ ts|date:"Y-m-d" }}`, `2023-11-14`, ""},
+		{"date U", `{{ "2023-11-14T22:13:20Z"|date:"U" }}`, `1700000000`, ""},
+		{"date c", `{{ ts|date:"c" }}`, `2023-11-14T22:13:20+00:00`, ""},
+		{"date r", `{{ ts|date:"r" }}`, `Tue, 14 Nov 2023 22:13:20 +0000`, ""},
+		{"date letters", `{{ ts|date:"D, d M y H:i:s \\Y N jS" }}`, `Tue, 14 Nov 23 22:13:20 Y 2 14th`, ""},
+		{"date default format", `{{ "2023-11-14"|date }}`, `November 14, 2023 00:00`, ""},
+		{"date bad", `{{ "not a date"|date:"Y" }}`, ``, "cannot read"},
+	})
+}
+
+func TestFilterDateNow(t *testing.T) {
+	t.Parallel()
+	out, err := New().Render(`{{ "now"|date:"U" }}`, nil)
+	require.NoError(t, err)
+	n, err := strconv.ParseInt(out, 10, 64)
+	require.NoError(t, err)
+	require.InDelta(t, time.Now().Unix(), n, 5)
+}
+
+// TestFilterFuncsMultiArgs calls the Go functions directly with several
+// arguments, as the Twig front end will.
+func TestFilterFuncsMultiArgs(t *testing.T) {
+	t.Parallel()
+	call := func(name string, in any, args ...any) any {
+		fn, ok := Filter(name)
+		require.True(t, ok, name)
+		out, err := fn(in, args...)
+		require.NoError(t, err, name)
+		return out
+	}
+	require.Equal(t, "11111111", call("base_convert", "ff", int64(16), int64(2)))
+	require.Equal(t, "a, b and c", call("join", []any{"a", "b", "c"}, ", ", " and "))
+	require.Equal(t, []any{"a", "b,c"}, call("split", "a,b,c", ",", int64(2)))
+	require.Equal(t, "el", call("slice", "hello", int64(1), int64(2)))
+	require.Equal(t, "ab…", call("truncate", "abcdef", int64(2), "…"))
+	require.Equal(t, "a_b_c", call("alphanum", "a b-c", "", "_"))
+	require.Equal(t, int64(3), call("str_pos", "abcABC", "A", int64(1), true))
+	require.Equal(t, "ll", call("str_sub", "hello", int64(2), int64(4)))
+	require.Equal(t, 3.15, call("round", 3.14159, int64(2), "ceil"))
+	require.Equal(t, "1.234,50", call("number_format", 1234.5, int64(2), ",", "."))
+	require.Equal(t, "2023-11-15 07:13", call("date", int64(1700000000), "Y-m-d H:i", "Asia/Tokyo"))
+	require.Equal(t, "123", call("regexp", "x123y", `/x(\d+)/`, int64(1)))
+	require.Equal(t, "123", call("regexp", "X123y", `/x(?P<num>\d+)/i`, "num"))
+	require.Equal(t, "x", call("trim", "--x", "-", "left"))
+	require.Equal(t, []any{"a", "", "b"}, call("split_crlf", "a\n\nb", true))
+	require.Equal(t, "a\n  b", call("indent", "a\nb", "  ", int64(1)))
+	require.Len(t, call("hash_hmac", "data", "key", "md5"), 32)
+	require.Len(t, call("hash_hmac", "data", "key", "sha512", true), 64)
+	require.Equal(t, []any{[]any{int64(1), int64(2)}, []any{int64(3), "x"}}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x"))
+	require.Equal(t, "'it\\'s'", call("quote", "it's", "'"))
+	require.NotEmpty(t, FilterNames())
+}

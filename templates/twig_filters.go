@@ -1,0 +1,381 @@
+package templates
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flosch/pongo2/v6"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// Filters and functions added with the Twig front end: the arrow-function
+// filters and the rest of the Cerb filters the corpus uses.
+
+func lambdaArg(name string, args []any, i int) (pongo2.Lambda, error) {
+	if i < len(args) {
+		if fn, ok := args[i].(pongo2.Lambda); ok {
+			return fn, nil
+		}
+	}
+	return nil, fmt.Errorf("%s needs an arrow function argument, as in %s((v, k) => ...)", name, name)
+}
+
+func callLambda(fn pongo2.Lambda, args ...any) (any, error) {
+	out, err := fn(args...)
+	if err != nil {
+		return nil, err
+	}
+	return norm(out), nil
+}
+
+// fMap is map(arrow): arrow(value, key) for each item, keeping the keys.
+func fMap(in any, args ...any) (any, error) {
+	fn, err := lambdaArg("map", args, 0)
+	if err != nil {
+		return nil, err
+	}
+	switch t := in.(type) {
+	case *dict.Map:
+		out := dict.New(t.Len())
+		var ferr error
+		t.Range(func(k string, v any) bool {
+			var x any
+			if x, ferr = callLambda(fn, v, k); ferr != nil {
+				return false
+			}
+			out.Set(k, x)
+			return true
+		})
+		return out, ferr
+	case nil:
+		return []any{}, nil
+	}
+	l := toList(in)
+	out := make([]any, len(l))
+	for i, v := range l {
+		x, err := callLambda(fn, v, int64(i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// fFilter is filter(arrow): the items for which arrow(value, key) is true.
+// A dictionary keeps its keys; a list stays a list (PHP would keep the
+// indexes of the remaining items).
+func fFilter(in any, args ...any) (any, error) {
+	fn, err := lambdaArg("filter", args, 0)
+	if err != nil {
+		return nil, err
+	}
+	switch t := in.(type) {
+	case *dict.Map:
+		out := dict.New(t.Len())
+		var ferr error
+		t.Range(func(k string, v any) bool {
+			var x any
+			if x, ferr = callLambda(fn, v, k); ferr != nil {
+				return false
+			}
+			if truthy(x) {
+				out.Set(k, v)
+			}
+			return true
+		})
+		return out, ferr
+	case nil:
+		return []any{}, nil
+	}
+	out := []any{}
+	for i, v := range toList(in) {
+		x, err := callLambda(fn, v, int64(i))
+		if err != nil {
+			return nil, err
+		}
+		if truthy(x) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// fReduce is reduce(arrow, initial): arrow(carry, value, key) over the items.
+func fReduce(in any, args ...any) (any, error) {
+	fn, err := lambdaArg("reduce", args, 0)
+	if err != nil {
+		return nil, err
+	}
+	acc := arg(args, 1, nil)
+	if m, ok := in.(*dict.Map); ok {
+		for _, k := range m.Keys() {
+			if acc, err = callLambda(fn, acc, m.Value(k), k); err != nil {
+				return nil, err
+			}
+		}
+		return acc, nil
+	}
+	for i, v := range toList(in) {
+		if acc, err = callLambda(fn, acc, v, int64(i)); err != nil {
+			return nil, err
+		}
+	}
+	return acc, nil
+}
+
+// fSortArrow is sort, or sort(arrow) with arrow(a, b) giving <0, 0 or >0.
+func fSortArrow(in any, args ...any) (any, error) {
+	if len(args) == 0 || args[0] == nil {
+		return fSort(in)
+	}
+	fn, err := lambdaArg("sort", args, 0)
+	if err != nil {
+		return nil, err
+	}
+	var ferr error
+	cmp := func(a, b any) int {
+		if ferr != nil {
+			return 0
+		}
+		x, err := callLambda(fn, a, b)
+		if err != nil {
+			ferr = err
+			return 0
+		}
+		f := toFloat(x)
+		switch {
+		case f < 0:
+			return -1
+		case f > 0:
+			return 1
+		}
+		return 0
+	}
+	switch t := in.(type) {
+	case []any:
+		out := slices.Clone(t)
+		slices.SortStableFunc(out, cmp)
+		return out, ferr
+	case *dict.Map:
+		keys := slices.Clone(t.Keys())
+		slices.SortStableFunc(keys, func(a, b string) int { return cmp(t.Value(a), t.Value(b)) })
+		out := dict.New(len(keys))
+		for _, k := range keys {
+			out.Set(k, t.Value(k))
+		}
+		return out, ferr
+	}
+	return in, nil
+}
+
+func fContextAlias(in any, _ ...any) (any, error) { return contextAlias(toStr(in)), nil }
+
+var (
+	rePermalinkDrop  = regexp.MustCompile(`[^\p{L}\p{N}_\s\-]+`)
+	rePermalinkSpace = regexp.MustCompile(`[\s\-]+`)
+)
+
+// fPermalink is Cerb's permalink: lower-case words joined by "-".
+func fPermalink(in any, args ...any) (any, error) {
+	sep := toStr(arg(args, 0, "-"))
+	s := rePermalinkDrop.ReplaceAllString(toStr(in), "")
+	s = rePermalinkSpace.ReplaceAllString(s, sep)
+	return strings.Trim(strings.ToLower(s), sep), nil
+}
+
+// fQPEncode is PHP's quoted_printable_encode.
+func fQPEncode(in any, _ ...any) (any, error) {
+	var b bytes.Buffer
+	w := quotedprintable.NewWriter(&b)
+	if _, err := io.WriteString(w, toStr(in)); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.String(), nil
+}
+
+// fDatePretty is date_pretty(is_delta): "2 hours ago", "in 3 days"; with
+// is_delta the value is a number of seconds.
+func fDatePretty(in any, args ...any) (any, error) {
+	var secs int64
+	if truthy(arg(args, 0, false)) {
+		secs = toInt(in)
+	} else {
+		t, err := toTime(in, time.UTC)
+		if err != nil {
+			return "", nil
+		}
+		secs = int64(time.Since(t).Seconds())
+	}
+	if secs == 0 {
+		return "just now", nil
+	}
+	abs := secs
+	if abs < 0 {
+		abs = -abs
+	}
+	units := []struct {
+		n          int64
+		one, other string
+	}{{31536000, "year", "years"}, {2592000, "month", "months"}, {604800, "week", "weeks"}, {86400, "day", "days"},
+		{3600, "hour", "hours"}, {60, "min", "mins"}, {1, "sec", "secs"}}
+	for _, u := range units {
+		if q := abs / u.n; q > 0 {
+			name := u.other
+			if q == 1 {
+				name = u.one
+			}
+			if secs > 0 {
+				return fmt.Sprintf("%d %s ago", q, name), nil
+			}
+			return fmt.Sprintf("in %d %s", q, name), nil
+		}
+	}
+	return "just now", nil
+}
+
+// fKataEncode emits a dictionary as KATA: text as "key: value" (or a
+// "key@text:" block for several lines), numbers and booleans with @int,
+// @float and @bool, lists of text as "@list" blocks and other lists as
+// "@json".
+func fKataEncode(in any, _ ...any) (any, error) {
+	m, ok := in.(*dict.Map)
+	if !ok {
+		if l, isList := in.([]any); isList {
+			m = listToMap(l)
+		} else {
+			return nil, errors.New("kata_encode needs a dictionary")
+		}
+	}
+	var b strings.Builder
+	kataDict(&b, m, "")
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func kataDict(b *strings.Builder, m *dict.Map, indent string) {
+	m.Range(func(k string, v any) bool {
+		switch t := v.(type) {
+		case *dict.Map:
+			b.WriteString(indent + k + ":\n")
+			kataDict(b, t, indent+"  ")
+		case []any:
+			text := true
+			for _, x := range t {
+				if s, ok := x.(string); !ok || strings.Contains(s, "\n") {
+					text = false
+				}
+			}
+			if text {
+				b.WriteString(indent + k + "@list:\n")
+				for _, x := range t {
+					b.WriteString(indent + "  " + x.(string) + "\n")
+				}
+			} else {
+				b.WriteString(indent + k + "@json: " + encodeJSON(t) + "\n")
+			}
+		case string:
+			if strings.Contains(t, "\n") {
+				b.WriteString(indent + k + "@text:\n")
+				for _, line := range strings.Split(t, "\n") {
+					b.WriteString(indent + "  " + line + "\n")
+				}
+			} else {
+				b.WriteString(indent + k + ": " + t + "\n")
+			}
+		case bool:
+			b.WriteString(indent + k + "@bool: " + cond(t, "yes", "no").(string) + "\n")
+		case int64:
+			b.WriteString(indent + k + "@int: " + strconv.FormatInt(t, 10) + "\n")
+		case float64:
+			b.WriteString(indent + k + "@float: " + dict.FormatFloat(t) + "\n")
+		case nil:
+			b.WriteString(indent + k + ":\n")
+		}
+		return true
+	})
+}
+
+// fnXMLDecode is xml_decode(text): the document as PHP's
+// json_encode(simplexml_load_string(text)) would give it (the root's
+// children; attributes under "@attributes"; repeated elements as lists).
+func fnXMLDecode(_ any, args ...any) (any, error) {
+	d := xml.NewDecoder(strings.NewReader(toStr(arg(args, 0, ""))))
+	d.Strict = false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, nil
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			v, err := xmlElement(d, se, 0)
+			if err != nil {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
+}
+
+func xmlElement(d *xml.Decoder, se xml.StartElement, depth int) (any, error) {
+	if depth > 100 {
+		return nil, errors.New("xml too deep")
+	}
+	m := dict.New(4)
+	if len(se.Attr) > 0 {
+		attrs := dict.New(len(se.Attr))
+		for _, a := range se.Attr {
+			attrs.Set(a.Name.Local, a.Value)
+		}
+		m.Set("@attributes", attrs)
+	}
+	var text strings.Builder
+	children := false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			children = true
+			v, err := xmlElement(d, t, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			name := t.Name.Local
+			if old, ok := m.Get(name); ok {
+				if l, isList := old.([]any); isList {
+					m.Set(name, append(l, v))
+				} else {
+					m.Set(name, []any{old, v})
+				}
+			} else {
+				m.Set(name, v)
+			}
+		case xml.CharData:
+			text.Write(t)
+		case xml.EndElement:
+			s := strings.TrimSpace(text.String())
+			if !children && m.Len() == 0 {
+				return s, nil
+			}
+			if !children && s != "" {
+				m.Set("0", s)
+			}
+			return m, nil
+		}
+	}
+}

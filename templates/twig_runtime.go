@@ -1,0 +1,824 @@
+package templates
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/flosch/pongo2/v6"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// This file holds what the translated templates call: the _tw_* helper
+// filters (operators and tests with Twig's PHP semantics), the _tw_*
+// functions and the _tw_* tags. They are registered with pongo2 in init().
+
+// helperFilters are the helper filters: in is the left operand, args the
+// right operand (and test arguments).
+var helperFilters = map[string]func(in any, args []any) (any, error){
+	"add": func(a any, b []any) (any, error) { return opAdd(a, first(b)) },
+	"sub": func(a any, b []any) (any, error) { return arith('-', a, first(b)) },
+	"mul": func(a any, b []any) (any, error) { return arith('*', a, first(b)) },
+	"div": func(a any, b []any) (any, error) { return opDiv(a, first(b)) },
+	"idiv": func(a any, b []any) (any, error) {
+		q, err := opDiv(a, first(b))
+		if err != nil {
+			return nil, err
+		}
+		return phpInt(math.Floor(toFloat(q))), nil
+	},
+	"mod": func(a any, b []any) (any, error) {
+		d := toInt(first(b))
+		if d == 0 {
+			return nil, errors.New("modulo by zero")
+		}
+		if d == -1 {
+			return int64(0), nil
+		}
+		return toInt(a) % d, nil
+	},
+	"pow": func(a any, b []any) (any, error) { return opPow(a, first(b)) },
+	"neg": func(a any, _ []any) (any, error) { return arith('-', int64(0), a) },
+	"pos": func(a any, _ []any) (any, error) { return arith('+', int64(0), a) },
+	"cat": func(a any, b []any) (any, error) {
+		var s strings.Builder
+		s.WriteString(toStr(a))
+		for _, x := range b {
+			s.WriteString(toStr(x))
+			if s.Len() > maxFilterString {
+				return nil, errStringTooLong
+			}
+		}
+		return s.String(), nil
+	},
+	"eq":       func(a any, b []any) (any, error) { return looseEqual(a, first(b)), nil },
+	"ne":       func(a any, b []any) (any, error) { return !looseEqual(a, first(b)), nil },
+	"lt":       func(a any, b []any) (any, error) { return compare(a, first(b)) < 0, nil },
+	"gt":       func(a any, b []any) (any, error) { return compare(a, first(b)) > 0, nil },
+	"le":       func(a any, b []any) (any, error) { return compare(a, first(b)) <= 0, nil },
+	"ge":       func(a any, b []any) (any, error) { return compare(a, first(b)) >= 0, nil },
+	"cmp":      func(a any, b []any) (any, error) { return int64(compare(a, first(b))), nil },
+	"same":     func(a any, b []any) (any, error) { return strictEqual(a, first(b)), nil },
+	"notsame":  func(a any, b []any) (any, error) { return !strictEqual(a, first(b)), nil },
+	"in":       func(a any, b []any) (any, error) { return twigIn(a, first(b)), nil },
+	"notin":    func(a any, b []any) (any, error) { return !twigIn(a, first(b)), nil },
+	"matches":  opMatches,
+	"coalesce": func(a any, b []any) (any, error) { return cond(a != nil, a, first(b)), nil },
+	"startswith": func(a any, b []any) (any, error) {
+		s, p, ok := twoStrings(a, first(b))
+		return ok && strings.HasPrefix(s, p), nil
+	},
+	"endswith": func(a any, b []any) (any, error) {
+		s, p, ok := twoStrings(a, first(b))
+		return ok && strings.HasSuffix(s, p), nil
+	},
+	"bitand": func(a any, b []any) (any, error) { return toInt(a) & toInt(first(b)), nil },
+	"bitor":  func(a any, b []any) (any, error) { return toInt(a) | toInt(first(b)), nil },
+	"bitxor": func(a any, b []any) (any, error) { return toInt(a) ^ toInt(first(b)), nil },
+	"attr":   func(a any, b []any) (any, error) { return fnAttribute(nil, a, first(b)) },
+	"has":    func(a any, b []any) (any, error) { return hasKey(a, first(b)), nil },
+
+	// tests
+	"is_empty":    func(a any, _ []any) (any, error) { return isEmpty(a), nil },
+	"is_iterable": func(a any, _ []any) (any, error) { return isIterable(a), nil },
+	"is_numeric":  func(a any, _ []any) (any, error) { return isNumeric(a), nil },
+	"is_null":     func(a any, _ []any) (any, error) { return a == nil, nil },
+	"is_defined":  func(a any, _ []any) (any, error) { return a != nil, nil },
+	"is_string":   func(a any, _ []any) (any, error) { _, ok := a.(string); return ok, nil },
+	"is_mapping":  func(a any, _ []any) (any, error) { _, ok := a.(*dict.Map); return ok, nil },
+	"is_sequence": func(a any, _ []any) (any, error) { _, ok := a.([]any); return ok, nil },
+	"is_even":     func(a any, _ []any) (any, error) { return toInt(a)%2 == 0, nil },
+	"is_odd":      func(a any, _ []any) (any, error) { return toInt(a)%2 != 0, nil },
+	"is_divisible": func(a any, b []any) (any, error) {
+		d := toInt(first(b))
+		return d != 0 && toInt(a)%d == 0, nil
+	},
+	"is_prefixed": func(a any, b []any) (any, error) {
+		s := toStr(a)
+		return anyOf(b, func(p string) bool { return strings.HasPrefix(s, p) }), nil
+	},
+	"is_suffixed": func(a any, b []any) (any, error) {
+		s := toStr(a)
+		return anyOf(b, func(p string) bool { return strings.HasSuffix(s, p) }), nil
+	},
+	"is_pattern": func(a any, b []any) (any, error) {
+		s := toStr(a)
+		return anyOf(b, func(p string) bool { return wildcard(p).MatchString(s) }), nil
+	},
+	"is_record_type": func(a any, b []any) (any, error) {
+		if m, ok := a.(*dict.Map); ok {
+			a = m.Value("_context")
+		}
+		v := contextAlias(toStr(a))
+		return v != "" && anyOf(b, func(t string) bool { return contextAlias(t) == v }), nil
+	},
+}
+
+func first(args []any) any {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return nil
+}
+
+func cond(c bool, a, b any) any {
+	if c {
+		return a
+	}
+	return b
+}
+
+// anyOf calls f with each argument as text; a list argument gives its items.
+func anyOf(args []any, f func(string) bool) bool {
+	for _, a := range args {
+		for _, x := range toList(a) {
+			if f(toStr(x)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func twoStrings(a, b any) (string, string, bool) {
+	switch a.(type) {
+	case string, int64, float64:
+	default:
+		return "", "", false
+	}
+	switch b.(type) {
+	case string, int64, float64:
+	default:
+		return "", "", false
+	}
+	return toStr(a), toStr(b), true
+}
+
+func isIterable(x any) bool {
+	switch x.(type) {
+	case []any, *dict.Map:
+		return true
+	}
+	return false
+}
+
+func hasKey(obj, key any) bool {
+	switch t := obj.(type) {
+	case *dict.Map:
+		_, ok := t.Get(keyOf(key))
+		return ok
+	case []any:
+		i, err := strconv.ParseInt(keyOf(key), 10, 64)
+		return err == nil && i >= 0 && i < int64(len(t))
+	}
+	return false
+}
+
+// contextAlias gives the short name of a Cerb record type:
+// "cerberusweb.contexts.ticket" and "Ticket" are "ticket".
+func contextAlias(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, p := range []string{"cerberusweb.contexts.", "cerb.contexts.", "contexts."} {
+		if strings.HasPrefix(s, p) {
+			return s[len(p):]
+		}
+	}
+	return s
+}
+
+// --- numbers ---
+
+// number converts a value to a PHP number: an int64 or a float64. Numeric
+// text is read as a number; other text counts as its leading number or 0.
+func number(x any) (any, error) {
+	switch v := x.(type) {
+	case int64, float64:
+		return v, nil
+	case nil:
+		return int64(0), nil
+	case bool:
+		if v {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case string:
+		s := strings.TrimSpace(v)
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+		f, _ := parseNumber(s)
+		if f == math.Trunc(f) && !strings.ContainsAny(s, ".eE") && math.Abs(f) < 9e18 {
+			return int64(f), nil
+		}
+		return f, nil
+	case *dict.Map, []any:
+		return nil, errors.New("unsupported operand types: array")
+	}
+	return toFloat(x), nil
+}
+
+func arith(op byte, a, b any) (any, error) {
+	x, err := number(a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := number(b)
+	if err != nil {
+		return nil, err
+	}
+	xi, xInt := x.(int64)
+	yi, yInt := y.(int64)
+	if xInt && yInt {
+		switch op {
+		case '+':
+			if r := xi + yi; (r > xi) == (yi > 0) {
+				return r, nil
+			}
+		case '-':
+			if r := xi - yi; (r < xi) == (yi > 0) {
+				return r, nil
+			}
+		case '*':
+			if xi == 0 || yi == 0 {
+				return int64(0), nil
+			}
+			if r := xi * yi; r/yi == xi && !(xi == -1 && yi == math.MinInt64) && !(yi == -1 && xi == math.MinInt64) {
+				return r, nil
+			}
+		}
+	}
+	xf, yf := toFloat(x), toFloat(y)
+	switch op {
+	case '+':
+		return xf + yf, nil
+	case '-':
+		return xf - yf, nil
+	}
+	return xf * yf, nil
+}
+
+// opAdd is PHP's +: numbers, or the union of two arrays.
+func opAdd(a, b any) (any, error) {
+	if isIterable(a) && isIterable(b) {
+		if la, ok := a.([]any); ok {
+			if lb, ok := b.([]any); ok {
+				if len(lb) <= len(la) {
+					return la, nil
+				}
+				out := make([]any, 0, len(lb))
+				return append(append(out, la...), lb[len(la):]...), nil
+			}
+		}
+		ma, mb := asMap(a), asMap(b)
+		out := dict.New(ma.Len() + mb.Len())
+		ma.Range(func(k string, v any) bool { out.Set(k, v); return true })
+		mb.Range(func(k string, v any) bool {
+			if _, ok := out.Get(k); !ok {
+				out.Set(k, v)
+			}
+			return true
+		})
+		return out, nil
+	}
+	return arith('+', a, b)
+}
+
+func opDiv(a, b any) (any, error) {
+	x, err := number(a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := number(b)
+	if err != nil {
+		return nil, err
+	}
+	if toFloat(y) == 0 {
+		return nil, errors.New("division by zero")
+	}
+	xi, xInt := x.(int64)
+	yi, yInt := y.(int64)
+	if xInt && yInt && xi%yi == 0 && !(xi == math.MinInt64 && yi == -1) {
+		return xi / yi, nil
+	}
+	return toFloat(x) / toFloat(y), nil
+}
+
+func opPow(a, b any) (any, error) {
+	x, err := number(a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := number(b)
+	if err != nil {
+		return nil, err
+	}
+	r := math.Pow(toFloat(x), toFloat(y))
+	xi, xInt := x.(int64)
+	yi, yInt := y.(int64)
+	if xInt && yInt && yi >= 0 && math.Abs(r) < 9e18 {
+		out := int64(1)
+		for range yi {
+			out *= xi
+		}
+		return out, nil
+	}
+	return r, nil
+}
+
+// phpInt gives a whole float as int64 when it fits.
+func phpInt(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 9e18 {
+		return int64(f)
+	}
+	return f
+}
+
+func opMatches(a any, b []any) (any, error) {
+	re, err := pcre(toStr(first(b)))
+	if err != nil {
+		return nil, err
+	}
+	if re.MatchString(toStr(a)) {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}
+
+// twigIn is Twig's "in": a substring of text, or an item of a list or
+// dictionary (compared loosely).
+func twigIn(v, in any) bool {
+	switch h := in.(type) {
+	case string:
+		switch v.(type) {
+		case string, int64, float64:
+			s := toStr(v)
+			return s == "" || strings.Contains(h, s)
+		}
+		return false
+	case []any:
+		for _, x := range h {
+			if looseEqual(v, x) {
+				return true
+			}
+		}
+	case *dict.Map:
+		found := false
+		h.Range(func(_ string, x any) bool {
+			found = looseEqual(v, x)
+			return !found
+		})
+		return found
+	}
+	return false
+}
+
+// strictEqual is PHP's ===.
+func strictEqual(a, b any) bool {
+	switch x := a.(type) {
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !strictEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case *dict.Map:
+		y, ok := b.(*dict.Map)
+		if !ok || x.Len() != y.Len() {
+			return false
+		}
+		xk, yk := x.Keys(), y.Keys()
+		for i := range xk {
+			if xk[i] != yk[i] || !strictEqual(x.Value(xk[i]), y.Value(yk[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	switch b.(type) {
+	case []any, *dict.Map:
+		return false
+	}
+	return a == b
+}
+
+// --- functions ---
+
+// helperFunctions are called as _tw_name(...).
+var helperFunctions = map[string]func(args ...any) (any, error){
+	"null": func(...any) (any, error) { return nil, nil },
+	"list": func(args ...any) (any, error) {
+		for i, a := range args {
+			args[i] = norm(a)
+		}
+		return args, nil
+	},
+	"hash": func(args ...any) (any, error) {
+		m := dict.New(len(args) / 2)
+		for i := 0; i+1 < len(args); i += 2 {
+			m.Set(keyOf(norm(args[i])), norm(args[i+1]))
+		}
+		return m, nil
+	},
+}
+
+// lookup finds a variable the way the template does: tags' variables, then
+// the render's data.
+func lookup(ctx *pongo2.ExecutionContext, name string) (any, bool) {
+	if v, ok := ctx.Private[name]; ok {
+		return v, true
+	}
+	if ctx.Root != nil {
+		return ctx.Root.Get(name)
+	}
+	return nil, false
+}
+
+func ctxVar(ctx *pongo2.ExecutionContext, name any) any {
+	v, _ := lookup(ctx, toStr(name))
+	return norm(v)
+}
+
+func ctxDefined(ctx *pongo2.ExecutionContext, name any) bool {
+	_, ok := lookup(ctx, toStr(name))
+	return ok
+}
+
+func ctxContext(ctx *pongo2.ExecutionContext) any {
+	m := dict.New(8)
+	if ctx.Root != nil {
+		for _, k := range ctx.Root.Keys() {
+			v, _ := ctx.Root.Get(k)
+			m.Set(k, norm(v))
+		}
+	}
+	for k, v := range ctx.Private {
+		if k != "pongo2" && !strings.HasPrefix(k, reservedPrefix) {
+			m.Set(k, norm(v))
+		}
+	}
+	return m
+}
+
+// --- tags ---
+
+// loopVars is Twig's loop variable.
+type loopVars struct {
+	index, length int
+	parent        *loopVars
+}
+
+var loopKeys = []string{"index", "index0", "revindex", "revindex0", "first", "last", "length", "parent"}
+
+func (l *loopVars) Get(k string) (any, bool) {
+	switch k {
+	case "index":
+		return int64(l.index + 1), true
+	case "index0":
+		return int64(l.index), true
+	case "revindex":
+		return int64(l.length - l.index), true
+	case "revindex0":
+		return int64(l.length - l.index - 1), true
+	case "first":
+		return l.index == 0, true
+	case "last":
+		return l.index == l.length-1, true
+	case "length":
+		return int64(l.length), true
+	case "parent":
+		if l.parent == nil {
+			return nil, false
+		}
+		m := dict.New(1)
+		m.Set("loop", l.parent)
+		return m, true
+	}
+	return nil, false
+}
+
+func (l *loopVars) Keys() []string { return loopKeys }
+
+func (l *loopVars) Len() int { return len(loopKeys) }
+
+type forTag struct {
+	key, val string
+	seq      pongo2.IEvaluator
+	body     *pongo2.NodeWrapper
+	els      *pongo2.NodeWrapper
+	tok      *pongo2.Token
+}
+
+func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
+	v, err := n.seq.Evaluate(ctx)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	var list []any
+	var m *dict.Map
+	switch seq := norm(v.Interface()).(type) {
+	case []any:
+		list = seq
+	case *dict.Map:
+		m, keys = seq, seq.Keys()
+	}
+	count := len(list) + len(keys)
+	if count == 0 {
+		if n.els != nil {
+			return n.els.Execute(ctx, w)
+		}
+		return nil
+	}
+	child := pongo2.NewChildExecutionContext(ctx)
+	loop := &loopVars{length: count}
+	if p, ok := ctx.Private["loop"].(*loopVars); ok {
+		loop.parent = p
+	}
+	child.Private["loop"] = loop
+	for i := range count {
+		if ctx.Limits != nil {
+			ctx.Limits.Steps--
+			if ctx.Limits.Steps < 0 {
+				return ctx.Error("template loop limit exceeded", n.tok)
+			}
+		}
+		loop.index = i
+		var k, item any
+		if list != nil {
+			k, item = int64(i), list[i]
+		} else {
+			k, item = keys[i], m.Value(keys[i])
+		}
+		if n.val == "" {
+			child.Private[n.key] = item
+		} else {
+			child.Private[n.key] = k
+			child.Private[n.val] = item
+		}
+		if err := n.body.Execute(child, w); err != nil {
+			return err
+		}
+	}
+	// Twig keeps the changes to variables that existed before the loop.
+	for name, v := range child.Private {
+		if name == n.key || name == n.val || name == "loop" {
+			continue
+		}
+		if old, ok := ctx.Private[name]; ok {
+			if !sameRef(old, v) {
+				ctx.Private[name] = v
+			}
+		} else if ctx.Root != nil {
+			if _, ok := ctx.Root.Get(name); ok {
+				ctx.Private[name] = v
+			}
+		}
+	}
+	return nil
+}
+
+// sameRef avoids rewriting a variable the loop did not change.
+func sameRef(a, b any) bool {
+	ra, rb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if ra.Kind() == reflect.Ptr && rb.Kind() == reflect.Ptr {
+		return ra.Pointer() == rb.Pointer()
+	}
+	return false
+}
+
+func parseForTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	n := &forTag{tok: start}
+	k := args.MatchType(pongo2.TokenIdentifier)
+	if k == nil {
+		return nil, args.Error("loop variable expected", nil)
+	}
+	n.key = k.Val
+	if args.Match(pongo2.TokenSymbol, ",") != nil {
+		v := args.MatchType(pongo2.TokenIdentifier)
+		if v == nil {
+			return nil, args.Error("loop variable expected", nil)
+		}
+		n.val = v.Val
+	}
+	if args.Match(pongo2.TokenKeyword, "in") == nil {
+		return nil, args.Error("'in' expected", nil)
+	}
+	seq, err := args.ParseExpression()
+	if err != nil {
+		return nil, err
+	}
+	n.seq = seq
+	body, _, err := doc.WrapUntilTag("_tw_forelse", "_tw_endfor")
+	if err != nil {
+		return nil, err
+	}
+	n.body = body
+	if body.Endtag == "_tw_forelse" {
+		if n.els, _, err = doc.WrapUntilTag("_tw_endfor"); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// capWriter for captured blocks: a strings.Builder with a cap.
+type captureWriter struct {
+	b   strings.Builder
+	max int
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if c.max > 0 && c.b.Len()+len(p) > c.max {
+		return 0, errStringTooLong
+	}
+	return c.b.Write(p)
+}
+
+func (c *captureWriter) WriteString(s string) (int, error) {
+	if c.max > 0 && c.b.Len()+len(s) > c.max {
+		return 0, errStringTooLong
+	}
+	return c.b.WriteString(s)
+}
+
+type captureTag struct {
+	name string
+	body *pongo2.NodeWrapper
+	tok  *pongo2.Token
+}
+
+func (n *captureTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
+	w := &captureWriter{max: maxFilterString}
+	if ctx.Limits != nil && ctx.Limits.MaxString > 0 {
+		w.max = ctx.Limits.MaxString
+	}
+	if err := n.body.Execute(ctx, w); err != nil {
+		return err
+	}
+	if w.max > 0 && w.b.Len() >= w.max {
+		return ctx.Error(errStringTooLong.Error(), n.tok)
+	}
+	ctx.Private[n.name] = w.b.String()
+	return nil
+}
+
+func parseCaptureTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	name := args.MatchType(pongo2.TokenIdentifier)
+	if name == nil {
+		return nil, args.Error("variable name expected", nil)
+	}
+	body, _, err := doc.WrapUntilTag("_tw_endcapture")
+	if err != nil {
+		return nil, err
+	}
+	return &captureTag{name: name.Val, body: body, tok: start}, nil
+}
+
+type doTag struct{ x pongo2.IEvaluator }
+
+func (n *doTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
+	_, err := n.x.Evaluate(ctx)
+	return err
+}
+
+func parseDoTag(_ *pongo2.Parser, _ *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	x, err := args.ParseExpression()
+	if err != nil {
+		return nil, err
+	}
+	return &doTag{x: x}, nil
+}
+
+type withTag struct {
+	vars pongo2.IEvaluator
+	only bool
+	body *pongo2.NodeWrapper
+	tok  *pongo2.Token
+}
+
+func (n *withTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
+	child := pongo2.NewChildExecutionContext(ctx)
+	if n.only {
+		child.Private = pongo2.Context{}
+		child.Root = nil
+	}
+	if n.vars != nil {
+		v, err := n.vars.Evaluate(ctx)
+		if err != nil {
+			return err
+		}
+		m, ok := norm(v.Interface()).(*dict.Map)
+		if !ok {
+			return ctx.Error("variables passed to \"with\" must be a hash", n.tok)
+		}
+		m.Range(func(k string, v any) bool {
+			child.Private[k] = v
+			return true
+		})
+	}
+	return n.body.Execute(child, w)
+}
+
+func parseWithTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	n := &withTag{tok: start}
+	if args.Remaining() > 0 && args.Peek(pongo2.TokenIdentifier, "only") == nil {
+		x, err := args.ParseExpression()
+		if err != nil {
+			return nil, err
+		}
+		n.vars = x
+	}
+	if args.Match(pongo2.TokenIdentifier, "only") != nil {
+		n.only = true
+	}
+	body, _, err := doc.WrapUntilTag("_tw_endwith")
+	if err != nil {
+		return nil, err
+	}
+	n.body = body
+	return n, nil
+}
+
+// helperFilter adapts a helper to pongo2.
+func helperFilter(name string, fn func(any, []any) (any, error)) pongo2.FilterFunction {
+	return func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+		var args []any
+		switch p := param.Interface().(type) {
+		case pongo2.FilterArgs:
+			args = make([]any, len(p))
+			for i, a := range p {
+				args[i] = norm(a)
+			}
+		case nil:
+		default:
+			args = []any{norm(p)}
+		}
+		out, err := fn(norm(in.Interface()), args)
+		if err != nil {
+			return nil, &pongo2.Error{Sender: "filter:" + name, OrigError: err}
+		}
+		return pongo2.AsValue(out), nil
+	}
+}
+
+// strFilter is _tw_str: PHP's conversion to text.
+func strFilter(in, _ *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+	if in.IsString() {
+		return in, nil
+	}
+	return pongo2.AsValue(toStr(in.Interface())), nil
+}
+
+func registerTwig() {
+	_ = pongo2.RegisterFilter(reservedPrefix+"str", strFilter)
+	for name, fn := range helperFilters {
+		_ = pongo2.RegisterFilter(reservedPrefix+name, helperFilter(name, fn))
+	}
+	_ = pongo2.RegisterTag("_tw_for", parseForTag)
+	_ = pongo2.RegisterTag("_tw_capture", parseCaptureTag)
+	_ = pongo2.RegisterTag("_tw_do", parseDoTag)
+	_ = pongo2.RegisterTag("_tw_with", parseWithTag)
+}
+
+func addHelperGlobals(ctx pongo2.Context) {
+	for name, fn := range helperFunctions {
+		ctx[reservedPrefix+name] = fn
+	}
+	ctx[reservedPrefix+"var"] = ctxVar
+	ctx[reservedPrefix+"defined"] = ctxDefined
+	ctx[reservedPrefix+"context"] = ctxContext
+}
+
+// --- Cerb names that hookhost refuses ---
+
+// isPlatformFunction reports whether a function needs the Cerb platform
+// (records, workflows, URLs, DNS...).
+func isPlatformFunction(name string) bool {
+	return strings.HasPrefix(name, "cerb_") || platformFunctions[name]
+}
+
+var platformFunctions = map[string]bool{
+	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true, "kata_parse": true,
+	"vobject_parse": true, "date_lerp": true, "jsonpath_set": true,
+}
+
+// unsupportedFunctions are Twig and Cerb functions hookhost does not have.
+var unsupportedFunctions = map[string]bool{
+	"dump": true, "constant": true, "include": true, "source": true, "template_from_string": true,
+	"block": true, "parent": true, "date": true, "xml_encode": true, "xml_attr": true, "xml_attrs": true,
+	"xml_tag": true, "xml_xpath": true, "xml_xpath_ns": true,
+}
+
+var platformFilters = map[string]bool{
+	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
+	"html_to_text": true, "parse_emails": true, "parse_user_agent": true, "tokenize": true,
+	"convert_encoding": true, "date_modify": true, "format": true,
+}

@@ -1,0 +1,101 @@
+package templates
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestTwigRender(t *testing.T) {
+	t.Parallel()
+	runCases(t, []renderCase{
+		{"numeric strings add", `{{ "1" + "2" }}`, `3`, ""},
+		{"division gives a float", `{{ 10/4 }}`, `2.5`, ""},
+		{"booleans print as 1 and empty", `[{{ true }}][{{ false }}]`, `[1][]`, ""},
+		{"zero text is false", `{{ zero ? 'y' : 'n' }}`, `n`, ""},
+		{"numeric comparison", `{{ "10" > "9" ? 'y' : 'n' }}`, `y`, ""},
+		{"functions come before variables", `{% set range = 'x' %}{{ range(1, 3)|join }}`, `123`, ""},
+		{"django filter argument still works", `{{ list|join:"-" }}`, `3-1-2`, ""},
+		{"colon ends a ternary branch", `{{ t ? list|join : 'n' }}`, `312`, ""},
+		{"method calls are refused", `{{ nested.keys() }}`, ``, `1:11: method calls (keys()) are not supported`},
+		{"reserved names", `{% set _tw_x = 1 %}`, ``, `reserved`},
+		{"unknown tag", `{% spaceless %}{% endspaceless %}`, ``, `1:4: unknown tag "spaceless"`},
+		{"unknown function", `{{ nope(1) }}`, ``, `1:4: unknown function "nope"`},
+		{"unknown test", `{{ n is nope }}`, ``, `1:9: unknown test "nope"`},
+		{"platform function", "\n  {{ cerb_url('c=x') }}", ``, `2:6: function cerb_url() is a Cerb platform function and is not available in hookhost`},
+		{"platform filter", `{{ n|context_name }}`, ``, `filter context_name is a Cerb platform filter`},
+		{"unclosed block", "{% if t %}\nx", ``, `1:4: unclosed`},
+		{"arrow outside arguments", `{{ x => 1 }}`, ``, `1:6: unexpected "=>"`},
+		{"division by zero", "x\n{{ 1 / 0 }}", ``, `2:6: division by zero`},
+		{"arithmetic on a list", `{{ list * 2 }}`, ``, `unsupported operand types`},
+		{"string cap applies to ~", `{% set s = 'x' %}{% for i in range(1, 30) %}{% set s = s ~ s %}{% endfor %}`, ``, `string longer than`},
+	})
+}
+
+func TestTwigRandomStringShape(t *testing.T) {
+	t.Parallel()
+	env := New()
+	re := regexp.MustCompile(`^[a-z0-9]{6}$`)
+	seen := map[string]bool{}
+	for range 20 {
+		out, err := env.Render(`{{ random_string(6)|lower }}`, nil)
+		require.NoError(t, err)
+		require.Regexp(t, re, out)
+		seen[out] = true
+	}
+	require.Greater(t, len(seen), 1)
+}
+
+// TestTwigTrimBlocksConcurrent renders a template that relies on trim_blocks
+// and whitespace control from many goroutines: the output never changes
+// (pongo2's own TrimBlocks option would race).
+func TestTwigTrimBlocksConcurrent(t *testing.T) {
+	t.Parallel()
+	env := New()
+	data := mustData(t, testData)
+	tpl, err := env.Compile("{% for w in words %}\n{{ loop.index }}={{ w }}\n{%- if not loop.last %},{% endif %}\n{% endfor %}\n{{ n ~ '!' }}")
+	require.NoError(t, err)
+	want := "1=b,2=a,3=c42!"
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if got, err := tpl.Render(data); err != nil || got != want {
+					errs <- fmt.Sprintf("%q %v", got, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		require.Fail(t, e)
+	}
+}
+
+// TestTwigTranslation checks that the translation is plain pongo2 (with
+// the helper filters) and that nothing Twig-specific is left.
+func TestTwigTranslation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ twig, pongo string }{
+		{`{{ a.b[c] }}`, `{{ a.b[c] }}`},
+		{`{{ a ~ 'x' }}`, `{{ (a|_tw_str + "x") }}`},
+		{`{{ a|date('Y') }}`, `{{ (a|date("Y")) }}`},
+		{`{{ a + 1 }}`, `{{ (a|_tw_add:1) }}`},
+		{`{% if a %}x{% elseif b %}y{% endif %}`, `{% if a %}x{% elif b %}y{% endif %}`},
+		{"{% set x = [1] %}\nz", `{% set x = _tw_list(1) %}z`},
+	} {
+		tr, err := translate(tc.twig)
+		require.NoError(t, err, tc.twig)
+		require.Equal(t, tc.pongo, tr.src, tc.twig)
+		require.False(t, strings.Contains(tr.src, "~"), tc.twig)
+	}
+}
