@@ -89,10 +89,6 @@ type Config struct {
 	// JobBatchDelay is how long the job inserter collects concurrent
 	// requests into one transaction (group commit). Default 1ms.
 	JobBatchDelay time.Duration
-
-	// jobsRT is the running job queue, set by initJobs. It lives here
-	// because the Server struct (host/server.go) has no field for it yet.
-	jobsRT *jobsRuntime
 }
 
 func (c *Config) defaults() error {

@@ -51,17 +51,17 @@ func (s *Server) initJobs(ctx context.Context) error {
 		_ = q.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
-	s.cfg.jobsRT = &jobsRuntime{q: q}
+	s.jobs = &jobsRuntime{q: q}
 	s.closers = append(s.closers, q.Close)
 	return nil
 }
 
 // jobQueue is the running queue (nil before initJobs).
 func (s *Server) jobQueue() *jobs.Queue {
-	if s.cfg.jobsRT == nil {
+	if s.jobs == nil {
 		return nil
 	}
-	return s.cfg.jobsRT.q
+	return s.jobs.q
 }
 
 // ---- running a job ----

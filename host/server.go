@@ -38,6 +38,7 @@ type Server struct {
 	recorder     *recorder
 	metrics      *metrics
 	limits       *limiters
+	jobs         *jobsRuntime
 	authFailures *authFailures
 	adminToken   string
 	app          *fiber.App
