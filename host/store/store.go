@@ -120,6 +120,8 @@ type Store interface {
 	KVGet(ctx context.Context, ns, key string, now time.Time) (value []byte, found bool, err error)
 	KVSet(ctx context.Context, ns, key string, value []byte, expires *time.Time) error
 	KVDelete(ctx context.Context, ns, key string) (found bool, err error)
+	// KVList returns the keys of namespace ns that have not expired, sorted.
+	KVList(ctx context.Context, ns string) ([]string, error)
 
 	// DB is the underlying database, for the job queue that shares it.
 	DB() *sql.DB

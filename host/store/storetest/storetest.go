@@ -377,6 +377,47 @@ func Exercise(ctx context.Context, t *testing.T, open func(t *testing.T) store.S
 			require.Equal(t, []byte("v2"), v)
 		})
 
+		t.Run("ListIsSortedPerNamespaceWithoutExpired", func(t *testing.T) {
+			t.Parallel()
+			s, bundle := setup(t)
+
+			keys, err := s.KVList(bundle.ctx, "a")
+			require.NoError(t, err)
+			require.Empty(t, keys, "an empty namespace lists nothing")
+
+			past := time.Now().Add(-time.Minute)
+			future := time.Now().Add(time.Hour)
+			tests := []struct {
+				ns, key string
+				expires *time.Time
+			}{
+				{"a", "zeta", nil},
+				{"a", "Alpha", nil},
+				{"a", "beta_2", &future},
+				{"a", "gone", &past},
+				{"a", "alpha", nil},
+				{"b", "other", nil},
+				{"ab", "prefix", nil},
+			}
+			for _, tt := range tests {
+				require.NoError(t, s.KVSet(bundle.ctx, tt.ns, tt.key, []byte("v"), tt.expires))
+			}
+			keys, err = s.KVList(bundle.ctx, "a")
+			require.NoError(t, err)
+			require.Equal(t, []string{"Alpha", "alpha", "beta_2", "zeta"}, keys)
+
+			keys, err = s.KVList(bundle.ctx, "b")
+			require.NoError(t, err)
+			require.Equal(t, []string{"other"}, keys)
+
+			found, err := s.KVDelete(bundle.ctx, "a", "zeta")
+			require.NoError(t, err)
+			require.True(t, found)
+			keys, err = s.KVList(bundle.ctx, "a")
+			require.NoError(t, err)
+			require.Equal(t, []string{"Alpha", "alpha", "beta_2"}, keys)
+		})
+
 		t.Run("SetUpsertsPerNamespace", func(t *testing.T) {
 			t.Parallel()
 			s, bundle := setup(t)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -71,4 +72,32 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, err)
 	}
 	return found, nil
+}
+
+// KVList returns the keys of namespace ns whose values have not expired
+// (at the current time), sorted bytewise.
+func (s *Store) KVList(ctx context.Context, ns string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT key FROM kv
+		WHERE ns = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+		ns, s.tm(now()))
+	if err != nil {
+		return nil, fmt.Errorf("kv list %q: %w", ns, err)
+	}
+	defer rows.Close()
+	keys := []string{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("kv list %q: %w", ns, err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kv list %q: %w", ns, err)
+	}
+	// Sorted here rather than by ORDER BY: PostgreSQL's collation would
+	// order differently from SQLite's.
+	slices.Sort(keys)
+	return keys, nil
 }
