@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hookhost/hookhost/automations"
 )
 
 // Config is everything the server needs. cmd/hookhost fills it from flags
@@ -46,6 +48,13 @@ type Config struct {
 	BodyLimit int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
+	// DefaultLimits are the server-wide per-webhook limits: each field
+	// applies to every webhook whose event KATA `limits:` block does not
+	// set it. Zero fields mean no limit (the body limit is BodyLimit).
+	DefaultLimits automations.EventLimits
+	// ReadTimeout, WriteTimeout and IdleTimeout are the listeners' timeouts
+	// (defaults 30s, 60s and 120s).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RotateOverlap is how long a rotated token stays valid when the caller
@@ -68,7 +77,9 @@ type Config struct {
 	Version string
 
 	// JobWorkers is how many durable jobs this process runs at once.
-	// Default 10.
+	// Default 10. A negative value runs none: the process still queues jobs
+	// and answers about them, and the other servers sharing its PostgreSQL
+	// database run them.
 	JobWorkers int
 	// JobShutdownGrace is how long Close lets running jobs finish before
 	// cancelling them (they are retried later). Default 30s.
@@ -124,6 +135,21 @@ func (c *Config) defaults() error {
 	if c.BodyLimit < 0 {
 		return errors.New("body limit must not be negative")
 	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
+		return errors.New("listener timeouts must not be negative")
+	}
+	if l := c.DefaultLimits; l.Rate < 0 || l.Burst < 0 || l.Concurrency < 0 || l.BodyBytes < 0 {
+		return errors.New("default limits must not be negative")
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 30 * time.Second
 	}
@@ -163,8 +189,6 @@ func (c *Config) jobDefaults() error {
 		c.JobBatchDelay = time.Millisecond
 	}
 	switch {
-	case c.JobWorkers < 1:
-		return fmt.Errorf("job workers %d: must be at least 1", c.JobWorkers)
 	case c.JobShutdownGrace < 0, c.JobRetention < 0, c.JobRetryBackoff < 0, c.JobBatchDelay < 0, c.JobPollInterval < 0:
 		return errors.New("job durations must not be negative")
 	case c.JobRescueAfter < time.Second:

@@ -53,15 +53,15 @@ func (l *limiters) get(id string, spec automations.EventLimits) *webhookLimiter 
 // release function to call when the run ends, or ok false after answering
 // 413 or 429 (with Retry-After).
 func (s *Server) admit(c *fiber.Ctx, h *hook, now time.Time) (release func(), ok bool, err error) {
-	spec := h.event.Limits
-	if spec == nil {
+	spec, limited := s.effectiveLimits(h.event.Limits)
+	if !limited {
 		return func() {}, true, nil
 	}
 	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
 		return nil, false, writeProblem(c, problem(fiber.StatusRequestEntityTooLarge,
 			"the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
 	}
-	wl := s.limits.get(h.w.ID, *spec)
+	wl := s.limits.get(h.w.ID, spec)
 	if wl.bucket != nil {
 		r := wl.bucket.ReserveN(now, 1)
 		if d := r.DelayFrom(now); !r.OK() || d > 0 {
@@ -84,4 +84,31 @@ func tooMany(c *fiber.Ctx, wait time.Duration, detail string) error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	return writeProblem(c, problem(fiber.StatusTooManyRequests, detail))
+}
+
+// effectiveLimits merges a webhook's own limits over the server-wide
+// defaults, field by field. ok is false when no limit applies.
+func (s *Server) effectiveLimits(own *automations.EventLimits) (limits automations.EventLimits, ok bool) {
+	def := s.cfg.DefaultLimits
+	if def == (automations.EventLimits{}) {
+		if own == nil {
+			return def, false
+		}
+		return *own, true
+	}
+	merged := def
+	if own != nil {
+		if own.Rate > 0 {
+			merged.Rate, merged.Burst = own.Rate, own.Burst
+		} else if own.Burst > 0 {
+			merged.Burst = own.Burst
+		}
+		if own.Concurrency > 0 {
+			merged.Concurrency = own.Concurrency
+		}
+		if own.BodyBytes > 0 {
+			merged.BodyBytes = own.BodyBytes
+		}
+	}
+	return merged, true
 }

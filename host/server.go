@@ -271,9 +271,9 @@ func (s *Server) fiberConfig() fiber.Config {
 		AppName:               "hookhost",
 		DisableStartupMessage: true,
 		BodyLimit:             s.cfg.BodyLimit,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
 		ErrorHandler:          s.errorHandler,
 		// Webhook handlers copy what they keep; nothing outlives a handler.
 		Immutable: false,

@@ -304,6 +304,48 @@ func TestWebhook_Limits(t *testing.T) {
 	require.Contains(t, string(r.Body), `"line":2`)
 }
 
+func TestWebhook_DefaultLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.DefaultLimits = automations.EventLimits{Rate: 0.001, Burst: 1} })
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, plain := b.createWebhook(t, "plain", eventFor("ok"))
+	_, own := b.createWebhook(t, "own", "limits:\n  rate: 0.001\n  burst: 3\n"+eventFor("ok"))
+
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+plain, "", "").Status)
+	require.Equal(t, http.StatusTooManyRequests, b.do(t, "GET", "/webhooks/"+plain, "", "").Status,
+		"the server-wide burst of 1 applies to a webhook without limits:")
+	for i := range 3 {
+		require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+own, "", "").Status, "request %d within the webhook's own burst", i)
+	}
+	require.Equal(t, http.StatusTooManyRequests, b.do(t, "GET", "/webhooks/"+own, "", "").Status)
+}
+
+func TestEffectiveLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		def      automations.EventLimits
+		own      *automations.EventLimits
+		want     automations.EventLimits
+		wantSome bool
+	}{
+		{name: "none"},
+		{name: "own only", own: &automations.EventLimits{Concurrency: 2}, want: automations.EventLimits{Concurrency: 2}, wantSome: true},
+		{name: "defaults only", def: automations.EventLimits{Rate: 5, Concurrency: 4}, want: automations.EventLimits{Rate: 5, Concurrency: 4}, wantSome: true},
+		{name: "own rate replaces rate and burst", def: automations.EventLimits{Rate: 5, Burst: 10}, own: &automations.EventLimits{Rate: 1},
+			want: automations.EventLimits{Rate: 1}, wantSome: true},
+		{name: "fields merge", def: automations.EventLimits{Rate: 5, Concurrency: 4}, own: &automations.EventLimits{BodyBytes: 100, Burst: 7},
+			want: automations.EventLimits{Rate: 5, Burst: 7, Concurrency: 4, BodyBytes: 100}, wantSome: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{cfg: Config{DefaultLimits: tt.def}}
+			got, some := s.effectiveLimits(tt.own)
+			require.Equal(t, tt.wantSome, some)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestWebhook_ConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	arrived := make(chan struct{}, 8)

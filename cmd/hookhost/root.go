@@ -1,9 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd)
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -34,38 +38,67 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-// envDefault returns the value of the environment variable env, or def.
-func envDefault(env, def string) string {
-	if v, ok := os.LookupEnv(env); ok {
-		return v
-	}
-	return def
+// envAnnotation is the pflag annotation that names a flag's environment
+// variable.
+const envAnnotation = "hookhost_env"
+
+// envFlag records env as the environment variable of flag name and mentions
+// it in the usage text. applyEnv sets the flag from it.
+func envFlag(fs *pflag.FlagSet, name, env string) {
+	f := fs.Lookup(name)
+	f.Usage += " (env " + env + ")"
+	_ = fs.SetAnnotation(name, envAnnotation, []string{env})
 }
 
-func envInt(env string, def int) int {
-	if v, ok := os.LookupEnv(env); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
-}
-
-func envDuration(env string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(env); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
-func envBool(env string) bool {
-	b, _ := strconv.ParseBool(os.Getenv(env))
-	return b
-}
-
-// stringFlag defines a string flag whose default comes from env.
+// stringFlag defines a string flag that env can set.
 func stringFlag(fs *pflag.FlagSet, p *string, name, env, def, usage string) {
-	fs.StringVar(p, name, envDefault(env, def), usage+" (env "+env+")")
+	fs.StringVar(p, name, def, usage)
+	envFlag(fs, name, env)
+}
+
+// intFlag defines an int flag that env can set.
+func intFlag(fs *pflag.FlagSet, p *int, name, env string, def int, usage string) {
+	fs.IntVar(p, name, def, usage)
+	envFlag(fs, name, env)
+}
+
+// floatFlag defines a float64 flag that env can set.
+func floatFlag(fs *pflag.FlagSet, p *float64, name, env string, def float64, usage string) {
+	fs.Float64Var(p, name, def, usage)
+	envFlag(fs, name, env)
+}
+
+// durationFlag defines a duration flag that env can set.
+func durationFlag(fs *pflag.FlagSet, p *time.Duration, name, env string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, usage)
+	envFlag(fs, name, env)
+}
+
+// boolFlag defines a bool flag (default false) that env can set.
+func boolFlag(fs *pflag.FlagSet, p *bool, name, env, usage string) {
+	fs.BoolVar(p, name, false, usage)
+	envFlag(fs, name, env)
+}
+
+// applyEnv sets every flag of cmd that was not given on the command line
+// from its environment variable, if that is set. A value the flag cannot
+// parse is an error naming the variable.
+func applyEnv(cmd *cobra.Command) error {
+	var errs []error
+	visit := func(f *pflag.Flag) {
+		envs := f.Annotations[envAnnotation]
+		if f.Changed || len(envs) == 0 {
+			return
+		}
+		v, ok := os.LookupEnv(envs[0])
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q (for --%s): %w", envs[0], v, f.Name, err))
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	return errors.Join(errs...)
 }

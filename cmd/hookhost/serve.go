@@ -39,6 +39,12 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
 			}
+			switch {
+			case cfg.JobWorkers < 0:
+				return fmt.Errorf("job workers %d: must be 0 (none) or more", cfg.JobWorkers)
+			case cfg.JobWorkers == 0:
+				cfg.JobWorkers = -1 // host.Config: negative runs none
+			}
 			srv, err := host.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -59,17 +65,23 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &trusted, "trusted-proxies", "HOOKHOST_TRUSTED_PROXIES", "", "comma-separated addresses/CIDRs whose X-Forwarded-For is believed")
 	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	fs.IntVar(&cfg.BodyLimit, "body-limit", envInt("HOOKHOST_BODY_LIMIT", 1<<20), "largest webhook request body in bytes (env HOOKHOST_BODY_LIMIT)")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("HOOKHOST_REQUEST_TIMEOUT", 30*time.Second), "time limit of one synchronous webhook run (env HOOKHOST_REQUEST_TIMEOUT)")
-	fs.BoolVar(&cfg.AllowPrivateRequests, "allow-private-requests", envBool("HOOKHOST_ALLOW_PRIVATE_REQUESTS"), "let http.request reach loopback, private and link-local addresses (env HOOKHOST_ALLOW_PRIVATE_REQUESTS)")
-	fs.BoolVar(&cfg.InProcess, "in-process", envBool("HOOKHOST_IN_PROCESS"), "run built-in extensions inside the server process (env HOOKHOST_IN_PROCESS)")
-	fs.BoolVar(&cfg.Example, "example", envBool("HOOKHOST_EXAMPLE"), "import the webhook-example package and create its webhook at first start (env HOOKHOST_EXAMPLE)")
-	fs.IntVar(&cfg.JobWorkers, "job-workers", envInt("HOOKHOST_JOB_WORKERS", 10), "durable jobs this process runs at once (env HOOKHOST_JOB_WORKERS)")
-	fs.DurationVar(&cfg.JobShutdownGrace, "job-shutdown-grace", envDuration("HOOKHOST_JOB_SHUTDOWN_GRACE", 30*time.Second), "time running jobs get to finish at shutdown (env HOOKHOST_JOB_SHUTDOWN_GRACE)")
-	fs.DurationVar(&cfg.JobRescueAfter, "job-rescue-after", envDuration("HOOKHOST_JOB_RESCUE_AFTER", time.Minute), "re-run a job whose process stopped sending heartbeats for this long (env HOOKHOST_JOB_RESCUE_AFTER)")
-	fs.DurationVar(&cfg.JobPollInterval, "job-poll-interval", envDuration("HOOKHOST_JOB_POLL_INTERVAL", 0), "how often to look for new jobs (default 10ms on SQLite, 500ms on PostgreSQL) (env HOOKHOST_JOB_POLL_INTERVAL)")
-	fs.DurationVar(&cfg.JobRetention, "job-retention", envDuration("HOOKHOST_JOB_RETENTION", 7*24*time.Hour), "how long ended jobs keep their queue row and real inputs, for retries (env HOOKHOST_JOB_RETENTION)")
-	fs.DurationVar(&cfg.JobRetryBackoff, "job-retry-backoff", envDuration("HOOKHOST_JOB_RETRY_BACKOFF", time.Second), "first retry delay of a failed job, doubling up to 5m (env HOOKHOST_JOB_RETRY_BACKOFF)")
+	intFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", 1<<20, "largest webhook request body in bytes")
+	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", 30*time.Second, "time limit of one synchronous webhook run")
+	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request reach loopback, private and link-local addresses")
+	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
+	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
+	intFlag(fs, &cfg.JobWorkers, "job-workers", "HOOKHOST_JOB_WORKERS", 10, "durable jobs this process runs at once")
+	durationFlag(fs, &cfg.JobShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", 30*time.Second, "time running jobs get to finish at shutdown")
+	durationFlag(fs, &cfg.JobRescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", time.Minute, "re-run a job whose process stopped sending heartbeats for this long")
+	durationFlag(fs, &cfg.JobPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", 0, "how often to look for new jobs (default 10ms on SQLite, 500ms on PostgreSQL)")
+	durationFlag(fs, &cfg.JobRetention, "job-retention", "HOOKHOST_JOB_RETENTION", 7*24*time.Hour, "how long ended jobs keep their queue row and real inputs, for retries")
+	durationFlag(fs, &cfg.JobRetryBackoff, "job-retry-backoff", "HOOKHOST_JOB_RETRY_BACKOFF", time.Second, "first retry delay of a failed job, doubling up to 5m")
+	durationFlag(fs, &cfg.ReadTimeout, "read-timeout", "HOOKHOST_READ_TIMEOUT", 30*time.Second, "listener read timeout (whole request)")
+	durationFlag(fs, &cfg.WriteTimeout, "write-timeout", "HOOKHOST_WRITE_TIMEOUT", 60*time.Second, "listener write timeout (whole response)")
+	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
+	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")
+	intFlag(fs, &cfg.DefaultLimits.Burst, "default-burst", "HOOKHOST_DEFAULT_BURST", 0, "burst of --default-rate (default: the rate rounded up)")
+	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")
 	return cmd
 }
 
