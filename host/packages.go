@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -164,7 +163,9 @@ func packageProblem(err error) error {
 		items := problemItems(field, e)
 		if e.Err != nil {
 			items = problemItems(field, e.Err)
-			if len(items) == 1 && items[0].Line == 0 {
+			// Without a position the package's own wording reads better,
+			// when it has one (render errors carry only the engine's).
+			if len(items) == 1 && items[0].Line == 0 && e.Msg != "" {
 				items[0].Message = e.Msg
 			}
 		}
@@ -212,7 +213,10 @@ func (s *Server) installExample(ctx context.Context) error {
 	if err := os.WriteFile(urlFile, []byte(u+"\n"), 0o600); err != nil {
 		return err
 	}
-	s.log.Info("example webhook created", "url", u, "try", `curl -i -X POST -H "X-CustomHeader: true" "`+u+`?key=value"`, "at", time.Now().UTC())
+	// The URL holds the webhook's token, which never goes to a log: the
+	// log line says where to find it.
+	s.log.Info("example webhook created", "url_file", urlFile,
+		"try", `curl -i -X POST -H "X-CustomHeader: true" "$(cat `+urlFile+`)?key=value"`)
 	return nil
 }
 
