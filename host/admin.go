@@ -43,6 +43,7 @@ func (s *Server) mountAdmin(app *fiber.App) {
 	api.Get("/runs/:id", s.getRun)
 
 	s.mountJobs(api)
+	s.mountSecrets(api)
 
 	api.Get("/extensions", s.listExtensions)
 
@@ -535,11 +536,16 @@ type runView struct {
 	Log        json.RawMessage `json:"log,omitempty"`
 }
 
-func viewRun(r *store.Run, full bool) runView {
+// viewRun shows a run record. Every stored string goes through redact:
+// records are redacted when written, and again when shown for runs
+// recorded before a secret was set.
+func viewRun(r *store.Run, full bool, redact func(string) string) runView {
 	v := runView{ID: r.ID, WebhookID: r.WebhookID, Automation: r.Automation, Revision: r.Revision, Status: r.Status,
-		Exit: r.Exit, Error: r.Error, DurationUS: r.DurationUS, CreatedAt: r.CreatedAt}
+		Exit: r.Exit, Error: redact(r.Error), DurationUS: r.DurationUS, CreatedAt: r.CreatedAt}
 	if full {
-		v.Inputs, v.Output, v.Log = rawOrNil(r.Inputs), rawOrNil(r.Output), rawOrNil(r.Log)
+		v.Inputs = rawOrNil(redactRawJSON(r.Inputs, redact))
+		v.Output = rawOrNil(redactRawJSON(r.Output, redact))
+		v.Log = rawOrNil(redactRawJSON(r.Log, redact))
 	}
 	return v
 }
@@ -566,7 +572,7 @@ func (s *Server) listRuns(c *fiber.Ctx) error {
 	}
 	out := make([]runView, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, viewRun(r, false))
+		out = append(out, viewRun(r, false, s.redact))
 	}
 	return c.JSON(fiber.Map{"runs": out})
 }
@@ -576,7 +582,7 @@ func (s *Server) getRun(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(err, "run", c.Params("id"))
 	}
-	return c.JSON(viewRun(r, true))
+	return c.JSON(viewRun(r, true, s.redact))
 }
 
 // listExtensions serves GET /api/v1/extensions: what is loaded, its

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/verify"
 	"github.com/hookhost/hookhost/templates"
@@ -19,6 +20,9 @@ type hook struct {
 	w      *store.Webhook
 	event  *automations.Event
 	verify []*verify.Verifier // the event KATA's verify/* blocks
+	// secrets names the stored secrets the event KATA's templates refer to
+	// ({{secrets.NAME}}); only those are read for a request.
+	secrets []string
 	// prev reports that the token matched the previous (rotated) hash; the
 	// entry then expires with the overlap window.
 	validUntil time.Time
@@ -35,13 +39,32 @@ type cache struct {
 	gen    uint64
 	hook   map[[32]byte]*hook
 	auto   map[string]*store.Automation
+	// autoSecrets holds, by automation name, the secrets its script refers
+	// to (for the revision that was scanned).
+	autoSecrets map[string]secretRefsAt
+	// secretVals holds the secrets read since the last change, found or
+	// not, so that requests do not decrypt them again.
+	secretVals map[string]cachedSecret
 	// misses remembers unknown token hashes briefly so a flood of bad
 	// tokens does not reach the database.
 	misses map[[32]byte]time.Time
 }
 
 func newCache(st store.Store, tpl *templates.Env) *cache {
-	return &cache{st: st, tpl: tpl, hook: map[[32]byte]*hook{}, auto: map[string]*store.Automation{}, misses: map[[32]byte]time.Time{}}
+	return &cache{st: st, tpl: tpl, hook: map[[32]byte]*hook{}, auto: map[string]*store.Automation{}, misses: map[[32]byte]time.Time{},
+		autoSecrets: map[string]secretRefsAt{}, secretVals: map[string]cachedSecret{}}
+}
+
+// secretRefsAt is the result of secretRefs on one revision of a script.
+type secretRefsAt struct {
+	revision int64
+	names    []string
+}
+
+// cachedSecret is a secret's value, or its absence.
+type cachedSecret struct {
+	value string
+	found bool
 }
 
 const missTTL = time.Second
@@ -53,6 +76,8 @@ func (c *cache) invalidate() {
 	clear(c.hook)
 	clear(c.auto)
 	clear(c.misses)
+	clear(c.autoSecrets)
+	clear(c.secretVals)
 	c.mu.Unlock()
 }
 
@@ -95,7 +120,7 @@ func (c *cache) webhook(ctx context.Context, token string, now time.Time) (*hook
 	if err != nil {
 		return nil, err
 	}
-	h = &hook{w: w, event: ev, verify: vs}
+	h = &hook{w: w, event: ev, verify: vs, secrets: secretRefs(w.EventKATA)}
 	if w.PrevTokenExpiresAt != nil && !equalHash(w.TokenHash, sum[:]) {
 		h.validUntil = *w.PrevTokenExpiresAt
 	}
@@ -141,4 +166,45 @@ func equalHash(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// automationSecrets lists the secrets the script of a refers to.
+func (c *cache) automationSecrets(a *store.Automation) []string {
+	c.mu.RLock()
+	r, ok := c.autoSecrets[a.Name]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok && r.revision == a.Revision {
+		return r.names
+	}
+	names := secretRefs(a.Script)
+	c.mu.Lock()
+	if c.gen == gen {
+		c.autoSecrets[a.Name] = secretRefsAt{revision: a.Revision, names: names}
+	}
+	c.mu.Unlock()
+	return names
+}
+
+// secretValue returns the secret called name, read through st once per
+// change (every change to secrets invalidates the cache).
+func (c *cache) secretValue(ctx context.Context, name string, st *secrets.Store) (string, bool, error) {
+	c.mu.RLock()
+	v, ok := c.secretVals[name]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok {
+		return v.value, v.found, nil
+	}
+	b, found, err := st.Get(ctx, name)
+	if err != nil {
+		return "", false, err
+	}
+	v = cachedSecret{value: string(b), found: found}
+	c.mu.Lock()
+	if c.gen == gen && len(c.secretVals) < 10000 {
+		c.secretVals[name] = v
+	}
+	c.mu.Unlock()
+	return v.value, v.found, nil
 }

@@ -86,10 +86,14 @@ func (r jobRunner) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome,
 	if err != nil || !ok {
 		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs are not a JSON object"}, nil
 	}
+	// Secrets are not stored with a job: they are read when it runs.
+	if err := r.s.injectSecrets(ctx, inputs, r.s.cache.automationSecrets(a)); err != nil {
+		return nil, fmt.Errorf("read the secrets of automation %q: %w", a.Name, err)
+	}
 	res, err := r.s.runner.Run(ctx, &Invocation{RunID: at.JobID, Automation: a, Inputs: inputs})
 	out := &jobs.Outcome{Revision: a.Revision}
 	if res != nil {
-		out.Log = jobLog(res.Log)
+		out.Log = jobLog(res.Log, r.s.redact)
 	}
 	if err != nil {
 		return out, err
@@ -99,11 +103,13 @@ func (r jobRunner) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome,
 		out.Log = append(out.Log, jobs.LogEntry{Level: 4, Message: w})
 	}
 	out.Status, out.Headers, out.Body = resp.Status, resp.Headers, resp.Body
+	// The record keeps the output redacted; the response (Body) is the
+	// automation's answer to its caller, redacted only where admins see it.
 	if res.Return != nil {
-		out.Output, _ = jsonBytes(res.Return)
+		out.Output, _ = jsonBytes(r.s.redactValue(res.Return))
 	}
 	if res.Exit == automations.ExitError {
-		out.Failed, out.Error = true, res.Error
+		out.Failed, out.Error = true, r.s.redact(res.Error)
 		if out.Error == "" {
 			out.Error = "the automation ended in error"
 		}
@@ -111,10 +117,11 @@ func (r jobRunner) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome,
 	return out, nil
 }
 
-func jobLog(l []automations.LogEntry) []jobs.LogEntry {
+// jobLog converts a run log for the job record, redacting every message.
+func jobLog(l []automations.LogEntry, redact func(string) string) []jobs.LogEntry {
 	out := make([]jobs.LogEntry, 0, len(l))
 	for _, e := range l {
-		out = append(out, jobs.LogEntry{Level: e.Level, Node: e.Node, Message: e.Message})
+		out = append(out, jobs.LogEntry{Level: e.Level, Node: e.Node, Message: redact(e.Message)})
 	}
 	return out
 }
@@ -137,7 +144,7 @@ func (s *Server) dispatchJob(c *fiber.Ctx, w *store.Webhook, handler *automation
 	if err != nil {
 		return writeProblem(c, problem(fiber.StatusInternalServerError, "encode job inputs"))
 	}
-	shown, err := jsonBytes(redactInputs(inputs))
+	shown, err := jsonBytes(s.redactValue(redactInputs(inputs)))
 	if err != nil {
 		return writeProblem(c, problem(fiber.StatusInternalServerError, "encode job inputs"))
 	}
@@ -195,7 +202,7 @@ func (s *Server) answerFinishedJob(c *fiber.Ctx, w *store.Webhook, f *jobs.Finis
 			status, detail = fiber.StatusConflict, "the job was cancelled"
 		}
 		if w.Debug && f.Error != "" {
-			detail = f.Error
+			detail = s.redact(f.Error)
 		}
 		p := problem(status, detail)
 		p.RunID = f.JobID
@@ -341,12 +348,16 @@ const (
 	viewFull
 )
 
-func viewJob(j *jobs.Job, level int) jobView {
+// viewJob shows j at level. Admin levels pass every stored string through
+// redact (records written before a secret was set may hold its value); the
+// caller's level shows the automation's response as the caller would have
+// received it.
+func viewJob(j *jobs.Job, level int, redact func(string) string) jobView {
 	v := jobView{ID: j.ID, State: j.State, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
 		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt}
 	if level != viewCaller {
 		v.WebhookID, v.Handler, v.Automation, v.Revision = j.WebhookID, j.Handler, j.Automation, j.Revision
-		v.Error, v.RetryOf = j.Error, j.RetryOf
+		v.Error, v.RetryOf = redact(j.Error), j.RetryOf
 	}
 	if level == viewRow {
 		return v
@@ -364,11 +375,38 @@ func viewJob(j *jobs.Job, level int) jobView {
 		v.Response = r
 	}
 	if level == viewFull {
-		v.CallbackURL, v.Inputs, v.Output = j.CallbackURL, j.Inputs, j.Output
-		st := jobs.SplitStreams(j.Log)
+		v.CallbackURL, v.Inputs, v.Output = redact(j.CallbackURL), redactRawJSON(j.Inputs, redact), redactRawJSON(j.Output, redact)
+		if r := v.Response; r != nil {
+			r.Headers = redactHeaders(r.Headers, redact)
+			r.Body = redact(r.Body)
+		}
+		st := jobs.SplitStreams(redactJobLog(j.Log, redact))
 		v.Streams = &st
 	}
 	return v
+}
+
+// redactJobLog returns a copy of a job's log with every message redacted.
+func redactJobLog(l []jobs.LogEntry, redact func(string) string) []jobs.LogEntry {
+	out := make([]jobs.LogEntry, len(l))
+	for i, e := range l {
+		e.Message = redact(e.Message)
+		out[i] = e
+	}
+	return out
+}
+
+// redactHeaders returns headers with signature and credential headers
+// replaced by "[redacted]" and the others redacted.
+func redactHeaders(hs [][2]string, redact func(string) string) [][2]string {
+	out := make([][2]string, len(hs))
+	for i, h := range hs {
+		if isSecretHeader(h[0]) {
+			h[1] = redacted
+		}
+		out[i] = [2]string{h[0], redact(h[1])}
+	}
+	return out
 }
 
 func (s *Server) listJobs(c *fiber.Ctx) error {
@@ -397,7 +435,7 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	}
 	out := make([]jobView, 0, len(list))
 	for _, j := range list {
-		out = append(out, viewJob(j, viewRow))
+		out = append(out, viewJob(j, viewRow, s.redact))
 	}
 	return c.JSON(fiber.Map{"jobs": out, "next_cursor": next})
 }
@@ -414,7 +452,7 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 	if err != nil {
 		return jobNotFound(err, c.Params("id"))
 	}
-	return c.JSON(viewJob(j, viewFull))
+	return c.JSON(viewJob(j, viewFull, s.redact))
 }
 
 func (s *Server) getJobLogs(c *fiber.Ctx) error {
@@ -422,7 +460,7 @@ func (s *Server) getJobLogs(c *fiber.Ctx) error {
 	if err != nil {
 		return jobNotFound(err, c.Params("id"))
 	}
-	return c.JSON(jobs.SplitStreams(j.Log))
+	return c.JSON(jobs.SplitStreams(redactJobLog(j.Log, s.redact)))
 }
 
 func (s *Server) cancelJob(c *fiber.Ctx) error {
@@ -433,7 +471,7 @@ func (s *Server) cancelJob(c *fiber.Ctx) error {
 	if err != nil {
 		return jobNotFound(err, c.Params("id"))
 	}
-	return c.JSON(viewJob(j, viewFull))
+	return c.JSON(viewJob(j, viewFull, s.redact))
 }
 
 func (s *Server) retryJob(c *fiber.Ctx) error {
@@ -497,5 +535,5 @@ func (s *Server) jobStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(viewJob(j, viewCaller))
+	return c.JSON(viewJob(j, viewCaller, s.redact))
 }

@@ -73,7 +73,8 @@ func writeProblem(c *fiber.Ctx, p *Problem) error {
 		p.Title = http.StatusText(p.Status)
 	}
 	if p.Instance == "" {
-		p.Instance = string(c.Request().URI().Path())
+		// A webhook's path holds its token, which an answer never repeats.
+		p.Instance = tokenRE.ReplaceAllString(string(c.Request().URI().Path()), "${1}"+redacted)
 	}
 	c.Status(p.Status)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
@@ -84,6 +85,10 @@ func writeProblem(c *fiber.Ctx, p *Problem) error {
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	var p *Problem
 	if errors.As(err, &p) {
+		p.Detail = s.redact(p.Detail)
+		for i := range p.Errors {
+			p.Errors[i].Message = s.redact(p.Errors[i].Message)
+		}
 		return writeProblem(c, p)
 	}
 	var fe *fiber.Error

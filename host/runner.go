@@ -241,11 +241,14 @@ func (h *hostCallbacks) RunFunction(ctx context.Context, name string, inputs []b
 	}
 	wrapped := make([]byte, 0, len(inputs)+12)
 	wrapped = append(append(append(wrapped, `{"inputs":`...), inputs...), '}')
+	if wrapped, err = h.r.s.withSecrets(ctx, a, wrapped); err != nil {
+		return plugins.Outcome{}, err
+	}
 	return h.r.outcome(ctx, h.runID, a, wrapped)
 }
 
-func (h *hostCallbacks) Secret(context.Context, string) (string, bool, error) {
-	return "", false, nil
+func (h *hostCallbacks) Secret(ctx context.Context, name string) (string, bool, error) {
+	return h.r.s.secretValue(ctx, name)
 }
 
 func (h *hostCallbacks) RunCommand(ctx context.Context, name string, inputs []byte) ([]byte, error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/postgres"
 	"github.com/hookhost/hookhost/host/store/sqlite"
@@ -41,6 +42,8 @@ type Server struct {
 	jobs         *jobsRuntime
 	authFailures *authFailures
 	adminToken   string
+	secrets      *secrets.Store    // the write-only secret store
+	redactor     *secrets.Redactor // secret values and tokens kept out of logs and records
 	app          *fiber.App
 	adminApp     *fiber.App
 	started      time.Time
@@ -59,6 +62,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, tpl: templates.New(), started: time.Now()}
+	s.initRedaction()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -75,6 +79,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.adminToken = tok
+	if err := s.initSecrets(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 
 	runner, closeRunner, err := newRunner(ctx, s)
 	if err != nil {

@@ -70,6 +70,13 @@ func (s *Server) serveWebhook(c *fiber.Ctx, start time.Time) error {
 	inputs := automations.WebhookInputs(req, automations.WebhookInfo{
 		ID: w.ID, Name: w.Name, EventKATA: w.EventKATA, UpdatedAt: w.UpdatedAt,
 	})
+	// The event KATA renders with the secrets it refers to, and the
+	// automation runs with those its script refers to.
+	if len(h.secrets) > 0 {
+		if err := s.injectSecrets(ctx, inputs, h.secrets); err != nil {
+			return s.secretsUnavailable(c, w, err)
+		}
+	}
 	handler, err := h.event.Select(inputs)
 	if err != nil {
 		// Rendering the saved event KATA failed for this request.
@@ -90,7 +97,15 @@ func (s *Server) serveWebhook(c *fiber.Ctx, start time.Time) error {
 		inputs.Set("inputs", handler.Inputs)
 	}
 	if handler.Job != nil {
+		// A job reads its secrets when it runs: they are not stored with it.
+		inputs.Delete(secretsKey)
 		return s.dispatchJob(c, w, handler, a, inputs, req, start)
+	}
+
+	if refs := s.cache.automationSecrets(a); len(refs) > 0 || len(h.secrets) > 0 {
+		if err := s.injectSecrets(ctx, inputs, refs); err != nil {
+			return s.secretsUnavailable(c, w, err)
+		}
 	}
 
 	runID := newRunID()
@@ -131,7 +146,7 @@ func (s *Server) serveWebhook(c *fiber.Ctx, start time.Time) error {
 	s.recorder.record(&pendingRun{
 		run: store.Run{ID: runID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision,
 			Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(start).Microseconds(), CreatedAt: start},
-		req: req, res: res, logLimit: s.cfg.RunLogLimit,
+		req: req, res: res, logLimit: s.cfg.RunLogLimit, redact: s.redact,
 	})
 	return nil
 }
@@ -153,7 +168,7 @@ func (s *Server) answerFailure(c *fiber.Ctx, w *store.Webhook, a *store.Automati
 		p.Detail = "the automation failed"
 	}
 	if w.Debug && msg != "" {
-		p.Detail = msg
+		p.Detail = s.redact(msg)
 	}
 	run := store.Run{ID: runID, WebhookID: w.ID, Status: status, Error: msg,
 		DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
@@ -163,8 +178,15 @@ func (s *Server) answerFailure(c *fiber.Ctx, w *store.Webhook, a *store.Automati
 	if res != nil {
 		run.Exit = string(res.Exit)
 	}
-	s.recorder.record(&pendingRun{run: run, req: *req, res: res, logLimit: s.cfg.RunLogLimit})
+	s.recorder.record(&pendingRun{run: run, req: *req, res: res, logLimit: s.cfg.RunLogLimit, redact: s.redact})
 	return writeProblem(c, p)
+}
+
+// secretsUnavailable answers a request whose templates need stored secrets
+// that cannot be read: the operator's problem, so 500 and a log line.
+func (s *Server) secretsUnavailable(c *fiber.Ctx, w *store.Webhook, err error) error {
+	s.log.Error("read the secrets a webhook's templates use", "webhook", w.ID, "error", err)
+	return writeProblem(c, problem(fiber.StatusInternalServerError, "this webhook's secrets could not be read (see the server log)"))
 }
 
 // refuse answers a request that failed its webhook's verify/* blocks: 401
@@ -291,14 +313,19 @@ type pendingRun struct {
 	req      automations.HTTPRequest
 	res      *automations.Result
 	logLimit int
+	// redact removes secret values and tokens from every string of the
+	// record (nil: nothing to remove).
+	redact func(string) string
 }
 
 // isSecretHeader reports request headers whose values never reach a record.
 func isSecretHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "authorization", "proxy-authorization", "cookie", "x-api-key",
-		"x-hub-signature", "x-hub-signature-256", "x-gitlab-token",
-		"stripe-signature", "x-slack-signature", "webhook-signature", "x-signature":
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
+		"x-hub-signature", "x-hub-signature-256", "x-gitlab-token", "x-gitea-signature", "x-gogs-signature",
+		"stripe-signature", "x-slack-signature", "webhook-signature", "svix-signature", "x-signature",
+		"x-shopify-hmac-sha256", "x-twilio-signature", "x-line-signature", "x-webhook-signature",
+		"x-auth-token", "x-access-token", "x-webhook-token":
 		return true
 	}
 	return false
@@ -307,41 +334,75 @@ func isSecretHeader(name string) bool {
 const redacted = "[redacted]"
 
 func (p *pendingRun) finish() *store.Run {
+	red := p.redact
+	if red == nil {
+		red = func(s string) string { return s }
+	}
 	r := &p.run
 	in := dict.New(6)
 	in.Set("method", p.req.Method)
-	in.Set("path", p.req.Path)
+	in.Set("path", red(p.req.Path))
 	hs := dict.New(len(p.req.Headers))
 	for _, h := range p.req.Headers {
 		v := h[1]
 		if isSecretHeader(h[0]) {
 			v = redacted
 		}
-		hs.Set(h[0], v)
+		hs.Set(h[0], red(v))
 	}
 	in.Set("headers", hs)
 	q := dict.New(len(p.req.Query))
 	for _, kv := range p.req.Query {
-		q.Set(kv[0], kv[1])
+		v := kv[1]
+		if isSecretParam(kv[0]) {
+			v = redacted
+		}
+		q.Set(kv[0], red(v))
 	}
 	in.Set("query", q)
-	in.Set("body", string(p.req.Body))
+	in.Set("body", red(string(p.req.Body)))
 	in.Set("client_ip", p.req.ClientIP)
 	r.Inputs, _ = jsonBytes(in)
 	if p.res != nil {
 		if p.res.Return != nil {
-			r.Output, _ = jsonBytes(p.res.Return)
+			r.Output, _ = jsonBytes(redactStrings(p.res.Return, red))
 		}
 		if r.Error == "" {
 			r.Error = p.res.Error
 		}
-		r.Log = encodeLog(p.res.Log, p.logLimit)
+		r.Log = encodeLog(p.res.Log, p.logLimit, red)
 	}
+	r.Error = red(r.Error)
 	return r
 }
 
+// redactStrings returns v (a dictionary value) with every string, key or
+// value, passed through red. It never breaks the structure, unlike
+// redacting encoded JSON would (a secret such as "true" must not turn JSON
+// into something else).
+func redactStrings(v any, red func(string) string) any {
+	switch t := v.(type) {
+	case string:
+		return red(t)
+	case *dict.Map:
+		out := dict.New(t.Len())
+		t.Range(func(k string, x any) bool {
+			out.Set(red(k), redactStrings(x, red))
+			return true
+		})
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = redactStrings(x, red)
+		}
+		return out
+	}
+	return v
+}
+
 // encodeLog encodes log entries as JSON, dropping entries past limit bytes.
-func encodeLog(entries []automations.LogEntry, limit int) []byte {
+func encodeLog(entries []automations.LogEntry, limit int, red func(string) string) []byte {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -353,7 +414,7 @@ func encodeLog(entries []automations.LogEntry, limit int) []byte {
 			l = append(l, dict.Of("level", int64(3), "node", "", "message", "log truncated"))
 			break
 		}
-		l = append(l, dict.Of("level", int64(e.Level), "node", e.Node, "message", e.Message))
+		l = append(l, dict.Of("level", int64(e.Level), "node", e.Node, "message", red(e.Message)))
 	}
 	b, _ := jsonBytes(l)
 	return b
