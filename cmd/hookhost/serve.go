@@ -70,7 +70,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request reach loopback, private and link-local addresses")
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
-	intFlag(fs, &cfg.JobWorkers, "job-workers", "HOOKHOST_JOB_WORKERS", 10, "durable jobs this process runs at once")
+	intFlag(fs, &cfg.JobWorkers, "job-workers", "HOOKHOST_JOB_WORKERS", 10, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
 	durationFlag(fs, &cfg.JobShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", 30*time.Second, "time running jobs get to finish at shutdown")
 	durationFlag(fs, &cfg.JobRescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", time.Minute, "re-run a job whose process stopped sending heartbeats for this long")
 	durationFlag(fs, &cfg.JobPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", 0, "how often to look for new jobs (default 10ms on SQLite, 500ms on PostgreSQL)")

@@ -28,6 +28,9 @@ type Config struct {
 	// Runner runs one attempt of a job. Required.
 	Runner Runner
 	// Workers is how many run jobs this process works at once. Default 10.
+	// A negative value works no jobs here (nor completion callbacks): the
+	// process still queues jobs and answers about them, and other processes
+	// sharing the database work them.
 	Workers int
 	// CallbackWorkers is how many completion callbacks are sent at once.
 	// Default 4.
@@ -134,8 +137,8 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Workers < 1 || c.CallbackWorkers < 1 || c.BatchSize < 1 {
-		return errors.New("jobs: Workers, CallbackWorkers and BatchSize must be at least 1")
+	if c.CallbackWorkers < 1 || c.BatchSize < 1 {
+		return errors.New("jobs: CallbackWorkers and BatchSize must be at least 1")
 	}
 	if c.RescueAfter < time.Second {
 		return fmt.Errorf("jobs: RescueAfter %s: must be at least 1s", c.RescueAfter)

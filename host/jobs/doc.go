@@ -37,7 +37,9 @@
 // the outcome. Waiters in the same process (wait_ms) learn of the end
 // through Queue.Wait, not by polling River. Local running jobs touch
 // River's attempted_at every RescueAfter/4, so River's rescuer re-runs the
-// jobs of a crashed process after RescueAfter whatever their time limit.
+// jobs of a crashed process after RescueAfter whatever their time limit. On
+// PostgreSQL every working process also queues such jobs again itself at
+// its heartbeat, without waiting for River's leader (writes.go, rescueSQL).
 //
 // Real inputs (with secrets) live only in the River job's args, which River
 // deletes after Config.Retention; hookhost_jobs keeps the redacted copy

@@ -80,11 +80,15 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.closePool()
 		return nil, err
 	}
+	var queues map[string]river.QueueConfig
+	if cfg.Workers > 0 {
+		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
+	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                          "hookhost-" + randomHex(6),
 		Logger:                      cfg.Logger.With("component", "river"),
 		Workers:                     workers,
-		Queues:                      map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}},
+		Queues:                      queues, // none: an insert-only client
 		FetchCooldown:               cfg.FetchCooldown,
 		FetchPollInterval:           cfg.FetchPollInterval,
 		JobTimeout:                  -1, // per job: runWorker.Timeout
@@ -112,10 +116,12 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Start starts working jobs.
+// Start starts working jobs (unless Config.Workers is negative).
 func (q *Queue) Start(ctx context.Context) error {
-	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("jobs: start river: %w", err)
+	if q.cfg.Workers > 0 {
+		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("jobs: start river: %w", err)
+		}
 	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	q.stopHeartbeat = cancel

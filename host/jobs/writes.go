@@ -154,6 +154,34 @@ func (q *Queue) touchRunning(ctx context.Context, ids []int64) error {
 	})
 }
 
+// rescueSQL (PostgreSQL) makes the run jobs of dead processes available
+// again: still "running" in River, without a heartbeat for RescueAfter,
+// with attempts left. River's rescuer does the same, but only on the
+// elected leader and every 30 s (then its scheduler, every 5 s, makes them
+// available), so after a crash the other servers would wait up to
+// RescueAfter+35s. Jobs without attempts left stay with River's rescuer,
+// which discards them. Row locks make concurrent rescues by several
+// servers harmless: the second one no longer matches state = 'running'.
+const rescueSQL = `UPDATE river_job SET state = 'available', scheduled_at = now()
+	WHERE state = 'running' AND queue = $1 AND attempt < max_attempts
+	AND attempted_at < now() - $2 * interval '1 microsecond'`
+
+// rescueDead runs rescueSQL (PostgreSQL only: on SQLite a single process
+// owns the database, and River's rescuer runs when it starts again).
+func (q *Queue) rescueDead(ctx context.Context) error {
+	if q.d.name != DialectPostgres || q.cfg.Workers <= 0 {
+		return nil
+	}
+	res, err := q.db.ExecContext(ctx, rescueSQL, queueRuns, q.cfg.RescueAfter.Microseconds())
+	if err != nil {
+		return fmt.Errorf("rescue jobs of stopped processes: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.log.Info("jobs of a stopped process are queued again", "jobs", n, "rescue_after", q.cfg.RescueAfter)
+	}
+	return nil
+}
+
 func (q *Queue) heartbeat(ctx context.Context) {
 	defer close(q.heartbeatDone)
 	t := time.NewTicker(q.cfg.RescueAfter / 4)
@@ -165,6 +193,9 @@ func (q *Queue) heartbeat(ctx context.Context) {
 		case <-t.C:
 			if err := q.touchRunning(ctx, q.running.riverIDs()); err != nil && ctx.Err() == nil {
 				q.log.Warn("job heartbeat failed", "error", err)
+			}
+			if err := q.rescueDead(ctx); err != nil && ctx.Err() == nil {
+				q.log.Warn("job rescue failed", "error", err)
 			}
 		}
 	}
