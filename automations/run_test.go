@@ -139,6 +139,7 @@ func TestWebhookResponse(t *testing.T) {
 		{"FloatStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", 201.0)}, 201, ""},
 		{"InvalidStatus", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", "abc")}, 500, ""},
 		{"OutOfRange", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", int64(42))}, 500, ""},
+		{"InformationalIsNotAnAnswer", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("status_code", int64(103))}, 500, ""},
 		{"DictionaryBodyIsJSON", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("body", dict.Of("a", int64(1)))}, 200, `{"a":1}`},
 		{"NumberBody", &automations.Result{Exit: automations.ExitReturn, Return: dict.Of("body", 2.5)}, 200, "2.5"},
 		{"Error", &automations.Result{Exit: automations.ExitError}, 500, ""},

@@ -129,7 +129,7 @@ func requestParams(query, form [][2]string) *dict.Map {
 
 // WebhookResponse turns a run's result into the HTTP answer (spec §3.2):
 // status_code (an integer or numeric string, default 200; a value outside
-// 100–599 gives 500 and a warning), headers (each pair as given, values
+// 200–599 gives 500 and a warning), headers (each pair as given, values
 // printed as text; names or values with line breaks are dropped with a
 // warning), body (text; a list or dictionary is sent as JSON). Other
 // return keys are ignored. A run that ended without return: answers 200
@@ -209,7 +209,10 @@ func statusCode(v any) (int, bool) {
 	default:
 		return 0, false
 	}
-	if code < 100 || code > 599 {
+	// 1xx answers are interim: sent as the final answer they leave the
+	// caller waiting for another, so they are refused like any other
+	// out-of-range code.
+	if code < 200 || code > 599 {
 		return 0, false
 	}
 	return int(code), true
