@@ -33,6 +33,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newAutomationCmd(cl),
 		newRunCmd(cl),
 		newJobCmd(cl),
+		newSecretCmd(cl),
 		newExtCmd(cl),
 	)
 	return root
