@@ -671,3 +671,17 @@ func TestSecrets_TwoServers(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "server B uses the value set through A")
 	require.Equal(t, http.StatusUnauthorized, signed(b, "shared-one").Status)
 }
+
+// TestSecrets_OpenAPI checks that the secret routes are described.
+func TestSecrets_OpenAPI(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
+	for path, methods := range map[string][]string{"/secrets": {"get"}, "/secrets/{name}": {"put", "delete"}} {
+		for _, m := range methods {
+			require.Contains(t, doc.Paths[path], m, "%s %s", m, path)
+		}
+	}
+}
