@@ -19,12 +19,20 @@ import (
 const (
 	targetBare         = "bare"
 	targetInProcess    = "inprocess"
+	targetInProcessPG  = "inprocess-pg"
 	targetOutOfProcess = "outofprocess"
+	targetJobs         = "jobs"
+	targetJobsPG       = "jobs-pg"
 )
 
 // allTargets lists every target in report order.
 func allTargets() []string {
-	return []string{targetBare, targetInProcess, targetOutOfProcess}
+	return []string{targetBare, targetInProcess, targetInProcessPG, targetOutOfProcess, targetJobs, targetJobsPG}
+}
+
+// postgresTarget reports whether target runs hookhost on PostgreSQL.
+func postgresTarget(target string) bool {
+	return target == targetInProcessPG || target == targetJobsPG
 }
 
 // Options configure a load run.
@@ -43,6 +51,12 @@ type Options struct {
 	// HookhostBin is a prebuilt hookhost binary for the out-of-process
 	// target; "" builds one.
 	HookhostBin string
+	// Postgres is the DSN of a PostgreSQL database for the -pg targets
+	// (each gets a fresh schema, dropped afterwards); "" skips them.
+	Postgres string
+	// Drain bounds the wait for a job target's queued jobs to finish after
+	// its attack. Default 60s.
+	Drain time.Duration
 	// Logger receives the servers' logs.
 	Logger *slog.Logger
 	// Notef reports progress and skipped targets (may be nil).
@@ -56,6 +70,7 @@ func defaultOptions() Options {
 		Duration:    5 * time.Second,
 		Workers:     64,
 		MaxRequests: 5_000_000,
+		Drain:       time.Minute,
 	}
 }
 
@@ -77,6 +92,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("workers %d must be between 1 and 4096", o.Workers)
 	case o.MaxRequests == 0:
 		return errors.New("max-requests must be positive")
+	case o.Drain < 0:
+		return fmt.Errorf("drain %s must not be negative", o.Drain)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -88,8 +105,9 @@ func (o *Options) validate() error {
 }
 
 // Run measures the selected targets one after another (only one server is
-// up at a time) and returns the report. A target that cannot run yet (the
-// out-of-process one) is reported as skipped with the reason; a target that
+// up at a time) and returns the report. A target that cannot run (the
+// out-of-process one without `ext serve`, the -pg ones without
+// Options.Postgres) is reported as skipped with the reason; a target that
 // answers wrongly fails the run.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.validate(); err != nil {
@@ -102,6 +120,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		NumCPU:     runtime.NumCPU(),
 		GoVersion:  runtime.Version(),
+		JobWorkers: jobWorkers,
 	}
 
 	// The bare handler answers the bytes and headers the example webhook
@@ -109,7 +128,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	var ref *probe
 	if slices.Contains(opts.Targets, targetBare) {
 		opts.Notef("capturing the example webhook's answer for the bare handler")
-		tgt, err := startHookhost(ctx, opts, true, nil)
+		tgt, err := startHookhost(ctx, opts, true, nil, "")
 		if err != nil {
 			return nil, fmt.Errorf("start in-process hookhost: %w", err)
 		}
@@ -143,6 +162,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 // server is a target being served on 127.0.0.1.
 type server struct {
 	url  string // the full URL to POST to, with ?key=value
+	base string // http://<addr> of a hookhost server ("" for bare)
 	stop func()
 }
 
@@ -154,11 +174,19 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (
 		srv *server
 		err error
 	)
+	if postgresTarget(name) && opts.Postgres == "" {
+		res.Skipped = "no PostgreSQL: set HOOKHOST_TEST_POSTGRES or -postgres to a DSN"
+		return res, nil
+	}
 	switch name {
 	case targetBare:
 		srv, err = startBare(ref)
 	case targetInProcess:
-		srv, err = startHookhost(ctx, opts, true, nil)
+		srv, err = startHookhost(ctx, opts, true, nil, "")
+	case targetInProcessPG:
+		srv, err = startHookhostPG(ctx, opts)
+	case targetJobs, targetJobsPG:
+		return measureJobs(ctx, opts, name)
 	case targetOutOfProcess:
 		var skip string
 		srv, skip, err = startOutOfProcess(ctx, opts)
@@ -199,17 +227,34 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (
 	defer cl.CloseIdleConnections()
 	if opts.Warmup > 0 {
 		opts.Notef("%s: warm-up %s", name, opts.Warmup)
-		if _, err := attack(ctx, cl, opts, srv.url, opts.Warmup, pr.body); err != nil {
+		if _, err := attack(ctx, cl, opts, srv.url, opts.Warmup, sameAnswer(pr.body)); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
-	m, err := attack(ctx, cl, opts, srv.url, opts.Duration, pr.body)
+	m, err := attack(ctx, cl, opts, srv.url, opts.Duration, sameAnswer(pr.body))
 	if err != nil {
 		return nil, err
 	}
 	res.fill(m)
 	return res, nil
+}
+
+// answerCheck tells whether an answer is the one expected: "" when it is,
+// else what is wrong.
+type answerCheck struct {
+	status int
+	body   func([]byte) string
+}
+
+// sameAnswer expects a 200 with exactly want.
+func sameAnswer(want []byte) answerCheck {
+	return answerCheck{status: http.StatusOK, body: func(b []byte) string {
+		if bytes.Equal(b, want) {
+			return ""
+		}
+		return fmt.Sprintf("body differs: %.200q", b)
+	}}
 }
 
 // probe is one answer of a target.
@@ -263,17 +308,17 @@ func (p hitsPacer) Rate(time.Duration) float64 { return 0 }
 // measurement is one attack's outcome.
 type measurement struct {
 	metrics      vegeta.Metrics
-	ok           uint64 // 200 with the probed body
+	ok           uint64 // the expected status and body
 	transportErr uint64 // no HTTP answer (refused, reset, timeout)
-	non200       uint64
-	bodyMismatch uint64 // 200 with other bytes than the probe's
+	non200       uint64 // another status than the expected one
+	bodyMismatch uint64 // the expected status with another body
 	firstError   string
 }
 
 // attack runs one attack at maximum rate with opts.Workers workers for du or
 // opts.MaxRequests requests, whichever comes first, and checks every answer
-// against want.
-func attack(ctx context.Context, cl *http.Client, opts Options, url string, du time.Duration, want []byte) (*measurement, error) {
+// with want.
+func attack(ctx context.Context, cl *http.Client, opts Options, url string, du time.Duration, want answerCheck) (*measurement, error) {
 	w := uint64(opts.Workers)
 	atk := vegeta.NewAttacker(vegeta.Client(cl), vegeta.Workers(w), vegeta.MaxWorkers(w))
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
@@ -289,15 +334,20 @@ func attack(ctx context.Context, cl *http.Client, opts Options, url string, du t
 		switch {
 		case r.Code == 0:
 			m.transportErr++
-		case r.Code != http.StatusOK:
+		case int(r.Code) != want.status:
 			m.non200++
-		case !bytes.Equal(r.Body, want):
-			m.bodyMismatch++
-			if m.firstError == "" {
-				m.firstError = fmt.Sprintf("body differs: %.200q", r.Body)
+			if m.firstError == "" && r.Error == "" {
+				m.firstError = fmt.Sprintf("status %d: %.200q", r.Code, r.Body)
 			}
 		default:
-			m.ok++
+			if msg := want.body(r.Body); msg != "" {
+				m.bodyMismatch++
+				if m.firstError == "" {
+					m.firstError = msg
+				}
+			} else {
+				m.ok++
+			}
 		}
 		if r.Error != "" && m.firstError == "" {
 			m.firstError = r.Error

@@ -1,7 +1,9 @@
 // Command bench is hookhost's load run: in one process and one run it
 // measures a bare Fiber v2 handler, the hookhost example webhook with the
-// automation run in-process, and the same webhook with the automation run in
-// an extension process, all on 127.0.0.1 with vegeta as a library, and
+// automation run in-process (on SQLite, and on PostgreSQL with -postgres),
+// the same webhook with the automation run in an extension process, and a
+// durable job webhook (202s per second, then completed jobs per second, on
+// SQLite and PostgreSQL), all on 127.0.0.1 with vegeta as a library, and
 // reports each target's throughput as a ratio of the bare handler's.
 //
 //	go run ./bench -duration 5s
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.Workers, "workers", opts.Workers, "concurrent keep-alive connections (one vegeta worker each)")
 	fs.Uint64Var(&opts.MaxRequests, "max-requests", opts.MaxRequests, "stop an attack after this many requests even if -duration has not passed")
 	fs.StringVar(&opts.HookhostBin, "hookhost-bin", "", "prebuilt hookhost binary for the out-of-process target (default: go build ./cmd/hookhost into a temp dir)")
+	fs.StringVar(&opts.Postgres, "postgres", os.Getenv("HOOKHOST_TEST_POSTGRES"), "PostgreSQL DSN for the -pg targets, each on a fresh schema (default $HOOKHOST_TEST_POSTGRES; unset: they are skipped)")
+	fs.DurationVar(&opts.Drain, "drain", opts.Drain, "longest wait, after a job target's attack, for its queued jobs to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	bound := *timeout
 	if bound <= 0 {
-		bound = 3*time.Minute + time.Duration(len(opts.Targets))*3*(opts.Warmup+opts.Duration)
+		bound = 3*time.Minute + time.Duration(len(opts.Targets))*(3*(opts.Warmup+opts.Duration)+opts.Drain)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

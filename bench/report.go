@@ -19,7 +19,9 @@ type Report struct {
 	GOMAXPROCS int           `json:"gomaxprocs"`
 	NumCPU     int           `json:"num_cpu"`
 	GoVersion  string        `json:"go_version"`
-	Results    []Result      `json:"targets"`
+	// JobWorkers is the job workers of each hookhost target.
+	JobWorkers int      `json:"job_workers"`
+	Results    []Result `json:"targets"`
 }
 
 // Result is one target's measured attack.
@@ -58,6 +60,13 @@ type Result struct {
 	Max       time.Duration `json:"-"`
 	// Ratio is ReqPerSec / the bare handler's ReqPerSec (0 without it).
 	Ratio float64 `json:"ratio_vs_bare,omitempty"`
+	// RatioVsSQLite is, for a -pg target, ReqPerSec / the same target's
+	// ReqPerSec on SQLite in this run (0 without it).
+	RatioVsSQLite float64 `json:"ratio_vs_sqlite,omitempty"`
+
+	// Jobs are a job target's jobs once the queue drained. For a job
+	// target the request figures above are durable 202s.
+	Jobs *JobStats `json:"jobs,omitempty"`
 
 	// Millisecond copies of the durations, for JSON.
 	ElapsedS float64 `json:"elapsed_s"`
@@ -93,11 +102,19 @@ func (r *Result) fill(m *measurement) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// sqliteTwin is the SQLite target a -pg target is compared with.
+var sqliteTwin = map[string]string{targetInProcessPG: targetInProcess, targetJobsPG: targetJobs}
+
 // computeRatios sets every measured result's Ratio against the bare
-// handler's throughput.
+// handler's throughput, and the -pg targets' against SQLite.
 func (rep *Report) computeRatios() {
 	rep.WarmupS = rep.Warmup.Seconds()
 	rep.DurationS = rep.Duration.Seconds()
+	for i, r := range rep.Results {
+		if twin := rep.Result(sqliteTwin[r.Target]); twin != nil && r.Skipped == "" && twin.Skipped == "" && twin.ReqPerSec > 0 {
+			rep.Results[i].RatioVsSQLite = r.ReqPerSec / twin.ReqPerSec
+		}
+	}
 	var bare float64
 	for _, r := range rep.Results {
 		if r.Target == targetBare && r.Skipped == "" {
@@ -153,6 +170,12 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "\n%s skipped: %s", r.Target, r.Skipped)
 		case r.ExtensionProcess != "":
 			fmt.Fprintf(w, "\n%s: automation ran in child process %q", r.Target, r.ExtensionProcess)
+		}
+		if r.RatioVsSQLite > 0 {
+			fmt.Fprintf(w, "\n%s: %.2fx the req/s of %s (SQLite) in this run", r.Target, r.RatioVsSQLite, sqliteTwin[r.Target])
+		}
+		if r.Jobs != nil {
+			fmt.Fprintf(w, "\n%s: req/s are durable 202s (%d job workers); %s", r.Target, rep.JobWorkers, r.Jobs.summary())
 		}
 		if r.Errors > 0 {
 			fmt.Fprintf(w, "\n%s: %d transport errors, %d non-200, %d wrong bodies; first: %s",

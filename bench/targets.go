@@ -75,9 +75,10 @@ func startBare(ref *probe) (*server, error) {
 }
 
 // startHookhost starts a hookhost server with the example webhook on a
-// fresh SQLite data dir and 127.0.0.1:0. extCmd is host.Config's
-// ExtensionCommand (nil for the default).
-func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []string) (*server, error) {
+// fresh data dir and 127.0.0.1:0. extCmd is host.Config's ExtensionCommand
+// (nil for the default); database is host.Config's Database ("" for SQLite
+// in the data dir).
+func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []string, database string) (*server, error) {
 	dir, err := os.MkdirTemp("", "hookhost-bench-")
 	if err != nil {
 		return nil, err
@@ -95,8 +96,10 @@ func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []s
 		AdminToken:       "bench-admin-token",
 		InProcess:        inProcess,
 		ExtensionCommand: extCmd,
+		Database:         database,
 		Example:          true,
 		Logger:           opts.Logger,
+		JobWorkers:       jobWorkers,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -124,7 +127,8 @@ func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []s
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln, nil) }()
 	return &server{
-		url: u + query,
+		url:  u + query,
+		base: "http://" + addr,
 		stop: func() {
 			cancel()
 			select {
@@ -160,7 +164,7 @@ func startOutOfProcess(ctx context.Context, opts Options) (srv *server, skip str
 		removeBin()
 		return nil, reason, ctx.Err()
 	}
-	srv, err = startHookhost(ctx, opts, false, []string{bin, "ext", "serve"})
+	srv, err = startHookhost(ctx, opts, false, []string{bin, "ext", "serve"}, "")
 	if err != nil {
 		removeBin()
 		if ctx.Err() != nil {
