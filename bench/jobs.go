@@ -35,7 +35,15 @@ const jobEvent = "automation/job:\n  uri: cerb:automation:bench.job\n  job:\n   
 // pgSchema creates a fresh schema on the PostgreSQL database of dsn and
 // returns a DSN whose connections use it, and a function that drops it.
 func pgSchema(ctx context.Context, dsn string) (string, func(), error) {
-	db, err := sql.Open("pgx", dsn)
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return "", nil, fmt.Errorf("postgres: %q is not a postgres:// URL", redactDSN(dsn))
+	}
+	plain := *u
+	pq := plain.Query()
+	pq.Del("pool_max_conns") // hookhost's, not a server setting
+	plain.RawQuery = pq.Encode()
+	db, err := sql.Open("pgx", plain.String())
 	if err != nil {
 		return "", nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -51,11 +59,6 @@ func pgSchema(ctx context.Context, dsn string) (string, func(), error) {
 		defer cancel()
 		_, _ = db.ExecContext(dctx, "DROP SCHEMA "+schema+" CASCADE")
 		_ = db.Close()
-	}
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		drop()
-		return "", nil, fmt.Errorf("postgres: %q is not a postgres:// URL", redactDSN(dsn))
 	}
 	q := u.Query()
 	q.Set("search_path", schema)

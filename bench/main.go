@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -48,7 +49,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		targets = fs.String("targets", strings.Join(allTargets(), ","), "comma-separated targets to measure: "+strings.Join(allTargets(), ", "))
 		asJSON  = fs.Bool("json", false, "write the report as JSON instead of a table")
 		verbose = fs.Bool("v", false, "show the servers' warnings and errors on stderr")
-		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 3×(warmup+duration) per target)")
+		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 3×(warmup+duration)+drain per target)")
+		cpuProf = fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and servers) to this file")
 	)
 	fs.DurationVar(&opts.Duration, "duration", opts.Duration, "measured attack per target")
 	fs.DurationVar(&opts.Warmup, "warmup", opts.Warmup, "warm-up attack per target, not measured")
@@ -77,6 +79,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	bound := *timeout
 	if bound <= 0 {
 		bound = 3*time.Minute + time.Duration(len(opts.Targets))*(3*(opts.Warmup+opts.Duration)+opts.Drain)
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

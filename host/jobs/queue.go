@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -254,17 +255,21 @@ func (q *Queue) commitInserts(ctx context.Context, tx *sql.Tx, items []*insertIt
 	if err != nil {
 		return fmt.Errorf("insert river jobs: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, q.d.q(insertJobSQL))
-	if err != nil {
-		return fmt.Errorf("insert jobs: %w", err)
-	}
-	defer stmt.Close()
+	// One multi-row INSERT for the whole batch: one round trip, not one
+	// per job (on PostgreSQL the round trips bounded the batch rate).
+	var sqlText strings.Builder
+	sqlText.WriteString(insertJobSQL)
+	args := make([]any, 0, len(fresh)*10)
 	for i, it := range fresh {
-		r := it.req
-		if _, err := stmt.ExecContext(ctx, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
-			string(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created)); err != nil {
-			return fmt.Errorf("insert job: %w", err)
+		if i > 0 {
+			sqlText.WriteString(insertJobValuesSQL)
 		}
+		r := it.req
+		args = append(args, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
+			string(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created))
+	}
+	if _, err := tx.ExecContext(ctx, q.d.q(sqlText.String()), args...); err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }

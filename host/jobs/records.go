@@ -21,6 +21,10 @@ const jobColumns = `id, river_id, webhook_id, handler, automation, revision, sta
 const insertJobSQL = `INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts,
 	inputs, retry_of, callback_url, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
 
+// insertJobValuesSQL is one more row of insertJobSQL (10 parameters; a
+// batch of BatchSize 256 stays far below SQLite's 32766).
+const insertJobValuesSQL = `, (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanJob(r rowScanner) (*Job, error) {
