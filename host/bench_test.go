@@ -11,57 +11,89 @@ import (
 
 // BenchmarkWebhook_GuideExample measures the whole synchronous hot path of
 // the Cerb guide's webhook (routing, token lookup, event KATA, the run, the
-// response) without the network, next to a bare Fiber handler that returns
-// the same bytes.
+// response) without the network: with the automation run in-process through
+// the plugins.Extension interface, run in an extension process (the test
+// binary re-executed), and a bare Fiber handler that returns the same bytes.
+// The serial sub-benchmarks measure latency; the Parallel ones measure
+// throughput with 16 callers per core, so their ns/op ratios are throughput
+// ratios.
 func BenchmarkWebhook_GuideExample(b *testing.B) {
-	bundle := setup(b)
+	inproc := newGuideBench(b)
+	outproc := newGuideBench(b, outOfProcess)
+
+	var answer []byte
+	{
+		c := inproc.request()
+		inproc.handler(c)
+		require.Equal(b, 200, c.Response.StatusCode(), "%s", c.Response.Body())
+		answer = append([]byte(nil), c.Response.Body()...)
+		c = outproc.request()
+		outproc.handler(c)
+		require.Equal(b, 200, c.Response.StatusCode(), "%s", c.Response.Body())
+		require.Equal(b, string(answer), string(c.Response.Body()))
+	}
+	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
+	bare.Post("/webhooks/:token", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		return c.Send(answer)
+	})
+	bareBench := &guideBench{tok: inproc.tok, handler: bare.Handler()}
+
+	for _, t := range []struct {
+		name string
+		g    *guideBench
+	}{{"BareFiber", bareBench}, {"InProcess", inproc}, {"OutOfProcess", outproc}} {
+		b.Run(t.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				t.g.serve(b)
+			}
+		})
+		b.Run(t.name+"Parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					t.g.serve(b)
+				}
+			})
+		})
+	}
+}
+
+// guideBench is one server of BenchmarkWebhook_GuideExample with the guide
+// example webhook.
+type guideBench struct {
+	tok     string
+	handler fasthttp.RequestHandler
+}
+
+func newGuideBench(b *testing.B, mutate ...func(*Config)) *guideBench {
+	bundle := setup(b, mutate...)
 	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
 	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
 	require.Equal(b, 201, r.Status, "%s", r.Body)
 	_, tok := bundle.createWebhook(b, "guide", eventFor("example.webhook.respond"))
+	return &guideBench{tok: tok, handler: bundle.srv.App().Handler()}
+}
 
-	hookhost := bundle.srv.App().Handler()
-	var answer []byte
-	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
-	bare.Post("/webhooks/:token", func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(answer)
-	})
-	bareHandler := bare.Handler()
+// request is the Cerb guide's curl.
+func (g *guideBench) request() *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.SetRequestURI("/webhooks/" + g.tok + "?key=value")
+	ctx.Request.Header.Set("Host", "127.0.0.1:8080")
+	ctx.Request.Header.Set("User-Agent", "curl/7.88.1")
+	ctx.Request.Header.Set("Accept", "*/*")
+	ctx.Request.Header.Set("X-CustomHeader", "true")
+	return &ctx
+}
 
-	newCtx := func() *fasthttp.RequestCtx {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI("/webhooks/" + tok + "?key=value")
-		ctx.Request.Header.Set("Host", "127.0.0.1:8080")
-		ctx.Request.Header.Set("User-Agent", "curl/7.88.1")
-		ctx.Request.Header.Set("Accept", "*/*")
-		ctx.Request.Header.Set("X-CustomHeader", "true")
-		return &ctx
+func (g *guideBench) serve(b *testing.B) {
+	c := g.request()
+	g.handler(c)
+	if c.Response.StatusCode() != 200 {
+		b.Fatalf("status %d: %s", c.Response.StatusCode(), c.Response.Body())
 	}
-	ctx := newCtx()
-	hookhost(ctx)
-	require.Equal(b, 200, ctx.Response.StatusCode(), "%s", ctx.Response.Body())
-	answer = append([]byte(nil), ctx.Response.Body()...)
-
-	b.Run("Hookhost", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			c := newCtx()
-			hookhost(c)
-			if c.Response.StatusCode() != 200 {
-				b.Fatalf("status %d", c.Response.StatusCode())
-			}
-		}
-	})
-	b.Run("BareFiber", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			c := newCtx()
-			bareHandler(c)
-			if c.Response.StatusCode() != 200 {
-				b.Fatalf("status %d", c.Response.StatusCode())
-			}
-		}
-	})
 }

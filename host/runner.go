@@ -44,6 +44,7 @@ type extRunner struct {
 	s      *Server
 	mgr    *extensions.Manager
 	inproc plugins.Extension // nil unless Config.InProcess
+	cmds   []string          // the extension commands, fixed once the manager started
 }
 
 var _ Runner = (*extRunner)(nil)
@@ -90,6 +91,7 @@ func newRunner(ctx context.Context, s *Server) (*extRunner, func() error, error)
 		s.log.Error("some extensions were refused", "error", err)
 	}
 	r.mgr = mgr
+	r.cmds = mgr.Commands()
 	return r, mgr.Close, nil
 }
 
@@ -110,15 +112,34 @@ func (r *extRunner) commands() []string { return r.mgr.Commands() }
 // outcome runs an automation with JSON inputs and returns the extension's
 // outcome.
 func (r *extRunner) outcome(ctx context.Context, runID string, a *store.Automation, inputs []byte) (plugins.Outcome, error) {
+	return r.invoke(ctx, runID, a, inputs, nil)
+}
+
+// invoke runs an automation with inputs as JSON, or (values, for the
+// in-process extension only) as a dictionary, and returns the extension's
+// outcome.
+func (r *extRunner) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map) (plugins.Outcome, error) {
 	ext, err := r.extension(a.ExtensionID)
 	if err != nil {
 		return plugins.Outcome{}, err
 	}
 	deadline, _ := ctx.Deadline()
-	out, err := ext.Run(ctx, plugins.Invocation{
+	inv := plugins.Invocation{
 		RunID: runID, Automation: a.Name, Revision: strconv.FormatInt(a.Revision, 10), Trigger: a.ExtensionID,
-		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Commands: r.commands(),
-	}, &hostCallbacks{r: r, runID: runID, automation: a.Name})
+		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline,
+	}
+	if ext == r.inproc {
+		inv.Commands = r.cmds
+		if values != nil {
+			inv.Inputs, inv.Values = nil, values
+		}
+	} else if inputs == nil {
+		if inv.Inputs, err = jsonBytes(values); err != nil {
+			return plugins.Outcome{}, err
+		}
+	}
+	// Out of process, the manager fills in Commands.
+	out, err := ext.Run(ctx, inv, &hostCallbacks{r: r, runID: runID, automation: a.Name})
 	if err != nil {
 		if errors.Is(err, extensions.ErrCrashed) {
 			return out, fmt.Errorf("%w: %v", errExtensionCrashed, err)
@@ -128,12 +149,11 @@ func (r *extRunner) outcome(ctx context.Context, runID string, a *store.Automati
 	return out, nil
 }
 
+// Run runs inv. In-process, the inputs dictionary goes to the extension as
+// it is, and the return dictionary comes back the same way; out of process
+// both travel as JSON.
 func (r *extRunner) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
-	in, err := jsonBytes(inv.Inputs)
-	if err != nil {
-		return nil, err
-	}
-	out, err := r.outcome(ctx, inv.RunID, inv.Automation, in)
+	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +166,9 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 	if out.Error != nil {
 		res.Error, res.ErrorAt = out.Error.Message, out.Error.At
 	}
-	if len(out.Return) > 0 {
+	if m, ok := out.Value.(*dict.Map); ok && m != nil {
+		res.Return = m
+	} else if len(out.Return) > 0 {
 		v, err := dict.DecodeJSON(out.Return)
 		if err != nil {
 			return nil, fmt.Errorf("decode return dictionary: %w", err)

@@ -56,6 +56,14 @@ type Invocation struct {
 	// through Host.RunCommand; the extension manager fills it in when it is
 	// nil. Extensions that validate scripts use it at compile time.
 	Commands []string
+	// Values, when not nil, replaces Inputs with the same object already
+	// decoded into the caller's Go values, so that an in-process call skips
+	// encoding and decoding JSON; Inputs is then nil. Only a host calling an
+	// extension in its own process sets it, and only for an extension it
+	// knows reads it (the built-in webhook extension reads a *dict.Map of
+	// package templates/dict, and answers exactly as it would to the JSON).
+	// It never crosses a process boundary.
+	Values any
 }
 
 // CommandCall is one command call.
@@ -98,6 +106,12 @@ type Outcome struct {
 	// LimitValue), "" when none did.
 	Limit string
 	Steps int
+	// Value, when not nil, replaces Return with the return dictionary as a
+	// Go value (for the built-in webhook extension, a *dict.Map of package
+	// templates/dict whose top-level "body" may hold bytes that are not
+	// UTF-8); an extension may set it only when the invocation came with
+	// Values. Like Values, it never crosses a process boundary.
+	Value any
 }
 
 // LogEntry is one line of a run log. Level follows Cerb: 7 log, 4 warn,

@@ -33,7 +33,7 @@ func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 	if p.Impl == nil {
 		return fmt.Errorf("plugins: GRPCPlugin has no Impl to serve")
 	}
-	pb.RegisterExtensionServer(s, &server{impl: p.Impl, broker: broker})
+	pb.RegisterExtensionServer(s, newServer(p.Impl, broker))
 	return nil
 }
 
@@ -48,15 +48,23 @@ func (p *GRPCPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 // passed to the Run or RunCommand call they belong to. It is safe for
 // concurrent use.
 type Client struct {
-	ext   pb.ExtensionClient
-	hosts sync.Map // call id (uint64) → Host
-	next  atomic.Uint64
+	ext  pb.ExtensionClient
+	next atomic.Uint64
+
+	hostsMu sync.Mutex
+	hosts   map[uint64]Host // by call id, while the call runs
+
+	// streamed is set when the extension serves RunStream: runs then share
+	// one long-lived stream (see runStream) instead of a unary call each.
+	streamed bool
+	streamMu sync.Mutex // serialises opening a stream
+	stream   atomic.Pointer[runStream]
 }
 
 var _ Extension = (*Client)(nil)
 
 func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (*Client, error) {
-	c := &Client{ext: pb.NewExtensionClient(conn)}
+	c := &Client{ext: pb.NewExtensionClient(conn), hosts: map[uint64]Host{}}
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
@@ -65,18 +73,58 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	})
 	ctx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
-	if _, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
+	ir, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id})
+	if err != nil {
 		return nil, fmt.Errorf("plugins: init extension: %w", err)
 	}
+	c.streamed = ir.GetRunStream()
 	return c, nil
+}
+
+// liveStream returns the run stream, opening one when there is none or the
+// last one broke.
+func (c *Client) liveStream() (*runStream, error) {
+	if rs := c.stream.Load(); rs != nil && !rs.broken() {
+		return rs, nil
+	}
+	c.streamMu.Lock()
+	defer c.streamMu.Unlock()
+	if rs := c.stream.Load(); rs != nil && !rs.broken() {
+		return rs, nil
+	}
+	rs, err := openRunStream(c.ext)
+	if err != nil {
+		return nil, err
+	}
+	c.stream.Store(rs)
+	return rs, nil
 }
 
 func (c *Client) register(h Host) uint64 {
 	id := c.next.Add(1)
 	if h != nil {
-		c.hosts.Store(id, h)
+		c.hostsMu.Lock()
+		c.hosts[id] = h
+		c.hostsMu.Unlock()
 	}
 	return id
+}
+
+func (c *Client) unregister(id uint64) {
+	c.hostsMu.Lock()
+	delete(c.hosts, id)
+	c.hostsMu.Unlock()
+}
+
+// host returns the Host of the call id.
+func (c *Client) host(id uint64) Host {
+	c.hostsMu.Lock()
+	h, ok := c.hosts[id]
+	c.hostsMu.Unlock()
+	if !ok {
+		return NoHost{}
+	}
+	return h
 }
 
 // Describe calls the extension's Describe.
@@ -98,9 +146,12 @@ func (c *Client) Describe(ctx context.Context) (Description, error) {
 // gRPC status errors (google.golang.org/grpc/status); failures the extension
 // reports come back as *Error.
 func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, error) {
+	if inv.Values != nil {
+		return Outcome{}, &Error{Code: CodeInputs, Message: "Invocation.Values cannot cross a process boundary; pass Inputs as JSON"}
+	}
 	id := c.register(host)
 	if host != nil {
-		defer c.hosts.Delete(id)
+		defer c.unregister(id)
 	}
 	deadline := inv.Deadline
 	if deadline.IsZero() {
@@ -110,7 +161,7 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 	if !deadline.IsZero() {
 		dl = deadline.UnixNano()
 	}
-	r, err := c.ext.Run(ctx, &pb.RunRequest{
+	req := &pb.RunRequest{
 		CallId:           id,
 		RunId:            inv.RunID,
 		Automation:       inv.Automation,
@@ -121,7 +172,17 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 		Inputs:           inv.Inputs,
 		DeadlineUnixNano: dl,
 		Commands:         inv.Commands,
-	})
+	}
+	var r *pb.RunResponse
+	var err error
+	if c.streamed && validRequest(req) {
+		var rs *runStream
+		if rs, err = c.liveStream(); err == nil {
+			r, err = rs.run(ctx, req, runSize(req))
+		}
+	} else {
+		r, err = c.ext.Run(ctx, req)
+	}
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -135,7 +196,7 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 func (c *Client) RunCommand(ctx context.Context, call CommandCall, host Host) ([]byte, error) {
 	id := c.register(host)
 	if host != nil {
-		defer c.hosts.Delete(id)
+		defer c.unregister(id)
 	}
 	r, err := c.ext.RunCommand(ctx, &pb.RunCommandRequest{
 		CallId: id,
@@ -172,16 +233,23 @@ type server struct {
 
 	host     atomic.Pointer[pb.HostClient]
 	initOnce sync.Mutex
-	inflight sync.Map // call id → deadline (time.Time)
+	workers  workerPool
+
+	inflightMu sync.Mutex
+	inflight   map[uint64]time.Time // call id → deadline, of calls that have one
 }
 
 var _ pb.ExtensionServer = (*server)(nil)
+
+func newServer(impl Extension, broker *plugin.GRPCBroker) *server {
+	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, workers: workerPool{jobs: make(chan func())}}
+}
 
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
 	s.initOnce.Lock()
 	defer s.initOnce.Unlock()
 	if s.host.Load() != nil {
-		return &pb.InitResponse{}, nil
+		return &pb.InitResponse{RunStream: true}, nil
 	}
 	conn, err := s.broker.Dial(r.GetHostBrokerId())
 	if err != nil {
@@ -189,7 +257,7 @@ func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse,
 	}
 	hc := pb.NewHostClient(conn)
 	s.host.Store(&hc)
-	return &pb.InitResponse{}, nil
+	return &pb.InitResponse{RunStream: true}, nil
 }
 
 func (s *server) hostFor(id uint64) Host {
@@ -222,8 +290,14 @@ func (s *server) track(ctx context.Context, id uint64) func() {
 	if !ok {
 		return func() {}
 	}
-	s.inflight.Store(id, d)
-	return func() { s.inflight.Delete(id) }
+	s.inflightMu.Lock()
+	s.inflight[id] = d
+	s.inflightMu.Unlock()
+	return func() {
+		s.inflightMu.Lock()
+		delete(s.inflight, id)
+		s.inflightMu.Unlock()
+	}
 }
 
 func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, error) {
@@ -265,16 +339,16 @@ func (s *server) Overdue(_ context.Context, r *pb.OverdueRequest) (*pb.OverdueRe
 	now := time.Now()
 	limit := now.Add(-time.Duration(r.GetGraceNanos()))
 	var overdue, late int32
-	s.inflight.Range(func(_, v any) bool {
-		d := v.(time.Time)
+	s.inflightMu.Lock()
+	for _, d := range s.inflight {
 		if d.Before(now) {
 			late++
 		}
 		if d.Before(limit) {
 			overdue++
 		}
-		return true
-	})
+	}
+	s.inflightMu.Unlock()
 	return &pb.OverdueResponse{Overdue: overdue, Late: late}, nil
 }
 
@@ -372,10 +446,7 @@ type hostServer struct {
 var _ pb.HostServer = (*hostServer)(nil)
 
 func (s *hostServer) host(id uint64) Host {
-	if v, ok := s.c.hosts.Load(id); ok {
-		return v.(Host)
-	}
-	return NoHost{}
+	return s.c.host(id)
 }
 
 func hostErr(err error) *pb.Error { return toPBError(AsError(err, CodeHost)) }

@@ -140,7 +140,10 @@ func (x *InitRequest) GetHostBrokerId() uint32 {
 }
 
 type InitResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// run_stream reports that the extension serves RunStream (extensions
+	// built with an older SDK leave it false and get unary Run calls).
+	RunStream     bool `protobuf:"varint,1,opt,name=run_stream,json=runStream,proto3" json:"run_stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -173,6 +176,13 @@ func (x *InitResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use InitResponse.ProtoReflect.Descriptor instead.
 func (*InitResponse) Descriptor() ([]byte, []int) {
 	return file_extension_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InitResponse) GetRunStream() bool {
+	if x != nil {
+		return x.RunStream
+	}
+	return false
 }
 
 type DescribeRequest struct {
@@ -1534,6 +1544,169 @@ func (x *HostRunCommandRequest) GetInputs() []byte {
 	return nil
 }
 
+type RunStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// runs to start; each call_id is new on the stream.
+	Runs []*RunRequest `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	// cancel lists the call ids of runs the host no longer waits for (their
+	// deadline passed or the caller left); the extension cancels their
+	// context and sends no result for them.
+	Cancel        []uint64 `protobuf:"varint,2,rep,packed,name=cancel,proto3" json:"cancel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunStreamRequest) Reset() {
+	*x = RunStreamRequest{}
+	mi := &file_extension_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunStreamRequest) ProtoMessage() {}
+
+func (x *RunStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_extension_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunStreamRequest.ProtoReflect.Descriptor instead.
+func (*RunStreamRequest) Descriptor() ([]byte, []int) {
+	return file_extension_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RunStreamRequest) GetRuns() []*RunRequest {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *RunStreamRequest) GetCancel() []uint64 {
+	if x != nil {
+		return x.Cancel
+	}
+	return nil
+}
+
+type RunStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*RunStreamResult     `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunStreamResponse) Reset() {
+	*x = RunStreamResponse{}
+	mi := &file_extension_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunStreamResponse) ProtoMessage() {}
+
+func (x *RunStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_extension_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunStreamResponse.ProtoReflect.Descriptor instead.
+func (*RunStreamResponse) Descriptor() ([]byte, []int) {
+	return file_extension_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RunStreamResponse) GetResults() []*RunStreamResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// RunStreamResult is how one run of a RunStream ended.
+type RunStreamResult struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CallId   uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Response *RunResponse           `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	// panic is set, and response not, when the extension's Run panicked
+	// (what a unary Run reports as codes.Internal).
+	Panic         string `protobuf:"bytes,3,opt,name=panic,proto3" json:"panic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunStreamResult) Reset() {
+	*x = RunStreamResult{}
+	mi := &file_extension_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunStreamResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunStreamResult) ProtoMessage() {}
+
+func (x *RunStreamResult) ProtoReflect() protoreflect.Message {
+	mi := &file_extension_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunStreamResult.ProtoReflect.Descriptor instead.
+func (*RunStreamResult) Descriptor() ([]byte, []int) {
+	return file_extension_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RunStreamResult) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *RunStreamResult) GetResponse() *RunResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *RunStreamResult) GetPanic() string {
+	if x != nil {
+		return x.Panic
+	}
+	return ""
+}
+
 var File_extension_proto protoreflect.FileDescriptor
 
 const file_extension_proto_rawDesc = "" +
@@ -1544,8 +1717,10 @@ const file_extension_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x0e\n" +
 	"\x02at\x18\x03 \x01(\tR\x02at\"3\n" +
 	"\vInitRequest\x12$\n" +
-	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\x0e\n" +
-	"\fInitResponse\"\x11\n" +
+	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"-\n" +
+	"\fInitResponse\x12\x1d\n" +
+	"\n" +
+	"run_stream\x18\x01 \x01(\bR\trunStream\"\x11\n" +
 	"\x0fDescribeRequest\"\x9f\x01\n" +
 	"\x10DescribeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
@@ -1639,14 +1814,24 @@ const file_extension_proto_rawDesc = "" +
 	"\x15HostRunCommandRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06inputs\x18\x03 \x01(\fR\x06inputs2\xb0\x03\n" +
+	"\x06inputs\x18\x03 \x01(\fR\x06inputs\"_\n" +
+	"\x10RunStreamRequest\x123\n" +
+	"\x04runs\x18\x01 \x03(\v2\x1f.hookhost.plugins.v1.RunRequestR\x04runs\x12\x16\n" +
+	"\x06cancel\x18\x02 \x03(\x04R\x06cancel\"S\n" +
+	"\x11RunStreamResponse\x12>\n" +
+	"\aresults\x18\x01 \x03(\v2$.hookhost.plugins.v1.RunStreamResultR\aresults\"~\n" +
+	"\x0fRunStreamResult\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12<\n" +
+	"\bresponse\x18\x02 \x01(\v2 .hookhost.plugins.v1.RunResponseR\bresponse\x12\x14\n" +
+	"\x05panic\x18\x03 \x01(\tR\x05panic2\x90\x04\n" +
 	"\tExtension\x12K\n" +
 	"\x04Init\x12 .hookhost.plugins.v1.InitRequest\x1a!.hookhost.plugins.v1.InitResponse\x12W\n" +
 	"\bDescribe\x12$.hookhost.plugins.v1.DescribeRequest\x1a%.hookhost.plugins.v1.DescribeResponse\x12H\n" +
 	"\x03Run\x12\x1f.hookhost.plugins.v1.RunRequest\x1a .hookhost.plugins.v1.RunResponse\x12]\n" +
 	"\n" +
 	"RunCommand\x12&.hookhost.plugins.v1.RunCommandRequest\x1a'.hookhost.plugins.v1.RunCommandResponse\x12T\n" +
-	"\aOverdue\x12#.hookhost.plugins.v1.OverdueRequest\x1a$.hookhost.plugins.v1.OverdueResponse2\x8e\x05\n" +
+	"\aOverdue\x12#.hookhost.plugins.v1.OverdueRequest\x1a$.hookhost.plugins.v1.OverdueResponse\x12^\n" +
+	"\tRunStream\x12%.hookhost.plugins.v1.RunStreamRequest\x1a&.hookhost.plugins.v1.RunStreamResponse(\x010\x012\x8e\x05\n" +
 	"\x04Host\x12H\n" +
 	"\x03Log\x12\x1f.hookhost.plugins.v1.LogRequest\x1a .hookhost.plugins.v1.LogResponse\x12]\n" +
 	"\n" +
@@ -1671,7 +1856,7 @@ func file_extension_proto_rawDescGZIP() []byte {
 	return file_extension_proto_rawDescData
 }
 
-var file_extension_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_extension_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_extension_proto_goTypes = []any{
 	(*Error)(nil),                 // 0: hookhost.plugins.v1.Error
 	(*InitRequest)(nil),           // 1: hookhost.plugins.v1.InitRequest
@@ -1699,6 +1884,9 @@ var file_extension_proto_goTypes = []any{
 	(*SecretRequest)(nil),         // 23: hookhost.plugins.v1.SecretRequest
 	(*SecretResponse)(nil),        // 24: hookhost.plugins.v1.SecretResponse
 	(*HostRunCommandRequest)(nil), // 25: hookhost.plugins.v1.HostRunCommandRequest
+	(*RunStreamRequest)(nil),      // 26: hookhost.plugins.v1.RunStreamRequest
+	(*RunStreamResponse)(nil),     // 27: hookhost.plugins.v1.RunStreamResponse
+	(*RunStreamResult)(nil),       // 28: hookhost.plugins.v1.RunStreamResult
 }
 var file_extension_proto_depIdxs = []int32{
 	6,  // 0: hookhost.plugins.v1.Outcome.log:type_name -> hookhost.plugins.v1.LogEntry
@@ -1714,35 +1902,40 @@ var file_extension_proto_depIdxs = []int32{
 	7,  // 10: hookhost.plugins.v1.RunFunctionResponse.outcome:type_name -> hookhost.plugins.v1.Outcome
 	0,  // 11: hookhost.plugins.v1.RunFunctionResponse.error:type_name -> hookhost.plugins.v1.Error
 	0,  // 12: hookhost.plugins.v1.SecretResponse.error:type_name -> hookhost.plugins.v1.Error
-	1,  // 13: hookhost.plugins.v1.Extension.Init:input_type -> hookhost.plugins.v1.InitRequest
-	3,  // 14: hookhost.plugins.v1.Extension.Describe:input_type -> hookhost.plugins.v1.DescribeRequest
-	5,  // 15: hookhost.plugins.v1.Extension.Run:input_type -> hookhost.plugins.v1.RunRequest
-	9,  // 16: hookhost.plugins.v1.Extension.RunCommand:input_type -> hookhost.plugins.v1.RunCommandRequest
-	11, // 17: hookhost.plugins.v1.Extension.Overdue:input_type -> hookhost.plugins.v1.OverdueRequest
-	13, // 18: hookhost.plugins.v1.Host.Log:input_type -> hookhost.plugins.v1.LogRequest
-	15, // 19: hookhost.plugins.v1.Host.StorageGet:input_type -> hookhost.plugins.v1.StorageGetRequest
-	17, // 20: hookhost.plugins.v1.Host.StorageSet:input_type -> hookhost.plugins.v1.StorageSetRequest
-	19, // 21: hookhost.plugins.v1.Host.StorageDelete:input_type -> hookhost.plugins.v1.StorageDeleteRequest
-	21, // 22: hookhost.plugins.v1.Host.RunFunction:input_type -> hookhost.plugins.v1.RunFunctionRequest
-	23, // 23: hookhost.plugins.v1.Host.Secret:input_type -> hookhost.plugins.v1.SecretRequest
-	25, // 24: hookhost.plugins.v1.Host.RunCommand:input_type -> hookhost.plugins.v1.HostRunCommandRequest
-	2,  // 25: hookhost.plugins.v1.Extension.Init:output_type -> hookhost.plugins.v1.InitResponse
-	4,  // 26: hookhost.plugins.v1.Extension.Describe:output_type -> hookhost.plugins.v1.DescribeResponse
-	8,  // 27: hookhost.plugins.v1.Extension.Run:output_type -> hookhost.plugins.v1.RunResponse
-	10, // 28: hookhost.plugins.v1.Extension.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
-	12, // 29: hookhost.plugins.v1.Extension.Overdue:output_type -> hookhost.plugins.v1.OverdueResponse
-	14, // 30: hookhost.plugins.v1.Host.Log:output_type -> hookhost.plugins.v1.LogResponse
-	16, // 31: hookhost.plugins.v1.Host.StorageGet:output_type -> hookhost.plugins.v1.StorageGetResponse
-	18, // 32: hookhost.plugins.v1.Host.StorageSet:output_type -> hookhost.plugins.v1.StorageSetResponse
-	20, // 33: hookhost.plugins.v1.Host.StorageDelete:output_type -> hookhost.plugins.v1.StorageDeleteResponse
-	22, // 34: hookhost.plugins.v1.Host.RunFunction:output_type -> hookhost.plugins.v1.RunFunctionResponse
-	24, // 35: hookhost.plugins.v1.Host.Secret:output_type -> hookhost.plugins.v1.SecretResponse
-	10, // 36: hookhost.plugins.v1.Host.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
-	25, // [25:37] is the sub-list for method output_type
-	13, // [13:25] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	5,  // 13: hookhost.plugins.v1.RunStreamRequest.runs:type_name -> hookhost.plugins.v1.RunRequest
+	28, // 14: hookhost.plugins.v1.RunStreamResponse.results:type_name -> hookhost.plugins.v1.RunStreamResult
+	8,  // 15: hookhost.plugins.v1.RunStreamResult.response:type_name -> hookhost.plugins.v1.RunResponse
+	1,  // 16: hookhost.plugins.v1.Extension.Init:input_type -> hookhost.plugins.v1.InitRequest
+	3,  // 17: hookhost.plugins.v1.Extension.Describe:input_type -> hookhost.plugins.v1.DescribeRequest
+	5,  // 18: hookhost.plugins.v1.Extension.Run:input_type -> hookhost.plugins.v1.RunRequest
+	9,  // 19: hookhost.plugins.v1.Extension.RunCommand:input_type -> hookhost.plugins.v1.RunCommandRequest
+	11, // 20: hookhost.plugins.v1.Extension.Overdue:input_type -> hookhost.plugins.v1.OverdueRequest
+	26, // 21: hookhost.plugins.v1.Extension.RunStream:input_type -> hookhost.plugins.v1.RunStreamRequest
+	13, // 22: hookhost.plugins.v1.Host.Log:input_type -> hookhost.plugins.v1.LogRequest
+	15, // 23: hookhost.plugins.v1.Host.StorageGet:input_type -> hookhost.plugins.v1.StorageGetRequest
+	17, // 24: hookhost.plugins.v1.Host.StorageSet:input_type -> hookhost.plugins.v1.StorageSetRequest
+	19, // 25: hookhost.plugins.v1.Host.StorageDelete:input_type -> hookhost.plugins.v1.StorageDeleteRequest
+	21, // 26: hookhost.plugins.v1.Host.RunFunction:input_type -> hookhost.plugins.v1.RunFunctionRequest
+	23, // 27: hookhost.plugins.v1.Host.Secret:input_type -> hookhost.plugins.v1.SecretRequest
+	25, // 28: hookhost.plugins.v1.Host.RunCommand:input_type -> hookhost.plugins.v1.HostRunCommandRequest
+	2,  // 29: hookhost.plugins.v1.Extension.Init:output_type -> hookhost.plugins.v1.InitResponse
+	4,  // 30: hookhost.plugins.v1.Extension.Describe:output_type -> hookhost.plugins.v1.DescribeResponse
+	8,  // 31: hookhost.plugins.v1.Extension.Run:output_type -> hookhost.plugins.v1.RunResponse
+	10, // 32: hookhost.plugins.v1.Extension.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
+	12, // 33: hookhost.plugins.v1.Extension.Overdue:output_type -> hookhost.plugins.v1.OverdueResponse
+	27, // 34: hookhost.plugins.v1.Extension.RunStream:output_type -> hookhost.plugins.v1.RunStreamResponse
+	14, // 35: hookhost.plugins.v1.Host.Log:output_type -> hookhost.plugins.v1.LogResponse
+	16, // 36: hookhost.plugins.v1.Host.StorageGet:output_type -> hookhost.plugins.v1.StorageGetResponse
+	18, // 37: hookhost.plugins.v1.Host.StorageSet:output_type -> hookhost.plugins.v1.StorageSetResponse
+	20, // 38: hookhost.plugins.v1.Host.StorageDelete:output_type -> hookhost.plugins.v1.StorageDeleteResponse
+	22, // 39: hookhost.plugins.v1.Host.RunFunction:output_type -> hookhost.plugins.v1.RunFunctionResponse
+	24, // 40: hookhost.plugins.v1.Host.Secret:output_type -> hookhost.plugins.v1.SecretResponse
+	10, // 41: hookhost.plugins.v1.Host.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_extension_proto_init() }
@@ -1756,7 +1949,7 @@ func file_extension_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_extension_proto_rawDesc), len(file_extension_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -36,6 +36,7 @@ const (
 	Extension_Run_FullMethodName        = "/hookhost.plugins.v1.Extension/Run"
 	Extension_RunCommand_FullMethodName = "/hookhost.plugins.v1.Extension/RunCommand"
 	Extension_Overdue_FullMethodName    = "/hookhost.plugins.v1.Extension/Overdue"
+	Extension_RunStream_FullMethodName  = "/hookhost.plugins.v1.Extension/RunStream"
 )
 
 // ExtensionClient is the client API for Extension service.
@@ -57,6 +58,15 @@ type ExtensionClient interface {
 	// than grace after their deadline; the host asks it after a run timed out,
 	// to tell a slow extension from a hung one.
 	Overdue(ctx context.Context, in *OverdueRequest, opts ...grpc.CallOption) (*OverdueResponse, error)
+	// RunStream carries the runs of one host over one long-lived stream
+	// instead of one unary Run call each: the host sends runs (and the ids of
+	// runs it gave up on) tagged with their call_id, several per message when
+	// they queue up; the extension answers each run once, in any order, also
+	// batched. The host opens it once per process when InitResponse says the
+	// extension serves it, and falls back to Run otherwise. When the stream
+	// breaks, every run it carried fails as a Run call would (Unavailable:
+	// the process died).
+	RunStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunStreamRequest, RunStreamResponse], error)
 }
 
 type extensionClient struct {
@@ -117,6 +127,19 @@ func (c *extensionClient) Overdue(ctx context.Context, in *OverdueRequest, opts 
 	return out, nil
 }
 
+func (c *extensionClient) RunStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunStreamRequest, RunStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Extension_ServiceDesc.Streams[0], Extension_RunStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunStreamRequest, RunStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Extension_RunStreamClient = grpc.BidiStreamingClient[RunStreamRequest, RunStreamResponse]
+
 // ExtensionServer is the server API for Extension service.
 // All implementations must embed UnimplementedExtensionServer
 // for forward compatibility.
@@ -136,6 +159,15 @@ type ExtensionServer interface {
 	// than grace after their deadline; the host asks it after a run timed out,
 	// to tell a slow extension from a hung one.
 	Overdue(context.Context, *OverdueRequest) (*OverdueResponse, error)
+	// RunStream carries the runs of one host over one long-lived stream
+	// instead of one unary Run call each: the host sends runs (and the ids of
+	// runs it gave up on) tagged with their call_id, several per message when
+	// they queue up; the extension answers each run once, in any order, also
+	// batched. The host opens it once per process when InitResponse says the
+	// extension serves it, and falls back to Run otherwise. When the stream
+	// breaks, every run it carried fails as a Run call would (Unavailable:
+	// the process died).
+	RunStream(grpc.BidiStreamingServer[RunStreamRequest, RunStreamResponse]) error
 	mustEmbedUnimplementedExtensionServer()
 }
 
@@ -160,6 +192,9 @@ func (UnimplementedExtensionServer) RunCommand(context.Context, *RunCommandReque
 }
 func (UnimplementedExtensionServer) Overdue(context.Context, *OverdueRequest) (*OverdueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Overdue not implemented")
+}
+func (UnimplementedExtensionServer) RunStream(grpc.BidiStreamingServer[RunStreamRequest, RunStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method RunStream not implemented")
 }
 func (UnimplementedExtensionServer) mustEmbedUnimplementedExtensionServer() {}
 func (UnimplementedExtensionServer) testEmbeddedByValue()                   {}
@@ -272,6 +307,13 @@ func _Extension_Overdue_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Extension_RunStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ExtensionServer).RunStream(&grpc.GenericServerStream[RunStreamRequest, RunStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Extension_RunStreamServer = grpc.BidiStreamingServer[RunStreamRequest, RunStreamResponse]
+
 // Extension_ServiceDesc is the grpc.ServiceDesc for Extension service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,7 +342,14 @@ var Extension_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Extension_Overdue_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "RunStream",
+			Handler:       _Extension_RunStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "extension.proto",
 }
 

@@ -19,6 +19,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -94,14 +96,18 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 }
 
 // Run compiles (or takes from the cache) and runs the automation. Inputs
-// are the webhook.respond dictionary (automations.WebhookInputs) as JSON.
+// are the webhook.respond dictionary (automations.WebhookInputs) as JSON,
+// or, from an in-process host, as a *dict.Map in inv.Values; the outcome
+// then carries the return dictionary in Value. Either way the run sees the
+// same values: Values that JSON would change (see wireSafe) go through
+// JSON first.
 func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugins.Host) (plugins.Outcome, error) {
 	switch inv.Trigger {
 	case automations.TriggerWebhookRespond, automations.TriggerWebhookRespondStem, TriggerFunction, "automation.function":
 	default:
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
 	}
-	inputs, err := decodeObject(inv.Inputs)
+	inputs, err := x.inputs(inv)
 	if err != nil {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInputs, Message: "inputs: " + err.Error()}
 	}
@@ -117,7 +123,27 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 		b := bridge{host}
 		rt.Storage, rt.Functions, rt.Commands = b, b, b
 	}
-	return outcome(prog.Run(ctx, inputs, rt))
+	return outcome(prog.Run(ctx, inputs, rt), inv.Values != nil)
+}
+
+// inputs returns the inputs of inv: Values as they are when JSON would not
+// change them, else Inputs (or Values) through JSON.
+func (x *Extension) inputs(inv plugins.Invocation) (*dict.Map, error) {
+	if inv.Values == nil {
+		return decodeObject(inv.Inputs)
+	}
+	m, ok := inv.Values.(*dict.Map)
+	if !ok {
+		return nil, fmt.Errorf("Values is %T, not *dict.Map", inv.Values)
+	}
+	if wireSafe(m, false) {
+		return m, nil
+	}
+	b, err := encode(m)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(b)
 }
 
 // RunCommand fails: the extension provides no command.
@@ -190,10 +216,13 @@ func encode(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// outcome converts an engine result into the wire form.
-func outcome(res *automations.Result) (plugins.Outcome, error) {
+// outcome converts an engine result into the wire form; with values, the
+// return dictionary goes in Value when JSON would not change it.
+func outcome(res *automations.Result, values bool) (plugins.Outcome, error) {
 	out := plugins.Outcome{Exit: plugins.Exit(res.Exit), Limit: res.Limit, Steps: res.Steps}
-	if res.Return != nil {
+	if values && res.Return != nil && wireSafe(res.Return, true) {
+		out.Value = res.Return
+	} else if res.Return != nil {
 		b, err := encode(binarySafe(res.Return))
 		if err != nil {
 			return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInternal, Message: "encode return: " + err.Error()}
@@ -235,6 +264,58 @@ func binarySafe(ret *dict.Map) *dict.Map {
 		return true
 	})
 	return out
+}
+
+// wireSafe reports whether m is unchanged by a trip through JSON (encode,
+// then decode): every string and key valid UTF-8, numbers int64 or
+// float64 that stay float64 (not integral, not NaN or infinite), no nil
+// containers and no other Go types. With ret, m is a return dictionary:
+// its top-level "body" string may hold any bytes (binarySafe carries it
+// across), and a top-level "body@base64" key (which the host decodes) makes
+// it unsafe.
+func wireSafe(m *dict.Map, ret bool) bool {
+	if m == nil {
+		return false
+	}
+	safe := true
+	m.Range(func(k string, v any) bool {
+		if ret {
+			if k == "body@base64" {
+				safe = false
+				return false
+			}
+			if _, ok := v.(string); ok && k == "body" {
+				return true
+			}
+		}
+		safe = utf8.ValidString(k) && wireSafeValue(v)
+		return safe
+	})
+	return safe
+}
+
+func wireSafeValue(v any) bool {
+	switch t := v.(type) {
+	case nil, bool, int64:
+		return true
+	case string:
+		return utf8.ValidString(t)
+	case float64:
+		return !math.IsNaN(t) && !math.IsInf(t, 0) && !(t == math.Trunc(t) && math.Abs(t) < 1e15)
+	case *dict.Map:
+		return wireSafe(t, false)
+	case []any:
+		if t == nil {
+			return false
+		}
+		for _, e := range t {
+			if !wireSafeValue(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // bridge is the automations.Runtime side of a plugins.Host.

@@ -2,13 +2,16 @@ package webhook
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/plugins"
 	"github.com/hookhost/hookhost/plugins/plugintest"
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 const trigger = "cerb.trigger.webhook.respond"
@@ -138,4 +141,84 @@ func TestWebhook_CachesProgramsByRevision(t *testing.T) {
 	require.Equal(t, 1, x.cached())
 	require.Equal(t, `{"body":"two"}`, run("2", "two"))
 	require.Equal(t, 2, x.cached())
+}
+
+// hostView is the return dictionary as the host sees it: Value as it is,
+// or Return decoded with a binary body restored, as compact JSON (and the
+// raw body).
+func hostView(t *testing.T, out plugins.Outcome) (string, string) {
+	t.Helper()
+	m, ok := out.Value.(*dict.Map)
+	if !ok {
+		if out.Return == nil {
+			return "", ""
+		}
+		v, err := dict.DecodeJSON(out.Return)
+		require.NoError(t, err)
+		m = v.(*dict.Map)
+		if enc, ok := m.Value("body@base64").(string); ok {
+			raw, err := base64.StdEncoding.DecodeString(enc)
+			require.NoError(t, err)
+			m.Delete("body@base64")
+			m.Set("body", string(raw))
+		}
+	}
+	body, _ := m.Value("body").(string)
+	m = m.Clone()
+	m.Delete("body")
+	b, err := encode(m)
+	require.NoError(t, err)
+	return string(b), body
+}
+
+func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
+	t.Parallel()
+	echo := "start:\n  return:\n    in@key: in\n    body@key: body\n"
+	for _, tc := range []struct {
+		name     string
+		in       *dict.Map
+		script   string // default echo
+		valueOut bool   // the return comes back as a value
+	}{
+		{"Plain", dict.Of("in", dict.Of("s", "x", "n", int64(2), "f", 1.5, "l", []any{true, nil}), "body", "hi"), "", true},
+		// Inputs that JSON would change go through JSON first, so what
+		// comes back is safe.
+		{"IntegralFloat", dict.Of("in", dict.Of("f", 2.0), "body", "hi"), "", true},
+		{"NaN", dict.Of("in", math.NaN(), "body", "hi"), "", true},
+		{"InvalidUTF8", dict.Of("in", "a\xffb", "body", "hi"), "", true},
+		{"InvalidUTF8Key", dict.Of("in", dict.Of("k\xff", "v"), "body", "hi"), "", true},
+		{"NilList", dict.Of("in", []any(nil), "body", "hi"), "", true},
+		{"OtherGoType", dict.Of("in", 3, "body", "hi"), "", true},
+		{"BinaryBody", dict.Of("in", "x", "body", "\x00\xff\xfe"), "", true},
+		{"Base64Key", dict.Of("r", dict.Of("in", "x", "body@base64", "aGk=")), "start:\n  return@key: r\n", false},
+		// A return that JSON would change comes back as JSON.
+		{"ReturnsIntegralFloat", dict.Of("in", "x"), "start:\n  return:\n    f@float: 2\n    in@key: in\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			x := newExtension(Options{})
+			script := tc.script
+			if script == "" {
+				script = echo
+			}
+			js, err := encode(tc.in)
+			require.NoError(t, err)
+			viaJSON := inv("t.values", script, "")
+			viaJSON.Inputs = js
+			want, err := x.Run(context.Background(), viaJSON, nil)
+			require.NoError(t, err)
+			require.Nil(t, want.Value)
+
+			viaValues := inv("t.values", script, "")
+			viaValues.Values = tc.in.Clone()
+			got, err := x.Run(context.Background(), viaValues, nil)
+			require.NoError(t, err)
+			require.Equal(t, tc.valueOut, got.Value != nil, "return as a value")
+
+			wantRet, wantBody := hostView(t, want)
+			gotRet, gotBody := hostView(t, got)
+			require.Equal(t, wantRet, gotRet)
+			require.Equal(t, wantBody, gotBody)
+		})
+	}
 }

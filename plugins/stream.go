@@ -1,0 +1,435 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// maxStreamedRun is the largest run (inputs, script and policy, roughly)
+// sent over RunStream; a larger one goes as a unary Run call, so that a
+// message over the extension's receive limit (4 MiB by default) fails that
+// run alone, as before, and not the stream and every run on it. It also
+// bounds a batch to about twice this size.
+const maxStreamedRun = 1 << 20
+
+// runStream is the host side of one RunStream: it multiplexes the runs of a
+// Client over one long-lived bidirectional stream. Runs that queue up while
+// a message is being sent go together in the next one, and so do their
+// results, so under load the per-run cost of gRPC (HTTP/2 frames, the
+// transport's queues, a stream per call) is shared by many runs.
+type runStream struct {
+	st     grpc.BidiStreamingClient[pb.RunStreamRequest, pb.RunStreamResponse]
+	cancel context.CancelFunc // ends the stream
+	wake   chan struct{}      // cap 1: the send loop has work
+
+	mu      sync.Mutex
+	pending map[uint64]chan streamReply
+	runs    []*pb.RunRequest
+	size    int // estimated bytes of runs
+	cancels []uint64
+	err     error // why the stream broke; nil while it serves
+}
+
+// streamReply is the answer to one streamed run: its result, or why the
+// stream broke before it came.
+type streamReply struct {
+	res *pb.RunStreamResult
+	err error
+}
+
+// openRunStream opens RunStream on ext and starts its send and receive
+// loops.
+func openRunStream(ext pb.ExtensionClient) (*runStream, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := ext.RunStream(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	rs := &runStream{
+		st:      st,
+		cancel:  cancel,
+		wake:    make(chan struct{}, 1),
+		pending: map[uint64]chan streamReply{},
+	}
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	return rs, nil
+}
+
+// broken reports whether the stream stopped serving.
+func (rs *runStream) broken() bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.err != nil
+}
+
+// run sends r and waits for its result, ctx's end, or the stream's.
+func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
+	ch := make(chan streamReply, 1)
+	id := r.GetCallId()
+	rs.mu.Lock()
+	if err := rs.err; err != nil {
+		rs.mu.Unlock()
+		return nil, err
+	}
+	rs.pending[id] = ch
+	rs.runs = append(rs.runs, r)
+	rs.size += size
+	rs.mu.Unlock()
+	rs.signal()
+
+	select {
+	case rep := <-ch:
+		return rep.response()
+	case <-ctx.Done():
+		rs.mu.Lock()
+		_, waiting := rs.pending[id]
+		if waiting {
+			delete(rs.pending, id)
+			rs.cancels = append(rs.cancels, id)
+		}
+		rs.mu.Unlock()
+		if !waiting {
+			// The answer arrived meanwhile.
+			return (<-ch).response()
+		}
+		rs.signal()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// response is what a unary Run would have returned.
+func (rep streamReply) response() (*pb.RunResponse, error) {
+	switch {
+	case rep.err != nil:
+		return nil, rep.err
+	case rep.res.GetPanic() != "":
+		return nil, status.Errorf(codes.Internal, "extension panicked: %s", rep.res.GetPanic())
+	case rep.res.GetResponse() == nil:
+		return nil, status.Error(codes.Internal, "extension sent an empty run result")
+	}
+	return rep.res.GetResponse(), nil
+}
+
+func (rs *runStream) signal() {
+	select {
+	case rs.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendLoop sends what queued up since its last message, until the stream
+// ends.
+func (rs *runStream) sendLoop(ctx context.Context) {
+	for {
+		select {
+		case <-rs.wake:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			rs.mu.Lock()
+			if rs.err != nil {
+				rs.mu.Unlock()
+				return
+			}
+			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
+			rs.cancels = nil
+			rs.mu.Unlock()
+			if len(runs) == 0 && len(cancels) == 0 {
+				break
+			}
+			if err := rs.st.Send(&pb.RunStreamRequest{Runs: runs, Cancel: cancels}); err != nil {
+				return // the stream ended; Recv tells why
+			}
+		}
+	}
+}
+
+// takeBatch removes from *runs the runs of the next message: as many as fit
+// in about maxStreamedRun bytes, at least one.
+func takeBatch(runs *[]*pb.RunRequest, size *int) []*pb.RunRequest {
+	all := *runs
+	if *size <= maxStreamedRun {
+		*runs, *size = nil, 0
+		return all
+	}
+	n, sz := 0, 0
+	for n < len(all) && (n == 0 || sz+runSize(all[n]) <= maxStreamedRun) {
+		sz += runSize(all[n])
+		n++
+	}
+	*runs = all[n:]
+	*size -= sz
+	return all[:n:n]
+}
+
+// recvLoop hands each result to its run until the stream breaks, then fails
+// every run still waiting.
+func (rs *runStream) recvLoop() {
+	for {
+		m, err := rs.st.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = status.Error(codes.Unavailable, "the extension ended the run stream")
+			}
+			rs.fail(err)
+			return
+		}
+		for _, r := range m.GetResults() {
+			rs.deliver(r.GetCallId(), streamReply{res: r})
+		}
+	}
+}
+
+func (rs *runStream) deliver(id uint64, rep streamReply) {
+	rs.mu.Lock()
+	ch, ok := rs.pending[id]
+	delete(rs.pending, id)
+	rs.mu.Unlock()
+	if ok {
+		ch <- rep // buffered, and only one reply per run
+	}
+}
+
+// fail breaks the stream with err: every run waiting on it gets err, later
+// runs open a new stream.
+func (rs *runStream) fail(err error) {
+	rs.mu.Lock()
+	if rs.err == nil {
+		rs.err = err
+	}
+	pending := rs.pending
+	rs.pending = map[uint64]chan streamReply{}
+	rs.runs, rs.size, rs.cancels = nil, 0, nil
+	rs.mu.Unlock()
+	for _, ch := range pending {
+		ch <- streamReply{err: err}
+	}
+	rs.cancel()
+}
+
+// runSize estimates the encoded size of r.
+func runSize(r *pb.RunRequest) int {
+	n := 128 + len(r.GetRunId()) + len(r.GetAutomation()) + len(r.GetRevision()) + len(r.GetTrigger()) +
+		len(r.GetScript()) + len(r.GetPolicy()) + len(r.GetInputs())
+	for _, c := range r.GetCommands() {
+		n += len(c) + 2
+	}
+	return n
+}
+
+// RunStream is the extension side of the host's run stream: each run runs
+// in its own goroutine, and results are sent back as they finish, batched
+// when several are ready. A panic in a run fails that run alone. When the
+// host ends the stream, the runs still going are cancelled.
+func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
+	ctx, stop := context.WithCancel(st.Context())
+	defer stop()
+	out := &resultQueue{wake: make(chan struct{}, 1)}
+	sent := make(chan error, 1)
+	go func() { sent <- out.sendLoop(ctx, st) }()
+
+	var mu sync.Mutex
+	cancels := map[uint64]context.CancelFunc{}
+	for {
+		m, err := st.Recv()
+		if err != nil {
+			stop()
+			mu.Lock()
+			for _, c := range cancels {
+				c()
+			}
+			mu.Unlock()
+			<-sent
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		for _, id := range m.GetCancel() {
+			mu.Lock()
+			if c, ok := cancels[id]; ok {
+				c()
+				delete(cancels, id)
+			}
+			mu.Unlock()
+		}
+		for _, r := range m.GetRuns() {
+			id := r.GetCallId()
+			var (
+				rctx   context.Context
+				cancel context.CancelFunc
+			)
+			if dl := r.GetDeadlineUnixNano(); dl != 0 {
+				rctx, cancel = context.WithDeadline(ctx, time.Unix(0, dl))
+			} else {
+				rctx, cancel = context.WithCancel(ctx)
+			}
+			mu.Lock()
+			cancels[id] = cancel
+			mu.Unlock()
+			s.workers.do(func() {
+				res := s.streamedRun(rctx, r)
+				mu.Lock()
+				_, wanted := cancels[id]
+				delete(cancels, id)
+				mu.Unlock()
+				cancel()
+				if wanted {
+					out.push(res)
+				}
+			})
+		}
+	}
+}
+
+// streamedRun runs one run of the stream as the unary Run would, with a
+// panic turned into the result's panic field.
+func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest) (res *pb.RunStreamResult) {
+	res = &pb.RunStreamResult{CallId: r.GetCallId()}
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in extension handler", "method", pb.Extension_RunStream_FullMethodName, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res.Response, res.Panic = nil, fmt.Sprint(p)
+			if res.Panic == "" {
+				res.Panic = "(empty panic value)"
+			}
+		}
+	}()
+	resp, _ := s.Run(ctx, r) // Run reports failures in-band
+	if !validResponse(resp) {
+		// What gRPC answers a unary Run whose response it cannot encode;
+		// sent on the stream, the response would end the stream.
+		resp = &pb.RunResponse{Error: &pb.Error{Code: string(CodeInternal),
+			Message: "grpc: error while marshaling: string field contains invalid UTF-8"}}
+	}
+	res.Response = resp
+	return res
+}
+
+// validRequest reports whether r can go on the stream: every string field is
+// valid UTF-8 (else the message could not be encoded, which would end the
+// stream) and it is not too large.
+func validRequest(r *pb.RunRequest) bool {
+	if runSize(r) > maxStreamedRun {
+		return false
+	}
+	for _, s := range [...]string{r.GetRunId(), r.GetAutomation(), r.GetRevision(), r.GetTrigger(), r.GetScript(), r.GetPolicy()} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	for _, c := range r.GetCommands() {
+		if !utf8.ValidString(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// validResponse reports whether every string field of r is valid UTF-8.
+func validResponse(r *pb.RunResponse) bool {
+	validErr := func(e *pb.Error) bool {
+		return e == nil || utf8.ValidString(e.GetCode()) && utf8.ValidString(e.GetMessage()) && utf8.ValidString(e.GetAt())
+	}
+	o := r.GetOutcome()
+	if !validErr(r.GetError()) || !validErr(o.GetError()) || !utf8.ValidString(o.GetExit()) || !utf8.ValidString(o.GetLimit()) {
+		return false
+	}
+	for _, l := range o.GetLog() {
+		if !utf8.ValidString(l.GetNode()) || !utf8.ValidString(l.GetMessage()) {
+			return false
+		}
+	}
+	return true
+}
+
+// resultQueue collects finished runs for the extension's send loop.
+type resultQueue struct {
+	wake chan struct{} // cap 1
+	mu   sync.Mutex
+	res  []*pb.RunStreamResult
+}
+
+func (q *resultQueue) push(r *pb.RunStreamResult) {
+	q.mu.Lock()
+	q.res = append(q.res, r)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendLoop sends the results that are ready, several per message, until
+// ctx ends or a send fails.
+func (q *resultQueue) sendLoop(ctx context.Context, st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
+	for {
+		select {
+		case <-q.wake:
+		case <-ctx.Done():
+			return nil
+		}
+		q.mu.Lock()
+		batch := q.res
+		q.res = nil
+		q.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		if err := st.Send(&pb.RunStreamResponse{Results: batch}); err != nil {
+			return err
+		}
+	}
+}
+
+// workerIdle is how long a worker of a workerPool waits for more work
+// before it exits.
+const workerIdle = 10 * time.Second
+
+// workerPool runs functions on reused goroutines: a streamed run on a new
+// goroutine would grow its stack from scratch every time, which costs more
+// than a small automation run. There is no bound: a function that finds no
+// idle worker gets a new one.
+type workerPool struct {
+	jobs chan func() // unbuffered: a send succeeds only to an idle worker
+}
+
+// do runs f on an idle worker, or on a new one.
+func (p *workerPool) do(f func()) {
+	select {
+	case p.jobs <- f:
+	default:
+		go p.work(f)
+	}
+}
+
+func (p *workerPool) work(f func()) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		f()
+		f = nil
+		t.Reset(workerIdle)
+		select {
+		case f = <-p.jobs:
+		case <-t.C:
+			return
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package plugins_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hookhost/hookhost/plugins"
+	"github.com/hookhost/hookhost/plugins/plugintest"
+)
+
+// streamExt is a test extension whose run does what its inputs' "action"
+// says; it echoes the inputs otherwise.
+type streamExt struct {
+	canceled chan string // run ids whose ctx ended while blocked
+}
+
+var _ plugins.Extension = streamExt{}
+
+func (streamExt) Describe(context.Context) (plugins.Description, error) {
+	return plugins.Description{ID: "stream", Triggers: []string{"test.stream"}}, nil
+}
+
+func (x streamExt) Run(ctx context.Context, inv plugins.Invocation, _ plugins.Host) (plugins.Outcome, error) {
+	var in struct{ Action string }
+	_ = json.Unmarshal(inv.Inputs, &in)
+	switch in.Action {
+	case "panic":
+		panic("boom " + inv.RunID)
+	case "block":
+		<-ctx.Done()
+		x.canceled <- inv.RunID
+		return plugins.Outcome{}, ctx.Err()
+	case "bad-log":
+		return plugins.Outcome{Exit: plugins.ExitReturn, Log: []plugins.LogEntry{{Level: 7, Message: "\xff"}}}, nil
+	}
+	return plugins.Outcome{Exit: plugins.ExitReturn, Return: inv.Inputs}, nil
+}
+
+func (streamExt) RunCommand(context.Context, plugins.CommandCall, plugins.Host) ([]byte, error) {
+	return nil, &plugins.Error{Code: plugins.CodeNotFound, Message: "no commands"}
+}
+
+func streamRun(ext plugins.Extension, ctx context.Context, runID, inputs string) (plugins.Outcome, error) {
+	return ext.Run(ctx, plugins.Invocation{RunID: runID, Trigger: "test.stream", Inputs: []byte(inputs)}, nil)
+}
+
+func TestClient_RunStream_ManyConcurrentRuns(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Connect(t, streamExt{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Go(func() {
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			out, err := streamRun(c, context.Background(), fmt.Sprint(i), in)
+			switch {
+			case err != nil:
+				errs <- err
+			case string(out.Return) != in:
+				errs <- fmt.Errorf("run %d got %s", i, out.Return)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestClient_RunStream_PanicFailsOnlyThatRun(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Connect(t, streamExt{})
+	_, err := streamRun(c, context.Background(), "p1", `{"action":"panic"}`)
+	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+	require.Contains(t, err.Error(), "extension panicked: boom p1")
+
+	out, err := streamRun(c, context.Background(), "after", `{"ok":true}`)
+	require.NoError(t, err)
+	require.Equal(t, `{"ok":true}`, string(out.Return))
+}
+
+func TestClient_RunStream_DeadlineCancelsTheRun(t *testing.T) {
+	t.Parallel()
+	ext := streamExt{canceled: make(chan string, 1)}
+	c := plugintest.Connect(t, ext)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := streamRun(c, ctx, "slow", `{"action":"block"}`)
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	require.Equal(t, "slow", <-ext.canceled, "the extension's run must see its context end")
+
+	out, err := streamRun(c, context.Background(), "after", `{"ok":true}`)
+	require.NoError(t, err)
+	require.Equal(t, `{"ok":true}`, string(out.Return))
+}
+
+func TestClient_RunStream_UnencodableRunsFailAlone(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Connect(t, streamExt{})
+
+	// A result gRPC cannot encode fails as it would from a unary call.
+	_, err := streamRun(c, context.Background(), "bad-log", `{"action":"bad-log"}`)
+	var pe *plugins.Error
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, plugins.CodeInternal, pe.Code)
+
+	// A request gRPC cannot encode goes as a unary call and fails there.
+	_, err = c.Run(context.Background(), plugins.Invocation{RunID: "bad", Trigger: "test.stream", Script: "\xff", Inputs: []byte(`{}`)}, nil)
+	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+
+	// A run larger than a stream message takes the unary path too.
+	big := `{"s":"` + strings.Repeat("x", 2<<20) + `"}`
+	out, err := streamRun(c, context.Background(), "big", big)
+	require.NoError(t, err)
+	require.Equal(t, big, string(out.Return))
+
+	out, err = streamRun(c, context.Background(), "after", `{"ok":true}`)
+	require.NoError(t, err)
+	require.Equal(t, `{"ok":true}`, string(out.Return))
+}
+
+func TestClient_ValuesDoNotCrossTheProcessBoundary(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Connect(t, streamExt{})
+	_, err := c.Run(context.Background(), plugins.Invocation{Trigger: "test.stream", Values: map[string]any{}}, nil)
+	var pe *plugins.Error
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, plugins.CodeInputs, pe.Code)
+}
