@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +65,8 @@ func fuzzHooks() []struct{ name, event string } {
 // header lines, query, body) over a real loopback connection to the
 // webhooks of one server: a valid token in the path or in ?token=, a wrong
 // token, or the fuzzed path as the token. No request may crash the server
-// or go unanswered, and the host answers 5xx only where DESIGN.md's
+// or go unanswered, a request after it on the same connection must find
+// the server in step (no framing desync), and the host answers 5xx only where DESIGN.md's
 // decision table allows it — here never, because no automation fails,
 // times out or crashes (an automation's own 5xx carries X-Fuzz-Echo).
 // Every other 4xx and 5xx is application/problem+json. Seeds live in
@@ -103,8 +103,7 @@ func FuzzWebhook(f *testing.F) {
 	require.NoError(f, err)
 	go func() { _ = b.srv.App().Listener(ln) }()
 	f.Cleanup(func() { _ = b.srv.App().Shutdown() })
-	cl := &fuzzClient{addr: ln.Addr().String()}
-	f.Cleanup(cl.close)
+	addr := ln.Addr().String()
 
 	f.Fuzz(func(t *testing.T, mode uint8, method, path, headers, query string, body []byte) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") {
@@ -148,8 +147,11 @@ func FuzzWebhook(f *testing.F) {
 		}
 
 		start := time.Now()
-		resp, rb, err := cl.roundTrip(req.Bytes(), method, 8*time.Second)
+		resp, rb, err := fuzzExchange(addr, req.Bytes(), method, 8*time.Second)
 		elapsed := time.Since(start)
+		if err != nil && strings.HasPrefix(err.Error(), "desync") {
+			t.Fatalf("%s %q: %d: %v", method, target, resp.StatusCode, err)
+		}
 		if err != nil {
 			// The server may drop a connection it cannot parse, but never
 			// hang on it.
@@ -158,8 +160,9 @@ func FuzzWebhook(f *testing.F) {
 		}
 		if !slices.Contains(fiber.DefaultMethods, method) {
 			// Fiber answers methods it does not route with a plain 400
-			// before any handler runs.
-			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "Fiber refuses unknown methods: %s", rb)
+			// before any handler runs (fasthttp may refuse the request
+			// earlier, say with a 431).
+			require.True(t, resp.StatusCode >= 400 && resp.StatusCode < 500, "Fiber refuses unknown methods: %d %s", resp.StatusCode, rb)
 			t.Skip("Fiber refuses the method")
 		}
 		status := resp.StatusCode
@@ -187,53 +190,43 @@ func escapeTarget(s string) string {
 	return strings.NewReplacer(" ", "%20", "\r", "%0D", "\n", "%0A", "#", "%23", "\t", "%09").Replace(s)
 }
 
-// fuzzClient sends raw requests over one kept-alive loopback connection,
-// dialling again when the server closed it.
-type fuzzClient struct {
-	addr string
-	conn net.Conn
-	br   *bufio.Reader
-}
-
-func (c *fuzzClient) close() {
-	if c.conn != nil {
-		_ = c.conn.Close()
-		c.conn = nil
+// fuzzExchange sends raw on a new loopback connection to addr and reads
+// the final (non-1xx) answer. When the server keeps the connection open, it
+// then sends GET /healthz on it: an answer other than 200 means the server
+// framed the first request differently from the client (a desync), which
+// it reports as an error. Connections end with a reset, so that hundreds
+// a second leave no TIME_WAIT behind.
+func fuzzExchange(addr string, raw []byte, method string, timeout time.Duration) (*http.Response, []byte, error) {
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, nil, err
 	}
-}
-
-// roundTrip writes raw and reads the final (non-1xx) response and its body.
-func (c *fuzzClient) roundTrip(raw []byte, method string, timeout time.Duration) (*http.Response, []byte, error) {
-	for attempt := 0; ; attempt++ {
-		if c.conn == nil {
-			conn, err := net.Dial("tcp", c.addr)
-			if err != nil {
-				return nil, nil, err
-			}
-			c.conn, c.br = conn, bufio.NewReader(conn)
-		}
-		_ = c.conn.SetDeadline(time.Now().Add(timeout))
-		resp, body, err := c.exchange(raw, method)
-		if err != nil {
-			c.close()
-			if attempt == 0 && (resp == nil && isStale(err)) {
-				continue // the server had closed the idle connection
-			}
-			return resp, body, err
-		}
-		if resp.Close || c.br.Buffered() > 0 {
-			c.close()
-		}
-		return resp, body, nil
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
 	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	br := bufio.NewReader(conn)
+	resp, body, err := readFinal(conn, br, raw, method)
+	if err != nil || resp.Close {
+		return resp, body, err
+	}
+	next, nb, err := readFinal(conn, br, []byte("GET /healthz HTTP/1.1\r\nHost: hooks.test\r\n\r\n"), "GET")
+	if err != nil {
+		return resp, body, nil // the server may close an idle connection
+	}
+	if next.StatusCode != http.StatusOK || br.Buffered() > 0 {
+		return resp, body, fmt.Errorf("desync: the next request on the connection got %d %q (%d bytes more)", next.StatusCode, nb, br.Buffered())
+	}
+	return resp, body, nil
 }
 
-func (c *fuzzClient) exchange(raw []byte, method string) (*http.Response, []byte, error) {
-	if _, err := c.conn.Write(raw); err != nil {
+func readFinal(w io.Writer, br *bufio.Reader, raw []byte, method string) (*http.Response, []byte, error) {
+	if _, err := w.Write(raw); err != nil {
 		return nil, nil, err
 	}
 	for {
-		resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,10 +239,6 @@ func (c *fuzzClient) exchange(raw []byte, method string) (*http.Response, []byte
 			return resp, body, nil
 		}
 	}
-}
-
-func isStale(err error) bool {
-	return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // FuzzPackageImport posts arbitrary bodies to POST /api/v1/packages/import,
