@@ -11,55 +11,49 @@ import (
 
 // BenchmarkWebhook_GuideExample measures the whole synchronous hot path of
 // the Cerb guide's webhook (routing, token lookup, event KATA, the run, the
-// response) without the network: with the automation run in-process through
-// the plugins.Extension interface, run in an extension process (the test
-// binary re-executed), and a bare Fiber handler that returns the same bytes.
-// The serial sub-benchmarks measure latency; the Parallel ones measure
-// throughput with 16 callers per core, so their ns/op ratios are throughput
-// ratios.
+// response) without the network: a bare Fiber handler that returns the same
+// bytes, the automation run in-process through the plugins.Extension
+// interface, and run in an extension process (the test binary re-executed).
+// Only one server is up at a time. Serial measures latency; Parallel
+// measures throughput with 16 callers per core, so ratios of its ns/op are
+// throughput ratios.
 func BenchmarkWebhook_GuideExample(b *testing.B) {
-	inproc := newGuideBench(b)
-	outproc := newGuideBench(b, outOfProcess)
+	b.Run("BareFiber", func(b *testing.B) {
+		g := newGuideBench(b)
+		c := g.request()
+		g.handler(c)
+		require.Equal(b, 200, c.Response.StatusCode(), "%s", c.Response.Body())
+		answer := append([]byte(nil), c.Response.Body()...)
+		require.NoError(b, g.close())
 
-	var answer []byte
-	{
-		c := inproc.request()
-		inproc.handler(c)
-		require.Equal(b, 200, c.Response.StatusCode(), "%s", c.Response.Body())
-		answer = append([]byte(nil), c.Response.Body()...)
-		c = outproc.request()
-		outproc.handler(c)
-		require.Equal(b, 200, c.Response.StatusCode(), "%s", c.Response.Body())
-		require.Equal(b, string(answer), string(c.Response.Body()))
-	}
-	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
-	bare.Post("/webhooks/:token", func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		return c.Send(answer)
+		bare := fiber.New(fiber.Config{DisableStartupMessage: true})
+		bare.Post("/webhooks/:token", func(c *fiber.Ctx) error {
+			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+			return c.Send(answer)
+		})
+		benchGuide(b, &guideBench{tok: g.tok, handler: bare.Handler()})
 	})
-	bareBench := &guideBench{tok: inproc.tok, handler: bare.Handler()}
+	b.Run("InProcess", func(b *testing.B) { benchGuide(b, newGuideBench(b)) })
+	b.Run("OutOfProcess", func(b *testing.B) { benchGuide(b, newGuideBench(b, outOfProcess)) })
+}
 
-	for _, t := range []struct {
-		name string
-		g    *guideBench
-	}{{"BareFiber", bareBench}, {"InProcess", inproc}, {"OutOfProcess", outproc}} {
-		b.Run(t.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				t.g.serve(b)
+func benchGuide(b *testing.B, g *guideBench) {
+	b.Run("Serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			g.serve(b)
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				g.serve(b)
 			}
 		})
-		b.Run(t.name+"Parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					t.g.serve(b)
-				}
-			})
-		})
-	}
+	})
 }
 
 // guideBench is one server of BenchmarkWebhook_GuideExample with the guide
@@ -67,6 +61,7 @@ func BenchmarkWebhook_GuideExample(b *testing.B) {
 type guideBench struct {
 	tok     string
 	handler fasthttp.RequestHandler
+	close   func() error
 }
 
 func newGuideBench(b *testing.B, mutate ...func(*Config)) *guideBench {
@@ -75,7 +70,7 @@ func newGuideBench(b *testing.B, mutate ...func(*Config)) *guideBench {
 	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
 	require.Equal(b, 201, r.Status, "%s", r.Body)
 	_, tok := bundle.createWebhook(b, "guide", eventFor("example.webhook.respond"))
-	return &guideBench{tok: tok, handler: bundle.srv.App().Handler()}
+	return &guideBench{tok: tok, handler: bundle.srv.App().Handler(), close: bundle.srv.Close}
 }
 
 // request is the Cerb guide's curl.
