@@ -11,7 +11,9 @@
 // protocol of package plugins/proto. The host starts the binary (package
 // host/extensions), calls [Extension.Describe] once, and then
 // [Extension.Run] for every automation run of the triggers the extension
-// provides and [Extension.RunCommand] for its commands.
+// provides and [Extension.RunCommand] for its commands. Runs share one
+// long-lived gRPC stream per process (RunStream in plugins/proto), batched
+// under load; see README.md.
 //
 // # Host callbacks
 //
@@ -31,7 +33,10 @@
 // # In process
 //
 // [InProcess] wraps an Extension so that it can be called without a process
-// (tests, and measuring the cost of the process hop). Package
+// (tests, and measuring the cost of the process hop). In process, a host may
+// pass the inputs as Go values (Invocation.Values) to an extension that
+// reads them and get the return dictionary back the same way
+// (Outcome.Value), skipping JSON. Package
 // plugins/plugintest holds an in-process gRPC harness and the conformance
 // suite every extension passes.
 //
