@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -98,16 +99,26 @@ func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.R
 	case <-ctx.Done():
 		rs.mu.Lock()
 		_, waiting := rs.pending[id]
+		sent := true
 		if waiting {
 			delete(rs.pending, id)
-			rs.cancels = append(rs.cancels, id)
+			if i := slices.Index(rs.runs, r); i >= 0 {
+				// Not sent yet: it never will be.
+				rs.runs = slices.Delete(rs.runs, i, i+1)
+				rs.size -= size
+				sent = false
+			} else {
+				rs.cancels = append(rs.cancels, id)
+			}
 		}
 		rs.mu.Unlock()
 		if !waiting {
 			// The answer arrived meanwhile.
 			return (<-ch).response()
 		}
-		rs.signal()
+		if sent {
+			rs.signal()
+		}
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 }
@@ -261,14 +272,6 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 			}
 			return err
 		}
-		for _, id := range m.GetCancel() {
-			mu.Lock()
-			if c, ok := cancels[id]; ok {
-				c()
-				delete(cancels, id)
-			}
-			mu.Unlock()
-		}
 		for _, r := range m.GetRuns() {
 			id := r.GetCallId()
 			var (
@@ -294,6 +297,16 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 					out.push(res)
 				}
 			})
+		}
+		// Cancellations come after the runs of the same message, which they
+		// may name.
+		for _, id := range m.GetCancel() {
+			mu.Lock()
+			if c, ok := cancels[id]; ok {
+				c()
+				delete(cancels, id)
+			}
+			mu.Unlock()
 		}
 	}
 }

@@ -1549,8 +1549,9 @@ type RunStreamRequest struct {
 	// runs to start; each call_id is new on the stream.
 	Runs []*RunRequest `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
 	// cancel lists the call ids of runs the host no longer waits for (their
-	// deadline passed or the caller left); the extension cancels their
-	// context and sends no result for them.
+	// deadline passed or the caller left), applied after the runs of the same
+	// message; the extension cancels their context and sends no result for
+	// them.
 	Cancel        []uint64 `protobuf:"varint,2,rep,packed,name=cancel,proto3" json:"cancel,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
