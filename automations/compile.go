@@ -24,6 +24,23 @@ type Program struct {
 // Name is the automation name the program was compiled from.
 func (p *Program) Name() string { return p.name }
 
+// InputDecl describes one input the script declares in its `inputs:` block.
+type InputDecl struct {
+	Name       string
+	Kind       string // text, array, record or records
+	Required   bool
+	HasDefault bool
+}
+
+// Inputs lists the script's declared inputs, in order.
+func (p *Program) Inputs() []InputDecl {
+	out := make([]InputDecl, len(p.inputs))
+	for i, d := range p.inputs {
+		out[i] = InputDecl{Name: d.name, Kind: d.kind, Required: d.required, HasDefault: d.def != nil}
+	}
+	return out
+}
+
 // Limits are the effective limits of a run (defaults filled in, the policy's
 // time limit applied).
 func (p *Program) Limits() Limits { return p.limits }

@@ -260,6 +260,37 @@ func (c *compiler) eventLimits(k *kata.Node) *EventLimits {
 	return l
 }
 
+// FixedInput is one key of a handler's fixed `inputs:` block.
+type FixedInput struct {
+	Name string
+	Pos  kata.Pos
+}
+
+// HandlerRef describes one handler of an event: its key, the automation it
+// runs and the keys of its fixed inputs, for checks that need the
+// automation (such as undeclared inputs) when the event KATA is saved.
+type HandlerRef struct {
+	Key        string
+	Pos        kata.Pos
+	Automation string
+	Inputs     []FixedInput
+}
+
+// Handlers describes the event's handlers, in order.
+func (e *Event) Handlers() []HandlerRef {
+	out := make([]HandlerRef, 0, len(e.handlers))
+	for _, h := range e.handlers {
+		ref := HandlerRef{Key: h.key, Pos: h.pos, Automation: h.automation}
+		if h.inputs != nil {
+			for _, c := range h.inputs.children {
+				ref.Inputs = append(ref.Inputs, FixedInput{Name: c.key, Pos: c.node.Pos})
+			}
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
 // Automations lists the automation names the handlers refer to, in order,
 // without repeats.
 func (e *Event) Automations() []string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,6 +169,7 @@ func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[str
 			}
 		}
 	}
+	saved := map[string]*store.Automation{}
 	for _, name := range ev.Automations() {
 		trigger, ok := pending[name]
 		if !ok {
@@ -180,15 +182,69 @@ func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[str
 				return err
 			}
 			trigger = a.ExtensionID
+			saved[name] = a
 		}
 		if !isWebhookTrigger(trigger) {
 			p.Errors = append(p.Errors, ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q has trigger %s, not webhook.respond", name, trigger)})
+			delete(saved, name)
 		}
 	}
+	p.Errors = append(p.Errors, s.checkFixedInputs(ev, saved)...)
 	if len(p.Errors) > 0 {
 		return p
 	}
 	return nil
+}
+
+// checkFixedInputs reports, for each handler whose automation is saved,
+// fixed inputs the automation does not declare and required inputs without
+// a default that the handler does not give: either would fail every run
+// with the same error, so it is refused when the event KATA is saved.
+// Automations created by the same package import are checked when they run.
+func (s *Server) checkFixedInputs(ev *automations.Event, saved map[string]*store.Automation) []ProblemItem {
+	var items []ProblemItem
+	decls := map[string][]automations.InputDecl{}
+	for name, a := range saved {
+		prog, err := automations.Compile(automations.Source{Name: a.Name, Trigger: a.ExtensionID, Script: a.Script, Policy: a.PolicyKATA},
+			automations.Options{Templates: s.tpl, Commands: s.ext.commands()})
+		if err != nil {
+			continue // saved before a change of the rules; its runs report it
+		}
+		decls[name] = prog.Inputs()
+	}
+	for _, h := range ev.Handlers() {
+		ds, ok := decls[h.Automation]
+		if !ok {
+			continue
+		}
+		given := map[string]bool{}
+		for _, in := range h.Inputs {
+			given[in.Name] = true
+			if !slices.ContainsFunc(ds, func(d automations.InputDecl) bool { return d.Name == in.Name }) {
+				items = append(items, ProblemItem{Field: "event_kata", Line: in.Pos.Line, Column: in.Pos.Col,
+					Message: fmt.Sprintf("input `%s` is not declared by automation %q (%s)", in.Name, h.Automation, declaredInputs(ds))})
+			}
+		}
+		for _, d := range ds {
+			if d.Required && !d.HasDefault && !given[d.Name] {
+				items = append(items, ProblemItem{Field: "event_kata", Line: h.Pos.Line, Column: h.Pos.Col,
+					Message: fmt.Sprintf("`%s:` does not give input `%s`, which automation %q requires", h.Key, d.Name, h.Automation)})
+			}
+		}
+	}
+	return items
+}
+
+// declaredInputs describes an automation's inputs for an error message.
+func declaredInputs(ds []automations.InputDecl) string {
+	if len(ds) == 0 {
+		return "it declares no inputs"
+	}
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.Name
+	}
+	return "it declares " + strings.Join(names, ", ")
 }
 
 func (s *Server) listAutomations(c *fiber.Ctx) error {

@@ -53,6 +53,7 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.createAutomation(t, "good", "start:\n  return:\n    body: ok\n", "")
+	b.createAutomation(t, "needs", "inputs:\n  text/env:\n    required@bool: yes\n  text/opt:\nstart:\n  return:\n    body: {{inputs.env}}\n", "")
 
 	tests := []struct {
 		name, method, path, ctype, body string
@@ -68,6 +69,10 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 		{"UnknownJSONField", "POST", "/automations", "application/json", `{"name":"x","bogus":1}`, 400, nil},
 		{"EventKATASyntax", "POST", "/webhooks?name=x", "text/plain", "automation/main\n  uri: cerb:automation:good\n", 400, []string{"event_kata:1:1"}},
 		{"EventKATAMissingAutomation", "POST", "/webhooks?name=x", "text/plain", eventFor("missing"), 400, []string{"event_kata"}},
+		{"EventKATAUndeclaredInput", "POST", "/webhooks?name=x", "text/plain",
+			"automation/main:\n  uri: cerb:automation:good\n  inputs:\n    environment: staging\n", 400, []string{"event_kata:4:5"}},
+		{"EventKATAMissingRequiredInput", "POST", "/webhooks?name=x", "text/plain",
+			"automation/main:\n  uri: cerb:automation:needs\n  inputs:\n    opt: x\n", 400, []string{"event_kata:1:1"}},
 		{"WebhookNameRequired", "POST", "/webhooks", "text/plain", eventFor("good"), 400, []string{"name"}},
 		{"DuplicateAutomation", "POST", "/automations", "application/json",
 			`{"name":"good","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n"}`, 409, nil},
@@ -93,9 +98,15 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 	}
 	// Nothing invalid was saved.
 	r := b.admin(t, "GET", "/automations", "", "")
-	require.Equal(t, 1, strings.Count(string(r.Body), `"name"`), "%s", r.Body)
+	require.Equal(t, 2, strings.Count(string(r.Body), `"name"`), "%s", r.Body)
 	r = b.admin(t, "GET", "/webhooks", "", "")
 	require.JSONEq(t, `{"webhooks":[]}`, string(r.Body))
+
+	// Declared inputs given, optional ones left out: saved, and it runs.
+	_, tok := b.createWebhook(t, "ok", "automation/main:\n  uri: cerb:automation:needs\n  inputs:\n    env: prod\n")
+	r = b.do(t, "GET", "/webhooks/"+tok, "", "")
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	require.Equal(t, "prod", string(r.Body))
 }
 
 func TestAdmin_AutomationLifecycle(t *testing.T) {

@@ -242,8 +242,8 @@ func TestJobs_WaitMS(t *testing.T) {
 		return returned("done by " + inv.Automation.Name), nil
 	}}
 	defer close(release)
-	b.createAutomation(t, "fast", "start:\n  return:\n    body: x\n", "")
-	b.createAutomation(t, "slow", "start:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "fast", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "slow", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, fastTok := b.createWebhook(t, "fast", jobEvent("fast", "    wait_ms@int: 5000\n"))
 	_, slowTok := b.createWebhook(t, "slow", jobEvent("slow", "    wait_ms@int: 100\n"))
 
@@ -283,7 +283,7 @@ func TestJobs_StateTransitions(t *testing.T) {
 					return nil, ctx.Err()
 				}
 			}}
-			b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 			_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 2\n"))
 
 			first := b.fire(t, tok)
@@ -337,7 +337,7 @@ func TestJobs_Retries(t *testing.T) {
 		}
 	}}
 	for _, name := range []string{"flaky", "crashes", "fails"} {
-		b.createAutomation(t, name, "start:\n  return:\n    body: x\n", "")
+		b.createAutomation(t, name, "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	}
 	tests := []struct {
 		name       string
@@ -379,7 +379,7 @@ func TestJobs_CancelRunningJob(t *testing.T) {
 		close(sawCancel)
 		return nil, ctx.Err()
 	}}
-	b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 3\n"))
 	id := b.fire(t, tok)
 	b.waitState(t, id, jobs.StateRunning)
@@ -398,7 +398,7 @@ func TestJobs_TimeLimit(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}
-	b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 5000\n"))
 	r := b.do(t, "POST", "/webhooks/"+tok, "", "")
 	require.Equal(t, http.StatusGatewayTimeout, r.Status, "%s", r.Body)
@@ -419,7 +419,7 @@ func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
 				return returned("ok"), nil
 			}}
 			b.srv.runner = fr
-			b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 			_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    concurrency@int: 1\n"))
 			const n = 6
 			ids := make([]string, n)
@@ -447,7 +447,7 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupJobs(t, be)
-			b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 			_, otherTok := b.createWebhook(t, "other", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 
@@ -587,7 +587,7 @@ func TestJobs_AdminListLogsRetry(t *testing.T) {
 		}
 		return returned("ok"), nil
 	}}
-	b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    wait_ms@int: 0\n"))
 	ok1 := b.fire(t, tok)
 	failed := b.fire(t, tok, "X-Fail", "yes", "Authorization", "Bearer real")
@@ -654,7 +654,7 @@ func TestJobs_GracefulShutdownFinishesRunningJobs(t *testing.T) {
 			return nil, errors.New("cut short")
 		}
 	}}
-	b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: x\n", "")
+	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 	id := b.fire(t, tok)
 	<-started

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/hookhost/hookhost/automations/kata"
 )
@@ -93,7 +94,14 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
-		return writeProblem(c, problem(fe.Code, fe.Message))
+		msg := fe.Message
+		if fe.Code == fiber.StatusBadRequest && msg != utils.StatusMessage(fe.Code) {
+			// fasthttp's parse errors quote the raw request, which may hold
+			// a webhook token or a signature: say what happened, not what
+			// was sent.
+			msg = "the request is not valid HTTP"
+		}
+		return writeProblem(c, problem(fe.Code, s.redact(msg)))
 	}
 	s.log.Error("request failed", "path", c.Path(), "error", err)
 	return writeProblem(c, problem(fiber.StatusInternalServerError, "internal error"))
