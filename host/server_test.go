@@ -432,3 +432,27 @@ func TestWebhook_SSRFGuard(t *testing.T) {
 	require.Contains(t, string(r.Body), "refused: loopback addresses are blocked")
 	require.NotContains(t, string(r.Body), "inside")
 }
+
+// TestWebhook_MalformedRequestHidesToken sends requests fasthttp cannot
+// parse: the 400 must not quote the request line, which holds the token.
+func TestWebhook_MalformedRequestHidesToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = b.srv.App().Listener(ln) }()
+	t.Cleanup(func() { _ = b.srv.App().Shutdown() })
+
+	for _, raw := range []string{
+		"POST /webhooks/" + tok + " HTTP/1.1\r\nHost: x\r\n folded: line\r\nContent-Length: 1\r\n\r\nx",
+		"GET /webhooks/" + tok + " HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+	} {
+		resp, body, err := fuzzExchange(ln.Addr().String(), []byte(raw), "POST", 5*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+		require.NotContains(t, string(body), tok)
+		require.NotContains(t, string(body), tok[:16], "not even a truncated token")
+	}
+}
