@@ -274,14 +274,10 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 		}
 		for _, r := range m.GetRuns() {
 			id := r.GetCallId()
-			var (
-				rctx   context.Context
-				cancel context.CancelFunc
-			)
+			var rctx context.Context
+			rctx, cancel := context.WithCancel(ctx)
 			if dl := r.GetDeadlineUnixNano(); dl != 0 {
-				rctx, cancel = context.WithDeadline(ctx, time.Unix(0, dl))
-			} else {
-				rctx, cancel = context.WithCancel(ctx)
+				rctx = deadlineCtx{Context: rctx, deadline: time.Unix(0, dl)}
 			}
 			mu.Lock()
 			cancels[id] = cancel
@@ -310,6 +306,20 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 		}
 	}
 }
+
+// deadlineCtx is the context of a streamed run that has a deadline: it
+// reports the deadline, but it ends only when the host cancels the run (the
+// host does when the deadline passes) or the stream ends. So, as with a
+// unary call, whose context ends a little after the host gave up, the host
+// always sees its own deadline pass first; with a timer of its own the
+// extension could answer "canceled" before the host's deadline fired.
+type deadlineCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+// Deadline implements context.Context.
+func (c deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // streamedRun runs one run of the stream as the unary Run would, with a
 // panic turned into the result's panic field.
