@@ -67,15 +67,17 @@ func (s *Server) jobQueue() *jobs.Queue {
 // ---- running a job ----
 
 // jobRunner runs job attempts through the server's runner, like a
-// synchronous run: the automation is loaded by name at run time (the
-// outcome records the revision that ran).
+// synchronous run: the automation is looked up by name at run time, in the
+// server's cache like a synchronous run (invalidated on every change, across
+// instances on PostgreSQL), so a job reads no automation row from the
+// database; the outcome records the revision that ran.
 type jobRunner struct{ s *Server }
 
 var _ jobs.Runner = jobRunner{}
 
 func (r jobRunner) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, error) {
-	a, err := r.s.store.GetAutomation(ctx, at.Automation)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !isWebhookTrigger(a.ExtensionID)) {
+	a, err := r.s.cache.automation(ctx, at.Automation)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (a == nil || !isWebhookTrigger(a.ExtensionID))) {
 		return &jobs.Outcome{Failed: true, Error: fmt.Sprintf("automation %q no longer exists", at.Automation)}, nil
 	}
 	if err != nil {
