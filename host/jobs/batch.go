@@ -25,11 +25,11 @@ type batchItem interface {
 // batch fails, its items are retried one per transaction, so that one bad
 // item does not fail the others.
 type groupCommit[T batchItem] struct {
-	db     *sql.DB
-	commit func(ctx context.Context, tx *sql.Tx, items []T) error
-	delay  time.Duration
-	max    int
-	log    *slog.Logger
+	// run writes and commits one batch (in one transaction).
+	run   func(ctx context.Context, items []T) error
+	delay time.Duration
+	max   int
+	log   *slog.Logger
 
 	in     chan T
 	mu     sync.RWMutex // held for reading while submitting
@@ -38,10 +38,31 @@ type groupCommit[T batchItem] struct {
 	wg     sync.WaitGroup
 }
 
-func newGroupCommit[T batchItem](db *sql.DB, delay time.Duration, max int, log *slog.Logger,
-	commit func(ctx context.Context, tx *sql.Tx, items []T) error) *groupCommit[T] {
-	return &groupCommit[T]{db: db, commit: commit, delay: delay, max: max, log: log,
+// newGroupCommit returns a group commit whose batches run run, which must
+// write the items in one transaction and commit it (sqlBatch adapts a
+// function of a database/sql transaction).
+func newGroupCommit[T batchItem](delay time.Duration, max int, log *slog.Logger,
+	run func(ctx context.Context, items []T) error) *groupCommit[T] {
+	return &groupCommit[T]{run: run, delay: delay, max: max, log: log,
 		in: make(chan T), quit: make(chan struct{})}
+}
+
+// sqlBatch runs commit in a database/sql transaction of db and commits it.
+func sqlBatch[T any](db *sql.DB, commit func(ctx context.Context, tx *sql.Tx, items []T) error) func(ctx context.Context, items []T) error {
+	return func(ctx context.Context, items []T) error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := commit(ctx, tx, items); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}
 }
 
 // start runs n committing goroutines (one on SQLite: a single writer).
@@ -138,16 +159,5 @@ func (g *groupCommit[T]) flush(batch []T) {
 func (g *groupCommit[T]) tx(items []T) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tx, err := g.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := g.commit(ctx, tx, items); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return g.run(ctx, items)
 }
