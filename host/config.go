@@ -41,6 +41,10 @@ type Config struct {
 	// TLSClientCA, when set, requires client certificates signed by these
 	// CAs (PEM) on the webhook listener (mutual TLS).
 	TLSClientCA string
+	// ExtensionProcesses is the number of processes started per extension;
+	// concurrent runs are spread over them. Default 1 (one process
+	// multiplexes all runs over one stream).
+	ExtensionProcesses int
 	// AllowPrivateRequests lets http.request reach loopback, private and
 	// link-local addresses (refused by default: SSRF guard).
 	AllowPrivateRequests bool
@@ -134,6 +138,9 @@ func (c *Config) defaults() error {
 	}
 	if c.BodyLimit < 0 {
 		return errors.New("body limit must not be negative")
+	}
+	if c.ExtensionProcesses < 0 || c.ExtensionProcesses > 64 {
+		return fmt.Errorf("extension processes: %d is not between 1 and 64", c.ExtensionProcesses)
 	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = 30 * time.Second

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -64,6 +66,41 @@ func TestWebhook_OutOfProcess(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 	require.Contains(t, string(r.Body), `"name":"webhook"`)
 	require.True(t, strings.Contains(string(r.Body), `"state":"running"`), "%s", r.Body)
+}
+
+// TestWebhook_ExtensionProcesses runs the built-in extension as a pool of
+// two processes and checks that both are up and answer.
+func TestWebhook_ExtensionProcesses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, outOfProcess, func(c *Config) { c.ExtensionProcesses = 2 })
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: n={{request_params.n}}\n", "")
+	_, echo := b.createWebhook(t, "echo", eventFor("echo"))
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := b.do(t, "GET", fmt.Sprintf("/webhooks/%s?n=%d", echo, i), "", "")
+			assert.Equal(t, http.StatusOK, r.Status)
+			assert.Equal(t, fmt.Sprintf("n=%d", i), string(r.Body))
+		}()
+	}
+	wg.Wait()
+	r := b.admin(t, "GET", "/extensions", "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	var out struct {
+		Extensions []struct {
+			Name string `json:"name"`
+			Pids []int  `json:"pids"`
+		} `json:"extensions"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &out), "%s", r.Body)
+	require.Len(t, out.Extensions, 1, "%s", r.Body)
+	require.Len(t, out.Extensions[0].Pids, 2, "%s", r.Body)
+	require.NotEqual(t, out.Extensions[0].Pids[0], out.Extensions[0].Pids[1])
+
+	_, err := New(context.Background(), Config{DataDir: t.TempDir(), ExtensionProcesses: 65})
+	require.ErrorContains(t, err, "extension processes")
 }
 
 // TestWebhook_ThirdPartyExtension builds the example extension into a

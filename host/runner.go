@@ -54,7 +54,7 @@ func newRunner(ctx context.Context, s *Server) (*extRunner, func() error, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	mcfg := extensions.Config{SocketDir: sockets, Logger: s.log}
+	mcfg := extensions.Config{SocketDir: sockets, Logger: s.log, PoolSize: s.cfg.ExtensionProcesses}
 	if st, err := os.Stat(s.cfg.PluginsDir); err == nil && st.IsDir() {
 		mcfg.PluginsDir = s.cfg.PluginsDir
 	}
