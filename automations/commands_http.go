@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookhost/hookhost/automations/ssrf"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -91,6 +92,13 @@ func (r *runner) httpRequest(n *node, in *dict.Map) (any, error) {
 		return nil, cmdErrorf("%s", err.Error())
 	}
 	req.Header = headers
+	if r.p.policy != nil && len(r.p.policy.httpAllow) > 0 {
+		// The policy lets this automation reach networks the guard refuses
+		// to others: dial for this request only, and do not pool the
+		// connection.
+		req = req.WithContext(ssrf.WithAllow(ctx, r.p.policy.httpAllow))
+		req.Close = true
+	}
 	resp, err := r.rt.HTTPClient.Do(req)
 	if err != nil {
 		if r.checkTime(n.id) {

@@ -1,10 +1,12 @@
 package automations
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/hookhost/hookhost/automations/kata"
+	"github.com/hookhost/hookhost/templates"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -22,6 +24,9 @@ type policy struct {
 	commands  map[string][]rule
 	all       []rule
 	timeLimit time.Duration // 0 when the policy does not set one
+	// httpAllow are networks http.request may reach even where the guard
+	// refuses them (settings: http_allow_networks@list:).
+	httpAllow []netip.Prefix
 }
 
 // cerbPolicyCommands are command names Cerb policies may name even though
@@ -66,8 +71,12 @@ func (c *compiler) compilePolicy(root *kata.Node) *policy {
 			// Interactions only; webhooks have no callers. Accepted as is.
 		case "settings":
 			for _, s := range top.Children {
+				if s.Key == "http_allow_networks" {
+					p.httpAllow = append(p.httpAllow, compileNetworks(vc, s)...)
+					continue
+				}
 				if s.Key != "time_limit_ms" {
-					vc.errorf(s.Pos, "Unknown setting `%s:` in policy; expected `time_limit_ms:`", s.Key)
+					vc.errorf(s.Pos, "Unknown setting `%s:` in policy; expected `time_limit_ms:` or `http_allow_networks:`", s.Key)
 					continue
 				}
 				vc.annotations(s)
@@ -149,4 +158,37 @@ func (p *policy) allows(name string, data *dict.Map, env *evalEnv) bool {
 	}
 	allow, _ := decide(p.all, &e)
 	return allow
+}
+
+// compileNetworks compiles settings: http_allow_networks: — addresses or
+// CIDR prefixes, one per line (@list) or separated by commas (@csv), or a
+// single inline value. They must be fixed: the guard's exceptions are not
+// decided per request.
+func compileNetworks(vc *valueCompiler, s *kata.Node) []netip.Prefix {
+	vc.annotations(s)
+	if s.Kind == kata.Object {
+		vc.errorf(s.Pos, "`http_allow_networks:` must list addresses or CIDR prefixes (use `http_allow_networks@list:`)")
+		return nil
+	}
+	if templates.HasMarkup(s.Value) {
+		vc.errorf(valuePos(s), "`http_allow_networks:` must be fixed addresses, without placeholders")
+		return nil
+	}
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(s.Value, func(r rune) bool { return r == '\n' || r == ',' }) {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, pfx.Masked())
+			continue
+		}
+		if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		vc.errorf(valuePos(s), "`http_allow_networks:` %q is not an address or CIDR prefix", f)
+	}
+	return out
 }

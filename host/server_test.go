@@ -431,6 +431,22 @@ func TestWebhook_SSRFGuard(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Contains(t, string(r.Body), "refused: loopback addresses are blocked")
 	require.NotContains(t, string(r.Body), "inside")
+
+	// A policy may open a network to its own automation, and to no other.
+	b.createAutomation(t, "fetch-allowed", "start:\n  http.request:\n    output: r\n    inputs:\n      url: "+target.URL+"\n  return:\n    body: {{r.body}}\n",
+		"commands:\n  http.request:\n    allow: yes\nsettings:\n  http_allow_networks@list:\n    127.0.0.1/32\n")
+	_, allowed := b.createWebhook(t, "fetch-allowed", eventFor("fetch-allowed"))
+	r = b.do(t, "GET", "/webhooks/"+allowed, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "inside", string(r.Body))
+	r = b.do(t, "GET", "/webhooks/"+tok, "", "")
+	require.Contains(t, string(r.Body), "refused: loopback addresses are blocked", "the allowed automation's connection is not reused by another")
+
+	r = b.admin(t, "POST", "/automations", "application/json",
+		`{"name":"bad-net","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n","policy_kata":"settings:\n  http_allow_networks: 10.0.0.0/33\n"}`)
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), `is not an address or CIDR prefix`)
+	require.Contains(t, string(r.Body), `"line":2`)
 }
 
 // TestWebhook_MalformedRequestHidesToken sends requests fasthttp cannot

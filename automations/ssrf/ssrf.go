@@ -72,9 +72,9 @@ func (e *BlockedError) Error() string {
 	if e.Host != "" {
 		to = e.Host + " (" + to + ")"
 	}
-	hint := "allow them with a policy"
+	hint := "allow them with the policy setting http_allow_networks"
 	if privateKinds[e.Kind] {
-		hint = "allow them with --allow-private-requests or a policy"
+		hint = "allow them with --allow-private-requests or the policy setting http_allow_networks"
 	}
 	return fmt.Sprintf("http.request to %s refused: %s addresses are blocked (%s)", to, e.Kind, hint)
 }
@@ -172,14 +172,40 @@ type guard struct {
 	dialer *net.Dialer
 }
 
+// allowKey is the context key of WithAllow.
+type allowKey struct{}
+
+// WithAllow returns a context whose requests through a guarded transport may
+// also reach the addresses in prefixes (an automation policy's
+// http_allow_networks). A connection dialled this way may reach addresses
+// others may not, so the request should not leave it for reuse: set
+// Request.Close.
+func WithAllow(ctx context.Context, prefixes []netip.Prefix) context.Context {
+	if len(prefixes) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, allowKey{}, prefixes)
+}
+
+// opts returns the guard's options with the context's extra prefixes.
+func (g *guard) optsFor(ctx context.Context) Options {
+	extra, _ := ctx.Value(allowKey{}).([]netip.Prefix)
+	if len(extra) == 0 {
+		return g.opts
+	}
+	o := g.opts
+	o.Allow = append(append([]netip.Prefix(nil), g.opts.Allow...), extra...)
+	return o
+}
+
 // control runs after DNS resolution, before connect(2), for every address
 // the dialer tries.
-func (g *guard) control(_, address string, _ syscall.RawConn) error {
+func (g *guard) control(ctx context.Context, _, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("http.request: cannot check the address %q", address)
 	}
-	return g.opts.Check(ap.Addr())
+	return g.optsFor(ctx).Check(ap.Addr())
 }
 
 // dialContext dials addr ("host:port") and names the host in a refusal.
@@ -187,7 +213,7 @@ func (g *guard) dialContext(ctx context.Context, network, addr string) (net.Conn
 	host, _, _ := net.SplitHostPort(addr)
 	if a, err := netip.ParseAddr(host); err == nil {
 		// A literal address: refuse without a socket.
-		if err := g.opts.Check(a); err != nil {
+		if err := g.optsFor(ctx).Check(a); err != nil {
 			return nil, err
 		}
 	}
@@ -210,7 +236,7 @@ func (g *guard) dialContext(ctx context.Context, network, addr string) (net.Conn
 // it as NewClient does, or use NewClient).
 func NewTransport(opts Options) *http.Transport {
 	g := &guard{opts: opts}
-	g.dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
+	g.dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, ControlContext: g.control}
 	return &http.Transport{
 		Proxy:                  nil,
 		DialContext:            g.dialContext,

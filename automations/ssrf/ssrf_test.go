@@ -3,6 +3,7 @@ package ssrf_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -96,11 +97,11 @@ func TestBlockedError_Message(t *testing.T) {
 		want string
 	}{
 		{&ssrf.BlockedError{Addr: netip.MustParseAddr("127.0.0.1"), Kind: "loopback"},
-			"http.request to 127.0.0.1 refused: loopback addresses are blocked (allow them with --allow-private-requests or a policy)"},
+			"http.request to 127.0.0.1 refused: loopback addresses are blocked (allow them with --allow-private-requests or the policy setting http_allow_networks)"},
 		{&ssrf.BlockedError{Host: "localhost", Addr: netip.MustParseAddr("::1"), Kind: "loopback"},
-			"http.request to localhost (::1) refused: loopback addresses are blocked (allow them with --allow-private-requests or a policy)"},
+			"http.request to localhost (::1) refused: loopback addresses are blocked (allow them with --allow-private-requests or the policy setting http_allow_networks)"},
 		{&ssrf.BlockedError{Addr: netip.MustParseAddr("169.254.169.254"), Kind: "cloud metadata"},
-			"http.request to 169.254.169.254 refused: cloud metadata addresses are blocked (allow them with a policy)"},
+			"http.request to 169.254.169.254 refused: cloud metadata addresses are blocked (allow them with the policy setting http_allow_networks)"},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, tt.err.Error())
@@ -136,7 +137,7 @@ func TestClient_Loopback(t *testing.T) {
 		require.Equal(t, netip.MustParseAddr("127.0.0.1"), be.Addr)
 		require.Equal(t, "loopback", be.Kind)
 		require.Empty(t, be.Host)
-		require.Contains(t, err.Error(), "http.request to 127.0.0.1 refused: loopback addresses are blocked (allow them with --allow-private-requests or a policy)")
+		require.Contains(t, err.Error(), "http.request to 127.0.0.1 refused: loopback addresses are blocked (allow them with --allow-private-requests or the policy setting http_allow_networks)")
 	})
 
 	t.Run("RefusedTransport", func(t *testing.T) {
@@ -311,4 +312,36 @@ func TestClient_ResponseCap(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, got, 2*limit)
 	})
+}
+
+func TestWithAllow(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(hello))
+	t.Cleanup(srv.Close)
+	c := ssrf.NewClient(ssrf.Options{})
+	tests := []struct {
+		name    string
+		allow   []netip.Prefix
+		wantErr bool
+	}{
+		{name: "NoExtra", wantErr: true},
+		{name: "OtherNetwork", allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, wantErr: true},
+		{name: "Loopback", allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(ssrf.WithAllow(context.Background(), tt.allow), http.MethodGet, srv.URL, nil)
+			require.NoError(t, err)
+			req.Close = true
+			resp, err := c.Do(req)
+			if tt.wantErr {
+				var be *ssrf.BlockedError
+				require.ErrorAs(t, err, &be)
+				return
+			}
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		})
+	}
 }
