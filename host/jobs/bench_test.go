@@ -2,9 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,9 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/store/postgres"
 	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
@@ -25,13 +32,54 @@ func (instantRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, erro
 	return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok"), Output: json.RawMessage(`{"body":"ok"}`)}, nil
 }
 
+// benchStore is a store the benchmarks queue on.
+type benchStore interface {
+	DB() *sql.DB
+	Dialect() string
+	Close() error
+}
+
 // benchQueue opens a queue on a fresh SQLite file (synchronous=FULL).
 func benchQueue(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queue {
 	b.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	require.NoError(b, err)
-	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Runner: instantRunner{}, Workers: 50,
+	return openBenchQueue(b, st, "", start, observe)
+}
+
+// benchQueuePG opens a queue on a fresh schema of the PostgreSQL database
+// of HOOKHOST_TEST_POSTGRES, or skips the benchmark without one.
+func benchQueuePG(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queue {
+	b.Helper()
+	dsn := os.Getenv("HOOKHOST_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("set HOOKHOST_TEST_POSTGRES to a PostgreSQL DSN to benchmark PostgreSQL")
+	}
+	ctx := context.Background()
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	schema := "hh_jobs_bench_" + hex.EncodeToString(r[:])
+	st, err := postgres.OpenOptions(ctx, dsn, postgres.Options{Schema: schema})
+	require.NoError(b, err)
+	b.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			_ = conn.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(dsn)
+	require.NoError(b, err)
+	v := u.Query()
+	v.Set("search_path", schema)
+	u.RawQuery = v.Encode()
+	return openBenchQueue(b, st, u.String(), start, observe)
+}
+
+func openBenchQueue(b *testing.B, st benchStore, dsn string, start bool, observe func(jobs.Event)) *jobs.Queue {
+	b.Helper()
+	ctx := context.Background()
+	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), DatabaseURL: dsn, Runner: instantRunner{}, Workers: 50,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observe: observe})
 	require.NoError(b, err)
 	if start {
@@ -51,8 +99,12 @@ func benchRequest() *jobs.Request {
 
 // BenchmarkEnqueue measures durable hand-offs (each one a 202) per second
 // with 64 concurrent callers, group-committed, workers idle.
-func BenchmarkEnqueue(b *testing.B) {
-	q := benchQueue(b, false, nil)
+func BenchmarkEnqueue(b *testing.B) { benchEnqueue(b, benchQueue(b, false, nil)) }
+
+// BenchmarkEnqueuePostgres is BenchmarkEnqueue on PostgreSQL.
+func BenchmarkEnqueuePostgres(b *testing.B) { benchEnqueue(b, benchQueuePG(b, false, nil)) }
+
+func benchEnqueue(b *testing.B, q *jobs.Queue) {
 	b.SetParallelism(32) // × GOMAXPROCS callers
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
