@@ -140,6 +140,42 @@ func (c *client) doJSON(method, path string, in, out any) error {
 	return c.do(method, path, ct, body, out)
 }
 
+// call sends a request like doJSON and hands the answer on: with -o json it
+// prints the answer as the server sent it and reports printed; otherwise it
+// decodes the answer into out (when not nil) for the caller to print.
+func (c *client) call(method, path string, in, out any) (printed bool, err error) {
+	var raw json.RawMessage
+	if err := c.doJSON(method, path, in, &raw); err != nil {
+		return false, err
+	}
+	if c.output == "json" {
+		return true, c.printJSON(raw)
+	}
+	if out == nil {
+		return false, nil
+	}
+	return false, json.Unmarshal(raw, out)
+}
+
+// getTable GETs path and prints the answer: with -o json as the server sent
+// it, otherwise as a table of header and the rows made from the decoded T.
+func getTable[T any](c *client, path string, header []string, rows func(T) [][]string) error {
+	var res T
+	if printed, err := c.call("GET", path, nil, &res); printed || err != nil {
+		return err
+	}
+	return c.table(header, rows(res))
+}
+
+// printGet GETs path and prints the answer as JSON, whatever --output says.
+func (c *client) printGet(path string) error {
+	var raw json.RawMessage
+	if err := c.do("GET", path, "", nil, &raw); err != nil {
+		return err
+	}
+	return c.printJSON(raw)
+}
+
 // printJSON writes raw JSON indented.
 func (c *client) printJSON(raw []byte) error {
 	var buf bytes.Buffer

@@ -174,15 +174,8 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				}
 				in["expires_at"] = t
 			}
-			var raw json.RawMessage
-			if err := c.doJSON("POST", "/api/v1/webhooks", in, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var w webhookOut
-			if err := json.Unmarshal(raw, &w); err != nil {
+			if printed, err := c.call("POST", "/api/v1/webhooks", in, &w); printed || err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "created webhook %s (%s)\nURL (shown once, keep it secret): %s\n", w.ID, w.Name, w.URL)
@@ -204,26 +197,18 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/webhooks", "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
-			var res struct{ Webhooks []webhookOut }
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			rows := [][]string{}
-			for _, w := range res.Webhooks {
-				exp := "-"
-				if w.ExpiresAt != nil {
-					exp = fmtTime(*w.ExpiresAt)
-				}
-				rows = append(rows, []string{w.ID, w.Name, strconv.FormatBool(w.Enabled), exp, fmtTime(w.UpdatedAt)})
-			}
-			return c.table([]string{"ID", "NAME", "ENABLED", "EXPIRES", "UPDATED"}, rows)
+			return getTable(c, "/api/v1/webhooks", []string{"ID", "NAME", "ENABLED", "EXPIRES", "UPDATED"},
+				func(res struct{ Webhooks []webhookOut }) [][]string {
+					rows := [][]string{}
+					for _, w := range res.Webhooks {
+						exp := "-"
+						if w.ExpiresAt != nil {
+							exp = fmtTime(*w.ExpiresAt)
+						}
+						rows = append(rows, []string{w.ID, w.Name, strconv.FormatBool(w.Enabled), exp, fmtTime(w.UpdatedAt)})
+					}
+					return rows
+				})
 		},
 	}
 
@@ -234,15 +219,8 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/webhooks/"+url.PathEscape(args[0]), "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var w webhookOut
-			if err := json.Unmarshal(raw, &w); err != nil {
+			if printed, err := c.call("GET", "/api/v1/webhooks/"+url.PathEscape(args[0]), nil, &w); printed || err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "id:       %s\nname:     %s\nenabled:  %t\ndebug:    %t\ncreated:  %s\nupdated:  %s\n", w.ID, w.Name, w.Enabled, w.Debug, fmtTime(w.CreatedAt), fmtTime(w.UpdatedAt))
@@ -265,12 +243,8 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var raw json.RawMessage
-				if err := c.doJSON("PATCH", "/api/v1/webhooks/"+url.PathEscape(args[0]), body, &raw); err != nil {
+				if printed, err := c.call("PATCH", "/api/v1/webhooks/"+url.PathEscape(args[0]), body, nil); printed || err != nil {
 					return err
-				}
-				if c.output == "json" {
-					return c.printJSON(raw)
 				}
 				fmt.Fprintf(c.out, "webhook %s %sd\n", args[0], use)
 				return nil
@@ -290,15 +264,8 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if overlap != "" {
 				path += "?overlap=" + url.QueryEscape(overlap)
 			}
-			var raw json.RawMessage
-			if err := c.do("POST", path, "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var w webhookOut
-			if err := json.Unmarshal(raw, &w); err != nil {
+			if printed, err := c.call("POST", path, nil, &w); printed || err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "new URL (shown once): %s\n", w.URL)
@@ -312,24 +279,10 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 	}
 	rotate.Flags().StringVar(&overlap, "overlap", "", "how long the old token stays valid (e.g. 1h; 0 ends it now; default: server setting)")
 
-	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a webhook", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cl.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do("DELETE", "/api/v1/webhooks/"+url.PathEscape(args[0]), "", nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.out, "webhook %s deleted\n", args[0])
-			return nil
-		},
-	}
 	cmd.AddCommand(create, list, show,
 		patch("enable", "Enable a webhook", map[string]any{"enabled": true}),
 		patch("disable", "Disable a webhook (callers get 400)", map[string]any{"enabled": false}),
-		rotate, del)
+		rotate, newDeleteCmd(cl, "webhook", "ID", "Delete a webhook", "/api/v1/webhooks/"))
 	return cmd
 }
 
@@ -339,6 +292,24 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// newDeleteCmd is `<noun> delete <arg>`: it DELETEs path+<arg> and says so.
+func newDeleteCmd(cl *clientFlags, noun, arg, short, path string) *cobra.Command {
+	return &cobra.Command{
+		Use: "delete " + arg, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.do("DELETE", path+url.PathEscape(args[0]), "", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "%s %s deleted\n", noun, args[0])
+			return nil
+		},
+	}
 }
 
 // ---- automations ----
@@ -363,22 +334,14 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/automations", "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
-			var res struct{ Automations []automationOut }
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			rows := [][]string{}
-			for _, a := range res.Automations {
-				rows = append(rows, []string{a.Name, a.ExtensionID, strconv.FormatInt(a.Revision, 10), fmtTime(a.UpdatedAt), a.Description})
-			}
-			return c.table([]string{"NAME", "TRIGGER", "REVISION", "UPDATED", "DESCRIPTION"}, rows)
+			return getTable(c, "/api/v1/automations", []string{"NAME", "TRIGGER", "REVISION", "UPDATED", "DESCRIPTION"},
+				func(res struct{ Automations []automationOut }) [][]string {
+					rows := [][]string{}
+					for _, a := range res.Automations {
+						rows = append(rows, []string{a.Name, a.ExtensionID, strconv.FormatInt(a.Revision, 10), fmtTime(a.UpdatedAt), a.Description})
+					}
+					return rows
+				})
 		},
 	}
 	show := &cobra.Command{
@@ -388,15 +351,8 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/automations/"+url.PathEscape(args[0]), "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var a automationOut
-			if err := json.Unmarshal(raw, &a); err != nil {
+			if printed, err := c.call("GET", "/api/v1/automations/"+url.PathEscape(args[0]), nil, &a); printed || err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "name:        %s\ntrigger:     %s\nrevision:    %d\ndescription: %s\nscript:\n%s\n", a.Name, a.ExtensionID, a.Revision, a.Description, indent(a.Script, "  "))
@@ -469,21 +425,7 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 	apply.Flags().StringVar(&desc, "description", "", "description (for a .kata file)")
 	apply.Flags().StringVar(&policyFile, "policy-file", "", "policy KATA file (for a .kata file)")
 	_ = apply.MarkFlagRequired("file")
-	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete an automation", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cl.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do("DELETE", "/api/v1/automations/"+url.PathEscape(args[0]), "", nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.out, "automation %s deleted\n", args[0])
-			return nil
-		},
-	}
-	cmd.AddCommand(list, show, apply, del)
+	cmd.AddCommand(list, show, apply, newDeleteCmd(cl, "automation", "NAME", "Delete an automation", "/api/v1/automations/"))
 	return cmd
 }
 
@@ -506,14 +448,7 @@ func newRunCmd(cl *clientFlags) *cobra.Command {
 				q.Set("webhook", webhook)
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/runs?"+q.Encode(), "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
-			var res struct {
+			type runs struct {
 				Runs []struct {
 					ID, WebhookID, Automation, Exit, Error string
 					Status                                 int
@@ -521,15 +456,15 @@ func newRunCmd(cl *clientFlags) *cobra.Command {
 					CreatedAt                              time.Time `json:"created_at"`
 				}
 			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			rows := [][]string{}
-			for _, r := range res.Runs {
-				rows = append(rows, []string{r.ID, fmtTime(r.CreatedAt), r.Automation, strconv.Itoa(r.Status), r.Exit,
-					(time.Duration(r.DurationUS) * time.Microsecond).String(), r.Error})
-			}
-			return c.table([]string{"ID", "TIME", "AUTOMATION", "STATUS", "EXIT", "DURATION", "ERROR"}, rows)
+			return getTable(c, "/api/v1/runs?"+q.Encode(), []string{"ID", "TIME", "AUTOMATION", "STATUS", "EXIT", "DURATION", "ERROR"},
+				func(res runs) [][]string {
+					rows := [][]string{}
+					for _, r := range res.Runs {
+						rows = append(rows, []string{r.ID, fmtTime(r.CreatedAt), r.Automation, strconv.Itoa(r.Status), r.Exit,
+							(time.Duration(r.DurationUS) * time.Microsecond).String(), r.Error})
+					}
+					return rows
+				})
 		},
 	}
 	list.Flags().StringVar(&webhook, "webhook", "", "only runs of this webhook id")
@@ -541,11 +476,7 @@ func newRunCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/runs/"+url.PathEscape(args[0]), "", nil, &raw); err != nil {
-				return err
-			}
-			return c.printJSON(raw)
+			return c.printGet("/api/v1/runs/" + url.PathEscape(args[0]))
 		},
 	}
 	cmd.AddCommand(list, show)
@@ -563,11 +494,7 @@ func newExtCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/extensions", "", nil, &raw); err != nil {
-				return err
-			}
-			return c.printJSON(raw)
+			return c.printGet("/api/v1/extensions")
 		},
 	}
 	cl.register(list)

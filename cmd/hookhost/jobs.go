@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -52,18 +51,11 @@ func newJobListCmd(cl *clientFlags) *cobra.Command {
 				}
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/jobs?"+q.Encode(), "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var res struct {
 				Jobs       []jobRow `json:"jobs"`
 				NextCursor string   `json:"next_cursor"`
 			}
-			if err := json.Unmarshal(raw, &res); err != nil {
+			if printed, err := c.call("GET", "/api/v1/jobs?"+q.Encode(), nil, &res); printed || err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(res.Jobs))
@@ -100,11 +92,7 @@ func newJobShowCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/jobs/"+url.PathEscape(args[0]), "", nil, &raw); err != nil {
-				return err
-			}
-			return c.printJSON(raw)
+			return c.printGet("/api/v1/jobs/" + url.PathEscape(args[0]))
 		},
 	}
 }
@@ -124,24 +112,16 @@ func newJobLogsCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/jobs/"+url.PathEscape(args[0])+"/logs", "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
-			var streams map[string][]logEntry
-			if err := json.Unmarshal(raw, &streams); err != nil {
-				return err
-			}
-			rows := [][]string{}
-			for _, name := range []string{"Output", "Warning", "Error", "Verbose"} {
-				for _, e := range streams[name] {
-					rows = append(rows, []string{name, e.Node, e.Message})
-				}
-			}
-			return c.table([]string{"STREAM", "NODE", "MESSAGE"}, rows)
+			return getTable(c, "/api/v1/jobs/"+url.PathEscape(args[0])+"/logs", []string{"STREAM", "NODE", "MESSAGE"},
+				func(streams map[string][]logEntry) [][]string {
+					rows := [][]string{}
+					for _, name := range []string{"Output", "Warning", "Error", "Verbose"} {
+						for _, e := range streams[name] {
+							rows = append(rows, []string{name, e.Node, e.Message})
+						}
+					}
+					return rows
+				})
 		},
 	}
 }
@@ -155,19 +135,12 @@ func newJobActionCmd(cl *clientFlags, action, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/"+action, "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
 			var res struct {
 				ID     string   `json:"id"`
 				State  string   `json:"state"`
 				JobIds []string `json:"JobIds"`
 			}
-			if err := json.Unmarshal(raw, &res); err != nil {
+			if printed, err := c.call("POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/"+action, nil, &res); printed || err != nil {
 				return err
 			}
 			if len(res.JobIds) > 0 {

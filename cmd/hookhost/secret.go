@@ -61,44 +61,22 @@ func newSecretCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do("GET", "/api/v1/secrets", "", nil, &raw); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(raw)
-			}
-			var res struct {
+			type secrets struct {
 				Secrets []struct {
 					Name string `json:"name"`
 				} `json:"secrets"`
 			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			rows := make([][]string, 0, len(res.Secrets))
-			for _, s := range res.Secrets {
-				rows = append(rows, []string{s.Name})
-			}
-			return c.table([]string{"NAME"}, rows)
+			return getTable(c, "/api/v1/secrets", []string{"NAME"}, func(res secrets) [][]string {
+				rows := make([][]string, 0, len(res.Secrets))
+				for _, s := range res.Secrets {
+					rows = append(rows, []string{s.Name})
+				}
+				return rows
+			})
 		},
 	}
 
-	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete a secret", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cl.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do("DELETE", "/api/v1/secrets/"+url.PathEscape(args[0]), "", nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.out, "secret %s deleted\n", args[0])
-			return nil
-		},
-	}
-	cmd.AddCommand(set, list, del)
+	cmd.AddCommand(set, list, newDeleteCmd(cl, "secret", "NAME", "Delete a secret", "/api/v1/secrets/"))
 	return cmd
 }
 
