@@ -83,7 +83,11 @@ func (r jobRunner) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome,
 	if err != nil {
 		return nil, fmt.Errorf("load automation %q: %w", at.Automation, err)
 	}
-	v, err := dict.DecodeJSON(at.Inputs)
+	stored, err := r.s.openJobInputs(at.Inputs)
+	if err != nil {
+		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs cannot be unsealed with this server's secret key"}, nil
+	}
+	v, err := dict.DecodeJSON(stored)
 	inputs, ok := v.(*dict.Map)
 	if err != nil || !ok {
 		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs are not a JSON object"}, nil
@@ -143,6 +147,9 @@ func (s *Server) dispatchJob(c *fiber.Ctx, w *store.Webhook, handler *automation
 	opts := handler.Job
 	inputs.Set("webhook_data", webhookData(w, req))
 	realInputs, err := jsonBytes(inputs)
+	if err == nil {
+		realInputs, err = s.sealJobInputs(realInputs)
+	}
 	if err != nil {
 		return writeProblem(c, problem(fiber.StatusInternalServerError, "encode job inputs"))
 	}

@@ -3,6 +3,9 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,6 +52,7 @@ func (s *Server) initSecrets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("secret key: %w", err)
 	}
+	s.box = box
 	s.secrets = secrets.NewStore(storeKV{s.store}, box, s.redactor)
 	if err := s.secrets.LoadRedactor(ctx); err != nil {
 		// The server still starts: the other secrets work, and webhooks that
@@ -282,4 +286,46 @@ func (r *redactHandler) attr(a slog.Attr) slog.Attr {
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// sealedInputsKey is the only key of a job's stored inputs when they are
+// sealed; sealedInputsLabel binds the ciphertext to its use.
+const (
+	sealedInputsKey   = "$sealed"
+	sealedInputsLabel = "job-inputs"
+)
+
+// sealJobInputs returns a job's inputs as they are stored: as given, or,
+// when they hold a secret value (an event KATA input rendered from
+// {{secrets.NAME}}), sealed with the secret key as {"$sealed": "<base64>"}
+// so that no secret lies in the database in the clear.
+func (s *Server) sealJobInputs(inputs []byte) ([]byte, error) {
+	if s.box == nil || s.redact(string(inputs)) == string(inputs) {
+		return inputs, nil
+	}
+	sealed, err := s.box.Seal(sealedInputsLabel, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]string{sealedInputsKey: base64.StdEncoding.EncodeToString(sealed)})
+}
+
+// openJobInputs reverses sealJobInputs; inputs that are not sealed are
+// returned as they are.
+func (s *Server) openJobInputs(stored []byte) ([]byte, error) {
+	if !bytes.HasPrefix(stored, []byte(`{"`+sealedInputsKey+`":`)) {
+		return stored, nil
+	}
+	var env map[string]string
+	if err := json.Unmarshal(stored, &env); err != nil || len(env) != 1 {
+		return stored, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(env[sealedInputsKey])
+	if err != nil {
+		return nil, fmt.Errorf("sealed job inputs: %w", err)
+	}
+	if s.box == nil {
+		return nil, errors.New("sealed job inputs: no secret key")
+	}
+	return s.box.Open(sealedInputsLabel, raw)
 }

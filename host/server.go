@@ -44,6 +44,7 @@ type Server struct {
 	adminToken   string
 	secrets      *secrets.Store    // the write-only secret store
 	redactor     *secrets.Redactor // secret values and tokens kept out of logs and records
+	box          *secrets.Box      // seals job inputs that hold a secret value
 	app          *fiber.App
 	adminApp     *fiber.App
 	started      time.Time
