@@ -313,6 +313,9 @@ func (s *Server) putAutomation(c *fiber.Ctx) error {
 		return err
 	}
 	a := &store.Automation{Name: in.Name, ExtensionID: in.ExtensionID, Description: in.Description, Script: in.Script, PolicyKATA: in.PolicyKATA}
+	if err := s.checkWebhooksStillWork(c.UserContext(), a); err != nil {
+		return err
+	}
 	status := fiber.StatusOK
 	err := s.store.UpdateAutomation(c.UserContext(), a)
 	if errors.Is(err, store.ErrNotFound) {
@@ -324,6 +327,37 @@ func (s *Server) putAutomation(c *fiber.Ctx) error {
 	}
 	s.changed(c.UserContext())
 	return c.Status(status).JSON(viewAutomation(a))
+}
+
+// checkWebhooksStillWork refuses a new version of an automation that the
+// webhooks using it could not run: a trigger other than webhook.respond,
+// or declared inputs that no longer match the fixed inputs a handler
+// passes. Without it every request of those webhooks would answer 500.
+func (s *Server) checkWebhooksStillWork(ctx context.Context, a *store.Automation) error {
+	ws, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	p := problem(fiber.StatusBadRequest, "the change would break webhooks that use this automation")
+	for _, w := range ws {
+		ev, err := automations.ParseEvent(w.EventKATA, s.tpl)
+		if err != nil || !slices.Contains(ev.Automations(), a.Name) {
+			continue
+		}
+		if !isWebhookTrigger(a.ExtensionID) {
+			p.Errors = append(p.Errors, ProblemItem{Field: "extension_id",
+				Message: fmt.Sprintf("webhook %q (%s) runs this automation, which needs the webhook.respond trigger", w.Name, w.ID)})
+			continue
+		}
+		for _, it := range s.checkFixedInputs(ev, map[string]*store.Automation{a.Name: a}) {
+			p.Errors = append(p.Errors, ProblemItem{Field: "script",
+				Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
+		}
+	}
+	if len(p.Errors) > 0 {
+		return p
+	}
+	return nil
 }
 
 func (s *Server) deleteAutomation(c *fiber.Ctx) error {

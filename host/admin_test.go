@@ -107,6 +107,22 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 	r = b.do(t, "GET", "/webhooks/"+tok, "", "")
 	require.Equal(t, 200, r.Status, "%s", r.Body)
 	require.Equal(t, "prod", string(r.Body))
+
+	// The automation cannot then drop the input the webhook passes, nor
+	// leave webhook.respond; a compatible change is saved.
+	for _, body := range []string{
+		`{"extension_id":"cerb.trigger.webhook.respond","script":"start:\n  return:\n    body: x\n"}`,
+		`{"extension_id":"cerb.trigger.automation.function","script":"inputs:\n  text/env:\nstart:\n  return:\n"}`,
+	} {
+		r = b.admin(t, "PUT", "/automations/needs", "application/json", body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		require.Contains(t, string(r.Body), `webhook \"ok\"`)
+	}
+	r = b.admin(t, "PUT", "/automations/needs", "application/json",
+		`{"extension_id":"cerb.trigger.webhook.respond","script":"inputs:\n  text/env:\n  text/extra:\nstart:\n  return:\n    body: v2 {{inputs.env}}\n"}`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.do(t, "GET", "/webhooks/"+tok, "", "")
+	require.Equal(t, "v2 prod", string(r.Body))
 }
 
 func TestAdmin_AutomationLifecycle(t *testing.T) {
