@@ -150,8 +150,10 @@ func (s *Server) ValidateAutomation(name, extensionID, script, policy string) er
 
 // ValidateEvent checks event KATA the way saving a webhook does: it must
 // parse, and every automation it names must exist as a webhook.respond
-// automation (or be among pending, created in the same request).
-func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[string]string) error {
+// automation (or be among pending, created in the same request: nil for
+// one whose own record failed validation), and pass it the inputs it
+// declares.
+func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[string]*store.Automation) error {
 	ev, err := automations.ParseEvent(kata, s.tpl)
 	if err != nil {
 		return invalid("event_kata", err)
@@ -171,8 +173,15 @@ func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[str
 	}
 	saved := map[string]*store.Automation{}
 	for _, name := range ev.Automations() {
-		trigger, ok := pending[name]
-		if !ok {
+		var trigger string
+		pa, ok := pending[name]
+		if ok {
+			if pa == nil {
+				continue // created by the same package; its own record has the problems
+			}
+			trigger = pa.ExtensionID
+			saved[name] = pa
+		} else {
 			a, err := s.store.GetAutomation(ctx, name)
 			if errors.Is(err, store.ErrNotFound) {
 				p.Errors = append(p.Errors, ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q does not exist", name)})
@@ -200,7 +209,7 @@ func (s *Server) ValidateEvent(ctx context.Context, kata string, pending map[str
 // fixed inputs the automation does not declare and required inputs without
 // a default that the handler does not give: either would fail every run
 // with the same error, so it is refused when the event KATA is saved.
-// Automations created by the same package import are checked when they run.
+// Automations created by the same package import are in saved too.
 func (s *Server) checkFixedInputs(ev *automations.Event, saved map[string]*store.Automation) []ProblemItem {
 	var items []ProblemItem
 	decls := map[string][]automations.InputDecl{}

@@ -235,6 +235,22 @@ func TestAdmin_PackageImport(t *testing.T) {
 
 	r = b.admin(t, "POST", "/packages/import?name=nope", "", "")
 	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+
+	// A webhook and its automation in one package: the webhook's fixed
+	// inputs are checked against the automation as it will be created.
+	two := func(inputs string) string {
+		return `{"package":{"name":"two"},"records":[` +
+			`{"uid":"auto","_context":"automation","name":"pkg.deploy","extension_id":"cerb.trigger.webhook.respond","script":"` + inputs + `start:\n  return:\n    body: ok\n"},` +
+			`{"uid":"hook","_context":"webhook","name":"Deploy","automations_kata":"automation/a:\n  uri: cerb:automation:pkg.deploy\n  inputs:\n    env: prod\n"}]}`
+	}
+	r = b.admin(t, "POST", "/packages/import", "application/json", two(""))
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), `"records[hook].event_kata"`)
+	require.Contains(t, string(r.Body), "input `env` is not declared")
+	r = b.admin(t, "GET", "/automations/pkg.deploy", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status, "nothing is created")
+	r = b.admin(t, "POST", "/packages/import", "application/json", two(`inputs:\n  text/env:\n`))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 }
 
 func TestMetrics(t *testing.T) {

@@ -15,20 +15,27 @@ import (
 	"github.com/hookhost/hookhost/packages/library"
 )
 
-// packageValidator adapts the server's save-time validation to packages.Validator.
+// packageValidator adapts the server's save-time validation to
+// packages.Validator. It remembers the automations it validated, so that a
+// webhook of the same package is checked against them as if they were saved.
 type packageValidator struct {
-	s   *Server
-	ctx context.Context
+	s       *Server
+	ctx     context.Context
+	created map[string]*store.Automation
 }
 
 func (v packageValidator) ValidateAutomation(name, extensionID, script, policy string) error {
-	return v.s.ValidateAutomation(name, extensionID, script, policy)
+	if err := v.s.ValidateAutomation(name, extensionID, script, policy); err != nil {
+		return err
+	}
+	v.created[name] = &store.Automation{Name: name, ExtensionID: extensionID, Script: script, PolicyKATA: policy}
+	return nil
 }
 
 func (v packageValidator) ValidateEvent(kata string, creating []string) error {
-	pending := make(map[string]string, len(creating))
+	pending := make(map[string]*store.Automation, len(creating))
 	for _, n := range creating {
-		pending[n] = "" // created by the same package; its own record is validated too
+		pending[n] = v.created[n] // nil when its own record failed validation
 	}
 	return v.s.ValidateEvent(v.ctx, kata, pending)
 }
@@ -96,7 +103,7 @@ func (s *Server) importRaw(ctx context.Context, raw []byte) (*importResult, erro
 		Version:    version,
 		Extensions: s.extensionNames(),
 		BaseURL:    s.cfg.PublicURL,
-		Validator:  packageValidator{s: s, ctx: ctx},
+		Validator:  packageValidator{s: s, ctx: ctx, created: map[string]*store.Automation{}},
 	})
 	if err != nil {
 		return nil, packageProblem(err)
