@@ -58,7 +58,7 @@ fuzz:
 ## lint: gofmt check and go vet
 .PHONY: lint
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v -e '\.pb\.go$$' -e '^third_party/'))" || (gofmt -l $$(git ls-files '*.go' | grep -v -e '\.pb\.go$$' -e '^third_party/'); exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet $(PKGS)
 
 ## fmt: gofmt every Go file

@@ -21,10 +21,11 @@ func SetAutoescape(newValue bool) {
 //  1. version: returns the version string
 //
 // Template examples for accessing items from your context:
-//     {{ myconstant }}
-//     {{ myfunc("test", 42) }}
-//     {{ user.name }}
-//     {{ pongo2.version }}
+//
+//	{{ myconstant }}
+//	{{ myfunc("test", 42) }}
+//	{{ user.name }}
+//	{{ pongo2.version }}
 type Context map[string]any
 
 func (c Context) checkForValidIdentifiers() *Error {

@@ -21,7 +21,8 @@ func FilterExists(name string) bool {
 
 // RegisterFilter registers a new filter. If there's already a filter with the same. You usually
 // want to call this function in the filter's init() function:
-//   http://golang.org/doc/effective_go.html#init
+//
+//	http://golang.org/doc/effective_go.html#init
 func RegisterFilter(name string, fn FilterFunction) error {
 	if FilterExists(name) {
 		return fmt.Errorf("filter with name '%s' is already registered", name)

@@ -5,7 +5,8 @@ const Version = "6.0.0"
 
 // Must panics, if a Template couldn't successfully parsed. This is how you
 // would use it:
-//     var baseTemplate = pongo2.Must(pongo2.FromFile("templates/base.html"))
+//
+//	var baseTemplate = pongo2.Must(pongo2.FromFile("templates/base.html"))
 func Must(tpl *Template, err error) *Template {
 	if err != nil {
 		panic(err)
