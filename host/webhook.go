@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -379,26 +380,65 @@ func (p *pendingRun) finish() *store.Run {
 // redactStrings returns v (a dictionary value) with every string, key or
 // value, passed through red. It never breaks the structure, unlike
 // redacting encoded JSON would (a secret such as "true" must not turn JSON
-// into something else).
+// into something else). Parts with nothing to redact are returned as they
+// are, not copied: redaction usually changes nothing.
 func redactStrings(v any, red func(string) string) any {
+	out, _ := redactCopy(v, red)
+	return out
+}
+
+// redactCopy is redactStrings, also reporting whether anything changed.
+func redactCopy(v any, red func(string) string) (any, bool) {
 	switch t := v.(type) {
 	case string:
-		return red(t)
+		r := red(t)
+		return r, r != t
 	case *dict.Map:
-		out := dict.New(t.Len())
+		var out *dict.Map
+		i := 0
 		t.Range(func(k string, x any) bool {
-			out.Set(red(k), redactStrings(x, red))
+			rk := red(k)
+			rx, changed := redactCopy(x, red)
+			if out == nil && (changed || rk != k) {
+				// The first change: copy the entries before it as they are.
+				out = dict.New(t.Len())
+				j := 0
+				t.Range(func(k0 string, x0 any) bool {
+					if j == i {
+						return false
+					}
+					out.Set(k0, x0)
+					j++
+					return true
+				})
+			}
+			if out != nil {
+				out.Set(rk, rx)
+			}
+			i++
 			return true
 		})
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = redactStrings(x, red)
+		if out == nil {
+			return t, false
 		}
-		return out
+		return out, true
+	case []any:
+		var out []any
+		for i, x := range t {
+			rx, changed := redactCopy(x, red)
+			if changed && out == nil {
+				out = slices.Clone(t)
+			}
+			if out != nil {
+				out[i] = rx
+			}
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
 	}
-	return v
+	return v, false
 }
 
 // encodeLog encodes log entries as JSON, dropping entries past limit bytes.
