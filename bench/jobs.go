@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +13,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hookhost/hookhost/internal/pgtest"
 )
 
 // jobWorkers is the job workers of every hookhost target (hookhost's
@@ -32,40 +31,6 @@ const jobAutomation = "start:\n  return:\n    body: ok\n"
 // jobEvent is the job targets' event KATA: a durable job, no retries.
 const jobEvent = "automation/job:\n  uri: cerb:automation:bench.job\n  job:\n    max_attempts@int: 1\n"
 
-// pgSchema creates a fresh schema on the PostgreSQL database of dsn and
-// returns a DSN whose connections use it, and a function that drops it.
-func pgSchema(ctx context.Context, dsn string) (string, func(), error) {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		return "", nil, fmt.Errorf("postgres: %q is not a postgres:// URL", redactDSN(dsn))
-	}
-	plain := *u
-	pq := plain.Query()
-	pq.Del("pool_max_conns") // hookhost's, not a server setting
-	plain.RawQuery = pq.Encode()
-	db, err := sql.Open("pgx", plain.String())
-	if err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "hh_bench_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = db.Close()
-		return "", nil, fmt.Errorf("postgres: create schema: %w", err)
-	}
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = db.ExecContext(dctx, "DROP SCHEMA "+schema+" CASCADE")
-		_ = db.Close()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
-}
-
 // redactDSN hides a DSN's password for messages.
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
@@ -78,7 +43,7 @@ func redactDSN(dsn string) string {
 // startHookhostPG is startHookhost (in-process automations) on a fresh
 // schema of opts.Postgres.
 func startHookhostPG(ctx context.Context, opts Options) (*server, error) {
-	dsn, drop, err := pgSchema(ctx, opts.Postgres)
+	dsn, drop, err := pgtest.Schema(ctx, opts.Postgres, "hh_bench_")
 	if err != nil {
 		return nil, err
 	}

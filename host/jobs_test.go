@@ -2,8 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -47,35 +45,8 @@ func jobBackends(t *testing.T) []backend {
 		return bs
 	}
 	return append(bs, backend{name: "Postgres", mutate: func(t testing.TB) func(*Config) {
-		return func(c *Config) { c.Database = postgresSchema(t, dsn) }
+		return func(c *Config) { c.Database = pgtest.SchemaOf(t, dsn, "hh_jobs_") }
 	}})
-}
-
-// postgresSchema creates a schema dropped when t ends and returns a DSN
-// whose search_path is that schema.
-func postgresSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "hh_jobs_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	require.NoError(t, conn.Close(ctx))
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
 
 // setupJobs starts a server for job tests: fast retries, quick shutdown.

@@ -2,53 +2,25 @@ package host
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-)
 
-// postgresDSN returns a DSN for a fresh schema on the test PostgreSQL
-// server (HOOKHOST_TEST_POSTGRES), dropped at cleanup, or skips.
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("HOOKHOST_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set HOOKHOST_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	db, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	schema := fmt.Sprintf("hh_host_%d", rand.Int64())
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+	"github.com/hookhost/hookhost/internal/pgtest"
+)
 
 // TestScaleOut_CachesFollowOtherServers runs two servers on one PostgreSQL
 // database: a webhook created through A answers on B, and changes through A
 // (disable, rotate, delete) take effect on B within a second.
 func TestScaleOut_CachesFollowOtherServers(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t, "hh_host_")
 	newServer := func() *testBundle {
 		cfg := Config{DataDir: t.TempDir(), AdminToken: testAdminToken, InProcess: true, Database: dsn,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/plugins"
 )
 
@@ -645,7 +646,7 @@ func TestRedactHandler(t *testing.T) {
 // reaches another on the same PostgreSQL database (they share the key).
 func TestSecrets_TwoServers(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t, "hh_host_")
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := setup(t, func(c *Config) { c.DataDir, c.Database = dirA, dsn })
 	key, err := os.ReadFile(filepath.Join(dirA, secrets.KeyFile))

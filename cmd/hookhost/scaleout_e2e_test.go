@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,32 +21,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
-)
 
-// scaleOutDSN returns a DSN for a fresh schema on the test PostgreSQL
-// server (HOOKHOST_TEST_POSTGRES), dropped at cleanup, or skips.
-func scaleOutDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("HOOKHOST_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set HOOKHOST_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	db, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	schema := "hh_e2e_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+	"github.com/hookhost/hookhost/internal/pgtest"
+)
 
 // pgServer is a `hookhost serve` child process on PostgreSQL.
 type pgServer struct {
@@ -252,7 +228,7 @@ func TestScaleOut_TwoServeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs two servers on PostgreSQL; skipped with -short")
 	}
-	dsn := scaleOutDSN(t)
+	dsn := pgtest.DSN(t, "hh_e2e_")
 	bin := buildBinary(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
