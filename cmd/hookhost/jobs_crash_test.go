@@ -141,28 +141,7 @@ func TestJobs_CrashRecovery(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		states := map[string]string{}
-		cursor := ""
-		for {
-			q := url.Values{"limit": {"500"}}
-			if cursor != "" {
-				q.Set("cursor", cursor)
-			}
-			var page struct {
-				Jobs []struct {
-					ID    string `json:"id"`
-					State string `json:"state"`
-				} `json:"jobs"`
-				NextCursor string `json:"next_cursor"`
-			}
-			require.NoError(t, json.Unmarshal(crashAdmin(t, addr, "GET", "/jobs?"+q.Encode(), "", ""), &page))
-			for _, j := range page.Jobs {
-				states[j.ID] = j.State
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
+		states := jobStates(t, addr)
 		pending := 0
 		for id := range want {
 			if states[id] != "Completed" {
@@ -191,4 +170,32 @@ func summary(states map[string]string) string {
 		n[s]++
 	}
 	return fmt.Sprint(n)
+}
+
+// jobStates lists every job of the server at addr by id, through the
+// admin API's pages.
+func jobStates(t *testing.T, addr string) map[string]string {
+	t.Helper()
+	states := map[string]string{}
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"500"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page struct {
+			Jobs []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			} `json:"jobs"`
+			NextCursor string `json:"next_cursor"`
+		}
+		require.NoError(t, json.Unmarshal(crashAdmin(t, addr, "GET", "/jobs?"+q.Encode(), "", ""), &page))
+		for _, j := range page.Jobs {
+			states[j.ID] = j.State
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			return states
+		}
+	}
 }

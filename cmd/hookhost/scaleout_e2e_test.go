@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,32 +108,6 @@ func (s *pgServer) queue(t *testing.T, token string, n int) string {
 	return body.JobIds[0]
 }
 
-// jobStates lists every job through the admin API of s.
-func (s *pgServer) jobStates(t *testing.T) map[string]string {
-	t.Helper()
-	states := map[string]string{}
-	cursor := ""
-	for {
-		q := url.Values{"limit": {"500"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page struct {
-			Jobs []struct {
-				ID    string `json:"id"`
-				State string `json:"state"`
-			} `json:"jobs"`
-			NextCursor string `json:"next_cursor"`
-		}
-		require.NoError(t, json.Unmarshal(crashAdmin(t, s.addr, "GET", "/jobs?"+q.Encode(), "", ""), &page))
-		for _, j := range page.Jobs {
-			states[j.ID] = j.State
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			return states
-		}
-	}
-}
 
 // waitCompleted polls s until every job of ids is Completed. The deadline
 // is generous: how fast jobs run is not what the test claims.
@@ -142,7 +115,7 @@ func (s *pgServer) waitCompleted(t *testing.T, ids []string, within time.Duratio
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		states := s.jobStates(t)
+		states := jobStates(t, s.addr)
 		pending := map[string]int{}
 		for _, id := range ids {
 			if st := states[id]; st != "Completed" {
