@@ -2,15 +2,19 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/secrets"
+	"github.com/hookhost/hookhost/host/verify"
 )
 
 // mountSecrets adds the secret routes of the admin API. Values are
@@ -100,6 +104,16 @@ func (s *Server) deleteSecret(c *fiber.Ctx) error {
 		return invalidField("name", fmt.Sprintf("secret name %q is invalid: %s", name, secrets.ErrInvalidName))
 	}
 	ctx := c.UserContext()
+	if c.Query("force") != "true" {
+		users, err := s.webhooksVerifyingWith(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return problem(fiber.StatusConflict, fmt.Sprintf("secret %q is used by the verify blocks of webhooks %s, which would answer 500 without it; change them first or delete with ?force=true",
+				name, strings.Join(users, ", ")))
+		}
+	}
 	found, err := s.secrets.Delete(ctx, name)
 	if err != nil {
 		return err
@@ -110,4 +124,31 @@ func (s *Server) deleteSecret(c *fiber.Ctx) error {
 	s.changed(ctx)
 	s.log.Info("secret deleted", "name", name)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// webhooksVerifyingWith lists the ids of webhooks whose verify/* blocks
+// use the secret called name.
+func (s *Server) webhooksVerifyingWith(ctx context.Context, name string) ([]string, error) {
+	ws, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, w := range ws {
+		ev, err := automations.ParseEvent(w.EventKATA, s.tpl)
+		if err != nil {
+			continue
+		}
+		vs, err := verify.Compile(ev.Verify, verify.Options{})
+		if err != nil {
+			continue
+		}
+		for _, v := range vs {
+			if slices.Contains(v.SecretNames(), name) {
+				out = append(out, w.ID)
+				break
+			}
+		}
+	}
+	return out, nil
 }

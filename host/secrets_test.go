@@ -477,7 +477,11 @@ func TestSecrets_ChangesApplyAtOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, signed(gh, "second-gh-secret"), "the new value applies at once")
 	require.Equal(t, http.StatusUnauthorized, signed(gh, "first-gh-secret"))
 
-	require.Equal(t, http.StatusNoContent, b.admin(t, "DELETE", "/secrets/GH", "", "").Status)
+	r = b.admin(t, "DELETE", "/secrets/GH", "", "")
+	require.Equal(t, http.StatusConflict, r.Status, "a secret a verify block uses is not deleted by accident: %s", r.Body)
+	require.Contains(t, string(r.Body), "?force=true")
+	require.Equal(t, http.StatusOK, signed(gh, "second-gh-secret"), "the refused delete changed nothing")
+	require.Equal(t, http.StatusNoContent, b.admin(t, "DELETE", "/secrets/GH?force=true", "", "").Status)
 	r = b.do(t, "POST", "/webhooks/"+gh, "text/plain", "payload", "X-Hub-Signature-256", githubSignature("second-gh-secret", "payload"))
 	require.Equal(t, http.StatusInternalServerError, r.Status, "a missing secret is the operator's problem: %s", r.Body)
 	require.Contains(t, string(r.Body), "verification could not run")

@@ -296,20 +296,29 @@ func indent(s, prefix string) string {
 
 // newDeleteCmd is `<noun> delete <arg>`: it DELETEs path+<arg> and says so.
 func newDeleteCmd(cl *clientFlags, noun, arg, short, path string) *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use: "delete " + arg, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cl.client(cmd)
 			if err != nil {
 				return err
 			}
-			if err := c.do("DELETE", path+url.PathEscape(args[0]), "", nil, nil); err != nil {
+			p := path + url.PathEscape(args[0])
+			if force {
+				p += "?force=true"
+			}
+			if err := c.do("DELETE", p, "", nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "%s %s deleted\n", noun, args[0])
 			return nil
 		},
 	}
+	if noun != "webhook" {
+		cmd.Flags().BoolVar(&force, "force", false, "delete even while webhooks use the "+noun)
+	}
+	return cmd
 }
 
 // ---- automations ----
