@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -146,16 +147,15 @@ func FuzzWebhook(f *testing.F) {
 			req.Write(body)
 		}
 
-		start := time.Now()
 		resp, rb, err := fuzzExchange(addr, req.Bytes(), method, 8*time.Second)
-		elapsed := time.Since(start)
 		if err != nil && strings.HasPrefix(err.Error(), "desync") {
 			t.Fatalf("%s %q: %d: %v", method, target, resp.StatusCode, err)
 		}
 		if err != nil {
 			// The server may drop a connection it cannot parse, but never
 			// hang on it.
-			require.Less(t, elapsed, 8*time.Second, "no answer: %v", err)
+			var ne net.Error
+			require.False(t, errors.As(err, &ne) && ne.Timeout(), "no answer within 8s: %v", err)
 			return
 		}
 		if !slices.Contains(fiber.DefaultMethods, method) {
