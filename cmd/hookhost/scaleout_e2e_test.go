@@ -108,7 +108,6 @@ func (s *pgServer) queue(t *testing.T, token string, n int) string {
 	return body.JobIds[0]
 }
 
-
 // waitCompleted polls s until every job of ids is Completed. The deadline
 // is generous: how fast jobs run is not what the test claims.
 func (s *pgServer) waitCompleted(t *testing.T, ids []string, within time.Duration) {
