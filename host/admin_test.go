@@ -3,10 +3,13 @@ package host
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 func TestAdmin_RequiresToken(t *testing.T) {
@@ -82,13 +85,13 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 			r := b.admin(t, tt.method, tt.path, tt.ctype, tt.body)
 			require.Equal(t, tt.wantStatus, r.Status, "%s", r.Body)
 			require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
-			var p Problem
+			var p api.Problem
 			require.NoError(t, json.Unmarshal(r.Body, &p))
 			got := map[string]bool{}
 			for _, it := range p.Errors {
 				got[it.Field] = true
 				if it.Line > 0 {
-					got[it.Field+":"+itoa(int64(it.Line))+":"+itoa(int64(it.Column))] = true
+					got[it.Field+":"+strconv.Itoa(it.Line)+":"+strconv.Itoa(it.Column)] = true
 				}
 			}
 			for _, f := range tt.wantFields {
@@ -190,11 +193,11 @@ func TestAdmin_RunsRecordedAndRedacted(t *testing.T) {
 	r = b.do(t, "POST", "/webhooks/"+ftok, "", "")
 	require.Equal(t, http.StatusInternalServerError, r.Status)
 	runID := r.json(t)["run_id"].(string)
-	b.srv.recorder.flush()
+	b.srv.dispatch.FlushRuns()
 
 	r = b.admin(t, "GET", "/runs?webhook="+id, "", "")
 	require.Equal(t, http.StatusOK, r.Status)
-	var list struct{ Runs []runView }
+	var list struct{ Runs []api.Run }
 	require.NoError(t, json.Unmarshal(r.Body, &list))
 	require.Len(t, list.Runs, 1)
 	require.Equal(t, "return", list.Runs[0].Exit)

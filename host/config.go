@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/runner"
 )
 
 // Config is everything the server needs. cmd/hookhost fills it from flags
@@ -79,6 +80,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is the server's version string.
 	Version string
+	// Runner, when set, runs automations instead of the extensions (for
+	// tests of the request and job paths).
+	Runner runner.Runner
 
 	// JobWorkers is how many durable jobs this process runs at once.
 	// Default 10. A negative value runs none: the process still queues jobs

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/hookhost/hookhost/host/redact"
 )
 
 // Namespace is the key-value namespace that holds the sealed secrets.
@@ -44,13 +46,13 @@ func ValidName(name string) bool { return nameRE.MatchString(name) }
 type Store struct {
 	kv  KV
 	box *Box
-	red *Redactor
+	red *redact.Redactor
 	now func() time.Time
 }
 
 // NewStore returns a Store. red is optional: when set, every value the
 // store writes or reads is added to it, so that it is redacted from logs.
-func NewStore(kv KV, box *Box, red *Redactor) *Store {
+func NewStore(kv KV, box *Box, red *redact.Redactor) *Store {
 	return &Store{kv: kv, box: box, red: red, now: time.Now}
 }
 

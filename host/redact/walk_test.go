@@ -1,4 +1,4 @@
-package host
+package redact
 
 import (
 	"strings"
@@ -9,7 +9,8 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-func TestRedactStrings(t *testing.T) {
+func TestWalk(t *testing.T) {
+	t.Parallel()
 	red := func(s string) string { return strings.ReplaceAll(s, "s3cr3t", "[redacted]") }
 	tests := []struct {
 		name string
@@ -26,13 +27,11 @@ func TestRedactStrings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, err := jsonBytes(tt.in)
-			require.NoError(t, err)
-			got := redactStrings(tt.in, red)
-			b, err := jsonBytes(got)
-			require.NoError(t, err)
-			require.JSONEq(t, tt.want, string(b))
-			after, _ := jsonBytes(tt.in)
+			t.Parallel()
+			before := encode(tt.in)
+			got := Walk(tt.in, red)
+			require.JSONEq(t, tt.want, string(encode(got)))
+			after := encode(tt.in)
 			require.Equal(t, string(before), string(after), "the input is not modified")
 			if m, ok := tt.in.(*dict.Map); ok && tt.same {
 				require.Same(t, m, got.(*dict.Map))

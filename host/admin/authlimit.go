@@ -1,14 +1,16 @@
-package host
+package admin
 
 import (
+	"math"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// authFailures rate-limits failed admin API authentications per client
-// address, so the admin token cannot be guessed at speed.
+// authFailures throttles failed admin authentications per client address:
+// a burst of 10, then one every 6 seconds.
 type authFailures struct {
 	mu    sync.Mutex
 	byIP  map[string]*rate.Limiter
@@ -20,7 +22,7 @@ func newAuthFailures() *authFailures {
 	return &authFailures{byIP: map[string]*rate.Limiter{}, every: 6 * time.Second, burst: 10}
 }
 
-// blocked reports how long ip must wait before trying again, or 0.
+// blocked returns how long ip must wait before trying again (0: it may).
 func (a *authFailures) blocked(ip string, now time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -31,7 +33,7 @@ func (a *authFailures) blocked(ip string, now time.Time) time.Duration {
 	return a.every
 }
 
-// fail records one failed attempt from ip.
+// fail counts one failed authentication from ip.
 func (a *authFailures) fail(ip string, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -44,4 +46,9 @@ func (a *authFailures) fail(ip string, now time.Time) {
 		a.byIP[ip] = l
 	}
 	l.AllowN(now, 1)
+}
+
+// retryAfter formats a wait as whole seconds for Retry-After (at least 1).
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }

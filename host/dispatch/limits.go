@@ -1,7 +1,8 @@
-package host
+package dispatch
 
 import (
 	"math"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -11,16 +12,18 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
 )
 
-// limiters holds the state of each webhook's limits: block (its token
-// bucket and its runs in progress), by webhook id. It outlives cache
-// invalidations so that counts stay right across admin changes.
+// limiters holds each webhook's rate bucket and concurrency count. They
+// are per process: N servers let N times the rate through.
 type limiters struct {
 	mu   sync.Mutex
 	byID map[string]*webhookLimiter
 }
 
+// webhookLimiter enforces one webhook's limits.
 type webhookLimiter struct {
 	spec     automations.EventLimits
 	bucket   *rate.Limiter // nil without a rate
@@ -29,8 +32,7 @@ type webhookLimiter struct {
 
 func newLimiters() *limiters { return &limiters{byID: map[string]*webhookLimiter{}} }
 
-// get returns the limiter of webhook id for spec, replacing one built for
-// different limits.
+// get returns the limiter of webhook id for spec, new when spec changed.
 func (l *limiters) get(id string, spec automations.EventLimits) *webhookLimiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -49,47 +51,47 @@ func (l *limiters) get(id string, spec automations.EventLimits) *webhookLimiter 
 	return wl
 }
 
-// admit applies a webhook's limits to the request in c. It returns a
-// release function to call when the run ends, or ok false after answering
-// 413 or 429 (with Retry-After).
-func (s *Server) admit(c *fiber.Ctx, h *hook, now time.Time) (release func(), ok bool, err error) {
-	spec, limited := s.effectiveLimits(h.event.Limits)
+// admit applies the webhook's limits (its own `limits:` merged over the
+// server's defaults): 413 for a body over the limit, 429 with Retry-After
+// past the rate or the concurrency. release must be called when the
+// request is done.
+func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (release func(), err error) {
+	spec, limited := EffectiveLimits(d.cfg.DefaultLimits, h.Event.Limits)
 	if !limited {
-		return func() {}, true, nil
+		return func() {}, nil
 	}
 	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
-		return nil, false, writeProblem(c, problem(fiber.StatusRequestEntityTooLarge,
-			"the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
+		return nil, api.NewProblem(http.StatusRequestEntityTooLarge,
+			"the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)")
 	}
-	wl := s.limits.get(h.w.ID, spec)
+	wl := d.limits.get(h.Webhook.ID, spec)
 	if wl.bucket != nil {
 		r := wl.bucket.ReserveN(now, 1)
-		if d := r.DelayFrom(now); !r.OK() || d > 0 {
+		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
 			r.CancelAt(now)
-			return nil, false, tooMany(c, d, "this webhook's request rate limit is exceeded")
+			return nil, tooMany(c, wait, "this webhook's request rate limit is exceeded")
 		}
 	}
 	if spec.Concurrency > 0 {
 		if wl.inFlight.Add(1) > int64(spec.Concurrency) {
 			wl.inFlight.Add(-1)
-			return nil, false, tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress")
+			return nil, tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress")
 		}
-		return func() { wl.inFlight.Add(-1) }, true, nil
+		return func() { wl.inFlight.Add(-1) }, nil
 	}
-	return func() {}, true, nil
+	return func() {}, nil
 }
 
-// tooMany answers 429 with a Retry-After of at least one second.
+// tooMany sets Retry-After and returns a 429 problem.
 func tooMany(c *fiber.Ctx, wait time.Duration, detail string) error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
-	return writeProblem(c, problem(fiber.StatusTooManyRequests, detail))
+	return api.NewProblem(http.StatusTooManyRequests, detail)
 }
 
-// effectiveLimits merges a webhook's own limits over the server-wide
-// defaults, field by field. ok is false when no limit applies.
-func (s *Server) effectiveLimits(own *automations.EventLimits) (limits automations.EventLimits, ok bool) {
-	def := s.cfg.DefaultLimits
+// EffectiveLimits merges a webhook's own limits over the server's
+// defaults, field by field; ok is false when nothing is limited.
+func EffectiveLimits(def automations.EventLimits, own *automations.EventLimits) (limits automations.EventLimits, ok bool) {
 	if def == (automations.EventLimits{}) {
 		if own == nil {
 			return def, false

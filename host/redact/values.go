@@ -1,26 +1,29 @@
-package secrets
+package redact
 
 import (
 	"cmp"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 )
 
-// Redacted replaces every known secret value in redacted text.
-const Redacted = "[redacted]"
+// Marker replaces what is redacted.
+const Marker = "[redacted]"
 
-// MinRedactLen is the shortest value a Redactor replaces: shorter values
-// would turn ordinary text into noise (and are no secret anyway).
-const MinRedactLen = 4
+// MinLen is the shortest value a Redactor replaces: shorter values would
+// turn ordinary text into noise (and are no secret anyway).
+const MinLen = 4
 
-// Redactor replaces every known secret value, and the tokens its caller
-// registers, with "[redacted]" in arbitrary text: logs, run records, error
-// messages. Besides each value as written it replaces the value as JSON,
-// URL query and URL path encodings spell it. It is safe for concurrent use;
-// Redact takes a read lock only, and changes rebuild one strings.Replacer.
+// Redactor replaces every known secret value, the tokens its caller
+// registers, and webhook tokens wherever they are recognisable (in a
+// /webhooks/<token> path or a token= parameter) with "[redacted]" in
+// arbitrary text: logs, run records, error messages. Besides each value as
+// written it replaces the value as JSON, URL query and URL path encodings
+// spell it. It is safe for concurrent use; Redact takes a read lock only,
+// and changes rebuild one strings.Replacer.
 type Redactor struct {
 	mu       sync.RWMutex
 	values   map[string]struct{}
@@ -28,18 +31,18 @@ type Redactor struct {
 }
 
 // NewRedactor returns a Redactor that knows values.
-func NewRedactor(values ...string) *Redactor {
+func New(values ...string) *Redactor {
 	r := &Redactor{values: map[string]struct{}{}}
 	r.Add(values...)
 	return r
 }
 
-// Add registers values; those shorter than MinRedactLen are ignored.
+// Add registers values; those shorter than MinLen are ignored.
 func (r *Redactor) Add(values ...string) {
 	r.mu.RLock()
 	missing := false
 	for _, v := range values {
-		if _, ok := r.values[v]; !ok && len(v) >= MinRedactLen {
+		if _, ok := r.values[v]; !ok && len(v) >= MinLen {
 			missing = true
 			break
 		}
@@ -51,7 +54,7 @@ func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range values {
-		if len(v) >= MinRedactLen {
+		if len(v) >= MinLen {
 			r.values[v] = struct{}{}
 		}
 	}
@@ -83,24 +86,44 @@ func (r *Redactor) rebuild() {
 	r.replacer = newReplacer(r.values)
 }
 
-// Redact returns s with every registered value replaced by "[redacted]".
+// Redact returns s with every registered value and every recognisable
+// webhook token replaced by "[redacted]". A nil Redactor only replaces
+// tokens.
 func (r *Redactor) Redact(s string) string {
-	r.mu.RLock()
-	rep := r.replacer
-	r.mu.RUnlock()
-	if rep == nil || s == "" {
+	if s == "" {
 		return s
 	}
-	return rep.Replace(s)
+	if r != nil {
+		r.mu.RLock()
+		rep := r.replacer
+		r.mu.RUnlock()
+		if rep != nil {
+			s = rep.Replace(s)
+		}
+	}
+	return Tokens(s)
 }
 
-// Redact returns s with every one of values (and its encodings) replaced by
-// "[redacted]"; values shorter than MinRedactLen are ignored. For many texts
+// tokenRE matches webhook tokens where they are recognisable without
+// being known: in a webhook URL path, and as a token= parameter.
+var tokenRE = regexp.MustCompile(`(/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b`)
+
+// Tokens returns s with webhook tokens in /webhooks/<token> paths and
+// token= parameters replaced by "[redacted]".
+func Tokens(s string) string {
+	if strings.Contains(s, "token=") || strings.Contains(s, "/webhooks/") {
+		return tokenRE.ReplaceAllString(s, "${1}"+Marker)
+	}
+	return s
+}
+
+// Values returns s with every one of values (and its encodings) replaced by
+// "[redacted]"; values shorter than MinLen are ignored. For many texts
 // or values, keep a Redactor instead.
-func Redact(s string, values ...string) string {
+func Values(s string, values ...string) string {
 	set := make(map[string]struct{}, len(values))
 	for _, v := range values {
-		if len(v) >= MinRedactLen {
+		if len(v) >= MinLen {
 			set[v] = struct{}{}
 		}
 	}
@@ -117,7 +140,7 @@ func newReplacer(values map[string]struct{}) *strings.Replacer {
 	forms := make(map[string]struct{}, len(values))
 	for v := range values {
 		for _, f := range encodings(v) {
-			if len(f) >= MinRedactLen {
+			if len(f) >= MinLen {
 				forms[f] = struct{}{}
 			}
 		}
@@ -137,7 +160,7 @@ func newReplacer(values map[string]struct{}) *strings.Replacer {
 	})
 	pairs := make([]string, 0, 2*len(sorted))
 	for _, f := range sorted {
-		pairs = append(pairs, f, Redacted)
+		pairs = append(pairs, f, Marker)
 	}
 	return strings.NewReplacer(pairs...)
 }
