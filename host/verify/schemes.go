@@ -258,7 +258,9 @@ const (
 	swSigHeader = "webhook-signature"
 )
 
-func (c *standardChecker) credentialHeaders() []string { return []string{swSigHeader, "svix-signature"} }
+func (c *standardChecker) credentialHeaders() []string {
+	return []string{swSigHeader, "svix-signature"}
+}
 
 // swHeader reads a Standard Webhooks header, or its svix- spelling.
 func swHeader(r *Request, name string) (string, bool) {
