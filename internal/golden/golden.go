@@ -156,6 +156,9 @@ type Section struct {
 type File struct {
 	// Path is the case file: the archive, or the input of a pair.
 	Path string
+	// Name is the case's name, the file's base name without its
+	// extension, which also names its subtest.
+	Name string
 	// Comment is the text of an archive before its first section.
 	Comment string
 	// Sections are the archive's sections in file order; for a pair,
@@ -175,10 +178,10 @@ func Read(path string) (*File, error) {
 	}
 	if isArchive(path) {
 		f := Parse(data)
-		f.Path = path
+		f.Path, f.Name = path, caseName(path)
 		return f, nil
 	}
-	f := &File{Path: path, Sections: []Section{{Name: "input", Data: string(data)}}}
+	f := &File{Path: path, Name: caseName(path), Sections: []Section{{Name: "input", Data: string(data)}}}
 	want, err := os.ReadFile(f.goldenPath())
 	switch {
 	case err == nil:
@@ -189,7 +192,7 @@ func Read(path string) (*File, error) {
 	return f, nil
 }
 
-// Parse parses an archive (its Path is left empty).
+// Parse parses an archive (its Path and Name are left empty).
 func Parse(data []byte) *File {
 	data = crlfToLF(data)
 	a := parseArchive(data)

@@ -195,6 +195,7 @@ func TestRead(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []Section{{"input", "in\r\n"}, {"want", "out\nput"}}, f.Sections)
 		require.Equal(t, filepath.Join(dir, "pair2.golden"), f.goldenPath())
+		require.Equal(t, "pair2", f.Name)
 	})
 
 	t.Run("Archive", func(t *testing.T) {
@@ -212,6 +213,7 @@ func TestRead(t *testing.T) {
 		require.True(t, f.Contains("$X"))
 		require.False(t, f.Contains("$Y"))
 		require.Equal(t, f.Path, f.goldenPath())
+		require.Equal(t, "case", f.Name)
 	})
 
 	t.Run("Missing", func(t *testing.T) {
