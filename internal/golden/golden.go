@@ -287,13 +287,13 @@ func (f *File) check(outputs []string, got Got) (checked, error) {
 				data += "\n"
 			}
 			if !had {
-				res.problems = append(res.problems, fmt.Sprintf("no -- %s -- section; the test gives:\n%s", name, indent(data)))
+				res.problems = append(res.problems, fmt.Sprintf("no %s; the test gives:\n%s", f.label(name), indent(data)))
 			} else if old != data {
-				res.problems = append(res.problems, fmt.Sprintf("-- %s -- differs (-want +got):\n%s", name, Diff(old, data)))
+				res.problems = append(res.problems, fmt.Sprintf("%s differs (-want +got):\n%s", f.label(name), Diff(old, data)))
 			}
 			want.set(name, data)
 		case had:
-			res.problems = append(res.problems, fmt.Sprintf("-- %s -- is stale: the test no longer gives it", name))
+			res.problems = append(res.problems, fmt.Sprintf("%s is stale: the test no longer gives it", f.label(name)))
 			want.delete(name)
 		}
 	}
@@ -312,6 +312,15 @@ func (f *File) check(outputs []string, got Got) (checked, error) {
 		res.file = want.Format()
 	}
 	return res, nil
+}
+
+// label names an output section in messages: "-- want -- section" in an
+// archive, the .golden file of a pair.
+func (f *File) label(name string) string {
+	if isArchive(f.Path) {
+		return "-- " + name + " -- section"
+	}
+	return filepath.Base(f.goldenPath())
 }
 
 // set replaces the named section's content, or appends the section.

@@ -28,7 +28,7 @@ func TestCheck(t *testing.T) {
 		{name: "FinalLineFeedAdded", data: archive, got: Got{"want": "X"}},
 		{
 			name: "Differs", data: archive, got: Got{"want": "Y\n"},
-			problems: []string{"-- want -- differs (-want +got):\n@@ -1,1 +1,1 @@\n-X\n+Y\n"},
+			problems: []string{"-- want -- section differs (-want +got):\n@@ -1,1 +1,1 @@\n-X\n+Y\n"},
 			file:     "A comment.\n-- input --\nx\n-- want --\nY\n",
 		},
 		{
@@ -39,7 +39,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "Stale", data: "-- template --\nx\n-- output --\nX\n", outputs: []string{"output", "error"},
 			got:      Got{"error": "bad\n"},
-			problems: []string{"-- output -- is stale", "no -- error -- section"},
+			problems: []string{"-- output -- section is stale", "no -- error -- section"},
 			file:     "-- template --\nx\n-- error --\nbad\n",
 		},
 		{
@@ -55,7 +55,7 @@ func TestCheck(t *testing.T) {
 		{name: "PairEqual", path: "case.kata", data: "X", got: Got{"want": "X"}},
 		{
 			name: "PairDiffers", path: "case.kata", data: "X\n", got: Got{"want": "Y"},
-			problems: []string{"-- want -- differs (-want +got):\n@@ -1,1 +1,1 @@\n-X\n+Y\n\\ no line feed at the end\n"},
+			problems: []string{"case.golden differs (-want +got):\n@@ -1,1 +1,1 @@\n-X\n+Y\n\\ no line feed at the end\n"},
 			file:     "Y",
 		},
 		{name: "PairMarkerGot", path: "case.kata", data: "X\n", got: Got{"want": "-- x --\n"}, problems: []string{"differs"}, file: "-- x --\n"},
