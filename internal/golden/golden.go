@@ -57,7 +57,7 @@ type Got map[string]string
 
 // A Test produces the outputs of one case. It runs in its own parallel
 // subtest and may fail t itself (require) for problems that are not
-// differences in output.
+// differences in output; Run then neither compares nor rewrites the case.
 type Test func(t *testing.T, f *File) Got
 
 // A Corpus is a set of golden files and the names of their output sections.
@@ -122,6 +122,9 @@ func (c Corpus) Run(t *testing.T, test Test) {
 			if *update {
 				if err := f.write(res.file); err != nil {
 					t.Fatalf("golden: %v", err)
+				}
+				if res.file != nil {
+					t.Logf("golden: rewrote %s", f.goldenPath())
 				}
 				return
 			}

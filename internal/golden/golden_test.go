@@ -239,6 +239,7 @@ func TestRun(t *testing.T) {
 	for name, data := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
 	}
+	// Not parallel: the files are checked once all cases have run.
 	t.Run("Cases", func(t *testing.T) {
 		Run(t, filepath.Join(dir, "*"), func(t *testing.T, f *File) Got {
 			in, ok := f.Section("input")
