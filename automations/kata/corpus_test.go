@@ -3,10 +3,8 @@ package kata_test
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,109 +12,6 @@ import (
 
 	"github.com/hookhost/hookhost/automations/kata"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/kata")
-
-const goldenDir = "../../testdata/kata"
-
-// dump renders a parse result for the golden files: one line per node with
-// the key position, the key and its annotations, and the value (quoted) with
-// its position; "=" marks an inline value, "|" a text block.
-func dump(doc *kata.Document, err error) string {
-	var b strings.Builder
-	if err != nil {
-		b.WriteString(err.Error())
-		b.WriteByte('\n')
-		return b.String()
-	}
-	var walk func(n *kata.Node, depth int)
-	walk = func(n *kata.Node, depth int) {
-		for _, c := range n.Children {
-			fmt.Fprintf(&b, "%-7s %s%s", c.Pos, strings.Repeat("  ", depth), c.Key)
-			if len(c.Annotations) > 0 {
-				fmt.Fprintf(&b, " @%s", strings.Join(c.Annotations, ","))
-			}
-			switch c.Kind {
-			case kata.Object:
-				if len(c.Children) == 0 {
-					b.WriteString(" {}")
-				}
-			case kata.Scalar:
-				fmt.Fprintf(&b, " = %q (%s)", c.Value, c.ValuePos)
-			case kata.Text:
-				fmt.Fprintf(&b, " | %q (%s)", c.Value, c.ValuePos)
-			}
-			b.WriteByte('\n')
-			walk(c, depth+1)
-		}
-	}
-	walk(doc.Root, 0)
-	if b.Len() == 0 {
-		b.WriteString("(empty)\n")
-	}
-	return b.String()
-}
-
-func TestGolden(t *testing.T) {
-	t.Parallel()
-
-	files, err := filepath.Glob(filepath.Join(goldenDir, "*.kata"))
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(files), 40, "golden cases in %s", goldenDir)
-
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".kata")
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-
-			src, err := os.ReadFile(file)
-			require.NoError(t, err)
-			doc, perr := kata.Parse(name, string(src))
-			got := dump(doc, perr)
-
-			golden := strings.TrimSuffix(file, ".kata") + ".golden"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-				return
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test ./automations/kata -run TestGolden -update")
-			require.Equal(t, string(want), got)
-
-			// Error cases start with "error-"; everything else parses.
-			require.Equal(t, strings.HasPrefix(name, "error-"), perr != nil, "error: %v", perr)
-			if perr == nil {
-				requireRoundTrip(t, doc)
-			}
-		})
-	}
-}
-
-// requireRoundTrip checks that Encode writes a tree that parses back equal.
-func requireRoundTrip(t *testing.T, doc *kata.Document) {
-	t.Helper()
-	out := doc.String()
-	again, err := kata.Parse("encoded", out)
-	require.NoError(t, err, "encoded:\n%s", out)
-	require.Equal(t, shape(doc.Root), shape(again.Root), "encoded:\n%s", out)
-}
-
-// shape is a node without positions, for comparing trees.
-type shapeNode struct {
-	Key         string
-	Annotations []string
-	Kind        kata.Kind
-	Value       string
-	Children    []shapeNode
-}
-
-func shape(n *kata.Node) shapeNode {
-	s := shapeNode{Key: n.Key, Annotations: n.Annotations, Kind: n.Kind, Value: n.Value}
-	for _, c := range n.Children {
-		s.Children = append(s.Children, shape(c))
-	}
-	return s
-}
 
 type corpusEntry struct {
 	Source  string `json:"source"`
