@@ -104,6 +104,7 @@ func (b *testBundle) do(t testing.TB, method, target, contentType string, body s
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	checkContract(t, method, target, resp.StatusCode, resp.Header.Get("Content-Type"), rb)
 	return response{resp.StatusCode, resp.Header, rb}
 }
 
