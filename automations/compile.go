@@ -82,7 +82,7 @@ func Compile(src Source, opts Options) (*Program, error) {
 	}
 	c := &compiler{
 		env:       opts.Templates,
-		webhook:   src.Trigger == "" || src.Trigger == TriggerWebhookRespond || src.Trigger == TriggerWebhookRespondStem,
+		webhook:   src.Trigger == "" || IsWebhookTrigger(src.Trigger),
 		extension: make(map[string]bool, len(opts.Commands)),
 	}
 	for _, name := range opts.Commands {
