@@ -132,7 +132,7 @@ func compileValue(c *compiler, n *node, k *kata.Node) { n.val = c.vc.compile(k, 
 
 // commandTable is every command and flow node, in the reference's order. It
 // is never modified.
-var commandTable = []commandDef{
+var commandTable = [...]commandDef{
 	// Flow nodes (spec §2.3). Their compilers are structural (compile.go).
 	{
 		CommandInfo: CommandInfo{Name: "decision", Form: FormFlow, Supported: true,

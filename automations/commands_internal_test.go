@@ -10,7 +10,7 @@ import (
 // form needs, and only those.
 func TestCommandTableEntries(t *testing.T) {
 	t.Parallel()
-	entries := append([]commandDef{extensionCommand}, commandTable...)
+	entries := append([]commandDef{extensionCommand}, commandTable[:]...)
 	for _, d := range entries {
 		t.Run("Entry_"+d.Name, func(t *testing.T) {
 			t.Parallel()
