@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"slices"
 	"strings"
@@ -10,23 +9,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/internal/golden"
 	"github.com/hookhost/hookhost/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/reference.md")
 
 // referencePath is docs/reference.md seen from this package's directory.
 const referencePath = "../../docs/reference.md"
 
 func TestReferenceIsCurrent(t *testing.T) {
 	t.Parallel()
-	if *update {
+	if golden.Updating() {
 		require.NoError(t, write(referencePath))
 	}
 	got, err := os.ReadFile(referencePath)
 	require.NoError(t, err)
-	require.Equal(t, string(render()), string(got),
-		"docs/reference.md is stale: run `make docs` (or go test ./internal/gendocs -update) and commit it")
+	if want := string(render()); want != string(got) {
+		t.Fatalf("docs/reference.md is stale: run `make docs` (or go test ./internal/gendocs -update) and commit it\n%s", golden.Diff(string(got), want))
+	}
 }
 
 func TestReferenceListsEveryTableEntry(t *testing.T) {
