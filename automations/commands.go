@@ -11,8 +11,16 @@ import (
 // This file is the command table: every name a script or a policy may use
 // is one entry of commandTable, with its parameters, whether the policy
 // checks it, how it compiles and how it runs. Adding a command is adding an
-// entry here (and its implementation, in this file or a commands_*.go file).
-// The reference (docs/reference.md) is generated from the same table.
+// entry here (and its implementation, in this file or a commands_*.go file);
+// then `make docs` regenerates docs/reference.md from the same table. For an
+// action command the entry is, e.g.:
+//
+//	{
+//		CommandInfo: CommandInfo{Name: "example.echo", Form: FormAction, Supported: true, Policy: true,
+//			Summary: "Returns its inputs.",
+//			Inputs:  []ParamInfo{{Name: "text", Type: "text", Required: true, Summary: "the text"}}},
+//		run: func(r *runner, n *node, in *dict.Map) (any, error) { return in, nil },
+//	},
 
 // CommandForm is how a command is written in a script.
 type CommandForm string
@@ -100,7 +108,9 @@ func keyInput(summary string) ParamInfo {
 }
 
 // delimiterInput is the delimiter: input of the var.* commands.
-var delimiterInput = ParamInfo{Name: "delimiter", Type: "text", Summary: "separator of the key path (default `:`)"}
+func delimiterInput() ParamInfo {
+	return ParamInfo{Name: "delimiter", Type: "text", Summary: "separator of the key path (default `:`)"}
+}
 
 // logCommand is the entry of a log command writing at level.
 func logCommand(name string, level int, summary string) commandDef {
@@ -222,7 +232,7 @@ var commandTable = [...]commandDef{
 			Inputs: []ParamInfo{
 				keyInput("the key path, e.g. `order:items:0`"),
 				{Name: "value", Type: "any", Summary: "the value to write"},
-				delimiterInput,
+				delimiterInput(),
 			}},
 		run: (*runner).varSet,
 	},
@@ -232,7 +242,7 @@ var commandTable = [...]commandDef{
 			Inputs: []ParamInfo{
 				keyInput("the key path of the list"),
 				{Name: "value", Type: "any", Summary: "the value to append"},
-				delimiterInput,
+				delimiterInput(),
 			}},
 		run: (*runner).varPush,
 	},
@@ -241,7 +251,7 @@ var commandTable = [...]commandDef{
 			Summary: "Removes one key path or a list of them; the output says whether anything was removed.",
 			Inputs: []ParamInfo{
 				{Name: "key", Type: "text or list", Required: true, Summary: "the key path, or a list of key paths"},
-				delimiterInput,
+				delimiterInput(),
 			}},
 		run: (*runner).varUnset,
 	},
