@@ -28,6 +28,11 @@ plugins:
 generate:
 	$(GO) generate ./plugins/proto
 
+## docs: regenerate docs/reference.md from the engine's tables (a test fails when it is stale)
+.PHONY: docs
+docs:
+	$(GO) run ./internal/gendocs -o docs/reference.md
+
 ## run: build and start the server on 127.0.0.1:8080 with SQLite in ./data and the example imported
 .PHONY: run
 run: build

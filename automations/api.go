@@ -18,12 +18,6 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// Trigger ids of the webhook.respond trigger (both spellings are accepted).
-const (
-	TriggerWebhookRespond     = "cerb.trigger.webhook.respond"
-	TriggerWebhookRespondStem = "webhook.respond"
-)
-
 // Diagnostic is one validation problem with its source and position.
 // Source is "script", "policy" or "event".
 type Diagnostic = kata.Error
@@ -35,7 +29,7 @@ type Diagnostics = kata.Errors
 // Source is what Compile needs of an automation record.
 type Source struct {
 	Name    string // e.g. "example.webhook.respond"
-	Trigger string // the record's extension_id, e.g. "cerb.trigger.webhook.respond"
+	Trigger string // the record's extension_id, e.g. "cerb.trigger.webhook.respond" (see Trigger)
 	Script  string
 	Policy  string // policy KATA, may be empty
 }

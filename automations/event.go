@@ -3,6 +3,7 @@ package automations
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hookhost/hookhost/automations/kata"
@@ -296,7 +297,7 @@ func (e *Event) Handlers() []HandlerRef {
 func (e *Event) Automations() []string {
 	var out []string
 	for _, h := range e.handlers {
-		if h.automation != "" && !contains(out, h.automation) {
+		if h.automation != "" && !slices.Contains(out, h.automation) {
 			out = append(out, h.automation)
 		}
 	}

@@ -240,27 +240,10 @@ func (r *runner) run(n *node) bool {
 		return r.repeat(n)
 	case kWhile:
 		return r.while(n)
-	case kReturn:
-		return r.doReturn(n)
-	case kError:
-		return r.doError(n)
-	case kAwait:
-		v := r.eval(n.val)
-		r.done = true
-		r.res.Exit = ExitAwait
-		r.res.Return = asReturn(v)
-		return true
-	case kSet:
-		return r.set(n)
-	case kLog:
-		msg := toString(r.eval(n.val))
-		if msg != "" {
-			r.log(n.level, n.id, msg)
-		}
-		return false
-	case kVarExpand:
-		return false
 	default:
+		if n.cmd.exec != nil {
+			return n.cmd.exec(r, n)
+		}
 		return r.action(n)
 	}
 }
@@ -442,35 +425,12 @@ func (r *runner) action(n *node) bool {
 	if n.output != nil {
 		outName = strings.TrimSpace(toString(r.eval(n.output)))
 	}
-	if n.sideEffect {
+	if n.cmd.Policy {
 		if cerr := r.checkPolicy(n, in, outName); cerr != nil {
 			return r.handle(n, outName, nil, cerr)
 		}
 	}
-	var out any
-	var err error
-	switch n.kind {
-	case kVarSet:
-		out, err = r.varSet(n, in)
-	case kVarPush:
-		out, err = r.varPush(n, in)
-	case kVarUnset:
-		out, err = r.varUnset(in)
-	case kKataParse:
-		out, err = r.kataParse(in)
-	case kHTTP:
-		out, err = r.httpRequest(n, in)
-	case kFunction:
-		out, err = r.function(n, in)
-	case kStorageGet:
-		out, err = r.storageGet(in)
-	case kStorageSet:
-		out, err = r.storageSet(in)
-	case kStorageDelete:
-		out, err = r.storageDelete(in)
-	case kExtension:
-		out, err = r.extension(n, in)
-	}
+	out, err := n.cmd.run(r, n, in)
 	return r.handle(n, outName, out, err)
 }
 
@@ -521,14 +481,14 @@ func (r *runner) checkPolicy(n *node, in *dict.Map, outName string) *cmdError {
 	data.Set("node", dict.Of("id", n.id, "type", n.name))
 	data.Set("inputs", in)
 	data.Set("output", outName)
-	if n.kind == kFunction {
+	if n.cmd.URI {
 		data.Set("uri", toString(r.eval(n.uri)))
 	}
 	if r.p.policy.allows(n.name, data, &r.env) {
 		return nil
 	}
-	if n.kind == kFunction {
-		return cmdErrorf("The automation policy does not allow the `function:` command.")
+	if n.cmd.deny != "" {
+		return &cmdError{msg: n.cmd.deny}
 	}
 	return cmdErrorf("The automation policy does not allow this command (%s).", n.name)
 }

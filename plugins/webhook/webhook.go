@@ -83,14 +83,23 @@ func newExtension(opts Options) *Extension {
 
 // TriggerFunction is the trigger of automations called with the function:
 // command; they run on the same engine.
-const TriggerFunction = "cerb.trigger.automation.function"
+//
+// Deprecated: use automations.TriggerAutomationFunction, or
+// automations.IsFunctionTrigger to accept both spellings.
+const TriggerFunction = automations.TriggerAutomationFunction
 
-// Describe reports the webhook.respond and automation.function triggers.
+// Describe reports the triggers of automations.KnownTriggers
+// (webhook.respond and automation.function), by their canonical ids.
 func (x *Extension) Describe(context.Context) (plugins.Description, error) {
+	known := automations.KnownTriggers()
+	triggers := make([]string, len(known))
+	for i, t := range known {
+		triggers[i] = t.ID
+	}
 	return plugins.Description{
 		ID:              "webhook",
 		Version:         Version,
-		Triggers:        []string{automations.TriggerWebhookRespond, TriggerFunction},
+		Triggers:        triggers,
 		ProtocolVersion: plugins.ProtocolVersion,
 	}, nil
 }
@@ -102,9 +111,7 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 // same values: Values that JSON would change (see wireSafe) go through
 // JSON first.
 func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugins.Host) (plugins.Outcome, error) {
-	switch inv.Trigger {
-	case automations.TriggerWebhookRespond, automations.TriggerWebhookRespondStem, TriggerFunction, "automation.function":
-	default:
+	if _, ok := automations.Trigger(inv.Trigger); !ok {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
 	}
 	inputs, err := x.inputs(inv)
