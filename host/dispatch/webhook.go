@@ -103,7 +103,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		d.log.Error("automation lookup", "error", err)
 		return api.NewProblem(http.StatusServiceUnavailable, "automation lookup failed; try again")
 	}
-	if a == nil || !catalog.IsWebhookTrigger(a.ExtensionID) {
+	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
 		return errNoHandler()
 	}
 	if handler.Inputs != nil {

@@ -164,10 +164,16 @@ func (e *Extensions) Restarts() int {
 
 // extension returns the extension that runs trigger.
 func (e *Extensions) extension(trigger string) (plugins.Extension, error) {
-	if e.inproc != nil && (catalog.IsWebhookTrigger(trigger) || catalog.IsFunctionTrigger(trigger)) {
+	if e.inproc != nil && (isKnownTrigger(trigger)) {
 		return e.inproc, nil
 	}
 	return e.mgr.ForTrigger(trigger)
+}
+
+// isKnownTrigger reports whether trigger is one of hookhost's own.
+func isKnownTrigger(trigger string) bool {
+	_, ok := automations.Trigger(trigger)
+	return ok
 }
 
 // Server runs automations through the plugins.Extension contract and
@@ -324,7 +330,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if a == nil {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: fmt.Sprintf("automation %q not found", name)}
 	}
-	if !catalog.IsFunctionTrigger(a.ExtensionID) {
+	if !automations.IsFunctionTrigger(a.ExtensionID) {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound,
 			Message: fmt.Sprintf("automation %q is a %s automation, not automation.function", name, a.ExtensionID)}
 	}

@@ -81,12 +81,6 @@ func newExtension(opts Options) *Extension {
 	}
 }
 
-// TriggerFunction is the trigger of automations called with the function:
-// command; they run on the same engine.
-//
-// Deprecated: use automations.TriggerAutomationFunction, or
-// automations.IsFunctionTrigger to accept both spellings.
-const TriggerFunction = automations.TriggerAutomationFunction
 
 // Describe reports the triggers of automations.KnownTriggers
 // (webhook.respond and automation.function), by their canonical ids.
