@@ -81,7 +81,6 @@ func newExtension(opts Options) *Extension {
 	}
 }
 
-
 // Describe reports the triggers of automations.KnownTriggers
 // (webhook.respond and automation.function), by their canonical ids.
 func (x *Extension) Describe(context.Context) (plugins.Description, error) {
