@@ -66,6 +66,13 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet $(PKGS)
 
+## verify: fail when a generated or hand-kept file is stale (protobuf code, openapi.json vs the routes, migrations of both databases, docs/reference.md, go.mod) or gofmt/vet complain
+.PHONY: verify
+verify: lint
+	$(GO) mod tidy -diff
+	./plugins/proto/verify.sh
+	$(GO) test -count=1 -run 'TestOpenAPI|TestMigrations_InStep|TestReferenceIsCurrent' ./host/ ./internal/gendocs/
+
 ## fmt: gofmt every Go file
 .PHONY: fmt
 fmt:
