@@ -55,8 +55,8 @@ func jobBackends(t *testing.T) []backend {
 func setupJobs(t *testing.T, be backend, mutate ...func(*Config)) *testBundle {
 	t.Helper()
 	all := append([]func(*Config){be.mutate(t), func(c *Config) {
-		c.JobRetryBackoff = 20 * time.Millisecond
-		c.JobShutdownGrace = 2 * time.Second
+		c.Jobs.RetryBackoff = 20 * time.Millisecond
+		c.Jobs.ShutdownGrace = 2 * time.Second
 	}}, mutate...)
 	return setup(t, all...)
 }
@@ -243,7 +243,7 @@ func TestJobs_StateTransitions(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be, func(c *Config) { c.JobWorkers = 1; c.JobRetryBackoff = 400 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.Workers = 1; c.Jobs.RetryBackoff = 400 * time.Millisecond })
 			gate := make(chan error)
 			b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 				select {
@@ -507,7 +507,7 @@ func TestJobs_SignedCallback(t *testing.T) {
 			}))
 			t.Cleanup(recv.Close)
 
-			b := setupJobs(t, be, func(c *Config) { c.JobRetryBackoff = 5 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.RetryBackoff = 5 * time.Millisecond })
 			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\n    type: freeform\nstart:\n  return:\n    body: deployed\n    result: 42\n", "")
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    callback_url: "+recv.URL+"/done\n"))
 			r := b.admin(t, "POST", "/webhooks/"+whID+"/signing-secret", "", "")

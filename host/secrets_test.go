@@ -579,8 +579,9 @@ func TestSecrets_KeyAndRestart(t *testing.T) {
 
 	// A group-readable key file stops the server with the reason.
 	require.NoError(t, os.Chmod(filepath.Join(dir, secrets.KeyFile), 0o644))
-	_, err = New(context.Background(), Config{DataDir: dir, InProcess: true, AdminToken: testAdminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := testConfig(t)
+	cfg.DataDir = dir
+	_, err = New(context.Background(), cfg)
 	require.ErrorContains(t, err, "chmod 600")
 }
 
