@@ -101,11 +101,15 @@ func (e *BlockedError) Error() string {
 		return fmt.Sprintf("http.request to %s refused: a host name made of numbers must be an IPv4 address", to)
 	}
 	hint := "allow them with the policy setting http_allow_networks"
-	if privateKind(e.Kind) {
+	if e.Private() {
 		hint = "allow them with --allow-private-requests or the policy setting http_allow_networks"
 	}
 	return fmt.Sprintf("http.request to %s refused: %s addresses are blocked (%s)", to, e.Kind, hint)
 }
+
+// Private reports whether Options.AllowPrivate (the server's
+// --allow-private-requests) would have allowed the refused address.
+func (e *BlockedError) Private() bool { return privateKind(e.Kind) }
 
 // TooLargeError is a response body over Options.MaxResponseBytes.
 type TooLargeError struct {
