@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -38,8 +37,13 @@ type Config struct {
 	FetchCooldown time.Duration
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
-	// HTTPClient sends completion callbacks. Default: 10 s timeout.
-	HTTPClient *http.Client
+	// AllowPrivateRequests lets completion callbacks reach loopback,
+	// private, link-local and shared (CGNAT) addresses, which the SSRF
+	// guard of http.request (automations/ssrf) refuses to them by default;
+	// wire it to the server's --allow-private-requests. Cloud metadata,
+	// unspecified, multicast and reserved addresses stay refused. Default
+	// false.
+	AllowPrivateRequests bool
 	// Logger receives the queue's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is called as jobs start and finish in this process
@@ -95,9 +99,6 @@ func (c *Config) defaults() error {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

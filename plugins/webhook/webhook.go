@@ -42,7 +42,11 @@ const maxCached = 4096
 
 // Extension runs webhook.respond automations. Create it with New.
 type Extension struct {
-	env  *templates.Env
+	env *templates.Env
+	// http serves the http.request of every automation. It is safe to
+	// share: its guard keeps one connection pool per policy allow-list
+	// (http_allow_networks), so no automation reaches another's networks
+	// over a kept-alive connection or a redirect.
 	http *http.Client
 
 	mu    sync.RWMutex
