@@ -50,8 +50,9 @@ type Config struct {
 	// concurrent runs are spread over them. Default 1 (one process
 	// multiplexes all runs over one stream).
 	ExtensionProcesses int
-	// AllowPrivateRequests lets http.request reach loopback, private and
-	// link-local addresses (refused by default: SSRF guard).
+	// AllowPrivateRequests lets http.request and job completion callbacks
+	// reach loopback, private and link-local addresses (refused by default:
+	// the outbound guard).
 	AllowPrivateRequests bool
 	// BodyLimit caps webhook request bodies. Default 1 MiB.
 	BodyLimit int

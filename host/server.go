@@ -192,6 +192,9 @@ func (s *Server) startJobs(ctx context.Context) error {
 		Runner:   &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},
 		Settings: s.cfg.Jobs,
 		Logger:   s.log,
+		// Completion callbacks go through the same outbound guard as
+		// http.request, lifted by the same switch.
+		AllowPrivateRequests: s.cfg.AllowPrivateRequests,
 	}
 	if jc.Dialect == jobs.DialectPostgres {
 		jc.DatabaseURL = s.cfg.Database
