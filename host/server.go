@@ -411,20 +411,28 @@ func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metrics.Handler())
 	s.dispatch.Mount(app)
 	if s.cfg.AdminListen == "" {
-		s.admin.Mount(app)
+		s.mountAdmin(app)
 	}
 	return app
 }
 
+// newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	s.admin.Mount(app)
+	s.mountAdmin(app)
 	return app
+}
+
+// mountAdmin adds what is served where the admin API is: the API itself
+// and /metrics, which never face the webhook port when the admin API has a
+// listener of its own.
+func (s *Server) mountAdmin(app *fiber.App) {
+	app.Get("/metrics", s.metrics.Handler())
+	s.admin.Mount(app)
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
