@@ -493,7 +493,11 @@ func fnRandom(_ any, args ...any) (any, error) {
 		if lo > hi {
 			lo, hi = hi, lo
 		}
-		return lo + mrand.Int64N(hi-lo+1), nil
+		span := uint64(hi) - uint64(lo) // fits: hi >= lo
+		if span == math.MaxUint64 {
+			return int64(mrand.Uint64()), nil
+		}
+		return lo + int64(mrand.Uint64N(span+1)), nil
 	}
 	switch t := arg(args, 0, nil).(type) {
 	case nil:

@@ -26,7 +26,7 @@ type Limits struct {
 	// or operator builds. Default 1,000,000.
 	Items int
 	// Memory caps the bytes of all the strings, lists and dictionaries one
-	// render builds, counting those it drops again. Default 256 MiB.
+	// render builds, counting those it drops again. Default 128 MiB.
 	Memory int64
 	// Loop caps the loop iterations and arrow-function calls of one render.
 	// Default 1,000,000.
@@ -39,7 +39,7 @@ type Limits struct {
 const (
 	DefaultOutputLimit = 16 << 20
 	DefaultItemLimit   = 1_000_000
-	DefaultMemoryLimit = 256 << 20
+	DefaultMemoryLimit = 128 << 20
 	DefaultLoopLimit   = 1_000_000
 	DefaultTimeLimit   = 2 * time.Second
 	DefaultCacheSize   = 10_000
@@ -82,7 +82,8 @@ type LimitError struct {
 	// printed size of a list or dictionary), "memory", "loop", "time",
 	// "nesting" or "canceled" (the render's context ended).
 	Limit string
-	// Max is the limit's value: bytes, items, iterations or levels; for
+	// Max is the limit's value: bytes, items, iterations or levels (64 for
+	// arrow-function calls, 20,000 for values); for
 	// "time", nanoseconds. 0 for "canceled".
 	Max int64
 	// Cause is the context's error for "canceled".
@@ -106,7 +107,7 @@ func (e *LimitError) Error() string {
 	case "time":
 		return fmt.Sprintf("template time limit exceeded: render took longer than %v", time.Duration(e.Max))
 	case "nesting":
-		return fmt.Sprintf("template nesting limit exceeded: arrow functions nested more than %d deep", e.Max)
+		return fmt.Sprintf("template nesting limit exceeded: arrow functions or values nested more than %d deep", e.Max)
 	case "canceled":
 		if e.Cause != nil {
 			return "template render canceled: " + e.Cause.Error()
@@ -130,7 +131,7 @@ type state struct {
 	ops    uint32
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
-	weights map[weightKey]int64
+	weights map[weightKey]measure
 }
 
 // weightKey identifies a list (its items and length) or a dictionary.
@@ -244,9 +245,10 @@ func sizeOf(x any) int {
 	return 0
 }
 
-// Bytes accounted for a list item and a dictionary entry.
+// Bytes accounted for a list item (its slot, and the box of a number) and
+// a dictionary entry.
 const (
-	itemBytes  = 16
+	itemBytes  = 24
 	entryBytes = 48
 )
 
@@ -310,13 +312,16 @@ func sharesString(s string, inputs ...any) bool {
 	return false
 }
 
+// slotBytes is the size of a list slot (an interface value).
+const slotBytes = 16
+
 // sharesList reports whether l is one of the inputs or a part of one.
 func sharesList(l []any, inputs ...any) bool {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(l)))
 	for _, in := range inputs {
 		if x, ok := in.([]any); ok && len(x) > 0 {
 			b := uintptr(unsafe.Pointer(unsafe.SliceData(x)))
-			if p >= b && p+uintptr(len(l))*itemBytes <= b+uintptr(len(x))*itemBytes {
+			if p >= b && p+uintptr(len(l))*slotBytes <= b+uintptr(len(x))*slotBytes {
 				return true
 			}
 		}
@@ -327,77 +332,98 @@ func sharesList(l []any, inputs ...any) bool {
 // weightCap is the largest printed size of a list or dictionary.
 func (l *Limits) weightCap() int64 { return int64(max(l.String, DefaultOutputLimit)) }
 
-// checkWeight checks that v, printed as JSON, is within the value limit.
-// Lists and dictionaries can share items ([a, a] holds a twice), so a
-// value that is small in memory can be huge when printed, compared or
-// copied; this check keeps every value a render builds small enough for
-// those. The walk stops as soon as the limit is passed, and the sizes of
-// large values are remembered for the rest of the render.
+// checkWeight checks that v, printed as JSON, is within the value limit,
+// and that it nests at most maxValueDepth deep.
 func (st *state) checkWeight(v any) error {
 	max := st.limits.weightCap()
-	if st.weight(v, max) > max {
+	w, d := st.weight(v, max, 0)
+	if d > maxValueDepth {
+		return st.fail("nesting", maxValueDepth)
+	}
+	if w > max {
 		return st.fail("value", max)
 	}
 	return nil
 }
 
-// weight returns the printed size of v (about its JSON length), or a value
-// above budget once it is known to exceed budget.
-func (st *state) weight(v any, budget int64) int64 {
+// maxValueDepth bounds the nesting of the lists and dictionaries a render
+// builds (JSON data may nest 10,000 deep), so that printing, comparing or
+// copying them cannot exhaust the stack.
+const maxValueDepth = 20_000
+
+// measure is the printed size and the nesting depth of a value.
+type measure struct {
+	w int64
+	d int
+}
+
+// weight returns the printed size of v (about its JSON length) and its
+// nesting depth; the walk stops, returning a size above budget or a depth
+// above maxValueDepth, as soon as either is known to be exceeded. level is
+// the depth of v in the value being measured.
+func (st *state) weight(v any, budget int64, level int) (int64, int) {
+	if level > maxValueDepth {
+		return budget + 1, level
+	}
 	var key weightKey
 	var w int64
+	var d int
 	switch t := v.(type) {
 	case string:
-		return int64(len(t)) + 2
+		return int64(len(t)) + 2, 0
 	case []any:
 		if len(t) == 0 {
-			return 2
+			return 2, 1
 		}
 		key = weightKey{unsafe.Pointer(unsafe.SliceData(t)), len(t)}
-		if w, ok := st.weights[key]; ok {
-			return w
+		if m, ok := st.weights[key]; ok {
+			return m.w, m.d
 		}
 		w = 1
 		for _, x := range t {
-			w += st.weight(x, budget-w) + 1
-			if w > budget {
-				return w
+			xw, xd := st.weight(x, budget-w, level+1)
+			w += xw + 1
+			d = max(d, xd+1)
+			if w > budget || level+d > maxValueDepth {
+				return w, d
 			}
 		}
 	case *dict.Map:
 		if t.Len() == 0 {
-			return 2
+			return 2, 1
 		}
 		key = weightKey{unsafe.Pointer(t), -1}
-		if w, ok := st.weights[key]; ok {
-			return w
+		if m, ok := st.weights[key]; ok {
+			return m.w, m.d
 		}
 		w = 1
 		t.Range(func(k string, x any) bool {
-			w += int64(len(k)) + 4 + st.weight(x, budget-w)
-			return w <= budget
+			xw, xd := st.weight(x, budget-w, level+1)
+			w += int64(len(k)) + 4 + xw
+			d = max(d, xd+1)
+			return w <= budget && level+d <= maxValueDepth
 		})
-		if w > budget {
-			return w
+		if w > budget || level+d > maxValueDepth {
+			return w, d
 		}
 	case int64:
 		w = 1
 		for n := t; n >= 10 || n <= -10; n /= 10 {
 			w++
 		}
-		return w
+		return w, 0
 	case nil, bool:
-		return 4
+		return 4, 0
 	default:
-		return 8
+		return 8, 0
 	}
-	if w >= bigValue {
+	if w >= bigValue || d >= 64 {
 		if st.weights == nil {
-			st.weights = make(map[weightKey]int64)
+			st.weights = make(map[weightKey]measure)
 		}
-		st.weights[key] = w
+		st.weights[key] = measure{w, d}
 	}
-	return w
+	return w, d
 }
 
 // limitError converts an error recorded in the render's pongo2.Limits into

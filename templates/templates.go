@@ -93,7 +93,7 @@
 //   - Value: a list or dictionary built prints (as JSON) in at most
 //     max(String, 16 MiB) bytes, so values that share items ({% set a = [a,
 //     a] %} in a loop) cannot grow exponentially.
-//   - Memory: 256 MiB of strings, lists and dictionaries built by one render
+//   - Memory: 128 MiB of strings, lists and dictionaries built by one render
 //     in total, dropped ones included.
 //   - Loop: 1,000,000 loop iterations and arrow-function calls.
 //   - Time: 2 s of wall-clock time, checked at loop iterations, arrow calls,

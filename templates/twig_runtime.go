@@ -339,9 +339,13 @@ func opPow(a, b any) (any, error) {
 	xi, xInt := x.(int64)
 	yi, yInt := y.(int64)
 	if xInt && yInt && yi >= 0 && math.Abs(r) < 9e18 {
-		out := int64(1)
-		for range yi {
-			out *= xi
+		// exponentiation by squaring: at most 64 rounds, even for 1 ** 10^18
+		out, base := int64(1), xi
+		for e := yi; e > 0; e >>= 1 {
+			if e&1 == 1 {
+				out *= base
+			}
+			base *= base
 		}
 		return out, nil
 	}
