@@ -190,7 +190,8 @@ func (st *state) errString() error { return st.fail("string", int64(st.limits.St
 func (st *state) errItems() error { return st.fail("items", int64(st.limits.Items)) }
 
 // wantString checks, before building it, that a string of n bytes is within
-// the string limit and the memory budget.
+// the string limit (what is built is accounted to the memory budget after,
+// by built).
 func (st *state) wantString(n int64) error {
 	if n > int64(st.limits.String) || n < 0 {
 		return st.errString()

@@ -110,6 +110,7 @@ func newSet() (*pongo2.TemplateSet, error) {
 // the arguments, checks the deadline, and checks and accounts for the
 // value the filter builds.
 func adaptFilter(name string, def filterDef) pongo2.ContextFilterFunction {
+	call := def.call // bound once: a method value allocates
 	return func(ctx *pongo2.ExecutionContext, in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
 		st := stateOf(ctx)
 		x := norm(in.Interface())
@@ -129,7 +130,7 @@ func adaptFilter(name string, def filterDef) pongo2.ContextFilterFunction {
 				args = []any{p}
 			}
 		}
-		out, err := st.apply(def.call, def.view, x, args)
+		out, err := st.apply(call, def.view, x, args)
 		if err != nil {
 			return nil, &pongo2.Error{Sender: "filter:" + name, OrigError: fmt.Errorf("%s: %w", name, err)}
 		}
@@ -189,11 +190,12 @@ func buildGlobals() pongo2.Context {
 }
 
 func adaptFunction(name string, def funcDef) pongo2.ContextFunction {
+	call := def.call // bound once: a method value allocates
 	return func(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
 		for i, a := range args {
 			args[i] = norm(a)
 		}
-		out, err := stateOf(ctx).apply(def.call, def.view, nil, args)
+		out, err := stateOf(ctx).apply(call, def.view, nil, args)
 		if err != nil {
 			return nil, fmt.Errorf("%s(): %w", name, err)
 		}

@@ -61,7 +61,6 @@ var helperFilters = map[string]helperFunc{
 		}
 		return strings.Join(parts, ""), nil
 	},
-	"str":      func(_ *state, a any, _ []any) (any, error) { return toStr(a), nil },
 	"eq":       func(_ *state, a any, b []any) (any, error) { return looseEqual(a, first(b)), nil },
 	"ne":       func(_ *state, a any, b []any) (any, error) { return !looseEqual(a, first(b)), nil },
 	"lt":       func(_ *state, a any, b []any) (any, error) { return compare(a, first(b)) < 0, nil },
@@ -801,8 +800,25 @@ func adaptHelper(name string, fn helperFunc) pongo2.ContextFilterFunction {
 	}
 }
 
+// strFilter is _tw_str, PHP's conversion to text, which "~" applies to its
+// operands: text is passed on as it is, without a new value.
+func strFilter(ctx *pongo2.ExecutionContext, in, _ *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+	if in.IsString() {
+		return in, nil
+	}
+	x := in.Interface()
+	s := toStr(x)
+	if err := stateOf(ctx).built(s, x, nil); err != nil {
+		return nil, &pongo2.Error{Sender: "filter:str", OrigError: err}
+	}
+	return pongo2.AsValue(s), nil
+}
+
 // registerTwig registers the helper filters and tags on set.
 func registerTwig(set *pongo2.TemplateSet) error {
+	if err := set.RegisterFilter(reservedPrefix+"str", strFilter); err != nil {
+		return err
+	}
 	for name, fn := range helperFilters {
 		if err := set.RegisterFilter(reservedPrefix+name, adaptHelper(name, fn)); err != nil {
 			return err
