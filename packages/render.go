@@ -21,10 +21,10 @@ type renderer struct {
 	vars map[string]any
 }
 
-// newRenderer returns a renderer with its own templates.Env; Import
-// replaces it with Options.Templates when one is given.
+// newRenderer returns a renderer without values. Import sets its Env to
+// Options.Templates; without one, the first render makes a new Env.
 func newRenderer() (*renderer, error) {
-	return &renderer{env: templates.New(), vars: map[string]any{}}, nil
+	return &renderer{vars: map[string]any{}}, nil
 }
 
 // render renders s when it holds package markup ({{{ }}}, {{% %}} or
@@ -34,6 +34,9 @@ func newRenderer() (*renderer, error) {
 func (r *renderer) render(s string) (string, error) {
 	if !hasPackageMarkup(s) {
 		return s, nil
+	}
+	if r.env == nil {
+		r.env = templates.New()
 	}
 	data, _ := dict.FromGo(r.vars).(*dict.Map)
 	out, err := r.env.RenderPackage(s, data)
