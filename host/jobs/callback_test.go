@@ -48,9 +48,10 @@ func callbackQueue(t *testing.T, allowPrivate bool) *jobs.Queue {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
 	require.NoError(t, err)
-	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Runner: instantRunner{}, Workers: 2,
-		RetryBackoff: time.Millisecond, ShutdownGrace: time.Second, AllowPrivateRequests: allowPrivate,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	set := jobs.DefaultSettings()
+	set.Workers, set.RetryBackoff, set.ShutdownGrace = 2, time.Millisecond, time.Second
+	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), Runner: instantRunner{}, Settings: set,
+		AllowPrivateRequests: allowPrivate, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	require.NoError(t, q.Start(ctx))
 	t.Cleanup(func() {
