@@ -1,6 +1,7 @@
 package automations
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -310,10 +311,16 @@ func (e *Event) Automations() []string {
 // true decides; a handler with no true rule is enabled. A template error is
 // returned as an error (event KATA is strict).
 func (e *Event) Select(vars *dict.Map) (*Handler, error) {
+	return e.SelectContext(context.Background(), vars)
+}
+
+// SelectContext is Select with the request's context: rendering stops when
+// it ends.
+func (e *Event) SelectContext(ctx context.Context, vars *dict.Map) (*Handler, error) {
 	if vars == nil {
 		vars = dict.New(0)
 	}
-	env := evalEnv{annEnv: annEnv{data: vars, generic: true}}
+	env := evalEnv{annEnv: annEnv{data: vars, generic: true}, ctx: ctx}
 	for _, h := range e.handlers {
 		enabled := true
 		for _, r := range h.rules {

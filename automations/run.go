@@ -81,7 +81,7 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 		r.data.Set(k, v)
 		return true
 	})
-	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r}
+	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r, ctx: ctx}
 	if len(p.inputs) > 0 || r.data.Has("inputs") {
 		given, _ := r.data.Value("inputs").(*dict.Map)
 		if raw := r.data.Value("inputs"); raw != nil && given == nil {
@@ -102,7 +102,9 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 // exec runs nodes in order. It returns true when the run has ended.
 func (r *runner) exec(nodes []*node) bool {
 	for _, n := range nodes {
-		if r.activate(n) || r.run(n) {
+		// A limit hit while evaluating a command's values (a template
+		// limit) ends the run even when the command itself goes on.
+		if r.activate(n) || r.run(n) || r.done {
 			return true
 		}
 	}
@@ -166,6 +168,12 @@ func (r *runner) fail(at, msg string) bool {
 // scriptError logs a template runtime error; the value becomes false.
 func (r *runner) scriptError(msg string) {
 	r.log(3, r.cur, msg)
+}
+
+// templateLimit ends the run at the current node: a render went past one
+// of the template limits.
+func (r *runner) templateLimit(kind, msg string) {
+	r.limit(kind, r.cur, msg)
 }
 
 // log appends to the run log, up to the log size limit.

@@ -90,7 +90,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		}
 	}
 	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders}
-	handler, err := h.Event.Select(inputs)
+	handler, err := h.Event.SelectContext(ctx, inputs)
 	if err != nil {
 		// Rendering the saved event KATA failed for this request.
 		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), start, rec)
