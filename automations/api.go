@@ -150,6 +150,11 @@ type JobOptions struct {
 	TimeoutMS   int64
 	Concurrency int
 	CallbackURL string
+	// IdempotencyKey is the handler's own delivery key (job:
+	// idempotency_key:, rendered for the request): a redelivery with the
+	// same key within 24 hours gets the first job. Empty when the handler
+	// names none (the well-known delivery-id headers are used then).
+	IdempotencyKey string
 }
 
 // Handler is the event handler chosen for one request.

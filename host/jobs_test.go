@@ -424,7 +424,8 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 			_, otherTok := b.createWebhook(t, "other", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 
-			for _, h := range []string{"Idempotency-Key", "webhook-id", "X-GitHub-Delivery"} {
+			headers := []string{"Idempotency-Key", "webhook-id", "svix-id", "X-GitHub-Delivery", "X-Gitlab-Event-UUID", "X-Shopify-Webhook-Id"}
+			for _, h := range headers {
 				first := b.fire(t, tok, h, "delivery-"+h)
 				// Concurrent redeliveries all get the first job.
 				ids := make([]string, 8)
@@ -445,7 +446,13 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 
 			r := b.admin(t, "GET", "/jobs?webhook="+whID, "", "")
 			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			require.Len(t, r.json(t)["jobs"], 5) // 3 delivery ids + 2 without
+			require.Len(t, r.json(t)["jobs"], len(headers)+2) // the delivery ids + 2 without
+
+			// A handler may name its own key, a template of the request.
+			_, keyTok := b.createWebhook(t, "keyed", jobEvent("example.deploy", "    max_attempts@int: 1\n    idempotency_key: order-{{request_headers.x_order}}\n"))
+			first := b.fire(t, keyTok, "X-Order", "7")
+			require.Equal(t, first, b.fire(t, keyTok, "X-Order", "7"), "the same rendered key is the same job")
+			require.NotEqual(t, first, b.fire(t, keyTok, "X-Order", "8"))
 		})
 	}
 }
