@@ -132,6 +132,10 @@ func (im *importer) run(raw []byte) *Plan {
 		im.errs = append(im.errs, &Error{Msg: "invalid JSON", Err: jsonSyntaxError(raw, err)})
 		return nil
 	}
+	if dup := duplicateKey(raw); dup != "" {
+		im.failf("invalid package JSON: %s", dup)
+		return nil
+	}
 	top, err := decodeObject(raw)
 	if err != nil {
 		im.failf("invalid package JSON: %s", objectProblem(raw, err))
