@@ -19,6 +19,9 @@ type Program struct {
 	inputs []*inputDecl
 	policy *policy
 	limits Limits
+	// ownTime reports a time limit set by the options or the policy; the
+	// default one applies only to runs whose caller sets no deadline.
+	ownTime bool
 	env    *templates.Env
 }
 
@@ -110,8 +113,10 @@ func Compile(src Source, opts Options) (*Program, error) {
 	if p.policy == nil {
 		p.policy = &policy{}
 	}
+	p.ownTime = opts.Limits.Time > 0
 	if p.policy.timeLimit > 0 {
 		p.limits.Time = p.policy.timeLimit
+		p.ownTime = true
 	}
 	if len(c.diags) > 0 {
 		sortDiagnostics(c.diags)

@@ -75,7 +75,7 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 		res.Steps = r.steps
 	}()
 	r.start = time.Now()
-	r.deadline = r.start.Add(p.limits.Time)
+	r.deadline = runDeadline(ctx, r.start, p.limits.Time, p.ownTime)
 	r.data = dict.New(inputs.Len() + 8)
 	inputs.Range(func(k string, v any) bool {
 		r.data.Set(k, v)
@@ -499,4 +499,16 @@ func (r *runner) checkPolicy(n *node, in *dict.Map, outName string) *cmdError {
 		return &cmdError{msg: n.cmd.deny}
 	}
 	return cmdErrorf("The automation policy does not allow this command (%s).", n.name)
+}
+
+// runDeadline is when a run started at start must end: after limit when
+// the policy (or the options) set it (own), else at the caller's deadline
+// (a webhook's request timeout, a job attempt's timeout_ms), else after the
+// default limit. The caller's deadline is enforced besides, through ctx:
+// the earlier one ends the run.
+func runDeadline(ctx context.Context, start time.Time, limit time.Duration, own bool) time.Time {
+	if d, ok := ctx.Deadline(); ok && !own {
+		return d
+	}
+	return start.Add(limit)
 }

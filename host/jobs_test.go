@@ -372,13 +372,18 @@ func TestJobs_TimeLimit(t *testing.T) {
 		return nil, ctx.Err()
 	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
-	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 5000\n"))
-	r := b.do(t, "POST", "/webhooks/"+tok, "", "")
-	require.Equal(t, http.StatusGatewayTimeout, r.Status, "%s", r.Body)
-	id := r.json(t)["run_id"].(string)
+	// The job's state says it ran past its time limit, whenever it ran.
+	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n"))
+	id := b.fire(t, tok)
 	j := b.waitState(t, id, jobs.StateFailed)
 	require.Contains(t, j["error"], "time limit")
 	require.Equal(t, float64(1), j["attempt"]) // not retried: max_attempts not set
+
+	// A caller waiting for it (wait_ms, the longest allowed, only bounds the
+	// wait: the answer comes when the job ends) gets 504.
+	_, waitTok := b.createWebhook(t, "wait", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 120000\n"))
+	r := b.do(t, "POST", "/webhooks/"+waitTok, "", "")
+	require.Equal(t, http.StatusGatewayTimeout, r.Status, "%s", r.Body)
 }
 
 func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
