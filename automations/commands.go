@@ -140,6 +140,27 @@ func cerbOnly(name string, policy bool, summary string) commandDef {
 // compileValue compiles the command's own value.
 func compileValue(c *compiler, n *node, k *kata.Node) { n.val = c.vc.compile(k, false) }
 
+// compileReturn compiles return:. In a webhook.respond script a literal
+// status_code that no HTTP answer can have is refused when saved; a
+// templated one that renders invalid is answered 500 and logged.
+func compileReturn(c *compiler, n *node, k *kata.Node) {
+	n.val = c.vc.compile(k, false)
+	if !c.webhook || n.val == nil || !n.val.object {
+		return
+	}
+	for _, ch := range n.val.children {
+		if ch.key != "status_code" || !ch.folded || !ch.konstKeep {
+			continue
+		}
+		if ch.konst == nil || ch.konst == "" {
+			continue
+		}
+		if _, ok := statusCode(ch.konst); !ok {
+			c.errorf(valuePos(ch.node), "`status_code:` must be a whole number from 200 to 599, not %q (`%s`)", toString(ch.konst), n.id)
+		}
+	}
+}
+
 // commandTable is every command and flow node, in the reference's order. It
 // is never modified.
 var commandTable = [...]commandDef{
@@ -186,7 +207,7 @@ var commandTable = [...]commandDef{
 		CommandInfo: CommandInfo{Name: "return", Form: FormValue, Supported: true,
 			Summary: "Ends the run in `return` with its rendered value as the output (text becomes `{\"\": text}`); `return@key: path` returns the dictionary value at a `:` path. For webhooks the output's `status_code`, `headers` and `body` are the response."},
 		keyAnnotation: true,
-		compile:       compileValue,
+		compile:       compileReturn,
 		exec:          (*runner).doReturn,
 	},
 	{

@@ -144,6 +144,13 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	}
 
 	resp := automations.WebhookResponse(res)
+	for _, warning := range resp.Warnings {
+		// An answer the automation's return could not give as it is (an
+		// invalid templated status_code, a bad header): the run record and
+		// the server log say why.
+		res.Log = append(res.Log, automations.LogEntry{Level: 4, Node: "return", Message: warning})
+		d.log.Warn("webhook answer", "webhook", w.ID, "run_id", runID, "warning", warning)
+	}
 	answer(c, resp.Status, resp.Headers, resp.Body)
 	rec.run = store.Run{ID: runID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision,
 		Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
