@@ -76,7 +76,7 @@ func TestSecretCmd(t *testing.T) {
 		{name: "SetKeepsInnerNewlines", stdin: "line1\nline2\n\n", args: []string{"secret", "set", "multi"}, want: "secret multi created\n"},
 		{name: "SetEmptyStdin", stdin: "\n", args: []string{"secret", "set", "empty"}, want: "no value on stdin", wantErr: true},
 		{name: "SetBadName", stdin: "v", args: []string{"secret", "set", "bad-name"}, want: "400 Bad Request: validation failed\n  name: secret name \"bad-name\" is invalid", wantErr: true},
-		{name: "SetTooLong", stdin: strings.Repeat("x", 70<<10), args: []string{"secret", "set", "long"}, want: "value: a secret value is 1 byte to 64 KiB", wantErr: true},
+		{name: "SetTooLong", stdin: strings.Repeat("x", 70<<10), args: []string{"secret", "set", "long"}, want: "value: a secret value is 4 bytes to 64 KiB", wantErr: true},
 		{name: "SetNeedsName", args: []string{"secret", "set"}, want: "accepts 1 arg", wantErr: true},
 		{name: "List", args: []string{"secret", "list"}, want: "NAME\ngithub_hook\nmulti\n"},
 		{name: "ListJSON", args: []string{"secrets", "list", "-o", "json"}, want: "{\n  \"secrets\": [\n    {\n      \"name\": \"github_hook\"\n    },\n    {\n      \"name\": \"multi\"\n    }\n  ]\n}\n"},
