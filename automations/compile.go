@@ -22,7 +22,7 @@ type Program struct {
 	// ownTime reports a time limit set by the options or the policy; the
 	// default one applies only to runs whose caller sets no deadline.
 	ownTime bool
-	env    *templates.Env
+	env     *templates.Env
 }
 
 // Name is the automation name the program was compiled from.
