@@ -12,9 +12,12 @@ import (
 	"time"
 )
 
-// TokenPlaceholder in a request target stands for the webhook's token
-// (Cerb's listener GUID, hookhost's token).
-const TokenPlaceholder = "{token}"
+// Placeholders in a request target: the webhook's token (Cerb's listener
+// GUID, hookhost's token) and the automation's name.
+const (
+	TokenPlaceholder      = "{token}"
+	AutomationPlaceholder = "{automation}"
+)
 
 // Host is the Host header every recorded request carries, on Cerb and on
 // hookhost alike (it is where the Cerb oracle listens), so that
@@ -62,10 +65,12 @@ func ParseRequest(s string) (*Request, error) {
 	return r, nil
 }
 
-// Raw returns the request's bytes with token in place of {token}.
-func (r *Request) Raw(token string) []byte {
+// Raw returns the request's bytes with token in place of {token} and
+// automation in place of {automation} in the target.
+func (r *Request) Raw(token, automation string) []byte {
 	var b bytes.Buffer
-	b.WriteString(r.Method + " " + strings.ReplaceAll(r.Target, TokenPlaceholder, token) + " HTTP/1.1\r\n")
+	target := strings.NewReplacer(TokenPlaceholder, token, AutomationPlaceholder, automation).Replace(r.Target)
+	b.WriteString(r.Method + " " + target + " HTTP/1.1\r\n")
 	if !r.has("Host") {
 		b.WriteString("Host: " + Host + "\r\n")
 	}

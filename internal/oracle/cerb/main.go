@@ -318,7 +318,7 @@ func (r *recorder) record(c *oracle.Case) error {
 	if err != nil {
 		return err
 	}
-	resp, err := oracle.Send(r.addr, req.Raw(listenerGUID), req.Method == "HEAD", 60*time.Second)
+	resp, err := oracle.Send(r.addr, req.Raw(listenerGUID, automationName), req.Method == "HEAD", 60*time.Second)
 	if err != nil {
 		return err
 	}
