@@ -255,6 +255,8 @@ func cerbOracleCompare(c *oracle.Case, got cerbOracleAnswer) oracle.Result {
 	}
 	if s, ok := c.Get("refused"); ok {
 		fmt.Fprintf(&detail, "  cerb: refused to save: %s\n", s)
+	} else if s, ok := c.Get("noresponse"); ok {
+		fmt.Fprintf(&detail, "  cerb: no response: %s\n", s)
 	} else {
 		fmt.Fprintf(&detail, "  cerb: %s\n%s\n  body %q\n", c.Value("status"), indent(c.Value("headers")), c.Value("body"))
 		if l, ok := c.Get("log"); ok {
@@ -285,6 +287,12 @@ func indent(s string) string {
 // or different with a one-line cause.
 func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliberate, cause string) {
 	cerbRefused, refusedByCerb := c.Get("refused")
+	if nr, ok := c.Get("noresponse"); ok {
+		if got.err != nil {
+			return true, "", ""
+		}
+		return false, "", fmt.Sprintf("Cerb closes the connection without an answer (%s); hookhost answers %d", nr, got.resp.Status)
+	}
 	switch {
 	case got.err != nil:
 		return false, "", "hookhost request failed: " + got.err.Error()

@@ -114,7 +114,9 @@ func (r *Response) Get(name string) (string, bool) {
 }
 
 // StatusLine is "<code> <reason>".
-func (r *Response) StatusLine() string { return strings.TrimSpace(strconv.Itoa(r.Status) + " " + r.Reason) }
+func (r *Response) StatusLine() string {
+	return strings.TrimSpace(strconv.Itoa(r.Status) + " " + r.Reason)
+}
 
 // Send writes raw to addr (a loopback address), reads one response and
 // closes the connection. HEAD responses have no body.

@@ -89,7 +89,7 @@ var cerbFilterExprs = []expr{
 	{"kata_encode:scalars", `{{ {'b':true,'f':false,'n':null,'i':5,'fl':1.5}|kata_encode }}`, ""},
 	{"kata_encode:not_array", `[{{ 'x'|kata_encode }}]`, ""},
 	{"markdown_to_html:heading", `{{ '# Hi'|markdown_to_html }}`, ""},
-	{"markdown_to_html:emphasis", `{{ '**b** _i_ `+"`c`"+`'|markdown_to_html }}`, ""},
+	{"markdown_to_html:emphasis", `{{ '**b** _i_ ` + "`c`" + `'|markdown_to_html }}`, ""},
 	{"markdown_to_html:list", `{{ "- a\n- b"|markdown_to_html }}`, ""},
 	{"markdown_to_html:script", `{{ '<script>x</script>'|markdown_to_html }}`, ""},
 	{"markdown_to_html:link", `{{ '[l](http://x.example)'|markdown_to_html }}`, ""},

@@ -1,7 +1,8 @@
 // Command cerb records what a real Cerb 10.4.10 answers to webhook requests
 // (shared/oracle/README.md: the Cerb oracle), into testdata/cerb/<area>.txtar.
 //
-//	go run ./internal/oracle/cerb                   # record every case (Cerb must be up)
+//	go run ./internal/oracle/cerb                   # record new and changed cases (Cerb must be up)
+//	go run ./internal/oracle/cerb -all              # re-record every case
 //	go run ./internal/oracle/cerb -run 'params/'    # re-record the cases whose id matches
 //	go run ./internal/oracle/cerb -list             # print the case ids, record nothing
 //
@@ -54,7 +55,7 @@ const defaultPolicy = "commands:\n  "
 type options struct {
 	casesDir, out, cerbURL string
 	run                    *regexp.Regexp
-	list                   bool
+	all, list              bool
 	mysql                  []string
 }
 
@@ -65,9 +66,12 @@ func main() {
 	flag.StringVar(&o.out, "out", "testdata/cerb", "directory of the golden files")
 	flag.StringVar(&o.cerbURL, "url", envOr("CERB_URL", "http://127.0.0.1:8765"), "Cerb's base URL (loopback)")
 	flag.StringVar(&runExpr, "run", "", "re-record only the cases whose id matches this regular expression")
+	flag.BoolVar(&o.all, "all", false, "re-record every case")
 	flag.BoolVar(&o.list, "list", false, "list the case ids and exit")
 	flag.Parse()
-	o.run = regexp.MustCompile(runExpr)
+	if runExpr != "" {
+		o.run = regexp.MustCompile(runExpr)
+	}
 	o.mysql = []string{"mysql", "-h" + envOr("CERB_DB_HOST", "127.0.0.1"), "-u" + envOr("CERB_DB_USER", "root"), envOr("CERB_DB_NAME", "cerb"), "-N", "-B"}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "cerb oracle:", err)
@@ -86,7 +90,7 @@ func envOr(k, def string) string {
 var inputFields = []string{"note", "request", "script", "policy", "event"}
 
 // outputFields are what the recorder writes.
-var outputFields = []string{"refused", "status", "headers", "body", "log"}
+var outputFields = []string{"refused", "noresponse", "status", "headers", "body", "log"}
 
 func loadCases(dir string) ([]*oracle.File, error) {
 	files, err := oracle.ReadDir(dir)
@@ -162,7 +166,7 @@ func run(o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	total, recorded := 0, 0
+	total, nrec := 0, 0
 	start := time.Now()
 	for _, in := range inputs {
 		old, _ := oracle.ReadFile(filepath.Join(o.out, in.Area+".txtar"))
@@ -180,7 +184,8 @@ func run(o options) error {
 			if old != nil {
 				prev = old.Case(c.Name)
 			}
-			if !o.run.MatchString(id) && prev != nil && sameInputs(prev, oc) {
+			force := o.all || (o.run != nil && o.run.MatchString(id))
+			if !force && prev != nil && sameInputs(prev, oc) && recorded(prev) {
 				for _, f := range outputFields {
 					if v, ok := prev.Get(f); ok {
 						oc.Set(f, v)
@@ -192,19 +197,22 @@ func run(o options) error {
 			if err := rec.record(oc); err != nil {
 				return fmt.Errorf("%s: %w", id, err)
 			}
-			recorded++
+			nrec++
 			st := oc.Value("status")
 			if r, ok := oc.Get("refused"); ok {
 				st = "refused: " + r
 			}
-			fmt.Fprintf(os.Stderr, "[%4d %5.0fs] %s: %s\n", recorded, time.Since(start).Seconds(), id, st)
+			if r, ok := oc.Get("noresponse"); ok {
+				st = "no response: " + r
+			}
+			fmt.Fprintf(os.Stderr, "[%4d %5.0fs] %s: %s\n", nrec, time.Since(start).Seconds(), id, st)
 			out.Cases = append(out.Cases, oc)
 		}
 		if err := oracle.WriteFile(o.out, out); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("cerb oracle: %d cases, %d recorded now, in %s\n", total, recorded, o.out)
+	fmt.Printf("cerb oracle: %d cases, %d recorded now, in %s\n", total, nrec, o.out)
 	return nil
 }
 
@@ -217,6 +225,16 @@ func goldenComment(in *oracle.File) string {
 		"`make oracles` (go run ./internal/oracle/cerb). Inputs: request, script, policy, event; recorded: refused,\n" +
 		"status, headers (without Date), body, log (automation_log). Edit the inputs in\n" +
 		"internal/oracle/cerb/cases or gen.go, then re-record; do not edit the recorded fields.\n"
+}
+
+// recorded reports whether c holds an answer.
+func recorded(c *oracle.Case) bool {
+	for _, f := range []string{"refused", "status", "noresponse"} {
+		if _, ok := c.Get(f); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func sameInputs(a, b *oracle.Case) bool {
@@ -320,7 +338,10 @@ func (r *recorder) record(c *oracle.Case) error {
 	}
 	resp, err := oracle.Send(r.addr, req.Raw(listenerGUID, automationName), req.Method == "HEAD", 60*time.Second)
 	if err != nil {
-		return err
+		// Cerb (PHP's built-in server) closed the connection without an
+		// answer: that is its answer.
+		c.Set("noresponse", err.Error())
+		return nil
 	}
 	var hs [][2]string
 	for _, h := range resp.Headers {
