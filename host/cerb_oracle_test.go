@@ -201,15 +201,26 @@ func (h *cerbOracleHost) run(t *testing.T, name string, c *oracle.Case) cerbOrac
 	return cerbOracleAnswer{resp: resp, err: err}
 }
 
+// problemDetail summarises an admin API problem+json body: its detail and
+// every listed problem with its position.
 func problemDetail(b []byte) string {
 	var p struct {
 		Detail string `json:"detail"`
 		Title  string `json:"title"`
+		Errors []struct {
+			Field        string
+			Line, Column int
+			Message      string
+		} `json:"errors"`
 	}
-	if json.Unmarshal(b, &p) == nil && (p.Detail != "" || p.Title != "") {
-		return strings.TrimSpace(p.Title + ": " + p.Detail)
+	if json.Unmarshal(b, &p) != nil || (p.Detail == "" && p.Title == "") {
+		return string(b)
 	}
-	return string(b)
+	s := strings.TrimSpace(p.Title + ": " + p.Detail)
+	for _, e := range p.Errors {
+		s += fmt.Sprintf("; %s %d:%d: %s", e.Field, e.Line, e.Column, e.Message)
+	}
+	return s
 }
 
 // cerbOracleIgnored are response headers compared by no rule: the PHP
@@ -309,7 +320,11 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 		if cerbFailed {
 			return true, "DESIGN: an invalid script, policy or event is refused when saved (Cerb: 404 at request time)", ""
 		}
-		return false, "", fmt.Sprintf("hookhost refuses to save: %s; Cerb answers %d", oracle.Short(got.refused, 110), want.Status)
+		refusal := got.refused
+		if i := strings.Index(refusal, "; "); i >= 0 {
+			refusal = refusal[i+2:] // the first problem says more than the title
+		}
+		return false, "", fmt.Sprintf("hookhost refuses to save: %s; Cerb answers %d", oracle.Short(refusal, 110), want.Status)
 	}
 	g := got.resp
 	gotType, _ := g.Get("Content-Type")

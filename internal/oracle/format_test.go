@@ -45,6 +45,6 @@ func TestList(t *testing.T) {
 	require.NoError(t, WriteList(p, "header\nsecond", l))
 	g, err := ReadList(p)
 	require.NoError(t, err)
-	require.Equal(t, List{"a/b(1,2)": "x", "a/c": "", "b/d": "cause with spaces"}, g)
+	require.Equal(t, List{"a/b(1,2)": "x", "a/c": "", "b/d": "cause  with   spaces"}, g)
 	require.Error(t, WriteList(p, "", List{"a b": ""}))
 }

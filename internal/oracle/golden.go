@@ -321,7 +321,7 @@ func WriteList(path, header string, l List) error {
 	}
 	w = min(w, 60)
 	for _, id := range ids {
-		note := strings.Join(strings.Fields(l[id]), " ")
+		note := strings.TrimSpace(strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(l[id]))
 		if note == "" {
 			b.WriteString(id + "\n")
 			continue
