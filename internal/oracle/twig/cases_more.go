@@ -99,7 +99,7 @@ func genDate(g *gen) {
 	stamps := []val{
 		{"zero", `0`}, {"ts", `1700000000`}, {"tsstr", `"1700000000"`}, {"leap", `"2024-02-29 13:45:07"`},
 		{"offset", `"2024-02-29T13:45:07+02:00"`}, {"at", `"@1700000000"`}, {"neg", `-86400`}, {"date_only", `"2023-12-31"`},
-		{"float", `1700000000.5`}, {"rfc", `"Tue, 14 Nov 2023 22:13:20 +0000"`}, {"null", `null`}, {"empty", `""`},
+		{"float", `1700000000.5`}, {"rfc", `"Tue, 14 Nov 2023 22:13:20 +0000"`},
 		{"words", `"1 January 2020 noon"`}, {"y2038", `2147483648`},
 	}
 	formats := []string{
@@ -389,6 +389,7 @@ func genFunctions(g *gen) {
 	g.list("functions", "date", []string{
 		`{{ date(0)|date('c') }}`, `{{ date('2000-01-01T00:00:00Z')|date('U') }}`, `{{ date('1 Jan 2020', 'Asia/Tokyo')|date('c') }}`,
 		`{{ date('2020-06-15 12:00:00')|date('D N z t') }}`, `{{ date(null)|date('Y') > 2000 ? 'T' : 'F' }}`,
+		`{{ null|date('e') }}|{{ ''|date('T') }}`,
 	}, vars)
 	g.list("functions", "other", []string{
 		`{{ constant('PHP_EOL')|url_encode }}`, `{{ include('x') }}`, `{{ source('x') }}`, `{{ template_from_string('{{ 1 }}') }}`,

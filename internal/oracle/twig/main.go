@@ -6,6 +6,8 @@
 //
 //	go run ./internal/oracle/twig            # from the repository root; needs php-cli and php-twig
 //	go run ./internal/oracle/twig -out DIR   # write elsewhere
+//	go run ./internal/oracle/twig -out /tmp/t -autoload $CERB_DIR/app/vendor/autoload.php
+//	                                         # render with the Twig Cerb bundles, to compare
 //
 // Each case is a template and its variables (a JSON object that PHP decodes
 // with json_decode(..., true), so key order and PHP array key semantics are
@@ -44,14 +46,15 @@ type result struct {
 func main() {
 	out := flag.String("out", "testdata/twig", "directory of the golden files")
 	php := flag.String("php", "php", "PHP command line interpreter")
+	autoload := flag.String("autoload", "", "PHP autoload file that provides Twig (default: Debian's php-twig)")
 	flag.Parse()
-	if err := run(*out, *php); err != nil {
+	if err := run(*out, *php, *autoload); err != nil {
 		fmt.Fprintln(os.Stderr, "twig oracle:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, php string) error {
+func run(dir, php, autoload string) error {
 	cases := generate()
 	if err := check(cases); err != nil {
 		return err
@@ -79,7 +82,11 @@ func run(dir, php string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(php, "-d", "memory_limit=1G", tmp.Name())
+	args := []string{"-d", "memory_limit=1G", tmp.Name()}
+	if autoload != "" {
+		args = append(args, autoload)
+	}
+	cmd := exec.Command(php, args...)
 	cmd.Stdin = strings.NewReader(string(stdin))
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.Output()
