@@ -54,7 +54,7 @@ func TestTwigOracle(t *testing.T) {
 	}
 	for _, l := range []oracle.List{known, deliberate} {
 		for id := range l {
-			if !ids[id] {
+			if !ids[id] && !oracle.Updating() {
 				t.Errorf("listed case %s is not recorded (stale list entry)", id)
 			}
 		}

@@ -23,6 +23,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"flag"
 	"fmt"
 	"net/http"
@@ -90,7 +91,7 @@ func envOr(k, def string) string {
 var inputFields = []string{"note", "request", "script", "policy", "event"}
 
 // outputFields are what the recorder writes.
-var outputFields = []string{"refused", "noresponse", "status", "headers", "body", "log"}
+var outputFields = []string{"refused", "noresponse", "status", "headers", "body", "log", "php_log"}
 
 func loadCases(dir string) ([]*oracle.File, error) {
 	files, err := oracle.ReadDir(dir)
@@ -159,6 +160,10 @@ func run(o options) error {
 		addr: u.Host,
 		rest: &rest{base: strings.TrimRight(o.cerbURL, "/"), access: envOr("CERB_ACCESS_KEY", "oracleaccesskey1"),
 			secret: envOr("CERB_SECRET_KEY", "oraclesecretkey0123456789abcdef0"), client: &http.Client{Timeout: 60 * time.Second}},
+	}
+	rec.cerbDir = strings.TrimRight(os.Getenv("CERB_DIR"), "/")
+	if rec.cerbDir == "" {
+		fmt.Fprintln(os.Stderr, "cerb oracle: CERB_DIR is not set: PHP's error log (php_log) is not recorded")
 	}
 	if err := rec.setup(); err != nil {
 		return err
@@ -250,6 +255,7 @@ func sameInputs(a, b *oracle.Case) bool {
 
 type recorder struct {
 	o            options
+	cerbDir      string // $CERB_DIR: php-error.log, and the path hidden in PHP's messages
 	addr         string
 	rest         *rest
 	automationID int
@@ -336,7 +342,11 @@ func (r *recorder) record(c *oracle.Case) error {
 	if err != nil {
 		return err
 	}
+	phpLogStart := r.phpLogSize()
 	resp, err := oracle.Send(r.addr, req.Raw(listenerGUID, automationName), req.Method == "HEAD", 60*time.Second)
+	if pl := r.phpLogSince(phpLogStart); pl != "" {
+		defer c.Set("php_log", pl)
+	}
 	if err != nil {
 		// Cerb (PHP's built-in server) closed the connection without an
 		// answer: that is its answer.
@@ -352,7 +362,11 @@ func (r *recorder) record(c *oracle.Case) error {
 	}
 	c.Set("status", resp.StatusLine())
 	c.Set("headers", oracle.FormatHeaders(hs))
-	c.Set("body", string(resp.Body))
+	body := string(resp.Body)
+	if r.cerbDir != "" {
+		body = strings.ReplaceAll(body, r.cerbDir, "{CERB_DIR}")
+	}
+	c.Set("body", body)
 	logs, err := r.logsAfter(lastLog)
 	if err != nil {
 		return err
@@ -399,4 +413,58 @@ func (r *recorder) logsAfter(id int) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(out, "\n"), nil
+}
+
+func (r *recorder) phpLogPath() string {
+	if r.cerbDir == "" {
+		return ""
+	}
+	return filepath.Join(r.cerbDir, "php-error.log")
+}
+
+func (r *recorder) phpLogSize() int64 {
+	st, err := os.Stat(r.phpLogPath())
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+var (
+	phpLogTime = regexp.MustCompile(`^\[\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2} [A-Za-z/_]+\] `)
+	phpLogPid  = regexp.MustCompile(` \(\d+\)$`)
+)
+
+// phpLogSince returns the lines PHP's error log gained after offset (Cerb's
+// error handler writes warnings and Twig errors there), without their
+// timestamps, process numbers and the Cerb directory.
+func (r *recorder) phpLogSince(offset int64) string {
+	p := r.phpLogPath()
+	if p == "" {
+		return ""
+	}
+	// The built-in server writes the log after answering: give it a moment.
+	time.Sleep(20 * time.Millisecond)
+	fh, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	if _, err := fh.Seek(offset, 0); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(fh)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		l = phpLogTime.ReplaceAllString(l, "")
+		l = phpLogPid.ReplaceAllString(l, "")
+		l = strings.ReplaceAll(l, r.cerbDir+"/", "")
+		l = strings.ReplaceAll(l, r.cerbDir, "{CERB_DIR}")
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
 }
