@@ -23,9 +23,9 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"

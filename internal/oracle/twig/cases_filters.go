@@ -85,7 +85,7 @@ var arrFilters = []struct{ name, expr string }{
 func genFiltersStr(g *gen) {
 	for _, f := range strFilters {
 		for _, x := range allValues {
-			if f.name == "date" && (x.label == "null" || x.label == "empty") {
+			if f.name == "date" && (x.label == "null" || x.label == "empty" || x.label == "false") {
 				continue // the current time: not reproducible
 			}
 			tpl := `{{ ` + f.expr + ` }}`
