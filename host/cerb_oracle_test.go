@@ -356,8 +356,14 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 			return false, "", fmt.Sprintf("Cerb answers 404 empty (no handler, or not runnable); hookhost answers %d %s", g.Status, oracle.Short(string(g.Body), 70))
 		}
 	}
-	if strings.Contains(log, "timed out") && g.Status == 504 {
-		return true, "DESIGN: a run past its time limit answers 504 (Cerb: 200 empty)", ""
+	if strings.Contains(log, "timed out") {
+		isProblem := strings.HasPrefix(gotType, "application/problem+json")
+		switch {
+		case g.Status == 504 && isProblem:
+			return true, "DESIGN: a run past its time limit answers 504 (Cerb: 200 empty)", ""
+		case g.Status == 500 && isProblem && bytes.Contains(g.Body, []byte("step limit")):
+			return true, "DESIGN: loops are bounded by a step limit too; reaching it fails the run, 500 (Cerb: time limit, 200 empty)", ""
+		}
 	}
 	var causes []string
 	var delib []string
@@ -368,7 +374,11 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 		if string(want.Body) == "Array" && len(g.Body) > 0 && (g.Body[0] == '{' || g.Body[0] == '[') {
 			delib = append(delib, "DESIGN: a map or list body is sent as JSON (Cerb: \"Array\")")
 		} else {
-			causes = append(causes, "body want "+oracle.Short(string(want.Body), 60)+" got "+oracle.Short(string(g.Body), 60))
+			if c, ok := oracle.JSONDiff(string(want.Body), string(g.Body)); ok {
+				causes = append(causes, "body "+c)
+			} else {
+				causes = append(causes, "body "+oracle.Diff(string(want.Body), string(g.Body)))
+			}
 		}
 	}
 	// Content-Type.

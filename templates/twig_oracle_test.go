@@ -84,7 +84,7 @@ func twigOracleCompare(env *Env, area, id string, c *oracle.Case) oracle.Result 
 	case !wantOK:
 		r.Cause = "Twig error " + oracle.Short(twigOracleShortErr(wantErr), 70) + "; got " + oracle.Short(got, 40)
 	default:
-		r.Cause = "want " + oracle.Short(want, 50) + " got " + oracle.Short(got, 50)
+		r.Cause = oracle.Diff(want, got)
 	}
 	if !r.Same {
 		var b strings.Builder

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -15,6 +16,10 @@ const UpdateEnv = "HOOKHOST_ORACLE_UPDATE"
 // VerboseEnv names the environment variable that makes an oracle test log
 // the details of every difference, listed or not.
 const VerboseEnv = "HOOKHOST_ORACLE_VERBOSE"
+
+// DumpEnv names the environment variable that makes an oracle test write
+// every result as JSON to the file it names (for analysis scripts).
+const DumpEnv = "HOOKHOST_ORACLE_DUMP"
 
 // Updating reports whether UpdateEnv is set.
 func Updating() bool { return os.Getenv(UpdateEnv) != "" }
@@ -125,6 +130,15 @@ func (f *Floor) Check(t T, name string) {
 		sort.Strings(delibSame)
 		t.Logf("%s: %d cases listed as deliberate differences match the oracle:\n  %s", name, len(delibSame), strings.Join(delibSame, "\n  "))
 	}
+	if p := os.Getenv(DumpEnv); p != "" {
+		b, err := json.MarshalIndent(f.results, "", "  ")
+		if err == nil {
+			err = os.WriteFile(p, b, 0o644)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", DumpEnv, err)
+		}
+	}
 	if os.Getenv(VerboseEnv) != "" {
 		for _, r := range f.results {
 			if !r.Same {
@@ -166,4 +180,38 @@ func Short(s string, n int) string {
 		return fmt.Sprintf("%q…", s[:cut])
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// Diff describes how got differs from want in one line: both in full when
+// they are short, else the first difference with some context.
+func Diff(want, got string) string {
+	if len(want) <= 60 && len(got) <= 60 {
+		return fmt.Sprintf("want %q got %q", want, got)
+	}
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	from := max(i-24, 0)
+	for from > 0 && from < len(want) && (want[from]&0xC0) == 0x80 {
+		from--
+	}
+	cut := func(s string) string {
+		if from >= len(s) {
+			return `""`
+		}
+		end := min(len(s), i+36)
+		for end < len(s) && (s[end]&0xC0) == 0x80 {
+			end++
+		}
+		q := fmt.Sprintf("%q", s[from:end])
+		if from > 0 {
+			q = "…" + q
+		}
+		if end < len(s) {
+			q += "…"
+		}
+		return q
+	}
+	return fmt.Sprintf("at byte %d want %s got %s", i, cut(want), cut(got))
 }

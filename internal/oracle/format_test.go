@@ -48,3 +48,28 @@ func TestList(t *testing.T) {
 	require.Equal(t, List{"a/b(1,2)": "x", "a/c": "", "b/d": "cause  with   spaces"}, g)
 	require.Error(t, WriteList(p, "", List{"a b": ""}))
 }
+
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, `want "a" got "b"`, Diff("a", "b"))
+	long := `{"method":"GET","path":"a\/b","headers":{"host":"127.0.0.1:8765"}}`
+	got := `{"method":"GET","path":"a/b","headers":{"host":"127.0.0.1:8765"}}`
+	require.Equal(t, `at byte 25 want …"\"method\":\"GET\",\"path\":\"a\\/b\",\"headers\":{\"host\":\"127.0.0.1:87"… got …"\"method\":\"GET\",\"path\":\"a/b\",\"headers\":{\"host\":\"127.0.0.1:876"…`, Diff(long, got))
+}
+
+func TestJSONDiff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ want, got, cause string }{
+		{`{"a":"x\/y"}`, `{"a":"x/y"}`, `same JSON data, different encoding: want "{\"a\":\"x\\/y\"}" got "{\"a\":\"x/y\"}"`},
+		{`{"a":{"b":[1,2]}}`, `{"a":{"b":[1,3]}}`, `JSON $.a.b[1]: want "2" got "3"`},
+		{`{"a":1,"b":2}`, `{"b":2,"a":1}`, `JSON $: want "{\"a\":1,\"b\":2}" got "{\"b\":2,\"a\":1}"`},
+		{`{"e":[]}`, `{"e":{}}`, `JSON $.e: want "[]" got "{}"`},
+		{`{"h":{"a":"1"}}`, `{"h":{"a":"1","c":"2"}}`, `JSON $.h: want "{\"a\":\"1\"}" got "{\"a\":\"1\",\"c\":\"2\"}"`},
+	} {
+		c, ok := JSONDiff(tc.want, tc.got)
+		require.True(t, ok)
+		require.Equal(t, tc.cause, c)
+	}
+	_, ok := JSONDiff(`x`, `{}`)
+	require.False(t, ok)
+}

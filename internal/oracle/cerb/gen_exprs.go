@@ -264,7 +264,7 @@ var cerbFunctionExprs = []expr{
 	{"cerb_avatar_url:worker", `{{ cerb_avatar_url('worker', 1) }}`, ""},
 	{"cerb_has_priv:worker", `[{{ cerb_has_priv('contexts.cerberusweb.contexts.ticket.create', 'worker', 1) }}]`, ""},
 	{"cerb_automation:missing", `{{ cerb_automation('cerb:automation:nope', {})|json_encode }}`, ""},
-	{"cerb_extract_uris:html", `{{ cerb_extract_uris('<a href="http://x.example/">x</a>')|json_encode }}`, ""},
+	{"cerb_extract_uris:html", `{{ cerb_extract_uris('<a href="http://x.example/">x</a>')|keys|json_encode }}`, ""},
 	{"placeholders_list:keys", `{{ placeholders_list()|keys|slice(0, 3)|json_encode }}`, ""},
 	{"dns_host_by_ip:loopback", `{{ dns_host_by_ip('127.0.0.1') }}`, ""},
 }
