@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,22 +60,52 @@ func TestCerbOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startCerbOracleHost(t)
-	floor := &oracle.Floor{Known: known, Deliberate: oracle.List{}}
+	type job struct {
+		area, id string
+		c        *oracle.Case
+		setup    *cerbOracleSetup
+	}
+	var jobs []job
+	setups := map[string]*cerbOracleSetup{}
 	ids := map[string]bool{}
-	n := 0
 	for _, f := range files {
 		for _, c := range f.Cases {
-			n++
 			id := f.ID(c)
 			ids[id] = true
-			got := h.run(t, fmt.Sprintf("oracle.c%d", n), c)
-			r := cerbOracleCompare(c, got)
-			r.Area, r.ID = f.Area, id
-			if r.Deliberate != "" {
-				floor.Deliberate[id] = r.Deliberate
+			// Cases with the same script, policy and event share one
+			// automation and webhook.
+			key := c.Value("script") + "\x00" + c.Value("policy") + "\x00" + c.Value("event")
+			if _, ok := c.Get("script"); !ok {
+				key = "\x00none"
 			}
-			floor.Add(r)
+			st := setups[key]
+			if st == nil {
+				st = &cerbOracleSetup{name: fmt.Sprintf("oracle.c%d", len(setups)+1), c: c}
+				setups[key] = st
+			}
+			jobs = append(jobs, job{f.Area, id, c, st})
 		}
+	}
+	// Save the automations and webhooks, then send the requests, a few at
+	// a time (each case has its own webhook: they do not interfere).
+	all := make([]*cerbOracleSetup, 0, len(setups))
+	for _, st := range setups {
+		all = append(all, st)
+	}
+	cerbOracleEach(len(all), func(i int) { all[i].save(h) })
+	answers := make([]cerbOracleAnswer, len(jobs))
+	cerbOracleEach(len(jobs), func(i int) { answers[i] = h.send(jobs[i].setup, jobs[i].c) })
+	floor := &oracle.Floor{Known: known, Deliberate: oracle.List{}}
+	for i, j := range jobs {
+		if answers[i].harness != nil {
+			t.Fatalf("%s: %v", j.id, answers[i].harness)
+		}
+		r := cerbOracleCompare(j.c, answers[i])
+		r.Area, r.ID = j.area, j.id
+		if r.Deliberate != "" {
+			floor.Deliberate[j.id] = r.Deliberate
+		}
+		floor.Add(r)
 	}
 	for id := range known {
 		if !ids[id] && !oracle.Updating() {
@@ -134,6 +165,7 @@ type cerbOracleAnswer struct {
 	refused string // hookhost refused the script, policy or event: its message
 	resp    *oracle.Response
 	err     error // the request could not be sent or read
+	harness error // the test could not run the case
 }
 
 func (h *cerbOracleHost) admin(method, path string, body any) (int, []byte, error) {
@@ -156,53 +188,100 @@ func (h *cerbOracleHost) admin(method, path string, body any) (int, []byte, erro
 	return resp.StatusCode, rb, err
 }
 
-// run saves the case's automation (named name) and a webhook for it, then
-// sends the case's request byte for byte.
-func (h *cerbOracleHost) run(t *testing.T, name string, c *oracle.Case) cerbOracleAnswer {
-	t.Helper()
+// cerbOracleWorkers is how many cases run at once.
+const cerbOracleWorkers = 4
+
+// cerbOracleEach calls fn(0..n-1), cerbOracleWorkers at a time.
+func cerbOracleEach(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range cerbOracleWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// cerbOracleSetup is an automation (named name, from c's script and
+// policy) and a webhook for it (c's event KATA).
+type cerbOracleSetup struct {
+	name    string
+	c       *oracle.Case
+	token   string
+	refused string // hookhost refused the script, policy or event
+	err     error  // the harness failed
+}
+
+// save creates the automation and the webhook through the admin API.
+func (st *cerbOracleSetup) save(h *cerbOracleHost) {
+	c := st.c
+	st.token = "0000000000000000000000000000000000000000"
+	script, ok := c.Get("script")
+	if !ok {
+		return // the case's request names no webhook of ours
+	}
+	policy, ok := c.Get("policy")
+	if !ok {
+		policy = cerbOraclePolicy
+	}
+	code, body, err := h.admin("POST", "/automations", map[string]string{
+		"name": st.name, "extension_id": "cerb.trigger.webhook.respond", "script": script, "policy_kata": policy,
+	})
+	if err != nil {
+		st.err = fmt.Errorf("create automation: %w", err)
+		return
+	}
+	if code != http.StatusCreated {
+		st.refused = fmt.Sprintf("automation (%d): %s", code, problemDetail(body))
+		return
+	}
+	event, ok := c.Get("event")
+	if !ok {
+		event = cerbOracleEvent
+	}
+	event = strings.ReplaceAll(event, "{automation}", st.name)
+	code, body, err = h.admin("POST", "/webhooks", map[string]any{"name": st.name, "event_kata": event, "enabled": true, "debug": true})
+	if err != nil {
+		st.err = fmt.Errorf("create webhook: %w", err)
+		return
+	}
+	if code != http.StatusCreated {
+		st.refused = fmt.Sprintf("event (%d): %s", code, problemDetail(body))
+		return
+	}
+	var w struct{ Token string }
+	if err := json.Unmarshal(body, &w); err != nil || w.Token == "" {
+		st.err = fmt.Errorf("create webhook: no token in %s", body)
+		return
+	}
+	st.token = w.Token
+}
+
+// send sends the case's request byte for byte to st's webhook.
+func (h *cerbOracleHost) send(st *cerbOracleSetup, c *oracle.Case) cerbOracleAnswer {
+	if st.err != nil {
+		return cerbOracleAnswer{harness: st.err}
+	}
+	if st.refused != "" {
+		return cerbOracleAnswer{refused: st.refused}
+	}
 	req, err := oracle.ParseRequest(c.Value("request"))
 	if err != nil {
-		t.Fatalf("%s: %v", c.Name, err)
+		return cerbOracleAnswer{harness: err}
 	}
-	token := "0000000000000000000000000000000000000000"
-	if script, ok := c.Get("script"); ok {
-		policy, ok := c.Get("policy")
-		if !ok {
-			policy = cerbOraclePolicy
-		}
-		st, body, err := h.admin("POST", "/automations", map[string]string{
-			"name": name, "extension_id": "cerb.trigger.webhook.respond", "script": script, "policy_kata": policy,
-		})
-		if err != nil {
-			t.Fatalf("%s: create automation: %v", c.Name, err)
-		}
-		if st != http.StatusCreated {
-			return cerbOracleAnswer{refused: fmt.Sprintf("automation (%d): %s", st, problemDetail(body))}
-		}
-		event, ok := c.Get("event")
-		if !ok {
-			event = cerbOracleEvent
-		}
-		event = strings.ReplaceAll(event, "{automation}", name)
-		st, body, err = h.admin("POST", "/webhooks", map[string]any{"name": name, "event_kata": event, "enabled": true, "debug": true})
-		if err != nil {
-			t.Fatalf("%s: create webhook: %v", c.Name, err)
-		}
-		if st != http.StatusCreated {
-			return cerbOracleAnswer{refused: fmt.Sprintf("event (%d): %s", st, problemDetail(body))}
-		}
-		var w struct{ Token string }
-		if err := json.Unmarshal(body, &w); err != nil || w.Token == "" {
-			t.Fatalf("%s: create webhook: no token in %s", c.Name, body)
-		}
-		token = w.Token
-	}
-	resp, err := oracle.Send(h.addr, req.Raw(token, name), req.Method == "HEAD", time.Minute)
+	resp, err := oracle.Send(h.addr, req.Raw(st.token, st.name), req.Method == "HEAD", time.Minute)
 	return cerbOracleAnswer{resp: resp, err: err}
 }
 
-// problemDetail summarises an admin API problem+json body: its detail and
-// every listed problem with its position.
 func problemDetail(b []byte) string {
 	var p struct {
 		Detail string `json:"detail"`
