@@ -365,6 +365,11 @@ func cerbOracleCompare(c *oracle.Case, got cerbOracleAnswer) oracle.Result {
 		fmt.Fprintf(&detail, "  hookhost: %s\n%s\n  body %q", got.resp.StatusLine(), indent(oracle.FormatHeaders(got.resp.Headers)), got.resp.Body)
 	}
 	r.Detail = detail.String()
+	r.Input = c.Value("script")
+	r.Want = c.Value("body")
+	if got.resp != nil {
+		r.Got = string(got.resp.Body)
+	}
 	r.Same, r.Deliberate, r.Cause = cerbOracleVerdict(c, got)
 	return r
 }

@@ -73,7 +73,13 @@ func twigOracleCompare(env *Env, area, id string, c *oracle.Case) oracle.Result 
 	want, wantOK := c.Get("output")
 	wantErr := c.Value("error")
 	got, gotErr := twigOracleRender(env, tpl, vars)
-	r := oracle.Result{Area: area, ID: id}
+	r := oracle.Result{Area: area, ID: id, Input: tpl, Want: want, Got: got}
+	if !wantOK {
+		r.Want = "error " + wantErr
+	}
+	if gotErr != nil {
+		r.Got = "error " + gotErr.Error()
+	}
 	switch {
 	case wantOK && gotErr == nil && got == want:
 		r.Same = true

@@ -54,6 +54,9 @@ type Result struct {
 	Cause string
 	// Detail is everything needed to reproduce and read the difference.
 	Detail string
+	// Input, Want and Got are the case's input (template or script) and
+	// the two answers, for analysis dumps (DumpEnv).
+	Input, Want, Got string
 }
 
 // Add records one case's result.
