@@ -28,6 +28,11 @@ plugins:
 generate:
 	$(GO) generate ./plugins/proto
 
+## docs: regenerate docs/reference.md from the engine's tables (a test fails when it is stale)
+.PHONY: docs
+docs:
+	$(GO) run ./internal/gendocs -o docs/reference.md
+
 ## run: build and start the server on 127.0.0.1:8080 with SQLite in ./data and the example imported
 .PHONY: run
 run: build
@@ -93,6 +98,13 @@ oracle-cerb-up:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet $(PKGS)
+
+## verify: fail when a generated or hand-kept file is stale (protobuf code, openapi.json vs the routes, migrations of both databases, docs/reference.md, go.mod) or gofmt/vet complain
+.PHONY: verify
+verify: lint
+	$(GO) mod tidy -diff
+	./plugins/proto/verify.sh
+	$(GO) test -count=1 -run 'TestOpenAPI|TestMigrations_InStep|TestReferenceIsCurrent' ./host/ ./internal/gendocs/
 
 ## fmt: gofmt every Go file
 .PHONY: fmt

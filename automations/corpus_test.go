@@ -17,6 +17,19 @@ import (
 	"github.com/hookhost/hookhost/templates"
 )
 
+// The corpus floors, as measured when they were set. TestCorpus fails when
+// fewer scripts compile, so no change can lose one unnoticed. When a change
+// makes more of them compile, raise corpusCompileFloor to the count the test
+// logs ("corpus: 259 scripts, N compile"); when the corpus itself changes,
+// set both constants to the new counts.
+const (
+	// corpusScripts is the number of scripts in
+	// testdata/corpus/cerb-automations.jsonl.
+	corpusScripts = 259
+	// corpusCompileFloor is the least number of them that must compile.
+	corpusCompileFloor = 145
+)
+
 type corpusEntry struct {
 	Source  string `json:"source"`
 	Trigger string `json:"trigger"`
@@ -52,8 +65,8 @@ func corpusReason(d *automations.Diagnostic) string {
 }
 
 // TestCorpus compiles every script of the Cerb corpus and reports why the
-// ones that fail do. It fails only on panics or when the KATA parser
-// itself fails on a corpus file (Twig support comes in a later issue).
+// ones that fail do. It fails when fewer than corpusCompileFloor compile,
+// or when a refusal is not Diagnostics.
 func TestCorpus(t *testing.T) {
 	t.Parallel()
 	f, err := os.Open(filepath.Join("..", "testdata", "corpus", "cerb-automations.jsonl"))
@@ -101,5 +114,9 @@ func TestCorpus(t *testing.T) {
 	for _, k := range keys {
 		t.Logf("  %s: %d", k, reasons[k])
 	}
-	require.Positive(t, total)
+	require.Equal(t, corpusScripts, total, "scripts in the corpus; if it changed, set corpusScripts and corpusCompileFloor to the new counts")
+	require.GreaterOrEqual(t, ok, corpusCompileFloor, "corpus scripts that compile (corpusCompileFloor)")
+	if ok > corpusCompileFloor {
+		t.Logf("%d scripts compile, more than corpusCompileFloor (%d): raise it to %d", ok, corpusCompileFloor, ok)
+	}
 }

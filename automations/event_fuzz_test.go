@@ -2,7 +2,6 @@ package automations_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/internal/golden"
 	"github.com/hookhost/hookhost/templates"
 )
 
@@ -25,10 +25,10 @@ func FuzzEventKATA(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "events", "*.txtar"))
 	require.NoError(f, err)
 	for _, file := range files {
-		data, err := os.ReadFile(file)
+		g, err := golden.Read(file)
 		require.NoError(f, err)
-		if src, ok := parseGolden(string(data)).section("event"); ok {
-			f.Add(src, "yes", "Joe")
+		if _, ok := g.Section("event"); ok {
+			f.Add(g.Text("event"), "yes", "Joe")
 		}
 	}
 	env := templates.New()

@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,71 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/internal/golden"
 	"github.com/hookhost/hookhost/templates"
 	"github.com/hookhost/hookhost/templates/dict"
 )
-
-var update = flag.Bool("update", false, "rewrite the -- want -- sections of golden files")
-
-// goldenFile is a tiny txtar-like file: "-- name --" lines open sections.
-type goldenFile struct {
-	comment  string
-	names    []string
-	sections map[string]string
-}
-
-func parseGolden(data string) *goldenFile {
-	g := &goldenFile{sections: map[string]string{}}
-	cur := ""
-	var b strings.Builder
-	flush := func() {
-		if cur == "" {
-			g.comment = b.String()
-		} else {
-			g.sections[cur] = b.String()
-		}
-		b.Reset()
-	}
-	for _, line := range strings.SplitAfter(data, "\n") {
-		trimmed := strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(trimmed, "-- ") && strings.HasSuffix(trimmed, " --") && len(trimmed) > 6 {
-			flush()
-			cur = strings.TrimSpace(trimmed[3 : len(trimmed)-3])
-			g.names = append(g.names, cur)
-			continue
-		}
-		b.WriteString(line)
-	}
-	flush()
-	return g
-}
-
-func (g *goldenFile) format() string {
-	var b strings.Builder
-	b.WriteString(g.comment)
-	for _, n := range g.names {
-		fmt.Fprintf(&b, "-- %s --\n", n)
-		s := g.sections[n]
-		b.WriteString(s)
-		if s != "" && !strings.HasSuffix(s, "\n") {
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
-
-func (g *goldenFile) set(name, content string) {
-	if _, ok := g.sections[name]; !ok {
-		g.names = append(g.names, name)
-	}
-	g.sections[name] = content
-}
-
-// section returns a section without the final line feed the file format adds.
-func (g *goldenFile) section(name string) (string, bool) {
-	s, ok := g.sections[name]
-	return strings.TrimSuffix(s, "\n"), ok
-}
 
 // memStorage is an in-memory automations.Storage.
 type memStorage struct {
@@ -138,16 +73,16 @@ func toText(v any) string {
 
 // functions runs the case's "function:<name>" sections as automations.
 type functions struct {
-	env   *templates.Env
-	files *goldenFile
-	rt    *automations.Runtime
+	env  *templates.Env
+	file *golden.File
+	rt   *automations.Runtime
 }
 
 func (f *functions) RunFunction(ctx context.Context, name string, inputs *dict.Map) (*automations.Result, error) {
-	script, ok := f.files.section("function:" + name)
-	if !ok {
+	if _, ok := f.file.Section("function:" + name); !ok {
 		return nil, fmt.Errorf("no automation named %q", name)
 	}
+	script := f.file.Text("function:" + name)
 	p, err := automations.Compile(automations.Source{Name: name, Trigger: "cerb.trigger.automation.function", Script: script},
 		automations.Options{Templates: f.env})
 	if err != nil {
@@ -206,11 +141,10 @@ func testServer(t *testing.T) *httptest.Server {
 }
 
 // goldenOptions reads the "options" section: "key: value" lines.
-func goldenOptions(t *testing.T, g *goldenFile) map[string]string {
+func goldenOptions(t *testing.T, g *golden.File) map[string]string {
 	t.Helper()
 	opts := map[string]string{}
-	s, _ := g.section("options")
-	for _, line := range strings.Split(s, "\n") {
+	for _, line := range strings.Split(g.Text("options"), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -243,12 +177,12 @@ type requestJSON struct {
 }
 
 // runGolden runs one case and renders the want text.
-func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string) string {
+func runGolden(t *testing.T, env *templates.Env, g *golden.File, serverURL string) string {
 	t.Helper()
 	opts := goldenOptions(t, g)
 	subst := func(s string) string { return strings.ReplaceAll(s, "$SERVER", serverURL) }
-	script, _ := g.section("script")
-	policy, _ := g.section("policy")
+	script := g.Text("script")
+	policy := g.Text("policy")
 	limits := automations.Limits{}
 	if v, ok := opts["steps"]; ok {
 		limits.Steps, _ = strconv.Atoi(v)
@@ -282,7 +216,8 @@ func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string
 	}
 
 	var inputs *dict.Map
-	if req, ok := g.section("request.json"); ok {
+	inputsJSON, _ := g.Section("inputs.json")
+	if req, ok := g.Section("request.json"); ok {
 		var rq requestJSON
 		require.NoError(t, json.Unmarshal([]byte(subst(req)), &rq))
 		inputs = automations.WebhookInputs(automations.HTTPRequest{
@@ -290,13 +225,13 @@ func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string
 			Body: []byte(rq.Body), ClientIP: rq.ClientIP,
 		}, automations.WebhookInfo{ID: "1", Name: "Webhook Example", EventKATA: "automation/webhook:\n  uri: cerb:automation:example.webhook.respond",
 			UpdatedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
-		extra := decodeMap(t, subst(g.sections["inputs.json"]))
+		extra := decodeMap(t, subst(inputsJSON))
 		extra.Range(func(k string, v any) bool {
 			inputs.Set(k, v)
 			return true
 		})
 	} else {
-		inputs = decodeMap(t, subst(g.sections["inputs.json"]))
+		inputs = decodeMap(t, subst(inputsJSON))
 	}
 	before, _ := inputs.MarshalJSON()
 
@@ -308,7 +243,7 @@ func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string
 		Commands:   extCommands{},
 		Now:        func() time.Time { return now },
 	}
-	rt.Functions = &functions{env: env, files: g, rt: &rt}
+	rt.Functions = &functions{env: env, file: g, rt: &rt}
 	if opts["runtime"] == "none" {
 		rt = automations.Runtime{Now: rt.Now}
 	}
@@ -348,7 +283,7 @@ func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string
 		sb, _ := store.m.MarshalJSON()
 		fmt.Fprintf(&b, "storage: %s\n", sb)
 	}
-	if _, ok := g.sections["request.json"]; ok {
+	if _, ok := g.Section("request.json"); ok {
 		resp := automations.WebhookResponse(res)
 		fmt.Fprintf(&b, "response: %d\n", resp.Status)
 		for _, h := range resp.Headers {
@@ -369,33 +304,84 @@ func runGolden(t *testing.T, env *templates.Env, g *goldenFile, serverURL string
 	return out
 }
 
+// TestGolden runs testdata/automations/*.txtar: the "script" (and
+// "policy") compiled with the "options", run on "request.json" or
+// "inputs.json", must give the "want" section. $SERVER in a case is the URL
+// of testServer.
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "automations", "*.txtar"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
 	env := templates.New()
-	slices.Sort(files)
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(file)
-			require.NoError(t, err)
-			g := parseGolden(string(data))
-			serverURL := ""
-			if strings.Contains(string(data), "$SERVER") {
-				serverURL = testServer(t).URL
-			}
-			got := runGolden(t, env, g, serverURL)
-			if *update {
-				g.set("want", got)
-				require.NoError(t, os.WriteFile(file, []byte(g.format()), 0o644))
-				return
-			}
-			want, ok := g.sections["want"]
-			require.True(t, ok, "%s has no -- want -- section (run with -update)", file)
-			require.Equal(t, want, got)
-		})
+	golden.Run(t, "../testdata/automations/*.txtar", func(t *testing.T, f *golden.File) golden.Got {
+		serverURL := ""
+		if f.Contains("$SERVER") {
+			serverURL = testServer(t).URL
+		}
+		return golden.Got{"want": runGolden(t, env, f, serverURL)}
+	})
+}
+
+// runEventGolden parses the "event" section and selects a handler for each
+// "vars…json" section.
+func runEventGolden(t *testing.T, env *templates.Env, g *golden.File) string {
+	t.Helper()
+	src := g.Text("event")
+	var b strings.Builder
+	ev, err := automations.ParseEvent(src, env)
+	if err != nil {
+		var ds automations.Diagnostics
+		require.True(t, errors.As(err, &ds), "parse error is %T: %v", err, err)
+		b.WriteString("parse error:\n")
+		for _, d := range ds {
+			b.WriteString(d.Error())
+			b.WriteByte('\n')
+		}
+		return b.String()
 	}
+	fmt.Fprintf(&b, "automations: %s\n", strings.Join(ev.Automations(), ", "))
+	if len(ev.Verify) > 0 {
+		keys := make([]string, len(ev.Verify))
+		for i, n := range ev.Verify {
+			keys[i] = n.Key
+		}
+		fmt.Fprintf(&b, "verify: %s\n", strings.Join(keys, ", "))
+	}
+	if l := ev.Limits; l != nil {
+		fmt.Fprintf(&b, "limits: rate=%g burst=%d concurrency=%d body_bytes=%d\n", l.Rate, l.Burst, l.Concurrency, l.BodyBytes)
+	}
+	for _, s := range g.Sections {
+		name := s.Name
+		if !strings.HasPrefix(name, "vars") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		vars := decodeMap(t, s.Data)
+		h, err := ev.Select(vars)
+		fmt.Fprintf(&b, "select %s:\n", name)
+		switch {
+		case err != nil:
+			fmt.Fprintf(&b, "  error: %v\n", err)
+		case h == nil:
+			b.WriteString("  no enabled handler\n")
+		default:
+			fmt.Fprintf(&b, "  handler: %s (%s)\n  automation: %s\n", h.Key, h.Pos, h.Automation)
+			if h.Inputs != nil {
+				in, _ := h.Inputs.MarshalJSON()
+				fmt.Fprintf(&b, "  inputs: %s\n", in)
+			}
+			if h.Job != nil {
+				fmt.Fprintf(&b, "  job: %+v\n", *h.Job)
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestEventGolden runs testdata/events/*.txtar: the "event" KATA parsed,
+// then a handler selected for each "vars…json" section, must give the
+// "want" section.
+func TestEventGolden(t *testing.T) {
+	t.Parallel()
+	env := templates.New()
+	golden.Run(t, "../testdata/events/*.txtar", func(t *testing.T, f *golden.File) golden.Got {
+		return golden.Got{"want": runEventGolden(t, env, f)}
+	})
 }

@@ -3,10 +3,14 @@ package host
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 func TestAdmin_RequiresToken(t *testing.T) {
@@ -44,9 +48,12 @@ func TestAdmin_FailedAuthIsRateLimited(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, r.Status)
 	}
 	require.True(t, seen429, "guessing is slowed down after 10 failures")
-	// While blocked, even the right token waits (the address is throttled).
+	// While guesses are blocked, the right token still works: the throttle
+	// never locks the admin out.
 	r := b.admin(t, "GET", "/webhooks", "", "")
-	require.Equal(t, http.StatusTooManyRequests, r.Status)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "guesses are still refused")
 }
 
 func TestAdmin_ValidationOnSave(t *testing.T) {
@@ -82,13 +89,13 @@ func TestAdmin_ValidationOnSave(t *testing.T) {
 			r := b.admin(t, tt.method, tt.path, tt.ctype, tt.body)
 			require.Equal(t, tt.wantStatus, r.Status, "%s", r.Body)
 			require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
-			var p Problem
+			var p api.Problem
 			require.NoError(t, json.Unmarshal(r.Body, &p))
 			got := map[string]bool{}
 			for _, it := range p.Errors {
 				got[it.Field] = true
 				if it.Line > 0 {
-					got[it.Field+":"+itoa(int64(it.Line))+":"+itoa(int64(it.Column))] = true
+					got[it.Field+":"+strconv.Itoa(it.Line)+":"+strconv.Itoa(it.Column)] = true
 				}
 			}
 			for _, f := range tt.wantFields {
@@ -190,11 +197,11 @@ func TestAdmin_RunsRecordedAndRedacted(t *testing.T) {
 	r = b.do(t, "POST", "/webhooks/"+ftok, "", "")
 	require.Equal(t, http.StatusInternalServerError, r.Status)
 	runID := r.json(t)["run_id"].(string)
-	b.srv.recorder.flush()
+	b.srv.dispatch.FlushRuns()
 
 	r = b.admin(t, "GET", "/runs?webhook="+id, "", "")
 	require.Equal(t, http.StatusOK, r.Status)
-	var list struct{ Runs []runView }
+	var list struct{ Runs []api.Run }
 	require.NoError(t, json.Unmarshal(r.Body, &list))
 	require.Len(t, list.Runs, 1)
 	require.Equal(t, "return", list.Runs[0].Exit)
@@ -265,4 +272,32 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="200"} 1`)
 	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="404"} 1`)
 	require.Contains(t, string(r.Body), `hookhost_webhook_duration_seconds_count 2`)
+}
+
+func TestAdmin_PreflightsAreNotFailedLogins(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for range 20 {
+		r := b.do(t, "OPTIONS", "/api/v1/webhooks", "", "", "Origin", "https://console.example", "Access-Control-Request-Method", "GET")
+		require.Equal(t, http.StatusUnauthorized, r.Status)
+	}
+	r := b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
+	require.Equal(t, http.StatusUnauthorized, r.Status, "preflights did not use up the failure budget")
+}
+
+// TestMetrics_FollowTheAdminListener checks that with --admin-listen,
+// /metrics and the admin API are served there and not on the webhook port.
+func TestMetrics_FollowTheAdminListener(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.AdminListen = "127.0.0.1:0" })
+	for _, path := range []string{"/metrics", "/api/v1/webhooks"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := b.srv.App().Test(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s on the webhook port", path)
+		resp, err = b.srv.AdminApp().Test(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s on the admin port", path)
+	}
 }

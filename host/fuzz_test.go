@@ -19,6 +19,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 // fuzzEchoScript answers with what it saw, a status and a header chosen by
@@ -174,7 +176,7 @@ func FuzzWebhook(f *testing.F) {
 		if status >= 400 && !echo {
 			require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), "%d: %s", status, rb)
 			if method != "HEAD" {
-				var p Problem
+				var p api.Problem
 				require.NoError(t, json.Unmarshal(rb, &p), "%d: %s", status, rb)
 				require.Equal(t, status, p.Status, "%s", rb)
 				require.NotEmpty(t, p.Title, "%s", rb)
@@ -260,7 +262,7 @@ func FuzzPackageImport(f *testing.F) {
 		r := b.admin(t, "POST", "/packages/import", "application/json", raw)
 		switch r.Status {
 		case http.StatusCreated:
-			var res importResult
+			var res api.ImportResult
 			require.NoError(t, json.Unmarshal(r.Body, &res), "%s", r.Body)
 			for _, w := range res.Webhooks {
 				require.Regexp(t, `^[0-9a-f]{40}$`, w.Token)
@@ -271,7 +273,7 @@ func FuzzPackageImport(f *testing.F) {
 			t.Fatalf("import answered %d: %s", r.Status, r.Body)
 		}
 		require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
-		var p Problem
+		var p api.Problem
 		require.NoError(t, json.Unmarshal(r.Body, &p), "%s", r.Body)
 		require.Equal(t, r.Status, p.Status)
 		if r.Status == http.StatusBadRequest {

@@ -58,15 +58,15 @@ func TestSealJobInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stored, err := s.sealJobInputs([]byte(tt.in))
+			stored, err := s.catalog.SealJobInputs([]byte(tt.in))
 			require.NoError(t, err)
 			require.Equal(t, tt.sealed, !bytes.Equal(stored, []byte(tt.in)))
 			require.NotContains(t, string(stored), "hunter2-secret")
-			back, err := s.openJobInputs(stored)
+			back, err := s.catalog.OpenJobInputs(stored)
 			require.NoError(t, err)
 			require.Equal(t, tt.in, string(back))
 		})
 	}
-	_, err := s.openJobInputs([]byte(`{"$sealed":"bm90IHNlYWxlZA=="}`))
+	_, err := s.catalog.OpenJobInputs([]byte(`{"$sealed":"bm90IHNlYWxlZA=="}`))
 	require.Error(t, err, "a sealed value that does not open is an error")
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -53,8 +55,8 @@ func jobBackends(t *testing.T) []backend {
 func setupJobs(t *testing.T, be backend, mutate ...func(*Config)) *testBundle {
 	t.Helper()
 	all := append([]func(*Config){be.mutate(t), func(c *Config) {
-		c.JobRetryBackoff = 20 * time.Millisecond
-		c.JobShutdownGrace = 2 * time.Second
+		c.Jobs.RetryBackoff = 20 * time.Millisecond
+		c.Jobs.ShutdownGrace = 2 * time.Second
 	}}, mutate...)
 	return setup(t, all...)
 }
@@ -69,10 +71,10 @@ type fakeRunner struct {
 	calls   atomic.Int32
 	active  atomic.Int32
 	maxSeen atomic.Int32
-	fn      func(ctx context.Context, inv *Invocation, call int) (*automations.Result, error)
+	fn      func(ctx context.Context, inv *runner.Invocation, call int) (*automations.Result, error)
 }
 
-func (f *fakeRunner) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
+func (f *fakeRunner) Run(ctx context.Context, inv *runner.Invocation) (*automations.Result, error) {
 	n := int(f.calls.Add(1))
 	a := f.active.Add(1)
 	defer f.active.Add(-1)
@@ -180,13 +182,13 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 			require.Equal(t, []any{[]any{"X-Env", "staging"}}, resp["headers"])
 			// The record shows them redacted.
 			in := j["inputs"].(map[string]any)
-			require.Equal(t, redacted, in["request_headers"].(map[string]any)["authorization"])
-			require.Equal(t, redacted, in["request_headers"].(map[string]any)["x_hub_signature_256"])
+			require.Equal(t, redact.Marker, in["request_headers"].(map[string]any)["authorization"])
+			require.Equal(t, redact.Marker, in["request_headers"].(map[string]any)["x_hub_signature_256"])
 			require.Equal(t, "kept", in["request_headers"].(map[string]any)["x_custom"])
-			require.Equal(t, redacted, in["request_params"].(map[string]any)["api_token"])
+			require.Equal(t, redact.Marker, in["request_params"].(map[string]any)["api_token"])
 			wd := in["webhook_data"].(map[string]any)
 			require.Equal(t, "deploys", wd["WebhookName"])
-			require.Equal(t, redacted, wd["RequestHeader"].(map[string]any)["Authorization"])
+			require.Equal(t, redact.Marker, wd["RequestHeader"].(map[string]any)["Authorization"])
 			require.Equal(t, "kept", wd["RequestHeader"].(map[string]any)["X-Custom"])
 			require.Equal(t, `{"x":1}`, wd["RequestBody"])
 			require.Equal(t, "staging", in["inputs"].(map[string]any)["environment"])
@@ -203,7 +205,7 @@ func TestJobs_WaitMS(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])
 	release := make(chan struct{})
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, inv *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 		if inv.Automation.Name == "slow" {
 			select {
 			case <-release:
@@ -211,7 +213,7 @@ func TestJobs_WaitMS(t *testing.T) {
 			}
 		}
 		return returned("done by " + inv.Automation.Name), nil
-	}}
+	}})
 	defer close(release)
 	b.createAutomation(t, "fast", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	b.createAutomation(t, "slow", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
@@ -241,9 +243,9 @@ func TestJobs_StateTransitions(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be, func(c *Config) { c.JobWorkers = 1; c.JobRetryBackoff = 400 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.Workers = 1; c.Jobs.RetryBackoff = 400 * time.Millisecond })
 			gate := make(chan error)
-			b.srv.runner = &fakeRunner{fn: func(ctx context.Context, inv *Invocation, _ int) (*automations.Result, error) {
+			b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 				select {
 				case err := <-gate:
 					if err != nil {
@@ -253,7 +255,7 @@ func TestJobs_StateTransitions(t *testing.T) {
 				case <-ctx.Done():
 					return nil, ctx.Err()
 				}
-			}}
+			}})
 			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 			_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 2\n"))
 
@@ -263,7 +265,7 @@ func TestJobs_StateTransitions(t *testing.T) {
 			require.Equal(t, string(jobs.StateQueued), b.job(t, second)["state"])
 			third := b.fire(t, tok)
 
-			gate <- errExtensionCrashed
+			gate <- runner.ErrExtensionCrashed
 			j := b.waitState(t, first, jobs.StateRetrying)
 			require.Contains(t, j["error"], "extension crashed")
 			// Queued → Stopped.
@@ -290,7 +292,7 @@ func TestJobs_Retries(t *testing.T) {
 	// Each automation name picks a behaviour; calls are counted per job.
 	var mu sync.Mutex
 	calls := map[string]int{}
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, inv *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 		mu.Lock()
 		calls[inv.RunID]++
 		n := calls[inv.RunID]
@@ -298,15 +300,15 @@ func TestJobs_Retries(t *testing.T) {
 		switch inv.Automation.Name {
 		case "flaky":
 			if n < 3 {
-				return nil, fmt.Errorf("run: %w", errExtensionCrashed)
+				return nil, fmt.Errorf("run: %w", runner.ErrExtensionCrashed)
 			}
 			return returned("third time"), nil
 		case "crashes":
-			return nil, errExtensionCrashed
+			return nil, runner.ErrExtensionCrashed
 		default: // "fails"
 			return &automations.Result{Exit: automations.ExitError, Error: "boom"}, nil
 		}
-	}}
+	}})
 	for _, name := range []string{"flaky", "crashes", "fails"} {
 		b.createAutomation(t, name, "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	}
@@ -345,11 +347,11 @@ func TestJobs_CancelRunningJob(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])
 	sawCancel := make(chan struct{})
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, _ *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 		<-ctx.Done()
 		close(sawCancel)
 		return nil, ctx.Err()
-	}}
+	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 3\n"))
 	id := b.fire(t, tok)
@@ -365,10 +367,10 @@ func TestJobs_CancelRunningJob(t *testing.T) {
 func TestJobs_TimeLimit(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, _ *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}}
+	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 5000\n"))
 	r := b.do(t, "POST", "/webhooks/"+tok, "", "")
@@ -385,11 +387,11 @@ func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupJobs(t, be)
-			fr := &fakeRunner{fn: func(ctx context.Context, _ *Invocation, _ int) (*automations.Result, error) {
+			fr := &fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 				time.Sleep(20 * time.Millisecond)
 				return returned("ok"), nil
 			}}
-			b.srv.runner = fr
+			b.useRunner(fr)
 			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 			_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    concurrency@int: 1\n"))
 			const n = 6
@@ -422,7 +424,8 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 			_, otherTok := b.createWebhook(t, "other", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 
-			for _, h := range []string{"Idempotency-Key", "webhook-id", "X-GitHub-Delivery"} {
+			headers := []string{"Idempotency-Key", "webhook-id", "svix-id", "X-GitHub-Delivery", "X-Gitlab-Event-UUID", "X-Shopify-Webhook-Id"}
+			for _, h := range headers {
 				first := b.fire(t, tok, h, "delivery-"+h)
 				// Concurrent redeliveries all get the first job.
 				ids := make([]string, 8)
@@ -443,7 +446,13 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 
 			r := b.admin(t, "GET", "/jobs?webhook="+whID, "", "")
 			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			require.Len(t, r.json(t)["jobs"], 5) // 3 delivery ids + 2 without
+			require.Len(t, r.json(t)["jobs"], len(headers)+2) // the delivery ids + 2 without
+
+			// A handler may name its own key, a template of the request.
+			_, keyTok := b.createWebhook(t, "keyed", jobEvent("example.deploy", "    max_attempts@int: 1\n    idempotency_key: order-{{request_headers.x_order}}\n"))
+			first := b.fire(t, keyTok, "X-Order", "7")
+			require.Equal(t, first, b.fire(t, keyTok, "X-Order", "7"), "the same rendered key is the same job")
+			require.NotEqual(t, first, b.fire(t, keyTok, "X-Order", "8"))
 		})
 	}
 }
@@ -505,7 +514,7 @@ func TestJobs_SignedCallback(t *testing.T) {
 			}))
 			t.Cleanup(recv.Close)
 
-			b := setupJobs(t, be, func(c *Config) { c.JobRetryBackoff = 5 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.RetryBackoff = 5 * time.Millisecond })
 			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\n    type: freeform\nstart:\n  return:\n    body: deployed\n    result: 42\n", "")
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    callback_url: "+recv.URL+"/done\n"))
 			r := b.admin(t, "POST", "/webhooks/"+whID+"/signing-secret", "", "")
@@ -552,12 +561,12 @@ func mustInt(t *testing.T, s string) int64 {
 func TestJobs_AdminListLogsRetry(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, inv *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 		if _, ok := inv.Inputs.Value("request_headers").(*dict.Map).Get("x_fail"); ok {
 			return &automations.Result{Exit: automations.ExitError, Error: "asked to fail"}, nil
 		}
 		return returned("ok"), nil
-	}}
+	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    wait_ms@int: 0\n"))
 	ok1 := b.fire(t, tok)
@@ -606,7 +615,7 @@ func TestJobs_AdminListLogsRetry(t *testing.T) {
 	j := b.waitState(t, retry, jobs.StateFailed) // the same inputs fail the same way
 	require.Equal(t, failed, j["retry_of"])
 	require.Equal(t, "asked to fail", j["error"])
-	require.Equal(t, redacted, j["inputs"].(map[string]any)["request_headers"].(map[string]any)["authorization"])
+	require.Equal(t, redact.Marker, j["inputs"].(map[string]any)["request_headers"].(map[string]any)["authorization"])
 
 	r = b.admin(t, "GET", "/jobs/nope", "", "")
 	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
@@ -616,7 +625,7 @@ func TestJobs_GracefulShutdownFinishesRunningJobs(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])
 	started := make(chan struct{})
-	b.srv.runner = &fakeRunner{fn: func(ctx context.Context, _ *Invocation, _ int) (*automations.Result, error) {
+	b.useRunner(&fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 		close(started)
 		select {
 		case <-time.After(300 * time.Millisecond):
@@ -624,7 +633,7 @@ func TestJobs_GracefulShutdownFinishesRunningJobs(t *testing.T) {
 		case <-ctx.Done():
 			return nil, errors.New("cut short")
 		}
-	}}
+	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
 	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 	id := b.fire(t, tok)

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/internal/pgtest"
@@ -95,6 +96,7 @@ func (lc *liveClient) send(t *testing.T, method, path, contentType, body string,
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	checkContract(t, method, path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	a := httpAnswer{what: method + " " + path, status: resp.StatusCode, header: resp.Header, body: string(b)}
 	lc.mu.Lock()
 	lc.answers = append(lc.answers, a)
@@ -251,13 +253,13 @@ automation/main:
 	require.Contains(t, r.body, "failed with key [redacted]")
 
 	// An extension logs a secret through the host callback.
-	cb := &hostCallbacks{r: b.srv.ext, runID: "run-1", automation: "leaky"}
+	cb := runner.New(b.srv.ext, b.srv.catalog, b.srv.log).Callbacks("run-1", "leaky")
 	require.NoError(t, cb.Log(context.Background(), plugins.LogEntry{Level: 6, Message: "extension saw " + apiKey + " and " + special}))
 
 	// Everything an admin can read.
-	b.srv.recorder.flush()
+	b.srv.dispatch.FlushRuns()
 	var runs struct {
-		Runs []runView `json:"runs"`
+		Runs []api.Run `json:"runs"`
 	}
 	for _, wid := range []string{syncID, failID} {
 		r = lc.admin(t, "GET", "/runs?webhook="+wid, "", "")
@@ -279,7 +281,7 @@ automation/main:
 	r = lc.admin(t, "GET", "/runs?webhook="+syncID, "", "")
 	require.NoError(t, json.Unmarshal([]byte(r.body), &runs))
 	r = lc.admin(t, "GET", "/runs/"+runs.Runs[0].ID, "", "")
-	var run runView
+	var run api.Run
 	require.NoError(t, json.Unmarshal([]byte(r.body), &run))
 	require.Contains(t, string(run.Inputs), `"X-Hub-Signature-256":"[redacted]"`)
 	require.Contains(t, string(run.Inputs), `"Authorization":"[redacted]"`)
@@ -290,7 +292,7 @@ automation/main:
 
 	for _, wid := range []string{jobID, jobFailID} {
 		var list struct {
-			Jobs []jobView `json:"jobs"`
+			Jobs []api.Job `json:"jobs"`
 		}
 		r = lc.admin(t, "GET", "/jobs?webhook="+wid, "", "")
 		require.Equal(t, http.StatusOK, r.status, r.body)
@@ -305,7 +307,7 @@ automation/main:
 		require.Contains(t, r.body, "[redacted]")
 
 		// Redacted when written: the queue's own record.
-		j, err := b.srv.jobQueue().Get(context.Background(), list.Jobs[0].ID)
+		j, err := b.srv.jobs.Get(context.Background(), list.Jobs[0].ID)
 		require.NoError(t, err)
 		var stored strings.Builder
 		for _, e := range j.Log {
@@ -385,7 +387,7 @@ func TestSecrets_API(t *testing.T) {
 			require.JSONEq(t, `{"name":"`+strings.TrimPrefix(tt.path, "/secrets/")+`"}`, string(r.Body), tt.name)
 		case tt.wantStatus >= 400:
 			require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"), tt.name)
-			var p Problem
+			var p api.Problem
 			require.NoError(t, json.Unmarshal(r.Body, &p), tt.name)
 			if tt.wantField != "" {
 				require.Len(t, p.Errors, 1, tt.name)
@@ -434,7 +436,7 @@ func TestSecrets_OlderRecordsAreRedactedWhenShown(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 	require.NotContains(t, string(r.Body), "legacy-Foxtrot-31")
 	require.True(t, json.Valid(r.Body), "%s", r.Body)
-	var got runView
+	var got api.Run
 	require.NoError(t, json.Unmarshal(r.Body, &got))
 	require.Equal(t, "old error with [redacted]", got.Error)
 	require.JSONEq(t, `{"body":"[redacted]","flag":true,"n":12345}`, string(got.Inputs), "only strings are redacted")
@@ -529,7 +531,7 @@ func TestSecrets_HostCallback(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	require.Equal(t, http.StatusCreated, b.admin(t, "PUT", "/secrets/CB", "text/plain", "callback-value").Status)
-	cb := &hostCallbacks{r: b.srv.ext, runID: "r", automation: "a"}
+	cb := runner.New(b.srv.ext, b.srv.catalog, b.srv.log).Callbacks("r", "a")
 	v, found, err := cb.Secret(context.Background(), "CB")
 	require.NoError(t, err)
 	require.True(t, found)
@@ -560,7 +562,7 @@ func TestSecrets_KeyAndRestart(t *testing.T) {
 	b = setup(t, withDir, captureLogs(lb))
 	b.srv.log.Info("restarted", "value", "kept-across-restarts")
 	require.Contains(t, lb.String(), "value=[redacted]", "the redactor knows stored values at start-up")
-	v, found, err := b.srv.secret("KEEP")
+	v, found, err := b.srv.catalog.SecretValue(context.Background(), "KEEP")
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, "kept-across-restarts", v)
@@ -572,78 +574,15 @@ func TestSecrets_KeyAndRestart(t *testing.T) {
 	b = setup(t, withDir, captureLogs(lb))
 	require.Contains(t, lb.String(), "cannot be read with this key")
 	require.JSONEq(t, `{"secrets":[{"name":"KEEP"}]}`, string(b.admin(t, "GET", "/secrets", "", "").Body))
-	_, _, err = b.srv.secret("KEEP")
+	_, _, err = b.srv.catalog.SecretValue(context.Background(), "KEEP")
 	require.ErrorIs(t, err, secrets.ErrDecrypt)
 
 	// A group-readable key file stops the server with the reason.
 	require.NoError(t, os.Chmod(filepath.Join(dir, secrets.KeyFile), 0o644))
-	_, err = New(context.Background(), Config{DataDir: dir, InProcess: true, AdminToken: testAdminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := testConfig(t)
+	cfg.DataDir = dir
+	_, err = New(context.Background(), cfg)
 	require.ErrorContains(t, err, "chmod 600")
-}
-
-func TestSecretRefs(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, text string
-		want       []string
-	}{
-		{"None", "start:\n  return:\n    body: hi\n", nil},
-		{"Dotted", "body: {{secrets.API_KEY}} and {{ secrets.other_2 }}", []string{"API_KEY", "other_2"}},
-		{"Brackets", `a: {{secrets['ONE']}} b: {{ secrets["TWO"] }}`, []string{"ONE", "TWO"}},
-		{"Repeated", "{{secrets.A}}{{secrets.A}}{{secrets.B}}", []string{"A", "B"}},
-		{"InFilterAndIf", "{% if secrets.X %}{{ secrets.Y|upper }}{% endif %}", []string{"X", "Y"}},
-		{"WholeDictNamesNone", "{{secrets|json_encode}}", nil},
-		{"NotAWord", "mysecrets.A nosecrets.B", nil},
-		{"TooLong", "{{secrets." + strings.Repeat("a", 65) + "}}", nil},
-		{"InvalidCharsStop", "{{secrets.a-b}}", []string{"a"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			require.Equal(t, tt.want, secretRefs(tt.text))
-		})
-	}
-}
-
-// stringer is an slog.KindAny value whose printed form holds a secret.
-type stringer struct{ s string }
-
-func (s stringer) String() string { return s.s }
-
-func TestRedactHandler(t *testing.T) {
-	t.Parallel()
-	const secret = "hidden-Echo-42"
-	tok := strings.Repeat("ab12", 10)
-	tests := []struct {
-		name string
-		log  func(l *slog.Logger)
-		want string // substring of the line
-	}{
-		{"Message", func(l *slog.Logger) { l.Info("saw " + secret) }, `msg="saw [redacted]"`},
-		{"StringAttr", func(l *slog.Logger) { l.Info("m", "k", "x"+secret+"y") }, "k=x[redacted]y"},
-		{"ErrorAttr", func(l *slog.Logger) { l.Info("m", "error", errors.New("bad "+secret)) }, `error="bad [redacted]"`},
-		{"StringerAttr", func(l *slog.Logger) { l.Info("m", "v", stringer{secret}) }, "v=[redacted]"},
-		{"Group", func(l *slog.Logger) { l.Info("m", slog.Group("g", "k", secret)) }, "g.k=[redacted]"},
-		{"WithAttrs", func(l *slog.Logger) { l.With("k", secret).Info("m") }, "k=[redacted]"},
-		{"WithGroup", func(l *slog.Logger) { l.WithGroup("g").Info("m", "k", secret) }, "g.k=[redacted]"},
-		{"JSONEscaped", func(l *slog.Logger) { l.Info("m", "body", `{"k":"`+secret+`"}`) }, `body="{\"k\":\"[redacted]\"}"`},
-		{"WebhookPath", func(l *slog.Logger) { l.Info("m", "path", "/webhooks/"+tok+"/x") }, "path=/webhooks/[redacted]/x"},
-		{"TokenParam", func(l *slog.Logger) { l.Info("m", "url", "/webhook-jobs/1?token="+tok) }, `url="/webhook-jobs/1?token=[redacted]"`},
-		{"OtherValuesKept", func(l *slog.Logger) { l.Info("m", "n", 42, "ok", true, "sha", tok) }, "n=42 ok=true sha=" + tok},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var buf bytes.Buffer
-			s := &Server{log: slog.New(slog.NewTextHandler(&buf, nil))}
-			s.initRedaction()
-			s.redactor.Add(secret)
-			tt.log(s.log)
-			require.Contains(t, buf.String(), tt.want)
-			require.NotContains(t, buf.String(), secret)
-		})
-	}
 }
 
 // TestSecrets_TwoServers checks that a change made through one server
@@ -675,18 +614,4 @@ func TestSecrets_TwoServers(t *testing.T) {
 		return r.Status == http.StatusOK && string(r.Body) == "shared-two"
 	}, 5*time.Second, 20*time.Millisecond, "server B uses the value set through A")
 	require.Equal(t, http.StatusUnauthorized, signed(b, "shared-one").Status)
-}
-
-// TestSecrets_OpenAPI checks that the secret routes are described.
-func TestSecrets_OpenAPI(t *testing.T) {
-	t.Parallel()
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
-	for path, methods := range map[string][]string{"/secrets": {"get"}, "/secrets/{name}": {"put", "delete"}} {
-		for _, m := range methods {
-			require.Contains(t, doc.Paths[path], m, "%s %s", m, path)
-		}
-	}
 }

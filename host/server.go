@@ -1,12 +1,21 @@
-// Package host is the hookhost server: the Fiber app and its routes, webhook
-// dispatch, the admin API, the run recorder, and the wiring of the store,
-// the automation engine and the extensions.
+// Package host wires the hookhost server together and runs it: the
+// listeners and their lifecycle, the one error handler, health routes,
+// and, in dependency order, the parts that do the work:
+//
+//   - host/store: persistence (SQLite or PostgreSQL)
+//   - host/secrets and host/redact: sealed secrets, and keeping them (and
+//     tokens) out of every log line, record and answer
+//   - host/catalog: webhooks, automations, secrets and packages, their
+//     validation and caches
+//   - host/runner: the extensions and the runs sent to them
+//   - host/jobs: the durable job queue
+//   - host/dispatch: the webhook request path
+//   - host/admin: the admin API, with its wire types in host/api
+//   - host/metrics: the Prometheus registry
 package host
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +28,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookhost/hookhost/host/admin"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/connguard"
+	"github.com/hookhost/hookhost/host/dispatch"
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/metrics"
+	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/postgres"
@@ -29,98 +47,169 @@ import (
 // Server is a running hookhost instance. Create it with New, serve with Run
 // (or use App in tests), and Close it.
 type Server struct {
-	cfg          Config
-	log          *slog.Logger
-	store        store.Store
-	tpl          *templates.Env
-	runner       Runner
-	ext          *extRunner
-	cache        *cache
-	recorder     *recorder
-	metrics      *metrics
-	limits       *limiters
-	jobs         *jobsRuntime
-	authFailures *authFailures
-	adminToken   string
-	secrets      *secrets.Store    // the write-only secret store
-	redactor     *secrets.Redactor // secret values and tokens kept out of logs and records
-	box          *secrets.Box      // seals job inputs that hold a secret value
-	app          *fiber.App
-	adminApp     *fiber.App
-	started      time.Time
+	cfg        Config
+	log        *slog.Logger
+	store      store.Store
+	redactor   *redact.Redactor
+	secrets    *secrets.Store
+	catalog    *catalog.Catalog
+	ext        *runner.Extensions
+	runner     runner.Runner
+	jobs       *jobs.Queue
+	dispatch   *dispatch.Dispatcher
+	admin      *admin.Admin
+	metrics    *metrics.Metrics
+	adminToken string
+	app        *fiber.App
+	adminApp   *fiber.App
+	started    time.Time
 
 	closeOnce sync.Once
 	closers   []func() error
 }
 
-// New opens the store, prepares the admin token and the extensions, and
-// builds the HTTP apps. It does not listen.
+// New opens the store, prepares the admin token, the secrets and the
+// extensions, starts the job queue, and builds the HTTP apps. It does not
+// listen. On failure everything started so far is stopped.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
 	if _, err := cfg.tlsConfig(true); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tpl: templates.New(), started: time.Now()}
-	s.initRedaction()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
+	s := &Server{cfg: cfg, started: time.Now()}
+	if err := s.start(ctx); err != nil {
+		_ = s.Close()
 		return nil, err
+	}
+	return s, nil
+}
+
+// start wires the parts together, in dependency order; each part that
+// needs stopping registers its closer (run in reverse by Close).
+func (s *Server) start(ctx context.Context) error {
+	cfg := &s.cfg
+	// Nothing logs before the redactor is in place: no log line holds a
+	// known secret value, the admin token or a webhook token.
+	s.redactor = redact.New()
+	s.log = slog.New(s.redactor.Handler(cfg.Logger.Handler()))
+	cfg.Logger = s.log
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := openStore(ctx, *cfg)
+	if err != nil {
+		return err
 	}
 	s.store = st
 	s.closers = append(s.closers, st.Close)
 
-	tok, err := loadAdminToken(cfg)
-	if err != nil {
-		s.Close()
-		return nil, err
+	if s.adminToken, err = loadAdminToken(*cfg); err != nil {
+		return err
 	}
-	s.adminToken = tok
-	if err := s.initSecrets(ctx); err != nil {
-		s.Close()
-		return nil, err
+	s.redactor.Add(s.adminToken)
+	box, err := s.openSecrets(ctx)
+	if err != nil {
+		return err
 	}
 
-	runner, closeRunner, err := newRunner(ctx, s)
+	s.ext, err = runner.Start(ctx, runner.Config{DataDir: cfg.DataDir, PluginsDir: cfg.PluginsDir, Processes: cfg.ExtensionProcesses,
+		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand, Logger: s.log})
 	if err != nil {
-		s.Close()
-		return nil, err
+		return err
 	}
-	s.runner, s.ext = runner, runner
-	if closeRunner != nil {
-		// Extensions stop before the store closes (closers run in reverse).
-		s.closers = append(s.closers, closeRunner)
+	// Extensions stop before the store closes (closers run in reverse).
+	s.closers = append(s.closers, s.ext.Close)
+
+	version := cfg.Version
+	if version == "dev" {
+		version = ""
 	}
-	s.cache = newCache(s.store, s.tpl)
-	s.cache.secret = s.secret
-	s.limits = newLimiters()
-	s.authFailures = newAuthFailures()
-	if stop := s.startCacheSync(); stop != nil {
+	s.catalog = catalog.New(catalog.Config{Store: st, Templates: templates.New(), Secrets: s.secrets, Box: box,
+		Redactor: s.redactor, Extensions: s.ext, Logger: s.log, PublicURL: cfg.PublicURL, DatabaseURL: cfg.Database,
+		Version: version, RotateOverlap: cfg.RotateOverlap})
+	if stop := s.catalog.StartSync(); stop != nil {
 		s.closers = append(s.closers, stop)
 	}
-	s.recorder = newRecorder(s.store, s.log)
-	s.closers = append(s.closers, s.recorder.Close)
-	s.metrics = newMetrics(s)
-
-	if err := s.initJobs(ctx); err != nil {
-		s.Close()
-		return nil, err
+	s.runner = cfg.Runner
+	if s.runner == nil {
+		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
+	if err := s.startJobs(ctx); err != nil {
+		return err
+	}
+	// The registry reads the dispatcher's numbers when it is scraped.
+	s.metrics = metrics.New(metrics.Sources{DroppedRuns: func() int64 { return s.dispatch.DroppedRuns() }, ExtensionRestarts: s.ext.Restarts})
+	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
+		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
+		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit})
+	s.closers = append(s.closers, s.dispatch.Close)
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
+		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies})
+
 	s.app = s.newApp()
 	if cfg.AdminListen != "" {
 		s.adminApp = s.newAdminApp()
 	}
 	if cfg.Example {
-		if err := s.installExample(ctx); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("install example: %w", err)
+		if err := s.catalog.InstallExample(ctx, cfg.DataDir); err != nil {
+			return fmt.Errorf("install example: %w", err)
 		}
 	}
-	return s, nil
+	return nil
+}
+
+// openSecrets loads the master key (HOOKHOST_SECRET_KEY, else
+// <data dir>/secret.key, created at first start) and opens the secret
+// store over the store's key-value table. Every stored value is registered
+// with the redactor. It returns the box that seals job inputs.
+func (s *Server) openSecrets(ctx context.Context) (*secrets.Box, error) {
+	key, err := secrets.LoadKey(os.Getenv(secrets.KeyEnv), s.cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	box, err := secrets.NewBox(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	s.secrets = secrets.NewStore(storeKV{s.store}, box, s.redactor)
+	if err := s.secrets.LoadRedactor(ctx); err != nil {
+		// The server still starts: the other secrets work, and webhooks that
+		// need an unreadable one answer 500 and log why.
+		s.log.Error("some stored secrets cannot be read with this key; they are not redacted and cannot be used", "error", err)
+	}
+	return box, nil
+}
+
+// startJobs migrates and starts the durable job queue on the store's
+// database; Close stops it (running jobs get Jobs.ShutdownGrace).
+func (s *Server) startJobs(ctx context.Context) error {
+	jc := jobs.Config{
+		DB:       s.store.DB(),
+		Dialect:  s.store.Dialect(),
+		Runner:   &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},
+		Settings: s.cfg.Jobs,
+		Logger:   s.log,
+		// Completion callbacks go through the same outbound guard as
+		// http.request, lifted by the same switch.
+		AllowPrivateRequests: s.cfg.AllowPrivateRequests,
+	}
+	if jc.Dialect == jobs.DialectPostgres {
+		jc.DatabaseURL = s.cfg.Database
+	}
+	q, err := jobs.New(ctx, jc)
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	if err := q.Start(ctx); err != nil {
+		_ = q.Close()
+		return fmt.Errorf("job queue: %w", err)
+	}
+	s.jobs = q
+	s.closers = append(s.closers, q.Close)
+	return nil
 }
 
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
@@ -147,7 +236,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 // Migrate opens the configured database, applies pending migrations (the
 // stores migrate when they open) and reports the schema version.
 func Migrate(ctx context.Context, cfg Config) (int64, error) {
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.resolve(); err != nil {
 		return 0, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -181,21 +270,12 @@ func loadAdminToken(cfg Config) (string, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read admin token: %w", err)
 	}
-	tok := newToken()
+	tok := catalog.NewToken()
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	cfg.Logger.Info("generated admin token", "file", path)
 	return tok, nil
-}
-
-// newToken returns 160 random bits as 40 lowercase hex characters.
-func newToken() string {
-	var b [20]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	return hex.EncodeToString(b[:])
 }
 
 // App is the main Fiber app (webhooks, health, and the admin API unless it
@@ -211,45 +291,82 @@ func (s *Server) Store() store.Store { return s.store }
 // AdminToken is the admin API bearer token.
 func (s *Server) AdminToken() string { return s.adminToken }
 
+// Listen binds the listeners the configuration names: Listen, and
+// AdminListen when set (nil otherwise). `hookhost serve` binds them before
+// it starts anything else, so that a port in use stops it before any
+// extension process exists.
+func Listen(cfg Config) (ln, adminLn net.Listener, err error) {
+	if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.AdminListen != "" {
+		if adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			_ = ln.Close()
+			return nil, nil, fmt.Errorf("listen admin %s: %w", cfg.AdminListen, err)
+		}
+	}
+	return ln, adminLn, nil
+}
+
 // Run listens and serves until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (up to 10 s), and
 // closes the server.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	ln, adminLn, err := Listen(s.cfg)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
-	}
-	return s.Serve(ctx, ln, nil)
-}
-
-// Serve is Run on listeners the caller opened (adminLn may be nil).
-func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
-	errc := make(chan error, 2)
-	ln, err := s.cfg.wrapTLS(ln, true)
-	if err != nil {
+		_ = s.Close()
 		return err
 	}
-	s.log.Info("hookhost listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "store", s.store.Dialect(), "version", s.cfg.Version)
-	go func() { errc <- s.app.Listener(ln) }()
-	if s.adminApp != nil {
-		if adminLn == nil {
-			if adminLn, err = net.Listen("tcp", s.cfg.AdminListen); err != nil {
-				_ = s.app.Shutdown()
-				return fmt.Errorf("listen admin %s: %w", s.cfg.AdminListen, err)
-			}
+	return s.Serve(ctx, ln, adminLn)
+}
+
+// Serve is Run on listeners the caller opened (adminLn may be nil; it is
+// opened here when the configuration has AdminListen). Both listeners share
+// one connection cap (MaxConnections).
+func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	if s.adminApp != nil && adminLn == nil {
+		var err error
+		if adminLn, err = net.Listen("tcp", s.cfg.AdminListen); err != nil {
+			_ = ln.Close()
+			_ = s.Close()
+			return fmt.Errorf("listen admin %s: %w", s.cfg.AdminListen, err)
 		}
-		if adminLn, err = s.cfg.wrapTLS(adminLn, false); err != nil {
-			_ = s.app.Shutdown()
+	}
+	guard := connguard.New(s.cfg.MaxConnections, s.log)
+	serve := func(app *fiber.App, ln net.Listener, clientAuth bool) (net.Listener, error) {
+		ln, err := s.cfg.wrapTLS(ln, clientAuth)
+		if err != nil {
+			return nil, err
+		}
+		app.Server().ConnState = guard.ConnState
+		return guard.Listener(ln), nil
+	}
+	errc := make(chan error, 2)
+	pub, err := serve(s.app, ln, true)
+	if err != nil {
+		_ = s.Close()
+		return err
+	}
+	var admin net.Listener
+	if s.adminApp != nil {
+		if admin, err = serve(s.adminApp, adminLn, false); err != nil {
+			_ = pub.Close()
+			_ = s.Close()
 			return err
 		}
+	}
+	s.log.Info("hookhost listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "store", s.store.Dialect(),
+		"version", s.cfg.Version, "max_connections", s.cfg.MaxConnections)
+	go func() { errc <- s.app.Listener(pub) }()
+	if admin != nil {
 		s.log.Info("admin API listening", "addr", adminLn.Addr().String())
-		go func() { errc <- s.adminApp.Listener(adminLn) }()
+		go func() { errc <- s.adminApp.Listener(admin) }()
 	}
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if err != nil {
-			s.Close()
+			_ = s.Close()
 			return err
 		}
 	}
@@ -283,6 +400,7 @@ func (s *Server) fiberConfig() fiber.Config {
 		ReadTimeout:           s.cfg.ReadTimeout,
 		WriteTimeout:          s.cfg.WriteTimeout,
 		IdleTimeout:           s.cfg.IdleTimeout,
+		ReadBufferSize:        s.cfg.MaxHeaderBytes,
 		ErrorHandler:          s.errorHandler,
 		// Webhook handlers copy what they keep; nothing outlives a handler.
 		Immutable: false,
@@ -293,17 +411,14 @@ func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metrics.handler())
-	app.All("/webhooks", s.handleWebhook)
-	app.All("/webhooks/:token", s.handleWebhook)
-	app.All("/webhooks/:token/*", s.handleWebhook)
-	s.mountJobStatus(app)
+	s.dispatch.Mount(app)
 	if s.cfg.AdminListen == "" {
 		s.mountAdmin(app)
 	}
 	return app
 }
 
+// newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
 	app.Get("/healthz", s.healthz)
@@ -312,15 +427,44 @@ func (s *Server) newAdminApp() *fiber.App {
 	return app
 }
 
+// mountAdmin adds what is served where the admin API is: the API itself
+// and /metrics, which never face the webhook port when the admin API has a
+// listener of its own.
+func (s *Server) mountAdmin(app *fiber.App) {
+	app.Get("/metrics", s.metrics.Handler())
+	s.admin.Mount(app)
+}
+
 func (s *Server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(api.Status{Status: "ok"})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := s.store.DB().PingContext(ctx); err != nil {
-		return writeProblem(c, problem(fiber.StatusServiceUnavailable, "database unavailable"))
+		return api.NewProblem(fiber.StatusServiceUnavailable, "database unavailable")
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	return c.JSON(api.Status{Status: "ready"})
+}
+
+// storeKV adapts the store's key-value methods to secrets.KV.
+type storeKV struct{ st store.Store }
+
+var _ secrets.KV = storeKV{}
+
+func (kv storeKV) Get(ctx context.Context, ns, key string, now time.Time) ([]byte, bool, error) {
+	return kv.st.KVGet(ctx, ns, key, now)
+}
+
+func (kv storeKV) Set(ctx context.Context, ns, key string, value []byte, expires *time.Time) error {
+	return kv.st.KVSet(ctx, ns, key, value, expires)
+}
+
+func (kv storeKV) Delete(ctx context.Context, ns, key string) (bool, error) {
+	return kv.st.KVDelete(ctx, ns, key)
+}
+
+func (kv storeKV) List(ctx context.Context, ns string) ([]string, error) {
+	return kv.st.KVList(ctx, ns)
 }

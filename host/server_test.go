@@ -18,34 +18,67 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/runner"
 )
 
 const testAdminToken = "test-admin-token"
 
 type testBundle struct {
 	srv *Server
+	// runs is the server's runner: the extensions, or a test's fake
+	// (useRunner).
+	runs *proxyRunner
+}
+
+// proxyRunner lets a test replace the server's runner after it started.
+type proxyRunner struct {
+	mu sync.RWMutex
+	r  runner.Runner
+}
+
+func (p *proxyRunner) Run(ctx context.Context, inv *runner.Invocation) (*automations.Result, error) {
+	p.mu.RLock()
+	r := p.r
+	p.mu.RUnlock()
+	return r.Run(ctx, inv)
+}
+
+// useRunner makes the server run automations with r from now on.
+func (b *testBundle) useRunner(r runner.Runner) {
+	b.runs.mu.Lock()
+	b.runs.r = r
+	b.runs.mu.Unlock()
 }
 
 // setup starts a server on a fresh SQLite file with built-in extensions
 // in-process.
 func setup(t testing.TB, mutate ...func(*Config)) *testBundle {
 	t.Helper()
-	cfg := Config{
-		DataDir:    t.TempDir(),
-		AdminToken: testAdminToken,
-		InProcess:  true,
-		PublicURL:  "http://hooks.test",
-		// Tests call httptest servers on 127.0.0.1.
-		AllowPrivateRequests: true,
-		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	cfg := testConfig(t)
+	cfg.PublicURL = "http://hooks.test"
+	// Tests call httptest servers on 127.0.0.1.
+	cfg.AllowPrivateRequests = true
 	for _, m := range mutate {
 		m(&cfg)
+	}
+	proxy := &proxyRunner{}
+	if cfg.Runner == nil {
+		cfg.Runner = proxy
 	}
 	srv, err := New(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
-	return &testBundle{srv: srv}
+	proxy.r = runner.New(srv.ext, srv.catalog, srv.log)
+	return &testBundle{srv: srv, runs: proxy}
+}
+
+// testConfig is the default configuration on a fresh data dir, with the
+// test admin token, built-in extensions in-process and no logs.
+func testConfig(t testing.TB) Config {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.AdminToken, cfg.InProcess = t.TempDir(), testAdminToken, true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
 }
 
 type response struct {
@@ -75,6 +108,7 @@ func (b *testBundle) do(t testing.TB, method, target, contentType string, body s
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	checkContract(t, method, target, resp.StatusCode, resp.Header.Get("Content-Type"), rb)
 	return response{resp.StatusCode, resp.Header, rb}
 }
 
@@ -320,32 +354,6 @@ func TestWebhook_DefaultLimits(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, b.do(t, "GET", "/webhooks/"+own, "", "").Status)
 }
 
-func TestEffectiveLimits(t *testing.T) {
-	tests := []struct {
-		name     string
-		def      automations.EventLimits
-		own      *automations.EventLimits
-		want     automations.EventLimits
-		wantSome bool
-	}{
-		{name: "none"},
-		{name: "own only", own: &automations.EventLimits{Concurrency: 2}, want: automations.EventLimits{Concurrency: 2}, wantSome: true},
-		{name: "defaults only", def: automations.EventLimits{Rate: 5, Concurrency: 4}, want: automations.EventLimits{Rate: 5, Concurrency: 4}, wantSome: true},
-		{name: "own rate replaces rate and burst", def: automations.EventLimits{Rate: 5, Burst: 10}, own: &automations.EventLimits{Rate: 1},
-			want: automations.EventLimits{Rate: 1}, wantSome: true},
-		{name: "fields merge", def: automations.EventLimits{Rate: 5, Concurrency: 4}, own: &automations.EventLimits{BodyBytes: 100, Burst: 7},
-			want: automations.EventLimits{Rate: 5, Burst: 7, Concurrency: 4, BodyBytes: 100}, wantSome: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := &Server{cfg: Config{DefaultLimits: tt.def}}
-			got, some := s.effectiveLimits(tt.own)
-			require.Equal(t, tt.wantSome, some)
-			require.Equal(t, tt.want, got)
-		})
-	}
-}
-
 func TestWebhook_ConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	arrived := make(chan struct{}, 8)
@@ -378,11 +386,6 @@ func TestWebhook_ConcurrencyLimit(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, http.StatusOK, b.do(t, "GET", "/webhooks/"+tok, "", "").Status, "slots are released")
 
-	l := newLimiters()
-	spec := automations.EventLimits{Concurrency: 2}
-	wl := l.get("w", spec)
-	require.Same(t, wl, l.get("w", spec), "same limits keep their state")
-	require.NotSame(t, wl, l.get("w", automations.EventLimits{Concurrency: 3}), "changed limits start afresh")
 }
 
 func TestWebhook_Verify(t *testing.T) {

@@ -38,8 +38,10 @@ func TestTrimNewline(t *testing.T) {
 func TestSecretCmd(t *testing.T) {
 	t.Parallel()
 	const token = "cli-test-admin-token"
-	srv, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), AdminToken: token, InProcess: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := host.DefaultConfig()
+	cfg.DataDir, cfg.AdminToken, cfg.InProcess = t.TempDir(), token, true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := host.New(context.Background(), cfg)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Start starts working jobs (unless Config.Workers is negative).
+// Start starts working jobs (unless Config.Workers is 0).
 func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Workers > 0 {
 		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {

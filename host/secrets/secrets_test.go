@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/secrets"
 )
 
@@ -274,11 +275,11 @@ func TestStore(t *testing.T) {
 
 	type testBundle struct {
 		kv  *memKV
-		red *secrets.Redactor
+		red *redact.Redactor
 	}
 	setup := func(t *testing.T) (*secrets.Store, *testBundle) {
 		t.Helper()
-		b := &testBundle{kv: &memKV{m: map[string][]byte{}}, red: secrets.NewRedactor()}
+		b := &testBundle{kv: &memKV{m: map[string][]byte{}}, red: redact.New()}
 		return secrets.NewStore(b.kv, newBox(t, key(1)), b.red), b
 	}
 
@@ -344,6 +345,8 @@ func TestStore(t *testing.T) {
 		require.True(t, secrets.ValidName(strings.Repeat("a", 64)))
 		require.ErrorIs(t, s.Put(ctx, "ok", nil), secrets.ErrInvalidValue)
 		require.ErrorIs(t, s.Put(ctx, "ok", make([]byte, secrets.MaxValueBytes+1)), secrets.ErrInvalidValue)
+		require.ErrorIs(t, s.Put(ctx, "ok", []byte("abc")), secrets.ErrInvalidValue, "too short to be redacted")
+		require.NoError(t, s.Put(ctx, "ok", []byte("abcd")))
 		require.NoError(t, s.Put(ctx, "ok", make([]byte, secrets.MaxValueBytes)))
 	})
 
@@ -368,94 +371,10 @@ func TestStore(t *testing.T) {
 		require.Equal(t, "got [redacted]", b.red.Redact("got value-of-a"))
 
 		// A fresh process: LoadRedactor reads every stored value.
-		red := secrets.NewRedactor()
+		red := redact.New()
 		s2 := secrets.NewStore(b.kv, newBox(t, key(1)), red)
 		require.Equal(t, "got value-of-a", red.Redact("got value-of-a"))
 		require.NoError(t, s2.LoadRedactor(ctx))
 		require.Equal(t, "got [redacted]", red.Redact("got value-of-a"))
-	})
-}
-
-func TestRedact(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		text   string
-		values []string
-		want   string
-	}{
-		{name: "Plain", text: "auth failed for token s3cr3t-token", values: []string{"s3cr3t-token"}, want: "auth failed for token [redacted]"},
-		{name: "Several", text: "a=alpha-secret b=beta-secret a=alpha-secret", values: []string{"alpha-secret", "beta-secret"}, want: "a=[redacted] b=[redacted] a=[redacted]"},
-		{name: "LongestFirst", text: "key=abcd-efgh-ijkl", values: []string{"abcd", "abcd-efgh-ijkl"}, want: "key=[redacted]"},
-		{name: "ShortIgnored", text: "abc is everywhere: abc", values: []string{"abc", ""}, want: "abc is everywhere: abc"},
-		{name: "JSONEscaped", text: `{"password":"p\"w\\d<1>"}`, values: []string{`p"w\d<1>`}, want: `{"password":"[redacted]"}`},
-		{name: "JSONHTMLEscaped", text: `{"password":"p\u003cw\u003e"}`, values: []string{`p<w>`}, want: `{"password":"[redacted]"}`},
-		{name: "QueryEscaped", text: "GET /hook?token=a%2Fb+c%26d", values: []string{"a/b c&d"}, want: "GET /hook?token=[redacted]"},
-		{name: "PathEscaped", text: "GET /x/a%2Fb%20c", values: []string{"a/b c"}, want: "GET /x/[redacted]"},
-		{name: "Nothing", text: "nothing to hide", values: nil, want: "nothing to hide"},
-		{name: "Multiline", text: "line1 secret-1\nline2 secret-1", values: []string{"secret-1"}, want: "line1 [redacted]\nline2 [redacted]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			require.Equal(t, tt.want, secrets.Redact(tt.text, tt.values...))
-			require.Equal(t, tt.want, secrets.NewRedactor(tt.values...).Redact(tt.text))
-		})
-	}
-}
-
-func TestRedactor(t *testing.T) {
-	t.Parallel()
-
-	t.Run("AddRemove", func(t *testing.T) {
-		t.Parallel()
-		r := secrets.NewRedactor()
-		require.Equal(t, "tok-1 tok-2", r.Redact("tok-1 tok-2"))
-		r.Add("tok-1")
-		r.Add("tok-1", "tok-2")
-		require.Equal(t, 2, r.Len())
-		require.Equal(t, "[redacted] [redacted]", r.Redact("tok-1 tok-2"))
-		r.Remove("tok-1")
-		require.Equal(t, "tok-1 [redacted]", r.Redact("tok-1 tok-2"))
-		r.Remove("tok-2", "unknown")
-		require.Equal(t, 0, r.Len())
-		require.Equal(t, "tok-1 tok-2", r.Redact("tok-1 tok-2"))
-	})
-
-	t.Run("ManyValues", func(t *testing.T) {
-		t.Parallel()
-		r := secrets.NewRedactor()
-		var values []string
-		for i := range 2000 {
-			values = append(values, fmt.Sprintf("secret-%05d-value", i))
-		}
-		r.Add(values...)
-		text := "a secret-01234-value b secret-01999-value c secret-99999-value"
-		require.Equal(t, "a [redacted] b [redacted] c secret-99999-value", r.Redact(text))
-	})
-
-	t.Run("Concurrent", func(t *testing.T) {
-		t.Parallel()
-		r := secrets.NewRedactor("base-secret")
-		var wg sync.WaitGroup
-		for i := range 4 {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				for j := range 50 {
-					r.Add(fmt.Sprintf("value-%d-%d", i, j))
-				}
-			}()
-			go func() {
-				defer wg.Done()
-				for range 50 {
-					if got := r.Redact("x base-secret y"); got != "x [redacted] y" {
-						t.Errorf("Redact = %q", got)
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		require.Equal(t, 201, r.Len())
 	})
 }

@@ -43,7 +43,7 @@ var specs = map[string]typeSpec{
 		return &githubChecker{secrets: b.credentials("secret", true, rawBytes)}
 	}},
 	"gitlab": {keys: []string{"token", "tokens"}, build: func(b *block) checker {
-		return &tokenChecker{header: "X-Gitlab-Token", tokens: b.credentials("token", true, rawBytes)}
+		return &tokenChecker{header: gitlabHeader, tokens: b.credentials("token", true, rawBytes)}
 	}},
 	"stripe": {keys: []string{"secret", "secrets", "tolerance_secs"}, build: func(b *block) checker {
 		return &stripeChecker{secrets: b.credentials("secret", true, rawBytes)}

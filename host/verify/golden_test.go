@@ -2,10 +2,7 @@ package verify_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,37 +10,18 @@ import (
 
 	"github.com/hookhost/hookhost/automations/kata"
 	"github.com/hookhost/hookhost/host/verify"
+	"github.com/hookhost/hookhost/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/verify")
-
-// goldenDir holds <case>.kata event KATA and the <case>.golden result of
-// compiling its verify blocks: every problem with its line:col, or the
-// compiled blocks.
-const goldenDir = "../../testdata/verify"
-
+// TestCompile_Golden compiles the verify blocks of every
+// testdata/verify/<case>.kata event KATA and compares the outcome with
+// <case>.golden: every problem with its line:col, or the compiled blocks.
 func TestCompile_Golden(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob(filepath.Join(goldenDir, "*.kata"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".kata")
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			src, err := os.ReadFile(file)
-			require.NoError(t, err)
-			got := compileGolden(t, string(src))
-			golden := strings.TrimSuffix(file, ".kata") + ".golden"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-				return
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test ./host/verify -run TestCompile_Golden -update")
-			require.Equal(t, strings.ReplaceAll(string(want), "\r\n", "\n"), got)
-		})
-	}
+	golden.Run(t, "../../testdata/verify/*.kata", func(t *testing.T, f *golden.File) golden.Got {
+		src, _ := f.Section("input")
+		return golden.Got{"want": compileGolden(t, src)}
+	})
 }
 
 // compileGolden renders the outcome of compiling src.

@@ -86,6 +86,8 @@ type githubChecker struct{ secrets keys }
 
 const githubHeader = "X-Hub-Signature-256"
 
+func (c *githubChecker) credentialHeaders() []string { return []string{githubHeader} }
+
 func (c *githubChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 	h, ok := header(r, githubHeader)
 	if !ok {
@@ -117,6 +119,11 @@ type tokenChecker struct {
 	tokens keys
 }
 
+// gitlabHeader is GitLab's token header.
+const gitlabHeader = "X-Gitlab-Token"
+
+func (c *tokenChecker) credentialHeaders() []string { return []string{c.header} }
+
 func (c *tokenChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 	h, ok := header(r, c.header)
 	if !ok {
@@ -144,6 +151,8 @@ func (c *tokenChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 type stripeChecker struct{ secrets keys }
 
 const stripeHeader = "Stripe-Signature"
+
+func (c *stripeChecker) credentialHeaders() []string { return []string{stripeHeader} }
 
 // maxSignatures bounds how many signatures of one header are tried.
 const maxSignatures = 16
@@ -201,6 +210,8 @@ const (
 	slackTSHeader  = "X-Slack-Request-Timestamp"
 )
 
+func (c *slackChecker) credentialHeaders() []string { return []string{slackSigHeader} }
+
 func (c *slackChecker) verify(v *Verifier, r *Request, now time.Time) error {
 	ts, ok := header(r, slackTSHeader)
 	if !ok {
@@ -246,6 +257,10 @@ const (
 	swTSHeader  = "webhook-timestamp"
 	swSigHeader = "webhook-signature"
 )
+
+func (c *standardChecker) credentialHeaders() []string {
+	return []string{swSigHeader, "svix-signature"}
+}
 
 // swHeader reads a Standard Webhooks header, or its svix- spelling.
 func swHeader(r *Request, name string) (string, bool) {
@@ -376,6 +391,8 @@ type hmacChecker struct {
 	secrets  keys
 }
 
+func (c *hmacChecker) credentialHeaders() []string { return []string{c.header} }
+
 func (c *hmacChecker) verify(v *Verifier, r *Request, now time.Time) error {
 	h, ok := header(r, c.header)
 	if !ok {
@@ -437,6 +454,8 @@ type basicChecker struct {
 	passwords keys
 }
 
+func (c *basicChecker) credentialHeaders() []string { return []string{"Authorization"} }
+
 func (c *basicChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 	h, ok := header(r, "Authorization")
 	if !ok {
@@ -473,6 +492,8 @@ func (c *basicChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 
 // ipChecker checks the client address against an allow-list.
 type ipChecker struct{ prefixes []netip.Prefix }
+
+func (c *ipChecker) credentialHeaders() []string { return nil }
 
 func (c *ipChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 	addr, err := netip.ParseAddr(strings.TrimSpace(r.ClientIP))

@@ -96,6 +96,25 @@ type Verifier struct {
 // checker is the part of a Verifier that depends on its type.
 type checker interface {
 	verify(v *Verifier, r *Request, now time.Time) error
+	// credentialHeaders names the request headers that carry this block's
+	// credential (a signature, a token, a password): they are redacted from
+	// every record.
+	credentialHeaders() []string
+}
+
+// CredentialHeaders names the request headers whose values carry this
+// block's credential (a signature, a token, a password), so that records
+// never keep them: the fixed header of its scheme, or the header a
+// `header:`/`hmac` block names.
+func (v *Verifier) CredentialHeaders() []string { return v.check.credentialHeaders() }
+
+// SchemeHeaders names the credential headers of every verify scheme that
+// has a fixed one (X-Hub-Signature-256, Stripe-Signature, webhook-signature,
+// Authorization...), whether or not a webhook verifies them: a caller may
+// send them to any webhook.
+func SchemeHeaders() []string {
+	return []string{"Authorization", githubHeader, "X-Hub-Signature", gitlabHeader, stripeHeader, slackSigHeader,
+		swSigHeader, "svix-signature"}
 }
 
 // Key is the block's key, "verify/github".

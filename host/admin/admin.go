@@ -1,0 +1,111 @@
+// Package admin is the admin API under /api/v1: one file per area
+// (automations, webhooks, runs, jobs, secrets, packages, extensions), each
+// registering its own routes, behind the bearer admin token. Handlers
+// return errors (*api.Problem for the caller's mistakes); the app's one
+// error handler writes them as problem+json.
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/dispatch"
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/runner"
+)
+
+// Config is what the admin API needs.
+type Config struct {
+	Catalog    *catalog.Catalog
+	Jobs       *jobs.Queue
+	Extensions *runner.Extensions
+	Redactor   *redact.Redactor
+	Logger     *slog.Logger
+	// Token is the admin bearer token.
+	Token string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (for
+	// the failed-login throttle).
+	TrustedProxies []netip.Prefix
+}
+
+// Admin serves the admin API.
+type Admin struct {
+	cfg  Config
+	cat  *catalog.Catalog
+	red  *redact.Redactor
+	auth *authFailures
+}
+
+// New returns the admin API.
+func New(cfg Config) *Admin {
+	return &Admin{cfg: cfg, cat: cfg.Catalog, red: cfg.Redactor, auth: newAuthFailures()}
+}
+
+// area is one part of the admin API; it registers its routes on the
+// /api/v1 group.
+type area func(a *Admin, r fiber.Router)
+
+// areas are the parts of the admin API, one file each.
+var areas = []area{
+	(*Admin).packageRoutes,
+	(*Admin).automationRoutes,
+	(*Admin).webhookRoutes,
+	(*Admin).runRoutes,
+	(*Admin).jobRoutes,
+	(*Admin).secretRoutes,
+	(*Admin).extensionRoutes,
+	(*Admin).openAPIRoutes,
+}
+
+// Mount adds the admin API under /api/v1 to app.
+func (a *Admin) Mount(app fiber.Router) {
+	r := app.Group("/api/v1", a.requireAdmin)
+	for _, add := range areas {
+		add(a, r)
+	}
+	r.Use(func(c *fiber.Ctx) error {
+		return api.NewProblem(http.StatusNotFound, "no such admin API route: "+c.Method()+" "+c.Path())
+	})
+}
+
+// requireAdmin checks the bearer admin token in constant time. Failed
+// attempts are throttled per client address, but the right token is never
+// refused by the throttle, and CORS preflights (OPTIONS) never count as
+// failures.
+func (a *Admin) requireAdmin(c *fiber.Ctx) error {
+	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(a.cfg.Token)) == 1 {
+		return c.Next()
+	}
+	now := time.Now()
+	ip := dispatch.ClientIP(c, a.cfg.TrustedProxies)
+	if wait := a.auth.blocked(ip, now); wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
+		return api.NewProblem(http.StatusTooManyRequests, "too many failed admin authentications from this address; wait and retry")
+	}
+	if c.Method() != fiber.MethodOptions {
+		a.auth.fail(ip, now)
+	}
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost admin"`)
+	return api.NewProblem(http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
+}
+
+// decodeJSON decodes a JSON body strictly (unknown fields are errors).
+func decodeJSON(c *fiber.Ctx, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(c.Body())))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return api.NewProblem(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package admin
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/packages/library"
+)
+
+func (a *Admin) packageRoutes(r fiber.Router) {
+	r.Post("/packages/import", a.importPackage)
+	r.Get("/packages/library", a.listLibrary)
+}
+
+// importPackage imports the package in the body ({"package":…,"prompts":…}
+// is accepted too), or, with ?name=, a built-in package (the body then
+// holds only the prompts).
+func (a *Admin) importPackage(c *fiber.Ctx) error {
+	raw := append([]byte(nil), c.Body()...)
+	if name := c.Query("name"); name != "" {
+		var err error
+		if raw, err = catalog.Library(name, raw); err != nil {
+			return err
+		}
+	}
+	res, err := a.cat.Import(c.UserContext(), raw)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(res)
+}
+
+func (a *Admin) listLibrary(c *fiber.Ctx) error {
+	return c.JSON(api.LibraryList{Packages: library.List()})
+}

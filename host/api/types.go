@@ -1,0 +1,229 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Automation is an automation record (Cerb's record fields).
+type Automation struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	ExtensionID string    `json:"extension_id"`
+	Description string    `json:"description"`
+	Script      string    `json:"script"`
+	PolicyKATA  string    `json:"policy_kata"`
+	Revision    int64     `json:"revision"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// AutomationInput is the body of POST /automations and PUT
+// /automations/{name}.
+type AutomationInput struct {
+	Name        string `json:"name"`
+	ExtensionID string `json:"extension_id"`
+	Description string `json:"description"`
+	Script      string `json:"script"`
+	PolicyKATA  string `json:"policy_kata"`
+}
+
+// AutomationList is the answer of GET /automations.
+type AutomationList struct {
+	Automations []Automation `json:"automations"`
+}
+
+// Webhook is a webhook record. URL and Token are set only in the answers
+// that create or rotate its token: it is shown once.
+type Webhook struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	EventKATA string     `json:"event_kata"`
+	Enabled   bool       `json:"enabled"`
+	Debug     bool       `json:"debug"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	// PreviousTokenValidUntil is set while a rotated token still works.
+	PreviousTokenValidUntil *time.Time `json:"previous_token_valid_until,omitempty"`
+	URL                     string     `json:"url,omitempty"`
+	Token                   string     `json:"token,omitempty"`
+}
+
+// WebhookInput is the JSON body of POST /webhooks.
+type WebhookInput struct {
+	Name      string     `json:"name"`
+	EventKATA string     `json:"event_kata"`
+	Enabled   *bool      `json:"enabled"`
+	Debug     bool       `json:"debug"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// WebhookList is the answer of GET /webhooks.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// Run is a synchronous run record. Inputs, Output and Log are shown by
+// GET /runs/{id} only.
+type Run struct {
+	ID         string          `json:"id"`
+	WebhookID  string          `json:"webhook_id"`
+	Automation string          `json:"automation"`
+	Revision   int64           `json:"revision"`
+	Status     int             `json:"status"`
+	Exit       string          `json:"exit"`
+	Error      string          `json:"error,omitempty"`
+	DurationUS int64           `json:"duration_us"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Inputs     json.RawMessage `json:"inputs,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Log        json.RawMessage `json:"log,omitempty"`
+}
+
+// RunList is the answer of GET /runs.
+type RunList struct {
+	Runs []Run `json:"runs"`
+}
+
+// Job is a durable job as the APIs show it: a list row, the caller's
+// status resource (GET /webhook-jobs/{id}), or the admin detail.
+type Job struct {
+	ID          string          `json:"id"`
+	State       string          `json:"state"`
+	WebhookID   string          `json:"webhook_id,omitempty"`
+	Handler     string          `json:"handler,omitempty"`
+	Automation  string          `json:"automation,omitempty"`
+	Revision    int64           `json:"revision,omitempty"`
+	Attempt     int             `json:"attempt"`
+	MaxAttempts int             `json:"max_attempts"`
+	CreatedAt   time.Time       `json:"created_at"`
+	StartedAt   *time.Time      `json:"started_at"`
+	FinishedAt  *time.Time      `json:"finished_at"`
+	Error       string          `json:"error,omitempty"`
+	RetryOf     string          `json:"retry_of,omitempty"`
+	CallbackURL string          `json:"callback_url,omitempty"`
+	Inputs      json.RawMessage `json:"inputs,omitempty"`
+	Output      json.RawMessage `json:"output,omitempty"`
+	Response    *JobResponse    `json:"response,omitempty"`
+	Streams     *Streams        `json:"streams,omitempty"`
+}
+
+// JobResponse is the automation's HTTP answer of a finished job. Body is
+// text when it is UTF-8, else BodyBase64.
+type JobResponse struct {
+	Status     int         `json:"status"`
+	Headers    [][2]string `json:"headers"`
+	Body       string      `json:"body,omitempty"`
+	BodyBase64 string      `json:"body_base64,omitempty"`
+}
+
+// JobList is the answer of GET /jobs.
+type JobList struct {
+	Jobs       []Job  `json:"jobs"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// JobIDs is the answer of a job hand-off (202), as Azure Automation words
+// it.
+type JobIDs struct {
+	JobIDs []string `json:"JobIds"`
+}
+
+// LogEntry is one line of a job's log.
+type LogEntry struct {
+	Level   int    `json:"level"`
+	Node    string `json:"node,omitempty"`
+	Message string `json:"message"`
+}
+
+// Streams are Azure Automation's job streams: Output (level 7), Warning
+// (4), Error (3 and 1) and Verbose (the rest).
+type Streams struct {
+	Output  []LogEntry `json:"Output"`
+	Warning []LogEntry `json:"Warning"`
+	Error   []LogEntry `json:"Error"`
+	Verbose []LogEntry `json:"Verbose"`
+}
+
+// SigningSecret is the answer of POST /webhooks/{id}/signing-secret: the
+// only time the secret is shown.
+type SigningSecret struct {
+	WebhookID     string `json:"webhook_id"`
+	SigningSecret string `json:"signing_secret"`
+}
+
+// Secret names a stored secret; values are write-only.
+type Secret struct {
+	Name string `json:"name"`
+}
+
+// SecretInput is the JSON form of PUT /secrets/{name}.
+type SecretInput struct {
+	Value *string `json:"value"`
+}
+
+// SecretList is the answer of GET /secrets.
+type SecretList struct {
+	Secrets []Secret `json:"secrets"`
+}
+
+// Created is one record a package import created.
+type Created struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// ImportResult is the answer of POST /packages/import: Cerb's
+// records_created, plus each created webhook's URL and token (shown once).
+type ImportResult struct {
+	Package        string                        `json:"package"`
+	Revision       int                           `json:"revision"`
+	RecordsCreated map[string]map[string]Created `json:"records_created"`
+	Webhooks       []ImportedWebhook             `json:"webhooks,omitempty"`
+	Warnings       []string                      `json:"warnings,omitempty"`
+}
+
+// ImportedWebhook is a webhook a package created, with its token.
+type ImportedWebhook struct {
+	UID   string `json:"uid"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// LibraryList is the answer of GET /packages/library.
+type LibraryList struct {
+	Packages []string `json:"packages"`
+}
+
+// Extension describes a loaded (or refused) extension.
+type Extension struct {
+	Name     string   `json:"name"`
+	Builtin  bool     `json:"builtin"`
+	Path     string   `json:"path"`
+	State    string   `json:"state"`
+	Error    string   `json:"error,omitempty"`
+	ID       string   `json:"id,omitempty"`
+	Version  string   `json:"version,omitempty"`
+	Triggers []string `json:"triggers"`
+	Commands []string `json:"commands"`
+	// Pids are the running processes, one per pool slot (0 while a slot
+	// restarts).
+	Pids []int `json:"pids"`
+	// Restarts counts process restarts since the server started.
+	Restarts int `json:"restarts"`
+	// InFlight counts calls running now.
+	InFlight int `json:"in_flight"`
+}
+
+// ExtensionList is the answer of GET /extensions.
+type ExtensionList struct {
+	Extensions []Extension `json:"extensions"`
+}
+
+// Status is the answer of /healthz and /readyz.
+type Status struct {
+	Status string `json:"status"`
+}

@@ -1,0 +1,198 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hookhost/hookhost/host/store"
+)
+
+// Hook is a webhook as the request path needs it: the record and its
+// compiled event KATA.
+type Hook struct {
+	Webhook *store.Webhook
+	Event   *Event
+	// validUntil is set when the token matched the previous (rotated)
+	// hash: the entry then expires with the overlap window.
+	validUntil time.Time
+}
+
+// cache holds webhooks by token hash, automations by name and secrets by
+// name, so a webhook request does not touch the database. Any change
+// invalidates it (changes are rare; reloading is cheap).
+type cache struct {
+	mu   sync.RWMutex
+	gen  uint64
+	hook map[[32]byte]*Hook
+	auto map[string]*store.Automation
+	// autoSecrets holds, by automation name, the secrets its script refers
+	// to (for the revision that was scanned).
+	autoSecrets map[string]secretRefsAt
+	// secretVals holds the secrets read since the last change, found or
+	// not, so that requests do not decrypt them again.
+	secretVals map[string]cachedSecret
+	// misses remembers unknown token hashes briefly so a flood of bad
+	// tokens does not reach the database.
+	misses map[[32]byte]time.Time
+}
+
+func newCache() *cache {
+	return &cache{hook: map[[32]byte]*Hook{}, auto: map[string]*store.Automation{}, misses: map[[32]byte]time.Time{},
+		autoSecrets: map[string]secretRefsAt{}, secretVals: map[string]cachedSecret{}}
+}
+
+// secretRefsAt is the result of SecretRefs on one revision of a script.
+type secretRefsAt struct {
+	revision int64
+	names    []string
+}
+
+// cachedSecret is a secret's value, or its absence.
+type cachedSecret struct {
+	value string
+	found bool
+}
+
+// missTTL is how long an unknown token is remembered.
+const missTTL = time.Second
+
+// maxMisses and maxSecrets bound the cache's memory.
+const (
+	maxMisses  = 10_000
+	maxSecrets = 10_000
+)
+
+// invalidate drops every cached entry.
+func (c *cache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.hook)
+	clear(c.auto)
+	clear(c.misses)
+	clear(c.autoSecrets)
+	clear(c.secretVals)
+	c.mu.Unlock()
+}
+
+// Webhook finds the webhook for token. It returns (nil, nil) when unknown.
+func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Hook, error) {
+	sum := sha256.Sum256([]byte(token))
+	k := c.cache
+	k.mu.RLock()
+	h, ok := k.hook[sum]
+	miss, missed := k.misses[sum]
+	gen := k.gen
+	k.mu.RUnlock()
+	if ok && (h.validUntil.IsZero() || now.Before(h.validUntil)) {
+		return h, nil
+	}
+	if missed && now.Sub(miss) < missTTL {
+		return nil, nil
+	}
+	w, err := c.st.GetWebhookByTokenHash(ctx, sum[:], now)
+	if errors.Is(err, store.ErrNotFound) {
+		k.mu.Lock()
+		if k.gen == gen {
+			if len(k.misses) > maxMisses {
+				clear(k.misses)
+			}
+			k.misses[sum] = now
+		}
+		k.mu.Unlock()
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev, err := c.CompileEvent(w.EventKATA)
+	if err != nil {
+		// Saved event KATA is validated; this only happens if validation
+		// rules tightened since it was saved.
+		return nil, err
+	}
+	h = &Hook{Webhook: w, Event: ev}
+	if w.PrevTokenExpiresAt != nil && subtle.ConstantTimeCompare(w.TokenHash, sum[:]) != 1 {
+		h.validUntil = *w.PrevTokenExpiresAt
+	}
+	k.mu.Lock()
+	if k.gen == gen {
+		k.hook[sum] = h
+	}
+	k.mu.Unlock()
+	return h, nil
+}
+
+// Automation returns the automation named name, or (nil, nil).
+func (c *Catalog) Automation(ctx context.Context, name string) (*store.Automation, error) {
+	k := c.cache
+	k.mu.RLock()
+	a, ok := k.auto[name]
+	gen := k.gen
+	k.mu.RUnlock()
+	if ok {
+		return a, nil
+	}
+	a, err := c.st.GetAutomation(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	if k.gen == gen {
+		k.auto[name] = a
+	}
+	k.mu.Unlock()
+	return a, nil
+}
+
+// AutomationSecrets lists the secrets the script of a refers to.
+func (c *Catalog) AutomationSecrets(a *store.Automation) []string {
+	k := c.cache
+	k.mu.RLock()
+	r, ok := k.autoSecrets[a.Name]
+	gen := k.gen
+	k.mu.RUnlock()
+	if ok && r.revision == a.Revision {
+		return r.names
+	}
+	names := SecretRefs(a.Script)
+	k.mu.Lock()
+	if k.gen == gen {
+		k.autoSecrets[a.Name] = secretRefsAt{revision: a.Revision, names: names}
+	}
+	k.mu.Unlock()
+	return names
+}
+
+// SecretValue returns the stored secret called name, decrypted once per
+// change (every change to secrets invalidates the cache).
+func (c *Catalog) SecretValue(ctx context.Context, name string) (string, bool, error) {
+	if c.cfg.Secrets == nil {
+		return "", false, nil
+	}
+	k := c.cache
+	k.mu.RLock()
+	v, ok := k.secretVals[name]
+	gen := k.gen
+	k.mu.RUnlock()
+	if ok {
+		return v.value, v.found, nil
+	}
+	b, found, err := c.cfg.Secrets.Get(ctx, name)
+	if err != nil {
+		return "", false, err
+	}
+	v = cachedSecret{value: string(b), found: found}
+	k.mu.Lock()
+	if k.gen == gen && len(k.secretVals) < maxSecrets {
+		k.secretVals[name] = v
+	}
+	k.mu.Unlock()
+	return v.value, v.found, nil
+}

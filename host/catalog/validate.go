@@ -1,0 +1,201 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/store"
+)
+
+var automationNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// compile compiles an automation record with the server's templates and
+// extension commands.
+func (c *Catalog) compile(name, trigger, script, policy string) (*automations.Program, error) {
+	return automations.Compile(automations.Source{Name: name, Trigger: trigger, Script: script, Policy: policy},
+		automations.Options{Templates: c.cfg.Templates, Commands: c.cfg.Extensions.Commands()})
+}
+
+// ValidateAutomation checks an automation record the way saving it does:
+// its name, its trigger, and its script and policy compiled together. The
+// error lists every problem (a *api.Problem).
+func (c *Catalog) ValidateAutomation(name, extensionID, script, policy string) error {
+	p := api.Validation()
+	switch {
+	case name == "":
+		p.Add(api.ProblemItem{Field: "name", Message: "name is required"})
+	case len(name) > 255:
+		p.Add(api.ProblemItem{Field: "name", Message: "name must be at most 255 characters"})
+	case !automationNameRE.MatchString(name):
+		p.Add(api.ProblemItem{Field: "name", Message: fmt.Sprintf("name %q must only contain letters, numbers, dashes, underscores and dots", name)})
+	}
+	if extensionID == "" {
+		p.Add(api.ProblemItem{Field: "extension_id", Message: "extension_id is required (e.g. cerb.trigger.webhook.respond)"})
+	} else if _, ok := automations.Trigger(extensionID); !ok {
+		p.Add(api.ProblemItem{Field: "extension_id", Message: fmt.Sprintf("unknown trigger %q (known: %s)", extensionID, knownTriggers())})
+	}
+	if _, err := c.compile(name, extensionID, script, policy); err != nil {
+		var ds automations.Diagnostics
+		if errors.As(err, &ds) {
+			for _, d := range ds {
+				field := "script"
+				if d.Source == "policy" {
+					field = "policy_kata"
+				}
+				p.Add(api.ProblemItem{Field: field, Line: d.Pos.Line, Column: d.Pos.Col, Message: d.Msg})
+			}
+		} else {
+			p.Add(api.ProblemItem{Field: "script", Message: err.Error()})
+		}
+	}
+	return p.Err()
+}
+
+// ValidateEvent checks event KATA the way saving a webhook does: it must
+// parse, its verify blocks must name secrets that are set, and every
+// automation it names must exist as a webhook.respond automation (or be
+// among pending, created in the same request: nil for one whose own record
+// failed validation), and pass it the inputs it declares.
+func (c *Catalog) ValidateEvent(ctx context.Context, text string, pending map[string]*store.Automation) error {
+	ev, err := c.CompileEvent(text)
+	if err != nil {
+		return api.Invalid("event_kata", err)
+	}
+	p := api.Validation()
+	for _, v := range ev.Verifiers {
+		for _, name := range v.SecretNames() {
+			if _, found, err := c.SecretValue(ctx, name); err == nil && !found {
+				p.Add(api.ProblemItem{Field: "event_kata", Line: v.Pos().Line, Column: v.Pos().Col,
+					Message: fmt.Sprintf("%s uses the secret %q, which is not set (PUT /api/v1/secrets/%s)", v.Key(), name, name)})
+			}
+		}
+	}
+	saved := map[string]*store.Automation{}
+	for _, name := range ev.Automations() {
+		a, ok := pending[name]
+		if ok && a == nil {
+			continue // created by the same package; its own record has the problems
+		}
+		if !ok {
+			a, err = c.st.GetAutomation(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				p.Add(api.ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q does not exist", name)})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !automations.IsWebhookTrigger(a.ExtensionID) {
+			p.Add(api.ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q has trigger %s, not webhook.respond", name, a.ExtensionID)})
+			continue
+		}
+		saved[name] = a
+	}
+	p.Add(c.checkFixedInputs(ev, saved)...)
+	return p.Err()
+}
+
+// checkFixedInputs reports, for each handler whose automation is saved,
+// fixed inputs the automation does not declare and required inputs without
+// a default that the handler does not give: either would fail every run
+// with the same error, so it is refused when the event KATA is saved.
+// Automations created by the same package import are in saved too.
+func (c *Catalog) checkFixedInputs(ev *Event, saved map[string]*store.Automation) []api.ProblemItem {
+	var items []api.ProblemItem
+	decls := map[string][]automations.InputDecl{}
+	for name, a := range saved {
+		prog, err := c.compile(a.Name, a.ExtensionID, a.Script, a.PolicyKATA)
+		if err != nil {
+			continue // saved before a change of the rules; its runs report it
+		}
+		decls[name] = prog.Inputs()
+	}
+	for _, h := range ev.Handlers() {
+		ds, ok := decls[h.Automation]
+		if !ok {
+			continue
+		}
+		given := map[string]bool{}
+		for _, in := range h.Inputs {
+			given[in.Name] = true
+			if !slices.ContainsFunc(ds, func(d automations.InputDecl) bool { return d.Name == in.Name }) {
+				items = append(items, api.ProblemItem{Field: "event_kata", Line: in.Pos.Line, Column: in.Pos.Col,
+					Message: fmt.Sprintf("input `%s` is not declared by automation %q (%s)", in.Name, h.Automation, declaredInputs(ds))})
+			}
+		}
+		for _, d := range ds {
+			if d.Required && !d.HasDefault && !given[d.Name] {
+				items = append(items, api.ProblemItem{Field: "event_kata", Line: h.Pos.Line, Column: h.Pos.Col,
+					Message: fmt.Sprintf("`%s:` does not give input `%s`, which automation %q requires", h.Key, d.Name, h.Automation)})
+			}
+		}
+	}
+	return items
+}
+
+// declaredInputs describes an automation's inputs for an error message.
+func declaredInputs(ds []automations.InputDecl) string {
+	if len(ds) == 0 {
+		return "it declares no inputs"
+	}
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.Name
+	}
+	return "it declares " + strings.Join(names, ", ")
+}
+
+// checkWebhooksStillWork refuses a new version of an automation that the
+// webhooks using it could not run: a trigger other than webhook.respond,
+// or declared inputs that no longer match the fixed inputs a handler
+// passes. Without it every request of those webhooks would answer 500.
+func (c *Catalog) checkWebhooksStillWork(ctx context.Context, a *store.Automation) error {
+	p := api.NewProblem(http.StatusBadRequest, "the change would break webhooks that use this automation")
+	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
+		if !slices.Contains(ev.Automations(), a.Name) {
+			return
+		}
+		if !automations.IsWebhookTrigger(a.ExtensionID) {
+			p.Add(api.ProblemItem{Field: "extension_id",
+				Message: fmt.Sprintf("webhook %q (%s) runs this automation, which needs the webhook.respond trigger", w.Name, w.ID)})
+			return
+		}
+		for _, it := range c.checkFixedInputs(ev, map[string]*store.Automation{a.Name: a}) {
+			p.Add(api.ProblemItem{Field: "script",
+				Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return p.Err()
+}
+
+// webhooksUsing lists the webhooks whose event KATA names automation, as
+// `"name" (id)`.
+func (c *Catalog) webhooksUsing(ctx context.Context, automation string) ([]string, error) {
+	var out []string
+	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
+		if slices.Contains(ev.Automations(), automation) {
+			out = append(out, fmt.Sprintf("%q (%s)", w.Name, w.ID))
+		}
+	})
+	return out, err
+}
+
+// knownTriggers lists the trigger ids automations may have, for messages.
+func knownTriggers() string {
+	var ids []string
+	for _, t := range automations.KnownTriggers() {
+		ids = append(ids, t.ID)
+	}
+	return strings.Join(ids, ", ")
+}

@@ -1,0 +1,78 @@
+// Package dispatch is the webhook request path: ANY /webhooks/:token[/*]
+// (and /webhooks?token=) finds the webhook, checks it (enabled, expiry,
+// limits, verify blocks), picks the handler from its event KATA, and either
+// runs the automation and answers with what it returned, or queues a
+// durable job and answers 202 {"JobIds":[...]}. It also serves the
+// caller's job status resource (GET /webhook-jobs/:id) and records every
+// run.
+//
+// Handlers return errors (*api.Problem for an answer other than the
+// automation's); the app's one error handler writes them.
+package dispatch
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/metrics"
+	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/runner"
+)
+
+// Config is what the request path needs.
+type Config struct {
+	Catalog  *catalog.Catalog
+	Runner   runner.Runner
+	Jobs     *jobs.Queue
+	Redactor *redact.Redactor
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+	// RequestTimeout caps one synchronous run.
+	RequestTimeout time.Duration
+	// DefaultLimits are the server-wide per-webhook limits, merged field
+	// by field under each webhook's own.
+	DefaultLimits automations.EventLimits
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// RunLogLimit caps the bytes of run log kept per run record.
+	RunLogLimit int
+}
+
+// Dispatcher serves webhook requests.
+type Dispatcher struct {
+	cfg      Config
+	cat      *catalog.Catalog
+	log      *slog.Logger
+	red      *redact.Redactor
+	limits   *limiters
+	recorder *recorder
+}
+
+// New returns a Dispatcher; Close flushes its run records.
+func New(cfg Config) *Dispatcher {
+	return &Dispatcher{cfg: cfg, cat: cfg.Catalog, log: cfg.Logger, red: cfg.Redactor,
+		limits: newLimiters(), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger)}
+}
+
+// Mount adds the webhook routes and the job status resource to app.
+func (d *Dispatcher) Mount(app fiber.Router) {
+	app.All("/webhooks", d.handle)
+	app.All("/webhooks/:token", d.handle)
+	app.All("/webhooks/:token/*", d.handle)
+	app.Get("/webhook-jobs/:id", d.jobStatus)
+}
+
+// DroppedRuns counts run records not written because the queue was full.
+func (d *Dispatcher) DroppedRuns() int64 { return d.recorder.dropped.Load() }
+
+// FlushRuns waits until every run recorded so far is written (tests).
+func (d *Dispatcher) FlushRuns() { d.recorder.flush() }
+
+// Close writes the pending run records.
+func (d *Dispatcher) Close() error { return d.recorder.Close() }

@@ -1,0 +1,173 @@
+package dispatch
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/views"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// handOff queues a run of handler as a durable job. The job is committed
+// (group commit) before anything is answered; the answer is 202
+// {"JobIds":["<id>"]} with Location: /webhook-jobs/<id>, or, with
+// job:wait_ms, the automation's own response if the job ended in time.
+func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations.Handler, a *store.Automation,
+	inputs *dict.Map, req automations.HTTPRequest, start time.Time) error {
+	q := d.cfg.Jobs
+	if q == nil {
+		return api.NewProblem(http.StatusServiceUnavailable, "the job queue is not running")
+	}
+	w := h.Webhook
+	opts := handler.Job
+	inputs.Set("webhook_data", webhookData(w, req))
+	realInputs := encode(inputs)
+	if realInputs == nil {
+		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
+	}
+	realInputs, err := d.cat.SealJobInputs(realInputs)
+	if err != nil {
+		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
+	}
+	shown := encode(d.red.Inputs(inputs, h.Event.CredentialHeaders...))
+	id := jobs.NewJobID()
+	var done <-chan *jobs.Finished
+	if opts.WaitMS > 0 {
+		ch, stop := q.Wait(id)
+		defer stop()
+		done = ch
+	}
+	res, err := q.EnqueueID(c.UserContext(), id, &jobs.Request{
+		WebhookID: w.ID, Handler: handler.Key, Automation: a.Name,
+		Inputs: realInputs, RedactedInputs: shown,
+		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
+			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
+		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, req.Headers),
+	})
+	if err != nil {
+		d.log.Error("queue job", "webhook", w.ID, "automation", a.Name, "error", err)
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return api.NewProblem(http.StatusServiceUnavailable, "the job could not be queued; try again")
+	}
+	if done != nil && !res.Duplicate {
+		remaining := time.Duration(opts.WaitMS)*time.Millisecond - time.Since(start)
+		if remaining > 0 {
+			t := time.NewTimer(remaining)
+			defer t.Stop()
+			select {
+			case f := <-done:
+				return d.answerFinished(c, w, f)
+			case <-t.C:
+			}
+		}
+	}
+	return Accepted(c, res.JobID, "/webhook-jobs/")
+}
+
+// Accepted answers 202 {"JobIds":["<id>"]} with the job's Location.
+func Accepted(c *fiber.Ctx, id, locationPrefix string) error {
+	c.Location(locationPrefix + id)
+	return c.Status(fiber.StatusAccepted).JSON(api.JobIDs{JobIDs: []string{id}})
+}
+
+// answerFinished answers a wait_ms request whose job ended in time: the
+// automation's response, or a problem as a failed synchronous run would.
+func (d *Dispatcher) answerFinished(c *fiber.Ctx, w *store.Webhook, f *jobs.Finished) error {
+	if f.State != jobs.StateCompleted {
+		status, detail := http.StatusInternalServerError, "the automation failed"
+		switch {
+		case f.TimedOut:
+			status, detail = http.StatusGatewayTimeout, "the automation ran past its time limit"
+		case f.State == jobs.StateStopped:
+			status, detail = http.StatusConflict, "the job was cancelled"
+		}
+		if w.Debug && f.Error != "" {
+			detail = f.Error
+		}
+		p := api.NewProblem(status, detail)
+		p.RunID = f.JobID
+		return p
+	}
+	answer(c, f.Status, f.Headers, f.Body)
+	return nil
+}
+
+// webhookData is Azure Automation's WebhookData: the webhook's name, the
+// request headers with their original names, and the body.
+func webhookData(w *store.Webhook, req automations.HTTPRequest) *dict.Map {
+	hs := dict.New(len(req.Headers))
+	for _, h := range req.Headers {
+		if old, ok := hs.Get(h[0]); ok {
+			hs.Set(h[0], old.(string)+", "+h[1])
+			continue
+		}
+		hs.Set(h[0], h[1])
+	}
+	return dict.Of("WebhookName", w.Name, "RequestHeader", hs, "RequestBody", string(req.Body))
+}
+
+// idempotencyHeaders carry a delivery id: a redelivery with the same value
+// for the same webhook within 24 hours gets the first job. Standard
+// Webhooks and Svix, GitHub, GitLab and Shopify send one.
+var idempotencyHeaders = [...]string{"Idempotency-Key", "webhook-id", "svix-id", "X-GitHub-Delivery",
+	"X-Gitlab-Event-UUID", "X-Shopify-Webhook-Id"}
+
+// idempotencyKey is the job's delivery key: the handler's own
+// (job:idempotency_key:, rendered), else the first well-known delivery-id
+// header; "" when there is none.
+func idempotencyKey(own string, headers [][2]string) string {
+	if own != "" {
+		return "key:" + own
+	}
+	for _, name := range idempotencyHeaders {
+		for _, h := range headers {
+			if strings.EqualFold(h[0], name) && strings.TrimSpace(h[1]) != "" {
+				return strings.ToLower(name) + ":" + strings.TrimSpace(h[1])
+			}
+		}
+	}
+	return ""
+}
+
+// jobStatus serves GET /webhook-jobs/:id, answered to the token of the
+// job's webhook (Authorization: Bearer <token> or ?token=).
+func (d *Dispatcher) jobStatus(c *fiber.Ctx) error {
+	token, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	token = strings.TrimSpace(token)
+	if token == "" {
+		token = c.Query("token")
+	}
+	ctx := c.UserContext()
+	var h *catalog.Hook
+	if token != "" {
+		var err error
+		if h, err = d.cat.Webhook(ctx, token, time.Now()); err != nil {
+			d.log.Error("webhook lookup", "error", err)
+			return api.NewProblem(http.StatusServiceUnavailable, "webhook lookup failed; try again")
+		}
+	}
+	if h == nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost webhook"`)
+		return api.NewProblem(http.StatusUnauthorized, "the webhook's token is required (Authorization: Bearer <token> or ?token=)")
+	}
+	if d.cfg.Jobs == nil {
+		return api.NewProblem(http.StatusServiceUnavailable, "the job queue is not running")
+	}
+	j, err := d.cfg.Jobs.Get(ctx, c.Params("id"))
+	if errors.Is(err, jobs.ErrNotFound) || (err == nil && j.WebhookID != h.Webhook.ID) {
+		return api.NewProblem(http.StatusNotFound, "no such job for this webhook")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(views.Job(j, views.JobCaller, d.red))
+}

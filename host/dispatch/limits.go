@@ -1,0 +1,116 @@
+package dispatch
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+)
+
+// limiters holds each webhook's rate bucket and concurrency count. They
+// are per process: N servers let N times the rate through.
+type limiters struct {
+	mu   sync.Mutex
+	byID map[string]*webhookLimiter
+}
+
+// webhookLimiter enforces one webhook's limits.
+type webhookLimiter struct {
+	spec     automations.EventLimits
+	bucket   *rate.Limiter // nil without a rate
+	inFlight atomic.Int64
+}
+
+func newLimiters() *limiters { return &limiters{byID: map[string]*webhookLimiter{}} }
+
+// get returns the limiter of webhook id for spec, new when spec changed.
+func (l *limiters) get(id string, spec automations.EventLimits) *webhookLimiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wl, ok := l.byID[id]; ok && wl.spec == spec {
+		return wl
+	}
+	wl := &webhookLimiter{spec: spec}
+	if spec.Rate > 0 {
+		burst := spec.Burst
+		if burst == 0 {
+			burst = max(1, int(math.Ceil(spec.Rate)))
+		}
+		wl.bucket = rate.NewLimiter(rate.Limit(spec.Rate), burst)
+	}
+	l.byID[id] = wl
+	return wl
+}
+
+// admit applies the webhook's limits (its own `limits:` merged over the
+// server's defaults): 413 for a body over the limit, 429 with Retry-After
+// past the rate or the concurrency. release must be called when the
+// request is done.
+func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (release func(), err error) {
+	spec, limited := EffectiveLimits(d.cfg.DefaultLimits, h.Event.Limits)
+	if !limited {
+		return func() {}, nil
+	}
+	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
+		return nil, api.NewProblem(http.StatusRequestEntityTooLarge,
+			"the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)")
+	}
+	wl := d.limits.get(h.Webhook.ID, spec)
+	if wl.bucket != nil {
+		r := wl.bucket.ReserveN(now, 1)
+		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
+			r.CancelAt(now)
+			return nil, tooMany(c, wait, "this webhook's request rate limit is exceeded")
+		}
+	}
+	if spec.Concurrency > 0 {
+		if wl.inFlight.Add(1) > int64(spec.Concurrency) {
+			wl.inFlight.Add(-1)
+			return nil, tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress")
+		}
+		return func() { wl.inFlight.Add(-1) }, nil
+	}
+	return func() {}, nil
+}
+
+// tooMany sets Retry-After and returns a 429 problem.
+func tooMany(c *fiber.Ctx, wait time.Duration, detail string) error {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return api.NewProblem(http.StatusTooManyRequests, detail)
+}
+
+// EffectiveLimits merges a webhook's own limits over the server's
+// defaults, field by field; ok is false when nothing is limited.
+func EffectiveLimits(def automations.EventLimits, own *automations.EventLimits) (limits automations.EventLimits, ok bool) {
+	if def == (automations.EventLimits{}) {
+		if own == nil {
+			return def, false
+		}
+		return *own, true
+	}
+	merged := def
+	if own != nil {
+		if own.Rate > 0 {
+			merged.Rate, merged.Burst = own.Rate, own.Burst
+		} else if own.Burst > 0 {
+			merged.Burst = own.Burst
+		}
+		if own.Concurrency > 0 {
+			merged.Concurrency = own.Concurrency
+		}
+		if own.BodyBytes > 0 {
+			merged.BodyBytes = own.BodyBytes
+		}
+	}
+	return merged, true
+}

@@ -1,0 +1,233 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/verify"
+)
+
+// errNoWebhook is the answer for an unknown token or no enabled handler:
+// the same 404 either way.
+func errNoWebhook() error { return api.NewProblem(http.StatusNotFound, "no webhook at this URL") }
+
+func errNoHandler() error {
+	return api.NewProblem(http.StatusNotFound, "no enabled handler for this request")
+}
+
+// handle serves one webhook request and counts it. A failure is written
+// here, through the app's error handler, so that the status counted is the
+// one answered.
+func (d *Dispatcher) handle(c *fiber.Ctx) error {
+	start := time.Now()
+	if err := d.serve(c, start); err != nil {
+		if err := c.App().ErrorHandler(c, err); err != nil {
+			return err
+		}
+	}
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.ObserveWebhook(c.Response().StatusCode(), start)
+	}
+	return nil
+}
+
+func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
+	token := c.Params("token")
+	if token == "" {
+		token = c.Query("token")
+	}
+	if token == "" {
+		return errNoWebhook()
+	}
+	ctx := c.UserContext()
+	h, err := d.cat.Webhook(ctx, token, start)
+	if err != nil {
+		d.log.Error("webhook lookup", "error", err)
+		return api.NewProblem(http.StatusServiceUnavailable, "webhook lookup failed; try again")
+	}
+	if h == nil {
+		return errNoWebhook()
+	}
+	w := h.Webhook
+	if !w.Enabled {
+		return api.NewProblem(http.StatusBadRequest, "this webhook is disabled")
+	}
+	if w.ExpiresAt != nil && !start.Before(*w.ExpiresAt) {
+		return api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+
+	release, err := d.admit(c, h, start)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	req := d.request(c)
+	if len(h.Event.Verifiers) > 0 {
+		if err := verify.VerifyAll(h.Event.Verifiers, &verify.Request{Headers: req.Headers, Body: req.Body, ClientIP: req.ClientIP}, start); err != nil {
+			return d.refuse(c, w, err)
+		}
+	}
+	inputs := automations.WebhookInputs(req, automations.WebhookInfo{
+		ID: w.ID, Name: w.Name, EventKATA: w.EventKATA, UpdatedAt: w.UpdatedAt,
+	})
+	// The event KATA renders with the secrets it refers to, and the
+	// automation runs with those its script refers to.
+	if len(h.Event.Secrets) > 0 {
+		if err := d.cat.InjectSecrets(ctx, inputs, h.Event.Secrets); err != nil {
+			return d.secretsUnavailable(w, err)
+		}
+	}
+	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders}
+	handler, err := h.Event.SelectContext(ctx, inputs)
+	if err != nil {
+		// Rendering the saved event KATA failed for this request.
+		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), start, rec)
+	}
+	if handler == nil {
+		return errNoHandler()
+	}
+	a, err := d.cat.Automation(ctx, handler.Automation)
+	if err != nil {
+		d.log.Error("automation lookup", "error", err)
+		return api.NewProblem(http.StatusServiceUnavailable, "automation lookup failed; try again")
+	}
+	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
+		return errNoHandler()
+	}
+	if handler.Inputs != nil {
+		inputs.Set("inputs", handler.Inputs)
+	}
+	if handler.Job != nil {
+		// A job reads its secrets when it runs: they are not stored with it.
+		inputs.Delete(catalog.SecretsKey)
+		return d.handOff(c, h, handler, a, inputs, req, start)
+	}
+
+	if refs := d.cat.AutomationSecrets(a); len(refs) > 0 || len(h.Event.Secrets) > 0 {
+		if err := d.cat.InjectSecrets(ctx, inputs, refs); err != nil {
+			return d.secretsUnavailable(w, err)
+		}
+	}
+
+	runID := newRunID()
+	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	res, err := d.cfg.Runner.Run(runCtx, &runner.Invocation{RunID: runID, Automation: a, Inputs: inputs})
+	cancel()
+	rec.res = res
+	switch {
+	case errors.Is(err, runner.ErrExtensionCrashed):
+		return d.fail(w, a, runID, http.StatusBadGateway, "the extension running this automation crashed", start, rec)
+	case errors.Is(err, context.DeadlineExceeded):
+		return d.fail(w, a, runID, http.StatusGatewayTimeout, "the automation ran past its time limit", start, rec)
+	case err != nil:
+		d.log.Error("run automation", "automation", a.Name, "run_id", runID, "error", err)
+		return d.fail(w, a, runID, http.StatusInternalServerError, err.Error(), start, rec)
+	}
+	if res.Exit == automations.ExitError {
+		status := http.StatusInternalServerError
+		if res.Limit == "time" {
+			status = http.StatusGatewayTimeout
+		}
+		return d.fail(w, a, runID, status, res.Error, start, rec)
+	}
+
+	resp := automations.WebhookResponse(res)
+	answer(c, resp.Status, resp.Headers, resp.Body)
+	rec.run = store.Run{ID: runID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision,
+		Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
+	d.recorder.record(rec)
+	return nil
+}
+
+// answer writes an automation's response. A body without a Content-Type
+// gets one inferred from it (never sniffed as HTML).
+func answer(c *fiber.Ctx, status int, headers [][2]string, body []byte) {
+	c.Status(status)
+	hasType := false
+	for _, hv := range headers {
+		if strings.EqualFold(hv[0], fiber.HeaderContentType) {
+			hasType = true
+		}
+		c.Response().Header.Add(hv[0], hv[1])
+	}
+	if !hasType && len(body) > 0 {
+		c.Set(fiber.HeaderContentType, inferContentType(body))
+	}
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Response().SetBodyRaw(body)
+}
+
+// fail records a failed run and returns the answer DESIGN.md decides:
+// problem+json with the run id; the message only when the webhook has
+// debug on.
+func (d *Dispatcher) fail(w *store.Webhook, a *store.Automation, runID string, status int, msg string, start time.Time, rec *pendingRun) error {
+	if runID == "" {
+		runID = newRunID()
+	}
+	p := api.NewProblem(status, "")
+	p.RunID = runID
+	switch status {
+	case http.StatusGatewayTimeout:
+		p.Detail = "the automation ran past its time limit"
+	case http.StatusBadGateway:
+		p.Detail = "the extension running this automation failed"
+	default:
+		p.Detail = "the automation failed"
+	}
+	if w.Debug && msg != "" {
+		p.Detail = msg // redacted by the error handler
+	}
+	rec.run = store.Run{ID: runID, WebhookID: w.ID, Status: status, Error: msg,
+		DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
+	if a != nil {
+		rec.run.Automation, rec.run.Revision = a.Name, a.Revision
+	}
+	if rec.res != nil {
+		rec.run.Exit = string(rec.res.Exit)
+	}
+	d.recorder.record(rec)
+	return p
+}
+
+// secretsUnavailable answers a request whose templates need stored secrets
+// that cannot be read: the operator's problem, so 500 and a log line.
+func (d *Dispatcher) secretsUnavailable(w *store.Webhook, err error) error {
+	d.log.Error("read the secrets a webhook's templates use", "webhook", w.ID, "error", err)
+	return api.NewProblem(http.StatusInternalServerError, "this webhook's secrets could not be read (see the server log)")
+}
+
+// refuse answers a request that failed its webhook's verify/* blocks: 401
+// (403 for the IP allow-list) with the reason, never the expected value.
+func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
+	var ve *verify.Error
+	if errors.As(err, &ve) {
+		if ve.Challenge != "" {
+			c.Set(fiber.HeaderWWWAuthenticate, ve.Challenge)
+		}
+		return api.NewProblem(ve.Status, ve.Error())
+	}
+	// A secret named by the event KATA is missing or unusable: the
+	// operator's mistake, not the caller's.
+	d.log.Error("webhook verification could not run", "webhook", w.ID, "error", err)
+	return api.NewProblem(http.StatusInternalServerError, "this webhook's verification could not run (see the server log)")
+}
+
+func newRunID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}

@@ -1,0 +1,76 @@
+package redact
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// Handler returns a slog.Handler that redacts the message and every
+// attribute with r before passing a record on to h.
+func (r *Redactor) Handler(h slog.Handler) slog.Handler {
+	return &handler{h: h, redact: r.Redact}
+}
+
+// handler is a slog.Handler that redacts the message and every attribute.
+type handler struct {
+	h      slog.Handler
+	redact func(string) string
+}
+
+var _ slog.Handler = (*handler)(nil)
+
+func (r *handler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
+
+func (r *handler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, r.redact(rec.Message), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(r.attr(a))
+		return true
+	})
+	return r.h.Handle(ctx, out)
+}
+
+func (r *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = r.attr(a)
+	}
+	return &handler{h: r.h.WithAttrs(red), redact: r.redact}
+}
+
+func (r *handler) WithGroup(name string) slog.Handler {
+	return &handler{h: r.h.WithGroup(name), redact: r.redact}
+}
+
+// attr redacts one attribute: strings, errors, groups, and any other value
+// whose printed form holds something to redact (it is then logged as the
+// redacted string).
+func (r *handler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, r.redact(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		red := make([]slog.Attr, len(g))
+		for i, x := range g {
+			red[i] = r.attr(x)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(red...)}
+	case slog.KindAny:
+		var text string
+		if err, ok := v.Any().(error); ok && err != nil {
+			text = err.Error()
+		} else {
+			text = fmt.Sprint(v.Any())
+		}
+		if red := r.redact(text); red != text {
+			return slog.String(a.Key, red)
+		}
+		if _, ok := v.Any().(error); ok {
+			return slog.String(a.Key, text)
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}

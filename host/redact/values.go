@@ -1,0 +1,182 @@
+package redact
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Marker replaces what is redacted.
+const Marker = "[redacted]"
+
+// MinLen is the shortest value a Redactor replaces: shorter values would
+// turn ordinary text into noise (and are no secret anyway).
+const MinLen = 4
+
+// Redactor replaces every known secret value, the tokens its caller
+// registers, and webhook tokens wherever they are recognisable (in a
+// /webhooks/<token> path or a token= parameter) with "[redacted]" in
+// arbitrary text: logs, run records, error messages. Besides each value as
+// written it replaces the value as JSON, URL query and URL path encodings
+// spell it. It is safe for concurrent use; Redact takes a read lock only,
+// and changes rebuild one strings.Replacer.
+type Redactor struct {
+	mu       sync.RWMutex
+	values   map[string]struct{}
+	replacer *strings.Replacer // nil when there is nothing to redact
+}
+
+// NewRedactor returns a Redactor that knows values.
+func New(values ...string) *Redactor {
+	r := &Redactor{values: map[string]struct{}{}}
+	r.Add(values...)
+	return r
+}
+
+// Add registers values; those shorter than MinLen are ignored.
+func (r *Redactor) Add(values ...string) {
+	r.mu.RLock()
+	missing := false
+	for _, v := range values {
+		if _, ok := r.values[v]; !ok && len(v) >= MinLen {
+			missing = true
+			break
+		}
+	}
+	r.mu.RUnlock()
+	if !missing {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range values {
+		if len(v) >= MinLen {
+			r.values[v] = struct{}{}
+		}
+	}
+	r.rebuild()
+}
+
+// Remove forgets values.
+func (r *Redactor) Remove(values ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.values)
+	for _, v := range values {
+		delete(r.values, v)
+	}
+	if len(r.values) != n {
+		r.rebuild()
+	}
+}
+
+// Len is the number of values registered.
+func (r *Redactor) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.values)
+}
+
+// rebuild makes the replacer from the values; r.mu is held.
+func (r *Redactor) rebuild() {
+	r.replacer = newReplacer(r.values)
+}
+
+// Redact returns s with every registered value and every recognisable
+// webhook token replaced by "[redacted]". A nil Redactor only replaces
+// tokens.
+func (r *Redactor) Redact(s string) string {
+	if s == "" {
+		return s
+	}
+	if r != nil {
+		r.mu.RLock()
+		rep := r.replacer
+		r.mu.RUnlock()
+		if rep != nil {
+			s = rep.Replace(s)
+		}
+	}
+	return Tokens(s)
+}
+
+// tokenRE matches webhook tokens where they are recognisable without
+// being known: in a webhook URL path, and as a token= parameter.
+var tokenRE = regexp.MustCompile(`(/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b`)
+
+// Tokens returns s with webhook tokens in /webhooks/<token> paths and
+// token= parameters replaced by "[redacted]".
+func Tokens(s string) string {
+	if strings.Contains(s, "token=") || strings.Contains(s, "/webhooks/") {
+		return tokenRE.ReplaceAllString(s, "${1}"+Marker)
+	}
+	return s
+}
+
+// Values returns s with every one of values (and its encodings) replaced by
+// "[redacted]"; values shorter than MinLen are ignored. For many texts
+// or values, keep a Redactor instead.
+func Values(s string, values ...string) string {
+	set := make(map[string]struct{}, len(values))
+	for _, v := range values {
+		if len(v) >= MinLen {
+			set[v] = struct{}{}
+		}
+	}
+	rep := newReplacer(set)
+	if rep == nil {
+		return s
+	}
+	return rep.Replace(s)
+}
+
+// newReplacer returns a replacer of the values and their encodings, the
+// longest first so that a value containing another is replaced whole.
+func newReplacer(values map[string]struct{}) *strings.Replacer {
+	forms := make(map[string]struct{}, len(values))
+	for v := range values {
+		for _, f := range encodings(v) {
+			if len(f) >= MinLen {
+				forms[f] = struct{}{}
+			}
+		}
+	}
+	if len(forms) == 0 {
+		return nil
+	}
+	sorted := make([]string, 0, len(forms))
+	for f := range forms {
+		sorted = append(sorted, f)
+	}
+	slices.SortFunc(sorted, func(a, b string) int {
+		if c := cmp.Compare(len(b), len(a)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	pairs := make([]string, 0, 2*len(sorted))
+	for _, f := range sorted {
+		pairs = append(pairs, f, Marker)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// encodings lists v as written and as JSON strings and URLs spell it.
+func encodings(v string) []string {
+	out := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) == nil {
+		s := strings.TrimSuffix(b.String(), "\n")
+		out = append(out, s[1:len(s)-1])
+	}
+	if j, err := json.Marshal(v); err == nil { // with HTML escaping, as encoding/json writes by default
+		out = append(out, string(j[1:len(j)-1]))
+	}
+	return out
+}

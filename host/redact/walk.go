@@ -1,0 +1,99 @@
+package redact
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// Value returns v (a dictionary value) with every string passed through
+// r.Redact. See Walk.
+func (r *Redactor) Value(v any) any { return Walk(v, r.Redact) }
+
+// RawJSON redacts the strings of an encoded JSON value (a stored record
+// field) without changing its structure; text that is not JSON is redacted
+// as text and encoded as a JSON string.
+func (r *Redactor) RawJSON(raw []byte) []byte {
+	if len(raw) == 0 {
+		return raw
+	}
+	v, err := dict.DecodeJSON(raw)
+	if err != nil {
+		return encode(r.Redact(string(raw)))
+	}
+	return encode(Walk(v, r.Redact))
+}
+
+// encode encodes a dictionary value compactly (nil when it cannot be).
+func encode(v any) []byte {
+	var buf bytes.Buffer
+	if err := dict.Encode(&buf, v, ""); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// Walk returns v (a dictionary value) with every string, key or value,
+// passed through red. It never breaks the structure, unlike redacting
+// encoded JSON would (a secret such as "true" must not turn JSON into
+// something else). Parts with nothing to redact are returned as they are,
+// not copied: redaction usually changes nothing. v is never modified.
+func Walk(v any, red func(string) string) any {
+	out, _ := walk(v, red)
+	return out
+}
+
+// walk is Walk, also reporting whether anything changed.
+func walk(v any, red func(string) string) (any, bool) {
+	switch t := v.(type) {
+	case string:
+		r := red(t)
+		return r, r != t
+	case *dict.Map:
+		var out *dict.Map
+		i := 0
+		t.Range(func(k string, x any) bool {
+			rk := red(k)
+			rx, changed := walk(x, red)
+			if out == nil && (changed || rk != k) {
+				// The first change: copy the entries before it as they are.
+				out = dict.New(t.Len())
+				j := 0
+				t.Range(func(k0 string, x0 any) bool {
+					if j == i {
+						return false
+					}
+					out.Set(k0, x0)
+					j++
+					return true
+				})
+			}
+			if out != nil {
+				out.Set(rk, rx)
+			}
+			i++
+			return true
+		})
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	case []any:
+		var out []any
+		for i, x := range t {
+			rx, changed := walk(x, red)
+			if changed && out == nil {
+				out = slices.Clone(t)
+			}
+			if out != nil {
+				out[i] = rx
+			}
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	}
+	return v, false
+}

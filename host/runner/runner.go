@@ -1,0 +1,371 @@
+// Package runner runs automations for the server: it starts the
+// extensions (built-in ones as child processes of the hookhost binary, or
+// in-process for tests and measurement; third-party ones from the plugins
+// directory), sends each run to the extension that provides the
+// automation's trigger, answers the extension's callbacks (log, storage,
+// secrets, function calls, commands of other extensions), and runs
+// durable job attempts the same way.
+package runner
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/extensions"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/plugins"
+	"github.com/hookhost/hookhost/plugins/webhook"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// Invocation is one automation run the server asks for.
+type Invocation struct {
+	RunID      string
+	Automation *store.Automation
+	Inputs     *dict.Map
+}
+
+// Runner runs automations. The server's runner sends each run to the
+// extension that provides the automation's trigger; tests substitute
+// their own.
+type Runner interface {
+	Run(ctx context.Context, inv *Invocation) (*automations.Result, error)
+}
+
+// ErrExtensionCrashed marks a run lost because its extension process died.
+var ErrExtensionCrashed = errors.New("extension crashed")
+
+// Config configures the extensions.
+type Config struct {
+	// DataDir holds the extensions' sockets (<DataDir>/sockets).
+	DataDir string
+	// PluginsDir holds third-party extension binaries (used when it exists).
+	PluginsDir string
+	// Processes is the number of processes started per extension.
+	Processes int
+	// AllowPrivateRequests lets http.request reach private addresses.
+	AllowPrivateRequests bool
+	// InProcess runs the built-in extension inside this process.
+	InProcess bool
+	// Command is the command line that starts a built-in extension; its
+	// name is appended. Default: this executable + "ext serve".
+	Command []string
+	Logger  *slog.Logger
+}
+
+// Extensions are the running extensions.
+type Extensions struct {
+	log    *slog.Logger
+	mgr    *extensions.Manager
+	inproc plugins.Extension // nil unless Config.InProcess
+	cmds   []string          // the extension commands, fixed once the manager started
+}
+
+var _ catalog.Extensions = (*Extensions)(nil)
+
+// Start starts the extensions. Close stops them.
+func Start(ctx context.Context, cfg Config) (*Extensions, error) {
+	sockets, err := filepath.Abs(filepath.Join(cfg.DataDir, "sockets"))
+	if err != nil {
+		return nil, err
+	}
+	mcfg := extensions.Config{SocketDir: sockets, Logger: cfg.Logger, PoolSize: cfg.Processes}
+	if st, err := os.Stat(cfg.PluginsDir); err == nil && st.IsDir() {
+		mcfg.PluginsDir = cfg.PluginsDir
+	}
+	e := &Extensions{log: cfg.Logger}
+	wopts := webhook.Options{AllowPrivateRequests: cfg.AllowPrivateRequests}
+	if cfg.AllowPrivateRequests {
+		mcfg.Env = append(mcfg.Env, webhook.EnvAllowPrivateRequests+"=true")
+	}
+	if cfg.InProcess {
+		e.inproc = plugins.InProcess(webhook.NewWithOptions(wopts))
+	} else {
+		cmd := cfg.Command
+		if len(cmd) == 0 {
+			if cmd, err = extensions.BuiltinCommand("webhook"); err != nil {
+				return nil, err
+			}
+		} else {
+			cmd = append(append([]string(nil), cmd...), "webhook")
+		}
+		mcfg.Builtins = map[string][]string{"webhook": cmd}
+	}
+	mgr, err := extensions.New(mcfg)
+	if err != nil {
+		return nil, fmt.Errorf("extensions: %w", err)
+	}
+	if err := mgr.Start(ctx); err != nil {
+		var se *extensions.StartError
+		if !errors.As(err, &se) {
+			_ = mgr.Close()
+			return nil, fmt.Errorf("start extensions: %w", err)
+		}
+		// A refused extension (bad checksum, wrong handshake) is logged; the
+		// others serve.
+		cfg.Logger.Error("some extensions were refused", "error", err)
+	}
+	e.mgr = mgr
+	e.cmds = mgr.Commands()
+	return e, nil
+}
+
+// Close stops the extension processes.
+func (e *Extensions) Close() error { return e.mgr.Close() }
+
+// Commands lists the extension commands scripts may call.
+func (e *Extensions) Commands() []string { return e.cmds }
+
+// Names lists the extension names and their commands (what a package may
+// require).
+func (e *Extensions) Names() []string {
+	var names []string
+	for _, in := range e.Info() {
+		names = append(names, in.Name)
+		names = append(names, in.Commands...)
+	}
+	return names
+}
+
+// Info describes the loaded extensions for the admin API.
+func (e *Extensions) Info() []api.Extension {
+	out := []api.Extension{}
+	if e.inproc != nil {
+		d, err := e.inproc.Describe(context.Background())
+		if err == nil {
+			out = append(out, api.Extension{Name: "webhook", Builtin: true, Path: "(in-process)", State: extensions.StateRunning,
+				ID: d.ID, Version: d.Version, Triggers: d.Triggers, Commands: d.Commands, Pids: []int{}})
+		}
+	}
+	for _, in := range e.mgr.List() {
+		out = append(out, api.Extension(in))
+	}
+	return out
+}
+
+// Restarts counts extension process restarts since start.
+func (e *Extensions) Restarts() int {
+	n := 0
+	for _, in := range e.mgr.List() {
+		n += in.Restarts
+	}
+	return n
+}
+
+// extension returns the extension that runs trigger.
+func (e *Extensions) extension(trigger string) (plugins.Extension, error) {
+	if e.inproc != nil && (isKnownTrigger(trigger)) {
+		return e.inproc, nil
+	}
+	return e.mgr.ForTrigger(trigger)
+}
+
+// isKnownTrigger reports whether trigger is one of hookhost's own.
+func isKnownTrigger(trigger string) bool {
+	_, ok := automations.Trigger(trigger)
+	return ok
+}
+
+// Server runs automations through the plugins.Extension contract and
+// answers the extensions' callbacks.
+type Server struct {
+	ext *Extensions
+	cat *catalog.Catalog
+	log *slog.Logger
+}
+
+var _ Runner = (*Server)(nil)
+
+// New returns the server's Runner over started extensions.
+func New(ext *Extensions, cat *catalog.Catalog, log *slog.Logger) *Server {
+	return &Server{ext: ext, cat: cat, log: log}
+}
+
+// MaxFunctionDepth bounds how deeply function: calls nest (a function
+// calling itself, directly or not): the call past it fails with an error
+// naming the limit, and so the run ends in error unless it handles it.
+const MaxFunctionDepth = 10
+
+// invoke runs an automation with inputs as JSON, or (values, for the
+// in-process extension only) as a dictionary, and returns the extension's
+// outcome. depth is how many function: calls led to this run (0 for a
+// webhook's run).
+func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int) (plugins.Outcome, error) {
+	ext, err := r.ext.extension(a.ExtensionID)
+	if err != nil {
+		return plugins.Outcome{}, err
+	}
+	deadline, _ := ctx.Deadline()
+	inv := plugins.Invocation{
+		RunID: runID, Automation: a.Name, Revision: strconv.FormatInt(a.Revision, 10), Trigger: a.ExtensionID,
+		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline,
+	}
+	if ext == r.ext.inproc {
+		inv.Commands = r.ext.cmds
+		if values != nil {
+			inv.Inputs, inv.Values = nil, values
+		}
+	} else if inputs == nil {
+		if inv.Inputs, err = encode(values); err != nil {
+			return plugins.Outcome{}, err
+		}
+	}
+	// Out of process, the manager fills in Commands.
+	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name, depth: depth})
+	if err != nil {
+		if errors.Is(err, extensions.ErrCrashed) {
+			return out, fmt.Errorf("%w: %v", ErrExtensionCrashed, err)
+		}
+		return out, err
+	}
+	return out, nil
+}
+
+// Run runs inv. In-process, the inputs dictionary goes to the extension as
+// it is, and the return dictionary comes back the same way; out of process
+// both travel as JSON.
+func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
+	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0)
+	if err != nil {
+		return nil, err
+	}
+	return resultOf(out)
+}
+
+// resultOf converts an extension's outcome into the engine's result type.
+func resultOf(out plugins.Outcome) (*automations.Result, error) {
+	res := &automations.Result{Exit: automations.Exit(out.Exit), Limit: out.Limit, Steps: out.Steps}
+	if out.Error != nil {
+		res.Error, res.ErrorAt = out.Error.Message, out.Error.At
+	}
+	if m, ok := out.Value.(*dict.Map); ok && m != nil {
+		res.Return = m
+	} else if len(out.Return) > 0 {
+		v, err := dict.DecodeJSON(out.Return)
+		if err != nil {
+			return nil, fmt.Errorf("decode return dictionary: %w", err)
+		}
+		m, ok := v.(*dict.Map)
+		if !ok {
+			return nil, fmt.Errorf("return value is %s, not a dictionary", dict.TypeName(v))
+		}
+		res.Return = binaryBody(m)
+	}
+	if len(out.Log) > 0 {
+		res.Log = make([]automations.LogEntry, len(out.Log))
+		for i, e := range out.Log {
+			res.Log[i] = automations.LogEntry{Level: e.Level, Node: e.Node, Message: e.Message}
+		}
+	}
+	return res, nil
+}
+
+// binaryBody undoes the wire convention of extensions for binary bodies: a
+// top-level "body@base64" holds a body that is not valid UTF-8.
+func binaryBody(m *dict.Map) *dict.Map {
+	enc, ok := m.Value("body@base64").(string)
+	if !ok {
+		return m
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return m
+	}
+	out := dict.New(m.Len())
+	m.Range(func(k string, v any) bool {
+		if k == "body@base64" {
+			out.Set("body", string(raw))
+		} else {
+			out.Set(k, v)
+		}
+		return true
+	})
+	return out
+}
+
+// callbacks is what extensions call back into during a run.
+type callbacks struct {
+	r          *Server
+	runID      string
+	automation string
+	depth      int // function: calls that led to this run
+}
+
+var _ plugins.Host = (*callbacks)(nil)
+
+// kvNamespace is the store namespace of the storage.* commands.
+const kvNamespace = "automations"
+
+func (h *callbacks) Log(_ context.Context, e plugins.LogEntry) error {
+	h.r.log.Debug("automation log", "run_id", h.runID, "automation", h.automation, "node", e.Node, "level", e.Level, "message", e.Message)
+	return nil
+}
+
+func (h *callbacks) StorageGet(ctx context.Context, key string) ([]byte, bool, error) {
+	return h.r.cat.Store().KVGet(ctx, kvNamespace, key, time.Now())
+}
+
+func (h *callbacks) StorageSet(ctx context.Context, key string, value []byte, expires time.Time) error {
+	var exp *time.Time
+	if !expires.IsZero() {
+		exp = &expires
+	}
+	return h.r.cat.Store().KVSet(ctx, kvNamespace, key, value, exp)
+}
+
+func (h *callbacks) StorageDelete(ctx context.Context, key string) (bool, error) {
+	return h.r.cat.Store().KVDelete(ctx, kvNamespace, key)
+}
+
+// RunFunction runs an automation.function automation with inputs under
+// the `inputs` key of its dictionary.
+func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte) (plugins.Outcome, error) {
+	if h.depth >= MaxFunctionDepth {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeLimit,
+			Message: fmt.Sprintf("function %q: function calls nest deeper than %d (does a function call itself?)", name, MaxFunctionDepth)}
+	}
+	a, err := h.r.cat.Automation(ctx, name)
+	if err != nil {
+		return plugins.Outcome{}, err
+	}
+	if a == nil {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: fmt.Sprintf("automation %q not found", name)}
+	}
+	if !automations.IsFunctionTrigger(a.ExtensionID) {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound,
+			Message: fmt.Sprintf("automation %q is a %s automation, not automation.function", name, a.ExtensionID)}
+	}
+	if len(inputs) == 0 {
+		inputs = []byte("{}")
+	}
+	wrapped := make([]byte, 0, len(inputs)+12)
+	wrapped = append(append(append(wrapped, `{"inputs":`...), inputs...), '}')
+	if wrapped, err = h.r.cat.WithSecrets(ctx, a, wrapped); err != nil {
+		return plugins.Outcome{}, err
+	}
+	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1)
+}
+
+func (h *callbacks) Secret(ctx context.Context, name string) (string, bool, error) {
+	return h.r.cat.SecretValue(ctx, name)
+}
+
+func (h *callbacks) RunCommand(ctx context.Context, name string, inputs []byte) ([]byte, error) {
+	return h.r.ext.mgr.RunCommand(ctx, plugins.CommandCall{RunID: h.runID, Name: name, Inputs: inputs}, h)
+}
+
+// Callbacks returns the host callbacks of a run, for tests of what
+// extensions can reach.
+func (r *Server) Callbacks(runID, automation string) plugins.Host {
+	return &callbacks{r: r, runID: runID, automation: automation}
+}

@@ -1,0 +1,220 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/store"
+)
+
+// exerciseRuns checks the run log: batch inserts, concurrent writers,
+// look-ups and newest-first paging.
+func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	setup := newSetup(ctx, open)
+
+	t.Run("GetMissingIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		_, err := s.GetRun(bundle.ctx, "0190b1a4-0000-7000-8000-000000000000")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = s.GetRun(bundle.ctx, "not-a-uuid")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+
+	t.Run("InsertConcurrently", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		const (
+			goroutines = 8
+			batches    = 10
+			batchSize  = 16
+		)
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines*batches)
+		for g := range goroutines {
+			wg.Go(func() {
+				for b := range batches {
+					runs := make([]*store.Run, batchSize)
+					for i := range runs {
+						runs[i] = &store.Run{WebhookID: fmt.Sprintf("wh-%d", g), Status: 200,
+							Inputs: []byte(fmt.Sprintf(`{"b":%d,"i":%d}`, b, i))}
+					}
+					errs <- s.InsertRuns(bundle.ctx, runs)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+
+		total := 0
+		seen := map[string]bool{}
+		for g := range goroutines {
+			runs, err := s.ListRuns(bundle.ctx, store.RunFilter{WebhookID: fmt.Sprintf("wh-%d", g), Limit: 500})
+			require.NoError(t, err)
+			require.Len(t, runs, batches*batchSize)
+			for _, r := range runs {
+				require.False(t, seen[r.ID], "duplicate run ID %s", r.ID)
+				seen[r.ID] = true
+			}
+			total += len(runs)
+		}
+		require.Equal(t, goroutines*batches*batchSize, total)
+	})
+
+	t.Run("InsertDuplicateRollsBackBatch", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		first := &store.Run{WebhookID: "w", Status: 200}
+		require.NoError(t, s.InsertRuns(bundle.ctx, []*store.Run{first}))
+
+		batch := []*store.Run{{WebhookID: "w", Status: 201}, {ID: first.ID, WebhookID: "w", Status: 202}}
+		err := s.InsertRuns(bundle.ctx, batch)
+		require.ErrorIs(t, err, store.ErrConflict)
+		require.ErrorContains(t, err, first.ID)
+		require.Empty(t, batch[0].ID, "a failed batch must not fill the records")
+
+		runs, err := s.ListRuns(bundle.ctx, store.RunFilter{})
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+		require.Equal(t, 200, runs[0].Status)
+
+		// The same ID twice in one batch.
+		twice := []*store.Run{{ID: "0190b1a4-0000-7000-8000-0000000000bb", WebhookID: "w"}, {ID: "0190b1a4-0000-7000-8000-0000000000bb", WebhookID: "w"}}
+		err = s.InsertRuns(bundle.ctx, twice)
+		require.ErrorIs(t, err, store.ErrConflict)
+		require.ErrorContains(t, err, twice[0].ID)
+		_, err = s.GetRun(bundle.ctx, twice[0].ID)
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		require.NoError(t, s.InsertRuns(bundle.ctx, nil))
+	})
+
+	t.Run("InsertFillsFieldsAndRoundTrips", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		r := &store.Run{
+			WebhookID: "0190b1a4-0000-7000-8000-000000000001", Automation: "wgm.respond", Revision: 4,
+			Status: 500, Exit: "error", Error: "boom", DurationUS: 1234,
+			Inputs: []byte(`{"request_body":"x"}`), Output: []byte(`{}`), Log: []byte(`[]`),
+		}
+		empty := &store.Run{WebhookID: "w", Status: 404, Inputs: []byte{}} // Output and Log nil
+		require.NoError(t, s.InsertRuns(bundle.ctx, []*store.Run{r, empty}))
+		require.NotEmpty(t, r.ID)
+		require.NotEqual(t, r.ID, empty.ID)
+		require.False(t, r.CreatedAt.IsZero())
+		require.Less(t, r.ID, empty.ID, "IDs are UUIDv7 and sort by creation")
+
+		got, err := s.GetRun(bundle.ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, r, got)
+
+		got, err = s.GetRun(bundle.ctx, empty.ID)
+		require.NoError(t, err)
+		require.Equal(t, empty, got)
+		require.NotNil(t, got.Inputs, "an empty value stays apart from nil")
+		require.Nil(t, got.Output)
+	})
+
+	t.Run("ListIsNewestFirstWithPaging", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		base := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		var runs []*store.Run
+		for i := range 120 {
+			wh := "a"
+			if i%3 == 0 {
+				wh = "b"
+			}
+			// Pairs share a timestamp so the ID breaks the tie.
+			runs = append(runs, &store.Run{WebhookID: wh, Status: i, CreatedAt: base.Add(time.Duration(i/2) * time.Second)})
+		}
+		require.NoError(t, s.InsertRuns(bundle.ctx, runs))
+		newestFirst := slices.Clone(runs)
+		slices.Reverse(newestFirst)
+
+		// Default limit.
+		page, err := s.ListRuns(bundle.ctx, store.RunFilter{})
+		require.NoError(t, err)
+		require.Equal(t, runIDs(newestFirst[:50]), runIDs(page))
+
+		// Page through everything, 7 at a time.
+		var all []*store.Run
+		before := ""
+		for {
+			page, err := s.ListRuns(bundle.ctx, store.RunFilter{Limit: 7, BeforeID: before})
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(page), 7)
+			if len(page) == 0 {
+				break
+			}
+			all = append(all, page...)
+			before = page[len(page)-1].ID
+		}
+		require.Equal(t, runIDs(newestFirst), runIDs(all))
+
+		// Filter by webhook, with paging.
+		var wantB []*store.Run
+		for _, r := range newestFirst {
+			if r.WebhookID == "b" {
+				wantB = append(wantB, r)
+			}
+		}
+		page, err = s.ListRuns(bundle.ctx, store.RunFilter{WebhookID: "b", Limit: 10})
+		require.NoError(t, err)
+		require.Equal(t, runIDs(wantB[:10]), runIDs(page))
+		page, err = s.ListRuns(bundle.ctx, store.RunFilter{WebhookID: "b", Limit: 10, BeforeID: page[9].ID})
+		require.NoError(t, err)
+		require.Equal(t, runIDs(wantB[10:20]), runIDs(page))
+
+		// An unknown BeforeID is an empty page.
+		page, err = s.ListRuns(bundle.ctx, store.RunFilter{BeforeID: "nope"})
+		require.NoError(t, err)
+		require.Empty(t, page)
+	})
+
+	t.Run("ListLimitIsCapped", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		runs := make([]*store.Run, 510)
+		for i := range runs {
+			runs[i] = &store.Run{WebhookID: "w", Status: 200}
+		}
+		require.NoError(t, s.InsertRuns(bundle.ctx, runs))
+
+		tests := []struct {
+			limit, want int
+		}{
+			{0, 50}, {-1, 50}, {1, 1}, {500, 500}, {501, 500}, {100000, 500},
+		}
+		for _, tt := range tests {
+			page, err := s.ListRuns(bundle.ctx, store.RunFilter{Limit: tt.limit})
+			require.NoError(t, err)
+			require.Len(t, page, tt.want, "limit %d", tt.limit)
+		}
+	})
+}
+
+// runIDs lists the IDs of rs, in order.
+func runIDs(rs []*store.Run) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
