@@ -136,14 +136,14 @@ func startCerbOracleHost(t *testing.T) *cerbOracleHost {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := host.New(ctx, host.Config{
-		Listen:     ln.Addr().String(),
-		PublicURL:  "http://" + ln.Addr().String(),
-		DataDir:    t.TempDir(),
-		AdminToken: cerbOracleAdmin,
-		InProcess:  true,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg := host.DefaultConfig()
+	cfg.Listen = ln.Addr().String()
+	cfg.PublicURL = "http://" + ln.Addr().String()
+	cfg.DataDir = t.TempDir()
+	cfg.AdminToken = cerbOracleAdmin
+	cfg.InProcess = true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := host.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		ln.Close()
