@@ -84,8 +84,10 @@ oracle-floor:
 
 ## oracle-test: only the oracle comparisons, with totals by area (no PHP needed)
 oracle-test:
-	$(GO) test -count=1 -v -run '^TestTwigOracle$$' ./templates | grep -E 'twig oracle|^(ok|FAIL|---)'
-	$(GO) test -count=1 -v -run '^TestCerbOracle$$' ./host | grep -E 'cerb oracle|^(ok|FAIL|---)'
+	@for t in TestTwigOracle:./templates TestCerbOracle:./host; do \
+	  log=$$(mktemp); $(GO) test -count=1 -v -run "^$${t%%:*}$$" $${t#*:} > $$log 2>&1; s=$$?; \
+	  grep -E 'oracle: |regression|^(ok|FAIL|---)' $$log; rm -f $$log; [ $$s -eq 0 ] || exit $$s; \
+	done
 
 ## oracle-cerb-up: bring up the Cerb oracle in CERB_DIR (shared/oracle/README.md; CERB_MIRROR: bare clone of cerb/cerb-release)
 oracle-cerb-up:
