@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/api"
@@ -269,9 +270,24 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/nope", "", "").Status)
 	r := b.do(t, "GET", "/metrics", "", "")
 	require.Equal(t, http.StatusOK, r.Status)
-	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="200"} 1`)
-	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="404"} 1`)
-	require.Contains(t, string(r.Body), `hookhost_webhook_duration_seconds_count 2`)
+	body := string(r.Body)
+	id := b.admin(t, "GET", "/webhooks", "", "").json(t)["webhooks"].([]any)[0].(map[string]any)["id"].(string)
+	for _, want := range []string{
+		`hookhost_webhook_requests_total{code="2xx",webhook="` + id + `"} 1`,
+		`hookhost_webhook_requests_total{code="4xx",webhook=""} 1`,
+		`hookhost_webhook_request_duration_seconds_count{webhook="` + id + `"} 1`,
+		`hookhost_webhook_rejected_total{cause="unknown_token"} 1`,
+		`hookhost_runs_total{exit="return"} 1`,
+		`hookhost_extension_restarts_total 0`,
+		`hookhost_connections `,
+	} {
+		require.Contains(t, body, want)
+	}
+	require.NotContains(t, body, "nope", "no token or path is a label")
+	// promtool check metrics: the same linter, as a library.
+	problems, err := testutil.GatherAndLint(b.srv.metrics.Registry())
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }
 
 func TestAdmin_PreflightsAreNotFailedLogins(t *testing.T) {

@@ -314,7 +314,7 @@ var cerbOracleIgnored = map[string]bool{
 // hookhostOwnHeaders are headers hookhost adds to every answer.
 var hookhostOwnHeaders = map[string]bool{
 	"date": true, "content-length": true, "x-content-type-options": true, "server": true, "connection": true,
-	"content-type": true, "transfer-encoding": true,
+	"content-type": true, "transfer-encoding": true, "x-request-id": true,
 }
 
 // cerbOracleCompare compares hookhost's answer with Cerb's recorded one.

@@ -71,6 +71,10 @@ type Config struct {
 	MaxConnections int
 	// MaxHeaderBytes caps a request's line and headers (431 past it).
 	MaxHeaderBytes int
+	// AccessLog logs one line per request: method, path (tokens
+	// redacted), status, duration, bytes, request id, webhook, run or job,
+	// and why a request was refused.
+	AccessLog bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RotateOverlap is how long a rotated token stays valid when the caller
@@ -112,6 +116,7 @@ func DefaultConfig() Config {
 		IdleTimeout:        120 * time.Second,
 		MaxConnections:     connguard.DefaultMax(),
 		MaxHeaderBytes:     8 << 10,
+		AccessLog:          true,
 		RotateOverlap:      24 * time.Hour,
 		RunLogLimit:        16 << 10,
 		Version:            "dev",

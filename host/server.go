@@ -59,6 +59,7 @@ type Server struct {
 	dispatch   *dispatch.Dispatcher
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
+	guard      *connguard.Guard
 	adminToken string
 	app        *fiber.App
 	adminApp   *fiber.App
@@ -136,11 +137,17 @@ func (s *Server) start(ctx context.Context) error {
 	if s.runner == nil {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
+	s.guard = connguard.New(cfg.MaxConnections, s.log)
+	// The registry reads the other parts' numbers when it is scraped.
+	s.metrics = metrics.New(metrics.Sources{
+		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
+		ExtensionRestarts: s.ext.Restarts,
+		JobStates:         s.jobStates,
+		Connections:       s.guard.Stats,
+	})
 	if err := s.startJobs(ctx); err != nil {
 		return err
 	}
-	// The registry reads the dispatcher's numbers when it is scraped.
-	s.metrics = metrics.New(metrics.Sources{DroppedRuns: func() int64 { return s.dispatch.DroppedRuns() }, ExtensionRestarts: s.ext.Restarts})
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit})
@@ -192,6 +199,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 		Runner:   &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},
 		Settings: s.cfg.Jobs,
 		Logger:   s.log,
+		Observe:  s.observeJob(),
 		// Completion callbacks go through the same outbound guard as
 		// http.request, lifted by the same switch.
 		AllowPrivateRequests: s.cfg.AllowPrivateRequests,
@@ -332,7 +340,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 			return fmt.Errorf("listen admin %s: %w", s.cfg.AdminListen, err)
 		}
 	}
-	guard := connguard.New(s.cfg.MaxConnections, s.log)
+	guard := s.guard
 	serve := func(app *fiber.App, ln net.Listener, clientAuth bool) (net.Listener, error) {
 		ln, err := s.cfg.wrapTLS(ln, clientAuth)
 		if err != nil {
@@ -409,6 +417,7 @@ func (s *Server) fiberConfig() fiber.Config {
 
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.dispatch.Mount(app)
@@ -421,6 +430,7 @@ func (s *Server) newApp() *fiber.App {
 // newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.mountAdmin(app)

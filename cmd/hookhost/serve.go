@@ -85,6 +85,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.WriteTimeout, "write-timeout", "HOOKHOST_WRITE_TIMEOUT", cfg.WriteTimeout, "listener write timeout (whole response)")
 	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
 	intFlag(fs, &cfg.MaxConnections, "max-connections", "HOOKHOST_MAX_CONNECTIONS", cfg.MaxConnections, "client connections served at once (webhook and admin listeners together); at the cap the longest idle and silent ones make room (default: the file descriptor limit less 256)")
+	boolFlag(fs, &cfg.AccessLog, "access-log", "HOOKHOST_ACCESS_LOG", "log one line per request (method, path with tokens redacted, status, duration, request id, webhook, run or job, refusal cause)")
 	intFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
 	durationFlag(fs, &cfg.RotateOverlap, "rotate-overlap", "HOOKHOST_ROTATE_OVERLAP", cfg.RotateOverlap, "how long a rotated webhook token stays valid when the rotation does not say")
 	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")

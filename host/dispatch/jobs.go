@@ -12,6 +12,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/views"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -65,11 +66,13 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 			defer t.Stop()
 			select {
 			case f := <-done:
+				reqlog.From(c).JobID = f.JobID
 				return d.answerFinished(c, w, f)
 			case <-t.C:
 			}
 		}
 	}
+	reqlog.From(c).JobID = res.JobID
 	return Accepted(c, res.JobID, "/webhook-jobs/")
 }
 

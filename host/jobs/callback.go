@@ -198,6 +198,12 @@ func (w *callbackWorker) note(ctx context.Context, jobID string, level int, msg 
 	if err := w.q.noteCallback(ctx, jobID, LogEntry{Level: level, Node: "callback", Message: msg}); err != nil {
 		w.q.log.Warn("record callback outcome", "job", jobID, "error", err)
 	}
+	if w.q.cfg.Observe != nil {
+		// "callback delivered: ...", "callback refused: ..." → delivered, refused.
+		outcome, _, _ := strings.Cut(strings.TrimPrefix(msg, "callback "), " ")
+		outcome = strings.TrimSuffix(outcome, ":")
+		w.q.cfg.Observe(Event{Kind: EventCallback, JobID: jobID, At: time.Now(), Outcome: outcome})
+	}
 }
 
 // Timeout bounds one delivery.

@@ -397,8 +397,8 @@ func (q *Queue) Wait(jobID string) (<-chan *Finished, func()) {
 	return q.waiters.add(jobID)
 }
 
-func (q *Queue) observe(kind EventKind, id string, st State) {
+func (q *Queue) observe(kind EventKind, id string, st State, attempt int) {
 	if q.cfg.Observe != nil {
-		q.cfg.Observe(Event{Kind: kind, JobID: id, State: st, At: time.Now()})
+		q.cfg.Observe(Event{Kind: kind, JobID: id, State: st, At: time.Now(), Attempt: attempt})
 	}
 }
