@@ -35,6 +35,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newJobCmd(cl),
 		newSecretCmd(cl),
 		newExtCmd(cl),
+		newConfigCmd(),
 	)
 	return root
 }

@@ -22,12 +22,18 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Start the hookhost server",
 		Long: `Start the hookhost server: webhooks under /webhooks/<token>, the admin API
-under /api/v1 (bearer admin token), /healthz, /readyz.
+under /api/v1 (bearer admin token), /healthz, /readyz, /metrics.
+
+Settings come from flags, then HOOKHOST_* environment variables, then the
+YAML file named by --config (HOOKHOST_CONFIG), then the defaults shown.
 
 The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 (generated at first start, mode 0600).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfigFile(cmd); err != nil {
+				return err
+			}
 			logger, err := newLogger(cmd, logFormat, logLevel)
 			if err != nil {
 				return err
@@ -56,6 +62,8 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 		},
 	}
 	fs := cmd.Flags()
+	var configPath string
+	stringFlag(fs, &configPath, configFlag, "HOOKHOST_CONFIG", "", "YAML file of settings, keyed by these flags' names (flags and HOOKHOST_* variables win over it); hookhost config check FILE checks one")
 	stringFlag(fs, &cfg.Listen, "listen", "HOOKHOST_LISTEN", cfg.Listen, "address to listen on")
 	stringFlag(fs, &cfg.AdminListen, "admin-listen", "HOOKHOST_ADMIN_LISTEN", "", "serve the admin API on this address only (default: on --listen)")
 	stringFlag(fs, &cfg.PublicURL, "public-url", "HOOKHOST_PUBLIC_URL", "", "base URL of webhook URLs (default http://<listen>)")
