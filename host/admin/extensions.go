@@ -6,8 +6,10 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 )
 
-func (a *Admin) extensionRoutes(r fiber.Router) {
-	r.Get("/extensions", a.listExtensions)
+func (a *Admin) extensionRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/extensions", a.listExtensions},
+	}
 }
 
 // listExtensions serves GET /api/v1/extensions: what is loaded, its

@@ -8,9 +8,11 @@ import (
 	"github.com/hookhost/hookhost/packages/library"
 )
 
-func (a *Admin) packageRoutes(r fiber.Router) {
-	r.Post("/packages/import", a.importPackage)
-	r.Get("/packages/library", a.listLibrary)
+func (a *Admin) packageRoutes() []route {
+	return []route{
+		{fiber.MethodPost, "/packages/import", a.importPackage},
+		{fiber.MethodGet, "/packages/library", a.listLibrary},
+	}
 }
 
 // importPackage imports the package in the body ({"package":…,"prompts":…}

@@ -59,6 +59,17 @@ type WebhookInput struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
+// WebhookPatch is the body of PATCH /webhooks/{id}: the fields present
+// change, the others stay.
+type WebhookPatch struct {
+	Name      *string `json:"name,omitempty"`
+	EventKATA *string `json:"event_kata,omitempty"`
+	Enabled   *bool   `json:"enabled,omitempty"`
+	Debug     *bool   `json:"debug,omitempty"`
+	// ExpiresAt is an RFC 3339 time, or null to clear the expiry.
+	ExpiresAt json.RawMessage `json:"expires_at,omitempty"`
+}
+
 // WebhookList is the answer of GET /webhooks.
 type WebhookList struct {
 	Webhooks []Webhook `json:"webhooks"`
@@ -226,4 +237,12 @@ type ExtensionList struct {
 // Status is the answer of /healthz and /readyz.
 type Status struct {
 	Status string `json:"status"`
+}
+
+// Version is the answer of GET /version.
+type Version struct {
+	// Version is the server's release ("dev" for a development build).
+	Version string `json:"version"`
+	// GoVersion is the Go release the server was built with.
+	GoVersion string `json:"go_version"`
 }
