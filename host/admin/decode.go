@@ -96,18 +96,19 @@ func jsonErrorItem(body []byte, field string, t reflect.Type, err error) api.Pro
 		typ *json.UnmarshalTypeError
 	)
 	switch {
+	case errors.As(err, &syn) && strings.Contains(syn.Error(), "unexpected end of JSON input"):
+		return eofItem(body)
 	case errors.As(err, &syn):
-		line, col := lineCol(body, int(syn.Offset)-1)
 		if first := firstByte(body); field == "" && first != '{' && first != '[' {
+			line, col := lineCol(body, len(body)-len(bytes.TrimLeft(body, " \t\r\n")))
 			return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf(
-				"the body is not JSON (it starts with %q): send a JSON object%s", snippet(bytes.TrimSpace(body)), fieldList(t))}
+				"the body is not JSON (it starts with %q): send a JSON object%s", snippet(body), fieldList(t))}
 		}
+		line, col := lineCol(body, int(syn.Offset)-1)
 		return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s%s",
 			line, col, strings.TrimPrefix(syn.Error(), "json: "), syntaxHint(syn))}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		line, col := lineCol(body, len(body))
-		return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf(
-			"the JSON ends at line %d, column %d before its value is complete (a missing } or \"?)", line, col)}
+		return eofItem(body)
 	case errors.As(err, &typ):
 		name := joinField(field, typ.Field)
 		if name == "" {
@@ -132,6 +133,13 @@ func jsonErrorItem(body []byte, field string, t reflect.Type, err error) api.Pro
 		return api.ProblemItem{Field: name, Message: expectation(name, ft) + " (got " + snippet(raw) + ")"}
 	}
 	return api.ProblemItem{Message: "invalid JSON body: " + strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// eofItem is the problem of a body that ends inside its value.
+func eofItem(body []byte) api.ProblemItem {
+	line, col := lineCol(body, len(body))
+	return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf(
+		"the JSON ends at line %d, column %d before its value is complete (a missing } or \"?)", line, col)}
 }
 
 // expectation says what field must hold, with an example, by its Go type.
