@@ -58,6 +58,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				}
 				return err
 			}
+			defer publishServerURL(cfg, logger, ln, adminLn)()
 			return srv.Serve(cmd.Context(), ln, adminLn)
 		},
 	}
@@ -76,7 +77,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &trusted, "trusted-proxies", "HOOKHOST_TRUSTED_PROXIES", "", "comma-separated addresses/CIDRs whose X-Forwarded-For is believed")
 	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	intFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body in bytes")
+	sizeFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body (bytes, or with a unit: 512KiB, 4MB)")
 	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", cfg.RequestTimeout, "time limit of one synchronous webhook run")
 	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request and job completion callbacks reach loopback, private and link-local addresses")
 	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", cfg.ExtensionProcesses, "processes per extension; concurrent runs are spread over them")
@@ -94,7 +95,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
 	intFlag(fs, &cfg.MaxConnections, "max-connections", "HOOKHOST_MAX_CONNECTIONS", cfg.MaxConnections, "client connections served at once (webhook and admin listeners together); at the cap the longest idle and silent ones make room (default: the file descriptor limit less 256)")
 	boolFlag(fs, &cfg.AccessLog, "access-log", "HOOKHOST_ACCESS_LOG", "log one line per request (method, path with tokens redacted, status, duration, request id, webhook, run or job, refusal cause)")
-	intFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
+	sizeFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
 	durationFlag(fs, &cfg.RotateOverlap, "rotate-overlap", "HOOKHOST_ROTATE_OVERLAP", cfg.RotateOverlap, "how long a rotated webhook token stays valid when the rotation does not say")
 	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")
 	intFlag(fs, &cfg.DefaultLimits.Burst, "default-burst", "HOOKHOST_DEFAULT_BURST", 0, "burst of --default-rate (default: the rate rounded up)")
