@@ -77,7 +77,7 @@ func TestAdmin_JSONErrors(t *testing.T) {
 
 	tests := []struct {
 		name, method, path, body string
-		wantField                string // "" for none
+		wantField                string
 		wantLine, wantCol        int
 		want                     string // part of the message
 	}{
@@ -92,17 +92,19 @@ func TestAdmin_JSONErrors(t *testing.T) {
 		{"UnknownField", "POST", "/automations", `{"name":"x","bogus":1}`,
 			"bogus", 0, 0, `unknown field "bogus" with the fields name, extension_id, description, script, policy_kata`},
 		{"SyntaxLineCol", "PUT", "/automations/x", "{\n  \"script\": start\n}",
-			"", 2, 13, `invalid JSON at line 2, column 13: invalid character 's' looking for beginning of value`},
-		{"Truncated", "POST", "/automations", `{"name":"x"`, "", 1, 12, "before its value is complete"},
-		{"Empty", "POST", "/automations", ``, "", 0, 0, "the body is empty: send a JSON object with the fields name,"},
-		{"NotAnObject", "POST", "/automations", `["x"]`, "", 0, 0, "the body must be a JSON object with the fields name, extension_id, description, script, policy_kata, not a list"},
-		{"Trailing", "POST", "/automations", `{"name":"x"} {"name":"y"}`, "", 1, 14, "unexpected text after the JSON object at line 1, column 14"},
-		{"NotJSON", "POST", "/automations", "name: x\n", "", 1, 1, `the body is not JSON (it starts with "name: x")`},
+			"body", 2, 13, `invalid JSON: invalid character 's' looking for beginning of value (a value is a "quoted string", a number, true, false, null, an object or a list)`},
+		{"Truncated", "POST", "/automations", `{"name":"x"`, "body", 1, 12, "the JSON ends before its value is complete"},
+		{"Empty", "POST", "/automations", ``, "body", 0, 0, "the body is empty: send a JSON object with the fields name,"},
+		{"NotAnObject", "POST", "/automations", `["x"]`, "body", 0, 0, "the body must be a JSON object with the fields name, extension_id, description, script, policy_kata, not a list"},
+		{"Trailing", "POST", "/automations", `{"name":"x"} {"name":"y"}`, "body", 1, 14, "unexpected text after the JSON object: send one object"},
+		{"NotJSON", "POST", "/automations", "name: x\n", "body", 1, 1, `the body is not JSON (it starts with "name: x")`},
+		{"PackageSyntax", "POST", "/packages/import", "{\n  \"package\": {,}\n}", "package", 2, 15, `invalid JSON: invalid character ',' looking for beginning of object key string (keys are "quoted"; no comma before })`},
+		{"PackageNotJSON", "POST", "/packages/import", "hello", "package", 1, 1, `the body is not JSON (it starts with "hello"): send a JSON object`},
 		{"PatchBool", "PATCH", "/webhooks/" + id, `{"debug":1}`, "debug", 0, 0, `"debug" must be true or false, e.g. "debug": false (got 1)`},
 		{"PatchTime", "PATCH", "/webhooks/" + id, `{"expires_at":"2027-13-01"}`, "expires_at", 0, 0, `"expires_at" must be an RFC 3339 time, e.g. "2027-01-02T15:04:05Z" (got "2027-13-01")`},
 		{"PatchUnknown", "PATCH", "/webhooks/" + id, `{"enable":true}`, "enable", 0, 0, `unknown field "enable" with the fields name, event_kata, enabled, debug, expires_at`},
 		{"SecretNotEchoed", "PUT", "/secrets/s", `{"value":12345678}`, "value", 0, 0, `"value" must be a string, e.g. "value": "text"`},
-		{"SecretSyntaxNotEchoed", "PUT", "/secrets/s", `{"value":"hunter2hunter2`, "", 1, 25, `invalid JSON at line 1, column 25`},
+		{"SecretSyntaxNotEchoed", "PUT", "/secrets/s", `{"value":"hunter2hunter2`, "body", 1, 25, `invalid JSON`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

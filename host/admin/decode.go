@@ -21,6 +21,10 @@ import (
 // exampleTime is the RFC 3339 time messages show as an example.
 const exampleTime = "2027-01-02T15:04:05Z"
 
+// bodyField is the field of a problem with the body as a whole (a syntax
+// error, with its line and column).
+const bodyField = "body"
+
 // decodeJSON decodes the request's JSON body into v, a pointer to a struct
 // of host/api; see decodeBody.
 func decodeJSON(c *fiber.Ctx, v any) error { return decodeBody(c.Body(), v) }
@@ -39,7 +43,7 @@ func decodeSecret(body []byte, v any) error { return decodeStrict(body, v, false
 func decodeStrict(body []byte, v any, quote bool) error {
 	t := reflect.TypeOf(v)
 	if len(bytes.TrimSpace(body)) == 0 {
-		return badJSON(api.ProblemItem{Message: "the body is empty: send a JSON object" + fieldList(t)})
+		return badJSON(api.ProblemItem{Field: bodyField, Message: "the body is empty: send a JSON object" + fieldList(t)})
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -53,8 +57,8 @@ func decodeStrict(body []byte, v any, quote bool) error {
 	off := int(dec.InputOffset())
 	if rest := body[off:]; len(bytes.TrimSpace(rest)) > 0 {
 		line, col := lineCol(body, off+len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
-		return badJSON(api.ProblemItem{Line: line, Column: col,
-			Message: fmt.Sprintf("unexpected text after the JSON object at line %d, column %d: send one object", line, col)})
+		return badJSON(api.ProblemItem{Field: bodyField, Line: line, Column: col,
+			Message: "unexpected text after the JSON object: send one object"})
 	}
 	return nil
 }
@@ -75,7 +79,7 @@ func quiet(it api.ProblemItem, err error) api.ProblemItem {
 	case errors.As(err, &typ) && it.Field != "":
 		it.Message, _, _ = strings.Cut(it.Message, " (got ")
 	case it.Line > 0:
-		it.Message = fmt.Sprintf("invalid JSON at line %d, column %d", it.Line, it.Column)
+		it.Message = "invalid JSON"
 	}
 	return it
 }
@@ -101,18 +105,18 @@ func jsonErrorItem(body []byte, field string, t reflect.Type, err error) api.Pro
 	case errors.As(err, &syn):
 		if first := firstByte(body); field == "" && first != '{' && first != '[' {
 			line, col := lineCol(body, len(body)-len(bytes.TrimLeft(body, " \t\r\n")))
-			return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf(
+			return api.ProblemItem{Field: bodyField, Line: line, Column: col, Message: fmt.Sprintf(
 				"the body is not JSON (it starts with %q): send a JSON object%s", snippet(body), fieldList(t))}
 		}
 		line, col := lineCol(body, int(syn.Offset)-1)
-		return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s%s",
-			line, col, strings.TrimPrefix(syn.Error(), "json: "), syntaxHint(syn))}
+		return api.ProblemItem{Field: joinField(bodyField, field), Line: line, Column: col,
+			Message: "invalid JSON: " + strings.TrimPrefix(syn.Error(), "json: ") + syntaxHint(syn)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return eofItem(body)
 	case errors.As(err, &typ):
 		name := joinField(field, typ.Field)
 		if name == "" {
-			return api.ProblemItem{Message: "the body must be a JSON object" + fieldList(t) + ", not " + jsonKind(typ.Value)}
+			return api.ProblemItem{Field: bodyField, Message: "the body must be a JSON object" + fieldList(t) + ", not " + jsonKind(typ.Value)}
 		}
 		got := jsonKind(typ.Value)
 		if raw, ok := topLevelValue(body, field, typ.Field); ok {
@@ -132,14 +136,14 @@ func jsonErrorItem(body []byte, field string, t reflect.Type, err error) api.Pro
 	if name, ft, raw, ok := failingField(body, t); ok {
 		return api.ProblemItem{Field: name, Message: expectation(name, ft) + " (got " + snippet(raw) + ")"}
 	}
-	return api.ProblemItem{Message: "invalid JSON body: " + strings.TrimPrefix(err.Error(), "json: ")}
+	return api.ProblemItem{Field: joinField(bodyField, field), Message: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
 
 // eofItem is the problem of a body that ends inside its value.
 func eofItem(body []byte) api.ProblemItem {
 	line, col := lineCol(body, len(body))
-	return api.ProblemItem{Line: line, Column: col, Message: fmt.Sprintf(
-		"the JSON ends at line %d, column %d before its value is complete (a missing } or \"?)", line, col)}
+	return api.ProblemItem{Field: bodyField, Line: line, Column: col,
+		Message: "the JSON ends before its value is complete (a missing } or \"?)"}
 }
 
 // expectation says what field must hold, with an example, by its Go type.
