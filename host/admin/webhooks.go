@@ -90,24 +90,15 @@ func looksLikeJSONObject(b []byte) bool {
 // event KATA, the other fields come from the query.
 func webhookFromQuery(c *fiber.Ctx) (api.WebhookInput, error) {
 	in := api.WebhookInput{Name: c.Query("name"), EventKATA: string(c.Body())}
-	for _, p := range []struct {
-		name string
-		dst  *bool
-	}{{"enabled", nil}, {"debug", &in.Debug}} {
-		v := c.Query(p.name)
-		if v == "" {
-			continue
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return in, api.InvalidField(p.name, fmt.Sprintf("?%s= must be true or false, e.g. ?%s=false (got %q)", p.name, p.name, v))
-		}
-		if p.dst == nil {
-			in.Enabled = &b
-		} else {
-			*p.dst = b
-		}
+	var err error
+	if in.Enabled, err = queryBool(c, "enabled"); err != nil {
+		return in, err
 	}
+	debug, err := queryBool(c, "debug")
+	if err != nil {
+		return in, err
+	}
+	in.Debug = debug != nil && *debug
 	if v := c.Query("expires_at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -116,6 +107,19 @@ func webhookFromQuery(c *fiber.Ctx) (api.WebhookInput, error) {
 		in.ExpiresAt = &t
 	}
 	return in, nil
+}
+
+// queryBool reads ?name=true|false (nil when absent).
+func queryBool(c *fiber.Ctx, name string) (*bool, error) {
+	v := c.Query(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, api.InvalidField(name, fmt.Sprintf("?%s= must be true or false, e.g. ?%s=false (got %q)", name, name, v))
+	}
+	return &b, nil
 }
 
 // formHint adds advice to a refused event KATA that came as curl -d's
