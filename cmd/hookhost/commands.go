@@ -299,10 +299,6 @@ func newWebhookUpdateCmd(cl *clientFlags) *cobra.Command {
   hookhost webhook update 0190b1a4-... --no-expiry`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cl.client(cmd)
-			if err != nil {
-				return err
-			}
 			fl := cmd.Flags()
 			var in api.WebhookPatch
 			changed := []string{}
@@ -339,6 +335,10 @@ func newWebhookUpdateCmd(cl *clientFlags) *cobra.Command {
 			}
 			if len(changed) == 0 {
 				return usagef("nothing to change: give --event-file, --event, --name, --debug, --no-debug, --expires or --no-expiry")
+			}
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
 			}
 			var w api.Webhook
 			if printed, err := c.call("PATCH", "/api/v1/webhooks/"+url.PathEscape(args[0]), in, &w); printed || err != nil {

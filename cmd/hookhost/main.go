@@ -5,6 +5,11 @@
 //	hookhost webhook create|list|...    manage webhooks
 //	hookhost automation list|show|apply manage automations
 //	hookhost run list|show              inspect run history
+//	hookhost job list|show|logs -f      inspect durable jobs
+//	hookhost version                    the client's and the server's version
+//
+// Exit statuses: 0 success, 1 failure, 2 usage, 3 not found, 4 auth,
+// 5 cannot connect (see hookhost --help).
 //
 // Every flag has a HOOKHOST_* environment variable; see --help.
 package main
