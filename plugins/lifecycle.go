@@ -119,10 +119,16 @@ func (l *lifecycle) grpcServer(opts []grpc.ServerOption) *grpc.Server {
 // lifeline (when the host announced it in EnvLifeline), and a change of the
 // parent process.
 func (l *lifecycle) watch(log *slog.Logger) {
+	parent := os.Getppid()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
 		<-sigs
+		if os.Getppid() != parent {
+			// The host died and the kernel sent its parent-death signal.
+			l.hostGone(log, "SIGTERM after the parent process exited")
+			return
+		}
 		log.Info("SIGTERM: finishing the calls in flight, then exiting", "grace", ShutdownGrace.String())
 		l.shutdown(ShutdownGrace)
 	}()
@@ -132,7 +138,6 @@ func (l *lifecycle) watch(log *slog.Logger) {
 			l.hostGone(log, "the host closed the lifeline (stdin)")
 		}()
 	}
-	parent := os.Getppid()
 	go func() {
 		t := time.NewTicker(parentPoll)
 		defer t.Stop()
@@ -145,9 +150,11 @@ func (l *lifecycle) watch(log *slog.Logger) {
 	}()
 }
 
-// hostGone ends the process at once: nobody is left to answer.
+// hostGone ends the process at once, with the children it started: nobody
+// is left to answer.
 func (l *lifecycle) hostGone(log *slog.Logger, why string) {
 	log.Warn("host gone; exiting", "reason", why)
+	killOwnGroup()
 	l.exit(1)
 }
 

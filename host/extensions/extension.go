@@ -321,8 +321,37 @@ func (s *slot) refusedWhileStopping(p *proc, err error) bool {
 	if !errors.As(err, &pe) || pe.Code != plugins.CodeUnavailable {
 		return false
 	}
-	s.crashed(p, "the process is shutting down: "+pe.Message)
+	s.stopping(p, pe.Message)
 	return true
+}
+
+// stopping takes p, which is shutting down by itself, out of service: a
+// new process replaces it, while p finishes the calls it holds and exits
+// (it is killed if it has not within plugins.ShutdownGrace and stopGrace).
+func (s *slot) stopping(p *proc, why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !p.dead.CompareAndSwap(false, true) {
+		return
+	}
+	m := s.e.m
+	m.log.Warn("extension process is shutting down; replacing it", "extension", s.e.name, "pid", p.pid, "reason", why)
+	m.background(func() {
+		t := time.NewTimer(plugins.ShutdownGrace + stopGrace)
+		defer t.Stop()
+		select {
+		case <-p.runner.done:
+		case <-t.C:
+		case <-m.ctx.Done():
+		}
+		p.kill(false)
+	})
+	if s.cur != p || s.closed {
+		return
+	}
+	s.cur = nil
+	s.ready = make(chan struct{})
+	s.restartLocked()
 }
 
 // callFailed classifies the error of a call on p and reacts: a dead

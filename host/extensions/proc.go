@@ -101,6 +101,17 @@ func (r *procRunner) Start(ctx context.Context) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
 	cmd.SysProcAttr = sysProcAttr(r.pdeathsig)
 	err = r.spawn(ctx, cmd)
+	for try := 1; textBusy(err) && try <= 5; try++ {
+		// The binary is still open for writing somewhere: being copied into
+		// the plugins directory, or inherited for a moment by a process
+		// forked meanwhile (golang/go#22315). Try again shortly.
+		time.Sleep(time.Duration(try) * 20 * time.Millisecond)
+		cmd = exec.Command(r.argv[0], r.argv[1:]...)
+		cmd.Env = r.env
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
+		cmd.SysProcAttr = sysProcAttr(r.pdeathsig)
+		err = r.spawn(ctx, cmd)
+	}
 	closeAll(files...)
 	if err != nil {
 		closeAll(lifeline, stdoutR, stderrR)

@@ -2,7 +2,10 @@
 
 package extensions
 
-import "syscall"
+import (
+	"errors"
+	"syscall"
+)
 
 // killGroup sends SIGKILL to the process group pgid (an extension process
 // and every descendant that stayed in its group).
@@ -11,3 +14,7 @@ func killGroup(pgid int) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 }
+
+// textBusy reports whether exec failed because the binary is open for
+// writing.
+func textBusy(err error) bool { return errors.Is(err, syscall.ETXTBSY) }
