@@ -151,10 +151,11 @@ func (l *lifecycle) watch(log *slog.Logger) {
 }
 
 // hostGone ends the process at once, with the children it started: nobody
-// is left to answer.
+// is left to answer. The group goes first: the log line may well be the
+// write to a broken stderr that ends the process (SIGPIPE).
 func (l *lifecycle) hostGone(log *slog.Logger, why string) {
-	log.Warn("host gone; exiting", "reason", why)
 	killOwnGroup()
+	log.Warn("host gone; exiting", "reason", why)
 	l.exit(1)
 }
 

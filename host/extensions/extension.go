@@ -503,6 +503,17 @@ type proc struct {
 	probing atomic.Bool // a hang watchdog runs
 }
 
+// exited reports whether the process is gone (reaped by its runner, or
+// seen gone by go-plugin).
+func (p *proc) exited() bool {
+	select {
+	case <-p.runner.done:
+		return true
+	default:
+		return p.client.Exited()
+	}
+}
+
 // kill ends the process and its process group: at once (SIGKILL) when
 // forced, else go-plugin's graceful Kill, bounded by stopGrace.
 func (p *proc) kill(force bool) {
@@ -548,7 +559,7 @@ func (s *slot) get(ctx context.Context) (*proc, error) {
 			return nil, ErrClosed
 		}
 		if p := s.cur; p != nil {
-			if !p.client.Exited() {
+			if !p.exited() {
 				s.mu.Unlock()
 				return p, nil
 			}
@@ -589,7 +600,7 @@ func (s *slot) crashedLocked(p *proc, why string) {
 		return
 	}
 	log := s.e.m.log
-	log.Error("extension process failed; restarting", "extension", s.e.name, "pid", p.pid, "reason", why, "exited", p.client.Exited(), "uptime", time.Since(p.started).Round(time.Millisecond))
+	log.Error("extension process failed; restarting", "extension", s.e.name, "pid", p.pid, "reason", why, "exited", p.exited(), "uptime", time.Since(p.started).Round(time.Millisecond))
 	s.e.m.background(func() { p.kill(true) })
 	if s.cur != p || s.closed {
 		return
