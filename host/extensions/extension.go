@@ -108,6 +108,7 @@ func (e *extension) start(ctx context.Context) {
 		s.cur = res[i].p
 		close(s.ready)
 		s.mu.Unlock()
+		s.watchExit(res[i].p)
 	}
 }
 
@@ -658,6 +659,21 @@ func (s *slot) restartLocked() {
 		s.lastErr = nil
 		s.cur = p
 		close(s.ready)
+		s.watchExit(p)
+	})
+}
+
+// watchExit takes p out of service (and restarts it) as soon as its process
+// exits, so that a call that comes later waits for the replacement instead
+// of failing on a dead process.
+func (s *slot) watchExit(p *proc) {
+	m := s.e.m
+	m.background(func() {
+		select {
+		case <-p.runner.done:
+			s.crashed(p, "process exited")
+		case <-m.ctx.Done():
+		}
 	})
 }
 

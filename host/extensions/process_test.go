@@ -311,8 +311,11 @@ func TestManager_SIGTERMFinishesRunsThenExits(t *testing.T) {
 	require.JSONEq(t, fmt.Sprintf(`{"pid":%d}`, pid), string(r.out.Return))
 
 	requireGone(t, pid)
+	eventually(t, func() bool {
+		p := info(t, m, "test").Pids
+		return len(p) == 1 && p[0] != 0 && p[0] != pid
+	}, "the process was not replaced")
 	requireEcho(t, m, "test")
-	require.NotEqual(t, pid, pidOf(t, m, "test"))
 	require.EqualValues(t, 1, m.Restarts())
 }
 
