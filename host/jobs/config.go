@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -15,7 +14,8 @@ const (
 	DialectPostgres = "postgres"
 )
 
-// Config configures a Queue. Zero fields take the defaults listed.
+// Config configures a Queue. Zero fields take the defaults listed, except
+// Settings, which are taken as they are (start from DefaultSettings).
 type Config struct {
 	// DB is the store's database; the queue shares it (and, on SQLite, its
 	// single connection). Required.
@@ -27,39 +27,23 @@ type Config struct {
 	DatabaseURL string
 	// Runner runs one attempt of a job. Required.
 	Runner Runner
-	// Workers is how many run jobs this process works at once. Default 10.
-	// A negative value works no jobs here (nor completion callbacks): the
-	// process still queues jobs and answers about them, and other processes
-	// sharing the database work them.
-	Workers int
+	// Settings are the operator's knobs (DefaultSettings); they are not
+	// defaulted here.
+	Settings
 	// CallbackWorkers is how many completion callbacks are sent at once.
 	// Default 4.
 	CallbackWorkers int
 	// FetchCooldown is River's minimum time between two fetches. Default 1ms.
 	FetchCooldown time.Duration
-	// FetchPollInterval is River's periodic fetch. Default 10ms on SQLite
-	// (its notifications are polled every 50 ms), 500ms on PostgreSQL
-	// (LISTEN/NOTIFY wakes fetches).
-	FetchPollInterval time.Duration
-	// RescueAfter is how long a running job may go without a heartbeat
-	// before River's rescuer runs it again. Default 1m.
-	RescueAfter time.Duration
-	// ShutdownGrace is how long Close lets running jobs finish before
-	// cancelling them (River then retries them). Default 30s.
-	ShutdownGrace time.Duration
-	// Retention is how long River keeps finished jobs (and so the real
-	// inputs that Retry needs). Default 168h.
-	Retention time.Duration
-	// RetryBackoff is the first retry delay; later ones double, with
-	// jitter, up to 5 minutes. Default 1s.
-	RetryBackoff time.Duration
-	// BatchDelay is the group-commit window of inserts and state writes.
-	// Default 1ms.
-	BatchDelay time.Duration
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
-	// HTTPClient sends completion callbacks. Default: 10 s timeout.
-	HTTPClient *http.Client
+	// AllowPrivateRequests lets completion callbacks reach loopback,
+	// private, link-local and shared (CGNAT) addresses, which the SSRF
+	// guard of http.request (automations/ssrf) refuses to them by default;
+	// wire it to the server's --allow-private-requests. Cloud metadata,
+	// unspecified, multicast and reserved addresses stay refused. Default
+	// false.
+	AllowPrivateRequests bool
 	// Logger receives the queue's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is called as jobs start and finish in this process
@@ -101,8 +85,8 @@ func (c *Config) defaults() error {
 	default:
 		return fmt.Errorf("jobs: dialect %q: want %q or %q", c.Dialect, DialectSQLite, DialectPostgres)
 	}
-	if c.Workers == 0 {
-		c.Workers = 10
+	if err := c.Settings.Validate(); err != nil {
+		return err
 	}
 	if c.CallbackWorkers == 0 {
 		c.CallbackWorkers = 4
@@ -113,35 +97,14 @@ func (c *Config) defaults() error {
 	if c.FetchPollInterval < c.FetchCooldown {
 		c.FetchPollInterval = c.FetchCooldown
 	}
-	if c.RescueAfter == 0 {
-		c.RescueAfter = time.Minute
-	}
-	if c.ShutdownGrace == 0 {
-		c.ShutdownGrace = 30 * time.Second
-	}
-	if c.Retention == 0 {
-		c.Retention = 7 * 24 * time.Hour
-	}
-	if c.RetryBackoff == 0 {
-		c.RetryBackoff = time.Second
-	}
-	if c.BatchDelay == 0 {
-		c.BatchDelay = time.Millisecond
-	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.CallbackWorkers < 1 || c.BatchSize < 1 {
 		return errors.New("jobs: CallbackWorkers and BatchSize must be at least 1")
-	}
-	if c.RescueAfter < time.Second {
-		return fmt.Errorf("jobs: RescueAfter %s: must be at least 1s", c.RescueAfter)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		return err // nil when !live: nothing left to do
 	}
-	q.observe(EventStarted, a.JobID, StateRunning)
+	q.observe(EventStarted, a.JobID, StateRunning, job.Attempt)
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	q.running.add(a.JobID, job.ID, cancel)
@@ -85,7 +85,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 			f.Status, f.Headers, f.Body = o.out.Status, o.out.Headers, o.out.Body
 		}
 		q.waiters.publish(f)
-		q.observe(EventFinished, a.JobID, o.state)
+		q.observe(EventFinished, a.JobID, o.state, job.Attempt)
 	}
 	return ret
 }

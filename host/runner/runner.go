@@ -183,10 +183,16 @@ func (e *Extensions) Restarts() int { return int(e.mgr.Restarts()) }
 
 // extension returns the extension that runs trigger.
 func (e *Extensions) extension(trigger string) (plugins.Extension, error) {
-	if e.inproc != nil && (catalog.IsWebhookTrigger(trigger) || catalog.IsFunctionTrigger(trigger)) {
+	if e.inproc != nil && (isKnownTrigger(trigger)) {
 		return e.inproc, nil
 	}
 	return e.mgr.ForTrigger(trigger)
+}
+
+// isKnownTrigger reports whether trigger is one of hookhost's own.
+func isKnownTrigger(trigger string) bool {
+	_, ok := automations.Trigger(trigger)
+	return ok
 }
 
 // Server runs automations through the plugins.Extension contract and
@@ -204,10 +210,16 @@ func New(ext *Extensions, cat *catalog.Catalog, log *slog.Logger) *Server {
 	return &Server{ext: ext, cat: cat, log: log}
 }
 
+// MaxFunctionDepth bounds how deeply function: calls nest (a function
+// calling itself, directly or not): the call past it fails with an error
+// naming the limit, and so the run ends in error unless it handles it.
+const MaxFunctionDepth = 10
+
 // invoke runs an automation with inputs as JSON, or (values, for the
 // in-process extension only) as a dictionary, and returns the extension's
-// outcome.
-func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map) (plugins.Outcome, error) {
+// outcome. depth is how many function: calls led to this run (0 for a
+// webhook's run).
+func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int) (plugins.Outcome, error) {
 	ext, err := r.ext.extension(a.ExtensionID)
 	if err != nil {
 		return plugins.Outcome{}, err
@@ -228,7 +240,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		}
 	}
 	// Out of process, the manager fills in Commands.
-	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name})
+	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name, depth: depth})
 	if err != nil {
 		if errors.Is(err, extensions.ErrCrashed) {
 			return out, fmt.Errorf("%w: %v", ErrExtensionCrashed, err)
@@ -242,7 +254,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 // it is, and the return dictionary comes back the same way; out of process
 // both travel as JSON.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
-	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs)
+	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +317,7 @@ type callbacks struct {
 	r          *Server
 	runID      string
 	automation string
+	depth      int // function: calls that led to this run
 }
 
 var _ plugins.Host = (*callbacks)(nil)
@@ -336,6 +349,10 @@ func (h *callbacks) StorageDelete(ctx context.Context, key string) (bool, error)
 // RunFunction runs an automation.function automation with inputs under
 // the `inputs` key of its dictionary.
 func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte) (plugins.Outcome, error) {
+	if h.depth >= MaxFunctionDepth {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeLimit,
+			Message: fmt.Sprintf("function %q: function calls nest deeper than %d (does a function call itself?)", name, MaxFunctionDepth)}
+	}
 	a, err := h.r.cat.Automation(ctx, name)
 	if err != nil {
 		return plugins.Outcome{}, err
@@ -343,7 +360,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if a == nil {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: fmt.Sprintf("automation %q not found", name)}
 	}
-	if !catalog.IsFunctionTrigger(a.ExtensionID) {
+	if !automations.IsFunctionTrigger(a.ExtensionID) {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound,
 			Message: fmt.Sprintf("automation %q is a %s automation, not automation.function", name, a.ExtensionID)}
 	}
@@ -355,7 +372,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if wrapped, err = h.r.cat.WithSecrets(ctx, a, wrapped); err != nil {
 		return plugins.Outcome{}, err
 	}
-	return h.r.invoke(ctx, h.runID, a, wrapped, nil)
+	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1)
 }
 
 func (h *callbacks) Secret(ctx context.Context, name string) (string, bool, error) {
