@@ -92,6 +92,12 @@ func Start(ctx context.Context, cfg Config) (*Extensions, error) {
 	}
 	mcfg := extensions.Config{SocketDir: sockets, Logger: cfg.Logger, PoolSize: cfg.Processes,
 		PassEnv: cfg.PassEnv, StartTimeout: cfg.StartTimeout}
+	if cfg.WatchPlugins && cfg.PluginsDir != "" {
+		// Watched, it may start empty: binaries dropped in later start.
+		if err := os.MkdirAll(cfg.PluginsDir, 0o755); err != nil {
+			return nil, fmt.Errorf("plugins dir: %w", err)
+		}
+	}
 	if st, err := os.Stat(cfg.PluginsDir); err == nil && st.IsDir() {
 		mcfg.PluginsDir = cfg.PluginsDir
 		mcfg.Watch = cfg.WatchPlugins
