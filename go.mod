@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/flosch/pongo2/v6 v6.0.0
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/goccy/go-yaml v1.19.2
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/google/uuid v1.6.0

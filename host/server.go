@@ -116,7 +116,8 @@ func (s *Server) start(ctx context.Context) error {
 	}
 
 	s.ext, err = runner.Start(ctx, runner.Config{DataDir: cfg.DataDir, PluginsDir: cfg.PluginsDir, Processes: cfg.ExtensionProcesses,
-		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand, Logger: s.log})
+		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand,
+		PassEnv: cfg.ExtensionPassEnv, WatchPlugins: cfg.WatchPlugins, StartTimeout: cfg.ExtensionStartTimeout, Logger: s.log})
 	if err != nil {
 		return err
 	}

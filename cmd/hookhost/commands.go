@@ -659,8 +659,34 @@ func newExtCmd(cl *clientFlags) *cobra.Command {
 				})
 		},
 	}
+	reload := &cobra.Command{
+		Use: "reload", Short: "Re-scan the plugins directory: start new binaries, restart changed ones, stop removed ones", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var res api.ExtensionReload
+			if printed, err := c.call("POST", "/api/v1/extensions/reload", nil, &res); printed || err != nil {
+				return err
+			}
+			for _, row := range []struct {
+				what  string
+				names []string
+			}{{"started", res.Started}, {"restarted", res.Restarted}, {"stopped", res.Stopped}, {"failed (see hookhost ext list)", res.Failed}} {
+				for _, n := range row.names {
+					fmt.Fprintf(c.out, "%s: %s\n", row.what, n)
+				}
+			}
+			if len(res.Started)+len(res.Restarted)+len(res.Stopped)+len(res.Failed) == 0 {
+				fmt.Fprintln(c.out, "no change")
+			}
+			return nil
+		},
+	}
 	cl.register(list)
-	cmd.AddCommand(list, newExtServeCmd())
+	cl.register(reload)
+	cmd.AddCommand(list, reload, newExtServeCmd())
 	return cmd
 }
 

@@ -15,6 +15,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		cfg       = host.DefaultConfig()
 		trusted   string
+		passEnv   string
 		logFormat string
 		logLevel  string
 	)
@@ -43,6 +44,11 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			cfg.AdminToken = os.Getenv("HOOKHOST_ADMIN_TOKEN")
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
+			}
+			for _, name := range strings.Split(passEnv, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					cfg.ExtensionPassEnv = append(cfg.ExtensionPassEnv, name)
+				}
 			}
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
@@ -81,6 +87,9 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", cfg.RequestTimeout, "time limit of one synchronous webhook run")
 	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request and job completion callbacks reach loopback, private and link-local addresses")
 	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", cfg.ExtensionProcesses, "processes per extension; concurrent runs are spread over them")
+	stringFlag(fs, &passEnv, "extension-pass-env", "HOOKHOST_EXTENSION_PASS_ENV", "", "comma-separated environment variables every extension process gets besides PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_* and TZ; nothing else of the server's environment reaches an extension")
+	boolFlag(fs, &cfg.WatchPlugins, "watch-plugins", "HOOKHOST_WATCH_PLUGINS", "reload extensions when a binary in the plugins directory appears, changes or goes")
+	durationFlag(fs, &cfg.ExtensionStartTimeout, "extension-start-timeout", "HOOKHOST_EXTENSION_START_TIMEOUT", cfg.ExtensionStartTimeout, "time one extension process gets to start; one that misses it is killed and listed as failed, and the server starts without it")
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
 	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")

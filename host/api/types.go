@@ -246,3 +246,17 @@ type Version struct {
 	// GoVersion is the Go release the server was built with.
 	GoVersion string `json:"go_version"`
 }
+
+// ExtensionReload is the answer of POST /extensions/reload: what a re-scan
+// of the plugins directory did.
+type ExtensionReload struct {
+	// Started are new binaries, now serving.
+	Started []string `json:"started"`
+	// Restarted are changed binaries, now serving in new processes.
+	Restarted []string `json:"restarted"`
+	// Stopped are binaries gone from the plugins directory.
+	Stopped []string `json:"stopped"`
+	// Failed could not be started (GET /extensions says why); a changed
+	// binary that fails leaves the old processes serving.
+	Failed []string `json:"failed"`
+}
