@@ -12,7 +12,7 @@ import (
 
 func TestList(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"echo-json", "webhook-example"}, library.List())
+	require.Equal(t, []string{"deploy-example", "echo-json", "webhook-example"}, library.List())
 }
 
 func TestGet(t *testing.T) {
@@ -23,6 +23,7 @@ func TestGet(t *testing.T) {
 	}{
 		{name: "webhook-example"},
 		{name: "echo-json"},
+		{name: "deploy-example"},
 		{name: "nope", wantErr: true},
 		{name: "", wantErr: true},
 		{name: "../library/echo-json", wantErr: true},
