@@ -18,9 +18,11 @@ package main
 //	```http output         what the shell block before it prints (any language
 //	                       may carry output): every non-blank line must appear
 //	                       in the output, whole and in this order; "…" or "..."
-//	                       in a line matches any text; lines the block leaves
-//	                       out are allowed, so headers such as Date need not
-//	                       be shown, but a changed value or order fails
+//	                       in a line (with the blanks around it) matches any
+//	                       text, so a table keeps its columns; lines the
+//	                       block leaves out are allowed, so headers such as
+//	                       Date need not be shown, but a changed value or
+//	                       order fails
 //	<!-- not run: why -->  on the line before a fence: the block is not run
 //	                       (and its output block is not compared)
 //
@@ -81,7 +83,7 @@ func (b mdBlock) shell() bool {
 var (
 	fenceRe  = regexp.MustCompile("^( {0,3})(`{3,}|~{3,})(.*)$")
 	notRunRe = regexp.MustCompile(`^<!--\s*not run\b:?(.*?)-->$`)
-	wildRe   = regexp.MustCompile(`…|\.\.\.`)
+	wildRe   = regexp.MustCompile(`[ \t]*(?:…|\.\.\.)[ \t]*`)
 	addrRe   = regexp.MustCompile(`\b(127\.0\.0\.1|localhost):([0-9]{2,5})\b`)
 )
 
@@ -190,7 +192,8 @@ func parseBlocks(src string) ([]mdBlock, error) {
 }
 
 // matchOutput reports whether every non-blank line of want appears in got,
-// whole and in order ("…" or "..." matching any text); when not, it returns
+// whole and in order ("…" or "..." and the blanks around it matching any
+// text); when not, it returns
 // the first line that was not found after the previous ones.
 func matchOutput(want, got string) (missing string, ok bool) {
 	var gotLines []string
@@ -285,6 +288,7 @@ func TestMatchOutput(t *testing.T) {
 	}{
 		{name: "subset in order", want: "HTTP/1.1 200 OK\nContent-Type: application/json\n\n{\n}\n"},
 		{name: "wildcards", want: "    \"user_agent\": \"curl/…\",\n    \"id\": \"0b9f3c0e-...\"\n"},
+		{name: "a wildcard takes the blanks around it", want: "Date:   …         GMT\n"},
 		{name: "changed value", want: "HTTP/1.1 404 Not Found\n", missing: "HTTP/1.1 404 Not Found"},
 		{name: "changed order", want: "Content-Type: application/json\nHTTP/1.1 200 OK\n", missing: "HTTP/1.1 200 OK"},
 		{name: "part of a line is not the line", want: "HTTP/1.1 200\n", missing: "HTTP/1.1 200"},
