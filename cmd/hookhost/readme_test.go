@@ -348,6 +348,7 @@ func TestREADME(t *testing.T) {
 	// The server make run starts, as make prints it.
 	mk := exec.Command("make", "--no-print-directory", "-n", "run")
 	mk.Dir = root
+	mk.Env = []string{"PATH=" + os.Getenv("PATH")} // not the MAKEFLAGS of a make test around us
 	out, err := mk.Output()
 	require.NoError(t, err, "make -n run")
 	var makeRun string

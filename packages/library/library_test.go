@@ -81,3 +81,19 @@ func TestEchoJSON(t *testing.T) {
 	require.Len(t, plan.Webhooks, 1)
 	require.Equal(t, "automation/echo:\n  uri: cerb:automation:acme.echo.json\n", plan.Webhooks[0].EventKATA)
 }
+
+// TestDeployExample keeps the automation README.md's examples call: its
+// name, its trigger and its declared inputs.
+func TestDeployExample(t *testing.T) {
+	t.Parallel()
+	raw, err := library.Get("deploy-example")
+	require.NoError(t, err)
+	plan, err := packages.Import(raw, packages.Options{})
+	require.NoError(t, err)
+	require.Len(t, plan.Automations, 1)
+	a := plan.Automations[0]
+	require.Equal(t, "example.deploy", a.Name)
+	require.Equal(t, "cerb.trigger.webhook.respond", a.ExtensionID)
+	require.Contains(t, a.Script, "inputs:\n  text/environment:\n    default: staging\n  text/api_key:\n")
+	require.Empty(t, plan.Webhooks)
+}
