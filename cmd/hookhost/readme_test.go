@@ -527,7 +527,9 @@ func (s *readmeSession) shell(b mdBlock) (string, error) {
 	cmd := exec.CommandContext(ctx, "bash", name+".sh")
 	s.prepare(cmd, out)
 	err = cmd.Run()
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left running
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left running
+	}
 	if ctx.Err() != nil {
 		err = fmt.Errorf("still running after %s: %w", blockTimeout, err)
 	}
