@@ -615,3 +615,23 @@ func TestSecrets_TwoServers(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "server B uses the value set through A")
 	require.Equal(t, http.StatusUnauthorized, signed(b, "shared-one").Status)
 }
+
+// TestSecrets_OneNewlineRule checks that a raw value loses one trailing
+// newline (as curl --data-binary @file sends it) and JSON is kept exactly.
+func TestSecrets_OneNewlineRule(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tt := range []struct{ name, contentType, body, want string }{
+		{"raw", "application/octet-stream", "s3cret-from-file\n", "s3cret-from-file"},
+		{"rawcrlf", "text/plain", "s3cret-from-file\r\n", "s3cret-from-file"},
+		{"rawtwo", "", "two-newlines\n\n", "two-newlines\n"},
+		{"json", "application/json", `{"value":"kept\n"}`, "kept\n"},
+	} {
+		r := b.admin(t, "PUT", "/secrets/"+tt.name, tt.contentType, tt.body)
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		v, found, err := b.srv.secrets.Get(context.Background(), tt.name)
+		require.NoError(t, err)
+		require.True(t, found)
+		require.Equal(t, tt.want, string(v), tt.name)
+	}
+}

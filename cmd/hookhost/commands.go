@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -84,6 +85,8 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 					rows = append(rows, []string{ctx, uid, r.ID, r.Label})
 				}
 			}
+			// The answer's records are maps: print them in a stable order.
+			slices.SortFunc(rows, func(a, b []string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 			fmt.Fprintf(c.out, "imported %s\n", res.Package)
 			if err := c.table([]string{"TYPE", "UID", "ID", "NAME"}, rows); err != nil {
 				return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookhost/hookhost/host/admin"
 	"github.com/hookhost/hookhost/host/api"
 )
 
@@ -39,8 +39,9 @@ func newSecretCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read the secret's value from stdin: %w", err)
 			}
-			value = trimNewline(value)
-			if len(value) == 0 {
+			// The server drops one trailing newline from a raw value (the
+			// one echo and editors add): the same rule as curl --data-binary.
+			if len(admin.TrimNewline(value)) == 0 {
 				return fmt.Errorf("no value on stdin: pipe the secret's value in, e.g. printf %%s \"$VALUE\" | hookhost secret set %s", args[0])
 			}
 			var raw json.RawMessage
@@ -75,12 +76,4 @@ func newSecretCmd(cl *clientFlags) *cobra.Command {
 
 	cmd.AddCommand(set, list, newDeleteCmd(cl, "secret", "NAME", "Delete a secret", "/api/v1/secrets/"))
 	return cmd
-}
-
-// trimNewline drops one trailing "\n" or "\r\n", as echo and editors add.
-func trimNewline(b []byte) []byte {
-	if b, ok := bytes.CutSuffix(b, []byte("\n")); ok {
-		return bytes.TrimSuffix(b, []byte("\r"))
-	}
-	return b
 }

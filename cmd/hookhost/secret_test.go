@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host"
+	"github.com/hookhost/hookhost/host/admin"
 )
 
 func TestTrimNewline(t *testing.T) {
@@ -29,7 +30,7 @@ func TestTrimNewline(t *testing.T) {
 		{"trailing space \n", "trailing space "},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, string(trimNewline([]byte(tt.in))), "%q", tt.in)
+		require.Equal(t, tt.want, string(admin.TrimNewline([]byte(tt.in))), "%q", tt.in)
 	}
 }
 

@@ -31,8 +31,9 @@ func (a *Admin) listSecrets(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// putSecret stores a secret: the raw body is the value, or a JSON body
-// {"value": "..."}. 201 when created, 204 when replaced.
+// putSecret stores a secret: the raw body is the value (less one trailing
+// newline), or a JSON body {"value": "..."} (exactly). 201 when created,
+// 204 when replaced.
 func (a *Admin) putSecret(c *fiber.Ctx) error {
 	var value []byte
 	if strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
@@ -45,7 +46,11 @@ func (a *Admin) putSecret(c *fiber.Ctx) error {
 		}
 		value = []byte(*in.Value)
 	} else {
-		value = bytes.Clone(c.Body()) // Fiber reuses the buffer
+		// A raw body loses one trailing newline, the one echo, editors and
+		// curl --data-binary @file bring: a signing secret with a newline
+		// its sender does not have would fail every signature. JSON
+		// {"value": ...} is stored exactly.
+		value = TrimNewline(bytes.Clone(c.Body())) // Fiber reuses the buffer
 	}
 	name := c.Params("name")
 	created, err := a.cat.PutSecret(c.UserContext(), name, value)
@@ -64,4 +69,12 @@ func (a *Admin) deleteSecret(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// TrimNewline drops one trailing "\n" or "\r\n" from a raw secret value.
+func TrimNewline(b []byte) []byte {
+	if b, ok := bytes.CutSuffix(b, []byte("\n")); ok {
+		return bytes.TrimSuffix(b, []byte("\r"))
+	}
+	return b
 }

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,7 +70,7 @@ func New(src Sources) *Metrics {
 	}, []string{"exit"})
 	m.jobEnds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_jobs_finished_total",
-		Help: "Durable jobs that ended in this process, by state.",
+		Help: "Durable jobs that ended in this process, by state (completed, failed, stopped).",
 	}, []string{"state"})
 	m.jobTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hookhost_job_duration_seconds",
@@ -101,7 +102,7 @@ func New(src Sources) *Metrics {
 	}
 	if src.JobStates != nil {
 		m.reg.MustRegister(&jobCollector{src: src.JobStates,
-			states: prometheus.NewDesc("hookhost_jobs", "Durable jobs by state (all servers sharing the database).", []string{"state"}, nil),
+			states: prometheus.NewDesc("hookhost_jobs", "Durable jobs by state (queued, running, retrying, completed, failed, stopped; all servers sharing the database).", []string{"state"}, nil),
 			age:    prometheus.NewDesc("hookhost_jobs_oldest_queued_seconds", "Age of the oldest queued job (0 when none).", nil, nil)})
 	}
 	if src.Connections != nil {
@@ -138,7 +139,7 @@ func (m *Metrics) Run(exit string) { m.runs.WithLabelValues(exit).Inc() }
 
 // JobFinished counts a job that ended in this process.
 func (m *Metrics) JobFinished(state string, attempts int, elapsed time.Duration) {
-	m.jobEnds.WithLabelValues(state).Inc()
+	m.jobEnds.WithLabelValues(strings.ToLower(state)).Inc()
 	m.attempts.Observe(float64(attempts))
 	if elapsed > 0 {
 		m.jobTime.Observe(elapsed.Seconds())
@@ -175,7 +176,7 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for state, n := range counts {
-		ch <- prometheus.MustNewConstMetric(c.states, prometheus.GaugeValue, float64(n), state)
+		ch <- prometheus.MustNewConstMetric(c.states, prometheus.GaugeValue, float64(n), strings.ToLower(state))
 	}
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, oldest.Seconds())
 }
