@@ -48,8 +48,36 @@ type Config struct {
 	// cancelling them (River then retries them). Default 30s.
 	ShutdownGrace time.Duration
 	// Retention is how long River keeps finished jobs (and so the real
-	// inputs that Retry needs). Default 168h.
+	// inputs that Retry needs): River's own rows, not the job records.
+	// Default 168h.
 	Retention time.Duration
+	// RecordRetention is how long the records of finished jobs (state,
+	// redacted inputs, response, output, log) are kept after they finished.
+	// Default: Retention. Negative: no age bound.
+	RecordRetention time.Duration
+	// RecordMaxBytes bounds the size of finished jobs' records (their
+	// inputs, headers, body, output, log and error, plus 256 bytes each):
+	// pruning deletes the oldest finished records until the rest fit.
+	// Records of jobs that have not ended are never pruned. Default
+	// DefaultRecordMaxBytes. Negative: no size bound.
+	RecordMaxBytes int64
+	// PruneInterval is how often this process prunes finished job records
+	// and expired idempotency keys (PruneRecords). Default 1m. Negative:
+	// never in the background.
+	PruneInterval time.Duration
+	// PruneBatch is how many rows one pruning statement deletes, each in
+	// its own short transaction. Default 256.
+	PruneBatch int
+	// OutcomeRetries is how many times an attempt's outcome is written
+	// again when writing it fails (the database unreachable, a connection
+	// dropped), before the attempt is given up and River retries the job,
+	// running the automation again. Default 8 (with OutcomeRetryBackoff,
+	// about 17 seconds). Negative: no retries.
+	OutcomeRetries int
+	// OutcomeRetryBackoff is the delay before the first retry of an
+	// outcome write; later ones double, with jitter, up to 5 seconds.
+	// Default 100ms.
+	OutcomeRetryBackoff time.Duration
 	// RetryBackoff is the first retry delay; later ones double, with
 	// jitter, up to 5 minutes. Default 1s.
 	RetryBackoff time.Duration
@@ -74,6 +102,10 @@ const (
 	MaxTimeout         = 3 * time.Hour
 	// IdempotencyWindow is how long a delivery id maps to its first job.
 	IdempotencyWindow = 24 * time.Hour
+	// DefaultRecordMaxBytes is Config.RecordMaxBytes's default: 256 MiB.
+	DefaultRecordMaxBytes = 256 << 20
+	// maxOutcomeRetryDelay caps the delay between outcome write retries.
+	maxOutcomeRetryDelay = 5 * time.Second
 	// callbackMaxAttempts bounds completion callback deliveries.
 	callbackMaxAttempts = 8
 	maxRetryDelay       = 5 * time.Minute
@@ -122,6 +154,24 @@ func (c *Config) defaults() error {
 	if c.Retention == 0 {
 		c.Retention = 7 * 24 * time.Hour
 	}
+	if c.RecordRetention == 0 {
+		c.RecordRetention = c.Retention
+	}
+	if c.RecordMaxBytes == 0 {
+		c.RecordMaxBytes = DefaultRecordMaxBytes
+	}
+	if c.PruneInterval == 0 {
+		c.PruneInterval = time.Minute
+	}
+	if c.PruneBatch == 0 {
+		c.PruneBatch = 256
+	}
+	if c.OutcomeRetries == 0 {
+		c.OutcomeRetries = 8
+	}
+	if c.OutcomeRetryBackoff == 0 {
+		c.OutcomeRetryBackoff = 100 * time.Millisecond
+	}
 	if c.RetryBackoff == 0 {
 		c.RetryBackoff = time.Second
 	}
@@ -137,8 +187,8 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.CallbackWorkers < 1 || c.BatchSize < 1 {
-		return errors.New("jobs: CallbackWorkers and BatchSize must be at least 1")
+	if c.CallbackWorkers < 1 || c.BatchSize < 1 || c.PruneBatch < 1 {
+		return errors.New("jobs: CallbackWorkers, BatchSize and PruneBatch must be at least 1")
 	}
 	if c.RescueAfter < time.Second {
 		return fmt.Errorf("jobs: RescueAfter %s: must be at least 1s", c.RescueAfter)
