@@ -17,15 +17,15 @@ const (
 
 // runArgs are a run job's River args. They hold the real inputs.
 type runArgs struct {
-	JobID       string          `json:"job_id"`
-	WebhookID   string          `json:"webhook_id"`
-	Handler     string          `json:"handler"`
-	Automation  string          `json:"automation"`
-	Inputs      argBytes        `json:"inputs"`
-	Explicit    bool            `json:"explicit_attempts,omitempty"` // max_attempts was set: automation errors retry
-	TimeoutMS   int64           `json:"timeout_ms"`
-	Concurrency int             `json:"concurrency,omitempty"`
-	CallbackURL string          `json:"callback_url,omitempty"`
+	JobID       string   `json:"job_id"`
+	WebhookID   string   `json:"webhook_id"`
+	Handler     string   `json:"handler"`
+	Automation  string   `json:"automation"`
+	Inputs      argBytes `json:"inputs"`
+	Explicit    bool     `json:"explicit_attempts,omitempty"` // max_attempts was set: automation errors retry
+	TimeoutMS   int64    `json:"timeout_ms"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	CallbackURL string   `json:"callback_url,omitempty"`
 }
 
 // Kind is River's job kind.
@@ -45,10 +45,10 @@ func (a runArgs) slotKey() string { return a.WebhookID + "/" + a.Handler }
 
 // callbackArgs are a completion callback's River args.
 type callbackArgs struct {
-	JobID     string          `json:"job_id"`
-	WebhookID string          `json:"webhook_id"`
-	URL       string          `json:"url"`
-	Payload   argBytes        `json:"payload"`
+	JobID     string   `json:"job_id"`
+	WebhookID string   `json:"webhook_id"`
+	URL       string   `json:"url"`
+	Payload   argBytes `json:"payload"`
 }
 
 // Kind is River's job kind.

@@ -28,7 +28,7 @@ type batchItem interface {
 // item does not fail the others.
 type groupCommit[T batchItem] struct {
 	// run writes and commits one batch (in one transaction).
-	run   func(ctx context.Context, items []T) error
+	run    func(ctx context.Context, items []T) error
 	delay  time.Duration
 	max    int
 	log    *slog.Logger

@@ -112,7 +112,7 @@ func (s *Store) oldestRuns(ctx context.Context, excess int64, limit int) ([]stri
 		ids []string
 		sum int64
 	)
-	for rows.Next() && sum < excess {
+	for sum < excess && rows.Next() {
 		var (
 			id   string
 			size int64
