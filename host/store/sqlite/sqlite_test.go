@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/store"
@@ -292,4 +293,35 @@ func migrationCount(t *testing.T) int {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	return len(files)
+}
+
+func TestOpen_UpgradesVersion1Data(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookhost.db")
+
+	// A database at schema version 1, with a run.
+	db, err := openDB(path)
+	require.NoError(t, err)
+	fsys, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 1)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO runs (id, webhook_id, automation, exit, error, inputs, created_at)
+		VALUES ('r1', 'w', 'a', 'return', 'bööm', X'7b7d', 1)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	r, err := s.GetRun(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, "bööm", r.Error)
+	// The size of the record is filled in, in bytes: "r1" "w" "a" "return" "bööm" "{}" and 128.
+	res, err := s.PruneRuns(ctx, store.RunRetention{MaxAge: -1, MaxBytes: 1 << 30}, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(2+1+1+6+len("bööm")+2+store.RunOverhead), res.Bytes)
 }
