@@ -28,6 +28,11 @@ plugins:
 generate:
 	$(GO) generate ./plugins/proto
 
+## docs: regenerate docs/reference.md from the engine's tables (a test fails when it is stale)
+.PHONY: docs
+docs:
+	$(GO) run ./internal/gendocs -o docs/reference.md
+
 ## run: build and start the server on 127.0.0.1:8080 with SQLite in ./data and the example imported
 .PHONY: run
 run: build
@@ -55,11 +60,53 @@ fuzz:
 	  done; \
 	done
 
+## oracles: re-record the Twig and Cerb oracles (testdata/twig, testdata/cerb), then rewrite both floors;
+##          needs php-cli + php-twig and a running Cerb oracle in CERB_DIR (make oracle-cerb-up)
+CERB_DIR       ?= /tmp/cerb-oracle
+CERB_URL       ?= http://127.0.0.1:8765
+ORACLE_SCRIPTS ?= /work/shared/oracle/cerb
+.PHONY: oracles oracle-twig oracle-cerb oracle-floor oracle-test oracle-cerb-up
+oracles: oracle-twig oracle-cerb oracle-floor
+
+## oracle-twig: re-record testdata/twig from php-twig 3.5.1
+oracle-twig:
+	$(GO) run ./internal/oracle/twig
+
+## oracle-cerb: re-record testdata/cerb from the Cerb 10.4.10 at CERB_URL (CERB_DIR: its directory)
+oracle-cerb:
+	@curl -s -o /dev/null "$(CERB_URL)/favicon.ico" || { echo "no Cerb at $(CERB_URL): make oracle-cerb-up CERB_MIRROR=<bare clone of cerb/cerb-release>"; exit 1; }
+	CERB_DIR=$(CERB_DIR) CERB_URL=$(CERB_URL) $(GO) run ./internal/oracle/cerb -all
+
+## oracle-floor: rewrite the known-differences lists from hookhost's current answers
+oracle-floor:
+	HOOKHOST_ORACLE_UPDATE=1 $(GO) test -count=1 -run '^TestTwigOracle$$' ./templates
+	HOOKHOST_ORACLE_UPDATE=1 $(GO) test -count=1 -run '^TestCerbOracle$$' ./host
+
+## oracle-test: only the oracle comparisons, with totals by area (no PHP needed)
+oracle-test:
+	@for t in TestTwigOracle:./templates TestCerbOracle:./host; do \
+	  log=$$(mktemp); $(GO) test -count=1 -v -run "^$${t%%:*}$$" $${t#*:} > $$log 2>&1; s=$$?; \
+	  grep -E 'oracle: |regression|^(ok|FAIL|---)' $$log; rm -f $$log; [ $$s -eq 0 ] || exit $$s; \
+	done
+
+## oracle-cerb-up: bring up the Cerb oracle in CERB_DIR (shared/oracle/README.md; CERB_MIRROR: bare clone of cerb/cerb-release)
+oracle-cerb-up:
+	@test -n "$(CERB_MIRROR)" || { echo "set CERB_MIRROR to a bare clone of github.com/cerb/cerb-release"; exit 1; }
+	mkdir -p $(CERB_DIR) && cp -r $(ORACLE_SCRIPTS)/. $(CERB_DIR) && chmod -R u+w $(CERB_DIR)
+	CERB_DIR=$(CERB_DIR) CERB_MIRROR=$(CERB_MIRROR) bash $(CERB_DIR)/bootstrap.sh
+
 ## lint: gofmt check and go vet
 .PHONY: lint
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet $(PKGS)
+
+## verify: fail when a generated or hand-kept file is stale (protobuf code, openapi.json vs the routes, migrations of both databases, docs/reference.md, go.mod) or gofmt/vet complain
+.PHONY: verify
+verify: lint
+	$(GO) mod tidy -diff
+	./plugins/proto/verify.sh
+	$(GO) test -count=1 -run 'TestOpenAPI|TestMigrations_InStep|TestReferenceIsCurrent' ./host/ ./internal/gendocs/
 
 ## fmt: gofmt every Go file
 .PHONY: fmt

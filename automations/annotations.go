@@ -31,43 +31,58 @@ const (
 	annRef
 )
 
+// AnnotationInfo describes one KATA value annotation (`key@name:`).
+type AnnotationInfo struct {
+	Name    string // without the @
+	Summary string
+}
+
+// annDef is one entry of the annotation table.
+type annDef struct {
+	AnnotationInfo
+	ann ann
+}
+
+// annTable is every annotation, in the reference's order (spec §1.5). It is
+// never modified.
+var annTable = [...]annDef{
+	{AnnotationInfo{"text", "Nothing: it only opens a text block (the value is the indented lines below the key)."}, annText},
+	{AnnotationInfo{"raw", "No rendering: the value (or the whole subtree) is kept as written, placeholders included. Applied before anything else and ends the list: the other annotations stay on the output key (`x@raw,json` gives a key `x@json`)."}, annRaw},
+	{AnnotationInfo{"key", "Reads the dictionary at the trimmed path: in commands a path with `:` walks nested values (`order:items:0`), in generic KATA `.` does; missing gives null."}, annKey},
+	{AnnotationInfo{"bool", "A boolean: empty, `false`, `0`, `no`, `n` and `off` (any case, trimmed) are false; anything else is true."}, annBool},
+	{AnnotationInfo{"bit", "Like `@bool`, but gives 0 or 1."}, annBit},
+	{AnnotationInfo{"int", "An integer as PHP's intval: `042` gives 42, `3.9` gives 3, `abc` gives 0 (a value containing `E+` is left as it is)."}, annInt},
+	{AnnotationInfo{"float", "A number as PHP's floatval."}, annFloat},
+	{AnnotationInfo{"csv", "A list: splits on `,` and trims each item; empty items are dropped."}, annCSV},
+	{AnnotationInfo{"list", "A list: one item per line, trimmed; empty lines are dropped."}, annList},
+	{AnnotationInfo{"json", "Decodes JSON into dictionaries and lists; invalid JSON gives null."}, annJSON},
+	{AnnotationInfo{"base64", "Decodes base64 leniently (standard or URL alphabet, padding optional); the result may be binary."}, annBase64},
+	{AnnotationInfo{"date", "A Unix time from an absolute (`Jan 1 2025 08:00`) or relative (`+2 hours`) date; a number is kept; failure gives false."}, annDate},
+	{AnnotationInfo{"trim", "Trims whitespace at both ends (PHP's trim)."}, annTrim},
+	{AnnotationInfo{"optional", "Removes the key when the value at that point is null or empty (`x@key,optional:` drops a missing path)."}, annOptional},
+	{AnnotationInfo{"kata", "Parses the text as KATA into a dictionary, without rendering it."}, annKata},
+	{AnnotationInfo{"ref", "Copies the top-level `&name:` definition at parse time (`x@ref: name`); the definition's annotations replace `@ref`."}, annRef},
+}
+
 // parseAnn maps an annotation name to its ann.
 func parseAnn(name string) (ann, bool) {
-	switch name {
-	case "text":
-		return annText, true
-	case "raw":
-		return annRaw, true
-	case "key":
-		return annKey, true
-	case "bool":
-		return annBool, true
-	case "bit":
-		return annBit, true
-	case "int":
-		return annInt, true
-	case "float":
-		return annFloat, true
-	case "csv":
-		return annCSV, true
-	case "list":
-		return annList, true
-	case "json":
-		return annJSON, true
-	case "base64":
-		return annBase64, true
-	case "date":
-		return annDate, true
-	case "trim":
-		return annTrim, true
-	case "optional":
-		return annOptional, true
-	case "kata":
-		return annKata, true
-	case "ref":
-		return annRef, true
+	for i := range annTable {
+		if annTable[i].Name == name {
+			return annTable[i].ann, true
+		}
 	}
 	return 0, false
+}
+
+// Annotations lists the value annotations of KATA, in the reference's
+// order. Annotations apply left to right after rendering (`x@key,json:`);
+// an unknown one is a compile error (Cerb ignores it). The result is a copy.
+func Annotations() []AnnotationInfo {
+	out := make([]AnnotationInfo, len(annTable))
+	for i, d := range annTable {
+		out[i] = d.AnnotationInfo
+	}
+	return out
 }
 
 // dynamic reports whether the annotation's result depends on the run (the

@@ -18,12 +18,6 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// Trigger ids of the webhook.respond trigger (both spellings are accepted).
-const (
-	TriggerWebhookRespond     = "cerb.trigger.webhook.respond"
-	TriggerWebhookRespondStem = "webhook.respond"
-)
-
 // Diagnostic is one validation problem with its source and position.
 // Source is "script", "policy" or "event".
 type Diagnostic = kata.Error
@@ -35,7 +29,7 @@ type Diagnostics = kata.Errors
 // Source is what Compile needs of an automation record.
 type Source struct {
 	Name    string // e.g. "example.webhook.respond"
-	Trigger string // the record's extension_id, e.g. "cerb.trigger.webhook.respond"
+	Trigger string // the record's extension_id, e.g. "cerb.trigger.webhook.respond" (see Trigger)
 	Script  string
 	Policy  string // policy KATA, may be empty
 }
@@ -156,6 +150,11 @@ type JobOptions struct {
 	TimeoutMS   int64
 	Concurrency int
 	CallbackURL string
+	// IdempotencyKey is the handler's own delivery key (job:
+	// idempotency_key:, rendered for the request): a redelivery with the
+	// same key within 24 hours gets the first job. Empty when the handler
+	// names none (the well-known delivery-id headers are used then).
+	IdempotencyKey string
 }
 
 // Handler is the event handler chosen for one request.

@@ -57,7 +57,7 @@ func storageKey(in *dict.Map) (string, *cmdError) {
 
 // storageGet is storage.get: the stored value, else inputs:default:, else
 // an error.
-func (r *runner) storageGet(in *dict.Map) (any, error) {
+func (r *runner) storageGet(_ *node, in *dict.Map) (any, error) {
 	key, cerr := storageKey(in)
 	if cerr != nil {
 		return nil, cerr
@@ -80,7 +80,7 @@ func (r *runner) storageGet(in *dict.Map) (any, error) {
 
 // storageSet is storage.set: store inputs:value: under inputs:key:, with an
 // optional inputs:expires: (a Unix time or a date); the output is true.
-func (r *runner) storageSet(in *dict.Map) (any, error) {
+func (r *runner) storageSet(_ *node, in *dict.Map) (any, error) {
 	key, cerr := storageKey(in)
 	if cerr != nil {
 		return nil, cerr
@@ -112,7 +112,7 @@ func (r *runner) storageSet(in *dict.Map) (any, error) {
 
 // storageDelete is storage.delete; the output reports whether the key
 // existed.
-func (r *runner) storageDelete(in *dict.Map) (any, error) {
+func (r *runner) storageDelete(_ *node, in *dict.Map) (any, error) {
 	key, cerr := storageKey(in)
 	if cerr != nil {
 		return nil, cerr

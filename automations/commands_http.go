@@ -94,10 +94,9 @@ func (r *runner) httpRequest(n *node, in *dict.Map) (any, error) {
 	req.Header = headers
 	if r.p.policy != nil && len(r.p.policy.httpAllow) > 0 {
 		// The policy lets this automation reach networks the guard refuses
-		// to others: dial for this request only, and do not pool the
-		// connection.
+		// to others: the guard checks this request and its redirects
+		// against them, over connections pooled for this allow-list only.
 		req = req.WithContext(ssrf.WithAllow(ctx, r.p.policy.httpAllow))
-		req.Close = true
 	}
 	resp, err := r.rt.HTTPClient.Do(req)
 	if err != nil {

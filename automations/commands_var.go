@@ -172,7 +172,7 @@ func (r *runner) varPush(n *node, in *dict.Map) (any, error) {
 
 // varUnset is var.unset: remove one key path or a list of them; output
 // reports whether anything was removed.
-func (r *runner) varUnset(in *dict.Map) (any, error) {
+func (r *runner) varUnset(_ *node, in *dict.Map) (any, error) {
 	var keys []string
 	switch t := in.Value("key").(type) {
 	case []any:
@@ -216,7 +216,7 @@ const maxKataParse = 1_024_000
 
 // kataParse is kata.parse: parse inputs:kata: (text, or an already built
 // tree) as generic KATA rendered with inputs:dict: as placeholders.
-func (r *runner) kataParse(in *dict.Map) (any, error) {
+func (r *runner) kataParse(_ *node, in *dict.Map) (any, error) {
 	switch t := in.Value("kata").(type) {
 	case *dict.Map:
 		return t, nil

@@ -3,6 +3,7 @@ package automations
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hookhost/hookhost/automations/kata"
@@ -18,7 +19,10 @@ type Program struct {
 	inputs []*inputDecl
 	policy *policy
 	limits Limits
-	env    *templates.Env
+	// ownTime reports a time limit set by the options or the policy; the
+	// default one applies only to runs whose caller sets no deadline.
+	ownTime bool
+	env     *templates.Env
 }
 
 // Name is the automation name the program was compiled from.
@@ -81,7 +85,7 @@ func Compile(src Source, opts Options) (*Program, error) {
 	}
 	c := &compiler{
 		env:       opts.Templates,
-		webhook:   src.Trigger == "" || src.Trigger == TriggerWebhookRespond || src.Trigger == TriggerWebhookRespondStem,
+		webhook:   src.Trigger == "" || IsWebhookTrigger(src.Trigger),
 		extension: make(map[string]bool, len(opts.Commands)),
 	}
 	for _, name := range opts.Commands {
@@ -109,8 +113,10 @@ func Compile(src Source, opts Options) (*Program, error) {
 	if p.policy == nil {
 		p.policy = &policy{}
 	}
+	p.ownTime = opts.Limits.Time > 0
 	if p.policy.timeLimit > 0 {
 		p.limits.Time = p.policy.timeLimit
+		p.ownTime = true
 	}
 	if len(c.diags) > 0 {
 		sortDiagnostics(c.diags)
@@ -217,79 +223,33 @@ func (c *compiler) compileBlock(parent *kata.Node, prefix string) []*node {
 	return nodes
 }
 
-// commandKind maps a command type to its kind; ok is false for unknown
-// commands.
-func (c *compiler) commandKind(t string) (nodeKind, bool) {
-	switch t {
-	case "decision":
-		return kDecision, true
-	case "outcome":
-		return kOutcome, true
-	case "repeat":
-		return kRepeat, true
-	case "while":
-		return kWhile, true
-	case "return":
-		return kReturn, true
-	case "error":
-		return kError, true
-	case "await":
-		return kAwait, true
-	case "set":
-		return kSet, true
-	case "var.set":
-		return kVarSet, true
-	case "var.push":
-		return kVarPush, true
-	case "var.unset":
-		return kVarUnset, true
-	case "var.expand":
-		return kVarExpand, true
-	case "log", "log.warn", "log.error", "log.alert":
-		return kLog, true
-	case "kata.parse":
-		return kKataParse, true
-	case "http.request":
-		return kHTTP, true
-	case "function":
-		return kFunction, true
-	case "storage.get":
-		return kStorageGet, true
-	case "storage.set":
-		return kStorageSet, true
-	case "storage.delete":
-		return kStorageDelete, true
+// command returns the table entry that the command type t of a script
+// names: a command hookhost runs, else a command an extension provides,
+// else nil.
+func (c *compiler) command(t string) *commandDef {
+	if d := lookupCommand(t); d != nil && d.Supported {
+		return d
 	}
 	if c.extension[t] {
-		return kExtension, true
+		return &extensionCommand
 	}
-	return 0, false
-}
-
-// knownCommand reports whether t names a command of this compile.
-func (c *compiler) knownCommand(t string) bool {
-	_, ok := c.commandKind(t)
-	return ok
+	return nil
 }
 
 // compileNode compiles one command or flow node.
 func (c *compiler) compileNode(k *kata.Node, prefix string) *node {
 	id := prefix + k.Key + ":"
 	t := k.Type()
-	kind, ok := c.commandKind(t)
-	if !ok {
+	def := c.command(t)
+	if def == nil {
 		c.errorf(k.Pos, "Unexpected command `%s`", id)
 		return nil
 	}
-	n := &node{kind: kind, id: id, name: t, pos: k.Pos}
-	if len(k.Annotations) > 0 {
-		if kind == kReturn && len(k.Annotations) == 1 && k.Annotations[0] == "key" {
-			n.retKey = true
-		} else {
-			c.errorf(k.Pos, "Annotations other than `return@key` are not allowed on commands (`%s`)", id)
-		}
+	n := &node{kind: def.flow, cmd: def, id: id, name: t, pos: k.Pos}
+	if len(k.Annotations) > 0 && !(def.keyAnnotation && len(k.Annotations) == 1 && k.Annotations[0] == "key") {
+		c.errorf(k.Pos, "Annotations other than `return@key` are not allowed on commands (`%s`)", id)
 	}
-	switch kind {
+	switch def.flow {
 	case kDecision:
 		c.compileDecision(n, k)
 	case kOutcome:
@@ -298,85 +258,20 @@ func (c *compiler) compileNode(k *kata.Node, prefix string) *node {
 		c.compileRepeat(n, k)
 	case kWhile:
 		c.compileWhile(n, k)
-	case kReturn:
-		n.val = c.vc.compile(k, false)
-	case kAwait:
-		if c.webhook {
-			c.errorf(k.Pos, "`await:` is not supported by the webhook.respond trigger (`%s`)", id)
-		}
-		n.val = c.vc.compile(k, false)
-	case kError:
-		n.val = c.vc.compile(k, false)
-	case kSet:
-		if k.Kind != kata.Object {
-			c.errorf(k.Pos, "`%s` must hold the keys to set", id)
-			return n
-		}
-		n.val = c.vc.compile(k, false)
-	case kLog:
-		if k.Kind == kata.Object {
-			c.errorf(k.Pos, "`%s` must have a message", id)
-			return n
-		}
-		n.val = c.vc.compile(k, false)
-		n.level = logLevel(t)
-	case kVarExpand:
-		// Cerb loads lazy record keys; hookhost has none, so it is a no-op.
 	default:
-		c.compileAction(n, k)
+		if def.compile != nil {
+			def.compile(c, n, k)
+		} else {
+			c.compileAction(n, k)
+		}
 	}
 	return n
 }
 
-func logLevel(t string) int {
-	switch t {
-	case "log.warn":
-		return 4
-	case "log.error":
-		return 3
-	case "log.alert":
-		return 1
-	}
-	return 7
-}
-
-// actionSpec says which parameters an action takes.
-type actionSpec struct {
-	inputs       []string // allowed keys under inputs: (nil: any)
-	required     []string // required keys under inputs:
-	uri          bool
-	outputNeeded bool
-}
-
-func actionSpecFor(kind nodeKind) actionSpec {
-	switch kind {
-	case kHTTP:
-		return actionSpec{inputs: []string{"url", "method", "headers", "body", "timeout"}, required: []string{"url"}, outputNeeded: true}
-	case kKataParse:
-		return actionSpec{inputs: []string{"kata", "dict", "schema"}, required: []string{"kata"}, outputNeeded: true}
-	case kVarSet:
-		return actionSpec{inputs: []string{"key", "value", "delimiter"}, required: []string{"key"}}
-	case kVarPush:
-		return actionSpec{inputs: []string{"key", "value", "delimiter"}, required: []string{"key"}}
-	case kVarUnset:
-		return actionSpec{inputs: []string{"key", "delimiter"}, required: []string{"key"}}
-	case kStorageGet:
-		return actionSpec{inputs: []string{"key", "default"}, required: []string{"key"}}
-	case kStorageSet:
-		return actionSpec{inputs: []string{"key", "value", "expires"}, required: []string{"key"}}
-	case kStorageDelete:
-		return actionSpec{inputs: []string{"key"}, required: []string{"key"}}
-	case kFunction:
-		return actionSpec{uri: true}
-	}
-	return actionSpec{}
-}
-
-// compileAction compiles a command with inputs:/output:/on_*: parameters.
+// compileAction compiles a FormAction command: inputs:, output:, uri: and
+// on_*: checked against the command's table entry.
 func (c *compiler) compileAction(n *node, k *kata.Node) {
-	spec := actionSpecFor(n.kind)
-	n.sideEffect = n.kind == kHTTP || n.kind == kFunction || n.kind == kStorageGet ||
-		n.kind == kStorageSet || n.kind == kStorageDelete || n.kind == kExtension
+	def := n.cmd
 	if k.Kind != kata.Object {
 		c.errorf(k.Pos, "`%s` must hold its parameters (inputs:, output:, ...)", n.id)
 		return
@@ -385,22 +280,18 @@ func (c *compiler) compileAction(n *node, k *kata.Node) {
 		switch p.Key {
 		case "inputs":
 			n.inputs = c.vc.compile(p, false)
-			if p.Kind == kata.Object && !p.HasAnnotation("raw") && spec.inputs != nil {
+			if p.Kind == kata.Object && !p.HasAnnotation("raw") && def.Inputs != nil {
 				for _, in := range p.Children {
-					if n.kind == kHTTP && in.Key == "authentication" {
-						c.errorf(in.Pos, "`authentication:` (Cerb connected accounts) is not supported; send credentials with `headers:` instead (`%s`)", n.id)
-						continue
-					}
-					if n.kind == kHTTP && in.Key == "response" {
-						continue // Cerb's response options (e.g. as a resource) are accepted and ignored.
-					}
-					if !contains(spec.inputs, in.Key) {
-						c.errorf(in.Pos, "Unknown input `%s:` for `%s`; expected one of: %s", in.Key, n.id, strings.Join(spec.inputs, ", "))
+					switch pi := def.input(in.Key); {
+					case pi == nil:
+						c.errorf(in.Pos, "Unknown input `%s:` for `%s`; expected one of: %s", in.Key, n.id, def.inputNames())
+					case pi.Refused != "":
+						c.errorf(in.Pos, "`%s:` %s (`%s`)", in.Key, pi.Refused, n.id)
 					}
 				}
-				for _, req := range spec.required {
-					if p.Child(req) == nil {
-						c.errorf(p.Pos, "`inputs:%s:` is required for `%s`", req, n.id)
+				for _, pi := range def.Inputs {
+					if pi.Required && p.Child(pi.Name) == nil {
+						c.errorf(p.Pos, "`inputs:%s:` is required for `%s`", pi.Name, n.id)
 					}
 				}
 			}
@@ -411,7 +302,7 @@ func (c *compiler) compileAction(n *node, k *kata.Node) {
 			}
 			n.output = c.vc.compile(p, false)
 		case "uri":
-			if !spec.uri {
+			if !def.URI {
 				c.errorf(p.Pos, "Unexpected key `%s:` in `%s`", p.Key, n.id)
 				continue
 			}
@@ -428,24 +319,15 @@ func (c *compiler) compileAction(n *node, k *kata.Node) {
 			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`", p.Key, n.id)
 		}
 	}
-	if spec.outputNeeded && n.output == nil {
+	if def.OutputRequired && n.output == nil {
 		c.errorf(k.Pos, "`output:` is required for `%s`", n.id)
 	}
-	if spec.uri && n.uri == nil {
+	if def.URI && n.uri == nil {
 		c.errorf(k.Pos, "`uri:` is required for `%s`", n.id)
 	}
-	if spec.required != nil && n.inputs == nil {
+	if n.inputs == nil && slices.ContainsFunc(def.Inputs, func(p ParamInfo) bool { return p.Required }) {
 		c.errorf(k.Pos, "`inputs:` is required for `%s`", n.id)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *compiler) compileDecision(n *node, k *kata.Node) {
@@ -458,7 +340,7 @@ func (c *compiler) compileDecision(n *node, k *kata.Node) {
 			c.errorf(o.Pos, "Unexpected command `%s%s:`. Expected `outcome:`", n.id, o.Key)
 			continue
 		}
-		on := &node{kind: kOutcome, id: n.id + o.Key + ":", name: "outcome", pos: o.Pos}
+		on := &node{kind: kOutcome, cmd: lookupCommand("outcome"), id: n.id + o.Key + ":", name: "outcome", pos: o.Pos}
 		if len(o.Annotations) > 0 {
 			c.errorf(o.Pos, "Annotations other than `return@key` are not allowed on commands (`%s`)", on.id)
 		}
@@ -479,7 +361,7 @@ func (c *compiler) compileOutcome(n *node, k *kata.Node) {
 		case "then":
 			n.body = c.compileBlock(p, n.id+"then:")
 		default:
-			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected `if:` or `then:`", p.Key, n.id)
+			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected %s", p.Key, n.id, n.cmd.expectedKeys())
 		}
 	}
 }
@@ -504,7 +386,7 @@ func (c *compiler) compileRepeat(n *node, k *kata.Node) {
 			hasDo = true
 			n.body = c.compileBlock(p, n.id+"do:")
 		default:
-			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected `each:`, `as:` or `do:`", p.Key, n.id)
+			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected %s", p.Key, n.id, n.cmd.expectedKeys())
 		}
 	}
 	if n.each == nil {
@@ -532,7 +414,7 @@ func (c *compiler) compileWhile(n *node, k *kata.Node) {
 			hasDo = true
 			n.body = c.compileBlock(p, n.id+"do:")
 		default:
-			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected `if:` or `do:`", p.Key, n.id)
+			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`; expected %s", p.Key, n.id, n.cmd.expectedKeys())
 		}
 	}
 	if n.cond == nil {

@@ -1,8 +1,10 @@
 package automations
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hookhost/hookhost/automations/kata"
@@ -37,13 +39,14 @@ type eventHandler struct {
 	rules      []rule // allow means enabled
 	inputs     *value
 	job        *JobOptions
+	idemKey    *value // job:idempotency_key:, rendered per request
 }
 
 // Bounds of job: options.
 const (
 	maxJobWaitMS      = 120_000
 	maxJobAttempts    = 100
-	maxJobTimeoutMS   = 24 * 3600 * 1000
+	maxJobTimeoutMS   = 3 * 3600 * 1000 // jobs.MaxTimeout
 	maxJobConcurrency = 1000
 )
 
@@ -151,7 +154,7 @@ func (c *compiler) eventHandler(top *kata.Node) *eventHandler {
 			}
 			h.inputs = c.vc.compile(k, true)
 		case "job":
-			h.job = c.jobOptions(k)
+			h.job, h.idemKey = c.jobOptions(k)
 		default:
 			c.errorf(k.Pos, "Unexpected key `%s:` in `%s:`; expected `uri:`, `enabled:`, `disabled:`, `inputs:` or `job:`", k.Key, top.Key)
 		}
@@ -162,20 +165,21 @@ func (c *compiler) eventHandler(top *kata.Node) *eventHandler {
 	return h
 }
 
-// jobOptions compiles the job: block of a handler.
-func (c *compiler) jobOptions(k *kata.Node) *JobOptions {
-	j := &JobOptions{}
+// jobOptions compiles the job: block of a handler; key is its
+// idempotency_key: template (nil when it has none).
+func (c *compiler) jobOptions(k *kata.Node) (j *JobOptions, key *value) {
+	j = &JobOptions{}
 	if k.Kind != kata.Object {
 		if strings.TrimSpace(k.Value) != "" {
-			c.errorf(k.Pos, "`job:` must hold options (wait_ms, max_attempts, timeout_ms, concurrency, callback_url)")
+			c.errorf(k.Pos, "`job:` must hold options (wait_ms, max_attempts, timeout_ms, concurrency, callback_url, idempotency_key)")
 		}
-		return j
+		return j, nil
 	}
 	num := func(o *kata.Node, lo, hi int64) int64 {
 		c.vc.annotations(o)
 		s := strings.TrimSpace(o.Value)
 		if o.Kind == kata.Object || !isNumeric(s) {
-			c.errorf(valuePos(o), "`job:%s:` must be a whole number", o.Key)
+			c.errorf(valuePos(o), "`job:%s:` must be a whole number%s", o.Key, commentHint(s))
 			return 0
 		}
 		if _, _, isInt := numericPrefix(s); !isInt {
@@ -203,16 +207,31 @@ func (c *compiler) jobOptions(k *kata.Node) *JobOptions {
 			c.vc.annotations(o)
 			s := strings.TrimSpace(o.Value)
 			u, err := url.Parse(s)
-			if o.Kind == kata.Object || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				c.errorf(valuePos(o), "`job:callback_url:` must be an http or https URL")
+			if o.Kind == kata.Object || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \t") {
+				c.errorf(valuePos(o), "`job:callback_url:` must be an http or https URL%s", commentHint(s))
 				continue
 			}
 			j.CallbackURL = s
+		case "idempotency_key":
+			if o.Kind == kata.Object {
+				c.errorf(o.Pos, "`job:idempotency_key:` must be text (a template such as {{request_headers.x_delivery}})")
+				continue
+			}
+			key = c.vc.compile(o, true)
 		default:
-			c.errorf(o.Pos, "Unexpected key `%s:` in `job:`; expected wait_ms, max_attempts, timeout_ms, concurrency or callback_url", o.Key)
+			c.errorf(o.Pos, "Unexpected key `%s:` in `job:`; expected wait_ms, max_attempts, timeout_ms, concurrency, callback_url or idempotency_key", o.Key)
 		}
 	}
-	return j
+	return j, key
+}
+
+// commentHint explains a value that ends in an inline comment: KATA reads
+// "# ..." after a value as part of the value.
+func commentHint(s string) string {
+	if i := strings.Index(s, " #"); i > 0 || strings.HasPrefix(s, "#") {
+		return " (KATA comments go on their own line: `#` after a value is part of the value)"
+	}
+	return ""
 }
 
 // eventLimits compiles the limits: block of an event KATA.
@@ -226,7 +245,7 @@ func (c *compiler) eventLimits(k *kata.Node) *EventLimits {
 		c.vc.annotations(o)
 		s := strings.TrimSpace(o.Value)
 		if o.Kind == kata.Object || !isNumeric(s) {
-			c.errorf(valuePos(o), "`limits:%s:` must be a number", o.Key)
+			c.errorf(valuePos(o), "`limits:%s:` must be a number%s", o.Key, commentHint(s))
 			return 0
 		}
 		f := floatval(s)
@@ -296,7 +315,7 @@ func (e *Event) Handlers() []HandlerRef {
 func (e *Event) Automations() []string {
 	var out []string
 	for _, h := range e.handlers {
-		if h.automation != "" && !contains(out, h.automation) {
+		if h.automation != "" && !slices.Contains(out, h.automation) {
 			out = append(out, h.automation)
 		}
 	}
@@ -309,10 +328,16 @@ func (e *Event) Automations() []string {
 // true decides; a handler with no true rule is enabled. A template error is
 // returned as an error (event KATA is strict).
 func (e *Event) Select(vars *dict.Map) (*Handler, error) {
+	return e.SelectContext(context.Background(), vars)
+}
+
+// SelectContext is Select with the request's context: rendering stops when
+// it ends.
+func (e *Event) SelectContext(ctx context.Context, vars *dict.Map) (*Handler, error) {
 	if vars == nil {
 		vars = dict.New(0)
 	}
-	env := evalEnv{annEnv: annEnv{data: vars, generic: true}}
+	env := evalEnv{annEnv: annEnv{data: vars, generic: true}, ctx: ctx}
 	for _, h := range e.handlers {
 		enabled := true
 		for _, r := range h.rules {
@@ -339,6 +364,13 @@ func (e *Event) Select(vars *dict.Map) (*Handler, error) {
 		if out.Job != nil {
 			j := *out.Job
 			out.Job = &j
+			if h.idemKey != nil {
+				v, _, err := h.idemKey.eval(&env)
+				if err != nil {
+					return nil, fmt.Errorf("event %s: job:idempotency_key: %w", h.key, err)
+				}
+				j.IdempotencyKey = strings.TrimSpace(toString(v))
+			}
 		}
 		return out, nil
 	}

@@ -14,48 +14,32 @@ const (
 	defaultLogBytes   = 64 << 10
 )
 
-// nodeKind is what a compiled node does.
+// nodeKind is the shape of a compiled node: a command (its commandDef says
+// what it does) or one of the flow nodes, which hold other nodes.
 type nodeKind uint8
 
 const (
-	kDecision nodeKind = iota
+	kCommand nodeKind = iota
+	kDecision
 	kOutcome
 	kRepeat
 	kWhile
-	kReturn
-	kError
-	kAwait
-	kSet
-	kVarSet
-	kVarPush
-	kVarUnset
-	kVarExpand
-	kLog
-	kKataParse
-	kHTTP
-	kFunction
-	kStorageGet
-	kStorageSet
-	kStorageDelete
-	kExtension
 )
 
 // node is one compiled flow node or command. Nodes are immutable.
 type node struct {
-	kind  nodeKind
-	id    string // "start:decision:outcome/yes:then:return:"
-	name  string // command type: "http.request", "outcome", ...
-	pos   kata.Pos
-	level int // log level of log commands
+	kind nodeKind
+	cmd  *commandDef // the command table's entry (extensionCommand for extension commands)
+	id   string      // "start:decision:outcome/yes:then:return:"
+	name string      // command type: "http.request", "outcome", ...
+	pos  kata.Pos
 
-	val    *value // return/error/await/set/log: the command's own value
-	retKey bool   // return@key
+	val *value // FormValue commands: the command's own value
 
 	inputs *value
 	output *value
 	uri    *value
 
-	sideEffect   bool
 	onSuccess    []*node
 	onError      []*node
 	hasOnSuccess bool

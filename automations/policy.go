@@ -29,19 +29,6 @@ type policy struct {
 	httpAllow []netip.Prefix
 }
 
-// cerbPolicyCommands are command names Cerb policies may name even though
-// hookhost does not run them; listing them is not an error.
-func cerbPolicyCommand(name string) bool {
-	switch name {
-	case "api.command", "data.query", "decrypt.pgp", "email.parse", "encrypt.pgp",
-		"file.read", "file.write", "metric.increment", "queue.pop", "queue.push",
-		"record.create", "record.delete", "record.get", "record.search", "record.update",
-		"record.upsert", "await", "simulate.success", "simulate.error":
-		return true
-	}
-	return false
-}
-
 // compilePolicy compiles the policy document into p, reporting problems.
 func (c *compiler) compilePolicy(root *kata.Node) *policy {
 	vc := &valueCompiler{env: c.env, source: "policy", diags: &c.diags}
@@ -57,7 +44,7 @@ func (c *compiler) compilePolicy(root *kata.Node) *policy {
 				if len(cmd.Annotations) > 0 {
 					vc.errorf(cmd.Pos, "annotations are not allowed on policy command keys (`%s@%s:`)", cmd.Key, strings.Join(cmd.Annotations, ","))
 				}
-				if cmd.Key != "all" && !c.knownCommand(cmd.Key) && !cerbPolicyCommand(cmd.Key) {
+				if cmd.Key != "all" && lookupCommand(cmd.Key) == nil && !c.extension[cmd.Key] {
 					vc.errorf(cmd.Pos, "Unknown command `%s:` in policy", cmd.Key)
 				}
 				rules := c.compileRules(vc, cmd, "allow", "deny")

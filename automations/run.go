@@ -75,13 +75,13 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 		res.Steps = r.steps
 	}()
 	r.start = time.Now()
-	r.deadline = r.start.Add(p.limits.Time)
+	r.deadline = runDeadline(ctx, r.start, p.limits.Time, p.ownTime)
 	r.data = dict.New(inputs.Len() + 8)
 	inputs.Range(func(k string, v any) bool {
 		r.data.Set(k, v)
 		return true
 	})
-	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r}
+	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r, ctx: ctx}
 	if len(p.inputs) > 0 || r.data.Has("inputs") {
 		given, _ := r.data.Value("inputs").(*dict.Map)
 		if raw := r.data.Value("inputs"); raw != nil && given == nil {
@@ -102,7 +102,9 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 // exec runs nodes in order. It returns true when the run has ended.
 func (r *runner) exec(nodes []*node) bool {
 	for _, n := range nodes {
-		if r.activate(n) || r.run(n) {
+		// A limit hit while evaluating a command's values (a template
+		// limit) ends the run even when the command itself goes on.
+		if r.activate(n) || r.run(n) || r.done {
 			return true
 		}
 	}
@@ -166,6 +168,12 @@ func (r *runner) fail(at, msg string) bool {
 // scriptError logs a template runtime error; the value becomes false.
 func (r *runner) scriptError(msg string) {
 	r.log(3, r.cur, msg)
+}
+
+// templateLimit ends the run at the current node: a render went past one
+// of the template limits.
+func (r *runner) templateLimit(kind, msg string) {
+	r.limit(kind, r.cur, msg)
 }
 
 // log appends to the run log, up to the log size limit.
@@ -240,27 +248,10 @@ func (r *runner) run(n *node) bool {
 		return r.repeat(n)
 	case kWhile:
 		return r.while(n)
-	case kReturn:
-		return r.doReturn(n)
-	case kError:
-		return r.doError(n)
-	case kAwait:
-		v := r.eval(n.val)
-		r.done = true
-		r.res.Exit = ExitAwait
-		r.res.Return = asReturn(v)
-		return true
-	case kSet:
-		return r.set(n)
-	case kLog:
-		msg := toString(r.eval(n.val))
-		if msg != "" {
-			r.log(n.level, n.id, msg)
-		}
-		return false
-	case kVarExpand:
-		return false
 	default:
+		if n.cmd.exec != nil {
+			return n.cmd.exec(r, n)
+		}
 		return r.action(n)
 	}
 }
@@ -442,35 +433,12 @@ func (r *runner) action(n *node) bool {
 	if n.output != nil {
 		outName = strings.TrimSpace(toString(r.eval(n.output)))
 	}
-	if n.sideEffect {
+	if n.cmd.Policy {
 		if cerr := r.checkPolicy(n, in, outName); cerr != nil {
 			return r.handle(n, outName, nil, cerr)
 		}
 	}
-	var out any
-	var err error
-	switch n.kind {
-	case kVarSet:
-		out, err = r.varSet(n, in)
-	case kVarPush:
-		out, err = r.varPush(n, in)
-	case kVarUnset:
-		out, err = r.varUnset(in)
-	case kKataParse:
-		out, err = r.kataParse(in)
-	case kHTTP:
-		out, err = r.httpRequest(n, in)
-	case kFunction:
-		out, err = r.function(n, in)
-	case kStorageGet:
-		out, err = r.storageGet(in)
-	case kStorageSet:
-		out, err = r.storageSet(in)
-	case kStorageDelete:
-		out, err = r.storageDelete(in)
-	case kExtension:
-		out, err = r.extension(n, in)
-	}
+	out, err := n.cmd.run(r, n, in)
 	return r.handle(n, outName, out, err)
 }
 
@@ -521,14 +489,26 @@ func (r *runner) checkPolicy(n *node, in *dict.Map, outName string) *cmdError {
 	data.Set("node", dict.Of("id", n.id, "type", n.name))
 	data.Set("inputs", in)
 	data.Set("output", outName)
-	if n.kind == kFunction {
+	if n.cmd.URI {
 		data.Set("uri", toString(r.eval(n.uri)))
 	}
 	if r.p.policy.allows(n.name, data, &r.env) {
 		return nil
 	}
-	if n.kind == kFunction {
-		return cmdErrorf("The automation policy does not allow the `function:` command.")
+	if n.cmd.deny != "" {
+		return &cmdError{msg: n.cmd.deny}
 	}
 	return cmdErrorf("The automation policy does not allow this command (%s).", n.name)
+}
+
+// runDeadline is when a run started at start must end: after limit when
+// the policy (or the options) set it (own), else at the caller's deadline
+// (a webhook's request timeout, a job attempt's timeout_ms), else after the
+// default limit. The caller's deadline is enforced besides, through ctx:
+// the earlier one ends the run.
+func runDeadline(ctx context.Context, start time.Time, limit time.Duration, own bool) time.Time {
+	if d, ok := ctx.Deadline(); ok && !own {
+		return d
+	}
+	return start.Add(limit)
 }

@@ -1,6 +1,7 @@
 package automations
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -178,7 +179,12 @@ func rawTree(n *kata.Node) *dict.Map {
 }
 
 // scriptLogger receives template runtime errors of automation commands.
-type scriptLogger interface{ scriptError(msg string) }
+type scriptLogger interface {
+	scriptError(msg string)
+	// templateLimit ends the run: a render went past a limit (time,
+	// memory, loop, size), which is never swallowed as a scripting error.
+	templateLimit(kind, msg string)
+}
 
 // evalEnv is what evaluating a value needs.
 type evalEnv struct {
@@ -187,6 +193,8 @@ type evalEnv struct {
 	// logs them and the value becomes false). When nil, a template error is
 	// returned (generic KATA is strict).
 	log scriptLogger
+	// ctx, when set, cancels renders (the run's context).
+	ctx context.Context
 }
 
 // eval renders v with env. keep is false when @optional dropped the key.
@@ -212,9 +220,27 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 	}
 	out = v.lit
 	if v.tmpl != nil {
-		s, rerr := v.tmpl.Render(env.data)
+		var s string
+		var rerr error
+		if env.ctx != nil {
+			s, rerr = v.tmpl.RenderContext(env.ctx, env.data)
+		} else {
+			s, rerr = v.tmpl.Render(env.data)
+		}
 		if rerr != nil {
 			pos, msg := templateErrorPos(v.node, rerr)
+			var le *templates.LimitError
+			if errors.As(rerr, &le) {
+				err := fmt.Errorf("`%s:` at %s: %s", v.node.Key, pos, msg)
+				if env.log != nil {
+					kind := "value"
+					if le.Limit == "time" || le.Limit == "canceled" {
+						kind = "time"
+					}
+					env.log.templateLimit(kind, err.Error())
+				}
+				return nil, false, err
+			}
 			if env.log == nil {
 				return nil, false, fmt.Errorf("`%s:` at %s: %s", v.node.Key, pos, msg)
 			}

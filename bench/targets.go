@@ -89,18 +89,11 @@ func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []s
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	srv, err := host.New(ctx, host.Config{
-		Listen:           addr,
-		PublicURL:        "http://" + addr,
-		DataDir:          dir,
-		AdminToken:       "bench-admin-token",
-		InProcess:        inProcess,
-		ExtensionCommand: extCmd,
-		Database:         database,
-		Example:          true,
-		Logger:           opts.Logger,
-		JobWorkers:       jobWorkers,
-	})
+	cfg := host.DefaultConfig()
+	cfg.Listen, cfg.PublicURL, cfg.DataDir, cfg.AdminToken = addr, "http://"+addr, dir, "bench-admin-token"
+	cfg.InProcess, cfg.ExtensionCommand, cfg.Database, cfg.Example, cfg.Logger = inProcess, extCmd, database, true, opts.Logger
+	cfg.Jobs.Workers = jobWorkers
+	srv, err := host.New(ctx, cfg)
 	if err != nil {
 		_ = ln.Close()
 		_ = os.RemoveAll(dir)

@@ -3,10 +3,12 @@ package host
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/api"
@@ -47,9 +49,12 @@ func TestAdmin_FailedAuthIsRateLimited(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, r.Status)
 	}
 	require.True(t, seen429, "guessing is slowed down after 10 failures")
-	// While blocked, even the right token waits (the address is throttled).
+	// While guesses are blocked, the right token still works: the throttle
+	// never locks the admin out.
 	r := b.admin(t, "GET", "/webhooks", "", "")
-	require.Equal(t, http.StatusTooManyRequests, r.Status)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "guesses are still refused")
 }
 
 func TestAdmin_ValidationOnSave(t *testing.T) {
@@ -265,7 +270,50 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, b.do(t, "GET", "/webhooks/nope", "", "").Status)
 	r := b.do(t, "GET", "/metrics", "", "")
 	require.Equal(t, http.StatusOK, r.Status)
-	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="200"} 1`)
-	require.Contains(t, string(r.Body), `hookhost_webhook_requests_total{status="404"} 1`)
-	require.Contains(t, string(r.Body), `hookhost_webhook_duration_seconds_count 2`)
+	body := string(r.Body)
+	id := b.admin(t, "GET", "/webhooks", "", "").json(t)["webhooks"].([]any)[0].(map[string]any)["id"].(string)
+	for _, want := range []string{
+		`hookhost_webhook_requests_total{code="2xx",webhook="` + id + `"} 1`,
+		`hookhost_webhook_requests_total{code="4xx",webhook=""} 1`,
+		`hookhost_webhook_request_duration_seconds_count{webhook="` + id + `"} 1`,
+		`hookhost_webhook_rejected_total{cause="unknown_token"} 1`,
+		`hookhost_runs_total{exit="return"} 1`,
+		`hookhost_extension_restarts_total 0`,
+		`hookhost_connections `,
+	} {
+		require.Contains(t, body, want)
+	}
+	require.NotContains(t, body, "nope", "no token or path is a label")
+	// promtool check metrics: the same linter, as a library.
+	problems, err := testutil.GatherAndLint(b.srv.metrics.Registry())
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+func TestAdmin_PreflightsAreNotFailedLogins(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for range 20 {
+		r := b.do(t, "OPTIONS", "/api/v1/webhooks", "", "", "Origin", "https://console.example", "Access-Control-Request-Method", "GET")
+		require.Equal(t, http.StatusUnauthorized, r.Status)
+	}
+	r := b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
+	require.Equal(t, http.StatusUnauthorized, r.Status, "preflights did not use up the failure budget")
+}
+
+// TestMetrics_FollowTheAdminListener checks that with --admin-listen,
+// /metrics and the admin API are served there and not on the webhook port.
+func TestMetrics_FollowTheAdminListener(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.AdminListen = "127.0.0.1:0" })
+	for _, path := range []string{"/metrics", "/api/v1/webhooks"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := b.srv.App().Test(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s on the webhook port", path)
+		resp, err = b.srv.AdminApp().Test(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s on the admin port", path)
+	}
 }

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/connguard"
+	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/runner"
 )
 
-// Config is everything the server needs. cmd/hookhost fills it from flags
-// and HOOKHOST_* environment variables; zero fields take the defaults of
-// (*Config).defaults.
+// Config is everything the server needs. Start from DefaultConfig, the one
+// place defaults live; cmd/hookhost binds its flags (and HOOKHOST_*
+// variables) to its fields. New validates it, naming each field as its flag
+// does. A few empty fields are derived from others: PublicURL from Listen,
+// PluginsDir from DataDir, Logger is slog.Default().
 type Config struct {
 	// Listen is the address of the HTTP listener. Default 127.0.0.1:8080.
 	Listen string
@@ -46,8 +50,9 @@ type Config struct {
 	// concurrent runs are spread over them. Default 1 (one process
 	// multiplexes all runs over one stream).
 	ExtensionProcesses int
-	// AllowPrivateRequests lets http.request reach loopback, private and
-	// link-local addresses (refused by default: SSRF guard).
+	// AllowPrivateRequests lets http.request and job completion callbacks
+	// reach loopback, private and link-local addresses (refused by default:
+	// the outbound guard).
 	AllowPrivateRequests bool
 	// BodyLimit caps webhook request bodies. Default 1 MiB.
 	BodyLimit int
@@ -60,6 +65,16 @@ type Config struct {
 	// ReadTimeout, WriteTimeout and IdleTimeout are the listeners' timeouts
 	// (defaults 30s, 60s and 120s).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnections caps the client connections served at once (the
+	// webhook and admin listeners together); at the cap, idle and silent
+	// connections make room first.
+	MaxConnections int
+	// MaxHeaderBytes caps a request's line and headers (431 past it).
+	MaxHeaderBytes int
+	// AccessLog logs one line per request: method, path (tokens
+	// redacted), status, duration, bytes, request id, webhook, run or job,
+	// and why a request was refused.
+	AccessLog bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RotateOverlap is how long a rotated token stays valid when the caller
@@ -84,39 +99,34 @@ type Config struct {
 	// tests of the request and job paths).
 	Runner runner.Runner
 
-	// JobWorkers is how many durable jobs this process runs at once.
-	// Default 10. A negative value runs none: the process still queues jobs
-	// and answers about them, and the other servers sharing its PostgreSQL
-	// database run them.
-	JobWorkers int
-	// JobShutdownGrace is how long Close lets running jobs finish before
-	// cancelling them (they are retried later). Default 30s.
-	JobShutdownGrace time.Duration
-	// JobRescueAfter is how long a job may stay "running" without a
-	// heartbeat from its process before it is run again (after a crash).
-	// Default 1m.
-	JobRescueAfter time.Duration
-	// JobPollInterval is how often each process looks for new jobs besides
-	// insert notifications. Default 10ms on SQLite, 500ms on PostgreSQL.
-	JobPollInterval time.Duration
-	// JobRetention is how long finished jobs keep their queue row (with the
-	// real inputs a retry needs). Default 168h.
-	JobRetention time.Duration
-	// JobRetryBackoff is the first retry delay of a failed job; later ones
-	// double (with jitter) up to 5 minutes. Default 1s.
-	JobRetryBackoff time.Duration
-	// JobBatchDelay is how long the job inserter collects concurrent
-	// requests into one transaction (group commit). Default 1ms.
-	JobBatchDelay time.Duration
+	// Jobs are the durable job queue's settings.
+	Jobs jobs.Settings
 }
 
-func (c *Config) defaults() error {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:8080"
+// DefaultConfig returns the configuration `hookhost serve` starts with.
+func DefaultConfig() Config {
+	return Config{
+		Listen:             "127.0.0.1:8080",
+		DataDir:            "./data",
+		ExtensionProcesses: 1,
+		BodyLimit:          1 << 20,
+		RequestTimeout:     30 * time.Second,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       60 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		MaxConnections:     connguard.DefaultMax(),
+		MaxHeaderBytes:     8 << 10,
+		AccessLog:          true,
+		RotateOverlap:      24 * time.Hour,
+		RunLogLimit:        16 << 10,
+		Version:            "dev",
+		Jobs:               jobs.DefaultSettings(),
 	}
-	if c.DataDir == "" {
-		c.DataDir = "./data"
-	}
+}
+
+// resolve derives the empty fields that follow from others and validates
+// the configuration.
+func (c *Config) resolve() error {
 	if c.PublicURL == "" {
 		scheme := "http://"
 		if c.TLSCert != "" {
@@ -124,88 +134,55 @@ func (c *Config) defaults() error {
 		}
 		c.PublicURL = scheme + c.Listen
 	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
-	}
-	if c.TLSClientCA != "" && c.TLSCert == "" {
-		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
-	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return fmt.Errorf("public URL %q must start with http:// or https://", c.PublicURL)
-	}
 	if c.PluginsDir == "" {
 		c.PluginsDir = filepath.Join(c.DataDir, "plugins")
-	}
-	if c.BodyLimit == 0 {
-		c.BodyLimit = 1 << 20
-	}
-	if c.BodyLimit < 0 {
-		return errors.New("body limit must not be negative")
-	}
-	if c.ExtensionProcesses < 0 || c.ExtensionProcesses > 64 {
-		return fmt.Errorf("extension processes: %d is not between 1 and 64", c.ExtensionProcesses)
-	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = 30 * time.Second
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 60 * time.Second
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 120 * time.Second
-	}
-	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
-		return errors.New("listener timeouts must not be negative")
-	}
-	if l := c.DefaultLimits; l.Rate < 0 || l.Burst < 0 || l.Concurrency < 0 || l.BodyBytes < 0 {
-		return errors.New("default limits must not be negative")
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = 30 * time.Second
-	}
-	if c.RotateOverlap == 0 {
-		c.RotateOverlap = 24 * time.Hour
-	}
-	if c.RunLogLimit == 0 {
-		c.RunLogLimit = 16 << 10
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Version == "" {
-		c.Version = "dev"
-	}
-	return c.jobDefaults()
+	return c.validate()
 }
 
-// jobDefaults fills the zero job settings and checks the rest.
-func (c *Config) jobDefaults() error {
-	if c.JobWorkers == 0 {
-		c.JobWorkers = 10
-	}
-	if c.JobShutdownGrace == 0 {
-		c.JobShutdownGrace = 30 * time.Second
-	}
-	if c.JobRescueAfter == 0 {
-		c.JobRescueAfter = time.Minute
-	}
-	if c.JobRetention == 0 {
-		c.JobRetention = 7 * 24 * time.Hour
-	}
-	if c.JobRetryBackoff == 0 {
-		c.JobRetryBackoff = time.Second
-	}
-	if c.JobBatchDelay == 0 {
-		c.JobBatchDelay = time.Millisecond
+// validate checks every field, naming it as its flag does, with the bound
+// it breaks.
+func (c *Config) validate() error {
+	positive := []struct {
+		flag string
+		d    time.Duration
+	}{{"--request-timeout", c.RequestTimeout}, {"--read-timeout", c.ReadTimeout}, {"--write-timeout", c.WriteTimeout},
+		{"--idle-timeout", c.IdleTimeout}, {"--rotate-overlap", c.RotateOverlap}}
+	for _, p := range positive {
+		if p.d <= 0 {
+			return fmt.Errorf("%s %s: must be positive", p.flag, p.d)
+		}
 	}
 	switch {
-	case c.JobShutdownGrace < 0, c.JobRetention < 0, c.JobRetryBackoff < 0, c.JobBatchDelay < 0, c.JobPollInterval < 0:
-		return errors.New("job durations must not be negative")
-	case c.JobRescueAfter < time.Second:
-		return fmt.Errorf("job rescue-after %s: must be at least 1s", c.JobRescueAfter)
+	case c.Listen == "":
+		return errors.New("--listen: an address is required, such as 127.0.0.1:8080")
+	case c.DataDir == "":
+		return errors.New("--data-dir: a directory is required")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.TLSClientCA != "" && c.TLSCert == "":
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	case !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://"):
+		return fmt.Errorf("--public-url %q: must start with http:// or https://", c.PublicURL)
+	case c.BodyLimit < 1:
+		return fmt.Errorf("--body-limit %d: must be at least 1 byte", c.BodyLimit)
+	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
+		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
+	case c.MaxConnections < 1:
+		return fmt.Errorf("--max-connections %d: must be at least 1", c.MaxConnections)
+	case c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20:
+		return fmt.Errorf("--max-header-bytes %d: must be between 1024 and 1048576", c.MaxHeaderBytes)
+	case c.RunLogLimit < 1:
+		return fmt.Errorf("run log limit %d: must be at least 1 byte", c.RunLogLimit)
 	}
-	return nil
+	if l := c.DefaultLimits; l.Rate < 0 || l.Burst < 0 || l.Concurrency < 0 || l.BodyBytes < 0 {
+		return errors.New("--default-rate, --default-burst and --default-concurrency must not be negative")
+	}
+	return c.Jobs.Validate()
 }
 
 // ParseTrustedProxies parses a comma-separated list of addresses and CIDR

@@ -99,8 +99,10 @@ func TestWebhook_ExtensionProcesses(t *testing.T) {
 	require.Len(t, out.Extensions[0].Pids, 2, "%s", r.Body)
 	require.NotEqual(t, out.Extensions[0].Pids[0], out.Extensions[0].Pids[1])
 
-	_, err := New(context.Background(), Config{DataDir: t.TempDir(), ExtensionProcesses: 65})
-	require.ErrorContains(t, err, "extension processes")
+	cfg := testConfig(t)
+	cfg.ExtensionProcesses = 65
+	_, err := New(context.Background(), cfg)
+	require.ErrorContains(t, err, "--extension-processes 65")
 }
 
 // TestWebhook_ThirdPartyExtension builds the example extension into a

@@ -55,8 +55,8 @@ func jobBackends(t *testing.T) []backend {
 func setupJobs(t *testing.T, be backend, mutate ...func(*Config)) *testBundle {
 	t.Helper()
 	all := append([]func(*Config){be.mutate(t), func(c *Config) {
-		c.JobRetryBackoff = 20 * time.Millisecond
-		c.JobShutdownGrace = 2 * time.Second
+		c.Jobs.RetryBackoff = 20 * time.Millisecond
+		c.Jobs.ShutdownGrace = 2 * time.Second
 	}}, mutate...)
 	return setup(t, all...)
 }
@@ -243,7 +243,7 @@ func TestJobs_StateTransitions(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be, func(c *Config) { c.JobWorkers = 1; c.JobRetryBackoff = 400 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.Workers = 1; c.Jobs.RetryBackoff = 400 * time.Millisecond })
 			gate := make(chan error)
 			b.useRunner(&fakeRunner{fn: func(ctx context.Context, inv *runner.Invocation, _ int) (*automations.Result, error) {
 				select {
@@ -372,13 +372,18 @@ func TestJobs_TimeLimit(t *testing.T) {
 		return nil, ctx.Err()
 	}})
 	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
-	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 5000\n"))
-	r := b.do(t, "POST", "/webhooks/"+tok, "", "")
-	require.Equal(t, http.StatusGatewayTimeout, r.Status, "%s", r.Body)
-	id := r.json(t)["run_id"].(string)
+	// The job's state says it ran past its time limit, whenever it ran.
+	_, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    timeout_ms@int: 100\n"))
+	id := b.fire(t, tok)
 	j := b.waitState(t, id, jobs.StateFailed)
 	require.Contains(t, j["error"], "time limit")
 	require.Equal(t, float64(1), j["attempt"]) // not retried: max_attempts not set
+
+	// A caller waiting for it (wait_ms, the longest allowed, only bounds the
+	// wait: the answer comes when the job ends) gets 504.
+	_, waitTok := b.createWebhook(t, "wait", jobEvent("example.deploy", "    timeout_ms@int: 100\n    wait_ms@int: 120000\n"))
+	r := b.do(t, "POST", "/webhooks/"+waitTok, "", "")
+	require.Equal(t, http.StatusGatewayTimeout, r.Status, "%s", r.Body)
 }
 
 func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
@@ -424,7 +429,8 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 			_, otherTok := b.createWebhook(t, "other", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
 
-			for _, h := range []string{"Idempotency-Key", "webhook-id", "X-GitHub-Delivery"} {
+			headers := []string{"Idempotency-Key", "webhook-id", "svix-id", "X-GitHub-Delivery", "X-Gitlab-Event-UUID", "X-Shopify-Webhook-Id"}
+			for _, h := range headers {
 				first := b.fire(t, tok, h, "delivery-"+h)
 				// Concurrent redeliveries all get the first job.
 				ids := make([]string, 8)
@@ -445,7 +451,13 @@ func TestJobs_IdempotentRedelivery(t *testing.T) {
 
 			r := b.admin(t, "GET", "/jobs?webhook="+whID, "", "")
 			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			require.Len(t, r.json(t)["jobs"], 5) // 3 delivery ids + 2 without
+			require.Len(t, r.json(t)["jobs"], len(headers)+2) // the delivery ids + 2 without
+
+			// A handler may name its own key, a template of the request.
+			_, keyTok := b.createWebhook(t, "keyed", jobEvent("example.deploy", "    max_attempts@int: 1\n    idempotency_key: order-{{request_headers.x_order}}\n"))
+			first := b.fire(t, keyTok, "X-Order", "7")
+			require.Equal(t, first, b.fire(t, keyTok, "X-Order", "7"), "the same rendered key is the same job")
+			require.NotEqual(t, first, b.fire(t, keyTok, "X-Order", "8"))
 		})
 	}
 }
@@ -507,7 +519,7 @@ func TestJobs_SignedCallback(t *testing.T) {
 			}))
 			t.Cleanup(recv.Close)
 
-			b := setupJobs(t, be, func(c *Config) { c.JobRetryBackoff = 5 * time.Millisecond })
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.RetryBackoff = 5 * time.Millisecond })
 			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\n    type: freeform\nstart:\n  return:\n    body: deployed\n    result: 42\n", "")
 			whID, tok := b.createWebhook(t, "w", jobEvent("example.deploy", "    callback_url: "+recv.URL+"/done\n"))
 			r := b.admin(t, "POST", "/webhooks/"+whID+"/signing-secret", "", "")

@@ -2,8 +2,6 @@ package host
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -22,8 +20,8 @@ func TestScaleOut_CachesFollowOtherServers(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t, "hh_host_")
 	newServer := func() *testBundle {
-		cfg := Config{DataDir: t.TempDir(), AdminToken: testAdminToken, InProcess: true, Database: dsn,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		cfg := testConfig(t)
+		cfg.Database = dsn
 		srv, err := New(context.Background(), cfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = srv.Close() })

@@ -31,6 +31,7 @@ import (
 	"github.com/hookhost/hookhost/host/admin"
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/connguard"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/metrics"
@@ -58,6 +59,7 @@ type Server struct {
 	dispatch   *dispatch.Dispatcher
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
+	guard      *connguard.Guard
 	adminToken string
 	app        *fiber.App
 	adminApp   *fiber.App
@@ -71,7 +73,7 @@ type Server struct {
 // extensions, starts the job queue, and builds the HTTP apps. It does not
 // listen. On failure everything started so far is stopped.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
 	if _, err := cfg.tlsConfig(true); err != nil {
@@ -135,11 +137,17 @@ func (s *Server) start(ctx context.Context) error {
 	if s.runner == nil {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
+	s.guard = connguard.New(cfg.MaxConnections, s.log)
+	// The registry reads the other parts' numbers when it is scraped.
+	s.metrics = metrics.New(metrics.Sources{
+		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
+		ExtensionRestarts: s.ext.Restarts,
+		JobStates:         s.jobStates,
+		Connections:       s.guard.Stats,
+	})
 	if err := s.startJobs(ctx); err != nil {
 		return err
 	}
-	// The registry reads the dispatcher's numbers when it is scraped.
-	s.metrics = metrics.New(metrics.Sources{DroppedRuns: func() int64 { return s.dispatch.DroppedRuns() }, ExtensionRestarts: s.ext.Restarts})
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit})
@@ -183,20 +191,18 @@ func (s *Server) openSecrets(ctx context.Context) (*secrets.Box, error) {
 }
 
 // startJobs migrates and starts the durable job queue on the store's
-// database; Close stops it (running jobs get JobShutdownGrace).
+// database; Close stops it (running jobs get Jobs.ShutdownGrace).
 func (s *Server) startJobs(ctx context.Context) error {
 	jc := jobs.Config{
-		DB:                s.store.DB(),
-		Dialect:           s.store.Dialect(),
-		Runner:            &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},
-		Workers:           s.cfg.JobWorkers,
-		FetchPollInterval: s.cfg.JobPollInterval,
-		RescueAfter:       s.cfg.JobRescueAfter,
-		ShutdownGrace:     s.cfg.JobShutdownGrace,
-		Retention:         s.cfg.JobRetention,
-		RetryBackoff:      s.cfg.JobRetryBackoff,
-		BatchDelay:        s.cfg.JobBatchDelay,
-		Logger:            s.log,
+		DB:       s.store.DB(),
+		Dialect:  s.store.Dialect(),
+		Runner:   &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},
+		Settings: s.cfg.Jobs,
+		Logger:   s.log,
+		Observe:  s.observeJob(),
+		// Completion callbacks go through the same outbound guard as
+		// http.request, lifted by the same switch.
+		AllowPrivateRequests: s.cfg.AllowPrivateRequests,
 	}
 	if jc.Dialect == jobs.DialectPostgres {
 		jc.DatabaseURL = s.cfg.Database
@@ -238,7 +244,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 // Migrate opens the configured database, applies pending migrations (the
 // stores migrate when they open) and reports the schema version.
 func Migrate(ctx context.Context, cfg Config) (int64, error) {
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.resolve(); err != nil {
 		return 0, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -293,45 +299,82 @@ func (s *Server) Store() store.Store { return s.store }
 // AdminToken is the admin API bearer token.
 func (s *Server) AdminToken() string { return s.adminToken }
 
+// Listen binds the listeners the configuration names: Listen, and
+// AdminListen when set (nil otherwise). `hookhost serve` binds them before
+// it starts anything else, so that a port in use stops it before any
+// extension process exists.
+func Listen(cfg Config) (ln, adminLn net.Listener, err error) {
+	if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.AdminListen != "" {
+		if adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			_ = ln.Close()
+			return nil, nil, fmt.Errorf("listen admin %s: %w", cfg.AdminListen, err)
+		}
+	}
+	return ln, adminLn, nil
+}
+
 // Run listens and serves until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (up to 10 s), and
 // closes the server.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	ln, adminLn, err := Listen(s.cfg)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
-	}
-	return s.Serve(ctx, ln, nil)
-}
-
-// Serve is Run on listeners the caller opened (adminLn may be nil).
-func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
-	errc := make(chan error, 2)
-	ln, err := s.cfg.wrapTLS(ln, true)
-	if err != nil {
+		_ = s.Close()
 		return err
 	}
-	s.log.Info("hookhost listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "store", s.store.Dialect(), "version", s.cfg.Version)
-	go func() { errc <- s.app.Listener(ln) }()
-	if s.adminApp != nil {
-		if adminLn == nil {
-			if adminLn, err = net.Listen("tcp", s.cfg.AdminListen); err != nil {
-				_ = s.app.Shutdown()
-				return fmt.Errorf("listen admin %s: %w", s.cfg.AdminListen, err)
-			}
+	return s.Serve(ctx, ln, adminLn)
+}
+
+// Serve is Run on listeners the caller opened (adminLn may be nil; it is
+// opened here when the configuration has AdminListen). Both listeners share
+// one connection cap (MaxConnections).
+func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	if s.adminApp != nil && adminLn == nil {
+		var err error
+		if adminLn, err = net.Listen("tcp", s.cfg.AdminListen); err != nil {
+			_ = ln.Close()
+			_ = s.Close()
+			return fmt.Errorf("listen admin %s: %w", s.cfg.AdminListen, err)
 		}
-		if adminLn, err = s.cfg.wrapTLS(adminLn, false); err != nil {
-			_ = s.app.Shutdown()
+	}
+	guard := s.guard
+	serve := func(app *fiber.App, ln net.Listener, clientAuth bool) (net.Listener, error) {
+		ln, err := s.cfg.wrapTLS(ln, clientAuth)
+		if err != nil {
+			return nil, err
+		}
+		app.Server().ConnState = guard.ConnState
+		return guard.Listener(ln), nil
+	}
+	errc := make(chan error, 2)
+	pub, err := serve(s.app, ln, true)
+	if err != nil {
+		_ = s.Close()
+		return err
+	}
+	var admin net.Listener
+	if s.adminApp != nil {
+		if admin, err = serve(s.adminApp, adminLn, false); err != nil {
+			_ = pub.Close()
+			_ = s.Close()
 			return err
 		}
+	}
+	s.log.Info("hookhost listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "store", s.store.Dialect(),
+		"version", s.cfg.Version, "max_connections", s.cfg.MaxConnections)
+	go func() { errc <- s.app.Listener(pub) }()
+	if admin != nil {
 		s.log.Info("admin API listening", "addr", adminLn.Addr().String())
-		go func() { errc <- s.adminApp.Listener(adminLn) }()
+		go func() { errc <- s.adminApp.Listener(admin) }()
 	}
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if err != nil {
-			s.Close()
+			_ = s.Close()
 			return err
 		}
 	}
@@ -365,6 +408,7 @@ func (s *Server) fiberConfig() fiber.Config {
 		ReadTimeout:           s.cfg.ReadTimeout,
 		WriteTimeout:          s.cfg.WriteTimeout,
 		IdleTimeout:           s.cfg.IdleTimeout,
+		ReadBufferSize:        s.cfg.MaxHeaderBytes,
 		ErrorHandler:          s.errorHandler,
 		// Webhook handlers copy what they keep; nothing outlives a handler.
 		Immutable: false,
@@ -373,22 +417,32 @@ func (s *Server) fiberConfig() fiber.Config {
 
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metrics.Handler())
 	s.dispatch.Mount(app)
 	if s.cfg.AdminListen == "" {
-		s.admin.Mount(app)
+		s.mountAdmin(app)
 	}
 	return app
 }
 
+// newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	s.admin.Mount(app)
+	s.mountAdmin(app)
 	return app
+}
+
+// mountAdmin adds what is served where the admin API is: the API itself
+// and /metrics, which never face the webhook port when the admin API has a
+// listener of its own.
+func (s *Server) mountAdmin(app *fiber.App) {
+	app.Get("/metrics", s.metrics.Handler())
+	s.admin.Mount(app)
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {

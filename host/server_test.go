@@ -54,15 +54,10 @@ func (b *testBundle) useRunner(r runner.Runner) {
 // in-process.
 func setup(t testing.TB, mutate ...func(*Config)) *testBundle {
 	t.Helper()
-	cfg := Config{
-		DataDir:    t.TempDir(),
-		AdminToken: testAdminToken,
-		InProcess:  true,
-		PublicURL:  "http://hooks.test",
-		// Tests call httptest servers on 127.0.0.1.
-		AllowPrivateRequests: true,
-		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	cfg := testConfig(t)
+	cfg.PublicURL = "http://hooks.test"
+	// Tests call httptest servers on 127.0.0.1.
+	cfg.AllowPrivateRequests = true
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -75,6 +70,15 @@ func setup(t testing.TB, mutate ...func(*Config)) *testBundle {
 	t.Cleanup(func() { _ = srv.Close() })
 	proxy.r = runner.New(srv.ext, srv.catalog, srv.log)
 	return &testBundle{srv: srv, runs: proxy}
+}
+
+// testConfig is the default configuration on a fresh data dir, with the
+// test admin token, built-in extensions in-process and no logs.
+func testConfig(t testing.TB) Config {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.AdminToken, cfg.InProcess = t.TempDir(), testAdminToken, true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
 }
 
 type response struct {
@@ -99,11 +103,12 @@ func (b *testBundle) do(t testing.TB, method, target, contentType string, body s
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := b.srv.App().Test(req, 10_000)
+	resp, err := b.srv.App().Test(req, 150_000) // an upper bound, not a timing assertion
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	checkContract(t, method, target, resp.StatusCode, resp.Header.Get("Content-Type"), rb)
 	return response{resp.StatusCode, resp.Header, rb}
 }
 

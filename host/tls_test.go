@@ -113,11 +113,20 @@ func TestServe_MutualTLS(t *testing.T) {
 
 func TestConfig_TLSErrors(t *testing.T) {
 	t.Parallel()
-	for _, c := range []Config{{TLSCert: "x"}, {TLSClientCA: "x"}} {
-		c.DataDir = t.TempDir()
+	for _, tt := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.TLSCert = "x" }, "--tls-cert and --tls-key go together"},
+		{func(c *Config) { c.TLSClientCA = "x" }, "--tls-client-ca needs --tls-cert and --tls-key"},
+	} {
+		c := testConfig(t)
+		tt.mutate(&c)
 		_, err := New(context.Background(), c)
-		require.Error(t, err)
+		require.ErrorContains(t, err, tt.want)
 	}
-	_, err := New(context.Background(), Config{DataDir: t.TempDir(), TLSCert: "/nope", TLSKey: "/nope"})
+	cfg := testConfig(t)
+	cfg.TLSCert, cfg.TLSKey = "/nope", "/nope"
+	_, err := New(context.Background(), cfg)
 	require.ErrorContains(t, err, "load TLS certificate")
 }

@@ -148,3 +148,107 @@ func jsonSyntaxError(raw []byte, err error) error {
 	}
 	return fmt.Errorf("%w (line %d, column %d)", err, line, col)
 }
+
+// duplicateKey finds the first object key that appears twice in the same
+// object anywhere in raw (valid JSON), and describes it with its path and
+// position: `duplicate key "name" in records[1] (line 9, column 7)`. It
+// returns "" when keys are unique.
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		object bool
+		seen   map[string]bool
+		key    string // the current member's key (objects)
+		index  int    // the current element's index (arrays)
+		path   string
+	}
+	var stack []*frame
+	// child is the path of the value about to start in the top frame.
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			if f.path == "" {
+				return f.key
+			}
+			return f.path + "." + f.key
+		}
+		return fmt.Sprintf("%s[%d]", f.path, f.index)
+	}
+	expectKey := func() bool {
+		return len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].key == ""
+	}
+	// valueDone ends a value in the top frame.
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			f.key = ""
+		} else {
+			f.index++
+		}
+	}
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &frame{object: t == '{', seen: map[string]bool{}, path: child()})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+			continue
+		case string:
+			if expectKey() {
+				f := stack[len(stack)-1]
+				if f.seen[t] {
+					line, col := position(raw, keyStart(raw, int(before)))
+					where := ""
+					if f.path != "" {
+						where = " in " + f.path
+					}
+					return fmt.Sprintf("duplicate key %q%s (line %d, column %d): each key may appear once in an object", t, where, line, col)
+				}
+				f.seen[t] = true
+				f.key = t
+				continue
+			}
+		}
+		valueDone()
+	}
+}
+
+// keyStart returns the offset of the opening quote of the key that follows
+// offset (the decoder's offset before reading the key: it may stand on the
+// separator).
+func keyStart(raw []byte, offset int) int {
+	for i := offset; i < len(raw); i++ {
+		if raw[i] == '"' {
+			return i
+		}
+	}
+	return offset
+}
+
+// position is the 1-based line and column of offset in raw.
+func position(raw []byte, offset int) (line, col int) {
+	line, col = 1, 1
+	for _, c := range raw[:min(offset, len(raw))] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

@@ -34,10 +34,12 @@
 // Only strings containing "{{{", "{{%" or "{{#" are rendered, with the
 // package lexer: {{{ expr }}}, {{% tag %}} and {{# comment #}}. Everything
 // else, including a script's own {{ ... }} and {% ... %}, is copied byte for
-// byte. Expressions are evaluated by pongo2 (a private template set, with
-// autoescape off and include, import, extends, ssi, macro and lorem banned),
-// so pongo2's syntax and built-in filters apply ({{{ key|lower }}}). A
-// newline inside a package tag is read as a space.
+// byte. As in Cerb, the package syntax is Twig on other delimiters: it is
+// rendered by the templates package (Options.Templates) exactly as scripts
+// are, with the same filters and functions ({{{ key|lower }}},
+// {{{ list|join(', ') }}}), the same printing rules (true prints 1, 0.1 +
+// 0.2 prints 0.3), the same sandbox and the same limits. As in Twig, the
+// first line feed after a {{% %}} tag or a {{# #}} comment is dropped.
 //
 // The values are the prompt keys, the placeholder keys, default.base_url
 // (Options.BaseURL) and uid.<uid>, the hookhost id of the record with that
@@ -48,7 +50,7 @@
 // starting with "__" are reserved.
 //
 // A record whose rendered "_exclude" is not empty, "0" or "false" (ignoring
-// case and surrounding spaces; pongo2 prints booleans as True and False) is
+// case and surrounding spaces; a false comparison prints nothing) is
 // dropped, and its uid.* value is empty.
 //
 // Records are rendered in this order: "_exclude" of every record (without

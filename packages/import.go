@@ -75,6 +75,9 @@ func Import(raw []byte, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, Errors{{Msg: "set up templates", Err: err}}
 	}
+	if opts.Templates != nil {
+		r.env = opts.Templates
+	}
 	im := &importer{opts: opts, rnd: opts.randReader(), r: r, used: map[string]bool{}}
 	plan := im.run(raw)
 	if len(im.errs) > 0 {
@@ -127,6 +130,10 @@ func (im *importer) run(raw []byte) *Plan {
 			err = errors.New("not valid JSON")
 		}
 		im.errs = append(im.errs, &Error{Msg: "invalid JSON", Err: jsonSyntaxError(raw, err)})
+		return nil
+	}
+	if dup := duplicateKey(raw); dup != "" {
+		im.failf("invalid package JSON: %s", dup)
 		return nil
 	}
 	top, err := decodeObject(raw)
@@ -964,7 +971,8 @@ func (im *importer) checkName(uid, name string) bool {
 }
 
 // enabled reads a webhook's enabled flag: a boolean, or a string rendering
-// to one (true/false, yes/no, on/off, 1/0). It defaults to true.
+// to one (true/false, yes/no, on/off, 1/0, and "" for false, which is how
+// a false comparison prints). It defaults to true.
 func (im *importer) enabled(rec *record) (bool, bool) {
 	raw, present := rec.field("enabled")
 	if !present {
@@ -981,7 +989,7 @@ func (im *importer) enabled(rec *record) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "yes", "on", "1":
 		return true, true
-	case "false", "no", "off", "0":
+	case "false", "no", "off", "0", "":
 		return false, true
 	}
 	im.fail(rec.uid, "enabled", fmt.Sprintf("must be a boolean, not %q", s))

@@ -70,6 +70,12 @@ func TestRenderPackageSyntax(t *testing.T) {
 		{"string holding closer", `{{{ "}}}" }}}`, "}}}"},
 		{"missing value is empty", "[{{{nope}}}]", "[]"},
 		{"CRLF kept", "a\r\n{{{key}}}\r\n", "a\r\nHello World\r\n"},
+		{"four braces read as a hash", "{{{{key}}}}", `{"key":"Hello World"}`},
+		{"json_encode of text", `{{{ "a/b"|json_encode }}}`, `"a/b"`},
+		{"booleans print as PHP does", "[{{{ key == 'Hello World' }}}][{{{ key == 'x' }}}]", "[1][]"},
+		{"floats print as PHP does", "{{{ 0.1 + 0.2 }}} {{{ 10 / 4 }}}", "0.3 2.5"},
+		{"Twig filter arguments", "{{{ list|join(', ') }}}", "a, b"},
+		{"trim_blocks after a tag", "{{% if key %}}\nyes{{% endif %}}\n", "yes"},
 		{"control bytes kept", "\x00\x01{{{key}}}\x01\xff", "\x00\x01Hello World\x01\xff"},
 	}
 	for _, tt := range tests {
@@ -87,21 +93,23 @@ func TestRenderErrors(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"unclosed placeholder", "x {{{ a", `"{{{" at offset 2 is not closed with "}}}"`},
-		{"unclosed tag", "{{% if a", `"{{%" at offset 0 is not closed with "%}}"`},
-		{"unclosed comment", "{{# a", `"{{#" at offset 0 is not closed with "#}}"`},
-		{"unclosed string", `{{{ "a }}}`, `"{{{" at offset 0 is not closed with "}}}"`},
-		{"syntax", "{{{ a| }}}", "template: Filter name must be an identifier"},
-		{"unknown filter", "{{{ a|nope }}}", "template: Filter 'nope' does not exist"},
-		{"include banned", "{{% include 'x' %}}", "template: Usage of tag 'include' is not allowed"},
-		{"ssi banned", "{{% ssi '/etc/passwd' %}}", "template: Usage of tag 'ssi' is not allowed"},
-		{"extends banned", "{{% extends 'x' %}}", "template: Usage of tag 'extends' is not allowed"},
-		{"import banned", "{{% import 'x' y %}}", "template: Usage of tag 'import' is not allowed"},
-		{"macro banned", "{{% macro m() %}}{{% endmacro %}}", "template: Usage of tag 'macro' is not allowed"},
-		{"lorem banned", "{{% lorem 100000 w %}}", "template: Usage of tag 'lorem' is not allowed"},
-		{"stringformat banned", `{{{ 1|stringformat:"%999999999d" }}}`, "template: Usage of filter 'stringformat' is not allowed"},
+		{"unclosed placeholder", "x {{{ a", `template: 1:3: unclosed "{{{"`},
+		{"unclosed tag", "{{% if a", `template: 1:1: unclosed "{{%"`},
+		{"unclosed comment", "{{# a", "template: 1:1: unclosed comment"},
+		{"unclosed string", `{{{ "a }}}`, "template: 1:5: unclosed string"},
+		{"syntax", "{{{ a| }}}", `template: 1:8: expected a filter name, found "}}}"`},
+		{"unknown filter", "{{{ a|nope }}}", `template: 1:7: unknown filter "nope"`},
+		{"pongo2 builtin filter", "{{{ a|capfirst }}}", `template: 1:7: unknown filter "capfirst"`},
+		{"include banned", "{{% include 'x' %}}", `template: 1:5: tag "include" is not allowed`},
+		{"ssi banned", "{{% ssi '/etc/passwd' %}}", `template: 1:5: tag "ssi" is not allowed`},
+		{"extends banned", "{{% extends 'x' %}}", `template: 1:5: tag "extends" is not allowed`},
+		{"import banned", "{{% import 'x' y %}}", `template: 1:5: tag "import" is not allowed`},
+		{"macro banned", "{{% macro m() %}}{{% endmacro %}}", `template: 1:5: tag "macro" is not allowed`},
+		{"lorem banned", "{{% lorem 100000 w %}}", `template: 1:5: tag "lorem" is not allowed`},
+		{"stringformat banned", `{{{ 1|stringformat:"%999999999d" }}}`, `template: 1:7: filter "stringformat" is not allowed`},
 		{"unclosed if", "{{% if a %}}", "template:"},
-		{"four braces read as a hash", "{{{{key}}}}", "template: Expected either a number, string, keyword or identifier"},
+		{"division by zero", "{{{ 1 / 0 }}}", "template: 1:7: division by zero"},
+		{"modulo by zero", "{{{ 1 % 0 }}}", "template: 1:7: modulo by zero"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+
+	"github.com/hookhost/hookhost/templates"
 )
 
 // Options configure [Import].
@@ -31,6 +33,10 @@ type Options struct {
 	// random bits of webhook ids. Nil means crypto/rand; tests may set a
 	// deterministic reader.
 	Rand io.Reader
+	// Templates renders the package placeholders, with its filters,
+	// functions and limits (the host passes the Env its scripts use). Nil
+	// means a new templates.New().
+	Templates *templates.Env
 }
 
 // Validator checks the content of records; the host implements it with the

@@ -31,6 +31,10 @@ const (
 	CodeHost Code = "host"
 	// CodeInternal: a bug, e.g. a panic in a handler.
 	CodeInternal Code = "internal"
+	// CodeUnavailable: the extension process is shutting down (it received
+	// SIGTERM) and refused the call without starting it; the host may run
+	// it again on another process.
+	CodeUnavailable Code = "unavailable"
 )
 
 // Error is an error with a machine-readable code. It is the error type that

@@ -24,6 +24,8 @@ type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	// Impl is the extension to serve; nil on the host side.
 	Impl Extension
+	// life ends the process gracefully; set by Serve, nil elsewhere.
+	life *lifecycle
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
@@ -33,7 +35,7 @@ func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 	if p.Impl == nil {
 		return fmt.Errorf("plugins: GRPCPlugin has no Impl to serve")
 	}
-	pb.RegisterExtensionServer(s, newServer(p.Impl, broker))
+	pb.RegisterExtensionServer(s, newServer(p.Impl, broker, p.life))
 	return nil
 }
 
@@ -234,6 +236,7 @@ type server struct {
 	host     atomic.Pointer[pb.HostClient]
 	initOnce sync.Mutex
 	workers  workerPool
+	life     *lifecycle // counts calls; refuses them once draining
 
 	inflightMu sync.Mutex
 	inflight   map[uint64]time.Time // call id → deadline, of calls that have one
@@ -241,8 +244,16 @@ type server struct {
 
 var _ pb.ExtensionServer = (*server)(nil)
 
-func newServer(impl Extension, broker *plugin.GRPCBroker) *server {
-	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, workers: workerPool{jobs: make(chan func())}}
+func newServer(impl Extension, broker *plugin.GRPCBroker, life *lifecycle) *server {
+	if life == nil {
+		life = newLifecycle() // never drains: nothing calls shutdown
+	}
+	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, workers: workerPool{jobs: make(chan func())}, life: life}
+}
+
+// errShuttingDown answers a call that arrives while the process drains.
+func errShuttingDown() *pb.Error {
+	return toPBError(&Error{Code: CodeUnavailable, Message: "the extension process is shutting down"})
 }
 
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
@@ -300,7 +311,17 @@ func (s *server) track(ctx context.Context, id uint64) func() {
 	}
 }
 
+// Run runs one unary Run call.
 func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, error) {
+	if !s.life.begin() {
+		return &pb.RunResponse{Error: errShuttingDown()}, nil
+	}
+	defer s.life.end(1)
+	return s.run(ctx, r), nil
+}
+
+// run runs r, unary or streamed; failures are reported in-band.
+func (s *server) run(ctx context.Context, r *pb.RunRequest) *pb.RunResponse {
 	defer s.track(ctx, r.GetCallId())()
 	inv := Invocation{
 		RunID:      r.GetRunId(),
@@ -317,12 +338,16 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 	}
 	out, err := s.impl.Run(ctx, inv, s.hostFor(r.GetCallId()))
 	if err != nil {
-		return &pb.RunResponse{Error: toPBError(AsError(err, CodeInternal))}, nil
+		return &pb.RunResponse{Error: toPBError(AsError(err, CodeInternal))}
 	}
-	return &pb.RunResponse{Outcome: toPBOutcome(out)}, nil
+	return &pb.RunResponse{Outcome: toPBOutcome(out)}
 }
 
 func (s *server) RunCommand(ctx context.Context, r *pb.RunCommandRequest) (*pb.RunCommandResponse, error) {
+	if !s.life.begin() {
+		return &pb.RunCommandResponse{Error: errShuttingDown()}, nil
+	}
+	defer s.life.end(1)
 	defer s.track(ctx, r.GetCallId())()
 	out, err := s.impl.RunCommand(ctx, CommandCall{
 		RunID:  r.GetRunId(),

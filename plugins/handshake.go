@@ -40,9 +40,10 @@ func VersionedPlugins() map[int]plugin.PluginSet {
 	}
 }
 
-// servedPlugins is the plugin set an extension process serves.
-func servedPlugins(impl Extension) map[int]plugin.PluginSet {
+// servedPlugins is the plugin set an extension process serves; life counts
+// its calls for a graceful shutdown.
+func servedPlugins(impl Extension, life *lifecycle) map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
-		ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}},
+		ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl, life: life}},
 	}
 }

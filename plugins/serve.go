@@ -27,13 +27,31 @@ import (
 // process keeps serving; a panic in a goroutine the extension starts itself
 // still ends the process (the host restarts it). slog's default logger is
 // pointed at the host's log.
+//
+// The process ends with its host:
+//   - On SIGTERM it stops taking calls (they are answered CodeUnavailable,
+//     and the host runs them on another process), lets the calls it holds
+//     finish for up to ShutdownGrace, and exits 0.
+//   - When the host goes away without stopping it (killed, crashed, out of
+//     memory), it exits at once: it notices that its parent process changed
+//     (it was re-parented), or, when the host announced it in EnvLifeline,
+//     that its stdin reached end-of-file.
+//
+// So an extension process built with Serve never outlives its host, even
+// where the operating system has no parent-death signal.
 func Serve(ext Extension) {
 	stderr := os.Stderr // go-plugin swaps os.Stderr once serving starts
-	slog.SetDefault(slog.New(NewLogHandler(stderr, slog.LevelDebug)))
+	log := slog.New(NewLogHandler(stderr, slog.LevelDebug))
+	slog.SetDefault(log)
+	life := newLifecycle()
+	if os.Getenv(MagicCookieKey) == MagicCookieValue {
+		// Started by a host (go-plugin refuses to serve otherwise).
+		life.watch(log)
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
-		VersionedPlugins: servedPlugins(ext),
-		GRPCServer:       NewGRPCServer,
+		VersionedPlugins: servedPlugins(ext, life),
+		GRPCServer:       life.grpcServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Level:      hclog.Info,
 			Output:     stderr,

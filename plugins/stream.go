@@ -251,7 +251,7 @@ func runSize(r *pb.RunRequest) int {
 func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
 	ctx, stop := context.WithCancel(st.Context())
 	defer stop()
-	out := &resultQueue{wake: make(chan struct{}, 1)}
+	out := &resultQueue{wake: make(chan struct{}, 1), life: s.life}
 	sent := make(chan error, 1)
 	go func() { sent <- out.sendLoop(ctx, st) }()
 
@@ -267,6 +267,7 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 			}
 			mu.Unlock()
 			<-sent
+			out.close() // results not sent, and those still to come, are dropped
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -274,6 +275,13 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 		}
 		for _, r := range m.GetRuns() {
 			id := r.GetCallId()
+			// Each run counts (s.life) from here until its result is sent
+			// or dropped.
+			if !s.life.begin() {
+				s.life.add(1)
+				out.push(&pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: errShuttingDown()}})
+				continue
+			}
 			var rctx context.Context
 			rctx, cancel := context.WithCancel(ctx)
 			if dl := r.GetDeadlineUnixNano(); dl != 0 {
@@ -291,6 +299,8 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 				cancel()
 				if wanted {
 					out.push(res)
+				} else {
+					s.life.end(1)
 				}
 			})
 		}
@@ -334,7 +344,7 @@ func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest) (res *pb.Run
 			}
 		}
 	}()
-	resp, _ := s.Run(ctx, r) // Run reports failures in-band
+	resp := s.run(ctx, r)
 	if !validResponse(resp) {
 		// What gRPC answers a unary Run whose response it cannot encode;
 		// sent on the stream, the response would end the stream.
@@ -382,15 +392,23 @@ func validResponse(r *pb.RunResponse) bool {
 	return true
 }
 
-// resultQueue collects finished runs for the extension's send loop.
+// resultQueue collects finished runs for the extension's send loop. Every
+// result in it counts in life until it is sent or dropped.
 type resultQueue struct {
-	wake chan struct{} // cap 1
-	mu   sync.Mutex
-	res  []*pb.RunStreamResult
+	wake   chan struct{} // cap 1
+	life   *lifecycle
+	mu     sync.Mutex
+	res    []*pb.RunStreamResult
+	closed bool // the stream ended: results are dropped
 }
 
 func (q *resultQueue) push(r *pb.RunStreamResult) {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.life.end(1)
+		return
+	}
 	q.res = append(q.res, r)
 	q.mu.Unlock()
 	select {
@@ -415,10 +433,21 @@ func (q *resultQueue) sendLoop(ctx context.Context, st grpc.BidiStreamingServer[
 		if len(batch) == 0 {
 			continue
 		}
-		if err := st.Send(&pb.RunStreamResponse{Results: batch}); err != nil {
+		err := st.Send(&pb.RunStreamResponse{Results: batch})
+		q.life.end(len(batch))
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// close drops the results not sent and every later one.
+func (q *resultQueue) close() {
+	q.mu.Lock()
+	n := len(q.res)
+	q.res, q.closed = nil, true
+	q.mu.Unlock()
+	q.life.end(n)
 }
 
 // workerIdle is how long a worker of a workerPool waits for more work

@@ -22,7 +22,7 @@ var dateLayouts = []string{
 }
 
 // fDate is date(format, timezone) with PHP format letters.
-func fDate(in any, args ...any) (any, error) {
+func fDate(st *state, in any, args ...any) (any, error) {
 	loc := time.UTC
 	if tz := toStr(arg(args, 1, "")); tz != "" {
 		l, err := time.LoadLocation(tz)
@@ -35,7 +35,12 @@ func fDate(in any, args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return phpDate(toStr(arg(args, 0, defaultDateFormat)), t.In(loc)), nil
+	format := toStr(arg(args, 0, defaultDateFormat))
+	// One format letter prints at most 32 bytes.
+	if err := st.wantString(32 * int64(len(format))); err != nil {
+		return nil, err
+	}
+	return phpDate(format, t.In(loc)), nil
 }
 
 // toTime reads "now", Unix timestamps (numbers or numeric text), relative

@@ -18,6 +18,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,53 +31,53 @@ import (
 func buildFilters() map[string]filterDef {
 	f := map[string]filterDef{
 		"abs":              {fn: fAbs},
-		"alphanum":         {fn: fAlphanum, spread: true},
-		"append":           {fn: fAppend, spread: true},
+		"alphanum":         {sfn: fAlphanum, spread: true},
+		"append":           {sfn: fAppend, spread: true},
 		"base64_decode":    {fn: fBase64Decode},
 		"base64_encode":    {fn: fBase64Encode},
 		"base64url_decode": {fn: fBase64URLDecode},
 		"base64url_encode": {fn: fBase64URLEncode},
 		"base_convert":     {fn: fBaseConvert, spread: true},
-		"batch":            {fn: fBatch, spread: true},
+		"batch":            {sfn: fBatch, spread: true},
 		"bytes_pretty":     {fn: fBytesPretty},
 		"capitalize":       {fn: fCapitalize},
 		"column":           {fn: fColumn, spread: true},
-		"csv":              {fn: fCSV},
-		"date":             {fn: fDate, spread: true},
-		"default":          {fn: fDefault},
-		"e":                {fn: fEscape},
-		"escape":           {fn: fEscape},
-		"first":            {fn: fFirst},
+		"csv":              {sfn: fCSV},
+		"date":             {sfn: fDate, spread: true},
+		"default":          {fn: fDefault, view: true},
+		"e":                {sfn: fEscape},
+		"escape":           {sfn: fEscape},
+		"first":            {fn: fFirst, view: true},
 		"hash_hmac":        {fn: fHashHMAC, spread: true},
-		"indent":           {fn: fIndent, spread: true},
-		"join":             {fn: fJoin, spread: true},
-		"json_decode":      {fn: fJSONDecode},
-		"json_encode":      {fn: fJSONEncode},
-		"json_pretty":      {fn: fJSONPretty},
+		"indent":           {sfn: fIndent, spread: true},
+		"join":             {sfn: fJoin, spread: true},
+		"json_decode":      {sfn: fJSONDecode},
+		"json_encode":      {sfn: fJSONEncode},
+		"json_pretty":      {sfn: fJSONPretty},
 		"keys":             {fn: fKeys},
-		"last":             {fn: fLast},
+		"last":             {fn: fLast, view: true},
 		"length":           {fn: fLength},
 		"lower":            {fn: fLower},
 		"md5":              {fn: hashFilter(md5.New)},
-		"merge":            {fn: fMerge},
+		"merge":            {sfn: fMerge},
 		"nl2br":            {fn: fNl2br},
-		"number_format":    {fn: fNumberFormat, spread: true},
-		"parse_csv":        {fn: fParseCSV},
+		"number_format":    {sfn: fNumberFormat, spread: true},
+		"parse_csv":        {sfn: fParseCSV},
 		"parse_url":        {fn: fParseURL},
 		"quote":            {fn: fQuote},
-		"raw":              {fn: fRaw},
-		"regexp":           {fn: fRegexp, spread: true},
-		"repeat":           {fn: fRepeat},
-		"replace":          {fn: fReplace},
+		"raw":              {fn: fRaw, view: true},
+		"regexp":           {sfn: fRegexp, spread: true},
+		"repeat":           {sfn: fRepeat},
+		"replace":          {sfn: fReplace},
 		"reverse":          {fn: fReverse},
 		"round":            {fn: fRound, spread: true},
 		"secs_pretty":      {fn: fSecsPretty},
 		"sha1":             {fn: hashFilter(sha1.New)},
 		"slice":            {fn: fSlice, spread: true},
 		"sort":             {fn: fSort},
-		"split":            {fn: fSplit, spread: true},
-		"split_crlf":       {fn: fSplitCRLF, spread: true},
-		"split_csv":        {fn: fSplitCSV},
+		"split":            {sfn: fSplit, spread: true},
+		"split_crlf":       {sfn: fSplitCRLF, spread: true},
+		"split_csv":        {sfn: fSplitCSV},
 		"str_pos":          {fn: fStrPos, spread: true},
 		"str_sub":          {fn: fStrSub, spread: true},
 		"strip_lines":      {fn: fStripLines},
@@ -86,33 +87,31 @@ func buildFilters() map[string]filterDef {
 		"truncate":         {fn: fTruncate, spread: true},
 		"unescape":         {fn: fUnescape},
 		"upper":            {fn: fUpper},
-		"url_decode":       {fn: fURLDecode},
-		"url_encode":       {fn: fURLEncode},
+		"url_decode":       {sfn: fURLDecode},
+		"url_encode":       {sfn: fURLEncode},
 		"values":           {fn: fValues},
-		"map":              {fn: fMap},
-		"filter":           {fn: fFilter},
-		"reduce":           {fn: fReduce},
+		"map":              {sfn: fMap},
+		"filter":           {sfn: fFilter},
+		"reduce":           {sfn: fReduce, view: true},
 		"context_alias":    {fn: fContextAlias},
-		"permalink":        {fn: fPermalink},
+		"permalink":        {sfn: fPermalink},
 		"qp_encode":        {fn: fQPEncode},
 		"date_pretty":      {fn: fDatePretty},
-		"kata_encode":      {fn: fKataEncode},
+		"kata_encode":      {sfn: fKataEncode},
 	}
-	f["sort"] = filterDef{fn: fSortArrow}
+	f["sort"] = filterDef{sfn: fSortArrow}
 	return f
 }
 
-var errStringTooLong = fmt.Errorf("result longer than %d bytes", maxFilterString)
-
 // --- JSON ---------------------------------------------------------------
 
-func fJSONEncode(in any, args ...any) (any, error) {
-	return encodeJSON(in), nil
+func fJSONEncode(st *state, in any, _ ...any) (any, error) {
+	return st.encodeJSON(in, "")
 }
 
 // fJSONPretty re-indents a JSON text with 4 spaces and "key": value. Text
 // that is not JSON, and values that are not text, give "".
-func fJSONPretty(in any, args ...any) (any, error) {
+func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	s, ok := in.(string)
 	if !ok {
 		return "", nil
@@ -121,28 +120,70 @@ func fJSONPretty(in any, args ...any) (any, error) {
 	if s == "" {
 		return "", nil
 	}
-	b := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(b)
-	b.Reset()
+	if err := st.wantString(prettySize(s, 4)); err != nil {
+		return nil, err
+	}
 	if !strings.Contains(s, `\u`) && !strings.Contains(s, `\/`) {
 		// Fast path: re-indent the tokens as they are.
+		b := bufPool.Get().(*bytes.Buffer)
+		defer putBuf(b)
+		b.Reset()
 		if err := json.Indent(b, []byte(s), "", "    "); err != nil {
 			return "", nil
 		}
 		return b.String(), nil
 	}
-	v, err := dict.DecodeJSON([]byte(s))
-	if err != nil {
-		return "", nil
+	v, err := st.decodeJSON(s)
+	if err != nil || v == nil {
+		return "", err
 	}
-	_ = dict.Encode(b, v, "    ")
-	return b.String(), nil
+	return st.encodeJSON(v, "    ")
 }
 
-func fJSONDecode(in any, args ...any) (any, error) {
+// prettySize is an upper bound of the length of the JSON text s indented
+// with indent spaces per level: every bracket and comma may start a line.
+func prettySize(s string, indent int64) int64 {
+	n, depth := int64(len(s)), int64(0)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			n += 1 + depth*indent
+		case '}', ']':
+			depth--
+			n += 1 + max(depth, 0)*indent
+		case ',':
+			n += 1 + depth*indent
+		case ':':
+			n++
+		}
+	}
+	return n
+}
+
+func fJSONDecode(st *state, in any, _ ...any) (any, error) {
 	s := toStr(in)
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
+	}
+	return st.decodeJSON(s)
+}
+
+// decodeJSON decodes JSON text; text that is not JSON gives nil. The items
+// the text can hold are checked, and accounted, before decoding.
+func (st *state) decodeJSON(s string) (any, error) {
+	items := int64(strings.Count(s, ",") + strings.Count(s, "[") + strings.Count(s, "{"))
+	if err := st.wantItems(items); err != nil {
+		return nil, err
+	}
+	if err := st.alloc(int64(len(s)) + items*entryBytes); err != nil {
+		return nil, err
 	}
 	v, err := dict.DecodeJSON([]byte(s))
 	if err != nil {
@@ -226,7 +267,7 @@ func rawURLEncode(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+		if unreserved(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -239,14 +280,41 @@ func rawURLEncode(s string) string {
 
 // fURLEncode is Twig's url_encode: rawurlencode for text, an RFC 3986 query
 // string for a dictionary or list.
-func fURLEncode(in any, _ ...any) (any, error) {
+func fURLEncode(st *state, in any, _ ...any) (any, error) {
 	switch t := in.(type) {
 	case *dict.Map, []any:
 		var parts []string
 		buildQuery(&parts, "", t)
+		n := int64(len(parts))
+		for _, p := range parts {
+			n += int64(len(p))
+		}
+		if err := st.wantString(n); err != nil {
+			return nil, err
+		}
 		return strings.Join(parts, "&"), nil
 	}
-	return rawURLEncode(toStr(in)), nil
+	s := toStr(in)
+	if err := st.wantString(int64(len(s)) + 2*int64(countBytes(s, func(c byte) bool { return !unreserved(c) }))); err != nil {
+		return nil, err
+	}
+	return rawURLEncode(s), nil
+}
+
+// unreserved reports whether rawurlencode keeps c as it is.
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// countBytes counts the bytes of s for which f is true.
+func countBytes(s string, f func(byte) bool) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if f(s[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 func buildQuery(parts *[]string, prefix string, v any) {
@@ -281,10 +349,13 @@ func buildQuery(parts *[]string, prefix string, v any) {
 
 // fURLDecode is urldecode; url_decode:"json" parses a query string into
 // JSON text.
-func fURLDecode(in any, args ...any) (any, error) {
+func fURLDecode(st *state, in any, args ...any) (any, error) {
 	s := toStr(in)
 	if toStr(arg(args, 0, "")) == "json" {
-		return encodeJSON(parseQuery(s)), nil
+		if err := st.wantItems(int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)); err != nil {
+			return nil, err
+		}
+		return st.encodeJSON(parseQuery(s), "")
 	}
 	out, err := url.QueryUnescape(s)
 	if err != nil {
@@ -373,7 +444,14 @@ func nextIndex(m *dict.Map) int {
 	return n
 }
 
-func fEscape(in any, _ ...any) (any, error) { return html.EscapeString(toStr(in)), nil }
+func fEscape(st *state, in any, _ ...any) (any, error) {
+	s := toStr(in)
+	// html.EscapeString writes at most 5 bytes for one.
+	if err := st.wantString(int64(len(s)) + 4*int64(countBytes(s, func(c byte) bool { return strings.IndexByte(`<>&'"`, c) >= 0 }))); err != nil {
+		return nil, err
+	}
+	return html.EscapeString(s), nil
+}
 
 func fUnescape(in any, _ ...any) (any, error) { return html.UnescapeString(toStr(in)), nil }
 
@@ -437,7 +515,7 @@ func fTrim(in any, args ...any) (any, error) {
 
 // fReplace is Twig's replace: a dictionary of from → to, applied in one pass
 // (PHP strtr). A list [from, to] is accepted too.
-func fReplace(in any, args ...any) (any, error) {
+func fReplace(st *state, in any, args ...any) (any, error) {
 	s := toStr(in)
 	var pairs []string
 	switch t := arg(args, 0, nil).(type) {
@@ -460,11 +538,16 @@ func fReplace(in any, args ...any) (any, error) {
 	if len(pairs) == 0 {
 		return s, nil
 	}
-	return strtr(s, pairs), nil
+	out, ok := strtr(s, pairs, st.limits.String)
+	if !ok {
+		return nil, st.errString()
+	}
+	return out, nil
 }
 
-// strtr replaces the longest matching key first, without rescanning output.
-func strtr(s string, pairs []string) string {
+// strtr replaces the longest matching key first, without rescanning
+// output; ok is false when the result would be longer than max bytes.
+func strtr(s string, pairs []string, max int) (string, bool) {
 	type kv struct{ k, v string }
 	kvs := make([]kv, 0, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -476,23 +559,26 @@ outer:
 	for i := 0; i < len(s); {
 		for _, p := range kvs {
 			if strings.HasPrefix(s[i:], p.k) {
-				b.WriteString(p.v)
-				if b.Len() > maxFilterString {
-					return b.String()[:maxFilterString]
+				if b.Len()+len(p.v) > max {
+					return "", false
 				}
+				b.WriteString(p.v)
 				i += len(p.k)
 				continue outer
 			}
 		}
+		if b.Len() >= max {
+			return "", false
+		}
 		b.WriteByte(s[i])
 		i++
 	}
-	return b.String()
+	return b.String(), true
 }
 
 // fAlphanum keeps letters and digits, plus the characters in also; other
 // characters become replace.
-func fAlphanum(in any, args ...any) (any, error) {
+func fAlphanum(st *state, in any, args ...any) (any, error) {
 	also := toStr(arg(args, 0, ""))
 	repl := toStr(arg(args, 1, ""))
 	var b strings.Builder
@@ -500,6 +586,9 @@ func fAlphanum(in any, args ...any) (any, error) {
 		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || strings.ContainsRune(also, r) {
 			b.WriteRune(r)
 		} else {
+			if b.Len()+len(repl) > st.limits.String {
+				return nil, st.errString()
+			}
 			b.WriteString(repl)
 		}
 	}
@@ -508,7 +597,7 @@ func fAlphanum(in any, args ...any) (any, error) {
 
 // fAppend is append(suffix, delimiter, trim): adds suffix after delimiter
 // when the text is not empty.
-func fAppend(in any, args ...any) (any, error) {
+func fAppend(st *state, in any, args ...any) (any, error) {
 	s := toStr(in)
 	suffix := toStr(arg(args, 0, ""))
 	delim := toStr(arg(args, 1, ""))
@@ -517,6 +606,9 @@ func fAppend(in any, args ...any) (any, error) {
 	}
 	if s == "" {
 		return suffix, nil
+	}
+	if err := st.wantString(int64(len(s)) + int64(len(delim)) + int64(len(suffix))); err != nil {
+		return nil, err
 	}
 	return s + delim + suffix, nil
 }
@@ -532,14 +624,14 @@ func fTruncate(in any, args ...any) (any, error) {
 	return string([]rune(s)[:n]) + sep, nil
 }
 
-func fRepeat(in any, args ...any) (any, error) {
+func fRepeat(st *state, in any, args ...any) (any, error) {
 	s := toStr(in)
 	n := toInt(arg(args, 0, int64(1)))
 	if n <= 0 || s == "" {
 		return "", nil
 	}
-	if int64(len(s))*n > maxFilterString {
-		return nil, errStringTooLong
+	if n > int64(st.limits.String)/int64(len(s)) {
+		return nil, st.errString()
 	}
 	return strings.Repeat(s, int(n)), nil
 }
@@ -611,13 +703,14 @@ func fStrSub(in any, args ...any) (any, error) {
 
 // fIndent is indent(marker=' ', from_line=0): prefixes every line from
 // from_line (0-based) with marker.
-func fIndent(in any, args ...any) (any, error) {
+func fIndent(st *state, in any, args ...any) (any, error) {
 	marker := toStr(arg(args, 0, " "))
 	from := int(toInt(arg(args, 1, int64(0))))
-	lines := strings.Split(toStr(in), "\n")
-	if len(marker)*len(lines) > maxFilterString {
-		return nil, errStringTooLong
+	s := toStr(in)
+	if err := st.wantString(int64(len(s)) + int64(len(marker))*int64(strings.Count(s, "\n")+1)); err != nil {
+		return nil, err
 	}
+	lines := strings.Split(s, "\n")
 	for i := range lines {
 		if i >= from {
 			lines[i] = marker + lines[i]
@@ -705,6 +798,49 @@ func pcre(pattern string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// Bounds of regular expressions: Go's regexp runs in time linear in the
+// input, times the size of the compiled pattern.
+const (
+	maxPattern  = 16 << 10    // bytes of a pattern
+	regexpWork  = 100_000_000 // input bytes times compiled instructions
+	regexpSmall = 4096        // inputs up to this size are not checked
+)
+
+// regexp compiles a PCRE pattern for matching against an input of n bytes,
+// refusing a pattern too long or too slow for that input.
+func (st *state) regexp(pattern string, n int) (*regexp.Regexp, error) {
+	if len(pattern) > maxPattern {
+		return nil, fmt.Errorf("pattern longer than %d bytes", maxPattern)
+	}
+	re, err := pcre(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if n > regexpSmall {
+		if err := checkRegexpWork(re.String(), n); err != nil {
+			return nil, err
+		}
+	}
+	return re, nil
+}
+
+// checkRegexpWork refuses a compiled pattern whose matching against n bytes
+// could exceed regexpWork steps.
+func checkRegexpWork(expr string, n int) error {
+	sr, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil // regexp.Compile accepted it; nothing to measure
+	}
+	prog, err := syntax.Compile(sr.Simplify())
+	if err != nil {
+		return nil
+	}
+	if int64(len(prog.Inst))*int64(n) > regexpWork {
+		return fmt.Errorf("pattern too complex for %d bytes of text (a compiled pattern of %d instructions)", n, len(prog.Inst))
+	}
+	return nil
+}
+
 // stripExtended removes unescaped whitespace and # comments (PCRE x flag).
 func stripExtended(s string) string {
 	var b strings.Builder
@@ -735,12 +871,13 @@ func stripExtended(s string) string {
 }
 
 // fRegexp is regexp(pattern, group=0): the group of the first match, or "".
-func fRegexp(in any, args ...any) (any, error) {
-	re, err := pcre(toStr(arg(args, 0, "")))
+func fRegexp(st *state, in any, args ...any) (any, error) {
+	s := toStr(in)
+	re, err := st.regexp(toStr(arg(args, 0, "")), len(s))
 	if err != nil {
 		return nil, err
 	}
-	m := re.FindStringSubmatch(toStr(in))
+	m := re.FindStringSubmatch(s)
 	g := groupIndex(re, arg(args, 1, int64(0)))
 	if m == nil || g < 0 || g >= len(m) {
 		return "", nil
@@ -854,7 +991,7 @@ func fLast(in any, _ ...any) (any, error) {
 }
 
 // fJoin is join(glue="", and): the items (a dictionary's values) as text.
-func fJoin(in any, args ...any) (any, error) {
+func fJoin(st *state, in any, args ...any) (any, error) {
 	l := toList(in)
 	glue := toStr(arg(args, 0, ""))
 	last := glue
@@ -871,8 +1008,8 @@ func fJoin(in any, args ...any) (any, error) {
 			}
 		}
 		b.WriteString(toStr(x))
-		if b.Len() > maxFilterString {
-			return nil, errStringTooLong
+		if b.Len() > st.limits.String {
+			return nil, st.errString()
 		}
 	}
 	return b.String(), nil
@@ -880,10 +1017,19 @@ func fJoin(in any, args ...any) (any, error) {
 
 // fSplit is split(delimiter, limit) with PHP explode's limit rules; an
 // empty delimiter splits into chunks of limit (default 1) characters.
-func fSplit(in any, args ...any) (any, error) {
+func fSplit(st *state, in any, args ...any) (any, error) {
 	s := toStr(in)
 	delim := toStr(arg(args, 0, ""))
 	limit := toInt(arg(args, 1, int64(0)))
+	var pieces int64
+	if delim == "" {
+		pieces = int64(utf8.RuneCountInString(s)) / max(limit, 1)
+	} else {
+		pieces = int64(strings.Count(s, delim)) + 1
+	}
+	if err := st.wantItems(pieces); err != nil {
+		return nil, err
+	}
 	var parts []string
 	switch {
 	case delim == "":
@@ -909,9 +1055,12 @@ func fSplit(in any, args ...any) (any, error) {
 }
 
 // fSplitCRLF is split_crlf(keep_blanks=false, trim=true).
-func fSplitCRLF(in any, args ...any) (any, error) {
+func fSplitCRLF(st *state, in any, args ...any) (any, error) {
 	keep := truthy(arg(args, 0, false))
 	trim := truthy(arg(args, 1, true))
+	if err := st.wantItems(int64(strings.Count(toStr(in), "\n")) + 1); err != nil {
+		return nil, err
+	}
 	out := []any{}
 	for _, l := range strings.Split(strings.ReplaceAll(toStr(in), "\r\n", "\n"), "\n") {
 		l = strings.TrimSuffix(l, "\r")
@@ -927,7 +1076,10 @@ func fSplitCRLF(in any, args ...any) (any, error) {
 }
 
 // fSplitCSV splits on commas, trims the items and drops empty ones.
-func fSplitCSV(in any, _ ...any) (any, error) {
+func fSplitCSV(st *state, in any, _ ...any) (any, error) {
+	if err := st.wantItems(int64(strings.Count(toStr(in), ",")) + 1); err != nil {
+		return nil, err
+	}
 	out := []any{}
 	for _, p := range strings.Split(toStr(in), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -938,8 +1090,12 @@ func fSplitCSV(in any, _ ...any) (any, error) {
 }
 
 // fParseCSV parses CSV text into a list of rows (lists of text).
-func fParseCSV(in any, _ ...any) (any, error) {
-	r := csv.NewReader(strings.NewReader(toStr(in)))
+func fParseCSV(st *state, in any, _ ...any) (any, error) {
+	s := toStr(in)
+	if err := st.wantItems(int64(strings.Count(s, "\n") + strings.Count(s, ",") + 1)); err != nil {
+		return nil, err
+	}
+	r := csv.NewReader(strings.NewReader(s))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
 	recs, err := r.ReadAll()
@@ -958,20 +1114,48 @@ func fParseCSV(in any, _ ...any) (any, error) {
 }
 
 // fCSV turns rows (lists or dictionaries) into CSV text.
-func fCSV(in any, _ ...any) (any, error) {
-	var b strings.Builder
-	w := csv.NewWriter(&b)
+func fCSV(st *state, in any, _ ...any) (any, error) {
+	b := &capBuilder{max: st.limits.String}
+	w := csv.NewWriter(b)
 	for _, row := range toList(in) {
 		var rec []string
 		for _, f := range toList(row) {
 			rec = append(rec, toStr(f))
 		}
 		if err := w.Write(rec); err != nil {
-			return nil, err
+			return nil, st.limitError(err)
 		}
 	}
 	w.Flush()
+	if b.over {
+		return nil, st.errString()
+	}
 	return b.String(), w.Error()
+}
+
+// capBuilder is a strings.Builder that refuses to grow past max bytes.
+type capBuilder struct {
+	strings.Builder
+	max  int
+	over bool
+}
+
+var errBuilderFull = errors.New("text too long")
+
+func (b *capBuilder) Write(p []byte) (int, error) {
+	if b.over || b.Len()+len(p) > b.max {
+		b.over = true
+		return 0, errBuilderFull
+	}
+	return b.Builder.Write(p)
+}
+
+func (b *capBuilder) WriteString(s string) (int, error) {
+	if b.over || b.Len()+len(s) > b.max {
+		b.over = true
+		return 0, errBuilderFull
+	}
+	return b.Builder.WriteString(s)
 }
 
 // fSlice is slice(start, length, preserve_keys) on lists, dictionaries
@@ -1060,8 +1244,11 @@ func fReverse(in any, _ ...any) (any, error) {
 
 // fMerge is Twig's merge (PHP array_merge): lists concatenate; with a
 // dictionary, text keys are overwritten and numeric keys appended.
-func fMerge(in any, args ...any) (any, error) {
+func fMerge(st *state, in any, args ...any) (any, error) {
 	other := arg(args, 0, nil)
+	if err := st.wantItems(int64(sizeOf(in)) + int64(sizeOf(other))); err != nil {
+		return nil, err
+	}
 	la, aList := in.([]any)
 	lb, bList := other.([]any)
 	if in == nil {
@@ -1118,17 +1305,30 @@ func fColumn(in any, args ...any) (any, error) {
 
 // fBatch is batch(size, fill): lists of size items, the last one filled
 // with fill when given.
-func fBatch(in any, args ...any) (any, error) {
+func fBatch(st *state, in any, args ...any) (any, error) {
 	l := toList(in)
-	size := int(toInt(arg(args, 0, int64(1))))
-	if size < 1 {
+	size64 := toInt(arg(args, 0, int64(1)))
+	if size64 < 1 {
 		return nil, errors.New("size must be at least 1")
 	}
+	fill := len(args) > 1 && args[1] != nil
+	// The batches, and with a fill value the items of the last one, are
+	// checked before anything is built.
+	if len(l) > 0 && fill {
+		if err := st.wantItems(size64); err != nil {
+			return nil, err
+		}
+		batches := (int64(len(l)) + size64 - 1) / size64
+		if err := st.alloc(batches * size64 * itemBytes); err != nil {
+			return nil, err
+		}
+	}
+	size := int(min(size64, int64(len(l))+1))
 	out := []any{}
 	for i := 0; i < len(l); i += size {
 		chunk := slices.Clone(l[i:min(i+size, len(l))])
-		if len(args) > 1 && args[1] != nil {
-			for len(chunk) < size {
+		if fill {
+			for len(chunk) < int(size64) {
 				chunk = append(chunk, args[1])
 			}
 		}
@@ -1206,11 +1406,19 @@ func fRound(in any, args ...any) (any, error) {
 }
 
 // fNumberFormat is number_format(decimals=0, dec_point='.', thousands_sep=',').
-func fNumberFormat(in any, args ...any) (any, error) {
+func fNumberFormat(st *state, in any, args ...any) (any, error) {
 	f := toFloat(in)
 	dec := int(max(min(toInt(arg(args, 0, int64(0))), 20), 0))
 	point := toStr(arg(args, 1, "."))
 	sep := toStr(arg(args, 2, ","))
+	// A float64 has at most 309 digits before the point.
+	if err := st.wantString(int64(len(point)) + 104*int64(len(sep)) + 330); err != nil {
+		return nil, err
+	}
+	return numberFormat(f, dec, point, sep), nil
+}
+
+func numberFormat(f float64, dec int, point, sep string) string {
 	s := strconv.FormatFloat(math.Abs(f), 'f', dec, 64)
 	intPart, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
@@ -1227,7 +1435,7 @@ func fNumberFormat(in any, args ...any) (any, error) {
 		b.WriteString(point)
 		b.WriteString(frac)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // fBaseConvert is base_convert(from, to).
@@ -1250,10 +1458,9 @@ func fBytesPretty(in any, args ...any) (any, error) {
 		return "", nil
 	}
 	b := toFloat(in)
-	prec := arg(args, 0, int64(0))
+	prec := int(max(min(toInt(arg(args, 0, int64(0))), 20), 0))
 	nf := func(x float64, unit string) string {
-		s, _ := fNumberFormat(x, prec)
-		return s.(string) + " " + unit
+		return numberFormat(x, prec, ".", ",") + " " + unit
 	}
 	switch {
 	case b >= 1e12:

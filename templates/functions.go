@@ -17,37 +17,37 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-func buildFunctions() map[string]Func {
-	return map[string]Func{
-		"array_column":       fnArrayColumn,
-		"array_combine":      fnArrayCombine,
-		"array_count_values": fnArrayCountValues,
-		"array_diff":         fnArrayDiff,
-		"array_extract_keys": fnArrayExtractKeys,
-		"array_fill_keys":    fnArrayFillKeys,
-		"array_intersect":    fnArrayIntersect,
-		"array_matches":      fnArrayMatches,
-		"array_sort_keys":    fnArraySortKeys,
-		"array_sum":          fnArraySum,
-		"array_unique":       fnArrayUnique,
-		"array_values":       fnArrayValues,
-		"attribute":          fnAttribute,
-		"clamp_float":        fnClampFloat,
-		"clamp_int":          fnClampInt,
-		"cycle":              fnCycle,
-		"dict_set":           fnDictSet,
-		"dict_unset":         fnDictUnset,
-		"json_decode":        func(_ any, args ...any) (any, error) { return fJSONDecode(arg(args, 0, "")) },
-		"max":                fnMax,
-		"min":                fnMin,
-		"random":             fnRandom,
-		"random_string":      fnRandomString,
-		"range":              fnRange,
-		"regexp_match_all":   fnRegexpMatchAll,
-		"shuffle":            fnShuffle,
-		"validate_email":     fnValidateEmail,
-		"validate_number":    fnValidateNumber,
-		"xml_decode":         fnXMLDecode,
+func buildFunctions() map[string]funcDef {
+	return map[string]funcDef{
+		"array_column":       {fn: fnArrayColumn},
+		"array_combine":      {fn: fnArrayCombine},
+		"array_count_values": {fn: fnArrayCountValues},
+		"array_diff":         {fn: fnArrayDiff},
+		"array_extract_keys": {fn: fnArrayExtractKeys},
+		"array_fill_keys":    {fn: fnArrayFillKeys},
+		"array_intersect":    {fn: fnArrayIntersect},
+		"array_matches":      {sfn: fnArrayMatches},
+		"array_sort_keys":    {fn: fnArraySortKeys},
+		"array_sum":          {fn: fnArraySum},
+		"array_unique":       {fn: fnArrayUnique},
+		"array_values":       {fn: fnArrayValues},
+		"attribute":          {fn: fnAttribute, view: true},
+		"clamp_float":        {fn: fnClampFloat},
+		"clamp_int":          {fn: fnClampInt},
+		"cycle":              {fn: fnCycle, view: true},
+		"dict_set":           {fn: fnDictSet},
+		"dict_unset":         {fn: fnDictUnset},
+		"json_decode":        {sfn: func(st *state, _ any, args ...any) (any, error) { return fJSONDecode(st, arg(args, 0, "")) }},
+		"max":                {fn: fnMax, view: true},
+		"min":                {fn: fnMin, view: true},
+		"random":             {fn: fnRandom, view: true},
+		"random_string":      {fn: fnRandomString},
+		"range":              {sfn: fnRange},
+		"regexp_match_all":   {sfn: fnRegexpMatchAll},
+		"shuffle":            {fn: fnShuffle},
+		"validate_email":     {fn: fnValidateEmail},
+		"validate_number":    {fn: fnValidateNumber},
+		"xml_decode":         {sfn: fnXMLDecode},
 	}
 }
 
@@ -189,24 +189,41 @@ func fnArrayFillKeys(_ any, args ...any) (any, error) {
 }
 
 // wildcard compiles a pattern where * matches anything (case-insensitive).
-func wildcard(p string) *regexp.Regexp {
+func wildcard(p string) (*regexp.Regexp, error) {
+	if len(p) > maxPattern {
+		return nil, fmt.Errorf("pattern longer than %d bytes", maxPattern)
+	}
 	parts := strings.Split(p, "*")
 	for i := range parts {
 		parts[i] = regexp.QuoteMeta(parts[i])
 	}
-	return regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
+	return regexp.Compile("(?is)^" + strings.Join(parts, ".*") + "$")
 }
 
 // fnArrayMatches is array_matches(values, patterns): the values that match
 // any of the * wildcard patterns.
-func fnArrayMatches(_ any, args ...any) (any, error) {
+func fnArrayMatches(st *state, _ any, args ...any) (any, error) {
 	var res []*regexp.Regexp
 	for _, p := range toList(arg(args, 1, nil)) {
-		res = append(res, wildcard(toStr(p)))
+		re, err := wildcard(toStr(p))
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, re)
 	}
 	out := []any{}
-	for _, v := range toList(arg(args, 0, nil)) {
+	for i, v := range toList(arg(args, 0, nil)) {
+		if i&255 == 255 {
+			if err := st.lim.Check(); err != nil {
+				return nil, err
+			}
+		}
 		s := toStr(v)
+		if len(res) > 0 && len(s) > regexpSmall {
+			if err := checkRegexpWork(res[0].String(), len(s)*len(res)); err != nil {
+				return nil, err
+			}
+		}
 		for _, re := range res {
 			if re.MatchString(s) {
 				out = append(out, v)
@@ -476,7 +493,11 @@ func fnRandom(_ any, args ...any) (any, error) {
 		if lo > hi {
 			lo, hi = hi, lo
 		}
-		return lo + mrand.Int64N(hi-lo+1), nil
+		span := uint64(hi) - uint64(lo) // fits: hi >= lo
+		if span == math.MaxUint64 {
+			return int64(mrand.Uint64()), nil
+		}
+		return lo + int64(mrand.Uint64N(span+1)), nil
 	}
 	switch t := arg(args, 0, nil).(type) {
 	case nil:
@@ -524,7 +545,7 @@ func fnRandomString(_ any, args ...any) (any, error) {
 
 // fnRange is range(low, high, step=1) over integers or single characters,
 // at most MaxRange items.
-func fnRange(_ any, args ...any) (any, error) {
+func fnRange(st *state, _ any, args ...any) (any, error) {
 	lo, hi := arg(args, 0, int64(0)), arg(args, 1, int64(0))
 	step := toFloat(arg(args, 2, int64(1)))
 	if step == 0 {
@@ -536,17 +557,20 @@ func fnRange(_ any, args ...any) (any, error) {
 	if lok && hok && !isNumeric(ls) && !isNumeric(hs) && utf8.RuneCountInString(ls) >= 1 && utf8.RuneCountInString(hs) >= 1 {
 		a, _ := utf8.DecodeRuneInString(ls)
 		b, _ := utf8.DecodeRuneInString(hs)
-		st := int64(max(step, 1))
-		n := (abs64(int64(b)-int64(a)))/st + 1
+		step := int64(max(step, 1))
+		n := (abs64(int64(b)-int64(a)))/step + 1
 		if n > MaxRange {
 			return nil, fmt.Errorf("range of more than %d items", MaxRange)
+		}
+		if err := st.wantItems(n); err != nil {
+			return nil, err
 		}
 		out := make([]any, 0, n)
 		for i := int64(0); i < n; i++ {
 			if b >= a {
-				out = append(out, string(rune(int64(a)+i*st)))
+				out = append(out, string(rune(int64(a)+i*step)))
 			} else {
-				out = append(out, string(rune(int64(a)-i*st)))
+				out = append(out, string(rune(int64(a)-i*step)))
 			}
 		}
 		return out, nil
@@ -556,6 +580,9 @@ func fnRange(_ any, args ...any) (any, error) {
 	n := math.Floor(math.Abs(b-a)/step) + 1
 	if n > MaxRange || math.IsNaN(n) {
 		return nil, fmt.Errorf("range of more than %d items", MaxRange)
+	}
+	if err := st.wantItems(int64(n)); err != nil {
+		return nil, err
 	}
 	out := make([]any, 0, int(n))
 	for i := 0; i < int(n); i++ {
@@ -581,14 +608,15 @@ func abs64(x int64) int64 {
 
 // fnRegexpMatchAll is regexp_match_all(pattern, text, group=0): every match
 // (or the given group of every match).
-func fnRegexpMatchAll(_ any, args ...any) (any, error) {
-	re, err := pcre(toStr(arg(args, 0, "")))
+func fnRegexpMatchAll(st *state, _ any, args ...any) (any, error) {
+	text := toStr(arg(args, 1, ""))
+	re, err := st.regexp(toStr(arg(args, 0, "")), len(text))
 	if err != nil {
 		return nil, err
 	}
 	g := groupIndex(re, arg(args, 2, int64(0)))
 	out := []any{}
-	for _, m := range re.FindAllStringSubmatch(toStr(arg(args, 1, "")), 10000) {
+	for _, m := range re.FindAllStringSubmatch(text, 10000) {
 		if g >= 0 && g < len(m) {
 			out = append(out, m[g])
 		}

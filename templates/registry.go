@@ -8,44 +8,62 @@ import (
 )
 
 // Func is the Go form of a Cerb filter or function: the filtered value (nil
-// for functions) and the arguments, in the dict value model. A later Twig
-// front end calls the same functions with several arguments.
+// for functions) and the arguments, in the dict value model.
 type Func func(in any, args ...any) (any, error)
+
+// stateFunc is a filter or function that needs the render's state: one
+// that checks a limit before it builds a large value.
+type stateFunc func(st *state, in any, args ...any) (any, error)
 
 // filterDef describes one filter. With spread set, a list given as pongo2's
 // single filter argument is passed as the argument list (|slice:[1, 2]
-// style); otherwise the argument is passed as it is.
+// style); otherwise the argument is passed as it is. A view filter returns
+// its input or a part of it, so its result needs no size check.
 type filterDef struct {
 	fn     Func
+	sfn    stateFunc
 	spread bool
+	view   bool
 }
 
-// filterTable and functionTable are built once at package initialization
-// and never modified.
+func (d filterDef) call(st *state, in any, args ...any) (any, error) {
+	if d.sfn != nil {
+		return d.sfn(st, in, args...)
+	}
+	return d.fn(in, args...)
+}
+
+// Filter and function tables: built once when the package is initialized
+// and never modified. Every Env registers them on its own pongo2 set.
 var (
 	filterTable   = buildFilters()
 	functionTable = buildFunctions()
-	// functions is the pongo2 view of functionTable, shared by every render
-	// as its read-only global context.
-	functions = buildGlobals(functionTable)
 )
 
-// bannedFilters are pongo2 builtins that are refused: they can allocate
-// without bound from a small template, or duplicate a Cerb filter with
-// different semantics.
+// bannedFilters are pongo2 builtins that are refused with a message of
+// their own: they can allocate without bound from a small template, or
+// duplicate a Cerb filter with different semantics. (No pongo2 builtin
+// filter is reachable: an Env's set hides them all.)
 var bannedFilters = []string{"center", "ljust", "rjust", "stringformat", "floatformat", "urlize", "urlizetrunc", "truncatechars_html", "truncatewords_html"}
 
-// Filter returns the Go function behind a filter name.
+// Filter returns the Go function behind a filter name. Called outside a
+// render, it applies the default limits.
 func Filter(name string) (Func, bool) {
 	f, ok := filterTable[name]
-	return f.fn, ok
+	if !ok {
+		return nil, false
+	}
+	return func(in any, args ...any) (any, error) { return f.call(newState(), in, args...) }, true
 }
 
 // Function returns the Go function behind a function name. Functions ignore
-// their in argument.
+// their in argument. Called outside a render, it applies the default limits.
 func Function(name string) (Func, bool) {
 	f, ok := functionTable[name]
-	return f, ok
+	if !ok {
+		return nil, false
+	}
+	return func(in any, args ...any) (any, error) { return f.call(newState(), nil, args...) }, true
 }
 
 // FilterNames lists the registered filter names, sorted.
@@ -63,74 +81,56 @@ func sortedNames[V any](m map[string]V) []string {
 	return names
 }
 
-// init registers the filters with pongo2, whose filter registry is global.
-// This is the only place hookhost writes pongo2's globals.
-func init() {
-	registerTwig()
+// newSet returns the pongo2 template set of an Env: hookhost's filters,
+// the helper filters and tags of the Twig translation, no pongo2 builtin
+// filter, and the tags that read files or define macros banned. Nothing
+// is registered in pongo2's global registries.
+func newSet() (*pongo2.TemplateSet, error) {
+	set := pongo2.NewSet("hookhost", noLoader{})
+	if err := set.HideGlobalFilters(); err != nil {
+		return nil, err
+	}
 	for name, def := range filterTable {
-		fn := adaptFilter(name, def)
-		if pongo2.FilterExists(name) {
-			_ = pongo2.ReplaceFilter(name, fn)
-		} else {
-			_ = pongo2.RegisterFilter(name, fn)
+		if err := set.RegisterFilter(name, adaptFilter(name, def)); err != nil {
+			return nil, err
 		}
 	}
-	// Builtins that can build large strings get a length check.
-	for _, name := range []string{"add", "linebreaks", "linebreaksbr", "wordwrap"} {
-		if orig, ok := builtinFilter(name); ok {
-			_ = pongo2.ReplaceFilter(name, capFilter(orig))
+	if err := registerTwig(set); err != nil {
+		return nil, err
+	}
+	for _, t := range bannedTags {
+		if err := set.BanTag(t); err != nil {
+			return nil, err
 		}
 	}
+	return set, nil
 }
 
-// builtinFilter fetches a pongo2 builtin by applying it through ApplyFilter.
-func builtinFilter(name string) (pongo2.FilterFunction, bool) {
-	if !pongo2.FilterExists(name) {
-		return nil, false
-	}
-	return func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
-		return pongo2.ApplyFilter(name, in, param)
-	}, true
-}
-
-// maxFilterString caps strings produced by filters.
-const maxFilterString = DefaultOutputLimit
-
-func capFilter(orig pongo2.FilterFunction) pongo2.FilterFunction {
-	return func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
-		if in.IsString() && param.IsString() && len(in.String())+len(param.String()) > maxFilterString {
-			return nil, &pongo2.Error{Sender: "filter", OrigError: errTooLong}
-		}
-		return orig(in, param)
-	}
-}
-
-var errTooLong = fmt.Errorf("string longer than %d bytes", maxFilterString)
-
-func adaptFilter(name string, def filterDef) pongo2.FilterFunction {
-	return func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
-		var out any
-		var err error
+// adaptFilter turns a filter into a pongo2 filter of the set: it converts
+// the arguments, checks the deadline, and checks and accounts for the
+// value the filter builds.
+func adaptFilter(name string, def filterDef) pongo2.ContextFilterFunction {
+	call := def.call // bound once: a method value allocates
+	return func(ctx *pongo2.ExecutionContext, in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+		st := stateOf(ctx)
+		x := norm(in.Interface())
+		var args []any
 		if fa, ok := param.Interface().(pongo2.FilterArgs); ok {
-			args := make([]any, len(fa))
+			args = make([]any, len(fa))
 			for i, a := range fa {
 				args[i] = norm(a)
 			}
-			out, err = def.fn(norm(in.Interface()), args...)
-			if err != nil {
-				return nil, &pongo2.Error{Sender: "filter:" + name, OrigError: fmt.Errorf("%s: %w", name, err)}
+		} else {
+			p := norm(param.Interface())
+			switch l, isList := p.([]any); {
+			case p == nil:
+			case isList && def.spread:
+				args = l
+			default:
+				args = []any{p}
 			}
-			return pongo2.AsValue(out), nil
 		}
-		p := norm(param.Interface())
-		switch l, isList := p.([]any); {
-		case p == nil:
-			out, err = def.fn(norm(in.Interface()))
-		case isList && def.spread:
-			out, err = def.fn(norm(in.Interface()), l...)
-		default:
-			out, err = def.fn(norm(in.Interface()), p)
-		}
+		out, err := st.apply(call, def.view, x, args)
 		if err != nil {
 			return nil, &pongo2.Error{Sender: "filter:" + name, OrigError: fmt.Errorf("%s: %w", name, err)}
 		}
@@ -138,21 +138,64 @@ func adaptFilter(name string, def filterDef) pongo2.FilterFunction {
 	}
 }
 
-func buildGlobals(fns map[string]Func) pongo2.Context {
-	ctx := make(pongo2.Context, len(fns))
-	for name, fn := range fns {
-		ctx[name] = adaptFunction(name, fn)
+// apply calls fn on in and args within the render's limits.
+func (st *state) apply(fn stateFunc, view bool, in any, args []any) (any, error) {
+	size := sizeOf(in)
+	for _, a := range args {
+		size = max(size, sizeOf(a))
+	}
+	if err := st.tick(size); err != nil {
+		return nil, err
+	}
+	out, err := fn(st, in, args...)
+	if err != nil {
+		return nil, st.limitError(err)
+	}
+	if !view {
+		if err := st.built(out, in, args); err != nil {
+			return nil, err
+		}
+	}
+	if size > bigValue {
+		if err := st.lim.Check(); err != nil {
+			return nil, st.limitError(err)
+		}
+	}
+	return out, nil
+}
+
+// funcDef describes one function; see filterDef.
+type funcDef struct {
+	fn   Func
+	sfn  stateFunc
+	view bool
+}
+
+func (d funcDef) call(st *state, _ any, args ...any) (any, error) {
+	if d.sfn != nil {
+		return d.sfn(st, nil, args...)
+	}
+	return d.fn(nil, args...)
+}
+
+// buildGlobals returns the functions of an Env, as the read-only global
+// context of its renders.
+func buildGlobals() pongo2.Context {
+	ctx := make(pongo2.Context, len(functionTable)+8)
+	for name, def := range functionTable {
+		ctx[name] = adaptFunction(name, def)
 	}
 	addHelperGlobals(ctx)
 	return ctx
 }
 
-func adaptFunction(name string, fn Func) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
+func adaptFunction(name string, def funcDef) pongo2.ContextFunction {
+	call := def.call // bound once: a method value allocates
+	return func(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
 		for i, a := range args {
 			args[i] = norm(a)
 		}
-		out, err := fn(nil, args...)
+		out, err := stateOf(ctx).apply(call, def.view, nil, args)
 		if err != nil {
 			return nil, fmt.Errorf("%s(): %w", name, err)
 		}

@@ -57,15 +57,56 @@
 // sort keep a list a list (PHP keeps the old indexes), and kata_encode is a
 // small emitter of its own.
 //
+// # Package placeholders
+//
+// Cerb packages fill their records at import with Twig on other delimiters:
+// {{{ expr }}}, {{% tag %}} and {{# comment #}}, everything else (a
+// script's own {{ }} and {% %} included) being text. CompilePackage and
+// RenderPackage read that syntax with the same lexer (other delimiters),
+// the same Twig front end, filters, functions, printing rules, sandbox and
+// limits as scripts.
+//
+// # Sandbox
+//
+// Every Env has its own pongo2 template set holding its filters and tags;
+// nothing is registered in pongo2's global registries, and pongo2's own
+// filters are hidden from it. The translation's helpers (named _tw_*) cannot
+// be named by a template in either syntax.
+//
 // # Limits
 //
-// pongo2 cannot cancel a render. A render is bounded by the output cap
-// (WithOutputLimit, 16 MiB by default), a loop budget (WithLoopLimit,
-// 1,000,000 iterations by default), a cap on strings built by filters and "~"
-// (the output cap), and range(), which yields at most 100,000 items.
+// pongo2 cannot cancel a render, so every render carries its own state and
+// checks it as it goes: at every loop iteration and arrow-function call, at
+// every filter and function call, and before a filter or function builds a
+// large value. A render that runs into a limit fails at once with an *Error
+// wrapping a *LimitError that names the limit. The limits (Limits,
+// WithLimits; RenderContext adds cancellation by a context) and their
+// defaults:
+//
+//   - Output: 16 MiB of output.
+//   - String: every string a filter, function or operator builds (~, join,
+//     repeat, replace, json_encode...) is at most String bytes; default:
+//     Output.
+//   - Items: every list and dictionary built holds at most 1,000,000 items
+//     (range() stays at 100,000); values are checked before they are built,
+//     so [1]|batch(50000000, 'x') fails without allocating.
+//   - Value: a list or dictionary built prints (as JSON) in at most
+//     max(String, 16 MiB) bytes, so values that share items ({% set a = [a,
+//     a] %} in a loop) cannot grow exponentially.
+//   - Memory: 128 MiB of strings, lists and dictionaries built by one render
+//     in total, dropped ones included.
+//   - Loop: 1,000,000 loop iterations and arrow-function calls.
+//   - Time: 2 s of wall-clock time, checked at loop iterations, arrow calls,
+//     every 64 filter and function calls, and around calls on large values.
+//
+// Besides, templates nest blocks and expressions at most 256 deep, arrow
+// functions are called at most 64 deep, regular expressions are at most
+// 16 KiB and refused when their compiled size times the length of the text
+// exceeds 10^8, and division or modulo by zero is an error.
 package templates
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,15 +121,6 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// Default limits.
-const (
-	DefaultOutputLimit = 16 << 20
-	DefaultLoopLimit   = 1_000_000
-	DefaultCacheSize   = 10_000
-	// MaxRange is the largest number of items range() returns.
-	MaxRange = 100_000
-)
-
 // bannedTags are the pongo2 tags a template may not use: everything that
 // reads other templates or files, plus macro (unbounded recursion) and
 // lorem (unbounded output).
@@ -99,19 +131,27 @@ type Env struct {
 	set       *pongo2.TemplateSet
 	compileMu sync.Mutex // pongo2's TemplateSet writes a field on every compile
 	cache     *cache
-	outLimit  int
-	loopLimit int64
+	limits    Limits
+	globals   pongo2.Context // the functions, shared read-only by every render
+	states    sync.Pool      // *state
 }
 
 // Option configures an Env.
 type Option func(*Env)
 
-// WithOutputLimit caps the size of a render's output (and of strings built
-// while rendering) at n bytes.
-func WithOutputLimit(n int) Option { return func(e *Env) { e.outLimit = n } }
+// WithLimits sets the limits of every render; zero fields take their
+// defaults.
+func WithLimits(l Limits) Option { return func(e *Env) { e.limits = l } }
 
-// WithLoopLimit caps the number of loop iterations of one render.
-func WithLoopLimit(n int64) Option { return func(e *Env) { e.loopLimit = n } }
+// WithOutputLimit caps the size of a render's output, and of every string
+// built while rendering, at n bytes (Limits.Output and Limits.String).
+func WithOutputLimit(n int) Option {
+	return func(e *Env) { e.limits.Output, e.limits.String = n, n }
+}
+
+// WithLoopLimit caps the loop iterations and arrow-function calls of one
+// render (Limits.Loop).
+func WithLoopLimit(n int64) Option { return func(e *Env) { e.limits.Loop = n } }
 
 // WithCacheSize sets how many compiled templates the Env keeps (0 turns the
 // cache off).
@@ -119,29 +159,26 @@ func WithCacheSize(n int) Option { return func(e *Env) { e.cache = newCache(n) }
 
 // New returns a ready Env.
 func New(opts ...Option) *Env {
-	e := &Env{
-		set:       pongo2.NewSet("hookhost", noLoader{}),
-		outLimit:  DefaultOutputLimit,
-		loopLimit: DefaultLoopLimit,
-	}
-	for _, t := range bannedTags {
-		if err := e.set.BanTag(t); err != nil {
-			panic("templates: " + err.Error()) // a pongo2 tag was renamed
-		}
-	}
-	for _, f := range bannedFilters {
-		if err := e.set.BanFilter(f); err != nil {
-			panic("templates: " + err.Error())
-		}
-	}
+	e := &Env{}
 	for _, o := range opts {
 		o(e)
 	}
+	e.limits = e.limits.withDefaults()
 	if e.cache == nil {
 		e.cache = newCache(DefaultCacheSize)
 	}
+	set, err := newSet()
+	if err != nil {
+		panic("templates: " + err.Error()) // a pongo2 tag was renamed
+	}
+	e.set = set
+	e.globals = buildGlobals()
+	e.states.New = func() any { return &state{out: make([]byte, 0, 512)} }
 	return e
 }
+
+// Limits returns the limits of the Env's renders, defaults filled in.
+func (e *Env) Limits() Limits { return e.limits }
 
 // Template is a compiled template. It is immutable and safe for concurrent use.
 type Template struct {
@@ -155,11 +192,13 @@ type Template struct {
 func (t *Template) Source() string { return t.src }
 
 // Error is a template syntax or runtime error. Line and Col are 1-based and
-// relative to the template source (0 when unknown).
+// relative to the template source (0 when unknown). Err, when not nil, is
+// the cause: a *LimitError when the render ran into a limit.
 type Error struct {
 	Line int
 	Col  int
 	Msg  string
+	Err  error
 }
 
 func (e *Error) Error() string {
@@ -169,6 +208,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg)
 }
 
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
 // HasMarkup reports whether s contains template markup ("{{", "{%" or "{#").
 // Strings without markup render as themselves and need no compiling.
 func HasMarkup(s string) bool {
@@ -177,10 +219,14 @@ func HasMarkup(s string) bool {
 
 // Compile parses src, or returns the cached template for the same source.
 func (e *Env) Compile(src string) (*Template, error) {
-	if t := e.cache.get(src); t != nil {
+	return e.compileAs(src, src, scriptSyntax)
+}
+
+func (e *Env) compileAs(key, src string, syn *delims) (*Template, error) {
+	if t := e.cache.get(key); t != nil {
 		return t, nil
 	}
-	tr, err := translate(src)
+	tr, err := translate(src, syn)
 	if err != nil {
 		return nil, toError(err)
 	}
@@ -191,7 +237,7 @@ func (e *Env) Compile(src string) (*Template, error) {
 		return nil, tr.toError(err)
 	}
 	t := &Template{src: src, tpl: pt, env: e, tr: tr}
-	return e.cache.add(src, t), nil
+	return e.cache.add(key, t), nil
 }
 
 func (e *Env) compile(src string) (pt *pongo2.Template, err error) {
@@ -213,44 +259,69 @@ func (tr *translation) toError(err error) error {
 	var te *Error
 	if errors.As(e, &te) && te.Line > 0 {
 		line, col := tr.position(te.Line, te.Col)
-		return &Error{Line: line, Col: col, Msg: te.Msg}
+		return &Error{Line: line, Col: col, Msg: te.Msg, Err: te.Err}
 	}
 	return e
 }
 
 // Render executes t with data as the variables. data may be nil.
-func (t *Template) Render(data *dict.Map) (out string, err error) {
-	w := getWriter(t.env.outLimit)
-	defer putWriter(w)
-	w.limits.Steps = t.env.loopLimit
-	w.limits.MaxString = t.env.outLimit
+func (t *Template) Render(data *dict.Map) (string, error) {
+	return t.RenderContext(context.Background(), data)
+}
+
+// RenderContext executes t with data as the variables; the render ends
+// with an error naming the "canceled" limit once ctx is done. data may be
+// nil.
+func (t *Template) RenderContext(ctx context.Context, data *dict.Map) (out string, err error) {
+	env := t.env
+	st := env.states.Get().(*state)
+	st.reset(&env.limits, ctx)
+	defer env.putState(st)
 	opts := pongo2.RenderOptions{
-		Globals: functions,
-		Limits:  &w.limits,
+		Globals: env.globals,
+		Limits:  &st.lim,
 		Format:  formatValue,
 	}
 	if data != nil {
 		opts.Root = data
 	}
-	if err := t.execute(opts, w); err != nil {
-		if w.over {
-			return "", w.overError()
+	err = t.execute(opts, st)
+	if st.lim.Err != nil {
+		le := st.limitError(st.lim.Err)
+		e := &Error{Msg: le.Error(), Err: le}
+		var te *Error
+		if errors.As(err, &te) && st.limits != nil && !isOutputLimit(le) {
+			e.Line, e.Col = te.Line, te.Col
 		}
+		return "", e
+	}
+	if err != nil {
 		return "", err
 	}
-	if w.over {
-		return "", w.overError()
-	}
-	return string(w.buf), nil
+	return string(st.out), nil
 }
 
-func (t *Template) execute(opts pongo2.RenderOptions, w *capWriter) (err error) {
+func isOutputLimit(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le) && le.Limit == "output"
+}
+
+func (e *Env) putState(st *state) {
+	st.ctx = nil
+	st.lim = pongo2.Limits{}
+	clear(st.weights)
+	if cap(st.out) <= 64<<10 {
+		e.states.Put(st)
+	}
+}
+
+func (t *Template) execute(opts pongo2.RenderOptions, st *state) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{Msg: fmt.Sprintf("template failed: %v", r)}
 		}
 	}()
-	if err := t.tpl.ExecuteRoot(opts, w); err != nil {
+	if err := t.tpl.ExecuteRoot(opts, st); err != nil {
 		return t.tr.toError(err)
 	}
 	return nil
@@ -258,6 +329,11 @@ func (t *Template) execute(opts pongo2.RenderOptions, w *capWriter) (err error) 
 
 // Render compiles (or fetches from the cache) and renders src.
 func (e *Env) Render(src string, data *dict.Map) (string, error) {
+	return e.RenderContext(context.Background(), src, data)
+}
+
+// RenderContext is Render with a context; see Template.RenderContext.
+func (e *Env) RenderContext(ctx context.Context, src string, data *dict.Map) (string, error) {
 	if !HasMarkup(src) {
 		return src, nil
 	}
@@ -265,7 +341,7 @@ func (e *Env) Render(src string, data *dict.Map) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.Render(data)
+	return t.RenderContext(ctx, data)
 }
 
 // noLoader refuses every file: templates never come from disk.
@@ -277,64 +353,37 @@ func (noLoader) Get(path string) (io.Reader, error) {
 	return nil, errors.New("templates are not loaded from files")
 }
 
-// capWriter collects output up to a limit.
-type capWriter struct {
-	buf    []byte
-	limit  int
-	over   bool
-	limits pongo2.Limits
-}
-
-var writerPool = sync.Pool{New: func() any { return &capWriter{buf: make([]byte, 0, 512)} }}
-
-func getWriter(limit int) *capWriter {
-	w := writerPool.Get().(*capWriter)
-	w.buf, w.limit, w.over = w.buf[:0], limit, false
-	return w
-}
-
-func putWriter(w *capWriter) {
-	if cap(w.buf) <= 64<<10 {
-		writerPool.Put(w)
+// Write appends to the render's output up to the output limit; past it,
+// the render fails.
+func (st *state) Write(b []byte) (int, error) {
+	if err := st.room(len(b)); err != nil {
+		return 0, err
 	}
-}
-
-func (w *capWriter) Write(b []byte) (int, error) {
-	if w.over {
-		return 0, errOutput
-	}
-	if len(w.buf)+len(b) > w.limit {
-		w.overflow()
-		return 0, errOutput
-	}
-	w.buf = append(w.buf, b...)
+	st.out = append(st.out, b...)
 	return len(b), nil
 }
 
-func (w *capWriter) WriteString(s string) (int, error) {
-	if w.over {
-		return 0, errOutput
+// WriteString is Write for a string.
+func (st *state) WriteString(s string) (int, error) {
+	if err := st.room(len(s)); err != nil {
+		return 0, err
 	}
-	if len(w.buf)+len(s) > w.limit {
-		w.overflow()
-		return 0, errOutput
-	}
-	w.buf = append(w.buf, s...)
+	st.out = append(st.out, s...)
 	return len(s), nil
 }
 
-// overflow marks the output as too long and spends the loop budget, so that
-// the next loop iteration ends the render.
-func (w *capWriter) overflow() {
-	w.over = true
-	w.limits.Steps = -1 << 40
+// room checks that n more bytes fit in the output. Once the output is
+// full, the limit error is recorded: pongo2 ignores writers' errors, but
+// the next loop iteration or filter call ends the render.
+func (st *state) room(n int) error {
+	if st.lim.Err != nil {
+		return st.lim.Err
+	}
+	if len(st.out)+n > st.limits.Output {
+		return st.fail("output", int64(st.limits.Output))
+	}
+	return nil
 }
-
-func (w *capWriter) overError() error {
-	return &Error{Msg: fmt.Sprintf("template output exceeds %d bytes", w.limit)}
-}
-
-var errOutput = errors.New("template output limit reached")
 
 // pongoNoise matches the location prefix pongo2 puts in its messages.
 var pongoNoise = regexp.MustCompile(`\[Error \(where: [^)]*\)[^\]]*\] ?`)

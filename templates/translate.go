@@ -59,6 +59,7 @@ type translator struct {
 	marks []mark
 	tmp   int
 	loops int
+	depth int // of the expression being translated
 }
 
 // translation is a template translated to pongo2.
@@ -68,8 +69,8 @@ type translation struct {
 	lines []int // offsets of the lines of src
 }
 
-func translate(src string) (*translation, error) {
-	nodes, err := parseTwig(src)
+func translate(src string, syn *delims) (*translation, error) {
+	nodes, err := parseTwig(src, syn)
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +129,27 @@ func (t *translator) body(nodes []node) error {
 }
 
 func (t *translator) text(s string) {
-	// pongo2 would read "{" followed by the next tag as "{{" or "{%".
-	if strings.HasSuffix(s, "{") {
-		t.write(s[:len(s)-1])
+	// pongo2 would read "{{", "{%" and "{#" as tags (package placeholders
+	// leave them in the text), and a "{" at the end as the start of the
+	// next tag.
+	for {
+		i := strings.IndexByte(s, '{')
+		for i >= 0 && i+1 < len(s) && strings.IndexByte("{%#", s[i+1]) < 0 {
+			j := strings.IndexByte(s[i+1:], '{')
+			if j < 0 {
+				i = -1
+				break
+			}
+			i += j + 1
+		}
+		if i < 0 {
+			t.write(s)
+			return
+		}
+		t.write(s[:i])
 		t.write(`{{ "{" }}`)
-		return
+		s = s[i+1:]
 	}
-	t.write(s)
 }
 
 func (t *translator) tag(p pos, parts ...any) error {
@@ -457,6 +472,13 @@ var binaryHelpers = map[string]string{
 }
 
 func (t *translator) expr(x expr) (frag, error) {
+	// Left-associative chains (a ~ b ~ c ..., a|f|g ...) are parsed in a
+	// loop but nest in the tree: the depth is checked here too.
+	t.depth++
+	defer func() { t.depth-- }()
+	if t.depth > 2*maxNesting {
+		return frag{}, twigError(x.at(), "template nesting limit exceeded: expressions nested more than %d deep", 2*maxNesting)
+	}
 	switch e := x.(type) {
 	case *litExpr:
 		return literal(e.val), nil

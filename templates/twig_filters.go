@@ -39,7 +39,7 @@ func callLambda(fn pongo2.Lambda, args ...any) (any, error) {
 }
 
 // fMap is map(arrow): arrow(value, key) for each item, keeping the keys.
-func fMap(in any, args ...any) (any, error) {
+func fMap(_ *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("map", args, 0)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func fMap(in any, args ...any) (any, error) {
 // fFilter is filter(arrow): the items for which arrow(value, key) is true.
 // A dictionary keeps its keys; a list stays a list (PHP would keep the
 // indexes of the remaining items).
-func fFilter(in any, args ...any) (any, error) {
+func fFilter(_ *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("filter", args, 0)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func fFilter(in any, args ...any) (any, error) {
 }
 
 // fReduce is reduce(arrow, initial): arrow(carry, value, key) over the items.
-func fReduce(in any, args ...any) (any, error) {
+func fReduce(_ *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("reduce", args, 0)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func fReduce(in any, args ...any) (any, error) {
 }
 
 // fSortArrow is sort, or sort(arrow) with arrow(a, b) giving <0, 0 or >0.
-func fSortArrow(in any, args ...any) (any, error) {
+func fSortArrow(_ *state, in any, args ...any) (any, error) {
 	if len(args) == 0 || args[0] == nil {
 		return fSort(in)
 	}
@@ -187,9 +187,16 @@ var (
 )
 
 // fPermalink is Cerb's permalink: lower-case words joined by "-".
-func fPermalink(in any, args ...any) (any, error) {
+func fPermalink(st *state, in any, args ...any) (any, error) {
 	sep := toStr(arg(args, 0, "-"))
 	s := rePermalinkDrop.ReplaceAllString(toStr(in), "")
+	if len(sep) > 1 {
+		// every run of spaces and dashes becomes sep
+		runs := len(rePermalinkSpace.FindAllStringIndex(s, -1))
+		if err := st.wantString(int64(len(s)) + int64(runs)*int64(len(sep))); err != nil {
+			return nil, err
+		}
+	}
 	s = rePermalinkSpace.ReplaceAllString(s, sep)
 	return strings.Trim(strings.ToLower(s), sep), nil
 }
@@ -251,7 +258,7 @@ func fDatePretty(in any, args ...any) (any, error) {
 // "key@text:" block for several lines), numbers and booleans with @int,
 // @float and @bool, lists of text as "@list" blocks and other lists as
 // "@json".
-func fKataEncode(in any, _ ...any) (any, error) {
+func fKataEncode(st *state, in any, _ ...any) (any, error) {
 	m, ok := in.(*dict.Map)
 	if !ok {
 		if l, isList := in.([]any); isList {
@@ -260,17 +267,23 @@ func fKataEncode(in any, _ ...any) (any, error) {
 			return nil, errors.New("kata_encode needs a dictionary")
 		}
 	}
-	var b strings.Builder
-	kataDict(&b, m, "")
+	b := &capBuilder{max: st.limits.String + 1}
+	kataDict(st, b, m, "")
+	if b.over {
+		return nil, st.errString()
+	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-func kataDict(b *strings.Builder, m *dict.Map, indent string) {
+func kataDict(st *state, b *capBuilder, m *dict.Map, indent string) {
 	m.Range(func(k string, v any) bool {
+		if b.over {
+			return false
+		}
 		switch t := v.(type) {
 		case *dict.Map:
 			b.WriteString(indent + k + ":\n")
-			kataDict(b, t, indent+"  ")
+			kataDict(st, b, t, indent+"  ")
 		case []any:
 			text := true
 			for _, x := range t {
@@ -284,7 +297,12 @@ func kataDict(b *strings.Builder, m *dict.Map, indent string) {
 					b.WriteString(indent + "  " + x.(string) + "\n")
 				}
 			} else {
-				b.WriteString(indent + k + "@json: " + encodeJSON(t) + "\n")
+				js, err := st.encodeJSON(t, "")
+				if err != nil {
+					b.over = true
+					return false
+				}
+				b.WriteString(indent + k + "@json: " + js + "\n")
 			}
 		case string:
 			if strings.Contains(t, "\n") {
@@ -311,8 +329,16 @@ func kataDict(b *strings.Builder, m *dict.Map, indent string) {
 // fnXMLDecode is xml_decode(text): the document as PHP's
 // json_encode(simplexml_load_string(text)) would give it (the root's
 // children; attributes under "@attributes"; repeated elements as lists).
-func fnXMLDecode(_ any, args ...any) (any, error) {
-	d := xml.NewDecoder(strings.NewReader(toStr(arg(args, 0, ""))))
+func fnXMLDecode(st *state, _ any, args ...any) (any, error) {
+	text := toStr(arg(args, 0, ""))
+	items := int64(strings.Count(text, "<"))
+	if err := st.wantItems(items); err != nil {
+		return nil, err
+	}
+	if err := st.alloc(int64(len(text)) + items*entryBytes); err != nil {
+		return nil, err
+	}
+	d := xml.NewDecoder(strings.NewReader(text))
 	d.Strict = false
 	for {
 		tok, err := d.Token()

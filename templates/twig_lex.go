@@ -61,7 +61,22 @@ var twigOperators = []string{
 	"<", ">", "+", "-", "~", "*", "/", "%", "=",
 }
 
+// delims is a set of tag delimiters: Twig's for scripts, or the ones of
+// Cerb's package placeholders, whose lexer is Twig's with other
+// delimiters.
+type delims struct {
+	varOpen, varClose         string
+	blockOpen, blockClose     string
+	commentOpen, commentClose string
+}
+
+var (
+	scriptSyntax  = &delims{"{{", "}}", "{%", "%}", "{#", "#}"}
+	packageSyntax = &delims{"{{{", "}}}", "{{%", "%}}", "{{#", "#}}"}
+)
+
 type lexer struct {
+	syn    *delims
 	src    string
 	i      int
 	line   int
@@ -70,8 +85,8 @@ type lexer struct {
 	trimWS int // 0, or the whitespace modifier that ends the previous tag: '-', '~' or '\n'
 }
 
-func lexTwig(src string) ([]token, error) {
-	l := &lexer{src: src, line: 1, col: 1}
+func lexTwig(src string, syn *delims) ([]token, error) {
+	l := &lexer{syn: syn, src: src, line: 1, col: 1}
 	if err := l.run(); err != nil {
 		return nil, err
 	}
@@ -112,6 +127,27 @@ func (l *lexer) emitText(s string, p pos) {
 	}
 }
 
+// nextTag returns the offset of the next tag opener from l.i, and which
+// one it is ('{', '%' or '#'), or -1.
+func (l *lexer) nextTag() (int, byte) {
+	for k := l.i; ; k++ {
+		j := strings.IndexByte(l.src[k:], '{')
+		if j < 0 {
+			return -1, 0
+		}
+		k += j
+		rest := l.src[k:]
+		switch {
+		case strings.HasPrefix(rest, l.syn.varOpen):
+			return k, '{'
+		case strings.HasPrefix(rest, l.syn.blockOpen):
+			return k, '%'
+		case strings.HasPrefix(rest, l.syn.commentOpen):
+			return k, '#'
+		}
+	}
+}
+
 // trimPrevText applies a "{{-" or "{{~" modifier to the text before it.
 func (l *lexer) trimPrevText(mod byte) {
 	if len(l.toks) == 0 || mod == 0 {
@@ -134,31 +170,25 @@ func (l *lexer) trimPrevText(mod byte) {
 func (l *lexer) run() error {
 	for l.i < len(l.src) {
 		start := l.here()
-		j := strings.Index(l.src[l.i:], "{")
-		for j >= 0 {
-			k := l.i + j
-			if k+1 < len(l.src) && (l.src[k+1] == '{' || l.src[k+1] == '%' || l.src[k+1] == '#') {
-				break
-			}
-			n := strings.Index(l.src[k+1:], "{")
-			if n < 0 {
-				j = -1
-				break
-			}
-			j += n + 1
-		}
-		if j < 0 {
+		k, kind := l.nextTag()
+		if k < 0 {
 			text := l.src[l.i:]
 			l.advance(len(text))
 			l.emitText(text, start)
 			return nil
 		}
-		text := l.src[l.i : l.i+j]
-		l.advance(j)
+		text := l.src[l.i:k]
+		l.advance(k - l.i)
 		l.emitText(text, start)
 		tagPos := l.here()
-		kind := l.src[l.i+1]
-		l.advance(2)
+		switch kind {
+		case '{':
+			l.advance(len(l.syn.varOpen))
+		case '%':
+			l.advance(len(l.syn.blockOpen))
+		default:
+			l.advance(len(l.syn.commentOpen))
+		}
 		var mod byte
 		if l.i < len(l.src) && (l.src[l.i] == '-' || l.src[l.i] == '~') {
 			mod = l.src[l.i]
@@ -172,12 +202,12 @@ func (l *lexer) run() error {
 			}
 		case '{':
 			l.toks = append(l.toks, token{kind: tkVarStart, pos: tagPos})
-			if err := l.expression(tagPos, "}}"); err != nil {
+			if err := l.expression(tagPos, l.syn.varClose); err != nil {
 				return err
 			}
 		case '%':
 			l.toks = append(l.toks, token{kind: tkBlockStart, pos: tagPos})
-			if err := l.expression(tagPos, "%}"); err != nil {
+			if err := l.expression(tagPos, l.syn.blockClose); err != nil {
 				return err
 			}
 			if err := l.verbatim(); err != nil {
@@ -189,12 +219,12 @@ func (l *lexer) run() error {
 }
 
 func (l *lexer) comment(start pos) error {
-	end := strings.Index(l.src[l.i:], "#}")
+	end := strings.Index(l.src[l.i:], l.syn.commentClose)
 	if end < 0 {
 		return twigError(start, "unclosed comment")
 	}
 	body := l.src[l.i : l.i+end]
-	l.advance(end + 2)
+	l.advance(end + len(l.syn.commentClose))
 	l.trimWS = '\n'
 	if strings.HasSuffix(body, "-") {
 		l.trimWS = '-'
@@ -217,10 +247,10 @@ func (l *lexer) verbatim() error {
 	}
 	start := l.here()
 	for k := l.i; k < len(l.src); k++ {
-		if !strings.HasPrefix(l.src[k:], "{%") {
+		if !strings.HasPrefix(l.src[k:], l.syn.blockOpen) {
 			continue
 		}
-		m := k + 2
+		m := k + len(l.syn.blockOpen)
 		var lmod byte
 		if m < len(l.src) && (l.src[m] == '-' || l.src[m] == '~') {
 			lmod = l.src[m]
@@ -241,7 +271,7 @@ func (l *lexer) verbatim() error {
 			rmod = l.src[m]
 			m++
 		}
-		if !strings.HasPrefix(l.src[m:], "%}") {
+		if !strings.HasPrefix(l.src[m:], l.syn.blockClose) {
 			continue
 		}
 		raw := l.src[l.i:k]
@@ -260,7 +290,7 @@ func (l *lexer) verbatim() error {
 			raw = strings.TrimRight(raw, lineSpace)
 		}
 		l.toks = append(l.toks, token{kind: tkVerbatim, val: raw, pos: start})
-		l.advance(m + 2 - l.i)
+		l.advance(m + len(l.syn.blockClose) - l.i)
 		l.trimWS = '\n'
 		if rmod != 0 {
 			l.trimWS = int(rmod)
@@ -278,8 +308,8 @@ func isNameChar(c byte) bool { return isNameStart(c) || c >= '0' && c <= '9' }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// expression lexes the tokens of a {{ }} or {% %} (end is "}}" or "%}"),
-// or of a "#{ }" interpolation (end is "}").
+// expression lexes the tokens of a {{ }} or {% %} (end is the syntax's
+// varClose or blockClose), or of a "#{ }" interpolation (end is "}").
 func (l *lexer) expression(start pos, end string) error {
 	var brackets []byte
 	var opened []pos
@@ -289,10 +319,10 @@ func (l *lexer) expression(start pos, end string) error {
 			if end == "}" {
 				return twigError(start, "unclosed string interpolation")
 			}
-			if end == "}}" {
-				return twigError(start, "unclosed \"{{\"")
+			if end == l.syn.varClose {
+				return twigError(start, "unclosed %q", l.syn.varOpen)
 			}
-			return twigError(start, "unclosed \"{%%\"")
+			return twigError(start, "unclosed %q", l.syn.blockOpen)
 		}
 		c := l.src[l.i]
 		if strings.IndexByte(allSpace, c) >= 0 {
@@ -301,7 +331,7 @@ func (l *lexer) expression(start pos, end string) error {
 			continue
 		}
 		p := l.here()
-		if len(brackets) > 0 && end != "}" && (strings.HasPrefix(l.src[l.i:], end) || strings.HasPrefix(l.src[l.i:], "-"+end)) && (end == "%}" || brackets[len(brackets)-1] != '{') {
+		if len(brackets) > 0 && end != "}" && (strings.HasPrefix(l.src[l.i:], end) || strings.HasPrefix(l.src[l.i:], "-"+end)) && (end == l.syn.blockClose || brackets[len(brackets)-1] != '{') {
 			return twigError(opened[len(opened)-1], "unclosed %q", string(brackets[len(brackets)-1]))
 		}
 		if len(brackets) == 0 {
@@ -314,15 +344,15 @@ func (l *lexer) expression(start pos, end string) error {
 				for _, mod := range []string{"-", "~", ""} {
 					if strings.HasPrefix(l.src[l.i:], mod+end) {
 						kind := tkVarEnd
-						if end == "%}" {
+						if end == l.syn.blockClose {
 							kind = tkBlockEnd
 						}
-						l.toks = append(l.toks, token{kind: kind, pos: p})
+						l.toks = append(l.toks, token{kind: kind, val: end, pos: p})
 						l.advance(len(mod + end))
 						switch {
 						case mod != "":
 							l.trimWS = int(mod[0])
-						case end == "%}":
+						case end == l.syn.blockClose:
 							l.trimWS = '\n'
 						}
 						return nil

@@ -179,20 +179,28 @@ var unaryOps = map[string]int{"not": 50, "-": 500, "+": 500}
 var twoWordTests = map[string]string{"same": "as", "divisible": "by", "record": "type"}
 
 type parser struct {
+	syn  *delims
 	toks []token
 	i    int
+	// depth counts the nested bodies and expressions being parsed.
+	depth int
 	// noDjango is set while the "then" part of a ternary is parsed, where
 	// ":" ends the part instead of starting a pongo2-style filter argument.
 	noDjango bool
 	loops    int
 }
 
-func parseTwig(src string) ([]node, error) {
-	toks, err := lexTwig(src)
+// maxNesting bounds the nesting of blocks and expressions in a template,
+// so that no template can exhaust the stack of the parser, the translation
+// or the render.
+const maxNesting = 256
+
+func parseTwig(src string, syn *delims) ([]node, error) {
+	toks, err := lexTwig(src, syn)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks}
+	p := &parser{syn: syn, toks: toks}
 	body, end, err := p.parseBody()
 	if err != nil {
 		return nil, err
@@ -237,10 +245,6 @@ func describe(t *token) string {
 	switch t.kind {
 	case tkEOF:
 		return "end of template"
-	case tkVarEnd:
-		return `"}}"`
-	case tkBlockEnd:
-		return `"%}"`
 	case tkString:
 		return "string"
 	case tkDQStart:
@@ -265,6 +269,10 @@ type endTag = token
 // (elseif, else, endif, endfor, endset, ...), returned as end with the
 // parser positioned after the tag name.
 func (p *parser) parseBody() ([]node, *endTag, error) {
+	if err := p.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer p.leave()
 	var body []node
 	for {
 		t := p.cur()
@@ -284,7 +292,7 @@ func (p *parser) parseBody() ([]node, *endTag, error) {
 				return nil, nil, err
 			}
 			if p.cur().kind != tkVarEnd {
-				return nil, nil, twigError(p.cur().pos, "unexpected %s, expected \"}}\"", describe(p.cur()))
+				return nil, nil, twigError(p.cur().pos, "unexpected %s, expected %q", describe(p.cur()), p.syn.varClose)
 			}
 			p.next()
 			body = append(body, &printNode{p: t.pos, x: x})
@@ -317,7 +325,7 @@ func (p *parser) parseBody() ([]node, *endTag, error) {
 
 func (p *parser) blockEnd() error {
 	if p.cur().kind != tkBlockEnd {
-		return twigError(p.cur().pos, "unexpected %s, expected \"%%}\"", describe(p.cur()))
+		return twigError(p.cur().pos, "unexpected %s, expected %q", describe(p.cur()), p.syn.blockClose)
 	}
 	p.next()
 	return nil
@@ -587,7 +595,22 @@ func (p *parser) parseWith(start pos) (node, error) {
 
 // --- expressions ---
 
+// enter starts a nested body or expression; leave ends it.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxNesting {
+		return twigError(p.cur().pos, "template nesting limit exceeded: blocks and expressions nested more than %d deep", maxNesting)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
 func (p *parser) parseExpr(prec int) (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	x, err := p.primary()
 	if err != nil {
 		return nil, err

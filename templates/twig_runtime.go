@@ -14,23 +14,28 @@ import (
 
 // This file holds what the translated templates call: the _tw_* helper
 // filters (operators and tests with Twig's PHP semantics), the _tw_*
-// functions and the _tw_* tags. They are registered with pongo2 in init().
+// functions and the _tw_* tags. Every Env registers them on its own pongo2
+// set (registerTwig, addHelperGlobals); templates cannot name them (the
+// translation refuses the _tw_ prefix).
 
-// helperFilters are the helper filters: in is the left operand, args the
-// right operand (and test arguments).
-var helperFilters = map[string]func(in any, args []any) (any, error){
-	"add": func(a any, b []any) (any, error) { return opAdd(a, first(b)) },
-	"sub": func(a any, b []any) (any, error) { return arith('-', a, first(b)) },
-	"mul": func(a any, b []any) (any, error) { return arith('*', a, first(b)) },
-	"div": func(a any, b []any) (any, error) { return opDiv(a, first(b)) },
-	"idiv": func(a any, b []any) (any, error) {
+// helperFunc is a helper filter: in is the left operand, args the right
+// operand (and test arguments).
+type helperFunc func(st *state, in any, args []any) (any, error)
+
+// helperFilters are the helper filters.
+var helperFilters = map[string]helperFunc{
+	"add": func(st *state, a any, b []any) (any, error) { return opAdd(st, a, first(b)) },
+	"sub": func(_ *state, a any, b []any) (any, error) { return arith('-', a, first(b)) },
+	"mul": func(_ *state, a any, b []any) (any, error) { return arith('*', a, first(b)) },
+	"div": func(_ *state, a any, b []any) (any, error) { return opDiv(a, first(b)) },
+	"idiv": func(_ *state, a any, b []any) (any, error) {
 		q, err := opDiv(a, first(b))
 		if err != nil {
 			return nil, err
 		}
 		return phpInt(math.Floor(toFloat(q))), nil
 	},
-	"mod": func(a any, b []any) (any, error) {
+	"mod": func(_ *state, a any, b []any) (any, error) {
 		d := toInt(first(b))
 		if d == 0 {
 			return nil, errors.New("modulo by zero")
@@ -40,75 +45,86 @@ var helperFilters = map[string]func(in any, args []any) (any, error){
 		}
 		return toInt(a) % d, nil
 	},
-	"pow": func(a any, b []any) (any, error) { return opPow(a, first(b)) },
-	"neg": func(a any, _ []any) (any, error) { return arith('-', int64(0), a) },
-	"pos": func(a any, _ []any) (any, error) { return arith('+', int64(0), a) },
-	"cat": func(a any, b []any) (any, error) {
-		var s strings.Builder
-		s.WriteString(toStr(a))
-		for _, x := range b {
-			s.WriteString(toStr(x))
-			if s.Len() > maxFilterString {
-				return nil, errStringTooLong
-			}
+	"pow": func(_ *state, a any, b []any) (any, error) { return opPow(a, first(b)) },
+	"neg": func(_ *state, a any, _ []any) (any, error) { return arith('-', int64(0), a) },
+	"pos": func(_ *state, a any, _ []any) (any, error) { return arith('+', int64(0), a) },
+	"cat": func(st *state, a any, b []any) (any, error) {
+		parts := make([]string, 0, len(b)+1)
+		n := int64(0)
+		for _, x := range append([]any{a}, b...) {
+			s := toStr(x)
+			n += int64(len(s))
+			parts = append(parts, s)
 		}
-		return s.String(), nil
+		if err := st.wantString(n); err != nil {
+			return nil, err
+		}
+		return strings.Join(parts, ""), nil
 	},
-	"eq":       func(a any, b []any) (any, error) { return looseEqual(a, first(b)), nil },
-	"ne":       func(a any, b []any) (any, error) { return !looseEqual(a, first(b)), nil },
-	"lt":       func(a any, b []any) (any, error) { return compare(a, first(b)) < 0, nil },
-	"gt":       func(a any, b []any) (any, error) { return compare(a, first(b)) > 0, nil },
-	"le":       func(a any, b []any) (any, error) { return compare(a, first(b)) <= 0, nil },
-	"ge":       func(a any, b []any) (any, error) { return compare(a, first(b)) >= 0, nil },
-	"cmp":      func(a any, b []any) (any, error) { return int64(compare(a, first(b))), nil },
-	"same":     func(a any, b []any) (any, error) { return strictEqual(a, first(b)), nil },
-	"notsame":  func(a any, b []any) (any, error) { return !strictEqual(a, first(b)), nil },
-	"in":       func(a any, b []any) (any, error) { return twigIn(a, first(b)), nil },
-	"notin":    func(a any, b []any) (any, error) { return !twigIn(a, first(b)), nil },
+	"eq":       func(_ *state, a any, b []any) (any, error) { return looseEqual(a, first(b)), nil },
+	"ne":       func(_ *state, a any, b []any) (any, error) { return !looseEqual(a, first(b)), nil },
+	"lt":       func(_ *state, a any, b []any) (any, error) { return compare(a, first(b)) < 0, nil },
+	"gt":       func(_ *state, a any, b []any) (any, error) { return compare(a, first(b)) > 0, nil },
+	"le":       func(_ *state, a any, b []any) (any, error) { return compare(a, first(b)) <= 0, nil },
+	"ge":       func(_ *state, a any, b []any) (any, error) { return compare(a, first(b)) >= 0, nil },
+	"cmp":      func(_ *state, a any, b []any) (any, error) { return int64(compare(a, first(b))), nil },
+	"same":     func(_ *state, a any, b []any) (any, error) { return strictEqual(a, first(b)), nil },
+	"notsame":  func(_ *state, a any, b []any) (any, error) { return !strictEqual(a, first(b)), nil },
+	"in":       func(_ *state, a any, b []any) (any, error) { return twigIn(a, first(b)), nil },
+	"notin":    func(_ *state, a any, b []any) (any, error) { return !twigIn(a, first(b)), nil },
 	"matches":  opMatches,
-	"coalesce": func(a any, b []any) (any, error) { return cond(a != nil, a, first(b)), nil },
-	"startswith": func(a any, b []any) (any, error) {
+	"coalesce": func(_ *state, a any, b []any) (any, error) { return cond(a != nil, a, first(b)), nil },
+	"startswith": func(_ *state, a any, b []any) (any, error) {
 		s, p, ok := twoStrings(a, first(b))
 		return ok && strings.HasPrefix(s, p), nil
 	},
-	"endswith": func(a any, b []any) (any, error) {
+	"endswith": func(_ *state, a any, b []any) (any, error) {
 		s, p, ok := twoStrings(a, first(b))
 		return ok && strings.HasSuffix(s, p), nil
 	},
-	"bitand": func(a any, b []any) (any, error) { return toInt(a) & toInt(first(b)), nil },
-	"bitor":  func(a any, b []any) (any, error) { return toInt(a) | toInt(first(b)), nil },
-	"bitxor": func(a any, b []any) (any, error) { return toInt(a) ^ toInt(first(b)), nil },
-	"attr":   func(a any, b []any) (any, error) { return fnAttribute(nil, a, first(b)) },
-	"has":    func(a any, b []any) (any, error) { return hasKey(a, first(b)), nil },
+	"bitand": func(_ *state, a any, b []any) (any, error) { return toInt(a) & toInt(first(b)), nil },
+	"bitor":  func(_ *state, a any, b []any) (any, error) { return toInt(a) | toInt(first(b)), nil },
+	"bitxor": func(_ *state, a any, b []any) (any, error) { return toInt(a) ^ toInt(first(b)), nil },
+	"attr":   func(_ *state, a any, b []any) (any, error) { return fnAttribute(nil, a, first(b)) },
+	"has":    func(_ *state, a any, b []any) (any, error) { return hasKey(a, first(b)), nil },
 
 	// tests
-	"is_empty":    func(a any, _ []any) (any, error) { return isEmpty(a), nil },
-	"is_iterable": func(a any, _ []any) (any, error) { return isIterable(a), nil },
-	"is_numeric":  func(a any, _ []any) (any, error) { return isNumeric(a), nil },
-	"is_null":     func(a any, _ []any) (any, error) { return a == nil, nil },
-	"is_defined":  func(a any, _ []any) (any, error) { return a != nil, nil },
-	"is_string":   func(a any, _ []any) (any, error) { _, ok := a.(string); return ok, nil },
-	"is_mapping":  func(a any, _ []any) (any, error) { _, ok := a.(*dict.Map); return ok, nil },
-	"is_sequence": func(a any, _ []any) (any, error) { _, ok := a.([]any); return ok, nil },
-	"is_even":     func(a any, _ []any) (any, error) { return toInt(a)%2 == 0, nil },
-	"is_odd":      func(a any, _ []any) (any, error) { return toInt(a)%2 != 0, nil },
-	"is_divisible": func(a any, b []any) (any, error) {
+	"is_empty":    func(_ *state, a any, _ []any) (any, error) { return isEmpty(a), nil },
+	"is_iterable": func(_ *state, a any, _ []any) (any, error) { return isIterable(a), nil },
+	"is_numeric":  func(_ *state, a any, _ []any) (any, error) { return isNumeric(a), nil },
+	"is_null":     func(_ *state, a any, _ []any) (any, error) { return a == nil, nil },
+	"is_defined":  func(_ *state, a any, _ []any) (any, error) { return a != nil, nil },
+	"is_string":   func(_ *state, a any, _ []any) (any, error) { _, ok := a.(string); return ok, nil },
+	"is_mapping":  func(_ *state, a any, _ []any) (any, error) { _, ok := a.(*dict.Map); return ok, nil },
+	"is_sequence": func(_ *state, a any, _ []any) (any, error) { _, ok := a.([]any); return ok, nil },
+	"is_even":     func(_ *state, a any, _ []any) (any, error) { return toInt(a)%2 == 0, nil },
+	"is_odd":      func(_ *state, a any, _ []any) (any, error) { return toInt(a)%2 != 0, nil },
+	"is_divisible": func(_ *state, a any, b []any) (any, error) {
 		d := toInt(first(b))
 		return d != 0 && toInt(a)%d == 0, nil
 	},
-	"is_prefixed": func(a any, b []any) (any, error) {
+	"is_prefixed": func(_ *state, a any, b []any) (any, error) {
 		s := toStr(a)
 		return anyOf(b, func(p string) bool { return strings.HasPrefix(s, p) }), nil
 	},
-	"is_suffixed": func(a any, b []any) (any, error) {
+	"is_suffixed": func(_ *state, a any, b []any) (any, error) {
 		s := toStr(a)
 		return anyOf(b, func(p string) bool { return strings.HasSuffix(s, p) }), nil
 	},
-	"is_pattern": func(a any, b []any) (any, error) {
+	"is_pattern": func(_ *state, a any, b []any) (any, error) {
 		s := toStr(a)
-		return anyOf(b, func(p string) bool { return wildcard(p).MatchString(s) }), nil
+		var err error
+		ok := anyOf(b, func(p string) bool {
+			re, werr := wildcard(p)
+			if werr != nil {
+				err = werr
+				return true
+			}
+			return re.MatchString(s)
+		})
+		return ok && err == nil, err
 	},
-	"is_record_type": func(a any, b []any) (any, error) {
+	"is_record_type": func(_ *state, a any, b []any) (any, error) {
 		if m, ok := a.(*dict.Map); ok {
 			a = m.Value("_context")
 		}
@@ -261,7 +277,7 @@ func arith(op byte, a, b any) (any, error) {
 }
 
 // opAdd is PHP's +: numbers, or the union of two arrays.
-func opAdd(a, b any) (any, error) {
+func opAdd(st *state, a, b any) (any, error) {
 	if isIterable(a) && isIterable(b) {
 		if la, ok := a.([]any); ok {
 			if lb, ok := b.([]any); ok {
@@ -271,6 +287,9 @@ func opAdd(a, b any) (any, error) {
 				out := make([]any, 0, len(lb))
 				return append(append(out, la...), lb[len(la):]...), nil
 			}
+		}
+		if err := st.wantItems(int64(sizeOf(a) + sizeOf(b))); err != nil {
+			return nil, err
 		}
 		ma, mb := asMap(a), asMap(b)
 		out := dict.New(ma.Len() + mb.Len())
@@ -319,9 +338,13 @@ func opPow(a, b any) (any, error) {
 	xi, xInt := x.(int64)
 	yi, yInt := y.(int64)
 	if xInt && yInt && yi >= 0 && math.Abs(r) < 9e18 {
-		out := int64(1)
-		for range yi {
-			out *= xi
+		// exponentiation by squaring: at most 64 rounds, even for 1 ** 10^18
+		out, base := int64(1), xi
+		for e := yi; e > 0; e >>= 1 {
+			if e&1 == 1 {
+				out *= base
+			}
+			base *= base
 		}
 		return out, nil
 	}
@@ -336,12 +359,13 @@ func phpInt(f float64) any {
 	return f
 }
 
-func opMatches(a any, b []any) (any, error) {
-	re, err := pcre(toStr(first(b)))
+func opMatches(st *state, a any, b []any) (any, error) {
+	s := toStr(a)
+	re, err := st.regexp(toStr(first(b)), len(s))
 	if err != nil {
 		return nil, err
 	}
-	if re.MatchString(toStr(a)) {
+	if re.MatchString(s) {
 		return int64(1), nil
 	}
 	return int64(0), nil
@@ -412,21 +436,18 @@ func strictEqual(a, b any) bool {
 // --- functions ---
 
 // helperFunctions are called as _tw_name(...).
-var helperFunctions = map[string]func(args ...any) (any, error){
-	"null": func(...any) (any, error) { return nil, nil },
-	"list": func(args ...any) (any, error) {
-		for i, a := range args {
-			args[i] = norm(a)
-		}
+var helperFunctions = map[string]funcDef{
+	"null": {fn: func(any, ...any) (any, error) { return nil, nil }, view: true},
+	"list": {fn: func(_ any, args ...any) (any, error) {
 		return args, nil
-	},
-	"hash": func(args ...any) (any, error) {
+	}},
+	"hash": {fn: func(_ any, args ...any) (any, error) {
 		m := dict.New(len(args) / 2)
 		for i := 0; i+1 < len(args); i += 2 {
-			m.Set(keyOf(norm(args[i])), norm(args[i+1]))
+			m.Set(keyOf(args[i]), args[i+1])
 		}
 		return m, nil
-	},
+	}},
 }
 
 // lookup finds a variable the way the template does: tags' variables, then
@@ -441,17 +462,17 @@ func lookup(ctx *pongo2.ExecutionContext, name string) (any, bool) {
 	return nil, false
 }
 
-func ctxVar(ctx *pongo2.ExecutionContext, name any) any {
-	v, _ := lookup(ctx, toStr(name))
-	return norm(v)
+func ctxVar(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
+	v, _ := lookup(ctx, toStr(first(args)))
+	return norm(v), nil
 }
 
-func ctxDefined(ctx *pongo2.ExecutionContext, name any) bool {
-	_, ok := lookup(ctx, toStr(name))
-	return ok
+func ctxDefined(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
+	_, ok := lookup(ctx, toStr(first(args)))
+	return ok, nil
 }
 
-func ctxContext(ctx *pongo2.ExecutionContext) any {
+func ctxContext(ctx *pongo2.ExecutionContext, _ ...any) (any, error) {
 	m := dict.New(8)
 	if ctx.Root != nil {
 		for _, k := range ctx.Root.Keys() {
@@ -464,7 +485,11 @@ func ctxContext(ctx *pongo2.ExecutionContext) any {
 			m.Set(k, norm(v))
 		}
 	}
-	return m
+	st := stateOf(ctx)
+	if err := st.built(m, nil, nil); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // --- tags ---
@@ -544,11 +569,8 @@ func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) 
 	}
 	child.Private["loop"] = loop
 	for i := range count {
-		if ctx.Limits != nil {
-			ctx.Limits.Steps--
-			if ctx.Limits.Steps < 0 {
-				return ctx.Error("template loop limit exceeded", n.tok)
-			}
+		if err := ctx.Limits.Step(); err != nil {
+			return ctx.OrigError(err, n.tok)
 		}
 		loop.index = i
 		var k, item any
@@ -629,25 +651,30 @@ func parseForTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (
 	return n, nil
 }
 
-// capWriter for captured blocks: a strings.Builder with a cap.
+// captureWriter collects a captured block up to the string limit.
 type captureWriter struct {
-	b   strings.Builder
-	max int
+	b    strings.Builder
+	max  int
+	over bool
 }
 
 func (c *captureWriter) Write(p []byte) (int, error) {
-	if c.max > 0 && c.b.Len()+len(p) > c.max {
-		return 0, errStringTooLong
+	if c.b.Len()+len(p) > c.max {
+		c.over = true
+		return 0, errCaptureFull
 	}
 	return c.b.Write(p)
 }
 
 func (c *captureWriter) WriteString(s string) (int, error) {
-	if c.max > 0 && c.b.Len()+len(s) > c.max {
-		return 0, errStringTooLong
+	if c.b.Len()+len(s) > c.max {
+		c.over = true
+		return 0, errCaptureFull
 	}
 	return c.b.WriteString(s)
 }
+
+var errCaptureFull = errors.New("captured text too long")
 
 type captureTag struct {
 	name string
@@ -656,17 +683,19 @@ type captureTag struct {
 }
 
 func (n *captureTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
-	w := &captureWriter{max: maxFilterString}
-	if ctx.Limits != nil && ctx.Limits.MaxString > 0 {
-		w.max = ctx.Limits.MaxString
-	}
+	st := stateOf(ctx)
+	w := &captureWriter{max: st.limits.String}
 	if err := n.body.Execute(ctx, w); err != nil {
 		return err
 	}
-	if w.max > 0 && w.b.Len() >= w.max {
-		return ctx.Error(errStringTooLong.Error(), n.tok)
+	if w.over {
+		return ctx.OrigError(st.errString(), n.tok)
 	}
-	ctx.Private[n.name] = w.b.String()
+	s := w.b.String()
+	if err := st.alloc(int64(len(s))); err != nil {
+		return ctx.OrigError(err, n.tok)
+	}
+	ctx.Private[n.name] = s
 	return nil
 }
 
@@ -747,9 +776,11 @@ func parseWithTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) 
 	return n, nil
 }
 
-// helperFilter adapts a helper to pongo2.
-func helperFilter(name string, fn func(any, []any) (any, error)) pongo2.FilterFunction {
-	return func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+// adaptHelper turns a helper filter into a pongo2 filter of the set; see
+// adaptFilter.
+func adaptHelper(name string, fn helperFunc) pongo2.ContextFilterFunction {
+	call := func(st *state, in any, args ...any) (any, error) { return fn(st, in, args) }
+	return func(ctx *pongo2.ExecutionContext, in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
 		var args []any
 		switch p := param.Interface().(type) {
 		case pongo2.FilterArgs:
@@ -761,7 +792,7 @@ func helperFilter(name string, fn func(any, []any) (any, error)) pongo2.FilterFu
 		default:
 			args = []any{norm(p)}
 		}
-		out, err := fn(norm(in.Interface()), args)
+		out, err := stateOf(ctx).apply(call, false, norm(in.Interface()), args)
 		if err != nil {
 			return nil, &pongo2.Error{Sender: "filter:" + name, OrigError: err}
 		}
@@ -769,32 +800,48 @@ func helperFilter(name string, fn func(any, []any) (any, error)) pongo2.FilterFu
 	}
 }
 
-// strFilter is _tw_str: PHP's conversion to text.
-func strFilter(in, _ *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+// strFilter is _tw_str, PHP's conversion to text, which "~" applies to its
+// operands: text is passed on as it is, without a new value.
+func strFilter(ctx *pongo2.ExecutionContext, in, _ *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
 	if in.IsString() {
 		return in, nil
 	}
-	return pongo2.AsValue(toStr(in.Interface())), nil
+	x := in.Interface()
+	s := toStr(x)
+	if err := stateOf(ctx).built(s, x, nil); err != nil {
+		return nil, &pongo2.Error{Sender: "filter:str", OrigError: err}
+	}
+	return pongo2.AsValue(s), nil
 }
 
-func registerTwig() {
-	_ = pongo2.RegisterFilter(reservedPrefix+"str", strFilter)
+// registerTwig registers the helper filters and tags on set.
+func registerTwig(set *pongo2.TemplateSet) error {
+	if err := set.RegisterFilter(reservedPrefix+"str", strFilter); err != nil {
+		return err
+	}
 	for name, fn := range helperFilters {
-		_ = pongo2.RegisterFilter(reservedPrefix+name, helperFilter(name, fn))
+		if err := set.RegisterFilter(reservedPrefix+name, adaptHelper(name, fn)); err != nil {
+			return err
+		}
 	}
-	_ = pongo2.RegisterTag("_tw_for", parseForTag)
-	_ = pongo2.RegisterTag("_tw_capture", parseCaptureTag)
-	_ = pongo2.RegisterTag("_tw_do", parseDoTag)
-	_ = pongo2.RegisterTag("_tw_with", parseWithTag)
+	for name, parse := range map[string]pongo2.TagParser{
+		"_tw_for": parseForTag, "_tw_capture": parseCaptureTag, "_tw_do": parseDoTag, "_tw_with": parseWithTag,
+	} {
+		if err := set.RegisterTag(name, parse); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// addHelperGlobals adds the helper functions to an Env's globals.
 func addHelperGlobals(ctx pongo2.Context) {
-	for name, fn := range helperFunctions {
-		ctx[reservedPrefix+name] = fn
+	for name, def := range helperFunctions {
+		ctx[reservedPrefix+name] = adaptFunction(reservedPrefix+name, def)
 	}
-	ctx[reservedPrefix+"var"] = ctxVar
-	ctx[reservedPrefix+"defined"] = ctxDefined
-	ctx[reservedPrefix+"context"] = ctxContext
+	ctx[reservedPrefix+"var"] = pongo2.ContextFunction(ctxVar)
+	ctx[reservedPrefix+"defined"] = pongo2.ContextFunction(ctxDefined)
+	ctx[reservedPrefix+"context"] = pongo2.ContextFunction(ctxContext)
 }
 
 // --- Cerb names that hookhost refuses ---

@@ -93,7 +93,7 @@ func TestTwigTranslation(t *testing.T) {
 		{`{% if a %}x{% elseif b %}y{% endif %}`, `{% if a %}x{% elif b %}y{% endif %}`},
 		{"{% set x = [1] %}\nz", `{% set x = _tw_list(1) %}z`},
 	} {
-		tr, err := translate(tc.twig)
+		tr, err := translate(tc.twig, scriptSyntax)
 		require.NoError(t, err, tc.twig)
 		require.Equal(t, tc.pongo, tr.src, tc.twig)
 		require.False(t, strings.Contains(tr.src, "~"), tc.twig)

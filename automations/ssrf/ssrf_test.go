@@ -59,6 +59,25 @@ func TestCheck(t *testing.T) {
 		{addr: "ff02::1", kind: "multicast"},
 		{addr: "255.255.255.255", kind: "reserved"},
 		{addr: "::7f00:1", kind: "reserved"},
+		{addr: "::ffff:0:7f00:1", kind: "reserved"},   // IPv4-translated (SIIT)
+		{addr: "64:ff9b:1::7f00:1", kind: "reserved"}, // local-use NAT64
+		{addr: "64:ff9b::a9fe:a9fe", kind: "cloud metadata"},
+		{addr: "64:ff9b::808:808"},
+		{addr: "2002:7f00:1::1", kind: "loopback"}, // 6to4 of 127.0.0.1
+		{addr: "2002:c0a8:101::1", kind: "private"},
+		{addr: "2002:a9fe:a9fe::", kind: "cloud metadata"},
+		{addr: "2002:808:808::1"},
+		{addr: "fe80::", kind: "link-local"},
+		{addr: "febf:ffff::1", kind: "link-local"},
+		{addr: "fec0::1", kind: "private"}, // site-local (deprecated)
+		{addr: "fc00::", kind: "private"},
+		{addr: "fdff:ffff::1", kind: "private"},
+		{addr: "fbff::1"},
+		{addr: "::ffff:10.0.0.1", kind: "private"},
+		{addr: "::ffff:0.0.0.0", kind: "unspecified"},
+		{addr: "0.1.2.3", kind: "unspecified"},
+		{addr: "100.63.255.255"},
+		{addr: "169.254.170.2", kind: "cloud metadata"},
 		// AllowPrivate opens the private kinds only.
 		{addr: "127.0.0.1", opts: ssrf.Options{AllowPrivate: true}},
 		{addr: "10.0.0.1", opts: ssrf.Options{AllowPrivate: true}},
@@ -71,6 +90,8 @@ func TestCheck(t *testing.T) {
 		{addr: "127.0.0.1", opts: ssrf.Options{Allow: loopback}},
 		{addr: "::ffff:127.0.0.1", opts: ssrf.Options{Allow: loopback}},
 		{addr: "64:ff9b::7f00:1", opts: ssrf.Options{Allow: loopback}},
+		{addr: "2002:7f00:1::1", opts: ssrf.Options{Allow: loopback}},
+		{addr: "2002:7f00:1::1", opts: ssrf.Options{AllowPrivate: true}},
 		{addr: "::1", opts: ssrf.Options{Allow: loopback}, kind: "loopback"},
 		{addr: "10.0.0.1", opts: ssrf.Options{Allow: loopback}, kind: "private"},
 		{addr: "169.254.169.254", opts: ssrf.Options{Allow: metadata}},
@@ -102,6 +123,12 @@ func TestBlockedError_Message(t *testing.T) {
 			"http.request to localhost (::1) refused: loopback addresses are blocked (allow them with --allow-private-requests or the policy setting http_allow_networks)"},
 		{&ssrf.BlockedError{Addr: netip.MustParseAddr("169.254.169.254"), Kind: "cloud metadata"},
 			"http.request to 169.254.169.254 refused: cloud metadata addresses are blocked (allow them with the policy setting http_allow_networks)"},
+		{&ssrf.BlockedError{Host: "0x7f.1", Addr: netip.MustParseAddr("127.0.0.1"), Kind: "loopback"},
+			"http.request to 0x7f.1 (127.0.0.1) refused: loopback addresses are blocked (allow them with --allow-private-requests or the policy setting http_allow_networks)"},
+		{&ssrf.BlockedError{Host: "metadata.google.internal", Kind: "cloud metadata"},
+			"http.request to metadata.google.internal refused: cloud metadata addresses are blocked (allow them with the policy setting http_allow_networks)"},
+		{&ssrf.BlockedError{Host: "1.2.3.4.5", Kind: ssrf.KindMalformed},
+			"http.request to 1.2.3.4.5 refused: a host name made of numbers must be an IPv4 address"},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, tt.err.Error())
@@ -167,30 +194,24 @@ func TestClient_Loopback(t *testing.T) {
 		u, err := url.Parse(srv.URL)
 		require.NoError(t, err)
 		u.Host = "localhost:" + u.Port()
-		_, err = get(t, ssrf.NewClient(ssrf.Options{}), u.String())
+		_, err = get(t, ssrf.NewClient(ssrf.Options{Resolver: noDNS()}), u.String())
 		var be *ssrf.BlockedError
 		require.ErrorAs(t, err, &be)
 		require.True(t, be.Addr.IsLoopback(), "refused %v", be.Addr)
 		require.Equal(t, "localhost", be.Host)
 		require.Contains(t, err.Error(), "http.request to localhost (")
 	})
-
-	t.Run("NoProxy", func(t *testing.T) {
-		t.Parallel()
-		require.Nil(t, ssrf.NewTransport(ssrf.Options{}).Proxy)
-	})
 }
 
 func TestClient_Redirects(t *testing.T) {
 	t.Parallel()
 	// Only 127.0.0.1 is allowed; the redirect targets are refused before
-	// any connection is attempted.
-	only := ssrf.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	// any connection is attempted. The metadata name resolves to this
+	// server, so that a failing guard reaches nothing else.
+	only := ssrf.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Resolver: fakeDNS(map[string][]netip.Addr{"metadata.google.internal": {netip.MustParseAddr("127.0.0.1")}})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", hello)
-	mux.HandleFunc("/metadata", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
-	})
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/loop", http.StatusFound)
 	})
@@ -200,6 +221,9 @@ func TestClient_Redirects(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	mux.HandleFunc("/metadata", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, fmt.Sprintf("http://metadata.google.internal:%d/hello", port), http.StatusFound)
+	})
 	mux.HandleFunc("/other-loopback", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("http://127.0.0.2:%d/hello", port), http.StatusFound)
 	})
@@ -208,11 +232,12 @@ func TestClient_Redirects(t *testing.T) {
 		name string
 		path string
 		addr string // refused address, or "" when the request succeeds
+		kind string // refused kind
 		err  string
 	}{
 		{name: "ToAllowedAddress", path: "/twice"},
-		{name: "ToCloudMetadata", path: "/metadata", addr: "169.254.169.254"},
-		{name: "ToOtherLoopbackAddress", path: "/other-loopback", addr: "127.0.0.2"},
+		{name: "ToCloudMetadataName", path: "/metadata", addr: "invalid IP", kind: ssrf.KindMetadata},
+		{name: "ToOtherLoopbackAddress", path: "/other-loopback", addr: "127.0.0.2", kind: ssrf.KindLoopback},
 		{name: "TooMany", path: "/loop", err: "stopped after 10 redirects"},
 	}
 	for _, tt := range tests {
@@ -224,6 +249,7 @@ func TestClient_Redirects(t *testing.T) {
 				var be *ssrf.BlockedError
 				require.ErrorAs(t, err, &be)
 				require.Equal(t, tt.addr, be.Addr.String())
+				require.Equal(t, tt.kind, be.Kind)
 			case tt.err != "":
 				require.ErrorContains(t, err, tt.err)
 			default:
@@ -330,6 +356,7 @@ func TestWithAllow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			req, err := http.NewRequestWithContext(ssrf.WithAllow(context.Background(), tt.allow), http.MethodGet, srv.URL, nil)
 			require.NoError(t, err)
 			req.Close = true

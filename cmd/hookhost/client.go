@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 // clientFlags are the flags of every command that talks to the admin API.
@@ -56,38 +58,11 @@ func (f *clientFlags) client(cmd *cobra.Command) (*client, error) {
 		output: f.output, out: cmd.OutOrStdout()}, nil
 }
 
-// apiError is a problem+json answer.
-type apiError struct {
-	Status int    `json:"status"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field   string `json:"field"`
-		Line    int    `json:"line"`
-		Column  int    `json:"column"`
-		Message string `json:"message"`
-	} `json:"errors"`
-}
+// apiError is a problem+json answer, printed as the status, the title,
+// the detail and every problem with its position.
+type apiError struct{ *api.Problem }
 
-func (e *apiError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s", e.Status, e.Title)
-	if e.Detail != "" {
-		b.WriteString(": " + e.Detail)
-	}
-	for _, it := range e.Errors {
-		b.WriteString("\n  ")
-		if it.Field != "" {
-			b.WriteString(it.Field)
-			if it.Line > 0 {
-				fmt.Fprintf(&b, ":%d:%d", it.Line, it.Column)
-			}
-			b.WriteString(": ")
-		}
-		b.WriteString(it.Message)
-	}
-	return b.String()
-}
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Problem.Error()) }
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *client) do(method, path, contentType string, body []byte, out any) error {
@@ -109,11 +84,11 @@ func (c *client) do(method, path, contentType string, body []byte, out any) erro
 		return err
 	}
 	if resp.StatusCode >= 400 {
-		ae := &apiError{}
-		if json.Unmarshal(b, ae) != nil || ae.Status == 0 {
+		p := &api.Problem{}
+		if json.Unmarshal(b, p) != nil || p.Status == 0 {
 			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
 		}
-		return ae
+		return &apiError{p}
 	}
 	if out != nil && len(b) > 0 {
 		if raw, ok := out.(*json.RawMessage); ok {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 // ---- import ----
@@ -71,24 +73,14 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 			if c.output == "json" {
 				return c.printJSON(raw)
 			}
-			var res struct {
-				Package string `json:"package"`
-				Created map[string]map[string]struct {
-					ID    any
-					Label string
-				} `json:"records_created"`
-				Webhooks []struct {
-					UID, ID, Name, URL, Token string
-				} `json:"webhooks"`
-				Warnings []string `json:"warnings"`
-			}
+			var res api.ImportResult
 			if err := json.Unmarshal(raw, &res); err != nil {
 				return c.printJSON(raw)
 			}
 			rows := [][]string{}
-			for ctx, recs := range res.Created {
+			for ctx, recs := range res.RecordsCreated {
 				for uid, r := range recs {
-					rows = append(rows, []string{ctx, uid, fmt.Sprint(r.ID), r.Label})
+					rows = append(rows, []string{ctx, uid, r.ID, r.Label})
 				}
 			}
 			fmt.Fprintf(c.out, "imported %s\n", res.Package)
@@ -115,20 +107,6 @@ func fileExists(p string) bool {
 }
 
 // ---- webhooks ----
-
-type webhookOut struct {
-	ID                      string     `json:"id"`
-	Name                    string     `json:"name"`
-	EventKATA               string     `json:"event_kata"`
-	Enabled                 bool       `json:"enabled"`
-	Debug                   bool       `json:"debug"`
-	ExpiresAt               *time.Time `json:"expires_at"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
-	PreviousTokenValidUntil *time.Time `json:"previous_token_valid_until"`
-	URL                     string     `json:"url"`
-	Token                   string     `json:"token"`
-}
 
 func newWebhookCmd(cl *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "webhook", Short: "Manage webhooks", Aliases: []string{"webhooks"}}
@@ -174,7 +152,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				}
 				in["expires_at"] = t
 			}
-			var w webhookOut
+			var w api.Webhook
 			if printed, err := c.call("POST", "/api/v1/webhooks", in, &w); printed || err != nil {
 				return err
 			}
@@ -198,7 +176,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				return err
 			}
 			return getTable(c, "/api/v1/webhooks", []string{"ID", "NAME", "ENABLED", "EXPIRES", "UPDATED"},
-				func(res struct{ Webhooks []webhookOut }) [][]string {
+				func(res api.WebhookList) [][]string {
 					rows := [][]string{}
 					for _, w := range res.Webhooks {
 						exp := "-"
@@ -219,7 +197,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var w webhookOut
+			var w api.Webhook
 			if printed, err := c.call("GET", "/api/v1/webhooks/"+url.PathEscape(args[0]), nil, &w); printed || err != nil {
 				return err
 			}
@@ -264,7 +242,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if overlap != "" {
 				path += "?overlap=" + url.QueryEscape(overlap)
 			}
-			var w webhookOut
+			var w api.Webhook
 			if printed, err := c.call("POST", path, nil, &w); printed || err != nil {
 				return err
 			}
@@ -323,16 +301,6 @@ func newDeleteCmd(cl *clientFlags, noun, arg, short, path string) *cobra.Command
 
 // ---- automations ----
 
-type automationOut struct {
-	Name        string    `json:"name"`
-	ExtensionID string    `json:"extension_id"`
-	Description string    `json:"description"`
-	Script      string    `json:"script"`
-	PolicyKATA  string    `json:"policy_kata"`
-	Revision    int64     `json:"revision"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
 func newAutomationCmd(cl *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "automation", Short: "Manage automations", Aliases: []string{"automations"}}
 	cl.register(cmd)
@@ -344,7 +312,7 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 				return err
 			}
 			return getTable(c, "/api/v1/automations", []string{"NAME", "TRIGGER", "REVISION", "UPDATED", "DESCRIPTION"},
-				func(res struct{ Automations []automationOut }) [][]string {
+				func(res api.AutomationList) [][]string {
 					rows := [][]string{}
 					for _, a := range res.Automations {
 						rows = append(rows, []string{a.Name, a.ExtensionID, strconv.FormatInt(a.Revision, 10), fmtTime(a.UpdatedAt), a.Description})
@@ -360,7 +328,7 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var a automationOut
+			var a api.Automation
 			if printed, err := c.call("GET", "/api/v1/automations/"+url.PathEscape(args[0]), nil, &a); printed || err != nil {
 				return err
 			}
@@ -419,7 +387,7 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 				if n == "" {
 					return fmt.Errorf("%s: an automation without a name", file)
 				}
-				var a automationOut
+				var a api.Automation
 				if err := c.doJSON("PUT", "/api/v1/automations/"+url.PathEscape(n), it, &a); err != nil {
 					return fmt.Errorf("automation %s: %w", n, err)
 				}
@@ -457,16 +425,8 @@ func newRunCmd(cl *clientFlags) *cobra.Command {
 				q.Set("webhook", webhook)
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			type runs struct {
-				Runs []struct {
-					ID, WebhookID, Automation, Exit, Error string
-					Status                                 int
-					DurationUS                             int64     `json:"duration_us"`
-					CreatedAt                              time.Time `json:"created_at"`
-				}
-			}
 			return getTable(c, "/api/v1/runs?"+q.Encode(), []string{"ID", "TIME", "AUTOMATION", "STATUS", "EXIT", "DURATION", "ERROR"},
-				func(res runs) [][]string {
+				func(res api.RunList) [][]string {
 					rows := [][]string{}
 					for _, r := range res.Runs {
 						rows = append(rows, []string{r.ID, fmtTime(r.CreatedAt), r.Automation, strconv.Itoa(r.Status), r.Exit,

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 // newJobCmd is the `hookhost job` command group (durable jobs).
@@ -17,19 +18,6 @@ func newJobCmd(cl *clientFlags) *cobra.Command {
 		newJobActionCmd(cl, "cancel", "Cancel a queued or running job"),
 		newJobActionCmd(cl, "retry", "Run an ended job again with the same inputs (a new, linked job)"))
 	return cmd
-}
-
-// jobRow is a job as `job list` prints it.
-type jobRow struct {
-	ID          string     `json:"id"`
-	State       string     `json:"state"`
-	WebhookID   string     `json:"webhook_id"`
-	Automation  string     `json:"automation"`
-	Attempt     int        `json:"attempt"`
-	MaxAttempts int        `json:"max_attempts"`
-	CreatedAt   time.Time  `json:"created_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Error       string     `json:"error"`
 }
 
 func newJobListCmd(cl *clientFlags) *cobra.Command {
@@ -51,10 +39,7 @@ func newJobListCmd(cl *clientFlags) *cobra.Command {
 				}
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			var res struct {
-				Jobs       []jobRow `json:"jobs"`
-				NextCursor string   `json:"next_cursor"`
-			}
+			var res api.JobList
 			if printed, err := c.call("GET", "/api/v1/jobs?"+q.Encode(), nil, &res); printed || err != nil {
 				return err
 			}
@@ -97,13 +82,6 @@ func newJobShowCmd(cl *clientFlags) *cobra.Command {
 	}
 }
 
-// logEntry is one line of a job stream.
-type logEntry struct {
-	Level   int    `json:"level"`
-	Node    string `json:"node"`
-	Message string `json:"message"`
-}
-
 func newJobLogsCmd(cl *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "logs ID", Short: "Show a job's run log by stream (Output, Warning, Error, Verbose)", Args: cobra.ExactArgs(1),
@@ -113,11 +91,14 @@ func newJobLogsCmd(cl *clientFlags) *cobra.Command {
 				return err
 			}
 			return getTable(c, "/api/v1/jobs/"+url.PathEscape(args[0])+"/logs", []string{"STREAM", "NODE", "MESSAGE"},
-				func(streams map[string][]logEntry) [][]string {
+				func(s api.Streams) [][]string {
 					rows := [][]string{}
-					for _, name := range []string{"Output", "Warning", "Error", "Verbose"} {
-						for _, e := range streams[name] {
-							rows = append(rows, []string{name, e.Node, e.Message})
+					for _, st := range []struct {
+						name    string
+						entries []api.LogEntry
+					}{{"Output", s.Output}, {"Warning", s.Warning}, {"Error", s.Error}, {"Verbose", s.Verbose}} {
+						for _, e := range st.entries {
+							rows = append(rows, []string{st.name, e.Node, e.Message})
 						}
 					}
 					return rows
@@ -136,15 +117,14 @@ func newJobActionCmd(cl *clientFlags, action, short string) *cobra.Command {
 				return err
 			}
 			var res struct {
-				ID     string   `json:"id"`
-				State  string   `json:"state"`
-				JobIds []string `json:"JobIds"`
+				api.Job
+				api.JobIDs
 			}
 			if printed, err := c.call("POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/"+action, nil, &res); printed || err != nil {
 				return err
 			}
-			if len(res.JobIds) > 0 {
-				_, err = fmt.Fprintf(c.out, "queued job %s (retry of %s)\n", res.JobIds[0], args[0])
+			if len(res.JobIDs.JobIDs) > 0 {
+				_, err = fmt.Fprintf(c.out, "queued job %s (retry of %s)\n", res.JobIDs.JobIDs[0], args[0])
 				return err
 			}
 			_, err = fmt.Fprintf(c.out, "job %s is %s\n", res.ID, res.State)

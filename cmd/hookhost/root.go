@@ -35,6 +35,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newJobCmd(cl),
 		newSecretCmd(cl),
 		newExtCmd(cl),
+		newConfigCmd(),
 	)
 	return root
 }
@@ -75,9 +76,9 @@ func durationFlag(fs *pflag.FlagSet, p *time.Duration, name, env string, def tim
 	envFlag(fs, name, env)
 }
 
-// boolFlag defines a bool flag (default false) that env can set.
+// boolFlag defines a bool flag, defaulting to *p, that env can set.
 func boolFlag(fs *pflag.FlagSet, p *bool, name, env, usage string) {
-	fs.BoolVar(p, name, false, usage)
+	fs.BoolVar(p, name, *p, usage) // the default is the field's value (host.DefaultConfig)
 	envFlag(fs, name, env)
 }
 

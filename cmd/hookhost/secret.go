@@ -8,6 +8,8 @@ import (
 	"net/url"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookhost/hookhost/host/api"
 )
 
 // secretValueLimit is read from stdin at most; the server refuses values
@@ -61,12 +63,7 @@ func newSecretCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type secrets struct {
-				Secrets []struct {
-					Name string `json:"name"`
-				} `json:"secrets"`
-			}
-			return getTable(c, "/api/v1/secrets", []string{"NAME"}, func(res secrets) [][]string {
+			return getTable(c, "/api/v1/secrets", []string{"NAME"}, func(res api.SecretList) [][]string {
 				rows := make([][]string, 0, len(res.Secrets))
 				for _, s := range res.Secrets {
 					rows = append(rows, []string{s.Name})

@@ -38,8 +38,10 @@ func TestTrimNewline(t *testing.T) {
 func TestSecretCmd(t *testing.T) {
 	t.Parallel()
 	const token = "cli-test-admin-token"
-	srv, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), AdminToken: token, InProcess: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := host.DefaultConfig()
+	cfg.DataDir, cfg.AdminToken, cfg.InProcess = t.TempDir(), token, true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := host.New(context.Background(), cfg)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -74,7 +76,7 @@ func TestSecretCmd(t *testing.T) {
 		{name: "SetKeepsInnerNewlines", stdin: "line1\nline2\n\n", args: []string{"secret", "set", "multi"}, want: "secret multi created\n"},
 		{name: "SetEmptyStdin", stdin: "\n", args: []string{"secret", "set", "empty"}, want: "no value on stdin", wantErr: true},
 		{name: "SetBadName", stdin: "v", args: []string{"secret", "set", "bad-name"}, want: "400 Bad Request: validation failed\n  name: secret name \"bad-name\" is invalid", wantErr: true},
-		{name: "SetTooLong", stdin: strings.Repeat("x", 70<<10), args: []string{"secret", "set", "long"}, want: "value: a secret value is 1 byte to 64 KiB", wantErr: true},
+		{name: "SetTooLong", stdin: strings.Repeat("x", 70<<10), args: []string{"secret", "set", "long"}, want: "value: a secret value is 4 bytes to 64 KiB", wantErr: true},
 		{name: "SetNeedsName", args: []string{"secret", "set"}, want: "accepts 1 arg", wantErr: true},
 		{name: "List", args: []string{"secret", "list"}, want: "NAME\ngithub_hook\nmulti\n"},
 		{name: "ListJSON", args: []string{"secrets", "list", "-o", "json"}, want: "{\n  \"secrets\": [\n    {\n      \"name\": \"github_hook\"\n    },\n    {\n      \"name\": \"multi\"\n    }\n  ]\n}\n"},

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +13,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var (
-		cfg       host.Config
+		cfg       = host.DefaultConfig()
 		trusted   string
 		logFormat string
 		logLevel  string
@@ -23,12 +22,18 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Start the hookhost server",
 		Long: `Start the hookhost server: webhooks under /webhooks/<token>, the admin API
-under /api/v1 (bearer admin token), /healthz, /readyz.
+under /api/v1 (bearer admin token), /healthz, /readyz, /metrics.
+
+Settings come from flags, then HOOKHOST_* environment variables, then the
+YAML file named by --config (HOOKHOST_CONFIG), then the defaults shown.
 
 The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 (generated at first start, mode 0600).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfigFile(cmd); err != nil {
+				return err
+			}
 			logger, err := newLogger(cmd, logFormat, logLevel)
 			if err != nil {
 				return err
@@ -39,24 +44,30 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
 			}
-			switch {
-			case cfg.JobWorkers < 0:
-				return fmt.Errorf("job workers %d: must be 0 (none) or more", cfg.JobWorkers)
-			case cfg.JobWorkers == 0:
-				cfg.JobWorkers = -1 // host.Config: negative runs none
-			}
-			srv, err := host.New(cmd.Context(), cfg)
+			// The ports are bound first: a port in use stops here, before
+			// anything (an extension process) is started.
+			ln, adminLn, err := host.Listen(cfg)
 			if err != nil {
 				return err
 			}
-			return srv.Run(cmd.Context())
+			srv, err := host.New(cmd.Context(), cfg)
+			if err != nil {
+				_ = ln.Close()
+				if adminLn != nil {
+					_ = adminLn.Close()
+				}
+				return err
+			}
+			return srv.Serve(cmd.Context(), ln, adminLn)
 		},
 	}
 	fs := cmd.Flags()
-	stringFlag(fs, &cfg.Listen, "listen", "HOOKHOST_LISTEN", "127.0.0.1:8080", "address to listen on")
+	var configPath string
+	stringFlag(fs, &configPath, configFlag, "HOOKHOST_CONFIG", "", "YAML file of settings, keyed by these flags' names (flags and HOOKHOST_* variables win over it); hookhost config check FILE checks one")
+	stringFlag(fs, &cfg.Listen, "listen", "HOOKHOST_LISTEN", cfg.Listen, "address to listen on")
 	stringFlag(fs, &cfg.AdminListen, "admin-listen", "HOOKHOST_ADMIN_LISTEN", "", "serve the admin API on this address only (default: on --listen)")
 	stringFlag(fs, &cfg.PublicURL, "public-url", "HOOKHOST_PUBLIC_URL", "", "base URL of webhook URLs (default http://<listen>)")
-	stringFlag(fs, &cfg.DataDir, "data-dir", "HOOKHOST_DATA_DIR", "./data", "data directory (SQLite database, admin token)")
+	stringFlag(fs, &cfg.DataDir, "data-dir", "HOOKHOST_DATA_DIR", cfg.DataDir, "data directory (SQLite database, admin token)")
 	stringFlag(fs, &cfg.Database, "database", "HOOKHOST_DATABASE", "", "database: empty for SQLite in the data dir, a file path, or a postgres:// URL")
 	stringFlag(fs, &cfg.PluginsDir, "plugins-dir", "HOOKHOST_PLUGINS_DIR", "", "directory of third-party extension binaries (default <data dir>/plugins)")
 	stringFlag(fs, &cfg.TLSCert, "tls-cert", "HOOKHOST_TLS_CERT", "", "TLS certificate (PEM) to serve HTTPS, TLS 1.2 or later")
@@ -65,21 +76,26 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &trusted, "trusted-proxies", "HOOKHOST_TRUSTED_PROXIES", "", "comma-separated addresses/CIDRs whose X-Forwarded-For is believed")
 	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	intFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", 1<<20, "largest webhook request body in bytes")
-	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", 30*time.Second, "time limit of one synchronous webhook run")
-	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request reach loopback, private and link-local addresses")
-	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", 1, "processes per extension; concurrent runs are spread over them")
+	intFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body in bytes")
+	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", cfg.RequestTimeout, "time limit of one synchronous webhook run")
+	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request and job completion callbacks reach loopback, private and link-local addresses")
+	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", cfg.ExtensionProcesses, "processes per extension; concurrent runs are spread over them")
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
-	intFlag(fs, &cfg.JobWorkers, "job-workers", "HOOKHOST_JOB_WORKERS", 10, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
-	durationFlag(fs, &cfg.JobShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", 30*time.Second, "time running jobs get to finish at shutdown")
-	durationFlag(fs, &cfg.JobRescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", time.Minute, "re-run a job whose process stopped sending heartbeats for this long")
-	durationFlag(fs, &cfg.JobPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", 0, "how often to look for new jobs (default 10ms on SQLite, 500ms on PostgreSQL)")
-	durationFlag(fs, &cfg.JobRetention, "job-retention", "HOOKHOST_JOB_RETENTION", 7*24*time.Hour, "how long ended jobs keep their queue row and real inputs, for retries")
-	durationFlag(fs, &cfg.JobRetryBackoff, "job-retry-backoff", "HOOKHOST_JOB_RETRY_BACKOFF", time.Second, "first retry delay of a failed job, doubling up to 5m")
-	durationFlag(fs, &cfg.ReadTimeout, "read-timeout", "HOOKHOST_READ_TIMEOUT", 30*time.Second, "listener read timeout (whole request)")
-	durationFlag(fs, &cfg.WriteTimeout, "write-timeout", "HOOKHOST_WRITE_TIMEOUT", 60*time.Second, "listener write timeout (whole response)")
-	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
+	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
+	durationFlag(fs, &cfg.Jobs.ShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", cfg.Jobs.ShutdownGrace, "time running jobs get to finish at shutdown")
+	durationFlag(fs, &cfg.Jobs.RescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", cfg.Jobs.RescueAfter, "re-run a job whose process stopped sending heartbeats for this long")
+	durationFlag(fs, &cfg.Jobs.FetchPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", cfg.Jobs.FetchPollInterval, "how often to look for new jobs; 0 picks by database (10ms on SQLite, 500ms on PostgreSQL)")
+	durationFlag(fs, &cfg.Jobs.Retention, "job-retention", "HOOKHOST_JOB_RETENTION", cfg.Jobs.Retention, "how long ended jobs keep their queue row and real inputs, for retries")
+	durationFlag(fs, &cfg.Jobs.BatchDelay, "job-batch-delay", "HOOKHOST_JOB_BATCH_DELAY", cfg.Jobs.BatchDelay, "how long concurrent job inserts are collected into one transaction")
+	durationFlag(fs, &cfg.Jobs.RetryBackoff, "job-retry-backoff", "HOOKHOST_JOB_RETRY_BACKOFF", cfg.Jobs.RetryBackoff, "first retry delay of a failed job, doubling up to 5m")
+	durationFlag(fs, &cfg.ReadTimeout, "read-timeout", "HOOKHOST_READ_TIMEOUT", cfg.ReadTimeout, "listener read timeout (whole request)")
+	durationFlag(fs, &cfg.WriteTimeout, "write-timeout", "HOOKHOST_WRITE_TIMEOUT", cfg.WriteTimeout, "listener write timeout (whole response)")
+	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
+	intFlag(fs, &cfg.MaxConnections, "max-connections", "HOOKHOST_MAX_CONNECTIONS", cfg.MaxConnections, "client connections served at once (webhook and admin listeners together); at the cap the longest idle and silent ones make room (default: the file descriptor limit less 256)")
+	boolFlag(fs, &cfg.AccessLog, "access-log", "HOOKHOST_ACCESS_LOG", "log one line per request (method, path with tokens redacted, status, duration, request id, webhook, run or job, refusal cause)")
+	intFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
+	durationFlag(fs, &cfg.RotateOverlap, "rotate-overlap", "HOOKHOST_ROTATE_OVERLAP", cfg.RotateOverlap, "how long a rotated webhook token stays valid when the rotation does not say")
 	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")
 	intFlag(fs, &cfg.DefaultLimits.Burst, "default-burst", "HOOKHOST_DEFAULT_BURST", 0, "burst of --default-rate (default: the rate rounded up)")
 	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")

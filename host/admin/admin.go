@@ -78,22 +78,26 @@ func (a *Admin) Mount(app fiber.Router) {
 	})
 }
 
-// requireAdmin checks the bearer admin token in constant time.
+// requireAdmin checks the bearer admin token in constant time. Failed
+// attempts are throttled per client address, but the right token is never
+// refused by the throttle, and CORS preflights (OPTIONS) never count as
+// failures.
 func (a *Admin) requireAdmin(c *fiber.Ctx) error {
+	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(a.cfg.Token)) == 1 {
+		return c.Next()
+	}
 	now := time.Now()
 	ip := dispatch.ClientIP(c, a.cfg.TrustedProxies)
 	if wait := a.auth.blocked(ip, now); wait > 0 {
 		c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
 		return api.NewProblem(http.StatusTooManyRequests, "too many failed admin authentications from this address; wait and retry")
 	}
-	auth := c.Get(fiber.HeaderAuthorization)
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(a.cfg.Token)) != 1 {
+	if c.Method() != fiber.MethodOptions {
 		a.auth.fail(ip, now)
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost admin"`)
-		return api.NewProblem(http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
 	}
-	return c.Next()
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost admin"`)
+	return api.NewProblem(http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
 }
 
 // decodeJSON decodes a JSON body strictly (unknown fields are errors).

@@ -74,6 +74,7 @@ func (c *Catalog) Import(ctx context.Context, raw []byte) (*api.ImportResult, er
 		Extensions: c.cfg.Extensions.Names(),
 		BaseURL:    c.cfg.PublicURL,
 		Validator:  packageValidator{c: c, ctx: ctx, created: map[string]*store.Automation{}},
+		Templates:  c.cfg.Templates,
 	})
 	if err != nil {
 		return nil, packageProblem(err)

@@ -12,24 +12,7 @@ import (
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/store"
-	"github.com/hookhost/hookhost/plugins/webhook"
 )
-
-// TriggerFunction is the trigger id of automations callable with function:.
-const TriggerFunction = webhook.TriggerFunction
-
-// IsWebhookTrigger reports whether id is the webhook.respond trigger.
-func IsWebhookTrigger(id string) bool {
-	return id == automations.TriggerWebhookRespond || id == automations.TriggerWebhookRespondStem
-}
-
-// IsFunctionTrigger reports whether id is the automation.function trigger.
-func IsFunctionTrigger(id string) bool {
-	return id == TriggerFunction || id == "automation.function"
-}
-
-// knownTrigger reports the extension ids automations may have.
-func knownTrigger(id string) bool { return IsWebhookTrigger(id) || IsFunctionTrigger(id) }
 
 var automationNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
@@ -55,8 +38,8 @@ func (c *Catalog) ValidateAutomation(name, extensionID, script, policy string) e
 	}
 	if extensionID == "" {
 		p.Add(api.ProblemItem{Field: "extension_id", Message: "extension_id is required (e.g. cerb.trigger.webhook.respond)"})
-	} else if !knownTrigger(extensionID) {
-		p.Add(api.ProblemItem{Field: "extension_id", Message: fmt.Sprintf("unknown trigger %q (known: cerb.trigger.webhook.respond, cerb.trigger.automation.function)", extensionID)})
+	} else if _, ok := automations.Trigger(extensionID); !ok {
+		p.Add(api.ProblemItem{Field: "extension_id", Message: fmt.Sprintf("unknown trigger %q (known: %s)", extensionID, knownTriggers())})
 	}
 	if _, err := c.compile(name, extensionID, script, policy); err != nil {
 		var ds automations.Diagnostics
@@ -110,7 +93,7 @@ func (c *Catalog) ValidateEvent(ctx context.Context, text string, pending map[st
 				return err
 			}
 		}
-		if !IsWebhookTrigger(a.ExtensionID) {
+		if !automations.IsWebhookTrigger(a.ExtensionID) {
 			p.Add(api.ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q has trigger %s, not webhook.respond", name, a.ExtensionID)})
 			continue
 		}
@@ -180,7 +163,7 @@ func (c *Catalog) checkWebhooksStillWork(ctx context.Context, a *store.Automatio
 		if !slices.Contains(ev.Automations(), a.Name) {
 			return
 		}
-		if !IsWebhookTrigger(a.ExtensionID) {
+		if !automations.IsWebhookTrigger(a.ExtensionID) {
 			p.Add(api.ProblemItem{Field: "extension_id",
 				Message: fmt.Sprintf("webhook %q (%s) runs this automation, which needs the webhook.respond trigger", w.Name, w.ID)})
 			return
@@ -206,4 +189,13 @@ func (c *Catalog) webhooksUsing(ctx context.Context, automation string) ([]strin
 		}
 	})
 	return out, err
+}
+
+// knownTriggers lists the trigger ids automations may have, for messages.
+func knownTriggers() string {
+	var ids []string
+	for _, t := range automations.KnownTriggers() {
+		ids = append(ids, t.ID)
+	}
+	return strings.Join(ids, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/views"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -51,7 +52,7 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 		Inputs: realInputs, RedactedInputs: shown,
 		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
 			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
-		IdempotencyKey: idempotencyKey(req.Headers),
+		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, req.Headers),
 	})
 	if err != nil {
 		d.log.Error("queue job", "webhook", w.ID, "automation", a.Name, "error", err)
@@ -65,11 +66,13 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 			defer t.Stop()
 			select {
 			case f := <-done:
+				reqlog.From(c).JobID = f.JobID
 				return d.answerFinished(c, w, f)
 			case <-t.C:
 			}
 		}
 	}
+	reqlog.From(c).JobID = res.JobID
 	return Accepted(c, res.JobID, "/webhook-jobs/")
 }
 
@@ -116,10 +119,18 @@ func webhookData(w *store.Webhook, req automations.HTTPRequest) *dict.Map {
 }
 
 // idempotencyHeaders carry a delivery id: a redelivery with the same value
-// for the same webhook within 24 hours gets the first job.
-var idempotencyHeaders = [...]string{"Idempotency-Key", "webhook-id", "X-GitHub-Delivery"}
+// for the same webhook within 24 hours gets the first job. Standard
+// Webhooks and Svix, GitHub, GitLab and Shopify send one.
+var idempotencyHeaders = [...]string{"Idempotency-Key", "webhook-id", "svix-id", "X-GitHub-Delivery",
+	"X-Gitlab-Event-UUID", "X-Shopify-Webhook-Id"}
 
-func idempotencyKey(headers [][2]string) string {
+// idempotencyKey is the job's delivery key: the handler's own
+// (job:idempotency_key:, rendered), else the first well-known delivery-id
+// header; "" when there is none.
+func idempotencyKey(own string, headers [][2]string) string {
+	if own != "" {
+		return "key:" + own
+	}
 	for _, name := range idempotencyHeaders {
 		for _, h := range headers {
 			if strings.EqualFold(h[0], name) && strings.TrimSpace(h[1]) != "" {

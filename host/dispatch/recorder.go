@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -390,6 +391,8 @@ type pendingRun struct {
 	// credentialHeaders are the headers the webhook's verify blocks read
 	// credentials from.
 	credentialHeaders []string
+	// entry is the request's access log entry.
+	entry *reqlog.Entry
 }
 
 // finish builds the record's inputs, output and log, redacted, with the

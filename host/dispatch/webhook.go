@@ -13,6 +13,7 @@ import (
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/verify"
@@ -26,20 +27,17 @@ func errNoHandler() error {
 	return api.NewProblem(http.StatusNotFound, "no enabled handler for this request")
 }
 
-// handle serves one webhook request and counts it. A failure is written
-// here, through the app's error handler, so that the status counted is the
-// one answered.
+// handle serves one webhook request. What it did (the webhook, the run or
+// job, why it was refused) is noted in the request's reqlog.Entry for the
+// access log and the metrics.
 func (d *Dispatcher) handle(c *fiber.Ctx) error {
-	start := time.Now()
-	if err := d.serve(c, start); err != nil {
-		if err := c.App().ErrorHandler(c, err); err != nil {
-			return err
-		}
-	}
-	if d.cfg.Metrics != nil {
-		d.cfg.Metrics.ObserveWebhook(c.Response().StatusCode(), start)
-	}
-	return nil
+	return d.serve(c, time.Now())
+}
+
+// refused notes why a request was refused and returns err.
+func refused(e *reqlog.Entry, cause, reason string, err error) error {
+	e.Cause, e.Reason = cause, reason
+	return err
 }
 
 func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
@@ -47,8 +45,9 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	if token == "" {
 		token = c.Query("token")
 	}
+	e := reqlog.From(c)
 	if token == "" {
-		return errNoWebhook()
+		return refused(e, "unknown_token", "", errNoWebhook())
 	}
 	ctx := c.UserContext()
 	h, err := d.cat.Webhook(ctx, token, start)
@@ -57,14 +56,15 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		return api.NewProblem(http.StatusServiceUnavailable, "webhook lookup failed; try again")
 	}
 	if h == nil {
-		return errNoWebhook()
+		return refused(e, "unknown_token", "", errNoWebhook())
 	}
 	w := h.Webhook
+	e.WebhookID = w.ID
 	if !w.Enabled {
-		return api.NewProblem(http.StatusBadRequest, "this webhook is disabled")
+		return refused(e, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
 	}
 	if w.ExpiresAt != nil && !start.Before(*w.ExpiresAt) {
-		return api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339))
+		return refused(e, "expired", "", api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 
 	release, err := d.admit(c, h, start)
@@ -89,22 +89,22 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 			return d.secretsUnavailable(w, err)
 		}
 	}
-	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders}
-	handler, err := h.Event.Select(inputs)
+	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders, entry: e}
+	handler, err := h.Event.SelectContext(ctx, inputs)
 	if err != nil {
 		// Rendering the saved event KATA failed for this request.
 		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), start, rec)
 	}
 	if handler == nil {
-		return errNoHandler()
+		return refused(e, "no_handler", "", errNoHandler())
 	}
 	a, err := d.cat.Automation(ctx, handler.Automation)
 	if err != nil {
 		d.log.Error("automation lookup", "error", err)
 		return api.NewProblem(http.StatusServiceUnavailable, "automation lookup failed; try again")
 	}
-	if a == nil || !catalog.IsWebhookTrigger(a.ExtensionID) {
-		return errNoHandler()
+	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
+		return refused(e, "no_handler", "", errNoHandler())
 	}
 	if handler.Inputs != nil {
 		inputs.Set("inputs", handler.Inputs)
@@ -122,6 +122,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	}
 
 	runID := newRunID()
+	e.RunID = runID
 	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
 	res, err := d.cfg.Runner.Run(runCtx, &runner.Invocation{RunID: runID, Automation: a, Inputs: inputs})
 	cancel()
@@ -144,10 +145,17 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	}
 
 	resp := automations.WebhookResponse(res)
+	for _, warning := range resp.Warnings {
+		// An answer the automation's return could not give as it is (an
+		// invalid templated status_code, a bad header): the run record and
+		// the server log say why.
+		res.Log = append(res.Log, automations.LogEntry{Level: 4, Node: "return", Message: warning})
+		d.log.Warn("webhook answer", "webhook", w.ID, "run_id", runID, "warning", warning)
+	}
 	answer(c, resp.Status, resp.Headers, resp.Body)
 	rec.run = store.Run{ID: runID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision,
 		Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
-	d.recorder.record(rec)
+	d.record(rec)
 	return nil
 }
 
@@ -181,11 +189,15 @@ func (d *Dispatcher) fail(w *store.Webhook, a *store.Automation, runID string, s
 	switch status {
 	case http.StatusGatewayTimeout:
 		p.Detail = "the automation ran past its time limit"
+		rec.entry.Cause = "timeout"
 	case http.StatusBadGateway:
 		p.Detail = "the extension running this automation failed"
+		rec.entry.Cause = "crash"
 	default:
 		p.Detail = "the automation failed"
+		rec.entry.Cause = "error"
 	}
+	rec.entry.RunID = runID
 	if w.Debug && msg != "" {
 		p.Detail = msg // redacted by the error handler
 	}
@@ -197,7 +209,7 @@ func (d *Dispatcher) fail(w *store.Webhook, a *store.Automation, runID string, s
 	if rec.res != nil {
 		rec.run.Exit = string(rec.res.Exit)
 	}
-	d.recorder.record(rec)
+	d.record(rec)
 	return p
 }
 
@@ -216,7 +228,10 @@ func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
 		if ve.Challenge != "" {
 			c.Set(fiber.HeaderWWWAuthenticate, ve.Challenge)
 		}
-		return api.NewProblem(ve.Status, ve.Error())
+		if d.cfg.Metrics != nil {
+			d.cfg.Metrics.VerifyFailed(ve.Kind)
+		}
+		return refused(reqlog.From(c), "verify", ve.Error(), api.NewProblem(ve.Status, ve.Error()))
 	}
 	// A secret named by the event KATA is missing or unusable: the
 	// operator's mistake, not the caller's.
@@ -230,4 +245,16 @@ func newRunID() string {
 		return uuid.NewString()
 	}
 	return id.String()
+}
+
+// record counts a finished run and queues its record.
+func (d *Dispatcher) record(rec *pendingRun) {
+	if d.cfg.Metrics != nil {
+		exit := rec.run.Exit
+		if exit == "" {
+			exit = "none" // the automation did not run to an end (crash, timeout)
+		}
+		d.cfg.Metrics.Run(exit)
+	}
+	d.recorder.record(rec)
 }

@@ -17,6 +17,11 @@ var (
 	ErrChecksum = errors.New("extensions: checksum mismatch")
 	// ErrClosed: the manager is closed.
 	ErrClosed = errors.New("extensions: manager closed")
+	// ErrStartTimeout: an extension process did not complete its handshake
+	// and Describe within StartTimeout (a wrapper script that forks instead
+	// of exec-ing the extension, a binary that is not an extension); it was
+	// killed with its process group.
+	ErrStartTimeout = errors.New("extensions: extension did not start in time")
 )
 
 // RunError is how a Run or RunCommand through the manager failed. Err is
@@ -41,8 +46,8 @@ func (e *RunError) Error() string {
 func (e *RunError) Unwrap() error { return e.Err }
 
 // StartError is why an extension could not be started: a missing binary, a
-// checksum mismatch (wraps ErrChecksum), a wrong handshake, a failed
-// Describe.
+// checksum mismatch (wraps ErrChecksum), a wrong handshake, no handshake in
+// time (wraps ErrStartTimeout), a failed Describe.
 type StartError struct {
 	Extension string
 	Path      string // the binary

@@ -54,13 +54,23 @@ func setup(t *testing.T, cfg extensions.Config) (*extensions.Manager, *testBundl
 	cfg.Env = append(cfg.Env, helperEnv...)
 	cfg.Logger = slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.SocketDir == "" {
-		cfg.SocketDir = t.TempDir()
+		cfg.SocketDir = shortTempDir(t)
 	}
 	m, err := extensions.New(cfg)
 	require.NoError(t, err)
 	b.startErr = m.Start(context.Background())
 	t.Cleanup(func() { require.NoError(t, m.Close()) })
 	return m, b
+}
+
+// shortTempDir is a temporary directory short enough to hold unix sockets
+// (t.TempDir's names, built from the test's name, may be too long).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hx")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 func builtins(modes ...string) map[string][]string {
@@ -260,7 +270,7 @@ func TestManager_Deadlines(t *testing.T) {
 	}
 }
 
-func TestManager_WrongHandshakeCookieIsRefused(t *testing.T) {
+func TestManager_WrongHandshakeCookieFails(t *testing.T) {
 	t.Parallel()
 	m, b := setup(t, extensions.Config{Builtins: builtins("badcookie", "test"), StartTimeout: 5 * time.Second})
 	var se *extensions.StartError
@@ -268,7 +278,7 @@ func TestManager_WrongHandshakeCookieIsRefused(t *testing.T) {
 	require.Equal(t, "badcookie", se.Extension)
 
 	in := info(t, m, "badcookie")
-	require.Equal(t, extensions.StateRefused, in.State)
+	require.Equal(t, extensions.StateFailed, in.State)
 	require.NotEmpty(t, in.Error)
 	require.Contains(t, b.logs.String(), "This binary is a plugin") // its stderr reached the log
 	requireEcho(t, m, "test")
@@ -436,7 +446,7 @@ func TestManager_Close(t *testing.T) {
 
 func TestManager_StartCleansSocketDir(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := shortTempDir(t)
 	stale := filepath.Join(dir, "plugin-stale")
 	require.NoError(t, os.MkdirAll(stale, 0o700))
 	m, b := setup(t, extensions.Config{Builtins: builtins("test"), SocketDir: dir})

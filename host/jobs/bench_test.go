@@ -79,7 +79,7 @@ func benchQueuePG(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queu
 func openBenchQueue(b *testing.B, st benchStore, dsn string, start bool, observe func(jobs.Event)) *jobs.Queue {
 	b.Helper()
 	ctx := context.Background()
-	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), DatabaseURL: dsn, Runner: instantRunner{}, Workers: 50,
+	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), DatabaseURL: dsn, Runner: instantRunner{}, Settings: benchSettings(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observe: observe})
 	require.NoError(b, err)
 	if start {
@@ -191,4 +191,11 @@ func BenchmarkComplete(b *testing.B) {
 		b.Fatalf("only %d of %d jobs finished", finished.Load(), target)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}
+
+// benchSettings are the default settings with 50 workers.
+func benchSettings() jobs.Settings {
+	s := jobs.DefaultSettings()
+	s.Workers = 50
+	return s
 }

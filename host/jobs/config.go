@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -15,7 +14,8 @@ const (
 	DialectPostgres = "postgres"
 )
 
-// Config configures a Queue. Zero fields take the defaults listed.
+// Config configures a Queue. Zero fields take the defaults listed, except
+// Settings, which are taken as they are (start from DefaultSettings).
 type Config struct {
 	// DB is the store's database; the queue shares it (and, on SQLite, its
 	// single connection). Required.
@@ -27,40 +27,14 @@ type Config struct {
 	DatabaseURL string
 	// Runner runs one attempt of a job. Required.
 	Runner Runner
-	// Workers is how many run jobs this process works at once. Default 10.
-	// A negative value works no jobs here (nor completion callbacks): the
-	// process still queues jobs and answers about them, and other processes
-	// sharing the database work them.
-	Workers int
+	// Settings are the operator's knobs (DefaultSettings); they are not
+	// defaulted here.
+	Settings
 	// CallbackWorkers is how many completion callbacks are sent at once.
 	// Default 4.
 	CallbackWorkers int
 	// FetchCooldown is River's minimum time between two fetches. Default 1ms.
 	FetchCooldown time.Duration
-	// FetchPollInterval is River's periodic fetch. Default 10ms on SQLite
-	// (its notifications are polled every 50 ms), 500ms on PostgreSQL
-	// (LISTEN/NOTIFY wakes fetches).
-	FetchPollInterval time.Duration
-	// RescueAfter is how long a running job may go without a heartbeat
-	// before River's rescuer runs it again. Default 1m.
-	RescueAfter time.Duration
-	// ShutdownGrace is how long Close lets running jobs finish before
-	// cancelling them (River then retries them). Default 30s.
-	ShutdownGrace time.Duration
-	// Retention is how long River keeps finished jobs (and so the real
-	// inputs that Retry needs): River's own rows, not the job records.
-	// Default 168h.
-	Retention time.Duration
-	// RecordRetention is how long the records of finished jobs (state,
-	// redacted inputs, response, output, log) are kept after they finished.
-	// Default: Retention. Negative: no age bound.
-	RecordRetention time.Duration
-	// RecordMaxBytes bounds the size of finished jobs' records (their
-	// inputs, headers, body, output, log and error, plus 256 bytes each):
-	// pruning deletes the oldest finished records until the rest fit.
-	// Records of jobs that have not ended are never pruned. Default
-	// DefaultRecordMaxBytes. Negative: no size bound.
-	RecordMaxBytes int64
 	// PruneInterval is how often this process prunes finished job records
 	// and expired idempotency keys (PruneRecords). Default 1m. Negative:
 	// never in the background.
@@ -78,16 +52,15 @@ type Config struct {
 	// outcome write; later ones double, with jitter, up to 5 seconds.
 	// Default 100ms.
 	OutcomeRetryBackoff time.Duration
-	// RetryBackoff is the first retry delay; later ones double, with
-	// jitter, up to 5 minutes. Default 1s.
-	RetryBackoff time.Duration
-	// BatchDelay is the group-commit window of inserts and state writes.
-	// Default 1ms.
-	BatchDelay time.Duration
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
-	// HTTPClient sends completion callbacks. Default: 10 s timeout.
-	HTTPClient *http.Client
+	// AllowPrivateRequests lets completion callbacks reach loopback,
+	// private, link-local and shared (CGNAT) addresses, which the SSRF
+	// guard of http.request (automations/ssrf) refuses to them by default;
+	// wire it to the server's --allow-private-requests. Cloud metadata,
+	// unspecified, multicast and reserved addresses stay refused. Default
+	// false.
+	AllowPrivateRequests bool
 	// Logger receives the queue's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is called as jobs start and finish in this process
@@ -102,8 +75,6 @@ const (
 	MaxTimeout         = 3 * time.Hour
 	// IdempotencyWindow is how long a delivery id maps to its first job.
 	IdempotencyWindow = 24 * time.Hour
-	// DefaultRecordMaxBytes is Config.RecordMaxBytes's default: 256 MiB.
-	DefaultRecordMaxBytes = 256 << 20
 	// maxOutcomeRetryDelay caps the delay between outcome write retries.
 	maxOutcomeRetryDelay = 5 * time.Second
 	// callbackMaxAttempts bounds completion callback deliveries.
@@ -133,8 +104,8 @@ func (c *Config) defaults() error {
 	default:
 		return fmt.Errorf("jobs: dialect %q: want %q or %q", c.Dialect, DialectSQLite, DialectPostgres)
 	}
-	if c.Workers == 0 {
-		c.Workers = 10
+	if err := c.Settings.Validate(); err != nil {
+		return err
 	}
 	if c.CallbackWorkers == 0 {
 		c.CallbackWorkers = 4
@@ -144,21 +115,6 @@ func (c *Config) defaults() error {
 	}
 	if c.FetchPollInterval < c.FetchCooldown {
 		c.FetchPollInterval = c.FetchCooldown
-	}
-	if c.RescueAfter == 0 {
-		c.RescueAfter = time.Minute
-	}
-	if c.ShutdownGrace == 0 {
-		c.ShutdownGrace = 30 * time.Second
-	}
-	if c.Retention == 0 {
-		c.Retention = 7 * 24 * time.Hour
-	}
-	if c.RecordRetention == 0 {
-		c.RecordRetention = c.Retention
-	}
-	if c.RecordMaxBytes == 0 {
-		c.RecordMaxBytes = DefaultRecordMaxBytes
 	}
 	if c.PruneInterval == 0 {
 		c.PruneInterval = time.Minute
@@ -172,26 +128,14 @@ func (c *Config) defaults() error {
 	if c.OutcomeRetryBackoff == 0 {
 		c.OutcomeRetryBackoff = 100 * time.Millisecond
 	}
-	if c.RetryBackoff == 0 {
-		c.RetryBackoff = time.Second
-	}
-	if c.BatchDelay == 0 {
-		c.BatchDelay = time.Millisecond
-	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.CallbackWorkers < 1 || c.BatchSize < 1 || c.PruneBatch < 1 {
 		return errors.New("jobs: CallbackWorkers, BatchSize and PruneBatch must be at least 1")
-	}
-	if c.RescueAfter < time.Second {
-		return fmt.Errorf("jobs: RescueAfter %s: must be at least 1s", c.RescueAfter)
 	}
 	return nil
 }

@@ -74,7 +74,9 @@ func TestMigrate_UpgradesVersion1Records(t *testing.T) {
 				[]byte("body"))
 			require.NoError(t, err)
 
-			q, err := New(ctx, Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: nopRunner{}, Workers: -1,
+			settings := DefaultSettings()
+			settings.Workers = 0
+			q, err := New(ctx, Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: nopRunner{}, Settings: settings,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			require.NoError(t, err)
 			defer q.Close()

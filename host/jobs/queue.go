@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Start starts working jobs (unless Config.Workers is negative).
+// Start starts working jobs (unless Config.Workers is 0).
 func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Workers > 0 {
 		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -447,8 +447,8 @@ func (q *Queue) Wait(jobID string) (<-chan *Finished, func()) {
 	return q.waiters.add(jobID)
 }
 
-func (q *Queue) observe(kind EventKind, id string, st State) {
+func (q *Queue) observe(kind EventKind, id string, st State, attempt int) {
 	if q.cfg.Observe != nil {
-		q.cfg.Observe(Event{Kind: kind, JobID: id, State: st, At: time.Now()})
+		q.cfg.Observe(Event{Kind: kind, JobID: id, State: st, At: time.Now(), Attempt: attempt})
 	}
 }

@@ -74,9 +74,11 @@ func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (
 	db, dialect, dsn := kind.open(t, f)
 	bundle := &testBundle{ctx: context.Background(), db: db, dialect: dialect, dsn: dsn, faults: f,
 		runner: &countingRunner{run: run, runs: map[string]int{}}}
-	cfg := jobs.Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: bundle.runner, Workers: 2, CallbackWorkers: 1,
-		RetryBackoff: 10 * time.Millisecond, OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1,
-		ShutdownGrace: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	settings := jobs.DefaultSettings()
+	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace = 2, 10*time.Millisecond, 5*time.Second
+	cfg := jobs.Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: bundle.runner, Settings: settings, CallbackWorkers: 1,
+		OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1, AllowPrivateRequests: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -336,7 +338,7 @@ func TestQueue_AnyBytes(t *testing.T) {
 func TestQueue_EnqueueRefusesInvalidNames(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, kind testDB) {
-		q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = -1 })
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
 
 		tests := []struct {
 			name string
@@ -397,7 +399,7 @@ func TestQueue_Healthy(t *testing.T) {
 	t.Run("SQLiteFull", func(t *testing.T) {
 		t.Parallel()
 		// A genuine SQLITE_FULL: the database at its size limit.
-		q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.Workers = -1 })
+		q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.Workers = 0 })
 		var pages int64
 		require.NoError(t, bundle.db.QueryRow(`PRAGMA page_count`).Scan(&pages))
 		_, err := bundle.db.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+4))
@@ -469,7 +471,7 @@ func TestQueue_PruneRecords(t *testing.T) {
 			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.PruneBatch = 2 })
 			done := finishAll(t, q, 5)
 
-			// Not before RecordRetention (default: Retention, a week).
+			// Not before RecordRetention (a week by default).
 			res, err := q.PruneRecords(bundle.ctx, time.Now().Add(6*24*time.Hour))
 			require.NoError(t, err)
 			require.Zero(t, res.ByAge+res.BySize+res.Keys)
@@ -512,8 +514,10 @@ func TestQueue_PruneRecords(t *testing.T) {
 			require.NoError(t, err)
 
 			keep := sz[done[4].ID] + sz[done[5].ID]
+			settings := jobs.DefaultSettings()
+			settings.Workers, settings.RecordRetention, settings.RecordMaxBytes = 0, 0, keep
 			pruner, err := jobs.New(bundle.ctx, jobs.Config{DB: bundle.db, Dialect: bundle.dialect, DatabaseURL: bundle.dsn,
-				Runner: bundle.runner, Workers: -1, PruneInterval: -1, PruneBatch: 3, RecordRetention: -1, RecordMaxBytes: keep,
+				Runner: bundle.runner, Settings: settings, PruneInterval: -1, PruneBatch: 3,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			require.NoError(t, err)
 			defer pruner.Close()
@@ -530,7 +534,7 @@ func TestQueue_PruneRecords(t *testing.T) {
 	t.Run("IdempotencyKeysAfterTheirWindow", func(t *testing.T) {
 		t.Parallel()
 		forEachDB(t, func(t *testing.T, kind testDB) {
-			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = -1 })
+			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
 			req := request()
 			req.IdempotencyKey = "delivery-1"
 			first, err := q.Enqueue(bundle.ctx, req)
@@ -548,5 +552,23 @@ func TestQueue_PruneRecords(t *testing.T) {
 			require.Equal(t, int64(1), res.Keys)
 			require.True(t, exists(t, q, first.JobID), "queued jobs stay")
 		})
+	})
+}
+
+func TestQueue_Counts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+		counts, age, err := q.Counts(bundle.ctx)
+		require.NoError(t, err)
+		require.Empty(t, counts)
+		require.Zero(t, age)
+
+		_, err = q.Enqueue(bundle.ctx, request())
+		require.NoError(t, err)
+		counts, age, err = q.Counts(bundle.ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[jobs.State]int{"queued": 1}, counts)
+		require.Positive(t, age, "the oldest queued job has an age")
 	})
 }

@@ -124,6 +124,9 @@ type EventKind int
 const (
 	EventStarted EventKind = iota + 1
 	EventFinished
+	// EventCallback reports how a completion callback delivery ended
+	// (Event.Outcome: delivered, refused, failed or stopped).
+	EventCallback
 )
 
 // Event is passed to Config.Observe.
@@ -132,6 +135,10 @@ type Event struct {
 	JobID string
 	State State
 	At    time.Time
+	// Attempt is the attempt that started or ended.
+	Attempt int
+	// Outcome is how a callback delivery ended (EventCallback).
+	Outcome string
 }
 
 // Options are a job's options (the handler's job: block).

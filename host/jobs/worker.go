@@ -65,7 +65,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		return err // nil when !live: nothing left to do
 	}
-	q.observe(EventStarted, a.JobID, StateRunning)
+	q.observe(EventStarted, a.JobID, StateRunning, job.Attempt)
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	q.running.add(a.JobID, job.ID, cancel)
@@ -93,14 +93,14 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 			f.Status, f.Headers, f.Body = o.out.Status, o.out.Headers, o.out.Body
 		}
 		q.waiters.publish(f)
-		q.observe(EventFinished, a.JobID, o.state)
+		q.observe(EventFinished, a.JobID, o.state, job.Attempt)
 	case !changed && retried:
 		// A write that failed may have committed all the same (the
 		// connection dropped after COMMIT): the record is final already.
 		// Tell the waiters what it says.
 		if j, err := q.getRecord(context.WithoutCancel(ctx), q.db, a.JobID); err == nil && j.State.Final() {
 			q.waiters.publish(&Finished{JobID: j.ID, State: j.State, Status: j.Status, Headers: j.Headers, Body: j.Body, Error: j.Error})
-			q.observe(EventFinished, a.JobID, j.State)
+			q.observe(EventFinished, a.JobID, j.State, job.Attempt)
 		}
 	}
 	return ret

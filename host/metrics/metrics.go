@@ -1,5 +1,7 @@
-// Package metrics is the server's Prometheus registry: what the webhook
-// path observes, and gauges read from the parts that own the numbers.
+// Package metrics is the server's Prometheus registry: what the request
+// path observes, and gauges and counters read from the parts that own the
+// numbers. Labels are bounded: webhook ids (never tokens or paths), status
+// classes, and fixed sets of causes, kinds and states.
 package metrics
 
 import (
@@ -13,19 +15,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Sources are the numbers the metrics read from other parts.
+// Sources are the numbers the metrics read from other parts when scraped.
 type Sources struct {
 	// DroppedRuns counts run records not written.
 	DroppedRuns func() int64
 	// ExtensionRestarts counts extension process restarts since start.
 	ExtensionRestarts func() int
+	// JobStates counts jobs by state, and gives the age of the oldest
+	// queued job (0 when none is queued).
+	JobStates func() (counts map[string]int, oldestQueued time.Duration, err error)
+	// Connections gives the client connections open, closed to make room,
+	// and refused.
+	Connections func() (open int, shed, refused int64)
 }
 
 // Metrics holds the server's collectors.
 type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
-	duration prometheus.Histogram
+	duration *prometheus.HistogramVec
+	rejected *prometheus.CounterVec
+	verify   *prometheus.CounterVec
+	runs     *prometheus.CounterVec
+	jobEnds  *prometheus.CounterVec
+	jobTime  prometheus.Histogram
+	attempts prometheus.Histogram
+	callback *prometheus.CounterVec
 }
 
 // New registers the server's collectors on a new registry.
@@ -33,37 +48,134 @@ func New(src Sources) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_webhook_requests_total",
-		Help: "Webhook requests by HTTP status answered.",
-	}, []string{"status"})
-	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "hookhost_webhook_duration_seconds",
-		Help:    "Time from receiving a webhook request to answering it.",
+		Help: "Webhook requests by webhook id (empty for an unknown token) and status class of the answer.",
+	}, []string{"webhook", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hookhost_webhook_request_duration_seconds",
+		Help:    "Time from receiving a webhook request to answering it, by webhook id.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"webhook"})
+	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookhost_webhook_rejected_total",
+		Help: "Webhook requests refused before their automation ran, by cause (unknown_token, disabled, expired, verify, body_size, rate_limit, concurrency, no_handler).",
+	}, []string{"cause"})
+	m.verify = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookhost_verify_failures_total",
+		Help: "Requests refused by a verify block, by kind (missing, malformed, mismatch, timestamp, address).",
+	}, []string{"kind"})
+	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookhost_runs_total",
+		Help: "Synchronous automation runs by exit state (return, error, exit, await; none when the run did not end by itself).",
+	}, []string{"exit"})
+	m.jobEnds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookhost_jobs_finished_total",
+		Help: "Durable jobs that ended in this process, by state.",
+	}, []string{"state"})
+	m.jobTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hookhost_job_duration_seconds",
+		Help:    "Time from a job's first start to its end, for jobs that ended in this process.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
 	})
-	m.reg.MustRegister(m.requests, m.duration,
+	m.attempts = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hookhost_job_attempts",
+		Help:    "Attempts a job took, for jobs that ended in this process.",
+		Buckets: []float64{1, 2, 3, 5, 10, 25},
+	})
+	m.callback = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookhost_callback_deliveries_total",
+		Help: "Job completion callback deliveries by outcome (delivered, failed, refused, stopped).",
+	}, []string{"outcome"})
+	m.reg.MustRegister(m.requests, m.duration, m.rejected, m.verify, m.runs, m.jobEnds, m.jobTime, m.attempts, m.callback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.DroppedRuns != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "hookhost_run_records_dropped_total",
-			Help: "Run records not written because the history queue was full.",
+			Help: "Run records not written (the history queue was full, or the store refused them).",
 		}, func() float64 { return float64(src.DroppedRuns()) }))
 	}
 	if src.ExtensionRestarts != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "hookhost_extension_restarts",
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookhost_extension_restarts_total",
 			Help: "Restarts of extension processes since start (all extensions).",
 		}, func() float64 { return float64(src.ExtensionRestarts()) }))
+	}
+	if src.JobStates != nil {
+		m.reg.MustRegister(&jobCollector{src: src.JobStates,
+			states: prometheus.NewDesc("hookhost_jobs", "Durable jobs by state (all servers sharing the database).", []string{"state"}, nil),
+			age:    prometheus.NewDesc("hookhost_jobs_oldest_queued_seconds", "Age of the oldest queued job (0 when none).", nil, nil)})
+	}
+	if src.Connections != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookhost_connections",
+			Help: "Client connections open now (webhook and admin listeners).",
+		}, func() float64 { open, _, _ := src.Connections(); return float64(open) }))
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookhost_connections_shed_total",
+			Help: "Idle or silent connections closed to make room at the connection cap.",
+		}, func() float64 { _, shed, _ := src.Connections(); return float64(shed) }))
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookhost_connections_refused_total",
+			Help: "Connections refused at the connection cap while every connection was busy.",
+		}, func() float64 { _, _, refused := src.Connections(); return float64(refused) }))
 	}
 	return m
 }
 
 // ObserveWebhook counts one webhook request answered with status.
-func (m *Metrics) ObserveWebhook(status int, start time.Time) {
-	m.requests.WithLabelValues(strconv.Itoa(status)).Inc()
-	m.duration.Observe(time.Since(start).Seconds())
+func (m *Metrics) ObserveWebhook(webhook string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(webhook, strconv.Itoa(status/100)+"xx").Inc()
+	m.duration.WithLabelValues(webhook).Observe(elapsed.Seconds())
 }
+
+// Rejected counts a webhook request refused for cause.
+func (m *Metrics) Rejected(cause string) { m.rejected.WithLabelValues(cause).Inc() }
+
+// VerifyFailed counts a request a verify block refused.
+func (m *Metrics) VerifyFailed(kind string) { m.verify.WithLabelValues(kind).Inc() }
+
+// Run counts a synchronous run by its exit state.
+func (m *Metrics) Run(exit string) { m.runs.WithLabelValues(exit).Inc() }
+
+// JobFinished counts a job that ended in this process.
+func (m *Metrics) JobFinished(state string, attempts int, elapsed time.Duration) {
+	m.jobEnds.WithLabelValues(state).Inc()
+	m.attempts.Observe(float64(attempts))
+	if elapsed > 0 {
+		m.jobTime.Observe(elapsed.Seconds())
+	}
+}
+
+// Callback counts a callback delivery's outcome.
+func (m *Metrics) Callback(outcome string) { m.callback.WithLabelValues(outcome).Inc() }
+
+// Registry is the registry (for tests that lint it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
+
+// jobCollector reads the job counts when scraped.
+type jobCollector struct {
+	src    func() (map[string]int, time.Duration, error)
+	states *prometheus.Desc
+	age    *prometheus.Desc
+}
+
+func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.states
+	ch <- c.age
+}
+
+func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, oldest, err := c.src()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.states, err)
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.states, prometheus.GaugeValue, float64(n), state)
+	}
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, oldest.Seconds())
 }

@@ -30,7 +30,7 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	if err != nil {
 		return nil, fmt.Errorf("load automation %q: %w", at.Automation, err)
 	}
-	if a == nil || !catalog.IsWebhookTrigger(a.ExtensionID) {
+	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
 		return &jobs.Outcome{Failed: true, Error: fmt.Sprintf("automation %q no longer exists", at.Automation)}, nil
 	}
 	stored, err := r.Catalog.OpenJobInputs(at.Inputs)

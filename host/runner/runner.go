@@ -60,7 +60,19 @@ type Config struct {
 	// Command is the command line that starts a built-in extension; its
 	// name is appended. Default: this executable + "ext serve".
 	Command []string
-	Logger  *slog.Logger
+	// PassEnv names variables of the server's environment that every
+	// extension process gets besides the basic ones (PATH, HOME, TMPDIR,
+	// LANG, LANGUAGE, LC_*, TZ), e.g. HTTPS_PROXY or SSL_CERT_FILE. Nothing
+	// else of the server's environment reaches an extension.
+	PassEnv []string
+	// WatchPlugins reloads the extensions when a binary in PluginsDir
+	// appears, changes or goes.
+	WatchPlugins bool
+	// StartTimeout bounds the start of one extension process (handshake
+	// and description); one that misses it is killed and listed as
+	// failed, and the server starts without it. Default 10s.
+	StartTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Extensions are the running extensions.
@@ -68,7 +80,6 @@ type Extensions struct {
 	log    *slog.Logger
 	mgr    *extensions.Manager
 	inproc plugins.Extension // nil unless Config.InProcess
-	cmds   []string          // the extension commands, fixed once the manager started
 }
 
 var _ catalog.Extensions = (*Extensions)(nil)
@@ -79,9 +90,17 @@ func Start(ctx context.Context, cfg Config) (*Extensions, error) {
 	if err != nil {
 		return nil, err
 	}
-	mcfg := extensions.Config{SocketDir: sockets, Logger: cfg.Logger, PoolSize: cfg.Processes}
+	mcfg := extensions.Config{SocketDir: sockets, Logger: cfg.Logger, PoolSize: cfg.Processes,
+		PassEnv: cfg.PassEnv, StartTimeout: cfg.StartTimeout}
+	if cfg.WatchPlugins && cfg.PluginsDir != "" {
+		// Watched, it may start empty: binaries dropped in later start.
+		if err := os.MkdirAll(cfg.PluginsDir, 0o755); err != nil {
+			return nil, fmt.Errorf("plugins dir: %w", err)
+		}
+	}
 	if st, err := os.Stat(cfg.PluginsDir); err == nil && st.IsDir() {
 		mcfg.PluginsDir = cfg.PluginsDir
+		mcfg.Watch = cfg.WatchPlugins
 	}
 	e := &Extensions{log: cfg.Logger}
 	wopts := webhook.Options{AllowPrivateRequests: cfg.AllowPrivateRequests}
@@ -107,24 +126,34 @@ func Start(ctx context.Context, cfg Config) (*Extensions, error) {
 	}
 	if err := mgr.Start(ctx); err != nil {
 		var se *extensions.StartError
-		if !errors.As(err, &se) {
+		if ctx.Err() != nil || !errors.As(err, &se) {
+			// Cancelled (SIGTERM during start-up) or a setup failure: stop
+			// what started.
 			_ = mgr.Close()
 			return nil, fmt.Errorf("start extensions: %w", err)
 		}
-		// A refused extension (bad checksum, wrong handshake) is logged; the
+		// An extension that was refused (checksum) or failed to start (no
+		// handshake in time, wrong handshake) is logged and listed; the
 		// others serve.
-		cfg.Logger.Error("some extensions were refused", "error", err)
+		cfg.Logger.Error("some extensions did not start", "error", err)
 	}
 	e.mgr = mgr
-	e.cmds = mgr.Commands()
 	return e, nil
 }
 
-// Close stops the extension processes.
+// Close stops the extension processes. It is idempotent.
 func (e *Extensions) Close() error { return e.mgr.Close() }
 
-// Commands lists the extension commands scripts may call.
-func (e *Extensions) Commands() []string { return e.cmds }
+// Reload makes the running extensions match the plugins directory: new
+// binaries start, changed ones restart (after the runs they hold), removed
+// ones stop. See extensions.Manager.Reload.
+func (e *Extensions) Reload(ctx context.Context) (extensions.ReloadResult, error) {
+	return e.mgr.Reload(ctx)
+}
+
+// Commands lists the extension commands scripts may call; a reload may
+// change them.
+func (e *Extensions) Commands() []string { return e.mgr.Commands() }
 
 // Names lists the extension names and their commands (what a package may
 // require).
@@ -153,21 +182,23 @@ func (e *Extensions) Info() []api.Extension {
 	return out
 }
 
-// Restarts counts extension process restarts since start.
-func (e *Extensions) Restarts() int {
-	n := 0
-	for _, in := range e.mgr.List() {
-		n += in.Restarts
-	}
-	return n
-}
+// Restarts counts extension process restarts (after a crash or a hang)
+// since start, of every extension, also those a reload replaced or
+// removed: it never decreases (a Prometheus counter).
+func (e *Extensions) Restarts() int { return int(e.mgr.Restarts()) }
 
 // extension returns the extension that runs trigger.
 func (e *Extensions) extension(trigger string) (plugins.Extension, error) {
-	if e.inproc != nil && (catalog.IsWebhookTrigger(trigger) || catalog.IsFunctionTrigger(trigger)) {
+	if e.inproc != nil && (isKnownTrigger(trigger)) {
 		return e.inproc, nil
 	}
 	return e.mgr.ForTrigger(trigger)
+}
+
+// isKnownTrigger reports whether trigger is one of hookhost's own.
+func isKnownTrigger(trigger string) bool {
+	_, ok := automations.Trigger(trigger)
+	return ok
 }
 
 // Server runs automations through the plugins.Extension contract and
@@ -185,10 +216,16 @@ func New(ext *Extensions, cat *catalog.Catalog, log *slog.Logger) *Server {
 	return &Server{ext: ext, cat: cat, log: log}
 }
 
+// MaxFunctionDepth bounds how deeply function: calls nest (a function
+// calling itself, directly or not): the call past it fails with an error
+// naming the limit, and so the run ends in error unless it handles it.
+const MaxFunctionDepth = 10
+
 // invoke runs an automation with inputs as JSON, or (values, for the
 // in-process extension only) as a dictionary, and returns the extension's
-// outcome.
-func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map) (plugins.Outcome, error) {
+// outcome. depth is how many function: calls led to this run (0 for a
+// webhook's run).
+func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int) (plugins.Outcome, error) {
 	ext, err := r.ext.extension(a.ExtensionID)
 	if err != nil {
 		return plugins.Outcome{}, err
@@ -199,7 +236,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline,
 	}
 	if ext == r.ext.inproc {
-		inv.Commands = r.ext.cmds
+		inv.Commands = r.ext.Commands()
 		if values != nil {
 			inv.Inputs, inv.Values = nil, values
 		}
@@ -209,7 +246,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		}
 	}
 	// Out of process, the manager fills in Commands.
-	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name})
+	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name, depth: depth})
 	if err != nil {
 		if errors.Is(err, extensions.ErrCrashed) {
 			return out, fmt.Errorf("%w: %v", ErrExtensionCrashed, err)
@@ -223,7 +260,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 // it is, and the return dictionary comes back the same way; out of process
 // both travel as JSON.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
-	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs)
+	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +323,7 @@ type callbacks struct {
 	r          *Server
 	runID      string
 	automation string
+	depth      int // function: calls that led to this run
 }
 
 var _ plugins.Host = (*callbacks)(nil)
@@ -317,6 +355,10 @@ func (h *callbacks) StorageDelete(ctx context.Context, key string) (bool, error)
 // RunFunction runs an automation.function automation with inputs under
 // the `inputs` key of its dictionary.
 func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte) (plugins.Outcome, error) {
+	if h.depth >= MaxFunctionDepth {
+		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeLimit,
+			Message: fmt.Sprintf("function %q: function calls nest deeper than %d (does a function call itself?)", name, MaxFunctionDepth)}
+	}
 	a, err := h.r.cat.Automation(ctx, name)
 	if err != nil {
 		return plugins.Outcome{}, err
@@ -324,7 +366,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if a == nil {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: fmt.Sprintf("automation %q not found", name)}
 	}
-	if !catalog.IsFunctionTrigger(a.ExtensionID) {
+	if !automations.IsFunctionTrigger(a.ExtensionID) {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound,
 			Message: fmt.Sprintf("automation %q is a %s automation, not automation.function", name, a.ExtensionID)}
 	}
@@ -336,7 +378,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if wrapped, err = h.r.cat.WithSecrets(ctx, a, wrapped); err != nil {
 		return plugins.Outcome{}, err
 	}
-	return h.r.invoke(ctx, h.runID, a, wrapped, nil)
+	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1)
 }
 
 func (h *callbacks) Secret(ctx context.Context, name string) (string, bool, error) {

@@ -345,6 +345,8 @@ func TestStore(t *testing.T) {
 		require.True(t, secrets.ValidName(strings.Repeat("a", 64)))
 		require.ErrorIs(t, s.Put(ctx, "ok", nil), secrets.ErrInvalidValue)
 		require.ErrorIs(t, s.Put(ctx, "ok", make([]byte, secrets.MaxValueBytes+1)), secrets.ErrInvalidValue)
+		require.ErrorIs(t, s.Put(ctx, "ok", []byte("abc")), secrets.ErrInvalidValue, "too short to be redacted")
+		require.NoError(t, s.Put(ctx, "ok", []byte("abcd")))
 		require.NoError(t, s.Put(ctx, "ok", make([]byte, secrets.MaxValueBytes)))
 	})
 

@@ -20,7 +20,7 @@ const MaxValueBytes = 64 << 10
 // Errors of Store for the caller to answer 400.
 var (
 	ErrInvalidName  = errors.New("a secret name is 1 to 64 letters, digits and underscores")
-	ErrInvalidValue = errors.New("a secret value is 1 byte to 64 KiB")
+	ErrInvalidValue = errors.New("a secret value is 4 bytes to 64 KiB (shorter values cannot be kept out of logs and records)")
 )
 
 // KV is what Store needs of the server's key-value table. The first three
@@ -69,7 +69,7 @@ func (s *Store) Put(ctx context.Context, name string, value []byte) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	if len(value) == 0 || len(value) > MaxValueBytes {
+	if len(value) < redact.MinLen || len(value) > MaxValueBytes {
 		return fmt.Errorf("secret %q: %w", name, ErrInvalidValue)
 	}
 	sealed, err := s.box.Seal(name, value)

@@ -181,13 +181,13 @@ func (c *stripeChecker) verify(v *Verifier, r *Request, now time.Time) error {
 		}
 	}
 	if ts == "" {
-		return v.fail("missing timestamp in Stripe-Signature header")
+		return v.refuse(KindMalformed, "missing timestamp in Stripe-Signature header")
 	}
 	if _, ok := parseTimestamp(ts); !ok {
 		return v.malformed(stripeHeader)
 	}
 	if len(sigs) == 0 {
-		return v.fail("no v1 signature in Stripe-Signature header")
+		return v.refuse(KindMalformed, "no v1 signature in Stripe-Signature header")
 	}
 	ks, err := c.secrets.resolve(v)
 	if err != nil {
@@ -330,7 +330,7 @@ func (c *standardChecker) verify(v *Verifier, r *Request, now time.Time) error {
 		}
 	}
 	if len(macs)+len(sigs) == 0 {
-		return v.fail("no usable signature in webhook-signature header")
+		return v.refuse(KindMalformed, "no usable signature in webhook-signature header")
 	}
 	ok = false
 	if len(macs) > 0 {
@@ -498,7 +498,7 @@ func (c *ipChecker) credentialHeaders() []string { return nil }
 func (c *ipChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 	addr, err := netip.ParseAddr(strings.TrimSpace(r.ClientIP))
 	if err != nil {
-		return v.fail("client address unknown")
+		return v.refuse(KindAddress, "client address unknown")
 	}
 	addr = addr.Unmap().WithZone("")
 	for _, p := range c.prefixes {
@@ -506,5 +506,5 @@ func (c *ipChecker) verify(v *Verifier, r *Request, _ time.Time) error {
 			return nil
 		}
 	}
-	return v.fail("client address not allowed")
+	return v.refuse(KindAddress, "client address not allowed")
 }

@@ -67,6 +67,9 @@ type Error struct {
 	Block string
 	// Reason says why, for the caller and the logs.
 	Reason string
+	// Kind classifies the refusal for metrics: KindMissing,
+	// KindMalformed, KindMismatch, KindTimestamp or KindAddress.
+	Kind string
 	// Challenge is a WWW-Authenticate value to send with a 401 from the
 	// basic and bearer types, or "".
 	Challenge string
@@ -138,7 +141,7 @@ func (v *Verifier) SecretNames() []string { return append([]string(nil), v.secre
 // a stored secret cannot be used.
 func (v *Verifier) Verify(r *Request, now time.Time) error {
 	if r == nil {
-		return v.fail("no request")
+		return v.refuse(KindMissing, "no request")
 	}
 	return v.check.verify(v, r, now)
 }
@@ -154,27 +157,35 @@ func VerifyAll(vs []*Verifier, r *Request, now time.Time) error {
 	return nil
 }
 
-// fail returns the refusal of the block with reason.
-func (v *Verifier) fail(reason string) *Error {
-	e := &Error{Status: v.status, Block: v.key, Reason: reason, Challenge: v.challenge}
+// Kinds of refusal (Error.Kind).
+const (
+	KindMissing   = "missing"   // a header the scheme needs is absent
+	KindMalformed = "malformed" // a header cannot be read
+	KindMismatch  = "mismatch"  // a signature, token or password does not match
+	KindTimestamp = "timestamp" // the signed timestamp is outside the window
+	KindAddress   = "address"   // the client address is not allowed
+)
+
+// fail returns the refusal of the block with reason, of KindMismatch.
+func (v *Verifier) fail(reason string) *Error { return v.refuse(KindMismatch, reason) }
+
+// refuse returns the refusal of the block with its kind and reason.
+func (v *Verifier) refuse(kind, reason string) *Error {
+	e := &Error{Status: v.status, Block: v.key, Reason: reason, Kind: kind, Challenge: v.challenge}
 	if v.status == 0 {
 		e.Status = http.StatusUnauthorized
 	}
 	return e
 }
 
-func (v *Verifier) failf(format string, args ...any) *Error {
-	return v.fail(fmt.Sprintf(format, args...))
-}
-
 // missing is the refusal for an absent header.
 func (v *Verifier) missing(header string) *Error {
-	return v.failf("missing %s header", header)
+	return v.refuse(KindMissing, "missing "+header+" header")
 }
 
 // malformed is the refusal for a header that cannot be read.
 func (v *Verifier) malformed(header string) *Error {
-	return v.failf("malformed %s header", header)
+	return v.refuse(KindMalformed, "malformed "+header+" header")
 }
 
 // header returns the trimmed value of a header; an empty value counts as
@@ -201,7 +212,7 @@ func (v *Verifier) checkTimestamp(headerName, ts string, now time.Time) *Error {
 		d = -d
 	}
 	if d > int64(v.window/time.Second) {
-		return v.failf("timestamp outside the %ds window", int64(v.window/time.Second))
+		return v.refuse(KindTimestamp, fmt.Sprintf("timestamp outside the %ds window", int64(v.window/time.Second)))
 	}
 	return nil
 }

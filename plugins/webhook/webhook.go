@@ -42,7 +42,11 @@ const maxCached = 4096
 
 // Extension runs webhook.respond automations. Create it with New.
 type Extension struct {
-	env  *templates.Env
+	env *templates.Env
+	// http serves the http.request of every automation. It is safe to
+	// share: its guard keeps one connection pool per policy allow-list
+	// (http_allow_networks), so no automation reaches another's networks
+	// over a kept-alive connection or a redirect.
 	http *http.Client
 
 	mu    sync.RWMutex
@@ -81,16 +85,18 @@ func newExtension(opts Options) *Extension {
 	}
 }
 
-// TriggerFunction is the trigger of automations called with the function:
-// command; they run on the same engine.
-const TriggerFunction = "cerb.trigger.automation.function"
-
-// Describe reports the webhook.respond and automation.function triggers.
+// Describe reports the triggers of automations.KnownTriggers
+// (webhook.respond and automation.function), by their canonical ids.
 func (x *Extension) Describe(context.Context) (plugins.Description, error) {
+	known := automations.KnownTriggers()
+	triggers := make([]string, len(known))
+	for i, t := range known {
+		triggers[i] = t.ID
+	}
 	return plugins.Description{
 		ID:              "webhook",
 		Version:         Version,
-		Triggers:        []string{automations.TriggerWebhookRespond, TriggerFunction},
+		Triggers:        triggers,
 		ProtocolVersion: plugins.ProtocolVersion,
 	}, nil
 }
@@ -102,9 +108,7 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 // same values: Values that JSON would change (see wireSafe) go through
 // JSON first.
 func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugins.Host) (plugins.Outcome, error) {
-	switch inv.Trigger {
-	case automations.TriggerWebhookRespond, automations.TriggerWebhookRespondStem, TriggerFunction, "automation.function":
-	default:
+	if _, ok := automations.Trigger(inv.Trigger); !ok {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
 	}
 	inputs, err := x.inputs(inv)

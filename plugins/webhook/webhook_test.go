@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/plugins"
 	"github.com/hookhost/hookhost/plugins/plugintest"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -219,6 +220,43 @@ func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
 			gotRet, gotBody := hostView(t, got)
 			require.Equal(t, wantRet, gotRet)
 			require.Equal(t, wantBody, gotBody)
+		})
+	}
+}
+
+func TestWebhook_Triggers(t *testing.T) {
+	t.Parallel()
+
+	t.Run("DescribeListsKnownTriggers", func(t *testing.T) {
+		t.Parallel()
+		d, err := New().Describe(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, []string{automations.TriggerWebhookRespond, automations.TriggerAutomationFunction}, d.Triggers)
+	})
+
+	for _, tc := range []struct {
+		trigger string
+		runs    bool
+	}{
+		{automations.TriggerWebhookRespond, true},
+		{automations.TriggerWebhookRespondStem, true},
+		{automations.TriggerAutomationFunction, true},
+		{automations.TriggerAutomationFunctionStem, true},
+		{"cerb.trigger.interaction.website", false},
+	} {
+		t.Run("Runs_"+tc.trigger, func(t *testing.T) {
+			t.Parallel()
+			i := inv("t.trigger", "start:\n  return:\n    ok@bool: yes\n", "")
+			i.Trigger = tc.trigger
+			out, err := New().Run(context.Background(), i, nil)
+			if !tc.runs {
+				var pe *plugins.Error
+				require.ErrorAs(t, err, &pe)
+				require.Equal(t, plugins.CodeNotFound, pe.Code)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, `{"ok":true}`, string(out.Return))
 		})
 	}
 }

@@ -244,6 +244,10 @@ func (e *encoder) newline(depth int) {
 }
 
 func (e *encoder) value(v any, depth int) {
+	if e.err != nil {
+		return // stop at the first write error: a value can share items, and
+		// walking it all could take as long as printing it
+	}
 	switch t := v.(type) {
 	case nil:
 		e.write("null")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 )
 
 var reIdentifiers = regexp.MustCompile("^[a-zA-Z0-9_]+$")
@@ -79,25 +80,143 @@ type ExecutionContext struct {
 	Format func(*Value) string
 }
 
-// Limits bounds one render (hookhost patch). Steps is decremented by every
-// loop iteration and the render fails once it goes below zero; MaxString caps
-// the length of a string built with "+" (0: no cap). A Limits value belongs to
-// one render.
+// Limits bounds one render (hookhost patch). A Limits value belongs to one
+// render (it is not safe for concurrent use) and is shared by all the
+// render's child contexts.
 type Limits struct {
-	Steps     int64
+	// Steps is the budget of loop iterations and arrow-function calls:
+	// Step spends one and fails once it goes below zero.
+	Steps int64
+	// MaxString caps the length of a string built with "+" (0: no cap).
 	MaxString int
+	// MaxBytes caps the bytes Alloc may account for (0: no cap).
+	MaxBytes int64
+	// MaxDepth caps the nesting of arrow-function calls (0: no cap).
+	MaxDepth int
+	// Deadline, when not zero, ends the render: Step (every 16 steps) and
+	// Check fail once it has passed.
+	Deadline time.Time
+	// Done, when not nil, ends the render once it is closed (a context's
+	// Done channel); it is polled where Deadline is checked.
+	Done <-chan struct{}
+	// State is the embedder's per-render state, for the filters and
+	// functions that receive the ExecutionContext.
+	State any
+	// Err is the first limit the render ran into (see Fail); once it is
+	// set, Step, Check and Alloc return it.
+	Err error
+	// Used is the number of bytes accounted for by Alloc.
+	Used int64
+
+	depth int
+	ticks uint
+}
+
+// The errors Limits records; an embedder maps them to its own messages.
+var (
+	ErrStepLimit   = errors.New("template loop limit exceeded")
+	ErrStringLimit = errors.New("string too long")
+	ErrMemoryLimit = errors.New("template memory limit exceeded")
+	ErrDepthLimit  = errors.New("arrow functions nested too deeply")
+	ErrTimeLimit   = errors.New("template time limit exceeded")
+	ErrCanceled    = errors.New("template render canceled")
+)
+
+// Fail records err as the limit the render ran into, unless an earlier one
+// was recorded, and returns the recorded error. A nil Limits returns err.
+func (l *Limits) Fail(err error) error {
+	if l == nil {
+		return err
+	}
+	if l.Err == nil {
+		l.Err = err
+	}
+	return l.Err
+}
+
+// Step spends one step of the budget; every 16 steps it also checks the
+// deadline and cancellation. A nil Limits never fails.
+func (l *Limits) Step() error {
+	if l == nil {
+		return nil
+	}
+	if l.Err != nil {
+		return l.Err
+	}
+	l.Steps--
+	if l.Steps < 0 {
+		return l.Fail(ErrStepLimit)
+	}
+	l.ticks++
+	if l.ticks&15 == 0 {
+		return l.Check()
+	}
+	return nil
+}
+
+// Check fails when the render has hit a limit, passed its deadline or been
+// canceled. A nil Limits never fails.
+func (l *Limits) Check() error {
+	if l == nil {
+		return nil
+	}
+	if l.Err != nil {
+		return l.Err
+	}
+	if l.Done != nil {
+		select {
+		case <-l.Done:
+			return l.Fail(ErrCanceled)
+		default:
+		}
+	}
+	if !l.Deadline.IsZero() && time.Now().After(l.Deadline) {
+		return l.Fail(ErrTimeLimit)
+	}
+	return nil
+}
+
+// Alloc accounts for n bytes built by the render and fails once more than
+// MaxBytes have been built. A nil Limits never fails.
+func (l *Limits) Alloc(n int64) error {
+	if l == nil {
+		return nil
+	}
+	if l.Err != nil {
+		return l.Err
+	}
+	l.Used += n
+	if l.MaxBytes > 0 && l.Used > l.MaxBytes {
+		return l.Fail(ErrMemoryLimit)
+	}
+	return nil
+}
+
+// enter starts an arrow-function call: it spends a step and checks the
+// nesting; leave ends the call.
+func (l *Limits) enter() error {
+	if l == nil {
+		return nil
+	}
+	if err := l.Step(); err != nil {
+		return err
+	}
+	if l.MaxDepth > 0 && l.depth >= l.MaxDepth {
+		return l.Fail(ErrDepthLimit)
+	}
+	l.depth++
+	return nil
+}
+
+func (l *Limits) leave() {
+	if l != nil {
+		l.depth--
+	}
 }
 
 // step spends one loop iteration of the budget.
 func (ctx *ExecutionContext) step() error {
-	if ctx.Limits == nil {
-		return nil
-	}
-	ctx.Limits.Steps--
-	if ctx.Limits.Steps < 0 {
-		return errors.New("template loop limit exceeded")
-	}
-	return nil
+	return ctx.Limits.Step()
 }
 
 var pongo2MetaContext = Context{

@@ -7,6 +7,12 @@ import (
 // FilterFunction is the type filter functions must fulfil
 type FilterFunction func(in *Value, param *Value) (out *Value, err *Error)
 
+// ContextFilterFunction is a filter registered on a TemplateSet with
+// TemplateSet.RegisterFilter (hookhost patch). It also receives the
+// render's execution context, through which it can reach the render's
+// Limits (and their State).
+type ContextFilterFunction func(ctx *ExecutionContext, in *Value, param *Value) (out *Value, err *Error)
+
 var filters map[string]FilterFunction
 
 func init() {
@@ -77,6 +83,7 @@ type filterCall struct {
 	args      []IEvaluator // hookhost patch: |name(a, b)
 
 	filterFunc FilterFunction
+	ctxFunc    ContextFilterFunction // hookhost patch: a set's filter
 }
 
 func (fc *filterCall) Execute(v *Value, ctx *ExecutionContext) (*Value, *Error) {
@@ -102,7 +109,12 @@ func (fc *filterCall) Execute(v *Value, ctx *ExecutionContext) (*Value, *Error) 
 		param = AsValue(nil)
 	}
 
-	filteredValue, err := fc.filterFunc(v, param)
+	var filteredValue *Value
+	if fc.ctxFunc != nil { // hookhost patch
+		filteredValue, err = fc.ctxFunc(ctx, v, param)
+	} else {
+		filteredValue, err = fc.filterFunc(v, param)
+	}
 	if err != nil {
 		return nil, err.updateFromTokenIfNeeded(ctx.template, fc.token)
 	}
@@ -123,13 +135,15 @@ func (p *Parser) parseFilter() (*filterCall, *Error) {
 		name:  identToken.Val,
 	}
 
-	// Get the appropriate filter function and bind it
-	filterFn, exists := filters[identToken.Val]
+	// Get the appropriate filter function and bind it (hookhost patch: the
+	// set's own filters first)
+	filterFn, ctxFn, exists := p.template.set.lookupFilter(identToken.Val)
 	if !exists {
 		return nil, p.Error(fmt.Sprintf("Filter '%s' does not exist.", identToken.Val), identToken)
 	}
 
 	filter.filterFunc = filterFn
+	filter.ctxFunc = ctxFn
 
 	// hookhost patch: Twig-style arguments |name(a, b), passed to the
 	// filter as one FilterArgs parameter.

@@ -47,6 +47,10 @@ var (
 	TokenKeywords = []string{"in", "and", "or", "not", "true", "false", "as", "export"}
 )
 
+// eofRune is what next and peek return at the end of the input (hookhost
+// patch: it was EOF, the TokenType 1, so a U+0001 in a template ended it).
+const eofRune rune = -1
+
 type (
 	TokenType int
 	Token     struct {
@@ -172,7 +176,7 @@ func (l *lexer) emit(t TokenType) {
 func (l *lexer) next() rune {
 	if l.pos >= len(l.input) {
 		l.width = 0
-		return EOF
+		return eofRune
 	}
 	r, w := utf8.DecodeRuneInString(l.input[l.pos:])
 	l.width = w
@@ -269,7 +273,7 @@ func (l *lexer) run() {
 
 				for {
 					switch l.peek() {
-					case EOF:
+					case eofRune:
 						l.errorf("Single-line comment not closed.")
 						return
 					case '\n':
@@ -309,7 +313,7 @@ func (l *lexer) run() {
 			l.line++
 			l.col = 0
 		}
-		if l.next() == EOF {
+		if l.next() == eofRune {
 			break
 		}
 	}
@@ -426,7 +430,7 @@ func (l *lexer) stateString() lexerStateFn {
 			default:
 				return l.errorf("Unknown escape sequence: \\%c", l.peek())
 			}
-		case EOF:
+		case eofRune:
 			return l.errorf("Unexpected EOF, string not closed.")
 		case '\n':
 			return l.errorf("Newline in string is not allowed.")

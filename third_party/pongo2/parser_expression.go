@@ -260,9 +260,15 @@ func (expr *simpleExpression) Evaluate(ctx *ExecutionContext) (*Value, *Error) {
 			if result.IsString() || t2.IsString() {
 				// Result will be a string
 				a, b := result.String(), t2.String()
-				// hookhost patch: cap the length of concatenated strings
-				if ctx.Limits != nil && ctx.Limits.MaxString > 0 && len(a)+len(b) > ctx.Limits.MaxString {
-					return nil, ctx.Error(fmt.Sprintf("string longer than %d bytes", ctx.Limits.MaxString), expr.opToken)
+				// hookhost patch: cap the length of concatenated strings and
+				// account for the bytes built
+				if l := ctx.Limits; l != nil {
+					if l.MaxString > 0 && len(a)+len(b) > l.MaxString {
+						return nil, ctx.OrigError(l.Fail(ErrStringLimit), expr.opToken)
+					}
+					if err := l.Alloc(int64(len(a) + len(b))); err != nil {
+						return nil, ctx.OrigError(err, expr.opToken)
+					}
 				}
 				return AsValue(a + b), nil
 			}
@@ -616,6 +622,12 @@ func (e *lambdaExpression) Execute(ctx *ExecutionContext, writer TemplateWriter)
 func (e *lambdaExpression) Evaluate(ctx *ExecutionContext) (*Value, *Error) {
 	var child *ExecutionContext
 	fn := Lambda(func(args ...any) (any, error) {
+		// hookhost patch: every call spends a step of the render's budget,
+		// and calls nest at most Limits.MaxDepth deep.
+		if err := ctx.Limits.enter(); err != nil {
+			return nil, err
+		}
+		defer ctx.Limits.leave()
 		if child == nil {
 			child = NewChildExecutionContext(ctx)
 		}

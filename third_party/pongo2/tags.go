@@ -92,8 +92,8 @@ func (p *Parser) parseTagElement() (INodeTag, *Error) {
 		return nil, p.Error("Tag name must be an identifier.", nil)
 	}
 
-	// Check for the existing tag
-	tag, exists := tags[tokenName.Val]
+	// Check for the existing tag (hookhost patch: the set's own tags first)
+	tag, exists := p.template.set.lookupTag(tokenName.Val)
 	if !exists {
 		// Does not exists
 		return nil, p.Error(fmt.Sprintf("Tag '%s' not found (or beginning tag not provided)", tokenName.Val), tokenName)

@@ -2,11 +2,15 @@ package pongo2
 
 import (
 	"bytes"
+	"fmt"
 )
 
 type nodeFilterCall struct {
 	name      string
 	paramExpr IEvaluator
+	// hookhost patch: the filter is bound when parsed, through the set
+	fn    FilterFunction
+	ctxFn ContextFilterFunction
 }
 
 type tagFilterNode struct {
@@ -35,7 +39,11 @@ func (node *tagFilterNode) Execute(ctx *ExecutionContext, writer TemplateWriter)
 		} else {
 			param = AsValue(nil)
 		}
-		value, err = ApplyFilter(call.name, value, param)
+		if call.ctxFn != nil { // hookhost patch
+			value, err = call.ctxFn(ctx, value, param)
+		} else {
+			value, err = call.fn(value, param)
+		}
 		if err != nil {
 			return ctx.Error(err.Error(), node.position)
 		}
@@ -65,6 +73,15 @@ func tagFilterParser(doc *Parser, start *Token, arguments *Parser) (INodeTag, *E
 			return nil, arguments.Error("Expected a filter name (identifier).", nil)
 		}
 		filterCall.name = nameToken.Val
+		// hookhost patch: bind through the set and honour its bans
+		fn, ctxFn, ok := doc.template.set.lookupFilter(nameToken.Val)
+		if !ok {
+			return nil, arguments.Error(fmt.Sprintf("Filter '%s' does not exist.", nameToken.Val), nameToken)
+		}
+		if _, isBanned := doc.template.set.bannedFilters[nameToken.Val]; isBanned {
+			return nil, arguments.Error(fmt.Sprintf("Usage of filter '%s' is not allowed (sandbox restriction active).", nameToken.Val), nameToken)
+		}
+		filterCall.fn, filterCall.ctxFn = fn, ctxFn
 
 		if arguments.MatchOne(TokenSymbol, ":") != nil {
 			// Filter parameter

@@ -52,6 +52,13 @@ type TemplateSet struct {
 	bannedTags           map[string]bool
 	bannedFilters        map[string]bool
 
+	// hookhost patch: filters and tags of this set only (see RegisterFilter
+	// and RegisterTag); they are looked up before the global ones, which
+	// HideGlobalFilters hides.
+	setFilters          map[string]ContextFilterFunction
+	setTags             map[string]*tag
+	globalFiltersHidden bool
+
 	// Template cache (for FromCache())
 	templateCache      map[string]*Template
 	templateCacheMutex sync.Mutex
@@ -99,6 +106,9 @@ func (set *TemplateSet) resolveFilenameForLoader(loader TemplateLoader, tpl *Tem
 // BanTag bans a specific tag for this template set. See more in the documentation for TemplateSet.
 func (set *TemplateSet) BanTag(name string) error {
 	_, has := tags[name]
+	if _, own := set.setTags[name]; own { // hookhost patch
+		has = true
+	}
 	if !has {
 		return fmt.Errorf("tag '%s' not found", name)
 	}
@@ -117,6 +127,9 @@ func (set *TemplateSet) BanTag(name string) error {
 // BanFilter bans a specific filter for this template set. See more in the documentation for TemplateSet.
 func (set *TemplateSet) BanFilter(name string) error {
 	_, has := filters[name]
+	if _, own := set.setFilters[name]; own { // hookhost patch
+		has = true
+	}
 	if !has {
 		return fmt.Errorf("filter '%s' not found", name)
 	}
@@ -130,6 +143,81 @@ func (set *TemplateSet) BanFilter(name string) error {
 	set.bannedFilters[name] = true
 
 	return nil
+}
+
+// RegisterFilter adds a filter to this set only (hookhost patch). It is
+// looked up before a global filter of the same name, and receives the
+// render's ExecutionContext. Like bans, set filters must be registered
+// before the set's first template.
+func (set *TemplateSet) RegisterFilter(name string, fn ContextFilterFunction) error {
+	if set.firstTemplateCreated {
+		return errors.New("you cannot register filters after you've added your first template to your template set")
+	}
+	if fn == nil {
+		return fmt.Errorf("filter '%s' has no function", name)
+	}
+	if _, has := set.setFilters[name]; has {
+		return fmt.Errorf("filter with name '%s' is already registered in this set", name)
+	}
+	if set.setFilters == nil {
+		set.setFilters = make(map[string]ContextFilterFunction)
+	}
+	set.setFilters[name] = fn
+	return nil
+}
+
+// RegisterTag adds a tag to this set only (hookhost patch). It is looked
+// up before a global tag of the same name and must be registered before
+// the set's first template.
+func (set *TemplateSet) RegisterTag(name string, parserFn TagParser) error {
+	if set.firstTemplateCreated {
+		return errors.New("you cannot register tags after you've added your first template to your template set")
+	}
+	if parserFn == nil {
+		return fmt.Errorf("tag '%s' has no parser", name)
+	}
+	if _, has := set.setTags[name]; has {
+		return fmt.Errorf("tag with name '%s' is already registered in this set", name)
+	}
+	if set.setTags == nil {
+		set.setTags = make(map[string]*tag)
+	}
+	set.setTags[name] = &tag{name: name, parser: parserFn}
+	return nil
+}
+
+// HideGlobalFilters makes the set's templates see only the filters
+// registered with RegisterFilter, not the global (builtin) ones (hookhost
+// patch). It must be called before the set's first template.
+func (set *TemplateSet) HideGlobalFilters() error {
+	if set.firstTemplateCreated {
+		return errors.New("you cannot hide filters after you've added your first template to your template set")
+	}
+	set.globalFiltersHidden = true
+	return nil
+}
+
+// lookupFilter finds a filter for a template of this set: the set's own
+// filter, else a global one unless they are hidden (hookhost patch).
+func (set *TemplateSet) lookupFilter(name string) (FilterFunction, ContextFilterFunction, bool) {
+	if fn, ok := set.setFilters[name]; ok {
+		return nil, fn, true
+	}
+	if set.globalFiltersHidden {
+		return nil, nil, false
+	}
+	fn, ok := filters[name]
+	return fn, nil, ok
+}
+
+// lookupTag finds a tag for a template of this set: the set's own tag,
+// else a global one (hookhost patch).
+func (set *TemplateSet) lookupTag(name string) (*tag, bool) {
+	if t, ok := set.setTags[name]; ok {
+		return t, true
+	}
+	t, ok := tags[name]
+	return t, ok
 }
 
 func (set *TemplateSet) resolveTemplate(tpl *Template, path string) (name string, loader TemplateLoader, fd io.Reader, err error) {

@@ -398,8 +398,9 @@ func (vr *variableResolver) resolve(ctx *ExecutionContext) (*Value, error) {
 			current = reflect.ValueOf(current.Interface())
 		}
 
-		// hookhost patch: call func(...any) (any, error) without reflection.
-		if fn, ok := fastFunc(current); ok && part.isFunctionCall {
+		// hookhost patch: call func(...any) (any, error) and ContextFunction
+		// without reflection.
+		if fn, cfn, ok := fastFunc(current); ok && part.isFunctionCall {
 			args := make([]any, len(part.callingArgs))
 			for i, a := range part.callingArgs {
 				av, err := a.Evaluate(ctx)
@@ -408,7 +409,13 @@ func (vr *variableResolver) resolve(ctx *ExecutionContext) (*Value, error) {
 				}
 				args[i] = av.Interface()
 			}
-			out, err := fn(args...)
+			var out any
+			var err error
+			if cfn != nil {
+				out, err = cfn(ctx, args...)
+			} else {
+				out, err = fn(args...)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -832,11 +839,22 @@ func (p *Parser) parseVariableElement() (INode, *Error) {
 	return node, nil
 }
 
-// fastFunc returns the func(...any) (any, error) held by v (hookhost patch).
-func fastFunc(v reflect.Value) (func(...any) (any, error), bool) {
+// ContextFunction is a function in a template's context (a global or a
+// variable) that receives the render's execution context with the
+// arguments of the call (hookhost patch).
+type ContextFunction func(ctx *ExecutionContext, args ...any) (any, error)
+
+// fastFunc returns the func(...any) (any, error) or the ContextFunction
+// held by v (hookhost patch).
+func fastFunc(v reflect.Value) (func(...any) (any, error), ContextFunction, bool) {
 	if v.Kind() != reflect.Func || !v.CanInterface() {
-		return nil, false
+		return nil, nil, false
 	}
-	fn, ok := v.Interface().(func(...any) (any, error))
-	return fn, ok
+	switch fn := v.Interface().(type) {
+	case func(...any) (any, error):
+		return fn, nil, true
+	case ContextFunction:
+		return nil, fn, true
+	}
+	return nil, nil, false
 }

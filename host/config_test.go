@@ -1,0 +1,54 @@
+package host
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/jobs"
+)
+
+func TestConfig_Validate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // "" for a valid configuration
+	}{
+		{"Defaults", func(*Config) {}, ""},
+		{"NoJobWorkers", func(c *Config) { c.Jobs.Workers = 0 }, ""},
+		{"NegativeJobWorkers", func(c *Config) { c.Jobs.Workers = -1 }, "--job-workers -1: must be 0 (run none here) or more"},
+		{"ZeroRequestTimeout", func(c *Config) { c.RequestTimeout = 0 }, "--request-timeout 0s: must be positive"},
+		{"ShortRescue", func(c *Config) { c.Jobs.RescueAfter = time.Millisecond }, "--job-rescue-after 1ms: must be at least 1s"},
+		{"NoBodyLimit", func(c *Config) { c.BodyLimit = 0 }, "--body-limit 0: must be at least 1 byte"},
+		{"TooManyProcesses", func(c *Config) { c.ExtensionProcesses = 65 }, "--extension-processes 65: must be between 1 and 64"},
+		{"NoConnections", func(c *Config) { c.MaxConnections = 0 }, "--max-connections 0: must be at least 1"},
+		{"TinyHeaders", func(c *Config) { c.MaxHeaderBytes = 100 }, "--max-header-bytes 100: must be between 1024 and 1048576"},
+		{"BadPublicURL", func(c *Config) { c.PublicURL = "hooks.example" }, `--public-url "hooks.example": must start with http:// or https://`},
+		{"NegativeRate", func(c *Config) { c.DefaultLimits = automations.EventLimits{Rate: -1} }, "--default-rate, --default-burst and --default-concurrency must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.resolve()
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.want)
+		})
+	}
+}
+
+func TestConfig_DefaultsInOnePlace(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	require.Equal(t, jobs.DefaultSettings(), c.Jobs)
+	require.NoError(t, c.resolve())
+	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL, "derived from Listen")
+	require.Equal(t, "data/plugins", c.PluginsDir, "derived from DataDir")
+}

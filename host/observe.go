@@ -1,0 +1,78 @@
+package host
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/reqlog"
+)
+
+// requestLog is the first middleware of both apps: a request id, the
+// access log line (unless --access-log=false) and the webhook metrics.
+func (s *Server) requestLog() fiber.Handler {
+	cfg := reqlog.Config{Observe: func(c *fiber.Ctx, e *reqlog.Entry, status int, elapsed time.Duration) {
+		if !strings.HasPrefix(c.Path(), "/webhooks") {
+			return
+		}
+		s.metrics.ObserveWebhook(e.WebhookID, status, elapsed)
+		switch e.Cause {
+		case "", "error", "timeout", "crash":
+		default:
+			s.metrics.Rejected(e.Cause)
+		}
+	}}
+	if s.cfg.AccessLog {
+		cfg.Logger = s.log
+	}
+	return reqlog.New(cfg)
+}
+
+// observeJob turns the job queue's events into metrics: jobs ended by
+// state, their attempts and time from first start to end, and callback
+// deliveries by outcome.
+func (s *Server) observeJob() func(jobs.Event) {
+	var mu sync.Mutex
+	started := map[string]time.Time{} // first start of the jobs running here
+	return func(ev jobs.Event) {
+		switch ev.Kind {
+		case jobs.EventStarted:
+			mu.Lock()
+			if _, ok := started[ev.JobID]; !ok {
+				started[ev.JobID] = ev.At
+			}
+			mu.Unlock()
+		case jobs.EventFinished:
+			mu.Lock()
+			t0, ok := started[ev.JobID]
+			delete(started, ev.JobID)
+			mu.Unlock()
+			var elapsed time.Duration
+			if ok {
+				elapsed = ev.At.Sub(t0)
+			}
+			s.metrics.JobFinished(string(ev.State), ev.Attempt, elapsed)
+		case jobs.EventCallback:
+			s.metrics.Callback(ev.Outcome)
+		}
+	}
+}
+
+// jobStates reads the job counts for the metrics.
+func (s *Server) jobStates() (map[string]int, time.Duration, error) {
+	if s.jobs == nil {
+		return nil, 0, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, age, err := s.jobs.Counts(ctx)
+	out := make(map[string]int, len(counts))
+	for st, n := range counts {
+		out[string(st)] = n
+	}
+	return out, age, err
+}

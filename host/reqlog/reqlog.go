@@ -1,0 +1,122 @@
+// Package reqlog gives every request an id and a line in the access log.
+// The middleware takes the caller's X-Request-Id when it is a sane token
+// (at most 128 letters, digits, '.', '_' and '-'), else makes one, echoes it
+// in the answer, and, once the request is answered, logs one line: method,
+// path (webhook tokens redacted), status, duration, bytes, request id, and
+// what the handlers noted in the request's Entry (webhook, run or job,
+// why it was refused). Errors are written by the app's error handler here,
+// so the line has the status that was answered.
+package reqlog
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookhost/hookhost/host/redact"
+)
+
+// Header is the request id header.
+const Header = "X-Request-Id"
+
+// maxIDLen bounds a caller's request id.
+const maxIDLen = 128
+
+// localsKey is the Fiber Locals key of the request's Entry.
+const localsKey = "hookhost.reqlog"
+
+// Entry is what a request did, as its handlers note it.
+type Entry struct {
+	// ID is the request id.
+	ID string
+	// WebhookID is the webhook the request was for (known ones only).
+	WebhookID string
+	// RunID and JobID name the run record or the job the request made.
+	RunID, JobID string
+	// Cause says why a request was refused (verify, rate_limit,
+	// concurrency, body_size, disabled, expired, unknown_token,
+	// no_handler) or did not complete (error, timeout, crash).
+	Cause string
+	// Reason is the refusal's detail for the log (never a credential).
+	Reason string
+}
+
+// From returns the request's Entry; outside the middleware it returns a
+// fresh one (so handlers never check for nil).
+func From(c *fiber.Ctx) *Entry {
+	if e, ok := c.Locals(localsKey).(*Entry); ok {
+		return e
+	}
+	e := &Entry{}
+	c.Locals(localsKey, e)
+	return e
+}
+
+// Config configures the middleware.
+type Config struct {
+	// Logger receives the access lines (nil: no access log).
+	Logger *slog.Logger
+	// Observe, when set, is called with every answered request.
+	Observe func(c *fiber.Ctx, e *Entry, status int, elapsed time.Duration)
+}
+
+// New returns the middleware.
+func New(cfg Config) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		e := &Entry{ID: requestID(c.Get(Header))}
+		c.Locals(localsKey, e)
+		c.Set(Header, e.ID)
+		if err := c.Next(); err != nil {
+			if err := c.App().ErrorHandler(c, err); err != nil {
+				return err
+			}
+		}
+		status := c.Response().StatusCode()
+		elapsed := time.Since(start)
+		if cfg.Observe != nil {
+			cfg.Observe(c, e, status, elapsed)
+		}
+		if cfg.Logger != nil {
+			attrs := []slog.Attr{
+				slog.String("method", c.Method()),
+				slog.String("path", redact.Tokens(string(c.Request().URI().Path()))),
+				slog.Int("status", status),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.Int("bytes", len(c.Response().Body())),
+				slog.String("request_id", e.ID),
+			}
+			for _, kv := range [][2]string{{"webhook", e.WebhookID}, {"run_id", e.RunID}, {"job_id", e.JobID}, {"cause", e.Cause}, {"reason", e.Reason}} {
+				if kv[1] != "" {
+					attrs = append(attrs, slog.String(kv[0], kv[1]))
+				}
+			}
+			cfg.Logger.LogAttrs(c.UserContext(), slog.LevelInfo, "request", attrs...)
+		}
+		return nil
+	}
+}
+
+// requestID returns the caller's id when it is a sane token, else a new
+// one.
+func requestID(given string) string {
+	if given != "" && len(given) <= maxIDLen && sane(given) {
+		return given
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func sane(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

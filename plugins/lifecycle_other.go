@@ -1,0 +1,6 @@
+//go:build !unix
+
+package plugins
+
+// killOwnGroup does nothing: there are no process groups here.
+func killOwnGroup() {}
