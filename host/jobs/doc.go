@@ -63,9 +63,9 @@
 //
 // # Retention
 //
-// River deletes its finished rows after Config.Retention. The job records
-// of finished jobs go after Config.RecordRetention, or earlier, oldest
-// first, when together they pass Config.RecordMaxBytes; idempotency keys
+// River deletes its finished rows after Settings.Retention. The job records
+// of finished jobs go after Settings.RecordRetention, or earlier, oldest
+// first, when together they pass Settings.RecordMaxBytes; idempotency keys
 // after IdempotencyWindow. Each process prunes every Config.PruneInterval
 // (PruneRecords), in batches of Config.PruneBatch rows per statement.
 //

@@ -10,7 +10,7 @@ import (
 // PruneResult is what one pruning pass of job records did.
 type PruneResult struct {
 	// ByAge and BySize count the finished job records deleted for
-	// Config.RecordRetention and Config.RecordMaxBytes.
+	// Settings.RecordRetention and Settings.RecordMaxBytes.
 	ByAge, BySize int64
 	// Keys counts the idempotency keys deleted (older than
 	// IdempotencyWindow).
@@ -21,9 +21,9 @@ type PruneResult struct {
 }
 
 // PruneRecords runs one pruning pass at now: it deletes the records of
-// jobs that finished more than Config.RecordRetention before now, then the
+// jobs that finished more than Settings.RecordRetention before now, then the
 // oldest finished records until their sizes add up to at most
-// Config.RecordMaxBytes, then idempotency keys older than
+// Settings.RecordMaxBytes, then idempotency keys older than
 // IdempotencyWindow. Records of jobs that have not ended are never
 // deleted; a deleted record's job never runs again (River's own rows follow
 // Config.Retention). Every statement deletes at most Config.PruneBatch rows
