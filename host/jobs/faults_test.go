@@ -253,15 +253,19 @@ type faultTx struct {
 func (t *faultTx) Commit() error {
 	commit := t.c.commit
 	t.c.commit = nil
+	// Decided (and counted) before the commit: once it lands, others may
+	// see its effect at once.
+	var fail error
+	for _, r := range commit {
+		if t.c.f.take(r) {
+			fail = r.err
+			break
+		}
+	}
 	if err := t.Tx.Commit(); err != nil {
 		return err
 	}
-	for _, r := range commit {
-		if t.c.f.take(r) {
-			return r.err
-		}
-	}
-	return nil
+	return fail
 }
 
 func (t *faultTx) Rollback() error {
