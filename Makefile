@@ -16,6 +16,13 @@ help:
 build:
 	$(GO) build -o $(BIN) ./cmd/hookhost
 
+## install: build and copy bin/hookhost to PREFIX/bin (default /usr/local; make install PREFIX=~/.local for your own)
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hookhost
+
 ## plugins: build the example extension into $(PLUGINS_DIR) (default ./data/plugins)
 PLUGINS_DIR ?= $(DATA_DIR)/plugins
 .PHONY: plugins

@@ -85,6 +85,18 @@ type Config struct {
 	// InProcess runs built-in extensions inside the server process instead
 	// of as child processes (for tests and measurement).
 	InProcess bool
+	// ExtensionPassEnv names variables of the server's environment every
+	// extension process gets besides PATH, HOME, TMPDIR, LANG, LANGUAGE,
+	// LC_* and TZ (e.g. HTTPS_PROXY, SSL_CERT_FILE); nothing else of the
+	// server's environment reaches an extension.
+	ExtensionPassEnv []string
+	// WatchPlugins reloads extensions when a binary in PluginsDir appears,
+	// changes or goes.
+	WatchPlugins bool
+	// ExtensionStartTimeout bounds the start of one extension process; one
+	// that misses it is killed with its children and listed as failed, and
+	// the server starts without it.
+	ExtensionStartTimeout time.Duration
 	// ExtensionCommand is the command line that starts a built-in extension;
 	// the extension's name is appended. Default: this executable + "ext serve".
 	ExtensionCommand []string
@@ -106,21 +118,22 @@ type Config struct {
 // DefaultConfig returns the configuration `hookhost serve` starts with.
 func DefaultConfig() Config {
 	return Config{
-		Listen:             "127.0.0.1:8080",
-		DataDir:            "./data",
-		ExtensionProcesses: 1,
-		BodyLimit:          1 << 20,
-		RequestTimeout:     30 * time.Second,
-		ReadTimeout:        30 * time.Second,
-		WriteTimeout:       60 * time.Second,
-		IdleTimeout:        120 * time.Second,
-		MaxConnections:     connguard.DefaultMax(),
-		MaxHeaderBytes:     8 << 10,
-		AccessLog:          true,
-		RotateOverlap:      24 * time.Hour,
-		RunLogLimit:        16 << 10,
-		Version:            "dev",
-		Jobs:               jobs.DefaultSettings(),
+		Listen:                "127.0.0.1:8080",
+		DataDir:               "./data",
+		ExtensionProcesses:    1,
+		ExtensionStartTimeout: 10 * time.Second,
+		BodyLimit:             1 << 20,
+		RequestTimeout:        30 * time.Second,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		MaxConnections:        connguard.DefaultMax(),
+		MaxHeaderBytes:        8 << 10,
+		AccessLog:             true,
+		RotateOverlap:         24 * time.Hour,
+		RunLogLimit:           16 << 10,
+		Version:               "dev",
+		Jobs:                  jobs.DefaultSettings(),
 	}
 }
 
@@ -172,6 +185,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--body-limit %d: must be at least 1 byte", c.BodyLimit)
 	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
 		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
+	case c.ExtensionStartTimeout <= 0 || c.ExtensionStartTimeout > 5*time.Minute:
+		return fmt.Errorf("--extension-start-timeout %s: must be more than 0 and at most 5m", c.ExtensionStartTimeout)
 	case c.MaxConnections < 1:
 		return fmt.Errorf("--max-connections %d: must be at least 1", c.MaxConnections)
 	case c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -144,4 +145,35 @@ func TestWebhook_ThirdPartyExtension(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestExtensions_ReloadPicksUpNewBinaries checks that a binary put in the
+// plugins directory after start serves after POST /extensions/reload, with
+// no restart of the server.
+func TestExtensions_ReloadPicksUpNewBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the slugify example; skipped with -short")
+	}
+	t.Parallel()
+	plugins := t.TempDir()
+	b := setup(t, outOfProcess, func(c *Config) { c.PluginsDir = plugins })
+	r := b.admin(t, "GET", "/extensions", "", "")
+	require.NotContains(t, string(r.Body), "example.slugify")
+
+	tmp := filepath.Join(t.TempDir(), "slugify")
+	out, err := exec.Command("go", "build", "-o", tmp, "../plugins/examples/slugify").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.Rename(tmp, filepath.Join(plugins, "slugify")))
+
+	r = b.admin(t, "POST", "/extensions/reload", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, []any{"slugify"}, r.json(t)["started"])
+	r = b.admin(t, "GET", "/extensions", "", "")
+	require.Contains(t, string(r.Body), `"example.slugify"`)
+	b.createAutomation(t, "slug", "start:\n  example.slugify/s:\n    inputs:\n      text: Hi There\n    output: slug\n  return:\n    body: {{slug}}\n",
+		"commands:\n  example.slugify:\n    allow: yes\n")
+	_, tok := b.createWebhook(t, "slug", eventFor("slug"))
+	r = b.do(t, "GET", "/webhooks/"+tok, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), "hi-there")
 }

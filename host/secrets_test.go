@@ -365,15 +365,15 @@ func TestSecrets_API(t *testing.T) {
 		{"PutTooLong", "PUT", "/secrets/long", "application/octet-stream", long, 400, "value"},
 		{"PutJSONWithoutValue", "PUT", "/secrets/x", "application/json", `{}`, 400, "value"},
 		{"PutJSONEmptyValue", "PUT", "/secrets/x", "application/json", `{"value":""}`, 400, "value"},
-		{"PutJSONUnknownField", "PUT", "/secrets/x", "application/json", `{"value":"v","extra":1}`, 400, "value"},
+		{"PutJSONUnknownField", "PUT", "/secrets/x", "application/json", `{"value":"v","extra":1}`, 400, "extra"},
 		{"PutJSONNotString", "PUT", "/secrets/x", "application/json", `{"value":12345678}`, 400, "value"},
-		{"PutJSONTrailing", "PUT", "/secrets/x", "application/json", `{"value":"v"} {}`, 400, "value"},
-		{"PutJSONInvalidDoesNotEcho", "PUT", "/secrets/x", "application/json", `{"value":"do-not-echo-me`, 400, "value"},
+		{"PutJSONTrailing", "PUT", "/secrets/x", "application/json", `{"value":"v"} {}`, 400, "body"},
+		{"PutJSONInvalidDoesNotEcho", "PUT", "/secrets/x", "application/json", `{"value":"do-not-echo-me`, 400, "body"},
 		{"DeleteBadName", "DELETE", "/secrets/bad.name", "", "", 400, "name"},
 		{"DeleteMissing", "DELETE", "/secrets/missing", "", "", 404, ""},
 		{"DeleteExisting", "DELETE", "/secrets/raw_one", "", "", 204, ""},
 		{"DeleteAgain", "DELETE", "/secrets/raw_one", "", "", 404, ""},
-		{"GetOneIsNoRoute", "GET", "/secrets/JSON_2", "", "", 404, ""},
+		{"GetOneIsNotAllowed", "GET", "/secrets/JSON_2", "", "", 405, ""}, // values are write-only
 	}
 	for _, tt := range tests { // in order: later cases see earlier changes
 		r := b.admin(t, tt.method, tt.path, tt.ctype, tt.body)

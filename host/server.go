@@ -116,7 +116,8 @@ func (s *Server) start(ctx context.Context) error {
 	}
 
 	s.ext, err = runner.Start(ctx, runner.Config{DataDir: cfg.DataDir, PluginsDir: cfg.PluginsDir, Processes: cfg.ExtensionProcesses,
-		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand, Logger: s.log})
+		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand,
+		PassEnv: cfg.ExtensionPassEnv, WatchPlugins: cfg.WatchPlugins, StartTimeout: cfg.ExtensionStartTimeout, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func (s *Server) start(ctx context.Context) error {
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit})
 	s.closers = append(s.closers, s.dispatch.Close)
 	s.admin = admin.New(admin.Config{Catalog: s.catalog, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
-		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies})
+		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()
 	if cfg.AdminListen != "" {

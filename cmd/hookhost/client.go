@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,10 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 )
 
+// defaultServer is where client commands look for the server when
+// nothing names it.
+const defaultServer = "http://127.0.0.1:8080"
+
 // clientFlags are the flags of every command that talks to the admin API.
 type clientFlags struct {
 	server  string
@@ -27,42 +33,114 @@ type clientFlags struct {
 
 func (f *clientFlags) register(cmd *cobra.Command) {
 	fs := cmd.PersistentFlags()
-	stringFlag(fs, &f.server, "server", "HOOKHOST_SERVER", "http://127.0.0.1:8080", "hookhost server URL")
+	stringFlag(fs, &f.server, "server", "HOOKHOST_SERVER", "", "hookhost server URL (default: the one in <data dir>/"+api.ServerURLFile+", written by hookhost serve, else "+defaultServer+")")
 	stringFlag(fs, &f.token, "token", "HOOKHOST_TOKEN", "", "admin token (default: <data dir>/admin.token)")
-	stringFlag(fs, &f.dataDir, "data-dir", "HOOKHOST_DATA_DIR", "./data", "data directory to read admin.token from")
+	stringFlag(fs, &f.dataDir, "data-dir", "HOOKHOST_DATA_DIR", "./data", "data directory to read admin.token and server.url from")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 }
 
 // client is a small admin API client.
 type client struct {
-	base   string
-	token  string
-	http   *http.Client
-	output string
-	out    io.Writer
+	base string
+	// from says where base came from: "--server", "HOOKHOST_SERVER",
+	// the server.url file, or the default.
+	from  string
+	token string
+	// tokenFrom says where the token came from.
+	tokenFrom string
+	http      *http.Client
+	output    string
+	out       io.Writer
+	errOut    io.Writer
 }
+
+// tokenError is a missing admin token.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 func (f *clientFlags) client(cmd *cobra.Command) (*client, error) {
 	if f.output != "table" && f.output != "json" {
-		return nil, fmt.Errorf("--output %q: want table or json", f.output)
+		return nil, usagef("--output %q: want table or json", f.output)
 	}
-	tok := f.token
+	base, from, err := f.resolveServer(cmd)
+	if err != nil {
+		return nil, err
+	}
+	tok, tokenFrom := f.token, "--token"
+	if fl := cmd.Flag("token"); tok != "" && (fl == nil || !fl.Changed) {
+		tokenFrom = "HOOKHOST_TOKEN"
+	}
 	if tok == "" {
-		b, err := os.ReadFile(filepath.Join(f.dataDir, "admin.token"))
+		path := filepath.Join(f.dataDir, "admin.token")
+		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("no admin token: set --token or HOOKHOST_TOKEN, or run from the directory holding %s (%v)", filepath.Join(f.dataDir, "admin.token"), err)
+			return nil, &tokenError{fmt.Errorf("no admin token: set --token or HOOKHOST_TOKEN, or run from the directory holding %s (%v)", path, err)}
 		}
-		tok = strings.TrimSpace(string(b))
+		tok, tokenFrom = strings.TrimSpace(string(b)), path
 	}
-	return &client{base: strings.TrimRight(f.server, "/"), token: tok, http: &http.Client{Timeout: 60 * time.Second},
-		output: f.output, out: cmd.OutOrStdout()}, nil
+	return &client{base: base, from: from, token: tok, tokenFrom: tokenFrom, http: &http.Client{Timeout: 60 * time.Second},
+		output: f.output, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr()}, nil
 }
 
-// apiError is a problem+json answer, printed as the status, the title,
-// the detail and every problem with its position.
-type apiError struct{ *api.Problem }
+// resolveServer picks the server to call, and says where it came from:
+// --server, HOOKHOST_SERVER, <data dir>/server.url (written by hookhost
+// serve), else the default.
+func (f *clientFlags) resolveServer(cmd *cobra.Command) (base, from string, err error) {
+	base, from = f.server, "--server"
+	if fl := cmd.Flag("server"); base != "" && (fl == nil || !fl.Changed) {
+		from = "HOOKHOST_SERVER"
+	}
+	if base == "" {
+		path := filepath.Join(f.dataDir, api.ServerURLFile)
+		u, err := api.ReadServerURL(f.dataDir)
+		if err != nil {
+			return "", "", fmt.Errorf("read the server's URL: %w", err)
+		}
+		base, from = u, path+" (written by hookhost serve)"
+		if u == "" {
+			base, from = defaultServer, "the default; no --server, HOOKHOST_SERVER or "+path
+		}
+	}
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	u, perr := url.Parse(base)
+	if perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", "", usagef("server %q (from %s): want a URL such as %s", base, from, defaultServer)
+	}
+	return strings.TrimRight(base, "/"), from, nil
+}
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Problem.Error()) }
+// connError is a request that never reached the server.
+type connError struct {
+	server, from string
+	err          error
+}
+
+func (e *connError) Error() string {
+	return fmt.Sprintf("cannot connect to the hookhost server at %s (from %s): %v; is hookhost serve running there? --server or HOOKHOST_SERVER names another",
+		e.server, e.from, e.err)
+}
+
+func (e *connError) Unwrap() error { return e.err }
+
+// apiError is a problem+json answer, printed as the status, the title,
+// the detail and every problem with its position. An authentication
+// failure also says which server was called with which token.
+type apiError struct {
+	*api.Problem
+	server, from, tokenFrom string
+}
+
+func (e *apiError) Error() string {
+	msg := fmt.Sprintf("%d %s", e.Status, e.Problem.Error())
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		msg += fmt.Sprintf("\n(called %s, from %s, with the token from %s)", e.server, e.from, e.tokenFrom)
+	}
+	return msg
+}
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *client) do(method, path, contentType string, body []byte, out any) error {
@@ -76,19 +154,24 @@ func (c *client) do(method, path, contentType string, body []byte, out any) erro
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w (is the server running? see --server)", method, path, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &connError{server: c.base, from: c.from, err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return &connError{server: c.base, from: c.from, err: err}
 	}
 	if resp.StatusCode >= 400 {
 		p := &api.Problem{}
 		if json.Unmarshal(b, p) != nil || p.Status == 0 {
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+			p = &api.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+				Detail: fmt.Sprintf("%s %s: %s", method, path, strings.TrimSpace(string(b)))}
 		}
-		return &apiError{p}
+		return &apiError{Problem: p, server: c.base, from: c.from, tokenFrom: c.tokenFrom}
 	}
 	if out != nil && len(b) > 0 {
 		if raw, ok := out.(*json.RawMessage); ok {
@@ -173,9 +256,24 @@ func (c *client) table(header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
-func fmtTime(t time.Time) string {
+// timeLayout is how tables show times: in the local zone, with the zone.
+const timeLayout = "2006-01-02 15:04:05 MST"
+
+// fmtTime shows t in the local zone, with the zone ("-" for no time).
+func fmtTime(t time.Time) string { return formatTime(t, time.Local) }
+
+// formatTime shows t in loc, with the zone ("-" for no time).
+func formatTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return t.In(loc).Format(timeLayout)
+}
+
+// fmtTimePtr is fmtTime of an optional time.
+func fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return fmtTime(*t)
 }

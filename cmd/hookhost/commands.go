@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,29 +127,18 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			kata := event
-			switch {
-			case eventFile == "-":
-				b, err := io.ReadAll(cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				kata = string(b)
-			case eventFile != "":
-				b, err := os.ReadFile(eventFile)
-				if err != nil {
-					return err
-				}
-				kata = string(b)
+			kata, given, err := readKATA(cmd, event, eventFile)
+			if err != nil {
+				return err
 			}
-			if kata == "" {
-				return fmt.Errorf("give the event KATA with --event-file FILE (or - for stdin) or --event TEXT")
+			if !given {
+				return usagef("give the event KATA with --event-file FILE (or - for stdin) or --event TEXT")
 			}
 			in := map[string]any{"name": name, "event_kata": kata, "enabled": !disabled, "debug": debug}
 			if expires != "" {
-				t, err := time.Parse(time.RFC3339, expires)
+				t, err := parseExpiry(expires, time.Now())
 				if err != nil {
-					return fmt.Errorf("--expires %q: want RFC 3339, e.g. 2027-01-02T15:04:05Z", expires)
+					return err
 				}
 				in["expires_at"] = t
 			}
@@ -163,10 +153,11 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "webhook name (required)")
 	create.Flags().StringVar(&eventFile, "event-file", "", "file holding the event KATA (- for stdin)")
 	create.Flags().StringVar(&event, "event", "", "the event KATA itself")
-	create.Flags().StringVar(&expires, "expires", "", "expiry time (RFC 3339)")
+	create.Flags().StringVar(&expires, "expires", "", "expiry: an RFC 3339 time, a date (midnight local time) or a duration from now such as 720h")
 	create.Flags().BoolVar(&disabled, "disabled", false, "create it disabled")
 	create.Flags().BoolVar(&debug, "debug", false, "show automation error messages to callers")
 	_ = create.MarkFlagRequired("name")
+	create.MarkFlagsMutuallyExclusive("event", "event-file")
 
 	list := &cobra.Command{
 		Use: "list", Short: "List webhooks", Args: cobra.NoArgs,
@@ -179,11 +170,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				func(res api.WebhookList) [][]string {
 					rows := [][]string{}
 					for _, w := range res.Webhooks {
-						exp := "-"
-						if w.ExpiresAt != nil {
-							exp = fmtTime(*w.ExpiresAt)
-						}
-						rows = append(rows, []string{w.ID, w.Name, strconv.FormatBool(w.Enabled), exp, fmtTime(w.UpdatedAt)})
+						rows = append(rows, []string{w.ID, w.Name, strconv.FormatBool(w.Enabled), fmtTimePtr(w.ExpiresAt), fmtTime(w.UpdatedAt)})
 					}
 					return rows
 				})
@@ -257,10 +244,158 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 	}
 	rotate.Flags().StringVar(&overlap, "overlap", "", "how long the old token stays valid (e.g. 1h; 0 ends it now; default: server setting)")
 
-	cmd.AddCommand(create, list, show,
+	cmd.AddCommand(create, list, show, newWebhookUpdateCmd(cl),
 		patch("enable", "Enable a webhook", map[string]any{"enabled": true}),
 		patch("disable", "Disable a webhook (callers get 400)", map[string]any{"enabled": false}),
-		rotate, newDeleteCmd(cl, "webhook", "ID", "Delete a webhook", "/api/v1/webhooks/"))
+		rotate, newSigningSecretCmd(cl), newDeleteCmd(cl, "webhook", "ID", "Delete a webhook", "/api/v1/webhooks/"))
+	return cmd
+}
+
+// readKATA reads event KATA from --event TEXT or --event-file FILE (- for
+// stdin); given is false when neither was set.
+func readKATA(cmd *cobra.Command, event, eventFile string) (kata string, given bool, err error) {
+	switch {
+	case eventFile == "-":
+		b, err := io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return "", false, fmt.Errorf("read the event KATA from stdin: %w", err)
+		}
+		return string(b), true, nil
+	case eventFile != "":
+		b, err := os.ReadFile(eventFile)
+		if err != nil {
+			return "", false, fmt.Errorf("--event-file: %w", err)
+		}
+		return string(b), true, nil
+	}
+	return event, cmd.Flags().Changed("event"), nil
+}
+
+// parseExpiry reads --expires: an RFC 3339 time, a date (midnight, local
+// time) or a duration from now.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(d).UTC().Truncate(time.Second), nil
+	}
+	return time.Time{}, usagef("--expires %q: want an RFC 3339 time (2027-01-02T15:04:05Z), a date (2027-01-02, midnight local time) or a duration from now (720h)", s)
+}
+
+// newWebhookUpdateCmd is `hookhost webhook update ID`: a PATCH of the
+// fields given.
+func newWebhookUpdateCmd(cl *clientFlags) *cobra.Command {
+	var name, eventFile, event, expires string
+	var debug, noDebug, noExpiry bool
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a webhook's event KATA, name, debug or expiry; what is not given stays",
+		Example: `  hookhost webhook update 0190b1a4-... --event-file event.kata
+  hookhost webhook update 0190b1a4-... --name "Orders" --no-debug --expires 2027-01-02T00:00:00Z
+  hookhost webhook update 0190b1a4-... --no-expiry`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			var in api.WebhookPatch
+			changed := []string{}
+			if fl.Changed("name") {
+				in.Name = &name
+				changed = append(changed, "name")
+			}
+			kata, given, err := readKATA(cmd, event, eventFile)
+			if err != nil {
+				return err
+			}
+			if given {
+				in.EventKATA = &kata
+				changed = append(changed, "event KATA")
+			}
+			if fl.Changed("debug") || noDebug {
+				on := debug && !noDebug
+				in.Debug = &on
+				changed = append(changed, "debug")
+			}
+			switch {
+			case noExpiry:
+				in.ExpiresAt = json.RawMessage("null")
+				changed = append(changed, "expiry")
+			case fl.Changed("expires"):
+				t, err := parseExpiry(expires, time.Now())
+				if err != nil {
+					return err
+				}
+				if in.ExpiresAt, err = json.Marshal(t); err != nil {
+					return err
+				}
+				changed = append(changed, "expiry")
+			}
+			if len(changed) == 0 {
+				return usagef("nothing to change: give --event-file, --event, --name, --debug, --no-debug, --expires or --no-expiry")
+			}
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var w api.Webhook
+			if printed, err := c.call("PATCH", "/api/v1/webhooks/"+url.PathEscape(args[0]), in, &w); printed || err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "webhook %s (%s) updated: %s\n", w.ID, w.Name, strings.Join(changed, ", "))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "new name")
+	f.StringVar(&eventFile, "event-file", "", "file holding the new event KATA (- for stdin)")
+	f.StringVar(&event, "event", "", "the new event KATA itself")
+	f.BoolVar(&debug, "debug", false, "show automation error messages to callers")
+	f.BoolVar(&noDebug, "no-debug", false, "stop showing automation error messages to callers")
+	f.StringVar(&expires, "expires", "", "new expiry: an RFC 3339 time, a date (midnight local time) or a duration from now such as 720h")
+	f.BoolVar(&noExpiry, "no-expiry", false, "remove the expiry")
+	cmd.MarkFlagsMutuallyExclusive("event", "event-file")
+	cmd.MarkFlagsMutuallyExclusive("debug", "no-debug")
+	cmd.MarkFlagsMutuallyExclusive("expires", "no-expiry")
+	return cmd
+}
+
+// newSigningSecretCmd is `hookhost webhook signing-secret ID`.
+func newSigningSecretCmd(cl *clientFlags) *cobra.Command {
+	var rotate bool
+	cmd := &cobra.Command{
+		Use:   "signing-secret ID",
+		Short: "Show the secret a webhook's job completion callbacks are signed with; --rotate makes a new one",
+		Long: `Show the secret a webhook's job completion callbacks are signed with (one is
+made on first use). Each callback carries webhook-id, webhook-timestamp and
+webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">
+keyed with this secret. --rotate makes a new secret: callbacks sent from then
+on are signed with it only. The secret is printed alone on stdout, for a
+script to keep.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			method := "GET"
+			if rotate {
+				method = "POST"
+			}
+			var s api.SigningSecret
+			if printed, err := c.call(method, "/api/v1/webhooks/"+url.PathEscape(args[0])+"/signing-secret", nil, &s); printed || err != nil {
+				return err
+			}
+			if rotate {
+				fmt.Fprintf(c.errOut, "new signing secret for webhook %s; callbacks are signed with it from now on\n", s.WebhookID)
+			}
+			_, err = fmt.Fprintln(c.out, s.SigningSecret)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "make a new secret (the old one stops signing callbacks)")
 	return cmd
 }
 
@@ -343,7 +478,13 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 	apply := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Create or replace automations from a JSON file (object or list) or a .kata script",
+		Long: `Create or replace automations from a JSON file or a .kata script. The JSON
+is an automation object, a list of them, or {"automations": [...]}: what
+automation show -o json and automation list -o json print can be applied
+as it is (the read-only fields id, revision, created_at and updated_at are
+ignored, with a note).`,
 		Example: `  hookhost automation apply -f automation.json
+  hookhost automation show my.webhook -o json > a.json && $EDITOR a.json && hookhost automation apply -f a.json
   hookhost automation apply -f respond.kata --name my.webhook --policy-file policy.kata`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -358,7 +499,7 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 			var items []map[string]any
 			if strings.EqualFold(filepath.Ext(file), ".kata") {
 				if name == "" {
-					return fmt.Errorf("a .kata file needs --name")
+					return usagef("a .kata file needs --name")
 				}
 				it := map[string]any{"name": name, "extension_id": trigger, "description": desc, "script": string(b)}
 				if policyFile != "" {
@@ -370,16 +511,12 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 				}
 				items = append(items, it)
 			} else {
-				trimmed := strings.TrimSpace(string(b))
-				if strings.HasPrefix(trimmed, "[") {
-					err = json.Unmarshal(b, &items)
-				} else {
-					var one map[string]any
-					err = json.Unmarshal(b, &one)
-					items = append(items, one)
-				}
-				if err != nil {
+				var dropped []string
+				if items, dropped, err = automationItems(b); err != nil {
 					return fmt.Errorf("%s: %w", file, err)
+				}
+				if len(dropped) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: %s: ignoring the read-only fields %s (the server sets them)\n", file, strings.Join(dropped, ", "))
 				}
 			}
 			for _, it := range items {
@@ -404,6 +541,50 @@ func newAutomationCmd(cl *clientFlags) *cobra.Command {
 	_ = apply.MarkFlagRequired("file")
 	cmd.AddCommand(list, show, apply, newDeleteCmd(cl, "automation", "NAME", "Delete an automation", "/api/v1/automations/"))
 	return cmd
+}
+
+// automationItems reads the automations of a JSON file: one object, a list
+// of them, or {"automations": [...]} as automation list -o json prints it.
+// The read-only fields, which the server sets (id, revision, created_at,
+// updated_at), are removed and returned, sorted: what show -o json prints
+// applies as it is.
+func automationItems(b []byte) (items []map[string]any, dropped []string, err error) {
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, nil, fmt.Errorf("not JSON: %w", err)
+	}
+	var list []any
+	switch v := doc.(type) {
+	case []any:
+		list = v
+	case map[string]any:
+		if autos, ok := v["automations"].([]any); ok && len(v) == 1 {
+			list = autos
+		} else {
+			list = []any{v}
+		}
+	default:
+		return nil, nil, fmt.Errorf("want an automation object, a list of them, or {\"automations\": [...]}")
+	}
+	seen := map[string]bool{}
+	for i, it := range list {
+		obj, ok := it.(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("item %d is not an automation object", i+1)
+		}
+		for _, f := range []string{"id", "revision", "created_at", "updated_at"} {
+			if _, ok := obj[f]; ok {
+				delete(obj, f)
+				seen[f] = true
+			}
+		}
+		items = append(items, obj)
+	}
+	for f := range seen {
+		dropped = append(dropped, f)
+	}
+	slices.Sort(dropped)
+	return items, dropped, nil
 }
 
 // ---- runs ----
@@ -463,10 +644,56 @@ func newExtCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.printGet("/api/v1/extensions")
+			return getTable(c, "/api/v1/extensions", []string{"NAME", "STATE", "VERSION", "PIDS", "RESTARTS", "IN FLIGHT", "ERROR"},
+				func(res api.ExtensionList) [][]string {
+					rows := make([][]string, 0, len(res.Extensions))
+					for _, e := range res.Extensions {
+						pids := make([]string, len(e.Pids))
+						for i, p := range e.Pids {
+							pids[i] = strconv.Itoa(p)
+						}
+						rows = append(rows, []string{e.Name, e.State, orDash(e.Version), orDash(strings.Join(pids, ",")),
+							strconv.Itoa(e.Restarts), strconv.Itoa(e.InFlight), e.Error})
+					}
+					return rows
+				})
+		},
+	}
+	reload := &cobra.Command{
+		Use: "reload", Short: "Re-scan the plugins directory: start new binaries, restart changed ones, stop removed ones", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var res api.ExtensionReload
+			if printed, err := c.call("POST", "/api/v1/extensions/reload", nil, &res); printed || err != nil {
+				return err
+			}
+			for _, row := range []struct {
+				what  string
+				names []string
+			}{{"started", res.Started}, {"restarted", res.Restarted}, {"stopped", res.Stopped}, {"failed (see hookhost ext list)", res.Failed}} {
+				for _, n := range row.names {
+					fmt.Fprintf(c.out, "%s: %s\n", row.what, n)
+				}
+			}
+			if len(res.Started)+len(res.Restarted)+len(res.Stopped)+len(res.Failed) == 0 {
+				fmt.Fprintln(c.out, "no change")
+			}
+			return nil
 		},
 	}
 	cl.register(list)
-	cmd.AddCommand(list, newExtServeCmd())
+	cl.register(reload)
+	cmd.AddCommand(list, reload, newExtServeCmd())
 	return cmd
+}
+
+// orDash is s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

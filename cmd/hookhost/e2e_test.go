@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -107,6 +108,26 @@ func TestEndToEnd_GuideExample(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// The server wrote its URL where the CLI looks when nothing names the
+	// server: a server on another port than 8080 is found without
+	// HOOKHOST_SERVER.
+	urlFile := filepath.Join(dir, "data", "server.url")
+	written, err := os.ReadFile(urlFile)
+	require.NoError(t, err)
+	require.Equal(t, "http://"+addr+"\n", string(written))
+	noServerEnv := slices.DeleteFunc(slices.Clone(e.env), func(kv string) bool { return strings.HasPrefix(kv, "HOOKHOST_SERVER=") })
+	found := &e2e{bin: bin, dir: dir, addr: addr, env: noServerEnv}
+	require.Contains(t, found.cli(t, "", "webhook", "list"), "ID")
+	require.Regexp(t, `(?m)^server: dev \(go`, found.cli(t, "", "version"))
+
+	// Failures exit with their status.
+	notFound := exec.Command(bin, "webhook", "show", "nope")
+	notFound.Dir, notFound.Env = dir, noServerEnv
+	nf, err := notFound.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "%s", nf)
+	require.Equal(t, exitNotFound, exitErr.ExitCode(), "%s", nf)
+
 	// The CLI finds ./data/admin.token by itself (cwd = dir).
 	pkg, err := filepath.Abs("../../testdata/packages/webhook-example.json")
 	require.NoError(t, err)
@@ -190,6 +211,8 @@ func TestEndToEnd_GuideExample(t *testing.T) {
 	select {
 	case err := <-waitErr:
 		require.NoError(t, err, "exit after SIGTERM: %s", logs.String())
+		_, err = os.Stat(urlFile)
+		require.ErrorIs(t, err, os.ErrNotExist, "the server removes server.url when it stops")
 	case <-time.After(20 * time.Second):
 		t.Fatalf("server did not stop after SIGTERM: %s", logs.String())
 	}

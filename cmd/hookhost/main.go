@@ -5,6 +5,11 @@
 //	hookhost webhook create|list|...    manage webhooks
 //	hookhost automation list|show|apply manage automations
 //	hookhost run list|show              inspect run history
+//	hookhost job list|show|logs -f      inspect durable jobs
+//	hookhost version                    the client's and the server's version
+//
+// Exit statuses: 0 success, 1 failure, 2 usage, 3 not found, 4 auth,
+// 5 cannot connect (see hookhost --help).
 //
 // Every flag has a HOOKHOST_* environment variable; see --help.
 package main
@@ -12,6 +17,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,10 +28,26 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hookhost:", err)
-		os.Exit(1)
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit status (see
+// exitStatusHelp). Errors are written to stderr; a usage error points to
+// the command's help.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetIn(stdin)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
+	fmt.Fprintln(stderr, "hookhost:", err)
+	code := exitCode(err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
 }

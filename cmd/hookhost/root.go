@@ -36,7 +36,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newSecretCmd(cl),
 		newExtCmd(cl),
 		newConfigCmd(),
+		newVersionCmd(cl),
 	)
+	finishCommands(root)
 	return root
 }
 
@@ -60,25 +62,37 @@ func stringFlag(fs *pflag.FlagSet, p *string, name, env, def, usage string) {
 
 // intFlag defines an int flag that env can set.
 func intFlag(fs *pflag.FlagSet, p *int, name, env string, def int, usage string) {
-	fs.IntVar(p, name, def, usage)
+	*p = def
+	fs.Var(intValue{p}, name, usage)
+	envFlag(fs, name, env)
+}
+
+// sizeFlag defines a size in bytes (1048576, 512KiB, 4MB) that env can
+// set.
+func sizeFlag(fs *pflag.FlagSet, p *int, name, env string, def int, usage string) {
+	*p = def
+	fs.Var(sizeValue{p}, name, usage)
 	envFlag(fs, name, env)
 }
 
 // floatFlag defines a float64 flag that env can set.
 func floatFlag(fs *pflag.FlagSet, p *float64, name, env string, def float64, usage string) {
-	fs.Float64Var(p, name, def, usage)
+	*p = def
+	fs.Var(floatValue{p}, name, usage)
 	envFlag(fs, name, env)
 }
 
 // durationFlag defines a duration flag that env can set.
 func durationFlag(fs *pflag.FlagSet, p *time.Duration, name, env string, def time.Duration, usage string) {
-	fs.DurationVar(p, name, def, usage)
+	*p = def
+	fs.Var(durationValue{p}, name, usage)
 	envFlag(fs, name, env)
 }
 
 // boolFlag defines a bool flag, defaulting to *p, that env can set.
 func boolFlag(fs *pflag.FlagSet, p *bool, name, env, usage string) {
-	fs.BoolVar(p, name, *p, usage) // the default is the field's value (host.DefaultConfig)
+	fs.Var(boolValue{p}, name, usage) // the default is the field's value (host.DefaultConfig)
+	fs.Lookup(name).NoOptDefVal = "true"
 	envFlag(fs, name, env)
 }
 

@@ -15,6 +15,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		cfg       = host.DefaultConfig()
 		trusted   string
+		passEnv   string
 		logFormat string
 		logLevel  string
 	)
@@ -44,6 +45,11 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
 			}
+			for _, name := range strings.Split(passEnv, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					cfg.ExtensionPassEnv = append(cfg.ExtensionPassEnv, name)
+				}
+			}
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
 			ln, adminLn, err := host.Listen(cfg)
@@ -58,6 +64,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				}
 				return err
 			}
+			defer publishServerURL(cfg, logger, ln, adminLn)()
 			return srv.Serve(cmd.Context(), ln, adminLn)
 		},
 	}
@@ -76,10 +83,13 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &trusted, "trusted-proxies", "HOOKHOST_TRUSTED_PROXIES", "", "comma-separated addresses/CIDRs whose X-Forwarded-For is believed")
 	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	intFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body in bytes")
+	sizeFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body (bytes, or with a unit: 512KiB, 4MB)")
 	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", cfg.RequestTimeout, "time limit of one synchronous webhook run")
 	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request and job completion callbacks reach loopback, private and link-local addresses")
 	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", cfg.ExtensionProcesses, "processes per extension; concurrent runs are spread over them")
+	stringFlag(fs, &passEnv, "extension-pass-env", "HOOKHOST_EXTENSION_PASS_ENV", "", "comma-separated environment variables every extension process gets besides PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_* and TZ; nothing else of the server's environment reaches an extension")
+	boolFlag(fs, &cfg.WatchPlugins, "watch-plugins", "HOOKHOST_WATCH_PLUGINS", "reload extensions when a binary in the plugins directory appears, changes or goes")
+	durationFlag(fs, &cfg.ExtensionStartTimeout, "extension-start-timeout", "HOOKHOST_EXTENSION_START_TIMEOUT", cfg.ExtensionStartTimeout, "time one extension process gets to start; one that misses it is killed and listed as failed, and the server starts without it")
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
 	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
@@ -94,7 +104,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.IdleTimeout, "idle-timeout", "HOOKHOST_IDLE_TIMEOUT", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
 	intFlag(fs, &cfg.MaxConnections, "max-connections", "HOOKHOST_MAX_CONNECTIONS", cfg.MaxConnections, "client connections served at once (webhook and admin listeners together); at the cap the longest idle and silent ones make room (default: the file descriptor limit less 256)")
 	boolFlag(fs, &cfg.AccessLog, "access-log", "HOOKHOST_ACCESS_LOG", "log one line per request (method, path with tokens redacted, status, duration, request id, webhook, run or job, refusal cause)")
-	intFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
+	sizeFlag(fs, &cfg.MaxHeaderBytes, "max-header-bytes", "HOOKHOST_MAX_HEADER_BYTES", cfg.MaxHeaderBytes, "largest request line and headers in bytes (431 past it)")
 	durationFlag(fs, &cfg.RotateOverlap, "rotate-overlap", "HOOKHOST_ROTATE_OVERLAP", cfg.RotateOverlap, "how long a rotated webhook token stays valid when the rotation does not say")
 	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")
 	intFlag(fs, &cfg.DefaultLimits.Burst, "default-burst", "HOOKHOST_DEFAULT_BURST", 0, "burst of --default-rate (default: the rate rounded up)")

@@ -7,7 +7,6 @@ package admin
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -36,6 +35,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (for
 	// the failed-login throttle).
 	TrustedProxies []netip.Prefix
+	// Version is the server's version, shown by GET /api/v1/version
+	// (empty or "dev" for a development build).
+	Version string
 }
 
 // Admin serves the admin API.
@@ -51,9 +53,8 @@ func New(cfg Config) *Admin {
 	return &Admin{cfg: cfg, cat: cfg.Catalog, red: cfg.Redactor, auth: newAuthFailures()}
 }
 
-// area is one part of the admin API; it registers its routes on the
-// /api/v1 group.
-type area func(a *Admin, r fiber.Router)
+// area is one part of the admin API; it lists its routes under /api/v1.
+type area func(a *Admin) []route
 
 // areas are the parts of the admin API, one file each.
 var areas = []area{
@@ -65,17 +66,26 @@ var areas = []area{
 	(*Admin).secretRoutes,
 	(*Admin).extensionRoutes,
 	(*Admin).openAPIRoutes,
+	(*Admin).versionRoutes,
 }
 
-// Mount adds the admin API under /api/v1 to app.
+// Mount adds the admin API under /api/v1 to app. A request for an admin
+// path with a method the path does not serve is answered 405 with an Allow
+// header; an unknown path 404.
 func (a *Admin) Mount(app fiber.Router) {
 	r := app.Group("/api/v1", a.requireAdmin)
-	for _, add := range areas {
-		add(a, r)
+	table := &routeTable{}
+	for _, area := range areas {
+		for _, rt := range area(a) {
+			if rt.method == fiber.MethodGet {
+				r.Get(rt.path, rt.handler) // and HEAD
+			} else {
+				r.Add(rt.method, rt.path, rt.handler)
+			}
+			table.add(rt.method, rt.path)
+		}
 	}
-	r.Use(func(c *fiber.Ctx) error {
-		return api.NewProblem(http.StatusNotFound, "no such admin API route: "+c.Method()+" "+c.Path())
-	})
+	r.Use(table.notFound)
 }
 
 // requireAdmin checks the bearer admin token in constant time. Failed
@@ -98,14 +108,4 @@ func (a *Admin) requireAdmin(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost admin"`)
 	return api.NewProblem(http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
-}
-
-// decodeJSON decodes a JSON body strictly (unknown fields are errors).
-func decodeJSON(c *fiber.Ctx, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(c.Body())))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return api.NewProblem(http.StatusBadRequest, "invalid JSON body: "+err.Error())
-	}
-	return nil
 }

@@ -12,12 +12,14 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
-func (a *Admin) automationRoutes(r fiber.Router) {
-	r.Get("/automations", a.listAutomations)
-	r.Post("/automations", a.createAutomation)
-	r.Get("/automations/:name", a.getAutomation)
-	r.Put("/automations/:name", a.putAutomation)
-	r.Delete("/automations/:name", a.deleteAutomation)
+func (a *Admin) automationRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/automations", a.listAutomations},
+		{fiber.MethodPost, "/automations", a.createAutomation},
+		{fiber.MethodGet, "/automations/:name", a.getAutomation},
+		{fiber.MethodPut, "/automations/:name", a.putAutomation},
+		{fiber.MethodDelete, "/automations/:name", a.deleteAutomation},
+	}
 }
 
 func (a *Admin) listAutomations(c *fiber.Ctx) error {

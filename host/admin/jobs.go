@@ -14,13 +14,16 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
-func (a *Admin) jobRoutes(r fiber.Router) {
-	r.Get("/jobs", a.listJobs)
-	r.Get("/jobs/:id", a.getJob)
-	r.Get("/jobs/:id/logs", a.getJobLogs)
-	r.Post("/jobs/:id/cancel", a.cancelJob)
-	r.Post("/jobs/:id/retry", a.retryJob)
-	r.Post("/webhooks/:id/signing-secret", a.rotateSigningSecret)
+func (a *Admin) jobRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/jobs", a.listJobs},
+		{fiber.MethodGet, "/jobs/:id", a.getJob},
+		{fiber.MethodGet, "/jobs/:id/logs", a.getJobLogs},
+		{fiber.MethodPost, "/jobs/:id/cancel", a.cancelJob},
+		{fiber.MethodPost, "/jobs/:id/retry", a.retryJob},
+		{fiber.MethodGet, "/webhooks/:id/signing-secret", a.getSigningSecret},
+		{fiber.MethodPost, "/webhooks/:id/signing-secret", a.rotateSigningSecret},
+	}
 }
 
 // queue returns the job queue, or a 503 problem when it is not running.
@@ -124,9 +127,15 @@ func (a *Admin) retryJob(c *fiber.Ctx) error {
 	return dispatch.Accepted(c, res.JobID, "/api/v1/jobs/")
 }
 
+// getSigningSecret shows the secret a webhook's job completion callbacks
+// are signed with (made on first use).
+func (a *Admin) getSigningSecret(c *fiber.Ctx) error { return a.signingSecret(c, false) }
+
 // rotateSigningSecret makes a new callback signing secret for a webhook and
-// shows it (the only time it is shown).
-func (a *Admin) rotateSigningSecret(c *fiber.Ctx) error {
+// shows it; callbacks signed with the old one stop verifying.
+func (a *Admin) rotateSigningSecret(c *fiber.Ctx) error { return a.signingSecret(c, true) }
+
+func (a *Admin) signingSecret(c *fiber.Ctx, rotate bool) error {
 	q, err := a.queue()
 	if err != nil {
 		return err
@@ -135,7 +144,7 @@ func (a *Admin) rotateSigningSecret(c *fiber.Ctx) error {
 	if _, err := a.cat.GetWebhook(c.UserContext(), id); err != nil {
 		return err
 	}
-	secret, err := q.SigningSecret(c.UserContext(), id, true)
+	secret, err := q.SigningSecret(c.UserContext(), id, rotate)
 	if err != nil {
 		return err
 	}

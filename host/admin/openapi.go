@@ -6,8 +6,10 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 )
 
-func (a *Admin) openAPIRoutes(r fiber.Router) {
-	r.Get("/openapi.json", a.openAPI)
+func (a *Admin) openAPIRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/openapi.json", a.openAPI},
+	}
 }
 
 // openAPI serves the OpenAPI document of the API.

@@ -1,6 +1,10 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookhost/hookhost/host/api"
@@ -8,9 +12,11 @@ import (
 	"github.com/hookhost/hookhost/packages/library"
 )
 
-func (a *Admin) packageRoutes(r fiber.Router) {
-	r.Post("/packages/import", a.importPackage)
-	r.Get("/packages/library", a.listLibrary)
+func (a *Admin) packageRoutes() []route {
+	return []route{
+		{fiber.MethodPost, "/packages/import", a.importPackage},
+		{fiber.MethodGet, "/packages/library", a.listLibrary},
+	}
 }
 
 // importPackage imports the package in the body ({"package":…,"prompts":…}
@@ -18,6 +24,20 @@ func (a *Admin) packageRoutes(r fiber.Router) {
 // holds only the prompts).
 func (a *Admin) importPackage(c *fiber.Ctx) error {
 	raw := append([]byte(nil), c.Body()...)
+	if len(bytes.TrimSpace(raw)) > 0 && !json.Valid(raw) {
+		// Say where the syntax breaks (line and column) before the package
+		// is read.
+		var v json.RawMessage
+		if err := decodeBody(raw, &v); err != nil {
+			var p *api.Problem
+			if errors.As(err, &p) {
+				for i := range p.Errors {
+					p.Errors[i].Field = "package" // as the package's other problems name it
+				}
+			}
+			return err
+		}
+	}
 	if name := c.Query("name"); name != "" {
 		var err error
 		if raw, err = catalog.Library(name, raw); err != nil {

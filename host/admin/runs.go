@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
@@ -12,9 +14,11 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
-func (a *Admin) runRoutes(r fiber.Router) {
-	r.Get("/runs", a.listRuns)
-	r.Get("/runs/:id", a.getRun)
+func (a *Admin) runRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/runs", a.listRuns},
+		{fiber.MethodGet, "/runs/:id", a.getRun},
+	}
 }
 
 // limitParam reads ?limit= (1 to 500; 0 when absent).
@@ -30,8 +34,21 @@ func limitParam(c *fiber.Ctx) (int, error) {
 	return n, nil
 }
 
+// isRunID reports whether s is a run id as the API shows it: a UUID in
+// its canonical form (8-4-4-4-12 hex digits).
+func isRunID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
 func (a *Admin) listRuns(c *fiber.Ctx) error {
 	f := store.RunFilter{WebhookID: c.Query("webhook"), BeforeID: c.Query("before")}
+	if f.BeforeID != "" && !isRunID(f.BeforeID) {
+		return api.InvalidField("before", fmt.Sprintf("before must be a run id as this API shows it (the id of the last run of the previous page), e.g. before=0190b1a4-0000-7000-8000-0000000000bb (got %q)", f.BeforeID))
+	}
 	n, err := limitParam(c)
 	if err != nil {
 		return err

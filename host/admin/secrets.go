@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,10 +9,12 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 )
 
-func (a *Admin) secretRoutes(r fiber.Router) {
-	r.Get("/secrets", a.listSecrets)
-	r.Put("/secrets/:name", a.putSecret)
-	r.Delete("/secrets/:name", a.deleteSecret)
+func (a *Admin) secretRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/secrets", a.listSecrets},
+		{fiber.MethodPut, "/secrets/:name", a.putSecret},
+		{fiber.MethodDelete, "/secrets/:name", a.deleteSecret},
+	}
 }
 
 // listSecrets lists the names of the stored secrets (values are
@@ -36,13 +37,11 @@ func (a *Admin) putSecret(c *fiber.Ctx) error {
 	var value []byte
 	if strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
 		var in api.SecretInput
-		dec := json.NewDecoder(bytes.NewReader(c.Body()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil || dec.More() {
-			return api.InvalidField("value", `a JSON body must be an object {"value": "<the secret>"} and nothing else`)
+		if err := decodeSecret(c.Body(), &in); err != nil {
+			return err
 		}
 		if in.Value == nil {
-			return api.InvalidField("value", `"value" is required`)
+			return api.InvalidField("value", `"value" is required: send {"value": "<the secret>"}, or the value itself with another content type`)
 		}
 		value = []byte(*in.Value)
 	} else {

@@ -1,9 +1,11 @@
 package admin
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,43 +17,138 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
-func (a *Admin) webhookRoutes(r fiber.Router) {
-	r.Get("/webhooks", a.listWebhooks)
-	r.Post("/webhooks", a.createWebhook)
-	r.Get("/webhooks/:id", a.getWebhook)
-	r.Patch("/webhooks/:id", a.patchWebhook)
-	r.Delete("/webhooks/:id", a.deleteWebhook)
-	r.Post("/webhooks/:id/rotate", a.rotateWebhook)
+func (a *Admin) webhookRoutes() []route {
+	return []route{
+		{fiber.MethodGet, "/webhooks", a.listWebhooks},
+		{fiber.MethodPost, "/webhooks", a.createWebhook},
+		{fiber.MethodGet, "/webhooks/:id", a.getWebhook},
+		{fiber.MethodPatch, "/webhooks/:id", a.patchWebhook},
+		{fiber.MethodDelete, "/webhooks/:id", a.deleteWebhook},
+		{fiber.MethodPost, "/webhooks/:id/rotate", a.rotateWebhook},
+	}
 }
 
-// createWebhook takes JSON, or the raw event KATA as a text/plain body with
-// ?name= (and ?enabled=, ?debug=).
+// createWebhook takes JSON {"name", "event_kata", "enabled", "debug",
+// "expires_at"}, or the raw event KATA as the body with ?name= (and
+// ?enabled=, ?debug=, ?expires_at=). The body is JSON when the content type
+// says so (application/json, or any +json type); a text/plain body is
+// KATA; any other (curl -d's application/x-www-form-urlencoded, or none)
+// is JSON when it is a JSON object and KATA otherwise.
 func (a *Admin) createWebhook(c *fiber.Ctx) error {
 	var in api.WebhookInput
-	if strings.HasPrefix(c.Get(fiber.HeaderContentType), "text/plain") {
-		in.Name = c.Query("name")
-		in.EventKATA = string(c.Body())
-		if e := c.Query("enabled"); e != "" {
-			b, err := strconv.ParseBool(e)
-			if err != nil {
-				return api.NewProblem(http.StatusBadRequest, "enabled must be true or false")
-			}
-			in.Enabled = &b
+	form := false
+	if kataBody(c) {
+		var err error
+		if in, err = webhookFromQuery(c); err != nil {
+			return err
 		}
-		in.Debug = c.Query("debug") == "true"
+		form = mediaType(c.Get(fiber.HeaderContentType)) == fiber.MIMEApplicationForm
 	} else if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := checkExpiry(in.ExpiresAt, time.Now()); err != nil {
 		return err
 	}
 	w := &store.Webhook{Name: in.Name, EventKATA: in.EventKATA, Enabled: in.Enabled == nil || *in.Enabled,
 		Debug: in.Debug, ExpiresAt: in.ExpiresAt}
 	tok, err := a.cat.CreateWebhook(c.UserContext(), w)
 	if err != nil {
-		return err
+		return formHint(err, form, in.EventKATA)
 	}
 	v := views.Webhook(w, time.Now())
 	v.Token, v.URL = tok, a.cat.WebhookURL(tok)
 	c.Location("/api/v1/webhooks/" + w.ID)
 	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+// kataBody reports whether POST /webhooks's body is the raw event KATA
+// rather than JSON.
+func kataBody(c *fiber.Ctx) bool {
+	switch mt := mediaType(c.Get(fiber.HeaderContentType)); {
+	case mt == fiber.MIMEApplicationJSON || strings.HasSuffix(mt, "+json"):
+		return false
+	case mt == fiber.MIMETextPlain:
+		return true
+	}
+	return !looksLikeJSONObject(c.Body())
+}
+
+// looksLikeJSONObject reports whether b starts as a JSON object does: `{`
+// then `"` or `}`. Event KATA never does (a template starts `{%`, `{{` or
+// `{#`).
+func looksLikeJSONObject(b []byte) bool {
+	const space = " \t\r\n"
+	b = bytes.TrimLeft(b, space)
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], space)
+	return len(b) > 0 && (b[0] == '"' || b[0] == '}')
+}
+
+// webhookFromQuery reads a KATA-bodied POST /webhooks: the body is the
+// event KATA, the other fields come from the query.
+func webhookFromQuery(c *fiber.Ctx) (api.WebhookInput, error) {
+	in := api.WebhookInput{Name: c.Query("name"), EventKATA: string(c.Body())}
+	var err error
+	if in.Enabled, err = queryBool(c, "enabled"); err != nil {
+		return in, err
+	}
+	debug, err := queryBool(c, "debug")
+	if err != nil {
+		return in, err
+	}
+	in.Debug = debug != nil && *debug
+	if v := c.Query("expires_at"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return in, api.InvalidField("expires_at", fmt.Sprintf("?expires_at= must be an RFC 3339 time, e.g. ?expires_at=%s (got %q)", exampleTime, v))
+		}
+		in.ExpiresAt = &t
+	}
+	return in, nil
+}
+
+// queryBool reads ?name=true|false (nil when absent).
+func queryBool(c *fiber.Ctx, name string) (*bool, error) {
+	v := c.Query(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, api.InvalidField(name, fmt.Sprintf("?%s= must be true or false, e.g. ?%s=false (got %q)", name, name, v))
+	}
+	return &b, nil
+}
+
+// formHint adds advice to a refused event KATA that came as curl -d's
+// form data on one line: curl -d drops the file's line breaks.
+func formHint(err error, form bool, kata string) error {
+	var p *api.Problem
+	if !form || strings.Contains(kata, "\n") || !errors.As(err, &p) || p.Status != http.StatusBadRequest {
+		return err
+	}
+	hinted := *p
+	hinted.Errors = append(slices.Clone(p.Errors), api.ProblemItem{Field: "event_kata", Message: "the KATA came as " +
+		fiber.MIMEApplicationForm + " on one line: curl -d drops line breaks; send the file with " +
+		"curl --data-binary @event.kata -H 'Content-Type: text/plain'"})
+	return &hinted
+}
+
+// checkExpiry refuses an expiry that is not in the future.
+func checkExpiry(exp *time.Time, now time.Time) error {
+	if exp == nil || exp.After(now) {
+		return nil
+	}
+	return api.InvalidField("expires_at", fmt.Sprintf("expires_at %s is not in the future: give a later time, or leave it out (null) for no expiry",
+		exp.UTC().Format(time.RFC3339)))
+}
+
+// mediaType is a Content-Type without its parameters, in lower case.
+func mediaType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 func (a *Admin) listWebhooks(c *fiber.Ctx) error {
@@ -82,38 +179,33 @@ func (a *Admin) patchWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(c.Body(), &raw); err != nil {
-		return api.NewProblem(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+	var in api.WebhookPatch
+	if err := decodeJSON(c, &in); err != nil {
+		return err
 	}
-	eventChanged := false
-	for k, v := range raw {
-		var err error
-		switch k {
-		case "name":
-			err = json.Unmarshal(v, &w.Name)
-		case "event_kata":
-			err = json.Unmarshal(v, &w.EventKATA)
-			eventChanged = true
-		case "enabled":
-			err = json.Unmarshal(v, &w.Enabled)
-		case "debug":
-			err = json.Unmarshal(v, &w.Debug)
-		case "expires_at":
-			w.ExpiresAt = nil
-			if string(v) != "null" {
-				var t time.Time
-				err = json.Unmarshal(v, &t)
-				w.ExpiresAt = &t
-			}
-		default:
-			return api.NewProblem(http.StatusBadRequest, fmt.Sprintf("unknown field %q (known: name, event_kata, enabled, debug, expires_at)", k))
-		}
-		if err != nil {
-			return api.NewProblem(http.StatusBadRequest, fmt.Sprintf("field %q: %v", k, err))
-		}
+	if in.Name != nil {
+		w.Name = *in.Name
 	}
-	if err := a.cat.UpdateWebhook(c.UserContext(), w, eventChanged); err != nil {
+	if in.EventKATA != nil {
+		w.EventKATA = *in.EventKATA
+	}
+	if in.Enabled != nil {
+		w.Enabled = *in.Enabled
+	}
+	if in.Debug != nil {
+		w.Debug = *in.Debug
+	}
+	if len(in.ExpiresAt) > 0 {
+		var exp *time.Time
+		if err := decodeValue("expires_at", in.ExpiresAt, &exp); err != nil {
+			return err
+		}
+		if err := checkExpiry(exp, time.Now()); err != nil {
+			return err
+		}
+		w.ExpiresAt = exp
+	}
+	if err := a.cat.UpdateWebhook(c.UserContext(), w, in.EventKATA != nil); err != nil {
 		return err
 	}
 	return c.JSON(views.Webhook(w, time.Now()))

@@ -59,6 +59,17 @@ type WebhookInput struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
+// WebhookPatch is the body of PATCH /webhooks/{id}: the fields present
+// change, the others stay.
+type WebhookPatch struct {
+	Name      *string `json:"name,omitempty"`
+	EventKATA *string `json:"event_kata,omitempty"`
+	Enabled   *bool   `json:"enabled,omitempty"`
+	Debug     *bool   `json:"debug,omitempty"`
+	// ExpiresAt is an RFC 3339 time, or null to clear the expiry.
+	ExpiresAt json.RawMessage `json:"expires_at,omitempty"`
+}
+
 // WebhookList is the answer of GET /webhooks.
 type WebhookList struct {
 	Webhooks []Webhook `json:"webhooks"`
@@ -226,4 +237,26 @@ type ExtensionList struct {
 // Status is the answer of /healthz and /readyz.
 type Status struct {
 	Status string `json:"status"`
+}
+
+// Version is the answer of GET /version.
+type Version struct {
+	// Version is the server's release ("dev" for a development build).
+	Version string `json:"version"`
+	// GoVersion is the Go release the server was built with.
+	GoVersion string `json:"go_version"`
+}
+
+// ExtensionReload is the answer of POST /extensions/reload: what a re-scan
+// of the plugins directory did.
+type ExtensionReload struct {
+	// Started are new binaries, now serving.
+	Started []string `json:"started"`
+	// Restarted are changed binaries, now serving in new processes.
+	Restarted []string `json:"restarted"`
+	// Stopped are binaries gone from the plugins directory.
+	Stopped []string `json:"stopped"`
+	// Failed could not be started (GET /extensions says why); a changed
+	// binary that fails leaves the old processes serving.
+	Failed []string `json:"failed"`
 }

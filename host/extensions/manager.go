@@ -384,12 +384,17 @@ func (m *Manager) closeAll(exts []*extension) {
 const maxSocketDir = 107 - 38
 
 func (m *Manager) prepareSocketDir() error {
-	if d := m.cfg.SocketDir; d != "" {
-		if abs, err := filepath.Abs(d); err == nil && len(abs) > maxSocketDir {
-			return fmt.Errorf("extensions: socket dir %q is %d bytes long; unix socket paths allow at most %d here", abs, len(abs), maxSocketDir)
+	dir := m.cfg.SocketDir
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil && len(abs) > maxSocketDir {
+			// A long data directory path: the sockets go to a private
+			// temporary directory instead (removed by Close).
+			m.log.Info("the socket directory's path is too long for unix sockets; using a private temporary directory",
+				"socket_dir", abs, "bytes", len(abs), "max", maxSocketDir)
+			dir = ""
 		}
 	}
-	if m.cfg.SocketDir == "" {
+	if dir == "" {
 		d, err := os.MkdirTemp("", "hookhost-ext-")
 		if err != nil {
 			return fmt.Errorf("extensions: socket dir: %w", err)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -473,4 +474,17 @@ func TestNew_RejectsBadConfig(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestManager_LongSocketDirFallsBack checks that a data directory too deep
+// for unix socket paths still starts extensions (in a private temporary
+// socket directory) instead of refusing to start.
+func TestManager_LongSocketDirFallsBack(t *testing.T) {
+	t.Parallel()
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 80), "sockets")
+	m, b := setup(t, extensions.Config{SocketDir: long, Builtins: builtins("test", "echo")})
+	require.NoError(t, b.startErr)
+	_, err := m.ForTrigger("test.run")
+	require.NoError(t, err, "the extension serves")
+	require.Contains(t, b.logs.String(), "using a private temporary directory")
 }

@@ -8,6 +8,9 @@
 //   - echo-json: an automation echoing the request (method, path, query,
 //     headers, client IP, body) as JSON, and a webhook bound to it; its
 //     prompt "prefix" (default "example") prefixes the automation's name.
+//   - deploy-example: example.deploy, the automation README.md's event
+//     KATA, secrets, verify, jobs and limits examples call; it declares its
+//     inputs (environment, api_key), logs, and answers with what it got.
 package library
 
 import (

@@ -12,7 +12,7 @@ import (
 
 func TestList(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"echo-json", "webhook-example"}, library.List())
+	require.Equal(t, []string{"deploy-example", "echo-json", "webhook-example"}, library.List())
 }
 
 func TestGet(t *testing.T) {
@@ -23,6 +23,7 @@ func TestGet(t *testing.T) {
 	}{
 		{name: "webhook-example"},
 		{name: "echo-json"},
+		{name: "deploy-example"},
 		{name: "nope", wantErr: true},
 		{name: "", wantErr: true},
 		{name: "../library/echo-json", wantErr: true},
@@ -79,4 +80,20 @@ func TestEchoJSON(t *testing.T) {
 	require.Contains(t, plan.Automations[0].Script, "body@text: {{echo|json_encode}}")
 	require.Len(t, plan.Webhooks, 1)
 	require.Equal(t, "automation/echo:\n  uri: cerb:automation:acme.echo.json\n", plan.Webhooks[0].EventKATA)
+}
+
+// TestDeployExample keeps the automation README.md's examples call: its
+// name, its trigger and its declared inputs.
+func TestDeployExample(t *testing.T) {
+	t.Parallel()
+	raw, err := library.Get("deploy-example")
+	require.NoError(t, err)
+	plan, err := packages.Import(raw, packages.Options{})
+	require.NoError(t, err)
+	require.Len(t, plan.Automations, 1)
+	a := plan.Automations[0]
+	require.Equal(t, "example.deploy", a.Name)
+	require.Equal(t, "cerb.trigger.webhook.respond", a.ExtensionID)
+	require.Contains(t, a.Script, "inputs:\n  text/environment:\n    default: staging\n  text/api_key:\n")
+	require.Empty(t, plan.Webhooks)
 }
