@@ -47,13 +47,14 @@ func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, e
 		}
 	}
 	if q.cfg.RecordMaxBytes > 0 {
+		limit := int64(q.cfg.RecordMaxBytes)
 		var total int64
 		err := q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM hookhost_jobs WHERE finished_at IS NOT NULL`).Scan(&total)
 		if err != nil {
 			return res, fmt.Errorf("jobs: prune records by size: %w", err)
 		}
-		for total > q.cfg.RecordMaxBytes {
-			ids, err := q.oldestFinished(ctx, total-q.cfg.RecordMaxBytes, batch)
+		for total > limit {
+			ids, err := q.oldestFinished(ctx, total-limit, batch)
 			if err != nil {
 				return res, fmt.Errorf("jobs: prune records by size: %w", err)
 			}

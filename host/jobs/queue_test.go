@@ -519,7 +519,7 @@ func TestQueue_PruneRecords(t *testing.T) {
 
 			keep := sz[done[4].ID] + sz[done[5].ID]
 			settings := jobs.DefaultSettings()
-			settings.Workers, settings.RecordRetention, settings.RecordMaxBytes = 0, 0, keep
+			settings.Workers, settings.RecordRetention, settings.RecordMaxBytes = 0, 0, int(keep)
 			pruner, err := jobs.New(bundle.ctx, jobs.Config{DB: bundle.db, Dialect: bundle.dialect, DatabaseURL: bundle.dsn,
 				Runner: bundle.runner, Settings: settings, PruneInterval: -1, PruneBatch: 3,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

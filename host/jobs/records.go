@@ -25,7 +25,7 @@ const insertJobSQL = `INSERT INTO hookhost_jobs (id, river_id, webhook_id, handl
 // batch of BatchSize 256 stays far below SQLite's 32766).
 const insertJobValuesSQL = `, (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
 
-// recordOverhead is what a record's size (Config.RecordMaxBytes) adds to
+// recordOverhead is what a record's size (Settings.RecordMaxBytes) adds to
 // the bytes of its inputs, headers, body, output, log and error, for its
 // other columns and index entries.
 const recordOverhead = 256

@@ -37,7 +37,7 @@ type Settings struct {
 	// headers, body, output, log and error, plus 256 bytes each): pruning
 	// deletes the oldest until the rest fit. Records of jobs that have not
 	// ended are never pruned. 0: no size bound.
-	RecordMaxBytes int64
+	RecordMaxBytes int
 	// RetryBackoff is the first retry delay of a failed job; later ones
 	// double, with jitter, up to 5 minutes.
 	RetryBackoff time.Duration
