@@ -3,10 +3,13 @@ package dispatch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/redact"
@@ -15,15 +18,104 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// recorder writes run records in batches, off the request path. When its
-// queue is full, records are dropped and counted, never waited for.
+// RecorderConfig configures the run recorder: how run records are queued,
+// written, capped and pruned. Zero fields take the defaults listed.
+type RecorderConfig struct {
+	// Retention bounds the run history by age and total size (see
+	// store.RunRetention): 7 days and 256 MiB by default.
+	Retention store.RunRetention
+	// PruneInterval is how often the recorder prunes the run history (a
+	// pass also runs when it starts). Default 1m. Negative: never.
+	PruneInterval time.Duration
+	// BodyLimit caps the request body kept in a record's inputs, the
+	// record's encoded return dictionary, and its error, in bytes: what is
+	// past it is cut, marked "…[truncated N bytes]" (and body_truncated
+	// true in the inputs). Default DefaultRunBodyLimit (64 KiB). Negative:
+	// no cap.
+	BodyLimit int
+	// WriteRetries is how many times a batch that failed to be written is
+	// written again before its records are dropped (and counted). Default
+	// 3. Negative: none.
+	WriteRetries int
+	// RetryBackoff is the delay before the first retry of a batch; it
+	// doubles for each next one. Default 100ms.
+	RetryBackoff time.Duration
+	// ProbeInterval is how often, while the store's writes fail, the
+	// recorder tries a small write (store.ProbeWrite) to learn that they
+	// work again, when no run arrives to find out. Default 5s.
+	ProbeInterval time.Duration
+	// Queue is how many records wait to be written before new ones are
+	// dropped (and counted). Default 8192.
+	Queue int
+}
+
+// Recorder defaults (RecorderConfig).
+const (
+	DefaultRunBodyLimit = 64 << 10
+	recorderQueue       = 8192
+	recorderBatch       = 256
+	recorderLinger      = 20 * time.Millisecond
+)
+
+func (c *RecorderConfig) defaults() {
+	c.Retention = c.Retention.WithDefaults()
+	if c.PruneInterval == 0 {
+		c.PruneInterval = time.Minute
+	}
+	if c.BodyLimit == 0 {
+		c.BodyLimit = DefaultRunBodyLimit
+	}
+	if c.WriteRetries == 0 {
+		c.WriteRetries = 3
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 100 * time.Millisecond
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 5 * time.Second
+	}
+	if c.Queue <= 0 {
+		c.Queue = recorderQueue
+	}
+}
+
+// RecorderStats are the recorder's counters and write state.
+type RecorderStats struct {
+	// Written counts the records written.
+	Written int64
+	// Dropped counts the records not written: QueueFull of them because
+	// the queue was full, WriteFailed because their batch could not be
+	// written through every retry.
+	Dropped, QueueFull, WriteFailed int64
+	// FailingSince is when the recorder's writes began to fail (zero while
+	// they succeed), and LastError the latest failure.
+	FailingSince time.Time
+	LastError    error
+}
+
+// recorder writes run records in batches, off the request path, and keeps
+// the run history within its retention. When its queue is full, records
+// are dropped and counted, never waited for; a batch the store refuses is
+// retried with backoff, then dropped and counted.
 type recorder struct {
-	st      store.Store
-	log     *slog.Logger
-	ch      chan recItem
-	done    chan struct{}
-	dropped atomic.Int64
-	once    sync.Once
+	st  store.Store
+	log *slog.Logger
+	cfg RecorderConfig
+	ch  chan recItem
+
+	done chan struct{}
+	once sync.Once
+	// stop ends the maintenance goroutine (pruning, probes); maintained
+	// is closed when it has.
+	stop       chan struct{}
+	maintained chan struct{}
+
+	// dropped is every record not written (queueFull + writeFailed).
+	dropped, queueFull, writeFailed, written atomic.Int64
+
+	mu           sync.Mutex
+	failingSince time.Time // zero: writes succeed
+	lastErr      error
 }
 
 // recItem is a run to record, or a flush request.
@@ -32,15 +124,18 @@ type recItem struct {
 	flushed chan struct{}
 }
 
-const (
-	recorderQueue  = 8192
-	recorderBatch  = 256
-	recorderLinger = 20 * time.Millisecond
-)
-
-func newRecorder(st store.Store, log *slog.Logger) *recorder {
-	r := &recorder{st: st, log: log, ch: make(chan recItem, recorderQueue), done: make(chan struct{})}
+// newRecorder starts a recorder writing to st, configured by the first of
+// cfg (defaults without one).
+func newRecorder(st store.Store, log *slog.Logger, cfg ...RecorderConfig) *recorder {
+	var c RecorderConfig
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	c.defaults()
+	r := &recorder{st: st, log: log, cfg: c, ch: make(chan recItem, c.Queue), done: make(chan struct{}),
+		stop: make(chan struct{}), maintained: make(chan struct{})}
 	go r.loop()
+	go r.maintain()
 	return r
 }
 
@@ -49,6 +144,7 @@ func (r *recorder) record(run *pendingRun) {
 	select {
 	case r.ch <- recItem{run: run}:
 	default:
+		r.queueFull.Add(1)
 		if n := r.dropped.Add(1); n == 1 || n%1000 == 0 {
 			r.log.Warn("run history queue full; runs dropped", "dropped", n)
 		}
@@ -61,7 +157,7 @@ func (r *recorder) loop() {
 	var waiters []chan struct{}
 	take := func(it recItem) {
 		if it.run != nil {
-			batch = append(batch, it.run.finish())
+			batch = append(batch, it.run.finish(r.cfg.BodyLimit))
 		} else {
 			waiters = append(waiters, it.flushed)
 		}
@@ -87,11 +183,7 @@ func (r *recorder) loop() {
 		}
 		linger.Stop()
 		if len(batch) > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := r.st.InsertRuns(ctx, batch); err != nil {
-				r.log.Error("write run history", "runs", len(batch), "error", err)
-			}
-			cancel()
+			r.write(batch)
 		}
 		for _, w := range waiters {
 			close(w)
@@ -99,7 +191,176 @@ func (r *recorder) loop() {
 	}
 }
 
-// flush waits until every run queued before it is written.
+// write writes a batch in one transaction, retrying it with backoff up to
+// WriteRetries times; then its records are dropped and counted. Records
+// get their IDs first, so that a retry after a commit whose answer was lost
+// finds them written (a conflict) instead of writing them twice. A batch
+// the store refuses for one of its records (a conflict, an invalid ID) is
+// written one record at a time.
+func (r *recorder) write(batch []*store.Run) {
+	for _, run := range batch {
+		if run.ID == "" {
+			run.ID = newRunID()
+		}
+	}
+	delay := r.cfg.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := r.insert(batch)
+		switch {
+		case err == nil:
+			r.wrote(len(batch))
+			return
+		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid):
+			r.writeEach(batch)
+			return
+		case attempt >= r.cfg.WriteRetries:
+			r.failed(len(batch), err)
+			return
+		}
+		r.noteFailure(err)
+		r.log.Warn("write run history failed; retrying", "runs", len(batch), "retry", attempt+1, "in", delay, "error", err)
+		t := time.NewTimer(delay)
+		<-t.C
+		delay *= 2
+	}
+}
+
+// writeEach writes the records of a batch one by one. A record whose ID is
+// taken is written already (by an attempt whose answer was lost).
+func (r *recorder) writeEach(batch []*store.Run) {
+	for _, run := range batch {
+		err := r.insert([]*store.Run{run})
+		switch {
+		case err == nil || errors.Is(err, store.ErrConflict):
+			r.wrote(1)
+		case errors.Is(err, store.ErrInvalid):
+			// The record's fault, not the store's.
+			r.writeFailed.Add(1)
+			r.dropped.Add(1)
+			r.log.Error("run record refused; dropped", "run_id", run.ID, "error", err)
+		default:
+			r.failed(1, err)
+		}
+	}
+}
+
+func (r *recorder) insert(runs []*store.Run) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return r.st.InsertRuns(ctx, runs)
+}
+
+// wrote counts n records written and clears the failing state.
+func (r *recorder) wrote(n int) {
+	r.written.Add(int64(n))
+	r.mu.Lock()
+	r.failingSince, r.lastErr = time.Time{}, nil
+	r.mu.Unlock()
+}
+
+// failed counts n records dropped because writing them failed.
+func (r *recorder) failed(n int, err error) {
+	r.writeFailed.Add(int64(n))
+	total := r.dropped.Add(int64(n))
+	r.noteFailure(err)
+	r.log.Error("write run history failed; runs dropped", "runs", n, "dropped", total, "error", err)
+}
+
+// noteFailure records a failed write in the failing state.
+func (r *recorder) noteFailure(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failingSince.IsZero() {
+		r.failingSince = time.Now()
+	}
+	r.lastErr = err
+}
+
+// stats returns the counters and write state.
+func (r *recorder) stats() RecorderStats {
+	r.mu.Lock()
+	since, last := r.failingSince, r.lastErr
+	r.mu.Unlock()
+	return RecorderStats{Written: r.written.Load(), Dropped: r.dropped.Load(), QueueFull: r.queueFull.Load(),
+		WriteFailed: r.writeFailed.Load(), FailingSince: since, LastError: last}
+}
+
+// healthy returns nil while run records are written, else a
+// *store.WritesFailingError (wrapping store.ErrStorageFull when the disk is
+// full): the recorder's own failing writes, or the store's (store.Healthy,
+// which admin writes feed too). It reads state only.
+func (r *recorder) healthy() error {
+	r.mu.Lock()
+	since, last := r.failingSince, r.lastErr
+	r.mu.Unlock()
+	if !since.IsZero() {
+		return &store.WritesFailingError{Since: since, Err: last}
+	}
+	return r.st.Healthy()
+}
+
+// maintain prunes the run history when the recorder starts and every
+// PruneInterval, and while writes fail probes every ProbeInterval whether
+// they work again.
+func (r *recorder) maintain() {
+	defer close(r.maintained)
+	var pruneC <-chan time.Time
+	if r.cfg.PruneInterval > 0 {
+		t := time.NewTicker(r.cfg.PruneInterval)
+		defer t.Stop()
+		pruneC = t.C
+		r.pruneLogged()
+	}
+	probe := time.NewTicker(r.cfg.ProbeInterval)
+	defer probe.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-pruneC:
+			r.pruneLogged()
+		case <-probe.C:
+			if r.healthy() != nil {
+				r.probe()
+			}
+		}
+	}
+}
+
+// probe makes one small write; when it succeeds, the recorder's failing
+// state clears (the store's clears itself).
+func (r *recorder) probe() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.st.ProbeWrite(ctx); err != nil {
+		r.noteFailure(err)
+		return
+	}
+	r.mu.Lock()
+	r.failingSince, r.lastErr = time.Time{}, nil
+	r.mu.Unlock()
+	r.log.Info("store writes work again")
+}
+
+// prune runs one pruning pass of the run history (store.PruneRuns with the
+// configured retention) and returns what it did.
+func (r *recorder) prune(ctx context.Context) (store.PruneResult, error) {
+	return r.st.PruneRuns(ctx, r.cfg.Retention, time.Now())
+}
+
+func (r *recorder) pruneLogged() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := r.prune(ctx)
+	switch {
+	case err != nil:
+		r.log.Warn("prune run history", "error", err)
+	case res.ByAge+res.BySize > 0:
+		r.log.Info("run history pruned", "by_age", res.ByAge, "by_size", res.BySize, "bytes_left", res.Bytes)
+	}
+}
+
+// flush waits until every run queued before it is written (or dropped).
 func (r *recorder) flush() {
 	ch := make(chan struct{})
 	r.ch <- recItem{flushed: ch}
@@ -111,6 +372,8 @@ func (r *recorder) Close() error {
 	r.once.Do(func() {
 		close(r.ch)
 		<-r.done
+		close(r.stop)
+		<-r.maintained
 	})
 	return nil
 }
@@ -132,8 +395,10 @@ type pendingRun struct {
 	entry *reqlog.Entry
 }
 
-// finish builds the record's inputs, output and log, redacted.
-func (p *pendingRun) finish() *store.Run {
+// finish builds the record's inputs, output and log, redacted, with the
+// request body, the encoded return dictionary and the error capped at
+// limit bytes (none when negative).
+func (p *pendingRun) finish(limit int) *store.Run {
 	r := &p.run
 	in := dict.New(6)
 	in.Set("method", p.req.Method)
@@ -152,20 +417,43 @@ func (p *pendingRun) finish() *store.Run {
 		q.Set(kv[0], p.red.Redact(v))
 	}
 	in.Set("query", q)
-	in.Set("body", p.red.Redact(string(p.req.Body)))
+	// Redacted whole, then cut: a cut never leaves part of a secret.
+	body, cut := truncate(p.red.Redact(string(p.req.Body)), limit)
+	in.Set("body", body)
+	if cut {
+		in.Set("body_truncated", true)
+	}
 	in.Set("client_ip", p.req.ClientIP)
 	r.Inputs = encode(in)
 	if p.res != nil {
 		if p.res.Return != nil {
 			r.Output = encode(p.red.Value(p.res.Return))
+			if limit >= 0 && len(r.Output) > limit {
+				head, _ := truncate(string(r.Output), limit)
+				r.Output = encode(dict.Of("output_truncated", true, "head", head))
+			}
 		}
 		if r.Error == "" {
 			r.Error = p.res.Error
 		}
 		r.Log = encodeLog(p.res.Log, p.logLimit, p.red)
 	}
-	r.Error = p.red.Redact(r.Error)
+	r.Error, _ = truncate(p.red.Redact(r.Error), limit)
 	return r
+}
+
+// truncate cuts s to limit bytes (backing off to the start of a UTF-8
+// sequence cut in two) and appends "…[truncated N bytes]", N being the
+// bytes cut. A negative limit, or s within it, leaves s whole.
+func truncate(s string, limit int) (string, bool) {
+	if limit < 0 || len(s) <= limit {
+		return s, false
+	}
+	n := limit
+	for back := 0; back < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); back++ {
+		n--
+	}
+	return s[:n] + "…[truncated " + strconv.Itoa(len(s)-n) + " bytes]", true
 }
 
 // encodeLog encodes log entries as JSON, dropping entries past limit bytes.

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 )
@@ -15,15 +17,15 @@ const (
 
 // runArgs are a run job's River args. They hold the real inputs.
 type runArgs struct {
-	JobID       string          `json:"job_id"`
-	WebhookID   string          `json:"webhook_id"`
-	Handler     string          `json:"handler"`
-	Automation  string          `json:"automation"`
-	Inputs      json.RawMessage `json:"inputs"`
-	Explicit    bool            `json:"explicit_attempts,omitempty"` // max_attempts was set: automation errors retry
-	TimeoutMS   int64           `json:"timeout_ms"`
-	Concurrency int             `json:"concurrency,omitempty"`
-	CallbackURL string          `json:"callback_url,omitempty"`
+	JobID       string   `json:"job_id"`
+	WebhookID   string   `json:"webhook_id"`
+	Handler     string   `json:"handler"`
+	Automation  string   `json:"automation"`
+	Inputs      argBytes `json:"inputs"`
+	Explicit    bool     `json:"explicit_attempts,omitempty"` // max_attempts was set: automation errors retry
+	TimeoutMS   int64    `json:"timeout_ms"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	CallbackURL string   `json:"callback_url,omitempty"`
 }
 
 // Kind is River's job kind.
@@ -43,11 +45,49 @@ func (a runArgs) slotKey() string { return a.WebhookID + "/" + a.Handler }
 
 // callbackArgs are a completion callback's River args.
 type callbackArgs struct {
-	JobID     string          `json:"job_id"`
-	WebhookID string          `json:"webhook_id"`
-	URL       string          `json:"url"`
-	Payload   json.RawMessage `json:"payload"`
+	JobID     string   `json:"job_id"`
+	WebhookID string   `json:"webhook_id"`
+	URL       string   `json:"url"`
+	Payload   argBytes `json:"payload"`
 }
 
 // Kind is River's job kind.
 func (callbackArgs) Kind() string { return kindCallback }
+
+// argBytes are bytes in River's args (a JSON document: jsonb on
+// PostgreSQL, which refuses the escape \u0000 and invalid UTF-8 that a
+// caller's body or query may hold). They are encoded as a base64 string;
+// a JSON value other than a string, as args written before this encoding
+// hold, decodes to its raw text.
+type argBytes []byte
+
+// MarshalJSON encodes b as a base64 string.
+func (b argBytes) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, base64.StdEncoding.EncodedLen(len(b))+2)
+	out = append(out, '"')
+	out = base64.StdEncoding.AppendEncode(out, b)
+	return append(out, '"'), nil
+}
+
+// UnmarshalJSON decodes a base64 string, or keeps any other JSON value as
+// it is.
+func (b *argBytes) UnmarshalJSON(data []byte) error {
+	if len(data) == 0 || data[0] != '"' {
+		if bytes.Equal(data, []byte("null")) {
+			*b = nil
+			return nil
+		}
+		*b = append(argBytes{}, data...)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	dec, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	*b = dec
+	return nil
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // errClosed is returned for work handed to a queue that is shutting down.
@@ -26,10 +28,11 @@ type batchItem interface {
 // item does not fail the others.
 type groupCommit[T batchItem] struct {
 	// run writes and commits one batch (in one transaction).
-	run   func(ctx context.Context, items []T) error
-	delay time.Duration
-	max   int
-	log   *slog.Logger
+	run    func(ctx context.Context, items []T) error
+	delay  time.Duration
+	max    int
+	log    *slog.Logger
+	health *writeHealth
 
 	in     chan T
 	mu     sync.RWMutex // held for reading while submitting
@@ -41,9 +44,9 @@ type groupCommit[T batchItem] struct {
 // newGroupCommit returns a group commit whose batches run run, which must
 // write the items in one transaction and commit it (sqlBatch adapts a
 // function of a database/sql transaction).
-func newGroupCommit[T batchItem](delay time.Duration, max int, log *slog.Logger,
+func newGroupCommit[T batchItem](delay time.Duration, max int, log *slog.Logger, health *writeHealth,
 	run func(ctx context.Context, items []T) error) *groupCommit[T] {
-	return &groupCommit[T]{run: run, delay: delay, max: max, log: log,
+	return &groupCommit[T]{run: run, delay: delay, max: max, log: log, health: health,
 		in: make(chan T), quit: make(chan struct{})}
 }
 
@@ -156,8 +159,51 @@ func (g *groupCommit[T]) flush(batch []T) {
 	}
 }
 
+// tx runs one transaction of items. A disk-full error is wrapped with
+// store.ErrStorageFull; the outcome feeds Queue.Healthy.
 func (g *groupCommit[T]) tx(items []T) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return g.run(ctx, items)
+	err := g.run(ctx, items)
+	if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+		err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+	}
+	g.health.note(err)
+	return err
+}
+
+// writeHealth is since when the queue's writes fail, and the latest
+// failure (Queue.Healthy).
+type writeHealth struct {
+	mu    sync.Mutex
+	since time.Time // zero: writes succeed
+	err   error
+}
+
+// note records the outcome of a write. A caller's mistake
+// (store.ErrInvalid) says nothing about the database.
+func (h *writeHealth) note(err error) {
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, context.Canceled) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err == nil:
+		h.since, h.err = time.Time{}, nil
+	case h.since.IsZero():
+		h.since, h.err = time.Now(), err
+	default:
+		h.err = err
+	}
+}
+
+// get returns nil, or a *store.WritesFailingError.
+func (h *writeHealth) get() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.since.IsZero() {
+		return nil
+	}
+	return &store.WritesFailingError{Since: h.since, Err: h.err}
 }

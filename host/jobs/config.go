@@ -35,6 +35,23 @@ type Config struct {
 	CallbackWorkers int
 	// FetchCooldown is River's minimum time between two fetches. Default 1ms.
 	FetchCooldown time.Duration
+	// PruneInterval is how often this process prunes finished job records
+	// and expired idempotency keys (PruneRecords). Default 1m. Negative:
+	// never in the background.
+	PruneInterval time.Duration
+	// PruneBatch is how many rows one pruning statement deletes, each in
+	// its own short transaction. Default 256.
+	PruneBatch int
+	// OutcomeRetries is how many times an attempt's outcome is written
+	// again when writing it fails (the database unreachable, a connection
+	// dropped), before the attempt is given up and River retries the job,
+	// running the automation again. Default 8 (with OutcomeRetryBackoff,
+	// about 17 seconds). Negative: no retries.
+	OutcomeRetries int
+	// OutcomeRetryBackoff is the delay before the first retry of an
+	// outcome write; later ones double, with jitter, up to 5 seconds.
+	// Default 100ms.
+	OutcomeRetryBackoff time.Duration
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
 	// AllowPrivateRequests lets completion callbacks reach loopback,
@@ -58,6 +75,8 @@ const (
 	MaxTimeout         = 3 * time.Hour
 	// IdempotencyWindow is how long a delivery id maps to its first job.
 	IdempotencyWindow = 24 * time.Hour
+	// maxOutcomeRetryDelay caps the delay between outcome write retries.
+	maxOutcomeRetryDelay = 5 * time.Second
 	// callbackMaxAttempts bounds completion callback deliveries.
 	callbackMaxAttempts = 8
 	maxRetryDelay       = 5 * time.Minute
@@ -97,14 +116,26 @@ func (c *Config) defaults() error {
 	if c.FetchPollInterval < c.FetchCooldown {
 		c.FetchPollInterval = c.FetchCooldown
 	}
+	if c.PruneInterval == 0 {
+		c.PruneInterval = time.Minute
+	}
+	if c.PruneBatch == 0 {
+		c.PruneBatch = 256
+	}
+	if c.OutcomeRetries == 0 {
+		c.OutcomeRetries = 8
+	}
+	if c.OutcomeRetryBackoff == 0 {
+		c.OutcomeRetryBackoff = 100 * time.Millisecond
+	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.CallbackWorkers < 1 || c.BatchSize < 1 {
-		return errors.New("jobs: CallbackWorkers and BatchSize must be at least 1")
+	if c.CallbackWorkers < 1 || c.BatchSize < 1 || c.PruneBatch < 1 {
+		return errors.New("jobs: CallbackWorkers, BatchSize and PruneBatch must be at least 1")
 	}
 	return nil
 }

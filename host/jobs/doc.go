@@ -49,4 +49,49 @@
 // Real inputs (with secrets) live only in the River job's args, which River
 // deletes after Config.Retention; hookhost_jobs keeps the redacted copy
 // shown by the API.
+//
+// # Bytes
+//
+// Inputs, response headers and bodies, return dictionaries and errors may
+// hold any bytes (a gzip body, a NUL in a query): hookhost_jobs keeps them
+// in bytea columns on PostgreSQL (whose text refuses NUL and invalid UTF-8)
+// and as BLOBs on SQLite, and River's args carry them in base64 (River's
+// args are jsonb on PostgreSQL). River's own copy of an attempt's error
+// has NUL and invalid UTF-8 replaced by U+FFFD. Webhook IDs, handlers,
+// automation names and callback URLs are names: Enqueue refuses ones that
+// are not valid UTF-8 or hold a NUL (store.ErrInvalid).
+//
+// # Retention
+//
+// River deletes its finished rows after Settings.Retention. The job records
+// of finished jobs go after Settings.RecordRetention, or earlier, oldest
+// first, when together they pass Settings.RecordMaxBytes; idempotency keys
+// after IdempotencyWindow. Each process prunes every Config.PruneInterval
+// (PruneRecords), in batches of Config.PruneBatch rows per statement.
+//
+// # Running twice
+//
+// An automation's attempt runs once per River attempt, and an attempt whose
+// outcome is recorded never runs again: markRunning refuses a job whose
+// record is final, and the outcome write changes only a record that is not
+// final, so writing it twice is harmless. When writing the outcome fails
+// (the database unreachable, a connection dropped, even after COMMIT), it
+// is written again with backoff, Config.OutcomeRetries times (about 17 s
+// by default), while the job's heartbeat keeps others from taking it.
+//
+// The automation does run again (a new attempt, from the start) when:
+//
+//   - the outcome could not be written through every retry: River then
+//     retries the job, as for an extension crash;
+//   - the process died between the automation's end and the outcome's
+//     commit (River's rescuer runs the job again after RescueAfter);
+//   - the process's heartbeat could not be written for RescueAfter while
+//     the automation still ran (PostgreSQL: another process takes it);
+//   - the attempt ended for a reason River retries (an error of the
+//     runner, a time limit with max_attempts set).
+//
+// An automation whose effects must not repeat guards them with an
+// idempotency key that is the same on every attempt: the job ID
+// (Attempt.JobID; Attempt.Attempt counts the attempts), for example as the
+// Idempotency-Key of the HTTP requests it makes.
 package jobs

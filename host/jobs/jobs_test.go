@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -92,4 +94,66 @@ func TestCursorAndPlaceholders(t *testing.T) {
 	}
 	require.Equal(t, "a = $1 AND b IN ($2, $3)", newSQLDialect(DialectPostgres).q("a = ? AND b IN (?, ?)"))
 	require.Equal(t, "a = ?", newSQLDialect(DialectSQLite).q("a = ?"))
+}
+
+func TestArgBytes(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		args string // River's encoded args
+		want []byte
+	}{
+		{"Base64", `{"inputs":"eyJiIjoiAP8ifQ=="}`, []byte("{\"b\":\"\x00\xff\"}")},
+		{"LegacyObject", `{"inputs":{"request_body":"x"}}`, []byte(`{"request_body":"x"}`)},
+		{"LegacySealed", `{"inputs":{"$sealed":"AAAA"}}`, []byte(`{"$sealed":"AAAA"}`)},
+		{"Null", `{"inputs":null}`, nil},
+		{"Missing", `{}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var a runArgs
+			require.NoError(t, json.Unmarshal([]byte(tt.args), &a))
+			require.Equal(t, tt.want, []byte(a.Inputs))
+		})
+	}
+
+	t.Run("RoundTripIsASCII", func(t *testing.T) {
+		t.Parallel()
+		in := runArgs{JobID: "j", Inputs: argBytes("{\"b\":\"\x00\xff\x1f\x8b\"}")}
+		enc, err := json.Marshal(in)
+		require.NoError(t, err)
+		for _, c := range enc {
+			require.Less(t, c, byte(0x80))
+			require.NotZero(t, c)
+		}
+		require.NotContains(t, string(enc), `\u0000`)
+		var out runArgs
+		require.NoError(t, json.Unmarshal(enc, &out))
+		require.Equal(t, in, out)
+
+		_, err = json.Marshal(callbackArgs{Payload: []byte("\x00")})
+		require.NoError(t, err)
+		require.Error(t, json.Unmarshal([]byte(`{"inputs":"not base64!"}`), &out))
+	})
+}
+
+func TestRiverError(t *testing.T) {
+	t.Parallel()
+	plain := errors.New("boom")
+	require.Same(t, plain, riverError(plain))
+	require.NoError(t, riverError(nil))
+	require.EqualError(t, riverError(errors.New("a\x00b caf\xe9")), "a\ufffdb caf\ufffd")
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "delivery-1", idempotencyKey("delivery-1"))
+	require.Equal(t, "", idempotencyKey(""))
+	odd := idempotencyKey("a\x00b")
+	require.Equal(t, "sha256:", odd[:7])
+	require.Len(t, odd, 7+64)
+	require.NotEqual(t, odd, idempotencyKey("a\x00c"))
+	require.Equal(t, odd, idempotencyKey("a\x00b"))
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
@@ -16,13 +17,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // Queue is the durable job queue of one server process: it queues jobs,
@@ -48,7 +50,12 @@ type Queue struct {
 
 	stopHeartbeat context.CancelFunc
 	heartbeatDone chan struct{}
+	stopPrune     context.CancelFunc
+	pruneDone     chan struct{}
 	closeOnce     sync.Once
+
+	// health is what Healthy reports, fed by both group commits.
+	health writeHealth
 }
 
 // New migrates the queue's tables (River's and its own) and prepares the
@@ -136,9 +143,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		}
 		insert = q.pgxInserts
 	}
-	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, insert)
+	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, insert)
 	q.inserter.start(inserters)
-	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, sqlBatch(cfg.DB, commitWrites))
+	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, sqlBatch(cfg.DB, commitWrites))
 	q.writer.start(writers)
 	return q, nil
 }
@@ -154,6 +161,12 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.stopHeartbeat = cancel
 	q.heartbeatDone = make(chan struct{})
 	go q.heartbeat(hctx)
+	if q.cfg.PruneInterval > 0 {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopPrune = cancel
+		q.pruneDone = make(chan struct{})
+		go q.pruneLoop(pctx, q.pruneDone)
+	}
 	return nil
 }
 
@@ -172,6 +185,10 @@ func (q *Queue) Close() error {
 		if q.stopHeartbeat != nil {
 			q.stopHeartbeat()
 			<-q.heartbeatDone
+		}
+		if q.stopPrune != nil {
+			q.stopPrune()
+			<-q.pruneDone
 		}
 		q.writer.close()
 		q.closePool()
@@ -216,7 +233,19 @@ func (q *Queue) Enqueue(ctx context.Context, req *Request) (Result, error) {
 }
 
 // EnqueueID is Enqueue with a job id chosen by the caller (NewJobID).
+//
+// The request's webhook ID, handler, automation, RetryOf and callback URL
+// are names: they must be valid UTF-8 without NUL bytes (store.ValidName),
+// else the error wraps store.ErrInvalid. Inputs may hold any bytes, and so
+// may the idempotency key (one that is not such a name is kept as its
+// SHA-256).
 func (q *Queue) EnqueueID(ctx context.Context, id string, req *Request) (Result, error) {
+	for _, f := range []struct{ name, v string }{{"job id", id}, {"webhook id", req.WebhookID}, {"handler", req.Handler},
+		{"automation", req.Automation}, {"retry_of", req.RetryOf}, {"callback URL", req.Options.CallbackURL}} {
+		if !store.ValidName(f.v) {
+			return Result{}, fmt.Errorf("jobs: queue job: %w: %s %q is not valid UTF-8 or holds a NUL byte", store.ErrInvalid, f.name, f.v)
+		}
+	}
 	o := req.Options
 	maxAttempts := o.MaxAttempts
 	if maxAttempts <= 0 {
@@ -228,7 +257,7 @@ func (q *Queue) EnqueueID(ctx context.Context, id string, req *Request) (Result,
 	}
 	it := &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
-			Inputs: req.Inputs, Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
+			Inputs: argBytes(req.Inputs), Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
 			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL}}
 	if err := q.inserter.submit(ctx, it); err != nil {
 		return Result{}, err
@@ -316,7 +345,8 @@ func (q *Queue) pgxInserts(ctx context.Context, items []*insertItem) error {
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		// *stdlib.Conn, or a connection that wraps one the same way.
+		sc, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("connection is a %T, not pgx's", dc)
 		}
@@ -346,7 +376,7 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 	fresh := make([]*insertItem, 0, len(items))
 	for _, it := range items {
 		it.res = Result{JobID: it.id}
-		if k := it.req.IdempotencyKey; k != "" {
+		if k := idempotencyKey(it.req.IdempotencyKey); k != "" {
 			now := micros(it.created)
 			n, err := tx.exec(ctx, q.d.q(upsertKeySQL), it.req.WebhookID, k, it.id, now, now-IdempotencyWindow.Microseconds())
 			if err != nil {
@@ -375,20 +405,40 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 	// per job (on PostgreSQL the round trips bounded the batch rate).
 	var sqlText strings.Builder
 	sqlText.WriteString(insertJobSQL)
-	args := make([]any, 0, len(fresh)*10)
+	args := make([]any, 0, len(fresh)*11)
 	for i, it := range fresh {
 		if i > 0 {
 			sqlText.WriteString(insertJobValuesSQL)
 		}
 		r := it.req
 		args = append(args, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
-			string(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created))
+			bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
+			len(r.RedactedInputs)+recordOverhead)
 	}
 	if _, err := tx.exec(ctx, q.d.q(sqlText.String()), args...); err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }
+
+// idempotencyKey is how a delivery id is stored: as it is when it is valid
+// UTF-8 without NUL bytes (store.ValidName), else as "sha256:" and the hex
+// SHA-256 of its bytes (hookhost_job_keys.key is text on PostgreSQL, which
+// refuses such bytes; the key is only ever compared).
+func idempotencyKey(k string) string {
+	if store.ValidName(k) {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Healthy reports whether the queue's writes (hand-offs and job state
+// changes) succeed: nil, or a *store.WritesFailingError saying since when
+// they fail and why (wrapping store.ErrStorageFull when the disk is full).
+// It reads state kept as writes succeed and fail: cheap enough for every
+// readiness probe.
+func (q *Queue) Healthy() error { return q.health.get() }
 
 // Wait returns a channel that receives the job's end if it ends in this
 // process, and a function to call when no longer waiting. Call it before

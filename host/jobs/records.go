@@ -19,11 +19,16 @@ const jobColumns = `id, river_id, webhook_id, handler, automation, revision, sta
 	inputs, status, headers, body, output, log, error, retry_of, callback_url, created_at, started_at, finished_at`
 
 const insertJobSQL = `INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts,
-	inputs, retry_of, callback_url, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
+	inputs, retry_of, callback_url, created_at, size) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
 
-// insertJobValuesSQL is one more row of insertJobSQL (10 parameters; a
+// insertJobValuesSQL is one more row of insertJobSQL (11 parameters; a
 // batch of BatchSize 256 stays far below SQLite's 32766).
-const insertJobValuesSQL = `, (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
+const insertJobValuesSQL = `, (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
+
+// recordOverhead is what a record's size (Settings.RecordMaxBytes) adds to
+// the bytes of its inputs, headers, body, output, log and error, for its
+// other columns and index entries.
+const recordOverhead = 256
 
 type rowScanner interface{ Scan(dest ...any) error }
 

@@ -26,9 +26,18 @@ type Settings struct {
 	// notifications are polled every 50 ms), 500ms on PostgreSQL
 	// (LISTEN/NOTIFY wakes fetches).
 	FetchPollInterval time.Duration
-	// Retention is how long ended jobs keep their queue row, with the real
-	// inputs a retry needs.
+	// Retention is how long ended jobs keep their queue row (River's), with
+	// the real inputs a retry needs.
 	Retention time.Duration
+	// RecordRetention is how long the records of ended jobs (state,
+	// redacted inputs, response, output, log: what the API shows) are kept
+	// after they ended. 0 keeps them without an age bound.
+	RecordRetention time.Duration
+	// RecordMaxBytes bounds the size of ended jobs' records (their inputs,
+	// headers, body, output, log and error, plus 256 bytes each): pruning
+	// deletes the oldest until the rest fit. Records of jobs that have not
+	// ended are never pruned. 0: no size bound.
+	RecordMaxBytes int
 	// RetryBackoff is the first retry delay of a failed job; later ones
 	// double, with jitter, up to 5 minutes.
 	RetryBackoff time.Duration
@@ -40,12 +49,14 @@ type Settings struct {
 // DefaultSettings returns the defaults of Settings.
 func DefaultSettings() Settings {
 	return Settings{
-		Workers:       10,
-		ShutdownGrace: 30 * time.Second,
-		RescueAfter:   time.Minute,
-		Retention:     7 * 24 * time.Hour,
-		RetryBackoff:  time.Second,
-		BatchDelay:    time.Millisecond,
+		Workers:         10,
+		ShutdownGrace:   30 * time.Second,
+		RescueAfter:     time.Minute,
+		Retention:       7 * 24 * time.Hour,
+		RecordRetention: 7 * 24 * time.Hour,
+		RecordMaxBytes:  256 << 20,
+		RetryBackoff:    time.Second,
+		BatchDelay:      time.Millisecond,
 	}
 }
 
@@ -65,6 +76,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--job-poll-interval %s: must not be negative (0 picks by database)", s.FetchPollInterval)
 	case s.Retention < time.Minute:
 		return fmt.Errorf("--job-retention %s: must be at least 1m", s.Retention)
+	case s.RecordRetention < 0:
+		return fmt.Errorf("--job-record-retention %s: must not be negative (0 keeps records without an age bound)", s.RecordRetention)
+	case s.RecordMaxBytes < 0:
+		return fmt.Errorf("--job-records-max-bytes %d: must not be negative (0: no size bound)", s.RecordMaxBytes)
 	case s.RetryBackoff <= 0:
 		return fmt.Errorf("--job-retry-backoff %s: must be positive", s.RetryBackoff)
 	case s.BatchDelay < 0 || s.BatchDelay > time.Second:

@@ -12,13 +12,18 @@ type sqlDialect struct {
 	name string
 	// nowText is River's clock in SQL (for attempted_at heartbeats).
 	nowText string
+	// octets is the SQL of a column's length in bytes, whether it holds
+	// text or bytes.
+	octets func(col string) string
 }
 
 func newSQLDialect(name string) sqlDialect {
 	if name == DialectPostgres {
-		return sqlDialect{name: name, nowText: "now()"}
+		return sqlDialect{name: name, nowText: "now()",
+			octets: func(col string) string { return "octet_length(" + col + ")" }}
 	}
-	return sqlDialect{name: name, nowText: "datetime('now', 'subsec')"}
+	return sqlDialect{name: name, nowText: "datetime('now', 'subsec')",
+		octets: func(col string) string { return "length(CAST(" + col + " AS BLOB))" }}
 }
 
 // q rewrites ? placeholders as $1, $2… on PostgreSQL. The queries of this
@@ -40,6 +45,14 @@ func (d sqlDialect) q(query string) string {
 		b.WriteByte(query[i])
 	}
 	return b.String()
+}
+
+// bytesArg is the argument of a column that holds any bytes (bytea on
+// PostgreSQL, whose text refuses NUL and invalid UTF-8; a BLOB in SQLite's
+// TEXT-affinity columns, which keeps them as they are). It is never nil:
+// the columns are NOT NULL.
+func bytesArg[T ~string | ~[]byte](v T) []byte {
+	return append([]byte{}, v...)
 }
 
 // micros stores times as unix microseconds (both dialects).

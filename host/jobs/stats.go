@@ -29,7 +29,7 @@ func (q *Queue) Counts(ctx context.Context) (map[State]int, time.Duration, error
 		return nil, 0, fmt.Errorf("count jobs: %w", err)
 	}
 	var oldest sql.NullInt64
-	if err := q.db.QueryRowContext(ctx, q.d.q(`SELECT MIN(created_at) FROM hookhost_jobs WHERE state = ?`), string(StateQueued)).Scan(&oldest); err != nil {
+	if err := q.db.QueryRowContext(ctx, q.d.q(`SELECT MIN(created_at) FROM hookhost_jobs WHERE state = ?`), StateQueued.stored()).Scan(&oldest); err != nil {
 		return nil, 0, fmt.Errorf("oldest queued job: %w", err)
 	}
 	var age time.Duration

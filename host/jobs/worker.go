@@ -2,11 +2,15 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // runWorker works run jobs: one attempt of the automation per River
@@ -65,29 +69,76 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	q.running.add(a.JobID, job.ID, cancel)
+	// Until its outcome is written, the job stays in running: its heartbeat
+	// keeps River's rescuer (and other processes) from taking it.
+	defer q.running.remove(a.JobID)
 	out, runErr := q.cfg.Runner.RunJob(runCtx, &Attempt{JobID: a.JobID, WebhookID: a.WebhookID, Automation: a.Automation,
-		Inputs: a.Inputs, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
-	q.running.remove(a.JobID)
+		Inputs: json.RawMessage(a.Inputs), Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
 	cause := context.Cause(runCtx)
 	cancel(nil)
 
 	o, ret := classify(ctx, cause, job, out, runErr)
 	o.jobID, o.riverID, o.attempt, o.slot, o.callback, o.webhook = base.jobID, base.riverID, base.attempt, base.slot, base.callback, base.webhook
-	changed, err := q.finish(context.WithoutCancel(ctx), o)
+	changed, retried, err := q.finishRetrying(context.WithoutCancel(ctx), o)
 	if err != nil {
-		// The record is unchanged: let River run the job again.
-		q.log.Error("record job outcome", "job_id", a.JobID, "error", err)
-		return fmt.Errorf("record job outcome: %w", err)
+		// The record is unchanged after every retry: River runs the job
+		// again (see "Running twice" in the package documentation).
+		q.log.Error("record job outcome; the job will run again", "job_id", a.JobID, "error", err)
+		return riverError(fmt.Errorf("record job outcome: %w", err))
 	}
-	if changed && o.state.Final() {
+	switch {
+	case changed && o.state.Final():
 		f := &Finished{JobID: a.JobID, State: o.state, Error: o.errMsg, TimedOut: o.timedOut}
 		if o.out != nil {
 			f.Status, f.Headers, f.Body = o.out.Status, o.out.Headers, o.out.Body
 		}
 		q.waiters.publish(f)
 		q.observe(EventFinished, a.JobID, o.state, job.Attempt)
+	case !changed && retried:
+		// A write that failed may have committed all the same (the
+		// connection dropped after COMMIT): the record is final already.
+		// Tell the waiters what it says.
+		if j, err := q.getRecord(context.WithoutCancel(ctx), q.db, a.JobID); err == nil && j.State.Final() {
+			q.waiters.publish(&Finished{JobID: j.ID, State: j.State, Status: j.Status, Headers: j.Headers, Body: j.Body, Error: j.Error})
+			q.observe(EventFinished, a.JobID, j.State, job.Attempt)
+		}
 	}
 	return ret
+}
+
+// finishRetrying is finish, written again with backoff when it fails, up
+// to Config.OutcomeRetries times: the automation ran, and running it again
+// because a write failed is what this avoids. finish is idempotent (it
+// changes only a record that is not final yet), so a retry after a write
+// that committed without its caller hearing so changes nothing. retried
+// reports that the first write failed.
+func (q *Queue) finishRetrying(ctx context.Context, o *outcome) (changed, retried bool, err error) {
+	for i := 0; ; i++ {
+		changed, err = q.finish(ctx, o)
+		if err == nil || errors.Is(err, errClosed) || i >= q.cfg.OutcomeRetries {
+			return changed, i > 0, err
+		}
+		d := min(backoff(q.cfg.OutcomeRetryBackoff, i+1), maxOutcomeRetryDelay)
+		q.log.Warn("record job outcome failed; retrying", "job_id", o.jobID, "retry", i+1, "in", d, "error", err)
+		t := time.NewTimer(d)
+		<-t.C
+	}
+}
+
+// riverError is err as River records it: River keeps each attempt's error
+// in a JSON column (jsonb on PostgreSQL, which refuses the escape \u0000
+// and invalid UTF-8), so NUL bytes and invalid UTF-8 in the message, which
+// an automation's error may hold, become U+FFFD. The job record keeps the
+// message as it was. River's control errors (JobCancel) wrap the result.
+func riverError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if store.ValidName(msg) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(strings.ToValidUTF8(msg, "\uFFFD"), "\x00", "\uFFFD"))
 }
 
 // classify turns an attempt's end into the record's new state and the
@@ -109,7 +160,7 @@ func classify(ctx context.Context, cause error, job *river.Job[runArgs], out *Ou
 		if lastAttempt {
 			st = StateFailed
 		}
-		return &outcome{state: st, errMsg: runErr.Error(), out: out}, runErr
+		return &outcome{state: st, errMsg: runErr.Error(), out: out}, riverError(runErr)
 	case out == nil:
 		return &outcome{state: StateFailed, errMsg: "the runner returned no outcome"}, river.JobCancel(errors.New("no outcome"))
 	case out.Failed:
@@ -124,7 +175,7 @@ func failed(job *river.Job[runArgs], lastAttempt bool, msg string, out *Outcome,
 	if msg == "" {
 		msg = "the automation failed"
 	}
-	err := errors.New(msg)
+	err := riverError(errors.New(msg))
 	if job.Args.Explicit && !lastAttempt {
 		return &outcome{state: StateRetrying, errMsg: msg, out: out, timedOut: timedOut}, err
 	}

@@ -74,12 +74,21 @@ type outcome struct {
 // sqlTx is the transaction type of write functions.
 type sqlTx = sql.Tx
 
-const finishSQL = `UPDATE hookhost_jobs SET state = ?, attempt = ?, revision = ?, status = ?, headers = ?, body = ?,
-	output = ?, log = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ` + finalColumns
+// finishSQL writes an attempt's outcome. The record's size is that of the
+// new values (the argument) plus its inputs'.
+func (d sqlDialect) finishSQL() string {
+	return `UPDATE hookhost_jobs SET state = ?, attempt = ?, revision = ?, status = ?, headers = ?, body = ?,
+	output = ?, log = ?, error = ?, finished_at = ?, size = ? + ` + d.octets("inputs") + `
+	WHERE id = ? AND state NOT IN ` + finalColumns
+}
 
 // finishStateSQL ends a job that has no new outcome (cancelled while
-// queued, interrupted), keeping what earlier attempts recorded.
-const finishStateSQL = `UPDATE hookhost_jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ` + finalColumns
+// queued, interrupted), keeping what earlier attempts recorded; its size
+// changes by the error's.
+func (d sqlDialect) finishStateSQL() string {
+	return `UPDATE hookhost_jobs SET state = ?, error = ?, finished_at = ?, size = size - ` + d.octets("error") + ` + ?
+	WHERE id = ? AND state NOT IN ` + finalColumns
+}
 
 // finish writes an attempt's end, releases its slot and, for a final
 // state with a callback URL, queues the callback, all in one transaction.
@@ -93,12 +102,12 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 			status  int
 			headers string
 			body    []byte
-			output  string
+			output  []byte
 			logText string
 		)
 		if o.out != nil {
 			rev, status, headers, body = o.out.Revision, o.out.Status, encodeHeaders(o.out.Headers), o.out.Body
-			output, logText = string(o.out.Output), encodeLog(o.out.Log)
+			output, logText = o.out.Output, encodeLog(o.out.Log)
 		}
 		var finished any
 		if o.state.Final() {
@@ -107,10 +116,12 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		var res sql.Result
 		var err error
 		if o.out != nil {
-			res, err = tx.ExecContext(ctx, q.d.q(finishSQL), o.state.stored(), o.attempt, rev, status, headers, body,
-				output, logText, o.errMsg, finished, o.jobID)
+			size := len(headers) + len(body) + len(output) + len(logText) + len(o.errMsg) + recordOverhead
+			res, err = tx.ExecContext(ctx, q.d.q(q.d.finishSQL()), o.state.stored(), o.attempt, rev, status,
+				bytesArg(headers), body, bytesArg(output), bytesArg(logText), bytesArg(o.errMsg), finished, size, o.jobID)
 		} else {
-			res, err = tx.ExecContext(ctx, q.d.q(finishStateSQL), o.state.stored(), o.errMsg, finished, o.jobID)
+			res, err = tx.ExecContext(ctx, q.d.q(q.d.finishStateSQL()), o.state.stored(), bytesArg(o.errMsg), finished,
+				len(o.errMsg), o.jobID)
 		}
 		if err != nil {
 			return fmt.Errorf("record job outcome: %w", err)

@@ -8,7 +8,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors callers branch on.
@@ -17,7 +19,72 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict means a unique field (an automation name, a token) is taken.
 	ErrConflict = errors.New("store: already exists")
+	// ErrInvalid means a value cannot be stored as given: a name or ID
+	// that is not valid UTF-8 or holds a NUL byte (see ValidName). It is
+	// the caller's mistake (an HTTP 400), never the database's.
+	ErrInvalid = errors.New("store: invalid value")
+	// ErrStorageFull means the database could not write because its disk
+	// (or its configured size limit) is full: SQLite's SQLITE_FULL,
+	// PostgreSQL's disk_full (53100), or ENOSPC. Errors that wrap it also
+	// wrap the driver's error. See IsStorageFull.
+	ErrStorageFull = errors.New("store: storage is full")
 )
+
+// WritesFailingError is what Store.Healthy returns while the store's writes
+// fail: since when, and the latest failure (which wraps ErrStorageFull when
+// the disk is full).
+type WritesFailingError struct {
+	Since time.Time
+	Err   error
+}
+
+// Error says since when writes fail and why.
+func (e *WritesFailingError) Error() string {
+	return "store writes failing since " + e.Since.UTC().Format(time.RFC3339) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the latest failure.
+func (e *WritesFailingError) Unwrap() error { return e.Err }
+
+// ValidName reports whether s can be a name or an ID in the store: valid
+// UTF-8 without NUL bytes. Names are the keys records are found by
+// (automation, webhook and package names, record IDs); every other text
+// field stores any bytes.
+func ValidName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+// IsStorageFull reports whether err means the disk (or the database's size
+// limit) is full: it wraps ErrStorageFull or ENOSPC, or a driver error
+// with SQLite's SQLITE_FULL result code or PostgreSQL's SQLSTATE 53100
+// (disk_full). It recognises the drivers' errors by their methods (Code()
+// int, SQLState() string), so any package can classify without importing a
+// driver.
+func IsStorageFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrStorageFull) || errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	// modernc.org/sqlite: *sqlite.Error; the primary result code is the
+	// low byte of an extended one.
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code()&0xff == sqliteFull {
+		return true
+	}
+	// pgx: *pgconn.PgError.
+	var pg interface{ SQLState() string }
+	return errors.As(err, &pg) && pg.SQLState() == "53100"
+}
+
+// sqliteFull is SQLite's SQLITE_FULL result code.
+const sqliteFull = 13
 
 // Automation is an automation record (Cerb's fields plus a revision that
 // grows by one on every change).
@@ -90,6 +157,68 @@ type ImportPlan struct {
 	Webhooks    []*Webhook
 }
 
+// Run history retention defaults (RunRetention).
+const (
+	// DefaultRunMaxAge is how long run records are kept: a week, time to
+	// look into what happened over a weekend.
+	DefaultRunMaxAge = 7 * 24 * time.Hour
+	// DefaultRunMaxBytes bounds the run history's size (RunSize of every
+	// record): 256 MiB, about 4,000 records at the recorder's 64 KiB body
+	// cap, or hundreds of thousands of small ones.
+	DefaultRunMaxBytes = 256 << 20
+	// DefaultPruneBatch is how many records one DELETE statement removes,
+	// each in its own short transaction, so that pruning never holds
+	// SQLite's single writer for long.
+	DefaultPruneBatch = 256
+)
+
+// RunOverhead is what RunSize adds for a record's fixed columns and index
+// entries.
+const RunOverhead = 128
+
+// RunSize is the size a run record counts for in RunRetention.MaxBytes:
+// the bytes of its variable fields plus RunOverhead.
+func RunSize(r *Run) int64 {
+	return int64(len(r.ID) + len(r.WebhookID) + len(r.Automation) + len(r.Exit) + len(r.Error) +
+		len(r.Inputs) + len(r.Output) + len(r.Log) + RunOverhead)
+}
+
+// RunRetention says which run records PruneRuns removes. Zero fields take
+// the defaults; a negative MaxAge or MaxBytes turns that bound off.
+type RunRetention struct {
+	// MaxAge removes records created this long before now. Default
+	// DefaultRunMaxAge.
+	MaxAge time.Duration
+	// MaxBytes removes the oldest records until the RunSize of those left
+	// adds up to at most this. Default DefaultRunMaxBytes.
+	MaxBytes int64
+	// Batch is how many records one statement deletes. Default
+	// DefaultPruneBatch.
+	Batch int
+}
+
+// WithDefaults returns r with its zero fields set to the defaults.
+func (r RunRetention) WithDefaults() RunRetention {
+	if r.MaxAge == 0 {
+		r.MaxAge = DefaultRunMaxAge
+	}
+	if r.MaxBytes == 0 {
+		r.MaxBytes = DefaultRunMaxBytes
+	}
+	if r.Batch <= 0 {
+		r.Batch = DefaultPruneBatch
+	}
+	return r
+}
+
+// PruneResult is what one pruning pass did.
+type PruneResult struct {
+	// ByAge and BySize count the records deleted for each bound.
+	ByAge, BySize int64
+	// Bytes is the size of the records left (0 when MaxBytes is off).
+	Bytes int64
+}
+
 // Store is the persistence interface. Implementations are safe for
 // concurrent use. Create methods fill in IDs (where empty), revisions and
 // timestamps on the record passed in.
@@ -112,6 +241,9 @@ type Store interface {
 	InsertRuns(ctx context.Context, runs []*Run) error // one transaction
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error) // newest first
+	// PruneRuns runs one pruning pass of the run history at now, in
+	// bounded batches (see RunRetention), and reports what it deleted.
+	PruneRuns(ctx context.Context, r RunRetention, now time.Time) (PruneResult, error)
 
 	ApplyImport(ctx context.Context, plan *ImportPlan) error
 	ListImports(ctx context.Context) ([]*PackageImport, error)
@@ -122,6 +254,17 @@ type Store interface {
 	KVDelete(ctx context.Context, ns, key string) (found bool, err error)
 	// KVList returns the keys of namespace ns that have not expired, sorted.
 	KVList(ctx context.Context, ns string) ([]string, error)
+
+	// Healthy reports whether the store's writes succeed: nil, or a
+	// *WritesFailingError saying since when they fail and why (wrapping
+	// ErrStorageFull when the disk is full). It reads state the store keeps as writes succeed
+	// and fail, so it is cheap enough for every readiness probe; a
+	// successful write (or ProbeWrite) clears it.
+	Healthy() error
+	// ProbeWrite makes one small real write (a few pages, committed and
+	// removed) to learn whether writes succeed again, and updates what
+	// Healthy reports. Call it while Healthy fails, not per probe.
+	ProbeWrite(ctx context.Context) error
 
 	// DB is the underlying database, for the job queue that shares it.
 	DB() *sql.DB

@@ -7,12 +7,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/store"
@@ -128,7 +131,7 @@ func TestOpen(t *testing.T) {
 		require.Equal(t, int64(1), a.Revision)
 		var n int
 		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
-		require.Equal(t, 1, n)
+		require.Equal(t, migrationCount(t), n)
 	})
 }
 
@@ -181,4 +184,64 @@ func BenchmarkGetWebhookByTokenHash(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// migrationCount is the number of embedded migrations.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
+}
+
+func TestOpen_UpgradesVersion1Data(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	ctx := context.Background()
+	schema := "hh_test_" + randomHex(t)
+	t.Cleanup(func() { dropSchema(t, dsn, schema) })
+
+	// A database at schema version 1, with records.
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	require.NoError(t, createSchema(ctx, *cfg, schema))
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 1)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	_, err = db.ExecContext(ctx, `INSERT INTO automations (name, extension_id, description, script, policy_kata, created_at, updated_at)
+		VALUES ('a', 'ext', 'ünï', 'start:', '', $1, $1)`, now)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO runs (id, webhook_id, automation, exit, error, inputs, created_at)
+		VALUES ('r1', 'w', 'a', 'return', 'boom', '\x7b7d', $1)`, now)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO kv (ns, key, value) VALUES ('ns', 'k', '\x76')`)
+	require.NoError(t, err)
+
+	s, err := OpenOptions(ctx, dsn, Options{Schema: schema})
+	require.NoError(t, err)
+	defer s.Close()
+	a, err := s.GetAutomation(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, "ünï", a.Description)
+	require.Equal(t, "start:", a.Script)
+	r, err := s.GetRun(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, "boom", r.Error)
+	require.Equal(t, []byte("{}"), r.Inputs)
+	v, found, err := s.KVGet(ctx, "ns", "k", now)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, []byte("v"), v)
+	// The size of the record is filled in: "r1" "w" "a" "return" "boom" "{}" and 128.
+	res, err := s.PruneRuns(ctx, store.RunRetention{MaxAge: -1, MaxBytes: 1 << 30}, now)
+	require.NoError(t, err)
+	require.Equal(t, int64(2+1+1+6+4+2+store.RunOverhead), res.Bytes)
 }

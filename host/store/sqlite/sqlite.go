@@ -9,6 +9,11 @@
 // queue (riversqlite) shares the same *sql.DB through Store.DB.
 //
 // Times are stored as INTEGER unix microseconds in UTC.
+//
+// The database file and its -wal and -shm files are created with mode 0600
+// (SQLite gives the latter two the database file's mode), and Open narrows
+// looser modes of existing ones: they hold webhooks' token hashes, run
+// inputs and sealed secrets.
 package sqlite
 
 import (
@@ -79,6 +84,9 @@ func openDB(path string) (*sql.DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("sqlite: create database directory: %w", err)
 		}
+		if err := restrictFiles(path); err != nil {
+			return nil, err
+		}
 	}
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
@@ -91,6 +99,40 @@ func openDB(path string) (*sql.DB, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	return db, nil
+}
+
+// FileMode is the mode of the database file and of its -wal and -shm files.
+const FileMode = 0o600
+
+// restrictFiles creates the database file with FileMode when it is missing
+// (SQLite creates the -wal and -shm files with the mode of the database
+// file), and narrows the mode of the three files where they exist with a
+// looser one.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("sqlite: create database file: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("sqlite: create database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if fi.Mode().Perm()&^FileMode != 0 {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return fmt.Errorf("sqlite: restrict the mode of %s: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

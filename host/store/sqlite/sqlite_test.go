@@ -3,13 +3,16 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/store"
@@ -76,7 +79,7 @@ func TestOpen(t *testing.T) {
 		require.Equal(t, int64(1), a.Revision)
 		var n int
 		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
-		require.Equal(t, 1, n)
+		require.Equal(t, migrationCount(t), n)
 	})
 
 	t.Run("RefusesBadPaths", func(t *testing.T) {
@@ -84,6 +87,18 @@ func TestOpen(t *testing.T) {
 		for _, path := range []string{"", "x.db?mode=ro"} {
 			_, err := Open(context.Background(), path)
 			require.Error(t, err, "path %q", path)
+		}
+	})
+
+	t.Run("PruningReadsSizesFromTheIndex", func(t *testing.T) {
+		t.Parallel()
+		s := openTest(t)
+
+		for _, q := range []string{`SELECT COALESCE(SUM(size), 0) FROM runs`, `SELECT id, size FROM runs ORDER BY created_at, id LIMIT 5`} {
+			var id, parent, notused int
+			var detail string
+			require.NoError(t, s.DB().QueryRow(`EXPLAIN QUERY PLAN `+q).Scan(&id, &parent, &notused, &detail))
+			require.Equal(t, "SCAN runs USING COVERING INDEX runs_created_at_size", detail, q)
 		}
 	})
 
@@ -109,6 +124,114 @@ func TestOpen(t *testing.T) {
 			require.NotContains(t, step, "SCAN webhooks", "plan %q", plan)
 		}
 	})
+}
+
+func TestOpen_FilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// mode returns the permission bits of path.
+	mode := func(t *testing.T, path string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		return fi.Mode().Perm()
+	}
+
+	t.Run("NewDatabase", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "data", "hookhost.db")
+		s, err := Open(ctx, path)
+		require.NoError(t, err)
+		defer s.Close()
+		require.Equal(t, os.FileMode(FileMode), mode(t, path))
+
+		// The write-ahead log and its index exist once something is written.
+		require.NoError(t, s.CreateAutomation(ctx, &store.Automation{Name: "a"}))
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			require.Equal(t, os.FileMode(FileMode), mode(t, p), p)
+		}
+	})
+
+	t.Run("ExistingLooserFilesAreNarrowed", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "hookhost.db")
+		s, err := Open(ctx, path)
+		require.NoError(t, err)
+		require.NoError(t, s.CreateAutomation(ctx, &store.Automation{Name: "a"}))
+		// Keep -wal and -shm: a second connection holds the database open
+		// while the first closes.
+		other, err := sql.Open("sqlite", DSN(path))
+		require.NoError(t, err)
+		defer other.Close()
+		require.NoError(t, other.PingContext(ctx))
+		require.NoError(t, s.Close())
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			require.NoError(t, os.Chmod(p, 0o644), p)
+		}
+
+		s, err = Open(ctx, path)
+		require.NoError(t, err)
+		defer s.Close()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			require.Equal(t, os.FileMode(FileMode), mode(t, p), p)
+		}
+		_, err = s.GetAutomation(ctx, "a")
+		require.NoError(t, err)
+	})
+}
+
+// TestStorageFull fills a database up to its size limit (PRAGMA
+// max_page_count: SQLite's genuine SQLITE_FULL path, without filling the
+// disk) and frees it again.
+func TestStorageFull(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+
+	var pages int64
+	require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages))
+	// One connection (see the package doc), so the limit holds for every
+	// statement of the store.
+	_, err := s.DB().ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+8))
+	require.NoError(t, err)
+
+	var full error
+	written := 0
+	for range 100 {
+		full = s.InsertRuns(ctx, []*store.Run{{WebhookID: "w", Inputs: make([]byte, 4096)}})
+		if full != nil {
+			break
+		}
+		written++
+	}
+	require.ErrorIs(t, full, store.ErrStorageFull)
+	require.True(t, store.IsStorageFull(full))
+	require.Less(t, written, 100)
+
+	var failing *store.WritesFailingError
+	require.ErrorAs(t, s.Healthy(), &failing)
+	require.ErrorIs(t, failing, store.ErrStorageFull)
+	since := failing.Since
+
+	// Admin writes fail the same way, and so does the probe.
+	err = s.CreateAutomation(ctx, &store.Automation{Name: "big", Script: string(make([]byte, 16<<10))})
+	require.ErrorIs(t, err, store.ErrStorageFull)
+	require.ErrorIs(t, s.ProbeWrite(ctx), store.ErrStorageFull)
+	require.ErrorAs(t, s.Healthy(), &failing)
+	require.Equal(t, since, failing.Since)
+
+	// Reads still work.
+	runs, err := s.ListRuns(ctx, store.RunFilter{})
+	require.NoError(t, err)
+	require.Len(t, runs, written)
+
+	// Room again: the probe finds out, and writes work.
+	_, err = s.DB().ExecContext(ctx, `PRAGMA max_page_count = 1073741823`)
+	require.NoError(t, err)
+	require.NoError(t, s.ProbeWrite(ctx))
+	require.NoError(t, s.Healthy())
+	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{WebhookID: "w", Inputs: make([]byte, 4096)}}))
 }
 
 func BenchmarkInsertRuns(b *testing.B) {
@@ -161,4 +284,44 @@ func TestOpen_RefusesNewerSchema(t *testing.T) {
 	require.NoError(t, st.Close())
 	_, err = Open(ctx, path)
 	require.ErrorContains(t, err, "newer than this hookhost binary knows")
+}
+
+// migrationCount is the number of embedded migrations.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
+}
+
+func TestOpen_UpgradesVersion1Data(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookhost.db")
+
+	// A database at schema version 1, with a run.
+	db, err := openDB(path)
+	require.NoError(t, err)
+	fsys, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 1)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO runs (id, webhook_id, automation, exit, error, inputs, created_at)
+		VALUES ('r1', 'w', 'a', 'return', 'bööm', X'7b7d', 1)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	r, err := s.GetRun(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, "bööm", r.Error)
+	// The size of the record is filled in, in bytes: "r1" "w" "a" "return" "bööm" "{}" and 128.
+	res, err := s.PruneRuns(ctx, store.RunRetention{MaxAge: -1, MaxBytes: 1 << 30}, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(2+1+1+6+len("bööm")+2+store.RunOverhead), res.Bytes)
 }

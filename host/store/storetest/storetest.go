@@ -11,8 +11,9 @@
 //		})
 //	}
 //
-// The suite is split by area, one file each (automations.go, db.go,
-// imports.go, kv.go, runs.go, timestamps.go, webhooks.go), and each area is
+// The suite is split by area, one file each (automations.go, bytes.go,
+// db.go, health.go, imports.go, kv.go, prune.go, runs.go, timestamps.go,
+// webhooks.go), and each area is
 // one subtest of Exercise: go test -run 'TestStore/KV' runs the KV cases.
 package storetest
 
@@ -36,9 +37,12 @@ func Exercise(ctx context.Context, t *testing.T, open func(t *testing.T) store.S
 		exercise func(ctx context.Context, t *testing.T, open func(t *testing.T) store.Store)
 	}{
 		{"Automation", exerciseAutomations},
+		{"Bytes", exerciseBytes},
 		{"DB", exerciseDB},
+		{"Health", exerciseHealth},
 		{"Import", exerciseImports},
 		{"KV", exerciseKV},
+		{"Prune", exercisePrune},
 		{"Run", exerciseRuns},
 		{"Timestamps", exerciseTimestamps},
 		{"Webhook", exerciseWebhooks},

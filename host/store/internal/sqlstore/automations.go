@@ -23,6 +23,9 @@ func scanAutomation(r rowScanner) (*store.Automation, error) {
 // CreatedAt is kept when set, else now; UpdatedAt is CreatedAt. The filled
 // fields are written to a only when the insert succeeds.
 func (s *Store) insertAutomation(ctx context.Context, q querier, a *store.Automation) error {
+	if !store.ValidName(a.Name) {
+		return invalid("automation name", a.Name)
+	}
 	created := now()
 	if !a.CreatedAt.IsZero() {
 		created = norm(a.CreatedAt)
@@ -32,7 +35,7 @@ func (s *Store) insertAutomation(ctx context.Context, q querier, a *store.Automa
 		INSERT INTO automations (name, extension_id, description, script, policy_kata, revision, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
 		RETURNING id`,
-		a.Name, a.ExtensionID, a.Description, a.Script, a.PolicyKATA, s.tm(created),
+		a.Name, s.bytes(a.ExtensionID), s.bytes(a.Description), s.bytes(a.Script), s.bytes(a.PolicyKATA), s.tm(created),
 	).Scan(&id)
 	if err != nil {
 		return s.classify(err)
@@ -42,9 +45,10 @@ func (s *Store) insertAutomation(ctx context.Context, q querier, a *store.Automa
 }
 
 // CreateAutomation inserts a, filling in its ID, Revision (1) and
-// timestamps. A taken name is ErrConflict.
+// timestamps. A taken name is ErrConflict, a name store.ValidName refuses
+// ErrInvalid.
 func (s *Store) CreateAutomation(ctx context.Context, a *store.Automation) error {
-	if err := s.insertAutomation(ctx, s.db, a); err != nil {
+	if err := s.wrote(s.insertAutomation(ctx, s.db, a)); err != nil {
 		return fmt.Errorf("create automation %q: %w", a.Name, err)
 	}
 	return nil
@@ -54,6 +58,9 @@ func (s *Store) CreateAutomation(ctx context.Context, a *store.Automation) error
 // one to its revision and sets UpdatedAt to now; it fills ID, Revision,
 // CreatedAt and UpdatedAt on a. A missing automation is ErrNotFound.
 func (s *Store) UpdateAutomation(ctx context.Context, a *store.Automation) error {
+	if !store.ValidName(a.Name) {
+		return fmt.Errorf("update automation %q: %w", a.Name, store.ErrNotFound)
+	}
 	updated := now()
 	got, err := scanAutomation(s.db.QueryRowContext(ctx, `
 		UPDATE automations
@@ -61,9 +68,9 @@ func (s *Store) UpdateAutomation(ctx context.Context, a *store.Automation) error
 		    revision = revision + 1, updated_at = $6
 		WHERE name = $1
 		RETURNING `+automationCols,
-		a.Name, a.ExtensionID, a.Description, a.Script, a.PolicyKATA, s.tm(updated)))
-	if err != nil {
-		return fmt.Errorf("update automation %q: %w", a.Name, s.classify(err))
+		a.Name, s.bytes(a.ExtensionID), s.bytes(a.Description), s.bytes(a.Script), s.bytes(a.PolicyKATA), s.tm(updated)))
+	if err := s.wrote(s.classify(err)); err != nil {
+		return fmt.Errorf("update automation %q: %w", a.Name, err)
 	}
 	a.ID, a.Revision, a.CreatedAt, a.UpdatedAt = got.ID, got.Revision, got.CreatedAt, got.UpdatedAt
 	return nil
@@ -71,6 +78,9 @@ func (s *Store) UpdateAutomation(ctx context.Context, a *store.Automation) error
 
 // GetAutomation returns the automation named name, or ErrNotFound.
 func (s *Store) GetAutomation(ctx context.Context, name string) (*store.Automation, error) {
+	if !store.ValidName(name) {
+		return nil, fmt.Errorf("get automation %q: %w", name, store.ErrNotFound)
+	}
 	a, err := scanAutomation(s.db.QueryRowContext(ctx,
 		`SELECT `+automationCols+` FROM automations WHERE name = $1`, name))
 	if err != nil {
@@ -103,6 +113,9 @@ func (s *Store) ListAutomations(ctx context.Context) ([]*store.Automation, error
 // DeleteAutomation deletes the automation named name, or returns
 // ErrNotFound.
 func (s *Store) DeleteAutomation(ctx context.Context, name string) error {
+	if !store.ValidName(name) {
+		return fmt.Errorf("delete automation %q: %w", name, store.ErrNotFound)
+	}
 	if err := s.deleteOne(ctx, `DELETE FROM automations WHERE name = $1`, name); err != nil {
 		return fmt.Errorf("delete automation %q: %w", name, err)
 	}
@@ -113,12 +126,13 @@ func (s *Store) DeleteAutomation(ctx context.Context, name string) error {
 func (s *Store) deleteOne(ctx context.Context, query string, args ...any) error {
 	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return err
+		return s.wrote(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
 	}
+	s.wrote(nil)
 	if n == 0 {
 		return store.ErrNotFound
 	}

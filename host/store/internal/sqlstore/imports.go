@@ -24,7 +24,7 @@ func (s *Store) ApplyImport(ctx context.Context, plan *store.ImportPlan) error {
 	for i, w := range plan.Webhooks {
 		hooks[i] = *w
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.wrote(s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertImport(ctx, tx, &imp); err != nil {
 			return fmt.Errorf("import record: %w", err)
 		}
@@ -39,7 +39,7 @@ func (s *Store) ApplyImport(ctx context.Context, plan *store.ImportPlan) error {
 			}
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("apply import %q: %w", plan.Import.Name, err)
 	}
@@ -56,6 +56,12 @@ func (s *Store) ApplyImport(ctx context.Context, plan *store.ImportPlan) error {
 // insertImport inserts p, filling in its ID (a UUIDv7 when empty) and
 // CreatedAt (kept when set, else now). Revision is stored as given.
 func (s *Store) insertImport(ctx context.Context, q querier, p *store.PackageImport) error {
+	if !store.ValidName(p.Name) {
+		return invalid("package name", p.Name)
+	}
+	if !store.ValidName(p.ID) {
+		return invalid("import id", p.ID)
+	}
 	id := p.ID
 	if id == "" {
 		var err error

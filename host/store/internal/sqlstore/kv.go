@@ -13,7 +13,7 @@ func (s *Store) KVGet(ctx context.Context, ns, key string, now time.Time) ([]byt
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT value FROM kv
 		WHERE ns = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)`,
-		ns, key, s.tm(now))
+		s.bytes(ns), s.bytes(key), s.tm(now))
 	if err != nil {
 		return nil, false, fmt.Errorf("kv get %q/%q: %w", ns, key, err)
 	}
@@ -43,8 +43,8 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, value []byte, expires
 	_, err := s.db.ExecContext(ctx, `
 		INSERT INTO kv (ns, key, value, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-		ns, key, value, s.tmPtr(expires))
-	if err != nil {
+		s.bytes(ns), s.bytes(key), value, s.tmPtr(expires))
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("kv set %q/%q: %w", ns, key, err)
 	}
 	return nil
@@ -54,9 +54,9 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, value []byte, expires
 // was one that had not expired (at the current time).
 func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`DELETE FROM kv WHERE ns = $1 AND key = $2 RETURNING expires_at`, ns, key)
+		`DELETE FROM kv WHERE ns = $1 AND key = $2 RETURNING expires_at`, s.bytes(ns), s.bytes(key))
 	if err != nil {
-		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, err)
+		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, s.wrote(err))
 	}
 	defer rows.Close()
 	found := false
@@ -68,7 +68,7 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 		}
 		found = exp == nil || exp.After(t)
 	}
-	if err := rows.Err(); err != nil {
+	if err := s.wrote(rows.Err()); err != nil {
 		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, err)
 	}
 	return found, nil
@@ -80,7 +80,7 @@ func (s *Store) KVList(ctx context.Context, ns string) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT key FROM kv
 		WHERE ns = $1 AND (expires_at IS NULL OR expires_at > $2)`,
-		ns, s.tm(now()))
+		s.bytes(ns), s.tm(now()))
 	if err != nil {
 		return nil, fmt.Errorf("kv list %q: %w", ns, err)
 	}

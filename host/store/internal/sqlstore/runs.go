@@ -14,6 +14,10 @@ import (
 
 const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at`
 
+// runInsertCols are runCols and the record's size (store.RunSize), which
+// only pruning reads.
+const runInsertCols = runCols + `, size`
+
 // Run listing limits (see store.RunFilter).
 const (
 	defaultRunLimit = 50
@@ -32,11 +36,20 @@ func scanRun(r rowScanner) (*store.Run, error) {
 
 // InsertRuns inserts runs in one transaction, filling in each ID (a UUIDv7
 // when empty) and CreatedAt (kept when set, else now). Either every run is
-// written or none is; a taken ID is ErrConflict. The records are filled in
-// only when the transaction commits.
+// written or none is; a taken ID is ErrConflict, an ID or webhook ID that
+// store.ValidName refuses ErrInvalid. The records are filled in only when
+// the transaction commits.
 func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	if len(runs) == 0 {
 		return nil
+	}
+	for _, r := range runs {
+		switch {
+		case !store.ValidName(r.ID):
+			return fmt.Errorf("insert runs: %w", invalid("run id", r.ID))
+		case !store.ValidName(r.WebhookID):
+			return fmt.Errorf("insert runs: run %q: %w", r.ID, invalid("webhook id", r.WebhookID))
+		}
 	}
 	ids := make([]string, len(runs))
 	created := make([]any, len(runs))
@@ -56,7 +69,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		created[i] = s.tm(times[i])
 	}
 	per := max(s.d.RunsPerInsert, 1)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.wrote(s.inTx(ctx, func(tx *sql.Tx) error {
 		// A statement that runs more than once is prepared once.
 		var full *sql.Stmt
 		if len(runs) > per {
@@ -73,7 +86,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 			}
 		}
 		return nil
-	})
+	}))
 	if errors.Is(err, errRunsSkipped) {
 		// Rolled back; name the run (only a failure pays for this).
 		id, ferr := s.takenRunID(ctx, ids)
@@ -93,9 +106,9 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 
 // runInsertSQL is an INSERT of n runs that skips taken IDs.
 func runInsertSQL(n int) string {
-	const cols = 12
+	const cols = runInsertArgs
 	var b strings.Builder
-	b.WriteString(`INSERT INTO runs (` + runCols + `) VALUES `)
+	b.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -114,6 +127,9 @@ func runInsertSQL(n int) string {
 	return b.String()
 }
 
+// runInsertArgs is the number of columns (and arguments) of one run.
+const runInsertArgs = 13
+
 // errRunsSkipped reports that an INSERT skipped a run whose ID was taken.
 var errRunsSkipped = errors.New("run id taken")
 
@@ -122,10 +138,11 @@ var errRunsSkipped = errors.New("run id taken")
 // fail the statement (which on PostgreSQL would abort the transaction):
 // ON CONFLICT DO NOTHING skips the row and errRunsSkipped reports it.
 func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, runs []*store.Run, ids []string, created []any) error {
-	args := make([]any, 0, len(runs)*12)
+	args := make([]any, 0, len(runs)*runInsertArgs)
 	for i, r := range runs {
-		args = append(args, ids[i], r.WebhookID, r.Automation, r.Revision, r.Status,
-			r.Exit, r.Error, r.DurationUS, r.Inputs, r.Output, r.Log, created[i])
+		size := store.RunSize(r) + int64(len(ids[i])-len(r.ID))
+		args = append(args, ids[i], r.WebhookID, s.bytes(r.Automation), r.Revision, r.Status,
+			s.bytes(r.Exit), s.bytes(r.Error), r.DurationUS, r.Inputs, r.Output, r.Log, created[i], size)
 	}
 	var (
 		res sql.Result
@@ -173,6 +190,9 @@ func (s *Store) takenRunID(ctx context.Context, ids []string) (string, error) {
 
 // GetRun returns the run with the given ID, or ErrNotFound.
 func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	if !store.ValidName(id) {
+		return nil, fmt.Errorf("get run %q: %w", id, store.ErrNotFound)
+	}
 	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("get run %q: %w", id, s.classify(err))
@@ -183,8 +203,11 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 // ListRuns returns runs newest first (by CreatedAt, then ID). f.Limit
 // defaults to 50 and is capped at 500. With f.BeforeID it returns the runs
 // that sort after that run (older ones); an unknown BeforeID gives an empty
-// page.
+// page, and so does a WebhookID or BeforeID that store.ValidName refuses.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, error) {
+	if !store.ValidName(f.WebhookID) || !store.ValidName(f.BeforeID) {
+		return []*store.Run{}, nil
+	}
 	limit := f.Limit
 	switch {
 	case limit <= 0:

@@ -1,8 +1,24 @@
 // Package sqlstore is the database/sql implementation of store.Store shared
 // by host/store/sqlite and host/store/postgres. The two databases run the
 // same SQL (numbered $n parameters, RETURNING, ON CONFLICT, row values); what
-// differs between them — how a time is encoded and how a unique violation is
-// recognised — is described by a Dialect.
+// differs between them — how a time and a text value are encoded and how a
+// unique violation is recognised — is described by a Dialect.
+//
+// # Arbitrary bytes
+//
+// Every text field that can carry a caller's bytes (scripts, event KATA,
+// run errors, key-value namespaces and keys, …) stores them exactly, NUL
+// bytes and invalid UTF-8 included. SQLite's TEXT keeps any bytes; on
+// PostgreSQL, whose text type refuses both, those columns are bytea
+// (migration 00002) and Dialect.Bytes passes their values as []byte.
+// Names and IDs, which records are found and ordered by, stay text on both
+// databases and must pass store.ValidName: writes refuse others with
+// store.ErrInvalid, look-ups find nothing.
+//
+// # Write health
+//
+// Every write method records whether it succeeded (Store.Healthy); disk-full
+// errors are wrapped with store.ErrStorageFull.
 package sqlstore
 
 import (
@@ -10,6 +26,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,19 +48,102 @@ type Dialect struct {
 	// is in-process; a multi-row INSERT saves PostgreSQL round trips.
 	// Default: 1.
 	RunsPerInsert int
+	// Bytes encodes the value of a text column that holds arbitrary bytes
+	// (a string on SQLite, whose TEXT keeps any bytes; a non-nil []byte for
+	// PostgreSQL's bytea). Default: the string unchanged.
+	Bytes func(string) any
 }
 
 // Store implements store.Store on a *sql.DB.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db     *sql.DB
+	d      Dialect
+	health health
+}
+
+// health is what Healthy reports: since when writes fail, and the last
+// failure.
+type health struct {
+	mu    sync.Mutex
+	since time.Time // zero: writes succeed
+	err   error
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store on db, which must already be migrated.
 func New(db *sql.DB, d Dialect) *Store {
+	if d.Bytes == nil {
+		d.Bytes = func(s string) any { return s }
+	}
 	return &Store{db: db, d: d}
+}
+
+// Healthy returns nil while writes succeed, else a
+// *store.WritesFailingError saying since when they fail, wrapping the last
+// failure (and store.ErrStorageFull when the disk is full).
+func (s *Store) Healthy() error {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	if s.health.since.IsZero() {
+		return nil
+	}
+	return &store.WritesFailingError{Since: s.health.since, Err: s.health.err}
+}
+
+// wrote finishes a write method: it wraps a disk-full err with
+// store.ErrStorageFull and records in Healthy whether the write failed for
+// a reason of the database's (a caller's mistake or a cancelled context
+// says nothing about the database). It returns err, wrapped.
+func (s *Store) wrote(err error) error {
+	if err != nil && store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+		err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict),
+		errors.Is(err, store.ErrInvalid), errors.Is(err, context.Canceled):
+		return err
+	}
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	switch {
+	case err == nil:
+		s.health.since, s.health.err = time.Time{}, nil
+	case s.health.since.IsZero():
+		s.health.since, s.health.err = time.Now(), err
+	default:
+		s.health.err = err
+	}
+	return err
+}
+
+// probeSize is the size of what ProbeWrite writes: two SQLite pages (4 KiB
+// each), so that a database at its size limit cannot take it.
+const probeSize = 8 << 10
+
+// ProbeWrite inserts a row of a few pages into store_probe and deletes it,
+// in one committed transaction: a real write, through the same write-ahead
+// log as the others. Its outcome updates Healthy.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO store_probe (pad) VALUES ($1)`, make([]byte, probeSize)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM store_probe`)
+		return err
+	})
+	if err != nil {
+		err = fmt.Errorf("probe write: %w", err)
+	}
+	return s.wrote(err)
+}
+
+// bytes encodes a text value that may hold any bytes (Dialect.Bytes).
+func (s *Store) bytes(v string) any { return s.d.Bytes(v) }
+
+// invalid is the error of a name or ID that store.ValidName refuses.
+func invalid(field, v string) error {
+	return fmt.Errorf("%w: %s %q is not valid UTF-8 or holds a NUL byte", store.ErrInvalid, field, v)
 }
 
 // DB returns the underlying database, for the job queue that shares it.

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +22,7 @@ func scanWebhook(r rowScanner) (*store.Webhook, error) {
 }
 
 // errNoTokenHash refuses a webhook without a token hash.
-var errNoTokenHash = errors.New("token hash is empty")
+var errNoTokenHash = fmt.Errorf("%w: token hash is empty", store.ErrInvalid)
 
 // insertWebhook inserts w, filling in its ID (a UUIDv7 when empty) and
 // timestamps (CreatedAt kept when set, else now; UpdatedAt = CreatedAt). The
@@ -31,6 +30,12 @@ var errNoTokenHash = errors.New("token hash is empty")
 func (s *Store) insertWebhook(ctx context.Context, q querier, w *store.Webhook) error {
 	if len(w.TokenHash) == 0 {
 		return errNoTokenHash
+	}
+	if !store.ValidName(w.Name) {
+		return invalid("webhook name", w.Name)
+	}
+	if !store.ValidName(w.ID) {
+		return invalid("webhook id", w.ID)
 	}
 	id := w.ID
 	if id == "" {
@@ -47,7 +52,7 @@ func (s *Store) insertWebhook(ctx context.Context, q querier, w *store.Webhook) 
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO webhooks (`+webhookCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		id, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), w.EventKATA,
+		id, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), s.bytes(w.EventKATA),
 		w.Enabled, w.Debug, s.tmPtr(exp), s.tm(created))
 	if err != nil {
 		return s.classify(err)
@@ -58,9 +63,10 @@ func (s *Store) insertWebhook(ctx context.Context, q querier, w *store.Webhook) 
 }
 
 // CreateWebhook inserts w, filling in its ID (a UUIDv7 when empty) and
-// timestamps. A taken token hash (or ID) is ErrConflict.
+// timestamps. A taken token hash (or ID) is ErrConflict, a name (or ID)
+// store.ValidName refuses ErrInvalid.
 func (s *Store) CreateWebhook(ctx context.Context, w *store.Webhook) error {
-	if err := s.insertWebhook(ctx, s.db, w); err != nil {
+	if err := s.wrote(s.insertWebhook(ctx, s.db, w)); err != nil {
 		return fmt.Errorf("create webhook %q: %w", w.Name, err)
 	}
 	return nil
@@ -69,10 +75,16 @@ func (s *Store) CreateWebhook(ctx context.Context, w *store.Webhook) error {
 // UpdateWebhook replaces every field of the webhook with ID w.ID except
 // CreatedAt, and sets UpdatedAt to now; it fills CreatedAt and UpdatedAt on
 // w. A missing webhook is ErrNotFound, a token hash taken by another webhook
-// ErrConflict.
+// ErrConflict, a name store.ValidName refuses ErrInvalid.
 func (s *Store) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
 	if len(w.TokenHash) == 0 {
 		return fmt.Errorf("update webhook %q: %w", w.ID, errNoTokenHash)
+	}
+	if !store.ValidName(w.ID) {
+		return fmt.Errorf("update webhook %q: %w", w.ID, store.ErrNotFound)
+	}
+	if !store.ValidName(w.Name) {
+		return fmt.Errorf("update webhook %q: %w", w.ID, invalid("webhook name", w.Name))
 	}
 	updated := now()
 	prevExp, exp := normPtr(w.PrevTokenExpiresAt), normPtr(w.ExpiresAt)
@@ -83,11 +95,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
 		    event_kata = $6, enabled = $7, debug = $8, expires_at = $9, updated_at = $10
 		WHERE id = $1
 		RETURNING created_at`,
-		w.ID, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), w.EventKATA,
+		w.ID, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), s.bytes(w.EventKATA),
 		w.Enabled, w.Debug, s.tmPtr(exp), s.tm(updated),
 	).Scan(timeCol{&created})
-	if err != nil {
-		return fmt.Errorf("update webhook %q: %w", w.ID, s.classify(err))
+	if err := s.wrote(s.classify(err)); err != nil {
+		return fmt.Errorf("update webhook %q: %w", w.ID, err)
 	}
 	w.CreatedAt, w.UpdatedAt = created, updated
 	w.PrevTokenExpiresAt, w.ExpiresAt = prevExp, exp
@@ -96,6 +108,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
 
 // GetWebhook returns the webhook with the given ID, or ErrNotFound.
 func (s *Store) GetWebhook(ctx context.Context, id string) (*store.Webhook, error) {
+	if !store.ValidName(id) {
+		return nil, fmt.Errorf("get webhook %q: %w", id, store.ErrNotFound)
+	}
 	w, err := scanWebhook(s.db.QueryRowContext(ctx,
 		`SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id))
 	if err != nil {
@@ -147,6 +162,9 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]*store.Webhook, error) {
 // DeleteWebhook deletes the webhook with the given ID, or returns
 // ErrNotFound. Its runs are kept.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
+	if !store.ValidName(id) {
+		return fmt.Errorf("delete webhook %q: %w", id, store.ErrNotFound)
+	}
 	if err := s.deleteOne(ctx, `DELETE FROM webhooks WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete webhook %q: %w", id, err)
 	}

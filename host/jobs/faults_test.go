@@ -1,0 +1,285 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// faults decides which statements of a faultDB fail. Rules are checked in
+// order; the first that matches a statement (and has failures left) fails
+// it.
+type faults struct {
+	mu    sync.Mutex
+	rules []*faultRule
+}
+
+// faultRule fails the statements whose text contains match, times times
+// (negative: until cleared).
+type faultRule struct {
+	match string
+	err   error
+	times int
+	// afterCommit makes the rule fail the COMMIT of a transaction that ran
+	// a matching statement after the commit succeeded: the write is on disk
+	// but its caller hears it failed (a connection dropped after COMMIT).
+	afterCommit bool
+	hits        int
+}
+
+// add adds a rule and returns it.
+func (f *faults) add(r *faultRule) *faultRule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, r)
+	return r
+}
+
+// clear removes every rule.
+func (f *faults) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = nil
+}
+
+// hitsOf reports how many times r failed a statement.
+func (f *faults) hitsOf(r *faultRule) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return r.hits
+}
+
+// check returns the after-commit rules a statement matches, and the error
+// it fails with now, if any.
+func (f *faults) check(query string) (commit []*faultRule, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.rules {
+		if !strings.Contains(query, r.match) || r.times == 0 {
+			continue
+		}
+		if r.afterCommit {
+			commit = append(commit, r)
+			continue
+		}
+		if err == nil {
+			r.times--
+			r.hits++
+			err = r.err
+		}
+	}
+	return commit, err
+}
+
+// take reports whether an after-commit rule fails this commit.
+func (f *faults) take(r *faultRule) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.times == 0 {
+		return false
+	}
+	r.times--
+	r.hits++
+	return true
+}
+
+// faultDB opens a *sql.DB whose connections come from base and fail
+// statements as f says.
+func faultDB(base driver.Connector, f *faults) *sql.DB {
+	return sql.OpenDB(&faultConnector{base: base, f: f})
+}
+
+// faultConnector is a driver.Connector of faultConns.
+type faultConnector struct {
+	base driver.Connector
+	f    *faults
+}
+
+func (c *faultConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &faultConn{base: conn, f: c.f}, nil
+}
+
+func (c *faultConnector) Driver() driver.Driver { return c.base.Driver() }
+
+// driverConnector is a driver.Connector of a driver.Driver and a DSN.
+type driverConnector struct {
+	d   driver.Driver
+	dsn string
+}
+
+func (c driverConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c driverConnector) Driver() driver.Driver                        { return c.d }
+
+// faultConn passes everything to the driver's connection except what the
+// faults fail.
+type faultConn struct {
+	base driver.Conn
+	f    *faults
+	// commit lists the after-commit rules the open transaction matched.
+	commit []*faultRule
+}
+
+var (
+	_ driver.Conn               = (*faultConn)(nil)
+	_ driver.ExecerContext      = (*faultConn)(nil)
+	_ driver.QueryerContext     = (*faultConn)(nil)
+	_ driver.ConnBeginTx        = (*faultConn)(nil)
+	_ driver.ConnPrepareContext = (*faultConn)(nil)
+	_ driver.NamedValueChecker  = (*faultConn)(nil)
+	_ driver.SessionResetter    = (*faultConn)(nil)
+	_ driver.Validator          = (*faultConn)(nil)
+	_ driver.Pinger             = (*faultConn)(nil)
+)
+
+// Conn returns pgx's connection under a pgx stdlib connection (the queue
+// writes PostgreSQL hand-offs natively through it).
+func (c *faultConn) Conn() *pgx.Conn {
+	if pc, ok := c.base.(interface{ Conn() *pgx.Conn }); ok {
+		return pc.Conn()
+	}
+	return nil
+}
+
+// Prepare prepares a statement (database/sql uses PrepareContext).
+func (c *faultConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// Close closes the driver's connection.
+func (c *faultConn) Close() error { return c.base.Close() }
+
+// Begin starts a transaction (database/sql uses BeginTx).
+func (c *faultConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *faultConn) note(query string) error {
+	commit, err := c.f.check(query)
+	c.commit = append(c.commit, commit...)
+	return err
+}
+
+func (c *faultConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if err := c.note(query); err != nil {
+		return nil, err
+	}
+	if e, ok := c.base.(driver.ExecerContext); ok {
+		return e.ExecContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
+}
+
+func (c *faultConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.note(query); err != nil {
+		return nil, err
+	}
+	if q, ok := c.base.(driver.QueryerContext); ok {
+		return q.QueryContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
+}
+
+func (c *faultConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.note(query); err != nil {
+		return nil, err
+	}
+	if p, ok := c.base.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, query)
+	}
+	return c.base.Prepare(query)
+}
+
+func (c *faultConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.commit = nil
+	var (
+		tx  driver.Tx
+		err error
+	)
+	if b, ok := c.base.(driver.ConnBeginTx); ok {
+		tx, err = b.BeginTx(ctx, opts)
+	} else {
+		tx, err = c.base.Begin() //nolint:staticcheck // the fallback database/sql uses too
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &faultTx{Tx: tx, c: c}, nil
+}
+
+func (c *faultConn) CheckNamedValue(v *driver.NamedValue) error {
+	if n, ok := c.base.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+func (c *faultConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.base.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *faultConn) IsValid() bool {
+	if v, ok := c.base.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *faultConn) Ping(ctx context.Context) error {
+	if p, ok := c.base.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// faultTx fails a commit after it succeeded when an after-commit rule says
+// so.
+type faultTx struct {
+	driver.Tx
+	c *faultConn
+}
+
+func (t *faultTx) Commit() error {
+	commit := t.c.commit
+	t.c.commit = nil
+	// Decided (and counted) before the commit: once it lands, others may
+	// see its effect at once.
+	var fail error
+	for _, r := range commit {
+		if t.c.f.take(r) {
+			fail = r.err
+			break
+		}
+	}
+	if err := t.Tx.Commit(); err != nil {
+		return err
+	}
+	return fail
+}
+
+func (t *faultTx) Rollback() error {
+	t.c.commit = nil
+	return t.Tx.Rollback()
+}
+
+// errConnReset is what a dropped connection looks like.
+var errConnReset = errors.New("read tcp 127.0.0.1:41234->127.0.0.1:5432: read: connection reset by peer")
+
+// diskFullError is a PostgreSQL disk_full error, as pgx reports it.
+type diskFullError struct{}
+
+func (diskFullError) Error() string {
+	return `ERROR: could not extend file "base/16384/16385": No space left on device (SQLSTATE 53100)`
+}
+func (diskFullError) SQLState() string { return "53100" }

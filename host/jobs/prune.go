@@ -1,0 +1,166 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PruneResult is what one pruning pass of job records did.
+type PruneResult struct {
+	// ByAge and BySize count the finished job records deleted for
+	// Settings.RecordRetention and Settings.RecordMaxBytes.
+	ByAge, BySize int64
+	// Keys counts the idempotency keys deleted (older than
+	// IdempotencyWindow).
+	Keys int64
+	// Bytes is the size of the finished records left (0 when
+	// RecordMaxBytes is off).
+	Bytes int64
+}
+
+// PruneRecords runs one pruning pass at now: it deletes the records of
+// jobs that finished more than Settings.RecordRetention before now, then the
+// oldest finished records until their sizes add up to at most
+// Settings.RecordMaxBytes, then idempotency keys older than
+// IdempotencyWindow. Records of jobs that have not ended are never
+// deleted; a deleted record's job never runs again (River's own rows follow
+// Config.Retention). Every statement deletes at most Config.PruneBatch rows
+// in its own transaction. The queue runs it every Config.PruneInterval.
+func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, error) {
+	var res PruneResult
+	batch := q.cfg.PruneBatch
+	if q.cfg.RecordRetention > 0 {
+		cut := micros(now.Add(-q.cfg.RecordRetention))
+		for {
+			n, _, err := q.deleteRecords(ctx, `DELETE FROM hookhost_jobs WHERE id IN (
+				SELECT id FROM hookhost_jobs WHERE finished_at IS NOT NULL AND finished_at < ?
+				ORDER BY finished_at, id LIMIT ?) RETURNING size`, cut, batch)
+			res.ByAge += n
+			if err != nil {
+				return res, fmt.Errorf("jobs: prune records by age: %w", err)
+			}
+			if n < int64(batch) {
+				break
+			}
+		}
+	}
+	if q.cfg.RecordMaxBytes > 0 {
+		limit := int64(q.cfg.RecordMaxBytes)
+		var total int64
+		err := q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM hookhost_jobs WHERE finished_at IS NOT NULL`).Scan(&total)
+		if err != nil {
+			return res, fmt.Errorf("jobs: prune records by size: %w", err)
+		}
+		for total > limit {
+			ids, err := q.oldestFinished(ctx, total-limit, batch)
+			if err != nil {
+				return res, fmt.Errorf("jobs: prune records by size: %w", err)
+			}
+			if len(ids) == 0 {
+				break
+			}
+			args := make([]any, len(ids))
+			for i, id := range ids {
+				args[i] = id
+			}
+			n, bytes, err := q.deleteRecords(ctx, `DELETE FROM hookhost_jobs WHERE finished_at IS NOT NULL AND id IN (?`+
+				strings.Repeat(", ?", len(ids)-1)+`) RETURNING size`, args...)
+			res.BySize += n
+			total -= bytes
+			if err != nil {
+				return res, fmt.Errorf("jobs: prune records by size: %w", err)
+			}
+			if n == 0 {
+				break // another process deleted them first
+			}
+		}
+		res.Bytes = max(total, 0)
+	}
+	keyCut := micros(now.Add(-IdempotencyWindow))
+	for {
+		r, err := q.db.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_job_keys WHERE (webhook_id, key) IN (
+			SELECT webhook_id, key FROM hookhost_job_keys WHERE created_at < ? LIMIT ?)`), keyCut, batch)
+		if err != nil {
+			return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
+		}
+		res.Keys += n
+		if n < int64(batch) {
+			break
+		}
+	}
+	return res, nil
+}
+
+// deleteRecords runs a DELETE of job records that returns their sizes, and
+// reports how many it deleted and their total size.
+func (q *Queue) deleteRecords(ctx context.Context, query string, args ...any) (n, bytes int64, err error) {
+	rows, err := q.db.QueryContext(ctx, q.d.q(query), args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var size int64
+		if err := rows.Scan(&size); err != nil {
+			return n, bytes, err
+		}
+		n++
+		bytes += size
+	}
+	return n, bytes, rows.Err()
+}
+
+// oldestFinished returns the IDs of the records that finished first whose
+// sizes add up to at least excess, at most limit of them.
+func (q *Queue) oldestFinished(ctx context.Context, excess int64, limit int) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, q.d.q(`SELECT id, size FROM hookhost_jobs WHERE finished_at IS NOT NULL
+		ORDER BY finished_at, id LIMIT ?`), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		ids []string
+		sum int64
+	)
+	for sum < excess && rows.Next() {
+		var (
+			id   string
+			size int64
+		)
+		if err := rows.Scan(&id, &size); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+		sum += size
+	}
+	return ids, rows.Err()
+}
+
+// pruneLoop runs PruneRecords every Config.PruneInterval until ctx ends.
+func (q *Queue) pruneLoop(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(q.cfg.PruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			res, err := q.PruneRecords(ctx, time.Now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				q.log.Warn("pruning job records failed", "error", err)
+			case res.ByAge+res.BySize+res.Keys > 0:
+				q.log.Info("job records pruned", "by_age", res.ByAge, "by_size", res.BySize,
+					"idempotency_keys", res.Keys, "bytes_left", res.Bytes)
+			}
+		}
+	}
+}

@@ -1,0 +1,578 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/require"
+	msqlite "modernc.org/sqlite"
+
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/store/sqlite"
+	"github.com/hookhost/hookhost/internal/pgtest"
+)
+
+// testDB is a database the queue tests run on.
+type testDB struct {
+	name string
+	// open returns a fresh database whose statements fail as f says, its
+	// dialect and (PostgreSQL) its DSN.
+	open func(t *testing.T, f *faults) (db *sql.DB, dialect, dsn string)
+}
+
+// testDBs are SQLite and, with HOOKHOST_TEST_POSTGRES set, PostgreSQL.
+func testDBs() []testDB {
+	return []testDB{
+		{"SQLite", func(t *testing.T, f *faults) (*sql.DB, string, string) {
+			t.Helper()
+			db := faultDB(driverConnector{d: &msqlite.Driver{}, dsn: sqlite.DSN(filepath.Join(t.TempDir(), "jobs.db"))}, f)
+			db.SetMaxOpenConns(1) // as the store does
+			db.SetConnMaxLifetime(0)
+			db.SetConnMaxIdleTime(0)
+			return db, jobs.DialectSQLite, ""
+		}},
+		{"PostgreSQL", func(t *testing.T, f *faults) (*sql.DB, string, string) {
+			t.Helper()
+			dsn := pgtest.DSN(t, "hh_jobs_test_")
+			cfg, err := pgx.ParseConfig(dsn)
+			require.NoError(t, err)
+			db := faultDB(stdlib.GetConnector(*cfg), f)
+			db.SetMaxOpenConns(8)
+			return db, jobs.DialectPostgres, dsn
+		}},
+	}
+}
+
+// testBundle is what a queue test gets besides its queue.
+type testBundle struct {
+	ctx     context.Context
+	db      *sql.DB
+	dialect string
+	dsn     string
+	faults  *faults
+	runner  *countingRunner
+}
+
+// setup opens a queue on a fresh database of kind, started unless
+// configure clears start, and closes both when t ends.
+func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (*jobs.Outcome, error), configure func(*jobs.Config)) (*jobs.Queue, *testBundle) {
+	t.Helper()
+	f := &faults{}
+	db, dialect, dsn := kind.open(t, f)
+	bundle := &testBundle{ctx: context.Background(), db: db, dialect: dialect, dsn: dsn, faults: f,
+		runner: &countingRunner{run: run, runs: map[string]int{}}}
+	settings := jobs.DefaultSettings()
+	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace = 2, 10*time.Millisecond, 5*time.Second
+	cfg := jobs.Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: bundle.runner, Settings: settings, CallbackWorkers: 1,
+		OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1, AllowPrivateRequests: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if configure != nil {
+		configure(&cfg)
+	}
+	q, err := jobs.New(bundle.ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, q.Close())
+		require.NoError(t, db.Close())
+	})
+	require.NoError(t, q.Start(bundle.ctx))
+	return q, bundle
+}
+
+// countingRunner counts the attempts of each job it runs.
+type countingRunner struct {
+	run  func(context.Context, *jobs.Attempt) (*jobs.Outcome, error)
+	mu   sync.Mutex
+	runs map[string]int
+}
+
+func (r *countingRunner) RunJob(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+	r.mu.Lock()
+	r.runs[a.JobID]++
+	r.mu.Unlock()
+	if r.run == nil {
+		return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok"), Output: json.RawMessage(`{"body":"ok"}`)}, nil
+	}
+	return r.run(ctx, a)
+}
+
+// ran reports how many times the job's automation ran.
+func (r *countingRunner) ran(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runs[id]
+}
+
+// request is a plain job request.
+func request() *jobs.Request {
+	in := json.RawMessage(`{"request_body":"x"}`)
+	return &jobs.Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
+}
+
+// waitFinal polls the job until it has ended (a bounded number of times).
+func waitFinal(t *testing.T, q *jobs.Queue, id string) *jobs.Job {
+	t.Helper()
+	for range 2000 {
+		j, err := q.Get(context.Background(), id)
+		require.NoError(t, err)
+		if j.State.Final() {
+			return j
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.FailNow(t, "the job did not end", id)
+	return nil
+}
+
+// riverState polls River's row of a job until it is finalized and returns
+// its state.
+func riverState(t *testing.T, db *sql.DB, dialect string, riverID int64) string {
+	t.Helper()
+	query := `SELECT state FROM river_job WHERE id = ? AND finalized_at IS NOT NULL`
+	if dialect == jobs.DialectPostgres {
+		query = `SELECT state FROM river_job WHERE id = $1 AND finalized_at IS NOT NULL`
+	}
+	for range 2000 {
+		var st string
+		err := db.QueryRow(query, riverID).Scan(&st)
+		if err == nil {
+			return st
+		}
+		require.ErrorIs(t, err, sql.ErrNoRows)
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.FailNow(t, "River did not finalize the job", "%d", riverID)
+	return ""
+}
+
+func forEachDB(t *testing.T, test func(t *testing.T, kind testDB)) {
+	t.Helper()
+	for _, kind := range testDBs() {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, kind)
+		})
+	}
+}
+
+// finishMatch is in the text of the statement that writes an attempt's
+// outcome, and of no other.
+const finishMatch = "output = "
+
+func TestQueue_OutcomeIsWrittenOnce(t *testing.T) {
+	t.Parallel()
+
+	t.Run("WriteFailsThenSucceeds", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, nil)
+			rule := bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 3})
+
+			res, err := q.Enqueue(bundle.ctx, request())
+			require.NoError(t, err)
+			j := waitFinal(t, q, res.JobID)
+			require.Equal(t, jobs.StateCompleted, j.State)
+			require.Equal(t, []byte("ok"), j.Body)
+			require.Equal(t, 3, bundle.faults.hitsOf(rule))
+			require.Equal(t, 1, bundle.runner.ran(res.JobID), "the automation ran again")
+			require.Equal(t, 1, j.Attempt)
+			// The successful write clears the failure (just after its commit).
+			for i := 0; i < 2000 && q.Healthy() != nil; i++ {
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.NoError(t, q.Healthy())
+		})
+	})
+
+	t.Run("CommitSucceedsButItsAnswerIsLost", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, nil)
+			rule := bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1, afterCommit: true})
+
+			id := jobs.NewJobID()
+			done, stop := q.Wait(id)
+			defer stop()
+			_, err := q.EnqueueID(bundle.ctx, id, request())
+			require.NoError(t, err)
+			j := waitFinal(t, q, id)
+			require.Equal(t, jobs.StateCompleted, j.State)
+			require.Equal(t, 1, bundle.faults.hitsOf(rule))
+			require.Equal(t, 1, bundle.runner.ran(id), "the automation ran again")
+			// The waiter hears of the end from the record.
+			var f *jobs.Finished
+			for range 2000 {
+				select {
+				case f = <-done:
+				default:
+					time.Sleep(5 * time.Millisecond)
+				}
+				if f != nil {
+					break
+				}
+			}
+			require.NotNil(t, f, "the waiter did not hear of the end")
+			require.Equal(t, jobs.StateCompleted, f.State)
+			require.Equal(t, []byte("ok"), f.Body)
+		})
+	})
+
+	t.Run("WriteFailsPastTheRetriesRunsAgain", func(t *testing.T) {
+		t.Parallel()
+		// The documented bound: without retries left, River runs the job
+		// again (and the automation with it).
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.OutcomeRetries = -1 })
+			bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1})
+
+			res, err := q.Enqueue(bundle.ctx, request())
+			require.NoError(t, err)
+			j := waitFinal(t, q, res.JobID)
+			require.Equal(t, jobs.StateCompleted, j.State)
+			require.Equal(t, 2, bundle.runner.ran(res.JobID))
+			require.Equal(t, 2, j.Attempt)
+		})
+	})
+}
+
+func TestQueue_AnyBytes(t *testing.T) {
+	t.Parallel()
+
+	// A gzip body, a NUL, invalid UTF-8 and text that looks like escapes,
+	// in a JSON document as the host would not write it (the queue must
+	// not care).
+	odd := "\x1f\x8b\x08\x00 a\x00b caf\xe9 \xc3\x28 \\u0000 \\x00"
+	inputs := json.RawMessage(`{"request_body":"` + odd + `","request_query":{"n":"\u0000"}}`)
+	redacted := json.RawMessage(`{"request_body":"` + odd + `","secret":"***"}`)
+
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		var (
+			mu       sync.Mutex
+			notices  [][]byte
+			received json.RawMessage
+		)
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			notices = append(notices, b)
+			mu.Unlock()
+		}))
+		t.Cleanup(hook.Close)
+
+		q, bundle := setup(t, kind, func(_ context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+			mu.Lock()
+			received = a.Inputs
+			mu.Unlock()
+			if a.Automation == "fails" {
+				return &jobs.Outcome{Revision: 1, Failed: true, Error: "boom " + odd, Status: 500}, nil
+			}
+			return &jobs.Outcome{Revision: 1, Status: 200, Headers: [][2]string{{"X-Odd", "a\tb"}},
+				Body: []byte(odd), Output: json.RawMessage(`{"body":"` + odd + `"}`),
+				Log: []jobs.LogEntry{{Level: 7, Message: "ünïcödé"}}}, nil
+		}, nil)
+
+		// Completed, with an odd idempotency key.
+		req := request()
+		req.Inputs, req.RedactedInputs, req.IdempotencyKey = inputs, redacted, "key "+odd
+		res, err := q.Enqueue(bundle.ctx, req)
+		require.NoError(t, err)
+		j := waitFinal(t, q, res.JobID)
+		require.Equal(t, jobs.StateCompleted, j.State)
+		mu.Lock()
+		require.Equal(t, []byte(inputs), []byte(received), "the runner gets the inputs byte for byte")
+		mu.Unlock()
+		require.Equal(t, []byte(redacted), []byte(j.Inputs))
+		require.Equal(t, []byte(odd), j.Body)
+		require.Equal(t, `{"body":"`+odd+`"}`, string(j.Output))
+		require.Equal(t, [][2]string{{"X-Odd", "a\tb"}}, j.Headers)
+		require.Equal(t, []jobs.LogEntry{{Level: 7, Message: "ünïcödé"}}, j.Log)
+		require.Equal(t, "completed", riverState(t, bundle.db, bundle.dialect, j.RiverID))
+
+		again, err := q.Enqueue(bundle.ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, jobs.Result{JobID: res.JobID, Duplicate: true}, again)
+
+		// Failed with an odd error, and a completion callback.
+		req = request()
+		req.Automation, req.Inputs, req.RedactedInputs = "fails", inputs, redacted
+		req.Options.CallbackURL = hook.URL
+		res, err = q.Enqueue(bundle.ctx, req)
+		require.NoError(t, err)
+		j = waitFinal(t, q, res.JobID)
+		require.Equal(t, jobs.StateFailed, j.State)
+		require.Equal(t, "boom "+odd, j.Error)
+		require.Equal(t, 1, bundle.runner.ran(res.JobID))
+		// River took its copy of the error: the job is finalized, not stuck.
+		require.Equal(t, "cancelled", riverState(t, bundle.db, bundle.dialect, j.RiverID))
+		var notice []byte
+		for range 2000 {
+			mu.Lock()
+			if len(notices) > 0 {
+				notice = notices[0]
+			}
+			mu.Unlock()
+			if notice != nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.NotNil(t, notice, "the callback was not delivered")
+		var n jobs.Notice
+		require.NoError(t, json.Unmarshal(notice, &n))
+		require.Equal(t, res.JobID, n.Data.JobID)
+		require.Equal(t, jobs.StateFailed, n.Data.State)
+		require.Contains(t, n.Data.Error, "boom \x1f\ufffd\b\x00 a\x00b")
+		require.NoError(t, q.Healthy())
+	})
+}
+
+func TestQueue_EnqueueRefusesInvalidNames(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+
+		tests := []struct {
+			name string
+			edit func(r *jobs.Request)
+		}{
+			{"WebhookNUL", func(r *jobs.Request) { r.WebhookID = "w\x00" }},
+			{"HandlerNUL", func(r *jobs.Request) { r.Handler = "automation/\x00" }},
+			{"AutomationInvalidUTF8", func(r *jobs.Request) { r.Automation = "caf\xe9" }},
+			{"CallbackNUL", func(r *jobs.Request) { r.Options.CallbackURL = "http://x/\x00" }},
+		}
+		for _, tt := range tests {
+			req := request()
+			tt.edit(req)
+			_, err := q.Enqueue(bundle.ctx, req)
+			require.ErrorIs(t, err, store.ErrInvalid, tt.name)
+		}
+		list, _, err := q.List(bundle.ctx, jobs.Filter{})
+		require.NoError(t, err)
+		require.Empty(t, list)
+		require.NoError(t, q.Healthy())
+	})
+}
+
+func TestQueue_Healthy(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ReportsFailingWritesAndRecovers", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, nil)
+			require.NoError(t, q.Healthy())
+			// Marking jobs running fails until the disk has room again.
+			bundle.faults.add(&faultRule{match: "hookhost_jobs SET state = 'running'", err: fmt.Errorf("mark job running: %w", diskFullError{}), times: -1})
+
+			req := request()
+			req.Options.MaxAttempts = 100
+			res, err := q.Enqueue(bundle.ctx, req)
+			require.NoError(t, err)
+			var failing *store.WritesFailingError
+			for range 2000 {
+				if q.Healthy() != nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.ErrorAs(t, q.Healthy(), &failing)
+			require.ErrorIs(t, failing, store.ErrStorageFull)
+			require.Zero(t, bundle.runner.ran(res.JobID))
+
+			bundle.faults.clear()
+			j := waitFinal(t, q, res.JobID)
+			require.Equal(t, jobs.StateCompleted, j.State)
+			require.Equal(t, 1, bundle.runner.ran(res.JobID))
+			require.NoError(t, q.Healthy())
+		})
+	})
+
+	t.Run("SQLiteFull", func(t *testing.T) {
+		t.Parallel()
+		// A genuine SQLITE_FULL: the database at its size limit.
+		q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.Workers = 0 })
+		var pages int64
+		require.NoError(t, bundle.db.QueryRow(`PRAGMA page_count`).Scan(&pages))
+		_, err := bundle.db.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+4))
+		require.NoError(t, err)
+
+		big := request()
+		big.Inputs = json.RawMessage(`{"b":"` + string(make([]byte, 64<<10)) + `"}`)
+		_, err = q.Enqueue(bundle.ctx, big)
+		require.ErrorIs(t, err, store.ErrStorageFull)
+		require.ErrorIs(t, q.Healthy(), store.ErrStorageFull)
+
+		_, err = bundle.db.Exec(`PRAGMA max_page_count = 1073741823`)
+		require.NoError(t, err)
+		_, err = q.Enqueue(bundle.ctx, big)
+		require.NoError(t, err)
+		require.NoError(t, q.Healthy())
+	})
+}
+
+func TestQueue_PruneRecords(t *testing.T) {
+	t.Parallel()
+
+	// finishAll runs n jobs one after the other, so that they finish in
+	// order, and returns them.
+	finishAll := func(t *testing.T, q *jobs.Queue, n int) []*jobs.Job {
+		t.Helper()
+		out := make([]*jobs.Job, n)
+		for i := range out {
+			req := request()
+			req.RedactedInputs = json.RawMessage(fmt.Sprintf(`{"i":%d,"pad":"%0500d"}`, i, 0))
+			res, err := q.Enqueue(context.Background(), req)
+			require.NoError(t, err)
+			out[i] = waitFinal(t, q, res.JobID)
+		}
+		return out
+	}
+	// sizes reads the records' sizes, by job ID.
+	sizes := func(t *testing.T, db *sql.DB) map[string]int64 {
+		t.Helper()
+		rows, err := db.Query(`SELECT id, size FROM hookhost_jobs`)
+		require.NoError(t, err)
+		defer rows.Close()
+		m := map[string]int64{}
+		for rows.Next() {
+			var (
+				id   string
+				size int64
+			)
+			require.NoError(t, rows.Scan(&id, &size))
+			m[id] = size
+		}
+		require.NoError(t, rows.Err())
+		return m
+	}
+	// exists reports whether the job's record is still there.
+	exists := func(t *testing.T, q *jobs.Queue, id string) bool {
+		t.Helper()
+		_, err := q.Get(context.Background(), id)
+		if err == nil {
+			return true
+		}
+		require.ErrorIs(t, err, jobs.ErrNotFound)
+		return false
+	}
+
+	t.Run("ByAge", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.PruneBatch = 2 })
+			done := finishAll(t, q, 5)
+
+			// Not before RecordRetention (a week by default).
+			res, err := q.PruneRecords(bundle.ctx, time.Now().Add(6*24*time.Hour))
+			require.NoError(t, err)
+			require.Zero(t, res.ByAge+res.BySize+res.Keys)
+
+			res, err = q.PruneRecords(bundle.ctx, time.Now().Add(8*24*time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, jobs.PruneResult{ByAge: 5}, res)
+			for _, j := range done {
+				require.False(t, exists(t, q, j.ID))
+			}
+		})
+	})
+
+	t.Run("BySizeOldestFinishedFirst", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			release := make(chan struct{})
+			q, bundle := setup(t, kind, func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+				if a.Automation == "blocked" {
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+				}
+				return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok"), Output: json.RawMessage(`{"body":"ok"}`)}, nil
+			}, nil)
+			t.Cleanup(func() { close(release) }) // before the queue closes
+			done := finishAll(t, q, 6)
+			sz := sizes(t, bundle.db)
+
+			// The size of a record: inputs, headers, body, output, log,
+			// error, and 256.
+			j := done[0]
+			require.Equal(t, int64(len(j.Inputs)+len(j.Body)+len(j.Output)+256), sz[j.ID])
+
+			// A job that has not ended is never pruned.
+			req := request()
+			req.Automation = "blocked"
+			running, err := q.Enqueue(bundle.ctx, req)
+			require.NoError(t, err)
+
+			keep := sz[done[4].ID] + sz[done[5].ID]
+			settings := jobs.DefaultSettings()
+			settings.Workers, settings.RecordRetention, settings.RecordMaxBytes = 0, 0, int(keep)
+			pruner, err := jobs.New(bundle.ctx, jobs.Config{DB: bundle.db, Dialect: bundle.dialect, DatabaseURL: bundle.dsn,
+				Runner: bundle.runner, Settings: settings, PruneInterval: -1, PruneBatch: 3,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			require.NoError(t, err)
+			defer pruner.Close()
+			res, err := pruner.PruneRecords(bundle.ctx, time.Now().Add(365*24*time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, jobs.PruneResult{BySize: 4, Bytes: keep}, res)
+			for i, j := range done {
+				require.Equal(t, i >= 4, exists(t, q, j.ID), "job %d", i)
+			}
+			require.True(t, exists(t, q, running.JobID))
+		})
+	})
+
+	t.Run("IdempotencyKeysAfterTheirWindow", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+			req := request()
+			req.IdempotencyKey = "delivery-1"
+			first, err := q.Enqueue(bundle.ctx, req)
+			require.NoError(t, err)
+
+			res, err := q.PruneRecords(bundle.ctx, time.Now().Add(23*time.Hour))
+			require.NoError(t, err)
+			require.Zero(t, res.Keys)
+			again, err := q.Enqueue(bundle.ctx, req)
+			require.NoError(t, err)
+			require.Equal(t, jobs.Result{JobID: first.JobID, Duplicate: true}, again)
+
+			res, err = q.PruneRecords(bundle.ctx, time.Now().Add(jobs.IdempotencyWindow+time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, int64(1), res.Keys)
+			require.True(t, exists(t, q, first.JobID), "queued jobs stay")
+		})
+	})
+}
+
+func TestQueue_Counts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+		counts, age, err := q.Counts(bundle.ctx)
+		require.NoError(t, err)
+		require.Empty(t, counts)
+		require.Zero(t, age)
+
+		_, err = q.Enqueue(bundle.ctx, request())
+		require.NoError(t, err)
+		counts, age, err = q.Counts(bundle.ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[jobs.State]int{"queued": 1}, counts)
+		require.Positive(t, age, "the oldest queued job has an age")
+	})
+}
