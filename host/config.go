@@ -11,8 +11,10 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/connguard"
+	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // Config is everything the server needs. Start from DefaultConfig, the one
@@ -82,6 +84,15 @@ type Config struct {
 	RotateOverlap time.Duration
 	// RunLogLimit caps the bytes of run log kept per run record. Default 16 KiB.
 	RunLogLimit int
+	// RunRetention is how long run records are kept; 0 keeps them without
+	// an age bound.
+	RunRetention time.Duration
+	// RunHistoryMaxBytes bounds the run history's total size (the oldest
+	// records go first); 0: no size bound.
+	RunHistoryMaxBytes int
+	// RunBodyLimit caps the request body, return dictionary and error kept
+	// per run record; the rest is cut and marked.
+	RunBodyLimit int
 	// InProcess runs built-in extensions inside the server process instead
 	// of as child processes (for tests and measurement).
 	InProcess bool
@@ -132,6 +143,9 @@ func DefaultConfig() Config {
 		AccessLog:             true,
 		RotateOverlap:         24 * time.Hour,
 		RunLogLimit:           16 << 10,
+		RunRetention:          store.DefaultRunMaxAge,
+		RunHistoryMaxBytes:    store.DefaultRunMaxBytes,
+		RunBodyLimit:          dispatch.DefaultRunBodyLimit,
 		Version:               "dev",
 		Jobs:                  jobs.DefaultSettings(),
 	}
@@ -193,6 +207,12 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--max-header-bytes %d: must be between 1024 and 1048576", c.MaxHeaderBytes)
 	case c.RunLogLimit < 1:
 		return fmt.Errorf("run log limit %d: must be at least 1 byte", c.RunLogLimit)
+	case c.RunRetention < 0:
+		return fmt.Errorf("--run-retention %s: must not be negative (0: no age bound)", c.RunRetention)
+	case c.RunHistoryMaxBytes < 0:
+		return fmt.Errorf("--run-history-max-bytes %d: must not be negative (0: no size bound)", c.RunHistoryMaxBytes)
+	case c.RunBodyLimit < 1:
+		return fmt.Errorf("--run-body-limit %d: must be at least 1 byte", c.RunBodyLimit)
 	}
 	if l := c.DefaultLimits; l.Rate < 0 || l.Burst < 0 || l.Concurrency < 0 || l.BodyBytes < 0 {
 		return errors.New("--default-rate, --default-burst and --default-concurrency must not be negative")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // errorHandler is the one place where errors become HTTP answers: a
@@ -39,8 +40,16 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			}
 			p = api.NewProblem(fe.Code, s.redactor.Redact(msg))
 		} else {
-			s.log.Error("request failed", "path", c.Path(), "error", err)
-			p = api.NewProblem(http.StatusInternalServerError, "internal error")
+			switch {
+			case errors.Is(err, store.ErrStorageFull):
+				s.log.Error("request failed: the disk is full", "path", c.Path(), "error", err)
+				p = api.NewProblem(http.StatusInsufficientStorage, "the server's storage is full; nothing was changed")
+			case errors.Is(err, store.ErrInvalid):
+				p = api.NewProblem(http.StatusBadRequest, "a name or id holds bytes it may not (NUL or invalid UTF-8)")
+			default:
+				s.log.Error("request failed", "path", c.Path(), "error", err)
+				p = api.NewProblem(http.StatusInternalServerError, "internal error")
+			}
 		}
 	}
 	if p.Title == "" {

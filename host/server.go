@@ -151,7 +151,8 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
-		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit})
+		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
+		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit}})
 	s.closers = append(s.closers, s.dispatch.Close)
 	s.admin = admin.New(admin.Config{Catalog: s.catalog, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
@@ -450,13 +451,41 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(api.Status{Status: "ok"})
 }
 
+// readyz answers 200 while the database answers and writes succeed; 503
+// saying why otherwise (a full disk says so). It never writes.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := s.store.DB().PingContext(ctx); err != nil {
 		return api.NewProblem(fiber.StatusServiceUnavailable, "database unavailable")
 	}
+	for _, healthy := range []func() error{s.dispatch.Healthy, s.jobs.Healthy} {
+		if err := healthy(); err != nil {
+			detail := "store writes are failing"
+			var wf *store.WritesFailingError
+			if errors.As(err, &wf) {
+				detail += " since " + wf.Since.UTC().Format(time.RFC3339)
+			}
+			if errors.Is(err, store.ErrStorageFull) {
+				detail += ": the disk is full"
+			}
+			return api.NewProblem(fiber.StatusServiceUnavailable, detail)
+		}
+	}
 	return c.JSON(api.Status{Status: "ready"})
+}
+
+// runRetention is the run history's retention in the store's terms (where
+// a negative bound is none).
+func runRetention(cfg Config) store.RunRetention {
+	r := store.RunRetention{MaxAge: cfg.RunRetention, MaxBytes: int64(cfg.RunHistoryMaxBytes)}
+	if r.MaxAge == 0 {
+		r.MaxAge = -1
+	}
+	if r.MaxBytes == 0 {
+		r.MaxBytes = -1
+	}
+	return r
 }
 
 // storeKV adapts the store's key-value methods to secrets.KV.

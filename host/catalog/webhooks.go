@@ -32,6 +32,9 @@ func checkName(name string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 255 {
 		return api.InvalidField("name", "name must be 1 to 255 characters")
 	}
+	if !store.ValidName(name) {
+		return api.InvalidField("name", "name must be UTF-8 text without NUL characters")
+	}
 	return nil
 }
 
@@ -55,8 +58,8 @@ func (c *Catalog) CreateWebhook(ctx context.Context, w *store.Webhook) (token st
 	if strings.TrimSpace(w.Name) == "" {
 		return "", api.InvalidField("name", "name is required (JSON \"name\", or ?name= with a text/plain body)")
 	}
-	if len(w.Name) > 255 {
-		return "", api.InvalidField("name", "name must be at most 255 characters")
+	if err := checkName(w.Name); err != nil {
+		return "", err
 	}
 	if err := c.ValidateEvent(ctx, w.EventKATA, nil); err != nil {
 		return "", err

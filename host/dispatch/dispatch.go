@@ -11,6 +11,7 @@
 package dispatch
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // Config is what the request path needs.
@@ -42,6 +44,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// RunLogLimit caps the bytes of run log kept per run record.
 	RunLogLimit int
+	// Recorder configures the run history: retention and the size kept of
+	// each record.
+	Recorder RecorderConfig
 }
 
 // Dispatcher serves webhook requests.
@@ -57,7 +62,7 @@ type Dispatcher struct {
 // New returns a Dispatcher; Close flushes its run records.
 func New(cfg Config) *Dispatcher {
 	return &Dispatcher{cfg: cfg, cat: cfg.Catalog, log: cfg.Logger, red: cfg.Redactor,
-		limits: newLimiters(), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger)}
+		limits: newLimiters(), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder)}
 }
 
 // Mount adds the webhook routes and the job status resource to app.
@@ -70,6 +75,18 @@ func (d *Dispatcher) Mount(app fiber.Router) {
 
 // DroppedRuns counts run records not written because the queue was full.
 func (d *Dispatcher) DroppedRuns() int64 { return d.recorder.dropped.Load() }
+
+// RunRecorderStats returns the run recorder's counters and write state.
+func (d *Dispatcher) RunRecorderStats() RecorderStats { return d.recorder.stats() }
+
+// Healthy is nil while run records (and the store's writes) are written,
+// else a *store.WritesFailingError.
+func (d *Dispatcher) Healthy() error { return d.recorder.healthy() }
+
+// PruneRuns runs one pruning pass of the run history now.
+func (d *Dispatcher) PruneRuns(ctx context.Context) (store.PruneResult, error) {
+	return d.recorder.prune(ctx)
+}
 
 // FlushRuns waits until every run recorded so far is written (tests).
 func (d *Dispatcher) FlushRuns() { d.recorder.flush() }
