@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -14,8 +15,12 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
+// runRoutes serve the request records: every request to a known webhook,
+// refused ones included (/runs is the same list under its older name).
 func (a *Admin) runRoutes() []route {
 	return []route{
+		{fiber.MethodGet, "/requests", a.listRuns},
+		{fiber.MethodGet, "/requests/:id", a.getRun},
 		{fiber.MethodGet, "/runs", a.listRuns},
 		{fiber.MethodGet, "/runs/:id", a.getRun},
 	}
@@ -54,6 +59,9 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 		return err
 	}
 	f.Limit = n
+	if err := runFilters(c, &f); err != nil {
+		return err
+	}
 	rs, err := a.cat.Store().ListRuns(c.UserContext(), f)
 	if err != nil {
 		return err
@@ -71,4 +79,35 @@ func (a *Admin) getRun(c *fiber.Ctx) error {
 		return catalog.NotFound(err, "run", c.Params("id"))
 	}
 	return c.JSON(views.Run(r, true, a.red))
+}
+
+// runFilters reads the list filters: ?status=4xx (a status class),
+// ?cause=verify ("-": not refused), ?since= and ?until= (RFC 3339), ?q=
+// (text in the stored request: headers, parameters, body).
+func runFilters(c *fiber.Ctx, f *store.RunFilter) error {
+	if st := c.Query("status"); st != "" {
+		if len(st) != 3 || st[0] < '1' || st[0] > '5' || (st[1:] != "xx" && st[1:] != "XX") {
+			return api.InvalidField("status", fmt.Sprintf("status must be a status class such as 2xx, 4xx or 5xx (got %q)", st))
+		}
+		f.StatusClass = int(st[0] - '0')
+	}
+	f.Cause = c.Query("cause")
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return api.InvalidField(p.name, fmt.Sprintf("%s must be an RFC 3339 time, e.g. %s=2027-01-02T15:04:05Z (got %q)", p.name, p.name, v))
+			}
+			*p.t = t
+		}
+	}
+	if q := c.Query("q"); len(q) > 256 {
+		return api.InvalidField("q", "q must be at most 256 bytes")
+	} else {
+		f.Search = q
+	}
+	return nil
 }

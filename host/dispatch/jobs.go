@@ -59,6 +59,12 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 		c.Set(fiber.HeaderRetryAfter, "1")
 		return api.NewProblem(http.StatusServiceUnavailable, "the job could not be queued; try again")
 	}
+	e := reqlog.From(c)
+	e.JobID = res.JobID
+	e.RunID = newRunID()
+	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders, entry: e,
+		run: store.Run{ID: e.RunID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision, Status: http.StatusAccepted,
+			JobID: res.JobID, CreatedAt: start}}
 	if done != nil && !res.Duplicate {
 		remaining := time.Duration(opts.WaitMS)*time.Millisecond - time.Since(start)
 		if remaining > 0 {
@@ -66,13 +72,21 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 			defer t.Stop()
 			select {
 			case f := <-done:
-				reqlog.From(c).JobID = f.JobID
-				return d.answerFinished(c, w, f)
+				err := d.answerFinished(c, w, f)
+				rec.run.Status = c.Response().StatusCode()
+				var p *api.Problem
+				if errors.As(err, &p) {
+					rec.run.Status, rec.run.Error = p.Status, f.Error
+				}
+				rec.run.DurationUS = time.Since(start).Microseconds()
+				d.recorder.record(rec)
+				return err
 			case <-t.C:
 			}
 		}
 	}
-	reqlog.From(c).JobID = res.JobID
+	rec.run.DurationUS = time.Since(start).Microseconds()
+	d.recorder.record(rec)
 	return Accepted(c, res.JobID, "/webhook-jobs/")
 }
 

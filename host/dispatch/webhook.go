@@ -31,12 +31,51 @@ func errNoHandler() error {
 // job, why it was refused) is noted in the request's reqlog.Entry for the
 // access log and the metrics.
 func (d *Dispatcher) handle(c *fiber.Ctx) error {
-	return d.serve(c, time.Now())
+	start := time.Now()
+	c.Locals(startKey, start)
+	return d.serve(c, start)
+}
+
+// startKey is the Fiber Locals key of the time a webhook request arrived.
+const startKey = "hookhost.dispatch.start"
+
+// started is when the request arrived.
+func (d *Dispatcher) started(c *fiber.Ctx) time.Time {
+	if t, ok := c.Locals(startKey).(time.Time); ok {
+		return t
+	}
+	return time.Now()
 }
 
 // refused notes why a request was refused and returns err.
 func refused(e *reqlog.Entry, cause, reason string, err error) error {
 	e.Cause, e.Reason = cause, reason
+	return err
+}
+
+// refusedHook is refused for a known webhook: the request is also kept as
+// a request record with its cause (the console's inspector shows it), its
+// headers and body redacted as a run's are.
+func (d *Dispatcher) refusedHook(c *fiber.Ctx, h *catalog.Hook, req *automations.HTTPRequest, cause, reason string, err error) error {
+	e := reqlog.From(c)
+	refused(e, cause, reason, err)
+	status := http.StatusInternalServerError
+	var p *api.Problem
+	if errors.As(err, &p) {
+		status = p.Status
+	}
+	if req == nil {
+		r := d.request(c)
+		req = &r
+	}
+	e.RunID = newRunID()
+	msg := reason
+	if msg == "" && p != nil {
+		msg = p.Detail
+	}
+	d.recorder.record(&pendingRun{req: *req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders, entry: e,
+		run: store.Run{ID: e.RunID, WebhookID: h.Webhook.ID, Status: status, Error: msg, Cause: cause,
+			DurationUS: time.Since(d.started(c)).Microseconds(), CreatedAt: d.started(c)}})
 	return err
 }
 
@@ -61,10 +100,10 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	w := h.Webhook
 	e.WebhookID = w.ID
 	if !w.Enabled {
-		return refused(e, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
+		return d.refusedHook(c, h, nil, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
 	}
 	if w.ExpiresAt != nil && !start.Before(*w.ExpiresAt) {
-		return refused(e, "expired", "", api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339)))
+		return d.refusedHook(c, h, nil, "expired", "", api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 
 	release, err := d.admit(c, h, start)
@@ -76,7 +115,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	req := d.request(c)
 	if len(h.Event.Verifiers) > 0 {
 		if err := verify.VerifyAll(h.Event.Verifiers, &verify.Request{Headers: req.Headers, Body: req.Body, ClientIP: req.ClientIP}, start); err != nil {
-			return d.refuse(c, w, err)
+			return d.refuse(c, h, &req, err)
 		}
 	}
 	inputs := automations.WebhookInputs(req, automations.WebhookInfo{
@@ -96,7 +135,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), start, rec)
 	}
 	if handler == nil {
-		return refused(e, "no_handler", "", errNoHandler())
+		return d.refusedHook(c, h, &req, "no_handler", "", errNoHandler())
 	}
 	a, err := d.cat.Automation(ctx, handler.Automation)
 	if err != nil {
@@ -104,7 +143,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		return api.NewProblem(http.StatusServiceUnavailable, "automation lookup failed; try again")
 	}
 	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
-		return refused(e, "no_handler", "", errNoHandler())
+		return d.refusedHook(c, h, &req, "no_handler", "", errNoHandler())
 	}
 	if handler.Inputs != nil {
 		inputs.Set("inputs", handler.Inputs)
@@ -222,7 +261,8 @@ func (d *Dispatcher) secretsUnavailable(w *store.Webhook, err error) error {
 
 // refuse answers a request that failed its webhook's verify/* blocks: 401
 // (403 for the IP allow-list) with the reason, never the expected value.
-func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
+func (d *Dispatcher) refuse(c *fiber.Ctx, h *catalog.Hook, req *automations.HTTPRequest, err error) error {
+	w := h.Webhook
 	var ve *verify.Error
 	if errors.As(err, &ve) {
 		if ve.Challenge != "" {
@@ -231,7 +271,7 @@ func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
 		if d.cfg.Metrics != nil {
 			d.cfg.Metrics.VerifyFailed(ve.Kind)
 		}
-		return refused(reqlog.From(c), "verify", ve.Error(), api.NewProblem(ve.Status, ve.Error()))
+		return d.refusedHook(c, h, req, "verify", ve.Error(), api.NewProblem(ve.Status, ve.Error()))
 	}
 	// A secret named by the event KATA is missing or unusable: the
 	// operator's mistake, not the caller's.
