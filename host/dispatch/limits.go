@@ -14,6 +14,7 @@ import (
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/reqlog"
 )
 
 // limiters holds each webhook's rate bucket and concurrency count. They
@@ -61,7 +62,8 @@ func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (releas
 		return func() {}, nil
 	}
 	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
-		return nil, d.refusedHook(c, h, &automations.HTTPRequest{Method: c.Method(), ClientIP: ClientIP(c, d.cfg.TrustedProxies)}, "body_size", "",
+		x := &exchange{h: h, req: automations.HTTPRequest{Method: c.Method(), ClientIP: ClientIP(c, d.cfg.TrustedProxies)}, start: now, entry: reqlog.From(c)}
+		return nil, d.refused(x, "body_size", "",
 			api.NewProblem(http.StatusRequestEntityTooLarge, "the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
 	}
 	wl := d.limits.get(h.Webhook.ID, spec)
@@ -69,13 +71,15 @@ func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (releas
 		r := wl.bucket.ReserveN(now, 1)
 		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
 			r.CancelAt(now)
-			return nil, d.refusedHook(c, h, nil, "rate_limit", "", tooMany(c, wait, "this webhook's request rate limit is exceeded"))
+			return nil, d.refused(&exchange{h: h, req: d.request(c), start: now, entry: reqlog.From(c)}, "rate_limit", "",
+				tooMany(c, wait, "this webhook's request rate limit is exceeded"))
 		}
 	}
 	if spec.Concurrency > 0 {
 		if wl.inFlight.Add(1) > int64(spec.Concurrency) {
 			wl.inFlight.Add(-1)
-			return nil, d.refusedHook(c, h, nil, "concurrency", "", tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress"))
+			return nil, d.refused(&exchange{h: h, req: d.request(c), start: now, entry: reqlog.From(c)}, "concurrency", "",
+				tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress"))
 		}
 		return func() { wl.inFlight.Add(-1) }, nil
 	}

@@ -394,6 +394,8 @@ type pendingRun struct {
 	credentialHeaders []string
 	// entry is the request's access log entry.
 	entry *reqlog.Entry
+	// replayOf names the record a replay repeats.
+	replayOf string
 }
 
 // finish builds the record's inputs, output and log, redacted, with the
@@ -452,6 +454,7 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	if p.entry != nil {
 		r.RequestID = p.entry.ID
 	}
+	r.ReplayOf = p.replayOf
 	return r
 }
 
