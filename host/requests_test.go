@@ -79,3 +79,35 @@ func TestRequests_EveryRequestToAKnownWebhookIsRecorded(t *testing.T) {
 	r = b.admin(t, "GET", "/requests?status=9xx", "", "")
 	require.Equal(t, http.StatusBadRequest, r.Status)
 }
+
+// TestRequests_Replay replays a recorded request through the webhook's
+// current configuration: the automation's change shows, the verify block
+// (the caller's check) is skipped, and the new record is marked.
+func TestRequests_Replay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: v1 {{request_params.n}} {{request_body}}\n", "")
+	id, tok := b.createWebhook(t, "w", "verify/key:\n  type: header\n  header: X-Key\n  token: the-right-key\n"+eventFor("echo"))
+	r := b.do(t, "POST", "/webhooks/"+tok+"?n=7", "text/plain", "hello", "X-Key", "the-right-key")
+	require.Equal(t, "v1 7 hello", string(r.Body))
+	original := b.listRequests(t, "webhook="+id)[0]
+
+	body, _ := json.Marshal(map[string]string{"extension_id": "cerb.trigger.webhook.respond",
+		"script": "start:\n  return:\n    body: v2 {{request_params.n}} {{request_body}}\n"})
+	require.Equal(t, http.StatusOK, b.admin(t, "PUT", "/automations/echo", "application/json", string(body)).Status)
+
+	r = b.admin(t, "POST", "/requests/"+original.ID+"/replay", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var rep api.Replay
+	require.NoError(t, json.Unmarshal(r.Body, &rep))
+	require.NotNil(t, rep.Response, "%s", r.Body)
+	require.Equal(t, "v2 7 hello", rep.Response.Body, "the current configuration, the recorded request")
+
+	recs := b.listRequests(t, "webhook="+id)
+	require.Len(t, recs, 2)
+	require.Equal(t, rep.RecordID, recs[0].ID)
+	require.Equal(t, original.ID, recs[0].ReplayOf)
+
+	r = b.admin(t, "POST", "/requests/0190b1a4-0000-7000-8000-000000000000/replay", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+}

@@ -26,6 +26,8 @@ import (
 // Config is what the admin API needs.
 type Config struct {
 	Catalog    *catalog.Catalog
+	// Dispatch replays recorded requests.
+	Dispatch *dispatch.Dispatcher
 	Jobs       *jobs.Queue
 	Extensions *runner.Extensions
 	Redactor   *redact.Redactor

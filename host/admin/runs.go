@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -21,6 +23,7 @@ func (a *Admin) runRoutes() []route {
 	return []route{
 		{fiber.MethodGet, "/requests", a.listRuns},
 		{fiber.MethodGet, "/requests/:id", a.getRun},
+		{fiber.MethodPost, "/requests/:id/replay", a.replay},
 		{fiber.MethodGet, "/runs", a.listRuns},
 		{fiber.MethodGet, "/runs/:id", a.getRun},
 	}
@@ -110,4 +113,34 @@ func runFilters(c *fiber.Ctx, f *store.RunFilter) error {
 		f.Search = q
 	}
 	return nil
+}
+
+// replay sends a recorded request again through its webhook's current
+// configuration (limits and verify blocks skipped; credentials stay
+// redacted as recorded) and answers with the new record and what the
+// webhook answered.
+func (a *Admin) replay(c *fiber.Ctx) error {
+	res, err := a.cfg.Dispatch.Replay(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := api.Replay{RecordID: res.RecordID, Problem: res.Problem}
+	if res.Answer != nil {
+		r := &api.JobResponse{Status: res.Answer.Status, Headers: a.red.Headers(res.Answer.Headers)}
+		if r.Headers == nil {
+			r.Headers = [][2]string{}
+		}
+		if utf8.Valid(res.Answer.Body) {
+			r.Body = a.red.Redact(string(res.Answer.Body))
+		} else {
+			r.BodyBase64 = base64.StdEncoding.EncodeToString(res.Answer.Body)
+		}
+		out.Response = r
+	}
+	if out.Problem != nil {
+		p := *out.Problem
+		p.Detail = a.red.Redact(p.Detail)
+		out.Problem = &p
+	}
+	return c.JSON(out)
 }

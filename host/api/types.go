@@ -270,3 +270,11 @@ type ExtensionReload struct {
 	// binary that fails leaves the old processes serving.
 	Failed []string `json:"failed"`
 }
+
+// Replay is the answer of POST /requests/{id}/replay: the replay's own
+// record and what the webhook answered it (Response, or Problem).
+type Replay struct {
+	RecordID string       `json:"record_id"`
+	Response *JobResponse `json:"response,omitempty"`
+	Problem  *Problem     `json:"problem,omitempty"`
+}
