@@ -61,7 +61,10 @@ func liveServer(t *testing.T, b *testBundle) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = b.srv.App().Listener(ln) }()
-	t.Cleanup(func() { _ = b.srv.App().Shutdown() })
+	t.Cleanup(func() {
+		_ = b.srv.live.Close() // event streams end first, as Serve does
+		_ = b.srv.App().Shutdown()
+	})
 	return "http://" + ln.Addr().String()
 }
 

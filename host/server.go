@@ -34,6 +34,7 @@ import (
 	"github.com/hookhost/hookhost/host/connguard"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
@@ -60,6 +61,7 @@ type Server struct {
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
 	guard      *connguard.Guard
+	live       *live.Broker
 	adminToken string
 	app        *fiber.App
 	adminApp   *fiber.App
@@ -139,6 +141,8 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
+	s.live = live.New(maxWatchers)
+	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.
 	s.metrics = metrics.New(metrics.Sources{
 		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
@@ -152,9 +156,9 @@ func (s *Server) start(ctx context.Context) error {
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
-		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit}})
+		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
-	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()
@@ -381,6 +385,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	s.log.Info("shutting down")
+	// Event streams end first: they would hold the shutdown for its whole
+	// timeout.
+	_ = s.live.Close()
 	_ = s.app.ShutdownWithTimeout(10 * time.Second)
 	if s.adminApp != nil {
 		_ = s.adminApp.ShutdownWithTimeout(10 * time.Second)

@@ -19,15 +19,18 @@ import (
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
 )
 
 // Config is what the admin API needs.
 type Config struct {
-	Catalog    *catalog.Catalog
+	Catalog *catalog.Catalog
 	// Dispatch replays recorded requests.
 	Dispatch *dispatch.Dispatcher
+	// Live streams what happens (GET /events).
+	Live       *live.Broker
 	Jobs       *jobs.Queue
 	Extensions *runner.Extensions
 	Redactor   *redact.Redactor
@@ -69,6 +72,7 @@ var areas = []area{
 	(*Admin).extensionRoutes,
 	(*Admin).openAPIRoutes,
 	(*Admin).versionRoutes,
+	(*Admin).eventRoutes,
 }
 
 // Mount adds the admin API under /api/v1 to app. A request for an admin

@@ -278,3 +278,12 @@ type Replay struct {
 	Response *JobResponse `json:"response,omitempty"`
 	Problem  *Problem     `json:"problem,omitempty"`
 }
+
+// JobEvent is the data of a "job" event on the event stream: a job started
+// or ended on the server streaming it.
+type JobEvent struct {
+	JobID   string    `json:"job_id"`
+	State   string    `json:"state"`
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+}

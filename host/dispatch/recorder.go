@@ -48,6 +48,9 @@ type RecorderConfig struct {
 	// Queue is how many records wait to be written before new ones are
 	// dropped (and counted). Default 8192.
 	Queue int
+	// OnWritten, when set, is called on the recorder's goroutine with the
+	// records just written (the live event stream). It must not block.
+	OnWritten func([]*store.Run)
 }
 
 // Recorder defaults (RecorderConfig).
@@ -210,6 +213,9 @@ func (r *recorder) write(batch []*store.Run) {
 		switch {
 		case err == nil:
 			r.wrote(len(batch))
+			if r.cfg.OnWritten != nil {
+				r.cfg.OnWritten(batch)
+			}
 			return
 		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid):
 			r.writeEach(batch)
@@ -234,6 +240,9 @@ func (r *recorder) writeEach(batch []*store.Run) {
 		switch {
 		case err == nil || errors.Is(err, store.ErrConflict):
 			r.wrote(1)
+			if err == nil && r.cfg.OnWritten != nil {
+				r.cfg.OnWritten([]*store.Run{run})
+			}
 		case errors.Is(err, store.ErrInvalid):
 			// The record's fault, not the store's.
 			r.writeFailed.Add(1)
