@@ -169,7 +169,7 @@ func TestRuntimeFaultsAreErrors(t *testing.T) {
 		{"integer overflow becomes a float", `{{ 9223372036854775807 + 1 }} {{ 9223372036854775807 * 9223372036854775807 }}`, "9.2233720368548E+18 8.5070591730235E+37", ""},
 		{"huge power of one", `{{ 1 ** 1000000000000000000 }} {{ (-1) ** 1000000000000000001 }} {{ 2 ** 62 }}`, "1 -1 4611686018427387904", ""},
 		{"random over the whole int64 range", `{{ random(-9223372036854775807 - 1, 9223372036854775807) is numeric }}`, "1", ""},
-		{"divisible by zero", `[{{ 5 is divisible by(0) }}]`, "[]", ""},
+		{"divisible by zero", `[{{ 5 is divisible by(0) }}]`, "", "1:10: modulo by zero"},
 		{"huge slice bounds", `{{ "abc"|slice(9223372036854775807, 9223372036854775807) }}{{ "abc"[-9223372036854775807:9223372036854775807] }}`, "abc", ""},
 		{"huge batch size", `{{ [1, 2]|batch(9223372036854775807)|json_encode }}`, "[[1,2]]", ""},
 		{"deep JSON", `{{ json_decode("[" ~ ("["|repeat(20000)) ~ "]") is null }}`, "1", ""},

@@ -22,12 +22,17 @@
 // line and column in the template; runtime errors the position of the
 // filter or function that failed. pongo2's |f:arg form is still accepted.
 //
-// Operators follow PHP: + - * / % on numeric text compute numbers
-// ("1" + "2" is 3, other text counts as its leading number or 0), / gives a
-// float unless the division is exact, == and < compare numeric text as
-// numbers, "0" is false, and "in" looks at a dictionary's values. Variables
-// set inside a for loop keep their value after it only if they existed
-// before the loop.
+// Operators follow PHP 8 (php.go): + - * / % ** on numeric text compute
+// numbers ("1" + "2" is 3, "12abc" counts as 12), while text that does not
+// start with a number and arrays are a render error, as PHP's TypeError
+// ("abc" + 1, [1] % 2, "x" is even); / gives a float unless the division is
+// exact; integers overflow into floats; == < <=> compare as PHP 8's
+// zend_compare (numeric text as numbers, null and booleans as booleans,
+// arrays by size then item by item, whatever their order: [] == false,
+// null < 0 is false); "0" is false; b-and, b-or and b-xor on two strings
+// work byte by byte; -2 ** 2 is -4 as Twig compiles it; and "in" looks at
+// a dictionary's values. Variables set inside a for loop keep their value
+// after it only if they existed before the loop.
 //
 // # Data
 //

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -455,7 +456,7 @@ func literal(v any) frag {
 		if !strings.Contains(s, ".") {
 			s += ".0"
 		}
-		if x < 0 {
+		if math.Signbit(x) {
 			return frag{s: "(" + s + ")"}
 		}
 		return frag{s: s, atom: true, lit: true}
@@ -558,6 +559,11 @@ func (t *translator) expr(x expr) (frag, error) {
 			return t.helper(e.p, reservedPrefix+"pos", f), nil
 		}
 	case *binaryExpr:
+		if u, ok := e.l.(*unaryExpr); ok && e.op == "**" {
+			// Twig compiles -2 ** 2 (and (-2) ** 2) to PHP's (-2 ** 2),
+			// where ** binds tighter than the sign: -(2 ** 2).
+			return t.expr(&unaryExpr{p: u.p, op: u.op, x: &binaryExpr{p: e.p, op: e.op, l: u.x, r: e.r}})
+		}
 		l, err := t.expr(e.l)
 		if err != nil {
 			return frag{}, err
