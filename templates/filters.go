@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
@@ -10,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -104,41 +102,6 @@ func buildFilters() map[string]filterDef {
 }
 
 // --- JSON ---------------------------------------------------------------
-
-func fJSONEncode(st *state, in any, _ ...any) (any, error) {
-	return st.encodeJSON(in, "")
-}
-
-// fJSONPretty re-indents a JSON text with 4 spaces and "key": value. Text
-// that is not JSON, and values that are not text, give "".
-func fJSONPretty(st *state, in any, _ ...any) (any, error) {
-	s, ok := in.(string)
-	if !ok {
-		return "", nil
-	}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	if err := st.wantString(prettySize(s, 4)); err != nil {
-		return nil, err
-	}
-	if !strings.Contains(s, `\u`) && !strings.Contains(s, `\/`) {
-		// Fast path: re-indent the tokens as they are.
-		b := bufPool.Get().(*bytes.Buffer)
-		defer putBuf(b)
-		b.Reset()
-		if err := json.Indent(b, []byte(s), "", "    "); err != nil {
-			return "", nil
-		}
-		return b.String(), nil
-	}
-	v, err := st.decodeJSON(s)
-	if err != nil || v == nil {
-		return "", err
-	}
-	return st.encodeJSON(v, "    ")
-}
 
 // prettySize is an upper bound of the length of the JSON text s indented
 // with indent spaces per level: every bracket and comma may start a line.
@@ -355,7 +318,8 @@ func fURLDecode(st *state, in any, args ...any) (any, error) {
 		if err := st.wantItems(int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)); err != nil {
 			return nil, err
 		}
-		return st.encodeJSON(parseQuery(s), "")
+		out, _, err := st.jsonEncode(parseQuery(s), 0)
+		return out, err
 	}
 	out, err := url.QueryUnescape(s)
 	if err != nil {
@@ -444,15 +408,6 @@ func nextIndex(m *dict.Map) int {
 	return n
 }
 
-func fEscape(st *state, in any, _ ...any) (any, error) {
-	s := toStr(in)
-	// html.EscapeString writes at most 5 bytes for one.
-	if err := st.wantString(int64(len(s)) + 4*int64(countBytes(s, func(c byte) bool { return strings.IndexByte(`<>&'"`, c) >= 0 }))); err != nil {
-		return nil, err
-	}
-	return html.EscapeString(s), nil
-}
-
 func fUnescape(in any, _ ...any) (any, error) { return html.UnescapeString(toStr(in)), nil }
 
 func fRaw(in any, _ ...any) (any, error) { return in, nil }
@@ -468,73 +423,24 @@ func fQuote(in any, args ...any) (any, error) {
 
 // --- text ---------------------------------------------------------------------
 
-func fLower(in any, _ ...any) (any, error) { return strings.ToLower(toStr(in)), nil }
-
-func fUpper(in any, _ ...any) (any, error) { return strings.ToUpper(toStr(in)), nil }
-
-func fCapitalize(in any, _ ...any) (any, error) {
-	s := strings.ToLower(toStr(in))
-	r, n := utf8.DecodeRuneInString(s)
-	if n == 0 {
-		return "", nil
-	}
-	return string(unicode.ToTitle(r)) + s[n:], nil
-}
-
-func fTitle(in any, _ ...any) (any, error) {
-	var b strings.Builder
-	prev := ' '
-	for _, r := range toStr(in) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' {
-			if unicode.IsLetter(prev) || unicode.IsDigit(prev) || prev == '\'' {
-				b.WriteRune(unicode.ToLower(r))
-			} else {
-				b.WriteRune(unicode.ToTitle(r))
-			}
-		} else {
-			b.WriteRune(r)
-		}
-		prev = r
-	}
-	return b.String(), nil
-}
-
-// fTrim is trim(chars, side) with side "both", "left" or "right".
-func fTrim(in any, args ...any) (any, error) {
-	s := toStr(in)
-	chars := toStr(arg(args, 0, " \t\n\r\x00\x0B"))
-	switch toStr(arg(args, 1, "both")) {
-	case "left":
-		return strings.TrimLeft(s, chars), nil
-	case "right":
-		return strings.TrimRight(s, chars), nil
-	default:
-		return strings.Trim(s, chars), nil
-	}
-}
-
-// fReplace is Twig's replace: a dictionary of from → to, applied in one pass
-// (PHP strtr). A list [from, to] is accepted too.
+// fReplace is Twig's replace: PHP's strtr with an array of from => to,
+// applied in one pass (a list's keys are its indexes).
 func fReplace(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	var pairs []string
-	switch t := arg(args, 0, nil).(type) {
-	case *dict.Map:
-		t.Range(func(k string, v any) bool {
-			if k != "" {
-				pairs = append(pairs, k, toStr(v))
-			}
-			return true
-		})
-	case []any:
-		if len(t) >= 2 && toStr(t[0]) != "" {
-			pairs = append(pairs, toStr(t[0]), toStr(t[1]))
-		}
-	case nil:
-		return s, nil
-	default:
-		return nil, errors.New("argument must be a dictionary of replacements")
+	s, err := text(in)
+	if err != nil {
+		return nil, err
 	}
+	from := arg(args, 0, nil)
+	if !isIterable(from) {
+		return nil, fmt.Errorf("expects a dictionary of replacements, got %s", dict.TypeName(from))
+	}
+	var pairs []string
+	eachItem(from, func(k string, v any) bool {
+		if k != "" {
+			pairs = append(pairs, k, toStr(v))
+		}
+		return true
+	})
 	if len(pairs) == 0 {
 		return s, nil
 	}
@@ -634,31 +540,6 @@ func fRepeat(st *state, in any, args ...any) (any, error) {
 		return nil, st.errString()
 	}
 	return strings.Repeat(s, int(n)), nil
-}
-
-func fNl2br(in any, _ ...any) (any, error) {
-	s := toStr(in)
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\r' || c == '\n' {
-			b.WriteString("<br />")
-			b.WriteByte(c)
-			if i+1 < len(s) && (s[i+1] == '\r' || s[i+1] == '\n') && s[i+1] != c {
-				b.WriteByte(s[i+1])
-				i++
-			}
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), nil
-}
-
-var reTags = regexp.MustCompile(`(?s)<!--.*?-->|<[^>]*>?`)
-
-func fStripTags(in any, _ ...any) (any, error) {
-	return reTags.ReplaceAllString(toStr(in), ""), nil
 }
 
 // fStrPos is str_pos(needle, offset=0, ignoreCase=false) in characters; -1
@@ -952,12 +833,12 @@ func fFirst(in any, _ ...any) (any, error) {
 		if len(t) > 0 {
 			return t[0], nil
 		}
-		return nil, nil
+		return false, nil // PHP's current() of an empty array
 	case *dict.Map:
 		if t.Len() > 0 {
 			return t.Value(t.Keys()[0]), nil
 		}
-		return nil, nil
+		return false, nil
 	case nil:
 		return nil, nil
 	}
@@ -974,12 +855,12 @@ func fLast(in any, _ ...any) (any, error) {
 		if len(t) > 0 {
 			return t[len(t)-1], nil
 		}
-		return nil, nil
+		return false, nil
 	case *dict.Map:
 		if t.Len() > 0 {
 			return t.Value(t.Keys()[t.Len()-1]), nil
 		}
-		return nil, nil
+		return false, nil
 	case nil:
 		return nil, nil
 	}
@@ -1015,12 +896,21 @@ func fJoin(st *state, in any, args ...any) (any, error) {
 	return b.String(), nil
 }
 
-// fSplit is split(delimiter, limit) with PHP explode's limit rules; an
-// empty delimiter splits into chunks of limit (default 1) characters.
+// fSplit is Twig's split(delimiter, limit): PHP's explode (a limit of 0
+// counts as 1, a negative one drops items from the end); an empty
+// delimiter splits into chunks of limit (at least 1) characters.
 func fSplit(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
+	s, err := text(in)
+	if err != nil {
+		return nil, err
+	}
 	delim := toStr(arg(args, 0, ""))
-	limit := toInt(arg(args, 1, int64(0)))
+	limit := int64(math.MaxInt32) // explode without a limit
+	if l := arg(args, 1, nil); l != nil {
+		limit = toInt(l)
+	} else if delim == "" {
+		limit = 1
+	}
 	var pieces int64
 	if delim == "" {
 		pieces = int64(utf8.RuneCountInString(s)) / max(limit, 1)
@@ -1033,19 +923,20 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	var parts []string
 	switch {
 	case delim == "":
-		size := int(max(limit, 1))
+		size := int(min(max(limit, 1), math.MaxInt32))
 		r := []rune(s)
 		for i := 0; i < len(r); i += size {
 			parts = append(parts, string(r[i:min(i+size, len(r))]))
 		}
-	case limit > 0:
-		parts = strings.SplitN(s, delim, int(min(limit, math.MaxInt32)))
-	case limit < 0:
+		if len(parts) == 0 {
+			parts = []string{""}
+		}
+	case limit >= 0:
+		parts = strings.SplitN(s, delim, int(min(max(limit, 1), math.MaxInt32)))
+	default:
 		parts = strings.Split(s, delim)
 		n := len(parts) + int(max(limit, -math.MaxInt32))
 		parts = parts[:max(n, 0)]
-	default:
-		parts = strings.Split(s, delim)
 	}
 	out := make([]any, len(parts))
 	for i, p := range parts {
@@ -1376,15 +1267,24 @@ func fParseURL(in any, _ ...any) (any, error) {
 
 // --- numbers -------------------------------------------------------------------
 
+// fAbs is PHP's abs(int|float): numeric text is read as a number; other
+// text and arrays are a TypeError; the smallest integer gives a float.
 func fAbs(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
+	n, ok := toNumber(in)
+	if !ok {
+		return nil, fmt.Errorf("expects a number, got %s", dict.TypeName(in))
+	}
+	switch t := n.(type) {
 	case int64:
-		if t < 0 && t != math.MinInt64 {
+		if t == math.MinInt64 {
+			return -float64(t), nil
+		}
+		if t < 0 {
 			return -t, nil
 		}
 		return t, nil
 	}
-	return math.Abs(toFloat(in)), nil
+	return math.Abs(n.(float64)), nil
 }
 
 // fRound is round(precision=0, method='common'|'ceil'|'floor').

@@ -545,3 +545,5 @@ func phpArray(m *dict.Map) any {
 	}
 	return m
 }
+
+func isInfOrNaN(f float64) bool { return math.IsInf(f, 0) || math.IsNaN(f) }

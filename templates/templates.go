@@ -51,8 +51,15 @@
 //
 // {{ x }} prints values the way PHP does, with one hookhost decision:
 // true prints "1", false and null print nothing, floats print with PHP's
-// 14 significant digits and no trailing zeros (0.1 + 0.2 prints 0.3), and a
-// dictionary or list prints as its compact JSON (PHP would print "Array").
+// 14 significant digits and no trailing zeros (0.1 + 0.2 prints 0.3, 1e14
+// prints 1.0E+14, -0.0 prints -0), and a dictionary or list prints as
+// json_encode gives it (PHP would print "Array"; json.go).
+//
+// json_encode is PHP's json_encode with its flags: "/" as "\/", non-ASCII
+// as \uXXXX, floats with serialize_precision -1 (1.0e+100), an array as a
+// JSON list when its keys are 0, 1, ... n-1 in order and as an object
+// otherwise, [] for an empty one, and false (printed as nothing) when the
+// value cannot be encoded (invalid UTF-8, INF).
 //
 // # Filters and functions
 //

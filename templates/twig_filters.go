@@ -297,7 +297,7 @@ func kataDict(st *state, b *capBuilder, m *dict.Map, indent string) {
 					b.WriteString(indent + "  " + x.(string) + "\n")
 				}
 			} else {
-				js, err := st.encodeJSON(t, "")
+				js, _, err := st.jsonEncode(t, 0)
 				if err != nil {
 					b.over = true
 					return false

@@ -1,9 +1,7 @@
 package templates
 
 import (
-	"bytes"
 	"strconv"
-	"sync"
 
 	"github.com/flosch/pongo2/v6"
 
@@ -58,49 +56,15 @@ func toStr(x any) string {
 	}
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// printFlags are the json_encode flags of a list or dictionary printed as
+// text ({{ map }}, "~", join): json_encode's text, and never false.
+const printFlags = jsonPartialOutputOnError | jsonInvalidUTF8Substitute
 
-// encodeJSON encodes v compactly (insertion order, no HTML escaping).
-// Values a render builds are small enough to print (see state.built).
+// encodeJSON prints a list or dictionary as json_encode does. Values a
+// render builds are small enough to print (see state.built).
 func encodeJSON(v any) string {
-	b := bufPool.Get().(*bytes.Buffer)
-	b.Reset()
-	_ = dict.Encode(b, v, "")
-	s := b.String()
-	putBuf(b)
-	return s
-}
-
-func putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		bufPool.Put(b)
-	}
-}
-
-// encodeJSON encodes v as JSON text within the string limit: the encoding
-// stops as soon as the text is too long.
-func (st *state) encodeJSON(v any, indent string) (string, error) {
-	b := bufPool.Get().(*bytes.Buffer)
-	defer putBuf(b)
-	b.Reset()
-	w := &limitWriter{b: b, max: st.limits.String}
-	if err := dict.Encode(w, v, indent); err != nil {
-		return "", st.errString()
-	}
-	return b.String(), nil
-}
-
-// limitWriter writes to b and fails once b would hold more than max bytes.
-type limitWriter struct {
-	b   *bytes.Buffer
-	max int
-}
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.b.Len()+len(p) > w.max {
-		return 0, errBuilderFull
-	}
-	return w.b.Write(p)
+	out, _, _ := phpJSONEncode(v, printFlags, 0)
+	return out
 }
 
 // toFloat converts a value to a number the PHP way: text gives its
