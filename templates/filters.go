@@ -72,7 +72,7 @@ func buildFilters() map[string]filterDef {
 		"secs_pretty":      {fn: fSecsPretty},
 		"sha1":             {fn: hashFilter(sha1.New)},
 		"slice":            {fn: fSlice, spread: true},
-		"sort":             {fn: fSort},
+		"sort":             {sfn: fSort},
 		"split":            {sfn: fSplit, spread: true},
 		"split_crlf":       {sfn: fSplitCRLF, spread: true},
 		"split_csv":        {sfn: fSplitCSV},
@@ -97,7 +97,6 @@ func buildFilters() map[string]filterDef {
 		"date_pretty":      {fn: fDatePretty},
 		"kata_encode":      {sfn: fKataEncode},
 	}
-	f["sort"] = filterDef{sfn: fSortArrow}
 	return f
 }
 
@@ -398,11 +397,13 @@ func setPath(m *dict.Map, path []string, v any) {
 	}
 }
 
+// nextIndex is the key PHP gives an item appended to m: one more than its
+// largest integer key, and at least 0.
 func nextIndex(m *dict.Map) int {
 	n := 0
 	for _, k := range m.Keys() {
-		if i, err := strconv.Atoi(k); err == nil && i >= n {
-			n = i + 1
+		if i, ok := intKey(k); ok && i >= int64(n) {
+			n = int(i) + 1
 		}
 	}
 	return n
@@ -796,24 +797,6 @@ func fLength(in any, _ ...any) (any, error) {
 	return int64(utf8.RuneCountInString(toStr(in))), nil
 }
 
-func fKeys(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case *dict.Map:
-		l := make([]any, t.Len())
-		for i, k := range t.Keys() {
-			l[i] = k
-		}
-		return l, nil
-	case []any:
-		l := make([]any, len(t))
-		for i := range t {
-			l[i] = int64(i)
-		}
-		return l, nil
-	}
-	return []any{}, nil
-}
-
 func fValues(in any, _ ...any) (any, error) {
 	l := toList(in)
 	if l == nil {
@@ -1047,185 +1030,6 @@ func (b *capBuilder) WriteString(s string) (int, error) {
 		return 0, errBuilderFull
 	}
 	return b.Builder.WriteString(s)
-}
-
-// fSlice is slice(start, length, preserve_keys) on lists, dictionaries
-// and text (characters); negative values count from the end.
-func fSlice(in any, args ...any) (any, error) {
-	start := int(toInt(arg(args, 0, int64(0))))
-	var n int
-	bounds := func(size int) (int, int) {
-		s := start
-		if s < 0 {
-			s = max(size+s, 0)
-		}
-		s = min(s, size)
-		e := size
-		if len(args) > 1 && args[1] != nil {
-			l := int(toInt(args[1]))
-			if l < 0 {
-				e = size + l
-			} else {
-				e = s + min(l, size)
-			}
-		}
-		e = max(s, min(e, size))
-		return s, e
-	}
-	switch t := in.(type) {
-	case []any:
-		s, e := bounds(len(t))
-		return slices.Clone(t[s:e]), nil
-	case *dict.Map:
-		s, e := bounds(t.Len())
-		out := dict.New(e - s)
-		for _, k := range t.Keys()[s:e] {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	case nil:
-		return nil, nil
-	}
-	r := []rune(toStr(in))
-	_ = n
-	s, e := bounds(len(r))
-	return string(r[s:e]), nil
-}
-
-// fSort sorts a list; a dictionary's values are sorted with their keys.
-func fSort(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case []any:
-		out := slices.Clone(t)
-		slices.SortStableFunc(out, compare)
-		return out, nil
-	case *dict.Map:
-		keys := slices.Clone(t.Keys())
-		slices.SortStableFunc(keys, func(a, b string) int { return compare(t.Value(a), t.Value(b)) })
-		out := dict.New(len(keys))
-		for _, k := range keys {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	}
-	return in, nil
-}
-
-func fReverse(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case []any:
-		out := slices.Clone(t)
-		slices.Reverse(out)
-		return out, nil
-	case *dict.Map:
-		keys := slices.Clone(t.Keys())
-		slices.Reverse(keys)
-		out := dict.New(len(keys))
-		for _, k := range keys {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	case nil:
-		return nil, nil
-	}
-	r := []rune(toStr(in))
-	slices.Reverse(r)
-	return string(r), nil
-}
-
-// fMerge is Twig's merge (PHP array_merge): lists concatenate; with a
-// dictionary, text keys are overwritten and numeric keys appended.
-func fMerge(st *state, in any, args ...any) (any, error) {
-	other := arg(args, 0, nil)
-	if err := st.wantItems(int64(sizeOf(in)) + int64(sizeOf(other))); err != nil {
-		return nil, err
-	}
-	la, aList := in.([]any)
-	lb, bList := other.([]any)
-	if in == nil {
-		aList = true
-	}
-	if other == nil {
-		bList = true
-	}
-	if aList && bList {
-		out := make([]any, 0, len(la)+len(lb))
-		return append(append(out, la...), lb...), nil
-	}
-	out := dict.New(4)
-	n := 0
-	for _, src := range []any{in, other} {
-		switch t := src.(type) {
-		case []any:
-			for _, v := range t {
-				out.Set(strconv.Itoa(n), v)
-				n++
-			}
-		case *dict.Map:
-			t.Range(func(k string, v any) bool {
-				if _, err := strconv.Atoi(k); err == nil {
-					out.Set(strconv.Itoa(n), v)
-					n++
-				} else {
-					out.Set(k, v)
-				}
-				return true
-			})
-		case nil:
-		default:
-			return nil, fmt.Errorf("cannot merge %s", dict.TypeName(src))
-		}
-	}
-	return out, nil
-}
-
-// fColumn is column(name): the values under name in a list of
-// dictionaries.
-func fColumn(in any, args ...any) (any, error) {
-	name := toStr(arg(args, 0, ""))
-	out := []any{}
-	for _, row := range toList(in) {
-		if m, ok := row.(*dict.Map); ok {
-			if v, ok := m.Get(name); ok {
-				out = append(out, v)
-			}
-		}
-	}
-	return out, nil
-}
-
-// fBatch is batch(size, fill): lists of size items, the last one filled
-// with fill when given.
-func fBatch(st *state, in any, args ...any) (any, error) {
-	l := toList(in)
-	size64 := toInt(arg(args, 0, int64(1)))
-	if size64 < 1 {
-		return nil, errors.New("size must be at least 1")
-	}
-	fill := len(args) > 1 && args[1] != nil
-	// The batches, and with a fill value the items of the last one, are
-	// checked before anything is built.
-	if len(l) > 0 && fill {
-		if err := st.wantItems(size64); err != nil {
-			return nil, err
-		}
-		batches := (int64(len(l)) + size64 - 1) / size64
-		if err := st.alloc(batches * size64 * itemBytes); err != nil {
-			return nil, err
-		}
-	}
-	size := int(min(size64, int64(len(l))+1))
-	out := []any{}
-	for i := 0; i < len(l); i += size {
-		chunk := slices.Clone(l[i:min(i+size, len(l))])
-		if fill {
-			for len(chunk) < int(size64) {
-				chunk = append(chunk, args[1])
-			}
-		}
-		out = append(out, chunk)
-	}
-	return out, nil
 }
 
 // fParseURL is PHP's parse_url: the parts present in the URL.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 func TestFilters(t *testing.T) {
@@ -75,12 +77,12 @@ func TestFilters(t *testing.T) {
 		{"join", `{{ words|join:", " }}|{{ headers|join:"," }}|{{ list|join }}`, `b, a, c|application/json,yes|312`, ""},
 		{"split", `{{ "a,b,c"|split:","|json_encode }} {{ "abc"|split:""|json_encode }}`, `["a","b","c"] ["a","b","c"]`, ""},
 		{"slice", `{{ list|slice:1|json_encode }} {{ "hello"|slice:1 }} {{ nested|slice:1|keys|json_encode }}`, `[1,2] ello ["a","m"]`, ""},
-		{"sort", `{{ list|sort|json_encode }} {{ words|sort|join }}`, `[1,2,3] abc`, ""},
+		{"sort keeps the keys (PHP's asort)", `{{ list|sort|json_encode }} {{ words|sort|join }} {{ list|sort|join }}`, `{"1":1,"2":2,"0":3} abc 123`, ""},
 		{"reverse", `{{ list|reverse|json_encode }} {{ "abc"|reverse }} {{ nested|reverse|keys|join }}`, `[2,1,3] cba maz`, ""},
 		{"merge lists", `{{ list|merge:words|json_encode }}`, `[3,1,2,"b","a","c"]`, ""},
 		{"merge dicts", `{{ nested|merge:headers|keys|json_encode }}`, `["z","a","m","content-type","x-custom"]`, ""},
 		{"column", `{{ rows|column:"name"|json_encode }}`, `["one","two"]`, ""},
-		{"batch", `{{ list|batch:2|json_encode }}`, `[[3,1],[2]]`, ""},
+		{"batch keeps the keys", `{{ list|batch:2|json_encode }} {{ list|batch(2, null, false)|json_encode }}`, `[[3,1],{"2":2}] [[3,1],[2]]`, ""},
 		// numbers
 		{"abs", `{{ neg|abs }} {{ negf|abs }}`, `3 2.5`, ""},
 		{"round", `{{ 2.5|round }} {{ 3.14159|round:2 }} {{ f|round }}`, `3 3.14 2`, ""},
@@ -137,7 +139,8 @@ func TestFilterFuncsMultiArgs(t *testing.T) {
 	require.Equal(t, "a\n  b", call("indent", "a\nb", "  ", int64(1)))
 	require.Len(t, call("hash_hmac", "data", "key", "md5"), 32)
 	require.Len(t, call("hash_hmac", "data", "key", "sha512", true), 64)
-	require.Equal(t, []any{[]any{int64(1), int64(2)}, []any{int64(3), "x"}}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x"))
+	require.Equal(t, []any{[]any{int64(1), int64(2)}, dict.Of("2", int64(3), "3", "x")}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x"))
+	require.Equal(t, []any{[]any{int64(1), int64(2)}, []any{int64(3), "x"}}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x", false))
 	require.Equal(t, "'it\\'s'", call("quote", "it's", "'"))
 	require.NotEmpty(t, FilterNames())
 }

@@ -64,40 +64,11 @@ func asMap(x any) *dict.Map {
 
 // fnArrayColumn is array_column(rows, column, index_key).
 func fnArrayColumn(_ any, args ...any) (any, error) {
-	col := arg(args, 1, nil)
-	idx := arg(args, 2, nil)
-	var out []any
-	keyed := dict.New(0)
-	for _, row := range toList(arg(args, 0, nil)) {
-		m, ok := row.(*dict.Map)
-		if !ok {
-			continue
-		}
-		var v any = m
-		if col != nil {
-			x, ok := m.Get(keyOf(col))
-			if !ok {
-				continue
-			}
-			v = x
-		}
-		if idx != nil {
-			if k, ok := m.Get(keyOf(idx)); ok {
-				keyed.Set(keyOf(k), v)
-				continue
-			}
-			keyed.Set(strconv.Itoa(nextIndex(keyed)), v)
-			continue
-		}
-		out = append(out, v)
+	rows := arg(args, 0, nil)
+	if !isIterable(rows) {
+		return nil, fmt.Errorf("expects a list or dictionary, got %s", dict.TypeName(rows))
 	}
-	if idx != nil {
-		return keyed, nil
-	}
-	if out == nil {
-		out = []any{}
-	}
-	return out, nil
+	return arrayColumn(rows, arg(args, 1, nil), arg(args, 2, nil)), nil
 }
 
 func fnArrayCombine(_ any, args ...any) (any, error) {
@@ -345,17 +316,20 @@ func fnClampFloat(_ any, args ...any) (any, error) {
 	return v, nil
 }
 
-// fnCycle is cycle(values, position).
+// fnCycle is Twig's cycle(values, position): values[position % count]
+// (PHP's %, so a negative position gives nothing); a value that is not
+// an array is returned as it is.
 func fnCycle(_ any, args ...any) (any, error) {
-	l := toList(arg(args, 0, nil))
-	if len(l) == 0 {
-		return nil, nil
+	values := arg(args, 0, nil)
+	if !isIterable(values) {
+		return values, nil
 	}
-	i := toInt(arg(args, 1, int64(0))) % int64(len(l))
-	if i < 0 {
-		i += int64(len(l))
+	i, err := opMod(arg(args, 1, int64(0)), int64(sizeOf(values)))
+	if err != nil {
+		return nil, err
 	}
-	return l[i], nil
+	v, _ := itemAt(values, strconv.FormatInt(i.(int64), 10))
+	return v, nil
 }
 
 // splitPath splits a dict_set path on "." (and ":"), keeping "[]" parts.
@@ -447,43 +421,43 @@ func unsetIn(cur any, path []string) any {
 	return cur
 }
 
-func minMaxArgs(args []any) []any {
+// minMax is PHP's max (sign 1) or min (sign -1): of one array's items,
+// or of two values or more, compared as PHP 8 does.
+func minMax(args []any, sign int) (any, error) {
+	if len(args) == 0 {
+		return nil, errors.New("expects at least 1 argument")
+	}
 	if len(args) == 1 {
-		switch args[0].(type) {
-		case []any, *dict.Map:
-			return toList(args[0])
+		if !isIterable(args[0]) {
+			return nil, fmt.Errorf("expects a list or dictionary, got %s", dict.TypeName(args[0]))
 		}
+		l := toList(args[0])
+		if len(l) == 0 {
+			return nil, errors.New("the list must contain at least one item")
+		}
+		// zend_hash_minmax: the best so far is replaced when it compares
+		// below (max) or above (min) an item
+		best := l[0]
+		for _, v := range l[1:] {
+			if phpCompare(best, v)*sign < 0 {
+				best = v
+			}
+		}
+		return best, nil
 	}
-	return args
-}
-
-func fnMax(_ any, args ...any) (any, error) {
-	l := minMaxArgs(args)
-	if len(l) == 0 {
-		return nil, nil
-	}
-	best := l[0]
-	for _, v := range l[1:] {
-		if compare(v, best) > 0 {
+	// max replaces the best unless item <= best; min when item < best
+	best := args[0]
+	for _, v := range args[1:] {
+		if sign > 0 && phpCompare(v, best) > 0 || sign < 0 && phpCompare(v, best) < 0 {
 			best = v
 		}
 	}
 	return best, nil
 }
 
-func fnMin(_ any, args ...any) (any, error) {
-	l := minMaxArgs(args)
-	if len(l) == 0 {
-		return nil, nil
-	}
-	best := l[0]
-	for _, v := range l[1:] {
-		if compare(v, best) < 0 {
-			best = v
-		}
-	}
-	return best, nil
-}
+func fnMax(_ any, args ...any) (any, error) { return minMax(args, 1) }
+
+func fnMin(_ any, args ...any) (any, error) { return minMax(args, -1) }
 
 // fnRandom is Twig's random(): random(), random(max), random(min, max),
 // random(list) or random(text) for a random character.
@@ -546,6 +520,9 @@ func fnRandomString(_ any, args ...any) (any, error) {
 // fnRange is range(low, high, step=1) over integers or single characters,
 // at most MaxRange items.
 func fnRange(st *state, _ any, args ...any) (any, error) {
+	if len(args) < 2 {
+		return nil, fmt.Errorf("expects at least 2 arguments, %d given", len(args))
+	}
 	lo, hi := arg(args, 0, int64(0)), arg(args, 1, int64(0))
 	step := toFloat(arg(args, 2, int64(1)))
 	if step == 0 {

@@ -196,9 +196,10 @@ func nested(depth int) string {
 	var b strings.Builder
 	b.WriteString("{{ [1]")
 	for i := range depth {
-		b.WriteString("|map(v" + strings.Repeat("x", i%3) + " => [v")
+		v := "v" + strings.Repeat("x", i%3)
+		b.WriteString("|map(" + v + " => [" + v + "]")
 	}
-	b.WriteString(strings.Repeat("])", depth))
+	b.WriteString(strings.Repeat(")", depth))
 	b.WriteString("|length }}")
 	return b.String()
 }

@@ -65,8 +65,11 @@
 //
 // Filters and functions are plain Go functions (Filter, Function) in the
 // dict value model. A function call always finds the function, even when a
-// variable has the same name. Where hookhost differs from Cerb: filter and
-// sort keep a list a list (PHP keeps the old indexes), and kata_encode is a
+// variable has the same name. Arrays follow PHP (arrays.go): integer keys
+// and canonical numeric text keys are one ("1" is 1, and keys gives it as
+// a number), sort, filter, batch and slice(preserve_keys) keep the keys of
+// the items, merge, slice and reverse renumber the integer keys, and an
+// array whose keys are 0, 1, ... n-1 in order is a list. kata_encode is a
 // small emitter of its own.
 //
 // # Package placeholders

@@ -662,6 +662,9 @@ func (t *translator) filter(e *filterExpr) (frag, error) {
 	if err != nil {
 		return frag{}, err
 	}
+	if e.helper {
+		return t.helper(e.p, e.name, obj), nil
+	}
 	if _, ok := filterTable[e.name]; !ok {
 		if slices.Contains(bannedFilters, e.name) {
 			return frag{}, twigError(e.p, "filter %q is not allowed", e.name)

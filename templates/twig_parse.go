@@ -40,6 +40,7 @@ type (
 		name   string
 		args   []expr
 		django bool // |name:arg (pongo2 style, one argument)
+		helper bool // a _tw_ helper filter the parser made
 	}
 	callExpr struct {
 		p    pos
@@ -994,7 +995,13 @@ func (p *parser) postfix(x expr) (expr, error) {
 			}
 			p.next()
 			if p.is(tkPunct, "(") {
-				return nil, twigError(k.pos, "method calls (%s()) are not supported", k.val)
+				// a method call: the data has no objects, so Twig (without
+				// strict_variables) gives null
+				if _, err := p.parseArgs(); err != nil {
+					return nil, err
+				}
+				x = &filterExpr{p: k.pos, obj: x, name: reservedPrefix + "drop", helper: true}
+				continue
 			}
 			x = &getExpr{p: k.pos, obj: x, key: key, dot: true}
 		case "[":

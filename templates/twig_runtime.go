@@ -80,6 +80,7 @@ var helperFilters = map[string]helperFunc{
 	"bitxor": func(_ *state, a any, b []any) (any, error) { return bitOp('^', a, first(b)) },
 	"attr":   func(_ *state, a any, b []any) (any, error) { return fnAttribute(nil, a, first(b)) },
 	"has":    func(_ *state, a any, b []any) (any, error) { return hasKey(a, first(b)), nil },
+	"drop":   func(*state, any, []any) (any, error) { return nil, nil },
 
 	// tests
 	"is_empty":    func(_ *state, a any, _ []any) (any, error) { return isEmpty(a), nil },
@@ -578,10 +579,11 @@ func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) 
 		if list != nil {
 			k, item = int64(i), list[i]
 		} else {
-			k, item = keys[i], m.Value(keys[i])
+			k, item = keyValue(keys[i]), m.Value(keys[i])
 		}
 		if n.val == "" {
 			child.Private[n.key] = item
+			child.Private["_key"] = k // Twig's loop key without a key variable
 		} else {
 			child.Private[n.key] = k
 			child.Private[n.val] = item
@@ -592,7 +594,7 @@ func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) 
 	}
 	// Twig keeps the changes to variables that existed before the loop.
 	for name, v := range child.Private {
-		if name == n.key || name == n.val || name == "loop" {
+		if name == n.key || name == n.val || name == "loop" || name == "_key" {
 			continue
 		}
 		if old, ok := ctx.Private[name]; ok {
