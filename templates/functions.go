@@ -62,11 +62,12 @@ func asMap(x any) *dict.Map {
 	return dict.New(0)
 }
 
-// fnArrayColumn is array_column(rows, column, index_key).
+// fnArrayColumn is Cerb's array_column(rows, column, index_key): PHP's
+// array_column, and [] when rows is not an array.
 func fnArrayColumn(_ any, args ...any) (any, error) {
 	rows := arg(args, 0, nil)
 	if !isIterable(rows) {
-		return nil, fmt.Errorf("expects a list or dictionary, got %s", dict.TypeName(rows))
+		return []any{}, nil
 	}
 	return arrayColumn(rows, arg(args, 1, nil), arg(args, 2, nil)), nil
 }
