@@ -2,11 +2,15 @@ package templates
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/ianaindex"
+	xunicode "golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/language"
 
 	"github.com/hookhost/hookhost/templates/dict"
@@ -211,4 +215,90 @@ func fTrim(in any, args ...any) (any, error) {
 	default:
 		return nil, fmt.Errorf(`trimming side must be "left", "right" or "both", not %q`, side)
 	}
+}
+
+var reBetweenTags = regexp.MustCompile(`>[ \t\n\v\f\r]+<`)
+
+// fSpaceless is Twig's spaceless: the whitespace between HTML tags
+// removed, and the text trimmed.
+func fSpaceless(in any, _ ...any) (any, error) {
+	s, err := text(in)
+	if err != nil {
+		return nil, err
+	}
+	s = reBetweenTags.ReplaceAllString(s, "><")
+	return phpTrim(s, trimMask(defaultTrimChars), true, true), nil
+}
+
+// fConvertEncoding is Twig's convert_encoding(to, from): PHP's iconv. Text
+// that is not valid in from, or has characters to cannot hold, gives false
+// (//IGNORE drops them, //TRANSLIT writes "?").
+func fConvertEncoding(in any, args ...any) (any, error) {
+	s, err := text(in)
+	if err != nil {
+		return nil, err
+	}
+	to, toMode, _ := strings.Cut(strings.ToUpper(toStr(arg(args, 0, ""))), "//")
+	from, _, _ := strings.Cut(strings.ToUpper(toStr(arg(args, 1, ""))), "//")
+	dec, err := charset(from)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := charset(to)
+	if err != nil {
+		return nil, err
+	}
+	var u string
+	if dec == nil {
+		if !utf8.ValidString(s) {
+			return false, nil
+		}
+		u = s
+	} else if u, err = dec.NewDecoder().String(s); err != nil {
+		return false, nil
+	}
+	if enc == nil {
+		return u, nil
+	}
+	e := enc.NewEncoder()
+	if out, err := e.String(u); err == nil {
+		return out, nil
+	}
+	if toMode != "IGNORE" && toMode != "TRANSLIT" {
+		return false, nil
+	}
+	var b strings.Builder
+	for _, r := range u {
+		out, err := e.String(string(r))
+		if err != nil {
+			if toMode == "TRANSLIT" {
+				b.WriteByte('?')
+			}
+			continue
+		}
+		b.WriteString(out)
+	}
+	return b.String(), nil
+}
+
+// charset finds an IANA character set; nil is UTF-8.
+func charset(name string) (encoding.Encoding, error) {
+	switch name {
+	case "UTF-8", "UTF8":
+		return nil, nil
+	case "ASCII":
+		name = "US-ASCII"
+	case "LATIN1":
+		name = "ISO-8859-1"
+	case "CP1252":
+		name = "WINDOWS-1252"
+	}
+	e, err := ianaindex.IANA.Encoding(name)
+	if err != nil || e == nil {
+		return nil, fmt.Errorf("unknown character set %q", name)
+	}
+	if e == xunicode.UTF8 {
+		return nil, nil
+	}
+	return e, nil
 }

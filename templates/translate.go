@@ -674,7 +674,12 @@ func (t *translator) filter(e *filterExpr) (frag, error) {
 		}
 		return frag{}, twigError(e.p, "unknown filter %q", e.name)
 	}
-	args, err := t.exprs(e.args)
+	params, named := filterParams[e.name]
+	argExprs, err := orderArgs("filter", e.name, params, named, e.p, e.args, e.names)
+	if err != nil {
+		return frag{}, err
+	}
+	args, err := t.exprs(argExprs)
 	if err != nil {
 		return frag{}, err
 	}
@@ -698,7 +703,12 @@ func (t *translator) call(e *callExpr) (frag, error) {
 		}
 		return frag{}, twigError(e.p, "unknown function %q", e.name)
 	}
-	args, err := t.exprs(e.args)
+	params, named := functionParams[e.name]
+	argExprs, err := orderArgs("function", e.name, params, named, e.p, e.args, e.names)
+	if err != nil {
+		return frag{}, err
+	}
+	args, err := t.exprs(argExprs)
 	if err != nil {
 		return frag{}, err
 	}

@@ -870,5 +870,4 @@ var unsupportedFunctions = map[string]bool{
 var platformFilters = map[string]bool{
 	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
 	"html_to_text": true, "parse_emails": true, "parse_user_agent": true, "tokenize": true,
-	"convert_encoding": true, "date_modify": true, "format": true,
 }
