@@ -42,6 +42,7 @@ func buildFilters() map[string]filterDef {
 		"column":           {fn: fColumn, spread: true},
 		"csv":              {sfn: fCSV},
 		"date":             {sfn: fDate, spread: true},
+		"date_modify":      {fn: fDateModify},
 		"default":          {fn: fDefault, view: true},
 		"e":                {sfn: fEscape},
 		"escape":           {sfn: fEscape},

@@ -35,6 +35,7 @@ func buildFunctions() map[string]funcDef {
 		"clamp_float":        {fn: fnClampFloat},
 		"clamp_int":          {fn: fnClampInt},
 		"cycle":              {fn: fnCycle, view: true},
+		"date":               {fn: fnDate},
 		"dict_set":           {fn: fnDictSet},
 		"dict_unset":         {fn: fnDictUnset},
 		"json_decode":        {sfn: func(st *state, _ any, args ...any) (any, error) { return fJSONDecode(st, arg(args, 0, "")) }},

@@ -115,6 +115,8 @@ func (e *phpJSONEncoder) value(v any) {
 		e.array(len(keys), isList(t), func(i int) (string, any) { return keys[i], t.Value(keys[i]) })
 	case pongo2.Lambda:
 		e.b = append(e.b, "{}"...) // a PHP Closure has no public properties
+	case *dateTime:
+		e.value(t.jsonValue())
 	case *pongo2.Value:
 		e.value(norm(t.Interface()))
 	default:

@@ -224,6 +224,17 @@ func mulInt(a, b int64) (int64, bool) {
 // 1, and 1 when they cannot be compared (NaN, arrays with different keys).
 // a < b is phpCompare(a, b) < 0, and a > b is phpCompare(b, a) < 0.
 func phpCompare(a, b any) int {
+	if x, ok := a.(*dateTime); ok {
+		// DateTime objects compare by instant; other objects cannot be
+		// compared with them
+		if y, ok := b.(*dateTime); ok {
+			return cmpInt(x.t.UnixNano(), y.t.UnixNano())
+		}
+		return 1
+	}
+	if _, ok := b.(*dateTime); ok {
+		return 1
+	}
 	switch x := a.(type) {
 	case int:
 		return phpCompare(int64(x), b)

@@ -12,7 +12,7 @@ import (
 // *pongo2.Value) into the dict value model.
 func norm(x any) any {
 	switch t := x.(type) {
-	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda:
+	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime:
 		return x
 	case int:
 		return int64(t)
@@ -49,6 +49,9 @@ func toStr(x any) string {
 		return phpFloat(t)
 	case *dict.Map, []any:
 		return encodeJSON(t)
+	case *dateTime:
+		// PHP cannot convert a DateTime to text; hookhost prints ISO 8601
+		return t.String()
 	case *pongo2.Value:
 		return toStr(t.Interface())
 	default:

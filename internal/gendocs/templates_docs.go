@@ -22,7 +22,7 @@ func filterDocs() map[string]string {
 		"column":           "`column(name, index)`: the values under `name` in a list of dictionaries (PHP's array_column), keyed by `index` when given.",
 		"context_alias":    "The short name of a Cerb record type (`cerberusweb.contexts.ticket` gives `ticket`).",
 		"csv":              "Turns rows (lists or dictionaries) into CSV text.",
-		"date":             "`date(format, timezone)`: formats a Unix time or date text with PHP's date letters (`'now'|date('U')` is the current Unix time).",
+		"date":             "`date(format, timezone)`: formats a date (a Unix time, date text as PHP's strtotime reads it, or a DateTime) with PHP's date letters, in `timezone` (default UTC; `false` keeps the date's own zone); `'now'|date('U')` is the current Unix time.",
 		"date_pretty":      "`date_pretty(is_delta)`: a relative date such as `2 hours ago` or `in 3 days`; with `is_delta` the value is a number of seconds.",
 		"default":          "`default(value)`: `value` when the input is empty (null, `\"\"`, false, an empty list or dictionary; `\"0\"` is not empty).",
 		"e":                "Short for `escape`.",
@@ -79,6 +79,7 @@ func filterDocs() map[string]string {
 		"format":           "`format(values...)`: PHP's sprintf with the text as the format (`'%05.1f'|format(3.14159)` is `003.1`).",
 		"spaceless":        "Removes the whitespace between HTML tags, and trims the text.",
 		"convert_encoding": "`convert_encoding(to, from)`: converts text between character sets (PHP's iconv); false when a character cannot be converted.",
+		"date_modify":      "`date_modify(modifier)`: the date moved by a relative date text (`'+1 day'`, `'next monday'`, `'first day of next month'`), as PHP's DateTime::modify; false when the modifier cannot be read.",
 	}
 }
 
@@ -114,5 +115,6 @@ func functionDocs() map[string]string {
 		"validate_email":     "`validate_email(text)`: whether the text is a plain email address.",
 		"validate_number":    "`validate_number(value)`: whether the value is numeric.",
 		"xml_decode":         "`xml_decode(text)`: an XML document as dictionaries, as PHP's `json_encode(simplexml_load_string(text))` gives it.",
+		"date":               "`date(date='now', timezone)`: a DateTime from a Unix time or date text (PHP's strtotime: `'+2 days'`, `'2024-02-29 13:45 Europe/Paris'`), for the date filter and comparisons.",
 	}
 }
