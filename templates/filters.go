@@ -1095,21 +1095,24 @@ func fAbs(in any, _ ...any) (any, error) {
 	return math.Abs(n.(float64)), nil
 }
 
-// fRound is round(precision=0, method='common'|'ceil'|'floor').
+// fRound is Twig's round(precision=0, method='common'|'ceil'|'floor'): the
+// value as a float, rounded as PHP's round (common) or with ceil/floor of
+// value * 10 ** precision.
 func fRound(in any, args ...any) (any, error) {
 	f := toFloat(in)
 	p := toInt(arg(args, 0, int64(0)))
-	p = max(min(p, 15), -15)
-	mul := math.Pow(10, float64(p))
+	p = max(min(p, 400), -400)
 	switch toStr(arg(args, 1, "common")) {
-	case "ceil":
-		return math.Ceil(f*mul) / mul, nil
-	case "floor":
-		return math.Floor(f*mul) / mul, nil
 	case "common":
-		return math.Round(f*mul) / mul, nil
+		return phpRound(f, int(p)), nil
+	case "ceil":
+		m := math.Pow(10, float64(p))
+		return math.Ceil(f*m) / m, nil
+	case "floor":
+		m := math.Pow(10, float64(p))
+		return math.Floor(f*m) / m, nil
 	default:
-		return nil, errors.New("method must be common, ceil or floor")
+		return nil, errors.New(`the round filter only supports the "common", "ceil", and "floor" methods`)
 	}
 }
 
@@ -1126,8 +1129,10 @@ func fNumberFormat(st *state, in any, args ...any) (any, error) {
 	return numberFormat(f, dec, point, sep), nil
 }
 
+// numberFormat is PHP's number_format: the value rounded as round() does
+// (half away from zero), then written with dec decimals.
 func numberFormat(f float64, dec int, point, sep string) string {
-	s := strconv.FormatFloat(math.Abs(f), 'f', dec, 64)
+	s := strconv.FormatFloat(phpRound(math.Abs(f), dec), 'f', dec, 64)
 	intPart, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	if f < 0 && strings.Trim(s, "0.") != "" {

@@ -558,3 +558,75 @@ func phpArray(m *dict.Map) any {
 }
 
 func isInfOrNaN(f float64) bool { return math.IsInf(f, 0) || math.IsNaN(f) }
+
+// phpRound is PHP 8.2's round(value, places) (_php_math_round, half away
+// from zero): the value is first rounded to the 15 significant digits a
+// double holds, so that 1.005 rounds to 1.01 as its decimal text says.
+func phpRound(value float64, places int) float64 {
+	if math.IsInf(value, 0) || math.IsNaN(value) || value == 0 {
+		return value
+	}
+	precisionPlaces := 14 - int(math.Floor(math.Log10(math.Abs(value))))
+	f1 := intPow10(absInt(places))
+	var tmp float64
+	if precisionPlaces > places && precisionPlaces-15 < places {
+		usePrecision := max(precisionPlaces, -4*15)
+		tmp = roundHalfUp(roundBasic(value, usePrecision))
+		usePrecision = max(places-usePrecision, -4*15)
+		// places < precisionPlaces, so usePrecision < 0
+		tmp /= intPow10(absInt(usePrecision))
+	} else {
+		if places >= 0 {
+			tmp = value * f1
+		} else {
+			tmp = value / f1
+		}
+		if math.Abs(tmp) >= 1e15 {
+			return value // beyond a double's precision
+		}
+	}
+	tmp = roundHalfUp(tmp)
+	if absInt(places) < 23 {
+		if places > 0 {
+			return tmp / f1
+		}
+		return tmp * f1
+	}
+	f, err := strconv.ParseFloat(strconv.FormatFloat(tmp, 'f', 15, 64)+"e"+strconv.Itoa(-places), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return value
+	}
+	return f
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func intPow10(p int) float64 {
+	if p < 0 || p > 22 {
+		return math.Pow(10, float64(p))
+	}
+	return pow10tab[p]
+}
+
+var pow10tab = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+func roundBasic(value float64, places int) float64 {
+	f1 := intPow10(absInt(places))
+	if places >= 0 {
+		return value * f1
+	}
+	return value / f1
+}
+
+// roundHalfUp rounds to an integer, halves away from zero.
+func roundHalfUp(v float64) float64 {
+	if v >= 0 {
+		return math.Floor(v + 0.5)
+	}
+	return math.Ceil(v - 0.5)
+}

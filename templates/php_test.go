@@ -143,3 +143,18 @@ func TestPHPOperators(t *testing.T) {
 		require.Equal(t, tt.want, out, tt.src)
 	}
 }
+
+func TestPHPRound(t *testing.T) {
+	tests := []struct {
+		v      float64
+		places int
+		want   float64
+	}{
+		{1.005, 2, 1.01}, {0.285, 2, 0.29}, {2.5, 0, 3}, {-2.5, 0, -3}, {0.49999999999999994, 0, 1},
+		{1234.5, 0, 1235}, {1234.5678, 2, 1234.57}, {1234.5, -2, 1200}, {0.125, 2, 0.13}, {1e20, 2, 1e20},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, phpRound(tt.v, tt.places), "%v, %d", tt.v, tt.places)
+	}
+	require.True(t, math.Signbit(phpRound(-0.4, 0)), "-0.4 rounds to -0")
+}
