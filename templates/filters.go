@@ -1,26 +1,18 @@
 package templates
 
 import (
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"html"
 	"math"
-	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/templates/dict"
@@ -78,6 +70,7 @@ func buildFilters() map[string]filterDef {
 		"split":            {sfn: fSplit, spread: true},
 		"split_crlf":       {sfn: fSplitCRLF, spread: true},
 		"split_csv":        {sfn: fSplitCSV},
+		"stat":             {fn: fStat, spread: true},
 		"str_pos":          {fn: fStrPos, spread: true},
 		"str_sub":          {fn: fStrSub, spread: true},
 		"strip_lines":      {fn: fStripLines},
@@ -159,72 +152,6 @@ func (st *state) decodeJSON(s string) (any, error) {
 }
 
 // --- encodings and hashes --------------------------------------------------
-
-func fBase64Encode(in any, _ ...any) (any, error) {
-	return base64.StdEncoding.EncodeToString([]byte(toStr(in))), nil
-}
-
-func fBase64Decode(in any, _ ...any) (any, error) {
-	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
-	b, err := base64.RawStdEncoding.DecodeString(s)
-	if err != nil {
-		return "", nil
-	}
-	return string(b), nil
-}
-
-func fBase64URLEncode(in any, _ ...any) (any, error) {
-	return base64.RawURLEncoding.EncodeToString([]byte(toStr(in))), nil
-}
-
-func fBase64URLDecode(in any, _ ...any) (any, error) {
-	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return "", nil
-	}
-	return string(b), nil
-}
-
-func dropSpace(r rune) rune {
-	if unicode.IsSpace(r) {
-		return -1
-	}
-	return r
-}
-
-func hashFilter(h func() hash.Hash) Func {
-	return func(in any, _ ...any) (any, error) {
-		x := h()
-		x.Write([]byte(toStr(in)))
-		return hex.EncodeToString(x.Sum(nil)), nil
-	}
-}
-
-var hmacAlgos = map[string]func() hash.Hash{
-	"md5": md5.New, "sha1": sha1.New, "sha224": sha256.New224, "sha256": sha256.New,
-	"sha384": sha512.New384, "sha512": sha512.New,
-}
-
-// fHashHMAC is hash_hmac(key, algo='sha256', raw=false); "" for empty input.
-func fHashHMAC(in any, args ...any) (any, error) {
-	s := toStr(in)
-	if s == "" {
-		return "", nil
-	}
-	algo := strings.ToLower(toStr(arg(args, 1, "sha256")))
-	h, ok := hmacAlgos[algo]
-	if !ok {
-		return nil, fmt.Errorf("unknown algorithm %q", algo)
-	}
-	m := hmac.New(h, []byte(toStr(arg(args, 0, ""))))
-	m.Write([]byte(s))
-	sum := m.Sum(nil)
-	if truthy(arg(args, 2, false)) {
-		return string(sum), nil
-	}
-	return hex.EncodeToString(sum), nil
-}
 
 // rawURLEncode is PHP's rawurlencode.
 func rawURLEncode(s string) string {
@@ -313,24 +240,6 @@ func buildQuery(parts *[]string, prefix string, v any) {
 	}
 }
 
-// fURLDecode is urldecode; url_decode:"json" parses a query string into
-// JSON text.
-func fURLDecode(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	if toStr(arg(args, 0, "")) == "json" {
-		if err := st.wantItems(int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)); err != nil {
-			return nil, err
-		}
-		out, _, err := st.jsonEncode(parseQuery(s), 0)
-		return out, err
-	}
-	out, err := url.QueryUnescape(s)
-	if err != nil {
-		return lenientUnescape(s), nil
-	}
-	return out, nil
-}
-
 // lenientUnescape decodes %XX and "+" and keeps malformed escapes, like PHP.
 func lenientUnescape(s string) string {
 	var b strings.Builder
@@ -417,15 +326,6 @@ func fUnescape(in any, _ ...any) (any, error) { return html.UnescapeString(toStr
 
 func fRaw(in any, _ ...any) (any, error) { return in, nil }
 
-func fQuote(in any, args ...any) (any, error) {
-	q := toStr(arg(args, 0, `"`))
-	s := toStr(in)
-	if q != "" {
-		s = strings.ReplaceAll(s, q, `\`+q)
-	}
-	return q + s + q, nil
-}
-
 // --- text ---------------------------------------------------------------------
 
 // fReplace is Twig's replace: PHP's strtr with an array of from => to,
@@ -485,150 +385,6 @@ outer:
 		i++
 	}
 	return b.String(), true
-}
-
-// fAlphanum keeps letters and digits, plus the characters in also; other
-// characters become replace.
-func fAlphanum(st *state, in any, args ...any) (any, error) {
-	also := toStr(arg(args, 0, ""))
-	repl := toStr(arg(args, 1, ""))
-	var b strings.Builder
-	for _, r := range toStr(in) {
-		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || strings.ContainsRune(also, r) {
-			b.WriteRune(r)
-		} else {
-			if b.Len()+len(repl) > st.limits.String {
-				return nil, st.errString()
-			}
-			b.WriteString(repl)
-		}
-	}
-	return b.String(), nil
-}
-
-// fAppend is append(suffix, delimiter, trim): adds suffix after delimiter
-// when the text is not empty.
-func fAppend(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	suffix := toStr(arg(args, 0, ""))
-	delim := toStr(arg(args, 1, ""))
-	if t := toStr(arg(args, 2, "")); t != "" {
-		s = strings.TrimRight(s, t)
-	}
-	if s == "" {
-		return suffix, nil
-	}
-	if err := st.wantString(int64(len(s)) + int64(len(delim)) + int64(len(suffix))); err != nil {
-		return nil, err
-	}
-	return s + delim + suffix, nil
-}
-
-// fTruncate is truncate(len=30, sep='...'), counted in characters.
-func fTruncate(in any, args ...any) (any, error) {
-	s := toStr(in)
-	n := int(toInt(arg(args, 0, int64(30))))
-	sep := toStr(arg(args, 1, "..."))
-	if n < 0 || utf8.RuneCountInString(s) <= n {
-		return s, nil
-	}
-	return string([]rune(s)[:n]) + sep, nil
-}
-
-func fRepeat(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	n := toInt(arg(args, 0, int64(1)))
-	if n <= 0 || s == "" {
-		return "", nil
-	}
-	if n > int64(st.limits.String)/int64(len(s)) {
-		return nil, st.errString()
-	}
-	return strings.Repeat(s, int(n)), nil
-}
-
-// fStrPos is str_pos(needle, offset=0, ignoreCase=false) in characters; -1
-// when not found.
-func fStrPos(in any, args ...any) (any, error) {
-	h := []rune(toStr(in))
-	needle := toStr(arg(args, 0, ""))
-	off := int(toInt(arg(args, 1, int64(0))))
-	if off < 0 {
-		off += len(h)
-	}
-	if off < 0 || off > len(h) {
-		return int64(-1), nil
-	}
-	hs := string(h[off:])
-	if truthy(arg(args, 2, false)) {
-		hs, needle = strings.ToLower(hs), strings.ToLower(needle)
-	}
-	i := strings.Index(hs, needle)
-	if i < 0 {
-		return int64(-1), nil
-	}
-	return int64(off + utf8.RuneCountInString(hs[:i])), nil
-}
-
-// fStrSub is str_sub(from, to): characters from..to (to exclusive, end of
-// text by default; negative positions count from the end).
-func fStrSub(in any, args ...any) (any, error) {
-	r := []rune(toStr(in))
-	from := int(toInt(arg(args, 0, int64(0))))
-	to := int(toInt(arg(args, 1, int64(len(r)))))
-	if from < 0 {
-		from += len(r)
-	}
-	if to < 0 {
-		to += len(r)
-	}
-	from = max(0, min(from, len(r)))
-	to = max(from, min(to, len(r)))
-	return string(r[from:to]), nil
-}
-
-// fIndent is indent(marker=' ', from_line=0): prefixes every line from
-// from_line (0-based) with marker.
-func fIndent(st *state, in any, args ...any) (any, error) {
-	marker := toStr(arg(args, 0, " "))
-	from := int(toInt(arg(args, 1, int64(0))))
-	s := toStr(in)
-	if err := st.wantString(int64(len(s)) + int64(len(marker))*int64(strings.Count(s, "\n")+1)); err != nil {
-		return nil, err
-	}
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		if i >= from {
-			lines[i] = marker + lines[i]
-		}
-	}
-	return strings.Join(lines, "\n"), nil
-}
-
-// fStripLines drops the lines that start with one of the prefixes (text or
-// list).
-func fStripLines(in any, args ...any) (any, error) {
-	var prefixes []string
-	for _, p := range toList(arg(args, 0, nil)) {
-		if s := toStr(p); s != "" {
-			prefixes = append(prefixes, s)
-		}
-	}
-	lines := strings.Split(toStr(in), "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		drop := false
-		for _, p := range prefixes {
-			if strings.HasPrefix(strings.TrimLeft(l, " \t"), p) {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n"), nil
 }
 
 // --- regular expressions ----------------------------------------------------
@@ -756,21 +512,6 @@ func stripExtended(s string) string {
 	return b.String()
 }
 
-// fRegexp is regexp(pattern, group=0): the group of the first match, or "".
-func fRegexp(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	re, err := st.regexp(toStr(arg(args, 0, "")), len(s))
-	if err != nil {
-		return nil, err
-	}
-	m := re.FindStringSubmatch(s)
-	g := groupIndex(re, arg(args, 1, int64(0)))
-	if m == nil || g < 0 || g >= len(m) {
-		return "", nil
-	}
-	return m[g], nil
-}
-
 func groupIndex(re *regexp.Regexp, g any) int {
 	if s, ok := g.(string); ok && !isNumeric(s) {
 		return re.SubexpIndex(s)
@@ -799,19 +540,6 @@ func fLength(in any, _ ...any) (any, error) {
 		return int64(t.Len()), nil
 	}
 	return int64(utf8.RuneCountInString(toStr(in))), nil
-}
-
-func fValues(in any, _ ...any) (any, error) {
-	l := toList(in)
-	if l == nil {
-		l = []any{}
-	}
-	if _, ok := in.([]any); !ok {
-		if _, ok := in.(*dict.Map); !ok {
-			return []any{}, nil
-		}
-	}
-	return l, nil
 }
 
 func fFirst(in any, _ ...any) (any, error) {
@@ -932,41 +660,6 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	return out, nil
 }
 
-// fSplitCRLF is split_crlf(keep_blanks=false, trim=true).
-func fSplitCRLF(st *state, in any, args ...any) (any, error) {
-	keep := truthy(arg(args, 0, false))
-	trim := truthy(arg(args, 1, true))
-	if err := st.wantItems(int64(strings.Count(toStr(in), "\n")) + 1); err != nil {
-		return nil, err
-	}
-	out := []any{}
-	for _, l := range strings.Split(strings.ReplaceAll(toStr(in), "\r\n", "\n"), "\n") {
-		l = strings.TrimSuffix(l, "\r")
-		if trim {
-			l = strings.TrimSpace(l)
-		}
-		if l == "" && !keep {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
-// fSplitCSV splits on commas, trims the items and drops empty ones.
-func fSplitCSV(st *state, in any, _ ...any) (any, error) {
-	if err := st.wantItems(int64(strings.Count(toStr(in), ",")) + 1); err != nil {
-		return nil, err
-	}
-	out := []any{}
-	for _, p := range strings.Split(toStr(in), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
 // fParseCSV parses CSV text into a list of rows (lists of text).
 func fParseCSV(st *state, in any, _ ...any) (any, error) {
 	s := toStr(in)
@@ -989,26 +682,6 @@ func fParseCSV(st *state, in any, _ ...any) (any, error) {
 		out[i] = row
 	}
 	return out, nil
-}
-
-// fCSV turns rows (lists or dictionaries) into CSV text.
-func fCSV(st *state, in any, _ ...any) (any, error) {
-	b := &capBuilder{max: st.limits.String}
-	w := csv.NewWriter(b)
-	for _, row := range toList(in) {
-		var rec []string
-		for _, f := range toList(row) {
-			rec = append(rec, toStr(f))
-		}
-		if err := w.Write(rec); err != nil {
-			return nil, st.limitError(err)
-		}
-	}
-	w.Flush()
-	if b.over {
-		return nil, st.errString()
-	}
-	return b.String(), w.Error()
 }
 
 // capBuilder is a strings.Builder that refuses to grow past max bytes.
@@ -1034,43 +707,6 @@ func (b *capBuilder) WriteString(s string) (int, error) {
 		return 0, errBuilderFull
 	}
 	return b.Builder.WriteString(s)
-}
-
-// fParseURL is PHP's parse_url: the parts present in the URL.
-func fParseURL(in any, _ ...any) (any, error) {
-	u, err := url.Parse(toStr(in))
-	if err != nil {
-		return nil, nil
-	}
-	m := dict.New(8)
-	if u.Scheme != "" {
-		m.Set("scheme", u.Scheme)
-	}
-	if h := u.Hostname(); h != "" {
-		m.Set("host", h)
-	}
-	if p := u.Port(); p != "" {
-		n, _ := strconv.ParseInt(p, 10, 64)
-		m.Set("port", n)
-	}
-	if u.User != nil {
-		m.Set("user", u.User.Username())
-		if p, ok := u.User.Password(); ok {
-			m.Set("pass", p)
-		}
-	}
-	if u.Opaque != "" {
-		m.Set("path", u.Opaque)
-	} else if u.Path != "" {
-		m.Set("path", u.EscapedPath())
-	}
-	if u.RawQuery != "" {
-		m.Set("query", u.RawQuery)
-	}
-	if u.Fragment != "" {
-		m.Set("fragment", u.Fragment)
-	}
-	return m, nil
 }
 
 // --- numbers -------------------------------------------------------------------
@@ -1149,79 +785,4 @@ func numberFormat(f float64, dec int, point, sep string) string {
 		b.WriteString(frac)
 	}
 	return b.String()
-}
-
-// fBaseConvert is base_convert(from, to).
-func fBaseConvert(in any, args ...any) (any, error) {
-	from := int(toInt(arg(args, 0, int64(10))))
-	to := int(toInt(arg(args, 1, int64(10))))
-	if from < 2 || from > 36 || to < 2 || to > 36 {
-		return nil, errors.New("bases must be between 2 and 36")
-	}
-	n, err := strconv.ParseUint(strings.ToLower(strings.TrimSpace(toStr(in))), from, 64)
-	if err != nil {
-		return "0", nil
-	}
-	return strconv.FormatUint(n, to), nil
-}
-
-// fBytesPretty is bytes_pretty(precision=0): 1000-based units as in Cerb.
-func fBytesPretty(in any, args ...any) (any, error) {
-	if !isNumeric(in) {
-		return "", nil
-	}
-	b := toFloat(in)
-	prec := int(max(min(toInt(arg(args, 0, int64(0))), 20), 0))
-	nf := func(x float64, unit string) string {
-		return numberFormat(x, prec, ".", ",") + " " + unit
-	}
-	switch {
-	case b >= 1e12:
-		return nf(b/1e12, "TB"), nil
-	case b >= 1e9:
-		return nf(b/1e9, "GB"), nil
-	case b >= 1e6:
-		return nf(b/1e6, "MB"), nil
-	case b >= 1e3:
-		return nf(b/1e3, "KB"), nil
-	}
-	return dict.FormatFloat(b) + " bytes", nil
-}
-
-// fSecsPretty is secs_pretty(precision=2): "1 hour, 5 mins", with at most
-// precision units.
-func fSecsPretty(in any, args ...any) (any, error) {
-	secs := toInt(in)
-	prec := int(toInt(arg(args, 0, int64(2))))
-	if prec <= 0 {
-		prec = 2
-	}
-	if secs < 0 {
-		secs = -secs
-	}
-	if secs == 0 {
-		return "0 secs", nil
-	}
-	units := []struct {
-		n          int64
-		one, other string
-	}{
-		{31536000, "year", "years"}, {2592000, "month", "months"}, {604800, "week", "weeks"},
-		{86400, "day", "days"}, {3600, "hour", "hours"}, {60, "min", "mins"}, {1, "sec", "secs"},
-	}
-	var parts []string
-	for _, u := range units {
-		if len(parts) == prec {
-			break
-		}
-		if q := secs / u.n; q > 0 {
-			name := u.other
-			if q == 1 {
-				name = u.one
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", q, name))
-			secs -= q * u.n
-		}
-	}
-	return strings.Join(parts, ", "), nil
 }

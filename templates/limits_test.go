@@ -173,7 +173,7 @@ func TestRuntimeFaultsAreErrors(t *testing.T) {
 		{"huge slice bounds", `{{ "abc"|slice(9223372036854775807, 9223372036854775807) }}{{ "abc"[-9223372036854775807:9223372036854775807] }}`, "abc", ""},
 		{"huge batch size", `{{ [1, 2]|batch(9223372036854775807)|json_encode }}`, "[[1,2]]", ""},
 		{"deep JSON", `{{ json_decode("[" ~ ("["|repeat(20000)) ~ "]") is null }}`, "1", ""},
-		{"bad pattern", `{{ "x"|regexp("/(/") }}`, "", "bad pattern"},
+		{"bad pattern gives nothing, as preg_match's false", `[{{ "x"|regexp("/(/") }}]`, "[]", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

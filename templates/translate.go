@@ -743,9 +743,6 @@ func (t *translator) test(e *testExpr) (frag, error) {
 		if err != nil {
 			return frag{}, err
 		}
-	case len(args) > 1:
-		// several arguments are passed as one list
-		f = t.helper(e.p, reservedPrefix+h, x, joinArgs(reservedPrefix+"list", e.p, args))
 	default:
 		f = t.helper(e.p, reservedPrefix+h, x, args...)
 	}

@@ -104,27 +104,9 @@ var helperFilters = map[string]helperFunc{
 		r, err := opMod(a, first(b))
 		return err == nil && r == int64(0), err
 	},
-	"is_prefixed": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		return anyOf(b, func(p string) bool { return strings.HasPrefix(s, p) }), nil
-	},
-	"is_suffixed": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		return anyOf(b, func(p string) bool { return strings.HasSuffix(s, p) }), nil
-	},
-	"is_pattern": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		var err error
-		ok := anyOf(b, func(p string) bool {
-			re, werr := wildcard(p)
-			if werr != nil {
-				err = werr
-				return true
-			}
-			return re.MatchString(s)
-		})
-		return ok && err == nil, err
-	},
+	"is_prefixed": func(_ *state, a any, b []any) (any, error) { return testPrefixed(a, b, false) },
+	"is_suffixed": func(_ *state, a any, b []any) (any, error) { return testPrefixed(a, b, true) },
+	"is_pattern":  func(_ *state, a any, b []any) (any, error) { return testPattern(a, b) },
 	"is_record_type": func(_ *state, a any, b []any) (any, error) {
 		if m, ok := a.(*dict.Map); ok {
 			a = m.Value("_context")
