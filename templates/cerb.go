@@ -21,10 +21,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	unorm "golang.org/x/text/unicode/norm"
 
+	"github.com/hookhost/hookhost/automations/kata"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -1504,23 +1506,31 @@ func fnValidateEmail(_ any, args ...any) (any, error) {
 	return at > 0 && at < len(list[0].Address)-1, nil
 }
 
-// dictPath splits a dict_set path on "." ({DOT} is a dot in a key).
-func dictPath(p string) []string {
-	parts := strings.Split(p, ".")
+// dictPath splits a dict_set path on delim ({DOT} is a dot in a key).
+func dictPath(p, delim string) []string {
+	parts := strings.Split(p, delim)
 	for i := range parts {
 		parts[i] = strings.ReplaceAll(parts[i], "{DOT}", ".")
 	}
 	return parts
 }
 
-// fnDictSet is dict_set(var, 'a.b', value) (DevblocksPlatform's
-// arrayDictSet): a copy of var with value at the path; "[]" appends.
+// fnDictSet is dict_set(var, 'a.b', value, delimiter='.')
+// (DevblocksPlatform's arrayDictSet): a copy of var with value at the path;
+// "[]" appends.
 func fnDictSet(_ any, args ...any) (any, error) {
+	delim := "."
+	if d := arg(args, 3, nil); d != nil {
+		delim = toStr(d)
+	}
+	if delim == "" {
+		return nil, errors.New("dict_set: the delimiter is empty (explode(): Argument #1 ($separator) cannot be empty)")
+	}
 	root := dict.CloneValue(arg(args, 0, nil))
 	if !truthy(root) && !isIterable(root) {
 		root = dict.New(1)
 	}
-	return setIn(root, dictPath(toStr(arg(args, 1, ""))), arg(args, 2, nil)), nil
+	return setIn(root, dictPath(toStr(arg(args, 1, "")), delim), arg(args, 2, nil)), nil
 }
 
 func setIn(cur any, path []string, v any) any {
@@ -1569,7 +1579,7 @@ func fnDictUnset(_ any, args ...any) (any, error) {
 	}
 	for _, p := range paths {
 		if p != "" {
-			root = unsetIn(root, dictPath(p))
+			root = unsetIn(root, dictPath(p, "."))
 		}
 	}
 	return root, nil
@@ -1650,4 +1660,222 @@ func testPattern(a any, args []any) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// fParseCSV is parse_csv(separator=',', enclosure='"', escape='\\'): the
+// rows of CSV text as PHP's fgetcsv reads them one after another until the
+// end of the text: an empty text gives [false], a blank line [null].
+func fParseCSV(st *state, in any, args ...any) (any, error) {
+	s, ok := cerbText(in)
+	if !ok {
+		return "", nil
+	}
+	if err := st.wantItems(int64(strings.Count(s, "\n") + strings.Count(s, ",") + 1)); err != nil {
+		return nil, err
+	}
+	opt := func(i int, def byte) byte {
+		if a := arg(args, i, nil); a != nil {
+			if t := toStr(a); t != "" {
+				return t[0]
+			}
+		}
+		return def
+	}
+	delim, encl, esc := opt(0, ','), opt(1, '"'), opt(2, '\\')
+	rows := []any{}
+	if s == "" {
+		return append(rows, false), nil
+	}
+	for pos := 0; pos < len(s); {
+		var row []any
+		row, pos = phpGetCSV(s, pos, delim, encl, esc)
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// phpGetCSV reads one record of s from pos as PHP's fgetcsv does: leading
+// spaces are skipped only before an enclosure, "" inside an enclosure is a
+// quote, the escape byte keeps the byte after it (and itself), an
+// enclosure left open continues on the next line, and the text after a
+// closing enclosure up to the delimiter is kept. A blank line is [null].
+func phpGetCSV(s string, pos int, delim, encl, esc byte) ([]any, int) {
+	lineEnd := func(p int) int {
+		if i := strings.IndexByte(s[p:], '\n'); i >= 0 {
+			return p + i + 1
+		}
+		return len(s)
+	}
+	end := lineEnd(pos)
+	trimEOL := func(a, b int) int {
+		for b > a && (s[b-1] == '\n' || s[b-1] == '\r') {
+			b--
+		}
+		return b
+	}
+	if trimEOL(pos, end) == pos {
+		return []any{nil}, end
+	}
+	var row []any
+	var field strings.Builder
+	p := pos
+	for {
+		field.Reset()
+		lim := trimEOL(p, end)
+		q := p
+		for q < lim && s[q] != delim && (s[q] == ' ' || s[q] == '\t') {
+			q++
+		}
+		if q < lim && s[q] == encl {
+			p = q + 1
+		quoted:
+			for {
+				for p < end {
+					c := s[p]
+					switch {
+					case c == esc && esc != encl && p+1 < end:
+						field.WriteByte(c)
+						field.WriteByte(s[p+1])
+						p += 2
+					case c == encl && p+1 < len(s) && s[p+1] == encl:
+						field.WriteByte(encl)
+						p += 2
+					case c == encl:
+						p++
+						break quoted
+					default:
+						field.WriteByte(c)
+						p++
+					}
+				}
+				if end >= len(s) {
+					break // the text ends inside the enclosure
+				}
+				end = lineEnd(end)
+			}
+			lim = trimEOL(p, end)
+			for p < lim && s[p] != delim {
+				field.WriteByte(s[p])
+				p++
+			}
+		} else {
+			for p < lim && s[p] != delim {
+				field.WriteByte(s[p])
+				p++
+			}
+		}
+		row = append(row, field.String())
+		if p < lim && s[p] == delim {
+			p++
+			continue
+		}
+		return row, end
+	}
+}
+
+// fTokenize is tokenize: the words of the lower-cased text (runs of
+// letters and digits), as Cerb splits them with mb_ereg_replace.
+func fTokenize(in any, _ ...any) (any, error) {
+	s, ok := cerbText(in)
+	if !ok {
+		return "", nil
+	}
+	words := strings.FieldsFunc(lowerText(s), func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Nl, r) || unicode.Is(unicode.Other_Alphabetic, r))
+	})
+	out := make([]any, len(words))
+	for i, w := range words {
+		out[i] = w
+	}
+	return out, nil
+}
+
+// fnJSONPathSet is jsonpath_set(var, 'a.b[]', value): a copy of var (an
+// empty one becomes an array) with value at the "." path; a part ending in
+// "[]" appends to the list under that key.
+func fnJSONPathSet(_ any, args ...any) (any, error) {
+	root := dict.CloneValue(arg(args, 0, nil))
+	if !truthy(root) {
+		root = dict.New(1)
+	}
+	return jsonPathSet(root, strings.Split(toStr(arg(args, 1, "")), "."), arg(args, 2, nil))
+}
+
+func jsonPathSet(cur any, path []string, v any) (any, error) {
+	if len(path) == 0 {
+		return v, nil
+	}
+	part, appendTo := path[0], false
+	if strings.HasSuffix(part, "[]") {
+		part, appendTo = strings.TrimRight(part, "[]"), true
+	}
+	m, err := pathArray(cur)
+	if err != nil {
+		return nil, err
+	}
+	child, ok := m.Get(part)
+	if !ok || child == nil {
+		child = dict.New(0)
+	}
+	if appendTo {
+		l, err := pathArray(child)
+		if err != nil {
+			return nil, err
+		}
+		item, err := jsonPathSet(nil, path[1:], v)
+		if err != nil {
+			return nil, err
+		}
+		l.Set(strconv.Itoa(nextIndex(l)), item)
+		child = phpArray(l)
+	} else if child, err = jsonPathSet(child, path[1:], v); err != nil {
+		return nil, err
+	}
+	m.Set(part, child)
+	return phpArray(m), nil
+}
+
+// pathArray is the array a path step writes into: null becomes an empty
+// one; a scalar is an error, as in PHP.
+func pathArray(x any) (*dict.Map, error) {
+	switch c := x.(type) {
+	case nil:
+		return dict.New(1), nil
+	case []any:
+		return listToMap(c), nil
+	case *dict.Map:
+		return c, nil
+	}
+	return nil, errors.New("jsonpath_set: cannot use a scalar value as an array")
+}
+
+// fnKataParse is kata_parse(text): the KATA tree as dictionaries of text,
+// the keys as written (with their annotations); false when the text is not
+// valid KATA.
+func fnKataParse(_ any, args ...any) (any, error) {
+	s, ok := cerbText(arg(args, 0, nil))
+	if !ok {
+		return false, nil
+	}
+	doc, err := kata.Parse("kata_parse", s)
+	if err != nil {
+		return false, nil
+	}
+	return kataTree(doc.Root), nil
+}
+
+func kataTree(n *kata.Node) any {
+	switch n.Kind {
+	case kata.Scalar, kata.Text:
+		return n.Value
+	}
+	m := dict.New(len(n.Children))
+	for _, c := range n.Children {
+		k := c.Key
+		for _, a := range c.Annotations {
+			k += "@" + a
+		}
+		m.Set(k, kataTree(c))
+	}
+	return m
 }

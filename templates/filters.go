@@ -3,7 +3,6 @@ package templates
 import (
 	"crypto/md5"
 	"crypto/sha1"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"html"
@@ -54,7 +53,8 @@ func buildFilters() map[string]filterDef {
 		"merge":            {sfn: fMerge},
 		"nl2br":            {fn: fNl2br},
 		"number_format":    {sfn: fNumberFormat, spread: true},
-		"parse_csv":        {sfn: fParseCSV},
+		"parse_csv":        {sfn: fParseCSV, spread: true},
+		"tokenize":         {fn: fTokenize},
 		"parse_url":        {fn: fParseURL},
 		"quote":            {fn: fQuote},
 		"raw":              {fn: fRaw, view: true},
@@ -656,30 +656,6 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	out := make([]any, len(parts))
 	for i, p := range parts {
 		out[i] = p
-	}
-	return out, nil
-}
-
-// fParseCSV parses CSV text into a list of rows (lists of text).
-func fParseCSV(st *state, in any, _ ...any) (any, error) {
-	s := toStr(in)
-	if err := st.wantItems(int64(strings.Count(s, "\n") + strings.Count(s, ",") + 1)); err != nil {
-		return nil, err
-	}
-	r := csv.NewReader(strings.NewReader(s))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	recs, err := r.ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(recs))
-	for i, rec := range recs {
-		row := make([]any, len(rec))
-		for j, f := range rec {
-			row[j] = f
-		}
-		out[i] = row
 	}
 	return out, nil
 }

@@ -33,6 +33,8 @@ func buildFunctions() map[string]funcDef {
 		"date":               {fn: fnDate},
 		"dict_set":           {fn: fnDictSet},
 		"dict_unset":         {fn: fnDictUnset},
+		"jsonpath_set":       {fn: fnJSONPathSet},
+		"kata_parse":         {fn: fnKataParse},
 		"json_decode":        {sfn: func(st *state, _ any, args ...any) (any, error) { return fJSONDecode(st, arg(args, 0, "")) }},
 		"max":                {fn: fnMax, view: true},
 		"min":                {fn: fnMin, view: true},

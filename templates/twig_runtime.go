@@ -838,8 +838,8 @@ func isPlatformFunction(name string) bool {
 }
 
 var platformFunctions = map[string]bool{
-	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true, "kata_parse": true,
-	"vobject_parse": true, "date_lerp": true, "jsonpath_set": true,
+	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true,
+	"vobject_parse": true, "date_lerp": true,
 }
 
 // unsupportedFunctions are Twig and Cerb functions hookhost does not have.
@@ -851,5 +851,5 @@ var unsupportedFunctions = map[string]bool{
 
 var platformFilters = map[string]bool{
 	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
-	"html_to_text": true, "parse_emails": true, "parse_user_agent": true, "tokenize": true,
+	"html_to_text": true, "parse_emails": true, "parse_user_agent": true,
 }
