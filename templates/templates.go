@@ -16,11 +16,17 @@
 // ends with, matches, <=>, .., b-and..., line feeds inside tags, "-" and
 // "~" whitespace control, elseif, for ... else with Twig's loop variable
 // (loop.index, loop.first, loop.last, loop.length, loop.parent...), set,
-// set ... endset, do, apply, verbatim and with. Tags that read files or
-// define macros are refused, and so are Cerb platform functions such as
-// cerb_url() (with a message naming the function). Syntax errors carry the
-// line and column in the template; runtime errors the position of the
-// filter or function that failed. pongo2's |f:arg form is still accepted.
+// set ... endset, do, apply, verbatim and with, and named arguments
+// (trim(side='left'), given in the order of the PHP parameters, params.go).
+// Tags that read files or define macros are refused; so are the Twig tags
+// Cerb's sandbox does not allow (autoescape, flush, deprecated, guard,
+// types), Twig 3's removed filter and raw tags, constant(), and Cerb
+// platform functions such as cerb_url() (with a message naming the
+// function). A script's "\r\n" is read as "\n", as Twig's lexer does.
+// Syntax errors carry the line and column in the template; runtime errors
+// the position of the filter or function that failed: where PHP throws
+// (a TypeError, a ValueError, Twig's RuntimeError), the render fails, and
+// Cerb leaves the value empty. pongo2's |f:arg form is still accepted.
 //
 // Operators follow PHP 8 (php.go): + - * / % ** on numeric text compute
 // numbers ("1" + "2" is 3, "12abc" counts as 12), while text that does not
@@ -69,8 +75,27 @@
 // and canonical numeric text keys are one ("1" is 1, and keys gives it as
 // a number), sort, filter, batch and slice(preserve_keys) keep the keys of
 // the items, merge, slice and reverse renumber the integer keys, and an
-// array whose keys are 0, 1, ... n-1 in order is a list. kata_encode is a
-// small emitter of its own.
+// array whose keys are 0, 1, ... n-1 in order is a list. Filters that
+// take text refuse an array (PHP's TypeError); filters that take an array
+// refuse text. upper, lower and title use mbstring's full case mapping
+// (x/text/cases); escape has Twig's html, js, css, html_attr and url
+// strategies; round and number_format round as PHP (pre-rounding, halves
+// away from zero); format is PHP's sprintf (sprintf.go).
+//
+// Dates (date.go, strtotime.go) are PHP DateTimes: a Unix time, or text
+// read by a timelib-style strtotime (ISO 8601, US and European forms,
+// month names, RFC 2822, zones and offsets, "@ts", relative parts such as
+// "+1 day", "next monday", "first day of next month", "noon"). The date
+// filter converts to its timezone argument (default UTC; false keeps the
+// date's zone); date_modify and the date() function give a DateTime.
+// StrToTime is exported for the automations' @date annotation.
+//
+// Cerb's own filters and functions (cerb.go) follow Cerb 10.4's
+// _DevblocksTwigExtensions and the DevblocksPlatform helpers they call:
+// most give "" for a value that is not text, str_pos and str_sub count
+// bytes, truncate's length includes the separator, array_diff,
+// array_intersect and array_unique keep the keys, and so on.
+// kata_encode is Cerb's emitter, kata_parse reads with automations/kata.
 //
 // # Package placeholders
 //

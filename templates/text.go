@@ -161,7 +161,7 @@ func isCaseIgnorable(r rune) bool {
 const defaultTrimChars = " \t\n\r\x00\x0B"
 
 // trimMask is PHP's character mask of trim: bytes, with "a..z" ranges.
-func trimMask(chars string) *[256]bool {
+func trimMask(chars string) [256]bool {
 	var m [256]bool
 	for i := 0; i < len(chars); i++ {
 		c := chars[i]
@@ -174,11 +174,11 @@ func trimMask(chars string) *[256]bool {
 		}
 		m[c] = true
 	}
-	return &m
+	return m
 }
 
 // phpTrim trims the bytes of mask from the left, the right or both ends.
-func phpTrim(s string, mask *[256]bool, left, right bool) string {
+func phpTrim(s string, mask [256]bool, left, right bool) string {
 	i, j := 0, len(s)
 	if left {
 		for i < j && mask[s[i]] {
