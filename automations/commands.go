@@ -141,22 +141,27 @@ func cerbOnly(name string, policy bool, summary string) commandDef {
 func compileValue(c *compiler, n *node, k *kata.Node) { n.val = c.vc.compile(k, false) }
 
 // compileReturn compiles return:. In a webhook.respond script a literal
-// status_code that no HTTP answer can have is refused when saved; a
-// templated one that renders invalid is answered 500 and logged.
+// status_code that no HTTP answer can have (outside 200–599, text that is
+// not a number, empty: Cerb's PHP crashes on those) is refused when saved;
+// a templated one that renders invalid is answered 500 and logged.
 func compileReturn(c *compiler, n *node, k *kata.Node) {
 	n.val = c.vc.compile(k, false)
 	if !c.webhook || n.val == nil || !n.val.object {
 		return
 	}
 	for _, ch := range n.val.children {
-		if ch.key != "status_code" || !ch.folded || !ch.konstKeep {
+		if ch.key != "status_code" {
 			continue
 		}
-		if ch.konst == nil || ch.konst == "" {
+		if ch.object && !ch.raw {
+			c.errorf(ch.node.Pos, "`status_code:` must be a number from 200 to 599, not a dictionary (`%s`)", n.id)
+			continue
+		}
+		if !ch.folded || !ch.konstKeep || ch.konst == nil {
 			continue
 		}
 		if _, ok := statusCode(ch.konst); !ok {
-			c.errorf(valuePos(ch.node), "`status_code:` must be a whole number from 200 to 599, not %q (`%s`)", toString(ch.konst), n.id)
+			c.errorf(valuePos(ch.node), "`status_code:` must be a number from 200 to 599, not %q (`%s`)", toString(ch.konst), n.id)
 		}
 	}
 }

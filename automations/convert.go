@@ -30,7 +30,7 @@ func toString(v any) string {
 	case int:
 		return strconv.Itoa(t)
 	case float64:
-		return dict.FormatFloat(t)
+		return phpFloatString(t)
 	default:
 		var b strings.Builder
 		if err := dict.Encode(&b, v, ""); err != nil {
@@ -38,6 +38,53 @@ func toString(v any) string {
 		}
 		return b.String()
 	}
+}
+
+// phpFloatString prints f as PHP converts a float to text (precision=14):
+// 14 significant digits at most, "1.0E+20" and "1.0E-5" outside
+// 1e-5 ≤ |f| < 1e15, "INF", "-INF", "NAN", "-0".
+func phpFloatString(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NAN"
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0"
+		}
+		return "0"
+	}
+	sign := ""
+	if f < 0 {
+		sign, f = "-", -f
+	}
+	// d.ddddddddddddde±XX: 14 significant digits, correctly rounded.
+	e := strconv.FormatFloat(f, 'e', 13, 64)
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	digits := strings.TrimRight(strings.Replace(mant, ".", "", 1), "0")
+	decpt := exp + 1 // the value is 0.<digits> × 10^decpt
+	if decpt < -3 || decpt > 14 {
+		frac := digits[1:]
+		if frac == "" {
+			frac = "0"
+		}
+		es := "+"
+		if exp < 0 {
+			es, exp = "-", -exp
+		}
+		return sign + digits[:1] + "." + frac + "E" + es + strconv.Itoa(exp)
+	}
+	if decpt <= 0 {
+		return sign + "0." + strings.Repeat("0", -decpt) + digits
+	}
+	if len(digits) <= decpt {
+		return sign + digits + strings.Repeat("0", decpt-len(digits))
+	}
+	return sign + digits[:decpt] + "." + digits[decpt:]
 }
 
 // truthy is PHP truthiness, used by decision and outcome conditions: "",

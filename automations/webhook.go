@@ -2,6 +2,7 @@ package automations
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -161,14 +162,28 @@ func requestParams(query, form [][2]string) *dict.Map {
 	return m
 }
 
-// WebhookResponse turns a run's result into the HTTP answer (spec §3.2):
-// status_code (an integer or numeric string, default 200; a value outside
-// 200–599 gives 500 and a warning), headers (each pair as given, values
-// printed as text; names or values with line breaks are dropped with a
-// warning), body (text; a list or dictionary is sent as JSON). Other
-// return keys are ignored. A run that ended without return: answers 200
-// with an empty body. A run that ended in error answers 500, or 504 when
-// the time limit ended it (DESIGN.md); the host adds the problem body.
+// WebhookResponse turns a run's result into the HTTP answer as Cerb's
+// webhook controller sends it through PHP (spec §3.2):
+//   - status_code: a whole number, or a number or numeric text truncated
+//     as PHP's http_response_code() does (201.7 is 201); default 200. A
+//     code outside 200–599, or a value PHP refuses (text that is not a
+//     number, a list), answers 500 with a warning (hookhost sends no 1xx
+//     or out-of-range status). Null or false (a scripting error) is no
+//     status.
+//   - headers: each pair as given, values printed as text (a list or
+//     dictionary as JSON); a name given twice in any case keeps the last
+//     value (PHP's header() replaces); names or values with line breaks
+//     are dropped with a warning. A text/* Content-Type without a charset
+//     gets ";charset=UTF-8" (PHP's default_charset), and a Location header
+//     makes the status 302 unless it is 201 or 3xx (PHP).
+//   - body: text as it is; a number printed as PHP prints it; a list or
+//     dictionary as JSON; a text starting with "cerb:" (a Cerb resource,
+//     which hookhost has none of) sends nothing, with a warning. A
+//     "body@base64" key (from `body@raw,base64:`) is decoded and wins.
+//
+// Other return keys are ignored. A run that ended without return: answers
+// 200 with an empty body. A run that ended in error answers 500, or 504
+// when the time limit ended it (DESIGN.md); the host adds the problem body.
 func WebhookResponse(res *Result) Response {
 	resp := Response{Status: 200}
 	if res == nil {
@@ -186,11 +201,14 @@ func WebhookResponse(res *Result) Response {
 	if ret == nil {
 		return resp
 	}
-	if sc, ok := ret.Get("status_code"); ok && sc != nil && sc != "" {
+	statusValid := true
+	// No status_code, null, or false (what a scripting error leaves) keep
+	// 200: PHP's http_response_code(null or false) sets nothing.
+	if sc, ok := ret.Get("status_code"); ok && sc != nil && sc != false {
 		code, valid := statusCode(sc)
 		if !valid {
 			resp.Warnings = append(resp.Warnings, fmt.Sprintf("invalid status_code %q; answered 500", toString(sc)))
-			code = 500
+			code, statusValid = 500, false
 		}
 		resp.Status = code
 	}
@@ -203,43 +221,82 @@ func WebhookResponse(res *Result) Response {
 				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: invalid name or value", k))
 				return true
 			}
+			if strings.EqualFold(k, "Content-Type") && strings.HasPrefix(val, "text/") && !strings.Contains(val, "charset=") {
+				val += ";charset=UTF-8"
+			}
+			if strings.EqualFold(k, "Location") && statusValid && resp.Status != 201 && (resp.Status < 300 || resp.Status > 399) {
+				resp.Status = 302
+			}
+			for i, have := range resp.Headers {
+				if strings.EqualFold(have[0], k) {
+					resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+					break
+				}
+			}
 			resp.Headers = append(resp.Headers, [2]string{k, val})
 			return true
 		})
 	default:
 		resp.Warnings = append(resp.Warnings, "headers: is not a dictionary; ignored")
 	}
-	switch b := ret.Value("body").(type) {
-	case nil:
+	body, hasBody := ret.Get("body")
+	if b64, ok := ret.Get("body@base64"); ok {
+		resp.Body = []byte(decodeBase64(toString(b64)))
+		return resp
+	}
+	switch b := body.(type) {
 	case string:
+		if strings.HasPrefix(b, "cerb:") {
+			resp.Warnings = append(resp.Warnings, fmt.Sprintf("body %q is a Cerb resource URI; hookhost has no resources, so the body is empty (as in Cerb when it does not resolve)", shorten(b, 60)))
+			return resp
+		}
 		resp.Body = []byte(b)
-	case *dict.Map, []any:
-		s := toString(b)
-		resp.Body = []byte(s)
 	default:
-		resp.Body = []byte(toString(b))
+		if hasBody {
+			resp.Body = []byte(toString(b))
+		}
 	}
 	return resp
 }
 
-// statusCode reads a status_code value.
+// shorten cuts s to at most n bytes, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// statusCode reads a status_code value as PHP's http_response_code(int)
+// takes it: an integer; a float truncated toward zero; a numeric text
+// (spaces around it allowed) likewise; nothing else. The code must then
+// be an answer hookhost sends: 200–599.
 func statusCode(v any) (int, bool) {
 	var code int64
 	switch t := v.(type) {
 	case int64:
 		code = t
+	case int:
+		code = int64(t)
 	case float64:
-		if t != float64(int64(t)) {
+		if math.IsNaN(t) || math.IsInf(t, 0) || t >= 1<<63 || t < -(1<<63) {
 			return 0, false
 		}
 		code = int64(t)
 	case string:
-		s := strings.TrimSpace(t)
-		i, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
+		if !isNumeric(t) {
 			return 0, false
 		}
-		code = i
+		f, n, isInt := numericPrefix(t)
+		if isInt {
+			i, err := strconv.ParseInt(strings.TrimSpace(t[:n]), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			code = i
+		} else {
+			return statusCode(f)
+		}
 	default:
 		return 0, false
 	}
