@@ -66,7 +66,9 @@ func pathAfterToken(orig, token, wildcard string) string {
 
 // formFields reads the fields of a POST body as PHP fills $_POST: for an
 // application/x-www-form-urlencoded or multipart/form-data body (the media
-// type compared without case), in order; file parts are not fields.
+// type compared without case), in order; file parts are not fields. The
+// server must not pre-parse multipart bodies (DisablePreParseMultipartForm):
+// fasthttp then re-encodes the body from a Go map, in random order.
 func formFields(contentType string, body []byte) [][2]string {
 	switch automations.PHPMediaType(contentType) {
 	case "application/x-www-form-urlencoded":
