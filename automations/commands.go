@@ -232,6 +232,9 @@ var commandTable = [...]commandDef{
 		},
 		exec: func(r *runner, n *node) bool {
 			v := r.eval(n.val)
+			if r.done {
+				return true
+			}
 			r.done = true
 			r.res.Exit = ExitAwait
 			r.res.Return = asReturn(v)

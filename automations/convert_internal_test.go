@@ -3,6 +3,7 @@ package automations
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // TestPHPFloatString compares with PHP 8.2's (string)$float.
@@ -48,6 +49,42 @@ func TestPHPFloatString(t *testing.T) {
 	} {
 		if got := phpFloatString(tc.f); got != tc.want {
 			t.Errorf("phpFloatString(%v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// TestStrtotime compares with PHP 8.2's strtotime($s, 1735718400) in UTC.
+func TestStrtotime(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1735718400, 0)
+	for s, want := range map[string]int64{
+		"Jan 1 2025 08:00 UTC":            1735718400,
+		"2025-01-01 08:00 +02:00":         1735711200,
+		"2025-01-01T08:00:00+0200":        1735711200,
+		"Jan 1 2025 08:00 GMT":            1735718400,
+		"Jan 1 2025 08:00 EST":            1735736400,
+		"Jan 1 2025 08:00 utc":            1735718400,
+		"2025-01-01 08:00:00 Z":           1735718400,
+		"2025-01-01T08:00:00Z":            1735718400,
+		"2025-01-01 UTC +1 day":           1735776000,
+		"tomorrow UTC":                    1735776000,
+		"Wed, 01 Jan 2025 08:00:00 +0000": 1735718400,
+		"2025":                            1735763100,
+		"@1700000000":                     1700000000,
+		"@-5":                             -5,
+		"now":                             1735718400,
+		"+1 day":                          1735804800,
+		"2025-01-01 +2 hours":             1735696800,
+		"2020-01-02 03:04:05":             1577934245,
+	} {
+		got, ok := strtotime(s, now)
+		if !ok || got != want {
+			t.Errorf("strtotime(%q) = %d, %v; want %d", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"1700000000", "12345", "123", "0", " 1700000000 ", "not a date", ""} {
+		if got, ok := strtotime(s, now); ok {
+			t.Errorf("strtotime(%q) = %d; want false", s, got)
 		}
 	}
 }

@@ -177,7 +177,7 @@ func convertInput(d *inputDecl, v any, now func() time.Time) (any, error) {
 		}
 		return floatval(s), nil
 	case "date":
-		ts, ok := strtotime(s, now())
+		ts, ok := timestampOrDate(s, now())
 		if !ok {
 			return nil, bad("a date")
 		}

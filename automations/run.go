@@ -170,6 +170,11 @@ func (r *runner) scriptError(msg string) {
 	r.log(3, r.cur, msg)
 }
 
+// crash ends the run at the current node: a value Cerb cannot take.
+func (r *runner) crash(msg string) {
+	r.fail(r.cur, msg)
+}
+
 // templateLimit ends the run at the current node: a render went past one
 // of the template limits.
 func (r *runner) templateLimit(kind, msg string) {
@@ -278,7 +283,7 @@ func asReturn(v any) *dict.Map {
 
 func (r *runner) doReturn(n *node) bool {
 	v := r.eval(n.val)
-	if r.checkSize(n.id, v) {
+	if r.done || r.checkSize(n.id, v) {
 		return true
 	}
 	r.done = true
@@ -289,6 +294,9 @@ func (r *runner) doReturn(n *node) bool {
 
 func (r *runner) doError(n *node) bool {
 	v := r.eval(n.val)
+	if r.done {
+		return true
+	}
 	msg := ""
 	var extra *dict.Map
 	switch t := v.(type) {
@@ -320,6 +328,9 @@ func (r *runner) doError(n *node) bool {
 func (r *runner) set(n *node) bool {
 	for _, c := range n.val.children {
 		v, keep, _ := c.eval(&r.env)
+		if r.done {
+			return true
+		}
 		if !keep {
 			continue
 		}
@@ -432,6 +443,9 @@ func (r *runner) action(n *node) bool {
 	outName := ""
 	if n.output != nil {
 		outName = strings.TrimSpace(toString(r.eval(n.output)))
+	}
+	if r.done {
+		return true // a value Cerb cannot take ended the run
 	}
 	if n.cmd.Policy {
 		if cerr := r.checkPolicy(n, in, outName); cerr != nil {

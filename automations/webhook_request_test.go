@@ -1,9 +1,13 @@
 package automations_test
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -31,6 +35,14 @@ func show(v any) string {
 		return "[" + strings.Join(parts, ",") + "]"
 	case string:
 		return strconv.Quote(t)
+	case nil:
+		return "null"
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(t)
 	default:
 		return "?"
 	}
@@ -163,5 +175,38 @@ func TestRequestPathAndBody(t *testing.T) {
 		if got := in.Value("request_body"); got != tc.want {
 			t.Errorf("%s %q: request_body %q, want %q", tc.method, tc.headers, got, tc.want)
 		}
+	}
+}
+
+// runReturn runs a script and shows its return dictionary.
+func runReturn(t *testing.T, script string, inputs *dict.Map) (string, *automations.Result) {
+	t.Helper()
+	p := compile(t, automations.Source{Script: script}, automations.Options{})
+	if inputs == nil {
+		inputs = dict.New(0)
+	}
+	res := p.Run(context.Background(), inputs, automations.Runtime{Now: func() time.Time { return time.Unix(1735718400, 0) }})
+	return show(res.Return), res
+}
+
+// TestAnnotationsAsCerb checks annotations against Cerb 10.4's
+// formatKeyValue (oracle annotations/* and PHP).
+func TestAnnotationsAsCerb(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, script, want string }{
+		{"CSVGaps", "start:\n  return:\n    a@csv: a,,b\n    b@csv: a, ,b\n    c@csv: a,b,,\n    d@csv: ,a\n", `{"a":{"0":"a","2":"b"},"b":["a","","b"],"c":["a","b"],"d":{"1":"a"}}`},
+		{"CSVOfNonText", "start:\n  return:\n    a@int,csv: 5\n", `{"a":[]}`},
+		{"ListGaps", "start:\n  return:\n    a@list:\n      x\n       \n      y\n", `{"a":{"0":"x","2":"y"}}`},
+		{"ListCR", "start:\n  return:\n    a@list: {{ \"x\\ry\" }}\n", `{"a":["x","y"]}`},
+		{"IntKeepsEPlusSource", "start:\n  set:\n    x: 1E+3\n  return:\n    a@int: 1E+3\n    b@int: 1e+3\n    c@float: 2E+2\n    d@int: {{ x }}\n    e@int: {{ '1E+3' }}\n", `{"a":"1E+3","b":1000,"c":"2E+2","d":1000,"e":"1E+3"}`},
+		{"KeyThroughText", "start:\n  set:\n    a: text\n    m:\n      l@csv: x,y\n  return:\n    a@key: a:b:c\n    b@key: m:l:1\n    c@key: m:nope\n", `{"a":"text","b":"y","c":null}`},
+		{"DateOfNumber", "start:\n  return:\n    a@int,date: 1700000000\n    b@date: Jan 1 2025 08:00 UTC\n", `{"a":false,"b":1735718400}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, res := runReturn(t, tc.script, nil)
+			require.Equal(t, automations.ExitReturn, res.Exit, res.Error)
+			require.Equal(t, tc.want, got)
+		})
 	}
 }
