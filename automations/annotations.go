@@ -233,26 +233,26 @@ func lookupKey(data *dict.Map, path string, generic bool) any {
 	if !strings.Contains(path, sep) {
 		return data.Value(path)
 	}
-	return keyPathValue(data, strings.Split(path, sep))
+	return keyPathValue(data, strings.Split(path, sep), nil)
 }
 
 // keyPathValue is Cerb's getKeyPath: it walks maps and lists along path;
-// a missing key gives nil, and a scalar met before the end of the path is
-// the result.
-func keyPathValue(data *dict.Map, path []string) any {
+// a missing key gives def, and a scalar (or null) met before the end of
+// the path is the result.
+func keyPathValue(data *dict.Map, path []string, def any) any {
 	var cur any = data
 	for _, p := range path {
 		switch t := cur.(type) {
 		case *dict.Map:
 			v, ok := t.Get(p)
 			if !ok {
-				return nil
+				return def
 			}
 			cur = v
 		case []any:
 			i, err := strconv.Atoi(p)
 			if err != nil || i < 0 || i >= len(t) || strconv.Itoa(i) != p {
-				return nil
+				return def
 			}
 			cur = t[i]
 		default:

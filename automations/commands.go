@@ -91,6 +91,9 @@ type commandDef struct {
 	// deny is the policy's denial message; "" gives "The automation policy
 	// does not allow this command (<name>)."
 	deny string
+	// refused, when set, makes a script that uses the command fail to
+	// compile with this reason (Cerb refuses it when saved).
+	refused string
 
 	// compile compiles a FormValue command (its own value, checks); nil for
 	// FormAction commands, which compileAction compiles from CommandInfo.
@@ -112,22 +115,31 @@ func delimiterInput() ParamInfo {
 	return ParamInfo{Name: "delimiter", Type: "text", Summary: "separator of the key path (default `:`)"}
 }
 
-// logCommand is the entry of a log command writing at level.
+// logCommand is the entry of a log command writing at level: `log: text`,
+// or `log:` with a `message:` key (Cerb's schema allows it). Empty text,
+// and "0" (PHP's empty()), is skipped.
 func logCommand(name string, level int, summary string) commandDef {
 	return commandDef{
 		CommandInfo: CommandInfo{Name: name, Form: FormValue, Supported: true, Summary: summary},
 		compile: func(c *compiler, n *node, k *kata.Node) {
 			if k.Kind == kata.Object {
-				c.errorf(k.Pos, "`%s` must have a message", n.id)
+				for _, ch := range k.Children {
+					if ch.Key != "message" {
+						c.errorf(ch.Pos, "Unexpected key `%s:` in `%s`; expected `message:`", ch.Key, n.id)
+					}
+				}
+				if m := k.Child("message"); m != nil {
+					n.val = c.vc.compile(m, false)
+				}
 				return
 			}
 			n.val = c.vc.compile(k, false)
 		},
 		exec: func(r *runner, n *node) bool {
-			if msg := toString(r.eval(n.val)); msg != "" {
+			if msg := toString(r.eval(n.val)); msg != "" && msg != "0" {
 				r.log(level, n.id, msg)
 			}
-			return false
+			return r.done
 		},
 	}
 }
@@ -257,43 +269,48 @@ var commandTable = [...]commandDef{
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.set", Form: FormAction, Supported: true,
-			Summary: "Writes `value` at the key path, creating the levels on the way; the output is the value.",
+			Summary: "Writes `value` at the key path, creating missing levels on the way; the output is the value, or false when the path runs into a text or number before its end (nothing is written then, as in Cerb).",
 			Inputs: []ParamInfo{
 				keyInput("the key path, e.g. `order:items:0`"),
-				{Name: "value", Type: "any", Summary: "the value to write"},
+				{Name: "value", Type: "text, number, list or dictionary", Required: true, Summary: "the value to write (Cerb refuses a boolean: `'inputs:value:' must be a string or array (boolean).`)"},
 				delimiterInput(),
 			}},
 		run: (*runner).varSet,
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.push", Form: FormAction, Supported: true,
-			Summary: "Appends `value` to the list at the key path (a scalar there becomes a list; a dictionary value is merged into a dictionary there); the output is the new list.",
+			Summary: "Appends `value` to the list at the key path (`:` separated; a text or number there becomes a one-item list; a dictionary value is merged into it key by key, as Cerb's setPush); the output is the new list.",
 			Inputs: []ParamInfo{
 				keyInput("the key path of the list"),
 				{Name: "value", Type: "any", Summary: "the value to append"},
-				delimiterInput(),
 			}},
 		run: (*runner).varPush,
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.unset", Form: FormAction, Supported: true,
-			Summary: "Removes one key path or a list of them; the output says whether anything was removed.",
+			Summary: "Removes one key path (`:` separated) or a list of them; the output says whether it was removed (for a list, a dictionary of key → whether it was).",
 			Inputs: []ParamInfo{
 				{Name: "key", Type: "text or list", Required: true, Summary: "the key path, or a list of key paths"},
-				delimiterInput(),
 			}},
 		run: (*runner).varUnset,
 	},
 	{
-		CommandInfo: CommandInfo{Name: "var.expand", Form: FormValue, Supported: true,
-			Summary: "Loads lazy record keys in Cerb; hookhost has none, so it is accepted and does nothing (its parameters are not checked)."},
-		compile: func(*compiler, *node, *kata.Node) {},
-		exec:    func(*runner, *node) bool { return false },
+		CommandInfo: CommandInfo{Name: "var.expand", Form: FormAction, Supported: true,
+			Summary: "Loads lazy record keys in Cerb; hookhost has none, so it does nothing (its inputs are checked as Cerb checks them when saved).",
+			Inputs: []ParamInfo{
+				{Name: "key", Type: "text", Summary: "the key holding the records (default: the whole dictionary)"},
+				{Name: "paths", Type: "text or list", Required: true, Summary: "the keys to load"},
+			}},
+		run: func(*runner, *node, *dict.Map) (any, error) { return noOutput{}, nil },
 	},
 	logCommand("log", 7, "Writes the rendered text to the run log at level 7 (debug); empty text is skipped."),
 	logCommand("log.warn", 4, "Writes the rendered text to the run log at level 4 (warning); empty text is skipped."),
 	logCommand("log.error", 3, "Writes the rendered text to the run log at level 3 (error); empty text is skipped."),
-	logCommand("log.alert", 1, "Writes the rendered text to the run log at level 1 (alert); empty text is skipped."),
+	{
+		CommandInfo: CommandInfo{Name: "log.alert", Form: FormValue,
+			Summary: "Cerb's runtime has it (level 1), but Cerb 10.4 refuses a script that uses it when saved (its script schema has no `log.alert:`); use `log.error:`."},
+		refused: "is refused by Cerb 10.4 when saved (its script schema has no `log.alert:`); use `log.error:`",
+	},
 	{
 		CommandInfo: CommandInfo{Name: "kata.parse", Form: FormAction, Supported: true, OutputRequired: true,
 			Summary: "Parses KATA text as generic KATA (`.` key paths), rendering it with `dict:` as placeholders; the output is the tree.",

@@ -41,6 +41,10 @@ func cmdErrorf(format string, args ...any) *cmdError {
 	return &cmdError{msg: fmt.Sprintf(format, args...)}
 }
 
+// noOutput is the result of a command that leaves its output: key as it
+// is (var.expand).
+type noOutput struct{}
+
 // errStopped reports that a limit ended the run inside a command.
 var errStopped = errors.New("run stopped")
 
@@ -342,23 +346,45 @@ func (r *runner) set(n *node) bool {
 	return false
 }
 
+// repeat runs n as Cerb's RepeatNode does. `as:` must be text: "item"
+// sets item and item__index, "k, v" sets the key and the value (an empty
+// name is not set); no name, or more than two, runs nothing. `each:` that
+// is not a list or dictionary runs nothing. The as variables are removed
+// afterwards.
 func (r *runner) repeat(n *node) bool {
 	each := r.eval(n.each)
-	names := strings.Split(toString(r.eval(n.as)), ",")
-	for i := range names {
-		names[i] = strings.TrimSpace(names[i])
+	asv := r.eval(n.as)
+	if r.done {
+		return true
 	}
-	if len(names) == 0 || names[0] == "" {
-		return r.fail(n.id, "as: is required.")
+	as, isText := asv.(string)
+	switch {
+	case asv == nil:
+		return r.fail(n.id, "`as:` is required.")
+	case !isText:
+		return r.fail(n.id, "`as:` must be a string.")
+	}
+	var keyName, valName string
+	if as != "" {
+		names := strings.Split(as, ",")
+		for i := range names {
+			names[i] = phpTrim(names[i])
+		}
+		switch len(names) {
+		case 1:
+			keyName, valName = names[0]+"__index", names[0]
+		case 2:
+			keyName, valName = names[0], names[1]
+		}
+	}
+	if valName == "" {
+		return false
 	}
 	pass := func(k, v any) bool {
-		if len(names) >= 2 {
-			r.data.Set(names[0], k)
-			r.data.Set(names[1], v)
-		} else {
-			r.data.Set(names[0], v)
-			r.data.Set(names[0]+"__index", k)
+		if keyName != "" {
+			r.data.Set(keyName, k)
 		}
+		r.data.Set(valName, v)
 		return r.exec(n.body)
 	}
 	ended := false
@@ -381,7 +407,11 @@ func (r *runner) repeat(n *node) bool {
 				return false
 			}
 			first = false
-			if pass(k, v) {
+			var key any = k
+			if i, ok := phpIntKey(k); ok {
+				key = i // PHP array keys that look like integers are integers
+			}
+			if pass(key, v) {
 				ended = true
 				return false
 			}
@@ -391,36 +421,55 @@ func (r *runner) repeat(n *node) bool {
 	if ended {
 		return true
 	}
-	if len(names) >= 2 {
-		r.data.Delete(names[0])
-		r.data.Delete(names[1])
-	} else {
-		r.data.Delete(names[0])
-		r.data.Delete(names[0] + "__index")
+	if keyName != "" {
+		r.data.Delete(keyName)
 	}
+	r.data.Delete(valName)
 	return false
 }
 
+// while runs n as Cerb's WhileNode does: `if:` is evaluated before every
+// command of `do:` (the node is activated again each time a child
+// returns), so the loop ends as soon as it turns false, even mid-body; a
+// `do:` without commands ends the loop after one true check.
 func (r *runner) while(n *node) bool {
-	for pass := 0; ; pass++ {
-		if pass > 0 && r.activate(n) {
-			return true
+	for first := true; ; {
+		for i := 0; i == 0 || i < len(n.body); i++ {
+			if !first && r.activate(n) {
+				return true
+			}
+			first = false
+			ok, ended := r.whileCond(n)
+			if ended {
+				return true
+			}
+			if !ok || len(n.body) == 0 {
+				return false
+			}
+			c := n.body[i]
+			if r.activate(c) || r.run(c) || r.done {
+				return true
+			}
 		}
-		var ok bool
-		switch t := r.eval(n.cond).(type) {
-		case bool:
-			ok = t
-		case string:
-			ok = toBool(t)
-		default:
-			return r.fail(n.id, fmt.Sprintf("while if: must be text or a boolean, not %s", dict.TypeName(t)))
-		}
-		if !ok {
-			return false
-		}
-		if r.exec(n.body) {
-			return true
-		}
+	}
+}
+
+// whileCond evaluates while's `if:`: text goes through toBool, a boolean
+// is used as it is, anything else (or nothing) fails the run.
+func (r *runner) whileCond(n *node) (ok, ended bool) {
+	v := r.eval(n.cond)
+	if r.done {
+		return false, true
+	}
+	switch t := v.(type) {
+	case bool:
+		return t, false
+	case string:
+		return toBool(t), false
+	case nil:
+		return false, r.fail(n.id, "`if:` is required.")
+	default:
+		return false, r.fail(n.id, "`if:` must be a boolean `true` or `false`.")
 	}
 }
 
@@ -485,7 +534,7 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 		r.log(3, n.id, msg)
 		return r.exec(n.onError)
 	}
-	if outName != "" {
+	if _, none := out.(noOutput); outName != "" && !none {
 		if r.checkSize(n.id, out) {
 			return true
 		}

@@ -97,7 +97,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("NeverPanics", func(t *testing.T) {
 		t.Parallel()
-		p := compile(t, automations.Source{Script: "start:\n  ext.boom:\n    output: x\n", Policy: "commands:\n  all:\n    allow: yes\n"},
+		p := compile(t, automations.Source{Script: "start:\n  ext.boom:\n    output: x\n", Policy: "commands:\n  ext.boom:\n    allow: yes\n"},
 			automations.Options{Commands: []string{"ext.boom"}})
 		res := p.Run(context.Background(), dict.New(0), automations.Runtime{Commands: panicCommands{}})
 		require.Equal(t, automations.ExitError, res.Exit)
@@ -115,7 +115,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("ContextDeadlineIsATimeLimit", func(t *testing.T) {
 		t.Parallel()
-		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
+		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n      set:\n        spin: 1\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 		defer cancel()
 		res := p.Run(ctx, dict.New(0), automations.Runtime{})
