@@ -325,12 +325,12 @@ var commandTable = [...]commandDef{
 	// Side-effect commands: the policy checks them (spec §2.4, §6).
 	{
 		CommandInfo: CommandInfo{Name: "http.request", Form: FormAction, Supported: true, Policy: true, OutputRequired: true,
-			Summary: "Sends an HTTP request; the output is `{status_code, content_type, headers, body, url}` (a binary body as a `data:` URI with `is_data_uri`). A transport failure or a status of 400 or more is a command error.",
+			Summary: "Sends an HTTP request; the output is `{status_code, content_type, headers, body, url}` as Cerb builds it (content_type is the media type in lower case; headers in the server's order over plain HTTP; a binary body as a `data:` URI with `is_data_uri`). A transport failure or a status of 400 or more is a command error, worded as Cerb's (`Client error: `GET <url>` resulted in a `404 Not Found` response: ...`).",
 			Inputs: []ParamInfo{
 				{Name: "url", Type: "text", Required: true, Summary: "an http or https URL, at most 2048 characters"},
 				{Name: "method", Type: "text", Summary: "GET (default), PUT, POST, PATCH, DELETE, OPTIONS or HEAD"},
 				{Name: "headers", Type: "dictionary or text", Summary: "a dictionary, or `Name: value` lines; at most 8192 characters"},
-				{Name: "body", Type: "text, list or dictionary", Summary: "a list or dictionary is sent as JSON when Content-Type is JSON, else form-encoded (the default Content-Type)"},
+				{Name: "body", Type: "text, list or dictionary", Summary: "a list or dictionary is sent as Cerb sends it: pretty-printed JSON when Content-Type is application/json, else form-encoded as PHP's http_build_query (the default Content-Type)"},
 				{Name: "timeout", Type: "number", Summary: "seconds, 0–60 (0: the run's time limit)"},
 				{Name: "authentication", Refused: "(Cerb connected accounts) is not supported; send credentials with `headers:` instead"},
 				{Name: "response", Ignored: true, Summary: "Cerb's response options; accepted and ignored"},

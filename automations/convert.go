@@ -51,7 +51,21 @@ func phpFloatString(f float64) string {
 		return "INF"
 	case math.IsInf(f, -1):
 		return "-INF"
-	case f == 0:
+	}
+	return phpGcvt(f, 13, 14, 'E')
+}
+
+// phpJSONFloat prints f as PHP's json_encode does (serialize_precision
+// -1): the shortest digits that read back as f, "1.0e+17" from 1e17 on.
+func phpJSONFloat(f float64) string {
+	return phpGcvt(f, -1, 17, 'e')
+}
+
+// phpGcvt is PHP's zend_gcvt: the digits of f ('e' format with prec
+// digits after the point, -1 for the shortest), in fixed notation unless
+// the decimal exponent is below -4 or at least ndigit.
+func phpGcvt(f float64, prec, ndigit int, expChar byte) string {
+	if f == 0 {
 		if math.Signbit(f) {
 			return "-0"
 		}
@@ -61,13 +75,12 @@ func phpFloatString(f float64) string {
 	if f < 0 {
 		sign, f = "-", -f
 	}
-	// d.ddddddddddddde±XX: 14 significant digits, correctly rounded.
-	e := strconv.FormatFloat(f, 'e', 13, 64)
+	e := strconv.FormatFloat(f, 'e', prec, 64)
 	mant, expText, _ := strings.Cut(e, "e")
 	exp, _ := strconv.Atoi(expText)
 	digits := strings.TrimRight(strings.Replace(mant, ".", "", 1), "0")
 	decpt := exp + 1 // the value is 0.<digits> × 10^decpt
-	if decpt < -3 || decpt > 14 {
+	if decpt < -3 || decpt > ndigit {
 		frac := digits[1:]
 		if frac == "" {
 			frac = "0"
@@ -76,7 +89,7 @@ func phpFloatString(f float64) string {
 		if exp < 0 {
 			es, exp = "-", -exp
 		}
-		return sign + digits[:1] + "." + frac + "E" + es + strconv.Itoa(exp)
+		return sign + digits[:1] + "." + frac + string(expChar) + es + strconv.Itoa(exp)
 	}
 	if decpt <= 0 {
 		return sign + "0." + strings.Repeat("0", -decpt) + digits

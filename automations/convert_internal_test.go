@@ -2,8 +2,11 @@ package automations
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // TestPHPFloatString compares with PHP 8.2's (string)$float.
@@ -85,6 +88,32 @@ func TestStrtotime(t *testing.T) {
 	for _, s := range []string{"1700000000", "12345", "123", "0", " 1700000000 ", "not a date", ""} {
 		if got, ok := strtotime(s, now); ok {
 			t.Errorf("strtotime(%q) = %d; want false", s, got)
+		}
+	}
+}
+
+// TestPHPBodies compares the http.request body encodings with PHP 8.2's
+// http_build_query (as Cerb's arrayToQueryString) and json_encode with
+// JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES.
+func TestPHPBodies(t *testing.T) {
+	t.Parallel()
+	form := dict.Of("name", "Kina Halpue", "tags", []any{"a", "b"}, "m", dict.Of("k", "v", "0", "z"),
+		"t", true, "f", false, "n", nil, "e", []any{}, "u", "é/~*", "n1", 1.5, "3", "x")
+	if got, want := formEncode(form), "name=Kina+Halpue&tags%5B%5D=a&tags%5B%5D=b&m%5Bk%5D=v&m%5B%5D=z&t=1&f=0&u=%C3%A9%2F%7E%2A&n1=1.5&3=x"; got != want {
+		t.Errorf("formEncode:\n got %s\nwant %s", got, want)
+	}
+	var b strings.Builder
+	phpPrettyJSON(&b, dict.Of("a", "/é😀", "l", []any{int64(1), int64(2)}, "e", dict.New(0),
+		"m", dict.Of("x", 1.0, "y", nil, "z", false), "f", 0.1, "big", 1e20), 0)
+	want := "{\n    \"a\": \"/\\u00e9\\ud83d\\ude00\",\n    \"l\": [\n        1,\n        2\n    ],\n    \"e\": [],\n" +
+		"    \"m\": {\n        \"x\": 1,\n        \"y\": null,\n        \"z\": false\n    },\n    \"f\": 0.1,\n    \"big\": 1.0e+20\n}"
+	if got := b.String(); got != want {
+		t.Errorf("phpPrettyJSON:\n got %s\nwant %s", got, want)
+	}
+	for f, want := range map[float64]string{1e15: "1000000000000000", 1e16: "10000000000000000", 1e17: "1.0e+17",
+		123456789012345678.0: "1.2345678901234568e+17", 0.0001: "0.0001", 0.00001: "1.0e-5", 1.5e-7: "1.5e-7", 1.0 / 3: "0.3333333333333333"} {
+		if got := phpJSONFloat(f); got != want {
+			t.Errorf("phpJSONFloat(%v) = %s, want %s", f, got, want)
 		}
 	}
 }

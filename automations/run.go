@@ -521,14 +521,16 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 			return r.fail(n.id, msg)
 		}
 		if outName != "" {
+			// Cerb: the command's results (http.request's response and
+			// url), then error.
 			em := dict.New(1)
-			em.Set("error", msg)
 			if ce != nil && ce.extra != nil {
 				ce.extra.Range(func(k string, v any) bool {
 					em.Set(k, v)
 					return true
 				})
 			}
+			em.Set("error", msg)
 			r.data.Set(outName, em)
 		}
 		r.log(3, n.id, msg)
