@@ -235,13 +235,8 @@ var commandTable = [...]commandDef{
 	},
 	{
 		CommandInfo: CommandInfo{Name: "await", Form: FormValue, Supported: true,
-			Summary: "Ends the run in `await` with its value as the output; not allowed in webhook.respond automations."},
-		compile: func(c *compiler, n *node, k *kata.Node) {
-			if c.webhook {
-				c.errorf(k.Pos, "`await:` is not supported by the webhook.respond trigger (`%s`)", n.id)
-			}
-			n.val = c.vc.compile(k, false)
-		},
+			Summary: "Ends the run in `await` with its value as the output. hookhost never resumes a run: a webhook.respond automation is answered from that output as from `return:` (as Cerb's webhook controller answers from it)."},
+		compile: compileReturn,
 		exec: func(r *runner, n *node) bool {
 			v := r.eval(n.val)
 			if r.done {
