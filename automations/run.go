@@ -338,6 +338,7 @@ func (r *runner) set(n *node) bool {
 		if !keep {
 			continue
 		}
+		v = c.phpArray(v)
 		if r.checkSize(n.id, v) {
 			return true
 		}

@@ -229,7 +229,7 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 				return nil, false, err
 			}
 			if ckeep {
-				m.Set(c.key, cv)
+				m.Set(c.key, c.phpArray(cv))
 			}
 		}
 		return m, true, nil
@@ -281,6 +281,24 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 		}
 	}
 	return out, true, nil
+}
+
+// phpArray is the value of an object key as PHP holds it: KATA keys
+// 0..n-1 (in that order) make a list, as PHP arrays with those integer
+// keys are (`0: a` and `1: b` json_encode as ["a","b"]).
+func (v *value) phpArray(out any) any {
+	if !v.object || v.raw {
+		return out
+	}
+	if m, ok := out.(*dict.Map); ok && listLike(m) {
+		l := make([]any, 0, m.Len())
+		m.Range(func(_ string, x any) bool {
+			l = append(l, x)
+			return true
+		})
+		return l
+	}
+	return out
 }
 
 // evalString renders v and prints the result as text.
