@@ -421,6 +421,10 @@ func (s *Server) fiberConfig() fiber.Config {
 		ErrorHandler:          s.errorHandler,
 		// Webhook handlers copy what they keep; nothing outlives a handler.
 		Immutable: false,
+		// Keep a multipart body as it was sent: signatures are computed
+		// over the raw bytes, and the form fields keep their order (a
+		// pre-parsed form is a Go map and its body is re-encoded from it).
+		DisablePreParseMultipartForm: true,
 	}
 }
 
