@@ -67,7 +67,7 @@ func TestFilters(t *testing.T) {
 		{"tokenize", `{{ 'Hello, World! ÉTÉ-2024'|tokenize|json_encode }} [{{ 5|tokenize }}]`, `["hello","world","\u00e9t\u00e9","2024"] []`, ""},
 		{"jsonpath_set", `{{ jsonpath_set({}, 'a.b[]', 1)|json_encode }} {{ jsonpath_set({'a':{'b':[0]}}, 'a.b[].c', 1)|json_encode }} {{ jsonpath_set('', 'x', 2)|json_encode }}`, `{"a":{"b":[1]}} {"a":{"b":[0,{"c":1}]}} {"x":2}`, ""},
 		{"jsonpath_set on a scalar", `{{ jsonpath_set('s', 'x', 2)|json_encode }}`, ``, "1:"},
-		{"kata_parse", `{{ kata_parse("a: 1\nb:\n  c@int: 2\nt@text:\n  x\n  y")|json_encode }} [{{ kata_parse('bad line')|json_encode }}]`, `{"a":"1","b":{"c@int":"2"},"t@text":"x\ny"} [false]`, ""},
+		{"kata_parse", `{{ kata_parse("a: 1\nb:\n  c@int: 2\nt@text:\n  x\n  y")|json_encode }} [{{ kata_parse('bad line')|json_encode }}]`, `{"a":"1","b":{"c@int":"2"},"t":"x\ny"} [false]`, ""},
 		{"parse_csv and csv", `{{ csvtext|parse_csv|json_encode }} {{ csvtext|parse_csv|csv|json_encode }}`, `[["a","b"],["c,d","e"]] "a,b\n\"c,d\",e\n"`, ""},
 		{"parse_url", `{{ url|parse_url|json_encode }}`, `{"scheme":"https","host":"example.com","port":8080,"user":"user","pass":"pw","path":"\/p\/a","query":"q=1&r=2","fragment":"frag"}`, ""},
 		// defaults, lists and dictionaries
