@@ -52,6 +52,10 @@ type Config struct {
 	// outcome write; later ones double, with jitter, up to 5 seconds.
 	// Default 100ms.
 	OutcomeRetryBackoff time.Duration
+	// SubscriptionRefresh is how often this process reloads the
+	// subscriptions that events are matched against, to see other
+	// servers' changes (its own apply at once). Default 2s.
+	SubscriptionRefresh time.Duration
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
 	// AllowPrivateRequests lets completion callbacks reach loopback,
@@ -130,6 +134,9 @@ func (c *Config) defaults() error {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
+	}
+	if c.SubscriptionRefresh <= 0 {
+		c.SubscriptionRefresh = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
