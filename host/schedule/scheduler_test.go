@@ -119,7 +119,9 @@ func newServer(t *testing.T, db *sql.DB, dialect, dsn string, clk *clock) *serve
 
 type nopRunner struct{}
 
-func (nopRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, error) { return &jobs.Outcome{}, nil }
+func (nopRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, error) {
+	return &jobs.Outcome{}, nil
+}
 
 func forEachDB(t *testing.T, test func(t *testing.T, open func(t *testing.T, clk *clock) *server)) {
 	t.Helper()
