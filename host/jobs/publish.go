@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
 )
 
 // Publication is an event for the subscriptions that asked for its type
@@ -71,22 +73,33 @@ type published struct {
 
 // publisher writes published events in the background.
 type publisher struct {
-	in     chan published
-	mu     sync.RWMutex // held for reading while handing over
-	closed bool
+	in      chan published
+	limit   *rate.Limiter
+	dropped atomic.Int64
+	mu      sync.RWMutex // held for reading while handing over
+	closed  bool
 }
+
+// PublishDropped counts the published events dropped since the queue
+// started (ErrPublishBacklog, ErrPublishRate).
+func (q *Queue) PublishDropped() int64 { return q.pub.dropped.Load() }
 
 // Publish queues a delivery of the event to every subscription that asked
 // for its type (and for its webhook, when it names one to all of them). It
 // does not block and does not wait for the database: a background
-// goroutine writes the deliveries in batches. It returns ErrPublishBacklog,
-// and drops the event, when too many wait to be written, and nil at once
-// when no subscription wants the event. Deliveries of events published
+// goroutine writes the deliveries in batches. It drops the event and
+// returns ErrPublishRate when events come faster than Config.PublishRate,
+// ErrPublishBacklog when too many wait to be written; it returns nil at
+// once when no subscription wants the event. Deliveries of events published
 // while the queue stops may be lost.
 func (q *Queue) Publish(p Publication) error {
 	subs := q.subs.match(p.Type, p.WebhookID)
 	if len(subs) == 0 {
 		return nil
+	}
+	if !q.pub.limit.Allow() {
+		q.pub.dropped.Add(1)
+		return ErrPublishRate
 	}
 	at := p.At
 	if at.IsZero() {
@@ -105,6 +118,7 @@ func (q *Queue) Publish(p Publication) error {
 	case q.pub.in <- published{typ: p.Type, subs: subs, body: body}:
 		return nil
 	default:
+		q.pub.dropped.Add(1)
 		return ErrPublishBacklog
 	}
 }

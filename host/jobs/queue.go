@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/time/rate"
 
 	"github.com/hookhost/hookhost/host/store"
 )
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	q := &Queue{cfg: cfg, db: cfg.DB, d: newSQLDialect(cfg.Dialect), log: cfg.Logger,
 		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}},
-		pub: publisher{in: make(chan published, publishBacklog)}}
+		pub: publisher{in: make(chan published, publishBacklog), limit: rate.NewLimiter(rate.Limit(cfg.PublishRate), cfg.PublishBurst)}}
 
 	var driver riverdriver.Driver[*sql.Tx]
 	switch cfg.Dialect {

@@ -30,8 +30,9 @@ import (
 // Job events are queued in the transaction that records the job's end, so
 // a job that ended is announced even if the process dies right after.
 // Other events (Publish) are best-effort: they are written by a background
-// goroutine in batches, and dropped, with a warning, when more than
-// publishBacklog wait.
+// goroutine in batches, and dropped when more than publishBacklog wait or
+// when they come faster than Config.PublishRate (PublishDropped counts
+// them).
 //
 // Which subscriptions an event matches is decided from a copy of the
 // subscriptions kept in memory: refreshed at once when this process
@@ -62,6 +63,9 @@ var (
 	// ErrPublishBacklog means an event was dropped: too many published
 	// events wait to be written.
 	ErrPublishBacklog = errors.New("jobs: too many published events wait to be written; event dropped")
+	// ErrPublishRate means an event was dropped: events came faster than
+	// Config.PublishRate allows.
+	ErrPublishRate = errors.New("jobs: events are published faster than the publish rate allows; event dropped")
 )
 
 // FieldError is an input the queue refuses; Field names it as the admin

@@ -312,3 +312,19 @@ func TestPublish_ClosedQueue(t *testing.T) {
 	require.Error(t, err, "a closed queue takes no events")
 	require.False(t, errors.Is(err, jobs.ErrPublishBacklog))
 }
+
+func TestPublish_RateLimited(t *testing.T) {
+	t.Parallel()
+	q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.PublishRate, c.PublishBurst = 0.001, 2 })
+	r := newRecorder(t, nil)
+	require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: r.URL, Events: []string{jobs.EventWebhookRequestRejected}}))
+	ev := jobs.Publication{Type: jobs.EventWebhookRequestRejected, WebhookID: "w"}
+	require.NoError(t, q.Publish(ev))
+	require.NoError(t, q.Publish(ev))
+	require.ErrorIs(t, q.Publish(ev), jobs.ErrPublishRate)
+	require.Equal(t, int64(1), q.PublishDropped())
+	require.Len(t, r.waitRequests(t, 2), 2)
+	// Events nobody wants cost nothing, not even the rate.
+	require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventJobFailed}))
+	require.Equal(t, int64(1), q.PublishDropped())
+}

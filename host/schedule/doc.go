@@ -54,7 +54,7 @@
 // downtime, follows the schedule's policy: skip (no job), or run_once (one
 // job for all the ticks missed, with schedule_catch_up: true, timed as the
 // first of them). Either way the schedule goes on from its first tick
-// after now, and MissedRuns counts the ticks that got no job of their own.
+// after now, and MissedCount counts the ticks that got no job of their own.
 // A schedule that falls behind while running (ticks closer together than
 // the time a look takes) runs at most one job per look the same way. A
 // paused schedule that is resumed starts from its first tick after now.

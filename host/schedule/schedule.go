@@ -58,11 +58,11 @@ type Schedule struct {
 	// LastRunAt is the tick of its last job, LastJobID that job.
 	LastRunAt *time.Time
 	LastJobID string
-	// MissedRuns counts the ticks that passed without a job of their own
+	// MissedCount counts the ticks that passed without a job of their own
 	// (found late, or folded into a catch-up run).
-	MissedRuns int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	MissedCount int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // JobOptions are the options of a schedule's jobs, as the job: block of

@@ -189,7 +189,7 @@ func scan(r rowScanner) (*Schedule, error) {
 	if options != "" {
 		_ = json.Unmarshal([]byte(options), &sc.Job)
 	}
-	sc.Enabled, sc.MissedRuns = enabled != 0, skipped
+	sc.Enabled, sc.MissedCount = enabled != 0, skipped
 	sc.NextRunAt, sc.LastRunAt = timePtr(next), timePtr(last)
 	sc.CreatedAt, sc.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	return &sc, nil
@@ -479,7 +479,7 @@ func NextRuns(sc *Schedule, n int) []time.Time {
 	return append(append(out, first), c.NextN(first, n-1)...)
 }
 
-// maxMissedCount bounds the ticks counted in one look (MissedRuns).
+// maxMissedCount bounds the ticks counted in one look (MissedCount).
 const maxMissedCount = 100_000
 
 // dueBatch bounds the schedules read in one look.

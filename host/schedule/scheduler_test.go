@@ -279,7 +279,7 @@ func TestScheduler_MissedRuns(t *testing.T) {
 		at     string // the clock
 		queued int    // jobs RunDue queues
 		next   string // the schedule's next run after it
-		missed int64  // its MissedRuns after it
+		missed int64  // its MissedCount after it
 	}
 	tests := []struct {
 		name   string
@@ -324,7 +324,7 @@ func TestScheduler_MissedRuns(t *testing.T) {
 				sc, err := srv.sched.Get(ctx, "hourly")
 				require.NoError(t, err)
 				require.Equal(t, date(st.next), *sc.NextRunAt, "at %s", st.at)
-				require.Equal(t, st.missed, sc.MissedRuns, "at %s", st.at)
+				require.Equal(t, st.missed, sc.MissedCount, "at %s", st.at)
 			}
 			got := jobsOf(t, srv.queue, "hourly")
 			require.Len(t, got, len(tt.jobs))
@@ -376,6 +376,6 @@ func TestScheduler_OneJobPerTick(t *testing.T) {
 		sc, err := b.sched.Get(ctx, "often")
 		require.NoError(t, err)
 		require.Equal(t, date("2027-01-01T00:01:00Z"), *sc.NextRunAt)
-		require.Zero(t, sc.MissedRuns)
+		require.Zero(t, sc.MissedCount)
 	})
 }
