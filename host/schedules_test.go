@@ -310,3 +310,29 @@ func requireSigned(t *testing.T, secret string, d delivered) {
 	m.Write(d.body)
 	require.Equal(t, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)), d.header.Get("webhook-signature"))
 }
+
+// TestSchedules_CallbackSignedWithScheduleSecret checks that the completion
+// callback of a schedule's job is signed with the schedule's own secret.
+func TestSchedules_CallbackSignedWithScheduleSecret(t *testing.T) {
+	t.Parallel()
+	b := setupJobs(t, jobBackends(t)[0])
+	b.createAutomation(t, "tick", "start:\n  return:\n    body: ok\n", "")
+	recv := newSubscriber(t)
+	r := b.admin(t, "POST", "/schedules", "application/json",
+		`{"name":"called-back","cron":"@every 1s","automation":"tick","job":{"callback_url":"`+recv.URL+`/done"}}`)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	got := recv.wait(t, 1)
+	r = b.admin(t, "POST", "/schedules/called-back/pause", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.admin(t, "GET", "/schedules/called-back/signing-secret", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	requireSigned(t, r.json(t)["signing_secret"].(string), got[0])
+	var n struct {
+		Type string
+		Data map[string]any
+	}
+	require.NoError(t, json.Unmarshal(got[0].body, &n))
+	require.Equal(t, "job.completed", n.Type)
+	require.Equal(t, "schedule/called-back", n.Data["handler"])
+	require.Equal(t, "", n.Data["webhook_id"])
+}
