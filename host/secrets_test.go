@@ -278,7 +278,7 @@ automation/main:
 			requireNoLeak(t, "stored run "+run.ID, string(stored.Inputs), tokens...)
 		}
 	}
-	r = lc.admin(t, "GET", "/runs?webhook="+syncID, "", "")
+	r = lc.admin(t, "GET", "/runs?cause=-&webhook="+syncID, "", "")
 	require.NoError(t, json.Unmarshal([]byte(r.body), &runs))
 	r = lc.admin(t, "GET", "/runs/"+runs.Runs[0].ID, "", "")
 	var run api.Run

@@ -160,7 +160,8 @@ func (s *Server) start(ctx context.Context) error {
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
 		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit}})
 	s.closers = append(s.closers, s.dispatch.Close)
-	s.admin = admin.New(admin.Config{Catalog: s.catalog, Jobs: s.jobs, Schedules: s.schedules, Extensions: s.ext, Redactor: s.redactor,
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Jobs: s.jobs, Schedules: s.schedules,
+		Extensions: s.ext, Redactor: s.redactor,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()

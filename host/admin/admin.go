@@ -28,7 +28,9 @@ import (
 // Config is what the admin API needs.
 type Config struct {
 	Catalog *catalog.Catalog
-	Jobs    *jobs.Queue
+	// Dispatch replays recorded requests.
+	Dispatch *dispatch.Dispatcher
+	Jobs     *jobs.Queue
 	// Schedules runs schedules (nil: the schedule routes answer 503).
 	Schedules  *schedule.Scheduler
 	Extensions *runner.Extensions
