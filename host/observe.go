@@ -28,6 +28,7 @@ func (s *Server) requestLog() fiber.Handler {
 		case "", "error", "timeout", "crash":
 		default:
 			s.metrics.Rejected(e.Cause)
+			s.publishRejected(c, e, status)
 		}
 	}}
 	if s.cfg.AccessLog {

@@ -8,7 +8,8 @@
 //   - host/catalog: webhooks, automations, secrets and packages, their
 //     validation and caches
 //   - host/runner: the extensions and the runs sent to them
-//   - host/jobs: the durable job queue
+//   - host/jobs: the durable job queue, and subscriptions to its events
+//   - host/schedule: automations run as jobs on a schedule
 //   - host/dispatch: the webhook request path
 //   - host/admin: the admin API, with its wire types in host/api
 //   - host/metrics: the Prometheus registry
@@ -38,6 +39,7 @@ import (
 	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/schedule"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/postgres"
@@ -57,6 +59,7 @@ type Server struct {
 	ext        *runner.Extensions
 	runner     runner.Runner
 	jobs       *jobs.Queue
+	schedules  *schedule.Scheduler
 	dispatch   *dispatch.Dispatcher
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
@@ -153,12 +156,16 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.startJobs(ctx); err != nil {
 		return err
 	}
+	if err := s.startSchedules(ctx); err != nil {
+		return err
+	}
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
 		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
-	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules,
+		Extensions: s.ext, Redactor: s.redactor,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()

@@ -1,8 +1,9 @@
 // Package admin is the admin API under /api/v1: one file per area
-// (automations, webhooks, runs, jobs, secrets, packages, extensions), each
-// registering its own routes, behind the bearer admin token. Handlers
-// return errors (*api.Problem for the caller's mistakes); the app's one
-// error handler writes them as problem+json.
+// (automations, webhooks, runs, jobs, schedules, subscriptions, secrets,
+// packages, extensions), each registering its own routes, behind the
+// bearer admin token. Handlers return errors (*api.Problem for the
+// caller's mistakes); the app's one error handler writes them as
+// problem+json.
 package admin
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/schedule"
 )
 
 // Config is what the admin API needs.
@@ -30,8 +32,10 @@ type Config struct {
 	// Dispatch replays recorded requests.
 	Dispatch *dispatch.Dispatcher
 	// Live streams what happens (GET /events).
-	Live       *live.Broker
-	Jobs       *jobs.Queue
+	Live *live.Broker
+	Jobs *jobs.Queue
+	// Schedules runs schedules (nil: the schedule routes answer 503).
+	Schedules  *schedule.Scheduler
 	Extensions *runner.Extensions
 	Redactor   *redact.Redactor
 	Logger     *slog.Logger
@@ -68,6 +72,8 @@ var areas = []area{
 	(*Admin).webhookRoutes,
 	(*Admin).runRoutes,
 	(*Admin).jobRoutes,
+	(*Admin).scheduleRoutes,
+	(*Admin).subscriptionRoutes,
 	(*Admin).secretRoutes,
 	(*Admin).extensionRoutes,
 	(*Admin).openAPIRoutes,
