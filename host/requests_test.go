@@ -111,3 +111,49 @@ func TestRequests_Replay(t *testing.T) {
 	r = b.admin(t, "POST", "/requests/0190b1a4-0000-7000-8000-000000000000/replay", "", "")
 	require.Equal(t, http.StatusNotFound, r.Status)
 }
+
+// TestWebhooks_PagedListWithStats pages the webhook list, searches names,
+// and reads each webhook's recent requests (the console's worklist).
+func TestWebhooks_PagedListWithStats(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "ok", "start:\n  return:\n    status_code: {{request_params.s|default(200)}}\n", "")
+	ids := map[string]string{}
+	toks := map[string]string{}
+	for _, name := range []string{"orders", "billing", "orders-eu"} {
+		ids[name], toks[name] = b.createWebhook(t, name, eventFor("ok"))
+	}
+	for _, s := range []string{"200", "500", "201"} {
+		b.do(t, "GET", "/webhooks/"+toks["orders"]+"?s="+s, "", "")
+	}
+	b.srv.dispatch.FlushRuns()
+
+	r := b.admin(t, "GET", "/webhooks?limit=2", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var page api.WebhookList
+	require.NoError(t, json.Unmarshal(r.Body, &page))
+	require.Len(t, page.Webhooks, 2)
+	require.Equal(t, page.Webhooks[1].ID, page.NextCursor)
+	r = b.admin(t, "GET", "/webhooks?limit=2&cursor="+page.NextCursor, "", "")
+	page = api.WebhookList{}
+	require.NoError(t, json.Unmarshal(r.Body, &page))
+	require.Len(t, page.Webhooks, 1)
+	require.Empty(t, page.NextCursor)
+
+	r = b.admin(t, "GET", "/webhooks?q=ORDERS&stats=24h", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	page = api.WebhookList{}
+	require.NoError(t, json.Unmarshal(r.Body, &page))
+	require.Len(t, page.Webhooks, 2)
+	st := page.Webhooks[0].Stats
+	require.NotNil(t, st)
+	require.Equal(t, ids["orders"], page.Webhooks[0].ID)
+	require.Equal(t, 3, st.Total)
+	require.Equal(t, 1, st.ErrorTotal)
+	require.Equal(t, 201, st.LastStatus)
+	require.Len(t, st.Requests, 24)
+	require.Equal(t, 3, st.Requests[23], "the last bucket holds the requests just made")
+	require.Zero(t, page.Webhooks[1].Stats.Total)
+
+	require.Equal(t, http.StatusBadRequest, b.admin(t, "GET", "/webhooks?stats=forever", "", "").Status)
+}

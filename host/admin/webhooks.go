@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,8 +152,29 @@ func mediaType(ct string) string {
 	return strings.ToLower(strings.TrimSpace(mt))
 }
 
+// statsBuckets is how many buckets ?stats= divides its window into.
+const statsBuckets = 24
+
+// listWebhooks lists the webhooks in creation order: all of them, or with
+// ?limit= a page (?cursor= continues, ?q= searches names); ?stats=24h adds
+// each one's requests over that window (in 24 buckets) and its last answer.
 func (a *Admin) listWebhooks(c *fiber.Ctx) error {
-	ws, err := a.cat.ListWebhooks(c.UserContext())
+	ctx := c.UserContext()
+	var ws []*store.Webhook
+	var err error
+	paged := c.Query("limit") != "" || c.Query("cursor") != "" || c.Query("q") != ""
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	if paged {
+		if limit == 0 {
+			limit = 50
+		}
+		ws, err = a.cat.Store().ListWebhooksPage(ctx, store.WebhookPage{Limit: limit, AfterID: c.Query("cursor"), Query: c.Query("q")})
+	} else {
+		ws, err = a.cat.ListWebhooks(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -161,7 +183,53 @@ func (a *Admin) listWebhooks(c *fiber.Ctx) error {
 	for _, w := range ws {
 		out.Webhooks = append(out.Webhooks, views.Webhook(w, now))
 	}
+	if paged && len(ws) == limit {
+		out.NextCursor = ws[len(ws)-1].ID
+	}
+	if window := c.Query("stats"); window != "" {
+		d, err := time.ParseDuration(window)
+		if err != nil || d < time.Minute || d > 31*24*time.Hour {
+			return api.InvalidField("stats", fmt.Sprintf("stats must be a window from 1m to 744h, e.g. stats=24h (got %q)", window))
+		}
+		if len(ws) > 500 {
+			return api.InvalidField("stats", "stats are given for pages of at most 500 webhooks: add ?limit=")
+		}
+		if err := a.addStats(ctx, out.Webhooks, now.Add(-d), d/statsBuckets); err != nil {
+			return err
+		}
+	}
 	return c.JSON(out)
+}
+
+// addStats fills in the stats of ws: their records since since, in
+// statsBuckets buckets of width.
+func (a *Admin) addStats(ctx context.Context, ws []api.Webhook, since time.Time, width time.Duration) error {
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+	}
+	st, err := a.cat.Store().WebhookStats(ctx, store.StatsQuery{IDs: ids, Since: since, Width: width, Buckets: statsBuckets})
+	if err != nil {
+		return err
+	}
+	for i := range ws {
+		s := st[ws[i].ID]
+		if s == nil {
+			continue
+		}
+		v := &api.WebhookStats{Since: since.UTC(), BucketSecs: int64(width.Seconds()), Requests: s.Requests, Errors: s.Errors,
+			LastStatus: s.LastStatus}
+		for j := range s.Requests {
+			v.Total += s.Requests[j]
+			v.ErrorTotal += s.Errors[j]
+		}
+		if !s.LastAt.IsZero() {
+			t := s.LastAt
+			v.LastAt = &t
+		}
+		ws[i].Stats = v
+	}
+	return nil
 }
 
 func (a *Admin) getWebhook(c *fiber.Ctx) error {

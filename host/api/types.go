@@ -48,6 +48,8 @@ type Webhook struct {
 	PreviousTokenValidUntil *time.Time `json:"previous_token_valid_until,omitempty"`
 	URL                     string     `json:"url,omitempty"`
 	Token                   string     `json:"token,omitempty"`
+	// Stats are the webhook's recent requests (GET /webhooks?stats=).
+	Stats *WebhookStats `json:"stats,omitempty"`
 }
 
 // WebhookInput is the JSON body of POST /webhooks.
@@ -73,6 +75,22 @@ type WebhookPatch struct {
 // WebhookList is the answer of GET /webhooks.
 type WebhookList struct {
 	Webhooks []Webhook `json:"webhooks"`
+	// NextCursor continues the list (?cursor=) when it was asked for by
+	// page (?limit=); empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// WebhookStats counts a webhook's requests since a time (GET /webhooks
+// with ?stats=): in 24 buckets, oldest first, and its last answer.
+type WebhookStats struct {
+	Since      time.Time  `json:"since"`
+	BucketSecs int64      `json:"bucket_seconds"`
+	Requests   []int      `json:"requests"`
+	Errors     []int      `json:"errors"`
+	Total      int        `json:"total"`
+	ErrorTotal int        `json:"error_total"`
+	LastStatus int        `json:"last_status,omitempty"`
+	LastAt     *time.Time `json:"last_at,omitempty"`
 }
 
 // Run is a synchronous run record. Inputs, Output and Log are shown by

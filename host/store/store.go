@@ -160,6 +160,36 @@ type RunFilter struct {
 	Search string
 }
 
+// WebhookPage selects a page of webhooks for ListWebhooksPage.
+type WebhookPage struct {
+	// Limit is the page size: default 50, at most 500.
+	Limit int
+	// AfterID continues after that webhook (the last of the previous page).
+	AfterID string
+	// Query keeps the webhooks whose name holds it (case-insensitive).
+	Query string
+}
+
+// StatsQuery asks WebhookStats for the records of ids created since Since,
+// counted in Buckets buckets of Width each.
+type StatsQuery struct {
+	IDs     []string
+	Since   time.Time
+	Width   time.Duration
+	Buckets int
+}
+
+// WebhookStats is one webhook's request records since a time.
+type WebhookStats struct {
+	// Requests and Errors count the records, and those answered 400 or
+	// more, by bucket (oldest first).
+	Requests, Errors []int
+	// LastStatus and LastAt are the newest record's status and time (zero
+	// when the webhook has none at all).
+	LastStatus int
+	LastAt     time.Time
+}
+
 // PackageImport records one package import.
 type PackageImport struct {
 	ID        string // UUID
@@ -256,6 +286,12 @@ type Store interface {
 	// one while it has not expired (at now).
 	GetWebhookByTokenHash(ctx context.Context, hash []byte, now time.Time) (*Webhook, error)
 	ListWebhooks(ctx context.Context) ([]*Webhook, error) // by creation
+	// ListWebhooksPage returns one page of webhooks in creation order
+	// (see WebhookPage).
+	ListWebhooksPage(ctx context.Context, p WebhookPage) ([]*Webhook, error)
+	// WebhookStats counts the request records of each webhook in ids
+	// since a time, in buckets (see StatsQuery).
+	WebhookStats(ctx context.Context, q StatsQuery) (map[string]*WebhookStats, error)
 	DeleteWebhook(ctx context.Context, id string) error
 
 	InsertRuns(ctx context.Context, runs []*Run) error // one transaction

@@ -147,9 +147,13 @@ func migrate(ctx context.Context, db *sql.DB, searchPath string) error {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:     "postgres",
-		Contains: func(col, param string) string { return "position(" + param + "::bytea in " + col + ") > 0" },
-		Time:     func(t time.Time) any { return t },
+		Name:         "postgres",
+		Contains:     func(col, param string) string { return "position(" + param + "::bytea in " + col + ") > 0" },
+		TextContains: func(col, param string) string { return "position(" + param + "::text in " + col + ") > 0" },
+		Bucket: func(col, since, width string) string {
+			return "floor(extract(epoch from (" + col + " - " + since + "::timestamptz)) / " + width + ")::bigint"
+		},
+		Time: func(t time.Time) any { return t },
 		IsUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505" // unique_violation

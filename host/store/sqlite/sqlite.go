@@ -150,9 +150,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:     "sqlite",
-		Contains: func(col, param string) string { return "instr(" + col + ", " + param + ") > 0" },
-		Time:     func(t time.Time) any { return t.UnixMicro() },
+		Name:         "sqlite",
+		Contains:     func(col, param string) string { return "instr(" + col + ", " + param + ") > 0" },
+		TextContains: func(col, param string) string { return "instr(" + col + ", " + param + ") > 0" },
+		Bucket: func(col, since, width string) string {
+			return "((" + col + " - " + since + ") / (" + width + " * 1000000))"
+		},
+		Time: func(t time.Time) any { return t.UnixMicro() },
 		IsUnique: func(err error) bool {
 			var se *sqlite.Error
 			if !errors.As(err, &se) {

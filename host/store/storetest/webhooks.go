@@ -209,4 +209,56 @@ func exerciseWebhooks(ctx context.Context, t *testing.T, open func(t *testing.T)
 		require.NoError(t, err)
 		require.Equal(t, tokenHash("b"), got.TokenHash)
 	})
+
+	t.Run("ListPagesAndSearches", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		var ids []string
+		for i, name := range []string{"Orders in", "orders out", "Billing", "ORDERS audit"} {
+			w := &store.Webhook{Name: name, TokenHash: tokenHash(fmt.Sprintf("page-%d", i)), Enabled: true,
+				CreatedAt: time.Date(2026, 1, 1, 0, i, 0, 0, time.UTC)}
+			require.NoError(t, s.CreateWebhook(bundle.ctx, w))
+			ids = append(ids, w.ID)
+		}
+		page := func(p store.WebhookPage) []string {
+			t.Helper()
+			ws, err := s.ListWebhooksPage(bundle.ctx, p)
+			require.NoError(t, err)
+			out := []string{}
+			for _, w := range ws {
+				out = append(out, w.ID)
+			}
+			return out
+		}
+		require.Equal(t, ids[:2], page(store.WebhookPage{Limit: 2}))
+		require.Equal(t, ids[2:], page(store.WebhookPage{Limit: 2, AfterID: ids[1]}))
+		require.Equal(t, []string{ids[0], ids[1], ids[3]}, page(store.WebhookPage{Query: "orders"}), "case-insensitive")
+		require.Equal(t, []string{ids[3]}, page(store.WebhookPage{Query: "ORDERS", AfterID: ids[1]}))
+		require.Empty(t, page(store.WebhookPage{AfterID: "0190b1a4-0000-7000-8000-00000000ffff"}))
+	})
+
+	t.Run("StatsCountByBucket", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		at := func(h int) time.Time { return since.Add(time.Duration(h)*time.Hour + time.Minute) }
+		require.NoError(t, s.InsertRuns(bundle.ctx, []*store.Run{
+			{WebhookID: "w1", Status: 200, CreatedAt: since.Add(-time.Hour)}, // before the window
+			{WebhookID: "w1", Status: 200, CreatedAt: at(0)},
+			{WebhookID: "w1", Status: 500, CreatedAt: at(0)},
+			{WebhookID: "w1", Status: 401, CreatedAt: at(2)},
+			{WebhookID: "w2", Status: 202, CreatedAt: at(1)},
+		}))
+		st, err := s.WebhookStats(bundle.ctx, store.StatsQuery{IDs: []string{"w1", "w2", "w3"}, Since: since, Width: time.Hour, Buckets: 3})
+		require.NoError(t, err)
+		require.Equal(t, []int{2, 0, 1}, st["w1"].Requests)
+		require.Equal(t, []int{1, 0, 1}, st["w1"].Errors)
+		require.Equal(t, 401, st["w1"].LastStatus)
+		require.True(t, st["w1"].LastAt.Equal(at(2)))
+		require.Equal(t, []int{0, 1, 0}, st["w2"].Requests)
+		require.Equal(t, []int{0, 0, 0}, st["w3"].Requests)
+		require.Zero(t, st["w3"].LastStatus)
+	})
 }

@@ -55,6 +55,13 @@ type Dialect struct {
 	// Contains is the condition that the blob column col holds the bytes
 	// of the parameter param ("$3").
 	Contains func(col, param string) string
+	// TextContains is the condition that the text expression col holds
+	// the text parameter param.
+	TextContains func(col, param string) string
+	// Bucket is the expression numbering the bucket of width seconds (the
+	// parameter width) that the time column col falls in, counting from
+	// the time parameter since.
+	Bucket func(col, since, width string) string
 }
 
 // Store implements store.Store on a *sql.DB.
