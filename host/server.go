@@ -33,6 +33,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/connguard"
+	"github.com/hookhost/hookhost/host/console"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/live"
@@ -463,6 +464,7 @@ func (s *Server) newAdminApp() *fiber.App {
 func (s *Server) mountAdmin(app *fiber.App) {
 	app.Get("/metrics", s.metrics.Handler())
 	s.admin.Mount(app)
+	console.Mount(app)
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
