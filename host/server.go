@@ -105,6 +105,13 @@ func (s *Server) start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	if db := sqlitePath(*cfg); db != "" {
+		release, err := lockSQLite(db)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, release)
+	}
 	st, err := openStore(ctx, *cfg)
 	if err != nil {
 		return err
@@ -234,19 +241,27 @@ func (s *Server) startJobs(ctx context.Context) error {
 	return nil
 }
 
-func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+// sqlitePath is the SQLite database file the configuration names, or ""
+// when it names PostgreSQL.
+func sqlitePath(cfg Config) string {
 	db := cfg.Database
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		st, err := postgres.Open(ctx, db)
+		return ""
+	case db == "":
+		return filepath.Join(cfg.DataDir, "hookhost.db")
+	}
+	return strings.TrimPrefix(db, "sqlite://")
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	db := sqlitePath(cfg)
+	if db == "" {
+		st, err := postgres.Open(ctx, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		return st, nil
-	case db == "":
-		db = filepath.Join(cfg.DataDir, "hookhost.db")
-	case strings.HasPrefix(db, "sqlite://"):
-		db = strings.TrimPrefix(db, "sqlite://")
 	}
 	st, err := sqlite.Open(ctx, db)
 	if err != nil {

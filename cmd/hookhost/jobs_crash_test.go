@@ -25,13 +25,14 @@ type crashServer struct {
 	logs *bytes.Buffer
 }
 
-func startCrashServer(t *testing.T, bin, dir, addr string) *crashServer {
+func startCrashServer(t *testing.T, bin, dir, addr string, env ...string) *crashServer {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--log-format", "json", "--log-level", "info")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOOKHOST_LISTEN="+addr, "HOOKHOST_DATA_DIR="+filepath.Join(dir, "data"),
 		"HOOKHOST_ADMIN_TOKEN=crash-admin", "HOOKHOST_IN_PROCESS=1",
 		"HOOKHOST_JOB_RESCUE_AFTER=2s", "HOOKHOST_JOB_RETRY_BACKOFF=50ms", "HOOKHOST_JOB_SHUTDOWN_GRACE=1s")
+	cmd.Env = append(cmd.Env, env...) // the last value of a key wins
 	logs := &bytes.Buffer{}
 	cmd.Stderr = logs
 	require.NoError(t, cmd.Start())
@@ -132,14 +133,16 @@ func TestJobs_CrashRecovery(t *testing.T) {
 	t.Logf("%d accepted, %d failed before or at the kill", len(accepted), failed)
 	require.GreaterOrEqual(t, len(accepted), total/2)
 
-	// Restart on the same data directory; River's rescuer (2s) and the
-	// heartbeat-free jobs of the dead process are run again.
-	srv2 := startCrashServer(t, bin, dir, addr)
+	// Restart on the same data directory with the default rescue window
+	// (1m): the jobs the dead process left running are queued again at
+	// start-up, not after the window (they used to wait about 78 s).
+	restarted := time.Now()
+	srv2 := startCrashServer(t, bin, dir, addr, "HOOKHOST_JOB_RESCUE_AFTER=1m")
 	want := map[string]bool{}
 	for _, id := range accepted {
 		want[id] = true
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(50 * time.Second) // below the rescue window and its scheduler's delay
 	for {
 		states := jobStates(t, addr)
 		pending := 0
@@ -154,7 +157,7 @@ func TestJobs_CrashRecovery(t *testing.T) {
 			// request is among the failed ones.
 			require.GreaterOrEqual(t, len(states), len(accepted))
 			require.LessOrEqual(t, len(states)-len(accepted), failed, "jobs queued without a request")
-			t.Logf("%d jobs, %d accepted, all accepted jobs Completed", len(states), len(accepted))
+			t.Logf("%d jobs, %d accepted, all accepted jobs Completed %s after the restart", len(states), len(accepted), time.Since(restarted).Round(time.Millisecond))
 			return
 		}
 		if time.Now().After(deadline) {

@@ -166,6 +166,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 // Start starts working jobs (unless Config.Workers is 0), and publishing
 // events to subscriptions.
 func (q *Queue) Start(ctx context.Context) error {
+	if err := q.requeueOnStart(ctx); err != nil {
+		return err
+	}
 	if q.cfg.Workers > 0 {
 		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("jobs: start river: %w", err)

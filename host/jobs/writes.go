@@ -195,6 +195,26 @@ const rescueSQL = `UPDATE river_job SET state = 'available', scheduled_at = now(
 	WHERE state = 'running' AND queue = $1 AND attempt < max_attempts
 	AND attempted_at < now() - $2 * interval '1 microsecond'`
 
+// requeueOnStart (SQLite) makes the jobs left running by a previous
+// process available at once: a SQLite database has one process, so a job
+// still running when it starts was cut short by a crash or a kill. (River's
+// rescuer would wait for RescueAfter first.) Jobs without attempts left
+// stay with River's rescuer, which discards them.
+func (q *Queue) requeueOnStart(ctx context.Context) error {
+	if q.d.name != DialectSQLite || q.cfg.Workers <= 0 {
+		return nil
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available'
+		WHERE state = 'running' AND queue IN (?, ?) AND attempt < max_attempts`, queueRuns, queueCallbacks)
+	if err != nil {
+		return fmt.Errorf("queue again the jobs a stopped process left running: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.log.Info("jobs the previous process left running are queued again", "jobs", n)
+	}
+	return nil
+}
+
 // rescueDead runs rescueSQL (PostgreSQL only: on SQLite a single process
 // owns the database, and River's rescuer runs when it starts again).
 func (q *Queue) rescueDead(ctx context.Context) error {
