@@ -68,7 +68,7 @@ export async function render(view, id) {
 }
 
 function renderNew(view) {
-  const name = h('input', {type: 'text', required: true, autocomplete: 'off', maxlength: 200});
+  const name = h('input', {type: 'text', id: 'wh-name', required: true, autocomplete: 'off', maxlength: 200});
   const ed = editor({label: 'Event KATA', rows: 10, name: 'event_kata',
     hint: 'Paste the event KATA: verify/* blocks, then automation/* handlers. It is checked as you type.', placeholder: EXAMPLE});
   validator(ed);
