@@ -28,6 +28,14 @@ function append(el, children) {
   }
 }
 
+// put appends children to an element as h() does: null, undefined and
+// false are left out, arrays are flattened (Element.append would print
+// "null").
+export function put(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 // clear empties an element and returns it.
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();

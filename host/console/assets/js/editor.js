@@ -6,23 +6,26 @@ import {h, clear} from './dom.js';
 
 let seq = 0;
 
-export function editor({label, value = '', rows = 12, name, hint, placeholder}) {
+export function editor({label, value = '', rows = 12, name, hint, placeholder, hideLabel}) {
   const id = 'ed' + (++seq);
   const ta = h('textarea', {id, name, rows, wrap: 'off', spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off',
     class: 'code-input', 'aria-describedby': id + '-diags', placeholder});
   ta.value = value;
-  const gutter = h('div', {class: 'gutter', 'aria-hidden': 'true'});
+  // The numbers sit in an absolutely placed list, so that the gutter is as
+  // tall as the textarea, not as the text.
+  const nums = h('div', {class: 'gutter-nums'});
+  const gutter = h('div', {class: 'gutter', 'aria-hidden': 'true'}, nums);
   const diags = h('ul', {id: id + '-diags', class: 'diags', 'aria-live': 'polite'});
   const status = h('span', {class: 'ed-status', 'aria-live': 'polite'});
   let marks = new Map();
 
   function lines() {
     const n = ta.value.split('\n').length;
-    if (gutter.childElementCount !== n || marks.size || gutter.dataset.marked) {
-      clear(gutter);
+    if (nums.childElementCount !== n || marks.size || gutter.dataset.marked) {
+      clear(nums);
       for (let i = 1; i <= n; i++) {
         const m = marks.get(i);
-        gutter.append(h('div', {class: m ? 'ln bad' : 'ln', title: m || null}, String(i)));
+        nums.append(h('div', {class: m ? 'ln bad' : 'ln', title: m || null}, String(i)));
       }
       gutter.dataset.marked = marks.size ? '1' : '';
     }
@@ -73,7 +76,7 @@ export function editor({label, value = '', rows = 12, name, hint, placeholder}) 
   function setStatus(text) { status.textContent = text; }
 
   const wrap = h('div', {class: 'editor'},
-    h('div', {class: 'ed-head'}, h('label', {for: id}, label), status),
+    h('div', {class: 'ed-head'}, h('label', {for: id, class: hideLabel ? 'sr-only' : null}, label), status),
     hint ? h('p', {class: 'hint'}, hint) : null,
     h('div', {class: 'ed-body'}, gutter, ta),
     diags);

@@ -1,7 +1,7 @@
 // Automations: the list, and an editor for the script and policy whose
 // problems (from PUT /automations/{name}) are shown on their lines.
 import {call, get, qs} from '../api.js';
-import {h, replace, clear, ago, badge, field, toast, problemView, confirmDialog} from '../dom.js';
+import {h, put, replace, clear, ago, badge, field, toast, problemView, confirmDialog} from '../dom.js';
 import {editor, itemsFor} from '../editor.js';
 
 const WEBHOOK_TRIGGER = 'cerb.trigger.webhook.respond';
@@ -9,7 +9,7 @@ const WEBHOOK_TRIGGER = 'cerb.trigger.webhook.respond';
 export async function renderList(view, _id, params) {
   const filter = h('input', {type: 'search', placeholder: 'Filter by name or description', 'data-search': '', value: params.get('q') || ''});
   const body = h('div', {}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'}, h('h1', {}, 'Automations'),
       h('div', {class: 'row wrap'},
         h('a', {class: 'button', href: '#/packages'}, 'Import a package'),
@@ -88,7 +88,7 @@ export async function renderEditor(view, name) {
       }
     }
   });
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'},
       h('div', {}, h('p', {class: 'crumbs'}, h('a', {href: '#/automations'}, 'Automations'), ' / '),
         h('h1', {}, isNew ? 'New automation' : a.name)),

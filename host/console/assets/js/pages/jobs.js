@@ -2,7 +2,7 @@
 // server; a job's attempts, answer and log streams (completion callback
 // deliveries are the entries of node "callback"); cancel and retry.
 import {call, get, qs, webhookName} from '../api.js';
-import {h, replace, clear, ago, when, badge, stateKinds, pager, problemView, pretty, shortID, field, toast} from '../dom.js';
+import {h, put, replace, clear, ago, when, badge, stateKinds, pager, problemView, pretty, shortID, field, toast} from '../dom.js';
 import {webhookPicker} from './requests.js';
 import {answerView} from './request.js';
 
@@ -21,7 +21,7 @@ export async function renderList(view, _id, params) {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); go({webhook: picker.id, state: state.value}); });
   state.addEventListener('change', () => go({webhook: picker.id, state: state.value}));
   const body = h('div', {}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'Jobs')), form, body);
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'Jobs')), form, body);
   const l = await get('/jobs' + qs({...f, cursor, limit: 50}));
   const jobs = l.jobs || [];
   if (!jobs.length) {
@@ -81,7 +81,7 @@ export async function renderJob(view, id, _params, ctx) {
   const streams = j.streams || {};
   const all = ['Output', 'Warning', 'Error', 'Verbose'].flatMap((s) => (streams[s] || []).map((e) => ({...e, stream: s})));
   const callbacks = all.filter((e) => e.node === 'callback');
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'},
       h('div', {}, h('p', {class: 'crumbs'}, h('a', {href: '#/jobs'}, 'Jobs'), ' / '),
         h('h1', {}, 'Job ', h('span', {class: 'mono'}, j.id.slice(0, 8)), ' ', h('span', {id: 'job-state-badge'}, badge(j.state, stateKinds[j.state])))),

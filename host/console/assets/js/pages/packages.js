@@ -3,7 +3,7 @@
 // built-in one. The result lists every record created, and the URL of each
 // webhook the package made (shown once).
 import {call, get, qs} from '../api.js';
-import {h, replace, clear, badge, secretField, problemView, field, debounce} from '../dom.js';
+import {h, put, replace, clear, badge, secretField, problemView, field, debounce} from '../dom.js';
 import {editor} from '../editor.js';
 
 // promptForm builds inputs for package.configure.prompts; values() reads
@@ -111,6 +111,7 @@ export async function render(view) {
       const {data} = await call('/packages/import', {method: 'POST', ...req});
       out.append(resultView(data));
       ed.setDiagnostics([], 'Imported.');
+      out.scrollIntoView({block: 'start'});
     } catch (e) {
       if (e.status === 400 && e.problem) {
         // Positions in the pasted text are marked on their lines; the
@@ -123,7 +124,7 @@ export async function render(view) {
   });
 
   const lib = h('div', {}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'Packages')),
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'Packages')),
     h('div', {class: 'grid2 wide-left'},
       h('section', {class: 'panel', 'aria-labelledby': 'paste-h'}, h('h2', {id: 'paste-h'}, 'Import a package'), paste),
       h('section', {class: 'panel', 'aria-labelledby': 'lib-h'}, h('h2', {id: 'lib-h'}, 'Built-in packages'), lib)));

@@ -3,8 +3,9 @@
 // answered, how long it took and the run log; replay it, dry-run it, or
 // have the server explain a failure step by step.
 import {call, get, qs, webhookName} from '../api.js';
-import {h, replace, clear, when, ago, statusBadge, badge, duration, bodyView, kvTable, problemView, codeBlock, pretty, shortID} from '../dom.js';
+import {h, put, replace, clear, when, ago, statusBadge, badge, duration, bodyView, kvTable, problemView, codeBlock, pretty, shortID} from '../dom.js';
 import {causes} from './requests.js';
+import {verifyChecks} from './test.js';
 
 // logTable shows a run log: [{level, node, message}].
 export function logTable(log, id) {
@@ -24,7 +25,8 @@ export function answerView(a) {
   const ct = Array.isArray(hs) ? (hs.find(([k]) => /^content-type$/i.test(k)) || [])[1] : Object.entries(hs).find(([k]) => /^content-type$/i.test(k))?.[1];
   return h('div', {class: 'stack'},
     h('p', {}, 'Status ', statusBadge(Number(status))),
-    kvTable(hs, 'Headers'),
+    h('h3', {}, 'Headers'), kvTable(hs),
+    h('h3', {}, 'Body'),
     a.body_base64 ? h('div', {}, badge('base64', 'info'), h('pre', {class: 'body'}, a.body_base64)) : bodyView(a.body, ct));
 }
 
@@ -48,7 +50,8 @@ export async function render(view, id) {
   const r = await get('/requests/' + encodeURIComponent(id));
   const inp = r.inputs || {};
   const name = h('span', {}, shortID(r.webhook_id));
-  webhookName(r.webhook_id).then((n) => { if (n) replace(name, n); });
+  const crumb = h('span', {}, shortID(r.webhook_id));
+  webhookName(r.webhook_id).then((n) => { if (n) { replace(name, n); replace(crumb, n); } });
   const actionsOut = h('div', {id: 'request-actions-out', 'aria-live': 'polite'});
   const replayBtn = h('button', {type: 'button', class: 'primary', id: 'replay'}, 'Replay');
   replayBtn.addEventListener('click', async () => {
@@ -73,10 +76,10 @@ export async function render(view, id) {
   });
 
   const isReplay = !!r.replay_of;
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'},
       h('div', {}, h('p', {class: 'crumbs'}, h('a', {href: '#/requests'}, 'Requests'), ' / ',
-        h('a', {href: '#/requests' + qs({webhook: r.webhook_id})}, name), ' / '),
+        h('a', {href: '#/requests' + qs({webhook: r.webhook_id})}, crumb), ' / '),
       h('h1', {}, `${inp.method || ''} request `, statusBadge(r.status), r.cause ? [' ', badge(r.cause, 'bad')] : null, isReplay ? [' ', badge('replay', 'info')] : null)),
       h('div', {class: 'row wrap'}, replayBtn,
         h('a', {class: 'button', id: 'dry-run-link', href: '#/test' + qs({webhook: r.webhook_id, record: r.id})}, 'Dry run'),
@@ -116,11 +119,10 @@ function fact(k, v) { return [h('dt', {}, k), h('dd', {}, v)]; }
 // explainView shows GET /requests/{id}/explain: its steps when it has
 // them, else the whole answer.
 export function explainView(ex) {
-  const steps = ex && (ex.steps || ex.explain || ex.verify);
-  return h('section', {class: 'panel', id: 'explain-result'}, h('h2', {}, 'Explanation'),
-    ex && ex.summary ? h('p', {}, ex.summary) : null,
-    Array.isArray(steps) ? h('ol', {class: 'steps'}, steps.map((s) => h('li', {class: s.ok === false ? 'bad' : s.ok ? 'ok' : ''},
-      typeof s === 'string' ? s : [s.ok === false ? '✗ ' : s.ok ? '✓ ' : '', h('strong', {}, s.step || s.block || s.name || ''), ' ',
-        s.reason || s.message || s.detail || '', s.expected || s.got ? h('pre', {class: 'body'}, pretty({expected: s.expected, got: s.got})) : null])))
-      : h('pre', {class: 'body'}, pretty(ex)));
+  return h('section', {class: 'panel', id: 'explain-result'}, h('h2', {}, 'Why it was answered ', statusBadge(ex.status)),
+    ex.recorded_reason ? h('p', {}, 'Recorded: ', h('code', {}, ex.recorded_reason)) : null,
+    ex.block ? h('p', {}, 'Refused by ', h('code', {}, ex.block), '.') : null,
+    ex.event_changed ? h('div', {class: 'banner warn'}, 'The webhook changed after this request: the blocks below are its current ones.') : null,
+    (ex.blocks || []).length ? verifyChecks(ex.blocks, 'explain-blocks') : h('p', {class: 'muted'}, 'No verify blocks to explain.'),
+    (ex.notes || []).length ? h('ul', {class: 'notes'}, ex.notes.map((n) => h('li', {}, n))) : null);
 }

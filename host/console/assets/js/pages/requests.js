@@ -2,7 +2,7 @@
 // recorded, refused ones too (with their cause); filtering and paging are
 // done by the server, so a million records page as fast as a hundred.
 import {get, qs, webhookName} from '../api.js';
-import {h, replace, ago, statusBadge, badge, duration, pager, toRFC3339, toLocalInput, shortID, field} from '../dom.js';
+import {h, put, replace, ago, statusBadge, badge, duration, pager, toRFC3339, toLocalInput, shortID, field} from '../dom.js';
 
 const PAGE = 50;
 
@@ -73,7 +73,7 @@ export async function render(view, _id, params) {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); go(current()); });
   for (const sel of [status, cause]) sel.addEventListener('change', () => go(current()));
   const body = h('div', {'aria-busy': 'true'}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'}, h('h1', {}, 'Requests'),
       h('a', {class: 'button', href: '#/tail' + qs({webhook: f.webhook})}, 'Live tail')),
     form, body);

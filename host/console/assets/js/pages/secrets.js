@@ -2,7 +2,7 @@
 // automations refer to each one, setting and deleting them. Deleting one
 // that a verify block uses is refused (409) unless forced.
 import {call, get, qs} from '../api.js';
-import {h, replace, clear, badge, field, toast, problemView, confirmDialog} from '../dom.js';
+import {h, put, replace, clear, badge, field, toast, problemView, confirmDialog} from '../dom.js';
 
 export async function render(view) {
   const name = h('input', {type: 'text', id: 'secret-name', pattern: '[A-Za-z0-9_]{1,64}', required: true, class: 'mono', autocomplete: 'off',
@@ -23,7 +23,7 @@ export async function render(view) {
     } catch (e) { out.append(problemView(e)); }
   });
   const body = h('div', {}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'Secrets')),
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'Secrets')),
     h('section', {class: 'panel'}, h('h2', {}, 'Set a secret'),
       h('p', {}, 'Use it as ', h('code', {}, '{{secrets.NAME}}'), ' in event KATA (verify blocks, rules, inputs) and in scripts. Values are write-only: no page or API shows them again.'),
       form, out),

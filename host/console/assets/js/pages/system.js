@@ -3,7 +3,7 @@
 // second, error rate, latency percentiles from the histogram, queued jobs),
 // sampled every few seconds while the page is open.
 import {call, get} from '../api.js';
-import {h, replace, badge, lineChart, problemView, toast} from '../dom.js';
+import {h, put, replace, badge, lineChart, problemView, toast} from '../dom.js';
 
 const SAMPLE_MS = 5000;
 const KEEP = 60;
@@ -80,7 +80,7 @@ export async function render(view, _id, _params, ctx) {
   reload.addEventListener('click', async () => {
     try { await call('/extensions/reload', {method: 'POST'}); toast('Plugins re-scanned.', 'ok'); loadExtensions(); } catch (e) { toast(e.message, 'bad'); }
   });
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'System')), top,
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'System')), top,
     h('section', {class: 'panel', 'aria-labelledby': 'metrics-h'}, h('h2', {id: 'metrics-h'}, 'Traffic'),
       h('p', {class: 'hint'}, `From /metrics every ${SAMPLE_MS / 1000} s while this page is open (this server only).`), charts),
     h('section', {class: 'panel', 'aria-labelledby': 'ext-h'}, h('div', {class: 'page-head'}, h('h2', {id: 'ext-h'}, 'Extensions'), reload), exts));

@@ -3,7 +3,7 @@
 // stream drops. Pausing keeps the stream open and holds new events back;
 // the text filter works in the page.
 import {token, qs, webhookName} from '../api.js';
-import {h, replace, clear, statusBadge, badge, duration, shortID, stateKinds, field} from '../dom.js';
+import {h, put, replace, clear, statusBadge, badge, duration, shortID, stateKinds, field} from '../dom.js';
 import {webhookPicker} from './requests.js';
 
 const MAX_ROWS = 500;
@@ -59,7 +59,7 @@ export async function render(view, _id, params, ctx) {
     const t = [showReq.checked && 'request', showJob.checked && 'job'].filter(Boolean).join(',');
     location.hash = '#/tail' + qs({webhook: picker.id, types: t === 'request,job' ? '' : t || 'request'});
   });
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'}, h('h1', {}, 'Live tail'), state),
     apply,
     h('div', {class: 'toolbar'}, field('Filter shown events', filter), pause, clearBtn),

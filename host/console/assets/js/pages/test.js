@@ -5,7 +5,7 @@
 // The console does not hold webhook tokens (they are shown once), so
 // composed requests go through the dry-run API, never to the webhook URL.
 import {call, get, qs, webhookName} from '../api.js';
-import {h, replace, clear, badge, problemView, codeBlock, pretty, field, kvTable} from '../dom.js';
+import {h, put, replace, clear, badge, problemView, codeBlock, pretty, field, kvTable} from '../dom.js';
 import {webhookPicker} from './requests.js';
 import {answerView, logTable} from './request.js';
 
@@ -44,10 +44,10 @@ export async function render(view, _id, params) {
   choose.addEventListener('submit', (ev) => { ev.preventDefault(); location.hash = '#/test' + qs({webhook: picker.id}); });
   const title = h('span', {}, '');
   if (webhook) webhookName(webhook).then((n) => replace(title, n));
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'Test and dry run', webhook ? [': ', title] : null),
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'Test and dry run', webhook ? [': ', title] : null),
     webhook ? h('a', {class: 'button', href: '#/webhooks/' + encodeURIComponent(webhook)}, 'Webhook') : null), choose);
   if (!webhook) {
-    view.append(h('p', {class: 'muted'}, 'Choose a webhook to compose a request for it, or open a recorded request and pick Dry run.'));
+    put(view, h('p', {class: 'muted'}, 'Choose a webhook to compose a request for it, or open a recorded request and pick Dry run.'));
     return;
   }
 
@@ -94,7 +94,7 @@ export async function render(view, _id, params) {
   }
 
   const lab = h('div', {id: 'verify-lab'}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(h('div', {class: 'grid2'},
+  put(view, h('div', {class: 'grid2'},
     h('section', {class: 'panel', 'aria-labelledby': 'compose-h'}, h('h2', {id: 'compose-h'}, 'Compose a request'), form),
     h('section', {class: 'panel', 'aria-labelledby': 'result-h'}, h('h2', {id: 'result-h'}, 'Dry-run result'), result)),
   h('section', {class: 'panel', 'aria-labelledby': 'lab-h'}, h('h2', {id: 'lab-h'}, 'Verify lab'), lab));
@@ -114,15 +114,32 @@ export async function render(view, _id, params) {
 }
 
 function labBlock(b, use) {
-  const s = b.sample || {};
-  const hs = Array.isArray(s.headers) ? s.headers : Object.entries(s.headers || {});
+  const s = b.sample;
+  const hs = s ? (Array.isArray(s.headers) ? s.headers : Object.entries(s.headers || {})) : [];
   return h('article', {class: 'lab-block'},
     h('h3', {}, h('code', {}, b.block), ' ', badge(b.type || '?', 'info')),
     b.notes ? (Array.isArray(b.notes) ? h('ul', {}, b.notes.map((n) => h('li', {}, n))) : h('p', {}, b.notes)) : null,
-    kvTable(hs, 'Sample headers'),
-    s.body ? h('pre', {class: 'body'}, s.body) : null,
-    s.curl ? codeBlock(s.curl, 'curl') : null,
-    h('button', {type: 'button', onclick: () => use({...s, headers: hs})}, 'Use this sample'));
+    b.error ? h('div', {class: 'banner warn'}, b.error) : null,
+    (b.allowed || []).length ? h('p', {}, 'Addresses that pass: ', h('code', {}, b.allowed.join(', '))) : null,
+    s ? [h('h4', {}, s.method || 'POST', ' with these headers'), kvTable(hs),
+      s.placeholder ? h('p', {class: 'hint'}, 'A header holds a placeholder: put the real credential in its place.') : null,
+      s.body ? h('pre', {class: 'body'}, s.body) : null,
+      s.curl ? codeBlock(s.curl, 'curl (set WEBHOOK_URL to the webhook\'s URL)') : null,
+      h('button', {type: 'button', onclick: () => use({...s, headers: hs})}, 'Use this sample in a dry run')] : null);
+}
+
+// verifyChecks lists verify blocks' verdicts, each with its steps.
+export function verifyChecks(checks, id) {
+  const mark = {pass: '✓', fail: '✗', unknown: '?'};
+  return h('ol', {class: 'steps', id}, checks.map((v) => {
+    const verdict = v.verdict || (v.ok ? 'pass' : 'fail');
+    return h('li', {class: verdict === 'pass' ? 'ok' : verdict === 'fail' ? 'bad' : 'unknown'},
+      (mark[verdict] || '') + ' ', h('code', {}, v.block), v.type ? [' ', badge(v.type, 'info')] : null, ' ',
+      v.reason || (verdict === 'pass' ? 'passes' : verdict),
+      (v.steps || []).length ? h('ul', {class: 'substeps'}, v.steps.map((s) => h('li', {class: 'r-' + s.result},
+        h('span', {class: 'badge ' + ({ok: 'ok', failed: 'bad', unknown: 'warn', info: 'info'}[s.result] || '')}, s.result), ' ',
+        h('strong', {}, s.check), s.detail ? ': ' + s.detail : ''))) : null);
+  }));
 }
 
 // dryRunView shows a dry run: each verify block, the handler and its
@@ -132,21 +149,20 @@ export function dryRunView(d) {
   const verify = d.verify || [];
   const effects = d.side_effects || [];
   return h('div', {class: 'stack'},
+    (d.notes || []).length ? h('div', {class: 'banner info', id: 'dr-notes'}, h('ul', {}, d.notes.map((n) => h('li', {}, n)))) : null,
     h('h3', {}, 'Verify'),
-    verify.length ? h('ol', {class: 'steps', id: 'dr-verify'}, verify.map((v) => h('li', {class: v.ok ? 'ok' : 'bad'},
-      v.ok ? '✓ ' : '✗ ', h('code', {}, v.block), ' ', v.reason || (v.ok ? 'passed' : 'failed'))))
-      : h('p', {class: 'muted'}, 'No verify blocks.'),
+    verify.length ? verifyChecks(verify, 'dr-verify') : h('p', {class: 'muted'}, 'No verify blocks.'),
     d.problem ? h('div', {class: 'banner error', id: 'dr-problem'}, h('strong', {}, `${d.problem.status || ''} ${d.problem.title || ''}`),
       d.problem.detail ? ': ' + d.problem.detail : '') : null,
     h('dl', {class: 'facts'},
       h('dt', {}, 'Handler'), h('dd', {}, d.handler ? h('code', {}, d.handler) : '—'),
       h('dt', {}, 'Automation'), h('dd', {}, d.automation ? h('a', {href: '#/automations/' + encodeURIComponent(d.automation)}, d.automation) : '—'),
       h('dt', {}, 'Secrets read'), h('dd', {}, (d.secrets || []).length ? d.secrets.join(', ') : 'none'),
-      d.job ? [h('dt', {}, 'Job'), h('dd', {}, h('code', {}, typeof d.job === 'object' ? JSON.stringify(d.job) : String(d.job)))] : null),
+      d.job ? [h('dt', {}, 'Job'), h('dd', {}, 'a job: handler; run here at once (a real request is answered 202 and queued)')] : null),
     h('h3', {}, 'Answer'), d.response ? h('div', {id: 'dr-response'}, answerView(d.response)) : h('p', {class: 'muted'}, 'No answer.'),
     h('h3', {}, 'Side effects (simulated)'),
     effects.length ? h('ul', {class: 'plain', id: 'dr-effects'}, effects.map((e) => h('li', {}, h('code', {}, e.command), ' at ', h('code', {}, e.node || ''),
-      ' ', e.simulated ? badge('simulated', 'info') : badge('ran', 'warn'))))
+      ' ', e.on_simulate ? badge('on_simulate ran', 'info') : e.simulated ? badge('simulated', 'info') : badge('refused by policy', 'warn'))))
       : h('p', {class: 'muted'}, 'None.'),
     d.inputs ? h('details', {}, h('summary', {}, 'Inputs the automation got'), h('pre', {class: 'body'}, pretty(d.inputs))) : null,
     h('h3', {}, 'Log'), logTable(d.log, 'dr-log'));

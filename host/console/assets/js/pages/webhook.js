@@ -3,7 +3,7 @@
 // token rotation with the overlap counting down, the job callback signing
 // secret, and its latest requests.
 import {call, get, qs, rememberWebhook, forgetWebhook, ApiError} from '../api.js';
-import {h, replace, clear, ago, when, statusBadge, badge, secretField, codeBlock, toast, debounce, field,
+import {h, put, replace, clear, ago, when, statusBadge, badge, secretField, codeBlock, toast, debounce, field,
   confirmDialog, problemView, countdown, toRFC3339, toLocalInput, duration} from '../dom.js';
 import {editor, itemsFor} from '../editor.js';
 
@@ -104,7 +104,7 @@ function renderNew(view) {
       out.append(problemView(e));
     }
   });
-  view.append(h('div', {class: 'page-head'}, h('h1', {}, 'New webhook'), h('a', {href: '#/webhooks'}, '← Webhooks')), form);
+  put(view, h('div', {class: 'page-head'}, h('h1', {}, 'New webhook'), h('a', {href: '#/webhooks'}, '← Webhooks')), form);
   name.focus();
 }
 
@@ -118,7 +118,7 @@ function renderWebhook(view, w) {
       h('a', {class: 'button', href: '#/tail' + qs({webhook: w.id})}, 'Live tail'),
       h('a', {class: 'button', href: '#/test' + qs({webhook: w.id})}, 'Test and dry run'),
       h('a', {class: 'button', href: '#/jobs' + qs({webhook: w.id})}, 'Jobs')));
-  view.append(head,
+  put(view, head,
     h('p', {class: 'meta'}, 'ID ', h('code', {}, w.id), ' · created ', ago(w.created_at), ' · changed ', ago(w.updated_at)),
     h('div', {class: 'grid2'},
       h('div', {class: 'stack'}, kataSection(w), verifySection(w)),
@@ -156,7 +156,7 @@ function settingsSection(w) {
 }
 
 function kataSection(w) {
-  const ed = editor({label: 'Event KATA', value: w.event_kata, rows: Math.min(24, Math.max(8, w.event_kata.split('\n').length + 2)), name: 'event_kata',
+  const ed = editor({label: 'Event KATA', hideLabel: true, value: w.event_kata, rows: Math.min(24, Math.max(8, w.event_kata.split('\n').length + 2)), name: 'event_kata',
     hint: 'Checked as you type; saved only with Save.'});
   validator(ed);
   const out = h('div', {'aria-live': 'polite'});

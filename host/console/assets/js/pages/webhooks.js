@@ -1,7 +1,7 @@
 // Webhooks: the worklist, paged and searched on the server, with each
 // webhook's last answer and its last 24 hours as a sparkline.
 import {get, qs, rememberWebhook} from '../api.js';
-import {h, replace, ago, statusBadge, badge, sparkline, debounce, pager} from '../dom.js';
+import {h, put, replace, ago, statusBadge, badge, sparkline, debounce, pager} from '../dom.js';
 
 const PAGE = 50;
 
@@ -13,7 +13,7 @@ export async function render(view, _id, params) {
   const search = h('input', {type: 'search', id: 'wh-search', value: q, placeholder: 'Search by name', 'data-search': '',
     'aria-label': 'Search webhooks by name', autocomplete: 'off'});
   const body = h('div', {class: 'list-body', 'aria-busy': 'true'}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(
+  put(view, 
     h('div', {class: 'page-head'},
       h('h1', {}, 'Webhooks'),
       h('a', {class: 'button primary', href: '#/webhooks/new', id: 'new-webhook'}, '+ New webhook')),
@@ -41,8 +41,10 @@ export async function render(view, _id, params) {
     const rate = s.total ? (100 * s.error_total / s.total) : 0;
     const expired = w.expires_at && new Date(w.expires_at).getTime() <= now;
     return h('tr', {'data-id': w.id},
-      h('td', {}, h('a', {href: '#/webhooks/' + encodeURIComponent(w.id), class: 'strong'}, w.name)),
-      h('td', {}, w.enabled ? badge('enabled', 'ok') : badge('disabled', 'muted')),
+      h('td', {}, h('a', {href: '#/webhooks/' + encodeURIComponent(w.id), class: 'strong'}, w.name),
+        w.enabled ? null : h('span', {class: 'narrow'}, ' ', badge('disabled', 'muted')),
+        expired ? h('span', {class: 'narrow'}, ' ', badge('expired', 'bad')) : null),
+      h('td', {class: 'wide'}, w.enabled ? badge('enabled', 'ok') : badge('disabled', 'muted')),
       h('td', {class: 'wide'}, expired ? badge('expired', 'bad') : w.expires_at ? ago(w.expires_at) : h('span', {class: 'muted'}, 'never')),
       h('td', {}, s.last_status ? [statusBadge(s.last_status), ' ', ago(s.last_at)] : h('span', {class: 'muted'}, 'no requests')),
       h('td', {class: 'spark-cell'},
@@ -54,7 +56,7 @@ export async function render(view, _id, params) {
   replace(body,
     h('div', {class: 'table-wrap'}, h('table', {class: 'list', id: 'webhook-list'},
       h('thead', {}, h('tr', {},
-        h('th', {scope: 'col'}, 'Name'), h('th', {scope: 'col'}, 'State'), h('th', {scope: 'col', class: 'wide'}, 'Expires'),
+        h('th', {scope: 'col'}, 'Name'), h('th', {scope: 'col', class: 'wide'}, 'State'), h('th', {scope: 'col', class: 'wide'}, 'Expires'),
         h('th', {scope: 'col'}, 'Last answer'), h('th', {scope: 'col'}, '24 hours'), h('th', {scope: 'col', class: 'wide'}, h('span', {class: 'sr-only'}, 'Links')))),
       h('tbody', {}, rows))),
     pager({
