@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -175,8 +176,20 @@ func (p *page) do(t *testing.T, what string, actions ...chromedp.Action[chromedp
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v\nbrowser log:\n%s", what, err, p.log())
+		t.Fatalf("%s: %v\n%s", what, err, p.state())
 	}
+}
+
+// state describes the page after a failed step: its route, its text and
+// the browser's log; a screenshot is saved as FAILED.png.
+func (p *page) state() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	if b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		_ = os.WriteFile(filepath.Join(p.shots, "FAILED.png"), b, 0o644)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("location.hash + '\\n' + (document.querySelector('main')?.innerText || '').slice(0, 3000)"))
+	return "page: " + text + "\nbrowser log:\n" + p.log()
 }
 
 // eval evaluates a JavaScript expression and returns its value.
@@ -298,6 +311,19 @@ func TestConsole_Browser(t *testing.T) {
 	})
 
 	p := openBrowser(t, exe)
+	var urlsMu sync.Mutex
+	var urls []string
+	requests := chromedp.Events(p.ctx, network.RequestWillBeSent)
+	go func() {
+		for ev, err := range requests {
+			if err != nil {
+				return
+			}
+			urlsMu.Lock()
+			urls = append(urls, ev.Request.URL)
+			urlsMu.Unlock()
+		}
+	}()
 	var hookURL, hookID string
 
 	t.Run("SignIn", func(t *testing.T) {
@@ -321,6 +347,24 @@ func TestConsole_Browser(t *testing.T) {
 		p.do(t, "import", chromedp.Click(chromedp.CSS("#import-package")), chromedp.WaitVisible(chromedp.CSS("#import-result")))
 		require.Contains(t, p.text(t, "#import-records"), "example.webhook.respond")
 		p.shot(t, "02-packages-imported")
+	})
+
+	t.Run("AnswerAPackagesPrompts", func(t *testing.T) {
+		pkg, err := os.ReadFile("../../testdata/packages/prompts-placeholders.json")
+		require.NoError(t, err)
+		p.goTo(t, "#/packages?prompts")
+		p.fill(t, "#import-form textarea", string(pkg))
+		p.do(t, "the prompts' form", chromedp.WaitVisible(chromedp.CSS(`#package-prompts select[data-key="env"]`)))
+		require.Equal(t, "acme", eval[string](t, p, `document.querySelector('#package-prompts [data-key="prefix"]').value`))
+		require.Equal(t, "staging", eval[string](t, p, `document.querySelector('#package-prompts [data-key="env"]').value`))
+		p.fill(t, `#package-prompts [data-key="greeting"]`, "Hello from the console")
+		eval[bool](t, p, `(() => { for (const o of document.querySelector('#package-prompts [data-key="methods"]').options) o.selected = o.value !== 'PUT'; return true; })()`)
+		// Its webhook passes inputs its automation does not declare, which
+		// saving refuses: import the automations only.
+		eval[bool](t, p, `(document.querySelector('#package-prompts [data-key="with_webhook"]').value = 'no', true)`)
+		p.shotAt(t, "02b-package-prompts", "#package-prompts")
+		p.do(t, "import", chromedp.Click(chromedp.CSS("#import-package")), chromedp.WaitVisible(chromedp.CSS("#import-result")))
+		require.Contains(t, p.text(t, "#import-records"), "acme.hello.staging")
 	})
 
 	t.Run("CreateTheGuideWebhookFromPastedKATAAndCopyItsURL", func(t *testing.T) {
@@ -504,6 +548,15 @@ func TestConsole_Browser(t *testing.T) {
 			}
 		}
 		require.NotContains(t, p.log(), adminToken)
+		urlsMu.Lock()
+		defer urlsMu.Unlock()
+		require.NotEmpty(t, urls)
+		for _, u := range urls {
+			require.NotContains(t, u, adminToken, "the admin token is never in a URL")
+			if !strings.HasPrefix(u, s.admin+"/") && !strings.HasPrefix(u, "data:") {
+				t.Errorf("the page asked another origin: %s", u)
+			}
+		}
 	})
 	t.Logf("browser test took %s", time.Since(started).Round(time.Millisecond))
 }

@@ -15,7 +15,11 @@ function promptForm(prompts) {
       const params = p.params || {};
       let input;
       if (p.type === 'picklist') {
-        const opts = (params.options || []).map((o) => (typeof o === 'object' && o !== null ? [o.value ?? o.label, o.label ?? o.value] : [o, o]));
+        // Options are a list of values, or (as Cerb writes them) an object
+        // of label: value.
+        const raw = params.options;
+        const opts = Array.isArray(raw) ? raw.map((o) => (typeof o === 'object' && o !== null ? [o.value ?? o.label, o.label ?? o.value] : [o, o]))
+          : raw && typeof raw === 'object' ? Object.entries(raw).map(([label, value]) => [value, label]) : [];
         input = h('select', {multiple: !!params.multiple, 'data-key': p.key}, opts.map(([v, l]) => h('option', {value: String(v)}, String(l))));
         if (params.default !== undefined) {
           const defs = [].concat(params.default).map(String);
