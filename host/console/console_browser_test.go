@@ -124,6 +124,22 @@ func (s *server) api(t *testing.T, method, path string, in, out any, want int) {
 	}
 }
 
+// waitRecord waits until GET /requests?<query> lists a record (records
+// are written just after the answer) and returns the newest one's id.
+func (s *server) waitRecord(t *testing.T, query string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var l struct{ Runs []struct{ ID string } }
+		s.api(t, http.MethodGet, "/requests?"+query, nil, &l, http.StatusOK)
+		if len(l.Runs) > 0 {
+			return l.Runs[0].ID
+		}
+		require.True(t, time.Now().Before(deadline), "no request record for %s", query)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // page is the browser tab, with what it logged.
 type page struct {
 	ctx   context.Context
@@ -410,6 +426,16 @@ func TestConsole_Browser(t *testing.T) {
 		p.shot(t, "07-request")
 	})
 
+	t.Run("ABinaryBodyIsShownInHex", func(t *testing.T) {
+		status, _, _ := s.call(t, http.MethodPost, hookURL, "application/octet-stream", "\x00\x01\x02\xffbinary")
+		require.Equal(t, http.StatusOK, status)
+		s.waitRecord(t, "q=binary")
+		p.goTo(t, "#/requests?q=binary")
+		p.do(t, "the binary request", chromedp.WaitVisible(chromedp.CSS("#request-list tbody tr a.strong")),
+			chromedp.Click(chromedp.CSS("#request-list tbody tr a.strong")), chromedp.WaitVisible(chromedp.CSS("#request-body pre.hex")))
+		require.Contains(t, p.text(t, "#request-body pre.hex"), "00000000  00 01 02")
+	})
+
 	t.Run("ReplayARequest", func(t *testing.T) {
 		p.goTo(t, "#/requests/"+firstRecord)
 		p.do(t, "replay", chromedp.WaitVisible(chromedp.CSS("#replay")), chromedp.Click(chromedp.CSS("#replay")),
@@ -429,6 +455,7 @@ func TestConsole_Browser(t *testing.T) {
 		ghID = w.ID
 		status, _, _ := s.call(t, http.MethodPost, w.URL, "application/json", `{"ref":"refs/heads/main"}`, "X-Hub-Signature-256", "sha256=00ff")
 		require.Equal(t, http.StatusUnauthorized, status)
+		s.waitRecord(t, "cause=verify")
 		p.goTo(t, "#/requests?cause=verify")
 		p.do(t, "the refused request is listed", chromedp.WaitVisible(chromedp.CSS("#request-list tbody tr.refused")))
 		refused = eval[string](t, p, "document.querySelector('#request-list tbody tr.refused').dataset.id")
@@ -469,8 +496,20 @@ func TestConsole_Browser(t *testing.T) {
 		require.NotEqual(t, "ok", eval[string](t, p, "document.querySelector('#dr-verify > li').className"))
 		require.Contains(t, p.text(t, "#dr-verify"), "verify/github")
 		p.do(t, "the verify lab", chromedp.WaitVisible(chromedp.CSS("#verify-lab .lab-block")))
+		require.Contains(t, p.text(t, "#verify-lab"), "X-Hub-Signature-256")
 		p.shotAt(t, "11-dry-run-record", "#compose-h")
 		p.shotAt(t, "12-verify-lab", "#lab-h")
+	})
+
+	t.Run("ExplainARefusal", func(t *testing.T) {
+		if !s.contract.Has("/api/v1/requests/{id}/explain", http.MethodGet) {
+			t.Skip("this tree has no explain API yet (GET /api/v1/requests/{id}/explain)")
+		}
+		p.goTo(t, "#/requests/" + refused)
+		p.do(t, "explain", chromedp.WaitVisible(chromedp.CSS("#explain")), chromedp.Click(chromedp.CSS("#explain")),
+			chromedp.WaitVisible(chromedp.CSS("#explain-result #explain-blocks")))
+		require.Contains(t, p.text(t, "#explain-result"), "verify/github")
+		p.shotAt(t, "08b-explain", "#explain-result")
 	})
 
 	t.Run("CancelAndRetryAJob", func(t *testing.T) {

@@ -46,8 +46,22 @@ function curlFor(inp) {
 
 function shq(s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; }
 
-export async function render(view, id) {
-  const r = await get('/requests/' + encodeURIComponent(id));
+// load gets a record; one that was just made (a replay, a request seen in
+// the live tail) may still be on its way to the store, so a 404 is asked
+// again a few times.
+async function load(id, ctx) {
+  for (let i = 0; ; i++) {
+    try {
+      return await get('/requests/' + encodeURIComponent(id));
+    } catch (e) {
+      if (e.status !== 404 || i >= 10 || !ctx.alive()) throw e;
+      await new Promise((res) => setTimeout(res, 250 * Math.min(i + 1, 4)));
+    }
+  }
+}
+
+export async function render(view, id, _params, ctx) {
+  const r = await load(id, ctx);
   const inp = r.inputs || {};
   const name = h('span', {}, shortID(r.webhook_id));
   const crumb = h('span', {}, shortID(r.webhook_id));
