@@ -104,3 +104,41 @@ func EscapeMarkup(s string) string {
 	}
 	return b.String()
 }
+
+// Header reads a package's name and revision (from the package JSON or an
+// import request wrapping it) without importing it, so that the host can
+// look up an earlier import first; ok is false when raw has no readable
+// header ([Import] then says what is wrong).
+func Header(raw []byte) (name string, revision int, ok bool) {
+	if !json.Valid(raw) {
+		return "", 0, false
+	}
+	top, err := decodeObject(raw)
+	if err != nil {
+		return "", 0, false
+	}
+	if inner, found := lookup(top, "package"); found && isPackage(inner) {
+		if top, err = decodeObject(inner); err != nil {
+			return "", 0, false
+		}
+	}
+	header, found := lookup(top, "package")
+	if !found {
+		return "", 0, false
+	}
+	ms, err := decodeObject(header)
+	if err != nil {
+		return "", 0, false
+	}
+	if v, found := lookup(ms, "name"); found {
+		if name, err = decodeString(v); err != nil {
+			return "", 0, false
+		}
+	}
+	if v, found := lookup(ms, "revision"); found {
+		if revision, err = decodeInt(v); err != nil {
+			return "", 0, false
+		}
+	}
+	return name, revision, true
+}

@@ -78,3 +78,28 @@ func TestImport_KeepsWebhookIDs(t *testing.T) {
 	require.NotEqual(t, "kept-id", plan.Webhooks[1].ID)
 	require.Equal(t, "# kept-id "+plan.Webhooks[1].ID, plan.Webhooks[0].EventKATA)
 }
+
+func TestHeader(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, raw string
+		wantName  string
+		wantRev   int
+		wantOK    bool
+	}{
+		{"Package", `{"package":{"name":"p","revision":3},"records":[]}`, "p", 3, true},
+		{"Wrapped", `{"package":{"package":{"name":"p","revision":"4"}},"prompts":{}}`, "p", 4, true},
+		{"NoRevision", `{"package":{"name":"p"}}`, "p", 0, true},
+		{"NotJSON", `{`, "", 0, false},
+		{"NoHeader", `{"records":[]}`, "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			name, rev, ok := Header([]byte(tt.raw))
+			require.Equal(t, tt.wantOK, ok)
+			require.Equal(t, tt.wantName, name)
+			require.Equal(t, tt.wantRev, rev)
+		})
+	}
+}

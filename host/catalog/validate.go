@@ -158,25 +158,45 @@ func declaredInputs(ds []automations.InputDecl) string {
 // or declared inputs that no longer match the fixed inputs a handler
 // passes. Without it every request of those webhooks would answer 500.
 func (c *Catalog) checkWebhooksStillWork(ctx context.Context, a *store.Automation) error {
-	p := api.NewProblem(http.StatusBadRequest, "the change would break webhooks that use this automation")
-	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
-		if !slices.Contains(ev.Automations(), a.Name) {
-			return
-		}
-		if !automations.IsWebhookTrigger(a.ExtensionID) {
-			p.Add(api.ProblemItem{Field: "extension_id",
-				Message: fmt.Sprintf("webhook %q (%s) runs this automation, which needs the webhook.respond trigger", w.Name, w.ID)})
-			return
-		}
-		for _, it := range c.checkFixedInputs(ev, map[string]*store.Automation{a.Name: a}) {
-			p.Add(api.ProblemItem{Field: "script",
-				Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
-		}
-	})
+	items, err := c.webhooksBrokenBy(ctx, map[string]*store.Automation{a.Name: a}, nil)
 	if err != nil {
 		return err
 	}
-	return p.Err()
+	return api.NewProblem(http.StatusBadRequest, "the change would break webhooks that use this automation").Add(items...).Err()
+}
+
+// webhooksBrokenBy lists what changed would break in the stored webhooks
+// (but those in skip, whose new event KATA is checked on its own): changed
+// holds new versions of automations by name, nil for one being deleted.
+// A webhook breaks when an automation it runs is deleted, loses the
+// webhook.respond trigger, or declares inputs that no longer match the
+// fixed inputs its handler passes.
+func (c *Catalog) webhooksBrokenBy(ctx context.Context, changed map[string]*store.Automation, skip map[string]bool) ([]api.ProblemItem, error) {
+	var items []api.ProblemItem
+	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
+		if skip[w.ID] {
+			return
+		}
+		for _, name := range ev.Automations() {
+			a, ok := changed[name]
+			switch {
+			case !ok:
+				continue
+			case a == nil:
+				items = append(items, api.ProblemItem{Field: "event_kata",
+					Message: fmt.Sprintf("webhook %q (%s) runs automation %q, which would be deleted", w.Name, w.ID, name)})
+			case !automations.IsWebhookTrigger(a.ExtensionID):
+				items = append(items, api.ProblemItem{Field: "extension_id",
+					Message: fmt.Sprintf("webhook %q (%s) runs automation %q, which needs the webhook.respond trigger", w.Name, w.ID, name)})
+			default:
+				for _, it := range c.checkFixedInputs(ev, map[string]*store.Automation{name: a}) {
+					items = append(items, api.ProblemItem{Field: "script",
+						Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
+				}
+			}
+		}
+	})
+	return items, err
 }
 
 // webhooksUsing lists the webhooks whose event KATA names automation, as
