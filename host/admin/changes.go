@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/manifest"
 	"github.com/hookhost/hookhost/host/store"
 )
 
@@ -19,7 +21,57 @@ func (a *Admin) changeRoutes() []route {
 	return []route{
 		{fiber.MethodGet, "/audit", a.listAudit},
 		{fiber.MethodGet, "/packages/:name/export", a.exportPackage},
+		{fiber.MethodPost, "/manifests/apply", a.applyManifests},
+		{fiber.MethodGet, "/manifests/export", a.exportManifests},
 	}
+}
+
+// applyManifests applies the manifest directory in the body
+// (api.ManifestApply): a plan, then, unless dry_run, every change in one
+// transaction. Problems of the files are one 400 listing each with its
+// file, line and column; nothing is changed then.
+func (a *Admin) applyManifests(c *fiber.Ctx) error {
+	var in api.ManifestApply
+	if err := decodeSecret(c.Body(), &in); err != nil { // the body holds secret values
+		return err
+	}
+	if len(in.Files) == 0 {
+		return api.InvalidField("files", `"files" is empty: send the manifest directory's files by name, {"files": {"hooks.yaml": "..."}}`)
+	}
+	by := a.actor
+	if in.Source != "" {
+		by += " from " + in.Source
+	}
+	plan, err := manifest.NewApplier(a.cat).Apply(c.UserContext(), manifest.Files(in.Files), manifest.Options{
+		DryRun: in.DryRun, Prune: in.Prune, By: by, SecretValue: manifest.GivenSecrets(in.Secrets)})
+	if err != nil {
+		return manifestProblem(err)
+	}
+	return c.JSON(plan)
+}
+
+// manifestProblem turns manifest problems into a 400 problem, one item
+// per problem with its file as the field.
+func manifestProblem(err error) error {
+	var ps manifest.Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	p := api.NewProblem(http.StatusBadRequest, "the manifests were not applied; nothing was changed")
+	for _, it := range ps {
+		p.Add(api.ProblemItem{Field: it.File, Line: it.Line, Column: it.Col, Message: it.Msg})
+	}
+	return p
+}
+
+// exportManifests writes the current state as a manifest directory that
+// applies back unchanged.
+func (a *Admin) exportManifests(c *fiber.Ctx) error {
+	files, err := manifest.Export(c.UserContext(), a.cat)
+	if err != nil {
+		return err
+	}
+	return c.JSON(api.ManifestExport{Files: files})
 }
 
 // listAudit lists audit entries, newest first: ?kind= (automation,

@@ -37,11 +37,10 @@ type ManifestApply struct {
 	// Files holds the directory's files by name (relative, with "/"):
 	// the YAML manifests and the .kata files they name.
 	Files map[string]string `json:"files"`
-	// Secrets holds the values of the secrets the manifests declare, by
-	// secret name, as the client read them from its environment or files
-	// (from_env:, from_file:). A secret declared with a source and not
-	// given here is read by the server, from its own environment or
-	// files.
+	// Secrets holds the values of the secrets the manifests declare with
+	// a source (from_env:, from_file:), by secret name, as the client read
+	// them where it runs. The server never reads its own environment or
+	// files for a request: a declared secret missing here is a problem.
 	Secrets map[string]string `json:"secrets,omitempty"`
 	// DryRun plans without changing anything.
 	DryRun bool `json:"dry_run,omitempty"`
