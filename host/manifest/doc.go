@@ -55,7 +55,8 @@
 // declared by a manifest is adopted (an update of its owner; a webhook
 // keeps its ID and token). A record a manifest owned that no file declares
 // any more is kept (plan action "keep", with a warning) unless the apply
-// prunes, which deletes it.
+// prunes, which deletes it. A secret declared without a source is only
+// required to exist: the manifest neither sets its value nor owns it.
 //
 // # Tokens
 //

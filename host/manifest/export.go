@@ -26,7 +26,8 @@ const exportHeader = "# Written by hookhost export --manifests. Applying this di
 
 // Export writes the catalog's automations, webhooks and secrets as a
 // manifest directory, by file name: a record a manifest owns goes to that
-// file, the others to automations.yaml, webhooks.yaml and secrets.yaml.
+// file, the others to automations.yaml and webhooks.yaml; secrets to
+// secrets.yaml.
 // Scripts, policies and event KATA go to .kata files beside them, exactly.
 // Secrets are declared by name only (their values never leave the
 // server): add from_env: or from_file: to manage a value from the
@@ -43,10 +44,6 @@ func Export(ctx context.Context, cat *catalog.Catalog) (map[string]string, error
 		return nil, err
 	}
 	names, err := cat.SecretNames(ctx)
-	if err != nil {
-		return nil, err
-	}
-	owners, err := st.SecretOwners(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +75,11 @@ func Export(ctx context.Context, cat *catalog.Catalog) (map[string]string, error
 		d := x.doc(w.Owner, ExportWebhooks)
 		d.Webhooks = append(d.Webhooks, e)
 	}
+	// Secrets go to secrets.yaml whoever owns them: a declaration by name
+	// changes no secret's owner, and their sources (from_env:, from_file:)
+	// are not kept on the server.
 	for _, n := range names {
-		d := x.doc(owners[n], ExportSecrets)
+		d := x.doc("", ExportSecrets)
 		d.Secrets = append(d.Secrets, exportSecret{Name: n})
 	}
 	for file, d := range x.docs {
