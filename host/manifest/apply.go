@@ -163,6 +163,7 @@ type planner struct {
 
 	// The state the apply leads to.
 	values         map[string]string            // declared secrets' values
+	unresolved     map[string]bool              // declared secrets whose value could not be read
 	finalSecrets   map[string]bool              // secrets set afterwards
 	deletedSecrets []string                     // secrets deleted
 	finalAutos     map[string]*store.Automation // declared automations (nil: invalid)
@@ -175,7 +176,7 @@ type planner struct {
 func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Options) (*planner, error) {
 	st := cat.Store()
 	p := &planner{ctx: ctx, cat: cat, set: set, opts: opts, created: map[string]*store.Webhook{},
-		autos: map[string]*store.Automation{}, secretSet: map[string]bool{}, values: map[string]string{},
+		autos: map[string]*store.Automation{}, secretSet: map[string]bool{}, values: map[string]string{}, unresolved: map[string]bool{},
 		finalSecrets: map[string]bool{}, finalAutos: map[string]*store.Automation{}, changedAutos: map[string]*store.Automation{},
 		autoDecl: map[string]Pos{}, deletedAutos: map[string]bool{}, handled: map[string]bool{}}
 	autos, err := st.ListAutomations(ctx)
@@ -287,11 +288,14 @@ func (p *planner) planSecrets() {
 		}
 		if p.opts.SecretValue == nil {
 			p.problem(s.Pos, "secret %q: values cannot be read here", s.Name)
+			p.finalSecrets[s.Name], p.unresolved[s.Name] = true, true
 			continue
 		}
 		v, err := p.opts.SecretValue(s)
 		if err != nil {
 			p.problem(s.Pos, "secret %q: %v", s.Name, err)
+			// Declared: what uses it is not refused for it again.
+			p.finalSecrets[s.Name], p.unresolved[s.Name] = true, true
 			continue
 		}
 		p.values[s.Name], p.finalSecrets[s.Name] = v, true
@@ -495,6 +499,9 @@ func (p *planner) planWebhooks() {
 func (p *planner) token(w *Webhook) (hash []byte, pinned, ok bool) {
 	if w.TokenSecret == "" {
 		return nil, false, true
+	}
+	if p.unresolved[w.TokenSecret] {
+		return nil, false, false // its declaration has the problem
 	}
 	if !p.finalSecrets[w.TokenSecret] {
 		p.problem(w.tokenPos, "webhook %q: token_secret %q is not set: declare it under secrets: with from_env: or from_file:, or set it (hookhost secret set %s)",
