@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ declares any more are kept unless --prune deletes them.`,
 			in.DryRun, in.Prune = dryRun, prune
 			var plan api.ManifestPlan
 			if printed, err := c.call("POST", "/api/v1/manifests/apply", in, &plan); printed || err != nil {
-				return err
+				return withDir(err, dir)
 			}
 			printPlan(c.out, &plan)
 			return nil
@@ -122,6 +123,21 @@ func manifestProblems(dir string, err error) error {
 		lines[i] = p.String()
 	}
 	return fmt.Errorf("the manifests were not applied; nothing was changed:\n  %s", strings.Join(lines, "\n  "))
+}
+
+// withDir names the files of the server's manifest problems (a 400) as
+// the user does, with the directory.
+func withDir(err error, dir string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return err
+	}
+	for i, it := range ae.Errors {
+		if it.Field != "" && it.Line > 0 {
+			ae.Errors[i].Field = filepath.Join(dir, filepath.FromSlash(it.Field))
+		}
+	}
+	return err
 }
 
 // planSign marks an action in a printed plan.

@@ -93,7 +93,7 @@ dry run, nothing changed: 4 to create, 0 to update, 0 to delete, 0 unchanged
 	writeFiles(t, bad3, map[string]string{"a.yaml": "automations:\n  - name: x\n    script: |\n      start:\n        nope.nope:\n"})
 	r = s.cli("", "apply", "-f", bad3)
 	require.Equal(t, exitFailure, r.code)
-	require.Contains(t, r.err, "400 Bad Request: the manifests were not applied; nothing was changed\n  a.yaml:5:9: ")
+	require.Contains(t, r.err, "400 Bad Request: the manifests were not applied; nothing was changed\n  "+filepath.Join(bad3, "a.yaml")+":5:9: ")
 
 	// The export applies back unchanged.
 	out := filepath.Join(t.TempDir(), "exported")
