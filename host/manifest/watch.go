@@ -95,6 +95,7 @@ type Watcher struct {
 	mu      sync.Mutex
 	err     error           // the last scan's refusal, or nil
 	scans   int             // scans done
+	good    bool            // a scan was applied (or changed nothing)
 	watched map[string]bool // subdirectories watched besides Dir
 }
 
@@ -158,6 +159,15 @@ func (w *Watcher) Healthy() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// Ready reports whether the directory's state is in place: a scan was
+// applied or found nothing to change, at start or since. A server may
+// refuse readiness until then, and only report Healthy's problems after.
+func (w *Watcher) Ready() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.good
 }
 
 // Scans returns how many scans of the directory have ended.
@@ -254,6 +264,7 @@ func (w *Watcher) scan(ctx context.Context) {
 	w.mu.Lock()
 	w.scans++
 	w.err = nil
+	w.good = w.good || err == nil
 	if err != nil {
 		w.err = fmt.Errorf("the manifests in %s were refused; the last good state stays: %w", w.cfg.Dir, err)
 	}

@@ -100,6 +100,7 @@ func TestWatch_AtomicRenameBadEditThenGoodEdit(t *testing.T) {
 	// Applied at start, before Watch returns.
 	require.Contains(t, b.script(t), "body: v1")
 	require.NoError(t, w.Healthy())
+	require.True(t, w.Ready())
 
 	writeAtomic(t, file, watchManifest("v2"))
 	waitFor(t, "v2 applied", func() bool { return strings.Contains(b.script(t), "body: v2") })
@@ -180,6 +181,7 @@ func TestWatch_Errors(t *testing.T) {
 	w, err := Watch(context.Background(), WatchConfig{Dir: dir, Applier: a, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	require.ErrorContains(t, w.Healthy(), `a.yaml:1:1: unknown key "nope"`)
+	require.False(t, w.Ready())
 	w.Stop()
 	w.Stop()
 }
