@@ -158,6 +158,9 @@ func (w *Watcher) Stop() {
 func (w *Watcher) Healthy() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.err == nil && !w.good {
+		return fmt.Errorf("the manifests in %s have not been applied yet", w.cfg.Dir)
+	}
 	return w.err
 }
 
