@@ -99,6 +99,8 @@ func TestManifests_ApplyOverTheAdminAPI(t *testing.T) {
 	r = b.admin(t, "PATCH", "/webhooks/"+id+"?force=true", "application/json", `{"enabled":false}`)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Equal(t, "manifest:hooks.yaml", r.json(t)["owner"])
+	r = b.admin(t, "GET", "/audit?limit=1", "", "")
+	require.Contains(t, string(r.Body), `"action":"update","old_revision":1,"new_revision":2,"detail":"with ?force=true"`)
 
 	// The next apply puts the manifest's state back, with a diff.
 	r = b.applyManifests(t, api.ManifestApply{Files: manifestFiles(), Secrets: secrets})

@@ -76,8 +76,16 @@ func checkOwner(ctx context.Context, kind, name, owner string) error {
 // context's Actor. A record a change expected at another revision is a
 // 409 problem; other errors are the store's.
 func (c *Catalog) Apply(ctx context.Context, cs *store.ChangeSet) error {
+	actor := ActorFrom(ctx)
 	if cs.Actor == "" {
-		cs.Actor = ActorFrom(ctx).ID
+		cs.Actor = actor.ID
+	}
+	if actor.Force {
+		for i := range cs.Changes {
+			if cs.Changes[i].Detail == "" {
+				cs.Changes[i].Detail = "with ?force=true"
+			}
+		}
 	}
 	if len(cs.Changes) == 0 {
 		return nil
