@@ -2,6 +2,8 @@ package automations
 
 import (
 	"encoding/base64"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,13 +53,13 @@ var annTable = [...]annDef{
 	{AnnotationInfo{"key", "Reads the dictionary at the trimmed path: in commands a path with `:` walks nested values (`order:items:0`), in generic KATA `.` does; missing gives null."}, annKey},
 	{AnnotationInfo{"bool", "A boolean: empty, `false`, `0`, `no`, `n` and `off` (any case, trimmed) are false; anything else is true."}, annBool},
 	{AnnotationInfo{"bit", "Like `@bool`, but gives 0 or 1."}, annBit},
-	{AnnotationInfo{"int", "An integer as PHP's intval: `042` gives 42, `3.9` gives 3, `abc` gives 0 (a value containing `E+` is left as it is)."}, annInt},
-	{AnnotationInfo{"float", "A number as PHP's floatval."}, annFloat},
-	{AnnotationInfo{"csv", "A list: splits on `,` and trims each item; empty items are dropped."}, annCSV},
-	{AnnotationInfo{"list", "A list: one item per line, trimmed; empty lines are dropped."}, annList},
-	{AnnotationInfo{"json", "Decodes JSON into dictionaries and lists; invalid JSON gives null."}, annJSON},
+	{AnnotationInfo{"int", "An integer as PHP's intval: `042` gives 42, `3.9` gives 3, `abc` gives 0 (a value whose source contains `E+` is left as it is)."}, annInt},
+	{AnnotationInfo{"float", "A number as PHP's floatval (`1e400` is infinite; a value whose source contains `E+` is left as it is)."}, annFloat},
+	{AnnotationInfo{"csv", "A list: splits on `,` and trims each item; empty items are dropped and leave their keys unused, as in PHP (`a,,b` gives `{\"0\":\"a\",\"2\":\"b\"}`); anything but text gives an empty list."}, annCSV},
+	{AnnotationInfo{"list", "A list: one item per line, trimmed; empty lines are dropped and leave their keys unused, as in PHP."}, annList},
+	{AnnotationInfo{"json", "Decodes JSON into dictionaries and lists; invalid JSON gives null; a list or dictionary (`x@csv,json:`) ends the run, as Cerb's PHP stops there."}, annJSON},
 	{AnnotationInfo{"base64", "Decodes base64 leniently (standard or URL alphabet, padding optional); the result may be binary."}, annBase64},
-	{AnnotationInfo{"date", "A Unix time from an absolute (`Jan 1 2025 08:00`) or relative (`+2 hours`) date; a number is kept; failure gives false."}, annDate},
+	{AnnotationInfo{"date", "A Unix time from an absolute (`Jan 1 2025 08:00 UTC`) or relative (`+2 hours`) date, or `@1700000000`; failure (a bare number too, as PHP's strtotime) gives false."}, annDate},
 	{AnnotationInfo{"trim", "Trims whitespace at both ends (PHP's trim)."}, annTrim},
 	{AnnotationInfo{"optional", "Removes the key when the value at that point is null or empty (`x@key,optional:` drops a missing path)."}, annOptional},
 	{AnnotationInfo{"kata", "Parses the text as KATA into a dictionary, without rendering it."}, annKata},
@@ -104,96 +106,125 @@ type annEnv struct {
 	generic bool // generic KATA: '.' key paths, @optional does nothing
 }
 
-// apply applies a to v. keep is false when @optional drops the key.
-func (a ann) apply(v any, env *annEnv) (out any, keep bool) {
+// annCrash is a value Cerb's PHP cannot take: the annotation would stop
+// Cerb with a TypeError (the run fails; a literal is refused when saved).
+type annCrash struct{ msg string }
+
+func (e *annCrash) Error() string { return e.msg }
+
+// apply applies a to v. src is the value's KATA source text (before
+// rendering: Cerb's @int and @float look at it). keep is false when
+// @optional drops the key; err is an *annCrash.
+func (a ann) apply(v any, env *annEnv, src string) (out any, keep bool, err error) {
 	switch a {
 	case annText, annRaw, annRef:
-		return v, true
+		return v, true, nil
 	case annKey:
 		path := phpTrim(toString(v))
-		return lookupKey(env.data, path, env.generic), true
+		return lookupKey(env.data, path, env.generic), true, nil
 	case annBool:
-		return toBool(v), true
+		return toBool(v), true, nil
 	case annBit:
 		if toBool(v) {
-			return int64(1), true
+			return int64(1), true, nil
 		}
-		return int64(0), true
+		return int64(0), true, nil
 	case annInt:
-		if s, ok := v.(string); ok && strings.Contains(s, "E+") {
-			return v, true
+		if !env.generic && strings.Contains(src, "E+") {
+			return v, true, nil
 		}
-		return intval(v), true
+		if s, ok := v.(string); ok {
+			v = phpTrim(s)
+		}
+		return intval(v), true, nil
 	case annFloat:
-		return floatval(v), true
+		if !env.generic && strings.Contains(src, "E+") {
+			return v, true, nil
+		}
+		if s, ok := v.(string); ok {
+			v = phpTrim(s)
+		}
+		return floatval(v), true, nil
 	case annCSV:
-		if s, ok := v.(string); ok {
-			return splitCSV(s), true
-		}
-		return v, true
+		// parseCsvString: anything but text is an empty list.
+		s, _ := v.(string)
+		return splitCSV(s), true, nil
 	case annList:
-		if s, ok := v.(string); ok {
-			return splitList(s), true
+		switch v.(type) {
+		case []any, *dict.Map:
+			return v, true, nil // PHP would split the text "Array"
 		}
-		return v, true
+		return splitList(toString(v)), true, nil
 	case annJSON:
-		s, ok := v.(string)
-		if !ok {
-			return v, true
-		}
-		d, err := dict.DecodeJSON([]byte(s))
-		if err != nil {
-			return nil, true
-		}
-		return d, true
-	case annBase64:
-		if s, ok := v.(string); ok {
-			return decodeBase64(s), true
-		}
-		return v, true
-	case annDate:
+		var text string
 		switch t := v.(type) {
-		case int64, float64:
-			return t, true
+		case string:
+			text = t
+		case []any, *dict.Map:
+			if env.generic {
+				return nil, true, nil // generic KATA decodes "" instead
+			}
+			return nil, false, &annCrash{fmt.Sprintf("@json needs text, not a %s", dict.TypeName(v))}
+		default:
+			if !env.generic {
+				text = toString(t)
+			}
+		}
+		d, err := dict.DecodeJSON([]byte(text))
+		if err != nil {
+			return nil, true, nil
+		}
+		return d, true, nil
+	case annBase64:
+		switch v.(type) {
+		case []any, *dict.Map:
+			return nil, false, &annCrash{fmt.Sprintf("@base64 needs text, not a %s", dict.TypeName(v))}
+		}
+		return decodeBase64(toString(v)), true, nil
+	case annDate:
+		switch v.(type) {
+		case nil, []any, *dict.Map:
+			return nil, false, &annCrash{fmt.Sprintf("@date needs text, not %s", dict.TypeName(v))}
 		}
 		now := time.Now
 		if env.now != nil {
 			now = env.now
 		}
 		if ts, ok := strtotime(toString(v), now()); ok {
-			return ts, true
+			return ts, true, nil
 		}
-		return false, true
+		return false, true, nil
 	case annTrim:
 		if s, ok := v.(string); ok {
-			return phpTrim(s), true
+			return phpTrim(s), true, nil
 		}
-		return v, true
+		return v, true, nil
 	case annOptional:
 		if env.generic {
-			return v, true
+			return v, true, nil
 		}
 		if v == nil || v == "" {
-			return nil, false
+			return nil, false, nil
 		}
-		return v, true
+		return v, true, nil
 	case annKata:
 		s, ok := v.(string)
 		if !ok {
-			return v, true
+			return v, true, nil
 		}
 		doc, err := kata.Parse("kata", s)
 		if err != nil {
-			return nil, true
+			return nil, true, nil
 		}
-		return kataTree(doc.Root), true
+		return kataTree(doc.Root), true, nil
 	}
-	return v, true
+	return v, true, nil
 }
 
-// lookupKey reads path from data: with a path separator (':' in command
-// parameters, '.' in generic KATA) it walks nested values, else it is a
-// flat lookup. Missing gives nil.
+// lookupKey reads path from data as Cerb's dictionary does: with a path
+// separator (':' in command parameters, '.' in generic KATA) it walks
+// nested values (getKeyPath: a path that runs into a text or number gives
+// that value), else it is a flat lookup. Missing gives nil.
 func lookupKey(data *dict.Map, path string, generic bool) any {
 	sep := ":"
 	if generic {
@@ -202,39 +233,100 @@ func lookupKey(data *dict.Map, path string, generic bool) any {
 	if !strings.Contains(path, sep) {
 		return data.Value(path)
 	}
-	v, ok := data.GetPath(strings.Split(path, sep))
-	if !ok {
-		return nil
-	}
-	return v
+	return keyPathValue(data, strings.Split(path, sep), nil)
 }
 
-// splitCSV is @csv: trailing commas and spaces are stripped, items split on
-// ",", empty items dropped (tested before trimming), each item trimmed.
-func splitCSV(s string) []any {
-	s = strings.TrimRight(s, ", ")
-	out := []any{}
-	if s == "" {
-		return out
+// keyPathValue is Cerb's getKeyPath: it walks maps and lists along path;
+// a missing key gives def, and a scalar (or null) met before the end of
+// the path is the result.
+func keyPathValue(data *dict.Map, path []string, def any) any {
+	var cur any = data
+	for _, p := range path {
+		switch t := cur.(type) {
+		case *dict.Map:
+			v, ok := t.Get(p)
+			if !ok {
+				return def
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(t) || strconv.Itoa(i) != p {
+				return def
+			}
+			cur = t[i]
+		default:
+			return cur
+		}
 	}
-	for _, p := range strings.Split(s, ",") {
+	return cur
+}
+
+// splitCSV is @csv (Cerb's parseCsvString): trailing commas and spaces are
+// stripped, items split on ",", empty items dropped (tested before
+// trimming: an item of spaces stays as ""), each item trimmed. Dropped
+// items leave their keys unused, as in PHP: "a,,b" is {"0":"a","2":"b"}.
+func splitCSV(s string) any {
+	s = strings.TrimRight(s, ", ")
+	if s == "" {
+		return []any{}
+	}
+	parts := strings.Split(s, ",")
+	keys := make([]int, 0, len(parts))
+	vals := make([]any, 0, len(parts))
+	for i, p := range parts {
 		if p == "" {
 			continue
 		}
-		out = append(out, phpTrim(p))
+		keys = append(keys, i)
+		vals = append(vals, phpTrim(p))
 	}
-	return out
+	return phpList(keys, vals)
 }
 
-// splitList is @list: one item per line, trimmed, empty lines dropped.
-func splitList(s string) []any {
-	out := []any{}
-	for _, line := range strings.Split(s, "\n") {
+// splitList is @list (Cerb's parseCrlfString): one item per line (a "\r"
+// ends a line too), trimmed, empty lines dropped, keeping PHP's keys:
+// "a\n\nb" is {"0":"a","2":"b"}.
+func splitList(s string) any {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	parts := splitLines(s)
+	keys := make([]int, 0, len(parts))
+	vals := make([]any, 0, len(parts))
+	for i, line := range parts {
 		if line = phpTrim(line); line != "" {
-			out = append(out, line)
+			keys = append(keys, i)
+			vals = append(vals, line)
 		}
 	}
-	return out
+	return phpList(keys, vals)
+}
+
+// splitLines splits on "\n" and "\r" (preg_split("/[\r\n]/")).
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' || s[i] == '\r' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// phpList is a PHP array with the integer keys keys: a list when they are
+// 0..n-1, else a dictionary keyed by their decimal text.
+func phpList(keys []int, vals []any) any {
+	for i, k := range keys {
+		if k != i {
+			m := dict.New(len(keys))
+			for j, k := range keys {
+				m.Set(strconv.Itoa(k), vals[j])
+			}
+			return m
+		}
+	}
+	return vals
 }
 
 // decodeBase64 decodes leniently like PHP's base64_decode: characters
@@ -279,7 +371,7 @@ func kataTree(n *kata.Node) *dict.Map {
 		var v any = c.Value
 		for _, name := range c.Annotations {
 			if a, ok := parseAnn(name); ok && a != annKey && a != annKata {
-				v, _ = a.apply(v, env)
+				v, _, _ = a.apply(v, env, c.Value)
 			}
 		}
 		m.Set(c.Key, v)

@@ -113,13 +113,23 @@ type Runtime struct {
 }
 
 // HTTPRequest is an incoming webhook request before normalisation. Headers,
-// query and form pairs keep their order and their original spelling.
+// query and form pairs keep their order and their original spelling (names
+// and values URL-decoded, nothing else done to them): WebhookInputs
+// normalises them as Cerb under PHP does.
 type HTTPRequest struct {
-	Method   string
-	Path     string // the path after the token, as received (not URL-decoded)
-	Headers  [][2]string
-	Query    [][2]string
-	Form     [][2]string
+	Method string
+	// Path is the path after the token as received (not URL-decoded),
+	// with or without the '/' that follows the token: "/a/b/" or "a/b/".
+	Path string
+	// Headers are the header lines in the order received, repeats included.
+	Headers [][2]string
+	Query   [][2]string
+	// Form holds the fields of a POST body of type
+	// application/x-www-form-urlencoded or multipart/form-data (PHP fills
+	// $_POST for POST only; files are not fields).
+	Form [][2]string
+	// Body is the raw body (request_body is empty for a multipart/form-data
+	// POST, as in PHP).
 	Body     []byte
 	ClientIP string
 }

@@ -91,6 +91,9 @@ type commandDef struct {
 	// deny is the policy's denial message; "" gives "The automation policy
 	// does not allow this command (<name>)."
 	deny string
+	// refused, when set, makes a script that uses the command fail to
+	// compile with this reason (Cerb refuses it when saved).
+	refused string
 
 	// compile compiles a FormValue command (its own value, checks); nil for
 	// FormAction commands, which compileAction compiles from CommandInfo.
@@ -112,22 +115,31 @@ func delimiterInput() ParamInfo {
 	return ParamInfo{Name: "delimiter", Type: "text", Summary: "separator of the key path (default `:`)"}
 }
 
-// logCommand is the entry of a log command writing at level.
+// logCommand is the entry of a log command writing at level: `log: text`,
+// or `log:` with a `message:` key (Cerb's schema allows it). Empty text,
+// and "0" (PHP's empty()), is skipped.
 func logCommand(name string, level int, summary string) commandDef {
 	return commandDef{
 		CommandInfo: CommandInfo{Name: name, Form: FormValue, Supported: true, Summary: summary},
 		compile: func(c *compiler, n *node, k *kata.Node) {
 			if k.Kind == kata.Object {
-				c.errorf(k.Pos, "`%s` must have a message", n.id)
+				for _, ch := range k.Children {
+					if ch.Key != "message" {
+						c.errorf(ch.Pos, "Unexpected key `%s:` in `%s`; expected `message:`", ch.Key, n.id)
+					}
+				}
+				if m := k.Child("message"); m != nil {
+					n.val = c.vc.compile(m, false)
+				}
 				return
 			}
 			n.val = c.vc.compile(k, false)
 		},
 		exec: func(r *runner, n *node) bool {
-			if msg := toString(r.eval(n.val)); msg != "" {
+			if msg := toString(r.eval(n.val)); msg != "" && msg != "0" {
 				r.log(level, n.id, msg)
 			}
-			return false
+			return r.done
 		},
 	}
 }
@@ -141,22 +153,27 @@ func cerbOnly(name string, policy bool, summary string) commandDef {
 func compileValue(c *compiler, n *node, k *kata.Node) { n.val = c.vc.compile(k, false) }
 
 // compileReturn compiles return:. In a webhook.respond script a literal
-// status_code that no HTTP answer can have is refused when saved; a
-// templated one that renders invalid is answered 500 and logged.
+// status_code that no HTTP answer can have (outside 200–599, text that is
+// not a number, empty: Cerb's PHP crashes on those) is refused when saved;
+// a templated one that renders invalid is answered 500 and logged.
 func compileReturn(c *compiler, n *node, k *kata.Node) {
 	n.val = c.vc.compile(k, false)
 	if !c.webhook || n.val == nil || !n.val.object {
 		return
 	}
 	for _, ch := range n.val.children {
-		if ch.key != "status_code" || !ch.folded || !ch.konstKeep {
+		if ch.key != "status_code" {
 			continue
 		}
-		if ch.konst == nil || ch.konst == "" {
+		if ch.object && !ch.raw {
+			c.errorf(ch.node.Pos, "`status_code:` must be a number from 200 to 599, not a dictionary (`%s`)", n.id)
+			continue
+		}
+		if !ch.folded || !ch.konstKeep || ch.konst == nil {
 			continue
 		}
 		if _, ok := statusCode(ch.konst); !ok {
-			c.errorf(valuePos(ch.node), "`status_code:` must be a whole number from 200 to 599, not %q (`%s`)", toString(ch.konst), n.id)
+			c.errorf(valuePos(ch.node), "`status_code:` must be a number from 200 to 599, not %q (`%s`)", toString(ch.konst), n.id)
 		}
 	}
 }
@@ -218,15 +235,13 @@ var commandTable = [...]commandDef{
 	},
 	{
 		CommandInfo: CommandInfo{Name: "await", Form: FormValue, Supported: true,
-			Summary: "Ends the run in `await` with its value as the output; not allowed in webhook.respond automations."},
-		compile: func(c *compiler, n *node, k *kata.Node) {
-			if c.webhook {
-				c.errorf(k.Pos, "`await:` is not supported by the webhook.respond trigger (`%s`)", n.id)
-			}
-			n.val = c.vc.compile(k, false)
-		},
+			Summary: "Ends the run in `await` with its value as the output. hookhost never resumes a run: a webhook.respond automation is answered from that output as from `return:` (as Cerb's webhook controller answers from it)."},
+		compile: compileReturn,
 		exec: func(r *runner, n *node) bool {
 			v := r.eval(n.val)
+			if r.done {
+				return true
+			}
 			r.done = true
 			r.res.Exit = ExitAwait
 			r.res.Return = asReturn(v)
@@ -249,43 +264,48 @@ var commandTable = [...]commandDef{
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.set", Form: FormAction, Supported: true,
-			Summary: "Writes `value` at the key path, creating the levels on the way; the output is the value.",
+			Summary: "Writes `value` at the key path, creating missing levels on the way; the output is the value, or false when the path runs into a text or number before its end (nothing is written then, as in Cerb).",
 			Inputs: []ParamInfo{
 				keyInput("the key path, e.g. `order:items:0`"),
-				{Name: "value", Type: "any", Summary: "the value to write"},
+				{Name: "value", Type: "text, number, list or dictionary", Required: true, Summary: "the value to write (Cerb refuses a boolean: `'inputs:value:' must be a string or array (boolean).`)"},
 				delimiterInput(),
 			}},
 		run: (*runner).varSet,
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.push", Form: FormAction, Supported: true,
-			Summary: "Appends `value` to the list at the key path (a scalar there becomes a list; a dictionary value is merged into a dictionary there); the output is the new list.",
+			Summary: "Appends `value` to the list at the key path (`:` separated; a text or number there becomes a one-item list; a dictionary value is merged into it key by key, as Cerb's setPush); the output is the new list.",
 			Inputs: []ParamInfo{
 				keyInput("the key path of the list"),
 				{Name: "value", Type: "any", Summary: "the value to append"},
-				delimiterInput(),
 			}},
 		run: (*runner).varPush,
 	},
 	{
 		CommandInfo: CommandInfo{Name: "var.unset", Form: FormAction, Supported: true,
-			Summary: "Removes one key path or a list of them; the output says whether anything was removed.",
+			Summary: "Removes one key path (`:` separated) or a list of them; the output says whether it was removed (for a list, a dictionary of key → whether it was).",
 			Inputs: []ParamInfo{
 				{Name: "key", Type: "text or list", Required: true, Summary: "the key path, or a list of key paths"},
-				delimiterInput(),
 			}},
 		run: (*runner).varUnset,
 	},
 	{
-		CommandInfo: CommandInfo{Name: "var.expand", Form: FormValue, Supported: true,
-			Summary: "Loads lazy record keys in Cerb; hookhost has none, so it is accepted and does nothing (its parameters are not checked)."},
-		compile: func(*compiler, *node, *kata.Node) {},
-		exec:    func(*runner, *node) bool { return false },
+		CommandInfo: CommandInfo{Name: "var.expand", Form: FormAction, Supported: true,
+			Summary: "Loads lazy record keys in Cerb; hookhost has none, so it does nothing (its inputs are checked as Cerb checks them when saved).",
+			Inputs: []ParamInfo{
+				{Name: "key", Type: "text", Summary: "the key holding the records (default: the whole dictionary)"},
+				{Name: "paths", Type: "text or list", Required: true, Summary: "the keys to load"},
+			}},
+		run: func(*runner, *node, *dict.Map) (any, error) { return noOutput{}, nil },
 	},
 	logCommand("log", 7, "Writes the rendered text to the run log at level 7 (debug); empty text is skipped."),
 	logCommand("log.warn", 4, "Writes the rendered text to the run log at level 4 (warning); empty text is skipped."),
 	logCommand("log.error", 3, "Writes the rendered text to the run log at level 3 (error); empty text is skipped."),
-	logCommand("log.alert", 1, "Writes the rendered text to the run log at level 1 (alert); empty text is skipped."),
+	{
+		CommandInfo: CommandInfo{Name: "log.alert", Form: FormValue,
+			Summary: "Cerb's runtime has it (level 1), but Cerb 10.4 refuses a script that uses it when saved (its script schema has no `log.alert:`); use `log.error:`."},
+		refused: "is refused by Cerb 10.4 when saved (its script schema has no `log.alert:`); use `log.error:`",
+	},
 	{
 		CommandInfo: CommandInfo{Name: "kata.parse", Form: FormAction, Supported: true, OutputRequired: true,
 			Summary: "Parses KATA text as generic KATA (`.` key paths), rendering it with `dict:` as placeholders; the output is the tree.",
@@ -300,12 +320,12 @@ var commandTable = [...]commandDef{
 	// Side-effect commands: the policy checks them (spec §2.4, §6).
 	{
 		CommandInfo: CommandInfo{Name: "http.request", Form: FormAction, Supported: true, Policy: true, OutputRequired: true,
-			Summary: "Sends an HTTP request; the output is `{status_code, content_type, headers, body, url}` (a binary body as a `data:` URI with `is_data_uri`). A transport failure or a status of 400 or more is a command error.",
+			Summary: "Sends an HTTP request; the output is `{status_code, content_type, headers, body, url}` as Cerb builds it (content_type is the media type in lower case; headers in the server's order over plain HTTP; a binary body as a `data:` URI with `is_data_uri`). A transport failure or a status of 400 or more is a command error, worded as Cerb's (`Client error: `GET <url>` resulted in a `404 Not Found` response: ...`).",
 			Inputs: []ParamInfo{
 				{Name: "url", Type: "text", Required: true, Summary: "an http or https URL, at most 2048 characters"},
 				{Name: "method", Type: "text", Summary: "GET (default), PUT, POST, PATCH, DELETE, OPTIONS or HEAD"},
 				{Name: "headers", Type: "dictionary or text", Summary: "a dictionary, or `Name: value` lines; at most 8192 characters"},
-				{Name: "body", Type: "text, list or dictionary", Summary: "a list or dictionary is sent as JSON when Content-Type is JSON, else form-encoded (the default Content-Type)"},
+				{Name: "body", Type: "text, list or dictionary", Summary: "a list or dictionary is sent as Cerb sends it: pretty-printed JSON when Content-Type is application/json, else form-encoded as PHP's http_build_query (the default Content-Type)"},
 				{Name: "timeout", Type: "number", Summary: "seconds, 0–60 (0: the run's time limit)"},
 				{Name: "authentication", Refused: "(Cerb connected accounts) is not supported; send credentials with `headers:` instead"},
 				{Name: "response", Ignored: true, Summary: "Cerb's response options; accepted and ignored"},

@@ -98,7 +98,7 @@ func (r *runner) storageSet(_ *node, in *dict.Map) (any, error) {
 			ts = int64(t)
 		default:
 			var ok bool
-			if ts, ok = strtotime(toString(t), r.now()); !ok {
+			if ts, ok = timestampOrDate(toString(t), r.now()); !ok {
 				return nil, cmdErrorf("inputs:expires: must be a date.")
 			}
 		}

@@ -100,6 +100,7 @@ func Compile(src Source, opts Options) (*Program, error) {
 	}
 	if doc != nil && doc.Root != nil {
 		p.start, p.inputs = c.compileScript(doc.Root)
+		c.checkSyntax(c.vc, doc.Root, false)
 	}
 	if strings.TrimSpace(src.Policy) != "" {
 		pdoc, err := kata.Parse("policy", src.Policy)
@@ -108,6 +109,7 @@ func Compile(src Source, opts Options) (*Program, error) {
 		}
 		if pdoc != nil && pdoc.Root != nil {
 			p.policy = c.compilePolicy(pdoc.Root)
+			c.checkSyntax(&valueCompiler{env: c.env, source: "policy", diags: &c.diags}, pdoc.Root, false)
 		}
 	}
 	if p.policy == nil {
@@ -240,6 +242,10 @@ func (c *compiler) command(t string) *commandDef {
 func (c *compiler) compileNode(k *kata.Node, prefix string) *node {
 	id := prefix + k.Key + ":"
 	t := k.Type()
+	if d := lookupCommand(t); d != nil && d.refused != "" {
+		c.errorf(k.Pos, "`%s:` %s (`%s`)", t, d.refused, id)
+		return nil
+	}
 	def := c.command(t)
 	if def == nil {
 		c.errorf(k.Pos, "Unexpected command `%s`", id)
@@ -428,4 +434,37 @@ func (c *compiler) compileWhile(n *node, k *kata.Node) {
 // String describes the program for debugging.
 func (p *Program) String() string {
 	return fmt.Sprintf("automation %q (%d top-level nodes)", p.name, len(p.start))
+}
+
+// checkSyntax reports template syntax errors in the values hookhost does
+// not compile: under @raw and in on_simulate: blocks. Cerb checks the
+// Twig syntax of every value of a script and policy that holds "{{" or
+// "{%" when it is saved (kata.php validate), rendered or not. Errors that
+// only say hookhost lacks a filter, function or construct are left to the
+// renderer that would need it.
+func (c *compiler) checkSyntax(vc *valueCompiler, n *kata.Node, unchecked bool) {
+	for _, ch := range n.Children {
+		un := unchecked || ch.HasAnnotation("raw") || ch.Key == "on_simulate"
+		if ch.Kind != kata.Object {
+			if un && (strings.Contains(ch.Value, "{{") || strings.Contains(ch.Value, "{%")) {
+				if _, err := c.env.Compile(ch.Value); err != nil && !hookhostLimit(err) {
+					vc.templateError(ch, err)
+				}
+			}
+			continue
+		}
+		c.checkSyntax(vc, ch, un)
+	}
+}
+
+// hookhostLimit reports whether a template compile error is about what
+// hookhost's template engine lacks rather than invalid Twig.
+func hookhostLimit(err error) bool {
+	msg := err.Error()
+	for _, s := range [...]string{"not available in hookhost", "not supported", "unknown filter", "unknown function", "unknown test", "unknown tag"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -30,7 +30,7 @@ func toString(v any) string {
 	case int:
 		return strconv.Itoa(t)
 	case float64:
-		return dict.FormatFloat(t)
+		return phpFloatString(t)
 	default:
 		var b strings.Builder
 		if err := dict.Encode(&b, v, ""); err != nil {
@@ -38,6 +38,66 @@ func toString(v any) string {
 		}
 		return b.String()
 	}
+}
+
+// phpFloatString prints f as PHP converts a float to text (precision=14):
+// 14 significant digits at most, "1.0E+20" and "1.0E-5" outside
+// 1e-5 ≤ |f| < 1e15, "INF", "-INF", "NAN", "-0".
+func phpFloatString(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NAN"
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	}
+	return phpGcvt(f, 13, 14, 'E')
+}
+
+// phpJSONFloat prints f as PHP's json_encode does (serialize_precision
+// -1): the shortest digits that read back as f, "1.0e+17" from 1e17 on.
+func phpJSONFloat(f float64) string {
+	return phpGcvt(f, -1, 17, 'e')
+}
+
+// phpGcvt is PHP's zend_gcvt: the digits of f ('e' format with prec
+// digits after the point, -1 for the shortest), in fixed notation unless
+// the decimal exponent is below -4 or at least ndigit.
+func phpGcvt(f float64, prec, ndigit int, expChar byte) string {
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0"
+		}
+		return "0"
+	}
+	sign := ""
+	if f < 0 {
+		sign, f = "-", -f
+	}
+	e := strconv.FormatFloat(f, 'e', prec, 64)
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	digits := strings.TrimRight(strings.Replace(mant, ".", "", 1), "0")
+	decpt := exp + 1 // the value is 0.<digits> × 10^decpt
+	if decpt < -3 || decpt > ndigit {
+		frac := digits[1:]
+		if frac == "" {
+			frac = "0"
+		}
+		es := "+"
+		if exp < 0 {
+			es, exp = "-", -exp
+		}
+		return sign + digits[:1] + "." + frac + string(expChar) + es + strconv.Itoa(exp)
+	}
+	if decpt <= 0 {
+		return sign + "0." + strings.Repeat("0", -decpt) + digits
+	}
+	if len(digits) <= decpt {
+		return sign + digits + strings.Repeat("0", decpt-len(digits))
+	}
+	return sign + digits[:decpt] + "." + digits[decpt:]
 }
 
 // truthy is PHP truthiness, used by decision and outcome conditions: "",

@@ -27,7 +27,9 @@ const (
 	// testdata/corpus/cerb-automations.jsonl.
 	corpusScripts = 259
 	// corpusCompileFloor is the least number of them that must compile.
-	corpusCompileFloor = 145
+	// (144: the log.md docs example uses log.alert:, which a real Cerb
+	// 10.4.10 refuses to save.)
+	corpusCompileFloor = 144
 )
 
 type corpusEntry struct {

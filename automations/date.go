@@ -7,13 +7,16 @@ import (
 )
 
 // strtotime is the subset of PHP's strtotime that scripts use with @date:
-// Unix timestamps ("1735689600", "@1735689600"), "now", "today",
+// Unix timestamps ("@1735689600"; a bare number fails, as in PHP, except
+// four digits, a time of day), "now", "today",
 // "tomorrow", "yesterday", relative offsets ("+2 hours", "-1 day",
 // "3 weeks ago", "+1 day 2 hours"), and absolute dates (RFC 3339,
 // "2025-01-01", "2025-01-01 08:00[:00]", "Jan 1 2025 08:00",
 // "January 1, 2025", "1 Jan 2025", RFC 1123), optionally followed by
-// relative offsets. Dates without a zone are UTC. ok is false when the text
-// is not understood.
+// relative offsets. Dates without a zone are UTC (Cerb's default); a zone
+// may follow the date (UTC, GMT, Z, ±hh:mm, ±hhmm, a common abbreviation
+// such as EST or CEST, or an IANA name). ok is false when the text is not
+// understood.
 func strtotime(s string, now time.Time) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -23,12 +26,28 @@ func strtotime(s string, now time.Time) (int64, bool) {
 		i, err := strconv.ParseInt(s[1:], 10, 64)
 		return i, err == nil
 	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i, true
+	if allDigits(s) {
+		// PHP reads four digits as a time of day ("2025" is 20:25 today)
+		// and fails on other bare numbers ("1700000000").
+		if len(s) == 4 {
+			h, m := int(s[0]-'0')*10+int(s[1]-'0'), int(s[2]-'0')*10+int(s[3]-'0')
+			if h < 24 && m < 60 {
+				now = now.UTC()
+				return time.Date(now.Year(), now.Month(), now.Day(), h, m, 0, 0, time.UTC).Unix(), true
+			}
+		}
+		return 0, false
 	}
 	base, rest, ok := absoluteDate(s, now)
 	if !ok {
 		return 0, false
+	}
+	// A zone after the date: "Jan 1 2025 08:00 UTC", "... +02:00", "... EST".
+	if first, after, _ := strings.Cut(rest, " "); first != "" {
+		if loc, ok := zoneLocation(first); ok {
+			base = time.Date(base.Year(), base.Month(), base.Day(), base.Hour(), base.Minute(), base.Second(), base.Nanosecond(), loc)
+			rest = strings.TrimSpace(after)
+		}
 	}
 	t, ok := applyRelative(base, rest)
 	if !ok {
@@ -63,6 +82,7 @@ func absoluteDate(s string, now time.Time) (time.Time, string, bool) {
 	// Try the longest prefix (by words) that parses as an absolute date.
 	dateLayouts := [...]string{
 		time.RFC3339Nano,
+		"2006-01-02T15:04:05Z0700",
 		"2006-01-02T15:04:05",
 		"2006-01-02 15:04:05",
 		"2006-01-02 15:04",
@@ -192,4 +212,58 @@ func applyRelative(t time.Time, rest string) (time.Time, bool) {
 		}
 	}
 	return t, true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// zoneAbbreviations are the fixed offsets (hours) of the zone
+// abbreviations PHP knows that scripts are likely to write.
+var zoneAbbreviations = map[string]float64{
+	"utc": 0, "gmt": 0, "z": 0, "ut": 0, "wet": 0, "bst": 1, "west": 1, "cet": 1, "cest": 2, "met": 1, "mest": 2,
+	"eet": 2, "eest": 3, "msk": 3, "ist": 5.5, "jst": 9, "kst": 9, "hkt": 8, "sgt": 8, "aest": 10, "aedt": 11,
+	"acst": 9.5, "awst": 8, "nzst": 12, "nzdt": 13, "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7,
+	"mdt": -6, "pst": -8, "pdt": -7, "akst": -9, "akdt": -8, "hst": -10, "ast": -4, "adt": -3, "nst": -3.5, "ndt": -2.5,
+}
+
+// zoneLocation reads a zone written after a date.
+func zoneLocation(w string) (*time.Location, bool) {
+	if off, ok := zoneAbbreviations[strings.ToLower(w)]; ok {
+		return time.FixedZone(strings.ToUpper(w), int(off*3600)), true
+	}
+	if c := w[0]; c == '+' || c == '-' {
+		// ±hh:mm or ±hhmm ("+2" is read as a relative offset instead).
+		d := strings.Replace(w[1:], ":", "", 1)
+		if !allDigits(d) || len(d) != 4 || (len(w) == 6 && w[3] != ':') {
+			return nil, false
+		}
+		h, _ := strconv.Atoi(d[:2])
+		m, _ := strconv.Atoi(d[2:])
+		off := h*3600 + m*60
+		if c == '-' {
+			off = -off
+		}
+		return time.FixedZone(w, off), true
+	}
+	if strings.Contains(w, "/") {
+		if loc, err := time.LoadLocation(w); err == nil {
+			return loc, true
+		}
+	}
+	return nil, false
+}
+
+// timestampOrDate reads a Unix time written as a number, else a date as
+// strtotime does (storage.set expires:, date inputs).
+func timestampOrDate(s string, now time.Time) (int64, bool) {
+	if i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+		return i, true
+	}
+	return strtotime(s, now)
 }

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,119 +90,191 @@ func (c *compiler) compileInputs(top *kata.Node) []*inputDecl {
 	return decls
 }
 
-// validateInputs checks the caller's inputs against the declarations and
-// returns the inputs the script sees.
+// validateInputs checks the caller's inputs against the declarations as
+// Cerb's _validateInputs does and returns the inputs the script sees: the
+// caller's keys in the caller's order, then the defaults of the missing
+// ones. A text input keeps the value given (text; a number or list is
+// refused), except type: bool (converted to a boolean); a missing number,
+// decimal or date input reads 0, 0.0 or false, as in Cerb.
 func (r *runner) validateInputs(given *dict.Map) (*dict.Map, error) {
 	decls := r.p.inputs
+	out := dict.New(given.Len() + len(decls))
 	var unknown []string
-	given.Range(func(k string, _ any) bool {
-		found := false
-		for _, d := range decls {
-			if d.name == k {
-				found = true
-				break
-			}
-		}
-		if !found {
+	given.Range(func(k string, v any) bool {
+		out.Set(k, v)
+		if !slices.ContainsFunc(decls, func(d *inputDecl) bool { return d.name == k }) {
 			unknown = append(unknown, k)
 		}
 		return true
 	})
 	if len(unknown) > 0 {
-		sort.Strings(unknown)
 		return nil, fmt.Errorf("Unknown inputs: %s", strings.Join(unknown, ", "))
 	}
-	out := dict.New(len(decls))
 	for _, d := range decls {
-		v, ok := given.Get(d.name)
-		if !ok || v == nil || v == "" {
-			if d.def != nil {
-				dv, _, err := d.def.eval(&r.env)
-				if err != nil {
-					return nil, err
+		v := out.Value(d.name)
+		var def any
+		if d.def != nil {
+			dv, _, err := d.def.eval(&r.env)
+			if err != nil {
+				return nil, err
+			}
+			def = dv
+		}
+		if d.kind == "text" && d.typ != "" {
+			if b, ok := v.(bool); ok {
+				v = "no"
+				if b {
+					v = "yes"
 				}
-				out.Set(d.name, dv)
-				continue
 			}
-			if d.required {
-				return nil, fmt.Errorf("`inputs.%s` is required.", d.name)
+			if v == "" {
+				v = nil
 			}
-			if ok {
-				out.Set(d.name, v)
+			switch d.typ {
+			case "bool":
+				if v == nil && d.def != nil {
+					v = def
+				}
+				if v != nil {
+					v = toBool(v)
+					out.Set(d.name, v)
+				}
+			case "date":
+				ts, ok := timestampOrDate(toString(v), r.now())
+				if ok {
+					out.Set(d.name, ts)
+				} else {
+					out.Set(d.name, false)
+				}
+			case "decimal":
+				out.Set(d.name, floatval(v))
+			case "number":
+				out.Set(d.name, intval(v))
 			}
+		}
+		if v == nil && d.def != nil {
+			v = def
+			out.Set(d.name, v)
+		}
+		if !d.required && v == nil {
 			continue
 		}
-		cv, err := convertInput(d, v, r.now)
-		if err != nil {
+		if err := checkInput(d, v, r.now); err != nil {
 			return nil, err
 		}
-		out.Set(d.name, cv)
+		out.Set(d.name, v)
 	}
 	return out, nil
 }
 
-// convertInput validates v against declaration d.
-func convertInput(d *inputDecl, v any, now func() time.Time) (any, error) {
-	bad := func(what string) error { return fmt.Errorf("`inputs.%s` must be %s.", d.name, what) }
+// checkInput validates a given (or required) input as Cerb's validation
+// service does, with its messages.
+func checkInput(d *inputDecl, v any, now func() time.Time) error {
+	label := "inputs:" + d.name
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("'%s' %s", label, fmt.Sprintf(format, args...))
+	}
+	blank := v == nil || v == ""
+	switch t := v.(type) {
+	case []any:
+		blank = len(t) == 0
+	case *dict.Map:
+		blank = t.Len() == 0
+	}
+	if d.required && blank {
+		return bad("must not be blank.")
+	}
+	if v == nil {
+		return nil
+	}
 	switch d.kind {
 	case "array":
 		switch v.(type) {
 		case []any, *dict.Map:
-			return v, nil
+			return nil
 		}
-		return nil, bad("an array")
+		return bad("must be an array.")
 	case "record", "records":
-		return v, nil
+		return nil
 	}
-	if d.typ == "bool" {
-		return toBool(v), nil
-	}
-	switch v.(type) {
-	case []any, *dict.Map:
-		return nil, bad("text")
-	}
-	s := toString(v)
+	s, isText := v.(string)
 	switch d.typ {
-	case "number", "timestamp":
-		if !isNumeric(s) {
-			return nil, bad("a number")
+	case "bool":
+		if _, ok := v.(bool); !ok {
+			return bad("must be a boolean.")
 		}
-		if _, _, isInt := numericPrefix(s); isInt {
-			return intval(s), nil
+		return nil
+	case "number", "timestamp", "decimal":
+		if !isText && !isNumber(v) || isText && !isNumeric(s) {
+			what := "a number"
+			if d.typ == "decimal" {
+				what = "a decimal"
+			}
+			return bad("must be %s (%s: %s).", what, phpType(v), toJSON(v))
 		}
-		return floatval(s), nil
-	case "decimal":
-		if !isNumeric(s) {
-			return nil, bad("a decimal number")
+		if d.typ == "timestamp" {
+			if n := floatval(v); n < 0 {
+				return bad("must be >= 0 (%d)", intval(v))
+			} else if n > 4294967295 {
+				return bad("must be <= 4294967295 (%d)", intval(v))
+			}
 		}
-		return floatval(s), nil
+		return nil
+	case "url":
+		if !isText && !isNumber(v) {
+			return bad("must be a string (%s).", phpType(v))
+		}
+		if u, err := url.Parse(toString(v)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("is not a valid URL. It must start with http:// or https://")
+		}
+		return nil
+	}
+	// The other text inputs are text fields: anything else is refused.
+	if !isText {
+		return bad("is not a string.")
+	}
+	switch d.typ {
 	case "date":
-		ts, ok := strtotime(s, now())
-		if !ok {
-			return nil, bad("a date")
+		if _, ok := timestampOrDate(s, now()); s != "" && !ok {
+			return bad("(%s) is not a valid date string. Format like: tomorrow 8am", s)
 		}
-		return ts, nil
 	case "email":
 		if _, err := mail.ParseAddress(s); err != nil {
-			return nil, bad("an email address")
+			return bad("is invalid. It must be a properly formatted email address.")
 		}
 	case "ip":
 		if net.ParseIP(s) == nil {
-			return nil, bad("an IP address")
+			return bad("(%s) is not a valid IPv4 or IPv6 address. Format like: 1.2.3.4", s)
 		}
 	case "ipv4":
 		if ip := net.ParseIP(s); ip == nil || ip.To4() == nil {
-			return nil, bad("an IPv4 address")
+			return bad("(%s) is not a valid IPv4 address. Format like: 1.2.3.4", s)
 		}
 	case "ipv6":
 		if ip := net.ParseIP(s); ip == nil || ip.To4() != nil {
-			return nil, bad("an IPv6 address")
+			return bad("(%s) is not a valid IPv6 address. Format like: a1b2:c3d4:e5f6:a1b2:c3d4:e5f6:a1b2:c3d4", s)
 		}
-	case "url", "uri":
-		u, err := url.Parse(s)
-		if err != nil || u.Scheme == "" || (d.typ == "url" && u.Host == "") {
-			return nil, bad("a URL")
+	case "uri":
+		if u, err := url.Parse(s); err != nil || u.Scheme == "" {
+			return bad("is not a valid URI.")
 		}
 	}
-	return v, nil
+	return nil
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int64, int, float64:
+		return true
+	}
+	return false
+}
+
+// toJSON encodes v for an error message.
+func toJSON(v any) string {
+	var b strings.Builder
+	if err := dict.Encode(&b, v, ""); err != nil {
+		return ""
+	}
+	return b.String()
 }

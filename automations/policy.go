@@ -22,7 +22,6 @@ type rule struct {
 // policy is a compiled policy KATA (spec §6).
 type policy struct {
 	commands  map[string][]rule
-	all       []rule
 	timeLimit time.Duration // 0 when the policy does not set one
 	// httpAllow are networks http.request may reach even where the guard
 	// refuses them (settings: http_allow_networks@list:).
@@ -44,15 +43,20 @@ func (c *compiler) compilePolicy(root *kata.Node) *policy {
 				if len(cmd.Annotations) > 0 {
 					vc.errorf(cmd.Pos, "annotations are not allowed on policy command keys (`%s@%s:`)", cmd.Key, strings.Join(cmd.Annotations, ","))
 				}
-				if cmd.Key != "all" && lookupCommand(cmd.Key) == nil && !c.extension[cmd.Key] {
+				// Cerb's policy schema names exactly the commands the
+				// policy checks; `all:` is refused too (Cerb 10.4.10:
+				// "Key `commands:all:` is unknown"), though its runtime
+				// would read it.
+				switch d := lookupCommand(cmd.Key); {
+				case cmd.Key == "all":
+					vc.errorf(cmd.Pos, "`commands:all:` is refused by Cerb 10.4 when saved; give each command its rules")
+				case c.extension[cmd.Key]:
+				case d == nil:
 					vc.errorf(cmd.Pos, "Unknown command `%s:` in policy", cmd.Key)
+				case !d.Policy:
+					vc.errorf(cmd.Pos, "`commands:%s:` is not a command the policy checks (Cerb refuses it when saved); only side-effect commands such as http.request are", cmd.Key)
 				}
-				rules := c.compileRules(vc, cmd, "allow", "deny")
-				if cmd.Key == "all" {
-					p.all = rules
-				} else {
-					p.commands[cmd.Key] = rules
-				}
+				p.commands[cmd.Key] = c.compileRules(vc, cmd, "allow", "deny")
 			}
 		case "callers":
 			// Interactions only; webhooks have no callers. Accepted as is.
@@ -140,10 +144,7 @@ func (p *policy) allows(name string, data *dict.Map, env *evalEnv) bool {
 	e.data = data
 	e.generic = true
 	e.log = nil
-	if allow, found := decide(p.commands[name], &e); found {
-		return allow
-	}
-	allow, _ := decide(p.all, &e)
+	allow, _ := decide(p.commands[name], &e)
 	return allow
 }
 

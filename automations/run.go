@@ -41,6 +41,10 @@ func cmdErrorf(format string, args ...any) *cmdError {
 	return &cmdError{msg: fmt.Sprintf(format, args...)}
 }
 
+// noOutput is the result of a command that leaves its output: key as it
+// is (var.expand).
+type noOutput struct{}
+
 // errStopped reports that a limit ended the run inside a command.
 var errStopped = errors.New("run stopped")
 
@@ -170,6 +174,11 @@ func (r *runner) scriptError(msg string) {
 	r.log(3, r.cur, msg)
 }
 
+// crash ends the run at the current node: a value Cerb cannot take.
+func (r *runner) crash(msg string) {
+	r.fail(r.cur, msg)
+}
+
 // templateLimit ends the run at the current node: a render went past one
 // of the template limits.
 func (r *runner) templateLimit(kind, msg string) {
@@ -278,7 +287,7 @@ func asReturn(v any) *dict.Map {
 
 func (r *runner) doReturn(n *node) bool {
 	v := r.eval(n.val)
-	if r.checkSize(n.id, v) {
+	if r.done || r.checkSize(n.id, v) {
 		return true
 	}
 	r.done = true
@@ -289,6 +298,9 @@ func (r *runner) doReturn(n *node) bool {
 
 func (r *runner) doError(n *node) bool {
 	v := r.eval(n.val)
+	if r.done {
+		return true
+	}
 	msg := ""
 	var extra *dict.Map
 	switch t := v.(type) {
@@ -320,9 +332,13 @@ func (r *runner) doError(n *node) bool {
 func (r *runner) set(n *node) bool {
 	for _, c := range n.val.children {
 		v, keep, _ := c.eval(&r.env)
+		if r.done {
+			return true
+		}
 		if !keep {
 			continue
 		}
+		v = c.phpArray(v)
 		if r.checkSize(n.id, v) {
 			return true
 		}
@@ -331,23 +347,45 @@ func (r *runner) set(n *node) bool {
 	return false
 }
 
+// repeat runs n as Cerb's RepeatNode does. `as:` must be text: "item"
+// sets item and item__index, "k, v" sets the key and the value (an empty
+// name is not set); no name, or more than two, runs nothing. `each:` that
+// is not a list or dictionary runs nothing. The as variables are removed
+// afterwards.
 func (r *runner) repeat(n *node) bool {
 	each := r.eval(n.each)
-	names := strings.Split(toString(r.eval(n.as)), ",")
-	for i := range names {
-		names[i] = strings.TrimSpace(names[i])
+	asv := r.eval(n.as)
+	if r.done {
+		return true
 	}
-	if len(names) == 0 || names[0] == "" {
-		return r.fail(n.id, "as: is required.")
+	as, isText := asv.(string)
+	switch {
+	case asv == nil:
+		return r.fail(n.id, "`as:` is required.")
+	case !isText:
+		return r.fail(n.id, "`as:` must be a string.")
+	}
+	var keyName, valName string
+	if as != "" {
+		names := strings.Split(as, ",")
+		for i := range names {
+			names[i] = phpTrim(names[i])
+		}
+		switch len(names) {
+		case 1:
+			keyName, valName = names[0]+"__index", names[0]
+		case 2:
+			keyName, valName = names[0], names[1]
+		}
+	}
+	if valName == "" {
+		return false
 	}
 	pass := func(k, v any) bool {
-		if len(names) >= 2 {
-			r.data.Set(names[0], k)
-			r.data.Set(names[1], v)
-		} else {
-			r.data.Set(names[0], v)
-			r.data.Set(names[0]+"__index", k)
+		if keyName != "" {
+			r.data.Set(keyName, k)
 		}
+		r.data.Set(valName, v)
 		return r.exec(n.body)
 	}
 	ended := false
@@ -370,7 +408,11 @@ func (r *runner) repeat(n *node) bool {
 				return false
 			}
 			first = false
-			if pass(k, v) {
+			var key any = k
+			if i, ok := phpIntKey(k); ok {
+				key = i // PHP array keys that look like integers are integers
+			}
+			if pass(key, v) {
 				ended = true
 				return false
 			}
@@ -380,36 +422,55 @@ func (r *runner) repeat(n *node) bool {
 	if ended {
 		return true
 	}
-	if len(names) >= 2 {
-		r.data.Delete(names[0])
-		r.data.Delete(names[1])
-	} else {
-		r.data.Delete(names[0])
-		r.data.Delete(names[0] + "__index")
+	if keyName != "" {
+		r.data.Delete(keyName)
 	}
+	r.data.Delete(valName)
 	return false
 }
 
+// while runs n as Cerb's WhileNode does: `if:` is evaluated before every
+// command of `do:` (the node is activated again each time a child
+// returns), so the loop ends as soon as it turns false, even mid-body; a
+// `do:` without commands ends the loop after one true check.
 func (r *runner) while(n *node) bool {
-	for pass := 0; ; pass++ {
-		if pass > 0 && r.activate(n) {
-			return true
+	for first := true; ; {
+		for i := 0; i == 0 || i < len(n.body); i++ {
+			if !first && r.activate(n) {
+				return true
+			}
+			first = false
+			ok, ended := r.whileCond(n)
+			if ended {
+				return true
+			}
+			if !ok || len(n.body) == 0 {
+				return false
+			}
+			c := n.body[i]
+			if r.activate(c) || r.run(c) || r.done {
+				return true
+			}
 		}
-		var ok bool
-		switch t := r.eval(n.cond).(type) {
-		case bool:
-			ok = t
-		case string:
-			ok = toBool(t)
-		default:
-			return r.fail(n.id, fmt.Sprintf("while if: must be text or a boolean, not %s", dict.TypeName(t)))
-		}
-		if !ok {
-			return false
-		}
-		if r.exec(n.body) {
-			return true
-		}
+	}
+}
+
+// whileCond evaluates while's `if:`: text goes through toBool, a boolean
+// is used as it is, anything else (or nothing) fails the run.
+func (r *runner) whileCond(n *node) (ok, ended bool) {
+	v := r.eval(n.cond)
+	if r.done {
+		return false, true
+	}
+	switch t := v.(type) {
+	case bool:
+		return t, false
+	case string:
+		return toBool(t), false
+	case nil:
+		return false, r.fail(n.id, "`if:` is required.")
+	default:
+		return false, r.fail(n.id, "`if:` must be a boolean `true` or `false`.")
 	}
 }
 
@@ -432,6 +493,9 @@ func (r *runner) action(n *node) bool {
 	outName := ""
 	if n.output != nil {
 		outName = strings.TrimSpace(toString(r.eval(n.output)))
+	}
+	if r.done {
+		return true // a value Cerb cannot take ended the run
 	}
 	if n.cmd.Policy {
 		if cerr := r.checkPolicy(n, in, outName); cerr != nil {
@@ -458,20 +522,22 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 			return r.fail(n.id, msg)
 		}
 		if outName != "" {
+			// Cerb: the command's results (http.request's response and
+			// url), then error.
 			em := dict.New(1)
-			em.Set("error", msg)
 			if ce != nil && ce.extra != nil {
 				ce.extra.Range(func(k string, v any) bool {
 					em.Set(k, v)
 					return true
 				})
 			}
+			em.Set("error", msg)
 			r.data.Set(outName, em)
 		}
 		r.log(3, n.id, msg)
 		return r.exec(n.onError)
 	}
-	if outName != "" {
+	if _, none := out.(noOutput); outName != "" && !none {
 		if r.checkSize(n.id, out) {
 			return true
 		}

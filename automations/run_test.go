@@ -97,7 +97,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("NeverPanics", func(t *testing.T) {
 		t.Parallel()
-		p := compile(t, automations.Source{Script: "start:\n  ext.boom:\n    output: x\n", Policy: "commands:\n  all:\n    allow: yes\n"},
+		p := compile(t, automations.Source{Script: "start:\n  ext.boom:\n    output: x\n", Policy: "commands:\n  ext.boom:\n    allow: yes\n"},
 			automations.Options{Commands: []string{"ext.boom"}})
 		res := p.Run(context.Background(), dict.New(0), automations.Runtime{Commands: panicCommands{}})
 		require.Equal(t, automations.ExitError, res.Exit)
@@ -115,7 +115,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("ContextDeadlineIsATimeLimit", func(t *testing.T) {
 		t.Parallel()
-		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
+		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n      set:\n        spin: 1\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 		defer cancel()
 		res := p.Run(ctx, dict.New(0), automations.Runtime{})
@@ -145,12 +145,67 @@ func TestWebhookResponse(t *testing.T) {
 		{"Error", &automations.Result{Exit: automations.ExitError}, 500, ""},
 		{"Timeout", &automations.Result{Exit: automations.ExitError, Limit: "time"}, 504, ""},
 		{"AwaitAnswersToo", &automations.Result{Exit: automations.ExitAwait, Return: dict.Of("status_code", "202", "body", "later")}, 202, "later"},
+		// As PHP's http_response_code(int) takes them (oracle return/status_*).
+		{"FloatStatusTruncated", ret("status_code", 201.7), 201, ""},
+		{"FloatTextStatusTruncated", ret("status_code", "201.7"), 201, ""},
+		{"ExponentTextStatus", ret("status_code", "4.04e2"), 404, ""},
+		{"EmptyTextStatus", ret("status_code", ""), 500, ""},
+		{"LeadingNumericTextStatus", ret("status_code", "404abc"), 500, ""},
+		{"ListStatus", ret("status_code", []any{"200"}), 500, ""},
+		{"NullStatusIsNone", ret("status_code", nil), 200, ""},
+		{"ZeroStatus", ret("status_code", int64(0)), 500, ""},
+		{"FalseStatusIsNone", ret("status_code", false), 200, ""},
+		{"TrueStatus", ret("status_code", true), 500, ""},
+		{"BigFloatBody", ret("body", 1e20), 200, "1.0E+20"},
+		{"TrueBody", ret("body", true), 200, "1"},
+		{"CerbURIBody", ret("body", "cerb:resource:nope"), 200, ""},
+		{"Base64KeyWins", ret("body", "x", "body@base64", "aGk="), 200, "hi"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			resp := automations.WebhookResponse(tc.res)
 			require.Equal(t, tc.status, resp.Status)
 			require.Equal(t, tc.body, string(resp.Body))
+		})
+	}
+}
+
+func ret(kv ...any) *automations.Result {
+	return &automations.Result{Exit: automations.ExitReturn, Return: dict.Of(kv...)}
+}
+
+// TestWebhookResponseHeaders checks headers as PHP's header() sends them
+// (oracle return/header_*).
+func TestWebhookResponseHeaders(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		res     *automations.Result
+		status  int
+		headers string
+	}{
+		{"LastOfSameNameWins", ret("headers", dict.Of("X-A", "1", "X-B", "b", "x-a", "2")), 200, "X-B: b|x-a: 2"},
+		{"TextTypeGetsCharset", ret("headers", dict.Of("Content-Type", "text/csv")), 200, "Content-Type: text/csv;charset=UTF-8"},
+		{"TextTypeWithCharset", ret("headers", dict.Of("Content-Type", "text/plain; charset=ISO-8859-1")), 200, "Content-Type: text/plain; charset=ISO-8859-1"},
+		{"UpperTextTypeAsIs", ret("headers", dict.Of("content-type", "Text/Plain")), 200, "content-type: Text/Plain"},
+		{"JSONTypeAsIs", ret("headers", dict.Of("Content-Type", "application/json")), 200, "Content-Type: application/json"},
+		{"LocationRedirects", ret("headers", dict.Of("Location", "/x")), 302, "Location: /x"},
+		{"LocationOver404", ret("status_code", int64(404), "headers", dict.Of("location", "/x")), 302, "location: /x"},
+		{"LocationWith201", ret("status_code", int64(201), "headers", dict.Of("Location", "/x")), 201, "Location: /x"},
+		{"LocationWith307", ret("status_code", int64(307), "headers", dict.Of("Location", "/x")), 307, "Location: /x"},
+		{"LocationWithInvalidStatus", ret("status_code", "abc", "headers", dict.Of("Location", "/x")), 500, "Location: /x"},
+		{"ValuesAsText", ret("headers", dict.Of("X-T", true, "X-F", false, "X-N", int64(5), "X-Fl", 1e20)), 200, "X-T: 1|X-F: |X-N: 5|X-Fl: 1.0E+20"},
+		{"LineBreaksDropped", ret("headers", dict.Of("X-Inj", "a\nX-Evil: 1", "X-After", "ok")), 200, "X-After: ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := automations.WebhookResponse(tc.res)
+			require.Equal(t, tc.status, resp.Status)
+			var hs []string
+			for _, h := range resp.Headers {
+				hs = append(hs, h[0]+": "+h[1])
+			}
+			require.Equal(t, tc.headers, strings.Join(hs, "|"))
 		})
 	}
 }
@@ -168,5 +223,5 @@ func TestWebhookInputs(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"request_method":"PATCH","request_path":"","request_headers":{"x_a":"1, 2"},`+
 		`"request_params":{"q":"2","arr":["b"],"dotted_name":"d"},"request_body":"","request_client_ip":"",`+
-		`"webhook_id":"7","webhook_name":"Hook","webhook_automations_kata":"","webhook_updated_at":0,"webhook__label":"Hook"}`, string(b))
+		`"webhook_id":"7","webhook_name":"Hook","webhook_automations_kata":"","webhook_updated_at":0,"webhook__label":"Hook","webhook__context":"cerberusweb.contexts.webhook_listener"}`, string(b))
 }

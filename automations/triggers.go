@@ -22,7 +22,7 @@ type TriggerKind string
 const (
 	// TriggerKindWebhook automations answer webhook requests: their
 	// dictionary is the request (WebhookInputs) and their return is the
-	// response (WebhookResponse). They may not await.
+	// response (WebhookResponse); an await: is answered like a return:.
 	TriggerKindWebhook TriggerKind = "webhook"
 	// TriggerKindFunction automations are called by the function: command
 	// of other automations, with their inputs under `inputs`.

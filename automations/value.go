@@ -111,19 +111,31 @@ func (vc *valueCompiler) compile(n *kata.Node, generic bool) *value {
 		v.tmpl = t
 		return v
 	}
-	// Fold literal scalars whose annotations need nothing from the run.
+	// Fold literal scalars whose annotations need nothing from the run;
+	// a literal that Cerb could never take is refused.
+	container := false
 	for _, a := range v.anns {
-		if a.dynamic() || a.container() {
+		if a.dynamic() {
 			return v
 		}
+		container = container || a.container()
 	}
 	var out any = n.Value
 	keep := true
 	env := &annEnv{generic: generic}
 	for _, a := range v.anns {
-		if out, keep = a.apply(out, env); !keep {
+		var err error
+		if out, keep, err = a.apply(out, env, n.Value); err != nil {
+			// Cerb's PHP would stop here on every run.
+			vc.errorf(n.Pos, "`%s@%s:` cannot run: %s (Cerb stops with a PHP TypeError)", n.Key, strings.Join(n.Annotations, ","), err)
+			return v
+		}
+		if !keep {
 			break
 		}
+	}
+	if container {
+		return v // a list or dictionary is built afresh on every run
 	}
 	v.folded, v.konst, v.konstKeep = true, out, keep
 	return v
@@ -184,6 +196,10 @@ type scriptLogger interface {
 	// templateLimit ends the run: a render went past a limit (time,
 	// memory, loop, size), which is never swallowed as a scripting error.
 	templateLimit(kind, msg string)
+	// crash ends the run in error: a value Cerb's PHP cannot take (an
+	// annotation given a list where PHP needs text stops Cerb with a
+	// TypeError).
+	crash(msg string)
 }
 
 // evalEnv is what evaluating a value needs.
@@ -213,7 +229,7 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 				return nil, false, err
 			}
 			if ckeep {
-				m.Set(c.key, cv)
+				m.Set(c.key, c.phpArray(cv))
 			}
 		}
 		return m, true, nil
@@ -252,11 +268,37 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 	}
 	keep = true
 	for _, a := range v.anns {
-		if out, keep = a.apply(out, &env.annEnv); !keep {
+		var err error
+		if out, keep, err = a.apply(out, &env.annEnv, v.lit); err != nil {
+			err = fmt.Errorf("`%s:` at %s: %w", v.node.Key, v.node.Pos, err)
+			if env.log != nil {
+				env.log.crash(err.Error())
+			}
+			return nil, false, err
+		}
+		if !keep {
 			return nil, false, nil
 		}
 	}
 	return out, true, nil
+}
+
+// phpArray is the value of an object key as PHP holds it: KATA keys
+// 0..n-1 (in that order) make a list, as PHP arrays with those integer
+// keys are (`0: a` and `1: b` json_encode as ["a","b"]).
+func (v *value) phpArray(out any) any {
+	if !v.object || v.raw {
+		return out
+	}
+	if m, ok := out.(*dict.Map); ok && listLike(m) {
+		l := make([]any, 0, m.Len())
+		m.Range(func(_ string, x any) bool {
+			l = append(l, x)
+			return true
+		})
+		return l
+	}
+	return out
 }
 
 // evalString renders v and prints the result as text.

@@ -2,6 +2,7 @@ package automations
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -9,16 +10,20 @@ import (
 )
 
 // WebhookInputs builds the webhook.respond dictionary (spec §3.1) from a
-// request and its webhook record: request_method, request_path,
-// request_headers, request_params, request_body, request_client_ip and the
-// webhook_* keys.
+// request and its webhook record, as Cerb 10.4 does under PHP:
+// request_method, request_path, request_headers, request_params,
+// request_body, request_client_ip and the webhook_* keys.
 func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
-	m := dict.New(12)
+	m := dict.New(13)
 	m.Set("request_method", strings.ToUpper(r.Method))
-	m.Set("request_path", strings.Trim(r.Path, "/"))
+	m.Set("request_path", requestPath(r.Path))
 	m.Set("request_headers", requestHeaders(r.Headers))
 	m.Set("request_params", requestParams(r.Query, r.Form))
-	m.Set("request_body", string(r.Body))
+	body := string(r.Body)
+	if strings.EqualFold(r.Method, "POST") && PHPMediaType(headerValue(r.Headers, "Content-Type")) == "multipart/form-data" {
+		body = "" // PHP reads a multipart body into $_POST and $_FILES
+	}
+	m.Set("request_body", body)
 	ip := r.ClientIP
 	if i := strings.IndexByte(ip, ','); i >= 0 {
 		ip = ip[:i]
@@ -33,30 +38,95 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 	}
 	m.Set("webhook_updated_at", updated)
 	m.Set("webhook__label", w.Name)
+	m.Set("webhook__context", webhookContext)
 	return m
 }
 
-// requestHeaders lower-cases names, turns '-' into '_', drops cookie, and
-// joins repeated headers with ", " (first position kept).
+// PHPMediaType is the media type PHP reads from a Content-Type header to
+// choose a body parser: lower-cased, cut at the first ';', ',' or ' '.
+func PHPMediaType(contentType string) string {
+	if i := strings.IndexAny(contentType, ";, "); i >= 0 {
+		contentType = contentType[:i]
+	}
+	return strings.ToLower(contentType)
+}
+
+// headerValue is the first value of the named header (any case).
+func headerValue(headers [][2]string, name string) string {
+	for _, h := range headers {
+		if strings.EqualFold(strings.TrimSpace(h[0]), name) {
+			return h[1]
+		}
+	}
+	return ""
+}
+
+// webhookContext is the record type of a webhook in Cerb.
+const webhookContext = "cerberusweb.contexts.webhook_listener"
+
+// requestPath is Cerb's request_path: the path after the token, split on
+// '/' and joined again without its last segment when that one is empty.
+// So one trailing slash goes ("a/b/" is "a/b", "a/b//" is "a/b/") and
+// empty segments stay ("/webhooks/<token>//x" is "/x"). path may start
+// with the '/' that follows the token or not.
+func requestPath(path string) string {
+	path = strings.TrimPrefix(path, "/")
+	return strings.TrimSuffix(path, "/")
+}
+
+// requestHeaders is Cerb's request_headers as PHP's built-in server fills
+// them: headers whose names differ only in case are one header, their
+// values joined with ", "; names are lower-cased with '-', '.' and ' '
+// turned into '_' (two names that become the same keep the first one's
+// place and the last one's value); Proxy is dropped (PHP's httpoxy
+// guard), and so is Cookie (Cerb).
 func requestHeaders(pairs [][2]string) *dict.Map {
 	m := dict.New(len(pairs))
+	type seen struct {
+		name string // normalised
+		val  string
+	}
+	var groups []seen
+	idx := make(map[string]int, len(pairs)) // lower-cased raw name → groups index
 	for _, p := range pairs {
-		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(p[0])), "-", "_")
-		if name == "" || name == "cookie" {
+		raw := strings.TrimLeft(p[0], " ")
+		if raw == "" {
 			continue
 		}
-		if old, ok := m.Get(name); ok {
-			m.Set(name, old.(string)+", "+p[1])
+		lower := strings.ToLower(raw)
+		if i, ok := idx[lower]; ok {
+			groups[i].val += ", " + p[1]
 			continue
 		}
-		m.Set(name, p[1])
+		idx[lower] = len(groups)
+		groups = append(groups, seen{name: headerName(lower), val: p[1]})
+	}
+	for _, g := range groups {
+		if g.name == "cookie" || g.name == "proxy" {
+			continue
+		}
+		m.Set(g.name, g.val)
 	}
 	return m
 }
 
-// paramName normalises a parameter name as PHP and Cerb do: '.', ' ' and
-// '-' become '_', other characters outside [A-Za-z0-9_] are dropped, and
-// the result is lower-cased.
+// headerName turns a lower-cased header name into its request_headers key.
+func headerName(lower string) string {
+	if !strings.ContainsAny(lower, "-. ") {
+		return lower
+	}
+	b := []byte(lower)
+	for i, c := range b {
+		if c == '-' || c == '.' || c == ' ' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// paramName is the request_params key of a top-level variable name, as
+// Cerb writes it: '-' becomes '_', characters other than [A-Za-z0-9_] are
+// removed, and the result is lower-cased (it may be empty).
 func paramName(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -67,74 +137,53 @@ func paramName(s string) string {
 			b.WriteByte(c + 'a' - 'A')
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
 			b.WriteByte(c)
-		case c == '-', c == '.', c == ' ':
+		case c == '-':
 			b.WriteByte('_')
 		}
 	}
 	return b.String()
 }
 
-// requestParams merges query then form pairs (form values replace query
-// values in place). "a[]" appends to a list and "a[k]" sets a key of a
-// dictionary.
+// requestParams is Cerb's request_params: the query variables, then the
+// form variables (POST only), each set read as PHP reads $_GET and $_POST
+// (phpvars.go), their top-level names normalised by paramName. A form
+// variable replaces a query variable of the same name in place.
 func requestParams(query, form [][2]string) *dict.Map {
 	m := dict.New(len(query) + len(form))
-	formSeen := map[string]bool{}
-	add := func(raw, v string, fromForm bool) {
-		base, sub, hasSub := raw, "", false
-		if i := strings.IndexByte(raw, '['); i > 0 && strings.HasSuffix(raw, "]") {
-			base, sub, hasSub = raw[:i], raw[i+1:len(raw)-1], true
+	for _, src := range [2][][2]string{query, form} {
+		if len(src) == 0 {
+			continue
 		}
-		name := paramName(base)
-		if name == "" {
-			return
+		vars := phpVars(src)
+		for _, k := range vars.keys {
+			m.Set(paramName(k), phpValue(vars.vals[k]))
 		}
-		if fromForm && !formSeen[name] {
-			// The first form value of a name replaces the query value.
-			formSeen[name] = true
-			if m.Has(name) {
-				m.Set(name, nil)
-			}
-		}
-		if !hasSub {
-			m.Set(name, v)
-			return
-		}
-		cur := m.Value(name)
-		if sub == "" {
-			l, _ := cur.([]any)
-			m.Set(name, append(l, v))
-			return
-		}
-		d, ok := cur.(*dict.Map)
-		if !ok {
-			d = dict.New(2)
-			if l, isList := cur.([]any); isList {
-				for i, x := range l {
-					d.Set(strconv.Itoa(i), x)
-				}
-			}
-		}
-		d.Set(sub, v)
-		m.Set(name, d)
-	}
-	for _, p := range query {
-		add(p[0], p[1], false)
-	}
-	for _, p := range form {
-		add(p[0], p[1], true)
 	}
 	return m
 }
 
-// WebhookResponse turns a run's result into the HTTP answer (spec §3.2):
-// status_code (an integer or numeric string, default 200; a value outside
-// 200–599 gives 500 and a warning), headers (each pair as given, values
-// printed as text; names or values with line breaks are dropped with a
-// warning), body (text; a list or dictionary is sent as JSON). Other
-// return keys are ignored. A run that ended without return: answers 200
-// with an empty body. A run that ended in error answers 500, or 504 when
-// the time limit ended it (DESIGN.md); the host adds the problem body.
+// WebhookResponse turns a run's result into the HTTP answer as Cerb's
+// webhook controller sends it through PHP (spec §3.2):
+//   - status_code: a whole number, or a number or numeric text truncated
+//     as PHP's http_response_code() does (201.7 is 201); default 200. A
+//     code outside 200–599, or a value PHP refuses (text that is not a
+//     number, a list), answers 500 with a warning (hookhost sends no 1xx
+//     or out-of-range status). Null or false (a scripting error) is no
+//     status.
+//   - headers: each pair as given, values printed as text (a list or
+//     dictionary as JSON); a name given twice in any case keeps the last
+//     value (PHP's header() replaces); names or values with line breaks
+//     are dropped with a warning. A text/* Content-Type without a charset
+//     gets ";charset=UTF-8" (PHP's default_charset), and a Location header
+//     makes the status 302 unless it is 201 or 3xx (PHP).
+//   - body: text as it is; a number printed as PHP prints it; a list or
+//     dictionary as JSON; a text starting with "cerb:" (a Cerb resource,
+//     which hookhost has none of) sends nothing, with a warning. A
+//     "body@base64" key (from `body@raw,base64:`) is decoded and wins.
+//
+// Other return keys are ignored. A run that ended without return: answers
+// 200 with an empty body. A run that ended in error answers 500, or 504
+// when the time limit ended it (DESIGN.md); the host adds the problem body.
 func WebhookResponse(res *Result) Response {
 	resp := Response{Status: 200}
 	if res == nil {
@@ -152,11 +201,14 @@ func WebhookResponse(res *Result) Response {
 	if ret == nil {
 		return resp
 	}
-	if sc, ok := ret.Get("status_code"); ok && sc != nil && sc != "" {
+	statusValid := true
+	// No status_code, null, or false (what a scripting error leaves) keep
+	// 200: PHP's http_response_code(null or false) sets nothing.
+	if sc, ok := ret.Get("status_code"); ok && sc != nil && sc != false {
 		code, valid := statusCode(sc)
 		if !valid {
 			resp.Warnings = append(resp.Warnings, fmt.Sprintf("invalid status_code %q; answered 500", toString(sc)))
-			code = 500
+			code, statusValid = 500, false
 		}
 		resp.Status = code
 	}
@@ -169,43 +221,82 @@ func WebhookResponse(res *Result) Response {
 				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: invalid name or value", k))
 				return true
 			}
+			if strings.EqualFold(k, "Content-Type") && strings.HasPrefix(val, "text/") && !strings.Contains(val, "charset=") {
+				val += ";charset=UTF-8"
+			}
+			if strings.EqualFold(k, "Location") && statusValid && resp.Status != 201 && (resp.Status < 300 || resp.Status > 399) {
+				resp.Status = 302
+			}
+			for i, have := range resp.Headers {
+				if strings.EqualFold(have[0], k) {
+					resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+					break
+				}
+			}
 			resp.Headers = append(resp.Headers, [2]string{k, val})
 			return true
 		})
 	default:
 		resp.Warnings = append(resp.Warnings, "headers: is not a dictionary; ignored")
 	}
-	switch b := ret.Value("body").(type) {
-	case nil:
+	body, hasBody := ret.Get("body")
+	if b64, ok := ret.Get("body@base64"); ok {
+		resp.Body = []byte(decodeBase64(toString(b64)))
+		return resp
+	}
+	switch b := body.(type) {
 	case string:
+		if strings.HasPrefix(b, "cerb:") {
+			resp.Warnings = append(resp.Warnings, fmt.Sprintf("body %q is a Cerb resource URI; hookhost has no resources, so the body is empty (as in Cerb when it does not resolve)", shorten(b, 60)))
+			return resp
+		}
 		resp.Body = []byte(b)
-	case *dict.Map, []any:
-		s := toString(b)
-		resp.Body = []byte(s)
 	default:
-		resp.Body = []byte(toString(b))
+		if hasBody {
+			resp.Body = []byte(toString(b))
+		}
 	}
 	return resp
 }
 
-// statusCode reads a status_code value.
+// shorten cuts s to at most n bytes, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// statusCode reads a status_code value as PHP's http_response_code(int)
+// takes it: an integer; a float truncated toward zero; a numeric text
+// (spaces around it allowed) likewise; nothing else. The code must then
+// be an answer hookhost sends: 200–599.
 func statusCode(v any) (int, bool) {
 	var code int64
 	switch t := v.(type) {
 	case int64:
 		code = t
+	case int:
+		code = int64(t)
 	case float64:
-		if t != float64(int64(t)) {
+		if math.IsNaN(t) || math.IsInf(t, 0) || t >= 1<<63 || t < -(1<<63) {
 			return 0, false
 		}
 		code = int64(t)
 	case string:
-		s := strings.TrimSpace(t)
-		i, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
+		if !isNumeric(t) {
 			return 0, false
 		}
-		code = i
+		f, n, isInt := numericPrefix(t)
+		if isInt {
+			i, err := strconv.ParseInt(strings.TrimSpace(t[:n]), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			code = i
+		} else {
+			return statusCode(f)
+		}
 	default:
 		return 0, false
 	}

@@ -8,8 +8,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/reqlog"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/views"
 )
 
 // requestLog is the first middleware of both apps: a request id, the
@@ -24,6 +28,7 @@ func (s *Server) requestLog() fiber.Handler {
 		case "", "error", "timeout", "crash":
 		default:
 			s.metrics.Rejected(e.Cause)
+			s.publishRejected(c, e, status)
 		}
 	}}
 	if s.cfg.AccessLog {
@@ -39,6 +44,9 @@ func (s *Server) observeJob() func(jobs.Event) {
 	var mu sync.Mutex
 	started := map[string]time.Time{} // first start of the jobs running here
 	return func(ev jobs.Event) {
+		if ev.Kind == jobs.EventStarted || ev.Kind == jobs.EventFinished {
+			s.live.Publish(&live.Event{Type: "job", Data: api.JobEvent{JobID: ev.JobID, State: strings.ToLower(string(ev.State)), Attempt: ev.Attempt, At: ev.At}})
+		}
 		switch ev.Kind {
 		case jobs.EventStarted:
 			mu.Lock()
@@ -75,4 +83,18 @@ func (s *Server) jobStates() (map[string]int, time.Duration, error) {
 		out[string(st)] = n
 	}
 	return out, age, err
+}
+
+// maxWatchers bounds the event streams open at once (GET /api/v1/events).
+const maxWatchers = 64
+
+// publishRecords hands request records just written to the live event
+// stream, as the API shows them in a list.
+func (s *Server) publishRecords(runs []*store.Run) {
+	if s.live.Watchers() == 0 {
+		return
+	}
+	for _, r := range runs {
+		s.live.Publish(&live.Event{Type: "request", WebhookID: r.WebhookID, Data: views.Run(r, false, s.redactor)})
+	}
 }

@@ -61,7 +61,10 @@ func liveServer(t *testing.T, b *testBundle) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = b.srv.App().Listener(ln) }()
-	t.Cleanup(func() { _ = b.srv.App().Shutdown() })
+	t.Cleanup(func() {
+		_ = b.srv.live.Close() // event streams end first, as Serve does
+		_ = b.srv.App().Shutdown()
+	})
 	return "http://" + ln.Addr().String()
 }
 
@@ -278,7 +281,7 @@ automation/main:
 			requireNoLeak(t, "stored run "+run.ID, string(stored.Inputs), tokens...)
 		}
 	}
-	r = lc.admin(t, "GET", "/runs?webhook="+syncID, "", "")
+	r = lc.admin(t, "GET", "/runs?cause=-&webhook="+syncID, "", "")
 	require.NoError(t, json.Unmarshal([]byte(r.body), &runs))
 	r = lc.admin(t, "GET", "/runs/"+runs.Runs[0].ID, "", "")
 	var run api.Run

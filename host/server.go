@@ -8,7 +8,8 @@
 //   - host/catalog: webhooks, automations, secrets and packages, their
 //     validation and caches
 //   - host/runner: the extensions and the runs sent to them
-//   - host/jobs: the durable job queue
+//   - host/jobs: the durable job queue, and subscriptions to its events
+//   - host/schedule: automations run as jobs on a schedule
 //   - host/dispatch: the webhook request path
 //   - host/admin: the admin API, with its wire types in host/api
 //   - host/metrics: the Prometheus registry
@@ -34,9 +35,11 @@ import (
 	"github.com/hookhost/hookhost/host/connguard"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/schedule"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/postgres"
@@ -56,10 +59,12 @@ type Server struct {
 	ext        *runner.Extensions
 	runner     runner.Runner
 	jobs       *jobs.Queue
+	schedules  *schedule.Scheduler
 	dispatch   *dispatch.Dispatcher
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
 	guard      *connguard.Guard
+	live       *live.Broker
 	adminToken string
 	app        *fiber.App
 	adminApp   *fiber.App
@@ -139,6 +144,8 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
+	s.live = live.New(maxWatchers)
+	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.
 	s.metrics = metrics.New(metrics.Sources{
 		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
@@ -149,12 +156,16 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.startJobs(ctx); err != nil {
 		return err
 	}
+	if err := s.startSchedules(ctx); err != nil {
+		return err
+	}
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
-		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit}})
+		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
-	s.admin = admin.New(admin.Config{Catalog: s.catalog, Jobs: s.jobs, Extensions: s.ext, Redactor: s.redactor,
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules,
+		Extensions: s.ext, Redactor: s.redactor,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()
@@ -381,6 +392,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	s.log.Info("shutting down")
+	// Event streams end first: they would hold the shutdown for its whole
+	// timeout.
+	_ = s.live.Close()
 	_ = s.app.ShutdownWithTimeout(10 * time.Second)
 	if s.adminApp != nil {
 		_ = s.adminApp.ShutdownWithTimeout(10 * time.Second)
@@ -414,6 +428,10 @@ func (s *Server) fiberConfig() fiber.Config {
 		ErrorHandler:          s.errorHandler,
 		// Webhook handlers copy what they keep; nothing outlives a handler.
 		Immutable: false,
+		// Keep a multipart body as it was sent: signatures are computed
+		// over the raw bytes, and the form fields keep their order (a
+		// pre-parsed form is a Go map and its body is re-encoded from it).
+		DisablePreParseMultipartForm: true,
 	}
 }
 

@@ -71,7 +71,7 @@ func TestRenderPackageSyntax(t *testing.T) {
 		{"missing value is empty", "[{{{nope}}}]", "[]"},
 		{"CRLF kept", "a\r\n{{{key}}}\r\n", "a\r\nHello World\r\n"},
 		{"four braces read as a hash", "{{{{key}}}}", `{"key":"Hello World"}`},
-		{"json_encode of text", `{{{ "a/b"|json_encode }}}`, `"a/b"`},
+		{"json_encode of text", `{{{ "a/b"|json_encode }}}`, `"a\/b"`},
 		{"booleans print as PHP does", "[{{{ key == 'Hello World' }}}][{{{ key == 'x' }}}]", "[1][]"},
 		{"floats print as PHP does", "{{{ 0.1 + 0.2 }}} {{{ 10 / 4 }}}", "0.3 2.5"},
 		{"Twig filter arguments", "{{{ list|join(', ') }}}", "a, b"},

@@ -17,7 +17,7 @@ func TestPlaceholdersRenderAsScripts(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"json_encode", `{{{ "a/b"|json_encode }}}`, `"a/b"`},
+		{"json_encode", `{{{ "a/b"|json_encode }}}`, `"a\/b"`},
 		{"json_encode of a list", `{{{ list|json_encode }}}`, `["a","b"]`},
 		{"true prints 1", `{{{ key == "Hello World" }}}`, "1"},
 		{"false prints nothing", `[{{{ key == "x" }}}]`, "[]"},

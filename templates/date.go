@@ -6,32 +6,120 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zones even where the system has none
+
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // defaultDateFormat is Twig's default date format.
 const defaultDateFormat = "F j, Y H:i"
 
-// dateLayouts are the date texts the date filter understands, besides
-// "now" and Unix timestamps.
-var dateLayouts = []string{
-	time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05",
-	"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 MST", "2006-01-02 15:04", "2006-01-02",
-	time.RFC1123Z, time.RFC1123, time.RFC850, time.RFC822Z, time.RFC822, time.ANSIC,
-	"Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST", "2 Jan 2006", "January 2, 2006",
-	"Jan 2, 2006", "01/02/2006", "2006/01/02", "15:04:05", "15:04",
+// dateTime is a PHP DateTime object, as the date() function and the
+// date_modify filter give it: an instant and its time zone.
+type dateTime struct{ t time.Time }
+
+// String prints the date as ISO 8601 (PHP cannot print a DateTime; see
+// toStr).
+func (d dateTime) String() string { return d.t.Format("2006-01-02T15:04:05-07:00") }
+
+// jsonValue is json_encode's view of a DateTime: its public properties.
+func (d dateTime) jsonValue() *dict.Map {
+	zoneType, zone := int64(3), d.t.Location().String()
+	switch {
+	case isOffsetZone(d.t.Location()):
+		zoneType = 1
+	case zone != "UTC" && !strings.Contains(zone, "/") && zone != "Local":
+		zoneType = 2
+	}
+	return dict.Of("date", d.t.Format("2006-01-02 15:04:05.000000"), "timezone_type", zoneType, "timezone", zone)
 }
 
-// fDate is date(format, timezone) with PHP format letters.
-func fDate(st *state, in any, args ...any) (any, error) {
-	loc := time.UTC
-	if tz := toStr(arg(args, 1, "")); tz != "" {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			return nil, fmt.Errorf("unknown timezone %q", tz)
-		}
-		loc = l
+// phpZone reads a time zone as new DateTimeZone(name) does: an
+// identifier, an offset (+05:00) or an abbreviation.
+func phpZone(name string) (*time.Location, error) {
+	if strings.EqualFold(name, "utc") {
+		return time.UTC, nil
 	}
-	t, err := toTime(in, loc)
+	if name != "" && (name[0] == '+' || name[0] == '-') {
+		p, err := parseDateText(name)
+		if err == nil && p.loc != nil && !p.haveDate && !p.haveTime && !p.haveRel {
+			return p.loc, nil
+		}
+	} else if off, ok := zoneAbbrs[strings.ToLower(name)]; ok && !strings.Contains(name, "/") {
+		if _, err := time.LoadLocation(name); err != nil {
+			return time.FixedZone(strings.ToUpper(name), off), nil
+		}
+	}
+	if loc, err := time.LoadLocation(name); err == nil && name != "" && name != "Local" {
+		return loc, nil
+	}
+	return nil, fmt.Errorf("unknown timezone %q", name)
+}
+
+// tzArg reads the timezone argument of the date filter and the date()
+// function: nil is the default zone (UTC), false keeps the date's zone.
+func tzArg(x any) (loc *time.Location, keep bool, err error) {
+	switch v := x.(type) {
+	case nil:
+		return time.UTC, false, nil
+	case bool:
+		if !v {
+			return nil, true, nil
+		}
+	}
+	loc, err = phpZone(toStr(x))
+	return loc, false, err
+}
+
+// toDateTime is Twig's twig_date_converter: a DateTime from a DateTime,
+// null or "now" (the current time), a Unix time (digits, as "@" + digits),
+// or date text read in the default zone (UTC); then moved to loc unless
+// keep is set.
+func toDateTime(in any, loc *time.Location, keep bool) (time.Time, error) {
+	var t time.Time
+	switch v := in.(type) {
+	case *dateTime:
+		t = v.t
+	case dateTime:
+		t = v.t
+	case nil:
+		if keep {
+			return time.Now().In(time.UTC), nil
+		}
+		return time.Now().In(loc), nil
+	case *dict.Map, []any:
+		return time.Time{}, fmt.Errorf("expects a date, got a %s", dict.TypeName(in))
+	default:
+		s := toStr(v)
+		if s == "now" {
+			if keep {
+				return time.Now().In(time.UTC), nil
+			}
+			return time.Now().In(loc), nil
+		}
+		digits := strings.TrimPrefix(s, "-")
+		if digits != "" && strings.Trim(digits, "0123456789") == "" {
+			s = "@" + s
+		}
+		p, err := parseDateText(s)
+		if err != nil {
+			return time.Time{}, err
+		}
+		t = p.resolve(time.Now().In(time.UTC), false)
+	}
+	if !keep {
+		t = t.In(loc)
+	}
+	return t, nil
+}
+
+// fDate is date(format, timezone) with PHP's format letters.
+func fDate(st *state, in any, args ...any) (any, error) {
+	loc, keep, err := tzArg(arg(args, 1, nil))
+	if err != nil {
+		return nil, err
+	}
+	t, err := toDateTime(in, loc, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -40,85 +128,47 @@ func fDate(st *state, in any, args ...any) (any, error) {
 	if err := st.wantString(32 * int64(len(format))); err != nil {
 		return nil, err
 	}
-	return phpDate(format, t.In(loc)), nil
+	return phpDate(format, t), nil
 }
 
-// toTime reads "now", Unix timestamps (numbers or numeric text), relative
-// "+1 day"-style offsets from now, and the dateLayouts.
-func toTime(in any, loc *time.Location) (time.Time, error) {
-	switch t := in.(type) {
-	case nil:
-		return time.Now(), nil
-	case int64:
-		return time.Unix(t, 0), nil
-	case float64:
-		sec, frac := math.Modf(t)
-		return time.Unix(int64(sec), int64(frac*1e9)), nil
-	}
-	s := strings.TrimSpace(toStr(in))
-	if s == "" || strings.EqualFold(s, "now") {
-		return time.Now(), nil
-	}
-	if i, err := strconv.ParseInt(strings.TrimPrefix(s, "@"), 10, 64); err == nil {
-		return time.Unix(i, 0), nil
-	}
-	switch strings.ToLower(s) {
-	case "today":
-		n := time.Now().In(loc)
-		return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc), nil
-	case "tomorrow":
-		n := time.Now().In(loc)
-		return time.Date(n.Year(), n.Month(), n.Day()+1, 0, 0, 0, 0, loc), nil
-	case "yesterday":
-		n := time.Now().In(loc)
-		return time.Date(n.Year(), n.Month(), n.Day()-1, 0, 0, 0, 0, loc), nil
-	}
-	if t, ok := relativeTime(s); ok {
-		return t, nil
-	}
-	for _, l := range dateLayouts {
-		if t, err := time.ParseInLocation(l, s, loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("cannot read %q as a date", s)
-}
-
-// relativeTime reads "+1 day", "-2 hours", "3 weeks ago".
-func relativeTime(s string) (time.Time, bool) {
-	f := strings.Fields(strings.ToLower(s))
-	ago := false
-	if len(f) == 3 && f[2] == "ago" {
-		ago, f = true, f[:2]
-	}
-	if len(f) != 2 {
-		return time.Time{}, false
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(f[0], "+"))
+// fDateModify is date_modify(modifier): DateTime::modify on the date in
+// its own zone; a modifier PHP cannot read gives false.
+func fDateModify(in any, args ...any) (any, error) {
+	t, err := toDateTime(in, nil, true)
 	if err != nil {
-		return time.Time{}, false
+		return nil, err
 	}
-	if ago {
-		n = -n
+	p, err := parseDateText(toStr(arg(args, 0, "")))
+	if err != nil {
+		return false, nil
 	}
-	now := time.Now()
-	switch strings.TrimSuffix(f[1], "s") {
-	case "sec", "second":
-		return now.Add(time.Duration(n) * time.Second), true
-	case "min", "minute":
-		return now.Add(time.Duration(n) * time.Minute), true
-	case "hour":
-		return now.Add(time.Duration(n) * time.Hour), true
-	case "day":
-		return now.AddDate(0, 0, n), true
-	case "week":
-		return now.AddDate(0, 0, 7*n), true
-	case "month":
-		return now.AddDate(0, n, 0), true
-	case "year":
-		return now.AddDate(n, 0, 0), true
+	return &dateTime{t: p.resolve(t, true)}, nil
+}
+
+// fnDate is the date(date, timezone) function: a DateTime.
+func fnDate(_ any, args ...any) (any, error) {
+	loc, keep, err := tzArg(arg(args, 1, nil))
+	if err != nil {
+		return nil, err
 	}
-	return time.Time{}, false
+	t, err := toDateTime(arg(args, 0, nil), loc, keep)
+	if err != nil {
+		return nil, err
+	}
+	return &dateTime{t: t}, nil
+}
+
+// toTime reads a value as a date for Cerb's filters (date_pretty): a
+// DateTime, a Unix time, or date text read in loc.
+func toTime(in any, loc *time.Location) (time.Time, error) {
+	switch v := in.(type) {
+	case int64:
+		return time.Unix(v, 0).In(loc), nil
+	case float64:
+		sec, frac := math.Modf(v)
+		return time.Unix(int64(sec), int64(frac*1e9)).In(loc), nil
+	}
+	return toDateTime(in, loc, false)
 }
 
 // phpDate formats t with PHP's date() letters; a backslash escapes the
@@ -177,7 +227,29 @@ func phpDate(format string, t time.Time) string {
 			y, _ := t.ISOWeek()
 			b.WriteString(strconv.Itoa(y))
 		case 'Y':
-			b.WriteString(strconv.Itoa(t.Year()))
+			y := t.Year()
+			if y < 0 {
+				b.WriteByte('-')
+				y = -y
+			}
+			fmt.Fprintf(&b, "%04d", y)
+		case 'X', 'x':
+			y := t.Year()
+			switch {
+			case y < 0:
+				fmt.Fprintf(&b, "-%04d", -y)
+			case y >= 10000 || c == 'X':
+				fmt.Fprintf(&b, "+%04d", y)
+			default:
+				fmt.Fprintf(&b, "%04d", y)
+			}
+		case 'B':
+			// Swatch Internet time: thousandths of a day in UTC+1
+			r := (t.Unix()%86400 + 3600) * 10
+			if r < 0 {
+				r += 864000
+			}
+			fmt.Fprintf(&b, "%03d", (r/864)%1000)
 		case 'y':
 			b.WriteString(pad2(t.Year() % 100))
 		case 'a':
@@ -219,7 +291,11 @@ func phpDate(format string, t time.Time) string {
 				b.WriteString(t.Format("-07:00"))
 			}
 		case 'T':
-			b.WriteString(t.Format("MST"))
+			if isOffsetZone(t.Location()) {
+				b.WriteString(t.Format("GMT-0700"))
+			} else {
+				b.WriteString(t.Format("MST"))
+			}
 		case 'Z':
 			_, off := t.Zone()
 			b.WriteString(strconv.Itoa(off))

@@ -1,28 +1,17 @@
 package templates
 
 import (
-	"bytes"
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
-	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"html"
 	"math"
-	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/templates/dict"
@@ -44,10 +33,12 @@ func buildFilters() map[string]filterDef {
 		"column":           {fn: fColumn, spread: true},
 		"csv":              {sfn: fCSV},
 		"date":             {sfn: fDate, spread: true},
+		"date_modify":      {fn: fDateModify},
 		"default":          {fn: fDefault, view: true},
 		"e":                {sfn: fEscape},
 		"escape":           {sfn: fEscape},
 		"first":            {fn: fFirst, view: true},
+		"format":           {sfn: fFormat},
 		"hash_hmac":        {fn: fHashHMAC, spread: true},
 		"indent":           {sfn: fIndent, spread: true},
 		"join":             {sfn: fJoin, spread: true},
@@ -62,7 +53,8 @@ func buildFilters() map[string]filterDef {
 		"merge":            {sfn: fMerge},
 		"nl2br":            {fn: fNl2br},
 		"number_format":    {sfn: fNumberFormat, spread: true},
-		"parse_csv":        {sfn: fParseCSV},
+		"parse_csv":        {sfn: fParseCSV, spread: true},
+		"tokenize":         {fn: fTokenize},
 		"parse_url":        {fn: fParseURL},
 		"quote":            {fn: fQuote},
 		"raw":              {fn: fRaw, view: true},
@@ -74,10 +66,11 @@ func buildFilters() map[string]filterDef {
 		"secs_pretty":      {fn: fSecsPretty},
 		"sha1":             {fn: hashFilter(sha1.New)},
 		"slice":            {fn: fSlice, spread: true},
-		"sort":             {fn: fSort},
+		"sort":             {sfn: fSort},
 		"split":            {sfn: fSplit, spread: true},
 		"split_crlf":       {sfn: fSplitCRLF, spread: true},
 		"split_csv":        {sfn: fSplitCSV},
+		"stat":             {fn: fStat, spread: true},
 		"str_pos":          {fn: fStrPos, spread: true},
 		"str_sub":          {fn: fStrSub, spread: true},
 		"strip_lines":      {fn: fStripLines},
@@ -94,51 +87,17 @@ func buildFilters() map[string]filterDef {
 		"filter":           {sfn: fFilter},
 		"reduce":           {sfn: fReduce, view: true},
 		"context_alias":    {fn: fContextAlias},
+		"spaceless":        {fn: fSpaceless},
+		"convert_encoding": {fn: fConvertEncoding, spread: true},
 		"permalink":        {sfn: fPermalink},
 		"qp_encode":        {fn: fQPEncode},
 		"date_pretty":      {fn: fDatePretty},
 		"kata_encode":      {sfn: fKataEncode},
 	}
-	f["sort"] = filterDef{sfn: fSortArrow}
 	return f
 }
 
 // --- JSON ---------------------------------------------------------------
-
-func fJSONEncode(st *state, in any, _ ...any) (any, error) {
-	return st.encodeJSON(in, "")
-}
-
-// fJSONPretty re-indents a JSON text with 4 spaces and "key": value. Text
-// that is not JSON, and values that are not text, give "".
-func fJSONPretty(st *state, in any, _ ...any) (any, error) {
-	s, ok := in.(string)
-	if !ok {
-		return "", nil
-	}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	if err := st.wantString(prettySize(s, 4)); err != nil {
-		return nil, err
-	}
-	if !strings.Contains(s, `\u`) && !strings.Contains(s, `\/`) {
-		// Fast path: re-indent the tokens as they are.
-		b := bufPool.Get().(*bytes.Buffer)
-		defer putBuf(b)
-		b.Reset()
-		if err := json.Indent(b, []byte(s), "", "    "); err != nil {
-			return "", nil
-		}
-		return b.String(), nil
-	}
-	v, err := st.decodeJSON(s)
-	if err != nil || v == nil {
-		return "", err
-	}
-	return st.encodeJSON(v, "    ")
-}
 
 // prettySize is an upper bound of the length of the JSON text s indented
 // with indent spaces per level: every bracket and comma may start a line.
@@ -193,72 +152,6 @@ func (st *state) decodeJSON(s string) (any, error) {
 }
 
 // --- encodings and hashes --------------------------------------------------
-
-func fBase64Encode(in any, _ ...any) (any, error) {
-	return base64.StdEncoding.EncodeToString([]byte(toStr(in))), nil
-}
-
-func fBase64Decode(in any, _ ...any) (any, error) {
-	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
-	b, err := base64.RawStdEncoding.DecodeString(s)
-	if err != nil {
-		return "", nil
-	}
-	return string(b), nil
-}
-
-func fBase64URLEncode(in any, _ ...any) (any, error) {
-	return base64.RawURLEncoding.EncodeToString([]byte(toStr(in))), nil
-}
-
-func fBase64URLDecode(in any, _ ...any) (any, error) {
-	s := strings.TrimRight(strings.Map(dropSpace, toStr(in)), "=")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return "", nil
-	}
-	return string(b), nil
-}
-
-func dropSpace(r rune) rune {
-	if unicode.IsSpace(r) {
-		return -1
-	}
-	return r
-}
-
-func hashFilter(h func() hash.Hash) Func {
-	return func(in any, _ ...any) (any, error) {
-		x := h()
-		x.Write([]byte(toStr(in)))
-		return hex.EncodeToString(x.Sum(nil)), nil
-	}
-}
-
-var hmacAlgos = map[string]func() hash.Hash{
-	"md5": md5.New, "sha1": sha1.New, "sha224": sha256.New224, "sha256": sha256.New,
-	"sha384": sha512.New384, "sha512": sha512.New,
-}
-
-// fHashHMAC is hash_hmac(key, algo='sha256', raw=false); "" for empty input.
-func fHashHMAC(in any, args ...any) (any, error) {
-	s := toStr(in)
-	if s == "" {
-		return "", nil
-	}
-	algo := strings.ToLower(toStr(arg(args, 1, "sha256")))
-	h, ok := hmacAlgos[algo]
-	if !ok {
-		return nil, fmt.Errorf("unknown algorithm %q", algo)
-	}
-	m := hmac.New(h, []byte(toStr(arg(args, 0, ""))))
-	m.Write([]byte(s))
-	sum := m.Sum(nil)
-	if truthy(arg(args, 2, false)) {
-		return string(sum), nil
-	}
-	return hex.EncodeToString(sum), nil
-}
 
 // rawURLEncode is PHP's rawurlencode.
 func rawURLEncode(s string) string {
@@ -347,23 +240,6 @@ func buildQuery(parts *[]string, prefix string, v any) {
 	}
 }
 
-// fURLDecode is urldecode; url_decode:"json" parses a query string into
-// JSON text.
-func fURLDecode(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	if toStr(arg(args, 0, "")) == "json" {
-		if err := st.wantItems(int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)); err != nil {
-			return nil, err
-		}
-		return st.encodeJSON(parseQuery(s), "")
-	}
-	out, err := url.QueryUnescape(s)
-	if err != nil {
-		return lenientUnescape(s), nil
-	}
-	return out, nil
-}
-
 // lenientUnescape decodes %XX and "+" and keeps malformed escapes, like PHP.
 func lenientUnescape(s string) string {
 	var b strings.Builder
@@ -434,107 +310,42 @@ func setPath(m *dict.Map, path []string, v any) {
 	}
 }
 
+// nextIndex is the key PHP gives an item appended to m: one more than its
+// largest integer key, and at least 0.
 func nextIndex(m *dict.Map) int {
 	n := 0
 	for _, k := range m.Keys() {
-		if i, err := strconv.Atoi(k); err == nil && i >= n {
-			n = i + 1
+		if i, ok := intKey(k); ok && i >= int64(n) {
+			n = int(i) + 1
 		}
 	}
 	return n
-}
-
-func fEscape(st *state, in any, _ ...any) (any, error) {
-	s := toStr(in)
-	// html.EscapeString writes at most 5 bytes for one.
-	if err := st.wantString(int64(len(s)) + 4*int64(countBytes(s, func(c byte) bool { return strings.IndexByte(`<>&'"`, c) >= 0 }))); err != nil {
-		return nil, err
-	}
-	return html.EscapeString(s), nil
 }
 
 func fUnescape(in any, _ ...any) (any, error) { return html.UnescapeString(toStr(in)), nil }
 
 func fRaw(in any, _ ...any) (any, error) { return in, nil }
 
-func fQuote(in any, args ...any) (any, error) {
-	q := toStr(arg(args, 0, `"`))
-	s := toStr(in)
-	if q != "" {
-		s = strings.ReplaceAll(s, q, `\`+q)
-	}
-	return q + s + q, nil
-}
-
 // --- text ---------------------------------------------------------------------
 
-func fLower(in any, _ ...any) (any, error) { return strings.ToLower(toStr(in)), nil }
-
-func fUpper(in any, _ ...any) (any, error) { return strings.ToUpper(toStr(in)), nil }
-
-func fCapitalize(in any, _ ...any) (any, error) {
-	s := strings.ToLower(toStr(in))
-	r, n := utf8.DecodeRuneInString(s)
-	if n == 0 {
-		return "", nil
-	}
-	return string(unicode.ToTitle(r)) + s[n:], nil
-}
-
-func fTitle(in any, _ ...any) (any, error) {
-	var b strings.Builder
-	prev := ' '
-	for _, r := range toStr(in) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' {
-			if unicode.IsLetter(prev) || unicode.IsDigit(prev) || prev == '\'' {
-				b.WriteRune(unicode.ToLower(r))
-			} else {
-				b.WriteRune(unicode.ToTitle(r))
-			}
-		} else {
-			b.WriteRune(r)
-		}
-		prev = r
-	}
-	return b.String(), nil
-}
-
-// fTrim is trim(chars, side) with side "both", "left" or "right".
-func fTrim(in any, args ...any) (any, error) {
-	s := toStr(in)
-	chars := toStr(arg(args, 0, " \t\n\r\x00\x0B"))
-	switch toStr(arg(args, 1, "both")) {
-	case "left":
-		return strings.TrimLeft(s, chars), nil
-	case "right":
-		return strings.TrimRight(s, chars), nil
-	default:
-		return strings.Trim(s, chars), nil
-	}
-}
-
-// fReplace is Twig's replace: a dictionary of from → to, applied in one pass
-// (PHP strtr). A list [from, to] is accepted too.
+// fReplace is Twig's replace: PHP's strtr with an array of from => to,
+// applied in one pass (a list's keys are its indexes).
 func fReplace(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	var pairs []string
-	switch t := arg(args, 0, nil).(type) {
-	case *dict.Map:
-		t.Range(func(k string, v any) bool {
-			if k != "" {
-				pairs = append(pairs, k, toStr(v))
-			}
-			return true
-		})
-	case []any:
-		if len(t) >= 2 && toStr(t[0]) != "" {
-			pairs = append(pairs, toStr(t[0]), toStr(t[1]))
-		}
-	case nil:
-		return s, nil
-	default:
-		return nil, errors.New("argument must be a dictionary of replacements")
+	s, err := text(in)
+	if err != nil {
+		return nil, err
 	}
+	from := arg(args, 0, nil)
+	if !isIterable(from) {
+		return nil, fmt.Errorf("expects a dictionary of replacements, got %s", dict.TypeName(from))
+	}
+	var pairs []string
+	eachItem(from, func(k string, v any) bool {
+		if k != "" {
+			pairs = append(pairs, k, toStr(v))
+		}
+		return true
+	})
 	if len(pairs) == 0 {
 		return s, nil
 	}
@@ -574,175 +385,6 @@ outer:
 		i++
 	}
 	return b.String(), true
-}
-
-// fAlphanum keeps letters and digits, plus the characters in also; other
-// characters become replace.
-func fAlphanum(st *state, in any, args ...any) (any, error) {
-	also := toStr(arg(args, 0, ""))
-	repl := toStr(arg(args, 1, ""))
-	var b strings.Builder
-	for _, r := range toStr(in) {
-		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || strings.ContainsRune(also, r) {
-			b.WriteRune(r)
-		} else {
-			if b.Len()+len(repl) > st.limits.String {
-				return nil, st.errString()
-			}
-			b.WriteString(repl)
-		}
-	}
-	return b.String(), nil
-}
-
-// fAppend is append(suffix, delimiter, trim): adds suffix after delimiter
-// when the text is not empty.
-func fAppend(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	suffix := toStr(arg(args, 0, ""))
-	delim := toStr(arg(args, 1, ""))
-	if t := toStr(arg(args, 2, "")); t != "" {
-		s = strings.TrimRight(s, t)
-	}
-	if s == "" {
-		return suffix, nil
-	}
-	if err := st.wantString(int64(len(s)) + int64(len(delim)) + int64(len(suffix))); err != nil {
-		return nil, err
-	}
-	return s + delim + suffix, nil
-}
-
-// fTruncate is truncate(len=30, sep='...'), counted in characters.
-func fTruncate(in any, args ...any) (any, error) {
-	s := toStr(in)
-	n := int(toInt(arg(args, 0, int64(30))))
-	sep := toStr(arg(args, 1, "..."))
-	if n < 0 || utf8.RuneCountInString(s) <= n {
-		return s, nil
-	}
-	return string([]rune(s)[:n]) + sep, nil
-}
-
-func fRepeat(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	n := toInt(arg(args, 0, int64(1)))
-	if n <= 0 || s == "" {
-		return "", nil
-	}
-	if n > int64(st.limits.String)/int64(len(s)) {
-		return nil, st.errString()
-	}
-	return strings.Repeat(s, int(n)), nil
-}
-
-func fNl2br(in any, _ ...any) (any, error) {
-	s := toStr(in)
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\r' || c == '\n' {
-			b.WriteString("<br />")
-			b.WriteByte(c)
-			if i+1 < len(s) && (s[i+1] == '\r' || s[i+1] == '\n') && s[i+1] != c {
-				b.WriteByte(s[i+1])
-				i++
-			}
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), nil
-}
-
-var reTags = regexp.MustCompile(`(?s)<!--.*?-->|<[^>]*>?`)
-
-func fStripTags(in any, _ ...any) (any, error) {
-	return reTags.ReplaceAllString(toStr(in), ""), nil
-}
-
-// fStrPos is str_pos(needle, offset=0, ignoreCase=false) in characters; -1
-// when not found.
-func fStrPos(in any, args ...any) (any, error) {
-	h := []rune(toStr(in))
-	needle := toStr(arg(args, 0, ""))
-	off := int(toInt(arg(args, 1, int64(0))))
-	if off < 0 {
-		off += len(h)
-	}
-	if off < 0 || off > len(h) {
-		return int64(-1), nil
-	}
-	hs := string(h[off:])
-	if truthy(arg(args, 2, false)) {
-		hs, needle = strings.ToLower(hs), strings.ToLower(needle)
-	}
-	i := strings.Index(hs, needle)
-	if i < 0 {
-		return int64(-1), nil
-	}
-	return int64(off + utf8.RuneCountInString(hs[:i])), nil
-}
-
-// fStrSub is str_sub(from, to): characters from..to (to exclusive, end of
-// text by default; negative positions count from the end).
-func fStrSub(in any, args ...any) (any, error) {
-	r := []rune(toStr(in))
-	from := int(toInt(arg(args, 0, int64(0))))
-	to := int(toInt(arg(args, 1, int64(len(r)))))
-	if from < 0 {
-		from += len(r)
-	}
-	if to < 0 {
-		to += len(r)
-	}
-	from = max(0, min(from, len(r)))
-	to = max(from, min(to, len(r)))
-	return string(r[from:to]), nil
-}
-
-// fIndent is indent(marker=' ', from_line=0): prefixes every line from
-// from_line (0-based) with marker.
-func fIndent(st *state, in any, args ...any) (any, error) {
-	marker := toStr(arg(args, 0, " "))
-	from := int(toInt(arg(args, 1, int64(0))))
-	s := toStr(in)
-	if err := st.wantString(int64(len(s)) + int64(len(marker))*int64(strings.Count(s, "\n")+1)); err != nil {
-		return nil, err
-	}
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		if i >= from {
-			lines[i] = marker + lines[i]
-		}
-	}
-	return strings.Join(lines, "\n"), nil
-}
-
-// fStripLines drops the lines that start with one of the prefixes (text or
-// list).
-func fStripLines(in any, args ...any) (any, error) {
-	var prefixes []string
-	for _, p := range toList(arg(args, 0, nil)) {
-		if s := toStr(p); s != "" {
-			prefixes = append(prefixes, s)
-		}
-	}
-	lines := strings.Split(toStr(in), "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		drop := false
-		for _, p := range prefixes {
-			if strings.HasPrefix(strings.TrimLeft(l, " \t"), p) {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n"), nil
 }
 
 // --- regular expressions ----------------------------------------------------
@@ -870,21 +512,6 @@ func stripExtended(s string) string {
 	return b.String()
 }
 
-// fRegexp is regexp(pattern, group=0): the group of the first match, or "".
-func fRegexp(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
-	re, err := st.regexp(toStr(arg(args, 0, "")), len(s))
-	if err != nil {
-		return nil, err
-	}
-	m := re.FindStringSubmatch(s)
-	g := groupIndex(re, arg(args, 1, int64(0)))
-	if m == nil || g < 0 || g >= len(m) {
-		return "", nil
-	}
-	return m[g], nil
-}
-
 func groupIndex(re *regexp.Regexp, g any) int {
 	if s, ok := g.(string); ok && !isNumeric(s) {
 		return re.SubexpIndex(s)
@@ -915,49 +542,18 @@ func fLength(in any, _ ...any) (any, error) {
 	return int64(utf8.RuneCountInString(toStr(in))), nil
 }
 
-func fKeys(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case *dict.Map:
-		l := make([]any, t.Len())
-		for i, k := range t.Keys() {
-			l[i] = k
-		}
-		return l, nil
-	case []any:
-		l := make([]any, len(t))
-		for i := range t {
-			l[i] = int64(i)
-		}
-		return l, nil
-	}
-	return []any{}, nil
-}
-
-func fValues(in any, _ ...any) (any, error) {
-	l := toList(in)
-	if l == nil {
-		l = []any{}
-	}
-	if _, ok := in.([]any); !ok {
-		if _, ok := in.(*dict.Map); !ok {
-			return []any{}, nil
-		}
-	}
-	return l, nil
-}
-
 func fFirst(in any, _ ...any) (any, error) {
 	switch t := in.(type) {
 	case []any:
 		if len(t) > 0 {
 			return t[0], nil
 		}
-		return nil, nil
+		return false, nil // PHP's current() of an empty array
 	case *dict.Map:
 		if t.Len() > 0 {
 			return t.Value(t.Keys()[0]), nil
 		}
-		return nil, nil
+		return false, nil
 	case nil:
 		return nil, nil
 	}
@@ -974,12 +570,12 @@ func fLast(in any, _ ...any) (any, error) {
 		if len(t) > 0 {
 			return t[len(t)-1], nil
 		}
-		return nil, nil
+		return false, nil
 	case *dict.Map:
 		if t.Len() > 0 {
 			return t.Value(t.Keys()[t.Len()-1]), nil
 		}
-		return nil, nil
+		return false, nil
 	case nil:
 		return nil, nil
 	}
@@ -1015,12 +611,21 @@ func fJoin(st *state, in any, args ...any) (any, error) {
 	return b.String(), nil
 }
 
-// fSplit is split(delimiter, limit) with PHP explode's limit rules; an
-// empty delimiter splits into chunks of limit (default 1) characters.
+// fSplit is Twig's split(delimiter, limit): PHP's explode (a limit of 0
+// counts as 1, a negative one drops items from the end); an empty
+// delimiter splits into chunks of limit (at least 1) characters.
 func fSplit(st *state, in any, args ...any) (any, error) {
-	s := toStr(in)
+	s, err := text(in)
+	if err != nil {
+		return nil, err
+	}
 	delim := toStr(arg(args, 0, ""))
-	limit := toInt(arg(args, 1, int64(0)))
+	limit := int64(math.MaxInt32) // explode without a limit
+	if l := arg(args, 1, nil); l != nil {
+		limit = toInt(l)
+	} else if delim == "" {
+		limit = 1
+	}
 	var pieces int64
 	if delim == "" {
 		pieces = int64(utf8.RuneCountInString(s)) / max(limit, 1)
@@ -1033,104 +638,26 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	var parts []string
 	switch {
 	case delim == "":
-		size := int(max(limit, 1))
+		size := int(min(max(limit, 1), math.MaxInt32))
 		r := []rune(s)
 		for i := 0; i < len(r); i += size {
 			parts = append(parts, string(r[i:min(i+size, len(r))]))
 		}
-	case limit > 0:
-		parts = strings.SplitN(s, delim, int(min(limit, math.MaxInt32)))
-	case limit < 0:
+		if len(parts) == 0 {
+			parts = []string{""}
+		}
+	case limit >= 0:
+		parts = strings.SplitN(s, delim, int(min(max(limit, 1), math.MaxInt32)))
+	default:
 		parts = strings.Split(s, delim)
 		n := len(parts) + int(max(limit, -math.MaxInt32))
 		parts = parts[:max(n, 0)]
-	default:
-		parts = strings.Split(s, delim)
 	}
 	out := make([]any, len(parts))
 	for i, p := range parts {
 		out[i] = p
 	}
 	return out, nil
-}
-
-// fSplitCRLF is split_crlf(keep_blanks=false, trim=true).
-func fSplitCRLF(st *state, in any, args ...any) (any, error) {
-	keep := truthy(arg(args, 0, false))
-	trim := truthy(arg(args, 1, true))
-	if err := st.wantItems(int64(strings.Count(toStr(in), "\n")) + 1); err != nil {
-		return nil, err
-	}
-	out := []any{}
-	for _, l := range strings.Split(strings.ReplaceAll(toStr(in), "\r\n", "\n"), "\n") {
-		l = strings.TrimSuffix(l, "\r")
-		if trim {
-			l = strings.TrimSpace(l)
-		}
-		if l == "" && !keep {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
-// fSplitCSV splits on commas, trims the items and drops empty ones.
-func fSplitCSV(st *state, in any, _ ...any) (any, error) {
-	if err := st.wantItems(int64(strings.Count(toStr(in), ",")) + 1); err != nil {
-		return nil, err
-	}
-	out := []any{}
-	for _, p := range strings.Split(toStr(in), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// fParseCSV parses CSV text into a list of rows (lists of text).
-func fParseCSV(st *state, in any, _ ...any) (any, error) {
-	s := toStr(in)
-	if err := st.wantItems(int64(strings.Count(s, "\n") + strings.Count(s, ",") + 1)); err != nil {
-		return nil, err
-	}
-	r := csv.NewReader(strings.NewReader(s))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	recs, err := r.ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(recs))
-	for i, rec := range recs {
-		row := make([]any, len(rec))
-		for j, f := range rec {
-			row[j] = f
-		}
-		out[i] = row
-	}
-	return out, nil
-}
-
-// fCSV turns rows (lists or dictionaries) into CSV text.
-func fCSV(st *state, in any, _ ...any) (any, error) {
-	b := &capBuilder{max: st.limits.String}
-	w := csv.NewWriter(b)
-	for _, row := range toList(in) {
-		var rec []string
-		for _, f := range toList(row) {
-			rec = append(rec, toStr(f))
-		}
-		if err := w.Write(rec); err != nil {
-			return nil, st.limitError(err)
-		}
-	}
-	w.Flush()
-	if b.over {
-		return nil, st.errString()
-	}
-	return b.String(), w.Error()
 }
 
 // capBuilder is a strings.Builder that refuses to grow past max bytes.
@@ -1158,250 +685,46 @@ func (b *capBuilder) WriteString(s string) (int, error) {
 	return b.Builder.WriteString(s)
 }
 
-// fSlice is slice(start, length, preserve_keys) on lists, dictionaries
-// and text (characters); negative values count from the end.
-func fSlice(in any, args ...any) (any, error) {
-	start := int(toInt(arg(args, 0, int64(0))))
-	var n int
-	bounds := func(size int) (int, int) {
-		s := start
-		if s < 0 {
-			s = max(size+s, 0)
-		}
-		s = min(s, size)
-		e := size
-		if len(args) > 1 && args[1] != nil {
-			l := int(toInt(args[1]))
-			if l < 0 {
-				e = size + l
-			} else {
-				e = s + min(l, size)
-			}
-		}
-		e = max(s, min(e, size))
-		return s, e
-	}
-	switch t := in.(type) {
-	case []any:
-		s, e := bounds(len(t))
-		return slices.Clone(t[s:e]), nil
-	case *dict.Map:
-		s, e := bounds(t.Len())
-		out := dict.New(e - s)
-		for _, k := range t.Keys()[s:e] {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	case nil:
-		return nil, nil
-	}
-	r := []rune(toStr(in))
-	_ = n
-	s, e := bounds(len(r))
-	return string(r[s:e]), nil
-}
-
-// fSort sorts a list; a dictionary's values are sorted with their keys.
-func fSort(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case []any:
-		out := slices.Clone(t)
-		slices.SortStableFunc(out, compare)
-		return out, nil
-	case *dict.Map:
-		keys := slices.Clone(t.Keys())
-		slices.SortStableFunc(keys, func(a, b string) int { return compare(t.Value(a), t.Value(b)) })
-		out := dict.New(len(keys))
-		for _, k := range keys {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	}
-	return in, nil
-}
-
-func fReverse(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
-	case []any:
-		out := slices.Clone(t)
-		slices.Reverse(out)
-		return out, nil
-	case *dict.Map:
-		keys := slices.Clone(t.Keys())
-		slices.Reverse(keys)
-		out := dict.New(len(keys))
-		for _, k := range keys {
-			out.Set(k, t.Value(k))
-		}
-		return out, nil
-	case nil:
-		return nil, nil
-	}
-	r := []rune(toStr(in))
-	slices.Reverse(r)
-	return string(r), nil
-}
-
-// fMerge is Twig's merge (PHP array_merge): lists concatenate; with a
-// dictionary, text keys are overwritten and numeric keys appended.
-func fMerge(st *state, in any, args ...any) (any, error) {
-	other := arg(args, 0, nil)
-	if err := st.wantItems(int64(sizeOf(in)) + int64(sizeOf(other))); err != nil {
-		return nil, err
-	}
-	la, aList := in.([]any)
-	lb, bList := other.([]any)
-	if in == nil {
-		aList = true
-	}
-	if other == nil {
-		bList = true
-	}
-	if aList && bList {
-		out := make([]any, 0, len(la)+len(lb))
-		return append(append(out, la...), lb...), nil
-	}
-	out := dict.New(4)
-	n := 0
-	for _, src := range []any{in, other} {
-		switch t := src.(type) {
-		case []any:
-			for _, v := range t {
-				out.Set(strconv.Itoa(n), v)
-				n++
-			}
-		case *dict.Map:
-			t.Range(func(k string, v any) bool {
-				if _, err := strconv.Atoi(k); err == nil {
-					out.Set(strconv.Itoa(n), v)
-					n++
-				} else {
-					out.Set(k, v)
-				}
-				return true
-			})
-		case nil:
-		default:
-			return nil, fmt.Errorf("cannot merge %s", dict.TypeName(src))
-		}
-	}
-	return out, nil
-}
-
-// fColumn is column(name): the values under name in a list of
-// dictionaries.
-func fColumn(in any, args ...any) (any, error) {
-	name := toStr(arg(args, 0, ""))
-	out := []any{}
-	for _, row := range toList(in) {
-		if m, ok := row.(*dict.Map); ok {
-			if v, ok := m.Get(name); ok {
-				out = append(out, v)
-			}
-		}
-	}
-	return out, nil
-}
-
-// fBatch is batch(size, fill): lists of size items, the last one filled
-// with fill when given.
-func fBatch(st *state, in any, args ...any) (any, error) {
-	l := toList(in)
-	size64 := toInt(arg(args, 0, int64(1)))
-	if size64 < 1 {
-		return nil, errors.New("size must be at least 1")
-	}
-	fill := len(args) > 1 && args[1] != nil
-	// The batches, and with a fill value the items of the last one, are
-	// checked before anything is built.
-	if len(l) > 0 && fill {
-		if err := st.wantItems(size64); err != nil {
-			return nil, err
-		}
-		batches := (int64(len(l)) + size64 - 1) / size64
-		if err := st.alloc(batches * size64 * itemBytes); err != nil {
-			return nil, err
-		}
-	}
-	size := int(min(size64, int64(len(l))+1))
-	out := []any{}
-	for i := 0; i < len(l); i += size {
-		chunk := slices.Clone(l[i:min(i+size, len(l))])
-		if fill {
-			for len(chunk) < int(size64) {
-				chunk = append(chunk, args[1])
-			}
-		}
-		out = append(out, chunk)
-	}
-	return out, nil
-}
-
-// fParseURL is PHP's parse_url: the parts present in the URL.
-func fParseURL(in any, _ ...any) (any, error) {
-	u, err := url.Parse(toStr(in))
-	if err != nil {
-		return nil, nil
-	}
-	m := dict.New(8)
-	if u.Scheme != "" {
-		m.Set("scheme", u.Scheme)
-	}
-	if h := u.Hostname(); h != "" {
-		m.Set("host", h)
-	}
-	if p := u.Port(); p != "" {
-		n, _ := strconv.ParseInt(p, 10, 64)
-		m.Set("port", n)
-	}
-	if u.User != nil {
-		m.Set("user", u.User.Username())
-		if p, ok := u.User.Password(); ok {
-			m.Set("pass", p)
-		}
-	}
-	if u.Opaque != "" {
-		m.Set("path", u.Opaque)
-	} else if u.Path != "" {
-		m.Set("path", u.EscapedPath())
-	}
-	if u.RawQuery != "" {
-		m.Set("query", u.RawQuery)
-	}
-	if u.Fragment != "" {
-		m.Set("fragment", u.Fragment)
-	}
-	return m, nil
-}
-
 // --- numbers -------------------------------------------------------------------
 
+// fAbs is PHP's abs(int|float): numeric text is read as a number; other
+// text and arrays are a TypeError; the smallest integer gives a float.
 func fAbs(in any, _ ...any) (any, error) {
-	switch t := in.(type) {
+	n, ok := toNumber(in)
+	if !ok {
+		return nil, fmt.Errorf("expects a number, got %s", dict.TypeName(in))
+	}
+	switch t := n.(type) {
 	case int64:
-		if t < 0 && t != math.MinInt64 {
+		if t == math.MinInt64 {
+			return -float64(t), nil
+		}
+		if t < 0 {
 			return -t, nil
 		}
 		return t, nil
 	}
-	return math.Abs(toFloat(in)), nil
+	return math.Abs(n.(float64)), nil
 }
 
-// fRound is round(precision=0, method='common'|'ceil'|'floor').
+// fRound is Twig's round(precision=0, method='common'|'ceil'|'floor'): the
+// value as a float, rounded as PHP's round (common) or with ceil/floor of
+// value * 10 ** precision.
 func fRound(in any, args ...any) (any, error) {
 	f := toFloat(in)
 	p := toInt(arg(args, 0, int64(0)))
-	p = max(min(p, 15), -15)
-	mul := math.Pow(10, float64(p))
+	p = max(min(p, 400), -400)
 	switch toStr(arg(args, 1, "common")) {
-	case "ceil":
-		return math.Ceil(f*mul) / mul, nil
-	case "floor":
-		return math.Floor(f*mul) / mul, nil
 	case "common":
-		return math.Round(f*mul) / mul, nil
+		return phpRound(f, int(p)), nil
+	case "ceil":
+		m := math.Pow(10, float64(p))
+		return math.Ceil(f*m) / m, nil
+	case "floor":
+		m := math.Pow(10, float64(p))
+		return math.Floor(f*m) / m, nil
 	default:
-		return nil, errors.New("method must be common, ceil or floor")
+		return nil, errors.New(`the round filter only supports the "common", "ceil", and "floor" methods`)
 	}
 }
 
@@ -1418,8 +741,10 @@ func fNumberFormat(st *state, in any, args ...any) (any, error) {
 	return numberFormat(f, dec, point, sep), nil
 }
 
+// numberFormat is PHP's number_format: the value rounded as round() does
+// (half away from zero), then written with dec decimals.
 func numberFormat(f float64, dec int, point, sep string) string {
-	s := strconv.FormatFloat(math.Abs(f), 'f', dec, 64)
+	s := strconv.FormatFloat(phpRound(math.Abs(f), dec), 'f', dec, 64)
 	intPart, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	if f < 0 && strings.Trim(s, "0.") != "" {
@@ -1436,79 +761,4 @@ func numberFormat(f float64, dec int, point, sep string) string {
 		b.WriteString(frac)
 	}
 	return b.String()
-}
-
-// fBaseConvert is base_convert(from, to).
-func fBaseConvert(in any, args ...any) (any, error) {
-	from := int(toInt(arg(args, 0, int64(10))))
-	to := int(toInt(arg(args, 1, int64(10))))
-	if from < 2 || from > 36 || to < 2 || to > 36 {
-		return nil, errors.New("bases must be between 2 and 36")
-	}
-	n, err := strconv.ParseUint(strings.ToLower(strings.TrimSpace(toStr(in))), from, 64)
-	if err != nil {
-		return "0", nil
-	}
-	return strconv.FormatUint(n, to), nil
-}
-
-// fBytesPretty is bytes_pretty(precision=0): 1000-based units as in Cerb.
-func fBytesPretty(in any, args ...any) (any, error) {
-	if !isNumeric(in) {
-		return "", nil
-	}
-	b := toFloat(in)
-	prec := int(max(min(toInt(arg(args, 0, int64(0))), 20), 0))
-	nf := func(x float64, unit string) string {
-		return numberFormat(x, prec, ".", ",") + " " + unit
-	}
-	switch {
-	case b >= 1e12:
-		return nf(b/1e12, "TB"), nil
-	case b >= 1e9:
-		return nf(b/1e9, "GB"), nil
-	case b >= 1e6:
-		return nf(b/1e6, "MB"), nil
-	case b >= 1e3:
-		return nf(b/1e3, "KB"), nil
-	}
-	return dict.FormatFloat(b) + " bytes", nil
-}
-
-// fSecsPretty is secs_pretty(precision=2): "1 hour, 5 mins", with at most
-// precision units.
-func fSecsPretty(in any, args ...any) (any, error) {
-	secs := toInt(in)
-	prec := int(toInt(arg(args, 0, int64(2))))
-	if prec <= 0 {
-		prec = 2
-	}
-	if secs < 0 {
-		secs = -secs
-	}
-	if secs == 0 {
-		return "0 secs", nil
-	}
-	units := []struct {
-		n          int64
-		one, other string
-	}{
-		{31536000, "year", "years"}, {2592000, "month", "months"}, {604800, "week", "weeks"},
-		{86400, "day", "days"}, {3600, "hour", "hours"}, {60, "min", "mins"}, {1, "sec", "secs"},
-	}
-	var parts []string
-	for _, u := range units {
-		if len(parts) == prec {
-			break
-		}
-		if q := secs / u.n; q > 0 {
-			name := u.other
-			if q == 1 {
-				name = u.one
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", q, name))
-			secs -= q * u.n
-		}
-	}
-	return strings.Join(parts, ", "), nil
 }

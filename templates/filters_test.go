@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 func TestFilters(t *testing.T) {
@@ -13,13 +15,13 @@ func TestFilters(t *testing.T) {
 	runCases(t, []renderCase{
 		// JSON
 		{"json_encode dict keeps order", `{{ nested|json_encode }}`, `{"z":1,"a":{"y":"deep"},"m":[1,2]}`, ""},
-		{"json_encode no html escaping", `{{ "<a href='/x'>&</a>"|json_encode }}`, `"<a href='/x'>&</a>"`, ""},
-		{"json_encode empty dict", `{{ emptydict|json_encode }}{{ emptylist|json_encode }}`, `{}[]`, ""},
+		{"json_encode no html escaping, slashes escaped", `{{ "<a href='/x'>&</a>"|json_encode }}`, `"<a href='\/x'>&<\/a>"`, ""},
+		{"json_encode empty dict", `{{ emptydict|json_encode }}{{ emptylist|json_encode }}`, `[][]`, ""},
 		{"json_encode scalars", `{{ n|json_encode }} {{ f|json_encode }} {{ t|json_encode }} {{ nul|json_encode }}`, `42 1.5 true null`, ""},
 		{"json_pretty", `{{ nested|json_encode|json_pretty }}`, "{\n    \"z\": 1,\n    \"a\": {\n        \"y\": \"deep\"\n    },\n    \"m\": [\n        1,\n        2\n    ]\n}", ""},
 		{"json_pretty non-string", `[{{ nested|json_pretty }}]`, `[]`, ""},
-		{"json_pretty invalid", `[{{ "{nope"|json_pretty }}]`, `[]`, ""},
-		{"json_pretty unicode escapes become UTF-8", `{{ "{\"a\":\"\\u00e9\\/\"}"|json_pretty }}`, "{\n    \"a\": \"é/\"\n}", ""},
+		{"json_pretty invalid", `[{{ "{nope"|json_pretty }}]`, `[null]`, ""},
+		{"json_pretty keeps unicode escapes, unescapes slashes", `{{ "{\"a\":\"\\u00e9\\/\"}"|json_pretty }}`, "{\n    \"a\": \"\\u00e9/\"\n}", ""},
 		{"json_decode filter", `{% set d = "{\"b\":2,\"a\":1}"|json_decode %}{{ d.a }}{{ d|json_encode }}`, `1{"b":2,"a":1}`, ""},
 		{"json_decode invalid", `[{{ "nope"|json_decode }}]`, `[]`, ""},
 		// encodings and hashes
@@ -34,12 +36,12 @@ func TestFilters(t *testing.T) {
 		{"hash_hmac unknown algo", `{{ "x"|hash_hmac("k", "nope") }}`, ``, "1:"},
 		{"url_encode string", `{{ "a b&c/é"|url_encode }}`, `a%20b%26c%2F%C3%A9`, ""},
 		{"url_encode dict", `{{ nested|url_encode }}`, `z=1&a%5By%5D=deep&m%5B0%5D=1&m%5B1%5D=2`, ""},
-		{"url_decode", `{{ "a%20b+c%2F"|url_decode }}`, `a b c/`, ""},
-		{"url_decode json", `{{ "a=1&b[]=x&b[]=y&c[d]=2"|url_decode:"json" }}`, `{"a":"1","b":{"0":"x","1":"y"},"c":{"d":"2"}}`, ""},
+		{"url_decode is rawurldecode", `{{ "a%20b+c%2F"|url_decode }}`, `a b+c/`, ""},
+		{"url_decode json", `{{ "a=1&b[]=x&b[]=y&c[d]=2"|url_decode:"json" }}`, `{"a":"1","b":["x","y"],"c":{"d":"2"}}`, ""},
 		{"escape and e", `{{ "<a>"|e }}{{ "<a>"|escape }}`, `&lt;a&gt;&lt;a&gt;`, ""},
 		{"unescape", `{{ "&lt;a&gt; &amp; &quot;"|unescape }}`, `<a> & "`, ""},
 		{"raw", `{{ html|raw }}`, `<p>Hi <b>there</b></p>`, ""},
-		{"quote", `{{ "say \"hi\""|quote }}`, `"say \"hi\""`, ""},
+		{"quote", `{{ "say \"hi\"\nagain"|quote }}`, "> say \"hi\"\n> again\n", ""},
 		// text
 		{"lower upper", `{{ "AbC"|lower }}{{ "AbC"|upper }}`, `abcABC`, ""},
 		{"capitalize", `{{ "hELLO world"|capitalize }}`, `Hello world`, ""},
@@ -48,21 +50,26 @@ func TestFilters(t *testing.T) {
 		{"replace dict", `{% set r = json_decode("{\"a\":\"b\",\"b\":\"a\",\"ab\":\"X\"}") %}{{ "aabba"|replace:r }}`, `bXab`, ""},
 		{"alphanum", `{{ "Hello, World! 1-2"|alphanum }} {{ "a-b_c d"|alphanum:"-" }}`, `HelloWorld12 a-bcd`, ""},
 		{"append", `{{ "a"|append:"b" }}|{{ ""|append:"b" }}`, `ab|b`, ""},
-		{"truncate", `{{ "abcdefghij"|truncate:4 }}|{{ "abc"|truncate:4 }}|{{ "x"|repeat:40|truncate }}`, `abcd...|abc|xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...`, ""},
+		{"truncate counts the separator", `{{ "abcdefghij"|truncate:4 }}|{{ "abcdefghij"|truncate:5 }}|{{ "abc"|truncate:4 }}|{{ "x"|repeat:40|truncate }}`, `a...|ab...|abc|xxxxxxxxxxxxxxxxxxxxxxxxxxx...`, ""},
 		{"repeat", `{{ "ab"|repeat:3 }}[{{ "ab"|repeat:0 }}]`, `ababab[]`, ""},
 		{"repeat too long", `{{ "ab"|repeat:100000000 }}`, ``, "longer than"},
 		{"nl2br", `{{ crlf|nl2br }}`, "a<br />\nb<br />\r\nc", ""},
 		{"striptags", `{{ html|striptags }}`, `Hi there`, ""},
-		{"str_pos", `{{ "hello"|str_pos:"l" }} {{ "hello"|str_pos:"z" }} {{ "héllo"|str_pos:"l" }}`, `2 -1 2`, ""},
-		{"str_sub", `{{ "hello"|str_sub:1 }} {{ "héllo"|str_sub:2 }}`, `ello llo`, ""},
+		{"str_pos in bytes", `{{ "hello"|str_pos:"l" }} {{ "hello"|str_pos:"z" }} {{ "héllo"|str_pos:"l" }} [{{ "hello"|str_pos("l", "1") }}]`, `2 -1 3 []`, ""},
+		{"str_sub in bytes", `{{ "hello"|str_sub(1, 5) }} {{ "héllo"|str_sub(3, 6) }} [{{ "hello"|str_sub("1", 2) }}]`, `ello llo []`, ""},
 		{"indent", `{{ ab|indent:"> " }}`, "> a\n> b", ""},
-		{"strip_lines", `{{ lines|strip_lines:"#" }}`, "a\nc", ""},
+		{"strip_lines joins with CRLF", `{{ lines|strip_lines:"#" }}`, "a\r\nc", ""},
 		{"regexp group", `{{ "order x123 done"|regexp:"/x(\\d+)/" }}`, `x123`, ""},
-		{"regexp bad pattern", `{{ "x"|regexp:"nodelim" }}`, ``, "no delimiter"},
-		{"split_crlf", `{{ text|split_crlf|json_encode }}`, `["line one","line two","line three"]`, ""},
-		{"split_csv", `{{ "a, b,,c ,"|split_csv|json_encode }}`, `["a","b","c"]`, ""},
+		{"regexp bad pattern gives nothing", `[{{ "x"|regexp:"nodelim" }}]`, `[]`, ""},
+		{"split_crlf keeps line numbers", `{{ text|split_crlf|json_encode }}`, `{"0":"line one","1":"line two","3":"line three"}`, ""},
+		{"split_csv keeps keys", `{{ "a, b,,c ,"|split_csv|json_encode }}`, `{"0":"a","1":"b","3":"c"}`, ""},
+		{"parse_csv as fgetcsv", `{{ ''|parse_csv|json_encode }} {{ 'a;b'|parse_csv(';')|json_encode }} {{ "a,b\n\n \"x\"\"y\" ,\"m\nn\"\n"|parse_csv|json_encode }}`, `[false] [["a","b"]] [["a","b"],[null],["x\"y ","m\nn"]]`, ""},
+		{"tokenize", `{{ 'Hello, World! ÉTÉ-2024'|tokenize|json_encode }} [{{ 5|tokenize }}]`, `["hello","world","\u00e9t\u00e9","2024"] []`, ""},
+		{"jsonpath_set", `{{ jsonpath_set({}, 'a.b[]', 1)|json_encode }} {{ jsonpath_set({'a':{'b':[0]}}, 'a.b[].c', 1)|json_encode }} {{ jsonpath_set('', 'x', 2)|json_encode }}`, `{"a":{"b":[1]}} {"a":{"b":[0,{"c":1}]}} {"x":2}`, ""},
+		{"jsonpath_set on a scalar", `{{ jsonpath_set('s', 'x', 2)|json_encode }}`, ``, "1:"},
+		{"kata_parse", `{{ kata_parse("a: 1\nb:\n  c@int: 2\nt@text:\n  x\n  y")|json_encode }} [{{ kata_parse('bad line')|json_encode }}]`, `{"a":"1","b":{"c@int":"2"},"t":"x\ny"} [false]`, ""},
 		{"parse_csv and csv", `{{ csvtext|parse_csv|json_encode }} {{ csvtext|parse_csv|csv|json_encode }}`, `[["a","b"],["c,d","e"]] "a,b\n\"c,d\",e\n"`, ""},
-		{"parse_url", `{{ url|parse_url|json_encode }}`, `{"scheme":"https","host":"example.com","port":8080,"user":"user","pass":"pw","path":"/p/a","query":"q=1&r=2","fragment":"frag"}`, ""},
+		{"parse_url", `{{ url|parse_url|json_encode }}`, `{"scheme":"https","host":"example.com","port":8080,"user":"user","pass":"pw","path":"\/p\/a","query":"q=1&r=2","fragment":"frag"}`, ""},
 		// defaults, lists and dictionaries
 		{"default on missing", `{{ missing|default:"x" }}`, `x`, ""},
 		{"default on empty values", `{{ nul|default:"a" }}{{ empty|default:"b" }}{{ fa|default:"c" }}{{ emptylist|default:"d" }}{{ emptydict|default:"e" }}`, `abcde`, ""},
@@ -70,17 +77,17 @@ func TestFilters(t *testing.T) {
 		{"default no argument", `[{{ missing|default }}]`, `[]`, ""},
 		{"length", `{{ nested|length }} {{ list|length }} {{ "héllo"|length }} {{ missing|length }}`, `3 3 5 0`, ""},
 		{"keys", `{{ nested|keys|json_encode }} {{ words|keys|json_encode }}`, `["z","a","m"] [0,1,2]`, ""},
-		{"values", `{{ headers|values|json_encode }}`, `["application/json","yes"]`, ""},
+		{"values", `{{ headers|values|json_encode }}`, `["application\/json","yes"]`, ""},
 		{"first last", `{{ list|first }}{{ list|last }}{{ headers|first }}{{ headers|last }}{{ "héllo"|first }}`, `32application/jsonyesh`, ""},
 		{"join", `{{ words|join:", " }}|{{ headers|join:"," }}|{{ list|join }}`, `b, a, c|application/json,yes|312`, ""},
 		{"split", `{{ "a,b,c"|split:","|json_encode }} {{ "abc"|split:""|json_encode }}`, `["a","b","c"] ["a","b","c"]`, ""},
 		{"slice", `{{ list|slice:1|json_encode }} {{ "hello"|slice:1 }} {{ nested|slice:1|keys|json_encode }}`, `[1,2] ello ["a","m"]`, ""},
-		{"sort", `{{ list|sort|json_encode }} {{ words|sort|join }}`, `[1,2,3] abc`, ""},
+		{"sort keeps the keys (PHP's asort)", `{{ list|sort|json_encode }} {{ words|sort|join }} {{ list|sort|join }}`, `{"1":1,"2":2,"0":3} abc 123`, ""},
 		{"reverse", `{{ list|reverse|json_encode }} {{ "abc"|reverse }} {{ nested|reverse|keys|join }}`, `[2,1,3] cba maz`, ""},
 		{"merge lists", `{{ list|merge:words|json_encode }}`, `[3,1,2,"b","a","c"]`, ""},
 		{"merge dicts", `{{ nested|merge:headers|keys|json_encode }}`, `["z","a","m","content-type","x-custom"]`, ""},
 		{"column", `{{ rows|column:"name"|json_encode }}`, `["one","two"]`, ""},
-		{"batch", `{{ list|batch:2|json_encode }}`, `[[3,1],[2]]`, ""},
+		{"batch keeps the keys", `{{ list|batch:2|json_encode }} {{ list|batch(2, null, false)|json_encode }}`, `[[3,1],{"2":2}] [[3,1],[2]]`, ""},
 		// numbers
 		{"abs", `{{ neg|abs }} {{ negf|abs }}`, `3 2.5`, ""},
 		{"round", `{{ 2.5|round }} {{ 3.14159|round:2 }} {{ f|round }}`, `3 3.14 2`, ""},
@@ -123,7 +130,7 @@ func TestFilterFuncsMultiArgs(t *testing.T) {
 	require.Equal(t, "a, b and c", call("join", []any{"a", "b", "c"}, ", ", " and "))
 	require.Equal(t, []any{"a", "b,c"}, call("split", "a,b,c", ",", int64(2)))
 	require.Equal(t, "el", call("slice", "hello", int64(1), int64(2)))
-	require.Equal(t, "ab…", call("truncate", "abcdef", int64(2), "…"))
+	require.Equal(t, "a…", call("truncate", "abcdef", int64(2), "…"))
 	require.Equal(t, "a_b_c", call("alphanum", "a b-c", "", "_"))
 	require.Equal(t, int64(3), call("str_pos", "abcABC", "A", int64(1), true))
 	require.Equal(t, "ll", call("str_sub", "hello", int64(2), int64(4)))
@@ -134,10 +141,12 @@ func TestFilterFuncsMultiArgs(t *testing.T) {
 	require.Equal(t, "123", call("regexp", "X123y", `/x(?P<num>\d+)/i`, "num"))
 	require.Equal(t, "x", call("trim", "--x", "-", "left"))
 	require.Equal(t, []any{"a", "", "b"}, call("split_crlf", "a\n\nb", true))
-	require.Equal(t, "a\n  b", call("indent", "a\nb", "  ", int64(1)))
+	require.Equal(t, "", call("md5", int64(123)))
+	require.Equal(t, "a\n  b", call("indent", "a\nb", "  ", int64(2)), "from_line counts from 1")
 	require.Len(t, call("hash_hmac", "data", "key", "md5"), 32)
 	require.Len(t, call("hash_hmac", "data", "key", "sha512", true), 64)
-	require.Equal(t, []any{[]any{int64(1), int64(2)}, []any{int64(3), "x"}}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x"))
-	require.Equal(t, "'it\\'s'", call("quote", "it's", "'"))
+	require.Equal(t, []any{[]any{int64(1), int64(2)}, dict.Of("2", int64(3), "3", "x")}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x"))
+	require.Equal(t, []any{[]any{int64(1), int64(2)}, []any{int64(3), "x"}}, call("batch", []any{int64(1), int64(2), int64(3)}, int64(2), "x", false))
+	require.Equal(t, "> it's\n", call("quote", "it's"))
 	require.NotEmpty(t, FilterNames())
 }

@@ -132,6 +132,8 @@ type state struct {
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
 	weights map[weightKey]measure
+	// scratch is the buffer json_encode and json_pretty write into.
+	scratch []byte
 }
 
 // weightKey identifies a list (its items and length) or a dictionary.

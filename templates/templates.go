@@ -16,18 +16,29 @@
 // ends with, matches, <=>, .., b-and..., line feeds inside tags, "-" and
 // "~" whitespace control, elseif, for ... else with Twig's loop variable
 // (loop.index, loop.first, loop.last, loop.length, loop.parent...), set,
-// set ... endset, do, apply, verbatim and with. Tags that read files or
-// define macros are refused, and so are Cerb platform functions such as
-// cerb_url() (with a message naming the function). Syntax errors carry the
-// line and column in the template; runtime errors the position of the
-// filter or function that failed. pongo2's |f:arg form is still accepted.
+// set ... endset, do, apply, verbatim and with, and named arguments
+// (trim(side='left'), given in the order of the PHP parameters, params.go).
+// Tags that read files or define macros are refused; so are the Twig tags
+// Cerb's sandbox does not allow (autoescape, flush, deprecated, guard,
+// types), Twig 3's removed filter and raw tags, constant(), and Cerb
+// platform functions such as cerb_url() (with a message naming the
+// function). A script's "\r\n" is read as "\n", as Twig's lexer does.
+// Syntax errors carry the line and column in the template; runtime errors
+// the position of the filter or function that failed: where PHP throws
+// (a TypeError, a ValueError, Twig's RuntimeError), the render fails, and
+// Cerb leaves the value empty. pongo2's |f:arg form is still accepted.
 //
-// Operators follow PHP: + - * / % on numeric text compute numbers
-// ("1" + "2" is 3, other text counts as its leading number or 0), / gives a
-// float unless the division is exact, == and < compare numeric text as
-// numbers, "0" is false, and "in" looks at a dictionary's values. Variables
-// set inside a for loop keep their value after it only if they existed
-// before the loop.
+// Operators follow PHP 8 (php.go): + - * / % ** on numeric text compute
+// numbers ("1" + "2" is 3, "12abc" counts as 12), while text that does not
+// start with a number and arrays are a render error, as PHP's TypeError
+// ("abc" + 1, [1] % 2, "x" is even); / gives a float unless the division is
+// exact; integers overflow into floats; == < <=> compare as PHP 8's
+// zend_compare (numeric text as numbers, null and booleans as booleans,
+// arrays by size then item by item, whatever their order: [] == false,
+// null < 0 is false); "0" is false; b-and, b-or and b-xor on two strings
+// work byte by byte; -2 ** 2 is -4 as Twig compiles it; and "in" looks at
+// a dictionary's values. Variables set inside a for loop keep their value
+// after it only if they existed before the loop.
 //
 // # Data
 //
@@ -46,16 +57,45 @@
 //
 // {{ x }} prints values the way PHP does, with one hookhost decision:
 // true prints "1", false and null print nothing, floats print with PHP's
-// 14 significant digits and no trailing zeros (0.1 + 0.2 prints 0.3), and a
-// dictionary or list prints as its compact JSON (PHP would print "Array").
+// 14 significant digits and no trailing zeros (0.1 + 0.2 prints 0.3, 1e14
+// prints 1.0E+14, -0.0 prints -0), and a dictionary or list prints as
+// json_encode gives it (PHP would print "Array"; json.go).
+//
+// json_encode is PHP's json_encode with its flags: "/" as "\/", non-ASCII
+// as \uXXXX, floats with serialize_precision -1 (1.0e+100), an array as a
+// JSON list when its keys are 0, 1, ... n-1 in order and as an object
+// otherwise, [] for an empty one, and false (printed as nothing) when the
+// value cannot be encoded (invalid UTF-8, INF).
 //
 // # Filters and functions
 //
 // Filters and functions are plain Go functions (Filter, Function) in the
 // dict value model. A function call always finds the function, even when a
-// variable has the same name. Where hookhost differs from Cerb: filter and
-// sort keep a list a list (PHP keeps the old indexes), and kata_encode is a
-// small emitter of its own.
+// variable has the same name. Arrays follow PHP (arrays.go): integer keys
+// and canonical numeric text keys are one ("1" is 1, and keys gives it as
+// a number), sort, filter, batch and slice(preserve_keys) keep the keys of
+// the items, merge, slice and reverse renumber the integer keys, and an
+// array whose keys are 0, 1, ... n-1 in order is a list. Filters that
+// take text refuse an array (PHP's TypeError); filters that take an array
+// refuse text. upper, lower and title use mbstring's full case mapping
+// (x/text/cases); escape has Twig's html, js, css, html_attr and url
+// strategies; round and number_format round as PHP (pre-rounding, halves
+// away from zero); format is PHP's sprintf (sprintf.go).
+//
+// Dates (date.go, strtotime.go) are PHP DateTimes: a Unix time, or text
+// read by a timelib-style strtotime (ISO 8601, US and European forms,
+// month names, RFC 2822, zones and offsets, "@ts", relative parts such as
+// "+1 day", "next monday", "first day of next month", "noon"). The date
+// filter converts to its timezone argument (default UTC; false keeps the
+// date's zone); date_modify and the date() function give a DateTime.
+// StrToTime is exported for the automations' @date annotation.
+//
+// Cerb's own filters and functions (cerb.go) follow Cerb 10.4's
+// _DevblocksTwigExtensions and the DevblocksPlatform helpers they call:
+// most give "" for a value that is not text, str_pos and str_sub count
+// bytes, truncate's length includes the separator, array_diff,
+// array_intersect and array_unique keep the keys, and so on.
+// kata_encode is Cerb's emitter, kata_parse reads with automations/kata.
 //
 // # Package placeholders
 //

@@ -38,7 +38,7 @@ func TestRender(t *testing.T) {
 		{"unknown filter is a compile error", `{{ n|nope }}`, ``, `1:6: unknown filter "nope"`},
 		{"syntax error position", "line1\nline2 {{ n + }}", ``, `2:`},
 		{"unclosed tag", "{% if t %}x", ``, `1:`},
-		{"filter runtime error position", "\n\n  {{ \"x\"|regexp:\"bad\" }}", ``, `3:`},
+		{"filter runtime error position", "\n\n  {{ [1]|upper }}", ``, `3:`},
 	})
 }
 

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -455,7 +456,7 @@ func literal(v any) frag {
 		if !strings.Contains(s, ".") {
 			s += ".0"
 		}
-		if x < 0 {
+		if math.Signbit(x) {
 			return frag{s: "(" + s + ")"}
 		}
 		return frag{s: s, atom: true, lit: true}
@@ -558,6 +559,11 @@ func (t *translator) expr(x expr) (frag, error) {
 			return t.helper(e.p, reservedPrefix+"pos", f), nil
 		}
 	case *binaryExpr:
+		if u, ok := e.l.(*unaryExpr); ok && e.op == "**" {
+			// Twig compiles -2 ** 2 (and (-2) ** 2) to PHP's (-2 ** 2),
+			// where ** binds tighter than the sign: -(2 ** 2).
+			return t.expr(&unaryExpr{p: u.p, op: u.op, x: &binaryExpr{p: e.p, op: e.op, l: u.x, r: e.r}})
+		}
 		l, err := t.expr(e.l)
 		if err != nil {
 			return frag{}, err
@@ -656,6 +662,9 @@ func (t *translator) filter(e *filterExpr) (frag, error) {
 	if err != nil {
 		return frag{}, err
 	}
+	if e.helper {
+		return t.helper(e.p, e.name, obj), nil
+	}
 	if _, ok := filterTable[e.name]; !ok {
 		if slices.Contains(bannedFilters, e.name) {
 			return frag{}, twigError(e.p, "filter %q is not allowed", e.name)
@@ -665,7 +674,12 @@ func (t *translator) filter(e *filterExpr) (frag, error) {
 		}
 		return frag{}, twigError(e.p, "unknown filter %q", e.name)
 	}
-	args, err := t.exprs(e.args)
+	params, named := filterParams[e.name]
+	argExprs, err := orderArgs("filter", e.name, params, named, e.p, e.args, e.names)
+	if err != nil {
+		return frag{}, err
+	}
+	args, err := t.exprs(argExprs)
 	if err != nil {
 		return frag{}, err
 	}
@@ -689,7 +703,12 @@ func (t *translator) call(e *callExpr) (frag, error) {
 		}
 		return frag{}, twigError(e.p, "unknown function %q", e.name)
 	}
-	args, err := t.exprs(e.args)
+	params, named := functionParams[e.name]
+	argExprs, err := orderArgs("function", e.name, params, named, e.p, e.args, e.names)
+	if err != nil {
+		return frag{}, err
+	}
+	args, err := t.exprs(argExprs)
 	if err != nil {
 		return frag{}, err
 	}
@@ -724,9 +743,6 @@ func (t *translator) test(e *testExpr) (frag, error) {
 		if err != nil {
 			return frag{}, err
 		}
-	case len(args) > 1:
-		// several arguments are passed as one list
-		f = t.helper(e.p, reservedPrefix+h, x, joinArgs(reservedPrefix+"list", e.p, args))
 	default:
 		f = t.helper(e.p, reservedPrefix+h, x, args...)
 	}

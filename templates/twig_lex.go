@@ -86,6 +86,11 @@ type lexer struct {
 }
 
 func lexTwig(src string, syn *delims) ([]token, error) {
+	if syn == scriptSyntax && strings.IndexByte(src, '\r') >= 0 {
+		// Twig's lexer reads every line ending as "\n" (package
+		// placeholders keep the package's text as it is)
+		src = strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
+	}
 	l := &lexer{syn: syn, src: src, line: 1, col: 1}
 	if err := l.run(); err != nil {
 		return nil, err
@@ -242,8 +247,11 @@ func (l *lexer) verbatim() error {
 		return nil
 	}
 	name := l.toks[n-2].val
-	if name != "verbatim" && name != "raw" {
+	if name != "verbatim" {
 		return nil
+	}
+	if l.trimWS == '\n' {
+		l.trimWS = 0 // Twig keeps the line feed after {% verbatim %}
 	}
 	start := l.here()
 	for k := l.i; k < len(l.src); k++ {
@@ -291,10 +299,7 @@ func (l *lexer) verbatim() error {
 		}
 		l.toks = append(l.toks, token{kind: tkVerbatim, val: raw, pos: start})
 		l.advance(m + len(l.syn.blockClose) - l.i)
-		l.trimWS = '\n'
-		if rmod != 0 {
-			l.trimWS = int(rmod)
-		}
+		l.trimWS = int(rmod) // and after {% endverbatim %}
 		return nil
 	}
 	return twigError(l.toks[n-3].pos, "unclosed %q block", name)

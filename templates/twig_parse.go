@@ -39,12 +39,15 @@ type (
 		obj    expr
 		name   string
 		args   []expr
-		django bool // |name:arg (pongo2 style, one argument)
+		names  []string // the names of named arguments ("" for positional ones); nil when none is named
+		django bool     // |name:arg (pongo2 style, one argument)
+		helper bool     // a _tw_ helper filter the parser made
 	}
 	callExpr struct {
-		p    pos
-		name string
-		args []expr
+		p     pos
+		name  string
+		args  []expr
+		names []string // see filterExpr
 	}
 	unaryExpr struct {
 		p  pos
@@ -306,7 +309,7 @@ func (p *parser) parseBody() ([]node, *endTag, error) {
 				return nil, nil, twigError(name.pos, "a block must start with a tag name, found %s", describe(name))
 			}
 			switch name.val {
-			case "elseif", "else", "endif", "endfor", "endset", "endapply", "endfilter", "endwith", "endverbatim", "endraw":
+			case "elseif", "else", "endif", "endfor", "endset", "endapply", "endwith", "endverbatim":
 				p.next()
 				return body, name, nil
 			}
@@ -330,6 +333,9 @@ func (p *parser) blockEnd() error {
 	p.next()
 	return nil
 }
+
+// sandboxedTwigTags are Twig 3 tags that Cerb's sandbox refuses.
+var sandboxedTwigTags = map[string]bool{"autoescape": true, "flush": true, "deprecated": true, "guard": true, "types": true}
 
 // bannedTwigTags read other templates or define macros.
 var bannedTwigTags = map[string]bool{
@@ -356,13 +362,13 @@ func (p *parser) parseTag(name *token) (node, error) {
 			return nil, err
 		}
 		return &doNode{p: start, x: x}, p.blockEnd()
-	case "apply", "filter":
+	case "apply":
 		p.next()
 		return p.parseApply(start, name.val)
 	case "with":
 		p.next()
 		return p.parseWith(start)
-	case "verbatim", "raw":
+	case "verbatim":
 		p.next()
 		if err := p.blockEnd(); err != nil {
 			return nil, err
@@ -375,6 +381,9 @@ func (p *parser) parseTag(name *token) (node, error) {
 	}
 	if bannedTwigTags[name.val] {
 		return nil, twigError(start, "tag %q is not allowed (templates cannot read files or define macros)", name.val)
+	}
+	if sandboxedTwigTags[name.val] {
+		return nil, twigError(start, "tag %q is not allowed (Cerb's sandbox allows apply, do, for, if, set, verbatim and with)", name.val)
 	}
 	return nil, twigError(start, "unknown tag %q", name.val)
 }
@@ -544,7 +553,7 @@ func (p *parser) parseApply(start pos, tag string) (node, error) {
 		}
 		f := &filterExpr{p: t.pos, name: t.val}
 		if p.is(tkPunct, "(") {
-			if f.args, err = p.parseArgs(); err != nil {
+			if f.args, f.names, err = p.parseArgs(); err != nil {
 				return nil, err
 			}
 		}
@@ -726,11 +735,11 @@ func (p *parser) primaryExpr() (expr, error) {
 			x = &litExpr{p: t.pos, val: nil}
 		default:
 			if p.is(tkPunct, "(") {
-				args, err := p.parseArgs()
+				args, names, err := p.parseArgs()
 				if err != nil {
 					return nil, err
 				}
-				x = &callExpr{p: t.pos, name: t.val, args: args}
+				x = &callExpr{p: t.pos, name: t.val, args: args, names: names}
 			} else {
 				x = &nameExpr{p: t.pos, name: t.val}
 			}
@@ -885,40 +894,56 @@ func (p *parser) parseHash() (expr, error) {
 	return h, nil
 }
 
-// parseArgs parses "(a, b, ...)"; arrow functions are allowed.
-func (p *parser) parseArgs() ([]expr, error) {
+// parseArgs parses "(a, b, ...)"; arrow functions are allowed, and named
+// arguments (name=value) after the positional ones: names gives their
+// names ("" for a positional argument), nil when none is named.
+func (p *parser) parseArgs() (args []expr, names []string, err error) {
 	p.next() // (
 	saved := p.noDjango
 	p.noDjango = false
 	defer func() { p.noDjango = saved }()
-	args := []expr{}
+	args = []expr{}
 	for !p.is(tkPunct, ")") {
 		if len(args) > 0 {
 			if _, err := p.expect(tkPunct, ",", `"," or ")"`); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if p.is(tkPunct, ")") {
 				break
 			}
 		}
-		if p.cur().kind == tkName && (p.peek(1).kind == tkOperator && p.peek(1).val == "=" || p.peek(1).kind == tkPunct && p.peek(1).val == ":") {
-			return nil, twigError(p.cur().pos, "named arguments are not supported")
-		}
-		if a, err := p.arrow(); a != nil || err != nil {
-			if err != nil {
-				return nil, err
+		name := ""
+		if p.cur().kind == tkName && p.peek(1).kind == tkOperator && p.peek(1).val == "=" {
+			name = p.cur().val
+			for _, n := range names {
+				if n == name {
+					return nil, nil, twigError(p.cur().pos, "argument %q is defined twice", name)
+				}
 			}
-			args = append(args, a)
-			continue
+			if names == nil {
+				names = make([]string, len(args))
+			}
+			p.next()
+			p.next()
+		} else if names != nil {
+			return nil, nil, twigError(p.cur().pos, "positional arguments cannot be used after named arguments")
+		} else if p.cur().kind == tkName && p.peek(1).kind == tkPunct && p.peek(1).val == ":" {
+			return nil, nil, twigError(p.cur().pos, "named arguments are written name=value")
 		}
-		x, err := p.parseExpr(0)
+		var x expr
+		if x, err = p.arrow(); x == nil && err == nil {
+			x, err = p.parseExpr(0)
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		args = append(args, x)
+		if names != nil {
+			names = append(names, name)
+		}
 	}
 	p.next()
-	return args, nil
+	return args, names, nil
 }
 
 // arrow parses "x => body" or "(x, y) => body" when the tokens ahead are one.
@@ -994,7 +1019,13 @@ func (p *parser) postfix(x expr) (expr, error) {
 			}
 			p.next()
 			if p.is(tkPunct, "(") {
-				return nil, twigError(k.pos, "method calls (%s()) are not supported", k.val)
+				// a method call: the data has no objects, so Twig (without
+				// strict_variables) gives null
+				if _, _, err := p.parseArgs(); err != nil {
+					return nil, err
+				}
+				x = &filterExpr{p: k.pos, obj: x, name: reservedPrefix + "drop", helper: true}
+				continue
 			}
 			x = &getExpr{p: k.pos, obj: x, key: key, dot: true}
 		case "[":
@@ -1044,7 +1075,7 @@ func (p *parser) postfix(x expr) (expr, error) {
 			f := &filterExpr{p: nt.pos, obj: x, name: nt.val}
 			switch {
 			case p.is(tkPunct, "("):
-				if f.args, err = p.parseArgs(); err != nil {
+				if f.args, f.names, err = p.parseArgs(); err != nil {
 					return nil, err
 				}
 			case p.is(tkPunct, ":") && p.cur().adjacent && !p.noDjango:
@@ -1130,8 +1161,12 @@ func (p *parser) parseTest(x expr, op *token) (expr, error) {
 	te := &testExpr{p: t.pos, x: x, name: name, not: op.val == "is not"}
 	switch {
 	case p.is(tkPunct, "("):
-		if te.args, err = p.parseArgs(); err != nil {
+		var names []string
+		if te.args, names, err = p.parseArgs(); err != nil {
 			return nil, err
+		}
+		if names != nil {
+			return nil, twigError(t.pos, "named arguments are not supported in tests")
 		}
 	case testTakesArg[name]:
 		a, err := p.primaryExpr()

@@ -29,25 +29,18 @@ var helperFilters = map[string]helperFunc{
 	"mul": func(_ *state, a any, b []any) (any, error) { return arith('*', a, first(b)) },
 	"div": func(_ *state, a any, b []any) (any, error) { return opDiv(a, first(b)) },
 	"idiv": func(_ *state, a any, b []any) (any, error) {
+		// (int) floor(a / b)
 		q, err := opDiv(a, first(b))
 		if err != nil {
 			return nil, err
 		}
-		return phpInt(math.Floor(toFloat(q))), nil
+		return phpIntCast(math.Floor(toFloat(q))), nil
 	},
-	"mod": func(_ *state, a any, b []any) (any, error) {
-		d := toInt(first(b))
-		if d == 0 {
-			return nil, errors.New("modulo by zero")
-		}
-		if d == -1 {
-			return int64(0), nil
-		}
-		return toInt(a) % d, nil
-	},
+	"mod": func(_ *state, a any, b []any) (any, error) { return opMod(a, first(b)) },
 	"pow": func(_ *state, a any, b []any) (any, error) { return opPow(a, first(b)) },
-	"neg": func(_ *state, a any, _ []any) (any, error) { return arith('-', int64(0), a) },
-	"pos": func(_ *state, a any, _ []any) (any, error) { return arith('+', int64(0), a) },
+	// -a and +a are a * -1 and a * 1 in PHP
+	"neg": func(_ *state, a any, _ []any) (any, error) { return arith('*', a, int64(-1)) },
+	"pos": func(_ *state, a any, _ []any) (any, error) { return arith('*', a, int64(1)) },
 	"cat": func(st *state, a any, b []any) (any, error) {
 		parts := make([]string, 0, len(b)+1)
 		n := int64(0)
@@ -82,11 +75,12 @@ var helperFilters = map[string]helperFunc{
 		s, p, ok := twoStrings(a, first(b))
 		return ok && strings.HasSuffix(s, p), nil
 	},
-	"bitand": func(_ *state, a any, b []any) (any, error) { return toInt(a) & toInt(first(b)), nil },
-	"bitor":  func(_ *state, a any, b []any) (any, error) { return toInt(a) | toInt(first(b)), nil },
-	"bitxor": func(_ *state, a any, b []any) (any, error) { return toInt(a) ^ toInt(first(b)), nil },
+	"bitand": func(_ *state, a any, b []any) (any, error) { return bitOp('&', a, first(b)) },
+	"bitor":  func(_ *state, a any, b []any) (any, error) { return bitOp('|', a, first(b)) },
+	"bitxor": func(_ *state, a any, b []any) (any, error) { return bitOp('^', a, first(b)) },
 	"attr":   func(_ *state, a any, b []any) (any, error) { return fnAttribute(nil, a, first(b)) },
 	"has":    func(_ *state, a any, b []any) (any, error) { return hasKey(a, first(b)), nil },
+	"drop":   func(*state, any, []any) (any, error) { return nil, nil },
 
 	// tests
 	"is_empty":    func(_ *state, a any, _ []any) (any, error) { return isEmpty(a), nil },
@@ -97,33 +91,22 @@ var helperFilters = map[string]helperFunc{
 	"is_string":   func(_ *state, a any, _ []any) (any, error) { _, ok := a.(string); return ok, nil },
 	"is_mapping":  func(_ *state, a any, _ []any) (any, error) { _, ok := a.(*dict.Map); return ok, nil },
 	"is_sequence": func(_ *state, a any, _ []any) (any, error) { _, ok := a.([]any); return ok, nil },
-	"is_even":     func(_ *state, a any, _ []any) (any, error) { return toInt(a)%2 == 0, nil },
-	"is_odd":      func(_ *state, a any, _ []any) (any, error) { return toInt(a)%2 != 0, nil },
+	// Twig's even, odd and divisible by use PHP's %
+	"is_even": func(_ *state, a any, _ []any) (any, error) {
+		r, err := opMod(a, int64(2))
+		return err == nil && r == int64(0), err
+	},
+	"is_odd": func(_ *state, a any, _ []any) (any, error) {
+		r, err := opMod(a, int64(2))
+		return err == nil && r != int64(0), err
+	},
 	"is_divisible": func(_ *state, a any, b []any) (any, error) {
-		d := toInt(first(b))
-		return d != 0 && toInt(a)%d == 0, nil
+		r, err := opMod(a, first(b))
+		return err == nil && r == int64(0), err
 	},
-	"is_prefixed": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		return anyOf(b, func(p string) bool { return strings.HasPrefix(s, p) }), nil
-	},
-	"is_suffixed": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		return anyOf(b, func(p string) bool { return strings.HasSuffix(s, p) }), nil
-	},
-	"is_pattern": func(_ *state, a any, b []any) (any, error) {
-		s := toStr(a)
-		var err error
-		ok := anyOf(b, func(p string) bool {
-			re, werr := wildcard(p)
-			if werr != nil {
-				err = werr
-				return true
-			}
-			return re.MatchString(s)
-		})
-		return ok && err == nil, err
-	},
+	"is_prefixed": func(_ *state, a any, b []any) (any, error) { return testPrefixed(a, b, false) },
+	"is_suffixed": func(_ *state, a any, b []any) (any, error) { return testPrefixed(a, b, true) },
+	"is_pattern":  func(_ *state, a any, b []any) (any, error) { return testPattern(a, b) },
 	"is_record_type": func(_ *state, a any, b []any) (any, error) {
 		if m, ok := a.(*dict.Map); ok {
 			a = m.Value("_context")
@@ -159,18 +142,12 @@ func anyOf(args []any, f func(string) bool) bool {
 	return false
 }
 
+// twoStrings gives a and b when both are text (Twig's starts with and
+// ends with are false otherwise).
 func twoStrings(a, b any) (string, string, bool) {
-	switch a.(type) {
-	case string, int64, float64:
-	default:
-		return "", "", false
-	}
-	switch b.(type) {
-	case string, int64, float64:
-	default:
-		return "", "", false
-	}
-	return toStr(a), toStr(b), true
+	s, ok1 := a.(string)
+	p, ok2 := b.(string)
+	return s, p, ok1 && ok2
 }
 
 func isIterable(x any) bool {
@@ -207,41 +184,16 @@ func contextAlias(s string) string {
 
 // --- numbers ---
 
-// number converts a value to a PHP number: an int64 or a float64. Numeric
-// text is read as a number; other text counts as its leading number or 0.
-func number(x any) (any, error) {
-	switch v := x.(type) {
-	case int64, float64:
-		return v, nil
-	case nil:
-		return int64(0), nil
-	case bool:
-		if v {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	case string:
-		s := strings.TrimSpace(v)
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, nil
-		}
-		f, _ := parseNumber(s)
-		if f == math.Trunc(f) && !strings.ContainsAny(s, ".eE") && math.Abs(f) < 9e18 {
-			return int64(f), nil
-		}
-		return f, nil
-	case *dict.Map, []any:
-		return nil, errors.New("unsupported operand types: array")
+func opName(op byte) string {
+	if op == 'p' {
+		return "**"
 	}
-	return toFloat(x), nil
+	return string(op)
 }
 
+// arith is PHP's + - * on two values.
 func arith(op byte, a, b any) (any, error) {
-	x, err := number(a)
-	if err != nil {
-		return nil, err
-	}
-	y, err := number(b)
+	x, y, err := numbers(opName(op), a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -258,10 +210,7 @@ func arith(op byte, a, b any) (any, error) {
 				return r, nil
 			}
 		case '*':
-			if xi == 0 || yi == 0 {
-				return int64(0), nil
-			}
-			if r := xi * yi; r/yi == xi && !(xi == -1 && yi == math.MinInt64) && !(yi == -1 && xi == math.MinInt64) {
+			if r, overflow := mulInt(xi, yi); !overflow {
 				return r, nil
 			}
 		}
@@ -291,26 +240,21 @@ func opAdd(st *state, a, b any) (any, error) {
 		if err := st.wantItems(int64(sizeOf(a) + sizeOf(b))); err != nil {
 			return nil, err
 		}
-		ma, mb := asMap(a), asMap(b)
-		out := dict.New(ma.Len() + mb.Len())
-		ma.Range(func(k string, v any) bool { out.Set(k, v); return true })
-		mb.Range(func(k string, v any) bool {
+		out := dict.New(sizeOf(a) + sizeOf(b))
+		eachItem(a, func(k string, v any) bool { out.Set(k, v); return true })
+		eachItem(b, func(k string, v any) bool {
 			if _, ok := out.Get(k); !ok {
 				out.Set(k, v)
 			}
 			return true
 		})
-		return out, nil
+		return phpArray(out), nil
 	}
 	return arith('+', a, b)
 }
 
 func opDiv(a, b any) (any, error) {
-	x, err := number(a)
-	if err != nil {
-		return nil, err
-	}
-	y, err := number(b)
+	x, y, err := numbers("/", a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -325,30 +269,70 @@ func opDiv(a, b any) (any, error) {
 	return toFloat(x) / toFloat(y), nil
 }
 
+// opMod is PHP's %: both operands as integers.
+func opMod(a, b any) (any, error) {
+	x, y, err := numbers("%", a, b)
+	if err != nil {
+		return nil, err
+	}
+	d := toInt(y)
+	if d == 0 {
+		return nil, errors.New("modulo by zero")
+	}
+	if d == -1 {
+		return int64(0), nil
+	}
+	return toInt(x) % d, nil
+}
+
 func opPow(a, b any) (any, error) {
-	x, err := number(a)
+	x, y, err := numbers("**", a, b)
 	if err != nil {
 		return nil, err
 	}
-	y, err := number(b)
-	if err != nil {
-		return nil, err
-	}
-	r := math.Pow(toFloat(x), toFloat(y))
-	xi, xInt := x.(int64)
-	yi, yInt := y.(int64)
-	if xInt && yInt && yi >= 0 && math.Abs(r) < 9e18 {
-		// exponentiation by squaring: at most 64 rounds, even for 1 ** 10^18
-		out, base := int64(1), xi
-		for e := yi; e > 0; e >>= 1 {
-			if e&1 == 1 {
-				out *= base
-			}
-			base *= base
+	return phpPow(x, y), nil
+}
+
+// bitOp is PHP's & | ^: on two strings byte by byte, else on integers.
+func bitOp(op byte, a, b any) (any, error) {
+	sa, ok1 := a.(string)
+	sb, ok2 := b.(string)
+	if ok1 && ok2 {
+		long, short := sa, sb
+		if len(short) > len(long) {
+			long, short = short, long
 		}
-		return out, nil
+		n := len(short)
+		if op == '|' {
+			n = len(long)
+		}
+		out := make([]byte, n)
+		for i := range out {
+			switch {
+			case i >= len(short):
+				out[i] = long[i]
+			case op == '&':
+				out[i] = sa[i] & sb[i]
+			case op == '|':
+				out[i] = sa[i] | sb[i]
+			default:
+				out[i] = sa[i] ^ sb[i]
+			}
+		}
+		return string(out), nil
 	}
-	return r, nil
+	x, y, err := numbers(string(op), a, b)
+	if err != nil {
+		return nil, err
+	}
+	xi, yi := toInt(x), toInt(y)
+	switch op {
+	case '&':
+		return xi & yi, nil
+	case '|':
+		return xi | yi, nil
+	}
+	return xi ^ yi, nil
 }
 
 // phpInt gives a whole float as int64 when it fits.
@@ -577,10 +561,11 @@ func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) 
 		if list != nil {
 			k, item = int64(i), list[i]
 		} else {
-			k, item = keys[i], m.Value(keys[i])
+			k, item = keyValue(keys[i]), m.Value(keys[i])
 		}
 		if n.val == "" {
 			child.Private[n.key] = item
+			child.Private["_key"] = k // Twig's loop key without a key variable
 		} else {
 			child.Private[n.key] = k
 			child.Private[n.val] = item
@@ -591,7 +576,7 @@ func (n *forTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) 
 	}
 	// Twig keeps the changes to variables that existed before the loop.
 	for name, v := range child.Private {
-		if name == n.key || name == n.val || name == "loop" {
+		if name == n.key || name == n.val || name == "loop" || name == "_key" {
 			continue
 		}
 		if old, ok := ctx.Private[name]; ok {
@@ -853,19 +838,18 @@ func isPlatformFunction(name string) bool {
 }
 
 var platformFunctions = map[string]bool{
-	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true, "kata_parse": true,
-	"vobject_parse": true, "date_lerp": true, "jsonpath_set": true,
+	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true,
+	"vobject_parse": true, "date_lerp": true,
 }
 
 // unsupportedFunctions are Twig and Cerb functions hookhost does not have.
 var unsupportedFunctions = map[string]bool{
 	"dump": true, "constant": true, "include": true, "source": true, "template_from_string": true,
-	"block": true, "parent": true, "date": true, "xml_encode": true, "xml_attr": true, "xml_attrs": true,
+	"block": true, "parent": true, "xml_encode": true, "xml_attr": true, "xml_attrs": true,
 	"xml_tag": true, "xml_xpath": true, "xml_xpath_ns": true,
 }
 
 var platformFilters = map[string]bool{
 	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
-	"html_to_text": true, "parse_emails": true, "parse_user_agent": true, "tokenize": true,
-	"convert_encoding": true, "date_modify": true, "format": true,
+	"html_to_text": true, "parse_emails": true, "parse_user_agent": true,
 }

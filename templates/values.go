@@ -1,11 +1,7 @@
 package templates
 
 import (
-	"bytes"
-	"math"
 	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/flosch/pongo2/v6"
 
@@ -16,7 +12,7 @@ import (
 // *pongo2.Value) into the dict value model.
 func norm(x any) any {
 	switch t := x.(type) {
-	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda:
+	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime:
 		return x
 	case int:
 		return int64(t)
@@ -53,6 +49,9 @@ func toStr(x any) string {
 		return phpFloat(t)
 	case *dict.Map, []any:
 		return encodeJSON(t)
+	case *dateTime:
+		// PHP cannot convert a DateTime to text; hookhost prints ISO 8601
+		return t.String()
 	case *pongo2.Value:
 		return toStr(t.Interface())
 	default:
@@ -60,53 +59,19 @@ func toStr(x any) string {
 	}
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// printFlags are the json_encode flags of a list or dictionary printed as
+// text ({{ map }}, "~", join): json_encode's text, and never false.
+const printFlags = jsonPartialOutputOnError | jsonInvalidUTF8Substitute
 
-// encodeJSON encodes v compactly (insertion order, no HTML escaping).
-// Values a render builds are small enough to print (see state.built).
+// encodeJSON prints a list or dictionary as json_encode does. Values a
+// render builds are small enough to print (see state.built).
 func encodeJSON(v any) string {
-	b := bufPool.Get().(*bytes.Buffer)
-	b.Reset()
-	_ = dict.Encode(b, v, "")
-	s := b.String()
-	putBuf(b)
-	return s
+	out, _, _ := phpJSONEncode(v, printFlags, 0)
+	return out
 }
 
-func putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		bufPool.Put(b)
-	}
-}
-
-// encodeJSON encodes v as JSON text within the string limit: the encoding
-// stops as soon as the text is too long.
-func (st *state) encodeJSON(v any, indent string) (string, error) {
-	b := bufPool.Get().(*bytes.Buffer)
-	defer putBuf(b)
-	b.Reset()
-	w := &limitWriter{b: b, max: st.limits.String}
-	if err := dict.Encode(w, v, indent); err != nil {
-		return "", st.errString()
-	}
-	return b.String(), nil
-}
-
-// limitWriter writes to b and fails once b would hold more than max bytes.
-type limitWriter struct {
-	b   *bytes.Buffer
-	max int
-}
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.b.Len()+len(p) > w.max {
-		return 0, errBuilderFull
-	}
-	return w.b.Write(p)
-}
-
-// toFloat converts a value to a number the PHP way: numeric text parses
-// (leading numeric part), other text is 0.
+// toFloat converts a value to a number the PHP way: text gives its
+// leading number (0 when it has none).
 func toFloat(x any) float64 {
 	switch t := x.(type) {
 	case int64:
@@ -121,8 +86,11 @@ func toFloat(x any) float64 {
 		}
 		return 0
 	case string:
-		f, _ := parseNumber(t)
-		return f
+		n, _ := numericPrefix(t)
+		if i, ok := n.(int64); ok {
+			return float64(i)
+		}
+		return n.(float64)
 	case *dict.Map:
 		if t.Len() > 0 {
 			return 1
@@ -135,72 +103,41 @@ func toFloat(x any) float64 {
 	return 0
 }
 
-// toInt converts a value to an integer the PHP way.
+// toInt converts a value to an integer the PHP way ((int) cast).
 func toInt(x any) int64 {
 	switch t := x.(type) {
 	case int64:
 		return t
 	case int:
 		return int64(t)
+	case float64:
+		return phpIntCast(t)
 	case string:
-		if i, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64); err == nil {
+		n, _ := numericPrefix(t)
+		if i, ok := n.(int64); ok {
 			return i
 		}
+		return phpIntCast(n.(float64))
 	}
-	f := toFloat(x)
-	if math.IsNaN(f) || math.IsInf(f, 0) || f >= 9.2e18 || f <= -9.2e18 {
-		return 0
-	}
-	return int64(f)
+	return int64(toFloat(x))
 }
 
 // parseNumber reads the leading number of s; ok is true when all of s
-// (spaces aside) is a number.
+// (whitespace aside) is a number.
 func parseNumber(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpP_") && !isInfNaNText(s) {
-		return f, true
-	}
-	end := 0
-	seenDigit, seenDot, seenExp := false, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			seenDigit = true
-			end = i + 1
-		case (c == '+' || c == '-') && (i == 0 || s[i-1] == 'e' || s[i-1] == 'E'):
-		case c == '.' && !seenDot && !seenExp:
-			seenDot = true
-		case (c == 'e' || c == 'E') && seenDigit && !seenExp:
-			seenExp = true
-		default:
-			i = len(s)
-		}
-	}
-	if !seenDigit {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(s[:end], 64)
-	if err != nil {
-		return 0, false
-	}
-	return f, false
+	n, kind := numericPrefix(s)
+	return toFloat(n), kind == numericText
 }
 
-func isInfNaNText(s string) bool {
-	l := strings.ToLower(strings.TrimLeft(s, "+-"))
-	return strings.HasPrefix(l, "inf") || l == "nan"
-}
-
-// isNumeric reports whether x is a number or numeric text.
+// isNumeric reports whether x is a number or numeric text (PHP's
+// is_numeric).
 func isNumeric(x any) bool {
 	switch t := x.(type) {
 	case int64, float64, int:
 		return true
 	case string:
-		_, ok := parseNumber(t)
-		return ok
+		_, kind := numericPrefix(t)
+		return kind == numericText
 	}
 	return false
 }
@@ -288,79 +225,12 @@ func isList(m *dict.Map) bool {
 	return true
 }
 
-// compare orders two values: numbers numerically, otherwise as text.
-func compare(a, b any) int {
-	if isNumeric(a) && isNumeric(b) {
-		fa, fb := toFloat(a), toFloat(b)
-		switch {
-		case fa < fb:
-			return -1
-		case fa > fb:
-			return 1
-		}
-		return 0
-	}
-	return strings.Compare(toStr(a), toStr(b))
-}
+// compare orders two values as PHP 8's <=> does.
+func compare(a, b any) int { return phpCompare(a, b) }
 
 // looseEqual is PHP 8's ==.
-func looseEqual(a, b any) bool {
-	if isNumeric(a) && isNumeric(b) {
-		return toFloat(a) == toFloat(b)
-	}
-	switch a.(type) {
-	case *dict.Map, []any:
-		return toStr(a) == toStr(b)
-	}
-	if a == nil || b == nil {
-		// PHP 8: null equals "" and every value that is false
-		if s, ok := a.(string); ok {
-			return s == ""
-		}
-		if s, ok := b.(string); ok {
-			return s == ""
-		}
-		return !truthy(a) && !truthy(b)
-	}
-	if ba, ok := a.(bool); ok {
-		return ba == truthy(b)
-	}
-	if bb, ok := b.(bool); ok {
-		return bb == truthy(a)
-	}
-	return toStr(a) == toStr(b)
-}
+func looseEqual(a, b any) bool { return phpCompare(a, b) == 0 }
 
 // phpFloat prints a float as PHP's echo does (precision 14): 0.1 + 0.2 is
 // "0.3", 1e25 is "1.0E+25", whole numbers have no decimal point.
-func phpFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NAN"
-	case math.IsInf(f, 1):
-		return "INF"
-	case math.IsInf(f, -1):
-		return "-INF"
-	case f == math.Trunc(f) && math.Abs(f) < 1e15:
-		return strconv.FormatInt(int64(f), 10)
-	}
-	e := strconv.FormatFloat(f, 'e', 13, 64) // 14 significant digits
-	mant, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	if exp < -4 || exp >= 14 {
-		mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
-		}
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return mant + "E" + sign + strconv.Itoa(exp)
-	}
-	s := strconv.FormatFloat(f, 'f', max(13-exp, 0), 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
-}
+func phpFloat(f float64) string { return gcvt(f, 14, 'E') }

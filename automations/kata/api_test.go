@@ -191,7 +191,7 @@ func ExampleParse() {
 	}
 	body := doc.Root.Lookup("start:return:body")
 	fmt.Printf("%s %v %q at %s, value at %s\n", body.Key, body.Annotations, body.Value, body.Pos, body.ValuePos)
-	// Output: body [text] "Hello\nworld" at 4:5, value at 5:7
+	// Output: body [] "Hello\nworld" at 4:5, value at 5:7
 }
 
 func ExampleParse_errors() {

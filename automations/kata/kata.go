@@ -11,7 +11,8 @@
 //
 // (any case) followed by nothing (an object, or a text block when an
 // annotation such as @text or @list opens one) or by an inline value kept to
-// the end of the line. Sibling keys must differ before the '@', the name
+// the end of the line (a block key loses its @text, as in kata.php).
+// Sibling keys must differ before the '@', the name
 // after the '/' of a "type/name" key is letters, digits and '_', and
 // top-level "&name:" keys define references that "key@ref: name" copies.
 //
@@ -27,8 +28,8 @@
 //   - A dedent to an indentation not in use puts the key where kata.php puts
 //     it; the following keys at that indentation are its siblings.
 //   - Unknown and circular references are errors (kata.php leaves the
-//     reference name as the value), @text stays among a block key's
-//     Annotations, and the copies made for @ref are bounded in size.
+//     reference name as the value), and the copies made for @ref are
+//     bounded in size.
 //   - Every problem is reported, with its line and column, not just the
 //     first.
 package kata

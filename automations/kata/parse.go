@@ -280,6 +280,11 @@ func (p *parser) parse() {
 			n.Kind = Text
 			n.ValuePos = Pos{lineNo, ind + colon + 2}
 			off, lineNo = p.textBlock(n, ind, off, lineNo)
+			// Cerb drops @text from a block key (it only opened the block).
+			n.Annotations = slices.DeleteFunc(n.Annotations, func(a string) bool { return a == "text" })
+			if len(n.Annotations) == 0 {
+				n.Annotations = nil
+			}
 		default:
 			lastOpen = true
 		}

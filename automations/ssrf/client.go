@@ -98,3 +98,17 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (l *limitedBody) Close() error { return l.rc.Close() }
+
+// HeaderOrder returns the names of resp's header fields in the order the
+// server sent them, when a guarded transport recorded it (HTTP/1.x); nil
+// otherwise.
+func HeaderOrder(resp *http.Response) []string {
+	if resp == nil || resp.Request == nil {
+		return nil
+	}
+	rec, _ := resp.Request.Context().Value(orderKey{}).(*orderRecorder)
+	if rec == nil {
+		return nil
+	}
+	return rec.names()
+}

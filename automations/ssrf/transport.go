@@ -95,6 +95,7 @@ func NewTransport(opts Options) *Transport {
 
 // RoundTrip sends req over a connection of the pool of its allow-list.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = withOrder(req)
 	return t.transportFor(req.Context()).RoundTrip(req)
 }
 
@@ -196,5 +197,5 @@ func (g *guard) dialContext(ctx context.Context, network, addr string) (net.Conn
 		}
 		return nil, err
 	}
-	return conn, nil
+	return &recordingConn{Conn: conn}, nil
 }

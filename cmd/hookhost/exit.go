@@ -27,7 +27,7 @@ Exit status:
   0  success
   1  any other failure (the server refused a request as invalid, a server error)
   2  usage: an unknown command or flag, a missing or bad argument or flag value
-  3  not found: no such webhook, automation, job, run, secret or file (404)
+  3  not found: no such webhook, automation, job, run, secret, schedule, subscription or file (404)
   4  authentication: no admin token, or the server refused it (401, 403, or
      429 after repeated failures)
   5  cannot connect to the server (nothing listening there, a wrong --server,

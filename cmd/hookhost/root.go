@@ -36,6 +36,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newAutomationCmd(cl),
 		newRunCmd(cl),
 		newJobCmd(cl),
+		newScheduleCmd(cl),
+		newSubscriptionCmd(cl),
 		newSecretCmd(cl),
 		newExtCmd(cl),
 		newConfigCmd(),

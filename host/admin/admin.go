@@ -1,8 +1,9 @@
 // Package admin is the admin API under /api/v1: one file per area
-// (automations, webhooks, runs, jobs, secrets, packages, extensions), each
-// registering its own routes, behind the bearer admin token. Handlers
-// return errors (*api.Problem for the caller's mistakes); the app's one
-// error handler writes them as problem+json.
+// (automations, webhooks, runs, jobs, schedules, subscriptions, secrets,
+// packages, extensions), each registering its own routes, behind the
+// bearer admin token. Handlers return errors (*api.Problem for the
+// caller's mistakes); the app's one error handler writes them as
+// problem+json.
 package admin
 
 import (
@@ -19,14 +20,22 @@ import (
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/live"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/schedule"
 )
 
 // Config is what the admin API needs.
 type Config struct {
-	Catalog    *catalog.Catalog
-	Jobs       *jobs.Queue
+	Catalog *catalog.Catalog
+	// Dispatch replays recorded requests.
+	Dispatch *dispatch.Dispatcher
+	// Live streams what happens (GET /events).
+	Live *live.Broker
+	Jobs *jobs.Queue
+	// Schedules runs schedules (nil: the schedule routes answer 503).
+	Schedules  *schedule.Scheduler
 	Extensions *runner.Extensions
 	Redactor   *redact.Redactor
 	Logger     *slog.Logger
@@ -65,10 +74,13 @@ var areas = []area{
 	(*Admin).webhookRoutes,
 	(*Admin).runRoutes,
 	(*Admin).jobRoutes,
+	(*Admin).scheduleRoutes,
+	(*Admin).subscriptionRoutes,
 	(*Admin).secretRoutes,
 	(*Admin).extensionRoutes,
 	(*Admin).openAPIRoutes,
 	(*Admin).versionRoutes,
+	(*Admin).eventRoutes,
 	(*Admin).changeRoutes,
 }
 

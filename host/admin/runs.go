@@ -1,9 +1,12 @@
 package admin
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -14,8 +17,13 @@ import (
 	"github.com/hookhost/hookhost/host/views"
 )
 
+// runRoutes serve the request records: every request to a known webhook,
+// refused ones included (/runs is the same list under its older name).
 func (a *Admin) runRoutes() []route {
 	return []route{
+		{fiber.MethodGet, "/requests", a.listRuns},
+		{fiber.MethodGet, "/requests/:id", a.getRun},
+		{fiber.MethodPost, "/requests/:id/replay", a.replay},
 		{fiber.MethodGet, "/runs", a.listRuns},
 		{fiber.MethodGet, "/runs/:id", a.getRun},
 	}
@@ -54,6 +62,9 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 		return err
 	}
 	f.Limit = n
+	if err := runFilters(c, &f); err != nil {
+		return err
+	}
 	rs, err := a.cat.Store().ListRuns(c.UserContext(), f)
 	if err != nil {
 		return err
@@ -71,4 +82,65 @@ func (a *Admin) getRun(c *fiber.Ctx) error {
 		return catalog.NotFound(err, "run", c.Params("id"))
 	}
 	return c.JSON(views.Run(r, true, a.red))
+}
+
+// runFilters reads the list filters: ?status=4xx (a status class),
+// ?cause=verify ("-": not refused), ?since= and ?until= (RFC 3339), ?q=
+// (text in the stored request: headers, parameters, body).
+func runFilters(c *fiber.Ctx, f *store.RunFilter) error {
+	if st := c.Query("status"); st != "" {
+		if len(st) != 3 || st[0] < '1' || st[0] > '5' || (st[1:] != "xx" && st[1:] != "XX") {
+			return api.InvalidField("status", fmt.Sprintf("status must be a status class such as 2xx, 4xx or 5xx (got %q)", st))
+		}
+		f.StatusClass = int(st[0] - '0')
+	}
+	f.Cause = c.Query("cause")
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return api.InvalidField(p.name, fmt.Sprintf("%s must be an RFC 3339 time, e.g. %s=2027-01-02T15:04:05Z (got %q)", p.name, p.name, v))
+			}
+			*p.t = t
+		}
+	}
+	if q := c.Query("q"); len(q) > 256 {
+		return api.InvalidField("q", "q must be at most 256 bytes")
+	} else {
+		f.Search = q
+	}
+	return nil
+}
+
+// replay sends a recorded request again through its webhook's current
+// configuration (limits and verify blocks skipped; credentials stay
+// redacted as recorded) and answers with the new record and what the
+// webhook answered.
+func (a *Admin) replay(c *fiber.Ctx) error {
+	res, err := a.cfg.Dispatch.Replay(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := api.Replay{RecordID: res.RecordID, Problem: res.Problem}
+	if res.Answer != nil {
+		r := &api.JobResponse{Status: res.Answer.Status, Headers: a.red.Headers(res.Answer.Headers)}
+		if r.Headers == nil {
+			r.Headers = [][2]string{}
+		}
+		if utf8.Valid(res.Answer.Body) {
+			r.Body = a.red.Redact(string(res.Answer.Body))
+		} else {
+			r.BodyBase64 = base64.StdEncoding.EncodeToString(res.Answer.Body)
+		}
+		out.Response = r
+	}
+	if out.Problem != nil {
+		p := *out.Problem
+		p.Detail = a.red.Redact(p.Detail)
+		out.Problem = &p
+	}
+	return c.JSON(out)
 }

@@ -97,6 +97,16 @@ type Run struct {
 	Inputs     json.RawMessage `json:"inputs,omitempty"`
 	Output     json.RawMessage `json:"output,omitempty"`
 	Log        json.RawMessage `json:"log,omitempty"`
+	// RequestID is the request's X-Request-Id.
+	RequestID string `json:"request_id,omitempty"`
+	// Cause says why the request was refused before its automation ran
+	// (verify, rate_limit, concurrency, body_size, disabled, expired,
+	// no_handler), or why the run failed (error, timeout, crash).
+	Cause string `json:"cause,omitempty"`
+	// JobID names the job a hand-off queued.
+	JobID string `json:"job_id,omitempty"`
+	// ReplayOf names the record this one replayed.
+	ReplayOf string `json:"replay_of,omitempty"`
 }
 
 // RunList is the answer of GET /runs.
@@ -287,4 +297,21 @@ type ExtensionReload struct {
 	// Failed could not be started (GET /extensions says why); a changed
 	// binary that fails leaves the old processes serving.
 	Failed []string `json:"failed"`
+}
+
+// Replay is the answer of POST /requests/{id}/replay: the replay's own
+// record and what the webhook answered it (Response, or Problem).
+type Replay struct {
+	RecordID string       `json:"record_id"`
+	Response *JobResponse `json:"response,omitempty"`
+	Problem  *Problem     `json:"problem,omitempty"`
+}
+
+// JobEvent is the data of a "job" event on the event stream: a job started
+// or ended on the server streaming it.
+type JobEvent struct {
+	JobID   string    `json:"job_id"`
+	State   string    `json:"state"`
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
 }

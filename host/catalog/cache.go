@@ -196,3 +196,17 @@ func (c *Catalog) SecretValue(ctx context.Context, name string) (string, bool, e
 	k.mu.Unlock()
 	return v.value, v.found, nil
 }
+
+// HookByID returns the webhook id with its compiled event KATA (for
+// replays and dry runs; not cached), or a 404 problem.
+func (c *Catalog) HookByID(ctx context.Context, id string) (*Hook, error) {
+	w, err := c.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := c.CompileEvent(w.EventKATA)
+	if err != nil {
+		return nil, err
+	}
+	return &Hook{Webhook: w, Event: ev}, nil
+}

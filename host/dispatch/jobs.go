@@ -1,6 +1,8 @@
 package dispatch
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -12,7 +14,6 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
-	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/views"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -22,15 +23,14 @@ import (
 // (group commit) before anything is answered; the answer is 202
 // {"JobIds":["<id>"]} with Location: /webhook-jobs/<id>, or, with
 // job:wait_ms, the automation's own response if the job ended in time.
-func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations.Handler, a *store.Automation,
-	inputs *dict.Map, req automations.HTTPRequest, start time.Time) error {
+func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automations.Handler, a *store.Automation, inputs *dict.Map) error {
 	q := d.cfg.Jobs
 	if q == nil {
 		return api.NewProblem(http.StatusServiceUnavailable, "the job queue is not running")
 	}
-	w := h.Webhook
+	w := x.h.Webhook
 	opts := handler.Job
-	inputs.Set("webhook_data", webhookData(w, req))
+	inputs.Set("webhook_data", webhookData(w, x.req))
 	realInputs := encode(inputs)
 	if realInputs == nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
@@ -39,7 +39,7 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 	if err != nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
 	}
-	shown := encode(d.red.Inputs(inputs, h.Event.CredentialHeaders...))
+	shown := encode(d.red.Inputs(inputs, x.h.Event.CredentialHeaders...))
 	id := jobs.NewJobID()
 	var done <-chan *jobs.Finished
 	if opts.WaitMS > 0 {
@@ -47,44 +47,72 @@ func (d *Dispatcher) handOff(c *fiber.Ctx, h *catalog.Hook, handler *automations
 		defer stop()
 		done = ch
 	}
-	res, err := q.EnqueueID(c.UserContext(), id, &jobs.Request{
+	res, err := q.EnqueueID(ctx, id, &jobs.Request{
 		WebhookID: w.ID, Handler: handler.Key, Automation: a.Name,
 		Inputs: realInputs, RedactedInputs: shown,
 		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
 			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
-		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, req.Headers),
+		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, x.req.Headers),
 	})
 	if err != nil {
 		d.log.Error("queue job", "webhook", w.ID, "automation", a.Name, "error", err)
-		c.Set(fiber.HeaderRetryAfter, "1")
-		return api.NewProblem(http.StatusServiceUnavailable, "the job could not be queued; try again")
+		p := api.NewProblem(http.StatusServiceUnavailable, "the job could not be queued; try again")
+		if errors.Is(err, store.ErrStorageFull) {
+			p = api.NewProblem(http.StatusInsufficientStorage, "the server's storage is full; the job was not queued")
+		}
+		return p
 	}
+	e := x.entry
+	e.JobID = res.JobID
+	e.RunID = newRunID()
+	rec := d.pending(x)
+	rec.run = store.Run{ID: e.RunID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision, Status: http.StatusAccepted,
+		JobID: res.JobID, CreatedAt: x.start}
 	if done != nil && !res.Duplicate {
-		remaining := time.Duration(opts.WaitMS)*time.Millisecond - time.Since(start)
+		remaining := time.Duration(opts.WaitMS)*time.Millisecond - time.Since(x.start)
 		if remaining > 0 {
 			t := time.NewTimer(remaining)
 			defer t.Stop()
 			select {
 			case f := <-done:
-				reqlog.From(c).JobID = f.JobID
-				return d.answerFinished(c, w, f)
+				ans, err := d.finished(w, f)
+				x.answer = ans
+				if ans != nil {
+					rec.run.Status = ans.Status
+				}
+				var p *api.Problem
+				if errors.As(err, &p) {
+					rec.run.Status, rec.run.Error = p.Status, f.Error
+				}
+				rec.run.DurationUS = time.Since(x.start).Microseconds()
+				d.recorder.record(rec)
+				return err
 			case <-t.C:
 			}
 		}
 	}
-	reqlog.From(c).JobID = res.JobID
-	return Accepted(c, res.JobID, "/webhook-jobs/")
+	rec.run.DurationUS = time.Since(x.start).Microseconds()
+	d.recorder.record(rec)
+	x.answer = accepted(res.JobID, "/webhook-jobs/")
+	return nil
+}
+
+// accepted is 202 {"JobIds":["<id>"]} with the job's Location.
+func accepted(id, locationPrefix string) *Answer {
+	body, _ := json.Marshal(api.JobIDs{JobIDs: []string{id}})
+	return &Answer{Status: http.StatusAccepted, Body: body,
+		Headers: [][2]string{{fiber.HeaderLocation, locationPrefix + id}, {fiber.HeaderContentType, fiber.MIMEApplicationJSON}}}
 }
 
 // Accepted answers 202 {"JobIds":["<id>"]} with the job's Location.
 func Accepted(c *fiber.Ctx, id, locationPrefix string) error {
-	c.Location(locationPrefix + id)
-	return c.Status(fiber.StatusAccepted).JSON(api.JobIDs{JobIDs: []string{id}})
+	writeAnswer(c, accepted(id, locationPrefix))
+	return nil
 }
 
-// answerFinished answers a wait_ms request whose job ended in time: the
+// finished is the answer of a wait_ms request whose job ended in time: the
 // automation's response, or a problem as a failed synchronous run would.
-func (d *Dispatcher) answerFinished(c *fiber.Ctx, w *store.Webhook, f *jobs.Finished) error {
+func (d *Dispatcher) finished(w *store.Webhook, f *jobs.Finished) (*Answer, error) {
 	if f.State != jobs.StateCompleted {
 		status, detail := http.StatusInternalServerError, "the automation failed"
 		switch {
@@ -98,10 +126,9 @@ func (d *Dispatcher) answerFinished(c *fiber.Ctx, w *store.Webhook, f *jobs.Fini
 		}
 		p := api.NewProblem(status, detail)
 		p.RunID = f.JobID
-		return p
+		return nil, p
 	}
-	answer(c, f.Status, f.Headers, f.Body)
-	return nil
+	return &Answer{Status: f.Status, Headers: f.Headers, Body: f.Body}, nil
 }
 
 // webhookData is Azure Automation's WebhookData: the webhook's name, the

@@ -61,23 +61,25 @@ func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (releas
 	if !limited {
 		return func() {}, nil
 	}
-	e := reqlog.From(c)
 	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
-		return nil, refused(e, "body_size", "", api.NewProblem(http.StatusRequestEntityTooLarge,
-			"the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
+		x := &exchange{h: h, req: automations.HTTPRequest{Method: c.Method(), ClientIP: ClientIP(c, d.cfg.TrustedProxies)}, start: now, entry: reqlog.From(c)}
+		return nil, d.refused(x, "body_size", "",
+			api.NewProblem(http.StatusRequestEntityTooLarge, "the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
 	}
 	wl := d.limits.get(h.Webhook.ID, spec)
 	if wl.bucket != nil {
 		r := wl.bucket.ReserveN(now, 1)
 		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
 			r.CancelAt(now)
-			return nil, refused(e, "rate_limit", "", tooMany(c, wait, "this webhook's request rate limit is exceeded"))
+			return nil, d.refused(&exchange{h: h, req: d.request(c), start: now, entry: reqlog.From(c)}, "rate_limit", "",
+				tooMany(c, wait, "this webhook's request rate limit is exceeded"))
 		}
 	}
 	if spec.Concurrency > 0 {
 		if wl.inFlight.Add(1) > int64(spec.Concurrency) {
 			wl.inFlight.Add(-1)
-			return nil, refused(e, "concurrency", "", tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress"))
+			return nil, d.refused(&exchange{h: h, req: d.request(c), start: now, entry: reqlog.From(c)}, "concurrency", "",
+				tooMany(c, time.Second, "this webhook already has "+strconv.Itoa(spec.Concurrency)+" runs in progress"))
 		}
 		return func() { wl.inFlight.Add(-1) }, nil
 	}

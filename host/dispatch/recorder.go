@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,9 @@ type RecorderConfig struct {
 	// Queue is how many records wait to be written before new ones are
 	// dropped (and counted). Default 8192.
 	Queue int
+	// OnWritten, when set, is called on the recorder's goroutine with the
+	// records just written (the live event stream). It must not block.
+	OnWritten func([]*store.Run)
 }
 
 // Recorder defaults (RecorderConfig).
@@ -209,6 +213,9 @@ func (r *recorder) write(batch []*store.Run) {
 		switch {
 		case err == nil:
 			r.wrote(len(batch))
+			if r.cfg.OnWritten != nil {
+				r.cfg.OnWritten(batch)
+			}
 			return
 		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid):
 			r.writeEach(batch)
@@ -233,6 +240,9 @@ func (r *recorder) writeEach(batch []*store.Run) {
 		switch {
 		case err == nil || errors.Is(err, store.ErrConflict):
 			r.wrote(1)
+			if err == nil && r.cfg.OnWritten != nil {
+				r.cfg.OnWritten([]*store.Run{run})
+			}
 		case errors.Is(err, store.ErrInvalid):
 			// The record's fault, not the store's.
 			r.writeFailed.Add(1)
@@ -393,6 +403,8 @@ type pendingRun struct {
 	credentialHeaders []string
 	// entry is the request's access log entry.
 	entry *reqlog.Entry
+	// replayOf names the record a replay repeats.
+	replayOf string
 }
 
 // finish builds the record's inputs, output and log, redacted, with the
@@ -417,8 +429,17 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		q.Set(kv[0], p.red.Redact(v))
 	}
 	in.Set("query", q)
+	// The caller's own credentials (an Authorization value, a signature)
+	// are redacted wherever the automation echoed them; credential fields
+	// of a form or JSON body as in the parameters. The caller's answer is
+	// unchanged: this is the record.
+	creds := redact.CallerCredentials(p.req.Headers, p.credentialHeaders...)
+	red := p.red.Redact
+	if len(creds) > 0 {
+		red = func(s string) string { return redact.Values(p.red.Redact(s), creds...) }
+	}
 	// Redacted whole, then cut: a cut never leaves part of a secret.
-	body, cut := truncate(p.red.Redact(string(p.req.Body)), limit)
+	body, cut := truncate(red(string(redact.Body(p.req.Body, headerValue(p.req.Headers, "Content-Type")))), limit)
 	in.Set("body", body)
 	if cut {
 		in.Set("body_truncated", true)
@@ -427,7 +448,7 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	r.Inputs = encode(in)
 	if p.res != nil {
 		if p.res.Return != nil {
-			r.Output = encode(p.red.Value(p.res.Return))
+			r.Output = encode(redact.Walk(p.res.Return, red))
 			if limit >= 0 && len(r.Output) > limit {
 				head, _ := truncate(string(r.Output), limit)
 				r.Output = encode(dict.Of("output_truncated", true, "head", head))
@@ -436,9 +457,13 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		if r.Error == "" {
 			r.Error = p.res.Error
 		}
-		r.Log = encodeLog(p.res.Log, p.logLimit, p.red)
+		r.Log = encodeLog(p.res.Log, p.logLimit, red)
 	}
-	r.Error, _ = truncate(p.red.Redact(r.Error), limit)
+	r.Error, _ = truncate(red(r.Error), limit)
+	if p.entry != nil {
+		r.RequestID = p.entry.ID
+	}
+	r.ReplayOf = p.replayOf
 	return r
 }
 
@@ -457,7 +482,7 @@ func truncate(s string, limit int) (string, bool) {
 }
 
 // encodeLog encodes log entries as JSON, dropping entries past limit bytes.
-func encodeLog(entries []automations.LogEntry, limit int, red *redact.Redactor) []byte {
+func encodeLog(entries []automations.LogEntry, limit int, red func(string) string) []byte {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -469,7 +494,7 @@ func encodeLog(entries []automations.LogEntry, limit int, red *redact.Redactor) 
 			l = append(l, dict.Of("level", int64(3), "node", "", "message", "log truncated"))
 			break
 		}
-		l = append(l, dict.Of("level", int64(e.Level), "node", e.Node, "message", red.Redact(e.Message)))
+		l = append(l, dict.Of("level", int64(e.Level), "node", e.Node, "message", red(e.Message)))
 	}
 	return encode(l)
 }
@@ -481,4 +506,14 @@ func encode(v any) []byte {
 		return nil
 	}
 	return buf.Bytes()
+}
+
+// headerValue returns the first value of the header called name.
+func headerValue(headers [][2]string, name string) string {
+	for _, h := range headers {
+		if strings.EqualFold(h[0], name) {
+			return h[1]
+		}
+	}
+	return ""
 }

@@ -27,20 +27,33 @@ func errNoHandler() error {
 	return api.NewProblem(http.StatusNotFound, "no enabled handler for this request")
 }
 
-// handle serves one webhook request. What it did (the webhook, the run or
-// job, why it was refused) is noted in the request's reqlog.Entry for the
-// access log and the metrics.
+// Answer is an HTTP answer other than a problem: an automation's response,
+// or a job hand-off's 202.
+type Answer struct {
+	Status  int
+	Headers [][2]string
+	Body    []byte
+}
+
+// exchange is one request on its way through a webhook's configuration:
+// what process needs, whether the request came over HTTP, as a replay or
+// as a dry run.
+type exchange struct {
+	h     *catalog.Hook
+	req   automations.HTTPRequest
+	start time.Time
+	entry *reqlog.Entry
+	// replayOf names the record a replay repeats.
+	replayOf string
+	// answer is set when process ends without an error.
+	answer *Answer
+}
+
+// handle serves one webhook request over HTTP. What it did (the webhook,
+// the run or job, why it was refused) is noted in the request's
+// reqlog.Entry for the access log and the metrics.
 func (d *Dispatcher) handle(c *fiber.Ctx) error {
-	return d.serve(c, time.Now())
-}
-
-// refused notes why a request was refused and returns err.
-func refused(e *reqlog.Entry, cause, reason string, err error) error {
-	e.Cause, e.Reason = cause, reason
-	return err
-}
-
-func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
+	start := time.Now()
 	token := c.Params("token")
 	if token == "" {
 		token = c.Query("token")
@@ -49,8 +62,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	if token == "" {
 		return refused(e, "unknown_token", "", errNoWebhook())
 	}
-	ctx := c.UserContext()
-	h, err := d.cat.Webhook(ctx, token, start)
+	h, err := d.cat.Webhook(c.UserContext(), token, start)
 	if err != nil {
 		d.log.Error("webhook lookup", "error", err)
 		return api.NewProblem(http.StatusServiceUnavailable, "webhook lookup failed; try again")
@@ -58,45 +70,55 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	if h == nil {
 		return refused(e, "unknown_token", "", errNoWebhook())
 	}
-	w := h.Webhook
-	e.WebhookID = w.ID
-	if !w.Enabled {
-		return refused(e, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
-	}
-	if w.ExpiresAt != nil && !start.Before(*w.ExpiresAt) {
-		return refused(e, "expired", "", api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339)))
-	}
-
+	e.WebhookID = h.Webhook.ID
 	release, err := d.admit(c, h, start)
 	if err != nil {
 		return err
 	}
 	defer release()
-
-	req := d.request(c)
+	x := &exchange{h: h, req: d.request(c), start: start, entry: e}
 	if len(h.Event.Verifiers) > 0 {
-		if err := verify.VerifyAll(h.Event.Verifiers, &verify.Request{Headers: req.Headers, Body: req.Body, ClientIP: req.ClientIP}, start); err != nil {
-			return d.refuse(c, w, err)
+		if err := verify.VerifyAll(h.Event.Verifiers, &verify.Request{Headers: x.req.Headers, Body: x.req.Body, ClientIP: x.req.ClientIP}, start); err != nil {
+			return d.refuse(c, x, err)
 		}
 	}
-	inputs := automations.WebhookInputs(req, automations.WebhookInfo{
+	if err := d.process(c.UserContext(), x); err != nil {
+		return err
+	}
+	writeAnswer(c, x.answer)
+	return nil
+}
+
+// process takes a request that passed the webhook's checks of the caller
+// (limits, verify blocks) through its configuration: enabled and expiry,
+// the handler the event KATA picks, and the automation's run or job. It
+// records the request and sets x.answer, or returns the problem to answer.
+func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
+	w := x.h.Webhook
+	if !w.Enabled {
+		return d.refused(x, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
+	}
+	if w.ExpiresAt != nil && !x.start.Before(*w.ExpiresAt) {
+		return d.refused(x, "expired", "", api.NewProblem(http.StatusBadRequest, "this webhook expired at "+w.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
+	inputs := automations.WebhookInputs(x.req, automations.WebhookInfo{
 		ID: w.ID, Name: w.Name, EventKATA: w.EventKATA, UpdatedAt: w.UpdatedAt,
 	})
 	// The event KATA renders with the secrets it refers to, and the
 	// automation runs with those its script refers to.
-	if len(h.Event.Secrets) > 0 {
-		if err := d.cat.InjectSecrets(ctx, inputs, h.Event.Secrets); err != nil {
+	if len(x.h.Event.Secrets) > 0 {
+		if err := d.cat.InjectSecrets(ctx, inputs, x.h.Event.Secrets); err != nil {
 			return d.secretsUnavailable(w, err)
 		}
 	}
-	rec := &pendingRun{req: req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: h.Event.CredentialHeaders, entry: e}
-	handler, err := h.Event.SelectContext(ctx, inputs)
+	rec := d.pending(x)
+	handler, err := x.h.Event.SelectContext(ctx, inputs)
 	if err != nil {
 		// Rendering the saved event KATA failed for this request.
-		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), start, rec)
+		return d.fail(w, nil, "", http.StatusInternalServerError, "event KATA: "+err.Error(), x.start, rec)
 	}
 	if handler == nil {
-		return refused(e, "no_handler", "", errNoHandler())
+		return d.refused(x, "no_handler", "", errNoHandler())
 	}
 	a, err := d.cat.Automation(ctx, handler.Automation)
 	if err != nil {
@@ -104,7 +126,7 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		return api.NewProblem(http.StatusServiceUnavailable, "automation lookup failed; try again")
 	}
 	if a == nil || !automations.IsWebhookTrigger(a.ExtensionID) {
-		return refused(e, "no_handler", "", errNoHandler())
+		return d.refused(x, "no_handler", "", errNoHandler())
 	}
 	if handler.Inputs != nil {
 		inputs.Set("inputs", handler.Inputs)
@@ -112,36 +134,36 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 	if handler.Job != nil {
 		// A job reads its secrets when it runs: they are not stored with it.
 		inputs.Delete(catalog.SecretsKey)
-		return d.handOff(c, h, handler, a, inputs, req, start)
+		return d.handOff(ctx, x, handler, a, inputs)
 	}
 
-	if refs := d.cat.AutomationSecrets(a); len(refs) > 0 || len(h.Event.Secrets) > 0 {
+	if refs := d.cat.AutomationSecrets(a); len(refs) > 0 || len(x.h.Event.Secrets) > 0 {
 		if err := d.cat.InjectSecrets(ctx, inputs, refs); err != nil {
 			return d.secretsUnavailable(w, err)
 		}
 	}
 
 	runID := newRunID()
-	e.RunID = runID
+	x.entry.RunID = runID
 	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
 	res, err := d.cfg.Runner.Run(runCtx, &runner.Invocation{RunID: runID, Automation: a, Inputs: inputs})
 	cancel()
 	rec.res = res
 	switch {
 	case errors.Is(err, runner.ErrExtensionCrashed):
-		return d.fail(w, a, runID, http.StatusBadGateway, "the extension running this automation crashed", start, rec)
+		return d.fail(w, a, runID, http.StatusBadGateway, "the extension running this automation crashed", x.start, rec)
 	case errors.Is(err, context.DeadlineExceeded):
-		return d.fail(w, a, runID, http.StatusGatewayTimeout, "the automation ran past its time limit", start, rec)
+		return d.fail(w, a, runID, http.StatusGatewayTimeout, "the automation ran past its time limit", x.start, rec)
 	case err != nil:
 		d.log.Error("run automation", "automation", a.Name, "run_id", runID, "error", err)
-		return d.fail(w, a, runID, http.StatusInternalServerError, err.Error(), start, rec)
+		return d.fail(w, a, runID, http.StatusInternalServerError, err.Error(), x.start, rec)
 	}
 	if res.Exit == automations.ExitError {
 		status := http.StatusInternalServerError
 		if res.Limit == "time" {
 			status = http.StatusGatewayTimeout
 		}
-		return d.fail(w, a, runID, status, res.Error, start, rec)
+		return d.fail(w, a, runID, status, res.Error, x.start, rec)
 	}
 
 	resp := automations.WebhookResponse(res)
@@ -152,29 +174,63 @@ func (d *Dispatcher) serve(c *fiber.Ctx, start time.Time) error {
 		res.Log = append(res.Log, automations.LogEntry{Level: 4, Node: "return", Message: warning})
 		d.log.Warn("webhook answer", "webhook", w.ID, "run_id", runID, "warning", warning)
 	}
-	answer(c, resp.Status, resp.Headers, resp.Body)
+	x.answer = &Answer{Status: resp.Status, Headers: resp.Headers, Body: resp.Body}
 	rec.run = store.Run{ID: runID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision,
-		Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(start).Microseconds(), CreatedAt: start}
+		Status: resp.Status, Exit: string(res.Exit), DurationUS: time.Since(x.start).Microseconds(), CreatedAt: x.start}
 	d.record(rec)
 	return nil
 }
 
-// answer writes an automation's response. A body without a Content-Type
-// gets one inferred from it (never sniffed as HTML).
-func answer(c *fiber.Ctx, status int, headers [][2]string, body []byte) {
-	c.Status(status)
+// pending starts the record of x.
+func (d *Dispatcher) pending(x *exchange) *pendingRun {
+	return &pendingRun{req: x.req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: x.h.Event.CredentialHeaders,
+		entry: x.entry, replayOf: x.replayOf}
+}
+
+// writeAnswer writes an automation's response. A body without a
+// Content-Type gets one inferred from it (never sniffed as HTML).
+func writeAnswer(c *fiber.Ctx, a *Answer) {
+	c.Status(a.Status)
 	hasType := false
-	for _, hv := range headers {
+	for _, hv := range a.Headers {
 		if strings.EqualFold(hv[0], fiber.HeaderContentType) {
 			hasType = true
 		}
 		c.Response().Header.Add(hv[0], hv[1])
 	}
-	if !hasType && len(body) > 0 {
-		c.Set(fiber.HeaderContentType, inferContentType(body))
+	if !hasType && len(a.Body) > 0 {
+		c.Set(fiber.HeaderContentType, inferContentType(a.Body))
 	}
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Response().SetBodyRaw(body)
+	c.Response().SetBodyRaw(a.Body)
+}
+
+// refused notes why a request was refused and returns err.
+func refused(e *reqlog.Entry, cause, reason string, err error) error {
+	e.Cause, e.Reason = cause, reason
+	return err
+}
+
+// refused is refused for a known webhook: the request is also kept as a
+// request record with its cause (the console's inspector shows it), its
+// headers and body redacted as a run's are.
+func (d *Dispatcher) refused(x *exchange, cause, reason string, err error) error {
+	refused(x.entry, cause, reason, err)
+	status := http.StatusInternalServerError
+	var p *api.Problem
+	if errors.As(err, &p) {
+		status = p.Status
+	}
+	x.entry.RunID = newRunID()
+	msg := reason
+	if msg == "" && p != nil {
+		msg = p.Detail
+	}
+	rec := d.pending(x)
+	rec.run = store.Run{ID: x.entry.RunID, WebhookID: x.h.Webhook.ID, Status: status, Error: msg, Cause: cause,
+		DurationUS: time.Since(x.start).Microseconds(), CreatedAt: x.start}
+	d.recorder.record(rec)
+	return err
 }
 
 // fail records a failed run and returns the answer DESIGN.md decides:
@@ -222,7 +278,7 @@ func (d *Dispatcher) secretsUnavailable(w *store.Webhook, err error) error {
 
 // refuse answers a request that failed its webhook's verify/* blocks: 401
 // (403 for the IP allow-list) with the reason, never the expected value.
-func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
+func (d *Dispatcher) refuse(c *fiber.Ctx, x *exchange, err error) error {
 	var ve *verify.Error
 	if errors.As(err, &ve) {
 		if ve.Challenge != "" {
@@ -231,11 +287,11 @@ func (d *Dispatcher) refuse(c *fiber.Ctx, w *store.Webhook, err error) error {
 		if d.cfg.Metrics != nil {
 			d.cfg.Metrics.VerifyFailed(ve.Kind)
 		}
-		return refused(reqlog.From(c), "verify", ve.Error(), api.NewProblem(ve.Status, ve.Error()))
+		return d.refused(x, "verify", ve.Error(), api.NewProblem(ve.Status, ve.Error()))
 	}
 	// A secret named by the event KATA is missing or unusable: the
 	// operator's mistake, not the caller's.
-	d.log.Error("webhook verification could not run", "webhook", w.ID, "error", err)
+	d.log.Error("webhook verification could not run", "webhook", x.h.Webhook.ID, "error", err)
 	return api.NewProblem(http.StatusInternalServerError, "this webhook's verification could not run (see the server log)")
 }
 

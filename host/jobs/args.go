@@ -13,6 +13,7 @@ const (
 	queueCallbacks = "hookhost_callbacks"
 	kindRun        = "hookhost.run"
 	kindCallback   = "hookhost.callback"
+	kindDelivery   = "hookhost.delivery"
 )
 
 // runArgs are a run job's River args. They hold the real inputs.
@@ -45,10 +46,13 @@ func (a runArgs) slotKey() string { return a.WebhookID + "/" + a.Handler }
 
 // callbackArgs are a completion callback's River args.
 type callbackArgs struct {
-	JobID     string   `json:"job_id"`
-	WebhookID string   `json:"webhook_id"`
-	URL       string   `json:"url"`
-	Payload   argBytes `json:"payload"`
+	JobID     string `json:"job_id"`
+	WebhookID string `json:"webhook_id"`
+	// SigningKey names the signing secret (SigningKey); callbacks queued
+	// before it existed use WebhookID.
+	SigningKey string   `json:"signing_key,omitempty"`
+	URL        string   `json:"url"`
+	Payload    argBytes `json:"payload"`
 }
 
 // Kind is River's job kind.

@@ -33,7 +33,8 @@ import (
 //	webhook-timestamp: <unix seconds>
 //	webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">
 //
-// keyed with the webhook's signing secret (see SigningSecret). A 2xx
+// keyed with the signing secret of the job's webhook, or of its schedule
+// for a scheduled job (see SigningSecret and SigningKey). A 2xx
 // answer delivers it; 410 Gone stops it; anything else is retried with
 // backoff up to 8 attempts.
 //
@@ -62,6 +63,7 @@ type Notice struct {
 type NoticeData struct {
 	JobID      string          `json:"job_id"`
 	WebhookID  string          `json:"webhook_id"`
+	Handler    string          `json:"handler,omitempty"`
 	Automation string          `json:"automation"`
 	Revision   int64           `json:"revision"`
 	State      State           `json:"state"`
@@ -74,15 +76,16 @@ type NoticeData struct {
 	Output     json.RawMessage `json:"output"`
 }
 
-// queueCallback queues the callback of the job id in tx (its end was just
-// written in tx).
-func (q *Queue) queueCallback(ctx context.Context, tx *sql.Tx, id string) error {
+// jobNotice reads the record of the job id, which just ended in tx, and
+// encodes the notice of its end: the body of its callback and of its
+// subscription deliveries.
+func (q *Queue) jobNotice(ctx context.Context, tx *sql.Tx, id string) (*Job, []byte, error) {
 	j, err := q.getRecord(ctx, tx, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	n := Notice{Type: "job." + strings.ToLower(string(j.State)), Timestamp: nowUTC(), Data: NoticeData{
-		JobID: j.ID, WebhookID: j.WebhookID, Automation: j.Automation, Revision: j.Revision, State: j.State,
+	n := Notice{Type: jobEvent(j.State), Timestamp: nowUTC(), Data: NoticeData{
+		JobID: j.ID, WebhookID: j.WebhookID, Handler: j.Handler, Automation: j.Automation, Revision: j.Revision, State: j.State,
 		Attempts: j.Attempt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Status: j.Status, Error: j.Error, Output: j.Output}}
 	if n.Data.Output == nil {
@@ -90,9 +93,16 @@ func (q *Queue) queueCallback(ctx context.Context, tx *sql.Tx, id string) error 
 	}
 	body, err := json.Marshal(n)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	_, err = q.client.InsertTx(ctx, tx, callbackArgs{JobID: j.ID, WebhookID: j.WebhookID, URL: j.CallbackURL, Payload: body},
+	return j, body, nil
+}
+
+// queueCallback queues the callback of job j in tx (its end was just
+// written in tx), with the notice body.
+func (q *Queue) queueCallback(ctx context.Context, tx *sql.Tx, j *Job, body []byte) error {
+	_, err := q.client.InsertTx(ctx, tx, callbackArgs{JobID: j.ID, WebhookID: j.WebhookID,
+		SigningKey: SigningKey(j.WebhookID, j.Handler), URL: j.CallbackURL, Payload: body},
 		&river.InsertOpts{Queue: queueCallbacks, MaxAttempts: callbackMaxAttempts})
 	if err != nil {
 		return fmt.Errorf("queue callback: %w", err)
@@ -217,57 +227,106 @@ func (w *callbackWorker) NextRetry(job *river.Job[callbackArgs]) time.Time {
 // Work delivers one callback.
 func (w *callbackWorker) Work(ctx context.Context, job *river.Job[callbackArgs]) error {
 	a := job.Args
-	secret, err := w.q.SigningSecret(ctx, a.WebhookID, false)
+	key := a.SigningKey
+	if key == "" {
+		key = a.WebhookID // queued before signing keys
+	}
+	secret, err := w.q.SigningSecret(ctx, key, false)
 	if err != nil {
 		return err
 	}
-	msgID := "job_" + a.JobID
-	ts := time.Now().Unix()
-	sig, err := Sign(secret, msgID, ts, a.Payload)
-	if err != nil {
-		return river.JobCancel(err)
+	r := post(ctx, w.client(), a.URL, "job_"+a.JobID, secret, a.Payload)
+	last := job.Attempt >= job.MaxAttempts
+	switch r.outcome {
+	case sendDelivered:
+		w.note(ctx, a.JobID, levelCallbackDelivered, fmt.Sprintf("callback delivered: %s (attempt %d)", r.status, job.Attempt))
+		return nil
+	case sendRefused:
+		msg := "callback refused: " + r.detail
+		w.note(ctx, a.JobID, levelCallbackRefused, msg)
+		return river.JobCancel(errors.New(msg))
+	case sendStopped:
+		msg := "callback stopped: " + r.detail
+		w.note(ctx, a.JobID, levelCallbackFailed, msg)
+		return river.JobCancel(errors.New(msg))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(a.Payload))
+	if last {
+		w.note(ctx, a.JobID, levelCallbackFailed, fmt.Sprintf("callback failed after %d attempts: %s", job.Attempt, r.detail))
+	}
+	return fmt.Errorf("callback %s: %w", a.URL, r.err)
+}
+
+// sendOutcome is how one signed POST ended.
+type sendOutcome int
+
+const (
+	// sendDelivered: the receiver answered 2xx.
+	sendDelivered sendOutcome = iota + 1
+	// sendRefused: the outbound guard refused the address (or the request
+	// could not be made); no retry.
+	sendRefused
+	// sendStopped: the receiver answered 3xx (not followed) or 410 Gone;
+	// no retry.
+	sendStopped
+	// sendFailed: a transport error or another status; retried while
+	// attempts remain.
+	sendFailed
+)
+
+// sent is how one signed POST ended, in words fit for a log (never the
+// URL, whose path or query may hold a token).
+type sent struct {
+	outcome sendOutcome
+	// code and status are the receiver's answer (0 and "" when none).
+	code   int
+	status string
+	// detail says why it was refused, stopped or failed.
+	detail string
+	// err is the error of a failed send, for River.
+	err error
+}
+
+// post POSTs body to target signed the Standard Webhooks way (message id
+// msgID, secret) through the guarded client c, and says how it ended.
+// Completion callbacks and subscription deliveries both send with it.
+func post(ctx context.Context, c *http.Client, target, msgID, secret string, body []byte) sent {
+	ts := time.Now().Unix()
+	sig, err := Sign(secret, msgID, ts, body)
 	if err != nil {
-		return river.JobCancel(fmt.Errorf("callback URL: %w", err))
+		return sent{outcome: sendRefused, detail: err.Error(), err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return sent{outcome: sendRefused, detail: "the URL is not valid", err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "hookhost")
 	req.Header.Set("webhook-id", msgID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", sig)
-	resp, err := w.client().Do(req)
-	last := job.Attempt >= job.MaxAttempts
+	resp, err := c.Do(req)
 	if err != nil {
 		var be *ssrf.BlockedError
 		if errors.As(err, &be) {
-			msg := "callback refused: " + refusal(be)
-			w.note(ctx, a.JobID, levelCallbackRefused, msg)
-			return river.JobCancel(errors.New(msg))
+			return sent{outcome: sendRefused, detail: refusal(be), err: err}
 		}
-		if last {
-			w.note(ctx, a.JobID, levelCallbackFailed, fmt.Sprintf("callback failed after %d attempts: %s", job.Attempt, transportError(err)))
-		}
-		return fmt.Errorf("callback %s: %w", a.URL, err)
+		return sent{outcome: sendFailed, detail: transportError(err), err: err}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	s := sent{code: resp.StatusCode, status: resp.Status}
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		w.note(ctx, a.JobID, levelCallbackDelivered, fmt.Sprintf("callback delivered: %s (attempt %d)", resp.Status, job.Attempt))
-		return nil
+		s.outcome = sendDelivered
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		msg := "callback stopped: the receiver answered " + resp.Status + " and redirects are not followed"
-		w.note(ctx, a.JobID, levelCallbackFailed, msg)
-		return river.JobCancel(errors.New(msg))
+		s.outcome, s.detail = sendStopped, "the receiver answered "+resp.Status+" and redirects are not followed"
 	case resp.StatusCode == http.StatusGone:
-		w.note(ctx, a.JobID, levelCallbackFailed, "callback stopped: the receiver answered 410 Gone")
-		return river.JobCancel(errors.New("callback receiver answered 410 Gone"))
+		s.outcome, s.detail = sendStopped, "the receiver answered 410 Gone"
+	default:
+		s.outcome, s.detail = sendFailed, "the receiver answered "+resp.Status
+		s.err = errors.New("answered " + resp.Status)
 	}
-	if last {
-		w.note(ctx, a.JobID, levelCallbackFailed, fmt.Sprintf("callback failed after %d attempts: the receiver answered %s", job.Attempt, resp.Status))
-	}
-	return fmt.Errorf("callback %s: answered %s", a.URL, resp.Status)
+	return s
 }
 
 // transportError is err without the URL that *url.Error adds.

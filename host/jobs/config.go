@@ -52,6 +52,16 @@ type Config struct {
 	// outcome write; later ones double, with jitter, up to 5 seconds.
 	// Default 100ms.
 	OutcomeRetryBackoff time.Duration
+	// SubscriptionRefresh is how often this process reloads the
+	// subscriptions that events are matched against, to see other
+	// servers' changes (its own apply at once). Default 2s.
+	SubscriptionRefresh time.Duration
+	// PublishRate and PublishBurst bound the events Publish takes (a token
+	// bucket: PublishRate a second, bursts of PublishBurst); events past
+	// them are dropped (ErrPublishRate), so that a flood of refused
+	// requests cannot become a flood of deliveries. Defaults 100 and 1000.
+	PublishRate  float64
+	PublishBurst int
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
 	// AllowPrivateRequests lets completion callbacks reach loopback,
@@ -130,6 +140,15 @@ func (c *Config) defaults() error {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
+	}
+	if c.PublishRate <= 0 {
+		c.PublishRate = 100
+	}
+	if c.PublishBurst <= 0 {
+		c.PublishBurst = 1000
+	}
+	if c.SubscriptionRefresh <= 0 {
+		c.SubscriptionRefresh = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

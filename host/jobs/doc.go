@@ -6,8 +6,8 @@
 // # Tables
 //
 // Besides River's own tables (migrated with rivermigrate at start-up),
-// the package keeps four tables of its own, migrated by goose with the
-// version table goose_db_version_jobs:
+// the package keeps tables of its own, migrated by goose with the version
+// table goose_db_version_jobs:
 //
 //   - hookhost_jobs: one row per job, keyed by a random UUID (the id users
 //     see) and holding the River job id, the webhook, the automation and
@@ -17,8 +17,12 @@
 //   - hookhost_job_keys: idempotency keys (Idempotency-Key, webhook-id,
 //     X-GitHub-Delivery) per webhook, unique, valid 24 hours.
 //   - hookhost_job_slots: concurrency leases, one row per (handler, slot).
-//   - hookhost_signing_secrets: the per-webhook secrets that sign completion
-//     callbacks.
+//   - hookhost_signing_secrets: the per-webhook (and per-schedule) secrets
+//     that sign completion callbacks.
+//   - hookhost_subscriptions and hookhost_deliveries: receivers of published
+//     events and their delivery log (subscriptions.go).
+//   - hookhost_schedules: the schedules of host/schedule, migrated here
+//     because every scheduled run is a job of this queue.
 //
 // # Hand-off and group commit
 //
@@ -49,6 +53,16 @@
 // Real inputs (with secrets) live only in the River job's args, which River
 // deletes after Config.Retention; hookhost_jobs keeps the redacted copy
 // shown by the API.
+//
+// # Events
+//
+// When a job ends, the transaction that records its end also queues its
+// completion callback (callback.go) and one delivery per subscription to
+// its event (job.completed, job.failed, job.stopped); other parts publish
+// their events with Publish (webhook.request.rejected). Callbacks and
+// deliveries are River jobs of the callbacks' queue, sent by one function
+// (post): signed the Standard Webhooks way, through the outbound guard,
+// retried with backoff.
 //
 // # Bytes
 //

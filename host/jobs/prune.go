@@ -15,6 +15,9 @@ type PruneResult struct {
 	// Keys counts the idempotency keys deleted (older than
 	// IdempotencyWindow).
 	Keys int64
+	// Deliveries counts the subscription delivery log entries deleted
+	// (ended more than Settings.RecordRetention ago).
+	Deliveries int64
 	// Bytes is the size of the finished records left (0 when
 	// RecordMaxBytes is off).
 	Bytes int64
@@ -24,7 +27,8 @@ type PruneResult struct {
 // jobs that finished more than Settings.RecordRetention before now, then the
 // oldest finished records until their sizes add up to at most
 // Settings.RecordMaxBytes, then idempotency keys older than
-// IdempotencyWindow. Records of jobs that have not ended are never
+// IdempotencyWindow, then subscription delivery log entries that ended
+// more than Settings.RecordRetention before now. Records of jobs that have not ended are never
 // deleted; a deleted record's job never runs again (River's own rows follow
 // Config.Retention). Every statement deletes at most Config.PruneBatch rows
 // in its own transaction. The queue runs it every Config.PruneInterval.
@@ -79,22 +83,45 @@ func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, e
 		res.Bytes = max(total, 0)
 	}
 	keyCut := micros(now.Add(-IdempotencyWindow))
-	for {
-		r, err := q.db.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_job_keys WHERE (webhook_id, key) IN (
-			SELECT webhook_id, key FROM hookhost_job_keys WHERE created_at < ? LIMIT ?)`), keyCut, batch)
+	n, err := q.deleteBatches(ctx, `DELETE FROM hookhost_job_keys WHERE (webhook_id, key) IN (
+			SELECT webhook_id, key FROM hookhost_job_keys WHERE created_at < ? LIMIT ?)`, keyCut)
+	res.Keys = n
+	if err != nil {
+		return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
+	}
+	if q.cfg.RecordRetention > 0 {
+		n, err := q.deleteBatches(ctx, `DELETE FROM hookhost_deliveries WHERE id IN (
+			SELECT id FROM hookhost_deliveries WHERE updated_at < ? AND state NOT IN ('queued', 'retrying') LIMIT ?)`,
+			micros(now.Add(-q.cfg.RecordRetention)))
+		res.Deliveries = n
 		if err != nil {
-			return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
-		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
-		}
-		res.Keys += n
-		if n < int64(batch) {
-			break
+			return res, fmt.Errorf("jobs: prune delivery log: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// deleteBatches runs a DELETE whose last parameter is the batch size
+// (after args) until it deletes fewer rows than that, and reports how many
+// it deleted.
+func (q *Queue) deleteBatches(ctx context.Context, query string, args ...any) (int64, error) {
+	batch := q.cfg.PruneBatch
+	args = append(args, batch)
+	var total int64
+	for {
+		r, err := q.db.ExecContext(ctx, q.d.q(query), args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }
 
 // deleteRecords runs a DELETE of job records that returns their sizes, and
@@ -157,9 +184,9 @@ func (q *Queue) pruneLoop(ctx context.Context, done chan<- struct{}) {
 			switch {
 			case err != nil && ctx.Err() == nil:
 				q.log.Warn("pruning job records failed", "error", err)
-			case res.ByAge+res.BySize+res.Keys > 0:
+			case res.ByAge+res.BySize+res.Keys+res.Deliveries > 0:
 				q.log.Info("job records pruned", "by_age", res.ByAge, "by_size", res.BySize,
-					"idempotency_keys", res.Keys, "bytes_left", res.Bytes)
+					"idempotency_keys", res.Keys, "deliveries", res.Deliveries, "bytes_left", res.Bytes)
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/time/rate"
 
 	"github.com/hookhost/hookhost/host/store"
 )
@@ -52,7 +53,14 @@ type Queue struct {
 	heartbeatDone chan struct{}
 	stopPrune     context.CancelFunc
 	pruneDone     chan struct{}
+	stopLoops     context.CancelFunc
+	loopsDone     []chan struct{}
 	closeOnce     sync.Once
+
+	// subs are the subscriptions events are matched against; pub takes
+	// published events to the publishing goroutine.
+	subs subscribers
+	pub  publisher
 
 	// health is what Healthy reports, fed by both group commits.
 	health writeHealth
@@ -65,7 +73,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{cfg: cfg, db: cfg.DB, d: newSQLDialect(cfg.Dialect), log: cfg.Logger,
-		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}}}
+		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}},
+		pub: publisher{in: make(chan published, publishBacklog), limit: rate.NewLimiter(rate.Limit(cfg.PublishRate), cfg.PublishBurst)}}
 
 	var driver riverdriver.Driver[*sql.Tx]
 	switch cfg.Dialect {
@@ -95,6 +104,10 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &callbackWorker{q: q}); err != nil {
+		q.closePool()
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &deliveryWorker{q: q}); err != nil {
 		q.closePool()
 		return nil, err
 	}
@@ -150,7 +163,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Start starts working jobs (unless Config.Workers is 0).
+// Start starts working jobs (unless Config.Workers is 0), and publishing
+// events to subscriptions.
 func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Workers > 0 {
 		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -167,6 +181,12 @@ func (q *Queue) Start(ctx context.Context) error {
 		q.pruneDone = make(chan struct{})
 		go q.pruneLoop(pctx, q.pruneDone)
 	}
+	q.refreshSubscribers(ctx)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopLoops = cancel
+	q.loopsDone = []chan struct{}{make(chan struct{}), make(chan struct{})}
+	go q.subscriberLoop(lctx, q.loopsDone[0])
+	go q.publishLoop(lctx, q.loopsDone[1])
 	return nil
 }
 
@@ -177,6 +197,7 @@ func (q *Queue) Close() error {
 	var err error
 	q.closeOnce.Do(func() {
 		q.inserter.close()
+		q.closePublisher()
 		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.ShutdownGrace+10*time.Second)
 		defer cancel()
 		if e := q.client.Stop(ctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
@@ -189,6 +210,12 @@ func (q *Queue) Close() error {
 		if q.stopPrune != nil {
 			q.stopPrune()
 			<-q.pruneDone
+		}
+		if q.stopLoops != nil {
+			q.stopLoops()
+			for _, done := range q.loopsDone {
+				<-done
+			}
 		}
 		q.writer.close()
 		q.closePool()

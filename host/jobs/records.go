@@ -86,7 +86,9 @@ func (q *Queue) getRecord(ctx context.Context, db querier, id string) (*Job, err
 // Filter selects jobs for List. Zero fields do not filter.
 type Filter struct {
 	WebhookID string
-	State     State
+	// Schedule selects the jobs of the schedule of that name.
+	Schedule string
+	State    State
 	// Limit is the page size: default 50, at most 500.
 	Limit int
 	// Cursor continues a previous List (its next cursor).
@@ -108,6 +110,10 @@ func (q *Queue) listPage(ctx context.Context, f Filter) ([]*Job, string, error) 
 	if f.WebhookID != "" {
 		where = append(where, "webhook_id = ?")
 		args = append(args, f.WebhookID)
+	}
+	if f.Schedule != "" {
+		where = append(where, "webhook_id = '' AND handler = ?")
+		args = append(args, ScheduleHandler(f.Schedule))
 	}
 	if f.State != "" {
 		where = append(where, "state = ?")
@@ -151,6 +157,10 @@ func (q *Queue) listPage(ctx context.Context, f Filter) ([]*Job, string, error) 
 	}
 	return out, next, nil
 }
+
+// ScheduleHandler is the handler of the jobs of the schedule called name:
+// a scheduled job has no webhook ID and this handler.
+func ScheduleHandler(name string) string { return "schedule/" + name }
 
 // ErrBadCursor means a list cursor was not one List returned.
 var ErrBadCursor = errors.New("jobs: invalid cursor")

@@ -13,7 +13,9 @@ import (
 //
 // The webhook record has no secret column, so each webhook's callback
 // signing secret ("whsec_" + base64 of 32 random bytes) lives in
-// hookhost_signing_secrets, created on first need. SigningSecret with
+// hookhost_signing_secrets, created on first need; a schedule's is there
+// under "schedule/<name>" (SigningKey). Subscriptions keep their own
+// secret in their row. SigningSecret with
 // rotate replaces it and returns the new one: the admin API shows it only
 // then.
 
@@ -24,8 +26,9 @@ const (
 		ON CONFLICT (webhook_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at`
 )
 
-// SigningSecret returns the webhook's callback signing secret, creating it
-// when missing; with rotate it always makes a new one.
+// SigningSecret returns the callback signing secret of a webhook (its ID)
+// or schedule (SigningKey), creating it when missing; with rotate it always
+// makes a new one.
 func (q *Queue) SigningSecret(ctx context.Context, webhookID string, rotate bool) (string, error) {
 	if rotate {
 		s := newSecret()
@@ -49,6 +52,16 @@ func (q *Queue) SigningSecret(ctx context.Context, webhookID string, rotate bool
 		return "", fmt.Errorf("jobs: signing secret: %w", err)
 	}
 	return s, nil
+}
+
+// SigningKey is the key of the signing secret of a job's completion
+// callbacks: its webhook's ID, or, for a job that no webhook started (a
+// schedule's), its handler ("schedule/<name>").
+func SigningKey(webhookID, handler string) string {
+	if webhookID != "" {
+		return webhookID
+	}
+	return handler
 }
 
 func newSecret() string {

@@ -91,7 +91,8 @@ func (d sqlDialect) finishStateSQL() string {
 }
 
 // finish writes an attempt's end, releases its slot and, for a final
-// state with a callback URL, queues the callback, all in one transaction.
+// state, queues the callback (with a callback URL) and the deliveries to
+// the subscriptions of the job's event, all in one transaction.
 // It reports whether the record changed (false: it was final already).
 func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 	var changed bool
@@ -136,8 +137,25 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 				return err
 			}
 		}
-		if changed && o.state.Final() && o.callback != "" {
-			return q.queueCallback(ctx, tx, o.jobID)
+		if !changed || !o.state.Final() {
+			return nil
+		}
+		// The job's end is announced in the transaction that records it.
+		subs := q.subs.match(jobEvent(o.state), o.webhook)
+		if o.callback == "" && len(subs) == 0 {
+			return nil
+		}
+		j, body, err := q.jobNotice(ctx, tx, o.jobID)
+		if err != nil {
+			return err
+		}
+		if o.callback != "" {
+			if err := q.queueCallback(ctx, tx, j, body); err != nil {
+				return err
+			}
+		}
+		if len(subs) > 0 {
+			return q.queueDeliveries(ctx, tx, subs, jobEvent(j.State), body)
 		}
 		return nil
 	})

@@ -340,7 +340,7 @@ func TestExport_RoundTrip(t *testing.T) {
 	_, err := a.Apply(b.ctx, Files(shopFiles()), opts)
 	require.NoError(t, err)
 	require.NoError(t, b.cat.CreateAutomation(b.ctx, &store.Automation{Name: "api.made", ExtensionID: "cerb.trigger.webhook.respond",
-		Description: "yes: \"quoted\" # not a comment\nsecond line", Script: "start:\n  return:\n    body: {{ 'x' }}\n", PolicyKATA: "commands:\n  all:\n    allow@bool: yes\n"}))
+		Description: "yes: \"quoted\" # not a comment\nsecond line", Script: "start:\n  return:\n    body: {{ 'x' }}\n", PolicyKATA: "commands:\n  function:\n    allow: yes\n"}))
 	exp := true
 	for _, name := range []string{"null", "123", "true", " spaced ", "Ünïcode: ✓"} {
 		w := &store.Webhook{Name: name, EventKATA: "automation/x:\n  uri: cerb:automation:api.made\n", Enabled: name != "123", Debug: exp}

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/hookhost/hookhost/host/verify"
@@ -94,4 +95,113 @@ func markKeys(v any, match func(string) bool) {
 		}
 		return true
 	})
+}
+
+// Body returns a request body as records keep it: a form
+// (application/x-www-form-urlencoded) or JSON body whose fields are named
+// like credentials (CredentialParam, at any depth) has their values
+// replaced by "[redacted]"; any other body, or one with nothing to hide,
+// comes back as it is.
+func Body(body []byte, contentType string) []byte {
+	ct := strings.ToLower(contentType)
+	switch {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		return formBody(body)
+	case strings.Contains(ct, "json"):
+		v, err := dict.DecodeJSON(body)
+		if err != nil {
+			return body
+		}
+		if out, changed := markCredentials(v); changed {
+			if b := encode(out); b != nil {
+				return b
+			}
+		}
+	}
+	return body
+}
+
+// formBody redacts the credential fields of a form body, keeping the order
+// and encoding of the others.
+func formBody(body []byte) []byte {
+	parts := strings.Split(string(body), "&")
+	changed := false
+	for i, p := range parts {
+		k, _, found := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if found && CredentialParam(name) {
+			parts[i] = k + "=" + url.QueryEscape(Marker)
+			changed = true
+		}
+	}
+	if !changed {
+		return body
+	}
+	return []byte(strings.Join(parts, "&"))
+}
+
+// markCredentials returns v with the values of credential-named keys
+// replaced, at any depth, copying only what changes.
+func markCredentials(v any) (any, bool) {
+	switch t := v.(type) {
+	case *dict.Map:
+		var out *dict.Map
+		t.Range(func(k string, x any) bool {
+			nx, changed := x, false
+			if CredentialParam(k) {
+				if s, ok := x.(string); !ok || s != Marker {
+					nx, changed = Marker, true
+				}
+			} else {
+				nx, changed = markCredentials(x)
+			}
+			if changed && out == nil {
+				out = t.Clone()
+			}
+			if out != nil && changed {
+				out.Set(k, nx)
+			}
+			return true
+		})
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	case []any:
+		var out []any
+		for i, x := range t {
+			nx, changed := markCredentials(x)
+			if changed && out == nil {
+				out = append([]any(nil), t...)
+			}
+			if out != nil {
+				out[i] = nx
+			}
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	}
+	return v, false
+}
+
+// CallerCredentials lists the values of the credential headers a request
+// carried (and a bearer token without its scheme), so that a record can
+// redact them wherever the automation echoed them.
+func CallerCredentials(headers [][2]string, extra ...string) []string {
+	var out []string
+	for _, h := range headers {
+		if !CredentialHeader(h[0], extra...) || len(h[1]) < MinLen {
+			continue
+		}
+		out = append(out, h[1])
+		if scheme, token, ok := strings.Cut(h[1], " "); ok && len(token) >= MinLen && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
+			out = append(out, token)
+		}
+	}
+	return out
 }

@@ -86,7 +86,7 @@ func New(cfg Config) fiber.Handler {
 				slog.String("path", redact.Tokens(string(c.Request().URI().Path()))),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.Int("bytes", len(c.Response().Body())),
+				slog.Int("bytes", bodySize(c)),
 				slog.String("request_id", e.ID),
 			}
 			for _, kv := range [][2]string{{"webhook", e.WebhookID}, {"run_id", e.RunID}, {"job_id", e.JobID}, {"cause", e.Cause}, {"reason", e.Reason}} {
@@ -119,4 +119,13 @@ func sane(s string) bool {
 		}
 	}
 	return true
+}
+
+// bodySize is the answer's body length, or -1 for a streamed body (an
+// event stream), which reading would consume.
+func bodySize(c *fiber.Ctx) int {
+	if c.Response().IsBodyStream() {
+		return -1
+	}
+	return len(c.Response().Body())
 }

@@ -141,6 +141,15 @@ type Run struct {
 	Output     []byte // JSON return dictionary, may be nil
 	Log        []byte // JSON list of log entries, truncated
 	CreatedAt  time.Time
+	// RequestID is the request's X-Request-Id.
+	RequestID string
+	// Cause says why a request was refused before its automation ran
+	// (verify, rate_limit, disabled, ...), or "" when it ran.
+	Cause string
+	// JobID names the job a hand-off queued.
+	JobID string
+	// ReplayOf names the record a replay repeated.
+	ReplayOf string
 }
 
 // RunFilter selects runs for ListRuns. Zero fields do not filter.
@@ -148,6 +157,17 @@ type RunFilter struct {
 	WebhookID string
 	Limit     int    // default 50, at most 500
 	BeforeID  string // page: runs created before this run
+	// StatusClass keeps the runs answered with a status of that class
+	// (2 for 2xx ... 5 for 5xx).
+	StatusClass int
+	// Cause keeps the runs refused for that cause; "-" keeps the runs
+	// that were not refused.
+	Cause string
+	// Since and Until keep the runs created in [Since, Until).
+	Since, Until time.Time
+	// Search keeps the runs whose stored request (headers, parameters,
+	// body) holds the text.
+	Search string
 }
 
 // PackageImport records one package import.
@@ -190,7 +210,7 @@ const RunOverhead = 128
 // the bytes of its variable fields plus RunOverhead.
 func RunSize(r *Run) int64 {
 	return int64(len(r.ID) + len(r.WebhookID) + len(r.Automation) + len(r.Exit) + len(r.Error) +
-		len(r.Inputs) + len(r.Output) + len(r.Log) + RunOverhead)
+		len(r.Inputs) + len(r.Output) + len(r.Log) + len(r.RequestID) + len(r.Cause) + len(r.JobID) + len(r.ReplayOf) + RunOverhead)
 }
 
 // RunRetention says which run records PruneRuns removes. Zero fields take

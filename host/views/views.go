@@ -36,7 +36,8 @@ func Webhook(w *store.Webhook, now time.Time) api.Webhook {
 // Run shows a run record; full adds its inputs, output and log.
 func Run(r *store.Run, full bool, red *redact.Redactor) api.Run {
 	v := api.Run{ID: r.ID, WebhookID: r.WebhookID, Automation: r.Automation, Revision: r.Revision, Status: r.Status,
-		Exit: r.Exit, Error: red.Redact(r.Error), DurationUS: r.DurationUS, CreatedAt: r.CreatedAt}
+		Exit: r.Exit, Error: red.Redact(r.Error), DurationUS: r.DurationUS, CreatedAt: r.CreatedAt,
+		RequestID: r.RequestID, Cause: r.Cause, JobID: r.JobID, ReplayOf: r.ReplayOf}
 	if full {
 		v.Inputs = raw(red.RawJSON(r.Inputs))
 		v.Output = raw(red.RawJSON(r.Output))

@@ -270,37 +270,8 @@ func (v *Value) IsTrue() bool {
 //
 //	AsValue(1).Negate().IsTrue() == false
 func (v *Value) Negate() *Value {
-	if m, ok := v.orderedMap(); ok {
-		return AsValue(m.Len() == 0)
-	}
-	switch v.getResolvedValue().Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if v.Integer() != 0 {
-			return AsValue(0)
-		}
-		return AsValue(1)
-	case reflect.Float32, reflect.Float64:
-		if v.Float() != 0.0 {
-			return AsValue(float64(0.0))
-		}
-		return AsValue(float64(1.1))
-	case reflect.String:
-		// hookhost patch: PHP truthiness, "0" is false.
-		s := v.getResolvedValue().String()
-		return AsValue(s == "" || s == "0")
-	case reflect.Array, reflect.Chan, reflect.Map, reflect.Slice:
-		return AsValue(v.getResolvedValue().Len() == 0)
-	case reflect.Bool:
-		return AsValue(!v.getResolvedValue().Bool())
-	case reflect.Struct:
-		return AsValue(false)
-	case reflect.Invalid, reflect.Func: // hookhost patch: nil is false, quietly
-		return AsValue(v.getResolvedValue().Kind() == reflect.Invalid)
-	default:
-		logf("Value.IsTrue() not available for type: %s\n", v.getResolvedValue().Kind().String())
-		return AsValue(true)
-	}
+	// hookhost patch: "not" gives a boolean (PHP's !), whatever the value
+	return AsValue(!v.IsTrue())
 }
 
 // Len returns the length for an array, chan, map, slice or string.

@@ -308,7 +308,10 @@ func (vr *variableResolver) resolve(ctx *ExecutionContext) (*Value, error) {
 					// Calling an index is only possible for:
 					// * slices/arrays/strings
 					switch current.Kind() {
-					case reflect.String, reflect.Array, reflect.Slice:
+					case reflect.String:
+						// hookhost patch: Twig gives null for s.0 on text
+						return AsValue(nil), nil
+					case reflect.Array, reflect.Slice:
 						if part.i >= 0 && current.Len() > part.i {
 							current = current.Index(part.i)
 						} else {
@@ -339,13 +342,21 @@ func (vr *variableResolver) resolve(ctx *ExecutionContext) (*Value, error) {
 					// Calling an index is only possible for:
 					// * slices/arrays/strings
 					switch current.Kind() {
-					case reflect.String, reflect.Array, reflect.Slice:
+					case reflect.String:
+						// hookhost patch: Twig gives null for s[0] on text
+						if _, err := part.subscript.Evaluate(ctx); err != nil {
+							return nil, err
+						}
+						return AsValue(nil), nil
+					case reflect.Array, reflect.Slice:
 						sv, err := part.subscript.Evaluate(ctx)
 						if err != nil {
 							return nil, err
 						}
-						si := sv.Integer()
-						if si >= 0 && current.Len() > si {
+						// hookhost patch: a PHP array key: l["x"] and l["01"]
+						// are missing, l[1.5] and l["1"] are l[1]
+						si, ok := listIndex(sv)
+						if ok && si >= 0 && current.Len() > si {
 							current = current.Index(si)
 						} else {
 							// In Django, exceeding the length of a list is just empty.
@@ -857,4 +868,36 @@ func fastFunc(v reflect.Value) (func(...any) (any, error), ContextFunction, bool
 		return nil, fn, true
 	}
 	return nil, nil, false
+}
+
+// listIndex reads a subscript of a list as PHP reads an array key: an
+// integer, a float (truncated), a boolean, or text that is an integer
+// written the canonical way ("5", "-1"; not "05" or "5.0"). hookhost patch.
+func listIndex(v *Value) (int, bool) {
+	switch x := v.Interface().(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case float64:
+		return int(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case string:
+		if x == "" || len(x) > 18 || (x[0] == '0' && len(x) > 1) {
+			return 0, false
+		}
+		n := 0
+		for i := 0; i < len(x); i++ {
+			if x[i] < '0' || x[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(x[i]-'0')
+		}
+		return n, true
+	}
+	return 0, false
 }

@@ -147,8 +147,9 @@ func migrate(ctx context.Context, db *sql.DB, searchPath string) error {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name: "postgres",
-		Time: func(t time.Time) any { return t },
+		Name:     "postgres",
+		Contains: func(col, param string) string { return "position(" + param + "::bytea in " + col + ") > 0" },
+		Time:     func(t time.Time) any { return t },
 		IsUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505" // unique_violation

@@ -150,8 +150,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name: "sqlite",
-		Time: func(t time.Time) any { return t.UnixMicro() },
+		Name:     "sqlite",
+		Contains: func(col, param string) string { return "instr(" + col + ", " + param + ") > 0" },
+		Time:     func(t time.Time) any { return t.UnixMicro() },
 		IsUnique: func(err error) bool {
 			var se *sqlite.Error
 			if !errors.As(err, &se) {

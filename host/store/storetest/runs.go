@@ -110,6 +110,7 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 			WebhookID: "0190b1a4-0000-7000-8000-000000000001", Automation: "wgm.respond", Revision: 4,
 			Status: 500, Exit: "error", Error: "boom", DurationUS: 1234,
 			Inputs: []byte(`{"request_body":"x"}`), Output: []byte(`{}`), Log: []byte(`[]`),
+			RequestID: "req-1", Cause: "error", JobID: "job-1", ReplayOf: "run-0",
 		}
 		empty := &store.Run{WebhookID: "w", Status: 404, Inputs: []byte{}} // Output and Log nil
 		require.NoError(t, s.InsertRuns(bundle.ctx, []*store.Run{r, empty}))
@@ -185,6 +186,34 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 		page, err = s.ListRuns(bundle.ctx, store.RunFilter{BeforeID: "nope"})
 		require.NoError(t, err)
 		require.Empty(t, page)
+	})
+
+	t.Run("ListFilters", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		rs := []*store.Run{
+			{WebhookID: "w", Status: 200, Inputs: []byte(`{"headers":{"x_order":"A-17"}}`), CreatedAt: base},
+			{WebhookID: "w", Status: 401, Cause: "verify", Inputs: []byte(`{"body":"nul\u0000 and more"}`), CreatedAt: base.Add(time.Minute)},
+			{WebhookID: "w", Status: 429, Cause: "rate_limit", Inputs: []byte(`{}`), CreatedAt: base.Add(2 * time.Minute)},
+			{WebhookID: "w", Status: 500, Inputs: []byte("{\"body\":\"caf\xc3\xa9 A-17\"}"), CreatedAt: base.Add(3 * time.Minute)},
+		}
+		require.NoError(t, s.InsertRuns(bundle.ctx, rs))
+		list := func(f store.RunFilter) []string {
+			t.Helper()
+			got, err := s.ListRuns(bundle.ctx, f)
+			require.NoError(t, err)
+			return runIDs(got)
+		}
+		require.Equal(t, []string{rs[2].ID, rs[1].ID}, list(store.RunFilter{StatusClass: 4}))
+		require.Equal(t, []string{rs[1].ID}, list(store.RunFilter{Cause: "verify"}))
+		require.Equal(t, []string{rs[3].ID, rs[0].ID}, list(store.RunFilter{Cause: "-"}), "not refused")
+		require.Equal(t, []string{rs[2].ID, rs[1].ID}, list(store.RunFilter{Since: base.Add(time.Minute), Until: base.Add(3 * time.Minute)}))
+		require.Equal(t, []string{rs[3].ID, rs[0].ID}, list(store.RunFilter{Search: "A-17"}))
+		require.Equal(t, []string{rs[3].ID}, list(store.RunFilter{Search: "café"}), "bytes, not only ASCII")
+		require.Empty(t, list(store.RunFilter{Search: "nowhere"}))
+		require.Equal(t, []string{rs[3].ID}, list(store.RunFilter{StatusClass: 5, Search: "A-17"}), "filters combine")
 	})
 
 	t.Run("ListLimitIsCapped", func(t *testing.T) {

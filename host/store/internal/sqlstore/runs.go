@@ -12,7 +12,7 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 )
 
-const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at`
+const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at, request_id, cause, job_id, replay_of`
 
 // runInsertCols are runCols and the record's size (store.RunSize), which
 // only pruning reads.
@@ -27,7 +27,8 @@ const (
 func scanRun(r rowScanner) (*store.Run, error) {
 	var x store.Run
 	err := r.Scan(&x.ID, &x.WebhookID, &x.Automation, &x.Revision, &x.Status, &x.Exit, &x.Error,
-		&x.DurationUS, blobCol{&x.Inputs}, blobCol{&x.Output}, blobCol{&x.Log}, timeCol{&x.CreatedAt})
+		&x.DurationUS, blobCol{&x.Inputs}, blobCol{&x.Output}, blobCol{&x.Log}, timeCol{&x.CreatedAt},
+		&x.RequestID, &x.Cause, &x.JobID, &x.ReplayOf)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func runInsertSQL(n int) string {
 }
 
 // runInsertArgs is the number of columns (and arguments) of one run.
-const runInsertArgs = 13
+const runInsertArgs = 17
 
 // errRunsSkipped reports that an INSERT skipped a run whose ID was taken.
 var errRunsSkipped = errors.New("run id taken")
@@ -142,7 +143,8 @@ func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, 
 	for i, r := range runs {
 		size := store.RunSize(r) + int64(len(ids[i])-len(r.ID))
 		args = append(args, ids[i], r.WebhookID, s.bytes(r.Automation), r.Revision, r.Status,
-			s.bytes(r.Exit), s.bytes(r.Error), r.DurationUS, r.Inputs, r.Output, r.Log, created[i], size)
+			s.bytes(r.Exit), s.bytes(r.Error), r.DurationUS, r.Inputs, r.Output, r.Log, created[i],
+			r.RequestID, r.Cause, r.JobID, r.ReplayOf, size)
 	}
 	var (
 		res sql.Result
@@ -226,6 +228,30 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if f.BeforeID != "" {
 		args = append(args, f.BeforeID)
 		where = append(where, `(created_at, id) < (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
+	}
+	if f.StatusClass >= 1 && f.StatusClass <= 5 {
+		args = append(args, f.StatusClass*100, f.StatusClass*100+100)
+		where = append(where, `status >= $`+strconv.Itoa(len(args)-1)+` AND status < $`+strconv.Itoa(len(args)))
+	}
+	switch f.Cause {
+	case "":
+	case "-":
+		where = append(where, `cause = ''`)
+	default:
+		args = append(args, f.Cause)
+		where = append(where, `cause = $`+strconv.Itoa(len(args)))
+	}
+	if !f.Since.IsZero() {
+		args = append(args, s.d.Time(f.Since.UTC()))
+		where = append(where, `created_at >= $`+strconv.Itoa(len(args)))
+	}
+	if !f.Until.IsZero() {
+		args = append(args, s.d.Time(f.Until.UTC()))
+		where = append(where, `created_at < $`+strconv.Itoa(len(args)))
+	}
+	if f.Search != "" {
+		args = append(args, []byte(f.Search))
+		where = append(where, s.d.Contains("inputs", `$`+strconv.Itoa(len(args))))
 	}
 	q := `SELECT ` + runCols + ` FROM runs`
 	if len(where) > 0 {

@@ -52,6 +52,9 @@ type Dialect struct {
 	// (a string on SQLite, whose TEXT keeps any bytes; a non-nil []byte for
 	// PostgreSQL's bytea). Default: the string unchanged.
 	Bytes func(string) any
+	// Contains is the condition that the blob column col holds the bytes
+	// of the parameter param ("$3").
+	Contains func(col, param string) string
 }
 
 // Store implements store.Store on a *sql.DB.

@@ -1,0 +1,87 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/reqlog"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// Replayed is what a replay did: the new record and the answer (or the
+// problem) the webhook's current configuration gave.
+type Replayed struct {
+	// RecordID names the replay's own request record (ReplayOf the
+	// original).
+	RecordID string
+	Answer   *Answer
+	Problem  *api.Problem
+}
+
+// Replay sends a recorded request again through its webhook's current
+// configuration, as an admin asks: the webhook's limits and verify blocks
+// (which check the caller) are skipped, everything else applies, and the
+// new record says it is a replay. The request is the one recorded: its
+// credentials (redacted when it was recorded) stay redacted.
+func (d *Dispatcher) Replay(ctx context.Context, recordID string) (*Replayed, error) {
+	run, err := d.cat.Store().GetRun(ctx, recordID)
+	if err != nil {
+		return nil, catalog.NotFound(err, "request", recordID)
+	}
+	h, err := d.cat.HookByID(ctx, run.WebhookID)
+	if err != nil {
+		return nil, err
+	}
+	req, err := recordedRequest(run.Inputs)
+	if err != nil {
+		return nil, api.Errorf(http.StatusConflict, "request %q cannot be replayed: %v", recordID, err)
+	}
+	e := &reqlog.Entry{ID: "replay-" + newRunID(), WebhookID: h.Webhook.ID}
+	x := &exchange{h: h, req: req, start: time.Now(), entry: e, replayOf: recordID}
+	out := &Replayed{}
+	if err := d.process(ctx, x); err != nil {
+		var p *api.Problem
+		if !errors.As(err, &p) {
+			return nil, err
+		}
+		out.Problem = p
+	}
+	out.RecordID, out.Answer = e.RunID, x.answer
+	return out, nil
+}
+
+// recordedRequest rebuilds a request from a record's stored inputs.
+func recordedRequest(inputs []byte) (automations.HTTPRequest, error) {
+	v, err := dict.DecodeJSON(inputs)
+	m, ok := v.(*dict.Map)
+	if err != nil || !ok {
+		return automations.HTTPRequest{}, fmt.Errorf("the record holds no request")
+	}
+	str := func(k string) string { s, _ := m.Value(k).(string); return s }
+	req := automations.HTTPRequest{Method: str("method"), Path: str("path"), Body: []byte(str("body")), ClientIP: str("client_ip")}
+	if req.Method == "" {
+		return req, fmt.Errorf("the record holds no request method")
+	}
+	if _, cut := m.Value("body_truncated").(bool); cut {
+		return req, fmt.Errorf("its body was cut when it was recorded")
+	}
+	pairs := func(k string) [][2]string {
+		var out [][2]string
+		if hs, ok := m.Value(k).(*dict.Map); ok {
+			hs.Range(func(name string, v any) bool {
+				s, _ := v.(string)
+				out = append(out, [2]string{name, s})
+				return true
+			})
+		}
+		return out
+	}
+	req.Headers, req.Query = pairs("headers"), pairs("query")
+	return req, nil
+}

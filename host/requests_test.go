@@ -1,0 +1,113 @@
+package host
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/api"
+)
+
+// listRequests reads GET /api/v1/requests with query.
+func (b *testBundle) listRequests(t *testing.T, query string) []api.Run {
+	t.Helper()
+	b.srv.dispatch.FlushRuns()
+	r := b.admin(t, "GET", "/requests?"+query, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var out api.RunList
+	require.NoError(t, json.Unmarshal(r.Body, &out))
+	return out.Runs
+}
+
+// TestRequests_EveryRequestToAKnownWebhookIsRecorded checks that refused
+// requests (with their cause) and job hand-offs (with the job id) are kept
+// like runs, with the request id, and that the list filters work.
+func TestRequests_EveryRequestToAKnownWebhookIsRecorded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: {{request_headers.authorization}}\n", "")
+	b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
+	id, tok := b.createWebhook(t, "w", "verify/key:\n  type: header\n  header: X-Key\n  token: the-right-key\nlimits:\n  rate: 1\n  burst: 2\n"+eventFor("echo"))
+	jobWH, jobTok := b.createWebhook(t, "j", jobEvent("example.deploy", "    max_attempts@int: 1\n"))
+
+	r := b.do(t, "POST", "/webhooks/"+tok, "application/x-www-form-urlencoded", "password=hunter22&note=hi",
+		"X-Key", "the-right-key", "Authorization", "Bearer caller-secret-token", "X-Request-Id", "req-ok")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "Bearer caller-secret-token", string(r.Body), "the caller's answer is unchanged")
+	r = b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Key", "wrong", "X-Request-Id", "req-bad")
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	for range 3 {
+		b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Key", "the-right-key")
+	}
+	jobID := b.fire(t, jobTok, "X-Request-Id", "req-job")
+
+	all := b.listRequests(t, "webhook="+id)
+	require.Len(t, all, 5)
+	byReq := map[string]api.Run{}
+	for _, run := range all {
+		byReq[run.RequestID] = run
+	}
+	require.Equal(t, "verify", byReq["req-bad"].Cause)
+	require.Equal(t, http.StatusUnauthorized, byReq["req-bad"].Status)
+	require.Contains(t, byReq["req-bad"].Error, "token does not match")
+	require.Empty(t, byReq["req-ok"].Cause)
+
+	limited := b.listRequests(t, "webhook="+id+"&cause=rate_limit")
+	require.NotEmpty(t, limited)
+	require.Equal(t, http.StatusTooManyRequests, limited[0].Status)
+	require.Len(t, b.listRequests(t, "webhook="+id+"&status=2xx"), len(all)-1-len(limited))
+	require.Len(t, b.listRequests(t, "webhook="+id+"&q=note"), 1, "search in the stored request")
+
+	jobs := b.listRequests(t, "webhook="+jobWH)
+	require.Len(t, jobs, 1)
+	require.Equal(t, jobID, jobs[0].JobID)
+	require.Equal(t, http.StatusAccepted, jobs[0].Status)
+	require.Equal(t, "req-job", jobs[0].RequestID)
+
+	// The record keeps no credential: not the body's password field, not
+	// the caller's Authorization echoed into the output.
+	r = b.admin(t, "GET", "/requests/"+byReq["req-ok"].ID, "", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	for _, leak := range []string{"hunter22", "caller-secret-token", "the-right-key"} {
+		require.NotContains(t, string(r.Body), leak)
+	}
+	require.True(t, strings.Contains(string(r.Body), `password=%5Bredacted%5D\u0026note=hi`) || strings.Contains(string(r.Body), `password=%5Bredacted%5D&note=hi`), "%s", r.Body)
+
+	r = b.admin(t, "GET", "/requests?status=9xx", "", "")
+	require.Equal(t, http.StatusBadRequest, r.Status)
+}
+
+// TestRequests_Replay replays a recorded request through the webhook's
+// current configuration: the automation's change shows, the verify block
+// (the caller's check) is skipped, and the new record is marked.
+func TestRequests_Replay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: v1 {{request_params.n}} {{request_body}}\n", "")
+	id, tok := b.createWebhook(t, "w", "verify/key:\n  type: header\n  header: X-Key\n  token: the-right-key\n"+eventFor("echo"))
+	r := b.do(t, "POST", "/webhooks/"+tok+"?n=7", "text/plain", "hello", "X-Key", "the-right-key")
+	require.Equal(t, "v1 7 hello", string(r.Body))
+	original := b.listRequests(t, "webhook="+id)[0]
+
+	body, _ := json.Marshal(map[string]string{"extension_id": "cerb.trigger.webhook.respond",
+		"script": "start:\n  return:\n    body: v2 {{request_params.n}} {{request_body}}\n"})
+	require.Equal(t, http.StatusOK, b.admin(t, "PUT", "/automations/echo", "application/json", string(body)).Status)
+
+	r = b.admin(t, "POST", "/requests/"+original.ID+"/replay", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var rep api.Replay
+	require.NoError(t, json.Unmarshal(r.Body, &rep))
+	require.NotNil(t, rep.Response, "%s", r.Body)
+	require.Equal(t, "v2 7 hello", rep.Response.Body, "the current configuration, the recorded request")
+
+	recs := b.listRequests(t, "webhook="+id)
+	require.Len(t, recs, 2)
+	require.Equal(t, rep.RecordID, recs[0].ID)
+	require.Equal(t, original.ID, recs[0].ReplayOf)
+
+	r = b.admin(t, "POST", "/requests/0190b1a4-0000-7000-8000-000000000000/replay", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+}

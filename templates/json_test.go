@@ -1,0 +1,74 @@
+package templates
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+func TestPHPJSONEncode(t *testing.T) {
+	env := New()
+	tests := []struct{ src, want string }{
+		{`{{ 'a/b'|json_encode }}`, `"a\/b"`},
+		{`{{ 'é😀'|json_encode }}`, `"\u00e9\ud83d\ude00"`},
+		{`{{ '<&>\''|json_encode }}`, `"<&>'"`},
+		{`{{ '<&>\'"'|json_encode(15) }}`, `"\u003C\u0026\u003E\u0027\u0022"`},
+		{`{{ {}|json_encode }}{{ []|json_encode }}{{ {}|json_encode(16) }}{{ [1]|json_encode(16) }}`, `[][]{}{"0":1}`},
+		{`{{ {'0': 'a', '1': 'b'}|json_encode }}|{{ {'1': 'a'}|json_encode }}`, `["a","b"]|{"1":"a"}`},
+		{`{{ 1e+100|json_encode }} {{ 0.1|json_encode }} {{ 1.0|json_encode }} {{ 1.0|json_encode(1024) }}`, `1.0e+100 0.1 1 1.0`},
+		{`{{ {'a': [1, {}]}|json_encode(128) }}`, "{\n    \"a\": [\n        1,\n        []\n    ]\n}"},
+		{`{{ 'x/é'|json_encode(320) }}`, `"x/é"`},
+		{`{{ '12'|json_encode(32) }}{{ '1.5'|json_encode(32) }}{{ 'x'|json_encode(32) }}`, `121.5"x"`},
+		{"[{{ '\xff'|json_encode }}]{{ '\xff'|json_encode(1048576) }}{{ '\xff'|json_encode(2097152) }}", `[]"""\ufffd"`},
+		{"{{ {'\u2028': 1}|json_encode(256) }}{{ '\u2028'|json_encode(2304) }}", "{\"\\u2028\":1}\"\u2028\""},
+	}
+	for _, tt := range tests {
+		out, err := env.Render(tt.src, nil)
+		require.NoError(t, err, tt.src)
+		require.Equal(t, tt.want, out, tt.src)
+	}
+}
+
+// TestJSONPrettyReencode checks that json_pretty's streaming path writes
+// what decoding and encoding again writes.
+func TestJSONPrettyReencode(t *testing.T) {
+	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+	inputs := []string{
+		`{}`, `[]`, `{"a":{}}`, `{"0":"a","1":"b"}`, `{"1":"a","0":"b"}`, `{"0":"a","2":"b"}`,
+		`{"a":1,"a":2}`, `{"a\u00e9":1}`, `{"x":"\u00E9\/\"\\\n"}`, ` [1, 2.50, -0, -0.0, 1e2, 1E-7, 12345678901234567890] `,
+		`"s"`, `123`, `true`, `null`, `{"a":[{"0":{"0":[]}}]}`, `{"k":"é/x","n":null,"b":false}`,
+		`{"0":1,"1":2,"2":{"0":3}}`, `["\ud83d\ude00"]`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `nope`, ``, `[01]`, `["a"]x`, "[\"\x01\"]",
+	}
+	for _, in := range inputs {
+		e := phpJSONEncoder{flags: flags}
+		valid, slow := e.reencode(in)
+		var want string
+		if v, err := dict.DecodeJSON([]byte(in)); err == nil {
+			out, ok, _ := phpJSONEncode(v, flags, 0)
+			if !ok {
+				out = "false"
+			}
+			want = out
+		} else {
+			want = "null"
+		}
+		got := "null"
+		switch {
+		case slow:
+			continue
+		case valid && e.err != nil:
+			got = "false"
+		case valid:
+			got = string(e.b)
+		}
+		require.Equal(t, want, got, "%q", in)
+	}
+	// PHP's json_decode refuses a lone surrogate (dict.DecodeJSON reads
+	// it as U+FFFD)
+	e := phpJSONEncoder{flags: flags}
+	valid, _ := e.reencode(`["\ud800"]`)
+	require.False(t, valid)
+}
