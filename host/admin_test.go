@@ -226,9 +226,11 @@ func TestAdmin_PackageImport(t *testing.T) {
 	pkg := readFile(t, "../testdata/packages/webhook-example.json")
 	r := b.admin(t, "POST", "/packages/import", "application/json", pkg)
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
-	// Cerb packages do not upsert: the second import conflicts and creates nothing.
+	// The same revision again changes nothing and says so (upgrades:
+	// packages_upgrade_test.go).
 	r = b.admin(t, "POST", "/packages/import", "application/json", pkg)
-	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "unchanged", r.json(t)["action"])
 
 	r = b.admin(t, "POST", "/packages/import", "application/json", `{"package":{"name":"x"},"records":[{"uid":"a","_context":"automation","name":"bad.one","extension_id":"cerb.trigger.webhook.respond","script":"start:\n  nope:\n"}]}`)
 	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)

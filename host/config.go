@@ -114,6 +114,9 @@ type Config struct {
 	// Example imports the built-in webhook-example package and creates its
 	// webhook at first start (make run).
 	Example bool
+	// Manifests is a directory of declarative manifests applied at start
+	// and after every change of it (host/manifest.Watch); "" for none.
+	Manifests string
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Version is the server's version string.

@@ -579,6 +579,7 @@ func TestSecrets_KeyAndRestart(t *testing.T) {
 	require.JSONEq(t, `{"secrets":[{"name":"KEEP"}]}`, string(b.admin(t, "GET", "/secrets", "", "").Body))
 	_, _, err = b.srv.catalog.SecretValue(context.Background(), "KEEP")
 	require.ErrorIs(t, err, secrets.ErrDecrypt)
+	require.NoError(t, b.srv.Close())
 
 	// A group-readable key file stops the server with the reason.
 	require.NoError(t, os.Chmod(filepath.Join(dir, secrets.KeyFile), 0o644))

@@ -37,6 +37,7 @@ import (
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/live"
+	"github.com/hookhost/hookhost/host/manifest"
 	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
@@ -66,6 +67,7 @@ type Server struct {
 	metrics    *metrics.Metrics
 	guard      *connguard.Guard
 	live       *live.Broker
+	manifests  *manifest.Watcher
 	adminToken string
 	app        *fiber.App
 	adminApp   *fiber.App
@@ -184,6 +186,16 @@ func (s *Server) start(ctx context.Context) error {
 		if err := s.catalog.InstallExample(ctx, cfg.DataDir); err != nil {
 			return fmt.Errorf("install example: %w", err)
 		}
+	}
+	if cfg.Manifests != "" {
+		mm := manifest.NewMetrics()
+		s.metrics.Registry().MustRegister(mm.Collectors()...)
+		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog), Logger: s.log, Metrics: mm})
+		if err != nil {
+			return err
+		}
+		s.manifests = w
+		s.closers = append(s.closers, func() error { w.Stop(); return nil })
 	}
 	return nil
 }
@@ -506,6 +518,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 			}
 			return api.NewProblem(fiber.StatusServiceUnavailable, detail)
 		}
+	}
+	if s.manifests != nil && !s.manifests.Ready() {
+		return api.NewProblem(fiber.StatusServiceUnavailable, "the --manifests directory is not applied: "+s.manifests.Healthy().Error())
 	}
 	return c.JSON(api.Status{Status: "ready"})
 }

@@ -43,7 +43,8 @@
 //
 // The values are the prompt keys, the placeholder keys, default.base_url
 // (Options.BaseURL) and uid.<uid>, the hookhost id of the record with that
-// uid: an automation's name, or a webhook's pre-generated UUIDv7. A uid that
+// uid: an automation's name, or a webhook's pre-generated UUIDv7 (the ID
+// it already has, on an upgrade: Options.WebhookIDs). A uid that
 // is not an identifier can be reached as uid["my-uid"].
 //
 // Prompt and placeholder keys must be identifiers; "default", "uid" and keys
@@ -56,4 +57,10 @@
 // Records are rendered in this order: "_exclude" of every record (without
 // uid.* values), then the names of automations (with uid.* of webhooks only),
 // then every other field (with all uid.* values).
+//
+// # Export
+//
+// [Export] writes records back out in Cerb's format, without prompts or
+// placeholders and with package markup in the text escaped
+// ([EscapeMarkup]), so that importing it gives the same records.
 package packages

@@ -841,6 +841,10 @@ func (im *importer) build(recs []*record, plan *Plan) {
 		if rec.context != contextWebhook {
 			continue
 		}
+		if id, ok := im.opts.WebhookIDs[rec.uid]; ok && id != "" {
+			webhookIDs[rec.uid], uids[rec.uid] = id, id
+			continue
+		}
 		id, err := uuid.NewV7FromReader(im.rnd)
 		if err != nil {
 			im.errs = append(im.errs, &Error{UID: rec.uid, Msg: fmt.Sprintf("record (%s): generate id", rec.uid), Err: err})

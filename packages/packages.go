@@ -33,6 +33,10 @@ type Options struct {
 	// random bits of webhook ids. Nil means crypto/rand; tests may set a
 	// deterministic reader.
 	Rand io.Reader
+	// WebhookIDs holds, by uid, the IDs of the webhooks an earlier import
+	// of the package created (an upgrade): those records keep their IDs,
+	// and uid.<uid> is that ID. Webhooks not in it get a new UUIDv7.
+	WebhookIDs map[string]string
 	// Templates renders the package placeholders, with its filters,
 	// functions and limits (the host passes the Env its scripts use). Nil
 	// means a new templates.New().

@@ -22,12 +22,19 @@ import (
 
 func newImportCmd(cl *clientFlags) *cobra.Command {
 	var prompts []string
+	var prune bool
 	cmd := &cobra.Command{
 		Use:   "import FILE|NAME",
-		Short: "Import a Cerb-style package (a JSON file, - for stdin, or a built-in package name)",
+		Short: "Import a Cerb-style package (a JSON file, - for stdin, or a built-in package name); a higher revision upgrades it",
+		Long: `Import a Cerb-style package: a JSON file, - for stdin, or a built-in
+package name. A package imported before is compared by its revision: the
+same revision changes nothing, a higher one upgrades the records it created
+in one transaction (webhooks keep their IDs and URLs), a lower one is
+refused. Records the new revision no longer has are kept unless --prune.`,
 		Example: `  hookhost import testdata/packages/webhook-example.json
   hookhost import webhook-example
-  hookhost import my.json --prompt api_key=abc --prompt region=eu`,
+  hookhost import my.json --prompt api_key=abc --prompt region=eu
+  hookhost import my-v2.json --prune`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cl.client(cmd)
@@ -43,6 +50,9 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 				answers[k] = v
 			}
 			path := "/api/v1/packages/import"
+			if prune {
+				path += "?prune=true"
+			}
 			var body []byte
 			arg := args[0]
 			switch {
@@ -55,7 +65,7 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 					return err
 				}
 			case !strings.ContainsAny(arg, "/\\.") || !strings.HasSuffix(arg, ".json"):
-				path += "?name=" + url.QueryEscape(arg)
+				path += sep(path) + "name=" + url.QueryEscape(arg)
 			default:
 				return fmt.Errorf("no such file: %s", arg)
 			}
@@ -80,15 +90,35 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 				return c.printJSON(raw)
 			}
 			rows := [][]string{}
-			for ctx, recs := range res.RecordsCreated {
-				for uid, r := range recs {
-					rows = append(rows, []string{ctx, uid, r.ID, r.Label})
+			add := func(recs map[string]map[string]api.Created, what string) {
+				for ctx, m := range recs {
+					for uid, r := range m {
+						rows = append(rows, []string{ctx, uid, r.ID, r.Label, what})
+					}
 				}
 			}
+			add(res.RecordsCreated, "created")
+			add(res.RecordsUpdated, "updated")
+			add(res.RecordsKept, "kept")
+			add(res.RecordsDeleted, "deleted")
 			// The answer's records are maps: print them in a stable order.
 			slices.SortFunc(rows, func(a, b []string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
-			fmt.Fprintf(c.out, "imported %s\n", res.Package)
-			if err := c.table([]string{"TYPE", "UID", "ID", "NAME"}, rows); err != nil {
+			header := []string{"TYPE", "UID", "ID", "NAME"}
+			switch res.Action {
+			case api.ImportUpgrade:
+				fmt.Fprintf(c.out, "upgraded %s from revision %d to %d\n", res.Package, res.PreviousRevision, res.Revision)
+				header = append(header, "DONE")
+			case api.ImportUnchanged:
+				fmt.Fprintf(c.out, "%s is already at revision %d: nothing changed\n", res.Package, res.Revision)
+			default:
+				fmt.Fprintf(c.out, "imported %s\n", res.Package)
+			}
+			if len(header) == 4 {
+				for i := range rows {
+					rows[i] = rows[i][:4]
+				}
+			}
+			if err := c.table(header, rows); err != nil {
 				return err
 			}
 			for _, w := range res.Webhooks {
@@ -102,7 +132,16 @@ func newImportCmd(cl *clientFlags) *cobra.Command {
 	}
 	cl.register(cmd)
 	cmd.Flags().StringArrayVar(&prompts, "prompt", nil, "answer a package prompt, key=value (repeatable)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "on an upgrade, delete the records the new revision no longer has (default: kept)")
 	return cmd
+}
+
+// sep is what joins a query parameter to path: ? or &.
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }
 
 func fileExists(p string) bool {

@@ -91,6 +91,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	boolFlag(fs, &cfg.WatchPlugins, "watch-plugins", "HOOKHOST_WATCH_PLUGINS", "reload extensions when a binary in the plugins directory appears, changes or goes")
 	durationFlag(fs, &cfg.ExtensionStartTimeout, "extension-start-timeout", "HOOKHOST_EXTENSION_START_TIMEOUT", cfg.ExtensionStartTimeout, "time one extension process gets to start; one that misses it is killed and listed as failed, and the server starts without it")
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
+	stringFlag(fs, &cfg.Manifests, "manifests", "HOOKHOST_MANIFESTS", "", "directory of declarative manifests applied at start and after every change; it owns what it declares (docs/manifests.md)")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
 	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
 	durationFlag(fs, &cfg.Jobs.ShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", cfg.Jobs.ShutdownGrace, "time running jobs get to finish at shutdown")

@@ -21,7 +21,9 @@ func (a *Admin) packageRoutes() []route {
 
 // importPackage imports the package in the body ({"package":…,"prompts":…}
 // is accepted too), or, with ?name=, a built-in package (the body then
-// holds only the prompts).
+// holds only the prompts): 201 for a first import, 200 for an upgrade or
+// the same revision again (?prune=true deletes, on an upgrade, the records
+// the new revision no longer has).
 func (a *Admin) importPackage(c *fiber.Ctx) error {
 	raw := append([]byte(nil), c.Body()...)
 	if len(bytes.TrimSpace(raw)) > 0 && !json.Valid(raw) {
@@ -44,9 +46,12 @@ func (a *Admin) importPackage(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	res, err := a.cat.Import(c.UserContext(), raw)
+	res, err := a.cat.ImportWith(c.UserContext(), raw, catalog.ImportOptions{Prune: c.Query("prune") == "true"})
 	if err != nil {
 		return err
+	}
+	if res.Action != api.ImportFirst {
+		return c.JSON(res) // an upgrade, or the same revision again
 	}
 	return c.Status(fiber.StatusCreated).JSON(res)
 }

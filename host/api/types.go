@@ -7,15 +7,18 @@ import (
 
 // Automation is an automation record (Cerb's record fields).
 type Automation struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	ExtensionID string    `json:"extension_id"`
-	Description string    `json:"description"`
-	Script      string    `json:"script"`
-	PolicyKATA  string    `json:"policy_kata"`
-	Revision    int64     `json:"revision"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	ExtensionID string `json:"extension_id"`
+	Description string `json:"description"`
+	Script      string `json:"script"`
+	PolicyKATA  string `json:"policy_kata"`
+	Revision    int64  `json:"revision"`
+	// Owner is "manifest:<file>" when a manifest manages the automation
+	// (the admin API then refuses changes without ?force=true).
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // AutomationInput is the body of POST /automations and PUT
@@ -42,8 +45,12 @@ type Webhook struct {
 	Enabled   bool       `json:"enabled"`
 	Debug     bool       `json:"debug"`
 	ExpiresAt *time.Time `json:"expires_at"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// Revision grows by one on every change.
+	Revision int64 `json:"revision"`
+	// Owner is "manifest:<file>" when a manifest manages the webhook.
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// PreviousTokenValidUntil is set while a rotated token still works.
 	PreviousTokenValidUntil *time.Time `json:"previous_token_valid_until,omitempty"`
 	URL                     string     `json:"url,omitempty"`
@@ -216,12 +223,33 @@ type Created struct {
 // ImportResult is the answer of POST /packages/import: Cerb's
 // records_created, plus each created webhook's URL and token (shown once).
 type ImportResult struct {
-	Package        string                        `json:"package"`
-	Revision       int                           `json:"revision"`
-	RecordsCreated map[string]map[string]Created `json:"records_created"`
+	Package  string `json:"package"`
+	Revision int    `json:"revision"`
+	// Action is what the import did: ImportFirst (201), ImportUpgrade
+	// (200), or ImportUnchanged (200: the package is already at this
+	// revision; RecordsCreated are the records it created then).
+	Action string `json:"action"`
+	// PreviousRevision is the revision an upgrade replaced.
+	PreviousRevision int                           `json:"previous_revision,omitempty"`
+	RecordsCreated   map[string]map[string]Created `json:"records_created"`
+	// RecordsUpdated are the records an upgrade changed in place (a
+	// webhook keeps its ID and token).
+	RecordsUpdated map[string]map[string]Created `json:"records_updated,omitempty"`
+	// RecordsKept are records of the previous revision that this one no
+	// longer has: they are kept (and no longer part of the package)
+	// unless the import prunes them (RecordsDeleted).
+	RecordsKept    map[string]map[string]Created `json:"records_kept,omitempty"`
+	RecordsDeleted map[string]map[string]Created `json:"records_deleted,omitempty"`
 	Webhooks       []ImportedWebhook             `json:"webhooks,omitempty"`
 	Warnings       []string                      `json:"warnings,omitempty"`
 }
+
+// ImportResult actions.
+const (
+	ImportFirst     = "import"
+	ImportUpgrade   = "upgrade"
+	ImportUnchanged = "unchanged"
+)
 
 // ImportedWebhook is a webhook a package created, with its token.
 type ImportedWebhook struct {

@@ -39,42 +39,60 @@ func (c *Catalog) CreateAutomation(ctx context.Context, a *store.Automation) err
 	if err := c.ValidateAutomation(a.Name, a.ExtensionID, a.Script, a.PolicyKATA); err != nil {
 		return err
 	}
-	if err := c.st.CreateAutomation(ctx, a); err != nil {
+	if err := c.apply(ctx, store.Change{Action: store.ActionCreate, Automation: a}); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return api.Errorf(http.StatusConflict, "an automation named %q already exists", a.Name)
 		}
 		return err
 	}
-	c.Changed(ctx)
 	return nil
 }
 
 // PutAutomation replaces an automation, or creates it when it does not
 // exist (created reports which). A change that would break the webhooks
-// using it is refused.
+// using it is refused, and so is a change to one a manifest owns (409)
+// unless the actor forces it; the owner stays.
 func (c *Catalog) PutAutomation(ctx context.Context, a *store.Automation) (created bool, err error) {
 	if err := c.ValidateAutomation(a.Name, a.ExtensionID, a.Script, a.PolicyKATA); err != nil {
+		return false, err
+	}
+	old, err := c.st.GetAutomation(ctx, a.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if err := c.apply(ctx, store.Change{Action: store.ActionCreate, Automation: a}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return false, api.Errorf(http.StatusConflict, "an automation named %q was created meanwhile; retry", a.Name)
+			}
+			return false, err
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if err := checkOwner(ctx, "automation", a.Name, old.Owner); err != nil {
 		return false, err
 	}
 	if err := c.checkWebhooksStillWork(ctx, a); err != nil {
 		return false, err
 	}
-	err = c.st.UpdateAutomation(ctx, a)
-	if errors.Is(err, store.ErrNotFound) {
-		created = true
-		err = c.st.CreateAutomation(ctx, a)
+	a.Owner = old.Owner
+	if err := c.apply(ctx, store.Change{Action: store.ActionUpdate, Automation: a, IfRevision: old.Revision}); err != nil {
+		return false, notFoundOr(err, "automation", a.Name)
 	}
-	if err != nil {
-		return false, err
-	}
-	c.Changed(ctx)
-	return created, nil
+	return false, nil
 }
 
 // DeleteAutomation deletes an automation. Unless force, it refuses (409)
-// to delete one that webhooks use.
+// to delete one that webhooks use, or one a manifest owns.
 func (c *Catalog) DeleteAutomation(ctx context.Context, name string, force bool) error {
+	old, err := c.GetAutomation(ctx, name)
+	if err != nil {
+		return err
+	}
 	if !force {
+		if err := checkOwner(ctx, "automation", name, old.Owner); err != nil {
+			return err
+		}
 		users, err := c.webhooksUsing(ctx, name)
 		if err != nil {
 			return err
@@ -83,9 +101,6 @@ func (c *Catalog) DeleteAutomation(ctx context.Context, name string, force bool)
 			return api.Errorf(http.StatusConflict, "automation %q is used by webhooks %s; change them first or delete with ?force=true", name, strings.Join(users, ", "))
 		}
 	}
-	if err := c.st.DeleteAutomation(ctx, name); err != nil {
-		return NotFound(err, "automation", name)
-	}
-	c.Changed(ctx)
-	return nil
+	err = c.apply(ctx, store.Change{Action: store.ActionDelete, Automation: &store.Automation{Name: name}, IfRevision: old.Revision})
+	return notFoundOr(err, "automation", name)
 }

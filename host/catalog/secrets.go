@@ -166,33 +166,61 @@ func (c *Catalog) SecretNames(ctx context.Context) ([]string, error) {
 	return c.cfg.Secrets.Names(ctx)
 }
 
-// PutSecret stores a secret's value; created reports that it did not exist.
+// PutSecret stores a secret's value; created reports that it did not
+// exist. A secret a manifest owns is refused (409) unless the actor
+// forces it.
 func (c *Catalog) PutSecret(ctx context.Context, name string, value []byte) (created bool, err error) {
 	if !secrets.ValidName(name) {
 		return false, api.InvalidField("name", fmt.Sprintf("secret name %q is invalid: %s", name, secrets.ErrInvalidName))
+	}
+	owners, err := c.st.SecretOwners(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := checkOwner(ctx, "secret", name, owners[name]); err != nil {
+		return false, err
 	}
 	_, existed, err := c.st.KVGet(ctx, secrets.Namespace, name, time.Now())
 	if err != nil {
 		return false, err
 	}
-	if err := c.cfg.Secrets.Put(ctx, name, value); err != nil {
-		if errors.Is(err, secrets.ErrInvalidValue) {
-			return false, api.InvalidField("value", secrets.ErrInvalidValue.Error())
-		}
+	sealed, err := c.SealSecret(name, value)
+	if err != nil {
 		return false, err
 	}
-	c.Changed(ctx)
+	if err := c.apply(ctx, store.Change{Action: store.ActionPut, Secret: &store.Secret{Name: name, Sealed: sealed, Owner: owners[name]}}); err != nil {
+		return false, err
+	}
 	c.log.Info("secret set", "name", name, "created", !existed)
 	return !existed, nil
 }
 
+// secretProblem turns the secret store's refusals into 400 problems.
+func secretProblem(name string, err error) error {
+	switch {
+	case errors.Is(err, secrets.ErrInvalidName):
+		return api.InvalidField("name", fmt.Sprintf("secret name %q is invalid: %s", name, secrets.ErrInvalidName))
+	case errors.Is(err, secrets.ErrInvalidValue):
+		return api.InvalidField("value", secrets.ErrInvalidValue.Error())
+	}
+	return err
+}
+
 // DeleteSecret deletes a secret. Unless force, it refuses (409) to delete
-// one that webhooks' verify blocks use: they would answer 500 without it.
+// one that webhooks' verify blocks use (they would answer 500 without it)
+// or one a manifest owns.
 func (c *Catalog) DeleteSecret(ctx context.Context, name string, force bool) error {
 	if !secrets.ValidName(name) {
 		return api.InvalidField("name", fmt.Sprintf("secret name %q is invalid: %s", name, secrets.ErrInvalidName))
 	}
 	if !force {
+		owners, err := c.st.SecretOwners(ctx)
+		if err != nil {
+			return err
+		}
+		if err := checkOwner(ctx, "secret", name, owners[name]); err != nil {
+			return err
+		}
 		users, err := c.webhooksVerifyingWith(ctx, name)
 		if err != nil {
 			return err
@@ -202,14 +230,13 @@ func (c *Catalog) DeleteSecret(ctx context.Context, name string, force bool) err
 				name, strings.Join(users, ", "))
 		}
 	}
-	found, err := c.cfg.Secrets.Delete(ctx, name)
+	err := c.apply(ctx, store.Change{Action: store.ActionDelete, Secret: &store.Secret{Name: name}})
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Errorf(http.StatusNotFound, "no secret %q", name)
+	}
 	if err != nil {
 		return err
 	}
-	if !found {
-		return api.Errorf(http.StatusNotFound, "no secret %q", name)
-	}
-	c.Changed(ctx)
 	c.log.Info("secret deleted", "name", name)
 	return nil
 }

@@ -64,6 +64,25 @@ func (c *Catalog) ValidateAutomation(name, extensionID, script, policy string) e
 // among pending, created in the same request: nil for one whose own record
 // failed validation), and pass it the inputs it declares.
 func (c *Catalog) ValidateEvent(ctx context.Context, text string, pending map[string]*store.Automation) error {
+	return c.ValidateEventIn(ctx, text, EventContext{Automations: pending})
+}
+
+// EventContext is the state event KATA is checked against when it is
+// saved with other changes (a package, a manifest apply).
+type EventContext struct {
+	// Automations are the automations saved with it, by name (nil for one
+	// whose own record failed validation): they count as existing, in
+	// this version.
+	Automations map[string]*store.Automation
+	// Deleted are automations deleted with it: they count as missing.
+	Deleted map[string]bool
+	// Secret reports whether a secret is set once the changes are made;
+	// nil asks the store.
+	Secret func(name string) bool
+}
+
+// ValidateEventIn is ValidateEvent against the state ec describes.
+func (c *Catalog) ValidateEventIn(ctx context.Context, text string, ec EventContext) error {
 	ev, err := c.CompileEvent(text)
 	if err != nil {
 		return api.Invalid("event_kata", err)
@@ -71,7 +90,13 @@ func (c *Catalog) ValidateEvent(ctx context.Context, text string, pending map[st
 	p := api.Validation()
 	for _, v := range ev.Verifiers {
 		for _, name := range v.SecretNames() {
-			if _, found, err := c.SecretValue(ctx, name); err == nil && !found {
+			set := false
+			if ec.Secret != nil {
+				set = ec.Secret(name)
+			} else if _, found, err := c.SecretValue(ctx, name); err != nil || found {
+				set = true // an unreadable secret is reported where it is used
+			}
+			if !set {
 				p.Add(api.ProblemItem{Field: "event_kata", Line: v.Pos().Line, Column: v.Pos().Col,
 					Message: fmt.Sprintf("%s uses the secret %q, which is not set (PUT /api/v1/secrets/%s)", v.Key(), name, name)})
 			}
@@ -79,11 +104,15 @@ func (c *Catalog) ValidateEvent(ctx context.Context, text string, pending map[st
 	}
 	saved := map[string]*store.Automation{}
 	for _, name := range ev.Automations() {
-		a, ok := pending[name]
+		a, ok := ec.Automations[name]
 		if ok && a == nil {
 			continue // created by the same package; its own record has the problems
 		}
 		if !ok {
+			if ec.Deleted[name] {
+				p.Add(api.ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q would be deleted", name)})
+				continue
+			}
 			a, err = c.st.GetAutomation(ctx, name)
 			if errors.Is(err, store.ErrNotFound) {
 				p.Add(api.ProblemItem{Field: "event_kata", Message: fmt.Sprintf("automation %q does not exist", name)})
@@ -158,25 +187,70 @@ func declaredInputs(ds []automations.InputDecl) string {
 // or declared inputs that no longer match the fixed inputs a handler
 // passes. Without it every request of those webhooks would answer 500.
 func (c *Catalog) checkWebhooksStillWork(ctx context.Context, a *store.Automation) error {
-	p := api.NewProblem(http.StatusBadRequest, "the change would break webhooks that use this automation")
-	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
-		if !slices.Contains(ev.Automations(), a.Name) {
-			return
-		}
-		if !automations.IsWebhookTrigger(a.ExtensionID) {
-			p.Add(api.ProblemItem{Field: "extension_id",
-				Message: fmt.Sprintf("webhook %q (%s) runs this automation, which needs the webhook.respond trigger", w.Name, w.ID)})
-			return
-		}
-		for _, it := range c.checkFixedInputs(ev, map[string]*store.Automation{a.Name: a}) {
-			p.Add(api.ProblemItem{Field: "script",
-				Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
-		}
-	})
+	items, err := c.webhooksBrokenBy(ctx, map[string]*store.Automation{a.Name: a}, nil)
 	if err != nil {
 		return err
 	}
-	return p.Err()
+	return api.NewProblem(http.StatusBadRequest, "the change would break webhooks that use this automation").Add(items...).Err()
+}
+
+// webhooksBrokenBy lists what changed would break in the stored webhooks
+// (but those in skip, whose new event KATA is checked on its own): changed
+// holds new versions of automations by name, nil for one being deleted.
+// A webhook breaks when an automation it runs is deleted, loses the
+// webhook.respond trigger, or declares inputs that no longer match the
+// fixed inputs its handler passes.
+func (c *Catalog) webhooksBrokenBy(ctx context.Context, changed map[string]*store.Automation, skip map[string]bool) ([]api.ProblemItem, error) {
+	var items []api.ProblemItem
+	err := c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
+		if skip[w.ID] {
+			return
+		}
+		for _, name := range ev.Automations() {
+			a, ok := changed[name]
+			switch {
+			case !ok:
+				continue
+			case a == nil:
+				items = append(items, api.ProblemItem{Field: "event_kata",
+					Message: fmt.Sprintf("webhook %q (%s) runs automation %q, which would be deleted", w.Name, w.ID, name)})
+			case !automations.IsWebhookTrigger(a.ExtensionID):
+				items = append(items, api.ProblemItem{Field: "extension_id",
+					Message: fmt.Sprintf("webhook %q (%s) runs automation %q, which needs the webhook.respond trigger", w.Name, w.ID, name)})
+			default:
+				for _, it := range c.checkFixedInputs(ev, map[string]*store.Automation{name: a}) {
+					items = append(items, api.ProblemItem{Field: "script",
+						Message: fmt.Sprintf("webhook %q (%s), event KATA %d:%d: %s", w.Name, w.ID, it.Line, it.Column, it.Message)})
+				}
+			}
+		}
+	})
+	return items, err
+}
+
+// BrokenWebhooks lists what a set of changes would break in the stored
+// webhooks it does not replace (skip, by ID): changed holds new versions
+// of automations by name (nil for one deleted), and deletedSecrets the
+// secrets deleted, which the webhooks' verify blocks may need.
+func (c *Catalog) BrokenWebhooks(ctx context.Context, changed map[string]*store.Automation, deletedSecrets []string, skip map[string]bool) ([]api.ProblemItem, error) {
+	items, err := c.webhooksBrokenBy(ctx, changed, skip)
+	if err != nil || len(deletedSecrets) == 0 {
+		return items, err
+	}
+	err = c.eachEvent(ctx, func(w *store.Webhook, ev *Event) {
+		if skip[w.ID] {
+			return
+		}
+		for _, v := range ev.Verifiers {
+			for _, name := range v.SecretNames() {
+				if slices.Contains(deletedSecrets, name) {
+					items = append(items, api.ProblemItem{Field: "secrets",
+						Message: fmt.Sprintf("webhook %q (%s) verifies requests with the secret %q, which would be deleted", w.Name, w.ID, name)})
+				}
+			}
+		}
+	})
+	return items, err
 }
 
 // webhooksUsing lists the webhooks whose event KATA names automation, as

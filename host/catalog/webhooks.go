@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strings"
 	"time"
 
@@ -66,17 +67,21 @@ func (c *Catalog) CreateWebhook(ctx context.Context, w *store.Webhook) (token st
 	}
 	token = NewToken()
 	w.TokenHash = TokenHash(token)
-	if err := c.st.CreateWebhook(ctx, w); err != nil {
+	if err := c.apply(ctx, store.Change{Action: store.ActionCreate, Webhook: w}); err != nil {
 		return "", err
 	}
-	c.Changed(ctx)
 	return token, nil
 }
 
 // UpdateWebhook validates and saves a changed webhook (its event KATA is
-// validated when eventChanged).
+// validated when eventChanged). w is the record as read (GetWebhook) and
+// then changed: a change made meanwhile by someone else is refused (409),
+// and so is a change to one a manifest owns unless the actor forces it.
 func (c *Catalog) UpdateWebhook(ctx context.Context, w *store.Webhook, eventChanged bool) error {
 	if err := checkName(w.Name); err != nil {
+		return err
+	}
+	if err := checkOwner(ctx, "webhook", w.ID, w.Owner); err != nil {
 		return err
 	}
 	if eventChanged {
@@ -84,28 +89,39 @@ func (c *Catalog) UpdateWebhook(ctx context.Context, w *store.Webhook, eventChan
 			return err
 		}
 	}
-	if err := c.st.UpdateWebhook(ctx, w); err != nil {
-		return NotFound(err, "webhook", w.ID)
-	}
-	c.Changed(ctx)
-	return nil
+	err := c.apply(ctx, store.Change{Action: store.ActionUpdate, Webhook: w, IfRevision: w.Revision})
+	return notFoundOr(err, "webhook", w.ID)
 }
 
-// DeleteWebhook deletes a webhook.
+// DeleteWebhook deletes a webhook (409 for one a manifest owns, unless the
+// actor forces it).
 func (c *Catalog) DeleteWebhook(ctx context.Context, id string) error {
-	if err := c.st.DeleteWebhook(ctx, id); err != nil {
-		return NotFound(err, "webhook", id)
+	w, err := c.GetWebhook(ctx, id)
+	if err != nil {
+		return err
 	}
-	c.Changed(ctx)
-	return nil
+	if err := checkOwner(ctx, "webhook", id, w.Owner); err != nil {
+		return err
+	}
+	err = c.apply(ctx, store.Change{Action: store.ActionDelete, Webhook: &store.Webhook{ID: id}, IfRevision: w.Revision})
+	return notFoundOr(err, "webhook", id)
 }
 
 // RotateWebhook gives the webhook a new token. The old one keeps working
 // for overlap (0 ends it at once; negative takes the configured default).
+// A webhook a manifest owns is refused (409) unless the actor forces it;
+// one whose token a manifest pins to a secret is always refused: change
+// the secret instead.
 func (c *Catalog) RotateWebhook(ctx context.Context, id string, overlap time.Duration) (*store.Webhook, string, error) {
 	w, err := c.GetWebhook(ctx, id)
 	if err != nil {
 		return nil, "", err
+	}
+	if err := checkOwner(ctx, "webhook", id, w.Owner); err != nil {
+		return nil, "", err
+	}
+	if w.TokenSecret != "" {
+		return nil, "", api.Errorf(http.StatusConflict, "webhook %q has the token held by the secret %q (token_secret: in its manifest): set a new value of that secret and apply the manifests again", id, w.TokenSecret)
 	}
 	if overlap < 0 {
 		overlap = c.cfg.RotateOverlap
@@ -117,9 +133,8 @@ func (c *Catalog) RotateWebhook(ctx context.Context, id string, overlap time.Dur
 		w.PrevTokenHash, w.PrevTokenExpiresAt = w.TokenHash, &until
 	}
 	w.TokenHash = TokenHash(tok)
-	if err := c.st.UpdateWebhook(ctx, w); err != nil {
-		return nil, "", NotFound(err, "webhook", id)
+	if err := c.apply(ctx, store.Change{Action: store.ActionRotate, Webhook: w, IfRevision: w.Revision}); err != nil {
+		return nil, "", notFoundOr(err, "webhook", id)
 	}
-	c.Changed(ctx)
 	return w, tok, nil
 }

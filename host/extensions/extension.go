@@ -368,13 +368,16 @@ func (e *extension) callFailed(ctx context.Context, s *slot, p *proc, err error)
 	}
 	st, _ := status.FromError(err)
 	switch {
-	case ctx.Err() != nil || st.Code() == codes.DeadlineExceeded || st.Code() == codes.Canceled:
+	case ctx.Err() == nil && (p.dead.Load() || st.Code() == codes.Canceled):
+		// The host closed the connection under the call: the process died
+		// (its exit was seen first), was killed as hung, or was retired
+		// past its drain time. The caller did not cancel.
+		s.crashed(p, "call failed: "+st.Message())
+		return &RunError{Extension: e.name, Pid: p.pid, Err: fmt.Errorf("%w: %s", ErrCrashed, st.Message())}
+	case ctx.Err() != nil || st.Code() == codes.DeadlineExceeded:
 		cerr := ctx.Err()
 		if cerr == nil {
 			cerr = context.DeadlineExceeded
-			if st.Code() == codes.Canceled {
-				cerr = context.Canceled
-			}
 		}
 		if errors.Is(cerr, context.DeadlineExceeded) {
 			s.watchHang(p)

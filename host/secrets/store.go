@@ -85,6 +85,26 @@ func (s *Store) Put(ctx context.Context, name string, value []byte) error {
 	return nil
 }
 
+// Seal checks name and value as Put does and returns the value sealed as
+// Put stores it, without storing it: for a caller that writes it with
+// other changes in one transaction. The value joins the redactor.
+func (s *Store) Seal(name string, value []byte) ([]byte, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if len(value) < redact.MinLen || len(value) > MaxValueBytes {
+		return nil, fmt.Errorf("secret %q: %w", name, ErrInvalidValue)
+	}
+	sealed, err := s.box.Seal(name, value)
+	if err != nil {
+		return nil, err
+	}
+	if s.red != nil {
+		s.red.Add(string(value))
+	}
+	return sealed, nil
+}
+
 // Get returns the value of the secret called name, and whether it is set.
 func (s *Store) Get(ctx context.Context, name string) ([]byte, bool, error) {
 	if err := checkName(name); err != nil {

@@ -96,8 +96,11 @@ type Automation struct {
 	Script      string
 	PolicyKATA  string
 	Revision    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Owner is what manages the record: "" for the admin API and
+	// packages, OwnerManifest+file for a manifest.
+	Owner     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Webhook is a webhook record. The token itself is never stored: TokenHash is
@@ -113,8 +116,15 @@ type Webhook struct {
 	Enabled            bool
 	Debug              bool       // failures show their message to the caller
 	ExpiresAt          *time.Time // nil: never
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Revision grows by one on every change.
+	Revision int64
+	// Owner is what manages the record (see Automation.Owner).
+	Owner string
+	// TokenSecret names the secret whose value is the token, when a
+	// manifest pins it ("" for a generated token).
+	TokenSecret string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Run is one synchronous webhook run.
@@ -301,8 +311,26 @@ type Store interface {
 	// bounded batches (see RunRetention), and reports what it deleted.
 	PruneRuns(ctx context.Context, r RunRetention, now time.Time) (PruneResult, error)
 
+	// ApplyImport is ApplyChanges of the plan: the import record and
+	// every record created, by ActorSystem.
 	ApplyImport(ctx context.Context, plan *ImportPlan) error
 	ListImports(ctx context.Context) ([]*PackageImport, error)
+	// LatestImport returns the newest import of the package called name,
+	// or ErrNotFound.
+	LatestImport(ctx context.Context, name string) (*PackageImport, error)
+
+	// ApplyChanges applies every change of cs in one transaction, each
+	// with its audit entry, or none of them (see Change). It fills in the
+	// records as the Create and Update methods do. Errors name the
+	// change that failed and wrap ErrConflict, ErrNotFound, ErrInvalid or
+	// ErrRevision. The Create, Update and Delete methods of automations
+	// and webhooks are ApplyChanges of one change by ActorSystem.
+	ApplyChanges(ctx context.Context, cs *ChangeSet) error
+	// ListAudit returns audit entries, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// SecretOwners returns the owner of every secret that has one, by
+	// name.
+	SecretOwners(ctx context.Context) (map[string]string, error)
 
 	// Key-value storage for the storage.* commands, namespaced (by automation).
 	KVGet(ctx context.Context, ns, key string, now time.Time) (value []byte, found bool, err error)

@@ -19,14 +19,14 @@ import (
 // Automation shows an automation record.
 func Automation(a *store.Automation) api.Automation {
 	return api.Automation{ID: a.ID, Name: a.Name, ExtensionID: a.ExtensionID, Description: a.Description,
-		Script: a.Script, PolicyKATA: a.PolicyKATA, Revision: a.Revision, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		Script: a.Script, PolicyKATA: a.PolicyKATA, Revision: a.Revision, Owner: a.Owner, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 // Webhook shows a webhook record (without its token, which is shown only
 // when it is made).
 func Webhook(w *store.Webhook, now time.Time) api.Webhook {
 	v := api.Webhook{ID: w.ID, Name: w.Name, EventKATA: w.EventKATA, Enabled: w.Enabled, Debug: w.Debug,
-		ExpiresAt: w.ExpiresAt, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+		ExpiresAt: w.ExpiresAt, Revision: w.Revision, Owner: w.Owner, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 	if w.PrevTokenExpiresAt != nil && now.Before(*w.PrevTokenExpiresAt) {
 		v.PreviousTokenValidUntil = w.PrevTokenExpiresAt
 	}

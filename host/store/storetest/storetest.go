@@ -12,7 +12,7 @@
 //	}
 //
 // The suite is split by area, one file each (automations.go, bytes.go,
-// db.go, health.go, imports.go, kv.go, prune.go, runs.go, timestamps.go,
+// changes.go (with the audit log), db.go, health.go, imports.go, kv.go, prune.go, runs.go, timestamps.go,
 // webhooks.go), and each area is
 // one subtest of Exercise: go test -run 'TestStore/KV' runs the KV cases.
 package storetest
@@ -36,8 +36,10 @@ func Exercise(ctx context.Context, t *testing.T, open func(t *testing.T) store.S
 		name     string
 		exercise func(ctx context.Context, t *testing.T, open func(t *testing.T) store.Store)
 	}{
+		{"Audit", exerciseAudit},
 		{"Automation", exerciseAutomations},
 		{"Bytes", exerciseBytes},
+		{"Changes", exerciseChanges},
 		{"DB", exerciseDB},
 		{"Health", exerciseHealth},
 		{"Import", exerciseImports},

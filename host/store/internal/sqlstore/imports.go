@@ -2,54 +2,31 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/hookhost/hookhost/host/store"
 )
 
 // ApplyImport writes the import record, every automation and every webhook
-// of plan in one transaction, filling in IDs, revisions and timestamps as
-// the Create methods do. On any error nothing is written, no record of plan
-// is changed, and the error names the offending record, e.g.
-// `apply import "pkg": automation "x": store: already exists`.
+// of plan in one transaction (ApplyChanges by store.ActorSystem), filling
+// in IDs, revisions and timestamps as the Create methods do. On any error
+// nothing is written, no record of plan is changed, and the error names
+// the offending record, e.g. `apply import "pkg": create automation "x":
+// store: already exists`.
 func (s *Store) ApplyImport(ctx context.Context, plan *store.ImportPlan) error {
-	// Work on copies so that a rolled-back import leaves plan untouched.
 	imp := plan.Import
-	autos := make([]store.Automation, len(plan.Automations))
-	for i, a := range plan.Automations {
-		autos[i] = *a
+	cs := &store.ChangeSet{Actor: store.ActorSystem}
+	cs.Changes = append(cs.Changes, store.Change{Action: store.ActionImport, Package: &imp})
+	for _, a := range plan.Automations {
+		cs.Changes = append(cs.Changes, store.Change{Action: store.ActionCreate, Automation: a})
 	}
-	hooks := make([]store.Webhook, len(plan.Webhooks))
-	for i, w := range plan.Webhooks {
-		hooks[i] = *w
+	for _, w := range plan.Webhooks {
+		cs.Changes = append(cs.Changes, store.Change{Action: store.ActionCreate, Webhook: w})
 	}
-	err := s.wrote(s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertImport(ctx, tx, &imp); err != nil {
-			return fmt.Errorf("import record: %w", err)
-		}
-		for i := range autos {
-			if err := s.insertAutomation(ctx, tx, &autos[i]); err != nil {
-				return fmt.Errorf("automation %q: %w", autos[i].Name, err)
-			}
-		}
-		for i := range hooks {
-			if err := s.insertWebhook(ctx, tx, &hooks[i]); err != nil {
-				return fmt.Errorf("webhook %q: %w", hooks[i].Name, err)
-			}
-		}
-		return nil
-	}))
-	if err != nil {
+	if err := s.ApplyChanges(ctx, cs); err != nil {
 		return fmt.Errorf("apply import %q: %w", plan.Import.Name, err)
 	}
 	plan.Import = imp
-	for i, a := range plan.Automations {
-		*a = autos[i]
-	}
-	for i, w := range plan.Webhooks {
-		*w = hooks[i]
-	}
 	return nil
 }
 
@@ -82,6 +59,36 @@ func (s *Store) insertImport(ctx context.Context, q querier, p *store.PackageImp
 	}
 	p.ID, p.CreatedAt = id, created
 	return nil
+}
+
+const importCols = `id, name, revision, result, created_at`
+
+func scanImport(r rowScanner) (*store.PackageImport, error) {
+	var p store.PackageImport
+	if err := r.Scan(&p.ID, &p.Name, &p.Revision, blobCol{&p.Result}, timeCol{&p.CreatedAt}); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// latestImport reads the newest import of the package called name
+// (sql.ErrNoRows when there is none).
+func latestImport(ctx context.Context, q querier, name string) (*store.PackageImport, error) {
+	return scanImport(q.QueryRowContext(ctx, `SELECT `+importCols+` FROM package_imports
+		WHERE name = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, name))
+}
+
+// LatestImport returns the newest import of the package called name, or
+// ErrNotFound.
+func (s *Store) LatestImport(ctx context.Context, name string) (*store.PackageImport, error) {
+	if !store.ValidName(name) {
+		return nil, fmt.Errorf("latest import of %q: %w", name, store.ErrNotFound)
+	}
+	p, err := latestImport(ctx, s.db, name)
+	if err != nil {
+		return nil, fmt.Errorf("latest import of %q: %w", name, s.classify(err))
+	}
+	return p, nil
 }
 
 // ListImports returns every package import in creation order.

@@ -8,13 +8,13 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 )
 
-const webhookCols = `id, name, token_hash, prev_token_hash, prev_token_expires_at, event_kata, enabled, debug, expires_at, created_at, updated_at`
+const webhookCols = `id, name, token_hash, prev_token_hash, prev_token_expires_at, event_kata, enabled, debug, expires_at, revision, owner, token_secret, created_at, updated_at`
 
 func scanWebhook(r rowScanner) (*store.Webhook, error) {
 	var w store.Webhook
 	err := r.Scan(&w.ID, &w.Name, blobCol{&w.TokenHash}, blobCol{&w.PrevTokenHash},
 		nullTimeCol{&w.PrevTokenExpiresAt}, &w.EventKATA, &w.Enabled, &w.Debug,
-		nullTimeCol{&w.ExpiresAt}, timeCol{&w.CreatedAt}, timeCol{&w.UpdatedAt})
+		nullTimeCol{&w.ExpiresAt}, &w.Revision, &w.Owner, &w.TokenSecret, timeCol{&w.CreatedAt}, timeCol{&w.UpdatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +37,12 @@ func (s *Store) insertWebhook(ctx context.Context, q querier, w *store.Webhook) 
 	if !store.ValidName(w.ID) {
 		return invalid("webhook id", w.ID)
 	}
+	if !store.ValidName(w.Owner) {
+		return invalid("owner", w.Owner)
+	}
+	if !store.ValidName(w.TokenSecret) {
+		return invalid("token secret", w.TokenSecret)
+	}
 	id := w.ID
 	if id == "" {
 		var err error
@@ -51,59 +57,92 @@ func (s *Store) insertWebhook(ctx context.Context, q querier, w *store.Webhook) 
 	prevExp, exp := normPtr(w.PrevTokenExpiresAt), normPtr(w.ExpiresAt)
 	_, err := q.ExecContext(ctx, `
 		INSERT INTO webhooks (`+webhookCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $12)`,
 		id, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), s.bytes(w.EventKATA),
-		w.Enabled, w.Debug, s.tmPtr(exp), s.tm(created))
+		w.Enabled, w.Debug, s.tmPtr(exp), w.Owner, w.TokenSecret, s.tm(created))
 	if err != nil {
 		return s.classify(err)
 	}
-	w.ID, w.CreatedAt, w.UpdatedAt = id, created, created
+	w.ID, w.Revision, w.CreatedAt, w.UpdatedAt = id, 1, created, created
 	w.PrevTokenExpiresAt, w.ExpiresAt = prevExp, exp
 	return nil
 }
 
-// CreateWebhook inserts w, filling in its ID (a UUIDv7 when empty) and
-// timestamps. A taken token hash (or ID) is ErrConflict, a name (or ID)
-// store.ValidName refuses ErrInvalid.
+// CreateWebhook inserts w, filling in its ID (a UUIDv7 when empty),
+// Revision (1) and timestamps. A taken token hash (or ID) is ErrConflict, a
+// name (or ID) store.ValidName refuses ErrInvalid. It writes an audit entry
+// by store.ActorSystem.
 func (s *Store) CreateWebhook(ctx context.Context, w *store.Webhook) error {
-	if err := s.wrote(s.insertWebhook(ctx, s.db, w)); err != nil {
-		return fmt.Errorf("create webhook %q: %w", w.Name, err)
-	}
-	return nil
+	return s.applyOne(ctx, store.Change{Action: store.ActionCreate, Webhook: w})
 }
 
-// UpdateWebhook replaces every field of the webhook with ID w.ID except
-// CreatedAt, and sets UpdatedAt to now; it fills CreatedAt and UpdatedAt on
-// w. A missing webhook is ErrNotFound, a token hash taken by another webhook
-// ErrConflict, a name store.ValidName refuses ErrInvalid.
-func (s *Store) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
+// updateWebhook replaces every field of the webhook with ID w.ID except
+// CreatedAt (when ifRevision is 0 or its revision), adds one to its
+// revision and sets UpdatedAt to now; it fills Revision, CreatedAt and
+// UpdatedAt on w.
+func (s *Store) updateWebhook(ctx context.Context, q querier, w *store.Webhook, ifRevision int64) error {
 	if len(w.TokenHash) == 0 {
-		return fmt.Errorf("update webhook %q: %w", w.ID, errNoTokenHash)
+		return errNoTokenHash
 	}
 	if !store.ValidName(w.ID) {
-		return fmt.Errorf("update webhook %q: %w", w.ID, store.ErrNotFound)
+		return store.ErrNotFound
 	}
 	if !store.ValidName(w.Name) {
-		return fmt.Errorf("update webhook %q: %w", w.ID, invalid("webhook name", w.Name))
+		return invalid("webhook name", w.Name)
+	}
+	if !store.ValidName(w.Owner) {
+		return invalid("owner", w.Owner)
+	}
+	if !store.ValidName(w.TokenSecret) {
+		return invalid("token secret", w.TokenSecret)
 	}
 	updated := now()
 	prevExp, exp := normPtr(w.PrevTokenExpiresAt), normPtr(w.ExpiresAt)
 	var created time.Time
-	err := s.db.QueryRowContext(ctx, `
+	var rev int64
+	err := q.QueryRowContext(ctx, `
 		UPDATE webhooks
 		SET name = $2, token_hash = $3, prev_token_hash = $4, prev_token_expires_at = $5,
-		    event_kata = $6, enabled = $7, debug = $8, expires_at = $9, updated_at = $10
-		WHERE id = $1
-		RETURNING created_at`,
+		    event_kata = $6, enabled = $7, debug = $8, expires_at = $9, owner = $10, token_secret = $11,
+		    revision = revision + 1, updated_at = $12
+		WHERE id = $1 AND (CAST($13 AS BIGINT) = 0 OR revision = $13)
+		RETURNING revision, created_at`,
 		w.ID, w.Name, w.TokenHash, w.PrevTokenHash, s.tmPtr(prevExp), s.bytes(w.EventKATA),
-		w.Enabled, w.Debug, s.tmPtr(exp), s.tm(updated),
-	).Scan(timeCol{&created})
-	if err := s.wrote(s.classify(err)); err != nil {
-		return fmt.Errorf("update webhook %q: %w", w.ID, err)
+		w.Enabled, w.Debug, s.tmPtr(exp), w.Owner, w.TokenSecret, s.tm(updated), ifRevision,
+	).Scan(&rev, timeCol{&created})
+	if err != nil {
+		return s.missing(ctx, q, err, ifRevision, `SELECT revision FROM webhooks WHERE id = $1`, w.ID)
 	}
-	w.CreatedAt, w.UpdatedAt = created, updated
+	w.Revision, w.CreatedAt, w.UpdatedAt = rev, created, updated
 	w.PrevTokenExpiresAt, w.ExpiresAt = prevExp, exp
 	return nil
+}
+
+// deleteWebhook deletes the webhook with the given ID (when ifRevision is
+// 0 or its revision) and returns its name and revision.
+func (s *Store) deleteWebhook(ctx context.Context, q querier, id string, ifRevision int64) (string, int64, error) {
+	if !store.ValidName(id) {
+		return "", 0, store.ErrNotFound
+	}
+	var name string
+	var rev int64
+	err := q.QueryRowContext(ctx, `
+		DELETE FROM webhooks WHERE id = $1 AND (CAST($2 AS BIGINT) = 0 OR revision = $2)
+		RETURNING name, revision`, id, ifRevision).Scan(&name, &rev)
+	if err != nil {
+		return "", 0, s.missing(ctx, q, err, ifRevision, `SELECT revision FROM webhooks WHERE id = $1`, id)
+	}
+	return name, rev, nil
+}
+
+// UpdateWebhook replaces every field of the webhook with ID w.ID except
+// CreatedAt, adds one to its revision and sets UpdatedAt to now; it fills
+// Revision, CreatedAt and UpdatedAt on w. A missing webhook is
+// ErrNotFound, a token hash taken by another webhook ErrConflict, a name
+// store.ValidName refuses ErrInvalid. It writes an audit entry by
+// store.ActorSystem.
+func (s *Store) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
+	return s.applyOne(ctx, store.Change{Action: store.ActionUpdate, Webhook: w})
 }
 
 // GetWebhook returns the webhook with the given ID, or ErrNotFound.
@@ -160,13 +199,8 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]*store.Webhook, error) {
 }
 
 // DeleteWebhook deletes the webhook with the given ID, or returns
-// ErrNotFound. Its runs are kept.
+// ErrNotFound. Its runs are kept. It writes an audit entry by
+// store.ActorSystem.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	if !store.ValidName(id) {
-		return fmt.Errorf("delete webhook %q: %w", id, store.ErrNotFound)
-	}
-	if err := s.deleteOne(ctx, `DELETE FROM webhooks WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("delete webhook %q: %w", id, err)
-	}
-	return nil
+	return s.applyOne(ctx, store.Change{Action: store.ActionDelete, Webhook: &store.Webhook{ID: id}})
 }

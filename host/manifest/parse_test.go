@@ -1,0 +1,151 @@
+package manifest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse_Problems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // every problem, in order
+	}{
+		{"UnknownTopLevelKey", map[string]string{"a.yaml": "automation:\n  - name: x\n"},
+			[]string{`a.yaml:1:1: unknown key "automation"; did you mean "automations"? (a manifest holds automations:, webhooks: and secrets:)`}},
+		{"UnknownField", map[string]string{"a.yaml": "automations:\n  - name: x\n    script: \"start:\"\n    scirpt: y\n"},
+			[]string{`a.yaml:4:5: unknown field "scirpt" of automation; did you mean "script"? (its fields: name, extension_id, description, script, script_file, policy_kata, policy_kata_file)`}},
+		{"NotAList", map[string]string{"a.yaml": "webhooks:\n  name: x\n"},
+			[]string{`a.yaml:2:3: webhooks: must be a list (each item starting with -)`}},
+		{"NotAMapping", map[string]string{"a.yaml": "- 1\n"},
+			[]string{`a.yaml:1:1: a manifest is a mapping with the lists automations:, webhooks: and secrets:`}},
+		{"YAMLSyntax", map[string]string{"a.yaml": "secrets: [\n"},
+			[]string{`a.yaml:1:10: sequence end token ']' not found`}},
+		{"MissingFields", map[string]string{"a.yaml": "automations:\n  - description: d\nwebhooks:\n  - enabled: true\nsecrets:\n  - from_env: X\n"},
+			[]string{
+				`a.yaml:2:5: name: is required`,
+				`a.yaml:2:5: script: (or script_file:) is required`,
+				`a.yaml:4:5: name: is required`,
+				`a.yaml:4:5: event_kata: (or event_kata_file:) is required`,
+				`a.yaml:6:5: name: is required`,
+			}},
+		{"BadValues", map[string]string{"a.yaml": "automations:\n  - name: bad name\n    script: x\n" +
+			"webhooks:\n  - name: w\n    event_kata: x\n    enabled: yes\n    expires_at: tomorrow\n    token_secret: not-a-name\n" +
+			"secrets:\n  - name: s\n    from_env: A\n    from_file: b\n"},
+			[]string{
+				`a.yaml:2:11: name "bad name" must be 1 to 255 letters, digits, dots, dashes and underscores`,
+				`a.yaml:7:14: enabled: must be true or false (got yes)`,
+				`a.yaml:8:17: expires_at: must be an RFC 3339 time such as 2027-01-02T15:04:05Z, or null for never (got "tomorrow")`,
+				`a.yaml:9:19: token_secret: "not-a-name" is not a secret name: a secret name is 1 to 64 letters, digits and underscores`,
+				`a.yaml:13:5: give from_env: or from_file:, not both`,
+			}},
+		{"DeclaredTwice", map[string]string{
+			"a.yaml": "automations:\n  - name: x\n    script: \"start:\"\n",
+			"b.yaml": "automations:\n  - name: x\n    script: \"start:\"\n---\nsecrets:\n  - name: S\n  - name: S\n",
+		}, []string{
+			`b.yaml:2:5: automation "x" is declared twice: first at a.yaml:2:5`,
+			`b.yaml:7:5: secret "S" is declared twice: first at b.yaml:6:5`,
+		}},
+		{"Files", map[string]string{"a.yaml": "automations:\n  - name: x\n    script: a\n    script_file: x.kata\n" +
+			"  - name: y\n    script_file: ../y.kata\n  - name: z\n    script_file: missing.kata\n"},
+			[]string{
+				`a.yaml:4:5: give script: or script_file:, not both`,
+				`a.yaml:6:18: script_file: "../y.kata" must be a path relative to the manifest directory, inside it (such as orders.kata or scripts/orders.kata)`,
+				`a.yaml:8:18: script_file: missing.kata: file does not exist (it was not sent with the manifests)`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(Files(tt.files))
+			var ps Problems
+			require.ErrorAs(t, err, &ps)
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.String())
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParse_Declarations(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"hooks.yaml": `# Orders.
+automations:
+  - name: shop.orders
+    description: "Orders: the shop's"
+    script: |
+      start:
+        return:
+          body: ok
+webhooks:
+  - name: Orders
+    event_kata_file: events/orders.kata
+    debug: true
+    expires_at: 2030-01-02T03:04:05Z
+    token_secret: ORDERS_TOKEN
+secrets:
+  - name: ORDERS_TOKEN
+    from_env: ORDERS_TOKEN
+  - name: OTHER
+`,
+		"events/orders.kata": "automation/orders:\n  uri: cerb:automation:shop.orders\n",
+		"notes.txt":          "not a manifest",
+		".hidden.yaml":       "not: read",
+	}
+	set, err := Parse(Files(files))
+	require.NoError(t, err)
+	require.Len(t, set.Automations, 1)
+	a := set.Automations[0]
+	require.Equal(t, "shop.orders", a.Name)
+	require.Equal(t, "cerb.trigger.webhook.respond", a.ExtensionID)
+	require.Equal(t, "Orders: the shop's", a.Description)
+	require.Equal(t, "start:\n  return:\n    body: ok\n", a.Script)
+	require.Equal(t, Pos{File: "hooks.yaml", Line: 3, Col: 5}, a.Pos)
+	// The script's line 2, column 3 is the file's line 7, column 9.
+	at, prefix := a.script.pos(2, 3)
+	require.Equal(t, Pos{File: "hooks.yaml", Line: 7, Col: 9}, at)
+	require.Empty(t, prefix)
+
+	require.Len(t, set.Webhooks, 1)
+	w := set.Webhooks[0]
+	require.Equal(t, files["events/orders.kata"], w.EventKATA)
+	require.True(t, w.Enabled)
+	require.True(t, w.Debug)
+	require.Equal(t, "2030-01-02T03:04:05Z", w.ExpiresAt.Format("2006-01-02T15:04:05Z07:00"))
+	require.Equal(t, "ORDERS_TOKEN", w.TokenSecret)
+	at, _ = w.event.pos(2, 3)
+	require.Equal(t, Pos{File: "events/orders.kata", Line: 2, Col: 3}, at)
+
+	require.Len(t, set.Secrets, 2)
+	require.True(t, set.Secrets[0].HasSource())
+	require.False(t, set.Secrets[1].HasSource())
+	require.Equal(t, []string{"events/orders.kata"}, set.files)
+}
+
+func TestUnified(t *testing.T) {
+	t.Parallel()
+	old := "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n"
+	new := "a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n"
+	require.Equal(t, `--- x (now)
++++ x (manifest)
+@@ -1,5 +1,5 @@
+ a
+-b
++B
+ c
+ d
+ e
+@@ -9,3 +9,4 @@
+ i
+ j
+ k
++l
+`, unified("x", old, new))
+	require.Empty(t, unified("x", "same", "same"))
+	require.Equal(t, "--- x (now)\n+++ x (manifest)\n@@ -0,0 +1 @@\n+new\n", unified("x", "", "new\n"))
+}
