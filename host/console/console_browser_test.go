@@ -505,7 +505,7 @@ func TestConsole_Browser(t *testing.T) {
 		if !s.contract.Has("/api/v1/requests/{id}/explain", http.MethodGet) {
 			t.Skip("this tree has no explain API yet (GET /api/v1/requests/{id}/explain)")
 		}
-		p.goTo(t, "#/requests/" + refused)
+		p.goTo(t, "#/requests/"+refused)
 		p.do(t, "explain", chromedp.WaitVisible(chromedp.CSS("#explain")), chromedp.Click(chromedp.CSS("#explain")),
 			chromedp.WaitVisible(chromedp.CSS("#explain-result #explain-blocks")))
 		require.Contains(t, p.text(t, "#explain-result"), "verify/github")
