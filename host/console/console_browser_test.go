@@ -39,6 +39,10 @@ import (
 
 const adminToken = "console-test-admin-token-0123456789abcdef"
 
+// stepBound bounds one step's wait for a DOM state: a failure cut-off for a
+// loaded machine (the race detector, other tests), not a timing assertion.
+const stepBound = 60 * time.Second
+
 // chromium finds Debian's chromium, or skips the test naming what is
 // missing.
 func chromium(t *testing.T) string {
@@ -128,7 +132,7 @@ func (s *server) api(t *testing.T, method, path string, in, out any, want int) {
 // are written just after the answer) and returns the newest one's id.
 func (s *server) waitRecord(t *testing.T, query string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(stepBound)
 	for {
 		var l struct{ Runs []struct{ ID string } }
 		s.api(t, http.MethodGet, "/requests?"+query, nil, &l, http.StatusOK)
@@ -189,7 +193,7 @@ func openBrowser(t *testing.T, exe string) *page {
 // do runs actions with a bound, failing the test with what it waited for.
 func (p *page) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, stepBound)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v\n%s", what, err, p.state())
@@ -211,7 +215,7 @@ func (p *page) state() string {
 // eval evaluates a JavaScript expression and returns its value.
 func eval[T any](t *testing.T, p *page, expr string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, stepBound)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	require.NoError(t, err, "evaluate %s", expr)
@@ -222,7 +226,7 @@ func eval[T any](t *testing.T, p *page, expr string) T {
 func (p *page) until(t *testing.T, what, expr string) {
 	t.Helper()
 	p.do(t, what, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepBound))(ctx, tg)
 		return chromedp.Void{}, err
 	})
 }
@@ -246,7 +250,7 @@ func (p *page) fill(t *testing.T, sel, value string) {
 
 func (p *page) text(t *testing.T, sel string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, stepBound)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	require.NoError(t, err, "text of %s", sel)
@@ -256,7 +260,7 @@ func (p *page) text(t *testing.T, sel string) string {
 // shot saves a screenshot of the viewport as NAME.png.
 func (p *page) shot(t *testing.T, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, stepBound)
 	defer cancel()
 	// Screenshots show the page at rest: no caret, no running transition.
 	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -308,6 +312,9 @@ func newBlocker(t *testing.T) *blocker {
 
 func (b *blocker) open() { b.once.Do(func() { close(b.release) }) }
 
+// TestConsole_Browser is one person's session, step after step in one
+// browser tab; it does not run in parallel with other tests (a browser is
+// the heaviest thing a test here starts).
 func TestConsole_Browser(t *testing.T) {
 	exe := chromium(t)
 	started := time.Now()
