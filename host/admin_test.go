@@ -281,6 +281,7 @@ func TestMetrics(t *testing.T) {
 		`hookhost_webhook_rejected_total{cause="unknown_token"} 1`,
 		`hookhost_runs_total{exit="return"} 1`,
 		`hookhost_extension_restarts_total 0`,
+		`hookhost_subscription_events_dropped_total 0`,
 		`hookhost_connections `,
 	} {
 		require.Contains(t, body, want)

@@ -147,6 +147,17 @@ func TestSchedules_RefusedWhenSaved(t *testing.T) {
 	require.True(t, strings.HasPrefix(r.json(t)["signing_secret"].(string), "whsec_"))
 	r = b.admin(t, "PATCH", "/schedules/nope", "application/json", `{"description":"x"}`)
 	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+
+	// The automation a schedule runs is not deleted from under it (its
+	// own, since the subtests above run once this function returns).
+	b.createAutomation(t, "ticker", "start:\n  return:\n    body: ok\n", "")
+	r = b.admin(t, "POST", "/schedules", "application/json", `{"name":"ticks","cron":"@hourly","automation":"ticker"}`)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	r = b.admin(t, "DELETE", "/automations/ticker", "", "")
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+	require.Contains(t, r.problem(t).Detail, `used by schedules ticks`)
+	r = b.admin(t, "DELETE", "/automations/ticker?force=true", "", "")
+	require.Equal(t, http.StatusNoContent, r.Status, "%s", r.Body)
 }
 
 // TestScaleOut_ScheduleTicksOnce runs two servers on one PostgreSQL schema,

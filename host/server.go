@@ -160,8 +160,14 @@ func (s *Server) start(ctx context.Context) error {
 	s.metrics = metrics.New(metrics.Sources{
 		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
 		ExtensionRestarts: s.ext.Restarts,
-		JobStates:         s.jobStates,
-		Connections:       s.guard.Stats,
+		PublishDropped: func() int64 {
+			if s.jobs == nil {
+				return 0
+			}
+			return s.jobs.PublishDropped()
+		},
+		JobStates:   s.jobStates,
+		Connections: s.guard.Stats,
 	})
 	if err := s.startJobs(ctx); err != nil {
 		return err

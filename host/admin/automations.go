@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -85,7 +86,24 @@ func (a *Admin) putAutomation(c *fiber.Ctx) error {
 }
 
 func (a *Admin) deleteAutomation(c *fiber.Ctx) error {
-	if err := a.cat.DeleteAutomation(c.UserContext(), c.Params("name"), c.Query("force") == "true"); err != nil {
+	name, force := c.Params("name"), c.Query("force") == "true"
+	if !force && a.cfg.Schedules != nil {
+		// A schedule whose automation is gone would fail every tick.
+		all, err := a.cfg.Schedules.List(c.UserContext())
+		if err != nil {
+			return err
+		}
+		var users []string
+		for _, sc := range all {
+			if sc.Automation == name {
+				users = append(users, sc.Name)
+			}
+		}
+		if len(users) > 0 {
+			return api.Errorf(fiber.StatusConflict, "automation %q is used by schedules %s; change them first or delete with ?force=true", name, strings.Join(users, ", "))
+		}
+	}
+	if err := a.cat.DeleteAutomation(c.UserContext(), name, force); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -22,6 +22,9 @@ type Sources struct {
 	DroppedRuns func() int64
 	// ExtensionRestarts counts extension process restarts since start.
 	ExtensionRestarts func() int
+	// PublishDropped counts events for published subscriptions dropped
+	// because they came faster than the publish rate.
+	PublishDropped func() int64
 	// JobStates counts jobs by state, and gives the age of the oldest
 	// queued job (0 when none is queued).
 	JobStates func() (counts map[string]int, oldestQueued time.Duration, err error)
@@ -99,6 +102,12 @@ func New(src Sources) *Metrics {
 			Name: "hookhost_extension_restarts_total",
 			Help: "Restarts of extension processes since start (all extensions).",
 		}, func() float64 { return float64(src.ExtensionRestarts()) }))
+	}
+	if src.PublishDropped != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookhost_subscription_events_dropped_total",
+			Help: "Events for published subscriptions not delivered because they came faster than the publish rate.",
+		}, func() float64 { return float64(src.PublishDropped()) }))
 	}
 	if src.JobStates != nil {
 		m.reg.MustRegister(&jobCollector{src: src.JobStates,
