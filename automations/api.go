@@ -82,7 +82,28 @@ type Result struct {
 	Limit   string
 	Log     []LogEntry
 	Steps   int
+	// SideEffects lists, in order, the commands a simulated run
+	// (Runtime.Simulate) did not run: at most MaxSideEffects of them.
+	SideEffects []SideEffect
 }
+
+// SideEffect is a command that a simulated run did not run: a command the
+// policy gate covers (http.request, function, storage.*, extension
+// commands), or any command with an `on_simulate:` block.
+type SideEffect struct {
+	Command string // "http.request"
+	Node    string // node id, "start:http.request/notify:"
+	// OnSimulate reports that the command's `on_simulate:` block ran
+	// instead of it.
+	OnSimulate bool
+	// Denied reports that the policy refused the command: it failed as it
+	// would have in a real run, and nothing was simulated.
+	Denied bool
+}
+
+// MaxSideEffects bounds Result.SideEffects; a loop that simulates more
+// commands than this lists only the first ones (the run log says so).
+const MaxSideEffects = 1000
 
 // Storage is the key-value store behind storage.get/set/delete.
 type Storage interface {
@@ -110,6 +131,17 @@ type Runtime struct {
 	Functions  FunctionRunner
 	Commands   CommandRunner
 	Now        func() time.Time
+	// Simulate runs the program as a dry run: no command the policy gate
+	// covers runs (http.request, function, storage.*, extension
+	// commands). The policy is checked as in a real run (a denial fails
+	// the command as it would); then the command's `on_simulate:` block
+	// runs instead of it when it has one (`simulate.success:` and
+	// `simulate.error:` there set its output and run its `on_success:` or
+	// `on_error:`, as in Cerb), else its output stays unset and the run
+	// continues after it. As in Cerb's simulator, any other command with
+	// an `on_simulate:` block runs the block instead too. Result.SideEffects
+	// lists what did not run.
+	Simulate bool
 }
 
 // HTTPRequest is an incoming webhook request before normalisation. Headers,

@@ -383,8 +383,21 @@ var commandTable = [...]commandDef{
 	cerbOnly("record.search", true, "Cerb: searches records."),
 	cerbOnly("record.update", true, "Cerb: updates a record."),
 	cerbOnly("record.upsert", true, "Cerb: creates or updates a record."),
-	cerbOnly("simulate.success", false, "Cerb: the simulated success of its command, inside `on_simulate:` (which webhooks never run)."),
-	cerbOnly("simulate.error", false, "Cerb: the simulated failure of its command, inside `on_simulate:` (which webhooks never run)."),
+
+	// Simulation (spec §2.5): only inside on_simulate:, which only a
+	// simulated run (a dry run) runs.
+	{
+		CommandInfo: CommandInfo{Name: "simulate.success", Form: FormValue, Supported: true,
+			Summary: "Only inside `on_simulate:`: sets the output of the command whose `on_simulate:` it is to its rendered value and runs that command's `on_success:`; the run then continues after the command. Only a simulated run (a dry run) runs `on_simulate:`."},
+		compile: compileSimulated,
+		exec:    func(r *runner, n *node) bool { return r.simulated(n, true) },
+	},
+	{
+		CommandInfo: CommandInfo{Name: "simulate.error", Form: FormValue, Supported: true,
+			Summary: "Only inside `on_simulate:`: sets the output of the command whose `on_simulate:` it is to its rendered value and runs that command's `on_error:` (when it has none, nothing fails, as in Cerb); the run then continues after the command. Only a simulated run (a dry run) runs `on_simulate:`."},
+		compile: compileSimulated,
+		exec:    func(r *runner, n *node) bool { return r.simulated(n, false) },
+	},
 }
 
 // extensionCommand is the entry of every command an extension provides

@@ -73,6 +73,9 @@ type compiler struct {
 	webhook   bool
 	extension map[string]bool
 	vc        *valueCompiler
+	// simulating is the command whose on_simulate: block is being
+	// compiled (the innermost one), nil outside such a block.
+	simulating *node
 }
 
 // Compile parses and validates src (script and policy) and returns the
@@ -320,7 +323,8 @@ func (c *compiler) compileAction(n *node, k *kata.Node) {
 			n.onError = c.compileBlock(p, n.id+"on_error:")
 			n.hasOnError = true
 		case "on_simulate":
-			// Webhooks never simulate: accepted and ignored.
+			n.onSimulate, n.simulateErr = c.compileSimulate(n, p)
+			n.hasOnSimulate = true
 		default:
 			c.errorf(p.Pos, "Unexpected key `%s:` in `%s`", p.Key, n.id)
 		}
@@ -334,6 +338,46 @@ func (c *compiler) compileAction(n *node, k *kata.Node) {
 	if n.inputs == nil && slices.ContainsFunc(def.Inputs, func(p ParamInfo) bool { return p.Required }) {
 		c.errorf(k.Pos, "`inputs:` is required for `%s`", n.id)
 	}
+}
+
+// compileSimulate compiles the on_simulate: block of n, run instead of n
+// in a simulated run (a dry run). Before dry runs existed hookhost accepted
+// these blocks unchecked, so a problem in one does not refuse the script:
+// it is returned as text, and a simulated run logs it instead of running
+// the block. An empty block runs nothing.
+func (c *compiler) compileSimulate(n *node, k *kata.Node) ([]*node, string) {
+	if k.Kind != kata.Object && strings.TrimSpace(k.Value) == "" {
+		return nil, ""
+	}
+	diags := c.vc.diags
+	mark := len(*diags)
+	outer := c.simulating
+	c.simulating = n
+	nodes := c.compileBlock(k, n.id+"on_simulate:")
+	c.simulating = outer
+	if len(*diags) == mark {
+		return nodes, ""
+	}
+	mine := (*diags)[mark:]
+	sortDiagnostics(mine)
+	msg := mine[0].Error()
+	if len(mine) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(mine)-1)
+	}
+	*diags = (*diags)[:mark]
+	return nil, msg
+}
+
+// compileSimulated compiles simulate.success: and simulate.error:, which
+// only an on_simulate: block may hold (Cerb fails them at run time
+// elsewhere; hookhost refuses them when the script is saved).
+func compileSimulated(c *compiler, n *node, k *kata.Node) {
+	if c.simulating == nil {
+		c.errorf(k.Pos, "The `%s:` command must occur within `on_simulate:` (`%s`)", n.name, n.id)
+		return
+	}
+	n.simulateOf = c.simulating
+	n.val = c.vc.compile(k, false)
 }
 
 func (c *compiler) compileDecision(n *node, k *kata.Node) {

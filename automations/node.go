@@ -45,6 +45,16 @@ type node struct {
 	hasOnSuccess bool
 	hasOnError   bool
 
+	// onSimulate is the on_simulate: block, run instead of the command in
+	// a simulated run; simulateErr, when not empty, says why the block
+	// could not be compiled (it then does not run).
+	onSimulate    []*node
+	hasOnSimulate bool
+	simulateErr   string
+	// simulateOf is, for simulate.success: and simulate.error:, the
+	// command whose on_simulate: block holds them.
+	simulateOf *node
+
 	cond     *value  // outcome/while if:
 	body     []*node // outcome then:, repeat/while do:
 	outcomes []*node // decision

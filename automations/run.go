@@ -26,6 +26,11 @@ type runner struct {
 	logFull  bool
 	done     bool
 	cur      string // id of the node being run (for log lines)
+	// jump is set by simulate.success:/simulate.error: until the command
+	// whose on_simulate: holds them takes it.
+	jump            *simJump
+	sideEffectsFull bool
+	simulatedNodes  map[*node]bool
 }
 
 // cmdError is a command failure that on_error: can catch. extra holds
@@ -496,6 +501,9 @@ func (r *runner) action(n *node) bool {
 	}
 	if r.done {
 		return true // a value Cerb cannot take ended the run
+	}
+	if r.simulates(n) {
+		return r.simulate(n, in, outName)
 	}
 	if n.cmd.Policy {
 		if cerr := r.checkPolicy(n, in, outName); cerr != nil {

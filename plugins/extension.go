@@ -64,6 +64,13 @@ type Invocation struct {
 	// package templates/dict, and answers exactly as it would to the JSON).
 	// It never crosses a process boundary.
 	Values any
+	// Simulate asks for a dry run: the automation runs, but no command
+	// with a side effect does (http.request, function, storage.*,
+	// commands of extensions: those the policy checks); Cerb's
+	// on_simulate: blocks run instead. An extension that honours it sets
+	// Outcome.Simulated; the host must not trust a dry run whose outcome
+	// does not say so (an extension built before the field ignores it).
+	Simulate bool
 }
 
 // CommandCall is one command call.
@@ -112,6 +119,23 @@ type Outcome struct {
 	// UTF-8); an extension may set it only when the invocation came with
 	// Values. Like Values, it never crosses a process boundary.
 	Value any
+	// Simulated reports that the run honoured Invocation.Simulate.
+	Simulated bool
+	// SideEffects lists, in order, the commands a simulated run did not
+	// run.
+	SideEffects []SideEffect
+}
+
+// SideEffect is a command a simulated run (Invocation.Simulate) did not
+// run.
+type SideEffect struct {
+	Command string // "http.request"
+	Node    string // node id, e.g. "start:http.request/notify:"
+	// OnSimulate reports that its on_simulate: block ran instead.
+	OnSimulate bool
+	// Denied reports that the policy refused it: it failed as it would
+	// have in a real run.
+	Denied bool
 }
 
 // LogEntry is one line of a run log. Level follows Cerb: 7 log, 4 warn,

@@ -174,6 +174,7 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 		Inputs:           inv.Inputs,
 		DeadlineUnixNano: dl,
 		Commands:         inv.Commands,
+		Simulate:         inv.Simulate,
 	}
 	var r *pb.RunResponse
 	var err error
@@ -332,6 +333,7 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest) *pb.RunResponse {
 		Policy:     r.GetPolicy(),
 		Inputs:     r.GetInputs(),
 		Commands:   r.GetCommands(),
+		Simulate:   r.GetSimulate(),
 	}
 	if dl := r.GetDeadlineUnixNano(); dl != 0 {
 		inv.Deadline = time.Unix(0, dl)
@@ -547,11 +549,19 @@ func toPBOutcome(o Outcome) *pb.Outcome {
 		Error:  toPBError(o.Error),
 		Limit:  o.Limit,
 		Steps:  int64(o.Steps),
+
+		Simulated: o.Simulated,
 	}
 	if len(o.Log) > 0 {
 		p.Log = make([]*pb.LogEntry, len(o.Log))
 		for i, e := range o.Log {
 			p.Log[i] = &pb.LogEntry{Level: int32(e.Level), Node: e.Node, Message: e.Message}
+		}
+	}
+	if len(o.SideEffects) > 0 {
+		p.SideEffects = make([]*pb.SideEffect, len(o.SideEffects))
+		for i, e := range o.SideEffects {
+			p.SideEffects[i] = &pb.SideEffect{Command: e.Command, Node: e.Node, OnSimulate: e.OnSimulate, Denied: e.Denied}
 		}
 	}
 	return p
@@ -564,11 +574,19 @@ func fromPBOutcome(p *pb.Outcome) Outcome {
 		Error:  fromPBError(p.GetError()),
 		Limit:  p.GetLimit(),
 		Steps:  int(p.GetSteps()),
+
+		Simulated: p.GetSimulated(),
 	}
 	if l := p.GetLog(); len(l) > 0 {
 		o.Log = make([]LogEntry, len(l))
 		for i, e := range l {
 			o.Log[i] = LogEntry{Level: int(e.GetLevel()), Node: e.GetNode(), Message: e.GetMessage()}
+		}
+	}
+	if l := p.GetSideEffects(); len(l) > 0 {
+		o.SideEffects = make([]SideEffect, len(l))
+		for i, e := range l {
+			o.SideEffects[i] = SideEffect{Command: e.GetCommand(), Node: e.GetNode(), OnSimulate: e.GetOnSimulate(), Denied: e.GetDenied()}
 		}
 	}
 	return o

@@ -389,6 +389,11 @@ func validResponse(r *pb.RunResponse) bool {
 			return false
 		}
 	}
+	for _, e := range o.GetSideEffects() {
+		if !utf8.ValidString(e.GetCommand()) || !utf8.ValidString(e.GetNode()) {
+			return false
+		}
+	}
 	return true
 }
 

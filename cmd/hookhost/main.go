@@ -5,6 +5,10 @@
 //	hookhost webhook create|list|...    manage webhooks
 //	hookhost automation list|show|apply manage automations
 //	hookhost run list|show              inspect run history
+//	hookhost request list|show|replay|explain  inspect recorded requests
+//	hookhost tail                       print requests and job changes as they happen
+//	hookhost dry-run WEBHOOK_ID         what a webhook does with a request, without side effects
+//	hookhost verify-lab WEBHOOK_ID      requests that pass a webhook's verify blocks
 //	hookhost job list|show|logs -f      inspect durable jobs
 //	hookhost version                    the client's and the server's version
 //

@@ -74,6 +74,7 @@ var areas = []area{
 	(*Admin).webhookRoutes,
 	(*Admin).validateRoutes,
 	(*Admin).runRoutes,
+	(*Admin).dryRunRoutes,
 	(*Admin).jobRoutes,
 	(*Admin).scheduleRoutes,
 	(*Admin).subscriptionRoutes,
@@ -92,6 +93,7 @@ var areas = []area{
 func (a *Admin) Mount(app fiber.Router) {
 	r := app.Group("/api/v1", a.requireAdmin)
 	table := &routeTable{}
+	r.Use(table.shadowed) // the table is complete before the first request
 	for _, area := range areas {
 		for _, rt := range area(a) {
 			if rt.method == fiber.MethodGet {

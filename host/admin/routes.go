@@ -53,6 +53,14 @@ func (t *routeTable) add(method, path string) {
 // parameters, and matching ignores case and a trailing slash, as Fiber's
 // router does by default.
 func (t *routeTable) allowed(path string) []string {
+	methods, _ := t.match(path)
+	return methods
+}
+
+// match returns the methods of the route that matches path most exactly
+// (fewest parameters) and how many parameters that route has (-1: none
+// matches).
+func (t *routeTable) match(path string) ([]string, int) {
 	segs := splitPath(path)
 	var best []string
 	bestParams := -1
@@ -76,7 +84,18 @@ func (t *routeTable) allowed(path string) []string {
 			best, bestParams = p.methods, params
 		}
 	}
-	return best
+	return best, bestParams
+}
+
+// shadowed answers 405 for a method a fixed path does not serve before a
+// route with a parameter can take it: GET /webhooks/validate is not the
+// webhook named "validate".
+func (t *routeTable) shadowed(c *fiber.Ctx) error {
+	rel := strings.TrimPrefix(c.Path(), "/api/v1")
+	if methods, params := t.match(rel); params == 0 && !slices.Contains(methods, c.Method()) && c.Method() != fiber.MethodOptions {
+		return t.notFound(c)
+	}
+	return c.Next()
 }
 
 func splitPath(p string) []string {

@@ -11,7 +11,6 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/reqlog"
-	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // Replayed is what a replay did: the new record and the answer (or the
@@ -56,32 +55,12 @@ func (d *Dispatcher) Replay(ctx context.Context, recordID string) (*Replayed, er
 	return out, nil
 }
 
-// recordedRequest rebuilds a request from a record's stored inputs.
+// recordedRequest rebuilds a request from a record's stored inputs
+// (decodeRecord); a record whose body was cut cannot be replayed.
 func recordedRequest(inputs []byte) (automations.HTTPRequest, error) {
-	v, err := dict.DecodeJSON(inputs)
-	m, ok := v.(*dict.Map)
-	if err != nil || !ok {
-		return automations.HTTPRequest{}, fmt.Errorf("the record holds no request")
+	req, cut, err := decodeRecord(inputs)
+	if err == nil && cut {
+		err = fmt.Errorf("its body was cut when it was recorded")
 	}
-	str := func(k string) string { s, _ := m.Value(k).(string); return s }
-	req := automations.HTTPRequest{Method: str("method"), Path: str("path"), Body: []byte(str("body")), ClientIP: str("client_ip")}
-	if req.Method == "" {
-		return req, fmt.Errorf("the record holds no request method")
-	}
-	if _, cut := m.Value("body_truncated").(bool); cut {
-		return req, fmt.Errorf("its body was cut when it was recorded")
-	}
-	pairs := func(k string) [][2]string {
-		var out [][2]string
-		if hs, ok := m.Value(k).(*dict.Map); ok {
-			hs.Range(func(name string, v any) bool {
-				s, _ := v.(string)
-				out = append(out, [2]string{name, s})
-				return true
-			})
-		}
-		return out
-	}
-	req.Headers, req.Query = pairs("headers"), pairs("query")
-	return req, nil
+	return req, err
 }

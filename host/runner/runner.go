@@ -33,6 +33,10 @@ type Invocation struct {
 	RunID      string
 	Automation *store.Automation
 	Inputs     *dict.Map
+	// Simulate makes the run a dry run (plugins.Invocation.Simulate): no
+	// command with a side effect runs, and Result.SideEffects lists them.
+	// A run the extension did not simulate fails with ErrNotSimulated.
+	Simulate bool
 }
 
 // Runner runs automations. The server's runner sends each run to the
@@ -44,6 +48,11 @@ type Runner interface {
 
 // ErrExtensionCrashed marks a run lost because its extension process died.
 var ErrExtensionCrashed = errors.New("extension crashed")
+
+// ErrNotSimulated marks a dry run whose extension did not say it simulated
+// the run (an extension built before dry runs existed): its result cannot
+// be trusted to be free of side effects, and is not returned.
+var ErrNotSimulated = errors.New("the extension running this automation cannot simulate it (dry run)")
 
 // Config configures the extensions.
 type Config struct {
@@ -225,7 +234,7 @@ const MaxFunctionDepth = 10
 // in-process extension only) as a dictionary, and returns the extension's
 // outcome. depth is how many function: calls led to this run (0 for a
 // webhook's run).
-func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int) (plugins.Outcome, error) {
+func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int, simulate bool) (plugins.Outcome, error) {
 	ext, err := r.ext.extension(a.ExtensionID)
 	if err != nil {
 		return plugins.Outcome{}, err
@@ -233,7 +242,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 	deadline, _ := ctx.Deadline()
 	inv := plugins.Invocation{
 		RunID: runID, Automation: a.Name, Revision: strconv.FormatInt(a.Revision, 10), Trigger: a.ExtensionID,
-		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline,
+		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
 	if ext == r.ext.inproc {
 		inv.Commands = r.ext.Commands()
@@ -260,9 +269,13 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 // it is, and the return dictionary comes back the same way; out of process
 // both travel as JSON.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
-	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0)
+	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0, inv.Simulate)
 	if err != nil {
 		return nil, err
+	}
+	if inv.Simulate && !out.Simulated {
+		r.log.Error("dry run not simulated by its extension; result discarded", "automation", inv.Automation.Name, "run_id", inv.RunID)
+		return nil, ErrNotSimulated
 	}
 	return resultOf(out)
 }
@@ -290,6 +303,12 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 		res.Log = make([]automations.LogEntry, len(out.Log))
 		for i, e := range out.Log {
 			res.Log[i] = automations.LogEntry{Level: e.Level, Node: e.Node, Message: e.Message}
+		}
+	}
+	if len(out.SideEffects) > 0 {
+		res.SideEffects = make([]automations.SideEffect, len(out.SideEffects))
+		for i, e := range out.SideEffects {
+			res.SideEffects[i] = automations.SideEffect(e)
 		}
 	}
 	return res, nil
@@ -378,7 +397,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if wrapped, err = h.r.cat.WithSecrets(ctx, a, wrapped); err != nil {
 		return plugins.Outcome{}, err
 	}
-	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1)
+	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1, false)
 }
 
 func (h *callbacks) Secret(ctx context.Context, name string) (string, bool, error) {

@@ -103,6 +103,10 @@ type checker interface {
 	// credential (a signature, a token, a password): they are redacted from
 	// every record.
 	credentialHeaders() []string
+	// sample fills in a request that passes (lab.go).
+	sample(v *Verifier, s *Sample, now time.Time) error
+	// explain checks a recorded request step by step (explain.go).
+	explain(e *explainer)
 }
 
 // CredentialHeaders names the request headers whose values carry this

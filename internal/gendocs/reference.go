@@ -59,7 +59,7 @@ Action commands are written with these keys:
 | ` + "`output:`" + ` | the name of the top-level key that receives the result |
 | ` + "`on_success:`" + ` | commands run after a success; the run then continues after the command |
 | ` + "`on_error:`" + ` | commands run after a failure, with ` + "`output:`" + ` set to ` + "`{error: <message>}`" + `; without it a failure ends the run in error |
-| ` + "`on_simulate:`" + ` | accepted and ignored: webhooks never simulate |
+| ` + "`on_simulate:`" + ` | commands run instead of the command in a simulated run (a dry run: ` + "`POST /api/v1/webhooks/{id}/dry-run`" + `); a real run ignores it |
 
 ## Flow nodes
 `)

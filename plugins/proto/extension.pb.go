@@ -312,7 +312,11 @@ type RunRequest struct {
 	// deadline_unix_nano is the run's deadline (0: none).
 	DeadlineUnixNano int64 `protobuf:"varint,9,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
 	// commands names the commands of other extensions the script may call.
-	Commands      []string `protobuf:"bytes,10,rep,name=commands,proto3" json:"commands,omitempty"`
+	Commands []string `protobuf:"bytes,10,rep,name=commands,proto3" json:"commands,omitempty"`
+	// simulate asks for a dry run: commands with side effects do not run
+	// (see plugins.Invocation.Simulate). An extension that honours it says
+	// so in Outcome.simulated; one built before the field ignores it.
+	Simulate      bool `protobuf:"varint,11,opt,name=simulate,proto3" json:"simulate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +421,13 @@ func (x *RunRequest) GetCommands() []string {
 	return nil
 }
 
+func (x *RunRequest) GetSimulate() bool {
+	if x != nil {
+		return x.Simulate
+	}
+	return false
+}
+
 type LogEntry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
@@ -485,8 +496,12 @@ type Outcome struct {
 	Log    []*LogEntry `protobuf:"bytes,3,rep,name=log,proto3" json:"log,omitempty"`
 	Error  *Error      `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	// limit names the limit that ended the run ("time", "steps", "value").
-	Limit         string `protobuf:"bytes,5,opt,name=limit,proto3" json:"limit,omitempty"`
-	Steps         int64  `protobuf:"varint,6,opt,name=steps,proto3" json:"steps,omitempty"`
+	Limit string `protobuf:"bytes,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	Steps int64  `protobuf:"varint,6,opt,name=steps,proto3" json:"steps,omitempty"`
+	// simulated reports that the run honoured RunRequest.simulate.
+	Simulated bool `protobuf:"varint,7,opt,name=simulated,proto3" json:"simulated,omitempty"`
+	// side_effects lists the commands a simulated run did not run.
+	SideEffects   []*SideEffect `protobuf:"bytes,8,rep,name=side_effects,json=sideEffects,proto3" json:"side_effects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +578,92 @@ func (x *Outcome) GetSteps() int64 {
 	return 0
 }
 
+func (x *Outcome) GetSimulated() bool {
+	if x != nil {
+		return x.Simulated
+	}
+	return false
+}
+
+func (x *Outcome) GetSideEffects() []*SideEffect {
+	if x != nil {
+		return x.SideEffects
+	}
+	return nil
+}
+
+// SideEffect is a command a simulated run did not run.
+type SideEffect struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Command string                 `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	// node is the command's node id, e.g. "start:http.request/notify:".
+	Node string `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// on_simulate: its on_simulate: block ran instead.
+	OnSimulate bool `protobuf:"varint,3,opt,name=on_simulate,json=onSimulate,proto3" json:"on_simulate,omitempty"`
+	// denied: the policy refused it, and it failed as in a real run.
+	Denied        bool `protobuf:"varint,4,opt,name=denied,proto3" json:"denied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SideEffect) Reset() {
+	*x = SideEffect{}
+	mi := &file_extension_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SideEffect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SideEffect) ProtoMessage() {}
+
+func (x *SideEffect) ProtoReflect() protoreflect.Message {
+	mi := &file_extension_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SideEffect.ProtoReflect.Descriptor instead.
+func (*SideEffect) Descriptor() ([]byte, []int) {
+	return file_extension_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SideEffect) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *SideEffect) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *SideEffect) GetOnSimulate() bool {
+	if x != nil {
+		return x.OnSimulate
+	}
+	return false
+}
+
+func (x *SideEffect) GetDenied() bool {
+	if x != nil {
+		return x.Denied
+	}
+	return false
+}
+
 type RunResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Outcome *Outcome               `protobuf:"bytes,1,opt,name=outcome,proto3" json:"outcome,omitempty"`
@@ -574,7 +675,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_extension_proto_msgTypes[8]
+	mi := &file_extension_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +687,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[8]
+	mi := &file_extension_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +700,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{8}
+	return file_extension_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunResponse) GetOutcome() *Outcome {
@@ -628,7 +729,7 @@ type RunCommandRequest struct {
 
 func (x *RunCommandRequest) Reset() {
 	*x = RunCommandRequest{}
-	mi := &file_extension_proto_msgTypes[9]
+	mi := &file_extension_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +741,7 @@ func (x *RunCommandRequest) String() string {
 func (*RunCommandRequest) ProtoMessage() {}
 
 func (x *RunCommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[9]
+	mi := &file_extension_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +754,7 @@ func (x *RunCommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunCommandRequest.ProtoReflect.Descriptor instead.
 func (*RunCommandRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{9}
+	return file_extension_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RunCommandRequest) GetCallId() uint64 {
@@ -694,7 +795,7 @@ type RunCommandResponse struct {
 
 func (x *RunCommandResponse) Reset() {
 	*x = RunCommandResponse{}
-	mi := &file_extension_proto_msgTypes[10]
+	mi := &file_extension_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +807,7 @@ func (x *RunCommandResponse) String() string {
 func (*RunCommandResponse) ProtoMessage() {}
 
 func (x *RunCommandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[10]
+	mi := &file_extension_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +820,7 @@ func (x *RunCommandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunCommandResponse.ProtoReflect.Descriptor instead.
 func (*RunCommandResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{10}
+	return file_extension_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunCommandResponse) GetOutput() []byte {
@@ -745,7 +846,7 @@ type OverdueRequest struct {
 
 func (x *OverdueRequest) Reset() {
 	*x = OverdueRequest{}
-	mi := &file_extension_proto_msgTypes[11]
+	mi := &file_extension_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +858,7 @@ func (x *OverdueRequest) String() string {
 func (*OverdueRequest) ProtoMessage() {}
 
 func (x *OverdueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[11]
+	mi := &file_extension_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +871,7 @@ func (x *OverdueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverdueRequest.ProtoReflect.Descriptor instead.
 func (*OverdueRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{11}
+	return file_extension_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OverdueRequest) GetGraceNanos() int64 {
@@ -792,7 +893,7 @@ type OverdueResponse struct {
 
 func (x *OverdueResponse) Reset() {
 	*x = OverdueResponse{}
-	mi := &file_extension_proto_msgTypes[12]
+	mi := &file_extension_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +905,7 @@ func (x *OverdueResponse) String() string {
 func (*OverdueResponse) ProtoMessage() {}
 
 func (x *OverdueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[12]
+	mi := &file_extension_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +918,7 @@ func (x *OverdueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverdueResponse.ProtoReflect.Descriptor instead.
 func (*OverdueResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{12}
+	return file_extension_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OverdueResponse) GetOverdue() int32 {
@@ -844,7 +945,7 @@ type LogRequest struct {
 
 func (x *LogRequest) Reset() {
 	*x = LogRequest{}
-	mi := &file_extension_proto_msgTypes[13]
+	mi := &file_extension_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +957,7 @@ func (x *LogRequest) String() string {
 func (*LogRequest) ProtoMessage() {}
 
 func (x *LogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[13]
+	mi := &file_extension_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +970,7 @@ func (x *LogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
 func (*LogRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{13}
+	return file_extension_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LogRequest) GetCallId() uint64 {
@@ -895,7 +996,7 @@ type LogResponse struct {
 
 func (x *LogResponse) Reset() {
 	*x = LogResponse{}
-	mi := &file_extension_proto_msgTypes[14]
+	mi := &file_extension_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1008,7 @@ func (x *LogResponse) String() string {
 func (*LogResponse) ProtoMessage() {}
 
 func (x *LogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[14]
+	mi := &file_extension_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1021,7 @@ func (x *LogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogResponse.ProtoReflect.Descriptor instead.
 func (*LogResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{14}
+	return file_extension_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LogResponse) GetError() *Error {
@@ -940,7 +1041,7 @@ type StorageGetRequest struct {
 
 func (x *StorageGetRequest) Reset() {
 	*x = StorageGetRequest{}
-	mi := &file_extension_proto_msgTypes[15]
+	mi := &file_extension_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1053,7 @@ func (x *StorageGetRequest) String() string {
 func (*StorageGetRequest) ProtoMessage() {}
 
 func (x *StorageGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[15]
+	mi := &file_extension_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1066,7 @@ func (x *StorageGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageGetRequest.ProtoReflect.Descriptor instead.
 func (*StorageGetRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{15}
+	return file_extension_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StorageGetRequest) GetCallId() uint64 {
@@ -994,7 +1095,7 @@ type StorageGetResponse struct {
 
 func (x *StorageGetResponse) Reset() {
 	*x = StorageGetResponse{}
-	mi := &file_extension_proto_msgTypes[16]
+	mi := &file_extension_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1107,7 @@ func (x *StorageGetResponse) String() string {
 func (*StorageGetResponse) ProtoMessage() {}
 
 func (x *StorageGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[16]
+	mi := &file_extension_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1120,7 @@ func (x *StorageGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageGetResponse.ProtoReflect.Descriptor instead.
 func (*StorageGetResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{16}
+	return file_extension_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StorageGetResponse) GetValue() []byte {
@@ -1056,7 +1157,7 @@ type StorageSetRequest struct {
 
 func (x *StorageSetRequest) Reset() {
 	*x = StorageSetRequest{}
-	mi := &file_extension_proto_msgTypes[17]
+	mi := &file_extension_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1169,7 @@ func (x *StorageSetRequest) String() string {
 func (*StorageSetRequest) ProtoMessage() {}
 
 func (x *StorageSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[17]
+	mi := &file_extension_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1182,7 @@ func (x *StorageSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSetRequest.ProtoReflect.Descriptor instead.
 func (*StorageSetRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{17}
+	return file_extension_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StorageSetRequest) GetCallId() uint64 {
@@ -1121,7 +1222,7 @@ type StorageSetResponse struct {
 
 func (x *StorageSetResponse) Reset() {
 	*x = StorageSetResponse{}
-	mi := &file_extension_proto_msgTypes[18]
+	mi := &file_extension_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1234,7 @@ func (x *StorageSetResponse) String() string {
 func (*StorageSetResponse) ProtoMessage() {}
 
 func (x *StorageSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[18]
+	mi := &file_extension_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1247,7 @@ func (x *StorageSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSetResponse.ProtoReflect.Descriptor instead.
 func (*StorageSetResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{18}
+	return file_extension_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StorageSetResponse) GetError() *Error {
@@ -1166,7 +1267,7 @@ type StorageDeleteRequest struct {
 
 func (x *StorageDeleteRequest) Reset() {
 	*x = StorageDeleteRequest{}
-	mi := &file_extension_proto_msgTypes[19]
+	mi := &file_extension_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1178,7 +1279,7 @@ func (x *StorageDeleteRequest) String() string {
 func (*StorageDeleteRequest) ProtoMessage() {}
 
 func (x *StorageDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[19]
+	mi := &file_extension_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1292,7 @@ func (x *StorageDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDeleteRequest.ProtoReflect.Descriptor instead.
 func (*StorageDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{19}
+	return file_extension_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StorageDeleteRequest) GetCallId() uint64 {
@@ -1218,7 +1319,7 @@ type StorageDeleteResponse struct {
 
 func (x *StorageDeleteResponse) Reset() {
 	*x = StorageDeleteResponse{}
-	mi := &file_extension_proto_msgTypes[20]
+	mi := &file_extension_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1331,7 @@ func (x *StorageDeleteResponse) String() string {
 func (*StorageDeleteResponse) ProtoMessage() {}
 
 func (x *StorageDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[20]
+	mi := &file_extension_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1344,7 @@ func (x *StorageDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDeleteResponse.ProtoReflect.Descriptor instead.
 func (*StorageDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{20}
+	return file_extension_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StorageDeleteResponse) GetFound() bool {
@@ -1271,7 +1372,7 @@ type RunFunctionRequest struct {
 
 func (x *RunFunctionRequest) Reset() {
 	*x = RunFunctionRequest{}
-	mi := &file_extension_proto_msgTypes[21]
+	mi := &file_extension_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1384,7 @@ func (x *RunFunctionRequest) String() string {
 func (*RunFunctionRequest) ProtoMessage() {}
 
 func (x *RunFunctionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[21]
+	mi := &file_extension_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1397,7 @@ func (x *RunFunctionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunFunctionRequest.ProtoReflect.Descriptor instead.
 func (*RunFunctionRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{21}
+	return file_extension_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RunFunctionRequest) GetCallId() uint64 {
@@ -1330,7 +1431,7 @@ type RunFunctionResponse struct {
 
 func (x *RunFunctionResponse) Reset() {
 	*x = RunFunctionResponse{}
-	mi := &file_extension_proto_msgTypes[22]
+	mi := &file_extension_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1443,7 @@ func (x *RunFunctionResponse) String() string {
 func (*RunFunctionResponse) ProtoMessage() {}
 
 func (x *RunFunctionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[22]
+	mi := &file_extension_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1456,7 @@ func (x *RunFunctionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunFunctionResponse.ProtoReflect.Descriptor instead.
 func (*RunFunctionResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{22}
+	return file_extension_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RunFunctionResponse) GetOutcome() *Outcome {
@@ -1382,7 +1483,7 @@ type SecretRequest struct {
 
 func (x *SecretRequest) Reset() {
 	*x = SecretRequest{}
-	mi := &file_extension_proto_msgTypes[23]
+	mi := &file_extension_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1495,7 @@ func (x *SecretRequest) String() string {
 func (*SecretRequest) ProtoMessage() {}
 
 func (x *SecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[23]
+	mi := &file_extension_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1508,7 @@ func (x *SecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRequest.ProtoReflect.Descriptor instead.
 func (*SecretRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{23}
+	return file_extension_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SecretRequest) GetCallId() uint64 {
@@ -1435,7 +1536,7 @@ type SecretResponse struct {
 
 func (x *SecretResponse) Reset() {
 	*x = SecretResponse{}
-	mi := &file_extension_proto_msgTypes[24]
+	mi := &file_extension_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1548,7 @@ func (x *SecretResponse) String() string {
 func (*SecretResponse) ProtoMessage() {}
 
 func (x *SecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[24]
+	mi := &file_extension_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1561,7 @@ func (x *SecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretResponse.ProtoReflect.Descriptor instead.
 func (*SecretResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{24}
+	return file_extension_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SecretResponse) GetValue() string {
@@ -1495,7 +1596,7 @@ type HostRunCommandRequest struct {
 
 func (x *HostRunCommandRequest) Reset() {
 	*x = HostRunCommandRequest{}
-	mi := &file_extension_proto_msgTypes[25]
+	mi := &file_extension_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1608,7 @@ func (x *HostRunCommandRequest) String() string {
 func (*HostRunCommandRequest) ProtoMessage() {}
 
 func (x *HostRunCommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[25]
+	mi := &file_extension_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1621,7 @@ func (x *HostRunCommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostRunCommandRequest.ProtoReflect.Descriptor instead.
 func (*HostRunCommandRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{25}
+	return file_extension_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HostRunCommandRequest) GetCallId() uint64 {
@@ -1559,7 +1660,7 @@ type RunStreamRequest struct {
 
 func (x *RunStreamRequest) Reset() {
 	*x = RunStreamRequest{}
-	mi := &file_extension_proto_msgTypes[26]
+	mi := &file_extension_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1672,7 @@ func (x *RunStreamRequest) String() string {
 func (*RunStreamRequest) ProtoMessage() {}
 
 func (x *RunStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[26]
+	mi := &file_extension_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1685,7 @@ func (x *RunStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStreamRequest.ProtoReflect.Descriptor instead.
 func (*RunStreamRequest) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{26}
+	return file_extension_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RunStreamRequest) GetRuns() []*RunRequest {
@@ -1610,7 +1711,7 @@ type RunStreamResponse struct {
 
 func (x *RunStreamResponse) Reset() {
 	*x = RunStreamResponse{}
-	mi := &file_extension_proto_msgTypes[27]
+	mi := &file_extension_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1723,7 @@ func (x *RunStreamResponse) String() string {
 func (*RunStreamResponse) ProtoMessage() {}
 
 func (x *RunStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[27]
+	mi := &file_extension_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1736,7 @@ func (x *RunStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStreamResponse.ProtoReflect.Descriptor instead.
 func (*RunStreamResponse) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{27}
+	return file_extension_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RunStreamResponse) GetResults() []*RunStreamResult {
@@ -1659,7 +1760,7 @@ type RunStreamResult struct {
 
 func (x *RunStreamResult) Reset() {
 	*x = RunStreamResult{}
-	mi := &file_extension_proto_msgTypes[28]
+	mi := &file_extension_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1772,7 @@ func (x *RunStreamResult) String() string {
 func (*RunStreamResult) ProtoMessage() {}
 
 func (x *RunStreamResult) ProtoReflect() protoreflect.Message {
-	mi := &file_extension_proto_msgTypes[28]
+	mi := &file_extension_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1785,7 @@ func (x *RunStreamResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStreamResult.ProtoReflect.Descriptor instead.
 func (*RunStreamResult) Descriptor() ([]byte, []int) {
-	return file_extension_proto_rawDescGZIP(), []int{28}
+	return file_extension_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RunStreamResult) GetCallId() uint64 {
@@ -1728,7 +1829,7 @@ const file_extension_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
 	"\btriggers\x18\x03 \x03(\tR\btriggers\x12\x1a\n" +
 	"\bcommands\x18\x04 \x03(\tR\bcommands\x12)\n" +
-	"\x10protocol_version\x18\x05 \x01(\x05R\x0fprotocolVersion\"\xa4\x02\n" +
+	"\x10protocol_version\x18\x05 \x01(\x05R\x0fprotocolVersion\"\xc0\x02\n" +
 	"\n" +
 	"RunRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x15\n" +
@@ -1743,18 +1844,28 @@ const file_extension_proto_rawDesc = "" +
 	"\x06inputs\x18\b \x01(\fR\x06inputs\x12,\n" +
 	"\x12deadline_unix_nano\x18\t \x01(\x03R\x10deadlineUnixNano\x12\x1a\n" +
 	"\bcommands\x18\n" +
-	" \x03(\tR\bcommands\"N\n" +
+	" \x03(\tR\bcommands\x12\x1a\n" +
+	"\bsimulate\x18\v \x01(\bR\bsimulate\"N\n" +
 	"\bLogEntry\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xc4\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xa6\x02\n" +
 	"\aOutcome\x12\x12\n" +
 	"\x04exit\x18\x01 \x01(\tR\x04exit\x12\x16\n" +
 	"\x06return\x18\x02 \x01(\fR\x06return\x12/\n" +
 	"\x03log\x18\x03 \x03(\v2\x1d.hookhost.plugins.v1.LogEntryR\x03log\x120\n" +
 	"\x05error\x18\x04 \x01(\v2\x1a.hookhost.plugins.v1.ErrorR\x05error\x12\x14\n" +
 	"\x05limit\x18\x05 \x01(\tR\x05limit\x12\x14\n" +
-	"\x05steps\x18\x06 \x01(\x03R\x05steps\"w\n" +
+	"\x05steps\x18\x06 \x01(\x03R\x05steps\x12\x1c\n" +
+	"\tsimulated\x18\a \x01(\bR\tsimulated\x12B\n" +
+	"\fside_effects\x18\b \x03(\v2\x1f.hookhost.plugins.v1.SideEffectR\vsideEffects\"s\n" +
+	"\n" +
+	"SideEffect\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\tR\acommand\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x1f\n" +
+	"\von_simulate\x18\x03 \x01(\bR\n" +
+	"onSimulate\x12\x16\n" +
+	"\x06denied\x18\x04 \x01(\bR\x06denied\"w\n" +
 	"\vRunResponse\x126\n" +
 	"\aoutcome\x18\x01 \x01(\v2\x1c.hookhost.plugins.v1.OutcomeR\aoutcome\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.hookhost.plugins.v1.ErrorR\x05error\"o\n" +
@@ -1857,7 +1968,7 @@ func file_extension_proto_rawDescGZIP() []byte {
 	return file_extension_proto_rawDescData
 }
 
-var file_extension_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_extension_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_extension_proto_goTypes = []any{
 	(*Error)(nil),                 // 0: hookhost.plugins.v1.Error
 	(*InitRequest)(nil),           // 1: hookhost.plugins.v1.InitRequest
@@ -1867,76 +1978,78 @@ var file_extension_proto_goTypes = []any{
 	(*RunRequest)(nil),            // 5: hookhost.plugins.v1.RunRequest
 	(*LogEntry)(nil),              // 6: hookhost.plugins.v1.LogEntry
 	(*Outcome)(nil),               // 7: hookhost.plugins.v1.Outcome
-	(*RunResponse)(nil),           // 8: hookhost.plugins.v1.RunResponse
-	(*RunCommandRequest)(nil),     // 9: hookhost.plugins.v1.RunCommandRequest
-	(*RunCommandResponse)(nil),    // 10: hookhost.plugins.v1.RunCommandResponse
-	(*OverdueRequest)(nil),        // 11: hookhost.plugins.v1.OverdueRequest
-	(*OverdueResponse)(nil),       // 12: hookhost.plugins.v1.OverdueResponse
-	(*LogRequest)(nil),            // 13: hookhost.plugins.v1.LogRequest
-	(*LogResponse)(nil),           // 14: hookhost.plugins.v1.LogResponse
-	(*StorageGetRequest)(nil),     // 15: hookhost.plugins.v1.StorageGetRequest
-	(*StorageGetResponse)(nil),    // 16: hookhost.plugins.v1.StorageGetResponse
-	(*StorageSetRequest)(nil),     // 17: hookhost.plugins.v1.StorageSetRequest
-	(*StorageSetResponse)(nil),    // 18: hookhost.plugins.v1.StorageSetResponse
-	(*StorageDeleteRequest)(nil),  // 19: hookhost.plugins.v1.StorageDeleteRequest
-	(*StorageDeleteResponse)(nil), // 20: hookhost.plugins.v1.StorageDeleteResponse
-	(*RunFunctionRequest)(nil),    // 21: hookhost.plugins.v1.RunFunctionRequest
-	(*RunFunctionResponse)(nil),   // 22: hookhost.plugins.v1.RunFunctionResponse
-	(*SecretRequest)(nil),         // 23: hookhost.plugins.v1.SecretRequest
-	(*SecretResponse)(nil),        // 24: hookhost.plugins.v1.SecretResponse
-	(*HostRunCommandRequest)(nil), // 25: hookhost.plugins.v1.HostRunCommandRequest
-	(*RunStreamRequest)(nil),      // 26: hookhost.plugins.v1.RunStreamRequest
-	(*RunStreamResponse)(nil),     // 27: hookhost.plugins.v1.RunStreamResponse
-	(*RunStreamResult)(nil),       // 28: hookhost.plugins.v1.RunStreamResult
+	(*SideEffect)(nil),            // 8: hookhost.plugins.v1.SideEffect
+	(*RunResponse)(nil),           // 9: hookhost.plugins.v1.RunResponse
+	(*RunCommandRequest)(nil),     // 10: hookhost.plugins.v1.RunCommandRequest
+	(*RunCommandResponse)(nil),    // 11: hookhost.plugins.v1.RunCommandResponse
+	(*OverdueRequest)(nil),        // 12: hookhost.plugins.v1.OverdueRequest
+	(*OverdueResponse)(nil),       // 13: hookhost.plugins.v1.OverdueResponse
+	(*LogRequest)(nil),            // 14: hookhost.plugins.v1.LogRequest
+	(*LogResponse)(nil),           // 15: hookhost.plugins.v1.LogResponse
+	(*StorageGetRequest)(nil),     // 16: hookhost.plugins.v1.StorageGetRequest
+	(*StorageGetResponse)(nil),    // 17: hookhost.plugins.v1.StorageGetResponse
+	(*StorageSetRequest)(nil),     // 18: hookhost.plugins.v1.StorageSetRequest
+	(*StorageSetResponse)(nil),    // 19: hookhost.plugins.v1.StorageSetResponse
+	(*StorageDeleteRequest)(nil),  // 20: hookhost.plugins.v1.StorageDeleteRequest
+	(*StorageDeleteResponse)(nil), // 21: hookhost.plugins.v1.StorageDeleteResponse
+	(*RunFunctionRequest)(nil),    // 22: hookhost.plugins.v1.RunFunctionRequest
+	(*RunFunctionResponse)(nil),   // 23: hookhost.plugins.v1.RunFunctionResponse
+	(*SecretRequest)(nil),         // 24: hookhost.plugins.v1.SecretRequest
+	(*SecretResponse)(nil),        // 25: hookhost.plugins.v1.SecretResponse
+	(*HostRunCommandRequest)(nil), // 26: hookhost.plugins.v1.HostRunCommandRequest
+	(*RunStreamRequest)(nil),      // 27: hookhost.plugins.v1.RunStreamRequest
+	(*RunStreamResponse)(nil),     // 28: hookhost.plugins.v1.RunStreamResponse
+	(*RunStreamResult)(nil),       // 29: hookhost.plugins.v1.RunStreamResult
 }
 var file_extension_proto_depIdxs = []int32{
 	6,  // 0: hookhost.plugins.v1.Outcome.log:type_name -> hookhost.plugins.v1.LogEntry
 	0,  // 1: hookhost.plugins.v1.Outcome.error:type_name -> hookhost.plugins.v1.Error
-	7,  // 2: hookhost.plugins.v1.RunResponse.outcome:type_name -> hookhost.plugins.v1.Outcome
-	0,  // 3: hookhost.plugins.v1.RunResponse.error:type_name -> hookhost.plugins.v1.Error
-	0,  // 4: hookhost.plugins.v1.RunCommandResponse.error:type_name -> hookhost.plugins.v1.Error
-	6,  // 5: hookhost.plugins.v1.LogRequest.entry:type_name -> hookhost.plugins.v1.LogEntry
-	0,  // 6: hookhost.plugins.v1.LogResponse.error:type_name -> hookhost.plugins.v1.Error
-	0,  // 7: hookhost.plugins.v1.StorageGetResponse.error:type_name -> hookhost.plugins.v1.Error
-	0,  // 8: hookhost.plugins.v1.StorageSetResponse.error:type_name -> hookhost.plugins.v1.Error
-	0,  // 9: hookhost.plugins.v1.StorageDeleteResponse.error:type_name -> hookhost.plugins.v1.Error
-	7,  // 10: hookhost.plugins.v1.RunFunctionResponse.outcome:type_name -> hookhost.plugins.v1.Outcome
-	0,  // 11: hookhost.plugins.v1.RunFunctionResponse.error:type_name -> hookhost.plugins.v1.Error
-	0,  // 12: hookhost.plugins.v1.SecretResponse.error:type_name -> hookhost.plugins.v1.Error
-	5,  // 13: hookhost.plugins.v1.RunStreamRequest.runs:type_name -> hookhost.plugins.v1.RunRequest
-	28, // 14: hookhost.plugins.v1.RunStreamResponse.results:type_name -> hookhost.plugins.v1.RunStreamResult
-	8,  // 15: hookhost.plugins.v1.RunStreamResult.response:type_name -> hookhost.plugins.v1.RunResponse
-	1,  // 16: hookhost.plugins.v1.Extension.Init:input_type -> hookhost.plugins.v1.InitRequest
-	3,  // 17: hookhost.plugins.v1.Extension.Describe:input_type -> hookhost.plugins.v1.DescribeRequest
-	5,  // 18: hookhost.plugins.v1.Extension.Run:input_type -> hookhost.plugins.v1.RunRequest
-	9,  // 19: hookhost.plugins.v1.Extension.RunCommand:input_type -> hookhost.plugins.v1.RunCommandRequest
-	11, // 20: hookhost.plugins.v1.Extension.Overdue:input_type -> hookhost.plugins.v1.OverdueRequest
-	26, // 21: hookhost.plugins.v1.Extension.RunStream:input_type -> hookhost.plugins.v1.RunStreamRequest
-	13, // 22: hookhost.plugins.v1.Host.Log:input_type -> hookhost.plugins.v1.LogRequest
-	15, // 23: hookhost.plugins.v1.Host.StorageGet:input_type -> hookhost.plugins.v1.StorageGetRequest
-	17, // 24: hookhost.plugins.v1.Host.StorageSet:input_type -> hookhost.plugins.v1.StorageSetRequest
-	19, // 25: hookhost.plugins.v1.Host.StorageDelete:input_type -> hookhost.plugins.v1.StorageDeleteRequest
-	21, // 26: hookhost.plugins.v1.Host.RunFunction:input_type -> hookhost.plugins.v1.RunFunctionRequest
-	23, // 27: hookhost.plugins.v1.Host.Secret:input_type -> hookhost.plugins.v1.SecretRequest
-	25, // 28: hookhost.plugins.v1.Host.RunCommand:input_type -> hookhost.plugins.v1.HostRunCommandRequest
-	2,  // 29: hookhost.plugins.v1.Extension.Init:output_type -> hookhost.plugins.v1.InitResponse
-	4,  // 30: hookhost.plugins.v1.Extension.Describe:output_type -> hookhost.plugins.v1.DescribeResponse
-	8,  // 31: hookhost.plugins.v1.Extension.Run:output_type -> hookhost.plugins.v1.RunResponse
-	10, // 32: hookhost.plugins.v1.Extension.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
-	12, // 33: hookhost.plugins.v1.Extension.Overdue:output_type -> hookhost.plugins.v1.OverdueResponse
-	27, // 34: hookhost.plugins.v1.Extension.RunStream:output_type -> hookhost.plugins.v1.RunStreamResponse
-	14, // 35: hookhost.plugins.v1.Host.Log:output_type -> hookhost.plugins.v1.LogResponse
-	16, // 36: hookhost.plugins.v1.Host.StorageGet:output_type -> hookhost.plugins.v1.StorageGetResponse
-	18, // 37: hookhost.plugins.v1.Host.StorageSet:output_type -> hookhost.plugins.v1.StorageSetResponse
-	20, // 38: hookhost.plugins.v1.Host.StorageDelete:output_type -> hookhost.plugins.v1.StorageDeleteResponse
-	22, // 39: hookhost.plugins.v1.Host.RunFunction:output_type -> hookhost.plugins.v1.RunFunctionResponse
-	24, // 40: hookhost.plugins.v1.Host.Secret:output_type -> hookhost.plugins.v1.SecretResponse
-	10, // 41: hookhost.plugins.v1.Host.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
-	29, // [29:42] is the sub-list for method output_type
-	16, // [16:29] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	8,  // 2: hookhost.plugins.v1.Outcome.side_effects:type_name -> hookhost.plugins.v1.SideEffect
+	7,  // 3: hookhost.plugins.v1.RunResponse.outcome:type_name -> hookhost.plugins.v1.Outcome
+	0,  // 4: hookhost.plugins.v1.RunResponse.error:type_name -> hookhost.plugins.v1.Error
+	0,  // 5: hookhost.plugins.v1.RunCommandResponse.error:type_name -> hookhost.plugins.v1.Error
+	6,  // 6: hookhost.plugins.v1.LogRequest.entry:type_name -> hookhost.plugins.v1.LogEntry
+	0,  // 7: hookhost.plugins.v1.LogResponse.error:type_name -> hookhost.plugins.v1.Error
+	0,  // 8: hookhost.plugins.v1.StorageGetResponse.error:type_name -> hookhost.plugins.v1.Error
+	0,  // 9: hookhost.plugins.v1.StorageSetResponse.error:type_name -> hookhost.plugins.v1.Error
+	0,  // 10: hookhost.plugins.v1.StorageDeleteResponse.error:type_name -> hookhost.plugins.v1.Error
+	7,  // 11: hookhost.plugins.v1.RunFunctionResponse.outcome:type_name -> hookhost.plugins.v1.Outcome
+	0,  // 12: hookhost.plugins.v1.RunFunctionResponse.error:type_name -> hookhost.plugins.v1.Error
+	0,  // 13: hookhost.plugins.v1.SecretResponse.error:type_name -> hookhost.plugins.v1.Error
+	5,  // 14: hookhost.plugins.v1.RunStreamRequest.runs:type_name -> hookhost.plugins.v1.RunRequest
+	29, // 15: hookhost.plugins.v1.RunStreamResponse.results:type_name -> hookhost.plugins.v1.RunStreamResult
+	9,  // 16: hookhost.plugins.v1.RunStreamResult.response:type_name -> hookhost.plugins.v1.RunResponse
+	1,  // 17: hookhost.plugins.v1.Extension.Init:input_type -> hookhost.plugins.v1.InitRequest
+	3,  // 18: hookhost.plugins.v1.Extension.Describe:input_type -> hookhost.plugins.v1.DescribeRequest
+	5,  // 19: hookhost.plugins.v1.Extension.Run:input_type -> hookhost.plugins.v1.RunRequest
+	10, // 20: hookhost.plugins.v1.Extension.RunCommand:input_type -> hookhost.plugins.v1.RunCommandRequest
+	12, // 21: hookhost.plugins.v1.Extension.Overdue:input_type -> hookhost.plugins.v1.OverdueRequest
+	27, // 22: hookhost.plugins.v1.Extension.RunStream:input_type -> hookhost.plugins.v1.RunStreamRequest
+	14, // 23: hookhost.plugins.v1.Host.Log:input_type -> hookhost.plugins.v1.LogRequest
+	16, // 24: hookhost.plugins.v1.Host.StorageGet:input_type -> hookhost.plugins.v1.StorageGetRequest
+	18, // 25: hookhost.plugins.v1.Host.StorageSet:input_type -> hookhost.plugins.v1.StorageSetRequest
+	20, // 26: hookhost.plugins.v1.Host.StorageDelete:input_type -> hookhost.plugins.v1.StorageDeleteRequest
+	22, // 27: hookhost.plugins.v1.Host.RunFunction:input_type -> hookhost.plugins.v1.RunFunctionRequest
+	24, // 28: hookhost.plugins.v1.Host.Secret:input_type -> hookhost.plugins.v1.SecretRequest
+	26, // 29: hookhost.plugins.v1.Host.RunCommand:input_type -> hookhost.plugins.v1.HostRunCommandRequest
+	2,  // 30: hookhost.plugins.v1.Extension.Init:output_type -> hookhost.plugins.v1.InitResponse
+	4,  // 31: hookhost.plugins.v1.Extension.Describe:output_type -> hookhost.plugins.v1.DescribeResponse
+	9,  // 32: hookhost.plugins.v1.Extension.Run:output_type -> hookhost.plugins.v1.RunResponse
+	11, // 33: hookhost.plugins.v1.Extension.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
+	13, // 34: hookhost.plugins.v1.Extension.Overdue:output_type -> hookhost.plugins.v1.OverdueResponse
+	28, // 35: hookhost.plugins.v1.Extension.RunStream:output_type -> hookhost.plugins.v1.RunStreamResponse
+	15, // 36: hookhost.plugins.v1.Host.Log:output_type -> hookhost.plugins.v1.LogResponse
+	17, // 37: hookhost.plugins.v1.Host.StorageGet:output_type -> hookhost.plugins.v1.StorageGetResponse
+	19, // 38: hookhost.plugins.v1.Host.StorageSet:output_type -> hookhost.plugins.v1.StorageSetResponse
+	21, // 39: hookhost.plugins.v1.Host.StorageDelete:output_type -> hookhost.plugins.v1.StorageDeleteResponse
+	23, // 40: hookhost.plugins.v1.Host.RunFunction:output_type -> hookhost.plugins.v1.RunFunctionResponse
+	25, // 41: hookhost.plugins.v1.Host.Secret:output_type -> hookhost.plugins.v1.SecretResponse
+	11, // 42: hookhost.plugins.v1.Host.RunCommand:output_type -> hookhost.plugins.v1.RunCommandResponse
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_extension_proto_init() }
@@ -1950,7 +2063,7 @@ func file_extension_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_extension_proto_rawDesc), len(file_extension_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

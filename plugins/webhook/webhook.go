@@ -101,7 +101,9 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 	}, nil
 }
 
-// Run compiles (or takes from the cache) and runs the automation. Inputs
+// Run compiles (or takes from the cache) and runs the automation; with
+// inv.Simulate, as a dry run (automations.Runtime.Simulate) with no way to
+// reach the host, and the outcome says so (Simulated). Inputs
 // are the webhook.respond dictionary (automations.WebhookInputs) as JSON,
 // or, from an in-process host, as a *dict.Map in inv.Values; the outcome
 // then carries the return dictionary in Value. Either way the run sees the
@@ -123,11 +125,18 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 		return plugins.Outcome{}, err
 	}
 	rt := automations.Runtime{HTTPClient: x.http}
-	if host != nil {
+	switch {
+	case inv.Simulate:
+		// A dry run: nothing outside the interpreter is reachable, so no
+		// side effect can happen even if a command were not simulated.
+		rt = automations.Runtime{Simulate: true}
+	case host != nil:
 		b := bridge{host}
 		rt.Storage, rt.Functions, rt.Commands = b, b, b
 	}
-	return outcome(prog.Run(ctx, inputs, rt), inv.Values != nil)
+	out, err := outcome(prog.Run(ctx, inputs, rt), inv.Values != nil)
+	out.Simulated = inv.Simulate && err == nil
+	return out, err
 }
 
 // inputs returns the inputs of inv: Values as they are when JSON would not
@@ -244,6 +253,12 @@ func outcome(res *automations.Result, values bool) (plugins.Outcome, error) {
 		out.Log = make([]plugins.LogEntry, len(res.Log))
 		for i, l := range res.Log {
 			out.Log[i] = plugins.LogEntry{Level: l.Level, Node: l.Node, Message: l.Message}
+		}
+	}
+	if len(res.SideEffects) > 0 {
+		out.SideEffects = make([]plugins.SideEffect, len(res.SideEffects))
+		for i, e := range res.SideEffects {
+			out.SideEffects[i] = plugins.SideEffect(e)
 		}
 	}
 	return out, nil
