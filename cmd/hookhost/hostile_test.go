@@ -48,7 +48,10 @@ type hostileFigures struct {
 	// jobsAccepted and runsAccepted count the 202s and the synchronous
 	// answers whose records are checked at the end.
 	jobsAccepted, runsAccepted atomic.Int64
-	rounds                     atomic.Int64
+	// recovering counts answers other than 200 (502) to ordinary runs
+	// sent after an extension was killed, before it was back.
+	recovering atomic.Int64
+	rounds     atomic.Int64
 
 	mu       sync.Mutex
 	failures []string
@@ -69,6 +72,7 @@ func (f *hostileFigures) table() string {
 	row("rounds", f.rounds.Load())
 	row("inputs tried", f.inputs.Load())
 	row("faults injected", f.faults.Load())
+	row("502s while restarting", f.recovering.Load())
 	row("500s (unexpected)", f.status500.Load())
 	row("500s naming a limit (ok)", f.limits.Load())
 	row("panics", f.panics.Load())
@@ -82,17 +86,17 @@ func (f *hostileFigures) table() string {
 
 // hostileServer is the `hookhost serve` under attack.
 type hostileServer struct {
-	cmd        *exec.Cmd
-	addr, adm  string
-	logs       *syncBuffer
-	exited     chan struct{}
-	exitErr    error
-	client     *http.Client
-	token      string
-	echo, job  string // webhook tokens
-	echoID     string
+	cmd         *exec.Cmd
+	addr, adm   string
+	logs        *syncBuffer
+	exited      chan struct{}
+	exitErr     error
+	client      *http.Client
+	token       string
+	echo, job   string // webhook tokens
+	echoID      string
 	slow, slowJ string
-	bomb, rule string
+	bomb, rule  string
 	// blocker holds the slow automation's http.request until released.
 	blocker *hostileBlocker
 	jobIDs  sync.Map // job id → struct{}
@@ -228,7 +232,7 @@ func (s *hostileServer) webhook(t *testing.T, name, event string) (id, token str
 	t.Helper()
 	var w struct{ ID, Token string }
 	require.NoError(t, json.Unmarshal(s.adminOK(t, "POST", "/webhooks?name="+name, "text/plain", event), &w))
-	if name == "rule" {
+	if name == "rule" || name == "bomb" {
 		s.adminOK(t, "PATCH", "/webhooks/"+w.ID, "application/json", `{"debug":true}`)
 	}
 	return w.ID, w.Token
@@ -289,13 +293,19 @@ func rawExchange(addr string, raw []byte) (status int, body []byte, hung bool, e
 	if len(all) == 0 {
 		return 0, nil, false, nil
 	}
-	resp, perr := http.ReadResponse(bufio.NewReader(bytes.NewReader(all)), nil)
-	if perr != nil {
-		return 0, all, false, nil
+	br := bufio.NewReader(bytes.NewReader(all))
+	for {
+		resp, perr := http.ReadResponse(br, nil)
+		if perr != nil {
+			return 0, all, false, nil
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 200 || br.Buffered() == 0 {
+			// The final answer (a 100 Continue is followed by one).
+			return resp.StatusCode, b, false, nil
+		}
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, b, false, nil
 }
 
 // gzipBomb is a gzip stream of n zero bytes.
@@ -375,8 +385,7 @@ func (s *hostileServer) rawInputs(bomb []byte) []struct {
 		{"DeepJSONJob", post(job, "Content-Type: application/json\r\n", deep), false},
 		{"BigForm", post(hook, "Content-Type: application/x-www-form-urlencoded\r\n", form.String()), false},
 		{"BadMultipart", post(hook, "Content-Type: multipart/form-data; boundary=\r\n", "--\r\n--x--"), false},
-		{"GzipBomb", append(post(hook, "Content-Encoding: gzip\r\nContent-Type: application/json\r\n", "")[:0:0],
-			[]byte("POST "+hook+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Encoding: gzip\r\nContent-Length: "+fmt.Sprint(len(bomb))+"\r\n\r\n"+string(bomb))...), false},
+		{"GzipBomb", []byte("POST " + hook + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Encoding: gzip\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(len(bomb)) + "\r\n\r\n" + string(bomb)), false},
 		{"GzipBombJob", []byte("POST " + job + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Encoding: gzip\r\nContent-Length: " + fmt.Sprint(len(bomb)) + "\r\n\r\n" + string(bomb)), false},
 		{"BadGzip", post(hook, "Content-Encoding: gzip\r\n", "\x1f\x8bnot gzip at all"), false},
 		{"BadDeflate", post(hook, "Content-Encoding: deflate\r\n", "\x78\x9cxxxx"), false},
@@ -441,9 +450,14 @@ func adminInputs() []struct{ method, path, ctype, body string } {
 // round runs every family of hostile inputs and faults once.
 func (s *hostileServer) round(t *testing.T, f *hostileFigures, bomb []byte) {
 	t.Helper()
+	first := f.rounds.Load() == 0
+	var seen []string
 	for _, in := range s.rawInputs(bomb) {
 		f.inputs.Add(1)
 		st, body, hung, err := rawExchange(s.addr, in.raw)
+		if first {
+			seen = append(seen, fmt.Sprintf("%s=%d", in.name, st))
+		}
 		switch {
 		case err != nil:
 			f.fail("raw %s: %v", in.name, err)
@@ -454,15 +468,25 @@ func (s *hostileServer) round(t *testing.T, f *hostileFigures, bomb []byte) {
 			s.noteAnswer(f, "raw "+in.name, st, body, in.limitOK)
 		}
 	}
-	for _, in := range adminInputs() {
+	if first {
+		t.Logf("raw inputs answered (0: closed without an answer): %s", strings.Join(seen, " "))
+		seen = nil
+	}
+	for i, in := range adminInputs() {
 		f.inputs.Add(1)
 		st, body, err := s.adminDo(in.method, in.path, in.ctype, in.body)
+		if first {
+			seen = append(seen, fmt.Sprintf("%d=%d", i, st))
+		}
 		if err != nil {
 			f.hangs.Add(1)
 			f.fail("admin %s %.60s: %v", in.method, in.path, err)
 			continue
 		}
 		s.noteAnswer(f, "admin "+in.method+" "+in.path[:min(len(in.path), 60)], st, body, false)
+	}
+	if first {
+		t.Logf("admin inputs answered (by index): %s", strings.Join(seen, " "))
 	}
 	s.echoes(f, 20)
 	s.slowloris(t, f)
@@ -634,31 +658,35 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 			case <-time.After(hostileRecordWait):
 			}
 		}()
-		return
+	} else {
+		a := <-done
+		if a.err != nil {
+			f.hangs.Add(1)
+			f.fail("slow run after the extension was killed: %v", a.err)
+			return
+		}
+		s.noteAnswer(f, "slow run, extension killed", a.status, a.body, false)
+		// Release the held request (the run it belonged to is gone).
+		select {
+		case s.blocker.release <- struct{}{}:
+		default:
+		}
 	}
-	a := <-done
-	if a.err != nil {
-		f.hangs.Add(1)
-		f.fail("slow run after the extension was killed: %v", a.err)
-		return
-	}
-	s.noteAnswer(f, "slow run, extension killed", a.status, a.body, false)
-	// Release the held request (the run it belonged to is gone).
-	select {
-	case s.blocker.release <- struct{}{}:
-	default:
-	}
-	// The extension comes back.
+	// The extension comes back; until then a run may get the 502 of a
+	// crashed extension.
 	deadline := time.Now().Add(hostileClientWait)
 	for time.Now().Before(deadline) {
+		f.inputs.Add(1)
 		resp, err := s.client.Post("http://"+s.addr+"/webhooks/"+s.echo, "text/plain", strings.NewReader("x"))
 		if err == nil {
-			io.Copy(io.Discard, resp.Body) //nolint:errcheck
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			s.noteAnswer(f, "echo after a killed extension", resp.StatusCode, b, false)
 			if resp.StatusCode == http.StatusOK {
 				f.runsAccepted.Add(1)
 				return
 			}
+			f.recovering.Add(1)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
