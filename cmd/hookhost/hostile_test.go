@@ -814,3 +814,36 @@ func TestHostile_Serve(t *testing.T) {
 	require.Zero(t, f.exits.Load(), "exits")
 	require.Zero(t, f.lost.Load(), "records lost")
 }
+
+// TestHostile_PortInUse: a serve whose port is taken exits with the bind
+// error before it starts any extension process, so none is left behind.
+func TestHostile_PortInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the real binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = taken.Close() })
+	var out syncBuffer
+	cmd := exec.Command(bin, "serve", "--listen", taken.Addr().String(), "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--log-format", "json", "--log-level", "info")
+	cmd.Env = append(os.Environ(), "HOOKHOST_ADMIN_TOKEN=port-in-use-token")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "serve must fail: %s", out.String())
+		require.NotZero(t, ee.ExitCode())
+	case <-time.After(hostileClientWait):
+		_ = cmd.Process.Kill()
+		<-exited
+		t.Fatalf("serve did not exit with its port taken: %s", out.String())
+	}
+	require.Contains(t, out.String(), "address already in use")
+	require.NotContains(t, out.String(), "extension started", "nothing starts before the ports are bound")
+}
