@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -103,10 +104,16 @@ type hostileServer struct {
 }
 
 // hostileBlocker is the loopback server the "slow" automation calls: it
-// holds each request until release, and tells arrived about it.
+// holds each request (marked by its ?m= parameter) until the test
+// releases it, and reports it on arrived.
 type hostileBlocker struct {
 	ln      net.Listener
-	arrived chan struct{}
+	arrived chan heldRequest
+}
+
+// heldRequest is a request the blocker holds; closing release lets it go.
+type heldRequest struct {
+	marker  string
 	release chan struct{}
 }
 
@@ -114,11 +121,12 @@ func newHostileBlocker(t *testing.T) *hostileBlocker {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	b := &hostileBlocker{ln: ln, arrived: make(chan struct{}, 64), release: make(chan struct{}, 64)}
+	b := &hostileBlocker{ln: ln, arrived: make(chan heldRequest, 256)}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.arrived <- struct{}{}
+		h := heldRequest{marker: r.URL.Query().Get("m"), release: make(chan struct{})}
+		b.arrived <- h
 		select {
-		case <-b.release:
+		case <-h.release:
 		case <-r.Context().Done():
 		case <-time.After(hostileClientWait):
 		}
@@ -127,6 +135,23 @@ func newHostileBlocker(t *testing.T) *hostileBlocker {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return b
+}
+
+// wait returns the next held request marked marker, releasing any other
+// (left from an earlier fault), or false after the bound.
+func (b *hostileBlocker) wait(marker string) (heldRequest, bool) {
+	deadline := time.After(hostileClientWait)
+	for {
+		select {
+		case h := <-b.arrived:
+			if h.marker == marker {
+				return h, true
+			}
+			close(h.release)
+		case <-deadline:
+			return heldRequest{}, false
+		}
+	}
 }
 
 func (b *hostileBlocker) url() string { return "http://" + b.ln.Addr().String() + "/hold" }
@@ -172,7 +197,7 @@ func startHostileServer(t *testing.T, bin string, f *hostileFigures) *hostileSer
 		"extension_id": "cerb.trigger.webhook.respond", "script": "start:\n  return:\n    body: ok {{request_body|length}}\n"}))
 	s.adminOK(t, "POST", "/automations", "application/json", mustJSON(map[string]string{"name": "slow",
 		"extension_id": "cerb.trigger.webhook.respond",
-		"script":       "start:\n  http.request:\n    output: held\n    inputs:\n      url: " + s.blocker.url() + "\n  return:\n    body: {{held.body}}\n",
+		"script":       "start:\n  http.request:\n    output: held\n    inputs:\n      url: " + s.blocker.url() + "?m={{request_params.m}}\n  return:\n    body: {{held.body}}\n",
 		"policy_kata":  "commands:\n  http.request:\n    allow@bool: yes\nsettings:\n  http_allow_networks@list:\n    127.0.0.1/32\n"}))
 	s.adminOK(t, "POST", "/automations", "application/json", mustJSON(map[string]string{"name": "bomb",
 		"extension_id": "cerb.trigger.webhook.respond",
@@ -478,9 +503,13 @@ func (s *hostileServer) round(t *testing.T, f *hostileFigures, bomb []byte) {
 		if first {
 			seen = append(seen, fmt.Sprintf("%d=%d", i, st))
 		}
+		if err != nil && len(in.body) > 1<<20 && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+			// The server refused a body over its limit before reading it
+			// all and closed the connection.
+			continue
+		}
 		if err != nil {
-			f.hangs.Add(1)
-			f.fail("admin %s %.60s: %v", in.method, in.path, err)
+			s.transportError(f, fmt.Sprintf("admin %s %.60s", in.method, in.path), err)
 			continue
 		}
 		s.noteAnswer(f, "admin "+in.method+" "+in.path[:min(len(in.path), 60)], st, body, false)
@@ -505,8 +534,7 @@ func (s *hostileServer) echoes(f *hostileFigures, n int) {
 			f.inputs.Add(1)
 			resp, err := s.client.Post("http://"+s.addr+"/webhooks/"+tok+"?i="+fmt.Sprint(i), "application/json", strings.NewReader(`{"i":1}`))
 			if err != nil {
-				f.hangs.Add(1)
-				f.fail("echo: %v", err)
+				s.transportError(f, "echo", err)
 				continue
 			}
 			b, _ := io.ReadAll(resp.Body)
@@ -606,8 +634,9 @@ func (s *hostileServer) extensionPids() []int {
 // killExtensionMidRun starts a run of the slow automation (a job when
 // job), waits until it is inside its http.request, SIGKILLs the extension
 // processes the server started, then lets the held request go. A
-// synchronous caller gets an answer (502 by contract); a job is retried
-// and ends final (checked with the other records).
+// synchronous caller gets an answer (502 by contract); a job is retried,
+// its next attempt let through, and ends final (checked with the other
+// records). Then the echo webhook must answer 200 again.
 func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, token string, job bool) {
 	t.Helper()
 	type answer struct {
@@ -615,9 +644,10 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 		body   []byte
 		err    error
 	}
+	marker := fmt.Sprintf("r%d-%t", f.rounds.Load(), job)
 	done := make(chan answer, 1)
 	go func() {
-		resp, err := s.client.Post("http://"+s.addr+"/webhooks/"+token, "text/plain", strings.NewReader("x"))
+		resp, err := s.client.Post("http://"+s.addr+"/webhooks/"+token+"?m="+marker, "text/plain", strings.NewReader("x"))
 		if err != nil {
 			done <- answer{err: err}
 			return
@@ -631,17 +661,15 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 		// The 202 comes first; the attempt runs after it.
 		a := <-done
 		if a.err != nil {
-			f.hangs.Add(1)
-			f.fail("slow job: %v", a.err)
+			s.transportError(f, "slow job", a.err)
 			return
 		}
 		s.noteAnswer(f, "slow job", a.status, a.body, false)
 	}
-	select {
-	case <-s.blocker.arrived:
-	case <-time.After(hostileClientWait):
+	held, ok := s.blocker.wait(marker)
+	if !ok {
 		f.hangs.Add(1)
-		f.fail("the slow automation never called out")
+		f.fail("the slow automation never called out (%s)", marker)
 		return
 	}
 	for _, pid := range s.extensionPids() {
@@ -649,27 +677,21 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 			f.faults.Add(1)
 		}
 	}
-	if job {
-		// The retry calls out again: let it through.
-		go func() {
-			select {
-			case <-s.blocker.arrived:
-				s.blocker.release <- struct{}{}
-			case <-time.After(hostileRecordWait):
-			}
-		}()
-	} else {
+	if !job {
 		a := <-done
+		close(held.release)
 		if a.err != nil {
-			f.hangs.Add(1)
-			f.fail("slow run after the extension was killed: %v", a.err)
+			s.transportError(f, "slow run after the extension was killed", a.err)
 			return
 		}
 		s.noteAnswer(f, "slow run, extension killed", a.status, a.body, false)
-		// Release the held request (the run it belonged to is gone).
-		select {
-		case s.blocker.release <- struct{}{}:
-		default:
+	} else {
+		close(held.release)
+		// The job's next attempt calls out again: let it through.
+		if next, ok := s.blocker.wait(marker); ok {
+			close(next.release)
+		} else {
+			f.fail("the killed job was not retried (%s)", marker)
 		}
 	}
 	// The extension comes back; until then a run may get the 502 of a
@@ -691,6 +713,16 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 		time.Sleep(100 * time.Millisecond)
 	}
 	f.fail("the echo webhook did not answer 200 again after the extension was killed")
+}
+
+// transportError counts a failed HTTP exchange: a timeout is a hang; any
+// other error (the server closed or reset the connection) is a failure.
+func (s *hostileServer) transportError(f *hostileFigures, what string, err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		f.hangs.Add(1)
+	}
+	f.fail("%s: %v", what, err)
 }
 
 // checkRecords waits until every accepted job is final and every answered
@@ -813,6 +845,7 @@ func TestHostile_Serve(t *testing.T) {
 	require.Zero(t, f.hangs.Load(), "hangs")
 	require.Zero(t, f.exits.Load(), "exits")
 	require.Zero(t, f.lost.Load(), "records lost")
+	require.Empty(t, f.failures, "every failure is listed above")
 }
 
 // TestHostile_PortInUse: a serve whose port is taken exits with the bind
