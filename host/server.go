@@ -196,7 +196,15 @@ func (s *Server) start(ctx context.Context) error {
 	if cfg.Manifests != "" {
 		mm := manifest.NewMetrics()
 		s.metrics.Registry().MustRegister(mm.Collectors()...)
-		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog), Logger: s.log, Metrics: mm})
+		var x manifest.Extras
+		if s.schedules != nil {
+			x.Schedules = s.schedules
+		}
+		if s.jobs != nil {
+			x.Subscriptions = s.jobs
+		}
+		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog).WithExtras(x),
+			Logger: s.log, Metrics: mm})
 		if err != nil {
 			return err
 		}
