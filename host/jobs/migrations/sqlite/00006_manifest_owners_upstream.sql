@@ -9,11 +9,12 @@
 -- hookhost_upstream_subscriptions holds, per webhook and subscribe/<name>:
 -- block of its event KATA, the subscription hookhost made (or is making,
 -- or is taking back) at the upstream API: state is pending, active,
--- failed or deleting; location is where DELETE unsubscribes; url_hash is
--- the SHA-256 of the webhook URL it subscribed and spec_hash that of the
--- block, so that a change of either is seen; the last answer is an
--- excerpt. A row being deleted (state deleting) is no longer the current
--- one of its block: current is 0.
+-- failed or deleting; location is where DELETE unsubscribes; spec_hash is
+-- the SHA-256 of the block, so that a change is seen; request (the
+-- rendered request: it holds secrets) and hook_url (the webhook URL it
+-- subscribed: it holds the token) are sealed with the server's key; the
+-- last answer is an excerpt. A row replaced by a newer one of its block
+-- (a rotation, a change of the block), or being taken back, has current 0.
 
 -- +goose Up
 ALTER TABLE hookhost_schedules ADD COLUMN owner TEXT NOT NULL DEFAULT '';
@@ -26,8 +27,9 @@ CREATE TABLE hookhost_upstream_subscriptions (
     block       TEXT NOT NULL,
     current     INTEGER NOT NULL DEFAULT 1,
     state       TEXT NOT NULL,
-    url_hash    TEXT NOT NULL DEFAULT '',
     spec_hash   TEXT NOT NULL DEFAULT '',
+    request     TEXT NOT NULL DEFAULT '',
+    hook_url    TEXT NOT NULL DEFAULT '',
     location    TEXT NOT NULL DEFAULT '',
     last_status INTEGER NOT NULL DEFAULT 0,
     last_answer TEXT NOT NULL DEFAULT '',
