@@ -48,7 +48,9 @@ func setupExtras(t *testing.T) (*Applier, *extrasBundle) {
 
 type nopRunner struct{}
 
-func (nopRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, error) { return &jobs.Outcome{}, nil }
+func (nopRunner) RunJob(context.Context, *jobs.Attempt) (*jobs.Outcome, error) {
+	return &jobs.Outcome{}, nil
+}
 
 const reports = `automations:
   - name: reports.daily
@@ -150,8 +152,8 @@ func TestApply_SchedulesAndSubscriptions(t *testing.T) {
 
 	// An update of each, and a removal kept (no prune), then pruned.
 	changed := map[string]string{"reports.yaml": replaceAll(reports, map[string]string{
-		`cron: "0 3 * * *"`:                      `cron: "0 4 * * *"`,
-		"events: [job.failed, job.completed]":    "events: [job.failed]",
+		`cron: "0 3 * * *"`:                   `cron: "0 4 * * *"`,
+		"events: [job.failed, job.completed]": "events: [job.failed]",
 		"  - name: often\n    cron: \"@every 10m\"\n    automation: reports.daily\n    inputs: {env: staging}\n    enabled: false\n": "",
 	})}
 	plan, err = a.Apply(b.ctx, Files(changed), Options{})
