@@ -43,7 +43,7 @@ func TestTwigOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	floor := &oracle.Floor{Known: known, Deliberate: deliberate}
-	env := New()
+	env := New(WithTwigContext())
 	ids := map[string]bool{}
 	for _, f := range files {
 		for _, c := range f.Cases {

@@ -458,9 +458,9 @@ func ctxDefined(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
 
 func ctxContext(ctx *pongo2.ExecutionContext, _ ...any) (any, error) {
 	m := dict.New(8)
-	if ctx.Root != nil {
-		for _, k := range ctx.Root.Keys() {
-			v, _ := ctx.Root.Get(k)
+	if root, ok := ctx.Root.(*dict.Map); ok { // Twig's context (WithTwigContext); not Cerb's dictionary
+		for _, k := range root.Keys() {
+			v, _ := root.Get(k)
 			m.Set(k, norm(v))
 		}
 	}
