@@ -93,6 +93,9 @@ func buildFilters() map[string]filterDef {
 		"qp_encode":        {fn: fQPEncode},
 		"date_pretty":      {fn: fDatePretty},
 		"kata_encode":      {sfn: fKataEncode},
+		"parse_emails":     {fn: fParseEmails},
+		"parse_user_agent": {fn: fParseUserAgent},
+		"image_info":       {fn: fImageInfo},
 	}
 	return f
 }

@@ -850,6 +850,5 @@ var unsupportedFunctions = map[string]bool{
 }
 
 var platformFilters = map[string]bool{
-	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
-	"html_to_text": true, "parse_emails": true, "parse_user_agent": true,
+	"context_name": true, "cerb_translate": true, "markdown_to_html": true, "html_to_text": true,
 }
