@@ -96,6 +96,7 @@ func buildFilters() map[string]filterDef {
 		"parse_emails":     {fn: fParseEmails},
 		"parse_user_agent": {fn: fParseUserAgent},
 		"image_info":       {fn: fImageInfo},
+		"html_to_text":     {fn: fHTMLToText},
 	}
 	return f
 }

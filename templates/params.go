@@ -23,7 +23,8 @@ var filterParams = map[string][]string{
 	"indent": {"marker", "from_line"}, "permalink": {"spaces_as"}, "quote": {"wrap_to"}, "regexp": {"pattern", "group"},
 	"repeat": {"times"}, "secs_pretty": {"precision"}, "str_pos": {"needle", "offset", "ignore_case"},
 	"str_sub": {"from", "to"}, "strip_lines": {"prefixes"}, "truncate": {"length", "separator"},
-	"url_decode": {"as"}, "stat": {"measure", "decimals"},
+	"url_decode": {"as"}, "stat": {"measure", "decimals"}, "html_to_text": {"truncate"},
+	"markdown_to_html": {"is_untrusted"},
 }
 
 var functionParams = map[string][]string{
