@@ -97,6 +97,7 @@ func buildFilters() map[string]filterDef {
 		"parse_user_agent": {fn: fParseUserAgent},
 		"image_info":       {fn: fImageInfo},
 		"html_to_text":     {fn: fHTMLToText},
+		"markdown_to_html": {fn: fMarkdownToHTML},
 	}
 	return f
 }

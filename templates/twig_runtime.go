@@ -850,5 +850,5 @@ var unsupportedFunctions = map[string]bool{
 }
 
 var platformFilters = map[string]bool{
-	"context_name": true, "cerb_translate": true, "markdown_to_html": true,
+	"context_name": true, "cerb_translate": true,
 }

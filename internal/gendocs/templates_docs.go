@@ -48,6 +48,7 @@ func filterDocs() map[string]string {
 		"tokenize":         "The words of the lower-cased text (runs of letters and digits), as a list.",
 		"parse_csv":        "`parse_csv(separator=',', enclosure='\"', escape='\\')`: the rows of CSV text as PHP's fgetcsv reads them (`[false]` for empty text, `[null]` for a blank line).",
 		"html_to_text":     "`html_to_text(truncate=50000)`: the text of HTML as Cerb writes it: blocks end lines, list items start with `* ` or `1. `, links read `label <href>`; scripts and styles dropped.",
+		"markdown_to_html": "`markdown_to_html(is_untrusted=true)`: Markdown as HTML, as Parsedown 1.7 renders it for Cerb (line breaks kept as `<br />`, HTML escaped; untrusted text also loses unsafe link schemes).",
 		"parse_emails":     "The valid addresses of an RFC 5322 address list, keyed by address, each with `full_email`, `email`, `mailbox`, `host` and `personal` (Cerb's parseRfcAddresses).",
 		"parse_user_agent": "The `platform`, `browser` and `version` of a User-Agent (null when unknown), as the phpuseragent library Cerb ships finds them.",
 		"image_info":       "The `width`, `height`, `channels` (PHP's IMAGETYPE number, as Cerb names it), `bits` and `type` (MIME) of GIF, JPEG, PNG, BMP or WebP bytes or a base64 `data:` URI; `{\"_error\": ...}` otherwise.",
