@@ -34,7 +34,8 @@ var functionParams = map[string][]string{
 	"array_diff": {"arr1", "arr2"}, "array_extract_keys": {"array", "keys"}, "array_fill_keys": {"keys", "value"},
 	"array_intersect": {"arr1", "arr2"}, "array_matches": {"array", "patterns"}, "clamp_float": {"string", "min", "max"},
 	"clamp_int": {"string", "min", "max"}, "dict_set": {"var", "path", "val"}, "dict_unset": {"var", "path"},
-	"json_decode": {"str"}, "random_string": {"length"}, "regexp_match_all": {"pattern", "text", "group"},
+	"json_decode": {"str"}, "random_string": {"length"}, "date_lerp": {"date_string", "unit", "step", "limit"},
+	"placeholders_list": {"extract", "prefix"}, "cerb_placeholders_list": {"extract", "prefix"}, "regexp_match_all": {"pattern", "text", "group"},
 }
 
 // orderArgs puts the arguments of a call with named arguments in the order

@@ -838,8 +838,7 @@ func isPlatformFunction(name string) bool {
 }
 
 var platformFunctions = map[string]bool{
-	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true,
-	"vobject_parse": true, "date_lerp": true,
+	"dns_get_record": true, "dns_host_by_ip": true,
 }
 
 // unsupportedFunctions are Twig and Cerb functions hookhost does not have.
