@@ -49,6 +49,12 @@ func buildFunctions() map[string]funcDef {
 		"placeholders_list":      {cfn: fnPlaceholdersList},
 		"cerb_placeholders_list": {cfn: fnPlaceholdersList},
 		"date_lerp":              {fn: fnDateLerp},
+		"xml_tag":                {sfn: fnXMLTag},
+		"xml_attr":               {sfn: fnXMLAttr},
+		"xml_attrs":              {sfn: fnXMLAttrs},
+		"xml_xpath_ns":           {sfn: fnXMLXPathNS, view: true},
+		"xml_xpath":              {sfn: fnXMLXPath},
+		"xml_encode":             {sfn: fnXMLEncode},
 		"vobject_parse":          {fn: fnVObjectParse},
 		"cerb_extract_uris":      {fn: fnCerbExtractURIs},
 	}

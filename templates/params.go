@@ -35,7 +35,8 @@ var functionParams = map[string][]string{
 	"array_intersect": {"arr1", "arr2"}, "array_matches": {"array", "patterns"}, "clamp_float": {"string", "min", "max"},
 	"clamp_int": {"string", "min", "max"}, "dict_set": {"var", "path", "val"}, "dict_unset": {"var", "path"},
 	"json_decode": {"str"}, "random_string": {"length"}, "date_lerp": {"date_string", "unit", "step", "limit"},
-	"placeholders_list": {"extract", "prefix"}, "cerb_placeholders_list": {"extract", "prefix"}, "regexp_match_all": {"pattern", "text", "group"},
+	"placeholders_list": {"extract", "prefix"}, "xml_decode": {"str", "namespaces", "mode"},
+	"xml_attr": {"xml", "attr", "default"}, "xml_xpath": {"xml", "path", "element"}, "xml_xpath_ns": {"xml", "prefix", "ns"}, "cerb_placeholders_list": {"extract", "prefix"}, "regexp_match_all": {"pattern", "text", "group"},
 }
 
 // orderArgs puts the arguments of a call with named arguments in the order

@@ -844,8 +844,7 @@ var platformFunctions = map[string]bool{
 // unsupportedFunctions are Twig and Cerb functions hookhost does not have.
 var unsupportedFunctions = map[string]bool{
 	"dump": true, "constant": true, "include": true, "source": true, "template_from_string": true,
-	"block": true, "parent": true, "xml_encode": true, "xml_attr": true, "xml_attrs": true,
-	"xml_tag": true, "xml_xpath": true, "xml_xpath_ns": true,
+	"block": true, "parent": true,
 }
 
 var platformFilters = map[string]bool{
