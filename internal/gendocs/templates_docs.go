@@ -128,7 +128,13 @@ func functionDocs() map[string]string {
 		"date_lerp":              "`date_lerp(range, unit, step=1, limit=10000)`: the Unix times from the start of a date range (`'Jan 1 2020 to Jan 4 2020'`; without ` to `, until now) to its end, `step` units (`day`, `week`, `month`, ...) apart.",
 		"vobject_parse":          "`vobject_parse(text)`: the BEGIN/END objects of vCard or iCalendar text by type, each with `props` (name: list of `{params, value}`) and `children`.",
 		"cerb_extract_uris":      "`cerb_extract_uris(html)`: every URI of the HTML's tags replaced by a `#uri-…` token: `tokens` (token: URI), `context` (tag, attribute, URI parts) and `template`. Unlike Cerb, the HTML is not purified first.",
-		"xml_decode":             "`xml_decode(text)`: an XML document as dictionaries, as PHP's `json_encode(simplexml_load_string(text))` gives it.",
+		"xml_decode":             "`xml_decode(text, namespaces)`: an XML document (false when not well-formed), shown as PHP's `json_encode(simplexml_load_string(text))` gives it; the xml_* functions read it as its element.",
+		"xml_tag":                "`xml_tag(xml)`: the element's name.",
+		"xml_attr":               "`xml_attr(xml, name, default)`: the value of one of the element's attributes, or `default`.",
+		"xml_attrs":              "`xml_attrs(xml)`: the element's attributes by name.",
+		"xml_xpath_ns":           "`xml_xpath_ns(xml, prefix, uri)`: the element, with a namespace prefix registered for `xml_xpath`.",
+		"xml_xpath":              "`xml_xpath(xml, path, index)`: the elements an XPath location path selects (`/`, `//`, names with prefixes, `*`, `.`, `..`, `[n]`), or the one at `index`; an element of text only is its text.",
+		"xml_encode":             "`xml_encode(xml)`: the element as XML (PHP's asXML: the document element with an XML declaration).",
 		"date":                   "`date(date='now', timezone)`: a DateTime from a Unix time or date text (PHP's strtotime: `'+2 days'`, `'2024-02-29 13:45 Europe/Paris'`), for the date filter and comparisons.",
 	}
 }
