@@ -22,10 +22,19 @@ type SecretUsageList struct {
 type SecretUsage struct {
 	Name string `json:"name"`
 	// Set says whether a value is stored under the name.
-	Set         bool               `json:"set"`
-	Webhooks    []SecretWebhookUse `json:"webhooks"`
-	Automations []string           `json:"automations"`
+	Set bool `json:"set"`
+	// Webhooks are the first (in creation order) of the webhooks that
+	// refer to it: at most SecretUsageWebhooks.
+	Webhooks []SecretWebhookUse `json:"webhooks"`
+	// WebhookCount is how many webhooks refer to it, all of them.
+	WebhookCount int      `json:"webhook_count"`
+	Automations  []string `json:"automations"`
 }
+
+// SecretUsageWebhooks is how many of the webhooks that refer to a secret
+// GET /secrets/usage lists (a secret shared by 10,000 webhooks is shown as
+// 20 and a count).
+const SecretUsageWebhooks = 20
 
 // SecretWebhookUse is a webhook whose event KATA refers to a secret.
 type SecretWebhookUse struct {

@@ -166,8 +166,32 @@ type RunFilter struct {
 	// Since and Until keep the runs created in [Since, Until).
 	Since, Until time.Time
 	// Search keeps the runs whose stored request (headers, parameters,
-	// body) holds the text.
+	// body) holds the text. ListRunsPage reads at most SearchBudget
+	// records (matching the other fields) for one page of a search.
 	Search string
+	// SearchBudget bounds the records one search page reads: default
+	// DefaultSearchBudget, at most MaxSearchBudget.
+	SearchBudget int
+}
+
+// Search budgets (see RunFilter.SearchBudget). A search reads each record's
+// stored request, so an unbounded search of a million records would read
+// them all for a text that is in none.
+const (
+	DefaultSearchBudget = 50_000
+	MaxSearchBudget     = 1_000_000
+)
+
+// RunPage is a page of ListRunsPage.
+type RunPage struct {
+	Runs []*Run
+	// NextBefore is the BeforeID of the next page ("" when this page is the
+	// last): the last run of a full page, or the oldest record a search
+	// read when it stopped at its budget.
+	NextBefore string
+	// Searched is how many records a search read when it stopped at its
+	// budget (0 otherwise): there may be older matches, from NextBefore on.
+	Searched int
 }
 
 // WebhookPage selects a page of webhooks for ListWebhooksPage.
@@ -307,6 +331,9 @@ type Store interface {
 	InsertRuns(ctx context.Context, runs []*Run) error // one transaction
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error) // newest first
+	// ListRunsPage is ListRuns with where the next page starts; a search
+	// reads at most f.SearchBudget records (see RunPage).
+	ListRunsPage(ctx context.Context, f RunFilter) (RunPage, error)
 	// PruneRuns runs one pruning pass of the run history at now, in
 	// bounded batches (see RunRetention), and reports what it deleted.
 	PruneRuns(ctx context.Context, r RunRetention, now time.Time) (PruneResult, error)
