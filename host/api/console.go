@@ -44,3 +44,20 @@ type SecretWebhookUse struct {
 	// then refused (409) unless forced.
 	Verify bool `json:"verify"`
 }
+
+// MetricsSummary is GET /api/v1/metrics/summary: this server's webhook
+// traffic added up over every webhook since it started, and the job
+// counts; what the console's System page charts, in a few hundred bytes
+// where a /metrics scrape names every webhook.
+type MetricsSummary struct {
+	// Requests counts answered webhook requests by status class ("2xx";
+	// "other").
+	Requests map[string]uint64 `json:"requests"`
+	// DurationBounds are the request duration buckets' upper bounds in
+	// seconds; DurationCumulative has a count per bound and a last one
+	// for +Inf (every request), as Prometheus's histogram buckets.
+	DurationBounds     []float64 `json:"duration_bounds"`
+	DurationCumulative []uint64  `json:"duration_cumulative"`
+	// Jobs counts the durable jobs by state (absent without a job queue).
+	Jobs map[string]int `json:"jobs,omitempty"`
+}
