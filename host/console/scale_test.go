@@ -35,6 +35,7 @@ import (
 
 	"github.com/hookhost/hookhost/host"
 	"github.com/hookhost/hookhost/host/api/apitest"
+	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/sqlite"
 	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/internal/scaleseed"
@@ -84,7 +85,7 @@ func startScaleServer(t *testing.T, d scaleseed.Dialect) *scaleServer {
 		cfg.Database = pgtest.DSN(t, "hookhost_scale_")
 		db, err = sql.Open("pgx", cfg.Database)
 	default:
-		db, err = sql.Open("sqlite", sqlite.DSN(filepath.Join(dir, "hookhost.db")))
+		db, err = sql.Open("sqlite", sqlite.DSN(filepath.Join(dir, "hookhost.db"))+"&_pragma=cache_size(-262144)")
 	}
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
@@ -225,7 +226,21 @@ func TestScale_API(t *testing.T) {
 		{"requests", "/requests?limit=50&status=5xx&" + window, nil},
 		{"requests", "/requests?limit=50&q=" + scaleseed.Common, pageOf(50)},
 		{"requests", "/requests?limit=50&q=" + scaleseed.Rare, nil},
-		{"requests", "/requests?limit=50&q=" + scaleseed.None, pageOf(0)},
+		{"requests", "/requests?limit=50&q=" + scaleseed.None, func(t *testing.T, r timed) {
+			pageOf(0)(t, r)
+			var l struct {
+				Searched   int    `json:"searched"`
+				NextBefore string `json:"next_before"`
+			}
+			require.NoError(t, json.Unmarshal(r.body, &l))
+			if spec.Records > store.DefaultSearchBudget {
+				require.Equal(t, store.DefaultSearchBudget, l.Searched, "a search stops at its budget")
+				require.Equal(t, scaleseed.RecordID(spec.Records-store.DefaultSearchBudget), l.NextBefore, "and says where to go on")
+			} else {
+				require.Zero(t, l.Searched, "a search that read every record says nothing of a budget")
+				require.Empty(t, l.NextBefore)
+			}
+		}},
 		{"requests", "/requests?limit=50&webhook=" + scaleseed.WebhookID(0) + "&q=" + scaleseed.None, pageOf(0)},
 		{"request", "/requests/" + mid, nil},
 		{"jobs", "/jobs?limit=50", pageOf(50)},

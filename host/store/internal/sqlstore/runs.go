@@ -244,12 +244,11 @@ func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunP
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	args = append(args, budget-1)
-	q += ` ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $` + strconv.Itoa(len(args))
-	var oldest string
-	switch err := s.db.QueryRowContext(ctx, q, args...).Scan(&oldest); {
-	case errors.Is(err, sql.ErrNoRows):
-		oldest = ""
-	case err != nil:
+	// Two rows: the second says that there are older records than the
+	// budget reaches.
+	q += ` ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $` + strconv.Itoa(len(args))
+	oldest, err := s.budgetEnd(ctx, q, args)
+	if err != nil {
 		return store.RunPage{}, fmt.Errorf("list runs: %w", err)
 	}
 	runs, err := s.listRuns(ctx, f, oldest)
@@ -264,6 +263,31 @@ func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunP
 		p.NextBefore, p.Searched = oldest, budget
 	}
 	return p, nil
+}
+
+// budgetEnd runs the boundary query q of ListRunsPage: the ID of its first
+// row when it has two, else "" (the budget reaches the oldest record).
+func (s *Store) budgetEnd(ctx context.Context, q string, args []any) (string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(ids) < 2 {
+		return "", nil
+	}
+	return ids[0], nil
 }
 
 func runLimit(limit int) int {
