@@ -51,6 +51,9 @@ func scaleSpec(t *testing.T) scaleseed.Spec {
 	if testing.Short() {
 		t.Skip("the scale test seeds tens of thousands of records: not with -short")
 	}
+	if raceEnabled {
+		t.Skip("the scale test seeds tens of thousands of records, minutes under the race detector: make test runs it without, make scale at full scale")
+	}
 	if os.Getenv(scaleEnv) == "1" {
 		return scaleseed.Spec{Webhooks: 10_000, Records: 1_000_000}
 	}
