@@ -264,9 +264,62 @@ func TestScale_API(t *testing.T) {
 		}
 	}
 	t.Log("\n" + table.String())
+	plans := s.explain(t)
+	t.Log("\n" + plans)
 	if out := os.Getenv("HOOKHOST_SCALE_OUT"); out != "" {
 		require.NoError(t, os.WriteFile(filepath.Join(out, fmt.Sprintf("api-%s-%d.md", d, spec.Records)), []byte(table.String()), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(out, fmt.Sprintf("plans-%s-%d.txt", d, spec.Records)), []byte(plans), 0o644))
 	}
+}
+
+// explain returns the query plans of the store's queries behind the
+// console's lists, as the database chose them for the seeded data.
+func (s *scaleServer) explain(t *testing.T) string {
+	t.Helper()
+	since := any(s.spec.Now.Add(-24 * time.Hour).UnixMicro())
+	width := any(int64(3600))
+	bucket := "((created_at - $1) / ($2 * 1000000))"
+	explain := "EXPLAIN QUERY PLAN "
+	if s.dialect == scaleseed.Postgres {
+		since = s.spec.Now.Add(-24 * time.Hour)
+		bucket = "floor(extract(epoch from (created_at - $1::timestamptz)) / $2)::bigint"
+		explain = "EXPLAIN "
+	}
+	hot, cold := scaleseed.WebhookID(0), scaleseed.WebhookID(1)
+	queries := []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"worklist stats (a page of webhooks)", `SELECT webhook_id, ` + bucket + ` AS b, COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)
+			FROM runs WHERE created_at >= $1 AND webhook_id IN ($3, $4) GROUP BY webhook_id, b`, []any{since, width, hot, cold}},
+		{"worklist last answer", `SELECT status, created_at FROM runs WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, []any{hot}},
+		{"requests ?cause=", `SELECT id FROM runs WHERE cause = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{"timeout"}},
+		{"requests ?status=5xx", `SELECT id FROM runs WHERE status / 100 = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{5}},
+		{"requests ?q= budget boundary", `SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $1`, []any{store.DefaultSearchBudget - 1}},
+		{"jobs ?state=", `SELECT id FROM hookhost_jobs WHERE state = $1 ORDER BY created_at DESC, id DESC LIMIT 51`, []any{"running"}},
+		{"metrics job counts", `SELECT state, COUNT(*) FROM hookhost_jobs GROUP BY state`, nil},
+	}
+	var b strings.Builder
+	for _, q := range queries {
+		rows, err := s.db.QueryContext(context.Background(), explain+q.sql, q.args...)
+		require.NoError(t, err, q.what)
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		fmt.Fprintf(&b, "-- %s (%s)\n", q.what, s.dialect)
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			fmt.Fprintln(&b, vals[len(vals)-1])
+		}
+		require.NoError(t, rows.Err())
+		_ = rows.Close()
+	}
+	return b.String()
 }
 
 // pageOf checks a list answer of exactly n rows.
