@@ -296,6 +296,7 @@ func (s *scaleServer) explain(t *testing.T) string {
 		{"worklist last answer", `SELECT status, created_at FROM runs WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, []any{hot}},
 		{"requests ?cause=", `SELECT id FROM runs WHERE cause = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{"timeout"}},
 		{"requests ?status=5xx", `SELECT id FROM runs WHERE status / 100 = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{5}},
+		{"jobs page", `SELECT id FROM hookhost_jobs ORDER BY created_at DESC, id DESC LIMIT 51`, nil},
 		{"requests ?q= budget boundary", `SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $1`, []any{store.DefaultSearchBudget - 1}},
 		{"jobs ?state=", `SELECT id FROM hookhost_jobs WHERE state = $1 ORDER BY created_at DESC, id DESC LIMIT 51`, []any{"running"}},
 		{"metrics job counts", `SELECT state, COUNT(*) FROM hookhost_jobs GROUP BY state`, nil},
@@ -398,7 +399,7 @@ func TestScale_Browser(t *testing.T) {
 			`document.querySelectorAll('#request-list tbody tr').length === 50 && [...document.querySelectorAll('#request-list tbody tr td:nth-child(3)')].every((td) => td.textContent.trim() === 'verify')`)
 
 		// A record that only the third search page reaches at full scale
-		// (the first page reads the 50,000 newest records).
+		// (a page reads store.DefaultSearchBudget records).
 		target := max(0, s.spec.Records-2*store.DefaultSearchBudget-1000)
 		term := fmt.Sprintf("delivery-%d-x", target)
 		found := fmt.Sprintf(`!!document.querySelector('#request-list tbody tr[data-id=%q]')`, scaleseed.RecordID(target))
@@ -409,7 +410,8 @@ func TestScale_Browser(t *testing.T) {
 				break
 			}
 			require.Less(t, i, 10, "the record is not found by going on with the search")
-			require.Contains(t, p.text(t, "#search-scope"), "Searched the 50,000 most recent requests")
+			require.Contains(t, p.text(t, "#search-scope"), fmt.Sprintf("Searched the %d,%03d most recent requests",
+				store.DefaultSearchBudget/1000, store.DefaultSearchBudget%1000))
 			prevBefore := eval[string](t, p, "document.querySelector('#search-scope').dataset.before || ''")
 			start := time.Now()
 			p.do(t, "search older", chromedp.Click(chromedp.CSS("#search-older")))

@@ -176,9 +176,12 @@ type RunFilter struct {
 
 // Search budgets (see RunFilter.SearchBudget). A search reads each record's
 // stored request, so an unbounded search of a million records would read
-// them all for a text that is in none.
+// them all for a text that is in none. Measured with a million records
+// (make scale): 20,000 records cost about 50 ms when they are the newest
+// of all, and a few hundred ms when they are one webhook's, scattered
+// through the table.
 const (
-	DefaultSearchBudget = 50_000
+	DefaultSearchBudget = 20_000
 	MaxSearchBudget     = 1_000_000
 )
 

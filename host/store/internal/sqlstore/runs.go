@@ -235,25 +235,24 @@ func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunP
 	case budget > store.MaxSearchBudget:
 		budget = store.MaxSearchBudget
 	}
-	// The oldest record the budget reaches, from the index alone.
-	nf := f
-	nf.Search = ""
-	where, args := s.runWhere(nf)
-	q := `SELECT id FROM runs`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	args = append(args, budget-1)
-	// Two rows: the second says that there are older records than the
-	// budget reaches.
-	q += ` ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $` + strconv.Itoa(len(args))
-	oldest, err := s.budgetEnd(ctx, q, args)
-	if err != nil {
-		return store.RunPage{}, fmt.Errorf("list runs: %w", err)
-	}
-	runs, err := s.listRuns(ctx, f, oldest)
-	if err != nil {
-		return store.RunPage{}, err
+	// A text in many records fills the page from the newest few: a small
+	// budget first, then the whole one.
+	var (
+		runs   []*store.Run
+		oldest string
+	)
+	for _, b := range []int{min(searchFirstBudget, budget), budget} {
+		var err error
+		if oldest, err = s.budgetEnd(ctx, f, b); err != nil {
+			return store.RunPage{}, fmt.Errorf("list runs: %w", err)
+		}
+		if runs, err = s.listRuns(ctx, f, oldest); err != nil {
+			return store.RunPage{}, err
+		}
+		if len(runs) == limit || oldest == "" {
+			budget = b
+			break
+		}
 	}
 	p := store.RunPage{Runs: runs}
 	switch {
@@ -265,9 +264,23 @@ func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunP
 	return p, nil
 }
 
-// budgetEnd runs the boundary query q of ListRunsPage: the ID of its first
-// row when it has two, else "" (the budget reaches the oldest record).
-func (s *Store) budgetEnd(ctx context.Context, q string, args []any) (string, error) {
+// searchFirstBudget is the budget of a search's first try (ListRunsPage).
+const searchFirstBudget = 1000
+
+// budgetEnd returns the ID of the oldest of the budget newest records that
+// match f but its search (read from an index), or "" when they are all
+// the records that match.
+func (s *Store) budgetEnd(ctx context.Context, f store.RunFilter, budget int) (string, error) {
+	f.Search = ""
+	where, args := s.runWhere(f)
+	q := `SELECT id FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, budget-1)
+	// Two rows: the second says that there are older records than the
+	// budget reaches.
+	q += ` ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $` + strconv.Itoa(len(args))
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return "", err
