@@ -205,6 +205,9 @@ type WebhookPage struct {
 	AfterID string
 	// Query keeps the webhooks whose name holds it (case-insensitive).
 	Query string
+	// IDs keeps the webhooks with those IDs (a page of names to show
+	// beside request records); at most Limit of them are read.
+	IDs []string
 }
 
 // StatsQuery asks WebhookStats for the records of ids created since Since,
