@@ -85,8 +85,9 @@ export async function render(view, _id, params) {
   // went and offer to go on.
   const next = list.next_before ? () => go({...f, before: list.next_before, prev: [...prev, before || '-'].join(',')}) : null;
   const searched = list.searched ? h('p', {class: 'hint', id: 'search-scope', 'data-before': before},
-    `Searched the ${list.searched.toLocaleString()} most recent requests${f.webhook || f.status || f.cause || f.since || f.until ? ' that match the other filters' : ''}` +
-    (before ? ' before the previous page' : '') + `: ${runs.length ? runs.length + ' found' : 'no match'}. `,
+    (before ? `Searched ${list.searched.toLocaleString()} older requests` : `Searched the ${list.searched.toLocaleString()} most recent requests`) +
+    (f.webhook || f.status || f.cause || f.since || f.until ? ' that match the other filters' : '') +
+    `: ${runs.length ? runs.length + ' found' : 'no match'}. `,
     h('button', {type: 'button', class: 'small', id: 'search-older', onclick: next}, 'Search older requests →')) : null;
   if (!runs.length) {
     replace(body, h('div', {class: 'empty'}, searched || h('p', {}, before ? 'No older requests.' : 'No request matches.'),
