@@ -16,7 +16,7 @@ import (
 
 // TestSummary_AddsUpEveryWebhook checks that the summary is the sum of the
 // per-webhook series, whatever the number of webhooks, and logs what a
-// scrape of /metrics weighs beside it (10,000 webhooks: megabytes).
+// scrape of /metrics weighs beside it (2,000 webhooks: 4 MB; 10,000: 22 MB).
 func TestSummary_AddsUpEveryWebhook(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -24,7 +24,7 @@ func TestSummary_AddsUpEveryWebhook(t *testing.T) {
 		webhooks int
 	}{
 		{"OneWebhook", 1},
-		{"TenThousandWebhooks", 10_000},
+		{"TwoThousandWebhooks", 2_000},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
