@@ -92,6 +92,12 @@ fuzz:
 	  done; \
 	done
 
+## soak: the hostile-input suite against a real server for SOAKTIME (default 2m); prints its figures (make test runs one round)
+SOAKTIME ?= 2m
+.PHONY: soak
+soak:
+	HOOKHOST_SOAK=$(SOAKTIME) $(GO) test -count=1 -v -run '^TestHostile_Serve$$' -timeout 3h ./cmd/hookhost/
+
 ## oracles: re-record the Twig and Cerb oracles (testdata/twig, testdata/cerb), then rewrite both floors;
 ##          needs php-cli + php-twig and a running Cerb oracle in CERB_DIR (make oracle-cerb-up)
 CERB_DIR       ?= /tmp/cerb-oracle

@@ -176,9 +176,10 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 			require.NotNil(t, j["finished_at"])
 			resp := j["response"].(map[string]any)
 			require.Equal(t, float64(201), resp["status"])
-			// The automation got the real secret and the fixed input (the
-			// caller's ?environment= does not override it).
-			require.Equal(t, "auth=Bearer s3cret env=staging name=deploys", resp["body"])
+			// The automation got the fixed input (the caller's ?environment=
+			// does not override it); the record redacts the caller's
+			// Authorization it echoed (TestJobs_RecordRedactsResponse).
+			require.Equal(t, "auth=[redacted] env=staging name=deploys", resp["body"])
 			require.Equal(t, []any{[]any{"X-Env", "staging"}}, resp["headers"])
 			// The record shows them redacted.
 			in := j["inputs"].(map[string]any)
@@ -196,7 +197,7 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 			require.NoError(t, err)
 			require.NotContains(t, string(shown), "s3cret")
 			require.Equal(t, map[string]any{"status_code": float64(201), "headers": map[string]any{"X-Env": "staging"},
-				"body": "auth=Bearer s3cret env=staging name=deploys"}, j["output"])
+				"body": "auth=[redacted] env=staging name=deploys"}, j["output"])
 		})
 	}
 }

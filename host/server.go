@@ -169,7 +169,7 @@ func (s *Server) start(ctx context.Context) error {
 		JobStates:   s.jobStates,
 		Connections: s.guard.Stats,
 	})
-	if err := s.startJobs(ctx); err != nil {
+	if err := s.startJobs(ctx, box); err != nil {
 		return err
 	}
 	if err := s.startSchedules(ctx); err != nil {
@@ -230,9 +230,11 @@ func (s *Server) openSecrets(ctx context.Context) (*secrets.Box, error) {
 }
 
 // startJobs migrates and starts the durable job queue on the store's
-// database; Close stops it (running jobs get Jobs.ShutdownGrace).
-func (s *Server) startJobs(ctx context.Context) error {
+// database; Close stops it (running jobs get Jobs.ShutdownGrace). box
+// seals the signing secrets of callbacks and subscriptions.
+func (s *Server) startJobs(ctx context.Context, box *secrets.Box) error {
 	jc := jobs.Config{
+		Box:      box,
 		DB:       s.store.DB(),
 		Dialect:  s.store.Dialect(),
 		Runner:   &runner.Jobs{Runner: s.runner, Catalog: s.catalog, Redactor: s.redactor},

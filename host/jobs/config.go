@@ -71,6 +71,10 @@ type Config struct {
 	// unspecified, multicast and reserved addresses stay refused. Default
 	// false.
 	AllowPrivateRequests bool
+	// Box seals the signing secrets of callbacks and subscriptions at
+	// rest: the server's secrets box (host/secrets), which seals stored
+	// secrets. Nil keeps them in clear.
+	Box Sealer
 	// Logger receives the queue's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is called as jobs start and finish in this process

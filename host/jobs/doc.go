@@ -18,7 +18,7 @@
 //     X-GitHub-Delivery) per webhook, unique, valid 24 hours.
 //   - hookhost_job_slots: concurrency leases, one row per (handler, slot).
 //   - hookhost_signing_secrets: the per-webhook (and per-schedule) secrets
-//     that sign completion callbacks.
+//     that sign completion callbacks, sealed with Config.Box (secrets.go).
 //   - hookhost_subscriptions and hookhost_deliveries: receivers of published
 //     events and their delivery log (subscriptions.go).
 //   - hookhost_schedules: the schedules of host/schedule, migrated here

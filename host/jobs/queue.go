@@ -97,6 +97,14 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.closePool()
 		return nil, err
 	}
+	// Signing secrets written in clear (before schema version 5) are
+	// sealed now.
+	if n, err := q.sealSigningSecrets(ctx); err != nil {
+		q.closePool()
+		return nil, err
+	} else if n > 0 {
+		q.log.Info("sealed signing secrets kept in clear", "count", n)
+	}
 
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &runWorker{q: q}); err != nil {

@@ -179,9 +179,13 @@ func (q *Queue) Subscribe(ctx context.Context, s *Subscription) error {
 		return err
 	}
 	s.ID, s.Secret, s.CreatedAt = uuid.NewString(), newSecret(), nowUTC().Truncate(time.Microsecond)
-	_, err := q.db.ExecContext(ctx, q.d.q(`INSERT INTO hookhost_subscriptions (id, url, events, webhook_id, description,
-		secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`), s.ID, s.URL, strings.Join(s.Events, " "), s.WebhookID,
-		s.Description, s.Secret, micros(s.CreatedAt))
+	stored, sealed, err := q.sealSecret(subscriptionSealPrefix+s.ID, s.Secret)
+	if err != nil {
+		return err
+	}
+	_, err = q.db.ExecContext(ctx, q.d.q(`INSERT INTO hookhost_subscriptions (id, url, events, webhook_id, description,
+		secret, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), s.ID, s.URL, strings.Join(s.Events, " "), s.WebhookID,
+		s.Description, stored, sealed, micros(s.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("jobs: subscribe: %w", err)
 	}
@@ -217,28 +221,35 @@ func (q *Queue) Unsubscribe(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriptionColumns = `id, url, events, webhook_id, description, secret, created_at`
+const subscriptionColumns = `id, url, events, webhook_id, description, secret, sealed, created_at`
 
-func scanSubscription(r rowScanner) (*Subscription, error) {
+// scanSubscription reads a row of subscriptionColumns, opening its secret
+// (see sealSecret).
+func (q *Queue) scanSubscription(r rowScanner) (*Subscription, error) {
 	var (
 		s       Subscription
 		events  string
+		sealed  int
 		created int64
 	)
-	if err := r.Scan(&s.ID, &s.URL, &events, &s.WebhookID, &s.Description, &s.Secret, &created); err != nil {
+	if err := r.Scan(&s.ID, &s.URL, &events, &s.WebhookID, &s.Description, &s.Secret, &sealed, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrSubscriptionNotFound
 		}
 		return nil, fmt.Errorf("jobs: read subscription: %w", err)
 	}
-	s.Events, s.CreatedAt = strings.Fields(events), fromMicros(created)
+	secret, err := q.openSecret(subscriptionSealPrefix+s.ID, s.Secret, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: read subscription %s: %w", s.ID, err)
+	}
+	s.Secret, s.Events, s.CreatedAt = secret, strings.Fields(events), fromMicros(created)
 	return &s, nil
 }
 
 // Subscription returns a subscription (ErrSubscriptionNotFound when there
 // is none).
 func (q *Queue) Subscription(ctx context.Context, id string) (*Subscription, error) {
-	return scanSubscription(q.db.QueryRowContext(ctx, q.d.q(`SELECT `+subscriptionColumns+
+	return q.scanSubscription(q.db.QueryRowContext(ctx, q.d.q(`SELECT `+subscriptionColumns+
 		` FROM hookhost_subscriptions WHERE id = ?`), id))
 }
 
@@ -251,7 +262,7 @@ func (q *Queue) Subscriptions(ctx context.Context) ([]*Subscription, error) {
 	defer rows.Close()
 	var out []*Subscription
 	for rows.Next() {
-		s, err := scanSubscription(rows)
+		s, err := q.scanSubscription(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -35,10 +35,17 @@ type Outcome struct {
 	// time limit); Error says why.
 	Failed bool
 	Error  string
-	// Status, Headers and Body are the automation's HTTP answer.
+	// Status, Headers and Body are the automation's HTTP answer, as a
+	// caller waiting for the job in this process gets it.
 	Status  int
 	Headers [][2]string
 	Body    []byte
+	// RecordHeaders and RecordBody are Headers and Body as the job's
+	// record keeps them: redacted (the stored secrets' values, the
+	// caller's credentials). When both are nil the record keeps Headers
+	// and Body.
+	RecordHeaders [][2]string
+	RecordBody    []byte
 	// Output is the return dictionary as JSON (nil when none).
 	Output json.RawMessage
 	// Log is the run log.

@@ -108,6 +108,9 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		)
 		if o.out != nil {
 			rev, status, headers, body = o.out.Revision, o.out.Status, encodeHeaders(o.out.Headers), o.out.Body
+			if o.out.RecordHeaders != nil || o.out.RecordBody != nil {
+				headers, body = encodeHeaders(o.out.RecordHeaders), o.out.RecordBody
+			}
 			output, logText = o.out.Output, encodeLog(o.out.Log)
 		}
 		var finished any

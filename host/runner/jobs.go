@@ -42,6 +42,9 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	if err != nil || !ok {
 		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs are not a JSON object"}, nil
 	}
+	// The record redacts the caller's own credentials wherever the
+	// automation echoed them, as a run record does.
+	red := recordRedactor(r.Redactor, inputs)
 	// Secrets are not stored with a job: they are read when it runs.
 	if err := r.Catalog.InjectSecrets(ctx, inputs, r.Catalog.AutomationSecrets(a)); err != nil {
 		return nil, fmt.Errorf("read the secrets of automation %q: %w", a.Name, err)
@@ -49,7 +52,7 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	res, err := r.Runner.Run(ctx, &Invocation{RunID: at.JobID, Automation: a, Inputs: inputs})
 	out := &jobs.Outcome{Revision: a.Revision}
 	if res != nil {
-		out.Log = jobLog(res.Log, r.Redactor)
+		out.Log = jobLog(res.Log, red)
 	}
 	if err != nil {
 		return out, err
@@ -59,13 +62,18 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 		out.Log = append(out.Log, jobs.LogEntry{Level: 4, Message: w})
 	}
 	out.Status, out.Headers, out.Body = resp.Status, resp.Headers, resp.Body
-	// The record keeps the output redacted; the response (Body) is the
-	// automation's answer to its caller, redacted only where admins see it.
+	// The response (Headers, Body) is the automation's answer, which a
+	// caller waiting for the job gets whole; the record keeps it, the
+	// output, the log and the error redacted, as a run record does.
+	out.RecordHeaders, out.RecordBody = recordHeaders(resp.Headers, red), resp.Body
+	if resp.Body != nil {
+		out.RecordBody = []byte(red(string(resp.Body)))
+	}
 	if res.Return != nil {
-		out.Output, _ = encode(r.Redactor.Value(res.Return))
+		out.Output, _ = encode(redact.Walk(res.Return, red))
 	}
 	if res.Exit == automations.ExitError {
-		out.Failed, out.Error = true, r.Redactor.Redact(res.Error)
+		out.Failed, out.Error = true, red(res.Error)
 		if out.Error == "" {
 			out.Error = "the automation ended in error"
 		}
@@ -74,10 +82,51 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 }
 
 // jobLog converts a run log for the job record, redacting every message.
-func jobLog(l []automations.LogEntry, red *redact.Redactor) []jobs.LogEntry {
+func jobLog(l []automations.LogEntry, red func(string) string) []jobs.LogEntry {
 	out := make([]jobs.LogEntry, 0, len(l))
 	for _, e := range l {
-		out = append(out, jobs.LogEntry{Level: e.Level, Node: e.Node, Message: red.Redact(e.Message)})
+		out = append(out, jobs.LogEntry{Level: e.Level, Node: e.Node, Message: red(e.Message)})
+	}
+	return out
+}
+
+// recordRedactor returns the redaction of a job record: the stored
+// secrets' values (red) and the values of the credential headers the
+// caller sent (the job's request_headers), with a bearer or basic token
+// also without its scheme. The headers a webhook's verify blocks read
+// besides the well-known ones (redact.CredentialHeader) are redacted in
+// the job's stored inputs when it is queued; here the well-known ones
+// are.
+func recordRedactor(red *redact.Redactor, inputs *dict.Map) func(string) string {
+	var hs [][2]string
+	if m, ok := inputs.Value("request_headers").(*dict.Map); ok {
+		for _, k := range m.Keys() {
+			if v, ok := m.Value(k).(string); ok {
+				hs = append(hs, [2]string{k, v})
+			}
+		}
+	}
+	creds := redact.CallerCredentials(hs)
+	if len(creds) == 0 {
+		return red.Redact
+	}
+	return func(s string) string { return redact.Values(red.Redact(s), creds...) }
+}
+
+// recordHeaders returns a copy of a job's response headers for its
+// record: credential headers (Set-Cookie, …) are "[redacted]", every
+// other value is redacted with red.
+func recordHeaders(hs [][2]string, red func(string) string) [][2]string {
+	if hs == nil {
+		return nil
+	}
+	out := make([][2]string, len(hs))
+	for i, h := range hs {
+		if redact.CredentialHeader(h[0]) {
+			out[i] = [2]string{h[0], redact.Marker}
+			continue
+		}
+		out[i] = [2]string{h[0], red(h[1])}
 	}
 	return out
 }
