@@ -69,6 +69,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
 	$(GO) run ./bench -duration 5s
 
+## scale: the console at scale: 10,000 webhooks and 1,000,000 request records seeded into SQLite, the admin routes behind
+##        every page timed (median of 5) and the pages checked in chromium; then PostgreSQL's routes when
+##        HOOKHOST_TEST_POSTGRES is set. The tables go to SCALE_OUT (default /tmp/hookhost-scale). About 15 minutes.
+SCALE_OUT ?= /tmp/hookhost-scale
+.PHONY: scale
+scale:
+	mkdir -p $(SCALE_OUT)
+	HOOKHOST_SCALE=1 HOOKHOST_SCALE_OUT=$(SCALE_OUT) $(GO) test -count=1 -v -timeout 60m -run '^TestScale_' ./host/console/
+	@if [ -n "$$HOOKHOST_TEST_POSTGRES" ]; then \
+	  HOOKHOST_SCALE=1 HOOKHOST_SCALE_DB=postgres HOOKHOST_SCALE_OUT=$(SCALE_OUT) $(GO) test -count=1 -v -timeout 60m -run '^TestScale_API$$' ./host/console/; \
+	else echo "HOOKHOST_TEST_POSTGRES is unset: PostgreSQL not measured"; fi
+	@cat $(SCALE_OUT)/*.md
+
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s
 .PHONY: fuzz

@@ -287,6 +287,15 @@ func TestMetrics(t *testing.T) {
 		require.Contains(t, body, want)
 	}
 	require.NotContains(t, body, "nope", "no token or path is a label")
+	// The console's summary adds up every webhook, the unknown token too.
+	var sum api.MetricsSummary
+	r = b.admin(t, "GET", "/metrics/summary", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &sum))
+	require.Equal(t, uint64(1), sum.Requests["2xx"])
+	require.Equal(t, uint64(1), sum.Requests["4xx"])
+	require.Len(t, sum.DurationCumulative, len(sum.DurationBounds)+1)
+	require.Equal(t, uint64(2), sum.DurationCumulative[len(sum.DurationCumulative)-1])
 	// promtool check metrics: the same linter, as a library.
 	problems, err := testutil.GatherAndLint(b.srv.metrics.Registry())
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,13 +91,44 @@ func TestConsoleAPI_SecretUsage(t *testing.T) {
 	var got api.SecretUsageList
 	require.NoError(t, json.Unmarshal(r.Body, &got))
 	want := api.SecretUsageList{Secrets: []api.SecretUsage{
-		{Name: "api_key", Set: true, Webhooks: []api.SecretWebhookUse{{ID: ghID, Name: "GitHub"}}, Automations: []string{"example.deploy"}},
-		{Name: "gh_hook", Set: true, Webhooks: []api.SecretWebhookUse{{ID: ghID, Name: "GitHub", Verify: true}}, Automations: []string{}},
+		{Name: "api_key", Set: true, Webhooks: []api.SecretWebhookUse{{ID: ghID, Name: "GitHub"}}, WebhookCount: 1, Automations: []string{"example.deploy"}},
+		{Name: "gh_hook", Set: true, Webhooks: []api.SecretWebhookUse{{ID: ghID, Name: "GitHub", Verify: true}}, WebhookCount: 1, Automations: []string{}},
 		{Name: "missing", Webhooks: []api.SecretWebhookUse{}, Automations: []string{"example.deploy"}},
 		{Name: "unused", Set: true, Webhooks: []api.SecretWebhookUse{}, Automations: []string{}},
 	}}
 	require.Equal(t, want, got)
 	require.False(t, strings.Contains(string(r.Body), "null"), "lists are never null: %s", r.Body)
+}
+
+// TestConsoleAPI_SecretUsageIsBounded checks that a secret many webhooks
+// share is shown as its first webhooks and a count.
+func TestConsoleAPI_SecretUsageIsBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "example.deploy", "start:\n  return:\n    body: ok\n", "")
+	r := b.admin(t, http.MethodPut, "/secrets/shared", "text/plain", "shared-secret-value-123")
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var first []string
+	for i := range api.SecretUsageWebhooks + 3 {
+		id, _ := b.createWebhook(t, fmt.Sprintf("hook-%02d", i), "verify/gh:\n  type: github\n  secret: {{secrets.shared}}\n"+
+			"automation/main:\n  uri: cerb:automation:example.deploy\n")
+		if i < api.SecretUsageWebhooks {
+			first = append(first, id)
+		}
+	}
+	r = b.admin(t, http.MethodGet, "/secrets/usage", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var got api.SecretUsageList
+	require.NoError(t, json.Unmarshal(r.Body, &got))
+	require.Len(t, got.Secrets, 1)
+	u := got.Secrets[0]
+	require.Equal(t, api.SecretUsageWebhooks+3, u.WebhookCount)
+	var listed []string
+	for _, w := range u.Webhooks {
+		listed = append(listed, w.ID)
+		require.True(t, w.Verify, "a listed webhook says that its verify block uses the secret")
+	}
+	require.Equal(t, first, listed, "the first webhooks, in creation order")
 }
 
 // TestConsoleAPI_ServesTheConsole checks that the console is where the

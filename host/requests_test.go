@@ -155,5 +155,14 @@ func TestWebhooks_PagedListWithStats(t *testing.T) {
 	require.Equal(t, 3, st.Requests[23], "the last bucket holds the requests just made")
 	require.Zero(t, page.Webhooks[1].Stats.Total)
 
+	// The console names a page of records' webhooks in one call; an
+	// unknown id is left out.
+	r = b.admin(t, "GET", "/webhooks?ids="+ids["orders-eu"]+",0190b1a4-0000-7000-8000-0000000000bb,"+ids["billing"], "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	page = api.WebhookList{}
+	require.NoError(t, json.Unmarshal(r.Body, &page))
+	require.Len(t, page.Webhooks, 2)
+	require.Equal(t, []string{"billing", "orders-eu"}, []string{page.Webhooks[0].Name, page.Webhooks[1].Name}, "in creation order")
+
 	require.Equal(t, http.StatusBadRequest, b.admin(t, "GET", "/webhooks?stats=forever", "", "").Status)
 }

@@ -185,7 +185,7 @@ func (s *Server) start(ctx context.Context) error {
 		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
 	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules, Upstream: s.upstream,
-		Extensions: s.ext, Redactor: s.redactor,
+		Extensions: s.ext, Redactor: s.redactor, Metrics: s.metrics,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
 	s.app = s.newApp()

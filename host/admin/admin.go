@@ -21,6 +21,7 @@ import (
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/live"
+	"github.com/hookhost/hookhost/host/metrics"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/schedule"
@@ -41,8 +42,10 @@ type Config struct {
 	// blocks); nil: none are made.
 	Upstream   *upstream.Manager
 	Extensions *runner.Extensions
-	Redactor   *redact.Redactor
-	Logger     *slog.Logger
+	// Metrics gives GET /metrics/summary (nil: it answers 503).
+	Metrics  *metrics.Metrics
+	Redactor *redact.Redactor
+	Logger   *slog.Logger
 	// Token is the admin bearer token.
 	Token string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (for
@@ -87,6 +90,7 @@ var areas = []area{
 	(*Admin).extensionRoutes,
 	(*Admin).openAPIRoutes,
 	(*Admin).versionRoutes,
+	(*Admin).metricsRoutes,
 	(*Admin).eventRoutes,
 	(*Admin).changeRoutes,
 }

@@ -65,12 +65,12 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 	if err := runFilters(c, &f); err != nil {
 		return err
 	}
-	rs, err := a.cat.Store().ListRuns(c.UserContext(), f)
+	page, err := a.cat.Store().ListRunsPage(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
-	out := api.RunList{Runs: make([]api.Run, 0, len(rs))}
-	for _, r := range rs {
+	out := api.RunList{Runs: make([]api.Run, 0, len(page.Runs)), NextBefore: page.NextBefore, Searched: page.Searched}
+	for _, r := range page.Runs {
 		out.Runs = append(out.Runs, views.Run(r, false, a.red))
 	}
 	return c.JSON(out)
@@ -86,7 +86,8 @@ func (a *Admin) getRun(c *fiber.Ctx) error {
 
 // runFilters reads the list filters: ?status=4xx (a status class),
 // ?cause=verify ("-": not refused), ?since= and ?until= (RFC 3339), ?q=
-// (text in the stored request: headers, parameters, body).
+// (text in the stored request: headers, parameters, body; one page reads
+// at most store.DefaultSearchBudget records).
 func runFilters(c *fiber.Ctx, f *store.RunFilter) error {
 	if st := c.Query("status"); st != "" {
 		if len(st) != 3 || st[0] < '1' || st[0] > '5' || (st[1:] != "xx" && st[1:] != "XX") {

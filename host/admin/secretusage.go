@@ -19,7 +19,8 @@ func (a *Admin) secretUsageRoutes() []route {
 
 // secretUsage lists every stored secret and every name that event KATA or
 // a script refers to as {{secrets.NAME}}, with the webhooks (and whether a
-// verify block uses it) and automations that do, sorted by name. Values
+// verify block uses it) and automations that do, sorted by name: for each,
+// the first api.SecretUsageWebhooks webhooks and the count of all. Values
 // are never shown.
 func (a *Admin) secretUsage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
@@ -48,14 +49,24 @@ func (a *Admin) secretUsage(c *fiber.Ctx) error {
 		if len(refs) == 0 {
 			continue
 		}
+		// Only the webhooks listed are compiled (for their verify flag):
+		// the others are counted.
 		var verify []string
-		if ev, err := a.cat.CompileEvent(w.EventKATA); err == nil {
-			for _, v := range ev.Verifiers {
-				verify = append(verify, v.SecretNames()...)
-			}
-		}
+		compiled := false
 		for _, n := range refs {
 			u := use(n)
+			u.WebhookCount++
+			if len(u.Webhooks) >= api.SecretUsageWebhooks {
+				continue
+			}
+			if !compiled {
+				compiled = true
+				if ev, err := a.cat.CompileEvent(w.EventKATA); err == nil {
+					for _, v := range ev.Verifiers {
+						verify = append(verify, v.SecretNames()...)
+					}
+				}
+			}
 			u.Webhooks = append(u.Webhooks, api.SecretWebhookUse{ID: w.ID, Name: w.Name, Verify: slices.Contains(verify, n)})
 		}
 	}

@@ -157,22 +157,31 @@ func mediaType(ct string) string {
 const statsBuckets = 24
 
 // listWebhooks lists the webhooks in creation order: all of them, or with
-// ?limit= a page (?cursor= continues, ?q= searches names); ?stats=24h adds
+// ?limit= a page (?cursor= continues, ?q= searches names, ?ids=a,b,c keeps
+// those ids: the console names a page of records' webhooks in one call);
+// ?stats=24h adds
 // each one's requests over that window (in 24 buckets) and its last answer.
 func (a *Admin) listWebhooks(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var ws []*store.Webhook
 	var err error
-	paged := c.Query("limit") != "" || c.Query("cursor") != "" || c.Query("q") != ""
+	paged := c.Query("limit") != "" || c.Query("cursor") != "" || c.Query("q") != "" || c.Query("ids") != ""
 	limit, err := limitParam(c)
 	if err != nil {
 		return err
 	}
+	var ids []string
+	if v := c.Query("ids"); v != "" {
+		ids = strings.Split(v, ",")
+		if len(ids) > 500 {
+			return api.InvalidField("ids", fmt.Sprintf("ids names at most 500 webhooks (got %d)", len(ids)))
+		}
+	}
 	if paged {
 		if limit == 0 {
-			limit = 50
+			limit = max(50, len(ids))
 		}
-		ws, err = a.cat.Store().ListWebhooksPage(ctx, store.WebhookPage{Limit: limit, AfterID: c.Query("cursor"), Query: c.Query("q")})
+		ws, err = a.cat.Store().ListWebhooksPage(ctx, store.WebhookPage{Limit: limit, AfterID: c.Query("cursor"), Query: c.Query("q"), IDs: ids})
 	} else {
 		ws, err = a.cat.ListWebhooks(ctx)
 	}

@@ -155,6 +155,13 @@ type Run struct {
 // RunList is the answer of GET /runs.
 type RunList struct {
 	Runs []Run `json:"runs"`
+	// NextBefore is the before= of the next page; absent on the last page.
+	NextBefore string `json:"next_before,omitempty"`
+	// Searched is, for a search (q=) that stopped at its budget before it
+	// filled the page, how many records it read (the newest that match
+	// the other filters, from before= on); older ones are searched from
+	// NextBefore.
+	Searched int `json:"searched,omitempty"`
 }
 
 // Job is a durable job as the APIs show it: a list row, the caller's

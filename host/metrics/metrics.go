@@ -5,8 +5,10 @@
 package metrics
 
 import (
+	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,11 +47,27 @@ type Metrics struct {
 	jobTime  prometheus.Histogram
 	attempts prometheus.Histogram
 	callback *prometheus.CounterVec
+	// total adds up ObserveWebhook over every webhook, for Summary: the
+	// labelled series grow with the webhooks (a scrape of 10,000 busy
+	// webhooks is megabytes), the summary does not.
+	total struct {
+		classes [6]atomic.Uint64 // by status class; 0: other
+		buckets []atomic.Uint64  // per bound of durationBounds, then +Inf; not cumulative
+	}
+	bounds    []float64 // durationBounds
+	jobStates func() (map[string]int, time.Duration, error)
+}
+
+// durationBounds are the upper bounds of the request duration histogram's
+// buckets, in seconds.
+func durationBounds() []float64 {
+	return []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 }
 
 // New registers the server's collectors on a new registry.
 func New(src Sources) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), jobStates: src.JobStates, bounds: durationBounds()}
+	m.total.buckets = make([]atomic.Uint64, len(m.bounds)+1)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_webhook_requests_total",
 		Help: "Webhook requests by webhook id (empty for an unknown token) and status class of the answer.",
@@ -57,7 +75,7 @@ func New(src Sources) *Metrics {
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hookhost_webhook_request_duration_seconds",
 		Help:    "Time from receiving a webhook request to answering it, by webhook id.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		Buckets: durationBounds(),
 	}, []string{"webhook"})
 	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_webhook_rejected_total",
@@ -135,6 +153,56 @@ func New(src Sources) *Metrics {
 func (m *Metrics) ObserveWebhook(webhook string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(webhook, strconv.Itoa(status/100)+"xx").Inc()
 	m.duration.WithLabelValues(webhook).Observe(elapsed.Seconds())
+	class := status / 100
+	if class < 1 || class > 5 {
+		class = 0
+	}
+	m.total.classes[class].Add(1)
+	m.total.buckets[sort.SearchFloat64s(m.bounds, elapsed.Seconds())].Add(1)
+}
+
+// Summary is the webhook traffic of every webhook added up, and the job
+// counts: what the console's System page charts, without the per-webhook
+// series of a scrape.
+type Summary struct {
+	// Requests counts the answered webhook requests by status class
+	// ("2xx"; "other" for a status outside 100-599).
+	Requests map[string]uint64
+	// Bounds are the duration buckets' upper bounds in seconds; Cumulative
+	// has one count per bound and a last one for +Inf (all requests), as
+	// a Prometheus histogram's buckets.
+	Bounds     []float64
+	Cumulative []uint64
+	// Jobs counts the jobs by state (nil without a job queue).
+	Jobs map[string]int
+}
+
+// Summary reads the totals now.
+func (m *Metrics) Summary() (Summary, error) {
+	s := Summary{Requests: make(map[string]uint64, 6), Bounds: durationBounds(), Cumulative: make([]uint64, len(m.total.buckets))}
+	for c := range m.total.classes {
+		name := strconv.Itoa(c) + "xx"
+		if c == 0 {
+			name = "other"
+		}
+		s.Requests[name] = m.total.classes[c].Load()
+	}
+	var n uint64
+	for i := range m.total.buckets {
+		n += m.total.buckets[i].Load()
+		s.Cumulative[i] = n
+	}
+	if m.jobStates != nil {
+		counts, _, err := m.jobStates()
+		if err != nil {
+			return s, err
+		}
+		s.Jobs = make(map[string]int, len(counts))
+		for st, n := range counts {
+			s.Jobs[strings.ToLower(st)] = n
+		}
+	}
+	return s, nil
 }
 
 // Rejected counts a webhook request refused for cause.

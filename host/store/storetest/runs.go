@@ -216,6 +216,51 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 		require.Equal(t, []string{rs[3].ID}, list(store.RunFilter{StatusClass: 5, Search: "A-17"}), "filters combine")
 	})
 
+	t.Run("SearchPageStopsAtItsBudget", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		// 30 records, newest last; the text is in records 3 and 12 only.
+		base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		rs := make([]*store.Run, 30)
+		for i := range rs {
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			if i == 3 || i == 12 {
+				in = fmt.Sprintf(`{"n":%d,"body":"needle"}`, i)
+			}
+			rs[i] = &store.Run{WebhookID: "w", Status: 200, Inputs: []byte(in), CreatedAt: base.Add(time.Duration(i) * time.Second)}
+		}
+		require.NoError(t, s.InsertRuns(bundle.ctx, rs))
+
+		tests := []struct {
+			name       string
+			f          store.RunFilter
+			want       []string
+			searched   int
+			nextBefore string
+		}{
+			{"TheBudgetReachesNoMatch", store.RunFilter{Search: "needle", SearchBudget: 10},
+				[]string{}, 10, rs[20].ID},
+			{"GoingOnFromWhereItStopped", store.RunFilter{Search: "needle", SearchBudget: 10, BeforeID: rs[20].ID},
+				[]string{rs[12].ID}, 10, rs[10].ID},
+			{"TheLastStretchReachesTheOldest", store.RunFilter{Search: "needle", SearchBudget: 10, BeforeID: rs[10].ID},
+				[]string{rs[3].ID}, 0, ""},
+			{"AFullPageEndsBeforeTheBudget", store.RunFilter{Search: "needle", Limit: 1},
+				[]string{rs[12].ID}, 0, rs[12].ID},
+			{"WithoutASearchNoBudget", store.RunFilter{Limit: 5, SearchBudget: 1},
+				[]string{rs[29].ID, rs[28].ID, rs[27].ID, rs[26].ID, rs[25].ID}, 0, rs[25].ID},
+			{"ABudgetThatCoversEverything", store.RunFilter{Search: "needle", SearchBudget: 30},
+				[]string{rs[12].ID, rs[3].ID}, 0, ""},
+		}
+		for _, tt := range tests {
+			p, err := s.ListRunsPage(bundle.ctx, tt.f)
+			require.NoError(t, err, tt.name)
+			require.Equal(t, tt.want, runIDs(p.Runs), tt.name)
+			require.Equal(t, tt.searched, p.Searched, tt.name)
+			require.Equal(t, tt.nextBefore, p.NextBefore, tt.name)
+		}
+	})
+
 	t.Run("ListLimitIsCapped", func(t *testing.T) {
 		t.Parallel()
 		s, bundle := setup(t)

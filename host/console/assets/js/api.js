@@ -74,14 +74,40 @@ export function qs(params) {
   return s ? '?' + s : '';
 }
 
-// webhookNames resolves webhook ids to names, asking once per id.
+// webhookName resolves a webhook id to its name, asking once per id: the
+// ids asked for in one turn (a page of records) go out as one call,
+// GET /webhooks?ids=a,b,c.
 const names = new Map();
+let pending = null;
 export function webhookName(id) {
   if (!id) return Promise.resolve('');
   if (!names.has(id)) {
-    names.set(id, get('/webhooks/' + encodeURIComponent(id)).then((w) => w.name, () => '(deleted webhook)'));
+    if (!pending) {
+      pending = new Map();
+      queueMicrotask(flushNames);
+    }
+    let resolve;
+    names.set(id, new Promise((r) => { resolve = r; }));
+    pending.set(id, resolve);
   }
   return names.get(id);
+}
+
+async function flushNames() {
+  const batch = pending;
+  pending = null;
+  const ids = [...batch.keys()];
+  for (let i = 0; i < ids.length; i += 100) {
+    const part = ids.slice(i, i + 100);
+    let found = null;
+    try {
+      const l = await get('/webhooks' + qs({ids: part.join(','), limit: part.length}));
+      found = new Map((l.webhooks || []).map((w) => [w.id, w.name]));
+    } catch (_) {
+      for (const id of part) names.delete(id); // ask again next time
+    }
+    for (const id of part) batch.get(id)(found ? (found.get(id) || '(deleted webhook)') : '');
+  }
 }
 export function rememberWebhook(w) { if (w && w.id) names.set(w.id, Promise.resolve(w.name)); }
 export function forgetWebhook(id) { names.delete(id); }

@@ -206,17 +206,115 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 // defaults to 50 and is capped at 500. With f.BeforeID it returns the runs
 // that sort after that run (older ones); an unknown BeforeID gives an empty
 // page, and so does a WebhookID or BeforeID that store.ValidName refuses.
+// A search (f.Search) reads every record it needs: ListRunsPage bounds it.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, error) {
-	if !store.ValidName(f.WebhookID) || !store.ValidName(f.BeforeID) {
-		return []*store.Run{}, nil
+	return s.listRuns(ctx, f, "")
+}
+
+// ListRunsPage is ListRuns with where the next page starts. A search reads
+// at most f.SearchBudget records that match the other filters (newest
+// first, from f.BeforeID): when they hold fewer matches than a page, the
+// page ends there and Searched and NextBefore say where to go on.
+func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunPage, error) {
+	limit := runLimit(f.Limit)
+	if f.Search == "" || !store.ValidName(f.WebhookID) || !store.ValidName(f.BeforeID) {
+		runs, err := s.listRuns(ctx, f, "")
+		if err != nil {
+			return store.RunPage{}, err
+		}
+		p := store.RunPage{Runs: runs}
+		if len(runs) == limit {
+			p.NextBefore = runs[len(runs)-1].ID
+		}
+		return p, nil
 	}
-	limit := f.Limit
+	budget := f.SearchBudget
+	switch {
+	case budget <= 0:
+		budget = store.DefaultSearchBudget
+	case budget > store.MaxSearchBudget:
+		budget = store.MaxSearchBudget
+	}
+	// A text in many records fills the page from the newest few: a small
+	// budget first, then the whole one.
+	var (
+		runs   []*store.Run
+		oldest string
+	)
+	for _, b := range []int{min(searchFirstBudget, budget), budget} {
+		var err error
+		if oldest, err = s.budgetEnd(ctx, f, b); err != nil {
+			return store.RunPage{}, fmt.Errorf("list runs: %w", err)
+		}
+		if runs, err = s.listRuns(ctx, f, oldest); err != nil {
+			return store.RunPage{}, err
+		}
+		if len(runs) == limit || oldest == "" {
+			budget = b
+			break
+		}
+	}
+	p := store.RunPage{Runs: runs}
+	switch {
+	case len(runs) == limit:
+		p.NextBefore = runs[len(runs)-1].ID
+	case oldest != "":
+		p.NextBefore, p.Searched = oldest, budget
+	}
+	return p, nil
+}
+
+// searchFirstBudget is the budget of a search's first try (ListRunsPage).
+const searchFirstBudget = 1000
+
+// budgetEnd returns the ID of the oldest of the budget newest records that
+// match f but its search (read from an index), or "" when they are all
+// the records that match.
+func (s *Store) budgetEnd(ctx context.Context, f store.RunFilter, budget int) (string, error) {
+	f.Search = ""
+	where, args := s.runWhere(f)
+	q := `SELECT id FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, budget-1)
+	// Two rows: the second says that there are older records than the
+	// budget reaches.
+	q += ` ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $` + strconv.Itoa(len(args))
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(ids) < 2 {
+		return "", nil
+	}
+	return ids[0], nil
+}
+
+func runLimit(limit int) int {
 	switch {
 	case limit <= 0:
-		limit = defaultRunLimit
+		return defaultRunLimit
 	case limit > maxRunLimit:
-		limit = maxRunLimit
+		return maxRunLimit
 	}
+	return limit
+}
+
+// runWhere is the WHERE conditions of f and their arguments ($1 on).
+func (s *Store) runWhere(f store.RunFilter) ([]string, []any) {
 	var (
 		where []string
 		args  []any
@@ -230,8 +328,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 		where = append(where, `(created_at, id) < (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
 	}
 	if f.StatusClass >= 1 && f.StatusClass <= 5 {
-		args = append(args, f.StatusClass*100, f.StatusClass*100+100)
-		where = append(where, `status >= $`+strconv.Itoa(len(args)-1)+` AND status < $`+strconv.Itoa(len(args)))
+		// The expression of the index runs_status_class_created_at.
+		args = append(args, f.StatusClass)
+		where = append(where, `status / 100 = $`+strconv.Itoa(len(args)))
 	}
 	switch f.Cause {
 	case "":
@@ -252,6 +351,21 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if f.Search != "" {
 		args = append(args, []byte(f.Search))
 		where = append(where, s.d.Contains("inputs", `$`+strconv.Itoa(len(args))))
+	}
+	return where, args
+}
+
+// listRuns is ListRuns, reading no record older than the run with ID
+// oldest when it is set.
+func (s *Store) listRuns(ctx context.Context, f store.RunFilter, oldest string) ([]*store.Run, error) {
+	if !store.ValidName(f.WebhookID) || !store.ValidName(f.BeforeID) {
+		return []*store.Run{}, nil
+	}
+	limit := runLimit(f.Limit)
+	where, args := s.runWhere(f)
+	if oldest != "" {
+		args = append(args, oldest)
+		where = append(where, `(created_at, id) >= (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
 	}
 	q := `SELECT ` + runCols + ` FROM runs`
 	if len(where) > 0 {

@@ -21,7 +21,8 @@ const (
 
 // ListWebhooksPage returns one page of webhooks in creation order: at most
 // p.Limit (default 50, at most 500), after p.AfterID, whose name holds
-// p.Query (case-insensitive). An unknown AfterID gives an empty page.
+// p.Query (case-insensitive), among p.IDs when set. An unknown AfterID
+// gives an empty page.
 func (s *Store) ListWebhooksPage(ctx context.Context, p store.WebhookPage) ([]*store.Webhook, error) {
 	if !store.ValidName(p.AfterID) || !store.ValidName(p.Query) {
 		return []*store.Webhook{}, nil
@@ -44,6 +45,19 @@ func (s *Store) ListWebhooksPage(ctx context.Context, p store.WebhookPage) ([]*s
 	if p.Query != "" {
 		args = append(args, strings.ToLower(p.Query))
 		where = append(where, s.d.TextContains(`lower(name)`, `$`+strconv.Itoa(len(args))))
+	}
+	if p.IDs != nil {
+		var marks []string
+		for _, id := range p.IDs[:min(len(p.IDs), limit)] {
+			if store.ValidName(id) {
+				args = append(args, id)
+				marks = append(marks, `$`+strconv.Itoa(len(args)))
+			}
+		}
+		if len(marks) == 0 {
+			return []*store.Webhook{}, nil
+		}
+		where = append(where, `id IN (`+strings.Join(marks, ", ")+`)`)
 	}
 	q := `SELECT ` + webhookCols + ` FROM webhooks`
 	if len(where) > 0 {

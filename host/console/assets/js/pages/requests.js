@@ -81,8 +81,16 @@ export async function render(view, _id, params) {
   const list = await get('/requests' + qs({...f, limit: PAGE, before}));
   const runs = list.runs || [];
   body.removeAttribute('aria-busy');
+  // A search reads a bounded number of records per page: say how far it
+  // went and offer to go on.
+  const next = list.next_before ? () => go({...f, before: list.next_before, prev: [...prev, before || '-'].join(',')}) : null;
+  const searched = list.searched ? h('p', {class: 'hint', id: 'search-scope', 'data-before': before},
+    (before ? `Searched ${list.searched.toLocaleString()} older requests` : `Searched the ${list.searched.toLocaleString()} most recent requests`) +
+    (f.webhook || f.status || f.cause || f.since || f.until ? ' that match the other filters' : '') +
+    `: ${runs.length ? runs.length + ' found' : 'no match'}. `,
+    h('button', {type: 'button', class: 'small', id: 'search-older', onclick: next}, 'Search older requests →')) : null;
   if (!runs.length) {
-    replace(body, h('div', {class: 'empty'}, h('p', {}, before ? 'No older requests.' : 'No request matches.'),
+    replace(body, h('div', {class: 'empty'}, searched || h('p', {}, before ? 'No older requests.' : 'No request matches.'),
       prev.length || before ? pager({onFirst: () => go(f)}) : null));
     return;
   }
@@ -101,8 +109,7 @@ export async function render(view, _id, params) {
         r.replay_of ? [' ', h('a', {href: '#/requests/' + r.replay_of, title: 'replay of ' + r.replay_of}, badge('replay', 'info'))] : null,
         r.error ? h('span', {class: 'error-text clip', title: r.error}, ' ' + r.error) : null));
   });
-  const last = runs[runs.length - 1].id;
-  replace(body,
+  replace(body, searched,
     h('div', {class: 'table-wrap'}, h('table', {class: 'list', id: 'request-list'},
       h('thead', {}, h('tr', {}, ['When', 'Status', 'Cause', 'Webhook'].map((t) => h('th', {scope: 'col'}, t)),
         h('th', {scope: 'col', class: 'wide'}, 'Automation'), h('th', {scope: 'col', class: 'num'}, 'Duration'), h('th', {scope: 'col', class: 'wide'}, 'Notes'))),
@@ -111,6 +118,6 @@ export async function render(view, _id, params) {
       label: 'Request pages',
       onFirst: before ? () => go(f) : null,
       onPrev: before ? () => go({...f, before: prev[prev.length - 1] === '-' ? '' : prev[prev.length - 1], prev: prev.slice(0, -1).join(',')}) : null,
-      onNext: runs.length === PAGE ? () => go({...f, before: last, prev: [...prev, before || '-'].join(',')}) : null,
+      onNext: next,
     }));
 }

@@ -39,7 +39,9 @@ export async function render(view) {
       return h('tr', {'data-name': s.name},
         h('td', {}, h('code', {}, s.name), ' ', s.set ? null : badge('not set', 'bad')),
         h('td', {}, (s.webhooks || []).length ? (s.webhooks).map((w, i) => [i ? ', ' : '',
-          h('a', {href: '#/webhooks/' + encodeURIComponent(w.id)}, w.name), w.verify ? [' ', badge('verify', 'warn')] : null]) : h('span', {class: 'muted'}, '—')),
+          h('a', {href: '#/webhooks/' + encodeURIComponent(w.id)}, w.name), w.verify ? [' ', badge('verify', 'warn')] : null])
+          .concat(s.webhook_count > s.webhooks.length ? [h('span', {class: 'muted more'}, ` and ${(s.webhook_count - s.webhooks.length).toLocaleString()} more`)] : [])
+          : h('span', {class: 'muted'}, '—')),
         h('td', {}, (s.automations || []).length ? s.automations.map((a, i) => [i ? ', ' : '',
           h('a', {href: '#/automations/' + encodeURIComponent(a), class: 'mono'}, a)]) : h('span', {class: 'muted'}, '—')),
         h('td', {class: 'actions'}, s.set ? del : null));

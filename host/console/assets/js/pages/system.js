@@ -1,48 +1,27 @@
 // System: the version, health and readiness, the extensions and their
-// processes, and a summary of /metrics drawn as small charts (requests a
-// second, error rate, latency percentiles from the histogram, queued jobs),
-// sampled every few seconds while the page is open.
+// processes, and a summary of the metrics drawn as small charts (requests
+// a second, error rate, latency percentiles from the histogram, queued
+// jobs), sampled from GET /api/v1/metrics/summary every few seconds while
+// the page is open.
 import {call, get} from '../api.js';
 import {h, put, replace, badge, lineChart, problemView, toast} from '../dom.js';
 
 const SAMPLE_MS = 5000;
 const KEEP = 60;
 
-// parseMetrics reads the Prometheus text format into samples
-// [{name, labels, value}].
-export function parseMetrics(text) {
-  const out = [];
-  for (const line of text.split('\n')) {
-    if (!line || line[0] === '#') continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = {};
-    if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({name: m[1], labels, value: Number(m[4])});
-  }
-  return out;
-}
-
-// summarize adds up what the charts need from one scrape.
-function summarize(samples) {
+// fromSummary is what the charts need from GET /metrics/summary: the
+// traffic of every webhook added up on the server, so that the page never
+// downloads a /metrics that names 10,000 webhooks.
+export function fromSummary(m) {
   const s = {t: Date.now(), req: 0, err: 0, buckets: new Map(), count: 0, queued: null, runs: 0};
-  for (const x of samples) {
-    switch (x.name) {
-      case 'hookhost_webhook_requests_total':
-        s.req += x.value;
-        if (/^[45]/.test(x.labels.code || '')) s.err += x.value;
-        break;
-      case 'hookhost_webhook_request_duration_seconds_bucket':
-        s.buckets.set(x.labels.le, (s.buckets.get(x.labels.le) || 0) + x.value);
-        break;
-      case 'hookhost_webhook_request_duration_seconds_count':
-        s.count += x.value;
-        break;
-      case 'hookhost_jobs':
-        if (x.labels.state === 'queued') s.queued = x.value;
-        break;
-    }
+  for (const [cls, n] of Object.entries(m.requests || {})) {
+    s.req += n;
+    if (/^[45]/.test(cls)) s.err += n;
   }
+  const bounds = m.duration_bounds || [];
+  (m.duration_cumulative || []).forEach((c, i) => s.buckets.set(i < bounds.length ? String(bounds[i]) : '+Inf', c));
+  s.count = s.buckets.get('+Inf') || 0;
+  if (m.jobs) s.queued = m.jobs.queued || 0;
   return s;
 }
 
@@ -82,7 +61,7 @@ export async function render(view, _id, _params, ctx) {
   });
   put(view, h('div', {class: 'page-head'}, h('h1', {}, 'System')), top,
     h('section', {class: 'panel', 'aria-labelledby': 'metrics-h'}, h('h2', {id: 'metrics-h'}, 'Traffic'),
-      h('p', {class: 'hint'}, `From /metrics every ${SAMPLE_MS / 1000} s while this page is open (this server only).`), charts),
+      h('p', {class: 'hint'}, `From the metrics every ${SAMPLE_MS / 1000} s while this page is open (this server only; Prometheus scrapes /metrics).`), charts),
     h('section', {class: 'panel', 'aria-labelledby': 'ext-h'}, h('div', {class: 'page-head'}, h('h2', {id: 'ext-h'}, 'Extensions'), reload), exts));
 
   const card = (title, value, kind, id) => h('div', {class: 'card', id}, h('div', {class: 'card-title'}, title), h('div', {class: 'card-value'}, kind ? badge(value, kind) : value));
@@ -136,8 +115,7 @@ export async function render(view, _id, _params, ctx) {
   async function sample() {
     if (!ctx.alive()) return;
     try {
-      const {data} = await call('/metrics', {root: true});
-      const s = summarize(parseMetrics(typeof data === 'string' ? data : ''));
+      const s = fromSummary(await get('/metrics/summary'));
       const prev = hist[hist.length - 1];
       hist.push(s);
       if (hist.length > 2) hist.shift();
