@@ -798,7 +798,8 @@ var panicLines = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \
 // KATA and packages through the admin API, template bombs, and killed
 // extension processes mid-run. It counts inputs, faults, unexpected
 // 500s, panics (in the server's output), hangs, exits and lost records,
-// logs the table, and fails on any 500, panic, hang, exit or loss.
+// logs the table, and fails on any 500, panic, hang, exit or loss. Its
+// PortInUse subtest starts serve on a taken port first.
 // One round runs in make test; HOOKHOST_SOAK=2m (make soak) repeats the
 // rounds for that long.
 func TestHostile_Serve(t *testing.T) {
@@ -813,6 +814,7 @@ func TestHostile_Serve(t *testing.T) {
 		soak = d
 	}
 	bin := buildBinary(t)
+	t.Run("PortInUse", func(t *testing.T) { hostilePortInUse(t, bin) })
 	f := &hostileFigures{}
 	s := startHostileServer(t, bin, f)
 	bomb := gzipBomb(64 << 20)
@@ -848,14 +850,10 @@ func TestHostile_Serve(t *testing.T) {
 	require.Empty(t, f.failures, "every failure is listed above")
 }
 
-// TestHostile_PortInUse: a serve whose port is taken exits with the bind
-// error before it starts any extension process, so none is left behind.
-func TestHostile_PortInUse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the real binary; skipped with -short")
-	}
-	t.Parallel()
-	bin := buildBinary(t)
+// hostilePortInUse: a serve whose port is taken exits with the bind error
+// before it starts any extension process, so none is left behind.
+func hostilePortInUse(t *testing.T, bin string) {
+	t.Helper()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = taken.Close() })
