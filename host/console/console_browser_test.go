@@ -382,12 +382,10 @@ func TestConsole_Browser(t *testing.T) {
 		require.Equal(t, "staging", eval[string](t, p, `document.querySelector('#package-prompts [data-key="env"]').value`))
 		p.fill(t, `#package-prompts [data-key="greeting"]`, "Hello from the console")
 		eval[bool](t, p, `(() => { for (const o of document.querySelector('#package-prompts [data-key="methods"]').options) o.selected = o.value !== 'PUT'; return true; })()`)
-		// Its webhook passes inputs its automation does not declare, which
-		// saving refuses: import the automations only.
-		eval[bool](t, p, `(document.querySelector('#package-prompts [data-key="with_webhook"]').value = 'no', true)`)
 		p.shotAt(t, "02b-package-prompts", "#package-prompts")
 		p.do(t, "import", chromedp.Click(chromedp.CSS("#import-package")), chromedp.WaitVisible(chromedp.CSS("#import-result")))
 		require.Contains(t, p.text(t, "#import-records"), "acme.hello.staging")
+		require.Contains(t, p.text(t, "#import-records"), "Acme hello (staging)")
 	})
 
 	t.Run("CreateTheGuideWebhookFromPastedKATAAndCopyItsURL", func(t *testing.T) {

@@ -51,7 +51,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Workers:         10,
 		ShutdownGrace:   30 * time.Second,
-		RescueAfter:     time.Minute,
+		RescueAfter:     20 * time.Second,
 		Retention:       7 * 24 * time.Hour,
 		RecordRetention: 7 * 24 * time.Hour,
 		RecordMaxBytes:  256 << 20,
