@@ -815,6 +815,7 @@ func TestHostile_Serve(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	t.Run("PortInUse", func(t *testing.T) { hostilePortInUse(t, bin) })
+	t.Run("HeaderBytesFlag", func(t *testing.T) { hostileHeaderFlag(t, bin) })
 	f := &hostileFigures{}
 	s := startHostileServer(t, bin, f)
 	bomb := gzipBomb(64 << 20)
@@ -877,4 +878,51 @@ func hostilePortInUse(t *testing.T, bin string) {
 	}
 	require.Contains(t, out.String(), "address already in use")
 	require.NotContains(t, out.String(), "extension started", "nothing starts before the ports are bound")
+}
+
+// hostileHeaderFlag: --max-header-bytes moves the cap on the request line
+// and headers: a 24 KiB header is refused with 431 at the default (8 KiB)
+// and served under --max-header-bytes 64KiB.
+func hostileHeaderFlag(t *testing.T, bin string) {
+	t.Helper()
+	req := []byte("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + strings.Repeat("b", 24<<10) + "\r\n\r\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"Default", nil, http.StatusRequestHeaderFieldsTooLarge},
+		{"Raised", []string{"--max-header-bytes", "64KiB"}, http.StatusOK},
+	} {
+		addr := freeAddr(t)
+		var out syncBuffer
+		cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--in-process", "--access-log=false"}, tt.args...)...)
+		cmd.Env = append(os.Environ(), "HOOKHOST_ADMIN_TOKEN=header-flag-token")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		ready := false
+		for range 600 {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				ready = true
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		require.True(t, ready, "%s: the server did not start: %s", tt.name, out.String())
+		st, _, hung, err := rawExchange(addr, req)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(hostileClientWait):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		require.NoError(t, err)
+		require.False(t, hung, tt.name)
+		require.Equal(t, tt.want, st, "%s: %s", tt.name, out.String())
+	}
 }
