@@ -30,6 +30,9 @@ type Config struct {
 	// Settings are the operator's knobs (DefaultSettings); they are not
 	// defaulted here.
 	Settings
+	// Upstream does the upstream subscription requests EnqueueUpstream
+	// queues (host/upstream). Optional: without it they are cancelled.
+	Upstream UpstreamFunc
 	// CallbackWorkers is how many completion callbacks are sent at once.
 	// Default 4.
 	CallbackWorkers int

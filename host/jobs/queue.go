@@ -119,6 +119,10 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.closePool()
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &upstreamWorker{q: q}); err != nil {
+		q.closePool()
+		return nil, err
+	}
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
 		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
