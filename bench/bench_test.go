@@ -14,6 +14,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestMain serves the bare handler when the harness re-executes the test
+// binary for it (startBare).
+func TestMain(m *testing.M) {
+	if os.Getenv(envBare) == "1" {
+		if err := serveBare(); err != nil {
+			os.Stderr.WriteString("bench: bare handler: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // seedOptions is a short load run: it checks the harness and the answers,
 // not the speed (no timing thresholds here; see make bench).
 func seedOptions(t *testing.T, targets ...string) Options {
@@ -26,6 +39,7 @@ func seedOptions(t *testing.T, targets ...string) Options {
 		MaxRequests: 100_000,
 		Postgres:    os.Getenv("HOOKHOST_TEST_POSTGRES"),
 		Drain:       time.Minute,
+		Idle:        300 * time.Millisecond,
 		Notef:       t.Logf,
 	}
 }
@@ -53,7 +67,17 @@ func TestRun_Seed(t *testing.T) {
 			t.Logf("%s skipped: %s", r.Target, r.Skipped)
 			continue
 		}
+		require.Positive(t, r.Startup, r.Target)
+		if r.Target == targetIdle {
+			require.Equal(t, http.StatusOK, r.Status)
+			require.GreaterOrEqual(t, r.IdleCPU, 0.0)
+			continue
+		}
 		require.Equal(t, "application/json", r.ContentType, r.Target)
+		if runtime.GOOS == "linux" {
+			require.Positive(t, r.RSS, r.Target)
+			require.Positive(t, r.PSS, r.Target)
+		}
 		if r.Target == targetJobs || r.Target == targetJobsPG {
 			require.Equal(t, http.StatusAccepted, r.Status, r.Target)
 			require.NotNil(t, r.Jobs, r.Target)

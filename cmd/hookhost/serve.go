@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookhost/hookhost/host"
+	"github.com/hookhost/hookhost/plugins"
 )
 
 func newServeCmd() *cobra.Command {
@@ -41,6 +42,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			}
 			cfg.Logger = logger
 			cfg.Version = version
+			defer startCPUProfile(os.Getenv(plugins.EnvCPUProfile), logger)()
 			cfg.AdminToken = os.Getenv("HOOKHOST_ADMIN_TOKEN")
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
