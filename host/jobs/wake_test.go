@@ -40,7 +40,7 @@ func TestLocalListener(t *testing.T) {
 	n, err := l.WaitForNotification(ctx)
 	require.NoError(t, err)
 	require.Equal(t, insertTopic, n.Topic)
-	require.Equal(t, `{"queue":"runs"}`, n.Payload)
+	require.Equal(t, `{"queue":"`+queueRuns+`"}`, n.Payload)
 
 	_, err = db.Exec(`INSERT INTO river_notification (payload, topic) VALUES ('{"action":"cancel"}', 'river_control'), ('x', 'river_leadership')`)
 	require.NoError(t, err)
