@@ -139,7 +139,10 @@ type runSocket struct {
 // RunStream.
 func (s *server) openRunSocket() *runSocket {
 	s.socketOnce.Do(func() {
-		dir := os.Getenv(envSocketDir)
+		dir := s.socketDir
+		if dir == "" {
+			dir = os.Getenv(envSocketDir)
+		}
 		if dir == "" {
 			return
 		}
@@ -195,4 +198,5 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 type socketState struct {
 	socketOnce sync.Once
 	socket     *runSocket
+	socketDir  string // tests: instead of go-plugin's directory
 }

@@ -1,0 +1,96 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// echoExt returns its inputs; a run whose inputs are "panic" panics.
+type echoExt struct{ NoHost }
+
+func (echoExt) Describe(context.Context) (Description, error) { return Description{ID: "echo"}, nil }
+
+func (echoExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	if string(inv.Inputs) == `"panic"` {
+		panic("boom")
+	}
+	return Outcome{Exit: ExitReturn, Return: inv.Inputs}, nil
+}
+
+func (echoExt) RunCommand(context.Context, CommandCall, Host) ([]byte, error) { return nil, nil }
+
+func socketServer(t *testing.T) *runSocket {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := newServer(echoExt{}, nil, nil)
+	s.socketDir = dir
+	rs := s.openRunSocket()
+	require.NotNil(t, rs)
+	return rs
+}
+
+// TestRunSocket: many concurrent runs over one run socket connection get
+// their own results, a panic fails its run alone, and the stream keeps
+// serving.
+func TestRunSocket(t *testing.T) {
+	t.Parallel()
+	sock := socketServer(t)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
+			resp, err := rs.run(ctx, r, runSize(r))
+			require.NoError(t, err)
+			require.Equal(t, in, string(resp.GetOutcome().GetReturn()))
+		}()
+	}
+	wg.Wait()
+
+	r := &pb.RunRequest{CallId: 1000, Trigger: "t", Inputs: []byte(`"panic"`)}
+	_, err = rs.run(ctx, r, runSize(r))
+	require.ErrorContains(t, err, "extension panicked: boom")
+	r = &pb.RunRequest{CallId: 1001, Trigger: "t", Inputs: []byte(`1`)}
+	resp, err := rs.run(ctx, r, runSize(r))
+	require.NoError(t, err)
+	require.Equal(t, "1", string(resp.GetOutcome().GetReturn()))
+	require.False(t, rs.broken())
+}
+
+// TestRunSocket_WrongToken: a connection that does not start with the
+// token is closed unanswered.
+func TestRunSocket_WrongToken(t *testing.T) {
+	t.Parallel()
+	sock := socketServer(t)
+	c, err := net.Dial("unix", sock.path)
+	require.NoError(t, err)
+	defer c.Close()
+	bad := make([]byte, socketTokenLen)
+	_, err = c.Write(bad)
+	require.NoError(t, err)
+	f := newFrameConn(c)
+	// The write may already fail (the extension closed the connection), or
+	// else the read.
+	if err := f.write(&pb.RunStreamRequest{Runs: []*pb.RunRequest{{CallId: 1, Trigger: "t", Inputs: []byte("1")}}}); err == nil {
+		require.Error(t, f.read(&pb.RunStreamResponse{}), "the extension closes the connection")
+	}
+}
