@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hookhost/hookhost/plugins/proto"
@@ -104,10 +106,17 @@ type hostConn struct{ f *frameConn }
 
 func (h hostConn) Send(m *pb.RunStreamRequest) error { return h.f.write(m) }
 
+// Recv reads the next batch of results. A broken connection is
+// codes.Unavailable, as a broken gRPC stream is: the process is gone or
+// going, and the runs it held fail with it (io.EOF stays io.EOF, which the
+// stream turns into the same).
 func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 	m := &pb.RunStreamResponse{}
 	if err := h.f.read(m); err != nil {
-		return nil, err
+		if errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, status.Error(codes.Unavailable, "run socket: "+err.Error())
 	}
 	return m, nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/hookhost/hookhost/plugins/proto"
 )
@@ -93,4 +95,29 @@ func TestRunSocket_WrongToken(t *testing.T) {
 	if err := f.write(&pb.RunStreamRequest{Runs: []*pb.RunRequest{{CallId: 1, Trigger: "t", Inputs: []byte("1")}}}); err == nil {
 		require.Error(t, f.read(&pb.RunStreamResponse{}), "the extension closes the connection")
 	}
+}
+
+// TestRunSocket_BrokenConnection: when the connection breaks, the runs
+// waiting on it fail with codes.Unavailable, as over gRPC.
+func TestRunSocket_BrokenConnection(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	rs := &runStream{st: hostConn{f: newFrameConn(a)}, cancel: func() { _ = a.Close() },
+		wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	go func() {
+		// The "extension" reads the batch, then its connection breaks in
+		// the middle of a frame.
+		f := newFrameConn(b)
+		_ = f.read(&pb.RunStreamRequest{})
+		_, _ = b.Write([]byte{100, 0, 0, 0, 1, 2})
+		_ = b.Close()
+	}()
+	r := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: []byte("1")}
+	_, err := rs.run(ctx, r, runSize(r))
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	require.True(t, rs.broken())
 }
