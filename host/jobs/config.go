@@ -109,7 +109,10 @@ func (c *Config) defaults() error {
 	switch c.Dialect {
 	case DialectSQLite:
 		if c.FetchPollInterval == 0 {
-			c.FetchPollInterval = 10 * time.Millisecond
+			// This process wakes River after its own inserts (wake.go), so
+			// the poll only finds what River alone knows of: retries whose
+			// time came.
+			c.FetchPollInterval = sqliteIdlePoll
 		}
 	case DialectPostgres:
 		if c.DatabaseURL == "" {
