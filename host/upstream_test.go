@@ -109,7 +109,15 @@ func oneActive(subs []map[string]any) bool {
 
 func TestUpstream_SubscribeRotateChangeDelete(t *testing.T) {
 	t.Parallel()
-	b := setupJobs(t, jobBackends(t)[0])
+	for _, be := range jobBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			testUpstreamLifecycle(t, setupJobs(t, be))
+		})
+	}
+}
+
+func testUpstreamLifecycle(t *testing.T, b *testBundle) {
 	up := newFakeUpstream(t)
 	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
 	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
