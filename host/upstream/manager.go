@@ -259,9 +259,11 @@ func (m *Manager) sync(ctx context.Context, w *store.Webhook, webhookURL string,
 			return err
 		}
 	}
-	for block, old := range current {
-		if !wanted[block] {
-			if err := m.takeBack(ctx, old); err != nil {
+	// A block gone (or the webhook deleted): every subscription of it is
+	// taken back, the current one and one it was replacing.
+	for _, s := range all {
+		if !wanted[s.Block] && (s.Current || s.State == StateActive) {
+			if err := m.takeBack(ctx, s); err != nil {
 				return err
 			}
 		}
