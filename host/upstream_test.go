@@ -300,3 +300,29 @@ func indent(s, prefix string) string {
 	}
 	return strings.Join(lines, "")
 }
+
+// TestUpstream_PackageImport: a webhook a package import creates is
+// subscribed with the URL the import shows.
+func TestUpstream_PackageImport(t *testing.T) {
+	t.Parallel()
+	b := setupJobs(t, jobBackends(t)[0])
+	up := newFakeUpstream(t)
+	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
+	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
+	require.Less(t, r.Status, 300, "%s", r.Body)
+	pkg, err := json.Marshal(map[string]any{
+		"package": map[string]any{"name": "Subscribed", "revision": 1},
+		"records": []map[string]any{{"uid": "webhook_sub", "_context": "webhook_listener", "name": "Subscribed",
+			"automations_kata": subscribeEvent(up.URL, "/pkg/hooks", "")}},
+	})
+	require.NoError(t, err)
+	r = b.admin(t, "POST", "/packages/import", "application/json", string(pkg))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var res struct{ Webhooks []struct{ ID, URL string } }
+	require.NoError(t, json.Unmarshal(r.Body, &res))
+	require.Len(t, res.Webhooks, 1)
+	b.upstreamSubs(t, res.Webhooks[0].ID, oneActive)
+	calls := up.calls()
+	require.Len(t, calls, 1)
+	require.Equal(t, res.Webhooks[0].URL, calls[0].body["config"].(map[string]any)["url"])
+}
