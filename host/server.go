@@ -207,6 +207,9 @@ func (s *Server) start(ctx context.Context) error {
 		if s.jobs != nil {
 			x.Subscriptions = s.jobs
 		}
+		if s.upstream != nil {
+			x.Upstream = s.upstream
+		}
 		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog).WithExtras(x),
 			Logger: s.log, Metrics: mm})
 		if err != nil {

@@ -109,7 +109,15 @@ func oneActive(subs []map[string]any) bool {
 
 func TestUpstream_SubscribeRotateChangeDelete(t *testing.T) {
 	t.Parallel()
-	b := setupJobs(t, jobBackends(t)[0])
+	for _, be := range jobBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			testUpstreamLifecycle(t, setupJobs(t, be))
+		})
+	}
+}
+
+func testUpstreamLifecycle(t *testing.T, b *testBundle) {
 	up := newFakeUpstream(t)
 	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
 	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
@@ -235,4 +243,86 @@ func TestUpstream_RefusedWhenSaved(t *testing.T) {
 			require.Contains(t, strings.Join(msgs, "\n"), tt.want)
 		})
 	}
+}
+
+// TestUpstream_Manifests: a webhook a manifest declares is subscribed
+// with its pinned URL when the apply creates it, and taken back when a
+// pruning apply deletes it.
+func TestUpstream_Manifests(t *testing.T) {
+	t.Parallel()
+	b := setupJobs(t, jobBackends(t)[0])
+	up := newFakeUpstream(t)
+	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
+	const token = "0123456789abcdef0123456789abcdef01234567"
+	event := subscribeEvent(up.URL, "/m/hooks", "")
+	manifest := "webhooks:\n  - name: Managed\n    token_secret: HOOK_TOKEN\n    event_kata: |\n" + indent(event, "      ") +
+		"secrets:\n  - name: HOOK_TOKEN\n    from_env: HOOK_TOKEN\n  - name: UP_TOKEN\n    from_env: UP_TOKEN\n"
+	apply := func(files map[string]string, prune bool) {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"files": files, "prune": prune,
+			"secrets": map[string]string{"HOOK_TOKEN": token, "UP_TOKEN": "up-token-value"}})
+		require.NoError(t, err)
+		r := b.admin(t, "POST", "/manifests/apply", "application/json", string(body))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	apply(map[string]string{"hooks.yaml": manifest}, false)
+	for i := 0; i < 1000 && len(up.calls()) < 1; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := b.admin(t, "GET", "/webhooks", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var list struct{ Webhooks []struct{ ID, Name string } }
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	for _, w := range list.Webhooks {
+		if w.Name == "Managed" {
+			b.upstreamSubs(t, w.ID, oneActive)
+		}
+	}
+	calls := up.calls()
+	require.Len(t, calls, 1)
+	require.True(t, strings.HasSuffix(calls[0].body["config"].(map[string]any)["url"].(string), "/webhooks/"+token),
+		"%v", calls[0].body)
+	apply(map[string]string{"other.yaml": "secrets:\n  - name: UP_TOKEN\n    from_env: UP_TOKEN\n"}, true)
+	for i := 0; i < 1000 && len(up.calls()) < 2; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	calls = up.calls()
+	require.Len(t, calls, 2)
+	require.Equal(t, "DELETE /m/hooks/hooks/1", calls[1].method+" "+calls[1].path)
+}
+
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+// TestUpstream_PackageImport: a webhook a package import creates is
+// subscribed with the URL the import shows.
+func TestUpstream_PackageImport(t *testing.T) {
+	t.Parallel()
+	b := setupJobs(t, jobBackends(t)[0])
+	up := newFakeUpstream(t)
+	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
+	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
+	require.Less(t, r.Status, 300, "%s", r.Body)
+	pkg, err := json.Marshal(map[string]any{
+		"package": map[string]any{"name": "Subscribed", "revision": 1},
+		"records": []map[string]any{{"uid": "webhook_sub", "_context": "webhook_listener", "name": "Subscribed",
+			"automations_kata": subscribeEvent(up.URL, "/pkg/hooks", "")}},
+	})
+	require.NoError(t, err)
+	r = b.admin(t, "POST", "/packages/import", "application/json", string(pkg))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var res struct{ Webhooks []struct{ ID, URL string } }
+	require.NoError(t, json.Unmarshal(r.Body, &res))
+	require.Len(t, res.Webhooks, 1)
+	b.upstreamSubs(t, res.Webhooks[0].ID, oneActive)
+	calls := up.calls()
+	require.Len(t, calls, 1)
+	require.Equal(t, res.Webhooks[0].URL, calls[0].body["config"].(map[string]any)["url"])
 }

@@ -60,6 +60,9 @@ func (a *Admin) manifestExtras() manifest.Extras {
 	if a.cfg.Jobs != nil {
 		x.Subscriptions = a.cfg.Jobs
 	}
+	if a.cfg.Upstream != nil {
+		x.Upstream = a.cfg.Upstream
+	}
 	return x
 }
 

@@ -146,7 +146,43 @@ func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.Ma
 	for _, nw := range p.newHooks {
 		out.Webhooks = append(out.Webhooks, api.ImportedWebhook{ID: nw.rec.ID, Name: nw.rec.Name, URL: a.cat.WebhookURL(nw.token), Token: nw.token})
 	}
+	if a.extras.Upstream != nil {
+		a.syncUpstream(ctx, p)
+	}
 	return out, nil
+}
+
+// syncUpstream brings the upstream subscriptions of the webhooks an apply
+// changed in line: with their URL when the apply made it (a creation, a
+// new pinned token).
+func (a *Applier) syncUpstream(ctx context.Context, p *planner) {
+	tokens := map[string]string{}
+	for _, nw := range p.newHooks {
+		tokens[nw.rec.ID] = nw.token
+	}
+	for _, c := range p.changes {
+		w := c.Webhook
+		if w == nil {
+			continue
+		}
+		if c.Action == store.ActionDelete {
+			a.extras.Upstream.Sync(ctx, w, "", true)
+			continue
+		}
+		tok := tokens[w.ID]
+		if tok == "" && w.TokenSecret != "" && (c.Action == store.ActionCreate || c.Action == store.ActionRotate) {
+			if v, ok := p.values[w.TokenSecret]; ok {
+				tok = v
+			} else if v, found, err := a.cat.SecretValue(ctx, w.TokenSecret); err == nil && found {
+				tok = v
+			}
+		}
+		hookURL := ""
+		if tok != "" {
+			hookURL = a.cat.WebhookURL(tok)
+		}
+		a.extras.Upstream.Sync(ctx, w, hookURL, false)
+	}
 }
 
 // newHook is a webhook created with a generated token, shown once.

@@ -45,6 +45,15 @@ type Subscriptions interface {
 type Extras struct {
 	Schedules     Schedules
 	Subscriptions Subscriptions
+	// Upstream makes the upstream subscriptions of the webhooks an apply
+	// creates, changes or deletes (their subscribe/<name>: blocks).
+	Upstream Upstream
+}
+
+// Upstream is what manifests need of the upstream subscriptions
+// (*upstream.Manager).
+type Upstream interface {
+	Sync(ctx context.Context, w *store.Webhook, webhookURL string, deleted bool)
 }
 
 // Schedule is a declared schedule.

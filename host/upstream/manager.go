@@ -259,9 +259,11 @@ func (m *Manager) sync(ctx context.Context, w *store.Webhook, webhookURL string,
 			return err
 		}
 	}
-	for block, old := range current {
-		if !wanted[block] {
-			if err := m.takeBack(ctx, old); err != nil {
+	// A block gone (or the webhook deleted): every subscription of it is
+	// taken back, the current one and one it was replacing.
+	for _, s := range all {
+		if !wanted[s.Block] && (s.Current || s.State == StateActive) {
+			if err := m.takeBack(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -458,8 +460,24 @@ func (m *Manager) doSubscribe(ctx context.Context, s *Subscription, attempt int,
 		location, failure = findLocation(req, r)
 	}
 	if failure == "" {
-		if err := m.finish(ctx, s, StateActive, r.status, location, excerpt(r.body), "", attempt); err != nil {
+		n, err := m.record(ctx, s, StateActive, r.status, location, excerpt(r.body), "", attempt)
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			// Taken back (its webhook deleted, its block changed) while
+			// the request was on its way: take back what it made.
+			var headers [][2]string
+			for _, h := range req.Headers {
+				if !strings.EqualFold(h[0], "Content-Type") {
+					headers = append(headers, h)
+				}
+			}
+			if d := m.send(ctx, http.MethodDelete, location, headers, nil); d.err != nil || d.status >= 300 {
+				m.cfg.Logger.Warn("upstream subscription taken back while it was made: its DELETE failed", "webhook", s.WebhookID,
+					"block", s.Block, "status", d.status, "error", d.err)
+			}
+			return nil
 		}
 		return m.retire(ctx, s)
 	}
@@ -597,8 +615,18 @@ func (m *Manager) doDelete(ctx context.Context, s *Subscription, attempt int, la
 
 // finish records an attempt's outcome on the row.
 func (m *Manager) finish(ctx context.Context, s *Subscription, state string, status int, location, answer, failure string, attempt int) error {
-	_, err := m.cfg.DB.ExecContext(ctx, m.q(`UPDATE hookhost_upstream_subscriptions SET state = ?, last_status = ?, location = ?,
-		last_answer = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ?`),
-		state, status, location, answer, failure, attempt, time.Now().UTC().UnixMicro(), s.ID)
+	_, err := m.record(ctx, s, state, status, location, answer, failure, attempt)
 	return err
+}
+
+// record is finish, reporting whether the row was still there (1) or not
+// (0). Only a row still in the state the attempt started from is updated.
+func (m *Manager) record(ctx context.Context, s *Subscription, state string, status int, location, answer, failure string, attempt int) (int64, error) {
+	res, err := m.cfg.DB.ExecContext(ctx, m.q(`UPDATE hookhost_upstream_subscriptions SET state = ?, last_status = ?, location = ?,
+		last_answer = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = ?`),
+		state, status, location, answer, failure, attempt, time.Now().UTC().UnixMicro(), s.ID, s.State)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
