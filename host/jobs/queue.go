@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.closePool()
 		return nil, err
 	}
-	// Signing secrets written in clear (before schema version 5) are
+	// Signing secrets written in clear (before schema version 4) are
 	// sealed now.
 	if n, err := q.sealSigningSecrets(ctx); err != nil {
 		q.closePool()

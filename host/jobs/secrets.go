@@ -22,7 +22,7 @@ import (
 // as stored secrets are: the secret column holds the base64 of the sealed
 // value, bound to its row (the webhook ID or schedule key, the
 // subscription ID), and the row's sealed column is 1. A row with sealed =
-// 0 holds its secret in clear (written before schema version 5, or by a
+// 0 holds its secret in clear (written before schema version 4, or by a
 // queue without a Box); Start seals those (sealSigningSecrets).
 
 const (
