@@ -61,6 +61,9 @@ func scaleSpec(t *testing.T) scaleseed.Spec {
 	if os.Getenv(scaleEnv) == "1" {
 		spec = scaleseed.Spec{Webhooks: 10_000, Records: 1_000_000}
 	}
+	// HOOKHOST_SCALE_NOVACUUM=1 measures PostgreSQL straight after the
+	// bulk load, before a VACUUM has set the visibility map.
+	spec.NoVacuum = os.Getenv("HOOKHOST_SCALE_NOVACUUM") == "1"
 	// HOOKHOST_SCALE_RECORDS sets another number of records.
 	if n, err := strconv.Atoi(os.Getenv("HOOKHOST_SCALE_RECORDS")); err == nil && n > 0 {
 		spec.Records = n
