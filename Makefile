@@ -63,11 +63,12 @@ test:
 race:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-## bench: Go benchmarks and the load run against a bare Fiber handler
+## bench: Go benchmarks and the load run against a bare Fiber handler (bench/README.md; BENCHFLAGS adds flags, e.g. -cpuprofile-dir prof)
+BENCHFLAGS ?=
 .PHONY: bench
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
-	$(GO) run ./bench -duration 5s
+	$(GO) run ./bench -duration 5s -rounds 2 $(BENCHFLAGS)
 
 ## scale: the console at scale: 10,000 webhooks and 1,000,000 request records seeded into SQLite, the admin routes behind
 ##        every page timed (median of 5) and the pages checked in chromium; then PostgreSQL's routes when

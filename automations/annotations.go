@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/automations/kata"
+	"github.com/hookhost/hookhost/templates"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -173,6 +174,9 @@ func (a ann) apply(v any, env *annEnv, src string) (out any, keep bool, err erro
 		d, err := dict.DecodeJSON([]byte(text))
 		if err != nil {
 			return nil, true, nil
+		}
+		if !env.generic {
+			recordContexts(d)
 		}
 		return d, true, nil
 	case annBase64:
@@ -377,4 +381,42 @@ func kataTree(n *kata.Node) *dict.Map {
 		m.Set(c.Key, v)
 	}
 	return m
+}
+
+// recordContexts does what Cerb's @json does to records: a dictionary with
+// "id" and "_context" (or each such item of a dictionary or list) becomes
+// a record dictionary, whose _context reads as the record type's ID
+// ("worker" reads "cerberusweb.contexts.worker").
+func recordContexts(v any) {
+	isRecord := func(m *dict.Map) bool {
+		_, hasID := m.Get("id")
+		_, hasContext := m.Get("_context")
+		return hasID && hasContext
+	}
+	expand := func(m *dict.Map) {
+		if alias, ok := m.Value("_context").(string); ok {
+			if id, ok := templates.ContextID(alias); ok {
+				m.Set("_context", id)
+			}
+		}
+	}
+	switch t := v.(type) {
+	case *dict.Map:
+		if isRecord(t) {
+			expand(t)
+			return
+		}
+		t.Range(func(_ string, item any) bool {
+			if m, ok := item.(*dict.Map); ok && isRecord(m) {
+				expand(m)
+			}
+			return true
+		})
+	case []any:
+		for _, item := range t {
+			if m, ok := item.(*dict.Map); ok && isRecord(m) {
+				expand(m)
+			}
+		}
+	}
 }

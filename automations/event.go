@@ -19,6 +19,9 @@ type Event struct {
 	// Verify holds the top-level verify/* blocks as parsed; checking them
 	// (signatures, IP allow-lists, authentication) is the host's job.
 	Verify []*kata.Node
+	// Subscribe holds the top-level subscribe/* blocks as parsed: the
+	// host subscribes the webhook's URL upstream with them.
+	Subscribe []*kata.Node
 	// Limits is the top-level limits: block, nil when absent.
 	Limits *EventLimits
 }
@@ -92,6 +95,8 @@ func ParseEvent(src string, env *templates.Env) (*Event, error) {
 				c.errorf(top.Pos, "`%s:` handlers (Cerb bot behaviors) are not supported; use `automation/<name>:`", top.Key)
 			case "verify":
 				e.Verify = append(e.Verify, top)
+			case "subscribe":
+				e.Subscribe = append(e.Subscribe, top)
 			case "limits":
 				if e.Limits != nil {
 					c.errorf(top.Pos, "only one `limits:` block is allowed")

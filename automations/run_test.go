@@ -221,7 +221,7 @@ func TestWebhookInputs(t *testing.T) {
 	}, automations.WebhookInfo{ID: "7", Name: "Hook"})
 	b, err := in.MarshalJSON()
 	require.NoError(t, err)
-	require.Equal(t, `{"request_method":"PATCH","request_path":"","request_headers":{"x_a":"1, 2"},`+
-		`"request_params":{"q":"2","arr":["b"],"dotted_name":"d"},"request_body":"","request_client_ip":"",`+
+	require.Equal(t, `{"request_method":"PATCH","request_body":"","request_client_ip":"","request_headers":{"x_a":"1, 2"},`+
+		`"request_params":{"q":"2","arr":["b"],"dotted_name":"d"},"request_path":"",`+
 		`"webhook_id":"7","webhook_name":"Hook","webhook_automations_kata":"","webhook_updated_at":0,"webhook__label":"Hook","webhook__context":"cerberusweb.contexts.webhook_listener"}`, string(b))
 }

@@ -14,11 +14,10 @@ import (
 // request_method, request_path, request_headers, request_params,
 // request_body, request_client_ip and the webhook_* keys.
 func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
+	// In the order of Cerb's Controller_Webhooks::handleRequest (which
+	// placeholders_list() shows).
 	m := dict.New(13)
 	m.Set("request_method", strings.ToUpper(r.Method))
-	m.Set("request_path", requestPath(r.Path))
-	m.Set("request_headers", requestHeaders(r.Headers))
-	m.Set("request_params", requestParams(r.Query, r.Form))
 	body := string(r.Body)
 	if strings.EqualFold(r.Method, "POST") && PHPMediaType(headerValue(r.Headers, "Content-Type")) == "multipart/form-data" {
 		body = "" // PHP reads a multipart body into $_POST and $_FILES
@@ -29,6 +28,9 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 		ip = ip[:i]
 	}
 	m.Set("request_client_ip", strings.TrimSpace(ip))
+	m.Set("request_headers", requestHeaders(r.Headers))
+	m.Set("request_params", requestParams(r.Query, r.Form))
+	m.Set("request_path", requestPath(r.Path))
 	m.Set("webhook_id", w.ID)
 	m.Set("webhook_name", w.Name)
 	m.Set("webhook_automations_kata", w.EventKATA)

@@ -202,6 +202,8 @@ func TestAnnotationsAsCerb(t *testing.T) {
 		{"KeyThroughText", "start:\n  set:\n    a: text\n    m:\n      l@csv: x,y\n  return:\n    a@key: a:b:c\n    b@key: m:l:1\n    c@key: m:nope\n", `{"a":"text","b":"y","c":null}`},
 		{"NumberedKeysAreAList", "start:\n  set:\n    obj:\n      0: zero\n      1: one\n    mix:\n      0: a\n      x: b\n    gap:\n      0: a\n      2: b\n  return:\n    a@key: obj\n    b@key: mix\n    c@key: gap\n    nested:\n      l:\n        0: x\n        1: y\n",
 			`{"a":["zero","one"],"b":{"0":"a","x":"b"},"c":{"0":"a","2":"b"},"nested":{"l":["x","y"]}}`},
+		{"JSONRecordContext", "start:\n  return:\n    a@json: {\"id\":1,\"_context\":\"worker\"}\n    b@json: [{\"id\":2,\"_context\":\"ticket\"},{\"_context\":\"ticket\"}]\n    c@json: {\"id\":3,\"_context\":\"nope\"}\n",
+			`{"a":{"id":1,"_context":"cerberusweb.contexts.worker"},"b":[{"id":2,"_context":"cerberusweb.contexts.ticket"},{"_context":"ticket"}],"c":{"id":3,"_context":"nope"}}`},
 		{"DateOfNumber", "start:\n  return:\n    a@int,date: 1700000000\n    b@date: Jan 1 2025 08:00 UTC\n", `{"a":false,"b":1735718400}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

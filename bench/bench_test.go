@@ -6,13 +6,60 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain serves the bare handler when the harness re-executes the test
+// binary for it (startBare).
+func TestMain(m *testing.M) {
+	if os.Getenv(envBare) == "1" {
+		if err := serveBare(); err != nil {
+			os.Stderr.WriteString("bench: bare handler: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// The hookhost binary the tests' servers run, built once.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  string
+)
+
+// hookhostBin builds cmd/hookhost once for every test of the package.
+func hookhostBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hookhost-bench-test-")
+		if err != nil {
+			binErr = err.Error()
+			return
+		}
+		binDir, binPath = dir, filepath.Join(dir, "hookhost")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		binErr = buildHookhost(ctx, binPath)
+	})
+	if binErr != "" {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
 
 // seedOptions is a short load run: it checks the harness and the answers,
 // not the speed (no timing thresholds here; see make bench).
@@ -26,6 +73,8 @@ func seedOptions(t *testing.T, targets ...string) Options {
 		MaxRequests: 100_000,
 		Postgres:    os.Getenv("HOOKHOST_TEST_POSTGRES"),
 		Drain:       time.Minute,
+		Idle:        300 * time.Millisecond,
+		HookhostBin: hookhostBin(t),
 		Notef:       t.Logf,
 	}
 }
@@ -34,7 +83,6 @@ func TestRun_Seed(t *testing.T) {
 	t.Parallel()
 	targets := allTargets()
 	if testing.Short() {
-		// The out-of-process target builds the hookhost binary.
 		targets = []string{targetBare, targetInProcess}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -53,7 +101,17 @@ func TestRun_Seed(t *testing.T) {
 			t.Logf("%s skipped: %s", r.Target, r.Skipped)
 			continue
 		}
+		require.Positive(t, r.Startup, r.Target)
+		if r.Target == targetIdle {
+			require.Equal(t, http.StatusOK, r.Status)
+			require.GreaterOrEqual(t, r.IdleCPU, 0.0)
+			continue
+		}
 		require.Equal(t, "application/json", r.ContentType, r.Target)
+		if runtime.GOOS == "linux" {
+			require.Positive(t, r.RSS, r.Target)
+			require.Positive(t, r.PSS, r.Target)
+		}
 		if r.Target == targetJobs || r.Target == targetJobsPG {
 			require.Equal(t, http.StatusAccepted, r.Status, r.Target)
 			require.NotNil(t, r.Jobs, r.Target)
@@ -87,7 +145,7 @@ func TestRun_Seed(t *testing.T) {
 func TestCLI_JSON(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	err := run([]string{"-duration", "300ms", "-warmup", "100ms", "-workers", "4", "-targets", "bare,inprocess", "-json"}, &stdout, &stderr)
+	err := run([]string{"-duration", "300ms", "-warmup", "100ms", "-workers", "4", "-targets", "bare,inprocess", "-json", "-hookhost-bin", hookhostBin(t)}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 
 	var rep struct {
@@ -189,4 +247,30 @@ func TestHitsPacer(t *testing.T) {
 		require.Zero(t, wait)
 		require.Equal(t, wantStop, stop, "hits=%d", hits)
 	}
+}
+
+func TestMedians(t *testing.T) {
+	t.Parallel()
+	round := func(bare, out float64, cpu time.Duration, errs uint64) []Result {
+		rs := []Result{
+			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond},
+			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs},
+			{Target: targetInProcessPG, Skipped: "no PostgreSQL"},
+		}
+		computeRatios(rs)
+		return rs
+	}
+	got := medians([][]Result{
+		round(1000, 500, 200*time.Microsecond, 0),
+		round(2000, 500, 100*time.Microsecond, 1),
+		round(1000, 100, 400*time.Microsecond, 2),
+	})
+	require.Len(t, got, 3)
+	require.Equal(t, 1000.0, got[0].ReqPerSec)
+	require.Equal(t, 500.0, got[1].ReqPerSec)
+	require.InDelta(t, 0.25, got[1].Ratio, 1e-9, "the median of the rounds' ratios (0.5, 0.25, 0.1)")
+	require.Equal(t, 200*time.Microsecond, got[1].CPUPerReq)
+	require.InDelta(t, 10.0, got[1].CPUvsBare, 1e-9)
+	require.Equal(t, uint64(3), got[1].Errors, "errors add up")
+	require.NotEmpty(t, got[2].Skipped)
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
@@ -23,11 +25,12 @@ const (
 	targetOutOfProcess = "outofprocess"
 	targetJobs         = "jobs"
 	targetJobsPG       = "jobs-pg"
+	targetIdle         = "idle"
 )
 
 // allTargets lists every target in report order.
 func allTargets() []string {
-	return []string{targetBare, targetInProcess, targetInProcessPG, targetOutOfProcess, targetJobs, targetJobsPG}
+	return []string{targetBare, targetOutOfProcess, targetInProcess, targetInProcessPG, targetJobs, targetJobsPG, targetIdle}
 }
 
 // postgresTarget reports whether target runs hookhost on PostgreSQL.
@@ -37,8 +40,19 @@ func postgresTarget(target string) bool {
 
 // Options configure a load run.
 type Options struct {
-	// Targets to measure, a subset of bare, inprocess, outofprocess.
+	// Targets to measure, a subset of allTargets.
 	Targets []string
+	// Rounds is how many times the whole sequence of targets runs; the
+	// report gives each figure's median over the rounds. Default 1.
+	Rounds int
+	// Idle is how long the idle target measures an idle server. Default 10s.
+	Idle time.Duration
+	// ProfileDir, when set, gets a CPU profile of every server process
+	// and extension process: <target>.serve.pprof, <target>.ext-<pid>.pprof
+	// (with -r<round> after the target when Rounds > 1).
+	ProfileDir string
+	// ServerLog receives the servers' stderr (nil: discarded).
+	ServerLog io.Writer
 	// Warmup is the unmeasured attack before each measured one.
 	Warmup time.Duration
 	// Duration is the measured attack per target.
@@ -48,8 +62,8 @@ type Options struct {
 	Workers int
 	// MaxRequests stops an attack early once it has sent this many.
 	MaxRequests uint64
-	// HookhostBin is a prebuilt hookhost binary for the out-of-process
-	// target; "" builds one.
+	// HookhostBin is a prebuilt hookhost binary for every hookhost target
+	// (each runs as `hookhost serve`); "" builds one.
 	HookhostBin string
 	// Postgres is the DSN of a PostgreSQL database for the -pg targets
 	// (each gets a fresh schema, dropped afterwards); "" skips them.
@@ -57,8 +71,6 @@ type Options struct {
 	// Drain bounds the wait for a job target's queued jobs to finish after
 	// its attack. Default 60s.
 	Drain time.Duration
-	// Logger receives the servers' logs.
-	Logger *slog.Logger
 	// Notef reports progress and skipped targets (may be nil).
 	Notef func(format string, args ...any)
 }
@@ -71,7 +83,17 @@ func defaultOptions() Options {
 		Workers:     64,
 		MaxRequests: 5_000_000,
 		Drain:       time.Minute,
+		Rounds:      1,
+		Idle:        10 * time.Second,
 	}
+}
+
+// serverLog is where the servers' stderr goes.
+func (o *Options) serverLog() io.Writer {
+	if o.ServerLog == nil {
+		return io.Discard
+	}
+	return o.ServerLog
 }
 
 func (o *Options) validate() error {
@@ -94,9 +116,16 @@ func (o *Options) validate() error {
 		return errors.New("max-requests must be positive")
 	case o.Drain < 0:
 		return fmt.Errorf("drain %s must not be negative", o.Drain)
+	case o.Rounds < 0 || o.Rounds > 20:
+		return fmt.Errorf("rounds %d must be between 1 and 20", o.Rounds)
+	case o.Idle < 0:
+		return fmt.Errorf("idle %s must not be negative", o.Idle)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if o.Rounds == 0 {
+		o.Rounds = 1
+	}
+	if o.Idle == 0 {
+		o.Idle = 10 * time.Second
 	}
 	if o.Notef == nil {
 		o.Notef = func(string, ...any) {}
@@ -123,12 +152,28 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		JobWorkers: jobWorkers,
 	}
 
+	if needsHookhost(opts.Targets) && opts.HookhostBin == "" {
+		dir, err := os.MkdirTemp("", "hookhost-bench-bin-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		opts.HookhostBin = filepath.Join(dir, "hookhost")
+		opts.Notef("building the hookhost binary")
+		if reason := buildHookhost(ctx, opts.HookhostBin); reason != "" {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, errors.New(reason)
+		}
+	}
+
 	// The bare handler answers the bytes and headers the example webhook
 	// answers, so capture them first from a throwaway in-process server.
 	var ref *probe
 	if slices.Contains(opts.Targets, targetBare) {
 		opts.Notef("capturing the example webhook's answer for the bare handler")
-		tgt, err := startHookhost(ctx, opts, true, nil, "")
+		tgt, err := startServe(ctx, opts, "capture", "--in-process")
 		if err != nil {
 			return nil, fmt.Errorf("start in-process hookhost: %w", err)
 		}
@@ -142,33 +187,60 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
-	for _, name := range allTargets() {
-		if !slices.Contains(opts.Targets, name) {
-			continue
+	rounds := make([][]Result, opts.Rounds)
+	for round := range rounds {
+		for _, name := range allTargets() {
+			if !slices.Contains(opts.Targets, name) {
+				continue
+			}
+			if opts.Rounds > 1 {
+				opts.Notef("round %d of %d: %s", round+1, opts.Rounds, name)
+			}
+			res, err := measureTarget(ctx, opts, name, ref, round)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if res.Skipped != "" && round == 0 {
+				opts.Notef("%s skipped: %s", name, res.Skipped)
+			}
+			rounds[round] = append(rounds[round], *res)
 		}
-		res, err := measureTarget(ctx, opts, name, ref)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if res.Skipped != "" {
-			opts.Notef("%s skipped: %s", name, res.Skipped)
-		}
-		rep.Results = append(rep.Results, *res)
+		computeRatios(rounds[round])
 	}
+	rep.Rounds = opts.Rounds
+	if opts.Rounds > 1 {
+		rep.PerRound = rounds
+	}
+	rep.Results = medians(rounds)
 	rep.computeRatios()
 	return rep, nil
 }
 
+// needsHookhost reports whether a target runs hookhost (all but bare).
+func needsHookhost(targets []string) bool {
+	return slices.ContainsFunc(targets, func(t string) bool { return t != targetBare })
+}
+
 // server is a target being served on 127.0.0.1.
 type server struct {
-	url  string // the full URL to POST to, with ?key=value
-	base string // http://<addr> of a hookhost server ("" for bare)
-	stop func()
+	url     string // the full URL to POST to, with ?key=value
+	base    string // http://<addr> of a hookhost server ("" for bare)
+	stop    func()
+	proc    procTree      // the server process and its extensions
+	startup time.Duration // exec to /readyz answering 200
+}
+
+// profileName is the file name prefix of a target's profiles.
+func profileName(opts Options, name string, round int) string {
+	if opts.Rounds > 1 {
+		return fmt.Sprintf("%s-r%d", name, round+1)
+	}
+	return name
 }
 
 // measureTarget starts one target, checks its answer, warms it up, measures
 // it and stops it.
-func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (*Result, error) {
+func measureTarget(ctx context.Context, opts Options, name string, ref *probe, round int) (*Result, error) {
 	res := &Result{Target: name}
 	var (
 		srv *server
@@ -178,27 +250,30 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (
 		res.Skipped = "no PostgreSQL: set HOOKHOST_TEST_POSTGRES or -postgres to a DSN"
 		return res, nil
 	}
+	pname := profileName(opts, name, round)
 	switch name {
 	case targetBare:
-		srv, err = startBare(ref)
+		srv, err = startBare(ctx, opts, ref)
 	case targetInProcess:
-		srv, err = startHookhost(ctx, opts, true, nil, "")
+		srv, err = startServe(ctx, opts, pname, "--in-process")
 	case targetInProcessPG:
-		srv, err = startHookhostPG(ctx, opts)
+		srv, err = startHookhostPG(ctx, opts, pname, "--in-process")
 	case targetJobs, targetJobsPG:
-		return measureJobs(ctx, opts, name)
+		return measureJobs(ctx, opts, name, pname)
+	case targetIdle:
+		return measureIdle(ctx, opts, pname)
 	case targetOutOfProcess:
-		var skip string
-		srv, skip, err = startOutOfProcess(ctx, opts)
-		if skip != "" {
-			res.Skipped = skip
-			return res, nil
+		if reason := checkExtServe(ctx, opts.HookhostBin); reason != "" {
+			res.Skipped = reason
+			return res, ctx.Err()
 		}
+		srv, err = startServe(ctx, opts, pname)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
+	res.Startup = srv.startup
 
 	opts.Notef("%s: probing %s", name, redactToken(srv.url))
 	pr, err := probeTarget(ctx, opts, srv.url)
@@ -212,7 +287,7 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (
 		return nil, errors.New("bare handler answers other bytes than the example webhook")
 	}
 	if name == targetOutOfProcess {
-		cmdline, skip := checkExtensionProcess()
+		cmdline, skip := checkExtensionProcess(srv)
 		if skip != "" {
 			res.Skipped = skip
 			return res, nil
@@ -232,11 +307,64 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe) (
 		}
 	}
 	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
-	m, err := attack(ctx, cl, opts, srv.url, opts.Duration, sameAnswer(pr.body))
+	m, err := measuredAttack(ctx, cl, opts, srv, srv.url, sameAnswer(pr.body))
 	if err != nil {
 		return nil, err
 	}
 	res.fill(m)
+	return res, nil
+}
+
+// measuredAttack is attack for opts.Duration, plus the server's CPU time
+// and peak memory meanwhile (server and extension processes together).
+func measuredAttack(ctx context.Context, cl *http.Client, opts Options, srv *server, url string, want answerCheck) (*measurement, error) {
+	mem := sampleMem(srv.proc, 200*time.Millisecond)
+	cpu0 := srv.proc.cpu()
+	m, err := attack(ctx, cl, opts, url, opts.Duration, want)
+	cpu1 := srv.proc.cpu()
+	rss, pss := mem.end()
+	if err != nil {
+		return nil, err
+	}
+	m.cpu, m.rss, m.pss = cpu1-cpu0, rss, pss
+	return m, nil
+}
+
+// measureIdle starts hookhost in its default configuration, answers one
+// request (so that the extension has run), lets it settle, and measures
+// the CPU its processes use while nothing happens for opts.Idle.
+func measureIdle(ctx context.Context, opts Options, pname string) (*Result, error) {
+	res := &Result{Target: targetIdle}
+	srv, err := startServe(ctx, opts, pname)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	res.Startup = srv.startup
+	pr, err := probeTarget(ctx, opts, srv.url)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	if err := checkExampleAnswer(pr); err != nil {
+		return nil, err
+	}
+	res.Status, res.ContentType, res.BodyBytes = pr.status, pr.header.Get("Content-Type"), len(pr.body)
+	opts.Notef("%s: measuring %s of an idle server and its extension", targetIdle, opts.Idle)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(time.Second): // settle
+	}
+	cpu0, t0 := srv.proc.cpu(), time.Now()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(opts.Idle):
+	}
+	cpu1, elapsed := srv.proc.cpu(), time.Since(t0)
+	res.IdleCPU = float64(cpu1-cpu0) / float64(elapsed)
+	res.RSS, res.PSS = srv.proc.mem()
+	res.Elapsed = elapsed
 	return res, nil
 }
 
@@ -313,6 +441,11 @@ type measurement struct {
 	non200       uint64 // another status than the expected one
 	bodyMismatch uint64 // the expected status with another body
 	firstError   string
+
+	// The server's (and its extensions') CPU time during the attack and
+	// their peak memory, from /proc (zero where it cannot be read).
+	cpu      time.Duration
+	rss, pss uint64
 }
 
 // attack runs one attack at maximum rate with opts.Workers workers for du or

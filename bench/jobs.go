@@ -40,14 +40,13 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// startHookhostPG is startHookhost (in-process automations) on a fresh
-// schema of opts.Postgres.
-func startHookhostPG(ctx context.Context, opts Options) (*server, error) {
+// startHookhostPG is startServe on a fresh schema of opts.Postgres.
+func startHookhostPG(ctx context.Context, opts Options, pname string, args ...string) (*server, error) {
 	dsn, drop, err := pgtest.Schema(ctx, opts.Postgres, "hh_bench_")
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startHookhost(ctx, opts, true, nil, dsn)
+	srv, err := startServe(ctx, opts, pname, append([]string{"--database", dsn}, args...)...)
 	if err != nil {
 		drop()
 		return nil, err
@@ -72,21 +71,25 @@ func jobAccepted() answerCheck {
 // server's workers run the jobs, then, once the queue has drained (or
 // opts.Drain has passed), completed jobs per second and start latency, from
 // the jobs' own timestamps.
-func measureJobs(ctx context.Context, opts Options, name string) (*Result, error) {
+//
+// The server runs in its default configuration (automations in the
+// extension process).
+func measureJobs(ctx context.Context, opts Options, name, pname string) (*Result, error) {
 	res := &Result{Target: name}
 	var (
 		srv *server
 		err error
 	)
 	if name == targetJobsPG {
-		srv, err = startHookhostPG(ctx, opts)
+		srv, err = startHookhostPG(ctx, opts, pname)
 	} else {
-		srv, err = startHookhost(ctx, opts, true, nil, "")
+		srv, err = startServe(ctx, opts, pname)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
+	res.Startup = srv.startup
 
 	a := &adminClient{base: srv.base, cl: newClient(2)}
 	defer a.cl.CloseIdleConnections()
@@ -124,7 +127,7 @@ func measureJobs(ctx context.Context, opts Options, name string) (*Result, error
 		}
 	}
 	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
-	m, err := attack(ctx, cl, opts, target, opts.Duration, check)
+	m, err := measuredAttack(ctx, cl, opts, srv, target, check)
 	if err != nil {
 		return nil, err
 	}

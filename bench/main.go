@@ -20,9 +20,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -30,6 +30,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == bareServeArg {
+		if err := serveBare(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: bare handler:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
@@ -50,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		asJSON  = fs.Bool("json", false, "write the report as JSON instead of a table")
 		verbose = fs.Bool("v", false, "show the servers' warnings and errors on stderr")
 		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 3×(warmup+duration)+drain per target)")
-		cpuProf = fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and servers) to this file")
+		cpuProf = fs.String("cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
 	)
 	fs.DurationVar(&opts.Duration, "duration", opts.Duration, "measured attack per target")
 	fs.DurationVar(&opts.Warmup, "warmup", opts.Warmup, "warm-up attack per target, not measured")
@@ -58,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&opts.MaxRequests, "max-requests", opts.MaxRequests, "stop an attack after this many requests even if -duration has not passed")
 	fs.StringVar(&opts.HookhostBin, "hookhost-bin", "", "prebuilt hookhost binary for the out-of-process target (default: go build ./cmd/hookhost into a temp dir)")
 	fs.StringVar(&opts.Postgres, "postgres", os.Getenv("HOOKHOST_TEST_POSTGRES"), "PostgreSQL DSN for the -pg targets, each on a fresh schema (default $HOOKHOST_TEST_POSTGRES; unset: they are skipped)")
+	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "run every target this many times, interleaved, and report the medians")
+	fs.DurationVar(&opts.Idle, "idle", opts.Idle, "how long the idle target measures an idle server")
+	fs.StringVar(&opts.ProfileDir, "cpuprofile-dir", "", "write CPU profiles of every server and extension process into this directory (<target>.serve.pprof, <target>.ext-<pid>.pprof, bare.serve.pprof)")
 	fs.DurationVar(&opts.Drain, "drain", opts.Drain, "longest wait, after a job target's attack, for its queued jobs to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,18 +77,26 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	opts.Targets = splitList(*targets)
 	opts.Notef = func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
-	level := slog.Level(100) // above every level: silent
 	if *verbose {
-		level = slog.LevelWarn
+		opts.ServerLog = stderr
 	}
-	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if opts.ProfileDir != "" {
+		abs, err := filepath.Abs(opts.ProfileDir)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return err
+		}
+		opts.ProfileDir = abs
+	}
 	if err := opts.validate(); err != nil {
 		return err
 	}
 
 	bound := *timeout
 	if bound <= 0 {
-		bound = 3*time.Minute + time.Duration(len(opts.Targets))*(3*(opts.Warmup+opts.Duration)+opts.Drain)
+		bound = 3*time.Minute + time.Duration(opts.Rounds*len(opts.Targets))*(3*(opts.Warmup+opts.Duration)+opts.Drain+opts.Idle)
 	}
 	if *cpuProf != "" {
 		f, err := os.Create(*cpuProf)
@@ -115,4 +133,26 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// startCPUProfile writes a CPU profile to path+".serve.pprof" until the
+// returned function is called; with an empty path it does nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + ".serve.pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+// signalContext ends at SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -20,8 +21,12 @@ type Report struct {
 	NumCPU     int           `json:"num_cpu"`
 	GoVersion  string        `json:"go_version"`
 	// JobWorkers is the job workers of each hookhost target.
-	JobWorkers int      `json:"job_workers"`
-	Results    []Result `json:"targets"`
+	JobWorkers int `json:"job_workers"`
+	// Rounds is how many times every target ran; each figure of Results is
+	// the median over the rounds (PerRound has them all).
+	Rounds   int        `json:"rounds"`
+	Results  []Result   `json:"targets"`
+	PerRound [][]Result `json:"per_round,omitempty"`
 }
 
 // Result is one target's measured attack.
@@ -64,6 +69,24 @@ type Result struct {
 	// ReqPerSec on SQLite in this run (0 without it).
 	RatioVsSQLite float64 `json:"ratio_vs_sqlite,omitempty"`
 
+	// CPUPerReq is the CPU time (user + system) of the server process and
+	// its extension processes during the measured attack, divided by OK:
+	// the server side's cost of one request, whatever the machine's load.
+	CPUPerReq time.Duration `json:"-"`
+	// CPUvsBare is CPUPerReq / the bare handler's CPUPerReq in the same
+	// round.
+	CPUvsBare float64 `json:"cpu_vs_bare,omitempty"`
+	// RSS and PSS are the peak resident and proportional set sizes of the
+	// server and its extension processes together, sampled every 200 ms
+	// during the measured attack (at the end, for the idle target).
+	RSS uint64 `json:"rss_bytes,omitempty"`
+	PSS uint64 `json:"pss_bytes,omitempty"`
+	// Startup is from the server's exec to /readyz answering 200.
+	Startup time.Duration `json:"-"`
+	// IdleCPU is, for the idle target, the share of one core the server
+	// and its extension used while idle.
+	IdleCPU float64 `json:"idle_cpu_cores,omitempty"`
+
 	// Jobs are a job target's jobs once the queue drained. For a job
 	// target the request figures above are durable 202s.
 	Jobs *JobStats `json:"jobs,omitempty"`
@@ -74,6 +97,8 @@ type Result struct {
 	P90ms    float64 `json:"p90_ms"`
 	P99ms    float64 `json:"p99_ms"`
 	MaxMs    float64 `json:"max_ms"`
+	CPUus    float64 `json:"cpu_per_req_us,omitempty"`
+	StartMs  float64 `json:"startup_ms,omitempty"`
 }
 
 // fill copies a measurement into r.
@@ -98,6 +123,19 @@ func (r *Result) fill(m *measurement) {
 	r.P90ms = ms(r.P90)
 	r.P99ms = ms(r.P99)
 	r.MaxMs = ms(r.Max)
+	if m.ok > 0 {
+		r.CPUPerReq = m.cpu / time.Duration(m.ok)
+	}
+	r.RSS, r.PSS = m.rss, m.pss
+	r.setMillis()
+}
+
+// setMillis fills the JSON copies of the durations.
+func (r *Result) setMillis() {
+	r.ElapsedS = r.Elapsed.Seconds()
+	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max)
+	r.CPUus = float64(r.CPUPerReq) / float64(time.Microsecond)
+	r.StartMs = ms(r.Startup)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -105,30 +143,105 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // sqliteTwin is the SQLite target a -pg target is compared with.
 var sqliteTwin = map[string]string{targetInProcessPG: targetInProcess, targetJobsPG: targetJobs}
 
-// computeRatios sets every measured result's Ratio against the bare
-// handler's throughput, and the -pg targets' against SQLite.
+// computeRatios sets, in one round's results, every measured result's
+// Ratio and CPUvsBare against the bare handler, and the -pg targets'
+// RatioVsSQLite.
+func computeRatios(rs []Result) {
+	find := func(t string) *Result {
+		for i := range rs {
+			if rs[i].Target == t && rs[i].Skipped == "" {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	bare := find(targetBare)
+	for i := range rs {
+		r := &rs[i]
+		if r.Skipped != "" {
+			continue
+		}
+		if twin := find(sqliteTwin[r.Target]); twin != nil && twin.ReqPerSec > 0 {
+			r.RatioVsSQLite = r.ReqPerSec / twin.ReqPerSec
+		}
+		if bare != nil && bare.ReqPerSec > 0 && r.ReqPerSec > 0 {
+			r.Ratio = r.ReqPerSec / bare.ReqPerSec
+		}
+		if bare != nil && bare.CPUPerReq > 0 && r.CPUPerReq > 0 {
+			r.CPUvsBare = float64(r.CPUPerReq) / float64(bare.CPUPerReq)
+		}
+	}
+}
+
+// medians folds the rounds into one result per target: every figure is the
+// median over the rounds that measured it (the lower middle one for an
+// even count), errors are summed, the rest comes from the first round.
+func medians(rounds [][]Result) []Result {
+	if len(rounds) == 0 {
+		return nil
+	}
+	out := slices.Clone(rounds[0])
+	if len(rounds) == 1 {
+		return out
+	}
+	for i := range out {
+		var all []Result
+		for _, rs := range rounds {
+			if i < len(rs) && rs[i].Skipped == "" {
+				all = append(all, rs[i])
+			}
+		}
+		if len(all) == 0 {
+			continue
+		}
+		r := &out[i]
+		r.Skipped = ""
+		med := func(f func(*Result) float64) float64 {
+			v := make([]float64, len(all))
+			for j := range all {
+				v[j] = f(&all[j])
+			}
+			slices.Sort(v)
+			return v[(len(v)-1)/2]
+		}
+		dur := func(f func(*Result) time.Duration) time.Duration {
+			return time.Duration(med(func(r *Result) float64 { return float64(f(r)) }))
+		}
+		r.ReqPerSec = med(func(r *Result) float64 { return r.ReqPerSec })
+		r.Ratio = med(func(r *Result) float64 { return r.Ratio })
+		r.RatioVsSQLite = med(func(r *Result) float64 { return r.RatioVsSQLite })
+		r.CPUvsBare = med(func(r *Result) float64 { return r.CPUvsBare })
+		r.IdleCPU = med(func(r *Result) float64 { return r.IdleCPU })
+		r.Requests = uint64(med(func(r *Result) float64 { return float64(r.Requests) }))
+		r.OK = uint64(med(func(r *Result) float64 { return float64(r.OK) }))
+		r.RSS = uint64(med(func(r *Result) float64 { return float64(r.RSS) }))
+		r.PSS = uint64(med(func(r *Result) float64 { return float64(r.PSS) }))
+		r.P50 = dur(func(r *Result) time.Duration { return r.P50 })
+		r.P90 = dur(func(r *Result) time.Duration { return r.P90 })
+		r.P99 = dur(func(r *Result) time.Duration { return r.P99 })
+		r.Max = dur(func(r *Result) time.Duration { return r.Max })
+		r.Elapsed = dur(func(r *Result) time.Duration { return r.Elapsed })
+		r.CPUPerReq = dur(func(r *Result) time.Duration { return r.CPUPerReq })
+		r.Startup = dur(func(r *Result) time.Duration { return r.Startup })
+		r.Errors, r.TransportErrors, r.Non200, r.BodyMismatch = 0, 0, 0, 0
+		for _, a := range all {
+			r.Errors += a.Errors
+			r.TransportErrors += a.TransportErrors
+			r.Non200 += a.Non200
+			r.BodyMismatch += a.BodyMismatch
+			if r.FirstError == "" {
+				r.FirstError = a.FirstError
+			}
+		}
+		r.setMillis()
+	}
+	return out
+}
+
+// computeRatios fills the report's JSON copies of its durations.
 func (rep *Report) computeRatios() {
 	rep.WarmupS = rep.Warmup.Seconds()
 	rep.DurationS = rep.Duration.Seconds()
-	for i, r := range rep.Results {
-		if twin := rep.Result(sqliteTwin[r.Target]); twin != nil && r.Skipped == "" && twin.Skipped == "" && twin.ReqPerSec > 0 {
-			rep.Results[i].RatioVsSQLite = r.ReqPerSec / twin.ReqPerSec
-		}
-	}
-	var bare float64
-	for _, r := range rep.Results {
-		if r.Target == targetBare && r.Skipped == "" {
-			bare = r.ReqPerSec
-		}
-	}
-	if bare == 0 {
-		return
-	}
-	for i := range rep.Results {
-		if rep.Results[i].Skipped == "" {
-			rep.Results[i].Ratio = rep.Results[i].ReqPerSec / bare
-		}
-	}
 }
 
 // Result returns the result of the named target, or nil.
@@ -143,23 +256,39 @@ func (rep *Report) Result(target string) *Result {
 
 // WriteTable writes the report as an aligned table.
 func (rep *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "load: POST ?key=value with X-CustomHeader: true, %d keep-alive connections, max rate, %s warm-up + %s measured per target\n",
+	fmt.Fprintf(w, "load: POST ?key=value with X-CustomHeader: true, %d keep-alive connections, max rate, %s warm-up + %s measured per target",
 		rep.Workers, rep.Warmup, rep.Duration)
-	fmt.Fprintf(w, "machine: GOMAXPROCS=%d NumCPU=%d %s; client and servers share this process and these cores\n\n",
+	if rep.Rounds > 1 {
+		fmt.Fprintf(w, "; %d rounds, every figure the median of its rounds", rep.Rounds)
+	}
+	fmt.Fprintf(w, "\nmachine: GOMAXPROCS=%d NumCPU=%d %s; every server is a process of its own (hookhost serve, or the bare handler), the load comes from this one, all on these cores\n\n",
 		rep.GOMAXPROCS, rep.NumCPU, rep.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\treq/s\tp50\tp99\terrors\tvs bare\t")
+	fmt.Fprintln(tw, "target\trequests\treq/s\tp50\tp99\terrors\tvs bare\tcpu/req\tcpu vs bare\tRSS\tPSS\tstart\t")
+	dash := func(ok bool, s string) string {
+		if !ok {
+			return "-"
+		}
+		return s
+	}
 	for _, r := range rep.Results {
 		if r.Skipped != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t\n", r.Target)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Target)
 			continue
 		}
-		ratio := "-"
-		if r.Ratio > 0 {
-			ratio = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "x"
+		mem := func(b uint64) string { return dash(b > 0, fmt.Sprintf("%.1fMiB", float64(b)/(1<<20))) }
+		start := dash(r.Startup > 0, round(r.Startup).String())
+		if r.Target == targetIdle {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\t-\t%s\t%s\t%s\t\n",
+				r.Target, fmt.Sprintf("%.2f%%core", 100*r.IdleCPU), mem(r.RSS), mem(r.PSS), start)
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t%s\t\n",
-			r.Target, r.Requests, r.ReqPerSec, round(r.P50), round(r.P99), r.Errors, ratio)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			r.Target, r.Requests, r.ReqPerSec, round(r.P50), round(r.P99), r.Errors,
+			dash(r.Ratio > 0, strconv.FormatFloat(r.Ratio, 'f', 2, 64)+"x"),
+			dash(r.CPUPerReq > 0, fmt.Sprintf("%.0fµs", float64(r.CPUPerReq)/float64(time.Microsecond))),
+			dash(r.CPUvsBare > 0, strconv.FormatFloat(r.CPUvsBare, 'f', 2, 64)+"x"),
+			mem(r.RSS), mem(r.PSS), start)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -170,6 +299,8 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "\n%s skipped: %s", r.Target, r.Skipped)
 		case r.ExtensionProcess != "":
 			fmt.Fprintf(w, "\n%s: automation ran in child process %q", r.Target, r.ExtensionProcess)
+		case r.Target == targetIdle:
+			fmt.Fprintf(w, "\n%s: default configuration (server + webhook extension), nothing to do for %s after one request", r.Target, r.Elapsed.Round(100*time.Millisecond))
 		}
 		if r.RatioVsSQLite > 0 {
 			fmt.Fprintf(w, "\n%s: %.2fx the req/s of %s (SQLite) in this run", r.Target, r.RatioVsSQLite, sqliteTwin[r.Target])

@@ -4,171 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
-
-	"github.com/hookhost/hookhost/host"
 )
 
 // query is the query string of every request (the Cerb guide's curl).
 const query = "?key=value"
-
-// startBare serves a bare Fiber v2 handler on 127.0.0.1 that answers every
-// request with ref's status, headers and body: the cost of HTTP alone.
-func startBare(ref *probe) (*server, error) {
-	if ref == nil {
-		return nil, errors.New("no reference answer to serve")
-	}
-	type pair struct{ k, v string }
-	var hdrs []pair
-	for k, vs := range ref.header {
-		switch http.CanonicalHeaderKey(k) {
-		case "Date", "Content-Length", "Connection", "Server", "Keep-Alive":
-			continue // written by fasthttp itself
-		}
-		for _, v := range vs {
-			hdrs = append(hdrs, pair{k, v})
-		}
-	}
-	slices.SortFunc(hdrs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	status, body := ref.status, ref.body
-
-	app := fiber.New(fiber.Config{
-		DisableStartupMessage: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-	})
-	app.All("/*", func(c *fiber.Ctx) error {
-		for _, h := range hdrs {
-			c.Set(h.k, h.v)
-		}
-		return c.Status(status).Send(body)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = app.Listener(ln)
-	}()
-	return &server{
-		url: "http://" + ln.Addr().String() + "/webhooks/bare" + query,
-		stop: func() {
-			_ = app.ShutdownWithTimeout(5 * time.Second)
-			<-done
-		},
-	}, nil
-}
-
-// startHookhost starts a hookhost server with the example webhook on a
-// fresh data dir and 127.0.0.1:0. extCmd is host.Config's ExtensionCommand
-// (nil for the default); database is host.Config's Database ("" for SQLite
-// in the data dir).
-func startHookhost(ctx context.Context, opts Options, inProcess bool, extCmd []string, database string) (*server, error) {
-	dir, err := os.MkdirTemp("", "hookhost-bench-")
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	cfg := host.DefaultConfig()
-	cfg.Listen, cfg.PublicURL, cfg.DataDir, cfg.AdminToken = addr, "http://"+addr, dir, "bench-admin-token"
-	cfg.InProcess, cfg.ExtensionCommand, cfg.Database, cfg.Example, cfg.Logger = inProcess, extCmd, database, true, opts.Logger
-	cfg.Jobs.Workers = jobWorkers
-	srv, err := host.New(ctx, cfg)
-	if err != nil {
-		_ = ln.Close()
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	cleanup := func() {
-		_ = srv.Close()
-		_ = os.RemoveAll(dir)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "example-webhook.url"))
-	if err != nil {
-		_ = ln.Close()
-		cleanup()
-		return nil, fmt.Errorf("read example webhook URL: %w", err)
-	}
-	u := strings.TrimSpace(string(raw))
-	if !strings.HasPrefix(u, "http://"+addr+"/") {
-		_ = ln.Close()
-		cleanup()
-		return nil, fmt.Errorf("example webhook URL %q is not on %s", redactToken(u), addr)
-	}
-
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, nil) }()
-	return &server{
-		url:  u + query,
-		base: "http://" + addr,
-		stop: func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				opts.Notef("hookhost did not shut down within 15s; closing it")
-			}
-			cleanup()
-		},
-	}, nil
-}
-
-// startOutOfProcess starts hookhost with InProcess false and the built-in
-// extensions run as `<hookhost binary> ext serve <name>`. It returns a skip
-// reason instead of a server when that path does not exist yet.
-func startOutOfProcess(ctx context.Context, opts Options) (srv *server, skip string, err error) {
-	bin := opts.HookhostBin
-	removeBin := func() {}
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "hookhost-bench-bin-")
-		if err != nil {
-			return nil, "", err
-		}
-		removeBin = func() { _ = os.RemoveAll(dir) }
-		bin = filepath.Join(dir, "hookhost")
-		opts.Notef("%s: building the hookhost binary", targetOutOfProcess)
-		if reason := buildHookhost(ctx, bin); reason != "" {
-			removeBin()
-			return nil, reason, ctx.Err()
-		}
-	}
-	if reason := checkExtServe(ctx, bin); reason != "" {
-		removeBin()
-		return nil, reason, ctx.Err()
-	}
-	srv, err = startHookhost(ctx, opts, false, []string{bin, "ext", "serve"}, "")
-	if err != nil {
-		removeBin()
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		return nil, "host.New with InProcess false failed: " + err.Error(), nil
-	}
-	stop := srv.stop
-	srv.stop = func() { stop(); removeBin() }
-	return srv, "", nil
-}
 
 // buildHookhost builds ./cmd/hookhost of the module in the working
 // directory into bin. It returns why it could not, or "".
@@ -202,54 +48,20 @@ func checkExtServe(ctx context.Context, bin string) string {
 }
 
 // checkExtensionProcess looks, after a webhook call, for the child
-// `... ext serve ...` process that ran it. It returns that process's
+// `... ext serve ...` process of srv that ran it. It returns that process's
 // command line, or why the target did not run out of process. When /proc
 // cannot tell, it returns neither and the target is measured anyway.
-func checkExtensionProcess() (cmdline, skip string) {
-	cmds, err := childCommands(os.Getpid())
-	if err != nil {
+func checkExtensionProcess(srv *server) (cmdline, skip string) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		return "", ""
 	}
-	for _, c := range cmds {
+	for _, c := range srv.proc.children() {
 		if strings.Contains(c, " ext serve") {
 			return c, ""
 		}
 	}
-	return "", "host.New accepted InProcess false but no `ext serve` child process was started " +
-		"(the server still runs automations in-process; the extension runner is not wired yet)"
-}
-
-// childCommands lists the command lines of pid's children from /proc.
-func childCommands(pid int) ([]string, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var cmds []string
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(pid) {
-			continue
-		}
-		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		cmds = append(cmds, strings.TrimSpace(string(bytes.ReplaceAll(cl, []byte{0}, []byte{' '}))))
-	}
-	return cmds, nil
+	return "", "no `ext serve` child process of hookhost serve was found " +
+		"(the server ran the automation in-process)"
 }
 
 // exampleAnswer is the JSON the Cerb guide's example automation returns.

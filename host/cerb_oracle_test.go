@@ -17,10 +17,12 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/host"
 	"github.com/hookhost/hookhost/internal/oracle"
@@ -44,6 +46,8 @@ const (
 	cerbOracleEvent  = "automation/oracle:\n    uri: cerb:automation:{automation}\n    disabled@bool: no\n"
 	cerbOraclePolicy = "commands:\n  "
 	cerbOracleAdmin  = "oracle-admin-token"
+	// cerbOracleWebhookName is the name of the recorder's webhook listener.
+	cerbOracleWebhookName = "hookhost oracle recorder"
 )
 
 func TestCerbOracle(t *testing.T) {
@@ -249,7 +253,8 @@ func (st *cerbOracleSetup) save(h *cerbOracleHost) {
 		event = cerbOracleEvent
 	}
 	event = strings.ReplaceAll(event, "{automation}", st.name)
-	code, body, err = h.admin("POST", "/webhooks", map[string]any{"name": st.name, "event_kata": event, "enabled": true, "debug": true})
+	// The recorder's webhook listener is named so (internal/oracle/cerb).
+	code, body, err = h.admin("POST", "/webhooks", map[string]any{"name": cerbOracleWebhookName, "event_kata": event, "enabled": true, "debug": true})
 	if err != nil {
 		st.err = fmt.Errorf("create webhook: %w", err)
 		return
@@ -386,11 +391,21 @@ func indent(s string) string {
 // or different with a one-line cause.
 func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliberate, cause string) {
 	cerbRefused, refusedByCerb := c.Get("refused")
+	method := ""
+	if req, err := oracle.ParseRequest(c.Value("request")); err == nil {
+		method = req.Method
+	}
 	if nr, ok := c.Get("noresponse"); ok {
 		if got.err != nil {
 			return true, "", ""
 		}
+		if !cerbOracleStandardMethod(method) && got.resp != nil && got.resp.Status == 400 {
+			return true, delibServerMethod, ""
+		}
 		return false, "", fmt.Sprintf("Cerb closes the connection without an answer (%s); hookhost answers %d", nr, got.resp.Status)
+	}
+	if reason := cerbOracleDeliberate(c, method, got); reason != "" {
+		return true, reason, ""
 	}
 	switch {
 	case got.err != nil:
@@ -456,9 +471,19 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 		causes = append(causes, fmt.Sprintf("status want %d got %d", want.Status, g.Status))
 	}
 	if !bytes.Equal(g.Body, want.Body) {
-		if string(want.Body) == "Array" && len(g.Body) > 0 && (g.Body[0] == '{' || g.Body[0] == '[') {
+		switch {
+		case string(want.Body) == "Array" && len(g.Body) > 0 && (g.Body[0] == '{' || g.Body[0] == '['):
 			delib = append(delib, "DESIGN: a map or list body is sent as JSON (Cerb: \"Array\")")
-		} else {
+		case cerbOracleArrayPrinted(string(want.Body), string(g.Body)):
+			delib = append(delib, delibArrayPrinted)
+		case cerbOracle4ByteDropped(c.Value("script"), string(want.Body), string(g.Body)):
+			delib = append(delib, delib4Byte)
+		case cerbOracleUUIDForID(c.Value("script"), string(want.Body), string(g.Body)):
+			delib = append(delib, delibWebhookUUID)
+		case !utf8.ValidString(c.Value("request")) && len(want.Body) == 0 &&
+			(bytes.Contains(g.Body, []byte(`\ufffd`)) || bytes.Contains(g.Body, []byte("\uFFFD"))):
+			delib = append(delib, delibNotUTF8)
+		default:
 			if c, ok := oracle.JSONDiff(string(want.Body), string(g.Body)); ok {
 				causes = append(causes, "body "+c)
 			} else {
@@ -491,6 +516,10 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 	}
 	for k, wv := range wantVals {
 		if gv := gotVals[k]; strings.Join(gv, "\x00") != strings.Join(wv, "\x00") {
+			if len(gv) == 1 && len(wv) == 1 && cerbOracleArrayPrinted(wv[0], gv[0]) {
+				delib = append(delib, delibArrayPrinted)
+				continue
+			}
 			if gv == nil {
 				causes = append(causes, fmt.Sprintf("header %s: %q missing", k, strings.Join(wv, ", ")))
 			} else {
@@ -546,4 +575,116 @@ func headerValues(hs [][2]string, skip map[string]bool) map[string][]string {
 		m[k] = append(m[k], h[1])
 	}
 	return m
+}
+
+// Reasons of the deliberate differences decided by the rules below (each
+// is a row of README.md's "Deliberate differences from Cerb").
+const (
+	delibMethod       = "DESIGN: every method is accepted and the automation decides (Cerb: 501 for methods other than GET and POST)"
+	delibServerMethod = "DESIGN: a request whose method is not a standard upper-case token is answered by the HTTP server, 400 (Cerb's PHP server: 501 page or no answer)"
+	delibArrayPrinted = "DESIGN: a map or list printed by {{ }} or given as a header value is JSON (Cerb: \"Array\")"
+	delibStatusRange  = "DESIGN: a status_code outside 200..599 is refused when saved (Cerb sends it as it is)"
+	delibSaveRefs     = "DESIGN: an unknown @ref, an unknown automation in the event KATA, or a templated uri: is refused when saved (Cerb skips or keeps it at request time)"
+	delibTokenQuery   = "DESIGN: the token is also accepted as ?token= on /webhooks (Azure's convention; Cerb: 404)"
+	delibWebhookUUID  = "DESIGN: webhook_id is the webhook's UUID (Cerb: its numeric record id)"
+	delibPlatform     = "DESIGN: Cerb platform functions that need Cerb's records, workers, translations, URLs or the network are refused when saved"
+	delibNotUTF8      = "DESIGN: request bytes that are not UTF-8 reach the automation as U+FFFD (its inputs cross the extension boundary as JSON); Cerb keeps the bytes and json_encode fails (empty)"
+	delib4Byte        = "ORACLE: Cerb's MariaDB tables (utf8, 3 bytes) drop 4-byte characters from the saved script; hookhost keeps them"
+)
+
+// cerbOracleStandardMethod reports whether m is one of HTTP's registered
+// upper-case methods.
+func cerbOracleStandardMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return true
+	}
+	return false
+}
+
+// cerbOracleDeliberate applies the rules that decide a case from its
+// request or from why hookhost refused it, before the answers are
+// compared.
+func cerbOracleDeliberate(c *oracle.Case, method string, got cerbOracleAnswer) string {
+	status := c.Value("status")
+	switch {
+	case strings.HasPrefix(status, "501 ") && !cerbOracleStandardMethod(method):
+		if got.resp != nil && got.resp.Status == 400 {
+			return delibServerMethod
+		}
+	case strings.HasPrefix(status, "501 ") && method != "GET" && method != "POST":
+		return delibMethod
+	}
+	body := c.Value("body")
+	cerbFailed := (strings.HasPrefix(status, "404 ") && body == "") || strings.Contains(body, "<b>Fatal error</b>")
+	if got.refused != "" && !cerbFailed { // else the rules of cerbOracleVerdict
+		switch {
+		case strings.Contains(got.refused, "`status_code:` must be a number from 200 to 599"):
+			return delibStatusRange
+		case strings.Contains(got.refused, "refers to unknown reference"),
+			strings.Contains(got.refused, "must be a fixed automation name"),
+			strings.Contains(got.refused, "event_kata") && strings.Contains(got.refused, "does not exist"):
+			return delibSaveRefs
+		case cerbOraclePlatform.MatchString(got.refused):
+			return delibPlatform
+		}
+	}
+	if strings.Contains(c.Value("request"), "?token={token}") && strings.HasPrefix(status, "404 ") &&
+		body == "" && got.resp != nil && got.resp.Status == 200 {
+		return delibTokenQuery
+	}
+	return ""
+}
+
+// cerbOraclePlatform matches hookhost's refusal of a Cerb platform filter
+// or function that needs Cerb itself: its records (cerb_automation,
+// cerb_has_priv, context_name), its URLs (cerb_avatar_url, cerb_url, …),
+// its translations, or DNS.
+var cerbOraclePlatform = regexp.MustCompile("(filter|function) (cerb_automation|cerb_avatar_image|cerb_avatar_url|cerb_calendar_time_elapsed|cerb_file_url|cerb_has_priv|cerb_record_readable|cerb_record_writeable|cerb_translate|cerb_url|context_name|dns_get_record|dns_host_by_ip)(\\(\\))? is a Cerb platform")
+
+var cerbOracleJSONValue = `(\[.*?\]|\{.*?\})`
+
+// cerbOracleArrayPrinted reports whether got is want with every "Array"
+// (PHP's print of an array) printed as JSON instead.
+func cerbOracleArrayPrinted(want, got string) bool {
+	if !strings.Contains(want, "Array") {
+		return false
+	}
+	parts := strings.Split(want, "Array")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	re, err := regexp.Compile(`^(?s)` + strings.Join(parts, cerbOracleJSONValue) + `$`)
+	return err == nil && re.MatchString(got)
+}
+
+// cerbOracle4ByteDropped reports whether the script holds 4-byte UTF-8
+// characters and want is got without them (raw, or as JSON surrogate
+// pairs).
+func cerbOracle4ByteDropped(script, want, got string) bool {
+	has := false
+	for _, r := range script {
+		if r > 0xFFFF {
+			has = true
+		}
+	}
+	if !has {
+		return false
+	}
+	stripped := strings.Map(func(r rune) rune {
+		if r > 0xFFFF {
+			return -1
+		}
+		return r
+	}, got)
+	stripped = regexp.MustCompile(`\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}`).ReplaceAllString(stripped, "")
+	return stripped == want
+}
+
+var cerbOracleUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// cerbOracleUUIDForID reports whether a script that shows webhook_id as
+// "n" when it is numeric answers want once hookhost's UUIDs read "n".
+func cerbOracleUUIDForID(script, want, got string) bool {
+	return strings.Contains(script, "webhook_id is numeric ? 'n'") && cerbOracleUUID.ReplaceAllString(got, "n") == want
 }

@@ -347,3 +347,61 @@ func TestSchedules_CallbackSignedWithScheduleSecret(t *testing.T) {
 	require.Equal(t, "schedule/called-back", n.Data["handler"])
 	require.Equal(t, "", n.Data["webhook_id"])
 }
+
+// TestManifests_SchedulesAndSubscriptionsOwned applies a manifest that
+// declares a schedule and a published subscription through the admin API:
+// the admin API then refuses to change them (409 naming the file) unless
+// forced, and the export declares them.
+func TestManifests_SchedulesAndSubscriptionsOwned(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	manifest := "automations:\n  - name: nightly.report\n    script: |\n      start:\n        return:\n          body: ok\n" +
+		"schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    automation: nightly.report\n" +
+		"subscriptions:\n  - name: ops\n    url: http://127.0.0.1:9/events\n    events: [job.failed]\n"
+	body, err := json.Marshal(map[string]any{"files": map[string]string{"ops.yaml": manifest}})
+	require.NoError(t, err)
+	r := b.admin(t, "POST", "/manifests/apply", "application/json", string(body))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	r = b.admin(t, "GET", "/schedules/nightly", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "manifest:ops.yaml", r.json(t)["owner"])
+	r = b.admin(t, "GET", "/subscriptions", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var subs struct {
+		Subscriptions []struct{ ID, Name, Owner string }
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &subs))
+	require.Len(t, subs.Subscriptions, 1)
+	require.Equal(t, "ops", subs.Subscriptions[0].Name)
+	require.Equal(t, "manifest:ops.yaml", subs.Subscriptions[0].Owner)
+
+	for _, c := range []struct{ method, path, body string }{
+		{"PATCH", "/schedules/nightly", `{"cron":"0 4 * * *"}`},
+		{"POST", "/schedules/nightly/pause", ""},
+		{"DELETE", "/schedules/nightly", ""},
+		{"DELETE", "/subscriptions/" + subs.Subscriptions[0].ID, ""},
+	} {
+		ct := ""
+		if c.body != "" {
+			ct = "application/json"
+		}
+		r := b.admin(t, c.method, c.path, ct, c.body)
+		require.Equal(t, http.StatusConflict, r.Status, "%s %s: %s", c.method, c.path, r.Body)
+		require.Contains(t, r.problem(t).Detail, "managed by the manifest file ops.yaml")
+	}
+	r = b.admin(t, "GET", "/manifests/export", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var exp struct{ Files map[string]string }
+	require.NoError(t, json.Unmarshal(r.Body, &exp))
+	require.Contains(t, exp.Files["ops.yaml"], "schedules:\n  - name: nightly\n")
+	require.Contains(t, exp.Files["ops.yaml"], "subscriptions:\n  - name: ops\n")
+
+	r = b.admin(t, "POST", "/schedules/nightly/pause?force=true", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.admin(t, "DELETE", "/subscriptions/"+subs.Subscriptions[0].ID+"?force=true", "", "")
+	require.Equal(t, http.StatusNoContent, r.Status, "%s", r.Body)
+	r = b.admin(t, "GET", "/audit?kind=schedule", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), `"actor":"manifest:ops.yaml"`)
+}

@@ -46,6 +46,7 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/postgres"
 	"github.com/hookhost/hookhost/host/store/sqlite"
+	"github.com/hookhost/hookhost/host/upstream"
 	"github.com/hookhost/hookhost/templates"
 )
 
@@ -62,6 +63,8 @@ type Server struct {
 	runner     runner.Runner
 	jobs       *jobs.Queue
 	schedules  *schedule.Scheduler
+	upstream   *upstream.Manager
+	box        *secrets.Box
 	dispatch   *dispatch.Dispatcher
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
@@ -126,6 +129,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.redactor.Add(s.adminToken)
 	box, err := s.openSecrets(ctx)
+	s.box = box
 	if err != nil {
 		return err
 	}
@@ -180,7 +184,7 @@ func (s *Server) start(ctx context.Context) error {
 		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
 		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
-	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules,
+	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules, Upstream: s.upstream,
 		Extensions: s.ext, Redactor: s.redactor, Metrics: s.metrics,
 		Logger: s.log, Token: s.adminToken, TrustedProxies: cfg.TrustedProxies, Version: cfg.Version})
 
@@ -196,7 +200,18 @@ func (s *Server) start(ctx context.Context) error {
 	if cfg.Manifests != "" {
 		mm := manifest.NewMetrics()
 		s.metrics.Registry().MustRegister(mm.Collectors()...)
-		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog), Logger: s.log, Metrics: mm})
+		var x manifest.Extras
+		if s.schedules != nil {
+			x.Schedules = s.schedules
+		}
+		if s.jobs != nil {
+			x.Subscriptions = s.jobs
+		}
+		if s.upstream != nil {
+			x.Upstream = s.upstream
+		}
+		w, err := manifest.Watch(ctx, manifest.WatchConfig{Dir: cfg.Manifests, Applier: manifest.NewApplier(s.catalog).WithExtras(x),
+			Logger: s.log, Metrics: mm})
 		if err != nil {
 			return err
 		}
@@ -248,9 +263,27 @@ func (s *Server) startJobs(ctx context.Context, box *secrets.Box) error {
 	if jc.Dialect == jobs.DialectPostgres {
 		jc.DatabaseURL = s.cfg.Database
 	}
+	// Upstream subscriptions' requests (subscribe/<name>: blocks) are jobs
+	// of the queue; the manager is made before the queue starts working.
+	jc.Upstream = func(ctx context.Context, id string, attempt int, last bool) error {
+		return s.upstream.Work(ctx, id, attempt, last)
+	}
 	q, err := jobs.New(ctx, jc)
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
+	}
+	s.upstream, err = upstream.New(upstream.Config{DB: s.store.DB(), Dialect: s.store.Dialect(), Queue: q, Sealer: s.box,
+		Compile: func(text string) ([]*upstream.Spec, error) {
+			ev, err := s.catalog.CompileEvent(text)
+			if err != nil {
+				return nil, err
+			}
+			return ev.Subscriptions, nil
+		},
+		Secret: s.catalog.SecretValue, AllowPrivateRequests: s.cfg.AllowPrivateRequests, Logger: s.log})
+	if err != nil {
+		_ = q.Close()
+		return err
 	}
 	if err := q.Start(ctx); err != nil {
 		_ = q.Close()

@@ -61,6 +61,10 @@ type Client struct {
 	streamed bool
 	streamMu sync.Mutex // serialises opening a stream
 	stream   atomic.Pointer[runStream]
+	// socket and token are the extension's run socket (socket.go), ""
+	// when it has none.
+	socket string
+	token  []byte
 }
 
 var _ Extension = (*Client)(nil)
@@ -75,11 +79,12 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	})
 	ctx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
-	ir, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id})
+	ir, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id, RunSocket: true})
 	if err != nil {
 		return nil, fmt.Errorf("plugins: init extension: %w", err)
 	}
 	c.streamed = ir.GetRunStream()
+	c.socket, c.token = ir.GetRunSocket(), ir.GetRunSocketToken()
 	return c, nil
 }
 
@@ -94,7 +99,7 @@ func (c *Client) liveStream() (*runStream, error) {
 	if rs := c.stream.Load(); rs != nil && !rs.broken() {
 		return rs, nil
 	}
-	rs, err := openRunStream(c.ext)
+	rs, err := openRunStream(c.ext, c.socket, c.token)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +246,8 @@ type server struct {
 
 	inflightMu sync.Mutex
 	inflight   map[uint64]time.Time // call id → deadline, of calls that have one
+
+	socketState // the run socket, once a host asked for it
 }
 
 var _ pb.ExtensionServer = (*server)(nil)
@@ -260,8 +267,14 @@ func errShuttingDown() *pb.Error {
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
 	s.initOnce.Lock()
 	defer s.initOnce.Unlock()
+	resp := &pb.InitResponse{RunStream: true}
+	if r.GetRunSocket() {
+		if rs := s.openRunSocket(); rs != nil {
+			resp.RunSocket, resp.RunSocketToken = rs.path, rs.token
+		}
+	}
 	if s.host.Load() != nil {
-		return &pb.InitResponse{RunStream: true}, nil
+		return resp, nil
 	}
 	conn, err := s.broker.Dial(r.GetHostBrokerId())
 	if err != nil {
@@ -269,7 +282,7 @@ func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse,
 	}
 	hc := pb.NewHostClient(conn)
 	s.host.Store(&hc)
-	return &pb.InitResponse{RunStream: true}, nil
+	return resp, nil
 }
 
 func (s *server) hostFor(id uint64) Host {

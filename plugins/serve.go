@@ -44,6 +44,9 @@ func Serve(ext Extension) {
 	log := slog.New(NewLogHandler(stderr, slog.LevelDebug))
 	slog.SetDefault(log)
 	life := newLifecycle()
+	if stop := startProfile(os.Getenv(EnvCPUProfile), log); stop != nil {
+		life.exit = func(code int) { stop(); os.Exit(code) }
+	}
 	if os.Getenv(MagicCookieKey) == MagicCookieValue {
 		// Started by a host (go-plugin refuses to serve otherwise).
 		life.watch(log)
@@ -58,7 +61,7 @@ func Serve(ext Extension) {
 			JSONFormat: true,
 		}),
 	})
-	os.Exit(0)
+	life.exit(0)
 }
 
 // NewGRPCServer builds the gRPC server of an extension process: opts plus

@@ -32,7 +32,7 @@ const maxStreamedRun = 1 << 20
 // results, so under load the per-run cost of gRPC (HTTP/2 frames, the
 // transport's queues, a stream per call) is shared by many runs.
 type runStream struct {
-	st     grpc.BidiStreamingClient[pb.RunStreamRequest, pb.RunStreamResponse]
+	st     runConn
 	cancel context.CancelFunc // ends the stream
 	wake   chan struct{}      // cap 1: the send loop has work
 
@@ -51,14 +51,34 @@ type streamReply struct {
 	err error
 }
 
-// openRunStream opens RunStream on ext and starts its send and receive
-// loops.
-func openRunStream(ext pb.ExtensionClient) (*runStream, error) {
+// runConn carries a run stream's messages: a gRPC RunStream, or a run
+// socket connection (socket.go).
+type runConn interface {
+	Send(*pb.RunStreamRequest) error
+	Recv() (*pb.RunStreamResponse, error)
+}
+
+// openRunStream opens a run stream on the extension's run socket when it
+// has one, else RunStream on ext, and starts its send and receive loops.
+func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := ext.RunStream(ctx)
-	if err != nil {
-		cancel()
-		return nil, err
+	var st runConn
+	if socket != "" {
+		hc, closer, err := dialRunSocket(socket, token)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		st = hc
+		stop := cancel
+		cancel = func() { stop(); _ = closer.Close() }
+	} else {
+		gs, err := ext.RunStream(ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		st = gs
 	}
 	rs := &runStream{
 		st:      st,
@@ -249,16 +269,23 @@ func runSize(r *pb.RunRequest) int {
 // when several are ready. A panic in a run fails that run alone. When the
 // host ends the stream, the runs still going are cancelled.
 func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
-	ctx, stop := context.WithCancel(st.Context())
+	return s.serveRuns(st.Context(), st.Recv, st.Send)
+}
+
+// serveRuns serves one run stream, whose messages come from recv and go
+// out through send (a gRPC RunStream, or a run socket connection), until
+// recv fails or ctx ends.
+func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error) error {
+	ctx, stop := context.WithCancel(sctx)
 	defer stop()
 	out := &resultQueue{wake: make(chan struct{}, 1), life: s.life}
 	sent := make(chan error, 1)
-	go func() { sent <- out.sendLoop(ctx, st) }()
+	go func() { sent <- out.sendLoop(ctx, send) }()
 
 	var mu sync.Mutex
 	cancels := map[uint64]context.CancelFunc{}
 	for {
-		m, err := st.Recv()
+		m, err := recv()
 		if err != nil {
 			stop()
 			mu.Lock()
@@ -424,7 +451,7 @@ func (q *resultQueue) push(r *pb.RunStreamResult) {
 
 // sendLoop sends the results that are ready, several per message, until
 // ctx ends or a send fails.
-func (q *resultQueue) sendLoop(ctx context.Context, st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
+func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamResponse) error) error {
 	for {
 		select {
 		case <-q.wake:
@@ -438,7 +465,7 @@ func (q *resultQueue) sendLoop(ctx context.Context, st grpc.BidiStreamingServer[
 		if len(batch) == 0 {
 			continue
 		}
-		err := st.Send(&pb.RunStreamResponse{Results: batch})
+		err := send(&pb.RunStreamResponse{Results: batch})
 		q.life.end(len(batch))
 		if err != nil {
 			return err

@@ -91,13 +91,38 @@ func TestClient_RunStream_PanicFailsOnlyThatRun(t *testing.T) {
 
 func TestClient_RunStream_DeadlineCancelsTheRun(t *testing.T) {
 	t.Parallel()
-	ext := streamExt{canceled: make(chan string, 1)}
+	ext := streamExt{canceled: make(chan string, 16)}
 	c := plugintest.Connect(t, ext)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	_, err := streamRun(c, ctx, "slow", `{"action":"block"}`)
-	require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
-	require.Equal(t, "slow", <-ext.canceled, "the extension's run must see its context end")
+	// A deadline that passes before the run reaches the extension ends it
+	// on the host's side alone; on a loaded machine that can happen to a
+	// short one, so the deadline grows until a run reaches the extension,
+	// which must then see its context end.
+	seen := func(id string) bool {
+		timer := time.NewTimer(10 * time.Second)
+		defer timer.Stop()
+		for {
+			select {
+			case got := <-ext.canceled:
+				if got == id {
+					return true
+				}
+			case <-timer.C:
+				return false
+			}
+		}
+	}
+	reached := false
+	for i, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
+		id := fmt.Sprintf("slow-%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		_, err := streamRun(c, ctx, id, `{"action":"block"}`)
+		cancel()
+		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+		if reached = seen(id); reached {
+			break
+		}
+	}
+	require.True(t, reached, "no run reached the extension and saw its context end")
 
 	out, err := streamRun(c, context.Background(), "after", `{"ok":true}`)
 	require.NoError(t, err)

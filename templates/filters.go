@@ -93,6 +93,11 @@ func buildFilters() map[string]filterDef {
 		"qp_encode":        {fn: fQPEncode},
 		"date_pretty":      {fn: fDatePretty},
 		"kata_encode":      {sfn: fKataEncode},
+		"parse_emails":     {fn: fParseEmails},
+		"parse_user_agent": {fn: fParseUserAgent},
+		"image_info":       {fn: fImageInfo},
+		"html_to_text":     {fn: fHTMLToText},
+		"markdown_to_html": {fn: fMarkdownToHTML},
 	}
 	return f
 }

@@ -134,6 +134,9 @@ type state struct {
 	weights map[weightKey]measure
 	// scratch is the buffer json_encode and json_pretty write into.
 	scratch []byte
+	// xml maps the dictionaries xml_decode and xml_xpath built to their
+	// XML elements, for xml_tag, xml_attr(s), xml_xpath and xml_encode.
+	xml map[*dict.Map]*xmlNode
 }
 
 // weightKey identifies a list (its items and length) or a dictionary.
@@ -149,6 +152,7 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.out = st.out[:0]
 	st.ops = 0
 	clear(st.weights)
+	clear(st.xml)
 	st.lim = pongo2.Limits{
 		Steps:     l.Loop,
 		MaxString: l.String,

@@ -23,7 +23,8 @@ var filterParams = map[string][]string{
 	"indent": {"marker", "from_line"}, "permalink": {"spaces_as"}, "quote": {"wrap_to"}, "regexp": {"pattern", "group"},
 	"repeat": {"times"}, "secs_pretty": {"precision"}, "str_pos": {"needle", "offset", "ignore_case"},
 	"str_sub": {"from", "to"}, "strip_lines": {"prefixes"}, "truncate": {"length", "separator"},
-	"url_decode": {"as"}, "stat": {"measure", "decimals"},
+	"url_decode": {"as"}, "stat": {"measure", "decimals"}, "html_to_text": {"truncate"},
+	"markdown_to_html": {"is_untrusted"},
 }
 
 var functionParams = map[string][]string{
@@ -33,7 +34,9 @@ var functionParams = map[string][]string{
 	"array_diff": {"arr1", "arr2"}, "array_extract_keys": {"array", "keys"}, "array_fill_keys": {"keys", "value"},
 	"array_intersect": {"arr1", "arr2"}, "array_matches": {"array", "patterns"}, "clamp_float": {"string", "min", "max"},
 	"clamp_int": {"string", "min", "max"}, "dict_set": {"var", "path", "val"}, "dict_unset": {"var", "path"},
-	"json_decode": {"str"}, "random_string": {"length"}, "regexp_match_all": {"pattern", "text", "group"},
+	"json_decode": {"str"}, "random_string": {"length"}, "date_lerp": {"date_string", "unit", "step", "limit"},
+	"placeholders_list": {"extract", "prefix"}, "xml_decode": {"str", "namespaces", "mode"},
+	"xml_attr": {"xml", "attr", "default"}, "xml_xpath": {"xml", "path", "element"}, "xml_xpath_ns": {"xml", "prefix", "ns"}, "cerb_placeholders_list": {"extract", "prefix"}, "regexp_match_all": {"pattern", "text", "group"},
 }
 
 // orderArgs puts the arguments of a call with named arguments in the order

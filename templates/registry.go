@@ -168,12 +168,19 @@ func (st *state) apply(fn stateFunc, view bool, in any, args []any) (any, error)
 type funcDef struct {
 	fn   Func
 	sfn  stateFunc
+	cfn  ctxFunc // a function that reads the render's variables
 	view bool
 }
+
+// ctxFunc is a function that reads the render's variables.
+type ctxFunc func(ctx *pongo2.ExecutionContext, st *state, args ...any) (any, error)
 
 func (d funcDef) call(st *state, _ any, args ...any) (any, error) {
 	if d.sfn != nil {
 		return d.sfn(st, nil, args...)
+	}
+	if d.fn == nil {
+		return nil, nil // a ctxFunc called outside a render
 	}
 	return d.fn(nil, args...)
 }
@@ -195,7 +202,11 @@ func adaptFunction(name string, def funcDef) pongo2.ContextFunction {
 		for i, a := range args {
 			args[i] = norm(a)
 		}
-		out, err := stateOf(ctx).apply(call, def.view, nil, args)
+		c := call
+		if def.cfn != nil {
+			c = func(st *state, _ any, args ...any) (any, error) { return def.cfn(ctx, st, args...) }
+		}
+		out, err := stateOf(ctx).apply(c, def.view, nil, args)
 		if err != nil {
 			return nil, fmt.Errorf("%s(): %w", name, err)
 		}

@@ -174,6 +174,9 @@ type Env struct {
 	limits    Limits
 	globals   pongo2.Context // the functions, shared read-only by every render
 	states    sync.Pool      // *state
+	// twigContext makes the render's data Twig's context (see
+	// WithTwigContext); by default it is Cerb's dictionary.
+	twigContext bool
 }
 
 // Option configures an Env.
@@ -196,6 +199,17 @@ func WithLoopLimit(n int64) Option { return func(e *Env) { e.limits.Loop = n } }
 // WithCacheSize sets how many compiled templates the Env keeps (0 turns the
 // cache off).
 func WithCacheSize(n int) Option { return func(e *Env) { e.cache = newCache(n) } }
+
+// WithTwigContext renders the data as plain Twig does: the variables are
+// Twig's context, listed by _context, and a false variable reads as false.
+//
+// By default the data is a Cerb dictionary, as Cerb renders it: Cerb
+// renders a template with an empty Twig context and reads every other
+// variable from the dictionary through an undefined-variable callback
+// (_DevblocksTemplateBuilder::build). So _context holds only the
+// variables the template sets, and a dictionary variable whose value is
+// false reads as null (the callback's false means "not found").
+func WithTwigContext() Option { return func(e *Env) { e.twigContext = true } }
 
 // New returns a ready Env.
 func New(opts ...Option) *Env {
@@ -322,8 +336,11 @@ func (t *Template) RenderContext(ctx context.Context, data *dict.Map) (out strin
 		Limits:  &st.lim,
 		Format:  formatValue,
 	}
-	if data != nil {
+	switch {
+	case data != nil && env.twigContext:
 		opts.Root = data
+	case data != nil:
+		opts.Root = cerbDict{data}
 	}
 	err = t.execute(opts, st)
 	if st.lim.Err != nil {
@@ -473,3 +490,19 @@ func cleanMsg(msg string) string {
 	}
 	return msg
 }
+
+// cerbDict is the render's data read as Cerb reads its dictionary from a
+// template (WithTwigContext): a false value reads as null.
+type cerbDict struct{ m *dict.Map }
+
+func (d cerbDict) Get(k string) (any, bool) {
+	v, ok := d.m.Get(k)
+	if b, isBool := v.(bool); isBool && !b {
+		return nil, ok
+	}
+	return v, ok
+}
+
+func (d cerbDict) Keys() []string { return d.m.Keys() }
+
+func (d cerbDict) Len() int { return d.m.Len() }

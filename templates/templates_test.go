@@ -186,3 +186,41 @@ func TestRenderDoesNotModifyData(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"d":{"a":1}}`, encodeJSON(data))
 }
+
+// TestCerbDictionary checks how a template reads Cerb's dictionary (the
+// default) and Twig's context (WithTwigContext): Cerb renders with an
+// empty Twig context and reads the dictionary through an
+// undefined-variable callback, so _context lists only the template's own
+// variables and a false variable reads as null.
+func TestCerbDictionary(t *testing.T) {
+	t.Parallel()
+	data := dict.New(2)
+	data.Set("f", false)
+	data.Set("t", true)
+	tests := []struct {
+		name, src, cerb, twig string
+	}{
+		{"false reads as null", `{{ f|json_encode }} {{ t|json_encode }}`, `null true`, `false true`},
+		{"_context keys", `{% set x = 1 %}{{ _context|keys|join(',') }}`, `x`, `f,t,x`},
+		{"set false stays false", `{% set g = false %}{{ g|json_encode }}`, `false`, `false`},
+		{"false in a map", `{{ {'a': f}|json_encode }}`, `{"a":null}`, `{"a":false}`},
+	}
+	cerb, twig := New(), New(WithTwigContext())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, c := range []struct {
+				env  *Env
+				want string
+			}{{cerb, tt.cerb}, {twig, tt.twig}} {
+				got, err := c.env.Render(tt.src, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != c.want {
+					t.Errorf("%s: got %q, want %q", tt.src, got, c.want)
+				}
+			}
+		})
+	}
+}

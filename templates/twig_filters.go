@@ -2,16 +2,11 @@ package templates
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
-	"strings"
 
 	"github.com/flosch/pongo2/v6"
-
-	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // Filters and functions added with the Twig front end: the arrow-function
@@ -47,84 +42,4 @@ func fQPEncode(in any, _ ...any) (any, error) {
 		return nil, err
 	}
 	return b.String(), nil
-}
-
-// fnXMLDecode is xml_decode(text): the document as PHP's
-// json_encode(simplexml_load_string(text)) would give it (the root's
-// children; attributes under "@attributes"; repeated elements as lists).
-func fnXMLDecode(st *state, _ any, args ...any) (any, error) {
-	text := toStr(arg(args, 0, ""))
-	items := int64(strings.Count(text, "<"))
-	if err := st.wantItems(items); err != nil {
-		return nil, err
-	}
-	if err := st.alloc(int64(len(text)) + items*entryBytes); err != nil {
-		return nil, err
-	}
-	d := xml.NewDecoder(strings.NewReader(text))
-	d.Strict = false
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, nil
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			v, err := xmlElement(d, se, 0)
-			if err != nil {
-				return nil, nil
-			}
-			return v, nil
-		}
-	}
-}
-
-func xmlElement(d *xml.Decoder, se xml.StartElement, depth int) (any, error) {
-	if depth > 100 {
-		return nil, errors.New("xml too deep")
-	}
-	m := dict.New(4)
-	if len(se.Attr) > 0 {
-		attrs := dict.New(len(se.Attr))
-		for _, a := range se.Attr {
-			attrs.Set(a.Name.Local, a.Value)
-		}
-		m.Set("@attributes", attrs)
-	}
-	var text strings.Builder
-	children := false
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			children = true
-			v, err := xmlElement(d, t, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			name := t.Name.Local
-			if old, ok := m.Get(name); ok {
-				if l, isList := old.([]any); isList {
-					m.Set(name, append(l, v))
-				} else {
-					m.Set(name, []any{old, v})
-				}
-			} else {
-				m.Set(name, v)
-			}
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			s := strings.TrimSpace(text.String())
-			if !children && m.Len() == 0 {
-				return s, nil
-			}
-			if !children && s != "" {
-				m.Set("0", s)
-			}
-			return m, nil
-		}
-	}
 }

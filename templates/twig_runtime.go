@@ -458,9 +458,9 @@ func ctxDefined(ctx *pongo2.ExecutionContext, args ...any) (any, error) {
 
 func ctxContext(ctx *pongo2.ExecutionContext, _ ...any) (any, error) {
 	m := dict.New(8)
-	if ctx.Root != nil {
-		for _, k := range ctx.Root.Keys() {
-			v, _ := ctx.Root.Get(k)
+	if root, ok := ctx.Root.(*dict.Map); ok { // Twig's context (WithTwigContext); not Cerb's dictionary
+		for _, k := range root.Keys() {
+			v, _ := root.Get(k)
 			m.Set(k, norm(v))
 		}
 	}
@@ -838,18 +838,15 @@ func isPlatformFunction(name string) bool {
 }
 
 var platformFunctions = map[string]bool{
-	"dns_get_record": true, "dns_host_by_ip": true, "placeholders_list": true,
-	"vobject_parse": true, "date_lerp": true,
+	"dns_get_record": true, "dns_host_by_ip": true,
 }
 
 // unsupportedFunctions are Twig and Cerb functions hookhost does not have.
 var unsupportedFunctions = map[string]bool{
 	"dump": true, "constant": true, "include": true, "source": true, "template_from_string": true,
-	"block": true, "parent": true, "xml_encode": true, "xml_attr": true, "xml_attrs": true,
-	"xml_tag": true, "xml_xpath": true, "xml_xpath_ns": true,
+	"block": true, "parent": true,
 }
 
 var platformFilters = map[string]bool{
-	"context_name": true, "cerb_translate": true, "image_info": true, "markdown_to_html": true,
-	"html_to_text": true, "parse_emails": true, "parse_user_agent": true,
+	"context_name": true, "cerb_translate": true,
 }

@@ -549,3 +549,22 @@ func TestServerURL(t *testing.T) {
 	re := regexp.MustCompile(`^https?://`)
 	require.Regexp(t, re, api.ServerURL(&net.TCPAddr{IP: net.IPv4zero, Port: 1}, false))
 }
+
+// TestWebhookShow_UpstreamSubscriptions shows a webhook's subscribe block's
+// state: this server does not allow private addresses, so the outbound
+// guard refuses the loopback upstream and the error shows.
+func TestWebhookShow_UpstreamSubscriptions(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	w := s.webhook(t, "upstream", "subscribe/up:\n  url: http://127.0.0.1:9/hooks\n  body:\n    url: {{webhook_url}}\n")
+	var out string
+	for range 1000 {
+		r := s.cli("", "webhook", "show", w.ID)
+		require.Equal(t, exitOK, r.code, r.err)
+		if out = r.out; strings.Contains(out, "last error:") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Regexp(t, `(?m)^upstream subscriptions:\n  subscribe/up: (pending|failed), \d+ attempts, .+\n    last error: refused by the outbound guard: .*loopback`, out)
+}

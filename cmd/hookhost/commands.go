@@ -238,6 +238,7 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 				fmt.Fprintf(c.out, "previous token valid until: %s\n", fmtTime(*w.PreviousTokenValidUntil))
 			}
 			fmt.Fprintf(c.out, "event KATA:\n%s\n", indent(w.EventKATA, "  "))
+			printUpstream(c.out, w.Subscriptions)
 			return nil
 		},
 	}
@@ -738,4 +739,29 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printUpstream shows a webhook's upstream subscriptions (its
+// subscribe/<name>: blocks): state, location and the last answer.
+func printUpstream(w io.Writer, subs []api.UpstreamSubscription) {
+	if len(subs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "upstream subscriptions:")
+	for _, s := range subs {
+		state := s.State
+		if !s.Current {
+			state += " (being taken back)"
+		}
+		fmt.Fprintf(w, "  subscribe/%s: %s, %d attempts, %s\n", s.Block, state, s.Attempts, fmtTime(s.UpdatedAt))
+		if s.Location != "" {
+			fmt.Fprintf(w, "    location: %s\n", s.Location)
+		}
+		if s.LastStatus != 0 {
+			fmt.Fprintf(w, "    last answer: %d %s\n", s.LastStatus, strings.ReplaceAll(s.LastAnswer, "\n", " "))
+		}
+		if s.LastError != "" {
+			fmt.Fprintf(w, "    last error: %s\n", s.LastError)
+		}
+	}
 }

@@ -798,7 +798,8 @@ var panicLines = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \
 // KATA and packages through the admin API, template bombs, and killed
 // extension processes mid-run. It counts inputs, faults, unexpected
 // 500s, panics (in the server's output), hangs, exits and lost records,
-// logs the table, and fails on any 500, panic, hang, exit or loss.
+// logs the table, and fails on any 500, panic, hang, exit or loss. Its
+// PortInUse subtest starts serve on a taken port first.
 // One round runs in make test; HOOKHOST_SOAK=2m (make soak) repeats the
 // rounds for that long.
 func TestHostile_Serve(t *testing.T) {
@@ -813,6 +814,8 @@ func TestHostile_Serve(t *testing.T) {
 		soak = d
 	}
 	bin := buildBinary(t)
+	t.Run("PortInUse", func(t *testing.T) { hostilePortInUse(t, bin) })
+	t.Run("HeaderBytesFlag", func(t *testing.T) { hostileHeaderFlag(t, bin) })
 	f := &hostileFigures{}
 	s := startHostileServer(t, bin, f)
 	bomb := gzipBomb(64 << 20)
@@ -848,14 +851,10 @@ func TestHostile_Serve(t *testing.T) {
 	require.Empty(t, f.failures, "every failure is listed above")
 }
 
-// TestHostile_PortInUse: a serve whose port is taken exits with the bind
-// error before it starts any extension process, so none is left behind.
-func TestHostile_PortInUse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the real binary; skipped with -short")
-	}
-	t.Parallel()
-	bin := buildBinary(t)
+// hostilePortInUse: a serve whose port is taken exits with the bind error
+// before it starts any extension process, so none is left behind.
+func hostilePortInUse(t *testing.T, bin string) {
+	t.Helper()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = taken.Close() })
@@ -879,4 +878,51 @@ func TestHostile_PortInUse(t *testing.T) {
 	}
 	require.Contains(t, out.String(), "address already in use")
 	require.NotContains(t, out.String(), "extension started", "nothing starts before the ports are bound")
+}
+
+// hostileHeaderFlag: --max-header-bytes moves the cap on the request line
+// and headers: a 24 KiB header is refused with 431 at the default (8 KiB)
+// and served under --max-header-bytes 64KiB.
+func hostileHeaderFlag(t *testing.T, bin string) {
+	t.Helper()
+	req := []byte("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + strings.Repeat("b", 24<<10) + "\r\n\r\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"Default", nil, http.StatusRequestHeaderFieldsTooLarge},
+		{"Raised", []string{"--max-header-bytes", "64KiB"}, http.StatusOK},
+	} {
+		addr := freeAddr(t)
+		var out syncBuffer
+		cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--in-process", "--access-log=false"}, tt.args...)...)
+		cmd.Env = append(os.Environ(), "HOOKHOST_ADMIN_TOKEN=header-flag-token")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		ready := false
+		for range 600 {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				ready = true
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		require.True(t, ready, "%s: the server did not start: %s", tt.name, out.String())
+		st, _, hung, err := rawExchange(addr, req)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(hostileClientWait):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		require.NoError(t, err)
+		require.False(t, hung, tt.name)
+		require.Equal(t, tt.want, st, "%s: %s", tt.name, out.String())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookhost/hookhost/host"
+	"github.com/hookhost/hookhost/plugins"
 )
 
 func newServeCmd() *cobra.Command {
@@ -41,6 +42,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			}
 			cfg.Logger = logger
 			cfg.Version = version
+			defer startCPUProfile(os.Getenv(plugins.EnvCPUProfile), logger)()
 			cfg.AdminToken = os.Getenv("HOOKHOST_ADMIN_TOKEN")
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
@@ -96,7 +98,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
 	durationFlag(fs, &cfg.Jobs.ShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", cfg.Jobs.ShutdownGrace, "time running jobs get to finish at shutdown")
 	durationFlag(fs, &cfg.Jobs.RescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", cfg.Jobs.RescueAfter, "re-run a job whose process stopped sending heartbeats for this long")
-	durationFlag(fs, &cfg.Jobs.FetchPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", cfg.Jobs.FetchPollInterval, "how often to look for new jobs; 0 picks by database (10ms on SQLite, 500ms on PostgreSQL)")
+	durationFlag(fs, &cfg.Jobs.FetchPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", cfg.Jobs.FetchPollInterval, "how often to look for new jobs; 0 picks by database (1s on SQLite, 500ms on PostgreSQL)")
 	durationFlag(fs, &cfg.Jobs.Retention, "job-retention", "HOOKHOST_JOB_RETENTION", cfg.Jobs.Retention, "how long ended jobs keep their queue row and real inputs, for retries")
 	durationFlag(fs, &cfg.RunRetention, "run-retention", "HOOKHOST_RUN_RETENTION", cfg.RunRetention, "how long run records are kept; 0 keeps them without an age bound")
 	sizeFlag(fs, &cfg.RunHistoryMaxBytes, "run-history-max-bytes", "HOOKHOST_RUN_HISTORY_MAX_BYTES", cfg.RunHistoryMaxBytes, "largest total size of the run history; the oldest records go first (0: no bound)")

@@ -25,6 +25,7 @@ import (
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/schedule"
+	"github.com/hookhost/hookhost/host/upstream"
 )
 
 // Config is what the admin API needs.
@@ -36,7 +37,10 @@ type Config struct {
 	Live *live.Broker
 	Jobs *jobs.Queue
 	// Schedules runs schedules (nil: the schedule routes answer 503).
-	Schedules  *schedule.Scheduler
+	Schedules *schedule.Scheduler
+	// Upstream keeps the webhooks' upstream subscriptions (subscribe/<name>:
+	// blocks); nil: none are made.
+	Upstream   *upstream.Manager
 	Extensions *runner.Extensions
 	// Metrics gives GET /metrics/summary (nil: it answers 503).
 	Metrics  *metrics.Metrics

@@ -42,12 +42,28 @@ func (a *Admin) applyManifests(c *fiber.Ctx) error {
 	if in.Source != "" {
 		by += " from " + in.Source
 	}
-	plan, err := manifest.NewApplier(a.cat).Apply(c.UserContext(), manifest.Files(in.Files), manifest.Options{
+	plan, err := manifest.NewApplier(a.cat).WithExtras(a.manifestExtras()).Apply(c.UserContext(), manifest.Files(in.Files), manifest.Options{
 		DryRun: in.DryRun, Prune: in.Prune, By: by, SecretValue: manifest.GivenSecrets(in.Secrets)})
 	if err != nil {
 		return manifestProblem(err)
 	}
 	return c.JSON(plan)
+}
+
+// manifestExtras are the schedules and subscriptions manifests declare,
+// those that run here.
+func (a *Admin) manifestExtras() manifest.Extras {
+	var x manifest.Extras
+	if a.cfg.Schedules != nil {
+		x.Schedules = a.cfg.Schedules
+	}
+	if a.cfg.Jobs != nil {
+		x.Subscriptions = a.cfg.Jobs
+	}
+	if a.cfg.Upstream != nil {
+		x.Upstream = a.cfg.Upstream
+	}
+	return x
 }
 
 // manifestProblem turns manifest problems into a 400 problem, one item
@@ -67,7 +83,7 @@ func manifestProblem(err error) error {
 // exportManifests writes the current state as a manifest directory that
 // applies back unchanged.
 func (a *Admin) exportManifests(c *fiber.Ctx) error {
-	files, err := manifest.Export(c.UserContext(), a.cat)
+	files, err := manifest.ExportAll(c.UserContext(), a.cat, a.manifestExtras())
 	if err != nil {
 		return err
 	}
@@ -81,9 +97,9 @@ func (a *Admin) exportManifests(c *fiber.Ctx) error {
 func (a *Admin) listAudit(c *fiber.Ctx) error {
 	f := store.AuditFilter{Kind: c.Query("kind"), Name: c.Query("name")}
 	switch f.Kind {
-	case "", store.KindAutomation, store.KindWebhook, store.KindSecret, store.KindPackage:
+	case "", store.KindAutomation, store.KindWebhook, store.KindSecret, store.KindPackage, store.KindSchedule, store.KindSubscription:
 	default:
-		return api.InvalidField("kind", fmt.Sprintf("kind must be automation, webhook, secret or package (got %q)", f.Kind))
+		return api.InvalidField("kind", fmt.Sprintf("kind must be automation, webhook, secret, package, schedule or subscription (got %q)", f.Kind))
 	}
 	if v := c.Query("since"); v != "" {
 		t, err := parseSince(v, time.Now())

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
+	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/packages/library"
 )
 
@@ -50,6 +52,7 @@ func (a *Admin) importPackage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	a.syncImported(c.UserContext(), res)
 	if res.Action != api.ImportFirst {
 		return c.JSON(res) // an upgrade, or the same revision again
 	}
@@ -58,4 +61,25 @@ func (a *Admin) importPackage(c *fiber.Ctx) error {
 
 func (a *Admin) listLibrary(c *fiber.Ctx) error {
 	return c.JSON(api.LibraryList{Packages: library.List()})
+}
+
+// syncImported makes the upstream subscriptions of the webhooks an import
+// created (with their URL, shown once), changed or deleted.
+func (a *Admin) syncImported(ctx context.Context, res *api.ImportResult) {
+	if a.cfg.Upstream == nil {
+		return
+	}
+	for _, w := range res.Webhooks {
+		if rec, err := a.cat.GetWebhook(ctx, w.ID); err == nil {
+			a.syncUpstream(ctx, rec, w.URL, false)
+		}
+	}
+	for _, r := range res.RecordsUpdated[catalog.ContextWebhook] {
+		if rec, err := a.cat.GetWebhook(ctx, r.ID); err == nil {
+			a.syncUpstream(ctx, rec, "", false)
+		}
+	}
+	for _, r := range res.RecordsDeleted[catalog.ContextWebhook] {
+		a.syncUpstream(ctx, &store.Webhook{ID: r.ID}, "", true)
+	}
 }

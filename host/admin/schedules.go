@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/schedule"
 	"github.com/hookhost/hookhost/host/views"
@@ -56,7 +57,7 @@ func scheduleView(sc *schedule.Schedule, next int) api.Schedule {
 	v := api.Schedule{Name: sc.Name, Description: sc.Description, Cron: sc.Cron, TimeZone: sc.TimeZone,
 		Automation: sc.Automation, Inputs: sc.Inputs, Job: api.ScheduleJob(sc.Job), Enabled: sc.Enabled,
 		MissedRuns: sc.Missed, NextRunAt: in(sc.NextRunAt), LastRunAt: in(sc.LastRunAt), LastJobID: sc.LastJobID,
-		MissedCount: sc.MissedCount, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt}
+		MissedCount: sc.MissedCount, Owner: sc.Owner, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt}
 	if v.Inputs == nil {
 		v.Inputs = []byte("null")
 	}
@@ -131,6 +132,9 @@ func (a *Admin) patchSchedule(c *fiber.Ctx) error {
 		o := schedule.JobOptions(*in.Job)
 		p.Job = &o
 	}
+	if err := a.checkScheduleOwner(c, s); err != nil {
+		return err
+	}
 	sc, err := s.Update(c.UserContext(), c.Params("name"), p)
 	if err != nil {
 		return err
@@ -143,10 +147,23 @@ func (a *Admin) deleteSchedule(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := a.checkScheduleOwner(c, s); err != nil {
+		return err
+	}
 	if err := s.Delete(c.UserContext(), c.Params("name")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// checkScheduleOwner refuses (409 naming the file) to change a schedule
+// a manifest owns, unless ?force=true.
+func (a *Admin) checkScheduleOwner(c *fiber.Ctx, s *schedule.Scheduler) error {
+	sc, err := s.Get(c.UserContext(), c.Params("name"))
+	if err != nil {
+		return err
+	}
+	return catalog.CheckOwner(c.UserContext(), "schedule", sc.Name, sc.Owner)
 }
 
 func (a *Admin) pauseSchedule(c *fiber.Ctx) error { return a.setScheduleEnabled(c, false) }
@@ -158,6 +175,9 @@ func (a *Admin) resumeSchedule(c *fiber.Ctx) error { return a.setScheduleEnabled
 func (a *Admin) setScheduleEnabled(c *fiber.Ctx, enabled bool) error {
 	s, err := a.schedules()
 	if err != nil {
+		return err
+	}
+	if err := a.checkScheduleOwner(c, s); err != nil {
 		return err
 	}
 	sc, err := s.SetEnabled(c.UserContext(), c.Params("name"), enabled)

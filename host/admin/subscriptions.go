@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
 )
 
@@ -25,7 +26,7 @@ func (a *Admin) subscriptionRoutes() []route {
 // its signing secret).
 func subscriptionView(s *jobs.Subscription, withSecret bool) api.Subscription {
 	v := api.Subscription{ID: s.ID, URL: s.URL, Events: s.Events, WebhookID: s.WebhookID, Description: s.Description,
-		CreatedAt: s.CreatedAt}
+		Name: s.Name, Owner: s.Owner, CreatedAt: s.CreatedAt}
 	if withSecret {
 		v.Secret = s.Secret
 	}
@@ -105,6 +106,13 @@ func (a *Admin) getSubscription(c *fiber.Ctx) error {
 func (a *Admin) unsubscribe(c *fiber.Ctx) error {
 	q, err := a.queue()
 	if err != nil {
+		return err
+	}
+	s, err := q.Subscription(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return subscriptionNotFound(err, c.Params("id"))
+	}
+	if err := catalog.CheckOwner(c.UserContext(), "subscription", s.Name, s.Owner); err != nil {
 		return err
 	}
 	if err := q.Unsubscribe(c.UserContext(), c.Params("id")); err != nil {

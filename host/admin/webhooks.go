@@ -58,6 +58,7 @@ func (a *Admin) createWebhook(c *fiber.Ctx) error {
 	}
 	v := views.Webhook(w, time.Now())
 	v.Token, v.URL = tok, a.cat.WebhookURL(tok)
+	a.syncUpstream(c.UserContext(), w, v.URL, false)
 	c.Location("/api/v1/webhooks/" + w.ID)
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
@@ -246,7 +247,29 @@ func (a *Admin) getWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(views.Webhook(w, time.Now()))
+	v := views.Webhook(w, time.Now())
+	if a.cfg.Upstream != nil {
+		subs, err := a.cfg.Upstream.List(c.UserContext(), w.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			v.Subscriptions = append(v.Subscriptions, api.UpstreamSubscription{Block: s.Block, State: s.State, Current: s.Current,
+				Location: s.Location, LastStatus: s.LastStatus, LastAnswer: s.LastAnswer, LastError: s.LastError,
+				Attempts: s.Attempts, UpdatedAt: s.UpdatedAt})
+		}
+	}
+	return c.JSON(v)
+}
+
+// syncUpstream brings a webhook's upstream subscriptions in line with its
+// event KATA after a change (webhookURL: its URL when the change made it
+// known; deleted: taken back). Its failures never fail the change: they
+// show on the webhook.
+func (a *Admin) syncUpstream(ctx context.Context, w *store.Webhook, webhookURL string, deleted bool) {
+	if a.cfg.Upstream != nil {
+		a.cfg.Upstream.Sync(context.WithoutCancel(ctx), w, webhookURL, deleted)
+	}
 }
 
 // patchWebhook changes the fields present in the JSON body; "expires_at":
@@ -285,6 +308,9 @@ func (a *Admin) patchWebhook(c *fiber.Ctx) error {
 	if err := a.cat.UpdateWebhook(c.UserContext(), w, in.EventKATA != nil); err != nil {
 		return err
 	}
+	if in.EventKATA != nil {
+		a.syncUpstream(c.UserContext(), w, "", false)
+	}
 	return c.JSON(views.Webhook(w, time.Now()))
 }
 
@@ -292,6 +318,7 @@ func (a *Admin) deleteWebhook(c *fiber.Ctx) error {
 	if err := a.cat.DeleteWebhook(c.UserContext(), c.Params("id")); err != nil {
 		return err
 	}
+	a.syncUpstream(c.UserContext(), &store.Webhook{ID: c.Params("id")}, "", true)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -313,5 +340,6 @@ func (a *Admin) rotateWebhook(c *fiber.Ctx) error {
 	}
 	v := views.Webhook(w, time.Now())
 	v.Token, v.URL = tok, a.cat.WebhookURL(tok)
+	a.syncUpstream(c.UserContext(), w, v.URL, false)
 	return c.JSON(v)
 }

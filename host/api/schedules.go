@@ -32,9 +32,11 @@ type Schedule struct {
 	LastRunAt *time.Time `json:"last_run_at"`
 	LastJobID string     `json:"last_job_id,omitempty"`
 	// MissedCount counts the ticks that got no job of their own.
-	MissedCount int64     `json:"missed_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	MissedCount int64 `json:"missed_count"`
+	// Owner is "manifest:<file>" when a manifest manages the schedule.
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ScheduleJob are the options of a schedule's jobs, as the job: block of
@@ -91,13 +93,17 @@ type ScheduleSigningSecret struct {
 // deliveries (Standard Webhooks); it is shown by POST /subscriptions and
 // GET /subscriptions/{id}, not in lists.
 type Subscription struct {
-	ID          string    `json:"id"`
-	URL         string    `json:"url"`
-	Events      []string  `json:"events"`
-	WebhookID   string    `json:"webhook_id,omitempty"`
-	Description string    `json:"description,omitempty"`
-	Secret      string    `json:"secret,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	WebhookID   string   `json:"webhook_id,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Secret      string   `json:"secret,omitempty"`
+	// Name identifies a subscription a manifest declares; Owner is
+	// "manifest:<file>" when a manifest manages it.
+	Name      string    `json:"name,omitempty"`
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // SubscriptionInput is the body of POST /subscriptions.

@@ -57,6 +57,31 @@ type Webhook struct {
 	Token                   string     `json:"token,omitempty"`
 	// Stats are the webhook's recent requests (GET /webhooks?stats=).
 	Stats *WebhookStats `json:"stats,omitempty"`
+	// Subscriptions are the subscriptions hookhost made (or is making, or
+	// is taking back) upstream for its subscribe/<name>: blocks (GET
+	// /webhooks/{id}).
+	Subscriptions []UpstreamSubscription `json:"subscriptions,omitempty"`
+}
+
+// UpstreamSubscription is the state of a subscription hookhost makes at an
+// upstream API for a subscribe/<name>: block of a webhook's event KATA.
+type UpstreamSubscription struct {
+	// Block is the block's name.
+	Block string `json:"block"`
+	// State is pending, active, failed or deleting.
+	State string `json:"state"`
+	// Current is false for one being taken back (replaced by a newer
+	// one, or its block removed).
+	Current bool `json:"current"`
+	// Location is where DELETE takes it back.
+	Location string `json:"location,omitempty"`
+	// LastStatus and LastAnswer are the upstream's last answer (an
+	// excerpt); LastError says why the last attempt failed.
+	LastStatus int       `json:"last_status,omitempty"`
+	LastAnswer string    `json:"last_answer,omitempty"`
+	LastError  string    `json:"last_error,omitempty"`
+	Attempts   int       `json:"attempts"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // WebhookInput is the JSON body of POST /webhooks.

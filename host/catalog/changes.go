@@ -59,6 +59,13 @@ func ManifestFile(owner string) string {
 	return f
 }
 
+// CheckOwner refuses (409, naming the file) a change by the admin API to
+// a record a manifest owns, unless the context's Actor forces it
+// (?force=true) or is a manifest; kind and name name the record.
+func CheckOwner(ctx context.Context, kind, name, owner string) error {
+	return checkOwner(ctx, kind, name, owner)
+}
+
 // checkOwner refuses (409) a change by the admin API to a record a
 // manifest owns, unless the actor forces it.
 func checkOwner(ctx context.Context, kind, name, owner string) error {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/upstream"
 	"github.com/hookhost/hookhost/host/verify"
 )
 
@@ -12,6 +13,8 @@ type Event struct {
 	*automations.Event
 	// Verifiers are the compiled verify/* blocks, in order.
 	Verifiers []*verify.Verifier
+	// Subscriptions are the compiled subscribe/* blocks, in order.
+	Subscriptions []*upstream.Spec
 	// Secrets names the stored secrets the event KATA's templates refer to
 	// ({{secrets.NAME}}); only those are read for a request.
 	Secrets []string
@@ -31,7 +34,11 @@ func (c *Catalog) CompileEvent(text string) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Event{Event: ev, Verifiers: vs, Secrets: SecretRefs(text)}
+	subs, err := upstream.Compile(ev.Subscribe)
+	if err != nil {
+		return nil, err
+	}
+	out := &Event{Event: ev, Verifiers: vs, Subscriptions: subs, Secrets: SecretRefs(text)}
 	for _, v := range vs {
 		out.CredentialHeaders = append(out.CredentialHeaders, v.CredentialHeaders()...)
 	}

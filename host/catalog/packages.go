@@ -172,6 +172,10 @@ const (
 	contextWebhook    = "webhook_listener"
 )
 
+// ContextWebhook is the record type of webhooks in an import's result
+// (api.ImportResult's records maps).
+const ContextWebhook = contextWebhook
+
 // packageWebhooks returns, by uid, the IDs of the webhooks an earlier
 // import created that still exist.
 func (c *Catalog) packageWebhooks(ctx context.Context, before packages.Result) (map[string]string, error) {

@@ -102,6 +102,20 @@ func (c *Catalog) ValidateEventIn(ctx context.Context, text string, ec EventCont
 			}
 		}
 	}
+	for _, sub := range ev.Subscriptions {
+		for _, name := range sub.SecretNames() {
+			set := false
+			if ec.Secret != nil {
+				set = ec.Secret(name)
+			} else if _, found, err := c.SecretValue(ctx, name); err != nil || found {
+				set = true
+			}
+			if !set {
+				p.Add(api.ProblemItem{Field: "event_kata", Line: sub.Pos.Line, Column: sub.Pos.Col,
+					Message: fmt.Sprintf("subscribe/%s: uses the secret %q, which is not set (PUT /api/v1/secrets/%s)", sub.Name, name, name)})
+			}
+		}
+	}
 	saved := map[string]*store.Automation{}
 	for _, name := range ev.Automations() {
 		a, ok := ec.Automations[name]

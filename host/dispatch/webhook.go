@@ -188,13 +188,19 @@ func (d *Dispatcher) pending(x *exchange) *pendingRun {
 }
 
 // writeAnswer writes an automation's response. A body without a
-// Content-Type gets one inferred from it (never sniffed as HTML).
+// Content-Type gets one inferred from it (never sniffed as HTML); a
+// Content-Type the script set empty is sent without a type, as Cerb's
+// "Content-Type: " (not the HTTP server's default).
 func writeAnswer(c *fiber.Ctx, a *Answer) {
 	c.Status(a.Status)
 	hasType := false
 	for _, hv := range a.Headers {
 		if strings.EqualFold(hv[0], fiber.HeaderContentType) {
 			hasType = true
+			if strings.TrimSpace(hv[1]) == "" {
+				c.Response().Header.SetNoDefaultContentType(true)
+				continue
+			}
 		}
 		c.Response().Header.Add(hv[0], hv[1])
 	}

@@ -107,6 +107,7 @@ func (q *Queue) queueCallback(ctx context.Context, tx *sql.Tx, j *Job, body []by
 	if err != nil {
 		return fmt.Errorf("queue callback: %w", err)
 	}
+	q.queuedCallbacks.Store(true)
 	return nil
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	// Settings are the operator's knobs (DefaultSettings); they are not
 	// defaulted here.
 	Settings
+	// Upstream does the upstream subscription requests EnqueueUpstream
+	// queues (host/upstream). Optional: without it they are cancelled.
+	Upstream UpstreamFunc
 	// CallbackWorkers is how many completion callbacks are sent at once.
 	// Default 4.
 	CallbackWorkers int
@@ -106,7 +109,10 @@ func (c *Config) defaults() error {
 	switch c.Dialect {
 	case DialectSQLite:
 		if c.FetchPollInterval == 0 {
-			c.FetchPollInterval = 10 * time.Millisecond
+			// This process wakes River after its own inserts (wake.go), so
+			// the poll only finds what River alone knows of: retries whose
+			// time came.
+			c.FetchPollInterval = sqliteIdlePoll
 		}
 	case DialectPostgres:
 		if c.DatabaseURL == "" {

@@ -192,6 +192,7 @@ func (q *Queue) queueDeliveries(ctx context.Context, tx *sql.Tx, subs []string, 
 	if err != nil {
 		return fmt.Errorf("queue deliveries: %w", err)
 	}
+	q.queuedCallbacks.Store(true)
 	now := micros(nowUTC())
 	for i, sub := range subs {
 		if _, err := tx.ExecContext(ctx, q.d.q(insertDeliverySQL), ids[i], sub, typ, res[i].Job.ID, now, now); err != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,12 @@ type Queue struct {
 	// text that pgx parses again, which cost about a fifth of the server's
 	// CPU per 202. It works no jobs and owns no pool.
 	pgxClient *river.Client[pgx.Tx]
+	// hub wakes River's producers after this process's inserts (SQLite
+	// only; nil on PostgreSQL, where LISTEN/NOTIFY does): see wake.go.
+	hub *wakeHub
+	// queuedCallbacks is set by a write that queued a callback or a
+	// delivery, so that the writer wakes their queue once it committed.
+	queuedCallbacks atomic.Bool
 
 	inserter *groupCommit[*insertItem]
 	writer   *groupCommit[*writeOp]
@@ -79,7 +86,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	var driver riverdriver.Driver[*sql.Tx]
 	switch cfg.Dialect {
 	case DialectSQLite:
-		driver = riversqlite.New(cfg.DB)
+		q.hub = newWakeHub()
+		driver = wakeDriver{Driver: riversqlite.New(cfg.DB), db: cfg.DB, hub: q.hub}
 	case DialectPostgres:
 		pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
@@ -119,6 +127,10 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.closePool()
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &upstreamWorker{q: q}); err != nil {
+		q.closePool()
+		return nil, err
+	}
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
 		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
@@ -145,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q.client = client
 
 	inserters, writers := 1, 1
-	insert := sqlBatch(cfg.DB, q.commitInserts)
+	insert := q.waking(queueRuns, sqlBatch(cfg.DB, q.commitInserts))
 	if cfg.Dialect == DialectPostgres {
 		// Two inserters: one commits while the other collects. More of them
 		// split the callers into smaller batches, and each transaction has a
@@ -166,9 +178,35 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, insert)
 	q.inserter.start(inserters)
-	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, sqlBatch(cfg.DB, commitWrites))
+	writes := sqlBatch(cfg.DB, commitWrites)
+	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
+		err := writes(ctx, ops)
+		if q.queuedCallbacks.Swap(false) && err == nil {
+			q.wake(queueCallbacks)
+		}
+		return err
+	})
 	q.writer.start(writers)
 	return q, nil
+}
+
+// waking is commit, then, once it committed, a wake of queue's producer.
+func (q *Queue) waking(queue string, commit func(ctx context.Context, items []*insertItem) error) func(ctx context.Context, items []*insertItem) error {
+	return func(ctx context.Context, items []*insertItem) error {
+		err := commit(ctx, items)
+		if err == nil {
+			q.wake(queue)
+		}
+		return err
+	}
+}
+
+// wake tells River's producer of queue, in this process, that it has new
+// jobs, committed (on SQLite; PostgreSQL's LISTEN/NOTIFY does it there).
+func (q *Queue) wake(queue string) {
+	if q.hub != nil {
+		q.hub.wake(queue)
+	}
 }
 
 // Start starts working jobs (unless Config.Workers is 0), and publishing

@@ -22,8 +22,8 @@ type Settings struct {
 	// from its process before it is run again (after a crash).
 	RescueAfter time.Duration
 	// FetchPollInterval is how often the process looks for new jobs besides
-	// insert notifications. 0 picks by database: 10ms on SQLite (whose
-	// notifications are polled every 50 ms), 500ms on PostgreSQL
+	// insert notifications. 0 picks by database: 1s on SQLite (the process
+	// wakes River itself after its own inserts), 500ms on PostgreSQL
 	// (LISTEN/NOTIFY wakes fetches).
 	FetchPollInterval time.Duration
 	// Retention is how long ended jobs keep their queue row (River's), with

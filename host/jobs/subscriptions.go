@@ -90,6 +90,10 @@ type Subscription struct {
 	// Secret ("whsec_…") signs its deliveries.
 	Secret    string
 	CreatedAt time.Time
+	// Name identifies a subscription a manifest declares ("" otherwise);
+	// Owner is what manages it ("" for the admin API,
+	// store.OwnerManifest+file for a manifest).
+	Name, Owner string
 }
 
 // matches reports whether the subscription wants an event.
@@ -193,6 +197,66 @@ func (q *Queue) Subscribe(ctx context.Context, s *Subscription) error {
 	return nil
 }
 
+// CheckSubscription validates a subscription as Subscribe does and
+// normalises its events. A *FieldError names what is wrong.
+func (q *Queue) CheckSubscription(s *Subscription) error { return q.checkSubscription(s) }
+
+// SubscriptionChange returns the change of a change set
+// (store.ChangeSet) that writes s, checked by CheckSubscription:
+// store.ActionCreate inserts it with a new ID and signing secret (filled
+// in s when the change set is applied), store.ActionUpdate replaces its
+// URL, events, webhook, description and owner (by ID; its secret and
+// delivery log stay), store.ActionDelete deletes it and its delivery log
+// (by ID). After the change set is applied, call RefreshSubscribers.
+func (q *Queue) SubscriptionChange(action string, s *Subscription) store.Change {
+	rec := &store.RecordChange{Kind: store.KindSubscription, Name: s.Name, RecordID: s.ID}
+	if action == store.ActionCreate && s.ID == "" {
+		s.ID = uuid.NewString()
+		rec.RecordID = s.ID
+	}
+	rec.Write = func(ctx context.Context, tx *sql.Tx) error {
+		switch action {
+		case store.ActionCreate:
+			s.Secret, s.CreatedAt = newSecret(), nowUTC().Truncate(time.Microsecond)
+			stored, sealed, err := q.sealSecret(subscriptionSealPrefix+s.ID, s.Secret)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, q.d.q(`INSERT INTO hookhost_subscriptions (id, url, events, webhook_id, description,
+				secret, sealed, created_at, name, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), s.ID, s.URL, strings.Join(s.Events, " "),
+				s.WebhookID, s.Description, stored, sealed, micros(s.CreatedAt), s.Name, s.Owner)
+			return err
+		case store.ActionUpdate:
+			res, err := tx.ExecContext(ctx, q.d.q(`UPDATE hookhost_subscriptions SET url = ?, events = ?, webhook_id = ?,
+				description = ?, name = ?, owner = ? WHERE id = ?`), s.URL, strings.Join(s.Events, " "), s.WebhookID,
+				s.Description, s.Name, s.Owner, s.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return store.ErrNotFound
+			}
+			return nil
+		case store.ActionDelete:
+			res, err := tx.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_subscriptions WHERE id = ?`), s.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return store.ErrNotFound
+			}
+			_, err = tx.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_deliveries WHERE subscription_id = ?`), s.ID)
+			return err
+		}
+		return fmt.Errorf("%w: no action %q on a subscription", store.ErrInvalid, action)
+	}
+	return store.Change{Action: action, Record: rec}
+}
+
+// RefreshSubscribers reloads the subscriptions events are matched
+// against, after a change set that changed them (SubscriptionChange).
+func (q *Queue) RefreshSubscribers(ctx context.Context) { q.refreshSubscribers(ctx) }
+
 // Unsubscribe deletes a subscription and its delivery log; deliveries not
 // sent yet are dropped (ErrSubscriptionNotFound when there is none).
 func (q *Queue) Unsubscribe(ctx context.Context, id string) error {
@@ -221,7 +285,7 @@ func (q *Queue) Unsubscribe(ctx context.Context, id string) error {
 	return nil
 }
 
-const subscriptionColumns = `id, url, events, webhook_id, description, secret, sealed, created_at`
+const subscriptionColumns = `id, url, events, webhook_id, description, secret, sealed, created_at, name, owner`
 
 // scanSubscription reads a row of subscriptionColumns, opening its secret
 // (see sealSecret).
@@ -232,7 +296,7 @@ func (q *Queue) scanSubscription(r rowScanner) (*Subscription, error) {
 		sealed  int
 		created int64
 	)
-	if err := r.Scan(&s.ID, &s.URL, &events, &s.WebhookID, &s.Description, &s.Secret, &sealed, &created); err != nil {
+	if err := r.Scan(&s.ID, &s.URL, &events, &s.WebhookID, &s.Description, &s.Secret, &sealed, &created, &s.Name, &s.Owner); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrSubscriptionNotFound
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/store"
@@ -22,11 +24,16 @@ import (
 // concurrent applies are serialised by the store (a change planned against
 // a state that changed before it is applied is refused, 409).
 type Applier struct {
-	cat *catalog.Catalog
+	cat    *catalog.Catalog
+	extras Extras
 }
 
-// NewApplier returns an Applier over cat.
+// NewApplier returns an Applier over cat (and no schedules or
+// subscriptions: WithExtras).
 func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat} }
+
+// WithExtras returns the Applier applying schedules and subscriptions too.
+func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x} }
 
 // Options configure an apply.
 type Options struct {
@@ -105,6 +112,7 @@ func (a *Applier) Apply(ctx context.Context, src Source, opts Options) (*api.Man
 // ApplySet is Apply of manifests already read.
 func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
 	p, err := newPlanner(ctx, a.cat, set, opts)
+	p.extras = a.extras
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +132,12 @@ func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.Ma
 		return nil, err
 	}
 	out.Applied = true
+	if a.extras.Schedules != nil {
+		a.extras.Schedules.Changed()
+	}
+	if a.extras.Subscriptions != nil {
+		a.extras.Subscriptions.RefreshSubscribers(ctx)
+	}
 	for i, c := range out.Changes {
 		if w := p.created[c.Kind+"\x00"+c.Name]; w != nil {
 			out.Changes[i].ID = w.ID
@@ -132,7 +146,43 @@ func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.Ma
 	for _, nw := range p.newHooks {
 		out.Webhooks = append(out.Webhooks, api.ImportedWebhook{ID: nw.rec.ID, Name: nw.rec.Name, URL: a.cat.WebhookURL(nw.token), Token: nw.token})
 	}
+	if a.extras.Upstream != nil {
+		a.syncUpstream(ctx, p)
+	}
 	return out, nil
+}
+
+// syncUpstream brings the upstream subscriptions of the webhooks an apply
+// changed in line: with their URL when the apply made it (a creation, a
+// new pinned token).
+func (a *Applier) syncUpstream(ctx context.Context, p *planner) {
+	tokens := map[string]string{}
+	for _, nw := range p.newHooks {
+		tokens[nw.rec.ID] = nw.token
+	}
+	for _, c := range p.changes {
+		w := c.Webhook
+		if w == nil {
+			continue
+		}
+		if c.Action == store.ActionDelete {
+			a.extras.Upstream.Sync(ctx, w, "", true)
+			continue
+		}
+		tok := tokens[w.ID]
+		if tok == "" && w.TokenSecret != "" && (c.Action == store.ActionCreate || c.Action == store.ActionRotate) {
+			if v, ok := p.values[w.TokenSecret]; ok {
+				tok = v
+			} else if v, found, err := a.cat.SecretValue(ctx, w.TokenSecret); err == nil && found {
+				tok = v
+			}
+		}
+		hookURL := ""
+		if tok != "" {
+			hookURL = a.cat.WebhookURL(tok)
+		}
+		a.extras.Upstream.Sync(ctx, w, hookURL, false)
+	}
 }
 
 // newHook is a webhook created with a generated token, shown once.
@@ -143,10 +193,11 @@ type newHook struct {
 
 // planner computes one apply.
 type planner struct {
-	ctx  context.Context
-	cat  *catalog.Catalog
-	set  *Set
-	opts Options
+	ctx    context.Context
+	cat    *catalog.Catalog
+	set    *Set
+	opts   Options
+	extras Extras
 
 	probs    Problems
 	entries  []api.ManifestChange
@@ -237,11 +288,13 @@ func (p *planner) plan() {
 	p.planSecrets()
 	p.planAutomations()
 	p.planWebhooks()
+	p.planSchedules()
+	p.planSubscriptions()
 	if len(p.probs) == 0 {
 		p.checkOthers()
 	}
-	// Secrets, automations and webhooks are written in that order, the
-	// deletions last (webhooks, automations, secrets).
+	// Secrets, automations, webhooks, schedules and subscriptions are
+	// written in that order, the deletions last, in the reverse order.
 	rank := func(c store.Change) int {
 		kind := 0
 		switch {
@@ -249,6 +302,10 @@ func (p *planner) plan() {
 			kind = 1
 		case c.Webhook != nil:
 			kind = 2
+		case c.Record != nil && c.Record.Kind == store.KindSchedule:
+			kind = 3
+		case c.Record != nil:
+			kind = 4
 		}
 		if c.Action == store.ActionDelete {
 			return 10 - kind
@@ -260,7 +317,8 @@ func (p *planner) plan() {
 
 // result is the plan's answer.
 func (p *planner) result() *api.ManifestPlan {
-	kindRank := map[string]int{store.KindSecret: 0, store.KindAutomation: 1, store.KindWebhook: 2}
+	kindRank := map[string]int{store.KindSecret: 0, store.KindAutomation: 1, store.KindWebhook: 2, store.KindSchedule: 3,
+		store.KindSubscription: 4}
 	slices.SortStableFunc(p.entries, func(a, b api.ManifestChange) int {
 		if d := kindRank[a.Kind] - kindRank[b.Kind]; d != 0 {
 			return d
@@ -529,7 +587,8 @@ func (p *planner) token(w *Webhook) (hash []byte, pinned, ok bool) {
 func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinned bool) {
 	entry := api.ManifestChange{Kind: store.KindWebhook, Name: w.Name, File: w.File}
 	if old == nil {
-		rec := &store.Webhook{Name: w.Name, EventKATA: w.EventKATA, Enabled: w.Enabled, Debug: w.Debug,
+		// Its ID is chosen here, so that subscriptions can name it.
+		rec := &store.Webhook{ID: uuid.NewString(), Name: w.Name, EventKATA: w.EventKATA, Enabled: w.Enabled, Debug: w.Debug,
 			ExpiresAt: w.ExpiresAt, Owner: owner(w.File), TokenSecret: w.TokenSecret, TokenHash: hash}
 		if w.ExpiresAt != nil && !w.ExpiresAt.After(time.Now()) {
 			p.problem(w.Pos, "webhook %q: expires_at %s is not in the future", w.Name, w.ExpiresAt.Format(time.RFC3339))

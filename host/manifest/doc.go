@@ -1,5 +1,6 @@
 // Package manifest is hookhost's declarative configuration: a directory of
-// YAML files that declares automations, webhooks and secrets, applied to
+// YAML files that declares automations, webhooks, secrets, schedules and
+// published subscriptions, applied to
 // the catalog in one transaction (Applier.Apply), written back out from
 // the current state (Export), and, with `hookhost serve --manifests DIR`,
 // applied at start and on every change of the directory (Watch).
@@ -10,7 +11,7 @@
 // name starts with a dot, and not those of subdirectories: a Kubernetes
 // ConfigMap's ..data link and its timestamped directories are skipped). A
 // file may hold several YAML documents; each is a mapping of up to three
-// lists:
+// lists (and schedules: and subscriptions:, below):
 //
 //	automations:
 //	  - name: shop.orders                 # required; letters, digits, . _ -
@@ -34,6 +35,26 @@
 //	  - name: ORDERS_TOKEN
 //	    from_env: ORDERS_TOKEN            # or from_file: /run/secrets/orders
 //	  - name: GITHUB_SECRET               # no source: set elsewhere, must exist
+//
+// Schedules and published subscriptions (with Applier.WithExtras):
+//
+//	schedules:
+//	  - name: nightly                     # required
+//	    cron: "0 3 * * *"                 # or "@every 10m"
+//	    time_zone: Europe/Paris           # UTC by default
+//	    automation: shop.report           # a webhook.respond automation
+//	    inputs: {env: production}         # its fixed inputs
+//	    enabled: true                     # the default
+//	    missed_runs: skip                 # or run_once
+//	    job: {max_attempts: 3, timeout_ms: 60000, concurrency: 1, callback_url: https://...}
+//	subscriptions:
+//	  - name: ops                         # required, identifies it
+//	    url: https://ops.example.com/events
+//	    events: [job.failed]
+//	    webhook: Orders                   # optional: that webhook's events only
+//
+// They are written in the same transaction as the rest, through
+// store.RecordChange, with their audit entries.
 //
 // A *_file path is relative to the directory and must stay inside it; a
 // secret's from_file may be absolute (a mounted secret). A value read from

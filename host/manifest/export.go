@@ -18,6 +18,10 @@ const (
 	ExportAutomations = "automations.yaml"
 	ExportWebhooks    = "webhooks.yaml"
 	ExportSecrets     = "secrets.yaml"
+	// ExportSchedules and ExportSubscriptions hold the schedules and
+	// published subscriptions no manifest owns.
+	ExportSchedules     = "schedules.yaml"
+	ExportSubscriptions = "subscriptions.yaml"
 )
 
 // exportHeader starts every manifest Export writes.
@@ -34,6 +38,14 @@ const exportHeader = "# Written by hookhost export --manifests. Applying this di
 // manifests. Applying the directory back changes nothing but the owner of
 // records no manifest owned.
 func Export(ctx context.Context, cat *catalog.Catalog) (map[string]string, error) {
+	return ExportAll(ctx, cat, Extras{})
+}
+
+// ExportAll is Export with the schedules and published subscriptions of
+// x: those no manifest owns go to schedules.yaml and subscriptions.yaml
+// (a subscription made without a name is named by its ID; its signing
+// secret stays on the server).
+func ExportAll(ctx context.Context, cat *catalog.Catalog, ex Extras) (map[string]string, error) {
 	st := cat.Store()
 	autos, err := st.ListAutomations(ctx)
 	if err != nil {
@@ -60,7 +72,9 @@ func Export(ctx context.Context, cat *catalog.Catalog) (map[string]string, error
 		d := x.doc(a.Owner, ExportAutomations)
 		d.Automations = append(d.Automations, e)
 	}
+	hookNames := map[string]string{}
 	for _, w := range hooks {
+		hookNames[w.ID] = w.Name
 		e := exportWebhook{Name: w.Name, TokenSecret: w.TokenSecret}
 		e.EventFile = x.kata(slug(w.Name)+".webhook", w.EventKATA)
 		if !w.Enabled {
@@ -81,6 +95,9 @@ func Export(ctx context.Context, cat *catalog.Catalog) (map[string]string, error
 	for _, n := range names {
 		d := x.doc("", ExportSecrets)
 		d.Secrets = append(d.Secrets, exportSecret{Name: n})
+	}
+	if err := x.exportExtras(ctx, ex, hookNames); err != nil {
+		return nil, err
 	}
 	for file, d := range x.docs {
 		b, err := yaml.MarshalWithOptions(d, yaml.Indent(2), yaml.IndentSequence(true), yaml.UseLiteralStyleIfMultiline(false))
@@ -147,9 +164,11 @@ func slug(name string) string {
 
 // exportDoc is one manifest of an export.
 type exportDoc struct {
-	Automations []exportAutomation `yaml:"automations,omitempty"`
-	Webhooks    []exportWebhook    `yaml:"webhooks,omitempty"`
-	Secrets     []exportSecret     `yaml:"secrets,omitempty"`
+	Automations   []exportAutomation   `yaml:"automations,omitempty"`
+	Webhooks      []exportWebhook      `yaml:"webhooks,omitempty"`
+	Secrets       []exportSecret       `yaml:"secrets,omitempty"`
+	Schedules     []exportSchedule     `yaml:"schedules,omitempty"`
+	Subscriptions []exportSubscription `yaml:"subscriptions,omitempty"`
 }
 
 type exportAutomation struct {

@@ -63,6 +63,10 @@ type Set struct {
 	Automations []*Automation
 	Webhooks    []*Webhook
 	Secrets     []*Secret
+	// Schedules and Subscriptions are the declared schedules and
+	// published subscriptions.
+	Schedules     []*Schedule
+	Subscriptions []*Subscription
 	// files are the files the manifests name (script_file, ...), read or
 	// not.
 	files []string
@@ -260,7 +264,7 @@ func keyOf(kv *ast.MappingValueNode) string {
 func (r *reader) document(file string, body ast.Node) {
 	kvs, ok := pairs(body)
 	if !ok {
-		r.problem(posOf(file, body), "a manifest is a mapping with the lists automations:, webhooks: and secrets:")
+		r.problem(posOf(file, body), "a manifest is a mapping with the lists automations:, webhooks:, secrets:, schedules: and subscriptions:")
 		return
 	}
 	seen := map[string]bool{}
@@ -279,8 +283,13 @@ func (r *reader) document(file string, body ast.Node) {
 			entry = r.webhook
 		case "secrets":
 			entry = r.secret
+		case "schedules":
+			entry = r.schedule
+		case "subscriptions":
+			entry = r.subscription
 		default:
-			r.problem(at, "unknown key %q%s (a manifest holds automations:, webhooks: and secrets:)", key, suggest(key, []string{"automations", "webhooks", "secrets"}))
+			r.problem(at, "unknown key %q%s (a manifest holds automations:, webhooks:, secrets:, schedules: and subscriptions:)", key,
+				suggest(key, []string{"automations", "webhooks", "secrets", "schedules", "subscriptions"}))
 			continue
 		}
 		switch v := kv.Value.(type) {

@@ -14,13 +14,13 @@ func TestParse_Problems(t *testing.T) {
 		want  []string // every problem, in order
 	}{
 		{"UnknownTopLevelKey", map[string]string{"a.yaml": "automation:\n  - name: x\n"},
-			[]string{`a.yaml:1:1: unknown key "automation"; did you mean "automations"? (a manifest holds automations:, webhooks: and secrets:)`}},
+			[]string{`a.yaml:1:1: unknown key "automation"; did you mean "automations"? (a manifest holds automations:, webhooks:, secrets:, schedules: and subscriptions:)`}},
 		{"UnknownField", map[string]string{"a.yaml": "automations:\n  - name: x\n    script: \"start:\"\n    scirpt: y\n"},
 			[]string{`a.yaml:4:5: unknown field "scirpt" of automation; did you mean "script"? (its fields: name, extension_id, description, script, script_file, policy_kata, policy_kata_file)`}},
 		{"NotAList", map[string]string{"a.yaml": "webhooks:\n  name: x\n"},
 			[]string{`a.yaml:2:3: webhooks: must be a list (each item starting with -)`}},
 		{"NotAMapping", map[string]string{"a.yaml": "- 1\n"},
-			[]string{`a.yaml:1:1: a manifest is a mapping with the lists automations:, webhooks: and secrets:`}},
+			[]string{`a.yaml:1:1: a manifest is a mapping with the lists automations:, webhooks:, secrets:, schedules: and subscriptions:`}},
 		{"YAMLSyntax", map[string]string{"a.yaml": "secrets: [\n"},
 			[]string{`a.yaml:1:10: sequence end token ']' not found`}},
 		{"MissingFields", map[string]string{"a.yaml": "automations:\n  - description: d\nwebhooks:\n  - enabled: true\nsecrets:\n  - from_env: X\n"},
@@ -48,6 +48,25 @@ func TestParse_Problems(t *testing.T) {
 			`b.yaml:2:5: automation "x" is declared twice: first at a.yaml:2:5`,
 			`b.yaml:7:5: secret "S" is declared twice: first at b.yaml:6:5`,
 		}},
+		{"ScheduleFields", map[string]string{"a.yaml": "schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    automation: x\n" +
+			"    missed: skip\n    inputs: [1]\n    job:\n      max_attempts: many\n      retries: 2\n  - automation: y\n"},
+			[]string{
+				`a.yaml:5:5: unknown field "missed" of schedule (its fields: name, description, cron, time_zone, automation, inputs, job, enabled, missed_runs)`,
+				`a.yaml:6:13: inputs: must be a mapping of the automation's inputs`,
+				`a.yaml:9:7: unknown field "retries" of job (its fields: max_attempts, timeout_ms, concurrency, callback_url)`,
+				`a.yaml:8:21: max_attempts: must be a whole number (got many)`,
+				`a.yaml:10:5: name: is required`,
+				`a.yaml:10:5: cron: is required: 5 fields (6 with seconds) or @every <duration>`,
+			}},
+		{"SubscriptionFields", map[string]string{"a.yaml": "subscriptions:\n  - name: ops\n    url: http://127.0.0.1/x\n" +
+			"    events: job.failed\n    webhok: Orders\n  - url: http://127.0.0.1/y\n  - name: a b\n    events: [1]\n"},
+			[]string{
+				`a.yaml:5:5: unknown field "webhok" of subscription; did you mean "webhook"? (its fields: name, url, events, webhook, description)`,
+				`a.yaml:4:13: events: must be a list of event types (job.completed, job.failed, job.stopped, webhook.request.rejected)`,
+				`a.yaml:6:5: name: is required: it identifies the subscription in the manifests`,
+				`a.yaml:7:11: name "a b" must be 1 to 128 letters, digits, dots, dashes and underscores`,
+				`a.yaml:8:14: events: each event type is text`,
+			}},
 		{"Files", map[string]string{"a.yaml": "automations:\n  - name: x\n    script: a\n    script_file: x.kata\n" +
 			"  - name: y\n    script_file: ../y.kata\n  - name: z\n    script_file: missing.kata\n"},
 			[]string{

@@ -52,6 +52,9 @@ type Schedule struct {
 	Enabled bool
 	// Missed is the missed-run policy: MissedSkip or MissedRunOnce.
 	Missed string
+	// Owner is what manages the schedule: "" for the admin API,
+	// store.OwnerManifest+file for a declarative manifest.
+	Owner string
 
 	// NextRunAt is the tick it waits for (nil while paused).
 	NextRunAt *time.Time

@@ -166,7 +166,7 @@ func (s *Scheduler) q(query string) string {
 }
 
 const columns = `name, description, cron, time_zone, automation, inputs, options, missed, enabled, next_run_at,
-	last_run_at, last_job_id, skipped, created_at, updated_at`
+	last_run_at, last_job_id, skipped, created_at, updated_at, owner`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -179,7 +179,7 @@ func scan(r rowScanner) (*Schedule, error) {
 		skipped, created, updated int64
 	)
 	err := r.Scan(&sc.Name, &sc.Description, &sc.Cron, &sc.TimeZone, &sc.Automation, &inputs, &options, &sc.Missed,
-		&enabled, &next, &last, &sc.LastJobID, &skipped, &created, &updated)
+		&enabled, &next, &last, &sc.LastJobID, &skipped, &created, &updated, &sc.Owner)
 	if err != nil {
 		return nil, err
 	}
@@ -253,9 +253,22 @@ func (s *Scheduler) list(ctx context.Context, query string, args ...any) ([]*Sch
 // its automation is a webhook.respond automation that declares its fixed
 // inputs. The error is a 400 *api.Problem listing every problem.
 func (s *Scheduler) validate(ctx context.Context, sc *Schedule) (*Cron, error) {
+	return s.validateWith(ctx, sc, s.cfg.Automations.Automation)
+}
+
+// Validate checks and normalises a schedule as saving it does, with
+// automation looking its automation up (nil, nil: there is none), as a
+// manifest apply sees the automations it is about to write. The error is a
+// 400 *api.Problem listing every problem.
+func (s *Scheduler) Validate(ctx context.Context, sc *Schedule, automation func(ctx context.Context, name string) (*store.Automation, error)) error {
+	_, err := s.validateWith(ctx, sc, automation)
+	return err
+}
+
+func (s *Scheduler) validateWith(ctx context.Context, sc *Schedule, automation func(ctx context.Context, name string) (*store.Automation, error)) (*Cron, error) {
 	c, items := sc.check()
 	if sc.Automation != "" {
-		more, err := s.checkAutomation(ctx, sc)
+		more, err := s.checkAutomation(ctx, sc, automation)
 		if err != nil {
 			return nil, err
 		}
@@ -269,8 +282,8 @@ func (s *Scheduler) validate(ctx context.Context, sc *Schedule) (*Cron, error) {
 
 // checkAutomation reports what is wrong with a schedule's automation and
 // its fixed inputs.
-func (s *Scheduler) checkAutomation(ctx context.Context, sc *Schedule) ([]api.ProblemItem, error) {
-	a, err := s.cfg.Automations.Automation(ctx, sc.Automation)
+func (s *Scheduler) checkAutomation(ctx context.Context, sc *Schedule, automation func(ctx context.Context, name string) (*store.Automation, error)) ([]api.ProblemItem, error) {
+	a, err := automation(ctx, sc.Automation)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: automation %q: %w", sc.Automation, err)
 	}
@@ -446,6 +459,78 @@ func (s *Scheduler) Update(ctx context.Context, name string, p Patch) (*Schedule
 	s.notify()
 	return s.Get(ctx, name)
 }
+
+// Change returns the change of a change set (store.ChangeSet) that writes
+// sc: action store.ActionCreate inserts it (waiting for its first tick
+// after now when enabled), store.ActionUpdate replaces its settings and
+// owner (its next tick recomputed when its expression, time zone or
+// enabled changed), store.ActionDelete deletes it. sc must have been
+// validated (Validate). After the change set is applied, call Changed.
+func (s *Scheduler) Change(action string, sc *Schedule) store.Change {
+	rec := &store.RecordChange{Kind: store.KindSchedule, Name: sc.Name, RecordID: sc.Name}
+	rec.Write = func(ctx context.Context, tx *sql.Tx) error {
+		now := s.now()
+		switch action {
+		case store.ActionCreate:
+			var next *time.Time
+			if sc.Enabled {
+				c, err := ParseCron(sc.Cron, sc.TimeZone)
+				if err != nil {
+					return err
+				}
+				n := c.Next(now)
+				next = &n
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO hookhost_schedules (name, description, cron, time_zone, automation,
+				inputs, options, missed, enabled, next_run_at, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				sc.Name, sc.Description, sc.Cron, sc.TimeZone, sc.Automation, string(sc.Inputs), options(sc.Job), sc.Missed,
+				boolInt(sc.Enabled), microsPtr(next), now.UnixMicro(), now.UnixMicro(), sc.Owner)
+			return err
+		case store.ActionUpdate:
+			old, err := scan(tx.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM hookhost_schedules WHERE name = ?`), sc.Name))
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			query := `UPDATE hookhost_schedules SET description = ?, cron = ?, time_zone = ?, automation = ?, inputs = ?, options = ?,
+				missed = ?, enabled = ?, owner = ?, updated_at = ?`
+			args := []any{sc.Description, sc.Cron, sc.TimeZone, sc.Automation, string(sc.Inputs), options(sc.Job), sc.Missed,
+				boolInt(sc.Enabled), sc.Owner, now.UnixMicro()}
+			if sc.Cron != old.Cron || sc.TimeZone != old.TimeZone || sc.Enabled != old.Enabled {
+				var next *time.Time
+				if sc.Enabled {
+					c, err := ParseCron(sc.Cron, sc.TimeZone)
+					if err != nil {
+						return err
+					}
+					n := c.Next(now)
+					next = &n
+				}
+				query += `, next_run_at = ?`
+				args = append(args, microsPtr(next))
+			}
+			_, err = tx.ExecContext(ctx, s.q(query+` WHERE name = ?`), append(args, sc.Name)...)
+			return err
+		case store.ActionDelete:
+			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM hookhost_schedules WHERE name = ?`), sc.Name)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return store.ErrNotFound
+			}
+			return nil
+		}
+		return fmt.Errorf("%w: no action %q on a schedule", store.ErrInvalid, action)
+	}
+	return store.Change{Action: action, Record: rec}
+}
+
+// Changed tells the scheduler that schedules changed in a change set it
+// did not apply itself (Change), so that it looks at them at once.
+func (s *Scheduler) Changed() { s.notify() }
 
 // SetEnabled pauses (false) or resumes (true) a schedule.
 func (s *Scheduler) SetEnabled(ctx context.Context, name string, enabled bool) (*Schedule, error) {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"time"
 )
@@ -17,6 +19,10 @@ const (
 	KindWebhook    = "webhook"
 	KindSecret     = "secret"
 	KindPackage    = "package"
+	// KindSchedule and KindSubscription are written by Record changes
+	// (host/schedule, host/jobs).
+	KindSchedule     = "schedule"
+	KindSubscription = "subscription"
 )
 
 // Actions of a Change, as audit entries name them.
@@ -65,7 +71,7 @@ type Secret struct {
 const SecretsNamespace = "secrets"
 
 // Change is one write of a ChangeSet: exactly one of Automation, Webhook,
-// Secret and Package is set, and Action says what to do with it.
+// Secret, Package and Record is set, and Action says what to do with it.
 //
 //   - Automation: ActionCreate (its ID, Revision 1 and timestamps are
 //     filled in), ActionUpdate (by Name: every field but ID and
@@ -76,12 +82,14 @@ const SecretsNamespace = "secrets"
 //   - Secret: ActionPut, ActionDelete (by Name).
 //   - Package: ActionImport or ActionUpgrade insert the import record
 //     (ID and CreatedAt filled in).
+//   - Record: any action; its Write does it (see RecordChange).
 type Change struct {
 	Action     string
 	Automation *Automation
 	Webhook    *Webhook
 	Secret     *Secret
 	Package    *PackageImport
+	Record     *RecordChange
 	// IfRevision, when not zero, is the revision the automation or
 	// webhook must have for an update, rotation or deletion to happen,
 	// and for a package the revision of its latest import (an upgrade);
@@ -94,6 +102,20 @@ type Change struct {
 	// Detail is a note for the audit entry (what changed, on whose
 	// behalf). It must never hold a secret value or a token.
 	Detail string
+}
+
+// RecordChange is a change of a record whose table another package owns
+// and migrates (a schedule, a published subscription): that package
+// writes it, in the change set's transaction, and the store writes its
+// audit entry.
+type RecordChange struct {
+	// Kind, Name and RecordID are what the audit entry names
+	// (KindSchedule, KindSubscription).
+	Kind, Name, RecordID string
+	// Write makes the change in tx. Its queries use $1, $2… placeholders
+	// on PostgreSQL (? is SQLite's). An error wrapping ErrNotFound,
+	// ErrConflict or ErrRevision means what it does for other changes.
+	Write func(ctx context.Context, tx *sql.Tx) error
 }
 
 // ChangeSet is every change of one operation, applied by

@@ -96,8 +96,11 @@ func (x *Error) GetAt() string {
 }
 
 type InitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HostBrokerId  uint32                 `protobuf:"varint,1,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	HostBrokerId uint32                 `protobuf:"varint,1,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	// run_socket asks the extension for a run socket (InitResponse.run_socket):
+	// the host can run over one.
+	RunSocket     bool `protobuf:"varint,2,opt,name=run_socket,json=runSocket,proto3" json:"run_socket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,13 +142,27 @@ func (x *InitRequest) GetHostBrokerId() uint32 {
 	return 0
 }
 
+func (x *InitRequest) GetRunSocket() bool {
+	if x != nil {
+		return x.RunSocket
+	}
+	return false
+}
+
 type InitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// run_stream reports that the extension serves RunStream (extensions
 	// built with an older SDK leave it false and get unary Run calls).
-	RunStream     bool `protobuf:"varint,1,opt,name=run_stream,json=runStream,proto3" json:"run_stream,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RunStream bool `protobuf:"varint,1,opt,name=run_stream,json=runStream,proto3" json:"run_stream,omitempty"`
+	// run_socket, when set, is the path of a unix socket on which the
+	// extension serves the messages of RunStream, framed (a 4-byte
+	// little-endian length, then the message), without gRPC: the host
+	// connects, writes run_socket_token, then RunStreamRequests, and reads
+	// RunStreamResponses. Empty: the host uses RunStream.
+	RunSocket      string `protobuf:"bytes,2,opt,name=run_socket,json=runSocket,proto3" json:"run_socket,omitempty"`
+	RunSocketToken []byte `protobuf:"bytes,3,opt,name=run_socket_token,json=runSocketToken,proto3" json:"run_socket_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *InitResponse) Reset() {
@@ -183,6 +200,20 @@ func (x *InitResponse) GetRunStream() bool {
 		return x.RunStream
 	}
 	return false
+}
+
+func (x *InitResponse) GetRunSocket() string {
+	if x != nil {
+		return x.RunSocket
+	}
+	return ""
+}
+
+func (x *InitResponse) GetRunSocketToken() []byte {
+	if x != nil {
+		return x.RunSocketToken
+	}
+	return nil
 }
 
 type DescribeRequest struct {
@@ -1817,12 +1848,17 @@ const file_extension_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x0e\n" +
-	"\x02at\x18\x03 \x01(\tR\x02at\"3\n" +
+	"\x02at\x18\x03 \x01(\tR\x02at\"R\n" +
 	"\vInitRequest\x12$\n" +
-	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"-\n" +
+	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\x12\x1d\n" +
+	"\n" +
+	"run_socket\x18\x02 \x01(\bR\trunSocket\"v\n" +
 	"\fInitResponse\x12\x1d\n" +
 	"\n" +
-	"run_stream\x18\x01 \x01(\bR\trunStream\"\x11\n" +
+	"run_stream\x18\x01 \x01(\bR\trunStream\x12\x1d\n" +
+	"\n" +
+	"run_socket\x18\x02 \x01(\tR\trunSocket\x12(\n" +
+	"\x10run_socket_token\x18\x03 \x01(\fR\x0erunSocketToken\"\x11\n" +
 	"\x0fDescribeRequest\"\x9f\x01\n" +
 	"\x10DescribeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +

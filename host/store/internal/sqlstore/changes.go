@@ -109,6 +109,8 @@ func changeLabel(c *store.Change) string {
 		return fmt.Sprintf("%s secret %q", c.Action, c.Secret.Name)
 	case c.Package != nil:
 		return fmt.Sprintf("%s package %q", c.Action, c.Package.Name)
+	case c.Record != nil:
+		return fmt.Sprintf("%s %s %q", c.Action, c.Record.Kind, c.Record.Name)
 	}
 	return c.Action
 }
@@ -120,7 +122,7 @@ var errNoRecord = fmt.Errorf("%w: a change needs exactly one record", store.ErrI
 // actor and detail).
 func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, c *store.Change) (*store.AuditEntry, error) {
 	n := 0
-	for _, set := range []bool{c.Automation != nil, c.Webhook != nil, c.Secret != nil, c.Package != nil} {
+	for _, set := range []bool{c.Automation != nil, c.Webhook != nil, c.Secret != nil, c.Package != nil, c.Record != nil} {
 		if set {
 			n++
 		}
@@ -135,6 +137,8 @@ func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, c *store.Change) (*
 		return s.changeWebhook(ctx, tx, c)
 	case c.Secret != nil:
 		return s.changeSecret(ctx, tx, c)
+	case c.Record != nil:
+		return s.changeRecord(ctx, tx, c)
 	default:
 		return s.changePackage(ctx, tx, c)
 	}
@@ -247,6 +251,20 @@ func (s *Store) changeSecret(ctx context.Context, tx *sql.Tx, c *store.Change) (
 		return nil, badAction(store.KindSecret, c.Action)
 	}
 	return e, nil
+}
+
+func (s *Store) changeRecord(ctx context.Context, tx *sql.Tx, c *store.Change) (*store.AuditEntry, error) {
+	r := c.Record
+	if r.Write == nil || r.Kind == "" {
+		return nil, errNoRecord
+	}
+	if !store.ValidName(r.Name) || !store.ValidName(r.RecordID) {
+		return nil, invalid(r.Kind+" name", r.Name)
+	}
+	if err := r.Write(ctx, tx); err != nil {
+		return nil, s.classify(err)
+	}
+	return &store.AuditEntry{Kind: r.Kind, Name: r.Name, RecordID: r.RecordID, Action: c.Action}, nil
 }
 
 func (s *Store) changePackage(ctx context.Context, tx *sql.Tx, c *store.Change) (*store.AuditEntry, error) {

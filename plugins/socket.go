@@ -1,0 +1,211 @@
+package plugins
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// The run socket is the data plane of an extension process: the messages
+// of RunStream (batches of runs, batches of results) travel over a unix
+// socket of their own, each framed as a 4-byte little-endian length and the
+// message, with one write per batch, instead of over gRPC (HTTP/2 frames,
+// the transport's goroutines and buffer pools on both sides). go-plugin
+// keeps the lifecycle (handshake, health, logs, the Host callbacks, unary
+// calls); the host learns of the socket from Init and falls back to
+// RunStream when there is none. Measured on the guide's webhook, see
+// bench/README.md.
+
+// envSocketDir is where go-plugin tells an extension to put its unix
+// sockets (plugin.EnvUnixSocketDir: a directory of its own, mode 0700,
+// removed by the host when the process ends).
+const envSocketDir = "PLUGIN_UNIX_SOCKET_DIR"
+
+// maxFrame bounds a frame: a length above it means a broken stream.
+const maxFrame = 256 << 20
+
+// socketTokenLen is the length of the token a host writes first.
+const socketTokenLen = 32
+
+// frameConn reads and writes framed protobuf messages on a connection.
+// Reads come from one goroutine and writes from one other.
+type frameConn struct {
+	c    net.Conn
+	r    *bufio.Reader
+	rbuf []byte
+	wbuf []byte
+}
+
+func newFrameConn(c net.Conn) *frameConn {
+	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// write sends m as one frame, in one write.
+func (f *frameConn) write(m proto.Message) error {
+	b, err := proto.MarshalOptions{}.MarshalAppend(append(f.wbuf[:0], 0, 0, 0, 0), m)
+	if err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
+	_, err = f.c.Write(b)
+	if cap(b) <= 1<<20 {
+		f.wbuf = b[:0]
+	} else {
+		f.wbuf = nil // a rare large batch: do not keep its buffer
+	}
+	return err
+}
+
+// read reads the next frame into m.
+func (f *frameConn) read(m proto.Message) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("frame of %d bytes: over the %d limit", n, maxFrame)
+	}
+	if cap(f.rbuf) < int(n) {
+		f.rbuf = make([]byte, n)
+	}
+	b := f.rbuf[:n]
+	if _, err := io.ReadFull(f.r, b); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	err := proto.Unmarshal(b, m) // copies what it keeps: b is reused
+	if cap(f.rbuf) > 1<<20 {
+		f.rbuf = nil
+	}
+	return err
+}
+
+// hostConn is the host side of a run socket connection, used as a
+// runStream's conn.
+type hostConn struct{ f *frameConn }
+
+func (h hostConn) Send(m *pb.RunStreamRequest) error { return h.f.write(m) }
+
+// Recv reads the next batch of results. A broken connection is
+// codes.Unavailable, as a broken gRPC stream is: the process is gone or
+// going, and the runs it held fail with it (io.EOF stays io.EOF, which the
+// stream turns into the same).
+func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
+	m := &pb.RunStreamResponse{}
+	if err := h.f.read(m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, status.Error(codes.Unavailable, "run socket: "+err.Error())
+	}
+	return m, nil
+}
+
+// dialRunSocket connects to an extension's run socket.
+func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
+	c, err := net.DialTimeout("unix", path, initTimeout)
+	if err != nil {
+		return hostConn{}, nil, err
+	}
+	if _, err := c.Write(token); err != nil {
+		_ = c.Close()
+		return hostConn{}, nil, err
+	}
+	return hostConn{f: newFrameConn(c)}, c, nil
+}
+
+// runSocket is the extension side: the listener and the token a host must
+// write first.
+type runSocket struct {
+	path  string
+	token []byte
+}
+
+// openRunSocket listens on a run socket in go-plugin's socket directory,
+// once per process, and serves every host connection on it. It returns
+// nil when there is no such directory (the extension was not started by
+// go-plugin with one) or the socket cannot be made: the host then uses
+// RunStream.
+func (s *server) openRunSocket() *runSocket {
+	s.socketOnce.Do(func() {
+		dir := s.socketDir
+		if dir == "" {
+			dir = os.Getenv(envSocketDir)
+		}
+		if dir == "" {
+			return
+		}
+		token := make([]byte, socketTokenLen)
+		if _, err := rand.Read(token); err != nil {
+			return
+		}
+		path := filepath.Join(dir, fmt.Sprintf("runs-%d.sock", os.Getpid()))
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			slog.Warn("no run socket; runs go over gRPC", "err", err)
+			return
+		}
+		s.socket = &runSocket{path: path, token: token}
+		go s.acceptRuns(ln, token)
+	})
+	return s.socket
+}
+
+// acceptRuns serves each connection of ln that starts with token.
+func (s *server) acceptRuns(ln net.Listener, token []byte) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			got := make([]byte, len(token))
+			_ = c.SetReadDeadline(time.Now().Add(initTimeout))
+			if _, err := io.ReadFull(c, got); err != nil || subtle.ConstantTimeCompare(got, token) != 1 {
+				return
+			}
+			_ = c.SetReadDeadline(time.Time{})
+			f := newFrameConn(c)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_ = s.serveRuns(ctx,
+				func() (*pb.RunStreamRequest, error) {
+					m := &pb.RunStreamRequest{}
+					if err := f.read(m); err != nil {
+						return nil, err
+					}
+					return m, nil
+				},
+				func(m *pb.RunStreamResponse) error { return f.write(m) })
+		}()
+	}
+}
+
+// socketState is the run socket of a server, made on the first Init that
+// asks for it.
+type socketState struct {
+	socketOnce sync.Once
+	socket     *runSocket
+	socketDir  string // tests: instead of go-plugin's directory
+}

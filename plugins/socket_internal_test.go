@@ -1,0 +1,123 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// echoExt returns its inputs; a run whose inputs are "panic" panics.
+type echoExt struct{ NoHost }
+
+func (echoExt) Describe(context.Context) (Description, error) { return Description{ID: "echo"}, nil }
+
+func (echoExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	if string(inv.Inputs) == `"panic"` {
+		panic("boom")
+	}
+	return Outcome{Exit: ExitReturn, Return: inv.Inputs}, nil
+}
+
+func (echoExt) RunCommand(context.Context, CommandCall, Host) ([]byte, error) { return nil, nil }
+
+func socketServer(t *testing.T) *runSocket {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := newServer(echoExt{}, nil, nil)
+	s.socketDir = dir
+	rs := s.openRunSocket()
+	require.NotNil(t, rs)
+	return rs
+}
+
+// TestRunSocket: many concurrent runs over one run socket connection get
+// their own results, a panic fails its run alone, and the stream keeps
+// serving.
+func TestRunSocket(t *testing.T) {
+	t.Parallel()
+	sock := socketServer(t)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
+			resp, err := rs.run(ctx, r, runSize(r))
+			require.NoError(t, err)
+			require.Equal(t, in, string(resp.GetOutcome().GetReturn()))
+		}()
+	}
+	wg.Wait()
+
+	r := &pb.RunRequest{CallId: 1000, Trigger: "t", Inputs: []byte(`"panic"`)}
+	_, err = rs.run(ctx, r, runSize(r))
+	require.ErrorContains(t, err, "extension panicked: boom")
+	r = &pb.RunRequest{CallId: 1001, Trigger: "t", Inputs: []byte(`1`)}
+	resp, err := rs.run(ctx, r, runSize(r))
+	require.NoError(t, err)
+	require.Equal(t, "1", string(resp.GetOutcome().GetReturn()))
+	require.False(t, rs.broken())
+}
+
+// TestRunSocket_WrongToken: a connection that does not start with the
+// token is closed unanswered.
+func TestRunSocket_WrongToken(t *testing.T) {
+	t.Parallel()
+	sock := socketServer(t)
+	c, err := net.Dial("unix", sock.path)
+	require.NoError(t, err)
+	defer c.Close()
+	bad := make([]byte, socketTokenLen)
+	_, err = c.Write(bad)
+	require.NoError(t, err)
+	f := newFrameConn(c)
+	// The write may already fail (the extension closed the connection), or
+	// else the read.
+	if err := f.write(&pb.RunStreamRequest{Runs: []*pb.RunRequest{{CallId: 1, Trigger: "t", Inputs: []byte("1")}}}); err == nil {
+		require.Error(t, f.read(&pb.RunStreamResponse{}), "the extension closes the connection")
+	}
+}
+
+// TestRunSocket_BrokenConnection: when the connection breaks, the runs
+// waiting on it fail with codes.Unavailable, as over gRPC.
+func TestRunSocket_BrokenConnection(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	rs := &runStream{st: hostConn{f: newFrameConn(a)}, cancel: func() { _ = a.Close() },
+		wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	go func() {
+		// The "extension" reads the batch, then its connection breaks in
+		// the middle of a frame.
+		f := newFrameConn(b)
+		_ = f.read(&pb.RunStreamRequest{})
+		_, _ = b.Write([]byte{100, 0, 0, 0, 1, 2})
+		_ = b.Close()
+	}()
+	r := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: []byte("1")}
+	_, err := rs.run(ctx, r, runSize(r))
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	require.True(t, rs.broken())
+}
