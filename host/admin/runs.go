@@ -70,6 +70,16 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 		return err
 	}
 	out := api.RunList{Runs: make([]api.Run, 0, len(page.Runs)), NextBefore: page.NextBefore, Searched: page.Searched}
+	if c.QueryBool("count") {
+		n, err := a.cat.Store().CountRuns(c.UserContext(), f, api.MaxRunCount)
+		if err != nil {
+			return err
+		}
+		out.Total, out.TotalMore = &n, n > api.MaxRunCount
+		if out.TotalMore {
+			*out.Total = api.MaxRunCount
+		}
+	}
 	for _, r := range page.Runs {
 		out.Runs = append(out.Runs, views.Run(r, false, a.red))
 	}

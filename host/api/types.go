@@ -162,7 +162,15 @@ type RunList struct {
 	// the other filters, from before= on); older ones are searched from
 	// NextBefore.
 	Searched int `json:"searched,omitempty"`
+	// Total is, with count=true, how many records match the filters but
+	// q, up to MaxRunCount; TotalMore says that there are more.
+	Total     *int `json:"total,omitempty"`
+	TotalMore bool `json:"total_more,omitempty"`
 }
+
+// MaxRunCount bounds the count of GET /requests?count=true: past it the
+// answer says "10,000+" (total_more) rather than count a million records.
+const MaxRunCount = 10_000
 
 // Job is a durable job as the APIs show it: a list row, the caller's
 // status resource (GET /webhook-jobs/{id}), or the admin detail.

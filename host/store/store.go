@@ -340,6 +340,9 @@ type Store interface {
 	// ListRunsPage is ListRuns with where the next page starts; a search
 	// reads at most f.SearchBudget records (see RunPage).
 	ListRunsPage(ctx context.Context, f RunFilter) (RunPage, error)
+	// CountRuns counts the runs f selects, ignoring its BeforeID and
+	// Search, but stops past upTo: a count above upTo is upTo+1.
+	CountRuns(ctx context.Context, f RunFilter, upTo int) (int, error)
 	// PruneRuns runs one pruning pass of the run history at now, in
 	// bounded batches (see RunRetention), and reports what it deleted.
 	PruneRuns(ctx context.Context, r RunRetention, now time.Time) (PruneResult, error)

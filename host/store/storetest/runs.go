@@ -214,6 +214,17 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 		require.Equal(t, []string{rs[3].ID}, list(store.RunFilter{Search: "café"}), "bytes, not only ASCII")
 		require.Empty(t, list(store.RunFilter{Search: "nowhere"}))
 		require.Equal(t, []string{rs[3].ID}, list(store.RunFilter{StatusClass: 5, Search: "A-17"}), "filters combine")
+
+		count := func(f store.RunFilter, upTo int) int {
+			t.Helper()
+			n, err := s.CountRuns(bundle.ctx, f, upTo)
+			require.NoError(t, err)
+			return n
+		}
+		require.Equal(t, 4, count(store.RunFilter{}, 10))
+		require.Equal(t, 3, count(store.RunFilter{}, 2), "past upTo: upTo+1")
+		require.Equal(t, 2, count(store.RunFilter{StatusClass: 4}, 10))
+		require.Equal(t, 1, count(store.RunFilter{Cause: "verify", Search: "ignored", BeforeID: rs[0].ID}, 10), "BeforeID and Search are not counted")
 	})
 
 	t.Run("SearchPageStopsAtItsBudget", func(t *testing.T) {

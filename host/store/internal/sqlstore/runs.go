@@ -264,6 +264,27 @@ func (s *Store) ListRunsPage(ctx context.Context, f store.RunFilter) (store.RunP
 	return p, nil
 }
 
+// CountRuns counts the runs f selects, ignoring its BeforeID and Search,
+// reading at most upTo+1 index entries: a count above upTo is upTo+1.
+func (s *Store) CountRuns(ctx context.Context, f store.RunFilter, upTo int) (int, error) {
+	if !store.ValidName(f.WebhookID) {
+		return 0, nil
+	}
+	f.BeforeID, f.Search = "", ""
+	where, args := s.runWhere(f)
+	q := `SELECT 1 FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, max(upTo, 0)+1)
+	q = `SELECT COUNT(*) FROM (` + q + ` LIMIT $` + strconv.Itoa(len(args)) + `) AS c`
+	var n int
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count runs: %w", err)
+	}
+	return n, nil
+}
+
 // searchFirstBudget is the budget of a search's first try (ListRunsPage).
 const searchFirstBudget = 1000
 

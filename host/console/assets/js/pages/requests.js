@@ -78,7 +78,8 @@ export async function render(view, _id, params) {
       h('a', {class: 'button', href: '#/tail' + qs({webhook: f.webhook})}, 'Live tail')),
     form, body);
 
-  const list = await get('/requests' + qs({...f, limit: PAGE, before}));
+  // The count stops at 10,000 ("10,000+"); a search is not counted.
+  const list = await get('/requests' + qs({...f, limit: PAGE, before, count: f.q ? '' : 'true'}));
   const runs = list.runs || [];
   body.removeAttribute('aria-busy');
   // A search reads a bounded number of records per page: say how far it
@@ -109,7 +110,9 @@ export async function render(view, _id, params) {
         r.replay_of ? [' ', h('a', {href: '#/requests/' + r.replay_of, title: 'replay of ' + r.replay_of}, badge('replay', 'info'))] : null,
         r.error ? h('span', {class: 'error-text clip', title: r.error}, ' ' + r.error) : null));
   });
-  replace(body, searched,
+  const count = list.total !== undefined ? h('p', {class: 'hint', id: 'request-count'},
+    `${list.total.toLocaleString()}${list.total_more ? '+' : ''} request${list.total === 1 && !list.total_more ? '' : 's'} match`) : null;
+  replace(body, searched || count,
     h('div', {class: 'table-wrap'}, h('table', {class: 'list', id: 'request-list'},
       h('thead', {}, h('tr', {}, ['When', 'Status', 'Cause', 'Webhook'].map((t) => h('th', {scope: 'col'}, t)),
         h('th', {scope: 'col', class: 'wide'}, 'Automation'), h('th', {scope: 'col', class: 'num'}, 'Duration'), h('th', {scope: 'col', class: 'wide'}, 'Notes'))),
