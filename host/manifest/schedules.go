@@ -337,7 +337,18 @@ func (p *planner) planSchedules() {
 		p.change(entry, ptr(p.extras.Schedules.Change(store.ActionUpdate, rec)))
 	}
 	for _, o := range current {
-		if declared[o.Name] || !isManifestOwned(o.Owner) {
+		if declared[o.Name] {
+			continue
+		}
+		if !isManifestOwned(o.Owner) || !p.opts.Prune {
+			// A schedule the apply keeps must keep its automation: it
+			// would fail every tick (the admin API refuses the same delete
+			// with 409).
+			if rec, _ := p.autoLookup(p.ctx, o.Automation); rec == nil && p.autos[o.Automation] != nil {
+				p.problem(Pos{}, "automation %q is run by schedule %q, which this apply keeps: change or delete the schedule first", o.Automation, o.Name)
+			}
+		}
+		if !isManifestOwned(o.Owner) {
 			continue
 		}
 		file := catalog.ManifestFile(o.Owner)

@@ -331,3 +331,27 @@ func replaceAll(s string, m map[string]string) string {
 	}
 	return s
 }
+
+// TestApply_PruneKeepsAScheduledAutomation: pruning the automation of a
+// schedule the apply keeps (made through the admin API) is a problem, as
+// deleting it through the admin API is a 409; nothing changes.
+func TestApply_PruneKeepsAScheduledAutomation(t *testing.T) {
+	t.Parallel()
+	a, b := setupExtras(t)
+	auto := "automations:\n  - name: reports.daily\n    script: |\n      start:\n        return:\n          body: report\n"
+	_, err := a.Apply(b.ctx, Files(map[string]string{"a.yaml": auto}), Options{By: "test"})
+	require.NoError(t, err)
+	_, err = b.sched.Create(b.ctx, &schedule.Schedule{Name: "by-hand", Cron: "@every 1h", Automation: "reports.daily", Enabled: true})
+	require.NoError(t, err)
+
+	_, err = a.Apply(b.ctx, Files(map[string]string{"a.yaml": "automations:\n"}), Options{Prune: true})
+	require.ErrorContains(t, err, `automation "reports.daily" is run by schedule "by-hand", which this apply keeps`)
+	_, err = b.st.GetAutomation(b.ctx, "reports.daily")
+	require.NoError(t, err, "a refused apply deletes nothing")
+
+	// Once the schedule is gone, the prune goes through.
+	require.NoError(t, b.sched.Delete(b.ctx, "by-hand"))
+	plan, err := a.Apply(b.ctx, Files(map[string]string{"a.yaml": "automations:\n"}), Options{Prune: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{"automation reports.daily delete"}, actions(plan))
+}
