@@ -27,9 +27,9 @@ const (
 	// targetErrorsOnly is outofprocess with the example's event KATA
 	// keeping failed runs only (history: record: errors).
 	targetErrorsOnly = "outofprocess-errors"
-	targetJobs         = "jobs"
-	targetJobsPG       = "jobs-pg"
-	targetIdle         = "idle"
+	targetJobs       = "jobs"
+	targetJobsPG     = "jobs-pg"
+	targetIdle       = "idle"
 )
 
 // allTargets lists every target in report order.
