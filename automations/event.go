@@ -24,7 +24,29 @@ type Event struct {
 	Subscribe []*kata.Node
 	// Limits is the top-level limits: block, nil when absent.
 	Limits *EventLimits
+	// History is the top-level history: block, nil when absent (every
+	// request is recorded).
+	History *EventHistory
 }
+
+// EventHistory is an event KATA's top-level history: block: which of the
+// webhook's requests the host keeps in the run history.
+type EventHistory struct {
+	// Record is "all" (the default), "errors" (failed runs and refused
+	// requests only) or "none".
+	Record string
+	// Sample, above 1, keeps each successful run with probability 1/Sample
+	// when Record is "all"; failed runs and refused requests are always
+	// kept.
+	Sample int
+}
+
+// History record modes (EventHistory.Record).
+const (
+	HistoryAll    = "all"
+	HistoryErrors = "errors"
+	HistoryNone   = "none"
+)
 
 // EventLimits are the per-webhook request limits of an event KATA's
 // top-level limits: block. Zero fields do not limit.
@@ -103,6 +125,12 @@ func ParseEvent(src string, env *templates.Env) (*Event, error) {
 					continue
 				}
 				e.Limits = c.eventLimits(top)
+			case "history":
+				if e.History != nil {
+					c.errorf(top.Pos, "only one `history:` block is allowed")
+					continue
+				}
+				e.History = c.eventHistory(top)
 			default:
 				c.errorf(top.Pos, "Unexpected key `%s:`; expected `automation/<name>:`", top.Key)
 			}
@@ -282,6 +310,46 @@ func (c *compiler) eventLimits(k *kata.Node) *EventLimits {
 		c.errorf(k.Pos, "`limits:burst:` needs `limits:rate:`")
 	}
 	return l
+}
+
+// eventHistory compiles the history: block of an event KATA.
+func (c *compiler) eventHistory(k *kata.Node) *EventHistory {
+	h := &EventHistory{Record: HistoryAll}
+	if k.Kind != kata.Object {
+		c.errorf(k.Pos, "`history:` must hold options (record, sample)")
+		return h
+	}
+	var samplePos kata.Pos
+	for _, o := range k.Children {
+		c.vc.annotations(o)
+		s := strings.TrimSpace(o.Value)
+		switch o.Key {
+		case "record":
+			switch s {
+			case HistoryAll, HistoryErrors, HistoryNone:
+				h.Record = s
+			default:
+				c.errorf(valuePos(o), "`history:record:` must be all, errors or none%s", commentHint(s))
+			}
+		case "sample":
+			samplePos = o.Pos
+			_, _, isInt := numericPrefix(s)
+			switch {
+			case o.Kind == kata.Object || !isNumeric(s) || !isInt:
+				c.errorf(valuePos(o), "`history:sample:` must be a whole number (keep 1 in N successful runs)%s", commentHint(s))
+			case floatval(s) < 1 || floatval(s) > 1e6:
+				c.errorf(valuePos(o), "`history:sample:` must be between 1 and 1e+06")
+			default:
+				h.Sample = int(floatval(s))
+			}
+		default:
+			c.errorf(o.Pos, "Unexpected key `%s:` in `history:`; expected record or sample", o.Key)
+		}
+	}
+	if h.Sample > 1 && h.Record != HistoryAll {
+		c.errorf(samplePos, "`history:sample:` needs `history:record: all` (it samples successful runs)")
+	}
+	return h
 }
 
 // FixedInput is one key of a handler's fixed `inputs:` block.

@@ -349,6 +349,9 @@ func runEventGolden(t *testing.T, env *templates.Env, g *golden.File) string {
 	if l := ev.Limits; l != nil {
 		fmt.Fprintf(&b, "limits: rate=%g burst=%d concurrency=%d body_bytes=%d\n", l.Rate, l.Burst, l.Concurrency, l.BodyBytes)
 	}
+	if h := ev.History; h != nil {
+		fmt.Fprintf(&b, "history: record=%s sample=%d\n", h.Record, h.Sample)
+	}
 	for _, s := range g.Sections {
 		name := s.Name
 		if !strings.HasPrefix(name, "vars") || !strings.HasSuffix(name, ".json") {

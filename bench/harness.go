@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,14 +24,17 @@ const (
 	targetInProcess    = "inprocess"
 	targetInProcessPG  = "inprocess-pg"
 	targetOutOfProcess = "outofprocess"
-	targetJobs         = "jobs"
-	targetJobsPG       = "jobs-pg"
-	targetIdle         = "idle"
+	// targetErrorsOnly is outofprocess with the example's event KATA
+	// keeping failed runs only (history: record: errors).
+	targetErrorsOnly = "outofprocess-errors"
+	targetJobs       = "jobs"
+	targetJobsPG     = "jobs-pg"
+	targetIdle       = "idle"
 )
 
 // allTargets lists every target in report order.
 func allTargets() []string {
-	return []string{targetBare, targetOutOfProcess, targetInProcess, targetInProcessPG, targetJobs, targetJobsPG, targetIdle}
+	return []string{targetBare, targetOutOfProcess, targetErrorsOnly, targetInProcess, targetInProcessPG, targetJobs, targetJobsPG, targetIdle}
 }
 
 // postgresTarget reports whether target runs hookhost on PostgreSQL.
@@ -262,7 +266,7 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 		return measureJobs(ctx, opts, name, pname)
 	case targetIdle:
 		return measureIdle(ctx, opts, pname)
-	case targetOutOfProcess:
+	case targetOutOfProcess, targetErrorsOnly:
 		if reason := checkExtServe(ctx, opts.HookhostBin); reason != "" {
 			res.Skipped = reason
 			return res, ctx.Err()
@@ -273,6 +277,11 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 		return nil, err
 	}
 	defer srv.stop()
+	if name == targetErrorsOnly {
+		if srv.url, err = createErrorsOnlyWebhook(ctx, srv); err != nil {
+			return nil, err
+		}
+	}
 	res.Startup = srv.startup
 
 	opts.Notef("%s: probing %s", name, redactToken(srv.url))
@@ -286,7 +295,7 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 	if name == targetBare && !bytes.Equal(pr.body, ref.body) {
 		return nil, errors.New("bare handler answers other bytes than the example webhook")
 	}
-	if name == targetOutOfProcess {
+	if name == targetOutOfProcess || name == targetErrorsOnly {
 		cmdline, skip := checkExtensionProcess(srv)
 		if skip != "" {
 			res.Skipped = skip
@@ -524,4 +533,25 @@ func (d dropSeqHeader) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.Header = req.Header.Clone()
 	r.Header.Del("X-Vegeta-Seq")
 	return d.Transport.RoundTrip(&r)
+}
+
+// errorsOnlyEvent is the example webhook's event KATA keeping failed runs
+// and refused requests only in the run history.
+const errorsOnlyEvent = "history:\n  record: errors\nautomation/webhook:\n  uri: cerb:automation:example.webhook.respond\n"
+
+// createErrorsOnlyWebhook creates, through the admin API, a webhook that
+// runs the example's automation with errorsOnlyEvent, and returns its URL
+// with the load's query.
+func createErrorsOnlyWebhook(ctx context.Context, srv *server) (string, error) {
+	a := &adminClient{base: srv.base, cl: newClient(1)}
+	defer a.cl.CloseIdleConnections()
+	raw, err := a.do(ctx, "POST", "/webhooks?name=bench-errors-only", "text/plain", []byte(errorsOnlyEvent))
+	if err != nil {
+		return "", err
+	}
+	var wh struct{ Token string }
+	if err := json.Unmarshal(raw, &wh); err != nil || wh.Token == "" {
+		return "", fmt.Errorf("create errors-only webhook: %.200q", raw)
+	}
+	return srv.base + "/webhooks/" + wh.Token + query, nil
 }

@@ -166,3 +166,52 @@ func TestWebhooks_PagedListWithStats(t *testing.T) {
 
 	require.Equal(t, http.StatusBadRequest, b.admin(t, "GET", "/webhooks?stats=forever", "", "").Status)
 }
+
+// TestRequests_HistoryBlock checks that an event KATA's history: block
+// decides which requests are kept: record: errors keeps the failed run and
+// the refused request but not the successful run, none keeps nothing, and
+// sampling never drops a failure.
+func TestRequests_HistoryBlock(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		history string
+		// want is the statuses kept, in the order sent: ok, failed, refused.
+		want []int
+	}{
+		{"NoBlockKeepsAll", "", []int{200, 500, 401}},
+		{"RecordAll", "history:\n  record: all\n", []int{200, 500, 401}},
+		{"RecordErrors", "history:\n  record: errors\n", []int{500, 401}},
+		{"RecordNone", "history:\n  record: none\n", nil},
+		// 1 in a million: the one successful run is kept with probability 1e-6.
+		{"SampleKeepsFailures", "history:\n  sample@int: 1000000\n", []int{500, 401}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.createAutomation(t, "maybe", "start:\n  decision:\n    outcome/fail:\n      if@bool: {{request_params.fail is not empty}}\n"+
+				"      then:\n        error: failed on purpose\n  return:\n    body: ok\n", "")
+			id, tok := b.createWebhook(t, "w", tt.history+"verify/key:\n  type: header\n  header: X-Key\n  token: the-right-key\n"+eventFor("maybe"))
+
+			r := b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Key", "the-right-key")
+			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+			r = b.do(t, "POST", "/webhooks/"+tok+"?fail=1", "", "", "X-Key", "the-right-key")
+			require.Equal(t, http.StatusInternalServerError, r.Status, "%s", r.Body)
+			r = b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Key", "wrong")
+			require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Body)
+
+			runs := b.listRequests(t, "webhook="+id)
+			got := make([]int, 0, len(runs))
+			for i := len(runs) - 1; i >= 0; i-- { // newest first
+				got = append(got, runs[i].Status)
+			}
+			if tt.want == nil {
+				require.Empty(t, got)
+			} else {
+				require.Equal(t, tt.want, got)
+			}
+			require.Equal(t, int64(3-len(tt.want)), b.srv.dispatch.RunRecorderStats().Skipped)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ type RecorderStats struct {
 	// the queue was full, WriteFailed because their batch could not be
 	// written through every retry.
 	Dropped, QueueFull, WriteFailed int64
+	// Skipped counts the records not made because the webhook's event KATA
+	// history: block leaves them out (record: errors or none, sample).
+	Skipped int64
 	// FailingSince is when the recorder's writes began to fail (zero while
 	// they succeed), and LastError the latest failure.
 	FailingSince time.Time
@@ -116,6 +120,8 @@ type recorder struct {
 
 	// dropped is every record not written (queueFull + writeFailed).
 	dropped, queueFull, writeFailed, written atomic.Int64
+	// skipped counts the records a history: block left out.
+	skipped atomic.Int64
 
 	mu           sync.Mutex
 	failingSince time.Time // zero: writes succeed
@@ -143,8 +149,13 @@ func newRecorder(st store.Store, log *slog.Logger, cfg ...RecorderConfig) *recor
 	return r
 }
 
-// record queues a run record.
+// record queues a run record, unless its webhook's history: block leaves
+// it out (counted as skipped).
 func (r *recorder) record(run *pendingRun) {
+	if !run.kept() {
+		r.skipped.Add(1)
+		return
+	}
 	select {
 	case r.ch <- recItem{run: run}:
 	default:
@@ -292,7 +303,7 @@ func (r *recorder) stats() RecorderStats {
 	since, last := r.failingSince, r.lastErr
 	r.mu.Unlock()
 	return RecorderStats{Written: r.written.Load(), Dropped: r.dropped.Load(), QueueFull: r.queueFull.Load(),
-		WriteFailed: r.writeFailed.Load(), FailingSince: since, LastError: last}
+		WriteFailed: r.writeFailed.Load(), Skipped: r.skipped.Load(), FailingSince: since, LastError: last}
 }
 
 // healthy returns nil while run records are written, else a
@@ -405,6 +416,28 @@ type pendingRun struct {
 	entry *reqlog.Entry
 	// replayOf names the record a replay repeats.
 	replayOf string
+	// history is the webhook's history: block (nil: keep every record).
+	history *automations.EventHistory
+}
+
+// kept reports whether the webhook's history: block keeps this record. A
+// failed run or a refused request (an error status, an error message or a
+// refusal cause) is kept unless the block says record: none; a successful
+// one when it says all, 1 in sample of them on average. A replay, which an
+// operator asked for, is always kept.
+func (p *pendingRun) kept() bool {
+	h := p.history
+	if h == nil || p.replayOf != "" {
+		return true
+	}
+	failed := p.run.Status >= 400 || p.run.Error != "" || p.run.Cause != "" || (p.res != nil && p.res.Exit == automations.ExitError)
+	switch h.Record {
+	case automations.HistoryNone:
+		return false
+	case automations.HistoryErrors:
+		return failed
+	}
+	return failed || h.Sample <= 1 || rand.IntN(h.Sample) == 0
 }
 
 // finish builds the record's inputs, output and log, redacted, with the

@@ -184,7 +184,7 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 // pending starts the record of x.
 func (d *Dispatcher) pending(x *exchange) *pendingRun {
 	return &pendingRun{req: x.req, logLimit: d.cfg.RunLogLimit, red: d.red, credentialHeaders: x.h.Event.CredentialHeaders,
-		entry: x.entry, replayOf: x.replayOf}
+		entry: x.entry, replayOf: x.replayOf, history: x.h.Event.History}
 }
 
 // writeAnswer writes an automation's response. A body without a

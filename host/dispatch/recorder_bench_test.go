@@ -1,0 +1,62 @@
+package dispatch
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/store/sqlite"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// guideRun is a run record as the Cerb guide's webhook leaves it: the
+// guide's curl (empty body, four headers, one query parameter) and the
+// example's return dictionary.
+func guideRun() *pendingRun {
+	req := automations.HTTPRequest{Method: "POST", Path: "/webhooks/tok", ClientIP: "127.0.0.1",
+		Headers: [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}},
+		Query:   [][2]string{{"key", "value"}}}
+	ret := dict.Of("status_code", int64(200), "headers", dict.Of("Content-Type", "application/json"),
+		"body", "{\n    \"client\": {\n        \"ip\": \"127.0.0.1\"\n    }\n}")
+	return &pendingRun{run: store.Run{ID: newRunID(), WebhookID: "w", Automation: "example.webhook.respond", Status: 200,
+		Exit: "return", CreatedAt: time.Now()}, req: req, res: &automations.Result{Exit: automations.ExitReturn, Return: ret},
+		logLimit: 4096, red: redact.New()}
+}
+
+// BenchmarkRecorder measures what one run record of the guide's webhook
+// costs the server: Finish builds its JSON fields (redacted, capped);
+// Record queues it and writes it to SQLite in the recorder's batches (the
+// op is one record, flushed every 256).
+func BenchmarkRecorder(b *testing.B) {
+	b.Run("Finish", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			guideRun().finish(DefaultRunBodyLimit)
+		}
+	})
+	b.Run("Record", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookhost.db"))
+		require.NoError(b, err)
+		defer st.Close()
+		r := newRecorder(st, slog.New(slog.NewTextHandler(io.Discard, nil)), RecorderConfig{PruneInterval: -1})
+		defer r.Close()
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			r.record(guideRun())
+			if n++; n%recorderBatch == 0 {
+				r.flush()
+			}
+		}
+		r.flush()
+		require.Zero(b, r.stats().Dropped)
+	})
+}
