@@ -282,6 +282,7 @@ func TestMetrics(t *testing.T) {
 		`hookhost_runs_total{exit="return"} 1`,
 		`hookhost_extension_restarts_total 0`,
 		`hookhost_subscription_events_dropped_total 0`,
+		`hookhost_run_records_skipped_total 0`,
 		`hookhost_connections `,
 	} {
 		require.Contains(t, body, want)

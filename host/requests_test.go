@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -212,6 +213,8 @@ func TestRequests_HistoryBlock(t *testing.T) {
 				require.Equal(t, tt.want, got)
 			}
 			require.Equal(t, int64(3-len(tt.want)), b.srv.dispatch.RunRecorderStats().Skipped)
+			m := b.do(t, "GET", "/metrics", "", "")
+			require.Contains(t, string(m.Body), fmt.Sprintf("hookhost_run_records_skipped_total %d\n", 3-len(tt.want)))
 		})
 	}
 }

@@ -163,6 +163,7 @@ func (s *Server) start(ctx context.Context) error {
 	// The registry reads the other parts' numbers when it is scraped.
 	s.metrics = metrics.New(metrics.Sources{
 		DroppedRuns:       func() int64 { return s.dispatch.DroppedRuns() },
+		SkippedRuns:       func() int64 { return s.dispatch.SkippedRuns() },
 		ExtensionRestarts: s.ext.Restarts,
 		PublishDropped: func() int64 {
 			if s.jobs == nil {

@@ -76,6 +76,10 @@ func (d *Dispatcher) Mount(app fiber.Router) {
 // DroppedRuns counts run records not written because the queue was full.
 func (d *Dispatcher) DroppedRuns() int64 { return d.recorder.dropped.Load() }
 
+// SkippedRuns counts run records not made because the webhook's history:
+// setting leaves them out.
+func (d *Dispatcher) SkippedRuns() int64 { return d.recorder.skipped.Load() }
+
 // RunRecorderStats returns the run recorder's counters and write state.
 func (d *Dispatcher) RunRecorderStats() RecorderStats { return d.recorder.stats() }
 

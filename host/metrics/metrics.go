@@ -22,6 +22,9 @@ import (
 type Sources struct {
 	// DroppedRuns counts run records not written.
 	DroppedRuns func() int64
+	// SkippedRuns counts run records not made because the webhook's
+	// history: setting leaves them out.
+	SkippedRuns func() int64
 	// ExtensionRestarts counts extension process restarts since start.
 	ExtensionRestarts func() int
 	// PublishDropped counts events for published subscriptions dropped
@@ -114,6 +117,12 @@ func New(src Sources) *Metrics {
 			Name: "hookhost_run_records_dropped_total",
 			Help: "Run records not written (the history queue was full, or the store refused them).",
 		}, func() float64 { return float64(src.DroppedRuns()) }))
+	}
+	if src.SkippedRuns != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookhost_run_records_skipped_total",
+			Help: "Run records not made because the webhook's history: setting leaves them out (record: errors, none, or sample).",
+		}, func() float64 { return float64(src.SkippedRuns()) }))
 	}
 	if src.ExtensionRestarts != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
