@@ -219,6 +219,37 @@ func TestUpstream_RetryAndIDPath(t *testing.T) {
 	require.Contains(t, subs[0]["last_error"], "without a Location header")
 }
 
+// TestUpstream_RetryAFailedSubscription: POST
+// /webhooks/{id}/subscriptions/{block}/retry sends a failed block's
+// request again with fresh attempts; an active one is 409, an unknown
+// block 404.
+func TestUpstream_RetryAFailedSubscription(t *testing.T) {
+	t.Parallel()
+	b := setupJobs(t, jobBackends(t)[0])
+	up := newFakeUpstream(t)
+	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
+	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
+	require.Less(t, r.Status, 300, "%s", r.Body)
+	failed := func(s []map[string]any) bool { return len(s) == 1 && s[0]["state"] == "failed" }
+
+	// An answer without Location fails every attempt.
+	id, _ := b.createWebhook(t, "noloc", subscribeEvent(up.URL, "/body/other", ""))
+	b.upstreamSubs(t, id, failed)
+	sent := len(up.calls())
+	r = b.admin(t, "POST", "/webhooks/"+id+"/subscriptions/up/retry", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	b.upstreamSubs(t, id, func(s []map[string]any) bool { return failed(s) && len(up.calls()) > sent })
+	require.Equal(t, "POST", up.calls()[sent].method, "the request was sent again")
+
+	r = b.admin(t, "POST", "/webhooks/"+id+"/subscriptions/nope/retry", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+
+	active, _ := b.createWebhook(t, "ok", subscribeEvent(up.URL, "/ok", ""))
+	b.upstreamSubs(t, active, oneActive)
+	r = b.admin(t, "POST", "/webhooks/"+active+"/subscriptions/up/retry", "", "")
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+}
+
 func TestUpstream_RefusedWhenSaved(t *testing.T) {
 	t.Parallel()
 	b := setupJobs(t, jobBackends(t)[0])

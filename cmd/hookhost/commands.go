@@ -287,10 +287,28 @@ func newWebhookCmd(cl *clientFlags) *cobra.Command {
 	}
 	rotate.Flags().StringVar(&overlap, "overlap", "", "how long the old token stays valid (e.g. 1h; 0 ends it now; default: server setting)")
 
+	resubscribe := &cobra.Command{
+		Use: "resubscribe ID BLOCK", Short: "Send a failed subscribe/BLOCK: registration upstream again, with fresh attempts",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cl.client(cmd)
+			if err != nil {
+				return err
+			}
+			var w api.Webhook
+			path := "/api/v1/webhooks/" + url.PathEscape(args[0]) + "/subscriptions/" + url.PathEscape(args[1]) + "/retry"
+			if printed, err := c.call("POST", path, nil, &w); printed || err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "subscribe/%s of webhook %s queued again (hookhost webhook show %s follows it)\n", args[1], args[0], args[0])
+			return nil
+		},
+	}
+
 	cmd.AddCommand(create, list, show, newWebhookUpdateCmd(cl),
 		patch("enable", "Enable a webhook", map[string]any{"enabled": true}),
 		patch("disable", "Disable a webhook (callers get 400)", map[string]any{"enabled": false}),
-		rotate, newSigningSecretCmd(cl), newDeleteCmd(cl, "webhook", "ID", "Delete a webhook", "/api/v1/webhooks/"))
+		rotate, resubscribe, newSigningSecretCmd(cl), newDeleteCmd(cl, "webhook", "ID", "Delete a webhook", "/api/v1/webhooks/"))
 	return cmd
 }
 

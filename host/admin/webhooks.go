@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/upstream"
 	"github.com/hookhost/hookhost/host/views"
 )
 
@@ -26,6 +27,7 @@ func (a *Admin) webhookRoutes() []route {
 		{fiber.MethodPatch, "/webhooks/:id", a.patchWebhook},
 		{fiber.MethodDelete, "/webhooks/:id", a.deleteWebhook},
 		{fiber.MethodPost, "/webhooks/:id/rotate", a.rotateWebhook},
+		{fiber.MethodPost, "/webhooks/:id/subscriptions/:block/retry", a.retryUpstream},
 	}
 }
 
@@ -260,6 +262,27 @@ func (a *Admin) getWebhook(c *fiber.Ctx) error {
 		}
 	}
 	return c.JSON(v)
+}
+
+// retryUpstream subscribes a subscribe/<block>: block anew when its
+// subscription failed, and answers the webhook as GET does.
+func (a *Admin) retryUpstream(c *fiber.Ctx) error {
+	if a.cfg.Upstream == nil {
+		return api.NewProblem(http.StatusConflict, "upstream subscriptions are not running on this server (no job queue)")
+	}
+	w, err := a.cat.GetWebhook(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	switch err := a.cfg.Upstream.Retry(c.UserContext(), w, c.Params("block")); {
+	case errors.Is(err, upstream.ErrNoBlock):
+		return api.Errorf(http.StatusNotFound, "webhook %q has no subscribe/%s: block", w.ID, c.Params("block"))
+	case errors.Is(err, upstream.ErrNotFailed):
+		return api.Errorf(http.StatusConflict, "subscribe/%s of webhook %q has not failed: only a failed subscription is retried", c.Params("block"), w.ID)
+	case err != nil:
+		return err
+	}
+	return a.getWebhook(c)
 }
 
 // syncUpstream brings a webhook's upstream subscriptions in line with its

@@ -271,6 +271,51 @@ func (m *Manager) sync(ctx context.Context, w *store.Webhook, webhookURL string,
 	return nil
 }
 
+// ErrNotFailed is Retry's answer for a block whose current subscription
+// has not failed; ErrNoBlock for a block the webhook does not have.
+var (
+	ErrNotFailed = errors.New("upstream: only a failed subscription can be retried")
+	ErrNoBlock   = errors.New("upstream: the webhook has no such subscribe block")
+)
+
+// Retry subscribes a block of webhook w anew when its current
+// subscription failed (every attempt spent, or the request could not be
+// made): the request is rendered again, with the secrets as they are now,
+// and queued with fresh attempts.
+func (m *Manager) Retry(ctx context.Context, w *store.Webhook, block string) error {
+	specs, err := m.cfg.Compile(w.EventKATA)
+	if err != nil {
+		return err
+	}
+	var sp *Spec
+	for _, s := range specs {
+		if s.Name == block {
+			sp = s
+		}
+	}
+	if sp == nil {
+		return ErrNoBlock
+	}
+	all, err := m.List(ctx, w.ID)
+	if err != nil {
+		return err
+	}
+	var cur *Subscription
+	hookURL := ""
+	for _, s := range all {
+		if s.Current && s.Block == block {
+			cur = s
+		}
+		if s.Current && hookURL == "" {
+			hookURL, _ = m.open(labelHookURL, s.hookURL)
+		}
+	}
+	if cur == nil || cur.State != StateFailed {
+		return ErrNotFailed
+	}
+	return m.subscribe(ctx, w.ID, sp, hookURL, cur)
+}
+
 // subscribe adds the current subscription of a block and queues its
 // request; old, the previous one, is taken back once it is active.
 func (m *Manager) subscribe(ctx context.Context, webhookID string, sp *Spec, hookURL string, old *Subscription) error {

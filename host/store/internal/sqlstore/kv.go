@@ -56,7 +56,7 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`DELETE FROM kv WHERE ns = $1 AND key = $2 RETURNING expires_at`, s.bytes(ns), s.bytes(key))
 	if err != nil {
-		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, s.wrote(err))
+		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, s.removed(err))
 	}
 	defer rows.Close()
 	found := false
@@ -68,7 +68,7 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 		}
 		found = exp == nil || exp.After(t)
 	}
-	if err := s.wrote(rows.Err()); err != nil {
+	if err := s.removed(rows.Err()); err != nil {
 		return false, fmt.Errorf("kv delete %q/%q: %w", ns, key, err)
 	}
 	return found, nil

@@ -86,7 +86,7 @@ func (s *Store) deleteRuns(ctx context.Context, query string, args ...any) (dele
 	var d deleted
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return d, s.wrote(err)
+		return d, s.removed(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -97,7 +97,7 @@ func (s *Store) deleteRuns(ctx context.Context, query string, args ...any) (dele
 		d.count++
 		d.bytes += size
 	}
-	return d, s.wrote(rows.Err())
+	return d, s.removed(rows.Err())
 }
 
 // oldestRuns returns the IDs of the oldest runs whose sizes add up to at

@@ -105,7 +105,15 @@ func (s *Store) Healthy() error {
 // store.ErrStorageFull and records in Healthy whether the write failed for
 // a reason of the database's (a caller's mistake or a cancelled context
 // says nothing about the database). It returns err, wrapped.
-func (s *Store) wrote(err error) error {
+func (s *Store) wrote(err error) error { return s.noteWrite(err, true) }
+
+// removed is wrote for a DELETE: it records a failure, but its success
+// clears nothing, since a delete succeeds on a full disk and says nothing
+// about writes that add data (the run history's pruning would otherwise
+// report a full disk ready).
+func (s *Store) removed(err error) error { return s.noteWrite(err, false) }
+
+func (s *Store) noteWrite(err error, clears bool) error {
 	if err != nil && store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
 		err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
 	}
@@ -118,7 +126,9 @@ func (s *Store) wrote(err error) error {
 	defer s.health.mu.Unlock()
 	switch {
 	case err == nil:
-		s.health.since, s.health.err = time.Time{}, nil
+		if clears {
+			s.health.since, s.health.err = time.Time{}, nil
+		}
 	case s.health.since.IsZero():
 		s.health.since, s.health.err = time.Now(), err
 	default:
