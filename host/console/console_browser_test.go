@@ -19,11 +19,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +76,8 @@ func startServer(t *testing.T) *server {
 	cfg.DataDir, cfg.AdminToken, cfg.InProcess = t.TempDir(), adminToken, true
 	// The job test's automation calls a server of the test on 127.0.0.1.
 	cfg.AllowPrivateRequests = true
+	// An upstream subscription fails its 8 attempts in well under a second.
+	cfg.Jobs.RetryBackoff = 5 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Listen, cfg.AdminListen = ln.Addr().String(), adminLn.Addr().String()
 	cfg.PublicURL = "http://" + cfg.Listen
@@ -544,6 +548,49 @@ func TestConsole_Browser(t *testing.T) {
 		p.goTo(t, "#/jobs")
 		p.do(t, "the job list", chromedp.WaitVisible(chromedp.CSS("#job-list")))
 		p.shot(t, "14-jobs")
+	})
+
+	t.Run("RetryAFailedUpstreamSubscription", func(t *testing.T) {
+		// An upstream on 127.0.0.1 that answers its first registrations
+		// without a Location (every attempt fails), then with one.
+		var posts atomic.Int32
+		var located atomic.Bool
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+				if located.Load() {
+					w.Header().Set("Location", "/hooks/1")
+				}
+			}
+			w.WriteHeader(http.StatusCreated)
+		}))
+		t.Cleanup(up.Close)
+		var w struct{ ID string }
+		s.api(t, http.MethodPost, "/webhooks", map[string]any{"name": "Subscribed", "event_kata": "automation/webhook:\n  uri: cerb:automation:example.webhook.respond\n" +
+			"subscribe/up:\n  url: " + up.URL + "/hooks\n  body:\n    url: {{webhook_url}}\n"}, &w, http.StatusCreated)
+		state := func() string {
+			var v struct{ Subscriptions []struct{ State string } }
+			s.api(t, http.MethodGet, "/webhooks/"+w.ID, nil, &v, http.StatusOK)
+			if len(v.Subscriptions) != 1 {
+				return ""
+			}
+			return v.Subscriptions[0].State
+		}
+		require.Eventually(t, func() bool { return state() == "failed" }, time.Minute, 20*time.Millisecond, "the subscription did not fail")
+		sent := posts.Load()
+
+		p.goTo(t, "#/webhooks/"+w.ID)
+		p.until(t, "the failed subscription", `document.querySelector('#subscriptions li[data-block="up"]')?.dataset.state === 'failed'`)
+		require.Contains(t, p.text(t, "#subscriptions"), "without a Location header")
+		p.shot(t, "14b-subscription-failed")
+		located.Store(true)
+		p.do(t, "retry", chromedp.Click(chromedp.CSS(`#subscriptions button[data-retry="up"]`)))
+		require.Eventually(t, func() bool { return state() == "active" }, time.Minute, 20*time.Millisecond, "the retry did not subscribe")
+		require.Greater(t, posts.Load(), sent, "the retry sent the registration again")
+		p.goTo(t, "#/webhooks")
+		p.do(t, "webhooks", chromedp.WaitVisible(chromedp.CSS("#webhook-list")))
+		p.goTo(t, "#/webhooks/"+w.ID)
+		p.until(t, "the active subscription", `document.querySelector('#subscriptions li[data-block="up"]')?.dataset.state === 'active'`)
 	})
 
 	t.Run("EveryOtherPage", func(t *testing.T) {

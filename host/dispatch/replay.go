@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookhost/hookhost/automations"
@@ -29,6 +30,9 @@ type Replayed struct {
 // new record says it is a replay. The request is the one recorded: its
 // credentials (redacted when it was recorded) stay redacted.
 func (d *Dispatcher) Replay(ctx context.Context, recordID string) (*Replayed, error) {
+	// The new record keeps the ID after the call (written later, by the
+	// recorder): never a string of Fiber's reused buffers.
+	recordID = strings.Clone(recordID)
 	run, err := d.cat.Store().GetRun(ctx, recordID)
 	if err != nil {
 		return nil, catalog.NotFound(err, "request", recordID)

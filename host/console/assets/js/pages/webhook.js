@@ -121,7 +121,7 @@ function renderWebhook(view, w) {
   put(view, head,
     h('p', {class: 'meta'}, 'ID ', h('code', {}, w.id), ' · created ', ago(w.created_at), ' · changed ', ago(w.updated_at)),
     h('div', {class: 'grid2'},
-      h('div', {class: 'stack'}, kataSection(w), verifySection(w)),
+      h('div', {class: 'stack'}, kataSection(w), verifySection(w), subscriptionsSection(w)),
       h('div', {class: 'stack'}, settingsSection(w), tokenSection(w, view), signingSection(w), recentSection(w))));
 }
 
@@ -189,6 +189,37 @@ function verifySection(w) {
           h('span', {class: 'muted'}, ` (line ${b.line})`)))),
         h('p', {}, h('a', {href: '#/test' + qs({webhook: w.id}) }, 'Open the verify lab'), ': a signed sample request for each block, and a dry run.')]
       : h('p', {class: 'muted'}, 'No verify blocks: anyone with the URL can call this webhook. Add verify/<name>: blocks (github, stripe, slack, standard_webhooks, hmac, basic, bearer, header, ip_allow) to check signatures or credentials.'));
+}
+
+// subscriptionsSection shows the upstream registrations of the event KATA's
+// subscribe/<name>: blocks (state, location, the upstream's last answer),
+// with a retry for a failed one; nothing when there are none.
+function subscriptionsSection(w) {
+  const subs = w.subscriptions || [];
+  if (!subs.length) return null;
+  const kinds = {active: 'ok', pending: 'info', deleting: 'muted', failed: 'bad'};
+  const retry = (block) => {
+    const b = h('button', {type: 'button', class: 'small', 'data-retry': block}, 'Retry');
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await call(`/webhooks/${encodeURIComponent(w.id)}/subscriptions/${encodeURIComponent(block)}/retry`, {method: 'POST'});
+        toast(`subscribe/${block} queued again.`, 'ok');
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      } catch (e) { b.disabled = false; toast(e.message, 'bad'); }
+    });
+    return b;
+  };
+  return h('section', {class: 'panel', 'aria-labelledby': 'subs-h'},
+    h('h2', {id: 'subs-h'}, 'Upstream subscriptions'),
+    h('ul', {class: 'plain', id: 'subscriptions'}, subs.map((s) => h('li', {'data-block': s.block, 'data-state': s.state},
+      h('code', {}, 'subscribe/' + s.block), ' ', badge(s.state, kinds[s.state] || 'info'),
+      s.current ? null : h('span', {class: 'muted'}, ' (being taken back)'),
+      s.location ? [' ', h('code', {}, s.location)] : null,
+      h('div', {class: 'muted'}, `${s.attempts || 0} attempt(s)` + (s.last_status ? ` · the upstream answered ${s.last_status}` : '') +
+        (s.updated_at ? ` · ${when(s.updated_at)}` : '')),
+      s.last_error ? h('p', {class: 'warn-text'}, s.last_error) : null,
+      s.state === 'failed' && s.current ? retry(s.block) : null))));
 }
 
 function tokenSection(w, view) {
