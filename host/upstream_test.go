@@ -53,7 +53,10 @@ func newFakeUpstream(t *testing.T) *fakeUpstream {
 			if strings.HasPrefix(r.URL.Path, "/body") {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusCreated)
-				fmt.Fprintf(w, `{"id":%d,"url":%q}`, u.n, u.URL+loc)
+				// The answer echoes the hook's config, the webhook's URL
+				// with its token in it, as GitHub's does.
+				cfg, _ := json.Marshal(body["config"])
+				fmt.Fprintf(w, `{"id":%d,"url":%q,"config":%s}`, u.n, u.URL+loc, cfg)
 				return
 			}
 			w.Header().Set("Location", loc)
@@ -211,6 +214,8 @@ func TestUpstream_RetryAndIDPath(t *testing.T) {
 	subs = b.upstreamSubs(t, id, oneActive)
 	require.Equal(t, up.URL+"/body/hooks/hooks/2", subs[0]["location"])
 	require.Contains(t, subs[0]["last_answer"], `"id":2`)
+	require.Contains(t, subs[0]["last_answer"], `"url":"[redacted]"`, "the webhook's URL (its token) is not kept in the answer")
+	require.NotContains(t, subs[0]["last_answer"], "/webhooks/")
 
 	// Without id_path, an answer without Location fails (every attempt),
 	// and saving the webhook was not refused.

@@ -277,6 +277,8 @@ func (a *Admin) retryUpstream(c *fiber.Ctx) error {
 	switch err := a.cfg.Upstream.Retry(c.UserContext(), w, c.Params("block")); {
 	case errors.Is(err, upstream.ErrNoBlock):
 		return api.Errorf(http.StatusNotFound, "webhook %q has no subscribe/%s: block", w.ID, c.Params("block"))
+	case errors.Is(err, upstream.ErrChanged):
+		return api.Errorf(http.StatusConflict, "subscribe/%s of webhook %q changed meanwhile: look again", c.Params("block"), w.ID)
 	case errors.Is(err, upstream.ErrNotFailed):
 		return api.Errorf(http.StatusConflict, "subscribe/%s of webhook %q has not failed: only a failed subscription is retried", c.Params("block"), w.ID)
 	case err != nil:

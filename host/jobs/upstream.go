@@ -40,8 +40,12 @@ type upstreamWorker struct {
 	q *Queue
 }
 
-// Timeout bounds one attempt.
-func (w *upstreamWorker) Timeout(*river.Job[upstreamArgs]) time.Duration { return 30 * time.Second }
+// Timeout bounds one attempt: at most RescueAfter, since these jobs have
+// no heartbeat and River's rescuer would run a longer one again while it
+// still runs.
+func (w *upstreamWorker) Timeout(*river.Job[upstreamArgs]) time.Duration {
+	return min(30*time.Second, w.q.cfg.RescueAfter)
+}
 
 // NextRetry backs off from the job retry backoff.
 func (w *upstreamWorker) NextRetry(job *river.Job[upstreamArgs]) time.Time {

@@ -112,10 +112,10 @@ func (a *Applier) Apply(ctx context.Context, src Source, opts Options) (*api.Man
 // ApplySet is Apply of manifests already read.
 func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
 	p, err := newPlanner(ctx, a.cat, set, opts)
-	p.extras = a.extras
 	if err != nil {
 		return nil, err
 	}
+	p.extras = a.extras
 	p.plan()
 	if len(p.probs) > 0 {
 		return nil, p.probs

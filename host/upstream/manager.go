@@ -272,10 +272,12 @@ func (m *Manager) sync(ctx context.Context, w *store.Webhook, webhookURL string,
 }
 
 // ErrNotFailed is Retry's answer for a block whose current subscription
-// has not failed; ErrNoBlock for a block the webhook does not have.
+// has not failed; ErrNoBlock for a block the webhook does not have;
+// ErrChanged when another change replaced the subscription meanwhile.
 var (
 	ErrNotFailed = errors.New("upstream: only a failed subscription can be retried")
 	ErrNoBlock   = errors.New("upstream: the webhook has no such subscribe block")
+	ErrChanged   = errors.New("upstream: the subscription changed meanwhile; look again")
 )
 
 // Retry subscribes a block of webhook w anew when its current
@@ -343,15 +345,25 @@ func (m *Manager) subscribe(ctx context.Context, webhookID string, sp *Spec, hoo
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
 	if old != nil {
+		var res sql.Result
 		if old.State == StateActive {
 			// Taken back once the new one is active (subscribe first).
-			_, err = tx.ExecContext(ctx, m.q(`UPDATE hookhost_upstream_subscriptions SET current = 0, updated_at = ? WHERE id = ?`), now, old.ID)
+			res, err = tx.ExecContext(ctx, m.q(`UPDATE hookhost_upstream_subscriptions SET current = 0, updated_at = ?
+				WHERE id = ? AND current = 1 AND state = ?`), now, old.ID, old.State)
 		} else {
 			// Never made upstream: nothing to take back.
-			_, err = tx.ExecContext(ctx, m.q(`DELETE FROM hookhost_upstream_subscriptions WHERE id = ?`), old.ID)
+			res, err = tx.ExecContext(ctx, m.q(`DELETE FROM hookhost_upstream_subscriptions WHERE id = ? AND current = 1 AND state = ?`),
+				old.ID, old.State)
 		}
 		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Another change (a retry clicked twice, an apply) replaced
+			// it first: one current subscription per block.
+			return ErrChanged
 		}
 	}
 	if _, err := tx.ExecContext(ctx, m.q(`INSERT INTO hookhost_upstream_subscriptions (id, webhook_id, block, current, state,
@@ -363,9 +375,24 @@ func (m *Manager) subscribe(ctx context.Context, webhookID string, sp *Spec, hoo
 		return err
 	}
 	if queue {
-		return m.cfg.Queue.EnqueueUpstream(ctx, row.ID)
+		return m.enqueue(ctx, row.ID)
 	}
 	return nil
+}
+
+// enqueue queues row id's request; a row whose job could not be queued
+// is marked failed with the reason (else it would wait for a job that
+// never comes), so that Retry can send it again.
+func (m *Manager) enqueue(ctx context.Context, id string) error {
+	err := m.cfg.Queue.EnqueueUpstream(ctx, id)
+	if err == nil {
+		return nil
+	}
+	if _, uerr := m.cfg.DB.ExecContext(context.WithoutCancel(ctx), m.q(`UPDATE hookhost_upstream_subscriptions SET state = ?, last_error = ?,
+		updated_at = ? WHERE id = ?`), StateFailed, "the request could not be queued: "+err.Error(), time.Now().UTC().UnixMicro(), id); uerr != nil {
+		return errors.Join(err, uerr)
+	}
+	return err
 }
 
 // render renders a block's request with the webhook URL and the secrets.
@@ -396,7 +423,7 @@ func (m *Manager) takeBack(ctx context.Context, s *Subscription) error {
 		last_error = '', updated_at = ? WHERE id = ?`), StateDeleting, now, s.ID); err != nil {
 		return err
 	}
-	return m.cfg.Queue.EnqueueUpstream(ctx, s.ID)
+	return m.enqueue(ctx, s.ID)
 }
 
 // answerExcerpt bounds the answer kept on a row.
@@ -512,13 +539,7 @@ func (m *Manager) doSubscribe(ctx context.Context, s *Subscription, attempt int,
 		if n == 0 {
 			// Taken back (its webhook deleted, its block changed) while
 			// the request was on its way: take back what it made.
-			var headers [][2]string
-			for _, h := range req.Headers {
-				if !strings.EqualFold(h[0], "Content-Type") {
-					headers = append(headers, h)
-				}
-			}
-			if d := m.send(ctx, http.MethodDelete, location, headers, nil); d.err != nil || d.status >= 300 {
+			if d := m.send(ctx, http.MethodDelete, location, deleteHeaders(req, location), nil); d.err != nil || d.status >= 300 {
 				m.cfg.Logger.Warn("upstream subscription taken back while it was made: its DELETE failed", "webhook", s.WebhookID,
 					"block", s.Block, "status", d.status, "error", d.err)
 			}
@@ -631,13 +652,7 @@ func (m *Manager) doDelete(ctx context.Context, s *Subscription, attempt int, la
 	if raw, err := m.open(labelRequest, s.request); err == nil {
 		_ = json.Unmarshal([]byte(raw), &req)
 	}
-	var headers [][2]string
-	for _, h := range req.Headers {
-		if !strings.EqualFold(h[0], "Content-Type") {
-			headers = append(headers, h)
-		}
-	}
-	r := m.send(ctx, http.MethodDelete, s.Location, headers, nil)
+	r := m.send(ctx, http.MethodDelete, s.Location, deleteHeaders(req, s.Location), nil)
 	if r.err == nil && (r.status >= 200 && r.status <= 299 || r.status == http.StatusNotFound || r.status == http.StatusGone) {
 		_, err := m.cfg.DB.ExecContext(ctx, m.q(`DELETE FROM hookhost_upstream_subscriptions WHERE id = ?`), s.ID)
 		return err
@@ -658,6 +673,64 @@ func (m *Manager) doDelete(ctx context.Context, s *Subscription, attempt int, la
 	return errors.New("subscribe/" + s.Block + ": " + failure)
 }
 
+// deleteHeaders are the headers of the DELETE that takes back a
+// subscription at location: the subscribe request's (its credentials),
+// but Content-Type, and none at all when the location is not on the
+// request's scheme and host (an upstream may name any URL, and its
+// credentials are not for another host: net/http's rule for redirects).
+func deleteHeaders(req Request, location string) [][2]string {
+	a, errA := url.Parse(req.URL)
+	b, errB := url.Parse(location)
+	if errA != nil || errB != nil || !strings.EqualFold(a.Scheme, b.Scheme) || !strings.EqualFold(a.Host, b.Host) {
+		return nil
+	}
+	var headers [][2]string
+	for _, h := range req.Headers {
+		if !strings.EqualFold(h[0], "Content-Type") {
+			headers = append(headers, h)
+		}
+	}
+	return headers
+}
+
+// scrub takes out of an upstream's answer or an error text what a row
+// keeps sealed: the webhook's URL and its token, and the values of the
+// request's headers (credentials), so that neither the database nor the
+// admin API shows them.
+func (m *Manager) scrub(s *Subscription, texts ...*string) {
+	var hide []string
+	if u, err := m.open(labelHookURL, s.hookURL); err == nil && u != "" {
+		hide = append(hide, u)
+		if _, tok, ok := strings.Cut(u, "/webhooks/"); ok {
+			if i := strings.IndexAny(tok, "/?#"); i >= 0 {
+				tok = tok[:i]
+			}
+			hide = append(hide, tok)
+		}
+	}
+	if raw, err := m.open(labelRequest, s.request); err == nil && raw != "" {
+		var req Request
+		if json.Unmarshal([]byte(raw), &req) == nil {
+			for _, h := range req.Headers {
+				if strings.EqualFold(h[0], "Content-Type") {
+					continue
+				}
+				hide = append(hide, h[1])
+				if _, cred, ok := strings.Cut(h[1], " "); ok {
+					hide = append(hide, cred) // Bearer <token>
+				}
+			}
+		}
+	}
+	for _, t := range texts {
+		for _, v := range hide {
+			if len(v) >= 8 {
+				*t = strings.ReplaceAll(*t, v, "[redacted]")
+			}
+		}
+	}
+}
+
 // finish records an attempt's outcome on the row.
 func (m *Manager) finish(ctx context.Context, s *Subscription, state string, status int, location, answer, failure string, attempt int) error {
 	_, err := m.record(ctx, s, state, status, location, answer, failure, attempt)
@@ -667,6 +740,7 @@ func (m *Manager) finish(ctx context.Context, s *Subscription, state string, sta
 // record is finish, reporting whether the row was still there (1) or not
 // (0). Only a row still in the state the attempt started from is updated.
 func (m *Manager) record(ctx context.Context, s *Subscription, state string, status int, location, answer, failure string, attempt int) (int64, error) {
+	m.scrub(s, &answer, &failure)
 	res, err := m.cfg.DB.ExecContext(ctx, m.q(`UPDATE hookhost_upstream_subscriptions SET state = ?, last_status = ?, location = ?,
 		last_answer = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = ?`),
 		state, status, location, answer, failure, attempt, time.Now().UTC().UnixMicro(), s.ID, s.State)

@@ -151,3 +151,26 @@ func TestFindLocation(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteHeaders: a take-back DELETE carries the subscribe request's
+// credentials only to the request's own scheme and host.
+func TestDeleteHeaders(t *testing.T) {
+	req := Request{URL: "https://api.example.test/repos/o/r/hooks",
+		Headers: [][2]string{{"Authorization", "Bearer t0ken-value"}, {"Content-Type", "application/json"}}}
+	tests := []struct {
+		name, location string
+		want           [][2]string
+	}{
+		{"SameHost", "https://api.example.test/repos/o/r/hooks/1", [][2]string{{"Authorization", "Bearer t0ken-value"}}},
+		{"SameHostOtherCase", "https://API.example.test/hooks/1", [][2]string{{"Authorization", "Bearer t0ken-value"}}},
+		{"OtherHost", "https://elsewhere.example.test/hooks/1", nil},
+		{"OtherScheme", "http://api.example.test/hooks/1", nil},
+		{"OtherPort", "https://api.example.test:8443/hooks/1", nil},
+		{"Unparsable", "://", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, deleteHeaders(req, tt.location))
+		})
+	}
+}
