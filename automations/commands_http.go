@@ -227,7 +227,7 @@ func formEncode(v any) string {
 			if prefix == "" {
 				return phpURLEncode(k)
 			}
-			if _, isInt := phpIntKey(k); isInt {
+			if _, isInt := dict.PHPIntKey(k); isInt {
 				return prefix + "%5B%5D"
 			}
 			return prefix + "%5B" + phpURLEncode(k) + "%5D"

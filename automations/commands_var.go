@@ -256,7 +256,7 @@ func pushValue(cur, v any) any {
 		m := shallowCopy(t.(*dict.Map))
 		next := int64(0)
 		m.Range(func(k string, _ any) bool {
-			if i, ok := phpIntKey(k); ok && i >= next {
+			if i, ok := dict.PHPIntKey(k); ok && i >= next {
 				next = i + 1
 			}
 			return true

@@ -31,32 +31,6 @@ type phpArray struct {
 
 func newPHPArray() *phpArray { return &phpArray{vals: map[string]any{}} }
 
-// phpIntKey reports whether k is a key PHP stores as an integer: "0" or an
-// optional '-' and digits without a leading zero, within int64 ("-0" and
-// "05" stay strings).
-func phpIntKey(k string) (int64, bool) {
-	if k == "" || len(k) > 20 {
-		return 0, false
-	}
-	s := k
-	if s[0] == '-' {
-		s = s[1:]
-		if s == "" || s == "0" {
-			return 0, false
-		}
-	}
-	if s[0] == '0' && len(s) > 1 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(k, 10, 64)
-	return n, err == nil
-}
-
 // get returns the value at key k.
 func (a *phpArray) get(k string) (any, bool) {
 	v, ok := a.vals[k]
@@ -69,7 +43,7 @@ func (a *phpArray) set(k string, v any) {
 		a.keys = append(a.keys, k)
 	}
 	a.vals[k] = v
-	if n, ok := phpIntKey(k); ok && (!a.hasNext || n >= a.next) {
+	if n, ok := dict.PHPIntKey(k); ok && (!a.hasNext || n >= a.next) {
 		a.hasNext = true
 		if n < 1<<63-1 {
 			a.next = n + 1

@@ -414,7 +414,7 @@ func (r *runner) repeat(n *node) bool {
 			}
 			first = false
 			var key any = k
-			if i, ok := phpIntKey(k); ok {
+			if i, ok := dict.PHPIntKey(k); ok {
 				key = i // PHP array keys that look like integers are integers
 			}
 			if pass(key, v) {

@@ -69,7 +69,7 @@ func newAppender(n int) *appender { return &appender{m: dict.New(n)} }
 // add sets k to v; renumber appends integer keys instead (array_merge,
 // array_slice, array_reverse without preserve_keys).
 func (a *appender) add(k string, v any, renumber bool) {
-	if i, ok := intKey(k); ok {
+	if i, ok := dict.PHPIntKey(k); ok {
 		if renumber {
 			a.m.Set(strconv.FormatInt(a.next, 10), v)
 			a.next++

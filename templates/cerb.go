@@ -1545,7 +1545,7 @@ func setIn(cur any, path []string, v any) any {
 		if p == "[]" {
 			return append(l, setIn(dict.New(0), path[1:], v))
 		}
-		if i, ok := intKey(p); ok && i >= 0 && i < int64(len(l)) {
+		if i, ok := dict.PHPIntKey(p); ok && i >= 0 && i < int64(len(l)) {
 			l[i] = setIn(l[i], path[1:], v)
 			return l
 		}
@@ -1595,7 +1595,7 @@ func unsetIn(cur any, path []string) any {
 			t.Set(p, unsetIn(v, path[1:]))
 		}
 	case []any:
-		i, ok := intKey(p)
+		i, ok := dict.PHPIntKey(p)
 		if !ok || i < 0 || i >= int64(len(t)) {
 			return t
 		}

@@ -320,7 +320,7 @@ func setPath(m *dict.Map, path []string, v any) {
 func nextIndex(m *dict.Map) int {
 	n := 0
 	for _, k := range m.Keys() {
-		if i, ok := intKey(k); ok && i >= int64(n) {
+		if i, ok := dict.PHPIntKey(k); ok && i >= int64(n) {
 			n = int(i) + 1
 		}
 	}

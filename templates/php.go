@@ -425,7 +425,7 @@ func eachItem(x any, fn func(k string, v any) bool) {
 func itemAt(x any, k string) (any, bool) {
 	switch t := x.(type) {
 	case []any:
-		i, ok := intKey(k)
+		i, ok := dict.PHPIntKey(k)
 		if !ok || i < 0 || i >= int64(len(t)) {
 			return nil, false
 		}
@@ -436,36 +436,11 @@ func itemAt(x any, k string) (any, bool) {
 	return nil, false
 }
 
-// intKey reports whether k is the text of an integer key of a PHP array
-// ("5", "-3", but not "05", "+5", "5.0" or " 5") and gives the integer.
-func intKey(k string) (int64, bool) {
-	if k == "" || len(k) > 20 {
-		return 0, false
-	}
-	s := k
-	if s[0] == '-' {
-		s = s[1:]
-		if s == "" || s == "0" {
-			return 0, false
-		}
-	}
-	if s[0] == '0' && len(s) > 1 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(k, 10, 64)
-	return n, err == nil
-}
-
 // keyValue is a PHP array key as a value: an int64 for an integer key,
 // else the text.
 func keyValue(k string) any {
 	if k != "" && (k[0] >= '0' && k[0] <= '9' || k[0] == '-') {
-		if n, ok := intKey(k); ok {
+		if n, ok := dict.PHPIntKey(k); ok {
 			return n
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/goccy/go-yaml/token"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/hookhost/hookhost/internal/suggest"
 )
 
 // configFlag is the flag (and HOOKHOST_CONFIG the variable) naming the
@@ -92,7 +94,7 @@ func readConfigFile(path string, fs, probe *pflag.FlagSet) ([]configEntry, error
 			at("%q cannot be set in the configuration file itself", key)
 			continue
 		case f == nil || f.Hidden:
-			at("unknown key %q%s", key, suggest(key, fs))
+			at("unknown key %q%s", key, flagHint(key, fs))
 			continue
 		case seen[key]:
 			at("key %q is set twice", key)
@@ -177,42 +179,18 @@ func scalarText(n ast.Node) (string, bool) {
 	return strings.TrimSpace(n.String()), true
 }
 
-// suggest names the flag closest to key, when one is close.
-func suggest(key string, fs *pflag.FlagSet) string {
-	best, bestD := "", 1<<30
+// flagHint names the flag closest to key, when one is close.
+func flagHint(key string, fs *pflag.FlagSet) string {
+	var names []string
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Hidden || f.Name == configFlag {
-			return
-		}
-		if d := editDistance(strings.ReplaceAll(key, "_", "-"), f.Name); d < bestD {
-			best, bestD = f.Name, d
+		if !f.Hidden && f.Name != configFlag {
+			names = append(names, f.Name)
 		}
 	})
-	if best != "" && bestD <= max(2, len(key)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
+	if hint := suggest.Hint(strings.ReplaceAll(key, "_", "-"), names); hint != "" {
+		return hint
 	}
 	return " (hookhost serve --help lists the settings)"
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // applyConfigFile sets, from the configuration file named by --config or

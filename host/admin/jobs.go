@@ -42,11 +42,17 @@ func jobNotFound(err error, id string) error {
 }
 
 func (a *Admin) listJobs(c *fiber.Ctx) error {
+	return a.jobList(c, jobs.Filter{WebhookID: c.Query("webhook")})
+}
+
+// jobList answers a page of the jobs f selects, with the request's state,
+// cursor and limit parameters added to it.
+func (a *Admin) jobList(c *fiber.Ctx, f jobs.Filter) error {
 	q, err := a.queue()
 	if err != nil {
 		return err
 	}
-	f := jobs.Filter{WebhookID: c.Query("webhook"), Cursor: c.Query("cursor")}
+	f.Cursor = c.Query("cursor")
 	if st := c.Query("state"); st != "" {
 		state, ok := jobs.ParseState(st)
 		if !ok {

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/schedule"
-	"github.com/hookhost/hookhost/host/views"
 )
 
 func (a *Admin) scheduleRoutes() []route {
@@ -190,33 +188,7 @@ func (a *Admin) setScheduleEnabled(c *fiber.Ctx, enabled bool) error {
 // listScheduleJobs lists the jobs of a schedule, newest first (those of a
 // deleted schedule too, while their records are kept).
 func (a *Admin) listScheduleJobs(c *fiber.Ctx) error {
-	q, err := a.queue()
-	if err != nil {
-		return err
-	}
-	f := jobs.Filter{Schedule: c.Params("name"), Cursor: c.Query("cursor")}
-	if st := c.Query("state"); st != "" {
-		state, ok := jobs.ParseState(st)
-		if !ok {
-			return api.NewProblem(http.StatusBadRequest, "state must be one of Queued, Running, Retrying, Completed, Failed, Stopped")
-		}
-		f.State = state
-	}
-	if f.Limit, err = limitParam(c); err != nil {
-		return err
-	}
-	list, next, err := q.List(c.UserContext(), f)
-	if errors.Is(err, jobs.ErrBadCursor) {
-		return api.NewProblem(http.StatusBadRequest, "cursor is not one this API returned")
-	}
-	if err != nil {
-		return err
-	}
-	out := api.JobList{Jobs: make([]api.Job, 0, len(list)), NextCursor: next}
-	for _, j := range list {
-		out.Jobs = append(out.Jobs, views.Job(j, views.JobRow, a.red))
-	}
-	return c.JSON(out)
+	return a.jobList(c, jobs.Filter{Schedule: c.Params("name")})
 }
 
 // getScheduleSecret shows the secret a schedule's job completion callbacks

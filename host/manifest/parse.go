@@ -16,6 +16,7 @@ import (
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/suggest"
 )
 
 // Pos is a position in a file of a manifest directory (Line and Col are
@@ -289,7 +290,7 @@ func (r *reader) document(file string, body ast.Node) {
 			entry = r.subscription
 		default:
 			r.problem(at, "unknown key %q%s (a manifest holds automations:, webhooks:, secrets:, schedules: and subscriptions:)", key,
-				suggest(key, []string{"automations", "webhooks", "secrets", "schedules", "subscriptions"}))
+				suggest.Hint(key, []string{"automations", "webhooks", "secrets", "schedules", "subscriptions"}))
 			continue
 		}
 		switch v := kv.Value.(type) {
@@ -317,7 +318,7 @@ func (r *reader) fields(file, what string, n ast.Node, known []string) map[strin
 		key := keyOf(kv)
 		switch {
 		case !slices.Contains(known, key):
-			r.problem(posOf(file, kv), "unknown field %q of %s%s (its fields: %s)", key, what, suggest(key, known), strings.Join(known, ", "))
+			r.problem(posOf(file, kv), "unknown field %q of %s%s (its fields: %s)", key, what, suggest.Hint(key, known), strings.Join(known, ", "))
 		case out[key] != nil:
 			r.problem(posOf(file, kv), "field %q is given twice", key)
 		default:
@@ -571,39 +572,4 @@ func (r *reader) secret(file string, n ast.Node) {
 	if ok && r.claim("secret", s.Name, at) {
 		r.set.Secrets = append(r.set.Secrets, s)
 	}
-}
-
-// suggest names the word of known closest to key, when one is close.
-func suggest(key string, known []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if d := editDistance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(key)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
-	}
-	return ""
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -386,3 +386,29 @@ func TypeName(v any) string {
 		return fmt.Sprintf("%T", v)
 	}
 }
+
+// PHPIntKey reports whether k is a key PHP stores as an integer in an
+// array ("5", "-3"; not "05", "-0", "+5", "5.0" or " 5": those stay text)
+// and gives the integer.
+func PHPIntKey(k string) (int64, bool) {
+	if k == "" || len(k) > 20 {
+		return 0, false
+	}
+	s := k
+	if s[0] == '-' {
+		s = s[1:]
+		if s == "" || s == "0" {
+			return 0, false
+		}
+	}
+	if s[0] == '0' && len(s) > 1 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(k, 10, 64)
+	return n, err == nil
+}

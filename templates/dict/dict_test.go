@@ -61,3 +61,21 @@ func TestDecodeJSON_Errors(t *testing.T) {
 	var m Map
 	require.Error(t, m.UnmarshalJSON([]byte(`[1]`)))
 }
+
+func TestPHPIntKey(t *testing.T) {
+	tests := []struct {
+		k    string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"5", 5, true}, {"-3", -3, true}, {"9223372036854775807", 9223372036854775807, true},
+		{"", 0, false}, {"05", 0, false}, {"-0", 0, false}, {"+5", 0, false}, {"5.0", 0, false}, {" 5", 0, false},
+		{"-", 0, false}, {"9223372036854775808", 0, false}, {"a", 0, false},
+	}
+	for _, tt := range tests {
+		n, ok := PHPIntKey(tt.k)
+		if ok != tt.ok || (ok && n != tt.want) {
+			t.Errorf("PHPIntKey(%q) = %d, %v; want %d, %v", tt.k, n, ok, tt.want, tt.ok)
+		}
+	}
+}
