@@ -417,6 +417,27 @@ type jsonReader struct {
 	scratch   []byte
 }
 
+// after reads what follows a value in an array or object: its closing
+// byte (true), or a comma and the blanks after it (false); anything else
+// marks the text bad (true).
+func (r *jsonReader) after(closing byte) bool {
+	r.space()
+	switch {
+	case r.i >= len(r.s):
+		r.bad = true
+		return true
+	case r.s[r.i] == closing:
+		r.i++
+		return true
+	case r.s[r.i] != ',':
+		r.bad = true
+		return true
+	}
+	r.i++
+	r.space()
+	return false
+}
+
 func (r *jsonReader) space() {
 	for r.i < len(r.s) {
 		switch r.s[r.i] {
@@ -647,21 +668,12 @@ func (r *jsonReader) array(e *phpJSONEncoder, depth int) {
 		if r.bad || r.slow {
 			return
 		}
-		r.space()
-		if r.i >= len(r.s) {
-			r.bad = true
-			return
-		}
-		if r.s[r.i] == ']' {
-			r.i++
+		if r.after(']') {
+			if r.bad {
+				return
+			}
 			break
 		}
-		if r.s[r.i] != ',' {
-			r.bad = true
-			return
-		}
-		r.i++
-		r.space()
 	}
 	e.depth--
 	e.newline()
@@ -753,21 +765,12 @@ func (r *jsonReader) object(e *phpJSONEncoder, depth int) {
 		if r.bad || r.slow {
 			return
 		}
-		r.space()
-		if r.i >= len(r.s) {
-			r.bad = true
-			return
-		}
-		if r.s[r.i] == '}' {
-			r.i++
+		if r.after('}') {
+			if r.bad {
+				return
+			}
 			break
 		}
-		if r.s[r.i] != ',' {
-			r.bad = true
-			return
-		}
-		r.i++
-		r.space()
 	}
 	e.depth--
 	e.newline()
