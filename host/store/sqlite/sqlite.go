@@ -34,6 +34,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/internal/sqlstore"
+	"github.com/hookhost/hookhost/host/store/internal/stmtcache"
 )
 
 //go:embed migrations/*.sql
@@ -88,10 +89,13 @@ func openDB(path string) (*sql.DB, error) {
 			return nil, err
 		}
 	}
-	db, err := sql.Open("sqlite", DSN(path))
+	base, err := sqlite.NewConnector(DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Every query text keeps its prepared statement (see stmtcache):
+	// parsing and planning River's job queries cost more than running them.
+	db := sql.OpenDB(stmtcache.New(base, StatementCache))
 	// One connection: see the package documentation. Keep it open forever
 	// so that an in-memory database survives.
 	db.SetMaxOpenConns(1)
@@ -100,6 +104,9 @@ func openDB(path string) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(0)
 	return db, nil
 }
+
+// StatementCache is how many prepared statements the connection keeps.
+const StatementCache = 256
 
 // FileMode is the mode of the database file and of its -wal and -shm files.
 const FileMode = 0o600
