@@ -9,9 +9,10 @@
 package reqlog
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -106,8 +107,12 @@ func requestID(given string) string {
 	if given != "" && len(given) <= maxIDLen && sane(given) {
 		return given
 	}
+	// 96 random bits from math/rand/v2's per-thread ChaCha8 generator: an
+	// ID names a request, it guards nothing, and crypto/rand cost ~2% of
+	// the server's CPU per request.
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
 	return hex.EncodeToString(b[:])
 }
 
