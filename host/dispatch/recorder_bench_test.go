@@ -34,10 +34,14 @@ func guideRun() *pendingRun {
 // BenchmarkRecorder measures what one run record of the guide's webhook
 // costs the server: Finish builds its JSON fields (redacted, capped);
 // Record queues it and writes it to SQLite in the recorder's batches (the
-// op is one record, flushed every 256).
+// op is one record, flushed every 256). Besides the wall time, each reports
+// cpu-ns/op: the process's CPU time (every goroutine's, the garbage
+// collector's too) per op, which other load on the machine changes much
+// less.
 func BenchmarkRecorder(b *testing.B) {
 	b.Run("Finish", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			guideRun().finish(DefaultRunBodyLimit)
 		}
@@ -49,6 +53,7 @@ func BenchmarkRecorder(b *testing.B) {
 		r := newRecorder(st, slog.New(slog.NewTextHandler(io.Discard, nil)), RecorderConfig{PruneInterval: -1})
 		defer r.Close()
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		n := 0
 		for b.Loop() {
 			r.record(guideRun())
@@ -59,4 +64,16 @@ func BenchmarkRecorder(b *testing.B) {
 		r.flush()
 		require.Zero(b, r.stats().Dropped)
 	})
+}
+
+// reportCPU starts measuring the process's CPU time; the function it
+// returns reports it per op as cpu-ns/op (nothing where it cannot be read).
+func reportCPU(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		end, ok2 := processCPU()
+		if ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
 }

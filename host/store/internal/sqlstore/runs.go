@@ -334,6 +334,15 @@ func runLimit(limit int) int {
 	return limit
 }
 
+// The conditions of the partial indexes runs_status_class_created_at and
+// runs_cause_created_at (migration 00006), which a query repeats as they
+// are for the planner to use the index: neither SQLite nor PostgreSQL
+// proves them from a parameter's value.
+const (
+	runsStatusClassCond = `status / 100 <> 2`
+	runsCauseCond       = `cause <> ''`
+)
+
 // runWhere is the WHERE conditions of f and their arguments ($1 on).
 func (s *Store) runWhere(f store.RunFilter) ([]string, []any) {
 	var (
@@ -349,17 +358,23 @@ func (s *Store) runWhere(f store.RunFilter) ([]string, []any) {
 		where = append(where, `(created_at, id) < (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
 	}
 	if f.StatusClass >= 1 && f.StatusClass <= 5 {
-		// The expression of the index runs_status_class_created_at.
+		// The expression of the index runs_status_class_created_at, and
+		// for a class it holds, its condition, literally (migration 00006):
+		// 2xx, the common class, reads runs_created_at_size.
 		args = append(args, f.StatusClass)
 		where = append(where, `status / 100 = $`+strconv.Itoa(len(args)))
+		if f.StatusClass != 2 {
+			where = append(where, runsStatusClassCond)
+		}
 	}
 	switch f.Cause {
 	case "":
 	case "-":
 		where = append(where, `cause = ''`)
 	default:
+		// With the condition of the index runs_cause_created_at, literally.
 		args = append(args, f.Cause)
-		where = append(where, `cause = $`+strconv.Itoa(len(args)))
+		where = append(where, `cause = $`+strconv.Itoa(len(args)), runsCauseCond)
 	}
 	if !f.Since.IsZero() {
 		args = append(args, s.d.Time(f.Since.UTC()))
