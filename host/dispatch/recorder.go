@@ -54,12 +54,19 @@ type RecorderConfig struct {
 	OnWritten func([]*store.Run)
 }
 
-// Recorder defaults (RecorderConfig).
+// Recorder defaults (RecorderConfig), and its batches: a batch is written
+// when it holds recorderBatch records or recorderLinger after its first.
+// Each transaction costs the same whatever it holds (SQLite writes the last
+// page of the table and of every index to the WAL again, and syncs it), so
+// larger batches make a record cheaper: BenchmarkRecorder/Record costs
+// about 26 µs of CPU a record flushed every 32, 17 every 256, 15 every 512.
+// A record shows in the lists and the live stream up to recorderLinger
+// after its request was answered.
 const (
 	DefaultRunBodyLimit = 64 << 10
 	recorderQueue       = 8192
-	recorderBatch       = 256
-	recorderLinger      = 20 * time.Millisecond
+	recorderBatch       = 512
+	recorderLinger      = 100 * time.Millisecond
 )
 
 func (c *RecorderConfig) defaults() {
