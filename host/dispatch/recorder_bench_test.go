@@ -18,10 +18,10 @@ import (
 )
 
 // guideRun is a run record as the Cerb guide's webhook leaves it: the
-// guide's curl (empty body, four headers, one query parameter) and the
-// example's return dictionary.
+// guide's curl (a webhook token in the path, empty body, four headers, one
+// query parameter) and the example's return dictionary.
 func guideRun() *pendingRun {
-	req := automations.HTTPRequest{Method: "POST", Path: "/webhooks/tok", ClientIP: "127.0.0.1",
+	req := automations.HTTPRequest{Method: "POST", Path: "/webhooks/0123456789abcdef0123456789abcdef01234567", ClientIP: "127.0.0.1",
 		Headers: [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}},
 		Query:   [][2]string{{"key", "value"}}}
 	ret := dict.Of("status_code", int64(200), "headers", dict.Of("Content-Type", "application/json"),
