@@ -315,8 +315,9 @@ func (s *scaleServer) explain(t *testing.T) string {
 		{"worklist stats (a page of webhooks)", `SELECT webhook_id, ` + bucket + ` AS b, COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)
 			FROM runs WHERE created_at >= $1 AND webhook_id IN ($3, $4) GROUP BY webhook_id, b`, []any{since, width, hot, cold}},
 		{"worklist last answer", `SELECT status, created_at FROM runs WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, []any{hot}},
-		{"requests ?cause=", `SELECT id FROM runs WHERE cause = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{"timeout"}},
-		{"requests ?status=5xx", `SELECT id FROM runs WHERE status / 100 = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{5}},
+		{"requests ?cause=", `SELECT id FROM runs WHERE cause = $1 AND cause <> '' ORDER BY created_at DESC, id DESC LIMIT 50`, []any{"timeout"}},
+		{"requests ?status=5xx", `SELECT id FROM runs WHERE status / 100 = $1 AND status / 100 <> 2 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{5}},
+		{"requests ?status=2xx", `SELECT id FROM runs WHERE status / 100 = $1 ORDER BY created_at DESC, id DESC LIMIT 50`, []any{2}},
 		{"jobs page", `SELECT id FROM hookhost_jobs ORDER BY created_at DESC, id DESC LIMIT 51`, nil},
 		{"requests ?q= budget boundary", `SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $1`, []any{store.DefaultSearchBudget - 1}},
 		{"jobs ?state=", `SELECT id FROM hookhost_jobs WHERE state = $1 ORDER BY created_at DESC, id DESC LIMIT 51`, []any{"running"}},

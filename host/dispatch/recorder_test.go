@@ -440,3 +440,51 @@ func TestRecorder_Truncate(t *testing.T) {
 		require.Equal(t, tt.in != tt.want, cut)
 	}
 }
+
+// TestRecorder_InputsEncoding checks that a record's inputs, which the
+// recorder writes as JSON itself, are the bytes dict.Encode writes for the
+// same dictionary: keys in their order, a repeated header or parameter at
+// its first place with its last value, strings escaped alike.
+func TestRecorder_InputsEncoding(t *testing.T) {
+	t.Parallel()
+	// many is more pairs than appendJSONPairs scans, with repeats.
+	var many [][2]string
+	for i := range 40 {
+		many = append(many, [2]string{fmt.Sprintf("k%d", i%13), fmt.Sprintf("v%d", i)})
+	}
+	tests := []struct {
+		name string
+		in   recordInputs
+	}{
+		{"Empty", recordInputs{}},
+		{"Guide", recordInputs{method: "POST", path: "/webhooks/[redacted]", clientIP: "127.0.0.1",
+			headers: [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"X-Customheader", "true"}},
+			query:   [][2]string{{"key", "value"}}}},
+		{"RepeatedNames", recordInputs{method: "GET", headers: [][2]string{{"A", "1"}, {"B", "2"}, {"A", "3"}, {"a", "4"}},
+			query: [][2]string{{"x", "1"}, {"x", "2"}, {"y", ""}, {"x", "3"}}}},
+		{"ManyRepeatedNames", recordInputs{headers: many, query: many}},
+		{"Escapes", recordInputs{method: "P\"O\\ST", path: "/a\tb\nc\r\x00\x1f\x7f</script>&",
+			headers: [][2]string{{"X-\"Q\"", "é€𝄞"}, {"X-Bad", "\xff\xfeok"}, {"X-Sep", "a\u2028b\u2029c"}},
+			query:   [][2]string{{"ключ", "значение"}, {"", ""}}, body: "{\"a\":\"b\\\\c\"}\n", clientIP: "::1"}},
+		{"Truncated", recordInputs{method: "POST", body: "abc…[truncated 3 bytes]", bodyTruncated: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pairs := func(kvs [][2]string) *dict.Map {
+				m := dict.New(len(kvs))
+				for _, kv := range kvs {
+					m.Set(kv[0], kv[1])
+				}
+				return m
+			}
+			want := dict.Of("method", tt.in.method, "path", tt.in.path, "headers", pairs(tt.in.headers),
+				"query", pairs(tt.in.query), "body", tt.in.body)
+			if tt.in.bodyTruncated {
+				want.Set("body_truncated", true)
+			}
+			want.Set("client_ip", tt.in.clientIP)
+			require.Equal(t, string(encode(want)), string(tt.in.encode()))
+		})
+	}
+}

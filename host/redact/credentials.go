@@ -25,14 +25,56 @@ var credentialHeaders = []string{
 // names).
 func CredentialHeader(name string, extra ...string) bool {
 	n := strings.ReplaceAll(name, "_", "-")
-	for _, list := range [][]string{credentialHeaders, verify.SchemeHeaders(), extra} {
-		for _, h := range list {
-			if strings.EqualFold(n, h) {
-				return true
-			}
+	known := allCredentialHeaders
+	if ascii(n) {
+		// Only a name of the same length folds to an ASCII one.
+		known = nil
+		if len(n) < len(knownCredentialHeaders) {
+			known = knownCredentialHeaders[len(n)]
+		}
+	}
+	for _, h := range known {
+		if strings.EqualFold(n, h) {
+			return true
+		}
+	}
+	for _, h := range extra {
+		if strings.EqualFold(n, h) {
+			return true
 		}
 	}
 	return false
+}
+
+// allCredentialHeaders are credentialHeaders and verify.SchemeHeaders, and
+// knownCredentialHeaders the same by the length of their names, which an
+// ASCII name has to have to match (CredentialHeader runs for every header
+// of every request recorded).
+var (
+	allCredentialHeaders   = append(append([]string(nil), credentialHeaders...), verify.SchemeHeaders()...)
+	knownCredentialHeaders = byLength(allCredentialHeaders)
+)
+
+// byLength groups names by their length in bytes.
+func byLength(names []string) [][]string {
+	var byLen [][]string
+	for _, h := range names {
+		for len(byLen) <= len(h) {
+			byLen = append(byLen, nil)
+		}
+		byLen[len(h)] = append(byLen[len(h)], h)
+	}
+	return byLen
+}
+
+// ascii reports whether s is ASCII only.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // credentialWords are the parts of parameter and field names that mark a
@@ -195,7 +237,7 @@ func markCredentials(v any) (any, bool) {
 func CallerCredentials(headers [][2]string, extra ...string) []string {
 	var out []string
 	for _, h := range headers {
-		if !CredentialHeader(h[0], extra...) || len(h[1]) < MinLen {
+		if len(h[1]) < MinLen || !CredentialHeader(h[0], extra...) {
 			continue
 		}
 		out = append(out, h[1])

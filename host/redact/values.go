@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Marker replaces what is redacted.
@@ -22,12 +22,15 @@ const MinLen = 4
 // /webhooks/<token> path or a token= parameter) with "[redacted]" in
 // arbitrary text: logs, run records, error messages. Besides each value as
 // written it replaces the value as JSON, URL query and URL path encodings
-// spell it. It is safe for concurrent use; Redact takes a read lock only,
-// and changes rebuild one strings.Replacer.
+// spell it. It is safe for concurrent use; Redact takes no lock (it runs
+// for every string of every request's record and log line), and changes
+// rebuild one strings.Replacer.
 type Redactor struct {
-	mu       sync.RWMutex
-	values   map[string]struct{}
-	replacer *strings.Replacer // nil when there is nothing to redact
+	mu     sync.RWMutex
+	values map[string]struct{}
+	// replacer is nil when there is nothing to redact; written with mu
+	// held.
+	replacer atomic.Pointer[strings.Replacer]
 }
 
 // NewRedactor returns a Redactor that knows values.
@@ -83,7 +86,7 @@ func (r *Redactor) Len() int {
 
 // rebuild makes the replacer from the values; r.mu is held.
 func (r *Redactor) rebuild() {
-	r.replacer = newReplacer(r.values)
+	r.replacer.Store(newReplacer(r.values))
 }
 
 // Redact returns s with every registered value and every recognisable
@@ -94,27 +97,86 @@ func (r *Redactor) Redact(s string) string {
 		return s
 	}
 	if r != nil {
-		r.mu.RLock()
-		rep := r.replacer
-		r.mu.RUnlock()
-		if rep != nil {
+		if rep := r.replacer.Load(); rep != nil {
 			s = rep.Replace(s)
 		}
 	}
 	return Tokens(s)
 }
 
-// tokenRE matches webhook tokens where they are recognisable without
-// being known: in a webhook URL path, and as a token= parameter.
-var tokenRE = regexp.MustCompile(`(/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b`)
+// tokenPrefixes are what a webhook token follows where it is recognisable
+// without being known: a webhook URL's path, and a token= parameter.
+var tokenPrefixes = [...]string{"/webhooks/", "?token=", "&token="}
+
+// tokenLen is the length of a webhook token: 40 hexadecimal digits.
+const tokenLen = 40
 
 // Tokens returns s with webhook tokens in /webhooks/<token> paths and
-// token= parameters replaced by "[redacted]".
+// token= parameters replaced by "[redacted]": the matches of
+// (/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b, leftmost first. It runs on every
+// request (the access log, the record), so it scans for the prefixes
+// instead of running that regular expression, in one pass.
 func Tokens(s string) string {
-	if strings.Contains(s, "token=") || strings.Contains(s, "/webhooks/") {
-		return tokenRE.ReplaceAllString(s, "${1}"+Marker)
+	if !strings.Contains(s, "/webhooks/") && !strings.Contains(s, "token=") {
+		return s // most strings: two fast scans
 	}
-	return s
+	var (
+		out  strings.Builder
+		done int // s[:done] is in out
+		// next is where each prefix is next found (-1: nowhere more),
+		// searched again once the scan has passed it.
+		next = [len(tokenPrefixes)]int{-2, -2, -2}
+	)
+	for from := 0; ; {
+		at, n := -1, 0
+		for k, p := range tokenPrefixes {
+			if next[k] != -1 && next[k] < from {
+				next[k] = strings.Index(s[from:], p)
+				if next[k] >= 0 {
+					next[k] += from
+				}
+			}
+			if next[k] >= 0 && (at < 0 || next[k] < at) {
+				at, n = next[k], len(p)
+			}
+		}
+		if at < 0 {
+			break
+		}
+		start, end := at+n, at+n+tokenLen
+		if end <= len(s) && isHex(s[start:end]) && (end == len(s) || !isWordByte(s[end])) {
+			if out.Len() == 0 {
+				out.Grow(len(s))
+			}
+			out.WriteString(s[done:start])
+			out.WriteString(Marker)
+			done, from = end, end
+			continue
+		}
+		from = at + 1
+	}
+	if done == 0 {
+		return s
+	}
+	out.WriteString(s[done:])
+	return out.String()
+}
+
+// isHex reports whether s is hexadecimal digits only.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isWordByte reports whether c is an ASCII word character (\w): the end of
+// a token is a word boundary.
+func isWordByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
 }
 
 // Values returns s with every one of values (and its encodings) replaced by

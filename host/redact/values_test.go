@@ -2,6 +2,8 @@ package redact_test
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -92,4 +94,78 @@ func TestRedactor(t *testing.T) {
 		wg.Wait()
 		require.Equal(t, 201, r.Len())
 	})
+}
+
+// TestTokens checks Tokens against the regular expression it stands for,
+// (/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b replaced by "${1}[redacted]",
+// on the cases that matter and on every string built from pieces that
+// make and break matches.
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`(/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b`)
+	tok := strings.Repeat("0123456789abcdefABCD", 2)
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"/webhooks/" + tok, "/webhooks/[redacted]"},
+		{"/webhooks/" + tok + "/a?x=1", "/webhooks/[redacted]/a?x=1"},
+		{"GET /webhooks/" + tok + "?token=" + tok + "&token=" + tok, "GET /webhooks/[redacted]?token=[redacted]&token=[redacted]"},
+		{"/webhooks/" + tok + "0", "/webhooks/" + tok + "0"},   // 41 digits: no boundary
+		{"/webhooks/" + tok + "_x", "/webhooks/" + tok + "_x"}, // '_' is a word character
+		{"/webhooks/" + tok + "-x", "/webhooks/[redacted]-x"},  // '-' is not
+		{"/webhooks/" + tok[:39], "/webhooks/" + tok[:39]},     // too short
+		{"/webhooks//webhooks/" + tok, "/webhooks//webhooks/[redacted]"},
+		{"/webhooks/webhooks/" + tok, "/webhooks/webhooks/[redacted]"}, // a prefix inside a prefix
+		{"xtoken=" + tok, "xtoken=" + tok},                             // token= needs ? or & before it
+		{"a?token=" + tok + "é", "a?token=[redacted]é"},
+		{"/webhooks/" + tok + tok, "/webhooks/" + tok + tok},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, redact.Tokens(tt.in), "%q", tt.in)
+		require.Equal(t, re.ReplaceAllString(tt.in, "${1}"+redact.Marker), redact.Tokens(tt.in), "%q", tt.in)
+	}
+	// Every string of up to four of these pieces.
+	pieces := []string{"/webhooks/", "webhooks/", "?token=", "&token=", tok, tok[:20], "0", "_", "/", "g", "é"}
+	var build func(prefix string, n int)
+	build = func(prefix string, n int) {
+		require.Equal(t, re.ReplaceAllString(prefix, "${1}"+redact.Marker), redact.Tokens(prefix), "%q", prefix)
+		if n == 0 {
+			return
+		}
+		for _, p := range pieces {
+			build(prefix+p, n-1)
+		}
+	}
+	build("", 4)
+}
+
+// TestCredentialHeader checks which header names carry credentials: the
+// well-known ones, the verify schemes', the extra ones, in any case, with
+// "_" for "-".
+func TestCredentialHeader(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		extra []string
+		want  bool
+	}{
+		{"Authorization", nil, true},
+		{"authorization", nil, true},
+		{"PROXY_AUTHORIZATION", nil, true},
+		{"x-hub-signature-256", nil, true},
+		{"Svix-Signature", nil, true},
+		{"Cookie", nil, true},
+		{"X-Api-\u212aey", nil, true}, // the Kelvin sign folds to k
+		{"X-My-Sig", []string{"x-my-sig"}, true},
+		{"x_my_sig", []string{"X-My-Sig"}, true},
+		{"Content-Type", nil, false},
+		{"X-Customheader", []string{"X-Other"}, false},
+		{"", nil, false},
+		{"Authorizatio", nil, false},
+		{strings.Repeat("A", 100), nil, false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, redact.CredentialHeader(tt.name, tt.extra...), "%q %q", tt.name, tt.extra)
+	}
 }

@@ -158,7 +158,8 @@ func dialect() sqlstore.Dialect {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 		},
-		RunsPerInsert: 64, // 832 parameters, far below the 65535 limit
+		RunsPerInsert:  64, // 1088 parameters, far below the 65535 limit
+		NumberedParams: true,
 		// bytea: text refuses NUL bytes and invalid UTF-8. A non-nil slice,
 		// since pgx sends a nil one as NULL.
 		Bytes: func(s string) any { return append([]byte{}, s...) },

@@ -14,10 +14,6 @@ import (
 
 const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at, request_id, cause, job_id, replay_of`
 
-// runInsertCols are runCols and the record's size (store.RunSize), which
-// only pruning reads.
-const runInsertCols = runCols + `, size`
-
 // Run listing limits (see store.RunFilter).
 const (
 	defaultRunLimit = 50
@@ -71,11 +67,14 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	}
 	per := max(s.d.RunsPerInsert, 1)
 	err := s.wrote(s.inTx(ctx, func(tx *sql.Tx) error {
+		if per == 1 {
+			return s.insertRunRows(ctx, tx, runs, ids, created)
+		}
 		// A statement that runs more than once is prepared once.
 		var full *sql.Stmt
 		if len(runs) > per {
 			var err error
-			if full, err = tx.PrepareContext(ctx, runInsertSQL(per)); err != nil {
+			if full, err = tx.PrepareContext(ctx, s.runInsertSQL(per, allRunCols)); err != nil {
 				return err
 			}
 			defer full.Close()
@@ -105,22 +104,121 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	return nil
 }
 
-// runInsertSQL is an INSERT of n runs that skips taken IDs.
-func runInsertSQL(n int) string {
-	const cols = runInsertArgs
+// runColSet is a set of the columns a record often leaves empty (the
+// col… bits, named in runOptionalCols): an INSERT of one row names only
+// those its record fills, and the others take their defaults (empty or
+// NULL), so that the database binds and copies fewer values.
+type runColSet uint8
+
+// The optional columns of runs, in the order of runOptionalCols.
+const (
+	colError runColSet = 1 << iota
+	colOutput
+	colLog
+	colRequestID
+	colCause
+	colJobID
+	colReplayOf
+
+	// allRunCols names every column: the rows of a multi-row INSERT
+	// differ.
+	allRunCols = colError | colOutput | colLog | colRequestID | colCause | colJobID | colReplayOf
+)
+
+// runOptionalCols are the columns of runs that a record often leaves
+// empty (an error, a log, a refusal cause, a job, a replay), bit i of a
+// runColSet naming the i-th.
+var runOptionalCols = [...]string{"error", "output", "log", "request_id", "cause", "job_id", "replay_of"}
+
+// runFixedCols are the columns every INSERT of runs names.
+const runFixedCols = `id, webhook_id, automation, revision, status, exit, duration_us, inputs, created_at, size`
+
+// runColsOf is the set of optional columns r fills. An empty string is
+// the column's default, a nil blob NULL (an empty one is not).
+func runColsOf(r *store.Run) runColSet {
+	var c runColSet
+	if r.Error != "" {
+		c |= colError
+	}
+	if r.Output != nil {
+		c |= colOutput
+	}
+	if r.Log != nil {
+		c |= colLog
+	}
+	if r.RequestID != "" {
+		c |= colRequestID
+	}
+	if r.Cause != "" {
+		c |= colCause
+	}
+	if r.JobID != "" {
+		c |= colJobID
+	}
+	if r.ReplayOf != "" {
+		c |= colReplayOf
+	}
+	return c
+}
+
+// appendRunArgs appends the arguments of r for an INSERT naming
+// runFixedCols and the optional columns of cols, in that order.
+func (s *Store) appendRunArgs(args []any, r *store.Run, id string, created any, cols runColSet) []any {
+	size := store.RunSize(r) + int64(len(id)-len(r.ID))
+	args = append(args, id, r.WebhookID, s.bytes(r.Automation), r.Revision, int64(r.Status),
+		s.bytes(r.Exit), r.DurationUS, r.Inputs, created, size)
+	if cols&colError != 0 {
+		args = append(args, s.bytes(r.Error))
+	}
+	if cols&colOutput != 0 {
+		args = append(args, r.Output)
+	}
+	if cols&colLog != 0 {
+		args = append(args, r.Log)
+	}
+	if cols&colRequestID != 0 {
+		args = append(args, r.RequestID)
+	}
+	if cols&colCause != 0 {
+		args = append(args, r.Cause)
+	}
+	if cols&colJobID != 0 {
+		args = append(args, r.JobID)
+	}
+	if cols&colReplayOf != 0 {
+		args = append(args, r.ReplayOf)
+	}
+	return args
+}
+
+// runInsertSQL is an INSERT of n runs naming runFixedCols and the optional
+// columns of cols, that skips taken IDs.
+func (s *Store) runInsertSQL(n int, cols runColSet) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO runs (` + runInsertCols + `) VALUES `)
+	b.WriteString(`INSERT INTO runs (` + runFixedCols)
+	per := strings.Count(runFixedCols, ",") + 1
+	for i, c := range runOptionalCols {
+		if cols&(1<<i) != 0 {
+			b.WriteString(", " + c)
+			per++
+		}
+	}
+	b.WriteString(`) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for c := range cols {
+		for c := range per {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*cols + c + 1))
+			if s.d.NumberedParams {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(i*per + c + 1))
+			} else {
+				b.WriteByte('?')
+			}
 		}
 		b.WriteByte(')')
 	}
@@ -134,6 +232,52 @@ const runInsertArgs = 17
 // errRunsSkipped reports that an INSERT skipped a run whose ID was taken.
 var errRunsSkipped = errors.New("run id taken")
 
+// insertRunRows writes runs with an INSERT of one row each, prepared once
+// per set of columns (runColsOf) in the transaction. The database is
+// in-process (Dialect.RunsPerInsert): a row's statement runs without the
+// context's cancellation, which the driver would watch with a goroutine
+// per statement; the transaction still ends with ctx (database/sql rolls
+// it back), so a cancelled ctx fails the next row or the commit.
+func (s *Store) insertRunRows(ctx context.Context, tx *sql.Tx, runs []*store.Run, ids []string, created []any) error {
+	var stmts [allRunCols + 1]*sql.Stmt
+	defer func() {
+		for _, st := range stmts {
+			if st != nil {
+				_ = st.Close()
+			}
+		}
+	}()
+	rowCtx := context.WithoutCancel(ctx)
+	args := make([]any, 0, runInsertArgs)
+	for i, r := range runs {
+		cols := runColsOf(r)
+		st := stmts[cols]
+		if st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, s.runInsertSQL(1, cols)); err != nil {
+				return err
+			}
+			stmts[cols] = st
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		args = s.appendRunArgs(args[:0], r, ids[i], created[i], cols)
+		res, err := st.ExecContext(rowCtx, args...)
+		if err != nil {
+			return s.classify(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errRunsSkipped
+		}
+	}
+	return nil
+}
+
 // insertRunChunk writes runs with one INSERT: full when it has the full
 // chunk's length, else a statement built for len(runs). A taken ID does not
 // fail the statement (which on PostgreSQL would abort the transaction):
@@ -141,10 +285,7 @@ var errRunsSkipped = errors.New("run id taken")
 func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, runs []*store.Run, ids []string, created []any) error {
 	args := make([]any, 0, len(runs)*runInsertArgs)
 	for i, r := range runs {
-		size := store.RunSize(r) + int64(len(ids[i])-len(r.ID))
-		args = append(args, ids[i], r.WebhookID, s.bytes(r.Automation), r.Revision, r.Status,
-			s.bytes(r.Exit), s.bytes(r.Error), r.DurationUS, r.Inputs, r.Output, r.Log, created[i],
-			r.RequestID, r.Cause, r.JobID, r.ReplayOf, size)
+		args = s.appendRunArgs(args, r, ids[i], created[i], allRunCols)
 	}
 	var (
 		res sql.Result
@@ -153,7 +294,7 @@ func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, 
 	if full != nil && len(runs) == max(s.d.RunsPerInsert, 1) {
 		res, err = full.ExecContext(ctx, args...)
 	} else {
-		res, err = tx.ExecContext(ctx, runInsertSQL(len(runs)), args...)
+		res, err = tx.ExecContext(ctx, s.runInsertSQL(len(runs), allRunCols), args...)
 	}
 	if err != nil {
 		return s.classify(err)
@@ -334,6 +475,15 @@ func runLimit(limit int) int {
 	return limit
 }
 
+// The conditions of the partial indexes runs_status_class_created_at and
+// runs_cause_created_at (migration 00006), which a query repeats as they
+// are for the planner to use the index: neither SQLite nor PostgreSQL
+// proves them from a parameter's value.
+const (
+	runsStatusClassCond = `status / 100 <> 2`
+	runsCauseCond       = `cause <> ''`
+)
+
 // runWhere is the WHERE conditions of f and their arguments ($1 on).
 func (s *Store) runWhere(f store.RunFilter) ([]string, []any) {
 	var (
@@ -349,17 +499,23 @@ func (s *Store) runWhere(f store.RunFilter) ([]string, []any) {
 		where = append(where, `(created_at, id) < (SELECT created_at, id FROM runs WHERE id = $`+strconv.Itoa(len(args))+`)`)
 	}
 	if f.StatusClass >= 1 && f.StatusClass <= 5 {
-		// The expression of the index runs_status_class_created_at.
+		// The expression of the index runs_status_class_created_at, and
+		// for a class it holds, its condition, literally (migration 00006):
+		// 2xx, the common class, reads runs_created_at_size.
 		args = append(args, f.StatusClass)
 		where = append(where, `status / 100 = $`+strconv.Itoa(len(args)))
+		if f.StatusClass != 2 {
+			where = append(where, runsStatusClassCond)
+		}
 	}
 	switch f.Cause {
 	case "":
 	case "-":
 		where = append(where, `cause = ''`)
 	default:
+		// With the condition of the index runs_cause_created_at, literally.
 		args = append(args, f.Cause)
-		where = append(where, `cause = $`+strconv.Itoa(len(args)))
+		where = append(where, `cause = $`+strconv.Itoa(len(args)), runsCauseCond)
 	}
 	if !f.Since.IsZero() {
 		args = append(args, s.d.Time(f.Since.UTC()))

@@ -1,8 +1,9 @@
 // Package sqlstore is the database/sql implementation of store.Store shared
 // by host/store/sqlite and host/store/postgres. The two databases run the
 // same SQL (numbered $n parameters, RETURNING, ON CONFLICT, row values); what
-// differs between them — how a time and a text value are encoded and how a
-// unique violation is recognised — is described by a Dialect.
+// differs between them — how a time and a text value are encoded, how a
+// unique violation is recognised, the parameters of the run record's
+// INSERT — is described by a Dialect.
 //
 // # Arbitrary bytes
 //
@@ -48,6 +49,11 @@ type Dialect struct {
 	// is in-process; a multi-row INSERT saves PostgreSQL round trips.
 	// Default: 1.
 	RunsPerInsert int
+	// NumberedParams says that the database takes numbered parameters
+	// ($1) only (PostgreSQL). Otherwise the INSERT of InsertRuns, the one
+	// statement that runs for every request, has anonymous ones (?), which
+	// modernc.org/sqlite binds without reading and copying each one's name.
+	NumberedParams bool
 	// Bytes encodes the value of a text column that holds arbitrary bytes
 	// (a string on SQLite, whose TEXT keeps any bytes; a non-nil []byte for
 	// PostgreSQL's bytea). Default: the string unchanged.
