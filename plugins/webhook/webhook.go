@@ -222,11 +222,7 @@ func decodeObject(b []byte) (*dict.Map, error) {
 }
 
 func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := dict.Encode(&buf, v, ""); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return dict.AppendJSON(make([]byte, 0, 1024), v, ""), nil
 }
 
 // outcome converts an engine result into the wire form; with values, the
