@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,7 +22,9 @@ import (
 // Strings without escapes share the memory of one copy of b (so a decoded
 // value holds on to the whole of it), instead of one copy each.
 func DecodeJSON(b []byte) (any, error) {
-	d := decoder{b: b, s: string(b)}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.b, d.s, d.i = b, string(b), 0
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -32,6 +35,22 @@ func DecodeJSON(b []byte) (any, error) {
 		return nil, d.errorf("unexpected data after JSON value")
 	}
 	return v, nil
+}
+
+// decoders keeps decoders for their scratch space.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release puts d back in decoders, without what it read, unless its
+// scratch space grew large.
+func (d *decoder) release() {
+	d.b, d.s = nil, ""
+	clear(d.members)
+	clear(d.items)
+	d.members, d.items = d.members[:0], d.items[:0]
+	if cap(d.buf) > 64<<10 || cap(d.members) > 4096 || cap(d.items) > 4096 {
+		return
+	}
+	decoders.Put(d)
 }
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
@@ -222,8 +241,12 @@ func (d *decoder) str() (string, error) {
 		case c < 0x20:
 			return "", d.errorf("control character in string")
 		case c != '\\':
-			d.buf = append(d.buf, c)
-			d.i++
+			j := d.i + 1
+			for j < len(d.b) && d.b[j] >= 0x20 && d.b[j] != '"' && d.b[j] != '\\' {
+				j++
+			}
+			d.buf = append(d.buf, d.b[d.i:j]...)
+			d.i = j
 			continue
 		}
 		d.i++ // backslash

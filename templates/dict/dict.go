@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Map is an insertion-ordered string-keyed dictionary. The zero value is an
@@ -26,8 +27,8 @@ import (
 // Keys and values sit in two parallel slices in order; a small map (most
 // of them: a request's headers, a return dictionary) is searched in
 // order, a larger one through an index built when it grows past
-// smallMap keys. So a small map costs three allocations (two with
-// New(n) for n up to 8) and no hashing.
+// smallMap keys. So a small map costs three allocations (one with
+// New(n) for n up to smallMap) and no hashing.
 type Map struct {
 	keys []string
 	vals []any          // vals[i] is the value of keys[i]
@@ -35,7 +36,7 @@ type Map struct {
 }
 
 // smallMap is the most keys a Map holds without an index.
-const smallMap = 8
+const smallMap = 16
 
 // New returns an empty Map with room for n keys.
 func New(n int) *Map {
@@ -45,6 +46,15 @@ func New(n int) *Map {
 			m Map
 			k [4]string
 			v [4]any
+		}{}
+		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
+		return &b.m
+	}
+	if n <= 8 {
+		b := &struct {
+			m Map
+			k [8]string
+			v [8]any
 		}{}
 		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
 		return &b.m
@@ -294,11 +304,19 @@ func (m *Map) UnmarshalJSON(b []byte) error {
 // insertion order, nothing is HTML-escaped, "/" is not escaped, and an empty
 // *Map encodes as {}.
 func Encode(w io.Writer, v any, indent string) error {
-	e := encoder{w: w, indent: indent}
+	bp := encodeBufs.Get().(*[]byte)
+	e := encoder{w: w, indent: indent, b: (*bp)[:0]}
 	e.value(v, 0)
 	e.flush()
+	if cap(e.b) <= 2*encodeChunk {
+		*bp = e.b
+		encodeBufs.Put(bp)
+	}
 	return e.err
 }
+
+// encodeBufs keeps the buffers of Encode.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // AppendJSON appends v to b as Encode writes it.
 func AppendJSON(b []byte, v any, indent string) []byte {

@@ -2,6 +2,7 @@ package dict
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,8 +89,10 @@ func TestMap_Index(t *testing.T) {
 		for _, hint := range []int{0, n} {
 			m := New(hint)
 			want := []string{}
+			pos := map[string]int{}
 			for i := range n {
-				k := string(rune('a' + i))
+				k := fmt.Sprintf("k%02d", i)
+				pos[k] = i
 				m.Set(k, i)
 				want = append(want, k)
 			}
@@ -115,7 +118,7 @@ func TestMap_Index(t *testing.T) {
 			}
 			require.Equal(t, kept, append([]string{}, m.Keys()...))
 			for _, k := range kept {
-				require.Equal(t, int(k[0]-'a')*10, m.Value(k))
+				require.Equal(t, pos[k]*10, m.Value(k))
 			}
 			if n > 1 {
 				m.Set(want[1], "again")
@@ -127,7 +130,7 @@ func TestMap_Index(t *testing.T) {
 				require.Greater(t, m.Keys()[i-1], m.Keys()[i])
 			}
 			for _, k := range kept {
-				require.Equal(t, int(k[0]-'a')*10, m.Value(k))
+				require.Equal(t, pos[k]*10, m.Value(k))
 			}
 		}
 	}
