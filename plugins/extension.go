@@ -33,6 +33,9 @@ type Description struct {
 	// ProtocolVersion is the protocol the extension speaks; Describe
 	// implementations may leave it 0, the SDK fills in ProtocolVersion.
 	ProtocolVersion int
+	// Formats lists the encodings of Invocation.Inputs besides JSON that
+	// the extension reads (see Invocation.InputsFormat), e.g. "dict/1".
+	Formats []string
 }
 
 // Invocation is one automation run.
@@ -47,8 +50,17 @@ type Invocation struct {
 	Script   string // the automation's KATA
 	Policy   string // the policy KATA, may be empty
 	// Inputs is a JSON object; key order is significant (Cerb dictionaries
-	// keep insertion order).
+	// keep insertion order). With InputsFormat, it is that encoding of
+	// the object instead.
 	Inputs []byte
+	// InputsFormat is the encoding of Inputs: "" for JSON, or one the
+	// extension lists in Description.Formats. The host uses another only
+	// for an extension that lists it; the built-in webhook extension
+	// reads "dict/1", the wire form of package templates/dict
+	// (dict.AppendWire), which is cheaper to write and read than JSON. A
+	// Client refuses a format the extension process did not list
+	// (CodeUnsupported), and the caller may send JSON instead.
+	InputsFormat string
 	// Deadline is when the run must end; zero means none. The host also
 	// sets it on ctx.
 	Deadline time.Time
@@ -104,9 +116,14 @@ type Outcome struct {
 	// Return is the return: dictionary as a JSON object; nil when the run
 	// ended without return:. A top-level body that is not valid UTF-8
 	// (binary, from body@base64:) travels base64-encoded under the key
-	// "body@base64" instead of "body"; the host decodes it back.
+	// "body@base64" instead of "body"; the host decodes it back. With
+	// ReturnFormat, it is that encoding of the dictionary instead.
 	Return []byte
-	Log    []LogEntry
+	// ReturnFormat is the encoding of Return: "" for JSON, or the
+	// InputsFormat of the invocation (an extension may answer in JSON
+	// any invocation).
+	ReturnFormat string
+	Log          []LogEntry
 	// Error is set when Exit is ExitError.
 	Error *Error
 	// Limit names the limit that ended the run (LimitTime, LimitSteps,

@@ -3,6 +3,8 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +67,9 @@ type Client struct {
 	// when it has none.
 	socket string
 	token  []byte
+	// formats are the Inputs formats the process listed in its last
+	// Describe (Description.Formats).
+	formats atomic.Pointer[[]string]
 }
 
 var _ Extension = (*Client)(nil)
@@ -140,12 +145,15 @@ func (c *Client) Describe(ctx context.Context) (Description, error) {
 	if err != nil {
 		return Description{}, err
 	}
+	formats := r.GetFormats()
+	c.formats.Store(&formats)
 	return Description{
 		ID:              r.GetId(),
 		Version:         r.GetVersion(),
 		Triggers:        r.GetTriggers(),
 		Commands:        r.GetCommands(),
 		ProtocolVersion: int(r.GetProtocolVersion()),
+		Formats:         r.GetFormats(),
 	}, nil
 }
 
@@ -155,6 +163,11 @@ func (c *Client) Describe(ctx context.Context) (Description, error) {
 func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, error) {
 	if inv.Values != nil {
 		return Outcome{}, &Error{Code: CodeInputs, Message: "Invocation.Values cannot cross a process boundary; pass Inputs as JSON"}
+	}
+	if f := inv.InputsFormat; f != "" {
+		if fs := c.formats.Load(); fs == nil || !slices.Contains(*fs, f) {
+			return Outcome{}, &Error{Code: CodeUnsupported, Message: "the extension does not read inputs in format " + strconv.Quote(f) + "; send JSON"}
+		}
 	}
 	id := c.register(host)
 	if host != nil {
@@ -180,6 +193,7 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 		DeadlineUnixNano: dl,
 		Commands:         inv.Commands,
 		Simulate:         inv.Simulate,
+		InputsFormat:     inv.InputsFormat,
 	}
 	var r *pb.RunResponse
 	var err error
@@ -307,6 +321,7 @@ func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.Descr
 		Triggers:        d.Triggers,
 		Commands:        d.Commands,
 		ProtocolVersion: int32(d.ProtocolVersion),
+		Formats:         d.Formats,
 	}, nil
 }
 
@@ -347,6 +362,8 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest) *pb.RunResponse {
 		Inputs:     r.GetInputs(),
 		Commands:   r.GetCommands(),
 		Simulate:   r.GetSimulate(),
+
+		InputsFormat: r.GetInputsFormat(),
 	}
 	if dl := r.GetDeadlineUnixNano(); dl != 0 {
 		inv.Deadline = time.Unix(0, dl)
@@ -563,7 +580,8 @@ func toPBOutcome(o Outcome) *pb.Outcome {
 		Limit:  o.Limit,
 		Steps:  int64(o.Steps),
 
-		Simulated: o.Simulated,
+		Simulated:    o.Simulated,
+		ReturnFormat: o.ReturnFormat,
 	}
 	if len(o.Log) > 0 {
 		p.Log = make([]*pb.LogEntry, len(o.Log))
@@ -588,7 +606,8 @@ func fromPBOutcome(p *pb.Outcome) Outcome {
 		Limit:  p.GetLimit(),
 		Steps:  int(p.GetSteps()),
 
-		Simulated: p.GetSimulated(),
+		Simulated:    p.GetSimulated(),
+		ReturnFormat: p.GetReturnFormat(),
 	}
 	if l := p.GetLog(); len(l) > 0 {
 		o.Log = make([]LogEntry, len(l))

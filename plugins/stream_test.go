@@ -162,3 +162,55 @@ func TestClient_ValuesDoNotCrossTheProcessBoundary(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, plugins.CodeInputs, pe.Code)
 }
+
+// formatExt reads inputs in the formats it lists and answers in the
+// format of the invocation.
+type formatExt struct{ formats []string }
+
+func (x formatExt) Describe(context.Context) (plugins.Description, error) {
+	return plugins.Description{ID: "format", Triggers: []string{"test.format"}, Formats: x.formats}, nil
+}
+
+func (formatExt) Run(_ context.Context, inv plugins.Invocation, _ plugins.Host) (plugins.Outcome, error) {
+	return plugins.Outcome{Exit: plugins.ExitReturn, Return: inv.Inputs, ReturnFormat: inv.InputsFormat}, nil
+}
+
+func (formatExt) RunCommand(context.Context, plugins.CommandCall, plugins.Host) ([]byte, error) {
+	return nil, &plugins.Error{Code: plugins.CodeNotFound, Message: "no commands"}
+}
+
+func TestClient_InputsFormat(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		lists    []string // the extension's Description.Formats
+		describe bool     // the host asked Describe first
+		format   string
+		ok       bool
+	}{
+		{"JSONAlways", nil, false, "", true},
+		{"Listed", []string{"dict/1"}, true, "dict/1", true},
+		{"NotListed", []string{"other/1"}, true, "dict/1", false},
+		{"NotDescribedYet", []string{"dict/1"}, false, "dict/1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := plugintest.Connect(t, formatExt{formats: tc.lists})
+			if tc.describe {
+				d, err := c.Describe(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, tc.lists, d.Formats)
+			}
+			out, err := c.Run(context.Background(), plugins.Invocation{Trigger: "test.format", Inputs: []byte("in"), InputsFormat: tc.format}, nil)
+			if !tc.ok {
+				var pe *plugins.Error
+				require.ErrorAs(t, err, &pe)
+				require.Equal(t, plugins.CodeUnsupported, pe.Code)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "in", string(out.Return))
+			require.Equal(t, tc.format, out.ReturnFormat)
+		})
+	}
+}

@@ -42,12 +42,14 @@ const jsonMaxDepth = 512
 var errJSON = errors.New("json_encode failed")
 
 type phpJSONEncoder struct {
-	b     []byte
-	flags int
-	max   int   // bytes; 0 for no limit
-	err   error // the first encoding error (JSON_ERROR_*)
-	full  bool  // past max
-	depth int
+	b []byte
+	// members is reencode's scratch space for the members of objects.
+	members []jsonMember
+	flags   int
+	max     int   // bytes; 0 for no limit
+	err     error // the first encoding error (JSON_ERROR_*)
+	full    bool  // past max
+	depth   int
 }
 
 // phpJSONEncode encodes v as PHP's json_encode(v, flags) does, in at most
@@ -198,6 +200,19 @@ func (e *phpJSONEncoder) array(n int, list bool, item func(i int) (string, any))
 
 const lowerHex = "0123456789abcdef"
 
+// jsonPlain marks the bytes json_encode writes as they are whatever the
+// flags: printable ASCII but for " \ / < > & and '.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		switch c {
+		case '"', '\\', '/', '<', '>', '&', '\'':
+		default:
+			t[c] = true
+		}
+	}
+	return t
+}()
+
 func (e *phpJSONEncoder) str(s string, flags int) {
 	if flags&jsonNumericCheck != 0 {
 		if n, kind := numericPrefix(s); kind == numericText {
@@ -213,6 +228,15 @@ func (e *phpJSONEncoder) str(s string, flags int) {
 	e.b = append(e.b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			j := i + 1
+			for j < len(s) && jsonPlain[s[j]] {
+				j++
+			}
+			e.b = append(e.b, s[i:j]...)
+			i = j
+			continue
+		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			i += size
@@ -360,9 +384,12 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 		return nil, err
 	}
 	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
-	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0]}
+	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0], members: st.jsonMembers}
 	valid, slow := e.reencode(s)
 	st.keepScratch(e.b)
+	if cap(e.members) <= 1024 {
+		st.jsonMembers = e.members
+	}
 	switch {
 	case e.full:
 		return nil, st.errString()
@@ -399,7 +426,11 @@ func (e *phpJSONEncoder) reencode(src string) (valid, slow bool) {
 	if !utf8.ValidString(src) {
 		return false, false
 	}
-	r := jsonReader{s: src}
+	r := jsonReader{s: src, members: e.members[:0]}
+	defer func() {
+		clear(r.members[:cap(r.members)]) // keep no text of src
+		e.members = r.members[:0]
+	}()
 	r.space()
 	r.value(e, 0)
 	if r.bad || r.slow {
@@ -415,6 +446,13 @@ type jsonReader struct {
 	i         int
 	bad, slow bool
 	scratch   []byte
+	members   []jsonMember // of the objects being read, innermost last
+}
+
+// jsonMember is a member of an object reencode writes.
+type jsonMember struct {
+	key        string
+	keyAt, val int // offsets in e.b
 }
 
 // after reads what follows a value in an array or object: its closing
@@ -697,12 +735,11 @@ func (r *jsonReader) object(e *phpJSONEncoder, depth int) {
 	open := len(e.b)
 	e.b = append(e.b, '{')
 	e.depth++
-	type member struct {
-		key        string
-		keyAt, val int // offsets in e.b
-	}
-	var small [16]member
-	members := small[:0]
+	// The members of this object go on r.members after those of the
+	// objects it is in (not in an array on the stack, which, nested,
+	// would grow the goroutine's stack over and over).
+	base := len(r.members)
+	defer func() { r.members = r.members[:base] }()
 	var seen map[string]bool
 	list := true
 	for n := 0; ; n++ {
@@ -730,7 +767,8 @@ func (r *jsonReader) object(e *phpJSONEncoder, depth int) {
 			e.b = append(e.b, ' ')
 		}
 		// a repeated key keeps its first place and its last value in PHP
-		if len(members) < len(small) {
+		members := r.members[base:]
+		if len(members) < 16 {
 			for _, m := range members {
 				if m.key == key {
 					r.slow = true
@@ -753,7 +791,7 @@ func (r *jsonReader) object(e *phpJSONEncoder, depth int) {
 		if list && key != strconv.Itoa(n) {
 			list = false
 		}
-		members = append(members, member{key: key, keyAt: keyAt, val: len(e.b)})
+		r.members = append(r.members, jsonMember{key: key, keyAt: keyAt, val: len(e.b)})
 		r.space()
 		if r.i >= len(r.s) || r.s[r.i] != ':' {
 			r.bad = true
@@ -779,6 +817,7 @@ func (r *jsonReader) object(e *phpJSONEncoder, depth int) {
 		return
 	}
 	// drop the keys: compact the members in place
+	members := r.members[base:]
 	e.b[open] = '['
 	w := members[0].keyAt
 	for i, m := range members {

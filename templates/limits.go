@@ -134,6 +134,8 @@ type state struct {
 	weights map[weightKey]measure
 	// scratch is the buffer json_encode and json_pretty write into.
 	scratch []byte
+	// jsonMembers is json_pretty's scratch space for object members.
+	jsonMembers []jsonMember
 	// xml maps the dictionaries xml_decode and xml_xpath built to their
 	// XML elements, for xml_tag, xml_attr(s), xml_xpath and xml_encode.
 	xml map[*dict.Map]*xmlNode

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -244,18 +245,32 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		RunID: runID, Automation: a.Name, Revision: strconv.FormatInt(a.Revision, 10), Trigger: a.ExtensionID,
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
+	wire := false
 	if ext == r.ext.inproc {
 		inv.Commands = r.ext.Commands()
 		if values != nil {
 			inv.Inputs, inv.Values = nil, values
 		}
 	} else if inputs == nil {
-		if inv.Inputs, err = encode(values); err != nil {
+		if wire = readsWire(ctx, ext); wire {
+			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, 1024), values, false), dict.WireVersion
+		} else if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
 	}
 	// Out of process, the manager fills in Commands.
-	out, err := ext.Run(ctx, inv, &callbacks{r: r, runID: runID, automation: a.Name, depth: depth})
+	h := &callbacks{r: r, runID: runID, automation: a.Name, depth: depth}
+	out, err := ext.Run(ctx, inv, h)
+	var pe *plugins.Error
+	if wire && errors.As(err, &pe) && pe.Code == plugins.CodeUnsupported {
+		// The process does not read the wire form after all (a reload
+		// replaced it since Describe): JSON, as to any extension.
+		if inv.Inputs, err = encode(values); err != nil {
+			return plugins.Outcome{}, err
+		}
+		inv.InputsFormat = ""
+		out, err = ext.Run(ctx, inv, h)
+	}
 	if err != nil {
 		if errors.Is(err, extensions.ErrCrashed) {
 			return out, fmt.Errorf("%w: %v", ErrExtensionCrashed, err)
@@ -265,9 +280,17 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 	return out, nil
 }
 
+// readsWire reports whether ext reads inputs in the wire form of package
+// dict (dict.AppendWire), which is cheaper than JSON on both sides.
+func readsWire(ctx context.Context, ext plugins.Extension) bool {
+	d, err := ext.Describe(ctx)
+	return err == nil && slices.Contains(d.Formats, dict.WireVersion)
+}
+
 // Run runs inv. In-process, the inputs dictionary goes to the extension as
 // it is, and the return dictionary comes back the same way; out of process
-// both travel as JSON.
+// both travel in the wire form of package dict when the extension reads
+// it, else as JSON.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
 	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0, inv.Simulate)
 	if err != nil {
@@ -289,7 +312,16 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 	if m, ok := out.Value.(*dict.Map); ok && m != nil {
 		res.Return = m
 	} else if len(out.Return) > 0 {
-		v, err := dict.DecodeJSON(out.Return)
+		var v any
+		var err error
+		switch out.ReturnFormat {
+		case "":
+			v, err = dict.DecodeJSON(out.Return)
+		case dict.WireVersion:
+			v, err = dict.DecodeWire(out.Return)
+		default:
+			err = fmt.Errorf("unknown format %q", out.ReturnFormat)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("decode return dictionary: %w", err)
 		}

@@ -259,8 +259,11 @@ type DescribeResponse struct {
 	Triggers        []string               `protobuf:"bytes,3,rep,name=triggers,proto3" json:"triggers,omitempty"`
 	Commands        []string               `protobuf:"bytes,4,rep,name=commands,proto3" json:"commands,omitempty"`
 	ProtocolVersion int32                  `protobuf:"varint,5,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// formats lists the encodings of RunRequest.inputs, besides JSON, that
+	// the extension reads.
+	Formats       []string `protobuf:"bytes,6,rep,name=formats,proto3" json:"formats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -328,6 +331,13 @@ func (x *DescribeResponse) GetProtocolVersion() int32 {
 	return 0
 }
 
+func (x *DescribeResponse) GetFormats() []string {
+	if x != nil {
+		return x.Formats
+	}
+	return nil
+}
+
 type RunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// call_id identifies this call in Host callbacks.
@@ -347,7 +357,11 @@ type RunRequest struct {
 	// simulate asks for a dry run: commands with side effects do not run
 	// (see plugins.Invocation.Simulate). An extension that honours it says
 	// so in Outcome.simulated; one built before the field ignores it.
-	Simulate      bool `protobuf:"varint,11,opt,name=simulate,proto3" json:"simulate,omitempty"`
+	Simulate bool `protobuf:"varint,11,opt,name=simulate,proto3" json:"simulate,omitempty"`
+	// inputs_format is the encoding of inputs: empty for JSON, or one of
+	// the formats the extension listed in DescribeResponse.formats (see
+	// plugins.Invocation.InputsFormat).
+	InputsFormat  string `protobuf:"bytes,12,opt,name=inputs_format,json=inputsFormat,proto3" json:"inputs_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +473,13 @@ func (x *RunRequest) GetSimulate() bool {
 	return false
 }
 
+func (x *RunRequest) GetInputsFormat() string {
+	if x != nil {
+		return x.InputsFormat
+	}
+	return ""
+}
+
 type LogEntry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
@@ -532,7 +553,10 @@ type Outcome struct {
 	// simulated reports that the run honoured RunRequest.simulate.
 	Simulated bool `protobuf:"varint,7,opt,name=simulated,proto3" json:"simulated,omitempty"`
 	// side_effects lists the commands a simulated run did not run.
-	SideEffects   []*SideEffect `protobuf:"bytes,8,rep,name=side_effects,json=sideEffects,proto3" json:"side_effects,omitempty"`
+	SideEffects []*SideEffect `protobuf:"bytes,8,rep,name=side_effects,json=sideEffects,proto3" json:"side_effects,omitempty"`
+	// return_format is the encoding of return: empty for JSON, else the
+	// inputs_format of the run (see plugins.Outcome.ReturnFormat).
+	ReturnFormat  string `protobuf:"bytes,9,opt,name=return_format,json=returnFormat,proto3" json:"return_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -621,6 +645,13 @@ func (x *Outcome) GetSideEffects() []*SideEffect {
 		return x.SideEffects
 	}
 	return nil
+}
+
+func (x *Outcome) GetReturnFormat() string {
+	if x != nil {
+		return x.ReturnFormat
+	}
+	return ""
 }
 
 // SideEffect is a command a simulated run did not run.
@@ -1859,13 +1890,14 @@ const file_extension_proto_rawDesc = "" +
 	"\n" +
 	"run_socket\x18\x02 \x01(\tR\trunSocket\x12(\n" +
 	"\x10run_socket_token\x18\x03 \x01(\fR\x0erunSocketToken\"\x11\n" +
-	"\x0fDescribeRequest\"\x9f\x01\n" +
+	"\x0fDescribeRequest\"\xb9\x01\n" +
 	"\x10DescribeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
 	"\btriggers\x18\x03 \x03(\tR\btriggers\x12\x1a\n" +
 	"\bcommands\x18\x04 \x03(\tR\bcommands\x12)\n" +
-	"\x10protocol_version\x18\x05 \x01(\x05R\x0fprotocolVersion\"\xc0\x02\n" +
+	"\x10protocol_version\x18\x05 \x01(\x05R\x0fprotocolVersion\x12\x18\n" +
+	"\aformats\x18\x06 \x03(\tR\aformats\"\xe5\x02\n" +
 	"\n" +
 	"RunRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x15\n" +
@@ -1881,11 +1913,12 @@ const file_extension_proto_rawDesc = "" +
 	"\x12deadline_unix_nano\x18\t \x01(\x03R\x10deadlineUnixNano\x12\x1a\n" +
 	"\bcommands\x18\n" +
 	" \x03(\tR\bcommands\x12\x1a\n" +
-	"\bsimulate\x18\v \x01(\bR\bsimulate\"N\n" +
+	"\bsimulate\x18\v \x01(\bR\bsimulate\x12#\n" +
+	"\rinputs_format\x18\f \x01(\tR\finputsFormat\"N\n" +
 	"\bLogEntry\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xa6\x02\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xcb\x02\n" +
 	"\aOutcome\x12\x12\n" +
 	"\x04exit\x18\x01 \x01(\tR\x04exit\x12\x16\n" +
 	"\x06return\x18\x02 \x01(\fR\x06return\x12/\n" +
@@ -1894,7 +1927,8 @@ const file_extension_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\tR\x05limit\x12\x14\n" +
 	"\x05steps\x18\x06 \x01(\x03R\x05steps\x12\x1c\n" +
 	"\tsimulated\x18\a \x01(\bR\tsimulated\x12B\n" +
-	"\fside_effects\x18\b \x03(\v2\x1f.hookhost.plugins.v1.SideEffectR\vsideEffects\"s\n" +
+	"\fside_effects\x18\b \x03(\v2\x1f.hookhost.plugins.v1.SideEffectR\vsideEffects\x12#\n" +
+	"\rreturn_format\x18\t \x01(\tR\freturnFormat\"s\n" +
 	"\n" +
 	"SideEffect\x12\x18\n" +
 	"\acommand\x18\x01 \x01(\tR\acommand\x12\x12\n" +

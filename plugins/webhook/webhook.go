@@ -98,6 +98,7 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 		Version:         Version,
 		Triggers:        triggers,
 		ProtocolVersion: plugins.ProtocolVersion,
+		Formats:         []string{dict.WireVersion},
 	}, nil
 }
 
@@ -105,10 +106,12 @@ func (x *Extension) Describe(context.Context) (plugins.Description, error) {
 // inv.Simulate, as a dry run (automations.Runtime.Simulate) with no way to
 // reach the host, and the outcome says so (Simulated). Inputs
 // are the webhook.respond dictionary (automations.WebhookInputs) as JSON,
-// or, from an in-process host, as a *dict.Map in inv.Values; the outcome
-// then carries the return dictionary in Value. Either way the run sees the
-// same values: Values that JSON would change (see wireSafe) go through
-// JSON first.
+// or in the wire form of package dict (InputsFormat dict.WireVersion; the
+// return dictionary then goes back in it too), or, from an in-process
+// host, as a *dict.Map in inv.Values; the outcome then carries the return
+// dictionary in Value. Every way the run sees the same values: the wire
+// form carries what JSON does (dict.AppendWire), and Values that JSON
+// would change (see wireSafe) go through JSON first.
 func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugins.Host) (plugins.Outcome, error) {
 	if _, ok := automations.Trigger(inv.Trigger); !ok {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
@@ -134,7 +137,7 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 		b := bridge{host}
 		rt.Storage, rt.Functions, rt.Commands = b, b, b
 	}
-	out, err := outcome(prog.Run(ctx, inputs, rt), inv.Values != nil)
+	out, err := outcome(prog.Run(ctx, inputs, rt), inv.Values != nil, inv.Values == nil && inv.InputsFormat == dict.WireVersion)
 	out.Simulated = inv.Simulate && err == nil
 	return out, err
 }
@@ -143,7 +146,13 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 // change them, else Inputs (or Values) through JSON.
 func (x *Extension) inputs(inv plugins.Invocation) (*dict.Map, error) {
 	if inv.Values == nil {
-		return decodeObject(inv.Inputs)
+		switch inv.InputsFormat {
+		case "":
+			return decodeObject(inv.Inputs)
+		case dict.WireVersion:
+			return decodeWireObject(inv.Inputs)
+		}
+		return nil, fmt.Errorf("unknown inputs format %q", inv.InputsFormat)
 	}
 	m, ok := inv.Values.(*dict.Map)
 	if !ok {
@@ -221,21 +230,37 @@ func decodeObject(b []byte) (*dict.Map, error) {
 	return m, nil
 }
 
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := dict.Encode(&buf, v, ""); err != nil {
+// decodeWireObject decodes a dictionary in the wire form of package dict.
+func decodeWireObject(b []byte) (*dict.Map, error) {
+	v, err := dict.DecodeWire(b)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	m, ok := v.(*dict.Map)
+	if !ok {
+		return nil, errors.New("not a dictionary but " + dict.TypeName(v))
+	}
+	return m, nil
+}
+
+func encode(v any) ([]byte, error) {
+	return dict.AppendJSON(make([]byte, 0, 1024), v, ""), nil
 }
 
 // outcome converts an engine result into the wire form; with values, the
-// return dictionary goes in Value when JSON would not change it.
-func outcome(res *automations.Result, values bool) (plugins.Outcome, error) {
+// return dictionary goes in Value when JSON would not change it; with
+// wire, in the wire form of package dict, its top-level body as it is
+// (unless it has a "body@base64" key, which the host decodes from JSON).
+func outcome(res *automations.Result, values, wire bool) (plugins.Outcome, error) {
 	out := plugins.Outcome{Exit: plugins.Exit(res.Exit), Limit: res.Limit, Steps: res.Steps}
-	if values && res.Return != nil && wireSafe(res.Return, true) {
+	switch {
+	case res.Return == nil:
+	case values && wireSafe(res.Return, true):
 		out.Value = res.Return
-	} else if res.Return != nil {
+	case wire && !res.Return.Has("body@base64"):
+		out.Return = dict.AppendWire(make([]byte, 0, 1024), res.Return, true)
+		out.ReturnFormat = dict.WireVersion
+	default:
 		b, err := encode(binarySafe(res.Return))
 		if err != nil {
 			return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInternal, Message: "encode return: " + err.Error()}

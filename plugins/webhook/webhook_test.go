@@ -154,7 +154,11 @@ func hostView(t *testing.T, out plugins.Outcome) (string, string) {
 		if out.Return == nil {
 			return "", ""
 		}
-		v, err := dict.DecodeJSON(out.Return)
+		decode := dict.DecodeJSON
+		if out.ReturnFormat == dict.WireVersion {
+			decode = dict.DecodeWire
+		}
+		v, err := decode(out.Return)
 		require.NoError(t, err)
 		m = v.(*dict.Map)
 		if enc, ok := m.Value("body@base64").(string); ok {
@@ -172,6 +176,9 @@ func hostView(t *testing.T, out plugins.Outcome) (string, string) {
 	return string(b), body
 }
 
+// TestWebhook_ValuesRunAsJSONWould checks that a run sees the same inputs,
+// and the host the same return, whether the inputs come as JSON, in the
+// wire form of package dict, or as Values.
 func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
 	t.Parallel()
 	echo := "start:\n  return:\n    in@key: in\n    body@key: body\n"
@@ -194,6 +201,8 @@ func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
 		{"Base64Key", dict.Of("r", dict.Of("in", "x", "body@base64", "aGk=")), "start:\n  return@key: r\n", false},
 		// A return that JSON would change comes back as JSON.
 		{"ReturnsIntegralFloat", dict.Of("in", "x"), "start:\n  return:\n    f@float: 2\n    in@key: in\n", false},
+		{"ReturnsInvalidUTF8", dict.Of("in", "x"), "start:\n  return:\n    s@base64: /w==\n    body@base64: /w==\n", false},
+		{"ReturnsNonTextBody", dict.Of("in", "x"), "start:\n  return:\n    body@json: {\"a\": [1.5, 2.0]}\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -220,6 +229,20 @@ func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
 			gotRet, gotBody := hostView(t, got)
 			require.Equal(t, wantRet, gotRet)
 			require.Equal(t, wantBody, gotBody)
+
+			viaWire := inv("t.values", script, "")
+			viaWire.Inputs, viaWire.InputsFormat = dict.AppendWire(nil, tc.in, false), dict.WireVersion
+			got, err = x.Run(context.Background(), viaWire, nil)
+			require.NoError(t, err)
+			require.Nil(t, got.Value)
+			wantFormat := dict.WireVersion
+			if tc.name == "Base64Key" {
+				wantFormat = "" // the host decodes a body@base64 key from JSON
+			}
+			require.Equal(t, wantFormat, got.ReturnFormat)
+			gotRet, gotBody = hostView(t, got)
+			require.Equal(t, wantRet, gotRet, "via the wire form")
+			require.Equal(t, wantBody, gotBody, "via the wire form")
 		})
 	}
 }

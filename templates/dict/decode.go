@@ -3,7 +3,9 @@ package dict
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -16,8 +18,13 @@ import (
 // It is a single-pass decoder written for this model (the extension wire
 // carries every run's inputs and return dictionary as JSON); it accepts
 // exactly RFC 8259 JSON, like encoding/json.
+//
+// Strings without escapes share the memory of one copy of b (so a decoded
+// value holds on to the whole of it), instead of one copy each.
 func DecodeJSON(b []byte) (any, error) {
-	d := decoder{b: b}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.b, d.s, d.i = b, string(b), 0
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -30,13 +37,40 @@ func DecodeJSON(b []byte) (any, error) {
 	return v, nil
 }
 
+// decoders keeps decoders for their scratch space.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release puts d back in decoders, without what it read, unless its
+// scratch space grew large.
+func (d *decoder) release() {
+	d.b, d.s = nil, ""
+	clear(d.members)
+	clear(d.items)
+	d.members, d.items = d.members[:0], d.items[:0]
+	if cap(d.buf) > 64<<10 || cap(d.members) > 4096 || cap(d.items) > 4096 {
+		return
+	}
+	decoders.Put(d)
+}
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 10000
 
 type decoder struct {
 	b   []byte
+	s   string // b, as a string: the text of strings without escapes
 	i   int
 	buf []byte
+	// members and items hold the members of the objects and the items of
+	// the arrays being read, innermost last, so that each becomes a Map or
+	// a slice of its final size.
+	members []member
+	items   []any
+}
+
+type member struct {
+	k string
+	v any
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -91,12 +125,13 @@ func (d *decoder) literal(word string) error {
 
 func (d *decoder) object(depth int) (any, error) {
 	d.i++ // {
-	m := New(4)
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
-		return m, nil
+		return New(0), nil
 	}
+	base := len(d.members)
+	defer func() { clear(d.members[base:]); d.members = d.members[:base] }()
 	for {
 		d.space()
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
@@ -116,7 +151,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Set(k, v)
+		d.members = append(d.members, member{k, v})
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errorf("unexpected end of input in object")
@@ -126,6 +161,11 @@ func (d *decoder) object(depth int) (any, error) {
 			d.i++
 		case '}':
 			d.i++
+			ms := d.members[base:]
+			m := New(len(ms))
+			for _, e := range ms {
+				m.Set(e.k, e.v)
+			}
 			return m, nil
 		default:
 			return nil, d.errorf("invalid character %q after object value", d.b[d.i])
@@ -135,19 +175,20 @@ func (d *decoder) object(depth int) (any, error) {
 
 func (d *decoder) array(depth int) (any, error) {
 	d.i++ // [
-	l := []any{}
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == ']' {
 		d.i++
-		return l, nil
+		return []any{}, nil
 	}
+	base := len(d.items)
+	defer func() { clear(d.items[base:]); d.items = d.items[:base] }()
 	for {
 		d.space()
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		l = append(l, v)
+		d.items = append(d.items, v)
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errorf("unexpected end of input in array")
@@ -157,7 +198,7 @@ func (d *decoder) array(depth int) (any, error) {
 			d.i++
 		case ']':
 			d.i++
-			return l, nil
+			return slices.Clone(d.items[base:]), nil
 		default:
 			return nil, d.errorf("invalid character %q after array value", d.b[d.i])
 		}
@@ -172,12 +213,12 @@ func (d *decoder) str() (string, error) {
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		if c == '"' {
-			s := d.b[start:d.i]
+			s := d.s[start:d.i]
 			d.i++
-			if utf8.Valid(s) {
-				return string(s), nil
+			if utf8.ValidString(s) {
+				return s, nil
 			}
-			return string([]rune(string(s))), nil // replaces invalid bytes
+			return string([]rune(s)), nil // replaces invalid bytes
 		}
 		if c == '\\' {
 			break
@@ -200,8 +241,12 @@ func (d *decoder) str() (string, error) {
 		case c < 0x20:
 			return "", d.errorf("control character in string")
 		case c != '\\':
-			d.buf = append(d.buf, c)
-			d.i++
+			j := d.i + 1
+			for j < len(d.b) && d.b[j] >= 0x20 && d.b[j] != '"' && d.b[j] != '\\' {
+				j++
+			}
+			d.buf = append(d.buf, d.b[d.i:j]...)
+			d.i = j
 			continue
 		}
 		d.i++ // backslash
@@ -322,7 +367,7 @@ func (d *decoder) number() (any, error) {
 			return nil, d.errorf("%v", errNumber)
 		}
 	}
-	text := string(d.b[start:d.i])
+	text := d.s[start:d.i]
 	if integral {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n, nil

@@ -72,3 +72,25 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeJSON_Containers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"RepeatedKeyFirstPlaceLastValue", `{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
+		{"RepeatedKeyLarge", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"a":0}`, `{"a":0,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}`},
+		{"Nested", `{"l":[1,[2,{"x":[3,4]}],{"y":{}}],"m":{"n":[]},"z":"s"}`, `{"l":[1,[2,{"x":[3,4]}],{"y":{}}],"m":{"n":[]},"z":"s"}`},
+		{"EscapedAndPlainStrings", `["a\/b","c","\u00e9",{"k\n":"v"}]`, `["a/b","c","é",{"k\n":"v"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := DecodeJSON([]byte(tt.in))
+			require.NoError(t, err)
+			var b bytes.Buffer
+			require.NoError(t, Encode(&b, v, ""))
+			require.Equal(t, tt.want, b.String())
+		})
+	}
+}

@@ -11,7 +11,6 @@
 package dict
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,18 +18,57 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Map is an insertion-ordered string-keyed dictionary. The zero value is an
 // empty map ready to use. A Map is not safe for concurrent mutation.
+//
+// Keys and values sit in two parallel slices in order; a small map (most
+// of them: a request's headers, a return dictionary) is searched in
+// order, a larger one through an index built when it grows past
+// smallMap keys. So a small map costs three allocations (one with
+// New(n) for n up to smallMap) and no hashing.
 type Map struct {
 	keys []string
-	vals map[string]any
+	vals []any          // vals[i] is the value of keys[i]
+	idx  map[string]int // position of each key; nil while len(keys) <= smallMap
 }
+
+// smallMap is the most keys a Map holds without an index.
+const smallMap = 16
 
 // New returns an empty Map with room for n keys.
 func New(n int) *Map {
-	return &Map{keys: make([]string, 0, n), vals: make(map[string]any, n)}
+	if n <= 4 {
+		// One allocation for the map and its first keys and values.
+		b := &struct {
+			m Map
+			k [4]string
+			v [4]any
+		}{}
+		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
+		return &b.m
+	}
+	if n <= 8 {
+		b := &struct {
+			m Map
+			k [8]string
+			v [8]any
+		}{}
+		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
+		return &b.m
+	}
+	if n <= smallMap {
+		b := &struct {
+			m Map
+			k [smallMap]string
+			v [smallMap]any
+		}{}
+		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
+		return &b.m
+	}
+	return &Map{keys: make([]string, 0, n), vals: make([]any, 0, n)}
 }
 
 // Of builds a Map from alternating key, value arguments. It panics on an odd
@@ -54,13 +92,31 @@ func (m *Map) Len() int {
 	return len(m.keys)
 }
 
+// find returns the position of k, or -1.
+func (m *Map) find(k string) int {
+	if m.idx != nil {
+		if i, ok := m.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, have := range m.keys {
+		if have == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // Get returns the value stored under k.
 func (m *Map) Get(k string) (any, bool) {
-	if m == nil || m.vals == nil {
+	if m == nil {
 		return nil, false
 	}
-	v, ok := m.vals[k]
-	return v, ok
+	if i := m.find(k); i >= 0 {
+		return m.vals[i], true
+	}
+	return nil, false
 }
 
 // Value returns the value stored under k, or nil.
@@ -78,26 +134,47 @@ func (m *Map) Has(k string) bool {
 // Set stores v under k. A new key goes to the end; an existing key keeps its
 // position (PHP array semantics).
 func (m *Map) Set(k string, v any) {
-	if m.vals == nil {
-		m.vals = make(map[string]any)
+	if i := m.find(k); i >= 0 {
+		m.vals[i] = v
+		return
 	}
-	if _, ok := m.vals[k]; !ok {
-		m.keys = append(m.keys, k)
+	m.keys = append(m.keys, k)
+	m.vals = append(m.vals, v)
+	switch {
+	case m.idx != nil:
+		m.idx[k] = len(m.keys) - 1
+	case len(m.keys) > smallMap:
+		m.index()
 	}
-	m.vals[k] = v
+}
+
+// index builds m.idx from m.keys.
+func (m *Map) index() {
+	m.idx = make(map[string]int, len(m.keys))
+	for i, k := range m.keys {
+		m.idx[k] = i
+	}
 }
 
 // Delete removes k and reports whether it was present.
 func (m *Map) Delete(k string) bool {
-	if m == nil || m.vals == nil {
+	if m == nil {
 		return false
 	}
-	if _, ok := m.vals[k]; !ok {
+	i := m.find(k)
+	if i < 0 {
 		return false
 	}
-	delete(m.vals, k)
-	if i := slices.Index(m.keys, k); i >= 0 {
-		m.keys = slices.Delete(m.keys, i, i+1)
+	m.keys = slices.Delete(m.keys, i, i+1)
+	m.vals = slices.Delete(m.vals, i, i+1)
+	switch {
+	case len(m.keys) <= smallMap:
+		m.idx = nil
+	default:
+		delete(m.idx, k)
+		for j := i; j < len(m.keys); j++ {
+			m.idx[m.keys[j]] = j
+		}
 	}
 	return true
 }
@@ -116,8 +193,8 @@ func (m *Map) Range(fn func(k string, v any) bool) {
 	if m == nil {
 		return
 	}
-	for _, k := range m.keys {
-		if !fn(k, m.vals[k]) {
+	for i, k := range m.keys {
+		if !fn(k, m.vals[i]) {
 			return
 		}
 	}
@@ -129,8 +206,12 @@ func (m *Map) Clone() *Map {
 		return nil
 	}
 	c := New(len(m.keys))
-	for _, k := range m.keys {
-		c.Set(k, CloneValue(m.vals[k]))
+	c.keys = append(c.keys, m.keys...)
+	for _, v := range m.vals {
+		c.vals = append(c.vals, CloneValue(v))
+	}
+	if m.idx != nil {
+		c.index()
 	}
 	return c
 }
@@ -157,7 +238,19 @@ func (m *Map) SortKeys(less func(a, b string) bool) {
 	if m == nil {
 		return
 	}
-	sort.SliceStable(m.keys, func(i, j int) bool { return less(m.keys[i], m.keys[j]) })
+	order := make([]int, len(m.keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return less(m.keys[order[i]], m.keys[order[j]]) })
+	keys, vals := make([]string, len(order)), make([]any, len(order))
+	for i, o := range order {
+		keys[i], vals[i] = m.keys[o], m.vals[o]
+	}
+	m.keys, m.vals = keys, vals
+	if m.idx != nil {
+		m.index()
+	}
 }
 
 // GetPath walks nested maps (and lists, by decimal index) along path and
@@ -188,11 +281,7 @@ func (m *Map) GetPath(path []string) (any, bool) {
 // MarshalJSON encodes m as a JSON object with keys in insertion order,
 // without HTML escaping, and with "/" left as it is.
 func (m *Map) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	if err := Encode(&buf, m, ""); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return AppendJSON(nil, m, ""), nil
 }
 
 // UnmarshalJSON decodes a JSON object into m, keeping key order. Nested
@@ -215,115 +304,147 @@ func (m *Map) UnmarshalJSON(b []byte) error {
 // insertion order, nothing is HTML-escaped, "/" is not escaped, and an empty
 // *Map encodes as {}.
 func Encode(w io.Writer, v any, indent string) error {
-	e := encoder{w: w, indent: indent}
+	bp := encodeBufs.Get().(*[]byte)
+	e := encoder{w: w, indent: indent, b: (*bp)[:0]}
 	e.value(v, 0)
+	e.flush()
+	if cap(e.b) <= 2*encodeChunk {
+		*bp = e.b
+		encodeBufs.Put(bp)
+	}
 	return e.err
 }
 
-type encoder struct {
-	w       io.Writer
-	indent  string
-	err     error
-	scratch []byte
+// encodeBufs keeps the buffers of Encode.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// AppendJSON appends v to b as Encode writes it.
+func AppendJSON(b []byte, v any, indent string) []byte {
+	e := encoder{b: b, indent: indent}
+	e.value(v, 0)
+	return e.b
 }
 
-func (e *encoder) write(s string) {
-	if e.err == nil {
-		_, e.err = io.WriteString(e.w, s)
+// encodeChunk is how much an encoder with a writer buffers before it
+// writes.
+const encodeChunk = 32 << 10
+
+// encoder appends to b; with a writer w, it writes b out whenever it holds
+// encodeChunk bytes, and stops at the first write error.
+type encoder struct {
+	b      []byte
+	w      io.Writer
+	indent string
+	err    error
+}
+
+func (e *encoder) flush() {
+	if e.w == nil || e.err != nil || len(e.b) == 0 {
+		return
 	}
+	_, e.err = e.w.Write(e.b)
+	e.b = e.b[:0]
 }
 
 func (e *encoder) newline(depth int) {
 	if e.indent == "" {
 		return
 	}
-	e.write("\n")
+	e.b = append(e.b, '\n')
 	for i := 0; i < depth; i++ {
-		e.write(e.indent)
+		e.b = append(e.b, e.indent...)
 	}
 }
 
 func (e *encoder) value(v any, depth int) {
+	if e.w != nil && len(e.b) >= encodeChunk {
+		e.flush()
+	}
 	if e.err != nil {
 		return // stop at the first write error: a value can share items, and
 		// walking it all could take as long as printing it
 	}
 	switch t := v.(type) {
 	case nil:
-		e.write("null")
+		e.b = append(e.b, "null"...)
 	case bool:
 		if t {
-			e.write("true")
+			e.b = append(e.b, "true"...)
 		} else {
-			e.write("false")
+			e.b = append(e.b, "false"...)
 		}
 	case string:
-		e.str(t)
+		e.b = appendJSONString(e.b, t)
 	case int:
-		e.write(strconv.Itoa(t))
+		e.b = strconv.AppendInt(e.b, int64(t), 10)
 	case int64:
-		e.write(strconv.FormatInt(t, 10))
+		e.b = strconv.AppendInt(e.b, t, 10)
 	case float64:
-		e.write(FormatFloat(t))
+		e.b = append(e.b, FormatFloat(t)...)
 	case json.Number:
-		e.write(t.String())
+		e.b = append(e.b, t.String()...)
 	case *Map:
 		if t.Len() == 0 {
-			e.write("{}")
+			e.b = append(e.b, "{}"...)
 			return
 		}
-		e.write("{")
+		e.b = append(e.b, '{')
 		for i, k := range t.keys {
 			if i > 0 {
-				e.write(",")
+				e.b = append(e.b, ',')
 			}
 			e.newline(depth + 1)
-			e.str(k)
+			e.b = appendJSONString(e.b, k)
 			if e.indent == "" {
-				e.write(":")
+				e.b = append(e.b, ':')
 			} else {
-				e.write(": ")
+				e.b = append(e.b, ": "...)
 			}
-			e.value(t.vals[k], depth+1)
+			e.value(t.vals[i], depth+1)
 		}
 		e.newline(depth)
-		e.write("}")
+		e.b = append(e.b, '}')
 	case []any:
 		if len(t) == 0 {
-			e.write("[]")
+			e.b = append(e.b, "[]"...)
 			return
 		}
-		e.write("[")
+		e.b = append(e.b, '[')
 		for i, x := range t {
 			if i > 0 {
-				e.write(",")
+				e.b = append(e.b, ',')
 			}
 			e.newline(depth + 1)
 			e.value(x, depth+1)
 		}
 		e.newline(depth)
-		e.write("]")
+		e.b = append(e.b, ']')
 	default:
 		e.value(FromGo(v), depth)
 	}
 }
 
-func (e *encoder) str(s string) {
-	e.scratch = appendJSONString(e.scratch[:0], s)
-	if e.err == nil {
-		_, e.err = e.w.Write(e.scratch)
-	}
-}
-
 const hex = "0123456789abcdef"
+
+// plainASCII marks the bytes a JSON string holds as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			b = append(b, c)
-			i++
+		if plainASCII[c] {
+			j := i + 1
+			for j < len(s) && plainASCII[s[j]] {
+				j++
+			}
+			b = append(b, s[i:j]...)
+			i = j
 			continue
 		}
 		if c < 0x80 {

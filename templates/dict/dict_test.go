@@ -2,6 +2,7 @@ package dict
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,6 +77,61 @@ func TestPHPIntKey(t *testing.T) {
 		n, ok := PHPIntKey(tt.k)
 		if ok != tt.ok || (ok && n != tt.want) {
 			t.Errorf("PHPIntKey(%q) = %d, %v; want %d, %v", tt.k, n, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestMap_Index checks a Map across the size where it starts to keep an
+// index of its keys (smallMap), and back.
+func TestMap_Index(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 4, 5, smallMap, smallMap + 1, 3 * smallMap} {
+		for _, hint := range []int{0, n} {
+			m := New(hint)
+			want := []string{}
+			pos := map[string]int{}
+			for i := range n {
+				k := fmt.Sprintf("k%02d", i)
+				pos[k] = i
+				m.Set(k, i)
+				want = append(want, k)
+			}
+			for i := range n {
+				m.Set(want[i], i*10) // existing keys keep their place
+			}
+			require.Equal(t, want, append([]string{}, m.Keys()...), "n=%d hint=%d", n, hint)
+			for i, k := range want {
+				require.Equal(t, i*10, m.Value(k))
+			}
+			require.False(t, m.Has("none"))
+			require.Equal(t, m, m.Clone(), "n=%d", n)
+			// Delete every other key, from the end: the rest keep order and
+			// values, and a deleted key set again goes last.
+			kept := []string{}
+			for i := n - 1; i >= 0; i-- {
+				if i%2 == 1 {
+					require.True(t, m.Delete(want[i]))
+				}
+			}
+			for i := 0; i < n; i += 2 {
+				kept = append(kept, want[i])
+			}
+			require.Equal(t, kept, append([]string{}, m.Keys()...))
+			for _, k := range kept {
+				require.Equal(t, pos[k]*10, m.Value(k))
+			}
+			if n > 1 {
+				m.Set(want[1], "again")
+				require.Equal(t, want[1], m.Keys()[m.Len()-1])
+				require.Equal(t, "again", m.Value(want[1]))
+			}
+			m.SortKeys(func(a, b string) bool { return a > b })
+			for i := 1; i < m.Len(); i++ {
+				require.Greater(t, m.Keys()[i-1], m.Keys()[i])
+			}
+			for _, k := range kept {
+				require.Equal(t, pos[k]*10, m.Value(k))
+			}
 		}
 	}
 }
