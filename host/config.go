@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,6 +128,84 @@ type Config struct {
 
 	// Jobs are the durable job queue's settings.
 	Jobs jobs.Settings
+
+	// Memory is how the server process and the built-in extension
+	// processes it starts hold memory (README "Memory").
+	Memory MemorySettings
+}
+
+// MemorySettings are the Go runtime's memory settings of the server process
+// and of the built-in extension processes. The server's own are applied by
+// whoever owns the process (`hookhost serve`); New passes the extensions'
+// to `hookhost ext serve` when ExtensionCommand is the default.
+//
+// GOGC and GOMEMLIMIT, when set in a process's environment, win over the
+// GC percentages and limits here (Go reads them when the process starts).
+type MemorySettings struct {
+	// GCPercent is the server's GOGC: the heap grows by this share of the
+	// live heap before the next collection. Lower holds less memory and
+	// spends more CPU collecting. Default 100 (Go's).
+	GCPercent int
+	// Limit is the server's soft memory limit (GOMEMLIMIT) in bytes: near
+	// it the collector runs more often and freed memory goes back to the
+	// operating system at once. It is soft: the server does not fail at
+	// it. 0: none.
+	Limit int
+	// ExtensionGCPercent and ExtensionLimit are GCPercent and Limit of
+	// every built-in extension process.
+	ExtensionGCPercent int
+	ExtensionLimit     int
+	// ReleaseStartup gives back, once a process has started, what only
+	// its start needed: the heap freed after start-up work (migrations
+	// parse with 4 MiB buffers) and, on Linux, the executable's pages that
+	// package initialisation touched, which stay in the page cache and
+	// come back at their next use. Default true.
+	ReleaseStartup bool
+}
+
+// DefaultMemorySettings are the memory settings `hookhost serve` starts
+// with (README "Memory" has the measurements behind them).
+func DefaultMemorySettings() MemorySettings {
+	return MemorySettings{
+		GCPercent:          100,
+		ExtensionGCPercent: 100,
+		ReleaseStartup:     true,
+	}
+}
+
+// validate checks the settings, naming each as its flag does.
+func (m MemorySettings) validate() error {
+	for _, f := range []struct {
+		flag string
+		n    int
+	}{{"--gc-percent", m.GCPercent}, {"--extension-gc-percent", m.ExtensionGCPercent}} {
+		if f.n < 10 || f.n > 10_000 {
+			return fmt.Errorf("%s %d: must be between 10 and 10000", f.flag, f.n)
+		}
+	}
+	for _, f := range []struct {
+		flag string
+		n    int
+	}{{"--memory-limit", m.Limit}, {"--extension-memory-limit", m.ExtensionLimit}} {
+		if f.n != 0 && f.n < minMemoryLimit {
+			return fmt.Errorf("%s %d: must be 0 (no limit) or at least %d (4 MiB)", f.flag, f.n, minMemoryLimit)
+		}
+	}
+	return nil
+}
+
+// minMemoryLimit is the smallest soft memory limit accepted: below it the
+// collector would run all the time.
+const minMemoryLimit = 4 << 20
+
+// ExtensionArgs are the flags of `hookhost ext serve` that carry the
+// extensions' settings.
+func (m MemorySettings) ExtensionArgs() []string {
+	return []string{
+		"--gc-percent=" + strconv.Itoa(m.ExtensionGCPercent),
+		"--memory-limit=" + strconv.Itoa(m.ExtensionLimit),
+		"--release-startup-memory=" + strconv.FormatBool(m.ReleaseStartup),
+	}
 }
 
 // DefaultConfig returns the configuration `hookhost serve` starts with.
@@ -151,6 +230,7 @@ func DefaultConfig() Config {
 		RunBodyLimit:          dispatch.DefaultRunBodyLimit,
 		Version:               "dev",
 		Jobs:                  jobs.DefaultSettings(),
+		Memory:                DefaultMemorySettings(),
 	}
 }
 
@@ -219,6 +299,9 @@ func (c *Config) validate() error {
 	}
 	if l := c.DefaultLimits; l.Rate < 0 || l.Burst < 0 || l.Concurrency < 0 || l.BodyBytes < 0 {
 		return errors.New("--default-rate, --default-burst and --default-concurrency must not be negative")
+	}
+	if err := c.Memory.validate(); err != nil {
+		return err
 	}
 	return c.Jobs.Validate()
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -28,6 +29,11 @@ func TestConfig_Validate(t *testing.T) {
 		{"TinyHeaders", func(c *Config) { c.MaxHeaderBytes = 100 }, "--max-header-bytes 100: must be between 1024 and 1048576"},
 		{"BadPublicURL", func(c *Config) { c.PublicURL = "hooks.example" }, `--public-url "hooks.example": must start with http:// or https://`},
 		{"NegativeRate", func(c *Config) { c.DefaultLimits = automations.EventLimits{Rate: -1} }, "--default-rate, --default-burst and --default-concurrency must not be negative"},
+		{"MemoryLimits", func(c *Config) { c.Memory.Limit, c.Memory.ExtensionLimit = 64<<20, 16<<20 }, ""},
+		{"LowGCPercent", func(c *Config) { c.Memory.GCPercent = 5 }, "--gc-percent 5: must be between 10 and 10000"},
+		{"HighExtensionGCPercent", func(c *Config) { c.Memory.ExtensionGCPercent = 20_000 }, "--extension-gc-percent 20000: must be between 10 and 10000"},
+		{"TinyMemoryLimit", func(c *Config) { c.Memory.Limit = 1 << 20 }, "--memory-limit 1048576: must be 0 (no limit) or at least 4194304 (4 MiB)"},
+		{"TinyExtensionMemoryLimit", func(c *Config) { c.Memory.ExtensionLimit = 100 }, "--extension-memory-limit 100: must be 0 (no limit) or at least 4194304 (4 MiB)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +54,37 @@ func TestConfig_DefaultsInOnePlace(t *testing.T) {
 	t.Parallel()
 	c := DefaultConfig()
 	require.Equal(t, jobs.DefaultSettings(), c.Jobs)
+	require.Equal(t, DefaultMemorySettings(), c.Memory)
 	require.NoError(t, c.resolve())
 	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL, "derived from Listen")
 	require.Equal(t, "data/plugins", c.PluginsDir, "derived from DataDir")
+}
+
+func TestConfig_ExtensionCommand(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string
+	}{
+		{"Default", func(*Config) {},
+			[]string{exe, "ext", "serve", "--gc-percent=100", "--memory-limit=0", "--release-startup-memory=true"}},
+		{"MemorySettings", func(c *Config) {
+			c.Memory.ExtensionGCPercent, c.Memory.ExtensionLimit, c.Memory.ReleaseStartup = 50, 16<<20, false
+		}, []string{exe, "ext", "serve", "--gc-percent=50", "--memory-limit=16777216", "--release-startup-memory=false"}},
+		{"GivenCommandAsIs", func(c *Config) { c.ExtensionCommand = []string{"/bin/ext", "serve"} }, []string{"/bin/ext", "serve"}},
+		{"InProcess", func(c *Config) { c.InProcess = true }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := DefaultConfig()
+			tt.mutate(&c)
+			got, err := c.extensionCommand()
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
 }

@@ -117,37 +117,28 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.closers = append(s.closers, release)
 	}
-	st, err := openStore(ctx, *cfg)
+	// The extension processes start while the store opens and migrates:
+	// neither needs the other, and each takes tens of milliseconds.
+	extc := s.startExtensions(ctx)
+	err := s.openStorage(ctx)
+	ext := <-extc
+	if ext.ext != nil {
+		s.ext = ext.ext
+		// Extensions stop before the store closes (closers run in reverse).
+		s.closers = append(s.closers, s.ext.Close)
+	}
 	if err != nil {
 		return err
 	}
-	s.store = st
-	s.closers = append(s.closers, st.Close)
-
-	if s.adminToken, err = loadAdminToken(*cfg); err != nil {
-		return err
+	if ext.err != nil {
+		return ext.err
 	}
-	s.redactor.Add(s.adminToken)
-	box, err := s.openSecrets(ctx)
-	s.box = box
-	if err != nil {
-		return err
-	}
-
-	s.ext, err = runner.Start(ctx, runner.Config{DataDir: cfg.DataDir, PluginsDir: cfg.PluginsDir, Processes: cfg.ExtensionProcesses,
-		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: cfg.ExtensionCommand,
-		PassEnv: cfg.ExtensionPassEnv, WatchPlugins: cfg.WatchPlugins, StartTimeout: cfg.ExtensionStartTimeout, Logger: s.log})
-	if err != nil {
-		return err
-	}
-	// Extensions stop before the store closes (closers run in reverse).
-	s.closers = append(s.closers, s.ext.Close)
 
 	version := cfg.Version
 	if version == "dev" {
 		version = ""
 	}
-	s.catalog = catalog.New(catalog.Config{Store: st, Templates: templates.New(), Secrets: s.secrets, Box: box,
+	s.catalog = catalog.New(catalog.Config{Store: s.store, Templates: templates.New(), Secrets: s.secrets, Box: s.box,
 		Redactor: s.redactor, Extensions: s.ext, Logger: s.log, PublicURL: cfg.PublicURL, DatabaseURL: cfg.Database,
 		Version: version, RotateOverlap: cfg.RotateOverlap})
 	if stop := s.catalog.StartSync(); stop != nil {
@@ -174,7 +165,7 @@ func (s *Server) start(ctx context.Context) error {
 		JobStates:   s.jobStates,
 		Connections: s.guard.Stats,
 	})
-	if err := s.startJobs(ctx, box); err != nil {
+	if err := s.startJobs(ctx, s.box); err != nil {
 		return err
 	}
 	if err := s.startSchedules(ctx); err != nil {
@@ -220,6 +211,64 @@ func (s *Server) start(ctx context.Context) error {
 		s.closers = append(s.closers, func() error { w.Stop(); return nil })
 	}
 	return nil
+}
+
+// openStorage opens the store (migrating it), loads the admin token and
+// opens the secrets.
+func (s *Server) openStorage(ctx context.Context) error {
+	st, err := openStore(ctx, s.cfg)
+	if err != nil {
+		return err
+	}
+	s.store = st
+	s.closers = append(s.closers, st.Close)
+	if s.adminToken, err = loadAdminToken(s.cfg); err != nil {
+		return err
+	}
+	s.redactor.Add(s.adminToken)
+	s.box, err = s.openSecrets(ctx)
+	return err
+}
+
+// startedExtensions is what startExtensions hands back.
+type startedExtensions struct {
+	ext *runner.Extensions
+	err error
+}
+
+// startExtensions starts the extension processes in the background; the
+// channel gets them (or why they did not start) once they answered their
+// handshake and description.
+func (s *Server) startExtensions(ctx context.Context) <-chan startedExtensions {
+	cfg := &s.cfg
+	c := make(chan startedExtensions, 1)
+	command, err := cfg.extensionCommand()
+	if err != nil {
+		c <- startedExtensions{err: err}
+		return c
+	}
+	rc := runner.Config{DataDir: cfg.DataDir, PluginsDir: cfg.PluginsDir, Processes: cfg.ExtensionProcesses,
+		AllowPrivateRequests: cfg.AllowPrivateRequests, InProcess: cfg.InProcess, Command: command,
+		PassEnv: cfg.ExtensionPassEnv, WatchPlugins: cfg.WatchPlugins, StartTimeout: cfg.ExtensionStartTimeout, Logger: s.log}
+	go func() {
+		ext, err := runner.Start(ctx, rc)
+		c <- startedExtensions{ext: ext, err: err}
+	}()
+	return c
+}
+
+// extensionCommand is the command line that starts a built-in extension
+// (its name is appended): ExtensionCommand, or this executable's `ext
+// serve` with the extensions' memory settings.
+func (c *Config) extensionCommand() ([]string, error) {
+	if len(c.ExtensionCommand) > 0 || c.InProcess {
+		return c.ExtensionCommand, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("extensions: locate hookhost binary: %w", err)
+	}
+	return append([]string{exe, "ext", "serve"}, c.Memory.ExtensionArgs()...), nil
 }
 
 // openSecrets loads the master key (HOOKHOST_SECRET_KEY, else

@@ -14,7 +14,11 @@ import (
 // newExtServeCmd is the hidden `hookhost ext serve NAME`: the server starts
 // built-in extensions by re-executing its own binary with it.
 func newExtServeCmd() *cobra.Command {
-	return &cobra.Command{
+	var (
+		gcPercent, memoryLimit int
+		release                bool
+	)
+	cmd := &cobra.Command{
 		Use:    "serve NAME",
 		Short:  "Serve a built-in extension over go-plugin (started by the server)",
 		Hidden: true,
@@ -22,10 +26,21 @@ func newExtServeCmd() *cobra.Command {
 		RunE: func(_ *cobra.Command, args []string) error {
 			switch args[0] {
 			case "webhook":
+				applyMemorySettings(gcPercent, memoryLimit)
+				if release {
+					releaseStartupMemory()
+				}
 				allow, _ := strconv.ParseBool(os.Getenv(webhook.EnvAllowPrivateRequests))
 				plugins.Serve(webhook.NewWithOptions(webhook.Options{AllowPrivateRequests: allow})) // never returns
 			}
 			return fmt.Errorf("no built-in extension %q (built-ins: webhook)", args[0])
 		},
 	}
+	// The server passes its --extension-* memory settings (host.MemorySettings.ExtensionArgs).
+	fs := cmd.Flags()
+	fs.Var(intValue{&gcPercent}, "gc-percent", "GOGC of this process; 0 leaves Go's (GOGC, when set, wins)")
+	fs.Var(sizeValue{&memoryLimit}, "memory-limit", "soft memory limit (GOMEMLIMIT) of this process; 0: none (GOMEMLIMIT, when set, wins)")
+	fs.Var(boolValue{&release}, "release-startup-memory", "return what only start-up used once started")
+	fs.Lookup("release-startup-memory").NoOptDefVal = "true"
+	return cmd
 }

@@ -52,6 +52,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 					cfg.ExtensionPassEnv = append(cfg.ExtensionPassEnv, name)
 				}
 			}
+			applyMemorySettings(cfg.Memory.GCPercent, cfg.Memory.Limit)
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
 			ln, adminLn, err := host.Listen(cfg)
@@ -67,6 +68,9 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				return err
 			}
 			defer publishServerURL(cfg, logger, ln, adminLn)()
+			if cfg.Memory.ReleaseStartup {
+				releaseStartupMemory()
+			}
 			return srv.Serve(cmd.Context(), ln, adminLn)
 		},
 	}
@@ -116,6 +120,11 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.RotateOverlap, "rotate-overlap", "HOOKHOST_ROTATE_OVERLAP", cfg.RotateOverlap, "how long a rotated webhook token stays valid when the rotation does not say")
 	floatFlag(fs, &cfg.DefaultLimits.Rate, "default-rate", "HOOKHOST_DEFAULT_RATE", 0, "requests per second each webhook accepts unless its limits: block says otherwise (0: no limit)")
 	intFlag(fs, &cfg.DefaultLimits.Burst, "default-burst", "HOOKHOST_DEFAULT_BURST", 0, "burst of --default-rate (default: the rate rounded up)")
+	intFlag(fs, &cfg.Memory.GCPercent, "gc-percent", "HOOKHOST_GC_PERCENT", cfg.Memory.GCPercent, "the server's GOGC: heap growth over the live heap before the next collection; lower holds less memory for more CPU (GOGC, when set, wins)")
+	sizeFlag(fs, &cfg.Memory.Limit, "memory-limit", "HOOKHOST_MEMORY_LIMIT", cfg.Memory.Limit, "the server's soft memory limit (GOMEMLIMIT): near it the collector runs more often and returns freed memory at once; 0: none (GOMEMLIMIT, when set, wins)")
+	intFlag(fs, &cfg.Memory.ExtensionGCPercent, "extension-gc-percent", "HOOKHOST_EXTENSION_GC_PERCENT", cfg.Memory.ExtensionGCPercent, "--gc-percent of every built-in extension process")
+	sizeFlag(fs, &cfg.Memory.ExtensionLimit, "extension-memory-limit", "HOOKHOST_EXTENSION_MEMORY_LIMIT", cfg.Memory.ExtensionLimit, "--memory-limit of every built-in extension process; 0: none")
+	boolFlag(fs, &cfg.Memory.ReleaseStartup, "release-startup-memory", "HOOKHOST_RELEASE_STARTUP_MEMORY", "once started, return to the operating system what only start-up used (freed heap; on Linux the executable's pages package initialisation touched), in the server and its built-in extension processes")
 	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")
 	return cmd
 }

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// releaseExecutablePages does nothing outside Linux.
+func releaseExecutablePages() {}
