@@ -476,7 +476,13 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		body: body, bodyTruncated: cut, clientIP: p.req.ClientIP}.encode()
 	if p.res != nil {
 		if p.res.Return != nil {
-			r.Output = encode(redact.Walk(p.res.Return, red))
+			// The extension's JSON when redaction leaves the dictionary as
+			// it is (Walk returns it itself), else the redacted one's.
+			if ret := redact.Walk(p.res.Return, red); ret == any(p.res.Return) && p.res.ReturnJSON != nil {
+				r.Output = p.res.ReturnJSON
+			} else {
+				r.Output = encode(ret)
+			}
 			if limit >= 0 && len(r.Output) > limit {
 				head, _ := truncate(string(r.Output), limit)
 				r.Output = encode(dict.Of("output_truncated", true, "head", head))

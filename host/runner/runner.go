@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/api"
@@ -298,6 +299,11 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 			return nil, fmt.Errorf("return value is %s, not a dictionary", dict.TypeName(v))
 		}
 		res.Return = binaryBody(m)
+		if res.Return == m && utf8.Valid(out.Return) {
+			// As sent, for the run record (a body@base64 changed it; invalid
+			// UTF-8 decodes to U+FFFD).
+			res.ReturnJSON = out.Return
+		}
 	}
 	if len(out.Log) > 0 {
 		res.Log = make([]automations.LogEntry, len(out.Log))
