@@ -476,10 +476,13 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		body: body, bodyTruncated: cut, clientIP: p.req.ClientIP}.encode()
 	if p.res != nil {
 		if p.res.Return != nil {
-			// The extension's JSON when redaction leaves the dictionary as
-			// it is (Walk returns it itself), else the redacted one's.
-			if ret := redact.Walk(p.res.Return, red); ret == any(p.res.Return) && p.res.ReturnJSON != nil {
-				r.Output = p.res.ReturnJSON
+			// The extension's JSON when redaction changes nothing, neither
+			// in the dictionary (Walk returns it itself) nor in the JSON
+			// (which may hold what decoding dropped: a repeated key's first
+			// value); else the redacted dictionary's.
+			ret := redact.Walk(p.res.Return, red)
+			if raw := p.res.ReturnJSON; raw != nil && ret == any(p.res.Return) && red(string(raw)) == string(raw) {
+				r.Output = raw
 			} else {
 				r.Output = encode(ret)
 			}

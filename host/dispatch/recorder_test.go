@@ -514,6 +514,8 @@ func TestRecorder_OutputReusesTheExtensionsJSON(t *testing.T) {
 			[][2]string{{"Authorization", "Bearer abcdefgh123"}}, -1, `{"echo":"[redacted]"}`},
 		{"TokenRedacted", dict.Of("url", "/webhooks/"+strings.Repeat("ab", 20)), `{"url":"/webhooks/` + strings.Repeat("ab", 20) + `"}`,
 			nil, nil, -1, `{"url":"/webhooks/[redacted]"}`},
+		{"SecretInARepeatedKeysFirstValue", dict.Of("a", "x"), `{"a":"` + secret + `","a":"x"}`, []string{secret}, nil, -1,
+			`{"a":"x"}`},
 		{"AsSentThenCut", dict.Of("body", "0123456789"), `{"body":"0123456789"}`, nil, nil, 10,
 			`{"output_truncated":true,"head":"{\"body\":\"0…[truncated 11 bytes]"}`},
 	}
