@@ -74,6 +74,11 @@ type LogEntry struct {
 type Result struct {
 	Exit   Exit
 	Return *dict.Map // __return; nil when the run ended without return:
+	// ReturnJSON is Return as the JSON object an extension process sent
+	// (nil in-process, or when the host changed it on the way): a run
+	// record keeps these bytes instead of encoding Return again when
+	// redaction changes nothing in it.
+	ReturnJSON []byte
 	// Error is the failure message when Exit is ExitError ("" otherwise);
 	// ErrorAt the node id where it happened. Limit names the limit that
 	// ended the run ("time", "steps", "value", "" when none).

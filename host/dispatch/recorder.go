@@ -476,7 +476,16 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		body: body, bodyTruncated: cut, clientIP: p.req.ClientIP}.encode()
 	if p.res != nil {
 		if p.res.Return != nil {
-			r.Output = encode(redact.Walk(p.res.Return, red))
+			// The extension's JSON when redaction changes nothing, neither
+			// in the dictionary (Walk returns it itself) nor in the JSON
+			// (which may hold what decoding dropped: a repeated key's first
+			// value); else the redacted dictionary's.
+			ret := redact.Walk(p.res.Return, red)
+			if raw := p.res.ReturnJSON; raw != nil && ret == any(p.res.Return) && red(string(raw)) == string(raw) {
+				r.Output = raw
+			} else {
+				r.Output = encode(ret)
+			}
 			if limit >= 0 && len(r.Output) > limit {
 				head, _ := truncate(string(r.Output), limit)
 				r.Output = encode(dict.Of("output_truncated", true, "head", head))

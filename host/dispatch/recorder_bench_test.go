@@ -17,9 +17,10 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// guideRun is a run record as the Cerb guide's webhook leaves it: the
-// guide's curl (a webhook token in the path, empty body, four headers, one
-// query parameter) and the example's return dictionary.
+// guideRun is a run record as the Cerb guide's webhook leaves it in the
+// default configuration: the guide's curl (a webhook token in the path,
+// empty body, four headers, one query parameter) and the example's return
+// dictionary, with the JSON the extension process sent it in.
 func guideRun() *pendingRun {
 	req := automations.HTTPRequest{Method: "POST", Path: "/webhooks/0123456789abcdef0123456789abcdef01234567", ClientIP: "127.0.0.1",
 		Headers: [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}},
@@ -27,9 +28,14 @@ func guideRun() *pendingRun {
 	ret := dict.Of("status_code", int64(200), "headers", dict.Of("Content-Type", "application/json"),
 		"body", "{\n    \"client\": {\n        \"ip\": \"127.0.0.1\"\n    }\n}")
 	return &pendingRun{run: store.Run{ID: newRunID(), WebhookID: "w", Automation: "example.webhook.respond", Status: 200,
-		Exit: "return", CreatedAt: time.Now()}, req: req, res: &automations.Result{Exit: automations.ExitReturn, Return: ret},
+		Exit: "return", CreatedAt: time.Now()}, req: req, res: &automations.Result{Exit: automations.ExitReturn, Return: ret, ReturnJSON: guideReturnJSON},
 		logLimit: 4096, red: redact.New()}
 }
+
+// guideReturnJSON is the example's return dictionary as the extension
+// sends it.
+var guideReturnJSON = encode(dict.Of("status_code", int64(200), "headers", dict.Of("Content-Type", "application/json"),
+	"body", "{\n    \"client\": {\n        \"ip\": \"127.0.0.1\"\n    }\n}"))
 
 // BenchmarkRecorder measures what one run record of the guide's webhook
 // costs the server: Finish builds its JSON fields (redacted, capped);

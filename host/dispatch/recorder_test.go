@@ -488,3 +488,48 @@ func TestRecorder_InputsEncoding(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorder_OutputReusesTheExtensionsJSON checks that a record keeps
+// the return dictionary's JSON as the extension sent it when redaction
+// changes nothing in it, and encodes the redacted dictionary otherwise.
+func TestRecorder_OutputReusesTheExtensionsJSON(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-value"
+	tests := []struct {
+		name    string
+		ret     *dict.Map
+		sent    string // the extension's JSON ("": in-process, none)
+		secrets []string
+		headers [][2]string
+		limit   int
+		want    string
+	}{
+		{"AsSent", dict.Of("status_code", int64(200), "body", "ok"), `{"status_code":200,"body":"ok"}`, nil, nil, -1,
+			`{"status_code":200,"body":"ok"}`},
+		{"AsSentEvenSpaced", dict.Of("body", "ok"), `{ "body": "ok" }`, nil, nil, -1, `{ "body": "ok" }`},
+		{"InProcessEncoded", dict.Of("body", "ok"), "", nil, nil, -1, `{"body":"ok"}`},
+		{"SecretRedacted", dict.Of("body", "key "+secret), `{"body":"key ` + secret + `"}`, []string{secret}, nil, -1,
+			`{"body":"key [redacted]"}`},
+		{"CallerCredentialRedacted", dict.Of("echo", "Bearer abcdefgh123"), `{"echo":"Bearer abcdefgh123"}`, nil,
+			[][2]string{{"Authorization", "Bearer abcdefgh123"}}, -1, `{"echo":"[redacted]"}`},
+		{"TokenRedacted", dict.Of("url", "/webhooks/"+strings.Repeat("ab", 20)), `{"url":"/webhooks/` + strings.Repeat("ab", 20) + `"}`,
+			nil, nil, -1, `{"url":"/webhooks/[redacted]"}`},
+		{"SecretInARepeatedKeysFirstValue", dict.Of("a", "x"), `{"a":"` + secret + `","a":"x"}`, []string{secret}, nil, -1,
+			`{"a":"x"}`},
+		{"AsSentThenCut", dict.Of("body", "0123456789"), `{"body":"0123456789"}`, nil, nil, 10,
+			`{"output_truncated":true,"head":"{\"body\":\"0…[truncated 11 bytes]"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := pending("")
+			p.red = redact.New(tt.secrets...)
+			p.req.Headers = tt.headers
+			p.res = &automations.Result{Exit: automations.ExitReturn, Return: tt.ret}
+			if tt.sent != "" {
+				p.res.ReturnJSON = []byte(tt.sent)
+			}
+			require.Equal(t, tt.want, string(p.finish(tt.limit).Output))
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/api"
@@ -330,6 +331,11 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 			return nil, fmt.Errorf("return value is %s, not a dictionary", dict.TypeName(v))
 		}
 		res.Return = binaryBody(m)
+		if out.ReturnFormat == "" && res.Return == m && utf8.Valid(out.Return) {
+			// The JSON as sent, for the run record (a body@base64 changed
+			// it; invalid UTF-8 decodes to U+FFFD; the wire form is no JSON).
+			res.ReturnJSON = out.Return
+		}
 	}
 	if len(out.Log) > 0 {
 		res.Log = make([]automations.LogEntry, len(out.Log))
