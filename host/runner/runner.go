@@ -253,7 +253,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		}
 	} else if inputs == nil {
 		if wire = readsWire(ctx, ext); wire {
-			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, 1024), values, false), dict.WireVersion
+			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, dict.WireSize(values)), values, false), dict.WireVersion
 		} else if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
