@@ -99,3 +99,14 @@ func BenchmarkWebhookRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkWebhookInputs(b *testing.B) {
+	req := guideRequest()
+	info := automations.WebhookInfo{ID: "1", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := automations.WebhookInputs(req, info); m.Len() == 0 {
+			b.Fatal("empty")
+		}
+	}
+}

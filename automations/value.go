@@ -21,6 +21,7 @@ type value struct {
 	object   bool
 	children []*value
 	lit      string
+	litv     any // lit as an interface value, made once (not per run)
 	tmpl     *templates.Template
 	raw      bool
 	generic  bool
@@ -102,7 +103,7 @@ func (vc *valueCompiler) compile(n *kata.Node, generic bool) *value {
 		}
 		return v
 	}
-	v.lit = n.Value
+	v.lit, v.litv = n.Value, n.Value
 	if templates.HasMarkup(n.Value) {
 		t, err := vc.env.Compile(n.Value)
 		if err != nil {
@@ -234,7 +235,7 @@ func (v *value) eval(env *evalEnv) (out any, keep bool, err error) {
 		}
 		return m, true, nil
 	}
-	out = v.lit
+	out = v.litv
 	if v.tmpl != nil {
 		var s string
 		var rerr error

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -83,26 +84,48 @@ func requestPath(path string) string {
 // place and the last one's value); Proxy is dropped (PHP's httpoxy
 // guard), and so is Cookie (Cerb).
 func requestHeaders(pairs [][2]string) *dict.Map {
-	m := dict.New(len(pairs))
-	type seen struct {
-		name string // normalised
+	type group struct {
+		raw  string // the first name sent, leading spaces cut
+		name string // its request_headers key
 		val  string
 	}
-	var groups []seen
-	idx := make(map[string]int, len(pairs)) // lower-cased raw name → groups index
+	var small [16]group
+	groups := small[:0]
+	var idx map[string]int // lower-cased raw name → groups index, past len(small) groups
 	for _, p := range pairs {
 		raw := strings.TrimLeft(p[0], " ")
 		if raw == "" {
 			continue
 		}
-		lower := strings.ToLower(raw)
-		if i, ok := idx[lower]; ok {
+		i := -1
+		if idx != nil {
+			if j, ok := idx[strings.ToLower(raw)]; ok {
+				i = j
+			}
+		} else {
+			for j := range groups {
+				if sameHeader(groups[j].raw, raw) {
+					i = j
+					break
+				}
+			}
+		}
+		if i >= 0 {
 			groups[i].val += ", " + p[1]
 			continue
 		}
-		idx[lower] = len(groups)
-		groups = append(groups, seen{name: headerName(lower), val: p[1]})
+		groups = append(groups, group{raw: raw, name: headerKey(raw), val: p[1]})
+		switch {
+		case idx != nil:
+			idx[strings.ToLower(raw)] = len(groups) - 1
+		case len(groups) > len(small):
+			idx = make(map[string]int, 2*len(groups))
+			for j, g := range groups {
+				idx[strings.ToLower(g.raw)] = j
+			}
+		}
 	}
+	m := dict.New(len(groups))
 	for _, g := range groups {
 		if g.name == "cookie" || g.name == "proxy" {
 			continue
@@ -110,6 +133,65 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 		m.Set(g.name, g.val)
 	}
 	return m
+}
+
+// sameHeader reports whether two header names are one header: the same
+// once lower-cased.
+func sameHeader(a, b string) bool {
+	if isASCII(a) && isASCII(b) {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := 0; i < len(a); i++ {
+			if lowerASCII(a[i]) != lowerASCII(b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return strings.ToLower(a) == strings.ToLower(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// headerKey is the request_headers key of a header name: lower-cased,
+// '-', '.' and ' ' turned into '_'; an ASCII name in one pass.
+func headerKey(raw string) string {
+	if !isASCII(raw) {
+		return headerName(strings.ToLower(raw))
+	}
+	plain := true
+	for i := 0; i < len(raw) && plain; i++ {
+		c := raw[i]
+		plain = !(c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ' ')
+	}
+	if plain {
+		return raw
+	}
+	b := make([]byte, len(raw))
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '-', '.', ' ':
+			b[i] = '_'
+		default:
+			b[i] = lowerASCII(c)
+		}
+	}
+	return string(b)
 }
 
 // headerName turns a lower-cased header name into its request_headers key.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/flosch/pongo2/v6"
 
@@ -527,7 +528,9 @@ func (r *jsonReader) value(e *phpJSONEncoder, depth int) {
 }
 
 // str reads a string token: its text, whether it had escapes, and whether
-// it is valid.
+// it is valid. The text of a string with escapes is a view of r.scratch,
+// valid until the next str: the caller writes it out (a value) or gives
+// up (a key with escapes takes the slow way), and keeps nothing.
 func (r *jsonReader) str() (string, bool, bool) {
 	start := r.i + 1
 	i := start
@@ -557,7 +560,7 @@ func (r *jsonReader) escapedStr(start int) (string, bool, bool) {
 		case c == '"':
 			r.i = i + 1
 			r.scratch = b
-			return string(b), true, true
+			return unsafe.String(unsafe.SliceData(b), len(b)), true, true
 		case c < 0x20:
 			return "", true, false
 		case c != '\\':

@@ -1,7 +1,9 @@
 package templates
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,10 +33,54 @@ func TestPHPJSONEncode(t *testing.T) {
 	}
 }
 
+// checkReencode checks that reencode writes what decoding and encoding
+// again writes (or leaves in to the slow way).
+func checkReencode(t *testing.T, in string) {
+	t.Helper()
+	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+	e := phpJSONEncoder{flags: flags}
+	valid, slow := e.reencode(in)
+	var want string
+	if v, err := dict.DecodeJSON([]byte(in)); err == nil {
+		out, ok, _ := phpJSONEncode(v, flags, 0)
+		if !ok {
+			out = "false"
+		}
+		want = out
+	} else {
+		want = "null"
+	}
+	got := "null"
+	switch {
+	case slow:
+		return
+	case valid && e.err != nil:
+		got = "false"
+	case valid:
+		got = string(e.b)
+	}
+	require.Equal(t, want, got, "%q", in)
+}
+
+// FuzzJSONPrettyReencode is TestJSONPrettyReencode on any text. Text that
+// is JSON only to one side (invalid UTF-8 or a lone surrogate escape,
+// which PHP refuses and dict.DecodeJSON reads as U+FFFD; nesting past
+// json_decode's depth) is skipped.
+func FuzzJSONPrettyReencode(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"x\/y\n"}],"c":{"0":1,"1":2}}`, `["\u00e9/<&>'\"",1.5e3,-0,null]`, `{"k":{},"l":[]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if !utf8.ValidString(in) || strings.Contains(in, `\u`) || strings.Count(in, "[")+strings.Count(in, "{") > 500 {
+			return
+		}
+		checkReencode(t, in)
+	})
+}
+
 // TestJSONPrettyReencode checks that json_pretty's streaming path writes
 // what decoding and encoding again writes.
 func TestJSONPrettyReencode(t *testing.T) {
-	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
 	inputs := []string{
 		`{}`, `[]`, `{"a":{}}`, `{"0":"a","1":"b"}`, `{"1":"a","0":"b"}`, `{"0":"a","2":"b"}`,
 		`{"a":1,"a":2}`, `{"a\u00e9":1}`, `{"x":"\u00E9\/\"\\\n"}`, ` [1, 2.50, -0, -0.0, 1e2, 1E-7, 12345678901234567890] `,
@@ -43,32 +89,11 @@ func TestJSONPrettyReencode(t *testing.T) {
 		`{"a":1,}`, `[1,]`, `{"a" 1}`, `nope`, ``, `[01]`, `["a"]x`, "[\"\x01\"]",
 	}
 	for _, in := range inputs {
-		e := phpJSONEncoder{flags: flags}
-		valid, slow := e.reencode(in)
-		var want string
-		if v, err := dict.DecodeJSON([]byte(in)); err == nil {
-			out, ok, _ := phpJSONEncode(v, flags, 0)
-			if !ok {
-				out = "false"
-			}
-			want = out
-		} else {
-			want = "null"
-		}
-		got := "null"
-		switch {
-		case slow:
-			continue
-		case valid && e.err != nil:
-			got = "false"
-		case valid:
-			got = string(e.b)
-		}
-		require.Equal(t, want, got, "%q", in)
+		checkReencode(t, in)
 	}
 	// PHP's json_decode refuses a lone surrogate (dict.DecodeJSON reads
 	// it as U+FFFD)
-	e := phpJSONEncoder{flags: flags}
+	e := phpJSONEncoder{flags: jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute}
 	valid, _ := e.reencode(`["\ud800"]`)
 	require.False(t, valid)
 }

@@ -243,7 +243,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 	}
 	deadline, _ := ctx.Deadline()
 	inv := plugins.Invocation{
-		RunID: runID, Automation: a.Name, Revision: strconv.FormatInt(a.Revision, 10), Trigger: a.ExtensionID,
+		RunID: runID, Automation: a.Name, Revision: revisionToken(a), Trigger: a.ExtensionID,
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
 	wire := false
@@ -254,7 +254,7 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		}
 	} else if inputs == nil {
 		if wire = readsWire(ctx, ext); wire {
-			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, 1024), values, false), dict.WireVersion
+			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, dict.WireSize(values)), values, false), dict.WireVersion
 		} else if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
@@ -279,6 +279,21 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		return out, err
 	}
 	return out, nil
+}
+
+// revisionToken is the Invocation.Revision of a, by which extensions cache
+// what they compiled: the store's revision and, since that starts at 1
+// again when an automation is deleted and created anew under the same
+// name, its ID and creation time (a deleted and re-created automation ran
+// its old script until the extension restarted).
+func revisionToken(a *store.Automation) string {
+	b := make([]byte, 0, 48)
+	b = strconv.AppendInt(b, a.Revision, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, a.ID, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, a.CreatedAt.UnixNano(), 10)
+	return string(b)
 }
 
 // readsWire reports whether ext reads inputs in the wire form of package

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/plugins"
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // benchScript is the Cerb guide's webhook example, which bench/ measures.
@@ -79,6 +80,23 @@ func BenchmarkInputs_JSON(b *testing.B) {
 	for b.Loop() {
 		if _, err := x.inputs(iv); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRun_Wire is BenchmarkRun_JSON with the inputs and the return in
+// dict's wire form, as the server sends them.
+func BenchmarkRun_Wire(b *testing.B) {
+	x := newExtension(Options{})
+	m := automations.WebhookInputs(benchInputs(), automations.WebhookInfo{ID: "0193", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)})
+	iv := plugins.Invocation{RunID: "r", Automation: "example.webhook.respond", Revision: "1", Trigger: trigger, Script: benchScript,
+		Inputs: dict.AppendWire(nil, m, false), InputsFormat: dict.WireVersion}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := x.Run(ctx, iv, nil)
+		if err != nil || out.Exit != plugins.ExitReturn {
+			b.Fatal(err, out.Error)
 		}
 	}
 }

@@ -258,7 +258,7 @@ func outcome(res *automations.Result, values, wire bool) (plugins.Outcome, error
 	case values && wireSafe(res.Return, true):
 		out.Value = res.Return
 	case wire && !res.Return.Has("body@base64"):
-		out.Return = dict.AppendWire(make([]byte, 0, 1024), res.Return, true)
+		out.Return = dict.AppendWire(make([]byte, 0, dict.WireSize(res.Return)), res.Return, true)
 		out.ReturnFormat = dict.WireVersion
 	default:
 		b, err := encode(binarySafe(res.Return))

@@ -40,8 +40,17 @@ const smallMap = 16
 
 // New returns an empty Map with room for n keys.
 func New(n int) *Map {
-	if n <= 4 {
+	if n <= 2 {
 		// One allocation for the map and its first keys and values.
+		b := &struct {
+			m Map
+			k [2]string
+			v [2]any
+		}{}
+		b.m.keys, b.m.vals = b.k[:0], b.v[:0]
+		return &b.m
+	}
+	if n <= 4 {
 		b := &struct {
 			m Map
 			k [4]string

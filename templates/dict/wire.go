@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -66,6 +67,39 @@ func AppendWire(b []byte, v any, rawBody bool) []byte {
 		return b
 	}
 	return appendWire(b, v)
+}
+
+// WireSize is the length of v's wire form at most, when v holds only the
+// types of the model and valid UTF-8 (a string that is not grows by
+// its replacement characters), for the capacity of a buffer to append
+// it to.
+func WireSize(v any) int {
+	switch t := v.(type) {
+	case nil, bool:
+		return 1
+	case string:
+		return 1 + uvarintLen(len(t)) + len(t)
+	case *Map:
+		n := 1 + uvarintLen(t.Len())
+		if t != nil {
+			for i, k := range t.keys {
+				n += uvarintLen(len(k)) + len(k) + WireSize(t.vals[i])
+			}
+		}
+		return n
+	case []any:
+		n := 1 + uvarintLen(len(t))
+		for _, e := range t {
+			n += WireSize(e)
+		}
+		return n
+	}
+	return 1 + binary.MaxVarintLen64
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int {
+	return (bits.Len64(uint64(n)|1) + 6) / 7
 }
 
 func appendWire(b []byte, v any) []byte {

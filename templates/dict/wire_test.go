@@ -119,3 +119,14 @@ func BenchmarkDecodeWire(b *testing.B) {
 		}
 	}
 }
+
+func TestWireSize_Bounds(t *testing.T) {
+	t.Parallel()
+	long := string(bytes.Repeat([]byte("x"), 200))
+	for _, v := range []any{nil, "", "abc", long, Of(), Of("k", []any{"x", Of("y", true)}, "body", "\xff"), []any(nil), Of(long, long)} {
+		require.Equal(t, WireSize(v), len(AppendWire(nil, v, true)), "%#v", v)
+	}
+	for _, v := range []any{int64(5), int64(-1 << 62), 2.5, 3.0, []any{int64(1), 1.5}} {
+		require.GreaterOrEqual(t, WireSize(v), len(AppendWire(nil, v, false)), "%#v", v)
+	}
+}

@@ -1,0 +1,65 @@
+package automations
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// requestHeadersMap is requestHeaders as it was written first (a map of
+// lower-cased names), the reference the faster one must match.
+func requestHeadersMap(pairs [][2]string) *dict.Map {
+	m := dict.New(len(pairs))
+	type seen struct{ name, val string }
+	var groups []seen
+	idx := map[string]int{}
+	for _, p := range pairs {
+		raw := strings.TrimLeft(p[0], " ")
+		if raw == "" {
+			continue
+		}
+		lower := strings.ToLower(raw)
+		if i, ok := idx[lower]; ok {
+			groups[i].val += ", " + p[1]
+			continue
+		}
+		idx[lower] = len(groups)
+		groups = append(groups, seen{name: headerName(lower), val: p[1]})
+	}
+	for _, g := range groups {
+		if g.name == "cookie" || g.name == "proxy" {
+			continue
+		}
+		m.Set(g.name, g.val)
+	}
+	return m
+}
+
+func TestRequestHeaders_SameAsReference(t *testing.T) {
+	t.Parallel()
+	names := []string{"Host", "host", "X-A", "x-a", "X_A", "x.a", " X-A", "  ", "", "Cookie", "PROXY", "X A",
+		"X-Ä", "x-ä", "\u212a-a", "k-A", "\xff-X", "\xff-x", "ÉTÉ", "été", "ß", "SS", "Content-Type", "content-type"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := [][][2]string{nil}
+	for _, n := range []int{1, 2, 5, 16, 17, 40} {
+		for range 50 {
+			var pairs [][2]string
+			for i := range n {
+				name := names[rng.IntN(len(names))]
+				if rng.IntN(3) == 0 {
+					name = fmt.Sprintf("X-H%02d", rng.IntN(30)) // many distinct names: past the linear search
+				}
+				pairs = append(pairs, [2]string{name, fmt.Sprint(i)})
+			}
+			cases = append(cases, pairs)
+		}
+	}
+	for _, pairs := range cases {
+		require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs), "%q", pairs)
+	}
+}
