@@ -28,7 +28,8 @@ func newExtServeCmd() *cobra.Command {
 			case "webhook":
 				applyMemorySettings(gcPercent, memoryLimit)
 				if release {
-					releaseStartupMemory()
+					// In the background, while the handshake goes on.
+					go releaseStartupMemory()
 				}
 				allow, _ := strconv.ParseBool(os.Getenv(webhook.EnvAllowPrivateRequests))
 				plugins.Serve(webhook.NewWithOptions(webhook.Options{AllowPrivateRequests: allow})) // never returns

@@ -69,7 +69,8 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			}
 			defer publishServerURL(cfg, logger, ln, adminLn)()
 			if cfg.Memory.ReleaseStartup {
-				releaseStartupMemory()
+				// In the background: the server answers /readyz meanwhile.
+				go releaseStartupMemory()
 			}
 			return srv.Serve(cmd.Context(), ln, adminLn)
 		},
