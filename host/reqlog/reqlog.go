@@ -81,7 +81,9 @@ func New(cfg Config) fiber.Handler {
 		if cfg.Observe != nil {
 			cfg.Observe(c, e, status, elapsed)
 		}
-		if cfg.Logger != nil {
+		// The line's attributes are built only when the logger takes Info
+		// (a server run with --log-level warn pays nothing for them).
+		if cfg.Logger != nil && cfg.Logger.Enabled(c.UserContext(), slog.LevelInfo) {
 			attrs := []slog.Attr{
 				slog.String("method", c.Method()),
 				slog.String("path", redact.Tokens(string(c.Request().URI().Path()))),
