@@ -55,18 +55,22 @@ func (d *Dispatcher) request(c *fiber.Ctx) automations.HTTPRequest {
 
 	req := automations.HTTPRequest{
 		Method: method.in(all),
-		Path:   pathAfterToken(orig.in(all), token, c.Params("*")),
+		Path:   pathAfterToken(orig.in(all), token, c),
 		Body:   bytes.Clone(fr.Body()),
 	}
-	req.Headers = make([][2]string, len(sc.headers))
+	// The headers and the query share one array, each capped so that an
+	// append to one cannot write into the other.
+	nh := len(sc.headers)
+	pairs := make([][2]string, nh+len(sc.query))
 	for i, kv := range sc.headers {
-		req.Headers[i] = [2]string{kv[0].in(all), kv[1].in(all)}
+		pairs[i] = [2]string{kv[0].in(all), kv[1].in(all)}
 	}
+	for i, kv := range sc.query {
+		pairs[nh+i] = [2]string{kv[0].in(all), kv[1].in(all)}
+	}
+	req.Headers = pairs[:nh:nh]
 	if qa.Len() > 0 {
-		req.Query = make([][2]string, len(sc.query))
-		for i, kv := range sc.query {
-			req.Query[i] = [2]string{kv[0].in(all), kv[1].in(all)}
-		}
+		req.Query = pairs[nh:]
 	}
 	if req.Method == fiber.MethodPost {
 		req.Form = formFields(string(fr.Header.ContentType()), req.Body)
@@ -126,12 +130,12 @@ func (s *scratch) release() {
 // pathAfterToken is the raw request path after /webhooks/<token>, every
 // slash kept (Fiber's wildcard parameter loses a trailing one), else the
 // wildcard parameter.
-func pathAfterToken(orig, token, wildcard string) string {
+func pathAfterToken(orig, token string, c *fiber.Ctx) string {
 	const pre = "/webhooks/"
 	if token != "" && len(orig) >= len(pre) && strings.EqualFold(orig[:len(pre)], pre) && strings.HasPrefix(orig[len(pre):], token) {
 		return orig[len(pre)+len(token):]
 	}
-	return "/" + wildcard
+	return "/" + c.Params("*")
 }
 
 // formFields reads the fields of a POST body as PHP fills $_POST: for an

@@ -49,10 +49,12 @@ type exchange struct {
 	replayOf string
 	// answer is set when process ends without an error.
 	answer *Answer
-	// run and ans hold the record that process starts and the answer it
-	// sets, so that they are not allocations of their own.
+	// run, ans and inv hold the record that process starts, the answer it
+	// sets and the run it asks for, so that they are not allocations of
+	// their own.
 	run pendingRun
 	ans Answer
+	inv runner.Invocation
 }
 
 // handle serves one webhook request over HTTP. What it did (the webhook,
@@ -153,7 +155,8 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 	runID := newRunID()
 	x.entry.RunID = runID
 	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
-	res, err := d.cfg.Runner.Run(runCtx, &runner.Invocation{RunID: runID, Automation: a, Inputs: inputs})
+	x.inv = runner.Invocation{RunID: runID, Automation: a, Inputs: inputs}
+	res, err := d.cfg.Runner.Run(runCtx, &x.inv)
 	cancel()
 	rec.res = res
 	switch {
