@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -80,7 +81,7 @@ func (c *cache) invalidate() {
 
 // Webhook finds the webhook for token. It returns (nil, nil) when unknown.
 func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Hook, error) {
-	sum := sha256.Sum256([]byte(token))
+	sum := tokenSum(token)
 	k := c.cache
 	k.mu.RLock()
 	h, ok := k.hook[sum]
@@ -93,7 +94,8 @@ func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Ho
 	if missed && now.Sub(miss) < missTTL {
 		return nil, nil
 	}
-	w, err := c.st.GetWebhookByTokenHash(ctx, sum[:], now)
+	// A copy of the hash goes to the store, so that sum stays on the stack.
+	w, err := c.st.GetWebhookByTokenHash(ctx, bytes.Clone(sum[:]), now)
 	if errors.Is(err, store.ErrNotFound) {
 		k.mu.Lock()
 		if k.gen == gen {
@@ -124,6 +126,17 @@ func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Ho
 	}
 	k.mu.Unlock()
 	return h, nil
+}
+
+// tokenSum is sha256.Sum256 of token, hashed from a copy on the stack
+// when the token is of a usual length ([]byte(token) would be a heap
+// allocation per request).
+func tokenSum(token string) [32]byte {
+	var buf [128]byte
+	if len(token) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], token...))
+	}
+	return sha256.Sum256([]byte(token))
 }
 
 // Automation returns the automation named name, or (nil, nil).

@@ -20,7 +20,7 @@ import (
 // limiters holds each webhook's rate bucket and concurrency count. They
 // are per process: N servers let N times the rate through.
 type limiters struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	byID map[string]*webhookLimiter
 }
 
@@ -35,12 +35,18 @@ func newLimiters() *limiters { return &limiters{byID: map[string]*webhookLimiter
 
 // get returns the limiter of webhook id for spec, new when spec changed.
 func (l *limiters) get(id string, spec automations.EventLimits) *webhookLimiter {
+	l.mu.RLock()
+	wl, ok := l.byID[id]
+	l.mu.RUnlock()
+	if ok && wl.spec == spec {
+		return wl
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if wl, ok := l.byID[id]; ok && wl.spec == spec {
 		return wl
 	}
-	wl := &webhookLimiter{spec: spec}
+	wl = &webhookLimiter{spec: spec}
 	if spec.Rate > 0 {
 		burst := spec.Burst
 		if burst == 0 {

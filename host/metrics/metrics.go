@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,7 +58,12 @@ type Metrics struct {
 		classes [6]atomic.Uint64 // by status class; 0: other
 		buckets []atomic.Uint64  // per bound of durationBounds, then +Inf; not cumulative
 	}
-	bounds    []float64 // durationBounds
+	bounds []float64 // durationBounds
+	// series holds each webhook's *webhookSeries, by webhook id.
+	series sync.Map
+	// runExits holds the run counter of each exit state counted so far
+	// (a prometheus.Counter by exit).
+	runExits  sync.Map
 	jobStates func() (map[string]int, time.Duration, error)
 }
 
@@ -160,14 +166,50 @@ func New(src Sources) *Metrics {
 
 // ObserveWebhook counts one webhook request answered with status.
 func (m *Metrics) ObserveWebhook(webhook string, status int, elapsed time.Duration) {
-	m.requests.WithLabelValues(webhook, strconv.Itoa(status/100)+"xx").Inc()
-	m.duration.WithLabelValues(webhook).Observe(elapsed.Seconds())
+	secs := elapsed.Seconds()
+	s := m.seriesOf(webhook)
 	class := status / 100
 	if class < 1 || class > 5 {
 		class = 0
+		m.requests.WithLabelValues(webhook, strconv.Itoa(status/100)+"xx").Inc()
+	} else {
+		s.requests(m, webhook, class).Inc()
 	}
+	s.duration.Observe(secs)
 	m.total.classes[class].Add(1)
-	m.total.buckets[sort.SearchFloat64s(m.bounds, elapsed.Seconds())].Add(1)
+	m.total.buckets[sort.SearchFloat64s(m.bounds, secs)].Add(1)
+}
+
+// classNames are the code labels of the status classes 1xx to 5xx.
+var classNames = [6]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+// webhookSeries are one webhook's children of the request collectors,
+// looked up once: a request then costs no label hashing. Series are never
+// deleted from the collectors, so a child stays current.
+type webhookSeries struct {
+	duration prometheus.Observer
+	// codes holds the request counter of each status class 1xx-5xx, made
+	// when first counted (a class never answered has no series).
+	codes [6]atomic.Pointer[prometheus.Counter]
+}
+
+// seriesOf returns the series of webhook.
+func (m *Metrics) seriesOf(webhook string) *webhookSeries {
+	if s, ok := m.series.Load(webhook); ok {
+		return s.(*webhookSeries)
+	}
+	s, _ := m.series.LoadOrStore(webhook, &webhookSeries{duration: m.duration.WithLabelValues(webhook)})
+	return s.(*webhookSeries)
+}
+
+// requests is the request counter of status class (1 to 5).
+func (s *webhookSeries) requests(m *Metrics, webhook string, class int) prometheus.Counter {
+	if c := s.codes[class].Load(); c != nil {
+		return *c
+	}
+	c := m.requests.WithLabelValues(webhook, classNames[class])
+	s.codes[class].Store(&c)
+	return c
 }
 
 // Summary is the webhook traffic of every webhook added up, and the job
@@ -221,7 +263,14 @@ func (m *Metrics) Rejected(cause string) { m.rejected.WithLabelValues(cause).Inc
 func (m *Metrics) VerifyFailed(kind string) { m.verify.WithLabelValues(kind).Inc() }
 
 // Run counts a synchronous run by its exit state.
-func (m *Metrics) Run(exit string) { m.runs.WithLabelValues(exit).Inc() }
+func (m *Metrics) Run(exit string) {
+	if c, ok := m.runExits.Load(exit); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	c, _ := m.runExits.LoadOrStore(exit, m.runs.WithLabelValues(exit))
+	c.(prometheus.Counter).Inc()
+}
 
 // JobFinished counts a job that ended in this process.
 func (m *Metrics) JobFinished(state string, attempts int, elapsed time.Duration) {

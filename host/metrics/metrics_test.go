@@ -72,3 +72,53 @@ func TestSummary_AddsUpEveryWebhook(t *testing.T) {
 		})
 	}
 }
+
+// TestObserveWebhook_Series checks the labelled series the request path
+// counts into, whatever the status (classes outside 1xx-5xx keep their own
+// label), and the run counter by exit state, counted more than once.
+func TestObserveWebhook_Series(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		status int
+		code   string
+	}{
+		{"OK", 200, "2xx"},
+		{"Redirect", 302, "3xx"},
+		{"Refused", 429, "4xx"},
+		{"Failed", 504, "5xx"},
+		{"Informational", 101, "1xx"},
+		{"NoStatus", 0, "0xx"},
+		{"PastFiveHundreds", 600, "6xx"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New(metrics.Sources{})
+			for range 3 {
+				m.ObserveWebhook("w1", tt.status, time.Millisecond)
+				m.ObserveWebhook("w2", 200, time.Millisecond)
+				m.Run("return")
+			}
+			got := scrape(t, m)
+			require.Contains(t, got, `hookhost_webhook_requests_total{code="`+tt.code+`",webhook="w1"} 3`+"\n")
+			require.Contains(t, got, `hookhost_webhook_requests_total{code="2xx",webhook="w2"} 3`+"\n")
+			require.Contains(t, got, `hookhost_webhook_request_duration_seconds_count{webhook="w1"} 3`+"\n")
+			require.Contains(t, got, `hookhost_runs_total{exit="return"} 3`+"\n")
+			if tt.code != "2xx" {
+				require.NotContains(t, got, `code="2xx",webhook="w1"`, "no series for a class never answered")
+			}
+		})
+	}
+}
+
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	app := fiber.New()
+	app.Get("/metrics", m.Handler())
+	resp, err := app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
+}

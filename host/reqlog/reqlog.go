@@ -81,15 +81,19 @@ func New(cfg Config) fiber.Handler {
 		if cfg.Observe != nil {
 			cfg.Observe(c, e, status, elapsed)
 		}
-		if cfg.Logger != nil {
-			attrs := []slog.Attr{
+		// The line's attributes are built only when the logger takes Info
+		// (a server run with --log-level warn pays nothing for them).
+		if cfg.Logger != nil && cfg.Logger.Enabled(c.UserContext(), slog.LevelInfo) {
+			// Room for every attribute: appending the noted ones does not
+			// copy the slice.
+			attrs := append(make([]slog.Attr, 0, 11),
 				slog.String("method", c.Method()),
 				slog.String("path", redact.Tokens(string(c.Request().URI().Path()))),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int("bytes", bodySize(c)),
 				slog.String("request_id", e.ID),
-			}
+			)
 			for _, kv := range [][2]string{{"webhook", e.WebhookID}, {"run_id", e.RunID}, {"job_id", e.JobID}, {"cause", e.Cause}, {"reason", e.Reason}} {
 				if kv[1] != "" {
 					attrs = append(attrs, slog.String(kv[0], kv[1]))

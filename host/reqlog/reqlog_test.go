@@ -1,0 +1,61 @@
+package reqlog_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/reqlog"
+)
+
+// TestNew_AccessLine checks the access line at each logger level: one line
+// with every noted attribute when the logger takes Info, none otherwise;
+// the request id is echoed and observed either way.
+func TestNew_AccessLine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		level slog.Level
+		want  []string
+	}{
+		{"Info", slog.LevelInfo, []string{"msg=request", "method=POST", "path=/webhooks/x", "status=202", "bytes=2",
+			"request_id=abc", "webhook=w1", "run_id=r1", "job_id=j1", "cause=error", "reason=why"}},
+		{"Warn", slog.LevelWarn, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			var observed *reqlog.Entry
+			app := fiber.New(fiber.Config{DisableStartupMessage: true})
+			app.Use(reqlog.New(reqlog.Config{
+				Logger:  slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tt.level})),
+				Observe: func(_ *fiber.Ctx, e *reqlog.Entry, _ int, _ time.Duration) { observed = e },
+			}))
+			app.Post("/webhooks/x", func(c *fiber.Ctx) error {
+				e := reqlog.From(c)
+				e.WebhookID, e.RunID, e.JobID, e.Cause, e.Reason = "w1", "r1", "j1", "error", "why"
+				return c.Status(202).SendString("ok")
+			})
+			req := httptest.NewRequest("POST", "/webhooks/x", nil)
+			req.Header.Set(reqlog.Header, "abc")
+			resp, err := app.Test(req, -1)
+			require.NoError(t, err)
+			require.Equal(t, "abc", resp.Header.Get(reqlog.Header))
+			require.NotNil(t, observed)
+			require.Equal(t, "abc", observed.ID)
+			if tt.want == nil {
+				require.Empty(t, buf.String())
+				return
+			}
+			for _, w := range tt.want {
+				require.Contains(t, buf.String(), w)
+			}
+			require.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")))
+		})
+	}
+}

@@ -1,0 +1,73 @@
+package host
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// fixedRunner answers every run with the Cerb guide example's return, as
+// the extension would: what is left of a request's cost is the server's
+// own request path.
+type fixedRunner struct{}
+
+var _ runner.Runner = fixedRunner{}
+
+var guideReturn = dict.Of("status_code", int64(200), "headers", dict.Of("Content-Type", "application/json"),
+	"body", "{\n    \"client\": {\n        \"ip\": \"0.0.0.0\"\n    }\n}")
+
+func (fixedRunner) Run(context.Context, *runner.Invocation) (*automations.Result, error) {
+	return &automations.Result{Exit: automations.ExitReturn, Return: guideReturn, Steps: 3}, nil
+}
+
+// BenchmarkWebhook_RequestPath measures the server's own cost of the
+// guide's webhook request without the run: routing, the request log and
+// metrics, the token lookup, the event KATA, the answer. The webhook keeps
+// failed runs only (history: record: errors, as the bench's
+// outofprocess-errors target), so no run record is written, and the run is
+// a fixed answer. Compare allocs/op and ns/op before and after a change.
+func BenchmarkWebhook_RequestPath(b *testing.B) {
+	bundle := setup(b, func(c *Config) {
+		c.Runner = fixedRunner{}
+		// As the bench runs the server: --log-level warn.
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
+	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
+	require.Equal(b, 201, r.Status, "%s", r.Body)
+	_, tok := bundle.createWebhook(b, "guide", "history:\n  record: errors\n"+eventFor("example.webhook.respond"))
+	handler := bundle.srv.App().Handler()
+	// The request as a client sends it, read by fasthttp as the server
+	// reads it (into a RequestCtx reused per connection).
+	raw := []byte("POST /webhooks/" + tok + "?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
+		"Content-Length: 0\r\nX-Customheader: true\r\nAccept-Encoding: gzip\r\n\r\n")
+	var ctx fasthttp.RequestCtx
+	br := bufio.NewReader(nil)
+	rd := bytes.NewReader(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rd.Reset(raw)
+		br.Reset(rd)
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.ResetUserValues()
+		if err := ctx.Request.Read(br); err != nil {
+			b.Fatal(err)
+		}
+		handler(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
