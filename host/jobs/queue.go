@@ -163,8 +163,19 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		// split the callers into smaller batches, and each transaction has a
 		// fixed cost on both sides (BEGIN, COMMIT and its WAL flush, River's
 		// notification); measured with BenchmarkEnqueuePostgres on 2 cores,
-		// 1-2 inserters beat 4 and 8.
-		inserters, writers = 2, 4
+		// 1-2 inserters beat 4 and 8. Over HTTP (go run ./bench -targets
+		// bare,jobs-pg) 1 inserter instead of 2 saved about 2% of
+		// PostgreSQL's CPU per job but cost a fifth of the 202s per second
+		// and 13% more server CPU per 202.
+		//
+		// One writer, as on SQLite: state writes (markRunning, finish) come
+		// one per worker at a time, so several writers each commit a
+		// transaction of one or two of them, while one writer's next batch
+		// holds every write that arrived during its commit. On 2 cores
+		// (go run ./bench -targets bare,jobs-pg), 4 writers took 1.03
+		// transactions and 730 µs of PostgreSQL CPU per job, 2 writers 0.63
+		// and 620 µs, 1 writer 0.42 and 545 µs.
+		inserters = 2
 		q.pgxClient, err = river.NewClient(riverpgxv5.New(nil), &river.Config{
 			ID:          client.ID() + "-insert",
 			Logger:      cfg.Logger.With("component", "river"),
