@@ -168,14 +168,17 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		// PostgreSQL's CPU per job but cost a fifth of the 202s per second
 		// and 13% more server CPU per 202.
 		//
-		// One writer, as on SQLite: state writes (markRunning, finish) come
-		// one per worker at a time, so several writers each commit a
-		// transaction of one or two of them, while one writer's next batch
+		// Two state writers. State writes (markRunning, finish) come one
+		// per worker at a time, so each of several writers commits a
+		// transaction of one or two of them, while a writer's next batch
 		// holds every write that arrived during its commit. On 2 cores
 		// (go run ./bench -targets bare,jobs-pg), 4 writers took 1.03
 		// transactions and 730 µs of PostgreSQL CPU per job, 2 writers 0.63
-		// and 620 µs, 1 writer 0.42 and 545 µs.
-		inserters = 2
+		// and 620 µs, 1 writer 0.42 and 545 µs; but one writer serializes
+		// the workers' writes: durable 202s/s 4,550-4,750 (4 writers),
+		// 5,370-5,480 (2), 5,490-5,530 (1), jobs completed/s 1,043 (4),
+		// 975-988 (2), 854-855 (1), two runs each on a quiet machine.
+		inserters, writers = 2, 2
 		q.pgxClient, err = river.NewClient(riverpgxv5.New(nil), &river.Config{
 			ID:          client.ID() + "-insert",
 			Logger:      cfg.Logger.With("component", "river"),
