@@ -218,3 +218,41 @@ func TestRequests_HistoryBlock(t *testing.T) {
 		})
 	}
 }
+
+// TestRequests_ReadYourRuns checks that a run answered a moment ago is in
+// the run history's reads at once, though the recorder writes its records
+// in batches (up to 100 ms later): the list, one run, and a replay of it.
+func TestRequests_ReadYourRuns(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: hi\n", "")
+	id, tok := b.createWebhook(t, "w", eventFor("echo"))
+	for i := range 3 {
+		r := b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Request-Id", fmt.Sprintf("req-%d", i))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	// No FlushRuns here: the admin API's reads do it.
+	r := b.admin(t, "GET", "/requests?webhook="+id, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var list api.RunList
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	require.Len(t, list.Runs, 3)
+
+	r = b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Request-Id", "req-last")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = b.admin(t, "GET", "/requests?webhook="+id+"&limit=1", "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	require.Len(t, list.Runs, 1)
+	require.Equal(t, "req-last", list.Runs[0].RequestID)
+
+	r = b.do(t, "POST", "/webhooks/"+tok, "", "", "X-Request-Id", "req-get")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	b.srv.dispatch.FlushRuns()
+	b.srv.dispatch.ReadYourRuns(t.Context())
+	r = b.admin(t, "GET", "/requests?webhook="+id+"&limit=1", "", "")
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	runID := list.Runs[0].ID
+	r = b.admin(t, "GET", "/runs/"+runID, "", "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}

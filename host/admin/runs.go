@@ -65,6 +65,9 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 	if err := runFilters(c, &f); err != nil {
 		return err
 	}
+	if a.cfg.Dispatch != nil {
+		a.cfg.Dispatch.ReadYourRuns(c.UserContext())
+	}
 	page, err := a.cat.Store().ListRunsPage(c.UserContext(), f)
 	if err != nil {
 		return err
@@ -87,7 +90,15 @@ func (a *Admin) listRuns(c *fiber.Ctx) error {
 }
 
 func (a *Admin) getRun(c *fiber.Ctx) error {
-	r, err := a.cat.Store().GetRun(c.UserContext(), c.Params("id"))
+	var (
+		r   *store.Run
+		err error
+	)
+	if a.cfg.Dispatch != nil {
+		r, err = a.cfg.Dispatch.Run(c.UserContext(), c.Params("id"))
+	} else {
+		r, err = a.cat.Store().GetRun(c.UserContext(), c.Params("id"))
+	}
 	if err != nil {
 		return catalog.NotFound(err, "run", c.Params("id"))
 	}

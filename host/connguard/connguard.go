@@ -77,6 +77,19 @@ func (g *Guard) Stats() (open int, shed, refused int64) {
 	return len(g.conns), g.shed, g.refus
 }
 
+// Idle reports the connections open now that wait, idle, for a request.
+func (g *Guard) Idle() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, t := range g.conns {
+		if t.state == fasthttp.StateIdle {
+			n++
+		}
+	}
+	return n
+}
+
 // ConnState is the fasthttp.Server.ConnState hook that keeps the Guard's
 // view of each connection current.
 func (g *Guard) ConnState(c net.Conn, s fasthttp.ConnState) {

@@ -86,13 +86,28 @@ func waitOpen(t *testing.T, g *connguard.Guard, n int) {
 	t.Fatalf("guard counts %d connections, want %d", open, n)
 }
 
+// waitIdle polls until the guard counts n idle connections (bounded tries).
+func waitIdle(t *testing.T, g *connguard.Guard, n int) {
+	t.Helper()
+	for range 500 {
+		if g.Idle() == n {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("guard counts %d idle connections, want %d", g.Idle(), n)
+}
+
 func TestGuard_ShedsTheLongestIdleFirst(t *testing.T) {
 	t.Parallel()
 	g, addr := serve(t, 3, nil, nil)
 	var idle []net.Conn
-	for range 3 {
+	for i := range 3 {
 		c := dial(t, addr)
 		request(t, c)
+		// The server marks a connection idle after it wrote the answer the
+		// client read: wait for it, so that the three became idle in order.
+		waitIdle(t, g, i+1)
 		idle = append(idle, c)
 	}
 	waitOpen(t, g, 3)

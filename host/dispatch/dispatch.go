@@ -12,6 +12,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -94,6 +95,41 @@ func (d *Dispatcher) PruneRuns(ctx context.Context) (store.PruneResult, error) {
 
 // FlushRuns waits until every run recorded so far is written (tests).
 func (d *Dispatcher) FlushRuns() { d.recorder.flush() }
+
+// FlushRunsContext waits until every run recorded so far is written, or
+// until ctx ends, and reports whether they were. Reads of the run history
+// call it first (ReadYourRuns), so that a request's record is there as soon
+// as its answer is: the recorder otherwise writes in batches, up to 100 ms
+// later.
+func (d *Dispatcher) FlushRunsContext(ctx context.Context) bool {
+	return d.recorder.flushContext(ctx)
+}
+
+// runFlushWait bounds how long a read of the run history waits for the
+// recorder: one that cannot write (a full disk, its retries) does not hold
+// reads up longer.
+const runFlushWait = time.Second
+
+// ReadYourRuns lets a read of the run history that follows see every run
+// answered before it: it waits (at most runFlushWait) for the recorder to
+// write what it holds.
+func (d *Dispatcher) ReadYourRuns(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, runFlushWait)
+	defer cancel()
+	d.recorder.flushContext(ctx)
+}
+
+// Run returns the run record id: when the store has none yet, after the
+// recorder wrote what it holds (the run may have been answered a moment
+// ago).
+func (d *Dispatcher) Run(ctx context.Context, id string) (*store.Run, error) {
+	run, err := d.cat.Store().GetRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		d.ReadYourRuns(ctx)
+		run, err = d.cat.Store().GetRun(ctx, id)
+	}
+	return run, err
+}
 
 // Close writes the pending run records.
 func (d *Dispatcher) Close() error { return d.recorder.Close() }

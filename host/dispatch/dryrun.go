@@ -183,7 +183,7 @@ func (d *Dispatcher) dryRunRequest(ctx context.Context, in *api.DryRunInput) (*d
 	case in == nil || (in.RecordID == "") == (in.Request == nil):
 		return nil, api.InvalidField("record_id", `give either "record_id" (a request record) or "request" (a composed request)`)
 	case in.RecordID != "":
-		run, err := d.cat.Store().GetRun(ctx, in.RecordID)
+		run, err := d.Run(ctx, in.RecordID)
 		if err != nil {
 			return nil, catalog.NotFound(err, "request", in.RecordID)
 		}
@@ -367,7 +367,7 @@ func sortedNames(lists ...[]string) []string {
 // recorded request (verify.Explain), as far as the record allows: which
 // block refused it, and why, step by step.
 func (d *Dispatcher) Explain(ctx context.Context, recordID string) (*api.Explanation, error) {
-	run, err := d.cat.Store().GetRun(ctx, recordID)
+	run, err := d.Run(ctx, recordID)
 	if err != nil {
 		return nil, catalog.NotFound(err, "request", recordID)
 	}

@@ -389,10 +389,23 @@ func (r *recorder) pruneLogged() {
 }
 
 // flush waits until every run queued before it is written (or dropped).
-func (r *recorder) flush() {
+func (r *recorder) flush() { r.flushContext(context.Background()) }
+
+// flushContext waits until every run queued before it is written (or
+// dropped), or until ctx ends; it reports whether they were.
+func (r *recorder) flushContext(ctx context.Context) bool {
 	ch := make(chan struct{})
-	r.ch <- recItem{flushed: ch}
-	<-ch
+	select {
+	case r.ch <- recItem{flushed: ch}:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Close writes what is queued and stops the recorder.

@@ -33,7 +33,7 @@ func (d *Dispatcher) Replay(ctx context.Context, recordID string) (*Replayed, er
 	// The new record keeps the ID after the call (written later, by the
 	// recorder): never a string of Fiber's reused buffers.
 	recordID = strings.Clone(recordID)
-	run, err := d.cat.Store().GetRun(ctx, recordID)
+	run, err := d.Run(ctx, recordID)
 	if err != nil {
 		return nil, catalog.NotFound(err, "request", recordID)
 	}

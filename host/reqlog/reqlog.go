@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -105,11 +106,14 @@ func New(cfg Config) fiber.Handler {
 	}
 }
 
-// requestID returns the caller's id when it is a sane token, else a new
-// one.
+// requestID returns (a copy of) the caller's id when it is a sane token,
+// else a new one. given is Fiber's view of the request's bytes, which the
+// next request on the connection overwrites; the id outlives the request
+// (the run record is finished and written later, on the recorder's
+// goroutine), so it is copied.
 func requestID(given string) string {
 	if given != "" && len(given) <= maxIDLen && sane(given) {
-		return given
+		return strings.Clone(given)
 	}
 	// 96 random bits from math/rand/v2's per-thread ChaCha8 generator: an
 	// ID names a request, it guards nothing, and crypto/rand cost ~2% of
