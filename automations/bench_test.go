@@ -2,6 +2,7 @@ package automations_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -11,23 +12,17 @@ import (
 	"github.com/hookhost/hookhost/templates"
 )
 
-// guideScript is the Cerb guide's webhook example
-// (cerb/cerb.github.io:_guides/webhooks/configure.md#1).
-const guideScript = `start:
-  set:
-    response:
-      http:
-        method@key: request_method
-        path@key: request_path
-        headers@key: request_headers
-        params@key: request_params
-      client:
-        ip@key: request_client_ip
-  return:
-    status_code: 200
-    headers:
-      Content-Type: application/json
-    body@text: {{response|json_encode|json_pretty}}`
+// guideScript returns the Cerb guide's webhook example, the script bench/
+// measures, from the repository's shared testdata
+// (testdata/kata/cerb-guide-webhook-example.kata).
+func guideScript(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile("../testdata/kata/cerb-guide-webhook-example.kata")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
 
 // guideRequest is a realistic request: ten headers and two parameters.
 func guideRequest() automations.HTTPRequest {
@@ -56,14 +51,14 @@ func guideRequest() automations.HTTPRequest {
 func guideProgram(tb testing.TB) *automations.Program {
 	tb.Helper()
 	p, err := automations.Compile(automations.Source{Name: "example.webhook.respond", Trigger: automations.TriggerWebhookRespond,
-		Script: guideScript, Policy: "commands:\n  "}, automations.Options{Templates: templates.New()})
+		Script: guideScript(tb), Policy: "commands:\n  "}, automations.Options{Templates: templates.New()})
 	require.NoError(tb, err)
 	return p
 }
 
 func BenchmarkCompileGuideExample(b *testing.B) {
 	env := templates.New()
-	src := automations.Source{Name: "example.webhook.respond", Trigger: automations.TriggerWebhookRespond, Script: guideScript, Policy: "commands:\n  "}
+	src := automations.Source{Name: "example.webhook.respond", Trigger: automations.TriggerWebhookRespond, Script: guideScript(b), Policy: "commands:\n  "}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := automations.Compile(src, automations.Options{Templates: env}); err != nil {

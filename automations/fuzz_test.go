@@ -15,7 +15,7 @@ import (
 // small limits: neither may panic, and a compile failure is always
 // Diagnostics. Seeds live in testdata/fuzz/FuzzCompile.
 func FuzzCompile(f *testing.F) {
-	f.Add(guideScript)
+	f.Add(guideScript(f))
 	f.Add("start:\n  return:\n    a@int: 1\n")
 	f.Add("start:\n  while:\n    if@bool: yes\n    do:\n      set:\n        a: {{ a }}1\n")
 	env := templates.New()

@@ -1,30 +1,24 @@
 package kata_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/hookhost/hookhost/automations/kata"
 )
 
-// guideWebhookExample is the webhook example script of the cerb.ai guide
-// "Configure webhooks".
-const guideWebhookExample = `start:
-  set:
-    response:
-      http:
-        method@key: request_method
-        path@key: request_path
-        headers@key: request_headers
-        params@key: request_params
-      client:
-        ip@key: request_client_ip
-  return:
-    status_code: 200
-    headers:
-      Content-Type: application/json
-    body@text: {{response|json_encode|json_pretty}}
-`
+// guideWebhookExample returns the Cerb guide's webhook example, the script bench/
+// measures, from the repository's shared testdata
+// (testdata/kata/cerb-guide-webhook-example.kata).
+func guideWebhookExample(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile("../../testdata/kata/cerb-guide-webhook-example.kata")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
 
 // corpusScript returns the first corpus script whose line count is closest
 // to lines.
@@ -50,7 +44,7 @@ func BenchmarkParse(b *testing.B) {
 		name string
 		src  string
 	}{
-		{name: "GuideWebhookExample", src: guideWebhookExample},
+		{name: "GuideWebhookExample", src: guideWebhookExample(b)},
 		{name: "Corpus50Lines", src: script50.Script},
 	}
 	b.Logf("Corpus50Lines: %s (%d lines, %d bytes)", script50.Source, strings.Count(script50.Script, "\n")+1, len(script50.Script))

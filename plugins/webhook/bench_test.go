@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -10,22 +11,17 @@ import (
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// benchScript is the Cerb guide's webhook example, which bench/ measures.
-const benchScript = `start:
-  set:
-    response:
-      http:
-        method@key: request_method
-        path@key: request_path
-        headers@key: request_headers
-        params@key: request_params
-      client:
-        ip@key: request_client_ip
-  return:
-    status_code: 200
-    headers:
-      Content-Type: application/json
-    body@text: {{response|json_encode|json_pretty}}`
+// benchScript returns the Cerb guide's webhook example, the script bench/
+// measures, from the repository's shared testdata
+// (testdata/kata/cerb-guide-webhook-example.kata).
+func benchScript(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile("../../testdata/kata/cerb-guide-webhook-example.kata")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
 
 // benchInputs is the guide's curl as bench/ sends it, as the server builds
 // its dictionary.
@@ -56,7 +52,7 @@ func BenchmarkRun_JSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	iv := plugins.Invocation{RunID: "r", Automation: "example.webhook.respond", Revision: "1", Trigger: trigger, Script: benchScript, Inputs: in}
+	iv := plugins.Invocation{RunID: "r", Automation: "example.webhook.respond", Revision: "1", Trigger: trigger, Script: benchScript(b), Inputs: in}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -89,7 +85,7 @@ func BenchmarkInputs_JSON(b *testing.B) {
 func BenchmarkRun_Wire(b *testing.B) {
 	x := newExtension(Options{})
 	m := automations.WebhookInputs(benchInputs(), automations.WebhookInfo{ID: "0193", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)})
-	iv := plugins.Invocation{RunID: "r", Automation: "example.webhook.respond", Revision: "1", Trigger: trigger, Script: benchScript,
+	iv := plugins.Invocation{RunID: "r", Automation: "example.webhook.respond", Revision: "1", Trigger: trigger, Script: benchScript(b),
 		Inputs: dict.AppendWire(nil, m, false), InputsFormat: dict.WireVersion}
 	ctx := context.Background()
 	b.ReportAllocs()
