@@ -74,6 +74,7 @@ func seedOptions(t *testing.T, targets ...string) Options {
 		Postgres:    os.Getenv("HOOKHOST_TEST_POSTGRES"),
 		Drain:       time.Minute,
 		Idle:        300 * time.Millisecond,
+		LatencyRate: 200,
 		HookhostBin: hookhostBin(t),
 		Notef:       t.Logf,
 	}
@@ -113,6 +114,17 @@ func TestRun_Seed(t *testing.T) {
 			require.Positive(t, r.PSS, r.Target)
 		}
 		if r.Target == targetJobs || r.Target == targetJobsPG {
+			require.Nil(t, r.Paced, "%s: job targets get no latency attack", r.Target)
+		} else {
+			require.NotNil(t, r.Paced, "%s: no latency attack", r.Target)
+			require.Equal(t, 200, r.Paced.Rate, r.Target)
+			require.Zero(t, r.Paced.Errors, r.Target)
+			require.Positive(t, r.Paced.Achieved, r.Target)
+			require.Positive(t, r.Paced.P50, r.Target)
+			require.GreaterOrEqual(t, r.Paced.P99, r.Paced.P50, r.Target)
+			require.Positive(t, r.Paced.P99vsBare, r.Target)
+		}
+		if r.Target == targetJobs || r.Target == targetJobsPG {
 			require.Equal(t, http.StatusAccepted, r.Status, r.Target)
 			require.NotNil(t, r.Jobs, r.Target)
 			require.True(t, r.Jobs.Drained, r.Target)
@@ -132,6 +144,7 @@ func TestRun_Seed(t *testing.T) {
 		}
 	}
 	require.InDelta(t, 1.0, rep.Result(targetBare).Ratio, 1e-9)
+	require.InDelta(t, 1.0, rep.Result(targetBare).Paced.P99vsBare, 1e-9)
 
 	var table bytes.Buffer
 	require.NoError(t, rep.WriteTable(&table))
@@ -139,6 +152,7 @@ func TestRun_Seed(t *testing.T) {
 		require.Contains(t, table.String(), r.Target)
 	}
 	require.Contains(t, table.String(), "vs bare")
+	require.Contains(t, table.String(), "latency at a fixed 200 req/s")
 	t.Logf("\n%s", table.String())
 }
 
@@ -188,6 +202,7 @@ func TestCLI_BadFlags(t *testing.T) {
 		{"ZeroDuration", []string{"-duration", "0s"}, "must be positive"},
 		{"ZeroWorkers", []string{"-workers", "0"}, "workers 0"},
 		{"ExtraArgs", []string{"now"}, "unexpected arguments"},
+		{"NegativeLatencyRate", []string{"-latency-rate", "-1"}, "latency-rate -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,8 +268,10 @@ func TestMedians(t *testing.T) {
 	t.Parallel()
 	round := func(bare, out float64, cpu time.Duration, errs uint64) []Result {
 		rs := []Result{
-			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond},
-			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs},
+			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond,
+				Paced: &Paced{Rate: 100, P99: time.Millisecond}},
+			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs,
+				Paced: &Paced{Rate: 100, P99: cpu * 10, Errors: errs}},
 			{Target: targetInProcessPG, Skipped: "no PostgreSQL"},
 		}
 		computeRatios(rs)
@@ -272,5 +289,9 @@ func TestMedians(t *testing.T) {
 	require.Equal(t, 200*time.Microsecond, got[1].CPUPerReq)
 	require.InDelta(t, 10.0, got[1].CPUvsBare, 1e-9)
 	require.Equal(t, uint64(3), got[1].Errors, "errors add up")
+	require.Equal(t, 2*time.Millisecond, got[1].Paced.P99, "the median of the paced p99s")
+	require.InDelta(t, 2.0, got[1].Paced.P99vsBare, 1e-9)
+	require.Equal(t, uint64(3), got[1].Paced.Errors, "paced errors add up")
+	require.Nil(t, got[2].Paced)
 	require.NotEmpty(t, got[2].Skipped)
 }

@@ -122,7 +122,7 @@ func measureJobs(ctx context.Context, opts Options, name, pname string) (*Result
 	defer cl.CloseIdleConnections()
 	if opts.Warmup > 0 {
 		opts.Notef("%s: warm-up %s", name, opts.Warmup)
-		if _, err := attack(ctx, cl, opts, target, opts.Warmup, check); err != nil {
+		if _, err := attack(ctx, cl, opts, target, opts.Warmup, maxRate(), check); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}

@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		targets = fs.String("targets", strings.Join(allTargets(), ","), "comma-separated targets to measure: "+strings.Join(allTargets(), ", "))
 		asJSON  = fs.Bool("json", false, "write the report as JSON instead of a table")
 		verbose = fs.Bool("v", false, "show the servers' warnings and errors on stderr")
-		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 3×(warmup+duration)+drain per target)")
+		timeout = fs.Duration("timeout", 0, "bound on the whole run (default: 3m plus 4×(warmup+duration)+drain+idle per target and round)")
 		cpuProf = fs.String("cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
 	)
 	fs.DurationVar(&opts.Duration, "duration", opts.Duration, "measured attack per target")
@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "run every target this many times, interleaved, and report the medians")
 	fs.DurationVar(&opts.Idle, "idle", opts.Idle, "how long the idle target measures an idle server")
 	fs.StringVar(&opts.ProfileDir, "cpuprofile-dir", "", "write CPU profiles of every server and extension process into this directory (<target>.serve.pprof, <target>.ext-<pid>.pprof, bare.serve.pprof)")
+	fs.IntVar(&opts.LatencyRate, "latency-rate", opts.LatencyRate, "after each synchronous target's maximum-rate attack, measure its latency at this fixed rate (req/s) for -duration; 0: off")
 	fs.DurationVar(&opts.Drain, "drain", opts.Drain, "longest wait, after a job target's attack, for its queued jobs to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	bound := *timeout
 	if bound <= 0 {
-		bound = 3*time.Minute + time.Duration(opts.Rounds*len(opts.Targets))*(3*(opts.Warmup+opts.Duration)+opts.Drain+opts.Idle)
+		bound = 3*time.Minute + time.Duration(opts.Rounds*len(opts.Targets))*(4*(opts.Warmup+opts.Duration)+opts.Drain+opts.Idle)
 	}
 	if *cpuProf != "" {
 		f, err := os.Create(*cpuProf)

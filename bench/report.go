@@ -91,6 +91,9 @@ type Result struct {
 	// target the request figures above are durable 202s.
 	Jobs *JobStats `json:"jobs,omitempty"`
 
+	// Paced is the latency attack at Options.LatencyRate (nil without one).
+	Paced *Paced `json:"paced,omitempty"`
+
 	// Millisecond copies of the durations, for JSON.
 	ElapsedS float64 `json:"elapsed_s"`
 	P50ms    float64 `json:"p50_ms"`
@@ -100,6 +103,47 @@ type Result struct {
 	CPUus    float64 `json:"cpu_per_req_us,omitempty"`
 	StartMs  float64 `json:"startup_ms,omitempty"`
 }
+
+// Paced is a target's attack at a fixed rate: its latencies at the same
+// offered load as every other target's, where the maximum-rate attack's
+// p99 mostly measures each target's own queue (64 connections waiting on
+// a server at its capacity).
+type Paced struct {
+	// Rate is the offered rate, requests per second.
+	Rate int `json:"rate"`
+	// Achieved is the answers that were right per second; below Rate when
+	// the target could not keep up (its latencies then include queueing).
+	Achieved float64       `json:"achieved_per_s"`
+	Errors   uint64        `json:"errors"`
+	P50      time.Duration `json:"-"`
+	P99      time.Duration `json:"-"`
+	Max      time.Duration `json:"-"`
+	// P99vsBare is P99 / the bare handler's paced P99 in the same round.
+	P99vsBare float64 `json:"p99_vs_bare,omitempty"`
+
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+// pacedOf summarises a fixed-rate attack.
+func pacedOf(m *measurement, rate int) *Paced {
+	p := &Paced{
+		Rate:   rate,
+		Errors: m.transportErr + m.non200 + m.bodyMismatch,
+		P50:    m.metrics.Latencies.P50,
+		P99:    m.metrics.Latencies.P99,
+		Max:    m.metrics.Latencies.Max,
+	}
+	if el := m.metrics.Duration + m.metrics.Wait; el > 0 {
+		p.Achieved = float64(m.ok) / el.Seconds()
+	}
+	p.setMillis()
+	return p
+}
+
+// setMillis fills the JSON copies of the durations.
+func (p *Paced) setMillis() { p.P50ms, p.P99ms, p.MaxMs = ms(p.P50), ms(p.P99), ms(p.Max) }
 
 // fill copies a measurement into r.
 func (r *Result) fill(m *measurement) {
@@ -170,6 +214,9 @@ func computeRatios(rs []Result) {
 		if bare != nil && bare.CPUPerReq > 0 && r.CPUPerReq > 0 {
 			r.CPUvsBare = float64(r.CPUPerReq) / float64(bare.CPUPerReq)
 		}
+		if bare != nil && bare.Paced != nil && bare.Paced.P99 > 0 && r.Paced != nil {
+			r.Paced.P99vsBare = float64(r.Paced.P99) / float64(bare.Paced.P99)
+		}
 	}
 }
 
@@ -223,6 +270,7 @@ func medians(rounds [][]Result) []Result {
 		r.Elapsed = dur(func(r *Result) time.Duration { return r.Elapsed })
 		r.CPUPerReq = dur(func(r *Result) time.Duration { return r.CPUPerReq })
 		r.Startup = dur(func(r *Result) time.Duration { return r.Startup })
+		r.Paced = pacedMedian(all)
 		r.Errors, r.TransportErrors, r.Non200, r.BodyMismatch = 0, 0, 0, 0
 		for _, a := range all {
 			r.Errors += a.Errors
@@ -235,6 +283,41 @@ func medians(rounds [][]Result) []Result {
 		}
 		r.setMillis()
 	}
+	return out
+}
+
+// pacedMedian is the median of the rounds' fixed-rate attacks, figure by
+// figure, with their errors summed (nil when no round had one).
+func pacedMedian(all []Result) *Paced {
+	var ps []*Paced
+	for i := range all {
+		if all[i].Paced != nil {
+			ps = append(ps, all[i].Paced)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	med := func(f func(*Paced) float64) float64 {
+		v := make([]float64, len(ps))
+		for j, p := range ps {
+			v[j] = f(p)
+		}
+		slices.Sort(v)
+		return v[(len(v)-1)/2]
+	}
+	out := &Paced{
+		Rate:      ps[0].Rate,
+		Achieved:  med(func(p *Paced) float64 { return p.Achieved }),
+		P50:       time.Duration(med(func(p *Paced) float64 { return float64(p.P50) })),
+		P99:       time.Duration(med(func(p *Paced) float64 { return float64(p.P99) })),
+		Max:       time.Duration(med(func(p *Paced) float64 { return float64(p.Max) })),
+		P99vsBare: med(func(p *Paced) float64 { return p.P99vsBare }),
+	}
+	for _, p := range ps {
+		out.Errors += p.Errors
+	}
+	out.setMillis()
 	return out
 }
 
@@ -293,6 +376,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := rep.writePaced(w); err != nil {
+		return err
+	}
 	for _, r := range rep.Results {
 		switch {
 		case r.Skipped != "":
@@ -315,6 +401,38 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// writePaced writes the second table: every target's latencies at the
+// fixed rate, when there was a latency attack.
+func (rep *Report) writePaced(w io.Writer) error {
+	rate := 0
+	for _, r := range rep.Results {
+		if r.Paced != nil {
+			rate = r.Paced.Rate
+			break
+		}
+	}
+	if rate == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nlatency at a fixed %d req/s (open loop, at most %d in flight), %s per target: the same offered load for every target\n\n",
+		rate, rep.Workers, rep.Duration)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tanswered/s\tp50\tp99\tmax\terrors\tp99 vs bare\t")
+	for _, r := range rep.Results {
+		p := r.Paced
+		if p == nil {
+			continue
+		}
+		ratio := "-"
+		if p.P99vsBare > 0 {
+			ratio = strconv.FormatFloat(p.P99vsBare, 'f', 2, 64) + "x"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t\n",
+			r.Target, p.Achieved, round(p.P50), round(p.P99), round(p.Max), p.Errors, ratio)
+	}
+	return tw.Flush()
 }
 
 // round shortens a latency for the table.
