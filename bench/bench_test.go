@@ -295,3 +295,33 @@ func TestMedians(t *testing.T) {
 	require.Nil(t, got[2].Paced)
 	require.NotEmpty(t, got[2].Skipped)
 }
+
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{"DropsInfo", []string{`{"level":"INFO","msg":"request"}` + "\n"}, ""},
+		{"DropsDebug", []string{`{"level":"DEBUG","msg":"x"}` + "\n"}, ""},
+		{"KeepsWarnAndError", []string{`{"level":"WARN","msg":"a"}` + "\n" + `{"level":"INFO","msg":"b"}` + "\n" + `{"level":"ERROR","msg":"c"}` + "\n"},
+			`{"level":"WARN","msg":"a"}` + "\n" + `{"level":"ERROR","msg":"c"}` + "\n"},
+		{"KeepsOtherLines", []string{"panic: boom\n"}, "panic: boom\n"},
+		{"LineAcrossWrites", []string{`{"level":"WA`, `RN","msg":"a"}` + "\n" + `{"level":"IN`, `FO"}` + "\n"}, `{"level":"WARN","msg":"a"}` + "\n"},
+		{"UnfinishedLineHeld", []string{`{"level":"WARN"`}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			w := &warnings{w: &out}
+			for _, s := range tt.writes {
+				n, err := w.Write([]byte(s))
+				require.NoError(t, err)
+				require.Equal(t, len(s), n)
+			}
+			require.Equal(t, tt.want, out.String())
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,8 +47,12 @@ func startServe(ctx context.Context, opts Options, name string, args ...string) 
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
+	// The default log settings: info, JSON (stderr is a pipe), a line per
+	// request (the access log), read and dropped by this process as
+	// journald or a container runtime would read it; -v shows the warnings
+	// and errors.
 	argv := append([]string{"serve", "--listen", addr, "--data-dir", dir, "--example",
-		"--job-workers", fmt.Sprint(jobWorkers), "--log-format", "text", "--log-level", "warn"}, args...)
+		"--job-workers", fmt.Sprint(jobWorkers)}, args...)
 	cmd := exec.Command(opts.HookhostBin, argv...)
 	cmd.Env = append(os.Environ(), "HOOKHOST_ADMIN_TOKEN="+benchAdminToken)
 	if opts.ProfileDir != "" {
@@ -55,7 +60,7 @@ func startServe(ctx context.Context, opts Options, name string, args ...string) 
 		cmd.Args = append(cmd.Args, "--extension-pass-env", EnvCPUProfile)
 	}
 	cmd.Stdout = io.Discard
-	cmd.Stderr = opts.serverLog()
+	cmd.Stderr = &warnings{w: opts.serverLog()}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
@@ -245,4 +250,35 @@ func serveBare() error {
 		_ = app.ShutdownWithTimeout(5 * time.Second)
 	}()
 	return app.Listener(ln)
+}
+
+// warnings passes on the lines of a hookhost server's JSON log whose level
+// is WARN or ERROR (and lines that are not JSON log lines, such as a
+// panic's), and drops the rest: the access log's line per request.
+type warnings struct {
+	w    io.Writer
+	part []byte // an unfinished line
+}
+
+// Write implements io.Writer (exec.Cmd calls it from one goroutine).
+func (f *warnings) Write(p []byte) (int, error) {
+	if f.w == io.Discard {
+		return len(p), nil
+	}
+	f.part = append(f.part, p...)
+	for {
+		i := bytes.IndexByte(f.part, '\n')
+		if i < 0 {
+			break
+		}
+		line := f.part[:i+1]
+		if !bytes.Contains(line, []byte(`"level":"INFO"`)) && !bytes.Contains(line, []byte(`"level":"DEBUG"`)) {
+			if _, err := f.w.Write(line); err != nil {
+				return 0, err
+			}
+		}
+		f.part = f.part[i+1:]
+	}
+	f.part = append(f.part[:0:0], f.part...)
+	return len(p), nil
 }

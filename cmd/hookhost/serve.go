@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookhost/hookhost/host"
+	"github.com/hookhost/hookhost/internal/logbuf"
 	"github.com/hookhost/hookhost/plugins"
 )
 
@@ -36,10 +37,11 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			if err := applyConfigFile(cmd); err != nil {
 				return err
 			}
-			logger, err := newLogger(cmd, logFormat, logLevel)
+			logger, closeLog, err := newLogger(cmd, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
+			defer closeLog()
 			cfg.Logger = logger
 			cfg.Version = version
 			defer startCPUProfile(os.Getenv(plugins.EnvCPUProfile), logger)()
@@ -130,25 +132,33 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	return cmd
 }
 
-func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
+// newLogger returns the server's logger on the command's standard error,
+// and what writes out the lines it still holds: lines are gathered into
+// fewer writes (logbuf), each written at most logbuf.DefaultDelay after it
+// was logged and at once after a warning or an error.
+func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, func(), error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+		return nil, nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
-	w := cmd.ErrOrStderr()
-	opts := &slog.HandlerOptions{Level: lv}
+	out := cmd.ErrOrStderr()
+	text := false
 	switch strings.ToLower(format) {
 	case "auto":
-		if isTerminal(w) {
-			return slog.New(slog.NewTextHandler(w, opts)), nil
-		}
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		text = isTerminal(out)
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		text = true
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, nil, fmt.Errorf("log format %q: want auto, text or json", format)
 	}
-	return nil, fmt.Errorf("log format %q: want auto, text or json", format)
+	w := logbuf.New(out, 0, 0)
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if text {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(logbuf.NewHandler(h, w)), func() { _ = w.Close() }, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).
