@@ -97,9 +97,10 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 }
 
 // runColSet is a set of the columns a record often leaves empty (the
-// col… bits, named in runOptionalCols): an INSERT of one row names only
-// those its record fills, and the others take their defaults (empty or
-// NULL), so that the database binds and copies fewer values.
+// col… bits, named in runOptionalCols): an INSERT names only those its
+// rows fill, and the others take their defaults (empty or NULL), so that
+// the database binds and copies fewer values. A row that leaves one of
+// them empty in a statement that names it binds the same default.
 type runColSet uint8
 
 // The optional columns of runs, in the order of runOptionalCols.
@@ -233,7 +234,7 @@ func runChunk(left, per int) int {
 	return n
 }
 
-// insertRunChunk writes runs with one INSERT of one row each, naming the
+// insertRunChunk writes runs with one INSERT, a row each, naming the
 // optional columns any of them fills (the others take their defaults),
 // and returns args for reuse. A multi-row INSERT keeps the table's and
 // its indexes' cursors open from one row to the next: on SQLite each row
