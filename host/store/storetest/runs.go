@@ -130,6 +130,58 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 		require.Nil(t, got.Output)
 	})
 
+	t.Run("InsertLargeMixedBatchRoundTrips", func(t *testing.T) {
+		t.Parallel()
+		s, bundle := setup(t)
+
+		// More runs than one INSERT writes, and not a multiple of it; each
+		// fills a different set of the optional columns, so that the rows
+		// of one statement differ.
+		const n = 203
+		runs := make([]*store.Run, n)
+		for i := range runs {
+			r := &store.Run{WebhookID: fmt.Sprintf("w-%d", i%3), Status: 200 + i%4*100, Inputs: []byte(fmt.Sprintf(`{"i":%d}`, i))}
+			if i%2 == 0 {
+				r.Output = []byte(fmt.Sprintf(`{"o":%d}`, i))
+			}
+			if i%3 == 0 {
+				r.Error, r.Log = fmt.Sprintf("error %d", i), []byte(`[]`)
+			}
+			if i%5 == 0 {
+				r.RequestID, r.Cause = fmt.Sprintf("req-%d", i), "timeout"
+			}
+			if i%7 == 0 {
+				r.JobID, r.ReplayOf = fmt.Sprintf("job-%d", i), "run-0"
+			}
+			if i%11 == 0 {
+				r.Output = []byte{} // empty, not nil
+			}
+			runs[i] = r
+		}
+		require.NoError(t, s.InsertRuns(bundle.ctx, runs))
+		for _, r := range runs {
+			got, err := s.GetRun(bundle.ctx, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, r, got)
+		}
+		all, err := s.ListRuns(bundle.ctx, store.RunFilter{Limit: 500})
+		require.NoError(t, err)
+		require.Len(t, all, n)
+
+		// A taken ID in the last statement rolls back the whole batch.
+		again := make([]*store.Run, n)
+		for i := range again {
+			again[i] = &store.Run{WebhookID: "w", Status: 200}
+		}
+		again[n-1].ID = runs[0].ID
+		err = s.InsertRuns(bundle.ctx, again)
+		require.ErrorIs(t, err, store.ErrConflict)
+		require.ErrorContains(t, err, runs[0].ID)
+		all, err = s.ListRuns(bundle.ctx, store.RunFilter{Limit: 500})
+		require.NoError(t, err)
+		require.Len(t, all, n)
+	})
+
 	t.Run("ListIsNewestFirstWithPaging", func(t *testing.T) {
 		t.Parallel()
 		s, bundle := setup(t)

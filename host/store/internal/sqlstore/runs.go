@@ -67,23 +67,15 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	}
 	per := max(s.d.RunsPerInsert, 1)
 	err := s.wrote(s.inTx(ctx, func(tx *sql.Tx) error {
-		if per == 1 {
-			return s.insertRunRows(ctx, tx, runs, ids, created)
-		}
-		// A statement that runs more than once is prepared once.
-		var full *sql.Stmt
-		if len(runs) > per {
+		var args []any
+		for start := 0; start < len(runs); {
+			n := runChunk(len(runs)-start, per)
+			end := start + n
 			var err error
-			if full, err = tx.PrepareContext(ctx, s.runInsertSQL(per, allRunCols)); err != nil {
+			if args, err = s.insertRunChunk(ctx, tx, args, runs[start:end], ids[start:end], created[start:end]); err != nil {
 				return err
 			}
-			defer full.Close()
-		}
-		for start := 0; start < len(runs); start += per {
-			end := min(start+per, len(runs))
-			if err := s.insertRunChunk(ctx, tx, full, runs[start:end], ids[start:end], created[start:end]); err != nil {
-				return err
-			}
+			start = end
 		}
 		return nil
 	}))
@@ -105,9 +97,10 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 }
 
 // runColSet is a set of the columns a record often leaves empty (the
-// col… bits, named in runOptionalCols): an INSERT of one row names only
-// those its record fills, and the others take their defaults (empty or
-// NULL), so that the database binds and copies fewer values.
+// col… bits, named in runOptionalCols): an INSERT names only those its
+// rows fill, and the others take their defaults (empty or NULL), so that
+// the database binds and copies fewer values. A row that leaves one of
+// them empty in a statement that names it binds the same default.
 type runColSet uint8
 
 // The optional columns of runs, in the order of runOptionalCols.
@@ -119,10 +112,6 @@ const (
 	colCause
 	colJobID
 	colReplayOf
-
-	// allRunCols names every column: the rows of a multi-row INSERT
-	// differ.
-	allRunCols = colError | colOutput | colLog | colRequestID | colCause | colJobID | colReplayOf
 )
 
 // runOptionalCols are the columns of runs that a record often leaves
@@ -226,87 +215,56 @@ func (s *Store) runInsertSQL(n int, cols runColSet) string {
 	return b.String()
 }
 
-// runInsertArgs is the number of columns (and arguments) of one run.
-const runInsertArgs = 17
-
 // errRunsSkipped reports that an INSERT skipped a run whose ID was taken.
 var errRunsSkipped = errors.New("run id taken")
 
-// insertRunRows writes runs with an INSERT of one row each, prepared once
-// per set of columns (runColsOf) in the transaction. The database is
-// in-process (Dialect.RunsPerInsert): a row's statement runs without the
-// context's cancellation, which the driver would watch with a goroutine
-// per statement; the transaction still ends with ctx (database/sql rolls
-// it back), so a cancelled ctx fails the next row or the commit.
-func (s *Store) insertRunRows(ctx context.Context, tx *sql.Tx, runs []*store.Run, ids []string, created []any) error {
-	var stmts [allRunCols + 1]*sql.Stmt
-	defer func() {
-		for _, st := range stmts {
-			if st != nil {
-				_ = st.Close()
-			}
-		}
-	}()
-	rowCtx := context.WithoutCancel(ctx)
-	args := make([]any, 0, runInsertArgs)
-	for i, r := range runs {
-		cols := runColsOf(r)
-		st := stmts[cols]
-		if st == nil {
-			var err error
-			if st, err = tx.PrepareContext(ctx, s.runInsertSQL(1, cols)); err != nil {
-				return err
-			}
-			stmts[cols] = st
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		args = s.appendRunArgs(args[:0], r, ids[i], created[i], cols)
-		res, err := st.ExecContext(rowCtx, args...)
-		if err != nil {
-			return s.classify(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return errRunsSkipped
-		}
+// runChunk is how many of left runs the next INSERT writes: per while as
+// many are left, then the largest power of two that fits. A statement's
+// text depends on its number of rows, and the connection keeps each text
+// it ran prepared (SQLite's statement cache, pgx's): a batch ends in at
+// most log2(per) statements of the same few sizes, not in one of any size.
+func runChunk(left, per int) int {
+	if left >= per {
+		return per
 	}
-	return nil
+	n := 1
+	for n*2 <= left {
+		n *= 2
+	}
+	return n
 }
 
-// insertRunChunk writes runs with one INSERT: full when it has the full
-// chunk's length, else a statement built for len(runs). A taken ID does not
-// fail the statement (which on PostgreSQL would abort the transaction):
-// ON CONFLICT DO NOTHING skips the row and errRunsSkipped reports it.
-func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, full *sql.Stmt, runs []*store.Run, ids []string, created []any) error {
-	args := make([]any, 0, len(runs)*runInsertArgs)
+// insertRunChunk writes runs with one INSERT, a row each, naming the
+// optional columns any of them fills (the others take their defaults),
+// and returns args for reuse. A multi-row INSERT keeps the table's and
+// its indexes' cursors open from one row to the next: on SQLite each row
+// then lands on the last page of the table and of the indexes whose keys
+// grow (created_at, a UUIDv7 id) without a search from the root, and the
+// statement is stepped, bound and reset once per chunk instead of once per
+// row. A taken ID does not fail the statement (which on PostgreSQL would
+// abort the transaction): ON CONFLICT DO NOTHING skips the row and
+// errRunsSkipped reports it.
+func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, args []any, runs []*store.Run, ids []string, created []any) ([]any, error) {
+	var cols runColSet
+	for _, r := range runs {
+		cols |= runColsOf(r)
+	}
+	args = args[:0]
 	for i, r := range runs {
-		args = s.appendRunArgs(args, r, ids[i], created[i], allRunCols)
+		args = s.appendRunArgs(args, r, ids[i], created[i], cols)
 	}
-	var (
-		res sql.Result
-		err error
-	)
-	if full != nil && len(runs) == max(s.d.RunsPerInsert, 1) {
-		res, err = full.ExecContext(ctx, args...)
-	} else {
-		res, err = tx.ExecContext(ctx, s.runInsertSQL(len(runs), allRunCols), args...)
-	}
+	res, err := tx.ExecContext(ctx, s.runInsertSQL(len(runs), cols), args...)
 	if err != nil {
-		return s.classify(err)
+		return args, s.classify(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return err
+		return args, err
 	}
 	if n != int64(len(runs)) {
-		return errRunsSkipped
+		return args, errRunsSkipped
 	}
-	return nil
+	return args, nil
 }
 
 // takenRunID returns the first of ids that is repeated or already stored.

@@ -45,9 +45,9 @@ type Dialect struct {
 	// IsUnique reports whether err is a unique or primary key violation.
 	IsUnique func(error) bool
 	// RunsPerInsert is how many runs one INSERT statement of InsertRuns
-	// writes: 1 (a prepared statement run once per row) suits SQLite, which
-	// is in-process; a multi-row INSERT saves PostgreSQL round trips.
-	// Default: 1.
+	// writes at most: a multi-row INSERT saves PostgreSQL round trips, and
+	// SQLite keeps the table's and the indexes' cursors on their last pages
+	// from one row to the next. Default: 1.
 	RunsPerInsert int
 	// NumberedParams says that the database takes numbered parameters
 	// ($1) only (PostgreSQL). Otherwise the INSERT of InsertRuns, the one
