@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +25,10 @@ import (
 // an extension process by the benchmarks (runner.Config.Command).
 func TestMain(m *testing.M) {
 	if os.Getenv("GO_WANT_HELPER_PROCESS") == "1" && len(os.Args) > 1 && os.Args[len(os.Args)-1] == "webhook" {
+		if v := os.Getenv("EXT_GOGC"); v != "" {
+			n, _ := strconv.Atoi(v)
+			debug.SetGCPercent(n)
+		}
 		plugins.Serve(webhook.New())
 		os.Exit(0)
 	}
@@ -72,7 +77,7 @@ func startRunner(b *testing.B, inProcess bool) (*runner.Server, *runner.Extensio
 	b.Setenv("GO_WANT_HELPER_PROCESS", "1")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ext, err := runner.Start(context.Background(), runner.Config{DataDir: data, PluginsDir: filepath.Join(data, "none"),
-		InProcess: inProcess, Command: []string{os.Args[0], "-test.run=^$"}, PassEnv: []string{"GO_WANT_HELPER_PROCESS", plugins.EnvCPUProfile}, Logger: log})
+		InProcess: inProcess, Command: []string{os.Args[0], "-test.run=^$"}, PassEnv: []string{"GO_WANT_HELPER_PROCESS", plugins.EnvCPUProfile, "EXT_GOGC"}, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
