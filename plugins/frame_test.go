@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,7 +56,9 @@ func TestFrame_AsProto(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, want, appendRunStreamRequest([]byte{}, m))
 			got := &pb.RunStreamRequest{}
-			require.NoError(t, decodeRunStreamRequest(want, got))
+			b := bytes.Clone(want)
+			require.NoError(t, decodeRunStreamRequest(b, got))
+			clear(b) // frameConn reuses its buffer: the message must not share it
 			require.True(t, proto.Equal(m, got), "got %v", got)
 		})
 	}
@@ -66,7 +69,9 @@ func TestFrame_AsProto(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, want, appendRunStreamResponse([]byte{}, m))
 			got := &pb.RunStreamResponse{}
-			require.NoError(t, decodeRunStreamResponse(want, got))
+			b := bytes.Clone(want)
+			require.NoError(t, decodeRunStreamResponse(b, got))
+			clear(b)
 			require.True(t, proto.Equal(m, got), "got %v", got)
 		})
 	}

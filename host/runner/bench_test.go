@@ -22,7 +22,10 @@ import (
 )
 
 // TestMain serves the webhook extension when the test binary is started as
-// an extension process by the benchmarks (runner.Config.Command).
+// an extension process by the benchmarks (runner.Config.Command), with
+// EXT_GOGC as its GOGC when set (to measure the extension's GC setting:
+// EXT_GOGC=400 go test -bench RunGuide/Out ./host/runner). The benchmarks
+// pass HOOKHOST_CPUPROFILE on, for a profile of the extension.
 func TestMain(m *testing.M) {
 	if os.Getenv("GO_WANT_HELPER_PROCESS") == "1" && len(os.Args) > 1 && os.Args[len(os.Args)-1] == "webhook" {
 		if v := os.Getenv("EXT_GOGC"); v != "" {
