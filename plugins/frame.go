@@ -17,9 +17,9 @@ import (
 // fields skipped, a string that is not valid UTF-8 refused), but without
 // the reflection of the generic code, and with fewer allocations: the
 // strings and bytes of one run, or of one result, share one copy of its
-// bytes. Run socket frames are the
-// only users; gRPC's RunStream keeps the generated code. frame_test.go
-// checks both directions against package proto.
+// bytes. Run socket frames are the only users; gRPC's RunStream keeps the
+// generated code. frame_test.go checks both directions against package
+// proto.
 
 // Field numbers of the messages in ../proto/extension.proto.
 const (
