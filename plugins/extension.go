@@ -38,7 +38,10 @@ type Description struct {
 	Formats []string
 }
 
-// Invocation is one automation run.
+// Invocation is one automation run. Received from a host, its strings and
+// Inputs may share the memory of the message they came in: an extension
+// that keeps some of them long after the run (a cache of compiled scripts)
+// keeps a copy (strings.Clone), not the whole message.
 type Invocation struct {
 	RunID      string // the host's run id, for logs
 	Automation string // automation name, e.g. "example.webhook.respond"

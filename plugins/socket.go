@@ -18,7 +18,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hookhost/hookhost/plugins/proto"
 )
@@ -44,7 +43,8 @@ const maxFrame = 256 << 20
 // socketTokenLen is the length of the token a host writes first.
 const socketTokenLen = 32
 
-// frameConn reads and writes framed protobuf messages on a connection.
+// frameConn reads and writes framed protobuf messages on a connection
+// (encoded and decoded by frame.go).
 // Reads come from one goroutine and writes from one other.
 type frameConn struct {
 	c    net.Conn
@@ -57,14 +57,12 @@ func newFrameConn(c net.Conn) *frameConn {
 	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
 }
 
-// write sends m as one frame, in one write.
-func (f *frameConn) write(m proto.Message) error {
-	b, err := proto.MarshalOptions{}.MarshalAppend(append(f.wbuf[:0], 0, 0, 0, 0), m)
-	if err != nil {
-		return err
-	}
+// write sends the message that appendMsg appends (frame.go) as one frame,
+// in one write.
+func (f *frameConn) write(appendMsg func([]byte) []byte) error {
+	b := appendMsg(append(f.wbuf[:0], 0, 0, 0, 0))
 	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
-	_, err = f.c.Write(b)
+	_, err := f.c.Write(b)
 	if cap(b) <= 1<<20 {
 		f.wbuf = b[:0]
 	} else {
@@ -73,8 +71,9 @@ func (f *frameConn) write(m proto.Message) error {
 	return err
 }
 
-// read reads the next frame into m.
-func (f *frameConn) read(m proto.Message) error {
+// read reads the next frame and decodes it with decode, which copies
+// what it keeps (the buffer is reused).
+func (f *frameConn) read(decode func([]byte) error) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
 		return err
@@ -93,7 +92,7 @@ func (f *frameConn) read(m proto.Message) error {
 		}
 		return err
 	}
-	err := proto.Unmarshal(b, m) // copies what it keeps: b is reused
+	err := decode(b)
 	if cap(f.rbuf) > 1<<20 {
 		f.rbuf = nil
 	}
@@ -104,7 +103,9 @@ func (f *frameConn) read(m proto.Message) error {
 // runStream's conn.
 type hostConn struct{ f *frameConn }
 
-func (h hostConn) Send(m *pb.RunStreamRequest) error { return h.f.write(m) }
+func (h hostConn) Send(m *pb.RunStreamRequest) error {
+	return h.f.write(func(b []byte) []byte { return appendRunStreamRequest(b, m) })
+}
 
 // Recv reads the next batch of results. A broken connection is
 // codes.Unavailable, as a broken gRPC stream is: the process is gone or
@@ -112,7 +113,7 @@ func (h hostConn) Send(m *pb.RunStreamRequest) error { return h.f.write(m) }
 // stream turns into the same).
 func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 	m := &pb.RunStreamResponse{}
-	if err := h.f.read(m); err != nil {
+	if err := h.f.read(func(b []byte) error { return decodeRunStreamResponse(b, m) }); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, err
 		}
@@ -192,12 +193,14 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 			_ = s.serveRuns(ctx,
 				func() (*pb.RunStreamRequest, error) {
 					m := &pb.RunStreamRequest{}
-					if err := f.read(m); err != nil {
+					if err := f.read(func(b []byte) error { return decodeRunStreamRequest(b, m) }); err != nil {
 						return nil, err
 					}
 					return m, nil
 				},
-				func(m *pb.RunStreamResponse) error { return f.write(m) })
+				func(m *pb.RunStreamResponse) error {
+					return f.write(func(b []byte) []byte { return appendRunStreamResponse(b, m) })
+				})
 		}()
 	}
 }

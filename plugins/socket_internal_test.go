@@ -92,8 +92,9 @@ func TestRunSocket_WrongToken(t *testing.T) {
 	f := newFrameConn(c)
 	// The write may already fail (the extension closed the connection), or
 	// else the read.
-	if err := f.write(&pb.RunStreamRequest{Runs: []*pb.RunRequest{{CallId: 1, Trigger: "t", Inputs: []byte("1")}}}); err == nil {
-		require.Error(t, f.read(&pb.RunStreamResponse{}), "the extension closes the connection")
+	if err := (hostConn{f: f}).Send(&pb.RunStreamRequest{Runs: []*pb.RunRequest{{CallId: 1, Trigger: "t", Inputs: []byte("1")}}}); err == nil {
+		_, err := hostConn{f: f}.Recv()
+		require.Error(t, err, "the extension closes the connection")
 	}
 }
 
@@ -112,7 +113,7 @@ func TestRunSocket_BrokenConnection(t *testing.T) {
 		// The "extension" reads the batch, then its connection breaks in
 		// the middle of a frame.
 		f := newFrameConn(b)
-		_ = f.read(&pb.RunStreamRequest{})
+		_ = f.read(func([]byte) error { return nil })
 		_, _ = b.Write([]byte{100, 0, 0, 0, 1, 2})
 		_ = b.Close()
 	}()

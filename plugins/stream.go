@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -172,6 +173,10 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		// Let the goroutines that are ready to run first (callers about
+		// to queue their runs) do so: woken at once, the loop sent one
+		// message, one write, per run even under load.
+		runtime.Gosched()
 		for {
 			rs.mu.Lock()
 			if rs.err != nil {
@@ -458,6 +463,9 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		case <-ctx.Done():
 			return nil
 		}
+		// As the host's send loop does: let the runs that are ready to
+		// finish do so first, and send their results together.
+		runtime.Gosched()
 		q.mu.Lock()
 		batch := q.res
 		q.res = nil

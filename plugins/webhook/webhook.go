@@ -190,12 +190,19 @@ func (x *Extension) program(inv plugins.Invocation) (*automations.Program, error
 	if ok {
 		return p, nil
 	}
+	// What the cache keeps is copied: the invocation's strings may share
+	// the memory of the whole message they came in (plugins' run socket).
+	key.automation, key.revision = strings.Clone(key.automation), strings.Clone(key.revision)
+	commands := make([]string, len(inv.Commands))
+	for i, c := range inv.Commands {
+		commands[i] = strings.Clone(c)
+	}
 	p, err := automations.Compile(automations.Source{
-		Name:    inv.Automation,
-		Trigger: inv.Trigger,
-		Script:  inv.Script,
-		Policy:  inv.Policy,
-	}, automations.Options{Templates: x.env, Commands: inv.Commands})
+		Name:    key.automation,
+		Trigger: strings.Clone(inv.Trigger),
+		Script:  strings.Clone(inv.Script),
+		Policy:  strings.Clone(inv.Policy),
+	}, automations.Options{Templates: x.env, Commands: commands})
 	if err != nil {
 		return nil, &plugins.Error{Code: plugins.CodeCompile, Message: err.Error()}
 	}

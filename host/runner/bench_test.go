@@ -1,0 +1,161 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/plugins"
+	"github.com/hookhost/hookhost/plugins/webhook"
+)
+
+// TestMain serves the webhook extension when the test binary is started as
+// an extension process by the benchmarks (runner.Config.Command), with
+// EXT_GOGC as its GOGC when set (to measure the extension's GC setting:
+// EXT_GOGC=400 go test -bench RunGuide/Out ./host/runner). The benchmarks
+// pass HOOKHOST_CPUPROFILE on, for a profile of the extension.
+func TestMain(m *testing.M) {
+	if os.Getenv("GO_WANT_HELPER_PROCESS") == "1" && len(os.Args) > 1 && os.Args[len(os.Args)-1] == "webhook" {
+		if v := os.Getenv("EXT_GOGC"); v != "" {
+			n, _ := strconv.Atoi(v)
+			debug.SetGCPercent(n)
+		}
+		plugins.Serve(webhook.New())
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// guideAutomation is the automation bench/ measures: the Cerb guide's
+// webhook example.
+func guideAutomation(tb testing.TB) *store.Automation {
+	tb.Helper()
+	script, err := os.ReadFile("../../testdata/kata/cerb-guide-webhook-example.kata")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &store.Automation{ID: 7, Name: "example.webhook.respond", ExtensionID: "cerb.trigger.webhook.respond",
+		Script: string(script), Revision: 3, CreatedAt: time.Unix(1735689600, 0)}
+}
+
+// guideInvocation is the guide's curl as bench/ sends it.
+func guideInvocation(a *store.Automation) *runner.Invocation {
+	req := automations.HTTPRequest{
+		Method: "POST",
+		Headers: [][2]string{
+			{"Host", "127.0.0.1:41235"},
+			{"User-Agent", "Go-http-client/1.1"},
+			{"Content-Length", "0"},
+			{"X-Customheader", "true"},
+			{"Accept-Encoding", "gzip"},
+		},
+		Query:    [][2]string{{"key", "value"}},
+		ClientIP: "127.0.0.1",
+	}
+	in := automations.WebhookInputs(req, automations.WebhookInfo{ID: "0193", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)})
+	return &runner.Invocation{RunID: "bench", Automation: a, Inputs: in}
+}
+
+// startRunner starts the extensions, in this process or as a child
+// process running this test binary (TestMain).
+func startRunner(b *testing.B, inProcess bool) (*runner.Server, *runner.Extensions) {
+	b.Helper()
+	data, err := os.MkdirTemp("", "hrb") // short: it holds unix sockets
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = os.RemoveAll(data) })
+	b.Setenv("GO_WANT_HELPER_PROCESS", "1")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ext, err := runner.Start(context.Background(), runner.Config{DataDir: data, PluginsDir: filepath.Join(data, "none"),
+		InProcess: inProcess, Command: []string{os.Args[0], "-test.run=^$"}, PassEnv: []string{"GO_WANT_HELPER_PROCESS", plugins.EnvCPUProfile, "EXT_GOGC"}, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ext.Close() })
+	return runner.New(ext, nil, log), ext
+}
+
+// cpuTime is the CPU time used so far by this process and the processes
+// of pids.
+func cpuTime(tb testing.TB, pids []int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	d := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			tb.Skip("no /proc:", err)
+		}
+		// The fields after the command's closing parenthesis; utime and
+		// stime are the 14th and 15th of the line, in clock ticks (100 a
+		// second on Linux).
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		for _, v := range f[11:13] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			d += time.Duration(n) * 10 * time.Millisecond
+		}
+	}
+	return d
+}
+
+// go test ./host/runner -run '^$' -bench RunGuide -benchmem -benchtime 20000x
+//
+// BenchmarkRunGuide is the run of the guide's webhook as the server makes
+// it (runner.Server.Run: the inputs dictionary in, the result out), with
+// 32×GOMAXPROCS callers, like a loaded server: OutOfProcess through the
+// default extension process, InProcess with --in-process. cpu-ns/op is the
+// CPU of this process and of the extension process per run, which the
+// machine's load moves much less than ns/op.
+func BenchmarkRunGuide(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		inProcess bool
+	}{{"OutOfProcess", false}, {"InProcess", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r, ext := startRunner(b, tc.inProcess)
+			a := guideAutomation(b)
+			ctx := context.Background()
+			// Warm up: the program is compiled and cached once.
+			if res, err := r.Run(ctx, guideInvocation(a)); err != nil || res.Exit != automations.ExitReturn {
+				b.Fatal(err, res)
+			}
+			var pids []int
+			for _, in := range ext.Info() {
+				pids = append(pids, in.Pids...)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			b.ResetTimer()
+			cpu0 := cpuTime(b, pids)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					res, err := r.Run(ctx, guideInvocation(a))
+					if err != nil || res.Exit != automations.ExitReturn {
+						b.Error(err, res)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(cpuTime(b, pids)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

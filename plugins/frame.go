@@ -1,0 +1,602 @@
+package plugins
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf8"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// The run socket's messages (RunStreamRequest, RunStreamResponse) are
+// encoded and decoded here, by hand, in protobuf's wire form: the same
+// bytes as proto.Marshal, read as proto.Unmarshal reads them (unknown
+// fields skipped, a string that is not valid UTF-8 refused), but without
+// the reflection of the generic code, and with fewer allocations: the
+// strings and bytes of one run, or of one result, share one copy of its
+// bytes. Run socket frames are the only users; gRPC's RunStream keeps the
+// generated code. frame_test.go checks both directions against package
+// proto.
+
+// Field numbers of the messages in ../proto/extension.proto.
+const (
+	fRequestRuns   = 1
+	fRequestCancel = 2
+
+	fRunCallID       = 1
+	fRunRunID        = 2
+	fRunAutomation   = 3
+	fRunRevision     = 4
+	fRunTrigger      = 5
+	fRunScript       = 6
+	fRunPolicy       = 7
+	fRunInputs       = 8
+	fRunDeadline     = 9
+	fRunCommands     = 10
+	fRunSimulate     = 11
+	fRunInputsFormat = 12
+
+	fResponseResults = 1
+
+	fResultCallID   = 1
+	fResultResponse = 2
+	fResultPanic    = 3
+
+	fRespOutcome = 1
+	fRespError   = 2
+
+	fOutExit         = 1
+	fOutReturn       = 2
+	fOutLog          = 3
+	fOutError        = 4
+	fOutLimit        = 5
+	fOutSteps        = 6
+	fOutSimulated    = 7
+	fOutSideEffects  = 8
+	fOutReturnFormat = 9
+
+	fErrCode    = 1
+	fErrMessage = 2
+	fErrAt      = 3
+
+	fLogLevel   = 1
+	fLogNode    = 2
+	fLogMessage = 3
+
+	fSideCommand    = 1
+	fSideNode       = 2
+	fSideOnSimulate = 3
+	fSideDenied     = 4
+)
+
+// errFrame is a frame that is not a well-formed message.
+var errFrame = errors.New("malformed run socket message")
+
+// errUTF8 is proto.Unmarshal's refusal of a string field that is not valid
+// UTF-8.
+var errUTF8 = errors.New("string field contains invalid UTF-8")
+
+// Appenders: proto3 leaves out a field at its zero value, and so do they.
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func appendBool(b []byte, num protowire.Number, v bool) []byte {
+	if !v {
+		return b
+	}
+	return appendVarint(b, num, 1)
+}
+
+// appendMessage appends field num holding the message that body appends.
+// The length goes first, so body writes after room for the longest length
+// a message here can have, and the bytes move back when it took less.
+func appendMessage(b []byte, num protowire.Number, body func([]byte) []byte) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	const room = 5 // a uvarint up to 2^35: frames are far smaller
+	at := len(b)
+	b = append(b, make([]byte, room)...)
+	b = body(b)
+	n := len(b) - at - room
+	l := protowire.AppendVarint(make([]byte, 0, room), uint64(n))
+	copy(b[at:], l)
+	if len(l) < room {
+		b = append(b[:at+len(l)], b[at+room:]...)
+	}
+	return b
+}
+
+// appendRunStreamRequest appends m as proto.Marshal does.
+func appendRunStreamRequest(b []byte, m *pb.RunStreamRequest) []byte {
+	for _, r := range m.GetRuns() {
+		b = appendMessage(b, fRequestRuns, func(b []byte) []byte { return appendRunRequest(b, r) })
+	}
+	if c := m.GetCancel(); len(c) > 0 {
+		n := 0
+		for _, id := range c {
+			n += protowire.SizeVarint(id)
+		}
+		b = protowire.AppendTag(b, fRequestCancel, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(n))
+		for _, id := range c {
+			b = protowire.AppendVarint(b, id)
+		}
+	}
+	return b
+}
+
+func appendRunRequest(b []byte, r *pb.RunRequest) []byte {
+	b = appendVarint(b, fRunCallID, r.GetCallId())
+	b = appendString(b, fRunRunID, r.GetRunId())
+	b = appendString(b, fRunAutomation, r.GetAutomation())
+	b = appendString(b, fRunRevision, r.GetRevision())
+	b = appendString(b, fRunTrigger, r.GetTrigger())
+	b = appendString(b, fRunScript, r.GetScript())
+	b = appendString(b, fRunPolicy, r.GetPolicy())
+	b = appendBytes(b, fRunInputs, r.GetInputs())
+	b = appendVarint(b, fRunDeadline, uint64(r.GetDeadlineUnixNano()))
+	for _, c := range r.GetCommands() {
+		b = protowire.AppendTag(b, fRunCommands, protowire.BytesType)
+		b = protowire.AppendString(b, c)
+	}
+	b = appendBool(b, fRunSimulate, r.GetSimulate())
+	return appendString(b, fRunInputsFormat, r.GetInputsFormat())
+}
+
+// appendRunStreamResponse appends m as proto.Marshal does.
+func appendRunStreamResponse(b []byte, m *pb.RunStreamResponse) []byte {
+	for _, r := range m.GetResults() {
+		b = appendMessage(b, fResponseResults, func(b []byte) []byte {
+			b = appendVarint(b, fResultCallID, r.GetCallId())
+			if resp := r.GetResponse(); resp != nil {
+				b = appendMessage(b, fResultResponse, func(b []byte) []byte { return appendRunResponse(b, resp) })
+			}
+			return appendString(b, fResultPanic, r.GetPanic())
+		})
+	}
+	return b
+}
+
+func appendRunResponse(b []byte, r *pb.RunResponse) []byte {
+	if o := r.GetOutcome(); o != nil {
+		b = appendMessage(b, fRespOutcome, func(b []byte) []byte { return appendOutcome(b, o) })
+	}
+	if e := r.GetError(); e != nil {
+		b = appendMessage(b, fRespError, func(b []byte) []byte { return appendError(b, e) })
+	}
+	return b
+}
+
+func appendOutcome(b []byte, o *pb.Outcome) []byte {
+	b = appendString(b, fOutExit, o.GetExit())
+	b = appendBytes(b, fOutReturn, o.GetReturn())
+	for _, l := range o.GetLog() {
+		b = appendMessage(b, fOutLog, func(b []byte) []byte {
+			b = appendVarint(b, fLogLevel, uint64(int64(l.GetLevel())))
+			b = appendString(b, fLogNode, l.GetNode())
+			return appendString(b, fLogMessage, l.GetMessage())
+		})
+	}
+	if e := o.GetError(); e != nil {
+		b = appendMessage(b, fOutError, func(b []byte) []byte { return appendError(b, e) })
+	}
+	b = appendString(b, fOutLimit, o.GetLimit())
+	b = appendVarint(b, fOutSteps, uint64(o.GetSteps()))
+	b = appendBool(b, fOutSimulated, o.GetSimulated())
+	for _, e := range o.GetSideEffects() {
+		b = appendMessage(b, fOutSideEffects, func(b []byte) []byte {
+			b = appendString(b, fSideCommand, e.GetCommand())
+			b = appendString(b, fSideNode, e.GetNode())
+			b = appendBool(b, fSideOnSimulate, e.GetOnSimulate())
+			return appendBool(b, fSideDenied, e.GetDenied())
+		})
+	}
+	return appendString(b, fOutReturnFormat, o.GetReturnFormat())
+}
+
+func appendError(b []byte, e *pb.Error) []byte {
+	b = appendString(b, fErrCode, e.GetCode())
+	b = appendString(b, fErrMessage, e.GetMessage())
+	return appendString(b, fErrAt, e.GetAt())
+}
+
+// fieldReader reads the fields of one message from b, a copy of its bytes
+// that nothing changes: its strings and bytes fields point into b (one
+// allocation for the message, not one per field).
+type fieldReader struct {
+	b   []byte
+	err error
+}
+
+// readerOf returns a fieldReader of a copy of msg.
+func readerOf(msg []byte) fieldReader { return fieldReader{b: bytes.Clone(msg)} }
+
+// next reads the next field's number and type; ok is false at the end or
+// on an error (then r.err is set).
+func (r *fieldReader) next() (num protowire.Number, typ protowire.Type, ok bool) {
+	if r.err != nil || len(r.b) == 0 {
+		return 0, 0, false
+	}
+	num, typ, n := protowire.ConsumeTag(r.b)
+	if n < 0 || !num.IsValid() {
+		r.err = errFrame
+		return 0, 0, false
+	}
+	r.b = r.b[n:]
+	return num, typ, true
+}
+
+func (r *fieldReader) varint() uint64 {
+	v, n := protowire.ConsumeVarint(r.b)
+	if n < 0 {
+		r.err = errFrame
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// raw reads a length-delimited field's content (capacity limited to it,
+// so that appending to it cannot overwrite what follows).
+func (r *fieldReader) raw() []byte {
+	v, n := protowire.ConsumeBytes(r.b)
+	if n < 0 {
+		r.err = errFrame
+		return nil
+	}
+	r.b = r.b[n:]
+	return v[:len(v):len(v)]
+}
+
+// str reads a string field, refusing one that is not valid UTF-8. The
+// string shares the reader's copy, which nothing writes to.
+func (r *fieldReader) str() string {
+	v := r.raw()
+	if len(v) == 0 {
+		return ""
+	}
+	if !utf8.Valid(v) {
+		r.err = errUTF8
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(v), len(v))
+}
+
+// skip skips a field of type typ (an unknown field, or a known one with
+// another wire type, which proto.Unmarshal keeps as unknown).
+func (r *fieldReader) skip(num protowire.Number, typ protowire.Type) {
+	n := protowire.ConsumeFieldValue(num, typ, r.b)
+	if n < 0 {
+		r.err = errFrame
+		return
+	}
+	r.b = r.b[n:]
+}
+
+// sub returns a reader of the message in the next length-delimited field;
+// end takes its error back.
+func (r *fieldReader) sub() fieldReader { return fieldReader{b: r.raw(), err: r.err} }
+
+func (r *fieldReader) end(sub fieldReader) {
+	if r.err == nil {
+		r.err = sub.err
+	}
+}
+
+// eachField calls f with each field of the message b, which may be a
+// reused buffer: f copies what it keeps.
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || !num.IsValid() {
+			return errFrame
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return errFrame
+		}
+		if err := f(num, typ, b[:m]); err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
+}
+
+// decodeRunStreamRequest decodes b into m, as proto.Unmarshal would; b
+// may be reused afterwards.
+func decodeRunStreamRequest(b []byte, m *pb.RunStreamRequest) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		switch {
+		case num == fRequestRuns && typ == protowire.BytesType:
+			raw, _ := protowire.ConsumeBytes(v)
+			r := readerOf(raw)
+			run := &pb.RunRequest{}
+			decodeRunRequest(&r, run)
+			if r.err != nil {
+				return r.err
+			}
+			m.Runs = append(m.Runs, run)
+		case num == fRequestCancel && typ == protowire.VarintType:
+			id, _ := protowire.ConsumeVarint(v)
+			m.Cancel = append(m.Cancel, id)
+		case num == fRequestCancel && typ == protowire.BytesType:
+			packed, _ := protowire.ConsumeBytes(v)
+			for len(packed) > 0 {
+				id, n := protowire.ConsumeVarint(packed)
+				if n < 0 {
+					return errFrame
+				}
+				m.Cancel = append(m.Cancel, id)
+				packed = packed[n:]
+			}
+		}
+		return nil
+	})
+}
+
+func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		if typ == protowire.VarintType {
+			switch num {
+			case fRunCallID:
+				m.CallId = r.varint()
+				continue
+			case fRunDeadline:
+				m.DeadlineUnixNano = int64(r.varint())
+				continue
+			case fRunSimulate:
+				m.Simulate = r.varint() != 0
+				continue
+			}
+		}
+		if typ == protowire.BytesType {
+			switch num {
+			case fRunRunID:
+				m.RunId = r.str()
+				continue
+			case fRunAutomation:
+				m.Automation = r.str()
+				continue
+			case fRunRevision:
+				m.Revision = r.str()
+				continue
+			case fRunTrigger:
+				m.Trigger = r.str()
+				continue
+			case fRunScript:
+				m.Script = r.str()
+				continue
+			case fRunPolicy:
+				m.Policy = r.str()
+				continue
+			case fRunInputs:
+				m.Inputs = r.raw()
+				continue
+			case fRunCommands:
+				m.Commands = append(m.Commands, r.str())
+				continue
+			case fRunInputsFormat:
+				m.InputsFormat = r.str()
+				continue
+			}
+		}
+		r.skip(num, typ)
+	}
+}
+
+// decodeRunStreamResponse decodes b into m, as proto.Unmarshal would; b
+// may be reused afterwards.
+func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != fResponseResults || typ != protowire.BytesType {
+			return nil
+		}
+		raw, _ := protowire.ConsumeBytes(v)
+		r := readerOf(raw)
+		res := &pb.RunStreamResult{}
+		decodeRunStreamResult(&r, res)
+		if r.err != nil {
+			return r.err
+		}
+		m.Results = append(m.Results, res)
+		return nil
+	})
+}
+
+func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		switch {
+		case num == fResultCallID && typ == protowire.VarintType:
+			m.CallId = r.varint()
+		case num == fResultResponse && typ == protowire.BytesType:
+			if m.Response == nil {
+				m.Response = &pb.RunResponse{}
+			}
+			sub := r.sub()
+			decodeRunResponse(&sub, m.Response)
+			r.end(sub)
+		case num == fResultPanic && typ == protowire.BytesType:
+			m.Panic = r.str()
+		default:
+			r.skip(num, typ)
+		}
+	}
+}
+
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		switch {
+		case num == fRespOutcome && typ == protowire.BytesType:
+			if m.Outcome == nil {
+				m.Outcome = &pb.Outcome{}
+			}
+			sub := r.sub()
+			decodeOutcome(&sub, m.Outcome)
+			r.end(sub)
+		case num == fRespError && typ == protowire.BytesType:
+			if m.Error == nil {
+				m.Error = &pb.Error{}
+			}
+			sub := r.sub()
+			decodeError(&sub, m.Error)
+			r.end(sub)
+		default:
+			r.skip(num, typ)
+		}
+	}
+}
+
+func decodeOutcome(r *fieldReader, m *pb.Outcome) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		if typ == protowire.VarintType {
+			switch num {
+			case fOutSteps:
+				m.Steps = int64(r.varint())
+				continue
+			case fOutSimulated:
+				m.Simulated = r.varint() != 0
+				continue
+			}
+		}
+		if typ == protowire.BytesType {
+			switch num {
+			case fOutExit:
+				m.Exit = r.str()
+				continue
+			case fOutReturn:
+				m.Return = r.raw()
+				continue
+			case fOutLog:
+				l := &pb.LogEntry{}
+				sub := r.sub()
+				decodeLogEntry(&sub, l)
+				r.end(sub)
+				m.Log = append(m.Log, l)
+				continue
+			case fOutError:
+				if m.Error == nil {
+					m.Error = &pb.Error{}
+				}
+				sub := r.sub()
+				decodeError(&sub, m.Error)
+				r.end(sub)
+				continue
+			case fOutLimit:
+				m.Limit = r.str()
+				continue
+			case fOutSideEffects:
+				e := &pb.SideEffect{}
+				sub := r.sub()
+				decodeSideEffect(&sub, e)
+				r.end(sub)
+				m.SideEffects = append(m.SideEffects, e)
+				continue
+			case fOutReturnFormat:
+				m.ReturnFormat = r.str()
+				continue
+			}
+		}
+		r.skip(num, typ)
+	}
+}
+
+func decodeError(r *fieldReader, m *pb.Error) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		switch {
+		case num == fErrCode && typ == protowire.BytesType:
+			m.Code = r.str()
+		case num == fErrMessage && typ == protowire.BytesType:
+			m.Message = r.str()
+		case num == fErrAt && typ == protowire.BytesType:
+			m.At = r.str()
+		default:
+			r.skip(num, typ)
+		}
+	}
+}
+
+func decodeLogEntry(r *fieldReader, m *pb.LogEntry) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		switch {
+		case num == fLogLevel && typ == protowire.VarintType:
+			m.Level = int32(r.varint())
+		case num == fLogNode && typ == protowire.BytesType:
+			m.Node = r.str()
+		case num == fLogMessage && typ == protowire.BytesType:
+			m.Message = r.str()
+		default:
+			r.skip(num, typ)
+		}
+	}
+}
+
+func decodeSideEffect(r *fieldReader, m *pb.SideEffect) {
+	for {
+		num, typ, ok := r.next()
+		if !ok {
+			return
+		}
+		switch {
+		case num == fSideCommand && typ == protowire.BytesType:
+			m.Command = r.str()
+		case num == fSideNode && typ == protowire.BytesType:
+			m.Node = r.str()
+		case num == fSideOnSimulate && typ == protowire.VarintType:
+			m.OnSimulate = r.varint() != 0
+		case num == fSideDenied && typ == protowire.VarintType:
+			m.Denied = r.varint() != 0
+		default:
+			r.skip(num, typ)
+		}
+	}
+}

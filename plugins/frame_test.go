@@ -1,0 +1,260 @@
+package plugins
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// frameRequests are run socket requests with every field, and none.
+func frameRequests() map[string]*pb.RunStreamRequest {
+	full := &pb.RunRequest{CallId: 1 << 40, RunId: "r-1", Automation: "example.webhook.respond", Revision: "3.7.1735689600000000000",
+		Trigger: "cerb.trigger.webhook.respond", Script: "start:\n  return:\n    body: é€😀\n", Policy: "commands:\n  http.request:\n    allow@bool: yes\n",
+		Inputs: []byte("m\x01\x03keys\x05value\x00\xff"), DeadlineUnixNano: -1, Commands: []string{"a.b", "", "c"}, Simulate: true, InputsFormat: "dict/1"}
+	return map[string]*pb.RunStreamRequest{
+		"Empty":       {},
+		"EmptyRun":    {Runs: []*pb.RunRequest{{}}},
+		"Full":        {Runs: []*pb.RunRequest{full}},
+		"Several":     {Runs: []*pb.RunRequest{full, {CallId: 2, Trigger: "t", Inputs: []byte("{}")}, {CallId: 3, Script: string(make([]byte, 300))}}},
+		"Cancels":     {Cancel: []uint64{1, 0, 1 << 63, 300}},
+		"RunsCancels": {Runs: []*pb.RunRequest{full}, Cancel: []uint64{7}},
+	}
+}
+
+// frameResponses are run socket responses with every field, and none.
+func frameResponses() map[string]*pb.RunStreamResponse {
+	out := &pb.Outcome{Exit: "error", Return: []byte("\x00\x01binary"), Log: []*pb.LogEntry{{Level: 7, Node: "start:log:", Message: "hello"}, {Level: -1}, {}},
+		Error: &pb.Error{Code: "script", Message: "boom", At: "start:error:"}, Limit: "steps", Steps: -5, Simulated: true,
+		SideEffects: []*pb.SideEffect{{Command: "http.request", Node: "start:http.request/x:", OnSimulate: true, Denied: true}, {}}, ReturnFormat: "dict/1"}
+	return map[string]*pb.RunStreamResponse{
+		"Empty":         {},
+		"EmptyResult":   {Results: []*pb.RunStreamResult{{}}},
+		"EmptyResponse": {Results: []*pb.RunStreamResult{{CallId: 1, Response: &pb.RunResponse{}}}},
+		"EmptyOutcome":  {Results: []*pb.RunStreamResult{{CallId: 1, Response: &pb.RunResponse{Outcome: &pb.Outcome{}, Error: &pb.Error{}}}}},
+		"Full":          {Results: []*pb.RunStreamResult{{CallId: 1 << 50, Response: &pb.RunResponse{Outcome: out}}}},
+		"Error":         {Results: []*pb.RunStreamResult{{CallId: 2, Response: &pb.RunResponse{Error: &pb.Error{Code: "inputs", Message: "bad"}}}}},
+		"Panic":         {Results: []*pb.RunStreamResult{{CallId: 3, Panic: "handler panic"}}},
+		"Several": {Results: []*pb.RunStreamResult{{CallId: 3, Panic: "p"}, {CallId: 1, Response: &pb.RunResponse{Outcome: out}},
+			{CallId: 2, Response: &pb.RunResponse{Outcome: &pb.Outcome{Exit: "return", Return: make([]byte, 70000)}}}}},
+	}
+}
+
+// TestFrame_AsProto: the run socket's messages are the bytes proto.Marshal
+// writes, and read back as proto.Unmarshal reads them.
+func TestFrame_AsProto(t *testing.T) {
+	t.Parallel()
+	for name, m := range frameRequests() {
+		t.Run("Request"+name, func(t *testing.T) {
+			t.Parallel()
+			want, err := proto.Marshal(m)
+			require.NoError(t, err)
+			require.Equal(t, want, appendRunStreamRequest([]byte{}, m))
+			got := &pb.RunStreamRequest{}
+			b := bytes.Clone(want)
+			require.NoError(t, decodeRunStreamRequest(b, got))
+			clear(b) // frameConn reuses its buffer: the message must not share it
+			require.True(t, proto.Equal(m, got), "got %v", got)
+		})
+	}
+	for name, m := range frameResponses() {
+		t.Run("Response"+name, func(t *testing.T) {
+			t.Parallel()
+			want, err := proto.Marshal(m)
+			require.NoError(t, err)
+			require.Equal(t, want, appendRunStreamResponse([]byte{}, m))
+			got := &pb.RunStreamResponse{}
+			b := bytes.Clone(want)
+			require.NoError(t, decodeRunStreamResponse(b, got))
+			clear(b)
+			require.True(t, proto.Equal(m, got), "got %v", got)
+		})
+	}
+}
+
+// TestFrame_Decode: what proto.Unmarshal accepts besides what Marshal
+// writes (unknown fields, other wire types for known fields, unpacked
+// repeated numbers, a message field given twice), and what it refuses.
+func TestFrame_Decode(t *testing.T) {
+	t.Parallel()
+	tag := protowire.AppendTag
+	str := func(b []byte, n protowire.Number, s string) []byte {
+		return protowire.AppendString(tag(b, n, protowire.BytesType), s)
+	}
+	run := func(fields []byte) []byte {
+		return protowire.AppendBytes(tag(nil, fRequestRuns, protowire.BytesType), fields)
+	}
+	result := func(fields []byte) []byte {
+		return protowire.AppendBytes(tag(nil, fResponseResults, protowire.BytesType), fields)
+	}
+	unknown := protowire.AppendFixed32(tag(nil, 99, protowire.Fixed32Type), 5)
+	unknown = protowire.AppendFixed64(tag(unknown, 98, protowire.Fixed64Type), 5)
+	unknown = tag(tag(unknown, 97, protowire.StartGroupType), 97, protowire.EndGroupType)
+	unknown = protowire.AppendVarint(tag(unknown, 96, protowire.VarintType), 5)
+	for _, tc := range []struct {
+		name     string
+		request  bool // else a response
+		b        []byte
+		wantFail bool
+	}{
+		{"RequestUnknownFields", true, append(run(append(str(nil, fRunRunID, "x"), unknown...)), unknown...), false},
+		{"RequestWrongWireType", true, run(protowire.AppendVarint(tag(nil, fRunScript, protowire.VarintType), 3)), false},
+		{"RequestUnpackedCancel", true, protowire.AppendVarint(tag(nil, fRequestCancel, protowire.VarintType), 9), false},
+		{"RequestInvalidUTF8", true, run(str(nil, fRunScript, "\xff")), true},
+		{"RequestInvalidUTF8Command", true, run(str(nil, fRunCommands, "\xff")), true},
+		{"RequestCut", true, run(str(nil, fRunScript, "abc"))[:5], true},
+		{"RequestCutInRun", true, protowire.AppendBytes(tag(nil, fRequestRuns, protowire.BytesType), str(nil, fRunScript, "abc")[:3]), true},
+		{"RequestFieldZero", true, run(protowire.AppendVarint(tag(nil, 0, protowire.VarintType), 1)), true},
+		{"RequestLongVarint", true, run(append(tag(nil, fRunCallID, protowire.VarintType), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)), true},
+		{"RequestCutPacked", true, protowire.AppendBytes(tag(nil, fRequestCancel, protowire.BytesType), []byte{0x80}), true},
+		{"ResponseUnknownFields", false, append(result(append(str(nil, fResultPanic, "p"), unknown...)), unknown...), false},
+		{"ResponseMessageTwice", false, result(append(
+			protowire.AppendBytes(tag(nil, fResultResponse, protowire.BytesType), protowire.AppendBytes(tag(nil, fRespError, protowire.BytesType), str(nil, fErrCode, "a"))),
+			protowire.AppendBytes(tag(nil, fResultResponse, protowire.BytesType), protowire.AppendBytes(tag(nil, fRespError, protowire.BytesType), str(nil, fErrAt, "b")))...)), false},
+		{"ResponseInvalidUTF8", false, result(str(nil, fResultPanic, "\xc3")), true},
+		{"ResponseCut", false, result(str(nil, fResultPanic, "abc"))[:4], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var want, got proto.Message
+			var err error
+			if tc.request {
+				want, got = &pb.RunStreamRequest{}, &pb.RunStreamRequest{}
+				err = decodeRunStreamRequest(tc.b, got.(*pb.RunStreamRequest))
+			} else {
+				want, got = &pb.RunStreamResponse{}, &pb.RunStreamResponse{}
+				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse))
+			}
+			protoErr := proto.Unmarshal(tc.b, want)
+			require.Equal(t, tc.wantFail, protoErr != nil, "proto.Unmarshal: %v", protoErr)
+			if tc.wantFail {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			discardUnknown(want.ProtoReflect())
+			require.True(t, proto.Equal(want, got), "got %v, want %v", got, want)
+		})
+	}
+}
+
+// FuzzFrame: any bytes decode as proto.Unmarshal decodes them, or fail
+// when it fails.
+func FuzzFrame(f *testing.F) {
+	for _, m := range frameRequests() {
+		f.Add(appendRunStreamRequest(nil, m))
+	}
+	for _, m := range frameResponses() {
+		if b := appendRunStreamResponse(nil, m); len(b) < 4096 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, pair := range [][2]proto.Message{{&pb.RunStreamRequest{}, &pb.RunStreamRequest{}}, {&pb.RunStreamResponse{}, &pb.RunStreamResponse{}}} {
+			want, got := pair[0], pair[1]
+			var err error
+			switch g := got.(type) {
+			case *pb.RunStreamRequest:
+				err = decodeRunStreamRequest(b, g)
+			case *pb.RunStreamResponse:
+				err = decodeRunStreamResponse(b, g)
+			}
+			protoErr := proto.Unmarshal(b, want)
+			if (err != nil) != (protoErr != nil) {
+				t.Fatalf("decode: %v, proto.Unmarshal: %v", err, protoErr)
+			}
+			if err == nil {
+				discardUnknown(want.ProtoReflect())
+				if !proto.Equal(want, got) {
+					t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
+				}
+			}
+		}
+	})
+}
+
+// discardUnknown drops the unknown fields of m and of the messages in it,
+// which proto.Unmarshal keeps and the frame decoders skip.
+func discardUnknown(m protoreflect.Message) {
+	m.SetUnknown(nil)
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			for i := range v.List().Len() {
+				discardUnknown(v.List().Get(i).Message())
+			}
+		case fd.Message() != nil:
+			discardUnknown(v.Message())
+		}
+		return true
+	})
+}
+
+// go test ./plugins -run '^$' -bench Frame -benchmem
+//
+// BenchmarkFrame compares the frame codec with package proto on a batch of
+// four runs of the guide's size, and their results.
+func BenchmarkFrame(b *testing.B) {
+	run := &pb.RunRequest{CallId: 12345, RunId: "0193a5b2-7c1d-7e3f-9a0b-1c2d3e4f5a6b", Automation: "example.webhook.respond", Revision: "3.7.1735689600000000000",
+		Trigger: "cerb.trigger.webhook.respond", Script: string(make([]byte, 440)), Inputs: make([]byte, 700),
+		DeadlineUnixNano: 1735689600000000000, Commands: []string{"example.slugify"}, InputsFormat: "dict/1"}
+	req := &pb.RunStreamRequest{Runs: []*pb.RunRequest{run, run, run, run}}
+	res := &pb.RunStreamResult{CallId: 12345, Response: &pb.RunResponse{Outcome: &pb.Outcome{Exit: "return", Return: make([]byte, 300), Steps: 4, ReturnFormat: "dict/1"}}}
+	resp := &pb.RunStreamResponse{Results: []*pb.RunStreamResult{res, res, res, res}}
+	reqB, _ := proto.Marshal(req)
+	respB, _ := proto.Marshal(resp)
+	buf := make([]byte, 0, 8192)
+	b.Run("ProtoRequestEncode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = proto.MarshalOptions{}.MarshalAppend(buf[:0], req)
+		}
+	})
+	b.Run("FrameRequestEncode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = appendRunStreamRequest(buf[:0], req)
+		}
+	})
+	b.Run("ProtoRequestDecode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = proto.Unmarshal(reqB, &pb.RunStreamRequest{})
+		}
+	})
+	b.Run("FrameRequestDecode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = decodeRunStreamRequest(reqB, &pb.RunStreamRequest{})
+		}
+	})
+	b.Run("ProtoResponseEncode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = proto.MarshalOptions{}.MarshalAppend(buf[:0], resp)
+		}
+	})
+	b.Run("FrameResponseEncode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = appendRunStreamResponse(buf[:0], resp)
+		}
+	})
+	b.Run("ProtoResponseDecode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = proto.Unmarshal(respB, &pb.RunStreamResponse{})
+		}
+	})
+	b.Run("FrameResponseDecode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{})
+		}
+	})
+}
