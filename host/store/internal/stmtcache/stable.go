@@ -10,16 +10,17 @@ import (
 )
 
 // SQLite prepares a statement again, at its next step, when a value bound
-// to a parameter its plan was made with changes. Since SQLite 3.47 that
-// includes a LIMIT ? (sqlite3ExprIsInteger reads the bound value), so a
-// cached statement whose LIMIT changes from one run to the next is parsed
-// and planned on every run all the same: River's JobGetAvailable fetches
-// LIMIT <free workers>, and re-preparing it was about 12% of the server's
-// CPU in the jobs benchmark. SQLite's query planner stability guarantee
-// (SQLITE_DBCONFIG_ENABLE_QPSG) plans statements without their bound
-// values, once. Without ANALYZE's sqlite_stat4 and without LIKE or GLOB
-// on a bound pattern, which hookhost has neither of, all it changes is
-// that a bound LIMIT is no longer read to plan, as it was not before 3.47.
+// to a parameter its plan was made with changes. SQLite 3.54 (as
+// modernc.org/sqlite v1.61 builds it) reads a bound LIMIT ? to plan
+// (sqlite3ExprIsInteger), so a cached statement whose LIMIT changes from
+// one run to the next is parsed and planned on every run all the same:
+// River's JobGetAvailable fetches LIMIT <free workers>, and re-preparing it
+// was about a tenth of the server's CPU in the jobs benchmark. SQLite's
+// query planner stability guarantee (SQLITE_DBCONFIG_ENABLE_QPSG) plans a
+// statement without its bound values, once. Without ANALYZE's
+// sqlite_stat4 and without LIKE or GLOB on a bound pattern, which hookhost
+// has neither of, all it changes is that a bound LIMIT's value is not read
+// to plan.
 //
 // modernc.org/sqlite has no API for sqlite3_db_config, so stablePlans
 // reads its connection's handle with reflect; TestStablePlans fails when
