@@ -143,7 +143,7 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 }
 
 const markRunningSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = ?, started_at = ?
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 
 // markRunning records the start of an attempt. It reports false when the
 // record is final already (cancelled while queued, or finished before a
@@ -177,7 +177,7 @@ type sqlTx = sql.Tx
 func (d sqlDialect) finishSQL() string {
 	return `UPDATE hookhost_jobs SET state = ?, attempt = ?, revision = ?, status = ?, headers = ?, body = ?,
 	output = ?, log = ?, error = ?, finished_at = ?, size = ? + ` + d.octets("inputs") + `
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 }
 
 // finishStateSQL ends a job that has no new outcome (cancelled while
@@ -185,7 +185,7 @@ func (d sqlDialect) finishSQL() string {
 // changes by the error's.
 func (d sqlDialect) finishStateSQL() string {
 	return `UPDATE hookhost_jobs SET state = ?, error = ?, finished_at = ?, size = size - ` + d.octets("error") + ` + ?
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 }
 
 // finish writes an attempt's end, releases its slot and, for a final
