@@ -65,12 +65,11 @@ func (callbackArgs) Kind() string { return kindCallback }
 // hold, decodes to its raw text.
 type argBytes []byte
 
-// MarshalJSON encodes b as a base64 string.
-func (b argBytes) MarshalJSON() ([]byte, error) {
-	out := make([]byte, 0, base64.StdEncoding.EncodedLen(len(b))+2)
-	out = append(out, '"')
-	out = base64.StdEncoding.AppendEncode(out, b)
-	return append(out, '"'), nil
+// MarshalText encodes b in base64, which encoding/json writes as a JSON
+// string. (A MarshalJSON's output is validated and compacted again by
+// encoding/json; a text's is only escaped, and base64 needs no escapes.)
+func (b argBytes) MarshalText() ([]byte, error) {
+	return base64.StdEncoding.AppendEncode(make([]byte, 0, base64.StdEncoding.EncodedLen(len(b))), b), nil
 }
 
 // UnmarshalJSON decodes a base64 string, or keeps any other JSON value as
@@ -82,6 +81,17 @@ func (b *argBytes) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 		*b = append(argBytes{}, data...)
+		return nil
+	}
+	if s := data[1:]; len(s) > 0 && s[len(s)-1] == '"' && bytes.IndexByte(s, '\\') < 0 {
+		// No escapes (as written by MarshalText): the base64 as it is.
+		s = s[:len(s)-1]
+		dec := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+		n, err := base64.StdEncoding.Decode(dec, s)
+		if err != nil {
+			return err
+		}
+		*b = dec[:n]
 		return nil
 	}
 	var s string

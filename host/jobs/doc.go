@@ -36,7 +36,11 @@
 // through riverdatabasesql, River's array parameters were encoded as text
 // and parsed again by pgx, about a fifth of the CPU of a 202. Everything
 // else keeps the one database/sql code path.
-// Workers' state changes go through a second group-commit writer.
+// Workers' state changes go through a second group-commit writer. On
+// PostgreSQL a batch of them that are plain statements (a job marked
+// running, an outcome that queues no callback or delivery) is sent as one
+// pgx pipeline with a single Sync: one implicit transaction in one round
+// trip instead of BEGIN, a round trip per statement and COMMIT.
 //
 // # Running
 //

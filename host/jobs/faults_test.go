@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // faults decides which statements of a faultDB fail. Rules are checked in
@@ -147,6 +148,56 @@ func (c *faultConn) Conn() *pgx.Conn {
 		return pc.Conn()
 	}
 	return nil
+}
+
+// SendBatch sends a pgx batch on pgx's connection under a pgx stdlib
+// connection (the queue's state writes on PostgreSQL), failing it before
+// anything is sent when one of its statements matches a rule, or after it
+// committed when an after-commit rule matches.
+func (c *faultConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	var commit []*faultRule
+	for _, q := range b.QueuedQueries {
+		after, err := c.f.check(q.SQL)
+		if err != nil {
+			return failedBatch{err: err}
+		}
+		commit = append(commit, after...)
+	}
+	var fail error
+	for _, r := range commit {
+		if c.f.take(r) {
+			fail = r.err
+			break
+		}
+	}
+	return &faultBatch{BatchResults: c.Conn().SendBatch(ctx, b), fail: fail}
+}
+
+// failedBatch is a batch that failed before it was sent.
+type failedBatch struct{ err error }
+
+func (b failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b failedBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b failedBatch) QueryRow() pgx.Row                { return failedRow(b) }
+func (b failedBatch) Close() error                     { return b.err }
+func (b failedBatch) Tx() pgx.Tx                       { return nil }
+
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }
+
+// faultBatch is a batch whose Close fails after it succeeded, when fail is
+// set: it committed, but its caller hears it failed.
+type faultBatch struct {
+	pgx.BatchResults
+	fail error
+}
+
+func (b *faultBatch) Close() error {
+	if err := b.BatchResults.Close(); err != nil {
+		return err
+	}
+	return b.fail
 }
 
 // Prepare prepares a statement (database/sql uses PrepareContext).

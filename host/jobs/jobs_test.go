@@ -105,6 +105,8 @@ func TestArgBytes(t *testing.T) {
 		want []byte
 	}{
 		{"Base64", `{"inputs":"eyJiIjoiAP8ifQ=="}`, []byte("{\"b\":\"\x00\xff\"}")},
+		{"Base64WithEscapes", `{"inputs":"eyJiIjoiAP8ifQ\u003d\u003d"}`, []byte("{\"b\":\"\x00\xff\"}")},
+		{"Empty", `{"inputs":""}`, []byte{}},
 		{"LegacyObject", `{"inputs":{"request_body":"x"}}`, []byte(`{"request_body":"x"}`)},
 		{"LegacySealed", `{"inputs":{"$sealed":"AAAA"}}`, []byte(`{"$sealed":"AAAA"}`)},
 		{"Null", `{"inputs":null}`, nil},
@@ -136,6 +138,7 @@ func TestArgBytes(t *testing.T) {
 		_, err = json.Marshal(callbackArgs{Payload: []byte("\x00")})
 		require.NoError(t, err)
 		require.Error(t, json.Unmarshal([]byte(`{"inputs":"not base64!"}`), &out))
+		require.Error(t, json.Unmarshal([]byte(`{"inputs":"not\u0020base64!"}`), &out))
 	})
 }
 

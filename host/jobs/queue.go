@@ -193,6 +193,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, insert)
 	q.inserter.start(inserters)
 	writes := sqlBatch(cfg.DB, commitWrites)
+	if cfg.Dialect == DialectPostgres {
+		writes = q.pgxWrites(writes)
+	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)
 		if q.queuedCallbacks.Swap(false) && err == nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	msqlite "modernc.org/sqlite"
 
@@ -194,6 +195,38 @@ func TestQueue_OutcomeIsWrittenOnce(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			require.NoError(t, q.Healthy())
+		})
+	})
+
+	t.Run("ABatchOfManyJobsFails", func(t *testing.T) {
+		t.Parallel()
+		// The writer writes the outcomes of jobs that end together in one
+		// batch (on PostgreSQL, one round trip): when it fails, none of
+		// them is written, and each is written again, once.
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, nil)
+			rule := bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 2})
+
+			ids := make([]string, 20)
+			var wg sync.WaitGroup
+			for i := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res, err := q.Enqueue(bundle.ctx, request())
+					assert.NoError(t, err)
+					ids[i] = res.JobID
+				}()
+			}
+			wg.Wait()
+			for _, id := range ids {
+				j := waitFinal(t, q, id)
+				require.Equal(t, jobs.StateCompleted, j.State, id)
+				require.Equal(t, []byte("ok"), j.Body)
+				require.Equal(t, 1, bundle.runner.ran(id), "the automation ran again")
+				require.Equal(t, 1, j.Attempt)
+			}
+			require.Equal(t, 2, bundle.faults.hitsOf(rule))
 		})
 	})
 

@@ -3,23 +3,55 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
-// writeOp is a state change written by the writer's group commit.
+// writeOp is a state change written by the writer's group commit: a
+// function of the transaction, or (stmts) statements whose only use of
+// their results is the rows they affected. A batch of statement ops alone
+// is sent to PostgreSQL in one round trip (pgxWrites).
 type writeOp struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
-	done chan error
+	fn    func(ctx context.Context, tx *sql.Tx) error
+	stmts []writeStmt
+	done  chan error
+}
+
+// writeStmt is a statement of a writeOp, in the database's placeholders
+// (sqlDialect.q).
+type writeStmt struct {
+	query string
+	args  []any
+	// rows, when not nil, is set to the rows the statement affected.
+	rows *int64
+	// what names the statement in errors.
+	what string
 }
 
 func (w *writeOp) finish(err error) { w.done <- err }
 
 func commitWrites(ctx context.Context, tx *sql.Tx, ops []*writeOp) error {
 	for _, op := range ops {
-		if err := op.fn(ctx, tx); err != nil {
-			return err
+		if op.fn != nil {
+			if err := op.fn(ctx, tx); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, st := range op.stmts {
+			res, err := tx.ExecContext(ctx, st.query, st.args...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", st.what, err)
+			}
+			if st.rows != nil {
+				if *st.rows, err = res.RowsAffected(); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -29,31 +61,97 @@ func commitWrites(ctx context.Context, tx *sql.Tx, ops []*writeOp) error {
 // fn may run twice (again alone when its batch failed): it must set its
 // results afresh each time.
 func (q *Queue) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	return q.submitWrite(ctx, &writeOp{fn: fn})
+}
+
+// writeStmts runs statements in the writer's next group commit and waits
+// for the commit. Their rows are set afresh each time they run.
+func (q *Queue) writeStmts(ctx context.Context, stmts ...writeStmt) error {
+	return q.submitWrite(ctx, &writeOp{stmts: stmts})
+}
+
+func (q *Queue) submitWrite(ctx context.Context, op *writeOp) error {
+	op.done = make(chan error, 1)
 	if err := q.writer.submit(ctx, op); err != nil {
 		return err
 	}
 	return <-op.done
 }
 
+// batchSender is a database/sql driver connection of pgx's that sends
+// batches itself rather than through its *pgx.Conn (the tests' connection
+// that fails statements).
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pgxWrites (PostgreSQL) writes a batch of statement ops in one round
+// trip: pgx sends them as one pipeline with a single Sync, which
+// PostgreSQL runs as one implicit transaction, committed (or, at the first
+// error, rolled back) as a whole, as BEGIN ... COMMIT would be in four or
+// more round trips. A batch with a function op goes to fallback, a
+// database/sql transaction.
+func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) error) func(ctx context.Context, ops []*writeOp) error {
+	return func(ctx context.Context, ops []*writeOp) error {
+		for _, op := range ops {
+			if op.fn != nil {
+				return fallback(ctx, ops)
+			}
+		}
+		conn, err := q.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("connection: %w", err)
+		}
+		defer conn.Close()
+		return conn.Raw(func(dc any) error {
+			var send func(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+			switch c := dc.(type) {
+			case batchSender:
+				send = c.SendBatch
+			case interface{ Conn() *pgx.Conn }:
+				send = c.Conn().SendBatch
+			default:
+				return fmt.Errorf("connection is a %T, not pgx's", dc)
+			}
+			var b pgx.Batch
+			for _, op := range ops {
+				for _, st := range op.stmts {
+					b.Queue(st.query, st.args...)
+				}
+			}
+			br := send(ctx, &b)
+			for _, op := range ops {
+				for _, st := range op.stmts {
+					tag, err := br.Exec()
+					if err != nil {
+						if cerr := br.Close(); cerr != nil && !errors.Is(cerr, err) {
+							return fmt.Errorf("%s: %w (%v)", st.what, err, cerr)
+						}
+						return fmt.Errorf("%s: %w", st.what, err)
+					}
+					if st.rows != nil {
+						*st.rows = tag.RowsAffected()
+					}
+				}
+			}
+			if err := br.Close(); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+			return nil
+		})
+	}
+}
+
 const markRunningSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = ?, started_at = ?
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 
 // markRunning records the start of an attempt. It reports false when the
 // record is final already (cancelled while queued, or finished before a
 // crash kept River from hearing of it): the attempt must not run.
 func (q *Queue) markRunning(ctx context.Context, id string, attempt int, at time.Time) (bool, error) {
-	var live bool
-	err := q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q.d.q(markRunningSQL), attempt, micros(at), id)
-		if err != nil {
-			return fmt.Errorf("mark job running: %w", err)
-		}
-		n, err := res.RowsAffected()
-		live = n > 0
-		return err
-	})
-	return live, err
+	var n int64
+	err := q.writeStmts(ctx, writeStmt{query: q.d.q(markRunningSQL), args: []any{attempt, micros(at), id}, rows: &n, what: "mark job running"})
+	return n > 0, err
 }
 
 // outcome is how an attempt ended, as written to the record.
@@ -79,7 +177,7 @@ type sqlTx = sql.Tx
 func (d sqlDialect) finishSQL() string {
 	return `UPDATE hookhost_jobs SET state = ?, attempt = ?, revision = ?, status = ?, headers = ?, body = ?,
 	output = ?, log = ?, error = ?, finished_at = ?, size = ? + ` + d.octets("inputs") + `
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 }
 
 // finishStateSQL ends a job that has no new outcome (cancelled while
@@ -87,7 +185,7 @@ func (d sqlDialect) finishSQL() string {
 // changes by the error's.
 func (d sqlDialect) finishStateSQL() string {
 	return `UPDATE hookhost_jobs SET state = ?, error = ?, finished_at = ?, size = size - ` + d.octets("error") + ` + ?
-	WHERE id = ? AND state NOT IN ` + finalColumns
+	WHERE id = ? AND ` + notFinalSQL
 }
 
 // finish writes an attempt's end, releases its slot and, for a final
@@ -95,40 +193,24 @@ func (d sqlDialect) finishStateSQL() string {
 // the subscriptions of the job's event, all in one transaction.
 // It reports whether the record changed (false: it was final already).
 func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
+	var n int64
+	if !o.state.Final() || (o.callback == "" && len(q.subs.match(jobEvent(o.state), o.webhook)) == 0) {
+		// Nothing to announce: statements alone, which PostgreSQL gets in
+		// one round trip with the rest of the batch.
+		stmts := []writeStmt{q.finishStmt(o, &n)}
+		if o.slot {
+			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
+		}
+		err := q.writeStmts(ctx, stmts...)
+		return n > 0, err
+	}
 	var changed bool
 	err := q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
-		var (
-			rev     int64
-			status  int
-			headers string
-			body    []byte
-			output  []byte
-			logText string
-		)
-		if o.out != nil {
-			rev, status, headers, body = o.out.Revision, o.out.Status, encodeHeaders(o.out.Headers), o.out.Body
-			if o.out.RecordHeaders != nil || o.out.RecordBody != nil {
-				headers, body = encodeHeaders(o.out.RecordHeaders), o.out.RecordBody
-			}
-			output, logText = o.out.Output, encodeLog(o.out.Log)
-		}
-		var finished any
-		if o.state.Final() {
-			finished = micros(nowUTC())
-		}
-		var res sql.Result
-		var err error
-		if o.out != nil {
-			size := len(headers) + len(body) + len(output) + len(logText) + len(o.errMsg) + recordOverhead
-			res, err = tx.ExecContext(ctx, q.d.q(q.d.finishSQL()), o.state.stored(), o.attempt, rev, status,
-				bytesArg(headers), body, bytesArg(output), bytesArg(logText), bytesArg(o.errMsg), finished, size, o.jobID)
-		} else {
-			res, err = tx.ExecContext(ctx, q.d.q(q.d.finishStateSQL()), o.state.stored(), bytesArg(o.errMsg), finished,
-				len(o.errMsg), o.jobID)
-		}
+		st := q.finishStmt(o, &n)
+		res, err := tx.ExecContext(ctx, st.query, st.args...)
 		if err != nil {
-			return fmt.Errorf("record job outcome: %w", err)
+			return fmt.Errorf("%s: %w", st.what, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -163,6 +245,28 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		return nil
 	})
 	return changed, err
+}
+
+// finishStmt is the UPDATE that records an attempt's end; the rows it
+// changed go to rows.
+func (q *Queue) finishStmt(o *outcome, rows *int64) writeStmt {
+	var finished any
+	if o.state.Final() {
+		finished = micros(nowUTC())
+	}
+	if o.out == nil {
+		return writeStmt{query: q.d.q(q.d.finishStateSQL()), args: []any{o.state.stored(), bytesArg(o.errMsg), finished,
+			len(o.errMsg), o.jobID}, rows: rows, what: "record job outcome"}
+	}
+	rev, status, headers, body := o.out.Revision, o.out.Status, encodeHeaders(o.out.Headers), o.out.Body
+	if o.out.RecordHeaders != nil || o.out.RecordBody != nil {
+		headers, body = encodeHeaders(o.out.RecordHeaders), o.out.RecordBody
+	}
+	output, logText := o.out.Output, encodeLog(o.out.Log)
+	size := len(headers) + len(body) + len(output) + len(logText) + len(o.errMsg) + recordOverhead
+	return writeStmt{query: q.d.q(q.d.finishSQL()), args: []any{o.state.stored(), o.attempt, rev, status,
+		bytesArg(headers), body, bytesArg(output), bytesArg(logText), bytesArg(o.errMsg), finished, size, o.jobID},
+		rows: rows, what: "record job outcome"}
 }
 
 // touchRunning is the heartbeat of this process's running jobs: it moves

@@ -12,6 +12,10 @@
 // statement that fails is closed and prepared again next time. Statements
 // prepared explicitly (db.PrepareContext) are not cached: their owner
 // closes them.
+//
+// On modernc.org/sqlite connections the Connector turns on SQLite's query
+// planner stability guarantee: without it SQLite prepares a statement again
+// whenever a bound value its plan depends on changes, as a LIMIT ? does.
 package stmtcache
 
 import (
@@ -37,7 +41,9 @@ func New(base driver.Connector, size int) *Connector {
 
 // Connect opens a connection of the base connector. One whose driver cannot
 // prepare statements with a context, or whose statements cannot run with
-// one, is returned as it is.
+// one, is returned as it is. A modernc.org/sqlite connection gets SQLite's
+// query planner stability guarantee, so that its cached statements are not
+// planned again for new bound values (see stable.go).
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	inner, err := c.base.Connect(ctx)
 	if err != nil {
@@ -50,6 +56,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if _, ok := inner.(driver.ConnBeginTx); !ok {
 		return inner, nil
 	}
+	stablePlans(inner)
 	return &conn{inner: inner, prep: prep, size: c.size, byQuery: map[string]*list.Element{}}, nil
 }
 
