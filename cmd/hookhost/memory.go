@@ -2,13 +2,19 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 )
 
 // applyMemorySettings sets the process's GC percentage (GOGC) and soft
 // memory limit (GOMEMLIMIT, 0: none), each unless its variable is set in
-// the environment, where Go has applied it already and it wins.
+// the environment, where Go has applied it already and it wins. It also
+// turns the runtime's heap profiling off: nothing in hookhost reads a heap
+// profile (the load run's profiles are CPU ones), and the sampled
+// allocation stacks are kept in a hash table of 1.4 MiB whose pages a
+// serving process touches nearly all of.
 func applyMemorySettings(gcPercent, limit int) {
+	runtime.MemProfileRate = 0
 	if _, ok := os.LookupEnv("GOGC"); !ok && gcPercent > 0 {
 		debug.SetGCPercent(gcPercent)
 	}
