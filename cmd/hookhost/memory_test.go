@@ -2,7 +2,9 @@ package main
 
 import (
 	"runtime"
+	"sync"
 	"testing"
+	"weak"
 
 	"github.com/stretchr/testify/require"
 )
@@ -15,4 +17,17 @@ func TestApplyMemorySettings_NoHeapProfile(t *testing.T) {
 	runtime.MemProfileRate = 512 * 1024 // Go's default
 	applyMemorySettings(0, 0)
 	require.Zero(t, runtime.MemProfileRate)
+}
+
+// TestReleaseStartupMemory_Pools checks that the release frees what a
+// sync.Pool held, which one collection keeps as the pool's victim cache.
+func TestReleaseStartupMemory_Pools(t *testing.T) {
+	pool := &sync.Pool{}
+	buf := new([]byte)
+	*buf = make([]byte, 4<<20)
+	held := weak.Make(&(*buf)[0])
+	pool.Put(buf)
+	releaseStartupMemory()
+	require.Nil(t, held.Value(), "the pool's buffer is freed")
+	runtime.KeepAlive(pool)
 }
