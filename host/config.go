@@ -157,9 +157,11 @@ type MemorySettings struct {
 	ExtensionLimit     int
 	// ReleaseStartup gives back, once a process has started, what only
 	// its start needed: the heap freed after start-up work (migrations
-	// parse with 4 MiB buffers) and, on Linux, the executable's pages that
-	// package initialisation touched, which stay in the page cache and
-	// come back at their next use. Default true.
+	// parse with 4 MiB buffers) and, on Linux, the pages of the executable
+	// and its shared libraries that package initialisation touched, which
+	// stay in the page cache and come back at their next use, one at a
+	// time (the kernel's fault-around is turned off for them where it
+	// can be: Linux 6.7 and later). Default true.
 	ReleaseStartup bool
 }
 

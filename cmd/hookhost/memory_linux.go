@@ -9,26 +9,26 @@ import (
 	"syscall"
 )
 
-// releaseExecutablePages drops the pages of the executable's read-only
-// mappings (code, read-only data and the function tables) from the
-// process's page tables: they hold package initialisation's and
-// start-up's code, which a server touches once. The pages stay in the page
-// cache, shared with every other process of the binary; the ones still in
-// use come back at their next use, as a minor fault. A mapping with pages
-// of its own (written to, copy-on-write) is left alone, since dropping
-// those would lose what was written. Errors are ignored: nothing depends
-// on it.
+// releaseExecutablePages drops the pages of the process's read-only file
+// mappings (the executable's code, read-only data and function tables, and
+// the same of the shared libraries it loaded) from the process's page
+// tables: they hold package initialisation's and start-up's code, which a
+// server touches once. The pages stay in the page cache, shared with every
+// other process of the binary; the ones still in use come back at their
+// next use, as a minor fault, and on Linux 6.7 and later one page at a
+// time (disableFaultAround). A mapping with pages of its own (written to,
+// copy-on-write) is left alone, since dropping those would lose what was
+// written. Errors are ignored: nothing depends on it.
 func releaseExecutablePages() {
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return
-	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	for _, m := range readOnlyMappings(f, exe) {
+	ms := readOnlyMappings(f)
+	// Kept open for the process's life: the registration lasts as long.
+	_, _ = disableFaultAround(ms)
+	for _, m := range ms {
 		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_DONTNEED)
 	}
 }
@@ -37,9 +37,9 @@ func releaseExecutablePages() {
 type mapping struct{ start, end uintptr }
 
 // readOnlyMappings reads /proc/<pid>/smaps and returns the private mappings
-// of the file path that cannot be written and hold no anonymous
-// (copy-on-write) pages: the ones whose pages are the file's own.
-func readOnlyMappings(smaps io.Reader, path string) []mapping {
+// of files that cannot be written and hold no anonymous (copy-on-write)
+// pages: the ones whose pages are the files' own.
+func readOnlyMappings(smaps io.Reader) []mapping {
 	var (
 		out []mapping
 		cur mapping
@@ -60,7 +60,9 @@ func readOnlyMappings(smaps io.Reader, path string) []mapping {
 		if m, isHeader := parseMapsHeader(fields); isHeader {
 			flush()
 			cur = m.mapping
-			ok = m.perms[1] == '-' && m.perms[3] == 'p' && m.path == path
+			// A file's path starts with '/'; [vdso], [stack] and the
+			// like are the kernel's, and anonymous mappings have none.
+			ok = m.perms[1] == '-' && m.perms[3] == 'p' && strings.HasPrefix(m.path, "/")
 			continue
 		}
 		if ok && fields[0] == "Anonymous:" && (len(fields) < 2 || fields[1] != "0") {

@@ -127,7 +127,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	sizeFlag(fs, &cfg.Memory.Limit, "memory-limit", "HOOKHOST_MEMORY_LIMIT", cfg.Memory.Limit, "the server's soft memory limit (GOMEMLIMIT): near it the collector runs more often and returns freed memory at once; 0: none (GOMEMLIMIT, when set, wins)")
 	intFlag(fs, &cfg.Memory.ExtensionGCPercent, "extension-gc-percent", "HOOKHOST_EXTENSION_GC_PERCENT", cfg.Memory.ExtensionGCPercent, "--gc-percent of every built-in extension process")
 	sizeFlag(fs, &cfg.Memory.ExtensionLimit, "extension-memory-limit", "HOOKHOST_EXTENSION_MEMORY_LIMIT", cfg.Memory.ExtensionLimit, "--memory-limit of every built-in extension process; 0: none")
-	boolFlag(fs, &cfg.Memory.ReleaseStartup, "release-startup-memory", "HOOKHOST_RELEASE_STARTUP_MEMORY", "once started, return to the operating system what only start-up used (freed heap; on Linux the executable's pages package initialisation touched), in the server and its built-in extension processes")
+	boolFlag(fs, &cfg.Memory.ReleaseStartup, "release-startup-memory", "HOOKHOST_RELEASE_STARTUP_MEMORY", "once started, return to the operating system what only start-up used (freed heap; on Linux the pages of the executable and its libraries that package initialisation touched, which come back one at a time where used), in the server and its built-in extension processes")
 	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")
 	return cmd
 }
