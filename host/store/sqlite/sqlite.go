@@ -175,6 +175,6 @@ func dialect() sqlstore.Dialect {
 			}
 			return false
 		},
-		RunsPerInsert: 64, // measured: a run CPU −25% against one INSERT per row
+		RunsPerInsert: 64, // measured: a record's INSERT costs about 25% less CPU than with one row per INSERT
 	}
 }
