@@ -3,6 +3,11 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,10 +45,19 @@ type uffdioRegisterArg struct{ start, len, mode, ioctls uint64 }
 // comes back at its next use as before, one at a time.
 //
 // The registration lasts while the returned descriptor is open (it is
-// close-on-exec). An error (an older kernel; userfaultfd refused by a
-// seccomp filter) leaves fault-around as it was; the descriptor is
-// closed then.
+// close-on-exec). An error (an older kernel) leaves fault-around as it
+// was; the descriptor is closed then. Under a seccomp filter it is not
+// tried: a filter may kill the process at a system call it does not allow
+// (systemd's SystemCallFilter= does by default), and others refuse
+// userfaultfd anyway (Docker's default profile, without CAP_SYS_PTRACE).
 func disableFaultAround(ms []mapping) (fd int, err error) {
+	if st, err := os.Open("/proc/self/status"); err == nil {
+		filtered := seccompFiltered(st)
+		_ = st.Close()
+		if filtered {
+			return -1, errSeccomp
+		}
+	}
 	// UFFD_USER_MODE_ONLY needs no privilege whatever
 	// vm.unprivileged_userfaultfd says: faults in the kernel's own
 	// accesses are not reported, and this reads none anyway.
@@ -74,4 +88,20 @@ func disableFaultAround(ms []mapping) (fd int, err error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// errSeccomp is disableFaultAround's error under a seccomp filter.
+var errSeccomp = errors.New("a seccomp filter may not allow userfaultfd")
+
+// seccompFiltered reports whether /proc/<pid>/status says the process runs
+// under seccomp (a filter, or the strict mode): its Seccomp field is not
+// 0. A status without the field (a kernel without seccomp) is not.
+func seccompFiltered(status io.Reader) bool {
+	sc := bufio.NewScanner(status)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Seccomp:"); ok {
+			return strings.TrimSpace(v) != "0"
+		}
+	}
+	return false
 }

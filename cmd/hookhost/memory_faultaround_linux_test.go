@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -76,4 +77,24 @@ func resident(t *testing.T, b []byte) int {
 		}
 	}
 	return count
+}
+
+func TestSeccompFiltered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status string
+		want   bool
+	}{
+		{"None", "Name:\thookhost\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n", false},
+		{"Filter", "Name:\thookhost\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n", true},
+		{"Strict", "Seccomp:\t1\n", true},
+		{"NoField", "Name:\thookhost\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, seccompFiltered(strings.NewReader(tt.status)))
+		})
+	}
 }
