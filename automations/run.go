@@ -59,7 +59,21 @@ var errStopped = errors.New("run stopped")
 // declarations. inputs is not modified. Run honours ctx between nodes and
 // inside http.request, enforces the limits, and never panics: an internal
 // failure ends the run in ExitError.
-func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *Result) {
+func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) *Result {
+	return p.run(ctx, inputs, rt, false)
+}
+
+// RunOwned is Run for a caller that gives inputs up: the run's dictionary
+// is inputs itself rather than a copy, so the run modifies it and the
+// Result may hold it (through the values the script returns). The caller
+// must not read or keep inputs after the call; it is for inputs decoded
+// for this run alone (an extension's decoded Invocation.Inputs).
+func (p *Program) RunOwned(ctx context.Context, inputs *dict.Map, rt Runtime) *Result {
+	return p.run(ctx, inputs, rt, true)
+}
+
+// run is Run, on inputs itself when own is set.
+func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own bool) (res *Result) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -85,11 +99,15 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 	}()
 	r.start = time.Now()
 	r.deadline = runDeadline(ctx, r.start, p.limits.Time, p.ownTime)
-	r.data = dict.New(inputs.Len() + 8)
-	inputs.Range(func(k string, v any) bool {
-		r.data.Set(k, v)
-		return true
-	})
+	if own && inputs != nil {
+		r.data = inputs
+	} else {
+		r.data = dict.New(inputs.Len() + 8)
+		inputs.Range(func(k string, v any) bool {
+			r.data.Set(k, v)
+			return true
+		})
+	}
 	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r, ctx: ctx}
 	if len(p.inputs) > 0 || r.data.Has("inputs") {
 		given, _ := r.data.Value("inputs").(*dict.Map)
