@@ -128,7 +128,11 @@ type state struct {
 	limits *Limits // the Env's
 	ctx    context.Context
 	out    []byte
-	ops    uint32
+	// first is the render's first write while it is its only one: a
+	// template that prints one value (`{{ x|filter }}`) returns that
+	// string as it is, without copying it through out.
+	first string
+	ops   uint32
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
 	weights map[weightKey]measure
@@ -152,6 +156,7 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.limits = l
 	st.ctx = ctx
 	st.out = st.out[:0]
+	st.first = ""
 	st.ops = 0
 	clear(st.weights)
 	clear(st.xml)
