@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hookhost/hookhost/automations/kata"
 	"github.com/hookhost/hookhost/templates"
@@ -23,6 +24,8 @@ type Program struct {
 	// default one applies only to runs whose caller sets no deadline.
 	ownTime bool
 	env     *templates.Env
+	// runners holds the *runner of finished runs for the next ones.
+	runners sync.Pool
 }
 
 // Name is the automation name the program was compiled from.

@@ -77,13 +77,13 @@ func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own boo
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	st := &struct {
-		runner
-		result Result
-	}{}
-	res = &st.result
-	res.Exit = ExitExit
-	r := &st.runner
+	res = &Result{Exit: ExitExit}
+	// The runner is reused: nothing keeps it past the run (the Result
+	// holds none of it), and it goes back to the pool emptied.
+	r, _ := p.runners.Get().(*runner)
+	if r == nil {
+		r = new(runner)
+	}
 	r.p, r.ctx, r.rt, r.res, r.now = p, ctx, rt, res, rt.Now
 	if r.now == nil {
 		r.now = time.Now
@@ -96,6 +96,8 @@ func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own boo
 			res.ErrorAt = r.cur
 		}
 		res.Steps = r.steps
+		*r = runner{}
+		p.runners.Put(r)
 	}()
 	r.start = time.Now()
 	r.deadline = runDeadline(ctx, r.start, p.limits.Time, p.ownTime)

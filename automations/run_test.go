@@ -144,6 +144,20 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	t.Run("RunsOfOneProgramShareNoState", func(t *testing.T) {
+		t.Parallel()
+		src := automations.Source{Script: "start:\n  log: {{ a }}\n  outcome/x:\n    if@bool: {{ a == 'boom' }}\n    then:\n      ext.boom:\n        output: x\n  outcome/e:\n    if@bool: {{ a == 'error' }}\n    then:\n      error: bad {{ a }}\n  return:\n    a@key: a\n",
+			Policy: "commands:\n  ext.boom:\n    allow: yes\n"}
+		opts := automations.Options{Commands: []string{"ext.boom"}}
+		shared := compile(t, src, opts)
+		for _, a := range []string{"one", "error", "two", "boom", "three", "sim", "four"} {
+			rt := automations.Runtime{Commands: panicCommands{}, Simulate: a == "sim"}
+			got := shared.Run(context.Background(), dict.Of("a", a), rt)
+			want := compile(t, src, opts).Run(context.Background(), dict.Of("a", a), rt)
+			require.Equal(t, want, got, a)
+		}
+	})
+
 	t.Run("ContextDeadlineIsATimeLimit", func(t *testing.T) {
 		t.Parallel()
 		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n      set:\n        spin: 1\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})
