@@ -133,6 +133,14 @@ type state struct {
 	// string as it is, without copying it through out.
 	first string
 	ops   uint32
+	// applied counts filter calls; encoded and encodedFrom are the last
+	// json_encode's text and value, which json_pretty encodes again
+	// directly when it is the next filter call on that text (applied is
+	// then encodedAt+1).
+	applied     uint32
+	encodedAt   uint32
+	encoded     string
+	encodedFrom any
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
 	weights map[weightKey]measure
@@ -158,6 +166,7 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.out = st.out[:0]
 	st.first = ""
 	st.ops = 0
+	st.encoded, st.encodedFrom = "", nil
 	clear(st.weights)
 	clear(st.xml)
 	st.lim = pongo2.Limits{

@@ -373,7 +373,8 @@ func isOutputLimit(err error) bool {
 
 func (e *Env) putState(st *state) {
 	st.ctx = nil
-	st.first = "" // keep no text of the render
+	st.first = "" // keep no text or value of the render
+	st.encoded, st.encodedFrom = "", nil
 	st.lim = pongo2.Limits{}
 	clear(st.weights)
 	if cap(st.out) <= 64<<10 {
