@@ -104,7 +104,7 @@ func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own boo
 	if own && inputs != nil {
 		r.data = inputs
 	} else {
-		r.data = dict.New(inputs.Len() + 8)
+		r.data = dict.New(inputs.Len() + p.dataRoom)
 		inputs.Range(func(k string, v any) bool {
 			r.data.Set(k, v)
 			return true
