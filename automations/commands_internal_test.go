@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates"
 )
 
 // TestCommandTableEntries checks that each entry has the functions its
@@ -81,5 +83,26 @@ func TestExpectedKeys(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tc.want, lookupCommand(tc.name).expectedKeys())
 		})
+	}
+}
+
+// TestDataRoom checks the room a run's dictionary gets for the keys its
+// script adds (a capacity hint).
+func TestDataRoom(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script string
+		want         int
+	}{
+		{"ReturnOnly", "start:\n  return:\n    a: 1\n", 0},
+		{"Guide", "start:\n  set:\n    response:\n      a: 1\n  return:\n    body: x\n", 1},
+		{"SetAndVar", "start:\n  set:\n    a: 1\n    b: 2\n  var.set:\n    inputs:\n      key: c\n      value: 3\n", 3},
+		{"Nested", "start:\n  outcome/x:\n    if@bool: yes\n    then:\n      set:\n        a: 1\n  repeat:\n    each@csv: a,b\n    as: v\n    do:\n      log: {{ v }}\n", 3},
+		{"Capped", "start:\n  set:\n    a: 1\n    b: 2\n    c: 3\n    d: 4\n    e: 5\n    f: 6\n    g: 7\n    h: 8\n    i: 9\n    j: 10\n", maxDataRoom},
+		{"Inputs", "inputs:\n  text/name:\n    type: freeform\nstart:\n  return:\n    a: 1\n", 1},
+	} {
+		p, err := Compile(Source{Script: tc.script}, Options{Templates: templates.New()})
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, p.dataRoom, tc.name)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hookhost/hookhost/automations/kata"
 	"github.com/hookhost/hookhost/templates"
@@ -23,6 +24,11 @@ type Program struct {
 	// default one applies only to runs whose caller sets no deadline.
 	ownTime bool
 	env     *templates.Env
+	// dataRoom is how many keys beyond the inputs a run's dictionary
+	// has room for from the start (newKeys).
+	dataRoom int
+	// runners holds the *runner of finished runs for the next ones.
+	runners sync.Pool
 }
 
 // Name is the automation name the program was compiled from.
@@ -127,7 +133,42 @@ func Compile(src Source, opts Options) (*Program, error) {
 		sortDiagnostics(c.diags)
 		return nil, c.diags
 	}
+	p.dataRoom = newKeys(p.start, 0)
+	if len(p.inputs) > 0 {
+		p.dataRoom++
+	}
+	p.dataRoom = min(p.dataRoom, maxDataRoom)
 	return p, nil
+}
+
+// maxDataRoom is the most room a run's dictionary is given for keys its
+// script adds (past it, the dictionary grows as it goes).
+const maxDataRoom = 8
+
+// newKeys estimates how many top-level keys nodes may add to a run's
+// dictionary: the keys of set:, two for repeat:'s variables, one for the
+// other commands but return:, error: and log:. It is only a
+// capacity hint; it stops counting past maxDataRoom.
+func newKeys(nodes []*node, n int) int {
+	for _, nd := range nodes {
+		if n > maxDataRoom {
+			return n
+		}
+		switch {
+		case nd.name == "set" && nd.val != nil:
+			n += len(nd.val.children)
+		case nd.kind == kRepeat:
+			n += 2 // its as: variables
+		case nd.kind == kCommand && nd.name != "return" && nd.name != "error" && nd.name != "log":
+			n++
+		}
+		n = newKeys(nd.onSuccess, n)
+		n = newKeys(nd.onError, n)
+		n = newKeys(nd.onSimulate, n)
+		n = newKeys(nd.body, n)
+		n = newKeys(nd.outcomes, n)
+	}
+	return n
 }
 
 // addParseError records a kata.Parse failure.

@@ -23,26 +23,21 @@ const (
 // phpArray is a PHP array: ordered keys, integer keys held in their
 // canonical decimal form, and the next free integer key.
 type phpArray struct {
-	keys    []string
-	vals    map[string]any // string or *phpArray
+	vals    dict.Map // string or *phpArray values, in PHP's order
 	next    int64
 	hasNext bool // an integer key was stored (PHP's nNextFreeElement is set)
 }
 
-func newPHPArray() *phpArray { return &phpArray{vals: map[string]any{}} }
+func newPHPArray() *phpArray { return &phpArray{} }
 
 // get returns the value at key k.
 func (a *phpArray) get(k string) (any, bool) {
-	v, ok := a.vals[k]
-	return v, ok
+	return a.vals.Get(k)
 }
 
 // set stores v at k: a new key goes last, an existing one keeps its place.
 func (a *phpArray) set(k string, v any) {
-	if _, ok := a.vals[k]; !ok {
-		a.keys = append(a.keys, k)
-	}
-	a.vals[k] = v
+	a.vals.Set(k, v)
 	if n, ok := dict.PHPIntKey(k); ok && (!a.hasNext || n >= a.next) {
 		a.hasNext = true
 		if n < 1<<63-1 {
@@ -61,7 +56,7 @@ func (a *phpArray) push(v any) (string, bool) {
 		n = a.next
 	}
 	k := strconv.FormatInt(n, 10)
-	if _, taken := a.vals[k]; taken {
+	if a.vals.Has(k) {
 		return "", false
 	}
 	a.set(k, v)
@@ -163,16 +158,7 @@ func phpRegister(top *phpArray, name, value string) {
 
 // delete removes key k.
 func (a *phpArray) delete(k string) {
-	if _, ok := a.vals[k]; !ok {
-		return
-	}
-	delete(a.vals, k)
-	for i, x := range a.keys {
-		if x == k {
-			a.keys = append(a.keys[:i], a.keys[i+1:]...)
-			break
-		}
-	}
+	a.vals.Delete(k)
 }
 
 // phpVars registers pairs (decoded names and values, in order) as PHP
@@ -194,23 +180,24 @@ func phpVars(pairs [][2]string) *phpArray {
 // value converts a PHP array into the dictionary model: a list when its
 // keys are 0..n-1 in order, else a dictionary.
 func (a *phpArray) value() any {
+	keys := a.vals.Keys()
 	list := true
-	for i, k := range a.keys {
+	for i, k := range keys {
 		if k != strconv.Itoa(i) {
 			list = false
 			break
 		}
 	}
 	if list {
-		out := make([]any, len(a.keys))
-		for i, k := range a.keys {
-			out[i] = phpValue(a.vals[k])
+		out := make([]any, len(keys))
+		for i, v := range a.vals.Values() {
+			out[i] = phpValue(v)
 		}
 		return out
 	}
-	m := dict.New(len(a.keys))
-	for _, k := range a.keys {
-		m.Set(k, phpValue(a.vals[k]))
+	m := dict.New(len(keys))
+	for i, v := range a.vals.Values() {
+		m.Set(keys[i], phpValue(v))
 	}
 	return m
 }

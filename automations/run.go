@@ -59,17 +59,31 @@ var errStopped = errors.New("run stopped")
 // declarations. inputs is not modified. Run honours ctx between nodes and
 // inside http.request, enforces the limits, and never panics: an internal
 // failure ends the run in ExitError.
-func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *Result) {
+func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) *Result {
+	return p.run(ctx, inputs, rt, false)
+}
+
+// RunOwned is Run for a caller that gives inputs up: the run's dictionary
+// is inputs itself rather than a copy, so the run modifies it and the
+// Result may hold it (through the values the script returns). The caller
+// must not read or keep inputs after the call; it is for inputs decoded
+// for this run alone (an extension's decoded Invocation.Inputs).
+func (p *Program) RunOwned(ctx context.Context, inputs *dict.Map, rt Runtime) *Result {
+	return p.run(ctx, inputs, rt, true)
+}
+
+// run is Run, on inputs itself when own is set.
+func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own bool) (res *Result) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	st := &struct {
-		runner
-		result Result
-	}{}
-	res = &st.result
-	res.Exit = ExitExit
-	r := &st.runner
+	res = &Result{Exit: ExitExit}
+	// The runner is reused: nothing keeps it past the run (the Result
+	// holds none of it), and it goes back to the pool emptied.
+	r, _ := p.runners.Get().(*runner)
+	if r == nil {
+		r = new(runner)
+	}
 	r.p, r.ctx, r.rt, r.res, r.now = p, ctx, rt, res, rt.Now
 	if r.now == nil {
 		r.now = time.Now
@@ -82,14 +96,20 @@ func (p *Program) Run(ctx context.Context, inputs *dict.Map, rt Runtime) (res *R
 			res.ErrorAt = r.cur
 		}
 		res.Steps = r.steps
+		*r = runner{}
+		p.runners.Put(r)
 	}()
 	r.start = time.Now()
 	r.deadline = runDeadline(ctx, r.start, p.limits.Time, p.ownTime)
-	r.data = dict.New(inputs.Len() + 8)
-	inputs.Range(func(k string, v any) bool {
-		r.data.Set(k, v)
-		return true
-	})
+	if own && inputs != nil {
+		r.data = inputs
+	} else {
+		r.data = dict.New(inputs.Len() + p.dataRoom)
+		inputs.Range(func(k string, v any) bool {
+			r.data.Set(k, v)
+			return true
+		})
+	}
 	r.env = evalEnv{annEnv: annEnv{data: r.data, now: r.now}, log: r, ctx: ctx}
 	if len(p.inputs) > 0 || r.data.Has("inputs") {
 		given, _ := r.data.Value("inputs").(*dict.Map)

@@ -113,6 +113,51 @@ func TestRun(t *testing.T) {
 		require.Equal(t, "x", res.Return.Value("a"))
 	})
 
+	t.Run("RunOwnedTakesTheInputs", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			name, script string
+		}{
+			{"Guide", ""},
+			{"SetAndUnset", "start:\n  set:\n    request_method: PUT\n    a: 1\n  var.unset:\n    inputs:\n      key: request_body\n  return:\n    all@key: request_method\n    a@key: a\n"},
+			{"ManyKeys", "start:\n  set:\n    k1: 1\n    k2: 2\n    k3: 3\n    k4: 4\n    k5: 5\n    k6: 6\n    k7: 7\n    k8: 8\n    k9: 9\n  return:\n    body@text: {{ k9 }} {{ request_method }} {{ k1 }}\n"},
+			{"Error", "start:\n  error: boom\n"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				p := guideProgram(t)
+				if tc.script != "" {
+					p = compile(t, automations.Source{Script: tc.script}, automations.Options{})
+				}
+				inputs := func() *dict.Map { return automations.WebhookInputs(guideRequest(), automations.WebhookInfo{}) }
+				kept := inputs()
+				want := p.Run(context.Background(), kept, automations.Runtime{})
+				require.Equal(t, inputs(), kept, "Run modified its inputs")
+				given := inputs()
+				got := p.RunOwned(context.Background(), given, automations.Runtime{})
+				got.Steps, want.Steps = 0, 0
+				require.Equal(t, want, got)
+				if tc.script != "" && tc.name != "Error" {
+					require.NotEqual(t, kept, given, "RunOwned did not run on its inputs")
+				}
+			})
+		}
+	})
+
+	t.Run("RunsOfOneProgramShareNoState", func(t *testing.T) {
+		t.Parallel()
+		src := automations.Source{Script: "start:\n  log: {{ a }}\n  outcome/x:\n    if@bool: {{ a == 'boom' }}\n    then:\n      ext.boom:\n        output: x\n  outcome/e:\n    if@bool: {{ a == 'error' }}\n    then:\n      error: bad {{ a }}\n  return:\n    a@key: a\n",
+			Policy: "commands:\n  ext.boom:\n    allow: yes\n"}
+		opts := automations.Options{Commands: []string{"ext.boom"}}
+		shared := compile(t, src, opts)
+		for _, a := range []string{"one", "error", "two", "boom", "three", "sim", "four"} {
+			rt := automations.Runtime{Commands: panicCommands{}, Simulate: a == "sim"}
+			got := shared.Run(context.Background(), dict.Of("a", a), rt)
+			want := compile(t, src, opts).Run(context.Background(), dict.Of("a", a), rt)
+			require.Equal(t, want, got, a)
+		}
+	})
+
 	t.Run("ContextDeadlineIsATimeLimit", func(t *testing.T) {
 		t.Parallel()
 		p := compile(t, automations.Source{Script: "start:\n  while:\n    if: yes\n    do:\n      set:\n        spin: 1\n"}, automations.Options{Limits: automations.Limits{Steps: 1 << 30}})

@@ -239,8 +239,8 @@ func requestParams(query, form [][2]string) *dict.Map {
 			continue
 		}
 		vars := phpVars(src)
-		for _, k := range vars.keys {
-			m.Set(paramName(k), phpValue(vars.vals[k]))
+		for i, v := range vars.vals.Values() {
+			m.Set(paramName(vars.vals.Keys()[i]), phpValue(v))
 		}
 	}
 	return m

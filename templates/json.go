@@ -369,7 +369,65 @@ func fJSONEncode(st *state, in any, args ...any) (any, error) {
 	if !ok {
 		return false, nil
 	}
+	if len(args) == 0 {
+		st.encoded, st.encodedFrom, st.encodedAt = out, in, st.applied
+	}
 	return out, nil
+}
+
+// prettyOfEncoded is json_pretty of the text of the json_encode just
+// before it (`x|json_encode|json_pretty`): x encoded with json_pretty's
+// flags, which is the same text when x holds only values the JSON round
+// trip keeps (roundTrips). ok is false when the caller must decode and
+// encode again.
+func (st *state) prettyOfEncoded(s string, flags int) (out string, ok bool, err error) {
+	if st.encoded == "" || st.applied != st.encodedAt+1 || len(s) != len(st.encoded) ||
+		unsafe.StringData(s) != unsafe.StringData(st.encoded) || !roundTrips(st.encodedFrom, 0) {
+		return "", false, nil
+	}
+	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0]}
+	e.value(st.encodedFrom)
+	st.keepScratch(e.b)
+	switch {
+	case e.full:
+		return "", false, st.errString()
+	case e.err != nil:
+		return "", false, nil
+	}
+	return string(e.b), true, nil
+}
+
+// roundTrips reports whether v holds only null, booleans, integers,
+// strings, lists and dictionaries, nested less than 64 deep: values that
+// json_decode(json_encode(v)) gives back as they are. (A float may not:
+// -0.0 comes back as the integer 0; nor may other values: a closure's {}
+// comes back as [].)
+func roundTrips(v any, depth int) bool {
+	switch t := v.(type) {
+	case nil, bool, int64, int, string:
+		return true
+	case []any:
+		if depth >= 64 {
+			return false
+		}
+		for _, x := range t {
+			if !roundTrips(x, depth+1) {
+				return false
+			}
+		}
+		return true
+	case *dict.Map:
+		if depth >= 64 {
+			return false
+		}
+		for _, x := range t.Values() {
+			if !roundTrips(x, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // fJSONPretty is Cerb's json_pretty: JSON text decoded and encoded again
@@ -385,6 +443,12 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 		return nil, err
 	}
 	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+	if out, ok, err := st.prettyOfEncoded(s, flags); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0], members: st.jsonMembers}
 	valid, slow := e.reencode(s)
 	st.keepScratch(e.b)

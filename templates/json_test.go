@@ -1,10 +1,12 @@
 package templates
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/flosch/pongo2/v6"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/templates/dict"
@@ -96,4 +98,40 @@ func TestJSONPrettyReencode(t *testing.T) {
 	e := phpJSONEncoder{flags: jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute}
 	valid, _ := e.reencode(`["\ud800"]`)
 	require.False(t, valid)
+}
+
+// TestJSONPrettyOfEncoded checks `x|json_encode|json_pretty`, which
+// encodes x again directly, against json_pretty of the same text read
+// back (a trim between them).
+func TestJSONPrettyOfEncoded(t *testing.T) {
+	t.Parallel()
+	env := New()
+	for _, tc := range []struct {
+		name string
+		x    any
+	}{
+		{"Nested", dict.Of("z", int64(1), "a", dict.Of("y", "deep/é\u2028\"<>&'"), "m", []any{int64(1), nil, true, false})},
+		{"ListKeys", dict.Of("0", "a", "1", dict.Of("1", "x", "0", "y"))},
+		{"Empty", dict.Of("d", dict.New(0), "l", []any{}, "s", "")},
+		{"NumericKeys", dict.Of("5", "a", "-0", "b", "00", "c", "", "d")},
+		{"NegativeZero", dict.Of("f", math.Copysign(0, -1))},
+		{"Floats", []any{1.0, 1.5, 1e25, 0.1, -2.0}},
+		{"Scalar", "a/b"},
+		{"Int", int64(-7)},
+		{"Closure", dict.Of("f", pongo2.Lambda(func(...any) (any, error) { return nil, nil }))},
+		{"Deep", func() any {
+			var v any = "x"
+			for range 100 {
+				v = []any{v}
+			}
+			return v
+		}()},
+	} {
+		data := dict.Of("x", tc.x)
+		got, err := env.Render(`{{ x|json_encode|json_pretty }}`, data)
+		require.NoError(t, err, tc.name)
+		want, err := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, want, got, tc.name)
+	}
 }

@@ -128,7 +128,19 @@ type state struct {
 	limits *Limits // the Env's
 	ctx    context.Context
 	out    []byte
-	ops    uint32
+	// first is the render's first write while it is its only one: a
+	// template that prints one value (`{{ x|filter }}`) returns that
+	// string as it is, without copying it through out.
+	first string
+	ops   uint32
+	// applied counts filter calls; encoded and encodedFrom are the last
+	// json_encode's text and value, which json_pretty encodes again
+	// directly when it is the next filter call on that text (applied is
+	// then encodedAt+1).
+	applied     uint32
+	encodedAt   uint32
+	encoded     string
+	encodedFrom any
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
 	weights map[weightKey]measure
@@ -152,7 +164,9 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.limits = l
 	st.ctx = ctx
 	st.out = st.out[:0]
+	st.first = ""
 	st.ops = 0
+	st.encoded, st.encodedFrom = "", nil
 	clear(st.weights)
 	clear(st.xml)
 	st.lim = pongo2.Limits{

@@ -387,3 +387,42 @@ func TestCaptureWriterFull(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, w.over)
 }
+
+// TestOutputOfOneValue checks renders whose first write is kept as a
+// string (a template printing one value) against those written through
+// the output buffer, and that the output limit counts that first write (Output is 20 bytes).
+func TestOutputOfOneValue(t *testing.T) {
+	t.Parallel()
+	data := dict.Of("s", "héllo", "e", "", "n", int64(12), "big", strings.Repeat("x", 30), "mid", strings.Repeat("x", 15))
+	for _, tc := range []struct {
+		src, want, limit string
+	}{
+		{src: `{{ s }}`, want: "héllo"},
+		{src: `{{ s|upper }}`, want: "HÉLLO"},
+		{src: `{{ n }}`, want: "12"},
+		{src: `{{ e }}`, want: ""},
+		{src: `{{ e }}{{ s }}`, want: "héllo"},
+		{src: `{{ s }}{{ e }}{{ s }}`, want: "héllohéllo"},
+		{src: `{{ s }}, {{ n }}!`, want: "héllo, 12!"},
+		{src: `>{{ s }}`, want: ">héllo"},
+		{src: `{% for i in 1..3 %}{{ s }}{% endfor %}`, want: "héllohéllohéllo"},
+		{src: `{{ big }}`, limit: "output"},
+		{src: `{{ s }}{{ s }}{{ s }}{{ s }}`, limit: "output"},
+		{src: `{{ s }}{{ big }}`, limit: "output"},
+		{src: `{{ mid }}{{ s }}`, limit: "output"},
+		{src: `{{ mid }}{{ s|length }}`, want: "xxxxxxxxxxxxxxx5"},
+	} {
+		env := New(WithLimits(Limits{Output: 20, Time: noTime}))
+		out, err := env.Render(tc.src, data)
+		if tc.limit != "" {
+			require.Equal(t, tc.limit, limitOf(t, err), tc.src)
+			continue
+		}
+		require.NoError(t, err, tc.src)
+		require.Equal(t, tc.want, out, tc.src)
+		// The state goes back to the pool holding no text of the render.
+		again, err := env.Render(`{{ n }}-{{ n }}`, data)
+		require.NoError(t, err)
+		require.Equal(t, "12-12", again)
+	}
+}

@@ -147,6 +147,7 @@ func (st *state) apply(fn stateFunc, view bool, in any, args []any) (any, error)
 	if err := st.tick(size); err != nil {
 		return nil, err
 	}
+	st.applied++
 	out, err := fn(st, in, args...)
 	if err != nil {
 		return nil, st.limitError(err)

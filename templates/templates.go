@@ -355,7 +355,15 @@ func (t *Template) RenderContext(ctx context.Context, data *dict.Map) (out strin
 	if err != nil {
 		return "", err
 	}
-	return string(st.out), nil
+	return st.output(), nil
+}
+
+// output returns what the render wrote.
+func (st *state) output() string {
+	if len(st.out) == 0 {
+		return st.first
+	}
+	return string(st.out)
 }
 
 func isOutputLimit(err error) bool {
@@ -365,6 +373,8 @@ func isOutputLimit(err error) bool {
 
 func (e *Env) putState(st *state) {
 	st.ctx = nil
+	st.first = "" // keep no text or value of the render
+	st.encoded, st.encodedFrom = "", nil
 	st.lim = pongo2.Limits{}
 	clear(st.weights)
 	if cap(st.out) <= 64<<10 {
@@ -416,17 +426,32 @@ func (st *state) Write(b []byte) (int, error) {
 	if err := st.room(len(b)); err != nil {
 		return 0, err
 	}
+	st.flushFirst()
 	st.out = append(st.out, b...)
 	return len(b), nil
 }
 
-// WriteString is Write for a string.
+// WriteString is Write for a string. The first write is only kept (in
+// first) until a second one comes.
 func (st *state) WriteString(s string) (int, error) {
 	if err := st.room(len(s)); err != nil {
 		return 0, err
 	}
+	if len(st.out) == 0 && st.first == "" {
+		st.first = s
+		return len(s), nil
+	}
+	st.flushFirst()
 	st.out = append(st.out, s...)
 	return len(s), nil
+}
+
+// flushFirst moves a first write kept as a string into out.
+func (st *state) flushFirst() {
+	if st.first != "" {
+		st.out = append(st.out, st.first...)
+		st.first = ""
+	}
 }
 
 // room checks that n more bytes fit in the output. Once the output is
@@ -436,7 +461,7 @@ func (st *state) room(n int) error {
 	if st.lim.Err != nil {
 		return st.lim.Err
 	}
-	if len(st.out)+n > st.limits.Output {
+	if len(st.out)+len(st.first)+n > st.limits.Output {
 		return st.fail("output", int64(st.limits.Output))
 	}
 	return nil

@@ -74,7 +74,7 @@ func BenchmarkInputs_JSON(b *testing.B) {
 	iv := plugins.Invocation{Inputs: in}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := x.inputs(iv); err != nil {
+		if _, _, err := x.inputs(iv); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -116,7 +116,7 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 	if _, ok := automations.Trigger(inv.Trigger); !ok {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeNotFound, Message: "webhook extension does not run trigger " + inv.Trigger}
 	}
-	inputs, err := x.inputs(inv)
+	inputs, owned, err := x.inputs(inv)
 	if err != nil {
 		return plugins.Outcome{}, &plugins.Error{Code: plugins.CodeInputs, Message: "inputs: " + err.Error()}
 	}
@@ -137,35 +137,47 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 		b := bridge{host}
 		rt.Storage, rt.Functions, rt.Commands = b, b, b
 	}
-	out, err := outcome(prog.Run(ctx, inputs, rt), inv.Values != nil, inv.Values == nil && inv.InputsFormat == dict.WireVersion)
+	var res *automations.Result
+	if owned {
+		// Decoded for this run alone: the run takes the dictionary
+		// rather than copy it.
+		res = prog.RunOwned(ctx, inputs, rt)
+	} else {
+		res = prog.Run(ctx, inputs, rt)
+	}
+	out, err := outcome(res, inv.Values != nil, inv.Values == nil && inv.InputsFormat == dict.WireVersion)
 	out.Simulated = inv.Simulate && err == nil
 	return out, err
 }
 
 // inputs returns the inputs of inv: Values as they are when JSON would not
-// change them, else Inputs (or Values) through JSON.
-func (x *Extension) inputs(inv plugins.Invocation) (*dict.Map, error) {
+// change them, else Inputs (or Values) through JSON. owned reports a
+// dictionary decoded here, which nothing else holds.
+func (x *Extension) inputs(inv plugins.Invocation) (m *dict.Map, owned bool, err error) {
 	if inv.Values == nil {
 		switch inv.InputsFormat {
 		case "":
-			return decodeObject(inv.Inputs)
+			m, err = decodeObject(inv.Inputs)
 		case dict.WireVersion:
-			return decodeWireObject(inv.Inputs)
+			m, err = decodeWireObject(inv.Inputs)
+		default:
+			err = fmt.Errorf("unknown inputs format %q", inv.InputsFormat)
 		}
-		return nil, fmt.Errorf("unknown inputs format %q", inv.InputsFormat)
+		return m, err == nil, err
 	}
 	m, ok := inv.Values.(*dict.Map)
 	if !ok {
-		return nil, fmt.Errorf("Values is %T, not *dict.Map", inv.Values)
+		return nil, false, fmt.Errorf("Values is %T, not *dict.Map", inv.Values)
 	}
 	if wireSafe(m, false) {
-		return m, nil
+		return m, false, nil
 	}
 	b, err := encode(m)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return decodeObject(b)
+	m, err = decodeObject(b)
+	return m, err == nil, err
 }
 
 // RunCommand fails: the extension provides no command.

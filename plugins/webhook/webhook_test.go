@@ -247,6 +247,51 @@ func TestWebhook_ValuesRunAsJSONWould(t *testing.T) {
 	}
 }
 
+func TestWebhook_InputsOwnership(t *testing.T) {
+	t.Parallel()
+	script := "start:\n  set:\n    in: changed\n    added: 1\n  return:\n    in@key: in\n"
+	safe := func() *dict.Map { return dict.Of("in", "x", "h", dict.Of("a", "b")) }
+	for _, tc := range []struct {
+		name  string
+		iv    func() plugins.Invocation
+		owned bool // the run may take the decoded dictionary
+	}{
+		{"JSON", func() plugins.Invocation { js, _ := encode(safe()); return plugins.Invocation{Inputs: js} }, true},
+		{"Wire", func() plugins.Invocation {
+			return plugins.Invocation{Inputs: dict.AppendWire(nil, safe(), false), InputsFormat: dict.WireVersion}
+		}, true},
+		{"Values", func() plugins.Invocation { return plugins.Invocation{Values: safe()} }, false},
+		{"ValuesThroughJSON", func() plugins.Invocation { return plugins.Invocation{Values: dict.Of("in", 2.0)} }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			x := newExtension(Options{})
+			iv := tc.iv()
+			m, owned, err := x.inputs(iv)
+			require.NoError(t, err)
+			require.Equal(t, tc.owned, owned)
+			if values, ok := iv.Values.(*dict.Map); ok && !owned {
+				require.Same(t, values, m)
+			}
+
+			// The caller's Values are never modified by the run.
+			iv = tc.iv()
+			before := dict.Of()
+			if values, ok := iv.Values.(*dict.Map); ok {
+				before = values.Clone()
+			}
+			run := inv("t.owned", script, "")
+			run.Inputs, run.InputsFormat, run.Values = iv.Inputs, iv.InputsFormat, iv.Values
+			out, err := x.Run(context.Background(), run, nil)
+			require.NoError(t, err)
+			require.Equal(t, plugins.ExitReturn, out.Exit)
+			if values, ok := iv.Values.(*dict.Map); ok {
+				require.Equal(t, before, values)
+			}
+		})
+	}
+}
+
 func TestWebhook_Triggers(t *testing.T) {
 	t.Parallel()
 

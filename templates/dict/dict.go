@@ -197,6 +197,15 @@ func (m *Map) Keys() []string {
 	return m.keys
 }
 
+// Values returns the values in insertion order: Values()[i] is the value of
+// Keys()[i]. The caller must not modify the returned slice.
+func (m *Map) Values() []any {
+	if m == nil {
+		return nil
+	}
+	return m.vals
+}
+
 // Range calls fn for each key in order until fn returns false.
 func (m *Map) Range(fn func(k string, v any) bool) {
 	if m == nil {

@@ -44,6 +44,8 @@ func TestMap_SetDeleteKeepsPositions(t *testing.T) {
 	require.False(t, m.Delete("b"))
 	m.Set("b", 4)
 	require.Equal(t, []string{"a", "c", "b"}, m.Keys())
+	require.Equal(t, []any{10, 3, 4}, m.Values())
+	require.Nil(t, (*Map)(nil).Values())
 	v, ok := m.GetPath([]string{"a"})
 	require.True(t, ok)
 	require.Equal(t, 10, v)
