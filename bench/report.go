@@ -244,12 +244,7 @@ func medians(rounds [][]Result) []Result {
 		r := &out[i]
 		r.Skipped = ""
 		med := func(f func(*Result) float64) float64 {
-			v := make([]float64, len(all))
-			for j := range all {
-				v[j] = f(&all[j])
-			}
-			slices.Sort(v)
-			return v[(len(v)-1)/2]
+			return median(all, f)
 		}
 		dur := func(f func(*Result) time.Duration) time.Duration {
 			return time.Duration(med(func(r *Result) float64 { return float64(f(r)) }))
@@ -286,6 +281,17 @@ func medians(rounds [][]Result) []Result {
 	return out
 }
 
+// median is the median of f over xs (the lower middle one for an even
+// count); xs must not be empty.
+func median[T any](xs []T, f func(*T) float64) float64 {
+	v := make([]float64, len(xs))
+	for i := range xs {
+		v[i] = f(&xs[i])
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
+}
+
 // pacedMedian is the median of the rounds' fixed-rate attacks, figure by
 // figure, with their errors summed (nil when no round had one).
 func pacedMedian(all []Result) *Paced {
@@ -299,12 +305,7 @@ func pacedMedian(all []Result) *Paced {
 		return nil
 	}
 	med := func(f func(*Paced) float64) float64 {
-		v := make([]float64, len(ps))
-		for j, p := range ps {
-			v[j] = f(p)
-		}
-		slices.Sort(v)
-		return v[(len(v)-1)/2]
+		return median(ps, func(p **Paced) float64 { return f(*p) })
 	}
 	out := &Paced{
 		Rate:      ps[0].Rate,
