@@ -154,11 +154,11 @@ func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, func(), 
 	}
 	w := logbuf.New(out, 0, 0)
 	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	h := logbuf.NewJSONHandler(w, opts)
 	if text {
-		h = slog.NewTextHandler(w, opts)
+		h = logbuf.NewTextHandler(w, opts)
 	}
-	return slog.New(logbuf.NewHandler(h, w)), func() { _ = w.Close() }, nil
+	return slog.New(h), func() { _ = w.Close() }, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).

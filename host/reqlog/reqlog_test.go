@@ -2,15 +2,20 @@ package reqlog_test
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
 
+	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/reqlog"
+	"github.com/hookhost/hookhost/internal/logbuf"
 )
 
 // TestNew_AccessLine checks the access line at each logger level: one line
@@ -56,6 +61,49 @@ func TestNew_AccessLine(t *testing.T) {
 				require.Contains(t, buf.String(), w)
 			}
 			require.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")))
+		})
+	}
+}
+
+// benchLogger is the server's logger as hookhost serve builds it: the
+// redactor's handler (the admin token and a stored secret registered) on a
+// logbuf Writer's handler on slog's JSON handler.
+func benchLogger(out io.Writer) *slog.Logger {
+	w := logbuf.New(out, 0, 0)
+	red := redact.New(strings.Repeat("0123456789abcdef", 4), "hunter2-secret/x")
+	return slog.New(red.Handler(logbuf.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})))
+}
+
+// BenchmarkNew_AccessLine is one webhook request through the middleware,
+// with the access line (Logged) and without it (NoLog): the difference is
+// the line's cost.
+func BenchmarkNew_AccessLine(b *testing.B) {
+	tok := strings.Repeat("ab12", 10)
+	for _, bb := range []struct {
+		name   string
+		logger *slog.Logger
+	}{
+		{"Logged", benchLogger(io.Discard)},
+		{"NoLog", nil},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			app := fiber.New(fiber.Config{DisableStartupMessage: true})
+			app.Use(reqlog.New(reqlog.Config{Logger: bb.logger}))
+			app.Post("/webhooks/:token", func(c *fiber.Ctx) error {
+				e := reqlog.From(c)
+				e.WebhookID, e.RunID = "deploy-site", "01JF3ZQ8W5X7N2K4M6P8R0T2V4"
+				return c.Status(200).SendString(`{"ok":true}`)
+			})
+			h := app.Handler()
+			var ctx fasthttp.RequestCtx
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx.Request.Reset()
+				ctx.Response.Reset()
+				ctx.Request.Header.SetMethod("POST")
+				ctx.Request.SetRequestURI("/webhooks/" + tok)
+				h(&ctx)
+			}
 		})
 	}
 }

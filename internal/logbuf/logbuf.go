@@ -46,6 +46,7 @@ type Writer struct {
 	closed bool
 	err    error // the first error writing to out
 	timer  *time.Timer
+	times  timeCache // the lines' times (writeRecord)
 }
 
 // New returns a Writer to out that writes what it holds delay after the
@@ -76,6 +77,16 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	w.buf = append(w.buf, p...)
+	if err := w.added(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// added arms the delay or, when the buffer is full, flushes after a line
+// was added to it; w.mu is held, and released. It returns the first error
+// writing to out, if any.
+func (w *Writer) added() error {
 	full := len(w.buf) >= w.size
 	if !full && !w.armed {
 		w.armed = true
@@ -88,10 +99,27 @@ func (w *Writer) Write(p []byte) (int, error) {
 			err = ferr
 		}
 	}
-	if err != nil {
-		return 0, err
+	return err
+}
+
+// writeRecord appends r's line, encoded in the JSON (json) or text format,
+// as Write would; see encode.go. It reports false, having written nothing,
+// for a record only slog's handler encodes and once the Writer is closed.
+func (w *Writer) writeRecord(json bool, r slog.Record) (bool, error) {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return false, nil
 	}
-	return len(p), nil
+	n := len(w.buf)
+	b, ok := appendRecord(w.buf, json, r, &w.times)
+	if !ok {
+		w.buf = b[:n]
+		w.mu.Unlock()
+		return false, nil
+	}
+	w.buf = b
+	return true, w.added()
 }
 
 // Flush writes everything held now. It returns the error of that write.
@@ -133,18 +161,61 @@ func (w *Writer) Close() error {
 }
 
 // Handler is a slog.Handler that flushes a Writer after every record of
-// level Warn or above that its inner handler handled.
+// level Warn or above that its inner handler handled. Made by NewJSONHandler
+// or NewTextHandler, it writes most records itself, byte for byte as slog's
+// handler would, at a fraction of the cost (see encode.go).
 type Handler struct {
 	slog.Handler
 	w *Writer
+	// enc says whether the handler encodes records itself: encNone
+	// leaves them all to the inner handler.
+	enc encoding
 }
+
+// encoding is the format a Handler writes records in itself.
+type encoding uint8
+
+const (
+	encNone encoding = iota
+	encJSON
+	encText
+)
 
 // NewHandler wraps h, which writes to w.
 func NewHandler(h slog.Handler, w *Writer) *Handler { return &Handler{Handler: h, w: w} }
 
+// NewJSONHandler returns a Handler of slog.NewJSONHandler(w, opts) that
+// writes the records it can itself (all but those with values other than
+// strings, numbers and booleans) unless opts set ReplaceAttr or AddSource.
+func NewJSONHandler(w *Writer, opts *slog.HandlerOptions) *Handler {
+	return &Handler{Handler: slog.NewJSONHandler(w, opts), w: w, enc: fastEncoding(encJSON, opts)}
+}
+
+// NewTextHandler is NewJSONHandler for slog.NewTextHandler's format.
+func NewTextHandler(w *Writer, opts *slog.HandlerOptions) *Handler {
+	return &Handler{Handler: slog.NewTextHandler(w, opts), w: w, enc: fastEncoding(encText, opts)}
+}
+
+// fastEncoding is enc unless opts ask for what only slog's handlers do.
+func fastEncoding(enc encoding, opts *slog.HandlerOptions) encoding {
+	if opts != nil && (opts.ReplaceAttr != nil || opts.AddSource) {
+		return encNone
+	}
+	return enc
+}
+
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	err := h.Handler.Handle(ctx, r)
+	var (
+		done bool
+		err  error
+	)
+	if h.enc != encNone {
+		done, err = h.w.writeRecord(h.enc == encJSON, r)
+	}
+	if !done {
+		err = h.Handler.Handle(ctx, r)
+	}
 	if r.Level >= slog.LevelWarn {
 		if ferr := h.w.Flush(); err == nil {
 			err = ferr
@@ -153,12 +224,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// WithAttrs implements slog.Handler.
+// WithAttrs implements slog.Handler. The handler it returns leaves records
+// to the inner handler, which holds the attributes.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return &Handler{Handler: h.Handler.WithAttrs(attrs), w: h.w}
 }
 
-// WithGroup implements slog.Handler.
+// WithGroup implements slog.Handler, as WithAttrs.
 func (h *Handler) WithGroup(name string) slog.Handler {
 	return &Handler{Handler: h.Handler.WithGroup(name), w: h.w}
 }
