@@ -30,7 +30,7 @@ type Redactor struct {
 	values map[string]struct{}
 	// replacer is nil when there is nothing to redact; written with mu
 	// held.
-	replacer atomic.Pointer[strings.Replacer]
+	replacer atomic.Pointer[replacer]
 }
 
 // NewRedactor returns a Redactor that knows values.
@@ -98,7 +98,7 @@ func (r *Redactor) Redact(s string) string {
 	}
 	if r != nil {
 		if rep := r.replacer.Load(); rep != nil {
-			s = rep.Replace(s)
+			s = rep.replace(s)
 		}
 	}
 	return Tokens(s)
@@ -193,12 +193,47 @@ func Values(s string, values ...string) string {
 	if rep == nil {
 		return s
 	}
-	return rep.Replace(s)
+	return rep.replace(s)
+}
+
+// replacer replaces the forms of a set of values. Most texts hold none of
+// them, and strings.Replacer allocates a copy of every text it scans, so
+// a text first goes through a filter of the forms' four-byte pieces: one
+// that holds none of them is returned as it is.
+type replacer struct {
+	rep *strings.Replacer
+	// stride is how far apart the filter looks at a text's pieces, and
+	// grams the set of the forms' pieces (by a hash of them) at the
+	// offsets 0 to stride-1: with forms of at least stride+3 bytes, a text
+	// holding a form holds one of those pieces at an offset that is a
+	// multiple of stride.
+	stride int
+	grams  [1 << (gramBits - 6)]uint64
+}
+
+// gramBits is the size of a replacer's set of pieces in bits (as a power
+// of two): few values fill little of it.
+const gramBits = 16
+
+// gram hashes the four bytes of s from i.
+func gram(s string, i int) uint32 {
+	g := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+	return (g * 0x9E3779B1) >> (32 - gramBits)
+}
+
+// replace returns s with every form replaced.
+func (r *replacer) replace(s string) string {
+	for i := 0; i+4 <= len(s); i += r.stride {
+		if g := gram(s, i); r.grams[g>>6]&(1<<(g&63)) != 0 {
+			return r.rep.Replace(s)
+		}
+	}
+	return s
 }
 
 // newReplacer returns a replacer of the values and their encodings, the
 // longest first so that a value containing another is replaced whole.
-func newReplacer(values map[string]struct{}) *strings.Replacer {
+func newReplacer(values map[string]struct{}) *replacer {
 	forms := make(map[string]struct{}, len(values))
 	for v := range values {
 		for _, f := range encodings(v) {
@@ -224,7 +259,16 @@ func newReplacer(values map[string]struct{}) *strings.Replacer {
 	for _, f := range sorted {
 		pairs = append(pairs, f, Marker)
 	}
-	return strings.NewReplacer(pairs...)
+	// sorted[len(sorted)-1] is the shortest form, of at least MinLen (4)
+	// bytes: the stride is at most 4 and at least 1.
+	r := &replacer{rep: strings.NewReplacer(pairs...), stride: min(4, len(sorted[len(sorted)-1])-3)}
+	for _, f := range sorted {
+		for i := 0; i < r.stride; i++ {
+			g := gram(f, i)
+			r.grams[g>>6] |= 1 << (g & 63)
+		}
+	}
+	return r
 }
 
 // encodings lists v as written and as JSON strings and URLs spell it.
