@@ -22,13 +22,54 @@ var _ slog.Handler = (*handler)(nil)
 
 func (r *handler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
 
+// Handle passes rec on as it is when redacting changes nothing in it (the
+// usual case: no copy of the record), else a copy with what changed.
 func (r *handler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, r.redact(rec.Message), rec.PC)
+	msg := r.redact(rec.Message)
+	var out slog.Record
+	changed := msg != rec.Message
+	if changed {
+		out = slog.NewRecord(rec.Time, rec.Level, msg, rec.PC)
+	}
+	kept := 0 // attributes before the first change, kept as they are
 	rec.Attrs(func(a slog.Attr) bool {
+		if !changed {
+			if r.unchanged(a) {
+				kept++
+				return true
+			}
+			changed = true
+			out = slog.NewRecord(rec.Time, rec.Level, msg, rec.PC)
+			i := 0
+			rec.Attrs(func(b slog.Attr) bool {
+				if i == kept {
+					return false
+				}
+				out.AddAttrs(b)
+				i++
+				return true
+			})
+		}
 		out.AddAttrs(r.attr(a))
 		return true
 	})
+	if !changed {
+		return r.h.Handle(ctx, rec)
+	}
 	return r.h.Handle(ctx, out)
+}
+
+// unchanged reports whether attr would return a as it is: a string with
+// nothing to redact, or a value of a kind that holds no text.
+func (r *handler) unchanged(a slog.Attr) bool {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		s := a.Value.String()
+		return r.redact(s) == s
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
+		return true
+	}
+	return false
 }
 
 func (r *handler) WithAttrs(as []slog.Attr) slog.Handler {
