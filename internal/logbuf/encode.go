@@ -263,9 +263,9 @@ var plainText = func() (t [256]bool) {
 type timeCache struct {
 	sec  int64
 	loc  *time.Location
-	ok   bool                            // sec and loc are set and within slog's years
-	head []byte                          // 2006-01-02T15:04:05
-	zone []byte                          // Z07:00
+	ok   bool                                        // sec and loc are set and within slog's years
+	head []byte                                      // 2006-01-02T15:04:05
+	zone []byte                                      // Z07:00
 	tmp  [len("2006-01-02T15:04:05Z07:00") + 16]byte // room to format them
 }
 
