@@ -2,6 +2,7 @@ package reqlog_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -106,4 +107,77 @@ func BenchmarkNew_AccessLine(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestRedactedPath checks the access line's path: tokens redacted, and a
+// string that does not change when the request's bytes are reused.
+func TestRedactedPath(t *testing.T) {
+	t.Parallel()
+	tok := strings.Repeat("ab12", 10)
+	for _, tt := range []struct{ path, want string }{
+		{"", ""},
+		{"/", "/"},
+		{"/webhooks/" + tok, "/webhooks/[redacted]"},
+		{"/webhooks/" + tok + "/a/b", "/webhooks/[redacted]/a/b"},
+		{"/webhooks/short", "/webhooks/short"},
+		{"/api/v1/runs", "/api/v1/runs"},
+	} {
+		b := []byte(tt.path)
+		got := reqlog.RedactedPath(b)
+		for i := range b {
+			b[i] = 'x'
+		}
+		require.Equal(t, tt.want, got)
+	}
+}
+
+// TestNew_AccessLineServerChain checks the whole access line as the server
+// writes it (the redacting handler on logbuf's encoders), in both formats,
+// against slog's own handlers given the same record.
+func TestNew_AccessLineServerChain(t *testing.T) {
+	t.Parallel()
+	const secret = "hidden-Echo-42"
+	tok := strings.Repeat("ab12", 10)
+	for _, json := range []bool{true, false} {
+		var got, want bytes.Buffer
+		w := logbuf.New(&got, time.Hour, 0)
+		red := redact.New(secret)
+		fast := logbuf.NewTextHandler(w, nil)
+		var ref slog.Handler = slog.NewTextHandler(&want, nil)
+		if json {
+			fast = logbuf.NewJSONHandler(w, nil)
+			ref = slog.NewJSONHandler(&want, nil)
+		}
+		// The record the middleware makes, kept to give slog's handler.
+		var rec slog.Record
+		app := fiber.New(fiber.Config{DisableStartupMessage: true})
+		app.Use(reqlog.New(reqlog.Config{Logger: slog.New(&tee{Handler: red.Handler(fast), rec: &rec})}))
+		app.Post("/webhooks/*", func(c *fiber.Ctx) error {
+			e := reqlog.From(c)
+			e.WebhookID, e.RunID, e.Cause, e.Reason = "w1", "r1", "verify", `bad "sig" `+secret
+			return c.Status(401).SendString("no")
+		})
+		req := httptest.NewRequest("POST", "/webhooks/"+tok+"/x%20y", nil)
+		req.Header.Set(reqlog.Header, "abc")
+		_, err := app.Test(req, -1)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		require.NoError(t, red.Handler(ref).Handle(context.Background(), rec))
+		require.Equal(t, want.String(), got.String())
+		require.Contains(t, got.String(), "[redacted]/x y")
+		require.Contains(t, got.String(), `bad \"sig\" [redacted]`)
+		require.NotContains(t, got.String(), secret)
+		require.NotContains(t, got.String(), tok)
+	}
+}
+
+// tee is a handler that keeps a clone of the record it passes on.
+type tee struct {
+	slog.Handler
+	rec *slog.Record
+}
+
+func (t *tee) Handle(ctx context.Context, r slog.Record) error {
+	*t.rec = r.Clone()
+	return t.Handler.Handle(ctx, r)
 }

@@ -1,0 +1,4 @@
+package reqlog
+
+// RedactedPath exports redactedPath to the tests.
+var RedactedPath = redactedPath
