@@ -226,3 +226,18 @@ func handlerLine(json bool, r slog.Record) string {
 	}
 	return buf.String()
 }
+
+// TestHandler_AfterClose checks that a record handled after Close is
+// written at once, as slog's handler writes it.
+func TestHandler_AfterClose(t *testing.T) {
+	t.Parallel()
+	var out recorder
+	w := New(&out, time.Hour, 0)
+	h := NewJSONHandler(w, nil)
+	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), slog.LevelInfo, "before", 0)
+	require.NoError(t, h.Handle(context.Background(), r))
+	require.NoError(t, w.Close())
+	r.Message = "after"
+	require.NoError(t, h.Handle(context.Background(), r))
+	require.Equal(t, []string{slogLine(true, slog.NewRecord(r.Time, r.Level, "before", 0)), slogLine(true, r)}, out.got())
+}
