@@ -85,11 +85,19 @@ func appendAttr(b []byte, json bool, a slog.Attr) ([]byte, bool) {
 	default:
 		return b, false
 	}
-	b = appendSep(b, json)
-	b = appendString(b, json, a.Key)
 	if json {
-		b = append(b, ':')
+		if plainJSONString(a.Key) {
+			b = append(b, ',', '"')
+			b = append(b, a.Key...)
+			b = append(b, '"', ':')
+		} else {
+			b = append(b, ',')
+			b = appendString(b, json, a.Key)
+			b = append(b, ':')
+		}
 	} else {
+		b = append(b, ' ')
+		b = appendString(b, json, a.Key)
 		b = append(b, '=')
 	}
 	switch v.Kind() {
@@ -135,6 +143,11 @@ func appendJSONFloat(b []byte, f float64) []byte {
 // quoting (then Go-quoted).
 func appendString(b []byte, json bool, s string) []byte {
 	if json {
+		if plainJSONString(s) {
+			b = append(b, '"')
+			b = append(b, s...)
+			return append(b, '"')
+		}
 		b = append(b, '"')
 		b = appendEscapedJSONString(b, s)
 		return append(b, '"')
@@ -143,6 +156,17 @@ func appendString(b []byte, json bool, s string) []byte {
 		return strconv.AppendQuote(b, s)
 	}
 	return append(b, s...)
+}
+
+// plainJSONString reports whether s is all plainJSON bytes: a JSON string
+// of s as it is.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // appendEscapedJSONString is slog's (encoding/json's string encoding
