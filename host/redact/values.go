@@ -205,11 +205,11 @@ func Values(s string, values ...string) string {
 // that holds none of them is returned as it is.
 type replacer struct {
 	rep *strings.Replacer
-	// stride is how far apart the filter looks at a text's pieces, and
-	// grams the set of the forms' pieces (by a hash of them) at the
-	// offsets 0 to stride-1: with forms of at least stride+3 bytes, a text
-	// holding a form holds one of those pieces at an offset that is a
-	// multiple of stride.
+	// stride is how far apart the filter looks at a text's pieces (0: no
+	// filter, for a single form), and grams the set of the forms' pieces
+	// (by a hash of them) at the offsets 0 to stride-1: with forms of at
+	// least stride+3 bytes, a text holding a form holds one of those
+	// pieces at an offset that is a multiple of stride.
 	stride int
 	grams  [1 << (gramBits - 6)]uint64
 }
@@ -226,6 +226,9 @@ func gram(s string, i int) uint32 {
 
 // replace returns s with every form replaced.
 func (r *replacer) replace(s string) string {
+	if r.stride == 0 {
+		return r.rep.Replace(s)
+	}
 	for i := 0; i+4 <= len(s); i += r.stride {
 		if g := gram(s, i); r.grams[g>>6]&(1<<(g&63)) != 0 {
 			return r.rep.Replace(s)
@@ -262,9 +265,15 @@ func newReplacer(values map[string]struct{}) *replacer {
 	for _, f := range sorted {
 		pairs = append(pairs, f, Marker)
 	}
+	r := &replacer{rep: strings.NewReplacer(pairs...)}
+	if len(sorted) == 1 {
+		// One form: strings.Replacer searches for it alone, skipping
+		// ahead, and returns a text without it as it is. No filter.
+		return r
+	}
 	// sorted[len(sorted)-1] is the shortest form, of at least MinLen (4)
 	// bytes: the stride is at most 4 and at least 1.
-	r := &replacer{rep: strings.NewReplacer(pairs...), stride: min(4, len(sorted[len(sorted)-1])-3)}
+	r.stride = min(4, len(sorted[len(sorted)-1])-3)
 	for _, f := range sorted {
 		for i := 0; i < r.stride; i++ {
 			g := gram(f, i)
