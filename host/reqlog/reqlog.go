@@ -93,9 +93,9 @@ func New(cfg Config) fiber.Handler {
 
 // logLine logs the access line when the handler takes Info (a server run
 // with --log-level warn pays nothing for it). The record goes to the
-// logger's handler directly, not through slog.Logger.LogAttrs, whose
-// runtime.Callers for the record's source was a fifth of the line's cost:
-// the line has no source (it would always be this function).
+// logger's handler directly, not through slog.Logger.LogAttrs, which would
+// also walk the stack (runtime.Callers) for the record's source: the
+// server's handlers never show it, and it would always be this function.
 func logLine(c *fiber.Ctx, h slog.Handler, e *Entry, status int, now time.Time, elapsed time.Duration) {
 	ctx := c.UserContext()
 	if !h.Enabled(ctx, slog.LevelInfo) {
