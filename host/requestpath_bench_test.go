@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/runner"
+	"github.com/hookhost/hookhost/internal/logbuf"
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
@@ -32,16 +33,18 @@ func (fixedRunner) Run(context.Context, *runner.Invocation) (*automations.Result
 }
 
 // BenchmarkWebhook_RequestPath measures the server's own cost of the
-// guide's webhook request without the run: routing, the request log and
-// metrics, the token lookup, the event KATA, the answer. The webhook keeps
+// guide's webhook request without the run: routing, the access log line
+// (as serve writes it by default) and metrics, the token lookup, the event KATA, the answer. The webhook keeps
 // failed runs only (history: record: errors, as the bench's
 // outofprocess-errors target), so no run record is written, and the run is
 // a fixed answer. Compare allocs/op and ns/op before and after a change.
 func BenchmarkWebhook_RequestPath(b *testing.B) {
 	bundle := setup(b, func(c *Config) {
 		c.Runner = fixedRunner{}
-		// As the bench runs the server: --log-level warn.
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// As hookhost serve logs by default (and the bench runs it): JSON
+		// through logbuf at info, the access line of every request
+		// included.
+		c.Logger = slog.New(logbuf.NewJSONHandler(logbuf.New(io.Discard, 0, 0), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
 	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
