@@ -46,6 +46,7 @@ func TestOpen(t *testing.T) {
 			want   string
 		}{
 			{"journal_mode", "wal"},
+			{"page_size", fmt.Sprint(PageSize)},
 			{"synchronous", "2"}, // FULL
 			{"foreign_keys", "1"},
 			{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds())},
@@ -80,6 +81,31 @@ func TestOpen(t *testing.T) {
 		var n int
 		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
 		require.Equal(t, migrationCount(t), n)
+	})
+
+	t.Run("ExistingDatabaseKeepsItsPageSize", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "hookhost.db")
+		// A database that an earlier hookhost made: 4 KiB pages, WAL.
+		db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)")
+		require.NoError(t, err)
+		_, err = db.ExecContext(ctx, `CREATE TABLE before_upgrade (x INTEGER) STRICT; INSERT INTO before_upgrade VALUES (7)`)
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+
+		s, err := Open(ctx, path)
+		require.NoError(t, err)
+		defer s.Close()
+		var size, x int
+		var mode string
+		require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size))
+		require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT x FROM before_upgrade`).Scan(&x))
+		require.Equal(t, 4096, size)
+		require.Equal(t, "wal", mode)
+		require.Equal(t, 7, x)
+		require.NoError(t, s.CreateAutomation(ctx, &store.Automation{Name: "after"}))
 	})
 
 	t.Run("RefusesBadPaths", func(t *testing.T) {
