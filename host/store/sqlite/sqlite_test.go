@@ -241,7 +241,7 @@ func TestStorageFull(t *testing.T) {
 	since := failing.Since
 
 	// Admin writes fail the same way, and so does the probe.
-	err = s.CreateAutomation(ctx, &store.Automation{Name: "big", Script: string(make([]byte, 16<<10))})
+	err = s.CreateAutomation(ctx, &store.Automation{Name: "big", Script: string(make([]byte, 4*PageSize))})
 	require.ErrorIs(t, err, store.ErrStorageFull)
 	require.ErrorIs(t, s.ProbeWrite(ctx), store.ErrStorageFull)
 	require.ErrorAs(t, s.Healthy(), &failing)
