@@ -83,6 +83,38 @@ func TestOpen(t *testing.T) {
 		require.Equal(t, migrationCount(t), n)
 	})
 
+	t.Run("RunBatchesLeaveTheConnectionFull", func(t *testing.T) {
+		t.Parallel()
+		s := openTest(t)
+		ctx := context.Background()
+		require.NoError(t, s.InsertRuns(ctx, []*store.Run{{ID: "taken", WebhookID: "w"}}))
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		tests := []struct {
+			name    string
+			ctx     context.Context
+			runs    []*store.Run
+			wantErr error
+		}{
+			{"written", ctx, []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}}, nil},
+			{"conflict", ctx, []*store.Run{{WebhookID: "w"}, {ID: "taken", WebhookID: "w"}}, store.ErrConflict},
+			{"canceled", canceled, []*store.Run{{WebhookID: "w"}}, context.Canceled},
+		}
+		for _, tt := range tests {
+			err := s.InsertRuns(tt.ctx, tt.runs)
+			if tt.wantErr == nil {
+				require.NoError(t, err, tt.name)
+			} else {
+				require.ErrorIs(t, err, tt.wantErr, tt.name)
+			}
+			// The batch commits with synchronous=NORMAL; everything
+			// else on the connection stays FULL.
+			var sync int
+			require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync), tt.name)
+			require.Equal(t, 2, sync, tt.name)
+		}
+	})
+
 	t.Run("ExistingDatabaseKeepsItsPageSize", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
