@@ -2,7 +2,9 @@
 // store, on modernc.org/sqlite (pure Go).
 //
 // The database runs in WAL mode with synchronous=FULL (a commit is on disk
-// when it returns), foreign keys on, a busy timeout, and BEGIN IMMEDIATE for
+// when it returns; but for a batch of run records, which commits with
+// NORMAL: see InsertRuns in sqlstore), 16 KiB pages (in a database it
+// creates), foreign keys on, a busy timeout, and BEGIN IMMEDIATE for
 // transactions, through a single connection: SQLite has one writer, and one
 // pooled connection queues writers fairly where several connections would
 // spin in SQLite's busy handler (shared/spec/tech-facts.md §1). The job
