@@ -2,7 +2,9 @@
 // store, on modernc.org/sqlite (pure Go).
 //
 // The database runs in WAL mode with synchronous=FULL (a commit is on disk
-// when it returns), foreign keys on, a busy timeout, and BEGIN IMMEDIATE for
+// when it returns; but for a batch of run records, which commits with
+// NORMAL: see InsertRuns in sqlstore), 16 KiB pages (in a database it
+// creates), foreign keys on, a busy timeout, and BEGIN IMMEDIATE for
 // transactions, through a single connection: SQLite has one writer, and one
 // pooled connection queues writers fairly where several connections would
 // spin in SQLite's busy handler (shared/spec/tech-facts.md §1). The job
@@ -66,13 +68,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // DSN returns the modernc.org/sqlite data source name Open uses for path.
+//
+// A new database gets 16 KiB pages (SQLite's default is 4 KiB): a batch of
+// run records then dirties a quarter as many pages, each written to the WAL
+// in two pwrite calls and again by the checkpoint (BenchmarkRecorder/Record
+// makes 60% fewer pwrite calls and reads three quarters fewer pages back).
+// An existing database keeps its page size: in WAL mode SQLite ignores
+// PRAGMA page_size. The driver runs the _pragma list in the order of their
+// names, journal_mode before page_size, so journal_mode and synchronous are
+// its _journal_mode and _synchronous keys, which it runs after that list:
+// page_size must come before the journal mode is set, since setting it
+// writes the file's first page.
 func DSN(path string) string {
-	return path + "?_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)" +
+	return path + "?_pragma=page_size(" + fmt.Sprint(PageSize) + ")" +
+		"&_journal_mode=WAL" +
+		"&_synchronous=FULL" +
 		"&_pragma=foreign_keys(1)" +
 		fmt.Sprintf("&_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()) +
 		"&_txlock=immediate"
 }
+
+// PageSize is the page size of a new database, in bytes.
+const PageSize = 16 << 10
 
 func openDB(path string) (*sql.DB, error) {
 	if path == "" {

@@ -46,6 +46,7 @@ func TestOpen(t *testing.T) {
 			want   string
 		}{
 			{"journal_mode", "wal"},
+			{"page_size", fmt.Sprint(PageSize)},
 			{"synchronous", "2"}, // FULL
 			{"foreign_keys", "1"},
 			{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds())},
@@ -80,6 +81,63 @@ func TestOpen(t *testing.T) {
 		var n int
 		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n))
 		require.Equal(t, migrationCount(t), n)
+	})
+
+	t.Run("RunBatchesLeaveTheConnectionFull", func(t *testing.T) {
+		t.Parallel()
+		s := openTest(t)
+		ctx := context.Background()
+		require.NoError(t, s.InsertRuns(ctx, []*store.Run{{ID: "taken", WebhookID: "w"}}))
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		tests := []struct {
+			name    string
+			ctx     context.Context
+			runs    []*store.Run
+			wantErr error
+		}{
+			{"written", ctx, []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}}, nil},
+			{"conflict", ctx, []*store.Run{{WebhookID: "w"}, {ID: "taken", WebhookID: "w"}}, store.ErrConflict},
+			{"canceled", canceled, []*store.Run{{WebhookID: "w"}}, context.Canceled},
+		}
+		for _, tt := range tests {
+			err := s.InsertRuns(tt.ctx, tt.runs)
+			if tt.wantErr == nil {
+				require.NoError(t, err, tt.name)
+			} else {
+				require.ErrorIs(t, err, tt.wantErr, tt.name)
+			}
+			// The batch commits with synchronous=NORMAL; everything
+			// else on the connection stays FULL.
+			var sync int
+			require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync), tt.name)
+			require.Equal(t, 2, sync, tt.name)
+		}
+	})
+
+	t.Run("ExistingDatabaseKeepsItsPageSize", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "hookhost.db")
+		// A database that an earlier hookhost made: 4 KiB pages, WAL.
+		db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)")
+		require.NoError(t, err)
+		_, err = db.ExecContext(ctx, `CREATE TABLE before_upgrade (x INTEGER) STRICT; INSERT INTO before_upgrade VALUES (7)`)
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+
+		s, err := Open(ctx, path)
+		require.NoError(t, err)
+		defer s.Close()
+		var size, x int
+		var mode string
+		require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size))
+		require.NoError(t, s.DB().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT x FROM before_upgrade`).Scan(&x))
+		require.Equal(t, 4096, size)
+		require.Equal(t, "wal", mode)
+		require.Equal(t, 7, x)
+		require.NoError(t, s.CreateAutomation(ctx, &store.Automation{Name: "after"}))
 	})
 
 	t.Run("RefusesBadPaths", func(t *testing.T) {
@@ -215,7 +273,7 @@ func TestStorageFull(t *testing.T) {
 	since := failing.Since
 
 	// Admin writes fail the same way, and so does the probe.
-	err = s.CreateAutomation(ctx, &store.Automation{Name: "big", Script: string(make([]byte, 16<<10))})
+	err = s.CreateAutomation(ctx, &store.Automation{Name: "big", Script: string(make([]byte, 4*PageSize))})
 	require.ErrorIs(t, err, store.ErrStorageFull)
 	require.ErrorIs(t, s.ProbeWrite(ctx), store.ErrStorageFull)
 	require.ErrorAs(t, s.Healthy(), &failing)

@@ -143,9 +143,10 @@ func (s *Store) noteWrite(err error, clears bool) error {
 	return err
 }
 
-// probeSize is the size of what ProbeWrite writes: two SQLite pages (4 KiB
-// each), so that a database at its size limit cannot take it.
-const probeSize = 8 << 10
+// probeSize is the size of what ProbeWrite writes: two SQLite pages (16
+// KiB each in a new database, 4 KiB in one made before), so that a database
+// at its size limit cannot take it in the free room of its last pages.
+const probeSize = 32 << 10
 
 // ProbeWrite inserts a row of a few pages into store_probe and deletes it,
 // in one committed transaction: a real write, through the same write-ahead
