@@ -270,7 +270,7 @@ func newServer(impl Extension, broker *plugin.GRPCBroker, life *lifecycle) *serv
 	if life == nil {
 		life = newLifecycle() // never drains: nothing calls shutdown
 	}
-	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, workers: workerPool{jobs: make(chan func())}, life: life}
+	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, life: life}
 }
 
 // errShuttingDown answers a call that arrives while the process drains.

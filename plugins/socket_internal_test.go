@@ -30,7 +30,7 @@ func (echoExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
 
 func (echoExt) RunCommand(context.Context, CommandCall, Host) ([]byte, error) { return nil, nil }
 
-func socketServer(t *testing.T) *runSocket {
+func socketServer(t testing.TB) *runSocket {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
 	require.NoError(t, err)

@@ -491,37 +491,72 @@ func (q *resultQueue) close() {
 }
 
 // workerIdle is how long a worker of a workerPool waits for more work
-// before it exits.
+// before it exits: at least this, at most twice this.
 const workerIdle = 10 * time.Second
 
 // workerPool runs functions on reused goroutines: a streamed run on a new
 // goroutine would grow its stack from scratch every time, which costs more
 // than a small automation run. There is no bound: a function that finds no
-// idle worker gets a new one.
+// idle worker gets a new one. The zero value is ready to use.
+//
+// Idle workers wait on a stack, the last one idle on top, so that the ones
+// at the bottom are those that stayed idle longest; one timer for the pool
+// (not one per worker, reset after every run) ends every workerIdle those
+// that stayed idle all that time.
 type workerPool struct {
-	jobs chan func() // unbuffered: a send succeeds only to an idle worker
+	mu      sync.Mutex
+	idle    []*worker
+	low     int  // the fewest idle workers since the last reap: the bottom ones stayed idle
+	reaping bool // a reap is due: there are idle workers
 }
+
+// worker is an idle worker's mailbox: its next function, or nil to exit.
+type worker struct{ next chan func() } // cap 1
 
 // do runs f on an idle worker, or on a new one.
 func (p *workerPool) do(f func()) {
-	select {
-	case p.jobs <- f:
-	default:
-		go p.work(f)
+	p.mu.Lock()
+	n := len(p.idle) - 1
+	if n < 0 {
+		p.mu.Unlock()
+		go p.work(&worker{next: make(chan func(), 1)}, f)
+		return
+	}
+	w := p.idle[n]
+	p.idle[n] = nil
+	p.idle = p.idle[:n]
+	p.low = min(p.low, n)
+	p.mu.Unlock()
+	w.next <- f
+}
+
+func (p *workerPool) work(w *worker, f func()) {
+	for f != nil {
+		f()
+		f = nil // not kept alive while idle
+		p.mu.Lock()
+		p.idle = append(p.idle, w)
+		if !p.reaping {
+			p.reaping, p.low = true, len(p.idle)
+			time.AfterFunc(workerIdle, p.reap)
+		}
+		p.mu.Unlock()
+		f = <-w.next
 	}
 }
 
-func (p *workerPool) work(f func()) {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
-	for {
-		f()
-		f = nil
-		t.Reset(workerIdle)
-		select {
-		case f = <-p.jobs:
-		case <-t.C:
-			return
-		}
+// reap ends the workers that stayed idle since the last reap, and comes
+// again while some are idle.
+func (p *workerPool) reap() {
+	p.mu.Lock()
+	done := slices.Clone(p.idle[:p.low])
+	p.idle = slices.Delete(p.idle, 0, p.low)
+	p.low = len(p.idle)
+	if p.reaping = p.low > 0; p.reaping {
+		time.AfterFunc(workerIdle, p.reap)
+	}
+	p.mu.Unlock()
+	for _, w := range done {
+		w.next <- nil
 	}
 }

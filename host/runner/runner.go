@@ -334,7 +334,9 @@ func resultOf(out plugins.Outcome) (*automations.Result, error) {
 		case "":
 			v, err = dict.DecodeJSON(out.Return)
 		case dict.WireVersion:
-			v, err = dict.DecodeWire(out.Return)
+			// Only an extension process answers in the wire form: Return
+			// is the decoded message's own copy, which nothing writes to.
+			v, err = dict.DecodeWireShared(out.Return)
 		default:
 			err = fmt.Errorf("unknown format %q", out.ReturnFormat)
 		}

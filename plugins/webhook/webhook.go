@@ -250,8 +250,10 @@ func decodeObject(b []byte) (*dict.Map, error) {
 }
 
 // decodeWireObject decodes a dictionary in the wire form of package dict.
+// Its strings share b, Invocation.Inputs, which no one writes to (it
+// shares the memory of the message it came in anyway).
 func decodeWireObject(b []byte) (*dict.Map, error) {
-	v, err := dict.DecodeWire(b)
+	v, err := dict.DecodeWireShared(b)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The wire form is a compact binary encoding of a value, for values that
@@ -188,7 +189,18 @@ var errWire = errors.New("dict: malformed wire form")
 // DecodeWire decodes the wire form of AppendWire. As with DecodeJSON,
 // strings share the memory of one copy of b.
 func DecodeWire(b []byte) (any, error) {
-	d := wireDecoder{s: string(b)}
+	return decodeWire(string(b))
+}
+
+// DecodeWireShared is DecodeWire without the copy of b: the strings it
+// returns share b's memory, which must not change afterwards (b is the
+// caller's own copy of a message, say).
+func DecodeWireShared(b []byte) (any, error) {
+	return decodeWire(unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+func decodeWire(s string) (any, error) {
+	d := wireDecoder{s: s}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err

@@ -48,9 +48,13 @@ func TestWire_SameAsJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			want := viaJSON(t, tt.v)
-			got, err := DecodeWire(AppendWire(nil, tt.v, false))
+			b := AppendWire(nil, tt.v, false)
+			got, err := DecodeWire(b)
 			require.NoError(t, err)
 			require.Equal(t, want, got)
+			got, err = DecodeWireShared(b)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "shared")
 		})
 	}
 }

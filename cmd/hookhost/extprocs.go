@@ -1,0 +1,121 @@
+package main
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"time"
+)
+
+// The built-in extension runs on one P while it needs less than a core,
+// and on all of them when its runs keep one busy (adaptProcs).
+//
+// With several Ps, every run the extension hands to a worker goroutine,
+// and every batch of results it sends, can wake an idle P and an OS thread
+// for it (wakep, startm, a futex wake), and the threads that find nothing
+// to do spin looking for work first: under the guide's load that was a
+// fifth of the extension's CPU. With one P the hand-offs are goroutine
+// switches on one thread. But one P caps CPU-heavy automations at a core:
+// when the extension is about that busy, or its goroutines wait long to
+// run (the one P is saturated, or the machine is so busy that its thread
+// gets less than a core and the CPU time cannot tell), it gets every P
+// back: the default.
+const (
+	procsInterval = 250 * time.Millisecond
+	// procsUp and procsDown are the extension's CPU use, in cores over the
+	// last interval, above which it gets every P back, and below which it
+	// goes back to one.
+	procsUp   = 0.75
+	procsDown = 0.4
+	// procsWait is how long the 90th percentile of the goroutines that
+	// became ready to run in the last interval may wait for a P, at one P
+	// (above, it gets every P back) and at all (to go back to one).
+	// Asynchronous preemption gives a CPU-bound goroutine 10 ms.
+	procsWait = 5 * time.Millisecond
+)
+
+// schedLatency is the runtime's histogram of how long goroutines waited
+// to run.
+const schedLatency = "/sched/latencies:seconds"
+
+// adaptProcs starts the goroutine that sets GOMAXPROCS by the process's
+// CPU use, unless GOMAXPROCS is set in the environment, there is one P
+// anyway, or the platform cannot tell the process's CPU time.
+func adaptProcs() {
+	all := runtime.GOMAXPROCS(0)
+	if _, ok := os.LookupEnv("GOMAXPROCS"); ok || all <= 1 {
+		return
+	}
+	if _, ok := processCPU(); !ok {
+		return
+	}
+	runtime.GOMAXPROCS(1)
+	go func() {
+		procs := 1
+		cpu, _ := processCPU()
+		at := time.Now()
+		lat := []metrics.Sample{{Name: schedLatency}}
+		metrics.Read(lat)
+		var prev []uint64
+		if lat[0].Value.Kind() == metrics.KindFloat64Histogram {
+			prev = append(prev, lat[0].Value.Float64Histogram().Counts...)
+		}
+		t := time.NewTicker(procsInterval)
+		defer t.Stop()
+		for now := range t.C {
+			c, _ := processCPU()
+			busy := float64(c-cpu) / float64(now.Sub(at))
+			cpu, at = c, now
+			var wait time.Duration
+			if prev != nil {
+				metrics.Read(lat)
+				h := lat[0].Value.Float64Histogram()
+				wait = percentile(prev, h, 0.9)
+				copy(prev, h.Counts)
+			}
+			if p := nextProcs(procs, all, busy, wait); p != procs {
+				procs = p
+				runtime.GOMAXPROCS(p)
+			}
+		}
+	}()
+}
+
+// nextProcs is the GOMAXPROCS for the next interval: from procs (1 or
+// all), with busy cores used in the last one and wait the 90th percentile
+// of the goroutines' waits to run.
+func nextProcs(procs, all int, busy float64, wait time.Duration) int {
+	switch {
+	case procs == 1 && (busy > procsUp || wait > procsWait):
+		return all
+	case procs > 1 && busy < procsDown && wait <= procsWait:
+		return 1
+	}
+	return procs
+}
+
+// percentile is the upper bound of the bucket of h where the fraction q of
+// the samples counted since prev (h's counts before) falls; 0 without
+// samples.
+func percentile(prev []uint64, h *metrics.Float64Histogram, q float64) time.Duration {
+	var total uint64
+	for i, c := range h.Counts {
+		total += c - prev[i]
+	}
+	if total == 0 {
+		return 0
+	}
+	want := uint64(q * float64(total))
+	var n uint64
+	for i, c := range h.Counts {
+		if n += c - prev[i]; n > want {
+			b := h.Buckets[i+1]
+			if math.IsInf(b, 1) {
+				b = h.Buckets[i]
+			}
+			return time.Duration(b * float64(time.Second))
+		}
+	}
+	return 0 // not reached: n ends at total
+}

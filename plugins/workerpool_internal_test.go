@@ -1,0 +1,73 @@
+package plugins
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// idleWorkers waits until p has n idle workers and returns them, bottom
+// first.
+func idleWorkers(p *workerPool, n int) []*worker {
+	for {
+		p.mu.Lock()
+		if len(p.idle) == n {
+			w := append([]*worker(nil), p.idle...)
+			p.mu.Unlock()
+			return w
+		}
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+}
+
+func TestWorkerPoolReap(t *testing.T) {
+	var p workerPool
+	var started, done sync.WaitGroup
+	gate := make(chan struct{})
+	for range 3 {
+		started.Add(1)
+		done.Add(1)
+		p.do(func() { started.Done(); <-gate; done.Done() })
+	}
+	started.Wait()
+	close(gate)
+	done.Wait()
+	idle := idleWorkers(&p, 3)
+
+	// The reap timer started with the first idle worker: the two others
+	// were not idle all the period. One gets work: the last one idle.
+	busy := make(chan struct{})
+	running := make(chan struct{})
+	p.do(func() { close(running); <-busy })
+	<-running
+	p.mu.Lock()
+	if len(p.idle) != 2 || p.idle[0] != idle[0] || p.idle[1] != idle[1] || p.low != 1 || !p.reaping {
+		t.Fatalf("after do: %d idle, low %d, reaping %v; want the bottom 2 of %v, low 1, true", len(p.idle), p.low, p.reaping, idle)
+	}
+	p.mu.Unlock()
+
+	// The first reap ends the one idle all along; the next, the other.
+	for i, want := range []int{1, 0} {
+		p.mu.Lock()
+		if p.idle[0] != idle[i] {
+			t.Fatalf("reap %d: the bottom worker is not the one idle longest", i)
+		}
+		p.mu.Unlock()
+		p.reap()
+		p.mu.Lock()
+		if len(p.idle) != want || p.low != want || p.reaping != (want > 0) {
+			t.Fatalf("after reap %d: %d idle, low %d, reaping %v; want %d", i, len(p.idle), p.low, p.reaping, want)
+		}
+		p.mu.Unlock()
+	}
+
+	// The busy worker comes back and starts a new period.
+	close(busy)
+	idleWorkers(&p, 1)
+	p.mu.Lock()
+	if !p.reaping || p.low != 1 {
+		t.Fatalf("after the run: reaping %v, low %d; want true, 1", p.reaping, p.low)
+	}
+	p.mu.Unlock()
+}
