@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"time"
+
+	"github.com/hookhost/hookhost/internal/cputime"
 )
 
 // The built-in extension runs on one P while it needs less than a core,
@@ -47,13 +49,13 @@ func adaptProcs() {
 	if _, ok := os.LookupEnv("GOMAXPROCS"); ok || all <= 1 {
 		return
 	}
-	if _, ok := processCPU(); !ok {
+	if _, ok := cputime.Process(); !ok {
 		return
 	}
 	runtime.GOMAXPROCS(1)
 	go func() {
 		procs := 1
-		cpu, _ := processCPU()
+		cpu, _ := cputime.Process()
 		at := time.Now()
 		lat := []metrics.Sample{{Name: schedLatency}}
 		metrics.Read(lat)
@@ -64,7 +66,7 @@ func adaptProcs() {
 		t := time.NewTicker(procsInterval)
 		defer t.Stop()
 		for now := range t.C {
-			c, _ := processCPU()
+			c, _ := cputime.Process()
 			busy := float64(c-cpu) / float64(now.Sub(at))
 			cpu, at = c, now
 			var wait time.Duration

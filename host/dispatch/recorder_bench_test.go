@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookhost/hookhost/internal/cputime"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/automations"
@@ -75,9 +77,9 @@ func BenchmarkRecorder(b *testing.B) {
 // reportCPU starts measuring the process's CPU time; the function it
 // returns reports it per op as cpu-ns/op (nothing where it cannot be read).
 func reportCPU(b *testing.B) func() {
-	start, ok := processCPU()
+	start, ok := cputime.Process()
 	return func() {
-		end, ok2 := processCPU()
+		end, ok2 := cputime.Process()
 		if ok && ok2 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}

@@ -131,18 +131,7 @@ func (s *Store) inRunsTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, fn)
 }
 
 // runColSet is a set of the columns a record often leaves empty (the

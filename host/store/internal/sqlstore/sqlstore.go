@@ -196,7 +196,13 @@ type rowScanner interface {
 
 // inTx runs fn in a transaction and commits it if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return runTx(func() (*sql.Tx, error) { return s.db.BeginTx(ctx, nil) }, fn)
+}
+
+// runTx runs fn in the transaction begin starts, and commits it if fn
+// returns nil.
+func runTx(begin func() (*sql.Tx, error), fn func(tx *sql.Tx) error) error {
+	tx, err := begin()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

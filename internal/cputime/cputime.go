@@ -1,0 +1,2 @@
+// Package cputime tells the CPU time the current process has used.
+package cputime
