@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/store/sqlite"
+)
+
+// BenchmarkInsertBatch measures the inserter's transaction alone (River's
+// jobs, the records, the commit) for batches of a fixed size, without
+// the scheduling of concurrent callers, so that instruction counts
+// (callgrind) compare from one build to the next.
+func BenchmarkInsertBatch(b *testing.B) {
+	for _, n := range []int{1, 64} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+			require.NoError(b, err)
+			settings := DefaultSettings()
+			settings.Workers = 0
+			q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			require.NoError(b, err)
+			b.Cleanup(func() {
+				_ = q.Close()
+				_ = st.Close()
+			})
+			in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
+			req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
+			items := make([]*insertItem, n)
+			for b.Loop() {
+				for i := range items {
+					items[i] = newInsertItem(NewJobID(), req)
+				}
+				if err := q.inserter.run(ctx, items); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+		})
+	}
+}
