@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/store/sqlite"
@@ -43,6 +44,51 @@ func BenchmarkInsertBatch(b *testing.B) {
 				if err := q.inserter.run(ctx, items); err != nil {
 					b.Fatal(err)
 				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+		})
+	}
+}
+
+// BenchmarkFetch measures River's fetch on SQLite (JobGetAvailable, a
+// write transaction of its own) per job, by how many jobs one fetch takes:
+// under load a worker slot that frees up triggers a fetch after
+// Config.FetchCooldown, so the cooldown sets the fetches' size.
+func BenchmarkFetch(b *testing.B) {
+	for _, n := range []int{1, 2, 5, 10} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+			require.NoError(b, err)
+			settings := DefaultSettings()
+			settings.Workers = 0
+			q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			require.NoError(b, err)
+			b.Cleanup(func() {
+				_ = q.Close()
+				_ = st.Close()
+			})
+			in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
+			req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
+			exec := q.client.Driver().GetExecutor()
+			items := make([]*insertItem, 200)
+			var fetched int
+			for b.Loop() {
+				if fetched%len(items) == 0 {
+					b.StopTimer()
+					for i := range items {
+						items[i] = newInsertItem(NewJobID(), req)
+					}
+					require.NoError(b, q.inserter.run(ctx, items))
+					b.StartTimer()
+				}
+				jobs, err := exec.JobGetAvailable(ctx, &riverdriver.JobGetAvailableParams{ClientID: "bench", MaxAttemptedBy: 100,
+					MaxToLock: n, Queue: queueRuns})
+				if err != nil || len(jobs.Jobs) != n {
+					b.Fatal(len(jobs.Jobs), err)
+				}
+				fetched += n
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
 		})
