@@ -99,53 +99,28 @@ func plainCompletions(p *riverdriver.JobSetStateIfRunningManyParams) bool {
 }
 
 // sqliteCompleteJobs completes the running jobs of p in one transaction
-// and returns their rows in the order of p.ID; nil (and nothing changed)
-// when one of them was not running, or is unique.
+// (in statements of statementRows) and returns their rows in the order of
+// p.ID; nil (and nothing changed) when one of them was not running, or is
+// unique.
 func sqliteCompleteJobs(ctx context.Context, db *sql.DB, p *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
-	var q strings.Builder
-	q.WriteString(sqliteCompleteSQL)
-	args := make([]any, 0, 2*len(p.ID))
 	at := make(map[int64]int, len(p.ID))
 	for i, id := range p.ID {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?)")
-		args = append(args, id, sqliteTime(p.FinalizedAt[i]))
 		at[id] = i
 	}
-	q.WriteString(sqliteCompleteEnd)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	rs, err := tx.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("error setting job state: %w", err)
-	}
-	defer rs.Close()
 	out := make([]*rivertype.JobRow, len(p.ID))
-	n := 0
-	for rs.Next() {
-		var r completedRow
-		if err := rs.Scan(&r.id, &r.args, &r.attempt, &r.attemptedAt, &r.attemptedBy, &r.createdAt, &r.errors,
-			&r.finalizedAt, &r.kind, &r.maxAttempts, &r.metadata, &r.priority, &r.queue, &r.state, &r.scheduledAt,
-			&r.tags, &r.uniqueKey, &r.uniqueStates); err != nil {
+	n, from := 0, 0
+	for _, size := range statementRows(len(p.ID)) {
+		got, err := sqliteCompleteOnce(ctx, tx, p, from, from+size, at, out)
+		if err != nil {
 			return nil, err
 		}
-		i, ok := at[r.id]
-		if !ok || out[i] != nil {
-			return nil, fmt.Errorf("completed job %d not asked for", r.id)
-		}
-		out[i] = r.jobRow()
-		n++
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if err := rs.Close(); err != nil {
-		return nil, err
+		n += got
+		from += size
 	}
 	if n != len(p.ID) {
 		return nil, nil
@@ -154,6 +129,48 @@ func sqliteCompleteJobs(ctx context.Context, db *sql.DB, p *riverdriver.JobSetSt
 		return nil, err
 	}
 	return out, nil
+}
+
+// sqliteCompleteOnce completes the jobs p.ID[from:to] in one statement,
+// puts their rows in out (at their index in at) and returns how many it
+// completed.
+func sqliteCompleteOnce(ctx context.Context, tx *sql.Tx, p *riverdriver.JobSetStateIfRunningManyParams, from, to int,
+	at map[int64]int, out []*rivertype.JobRow) (int, error) {
+	var q strings.Builder
+	q.WriteString(sqliteCompleteSQL)
+	args := make([]any, 0, 2*(to-from))
+	for i := from; i < to; i++ {
+		if i > from {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?)")
+		args = append(args, p.ID[i], sqliteTime(p.FinalizedAt[i]))
+	}
+	q.WriteString(sqliteCompleteEnd)
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("error setting job state: %w", err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		var r completedRow
+		if err := rs.Scan(&r.id, &r.args, &r.attempt, &r.attemptedAt, &r.attemptedBy, &r.createdAt, &r.errors,
+			&r.finalizedAt, &r.kind, &r.maxAttempts, &r.metadata, &r.priority, &r.queue, &r.state, &r.scheduledAt,
+			&r.tags, &r.uniqueKey, &r.uniqueStates); err != nil {
+			return 0, err
+		}
+		i, ok := at[r.id]
+		if !ok || out[i] != nil {
+			return 0, fmt.Errorf("completed job %d not asked for", r.id)
+		}
+		out[i] = r.jobRow()
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	return n, rs.Close()
 }
 
 // completedRow is a row sqliteCompleteSQL returns.

@@ -29,8 +29,7 @@ import (
 // sqliteInsertJobsSQL inserts River jobs with their defaults as River's
 // JobInsertFastMany writes them (datetime('now', 'subsec') for missing
 // times, JSON columns as jsonb); sqliteInsertJobsRow is each row (10
-// parameters: a batch of BatchSize 256 stays far below SQLite's
-// 32766).
+// parameters, at most maxStatementRows rows).
 const (
 	sqliteInsertJobsSQL = `INSERT INTO river_job (args, created_at, kind, max_attempts, metadata, priority, queue,
 	scheduled_at, state, tags) VALUES ` + sqliteInsertJobsRow
@@ -83,9 +82,43 @@ func plainInserts(params *riverdriver.JobInsertFastManyParams) bool {
 	return true
 }
 
-// sqliteInsertJobs inserts jobs, none unique nor with an id, in one
-// statement, and returns their rows in the order of jobs.
+// maxStatementRows caps the rows of one multi-row statement, and
+// statementRows splits n rows into statements of power-of-two sizes up to
+// it: the connection's statement cache (host/store/sqlite) then holds at
+// most seven forms of each statement, where one form per batch size
+// would fill it with large statements and push out River's others.
+const maxStatementRows = 64
+
+func statementRows(n int) []int {
+	var sizes []int
+	for n > 0 {
+		c := maxStatementRows
+		for c > n {
+			c /= 2
+		}
+		sizes = append(sizes, c)
+		n -= c
+	}
+	return sizes
+}
+
+// sqliteInsertJobs inserts jobs, none unique nor with an id, and returns
+// their rows in the order of jobs.
 func sqliteInsertJobs(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+	res := make([]*riverdriver.JobInsertFastResult, 0, len(jobs))
+	for _, n := range statementRows(len(jobs)) {
+		part, err := sqliteInsertJobsOnce(ctx, tx, jobs[:n])
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, part...)
+		jobs = jobs[n:]
+	}
+	return res, nil
+}
+
+// sqliteInsertJobsOnce inserts jobs in one statement.
+func sqliteInsertJobsOnce(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
 	var q strings.Builder
 	q.Grow(len(sqliteInsertJobsSQL) + (len(jobs)-1)*(len(sqliteInsertJobsRow)+2) + len(sqliteInsertJobsReturning))
 	q.WriteString(sqliteInsertJobsSQL)

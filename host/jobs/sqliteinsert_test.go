@@ -83,12 +83,14 @@ func TestSQLiteInsertJobs_AsRiver(t *testing.T) {
 				tx, err := db.BeginTx(ctx, nil)
 				require.NoError(t, err)
 				defer func() { _ = tx.Rollback() }()
-				a, b := tt.job, tt.job
+				// Three jobs: two statements (statementRows).
+				a, b, c := tt.job, tt.job, tt.job
 				b.EncodedArgs = []byte(`{"second":true}`)
-				res, err := fn(tx, []*riverdriver.JobInsertFastParams{&a, &b})
+				c.EncodedArgs = []byte(`{"third":true}`)
+				res, err := fn(tx, []*riverdriver.JobInsertFastParams{&a, &b, &c})
 				require.NoError(t, err)
 				require.NoError(t, tx.Commit())
-				require.Len(t, res, 2)
+				require.Len(t, res, 3)
 				return res
 			}
 			want := insert(func(tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
@@ -102,10 +104,11 @@ func TestSQLiteInsertJobs_AsRiver(t *testing.T) {
 			for i := range got {
 				require.Equal(t, row(want[i].Job.ID), row(got[i].Job.ID))
 				w, g := *want[i].Job, *got[i].Job
-				require.Greater(t, g.ID, want[1].Job.ID)
+				require.Greater(t, g.ID, want[2].Job.ID)
 				require.False(t, got[i].UniqueSkippedAsDuplicate)
 				require.JSONEq(t, string(w.EncodedArgs), string(g.EncodedArgs))
-				require.Equal(t, string(tt.job.EncodedArgs) == string(g.EncodedArgs), i == 0, "batch order")
+				require.JSONEq(t, []string{string(tt.job.EncodedArgs), `{"second":true}`, `{"third":true}`}[i],
+					string(g.EncodedArgs), "batch order")
 				if tt.job.CreatedAt == nil {
 					require.WithinDuration(t, w.CreatedAt, g.CreatedAt, time.Minute)
 					require.WithinDuration(t, w.ScheduledAt, g.ScheduledAt, time.Minute)
@@ -126,4 +129,20 @@ func jsonMap(t *testing.T, b []byte) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
+}
+
+func TestStatementRows(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		n    int
+		want []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{7, []int{4, 2, 1}},
+		{64, []int{64}},
+		{200, []int{64, 64, 64, 8}},
+	} {
+		require.Equal(t, tt.want, statementRows(tt.n), tt.n)
+	}
 }
