@@ -36,6 +36,12 @@
 // through riverdatabasesql, River's array parameters were encoded as text
 // and parsed again by pgx, about a fifth of the CPU of a 202. Everything
 // else keeps the one database/sql code path.
+// On SQLite, two of River's statements are replaced where hookhost's jobs
+// allow (sqliteinsert.go, sqlitecomplete.go): a batch of jobs is inserted
+// as one multi-row INSERT of bound values instead of a JSON document taken
+// apart by json_extract, and River's completer completes running jobs
+// with one UPDATE instead of one per job; unique jobs, and anything else
+// those statements do not cover, go to River's driver.
 // Workers' state changes go through a second group-commit writer. On
 // PostgreSQL a batch of them that are plain statements (a job marked
 // running, an outcome that queues no callback or delivery) is sent as one

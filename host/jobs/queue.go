@@ -342,6 +342,18 @@ func (q *Queue) EnqueueID(ctx context.Context, id string, req *Request) (Result,
 			return Result{}, fmt.Errorf("jobs: queue job: %w: %s %q is not valid UTF-8 or holds a NUL byte", store.ErrInvalid, f.name, f.v)
 		}
 	}
+	it := newInsertItem(id, req)
+	if err := q.inserter.submit(ctx, it); err != nil {
+		return Result{}, err
+	}
+	if err := <-it.done; err != nil {
+		return Result{}, fmt.Errorf("jobs: queue job: %w", err)
+	}
+	return it.res, nil
+}
+
+// newInsertItem is the insert of a job of id for req.
+func newInsertItem(id string, req *Request) *insertItem {
 	o := req.Options
 	maxAttempts := o.MaxAttempts
 	if maxAttempts <= 0 {
@@ -351,17 +363,10 @@ func (q *Queue) EnqueueID(ctx context.Context, id string, req *Request) (Result,
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	it := &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
+	return &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
 			Inputs: argBytes(req.Inputs), Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
 			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL}}
-	if err := q.inserter.submit(ctx, it); err != nil {
-		return Result{}, err
-	}
-	if err := <-it.done; err != nil {
-		return Result{}, fmt.Errorf("jobs: queue job: %w", err)
-	}
-	return it.res, nil
 }
 
 const (

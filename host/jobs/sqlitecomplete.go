@@ -1,0 +1,244 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// River's completer sets the state of the jobs its workers finished every
+// 50 ms, in one transaction (JobSetStateIfRunningMany). River's SQLite
+// driver runs one UPDATE per job there, each evaluating the cancellation,
+// retry and metadata cases of every state: about 350k instructions a job.
+// A batch that only completes running jobs (no metadata to merge, no
+// error, no new attempt or schedule) the queue writes itself as one
+// UPDATE ... FROM (VALUES ...), which is what River's statement does for
+// such jobs; anything else, or a batch with a job no longer running,
+// goes to River's driver, and so does a batch with a unique job (whose
+// row holds unique_states).
+
+// sqliteCompleteSQL completes running jobs (VALUES rows of id and
+// finalized_at follow) and returns them as River's JobSetStateIfRunning.
+const (
+	sqliteCompleteSQL = `UPDATE river_job SET finalized_at = v.column2, state = 'completed' FROM (VALUES `
+	sqliteCompleteEnd = `) AS v WHERE river_job.id = v.column1 AND river_job.state = 'running'
+    AND river_job.unique_states IS NULL
+RETURNING
+    river_job.id,
+    cast(CASE WHEN typeof(args) = 'text' AND NOT json_valid(args) THEN args ELSE json(args) END AS blob),
+    attempt,
+    attempted_at,
+    cast(CASE WHEN typeof(attempted_by) = 'text' AND NOT json_valid(attempted_by) THEN attempted_by ELSE json(attempted_by) END AS blob),
+    created_at,
+    cast(CASE WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END AS blob),
+    finalized_at,
+    kind,
+    max_attempts,
+    cast(CASE WHEN typeof(metadata) = 'text' AND NOT json_valid(metadata) THEN metadata ELSE json(metadata) END AS blob),
+    priority,
+    queue,
+    state,
+    scheduled_at,
+    cast(CASE WHEN typeof(tags) = 'text' AND NOT json_valid(tags) THEN tags ELSE json(tags) END AS blob),
+    unique_key,
+    unique_states`
+)
+
+// sqliteExec is River's SQLite executor (not of a transaction), with the
+// completer's plain completions written by the queue.
+type sqliteExec struct {
+	riverdriver.Executor
+	db *sql.DB
+}
+
+// GetExecutor implements riverdriver.Driver.
+func (d wakeDriver) GetExecutor() riverdriver.Executor {
+	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db}
+}
+
+// JobSetStateIfRunningMany implements riverdriver.Executor.
+func (e *sqliteExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
+	if !plainCompletions(params) {
+		return e.Executor.JobSetStateIfRunningMany(ctx, params)
+	}
+	rows, err := sqliteCompleteJobs(ctx, e.db, params)
+	if err != nil || rows == nil {
+		if err == nil {
+			// A job was not running: River's way (it returns such jobs too).
+			return e.Executor.JobSetStateIfRunningMany(ctx, params)
+		}
+		return nil, err
+	}
+	return rows, nil
+}
+
+// plainCompletions reports whether every state change of params completes
+// a job and changes nothing else.
+func plainCompletions(p *riverdriver.JobSetStateIfRunningManyParams) bool {
+	if p.Schema != "" || len(p.ID) == 0 {
+		return false
+	}
+	n := len(p.ID)
+	if len(p.State) != n || len(p.Attempt) != n || len(p.ErrData) != n || len(p.FinalizedAt) != n ||
+		len(p.MetadataDoMerge) != n || len(p.ScheduledAt) != n {
+		return false
+	}
+	for i := range p.ID {
+		if p.State[i] != rivertype.JobStateCompleted || p.Attempt[i] != nil || p.ErrData[i] != nil ||
+			p.FinalizedAt[i] == nil || p.MetadataDoMerge[i] || p.ScheduledAt[i] != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// sqliteCompleteJobs completes the running jobs of p in one transaction
+// (in statements of statementRows) and returns their rows in the order of
+// p.ID; nil (and nothing changed) when one of them was not running, or is
+// unique.
+func sqliteCompleteJobs(ctx context.Context, db *sql.DB, p *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
+	at := make(map[int64]int, len(p.ID))
+	for i, id := range p.ID {
+		at[id] = i
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	out := make([]*rivertype.JobRow, len(p.ID))
+	n, from := 0, 0
+	for _, size := range statementRows(len(p.ID)) {
+		got, err := sqliteCompleteOnce(ctx, tx, p, from, from+size, at, out)
+		if err != nil {
+			return nil, err
+		}
+		n += got
+		from += size
+	}
+	if n != len(p.ID) {
+		return nil, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sqliteCompleteOnce completes the jobs p.ID[from:to] in one statement,
+// puts their rows in out (at their index in at) and returns how many it
+// completed.
+func sqliteCompleteOnce(ctx context.Context, tx *sql.Tx, p *riverdriver.JobSetStateIfRunningManyParams, from, to int,
+	at map[int64]int, out []*rivertype.JobRow) (int, error) {
+	var q strings.Builder
+	q.WriteString(sqliteCompleteSQL)
+	args := make([]any, 0, 2*(to-from))
+	for i := from; i < to; i++ {
+		if i > from {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?)")
+		args = append(args, p.ID[i], sqliteTime(p.FinalizedAt[i]))
+	}
+	q.WriteString(sqliteCompleteEnd)
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("error setting job state: %w", err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		var r completedRow
+		if err := rs.Scan(&r.id, &r.args, &r.attempt, &r.attemptedAt, &r.attemptedBy, &r.createdAt, &r.errors,
+			&r.finalizedAt, &r.kind, &r.maxAttempts, &r.metadata, &r.priority, &r.queue, &r.state, &r.scheduledAt,
+			&r.tags, &r.uniqueKey, &r.uniqueStates); err != nil {
+			return 0, err
+		}
+		i, ok := at[r.id]
+		if !ok || out[i] != nil {
+			return 0, fmt.Errorf("completed job %d not asked for", r.id)
+		}
+		out[i] = r.jobRow()
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	return n, rs.Close()
+}
+
+// completedRow is a row sqliteCompleteSQL returns.
+type completedRow struct {
+	id                                        int64
+	args, attemptedBy, errors, metadata, tags []byte
+	attempt, maxAttempts, priority            int64
+	attemptedAt, finalizedAt                  *time.Time
+	createdAt, scheduledAt                    time.Time
+	kind, queue, state                        string
+	uniqueKey                                 []byte
+	uniqueStates                              *int64
+}
+
+// jobRow decodes r as River's SQLite driver decodes a job row
+// (jobRowFromInternalPartial): a field that does not decode is left empty.
+func (r *completedRow) jobRow() *rivertype.JobRow {
+	encodedArgs := r.args
+	if !json.Valid(encodedArgs) {
+		encodedArgs = nil
+	}
+	var attemptedAt, finalizedAt *time.Time
+	if r.attemptedAt != nil {
+		t := r.attemptedAt.UTC()
+		attemptedAt = &t
+	}
+	if r.finalizedAt != nil {
+		t := r.finalizedAt.UTC()
+		finalizedAt = &t
+	}
+	var attemptedBy []string
+	if r.attemptedBy != nil {
+		if err := json.Unmarshal(r.attemptedBy, &attemptedBy); err != nil {
+			attemptedBy = nil
+		}
+	}
+	attemptErrors := make([]rivertype.AttemptError, 0)
+	if r.errors != nil {
+		if err := riverdriver.UnmarshalAttemptErrors(r.errors, &attemptErrors); err != nil {
+			attemptErrors = nil
+		}
+	}
+	metadata := r.metadata
+	if !json.Valid(metadata) {
+		metadata = nil
+	}
+	var tags []string
+	if err := json.Unmarshal(r.tags, &tags); err != nil {
+		tags = nil
+	}
+	return &rivertype.JobRow{
+		ID:          r.id,
+		Attempt:     max(int(r.attempt), 0),
+		AttemptedAt: attemptedAt,
+		AttemptedBy: attemptedBy,
+		CreatedAt:   r.createdAt.UTC(),
+		EncodedArgs: encodedArgs,
+		Errors:      attemptErrors,
+		FinalizedAt: finalizedAt,
+		Kind:        r.kind,
+		MaxAttempts: max(int(r.maxAttempts), 0),
+		Metadata:    metadata,
+		Priority:    max(int(r.priority), 0),
+		Queue:       r.queue,
+		ScheduledAt: r.scheduledAt.UTC(),
+		State:       rivertype.JobState(r.state),
+		Tags:        tags,
+		UniqueKey:   r.uniqueKey,
+		// unique_states IS NULL: no states (River's UniqueBitmaskToStates(0)).
+	}
+}

@@ -1,0 +1,148 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/store/sqlite"
+)
+
+// TestSQLiteInsertJobs_AsRiver checks that the queue's inserts of River
+// jobs on SQLite store and return what River's driver does (but for the
+// nonce River's adds to the metadata, and the times it takes from the
+// clock), in the order of the batch.
+func TestSQLiteInsertJobs_AsRiver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "jobs.db")))
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	settings := DefaultSettings()
+	settings.Workers = 0
+	q, err := New(ctx, Config{DB: db, Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings})
+	require.NoError(t, err)
+	defer q.Close()
+
+	at := time.Date(2030, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
+	tests := []struct {
+		name string
+		job  riverdriver.JobInsertFastParams
+	}{
+		{"Defaults", riverdriver.JobInsertFastParams{EncodedArgs: []byte(`{"job_id": "a", "inputs":"eyJ9"}`), Kind: kindRun,
+			MaxAttempts: 3, Priority: 1, Queue: queueRuns, State: rivertype.JobStateAvailable, Tags: []string{}}},
+		{"Everything", riverdriver.JobInsertFastParams{EncodedArgs: []byte(`{"x":[1,2,{"y":null}]}`), Kind: kindCallback,
+			MaxAttempts: 25, Metadata: []byte(`{"k": "v"}`), Priority: 4, Queue: queueCallbacks, CreatedAt: &at,
+			ScheduledAt: &at, State: rivertype.JobStateScheduled, Tags: []string{"a", "b"}}},
+		{"PendingWithTag", riverdriver.JobInsertFastParams{EncodedArgs: []byte(`{}`), Kind: kindDelivery, MaxAttempts: 1,
+			Priority: 2, Queue: queueCallbacks, State: rivertype.JobStatePending, Tags: []string{"t"}}},
+	}
+	// row reads a stored job as text, its metadata without River's nonce.
+	row := func(id int64) []any {
+		var (
+			args, metadata, tags, kind, queue, state, createdType, scheduledType string
+			created, scheduled                                                   string
+			attempt, maxAttempts, priority                                       int64
+			argsType, metaType, tagsType                                         string
+			attemptedAt, attemptedBy, errs, finalizedAt, uniqueKey, uniqueStates sql.NullString
+		)
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT json(args), typeof(args), attempt, attempted_at, attempted_by,
+			typeof(created_at), cast(created_at AS text), errors, finalized_at, kind, max_attempts, json(metadata), typeof(metadata),
+			priority, queue, state, typeof(scheduled_at), cast(scheduled_at AS text), json(tags), typeof(tags), unique_key, unique_states
+			FROM river_job WHERE id = ?`, id).Scan(&args, &argsType, &attempt, &attemptedAt, &attemptedBy, &createdType, &created,
+			&errs, &finalizedAt, &kind, &maxAttempts, &metadata, &metaType, &priority, &queue, &state, &scheduledType,
+			&scheduled, &tags, &tagsType, &uniqueKey, &uniqueStates))
+		var meta map[string]any
+		require.NoError(t, json.Unmarshal([]byte(metadata), &meta))
+		delete(meta, riverdriver.UniqueInsertMetadataKey)
+		// Times from the clock differ; their form must not.
+		for _, s := range []string{created, scheduled} {
+			_, err := time.Parse(sqliteTimeFormat, s)
+			require.NoError(t, err, s)
+		}
+		if created == "2030-01-02 03:04:05.679" {
+			created, scheduled = "given", "given"
+		} else {
+			created, scheduled = "", ""
+		}
+		return []any{args, argsType, attempt, attemptedAt, attemptedBy, createdType, created, scheduled, errs, finalizedAt, kind, maxAttempts,
+			meta, metaType, priority, queue, state, scheduledType, tags, tagsType, uniqueKey, uniqueStates}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			insert := func(fn func(tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error)) []*riverdriver.JobInsertFastResult {
+				tx, err := db.BeginTx(ctx, nil)
+				require.NoError(t, err)
+				defer func() { _ = tx.Rollback() }()
+				// Three jobs: two statements (statementRows).
+				a, b, c := tt.job, tt.job, tt.job
+				b.EncodedArgs = []byte(`{"second":true}`)
+				c.EncodedArgs = []byte(`{"third":true}`)
+				res, err := fn(tx, []*riverdriver.JobInsertFastParams{&a, &b, &c})
+				require.NoError(t, err)
+				require.NoError(t, tx.Commit())
+				require.Len(t, res, 3)
+				return res
+			}
+			want := insert(func(tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+				return riversqlite.New(db).UnwrapExecutor(tx).JobInsertFastMany(ctx, &riverdriver.JobInsertFastManyParams{Jobs: jobs})
+			})
+			got := insert(func(tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+				params := &riverdriver.JobInsertFastManyParams{Jobs: jobs}
+				require.True(t, plainInserts(params))
+				return wakeDriver{Driver: riversqlite.New(db)}.UnwrapExecutor(tx).JobInsertFastMany(ctx, params)
+			})
+			for i := range got {
+				require.Equal(t, row(want[i].Job.ID), row(got[i].Job.ID))
+				w, g := *want[i].Job, *got[i].Job
+				require.Greater(t, g.ID, want[2].Job.ID)
+				require.False(t, got[i].UniqueSkippedAsDuplicate)
+				require.JSONEq(t, string(w.EncodedArgs), string(g.EncodedArgs))
+				require.JSONEq(t, []string{string(tt.job.EncodedArgs), `{"second":true}`, `{"third":true}`}[i],
+					string(g.EncodedArgs), "batch order")
+				if tt.job.CreatedAt == nil {
+					require.WithinDuration(t, w.CreatedAt, g.CreatedAt, time.Minute)
+					require.WithinDuration(t, w.ScheduledAt, g.ScheduledAt, time.Minute)
+					g.CreatedAt, g.ScheduledAt = w.CreatedAt, w.ScheduledAt
+				}
+				var meta map[string]any
+				require.NoError(t, json.Unmarshal(w.Metadata, &meta))
+				delete(meta, riverdriver.UniqueInsertMetadataKey)
+				require.Equal(t, meta, jsonMap(t, g.Metadata))
+				w.ID, w.EncodedArgs, w.Metadata = g.ID, g.EncodedArgs, g.Metadata
+				require.Equal(t, w, g)
+			}
+		})
+	}
+}
+
+func jsonMap(t *testing.T, b []byte) map[string]any {
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
+}
+
+func TestStatementRows(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		n    int
+		want []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{7, []int{4, 2, 1}},
+		{64, []int{64}},
+		{200, []int{64, 64, 64, 8}},
+	} {
+		require.Equal(t, tt.want, statementRows(tt.n), tt.n)
+	}
+}
