@@ -502,22 +502,34 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 	if err != nil {
 		return fmt.Errorf("insert river jobs: %w", err)
 	}
-	// One multi-row INSERT for the whole batch: one round trip, not one
-	// per job (on PostgreSQL the round trips bounded the batch rate).
-	var sqlText strings.Builder
-	sqlText.WriteString(insertJobSQL)
-	args := make([]any, 0, len(fresh)*11)
-	for i, it := range fresh {
-		if i > 0 {
-			sqlText.WriteString(insertJobValuesSQL)
-		}
-		r := it.req
-		args = append(args, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
-			bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
-			len(r.RedactedInputs)+recordOverhead)
+	// One multi-row INSERT for the whole batch on PostgreSQL: one round
+	// trip, not one per job (there the round trips bounded the batch
+	// rate). On SQLite, where a statement costs no round trip, in chunks of
+	// statementRows: a text per batch size would fill the connection's
+	// statement cache and push River's prepared queries out of it.
+	chunks := []int{len(fresh)}
+	if q.d.name != DialectPostgres {
+		chunks = statementRows(len(fresh))
 	}
-	if _, err := tx.exec(ctx, q.d.q(sqlText.String()), args...); err != nil {
-		return fmt.Errorf("insert jobs: %w", err)
+	args := make([]any, 0, chunks[0]*11)
+	var sqlText strings.Builder
+	for _, n := range chunks {
+		sqlText.Reset()
+		sqlText.WriteString(insertJobSQL)
+		args = args[:0]
+		for i, it := range fresh[:n] {
+			if i > 0 {
+				sqlText.WriteString(insertJobValuesSQL)
+			}
+			r := it.req
+			args = append(args, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
+				bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
+				len(r.RedactedInputs)+recordOverhead)
+		}
+		if _, err := tx.exec(ctx, q.d.q(sqlText.String()), args...); err != nil {
+			return fmt.Errorf("insert jobs: %w", err)
+		}
+		fresh, rs = fresh[n:], rs[n:]
 	}
 	return nil
 }

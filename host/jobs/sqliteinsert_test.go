@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -145,4 +147,41 @@ func TestStatementRows(t *testing.T) {
 	} {
 		require.Equal(t, tt.want, statementRows(tt.n), tt.n)
 	}
+}
+
+// TestWriteInserts_Chunks checks that a batch of hand-offs larger than one
+// statement (71 = 64 + 4 + 2 + 1 rows on SQLite) stores every job's record,
+// each pointing at the River job whose args name it.
+func TestWriteInserts_Chunks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	require.NoError(t, err)
+	settings := DefaultSettings()
+	settings.Workers = 0
+	q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = q.Close()
+		_ = st.Close()
+	})
+	in := json.RawMessage(`{"request_method":"POST"}`)
+	req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
+	items := make([]*insertItem, 71)
+	for i := range items {
+		items[i] = newInsertItem(NewJobID(), req)
+	}
+	require.NoError(t, q.inserter.run(ctx, items))
+	for _, it := range items {
+		var args string
+		require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT json(r.args) FROM hookhost_jobs h
+			JOIN river_job r ON r.id = h.river_id WHERE h.id = ?`, it.id).Scan(&args), it.id)
+		var a runArgs
+		require.NoError(t, json.Unmarshal([]byte(args), &a))
+		require.Equal(t, it.id, a.JobID)
+	}
+	var n int
+	require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT count(*) FROM hookhost_jobs`).Scan(&n))
+	require.Equal(t, len(items), n)
 }
