@@ -3,17 +3,12 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
 // BenchmarkInsertBatch measures the inserter's transaction alone (River's
@@ -24,17 +19,7 @@ func BenchmarkInsertBatch(b *testing.B) {
 	for _, n := range []int{1, 64} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-			require.NoError(b, err)
-			settings := DefaultSettings()
-			settings.Workers = 0
-			q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			require.NoError(b, err)
-			b.Cleanup(func() {
-				_ = q.Close()
-				_ = st.Close()
-			})
+			q := newSQLiteQueue(b, openSQLiteStore(b).DB())
 			in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
 			req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
 			items := make([]*insertItem, n)
@@ -59,17 +44,7 @@ func BenchmarkFetch(b *testing.B) {
 	for _, n := range []int{1, 2, 5, 10} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-			require.NoError(b, err)
-			settings := DefaultSettings()
-			settings.Workers = 0
-			q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			require.NoError(b, err)
-			b.Cleanup(func() {
-				_ = q.Close()
-				_ = st.Close()
-			})
+			q := newSQLiteQueue(b, openSQLiteStore(b).DB())
 			in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
 			req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
 			exec := q.client.Driver().GetExecutor()
@@ -103,17 +78,7 @@ func BenchmarkFetch(b *testing.B) {
 func BenchmarkSetStateCompleted(b *testing.B) {
 	const n = 40
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	require.NoError(b, err)
-	settings := DefaultSettings()
-	settings.Workers = 0
-	q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(b, err)
-	b.Cleanup(func() {
-		_ = q.Close()
-		_ = st.Close()
-	})
+	q := newSQLiteQueue(b, openSQLiteStore(b).DB())
 	in := json.RawMessage(`{"request_method":"POST","request_body":"{\"a\":1}","request_headers":{"content_type":"application/json"}}`)
 	req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
 	exec := q.client.Driver().GetExecutor()
@@ -128,18 +93,7 @@ func BenchmarkSetStateCompleted(b *testing.B) {
 			MaxToLock: n, Queue: queueRuns})
 		require.NoError(b, err)
 		require.Len(b, got.Jobs, n)
-		p := &riverdriver.JobSetStateIfRunningManyParams{}
-		for _, j := range got.Jobs {
-			s := riverdriver.JobSetStateCompleted(j.ID, time.Now(), nil)
-			p.ID = append(p.ID, s.ID)
-			p.Attempt = append(p.Attempt, s.Attempt)
-			p.ErrData = append(p.ErrData, s.ErrData)
-			p.FinalizedAt = append(p.FinalizedAt, s.FinalizedAt)
-			p.MetadataDoMerge = append(p.MetadataDoMerge, s.MetadataDoMerge)
-			p.MetadataUpdates = append(p.MetadataUpdates, s.MetadataUpdates)
-			p.ScheduledAt = append(p.ScheduledAt, s.ScheduledAt)
-			p.State = append(p.State, s.State)
-		}
+		p := completions(time.Now(), nil, got.Jobs...)
 		b.StartTimer()
 		rows, err := exec.JobSetStateIfRunningMany(ctx, p)
 		if err != nil || len(rows) != n {

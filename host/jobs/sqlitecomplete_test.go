@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,8 +9,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
 // TestSQLiteCompleteJobs_AsRiver checks that the queue's completions of
@@ -21,15 +17,8 @@ import (
 func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "jobs.db")))
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	settings := DefaultSettings()
-	settings.Workers = 0
-	q, err := New(ctx, Config{DB: db, Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings})
-	require.NoError(t, err)
-	defer q.Close()
+	db := openSQLiteDB(t)
+	q := newSQLiteQueue(t, db)
 	for range 5 {
 		_, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: []byte(`{"a":1}`)})
 		require.NoError(t, err)
@@ -44,19 +33,7 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 
 	at := time.Date(2030, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
 	params := func(metadata []byte, jobs ...*rivertype.JobRow) *riverdriver.JobSetStateIfRunningManyParams {
-		p := &riverdriver.JobSetStateIfRunningManyParams{}
-		for _, j := range jobs {
-			s := riverdriver.JobSetStateCompleted(j.ID, at, metadata)
-			p.ID = append(p.ID, s.ID)
-			p.Attempt = append(p.Attempt, s.Attempt)
-			p.ErrData = append(p.ErrData, s.ErrData)
-			p.FinalizedAt = append(p.FinalizedAt, s.FinalizedAt)
-			p.MetadataDoMerge = append(p.MetadataDoMerge, s.MetadataDoMerge)
-			p.MetadataUpdates = append(p.MetadataUpdates, s.MetadataUpdates)
-			p.ScheduledAt = append(p.ScheduledAt, s.ScheduledAt)
-			p.State = append(p.State, s.State)
-		}
-		return p
+		return completions(at, metadata, jobs...)
 	}
 	// stored is a job's row as River reads it, and its finalized_at as
 	// stored.

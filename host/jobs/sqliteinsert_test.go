@@ -4,9 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,8 +11,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
 // TestSQLiteInsertJobs_AsRiver checks that the queue's inserts of River
@@ -25,15 +20,8 @@ import (
 func TestSQLiteInsertJobs_AsRiver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "jobs.db")))
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	settings := DefaultSettings()
-	settings.Workers = 0
-	q, err := New(ctx, Config{DB: db, Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings})
-	require.NoError(t, err)
-	defer q.Close()
+	db := openSQLiteDB(t)
+	newSQLiteQueue(t, db) // River's tables and the queue's
 
 	at := time.Date(2030, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
 	tests := []struct {
@@ -155,17 +143,8 @@ func TestStatementRows(t *testing.T) {
 func TestWriteInserts_Chunks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
-	require.NoError(t, err)
-	settings := DefaultSettings()
-	settings.Workers = 0
-	q, err := New(ctx, Config{DB: st.DB(), Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = q.Close()
-		_ = st.Close()
-	})
+	st := openSQLiteStore(t)
+	q := newSQLiteQueue(t, st.DB())
 	in := json.RawMessage(`{"request_method":"POST"}`)
 	req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: in}
 	items := make([]*insertItem, 71)

@@ -2,15 +2,9 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
 // TestWrites_NoEphemeralTables checks that SQLite runs the two writes of
@@ -20,16 +14,8 @@ import (
 func TestWrites_NoEphemeralTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "jobs.db")))
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	settings := DefaultSettings()
-	settings.Workers = 0
-	q, err := New(ctx, Config{DB: db, Dialect: DialectSQLite, Runner: nopRunner{}, Settings: settings,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
-	defer q.Close()
+	db := openSQLiteDB(t)
+	q := newSQLiteQueue(t, db)
 
 	for _, tt := range []struct {
 		name, query string
