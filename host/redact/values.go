@@ -13,6 +13,10 @@ import (
 // Marker replaces what is redacted.
 const Marker = "[redacted]"
 
+// The replacer's filter reads four-byte pieces of forms of at least MinLen
+// bytes (newReplacer): this fails to compile if MinLen drops below 4.
+const _ = uint(MinLen - 4)
+
 // MinLen is the shortest value a Redactor replaces: shorter values would
 // turn ordinary text into noise (and are no secret anyway).
 const MinLen = 4
