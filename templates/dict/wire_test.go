@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,6 +94,44 @@ func TestWire_Malformed(t *testing.T) {
 		_, err := DecodeWire(b)
 		require.Error(t, err, "%q", b)
 	}
+}
+
+// TestWire_ManyStrings checks strings past several chunks of boxed
+// headers (boxString): each keeps its own value, whether the decoder
+// copies its input or shares it, and after a collection.
+func TestWire_ManyStrings(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, firstStrings - 1, firstStrings, firstStrings + 1, 3 * maxStrings} {
+		l := make([]any, n)
+		m := New(n)
+		for i := range n {
+			s := strings.Repeat("x", i%5) + strconv.Itoa(i)
+			l[i] = s
+			m.Set("k"+strconv.Itoa(i), s)
+		}
+		want := Of("list", l, "map", m, "empty", "")
+		b := AppendWire(nil, want, false)
+		got, err := DecodeWire(b)
+		require.NoError(t, err)
+		runtime.GC()
+		require.Equal(t, want, got, "n=%d", n)
+		got, err = DecodeWireShared(b)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "n=%d shared", n)
+	}
+}
+
+// TestDecodeWire_Allocs guards boxString: a dictionary of strings takes
+// one allocation for the map and one for its strings' headers, not one
+// per string.
+func TestDecodeWire_Allocs(t *testing.T) {
+	in := AppendWire(nil, Of("a", "x", "b", "y", "c", "z", "d", ""), false)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := DecodeWireShared(in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Equal(t, 2.0, allocs)
 }
 
 func FuzzDecodeWire(f *testing.F) {
