@@ -300,11 +300,18 @@ func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse,
 }
 
 func (s *server) hostFor(id uint64) Host {
+	return s.hostInto(id, new(hostClient))
+}
+
+// hostInto is hostFor with the hostClient in h, which the caller allocated
+// along with others (runReply).
+func (s *server) hostInto(id uint64, h *hostClient) Host {
 	hc := s.host.Load()
 	if hc == nil {
 		return NoHost{}
 	}
-	return &hostClient{c: *hc, id: id}
+	*h = hostClient{c: *hc, id: id}
+	return h
 }
 
 func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
@@ -325,19 +332,24 @@ func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.Descr
 	}, nil
 }
 
-func (s *server) track(ctx context.Context, id uint64) func() {
+// track records the deadline of call id, if ctx has one, for Overdue; it
+// reports whether it did, and then the caller must untrack id when the
+// call ends. (A returned closure would be an allocation per run.)
+func (s *server) track(ctx context.Context, id uint64) bool {
 	d, ok := ctx.Deadline()
 	if !ok {
-		return func() {}
+		return false
 	}
 	s.inflightMu.Lock()
 	s.inflight[id] = d
 	s.inflightMu.Unlock()
-	return func() {
-		s.inflightMu.Lock()
-		delete(s.inflight, id)
-		s.inflightMu.Unlock()
-	}
+	return true
+}
+
+func (s *server) untrack(id uint64) {
+	s.inflightMu.Lock()
+	delete(s.inflight, id)
+	s.inflightMu.Unlock()
 }
 
 // Run runs one unary Run call.
@@ -346,12 +358,25 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 		return &pb.RunResponse{Error: errShuttingDown()}, nil
 	}
 	defer s.life.end(1)
-	return s.run(ctx, r), nil
+	return s.run(ctx, r, new(runReply)), nil
 }
 
-// run runs r, unary or streamed; failures are reported in-band.
-func (s *server) run(ctx context.Context, r *pb.RunRequest) *pb.RunResponse {
-	defer s.track(ctx, r.GetCallId())()
+// runReply holds what a run's reply is made of, so that they take one
+// allocation rather than one each: the result a run stream sends, its
+// response and outcome, and the Host of the run.
+type runReply struct {
+	res  pb.RunStreamResult
+	resp pb.RunResponse
+	out  pb.Outcome
+	host hostClient
+}
+
+// run runs r, unary or streamed; failures are reported in-band. The
+// response is reply.resp, or one of its own.
+func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply) *pb.RunResponse {
+	if s.track(ctx, r.GetCallId()) {
+		defer s.untrack(r.GetCallId())
+	}
 	inv := Invocation{
 		RunID:      r.GetRunId(),
 		Automation: r.GetAutomation(),
@@ -368,11 +393,14 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest) *pb.RunResponse {
 	if dl := r.GetDeadlineUnixNano(); dl != 0 {
 		inv.Deadline = time.Unix(0, dl)
 	}
-	out, err := s.impl.Run(ctx, inv, s.hostFor(r.GetCallId()))
+	out, err := s.impl.Run(ctx, inv, s.hostInto(r.GetCallId(), &reply.host))
 	if err != nil {
-		return &pb.RunResponse{Error: toPBError(AsError(err, CodeInternal))}
+		reply.resp.Error = toPBError(AsError(err, CodeInternal))
+		return &reply.resp
 	}
-	return &pb.RunResponse{Outcome: toPBOutcome(out)}
+	fillPBOutcome(&reply.out, out)
+	reply.resp.Outcome = &reply.out
+	return &reply.resp
 }
 
 func (s *server) RunCommand(ctx context.Context, r *pb.RunCommandRequest) (*pb.RunCommandResponse, error) {
@@ -380,7 +408,9 @@ func (s *server) RunCommand(ctx context.Context, r *pb.RunCommandRequest) (*pb.R
 		return &pb.RunCommandResponse{Error: errShuttingDown()}, nil
 	}
 	defer s.life.end(1)
-	defer s.track(ctx, r.GetCallId())()
+	if s.track(ctx, r.GetCallId()) {
+		defer s.untrack(r.GetCallId())
+	}
 	out, err := s.impl.RunCommand(ctx, CommandCall{
 		RunID:  r.GetRunId(),
 		Name:   r.GetName(),
@@ -573,16 +603,20 @@ func errOrNil(e *pb.Error) error {
 }
 
 func toPBOutcome(o Outcome) *pb.Outcome {
-	p := &pb.Outcome{
-		Exit:   string(o.Exit),
-		Return: o.Return,
-		Error:  toPBError(o.Error),
-		Limit:  o.Limit,
-		Steps:  int64(o.Steps),
+	p := new(pb.Outcome)
+	fillPBOutcome(p, o)
+	return p
+}
 
-		Simulated:    o.Simulated,
-		ReturnFormat: o.ReturnFormat,
-	}
+// fillPBOutcome sets the fields of p, a new message, from o.
+func fillPBOutcome(p *pb.Outcome, o Outcome) {
+	p.Exit = string(o.Exit)
+	p.Return = o.Return
+	p.Error = toPBError(o.Error)
+	p.Limit = o.Limit
+	p.Steps = int64(o.Steps)
+	p.Simulated = o.Simulated
+	p.ReturnFormat = o.ReturnFormat
 	if len(o.Log) > 0 {
 		p.Log = make([]*pb.LogEntry, len(o.Log))
 		for i, e := range o.Log {
@@ -595,7 +629,6 @@ func toPBOutcome(o Outcome) *pb.Outcome {
 			p.SideEffects[i] = &pb.SideEffect{Command: e.Command, Node: e.Node, OnSimulate: e.OnSimulate, Denied: e.Denied}
 		}
 	}
-	return p
 }
 
 func fromPBOutcome(p *pb.Outcome) Outcome {

@@ -366,7 +366,9 @@ func (c deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 // streamedRun runs one run of the stream as the unary Run would, with a
 // panic turned into the result's panic field.
 func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest) (res *pb.RunStreamResult) {
-	res = &pb.RunStreamResult{CallId: r.GetCallId()}
+	reply := new(runReply)
+	res = &reply.res
+	res.CallId = r.GetCallId()
 	defer func() {
 		if p := recover(); p != nil {
 			slog.Error("panic in extension handler", "method", pb.Extension_RunStream_FullMethodName, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -376,7 +378,7 @@ func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest) (res *pb.Run
 			}
 		}
 	}()
-	resp := s.run(ctx, r)
+	resp := s.run(ctx, r, reply)
 	if !validResponse(resp) {
 		// What gRPC answers a unary Run whose response it cannot encode;
 		// sent on the stream, the response would end the stream.

@@ -134,7 +134,9 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 		// side effect can happen even if a command were not simulated.
 		rt = automations.Runtime{Simulate: true}
 	case host != nil:
-		b := bridge{host}
+		// One allocation for the three: a bridge value would be copied
+		// to the heap once per interface it is stored in.
+		b := &bridge{host}
 		rt.Storage, rt.Functions, rt.Commands = b, b, b
 	}
 	var res *automations.Result
@@ -387,9 +389,9 @@ func wireSafeValue(v any) bool {
 type bridge struct{ h plugins.Host }
 
 var (
-	_ automations.Storage        = bridge{}
-	_ automations.FunctionRunner = bridge{}
-	_ automations.CommandRunner  = bridge{}
+	_ automations.Storage        = (*bridge)(nil)
+	_ automations.FunctionRunner = (*bridge)(nil)
+	_ automations.CommandRunner  = (*bridge)(nil)
 )
 
 func (b bridge) Get(ctx context.Context, key string) (any, bool, error) {

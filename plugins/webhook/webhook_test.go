@@ -328,3 +328,22 @@ func TestWebhook_Triggers(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhook_HostAllocs checks that reaching the host costs a run one
+// allocation (the bridge behind Storage, Functions and Commands), not one
+// per interface.
+func TestWebhook_HostAllocs(t *testing.T) {
+	x := newExtension(Options{})
+	in := inv("a", "start:\n  return:\n    ok@bool: yes\n", "")
+	in.Inputs, in.InputsFormat = dict.AppendWire(nil, dict.Of("k", "v"), false), dict.WireVersion
+	ctx := context.Background()
+	allocs := func(host plugins.Host) float64 {
+		return testing.AllocsPerRun(200, func() {
+			if out, err := x.Run(ctx, in, host); err != nil || out.Exit != plugins.ExitReturn {
+				t.Fatal(err, out.Error)
+			}
+		})
+	}
+	without := allocs(nil)
+	require.Equal(t, without+1, allocs(plugins.NoHost{}))
+}
