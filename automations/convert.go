@@ -324,5 +324,21 @@ func floatval(v any) float64 {
 
 // phpTrim trims the characters PHP's trim() removes.
 func phpTrim(s string) string {
-	return strings.Trim(s, " \t\n\r\x00\x0b")
+	// Most strings (a @key path, say) have none to trim: strings.Trim
+	// would build its set of the six bytes on every call to find that.
+	if s == "" || !isPHPSpace(s[0]) && !isPHPSpace(s[len(s)-1]) {
+		return s
+	}
+	return strings.Trim(s, phpSpace)
+}
+
+// phpSpace is what PHP's trim() removes by default.
+const phpSpace = " \t\n\r\x00\x0b"
+
+func isPHPSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', 0, 0x0b:
+		return true
+	}
+	return false
 }

@@ -117,3 +117,23 @@ func TestPHPBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestPHPTrim checks phpTrim's shortcut against strings.Trim, on every
+// string of up to five bytes of an alphabet of the trimmed bytes and
+// others.
+func TestPHPTrim(t *testing.T) {
+	t.Parallel()
+	const alphabet = " \t\n\r\x00\x0b\x0ca\xff"
+	var walk func(s string)
+	walk = func(s string) {
+		if got, want := phpTrim(s), strings.Trim(s, " \t\n\r\x00\x0b"); got != want {
+			t.Fatalf("phpTrim(%q) = %q, want %q", s, got, want)
+		}
+		if len(s) < 5 {
+			for i := range len(alphabet) {
+				walk(s + alphabet[i:i+1])
+			}
+		}
+	}
+	walk("")
+}
