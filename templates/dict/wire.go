@@ -296,6 +296,16 @@ func (d *wireDecoder) count() (int, error) {
 }
 
 func (d *wireDecoder) str() (string, error) {
+	// Most strings (keys, header values) are shorter than 128 bytes: a
+	// length of one byte, read here rather than through count and
+	// uvarint, with the same check (it cannot exceed the bytes left).
+	if d.i < len(d.s) {
+		if n := int(d.s[d.i]); n < 0x80 && n < len(d.s)-d.i {
+			s := d.s[d.i+1 : d.i+1+n]
+			d.i += 1 + n
+			return s, nil
+		}
+	}
 	n, err := d.count()
 	if err != nil {
 		return "", err
