@@ -375,18 +375,24 @@ func fJSONEncode(st *state, in any, args ...any) (any, error) {
 	return out, nil
 }
 
-// prettyOfEncoded is json_pretty of the text of the json_encode just
-// before it (`x|json_encode|json_pretty`): x encoded with json_pretty's
-// flags, which is the same text when x holds only values the JSON round
-// trip keeps (roundTrips). ok is false when the caller must decode and
-// encode again.
-func (st *state) prettyOfEncoded(s string, flags int) (out string, ok bool, err error) {
+// encodedValue returns the value s is the text of when s is what the
+// json_encode just before (`x|json_encode|json_pretty`) made of x, with
+// no flags, and x holds only values the JSON round trip keeps
+// (roundTrips): json_pretty can then work from x rather than from s.
+func (st *state) encodedValue(s string) (any, bool) {
 	if st.encoded == "" || st.applied != st.encodedAt+1 || len(s) != len(st.encoded) ||
 		unsafe.StringData(s) != unsafe.StringData(st.encoded) || !roundTrips(st.encodedFrom, 0) {
-		return "", false, nil
+		return nil, false
 	}
+	return st.encodedFrom, true
+}
+
+// prettyOfEncoded is json_pretty of v, a value of encodedValue: v encoded
+// with json_pretty's flags, which is the same text as json_pretty of v's
+// json_encode. ok is false when the caller must decode and encode again.
+func (st *state) prettyOfEncoded(v any, flags int) (out string, ok bool, err error) {
 	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0]}
-	e.value(st.encodedFrom)
+	e.value(v)
 	st.keepScratch(e.b)
 	switch {
 	case e.full:
@@ -395,6 +401,45 @@ func (st *state) prettyOfEncoded(s string, flags int) (out string, ok bool, err 
 		return "", false, nil
 	}
 	return string(e.b), true, nil
+}
+
+// prettyExtra is prettySize(s, indent) - len(s) for s the json_encode (no
+// flags) of v, a value of encodedValue, worked out from v's structure
+// rather than by reading s: outside its strings, s has brackets, commas and
+// colons only where v has lists and dictionaries (v has no floats, whose
+// text could have none anyway). depth is v's.
+func prettyExtra(v any, depth, indent int64) int64 {
+	var n int
+	colons := false
+	switch t := v.(type) {
+	case []any:
+		n = len(t)
+	case *dict.Map:
+		n = t.Len()
+		colons = n > 0 && !isList(t)
+	default:
+		return 0
+	}
+	// The opening bracket at depth+1 and the closing one at depth, as
+	// prettySize counts them, even for an empty [] or {}.
+	extra := 1 + (depth+1)*indent + 1 + depth*indent
+	if n > 0 {
+		extra += int64(n-1) * (1 + (depth+1)*indent) // commas
+	}
+	if colons {
+		extra += int64(n)
+	}
+	switch t := v.(type) {
+	case []any:
+		for _, x := range t {
+			extra += prettyExtra(x, depth+1, indent)
+		}
+	case *dict.Map:
+		for _, x := range t.Values() {
+			extra += prettyExtra(x, depth+1, indent)
+		}
+	}
+	return extra
 }
 
 // roundTrips reports whether v holds only null, booleans, integers,
@@ -439,15 +484,24 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	if !ok {
 		return "", nil
 	}
-	if err := st.wantString(prettySize(s, 4)); err != nil {
+	v, encoded := st.encodedValue(s)
+	var size int64
+	if encoded {
+		size = int64(len(s)) + prettyExtra(v, 0, 4) // prettySize(s, 4) without reading s
+	} else {
+		size = prettySize(s, 4)
+	}
+	if err := st.wantString(size); err != nil {
 		return nil, err
 	}
 	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
-	if out, ok, err := st.prettyOfEncoded(s, flags); ok || err != nil {
-		if err != nil {
-			return nil, err
+	if encoded {
+		if out, ok, err := st.prettyOfEncoded(v, flags); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
 		}
-		return out, nil
 	}
 	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0], members: st.jsonMembers}
 	valid, slow := e.reencode(s)

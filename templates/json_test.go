@@ -135,3 +135,63 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 		require.Equal(t, want, got, tc.name)
 	}
 }
+
+// TestPrettyExtra checks that json_pretty's string limit check after a
+// json_encode, which sizes the text from the encoded value
+// (prettyExtra), asks for what prettySize reading the text asks for.
+func TestPrettyExtra(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		x    any
+	}{
+		{"Nested", dict.Of("z", int64(1), "a", dict.Of("y", "deep/é\u2028\"<>&'"), "m", []any{int64(1), nil, true, false})},
+		{"ListKeys", dict.Of("0", "a", "1", dict.Of("1", "x", "0", "y"))},
+		{"Empty", dict.Of("d", dict.New(0), "l", []any{}, "s", "", "n", (*dict.Map)(nil))},
+		{"EmptyTop", []any{}},
+		{"EmptyMapTop", dict.New(0)},
+		{"Structural", dict.Of("{[,:]}", `"{[,:]}\"`, "\\", []any{"]", "}", ",", ":", `\"`, `\\`})},
+		{"NumericKeys", dict.Of("5", "a", "-0", "b", "00", "c", "", "d")},
+		{"Ints", []any{int64(-7), int64(0), 12, int64(1) << 62}},
+		{"Scalar", "a/b"},
+		{"Request", dict.Of("http", dict.Of("method", "POST", "headers", dict.Of("x-customheader", "true", "host", "127.0.0.1:8080"),
+			"params", dict.Of("key", "value")), "client", dict.Of("ip", "127.0.0.1"))},
+		{"Deep", func() any {
+			var v any = dict.Of("k", "x")
+			for i := range 60 {
+				if i%2 == 0 {
+					v = []any{v, int64(i)}
+				} else {
+					v = dict.Of("a", v, "b", []any{})
+				}
+			}
+			return v
+		}()},
+	} {
+		require.True(t, roundTrips(tc.x, 0), tc.name)
+		s, ok, _ := phpJSONEncode(tc.x, 0, 0)
+		require.True(t, ok, tc.name)
+		for _, indent := range []int64{0, 4} {
+			require.Equal(t, prettySize(s, indent), int64(len(s))+prettyExtra(tc.x, 0, indent), "%s indent %d: %s", tc.name, indent, s)
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_StringLimit checks that `x|json_encode|json_pretty`
+// fails on the string limit exactly when json_pretty of the text read back
+// does.
+func TestJSONPrettyOfEncoded_StringLimit(t *testing.T) {
+	t.Parallel()
+	x := dict.Of("a", []any{int64(1), dict.Of("b", "c,d:[]"), []any{}}, "e", dict.New(0))
+	s, _, _ := phpJSONEncode(x, 0, 0)
+	size := int(prettySize(s, 4))
+	for _, limit := range []int{size - 1, size, size + 1} {
+		env := New(WithLimits(Limits{String: limit}))
+		data := dict.Of("x", x)
+		got, gotErr := env.Render(`{{ x|json_encode|json_pretty }}`, data)
+		want, wantErr := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
+		require.Equal(t, limit < size, gotErr != nil, "limit %d: %v", limit, gotErr)
+		require.Equal(t, wantErr != nil, gotErr != nil, "limit %d: %v, %v", limit, wantErr, gotErr)
+		require.Equal(t, want, got, "limit %d", limit)
+	}
+}
