@@ -377,17 +377,19 @@ func fJSONEncode(st *state, in any, args ...any) (any, error) {
 
 // encodedValue returns the value s is the text of when s is what the
 // json_encode just before (`x|json_encode|json_pretty`) made of x, with
-// no flags, and x holds only values the JSON round trip keeps
-// (roundTrips): json_pretty can then work from x rather than from s.
+// no flags; json_pretty can then work from x rather than from s if x
+// holds only values the JSON round trip keeps (roundTrips, which
+// prettyExtra tells too).
 func (st *state) encodedValue(s string) (any, bool) {
 	if st.encoded == "" || st.applied != st.encodedAt+1 || len(s) != len(st.encoded) ||
-		unsafe.StringData(s) != unsafe.StringData(st.encoded) || !roundTrips(st.encodedFrom, 0) {
+		unsafe.StringData(s) != unsafe.StringData(st.encoded) {
 		return nil, false
 	}
 	return st.encodedFrom, true
 }
 
-// prettyOfEncoded is json_pretty of v, a value of encodedValue: v encoded
+// prettyOfEncoded is json_pretty of v, a value of encodedValue that
+// roundTrips: v encoded
 // with json_pretty's flags, which is the same text as json_pretty of v's
 // json_encode. ok is false when the caller must decode and encode again.
 func (st *state) prettyOfEncoded(v any, flags int) (out string, ok bool, err error) {
@@ -406,40 +408,50 @@ func (st *state) prettyOfEncoded(v any, flags int) (out string, ok bool, err err
 // prettyExtra is prettySize(s, indent) - len(s) for s the json_encode (no
 // flags) of v, a value of encodedValue, worked out from v's structure
 // rather than by reading s: outside its strings, s has brackets, commas and
-// colons only where v has lists and dictionaries (v has no floats, whose
-// text could have none anyway). depth is v's.
-func prettyExtra(v any, depth, indent int64) int64 {
+// colons only where v has lists and dictionaries. depth is v's. ok is
+// roundTrips(v, depth), which the same walk tells (and which rules out
+// floats, whose text could hold none anyway).
+func prettyExtra(v any, depth, indent int64) (extra int64, ok bool) {
 	var n int
 	colons := false
 	switch t := v.(type) {
+	case nil, bool, int64, int, string:
+		return 0, true
 	case []any:
 		n = len(t)
 	case *dict.Map:
 		n = t.Len()
 		colons = n > 0 && !isList(t)
 	default:
-		return 0
+		return 0, false
+	}
+	if depth >= 64 {
+		return 0, false
 	}
 	// The opening bracket at depth+1 and the closing one at depth, as
 	// prettySize counts them, even for an empty [] or {}.
-	extra := 1 + (depth+1)*indent + 1 + depth*indent
+	extra = 1 + (depth+1)*indent + 1 + depth*indent
 	if n > 0 {
 		extra += int64(n-1) * (1 + (depth+1)*indent) // commas
 	}
 	if colons {
 		extra += int64(n)
 	}
+	var items []any
 	switch t := v.(type) {
 	case []any:
-		for _, x := range t {
-			extra += prettyExtra(x, depth+1, indent)
-		}
+		items = t
 	case *dict.Map:
-		for _, x := range t.Values() {
-			extra += prettyExtra(x, depth+1, indent)
-		}
+		items = t.Values()
 	}
-	return extra
+	for _, x := range items {
+		e, ok := prettyExtra(x, depth+1, indent)
+		if !ok {
+			return 0, false
+		}
+		extra += e
+	}
+	return extra, true
 }
 
 // roundTrips reports whether v holds only null, booleans, integers,
@@ -487,8 +499,13 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	v, encoded := st.encodedValue(s)
 	var size int64
 	if encoded {
-		size = int64(len(s)) + prettyExtra(v, 0, 4) // prettySize(s, 4) without reading s
-	} else {
+		var extra int64
+		// prettySize(s, 4) without reading s, when v roundTrips.
+		if extra, encoded = prettyExtra(v, 0, 4); encoded {
+			size = int64(len(s)) + extra
+		}
+	}
+	if !encoded {
 		size = prettySize(s, 4)
 	}
 	if err := st.wantString(size); err != nil {

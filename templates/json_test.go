@@ -172,8 +172,23 @@ func TestPrettyExtra(t *testing.T) {
 		s, ok, _ := phpJSONEncode(tc.x, 0, 0)
 		require.True(t, ok, tc.name)
 		for _, indent := range []int64{0, 4} {
-			require.Equal(t, prettySize(s, indent), int64(len(s))+prettyExtra(tc.x, 0, indent), "%s indent %d: %s", tc.name, indent, s)
+			extra, ok := prettyExtra(tc.x, 0, indent)
+			require.True(t, ok, tc.name)
+			require.Equal(t, prettySize(s, indent), int64(len(s))+extra, "%s indent %d: %s", tc.name, indent, s)
 		}
+	}
+	// Where it cannot tell, as roundTrips.
+	deep := func(n int) any {
+		var v any = "x"
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	for _, x := range []any{1.5, dict.Of("a", []any{int64(1), 2.0}), deep(64), deep(65), deep(100),
+		dict.Of("f", pongo2.Lambda(func(...any) (any, error) { return nil, nil }))} {
+		_, ok := prettyExtra(x, 0, 4)
+		require.Equal(t, roundTrips(x, 0), ok, "%v", x)
 	}
 }
 
