@@ -83,20 +83,31 @@ func requestPath(path string) string {
 // turned into '_' (two names that become the same keep the first one's
 // place and the last one's value); Proxy is dropped (PHP's httpoxy
 // guard), and so is Cookie (Cerb).
+//
+// A request's keys cost at most one allocation: a common header's key is
+// a constant (commonHeaderKeys), a name already in key form is its own
+// key, and the others are written into one buffer converted once.
 func requestHeaders(pairs [][2]string) *dict.Map {
 	type group struct {
-		raw  string // the first name sent, leading spaces cut
-		name string // its request_headers key
-		val  string
+		raw   string // the first name sent, leading spaces cut
+		ascii bool   // raw is ASCII
+		name  string // its request_headers key, unless keyed
+		keyed bool   // the key is keys[from:to]
+		from  int
+		to    int
+		val   string
 	}
 	var small [16]group
 	groups := small[:0]
 	var idx map[string]int // lower-cased raw name → groups index, past len(small) groups
+	var buf [256]byte
+	keys := buf[:0]
 	for _, p := range pairs {
 		raw := strings.TrimLeft(p[0], " ")
 		if raw == "" {
 			continue
 		}
+		ascii := isASCII(raw)
 		i := -1
 		if idx != nil {
 			if j, ok := idx[strings.ToLower(raw)]; ok {
@@ -104,7 +115,7 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			}
 		} else {
 			for j := range groups {
-				if sameHeader(groups[j].raw, raw) {
+				if sameHeaderName(groups[j].raw, groups[j].ascii, raw, ascii) {
 					i = j
 					break
 				}
@@ -114,7 +125,19 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			groups[i].val += ", " + p[1]
 			continue
 		}
-		groups = append(groups, group{raw: raw, name: headerKey(raw), val: p[1]})
+		g := group{raw: raw, ascii: ascii, val: p[1]}
+		if !ascii {
+			g.name = headerName(strings.ToLower(raw))
+		} else if g.name = commonHeaderKey(raw); g.name == "" {
+			if isHeaderKey(raw) {
+				g.name = raw
+			} else {
+				g.keyed, g.from = true, len(keys)
+				keys = appendHeaderKey(keys, raw)
+				g.to = len(keys)
+			}
+		}
+		groups = append(groups, g)
 		switch {
 		case idx != nil:
 			idx[strings.ToLower(raw)] = len(groups) - 1
@@ -125,20 +148,26 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			}
 		}
 	}
+	all := string(keys)
 	m := dict.New(len(groups))
 	for _, g := range groups {
-		if g.name == "cookie" || g.name == "proxy" {
+		name := g.name
+		if g.keyed {
+			name = all[g.from:g.to]
+		}
+		if name == "cookie" || name == "proxy" {
 			continue
 		}
-		m.Set(g.name, g.val)
+		m.Set(name, g.val)
 	}
 	return m
 }
 
-// sameHeader reports whether two header names are one header: the same
-// once lower-cased.
-func sameHeader(a, b string) bool {
-	if isASCII(a) && isASCII(b) {
+// sameHeaderName reports whether two header names are one header: the
+// same once lower-cased. aASCII and bASCII say whether a and b are ASCII
+// (their lengths then differ only for different names).
+func sameHeaderName(a string, aASCII bool, b string, bASCII bool) bool {
+	if aASCII && bASCII {
 		if len(a) != len(b) {
 			return false
 		}
@@ -168,30 +197,62 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// headerKey is the request_headers key of a header name: lower-cased,
-// '-', '.' and ' ' turned into '_'; an ASCII name in one pass.
-func headerKey(raw string) string {
-	if !isASCII(raw) {
-		return headerName(strings.ToLower(raw))
+// commonHeaderKey is the request_headers key of a header that clients
+// send in its usual spelling, a constant; "" for any other name. It
+// spares most requests the conversion of their header names.
+func commonHeaderKey(raw string) string {
+	switch raw {
+	case "Host":
+		return "host"
+	case "User-Agent":
+		return "user_agent"
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept_encoding"
+	case "Accept-Language":
+		return "accept_language"
+	case "Authorization":
+		return "authorization"
+	case "Connection":
+		return "connection"
+	case "Content-Length":
+		return "content_length"
+	case "Content-Type":
+		return "content_type"
+	case "X-Forwarded-For":
+		return "x_forwarded_for"
+	case "X-Forwarded-Proto":
+		return "x_forwarded_proto"
+	case "X-Request-Id":
+		return "x_request_id"
 	}
-	plain := true
-	for i := 0; i < len(raw) && plain; i++ {
-		c := raw[i]
-		plain = !(c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ' ')
+	return ""
+}
+
+// isHeaderKey reports whether the ASCII name raw is already its own
+// request_headers key (no upper-case letter, '-', '.' or ' ').
+func isHeaderKey(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ' ' {
+			return false
+		}
 	}
-	if plain {
-		return raw
-	}
-	b := make([]byte, len(raw))
+	return true
+}
+
+// appendHeaderKey appends the request_headers key of the ASCII name raw:
+// lower-cased, '-', '.' and ' ' turned into '_'.
+func appendHeaderKey(b []byte, raw string) []byte {
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {
 		case '-', '.', ' ':
-			b[i] = '_'
+			b = append(b, '_')
 		default:
-			b[i] = lowerASCII(c)
+			b = append(b, lowerASCII(c))
 		}
 	}
-	return string(b)
+	return b
 }
 
 // headerName turns a lower-cased header name into its request_headers key.

@@ -63,3 +63,25 @@ func TestRequestHeaders_SameAsReference(t *testing.T) {
 		require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs), "%q", pairs)
 	}
 }
+
+func TestCommonHeaderKey_IsTheKey(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Connection", "Content-Length", "Content-Type", "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id"} {
+		require.Equal(t, headerName(strings.ToLower(raw)), commonHeaderKey(raw), raw)
+	}
+	for _, raw := range []string{"host", "HOST", "user-agent", "X-Customheader", ""} {
+		require.Empty(t, commonHeaderKey(raw), raw)
+	}
+}
+
+// TestRequestHeaders_Allocs guards the cost of the guide's request
+// headers: the map (one allocation), each value put in it (one each), and
+// the keys in at most one more: here none for the common names and one for
+// the two others together.
+func TestRequestHeaders_Allocs(t *testing.T) {
+	pairs := [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Content-Length", "0"},
+		{"X-Customheader", "true"}, {"X-Other.Header", "1"}, {"Accept-Encoding", "gzip"}}
+	require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs))
+	require.Equal(t, float64(1+len(pairs)+1), testing.AllocsPerRun(100, func() { requestHeaders(pairs) }))
+}
