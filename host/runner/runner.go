@@ -316,7 +316,8 @@ func readsWire(ctx context.Context, ext plugins.Extension) bool {
 // Run runs inv. In-process, the inputs dictionary goes to the extension as
 // it is, and the return dictionary comes back the same way; out of process
 // both travel in the wire form of package dict when the extension reads
-// it, else as JSON.
+// it, else as JSON. inv is for one run at a time: the run's callbacks live
+// in it.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
 	inv.host = callbacks{r: r, runID: inv.RunID, automation: inv.Automation.Name}
 	out, err := r.invoke(ctx, &inv.host, inv.Automation, nil, inv.Inputs, inv.Simulate)
