@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -18,29 +19,31 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 	// In the order of Cerb's Controller_Webhooks::handleRequest (which
 	// placeholders_list() shows).
 	m := dict.New(13)
-	m.Set("request_method", strings.ToUpper(r.Method))
+	sv := newStringValues(8)
+	m.Set("request_method", sv.value(strings.ToUpper(r.Method)))
 	body := string(r.Body)
 	if strings.EqualFold(r.Method, "POST") && PHPMediaType(headerValue(r.Headers, "Content-Type")) == "multipart/form-data" {
 		body = "" // PHP reads a multipart body into $_POST and $_FILES
 	}
-	m.Set("request_body", body)
+	m.Set("request_body", sv.value(body))
 	ip := r.ClientIP
 	if i := strings.IndexByte(ip, ','); i >= 0 {
 		ip = ip[:i]
 	}
-	m.Set("request_client_ip", strings.TrimSpace(ip))
+	m.Set("request_client_ip", sv.value(strings.TrimSpace(ip)))
 	m.Set("request_headers", requestHeaders(r.Headers))
 	m.Set("request_params", requestParams(r.Query, r.Form))
-	m.Set("request_path", requestPath(r.Path))
-	m.Set("webhook_id", w.ID)
-	m.Set("webhook_name", w.Name)
-	m.Set("webhook_automations_kata", w.EventKATA)
+	m.Set("request_path", sv.value(requestPath(r.Path)))
+	m.Set("webhook_id", sv.value(w.ID))
+	name := sv.value(w.Name)
+	m.Set("webhook_name", name)
+	m.Set("webhook_automations_kata", sv.value(w.EventKATA))
 	var updated int64
 	if !w.UpdatedAt.IsZero() {
 		updated = w.UpdatedAt.Unix()
 	}
 	m.Set("webhook_updated_at", updated)
-	m.Set("webhook__label", w.Name)
+	m.Set("webhook__label", name)
 	m.Set("webhook__context", webhookContext)
 	return m
 }
@@ -83,20 +86,31 @@ func requestPath(path string) string {
 // turned into '_' (two names that become the same keep the first one's
 // place and the last one's value); Proxy is dropped (PHP's httpoxy
 // guard), and so is Cookie (Cerb).
+//
+// A request's keys cost at most one allocation: a common header's key is
+// a constant (commonHeaderKeys), a name already in key form is its own
+// key, and the others are written into one buffer converted once.
 func requestHeaders(pairs [][2]string) *dict.Map {
 	type group struct {
-		raw  string // the first name sent, leading spaces cut
-		name string // its request_headers key
-		val  string
+		raw   string // the first name sent, leading spaces cut
+		ascii bool   // raw is ASCII
+		name  string // its request_headers key, unless keyed
+		keyed bool   // the key is keys[from:to]
+		from  int
+		to    int
+		val   string
 	}
 	var small [16]group
 	groups := small[:0]
 	var idx map[string]int // lower-cased raw name → groups index, past len(small) groups
+	var buf [256]byte
+	keys := buf[:0]
 	for _, p := range pairs {
 		raw := strings.TrimLeft(p[0], " ")
 		if raw == "" {
 			continue
 		}
+		ascii := isASCII(raw)
 		i := -1
 		if idx != nil {
 			if j, ok := idx[strings.ToLower(raw)]; ok {
@@ -104,7 +118,7 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			}
 		} else {
 			for j := range groups {
-				if sameHeader(groups[j].raw, raw) {
+				if sameHeaderName(groups[j].raw, groups[j].ascii, raw, ascii) {
 					i = j
 					break
 				}
@@ -114,7 +128,19 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			groups[i].val += ", " + p[1]
 			continue
 		}
-		groups = append(groups, group{raw: raw, name: headerKey(raw), val: p[1]})
+		g := group{raw: raw, ascii: ascii, val: p[1]}
+		if !ascii {
+			g.name = headerName(strings.ToLower(raw))
+		} else if g.name = commonHeaderKey(raw); g.name == "" {
+			if isHeaderKey(raw) {
+				g.name = raw
+			} else {
+				g.keyed, g.from = true, len(keys)
+				keys = appendHeaderKey(keys, raw)
+				g.to = len(keys)
+			}
+		}
+		groups = append(groups, g)
 		switch {
 		case idx != nil:
 			idx[strings.ToLower(raw)] = len(groups) - 1
@@ -125,20 +151,62 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			}
 		}
 	}
+	all := string(keys)
 	m := dict.New(len(groups))
+	sv := newStringValues(len(groups))
 	for _, g := range groups {
-		if g.name == "cookie" || g.name == "proxy" {
+		name := g.name
+		if g.keyed {
+			name = all[g.from:g.to]
+		}
+		if name == "cookie" || name == "proxy" {
 			continue
 		}
-		m.Set(g.name, g.val)
+		m.Set(name, sv.value(g.val))
 	}
 	return m
 }
 
-// sameHeader reports whether two header names are one header: the same
-// once lower-cased.
-func sameHeader(a, b string) bool {
-	if isASCII(a) && isASCII(b) {
+// stringValues makes dictionary values of type string, the headers of
+// their strings in one array: converting a string to an interface
+// otherwise allocates its 16-byte header every time (a dozen allocations
+// of every webhook request's inputs).
+type stringValues struct {
+	headers []string // never grown past its capacity: values point into it
+}
+
+// newStringValues has room for n values; more are converted as Go does.
+func newStringValues(n int) stringValues {
+	return stringValues{headers: make([]string, 0, n)}
+}
+
+// value is s as an interface value of type string. An empty string, which
+// Go converts without an allocation, takes no room.
+func (sv *stringValues) value(s string) any {
+	if s == "" || len(sv.headers) == cap(sv.headers) {
+		return s
+	}
+	sv.headers = append(sv.headers, s)
+	return stringAt(&sv.headers[len(sv.headers)-1])
+}
+
+// stringAt is the interface value of type string whose data word is p, as
+// the runtime makes one (runtime.convTstring: the type word of string and
+// a pointer to a string header), without the allocation of the header: p
+// must not change afterwards. The layout of an empty interface, a type
+// word and a data word, is the runtime's (internal/abi.EmptyInterface),
+// and reflect and the compiler rely on it; TestStringAt checks it.
+func stringAt(p *string) any {
+	v := any("")
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
+}
+
+// sameHeaderName reports whether two header names are one header: the
+// same once lower-cased. aASCII and bASCII say whether a and b are ASCII
+// (their lengths then differ only for different names).
+func sameHeaderName(a string, aASCII bool, b string, bASCII bool) bool {
+	if aASCII && bASCII {
 		if len(a) != len(b) {
 			return false
 		}
@@ -168,30 +236,62 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// headerKey is the request_headers key of a header name: lower-cased,
-// '-', '.' and ' ' turned into '_'; an ASCII name in one pass.
-func headerKey(raw string) string {
-	if !isASCII(raw) {
-		return headerName(strings.ToLower(raw))
+// commonHeaderKey is the request_headers key of a header that clients
+// send in its usual spelling, a constant; "" for any other name. It
+// spares most requests the conversion of their header names.
+func commonHeaderKey(raw string) string {
+	switch raw {
+	case "Host":
+		return "host"
+	case "User-Agent":
+		return "user_agent"
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept_encoding"
+	case "Accept-Language":
+		return "accept_language"
+	case "Authorization":
+		return "authorization"
+	case "Connection":
+		return "connection"
+	case "Content-Length":
+		return "content_length"
+	case "Content-Type":
+		return "content_type"
+	case "X-Forwarded-For":
+		return "x_forwarded_for"
+	case "X-Forwarded-Proto":
+		return "x_forwarded_proto"
+	case "X-Request-Id":
+		return "x_request_id"
 	}
-	plain := true
-	for i := 0; i < len(raw) && plain; i++ {
-		c := raw[i]
-		plain = !(c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ' ')
+	return ""
+}
+
+// isHeaderKey reports whether the ASCII name raw is already its own
+// request_headers key (no upper-case letter, '-', '.' or ' ').
+func isHeaderKey(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ' ' {
+			return false
+		}
 	}
-	if plain {
-		return raw
-	}
-	b := make([]byte, len(raw))
+	return true
+}
+
+// appendHeaderKey appends the request_headers key of the ASCII name raw:
+// lower-cased, '-', '.' and ' ' turned into '_'.
+func appendHeaderKey(b []byte, raw string) []byte {
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {
 		case '-', '.', ' ':
-			b[i] = '_'
+			b = append(b, '_')
 		default:
-			b[i] = lowerASCII(c)
+			b = append(b, lowerASCII(c))
 		}
 	}
-	return string(b)
+	return b
 }
 
 // headerName turns a lower-cased header name into its request_headers key.
@@ -212,6 +312,14 @@ func headerName(lower string) string {
 // Cerb writes it: '-' becomes '_', characters other than [A-Za-z0-9_] are
 // removed, and the result is lower-cased (it may be empty).
 func paramName(s string) string {
+	plain := true // already a key: no copy
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {

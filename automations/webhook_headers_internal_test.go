@@ -1,10 +1,14 @@
 package automations
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,5 +65,88 @@ func TestRequestHeaders_SameAsReference(t *testing.T) {
 	}
 	for _, pairs := range cases {
 		require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs), "%q", pairs)
+	}
+}
+
+func TestCommonHeaderKey_IsTheKey(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Connection", "Content-Length", "Content-Type", "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id"} {
+		require.Equal(t, headerName(strings.ToLower(raw)), commonHeaderKey(raw), raw)
+	}
+	for _, raw := range []string{"host", "HOST", "user-agent", "X-Customheader", ""} {
+		require.Empty(t, commonHeaderKey(raw), raw)
+	}
+}
+
+// TestRequestHeaders_Allocs guards the cost of the guide's request
+// headers: the map, its values' string headers (one array), and the keys
+// in at most one more: here none for the common names and one for the two
+// others together.
+func TestRequestHeaders_Allocs(t *testing.T) {
+	pairs := [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Content-Length", "0"},
+		{"X-Customheader", "true"}, {"X-Other.Header", "1"}, {"Accept-Encoding", "gzip"}}
+	require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs))
+	require.Equal(t, 3.0, testing.AllocsPerRun(100, func() { requestHeaders(pairs) }))
+}
+
+// TestStringAt checks that a string value made by stringValues is the
+// value Go's conversion makes: equal to it, of type string for type
+// switches, reflect, fmt and the dictionary's JSON, and intact after
+// collections once nothing else refers to its string.
+func TestStringAt(t *testing.T) {
+	t.Parallel()
+	const n = 64
+	sv := newStringValues(n / 2) // half of them past its room: converted as Go does
+	vals := make([]any, n)
+	for i := range vals {
+		vals[i] = sv.value(strings.Repeat(string(rune('a'+i%26)), i))
+	}
+	runtime.GC()
+	runtime.GC()
+	m := dict.New(n)
+	for i, v := range vals {
+		want := strings.Repeat(string(rune('a'+i%26)), i)
+		require.Equal(t, any(want), v)
+		require.True(t, v == any(want))
+		s, ok := v.(string)
+		require.True(t, ok)
+		require.Equal(t, want, s)
+		require.Equal(t, reflect.String, reflect.TypeOf(v).Kind())
+		require.Equal(t, want, reflect.ValueOf(v).String())
+		require.Equal(t, want, fmt.Sprint(v))
+		m.Set(fmt.Sprint(i), v)
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"3":"ddd"`)
+}
+
+// TestWebhookInputs_Allocs guards the allocations of a webhook request's
+// inputs for the guide's request (headers and query as the server passes
+// them).
+func TestWebhookInputs_Allocs(t *testing.T) {
+	req := HTTPRequest{Method: "POST", ClientIP: "127.0.0.1",
+		Headers: [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Content-Length", "0"},
+			{"X-Customheader", "true"}, {"Accept-Encoding", "gzip"}},
+		Query: [][2]string{{"key", "value"}}}
+	w := WebhookInfo{ID: "0193", Name: "Webhook Example", EventKATA: "automation/respond:\n  uri: cerb:automation:x", UpdatedAt: time.Unix(1735689600, 0)}
+	require.Equal(t, "Webhook Example", WebhookInputs(req, w).Value("webhook__label"))
+	require.Equal(t, 12.0, testing.AllocsPerRun(100, func() { WebhookInputs(req, w) }))
+}
+
+func TestParamName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"key", "key"},
+		{"a_1", "a_1"},
+		{"", ""},
+		{"Key", "key"},
+		{"a-b", "a_b"},
+		{"a.b c", "abc"},
+		{"ÄB", "b"},
+		{"%", ""},
+	} {
+		require.Equal(t, tt.want, paramName(tt.in), tt.in)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -55,6 +56,21 @@ type exchange struct {
 	run pendingRun
 	ans Answer
 	inv runner.Invocation
+	// runIDBytes holds the bytes of the run id process makes (runID).
+	runIDBytes [runIDLen]byte
+	runIDMade  bool
+}
+
+// runID returns a new run id (newRunID) whose bytes live in x, which the
+// run's record holds anyway: one allocation less per request. Only the
+// first call uses x's bytes, which are never written again.
+func (x *exchange) runID() string {
+	if x.runIDMade {
+		return newRunID()
+	}
+	x.runIDMade = true
+	writeRunID(&x.runIDBytes)
+	return unsafe.String(&x.runIDBytes[0], runIDLen)
 }
 
 // handle serves one webhook request over HTTP. What it did (the webhook,
@@ -152,7 +168,7 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 		}
 	}
 
-	runID := newRunID()
+	runID := x.runID()
 	x.entry.RunID = runID
 	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
 	x.inv = runner.Invocation{RunID: runID, Automation: a, Inputs: inputs}
@@ -325,6 +341,16 @@ func (d *Dispatcher) refuse(c *fiber.Ctx, x *exchange, err error) error {
 // process. It is made on the stack: uuid.NewV7 and String cost two
 // allocations and a lock per request.
 func newRunID() string {
+	var out [runIDLen]byte
+	writeRunID(&out)
+	return string(out[:])
+}
+
+// runIDLen is the length of a run id.
+const runIDLen = 36
+
+// writeRunID writes a new run id (newRunID) into out.
+func writeRunID(out *[runIDLen]byte) {
 	var u [16]byte
 	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails
 	nano := time.Now().UnixNano()
@@ -345,7 +371,6 @@ func newRunID() string {
 	u[6] = 0x70 | byte(seq>>8)&0x0f
 	u[7] = byte(seq)
 	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
-	var out [36]byte
 	hex.Encode(out[0:8], u[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], u[4:6])
@@ -355,7 +380,6 @@ func newRunID() string {
 	hex.Encode(out[19:23], u[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], u[10:])
-	return string(out[:])
 }
 
 // lastRunTime is the time part (milliseconds<<12 | sub-millisecond count)

@@ -607,6 +607,13 @@ func (m *Manager) Commands() []string {
 	return slices.Clone(*m.cmdNames.Load())
 }
 
+// CommandNames is Commands without the copy, for the run of every request:
+// the list is replaced when the commands change, never modified, and the
+// caller must not modify it either.
+func (m *Manager) CommandNames() []string {
+	return *m.cmdNames.Load()
+}
+
 // Restarts counts the extension processes restarted (after a crash or a
 // hang) since Start, every extension included, also those a Reload since
 // replaced or removed: it only grows (a Prometheus counter). Processes a

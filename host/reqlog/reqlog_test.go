@@ -181,3 +181,38 @@ func (t *tee) Handle(ctx context.Context, r slog.Record) error {
 	*t.rec = r.Clone()
 	return t.Handler.Handle(ctx, r)
 }
+
+// TestNewEntry_ID checks the request ids: a sane caller's id is kept (a
+// copy), any other gets a new one of 24 hex digits, in the same allocation
+// as the Entry.
+func TestNewEntry_ID(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, given string
+		keep        bool
+	}{
+		{"None", "", false},
+		{"Sane", "abc-1.2_X", true},
+		{"Longest", strings.Repeat("a", 128), true},
+		{"TooLong", strings.Repeat("a", 129), false},
+		{"Unsafe", "a b", false},
+		{"Quote", `a"b`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := reqlog.NewEntry(tt.given)
+			if tt.keep {
+				require.Equal(t, tt.given, e.ID)
+				return
+			}
+			require.Regexp(t, `^[0-9a-f]{24}$`, e.ID)
+			require.NotEqual(t, e.ID, reqlog.NewEntry(tt.given).ID)
+		})
+	}
+}
+
+// TestNewEntry_Allocs guards the one allocation of a request's Entry with
+// the id made for it (not parallel: AllocsPerRun counts the process's).
+func TestNewEntry_Allocs(t *testing.T) {
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { reqlog.NewEntry("") }))
+}

@@ -39,6 +39,10 @@ type Invocation struct {
 	// command with a side effect runs, and Result.SideEffects lists them.
 	// A run the extension did not simulate fails with ErrNotSimulated.
 	Simulate bool
+	// host answers the run's callbacks (Run sets it): it lives in the
+	// Invocation, which the caller already holds, so that it is not an
+	// allocation of every run.
+	host callbacks
 }
 
 // Runner runs automations. The server's runner sends each run to the
@@ -234,21 +238,21 @@ const MaxFunctionDepth = 10
 
 // invoke runs an automation with inputs as JSON, or (values, for the
 // in-process extension only) as a dictionary, and returns the extension's
-// outcome. depth is how many function: calls led to this run (0 for a
-// webhook's run).
-func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, inputs []byte, values *dict.Map, depth int, simulate bool) (plugins.Outcome, error) {
+// outcome. h answers the run's callbacks; its depth is how many function:
+// calls led to this run (0 for a webhook's run).
+func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, inputs []byte, values *dict.Map, simulate bool) (plugins.Outcome, error) {
 	ext, err := r.ext.extension(a.ExtensionID)
 	if err != nil {
 		return plugins.Outcome{}, err
 	}
 	deadline, _ := ctx.Deadline()
 	inv := plugins.Invocation{
-		RunID: runID, Automation: a.Name, Revision: revisionToken(a), Trigger: a.ExtensionID,
+		RunID: h.runID, Automation: a.Name, Revision: revisionToken(a), Trigger: a.ExtensionID,
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
 	wire := false
 	if ext == r.ext.inproc {
-		inv.Commands = r.ext.Commands()
+		inv.Commands = r.ext.mgr.CommandNames() // as the manager gives them to its processes: shared, not copied
 		if values != nil {
 			inv.Inputs, inv.Values = nil, values
 		}
@@ -260,10 +264,8 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		}
 	}
 	// Out of process, the manager fills in Commands.
-	h := &callbacks{r: r, runID: runID, automation: a.Name, depth: depth}
 	out, err := ext.Run(ctx, inv, h)
-	var pe *plugins.Error
-	if wire && errors.As(err, &pe) && pe.Code == plugins.CodeUnsupported {
+	if wire && err != nil && unsupported(err) {
 		// The process does not read the wire form after all (a reload
 		// replaced it since Describe): JSON, as to any extension.
 		if inv.Inputs, err = encode(values); err != nil {
@@ -279,6 +281,14 @@ func (r *Server) invoke(ctx context.Context, runID string, a *store.Automation, 
 		return out, err
 	}
 	return out, nil
+}
+
+// unsupported reports whether err is an extension's CodeUnsupported (kept
+// out of invoke: the error's variable, which errors.As takes the address
+// of, would be an allocation of every run).
+func unsupported(err error) bool {
+	var pe *plugins.Error
+	return errors.As(err, &pe) && pe.Code == plugins.CodeUnsupported
 }
 
 // revisionToken is the Invocation.Revision of a, by which extensions cache
@@ -306,9 +316,11 @@ func readsWire(ctx context.Context, ext plugins.Extension) bool {
 // Run runs inv. In-process, the inputs dictionary goes to the extension as
 // it is, and the return dictionary comes back the same way; out of process
 // both travel in the wire form of package dict when the extension reads
-// it, else as JSON.
+// it, else as JSON. inv is for one run at a time: the run's callbacks live
+// in it.
 func (r *Server) Run(ctx context.Context, inv *Invocation) (*automations.Result, error) {
-	out, err := r.invoke(ctx, inv.RunID, inv.Automation, nil, inv.Inputs, 0, inv.Simulate)
+	inv.host = callbacks{r: r, runID: inv.RunID, automation: inv.Automation.Name}
+	out, err := r.invoke(ctx, &inv.host, inv.Automation, nil, inv.Inputs, inv.Simulate)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +464,7 @@ func (h *callbacks) RunFunction(ctx context.Context, name string, inputs []byte)
 	if wrapped, err = h.r.cat.WithSecrets(ctx, a, wrapped); err != nil {
 		return plugins.Outcome{}, err
 	}
-	return h.r.invoke(ctx, h.runID, a, wrapped, nil, h.depth+1, false)
+	return h.r.invoke(ctx, &callbacks{r: h.r, runID: h.runID, automation: a.Name, depth: h.depth + 1}, a, wrapped, nil, false)
 }
 
 func (h *callbacks) Secret(ctx context.Context, name string) (string, bool, error) {
