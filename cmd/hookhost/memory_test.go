@@ -31,3 +31,11 @@ func TestReleaseStartupMemory_Pools(t *testing.T) {
 	require.Nil(t, held.Value(), "the pool's buffer is freed")
 	runtime.KeepAlive(pool)
 }
+
+// TestServeDefaultGCPercent checks the server's GOGC default (150, see
+// host.DefaultMemorySettings), as `hookhost serve` applies it.
+func TestServeDefaultGCPercent(t *testing.T) {
+	f := newServeCmd().Flags().Lookup("gc-percent")
+	require.NotNil(t, f)
+	require.Equal(t, "150", f.DefValue)
+}

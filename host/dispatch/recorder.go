@@ -137,9 +137,9 @@ type recorder struct {
 	lastErr      error
 }
 
-// recItem is a run to record, or a flush request.
+// recItem is a run record to write, or a flush request.
 type recItem struct {
-	run     *pendingRun
+	run     *store.Run
 	flushed chan struct{}
 }
 
@@ -158,20 +158,42 @@ func newRecorder(st store.Store, log *slog.Logger, cfg ...RecorderConfig) *recor
 	return r
 }
 
-// record queues a run record, unless its webhook's history: block leaves
-// it out (counted as skipped).
+// record builds a run record (pendingRun.finish) and queues it, unless its
+// webhook's history: block leaves it out (counted as skipped) or the queue
+// is full (dropped and counted).
+//
+// The record is built here, on the caller's goroutine, rather than by the
+// recorder when it takes the record from the queue: the queue then holds
+// the compact record (its JSON fields are byte slices, which the garbage
+// collector does not scan) instead of the pendingRun, which is part of its
+// request's exchange and keeps the request, the automation's inputs and
+// result, and the answer reachable. Under load a batch fills for up to
+// recorderLinger, and those exchanges were two fifths of the server's live
+// heap: the collector marked them on every cycle, and the heap goal (twice
+// the live heap) grew with them.
 func (r *recorder) record(run *pendingRun) {
 	if !run.kept() {
 		r.skipped.Add(1)
 		return
 	}
+	if len(r.ch) == cap(r.ch) {
+		// No room: not worth building the record (the send below may
+		// still find the queue full).
+		r.full()
+		return
+	}
 	select {
-	case r.ch <- recItem{run: run}:
+	case r.ch <- recItem{run: run.finish(r.cfg.BodyLimit)}:
 	default:
-		r.queueFull.Add(1)
-		if n := r.dropped.Add(1); n == 1 || n%1000 == 0 {
-			r.log.Warn("run history queue full; runs dropped", "dropped", n)
-		}
+		r.full()
+	}
+}
+
+// full counts a record dropped because the queue was full.
+func (r *recorder) full() {
+	r.queueFull.Add(1)
+	if n := r.dropped.Add(1); n == 1 || n%1000 == 0 {
+		r.log.Warn("run history queue full; runs dropped", "dropped", n)
 	}
 }
 
@@ -181,7 +203,7 @@ func (r *recorder) loop() {
 	var waiters []chan struct{}
 	take := func(it recItem) {
 		if it.run != nil {
-			batch = append(batch, it.run.finish(r.cfg.BodyLimit))
+			batch = append(batch, it.run)
 		} else {
 			waiters = append(waiters, it.flushed)
 		}
@@ -421,8 +443,8 @@ func (r *recorder) Close() error {
 	return nil
 }
 
-// pendingRun is a run record whose JSON fields the recorder fills in off the
-// hot path.
+// pendingRun is a run record before its JSON fields are built: what
+// recorder.record makes the record of (finish).
 type pendingRun struct {
 	run      store.Run
 	req      automations.HTTPRequest
@@ -462,11 +484,13 @@ func (p *pendingRun) kept() bool {
 	return failed || h.Sample <= 1 || rand.IntN(h.Sample) == 0
 }
 
-// finish builds the record's inputs, output and log, redacted, with the
-// request body, the encoded return dictionary and the error capped at
-// limit bytes (none when negative).
+// finish returns the record: p.run with its inputs, output and log built,
+// redacted, with the request body, the encoded return dictionary and the
+// error capped at limit bytes (none when negative). The record is a copy,
+// which holds none of p's references (see recorder.record).
 func (p *pendingRun) finish(limit int) *store.Run {
-	r := &p.run
+	r := new(store.Run)
+	*r = p.run
 	headers := p.red.Headers(p.req.Headers, p.credentialHeaders...)
 	query := make([][2]string, len(p.req.Query))
 	for i, kv := range p.req.Query {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -532,4 +533,69 @@ func TestRecorder_OutputReusesTheExtensionsJSON(t *testing.T) {
 			require.Equal(t, tt.want, string(p.finish(tt.limit).Output))
 		})
 	}
+}
+
+// TestRecorder_QueueHoldsRecordsNotRequests checks that a queued record
+// does not keep its pendingRun (and so its request's exchange) reachable:
+// record builds the record before queueing it. A batch whose write is held
+// keeps the records queued behind it.
+func TestRecorder_QueueHoldsRecordsNotRequests(t *testing.T) {
+	t.Parallel()
+	r, bundle := setupRecorder(t, RecorderConfig{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	bundle.fault.mu.Lock()
+	bundle.fault.entered, bundle.fault.release = entered, release
+	bundle.fault.mu.Unlock()
+
+	r.record(pending("first"))
+	flushed := make(chan struct{})
+	go func() {
+		r.flush()
+		close(flushed)
+	}()
+	<-entered // the first batch's write holds the recorder
+
+	released := false
+	defer func() {
+		if !released {
+			close(release) // lets the recorder close
+		}
+	}()
+	collected := make(chan struct{})
+	id := queueCollectable(r, collected)
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-collected:
+		default:
+			time.Sleep(time.Millisecond) // cleanups run on their own goroutine
+			continue
+		}
+		break
+	}
+	select {
+	case <-collected:
+	default:
+		t.Fatal("a queued record keeps its pendingRun reachable")
+	}
+
+	close(release)
+	released = true
+	<-flushed
+	r.flush()
+	run, err := bundle.st.GetRun(bundle.ctx, id)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"method":"POST","path":"/","headers":{},"query":{},"body":"second","client_ip":""}`, string(run.Inputs))
+}
+
+// queueCollectable records a run whose pendingRun closes collected when the
+// garbage collector frees it, and returns the run's ID. The pendingRun is
+// referenced from this function's frame only.
+//
+//go:noinline
+func queueCollectable(r *recorder, collected chan struct{}) string {
+	p := pending("second")
+	runtime.AddCleanup(p, func(ch chan struct{}) { close(ch) }, collected)
+	r.record(p)
+	return p.run.ID
 }

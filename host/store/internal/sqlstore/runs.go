@@ -67,13 +67,13 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		created[i] = s.tm(times[i])
 	}
 	per := max(s.d.RunsPerInsert, 1)
-	err := s.wrote(s.inRunsTx(ctx, func(tx *sql.Tx) error {
+	err := s.wrote(s.inRunsTx(ctx, func(exec runExec) error {
 		var args []any
 		for start := 0; start < len(runs); {
 			n := runChunk(len(runs)-start, per)
 			end := start + n
 			var err error
-			if args, err = s.insertRunChunk(ctx, tx, args, runs[start:end], ids[start:end], created[start:end]); err != nil {
+			if args, err = s.insertRunChunk(ctx, exec, args, runs[start:end], ids[start:end], created[start:end]); err != nil {
 				return err
 			}
 			start = end
@@ -113,9 +113,12 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 // from the first PRAGMA to the last: it is set back to FULL before anything
 // else runs on it, and a connection that cannot be set back is closed (the
 // next one opens with FULL, from the DSN).
-func (s *Store) inRunsTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// On SQLite fn's INSERTs also run on the driver's connection itself
+// (rawRunExec), in the transaction database/sql began and ends.
+func (s *Store) inRunsTx(ctx context.Context, fn func(exec runExec) error) error {
 	if s.d.Name != "sqlite" {
-		return s.inTx(ctx, fn)
+		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txRunExec(tx)) })
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -131,7 +134,66 @@ func (s *Store) inRunsTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, fn)
+	return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) error {
+		return conn.Raw(func(dc any) error {
+			ex, ok := dc.(driver.ExecerContext)
+			if !ok {
+				return fn(txRunExec(tx))
+			}
+			named := s.namedArgs.Get().(*[]driver.NamedValue)
+			defer func() {
+				clear((*named)[:cap(*named)]) // keeps no record's values
+				s.namedArgs.Put(named)
+			}()
+			return fn(rawRunExec(ex, tx, named))
+		})
+	})
+}
+
+// runExec runs an INSERT of runs with args and returns how many rows it
+// wrote.
+type runExec func(ctx context.Context, query string, args []any) (int64, error)
+
+// txRunExec runs the INSERTs in tx.
+func txRunExec(tx *sql.Tx) runExec {
+	return func(ctx context.Context, query string, args []any) (int64, error) {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+}
+
+// rawRunExec runs the INSERTs on ex, the driver's connection of tx, in
+// tx's transaction (one that ex cannot run, driver.ErrSkip, goes through
+// tx). database/sql turns every statement's arguments into a new slice of
+// driver.NamedValue (Tx.ExecContext), with a conversion of each argument
+// by type: for a batch's INSERTs, tens of thousands of values and the
+// largest allocation of the run record's write. The arguments here are
+// already values that drivers take (strings, []byte, int64, nil), and
+// *named is reused from one INSERT to the next (and from one batch to the
+// next: Store.namedArgs).
+//
+// It must run inside sql.Conn.Raw, which holds the connection for it:
+// database/sql does not run anything else on the connection meanwhile, not
+// even the rollback of tx when ctx ends, which waits for Raw to return.
+func rawRunExec(ex driver.ExecerContext, tx *sql.Tx, named *[]driver.NamedValue) runExec {
+	return func(ctx context.Context, query string, args []any) (int64, error) {
+		nv := (*named)[:0]
+		for i, a := range args {
+			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: a})
+		}
+		*named = nv
+		res, err := ex.ExecContext(ctx, query, nv)
+		if errors.Is(err, driver.ErrSkip) {
+			return txRunExec(tx)(ctx, query, args)
+		}
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
 }
 
 // runColSet is a set of the columns a record often leaves empty (the
@@ -235,6 +297,33 @@ func (s *Store) appendRunArgs(args []any, r *store.Run, id string, created any, 
 // of runs. A statement that fails all the same (I/O, a full disk) fails the
 // batch's transaction, which inTx rolls back whole, as before.
 func (s *Store) runInsertSQL(n int, cols runColSet) string {
+	key := runSQLKey{n: n, cols: cols}
+	if q, ok := s.runSQL.Load(key); ok {
+		return q.(string)
+	}
+	q := s.buildRunInsertSQL(n, cols)
+	if s.runSQLCount.Add(1) <= maxRunSQL {
+		s.runSQL.Store(key, q)
+	}
+	return q
+}
+
+// maxRunSQL bounds the texts runInsertSQL keeps: past it (records filling
+// many different sets of columns) a text is built for each chunk again.
+const maxRunSQL = 64
+
+// runSQLKey names the text of an INSERT of runs: its number of rows and
+// the optional columns it names. runChunk keeps the sizes to a few (per
+// and the powers of two below it), and the columns to the sets records
+// fill, so that the texts stay few, as the statements the connection
+// keeps prepared for them do.
+type runSQLKey struct {
+	n    int
+	cols runColSet
+}
+
+// buildRunInsertSQL builds the text runInsertSQL returns.
+func (s *Store) buildRunInsertSQL(n int, cols runColSet) string {
 	var b strings.Builder
 	if s.d.Name == "sqlite" {
 		b.WriteString(`INSERT OR IGNORE INTO runs (` + runFixedCols)
@@ -302,7 +391,7 @@ func runChunk(left, per int) int {
 // row. A taken ID does not fail the statement (which on PostgreSQL would
 // abort the transaction): ON CONFLICT DO NOTHING skips the row and
 // errRunsSkipped reports it.
-func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, args []any, runs []*store.Run, ids []string, created []any) ([]any, error) {
+func (s *Store) insertRunChunk(ctx context.Context, exec runExec, args []any, runs []*store.Run, ids []string, created []any) ([]any, error) {
 	var cols runColSet
 	for _, r := range runs {
 		cols |= runColsOf(r)
@@ -311,13 +400,9 @@ func (s *Store) insertRunChunk(ctx context.Context, tx *sql.Tx, args []any, runs
 	for i, r := range runs {
 		args = s.appendRunArgs(args, r, ids[i], created[i], cols)
 	}
-	res, err := tx.ExecContext(ctx, s.runInsertSQL(len(runs), cols), args...)
+	n, err := exec(ctx, s.runInsertSQL(len(runs), cols), args)
 	if err != nil {
 		return args, s.classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return args, err
 	}
 	if n != int64(len(runs)) {
 		return args, errRunsSkipped

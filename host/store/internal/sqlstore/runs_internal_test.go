@@ -29,3 +29,39 @@ func TestRunChunk(t *testing.T) {
 		require.Equal(t, tt.want, got, "per %d, %d runs", tt.per, tt.left)
 	}
 }
+
+// TestRunInsertSQLKept checks that the text of an INSERT of runs is built
+// once for each size and set of columns (a batch runs chunks of the same
+// few), and that it is the text built anew. Not parallel: AllocsPerRun.
+func TestRunInsertSQLKept(t *testing.T) {
+	for _, d := range []Dialect{{Name: "sqlite"}, {Name: "postgres", NumberedParams: true}} {
+		s := New(nil, d)
+		for _, tt := range []struct {
+			n    int
+			cols runColSet
+		}{{64, colRequestID}, {1, 0}, {8, colError | colCause | colRequestID}} {
+			want := s.buildRunInsertSQL(tt.n, tt.cols)
+			require.Equal(t, want, s.runInsertSQL(tt.n, tt.cols), "%s: %d rows, columns %b", d.Name, tt.n, tt.cols)
+			allocs := testing.AllocsPerRun(10, func() {
+				if s.runInsertSQL(tt.n, tt.cols) != want {
+					t.Error("another text")
+				}
+			})
+			require.Zero(t, allocs, "%s: %d rows, columns %b", d.Name, tt.n, tt.cols)
+		}
+	}
+}
+
+// TestRunInsertSQLBounded checks that past maxRunSQL texts runInsertSQL
+// keeps no more, and still returns the right ones.
+func TestRunInsertSQLBounded(t *testing.T) {
+	t.Parallel()
+	s := New(nil, Dialect{Name: "sqlite"})
+	for n := 1; n <= maxRunSQL+10; n++ {
+		require.Equal(t, s.buildRunInsertSQL(n, colLog), s.runInsertSQL(n, colLog))
+	}
+	kept := 0
+	s.runSQL.Range(func(any, any) bool { kept++; return true })
+	require.Equal(t, maxRunSQL, kept)
+	require.Equal(t, s.buildRunInsertSQL(maxRunSQL+5, colLog), s.runInsertSQL(maxRunSQL+5, colLog))
+}

@@ -25,9 +25,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,6 +77,16 @@ type Store struct {
 	db     *sql.DB
 	d      Dialect
 	health health
+	// runSQL holds the text of each INSERT of runs built (runInsertSQL),
+	// by runSQLKey: a batch's chunks of the same size and columns run the
+	// same text, which is not built again for each.
+	runSQL sync.Map
+	// runSQLCount counts the texts built for runSQL (up to maxRunSQL
+	// are kept).
+	runSQLCount atomic.Int32
+	// namedArgs holds *[]driver.NamedValue for the INSERTs of runs on
+	// SQLite (rawRunExec).
+	namedArgs sync.Pool
 }
 
 // health is what Healthy reports: since when writes fail, and the last
@@ -92,7 +104,9 @@ func New(db *sql.DB, d Dialect) *Store {
 	if d.Bytes == nil {
 		d.Bytes = func(s string) any { return s }
 	}
-	return &Store{db: db, d: d}
+	s := &Store{db: db, d: d}
+	s.namedArgs.New = func() any { return new([]driver.NamedValue) }
+	return s
 }
 
 // Healthy returns nil while writes succeed, else a
