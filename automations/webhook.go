@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -19,25 +18,25 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 	// In the order of Cerb's Controller_Webhooks::handleRequest (which
 	// placeholders_list() shows).
 	m := dict.New(13)
-	sv := newStringValues(8)
-	m.Set("request_method", sv.value(strings.ToUpper(r.Method)))
+	var sv dict.Strings // the inputs' strings, boxed without an allocation each
+	m.Set("request_method", sv.Box(strings.ToUpper(r.Method)))
 	body := string(r.Body)
 	if strings.EqualFold(r.Method, "POST") && PHPMediaType(headerValue(r.Headers, "Content-Type")) == "multipart/form-data" {
 		body = "" // PHP reads a multipart body into $_POST and $_FILES
 	}
-	m.Set("request_body", sv.value(body))
+	m.Set("request_body", sv.Box(body))
 	ip := r.ClientIP
 	if i := strings.IndexByte(ip, ','); i >= 0 {
 		ip = ip[:i]
 	}
-	m.Set("request_client_ip", sv.value(strings.TrimSpace(ip)))
+	m.Set("request_client_ip", sv.Box(strings.TrimSpace(ip)))
 	m.Set("request_headers", requestHeaders(r.Headers))
 	m.Set("request_params", requestParams(r.Query, r.Form))
-	m.Set("request_path", sv.value(requestPath(r.Path)))
-	m.Set("webhook_id", sv.value(w.ID))
-	name := sv.value(w.Name)
+	m.Set("request_path", sv.Box(requestPath(r.Path)))
+	m.Set("webhook_id", sv.Box(w.ID))
+	name := sv.Box(w.Name)
 	m.Set("webhook_name", name)
-	m.Set("webhook_automations_kata", sv.value(w.EventKATA))
+	m.Set("webhook_automations_kata", sv.Box(w.EventKATA))
 	var updated int64
 	if !w.UpdatedAt.IsZero() {
 		updated = w.UpdatedAt.Unix()
@@ -153,7 +152,7 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 	}
 	all := string(keys)
 	m := dict.New(len(groups))
-	sv := newStringValues(len(groups))
+	var sv dict.Strings
 	for _, g := range groups {
 		name := g.name
 		if g.keyed {
@@ -162,44 +161,9 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 		if name == "cookie" || name == "proxy" {
 			continue
 		}
-		m.Set(name, sv.value(g.val))
+		m.Set(name, sv.Box(g.val))
 	}
 	return m
-}
-
-// stringValues makes dictionary values of type string, the headers of
-// their strings in one array: converting a string to an interface
-// otherwise allocates its 16-byte header every time (a dozen allocations
-// of every webhook request's inputs).
-type stringValues struct {
-	headers []string // never grown past its capacity: values point into it
-}
-
-// newStringValues has room for n values; more are converted as Go does.
-func newStringValues(n int) stringValues {
-	return stringValues{headers: make([]string, 0, n)}
-}
-
-// value is s as an interface value of type string. An empty string, which
-// Go converts without an allocation, takes no room.
-func (sv *stringValues) value(s string) any {
-	if s == "" || len(sv.headers) == cap(sv.headers) {
-		return s
-	}
-	sv.headers = append(sv.headers, s)
-	return stringAt(&sv.headers[len(sv.headers)-1])
-}
-
-// stringAt is the interface value of type string whose data word is p, as
-// the runtime makes one (runtime.convTstring: the type word of string and
-// a pointer to a string header), without the allocation of the header: p
-// must not change afterwards. The layout of an empty interface, a type
-// word and a data word, is the runtime's (internal/abi.EmptyInterface),
-// and reflect and the compiler rely on it; TestStringAt checks it.
-func stringAt(p *string) any {
-	v := any("")
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
-	return v
 }
 
 // sameHeaderName reports whether two header names are one header: the

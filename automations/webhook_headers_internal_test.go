@@ -1,11 +1,8 @@
 package automations
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -88,38 +85,6 @@ func TestRequestHeaders_Allocs(t *testing.T) {
 		{"X-Customheader", "true"}, {"X-Other.Header", "1"}, {"Accept-Encoding", "gzip"}}
 	require.Equal(t, requestHeadersMap(pairs), requestHeaders(pairs))
 	require.Equal(t, 3.0, testing.AllocsPerRun(100, func() { requestHeaders(pairs) }))
-}
-
-// TestStringAt checks that a string value made by stringValues is the
-// value Go's conversion makes: equal to it, of type string for type
-// switches, reflect, fmt and the dictionary's JSON, and intact after
-// collections once nothing else refers to its string.
-func TestStringAt(t *testing.T) {
-	t.Parallel()
-	const n = 64
-	sv := newStringValues(n / 2) // half of them past its room: converted as Go does
-	vals := make([]any, n)
-	for i := range vals {
-		vals[i] = sv.value(strings.Repeat(string(rune('a'+i%26)), i))
-	}
-	runtime.GC()
-	runtime.GC()
-	m := dict.New(n)
-	for i, v := range vals {
-		want := strings.Repeat(string(rune('a'+i%26)), i)
-		require.Equal(t, any(want), v)
-		require.True(t, v == any(want))
-		s, ok := v.(string)
-		require.True(t, ok)
-		require.Equal(t, want, s)
-		require.Equal(t, reflect.String, reflect.TypeOf(v).Kind())
-		require.Equal(t, want, reflect.ValueOf(v).String())
-		require.Equal(t, want, fmt.Sprint(v))
-		m.Set(fmt.Sprint(i), v)
-	}
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	require.Contains(t, string(b), `"3":"ddd"`)
 }
 
 // TestWebhookInputs_Allocs guards the allocations of a webhook request's

@@ -214,51 +214,8 @@ func decodeWire(s string) (any, error) {
 type wireDecoder struct {
 	s string
 	i int
-	// strs holds the string headers of the strings decoded so far (see
-	// boxString), in chunks: a chunk is never appended to past its
-	// capacity, so the headers boxed from it never move.
-	strs []string
-}
-
-// String chunks: the first holds firstStrings headers, each next one
-// twice the last, up to maxStrings. A webhook's inputs (method, path,
-// client IP, headers and parameters) fit in the first.
-const (
-	firstStrings = 16
-	maxStrings   = 256
-)
-
-// eface is the layout of an any: its type, then a pointer to its value.
-type eface struct {
-	typ, data unsafe.Pointer
-}
-
-// stringType is the type word of an any holding a string.
-var stringType = func() unsafe.Pointer {
-	var v any = ""
-	return (*eface)(unsafe.Pointer(&v)).typ
-}()
-
-// boxString returns s as an any without an allocation of its own. Storing
-// a string in an any copies its header to the heap (runtime.convTstring,
-// one allocation per string), which made most of the allocations of an
-// extension's inputs; here the header goes in a chunk of d.strs, and the
-// any points at it, as convTstring's would at its own copy. Nothing writes
-// to a header once boxed (an any's value is immutable), and the chunk
-// lives as long as any of the values pointing into it. The cost is that
-// one string kept (say stored by an automation) keeps its chunk too, at
-// most maxStrings headers.
-func (d *wireDecoder) boxString(s string) any {
-	if s == "" {
-		return "" // no allocation either
-	}
-	if len(d.strs) == cap(d.strs) {
-		d.strs = make([]string, 0, min(max(2*cap(d.strs), firstStrings), maxStrings))
-	}
-	d.strs = append(d.strs, s)
-	var v any
-	*(*eface)(unsafe.Pointer(&v)) = eface{typ: stringType, data: unsafe.Pointer(&d.strs[len(d.strs)-1])}
-	return v
+	// strs boxes the strings decoded (see Strings).
+	strs Strings
 }
 
 func (d *wireDecoder) uvarint() (uint64, error) {
@@ -354,7 +311,7 @@ func (d *wireDecoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.boxString(s), nil
+		return d.strs.Box(s), nil
 	case wireList:
 		n, err := d.count()
 		if err != nil {

@@ -97,7 +97,7 @@ func TestWire_Malformed(t *testing.T) {
 }
 
 // TestWire_ManyStrings checks strings past several chunks of boxed
-// headers (boxString): each keeps its own value, whether the decoder
+// headers (Strings): each keeps its own value, whether the decoder
 // copies its input or shares it, and after a collection.
 func TestWire_ManyStrings(t *testing.T) {
 	t.Parallel()
@@ -121,7 +121,7 @@ func TestWire_ManyStrings(t *testing.T) {
 	}
 }
 
-// TestDecodeWire_Allocs guards boxString: a dictionary of strings takes
+// TestDecodeWire_Allocs guards Strings.Box: a dictionary of strings takes
 // one allocation for the map and one for its strings' headers, not one
 // per string.
 func TestDecodeWire_Allocs(t *testing.T) {
