@@ -195,9 +195,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, insert)
 	q.inserter.start(inserters)
-	writes := sqlBatch(cfg.DB, commitWrites)
+	writes := sqliteWrites(cfg.DB)
 	if cfg.Dialect == DialectPostgres {
-		writes = q.pgxWrites(writes)
+		writes = q.pgxWrites(sqlBatch(cfg.DB, commitWrites))
 	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)

@@ -59,7 +59,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	live, err := q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
 	if err != nil || !live {
 		if a.Concurrency > 0 {
-			_ = q.write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
+			_ = q.writeAttempt(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
 				return releaseSlot(ctx, tx, q.d, job.ID)
 			})
 		}
