@@ -51,7 +51,7 @@ func TestQueue_SQLiteSyncModes(t *testing.T) {
 	}{
 		{"hand-off", "INSERT INTO hookhost_jobs", "FULL"},
 		{"River's fetch", "-- name: JobGetAvailable", "NORMAL"},
-		{"attempt start", "SET state = 'running'", "NORMAL"},
+		{"attempt start", "hookhost_jobs SET state = 'running'", "NORMAL"},
 		{"attempt end", finishMatch, "NORMAL"},
 		{"River's completion", "state = 'completed' FROM (VALUES", "NORMAL"},
 	}
@@ -139,6 +139,64 @@ func TestQueue_SQLiteLostAttemptWrites(t *testing.T) {
 			assert.Equal(t, jobs.StateCompleted, j.State)
 			assert.Equal(t, "completed", riverState(t, db, jobs.DialectSQLite, j.RiverID))
 			assert.Equal(t, tt.runs, r.ran(res.JobID))
+		})
+	}
+}
+
+// TestQueue_SQLiteFetchStartsJobs checks that on SQLite River's fetch
+// records the start of the run jobs it takes, in its transaction, except
+// those with a concurrency limit (whose workers write it once they hold a
+// slot), and that an attempt of a job whose record is final does not run.
+func TestQueue_SQLiteFetchStartsJobs(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+		// inFetch: the start is written in the fetch's transaction.
+		inFetch bool
+	}{
+		{"plain", 0, true},
+		{"concurrency limit", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			q, b := setup(t, testDBs()[0], nil, nil)
+			var commits []commitRecord
+			b.faults.mu.Lock()
+			b.faults.commits = &commits
+			b.faults.mu.Unlock()
+
+			req := request()
+			req.Options.Concurrency = tt.concurrency
+			res, err := q.Enqueue(b.ctx, req)
+			require.NoError(t, err)
+			j := waitFinal(t, q, res.JobID)
+			require.Equal(t, jobs.StateCompleted, j.State)
+			assert.Equal(t, 1, j.Attempt)
+			assert.NotNil(t, j.StartedAt)
+			assert.Equal(t, 1, b.runner.ran(res.JobID))
+
+			b.faults.mu.Lock()
+			defer b.faults.mu.Unlock()
+			fetchStarts, workerStarts := 0, 0
+			for _, c := range commits {
+				fetch, start := false, false
+				for _, s := range c.stmts {
+					fetch = fetch || strings.Contains(s, "-- name: JobGetAvailable")
+					start = start || strings.Contains(s, "hookhost_jobs SET state = 'running'")
+				}
+				switch {
+				case start && fetch:
+					fetchStarts++
+				case start:
+					workerStarts++
+				}
+			}
+			if tt.inFetch {
+				assert.Equal(t, [2]int{1, 0}, [2]int{fetchStarts, workerStarts}, "starts in a fetch, in a writer transaction")
+			} else {
+				assert.Equal(t, [2]int{0, 1}, [2]int{fetchStarts, workerStarts}, "starts in a fetch, in a writer transaction")
+			}
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // River's completer sets the state of the jobs its workers finished every
@@ -52,34 +54,57 @@ RETURNING
 )
 
 // sqliteExec is River's SQLite executor (not of a transaction), with the
-// completer's plain completions written by the queue, and River's fetch
-// and completions committed without waiting for the disk (relaxedTx).
+// completer's plain completions written by the queue, River's fetch and
+// completions committed without waiting for the disk (relaxedTx), and the
+// fetch recording the start of the run jobs it takes (started.go).
 type sqliteExec struct {
 	riverdriver.Executor
 	db  *sql.DB
 	drv riverdriver.Driver[*sql.Tx]
+	// started gets the attempts whose start the fetch recorded (nil: the
+	// fetch records none), and health the fetch's outcome when it does.
+	started *startedJobs
+	health  *writeHealth
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d wakeDriver) GetExecutor() riverdriver.Executor {
-	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver}
+	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver, started: d.started, health: d.health}
 }
 
-// JobGetAvailable implements riverdriver.Executor: River's fetch, in a
-// transaction committed with synchronous=NORMAL (see relaxed.go). The
-// fetch commits often with one or two jobs (a worker that frees up
-// fetches again), and waiting for its fsync held the database's one
-// connection from the inserts behind the 202s.
+// JobGetAvailable implements riverdriver.Executor: River's fetch, with the
+// start of the run jobs it takes (started.go), in a transaction committed
+// with synchronous=NORMAL (see relaxed.go). The fetch commits often with
+// one or two jobs (a worker that frees up fetches again), and waiting for
+// its fsync held the database's one connection from the inserts behind
+// the 202s.
 func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
-	var res *riverdriver.JobGetAvailableResult
+	var (
+		res      *riverdriver.JobGetAvailableResult
+		ids      []int64
+		attempts []int
+		live     map[int64]bool
+	)
 	err := relaxedTx(ctx, e.db, func(tx *sql.Tx) error {
 		var err error
-		res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
+		if res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil || e.started == nil || params.Schema != "" {
+			return err
+		}
+		ids, attempts, live, err = startFetched(ctx, tx, res)
 		return err
 	})
+	if e.started != nil && (err != nil || len(ids) > 0) {
+		// The queue's writes fail or succeed here too (a start that
+		// cannot be written keeps the job from running).
+		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+		}
+		e.health.note(err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	e.started.putAll(ids, attempts, live)
 	return res, nil
 }
 

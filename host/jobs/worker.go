@@ -56,7 +56,11 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	}
 	base := &outcome{jobID: a.JobID, riverID: job.ID, attempt: job.Attempt, slot: a.Concurrency > 0,
 		callback: a.CallbackURL, webhook: a.WebhookID}
-	live, err := q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
+	live, fetched := q.started.take(job.ID, job.Attempt)
+	var err error
+	if !fetched {
+		live, err = q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
+	}
 	if err != nil || !live {
 		if a.Concurrency > 0 {
 			_ = q.writeAttempt(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
