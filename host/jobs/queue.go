@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("jobs: listener pool: %w", err)
 		}
 		q.pool = pool
-		driver = riverdatabasesql.NewWithPgxListener(cfg.DB, pool)
+		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil)}
 	}
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
 		q.closePool()
