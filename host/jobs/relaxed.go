@@ -18,9 +18,9 @@ import (
 //
 //   - River's fetch (JobGetAvailable: the job becomes running, its attempt
 //     counted);
-//   - hookhost's start and end of an attempt (markRunning, finish: the
-//     record's state and outcome, with the callback and deliveries queued
-//     by the end, and the slot released);
+//   - hookhost's start and end of an attempt, written by its worker
+//     (markRunning, finish: the record's state and outcome, with the
+//     callback and deliveries queued by the end, and the slot released);
 //   - River's completer (JobSetStateIfRunningMany: completed, retryable,
 //     cancelled, discarded).
 //
@@ -42,15 +42,16 @@ import (
 //     (requeueOnStart), and the record, not final, takes the new attempt;
 //   - the end kept, River's completion lost: the job is running in River
 //     but its record is final, so the attempt that requeueOnStart starts
-//     ends at markRunning (it does not run the automation again), and
-//     River completes it.
+//     ends where its start is recorded (the fetch, started.go, or
+//     markRunning finds the record final: the automation does not run
+//     again), and River completes it.
 //
 // A waiter (Queue.Wait) may have heard of an end that a power loss then
 // takes back: the job runs again, as after a crash before the end was
 // written. Every other commit of the queue (the inserts behind 202s,
-// cancellations, settings, subscriptions, heartbeats, slots taken) keeps
-// synchronous=FULL, and a commit that mixes a relaxed write with another
-// one is FULL.
+// cancellations, their records' end included, settings, subscriptions,
+// heartbeats, slots taken) keeps synchronous=FULL, and a commit that
+// mixes a relaxed write with another one is FULL.
 
 const (
 	syncNormalSQL = `PRAGMA synchronous = NORMAL`

@@ -200,3 +200,33 @@ func TestQueue_SQLiteFetchStartsJobs(t *testing.T) {
 		})
 	}
 }
+
+// TestQueue_SQLiteCancelIsDurable checks that a cancellation's end of the
+// record (with its callback and deliveries) commits with
+// synchronous=FULL: unlike an attempt's end, it is not written again.
+func TestQueue_SQLiteCancelIsDurable(t *testing.T) {
+	q, b := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.Workers = 0 })
+	res, err := q.Enqueue(b.ctx, request())
+	require.NoError(t, err)
+	var commits []commitRecord
+	b.faults.mu.Lock()
+	b.faults.commits = &commits
+	b.faults.mu.Unlock()
+
+	j, err := q.Cancel(b.ctx, res.JobID, 0)
+	require.NoError(t, err)
+	require.Equal(t, jobs.StateStopped, j.State)
+
+	b.faults.mu.Lock()
+	defer b.faults.mu.Unlock()
+	seen := 0
+	for _, c := range commits {
+		for _, s := range c.stmts {
+			if strings.Contains(s, "error = ?, finished_at = ?") {
+				seen++
+				assert.Equal(t, "FULL", c.sync, "commit of %q", s)
+			}
+		}
+	}
+	assert.Equal(t, 1, seen)
+}

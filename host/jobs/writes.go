@@ -193,6 +193,10 @@ type outcome struct {
 	// slot releases the job's concurrency slot.
 	slot     bool
 	timedOut bool
+	// byWorker marks the end of an attempt written by its worker, whose
+	// loss to a power loss only makes the job run again (relaxed on
+	// SQLite, see relaxed.go); a cancellation's is written durably.
+	byWorker bool
 }
 
 // sqlTx is the transaction type of write functions.
@@ -227,11 +231,11 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		if o.slot {
 			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
 		}
-		err := q.writeAttemptStmts(ctx, stmts...)
+		err := q.submitWrite(ctx, &writeOp{stmts: stmts, relaxed: o.byWorker})
 		return n > 0, err
 	}
 	var changed bool
-	err := q.writeAttempt(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.submitWrite(ctx, &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		st := q.finishStmt(o, &n)
 		res, err := tx.ExecContext(ctx, st.query, st.args...)
@@ -269,7 +273,7 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 			return q.queueDeliveries(ctx, tx, subs, jobEvent(j.State), body)
 		}
 		return nil
-	})
+	}})
 	return changed, err
 }
 
