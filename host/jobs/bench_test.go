@@ -199,3 +199,25 @@ func benchSettings() jobs.Settings {
 	s.Workers = 50
 	return s
 }
+
+// BenchmarkJobOneAtATime runs one job at a time, from its hand-off to its
+// end: every group commit and fetch holds one job, as River's fetch does
+// when all workers are busy. Its instructions per job (callgrind, the
+// difference of two b.N) compare the per-job write paths.
+func BenchmarkJobOneAtATime(b *testing.B) { benchOneAtATime(b, benchQueue(b, true, nil)) }
+
+// BenchmarkJobOneAtATimePostgres is BenchmarkJobOneAtATime on PostgreSQL.
+func BenchmarkJobOneAtATimePostgres(b *testing.B) { benchOneAtATime(b, benchQueuePG(b, true, nil)) }
+
+func benchOneAtATime(b *testing.B, q *jobs.Queue) {
+	ctx := context.Background()
+	for b.Loop() {
+		id := jobs.NewJobID()
+		done, stop := q.Wait(id)
+		if _, err := q.EnqueueID(ctx, id, benchRequest()); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		stop()
+	}
+}

@@ -18,6 +18,26 @@ import (
 type faults struct {
 	mu    sync.Mutex
 	rules []*faultRule
+	// commits, when not nil, gets every commit of a SQLite connection (see
+	// commitRecord).
+	commits *[]commitRecord
+}
+
+// commitRecord is a commit of a SQLite connection: the synchronous mode it
+// ran under (as last set by a PRAGMA, FULL by the DSN) and its statements
+// (one, for a write outside a transaction).
+type commitRecord struct {
+	sync  string
+	stmts []string
+}
+
+// record notes a commit, when f records them.
+func (f *faults) record(c commitRecord) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.commits != nil {
+		*f.commits = append(*f.commits, c)
+	}
 }
 
 // faultRule fails the statements whose text contains match, times times
@@ -106,7 +126,7 @@ func (c *faultConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultConn{base: conn, f: c.f}, nil
+	return &faultConn{base: conn, f: c.f, sync: "FULL"}, nil
 }
 
 func (c *faultConnector) Driver() driver.Driver { return c.base.Driver() }
@@ -127,6 +147,12 @@ type faultConn struct {
 	f    *faults
 	// commit lists the after-commit rules the open transaction matched.
 	commit []*faultRule
+	// sync is the connection's synchronous mode, as last set by a PRAGMA.
+	sync string
+	// inTx is set while a transaction is open, and stmts are its
+	// statements.
+	inTx  bool
+	stmts []string
 }
 
 var (
@@ -214,6 +240,15 @@ func (c *faultConn) Begin() (driver.Tx, error) {
 }
 
 func (c *faultConn) note(query string) error {
+	if m, ok := strings.CutPrefix(query, "PRAGMA synchronous = "); ok {
+		c.sync = m
+	}
+	switch {
+	case c.inTx:
+		c.stmts = append(c.stmts, query)
+	case strings.Contains(query, "UPDATE ") || strings.Contains(query, "INSERT ") || strings.Contains(query, "DELETE "):
+		c.f.record(commitRecord{sync: c.sync, stmts: []string{query}})
+	}
 	commit, err := c.f.check(query)
 	c.commit = append(c.commit, commit...)
 	return err
@@ -263,6 +298,7 @@ func (c *faultConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 	if err != nil {
 		return nil, err
 	}
+	c.inTx, c.stmts = true, nil
 	return &faultTx{Tx: tx, c: c}, nil
 }
 
@@ -313,14 +349,18 @@ func (t *faultTx) Commit() error {
 			break
 		}
 	}
+	stmts := t.c.stmts
+	t.c.inTx, t.c.stmts = false, nil
 	if err := t.Tx.Commit(); err != nil {
 		return err
 	}
+	t.c.f.record(commitRecord{sync: t.c.sync, stmts: stmts})
 	return fail
 }
 
 func (t *faultTx) Rollback() error {
 	t.c.commit = nil
+	t.c.inTx, t.c.stmts = false, nil
 	return t.Tx.Rollback()
 }
 

@@ -47,6 +47,9 @@ type Queue struct {
 	// hub wakes River's producers after this process's inserts (SQLite
 	// only; nil on PostgreSQL, where LISTEN/NOTIFY does): see wake.go.
 	hub *wakeHub
+	// started are the attempts whose start River's fetch recorded (SQLite
+	// only; nil on PostgreSQL): see started.go.
+	started *startedJobs
 	// queuedCallbacks is set by a write that queued a callback or a
 	// delivery, so that the writer wakes their queue once it committed.
 	queuedCallbacks atomic.Bool
@@ -87,7 +90,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	switch cfg.Dialect {
 	case DialectSQLite:
 		q.hub = newWakeHub()
-		driver = wakeDriver{Driver: riversqlite.New(cfg.DB), db: cfg.DB, hub: q.hub}
+		q.started = newStartedJobs()
+		driver = wakeDriver{Driver: riversqlite.New(cfg.DB), db: cfg.DB, hub: q.hub, started: q.started, health: &q.health}
 	case DialectPostgres:
 		pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
@@ -99,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("jobs: listener pool: %w", err)
 		}
 		q.pool = pool
-		driver = riverdatabasesql.NewWithPgxListener(cfg.DB, pool)
+		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil)}
 	}
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
 		q.closePool()
@@ -195,9 +199,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	q.inserter = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, insert)
 	q.inserter.start(inserters)
-	writes := sqlBatch(cfg.DB, commitWrites)
+	writes := sqliteWrites(cfg.DB)
 	if cfg.Dialect == DialectPostgres {
-		writes = q.pgxWrites(writes)
+		writes = q.pgxWrites(sqlBatch(cfg.DB, commitWrites))
 	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // River's completer sets the state of the jobs its workers finished every
@@ -51,28 +54,80 @@ RETURNING
 )
 
 // sqliteExec is River's SQLite executor (not of a transaction), with the
-// completer's plain completions written by the queue.
+// completer's plain completions written by the queue, River's fetch and
+// completions committed without waiting for the disk (relaxedTx), and the
+// fetch recording the start of the run jobs it takes (started.go).
 type sqliteExec struct {
 	riverdriver.Executor
-	db *sql.DB
+	db  *sql.DB
+	drv riverdriver.Driver[*sql.Tx]
+	// started gets the attempts whose start the fetch recorded (nil: the
+	// fetch records none), and health the fetch's outcome when it does.
+	started *startedJobs
+	health  *writeHealth
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d wakeDriver) GetExecutor() riverdriver.Executor {
-	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db}
+	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver, started: d.started, health: d.health}
 }
 
-// JobSetStateIfRunningMany implements riverdriver.Executor.
-func (e *sqliteExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
-	if !plainCompletions(params) {
-		return e.Executor.JobSetStateIfRunningMany(ctx, params)
-	}
-	rows, err := sqliteCompleteJobs(ctx, e.db, params)
-	if err != nil || rows == nil {
-		if err == nil {
-			// A job was not running: River's way (it returns such jobs too).
-			return e.Executor.JobSetStateIfRunningMany(ctx, params)
+// JobGetAvailable implements riverdriver.Executor: River's fetch, with the
+// start of the run jobs it takes (started.go), in a transaction committed
+// with synchronous=NORMAL (see relaxed.go). The fetch commits often with
+// one or two jobs (a worker that frees up fetches again), and waiting for
+// its fsync held the database's one connection from the inserts behind
+// the 202s.
+func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
+	var (
+		res      *riverdriver.JobGetAvailableResult
+		ids      []int64
+		attempts []int
+		live     map[int64]bool
+	)
+	err := relaxedTx(ctx, e.db, func(tx *sql.Tx) error {
+		var err error
+		if res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil || e.started == nil || params.Schema != "" {
+			return err
 		}
+		ids, attempts, live, err = startFetched(ctx, tx, res)
+		return err
+	})
+	if e.started != nil && (err != nil || len(ids) > 0) {
+		// The queue's writes fail or succeed here too (a start that
+		// cannot be written keeps the job from running).
+		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+		}
+		e.health.note(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.started.putAll(ids, attempts, live)
+	return res, nil
+}
+
+// JobSetStateIfRunningMany implements riverdriver.Executor: River's
+// completer, committed with synchronous=NORMAL (see relaxed.go).
+func (e *sqliteExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
+	if plainCompletions(params) {
+		rows, err := sqliteCompleteJobs(ctx, e.db, params)
+		if err != nil {
+			return nil, err
+		}
+		if rows != nil {
+			return rows, nil
+		}
+		// A job was not running: River's way (it returns such jobs too).
+	}
+	var rows []*rivertype.JobRow
+	err := relaxedTx(ctx, e.db, func(tx *sql.Tx) error {
+		var err error
+		rows, err = e.drv.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, params)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return rows, nil
@@ -98,34 +153,40 @@ func plainCompletions(p *riverdriver.JobSetStateIfRunningManyParams) bool {
 	return true
 }
 
+// errNotAllRunning rolls back a plain completion in which a job was not
+// running.
+var errNotAllRunning = errors.New("a job to complete is not running")
+
 // sqliteCompleteJobs completes the running jobs of p in one transaction
-// (in statements of statementRows) and returns their rows in the order of
-// p.ID; nil (and nothing changed) when one of them was not running, or is
-// unique.
+// (in statements of statementRows) committed with synchronous=NORMAL (see
+// relaxed.go), and returns their rows in the order of p.ID; nil (and
+// nothing changed) when one of them was not running, or is unique.
 func sqliteCompleteJobs(ctx context.Context, db *sql.DB, p *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
 	at := make(map[int64]int, len(p.ID))
 	for i, id := range p.ID {
 		at[id] = i
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
 	out := make([]*rivertype.JobRow, len(p.ID))
-	n, from := 0, 0
-	for _, size := range statementRows(len(p.ID)) {
-		got, err := sqliteCompleteOnce(ctx, tx, p, from, from+size, at, out)
-		if err != nil {
-			return nil, err
+	err := relaxedTx(ctx, db, func(tx *sql.Tx) error {
+		clear(out)
+		n, from := 0, 0
+		for _, size := range statementRows(len(p.ID)) {
+			got, err := sqliteCompleteOnce(ctx, tx, p, from, from+size, at, out)
+			if err != nil {
+				return err
+			}
+			n += got
+			from += size
 		}
-		n += got
-		from += size
-	}
-	if n != len(p.ID) {
+		if n != len(p.ID) {
+			return errNotAllRunning
+		}
+		return nil
+	})
+	if errors.Is(err, errNotAllRunning) {
 		return nil, nil
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

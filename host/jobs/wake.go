@@ -71,6 +71,9 @@ type wakeDriver struct {
 	riverdriver.Driver[*sql.Tx]
 	db  *sql.DB
 	hub *wakeHub
+	// started and health go to its executors (sqliteExec).
+	started *startedJobs
+	health  *writeHealth
 }
 
 // GetListener implements riverdriver.Driver.

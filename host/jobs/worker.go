@@ -56,10 +56,14 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	}
 	base := &outcome{jobID: a.JobID, riverID: job.ID, attempt: job.Attempt, slot: a.Concurrency > 0,
 		callback: a.CallbackURL, webhook: a.WebhookID}
-	live, err := q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
+	live, fetched := q.started.take(job.ID, job.Attempt)
+	var err error
+	if !fetched {
+		live, err = q.markRunning(ctx, a.JobID, job.Attempt, nowUTC())
+	}
 	if err != nil || !live {
 		if a.Concurrency > 0 {
-			_ = q.write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
+			_ = q.writeAttempt(context.WithoutCancel(ctx), func(ctx context.Context, tx *sqlTx) error {
 				return releaseSlot(ctx, tx, q.d, job.ID)
 			})
 		}
@@ -79,6 +83,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 
 	o, ret := classify(ctx, cause, job, out, runErr)
 	o.jobID, o.riverID, o.attempt, o.slot, o.callback, o.webhook = base.jobID, base.riverID, base.attempt, base.slot, base.callback, base.webhook
+	o.byWorker = true
 	changed, retried, err := q.finishRetrying(context.WithoutCancel(ctx), o)
 	if err != nil {
 		// The record is unchanged after every retry: River runs the job

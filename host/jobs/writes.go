@@ -18,7 +18,12 @@ import (
 type writeOp struct {
 	fn    func(ctx context.Context, tx *sql.Tx) error
 	stmts []writeStmt
-	done  chan error
+	// relaxed marks a write of a job's attempt (its start, its end) whose
+	// loss to a power loss only makes the job run again: on SQLite a
+	// batch of such writes alone commits without waiting for the disk
+	// (see relaxed.go).
+	relaxed bool
+	done    chan error
 }
 
 // writeStmt is a statement of a writeOp, in the database's placeholders
@@ -57,6 +62,21 @@ func commitWrites(ctx context.Context, tx *sql.Tx, ops []*writeOp) error {
 	return nil
 }
 
+// sqliteWrites (SQLite) commits a batch of writes as sqlBatch does, but
+// with synchronous=NORMAL (relaxedTx) when every write of the batch is
+// relaxed.
+func sqliteWrites(db *sql.DB) func(ctx context.Context, ops []*writeOp) error {
+	full := sqlBatch(db, commitWrites)
+	return func(ctx context.Context, ops []*writeOp) error {
+		for _, op := range ops {
+			if !op.relaxed {
+				return full(ctx, ops)
+			}
+		}
+		return relaxedTx(ctx, db, func(tx *sql.Tx) error { return commitWrites(ctx, tx, ops) })
+	}
+}
+
 // write runs fn in the writer's next group commit and waits for the commit.
 // fn may run twice (again alone when its batch failed): it must set its
 // results afresh each time.
@@ -64,10 +84,16 @@ func (q *Queue) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	return q.submitWrite(ctx, &writeOp{fn: fn})
 }
 
-// writeStmts runs statements in the writer's next group commit and waits
-// for the commit. Their rows are set afresh each time they run.
-func (q *Queue) writeStmts(ctx context.Context, stmts ...writeStmt) error {
-	return q.submitWrite(ctx, &writeOp{stmts: stmts})
+// writeAttempt is write for a write of a job's attempt (writeOp.relaxed).
+func (q *Queue) writeAttempt(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return q.submitWrite(ctx, &writeOp{fn: fn, relaxed: true})
+}
+
+// writeAttemptStmts runs statements of a job's attempt
+// (writeOp.relaxed) in the writer's next group commit and waits for the
+// commit. Their rows are set afresh each time they run.
+func (q *Queue) writeAttemptStmts(ctx context.Context, stmts ...writeStmt) error {
+	return q.submitWrite(ctx, &writeOp{stmts: stmts, relaxed: true})
 }
 
 func (q *Queue) submitWrite(ctx context.Context, op *writeOp) error {
@@ -150,7 +176,7 @@ const markRunningSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = ?,
 // crash kept River from hearing of it): the attempt must not run.
 func (q *Queue) markRunning(ctx context.Context, id string, attempt int, at time.Time) (bool, error) {
 	var n int64
-	err := q.writeStmts(ctx, writeStmt{query: q.d.q(markRunningSQL), args: []any{attempt, micros(at), id}, rows: &n, what: "mark job running"})
+	err := q.writeAttemptStmts(ctx, writeStmt{query: q.d.q(markRunningSQL), args: []any{attempt, micros(at), id}, rows: &n, what: "mark job running"})
 	return n > 0, err
 }
 
@@ -167,6 +193,10 @@ type outcome struct {
 	// slot releases the job's concurrency slot.
 	slot     bool
 	timedOut bool
+	// byWorker marks the end of an attempt written by its worker, whose
+	// loss to a power loss only makes the job run again (relaxed on
+	// SQLite, see relaxed.go); a cancellation's is written durably.
+	byWorker bool
 }
 
 // sqlTx is the transaction type of write functions.
@@ -201,11 +231,11 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		if o.slot {
 			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
 		}
-		err := q.writeStmts(ctx, stmts...)
+		err := q.submitWrite(ctx, &writeOp{stmts: stmts, relaxed: o.byWorker})
 		return n > 0, err
 	}
 	var changed bool
-	err := q.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.submitWrite(ctx, &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		st := q.finishStmt(o, &n)
 		res, err := tx.ExecContext(ctx, st.query, st.args...)
@@ -243,7 +273,7 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 			return q.queueDeliveries(ctx, tx, subs, jobEvent(j.State), body)
 		}
 		return nil
-	})
+	}})
 	return changed, err
 }
 

@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// On PostgreSQL the queue's River client runs on database/sql
+// (riverdatabasesql), whose executor passes array parameters as text that
+// pgx parses again and goes through database/sql's conversions. Two of
+// its queries run for every job: the producer's fetch (JobGetAvailable)
+// and the completer's state changes (JobSetStateIfRunningMany, a dozen
+// arrays). pgDriver runs those two with River's pgx executor
+// (riverpgxv5), on a pgx connection of the same pool, in binary
+// parameters: the same statement text and the same single-statement
+// commit, only a cheaper client.
+
+// pgDriver is riverdatabasesql's driver whose executors run the fetch and
+// the completer's queries natively (pgExec).
+type pgDriver struct {
+	riverdriver.Driver[*sql.Tx]
+	db     *sql.DB
+	native riverdriver.Driver[pgx.Tx]
+}
+
+// GetExecutor implements riverdriver.Driver.
+func (d pgDriver) GetExecutor() riverdriver.Executor {
+	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native}
+}
+
+// pgExec is riverdatabasesql's executor (not of a transaction) with the
+// fetch and the completer's queries run by River's pgx executor.
+type pgExec struct {
+	riverdriver.Executor
+	db     *sql.DB
+	native riverdriver.Driver[pgx.Tx]
+}
+
+// JobGetAvailable implements riverdriver.Executor.
+func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
+	var res *riverdriver.JobGetAvailableResult
+	err := e.onConn(ctx, func(ex riverdriver.Executor) error {
+		var err error
+		res, err = ex.JobGetAvailable(ctx, params)
+		return err
+	})
+	return res, err
+}
+
+// JobSetStateIfRunningMany implements riverdriver.Executor.
+func (e *pgExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
+	var rows []*rivertype.JobRow
+	err := e.onConn(ctx, func(ex riverdriver.Executor) error {
+		var err error
+		rows, err = ex.JobSetStateIfRunningMany(ctx, params)
+		return err
+	})
+	return rows, err
+}
+
+// onConn runs fn with River's pgx executor on a pgx connection of the
+// pool, whose statements commit each on its own (autocommitTx).
+func (e *pgExec) onConn(ctx context.Context, fn func(ex riverdriver.Executor) error) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		// *stdlib.Conn, or a connection that wraps one the same way.
+		sc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("connection is a %T, not pgx's", dc)
+		}
+		return fn(e.native.UnwrapExecutor(autocommitTx{c: sc.Conn()}))
+	})
+}
+
+// autocommitTx is a pgx connection posing as a transaction for River's
+// pgx executor: its statements run outside a transaction, each committed
+// on its own, as riverdatabasesql's executor runs them on the pool. Only
+// the two single-statement queries of pgExec use it; Begin starts a real
+// transaction, should River's executor ask for one (a savepoint in a
+// transaction).
+type autocommitTx struct{ c *pgx.Conn }
+
+var _ pgx.Tx = autocommitTx{}
+
+func (t autocommitTx) Begin(ctx context.Context) (pgx.Tx, error) { return t.c.Begin(ctx) }
+func (t autocommitTx) Commit(context.Context) error              { return nil }
+func (t autocommitTx) Rollback(context.Context) error            { return nil }
+func (t autocommitTx) LargeObjects() pgx.LargeObjects            { return pgx.LargeObjects{} }
+func (t autocommitTx) Conn() *pgx.Conn                           { return t.c }
+
+func (t autocommitTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.c.CopyFrom(ctx, table, cols, src)
+}
+
+func (t autocommitTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.c.SendBatch(ctx, b)
+}
+
+func (t autocommitTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.c.Prepare(ctx, name, sql)
+}
+
+func (t autocommitTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.c.Exec(ctx, sql, args...)
+}
+
+func (t autocommitTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, sql, args...)
+}
+
+func (t autocommitTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.c.QueryRow(ctx, sql, args...)
+}

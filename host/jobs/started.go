@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/riverqueue/river/riverdriver"
+)
+
+// On SQLite, River's fetch records the start of the run jobs it takes
+// (markRunning's UPDATE, for all of them in one statement) in its own
+// transaction, so that their workers need not write it each in a writer
+// transaction of its own: workers free up one at a time, so a fetch
+// takes one or two jobs and each start was a transaction of its own too.
+// Both are relaxed commits (relaxed.go), one ordered after the other
+// before; now they land together. The fetch leaves out the jobs with a
+// concurrency limit, whose start comes after they took a slot (and which
+// may be snoozed instead), and the workers of the jobs it leaves out call
+// markRunning as before.
+
+// startedJobs are the attempts whose start a fetch recorded, until their
+// workers take them (SQLite).
+type startedJobs struct {
+	mu sync.Mutex
+	m  map[int64]startedJob // by River job id
+}
+
+// startedJob is an attempt a fetch took: live is markRunning's answer
+// (false: the record was final already, the attempt must not run).
+type startedJob struct {
+	attempt int
+	live    bool
+}
+
+func newStartedJobs() *startedJobs { return &startedJobs{m: map[int64]startedJob{}} }
+
+// take returns and forgets what the fetch recorded for the attempt of the
+// River job riverID; ok is false when it recorded nothing.
+func (s *startedJobs) take(riverID int64, attempt int) (live, ok bool) {
+	if s == nil {
+		return false, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, found := s.m[riverID]
+	if !found {
+		return false, false
+	}
+	delete(s.m, riverID)
+	if j.attempt != attempt {
+		return false, false
+	}
+	return j.live, true
+}
+
+// putAll records attempts taken by a fetch that committed.
+func (s *startedJobs) putAll(riverIDs []int64, attempts []int, live map[int64]bool) {
+	if len(riverIDs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, id := range riverIDs {
+		s.m[id] = startedJob{attempt: attempts[i], live: live[id]}
+	}
+}
+
+// concurrencyKey is in the encoded args of every run job with a
+// concurrency limit (runArgs.Concurrency, omitted when 0). An input
+// holding the same text makes a job without a limit look limited: it is
+// then marked running by its worker, as before.
+var concurrencyKey = []byte(`"concurrency":`)
+
+// startSQL (markRunningSQL for many jobs) marks running the records of
+// River jobs (VALUES rows of River id and attempt follow) and returns the
+// River ids of those it changed.
+const (
+	startSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = v.column2, started_at = ? FROM (VALUES `
+	startEnd = `) AS v WHERE hookhost_jobs.river_id = v.column1 AND ` + notFinalSQL + `
+RETURNING hookhost_jobs.river_id`
+)
+
+// startFetched records, in the fetch's transaction tx, the start of the
+// run jobs of res without a concurrency limit, and returns their River ids
+// and attempts, and which of them it marked running.
+func startFetched(ctx context.Context, tx *sql.Tx, res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int, live map[int64]bool, err error) {
+	for _, j := range res.Jobs {
+		if j.Kind != kindRun || res.DecodeErrors[j.ID] != nil || bytes.Contains(j.EncodedArgs, concurrencyKey) {
+			continue
+		}
+		ids, attempts = append(ids, j.ID), append(attempts, j.Attempt)
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil, nil
+	}
+	at := micros(nowUTC())
+	live = make(map[int64]bool, len(ids))
+	from := 0
+	var q strings.Builder
+	for _, n := range statementRows(len(ids)) {
+		q.Reset()
+		q.WriteString(startSQL)
+		args := make([]any, 0, 1+2*n)
+		args = append(args, at)
+		for i := from; i < from+n; i++ {
+			if i > from {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?)")
+			args = append(args, ids[i], attempts[i])
+		}
+		q.WriteString(startEnd)
+		if err := startRows(ctx, tx, q.String(), args, live); err != nil {
+			return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
+		}
+		from += n
+	}
+	return ids, attempts, live, nil
+}
+
+// startRows runs a startSQL statement and notes the River ids it returns.
+func startRows(ctx context.Context, tx *sql.Tx, query string, args []any, live map[int64]bool) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		live[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
+}
