@@ -3,8 +3,9 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
+
+	"github.com/hookhost/hookhost/internal/sqlitesync"
 )
 
 // Commits that need not wait for the disk (SQLite).
@@ -53,41 +54,22 @@ import (
 // heartbeats, slots taken) keeps synchronous=FULL, and a commit that
 // mixes a relaxed write with another one is FULL.
 
-const (
-	syncNormalSQL = `PRAGMA synchronous = NORMAL`
-	syncFullSQL   = `PRAGMA synchronous = FULL`
-)
-
 // relaxedTx runs fn in a transaction of db (SQLite) committed with
-// synchronous=NORMAL, on a connection held for it and set back to FULL
-// afterwards; a connection that cannot be set back is closed (a new one
-// opens with the DSN's FULL). See the comment above for when this may be
-// used.
+// synchronous=NORMAL (sqlitesync.Relaxed). See the comment above for when
+// this may be used.
 func relaxedTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		// Not ctx: the connection goes back FULL even when ctx has ended.
-		if _, err := conn.ExecContext(context.Background(), syncFullSQL); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
+	return sqlitesync.Relaxed(ctx, db, func(conn *sql.Conn) error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
 		}
-		_ = conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, syncNormalSQL); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/sqlitesync"
 )
 
 const runCols = `id, webhook_id, automation, revision, status, exit, error, duration_us, inputs, output, log, created_at, request_id, cause, job_id, replay_of`
@@ -98,21 +99,15 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 }
 
 // inRunsTx is inTx for a batch of run records. On SQLite the batch
-// commits with synchronous=NORMAL instead of the connection's FULL: the
-// commit writes the batch to the write-ahead log but does not wait for it
-// to reach the disk (an fsync: about a sixth of a record's CPU in
-// BenchmarkRecorder/Record). Run records are best-effort already (they
-// wait up to 100 ms in memory, and are dropped when the queue is full);
-// what NORMAL risks is the last batches before a power loss or a crash of
-// the machine (not of the process: the log is written), never the
-// database's consistency. Nor the durability of the other writes, which
-// stay FULL: the log is one file written in order, so the fsync of any
-// later FULL commit (a job's, an admin write's) covers the batches before
-// it too, and a checkpoint syncs the log before copying it. The setting
-// belongs to the connection (the store's only one), which the batch holds
-// from the first PRAGMA to the last: it is set back to FULL before anything
-// else runs on it, and a connection that cannot be set back is closed (the
-// next one opens with FULL, from the DSN).
+// commits with synchronous=NORMAL instead of the connection's FULL
+// (sqlitesync.Relaxed): the commit writes the batch to the write-ahead log
+// but does not wait for it to reach the disk (an fsync: about a sixth of a
+// record's CPU in BenchmarkRecorder/Record). Run records are best-effort
+// already (they wait up to 100 ms in memory, and are dropped when the
+// queue is full); what NORMAL risks is the last batches before a power
+// loss or a crash of the machine (not of the process: the log is
+// written), never the database's consistency, nor the durability of the
+// other writes, which stay FULL.
 //
 // On SQLite fn's INSERTs also run on the driver's connection itself
 // (rawRunExec), in the transaction database/sql began and ends.
@@ -120,32 +115,20 @@ func (s *Store) inRunsTx(ctx context.Context, fn func(exec runExec) error) error
 	if s.d.Name != "sqlite" {
 		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txRunExec(tx)) })
 	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		// Not ctx: the connection goes back FULL even when ctx has ended.
-		if _, err := conn.ExecContext(context.Background(), `PRAGMA synchronous = FULL`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
-		}
-		_ = conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) error {
-		return conn.Raw(func(dc any) error {
-			ex, ok := dc.(driver.ExecerContext)
-			if !ok {
-				return fn(txRunExec(tx))
-			}
-			named := s.namedArgs.Get().(*[]driver.NamedValue)
-			defer func() {
-				clear((*named)[:cap(*named)]) // keeps no record's values
-				s.namedArgs.Put(named)
-			}()
-			return fn(rawRunExec(ex, tx, named))
+	return sqlitesync.Relaxed(ctx, s.db, func(conn *sql.Conn) error {
+		return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) error {
+			return conn.Raw(func(dc any) error {
+				ex, ok := dc.(driver.ExecerContext)
+				if !ok {
+					return fn(txRunExec(tx))
+				}
+				named := s.namedArgs.Get().(*[]driver.NamedValue)
+				defer func() {
+					clear((*named)[:cap(*named)]) // keeps no record's values
+					s.namedArgs.Put(named)
+				}()
+				return fn(rawRunExec(ex, tx, named))
+			})
 		})
 	})
 }
