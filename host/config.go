@@ -144,8 +144,7 @@ type Config struct {
 type MemorySettings struct {
 	// GCPercent is the server's GOGC: the heap grows by this share of the
 	// live heap before the next collection. Lower holds less memory and
-	// spends more CPU collecting. Default 150 (Go's is 100; see
-	// DefaultMemorySettings).
+	// spends more CPU collecting. Default 100, Go's.
 	GCPercent int
 	// Limit is the server's soft memory limit (GOMEMLIMIT) in bytes: near
 	// it the collector runs more often and freed memory goes back to the
@@ -153,7 +152,8 @@ type MemorySettings struct {
 	// it. 0: none.
 	Limit int
 	// ExtensionGCPercent and ExtensionLimit are GCPercent and Limit of
-	// every built-in extension process.
+	// every built-in extension process. ExtensionGCPercent defaults to 200
+	// (see DefaultMemorySettings).
 	ExtensionGCPercent int
 	ExtensionLimit     int
 	// ReleaseStartup gives back, once a process has started, what only
@@ -169,17 +169,19 @@ type MemorySettings struct {
 // DefaultMemorySettings are the memory settings `hookhost serve` starts
 // with (README "Memory" has the measurements behind them).
 //
-// The server's GOGC is 150: under load (bench outofprocess) it keeps 3.5-4
-// MB live, and the collections it ran at 100, one every 120-150 ms, cost
-// 6-10% of its CPU. At 150 it collects a third less often, for a heap goal
-// of 2.5 times the live heap instead of twice, which the run recorder's
-// smaller live heap (its queue holds finished records) pays for: server
-// plus extension RSS at the peak of the load, 43-47 MiB at 100 and 47-51
-// MiB at 150, against 46-78 MiB at 100 before (eight rounds each).
+// The extension's GOGC is 200. Its live heap under load is 1-2 MiB, so at
+// Go's 100 it ran at the runtime's 4 MiB minimum heap goal and collected
+// every ~35 ms: 21-22% of its CPU samples. At 200 that is 12-14%, for 4-5
+// MiB more RSS. The server's stays at 100: its live heap is larger, so
+// raising its GOGC costs more memory for the same CPU. Load run
+// (bench -targets bare,outofprocess -rounds 3, alternated, six rounds
+// each, server+extension cpu/req and RSS medians): server 100/extension
+// 100 109 us, 51.7 MiB; 150/100 102.8 us, 55.9 MiB; 100/200 102.2 us,
+// 54.9 MiB.
 func DefaultMemorySettings() MemorySettings {
 	return MemorySettings{
-		GCPercent:          150,
-		ExtensionGCPercent: 100,
+		GCPercent:          100,
+		ExtensionGCPercent: 200,
 		ReleaseStartup:     true,
 	}
 }

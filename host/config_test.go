@@ -70,7 +70,7 @@ func TestConfig_ExtensionCommand(t *testing.T) {
 		want   []string
 	}{
 		{"Default", func(*Config) {},
-			[]string{exe, "ext", "serve", "--gc-percent=100", "--memory-limit=0", "--release-startup-memory=true"}},
+			[]string{exe, "ext", "serve", "--gc-percent=200", "--memory-limit=0", "--release-startup-memory=true"}},
 		{"MemorySettings", func(c *Config) {
 			c.Memory.ExtensionGCPercent, c.Memory.ExtensionLimit, c.Memory.ReleaseStartup = 50, 16<<20, false
 		}, []string{exe, "ext", "serve", "--gc-percent=50", "--memory-limit=16777216", "--release-startup-memory=false"}},

@@ -32,10 +32,16 @@ func TestReleaseStartupMemory_Pools(t *testing.T) {
 	runtime.KeepAlive(pool)
 }
 
-// TestServeDefaultGCPercent checks the server's GOGC default (150, see
-// host.DefaultMemorySettings), as `hookhost serve` applies it.
+// TestServeDefaultGCPercent checks the GOGC defaults of the server (100)
+// and of its extension (200, see host.DefaultMemorySettings), as
+// `hookhost serve` applies them.
 func TestServeDefaultGCPercent(t *testing.T) {
-	f := newServeCmd().Flags().Lookup("gc-percent")
-	require.NotNil(t, f)
-	require.Equal(t, "150", f.DefValue)
+	for _, tt := range []struct{ flag, want string }{
+		{"gc-percent", "100"},
+		{"extension-gc-percent", "200"},
+	} {
+		f := newServeCmd().Flags().Lookup(tt.flag)
+		require.NotNil(t, f, tt.flag)
+		require.Equal(t, tt.want, f.DefValue, tt.flag)
+	}
 }
