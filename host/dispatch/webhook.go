@@ -170,7 +170,7 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 
 	runID := x.runID()
 	x.entry.RunID = runID
-	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	runCtx, cancel := d.deadlines.context(ctx, time.Now())
 	x.inv = runner.Invocation{RunID: runID, Automation: a, Inputs: inputs}
 	res, err := d.cfg.Runner.Run(runCtx, &x.inv)
 	cancel()
