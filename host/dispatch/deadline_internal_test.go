@@ -16,7 +16,7 @@ func TestDeadlines(t *testing.T) {
 	timeout := 30 * time.Second
 	step := maxDeadlineStep
 	// A start whose deadline falls 10 ms into a step, and one in the next.
-	base := now.Add(-time.Duration(now.Add(timeout).UnixNano()%int64(step))).Add(10 * time.Millisecond)
+	base := now.Add(-time.Duration(now.Add(timeout).UnixNano() % int64(step))).Add(10 * time.Millisecond)
 	tests := []struct {
 		name    string
 		timeout time.Duration
