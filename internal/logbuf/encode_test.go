@@ -241,3 +241,42 @@ func TestHandler_AfterClose(t *testing.T) {
 	require.NoError(t, h.Handle(context.Background(), r))
 	require.Equal(t, []string{slogLine(true, slog.NewRecord(r.Time, r.Level, "before", 0)), slogLine(true, r)}, out.got())
 }
+
+// TestPlainJSONString checks the word-at-a-time test against plainJSON,
+// byte by byte: every byte value at every offset of strings long enough
+// for whole words and a tail, among plain bytes and next to other ones.
+func TestPlainJSONString(t *testing.T) {
+	t.Parallel()
+	ref := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !plainJSON[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	fills := []byte{'a', ' ', 0x7f, '!', '[', ']', 0x21, 0x23, 0x5b, 0x5d}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 19} {
+		for _, fill := range fills {
+			base := bytes.Repeat([]byte{fill}, n)
+			if got := plainJSONString(string(base)); got != ref(string(base)) {
+				t.Fatalf("%q: %v, want %v", base, got, !got)
+			}
+			for at := 0; at < n; at++ {
+				for c := 0; c < 256; c++ {
+					s := bytes.Clone(base)
+					s[at] = byte(c)
+					if got := plainJSONString(string(s)); got != ref(string(s)) {
+						t.Fatalf("%q: %v, want %v", s, got, !got)
+					}
+					if at+1 < n { // a byte that borrows, then another
+						s[at+1] = byte(255 - c)
+						if got := plainJSONString(string(s)); got != ref(string(s)) {
+							t.Fatalf("%q: %v, want %v", s, got, !got)
+						}
+					}
+				}
+			}
+		}
+	}
+}
