@@ -107,7 +107,10 @@ func requestHeaders(pairs [][2]string, sv *dict.Strings) *dict.Map {
 	var buf [256]byte
 	keys := buf[:0]
 	for _, p := range pairs {
-		raw := strings.TrimLeft(p[0], " ")
+		raw := p[0]
+		for len(raw) > 0 && raw[0] == ' ' {
+			raw = raw[1:]
+		}
 		if raw == "" {
 			continue
 		}
@@ -119,7 +122,11 @@ func requestHeaders(pairs [][2]string, sv *dict.Strings) *dict.Map {
 			}
 		} else {
 			for j := range groups {
-				if sameHeaderName(groups[j].raw, groups[j].ascii, raw, ascii) {
+				g := &groups[j]
+				if g.ascii && ascii && len(g.raw) != len(raw) {
+					continue // two ASCII names of different lengths differ
+				}
+				if sameHeaderName(g.raw, g.ascii, raw, ascii) {
 					i = j
 					break
 				}
