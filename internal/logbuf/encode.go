@@ -160,26 +160,8 @@ func appendString(b []byte, json bool, s string) []byte {
 
 // plainJSONString reports whether s is all plainJSON bytes: a JSON string
 // of s as it is.
-//
-// It reads eight bytes at a time: a word holds a byte that is not plain
-// when one of its bytes has the high bit set, is below 0x20, or is '"' or
-// '\\'. Each test below may also flag a byte above one that is flagged
-// rightly (a borrow), never miss one, so the word's answer is exact.
 func plainJSONString(s string) bool {
-	const (
-		lo = 0x0101010101010101
-		hi = 0x8080808080808080
-	)
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q, bs := x^('"'*lo), x^('\\'*lo)
-		if (x|(x-0x20*lo)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi != 0 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		if !plainJSON[s[i]] {
 			return false
 		}
