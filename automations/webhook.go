@@ -30,8 +30,8 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 		ip = ip[:i]
 	}
 	m.Set("request_client_ip", sv.Box(strings.TrimSpace(ip)))
-	m.Set("request_headers", requestHeaders(r.Headers))
-	m.Set("request_params", requestParams(r.Query, r.Form))
+	m.Set("request_headers", requestHeaders(r.Headers, &sv))
+	m.Set("request_params", requestParams(r.Query, r.Form, &sv))
 	m.Set("request_path", sv.Box(requestPath(r.Path)))
 	m.Set("webhook_id", sv.Box(w.ID))
 	name := sv.Box(w.Name)
@@ -89,7 +89,9 @@ func requestPath(path string) string {
 // A request's keys cost at most one allocation: a common header's key is
 // a constant (commonHeaderKeys), a name already in key form is its own
 // key, and the others are written into one buffer converted once.
-func requestHeaders(pairs [][2]string) *dict.Map {
+//
+// The values are boxed through sv (the inputs' strings).
+func requestHeaders(pairs [][2]string, sv *dict.Strings) *dict.Map {
 	type group struct {
 		raw   string // the first name sent, leading spaces cut
 		ascii bool   // raw is ASCII
@@ -105,7 +107,10 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 	var buf [256]byte
 	keys := buf[:0]
 	for _, p := range pairs {
-		raw := strings.TrimLeft(p[0], " ")
+		raw := p[0]
+		for len(raw) > 0 && raw[0] == ' ' {
+			raw = raw[1:]
+		}
 		if raw == "" {
 			continue
 		}
@@ -117,7 +122,11 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 			}
 		} else {
 			for j := range groups {
-				if sameHeaderName(groups[j].raw, groups[j].ascii, raw, ascii) {
+				g := &groups[j]
+				if g.ascii && ascii && len(g.raw) != len(raw) {
+					continue // two ASCII names of different lengths differ
+				}
+				if sameHeaderName(g.raw, g.ascii, raw, ascii) {
 					i = j
 					break
 				}
@@ -152,7 +161,6 @@ func requestHeaders(pairs [][2]string) *dict.Map {
 	}
 	all := string(keys)
 	m := dict.New(len(groups))
-	var sv dict.Strings
 	for _, g := range groups {
 		name := g.name
 		if g.keyed {
@@ -304,10 +312,27 @@ func paramName(s string) string {
 // form variables (POST only), each set read as PHP reads $_GET and $_POST
 // (phpvars.go), their top-level names normalised by paramName. A form
 // variable replaces a query variable of the same name in place.
-func requestParams(query, form [][2]string) *dict.Map {
+//
+// Names that are already keys (plainParams: the usual "?key=value") are
+// set as they come, their values boxed through sv, which gives the same
+// dictionary as registering them: PHP stores such a name as it is, a name
+// sent again keeps its place and takes the last value, and m.Set does the
+// same.
+func requestParams(query, form [][2]string, sv *dict.Strings) *dict.Map {
 	m := dict.New(len(query) + len(form))
 	for _, src := range [2][][2]string{query, form} {
 		if len(src) == 0 {
+			continue
+		}
+		if plainParams(src) {
+			for i, p := range src {
+				if i >= phpMaxInputVars {
+					break
+				}
+				if p[0] != "" {
+					m.Set(p[0], sv.Box(p[1]))
+				}
+			}
 			continue
 		}
 		vars := phpVars(src)
@@ -316,6 +341,20 @@ func requestParams(query, form [][2]string) *dict.Map {
 		}
 	}
 	return m
+}
+
+// plainParams reports whether every name in pairs is empty (PHP skips
+// it) or already its own request_params key and a PHP variable name as it
+// is: only a-z, 0-9 and '_' (no '[', '.', ' ', NUL or upper case).
+func plainParams(pairs [][2]string) bool {
+	for _, p := range pairs {
+		for i := 0; i < len(p[0]); i++ {
+			if c := p[0][i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // WebhookResponse turns a run's result into the HTTP answer as Cerb's

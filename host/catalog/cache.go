@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,15 +22,24 @@ type Hook struct {
 	// validUntil is set when the token matched the previous (rotated)
 	// hash: the entry then expires with the overlap window.
 	validUntil time.Time
+	// token is the token this entry was found by (a cache entry is
+	// found again only by that token, compared in constant time).
+	token string
 }
 
-// cache holds webhooks by token hash, automations by name and secrets by
+// cache holds webhooks by token, automations by name and secrets by
 // name, so a webhook request does not touch the database. Any change
 // invalidates it (changes are rare; reloading is cheap).
 type cache struct {
-	mu   sync.RWMutex
-	gen  uint64
-	hook map[[32]byte]*Hook
+	mu  sync.RWMutex
+	gen uint64
+	// hook holds the webhooks requests found, by a keyed hash of the token
+	// they came with (tokenKey); each entry holds its token, compared in
+	// constant time. A request with a cached token costs no SHA-256.
+	hook map[uint64]*Hook
+	// seed keys tokenKey: random per cache, so which tokens share a key
+	// cannot be known or aimed at from outside.
+	seed maphash.Seed
 	auto map[string]*store.Automation
 	// autoSecrets holds, by automation name, the secrets its script refers
 	// to (for the revision that was scanned).
@@ -42,7 +53,7 @@ type cache struct {
 }
 
 func newCache() *cache {
-	return &cache{hook: map[[32]byte]*Hook{}, auto: map[string]*store.Automation{}, misses: map[[32]byte]time.Time{},
+	return &cache{hook: map[uint64]*Hook{}, seed: maphash.MakeSeed(), auto: map[string]*store.Automation{}, misses: map[[32]byte]time.Time{},
 		autoSecrets: map[string]secretRefsAt{}, secretVals: map[string]cachedSecret{}}
 }
 
@@ -80,17 +91,30 @@ func (c *cache) invalidate() {
 }
 
 // Webhook finds the webhook for token. It returns (nil, nil) when unknown.
+//
+// A token a request already came with is found by a keyed hash of it and
+// then compared whole, in constant time, with the token of the entry: no
+// SHA-256 per request. What the lookup's time tells a caller is no more
+// than before: the hash's key is random and secret (which tokens share a
+// key cannot be aimed at), the comparison does not stop at the first byte
+// that differs, and a token that is not cached (unknown, or colliding with
+// a cached one) takes the path it always took, the SHA-256 looked up in
+// the store and the misses remembered. The cache holds the tokens of the
+// webhooks it holds, as it holds decrypted secrets: in memory only.
 func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Hook, error) {
-	sum := tokenSum(token)
 	k := c.cache
+	key := tokenKey(k.seed, token)
 	k.mu.RLock()
-	h, ok := k.hook[sum]
+	h, ok := k.hook[key]
+	k.mu.RUnlock()
+	if ok && sameToken(h.token, token) && (h.validUntil.IsZero() || now.Before(h.validUntil)) {
+		return h, nil
+	}
+	sum := tokenSum(token)
+	k.mu.RLock()
 	miss, missed := k.misses[sum]
 	gen := k.gen
 	k.mu.RUnlock()
-	if ok && (h.validUntil.IsZero() || now.Before(h.validUntil)) {
-		return h, nil
-	}
 	if missed && now.Sub(miss) < missTTL {
 		return nil, nil
 	}
@@ -116,16 +140,39 @@ func (c *Catalog) Webhook(ctx context.Context, token string, now time.Time) (*Ho
 		// rules tightened since it was saved.
 		return nil, err
 	}
-	h = &Hook{Webhook: w, Event: ev}
+	// The token is a view of the request's bytes, which the connection's
+	// next request overwrites: the entry keeps a copy.
+	h = &Hook{Webhook: w, Event: ev, token: strings.Clone(token)}
 	if w.PrevTokenExpiresAt != nil && subtle.ConstantTimeCompare(w.TokenHash, sum[:]) != 1 {
 		h.validUntil = *w.PrevTokenExpiresAt
 	}
 	k.mu.Lock()
 	if k.gen == gen {
-		k.hook[sum] = h
+		// A token whose key another one holds (a 64-bit collision) takes
+		// the entry over; the other is looked up in the store next time.
+		k.hook[key] = h
 	}
 	k.mu.Unlock()
 	return h, nil
+}
+
+// tokenKey is the key of token in cache.hook.
+func tokenKey(seed maphash.Seed, token string) uint64 {
+	return maphash.String(seed, token)
+}
+
+// sameToken reports whether a and b are the same token, in a time that
+// depends on their lengths only (as subtle.ConstantTimeCompare, without
+// converting them to byte slices).
+func sameToken(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
 }
 
 // tokenSum is sha256.Sum256 of token, hashed from a copy on the stack

@@ -53,7 +53,9 @@ type Guard struct {
 	refus int64 // connections refused: every one was busy
 }
 
-// tracked is a connection's state and when it entered it.
+// tracked is a connection's state and when it entered it (for the states
+// victimLocked orders by: idle and new; an active connection's since is
+// not read, and not kept, which spares a clock read per request).
 type tracked struct {
 	state fasthttp.ConnState
 	since time.Time
@@ -101,7 +103,10 @@ func (g *Guard) ConnState(c net.Conn, s fasthttp.ConnState) {
 	default:
 		if t, ok := g.conns[c]; ok {
 			if t.state != s {
-				t.state, t.since = s, time.Now()
+				t.state = s
+				if s != fasthttp.StateActive {
+					t.since = time.Now()
+				}
 			}
 		}
 	}

@@ -58,12 +58,14 @@ type Dispatcher struct {
 	red      *redact.Redactor
 	limits   *limiters
 	recorder *recorder
+	// deadlines caps synchronous runs at RequestTimeout.
+	deadlines *deadlines
 }
 
 // New returns a Dispatcher; Close flushes its run records.
 func New(cfg Config) *Dispatcher {
 	return &Dispatcher{cfg: cfg, cat: cfg.Catalog, log: cfg.Logger, red: cfg.Redactor,
-		limits: newLimiters(), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder)}
+		limits: newLimiters(), deadlines: newDeadlines(cfg.RequestTimeout), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder)}
 }
 
 // Mount adds the webhook routes and the job status resource to app.

@@ -86,7 +86,8 @@ func (d *Dispatcher) handle(c *fiber.Ctx) error {
 	if token == "" {
 		return refused(e, "unknown_token", "", errNoWebhook())
 	}
-	h, err := d.cat.Webhook(c.UserContext(), token, start)
+	ctx := c.UserContext() // a lookup among the request's user values: once
+	h, err := d.cat.Webhook(ctx, token, start)
 	if err != nil {
 		d.log.Error("webhook lookup", "error", err)
 		return api.NewProblem(http.StatusServiceUnavailable, "webhook lookup failed; try again")
@@ -106,7 +107,7 @@ func (d *Dispatcher) handle(c *fiber.Ctx) error {
 			return d.refuse(c, x, err)
 		}
 	}
-	if err := d.process(c.UserContext(), x); err != nil {
+	if err := d.process(ctx, x); err != nil {
 		return err
 	}
 	writeAnswer(c, x.answer)
@@ -170,7 +171,7 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 
 	runID := x.runID()
 	x.entry.RunID = runID
-	runCtx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	runCtx, cancel := d.deadlines.context(ctx, time.Now())
 	x.inv = runner.Invocation{RunID: runID, Automation: a, Inputs: inputs}
 	res, err := d.cfg.Runner.Run(runCtx, &x.inv)
 	cancel()
