@@ -47,8 +47,8 @@ type Queue struct {
 	// hub wakes River's producers after this process's inserts (SQLite
 	// only; nil on PostgreSQL, where LISTEN/NOTIFY does): see wake.go.
 	hub *wakeHub
-	// started are the attempts whose start River's fetch recorded (SQLite
-	// only; nil on PostgreSQL): see started.go.
+	// started are the attempts whose start River's fetch recorded: see
+	// started.go.
 	started *startedJobs
 	// queuedCallbacks is set by a write that queued a callback or a
 	// delivery, so that the writer wakes their queue once it committed.
@@ -103,7 +103,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("jobs: listener pool: %w", err)
 		}
 		q.pool = pool
-		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil)}
+		q.started = newStartedJobs()
+		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil),
+			started: q.started, health: &q.health}
 	}
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
 		q.closePool()
