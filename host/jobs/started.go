@@ -154,11 +154,14 @@ func startRows(ctx context.Context, tx *sql.Tx, query string, args []any, live m
 }
 
 // pgStartSQL is startSQL on PostgreSQL, one text for any number of jobs:
-// $1 the start time, $2 and $3 the River ids and attempts.
-const pgStartSQL = `UPDATE hookhost_jobs SET state = 'running', attempt = v.attempt, started_at = $1
-FROM unnest($2::bigint[], $3::bigint[]) AS v(river_id, attempt)
-WHERE hookhost_jobs.river_id = v.river_id AND ` + notFinalSQL + `
-RETURNING hookhost_jobs.river_id`
+// $1 the start time, $2 and $3 the River ids and attempts. The rows are
+// found with river_id = ANY($2), which the planner serves from the index
+// hookhost_jobs_river whatever the plan (a join with unnest($2, $3), in a
+// generic plan of 100 rows, scanned the whole table).
+const pgStartSQL = `UPDATE hookhost_jobs SET state = 'running',
+attempt = ($3::bigint[])[array_position($2::bigint[], river_id)], started_at = $1
+WHERE river_id = ANY($2::bigint[]) AND ` + notFinalSQL + `
+RETURNING river_id`
 
 // pgStartFetched is startFetched on PostgreSQL, sent (a batch of one
 // statement, one round trip) on the connection of the fetch's open pgx
