@@ -5,9 +5,11 @@
 //
 // # Tables
 //
-// Besides River's own tables (migrated with rivermigrate at start-up),
-// the package keeps tables of its own, migrated by goose with the version
-// table goose_db_version_jobs:
+// Besides River's own tables (migrated with rivermigrate at start-up;
+// on PostgreSQL without River's GIN indexes on river_job's args and
+// metadata, which hookhost does not query: see migration 7), the package
+// keeps tables of its own, migrated by goose with the version table
+// goose_db_version_jobs:
 //
 //   - hookhost_jobs: one row per job, keyed by a time-ordered UUID (the id users
 //     see) and holding the River job id, the webhook, the automation and

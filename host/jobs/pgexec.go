@@ -22,8 +22,9 @@ import (
 // and the completer's state changes (JobSetStateIfRunningMany, a dozen
 // arrays). pgDriver runs those two with River's pgx executor
 // (riverpgxv5), on a pgx connection of the same pool, in binary
-// parameters: the same statement text and the same single-statement
-// commit, only a cheaper client.
+// parameters: the same statement text, only a cheaper client. The
+// completer's commits on its own; the fetch shares its transaction with
+// the start of the run jobs it took (pgStartFetched, see started.go).
 
 // pgDriver is riverdatabasesql's driver whose executors run the fetch and
 // the completer's queries natively (pgExec).
