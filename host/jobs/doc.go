@@ -6,9 +6,9 @@
 // # Tables
 //
 // Besides River's own tables (migrated with rivermigrate at start-up;
-// on PostgreSQL without River's GIN indexes on river_job's args and
-// metadata, which hookhost does not query: see migration 7), the package
-// keeps tables of its own, migrated by goose with the version table
+// on PostgreSQL without River's indexes on river_job's args, metadata and
+// kind, which hookhost does not query: see migration 7), the package keeps
+// tables of its own, migrated by goose with the version table
 // goose_db_version_jobs:
 //
 //   - hookhost_jobs: one row per job, keyed by a time-ordered UUID (the id users

@@ -95,8 +95,8 @@ func TestMigrate_UpgradesVersion1Records(t *testing.T) {
 }
 
 // TestMigrate_RiverArgsIndexesPostgres checks migration 7 on PostgreSQL:
-// up replaces River's GIN indexes on args and metadata with empty
-// placeholders of the same names, down builds the GIN indexes again, and
+// up replaces River's indexes on args, metadata (GIN) and kind with empty
+// placeholders of the same names, down builds River's indexes again, and
 // up works again after down, on a table with jobs.
 func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	t.Parallel()
@@ -109,7 +109,7 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 
 	indexes := func() map[string]string {
 		rows, err := db.QueryContext(ctx, `SELECT indexname, indexdef FROM pg_indexes
-			WHERE schemaname = current_schema() AND indexname IN ('river_job_args_index', 'river_job_metadata_index')`)
+			WHERE schemaname = current_schema() AND indexname IN ('river_job_args_index', 'river_job_metadata_index', 'river_job_kind')`)
 		require.NoError(t, err)
 		defer rows.Close()
 		m := map[string]string{}
@@ -130,14 +130,18 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, q.Close())
 
+	placeholders := map[string]string{"river_job_args_index": "USING btree (id) WHERE false",
+		"river_job_metadata_index": "USING btree (id) WHERE false", "river_job_kind": "USING btree (id) WHERE false"}
 	tests := []struct {
 		name string
 		step func(p *goose.Provider) error
-		want string // in both index definitions
+		want map[string]string // in each index's definition
 	}{
-		{"up", func(*goose.Provider) error { return nil }, "USING btree (id) WHERE false"},
-		{"down", func(p *goose.Provider) error { _, err := p.DownTo(ctx, 6); return err }, "USING gin ("},
-		{"up again", func(p *goose.Provider) error { _, err := p.Up(ctx); return err }, "USING btree (id) WHERE false"},
+		{"up", func(*goose.Provider) error { return nil }, placeholders},
+		{"down", func(p *goose.Provider) error { _, err := p.DownTo(ctx, 6); return err }, map[string]string{
+			"river_job_args_index": "USING gin (args)", "river_job_metadata_index": "USING gin (metadata)",
+			"river_job_kind": "USING btree (kind)"}},
+		{"up again", func(p *goose.Provider) error { _, err := p.Up(ctx); return err }, placeholders},
 	}
 	fsys, err := fs.Sub(migrations, "migrations/"+DialectPostgres)
 	require.NoError(t, err)
@@ -146,9 +150,9 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	for _, tt := range tests {
 		require.NoError(t, tt.step(p), tt.name)
 		got := indexes()
-		require.Len(t, got, 2, tt.name)
-		for name, def := range got {
-			require.Contains(t, def, tt.want, "%s: %s", tt.name, name)
+		require.Len(t, got, len(tt.want), tt.name)
+		for name, want := range tt.want {
+			require.Contains(t, got[name], want, "%s: %s", tt.name, name)
 		}
 	}
 	var n int
