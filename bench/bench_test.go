@@ -325,3 +325,66 @@ func TestWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresFigures checks PostgreSQL's per-request figures of a -pg
+// target: computed from the attack's measurement, folded into medians over
+// rounds, and written under the table; a target without them writes none.
+func TestPostgresFigures(t *testing.T) {
+	t.Parallel()
+	result := func(ok uint64, dbCPU time.Duration, records, bytes int64) Result {
+		r := Result{Target: targetJobsPG}
+		m := &measurement{ok: ok, dbCPU: dbCPU, wal: walStat{records: records, bytes: bytes}}
+		m.metrics.Requests = ok
+		r.fill(m)
+		return r
+	}
+	tests := []struct {
+		name     string
+		rounds   []Result
+		wantCPU  time.Duration
+		wantRecs float64
+		wantLine string // "" when no line is wanted
+	}{
+		{"one round", []Result{result(1000, 500*time.Millisecond, 40000, 12_000_000)}, 500 * time.Microsecond, 40,
+			"jobs-pg: PostgreSQL during the attack, per request: 500µs CPU (every postgres process), 40.0 WAL records, 12000 WAL bytes"},
+		{"median of three", []Result{result(1000, 300*time.Millisecond, 30000, 1), result(1000, 900*time.Millisecond, 50000, 1),
+			result(1000, 400*time.Millisecond, 45000, 1)}, 400 * time.Microsecond, 45, "400µs CPU"},
+		{"not measured", []Result{result(1000, 0, 0, 0)}, 0, 0, ""},
+	}
+	for _, tt := range tests {
+		rounds := make([][]Result, len(tt.rounds))
+		for i, r := range tt.rounds {
+			rounds[i] = []Result{r}
+		}
+		got := medians(rounds)[0]
+		require.Equal(t, tt.wantCPU, got.DBCPUPerReq, tt.name)
+		require.InDelta(t, tt.wantRecs, got.WALRecordsPerReq, 1e-9, tt.name)
+		var b strings.Builder
+		require.NoError(t, (&Report{Results: []Result{got}}).WriteTable(&b), tt.name)
+		if tt.wantLine == "" {
+			require.NotContains(t, b.String(), "PostgreSQL during the attack", tt.name)
+		} else {
+			require.Contains(t, b.String(), tt.wantLine, tt.name)
+		}
+	}
+}
+
+// TestPgSampler checks that the sampler counts the CPU of the processes
+// of its name: this test's own, while it keeps a core busy.
+func TestPgSampler(t *testing.T) {
+	t.Parallel()
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	cpu0, ok := procCPU(os.Getpid())
+	require.True(t, ok)
+	s := samplePostgres(strings.TrimSpace(string(comm)), 10*time.Millisecond)
+	// Busy until this process used 100 ms more CPU, as /proc counts it.
+	for {
+		if cpu, _ := procCPU(os.Getpid()); cpu-cpu0 >= 100*time.Millisecond {
+			break
+		}
+	}
+	require.GreaterOrEqual(t, s.end(), 100*time.Millisecond)
+}

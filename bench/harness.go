@@ -249,6 +249,9 @@ type server struct {
 	stop    func()
 	proc    procTree      // the server process and its extensions
 	startup time.Duration // exec to /readyz answering 200
+	// postgres is the DSN of the PostgreSQL server of a -pg target ("" for
+	// the others): its CPU and WAL are measured during the attack.
+	postgres string
 }
 
 // profileName is the file name prefix of a target's profiles.
@@ -358,11 +361,18 @@ func fixedRate(perSec int) vegeta.Rate { return vegeta.Rate{Freq: perSec, Per: t
 // measuredAttack is attack for opts.Duration, plus the server's CPU time
 // and peak memory meanwhile (server and extension processes together).
 func measuredAttack(ctx context.Context, cl *http.Client, opts Options, srv *server, url string, want answerCheck) (*measurement, error) {
+	var pg *pgWatch
+	if srv.postgres != "" {
+		pg = watchPostgres(ctx, srv.postgres)
+	}
 	mem := sampleMem(srv.proc, 200*time.Millisecond)
 	cpu0 := srv.proc.cpu()
 	m, err := attack(ctx, cl, opts, url, opts.Duration, maxRate(), want)
 	cpu1 := srv.proc.cpu()
 	rss, pss := mem.end()
+	if pg != nil {
+		m.dbCPU, m.wal = pg.end(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -486,6 +496,10 @@ type measurement struct {
 	// their peak memory, from /proc (zero where it cannot be read).
 	cpu      time.Duration
 	rss, pss uint64
+	// For a -pg target, the CPU time of every postgres process and the
+	// WAL the PostgreSQL server wrote during the attack (pgstat.go).
+	dbCPU time.Duration
+	wal   walStat
 }
 
 // attack runs one attack at rate (maxRate: as fast as opts.Workers workers

@@ -53,6 +53,7 @@ func startHookhostPG(ctx context.Context, opts Options, pname string, args ...st
 	}
 	stop := srv.stop
 	srv.stop = func() { stop(); drop() }
+	srv.postgres = opts.Postgres
 	return srv, nil
 }
 

@@ -76,6 +76,16 @@ type Result struct {
 	// CPUvsBare is CPUPerReq / the bare handler's CPUPerReq in the same
 	// round.
 	CPUvsBare float64 `json:"cpu_vs_bare,omitempty"`
+	// DBCPUPerReq is, for a -pg target, the CPU time of every postgres
+	// process on the machine during the measured attack, divided by OK:
+	// PostgreSQL's share of a request, which CPUPerReq leaves out. It
+	// includes the work of any other client of the same server meanwhile.
+	DBCPUPerReq time.Duration `json:"-"`
+	// WALRecordsPerReq and WALBytesPerReq are the WAL the PostgreSQL
+	// server wrote during the measured attack (pg_stat_wal, every
+	// database), divided by OK.
+	WALRecordsPerReq float64 `json:"wal_records_per_req,omitempty"`
+	WALBytesPerReq   float64 `json:"wal_bytes_per_req,omitempty"`
 	// RSS and PSS are the peak resident and proportional set sizes of the
 	// server and its extension processes together, sampled every 200 ms
 	// during the measured attack (at the end, for the idle target).
@@ -101,6 +111,7 @@ type Result struct {
 	P99ms    float64 `json:"p99_ms"`
 	MaxMs    float64 `json:"max_ms"`
 	CPUus    float64 `json:"cpu_per_req_us,omitempty"`
+	DBCPUus  float64 `json:"db_cpu_per_req_us,omitempty"`
 	StartMs  float64 `json:"startup_ms,omitempty"`
 }
 
@@ -169,6 +180,9 @@ func (r *Result) fill(m *measurement) {
 	r.MaxMs = ms(r.Max)
 	if m.ok > 0 {
 		r.CPUPerReq = m.cpu / time.Duration(m.ok)
+		r.DBCPUPerReq = m.dbCPU / time.Duration(m.ok)
+		r.WALRecordsPerReq = float64(m.wal.records) / float64(m.ok)
+		r.WALBytesPerReq = float64(m.wal.bytes) / float64(m.ok)
 	}
 	r.RSS, r.PSS = m.rss, m.pss
 	r.setMillis()
@@ -179,6 +193,7 @@ func (r *Result) setMillis() {
 	r.ElapsedS = r.Elapsed.Seconds()
 	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max)
 	r.CPUus = float64(r.CPUPerReq) / float64(time.Microsecond)
+	r.DBCPUus = float64(r.DBCPUPerReq) / float64(time.Microsecond)
 	r.StartMs = ms(r.Startup)
 }
 
@@ -264,6 +279,9 @@ func medians(rounds [][]Result) []Result {
 		r.Max = dur(func(r *Result) time.Duration { return r.Max })
 		r.Elapsed = dur(func(r *Result) time.Duration { return r.Elapsed })
 		r.CPUPerReq = dur(func(r *Result) time.Duration { return r.CPUPerReq })
+		r.DBCPUPerReq = dur(func(r *Result) time.Duration { return r.DBCPUPerReq })
+		r.WALRecordsPerReq = med(func(r *Result) float64 { return r.WALRecordsPerReq })
+		r.WALBytesPerReq = med(func(r *Result) float64 { return r.WALBytesPerReq })
 		r.Startup = dur(func(r *Result) time.Duration { return r.Startup })
 		r.Paced = pacedMedian(all)
 		r.Errors, r.TransportErrors, r.Non200, r.BodyMismatch = 0, 0, 0, 0
@@ -394,6 +412,10 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		}
 		if r.Jobs != nil {
 			fmt.Fprintf(w, "\n%s: req/s are durable 202s (%d job workers); %s", r.Target, rep.JobWorkers, r.Jobs.summary())
+		}
+		if r.DBCPUPerReq > 0 || r.WALRecordsPerReq > 0 {
+			fmt.Fprintf(w, "\n%s: PostgreSQL during the attack, per request: %.0fµs CPU (every postgres process), %.1f WAL records, %.0f WAL bytes (the whole server: other clients add to both)",
+				r.Target, float64(r.DBCPUPerReq)/float64(time.Microsecond), r.WALRecordsPerReq, r.WALBytesPerReq)
 		}
 		if r.Errors > 0 {
 			fmt.Fprintf(w, "\n%s: %d transport errors, %d non-200, %d wrong bodies; first: %s",

@@ -5,11 +5,13 @@
 //
 // # Tables
 //
-// Besides River's own tables (migrated with rivermigrate at start-up),
-// the package keeps tables of its own, migrated by goose with the version
-// table goose_db_version_jobs:
+// Besides River's own tables (migrated with rivermigrate at start-up;
+// on PostgreSQL without River's indexes on river_job's args, metadata and
+// kind, which hookhost does not query: see migration 7), the package keeps
+// tables of its own, migrated by goose with the version table
+// goose_db_version_jobs:
 //
-//   - hookhost_jobs: one row per job, keyed by a random UUID (the id users
+//   - hookhost_jobs: one row per job, keyed by a time-ordered UUID (the id users
 //     see) and holding the River job id, the webhook, the automation and
 //     the revision that ran, the state, attempts, timestamps, the inputs
 //     with secrets redacted, and once finished the response, the return

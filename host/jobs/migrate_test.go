@@ -93,3 +93,69 @@ func TestMigrate_UpgradesVersion1Records(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrate_RiverArgsIndexesPostgres checks migration 7 on PostgreSQL:
+// up replaces River's indexes on args, metadata (GIN) and kind with empty
+// placeholders of the same names, down builds River's indexes again, and
+// up works again after down, on a table with jobs.
+func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.DSN(t, "hh_jobs_migrate_")
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { _ = db.Close() })
+
+	indexes := func() map[string]string {
+		rows, err := db.QueryContext(ctx, `SELECT indexname, indexdef FROM pg_indexes
+			WHERE schemaname = current_schema() AND indexname IN ('river_job_args_index', 'river_job_metadata_index', 'river_job_kind')`)
+		require.NoError(t, err)
+		defer rows.Close()
+		m := map[string]string{}
+		for rows.Next() {
+			var name, def string
+			require.NoError(t, rows.Scan(&name, &def))
+			m[name] = def
+		}
+		require.NoError(t, rows.Err())
+		return m
+	}
+	settings := DefaultSettings()
+	settings.Workers = 0
+	q, err := New(ctx, Config{DB: db, Dialect: DialectPostgres, DatabaseURL: dsn, Runner: nopRunner{}, Settings: settings,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	res, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/a", Automation: "a", Inputs: []byte(`{"k":"v"}`)})
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+
+	placeholders := map[string]string{"river_job_args_index": "USING btree (id) WHERE false",
+		"river_job_metadata_index": "USING btree (id) WHERE false", "river_job_kind": "USING btree (id) WHERE false"}
+	tests := []struct {
+		name string
+		step func(p *goose.Provider) error
+		want map[string]string // in each index's definition
+	}{
+		{"up", func(*goose.Provider) error { return nil }, placeholders},
+		{"down", func(p *goose.Provider) error { _, err := p.DownTo(ctx, 6); return err }, map[string]string{
+			"river_job_args_index": "USING gin (args)", "river_job_metadata_index": "USING gin (metadata)",
+			"river_job_kind": "USING btree (kind)"}},
+		{"up again", func(p *goose.Provider) error { _, err := p.Up(ctx); return err }, placeholders},
+	}
+	fsys, err := fs.Sub(migrations, "migrations/"+DialectPostgres)
+	require.NoError(t, err)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithTableName(versionTable))
+	require.NoError(t, err)
+	for _, tt := range tests {
+		require.NoError(t, tt.step(p), tt.name)
+		got := indexes()
+		require.Len(t, got, len(tt.want), tt.name)
+		for name, want := range tt.want {
+			require.Contains(t, got[name], want, "%s: %s", tt.name, name)
+		}
+	}
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE args->>'job_id' = $1`, res.JobID).Scan(&n))
+	require.Equal(t, 1, n)
+}

@@ -3,12 +3,16 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // On PostgreSQL the queue's River client runs on database/sql
@@ -18,8 +22,9 @@ import (
 // and the completer's state changes (JobSetStateIfRunningMany, a dozen
 // arrays). pgDriver runs those two with River's pgx executor
 // (riverpgxv5), on a pgx connection of the same pool, in binary
-// parameters: the same statement text and the same single-statement
-// commit, only a cheaper client.
+// parameters: the same statement text, only a cheaper client. The
+// completer's commits on its own; the fetch shares its transaction with
+// the start of the run jobs it took (pgStartFetched, see started.go).
 
 // pgDriver is riverdatabasesql's driver whose executors run the fetch and
 // the completer's queries natively (pgExec).
@@ -27,30 +32,117 @@ type pgDriver struct {
 	riverdriver.Driver[*sql.Tx]
 	db     *sql.DB
 	native riverdriver.Driver[pgx.Tx]
+	// started and health go to its executors: the fetch records the
+	// start of the run jobs it takes (started.go).
+	started *startedJobs
+	health  *writeHealth
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d pgDriver) GetExecutor() riverdriver.Executor {
-	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native}
+	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health}
 }
 
 // pgExec is riverdatabasesql's executor (not of a transaction) with the
 // fetch and the completer's queries run by River's pgx executor.
 type pgExec struct {
 	riverdriver.Executor
-	db     *sql.DB
-	native riverdriver.Driver[pgx.Tx]
+	db      *sql.DB
+	native  riverdriver.Driver[pgx.Tx]
+	started *startedJobs // nil: the fetch records no start
+	health  *writeHealth
 }
 
-// JobGetAvailable implements riverdriver.Executor.
+// JobGetAvailable implements riverdriver.Executor: River's fetch and, in
+// the same transaction, the start of the run jobs it took
+// (pgStartFetched).
 func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
 	var res *riverdriver.JobGetAvailableResult
-	err := e.onConn(ctx, func(ex riverdriver.Executor) error {
+	if e.started == nil || params.Schema != "" {
+		err := e.onConn(ctx, func(ex riverdriver.Executor) error {
+			var err error
+			res, err = ex.JobGetAvailable(ctx, params)
+			return err
+		})
+		return res, err
+	}
+	var (
+		ids      []int64
+		attempts []int
+		live     map[int64]bool
+	)
+	err := e.inTx(ctx, func(tx pgx.Tx, send sendBatch) error {
 		var err error
-		res, err = ex.JobGetAvailable(ctx, params)
+		if res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil {
+			return err
+		}
+		ids, attempts, live, err = pgStartFetched(ctx, send, res)
 		return err
 	})
-	return res, err
+	if err != nil || len(ids) > 0 {
+		// The queue's writes fail or succeed here too (a start that
+		// cannot be written keeps the job from running).
+		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+		}
+		e.health.note(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.started.putAll(ids, attempts, live)
+	return res, nil
+}
+
+// sendBatch sends a pgx batch on a connection (pgxSender).
+type sendBatch func(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+
+// pgxSender returns pgx's connection under a database/sql driver
+// connection of pgx's, and how to send a batch on it: through the driver
+// connection when it sends batches itself (batchSender), else on pgx's
+// connection.
+func pgxSender(dc any) (*pgx.Conn, sendBatch, error) {
+	// *stdlib.Conn, or a connection that wraps one the same way.
+	sc, ok := dc.(interface{ Conn() *pgx.Conn })
+	if !ok {
+		return nil, nil, fmt.Errorf("connection is a %T, not pgx's", dc)
+	}
+	c := sc.Conn()
+	if bs, ok := dc.(batchSender); ok {
+		return c, bs.SendBatch, nil
+	}
+	return c, c.SendBatch, nil
+}
+
+// inTx runs fn in a pgx transaction on a connection of the pool and
+// commits it. fn's batches (send) run in the transaction.
+func (e *pgExec) inTx(ctx context.Context, fn func(tx pgx.Tx, send sendBatch) error) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, send, err := pgxSender(dc)
+		if err != nil {
+			return err
+		}
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := fn(tx, send); err != nil {
+			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
+				// Do not give the pool back a connection in an unknown state.
+				return fmt.Errorf("%w (rollback: %v) %w", err, rerr, driver.ErrBadConn)
+			}
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
 }
 
 // JobSetStateIfRunningMany implements riverdriver.Executor.

@@ -609,3 +609,44 @@ func TestQueue_Counts(t *testing.T) {
 		require.Positive(t, age, "the oldest queued job has an age")
 	})
 }
+
+// TestQueue_FetchRecordsStart checks that, on either database, River's
+// fetch marks the run jobs it takes running (started.go): the worker's own
+// start write (markRunning) fails here, yet the job runs once, completes,
+// and its record shows when it started. A job with a concurrency limit
+// is still marked running by its worker, after taking a slot.
+func TestQueue_FetchRecordsStart(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		concurrency int
+		wantHits    int // the worker's markRunning was tried (and failed)
+		wantAttempt int
+	}{
+		{"NoLimit", 0, 0, 1},
+		// The failed start makes River retry the job.
+		{"ConcurrencyLimit", 1, 1, 2},
+	}
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		for _, tt := range tests {
+			q, bundle := setup(t, kind, nil, nil)
+			// markRunningSQL's text on each database: fails once.
+			rules := []*faultRule{
+				bundle.faults.add(&faultRule{match: "SET state = 'running', attempt = ?", err: errConnReset, times: 1}),
+				bundle.faults.add(&faultRule{match: "SET state = 'running', attempt = $1", err: errConnReset, times: 1}),
+			}
+			req := request()
+			req.Options.Concurrency = tt.concurrency
+			req.Options.MaxAttempts = 5
+			res, err := q.Enqueue(bundle.ctx, req)
+			require.NoError(t, err)
+			j := waitFinal(t, q, res.JobID)
+			require.Equal(t, jobs.StateCompleted, j.State, tt.name)
+			require.NotNil(t, j.StartedAt, tt.name)
+			require.Equal(t, tt.wantAttempt, j.Attempt, tt.name)
+			require.Equal(t, 1, bundle.runner.ran(res.JobID), tt.name)
+			hits := bundle.faults.hitsOf(rules[0]) + bundle.faults.hitsOf(rules[1])
+			require.Equal(t, tt.wantHits, hits, "%s: markRunning failed", tt.name)
+		}
+	})
+}

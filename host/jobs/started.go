@@ -8,16 +8,20 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
 )
 
-// On SQLite, River's fetch records the start of the run jobs it takes
-// (markRunning's UPDATE, for all of them in one statement) in its own
-// transaction, so that their workers need not write it each in a writer
-// transaction of its own: workers free up one at a time, so a fetch
-// takes one or two jobs and each start was a transaction of its own too.
-// Both are relaxed commits (relaxed.go), one ordered after the other
-// before; now they land together. The fetch leaves out the jobs with a
+// River's fetch records the start of the run jobs it takes (markRunning's
+// UPDATE, for all of them in one statement) in its own transaction, so
+// that their workers need not write it each in a writer transaction of
+// its own: workers free up one at a time, so a fetch takes one or two
+// jobs and each start was a transaction of its own too. On SQLite both
+// are relaxed commits (relaxed.go), one ordered after the other before;
+// now they land together. On PostgreSQL (pgStartFetched) the fetch, an
+// UPDATE that committed on its own, becomes a transaction of the fetch and
+// the start, and the writer's pipelines lose a statement per job: about a
+// third fewer transactions per job. The fetch leaves out the jobs with a
 // concurrency limit, whose start comes after they took a slot (and which
 // may be snoozed instead), and the workers of the jobs it leaves out call
 // markRunning as before.
@@ -84,16 +88,23 @@ const (
 RETURNING hookhost_jobs.river_id`
 )
 
-// startFetched records, in the fetch's transaction tx, the start of the
-// run jobs of res without a concurrency limit, and returns their River ids
-// and attempts, and which of them it marked running.
-func startFetched(ctx context.Context, tx *sql.Tx, res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int, live map[int64]bool, err error) {
+// startable returns the River ids and attempts of the run jobs of res
+// without a concurrency limit: those whose start the fetch records.
+func startable(res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int) {
 	for _, j := range res.Jobs {
 		if j.Kind != kindRun || res.DecodeErrors[j.ID] != nil || bytes.Contains(j.EncodedArgs, concurrencyKey) {
 			continue
 		}
 		ids, attempts = append(ids, j.ID), append(attempts, j.Attempt)
 	}
+	return ids, attempts
+}
+
+// startFetched records, in the fetch's transaction tx, the start of the
+// run jobs of res without a concurrency limit, and returns their River ids
+// and attempts, and which of them it marked running.
+func startFetched(ctx context.Context, tx *sql.Tx, res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int, live map[int64]bool, err error) {
+	ids, attempts = startable(res)
 	if len(ids) == 0 {
 		return nil, nil, nil, nil
 	}
@@ -140,4 +151,49 @@ func startRows(ctx context.Context, tx *sql.Tx, query string, args []any, live m
 		return err
 	}
 	return rows.Close()
+}
+
+// pgStartSQL is startSQL on PostgreSQL, one text for any number of jobs:
+// $1 the start time, $2 and $3 the River ids and attempts. The rows are
+// found with river_id = ANY($2), which the planner serves from the index
+// hookhost_jobs_river whatever the plan (a join with unnest($2, $3), in a
+// generic plan of 100 rows, scanned the whole table).
+const pgStartSQL = `UPDATE hookhost_jobs SET state = 'running',
+attempt = ($3::bigint[])[array_position($2::bigint[], river_id)], started_at = $1
+WHERE river_id = ANY($2::bigint[]) AND ` + notFinalSQL + `
+RETURNING river_id`
+
+// pgStartFetched is startFetched on PostgreSQL, sent (a batch of one
+// statement, one round trip) on the connection of the fetch's open pgx
+// transaction.
+func pgStartFetched(ctx context.Context, send sendBatch, res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int, live map[int64]bool, err error) {
+	ids, attempts = startable(res)
+	if len(ids) == 0 {
+		return nil, nil, nil, nil
+	}
+	live = make(map[int64]bool, len(ids))
+	var b pgx.Batch
+	b.Queue(pgStartSQL, micros(nowUTC()), ids, attempts)
+	br := send(ctx, &b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
+		}
+		live[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
+	}
+	return ids, attempts, live, nil
 }

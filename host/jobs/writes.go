@@ -130,14 +130,9 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 		}
 		defer conn.Close()
 		return conn.Raw(func(dc any) error {
-			var send func(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-			switch c := dc.(type) {
-			case batchSender:
-				send = c.SendBatch
-			case interface{ Conn() *pgx.Conn }:
-				send = c.Conn().SendBatch
-			default:
-				return fmt.Errorf("connection is a %T, not pgx's", dc)
+			_, send, err := pgxSender(dc)
+			if err != nil {
+				return err
 			}
 			var b pgx.Batch
 			for _, op := range ops {

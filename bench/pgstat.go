@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PostgreSQL's own work during a -pg target's attack: the CPU of the
+// database server's processes (which the cpu/req column, hookhost's
+// processes only, leaves out although they share the cores) and the WAL
+// it wrote. Both are machine-wide: every client of the same PostgreSQL
+// server adds to them (other benchmarks or tests running meanwhile), so
+// they are upper bounds, exact only on a quiet server.
+
+// pgSampler samples, every interval, the CPU time of every process named
+// postgres (the postmaster, its backends and its background workers),
+// remembering each one's last reading, so that a backend that exits
+// during the attack still counts up to its last sample.
+type pgSampler struct {
+	comm string // the processes' name (/proc/<pid>/comm)
+	stop chan struct{}
+	done chan struct{}
+	// first is each process's CPU at its first sample (0 for a process
+	// that started after the first sample), last its latest.
+	first, last map[int]time.Duration
+}
+
+// samplePostgres starts a pgSampler of the processes named comm
+// ("postgres").
+func samplePostgres(comm string, interval time.Duration) *pgSampler {
+	s := &pgSampler{comm: comm, stop: make(chan struct{}), done: make(chan struct{}), first: map[int]time.Duration{}, last: map[int]time.Duration{}}
+	s.sample(true)
+	go func() {
+		defer close(s.done)
+		tk := time.NewTicker(interval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-s.stop:
+				s.sample(false)
+				return
+			case <-tk.C:
+				s.sample(false)
+			}
+		}
+	}()
+	return s
+}
+
+// sample reads the CPU time of every postgres process.
+func (s *pgSampler) sample(initial bool) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != s.comm {
+			continue
+		}
+		cpu, ok := procCPU(pid)
+		if !ok {
+			continue
+		}
+		if _, seen := s.first[pid]; !seen {
+			if initial {
+				s.first[pid] = cpu
+			} else {
+				s.first[pid] = 0
+			}
+		}
+		s.last[pid] = cpu
+	}
+}
+
+// end stops sampling and returns the CPU time the postgres processes used
+// since samplePostgres.
+func (s *pgSampler) end() time.Duration {
+	close(s.stop)
+	<-s.done
+	var d time.Duration
+	for pid, last := range s.last {
+		d += last - s.first[pid]
+	}
+	return d
+}
+
+// procCPU is a process's CPU time (user + system) so far.
+func procCPU(pid int) (time.Duration, bool) {
+	f := statFields(pid)
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)  // utime, field 14
+	st, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return time.Duration(u+st) * clockTick, true
+}
+
+// walStat is pg_stat_wal's counters.
+type walStat struct{ records, bytes int64 }
+
+// readWAL reads pg_stat_wal (PostgreSQL 14 and later); ok is false when it
+// cannot.
+func readWAL(ctx context.Context, db *sql.DB) (w walStat, ok bool) {
+	if db == nil {
+		return w, false
+	}
+	err := db.QueryRowContext(ctx, `SELECT wal_records, wal_bytes::bigint FROM pg_stat_wal`).Scan(&w.records, &w.bytes)
+	return w, err == nil
+}
+
+// pgWatch measures PostgreSQL's CPU and WAL between start and end.
+type pgWatch struct {
+	db      *sql.DB
+	cpu     *pgSampler
+	wal0    walStat
+	walOK   bool
+	started bool
+}
+
+// watchPostgres starts measuring; dsn is the -postgres DSN. Without /proc
+// or pg_stat_wal, the figures it cannot read stay zero.
+func watchPostgres(ctx context.Context, dsn string) *pgWatch {
+	w := &pgWatch{}
+	if db, err := sql.Open("pgx", dsn); err == nil {
+		db.SetMaxOpenConns(1)
+		w.db = db
+	}
+	w.wal0, w.walOK = readWAL(ctx, w.db)
+	w.cpu = samplePostgres("postgres", 200*time.Millisecond)
+	return w
+}
+
+// end stops measuring and returns the CPU the postgres processes used and
+// the WAL records and bytes written meanwhile.
+func (w *pgWatch) end(ctx context.Context) (cpu time.Duration, wal walStat) {
+	cpu = w.cpu.end()
+	if w1, ok := readWAL(ctx, w.db); ok && w.walOK {
+		wal = walStat{records: w1.records - w.wal0.records, bytes: w1.bytes - w.wal0.bytes}
+	}
+	if w.db != nil {
+		_ = w.db.Close()
+	}
+	return cpu, wal
+}
