@@ -49,14 +49,18 @@ func TestBatchSizer(t *testing.T) {
 			// time (a machine short of CPU), or saturation.
 			every(6, write{4 * ms, 20 * ms}), []int{64, 128, 256, 512, 512, 512}},
 		{"duty between the thresholds keeps the size",
-			cat(every(3, write{12 * ms, 100 * ms}), every(4, write{7 * ms, 100 * ms})),
+			cat(every(3, write{12 * ms, 100 * ms}), every(4, write{8 * ms, 100 * ms})),
 			[]int{64, 128, 256, 256, 256, 256, 256}},
 		{"back to the minimum when the rate falls",
 			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{ms, 100 * ms})),
-			[]int{64, 128, 256, 512, 512, 512, 512, 256, 128, 64, 64}},
+			[]int{64, 128, 256, 512, 512, 512, 256, 128, 64, 64, 64}},
+		{"full batches that keep it 5% busy come down after saturation",
+			// 4,000 records a second, 400 a batch at the linger.
+			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{5400 * time.Microsecond, 100 * ms})),
+			[]int{64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64}},
 		{"one stalled write grows the size by one step",
 			cat(every(3, write{ms, 32 * ms}), []write{{300 * ms, 330 * ms}}, every(5, write{ms, 32 * ms})),
-			[]int{64, 64, 64, 128, 128, 128, 64, 64, 64}},
+			[]int{64, 64, 64, 128, 128, 64, 64, 64, 64}},
 		{"a clock that went back is no sample",
 			[]write{{ms, 0}, {ms, -5 * ms}, {ms, 32 * ms}}, []int{64, 64, 64}},
 	}
