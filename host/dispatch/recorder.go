@@ -313,7 +313,8 @@ func (s *batchSizer) wrote(start, end time.Time) {
 	}
 	// Half of it the last write's, half the ones before; one write counts
 	// for at most 2*dutyHigh, so that a write that waited out a checkpoint
-	// (or a stall of the machine) grows the size by one step, not to max.
+	// (or a stall of the machine) grows a small size by one step, not to
+	// max.
 	d := min(float64(end.Sub(start))/float64(cycle), 2*dutyHigh)
 	if s.sampled {
 		s.duty = (s.duty + d) / 2
