@@ -47,14 +47,17 @@ const socketTokenLen = 32
 // (encoded and decoded by frame.go).
 // Reads come from one goroutine and writes from one other.
 type frameConn struct {
-	c    net.Conn
+	w    io.Writer // c, or its rawConn
 	r    *bufio.Reader
 	rbuf []byte
 	wbuf []byte
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	if rc := newRawConn(c); rc != nil {
+		return &frameConn{w: rc, r: bufio.NewReaderSize(rc, 64<<10)}
+	}
+	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10)}
 }
 
 // write sends the message that appendMsg appends (frame.go) as one frame,
@@ -62,7 +65,7 @@ func newFrameConn(c net.Conn) *frameConn {
 func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 	b := appendMsg(append(f.wbuf[:0], 0, 0, 0, 0))
 	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
-	_, err := f.c.Write(b)
+	_, err := f.w.Write(b)
 	if cap(b) <= 1<<20 {
 		f.wbuf = b[:0]
 	} else {
