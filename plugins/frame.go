@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"unicode/utf8"
 	"unsafe"
 
@@ -331,12 +332,41 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []by
 // decodeRunStreamRequest decodes b into m, as proto.Unmarshal would; b
 // may be reused afterwards.
 func decodeRunStreamRequest(b []byte, m *pb.RunStreamRequest) error {
+	return decodeRunStreamRequestOf(b, m, false)
+}
+
+// decodeRunStreamRequestShared is decodeRunStreamRequest of a b that m
+// keeps: the runs' strings and bytes point into b, which nothing may
+// change afterwards, and the runs are allocated together (two allocations
+// for the message's runs, not two per run).
+func decodeRunStreamRequestShared(b []byte, m *pb.RunStreamRequest) error {
+	return decodeRunStreamRequestOf(b, m, true)
+}
+
+func decodeRunStreamRequestOf(b []byte, m *pb.RunStreamRequest, shared bool) error {
+	var slab []pb.RunRequest
+	if shared {
+		n := 0
+		_ = eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte) error {
+			if num == fRequestRuns && typ == protowire.BytesType {
+				n++
+			}
+			return nil
+		})
+		slab = make([]pb.RunRequest, n)
+		m.Runs = slices.Grow(m.Runs, n)
+	}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
 		case num == fRequestRuns && typ == protowire.BytesType:
 			raw, _ := protowire.ConsumeBytes(v)
-			r := readerOf(raw)
-			run := &pb.RunRequest{}
+			var r fieldReader
+			var run *pb.RunRequest
+			if len(slab) > 0 {
+				r, run, slab = fieldReader{b: raw}, &slab[0], slab[1:]
+			} else {
+				r, run = readerOf(raw), &pb.RunRequest{}
+			}
 			decodeRunRequest(&r, run)
 			if r.err != nil {
 				return r.err

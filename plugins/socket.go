@@ -77,6 +77,19 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 // read reads the next frame and decodes it with decode, which copies
 // what it keeps (the buffer is reused).
 func (f *frameConn) read(decode func([]byte) error) error {
+	return f.readFrame(func(b []byte, _ bool) error { return decode(b) })
+}
+
+// ownedFrame is the largest frame readFrame reads into a buffer of its
+// own, for its decoder to keep: frames of runs of the size of the guide's
+// are a few KiB, and a run that its extension keeps long (or a cache that
+// keeps a string of it) does not keep more memory than this.
+const ownedFrame = 64 << 10
+
+// readFrame reads the next frame and decodes it with decode. owned
+// reports a buffer of the frame's own, which decode may keep; otherwise
+// decode copies what it keeps (the buffer is reused).
+func (f *frameConn) readFrame(decode func(b []byte, owned bool) error) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
 		return err
@@ -85,17 +98,24 @@ func (f *frameConn) read(decode func([]byte) error) error {
 	if n > maxFrame {
 		return fmt.Errorf("frame of %d bytes: over the %d limit", n, maxFrame)
 	}
-	if cap(f.rbuf) < int(n) {
+	owned := n <= ownedFrame
+	var b []byte
+	switch {
+	case owned:
+		b = make([]byte, n)
+	case cap(f.rbuf) < int(n):
 		f.rbuf = make([]byte, n)
+		fallthrough
+	default:
+		b = f.rbuf[:n]
 	}
-	b := f.rbuf[:n]
 	if _, err := io.ReadFull(f.r, b); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return err
 	}
-	err := decode(b)
+	err := decode(b, owned)
 	if cap(f.rbuf) > 1<<20 {
 		f.rbuf = nil
 	}
@@ -196,7 +216,12 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 			_ = s.serveRuns(ctx,
 				func() (*pb.RunStreamRequest, error) {
 					m := &pb.RunStreamRequest{}
-					if err := f.read(func(b []byte) error { return decodeRunStreamRequest(b, m) }); err != nil {
+					if err := f.readFrame(func(b []byte, owned bool) error {
+						if owned {
+							return decodeRunStreamRequestShared(b, m)
+						}
+						return decodeRunStreamRequest(b, m)
+					}); err != nil {
 						return nil, err
 					}
 					return m, nil
