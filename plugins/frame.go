@@ -453,17 +453,26 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 		}
 		raw, _ := protowire.ConsumeBytes(v)
 		r := readerOf(raw)
-		res := &pb.RunStreamResult{}
+		res := &decodedResult{}
 		decodeRunStreamResult(&r, res)
 		if r.err != nil {
 			return r.err
 		}
-		m.Results = append(m.Results, res)
+		m.Results = append(m.Results, &res.res)
 		return nil
 	})
 }
 
-func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
+// decodedResult is a decoded result with its response and outcome, which
+// nearly every result has, in one allocation.
+type decodedResult struct {
+	res  pb.RunStreamResult
+	resp pb.RunResponse
+	out  pb.Outcome
+}
+
+func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
+	m := &d.res
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -474,10 +483,10 @@ func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
 			m.CallId = r.varint()
 		case num == fResultResponse && typ == protowire.BytesType:
 			if m.Response == nil {
-				m.Response = &pb.RunResponse{}
+				m.Response = &d.resp
 			}
 			sub := r.sub()
-			decodeRunResponse(&sub, m.Response)
+			decodeRunResponse(&sub, m.Response, &d.out)
 			r.end(sub)
 		case num == fResultPanic && typ == protowire.BytesType:
 			m.Panic = r.str()
@@ -487,7 +496,9 @@ func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
 	}
 }
 
-func decodeRunResponse(r *fieldReader, m *pb.RunResponse) {
+// decodeRunResponse decodes a response into m, and its outcome, if it has
+// one, into out.
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -496,7 +507,7 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse) {
 		switch {
 		case num == fRespOutcome && typ == protowire.BytesType:
 			if m.Outcome == nil {
-				m.Outcome = &pb.Outcome{}
+				m.Outcome = out
 			}
 			sub := r.sub()
 			decodeOutcome(&sub, m.Outcome)

@@ -28,7 +28,7 @@ func TestWorkerPoolReap(t *testing.T) {
 	for range 3 {
 		started.Add(1)
 		done.Add(1)
-		p.do(func() { started.Done(); <-gate; done.Done() })
+		p.do(taskFunc(func() { started.Done(); <-gate; done.Done() }))
 	}
 	started.Wait()
 	close(gate)
@@ -39,7 +39,7 @@ func TestWorkerPoolReap(t *testing.T) {
 	// were not idle all the period. One gets work: the last one idle.
 	busy := make(chan struct{})
 	running := make(chan struct{})
-	p.do(func() { close(running); <-busy })
+	p.do(taskFunc(func() { close(running); <-busy }))
 	<-running
 	p.mu.Lock()
 	if len(p.idle) != 2 || p.idle[0] != idle[0] || p.idle[1] != idle[1] || p.low != 1 || !p.reaping {
