@@ -39,10 +39,11 @@ func unixPair(t *testing.T) (a, b net.Conn) {
 // socket's buffer (writes that wait for the reader, reads in many parts),
 // arrive whole and in order over a unix socket, and the end of the
 // connection is io.EOF between frames, io.ErrUnexpectedEOF inside one. On
-// Linux the connection is read and written with raw system calls.
+// Linux the extension side reads and writes it with raw system calls.
 func TestFrameConn_UnixSocket(t *testing.T) {
 	t.Parallel()
 	a, b := unixPair(t)
+	require.IsType(t, (*net.UnixConn)(nil), newFrameConn(a).w, "the host side writes through net.Conn")
 	if runtime.GOOS == "linux" {
 		require.NotNil(t, newRawConn(a), "a unix socket is read and written with raw system calls")
 	}
@@ -56,7 +57,7 @@ func TestFrameConn_UnixSocket(t *testing.T) {
 			msgs[i][n-1] = byte(i) // the last byte too
 		}
 	}
-	w, r := newFrameConn(a), newFrameConn(b)
+	w, r := newRawFrameConn(a), newRawFrameConn(b)
 	done := make(chan error, 1)
 	go func() {
 		for _, m := range msgs {
@@ -84,11 +85,11 @@ func TestFrameConn_UnixSocket(t *testing.T) {
 	// A connection closed between frames is io.EOF; one closed by this
 	// side fails the read that waits on it.
 	c, d := unixPair(t)
-	fc, fd := newFrameConn(c), newFrameConn(d)
+	fc, fd := newRawFrameConn(c), newRawFrameConn(d)
 	require.NoError(t, c.Close())
 	require.ErrorIs(t, fd.read(func([]byte) error { return nil }), io.EOF)
 	e, f := unixPair(t)
-	fe := newFrameConn(e)
+	fe := newRawFrameConn(e)
 	waited := make(chan error, 1)
 	go func() { waited <- fe.read(func([]byte) error { return nil }) }()
 	require.NoError(t, e.Close())

@@ -54,10 +54,20 @@ type frameConn struct {
 }
 
 func newFrameConn(c net.Conn) *frameConn {
+	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// newRawFrameConn is newFrameConn with c read and written with raw system
+// calls where it can (rawConn). The extension side uses it: a process on
+// one P idles between frames, and then the runtime's sysmon thread sleeps,
+// which every syscall.Read or Write wakes again. The host side keeps
+// newFrameConn: a busy server's sysmon does not sleep, and its writes,
+// quicker without entersyscall, left fewer runs to a frame.
+func newRawFrameConn(c net.Conn) *frameConn {
 	if rc := newRawConn(c); rc != nil {
 		return &frameConn{w: rc, r: bufio.NewReaderSize(rc, 64<<10)}
 	}
-	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10)}
+	return newFrameConn(c)
 }
 
 // write sends the message that appendMsg appends (frame.go) as one frame,
@@ -210,7 +220,7 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 				return
 			}
 			_ = c.SetReadDeadline(time.Time{})
-			f := newFrameConn(c)
+			f := newRawFrameConn(c)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			_ = s.serveRuns(ctx,
