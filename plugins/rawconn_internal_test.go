@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -96,4 +97,18 @@ func TestFrameConn_UnixSocket(t *testing.T) {
 	require.ErrorIs(t, <-waited, net.ErrClosed)
 	require.Error(t, fc.write(func(b []byte) []byte { return append(b, 1) }), "writing to a closed connection")
 	_ = f
+}
+
+// TestFrameConn_ReadAllocs: read reuses its buffer (the host side copies
+// what it keeps); readFrame(true) gives a small frame a buffer of its own.
+func TestFrameConn_ReadAllocs(t *testing.T) {
+	frame := []byte{3, 0, 0, 0, 'a', 'b', 'c'}
+	f := &frameConn{r: bufio.NewReader(bytes.NewReader(bytes.Repeat(frame, 1000)))}
+	noop := func([]byte) error { return nil }
+	require.NoError(t, f.read(noop))
+	require.Zero(t, testing.AllocsPerRun(100, func() { require.NoError(t, f.read(noop)) }))
+	var owned bool
+	keep := func(_ []byte, o bool) error { owned = o; return nil }
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { require.NoError(t, f.readFrame(true, keep)) }))
+	require.True(t, owned)
 }

@@ -49,6 +49,7 @@ const socketTokenLen = 32
 type frameConn struct {
 	w    io.Writer // c, or its rawConn
 	r    *bufio.Reader
+	hdr  [4]byte // a local would escape to the heap, through io.ReadFull
 	rbuf []byte
 	wbuf []byte
 }
@@ -87,7 +88,7 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 // read reads the next frame and decodes it with decode, which copies
 // what it keeps (the buffer is reused).
 func (f *frameConn) read(decode func([]byte) error) error {
-	return f.readFrame(func(b []byte, _ bool) error { return decode(b) })
+	return f.readFrame(false, func(b []byte, _ bool) error { return decode(b) })
 }
 
 // ownedFrame is the largest frame readFrame reads into a buffer of its
@@ -96,19 +97,19 @@ func (f *frameConn) read(decode func([]byte) error) error {
 // keeps a string of it) does not keep more memory than this.
 const ownedFrame = 64 << 10
 
-// readFrame reads the next frame and decodes it with decode. owned
-// reports a buffer of the frame's own, which decode may keep; otherwise
-// decode copies what it keeps (the buffer is reused).
-func (f *frameConn) readFrame(decode func(b []byte, owned bool) error) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
+// readFrame reads the next frame and decodes it with decode. With own, a
+// frame up to ownedFrame bytes is read into a buffer of its own, which
+// decode may keep (owned); otherwise decode copies what it keeps (the
+// buffer is reused).
+func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error) error {
+	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		return err
 	}
-	n := binary.LittleEndian.Uint32(hdr[:])
+	n := binary.LittleEndian.Uint32(f.hdr[:])
 	if n > maxFrame {
 		return fmt.Errorf("frame of %d bytes: over the %d limit", n, maxFrame)
 	}
-	owned := n <= ownedFrame
+	owned := own && n <= ownedFrame
 	var b []byte
 	switch {
 	case owned:
@@ -226,7 +227,7 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 			_ = s.serveRuns(ctx,
 				func() (*pb.RunStreamRequest, error) {
 					m := &pb.RunStreamRequest{}
-					if err := f.readFrame(func(b []byte, owned bool) error {
+					if err := f.readFrame(true, func(b []byte, owned bool) error {
 						if owned {
 							return decodeRunStreamRequestShared(b, m)
 						}
