@@ -577,8 +577,15 @@ const workerIdle = 10 * time.Second
 
 // workerPool runs functions on reused goroutines: a streamed run on a new
 // goroutine would grow its stack from scratch every time, which costs more
-// than a small automation run. There is no bound: a function that finds no
+// than a small automation run. There is no bound: a task that finds no
 // idle worker gets a new one. The zero value is ready to use.
+//
+// Tasks wait in a queue, and a worker that finishes one takes the next
+// before it goes idle: a batch of runs costs one or two goroutine
+// hand-offs, not one each. Nothing waits behind a task that blocks: a
+// worker that takes a task and leaves others queued first makes sure that
+// another worker is woken to take them (waking, as the runtime's spinning
+// threads), so every queued task has a worker on its way.
 //
 // Idle workers wait on a stack, the last one idle on top, so that the ones
 // at the bottom are those that stayed idle longest; one timer for the pool
@@ -586,6 +593,9 @@ const workerIdle = 10 * time.Second
 // that stayed idle all that time.
 type workerPool struct {
 	mu      sync.Mutex
+	queue   []task // tasks not taken yet, first at queue[head]
+	head    int
+	waking  int // workers woken (or started) that have not looked at the queue yet
 	idle    []*worker
 	low     int  // the fewest idle workers since the last reap: the bottom ones stayed idle
 	reaping bool // a reap is due: there are idle workers
@@ -601,38 +611,82 @@ type taskFunc func()
 
 func (f taskFunc) run() { f() }
 
-// worker is an idle worker's mailbox: its next task, or nil to exit.
-type worker struct{ next chan task } // cap 1
+// worker is an idle worker's mailbox: true to look at the queue, false to
+// exit.
+type worker struct{ next chan bool } // cap 1
 
-// do runs f on an idle worker, or on a new one.
-func (p *workerPool) do(f task) {
+// do queues t, and wakes a worker for it unless one is on its way.
+func (p *workerPool) do(t task) {
 	p.mu.Lock()
+	if p.head > 0 && len(p.queue) == cap(p.queue) {
+		// Under a steady load the queue may never empty: move the tasks
+		// left to the front rather than grow it.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
+	p.queue = append(p.queue, t)
+	w, start := p.wakeLocked()
+	p.mu.Unlock()
+	p.wake(w, start)
+}
+
+// wakeLocked picks the worker to wake, an idle one or a new one (start),
+// when tasks are queued and no worker is on its way; p.mu is held.
+func (p *workerPool) wakeLocked() (w *worker, start bool) {
+	if p.waking > 0 || p.head == len(p.queue) {
+		return nil, false
+	}
+	p.waking++
 	n := len(p.idle) - 1
 	if n < 0 {
-		p.mu.Unlock()
-		go p.work(&worker{next: make(chan task, 1)}, f)
-		return
+		return nil, true
 	}
-	w := p.idle[n]
+	w = p.idle[n]
 	p.idle[n] = nil
 	p.idle = p.idle[:n]
 	p.low = min(p.low, n)
-	p.mu.Unlock()
-	w.next <- f
+	return w, false
 }
 
-func (p *workerPool) work(w *worker, f task) {
-	for f != nil {
-		f.run()
-		f = nil // not kept alive while idle
-		p.mu.Lock()
-		p.idle = append(p.idle, w)
-		if !p.reaping {
-			p.reaping, p.low = true, len(p.idle)
-			time.AfterFunc(workerIdle, p.reap)
+func (p *workerPool) wake(w *worker, start bool) {
+	switch {
+	case start:
+		go p.work(&worker{next: make(chan bool, 1)})
+	case w != nil:
+		w.next <- true
+	}
+}
+
+// work takes tasks from the queue until it is empty, then waits idle.
+func (p *workerPool) work(w *worker) {
+	p.mu.Lock()
+	p.waking--
+	for {
+		if p.head == len(p.queue) {
+			clear(p.queue) // the tasks, not kept alive
+			p.queue, p.head = p.queue[:0], 0
+			p.idle = append(p.idle, w)
+			if !p.reaping {
+				p.reaping, p.low = true, len(p.idle)
+				time.AfterFunc(workerIdle, p.reap)
+			}
+			p.mu.Unlock()
+			if !<-w.next {
+				return
+			}
+			p.mu.Lock()
+			p.waking--
+			continue
 		}
+		t := p.queue[p.head]
+		p.queue[p.head] = nil
+		p.head++
+		next, start := p.wakeLocked()
 		p.mu.Unlock()
-		f = <-w.next
+		p.wake(next, start)
+		t.run()
+		p.mu.Lock()
 	}
 }
 
@@ -648,6 +702,6 @@ func (p *workerPool) reap() {
 	}
 	p.mu.Unlock()
 	for _, w := range done {
-		w.next <- nil
+		w.next <- false
 	}
 }
