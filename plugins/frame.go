@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"unicode/utf8"
 	"unsafe"
 
@@ -331,12 +332,41 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []by
 // decodeRunStreamRequest decodes b into m, as proto.Unmarshal would; b
 // may be reused afterwards.
 func decodeRunStreamRequest(b []byte, m *pb.RunStreamRequest) error {
+	return decodeRunStreamRequestOf(b, m, false)
+}
+
+// decodeRunStreamRequestShared is decodeRunStreamRequest of a b that m
+// keeps: the runs' strings and bytes point into b, which nothing may
+// change afterwards, and the runs are allocated together (two allocations
+// for the message's runs, not two per run).
+func decodeRunStreamRequestShared(b []byte, m *pb.RunStreamRequest) error {
+	return decodeRunStreamRequestOf(b, m, true)
+}
+
+func decodeRunStreamRequestOf(b []byte, m *pb.RunStreamRequest, shared bool) error {
+	var slab []pb.RunRequest
+	if shared {
+		n := 0
+		_ = eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte) error {
+			if num == fRequestRuns && typ == protowire.BytesType {
+				n++
+			}
+			return nil
+		})
+		slab = make([]pb.RunRequest, n)
+		m.Runs = slices.Grow(m.Runs, n)
+	}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
 		case num == fRequestRuns && typ == protowire.BytesType:
 			raw, _ := protowire.ConsumeBytes(v)
-			r := readerOf(raw)
-			run := &pb.RunRequest{}
+			var r fieldReader
+			var run *pb.RunRequest
+			if len(slab) > 0 {
+				r, run, slab = fieldReader{b: raw}, &slab[0], slab[1:]
+			} else {
+				r, run = readerOf(raw), &pb.RunRequest{}
+			}
 			decodeRunRequest(&r, run)
 			if r.err != nil {
 				return r.err
@@ -423,17 +453,26 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 		}
 		raw, _ := protowire.ConsumeBytes(v)
 		r := readerOf(raw)
-		res := &pb.RunStreamResult{}
+		res := &decodedResult{}
 		decodeRunStreamResult(&r, res)
 		if r.err != nil {
 			return r.err
 		}
-		m.Results = append(m.Results, res)
+		m.Results = append(m.Results, &res.res)
 		return nil
 	})
 }
 
-func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
+// decodedResult is a decoded result with its response and outcome, which
+// nearly every result has, in one allocation.
+type decodedResult struct {
+	res  pb.RunStreamResult
+	resp pb.RunResponse
+	out  pb.Outcome
+}
+
+func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
+	m := &d.res
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -444,10 +483,10 @@ func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
 			m.CallId = r.varint()
 		case num == fResultResponse && typ == protowire.BytesType:
 			if m.Response == nil {
-				m.Response = &pb.RunResponse{}
+				m.Response = &d.resp
 			}
 			sub := r.sub()
-			decodeRunResponse(&sub, m.Response)
+			decodeRunResponse(&sub, m.Response, &d.out)
 			r.end(sub)
 		case num == fResultPanic && typ == protowire.BytesType:
 			m.Panic = r.str()
@@ -457,7 +496,9 @@ func decodeRunStreamResult(r *fieldReader, m *pb.RunStreamResult) {
 	}
 }
 
-func decodeRunResponse(r *fieldReader, m *pb.RunResponse) {
+// decodeRunResponse decodes a response into m, and its outcome, if it has
+// one, into out.
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -466,7 +507,7 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse) {
 		switch {
 		case num == fRespOutcome && typ == protowire.BytesType:
 			if m.Outcome == nil {
-				m.Outcome = &pb.Outcome{}
+				m.Outcome = out
 			}
 			sub := r.sub()
 			decodeOutcome(&sub, m.Outcome)

@@ -60,6 +60,9 @@ func TestFrame_AsProto(t *testing.T) {
 			require.NoError(t, decodeRunStreamRequest(b, got))
 			clear(b) // frameConn reuses its buffer: the message must not share it
 			require.True(t, proto.Equal(m, got), "got %v", got)
+			shared := &pb.RunStreamRequest{}
+			require.NoError(t, decodeRunStreamRequestShared(bytes.Clone(want), shared))
+			require.True(t, proto.Equal(m, shared), "shared: got %v", shared)
 		})
 	}
 	for name, m := range frameResponses() {
@@ -126,6 +129,12 @@ func TestFrame_Decode(t *testing.T) {
 			if tc.request {
 				want, got = &pb.RunStreamRequest{}, &pb.RunStreamRequest{}
 				err = decodeRunStreamRequest(tc.b, got.(*pb.RunStreamRequest))
+				shared := &pb.RunStreamRequest{}
+				errShared := decodeRunStreamRequestShared(bytes.Clone(tc.b), shared)
+				require.Equal(t, err != nil, errShared != nil, "%v, shared %v", err, errShared)
+				if err == nil {
+					require.True(t, proto.Equal(got, shared), "shared: got %v, want %v", shared, got)
+				}
 			} else {
 				want, got = &pb.RunStreamResponse{}, &pb.RunStreamResponse{}
 				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse))
@@ -161,6 +170,11 @@ func FuzzFrame(f *testing.F) {
 			switch g := got.(type) {
 			case *pb.RunStreamRequest:
 				err = decodeRunStreamRequest(b, g)
+				shared := &pb.RunStreamRequest{}
+				errShared := decodeRunStreamRequestShared(bytes.Clone(b), shared)
+				if (err != nil) != (errShared != nil) || err == nil && !proto.Equal(g, shared) {
+					t.Fatalf("decode: %v %v, shared: %v %v", err, g, errShared, shared)
+				}
 			case *pb.RunStreamResponse:
 				err = decodeRunStreamResponse(b, g)
 			}
@@ -231,6 +245,12 @@ func BenchmarkFrame(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = decodeRunStreamRequest(reqB, &pb.RunStreamRequest{})
+		}
+	})
+	b.Run("FrameRequestDecodeShared", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = decodeRunStreamRequestShared(reqB, &pb.RunStreamRequest{})
 		}
 	})
 	b.Run("ProtoResponseEncode", func(b *testing.B) {

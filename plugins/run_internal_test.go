@@ -22,7 +22,7 @@ func TestStreamedRun_Allocs(t *testing.T) {
 	defer cancel()
 	r := &pb.RunRequest{CallId: 7, RunId: "r", Automation: "a", Trigger: "t", Inputs: []byte(`{}`)}
 	allocs := testing.AllocsPerRun(100, func() {
-		res := s.streamedRun(ctx, r)
+		res := s.streamedRun(ctx, r, new(runReply))
 		if res.GetResponse().GetOutcome().GetExit() != string(ExitReturn) {
 			t.Fatal(res)
 		}

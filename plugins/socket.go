@@ -47,14 +47,28 @@ const socketTokenLen = 32
 // (encoded and decoded by frame.go).
 // Reads come from one goroutine and writes from one other.
 type frameConn struct {
-	c    net.Conn
+	w    io.Writer // c, or its rawConn
 	r    *bufio.Reader
+	hdr  [4]byte // a local would escape to the heap, through io.ReadFull
 	rbuf []byte
 	wbuf []byte
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// newRawFrameConn is newFrameConn with c read and written with raw system
+// calls where it can (rawConn). The extension side uses it: a process on
+// one P idles between frames, and then the runtime's sysmon thread sleeps,
+// which every syscall.Read or Write wakes again. The host side keeps
+// newFrameConn: a busy server's sysmon does not sleep, and its writes,
+// quicker without entersyscall, left fewer runs to a frame.
+func newRawFrameConn(c net.Conn) *frameConn {
+	if rc := newRawConn(c); rc != nil {
+		return &frameConn{w: rc, r: bufio.NewReaderSize(rc, 64<<10)}
+	}
+	return newFrameConn(c)
 }
 
 // write sends the message that appendMsg appends (frame.go) as one frame,
@@ -62,7 +76,7 @@ func newFrameConn(c net.Conn) *frameConn {
 func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 	b := appendMsg(append(f.wbuf[:0], 0, 0, 0, 0))
 	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
-	_, err := f.c.Write(b)
+	_, err := f.w.Write(b)
 	if cap(b) <= 1<<20 {
 		f.wbuf = b[:0]
 	} else {
@@ -74,25 +88,45 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 // read reads the next frame and decodes it with decode, which copies
 // what it keeps (the buffer is reused).
 func (f *frameConn) read(decode func([]byte) error) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
+	return f.readFrame(false, func(b []byte, _ bool) error { return decode(b) })
+}
+
+// ownedFrame is the largest frame readFrame reads into a buffer of its
+// own, for its decoder to keep: frames of runs of the size of the guide's
+// are a few KiB, and a run that its extension keeps long (or a cache that
+// keeps a string of it) does not keep more memory than this.
+const ownedFrame = 64 << 10
+
+// readFrame reads the next frame and decodes it with decode. With own, a
+// frame up to ownedFrame bytes is read into a buffer of its own, which
+// decode may keep (owned); otherwise decode copies what it keeps (the
+// buffer is reused).
+func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error) error {
+	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		return err
 	}
-	n := binary.LittleEndian.Uint32(hdr[:])
+	n := binary.LittleEndian.Uint32(f.hdr[:])
 	if n > maxFrame {
 		return fmt.Errorf("frame of %d bytes: over the %d limit", n, maxFrame)
 	}
-	if cap(f.rbuf) < int(n) {
+	owned := own && n <= ownedFrame
+	var b []byte
+	switch {
+	case owned:
+		b = make([]byte, n)
+	case cap(f.rbuf) < int(n):
 		f.rbuf = make([]byte, n)
+		fallthrough
+	default:
+		b = f.rbuf[:n]
 	}
-	b := f.rbuf[:n]
 	if _, err := io.ReadFull(f.r, b); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return err
 	}
-	err := decode(b)
+	err := decode(b, owned)
 	if cap(f.rbuf) > 1<<20 {
 		f.rbuf = nil
 	}
@@ -187,13 +221,18 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 				return
 			}
 			_ = c.SetReadDeadline(time.Time{})
-			f := newFrameConn(c)
+			f := newRawFrameConn(c)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			_ = s.serveRuns(ctx,
 				func() (*pb.RunStreamRequest, error) {
 					m := &pb.RunStreamRequest{}
-					if err := f.read(func(b []byte) error { return decodeRunStreamRequest(b, m) }); err != nil {
+					if err := f.readFrame(true, func(b []byte, owned bool) error {
+						if owned {
+							return decodeRunStreamRequestShared(b, m)
+						}
+						return decodeRunStreamRequest(b, m)
+					}); err != nil {
 						return nil, err
 					}
 					return m, nil

@@ -32,10 +32,15 @@ func (echoExt) RunCommand(context.Context, CommandCall, Host) ([]byte, error) { 
 
 func socketServer(t testing.TB) *runSocket {
 	t.Helper()
+	return socketServerOf(t, echoExt{})
+}
+
+func socketServerOf(t testing.TB, ext Extension) *runSocket {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := newServer(echoExt{}, nil, nil)
+	s := newServer(ext, nil, nil)
 	s.socketDir = dir
 	rs := s.openRunSocket()
 	require.NotNil(t, rs)
@@ -121,4 +126,89 @@ func TestRunSocket_BrokenConnection(t *testing.T) {
 	_, err := rs.run(ctx, r, runSize(r))
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 	require.True(t, rs.broken())
+}
+
+// blockExt's runs report their context on seen and wait for it to end.
+type blockExt struct {
+	echoExt
+	seen chan context.Context
+}
+
+func (x blockExt) Run(ctx context.Context, _ Invocation, _ Host) (Outcome, error) {
+	x.seen <- ctx
+	<-ctx.Done()
+	return Outcome{}, ctx.Err()
+}
+
+// TestRunSocket_RunContext: a run's context reports its deadline without
+// ending at it, and ends when the host gives the run up, or when the
+// stream ends, for every run going.
+func TestRunSocket_RunContext(t *testing.T) {
+	t.Parallel()
+	x := blockExt{seen: make(chan context.Context, 4)}
+	sock := socketServerOf(t, x)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+
+	// Given up by the host.
+	dl := time.Now().Add(time.Hour).Round(0)
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	errc := make(chan error, 1)
+	r := &pb.RunRequest{CallId: 1, Trigger: "t", DeadlineUnixNano: dl.UnixNano()}
+	go func() { _, err := rs.run(ctx, r, runSize(r)); errc <- err }()
+	rctx := <-x.seen
+	got, ok := rctx.Deadline()
+	require.True(t, ok)
+	require.True(t, got.Equal(dl), "deadline %v, want %v", got, dl)
+	require.NoError(t, rctx.Err())
+	cancel()
+	require.Equal(t, codes.Canceled, status.Code(<-errc))
+	<-rctx.Done()
+	require.ErrorIs(t, rctx.Err(), context.Canceled)
+
+	// Ended with the stream: every run going, one without a deadline.
+	var runs []context.Context
+	for id := range uint64(2) {
+		r := &pb.RunRequest{CallId: 10 + id, Trigger: "t"}
+		go func() { _, _ = rs.run(context.Background(), r, runSize(r)) }()
+		runs = append(runs, <-x.seen)
+	}
+	_, ok = runs[0].Deadline()
+	require.False(t, ok)
+	rs.fail(context.Canceled) // closes the connection
+	for _, c := range runs {
+		<-c.Done()
+		require.ErrorIs(t, c.Err(), context.Canceled)
+	}
+}
+
+// TestRunCtx: Done and Err agree before and after cancel, whichever comes
+// first; the first cancel's error stays; values are the parent's.
+func TestRunCtx(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	parent := context.WithValue(context.Background(), key{}, "v")
+	for _, tc := range []struct {
+		name       string
+		doneBefore bool // Done called before cancel
+	}{{"DoneFirst", true}, {"CancelFirst", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &runCtx{parent: parent}
+			require.Equal(t, "v", c.Value(key{}))
+			require.NoError(t, c.Err())
+			if tc.doneBefore {
+				select {
+				case <-c.Done():
+					t.Fatal("done before cancel")
+				default:
+				}
+			}
+			c.cancel(context.DeadlineExceeded)
+			c.cancel(context.Canceled)
+			<-c.Done()
+			require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+			require.Equal(t, c.Done(), c.Done())
+		})
+	}
 }

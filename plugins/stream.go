@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -283,23 +284,22 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error) error {
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
-	out := &resultQueue{wake: make(chan struct{}, 1), life: s.life}
+	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life}, runs: map[uint64]*streamRun{}}
 	sent := make(chan error, 1)
-	go func() { sent <- out.sendLoop(ctx, send) }()
+	go func() { sent <- st.out.sendLoop(ctx, send) }()
 
-	var mu sync.Mutex
-	cancels := map[uint64]context.CancelFunc{}
 	for {
 		m, err := recv()
 		if err != nil {
 			stop()
-			mu.Lock()
-			for _, c := range cancels {
-				c()
+			st.mu.Lock()
+			for _, sr := range st.runs {
+				sr.ctx.cancel(context.Canceled)
 			}
-			mu.Unlock()
+			clear(st.runs) // their results are not wanted
+			st.mu.Unlock()
 			<-sent
-			out.close() // results not sent, and those still to come, are dropped
+			st.out.close() // results not sent, and those still to come, are dropped
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -311,62 +311,141 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 			// or dropped.
 			if !s.life.begin() {
 				s.life.add(1)
-				out.push(&pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: errShuttingDown()}})
+				st.out.push(&pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: errShuttingDown()}})
 				continue
 			}
-			var rctx context.Context
-			rctx, cancel := context.WithCancel(ctx)
+			sr := &streamRun{s: s, st: st, r: r}
+			sr.ctx.parent = ctx
 			if dl := r.GetDeadlineUnixNano(); dl != 0 {
-				rctx = deadlineCtx{Context: rctx, deadline: time.Unix(0, dl)}
+				sr.ctx.deadline = time.Unix(0, dl)
 			}
-			mu.Lock()
-			cancels[id] = cancel
-			mu.Unlock()
-			s.workers.do(func() {
-				res := s.streamedRun(rctx, r)
-				mu.Lock()
-				_, wanted := cancels[id]
-				delete(cancels, id)
-				mu.Unlock()
-				cancel()
-				if wanted {
-					out.push(res)
-				} else {
-					s.life.end(1)
-				}
-			})
+			st.mu.Lock()
+			if old := st.runs[id]; old != nil {
+				old.ctx.cancel(context.Canceled) // a call id used twice: the first run's result is not wanted
+			}
+			st.runs[id] = sr
+			st.mu.Unlock()
+			s.workers.do(sr)
 		}
 		// Cancellations come after the runs of the same message, which they
 		// may name.
 		for _, id := range m.GetCancel() {
-			mu.Lock()
-			if c, ok := cancels[id]; ok {
-				c()
-				delete(cancels, id)
+			st.mu.Lock()
+			if sr, ok := st.runs[id]; ok {
+				sr.ctx.cancel(context.Canceled)
+				delete(st.runs, id)
 			}
-			mu.Unlock()
+			st.mu.Unlock()
 		}
 	}
 }
 
-// deadlineCtx is the context of a streamed run that has a deadline: it
-// reports the deadline, but it ends only when the host cancels the run (the
-// host does when the deadline passes) or the stream ends. So, as with a
-// unary call, whose context ends a little after the host gave up, the host
-// always sees its own deadline pass first; with a timer of its own the
-// extension could answer "canceled" before the host's deadline fired.
-type deadlineCtx struct {
-	context.Context
-	deadline time.Time
+// streamRuns is the extension side of one run stream: its runs going, by
+// call id, and the queue of their results.
+type streamRuns struct {
+	out  *resultQueue
+	mu   sync.Mutex
+	runs map[uint64]*streamRun // a run cancelled by the host, or by the stream's end, is not here
 }
 
+// streamRun is one run of a stream on the extension side: its request,
+// context and reply in one allocation (not a context, a cancel func, a
+// closure for the worker and a reply).
+type streamRun struct {
+	s     *server
+	st    *streamRuns
+	r     *pb.RunRequest
+	ctx   runCtx
+	reply runReply
+}
+
+var _ task = (*streamRun)(nil)
+
+// run runs sr on a worker and queues its result, unless it is not wanted
+// any more.
+func (sr *streamRun) run() {
+	res := sr.s.streamedRun(&sr.ctx, sr.r, &sr.reply)
+	id := sr.r.GetCallId()
+	sr.st.mu.Lock()
+	wanted := sr.st.runs[id] == sr
+	if wanted {
+		delete(sr.st.runs, id)
+	}
+	sr.st.mu.Unlock()
+	sr.ctx.cancel(context.Canceled)
+	if wanted {
+		sr.st.out.push(res)
+	} else {
+		sr.s.life.end(1)
+	}
+}
+
+// runCtx is the context of a streamed run. Its values are the stream's;
+// it reports the run's deadline, but it ends only when the host cancels
+// the run (the host does when the deadline passes), the stream ends, or
+// the run returns. So, as with a unary call, whose context ends a little
+// after the host gave up, the host always sees its own deadline pass
+// first; with a timer of its own the extension could answer "canceled"
+// before the host's deadline fired. It is not registered with the
+// stream's context, as context.WithCancel would be (an allocation and a
+// map entry per run): serveRuns cancels every run going when the stream
+// ends.
+type runCtx struct {
+	parent   context.Context
+	deadline time.Time // zero: none
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	err   error
+	ended atomic.Bool // err is set, done closed
+}
+
+var _ context.Context = (*runCtx)(nil)
+
 // Deadline implements context.Context.
-func (c deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *runCtx) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
+
+// Value implements context.Context.
+func (c *runCtx) Value(key any) any { return c.parent.Value(key) }
+
+// Done implements context.Context.
+func (c *runCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// Err implements context.Context.
+func (c *runCtx) Err() error {
+	if !c.ended.Load() {
+		return nil
+	}
+	return c.err // set before ended, never again
+}
+
+// cancel ends c with err, unless it ended.
+func (c *runCtx) cancel(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	c.ended.Store(true)
+}
 
 // streamedRun runs one run of the stream as the unary Run would, with a
-// panic turned into the result's panic field.
-func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest) (res *pb.RunStreamResult) {
-	reply := new(runReply)
+// panic turned into the result's panic field. The result is reply.res.
+func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest, reply *runReply) (res *pb.RunStreamResult) {
 	res = &reply.res
 	res.CallId = r.GetCallId()
 	defer func() {
@@ -498,8 +577,15 @@ const workerIdle = 10 * time.Second
 
 // workerPool runs functions on reused goroutines: a streamed run on a new
 // goroutine would grow its stack from scratch every time, which costs more
-// than a small automation run. There is no bound: a function that finds no
+// than a small automation run. There is no bound: a task that finds no
 // idle worker gets a new one. The zero value is ready to use.
+//
+// Tasks wait in a queue, and a worker that finishes one takes the next
+// before it goes idle: a batch of runs costs one or two goroutine
+// hand-offs, not one each. Nothing waits behind a task that blocks: a
+// worker that takes a task and leaves others queued first makes sure that
+// another worker is woken to take them (waking, as the runtime's spinning
+// threads), so every queued task has a worker on its way.
 //
 // Idle workers wait on a stack, the last one idle on top, so that the ones
 // at the bottom are those that stayed idle longest; one timer for the pool
@@ -507,43 +593,100 @@ const workerIdle = 10 * time.Second
 // that stayed idle all that time.
 type workerPool struct {
 	mu      sync.Mutex
+	queue   []task // tasks not taken yet, first at queue[head]
+	head    int
+	waking  int // workers woken (or started) that have not looked at the queue yet
 	idle    []*worker
 	low     int  // the fewest idle workers since the last reap: the bottom ones stayed idle
 	reaping bool // a reap is due: there are idle workers
 }
 
-// worker is an idle worker's mailbox: its next function, or nil to exit.
-type worker struct{ next chan func() } // cap 1
+// task is what a workerPool runs: an interface, so that a pointer to a
+// struct that holds what the work needs goes to the worker without a
+// closure allocated for it.
+type task interface{ run() }
 
-// do runs f on an idle worker, or on a new one.
-func (p *workerPool) do(f func()) {
+// taskFunc is a function as a task.
+type taskFunc func()
+
+func (f taskFunc) run() { f() }
+
+// worker is an idle worker's mailbox: true to look at the queue, false to
+// exit.
+type worker struct{ next chan bool } // cap 1
+
+// do queues t, and wakes a worker for it unless one is on its way.
+func (p *workerPool) do(t task) {
 	p.mu.Lock()
+	if p.head > 0 && len(p.queue) == cap(p.queue) {
+		// Under a steady load the queue may never empty: move the tasks
+		// left to the front rather than grow it.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
+	p.queue = append(p.queue, t)
+	w, start := p.wakeLocked()
+	p.mu.Unlock()
+	p.wake(w, start)
+}
+
+// wakeLocked picks the worker to wake, an idle one or a new one (start),
+// when tasks are queued and no worker is on its way; p.mu is held.
+func (p *workerPool) wakeLocked() (w *worker, start bool) {
+	if p.waking > 0 || p.head == len(p.queue) {
+		return nil, false
+	}
+	p.waking++
 	n := len(p.idle) - 1
 	if n < 0 {
-		p.mu.Unlock()
-		go p.work(&worker{next: make(chan func(), 1)}, f)
-		return
+		return nil, true
 	}
-	w := p.idle[n]
+	w = p.idle[n]
 	p.idle[n] = nil
 	p.idle = p.idle[:n]
 	p.low = min(p.low, n)
-	p.mu.Unlock()
-	w.next <- f
+	return w, false
 }
 
-func (p *workerPool) work(w *worker, f func()) {
-	for f != nil {
-		f()
-		f = nil // not kept alive while idle
-		p.mu.Lock()
-		p.idle = append(p.idle, w)
-		if !p.reaping {
-			p.reaping, p.low = true, len(p.idle)
-			time.AfterFunc(workerIdle, p.reap)
+func (p *workerPool) wake(w *worker, start bool) {
+	switch {
+	case start:
+		go p.work(&worker{next: make(chan bool, 1)})
+	case w != nil:
+		w.next <- true
+	}
+}
+
+// work takes tasks from the queue until it is empty, then waits idle.
+func (p *workerPool) work(w *worker) {
+	p.mu.Lock()
+	p.waking--
+	for {
+		if p.head == len(p.queue) {
+			clear(p.queue) // the tasks, not kept alive
+			p.queue, p.head = p.queue[:0], 0
+			p.idle = append(p.idle, w)
+			if !p.reaping {
+				p.reaping, p.low = true, len(p.idle)
+				time.AfterFunc(workerIdle, p.reap)
+			}
+			p.mu.Unlock()
+			if !<-w.next {
+				return
+			}
+			p.mu.Lock()
+			p.waking--
+			continue
 		}
+		t := p.queue[p.head]
+		p.queue[p.head] = nil
+		p.head++
+		next, start := p.wakeLocked()
 		p.mu.Unlock()
-		f = <-w.next
+		p.wake(next, start)
+		t.run()
+		p.mu.Lock()
 	}
 }
 
@@ -559,6 +702,6 @@ func (p *workerPool) reap() {
 	}
 	p.mu.Unlock()
 	for _, w := range done {
-		w.next <- nil
+		w.next <- false
 	}
 }
