@@ -445,15 +445,30 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 }
 
 // decodeRunStreamResponse decodes b into m, as proto.Unmarshal would; b
-// may be reused afterwards.
+// may be reused afterwards. The results share one copy of b and one array
+// of decodedResult (three allocations a message, not two a result and the
+// list's growth): what one result keeps alive is its message, a batch of
+// results of at most about maxStreamedRun bytes that are taken together.
 func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
+	n := 0
+	if err := eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte) error {
+		if num == fResponseResults && typ == protowire.BytesType {
+			n++
+		}
+		return nil
+	}); err != nil || n == 0 {
+		return err
+	}
+	b = bytes.Clone(b)
+	results := make([]decodedResult, n)
+	m.Results = make([]*pb.RunStreamResult, 0, n)
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if num != fResponseResults || typ != protowire.BytesType {
 			return nil
 		}
 		raw, _ := protowire.ConsumeBytes(v)
-		r := readerOf(raw)
-		res := &decodedResult{}
+		r := fieldReader{b: raw}
+		res := &results[len(m.Results)]
 		decodeRunStreamResult(&r, res)
 		if r.err != nil {
 			return r.err

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -277,4 +278,36 @@ func BenchmarkFrame(b *testing.B) {
 			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{})
 		}
 	})
+}
+
+// TestDecodeRunStreamResponse_Allocs: a response's results share one copy
+// of the message and one array, whatever their number.
+func TestDecodeRunStreamResponse_Allocs(t *testing.T) {
+	for _, tc := range []struct {
+		results int
+		want    float64
+	}{
+		{0, 0},
+		{1, 3},
+		{4, 3},
+		{32, 3},
+	} {
+		t.Run(fmt.Sprint(tc.results), func(t *testing.T) {
+			m := &pb.RunStreamResponse{}
+			for i := range tc.results {
+				m.Results = append(m.Results, &pb.RunStreamResult{CallId: uint64(i + 1), Response: &pb.RunResponse{
+					Outcome: &pb.Outcome{Exit: "return", Return: []byte("body"), ReturnFormat: "dict/1"}}})
+			}
+			b := appendRunStreamResponse(nil, m)
+			var got *pb.RunStreamResponse
+			allocs := testing.AllocsPerRun(50, func() {
+				got = &pb.RunStreamResponse{}
+				if err := decodeRunStreamResponse(b, got); err != nil {
+					t.Fatal(err)
+				}
+			})
+			require.True(t, proto.Equal(m, got), "got %v", got)
+			require.Equal(t, tc.want+1, allocs) // and got itself
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +212,49 @@ func TestRunCtx(t *testing.T) {
 			require.Equal(t, c.Done(), c.Done())
 		})
 	}
+}
+
+// TestRunStream_ReusedReplies: a run's reply channel goes to a later run
+// only once nothing can send to it, whichever way the run ended (its
+// result, its context's end before or after it was sent): every run gets
+// its own result, never one meant for a run given up.
+func TestRunStream_ReusedReplies(t *testing.T) {
+	t.Parallel()
+	sock := socketServer(t)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+	var ids atomic.Uint64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				in := []byte(fmt.Sprintf(`"%d-%d"`, g, i))
+				r := &pb.RunRequest{CallId: ids.Add(1), Trigger: "t", Inputs: in}
+				// A run that got another's reply may wait for its own forever.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				switch i % 3 {
+				case 1: // given up before it is sent, or soon after
+					cancel()
+				case 2: // given up while it runs, or after its result came
+					go cancel()
+				}
+				res, err := rs.run(ctx, r, runSize(r))
+				cancel()
+				if err != nil {
+					if i%3 == 0 || status.Code(err) != codes.Canceled {
+						// the timeout is DeadlineExceeded
+						t.Errorf("run %d-%d: %v", g, i, err)
+					}
+					continue
+				}
+				if got := string(res.GetOutcome().GetReturn()); got != string(in) {
+					t.Errorf("run %d-%d got %s", g, i, got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -44,6 +44,11 @@ type runStream struct {
 	size    int // estimated bytes of runs
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
+
+	// replies holds the reply channels of finished runs, empty and
+	// referenced by nothing else, for the next runs: a buffered channel
+	// of pointers is two allocations a run otherwise.
+	replies sync.Pool
 }
 
 // streamReply is the answer to one streamed run: its result, or why the
@@ -102,7 +107,14 @@ func (rs *runStream) broken() bool {
 
 // run sends r and waits for its result, ctx's end, or the stream's.
 func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
-	ch := make(chan streamReply, 1)
+	ch, _ := rs.replies.Get().(chan streamReply)
+	if ch == nil {
+		ch = make(chan streamReply, 1)
+	}
+	// Every way out below leaves ch empty, out of rs.pending and out of
+	// fail's copy of it (a reply taken from it was received here), so
+	// the next run may have it.
+	defer rs.replies.Put(ch)
 	id := r.GetCallId()
 	rs.mu.Lock()
 	if err := rs.err; err != nil {
