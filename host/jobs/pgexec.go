@@ -4,15 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/hookhost/hookhost/host/store"
 )
 
 // On PostgreSQL the queue's River client runs on database/sql
@@ -79,18 +76,9 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		ids, attempts, live, err = pgStartFetched(ctx, send, res)
 		return err
 	})
-	if err != nil || len(ids) > 0 {
-		// The queue's writes fail or succeed here too (a start that
-		// cannot be written keeps the job from running).
-		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
-			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
-		}
-		e.health.note(err)
-	}
-	if err != nil {
+	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
 		return nil, err
 	}
-	e.started.putAll(ids, attempts, live)
 	return res, nil
 }
 

@@ -11,8 +11,6 @@ import (
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/hookhost/hookhost/host/store"
 )
 
 // River's completer sets the state of the jobs its workers finished every
@@ -93,18 +91,9 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 		ids, attempts, live, err = startFetched(ctx, tx, res)
 		return err
 	})
-	if e.started != nil && (err != nil || len(ids) > 0) {
-		// The queue's writes fail or succeed here too (a start that
-		// cannot be written keeps the job from running).
-		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
-			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
-		}
-		e.health.note(err)
-	}
-	if err != nil {
+	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
 		return nil, err
 	}
-	e.started.putAll(ids, attempts, live)
 	return res, nil
 }
 

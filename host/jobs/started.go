@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // River's fetch records the start of the run jobs it takes (markRunning's
@@ -59,6 +62,28 @@ func (s *startedJobs) take(riverID int64, attempt int) (live, ok bool) {
 		return false, false
 	}
 	return j.live, true
+}
+
+// fetched ends a fetch that recorded the start of the run jobs it took
+// (ids, attempts, live) and returns err: the queue's writes fail or
+// succeed with it too (a start that cannot be written keeps the job from
+// running), and the jobs it started are kept for their workers. On a nil
+// s (a fetch that records no start) it only returns err.
+func (s *startedJobs) fetched(health *writeHealth, err error, ids []int64, attempts []int, live map[int64]bool) error {
+	if s == nil {
+		return err
+	}
+	if err != nil || len(ids) > 0 {
+		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+		}
+		health.note(err)
+	}
+	if err != nil {
+		return err
+	}
+	s.putAll(ids, attempts, live)
+	return nil
 }
 
 // putAll records attempts taken by a fetch that committed.
