@@ -68,7 +68,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		attempts []int
 		live     map[int64]bool
 	)
-	err := e.inTx(ctx, func(tx pgx.Tx, send sendBatch) error {
+	err := pgxTx(ctx, e.db, func(tx pgx.Tx, send sendBatch) error {
 		var err error
 		if res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil {
 			return err
@@ -102,12 +102,12 @@ func pgxSender(dc any) (*pgx.Conn, sendBatch, error) {
 	return c, c.SendBatch, nil
 }
 
-// inTx runs fn in a pgx transaction on a connection of the pool and
-// commits it. fn's batches (send) run in the transaction.
-func (e *pgExec) inTx(ctx context.Context, fn func(tx pgx.Tx, send sendBatch) error) error {
-	conn, err := e.db.Conn(ctx)
+// onPgx runs fn on pgx's connection under a connection of db's pool,
+// with how to send a batch on it (pgxSender).
+func onPgx(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, send sendBatch) error) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("connection: %w", err)
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
@@ -115,6 +115,14 @@ func (e *pgExec) inTx(ctx context.Context, fn func(tx pgx.Tx, send sendBatch) er
 		if err != nil {
 			return err
 		}
+		return fn(c, send)
+	})
+}
+
+// pgxTx runs fn in a pgx transaction on a connection of db's pool and
+// commits it. fn's batches (send) run in the transaction.
+func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) error) error {
+	return onPgx(ctx, db, func(c *pgx.Conn, send sendBatch) error {
 		tx, err := c.Begin(ctx)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
@@ -147,18 +155,8 @@ func (e *pgExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriv
 // onConn runs fn with River's pgx executor on a pgx connection of the
 // pool, whose statements commit each on its own (autocommitTx).
 func (e *pgExec) onConn(ctx context.Context, fn func(ex riverdriver.Executor) error) error {
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		// *stdlib.Conn, or a connection that wraps one the same way.
-		sc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("connection is a %T, not pgx's", dc)
-		}
-		return fn(e.native.UnwrapExecutor(autocommitTx{c: sc.Conn()}))
+	return onPgx(ctx, e.db, func(c *pgx.Conn, _ sendBatch) error {
+		return fn(e.native.UnwrapExecutor(autocommitTx{c: c}))
 	})
 }
 

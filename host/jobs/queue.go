@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -456,32 +455,8 @@ func (q *Queue) commitInserts(ctx context.Context, tx *sql.Tx, items []*insertIt
 // pgxInserts writes and commits one batch of Enqueues in a native pgx
 // transaction on a connection of the store's pool (PostgreSQL).
 func (q *Queue) pgxInserts(ctx context.Context, items []*insertItem) error {
-	conn, err := q.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		// *stdlib.Conn, or a connection that wraps one the same way.
-		sc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("connection is a %T, not pgx's", dc)
-		}
-		tx, err := sc.Conn().Begin(ctx)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		if err := q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient}, items); err != nil {
-			if rerr := tx.Rollback(ctx); rerr != nil {
-				// Do not give the pool back a connection in an unknown state.
-				return fmt.Errorf("%w (rollback: %v) %w", err, rerr, driver.ErrBadConn)
-			}
-			return err
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return fmt.Errorf("commit: %w", err)
-		}
-		return nil
+	return pgxTx(ctx, q.db, func(tx pgx.Tx, _ sendBatch) error {
+		return q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient}, items)
 	})
 }
 

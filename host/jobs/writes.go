@@ -124,16 +124,7 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 				return fallback(ctx, ops)
 			}
 		}
-		conn, err := q.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("connection: %w", err)
-		}
-		defer conn.Close()
-		return conn.Raw(func(dc any) error {
-			_, send, err := pgxSender(dc)
-			if err != nil {
-				return err
-			}
+		return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 			var b pgx.Batch
 			for _, op := range ops {
 				for _, st := range op.stmts {
