@@ -343,16 +343,23 @@ func decodeRunStreamRequestShared(b []byte, m *pb.RunStreamRequest) error {
 	return decodeRunStreamRequestOf(b, m, true)
 }
 
+// countMessages counts the length-delimited fields num of the message b
+// (a first pass, to allocate what they decode into at once).
+func countMessages(b []byte, num protowire.Number) (int, error) {
+	n := 0
+	err := eachField(b, func(f protowire.Number, typ protowire.Type, _ []byte) error {
+		if f == num && typ == protowire.BytesType {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 func decodeRunStreamRequestOf(b []byte, m *pb.RunStreamRequest, shared bool) error {
 	var slab []pb.RunRequest
 	if shared {
-		n := 0
-		_ = eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte) error {
-			if num == fRequestRuns && typ == protowire.BytesType {
-				n++
-			}
-			return nil
-		})
+		n, _ := countMessages(b, fRequestRuns)
 		slab = make([]pb.RunRequest, n)
 		m.Runs = slices.Grow(m.Runs, n)
 	}
@@ -450,13 +457,8 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 // list's growth): what one result keeps alive is its message, a batch of
 // results of at most about maxStreamedRun bytes that are taken together.
 func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
-	n := 0
-	if err := eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte) error {
-		if num == fResponseResults && typ == protowire.BytesType {
-			n++
-		}
-		return nil
-	}); err != nil || n == 0 {
+	n, err := countMessages(b, fResponseResults)
+	if err != nil || n == 0 {
 		return err
 	}
 	b = bytes.Clone(b)
