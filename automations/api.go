@@ -183,7 +183,9 @@ type WebhookInfo struct {
 type Response struct {
 	Status  int
 	Headers [][2]string
-	Body    []byte
+	// Body shares the memory of the return dictionary's body text
+	// (WebhookResponse): it must not be written to.
+	Body []byte
 	// Warnings explain values of the return dictionary that could not be
 	// used as they were (an invalid status_code, a dropped header); the
 	// host should add them to the run log.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -436,7 +437,7 @@ func WebhookResponse(res *Result) Response {
 	}
 	body, hasBody := ret.Get("body")
 	if b64, ok := ret.Get("body@base64"); ok {
-		resp.Body = []byte(decodeBase64(toString(b64)))
+		resp.Body = stringBytes(decodeBase64(toString(b64)))
 		return resp
 	}
 	switch b := body.(type) {
@@ -445,13 +446,23 @@ func WebhookResponse(res *Result) Response {
 			resp.Warnings = append(resp.Warnings, fmt.Sprintf("body %q is a Cerb resource URI; hookhost has no resources, so the body is empty (as in Cerb when it does not resolve)", shorten(b, 60)))
 			return resp
 		}
-		resp.Body = []byte(b)
+		resp.Body = stringBytes(b)
 	default:
 		if hasBody {
-			resp.Body = []byte(toString(b))
+			resp.Body = stringBytes(toString(b))
 		}
 	}
 	return resp
+}
+
+// stringBytes is s's bytes without a copy: a Response's Body is read, never
+// written (Response). The return's body is usually the largest string of a
+// run, and the answer is written from it as it is (fasthttp's SetBodyRaw).
+func stringBytes(s string) []byte {
+	if s == "" {
+		return []byte{} // as []byte(s): empty, not nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // shorten cuts s to at most n bytes, marking the cut.

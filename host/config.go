@@ -144,7 +144,7 @@ type Config struct {
 type MemorySettings struct {
 	// GCPercent is the server's GOGC: the heap grows by this share of the
 	// live heap before the next collection. Lower holds less memory and
-	// spends more CPU collecting. Default 100, Go's.
+	// spends more CPU collecting. Default 150 (see DefaultMemorySettings).
 	GCPercent int
 	// Limit is the server's soft memory limit (GOMEMLIMIT) in bytes: near
 	// it the collector runs more often and freed memory goes back to the
@@ -172,15 +172,22 @@ type MemorySettings struct {
 // The extension's GOGC is 200. Its live heap under load is 1-2 MiB, so at
 // Go's 100 it ran at the runtime's 4 MiB minimum heap goal and collected
 // every ~35 ms: 21-22% of its CPU samples. At 200 that is 12-14%, for 4-5
-// MiB more RSS. The server's stays at 100: its live heap is larger, so
-// raising its GOGC costs more memory for the same CPU. Load run
-// (bench -targets bare,outofprocess -rounds 3, alternated, six rounds
-// each, server+extension cpu/req and RSS medians): server 100/extension
-// 100 109 us, 51.7 MiB; 150/100 102.8 us, 55.9 MiB; 100/200 102.2 us,
-// 54.9 MiB.
+// MiB more RSS. Load run (bench -targets bare,outofprocess -rounds 3,
+// alternated, six rounds each, server+extension cpu/req and RSS medians):
+// server 100/extension 100 109 us, 51.7 MiB; 150/100 102.8 us, 55.9 MiB;
+// 100/200 102.2 us, 54.9 MiB.
+//
+// The server's is 150, for the latency of a steady load: its live heap is
+// only 3-5 MiB, so at 100 it collected every ~4-5 MiB allocated, 16 times
+// per 10,000 requests at a fixed 2,000 req/s, and a request that meets a
+// collection's mark phase (on one of two cores) waits. At 150 that is
+// 10-11.5 times, the heap goal about 10.5 MiB, no more than the server's
+// at 100 before its requests allocated 28% less (6.7 against 9.3 KB each):
+// load-run RSS of the default target 52.7 MiB against 53.8 before
+// (medians of three); 200 would collect 8-8.5 times, for 55.2 MiB.
 func DefaultMemorySettings() MemorySettings {
 	return MemorySettings{
-		GCPercent:          100,
+		GCPercent:          150,
 		ExtensionGCPercent: 200,
 		ReleaseStartup:     true,
 	}

@@ -32,12 +32,12 @@ func TestReleaseStartupMemory_Pools(t *testing.T) {
 	runtime.KeepAlive(pool)
 }
 
-// TestServeDefaultGCPercent checks the GOGC defaults of the server (100)
+// TestServeDefaultGCPercent checks the GOGC defaults of the server (150)
 // and of its extension (200, see host.DefaultMemorySettings), as
 // `hookhost serve` applies them.
 func TestServeDefaultGCPercent(t *testing.T) {
 	for _, tt := range []struct{ flag, want string }{
-		{"gc-percent", "100"},
+		{"gc-percent", "150"},
 		{"extension-gc-percent", "200"},
 	} {
 		f := newServeCmd().Flags().Lookup(tt.flag)

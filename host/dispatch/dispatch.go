@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -60,6 +61,8 @@ type Dispatcher struct {
 	recorder *recorder
 	// deadlines caps synchronous runs at RequestTimeout.
 	deadlines *deadlines
+	// exchanges keeps the exchanges of answered requests (exchange).
+	exchanges sync.Pool
 }
 
 // New returns a Dispatcher; Close flushes its run records.

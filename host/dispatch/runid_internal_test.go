@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -46,25 +45,4 @@ func TestNewRunID(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestExchangeRunID checks the run id made in an exchange's bytes: a run
-// id like newRunID's, without an allocation; a second one is another id
-// and leaves the first as it was.
-func TestExchangeRunID(t *testing.T) {
-	xs := make([]exchange, 2) // AllocsPerRun calls once more before it counts
-	var ids [2]string
-	n := 0
-	allocs := testing.AllocsPerRun(1, func() { ids[n] = xs[n].runID(); n++ })
-	if !raceEnabled {
-		require.Zero(t, allocs)
-	}
-	x, first := &xs[1], ids[1]
-	want := strings.Clone(first)
-	u, err := uuid.Parse(first)
-	require.NoError(t, err)
-	require.Equal(t, uuid.Version(7), u.Version())
-	second := x.runID()
-	require.Equal(t, want, first)
-	require.Less(t, first, second)
 }

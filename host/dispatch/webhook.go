@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -56,21 +55,35 @@ type exchange struct {
 	run pendingRun
 	ans Answer
 	inv runner.Invocation
-	// runIDBytes holds the bytes of the run id process makes (runID).
-	runIDBytes [runIDLen]byte
-	runIDMade  bool
+	// lent is set while the runner may hold inv: from the run's start
+	// until it returns without an error. A run that failed (a time-out, a
+	// crash) may leave the runner's goroutines with inv, so its exchange
+	// is not reused.
+	lent bool
 }
 
-// runID returns a new run id (newRunID) whose bytes live in x, which the
-// run's record holds anyway: one allocation less per request. Only the
-// first call uses x's bytes, which are never written again.
-func (x *exchange) runID() string {
-	if x.runIDMade {
-		return newRunID()
+// exchange returns an exchange for a request over HTTP, from the
+// dispatcher's pool: at 2,000 requests a second, the 900 bytes of a new
+// one each were a tenth of the server's allocation. Nothing of an
+// exchange outlives its request: the run's record is built from it
+// (pendingRun.finish copies what it keeps) before the request is
+// answered, and no string points into it.
+func (d *Dispatcher) exchange() *exchange {
+	if x, ok := d.exchanges.Get().(*exchange); ok {
+		return x
 	}
-	x.runIDMade = true
-	writeRunID(&x.runIDBytes)
-	return unsafe.String(&x.runIDBytes[0], runIDLen)
+	return new(exchange)
+}
+
+// reuse puts x back into the pool when its request is answered, cleared so
+// that it holds nothing alive. An exchange whose run the runner may still
+// hold is left to the collector.
+func (d *Dispatcher) reuse(x *exchange) {
+	if x.lent {
+		return
+	}
+	*x = exchange{}
+	d.exchanges.Put(x)
 }
 
 // handle serves one webhook request over HTTP. What it did (the webhook,
@@ -101,7 +114,9 @@ func (d *Dispatcher) handle(c *fiber.Ctx) error {
 		return err
 	}
 	defer release()
-	x := &exchange{h: h, req: d.request(c), start: start, entry: e}
+	x := d.exchange()
+	x.h, x.req, x.start, x.entry = h, d.request(c), start, e
+	defer d.reuse(x)
 	if len(h.Event.Verifiers) > 0 {
 		if err := verify.VerifyAll(h.Event.Verifiers, &verify.Request{Headers: x.req.Headers, Body: x.req.Body, ClientIP: x.req.ClientIP}, start); err != nil {
 			return d.refuse(c, x, err)
@@ -169,12 +184,14 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 		}
 	}
 
-	runID := x.runID()
+	runID := newRunID()
 	x.entry.RunID = runID
 	runCtx, cancel := d.deadlines.context(ctx, time.Now())
 	x.inv = runner.Invocation{RunID: runID, Automation: a, Inputs: inputs}
+	x.lent = true
 	res, err := d.cfg.Runner.Run(runCtx, &x.inv)
 	cancel()
+	x.lent = err != nil
 	rec.res = res
 	switch {
 	case errors.Is(err, runner.ErrExtensionCrashed):

@@ -18,7 +18,7 @@ import (
 // generic is the redacting handler as it was before it passed unchanged
 // records on: every record copied, every attribute through attr. The
 // server's chain must write what generic on slog's own handler writes.
-type generic struct{ *handler }
+type generic struct{ *LogHandler }
 
 func (g generic) Handle(ctx context.Context, rec slog.Record) error {
 	out := slog.NewRecord(rec.Time, rec.Level, g.redact(rec.Message), rec.PC)
@@ -94,10 +94,27 @@ func TestHandler_ServerChainMatchesSlog(t *testing.T) {
 				ctx := context.Background()
 				require.NoError(t, r.Handler(inner).Handle(ctx, rec.Clone()))
 				require.NoError(t, w.Close())
-				require.NoError(t, generic{&handler{h: ref, redact: r.Redact}}.Handle(ctx, rec.Clone()))
+				require.NoError(t, generic{&LogHandler{h: ref, redact: r.Redact}}.Handle(ctx, rec.Clone()))
 				require.Equal(t, want.String(), got.String())
 				require.NotContains(t, got.String(), secret)
 				require.NotContains(t, got.String(), tok)
+
+				// HandleAttrs writes the same line, or nothing (the
+				// caller then hands Handle the record).
+				var viaAttrs bytes.Buffer
+				w = logbuf.New(&viaAttrs, time.Hour, 0)
+				inner = logbuf.NewTextHandler(w, nil)
+				if json {
+					inner = logbuf.NewJSONHandler(w, nil)
+				}
+				h := r.Handler(inner).(*LogHandler)
+				done, err := h.HandleAttrs(now, slog.LevelInfo, tt.msg, tt.attrs)
+				require.NoError(t, err)
+				if !done {
+					require.NoError(t, h.Handle(ctx, rec.Clone()))
+				}
+				require.NoError(t, w.Close())
+				require.Equal(t, want.String(), viaAttrs.String())
 			})
 		}
 	}

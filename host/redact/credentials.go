@@ -94,17 +94,29 @@ func CredentialParam(name string) bool {
 	return false
 }
 
-// Headers returns a copy of hs with credential headers (CredentialHeader
-// with extra) replaced by "[redacted]" and every other value redacted
-// with r.
+// Headers returns hs with credential headers (CredentialHeader with extra)
+// replaced by "[redacted]" and every other value redacted with r: a copy
+// when that changed a value, else hs itself (a run's record redacts its
+// request's headers, which usually hold nothing to redact). hs is never
+// modified.
 func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
-	out := make([][2]string, len(hs))
+	var out [][2]string
 	for i, h := range hs {
-		if CredentialHeader(h[0], extra...) {
-			out[i] = [2]string{h[0], Marker}
-			continue
+		v := Marker
+		if !CredentialHeader(h[0], extra...) {
+			v = r.Redact(h[1])
 		}
-		out[i] = [2]string{h[0], r.Redact(h[1])}
+		if out == nil {
+			if v == h[1] {
+				continue
+			}
+			out = make([][2]string, len(hs))
+			copy(out, hs[:i])
+		}
+		out[i] = [2]string{h[0], v}
+	}
+	if out == nil {
+		return hs
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Marker replaces what is redacted.
@@ -121,15 +122,29 @@ const tokenLen = 40
 // request (the access log, the record), so it scans for the prefixes
 // instead of running that regular expression, in one pass.
 func Tokens(s string) string {
+	b, ok := AppendTokens(nil, s)
+	if !ok {
+		return s
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is this string's alone
+}
+
+// AppendTokens appends s to dst with its webhook tokens redacted as Tokens
+// redacts them and reports true; when s holds none, it returns dst as it
+// was and false. With a dst of room enough (the redacted text is never
+// longer than s) it allocates nothing: the access line redacts every
+// request's path into a buffer on the stack.
+func AppendTokens(dst []byte, s string) ([]byte, bool) {
 	if len(s) < len("?token=")+tokenLen {
-		return s // too short to hold a token: most of the log's strings
+		return dst, false // too short to hold a token: most of the log's strings
 	}
 	if !strings.Contains(s, "/webhooks/") && !strings.Contains(s, "token=") {
-		return s // most strings: two fast scans
+		return dst, false // most strings: two fast scans
 	}
 	var (
-		out  strings.Builder
-		done int // s[:done] is in out
+		out   = dst
+		found bool
+		done  int // s[:done] is in out
 		// next is where each prefix is next found (-1: nowhere more),
 		// searched again once the scan has passed it.
 		next = [len(tokenPrefixes)]int{-2, -2, -2}
@@ -152,21 +167,21 @@ func Tokens(s string) string {
 		}
 		start, end := at+n, at+n+tokenLen
 		if end <= len(s) && isHex(s[start:end]) && (end == len(s) || !isWordByte(s[end])) {
-			if out.Len() == 0 {
-				out.Grow(len(s))
+			if !found {
+				found = true
+				out = slices.Grow(out, len(s))
 			}
-			out.WriteString(s[done:start])
-			out.WriteString(Marker)
+			out = append(out, s[done:start]...)
+			out = append(out, Marker...)
 			done, from = end, end
 			continue
 		}
 		from = at + 1
 	}
-	if done == 0 {
-		return s
+	if !found {
+		return dst, false
 	}
-	out.WriteString(s[done:])
-	return out.String()
+	return append(out, s[done:]...), true
 }
 
 // isHex reports whether s is hexadecimal digits only.

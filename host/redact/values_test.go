@@ -3,6 +3,7 @@ package redact_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,15 @@ func TestTokens(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, redact.Tokens(tt.in), "%q", tt.in)
 		require.Equal(t, re.ReplaceAllString(tt.in, "${1}"+redact.Marker), redact.Tokens(tt.in), "%q", tt.in)
+		// AppendTokens appends the same after what dst holds, or
+		// leaves dst as it was.
+		got, ok := redact.AppendTokens([]byte("dst:"), tt.in)
+		require.Equal(t, tt.want != tt.in, ok, "%q", tt.in)
+		if ok {
+			require.Equal(t, "dst:"+tt.want, string(got), "%q", tt.in)
+		} else {
+			require.Equal(t, "dst:", string(got), "%q", tt.in)
+		}
 	}
 	// Every string of up to four of these pieces.
 	pieces := []string{"/webhooks/", "webhooks/", "?token=", "&token=", tok, tok[:20], "0", "_", "/", "g", "é"}
@@ -138,6 +148,15 @@ func TestTokens(t *testing.T) {
 		}
 	}
 	build("", 4)
+}
+
+// TestAppendTokens_NoAllocation checks that AppendTokens into a buffer of
+// room enough allocates nothing (the access line's path).
+func TestAppendTokens_NoAllocation(t *testing.T) {
+	var buf [128]byte
+	in := "/webhooks/" + strings.Repeat("0123456789abcdefABCD", 2) + "/a?x=1"
+	allocs := testing.AllocsPerRun(10, func() { _, _ = redact.AppendTokens(buf[:0], in) })
+	require.Zero(t, allocs)
 }
 
 // TestCredentialHeader checks which header names carry credentials: the
@@ -167,5 +186,43 @@ func TestCredentialHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, redact.CredentialHeader(tt.name, tt.extra...), "%q %q", tt.name, tt.extra)
+	}
+}
+
+// TestRedactorHeaders checks Headers: credential headers become the marker
+// and other values are redacted; a copy only when something changed, the
+// headers themselves otherwise, never modified.
+func TestRedactorHeaders(t *testing.T) {
+	t.Parallel()
+	r := redact.New("s3cr3t-value")
+	tests := []struct {
+		name  string
+		in    [][2]string
+		extra []string
+		want  [][2]string
+	}{
+		{"nothing to redact", [][2]string{{"Host", "h"}, {"Accept", "*/*"}}, nil, nil},
+		{"none", nil, nil, nil},
+		{"credential header", [][2]string{{"Host", "h"}, {"Authorization", "Bearer x"}, {"Accept", "*/*"}}, nil,
+			[][2]string{{"Host", "h"}, {"Authorization", redact.Marker}, {"Accept", "*/*"}}},
+		{"extra credential header", [][2]string{{"X-Sig", "abc"}}, []string{"x-sig"}, [][2]string{{"X-Sig", redact.Marker}}},
+		{"secret value", [][2]string{{"Host", "h"}, {"X-Note", "is s3cr3t-value"}}, nil,
+			[][2]string{{"Host", "h"}, {"X-Note", "is " + redact.Marker}}},
+		{"already the marker", [][2]string{{"Authorization", redact.Marker}}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := slices.Clone(tt.in)
+			got := r.Headers(tt.in, tt.extra...)
+			require.Equal(t, orig, tt.in, "not modified")
+			if tt.want == nil {
+				require.Equal(t, tt.in, got)
+				if len(tt.in) > 0 {
+					require.Same(t, &tt.in[0], &got[0], "returned as it is")
+				}
+				return
+			}
+			require.Equal(t, tt.want, got)
+		})
 	}
 }

@@ -51,30 +51,24 @@ func walk(v any, red func(string) string) (any, bool) {
 		r := red(t)
 		return r, r != t
 	case *dict.Map:
+		// By index, not Range: a closure here escaped, an allocation for
+		// every map of every run's return.
 		var out *dict.Map
-		i := 0
-		t.Range(func(k string, x any) bool {
+		keys, vals := t.Keys(), t.Values()
+		for i, k := range keys {
 			rk := red(k)
-			rx, changed := walk(x, red)
+			rx, changed := walk(vals[i], red)
 			if out == nil && (changed || rk != k) {
 				// The first change: copy the entries before it as they are.
-				out = dict.New(t.Len())
-				j := 0
-				t.Range(func(k0 string, x0 any) bool {
-					if j == i {
-						return false
-					}
-					out.Set(k0, x0)
-					j++
-					return true
-				})
+				out = dict.New(len(keys))
+				for j := range i {
+					out.Set(keys[j], vals[j])
+				}
 			}
 			if out != nil {
 				out.Set(rk, rx)
 			}
-			i++
-			return true
-		})
+		}
 		if out == nil {
 			return t, false
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/internal/logbuf"
 )
 
 // Header is the request id header.
@@ -92,33 +93,59 @@ func New(cfg Config) fiber.Handler {
 }
 
 // logLine logs the access line when the handler takes Info (a server run
-// with --log-level warn pays nothing for it). The record goes to the
-// logger's handler directly, not through slog.Logger.LogAttrs, which would
-// also walk the stack (runtime.Callers) for the record's source: the
-// server's handlers never show it, and it would always be this function.
+// with --log-level warn pays nothing for it). A logbuf handler (the
+// server's, under its redaction) is handed the attributes themselves
+// (logbuf.Handler.HandleAttrs): a slog.Record allocates for attributes past
+// its first five. Any other handler, or a line those do not write, gets a
+// record, directly, not through slog.Logger.LogAttrs, which would also walk
+// the stack (runtime.Callers) for the record's source: the server's
+// handlers never show it, and it would always be this function.
 func logLine(c *fiber.Ctx, h slog.Handler, e *Entry, status int, now time.Time, elapsed time.Duration) {
 	ctx := c.UserContext()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	// Room for every attribute, on the stack: the record copies them.
-	var attrs [11]slog.Attr
+	// The attributes are on the stack: a record copies them, HandleAttrs
+	// reads them. (A call through an interface would move them to the
+	// heap, hence the concrete types.)
+	attrs, n := accessAttrs(c, redactedPath(c.Request().URI().Path()), e, status, elapsed)
+	var done bool
+	switch h := h.(type) {
+	case *redact.LogHandler: // the server's: redaction over logbuf
+		done, _ = h.HandleAttrs(now, slog.LevelInfo, "request", attrs[:n])
+	case *logbuf.Handler:
+		done, _ = h.HandleAttrs(now, slog.LevelInfo, "request", attrs[:n])
+	}
+	if done {
+		return
+	}
+	r := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	r.AddAttrs(attrs[:n]...)
+	_ = h.Handle(ctx, r) // as slog.Logger does, a handler's error is dropped
+}
+
+// maxAttrs is the most attributes of an access line.
+const maxAttrs = 11
+
+// accessAttrs returns the attributes of the access line, the first n of
+// attrs, path being the request's path with its token redacted. (Returned,
+// not set through a pointer: a store through a pointer parameter would send
+// path, and the stack buffer it may be a view of, to the heap.)
+func accessAttrs(c *fiber.Ctx, path string, e *Entry, status int, elapsed time.Duration) (attrs [maxAttrs]slog.Attr, n int) {
 	attrs[0] = slog.String("method", c.Method())
-	attrs[1] = slog.String("path", redactedPath(c.Request().URI().Path()))
+	attrs[1] = slog.String("path", path)
 	attrs[2] = slog.Int("status", status)
 	attrs[3] = slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000)
 	attrs[4] = slog.Int("bytes", bodySize(c))
 	attrs[5] = slog.String("request_id", e.ID)
-	n := 6
+	n = 6
 	for _, kv := range [...][2]string{{"webhook", e.WebhookID}, {"run_id", e.RunID}, {"job_id", e.JobID}, {"cause", e.Cause}, {"reason", e.Reason}} {
 		if kv[1] != "" {
 			attrs[n] = slog.String(kv[0], kv[1])
 			n++
 		}
 	}
-	r := slog.NewRecord(now, slog.LevelInfo, "request", 0)
-	r.AddAttrs(attrs[:n]...)
-	_ = h.Handle(ctx, r) // as slog.Logger does, a handler's error is dropped
+	return attrs, n
 }
 
 // redactedPath is the request path with its webhook token redacted, as a

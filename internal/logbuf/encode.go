@@ -23,13 +23,19 @@ import (
 // reports false, with b possibly extended past its length, when r has
 // something only slog's handler writes.
 func appendRecord(b []byte, json bool, r slog.Record, tc *timeCache) ([]byte, bool) {
+	return appendLine(b, json, r.Time, r.Level, r.Message, &r, nil, tc)
+}
+
+// appendLine appends the line of a record of time t, level, msg and the
+// attributes of r, or, with r nil, attrs: appendRecord's line.
+func appendLine(b []byte, json bool, t time.Time, level slog.Level, msg string, r *slog.Record, attrs []slog.Attr, tc *timeCache) ([]byte, bool) {
 	ok := true
 	if json {
 		b = append(b, '{')
 	}
 	sep := false
-	if !r.Time.IsZero() {
-		if b, ok = tc.append(b, json, r.Time); !ok {
+	if !t.IsZero() {
+		if b, ok = tc.append(b, json, t); !ok {
 			return b, false
 		}
 		sep = true
@@ -42,17 +48,25 @@ func appendRecord(b []byte, json bool, r slog.Record, tc *timeCache) ([]byte, bo
 	} else {
 		b = append(b, "level="...)
 	}
-	b = appendString(b, json, r.Level.String())
+	b = appendString(b, json, level.String())
 	if json {
 		b = append(b, `,"msg":`...)
 	} else {
 		b = append(b, " msg="...)
 	}
-	b = appendString(b, json, r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		b, ok = appendAttr(b, json, a)
-		return ok
-	})
+	b = appendString(b, json, msg)
+	if r != nil {
+		r.Attrs(func(a slog.Attr) bool {
+			b, ok = appendAttr(b, json, a)
+			return ok
+		})
+	} else {
+		for _, a := range attrs {
+			if b, ok = appendAttr(b, json, a); !ok {
+				break
+			}
+		}
+	}
 	if !ok {
 		return b, false
 	}

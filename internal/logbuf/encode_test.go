@@ -129,6 +129,9 @@ func TestFastMatchesSlog(t *testing.T) {
 				require.True(t, ok)
 				require.Equal(t, want, string(b))
 				require.Equal(t, want, handlerLine(json, r))
+				line, done := attrsLine(json, r)
+				require.True(t, done, "HandleAttrs does not take the record")
+				require.Equal(t, want, line)
 			})
 		}
 		for name, r := range slowRecords() {
@@ -137,6 +140,9 @@ func TestFastMatchesSlog(t *testing.T) {
 				_, ok := appendRecord(nil, json, r, &timeCache{})
 				require.False(t, ok, "the encoder takes a record it cannot write")
 				require.Equal(t, slogLine(json, r), handlerLine(json, r))
+				line, done := attrsLine(json, r)
+				require.False(t, done, "HandleAttrs takes a record it cannot write")
+				require.Empty(t, line)
 			})
 		}
 	}
@@ -225,6 +231,26 @@ func handlerLine(json bool, r slog.Record) string {
 		return "error: " + err.Error()
 	}
 	return buf.String()
+}
+
+// attrsLine is what HandleAttrs writes for r's parts, and whether it wrote.
+func attrsLine(json bool, r slog.Record) (string, bool) {
+	var buf bytes.Buffer
+	w := New(&buf, time.Hour, 0)
+	h := NewTextHandler(w, nil)
+	if json {
+		h = NewJSONHandler(w, nil)
+	}
+	var attrs []slog.Attr
+	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+	done, err := h.HandleAttrs(r.Time, r.Level, r.Message, attrs)
+	if err != nil {
+		return "error: " + err.Error(), done
+	}
+	if err := w.Close(); err != nil {
+		return "error: " + err.Error(), done
+	}
+	return buf.String(), done
 }
 
 // TestHandler_AfterClose checks that a record handled after Close is

@@ -106,13 +106,19 @@ func (w *Writer) added() error {
 // as Write would; see encode.go. It reports false, having written nothing,
 // for a record only slog's handler encodes and once the Writer is closed.
 func (w *Writer) writeRecord(json bool, r slog.Record) (bool, error) {
+	return w.writeLine(json, r.Time, r.Level, r.Message, &r, nil)
+}
+
+// writeLine is writeRecord for appendLine's record: r's attributes or,
+// with r nil, attrs.
+func (w *Writer) writeLine(json bool, t time.Time, level slog.Level, msg string, r *slog.Record, attrs []slog.Attr) (bool, error) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return false, nil
 	}
 	n := len(w.buf)
-	b, ok := appendRecord(w.buf, json, r, &w.times)
+	b, ok := appendLine(w.buf, json, t, level, msg, r, attrs, &w.times)
 	if !ok {
 		w.buf = b[:n]
 		w.mu.Unlock()
@@ -222,6 +228,25 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 	}
 	return err
+}
+
+// HandleAttrs writes the line of a record of time t, level, msg and attrs,
+// as Handle writes it, when the handler encodes that record itself (see
+// NewJSONHandler), and reports whether it did; otherwise it writes nothing
+// and the caller hands Handle a slog.Record. attrs are read during the call
+// only (a slog.Record allocates for attributes past its first five). The
+// access log writes every request's line with it.
+func (h *Handler) HandleAttrs(t time.Time, level slog.Level, msg string, attrs []slog.Attr) (bool, error) {
+	if h.enc == encNone {
+		return false, nil
+	}
+	done, err := h.w.writeLine(h.enc == encJSON, t, level, msg, nil, attrs)
+	if done && level >= slog.LevelWarn {
+		if ferr := h.w.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return done, err
 }
 
 // WithAttrs implements slog.Handler. The handler it returns leaves records
