@@ -27,18 +27,19 @@ const (
 	fRequestRuns   = 1
 	fRequestCancel = 2
 
-	fRunCallID       = 1
-	fRunRunID        = 2
-	fRunAutomation   = 3
-	fRunRevision     = 4
-	fRunTrigger      = 5
-	fRunScript       = 6
-	fRunPolicy       = 7
-	fRunInputs       = 8
-	fRunDeadline     = 9
-	fRunCommands     = 10
-	fRunSimulate     = 11
-	fRunInputsFormat = 12
+	fRunCallID        = 1
+	fRunRunID         = 2
+	fRunAutomation    = 3
+	fRunRevision      = 4
+	fRunTrigger       = 5
+	fRunScript        = 6
+	fRunPolicy        = 7
+	fRunInputs        = 8
+	fRunDeadline      = 9
+	fRunCommands      = 10
+	fRunSimulate      = 11
+	fRunInputsFormat  = 12
+	fRunScriptOmitted = 13
 
 	fResponseResults = 1
 
@@ -165,7 +166,8 @@ func appendRunRequest(b []byte, r *pb.RunRequest) []byte {
 		b = protowire.AppendString(b, c)
 	}
 	b = appendBool(b, fRunSimulate, r.GetSimulate())
-	return appendString(b, fRunInputsFormat, r.GetInputsFormat())
+	b = appendString(b, fRunInputsFormat, r.GetInputsFormat())
+	return appendBool(b, fRunScriptOmitted, r.GetScriptOmitted())
 }
 
 // appendRunStreamResponse appends m as proto.Marshal does.
@@ -413,6 +415,9 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 				continue
 			case fRunSimulate:
 				m.Simulate = r.varint() != 0
+				continue
+			case fRunScriptOmitted:
+				m.ScriptOmitted = r.varint() != 0
 				continue
 			}
 		}

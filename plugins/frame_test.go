@@ -17,7 +17,7 @@ import (
 func frameRequests() map[string]*pb.RunStreamRequest {
 	full := &pb.RunRequest{CallId: 1 << 40, RunId: "r-1", Automation: "example.webhook.respond", Revision: "3.7.1735689600000000000",
 		Trigger: "cerb.trigger.webhook.respond", Script: "start:\n  return:\n    body: é€😀\n", Policy: "commands:\n  http.request:\n    allow@bool: yes\n",
-		Inputs: []byte("m\x01\x03keys\x05value\x00\xff"), DeadlineUnixNano: -1, Commands: []string{"a.b", "", "c"}, Simulate: true, InputsFormat: "dict/1"}
+		Inputs: []byte("m\x01\x03keys\x05value\x00\xff"), DeadlineUnixNano: -1, Commands: []string{"a.b", "", "c"}, Simulate: true, InputsFormat: "dict/1", ScriptOmitted: true}
 	return map[string]*pb.RunStreamRequest{
 		"Empty":       {},
 		"EmptyRun":    {Runs: []*pb.RunRequest{{}}},

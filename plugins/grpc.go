@@ -67,6 +67,9 @@ type Client struct {
 	// when it has none.
 	socket string
 	token  []byte
+	// scripts is set when the extension keeps the scripts of a stream's
+	// runs (scripts.go).
+	scripts bool
 	// formats are the Inputs formats the process listed in its last
 	// Describe (Description.Formats).
 	formats atomic.Pointer[[]string]
@@ -90,6 +93,7 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	}
 	c.streamed = ir.GetRunStream()
 	c.socket, c.token = ir.GetRunSocket(), ir.GetRunSocketToken()
+	c.scripts = ir.GetRunScripts()
 	return c, nil
 }
 
@@ -108,6 +112,7 @@ func (c *Client) liveStream() (*runStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	rs.scripts = c.scripts
 	c.stream.Store(rs)
 	return rs, nil
 }
@@ -281,7 +286,7 @@ func errShuttingDown() *pb.Error {
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
 	s.initOnce.Lock()
 	defer s.initOnce.Unlock()
-	resp := &pb.InitResponse{RunStream: true}
+	resp := &pb.InitResponse{RunStream: true, RunScripts: true}
 	if r.GetRunSocket() {
 		if rs := s.openRunSocket(); rs != nil {
 			resp.RunSocket, resp.RunSocketToken = rs.path, rs.token

@@ -258,3 +258,85 @@ func TestRunStream_ReusedReplies(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// scriptExt returns the script and policy it was given.
+type scriptExt struct{ echoExt }
+
+func (scriptExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	return Outcome{Exit: ExitReturn, Return: []byte(inv.Script + "|" + inv.Policy)}, nil
+}
+
+// recordConn is a run stream's connection that records whether each run
+// it sent left its script out.
+type recordConn struct {
+	runConn
+	mu      sync.Mutex
+	omitted []bool
+}
+
+func (c *recordConn) Send(m *pb.RunStreamRequest) error {
+	c.mu.Lock()
+	for _, r := range m.GetRuns() {
+		c.omitted = append(c.omitted, r.GetScriptOmitted())
+	}
+	c.mu.Unlock()
+	return c.runConn.Send(m)
+}
+
+// TestRunSocket_Scripts: a revision's script goes with its first run on a
+// stream only, and a run whose script the extension does not have (here a
+// new connection, as after the extension restarted, whose host side still
+// believes it sent it) goes again with it; every run gets its own script.
+func TestRunSocket_Scripts(t *testing.T) {
+	t.Parallel()
+	sock := socketServerOf(t, scriptExt{})
+	open := func(t *testing.T) (*runStream, *recordConn) {
+		hc, closer, err := dialRunSocket(sock.path, sock.token)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := &recordConn{runConn: hc}
+		rs := &runStream{st: rec, cancel: func() { cancel(); _ = closer.Close() }, wake: make(chan struct{}, 1),
+			pending: map[uint64]chan streamReply{}, scripts: true}
+		go rs.sendLoop(ctx)
+		go rs.recvLoop()
+		t.Cleanup(func() { rs.fail(context.Canceled) })
+		return rs, rec
+	}
+	var ids atomic.Uint64
+	run := func(t *testing.T, rs *runStream, automation, revision string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		script := "start:\n  return:\n    a@text: " + automation + revision + "\n"
+		r := &pb.RunRequest{CallId: ids.Add(1), Automation: automation, Revision: revision, Trigger: "t", Script: script, Policy: "p" + revision, Inputs: []byte("1")}
+		resp, err := rs.run(ctx, r, runSize(r))
+		require.NoError(t, err)
+		require.Equal(t, script+"|p"+revision, string(resp.GetOutcome().GetReturn()))
+	}
+	type step struct{ automation, revision string }
+	for _, tc := range []struct {
+		name        string
+		known       []step // the host side believes it sent these
+		runs        []step
+		wantOmitted []bool // per run sent
+	}{
+		{"FirstRunCarriesIt", nil, []step{{"a", "1"}, {"a", "1"}, {"a", "1"}}, []bool{false, true, true}},
+		{"EachRevision", nil, []step{{"a", "1"}, {"a", "2"}, {"b", "1"}, {"a", "2"}, {"a", "1"}}, []bool{false, false, false, true, true}},
+		{"NoRevision", nil, []step{{"a", ""}, {"a", ""}}, []bool{false, false}},
+		{"UnknownGoesAgain", []step{{"a", "1"}}, []step{{"a", "1"}, {"a", "1"}}, []bool{true, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, rec := open(t)
+			rs.sent = sentScripts{}
+			for _, k := range tc.known {
+				rs.sent[scriptKey{k.automation, k.revision}] = struct{}{}
+			}
+			for _, k := range tc.runs {
+				run(t, rs, k.automation, k.revision)
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			require.Equal(t, tc.wantOmitted, rec.omitted)
+		})
+	}
+}

@@ -44,6 +44,11 @@ type runStream struct {
 	size    int // estimated bytes of runs
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
+	sent    sentScripts
+
+	// scripts is set when the extension keeps the scripts of the stream's
+	// runs (scripts.go); set before the stream is used, read-only after.
+	scripts bool
 
 	// replies holds the reply channels of finished runs, empty and
 	// referenced by nothing else, for the next runs: a buffered channel
@@ -105,8 +110,21 @@ func (rs *runStream) broken() bool {
 	return rs.err != nil
 }
 
-// run sends r and waits for its result, ctx's end, or the stream's.
+// run sends r and waits for its result, ctx's end, or the stream's. r may
+// leave its script out (scripts.go); then r is changed meanwhile.
 func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
+	script, policy := r.GetScript(), r.GetPolicy()
+	resp, err := rs.runOnce(ctx, r, size, true)
+	if err != nil || !r.GetScriptOmitted() || resp.GetError().GetCode() != codeScriptUnknown || ctx.Err() != nil {
+		return resp, err
+	}
+	// The extension does not have the script: again, with it.
+	r.Script, r.Policy, r.ScriptOmitted = script, policy, false
+	return rs.runOnce(ctx, r, size, false)
+}
+
+// runOnce is run's one attempt; mayOmit lets r leave its script out.
+func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, mayOmit bool) (*pb.RunResponse, error) {
 	ch, _ := rs.replies.Get().(chan streamReply)
 	if ch == nil {
 		ch = make(chan streamReply, 1)
@@ -120,6 +138,10 @@ func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.R
 	if err := rs.err; err != nil {
 		rs.mu.Unlock()
 		return nil, err
+	}
+	if rs.omitLocked(r) && mayOmit {
+		size -= len(r.GetScript()) + len(r.GetPolicy())
+		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
 	rs.pending[id] = ch
 	rs.runs = append(rs.runs, r)
@@ -297,6 +319,7 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
 	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life}, runs: map[uint64]*streamRun{}}
+	var scripts streamScripts
 	sent := make(chan error, 1)
 	go func() { sent <- st.out.sendLoop(ctx, send) }()
 
@@ -321,6 +344,11 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 			id := r.GetCallId()
 			// Each run counts (s.life) from here until its result is sent
 			// or dropped.
+			if !scripts.fill(r) {
+				s.life.add(1)
+				st.out.push(scriptUnknown(id))
+				continue
+			}
 			if !s.life.begin() {
 				s.life.add(1)
 				st.out.push(&pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: errShuttingDown()}})

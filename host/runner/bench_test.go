@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -25,13 +26,18 @@ import (
 // TestMain serves the webhook extension when the test binary is started as
 // an extension process by the benchmarks (runner.Config.Command), with
 // EXT_GOGC as its GOGC when set (to measure the extension's GC setting:
-// EXT_GOGC=400 go test -bench RunGuide/Out ./host/runner). The benchmarks
+// EXT_GOGC=400 go test -bench RunGuide/Out ./host/runner) and EXT_PROCS as
+// its GOMAXPROCS (hookhost's extension runs on one P under a load it keeps
+// below a core: EXT_PROCS=1). The benchmarks
 // pass HOOKHOST_CPUPROFILE on, for a profile of the extension.
 func TestMain(m *testing.M) {
 	if os.Getenv("GO_WANT_HELPER_PROCESS") == "1" && len(os.Args) > 1 && os.Args[len(os.Args)-1] == "webhook" {
 		if v := os.Getenv("EXT_GOGC"); v != "" {
 			n, _ := strconv.Atoi(v)
 			debug.SetGCPercent(n)
+		}
+		if n, _ := strconv.Atoi(os.Getenv("EXT_PROCS")); n > 0 {
+			runtime.GOMAXPROCS(n)
 		}
 		plugins.Serve(webhook.New())
 		os.Exit(0)
@@ -81,7 +87,7 @@ func startRunner(b *testing.B, inProcess bool) (*runner.Server, *runner.Extensio
 	b.Setenv("GO_WANT_HELPER_PROCESS", "1")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ext, err := runner.Start(context.Background(), runner.Config{DataDir: data, PluginsDir: filepath.Join(data, "none"),
-		InProcess: inProcess, Command: []string{os.Args[0], "-test.run=^$"}, PassEnv: []string{"GO_WANT_HELPER_PROCESS", plugins.EnvCPUProfile, "EXT_GOGC"}, Logger: log})
+		InProcess: inProcess, Command: []string{os.Args[0], "-test.run=^$"}, PassEnv: []string{"GO_WANT_HELPER_PROCESS", plugins.EnvCPUProfile, "EXT_GOGC", "EXT_PROCS"}, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +151,7 @@ func BenchmarkRunGuide(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(32)
 			b.ResetTimer()
-			cpu0 := cpuTime(b, pids)
+			cpu0, ctx0, w0 := cpuTime(b, pids), switches(pids), writes(pids)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					res, err := r.Run(ctx, guideInvocation(a))
@@ -156,6 +162,45 @@ func BenchmarkRunGuide(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(cpuTime(b, pids)-cpu0)/float64(b.N), "cpu-ns/op")
+			if len(pids) > 0 {
+				b.ReportMetric(float64(switches(pids)-ctx0)/float64(b.N), "ext-switches/op")
+				b.ReportMetric(float64(writes(pids)-w0)/float64(b.N), "ext-writes/op")
+			}
 		})
 	}
+}
+
+// switches is the number of context switches of the threads of the
+// processes of pids so far (0 where /proc cannot tell).
+func switches(pids []int) int {
+	n := 0
+	for _, pid := range pids {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+		for _, t := range tasks {
+			b, _ := os.ReadFile(t)
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) == 2 && strings.HasSuffix(f[0], "ctxt_switches:") {
+					v, _ := strconv.Atoi(f[1])
+					n += v
+				}
+			}
+		}
+	}
+	return n
+}
+
+// writes is the number of write system calls of the processes of pids so
+// far: for the extension, about one per message of results.
+func writes(pids []int) int {
+	n := 0
+	for _, pid := range pids {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "syscw: "); ok {
+				w, _ := strconv.Atoi(v)
+				n += w
+			}
+		}
+	}
+	return n
 }

@@ -161,8 +161,13 @@ type InitResponse struct {
 	// RunStreamResponses. Empty: the host uses RunStream.
 	RunSocket      string `protobuf:"bytes,2,opt,name=run_socket,json=runSocket,proto3" json:"run_socket,omitempty"`
 	RunSocketToken []byte `protobuf:"bytes,3,opt,name=run_socket_token,json=runSocketToken,proto3" json:"run_socket_token,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// run_scripts reports that the extension keeps, for each run stream, the
+	// script and policy of every run it got on it by (automation, revision):
+	// a later run of the same revision may leave them out (see
+	// RunRequest.script_omitted).
+	RunScripts    bool `protobuf:"varint,4,opt,name=run_scripts,json=runScripts,proto3" json:"run_scripts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InitResponse) Reset() {
@@ -214,6 +219,13 @@ func (x *InitResponse) GetRunSocketToken() []byte {
 		return x.RunSocketToken
 	}
 	return nil
+}
+
+func (x *InitResponse) GetRunScripts() bool {
+	if x != nil {
+		return x.RunScripts
+	}
+	return false
 }
 
 type DescribeRequest struct {
@@ -361,7 +373,13 @@ type RunRequest struct {
 	// inputs_format is the encoding of inputs: empty for JSON, or one of
 	// the formats the extension listed in DescribeResponse.formats (see
 	// plugins.Invocation.InputsFormat).
-	InputsFormat  string `protobuf:"bytes,12,opt,name=inputs_format,json=inputsFormat,proto3" json:"inputs_format,omitempty"`
+	InputsFormat string `protobuf:"bytes,12,opt,name=inputs_format,json=inputsFormat,proto3" json:"inputs_format,omitempty"`
+	// script_omitted, on a run stream whose extension keeps scripts
+	// (InitResponse.run_scripts), says that script and policy are those of
+	// an earlier run of the same automation and revision on the stream. An
+	// extension that has not kept them answers the run with the error code
+	// "script_unknown", and the host sends the run again with them.
+	ScriptOmitted bool `protobuf:"varint,13,opt,name=script_omitted,json=scriptOmitted,proto3" json:"script_omitted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,6 +496,13 @@ func (x *RunRequest) GetInputsFormat() string {
 		return x.InputsFormat
 	}
 	return ""
+}
+
+func (x *RunRequest) GetScriptOmitted() bool {
+	if x != nil {
+		return x.ScriptOmitted
+	}
+	return false
 }
 
 type LogEntry struct {
@@ -1883,13 +1908,15 @@ const file_extension_proto_rawDesc = "" +
 	"\vInitRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\x12\x1d\n" +
 	"\n" +
-	"run_socket\x18\x02 \x01(\bR\trunSocket\"v\n" +
+	"run_socket\x18\x02 \x01(\bR\trunSocket\"\x97\x01\n" +
 	"\fInitResponse\x12\x1d\n" +
 	"\n" +
 	"run_stream\x18\x01 \x01(\bR\trunStream\x12\x1d\n" +
 	"\n" +
 	"run_socket\x18\x02 \x01(\tR\trunSocket\x12(\n" +
-	"\x10run_socket_token\x18\x03 \x01(\fR\x0erunSocketToken\"\x11\n" +
+	"\x10run_socket_token\x18\x03 \x01(\fR\x0erunSocketToken\x12\x1f\n" +
+	"\vrun_scripts\x18\x04 \x01(\bR\n" +
+	"runScripts\"\x11\n" +
 	"\x0fDescribeRequest\"\xb9\x01\n" +
 	"\x10DescribeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
@@ -1897,7 +1924,7 @@ const file_extension_proto_rawDesc = "" +
 	"\btriggers\x18\x03 \x03(\tR\btriggers\x12\x1a\n" +
 	"\bcommands\x18\x04 \x03(\tR\bcommands\x12)\n" +
 	"\x10protocol_version\x18\x05 \x01(\x05R\x0fprotocolVersion\x12\x18\n" +
-	"\aformats\x18\x06 \x03(\tR\aformats\"\xe5\x02\n" +
+	"\aformats\x18\x06 \x03(\tR\aformats\"\x8c\x03\n" +
 	"\n" +
 	"RunRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x15\n" +
@@ -1914,7 +1941,8 @@ const file_extension_proto_rawDesc = "" +
 	"\bcommands\x18\n" +
 	" \x03(\tR\bcommands\x12\x1a\n" +
 	"\bsimulate\x18\v \x01(\bR\bsimulate\x12#\n" +
-	"\rinputs_format\x18\f \x01(\tR\finputsFormat\"N\n" +
+	"\rinputs_format\x18\f \x01(\tR\finputsFormat\x12%\n" +
+	"\x0escript_omitted\x18\r \x01(\bR\rscriptOmitted\"N\n" +
 	"\bLogEntry\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +

@@ -147,6 +147,11 @@ func (m *Map) Set(k string, v any) {
 		m.vals[i] = v
 		return
 	}
+	m.add(k, v)
+}
+
+// add appends k, which m does not hold, with v.
+func (m *Map) add(k string, v any) {
 	m.keys = append(m.keys, k)
 	m.vals = append(m.vals, v)
 	switch {

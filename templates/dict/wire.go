@@ -330,6 +330,7 @@ func (d *wireDecoder) value(depth int) (any, error) {
 			return nil, err
 		}
 		m := New(n)
+		var seen uint64 // keyBit of the keys so far
 		for range n {
 			k, err := d.str()
 			if err != nil {
@@ -339,9 +340,27 @@ func (d *wireDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.Set(k, v)
+			if bit := keyBit(k); seen&bit == 0 && m.idx == nil {
+				// Not a key seen before: no need to look for it (a map of
+				// the wire form has no key twice, unless forged).
+				seen |= bit
+				m.add(k, v)
+			} else {
+				seen |= bit
+				m.Set(k, v)
+			}
 		}
 		return m, nil
 	}
 	return nil, fmt.Errorf("%w: unknown tag %q", errWire, tag)
+}
+
+// keyBit is one of 64 bits by k's length and first and last bytes: keys
+// with different bits differ.
+func keyBit(k string) uint64 {
+	h := uint(len(k))
+	if len(k) > 0 {
+		h = h*31 + uint(k[0])*7 + uint(k[len(k)-1])
+	}
+	return 1 << (h & 63)
 }

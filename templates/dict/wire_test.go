@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,5 +174,55 @@ func TestWireSize_Bounds(t *testing.T) {
 	}
 	for _, v := range []any{int64(5), int64(-1 << 62), 2.5, 3.0, []any{int64(1), 1.5}} {
 		require.GreaterOrEqual(t, WireSize(v), len(AppendWire(nil, v, false)), "%#v", v)
+	}
+}
+
+// TestDecodeWire_RepeatedKeys: a forged map that has a key twice decodes as
+// Set would store it: the first position, the last value.
+func TestDecodeWire_RepeatedKeys(t *testing.T) {
+	t.Parallel()
+	many := func(keys ...string) []byte {
+		b := []byte{wireMap, byte(len(keys))}
+		for i, k := range keys {
+			b = append(b, byte(len(k)))
+			b = append(b, k...)
+			b = append(b, wireFalse)
+			if i == len(keys)-1 {
+				b[len(b)-1] = wireTrue // the last value differs
+			}
+		}
+		return b
+	}
+	var twenty []string
+	for i := range 20 {
+		twenty = append(twenty, string(rune('a'+i)))
+	}
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want *Map
+	}{
+		{"Twice", []string{"k", "j", "k"}, Of("k", true, "j", false)},
+		{"SameBit", []string{"axb", "ayb", "axb"}, Of("axb", true, "ayb", false)},
+		{"SameBitOtherKeys", []string{"axb", "ayb", "azb"}, Of("axb", false, "ayb", false, "azb", true)},
+		{"Indexed", append(slices.Clone(twenty), "b"), func() *Map {
+			m := New(0)
+			for _, k := range twenty {
+				m.Set(k, false)
+			}
+			m.Set("b", true)
+			return m
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeWire(many(tc.keys...))
+			require.NoError(t, err)
+			require.Equal(t, tc.want.Keys(), got.(*Map).Keys())
+			for _, k := range tc.want.Keys() {
+				w, _ := tc.want.Get(k)
+				g, _ := got.(*Map).Get(k)
+				require.Equal(t, w, g, k)
+			}
+		})
 	}
 }
