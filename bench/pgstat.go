@@ -12,9 +12,12 @@ import (
 // PostgreSQL's own work during a -pg target's attack: the CPU of the
 // database server's processes (which the cpu/req column, hookhost's
 // processes only, leaves out although they share the cores) and the WAL
-// it wrote. Both are machine-wide: every client of the same PostgreSQL
-// server adds to them (other benchmarks or tests running meanwhile), so
-// they are upper bounds, exact only on a quiet server.
+// it wrote. Both are the whole server's: every client of the same
+// PostgreSQL server adds to them (other benchmarks or tests running
+// meanwhile), so they are upper bounds, exact only on a quiet server. The
+// CPU is that of the DSN's server alone (its postmaster and the
+// postmaster's children) when its postmaster is found, else of every
+// process named postgres on the machine (other servers too).
 
 // pgSampler samples, every interval, the CPU time of every process named
 // postgres (the postmaster, its backends and its background workers),
@@ -22,8 +25,11 @@ import (
 // during the attack still counts up to its last sample.
 type pgSampler struct {
 	comm string // the processes' name (/proc/<pid>/comm)
-	stop chan struct{}
-	done chan struct{}
+	// parent, when not 0, is the postmaster: only it and its children
+	// count.
+	parent int
+	stop   chan struct{}
+	done   chan struct{}
 	// first is each process's CPU at its first sample (0 for a process
 	// that started after the first sample), last its latest.
 	first, last map[int]time.Duration
@@ -32,7 +38,13 @@ type pgSampler struct {
 // samplePostgres starts a pgSampler of the processes named comm
 // ("postgres").
 func samplePostgres(comm string, interval time.Duration) *pgSampler {
-	s := &pgSampler{comm: comm, stop: make(chan struct{}), done: make(chan struct{}), first: map[int]time.Duration{}, last: map[int]time.Duration{}}
+	return samplePostgresOf(comm, 0, interval)
+}
+
+// samplePostgresOf is samplePostgres of the postmaster parent and its
+// children only, when parent is not 0.
+func samplePostgresOf(comm string, parent int, interval time.Duration) *pgSampler {
+	s := &pgSampler{comm: comm, parent: parent, stop: make(chan struct{}), done: make(chan struct{}), first: map[int]time.Duration{}, last: map[int]time.Duration{}}
 	s.sample(true)
 	go func() {
 		defer close(s.done)
@@ -64,6 +76,9 @@ func (s *pgSampler) sample(initial bool) {
 		}
 		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
 		if err != nil || strings.TrimSpace(string(comm)) != s.comm {
+			continue
+		}
+		if s.parent != 0 && pid != s.parent && parentOf(pid) != s.parent {
 			continue
 		}
 		cpu, ok := procCPU(pid)
@@ -104,6 +119,33 @@ func procCPU(pid int) (time.Duration, bool) {
 	return time.Duration(u+st) * clockTick, true
 }
 
+// parentOf is a process's parent (0 when unknown).
+func parentOf(pid int) int {
+	f := statFields(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// postmaster is the postmaster of db's server, the parent of its backend,
+// when that backend runs on this machine (0 when unknown).
+func postmaster(ctx context.Context, db *sql.DB) int {
+	if db == nil {
+		return 0
+	}
+	var pid int
+	if err := db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return 0
+	}
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+		return 0 // another machine's, or a pid namespace of its own
+	}
+	return parentOf(pid)
+}
+
 // walStat is pg_stat_wal's counters.
 type walStat struct{ records, bytes int64 }
 
@@ -135,7 +177,7 @@ func watchPostgres(ctx context.Context, dsn string) *pgWatch {
 		w.db = db
 	}
 	w.wal0, w.walOK = readWAL(ctx, w.db)
-	w.cpu = samplePostgres("postgres", 200*time.Millisecond)
+	w.cpu = samplePostgresOf("postgres", postmaster(ctx, w.db), 200*time.Millisecond)
 	return w
 }
 

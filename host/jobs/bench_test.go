@@ -44,12 +44,18 @@ func benchQueue(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queue 
 	b.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	require.NoError(b, err)
-	return openBenchQueue(b, st, "", start, observe)
+	return openBenchQueue(b, st, "", start, observe, benchSettings())
 }
 
 // benchQueuePG opens a queue on a fresh schema of the PostgreSQL database
 // of HOOKHOST_TEST_POSTGRES, or skips the benchmark without one.
 func benchQueuePG(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queue {
+	b.Helper()
+	return benchQueuePGSettings(b, start, observe, benchSettings())
+}
+
+// benchQueuePGSettings is benchQueuePG with settings s.
+func benchQueuePGSettings(b *testing.B, start bool, observe func(jobs.Event), s jobs.Settings) *jobs.Queue {
 	b.Helper()
 	dsn := os.Getenv("HOOKHOST_TEST_POSTGRES")
 	if dsn == "" {
@@ -73,13 +79,13 @@ func benchQueuePG(b *testing.B, start bool, observe func(jobs.Event)) *jobs.Queu
 	v := u.Query()
 	v.Set("search_path", schema)
 	u.RawQuery = v.Encode()
-	return openBenchQueue(b, st, u.String(), start, observe)
+	return openBenchQueue(b, st, u.String(), start, observe, s)
 }
 
-func openBenchQueue(b *testing.B, st benchStore, dsn string, start bool, observe func(jobs.Event)) *jobs.Queue {
+func openBenchQueue(b *testing.B, st benchStore, dsn string, start bool, observe func(jobs.Event), s jobs.Settings) *jobs.Queue {
 	b.Helper()
 	ctx := context.Background()
-	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), DatabaseURL: dsn, Runner: instantRunner{}, Settings: benchSettings(),
+	q, err := jobs.New(ctx, jobs.Config{DB: st.DB(), Dialect: st.Dialect(), DatabaseURL: dsn, Runner: instantRunner{}, Settings: s,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observe: observe})
 	require.NoError(b, err)
 	if start {
@@ -166,10 +172,24 @@ func BenchmarkStartLatency(b *testing.B) {
 // BenchmarkComplete measures jobs completed per second: b.N jobs queued by
 // 64 callers while 50 workers run them.
 func BenchmarkComplete(b *testing.B) {
+	benchComplete(b, func(observe func(jobs.Event)) *jobs.Queue { return benchQueue(b, true, observe) })
+}
+
+// BenchmarkCompletePostgres is BenchmarkComplete on PostgreSQL with the
+// default 10 workers, as a server runs them: its CPU per job (the test
+// process's and PostgreSQL's, from outside) is that of a durable job's
+// whole life, hand-off and run.
+func BenchmarkCompletePostgres(b *testing.B) {
+	benchComplete(b, func(observe func(jobs.Event)) *jobs.Queue {
+		return benchQueuePGSettings(b, true, observe, jobs.DefaultSettings())
+	})
+}
+
+func benchComplete(b *testing.B, open func(observe func(jobs.Event)) *jobs.Queue) {
 	var finished atomic.Int64
 	all := make(chan struct{})
 	target := int64(b.N)
-	q := benchQueue(b, true, func(e jobs.Event) {
+	q := open(func(e jobs.Event) {
 		if e.Kind == jobs.EventFinished && finished.Add(1) == target {
 			close(all)
 		}

@@ -94,10 +94,11 @@ func TestMigrate_UpgradesVersion1Records(t *testing.T) {
 	}
 }
 
-// TestMigrate_RiverArgsIndexesPostgres checks migration 7 on PostgreSQL:
-// up replaces River's indexes on args, metadata (GIN) and kind with empty
-// placeholders of the same names, down builds River's indexes again, and
-// up works again after down, on a table with jobs.
+// TestMigrate_RiverArgsIndexesPostgres checks migrations 7 and 8 on
+// PostgreSQL: up replaces River's indexes on args, metadata (GIN) and kind
+// with empty placeholders of the same names and drops hookhost_jobs_river,
+// down builds them again, and up works again after down, on a table with
+// jobs.
 func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -109,7 +110,8 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 
 	indexes := func() map[string]string {
 		rows, err := db.QueryContext(ctx, `SELECT indexname, indexdef FROM pg_indexes
-			WHERE schemaname = current_schema() AND indexname IN ('river_job_args_index', 'river_job_metadata_index', 'river_job_kind')`)
+			WHERE schemaname = current_schema()
+			AND indexname IN ('river_job_args_index', 'river_job_metadata_index', 'river_job_kind', 'hookhost_jobs_river')`)
 		require.NoError(t, err)
 		defer rows.Close()
 		m := map[string]string{}
@@ -140,7 +142,7 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 		{"up", func(*goose.Provider) error { return nil }, placeholders},
 		{"down", func(p *goose.Provider) error { _, err := p.DownTo(ctx, 6); return err }, map[string]string{
 			"river_job_args_index": "USING gin (args)", "river_job_metadata_index": "USING gin (metadata)",
-			"river_job_kind": "USING btree (kind)"}},
+			"river_job_kind": "USING btree (kind)", "hookhost_jobs_river": "USING btree (river_id)"}},
 		{"up again", func(p *goose.Provider) error { _, err := p.Up(ctx); return err }, placeholders},
 	}
 	fsys, err := fs.Sub(migrations, "migrations/"+DialectPostgres)

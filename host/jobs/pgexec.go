@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,8 @@ import (
 // (riverpgxv5), on a pgx connection of the same pool, in binary
 // parameters: the same statement text, only a cheaper client. The
 // completer's commits on its own; the fetch shares its transaction with
-// the start of the run jobs it took (pgStartFetched, see started.go).
+// the start of the run jobs it took (pgFetchStartSQL, see started.go)
+// and sends both in one round trip (fetchTx).
 
 // pgDriver is riverdatabasesql's driver whose executors run the fetch and
 // the completer's queries natively (pgExec).
@@ -51,11 +53,11 @@ type pgExec struct {
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch and, in
-// the same transaction, the start of the run jobs it took
-// (pgStartFetched).
+// the same statement, the start of the run jobs it took (pgFetchStartSQL,
+// fetchTx): one round trip.
 func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
 	var res *riverdriver.JobGetAvailableResult
-	if e.started == nil || params.Schema != "" {
+	if e.started == nil || params.Schema != "" || params.Now != nil {
 		err := e.onConn(ctx, func(ex riverdriver.Executor) error {
 			var err error
 			res, err = ex.JobGetAvailable(ctx, params)
@@ -68,18 +70,100 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		attempts []int
 		live     map[int64]bool
 	)
-	err := pgxTx(ctx, e.db, func(tx pgx.Tx, send sendBatch) error {
+	err := onPgx(ctx, e.db, func(c *pgx.Conn, send sendBatch) error {
+		tx := &fetchTx{autocommitTx: autocommitTx{c: c}, send: send, at: micros(nowUTC())}
 		var err error
-		if res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil {
-			return err
-		}
-		ids, attempts, live, err = pgStartFetched(ctx, send, res)
+		res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
+		ids, attempts, live, err = tx.started(res, err)
 		return err
 	})
 	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// fetchTx is the connection River's fetch runs its one query on: it runs
+// that query inside pgFetchStartSQL, one statement (one round trip,
+// committed on its own) that also records the start of the run jobs it
+// took. River reads its columns of the rows; started reads the rest.
+type fetchTx struct {
+	autocommitTx
+	send sendBatch
+	at   int64 // the start time
+	br   pgx.BatchResults
+	rows *fetchRows
+}
+
+// Query implements pgx.Tx for River's fetch query.
+func (t *fetchTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if t.br != nil {
+		return nil, errors.New("jobs: River's fetch ran a second query")
+	}
+	var b pgx.Batch
+	b.Queue(pgFetchStartSQL(sql, len(args)+1), append(args, t.at)...)
+	t.br = t.send(ctx, &b)
+	rows, err := t.br.Query()
+	if err != nil {
+		return nil, err
+	}
+	t.rows = &fetchRows{Rows: rows, live: map[int64]bool{}}
+	return t.rows, nil
+}
+
+// fetchRows are the rows of pgFetchStartSQL as River reads them: its
+// fetch's columns, then the job's River id and attempt, whether the fetch
+// recorded its start and whether it marked the record running, which
+// Scan keeps.
+type fetchRows struct {
+	pgx.Rows
+	ids      []int64
+	attempts []int
+	live     map[int64]bool
+}
+
+// Scan implements pgx.Rows.
+func (r *fetchRows) Scan(dest ...any) error {
+	var (
+		id            int64
+		attempt       int
+		started, live bool
+	)
+	if err := r.Rows.Scan(append(dest, &id, &attempt, &started, &live)...); err != nil {
+		return err
+	}
+	if started {
+		r.ids, r.attempts = append(r.ids, id), append(r.attempts, attempt)
+		r.live[id] = live
+	}
+	return nil
+}
+
+// started ends the statement of River's fetch (whose result and error are
+// res and err) and returns the River ids and attempts of the jobs whose
+// start it recorded, and which of them it marked running.
+func (t *fetchTx) started(res *riverdriver.JobGetAvailableResult, err error) (ids []int64, attempts []int, live map[int64]bool, _ error) {
+	if t.br == nil {
+		if err == nil {
+			err = errors.New("jobs: River's fetch ran no query")
+		}
+		return nil, nil, nil, err
+	}
+	if cerr := t.br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r := t.rows
+	for i := 0; i < len(r.ids); i++ {
+		if res.DecodeErrors[r.ids[i]] != nil { // its worker never runs
+			delete(r.live, r.ids[i])
+			r.ids, r.attempts = append(r.ids[:i], r.ids[i+1:]...), append(r.attempts[:i], r.attempts[i+1:]...)
+			i--
+		}
+	}
+	return r.ids, r.attempts, r.live, nil
 }
 
 // sendBatch sends a pgx batch on a connection (pgxSender).

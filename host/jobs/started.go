@@ -6,10 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
 
 	"github.com/hookhost/hookhost/host/store"
@@ -21,7 +21,7 @@ import (
 // its own: workers free up one at a time, so a fetch takes one or two
 // jobs and each start was a transaction of its own too. On SQLite both
 // are relaxed commits (relaxed.go), one ordered after the other before;
-// now they land together. On PostgreSQL (pgStartFetched) the fetch, an
+// now they land together. On PostgreSQL (pgFetchStartSQL) the fetch, an
 // UPDATE that committed on its own, becomes a transaction of the fetch and
 // the start, and the writer's pipelines lose a statement per job: about a
 // third fewer transactions per job. The fetch leaves out the jobs with a
@@ -178,47 +178,27 @@ func startRows(ctx context.Context, tx *sql.Tx, query string, args []any, live m
 	return rows.Close()
 }
 
-// pgStartSQL is startSQL on PostgreSQL, one text for any number of jobs:
-// $1 the start time, $2 and $3 the River ids and attempts. The rows are
-// found with river_id = ANY($2), which the planner serves from the index
-// hookhost_jobs_river whatever the plan (a join with unnest($2, $3), in a
-// generic plan of 100 rows, scanned the whole table).
-const pgStartSQL = `UPDATE hookhost_jobs SET state = 'running',
-attempt = ($3::bigint[])[array_position($2::bigint[], river_id)], started_at = $1
-WHERE river_id = ANY($2::bigint[]) AND ` + notFinalSQL + `
-RETURNING river_id`
-
-// pgStartFetched is startFetched on PostgreSQL, sent (a batch of one
-// statement, one round trip) on the connection of the fetch's open pgx
-// transaction.
-func pgStartFetched(ctx context.Context, send sendBatch, res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int, live map[int64]bool, err error) {
-	ids, attempts = startable(res)
-	if len(ids) == 0 {
-		return nil, nil, nil, nil
-	}
-	live = make(map[int64]bool, len(ids))
-	var b pgx.Batch
-	b.Queue(pgStartSQL, micros(nowUTC()), ids, attempts)
-	br := send(ctx, &b)
-	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
-		}
-		live[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, nil, nil, fmt.Errorf("mark job running: %w", err)
-	}
-	return ids, attempts, live, nil
+// pgFetchStartSQL is startSQL on PostgreSQL, in one statement with
+// River's fetch (fetchSQL, whose parameters are $1 to $at-1): River's
+// UPDATE of the jobs it takes becomes a CTE, whose rows the start reads.
+// It marks running the records of the run jobs without a concurrency
+// limit that the fetch took (at $at, the start time), found by their
+// primary key (the args' job_id), and returns each row of the fetch
+// followed by its River id, its attempt, whether its start was recorded
+// and whether its record was marked running (false: it was final
+// already).
+func pgFetchStartSQL(fetchSQL string, at int) string {
+	fetchSQL = strings.TrimRight(strings.TrimSpace(fetchSQL), ";")
+	return `WITH fetched AS (
+` + fetchSQL + `
+), startable AS (
+	SELECT id, attempt, args->>'job_id' AS job_id FROM fetched
+	WHERE kind = '` + kindRun + `' AND NOT args ? 'concurrency'
+), started AS (
+	UPDATE hookhost_jobs SET state = 'running', attempt = startable.attempt, started_at = $` + strconv.Itoa(at) + `
+	FROM startable WHERE hookhost_jobs.id = startable.job_id AND hookhost_jobs.river_id = startable.id AND ` + notFinalSQL + `
+	RETURNING hookhost_jobs.river_id
+)
+SELECT fetched.*, fetched.id, fetched.attempt, startable.id IS NOT NULL, started.river_id IS NOT NULL
+FROM fetched LEFT JOIN startable ON startable.id = fetched.id LEFT JOIN started ON started.river_id = fetched.id`
 }
