@@ -100,36 +100,31 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 
 // inRunsTx is inTx for a batch of run records. On SQLite the batch
 // commits with synchronous=NORMAL instead of the connection's FULL
-// (sqlitesync.Relaxed): the commit writes the batch to the write-ahead log
-// but does not wait for it to reach the disk (an fsync: about a sixth of a
-// record's CPU in BenchmarkRecorder/Record). Run records are best-effort
-// already (they wait up to 100 ms in memory, and are dropped when the
-// queue is full); what NORMAL risks is the last batches before a power
-// loss or a crash of the machine (not of the process: the log is
+// (sqlitesync.RelaxedTx): the commit writes the batch to the write-ahead
+// log but does not wait for it to reach the disk (an fsync: about a sixth
+// of a record's CPU in BenchmarkRecorder/Record). Run records are
+// best-effort already (they wait up to 100 ms in memory, and are dropped
+// when the queue is full); what NORMAL risks is the last batches before a
+// power loss or a crash of the machine (not of the process: the log is
 // written), never the database's consistency, nor the durability of the
 // other writes, which stay FULL.
 //
-// On SQLite fn's INSERTs also run on the driver's connection itself
-// (rawRunExec), in the transaction database/sql began and ends.
+// On SQLite the transaction and fn's INSERTs run on the driver's
+// connection itself (rawRunExec), without database/sql's transaction and
+// with a context that cannot end (RelaxedTx says why: the goroutines that
+// watched the contexts of the transaction and its five statements cost
+// a 64-record batch more CPU than its statements' instructions did).
 func (s *Store) inRunsTx(ctx context.Context, fn func(exec runExec) error) error {
 	if s.d.Name != "sqlite" {
 		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txRunExec(tx)) })
 	}
-	return sqlitesync.Relaxed(ctx, s.db, func(conn *sql.Conn) error {
-		return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) error {
-			return conn.Raw(func(dc any) error {
-				ex, ok := dc.(driver.ExecerContext)
-				if !ok {
-					return fn(txRunExec(tx))
-				}
-				named := s.namedArgs.Get().(*[]driver.NamedValue)
-				defer func() {
-					clear((*named)[:cap(*named)]) // keeps no record's values
-					s.namedArgs.Put(named)
-				}()
-				return fn(rawRunExec(ex, tx, named))
-			})
-		})
+	return sqlitesync.RelaxedTx(ctx, s.db, func(ctx context.Context, ex driver.ExecerContext) error {
+		named := s.namedArgs.Get().(*[]driver.NamedValue)
+		defer func() {
+			clear((*named)[:cap(*named)]) // keeps no record's values
+			s.namedArgs.Put(named)
+		}()
+		return fn(rawRunExec(ctx, ex, named))
 	})
 }
 
@@ -148,30 +143,23 @@ func txRunExec(tx *sql.Tx) runExec {
 	}
 }
 
-// rawRunExec runs the INSERTs on ex, the driver's connection of tx, in
-// tx's transaction (one that ex cannot run, driver.ErrSkip, goes through
-// tx). database/sql turns every statement's arguments into a new slice of
+// rawRunExec runs the INSERTs on ex, a driver connection in a transaction,
+// with ctx rather than the context each is given (see inRunsTx).
+// database/sql turns every statement's arguments into a new slice of
 // driver.NamedValue (Tx.ExecContext), with a conversion of each argument
 // by type: for a batch's INSERTs, tens of thousands of values and the
 // largest allocation of the run record's write. The arguments here are
 // already values that drivers take (strings, []byte, int64, nil), and
 // *named is reused from one INSERT to the next (and from one batch to the
 // next: Store.namedArgs).
-//
-// It must run inside sql.Conn.Raw, which holds the connection for it:
-// database/sql does not run anything else on the connection meanwhile, not
-// even the rollback of tx when ctx ends, which waits for Raw to return.
-func rawRunExec(ex driver.ExecerContext, tx *sql.Tx, named *[]driver.NamedValue) runExec {
-	return func(ctx context.Context, query string, args []any) (int64, error) {
+func rawRunExec(ctx context.Context, ex driver.ExecerContext, named *[]driver.NamedValue) runExec {
+	return func(_ context.Context, query string, args []any) (int64, error) {
 		nv := (*named)[:0]
 		for i, a := range args {
 			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: a})
 		}
 		*named = nv
 		res, err := ex.ExecContext(ctx, query, nv)
-		if errors.Is(err, driver.ErrSkip) {
-			return txRunExec(tx)(ctx, query, args)
-		}
 		if err != nil {
 			return 0, err
 		}
