@@ -79,8 +79,8 @@ func BenchmarkRecorder(b *testing.B) {
 // BenchmarkRecorderFlushEvery is BenchmarkRecorder/Record with a flush
 // every N records: what a transaction adds to a record's cost (the
 // batchSizer's trade). Under callgrind (2,048 and 6,144 records, the
-// difference): 72.8K instructions a record every 32, 62.8K every 64, 53.3K
-// every 512; each record alone, about 250K.
+// difference): 57.0K instructions a record every 16, 48.6K every 64, 40.9K
+// every 512.
 func BenchmarkRecorderFlushEvery(b *testing.B) {
 	for _, every := range []int{1, 16, 64, 256, 512} {
 		b.Run(strconv.Itoa(every), func(b *testing.B) {
