@@ -81,11 +81,10 @@ func bindRuns(tls *libc.TLS, db, stmt uintptr, rows runRows) (n int64, err error
 		libc.Xfree(tls, buf)
 	}()
 	for i, r := range rows.runs {
-		created, ok := rows.created[i].(int64)
-		if !ok {
+		if _, ok := rows.created[i].(int64); !ok {
 			return 0, fmt.Errorf("run %q: creation time %T is not the SQLite dialect's", rows.ids[i], rows.created[i])
 		}
-		runValues(&b, r, rows.ids[i], created, rows.cols)
+		runValues(&b, r, rows.ids[i], rows.created[i], rows.cols)
 		if b.rc != sqlite3.SQLITE_OK {
 			return 0, sqliteErr(tls, db, b.rc)
 		}
@@ -122,23 +121,34 @@ func (b *runBinder) next() (int32, bool) {
 	return i, b.rc == sqlite3.SQLITE_OK
 }
 
-// put copies v into the buffer and returns its address there.
+// put copies v into the buffer and returns its address there; a buffer
+// too small (which bindRuns sizes to be enough) fails the binding.
 func (b *runBinder) put(v string) uintptr {
 	p := b.base + uintptr(b.off)
-	b.off += copy(b.mem[b.off:], v)
+	n := copy(b.mem[b.off:], v)
+	b.off += n
+	if n != len(v) {
+		b.rc = sqlite3.SQLITE_NOMEM
+	}
 	return p
 }
 
 // putBytes is put for bytes.
 func (b *runBinder) putBytes(v []byte) uintptr {
 	p := b.base + uintptr(b.off)
-	b.off += copy(b.mem[b.off:], v)
+	n := copy(b.mem[b.off:], v)
+	b.off += n
+	if n != len(v) {
+		b.rc = sqlite3.SQLITE_NOMEM
+	}
 	return p
 }
 
 func (b *runBinder) text(v string, _ bool) {
 	if i, ok := b.next(); ok {
-		b.rc = sqlite3.Xsqlite3_bind_text(b.tls, b.stmt, i, b.put(v), int32(len(v)), 0)
+		if p := b.put(v); b.rc == sqlite3.SQLITE_OK {
+			b.rc = sqlite3.Xsqlite3_bind_text(b.tls, b.stmt, i, p, int32(len(v)), 0)
+		}
 	}
 }
 
@@ -149,7 +159,9 @@ func (b *runBinder) blob(v []byte) {
 	case v == nil:
 		b.rc = sqlite3.Xsqlite3_bind_null(b.tls, b.stmt, i)
 	default:
-		b.rc = sqlite3.Xsqlite3_bind_blob(b.tls, b.stmt, i, b.putBytes(v), int32(len(v)), 0)
+		if p := b.putBytes(v); b.rc == sqlite3.SQLITE_OK {
+			b.rc = sqlite3.Xsqlite3_bind_blob(b.tls, b.stmt, i, p, int32(len(v)), 0)
+		}
 	}
 }
 
@@ -174,11 +186,10 @@ func (e sqliteError) Error() string { return fmt.Sprintf("%s (%d)", e.msg, e.cod
 func (e sqliteError) Code() int { return int(e.code) }
 
 // sqliteErr returns the error of rc on db, with the connection's message
-// and extended code.
+// and extended code when they are rc's (else rc's own).
 func sqliteErr(tls *libc.TLS, db uintptr, rc int32) error {
-	code := sqlite3.Xsqlite3_extended_errcode(tls, db)
-	if code&0xff != rc&0xff {
-		code = rc
+	if code := sqlite3.Xsqlite3_extended_errcode(tls, db); code&0xff == rc&0xff {
+		return sqliteError{code: code, msg: libc.GoString(sqlite3.Xsqlite3_errmsg(tls, db))}
 	}
-	return sqliteError{code: code, msg: libc.GoString(sqlite3.Xsqlite3_errmsg(tls, db))}
+	return sqliteError{code: rc, msg: libc.GoString(sqlite3.Xsqlite3_errstr(tls, rc))}
 }
