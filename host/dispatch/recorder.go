@@ -264,10 +264,10 @@ func (r *recorder) loop() {
 // it halves, down to min; in between it stays.
 //
 // Writing a record takes about the same time whatever the batch, so the
-// duty follows the arrival rate (about 13 µs of CPU a record here: 2.6%
+// duty follows the arrival rate (about 10 µs of CPU a record here: 2%
 // at 2,000 records a second), and a busy or crowded machine, where each
 // write takes longer, raises it. Small batches cost a transaction each
-// (about 0.2 ms): at low rates that is a little CPU for short writes,
+// (about 0.12 ms: BenchmarkRecorderWrite/1): at low rates that is a little CPU for short writes,
 // which leave the cores to the requests; at high rates, and whenever the
 // machine is short of CPU, the size goes back to max, the cheapest per
 // record.
@@ -284,7 +284,7 @@ type batchSizer struct {
 
 // The batchSizer's thresholds: the duty above which batches grow, and
 // below which they shrink. Halving a batch adds at most a transaction per
-// 64 records to the duty (rate × 0.2 ms / 64: 1.25% at 4,000 records a
+// 64 records to the duty (rate × 0.12 ms / 64: 0.75% at 4,000 records a
 // second), less than the gap, so that the size does not swing between two
 // steps. The gap is narrow enough that a rate whose full batches keep the
 // recorder 5% busy (4,000 a second here) comes down to small ones after a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/reqlog"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/sqlite"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -78,8 +79,8 @@ func BenchmarkRecorder(b *testing.B) {
 // BenchmarkRecorderFlushEvery is BenchmarkRecorder/Record with a flush
 // every N records: what a transaction adds to a record's cost (the
 // batchSizer's trade). Under callgrind (2,048 and 6,144 records, the
-// difference): 72.8K instructions a record every 32, 62.8K every 64, 53.3K
-// every 512; each record alone, about 250K.
+// difference): 57.0K instructions a record every 16, 48.6K every 64, 40.9K
+// every 512.
 func BenchmarkRecorderFlushEvery(b *testing.B) {
 	for _, every := range []int{1, 16, 64, 256, 512} {
 		b.Run(strconv.Itoa(every), func(b *testing.B) {
@@ -110,5 +111,38 @@ func reportCPU(b *testing.B) func() {
 		if ok && ok2 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
+	}
+}
+
+// BenchmarkRecorderWrite measures one batch write of the recorder (its
+// store.InsertRuns call, as recorder.insert makes it) of N guide records
+// to SQLite, on one goroutine: the op is one batch, its records built
+// beforehand (each op writes them again under new IDs). The sizes' costs
+// differ by the records: a record's cost is (c128-c64)/64, a
+// transaction's c64 - 64 times it.
+func BenchmarkRecorderWrite(b *testing.B) {
+	for _, n := range []int{1, 64, 128} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookhost.db"))
+			require.NoError(b, err)
+			defer st.Close()
+			r := &recorder{st: st}
+			batch := make([]*store.Run, n)
+			for i := range batch {
+				p := guideRun()
+				p.entry = &reqlog.Entry{ID: "0123456789abcdef01234567"}
+				batch[i] = p.finish(DefaultRunBodyLimit)
+			}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				for _, run := range batch {
+					run.ID, run.CreatedAt = newRunID(), time.Now()
+				}
+				if err := r.insert(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

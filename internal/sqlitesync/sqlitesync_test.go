@@ -3,6 +3,7 @@ package sqlitesync_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -48,4 +49,96 @@ func TestRelaxed(t *testing.T) {
 			require.Equal(t, 2, synchronous(t, db))
 		})
 	}
+}
+
+// TestRelaxedTx checks that fn runs in a transaction with
+// synchronous=NORMAL, which commits when fn succeeds and rolls back when
+// it fails or ctx has ended, and that the connection goes back FULL and
+// out of any transaction: the next transaction on it begins.
+func TestRelaxedTx(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	for _, tt := range []struct {
+		name string
+		// cancel ends ctx inside fn; failRow makes fn's second INSERT
+		// fail (a taken key) after its first wrote a row; err is fn's.
+		cancel, failRow bool
+		err             error
+		// wantErr is the error, or wantMsg a part of its message.
+		wantErr  error
+		wantMsg  string
+		wantRows int
+	}{
+		{name: "commits", wantRows: 2},
+		{name: "fn fails", err: boom, wantErr: boom},
+		{name: "a statement fails", failRow: true, wantMsg: "UNIQUE constraint failed"},
+		{name: "ctx ends", cancel: true, wantErr: context.Canceled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "db")+"?_journal_mode=WAL&_synchronous=FULL")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = db.Close() })
+			db.SetMaxOpenConns(1)
+			_, err = db.Exec(`CREATE TABLE t (k INTEGER PRIMARY KEY)`)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var inside int
+			err = sqlitesync.RelaxedTx(ctx, db, func(ctx context.Context, ex driver.ExecerContext) error {
+				require.NoError(t, ctx.Err())
+				rows, err := ex.(driver.QueryerContext).QueryContext(ctx, `PRAGMA synchronous`, nil)
+				require.NoError(t, err)
+				v := make([]driver.Value, 1)
+				require.NoError(t, rows.Next(v))
+				inside = int(v[0].(int64))
+				require.NoError(t, rows.Close())
+				if _, err := ex.ExecContext(ctx, `INSERT INTO t (k) VALUES (1)`, nil); err != nil {
+					return err
+				}
+				second := `INSERT INTO t (k) VALUES (2)`
+				if tt.failRow {
+					second = `INSERT INTO t (k) VALUES (1)`
+				}
+				if _, err := ex.ExecContext(ctx, second, nil); err != nil {
+					return err
+				}
+				if tt.cancel {
+					cancel()
+				}
+				return tt.err
+			})
+			if tt.wantMsg != "" {
+				require.ErrorContains(t, err, tt.wantMsg)
+			} else {
+				require.ErrorIs(t, err, tt.wantErr)
+			}
+			require.Equal(t, 1, inside)
+			require.Equal(t, 2, synchronous(t, db))
+			var n int
+			require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+			require.Equal(t, tt.wantRows, n)
+			// No transaction is left open on the connection.
+			tx, err := db.Begin()
+			require.NoError(t, err)
+			require.NoError(t, tx.Rollback())
+		})
+	}
+}
+
+// TestRelaxedTxEnded checks that a context that has ended runs nothing.
+func TestRelaxedTxEnded(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err = sqlitesync.RelaxedTx(ctx, db, func(context.Context, driver.ExecerContext) error {
+		ran = true
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, ran)
 }

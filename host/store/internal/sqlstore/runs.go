@@ -69,12 +69,10 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	}
 	per := max(s.d.RunsPerInsert, 1)
 	err := s.wrote(s.inRunsTx(ctx, func(exec runExec) error {
-		var args []any
 		for start := 0; start < len(runs); {
 			n := runChunk(len(runs)-start, per)
 			end := start + n
-			var err error
-			if args, err = s.insertRunChunk(ctx, exec, args, runs[start:end], ids[start:end], created[start:end]); err != nil {
+			if err := s.insertRunChunk(ctx, exec, runRows{runs: runs[start:end], ids: ids[start:end], created: created[start:end]}); err != nil {
 				return err
 			}
 			start = end
@@ -100,78 +98,49 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 
 // inRunsTx is inTx for a batch of run records. On SQLite the batch
 // commits with synchronous=NORMAL instead of the connection's FULL
-// (sqlitesync.Relaxed): the commit writes the batch to the write-ahead log
-// but does not wait for it to reach the disk (an fsync: about a sixth of a
-// record's CPU in BenchmarkRecorder/Record). Run records are best-effort
-// already (they wait up to 100 ms in memory, and are dropped when the
-// queue is full); what NORMAL risks is the last batches before a power
-// loss or a crash of the machine (not of the process: the log is
+// (sqlitesync.RelaxedTx): the commit writes the batch to the write-ahead
+// log but does not wait for it to reach the disk (an fsync: about a sixth
+// of a record's CPU in BenchmarkRecorder/Record). Run records are
+// best-effort already (they wait up to 100 ms in memory, and are dropped
+// when the queue is full); what NORMAL risks is the last batches before a
+// power loss or a crash of the machine (not of the process: the log is
 // written), never the database's consistency, nor the durability of the
 // other writes, which stay FULL.
 //
-// On SQLite fn's INSERTs also run on the driver's connection itself
-// (rawRunExec), in the transaction database/sql began and ends.
+// On SQLite the transaction and fn's INSERTs run on the driver's
+// connection itself (rawRunExec), without database/sql's transaction and
+// with a context that cannot end (RelaxedTx says why: the goroutines that
+// watched the contexts of the transaction and its five statements cost
+// a 64-record batch more CPU than its statements' instructions did).
 func (s *Store) inRunsTx(ctx context.Context, fn func(exec runExec) error) error {
 	if s.d.Name != "sqlite" {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txRunExec(tx)) })
+		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(s.txRunExec(tx)) })
 	}
-	return sqlitesync.Relaxed(ctx, s.db, func(conn *sql.Conn) error {
-		return runTx(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) error {
-			return conn.Raw(func(dc any) error {
-				ex, ok := dc.(driver.ExecerContext)
-				if !ok {
-					return fn(txRunExec(tx))
-				}
-				named := s.namedArgs.Get().(*[]driver.NamedValue)
-				defer func() {
-					clear((*named)[:cap(*named)]) // keeps no record's values
-					s.namedArgs.Put(named)
-				}()
-				return fn(rawRunExec(ex, tx, named))
-			})
-		})
+	return sqlitesync.RelaxedTx(ctx, s.db, func(ctx context.Context, ex driver.ExecerContext) error {
+		return fn(s.rawRunExec(ctx, ex))
 	})
 }
 
-// runExec runs an INSERT of runs with args and returns how many rows it
-// wrote.
-type runExec func(ctx context.Context, query string, args []any) (int64, error)
-
-// txRunExec runs the INSERTs in tx.
-func txRunExec(tx *sql.Tx) runExec {
-	return func(ctx context.Context, query string, args []any) (int64, error) {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	}
+// runRows are the rows of one INSERT of runs: the records, their IDs and
+// creation times (as the dialect encodes them), and the optional columns
+// the INSERT names.
+type runRows struct {
+	runs    []*store.Run
+	ids     []string
+	created []any
+	cols    runColSet
 }
 
-// rawRunExec runs the INSERTs on ex, the driver's connection of tx, in
-// tx's transaction (one that ex cannot run, driver.ErrSkip, goes through
-// tx). database/sql turns every statement's arguments into a new slice of
-// driver.NamedValue (Tx.ExecContext), with a conversion of each argument
-// by type: for a batch's INSERTs, tens of thousands of values and the
-// largest allocation of the run record's write. The arguments here are
-// already values that drivers take (strings, []byte, int64, nil), and
-// *named is reused from one INSERT to the next (and from one batch to the
-// next: Store.namedArgs).
-//
-// It must run inside sql.Conn.Raw, which holds the connection for it:
-// database/sql does not run anything else on the connection meanwhile, not
-// even the rollback of tx when ctx ends, which waits for Raw to return.
-func rawRunExec(ex driver.ExecerContext, tx *sql.Tx, named *[]driver.NamedValue) runExec {
-	return func(ctx context.Context, query string, args []any) (int64, error) {
-		nv := (*named)[:0]
-		for i, a := range args {
-			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: a})
-		}
-		*named = nv
-		res, err := ex.ExecContext(ctx, query, nv)
-		if errors.Is(err, driver.ErrSkip) {
-			return txRunExec(tx)(ctx, query, args)
-		}
+// runExec runs query, runInsertSQL's INSERT of rows, and returns how many
+// rows it wrote.
+type runExec func(ctx context.Context, query string, rows runRows) (int64, error)
+
+// txRunExec runs the INSERTs in tx.
+func (s *Store) txRunExec(tx *sql.Tx) runExec {
+	var args []any
+	return func(ctx context.Context, query string, rows runRows) (int64, error) {
+		args = s.appendRunArgs(args[:0], rows)
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return 0, err
 		}
@@ -233,34 +202,81 @@ func runColsOf(r *store.Run) runColSet {
 	return c
 }
 
-// appendRunArgs appends the arguments of r for an INSERT naming
-// runFixedCols and the optional columns of cols, in that order.
-func (s *Store) appendRunArgs(args []any, r *store.Run, id string, created any, cols runColSet) []any {
-	size := store.RunSize(r) + int64(len(id)-len(r.ID))
-	args = append(args, id, r.WebhookID, s.bytes(r.Automation), r.Revision, int64(r.Status),
-		s.bytes(r.Exit), r.DurationUS, r.Inputs, created, size)
+// runValues calls v with the values of r for an INSERT naming
+// runFixedCols and the optional columns of cols, in that order (the order
+// of the INSERT's parameters).
+func runValues(v runValueSink, r *store.Run, id string, created any, cols runColSet) {
+	v.text(id, false)
+	v.text(r.WebhookID, false)
+	v.text(r.Automation, true)
+	v.int(r.Revision)
+	v.int(int64(r.Status))
+	v.text(r.Exit, true)
+	v.int(r.DurationUS)
+	v.blob(r.Inputs)
+	v.value(created)
+	v.int(store.RunSize(r) + int64(len(id)-len(r.ID)))
 	if cols&colError != 0 {
-		args = append(args, s.bytes(r.Error))
+		v.text(r.Error, true)
 	}
 	if cols&colOutput != 0 {
-		args = append(args, r.Output)
+		v.blob(r.Output)
 	}
 	if cols&colLog != 0 {
-		args = append(args, r.Log)
+		v.blob(r.Log)
 	}
 	if cols&colRequestID != 0 {
-		args = append(args, r.RequestID)
+		v.text(r.RequestID, false)
 	}
 	if cols&colCause != 0 {
-		args = append(args, r.Cause)
+		v.text(r.Cause, false)
 	}
 	if cols&colJobID != 0 {
-		args = append(args, r.JobID)
+		v.text(r.JobID, false)
 	}
 	if cols&colReplayOf != 0 {
-		args = append(args, r.ReplayOf)
+		v.text(r.ReplayOf, false)
 	}
-	return args
+}
+
+// runValueSink takes the values of a record (runValues).
+type runValueSink interface {
+	// text takes a string; free marks the record's free text
+	// (automation, exit, error), which the dialect binds as Dialect.Bytes
+	// says.
+	text(s string, free bool)
+	// blob takes bytes (nil: NULL).
+	blob(b []byte)
+	int(n int64)
+	// value takes a value as the dialect encodes it (the creation time).
+	value(v any)
+}
+
+// runArgs collects the values of records as database/sql arguments.
+type runArgs struct {
+	s    *Store
+	args []any
+}
+
+func (a *runArgs) text(v string, free bool) {
+	if free {
+		a.args = append(a.args, a.s.bytes(v))
+	} else {
+		a.args = append(a.args, v)
+	}
+}
+
+func (a *runArgs) blob(b []byte) { a.args = append(a.args, b) }
+func (a *runArgs) int(n int64)   { a.args = append(a.args, n) }
+func (a *runArgs) value(v any)   { a.args = append(a.args, v) }
+
+// appendRunArgs appends the arguments of rows to args.
+func (s *Store) appendRunArgs(args []any, rows runRows) []any {
+	a := runArgs{s: s, args: args}
+	for i, r := range rows.runs {
+		runValues(&a, r, rows.ids[i], rows.created[i], rows.cols)
+	}
+	return a.args
 }
 
 // runInsertSQL is an INSERT of n runs naming runFixedCols and the optional
@@ -365,8 +381,7 @@ func runChunk(left, per int) int {
 }
 
 // insertRunChunk writes runs with one INSERT, a row each, naming the
-// optional columns any of them fills (the others take their defaults),
-// and returns args for reuse. A multi-row INSERT keeps the table's and
+// optional columns any of them fills (the others take their defaults). A multi-row INSERT keeps the table's and
 // its indexes' cursors open from one row to the next: on SQLite each row
 // then lands on the last page of the table and of the indexes whose keys
 // grow (created_at, a UUIDv7 id) without a search from the root, and the
@@ -374,23 +389,19 @@ func runChunk(left, per int) int {
 // row. A taken ID does not fail the statement (which on PostgreSQL would
 // abort the transaction): ON CONFLICT DO NOTHING skips the row and
 // errRunsSkipped reports it.
-func (s *Store) insertRunChunk(ctx context.Context, exec runExec, args []any, runs []*store.Run, ids []string, created []any) ([]any, error) {
-	var cols runColSet
-	for _, r := range runs {
-		cols |= runColsOf(r)
+func (s *Store) insertRunChunk(ctx context.Context, exec runExec, rows runRows) error {
+	rows.cols = 0
+	for _, r := range rows.runs {
+		rows.cols |= runColsOf(r)
 	}
-	args = args[:0]
-	for i, r := range runs {
-		args = s.appendRunArgs(args, r, ids[i], created[i], cols)
-	}
-	n, err := exec(ctx, s.runInsertSQL(len(runs), cols), args)
+	n, err := exec(ctx, s.runInsertSQL(len(rows.runs), rows.cols), rows)
 	if err != nil {
-		return args, s.classify(err)
+		return s.classify(err)
 	}
-	if n != int64(len(runs)) {
-		return args, errRunsSkipped
+	if n != int64(len(rows.runs)) {
+		return errRunsSkipped
 	}
-	return args, nil
+	return nil
 }
 
 // takenRunID returns the first of ids that is repeated or already stored.

@@ -25,7 +25,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -84,9 +83,6 @@ type Store struct {
 	// runSQLCount counts the texts built for runSQL (up to maxRunSQL
 	// are kept).
 	runSQLCount atomic.Int32
-	// namedArgs holds *[]driver.NamedValue for the INSERTs of runs on
-	// SQLite (rawRunExec).
-	namedArgs sync.Pool
 }
 
 // health is what Healthy reports: since when writes fail, and the last
@@ -104,9 +100,7 @@ func New(db *sql.DB, d Dialect) *Store {
 	if d.Bytes == nil {
 		d.Bytes = func(s string) any { return s }
 	}
-	s := &Store{db: db, d: d}
-	s.namedArgs.New = func() any { return new([]driver.NamedValue) }
-	return s
+	return &Store{db: db, d: d}
 }
 
 // Healthy returns nil while writes succeed, else a

@@ -1,6 +1,7 @@
 package stmtcache
 
 import (
+	"context"
 	"database/sql/driver"
 	"encoding/binary"
 	"reflect"
@@ -71,4 +72,57 @@ func dbConfig(tls *libc.TLS, db uintptr, op, onoff int32) int32 {
 		return -1
 	}
 	return int32(binary.NativeEndian.Uint32(libc.GoBytes(res, 4)))
+}
+
+// SQLiteStmt runs fn with the statement c keeps prepared for query, as
+// modernc.org/sqlite's handles: the connection's thread state, its
+// database handle and the statement handle, which fn binds, steps and
+// resets itself (it must leave the statement reset, with no value bound
+// that points to memory it frees). c is a driver connection of a
+// Connector (sql.Conn.Raw's), held by the caller. It reports ok false,
+// running nothing, when c is not one over modernc.org/sqlite or query is
+// not a single statement; fn's error fails the statement as ExecContext's
+// would (it is prepared again next time).
+//
+// modernc.org/sqlite binds each value through a copy in memory of its own,
+// allocated and freed for that value, and database/sql's values are
+// interfaces, each string and number one more allocation: for the run
+// records' multi-row INSERTs, the largest part of their cost that is not
+// SQLite's own. TestSQLiteStmt fails when a new version of the driver
+// moves the statement handle.
+func SQLiteStmt(ctx context.Context, c any, query string, fn func(tls *libc.TLS, db, stmt uintptr) error) (ok bool, err error) {
+	cc, isConn := c.(*conn)
+	if !isConn {
+		return false, nil
+	}
+	tls, db, isSQLite := sqliteHandle(cc.inner)
+	if !isSQLite {
+		return false, nil
+	}
+	e, err := cc.take(ctx, query)
+	if err != nil {
+		return true, err
+	}
+	stmt, isStmt := sqliteStmtHandle(e.st)
+	if !isStmt {
+		cc.give(e, false)
+		return false, nil
+	}
+	err = fn(tls, db, stmt)
+	cc.give(e, err != nil)
+	return true, err
+}
+
+// sqliteStmtHandle returns the statement handle of a modernc.org/sqlite
+// statement prepared from a single statement (0 for several).
+func sqliteStmtHandle(st driver.Stmt) (uintptr, bool) {
+	v := reflect.ValueOf(st)
+	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct || v.Type().Elem().PkgPath() != modernc || v.IsNil() {
+		return 0, false
+	}
+	h := v.Elem().FieldByName("pstmt")
+	if !h.IsValid() || h.Kind() != reflect.Uintptr || h.Uint() == 0 {
+		return 0, false
+	}
+	return uintptr(h.Uint()), true
 }

@@ -3,11 +3,12 @@ package stmtcache
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"modernc.org/libc"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -74,9 +75,9 @@ func TestStablePlans(t *testing.T) {
 				require.True(t, ok)
 				el, ok := cc.byQuery[query]
 				require.True(t, ok, "the statement is not cached")
-				pstmt := reflect.ValueOf(el.Value.(*entry).st).Elem().FieldByName("pstmt")
-				require.True(t, pstmt.IsValid() && pstmt.Kind() == reflect.Uintptr && pstmt.Uint() != 0, "no statement handle")
-				tc.reprepared(t, sqlite3.Xsqlite3_stmt_status(tls, uintptr(pstmt.Uint()), sqlite3.SQLITE_STMTSTATUS_REPREPARE, 0))
+				pstmt, ok := sqliteStmtHandle(el.Value.(*entry).st)
+				require.True(t, ok, "no statement handle")
+				tc.reprepared(t, sqlite3.Xsqlite3_stmt_status(tls, pstmt, sqlite3.SQLITE_STMTSTATUS_REPREPARE, 0))
 				return nil
 			}))
 		})
@@ -88,4 +89,64 @@ func TestStablePlans_OtherDrivers(t *testing.T) {
 	t.Parallel()
 	require.False(t, stablePlans(nil))
 	require.False(t, stablePlans(&conn{}))
+}
+
+// TestSQLiteStmt runs a statement through SQLiteStmt's handles: twice on
+// the one the connection keeps prepared, a failed run dropping it from
+// the cache, and not at all for what is not a single statement of a
+// modernc.org/sqlite connection of a Connector.
+func TestSQLiteStmt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base, err := sqlite.NewConnector(filepath.Join(t.TempDir(), "t.db"))
+	require.NoError(t, err)
+	db := sql.OpenDB(New(base, 8))
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	c, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.ExecContext(ctx, `CREATE TABLE t (x INTEGER PRIMARY KEY)`)
+	require.NoError(t, err)
+
+	const insert = `INSERT INTO t (x) VALUES (?)`
+	var handles []uintptr
+	run := func(dc any, query string, x int64) (bool, error) {
+		return SQLiteStmt(ctx, dc, query, func(tls *libc.TLS, db, stmt uintptr) error {
+			handles = append(handles, stmt)
+			require.Equal(t, int32(sqlite3.SQLITE_OK), sqlite3.Xsqlite3_bind_int64(tls, stmt, 1, x))
+			rc := sqlite3.Xsqlite3_step(tls, stmt)
+			sqlite3.Xsqlite3_reset(tls, stmt)
+			if rc != sqlite3.SQLITE_DONE {
+				return fmt.Errorf("step: %d", rc)
+			}
+			return nil
+		})
+	}
+	require.NoError(t, c.Raw(func(dc any) error {
+		for _, x := range []int64{1, 2} {
+			ok, err := run(dc, insert, x)
+			require.True(t, ok)
+			require.NoError(t, err)
+		}
+		require.Equal(t, handles[0], handles[1], "not the cached statement")
+		ok, err := run(dc, insert, 1) // a taken key
+		require.True(t, ok)
+		require.Error(t, err)
+		_, cached := dc.(*conn).byQuery[insert]
+		require.False(t, cached, "a failed statement stays cached")
+
+		handles = nil
+		ok, err = run(dc, `INSERT INTO t (x) VALUES (?); SELECT 1`, 3)
+		require.False(t, ok, "several statements")
+		require.NoError(t, err)
+		ok, err = run(struct{}{}, insert, 3)
+		require.False(t, ok, "not a connection of a Connector")
+		require.NoError(t, err)
+		require.Empty(t, handles)
+		return nil
+	}))
+	var n int
+	require.NoError(t, c.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n))
+	require.Equal(t, 2, n)
 }
