@@ -102,3 +102,13 @@ func (rs *runStream) omitLocked(r *pb.RunRequest) bool {
 	rs.sent[key] = struct{}{}
 	return false
 }
+
+// unsentLocked forgets that r's revision went on the stream when r carried
+// its script and was taken back before it was sent, so that the next run of
+// that revision carries it (one that left it out meanwhile gets
+// script_unknown and is sent again with it). rs.mu is held.
+func (rs *runStream) unsentLocked(r *pb.RunRequest) {
+	if rs.scripts && !r.GetScriptOmitted() && (r.GetScript() != "" || r.GetPolicy() != "") {
+		delete(rs.sent, scriptKey{r.GetAutomation(), r.GetRevision()})
+	}
+}

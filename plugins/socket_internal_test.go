@@ -340,3 +340,47 @@ func TestRunSocket_Scripts(t *testing.T) {
 		})
 	}
 }
+
+// TestRunStream_UnsentRunsDoNotCountAsSent: a run whose context ended
+// before it was sent (already ended, or ended while it waited to be sent)
+// does not count as having carried its revision's script, so the next run
+// of that revision carries it.
+func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
+	t.Parallel()
+	newRun := func(id uint64) *pb.RunRequest {
+		return &pb.RunRequest{CallId: id, Automation: "a", Revision: "1", Trigger: "t", Script: "start:\n", Policy: "p", Inputs: []byte("1")}
+	}
+	// No send loop: whatever is queued stays unsent.
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := rs.run(ended, newRun(1), 10)
+	require.Equal(t, codes.Canceled, status.Code(err))
+
+	ctx, cancel2 := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := rs.run(ctx, newRun(2), 10)
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return len(rs.runs) == 1
+	}, time.Minute, time.Millisecond)
+	rs.mu.Lock()
+	_, marked := rs.sent[scriptKey{"a", "1"}]
+	rs.mu.Unlock()
+	require.True(t, marked, "a queued run carrying its script marks its revision")
+	cancel2()
+	require.Equal(t, codes.Canceled, status.Code(<-done))
+
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	require.Empty(t, rs.runs)
+	require.Empty(t, rs.pending)
+	_, marked = rs.sent[scriptKey{"a", "1"}]
+	require.False(t, marked, "a run taken back before it was sent left its revision marked as sent")
+	r := newRun(3)
+	require.False(t, rs.omitLocked(r), "the next run of the revision must carry its script")
+}

@@ -134,6 +134,12 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 	// the next run may have it.
 	defer rs.replies.Put(ch)
 	id := r.GetCallId()
+	if err := ctx.Err(); err != nil {
+		// Ended already: nothing to send, and no answer to wait for (an
+		// answer arriving before the select below noticed ctx's end would
+		// have been taken as the run's).
+		return nil, status.FromContextError(err).Err()
+	}
 	rs.mu.Lock()
 	if err := rs.err; err != nil {
 		rs.mu.Unlock()
@@ -163,6 +169,7 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 				rs.runs = slices.Delete(rs.runs, i, i+1)
 				rs.size -= size
 				sent = false
+				rs.unsentLocked(r)
 			} else {
 				rs.cancels = append(rs.cancels, id)
 			}
