@@ -121,20 +121,10 @@ func (b *runBinder) next() (int32, bool) {
 	return i, b.rc == sqlite3.SQLITE_OK
 }
 
-// put copies v into the buffer and returns its address there; a buffer
-// too small (which bindRuns sizes to be enough) fails the binding.
-func (b *runBinder) put(v string) uintptr {
-	p := b.base + uintptr(b.off)
-	n := copy(b.mem[b.off:], v)
-	b.off += n
-	if n != len(v) {
-		b.rc = sqlite3.SQLITE_NOMEM
-	}
-	return p
-}
-
-// putBytes is put for bytes.
-func (b *runBinder) putBytes(v []byte) uintptr {
+// put copies v (a string or bytes) into b's buffer and returns its address
+// there; a buffer too small (which bindRuns sizes to be enough) fails the
+// binding.
+func put[T string | []byte](b *runBinder, v T) uintptr {
 	p := b.base + uintptr(b.off)
 	n := copy(b.mem[b.off:], v)
 	b.off += n
@@ -146,7 +136,7 @@ func (b *runBinder) putBytes(v []byte) uintptr {
 
 func (b *runBinder) text(v string, _ bool) {
 	if i, ok := b.next(); ok {
-		if p := b.put(v); b.rc == sqlite3.SQLITE_OK {
+		if p := put(b, v); b.rc == sqlite3.SQLITE_OK {
 			b.rc = sqlite3.Xsqlite3_bind_text(b.tls, b.stmt, i, p, int32(len(v)), 0)
 		}
 	}
@@ -159,7 +149,7 @@ func (b *runBinder) blob(v []byte) {
 	case v == nil:
 		b.rc = sqlite3.Xsqlite3_bind_null(b.tls, b.stmt, i)
 	default:
-		if p := b.putBytes(v); b.rc == sqlite3.SQLITE_OK {
+		if p := put(b, v); b.rc == sqlite3.SQLITE_OK {
 			b.rc = sqlite3.Xsqlite3_bind_blob(b.tls, b.stmt, i, p, int32(len(v)), 0)
 		}
 	}
