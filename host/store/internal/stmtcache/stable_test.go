@@ -31,16 +31,8 @@ func TestStablePlans(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			base, err := sqlite.NewConnector(filepath.Join(t.TempDir(), "t.db"))
-			require.NoError(t, err)
-			db := sql.OpenDB(New(base, 8))
-			db.SetMaxOpenConns(1)
-			t.Cleanup(func() { _ = db.Close() })
-			c, err := db.Conn(ctx)
-			require.NoError(t, err)
-			defer c.Close()
-
-			_, err = c.ExecContext(ctx, `CREATE TABLE t (x INTEGER PRIMARY KEY)`)
+			c := cachedConn(t)
+			_, err := c.ExecContext(ctx, `CREATE TABLE t (x INTEGER PRIMARY KEY)`)
 			require.NoError(t, err)
 			_, err = c.ExecContext(ctx, `INSERT INTO t (x) VALUES (1), (2), (3), (4), (5), (6), (7), (8)`)
 			require.NoError(t, err)
@@ -98,15 +90,8 @@ func TestStablePlans_OtherDrivers(t *testing.T) {
 func TestSQLiteStmt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	base, err := sqlite.NewConnector(filepath.Join(t.TempDir(), "t.db"))
-	require.NoError(t, err)
-	db := sql.OpenDB(New(base, 8))
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	c, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = c.ExecContext(ctx, `CREATE TABLE t (x INTEGER PRIMARY KEY)`)
+	c := cachedConn(t)
+	_, err := c.ExecContext(ctx, `CREATE TABLE t (x INTEGER PRIMARY KEY)`)
 	require.NoError(t, err)
 
 	const insert = `INSERT INTO t (x) VALUES (?)`
@@ -149,4 +134,19 @@ func TestSQLiteStmt(t *testing.T) {
 	var n int
 	require.NoError(t, c.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n))
 	require.Equal(t, 2, n)
+}
+
+// cachedConn is the one connection of a new database in a temp dir, opened
+// through a statement cache of 8 over modernc.org/sqlite's Connector.
+func cachedConn(t *testing.T) *sql.Conn {
+	t.Helper()
+	base, err := sqlite.NewConnector(filepath.Join(t.TempDir(), "t.db"))
+	require.NoError(t, err)
+	db := sql.OpenDB(New(base, 8))
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	c, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
