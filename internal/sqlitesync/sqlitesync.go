@@ -81,6 +81,7 @@ func RelaxedTx(ctx context.Context, db *sql.DB, fn func(ctx context.Context, ex 
 	}
 	defer func() { _ = conn.Close() }()
 	var txErr error
+	closed := false
 	err = conn.Raw(func(dc any) error {
 		ex, ok := dc.(driver.ExecerContext)
 		if !ok {
@@ -90,11 +91,15 @@ func RelaxedTx(ctx context.Context, db *sql.DB, fn func(ctx context.Context, ex 
 		var clean bool
 		clean, txErr = relaxedTx(ctx, ex, fn)
 		if !clean {
+			closed = true
 			return driver.ErrBadConn // closes it
 		}
 		return nil
 	})
-	if txErr != nil {
+	if txErr != nil || closed {
+		// Closing a connection left unclean is not the transaction's
+		// failure: one that committed (and then could not go back to
+		// FULL) committed.
 		return txErr
 	}
 	return err

@@ -142,3 +142,49 @@ func TestRelaxedTxEnded(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, ran)
 }
+
+// TestRelaxedTxCommittedThenUnclean: a transaction that committed but
+// whose connection could not go back to synchronous=FULL reports success
+// (its rows are written) and the connection is closed, not reused.
+func TestRelaxedTxCommittedThenUnclean(t *testing.T) {
+	t.Parallel()
+	c := &fakeConn{failAfterCommit: `PRAGMA synchronous = FULL`}
+	db := sql.OpenDB(fakeConnector{c})
+	t.Cleanup(func() { _ = db.Close() })
+	err := sqlitesync.RelaxedTx(context.Background(), db, func(ctx context.Context, ex driver.ExecerContext) error {
+		_, err := ex.ExecContext(ctx, `INSERT INTO t VALUES (1)`, nil)
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{`PRAGMA synchronous = NORMAL`, `BEGIN IMMEDIATE`, `INSERT INTO t VALUES (1)`, `COMMIT`, `PRAGMA synchronous = FULL`}, c.execs)
+	require.True(t, c.closed, "a connection not back at FULL must be closed")
+}
+
+// fakeConn is a driver connection that records what it executes and fails
+// failAfterCommit once COMMIT has run.
+type fakeConn struct {
+	failAfterCommit string
+	execs           []string
+	committed       bool
+	closed          bool
+}
+
+func (c *fakeConn) ExecContext(_ context.Context, q string, _ []driver.NamedValue) (driver.Result, error) {
+	c.execs = append(c.execs, q)
+	if q == `COMMIT` {
+		c.committed = true
+	}
+	if c.committed && q == c.failAfterCommit {
+		return nil, errors.New("disk I/O error")
+	}
+	return driver.RowsAffected(0), nil
+}
+
+func (c *fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
+func (c *fakeConn) Close() error                        { c.closed = true; return nil }
+func (c *fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
+
+type fakeConnector struct{ c *fakeConn }
+
+func (f fakeConnector) Connect(context.Context) (driver.Conn, error) { return f.c, nil }
+func (f fakeConnector) Driver() driver.Driver                        { return nil }
