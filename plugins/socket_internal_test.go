@@ -384,3 +384,40 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 	r := newRun(3)
 	require.False(t, rs.omitLocked(r), "the next run of the revision must carry its script")
 }
+
+// TestRunStream_ScriptUnknownAfterTheEnd: a run that left its script out
+// and whose context ended while the extension's script_unknown came back
+// ends with its context's error, never with that code (which is for the
+// host alone). Both ways out of the wait are ready at once, so the run
+// takes either; many runs take both.
+func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true,
+		sent: sentScripts{{"a", "1"}: {}}}
+	for id := uint64(1); id <= 64; id++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			r := &pb.RunRequest{CallId: id, Automation: "a", Revision: "1", Trigger: "t", Script: "start:\n", Inputs: []byte("1")}
+			_, err := rs.run(ctx, r, 10)
+			done <- err
+		}()
+		var ch chan streamReply
+		require.Eventually(t, func() bool {
+			rs.mu.Lock()
+			defer rs.mu.Unlock()
+			if len(rs.runs) == 0 {
+				return false
+			}
+			// Sent, as the send loop would take it.
+			require.True(t, rs.runs[0].GetScriptOmitted())
+			rs.runs, rs.size = nil, 0
+			ch = rs.pending[id]
+			delete(rs.pending, id)
+			return true
+		}, time.Minute, time.Millisecond)
+		cancel()
+		ch <- streamReply{res: scriptUnknown(id)}
+		require.Equal(t, codes.Canceled, status.Code(<-done), "run %d", id)
+	}
+}

@@ -115,8 +115,13 @@ func (rs *runStream) broken() bool {
 func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
 	script, policy := r.GetScript(), r.GetPolicy()
 	resp, err := rs.runOnce(ctx, r, size, true)
-	if err != nil || !r.GetScriptOmitted() || resp.GetError().GetCode() != codeScriptUnknown || ctx.Err() != nil {
+	if err != nil || !r.GetScriptOmitted() || resp.GetError().GetCode() != codeScriptUnknown {
 		return resp, err
+	}
+	if err := ctx.Err(); err != nil {
+		// Ended before it could go again: the run's end, not a code that
+		// is for the host alone.
+		return nil, status.FromContextError(err).Err()
 	}
 	// The extension does not have the script: again, with it.
 	r.Script, r.Policy, r.ScriptOmitted = script, policy, false
