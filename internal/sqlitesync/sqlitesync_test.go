@@ -24,6 +24,17 @@ func synchronous(t *testing.T, q interface {
 	return v
 }
 
+// openWAL opens a new database in WAL mode at synchronous=FULL, on one
+// connection.
+func openWAL(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "db")+"?_journal_mode=WAL&_synchronous=FULL")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(1)
+	return db
+}
+
 // TestRelaxed checks that fn runs with synchronous=NORMAL and that the
 // connection is FULL again afterwards, whether fn succeeded or failed.
 func TestRelaxed(t *testing.T) {
@@ -34,13 +45,10 @@ func TestRelaxed(t *testing.T) {
 	}{{"ok", nil}, {"fn fails", errors.New("boom")}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "db")+"?_journal_mode=WAL&_synchronous=FULL")
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			db.SetMaxOpenConns(1)
+			db := openWAL(t)
 			require.Equal(t, 2, synchronous(t, db))
 			var inside int
-			err = sqlitesync.Relaxed(context.Background(), db, func(conn *sql.Conn) error {
+			err := sqlitesync.Relaxed(context.Background(), db, func(conn *sql.Conn) error {
 				inside = synchronous(t, conn)
 				return tt.err
 			})
@@ -76,11 +84,8 @@ func TestRelaxedTx(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "db")+"?_journal_mode=WAL&_synchronous=FULL")
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			db.SetMaxOpenConns(1)
-			_, err = db.Exec(`CREATE TABLE t (k INTEGER PRIMARY KEY)`)
+			db := openWAL(t)
+			_, err := db.Exec(`CREATE TABLE t (k INTEGER PRIMARY KEY)`)
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
