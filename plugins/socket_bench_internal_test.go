@@ -34,3 +34,24 @@ func BenchmarkRunSocketParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRunSocketSerial is echo runs of one caller over one run socket
+// connection: every run finds the stream idle, as most do at a moderate
+// rate.
+func BenchmarkRunSocketSerial(b *testing.B) {
+	sock := socketServer(b)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rs.fail(context.Canceled)
+	in := []byte(`{"request_method":"POST","request_path":"/orders","request_params":{"name":"bob"},"request_body":"{\"id\":42,\"total\":9.5}"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := range b.N {
+		r := &pb.RunRequest{CallId: uint64(i) + 1, RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: in}
+		if _, err := rs.run(ctx, r, runSize(r)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

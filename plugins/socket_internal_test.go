@@ -350,8 +350,9 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 	newRun := func(id uint64) *pb.RunRequest {
 		return &pb.RunRequest{CallId: id, Automation: "a", Revision: "1", Trigger: "t", Script: "start:\n", Policy: "p", Inputs: []byte("1")}
 	}
-	// No send loop: whatever is queued stays unsent.
-	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true}
+	// No send loop, and a write that never ends: whatever is queued stays
+	// unsent.
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true, writing: true}
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := rs.run(ended, newRun(1), 10)
@@ -392,8 +393,9 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 // takes either; many runs take both.
 func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 	t.Parallel()
+	// A write that never ends: runs stay queued for the test to take.
 	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true,
-		sent: sentScripts{{"a", "1"}: {}}}
+		sent: sentScripts{{"a", "1"}: {}}, writing: true}
 	for id := uint64(1); id <= 64; id++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -419,5 +421,83 @@ func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 		cancel()
 		ch <- streamReply{res: scriptUnknown(id)}
 		require.Equal(t, codes.Canceled, status.Code(<-done), "run %d", id)
+	}
+}
+
+// answerConn is a run stream's connection on which every run is answered
+// as it is sent, and which records the call ids it sent.
+type answerConn struct {
+	rs   *runStream
+	mu   sync.Mutex
+	sent []uint64
+}
+
+func (c *answerConn) Send(m *pb.RunStreamRequest) error {
+	for _, r := range m.GetRuns() {
+		c.mu.Lock()
+		c.sent = append(c.sent, r.GetCallId())
+		c.mu.Unlock()
+		c.rs.deliver(r.GetCallId(), streamReply{res: &pb.RunStreamResult{CallId: r.GetCallId(), Response: &pb.RunResponse{}}})
+	}
+	return nil
+}
+
+func (*answerConn) Recv() (*pb.RunStreamResponse, error) { select {} }
+
+// TestRunStream_IdleStreamSentByCaller: a run on an idle stream is sent by
+// its caller, not handed to the send loop; a run that comes while another
+// is out or a write is going waits for the send loop (or the writer) to
+// gather it with others. No send loop runs here: a run left to it stays
+// queued.
+func TestRunStream_IdleStreamSentByCaller(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		out      bool // another run is out
+		writing  bool // a write is going
+		wantSent bool
+	}{
+		{"Idle", false, false, true},
+		{"AnotherRunOut", true, false, false},
+		{"WriteGoing", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, writing: tc.writing}
+			conn := &answerConn{rs: rs}
+			rs.st = conn
+			if tc.out {
+				rs.pending[99] = make(chan streamReply, 1)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				r := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: []byte("1")}
+				_, err := rs.run(ctx, r, runSize(r))
+				done <- err
+			}()
+			if tc.wantSent {
+				require.NoError(t, <-done)
+			} else {
+				require.Eventually(t, func() bool {
+					rs.mu.Lock()
+					defer rs.mu.Unlock()
+					return len(rs.runs) == 1
+				}, time.Minute, time.Millisecond)
+				cancel()
+				require.Equal(t, codes.Canceled, status.Code(<-done))
+			}
+			conn.mu.Lock()
+			defer conn.mu.Unlock()
+			if tc.wantSent {
+				require.Equal(t, []uint64{1}, conn.sent)
+			} else {
+				require.Empty(t, conn.sent)
+			}
+			rs.mu.Lock()
+			defer rs.mu.Unlock()
+			require.Equal(t, tc.writing, rs.writing, "only the writer clears writing")
+		})
 	}
 }

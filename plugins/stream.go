@@ -45,6 +45,9 @@ type runStream struct {
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
 	sent    sentScripts
+	// writing is set while a goroutine sends (flush): the one that set it
+	// takes what queues meanwhile, and no other sends.
+	writing bool
 
 	// scripts is set when the extension keeps the scripts of the stream's
 	// runs (scripts.go); set before the stream is used, read-only after.
@@ -154,11 +157,22 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		size -= len(r.GetScript()) + len(r.GetPolicy())
 		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
+	// On an idle stream (nothing sent or queued, so the extension waits
+	// for work) the caller sends its run itself: handed to the send loop,
+	// the run waited for that goroutine to be woken, often on an idle P,
+	// a thread woken with it. Runs that come while others are out go
+	// through the send loop, which gathers them into fewer messages.
+	direct := !rs.writing && len(rs.pending) == 0
 	rs.pending[id] = ch
 	rs.runs = append(rs.runs, r)
 	rs.size += size
+	rs.writing = rs.writing || direct
 	rs.mu.Unlock()
-	rs.signal()
+	if direct {
+		rs.flush()
+	} else {
+		rs.signal()
+	}
 
 	select {
 	case rep := <-ch:
@@ -212,7 +226,7 @@ func (rs *runStream) signal() {
 }
 
 // sendLoop sends what queued up since its last message, until the stream
-// ends.
+// ends, unless a caller is sending it (flush).
 func (rs *runStream) sendLoop(ctx context.Context) {
 	for {
 		select {
@@ -224,21 +238,44 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 		// to queue their runs) do so: woken at once, the loop sent one
 		// message, one write, per run even under load.
 		runtime.Gosched()
-		for {
-			rs.mu.Lock()
-			if rs.err != nil {
-				rs.mu.Unlock()
-				return
-			}
-			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
-			rs.cancels = nil
+		rs.mu.Lock()
+		if rs.err != nil {
 			rs.mu.Unlock()
-			if len(runs) == 0 && len(cancels) == 0 {
-				break
-			}
-			if err := rs.st.Send(&pb.RunStreamRequest{Runs: runs, Cancel: cancels}); err != nil {
-				return // the stream ended; Recv tells why
-			}
+			return
+		}
+		if rs.writing {
+			rs.mu.Unlock()
+			continue // its writer takes what queued
+		}
+		rs.writing = true
+		rs.mu.Unlock()
+		rs.flush()
+	}
+}
+
+// flush sends what is queued, in as many messages as it takes, then clears
+// rs.writing, which its caller set.
+func (rs *runStream) flush() {
+	for {
+		rs.mu.Lock()
+		var runs []*pb.RunRequest
+		var cancels []uint64
+		if rs.err == nil {
+			runs, cancels = takeBatch(&rs.runs, &rs.size), rs.cancels
+			rs.cancels = nil
+		}
+		if len(runs) == 0 && len(cancels) == 0 {
+			rs.writing = false
+			rs.mu.Unlock()
+			return
+		}
+		rs.mu.Unlock()
+		if err := rs.st.Send(&pb.RunStreamRequest{Runs: runs, Cancel: cancels}); err != nil {
+			// The stream ended; Recv tells why, and fails the runs.
+			rs.mu.Lock()
+			rs.writing = false
+			rs.mu.Unlock()
+			return
 		}
 	}
 }
