@@ -468,7 +468,7 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 	}
 	b = bytes.Clone(b)
 	results := make([]decodedResult, n)
-	m.Results = make([]*pb.RunStreamResult, 0, n)
+	m.Results = slices.Grow(m.Results[:0], n)
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if num != fResponseResults || typ != protowire.BytesType {
 			return nil

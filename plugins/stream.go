@@ -49,6 +49,13 @@ type runStream struct {
 	// takes what queues meanwhile, and no other sends.
 	writing bool
 
+	// reuse is set when st is done with a message when Send returns (the
+	// run socket encodes it; gRPC may keep it): the writer then reuses
+	// the message and gives its runs' slice back, two allocations a
+	// message fewer. Set before the stream is used, read-only after.
+	reuse bool
+	out   pb.RunStreamRequest // the writer's message, with reuse
+
 	// scripts is set when the extension keeps the scripts of the stream's
 	// runs (scripts.go); set before the stream is used, read-only after.
 	scripts bool
@@ -67,7 +74,8 @@ type streamReply struct {
 }
 
 // runConn carries a run stream's messages: a gRPC RunStream, or a run
-// socket connection (socket.go).
+// socket connection (socket.go). A message from Recv may be reused by the
+// next Recv.
 type runConn interface {
 	Send(*pb.RunStreamRequest) error
 	Recv() (*pb.RunStreamResponse, error)
@@ -78,6 +86,7 @@ type runConn interface {
 func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var st runConn
+	reuse := false
 	if socket != "" {
 		hc, closer, err := dialRunSocket(socket, token)
 		if err != nil {
@@ -85,6 +94,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 			return nil, err
 		}
 		st = hc
+		reuse = true
 		stop := cancel
 		cancel = func() { stop(); _ = closer.Close() }
 	} else {
@@ -100,6 +110,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
 		pending: map[uint64]chan streamReply{},
+		reuse:   reuse,
 	}
 	go rs.sendLoop(ctx)
 	go rs.recvLoop()
@@ -270,15 +281,34 @@ func (rs *runStream) flush() {
 			return
 		}
 		rs.mu.Unlock()
-		if err := rs.st.Send(&pb.RunStreamRequest{Runs: runs, Cancel: cancels}); err != nil {
+		m := &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
+		if rs.reuse {
+			m = &rs.out
+			m.Runs, m.Cancel = runs, cancels
+		}
+		err := rs.st.Send(m)
+		rs.mu.Lock()
+		if rs.reuse {
+			m.Runs, m.Cancel = nil, nil
+			if rs.runs == nil && cap(runs) <= maxKeptBatch {
+				// The slice the runs queued in, for the next ones.
+				clear(runs)
+				rs.runs = runs[:0]
+			}
+		}
+		if err != nil {
 			// The stream ended; Recv tells why, and fails the runs.
-			rs.mu.Lock()
 			rs.writing = false
 			rs.mu.Unlock()
 			return
 		}
+		rs.mu.Unlock()
 	}
 }
+
+// maxKeptBatch is the most runs or results a kept batch slice has room for:
+// a rare burst does not keep its slice.
+const maxKeptBatch = 1024
 
 // takeBatch removes from *runs the runs of the next message: as many as fit
 // in about maxStreamedRun bytes, at least one.
@@ -358,16 +388,18 @@ func runSize(r *pb.RunRequest) int {
 // when several are ready. A panic in a run fails that run alone. When the
 // host ends the stream, the runs still going are cancelled.
 func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
-	return s.serveRuns(st.Context(), st.Recv, st.Send)
+	return s.serveRuns(st.Context(), st.Recv, st.Send, false) // gRPC may keep a message after Send
 }
 
 // serveRuns serves one run stream, whose messages come from recv and go
 // out through send (a gRPC RunStream, or a run socket connection), until
-// recv fails or ctx ends.
-func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error) error {
+// recv fails or ctx ends. recv's message may be reused by the next recv;
+// with reuse, send is done with its message when it returns, and the
+// message and its results' slice are reused.
+func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error, reuse bool) error {
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
-	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life}, runs: map[uint64]*streamRun{}}
+	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life, reuse: reuse}, runs: map[uint64]*streamRun{}}
 	var scripts streamScripts
 	sent := make(chan error, 1)
 	go func() { sent <- st.out.sendLoop(ctx, send) }()
@@ -604,6 +636,7 @@ func validResponse(r *pb.RunResponse) bool {
 type resultQueue struct {
 	wake   chan struct{} // cap 1
 	life   *lifecycle
+	reuse  bool // send is done with a message when it returns
 	mu     sync.Mutex
 	res    []*pb.RunStreamResult
 	closed bool // the stream ended: results are dropped
@@ -627,6 +660,7 @@ func (q *resultQueue) push(r *pb.RunStreamResult) {
 // sendLoop sends the results that are ready, several per message, until
 // ctx ends or a send fails.
 func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamResponse) error) error {
+	var out pb.RunStreamResponse // with reuse
 	for {
 		select {
 		case <-q.wake:
@@ -643,10 +677,25 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		if len(batch) == 0 {
 			continue
 		}
-		err := send(&pb.RunStreamResponse{Results: batch})
+		m := &pb.RunStreamResponse{Results: batch}
+		if q.reuse {
+			m = &out
+			m.Results = batch
+		}
+		err := send(m)
 		q.life.end(len(batch))
 		if err != nil {
 			return err
+		}
+		if q.reuse && cap(batch) <= maxKeptBatch {
+			// The slice the results queued in, for the next ones.
+			m.Results = nil
+			clear(batch)
+			q.mu.Lock()
+			if q.res == nil {
+				q.res = batch[:0]
+			}
+			q.mu.Unlock()
 		}
 	}
 }
