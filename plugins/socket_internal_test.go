@@ -501,3 +501,30 @@ func TestRunStream_IdleStreamSentByCaller(t *testing.T) {
 		})
 	}
 }
+
+// TestRunSocket_IdleRunAllocs counts the allocations of one run on an idle
+// run socket stream, host and extension sides together: each side reuses
+// its messages and its slice of runs or results (the extension keeps every
+// run it decoded, the host every result).
+func TestRunSocket_IdleRunAllocs(t *testing.T) {
+	sock := socketServer(t)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+	ctx := context.Background()
+	r := &pb.RunRequest{Trigger: "t", Inputs: []byte(`{"a":1}`)}
+	run := func() {
+		r.CallId++
+		resp, err := rs.run(ctx, r, runSize(r))
+		require.NoError(t, err)
+		require.Equal(t, `{"a":1}`, string(resp.GetOutcome().GetReturn()))
+	}
+	for range 100 {
+		run() // the worker pool, the reply pool and the buffers warm up
+	}
+	// Host: the decoded frame's copy and its results. Extension: the
+	// frame, its runs, the run's state and its return's copy. And the
+	// check's string. With a new message and slice for each send (the
+	// streams' reuse off), 11.
+	require.LessOrEqual(t, testing.AllocsPerRun(1000, run), 7.0)
+}

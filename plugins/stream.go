@@ -281,10 +281,12 @@ func (rs *runStream) flush() {
 			return
 		}
 		rs.mu.Unlock()
-		m := &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
+		var m *pb.RunStreamRequest
 		if rs.reuse {
 			m = &rs.out
 			m.Runs, m.Cancel = runs, cancels
+		} else {
+			m = &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
 		}
 		err := rs.st.Send(m)
 		rs.mu.Lock()
@@ -314,6 +316,9 @@ const maxKeptBatch = 1024
 // in about maxStreamedRun bytes, at least one.
 func takeBatch(runs *[]*pb.RunRequest, size *int) []*pb.RunRequest {
 	all := *runs
+	if len(all) == 0 {
+		return nil // an empty slice stays, for the next runs
+	}
 	if *size <= maxStreamedRun {
 		*runs, *size = nil, 0
 		return all
@@ -677,10 +682,12 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		if len(batch) == 0 {
 			continue
 		}
-		m := &pb.RunStreamResponse{Results: batch}
+		var m *pb.RunStreamResponse
 		if q.reuse {
 			m = &out
 			m.Results = batch
+		} else {
+			m = &pb.RunStreamResponse{Results: batch}
 		}
 		err := send(m)
 		q.life.end(len(batch))
