@@ -29,8 +29,9 @@ import (
 const maxStreamedRun = 1 << 20
 
 // runStream is the host side of one RunStream: it multiplexes the runs of a
-// Client over one long-lived bidirectional stream. Runs that queue up while
-// a message is being sent go together in the next one, and so do their
+// Client over one long-lived bidirectional stream. A run on an idle stream
+// goes at once, sent by its caller; runs that queue up while others are out
+// or a message is being sent go together in the next one, and so do their
 // results, so under load the per-run cost of gRPC (HTTP/2 frames, the
 // transport's queues, a stream per call) is shared by many runs.
 type runStream struct {
