@@ -152,6 +152,8 @@ func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 	m := h.in
 	if m == nil {
 		m = &pb.RunStreamResponse{}
+	} else if cap(m.Results) > maxKeptBatch {
+		m.Results = nil // a rare burst does not keep its slice
 	} else {
 		clear(m.Results) // delivered: the runs hold them
 		m.Results = m.Results[:0]

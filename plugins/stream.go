@@ -169,19 +169,23 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		size -= len(r.GetScript()) + len(r.GetPolicy())
 		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
-	// On an idle stream (nothing sent or queued, so the extension waits
-	// for work) the caller sends its run itself: handed to the send loop,
-	// the run waited for that goroutine to be woken, often on an idle P,
-	// a thread woken with it. Runs that come while others are out go
-	// through the send loop, which gathers them into fewer messages.
-	direct := !rs.writing && len(rs.pending) == 0
+	// On an idle run socket (nothing sent or queued, so the extension
+	// waits for work) the caller sends its run itself: handed to the send
+	// loop, the run waited for that goroutine to be woken, often on an
+	// idle P, a thread woken with it. Runs that come while others are out
+	// go through the send loop, which gathers them into fewer messages.
+	// Only a small run goes directly: every run sent before was answered,
+	// so the extension has read them and the socket's buffer takes the
+	// frame whole; the write cannot block, and with it the caller's
+	// deadline (ctx), on an extension that stopped reading.
+	direct := rs.reuse && !rs.writing && len(rs.pending) == 0 && size <= maxDirectRun
 	rs.pending[id] = ch
 	rs.runs = append(rs.runs, r)
 	rs.size += size
 	rs.writing = rs.writing || direct
 	rs.mu.Unlock()
 	if direct {
-		rs.flush()
+		rs.flush(true)
 	} else {
 		rs.signal()
 	}
@@ -261,13 +265,24 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 		}
 		rs.writing = true
 		rs.mu.Unlock()
-		rs.flush()
+		if rs.flush(false) != nil {
+			return // the stream ended; Recv tells why, and fails the runs
+		}
 	}
 }
 
-// flush sends what is queued, in as many messages as it takes, then clears
-// rs.writing, which its caller set.
-func (rs *runStream) flush() {
+// maxDirectRun is the largest run a caller sends itself on an idle run
+// socket (runOnce): far below a unix socket's send buffer (208 KiB by
+// default on Linux), so that a write to an idle connection never waits.
+const maxDirectRun = 32 << 10
+
+// flush sends what is queued, then clears rs.writing, which its caller
+// set. With one (a caller sending its own run), it sends one message and
+// leaves what queued meanwhile to the send loop, so that its caller waits
+// for its own run only, whatever comes after; otherwise it sends until
+// nothing is queued. After a failed send, rs.writing stays set: nothing
+// more is written on the stream, which Recv fails.
+func (rs *runStream) flush(one bool) error {
 	for {
 		rs.mu.Lock()
 		var runs []*pb.RunRequest
@@ -279,7 +294,7 @@ func (rs *runStream) flush() {
 		if len(runs) == 0 && len(cancels) == 0 {
 			rs.writing = false
 			rs.mu.Unlock()
-			return
+			return nil
 		}
 		rs.mu.Unlock()
 		var m *pb.RunStreamRequest
@@ -300,10 +315,17 @@ func (rs *runStream) flush() {
 			}
 		}
 		if err != nil {
-			// The stream ended; Recv tells why, and fails the runs.
-			rs.writing = false
 			rs.mu.Unlock()
-			return
+			return err
+		}
+		if one {
+			rs.writing = false
+			more := len(rs.runs) > 0 || len(rs.cancels) > 0
+			rs.mu.Unlock()
+			if more {
+				rs.signal()
+			}
+			return nil
 		}
 		rs.mu.Unlock()
 	}
