@@ -468,7 +468,11 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 	}
 	b = bytes.Clone(b)
 	results := make([]decodedResult, n)
-	m.Results = make([]*pb.RunStreamResult, 0, n)
+	if cap(m.Results) < n {
+		m.Results = make([]*pb.RunStreamResult, 0, n)
+	} else {
+		m.Results = m.Results[:0] // the slice of a reused message (hostConn.Recv)
+	}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if num != fResponseResults || typ != protowire.BytesType {
 			return nil

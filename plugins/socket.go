@@ -135,7 +135,10 @@ func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error)
 
 // hostConn is the host side of a run socket connection, used as a
 // runStream's conn.
-type hostConn struct{ f *frameConn }
+type hostConn struct {
+	f  *frameConn
+	in *pb.RunStreamResponse // Recv's message, reused; nil: one each
+}
 
 func (h hostConn) Send(m *pb.RunStreamRequest) error {
 	return h.f.write(func(b []byte) []byte { return appendRunStreamRequest(b, m) })
@@ -146,7 +149,15 @@ func (h hostConn) Send(m *pb.RunStreamRequest) error {
 // going, and the runs it held fail with it (io.EOF stays io.EOF, which the
 // stream turns into the same).
 func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
-	m := &pb.RunStreamResponse{}
+	m := h.in
+	if m == nil {
+		m = &pb.RunStreamResponse{}
+	} else if cap(m.Results) > maxKeptBatch {
+		m.Results = nil // a rare burst does not keep its slice
+	} else {
+		clear(m.Results) // delivered: the runs hold them
+		m.Results = m.Results[:0]
+	}
 	if err := h.f.read(func(b []byte) error { return decodeRunStreamResponse(b, m) }); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, err
@@ -166,7 +177,7 @@ func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
 		_ = c.Close()
 		return hostConn{}, nil, err
 	}
-	return hostConn{f: newFrameConn(c)}, c, nil
+	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}}, c, nil
 }
 
 // runSocket is the extension side: the listener and the token a host must
@@ -224,22 +235,27 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 			f := newRawFrameConn(c)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			in := &pb.RunStreamRequest{} // every frame's, reused: serveRuns is done with one before the next
 			_ = s.serveRuns(ctx,
 				func() (*pb.RunStreamRequest, error) {
-					m := &pb.RunStreamRequest{}
+					if cap(in.Runs) > maxKeptBatch {
+						in.Runs = nil // a rare burst does not keep its slice
+					}
+					clear(in.Runs) // the runs going hold theirs
+					in.Runs, in.Cancel = in.Runs[:0], in.Cancel[:0]
 					if err := f.readFrame(true, func(b []byte, owned bool) error {
 						if owned {
-							return decodeRunStreamRequestShared(b, m)
+							return decodeRunStreamRequestShared(b, in)
 						}
-						return decodeRunStreamRequest(b, m)
+						return decodeRunStreamRequest(b, in)
 					}); err != nil {
 						return nil, err
 					}
-					return m, nil
+					return in, nil
 				},
 				func(m *pb.RunStreamResponse) error {
 					return f.write(func(b []byte) []byte { return appendRunStreamResponse(b, m) })
-				})
+				}, true)
 		}()
 	}
 }

@@ -8,29 +8,52 @@ import (
 	pb "github.com/hookhost/hookhost/plugins/proto"
 )
 
-// BenchmarkRunSocketParallel is echo runs of 32×GOMAXPROCS concurrent
-// callers over one run socket connection, host and extension sides in this
-// process: the hop alone, without go-plugin or a second process.
-func BenchmarkRunSocketParallel(b *testing.B) {
+// benchInputs are the inputs of the run socket benchmarks' echo runs.
+var benchInputs = []byte(`{"request_method":"POST","request_path":"/orders","request_params":{"name":"bob"},"request_body":"{\"id\":42,\"total\":9.5}"}`)
+
+// benchStream opens a run stream on a run socket served by echoExt in this
+// process and returns a function that makes the echo run of call id id on
+// it (a failed run fails the benchmark).
+func benchStream(b *testing.B) func(ctx context.Context, id uint64) {
+	b.Helper()
 	sock := socketServer(b)
 	rs, err := openRunStream(nil, sock.path, sock.token)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer rs.fail(context.Canceled)
-	in := []byte(`{"request_method":"POST","request_path":"/orders","request_params":{"name":"bob"},"request_body":"{\"id\":42,\"total\":9.5}"}`)
-	var ids atomic.Uint64
+	b.Cleanup(func() { rs.fail(context.Canceled) })
 	b.ReportAllocs()
+	return func(ctx context.Context, id uint64) {
+		r := &pb.RunRequest{CallId: id, RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: benchInputs}
+		if _, err := rs.run(ctx, r, runSize(r)); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+// BenchmarkRunSocketParallel is echo runs of 32×GOMAXPROCS concurrent
+// callers over one run socket connection, host and extension sides in this
+// process: the hop alone, without go-plugin or a second process.
+func BenchmarkRunSocketParallel(b *testing.B) {
+	run := benchStream(b)
+	var ids atomic.Uint64
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(p *testing.PB) {
 		ctx := context.Background()
 		for p.Next() {
-			r := &pb.RunRequest{CallId: ids.Add(1), RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: in}
-			if _, err := rs.run(ctx, r, runSize(r)); err != nil {
-				b.Error(err)
-				return
-			}
+			run(ctx, ids.Add(1))
 		}
 	})
+}
+
+// BenchmarkRunSocketSerial is echo runs of one caller over one run socket
+// connection: every run finds the stream idle, as most do at a moderate
+// rate.
+func BenchmarkRunSocketSerial(b *testing.B) {
+	run := benchStream(b)
+	ctx := context.Background()
+	for i := range b.N {
+		run(ctx, uint64(i)+1)
+	}
 }

@@ -29,8 +29,9 @@ import (
 const maxStreamedRun = 1 << 20
 
 // runStream is the host side of one RunStream: it multiplexes the runs of a
-// Client over one long-lived bidirectional stream. Runs that queue up while
-// a message is being sent go together in the next one, and so do their
+// Client over one long-lived bidirectional stream. A run on an idle stream
+// goes at once, sent by its caller; runs that queue up while others are out
+// or a message is being sent go together in the next one, and so do their
 // results, so under load the per-run cost of gRPC (HTTP/2 frames, the
 // transport's queues, a stream per call) is shared by many runs.
 type runStream struct {
@@ -45,6 +46,16 @@ type runStream struct {
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
 	sent    sentScripts
+	// writing is set while a goroutine sends (flush): the one that set it
+	// takes what queues meanwhile, and no other sends.
+	writing bool
+
+	// reuse is set when st is done with a message when Send returns (the
+	// run socket encodes it; gRPC may keep it): the writer then reuses
+	// the message and gives its runs' slice back, two allocations a
+	// message fewer. Set before the stream is used, read-only after.
+	reuse bool
+	out   pb.RunStreamRequest // the writer's message, with reuse
 
 	// scripts is set when the extension keeps the scripts of the stream's
 	// runs (scripts.go); set before the stream is used, read-only after.
@@ -64,7 +75,8 @@ type streamReply struct {
 }
 
 // runConn carries a run stream's messages: a gRPC RunStream, or a run
-// socket connection (socket.go).
+// socket connection (socket.go). A message from Recv may be reused by the
+// next Recv.
 type runConn interface {
 	Send(*pb.RunStreamRequest) error
 	Recv() (*pb.RunStreamResponse, error)
@@ -75,6 +87,7 @@ type runConn interface {
 func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var st runConn
+	reuse := false
 	if socket != "" {
 		hc, closer, err := dialRunSocket(socket, token)
 		if err != nil {
@@ -82,6 +95,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 			return nil, err
 		}
 		st = hc
+		reuse = true
 		stop := cancel
 		cancel = func() { stop(); _ = closer.Close() }
 	} else {
@@ -97,6 +111,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
 		pending: map[uint64]chan streamReply{},
+		reuse:   reuse,
 	}
 	go rs.sendLoop(ctx)
 	go rs.recvLoop()
@@ -154,11 +169,26 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		size -= len(r.GetScript()) + len(r.GetPolicy())
 		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
+	// On an idle run socket (nothing sent or queued, so the extension
+	// waits for work) the caller sends its run itself: handed to the send
+	// loop, the run waited for that goroutine to be woken, often on an
+	// idle P, a thread woken with it. Runs that come while others are out
+	// go through the send loop, which gathers them into fewer messages.
+	// Only a small run goes directly: every run sent before was answered,
+	// so the extension has read them and the socket's buffer takes the
+	// frame whole; the write cannot block, and with it the caller's
+	// deadline (ctx), on an extension that stopped reading.
+	direct := rs.reuse && !rs.writing && len(rs.pending) == 0 && size <= maxDirectRun
 	rs.pending[id] = ch
 	rs.runs = append(rs.runs, r)
 	rs.size += size
+	rs.writing = rs.writing || direct
 	rs.mu.Unlock()
-	rs.signal()
+	if direct {
+		rs.flush(true)
+	} else {
+		rs.signal()
+	}
 
 	select {
 	case rep := <-ch:
@@ -212,7 +242,7 @@ func (rs *runStream) signal() {
 }
 
 // sendLoop sends what queued up since its last message, until the stream
-// ends.
+// ends, unless a caller is sending it (flush).
 func (rs *runStream) sendLoop(ctx context.Context) {
 	for {
 		select {
@@ -224,29 +254,94 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 		// to queue their runs) do so: woken at once, the loop sent one
 		// message, one write, per run even under load.
 		runtime.Gosched()
-		for {
-			rs.mu.Lock()
-			if rs.err != nil {
-				rs.mu.Unlock()
-				return
-			}
-			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
-			rs.cancels = nil
+		rs.mu.Lock()
+		if rs.err != nil {
 			rs.mu.Unlock()
-			if len(runs) == 0 && len(cancels) == 0 {
-				break
-			}
-			if err := rs.st.Send(&pb.RunStreamRequest{Runs: runs, Cancel: cancels}); err != nil {
-				return // the stream ended; Recv tells why
-			}
+			return
+		}
+		if rs.writing {
+			rs.mu.Unlock()
+			continue // its writer takes what queued
+		}
+		rs.writing = true
+		rs.mu.Unlock()
+		if rs.flush(false) != nil {
+			return // the stream ended; Recv tells why, and fails the runs
 		}
 	}
 }
+
+// maxDirectRun is the largest run a caller sends itself on an idle run
+// socket (runOnce): far below a unix socket's send buffer (208 KiB by
+// default on Linux), so that a write to an idle connection never waits.
+const maxDirectRun = 32 << 10
+
+// flush sends what is queued, then clears rs.writing, which its caller
+// set. With one (a caller sending its own run), it sends one message and
+// leaves what queued meanwhile to the send loop, so that its caller waits
+// for its own run only, whatever comes after; otherwise it sends until
+// nothing is queued. After a failed send, rs.writing stays set: nothing
+// more is written on the stream, which Recv fails.
+func (rs *runStream) flush(one bool) error {
+	for {
+		rs.mu.Lock()
+		var runs []*pb.RunRequest
+		var cancels []uint64
+		if rs.err == nil {
+			runs, cancels = takeBatch(&rs.runs, &rs.size), rs.cancels
+			rs.cancels = nil
+		}
+		if len(runs) == 0 && len(cancels) == 0 {
+			rs.writing = false
+			rs.mu.Unlock()
+			return nil
+		}
+		rs.mu.Unlock()
+		var m *pb.RunStreamRequest
+		if rs.reuse {
+			m = &rs.out
+			m.Runs, m.Cancel = runs, cancels
+		} else {
+			m = &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
+		}
+		err := rs.st.Send(m)
+		rs.mu.Lock()
+		if rs.reuse {
+			m.Runs, m.Cancel = nil, nil
+			if rs.runs == nil && cap(runs) <= maxKeptBatch {
+				// The slice the runs queued in, for the next ones.
+				clear(runs)
+				rs.runs = runs[:0]
+			}
+		}
+		if err != nil {
+			rs.mu.Unlock()
+			return err
+		}
+		if one {
+			rs.writing = false
+			more := len(rs.runs) > 0 || len(rs.cancels) > 0
+			rs.mu.Unlock()
+			if more {
+				rs.signal()
+			}
+			return nil
+		}
+		rs.mu.Unlock()
+	}
+}
+
+// maxKeptBatch is the most runs or results a kept batch slice has room for:
+// a rare burst does not keep its slice.
+const maxKeptBatch = 1024
 
 // takeBatch removes from *runs the runs of the next message: as many as fit
 // in about maxStreamedRun bytes, at least one.
 func takeBatch(runs *[]*pb.RunRequest, size *int) []*pb.RunRequest {
 	all := *runs
+	if len(all) == 0 {
+		return nil // an empty slice stays, for the next runs
+	}
 	if *size <= maxStreamedRun {
 		*runs, *size = nil, 0
 		return all
@@ -321,16 +416,18 @@ func runSize(r *pb.RunRequest) int {
 // when several are ready. A panic in a run fails that run alone. When the
 // host ends the stream, the runs still going are cancelled.
 func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
-	return s.serveRuns(st.Context(), st.Recv, st.Send)
+	return s.serveRuns(st.Context(), st.Recv, st.Send, false) // gRPC may keep a message after Send
 }
 
 // serveRuns serves one run stream, whose messages come from recv and go
 // out through send (a gRPC RunStream, or a run socket connection), until
-// recv fails or ctx ends.
-func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error) error {
+// recv fails or ctx ends. recv's message may be reused by the next recv;
+// with reuse, send is done with its message when it returns, and the
+// message and its results' slice are reused.
+func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error, reuse bool) error {
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
-	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life}, runs: map[uint64]*streamRun{}}
+	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life, reuse: reuse}, runs: map[uint64]*streamRun{}}
 	var scripts streamScripts
 	sent := make(chan error, 1)
 	go func() { sent <- st.out.sendLoop(ctx, send) }()
@@ -567,6 +664,7 @@ func validResponse(r *pb.RunResponse) bool {
 type resultQueue struct {
 	wake   chan struct{} // cap 1
 	life   *lifecycle
+	reuse  bool // send is done with a message when it returns
 	mu     sync.Mutex
 	res    []*pb.RunStreamResult
 	closed bool // the stream ended: results are dropped
@@ -590,6 +688,7 @@ func (q *resultQueue) push(r *pb.RunStreamResult) {
 // sendLoop sends the results that are ready, several per message, until
 // ctx ends or a send fails.
 func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamResponse) error) error {
+	var out pb.RunStreamResponse // with reuse
 	for {
 		select {
 		case <-q.wake:
@@ -606,10 +705,27 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		if len(batch) == 0 {
 			continue
 		}
-		err := send(&pb.RunStreamResponse{Results: batch})
+		var m *pb.RunStreamResponse
+		if q.reuse {
+			m = &out
+			m.Results = batch
+		} else {
+			m = &pb.RunStreamResponse{Results: batch}
+		}
+		err := send(m)
 		q.life.end(len(batch))
 		if err != nil {
 			return err
+		}
+		if q.reuse && cap(batch) <= maxKeptBatch {
+			// The slice the results queued in, for the next ones.
+			m.Results = nil
+			clear(batch)
+			q.mu.Lock()
+			if q.res == nil {
+				q.res = batch[:0]
+			}
+			q.mu.Unlock()
 		}
 	}
 }
