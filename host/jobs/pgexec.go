@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,11 +36,13 @@ type pgDriver struct {
 	// start of the run jobs it takes (started.go).
 	started *startedJobs
 	health  *writeHealth
+	// marks are where the fetches start (pgfetch.go).
+	marks *fetchMarks
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d pgDriver) GetExecutor() riverdriver.Executor {
-	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health}
+	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health, marks: d.marks}
 }
 
 // pgExec is riverdatabasesql's executor (not of a transaction) with the
@@ -50,6 +53,7 @@ type pgExec struct {
 	native  riverdriver.Driver[pgx.Tx]
 	started *startedJobs // nil: the fetch records no start
 	health  *writeHealth
+	marks   *fetchMarks // nil: every fetch is River's own
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch and, in
@@ -70,16 +74,23 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		attempts []int
 		live     map[int64]bool
 	)
+	now := time.Now()
+	mark, bounded := e.marks.bound(params, now)
 	err := onPgx(ctx, e.db, func(c *pgx.Conn, send sendBatch) error {
 		tx := &fetchTx{autocommitTx: autocommitTx{c: c}, send: send, at: micros(nowUTC())}
+		if bounded {
+			tx.from = &mark
+		}
 		var err error
 		res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
 		ids, attempts, live, err = tx.started(res, err)
+		bounded = tx.bounded
 		return err
 	})
 	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
 		return nil, err
 	}
+	e.marks.fetched(params, !bounded, now, res)
 	return res, nil
 }
 
@@ -91,8 +102,12 @@ type fetchTx struct {
 	autocommitTx
 	send sendBatch
 	at   int64 // the start time
-	br   pgx.BatchResults
-	rows *fetchRows
+	// from, when not nil, is the mark the fetch starts at (pgfetch.go);
+	// bounded is whether it did.
+	from    *fetchMark
+	bounded bool
+	br      pgx.BatchResults
+	rows    *fetchRows
 }
 
 // Query implements pgx.Tx for River's fetch query.
@@ -100,8 +115,15 @@ func (t *fetchTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 	if t.br != nil {
 		return nil, errors.New("jobs: River's fetch ran a second query")
 	}
+	at := len(args) + 1 // the start time's parameter, then the mark's
+	args = append(args, t.at)
+	if t.from != nil {
+		if sql, t.bounded = pgFetchBoundSQL(sql, at+1); t.bounded {
+			args = append(args, t.from.priority, t.from.scheduledAt)
+		}
+	}
 	var b pgx.Batch
-	b.Queue(pgFetchStartSQL(sql, len(args)+1), append(args, t.at)...)
+	b.Queue(pgFetchStartSQL(sql, at), args...)
 	t.br = t.send(ctx, &b)
 	rows, err := t.br.Query()
 	if err != nil {

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		q.pool = pool
 		q.started = newStartedJobs()
 		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil),
-			started: q.started, health: &q.health}
+			started: q.started, health: &q.health, marks: newFetchMarks()}
 	}
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
 		q.closePool()
