@@ -31,10 +31,12 @@ const (
 	// over about 1,000 dead entries (7 index pages).
 	fetchLag = time.Second
 	// fetchFullEvery is how often, per queue, River's fetch runs from the
-	// start of the index: the longest a job behind the mark waits beyond
-	// its time (River's producer polls every 500 ms anyway). At the
-	// bench's rate (about 200 fetches a second) one fetch in 200 walks
-	// the dead entries.
+	// start of the index: the first fetch this long after the last full
+	// one is full, so a job behind the mark waits beyond its time at most
+	// this plus the producer's poll interval (--job-poll-interval, 500 ms
+	// by default), when no insert or notification brings a fetch sooner.
+	// At the bench's rate (about 200 fetches a second) one fetch in 200
+	// walks the dead entries.
 	fetchFullEvery = time.Second
 )
 
