@@ -36,6 +36,21 @@ func TestBatchSizer(t *testing.T) {
 		}
 		return all
 	}
+	// sizes repeats size n times.
+	sizes := func(n, size int) []int {
+		s := make([]int, n)
+		for i := range s {
+			s[i] = size
+		}
+		return s
+	}
+	join := func(iss ...[]int) []int {
+		var all []int
+		for _, is := range iss {
+			all = append(all, is...)
+		}
+		return all
+	}
 	tests := []struct {
 		name   string
 		writes []write
@@ -43,24 +58,30 @@ func TestBatchSizer(t *testing.T) {
 		sizes []int
 	}{
 		{"the first write has no cycle", []write{{100 * ms, 0}}, []int{64}},
-		{"low duty stays at the minimum", every(5, write{ms, 32 * ms}), []int{64, 64, 64, 64, 64}},
-		{"high duty grows to the maximum and stays",
+		{"low duty stays at the minimum", every(5, write{ms, 32 * ms}), sizes(5, 64)},
+		{"high duty grows to the maximum within 0.7 s and stays",
 			// 2,000 records a second whose writes take a fifth of the
 			// time (a machine short of CPU), or saturation.
-			every(6, write{4 * ms, 20 * ms}), []int{64, 128, 256, 512, 512, 512}},
+			every(40, write{4 * ms, 20 * ms}), join(sizes(35, 64), []int{128, 256}, sizes(3, 512))},
 		{"duty between the thresholds keeps the size",
-			cat(every(3, write{12 * ms, 100 * ms}), every(4, write{8 * ms, 100 * ms})),
-			[]int{64, 128, 256, 256, 256, 256, 256}},
+			cat(every(19, write{12 * ms, 100 * ms}), every(10, write{8 * ms, 100 * ms})),
+			join(sizes(18, 64), sizes(11, 128))},
 		{"back to the minimum when the rate falls",
-			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{ms, 100 * ms})),
-			[]int{64, 128, 256, 512, 512, 512, 256, 128, 64, 64, 64}},
+			cat(every(15, write{15 * ms, 60 * ms}), every(20, write{ms, 100 * ms})),
+			join(sizes(12, 64), []int{128, 256}, sizes(6, 512), []int{256, 128}, sizes(13, 64))},
 		{"full batches that keep it 5% busy come down after saturation",
 			// 4,000 records a second, 400 a batch at the linger.
-			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{5400 * time.Microsecond, 100 * ms})),
-			[]int{64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64}},
-		{"one stalled write grows the size by one step",
-			cat(every(3, write{ms, 32 * ms}), []write{{300 * ms, 330 * ms}}, every(5, write{ms, 32 * ms})),
-			[]int{64, 64, 64, 128, 128, 64, 64, 64, 64}},
+			cat(every(15, write{15 * ms, 60 * ms}), every(30, write{5400 * time.Microsecond, 100 * ms})),
+			join(sizes(12, 64), []int{128, 256}, sizes(14, 512), []int{256, 128}, sizes(15, 64))},
+		{"a checkpoint's write and its backlog keep the minimum",
+			// 2,000 records a second in batches of 64; a write that waited
+			// out a WAL checkpoint, then the backlog it left, at once.
+			cat(every(20, write{ms, 32 * ms}), []write{{60 * ms, 90 * ms}, {12 * ms, 13 * ms}, {2 * ms, 2 * ms}},
+				every(10, write{ms, 32 * ms})),
+			sizes(33, 64)},
+		{"one write that waited out a long stall keeps the minimum",
+			cat(every(3, write{ms, 32 * ms}), []write{{900 * ms, 930 * ms}}, every(5, write{ms, 32 * ms})),
+			sizes(9, 64)},
 		{"a clock that went back is no sample",
 			[]write{{ms, 0}, {ms, -5 * ms}, {ms, 32 * ms}}, []int{64, 64, 64}},
 	}
@@ -111,14 +132,14 @@ func TestRecorder_BatchSizes(t *testing.T) {
 	const ms = time.Millisecond
 	tests := []struct {
 		name string
-		// took is how long each write takes, of a 20 ms cycle.
-		took  time.Duration
-		runs  int
-		sizes []int
+		// took is how long each write takes, of its cycle.
+		took, cycle time.Duration
+		runs        int
+		sizes       []int
 	}{
-		{"writes short for their cycle: the minimum", ms / 2, 1 + 4*64 + 10, []int{1, 64, 64, 64, 64, 10}},
-		{"writes long for their cycle: growing batches", 4 * ms, 1 + 64 + 128 + 256 + 512 + 512 + 100,
-			[]int{1, 64, 128, 256, 512, 512, 100}},
+		{"writes short for their cycle: the minimum", ms / 2, 20 * ms, 1 + 4*64 + 10, []int{1, 64, 64, 64, 64, 10}},
+		{"writes long for their cycle: growing batches", 200 * ms, 500 * ms, 1 + 3*64 + 128 + 256 + 512 + 100,
+			[]int{1, 64, 64, 64, 128, 256, 512, 100}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,12 +150,12 @@ func TestRecorder_BatchSizes(t *testing.T) {
 			r := newRecorder(st, slog.New(slog.NewTextHandler(io.Discard, nil)), RecorderConfig{PruneInterval: -1})
 			t.Cleanup(func() { require.NoError(t, r.Close()) })
 			// Calls alternate: a write's start, then its end; each end is
-			// 20 ms after the one before.
+			// a cycle after the one before.
 			at, calls := time.Unix(1_000_000, 0), 0
 			r.now = func() time.Time {
 				calls++
 				if calls%2 == 1 {
-					at = at.Add(20 * ms)
+					at = at.Add(tt.cycle)
 					return at.Add(-tt.took)
 				}
 				return at
