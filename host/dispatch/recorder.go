@@ -260,9 +260,10 @@ func (r *recorder) loop() {
 // batchSizer chooses the size at which the recorder writes a batch, by
 // how busy writing keeps the recorder: its duty, the part of the time
 // between the ends of two writes that the second one took (its wait for
-// the store's connection, and for a core, included), averaged over about
-// the last dutyWindow of time. Above dutyHigh the size doubles, up to max;
-// below dutyLow it halves, down to min; in between it stays.
+// the store's connection, and for a core, included). The size doubles, up
+// to max, while the duty averaged over about the last dutyWindow of time
+// is above dutyHigh; it halves, down to min, when the duty of the last
+// writes is below dutyLow; otherwise it stays.
 //
 // Writing a record takes about the same time whatever the batch, so the
 // duty follows the arrival rate (about 10 µs of CPU a record here: 2%
@@ -275,10 +276,13 @@ func (r *recorder) loop() {
 type batchSizer struct {
 	min, max int
 	size     int
-	// duty is the averaged duty (zero before the second write); lastEnd
-	// is when the last write ended (zero before the first).
-	duty    float64
-	lastEnd time.Time
+	// slow is the duty averaged over time (zero before the second
+	// write); fast the duty of the last writes, half of it the last
+	// one's (of no write yet while sampled is false); lastEnd is when
+	// the last write ended (zero before the first).
+	slow, fast float64
+	sampled    bool
+	lastEnd    time.Time
 }
 
 // The batchSizer's thresholds: the duty above which batches grow, and
@@ -289,24 +293,26 @@ type batchSizer struct {
 // recorder 5% busy (4,000 a second here) comes down to small ones after a
 // burst of saturation.
 //
-// The duty is averaged over time, each write weighing by its cycle, not
-// write by write: a WAL checkpoint (every 55 or so batches of 64 at 2,000
-// records a second; 58–63 ms with its fsync on a loaded machine) leaves a
-// backlog, whose writes follow at once, each of a cycle no longer than
-// itself. Averaged write by write, those took the size from 64 to 256 or
-// 512 at 2,000 requests a second (batches of 200 at the linger, 2–8 ms
-// each), for about 0.3 s after every checkpoint: in the default
-// configuration the requests answered meanwhile were 1.5–7.7% of all and
-// 20–28% of the slowest 1% (a throwaway build that logged every write,
-// against every request's start and latency at a fixed 2,000 a second).
-// Over dutyWindow, a checkpoint's write adds at most 2*dutyHigh × 9% to
-// the duty and its backlog nearly nothing, while
-// saturation (writes busy a fifth of the time or more) still crosses
-// dutyHigh within 0.7 s and then doubles the size at every write.
+// Growing goes by the duty averaged over time, each write weighing by its
+// cycle, not write by write: a WAL checkpoint (every 55 or so batches of
+// 64 at 2,000 records a second; 58–63 ms with its fsync on a loaded
+// machine) leaves a backlog, whose writes follow at once, each of a cycle
+// no longer than itself. Averaged write by write, those took the size
+// from 64 to 256 or 512 at 2,000 requests a second (batches of 200 at the
+// linger, 2–8 ms each), for about 0.3 s after every checkpoint: in the
+// default configuration the requests answered meanwhile were 1.5–7.7% of
+// all and 20–28% of the slowest 1% (a throwaway build that logged every
+// write, against every request's start and latency at a fixed 2,000 a
+// second). Over dutyWindow, a checkpoint's write adds at most 2*dutyHigh
+// × 16% to the duty and its backlog nearly nothing, while saturation
+// (writes busy a fifth of the time or more) still crosses dutyHigh within
+// 0.35 s and then doubles the size at every write. Shrinking goes by the
+// last writes, as before: averaged over time, the size came down about a
+// second after saturation ended instead of a few writes.
 const (
 	dutyHigh   = 0.10
 	dutyLow    = 0.07
-	dutyWindow = time.Second
+	dutyWindow = 500 * time.Millisecond
 )
 
 // newBatchSizer returns a batchSizer between lo and hi records, at lo.
@@ -326,17 +332,22 @@ func (s *batchSizer) wrote(start, end time.Time) {
 	if first || cycle <= 0 {
 		return
 	}
-	// The write's duty weighs as its cycle's share of the last
-	// dutyWindow, at most a quarter, and counts for at most 2*dutyHigh:
-	// one write that waited out a stall of the machine, however long,
-	// does not grow a small size alone.
+	// One write counts for at most 2*dutyHigh, and in the time average
+	// weighs as its cycle's share of the last dutyWindow, at most a
+	// quarter: one write that waited out a stall of the machine, however
+	// long, does not grow a small size alone.
 	d := min(float64(end.Sub(start))/float64(cycle), 2*dutyHigh)
-	s.duty += (d - s.duty) * min(-math.Expm1(-float64(cycle)/float64(dutyWindow)), 0.25)
+	s.slow += (d - s.slow) * min(-math.Expm1(-float64(cycle)/float64(dutyWindow)), 0.25)
+	if s.sampled {
+		s.fast = (s.fast + d) / 2
+	} else {
+		s.fast, s.sampled = d, true
+	}
 	switch {
-	case s.duty > dutyHigh:
-		s.size = min(2*s.size, s.max)
-	case s.duty < dutyLow:
+	case s.fast < dutyLow:
 		s.size = max(s.size/2, s.min)
+	case s.slow > dutyHigh:
+		s.size = min(2*s.size, s.max)
 	}
 }
 

@@ -59,20 +59,20 @@ func TestBatchSizer(t *testing.T) {
 	}{
 		{"the first write has no cycle", []write{{100 * ms, 0}}, []int{64}},
 		{"low duty stays at the minimum", every(5, write{ms, 32 * ms}), sizes(5, 64)},
-		{"high duty grows to the maximum within 0.7 s and stays",
+		{"high duty grows to the maximum within 0.4 s and stays",
 			// 2,000 records a second whose writes take a fifth of the
 			// time (a machine short of CPU), or saturation.
-			every(40, write{4 * ms, 20 * ms}), join(sizes(35, 64), []int{128, 256}, sizes(3, 512))},
+			every(40, write{4 * ms, 20 * ms}), join(sizes(18, 64), []int{128, 256}, sizes(20, 512))},
 		{"duty between the thresholds keeps the size",
-			cat(every(19, write{12 * ms, 100 * ms}), every(10, write{8 * ms, 100 * ms})),
-			join(sizes(18, 64), sizes(11, 128))},
+			cat(every(10, write{12 * ms, 100 * ms}), every(10, write{8 * ms, 100 * ms})),
+			join(sizes(9, 64), sizes(11, 128))},
 		{"back to the minimum when the rate falls",
 			cat(every(15, write{15 * ms, 60 * ms}), every(20, write{ms, 100 * ms})),
-			join(sizes(12, 64), []int{128, 256}, sizes(6, 512), []int{256, 128}, sizes(13, 64))},
+			join(sizes(6, 64), []int{128, 256}, sizes(8, 512), []int{256, 128}, sizes(17, 64))},
 		{"full batches that keep it 5% busy come down after saturation",
 			// 4,000 records a second, 400 a batch at the linger.
 			cat(every(15, write{15 * ms, 60 * ms}), every(30, write{5400 * time.Microsecond, 100 * ms})),
-			join(sizes(12, 64), []int{128, 256}, sizes(14, 512), []int{256, 128}, sizes(15, 64))},
+			join(sizes(6, 64), []int{128, 256}, sizes(10, 512), []int{256, 128}, sizes(25, 64))},
 		{"a checkpoint's write and its backlog keep the minimum",
 			// 2,000 records a second in batches of 64; a write that waited
 			// out a WAL checkpoint, then the backlog it left, at once.
