@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,36 +22,10 @@ import (
 func TestBatchSizer(t *testing.T) {
 	const ms = time.Millisecond
 	type write struct{ took, cycle time.Duration }
-	// every repeats w n times.
-	every := func(n int, w write) []write {
-		ws := make([]write, n)
-		for i := range ws {
-			ws[i] = w
-		}
-		return ws
-	}
-	cat := func(wss ...[]write) []write {
-		var all []write
-		for _, ws := range wss {
-			all = append(all, ws...)
-		}
-		return all
-	}
-	// sizes repeats size n times.
-	sizes := func(n, size int) []int {
-		s := make([]int, n)
-		for i := range s {
-			s[i] = size
-		}
-		return s
-	}
-	join := func(iss ...[]int) []int {
-		var all []int
-		for _, is := range iss {
-			all = append(all, is...)
-		}
-		return all
-	}
+	// every repeats w n times, sizes size n times.
+	every := func(n int, w write) []write { return slices.Repeat([]write{w}, n) }
+	sizes := func(n, size int) []int { return slices.Repeat([]int{size}, n) }
+	cat, join := slices.Concat[[]write], slices.Concat[[]int]
 	tests := []struct {
 		name   string
 		writes []write
