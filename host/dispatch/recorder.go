@@ -260,10 +260,11 @@ func (r *recorder) loop() {
 // batchSizer chooses the size at which the recorder writes a batch, by
 // how busy writing keeps the recorder: its duty, the part of the time
 // between the ends of two writes that the second one took (its wait for
-// the store's connection, and for a core, included). The size doubles, up
-// to max, while the duty averaged over about the last dutyWindow of time
-// is above dutyHigh; it halves, down to min, when the duty of the last
-// writes is below dutyLow; otherwise it stays.
+// the store's connection, and for a core, included). The size halves,
+// down to min, when the duty of the last writes is below dutyLow; it
+// doubles, up to max, while the duty averaged over about the last
+// dutyWindow of time is above dutyHigh, or, above min, while the last
+// writes' is; otherwise it stays.
 //
 // Writing a record takes about the same time whatever the batch, so the
 // duty follows the arrival rate (about 10 µs of CPU a record here: 2%
@@ -293,8 +294,8 @@ type batchSizer struct {
 // recorder 5% busy (4,000 a second here) comes down to small ones after a
 // burst of saturation.
 //
-// Growing goes by the duty averaged over time, each write weighing by its
-// cycle, not write by write: a WAL checkpoint (every 55 or so batches of
+// Growing from min goes by the duty averaged over time, each write
+// weighing by its cycle, not write by write: a WAL checkpoint (every 55 or so batches of
 // 64 at 2,000 records a second; 58–63 ms with its fsync on a loaded
 // machine) leaves a backlog, whose writes follow at once, each of a cycle
 // no longer than itself. Averaged write by write, those took the size
@@ -306,9 +307,12 @@ type batchSizer struct {
 // second). Over dutyWindow, a checkpoint's write adds at most 2*dutyHigh
 // × 16% to the duty and its backlog nearly nothing, while saturation
 // (writes busy a fifth of the time or more) still crosses dutyHigh within
-// 0.35 s and then doubles the size at every write. Shrinking goes by the
-// last writes, as before: averaged over time, the size came down about a
-// second after saturation ended instead of a few writes.
+// 0.35 s. Above min, and for shrinking, the last writes decide, as
+// before: averaged over time, the size came down about a second after
+// saturation ended instead of a few writes, and under saturation it
+// stayed low or came back down after one quick write, then waited for the
+// average (a third of the writes at 64, 264–304 records a transaction
+// against 412–468).
 const (
 	dutyHigh   = 0.10
 	dutyLow    = 0.07
@@ -346,7 +350,7 @@ func (s *batchSizer) wrote(start, end time.Time) {
 	switch {
 	case s.fast < dutyLow:
 		s.size = max(s.size/2, s.min)
-	case s.slow > dutyHigh:
+	case s.slow > dutyHigh, s.size > s.min && s.fast > dutyHigh:
 		s.size = min(2*s.size, s.max)
 	}
 }

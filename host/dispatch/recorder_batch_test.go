@@ -48,6 +48,11 @@ func TestBatchSizer(t *testing.T) {
 			// 4,000 records a second, 400 a batch at the linger.
 			cat(every(15, write{15 * ms, 60 * ms}), every(30, write{5400 * time.Microsecond, 100 * ms})),
 			join(sizes(6, 64), []int{128, 256}, sizes(10, 512), []int{256, 128}, sizes(25, 64))},
+		{"above the minimum the last writes grow the size",
+			// The duty over time just under dutyHigh, the last writes'
+			// above it.
+			cat(every(10, write{12 * ms, 100 * ms}), every(5, write{8 * ms, 100 * ms}), []write{{3 * ms, 15 * ms}}),
+			join(sizes(9, 64), sizes(6, 128), []int{256})},
 		{"a checkpoint's write and its backlog keep the minimum",
 			// 2,000 records a second in batches of 64; a write that waited
 			// out a WAL checkpoint, then the backlog it left, at once.
