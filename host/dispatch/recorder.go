@@ -169,7 +169,7 @@ func newRecorder(st store.Store, log *slog.Logger, cfg ...RecorderConfig) *recor
 	c.defaults()
 	r := &recorder{st: st, log: log, cfg: c, ch: make(chan recItem, c.Queue), done: make(chan struct{}),
 		stop: make(chan struct{}), maintained: make(chan struct{}), now: time.Now,
-		size: newBatchSizer(recorderMinBatch, recorderBatch)}
+		size: newBatchSizer(recorderMinBatch, recorderBatch, recorderLinger)}
 	go r.loop()
 	go r.maintain()
 	return r
@@ -249,7 +249,7 @@ func (r *recorder) loop() {
 		if len(batch) > 0 {
 			start := r.now()
 			r.write(batch)
-			r.size.wrote(start, r.now())
+			r.size.wrote(len(batch), start, r.now())
 		}
 		for _, w := range waiters {
 			close(w)
@@ -260,11 +260,10 @@ func (r *recorder) loop() {
 // batchSizer chooses the size at which the recorder writes a batch, by
 // how busy writing keeps the recorder: its duty, the part of the time
 // between the ends of two writes that the second one took (its wait for
-// the store's connection, and for a core, included). The size halves,
-// down to min, when the duty of the last writes is below dutyLow; it
-// doubles, up to max, while the duty averaged over about the last
-// dutyWindow of time is above dutyHigh, or, above min, while the last
-// writes' is; otherwise it stays.
+// the store's connection, and for a core, included), smoothed over the
+// last writes. Above dutyHigh the size doubles, up to max, if records
+// arrive fast enough to fill the doubled size within linger; below
+// dutyLow it halves, down to min; in between it stays.
 //
 // Writing a record takes about the same time whatever the batch, so the
 // duty follows the arrival rate (about 10 µs of CPU a record here: 2%
@@ -274,16 +273,34 @@ func (r *recorder) loop() {
 // which leave the cores to the requests; at high rates, and whenever the
 // machine is short of CPU, the size goes back to max, the cheapest per
 // record.
+//
+// The arrival rate bounds the growth because a batch cut by the linger
+// costs a long write for nothing: a WAL checkpoint (every 55 or so
+// batches of 64 at 2,000 records a second; 58–154 ms with its fsync on a
+// loaded machine) and the backlog written right after it grew the size
+// from 64 to 256 or 512, whose batches then held the 200 records of a
+// linger, 2–8 ms a write, for about 0.3 s after every checkpoint: in the
+// default configuration at a fixed 2,000 requests a second, the requests
+// answered meanwhile were 1.5–11% of all and up to 32% of the slowest 1%
+// (a throwaway build that logged every write, against every request's
+// start and latency). The rate is measured over about the last
+// rateWindow of time, so that a backlog written at once does not count as
+// a burst of arrivals.
 type batchSizer struct {
 	min, max int
 	size     int
-	// slow is the duty averaged over time (zero before the second
-	// write); fast the duty of the last writes, half of it the last
-	// one's (of no write yet while sampled is false); lastEnd is when
-	// the last write ended (zero before the first).
-	slow, fast float64
-	sampled    bool
-	lastEnd    time.Time
+	// linger is how long a batch waits to fill (recorderLinger).
+	linger time.Duration
+	// duty is the smoothed duty (of no write yet while sampled is
+	// false); lastEnd is when the last write ended (zero before the
+	// first).
+	duty    float64
+	sampled bool
+	lastEnd time.Time
+	// records and span are the records written and the time between the
+	// first and the last write's end, each record and nanosecond weighing
+	// less with its age (rateWindow): their ratio is the arrival rate.
+	records, span float64
 }
 
 // The batchSizer's thresholds: the duty above which batches grow, and
@@ -292,66 +309,54 @@ type batchSizer struct {
 // second), less than the gap, so that the size does not swing between two
 // steps. The gap is narrow enough that a rate whose full batches keep the
 // recorder 5% busy (4,000 a second here) comes down to small ones after a
-// burst of saturation.
-//
-// Growing from min goes by the duty averaged over time, each write
-// weighing by its cycle, not write by write: a WAL checkpoint (every 55 or so batches of
-// 64 at 2,000 records a second; 58–63 ms with its fsync on a loaded
-// machine) leaves a backlog, whose writes follow at once, each of a cycle
-// no longer than itself. Averaged write by write, those took the size
-// from 64 to 256 or 512 at 2,000 requests a second (batches of 200 at the
-// linger, 2–8 ms each), for about 0.3 s after every checkpoint: in the
-// default configuration the requests answered meanwhile were 1.5–7.7% of
-// all and 20–28% of the slowest 1% (a throwaway build that logged every
-// write, against every request's start and latency at a fixed 2,000 a
-// second). Over dutyWindow, a checkpoint's write adds at most 2*dutyHigh
-// × 16% to the duty and its backlog nearly nothing, while saturation
-// (writes busy a fifth of the time or more) still crosses dutyHigh within
-// 0.35 s. Above min, and for shrinking, the last writes decide, as
-// before: averaged over time, the size came down about a second after
-// saturation ended instead of a few writes, and under saturation it
-// stayed low or came back down after one quick write, then waited for the
-// average (a third of the writes at 64, 264–304 records a transaction
-// against 412–468).
+// burst of saturation. Over rateWindow, a rate keeps the size where it is
+// for some batches after a change, and 2,000 records a second stay at 64,
+// or 128 records after a checkpoint, the sizes whose batches fill within
+// recorderLinger.
 const (
 	dutyHigh   = 0.10
 	dutyLow    = 0.07
-	dutyWindow = 500 * time.Millisecond
+	rateWindow = 500 * time.Millisecond
 )
 
-// newBatchSizer returns a batchSizer between lo and hi records, at lo.
-func newBatchSizer(lo, hi int) batchSizer {
-	return batchSizer{min: lo, max: hi, size: lo}
+// newBatchSizer returns a batchSizer between lo and hi records, at lo,
+// whose batches wait up to linger to fill.
+func newBatchSizer(lo, hi int, linger time.Duration) batchSizer {
+	return batchSizer{min: lo, max: hi, size: lo, linger: linger}
 }
 
 // next returns the size of the next batch.
 func (s *batchSizer) next() int { return s.size }
 
-// wrote takes the duty of a write from start to end and chooses the next
-// size.
-func (s *batchSizer) wrote(start, end time.Time) {
+// wrote takes the duty of a write of n records from start to end and
+// chooses the next size.
+func (s *batchSizer) wrote(n int, start, end time.Time) {
 	first := s.lastEnd.IsZero()
 	cycle := end.Sub(s.lastEnd)
 	s.lastEnd = end
 	if first || cycle <= 0 {
 		return
 	}
-	// One write counts for at most 2*dutyHigh, and in the time average
-	// weighs as its cycle's share of the last dutyWindow, at most a
-	// quarter: one write that waited out a stall of the machine, however
-	// long, does not grow a small size alone.
+	// The records that arrived in the cycle are the n written (those of
+	// a backlog came during the cycles before, and count with them).
+	decay := math.Exp(-float64(cycle) / float64(rateWindow))
+	s.records = s.records*decay + float64(n)
+	s.span = s.span*decay + float64(cycle)
+	// Half of it the last write's, half the ones before; one write counts
+	// for at most 2*dutyHigh, so that a write that waited out a checkpoint
+	// (or a stall of the machine) grows a small size by one step, not to
+	// max.
 	d := min(float64(end.Sub(start))/float64(cycle), 2*dutyHigh)
-	s.slow += (d - s.slow) * min(-math.Expm1(-float64(cycle)/float64(dutyWindow)), 0.25)
 	if s.sampled {
-		s.fast = (s.fast + d) / 2
+		s.duty = (s.duty + d) / 2
 	} else {
-		s.fast, s.sampled = d, true
+		s.duty, s.sampled = d, true
 	}
 	switch {
-	case s.fast < dutyLow:
-		s.size = max(s.size/2, s.min)
-	case s.slow > dutyHigh, s.size > s.min && s.fast > dutyHigh:
+	case s.duty > dutyHigh && float64(2*s.size)*s.span <= s.records*float64(s.linger):
 		s.size = min(2*s.size, s.max)
+	case s.duty < dutyLow:
+		s.size = max(s.size/2, s.min)
 	}
 }
 

@@ -16,12 +16,16 @@ import (
 	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
-// TestBatchSizer feeds a batchSizer writes (how long each took, and how
-// long its cycle was: from the end of the write before to its own end)
-// and checks the size it chooses after each.
+// TestBatchSizer feeds a batchSizer writes (how long each took, how long
+// its cycle was: from the end of the write before to its own end, and how
+// many records it wrote: a full batch unless given) and checks the size it
+// chooses after each.
 func TestBatchSizer(t *testing.T) {
 	const ms = time.Millisecond
-	type write struct{ took, cycle time.Duration }
+	type write struct {
+		took, cycle time.Duration
+		n           int
+	}
 	// every repeats w n times, sizes size n times.
 	every := func(n int, w write) []write { return slices.Repeat([]write{w}, n) }
 	sizes := func(n, size int) []int { return slices.Repeat([]int{size}, n) }
@@ -32,48 +36,48 @@ func TestBatchSizer(t *testing.T) {
 		// sizes is the size after each write.
 		sizes []int
 	}{
-		{"the first write has no cycle", []write{{100 * ms, 0}}, []int{64}},
-		{"low duty stays at the minimum", every(5, write{ms, 32 * ms}), sizes(5, 64)},
-		{"high duty grows to the maximum within 0.4 s and stays",
+		{"the first write has no cycle", []write{{100 * ms, 0, 0}}, []int{64}},
+		{"low duty stays at the minimum", every(5, write{ms, 32 * ms, 0}), sizes(5, 64)},
+		{"high duty grows to the maximum and stays",
+			// Saturation: full batches, their writes a fifth of the time.
+			every(6, write{4 * ms, 20 * ms, 0}), []int{64, 128, 256, 512, 512, 512}},
+		{"high duty grows only to the size the rate fills within the linger",
 			// 2,000 records a second whose writes take a fifth of the
-			// time (a machine short of CPU), or saturation.
-			every(40, write{4 * ms, 20 * ms}), join(sizes(18, 64), []int{128, 256}, sizes(20, 512))},
+			// time (a machine short of CPU): 200 records a linger.
+			cat(every(4, write{6 * ms, 32 * ms, 64}), every(4, write{13 * ms, 64 * ms, 128})),
+			[]int{64, 128, 128, 128, 128, 128, 128, 128}},
 		{"duty between the thresholds keeps the size",
-			cat(every(10, write{12 * ms, 100 * ms}), every(10, write{8 * ms, 100 * ms})),
-			join(sizes(9, 64), sizes(11, 128))},
+			cat(every(3, write{3 * ms, 25 * ms, 0}), every(4, write{2 * ms, 25 * ms, 0})),
+			[]int{64, 128, 256, 256, 256, 256, 256}},
 		{"back to the minimum when the rate falls",
-			cat(every(15, write{15 * ms, 60 * ms}), every(20, write{ms, 100 * ms})),
-			join(sizes(6, 64), []int{128, 256}, sizes(8, 512), []int{256, 128}, sizes(17, 64))},
+			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{ms, 100 * ms, 100})),
+			[]int{64, 128, 256, 512, 512, 512, 256, 128, 64, 64, 64}},
 		{"full batches that keep it 5% busy come down after saturation",
 			// 4,000 records a second, 400 a batch at the linger.
-			cat(every(15, write{15 * ms, 60 * ms}), every(30, write{5400 * time.Microsecond, 100 * ms})),
-			join(sizes(6, 64), []int{128, 256}, sizes(10, 512), []int{256, 128}, sizes(25, 64))},
-		{"above the minimum the last writes grow the size",
-			// The duty over time just under dutyHigh, the last writes'
-			// above it.
-			cat(every(10, write{12 * ms, 100 * ms}), every(5, write{8 * ms, 100 * ms}), []write{{3 * ms, 15 * ms}}),
-			join(sizes(9, 64), sizes(6, 128), []int{256})},
-		{"a checkpoint's write and its backlog keep the minimum",
-			// 2,000 records a second in batches of 64; a write that waited
-			// out a WAL checkpoint, then the backlog it left, at once.
-			cat(every(20, write{ms, 32 * ms}), []write{{60 * ms, 90 * ms}, {12 * ms, 13 * ms}, {2 * ms, 2 * ms}},
-				every(10, write{ms, 32 * ms})),
-			sizes(33, 64)},
-		{"one write that waited out a long stall keeps the minimum",
-			cat(every(3, write{ms, 32 * ms}), []write{{900 * ms, 930 * ms}}, every(5, write{ms, 32 * ms})),
-			sizes(9, 64)},
+			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{5400 * time.Microsecond, 100 * ms, 400})),
+			[]int{64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64}},
+		{"a checkpoint's write and its backlog grow the size one step at 2,000 records a second",
+			// Batches of 64 every 32 ms; a write that waited out a WAL
+			// checkpoint, then the backlog it left, written at once.
+			cat(every(20, write{ms, 32 * ms, 0}), []write{{60 * ms, 90 * ms, 0}, {3 * ms, 3 * ms, 0}, {ms, ms, 64}},
+				every(6, write{ms, 32 * ms, 64})),
+			join(sizes(20, 64), sizes(3, 128), []int{128, 64}, sizes(4, 64))},
 		{"a clock that went back is no sample",
-			[]write{{ms, 0}, {ms, -5 * ms}, {ms, 32 * ms}}, []int{64, 64, 64}},
+			[]write{{ms, 0, 0}, {ms, -5 * ms, 0}, {ms, 32 * ms, 0}}, []int{64, 64, 64}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newBatchSizer(recorderMinBatch, recorderBatch)
+			s := newBatchSizer(recorderMinBatch, recorderBatch, recorderLinger)
 			require.Equal(t, recorderMinBatch, s.next(), "starts at the minimum")
 			end := time.Unix(1_000_000, 0)
 			var got []int
 			for _, w := range tt.writes {
+				n := w.n
+				if n == 0 {
+					n = s.next()
+				}
 				end = end.Add(w.cycle)
-				s.wrote(end.Add(-w.took), end)
+				s.wrote(n, end.Add(-w.took), end)
 				got = append(got, s.next())
 			}
 			require.Equal(t, tt.sizes, got)
@@ -112,14 +116,14 @@ func TestRecorder_BatchSizes(t *testing.T) {
 	const ms = time.Millisecond
 	tests := []struct {
 		name string
-		// took is how long each write takes, of its cycle.
-		took, cycle time.Duration
-		runs        int
-		sizes       []int
+		// took is how long each write takes, of a 20 ms cycle.
+		took  time.Duration
+		runs  int
+		sizes []int
 	}{
-		{"writes short for their cycle: the minimum", ms / 2, 20 * ms, 1 + 4*64 + 10, []int{1, 64, 64, 64, 64, 10}},
-		{"writes long for their cycle: growing batches", 200 * ms, 500 * ms, 1 + 3*64 + 128 + 256 + 512 + 100,
-			[]int{1, 64, 64, 64, 128, 256, 512, 100}},
+		{"writes short for their cycle: the minimum", ms / 2, 1 + 4*64 + 10, []int{1, 64, 64, 64, 64, 10}},
+		{"writes long for their cycle: growing batches", 4 * ms, 1 + 64 + 128 + 256 + 512 + 512 + 100,
+			[]int{1, 64, 128, 256, 512, 512, 100}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,12 +134,12 @@ func TestRecorder_BatchSizes(t *testing.T) {
 			r := newRecorder(st, slog.New(slog.NewTextHandler(io.Discard, nil)), RecorderConfig{PruneInterval: -1})
 			t.Cleanup(func() { require.NoError(t, r.Close()) })
 			// Calls alternate: a write's start, then its end; each end is
-			// a cycle after the one before.
+			// 20 ms after the one before.
 			at, calls := time.Unix(1_000_000, 0), 0
 			r.now = func() time.Time {
 				calls++
 				if calls%2 == 1 {
-					at = at.Add(tt.cycle)
+					at = at.Add(20 * ms)
 					return at.Add(-tt.took)
 				}
 				return at
