@@ -271,8 +271,8 @@ func (r *recorder) loop() {
 // write takes longer, raises it. Small batches cost a transaction each
 // (about 0.12 ms: BenchmarkRecorderWrite/1): at low rates that is a little CPU for short writes,
 // which leave the cores to the requests; at high rates, and whenever the
-// machine is short of CPU, the size goes back to max, the cheapest per
-// record.
+// machine is short of CPU, the size goes up, as far as the rate fills it
+// (to max under saturation), the cheapest per record.
 //
 // The arrival rate bounds the growth because a batch cut by the linger
 // costs a long write for nothing: a WAL checkpoint (every 55 or so
@@ -281,11 +281,9 @@ func (r *recorder) loop() {
 // from 64 to 256 or 512, whose batches then held the 200 records of a
 // linger, 2–8 ms a write, for about 0.3 s after every checkpoint: in the
 // default configuration at a fixed 2,000 requests a second, the requests
-// answered meanwhile were 1.5–11% of all and up to 32% of the slowest 1%
-// (a throwaway build that logged every write, against every request's
-// start and latency). The rate is measured over about the last
-// rateWindow of time, so that a backlog written at once does not count as
-// a burst of arrivals.
+// answered meanwhile were 1.3–12.5% of all and 0–32% of the slowest 1%
+// (six rounds of a throwaway build that logged every write, against
+// every request's start and latency).
 type batchSizer struct {
 	min, max int
 	size     int
@@ -309,10 +307,14 @@ type batchSizer struct {
 // second), less than the gap, so that the size does not swing between two
 // steps. The gap is narrow enough that a rate whose full batches keep the
 // recorder 5% busy (4,000 a second here) comes down to small ones after a
-// burst of saturation. Over rateWindow, a rate keeps the size where it is
-// for some batches after a change, and 2,000 records a second stay at 64,
-// or 128 records after a checkpoint, the sizes whose batches fill within
-// recorderLinger.
+// burst of saturation.
+//
+// The arrival rate is that of the records written over about the last
+// rateWindow: long enough that a backlog written at once counts with the
+// time its records arrived in, short enough that the size follows a new
+// rate within a few batches. At 2,000 records a second (200 a linger)
+// batches stay at 64 records, or 128 after a checkpoint; above 5,120 a
+// second they can reach 512.
 const (
 	dutyHigh   = 0.10
 	dutyLow    = 0.07
