@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,64 +16,68 @@ import (
 	"github.com/hookhost/hookhost/host/store/sqlite"
 )
 
-// TestBatchSizer feeds a batchSizer writes (how long each took, and how
-// long its cycle was: from the end of the write before to its own end)
-// and checks the size it chooses after each.
+// TestBatchSizer feeds a batchSizer writes (how long each took, how long
+// its cycle was: from the end of the write before to its own end, and how
+// many records it wrote: a full batch unless given) and checks the size it
+// chooses after each.
 func TestBatchSizer(t *testing.T) {
 	const ms = time.Millisecond
-	type write struct{ took, cycle time.Duration }
-	// every repeats w n times.
-	every := func(n int, w write) []write {
-		ws := make([]write, n)
-		for i := range ws {
-			ws[i] = w
-		}
-		return ws
+	type write struct {
+		took, cycle time.Duration
+		n           int
 	}
-	cat := func(wss ...[]write) []write {
-		var all []write
-		for _, ws := range wss {
-			all = append(all, ws...)
-		}
-		return all
-	}
+	// every repeats w n times, sizes size n times.
+	every := func(n int, w write) []write { return slices.Repeat([]write{w}, n) }
+	sizes := func(n, size int) []int { return slices.Repeat([]int{size}, n) }
+	cat, join := slices.Concat[[]write], slices.Concat[[]int]
 	tests := []struct {
 		name   string
 		writes []write
 		// sizes is the size after each write.
 		sizes []int
 	}{
-		{"the first write has no cycle", []write{{100 * ms, 0}}, []int{64}},
-		{"low duty stays at the minimum", every(5, write{ms, 32 * ms}), []int{64, 64, 64, 64, 64}},
+		{"the first write has no cycle", []write{{100 * ms, 0, 0}}, []int{64}},
+		{"low duty stays at the minimum", every(5, write{ms, 32 * ms, 0}), sizes(5, 64)},
 		{"high duty grows to the maximum and stays",
+			// Saturation: full batches, their writes a fifth of the time.
+			every(6, write{4 * ms, 20 * ms, 0}), []int{64, 128, 256, 512, 512, 512}},
+		{"high duty grows only to the size the rate fills within the linger",
 			// 2,000 records a second whose writes take a fifth of the
-			// time (a machine short of CPU), or saturation.
-			every(6, write{4 * ms, 20 * ms}), []int{64, 128, 256, 512, 512, 512}},
+			// time (a machine short of CPU): 200 records a linger.
+			cat(every(4, write{6 * ms, 32 * ms, 64}), every(4, write{13 * ms, 64 * ms, 128})),
+			[]int{64, 128, 128, 128, 128, 128, 128, 128}},
 		{"duty between the thresholds keeps the size",
-			cat(every(3, write{12 * ms, 100 * ms}), every(4, write{8 * ms, 100 * ms})),
+			cat(every(3, write{3 * ms, 25 * ms, 0}), every(4, write{2 * ms, 25 * ms, 0})),
 			[]int{64, 128, 256, 256, 256, 256, 256}},
 		{"back to the minimum when the rate falls",
-			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{ms, 100 * ms})),
+			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{ms, 100 * ms, 100})),
 			[]int{64, 128, 256, 512, 512, 512, 256, 128, 64, 64, 64}},
 		{"full batches that keep it 5% busy come down after saturation",
 			// 4,000 records a second, 400 a batch at the linger.
-			cat(every(5, write{15 * ms, 60 * ms}), every(6, write{5400 * time.Microsecond, 100 * ms})),
+			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{5400 * time.Microsecond, 100 * ms, 400})),
 			[]int{64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64}},
-		{"one stalled write grows the size by one step",
-			cat(every(3, write{ms, 32 * ms}), []write{{300 * ms, 330 * ms}}, every(5, write{ms, 32 * ms})),
-			[]int{64, 64, 64, 128, 128, 64, 64, 64, 64}},
+		{"a checkpoint's write and its backlog grow the size one step at 2,000 records a second",
+			// Batches of 64 every 32 ms; a write that waited out a WAL
+			// checkpoint, then the backlog it left, written at once.
+			cat(every(20, write{ms, 32 * ms, 0}), []write{{60 * ms, 90 * ms, 0}, {3 * ms, 3 * ms, 0}, {ms, ms, 64}},
+				every(6, write{ms, 32 * ms, 64})),
+			join(sizes(20, 64), sizes(3, 128), []int{128, 64}, sizes(4, 64))},
 		{"a clock that went back is no sample",
-			[]write{{ms, 0}, {ms, -5 * ms}, {ms, 32 * ms}}, []int{64, 64, 64}},
+			[]write{{ms, 0, 0}, {ms, -5 * ms, 0}, {ms, 32 * ms, 0}}, []int{64, 64, 64}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newBatchSizer(recorderMinBatch, recorderBatch)
+			s := newBatchSizer(recorderMinBatch, recorderBatch, recorderLinger)
 			require.Equal(t, recorderMinBatch, s.next(), "starts at the minimum")
 			end := time.Unix(1_000_000, 0)
 			var got []int
 			for _, w := range tt.writes {
+				n := w.n
+				if n == 0 {
+					n = s.next()
+				}
 				end = end.Add(w.cycle)
-				s.wrote(end.Add(-w.took), end)
+				s.wrote(n, end.Add(-w.took), end)
 				got = append(got, s.next())
 			}
 			require.Equal(t, tt.sizes, got)
