@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -351,9 +350,8 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 	newRun := func(id uint64) *pb.RunRequest {
 		return &pb.RunRequest{CallId: id, Automation: "a", Revision: "1", Trigger: "t", Script: "start:\n", Policy: "p", Inputs: []byte("1")}
 	}
-	// No send loop, and a write that never ends: whatever is queued stays
-	// unsent.
-	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true, writing: true}
+	// No send loop: whatever is queued stays unsent.
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true}
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := rs.run(ended, newRun(1), 10)
@@ -394,9 +392,8 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 // takes either; many runs take both.
 func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 	t.Parallel()
-	// A write that never ends: runs stay queued for the test to take.
 	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true,
-		sent: sentScripts{{"a", "1"}: {}}, writing: true}
+		sent: sentScripts{{"a", "1"}: {}}}
 	for id := uint64(1); id <= 64; id++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -425,91 +422,6 @@ func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 	}
 }
 
-// answerConn is a run stream's connection on which every run is answered
-// as it is sent, and which records the call ids it sent.
-type answerConn struct {
-	rs   *runStream
-	mu   sync.Mutex
-	sent []uint64
-}
-
-func (c *answerConn) Send(m *pb.RunStreamRequest) error {
-	for _, r := range m.GetRuns() {
-		c.mu.Lock()
-		c.sent = append(c.sent, r.GetCallId())
-		c.mu.Unlock()
-		c.rs.deliver(r.GetCallId(), streamReply{res: &pb.RunStreamResult{CallId: r.GetCallId(), Response: &pb.RunResponse{}}})
-	}
-	return nil
-}
-
-func (*answerConn) Recv() (*pb.RunStreamResponse, error) { select {} }
-
-// TestRunStream_IdleStreamSentByCaller: a small run on an idle run socket
-// stream is sent by its caller, not handed to the send loop; a run that
-// comes while another is out or a write is going waits for the send loop
-// (or the writer) to gather it with others, and so does a large one (its
-// write could wait for the extension to read, past the caller's deadline)
-// and one on a gRPC stream. No send loop runs here: a run left to it stays
-// queued.
-func TestRunStream_IdleStreamSentByCaller(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name     string
-		grpc     bool // a gRPC stream, not a run socket
-		out      bool // another run is out
-		writing  bool // a write is going
-		inputs   int  // bytes of inputs
-		wantSent bool
-	}{
-		{"Idle", false, false, false, 1, true},
-		{"IdleLargestDirect", false, false, false, maxDirectRun - 256, true},
-		{"IdleLarge", false, false, false, maxDirectRun, false},
-		{"IdleGRPC", true, false, false, 1, false},
-		{"AnotherRunOut", false, true, false, 1, false},
-		{"WriteGoing", false, false, true, 1, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, writing: tc.writing, reuse: !tc.grpc}
-			conn := &answerConn{rs: rs}
-			rs.st = conn
-			if tc.out {
-				rs.pending[99] = make(chan streamReply, 1)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			done := make(chan error, 1)
-			go func() {
-				r := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: bytes.Repeat([]byte("1"), tc.inputs)}
-				_, err := rs.run(ctx, r, runSize(r))
-				done <- err
-			}()
-			if tc.wantSent {
-				require.NoError(t, <-done)
-			} else {
-				require.Eventually(t, func() bool {
-					rs.mu.Lock()
-					defer rs.mu.Unlock()
-					return len(rs.runs) == 1
-				}, time.Minute, time.Millisecond)
-				cancel()
-				require.Equal(t, codes.Canceled, status.Code(<-done))
-			}
-			conn.mu.Lock()
-			defer conn.mu.Unlock()
-			if tc.wantSent {
-				require.Equal(t, []uint64{1}, conn.sent)
-			} else {
-				require.Empty(t, conn.sent)
-			}
-			rs.mu.Lock()
-			defer rs.mu.Unlock()
-			require.Equal(t, tc.writing, rs.writing, "only the writer clears writing")
-		})
-	}
-}
-
 // TestRunSocket_IdleRunAllocs counts the allocations of one run on an idle
 // run socket stream, host and extension sides together: each side reuses
 // its messages and its slice of runs or results (the extension keeps every
@@ -535,72 +447,4 @@ func TestRunSocket_IdleRunAllocs(t *testing.T) {
 	// check's string. With a new message and slice for each send (the
 	// streams' reuse off), 11.
 	require.LessOrEqual(t, testing.AllocsPerRun(1000, run), 7.0)
-}
-
-// gatedConn answers each run as it sends it; its first Send waits for gate
-// to close.
-type gatedConn struct {
-	rs      *runStream
-	gate    chan struct{}
-	sending chan struct{} // closed when the first Send starts
-	once    sync.Once
-	mu      sync.Mutex
-	sent    []uint64
-}
-
-func (c *gatedConn) Send(m *pb.RunStreamRequest) error {
-	c.once.Do(func() {
-		close(c.sending)
-		<-c.gate
-	})
-	c.mu.Lock()
-	for _, r := range m.GetRuns() {
-		c.sent = append(c.sent, r.GetCallId())
-	}
-	c.mu.Unlock()
-	for _, r := range m.GetRuns() {
-		c.rs.deliver(r.GetCallId(), streamReply{res: &pb.RunStreamResult{CallId: r.GetCallId(), Response: &pb.RunResponse{}}})
-	}
-	return nil
-}
-
-func (*gatedConn) Recv() (*pb.RunStreamResponse, error) { select {} }
-
-// TestRunStream_DirectWriterSendsItsOwnMessage: a caller sending its run on
-// an idle stream sends one message and returns with its answer; a run that
-// queued during that write is left to the send loop (woken), not written
-// by that caller, who would otherwise write for others as long as runs keep
-// coming. No send loop runs here: the second run stays queued.
-func TestRunStream_DirectWriterSendsItsOwnMessage(t *testing.T) {
-	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, reuse: true}
-	conn := &gatedConn{rs: rs, gate: make(chan struct{}), sending: make(chan struct{})}
-	rs.st = conn
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	run := func(id uint64, done chan<- error) {
-		r := &pb.RunRequest{CallId: id, Trigger: "t", Inputs: []byte("1")}
-		_, err := rs.run(ctx, r, runSize(r))
-		done <- err
-	}
-	first, second := make(chan error, 1), make(chan error, 1)
-	go run(1, first)
-	<-conn.sending // the first run's caller is writing
-	go run(2, second)
-	require.Eventually(t, func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return len(rs.runs) == 1
-	}, time.Minute, time.Millisecond, "the second run queues behind the write")
-	close(conn.gate)
-	require.NoError(t, <-first)
-	conn.mu.Lock()
-	require.Equal(t, []uint64{1}, conn.sent, "the first caller wrote its own message only")
-	conn.mu.Unlock()
-	rs.mu.Lock()
-	require.False(t, rs.writing)
-	require.Len(t, rs.runs, 1, "the second run waits for the send loop")
-	rs.mu.Unlock()
-	require.Len(t, rs.wake, 1, "the send loop was woken for it")
-	cancel()
-	require.Equal(t, codes.Canceled, status.Code(<-second))
 }

@@ -29,9 +29,8 @@ import (
 const maxStreamedRun = 1 << 20
 
 // runStream is the host side of one RunStream: it multiplexes the runs of a
-// Client over one long-lived bidirectional stream. A run on an idle stream
-// goes at once, sent by its caller; runs that queue up while others are out
-// or a message is being sent go together in the next one, and so do their
+// Client over one long-lived bidirectional stream. Runs that queue up while
+// a message is being sent go together in the next one, and so do their
 // results, so under load the per-run cost of gRPC (HTTP/2 frames, the
 // transport's queues, a stream per call) is shared by many runs.
 type runStream struct {
@@ -46,12 +45,8 @@ type runStream struct {
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
 	sent    sentScripts
-	// writing is set while a goroutine sends (flush): the one that set it
-	// takes what queues meanwhile, and no other sends.
-	writing bool
-
 	// reuse is set when st is done with a message when Send returns (the
-	// run socket encodes it; gRPC may keep it): the writer then reuses
+	// run socket encodes it; gRPC may keep it): the send loop then reuses
 	// the message and gives its runs' slice back, two allocations a
 	// message fewer. Set before the stream is used, read-only after.
 	reuse bool
@@ -169,26 +164,11 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		size -= len(r.GetScript()) + len(r.GetPolicy())
 		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
-	// On an idle run socket (nothing sent or queued, so the extension
-	// waits for work) the caller sends its run itself: handed to the send
-	// loop, the run waited for that goroutine to be woken, often on an
-	// idle P, a thread woken with it. Runs that come while others are out
-	// go through the send loop, which gathers them into fewer messages.
-	// Only a small run goes directly: every run sent before was answered,
-	// so the extension has read them and the socket's buffer takes the
-	// frame whole; the write cannot block, and with it the caller's
-	// deadline (ctx), on an extension that stopped reading.
-	direct := rs.reuse && !rs.writing && len(rs.pending) == 0 && size <= maxDirectRun
 	rs.pending[id] = ch
 	rs.runs = append(rs.runs, r)
 	rs.size += size
-	rs.writing = rs.writing || direct
 	rs.mu.Unlock()
-	if direct {
-		rs.flush(true)
-	} else {
-		rs.signal()
-	}
+	rs.signal()
 
 	select {
 	case rep := <-ch:
@@ -242,7 +222,7 @@ func (rs *runStream) signal() {
 }
 
 // sendLoop sends what queued up since its last message, until the stream
-// ends, unless a caller is sending it (flush).
+// ends.
 func (rs *runStream) sendLoop(ctx context.Context) {
 	for {
 		select {
@@ -254,80 +234,42 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 		// to queue their runs) do so: woken at once, the loop sent one
 		// message, one write, per run even under load.
 		runtime.Gosched()
-		rs.mu.Lock()
-		if rs.err != nil {
-			rs.mu.Unlock()
-			return
-		}
-		if rs.writing {
-			rs.mu.Unlock()
-			continue // its writer takes what queued
-		}
-		rs.writing = true
-		rs.mu.Unlock()
-		if rs.flush(false) != nil {
-			return // the stream ended; Recv tells why, and fails the runs
-		}
-	}
-}
-
-// maxDirectRun is the largest run a caller sends itself on an idle run
-// socket (runOnce): far below a unix socket's send buffer (208 KiB by
-// default on Linux), so that a write to an idle connection never waits.
-const maxDirectRun = 32 << 10
-
-// flush sends what is queued, then clears rs.writing, which its caller
-// set. With one (a caller sending its own run), it sends one message and
-// leaves what queued meanwhile to the send loop, so that its caller waits
-// for its own run only, whatever comes after; otherwise it sends until
-// nothing is queued. After a failed send, rs.writing stays set: nothing
-// more is written on the stream, which Recv fails.
-func (rs *runStream) flush(one bool) error {
-	for {
-		rs.mu.Lock()
-		var runs []*pb.RunRequest
-		var cancels []uint64
-		if rs.err == nil {
-			runs, cancels = takeBatch(&rs.runs, &rs.size), rs.cancels
+		for {
+			rs.mu.Lock()
+			if rs.err != nil {
+				rs.mu.Unlock()
+				return
+			}
+			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
 			rs.cancels = nil
-		}
-		if len(runs) == 0 && len(cancels) == 0 {
-			rs.writing = false
 			rs.mu.Unlock()
-			return nil
-		}
-		rs.mu.Unlock()
-		var m *pb.RunStreamRequest
-		if rs.reuse {
-			m = &rs.out
-			m.Runs, m.Cancel = runs, cancels
-		} else {
-			m = &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
-		}
-		err := rs.st.Send(m)
-		rs.mu.Lock()
-		if rs.reuse {
-			m.Runs, m.Cancel = nil, nil
-			if rs.runs == nil && cap(runs) <= maxKeptBatch {
-				// The slice the runs queued in, for the next ones.
-				clear(runs)
-				rs.runs = runs[:0]
+			if len(runs) == 0 && len(cancels) == 0 {
+				break
+			}
+			var m *pb.RunStreamRequest
+			if rs.reuse {
+				m = &rs.out
+				m.Runs, m.Cancel = runs, cancels
+			} else {
+				m = &pb.RunStreamRequest{Runs: runs, Cancel: cancels}
+			}
+			err := rs.st.Send(m)
+			if err != nil {
+				return // the stream ended; Recv tells why
+			}
+			if rs.reuse {
+				m.Runs, m.Cancel = nil, nil
+				if cap(runs) <= maxKeptBatch {
+					rs.mu.Lock()
+					if rs.runs == nil {
+						// The slice the runs queued in, for the next ones.
+						clear(runs)
+						rs.runs = runs[:0]
+					}
+					rs.mu.Unlock()
+				}
 			}
 		}
-		if err != nil {
-			rs.mu.Unlock()
-			return err
-		}
-		if one {
-			rs.writing = false
-			more := len(rs.runs) > 0 || len(rs.cancels) > 0
-			rs.mu.Unlock()
-			if more {
-				rs.signal()
-			}
-			return nil
-		}
-		rs.mu.Unlock()
 	}
 }
 
