@@ -258,12 +258,15 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 				return // the stream ended; Recv tells why
 			}
 			if rs.reuse {
+				// Sent: the slice no longer holds the runs (after a
+				// partial batch, the array behind it may be kept with
+				// the rest).
 				m.Runs, m.Cancel = nil, nil
+				clear(runs)
 				if cap(runs) <= maxKeptBatch {
 					rs.mu.Lock()
 					if rs.runs == nil {
 						// The slice the runs queued in, for the next ones.
-						clear(runs)
 						rs.runs = runs[:0]
 					}
 					rs.mu.Unlock()
@@ -659,9 +662,11 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		if err != nil {
 			return err
 		}
+		if q.reuse {
+			m.Results = nil
+		}
 		if q.reuse && cap(batch) <= maxKeptBatch {
 			// The slice the results queued in, for the next ones.
-			m.Results = nil
 			clear(batch)
 			q.mu.Lock()
 			if q.res == nil {

@@ -249,7 +249,7 @@ func (r *recorder) loop() {
 		if len(batch) > 0 {
 			start := r.now()
 			r.write(batch)
-			r.size.wrote(len(batch), start, r.now())
+			r.size.wrote(len(batch), len(r.ch), start, r.now())
 		}
 		for _, w := range waiters {
 			close(w)
@@ -262,8 +262,11 @@ func (r *recorder) loop() {
 // between the ends of two writes that the second one took (its wait for
 // the store's connection, and for a core, included), smoothed over the
 // last writes. Above dutyHigh the size doubles, up to max, if records
-// arrive fast enough to fill the doubled size within linger; below
-// dutyLow it halves, down to min; in between it stays.
+// arrive fast enough to fill the doubled size within linger, or the queue
+// holds a full batch already (the rate of the records written says no more
+// than what the writes let through: with commits over linger/2, a slow
+// disk, it would keep the size at the minimum while the queue fills);
+// below dutyLow it halves, down to min; in between it stays.
 //
 // Writing a record takes about the same time whatever the batch, so the
 // duty follows the arrival rate (about 10 µs of CPU a record here: 2%
@@ -330,9 +333,9 @@ func newBatchSizer(lo, hi int, linger time.Duration) batchSizer {
 // next returns the size of the next batch.
 func (s *batchSizer) next() int { return s.size }
 
-// wrote takes the duty of a write of n records from start to end and
-// chooses the next size.
-func (s *batchSizer) wrote(n int, start, end time.Time) {
+// wrote takes the duty of a write of n records from start to end, after
+// which waiting records were queued, and chooses the next size.
+func (s *batchSizer) wrote(n, waiting int, start, end time.Time) {
 	first := s.lastEnd.IsZero()
 	cycle := end.Sub(s.lastEnd)
 	s.lastEnd = end
@@ -355,7 +358,7 @@ func (s *batchSizer) wrote(n int, start, end time.Time) {
 		s.duty, s.sampled = d, true
 	}
 	switch {
-	case s.duty > dutyHigh && float64(2*s.size)*s.span <= s.records*float64(s.linger):
+	case s.duty > dutyHigh && (float64(2*s.size)*s.span <= s.records*float64(s.linger) || waiting >= s.size):
 		s.size = min(2*s.size, s.max)
 	case s.duty < dutyLow:
 		s.size = max(s.size/2, s.min)

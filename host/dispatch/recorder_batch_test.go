@@ -17,14 +17,15 @@ import (
 )
 
 // TestBatchSizer feeds a batchSizer writes (how long each took, how long
-// its cycle was: from the end of the write before to its own end, and how
-// many records it wrote: a full batch unless given) and checks the size it
-// chooses after each.
+// its cycle was: from the end of the write before to its own end, how
+// many records it wrote: a full batch unless given, and how many were
+// waiting in the queue after it) and checks the size it chooses after
+// each.
 func TestBatchSizer(t *testing.T) {
 	const ms = time.Millisecond
 	type write struct {
 		took, cycle time.Duration
-		n           int
+		n, waiting  int
 	}
 	// every repeats w n times, sizes size n times.
 	every := func(n int, w write) []write { return slices.Repeat([]write{w}, n) }
@@ -36,34 +37,39 @@ func TestBatchSizer(t *testing.T) {
 		// sizes is the size after each write.
 		sizes []int
 	}{
-		{"the first write has no cycle", []write{{100 * ms, 0, 0}}, []int{64}},
-		{"low duty stays at the minimum", every(5, write{ms, 32 * ms, 0}), sizes(5, 64)},
+		{"the first write has no cycle", []write{{100 * ms, 0, 0, 0}}, []int{64}},
+		{"low duty stays at the minimum", every(5, write{ms, 32 * ms, 0, 0}), sizes(5, 64)},
 		{"high duty grows to the maximum and stays",
 			// Saturation: full batches, their writes a fifth of the time.
-			every(6, write{4 * ms, 20 * ms, 0}), []int{64, 128, 256, 512, 512, 512}},
+			every(6, write{4 * ms, 20 * ms, 0, 0}), []int{64, 128, 256, 512, 512, 512}},
 		{"high duty grows only to the size the rate fills within the linger",
 			// 2,000 records a second whose writes take a fifth of the
 			// time (a machine short of CPU): 200 records a linger.
-			cat(every(4, write{6 * ms, 32 * ms, 64}), every(4, write{13 * ms, 64 * ms, 128})),
+			cat(every(4, write{6 * ms, 32 * ms, 64, 0}), every(4, write{13 * ms, 64 * ms, 128, 0})),
 			[]int{64, 128, 128, 128, 128, 128, 128, 128}},
 		{"duty between the thresholds keeps the size",
-			cat(every(3, write{3 * ms, 25 * ms, 0}), every(4, write{2 * ms, 25 * ms, 0})),
+			cat(every(3, write{3 * ms, 25 * ms, 0, 0}), every(4, write{2 * ms, 25 * ms, 0, 0})),
 			[]int{64, 128, 256, 256, 256, 256, 256}},
 		{"back to the minimum when the rate falls",
-			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{ms, 100 * ms, 100})),
+			cat(every(5, write{3 * ms, 12 * ms, 0, 0}), every(6, write{ms, 100 * ms, 100, 0})),
 			[]int{64, 128, 256, 512, 512, 512, 256, 128, 64, 64, 64}},
 		{"full batches that keep it 5% busy come down after saturation",
 			// 4,000 records a second, 400 a batch at the linger.
-			cat(every(5, write{3 * ms, 12 * ms, 0}), every(6, write{5400 * time.Microsecond, 100 * ms, 400})),
+			cat(every(5, write{3 * ms, 12 * ms, 0, 0}), every(6, write{5400 * time.Microsecond, 100 * ms, 400, 0})),
 			[]int{64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64}},
 		{"a checkpoint's write and its backlog grow the size one step at 2,000 records a second",
 			// Batches of 64 every 32 ms; a write that waited out a WAL
 			// checkpoint, then the backlog it left, written at once.
-			cat(every(20, write{ms, 32 * ms, 0}), []write{{60 * ms, 90 * ms, 0}, {3 * ms, 3 * ms, 0}, {ms, ms, 64}},
-				every(6, write{ms, 32 * ms, 64})),
+			cat(every(20, write{ms, 32 * ms, 0, 0}), []write{{60 * ms, 90 * ms, 0, 180}, {3 * ms, 3 * ms, 0, 58}, {ms, ms, 64, 0}},
+				every(6, write{ms, 32 * ms, 64, 0})),
 			join(sizes(20, 64), sizes(3, 128), []int{128, 64}, sizes(4, 64))},
+		{"slow commits under saturation grow by the records waiting",
+			// Every commit takes 60 ms (a slow disk): full batches, and
+			// the queue holds more than the next one. The rate of the
+			// records written alone would keep the size at 64.
+			every(5, write{60 * ms, 60 * ms, 0, 1000}), []int{64, 128, 256, 512, 512}},
 		{"a clock that went back is no sample",
-			[]write{{ms, 0, 0}, {ms, -5 * ms, 0}, {ms, 32 * ms, 0}}, []int{64, 64, 64}},
+			[]write{{ms, 0, 0, 0}, {ms, -5 * ms, 0, 0}, {ms, 32 * ms, 0, 0}}, []int{64, 64, 64}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +83,7 @@ func TestBatchSizer(t *testing.T) {
 					n = s.next()
 				}
 				end = end.Add(w.cycle)
-				s.wrote(n, end.Add(-w.took), end)
+				s.wrote(n, w.waiting, end.Add(-w.took), end)
 				got = append(got, s.next())
 			}
 			require.Equal(t, tt.sizes, got)
