@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -74,7 +73,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		attempts []int
 		live     map[int64]bool
 	)
-	now := time.Now()
+	now := e.marks.clock()
 	mark, bounded := e.marks.bound(params, now)
 	err := onPgx(ctx, e.db, func(c *pgx.Conn, send sendBatch) error {
 		tx := &fetchTx{autocommitTx: autocommitTx{c: c}, send: send, at: micros(nowUTC())}

@@ -42,8 +42,9 @@ const (
 
 // fetchMarks are the marks bounded fetches start from, per queue.
 type fetchMarks struct {
-	mu sync.Mutex
-	m  map[string]fetchMark
+	mu  sync.Mutex
+	m   map[string]fetchMark
+	now func() time.Time // time.Now; tests set their own (under mu)
 }
 
 // fetchMark is where a queue's bounded fetches start, and when its last
@@ -54,7 +55,18 @@ type fetchMark struct {
 	full        time.Time // zero: none yet
 }
 
-func newFetchMarks() *fetchMarks { return &fetchMarks{m: map[string]fetchMark{}} }
+func newFetchMarks() *fetchMarks { return &fetchMarks{m: map[string]fetchMark{}, now: time.Now} }
+
+// clock is the time a fetch starts at, by f's clock (time.Now when f is
+// nil).
+func (f *fetchMarks) clock() time.Time {
+	if f == nil {
+		return time.Now()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now()
+}
 
 // bound returns where a fetch of params at now starts: ok is false when
 // it must be a full fetch (River's query unchanged), the queue's first or

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -69,6 +70,12 @@ func TestPgFetch_StartsAtMark(t *testing.T) {
 		return id
 	}
 	d := q.client.Driver().(pgDriver)
+	// The marks' clock stands still (a fetch within fetchFullEvery of
+	// the last full one however slow the machine) until moved.
+	at := time.Now()
+	d.marks.mu.Lock()
+	d.marks.now = func() time.Time { return at }
+	d.marks.mu.Unlock()
 	fetch := func(limit int) []int64 {
 		res, err := d.GetExecutor().JobGetAvailable(ctx, &riverdriver.JobGetAvailableParams{ClientID: "test",
 			MaxAttemptedBy: 100, MaxToLock: limit, Queue: queueRuns})
@@ -90,9 +97,7 @@ func TestPgFetch_StartsAtMark(t *testing.T) {
 	require.Empty(t, fetch(1), "nor does the next")
 
 	d.marks.mu.Lock()
-	m := d.marks.m[queueRuns]
-	m.full = m.full.Add(-fetchFullEvery)
-	d.marks.m[queueRuns] = m
+	at = at.Add(fetchFullEvery)
 	d.marks.mu.Unlock()
 	require.Equal(t, []int64{behind}, fetch(1), "a fetch fetchFullEvery after the last full one starts from the start")
 }
