@@ -102,11 +102,7 @@ func TestMigrate_UpgradesVersion1Records(t *testing.T) {
 func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgtest.DSN(t, "hh_jobs_migrate_")
-	cfg, err := pgx.ParseConfig(dsn)
-	require.NoError(t, err)
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { _ = db.Close() })
+	db, dsn := openPostgres(t, "hh_jobs_migrate_")
 
 	indexes := func() map[string]string {
 		rows, err := db.QueryContext(ctx, `SELECT indexname, indexdef FROM pg_indexes

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -50,11 +51,7 @@ func TestPgFetchBoundSQL_RiverQuery(t *testing.T) {
 func TestPgFetch_StartsAtMark(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgtest.DSN(t, "hh_jobs_fetch_")
-	cfg, err := pgx.ParseConfig(dsn)
-	require.NoError(t, err)
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { _ = db.Close() })
+	db, dsn := openPostgres(t, "hh_jobs_fetch_")
 	settings := DefaultSettings()
 	settings.Workers = 0 // the test fetches
 	q, err := New(ctx, Config{DB: db, Dialect: DialectPostgres, DatabaseURL: dsn, Runner: nopRunner{}, Settings: settings,
@@ -100,4 +97,16 @@ func TestPgFetch_StartsAtMark(t *testing.T) {
 	at = at.Add(fetchFullEvery)
 	d.marks.mu.Unlock()
 	require.Equal(t, []int64{behind}, fetch(1), "a fetch fetchFullEvery after the last full one starts from the start")
+}
+
+// openPostgres opens a database of the test's own on the test PostgreSQL
+// (pgtest.DSN, which skips the test without one), closed when it ends.
+func openPostgres(t *testing.T, prefix string) (*sql.DB, string) {
+	t.Helper()
+	dsn := pgtest.DSN(t, prefix)
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { _ = db.Close() })
+	return db, dsn
 }
