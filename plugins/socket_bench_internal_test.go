@@ -9,7 +9,7 @@ import (
 )
 
 // benchInputs are the inputs of the run socket benchmarks' echo runs.
-var benchInputs = []byte(`{"request_method":"POST","request_path":"/orders","request_params":{"name":"bob"},"request_body":"{\"id\":42,\"total\":9.5}"}`)
+const benchInputs = `{"request_method":"POST","request_path":"/orders","request_params":{"name":"bob"},"request_body":"{\"id\":42,\"total\":9.5}"}`
 
 // benchStream opens a run stream on a run socket served by echoExt in this
 // process and returns a function that makes the echo run of call id id on
@@ -23,8 +23,9 @@ func benchStream(b *testing.B) func(ctx context.Context, id uint64) {
 	}
 	b.Cleanup(func() { rs.fail(context.Canceled) })
 	b.ReportAllocs()
+	in := []byte(benchInputs)
 	return func(ctx context.Context, id uint64) {
-		r := &pb.RunRequest{CallId: id, RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: benchInputs}
+		r := &pb.RunRequest{CallId: id, RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: in}
 		if _, err := rs.run(ctx, r, runSize(r)); err != nil {
 			b.Error(err)
 		}
