@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 )
 
 // lockSQLite takes an exclusive lock beside a SQLite database (<db>.lock)
@@ -19,9 +18,9 @@ func lockSQLite(db string) (release func() error, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", db, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("another hookhost server is using %s (it holds %s): stop it, or give this one another --data-dir", db, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", db, err)

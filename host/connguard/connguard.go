@@ -30,15 +30,20 @@ const Reserve = 256
 // MinMax is the smallest cap DefaultMax returns.
 const MinMax = 64
 
+// unlimited is DefaultMax's cap where the descriptor limit is unknown or
+// over a million.
+const unlimited = 1 << 16
+
 // DefaultMax is the default connection cap: the file descriptor limit
 // (RLIMIT_NOFILE; Go raises the soft limit to the hard one at start) less
-// Reserve, and at least MinMax.
+// Reserve, and at least MinMax. Where there is no such limit (not Unix),
+// or it cannot be read, the cap is 65,536.
 func DefaultMax() int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<20 {
-		return 1 << 16
+	limit, ok := fileLimit()
+	if !ok || limit > 1<<20 {
+		return unlimited
 	}
-	return max(MinMax, int(rl.Cur)-Reserve)
+	return max(MinMax, int(limit)-Reserve)
 }
 
 // Guard tracks the connections of one or more listeners against one cap.
