@@ -326,46 +326,70 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
-// TestPostgresFigures checks PostgreSQL's per-request figures of a -pg
-// target: computed from the attack's measurement, folded into medians over
-// rounds, and written under the table; a target without them writes none.
+// TestPostgresFigures checks PostgreSQL's per-request and per-job figures
+// of a -pg target: computed from the measurement (per job only when the
+// attack and drain were measured), folded into medians over rounds, and
+// written under the table; a target without them writes none.
 func TestPostgresFigures(t *testing.T) {
 	t.Parallel()
-	result := func(ok uint64, dbCPU time.Duration, records, bytes int64) Result {
+	type pg struct {
+		cpu            time.Duration
+		records, bytes int64
+	}
+	result := func(ok uint64, attack, jobs pg) Result {
 		r := Result{Target: targetJobsPG}
-		m := &measurement{ok: ok, dbCPU: dbCPU, wal: walStat{records: records, bytes: bytes}}
+		m := &measurement{ok: ok, dbCPU: attack.cpu, wal: walStat{records: attack.records, bytes: attack.bytes},
+			jobsCPU: jobs.cpu, jobsWAL: walStat{records: jobs.records, bytes: jobs.bytes}}
 		m.metrics.Requests = ok
 		r.fill(m)
 		return r
 	}
+	const reqLine, jobLine = "PostgreSQL during the attack", "PostgreSQL over the attack and the drain"
 	tests := []struct {
-		name     string
-		rounds   []Result
-		wantCPU  time.Duration
-		wantRecs float64
-		wantLine string // "" when no line is wanted
+		name        string
+		rounds      []Result
+		wantCPU     time.Duration
+		wantRecs    float64
+		wantJobCPU  time.Duration
+		wantJobRecs float64
+		wantLines   []string // none: no PostgreSQL line is wanted
 	}{
-		{"one round", []Result{result(1000, 500*time.Millisecond, 40000, 12_000_000)}, 500 * time.Microsecond, 40,
-			"jobs-pg: PostgreSQL during the attack, per request: 500µs CPU (every postgres process), 40.0 WAL records, 12000 WAL bytes"},
-		{"median of three", []Result{result(1000, 300*time.Millisecond, 30000, 1), result(1000, 900*time.Millisecond, 50000, 1),
-			result(1000, 400*time.Millisecond, 45000, 1)}, 400 * time.Microsecond, 45, "400µs CPU"},
-		{"not measured", []Result{result(1000, 0, 0, 0)}, 0, 0, ""},
+		{"one round", []Result{result(1000, pg{500 * time.Millisecond, 40000, 12_000_000}, pg{900 * time.Millisecond, 50000, 14_000_000})},
+			500 * time.Microsecond, 40, 900 * time.Microsecond, 50, []string{
+				"jobs-pg: PostgreSQL during the attack, per request: 500µs CPU (every postgres process), 40.0 WAL records, 12000 WAL bytes",
+				"jobs-pg: PostgreSQL over the attack and the drain, per job (intake to completion; compare builds with this): 900µs CPU, 50.0 WAL records, 14000 WAL bytes"}},
+		{"median of three", []Result{result(1000, pg{300 * time.Millisecond, 30000, 1}, pg{700 * time.Millisecond, 31000, 1}),
+			result(1000, pg{900 * time.Millisecond, 50000, 1}, pg{600 * time.Millisecond, 33000, 1}),
+			result(1000, pg{400 * time.Millisecond, 45000, 1}, pg{800 * time.Millisecond, 32000, 1})},
+			400 * time.Microsecond, 45, 700 * time.Microsecond, 32, []string{"400µs CPU", "700µs CPU, 32.0 WAL records"}},
+		{"attack only (not drained)", []Result{result(1000, pg{500 * time.Millisecond, 40000, 1}, pg{})},
+			500 * time.Microsecond, 40, 0, 0, []string{reqLine}},
+		{"not measured", []Result{result(1000, pg{}, pg{})}, 0, 0, 0, 0, nil},
 	}
 	for _, tt := range tests {
-		rounds := make([][]Result, len(tt.rounds))
-		for i, r := range tt.rounds {
-			rounds[i] = []Result{r}
-		}
-		got := medians(rounds)[0]
-		require.Equal(t, tt.wantCPU, got.DBCPUPerReq, tt.name)
-		require.InDelta(t, tt.wantRecs, got.WALRecordsPerReq, 1e-9, tt.name)
-		var b strings.Builder
-		require.NoError(t, (&Report{Results: []Result{got}}).WriteTable(&b), tt.name)
-		if tt.wantLine == "" {
-			require.NotContains(t, b.String(), "PostgreSQL during the attack", tt.name)
-		} else {
-			require.Contains(t, b.String(), tt.wantLine, tt.name)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rounds := make([][]Result, len(tt.rounds))
+			for i, r := range tt.rounds {
+				rounds[i] = []Result{r}
+			}
+			got := medians(rounds)[0]
+			require.Equal(t, tt.wantCPU, got.DBCPUPerReq)
+			require.InDelta(t, tt.wantRecs, got.WALRecordsPerReq, 1e-9)
+			require.Equal(t, tt.wantJobCPU, got.DBCPUPerJob)
+			require.InDelta(t, tt.wantJobRecs, got.WALRecordsPerJob, 1e-9)
+			var b strings.Builder
+			require.NoError(t, (&Report{Results: []Result{got}}).WriteTable(&b))
+			for _, line := range tt.wantLines {
+				require.Contains(t, b.String(), line)
+			}
+			if len(tt.wantLines) == 0 {
+				require.NotContains(t, b.String(), reqLine)
+			}
+			if tt.wantJobCPU == 0 {
+				require.NotContains(t, b.String(), jobLine)
+			}
+		})
 	}
 }
 
@@ -377,14 +401,24 @@ func TestPgSampler(t *testing.T) {
 	if err != nil {
 		t.Skip("no /proc")
 	}
-	cpu0, ok := procCPU(os.Getpid())
-	require.True(t, ok)
 	s := samplePostgres(strings.TrimSpace(string(comm)), 10*time.Millisecond)
-	// Busy until this process used 100 ms more CPU, as /proc counts it.
-	for {
-		if cpu, _ := procCPU(os.Getpid()); cpu-cpu0 >= 100*time.Millisecond {
-			break
+	cpu0, ok := procCPU(os.Getpid()) // at or after s's first sample
+	require.True(t, ok)
+	// Busy until this process used 100 ms more CPU than at from, as /proc
+	// counts it.
+	busy := func(from time.Duration) {
+		for {
+			if cpu, _ := procCPU(os.Getpid()); cpu-from >= 100*time.Millisecond {
+				return
+			}
 		}
 	}
-	require.GreaterOrEqual(t, s.end(), 100*time.Millisecond)
+	busy(cpu0)
+	// A reading on the way (the attack's end) counts as far as it goes, and
+	// sampling goes on after it (the drain).
+	mid := s.total()
+	require.GreaterOrEqual(t, mid, 100*time.Millisecond)
+	cpu1, _ := procCPU(os.Getpid())
+	busy(cpu1)
+	require.GreaterOrEqual(t, s.end(), mid+100*time.Millisecond)
 }

@@ -336,7 +336,14 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 		}
 	}
 	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
-	m, err := measuredAttack(ctx, cl, opts, srv, srv.url, sameAnswer(pr.body))
+	var pg *pgWatch
+	if srv.postgres != "" {
+		pg = watchPostgres(ctx, srv.postgres)
+	}
+	m, err := measuredAttack(ctx, cl, opts, srv, srv.url, sameAnswer(pr.body), pg)
+	if pg != nil {
+		pg.end(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -359,19 +366,18 @@ func maxRate() vegeta.Rate { return vegeta.Rate{Freq: 0} }
 func fixedRate(perSec int) vegeta.Rate { return vegeta.Rate{Freq: perSec, Per: time.Second} }
 
 // measuredAttack is attack for opts.Duration, plus the server's CPU time
-// and peak memory meanwhile (server and extension processes together).
-func measuredAttack(ctx context.Context, cl *http.Client, opts Options, srv *server, url string, want answerCheck) (*measurement, error) {
-	var pg *pgWatch
-	if srv.postgres != "" {
-		pg = watchPostgres(ctx, srv.postgres)
-	}
+// and peak memory meanwhile (server and extension processes together),
+// and for a -pg target PostgreSQL's CPU and WAL from pg's start to the
+// attack's end (pg: nil for the other targets; the caller starts it just
+// before and ends it).
+func measuredAttack(ctx context.Context, cl *http.Client, opts Options, srv *server, url string, want answerCheck, pg *pgWatch) (*measurement, error) {
 	mem := sampleMem(srv.proc, 200*time.Millisecond)
 	cpu0 := srv.proc.cpu()
 	m, err := attack(ctx, cl, opts, url, opts.Duration, maxRate(), want)
 	cpu1 := srv.proc.cpu()
 	rss, pss := mem.end()
-	if pg != nil {
-		m.dbCPU, m.wal = pg.end(ctx)
+	if pg != nil && err == nil {
+		m.dbCPU, m.wal = pg.read(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -500,6 +506,10 @@ type measurement struct {
 	// WAL the PostgreSQL server wrote during the attack (pgstat.go).
 	dbCPU time.Duration
 	wal   walStat
+	// For a -pg job target whose queue drained, the same over the attack
+	// and the drain after it (jobsCPU zero otherwise).
+	jobsCPU time.Duration
+	jobsWAL walStat
 }
 
 // attack runs one attack at rate (maxRate: as fast as opts.Workers workers

@@ -71,7 +71,10 @@ func jobAccepted() answerCheck {
 // measureJobs measures a job target: durable 202s per second while the
 // server's workers run the jobs, then, once the queue has drained (or
 // opts.Drain has passed), completed jobs per second and start latency, from
-// the jobs' own timestamps.
+// the jobs' own timestamps. The warm-up's jobs finish before the measured
+// attack starts, so that on PostgreSQL the work over the attack and the
+// drain after it is that of the attack's jobs alone, each from its intake
+// to its end (Result.DBCPUPerJob).
 //
 // The server runs in its default configuration (automations in the
 // extension process).
@@ -127,18 +130,35 @@ func measureJobs(ctx context.Context, opts Options, name, pname string) (*Result
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
-	m, err := measuredAttack(ctx, cl, opts, srv, target, check)
+	opts.Notef("%s: waiting up to %s for the probe's and warm-up's jobs to finish", name, opts.Drain)
+	warmDrained, err := a.waitDrained(ctx, opts.Drain)
 	if err != nil {
 		return nil, err
 	}
-	res.fill(m)
+
+	opts.Notef("%s: measuring %s with %d connections", name, opts.Duration, opts.Workers)
+	var pg *pgWatch
+	if srv.postgres != "" {
+		pg = watchPostgres(ctx, srv.postgres)
+		defer pg.end(ctx)
+	}
+	m, err := measuredAttack(ctx, cl, opts, srv, target, check, pg)
+	if err != nil {
+		return nil, err
+	}
 
 	opts.Notef("%s: waiting up to %s for the queued jobs to finish", name, opts.Drain)
 	js, err := a.drain(ctx, opts.Drain)
 	if err != nil {
 		return nil, err
 	}
+	if pg != nil {
+		cpu, wal := pg.end(ctx)
+		if warmDrained && js.Drained {
+			m.jobsCPU, m.jobsWAL = cpu, wal
+		}
+	}
+	res.fill(m)
 	res.Jobs = js
 	return res, nil
 }
@@ -245,33 +265,42 @@ type JobStats struct {
 	StartMaxms float64 `json:"start_max_ms"`
 }
 
-// drain waits up to within for the queue to be empty, then computes the
-// job figures.
-func (a *adminClient) drain(ctx context.Context, within time.Duration) (*JobStats, error) {
-	st := &JobStats{}
+// waitDrained waits up to within for the queue to have no job queued,
+// running or retrying, and reports whether it got there.
+func (a *adminClient) waitDrained(ctx context.Context, within time.Duration) (bool, error) {
 	deadline := time.Now().Add(within)
 	for {
 		pending := 0
 		for _, state := range []string{"Queued", "Running", "Retrying"} {
 			l, err := a.list(ctx, state)
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			pending += len(l)
 		}
 		if pending == 0 {
-			st.Drained = true
-			break
+			return true, nil
 		}
 		if time.Now().After(deadline) {
-			break
+			return false, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// drain waits up to within for the queue to be empty, then computes the
+// job figures.
+func (a *adminClient) drain(ctx context.Context, within time.Duration) (*JobStats, error) {
+	st := &JobStats{}
+	drained, err := a.waitDrained(ctx, within)
+	if err != nil {
+		return nil, err
+	}
+	st.Drained = drained
 	rows, err := a.list(ctx, "")
 	if err != nil {
 		return nil, err

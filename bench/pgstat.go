@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,9 @@ type pgSampler struct {
 	parent int
 	stop   chan struct{}
 	done   chan struct{}
+	// mu guards first and last: total reads them while the sampling
+	// goroutine writes them.
+	mu sync.Mutex
 	// first is each process's CPU at its first sample (0 for a process
 	// that started after the first sample), last its latest.
 	first, last map[int]time.Duration
@@ -69,6 +73,8 @@ func (s *pgSampler) sample(initial bool) {
 	if err != nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -96,16 +102,31 @@ func (s *pgSampler) sample(initial bool) {
 	}
 }
 
-// end stops sampling and returns the CPU time the postgres processes used
-// since samplePostgres.
-func (s *pgSampler) end() time.Duration {
-	close(s.stop)
-	<-s.done
+// total samples the processes now and returns the CPU time they used
+// since samplePostgres, sampling on.
+func (s *pgSampler) total() time.Duration {
+	s.sample(false)
+	return s.sum()
+}
+
+// sum is the CPU time of the processes from their first sample to their
+// last.
+func (s *pgSampler) sum() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var d time.Duration
 	for pid, last := range s.last {
 		d += last - s.first[pid]
 	}
 	return d
+}
+
+// end stops sampling and returns the CPU time the postgres processes used
+// since samplePostgres.
+func (s *pgSampler) end() time.Duration {
+	close(s.stop)
+	<-s.done
+	return s.sum()
 }
 
 // procCPU is a process's CPU time (user + system) so far.
@@ -159,13 +180,15 @@ func readWAL(ctx context.Context, db *sql.DB) (w walStat, ok bool) {
 	return w, err == nil
 }
 
-// pgWatch measures PostgreSQL's CPU and WAL between start and end.
+// pgWatch measures PostgreSQL's CPU and WAL from watchPostgres on: at
+// each read (the measured attack's end) and at end (a job target's drain's
+// end).
 type pgWatch struct {
-	db      *sql.DB
-	cpu     *pgSampler
-	wal0    walStat
-	walOK   bool
-	started bool
+	db    *sql.DB
+	cpu   *pgSampler
+	wal0  walStat
+	walOK bool
+	ended bool
 }
 
 // watchPostgres starts measuring; dsn is the -postgres DSN. Without /proc
@@ -181,13 +204,30 @@ func watchPostgres(ctx context.Context, dsn string) *pgWatch {
 	return w
 }
 
-// end stops measuring and returns the CPU the postgres processes used and
-// the WAL records and bytes written meanwhile.
-func (w *pgWatch) end(ctx context.Context) (cpu time.Duration, wal walStat) {
-	cpu = w.cpu.end()
-	if w1, ok := readWAL(ctx, w.db); ok && w.walOK {
-		wal = walStat{records: w1.records - w.wal0.records, bytes: w1.bytes - w.wal0.bytes}
+// read returns the CPU the postgres processes used and the WAL records
+// and bytes written since watchPostgres, measuring on.
+func (w *pgWatch) read(ctx context.Context) (cpu time.Duration, wal walStat) {
+	return w.cpu.total(), w.walSince(ctx)
+}
+
+// walSince is the WAL written since watchPostgres (zero when pg_stat_wal
+// cannot be read).
+func (w *pgWatch) walSince(ctx context.Context) walStat {
+	w1, ok := readWAL(ctx, w.db)
+	if !ok || !w.walOK {
+		return walStat{}
 	}
+	return walStat{records: w1.records - w.wal0.records, bytes: w1.bytes - w.wal0.bytes}
+}
+
+// end stops measuring and returns what read would. Calling it again
+// returns zeros.
+func (w *pgWatch) end(ctx context.Context) (cpu time.Duration, wal walStat) {
+	if w.ended {
+		return 0, walStat{}
+	}
+	w.ended = true
+	cpu, wal = w.cpu.end(), w.walSince(ctx)
 	if w.db != nil {
 		_ = w.db.Close()
 	}
