@@ -149,19 +149,26 @@ func accessAttrs(c *fiber.Ctx, path string, e *Entry, status int, elapsed time.D
 }
 
 // redactedPath is the request path with its webhook token redacted, as a
-// string of its own: one allocation, where converting the path and then
-// redacting the token were two.
+// string of its own: at most one allocation, and none for a webhook's own
+// path, /webhooks/<token>, which is always redactedWebhookPath.
 func redactedPath(p []byte) string {
 	if len(p) == 0 {
 		return ""
 	}
 	view := unsafe.String(unsafe.SliceData(p), len(p)) // p's bytes, only while this runs
-	out := redact.Tokens(view)
-	if unsafe.StringData(out) == unsafe.StringData(view) {
-		return strings.Clone(out) // no token: Tokens returned its argument
+	var buf [128]byte
+	out, ok := redact.AppendTokens(buf[:0], view)
+	switch {
+	case !ok:
+		return strings.Clone(view) // no token
+	case string(out) == redactedWebhookPath:
+		return redactedWebhookPath
 	}
-	return out // a string Tokens built
+	return string(out)
 }
+
+// redactedWebhookPath is a webhook request's path in the access line.
+const redactedWebhookPath = "/webhooks/" + redact.Marker
 
 // idLen is the length of a request id the middleware makes: 96 random
 // bits in hex.

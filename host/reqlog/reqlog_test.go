@@ -121,6 +121,7 @@ func TestRedactedPath(t *testing.T) {
 		{"/webhooks/" + tok + "/a/b", "/webhooks/[redacted]/a/b"},
 		{"/webhooks/short", "/webhooks/short"},
 		{"/api/v1/runs", "/api/v1/runs"},
+		{"/webhooks/" + tok + "/" + strings.Repeat("long/", 40), "/webhooks/[redacted]/" + strings.Repeat("long/", 40)},
 	} {
 		b := []byte(tt.path)
 		got := reqlog.RedactedPath(b)
@@ -128,6 +129,24 @@ func TestRedactedPath(t *testing.T) {
 			b[i] = 'x'
 		}
 		require.Equal(t, tt.want, got)
+	}
+}
+
+// TestRedactedPath_Allocs counts the path's allocations: none for a
+// webhook's own path (a constant), one for any other.
+func TestRedactedPath_Allocs(t *testing.T) {
+	tok := strings.Repeat("ab12", 10)
+	for _, tt := range []struct {
+		path   string
+		allocs float64
+	}{
+		{"/webhooks/" + tok, 0},
+		{"/webhooks/" + tok + "/a/b", 1},
+		{"/api/v1/runs", 1},
+	} {
+		b := []byte(tt.path)
+		got := testing.AllocsPerRun(100, func() { reqlog.RedactedPath(b) })
+		require.Equal(t, tt.allocs, got, "%s", tt.path)
 	}
 }
 

@@ -173,14 +173,58 @@ func appendString(b []byte, json bool, s string) []byte {
 }
 
 // plainJSONString reports whether s is all plainJSON bytes: a JSON string
-// of s as it is.
+// of s as it is. Most of the access line's strings are plain and short, so
+// it tests eight bytes at a time, the last eight (overlapping) for the
+// rest, and a string of 4 to 7 bytes as its first and last four.
 func plainJSONString(s string) bool {
-	for i := 0; i < len(s); i++ {
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			if !plainJSONWord(load64(s[i : i+8])) {
+				return false
+			}
+		}
+		return n%8 == 0 || plainJSONWord(load64(s[n-8:]))
+	case n >= 4:
+		return plainJSONWord(load32(s[:4]) | load32(s[n-4:])<<32)
+	}
+	for i := 0; i < n; i++ {
 		if !plainJSON[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// load64 is the little-endian word of w's first eight bytes.
+func load64(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// load32 is the little-endian word of w's first four bytes.
+func load32(w string) uint64 {
+	_ = w[3]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24
+}
+
+// plainJSONWord reports whether the eight bytes of x are all plainJSON
+// bytes: none from 0x80, below 0x20, '"' or '\\'. A byte from 0x80 sets
+// its high bit in x; with none, x-0x20 in each byte borrows (setting a
+// high bit) exactly when some byte is below 0x20; and (v-1)&^v in each
+// byte sets a high bit exactly when some byte of v is zero, v being x
+// xor '"' or '\\' in every byte.
+func plainJSONWord(x uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	quote := x ^ ('"' * ones)
+	backslash := x ^ ('\\' * ones)
+	bad := x | (x - 0x20*ones) | (quote-ones)&^quote | (backslash-ones)&^backslash
+	return bad&highs == 0
 }
 
 // appendEscapedJSONString is slog's (encoding/json's string encoding

@@ -267,3 +267,35 @@ func TestHandler_AfterClose(t *testing.T) {
 	require.NoError(t, h.Handle(context.Background(), r))
 	require.Equal(t, []string{slogLine(true, slog.NewRecord(r.Time, r.Level, "before", 0)), slogLine(true, r)}, out.got())
 }
+
+// TestPlainJSONString checks the eight-bytes-at-a-time test against the
+// byte table: every byte value at every position of strings of 1 to 17
+// plain bytes, so each lands in a word and in the tail.
+func TestPlainJSONString(t *testing.T) {
+	t.Parallel()
+	for n := 1; n <= 17; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				want := plainJSON[c]
+				if got := plainJSONString(string(b)); got != want {
+					t.Fatalf("plainJSONString(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"", true},
+		{"/webhooks/[redacted]", true},
+		{`Go-http-client/1.1 "x"`, false},
+		{"0123456789abcdef\x1f", false},
+		{"01234567\\89abcdef", false},
+		{"héllo wörld", false},
+	} {
+		require.Equal(t, tt.want, plainJSONString(tt.s), "%q", tt.s)
+	}
+}
