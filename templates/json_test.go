@@ -117,6 +117,8 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 		{"NegativeZero", dict.Of("f", math.Copysign(0, -1))},
 		{"Floats", []any{1.0, 1.5, 1e25, 0.1, -2.0}},
 		{"Scalar", "a/b"},
+		{"Slashes", dict.Of("a/b", `\/`, "c", `\\//"/`, "/", []any{"/", `"/`, `\`, "é/€/😀\x01/"})},
+		{"Structural", dict.Of("{[,:]}", `"{[,:]}\"`, "\\", []any{"]", "}", "[]", "{}", ",", ":", `\"`, `\\`}, "e", []any{[]any{}, dict.New(0)})},
 		{"Int", int64(-7)},
 		{"Closure", dict.Of("f", pongo2.Lambda(func(...any) (any, error) { return nil, nil }))},
 		{"Deep", func() any {
