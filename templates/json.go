@@ -2,6 +2,7 @@ package templates
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -51,6 +52,12 @@ type phpJSONEncoder struct {
 	err     error // the first encoding error (JSON_ERROR_*)
 	full    bool  // past max
 	depth   int
+	// blanks counts the bytes JSON_PRETTY_PRINT added, slashes the "/"
+	// JSON_UNESCAPED_SLASHES left as they are, and invalid is set when an
+	// invalid UTF-8 sequence was ignored or substituted: what the text
+	// without those flags would differ by (fJSONEncodePretty).
+	blanks, slashes int
+	invalid         bool
 }
 
 // phpJSONEncode encodes v as PHP's json_encode(v, flags) does, in at most
@@ -87,6 +94,7 @@ func (e *phpJSONEncoder) newline() {
 		for range e.depth {
 			e.b = append(e.b, "    "...)
 		}
+		e.blanks += 1 + 4*e.depth
 	}
 }
 
@@ -187,6 +195,7 @@ func (e *phpJSONEncoder) array(n int, list bool, item func(i int) (string, any))
 			e.b = append(e.b, ':')
 			if e.flags&jsonPrettyPrint != 0 {
 				e.b = append(e.b, ' ')
+				e.blanks++
 			}
 		}
 		e.value(v)
@@ -243,6 +252,7 @@ func (e *phpJSONEncoder) str(s string, flags int) {
 			i += size
 			switch {
 			case r == utf8.RuneError && size == 1:
+				e.invalid = true
 				switch {
 				case flags&jsonInvalidUTF8Ignore != 0:
 				case flags&jsonInvalidUTF8Substitute != 0:
@@ -280,6 +290,7 @@ func (e *phpJSONEncoder) str(s string, flags int) {
 		case '/':
 			if flags&jsonUnescapedSlashes != 0 {
 				e.b = append(e.b, '/')
+				e.slashes++
 			} else {
 				e.b = append(e.b, '\\', '/')
 			}
@@ -373,6 +384,58 @@ func fJSONEncode(st *state, in any, args ...any) (any, error) {
 		st.encoded, st.encodedFrom, st.encodedAt = out, in, st.applied
 	}
 	return out, nil
+}
+
+// prettyJSON stands for json_encode's text of a value when json_pretty
+// is the next filter (`x|json_encode|json_pretty`, which the translation
+// writes as x|_tw_json_encode_pretty|json_pretty): rather than the compact
+// text, which json_pretty would read again, the json_encode writes the
+// pretty text directly, and accounts for the compact text it does not
+// build. Only that json_pretty sees it.
+type prettyJSON struct {
+	text    string // json_pretty's result
+	compact int    // the length of json_encode's text
+	extra   int64  // prettySize(json_encode's text, 4) - compact
+	at      uint32 // state.applied of the json_encode
+}
+
+// jsonPrettyFlags are json_pretty's json_encode flags.
+const jsonPrettyFlags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+
+// fJSONEncodePretty is json_encode (no flags) when json_pretty comes next.
+// A value that roundTrips is encoded once, with json_pretty's flags: the
+// two texts differ only in blanks and slashes (and the pretty one has no
+// text for invalid UTF-8, when the other is false), so the length of the
+// compact text, which the string and memory limits check as json_encode's
+// filter call would, is known without writing it. Other values take the
+// ordinary json_encode.
+func fJSONEncodePretty(st *state, in any, _ ...any) (any, error) {
+	extra, ok := prettyExtra(in, 0, 4)
+	if !ok {
+		return fJSONEncode(st, in)
+	}
+	// The pretty text is at most extra bytes longer than the compact one,
+	// so past String+extra the compact text is past String.
+	e := phpJSONEncoder{flags: jsonPrettyFlags, max: int(min(int64(st.limits.String)+extra, math.MaxInt32)), b: st.scratch[:0]}
+	e.value(in)
+	st.keepScratch(e.b)
+	if e.full {
+		return nil, st.errString()
+	}
+	if e.err != nil || e.invalid {
+		return fJSONEncode(st, in) // false, as PHP's json_encode
+	}
+	compact := len(e.b) - e.blanks + e.slashes
+	// What the filter call checks of the text json_encode builds
+	// (state.built).
+	if compact > st.limits.String {
+		return nil, st.errString()
+	}
+	if err := st.alloc(int64(compact)); err != nil {
+		return nil, err
+	}
+	st.pretty = prettyJSON{text: string(e.b), compact: compact, extra: extra, at: st.applied}
+	return &st.pretty, nil
 }
 
 // encodedValue returns the value s is the text of when s is what the
@@ -529,6 +592,15 @@ func roundTrips(v any, depth int) bool {
 // JSON_INVALID_UTF8_SUBSTITUTE (4 spaces, non-ASCII as \uXXXX, {} as []).
 // Text that is not JSON gives "null"; a value that is not text, "".
 func fJSONPretty(st *state, in any, _ ...any) (any, error) {
+	if p, ok := in.(*prettyJSON); ok {
+		if p != &st.pretty || st.applied != p.at+1 {
+			return nil, errors.New("json_pretty: the text of another json_encode")
+		}
+		if err := st.wantString(int64(p.compact) + p.extra); err != nil {
+			return nil, err
+		}
+		return p.text, nil
+	}
 	s, ok := in.(string)
 	if !ok {
 		return "", nil
@@ -548,7 +620,7 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	if err := st.wantString(size); err != nil {
 		return nil, err
 	}
-	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+	const flags = jsonPrettyFlags
 	if encoded {
 		return prettyOfCompact(s, size), nil
 	}

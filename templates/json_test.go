@@ -130,11 +130,32 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 		}()},
 	} {
 		data := dict.Of("x", tc.x)
-		got, err := env.Render(`{{ x|json_encode|json_pretty }}`, data)
-		require.NoError(t, err, tc.name)
 		want, err := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
 		require.NoError(t, err, tc.name)
-		require.Equal(t, want, got, tc.name)
+		// Encoded once, pretty (fJSONEncodePretty); and from the text of
+		// the json_encode just before (prettyOfCompact).
+		for _, src := range []string{`{{ x|json_encode|json_pretty }}`, `{% set j = x|json_encode %}{{ j|json_pretty }}`} {
+			got, err := env.Render(src, data)
+			require.NoError(t, err, tc.name)
+			require.Equal(t, want, got, "%s: %s", tc.name, src)
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_Invalid checks `x|json_encode|json_pretty` where
+// json_encode gives false (invalid UTF-8, which json_pretty's own flags
+// would substitute): json_pretty of false is "".
+func TestJSONPrettyOfEncoded_Invalid(t *testing.T) {
+	t.Parallel()
+	env := New()
+	for _, x := range []any{"a\xffb", dict.Of("k", []any{"ok", "\xc3"}), dict.Of("\xff", int64(1))} {
+		data := dict.Of("x", x)
+		got, err := env.Render(`[{{ x|json_encode|json_pretty }}]`, data)
+		require.NoError(t, err)
+		require.Equal(t, "[]", got, "%q", x)
+		got, err = env.Render(`[{{ x|json_encode|json_pretty is same as(false) ? "f" : "t" }}]`, data)
+		require.NoError(t, err)
+		require.Equal(t, "[t]", got, "%q", x)
 	}
 }
 
@@ -202,13 +223,30 @@ func TestJSONPrettyOfEncoded_StringLimit(t *testing.T) {
 	x := dict.Of("a", []any{int64(1), dict.Of("b", "c,d:[]"), []any{}}, "e", dict.New(0))
 	s, _, _ := phpJSONEncode(x, 0, 0)
 	size := int(prettySize(s, 4))
-	for _, limit := range []int{size - 1, size, size + 1} {
+	for _, limit := range []int{len(s) - 1, len(s), size - 1, size, size + 1} {
 		env := New(WithLimits(Limits{String: limit}))
 		data := dict.Of("x", x)
-		got, gotErr := env.Render(`{{ x|json_encode|json_pretty }}`, data)
 		want, wantErr := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
-		require.Equal(t, limit < size, gotErr != nil, "limit %d: %v", limit, gotErr)
-		require.Equal(t, wantErr != nil, gotErr != nil, "limit %d: %v, %v", limit, wantErr, gotErr)
-		require.Equal(t, want, got, "limit %d", limit)
+		for i, src := range []string{`{{ x|json_encode|json_pretty }}`, `{% set j = x|json_encode %}{{ j|json_pretty }}`} {
+			got, gotErr := env.Render(src, data)
+			require.Equal(t, limit < size, gotErr != nil, "limit %d %s: %v", limit, src, gotErr)
+			require.Equal(t, want, got, "limit %d %s", limit, src)
+			if gotErr == nil {
+				continue
+			}
+			var gotTE, wantTE *Error
+			require.ErrorAs(t, gotErr, &gotTE)
+			require.ErrorAs(t, wantErr, &wantTE)
+			require.Equal(t, wantTE.Msg, gotTE.Msg, "limit %d %s", limit, src)
+			if i == 0 {
+				// At the filter that failed: json_encode (column 6) when
+				// its text is too long, else json_pretty (18).
+				col := 18
+				if limit < len(s) {
+					col = 6
+				}
+				require.Equal(t, [2]int{1, col}, [2]int{gotTE.Line, gotTE.Col}, "limit %d", limit)
+			}
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // *pongo2.Value) into the dict value model.
 func norm(x any) any {
 	switch t := x.(type) {
-	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime:
+	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime, *prettyJSON:
 		return x
 	case int:
 		return int64(t)
