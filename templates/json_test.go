@@ -128,6 +128,13 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 			}
 			return v
 		}()},
+		{"Deep40", func() any {
+			var v any = "x"
+			for i := range 40 {
+				v = dict.Of("k", v, "i", int64(i))
+			}
+			return v
+		}()},
 	} {
 		data := dict.Of("x", tc.x)
 		want, err := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
