@@ -416,7 +416,7 @@ func fJSONEncodePretty(st *state, in any, _ ...any) (any, error) {
 	}
 	// The pretty text is at most extra bytes longer than the compact one,
 	// so past String+extra the compact text is past String.
-	e := phpJSONEncoder{flags: jsonPrettyFlags, max: int(min(int64(st.limits.String)+extra, math.MaxInt32)), b: st.scratch[:0]}
+	e := phpJSONEncoder{flags: jsonPrettyFlags, max: int(min(int64(st.limits.String)+extra, math.MaxInt)), b: st.scratch[:0]}
 	e.value(in)
 	st.keepScratch(e.b)
 	if e.full {
