@@ -2,7 +2,6 @@ package templates
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -410,20 +409,25 @@ const jsonPrettyFlags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8
 // filter call would, is known without writing it. Other values take the
 // ordinary json_encode.
 func fJSONEncodePretty(st *state, in any, _ ...any) (any, error) {
+	// The pretty text is json_pretty's result, so one past String fails
+	// the string limit anyway: when its blanks alone are past it, nothing
+	// is built; else the encoder stops there (what it builds is bounded as
+	// json_encode's is). Then, as for a value json_encode rejects (invalid
+	// UTF-8, too deep), the ordinary json_encode gives its text or its
+	// error and json_pretty takes its own route: the same result and
+	// errors as the unfused filters, by construction.
 	extra, ok := prettyExtra(in, 0, 4)
-	if !ok {
+	if !ok || extra > int64(st.limits.String) {
 		return fJSONEncode(st, in)
 	}
-	// The pretty text is at most extra bytes longer than the compact one,
-	// so past String+extra the compact text is past String.
-	e := phpJSONEncoder{flags: jsonPrettyFlags, max: int(min(int64(st.limits.String)+extra, math.MaxInt)), b: st.scratch[:0]}
+	e := phpJSONEncoder{flags: jsonPrettyFlags, max: st.limits.String, b: st.scratch[:0]}
+	if int64(cap(e.b)) < extra {
+		e.b = make([]byte, 0, extra) // the pretty text is longer: fewer steps of growth
+	}
 	e.value(in)
 	st.keepScratch(e.b)
-	if e.full {
-		return nil, st.errString()
-	}
-	if e.err != nil || e.invalid {
-		return fJSONEncode(st, in) // false, as PHP's json_encode
+	if e.full || len(e.b) > st.limits.String || e.err != nil || e.invalid {
+		return fJSONEncode(st, in)
 	}
 	compact := len(e.b) - e.blanks + e.slashes
 	// What the filter call checks of the text json_encode builds

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -253,6 +254,94 @@ func TestJSONPrettyOfEncoded_StringLimit(t *testing.T) {
 					col = 6
 				}
 				require.Equal(t, [2]int{1, col}, [2]int{gotTE.Line, gotTE.Col}, "limit %d", limit)
+			}
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_Bounded checks that `x|json_encode|json_pretty`
+// of a value whose pretty text is far past the string limit (deep indents
+// over a compact text within it) builds no more than the limit allows
+// before failing, and fails as the unfused filters do.
+func TestJSONPrettyOfEncoded_Bounded(t *testing.T) {
+	// Not parallel: TotalAlloc counts the whole process.
+	zeros := func(n int) []any {
+		l := make([]any, n)
+		for i := range l {
+			l[i] = int64(0)
+		}
+		return l
+	}
+	nest := func(v any, n int) any {
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	rows := func(n, k int) []any {
+		x := make([]any, k)
+		for i := range x {
+			x[i] = zeros(n)
+		}
+		return x
+	}
+	for _, tc := range []struct {
+		name   string
+		x      any
+		string int
+	}{
+		// Compact ~24 KB, pretty ~3 MB: past the limit at json_pretty.
+		{"PrettyPast", nest(rows(100, 120), 61), 128 << 10},
+		{"PrettyPastSmall", nest(rows(100, 120), 61), 32 << 10},
+		// Blanks within the limit, the pretty text past it.
+		{"PrettyJustPast", rows(100, 120), 128 << 10},
+		// Compact past the limit: json_encode fails.
+		{"CompactPast", nest(rows(100, 120), 61), 16 << 10},
+		// Within it: the text.
+		{"Fits", nest(rows(10, 10), 10), 128 << 10},
+	} {
+		env := New(WithLimits(Limits{String: tc.string, Memory: 8 << 20}))
+		data := dict.Of("x", tc.x)
+		want, wantErr := env.Render(`{% set j = x|json_encode %}{{ j|json_pretty }}`, data)
+		const src = `{{ x|json_encode|json_pretty }}`
+		_, _ = env.Render(src, data) // compiled and pooled
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got, gotErr := env.Render(src, data)
+		runtime.ReadMemStats(&after)
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d bytes allocated", tc.name, alloc)
+		require.Less(t, alloc, uint64(4*tc.string+64<<10), tc.name)
+		require.Equal(t, want, got, tc.name)
+		require.Equal(t, wantErr != nil, gotErr != nil, "%s: %v", tc.name, gotErr)
+		if wantErr != nil {
+			var gotTE, wantTE *Error
+			require.ErrorAs(t, gotErr, &gotTE)
+			require.ErrorAs(t, wantErr, &wantTE)
+			require.Equal(t, wantTE.Msg, gotTE.Msg, tc.name)
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_InvalidLimit checks `x|json_encode|json_pretty`
+// of invalid UTF-8 under small string limits against the unfused filters:
+// json_encode's false (or its string limit error), not the pretty text's.
+func TestJSONPrettyOfEncoded_InvalidLimit(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{8, 16, 32} {
+		env := New(WithLimits(Limits{String: limit}))
+		for _, x := range []any{dict.Of("a\xff", "bb"), dict.Of("k", []any{"ok", "\xc3", "/////"}), "a\xffb/c",
+			[]any{[]any{[]any{"\xff"}}}, dict.Of("long", strings.Repeat("x", 40), "bad", "\xff")} {
+			data := dict.Of("x", x)
+			want, wantErr := env.Render(`[{% set j = x|json_encode %}{{ j|json_pretty }}]`, data)
+			got, gotErr := env.Render(`[{{ x|json_encode|json_pretty }}]`, data)
+			require.Equal(t, want, got, "limit %d %q", limit, x)
+			require.Equal(t, wantErr != nil, gotErr != nil, "limit %d %q: %v", limit, x, gotErr)
+			if wantErr != nil {
+				var gotTE, wantTE *Error
+				require.ErrorAs(t, gotErr, &gotTE)
+				require.ErrorAs(t, wantErr, &wantTE)
+				require.Equal(t, wantTE.Msg, gotTE.Msg, "limit %d %q", limit, x)
 			}
 		}
 	}
