@@ -51,6 +51,12 @@ type phpJSONEncoder struct {
 	err     error // the first encoding error (JSON_ERROR_*)
 	full    bool  // past max
 	depth   int
+	// blanks counts the bytes JSON_PRETTY_PRINT added, slashes the "/"
+	// JSON_UNESCAPED_SLASHES left as they are, and invalid is set when an
+	// invalid UTF-8 sequence was ignored or substituted: what the text
+	// without those flags would differ by (fJSONEncodePretty).
+	blanks, slashes int
+	invalid         bool
 }
 
 // phpJSONEncode encodes v as PHP's json_encode(v, flags) does, in at most
@@ -87,6 +93,7 @@ func (e *phpJSONEncoder) newline() {
 		for range e.depth {
 			e.b = append(e.b, "    "...)
 		}
+		e.blanks += 1 + 4*e.depth
 	}
 }
 
@@ -114,8 +121,8 @@ func (e *phpJSONEncoder) value(v any) {
 	case []any:
 		e.array(len(t), true, func(i int) (string, any) { return "", t[i] })
 	case *dict.Map:
-		keys := t.Keys()
-		e.array(len(keys), isList(t), func(i int) (string, any) { return keys[i], t.Value(keys[i]) })
+		keys, vals := t.Keys(), t.Values()
+		e.array(len(keys), isList(t), func(i int) (string, any) { return keys[i], vals[i] })
 	case pongo2.Lambda:
 		e.b = append(e.b, "{}"...) // a PHP Closure has no public properties
 	case *dateTime:
@@ -187,6 +194,7 @@ func (e *phpJSONEncoder) array(n int, list bool, item func(i int) (string, any))
 			e.b = append(e.b, ':')
 			if e.flags&jsonPrettyPrint != 0 {
 				e.b = append(e.b, ' ')
+				e.blanks++
 			}
 		}
 		e.value(v)
@@ -243,6 +251,7 @@ func (e *phpJSONEncoder) str(s string, flags int) {
 			i += size
 			switch {
 			case r == utf8.RuneError && size == 1:
+				e.invalid = true
 				switch {
 				case flags&jsonInvalidUTF8Ignore != 0:
 				case flags&jsonInvalidUTF8Substitute != 0:
@@ -280,6 +289,7 @@ func (e *phpJSONEncoder) str(s string, flags int) {
 		case '/':
 			if flags&jsonUnescapedSlashes != 0 {
 				e.b = append(e.b, '/')
+				e.slashes++
 			} else {
 				e.b = append(e.b, '\\', '/')
 			}
@@ -375,6 +385,63 @@ func fJSONEncode(st *state, in any, args ...any) (any, error) {
 	return out, nil
 }
 
+// prettyJSON stands for json_encode's text of a value when json_pretty
+// is the next filter (`x|json_encode|json_pretty`, which the translation
+// writes as x|_tw_json_encode_pretty|json_pretty): rather than the compact
+// text, which json_pretty would read again, the json_encode writes the
+// pretty text directly, and accounts for the compact text it does not
+// build. Only that json_pretty sees it.
+type prettyJSON struct {
+	text    string // json_pretty's result
+	compact int    // the length of json_encode's text
+	extra   int64  // prettySize(json_encode's text, 4) - compact
+	at      uint32 // state.applied of the json_encode
+}
+
+// jsonPrettyFlags are json_pretty's json_encode flags.
+const jsonPrettyFlags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+
+// fJSONEncodePretty is json_encode (no flags) when json_pretty comes next.
+// A value that roundTrips is encoded once, with json_pretty's flags: the
+// two texts differ only in blanks and slashes (and the pretty one has no
+// text for invalid UTF-8, when the other is false), so the length of the
+// compact text, which the string and memory limits check as json_encode's
+// filter call would, is known without writing it. Other values take the
+// ordinary json_encode.
+func fJSONEncodePretty(st *state, in any, _ ...any) (any, error) {
+	// The pretty text is json_pretty's result, so one past String fails
+	// the string limit anyway: when its blanks alone are past it, nothing
+	// is built; else the encoder stops there (what it builds is bounded as
+	// json_encode's is). Then, as for a value json_encode rejects (invalid
+	// UTF-8, too deep), the ordinary json_encode gives its text or its
+	// error and json_pretty takes its own route: the same result and
+	// errors as the unfused filters, by construction.
+	extra, ok := prettyExtra(in, 0, 4)
+	if !ok || extra > int64(st.limits.String) {
+		return fJSONEncode(st, in)
+	}
+	e := phpJSONEncoder{flags: jsonPrettyFlags, max: st.limits.String, b: st.scratch[:0]}
+	if int64(cap(e.b)) < extra {
+		e.b = make([]byte, 0, extra) // the pretty text is longer: fewer steps of growth
+	}
+	e.value(in)
+	st.keepScratch(e.b)
+	if e.full || len(e.b) > st.limits.String || e.err != nil || e.invalid {
+		return fJSONEncode(st, in)
+	}
+	compact := len(e.b) - e.blanks + e.slashes
+	// What the filter call checks of the text json_encode builds
+	// (state.built).
+	if compact > st.limits.String {
+		return nil, st.errString()
+	}
+	if err := st.alloc(int64(compact)); err != nil {
+		return nil, err
+	}
+	st.pretty = prettyJSON{text: string(e.b), compact: compact, extra: extra, at: st.applied}
+	return &st.pretty, nil
+}
+
 // encodedValue returns the value s is the text of when s is what the
 // json_encode just before (`x|json_encode|json_pretty`) made of x, with
 // no flags; json_pretty can then work from x rather than from s if x
@@ -388,21 +455,58 @@ func (st *state) encodedValue(s string) (any, bool) {
 	return st.encodedFrom, true
 }
 
-// prettyOfEncoded is json_pretty of v, a value of encodedValue that
-// roundTrips: v encoded
-// with json_pretty's flags, which is the same text as json_pretty of v's
-// json_encode. ok is false when the caller must decode and encode again.
-func (st *state) prettyOfEncoded(v any, flags int) (out string, ok bool, err error) {
-	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0]}
-	e.value(v)
-	st.keepScratch(e.b)
-	switch {
-	case e.full:
-		return "", false, st.errString()
-	case e.err != nil:
-		return "", false, nil
+// prettyOfCompact is json_pretty of s, the json_encode (no flags) of a
+// value of encodedValue that roundTrips, written from s's text rather than
+// from the value: the value encoded with json_pretty's flags differs from s
+// only in the blanks between tokens and in its slashes (JSON_UNESCAPED_SLASHES:
+// "/" where s has "\/"). s came from phpJSONEncoder, so it is valid JSON with
+// no blanks and no empty {} (an empty dictionary is []), and its strings hold
+// no invalid UTF-8. size is at least the length of the result
+// (prettySize(s, 4)); the result is one allocation.
+func prettyOfCompact(s string, size int64) string {
+	b := make([]byte, 0, size)
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			// A string: copied up to its closing quote, "\/" as "/".
+			j := i + 1
+			for {
+				for j < len(s) && s[j] != '"' && s[j] != '\\' {
+					j++
+				}
+				if j >= len(s)-1 || s[j] == '"' {
+					break
+				}
+				if s[j+1] == '/' {
+					b = append(b, s[i:j]...)
+					i = j + 1 // the slash starts the next run
+				}
+				j += 2
+			}
+			j = min(j+1, len(s))
+			b = append(b, s[i:j]...)
+			i = j - 1
+		case '{', '[':
+			if i+1 < len(s) && s[i+1] == c+2 { // [] or {}
+				b = append(b, c, c+2)
+				i++
+				continue
+			}
+			depth++
+			b = appendNewline(append(b, c), depth)
+		case '}', ']':
+			depth--
+			b = append(appendNewline(b, depth), c)
+		case ',':
+			b = appendNewline(append(b, ','), depth)
+		case ':':
+			b = append(b, ':', ' ')
+		default:
+			b = append(b, c)
+		}
 	}
-	return string(e.b), true, nil
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // prettyExtra is prettySize(s, indent) - len(s) for s the json_encode (no
@@ -492,6 +596,15 @@ func roundTrips(v any, depth int) bool {
 // JSON_INVALID_UTF8_SUBSTITUTE (4 spaces, non-ASCII as \uXXXX, {} as []).
 // Text that is not JSON gives "null"; a value that is not text, "".
 func fJSONPretty(st *state, in any, _ ...any) (any, error) {
+	if p, ok := in.(*prettyJSON); ok {
+		if p != &st.pretty || st.applied != p.at+1 {
+			return nil, errors.New("json_pretty: the text of another json_encode")
+		}
+		if err := st.wantString(int64(p.compact) + p.extra); err != nil {
+			return nil, err
+		}
+		return p.text, nil
+	}
 	s, ok := in.(string)
 	if !ok {
 		return "", nil
@@ -511,14 +624,9 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	if err := st.wantString(size); err != nil {
 		return nil, err
 	}
-	const flags = jsonPrettyPrint | jsonUnescapedSlashes | jsonInvalidUTF8Substitute
+	const flags = jsonPrettyFlags
 	if encoded {
-		if out, ok, err := st.prettyOfEncoded(v, flags); ok || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			return out, nil
-		}
+		return prettyOfCompact(s, size), nil
 	}
 	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0], members: st.jsonMembers}
 	valid, slow := e.reencode(s)
@@ -545,6 +653,16 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 		return false, nil // INF
 	}
 	return string(e.b), nil
+}
+
+// appendNewline appends a line feed and depth levels of json_pretty's
+// indent (4 spaces).
+func appendNewline(b []byte, depth int) []byte {
+	b = append(b, '\n')
+	for range depth {
+		b = append(b, "    "...)
+	}
+	return b
 }
 
 // jsonMaxDecodeDepth is json_decode's default depth: deeper text is not

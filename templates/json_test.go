@@ -2,6 +2,7 @@ package templates
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -117,6 +118,8 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 		{"NegativeZero", dict.Of("f", math.Copysign(0, -1))},
 		{"Floats", []any{1.0, 1.5, 1e25, 0.1, -2.0}},
 		{"Scalar", "a/b"},
+		{"Slashes", dict.Of("a/b", `\/`, "c", `\\//"/`, "/", []any{"/", `"/`, `\`, "é/€/😀\x01/"})},
+		{"Structural", dict.Of("{[,:]}", `"{[,:]}\"`, "\\", []any{"]", "}", "[]", "{}", ",", ":", `\"`, `\\`}, "e", []any{[]any{}, dict.New(0)})},
 		{"Int", int64(-7)},
 		{"Closure", dict.Of("f", pongo2.Lambda(func(...any) (any, error) { return nil, nil }))},
 		{"Deep", func() any {
@@ -126,13 +129,41 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 			}
 			return v
 		}()},
+		{"Deep40", func() any {
+			var v any = "x"
+			for i := range 40 {
+				v = dict.Of("k", v, "i", int64(i))
+			}
+			return v
+		}()},
 	} {
 		data := dict.Of("x", tc.x)
-		got, err := env.Render(`{{ x|json_encode|json_pretty }}`, data)
-		require.NoError(t, err, tc.name)
 		want, err := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
 		require.NoError(t, err, tc.name)
-		require.Equal(t, want, got, tc.name)
+		// Encoded once, pretty (fJSONEncodePretty); and from the text of
+		// the json_encode just before (prettyOfCompact).
+		for _, src := range []string{`{{ x|json_encode|json_pretty }}`, `{% set j = x|json_encode %}{{ j|json_pretty }}`} {
+			got, err := env.Render(src, data)
+			require.NoError(t, err, tc.name)
+			require.Equal(t, want, got, "%s: %s", tc.name, src)
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_Invalid checks `x|json_encode|json_pretty` where
+// json_encode gives false (invalid UTF-8, which json_pretty's own flags
+// would substitute): json_pretty of false is "".
+func TestJSONPrettyOfEncoded_Invalid(t *testing.T) {
+	t.Parallel()
+	env := New()
+	for _, x := range []any{"a\xffb", dict.Of("k", []any{"ok", "\xc3"}), dict.Of("\xff", int64(1))} {
+		data := dict.Of("x", x)
+		got, err := env.Render(`[{{ x|json_encode|json_pretty }}]`, data)
+		require.NoError(t, err)
+		require.Equal(t, "[]", got, "%q", x)
+		got, err = env.Render(`[{{ x|json_encode|json_pretty is same as(false) ? "f" : "t" }}]`, data)
+		require.NoError(t, err)
+		require.Equal(t, "[t]", got, "%q", x)
 	}
 }
 
@@ -200,13 +231,118 @@ func TestJSONPrettyOfEncoded_StringLimit(t *testing.T) {
 	x := dict.Of("a", []any{int64(1), dict.Of("b", "c,d:[]"), []any{}}, "e", dict.New(0))
 	s, _, _ := phpJSONEncode(x, 0, 0)
 	size := int(prettySize(s, 4))
-	for _, limit := range []int{size - 1, size, size + 1} {
+	for _, limit := range []int{len(s) - 1, len(s), size - 1, size, size + 1} {
 		env := New(WithLimits(Limits{String: limit}))
 		data := dict.Of("x", x)
-		got, gotErr := env.Render(`{{ x|json_encode|json_pretty }}`, data)
 		want, wantErr := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
-		require.Equal(t, limit < size, gotErr != nil, "limit %d: %v", limit, gotErr)
-		require.Equal(t, wantErr != nil, gotErr != nil, "limit %d: %v, %v", limit, wantErr, gotErr)
-		require.Equal(t, want, got, "limit %d", limit)
+		for i, src := range []string{`{{ x|json_encode|json_pretty }}`, `{% set j = x|json_encode %}{{ j|json_pretty }}`} {
+			got, gotErr := env.Render(src, data)
+			require.Equal(t, limit < size, gotErr != nil, "limit %d %s: %v", limit, src, gotErr)
+			require.Equal(t, want, got, "limit %d %s", limit, src)
+			if gotErr == nil {
+				continue
+			}
+			var gotTE, wantTE *Error
+			require.ErrorAs(t, gotErr, &gotTE)
+			require.ErrorAs(t, wantErr, &wantTE)
+			require.Equal(t, wantTE.Msg, gotTE.Msg, "limit %d %s", limit, src)
+			if i == 0 {
+				// At the filter that failed: json_encode (column 6) when
+				// its text is too long, else json_pretty (18).
+				col := 18
+				if limit < len(s) {
+					col = 6
+				}
+				require.Equal(t, [2]int{1, col}, [2]int{gotTE.Line, gotTE.Col}, "limit %d", limit)
+			}
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_Bounded checks that `x|json_encode|json_pretty`
+// of a value whose pretty text is far past the string limit (deep indents
+// over a compact text within it) builds no more than the limit allows
+// before failing, and fails as the unfused filters do.
+func TestJSONPrettyOfEncoded_Bounded(t *testing.T) {
+	// Not parallel: TotalAlloc counts the whole process.
+	zeros := func(n int) []any {
+		l := make([]any, n)
+		for i := range l {
+			l[i] = int64(0)
+		}
+		return l
+	}
+	nest := func(v any, n int) any {
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	rows := func(n, k int) []any {
+		x := make([]any, k)
+		for i := range x {
+			x[i] = zeros(n)
+		}
+		return x
+	}
+	for _, tc := range []struct {
+		name   string
+		x      any
+		string int
+	}{
+		// Compact ~24 KB, pretty ~3 MB: past the limit at json_pretty.
+		{"PrettyPast", nest(rows(100, 120), 61), 128 << 10},
+		{"PrettyPastSmall", nest(rows(100, 120), 61), 32 << 10},
+		// Blanks within the limit, the pretty text past it.
+		{"PrettyJustPast", rows(100, 120), 128 << 10},
+		// Compact past the limit: json_encode fails.
+		{"CompactPast", nest(rows(100, 120), 61), 16 << 10},
+		// Within it: the text.
+		{"Fits", nest(rows(10, 10), 10), 128 << 10},
+	} {
+		env := New(WithLimits(Limits{String: tc.string, Memory: 8 << 20}))
+		data := dict.Of("x", tc.x)
+		want, wantErr := env.Render(`{% set j = x|json_encode %}{{ j|json_pretty }}`, data)
+		const src = `{{ x|json_encode|json_pretty }}`
+		_, _ = env.Render(src, data) // compiled and pooled
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got, gotErr := env.Render(src, data)
+		runtime.ReadMemStats(&after)
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d bytes allocated", tc.name, alloc)
+		require.Less(t, alloc, uint64(4*tc.string+64<<10), tc.name)
+		require.Equal(t, want, got, tc.name)
+		require.Equal(t, wantErr != nil, gotErr != nil, "%s: %v", tc.name, gotErr)
+		if wantErr != nil {
+			var gotTE, wantTE *Error
+			require.ErrorAs(t, gotErr, &gotTE)
+			require.ErrorAs(t, wantErr, &wantTE)
+			require.Equal(t, wantTE.Msg, gotTE.Msg, tc.name)
+		}
+	}
+}
+
+// TestJSONPrettyOfEncoded_InvalidLimit checks `x|json_encode|json_pretty`
+// of invalid UTF-8 under small string limits against the unfused filters:
+// json_encode's false (or its string limit error), not the pretty text's.
+func TestJSONPrettyOfEncoded_InvalidLimit(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{8, 16, 32} {
+		env := New(WithLimits(Limits{String: limit}))
+		for _, x := range []any{dict.Of("a\xff", "bb"), dict.Of("k", []any{"ok", "\xc3", "/////"}), "a\xffb/c",
+			[]any{[]any{[]any{"\xff"}}}, dict.Of("long", strings.Repeat("x", 40), "bad", "\xff")} {
+			data := dict.Of("x", x)
+			want, wantErr := env.Render(`[{% set j = x|json_encode %}{{ j|json_pretty }}]`, data)
+			got, gotErr := env.Render(`[{{ x|json_encode|json_pretty }}]`, data)
+			require.Equal(t, want, got, "limit %d %q", limit, x)
+			require.Equal(t, wantErr != nil, gotErr != nil, "limit %d %q: %v", limit, x, gotErr)
+			if wantErr != nil {
+				var gotTE, wantTE *Error
+				require.ErrorAs(t, gotErr, &gotTE)
+				require.ErrorAs(t, wantErr, &wantTE)
+				require.Equal(t, wantTE.Msg, gotTE.Msg, "limit %d %q", limit, x)
+			}
+		}
 	}
 }

@@ -141,6 +141,9 @@ type state struct {
 	encodedAt   uint32
 	encoded     string
 	encodedFrom any
+	// pretty is what the last json_encode followed by json_pretty gave
+	// (fJSONEncodePretty); its own json_pretty takes it.
+	pretty prettyJSON
 	// weights remembers the printed size of large lists and dictionaries
 	// already measured, so that a value met again is not walked again.
 	weights map[weightKey]measure
@@ -167,6 +170,7 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.first = ""
 	st.ops = 0
 	st.encoded, st.encodedFrom = "", nil
+	st.pretty = prettyJSON{}
 	clear(st.weights)
 	clear(st.xml)
 	st.lim = pongo2.Limits{
@@ -264,6 +268,8 @@ func sizeOf(x any) int {
 		return len(t)
 	case *dict.Map:
 		return t.Len()
+	case *prettyJSON:
+		return t.compact // json_encode's text, which it stands for
 	}
 	return 0
 }

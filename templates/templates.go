@@ -375,6 +375,7 @@ func (e *Env) putState(st *state) {
 	st.ctx = nil
 	st.first = "" // keep no text or value of the render
 	st.encoded, st.encodedFrom = "", nil
+	st.pretty = prettyJSON{}
 	st.lim = pongo2.Limits{}
 	clear(st.weights)
 	if cap(st.out) <= 64<<10 {

@@ -658,6 +658,16 @@ func joinFrags(fs []frag) frag {
 }
 
 func (t *translator) filter(e *filterExpr) (frag, error) {
+	if enc, ok := e.obj.(*filterExpr); ok && plainFilter(e, "json_pretty") && plainFilter(enc, "json_encode") {
+		// x|json_encode|json_pretty: the json_encode writes the pretty
+		// text for the json_pretty after it (fJSONEncodePretty).
+		obj, err := t.expr(enc.obj)
+		if err != nil {
+			return frag{}, err
+		}
+		f := cat("(", operand(obj), "|", enc.p, reservedPrefix+"json_encode_pretty)")
+		return cat("(", f, "|", e.p, "json_pretty)"), nil
+	}
 	obj, err := t.expr(e.obj)
 	if err != nil {
 		return frag{}, err
@@ -691,6 +701,11 @@ func (t *translator) filter(e *filterExpr) (frag, error) {
 		f = cat(f, "(", joinFrags(args), ")")
 	}
 	return cat("(", f, ")"), nil
+}
+
+// plainFilter reports whether e is filter name written without arguments.
+func plainFilter(e *filterExpr, name string) bool {
+	return e.name == name && len(e.args) == 0 && !e.django && !e.helper
 }
 
 func (t *translator) call(e *callExpr) (frag, error) {

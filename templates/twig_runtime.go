@@ -804,6 +804,11 @@ func registerTwig(set *pongo2.TemplateSet) error {
 	if err := set.RegisterFilter(reservedPrefix+"str", strFilter); err != nil {
 		return err
 	}
+	// json_encode followed by json_pretty (see translator.filter): its
+	// errors are json_encode's.
+	if err := set.RegisterFilter(reservedPrefix+"json_encode_pretty", adaptFilter("json_encode", filterDef{sfn: fJSONEncodePretty})); err != nil {
+		return err
+	}
 	for name, fn := range helperFilters {
 		if err := set.RegisterFilter(reservedPrefix+name, adaptHelper(name, fn)); err != nil {
 			return err

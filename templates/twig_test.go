@@ -92,6 +92,11 @@ func TestTwigTranslation(t *testing.T) {
 		{`{{ a + 1 }}`, `{{ (a|_tw_add:1) }}`},
 		{`{% if a %}x{% elseif b %}y{% endif %}`, `{% if a %}x{% elif b %}y{% endif %}`},
 		{"{% set x = [1] %}\nz", `{% set x = _tw_list(1) %}z`},
+		// json_encode writes the pretty text for the json_pretty after it.
+		{`{{ a|json_encode|json_pretty }}`, `{{ ((a|_tw_json_encode_pretty)|json_pretty) }}`},
+		{`{{ a|json_encode|json_pretty|length }}`, `{{ ((((a|_tw_json_encode_pretty)|json_pretty))|length) }}`},
+		{`{{ a|json_encode(1)|json_pretty }}`, `{{ (((a|json_encode(1)))|json_pretty) }}`},
+		{`{{ a|json_encode|trim|json_pretty }}`, `{{ (((((a|json_encode))|trim))|json_pretty) }}`},
 	} {
 		tr, err := translate(tc.twig, scriptSyntax)
 		require.NoError(t, err, tc.twig)

@@ -12,7 +12,7 @@ import (
 // *pongo2.Value) into the dict value model.
 func norm(x any) any {
 	switch t := x.(type) {
-	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime:
+	case nil, string, int64, float64, bool, *dict.Map, []any, pongo2.Lambda, *dateTime, *prettyJSON:
 		return x
 	case int:
 		return int64(t)
@@ -217,7 +217,11 @@ func listToMap(l []any) *dict.Map {
 // isList reports whether a dictionary's keys are 0..n-1 in order, that is
 // whether PHP would treat it as a list.
 func isList(m *dict.Map) bool {
-	for i, k := range m.Keys() {
+	keys := m.Keys()
+	if len(keys) > 0 && keys[0] != "0" {
+		return false // most dictionaries: no itoa
+	}
+	for i, k := range keys {
 		if k != strconv.Itoa(i) {
 			return false
 		}
