@@ -82,7 +82,7 @@ func bindRuns(tls *libc.TLS, db, stmt uintptr, rows runRows) (n int64, err error
 			err = sqliteErr(tls, db, rc)
 		}
 		// Nothing stays bound to the buffer.
-		sqlite3.Xsqlite3_clear_bindings(tls, stmt)
+		clearBindings(tls, db, stmt, b.param-1)
 		libc.Xfree(tls, buf)
 	}()
 	for i, r := range rows.runs {
@@ -141,6 +141,28 @@ func directVars(db, stmt uintptr) (vars uintptr, n, maxLen int32) {
 		return 0, 0, 0
 	}
 	return v.FaVar, int32(v.FnVar), c.FaLimit[sqlite3.SQLITE_LIMIT_LENGTH]
+}
+
+// clearBindings sets the first n parameters of stmt, a reset statement of
+// db bound by a runBinder, to NULL, as sqlite3_clear_bindings does (which
+// sets every parameter, under the connection's mutex): directly when
+// directVars allows it (read again: a statement prepared again during its
+// step has other parameters), else through sqlite3_clear_bindings.
+func clearBindings(tls *libc.TLS, db, stmt uintptr, n int32) {
+	vars, nVar, _ := directVars(db, stmt)
+	if vars == 0 || n > nVar {
+		sqlite3.Xsqlite3_clear_bindings(tls, stmt)
+		return
+	}
+	size := unsafe.Sizeof(sqlite3.TMem{})
+	for i := range n {
+		m := (*sqlite3.TMem)(unsafe.Add(nil, vars+uintptr(i)*size))
+		if m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0 {
+			sqlite3.Xsqlite3_clear_bindings(tls, stmt)
+			return
+		}
+		m.Fflags = sqlite3.MEM_Null
+	}
 }
 
 // direct returns parameter i's value (from 1) when it can be set directly:
