@@ -77,14 +77,13 @@ func bindRuns(tls *libc.TLS, db, stmt uintptr, rows runRows) (n int64, err error
 	if buf == 0 {
 		return 0, sqliteError{code: sqlite3.SQLITE_NOMEM, msg: "out of memory"}
 	}
-	b := runBinder{tls: tls, stmt: stmt, mem: unsafe.Slice((*byte)(unsafe.Add(nil, buf)), size), base: buf}
-	b.vars, b.nVar, b.maxLen = directVars(db, stmt)
+	b := newRunBinder(tls, db, stmt, buf, size)
 	defer func() {
 		if rc := sqlite3.Xsqlite3_reset(tls, stmt); rc != sqlite3.SQLITE_OK && err == nil {
 			err = sqliteErr(tls, db, rc)
 		}
 		// Nothing stays bound to the buffer.
-		clearBindings(tls, db, stmt, b.param-1)
+		b.clearBindings()
 		libc.Xfree(tls, buf)
 	}()
 	for i, r := range rows.runs {
@@ -105,12 +104,21 @@ func bindRuns(tls *libc.TLS, db, stmt uintptr, rows runRows) (n int64, err error
 	return int64(sqlite3.Xsqlite3_changes(tls, db)), nil
 }
 
+// checkedSQLite is the SQLite version (sqlite3_libversion_number) whose
+// private structures runBinder's direct path (directVars) was checked
+// against: checked against SQLite 3.54.1 in modernc.org/sqlite v1.61.1 by
+// TestRunBinderDirect; on another version the bind calls are used until
+// the test is checked and the constant updated (TestCheckedSQLite fails
+// until then).
+const checkedSQLite = 3054001
+
 // runBinder binds the values runValues gives it to the parameters of stmt
 // in order, from 1 (param, the next one), copying strings and bytes into
 // mem, a buffer of the C heap at address base. rc is the first binding's
 // failure (SQLITE_OK: none); past it, it binds nothing.
 type runBinder struct {
 	tls   *libc.TLS
+	db    uintptr
 	stmt  uintptr
 	mem   []byte
 	base  uintptr
@@ -118,12 +126,30 @@ type runBinder struct {
 	param int32
 	rc    int32
 
+	// checked is whether the linked SQLite is checkedSQLite (read once).
 	// vars is the address of stmt's parameter values (sqlite3.TMem), nVar
-	// their number, when directVars allows binding them directly (else 0),
-	// and maxLen the connection's limit on a value's length.
-	vars   uintptr
-	nVar   int32
-	maxLen int32
+	// their number, when checked and directVars allows binding them
+	// directly (else 0), and maxLen the connection's limit on a value's
+	// length. nDirect counts the values set directly (the tests check
+	// which path was taken).
+	checked bool
+	vars    uintptr
+	nVar    int32
+	maxLen  int32
+	nDirect int32
+}
+
+// newRunBinder returns a runBinder of stmt, a prepared statement of db,
+// with the buffer of size bytes at buf.
+func newRunBinder(tls *libc.TLS, db, stmt, buf uintptr, size int) runBinder {
+	b := runBinder{
+		tls: tls, db: db, stmt: stmt, mem: unsafe.Slice((*byte)(unsafe.Add(nil, buf)), size), base: buf,
+		checked: sqlite3.Xsqlite3_libversion_number(tls) == checkedSQLite,
+	}
+	if b.checked {
+		b.vars, b.nVar, b.maxLen = directVars(db, stmt)
+	}
+	return b
 }
 
 // directVars returns the address and number of stmt's parameter values
@@ -136,6 +162,19 @@ type runBinder struct {
 // changes (expmask), and db must keep text as UTF-8. The caller holds the
 // connection: no other thread uses db meanwhile (database/sql gives a
 // connection to one caller at a time; bindRuns runs inside its Conn.Raw).
+//
+// This couples hookhost to SQLite's private structures (sqlite3.TVdbe,
+// Tsqlite3, TMem): runBinder writes them as sqlite3_bind_* would, that
+// is vdbeUnbind (the value released, db->errCode set to SQLITE_OK)
+// followed by sqlite3VdbeMemSetStr with SQLITE_STATIC (z, n, xDel 0,
+// flags MEM_Str or MEM_Blob with MEM_Static, enc UTF-8) or
+// sqlite3VdbeMemSetInt64 (u.i, MEM_Int). It releases nothing, so it only
+// writes a value that holds nothing to release (direct: no MEM_Dyn or
+// MEM_Agg, no memory of its own) and no longer than the length limit
+// (else the bind call reports SQLITE_TOOBIG). TestRunBinderDirect checks
+// that both paths leave the parameters byte for byte the same; the
+// direct path is taken only on the SQLite version it was checked against
+// (checkedSQLite).
 func directVars(db, stmt uintptr) (vars uintptr, n, maxLen int32) {
 	v := (*sqlite3.TVdbe)(unsafe.Add(nil, stmt))
 	c := (*sqlite3.Tsqlite3)(unsafe.Add(nil, db))
@@ -145,31 +184,40 @@ func directVars(db, stmt uintptr) (vars uintptr, n, maxLen int32) {
 	return v.FaVar, int32(v.FnVar), c.FaLimit[sqlite3.SQLITE_LIMIT_LENGTH]
 }
 
-// clearBindings sets the first n parameters of stmt, a reset statement of
-// db bound by a runBinder, to NULL, as sqlite3_clear_bindings does (which
-// sets every parameter, under the connection's mutex): directly when
-// directVars allows it (read again: a statement prepared again during its
-// step has other parameters), else through sqlite3_clear_bindings.
-func clearBindings(tls *libc.TLS, db, stmt uintptr, n int32) {
-	vars, nVar, _ := directVars(db, stmt)
+// clearBindings sets the parameters b bound (stmt reset) to NULL, as
+// sqlite3_clear_bindings does (which sets every parameter, under the
+// connection's mutex): directly when directVars allows it (read again: a
+// statement prepared again during its step has other parameters), else
+// through sqlite3_clear_bindings.
+func (b *runBinder) clearBindings() {
+	var (
+		vars uintptr
+		nVar int32
+	)
+	if b.checked {
+		vars, nVar, _ = directVars(b.db, b.stmt)
+	}
+	n := b.param - 1
 	if vars == 0 || n > nVar {
-		sqlite3.Xsqlite3_clear_bindings(tls, stmt)
+		sqlite3.Xsqlite3_clear_bindings(b.tls, b.stmt)
 		return
 	}
 	size := unsafe.Sizeof(sqlite3.TMem{})
 	for i := range n {
 		m := (*sqlite3.TMem)(unsafe.Add(nil, vars+uintptr(i)*size))
 		if m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0 {
-			sqlite3.Xsqlite3_clear_bindings(tls, stmt)
+			sqlite3.Xsqlite3_clear_bindings(b.tls, b.stmt)
 			return
 		}
 		m.Fflags = sqlite3.MEM_Null
 	}
 }
 
-// direct returns parameter i's value (from 1) when it can be set directly:
-// it holds nothing to release (no destructor, no memory of its own), as
-// after sqlite3_clear_bindings or a SQLITE_STATIC binding; else nil.
+// direct returns parameter i's value (from 1), to be set to a value of n
+// bytes, when it can be set directly: it holds nothing to release (no
+// destructor, no memory of its own), as after sqlite3_clear_bindings or a
+// SQLITE_STATIC binding, and n is within the length limit; else nil. Like
+// vdbeUnbind, it sets the connection's error code to SQLITE_OK.
 func (b *runBinder) direct(i int32, n int) *sqlite3.TMem {
 	if b.vars == 0 || i < 1 || i > b.nVar || n > int(b.maxLen) {
 		return nil
@@ -178,6 +226,8 @@ func (b *runBinder) direct(i int32, n int) *sqlite3.TMem {
 	if m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0 {
 		return nil
 	}
+	(*sqlite3.Tsqlite3)(unsafe.Add(nil, b.db)).FerrCode = sqlite3.SQLITE_OK
+	b.nDirect++
 	return m
 }
 
