@@ -189,7 +189,7 @@ type column struct {
 	n    int64
 }
 
-// want returns the columns values read back as.
+// want returns the columns values are read back as.
 func want(values []any) []column {
 	var cols []column
 	for _, v := range values {
@@ -207,6 +207,7 @@ func want(values []any) []column {
 	return cols
 }
 
+// readRow reads the first n columns of stmt's row.
 func readRow(tls *libc.TLS, stmt uintptr, n int) []column {
 	var cols []column
 	for c := range int32(n) {
@@ -266,6 +267,7 @@ func poison(t *testing.T, stmt uintptr) {
 	}
 }
 
+// openMemory opens a database in memory, closed when t ends.
 func openMemory(t *testing.T, tls *libc.TLS) uintptr {
 	name, err := libc.CString(":memory:")
 	require.NoError(t, err)
@@ -279,6 +281,7 @@ func openMemory(t *testing.T, tls *libc.TLS) uintptr {
 	return db
 }
 
+// prepare prepares query on db, finalized when t ends.
 func prepare(t *testing.T, tls *libc.TLS, db uintptr, query string) uintptr {
 	q, err := libc.CString(query)
 	require.NoError(t, err)
@@ -291,6 +294,7 @@ func prepare(t *testing.T, tls *libc.TLS, db uintptr, query string) uintptr {
 	return stmt
 }
 
+// exec runs query on db.
 func exec(t *testing.T, tls *libc.TLS, db uintptr, query string) {
 	q, err := libc.CString(query)
 	require.NoError(t, err)
