@@ -61,6 +61,8 @@ func TestValidName(t *testing.T) {
 		{"Unicode", "ünïcödé ✓", true},
 		{"NUL", "a\x00b", false},
 		{"TrailingNUL", "a\x00", false},
+		{"LateNUL", "0189f7e2-8a3b-7c4d-9e5f-0123456789ab\x00", false},
+		{"RunID", "0189f7e2-8a3b-7c4d-9e5f-0123456789ab", true},
 		{"InvalidUTF8", "caf\xe9", false},
 		{"TruncatedRune", "€\xe2\x82", false},
 	}

@@ -65,7 +65,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		if !r.CreatedAt.IsZero() {
 			times[i] = norm(r.CreatedAt)
 		}
-		created[i] = s.tm(times[i])
+		created[i] = s.d.Time(times[i]) // normalised already
 	}
 	per := max(s.d.RunsPerInsert, 1)
 	err := s.wrote(s.inRunsTx(ctx, func(exec runExec) error {

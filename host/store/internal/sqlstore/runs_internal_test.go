@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -64,4 +65,25 @@ func TestRunInsertSQLBounded(t *testing.T) {
 	s.runSQL.Range(func(any, any) bool { kept++; return true })
 	require.Equal(t, maxRunSQL, kept)
 	require.Equal(t, s.buildRunInsertSQL(maxRunSQL+5, colLog), s.runInsertSQL(maxRunSQL+5, colLog))
+}
+
+// TestNorm checks that norm is t.UTC().Truncate(time.Microsecond), the
+// monotonic reading dropped, before and after 1970 and the zero time.
+func TestNorm(t *testing.T) {
+	t.Parallel()
+	berlin := time.FixedZone("CET", 3600)
+	for _, in := range []time.Time{
+		time.Now(),
+		time.Date(2026, 12, 6, 14, 10, 44, 123456789, berlin),
+		time.Date(2026, 12, 6, 14, 10, 44, 999, time.UTC),
+		time.Date(2026, 12, 6, 14, 10, 44, 1000, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1500, time.UTC),
+		{},
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, berlin),
+	} {
+		got, want := norm(in), in.UTC().Truncate(time.Microsecond)
+		require.True(t, got.Equal(want), "%v: %v, want %v", in, got, want)
+		require.Equal(t, want.String(), got.String(), "%v: location or monotonic reading", in)
+	}
 }

@@ -243,7 +243,11 @@ func (s *Store) classify(err error) error {
 // norm returns t in UTC truncated to the microsecond, the precision both
 // databases keep, so that a stored time reads back equal to the record's.
 func norm(t time.Time) time.Time {
-	return t.UTC().Truncate(time.Microsecond)
+	// t.UTC().Truncate(time.Microsecond) (UTC drops the monotonic
+	// reading), without Truncate's division: the zero time is a whole
+	// second, so a microsecond since it ends where t.Nanosecond()'s does.
+	t = t.UTC()
+	return t.Add(-time.Duration(t.Nanosecond() % 1000))
 }
 
 // normPtr is norm for optional times; it returns a new pointer.
