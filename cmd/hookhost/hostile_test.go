@@ -675,7 +675,13 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 	held, ok := s.blocker.wait(marker)
 	if !ok {
 		f.hangs.Add(1)
-		f.fail("the slow automation never called out (%s)", marker)
+		select {
+		case a := <-done:
+			// Answered without calling out: say how.
+			f.fail("the slow automation never called out (%s); its request ended: status %d, body %q, error %v", marker, a.status, a.body, a.err)
+		default:
+			f.fail("the slow automation never called out (%s)", marker)
+		}
 		return
 	}
 	for _, pid := range s.extensionPids() {
