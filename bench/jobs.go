@@ -142,21 +142,28 @@ func measureJobs(ctx context.Context, opts Options, name, pname string) (*Result
 		pg = watchPostgres(ctx, srv.postgres)
 		defer pg.end(ctx)
 	}
+	attackStart := time.Now()
 	m, err := measuredAttack(ctx, cl, opts, srv, target, check, pg)
 	if err != nil {
 		return nil, err
 	}
 
 	opts.Notef("%s: waiting up to %s for the queued jobs to finish", name, opts.Drain)
-	js, err := a.drain(ctx, opts.Drain)
+	drained, err := a.waitDrained(ctx, opts.Drain)
 	if err != nil {
 		return nil, err
 	}
 	if pg != nil {
+		// Ended before the listing below, whose statements are not the
+		// jobs' work.
 		cpu, wal := pg.end(ctx)
-		if warmDrained && js.Drained {
+		if warmDrained && drained {
 			m.jobsCPU, m.jobsWAL = cpu, wal
 		}
+	}
+	js, err := a.jobStats(ctx, drained, attackStart)
+	if err != nil {
+		return nil, err
 	}
 	res.fill(m)
 	res.Jobs = js
@@ -292,23 +299,22 @@ func (a *adminClient) waitDrained(ctx context.Context, within time.Duration) (bo
 	}
 }
 
-// drain waits up to within for the queue to be empty, then computes the
-// job figures.
-func (a *adminClient) drain(ctx context.Context, within time.Duration) (*JobStats, error) {
-	st := &JobStats{}
-	drained, err := a.waitDrained(ctx, within)
-	if err != nil {
-		return nil, err
-	}
-	st.Drained = drained
+// jobStats computes the job figures of the jobs created at or after since
+// (the measured attack's: not the probe's or the warm-up's, which finished
+// before it), once the queue has drained or the wait for it ran out.
+func (a *adminClient) jobStats(ctx context.Context, drained bool, since time.Time) (*JobStats, error) {
+	st := &JobStats{Drained: drained}
 	rows, err := a.list(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	st.Jobs = len(rows)
 	var first, last time.Time
 	var waits []time.Duration
 	for _, r := range rows {
+		if r.CreatedAt.Before(since) {
+			continue
+		}
+		st.Jobs++
 		switch r.State {
 		case "Completed":
 		case "Queued", "Running", "Retrying":

@@ -99,7 +99,9 @@ type Result struct {
 	// same work per job. These compare builds fairly. They also include
 	// the drain's polling of the admin API (three listings every 200 ms)
 	// and PostgreSQL's background processes while it idles at the end (up
-	// to 200 ms); zero when the queue did not drain in time.
+	// to 200 ms), but not the listing of every job after it; zero when the
+	// queue did not drain in time (and such a round is left out of the
+	// median).
 	DBCPUPerJob      time.Duration `json:"-"`
 	WALRecordsPerJob float64       `json:"wal_records_per_job,omitempty"`
 	WALBytesPerJob   float64       `json:"wal_bytes_per_job,omitempty"`
@@ -306,9 +308,21 @@ func medians(rounds [][]Result) []Result {
 		r.DBCPUPerReq = dur(func(r *Result) time.Duration { return r.DBCPUPerReq })
 		r.WALRecordsPerReq = med(func(r *Result) float64 { return r.WALRecordsPerReq })
 		r.WALBytesPerReq = med(func(r *Result) float64 { return r.WALBytesPerReq })
-		r.DBCPUPerJob = dur(func(r *Result) time.Duration { return r.DBCPUPerJob })
-		r.WALRecordsPerJob = med(func(r *Result) float64 { return r.WALRecordsPerJob })
-		r.WALBytesPerJob = med(func(r *Result) float64 { return r.WALBytesPerJob })
+		// A round whose waits ran out has no per-job figures (zero): the
+		// median is of the rounds that have them.
+		var perJob []Result
+		for _, a := range all {
+			if a.DBCPUPerJob > 0 || a.WALRecordsPerJob > 0 {
+				perJob = append(perJob, a)
+			}
+		}
+		if len(perJob) > 0 {
+			r.DBCPUPerJob = time.Duration(median(perJob, func(r *Result) float64 { return float64(r.DBCPUPerJob) }))
+			r.WALRecordsPerJob = median(perJob, func(r *Result) float64 { return r.WALRecordsPerJob })
+			r.WALBytesPerJob = median(perJob, func(r *Result) float64 { return r.WALBytesPerJob })
+		} else {
+			r.DBCPUPerJob, r.WALRecordsPerJob, r.WALBytesPerJob = 0, 0, 0
+		}
 		r.Startup = dur(func(r *Result) time.Duration { return r.Startup })
 		r.Paced = pacedMedian(all)
 		r.Errors, r.TransportErrors, r.Non200, r.BodyMismatch = 0, 0, 0, 0

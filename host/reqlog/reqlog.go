@@ -130,7 +130,7 @@ const maxAttrs = 11
 // accessAttrs returns the attributes of the access line, the first n of
 // attrs, path being the request's path with its token redacted. (Returned,
 // not set through a pointer: a store through a pointer parameter would send
-// path, and the stack buffer it may be a view of, to the heap.)
+// them to the heap.)
 func accessAttrs(c *fiber.Ctx, path string, e *Entry, status int, elapsed time.Duration) (attrs [maxAttrs]slog.Attr, n int) {
 	attrs[0] = slog.String("method", c.Method())
 	attrs[1] = slog.String("path", path)
@@ -149,8 +149,9 @@ func accessAttrs(c *fiber.Ctx, path string, e *Entry, status int, elapsed time.D
 }
 
 // redactedPath is the request path with its webhook token redacted, as a
-// string of its own: at most one allocation, and none for a webhook's own
-// path, /webhooks/<token>, which is always redactedWebhookPath.
+// string of its own: one allocation (two for a path that grows past 128
+// bytes), and none for a webhook's own path, /webhooks/<token>, which is
+// always redactedWebhookPath.
 func redactedPath(p []byte) string {
 	if len(p) == 0 {
 		return ""
