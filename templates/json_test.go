@@ -305,11 +305,23 @@ func TestJSONPrettyOfEncoded_Bounded(t *testing.T) {
 		want, wantErr := env.Render(`{% set j = x|json_encode %}{{ j|json_pretty }}`, data)
 		const src = `{{ x|json_encode|json_pretty }}`
 		_, _ = env.Render(src, data) // compiled and pooled
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		got, gotErr := env.Render(src, data)
-		runtime.ReadMemStats(&after)
-		alloc := after.TotalAlloc - before.TotalAlloc
+		// The least of a few renders: under the race detector sync.Pool
+		// drops a quarter of what it is given, and a render without its
+		// pooled state allocates that state again.
+		var (
+			got    string
+			gotErr error
+			alloc  uint64
+		)
+		for i := range 5 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got, gotErr = env.Render(src, data)
+			runtime.ReadMemStats(&after)
+			if a := after.TotalAlloc - before.TotalAlloc; i == 0 || a < alloc {
+				alloc = a
+			}
+		}
 		t.Logf("%s: %d bytes allocated", tc.name, alloc)
 		require.Less(t, alloc, uint64(4*tc.string+64<<10), tc.name)
 		require.Equal(t, want, got, tc.name)
