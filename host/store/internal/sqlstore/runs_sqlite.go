@@ -112,6 +112,11 @@ func bindRuns(tls *libc.TLS, db, stmt uintptr, rows runRows) (n int64, err error
 // until then).
 const checkedSQLite = 3054001
 
+// directChecked is whether the linked SQLite is checkedSQLite
+// (sqlite3_libversion_number returns SQLITE_VERSION_NUMBER, a constant of
+// the driver's generated code).
+const directChecked = sqlite3.SQLITE_VERSION_NUMBER == checkedSQLite
+
 // runBinder binds the values runValues gives it to the parameters of stmt
 // in order, from 1 (param, the next one), copying strings and bytes into
 // mem, a buffer of the C heap at address base. rc is the first binding's
@@ -126,13 +131,11 @@ type runBinder struct {
 	param int32
 	rc    int32
 
-	// checked is whether the linked SQLite is checkedSQLite (read once).
 	// vars is the address of stmt's parameter values (sqlite3.TMem), nVar
-	// their number, when checked and directVars allows binding them
+	// their number, when directChecked and directVars allow binding them
 	// directly (else 0), and maxLen the connection's limit on a value's
 	// length. nDirect counts the values set directly (the tests check
 	// which path was taken).
-	checked bool
 	vars    uintptr
 	nVar    int32
 	maxLen  int32
@@ -144,9 +147,8 @@ type runBinder struct {
 func newRunBinder(tls *libc.TLS, db, stmt, buf uintptr, size int) runBinder {
 	b := runBinder{
 		tls: tls, db: db, stmt: stmt, mem: unsafe.Slice((*byte)(unsafe.Add(nil, buf)), size), base: buf,
-		checked: sqlite3.Xsqlite3_libversion_number(tls) == checkedSQLite,
 	}
-	if b.checked {
+	if directChecked {
 		b.vars, b.nVar, b.maxLen = directVars(db, stmt)
 	}
 	return b
@@ -194,7 +196,7 @@ func (b *runBinder) clearBindings() {
 		vars uintptr
 		nVar int32
 	)
-	if b.checked {
+	if directChecked {
 		vars, nVar, _ = directVars(b.db, b.stmt)
 	}
 	n := b.param - 1
