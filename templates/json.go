@@ -89,10 +89,7 @@ func (e *phpJSONEncoder) fail(err error) {
 
 func (e *phpJSONEncoder) newline() {
 	if e.flags&jsonPrettyPrint != 0 {
-		e.b = append(e.b, '\n')
-		for range e.depth {
-			e.b = append(e.b, "    "...)
-		}
+		e.b = appendNewline(e.b, e.depth)
 		e.blanks += 1 + 4*e.depth
 	}
 }

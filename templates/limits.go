@@ -134,9 +134,10 @@ type state struct {
 	first string
 	ops   uint32
 	// applied counts filter calls; encoded and encodedFrom are the last
-	// json_encode's text and value, which json_pretty encodes again
-	// directly when it is the next filter call on that text (applied is
-	// then encodedAt+1).
+	// json_encode's text and value: json_pretty, when it is the next
+	// filter call on that text (applied is then encodedAt+1) and the value
+	// round-trips, writes its text from the compact one (prettyOfCompact)
+	// instead of decoding it.
 	applied     uint32
 	encodedAt   uint32
 	encoded     string
