@@ -147,6 +147,7 @@ type runBinder struct {
 func newRunBinder(tls *libc.TLS, db, stmt, buf uintptr, size int) runBinder {
 	b := runBinder{
 		tls: tls, db: db, stmt: stmt, mem: unsafe.Slice((*byte)(unsafe.Add(nil, buf)), size), base: buf,
+		param: 1,
 	}
 	if directChecked {
 		b.vars, b.nVar, b.maxLen = directVars(db, stmt)
@@ -204,15 +205,25 @@ func (b *runBinder) clearBindings() {
 		sqlite3.Xsqlite3_clear_bindings(b.tls, b.stmt)
 		return
 	}
-	size := unsafe.Sizeof(sqlite3.TMem{})
 	for i := range n {
-		m := (*sqlite3.TMem)(unsafe.Add(nil, vars+uintptr(i)*size))
-		if m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0 {
+		m := memAt(vars, i)
+		if owns(m) {
 			sqlite3.Xsqlite3_clear_bindings(b.tls, b.stmt)
 			return
 		}
 		m.Fflags = sqlite3.MEM_Null
 	}
+}
+
+// memAt is the i-th (from 0) of the parameter values at vars.
+func memAt(vars uintptr, i int32) *sqlite3.TMem {
+	return (*sqlite3.TMem)(unsafe.Add(nil, vars+uintptr(i)*unsafe.Sizeof(sqlite3.TMem{})))
+}
+
+// owns reports whether m holds something to release (a destructor or
+// memory of its own), which only sqlite3VdbeMemRelease may undo.
+func owns(m *sqlite3.TMem) bool {
+	return m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0
 }
 
 // direct returns parameter i's value (from 1), to be set to a value of n
@@ -221,11 +232,11 @@ func (b *runBinder) clearBindings() {
 // SQLITE_STATIC binding, and n is within the length limit; else nil. Like
 // vdbeUnbind, it sets the connection's error code to SQLITE_OK.
 func (b *runBinder) direct(i int32, n int) *sqlite3.TMem {
-	if b.vars == 0 || i < 1 || i > b.nVar || n > int(b.maxLen) {
+	if b.vars == 0 || i > b.nVar || n > int(b.maxLen) {
 		return nil
 	}
-	m := (*sqlite3.TMem)(unsafe.Add(nil, b.vars+uintptr(i-1)*unsafe.Sizeof(sqlite3.TMem{})))
-	if m.Fflags&(sqlite3.MEM_Agg|sqlite3.MEM_Dyn) != 0 || m.FszMalloc != 0 {
+	m := memAt(b.vars, i-1)
+	if owns(m) {
 		return nil
 	}
 	(*sqlite3.Tsqlite3)(unsafe.Add(nil, b.db)).FerrCode = sqlite3.SQLITE_OK
@@ -242,9 +253,6 @@ func setStatic(m *sqlite3.TMem, flag uint16, p uintptr, n int) {
 }
 
 func (b *runBinder) next() (int32, bool) {
-	if b.param == 0 {
-		b.param = 1
-	}
 	i := b.param
 	b.param++
 	return i, b.rc == sqlite3.SQLITE_OK
