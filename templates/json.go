@@ -89,7 +89,10 @@ func (e *phpJSONEncoder) fail(err error) {
 
 func (e *phpJSONEncoder) newline() {
 	if e.flags&jsonPrettyPrint != 0 {
-		e.b = appendNewline(e.b, e.depth)
+		e.b = append(e.b, '\n')
+		for range e.depth {
+			e.b = append(e.b, "    "...)
+		}
 		e.blanks += 1 + 4*e.depth
 	}
 }
@@ -452,58 +455,21 @@ func (st *state) encodedValue(s string) (any, bool) {
 	return st.encodedFrom, true
 }
 
-// prettyOfCompact is json_pretty of s, the json_encode (no flags) of a
-// value of encodedValue that roundTrips, written from s's text rather than
-// from the value: the value encoded with json_pretty's flags differs from s
-// only in the blanks between tokens and in its slashes (JSON_UNESCAPED_SLASHES:
-// "/" where s has "\/"). s came from phpJSONEncoder, so it is valid JSON with
-// no blanks and no empty {} (an empty dictionary is []), and its strings hold
-// no invalid UTF-8. size is at least the length of the result
-// (prettySize(s, 4)); the result is one allocation.
-func prettyOfCompact(s string, size int64) string {
-	b := make([]byte, 0, size)
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"':
-			// A string: copied up to its closing quote, "\/" as "/".
-			j := i + 1
-			for {
-				for j < len(s) && s[j] != '"' && s[j] != '\\' {
-					j++
-				}
-				if j >= len(s)-1 || s[j] == '"' {
-					break
-				}
-				if s[j+1] == '/' {
-					b = append(b, s[i:j]...)
-					i = j + 1 // the slash starts the next run
-				}
-				j += 2
-			}
-			j = min(j+1, len(s))
-			b = append(b, s[i:j]...)
-			i = j - 1
-		case '{', '[':
-			if i+1 < len(s) && s[i+1] == c+2 { // [] or {}
-				b = append(b, c, c+2)
-				i++
-				continue
-			}
-			depth++
-			b = appendNewline(append(b, c), depth)
-		case '}', ']':
-			depth--
-			b = append(appendNewline(b, depth), c)
-		case ',':
-			b = appendNewline(append(b, ','), depth)
-		case ':':
-			b = append(b, ':', ' ')
-		default:
-			b = append(b, c)
-		}
+// prettyOfEncoded is json_pretty of v, a value of encodedValue that
+// roundTrips: v encoded
+// with json_pretty's flags, which is the same text as json_pretty of v's
+// json_encode. ok is false when the caller must decode and encode again.
+func (st *state) prettyOfEncoded(v any, flags int) (out string, ok bool, err error) {
+	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0]}
+	e.value(v)
+	st.keepScratch(e.b)
+	switch {
+	case e.full:
+		return "", false, st.errString()
+	case e.err != nil:
+		return "", false, nil
 	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return string(e.b), true, nil
 }
 
 // prettyExtra is prettySize(s, indent) - len(s) for s the json_encode (no
@@ -623,7 +589,12 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 	}
 	const flags = jsonPrettyFlags
 	if encoded {
-		return prettyOfCompact(s, size), nil
+		if out, ok, err := st.prettyOfEncoded(v, flags); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
+		}
 	}
 	e := phpJSONEncoder{flags: flags, max: st.limits.String, b: st.scratch[:0], members: st.jsonMembers}
 	valid, slow := e.reencode(s)
@@ -650,16 +621,6 @@ func fJSONPretty(st *state, in any, _ ...any) (any, error) {
 		return false, nil // INF
 	}
 	return string(e.b), nil
-}
-
-// appendNewline appends a line feed and depth levels of json_pretty's
-// indent (4 spaces).
-func appendNewline(b []byte, depth int) []byte {
-	b = append(b, '\n')
-	for range depth {
-		b = append(b, "    "...)
-	}
-	return b
 }
 
 // jsonMaxDecodeDepth is json_decode's default depth: deeper text is not

@@ -141,7 +141,7 @@ func TestJSONPrettyOfEncoded(t *testing.T) {
 		want, err := env.Render(`{{ x|json_encode|trim|json_pretty }}`, data)
 		require.NoError(t, err, tc.name)
 		// Encoded once, pretty (fJSONEncodePretty); and from the text of
-		// the json_encode just before (prettyOfCompact).
+		// the value of the json_encode just before, encoded again (prettyOfEncoded).
 		for _, src := range []string{`{{ x|json_encode|json_pretty }}`, `{% set j = x|json_encode %}{{ j|json_pretty }}`} {
 			got, err := env.Render(src, data)
 			require.NoError(t, err, tc.name)

@@ -136,8 +136,8 @@ type state struct {
 	// applied counts filter calls; encoded and encodedFrom are the last
 	// json_encode's text and value: json_pretty, when it is the next
 	// filter call on that text (applied is then encodedAt+1) and the value
-	// round-trips, writes its text from the compact one (prettyOfCompact)
-	// instead of decoding it.
+	// round-trips, encodes the value again (prettyOfEncoded) instead of
+	// decoding the text.
 	applied     uint32
 	encodedAt   uint32
 	encoded     string
