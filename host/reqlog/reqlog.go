@@ -5,7 +5,9 @@
 // path (webhook tokens redacted), status, duration, bytes, request id, and
 // what the handlers noted in the request's Entry (webhook, run or job,
 // why it was refused). Errors are written by the app's error handler here,
-// so the line has the status that was answered.
+// so the line has the status that was answered. Refuse gives the same to a
+// request the server answers before any route runs, and so before the
+// middleware.
 package reqlog
 
 import (
