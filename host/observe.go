@@ -18,7 +18,11 @@ import (
 
 // requestLog is the first middleware of both apps: a request id, the
 // access log line (unless --access-log=false) and the webhook metrics.
-func (s *Server) requestLog() fiber.Handler {
+func (s *Server) requestLog() fiber.Handler { return reqlog.New(s.reqlogConfig()) }
+
+// reqlogConfig is the request log's configuration: the middleware's, and
+// that of the requests the server refuses before the middleware runs.
+func (s *Server) reqlogConfig() reqlog.Config {
 	cfg := reqlog.Config{Observe: func(c *fiber.Ctx, e *reqlog.Entry, status int, elapsed time.Duration) {
 		if !strings.HasPrefix(c.Path(), "/webhooks") {
 			return
@@ -34,7 +38,7 @@ func (s *Server) requestLog() fiber.Handler {
 	if s.cfg.AccessLog {
 		cfg.Logger = s.log
 	}
-	return reqlog.New(cfg)
+	return cfg
 }
 
 // observeJob turns the job queue's events into metrics: jobs ended by

@@ -556,6 +556,7 @@ func (s *Server) fiberConfig() fiber.Config {
 
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	s.refuseOversized(app)
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -569,6 +570,7 @@ func (s *Server) newApp() *fiber.App {
 // newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
+	s.refuseOversized(app)
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

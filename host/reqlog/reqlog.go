@@ -5,7 +5,9 @@
 // path (webhook tokens redacted), status, duration, bytes, request id, and
 // what the handlers noted in the request's Entry (webhook, run or job,
 // why it was refused). Errors are written by the app's error handler here,
-// so the line has the status that was answered.
+// so the line has the status that was answered. Refuse gives the same to a
+// request the server answers before any route runs, and so before the
+// middleware.
 package reqlog
 
 import (
@@ -71,25 +73,50 @@ type Config struct {
 func New(cfg Config) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		e := newEntry(c.Get(Header))
-		c.Locals(localsKey, e)
-		c.Set(Header, e.ID)
-		if err := c.Next(); err != nil {
-			if err := c.App().ErrorHandler(c, err); err != nil {
-				return err
-			}
-		}
-		status := c.Response().StatusCode()
-		now := time.Now()
-		elapsed := now.Sub(start)
-		if cfg.Observe != nil {
-			cfg.Observe(c, e, status, elapsed)
-		}
-		if cfg.Logger != nil {
-			logLine(c, cfg.Logger.Handler(), e, status, now, elapsed)
-		}
-		return nil
+		e := begin(c)
+		return cfg.end(c, e, start, c.Next())
 	}
+}
+
+// Refuse answers a request that the server refuses before any handler of
+// the app runs (one whose announced body is over the body limit): the
+// app's error handler writes err, and the request gets its id, its access
+// line and its Observe call as the middleware gives every other one, with
+// cause and reason noted in its Entry. c is the app's context of the
+// request.
+func Refuse(cfg Config, c *fiber.Ctx, cause, reason string, err error) error {
+	start := time.Now()
+	e := begin(c)
+	e.Cause, e.Reason = cause, reason
+	return cfg.end(c, e, start, err)
+}
+
+// begin gives the request its Entry and echoes its id.
+func begin(c *fiber.Ctx) *Entry {
+	e := newEntry(c.Get(Header))
+	c.Locals(localsKey, e)
+	c.Set(Header, e.ID)
+	return e
+}
+
+// end has the app's error handler answer err (when not nil), then observes
+// and logs the request, which began at start.
+func (cfg Config) end(c *fiber.Ctx, e *Entry, start time.Time, err error) error {
+	if err != nil {
+		if err := c.App().ErrorHandler(c, err); err != nil {
+			return err
+		}
+	}
+	status := c.Response().StatusCode()
+	now := time.Now()
+	elapsed := now.Sub(start)
+	if cfg.Observe != nil {
+		cfg.Observe(c, e, status, elapsed)
+	}
+	if cfg.Logger != nil {
+		logLine(c, cfg.Logger.Handler(), e, status, now, elapsed)
+	}
+	return nil
 }
 
 // logLine logs the access line when the handler takes Info (a server run

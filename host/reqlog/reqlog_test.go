@@ -3,6 +3,7 @@ package reqlog_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -64,6 +65,44 @@ func TestNew_AccessLine(t *testing.T) {
 			require.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")))
 		})
 	}
+}
+
+// TestRefuse checks a request answered outside the middleware: the app's
+// error handler writes the error, and the request gets an id, echoed in
+// the answer, an Observe call with its status and cause, and one access
+// line, as through the middleware.
+func TestRefuse(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	var observed *reqlog.Entry
+	var observedStatus int
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		return c.Status(fiber.StatusRequestEntityTooLarge).SendString("refused: " + err.Error())
+	}})
+	cfg := reqlog.Config{
+		Logger: slog.New(slog.NewTextHandler(&buf, nil)),
+		Observe: func(_ *fiber.Ctx, e *reqlog.Entry, status int, _ time.Duration) {
+			observed, observedStatus = e, status
+		},
+	}
+	var fctx fasthttp.RequestCtx
+	fctx.Request.Header.SetMethod("POST")
+	fctx.Request.SetRequestURI("/webhooks/x")
+	fctx.Request.Header.Set(reqlog.Header, "abc")
+	c := app.AcquireCtx(&fctx)
+	defer app.ReleaseCtx(c)
+
+	require.NoError(t, reqlog.Refuse(cfg, c, "body_size", "too long", errors.New("too long")))
+	require.Equal(t, fiber.StatusRequestEntityTooLarge, fctx.Response.StatusCode())
+	require.Equal(t, "refused: too long", string(fctx.Response.Body()))
+	require.Equal(t, "abc", string(fctx.Response.Header.Peek(reqlog.Header)))
+	require.NotNil(t, observed)
+	require.Equal(t, reqlog.Entry{ID: "abc", Cause: "body_size", Reason: "too long"}, *observed)
+	require.Equal(t, fiber.StatusRequestEntityTooLarge, observedStatus)
+	for _, w := range []string{"msg=request", "method=POST", "path=/webhooks/x", "status=413", "request_id=abc", "cause=body_size", `reason="too long"`} {
+		require.Contains(t, buf.String(), w)
+	}
+	require.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")))
 }
 
 // benchLogger is the server's logger as hookhost serve builds it: the

@@ -1,0 +1,66 @@
+package host
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/reqlog"
+)
+
+// refuseOversized makes app refuse a body over the server's body limit
+// (--body-limit) through the request log, as a handler's refusal is:
+//
+//   - A request whose head announces a longer body (Content-Length) and
+//     asks `Expect: 100-continue` gets 413 in place of 100 Continue (RFC
+//     9110 §10.1.1 allows a final status there), and the connection is
+//     closed: the client never sends the body. curl asks so for every
+//     upload over 1 MiB; before, it got 100, started the upload, and then
+//     the 413.
+//   - A body found over the limit otherwise (no Expect, or a chunked one
+//     counted as it is read) gets the same 413. Fiber's own answer to it
+//     bypassed the middleware, so it was neither logged nor counted.
+//
+// Both are answered before any route of the app runs, so the webhook is
+// not known: the access line and the metrics name none, and no request
+// record is kept (a webhook's own, smaller body_bytes limit still refuses
+// in the dispatcher, with all of them).
+func (s *Server) refuseOversized(app *fiber.App) {
+	srv := app.Server()
+	limit := srv.MaxRequestBodySize // Fiber's, from BodyLimit
+	cfg := s.reqlogConfig()
+	refuse := func(fctx *fasthttp.RequestCtx) {
+		c := app.AcquireCtx(fctx)
+		defer app.ReleaseCtx(c)
+		p := api.Errorf(http.StatusRequestEntityTooLarge, "the request body is larger than the server's body limit (%d bytes)", limit)
+		if err := reqlog.Refuse(cfg, c, "body_size", "over the server's body limit", p); err != nil {
+			s.log.Error("answer a body over the server's body limit", "error", err)
+		}
+	}
+	// When ExpectHandler refuses, fasthttp skips the app, sets the status
+	// it returned and Connection: close, and writes the response as it
+	// stands, so the problem+json written here is what the client gets.
+	// (fasthttp's doc asks that the response not be modified because on
+	// StatusContinue it is not reset before the app runs: what was written
+	// would become part of the app's answer. Nothing is written then.)
+	srv.ExpectHandler = func(fctx *fasthttp.RequestCtx) int {
+		// ContentLength is -1 for a chunked body and -2 for none: those go
+		// on, and the limit is applied as the body is read.
+		if fctx.Request.Header.ContentLength() <= limit {
+			return fasthttp.StatusContinue
+		}
+		refuse(fctx)
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	fiberErrors := srv.ErrorHandler
+	srv.ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			refuse(fctx)
+			return
+		}
+		fiberErrors(fctx, err)
+	}
+}
