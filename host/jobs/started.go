@@ -114,10 +114,12 @@ RETURNING hookhost_jobs.river_id`
 )
 
 // startable returns the River ids and attempts of the run jobs of res
-// without a concurrency limit: those whose start the fetch records.
+// without a concurrency limit: those whose start the fetch records. (A
+// job whose row River's driver could not decode is among them; its
+// worker never runs, and River's error handler ends it: unreadable.go.)
 func startable(res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int) {
 	for _, j := range res.Jobs {
-		if j.Kind != kindRun || res.DecodeErrors[j.ID] != nil || bytes.Contains(j.EncodedArgs, concurrencyKey) {
+		if j.Kind != kindRun || bytes.Contains(j.EncodedArgs, concurrencyKey) {
 			continue
 		}
 		ids, attempts = append(ids, j.ID), append(attempts, j.Attempt)
