@@ -224,7 +224,8 @@ func TestQueue_FetchedFinalRecordDoesNotRun(t *testing.T) {
 // whose start River's fetch records (startable on SQLite, pgFetchStartSQL
 // on PostgreSQL) must keep: however a job's args look, it runs once and
 // its record ends Completed at its first attempt, whether the fetch or
-// the worker recorded the start.
+// the worker recorded the start; and the worker records it for the jobs
+// with a concurrency limit only (after taking a slot), on both.
 func TestQueue_StartableContract(t *testing.T) {
 	t.Parallel()
 	const keyInInput = `{"request_body":"{\"concurrency\": 3}","concurrency":1}`
@@ -240,7 +241,7 @@ func TestQueue_StartableContract(t *testing.T) {
 		{name: "InputHoldsConcurrencyKey", inputs: keyInInput},
 		{name: "InputHoldsConcurrencyKeyWithLimit", concurrency: 2, inputs: keyInInput},
 		// Args written before inputs were base64 hold them as JSON: the
-		// text "concurrency": is then in the args, though not as their key.
+		// args then hold the key "concurrency", though not as their own.
 		{name: "PlainJSONInputsHoldConcurrencyKey", inputs: keyInInput, args: func(old map[string]json.RawMessage) []byte {
 			return withArg(old, "inputs", keyInInput)
 		}},
@@ -257,6 +258,7 @@ func TestQueue_StartableContract(t *testing.T) {
 			return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok")}, nil
 		}, func(c *jobs.Config) { c.Workers = 0 })
 		ids := make([]string, len(tests))
+		limited := 0
 		for i, tt := range tests {
 			req := request()
 			req.Options.Concurrency = tt.concurrency
@@ -269,6 +271,14 @@ func TestQueue_StartableContract(t *testing.T) {
 				b.setRiverArgs(t, j.RiverID, tt.args(b.riverArgs(t, j.RiverID)))
 			}
 			ids[i] = res.JobID
+			if tt.concurrency > 0 {
+				limited++
+			}
+		}
+		// markRunningSQL's text on each database, counted, not failed.
+		workerStarts := []*faultRule{
+			b.faults.add(&faultRule{match: "SET state = 'running', attempt = ?", times: -1}),
+			b.faults.add(&faultRule{match: "SET state = 'running', attempt = $1", times: -1}),
 		}
 		startWorkers(t, b)
 		for i, tt := range tests {
@@ -282,5 +292,7 @@ func TestQueue_StartableContract(t *testing.T) {
 			require.JSONEq(t, tt.inputs, received[ids[i]], tt.name)
 			mu.Unlock()
 		}
+		require.Equal(t, limited, b.faults.hitsOf(workerStarts[0])+b.faults.hitsOf(workerStarts[1]),
+			"starts recorded by workers, not by the fetch")
 	})
 }
