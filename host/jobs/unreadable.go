@@ -34,7 +34,7 @@ var _ river.ErrorHandler = errorHandler{}
 func (h errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
 	msg, ok := unreadable(job, err)
 	if !ok {
-		return nil // the worker's own error: it wrote the attempt's end
+		return nil // an error of a worker that ran: River's retry, as usual
 	}
 	return h.q.endUnreadable(context.WithoutCancel(ctx), job, msg)
 }
