@@ -62,6 +62,12 @@
 // PostgreSQL every working process also queues such jobs again itself at
 // its heartbeat, without waiting for River's leader (writes.go, rescueSQL).
 //
+// A run job whose stored River args (or row) cannot be read never reaches
+// its worker: River fails the attempt, and its error handler ends the
+// record Failed at once, with an error saying so, through the same write
+// as a worker's end (unreadable.go): every attempt would read the same
+// bytes.
+//
 // Real inputs (with secrets) live only in the River job's args, which River
 // deletes after Config.Retention; hookhost_jobs keeps the redacted copy
 // shown by the API.

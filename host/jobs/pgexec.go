@@ -66,6 +66,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 			res, err = ex.JobGetAvailable(ctx, params)
 			return err
 		})
+		markUnreadable(res)
 		return res, err
 	}
 	var (
@@ -82,7 +83,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		}
 		var err error
 		res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
-		ids, attempts, live, err = tx.started(res, err)
+		ids, attempts, live, err = tx.started(err)
 		bounded = tx.bounded
 		return err
 	})
@@ -90,6 +91,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		return nil, err
 	}
 	e.marks.fetched(params, !bounded, now, res)
+	markUnreadable(res)
 	return res, nil
 }
 
@@ -160,10 +162,12 @@ func (r *fetchRows) Scan(dest ...any) error {
 	return nil
 }
 
-// started ends the statement of River's fetch (whose result and error are
-// res and err) and returns the River ids and attempts of the jobs whose
-// start it recorded, and which of them it marked running.
-func (t *fetchTx) started(res *riverdriver.JobGetAvailableResult, err error) (ids []int64, attempts []int, live map[int64]bool, _ error) {
+// started ends the statement of River's fetch (whose error is err) and
+// returns the River ids and attempts of the jobs whose start it recorded,
+// and which of them it marked running. A job among them whose row River
+// cannot decode never reaches its worker: River's error handler ends it
+// (unreadable.go).
+func (t *fetchTx) started(err error) (ids []int64, attempts []int, live map[int64]bool, _ error) {
 	if t.br == nil {
 		if err == nil {
 			err = errors.New("jobs: River's fetch ran no query")
@@ -176,15 +180,7 @@ func (t *fetchTx) started(res *riverdriver.JobGetAvailableResult, err error) (id
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	r := t.rows
-	for i := 0; i < len(r.ids); i++ {
-		if res.DecodeErrors[r.ids[i]] != nil { // its worker never runs
-			delete(r.live, r.ids[i])
-			r.ids, r.attempts = append(r.ids[:i], r.ids[i+1:]...), append(r.attempts[:i], r.attempts[i+1:]...)
-			i--
-		}
-	}
-	return r.ids, r.attempts, r.live, nil
+	return t.rows.ids, t.rows.attempts, t.rows.live, nil
 }
 
 // sendBatch sends a pgx batch on a connection (pgxSender).

@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		CompletedJobRetentionPeriod: cfg.Retention,
 		CancelledJobRetentionPeriod: cfg.Retention,
 		DiscardedJobRetentionPeriod: cfg.Retention,
+		ErrorHandler:                errorHandler{q: q}, // run jobs River cannot read: unreadable.go
 	})
 	if err != nil {
 		q.closePool()

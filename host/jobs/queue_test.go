@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,11 +76,7 @@ func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (
 	db, dialect, dsn := kind.open(t, f)
 	bundle := &testBundle{ctx: context.Background(), db: db, dialect: dialect, dsn: dsn, faults: f,
 		runner: &countingRunner{run: run, runs: map[string]int{}}}
-	settings := jobs.DefaultSettings()
-	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace = 2, 10*time.Millisecond, 5*time.Second
-	cfg := jobs.Config{DB: db, Dialect: dialect, DatabaseURL: dsn, Runner: bundle.runner, Settings: settings, CallbackWorkers: 1,
-		OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1, AllowPrivateRequests: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := bundle.config()
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -91,6 +88,49 @@ func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (
 	})
 	require.NoError(t, q.Start(bundle.ctx))
 	return q, bundle
+}
+
+// config is the configuration of the tests' queues on b's database, with
+// b's runner.
+func (b *testBundle) config() jobs.Config {
+	settings := jobs.DefaultSettings()
+	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace = 2, 10*time.Millisecond, 5*time.Second
+	return jobs.Config{DB: b.db, Dialect: b.dialect, DatabaseURL: b.dsn, Runner: b.runner, Settings: settings, CallbackWorkers: 1,
+		OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1, AllowPrivateRequests: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// startWorkers starts a second queue, with workers, on the database of a
+// queue set up without them: a process that starts working the jobs queued
+// (and changed) before it. It is closed when t ends, before the database.
+func startWorkers(t *testing.T, b *testBundle) *jobs.Queue {
+	t.Helper()
+	q, err := jobs.New(b.ctx, b.config())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, q.Close()) })
+	require.NoError(t, q.Start(b.ctx))
+	return q
+}
+
+// execSQL runs a statement written with ? placeholders on b's database,
+// numbered ($1, ...) on PostgreSQL.
+func (b *testBundle) execSQL(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if b.dialect == jobs.DialectPostgres {
+		var q strings.Builder
+		n := 0
+		for _, r := range query {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&q, "$%d", n)
+				continue
+			}
+			q.WriteRune(r)
+		}
+		query = q.String()
+	}
+	_, err := b.db.ExecContext(b.ctx, query, args...)
+	require.NoError(t, err, query)
 }
 
 // countingRunner counts the attempts of each job it runs.

@@ -146,7 +146,8 @@ func TestQueue_SQLiteLostAttemptWrites(t *testing.T) {
 // TestQueue_SQLiteFetchStartsJobs checks that on SQLite River's fetch
 // records the start of the run jobs it takes, in its transaction, except
 // those with a concurrency limit (whose workers write it once they hold a
-// slot), and that an attempt of a job whose record is final does not run.
+// slot). (TestQueue_FetchedFinalRecordDoesNotRun checks, on both
+// databases, that an attempt of a job whose record is final does not run.)
 func TestQueue_SQLiteFetchStartsJobs(t *testing.T) {
 	tests := []struct {
 		name        string

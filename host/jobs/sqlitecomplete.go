@@ -94,6 +94,7 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
 		return nil, err
 	}
+	markUnreadable(res)
 	return res, nil
 }
 

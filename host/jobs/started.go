@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hookhost/hookhost/host/store"
 )
@@ -98,11 +100,87 @@ func (s *startedJobs) putAll(riverIDs []int64, attempts []int, live map[int64]bo
 	}
 }
 
-// concurrencyKey is in the encoded args of every run job with a
-// concurrency limit (runArgs.Concurrency, omitted when 0). An input
-// holding the same text makes a job without a limit look limited: it is
-// then marked running by its worker, as before.
-var concurrencyKey = []byte(`"concurrency":`)
+// concurrencyKey is the key of a run job's concurrency limit in its args
+// (runArgs.Concurrency, omitted when 0).
+const concurrencyKey = "concurrency"
+
+// The run jobs whose start River's fetch records are those without a
+// concurrency limit: run jobs whose args have no concurrencyKey of their
+// own (a key of an object nested in them, as the inputs of args written
+// before inputs were base64, does not count). startableJob says so in Go
+// (SQLite, startable) and pgStartableSQL in SQL (PostgreSQL, whose ?
+// operator looks at an object's own keys); TestStartableDefinitions holds
+// them to each other.
+const pgStartableSQL = `kind = '` + kindRun + `' AND NOT args ? '` + concurrencyKey + `'`
+
+// startableJob reports whether the fetch records the start of job j.
+func startableJob(j *rivertype.JobRow) bool {
+	return j.Kind == kindRun && !hasKey(j.EncodedArgs, concurrencyKey)
+}
+
+// hasKey reports whether the JSON object doc has key among its own keys,
+// as PostgreSQL's jsonb ? operator does: keys of nested objects and
+// strings that are values do not count. It reads doc's structure only as
+// far as keys and nesting need (a string is skipped to its closing quote),
+// and reports false for a document that is not an object.
+func hasKey(doc []byte, key string) bool {
+	depth, object, wantKey := 0, false, false // object: doc is one
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{':
+			depth++
+			if depth == 1 {
+				object, wantKey = true, true
+			}
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			wantKey = depth == 1 && object
+		case '"':
+			end := stringEnd(doc, i)
+			if end < 0 {
+				return false
+			}
+			if wantKey && depth == 1 && keyIs(doc[i:end+1], key) {
+				return true
+			}
+			wantKey = false
+			i = end
+		}
+	}
+	return false
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose opening quote is doc[start], or -1.
+func stringEnd(doc []byte, start int) int {
+	for i := start + 1; ; {
+		n := bytes.IndexByte(doc[i:], '"')
+		if n < 0 {
+			return -1
+		}
+		i += n
+		backslashes := 0
+		for j := i - 1; j > start && doc[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return i
+		}
+		i++
+	}
+}
+
+// keyIs reports whether the JSON string quoted (quotes included) is key.
+func keyIs(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1:len(quoted)-1]) == key
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == key
+}
 
 // startSQL (markRunningSQL for many jobs) marks running the records of
 // River jobs (VALUES rows of River id and attempt follow) and returns the
@@ -114,10 +192,12 @@ RETURNING hookhost_jobs.river_id`
 )
 
 // startable returns the River ids and attempts of the run jobs of res
-// without a concurrency limit: those whose start the fetch records.
+// without a concurrency limit: those whose start the fetch records. (A
+// job whose row River's driver could not decode is among them; its
+// worker never runs, and River's error handler ends it: unreadable.go.)
 func startable(res *riverdriver.JobGetAvailableResult) (ids []int64, attempts []int) {
 	for _, j := range res.Jobs {
-		if j.Kind != kindRun || res.DecodeErrors[j.ID] != nil || bytes.Contains(j.EncodedArgs, concurrencyKey) {
+		if !startableJob(j) {
 			continue
 		}
 		ids, attempts = append(ids, j.ID), append(attempts, j.Attempt)
@@ -193,7 +273,7 @@ func pgFetchStartSQL(fetchSQL string, at int) string {
 ` + fetchSQL + `
 ), startable AS (
 	SELECT id, attempt, args->>'job_id' AS job_id FROM fetched
-	WHERE kind = '` + kindRun + `' AND NOT args ? 'concurrency'
+	WHERE ` + pgStartableSQL + `
 ), started AS (
 	UPDATE hookhost_jobs SET state = 'running', attempt = startable.attempt, started_at = $` + strconv.Itoa(at) + `
 	FROM startable WHERE hookhost_jobs.id = startable.job_id AND hookhost_jobs.river_id = startable.id AND ` + notFinalSQL + `

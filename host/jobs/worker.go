@@ -91,24 +91,31 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		q.log.Error("record job outcome; the job will run again", "job_id", a.JobID, "error", err)
 		return riverError(fmt.Errorf("record job outcome: %w", err))
 	}
+	q.ended(ctx, o, changed, retried)
+	return ret
+}
+
+// ended tells the waiters and Config.Observe of the end of an attempt
+// that finishRetrying wrote (changed) or, when its first write failed
+// (retried), may have written.
+func (q *Queue) ended(ctx context.Context, o *outcome, changed, retried bool) {
 	switch {
 	case changed && o.state.Final():
-		f := &Finished{JobID: a.JobID, State: o.state, Error: o.errMsg, TimedOut: o.timedOut}
+		f := &Finished{JobID: o.jobID, State: o.state, Error: o.errMsg, TimedOut: o.timedOut}
 		if o.out != nil {
 			f.Status, f.Headers, f.Body = o.out.Status, o.out.Headers, o.out.Body
 		}
 		q.waiters.publish(f)
-		q.observe(EventFinished, a.JobID, o.state, job.Attempt)
+		q.observe(EventFinished, o.jobID, o.state, o.attempt)
 	case !changed && retried:
 		// A write that failed may have committed all the same (the
 		// connection dropped after COMMIT): the record is final already.
 		// Tell the waiters what it says.
-		if j, err := q.getRecord(context.WithoutCancel(ctx), q.db, a.JobID); err == nil && j.State.Final() {
+		if j, err := q.getRecord(context.WithoutCancel(ctx), q.db, o.jobID); err == nil && j.State.Final() {
 			q.waiters.publish(&Finished{JobID: j.ID, State: j.State, Status: j.Status, Headers: j.Headers, Body: j.Body, Error: j.Error})
-			q.observe(EventFinished, a.JobID, j.State, job.Attempt)
+			q.observe(EventFinished, o.jobID, j.State, o.attempt)
 		}
 	}
-	return ret
 }
 
 // finishRetrying is finish, written again with backoff when it fails, up
