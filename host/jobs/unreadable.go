@@ -84,9 +84,29 @@ func markUnreadable(res *riverdriver.JobGetAvailableResult) {
 	}
 }
 
-// unendedRecordSQL finds the record of a River job that has not ended.
-const unendedRecordSQL = `SELECT id, webhook_id, callback_url FROM hookhost_jobs
+// unendedRecordSQL finds the record of a River job that has not ended, by
+// its River id: no index has river_id (nothing else reads by it), so this
+// reads the table; unendedRecordByIDSQL takes the primary key when the
+// args still give the job id.
+const (
+	unendedRecordSQL = `SELECT id, webhook_id, callback_url FROM hookhost_jobs
 	WHERE river_id = ? AND ` + notFinalSQL + ` ORDER BY created_at DESC LIMIT 1`
+	unendedRecordByIDSQL = `SELECT id, webhook_id, callback_url FROM hookhost_jobs
+	WHERE id = ? AND river_id = ? AND ` + notFinalSQL
+)
+
+// unendedRecord reads the record of the River job row that has not ended
+// into o: by the job id when the args still hold it as a string (only the
+// rest of them could not be read), else by the River id.
+func (q *Queue) unendedRecord(ctx context.Context, row *rivertype.JobRow, o *outcome) error {
+	var id struct {
+		JobID string `json:"job_id"`
+	}
+	if json.Unmarshal(row.EncodedArgs, &id) == nil && id.JobID != "" {
+		return q.db.QueryRowContext(ctx, q.d.q(unendedRecordByIDSQL), id.JobID, row.ID).Scan(&o.jobID, &o.webhook, &o.callback)
+	}
+	return q.db.QueryRowContext(ctx, q.d.q(unendedRecordSQL), row.ID).Scan(&o.jobID, &o.webhook, &o.callback)
+}
 
 // endUnreadable ends the attempt of the run job row, which River failed
 // before its worker ran, with msg: the record is found by its River id
@@ -98,7 +118,7 @@ func (q *Queue) endUnreadable(ctx context.Context, row *rivertype.JobRow, msg st
 	stop := &river.ErrorHandlerResult{SetCancelled: true}
 	o := &outcome{riverID: row.ID, state: StateFailed, attempt: row.Attempt, errMsg: msg, byWorker: true}
 	live, _ := q.started.take(row.ID, row.Attempt) // what the fetch recorded, if anything
-	err := q.db.QueryRowContext(ctx, q.d.q(unendedRecordSQL), row.ID).Scan(&o.jobID, &o.webhook, &o.callback)
+	err := q.unendedRecord(ctx, row, o)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stop // final already
 	}
