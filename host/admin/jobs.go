@@ -127,6 +127,8 @@ func (a *Admin) retryJob(c *fiber.Ctx) error {
 		return api.NewProblem(http.StatusConflict, "the job has not ended yet; cancel it first")
 	case errors.Is(err, jobs.ErrInputsGone):
 		return api.NewProblem(http.StatusGone, "the job's inputs are no longer kept (job retention); it cannot be retried")
+	case errors.Is(err, jobs.ErrArgsUnreadable):
+		return api.NewProblem(http.StatusConflict, "the job's stored arguments could not be read (the job failed for it); it cannot be retried")
 	case err != nil:
 		return jobNotFound(err, c.Params("id"))
 	}

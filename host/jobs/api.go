@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,9 @@ var (
 	// ErrInputsGone means River no longer keeps the job's real inputs
 	// (Config.Retention passed), so it cannot be retried.
 	ErrInputsGone = errors.New("jobs: the job's inputs are no longer kept")
+	// ErrArgsUnreadable means the job's stored arguments cannot be read
+	// (retry): the job failed for it, and a retry would read the same.
+	ErrArgsUnreadable = errors.New("jobs: the job's stored arguments could not be read")
 )
 
 // Get returns a job. While the job has not ended, its state merges the
@@ -130,16 +134,20 @@ func (q *Queue) Retry(ctx context.Context, id string) (Result, error) {
 	if !j.State.Final() {
 		return Result{}, ErrNotFinished
 	}
-	row, err := q.client.JobGet(ctx, j.RiverID)
-	if errors.Is(err, river.ErrNotFound) {
+	// The args as stored, read with SQL of our own: River's JobGet fails
+	// for a row whose JSON SQLite cannot parse, which is a job that failed
+	// because its args could not be read (unreadable.go).
+	var args []byte
+	err = q.db.QueryRowContext(ctx, q.d.q(`SELECT `+q.d.argsText+` FROM river_job WHERE id = ?`), j.RiverID).Scan(&args)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Result{}, ErrInputsGone
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("jobs: get river job: %w", err)
+		return Result{}, fmt.Errorf("jobs: read the job's args: %w", err)
 	}
 	var a runArgs
-	if err := json.Unmarshal(row.EncodedArgs, &a); err != nil {
-		return Result{}, fmt.Errorf("jobs: decode job args: %w", err)
+	if err := json.Unmarshal(args, &a); err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
 	}
 	opts := Options{Timeout: time.Duration(a.TimeoutMS) * time.Millisecond, Concurrency: a.Concurrency, CallbackURL: a.CallbackURL}
 	if a.Explicit {

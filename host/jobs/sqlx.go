@@ -15,15 +15,21 @@ type sqlDialect struct {
 	// octets is the SQL of a column's length in bytes, whether it holds
 	// text or bytes.
 	octets func(col string) string
+	// argsText is River's args column as JSON text: SQLite keeps it as
+	// JSONB, which River reads back the same way (its fetch's expression),
+	// and text that is not JSON as it is.
+	argsText string
 }
 
 func newSQLDialect(name string) sqlDialect {
 	if name == DialectPostgres {
 		return sqlDialect{name: name, nowText: "now()",
-			octets: func(col string) string { return "octet_length(" + col + ")" }}
+			octets:   func(col string) string { return "octet_length(" + col + ")" },
+			argsText: "args"}
 	}
 	return sqlDialect{name: name, nowText: "datetime('now', 'subsec')",
-		octets: func(col string) string { return "length(CAST(" + col + " AS BLOB))" }}
+		octets:   func(col string) string { return "length(CAST(" + col + " AS BLOB))" },
+		argsText: "CAST(CASE WHEN typeof(args) = 'text' AND NOT json_valid(args) THEN args ELSE json(args) END AS BLOB)"}
 }
 
 // q rewrites ? placeholders as $1, $2… on PostgreSQL. The queries of this

@@ -173,6 +173,11 @@ func TestQueue_UnreadableArgsFail(t *testing.T) {
 			n := notices.wait(t, ids[i])
 			require.Equal(t, jobs.StateFailed, n.State, tt.name)
 			require.Equal(t, j.Error, n.Error, tt.name)
+			if tt.args != nil {
+				// A retry reads the same args: refused as such.
+				_, err := q.Retry(b.ctx, ids[i])
+				require.ErrorIs(t, err, jobs.ErrArgsUnreadable, tt.name)
+			}
 		}
 		counts, _, err := q.Counts(b.ctx)
 		require.NoError(t, err)
@@ -294,5 +299,30 @@ func TestQueue_StartableContract(t *testing.T) {
 		}
 		require.Equal(t, limited, b.faults.hitsOf(workerStarts[0])+b.faults.hitsOf(workerStarts[1]),
 			"starts recorded by workers, not by the fetch")
+	})
+}
+
+// TestQueue_RetryReadsStoredArgs checks, on either database, that a retry
+// of an ended job queues a new one with the stored args (read with the
+// queue's own SQL: SQLite keeps them as JSONB), linked to the first.
+func TestQueue_RetryReadsStoredArgs(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, nil)
+		req := request()
+		req.Options.Timeout = 7 * time.Second
+		res, err := q.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
+		again, err := q.Retry(b.ctx, res.JobID)
+		require.NoError(t, err)
+		require.NotEqual(t, res.JobID, again.JobID)
+		j := waitFinal(t, q, again.JobID)
+		require.Equal(t, jobs.StateCompleted, j.State)
+		require.Equal(t, res.JobID, j.RetryOf)
+		require.Equal(t, 1, b.runner.ran(again.JobID))
+		args := b.riverArgs(t, j.RiverID)
+		require.JSONEq(t, `7000`, string(args["timeout_ms"]))
+		require.JSONEq(t, `"a"`, string(args["automation"]))
 	})
 }
