@@ -556,6 +556,9 @@ func (p *parser) parseApply(start pos, tag string) (node, error) {
 			if f.args, f.names, err = p.parseArgs(); err != nil {
 				return nil, err
 			}
+			if err := arrowsIn(f.args, f.names, arrowFilters[f.name]); err != nil {
+				return nil, err
+			}
 		}
 		n.filters = append(n.filters, f)
 		if !p.accept(tkPunct, "|") {
@@ -737,6 +740,9 @@ func (p *parser) primaryExpr() (expr, error) {
 			if p.is(tkPunct, "(") {
 				args, names, err := p.parseArgs()
 				if err != nil {
+					return nil, err
+				}
+				if err := arrowsIn(args, names, false); err != nil {
 					return nil, err
 				}
 				x = &callExpr{p: t.pos, name: t.val, args: args, names: names}
@@ -946,6 +952,30 @@ func (p *parser) parseArgs() (args []expr, names []string, err error) {
 	return args, names, nil
 }
 
+// arrowFilters are the filters whose first argument (named arrow) is an
+// arrow function; no other argument of a filter, function or test may be
+// one. Twig compiles an arrow function anywhere among the arguments and
+// fails when the filter uses it as a value; refusing it here makes that
+// mistake a line:col when the template is saved.
+var arrowFilters = map[string]bool{"map": true, "filter": true, "reduce": true, "sort": true}
+
+// arrowsIn refuses an arrow function among args (named by names, nil when
+// none is) except as the first, or the argument named arrow, when first
+// is set.
+func arrowsIn(args []expr, names []string, first bool) error {
+	for i, a := range args {
+		if _, ok := a.(*arrowExpr); !ok {
+			continue
+		}
+		named := names != nil && names[i] != ""
+		if first && ((!named && i == 0) || (named && names[i] == "arrow")) {
+			continue
+		}
+		return twigError(a.at(), "an arrow function is only allowed as the first argument of map, filter, reduce and sort")
+	}
+	return nil
+}
+
 // arrow parses "x => body" or "(x, y) => body" when the tokens ahead are one.
 func (p *parser) arrow() (expr, error) {
 	start := p.cur()
@@ -1078,6 +1108,9 @@ func (p *parser) postfix(x expr) (expr, error) {
 				if f.args, f.names, err = p.parseArgs(); err != nil {
 					return nil, err
 				}
+				if err := arrowsIn(f.args, f.names, arrowFilters[f.name]); err != nil {
+					return nil, err
+				}
 			case p.is(tkPunct, ":") && p.cur().adjacent && !p.noDjango:
 				// pongo2 style |name:arg, kept for compatibility
 				p.next()
@@ -1163,6 +1196,9 @@ func (p *parser) parseTest(x expr, op *token) (expr, error) {
 	case p.is(tkPunct, "("):
 		var names []string
 		if te.args, names, err = p.parseArgs(); err != nil {
+			return nil, err
+		}
+		if err := arrowsIn(te.args, names, false); err != nil {
 			return nil, err
 		}
 		if names != nil {

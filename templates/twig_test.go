@@ -104,3 +104,48 @@ func TestTwigTranslation(t *testing.T) {
 		require.False(t, strings.Contains(tr.src, "~"), tc.twig)
 	}
 }
+
+// TestTwigArrowArguments checks that an arrow function is taken only where
+// a filter expects one (the first argument of map, filter, reduce and
+// sort, or the one named arrow) and refused anywhere else when the
+// template is compiled, with its line:col: Twig compiles it and fails at
+// run time, and here converting it to text recursed without end and
+// crashed the process (a stack overflow, which no recover catches).
+func TestTwigArrowArguments(t *testing.T) {
+	env := New()
+	data := mustData(t, `{"d": {"l": [3, 1, 2], "s": "abc"}}`)
+	const refused = "an arrow function is only allowed as the first argument of map, filter, reduce and sort"
+	tests := []struct {
+		name, src, want string
+		col             int // of the refused arrow function's =>; 0: accepted
+	}{
+		{"Map", `{{ d.l|map(v => v * 2)|join(',') }}`, "6,2,4", 0},
+		{"Filter", `{{ d.l|filter(v => v > 1)|join(',') }}`, "3,2", 0},
+		{"Reduce", `{{ d.l|reduce((c, v) => c + v, 0) }}`, "6", 0},
+		{"Sort", `{{ d.l|sort((a, b) => a <=> b)|join(',') }}`, "1,2,3", 0},
+		{"Named", `{{ d.l|map(arrow=v => v + 1)|join(',') }}`, "4,2,3", 0},
+		{"Escape", `{{ d.s|e((c, v) => v) }}`, "", 17},
+		{"Join", `{{ d.l|join(v => v) }}`, "", 15},
+		{"ReduceInitial", `{{ d.l|reduce((c, v) => c + v, v => v) }}`, "", 34},
+		{"Function", `{{ max(v => v, 1) }}`, "", 10},
+		{"Test", `{{ d.s is same as(v => v) }}`, "", 21},
+		{"NamedOther", `{{ d.l|reduce(arrow=(c, v) => c, initial=v => v) }}`, "", 44},
+		{"FuzzSeed", `{{d|e((c,v)=>v,)}}(`, "", 12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.col == 0 {
+				out, err := env.Render(tt.src, data)
+				require.NoError(t, err)
+				require.Equal(t, tt.want, out)
+				return
+			}
+			_, err := env.Compile(tt.src)
+			var te *Error
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, refused, te.Msg)
+			require.Equal(t, 1, te.Line)
+			require.Equal(t, tt.col, te.Col)
+		})
+	}
+}

@@ -54,6 +54,13 @@ func toStr(x any) string {
 		return t.String()
 	case *pongo2.Value:
 		return toStr(t.Interface())
+	case pongo2.Lambda, *prettyJSON:
+		// The parser allows an arrow function only where a filter takes
+		// one (arrowsIn), and json_encode's pretty marker goes only to the
+		// json_pretty after it: neither reaches here. But norm keeps both
+		// as they are, so the default case would call toStr on them again
+		// without end: a stack overflow, which kills the process.
+		return ""
 	default:
 		return toStr(norm(x))
 	}
