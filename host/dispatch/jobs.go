@@ -14,6 +14,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/views"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -39,7 +40,15 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	if err != nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
 	}
-	shown := encode(d.red.Inputs(inputs, x.h.Event.CredentialHeaders...))
+	credHeaders := x.h.Event.CredentialHeaders
+	shownInputs := d.red.Inputs(inputs, credHeaders...)
+	if red := d.red.CallerRedaction(x.req.Headers, credHeaders...); red != nil {
+		// The caller's credentials wherever else the inputs hold them (the
+		// webhook's KATA holds a verify block's literal token), as a run
+		// record's request body.
+		shownInputs, _ = redact.Walk(shownInputs, red).(*dict.Map)
+	}
+	shown := encode(shownInputs)
 	id := jobs.NewJobID()
 	var done <-chan *jobs.Finished
 	if opts.WaitMS > 0 {
@@ -49,7 +58,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	}
 	res, err := q.EnqueueID(ctx, id, &jobs.Request{
 		WebhookID: w.ID, Handler: handler.Key, Automation: a.Name,
-		Inputs: realInputs, RedactedInputs: shown,
+		Inputs: realInputs, RedactedInputs: shown, CredentialHeaders: credHeaders,
 		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
 			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
 		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, x.req.Headers),

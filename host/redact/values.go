@@ -205,17 +205,22 @@ func isWordByte(c byte) bool {
 // "[redacted]"; values shorter than MinLen are ignored. For many texts
 // or values, keep a Redactor instead.
 func Values(s string, values ...string) string {
+	rep := newReplacer(valueSet(values))
+	if rep == nil {
+		return s
+	}
+	return rep.replace(s)
+}
+
+// valueSet is the set of values of at least MinLen bytes.
+func valueSet(values []string) map[string]struct{} {
 	set := make(map[string]struct{}, len(values))
 	for _, v := range values {
 		if len(v) >= MinLen {
 			set[v] = struct{}{}
 		}
 	}
-	rep := newReplacer(set)
-	if rep == nil {
-		return s
-	}
-	return rep.replace(s)
+	return set
 }
 
 // replacer replaces the forms of a set of values. Most texts hold none of
