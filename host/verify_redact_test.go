@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,7 +63,8 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be)
+			logs := &logBuffer{}
+			b := setupJobs(t, be, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
 			b.createAutomation(t, "echo", echo, "")
 			b.createAutomation(t, "fail", fail, "")
 			b.createAutomation(t, "badstatus", badStatus, "")
@@ -119,6 +121,19 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, "bad key "+shown, failed.Error)
 
+					warnID, warnTok := b.createWebhook(t, "sync-warn-"+strings.ToLower(tt.name), tt.verify+eventFor("badstatus"))
+					r = b.do(t, http.MethodPost, "/webhooks/"+warnTok, "application/json", `{}`, "X-Custom-Key", tt.value)
+					require.Equal(t, http.StatusInternalServerError, r.Status, "%s", r.Body)
+					warning := "invalid status_code " + strconv.Quote(shown) + "; answered 500"
+					require.Equal(t, []string{warning}, answerWarnings(t, logs.String(), warnID), "the server log")
+					warned := b.listRequests(t, "webhook="+warnID)
+					require.Len(t, warned, 1)
+					run, err = b.srv.Store().GetRun(context.Background(), warned[0].ID)
+					require.NoError(t, err)
+					require.NoError(t, json.Unmarshal(run.Log, &log), "%s", run.Log)
+					require.Len(t, log, 1)
+					require.Equal(t, warning, log[0].Message)
+
 					// A job (whose caller waits for its answer): the job
 					// record.
 					jid, jtok := b.createWebhook(t, "job-"+strings.ToLower(tt.name),
@@ -151,11 +166,26 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 					require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 					j = b.endedJob(t, wid, jobs.StateCompleted)
 					require.Equal(t, http.StatusInternalServerError, j.Status)
-					require.Equal(t, "invalid status_code "+strconv.Quote(shown)+"; answered 500\n", logText(j.Log))
+					require.Equal(t, warning+"\n", logText(j.Log))
 				})
 			}
 		})
 	}
+}
+
+// answerWarnings returns the warnings the server logged (as JSON lines)
+// about webhook id's answers.
+func answerWarnings(t *testing.T, logs, webhookID string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var e struct{ Msg, Webhook, Warning string }
+		require.NoError(t, json.Unmarshal([]byte(line), &e), "%s", line)
+		if e.Msg == "webhook answer" && e.Webhook == webhookID {
+			out = append(out, e.Warning)
+		}
+	}
+	return out
 }
 
 // endedJob waits until the one job of a webhook is in state and returns
