@@ -159,6 +159,16 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 					require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 					j = b.endedJob(t, fid, jobs.StateFailed)
 					require.Equal(t, "bad key "+shown, j.Error)
+					// A retry runs the job's real inputs again, and its
+					// record is redacted as the first one's.
+					r = b.admin(t, http.MethodPost, "/jobs/"+j.ID+"/retry", "", "")
+					require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+					var retry struct{ JobIds []string }
+					require.NoError(t, json.Unmarshal(r.Body, &retry))
+					b.waitState(t, retry.JobIds[0], jobs.StateFailed)
+					j, err = b.srv.jobs.Get(context.Background(), retry.JobIds[0])
+					require.NoError(t, err)
+					require.Equal(t, "bad key "+shown, j.Error)
 
 					wid, wtok := b.createWebhook(t, "job-warn-"+strings.ToLower(tt.name),
 						tt.verify+"automation/badstatus:\n  uri: cerb:automation:badstatus\n  job:\n    max_attempts@int: 1\n")

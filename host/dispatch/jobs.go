@@ -58,7 +58,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	}
 	res, err := q.EnqueueID(ctx, id, &jobs.Request{
 		WebhookID: w.ID, Handler: handler.Key, Automation: a.Name,
-		Inputs: realInputs, RedactedInputs: shown, CredentialHeaders: credHeaders,
+		Inputs: realInputs, RedactedInputs: shown, CredentialHeaders: extraCredentialHeaders(credHeaders),
 		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
 			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
 		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, x.req.Headers),
@@ -104,6 +104,21 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	d.recorder.record(rec)
 	x.answer = accepted(res.JobID, "/webhook-jobs/")
 	return nil
+}
+
+// extraCredentialHeaders returns the names of hs that
+// redact.CredentialHeader does not know by itself (nil when there are
+// none): a job keeps only those for its record's redaction
+// (jobs.Request.CredentialHeaders), so that the args of a GitHub or
+// bearer webhook's jobs stay as they were.
+func extraCredentialHeaders(hs []string) []string {
+	var out []string
+	for _, h := range hs {
+		if !redact.CredentialHeader(h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // accepted is 202 {"JobIds":["<id>"]} with the job's Location.
