@@ -277,3 +277,18 @@ func TestCallerRedaction(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerRedaction_NoCredentialNoAllocation: a request without a
+// credential header (the guide's curl) costs its record nothing for the
+// caller's credentials: CallerRedaction allocates nothing and returns nil.
+func TestCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
+	r := redact.New("stored-s3cret")
+	headers := [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}}
+	extra := []string{"X-Custom-Key"}
+	allocs := testing.AllocsPerRun(100, func() {
+		if r.CallerRedaction(headers, extra...) != nil {
+			t.Fatal("a redaction for a request without credentials")
+		}
+	})
+	require.Zero(t, allocs)
+}
