@@ -70,6 +70,7 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 			b.createAutomation(t, "badstatus", badStatus, "")
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
 					encoded, err := json.Marshal(tt.value)
 					require.NoError(t, err)
 					answer := "key=" + tt.value + " json=" + string(encoded)
