@@ -41,9 +41,10 @@ type dryRunRequest struct {
 	// fromRecord names the record it came from ("" when composed), and
 	// recordWebhook that record's webhook.
 	fromRecord, recordWebhook string
-	// creds are the credentials the request carries (redacted wherever
-	// the automation echoes them).
-	creds []string
+	// redCreds redacts what a dry run shows of the credentials the
+	// request carries, wherever the automation echoes them (nil when it
+	// carries none: redact.Redactor.CallerRedaction).
+	redCreds func(string) string
 }
 
 // DryRun takes a request, recorded (in.RecordID) or composed (in.Request),
@@ -63,7 +64,7 @@ func (d *Dispatcher) DryRun(ctx context.Context, id string, in *api.DryRunInput)
 	if err != nil {
 		return nil, err
 	}
-	dr.creds = redact.CallerCredentials(dr.req.Headers, h.Event.CredentialHeaders...)
+	dr.redCreds = d.red.CallerRedaction(dr.req.Headers, h.Event.CredentialHeaders...)
 	w := h.Webhook
 	out := &api.DryRun{Verify: verifyChecks(h.Event.Verifiers, &dr.rec), Inputs: nil, Secrets: []string{},
 		Log: []api.LogEntry{}, SideEffects: []api.SideEffect{}, Notes: []string{}}
@@ -308,10 +309,10 @@ func verifyCheck(ex *verify.Explanation) api.VerifyCheck {
 // the credentials the request carried (wherever the automation echoed
 // them), as run records are redacted.
 func (d *Dispatcher) redactFor(dr *dryRunRequest) func(string) string {
-	if len(dr.creds) == 0 {
+	if dr.redCreds == nil {
 		return d.red.Redact
 	}
-	return func(s string) string { return redact.Values(d.red.Redact(s), dr.creds...) }
+	return dr.redCreds
 }
 
 // shown is v redacted for the answer.

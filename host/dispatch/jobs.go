@@ -14,6 +14,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/views"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -39,7 +40,15 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	if err != nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
 	}
-	shown := encode(d.red.Inputs(inputs, x.h.Event.CredentialHeaders...))
+	credHeaders := x.h.Event.CredentialHeaders
+	shownInputs := d.red.Inputs(inputs, credHeaders...)
+	if red := d.red.CallerRedaction(x.req.Headers, credHeaders...); red != nil {
+		// The caller's credentials wherever else the inputs hold them (the
+		// webhook's KATA holds a verify block's literal token), as a run
+		// record's request body.
+		shownInputs, _ = redact.Walk(shownInputs, red).(*dict.Map)
+	}
+	shown := encode(shownInputs)
 	id := jobs.NewJobID()
 	var done <-chan *jobs.Finished
 	if opts.WaitMS > 0 {
@@ -49,7 +58,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	}
 	res, err := q.EnqueueID(ctx, id, &jobs.Request{
 		WebhookID: w.ID, Handler: handler.Key, Automation: a.Name,
-		Inputs: realInputs, RedactedInputs: shown,
+		Inputs: realInputs, RedactedInputs: shown, CredentialHeaders: extraCredentialHeaders(credHeaders),
 		Options: jobs.Options{MaxAttempts: opts.MaxAttempts, Timeout: time.Duration(opts.TimeoutMS) * time.Millisecond,
 			Concurrency: opts.Concurrency, CallbackURL: opts.CallbackURL},
 		IdempotencyKey: idempotencyKey(opts.IdempotencyKey, x.req.Headers),
@@ -95,6 +104,21 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	d.recorder.record(rec)
 	x.answer = accepted(res.JobID, "/webhook-jobs/")
 	return nil
+}
+
+// extraCredentialHeaders returns the names of hs that
+// redact.CredentialHeader does not know by itself (nil when there are
+// none): a job keeps only those for its record's redaction
+// (jobs.Request.CredentialHeaders), so that the args of a GitHub or
+// bearer webhook's jobs stay as they were.
+func extraCredentialHeaders(hs []string) []string {
+	var out []string
+	for _, h := range hs {
+		if !redact.CredentialHeader(h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // accepted is 202 {"JobIds":["<id>"]} with the job's Location.

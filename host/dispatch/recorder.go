@@ -628,14 +628,14 @@ func (p *pendingRun) finish(limit int) *store.Run {
 		}
 		query[i] = [2]string{kv[0], p.red.Redact(v)}
 	}
-	// The caller's own credentials (an Authorization value, a signature)
-	// are redacted wherever the automation echoed them; credential fields
-	// of a form or JSON body as in the parameters. The caller's answer is
-	// unchanged: this is the record.
-	creds := redact.CallerCredentials(p.req.Headers, p.credentialHeaders...)
+	// The caller's own credentials (an Authorization value, a signature,
+	// the value of a header the webhook's verify blocks read) are redacted
+	// wherever the automation echoed them; credential fields of a form or
+	// JSON body as in the parameters. The caller's answer is unchanged:
+	// this is the record.
 	red := p.red.Redact
-	if len(creds) > 0 {
-		red = func(s string) string { return redact.Values(p.red.Redact(s), creds...) }
+	if cr := p.red.CallerRedaction(p.req.Headers, p.credentialHeaders...); cr != nil {
+		red = cr
 	}
 	// Redacted whole, then cut: a cut never leaves part of a secret.
 	body, cut := truncate(red(string(redact.Body(p.req.Body, headerValue(p.req.Headers, "Content-Type")))), limit)

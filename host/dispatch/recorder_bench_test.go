@@ -56,6 +56,19 @@ func BenchmarkRecorder(b *testing.B) {
 			guideRun().finish(DefaultRunBodyLimit)
 		}
 	})
+	b.Run("FinishVerifyReadHeader", func(b *testing.B) {
+		// The guide's request with a header its webhook's verify block
+		// reads: the caller's credential is redacted in every string of
+		// the record.
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for b.Loop() {
+			p := guideRun()
+			p.req.Headers = append(p.req.Headers, [2]string{"X-Custom-Key", "caller-custom-key-77"})
+			p.credentialHeaders = []string{"X-Custom-Key"}
+			p.finish(DefaultRunBodyLimit)
+		}
+	})
 	b.Run("Record", func(b *testing.B) {
 		st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookhost.db"))
 		require.NoError(b, err)

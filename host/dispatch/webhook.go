@@ -211,12 +211,21 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 	}
 
 	resp := automations.WebhookResponse(res)
-	for _, warning := range resp.Warnings {
-		// An answer the automation's return could not give as it is (an
-		// invalid templated status_code, a bad header): the run record and
-		// the server log say why.
-		res.Log = append(res.Log, automations.LogEntry{Level: 4, Node: "return", Message: warning})
-		d.log.Warn("webhook answer", "webhook", w.ID, "run_id", runID, "warning", warning)
+	if len(resp.Warnings) > 0 {
+		// A warning may quote what the automation returned, a caller's
+		// credential it echoed: the server log redacts those as the record
+		// does (its handler knows only the stored secrets).
+		logged := d.red.CallerRedaction(x.req.Headers, x.h.Event.CredentialHeaders...)
+		for _, warning := range resp.Warnings {
+			// An answer the automation's return could not give as it is (an
+			// invalid templated status_code, a bad header): the run record
+			// and the server log say why.
+			res.Log = append(res.Log, automations.LogEntry{Level: 4, Node: "return", Message: warning})
+			if logged != nil {
+				warning = logged(warning)
+			}
+			d.log.Warn("webhook answer", "webhook", w.ID, "run_id", runID, "warning", warning)
+		}
 	}
 	x.ans = Answer{Status: resp.Status, Headers: resp.Headers, Body: resp.Body}
 	x.answer = &x.ans

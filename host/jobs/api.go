@@ -154,5 +154,5 @@ func (q *Queue) Retry(ctx context.Context, id string) (Result, error) {
 		opts.MaxAttempts = j.MaxAttempts
 	}
 	return q.Enqueue(ctx, &Request{WebhookID: a.WebhookID, Handler: a.Handler, Automation: a.Automation,
-		Inputs: json.RawMessage(a.Inputs), RedactedInputs: j.Inputs, Options: opts, RetryOf: id})
+		Inputs: json.RawMessage(a.Inputs), RedactedInputs: j.Inputs, CredentialHeaders: a.CredentialHeaders, Options: opts, RetryOf: id})
 }

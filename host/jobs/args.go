@@ -27,6 +27,9 @@ type runArgs struct {
 	TimeoutMS   int64    `json:"timeout_ms"`
 	Concurrency int      `json:"concurrency,omitempty"`
 	CallbackURL string   `json:"callback_url,omitempty"`
+	// CredentialHeaders are the Request's (none for most webhooks: the
+	// key is then left out).
+	CredentialHeaders []string `json:"credential_headers,omitempty"`
 }
 
 // Kind is River's job kind.

@@ -382,7 +382,7 @@ func newInsertItem(id string, req *Request) *insertItem {
 	return &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
 			Inputs: argBytes(req.Inputs), Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
-			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL}}
+			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL, CredentialHeaders: req.CredentialHeaders}}
 }
 
 const (

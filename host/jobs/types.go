@@ -25,6 +25,8 @@ type Attempt struct {
 	Inputs      json.RawMessage // the real inputs (JSON object)
 	Attempt     int             // 1-based
 	MaxAttempts int
+	// CredentialHeaders are the job's Request.CredentialHeaders.
+	CredentialHeaders []string
 }
 
 // Outcome is how an attempt ended.
@@ -172,7 +174,14 @@ type Request struct {
 	// kept in the job record.
 	Inputs         json.RawMessage
 	RedactedInputs json.RawMessage
-	Options        Options
+	// CredentialHeaders name the request headers the webhook's verify
+	// blocks read credentials from, besides the well-known ones
+	// (redact.CredentialHeader): the runner redacts their values in the
+	// job's record wherever the automation echoed them. They are kept
+	// with the job (its River args) because the webhook may change before
+	// the job runs.
+	CredentialHeaders []string
+	Options           Options
 	// IdempotencyKey, when set, makes a redelivery within 24 hours get the
 	// first job's id instead of a new job.
 	IdempotencyKey string

@@ -77,7 +77,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	// keeps River's rescuer (and other processes) from taking it.
 	defer q.running.remove(a.JobID)
 	out, runErr := q.cfg.Runner.RunJob(runCtx, &Attempt{JobID: a.JobID, WebhookID: a.WebhookID, Automation: a.Automation,
-		Inputs: json.RawMessage(a.Inputs), Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
+		Inputs: json.RawMessage(a.Inputs), Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, CredentialHeaders: a.CredentialHeaders})
 	cause := context.Cause(runCtx)
 	cancel(nil)
 

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/base64"
 	"net/url"
 	"strings"
 
@@ -244,18 +245,66 @@ func markCredentials(v any) (any, bool) {
 }
 
 // CallerCredentials lists the values of the credential headers a request
-// carried (and a bearer token without its scheme), so that a record can
-// redact them wherever the automation echoed them.
+// carried (CredentialHeader with extra, the headers its webhook's verify
+// blocks read), so that a record can redact them wherever the automation
+// echoed them: each value as sent, a Bearer token without its scheme, and
+// a Basic one also decoded ("user:password") and its password alone, as
+// verify blocks read them. Values shorter than MinLen are left out, as a
+// Redactor leaves them: a header "1" must not turn every "1" of a record
+// into "[redacted]".
 func CallerCredentials(headers [][2]string, extra ...string) []string {
 	var out []string
+	add := func(v string) {
+		if len(v) >= MinLen {
+			out = append(out, v)
+		}
+	}
 	for _, h := range headers {
 		if len(h[1]) < MinLen || !CredentialHeader(h[0], extra...) {
 			continue
 		}
-		out = append(out, h[1])
-		if scheme, token, ok := strings.Cut(h[1], " "); ok && len(token) >= MinLen && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
-			out = append(out, token)
+		add(h[1])
+		scheme, token, ok := strings.Cut(h[1], " ")
+		if !ok {
+			continue
+		}
+		token = strings.TrimSpace(token)
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
+			add(token)
+		case strings.EqualFold(scheme, "Basic"):
+			add(token)
+			if raw, err := base64.StdEncoding.DecodeString(token); err == nil {
+				add(string(raw))
+				if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+					add(pass)
+				}
+			}
 		}
 	}
 	return out
+}
+
+// CallerRedaction returns the redaction of what hookhost keeps of a
+// request (its run or job record: response, output, log, error): r.Redact,
+// then every one of the caller's credentials (CallerCredentials of headers
+// with extra) in every encoding Values replaces. The replacer of those
+// values is built once, here, not for every string. It returns nil when
+// the request carried no such credential: r.Redact alone is then the
+// redaction, and a request without credentials pays nothing more.
+func (r *Redactor) CallerRedaction(headers [][2]string, extra ...string) func(string) string {
+	creds := CallerCredentials(headers, extra...)
+	if len(creds) == 0 {
+		return nil
+	}
+	rep := newReplacer(valueSet(creds))
+	if rep == nil {
+		return nil
+	}
+	return func(s string) string {
+		if s = r.Redact(s); s == "" {
+			return s
+		}
+		return rep.replace(s)
+	}
 }

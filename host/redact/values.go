@@ -205,17 +205,22 @@ func isWordByte(c byte) bool {
 // "[redacted]"; values shorter than MinLen are ignored. For many texts
 // or values, keep a Redactor instead.
 func Values(s string, values ...string) string {
+	rep := newReplacer(valueSet(values))
+	if rep == nil {
+		return s
+	}
+	return rep.replace(s)
+}
+
+// valueSet is the set of values of at least MinLen bytes.
+func valueSet(values []string) map[string]struct{} {
 	set := make(map[string]struct{}, len(values))
 	for _, v := range values {
 		if len(v) >= MinLen {
 			set[v] = struct{}{}
 		}
 	}
-	rep := newReplacer(set)
-	if rep == nil {
-		return s
-	}
-	return rep.replace(s)
+	return set
 }
 
 // replacer replaces the forms of a set of values. Most texts hold none of
@@ -228,9 +233,11 @@ type replacer struct {
 	// filter, for a single form), and grams the set of the forms' pieces
 	// (by a hash of them) at the offsets 0 to stride-1: with forms of at
 	// least stride+3 bytes, a text holding a form holds one of those
-	// pieces at an offset that is a multiple of stride.
+	// pieces at an offset that is a multiple of stride. grams is nil
+	// without a filter: a record's replacer of one caller credential
+	// (Redactor.CallerRedaction) then does not allocate its 8 KiB.
 	stride int
-	grams  [1 << (gramBits - 6)]uint64
+	grams  *[1 << (gramBits - 6)]uint64
 }
 
 // gramBits is the size of a replacer's set of pieces in bits (as a power
@@ -293,6 +300,7 @@ func newReplacer(values map[string]struct{}) *replacer {
 	// sorted[len(sorted)-1] is the shortest form, of at least MinLen (4)
 	// bytes: the stride is at most 4 and at least 1.
 	r.stride = min(4, len(sorted[len(sorted)-1])-3)
+	r.grams = new([1 << (gramBits - 6)]uint64)
 	for _, f := range sorted {
 		for i := 0; i < r.stride; i++ {
 			g := gram(f, i)

@@ -226,3 +226,69 @@ func TestRedactorHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerRedaction checks what a request's record redacts of the
+// caller's credentials: the values of the well-known credential headers
+// and of extra (the headers the webhook's verify blocks read), as sent and
+// as JSON and URLs spell them; a Bearer token alone, a Basic one also
+// decoded and its password alone; with the stored secrets' values still
+// redacted. A value shorter than MinLen, or one of a header that is no
+// credential, is kept; without any credential CallerRedaction is nil.
+func TestCallerRedaction(t *testing.T) {
+	t.Parallel()
+	r := redact.New("stored-s3cret")
+	tests := []struct {
+		name    string
+		headers [][2]string
+		extra   []string
+		text    string
+		// want is the text redacted; "" when CallerRedaction is nil.
+		want string
+	}{
+		{name: "VerifyReadHeader", headers: [][2]string{{"X-Custom-Key", `k"e\y-42`}}, extra: []string{"X-Custom-Key"},
+			text: `raw k"e\y-42 json {"k":"k\"e\\y-42"} url k%22e%5Cy-42`, want: "raw [redacted] json {\"k\":\"[redacted]\"} url [redacted]"},
+		{name: "ExtraAsAutomationsSeeIt", headers: [][2]string{{"x_custom_key", "custom-value-9"}}, extra: []string{"X-Custom-Key"},
+			text: "got custom-value-9", want: "got [redacted]"},
+		{name: "WellKnownHeader", headers: [][2]string{{"X-Api-Key", "api-key-value"}},
+			text: "got api-key-value", want: "got [redacted]"},
+		{name: "BearerTokenAlone", headers: [][2]string{{"Authorization", "Bearer  tok-123456"}},
+			text: "auth=Bearer  tok-123456 token=tok-123456", want: "auth=[redacted] token=[redacted]"},
+		{name: "BasicDecodedAndPassword", headers: [][2]string{{"Authorization", "Basic dXNlcjpwNHNzLXdvcmQ="}},
+			text: "b64 dXNlcjpwNHNzLXdvcmQ= pair user:p4ss-word pass p4ss-word", want: "b64 [redacted] pair [redacted] pass [redacted]"},
+		{name: "StoredSecretsStillRedacted", headers: [][2]string{{"X-Custom-Key", "custom-value-9"}}, extra: []string{"X-Custom-Key"},
+			text: "stored-s3cret custom-value-9", want: "[redacted] [redacted]"},
+		{name: "ShortValueKept", headers: [][2]string{{"X-Custom-Key", "1"}, {"Authorization", "Bearer 123"}}, extra: []string{"X-Custom-Key"},
+			text: "1 123 11 Bearer 123", want: "1 123 11 [redacted]"},
+		{name: "OnlyShortValues", headers: [][2]string{{"X-Custom-Key", "1"}, {"Authorization", "abc"}}, extra: []string{"X-Custom-Key"}, text: "1 abc"},
+		{name: "NotACredentialHeader", headers: [][2]string{{"X-Custom-Key", "custom-value-9"}}, text: "got custom-value-9"},
+		{name: "NoHeaders", text: "anything"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			red := r.CallerRedaction(tt.headers, tt.extra...)
+			if tt.want == "" {
+				require.Nil(t, red)
+				return
+			}
+			require.NotNil(t, red)
+			require.Equal(t, tt.want, red(tt.text))
+			require.Equal(t, "nothing here", red("nothing here"))
+		})
+	}
+}
+
+// TestCallerRedaction_NoCredentialNoAllocation: a request without a
+// credential header (the guide's curl) costs its record nothing for the
+// caller's credentials: CallerRedaction allocates nothing and returns nil.
+func TestCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
+	r := redact.New("stored-s3cret")
+	headers := [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}}
+	extra := []string{"X-Custom-Key"}
+	allocs := testing.AllocsPerRun(100, func() {
+		if r.CallerRedaction(headers, extra...) != nil {
+			t.Fatal("a redaction for a request without credentials")
+		}
+	})
+	require.Zero(t, allocs)
+}

@@ -44,7 +44,7 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	}
 	// The record redacts the caller's own credentials wherever the
 	// automation echoed them, as a run record does.
-	red := recordRedactor(r.Redactor, inputs)
+	red := recordRedactor(r.Redactor, inputs, at.CredentialHeaders)
 	// Secrets are not stored with a job: they are read when it runs.
 	if err := r.Catalog.InjectSecrets(ctx, inputs, r.Catalog.AutomationSecrets(a)); err != nil {
 		return nil, fmt.Errorf("read the secrets of automation %q: %w", a.Name, err)
@@ -59,7 +59,9 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	}
 	resp := automations.WebhookResponse(res)
 	for _, w := range resp.Warnings {
-		out.Log = append(out.Log, jobs.LogEntry{Level: 4, Message: w})
+		// A warning may quote what the automation returned (an invalid
+		// status_code): redacted as the log is.
+		out.Log = append(out.Log, jobs.LogEntry{Level: 4, Message: red(w)})
 	}
 	out.Status, out.Headers, out.Body = resp.Status, resp.Headers, resp.Body
 	// The response (Headers, Body) is the automation's answer, which a
@@ -92,12 +94,12 @@ func jobLog(l []automations.LogEntry, red func(string) string) []jobs.LogEntry {
 
 // recordRedactor returns the redaction of a job record: the stored
 // secrets' values (red) and the values of the credential headers the
-// caller sent (the job's request_headers), with a bearer or basic token
-// also without its scheme. The headers a webhook's verify blocks read
-// besides the well-known ones (redact.CredentialHeader) are redacted in
-// the job's stored inputs when it is queued; here the well-known ones
-// are.
-func recordRedactor(red *redact.Redactor, inputs *dict.Map) func(string) string {
+// caller sent (the job's request_headers): the well-known ones
+// (redact.CredentialHeader) and extra, the headers the webhook's verify
+// blocks read when the job was queued (jobs.Attempt.CredentialHeaders),
+// with a bearer or basic token also without its scheme
+// (redact.CallerCredentials).
+func recordRedactor(red *redact.Redactor, inputs *dict.Map, extra []string) func(string) string {
 	var hs [][2]string
 	if m, ok := inputs.Value("request_headers").(*dict.Map); ok {
 		for _, k := range m.Keys() {
@@ -106,11 +108,10 @@ func recordRedactor(red *redact.Redactor, inputs *dict.Map) func(string) string 
 			}
 		}
 	}
-	creds := redact.CallerCredentials(hs)
-	if len(creds) == 0 {
-		return red.Redact
+	if cr := red.CallerRedaction(hs, extra...); cr != nil {
+		return cr
 	}
-	return func(s string) string { return redact.Values(red.Redact(s), creds...) }
+	return red.Redact
 }
 
 // recordHeaders returns a copy of a job's response headers for its
