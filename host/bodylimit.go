@@ -37,6 +37,9 @@ func (s *Server) refuseOversized(app *fiber.App) {
 		defer app.ReleaseCtx(c)
 		p := api.Errorf(http.StatusRequestEntityTooLarge, "the request body is larger than the server's body limit (%d bytes)", limit)
 		if err := reqlog.Refuse(cfg, c, "body_size", "over the server's body limit", p); err != nil {
+			// The error handler could not write the problem: the status
+			// at least (fasthttp's ErrorHandler path sets none itself).
+			fctx.SetStatusCode(http.StatusRequestEntityTooLarge)
 			s.log.Error("answer a body over the server's body limit", "error", err)
 		}
 	}

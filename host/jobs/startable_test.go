@@ -64,3 +64,19 @@ func TestStartableDefinitions(t *testing.T) {
 		}
 	})
 }
+
+// TestHasKeyLargeArgs checks that hasKey reads args holding large inputs
+// (up to the body limit, base64) without allocating: SQLite's fetch runs
+// it while it holds the database's one connection.
+func TestHasKeyLargeArgs(t *testing.T) {
+	big := make([]byte, 0, 4<<20)
+	big = append(big, `{"job_id":"a","inputs":"`...)
+	for len(big) < 4<<20 {
+		big = append(big, "eyJhIjoxfQ=="...)
+	}
+	limited := append(append([]byte{}, big...), `","concurrency":2}`...)
+	big = append(big, `"}`...)
+	require.False(t, hasKey(big, concurrencyKey))
+	require.True(t, hasKey(limited, concurrencyKey))
+	require.Zero(t, testing.AllocsPerRun(3, func() { hasKey(limited, concurrencyKey) }))
+}

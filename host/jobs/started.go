@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -119,17 +120,69 @@ func startableJob(j *rivertype.JobRow) bool {
 
 // hasKey reports whether the JSON object doc has key among its own keys,
 // as PostgreSQL's jsonb ? operator does: keys of nested objects and
-// strings that are values do not count, and a document that is not an
-// object (or not JSON) has none. encoding/json reads it: a fetch decodes
-// a few small args, and a scanner of our own would be one more JSON
-// reader to keep right.
+// strings that are values do not count. It reads doc's structure only as
+// far as keys and nesting need (a string is skipped to its closing quote),
+// and reports false for a document that is not an object. It does not
+// decode the args: they hold the job's inputs (up to the body limit), and
+// SQLite's fetch runs it while holding the database's one connection
+// (encoding/json took 32 ms and 5.6 MB for the args of a 4 MiB body).
 func hasKey(doc []byte, key string) bool {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(doc, &obj) != nil {
-		return false
+	depth, object, wantKey := 0, false, false // object: doc is one
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{':
+			depth++
+			if depth == 1 {
+				object, wantKey = true, true
+			}
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			wantKey = depth == 1 && object
+		case '"':
+			end := stringEnd(doc, i)
+			if end < 0 {
+				return false
+			}
+			if wantKey && depth == 1 && keyIs(doc[i:end+1], key) {
+				return true
+			}
+			wantKey = false
+			i = end
+		}
 	}
-	_, ok := obj[key]
-	return ok
+	return false
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose opening quote is doc[start], or -1.
+func stringEnd(doc []byte, start int) int {
+	for i := start + 1; ; {
+		n := bytes.IndexByte(doc[i:], '"')
+		if n < 0 {
+			return -1
+		}
+		i += n
+		backslashes := 0
+		for j := i - 1; j > start && doc[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return i
+		}
+		i++
+	}
+}
+
+// keyIs reports whether the JSON string quoted (quotes included) is key.
+func keyIs(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1:len(quoted)-1]) == key
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == key
 }
 
 // startSQL (markRunningSQL for many jobs) marks running the records of

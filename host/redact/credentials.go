@@ -244,12 +244,16 @@ func markCredentials(v any) (any, bool) {
 	return v, false
 }
 
+// minPasswordLen is the shortest Basic password CallerCredentials
+// redacts on its own (the user:password pair and its base64 are always).
+const minPasswordLen = 8
+
 // CallerCredentials lists the values of the credential headers a request
 // carried (CredentialHeader with extra, the headers its webhook's verify
 // blocks read), so that a record can redact them wherever the automation
 // echoed them: each value as sent, a Bearer token without its scheme, and
-// a Basic one also decoded ("user:password") and its password alone, as
-// verify blocks read them. Values shorter than MinLen are left out, as a
+// a Basic one also decoded ("user:password") and its password alone (of
+// minPasswordLen bytes or more), as verify blocks read them. Values shorter than MinLen are left out, as a
 // Redactor leaves them: a header "1" must not turn every "1" of a record
 // into "[redacted]".
 func CallerCredentials(headers [][2]string, extra ...string) []string {
@@ -276,7 +280,11 @@ func CallerCredentials(headers [][2]string, extra ...string) []string {
 			add(token)
 			if raw, err := base64.StdEncoding.DecodeString(token); err == nil {
 				add(string(raw))
-				if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+				// The password alone only when it is long enough not to be
+				// an ordinary word of the record's text too ("true" in a
+				// JSON body): replaced without word boundaries, a short
+				// one would break the record, and is no real secret.
+				if _, pass, ok := strings.Cut(string(raw), ":"); ok && len(pass) >= minPasswordLen {
 					add(pass)
 				}
 			}

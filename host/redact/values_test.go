@@ -255,6 +255,10 @@ func TestCallerRedaction(t *testing.T) {
 			text: "auth=Bearer  tok-123456 token=tok-123456", want: "auth=[redacted] token=[redacted]"},
 		{name: "BasicDecodedAndPassword", headers: [][2]string{{"Authorization", "Basic dXNlcjpwNHNzLXdvcmQ="}},
 			text: "b64 dXNlcjpwNHNzLXdvcmQ= pair user:p4ss-word pass p4ss-word", want: "b64 [redacted] pair [redacted] pass [redacted]"},
+		// admin:true: a password shorter than minPasswordLen is redacted
+		// only as part of the pair, not wherever the word appears.
+		{name: "BasicShortPassword", headers: [][2]string{{"Authorization", "Basic YWRtaW46dHJ1ZQ=="}},
+			text: `{"ok":true,"auth":"admin:true","b64":"YWRtaW46dHJ1ZQ=="}`, want: `{"ok":true,"auth":"[redacted]","b64":"[redacted]"}`},
 		{name: "StoredSecretsStillRedacted", headers: [][2]string{{"X-Custom-Key", "custom-value-9"}}, extra: []string{"X-Custom-Key"},
 			text: "stored-s3cret custom-value-9", want: "[redacted] [redacted]"},
 		{name: "ShortValueKept", headers: [][2]string{{"X-Custom-Key", "1"}, {"Authorization", "Bearer 123"}}, extra: []string{"X-Custom-Key"},
