@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/reqlog"
 )
 
@@ -26,9 +27,14 @@ import (
 //
 // Both are answered before any route of the app runs, so the webhook is
 // not known: the access line and the metrics name none, and no request
-// record is kept (a webhook's own, smaller body_bytes limit still refuses
-// in the dispatcher, with all of them).
-func (s *Server) refuseOversized(app *fiber.App) {
+// record is kept.
+//
+// On the webhook port (webhooks not nil), an Expect head whose announced
+// body is within the server's limit but over the own, smaller body_bytes
+// limit of the webhook it is for is refused as early, by the dispatcher,
+// with the webhook's 413 and its request record. A body found over that
+// limit otherwise is refused in the dispatcher once read.
+func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) {
 	srv := app.Server()
 	limit := srv.MaxRequestBodySize // Fiber's, from BodyLimit
 	cfg := s.reqlogConfig()
@@ -52,10 +58,24 @@ func (s *Server) refuseOversized(app *fiber.App) {
 	srv.ExpectHandler = func(fctx *fasthttp.RequestCtx) int {
 		// ContentLength is -1 for a chunked body and -2 for none: those go
 		// on, and the limit is applied as the body is read.
-		if fctx.Request.Header.ContentLength() <= limit {
+		n := fctx.Request.Header.ContentLength()
+		if n > limit {
+			refuse(fctx)
+			return fasthttp.StatusRequestEntityTooLarge
+		}
+		if n <= 0 || webhooks == nil {
 			return fasthttp.StatusContinue
 		}
-		refuse(fctx)
+		c := app.AcquireCtx(fctx)
+		defer app.ReleaseCtx(c)
+		refused, err := webhooks.RefuseAnnouncedBody(cfg, c, int64(n))
+		if !refused {
+			return fasthttp.StatusContinue
+		}
+		if err != nil {
+			// The problem was not written; fasthttp sets the status.
+			s.log.Error("answer a body over a webhook's body limit", "error", err)
+		}
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	fiberErrors := srv.ErrorHandler

@@ -23,13 +23,17 @@ import (
 // server asked for it: an upload announced larger than the body limit with
 // `Expect: 100-continue` is refused with 413 before any 100 Continue (the
 // body is never sent, so an answer proves the server did not wait for
-// it), and everything else goes on as before.
+// it), as is one within it but over the own body limit of the webhook it is
+// for (with that webhook's answer and request record), and everything else
+// goes on as before.
 func TestServer_ExpectContinue(t *testing.T) {
 	t.Parallel()
 	const limit = 1024
 	b := setup(t, func(c *Config) { c.BodyLimit = limit })
 	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
 	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	// A webhook whose own body limit is under the server's.
+	smallID, small := b.createWebhook(t, "small", "limits:\n  body_bytes: 100\n"+eventFor("ok"))
 	addr := serveRaw(t, b.srv.App())
 
 	// The admin API has a listener of its own here: its app refuses too.
@@ -37,6 +41,7 @@ func TestServer_ExpectContinue(t *testing.T) {
 	adminAddr := serveRaw(t, ab.srv.AdminApp())
 
 	over, within := strconv.Itoa(2*limit), strconv.Itoa(limit/2)
+	const webhookOver = "the request body is larger than this webhook accepts (100 bytes)"
 	tests := []struct {
 		name  string
 		admin bool   // send to the admin listener
@@ -50,6 +55,9 @@ func TestServer_ExpectContinue(t *testing.T) {
 		wantStatus   int
 		wantBody     string // in the final answer's body
 		wantClose    bool   // the server closes the connection after it
+		// wantRecord is set when the answer is a refusal recorded for the
+		// webhook "small" (its request records), with the cause body_size.
+		wantRecord bool
 	}{
 		{name: "OverLimitWithExpect", path: "/webhooks/" + tok,
 			head:       "Content-Length: " + over + "\r\nExpect: 100-continue\r\n",
@@ -77,6 +85,31 @@ func TestServer_ExpectContinue(t *testing.T) {
 			// before the answer is read, so none is sent.
 			head:       "Content-Length: " + over + "\r\n",
 			wantStatus: http.StatusRequestEntityTooLarge, wantBody: "the server's body limit (1024 bytes)", wantClose: true},
+		{name: "OverWebhookLimitWithExpect", path: "/webhooks/" + small,
+			// Within the server's limit, over the webhook's own: its 413,
+			// still before the body.
+			head:       "Content-Length: " + within + "\r\nExpect: 100-continue\r\n",
+			wantStatus: http.StatusRequestEntityTooLarge, wantBody: webhookOver, wantClose: true, wantRecord: true},
+		{name: "OverWebhookLimitWithExpectSubpath", path: "/webhooks/" + small + "/github/push",
+			head:       "Content-Length: " + within + "\r\nExpect: 100-continue\r\n",
+			wantStatus: http.StatusRequestEntityTooLarge, wantBody: webhookOver, wantClose: true, wantRecord: true},
+		{name: "OverWebhookLimitWithExpectQueryToken", path: "/webhooks?token=" + small,
+			head:       "Content-Length: " + within + "\r\nExpect: 100-continue\r\n",
+			wantStatus: http.StatusRequestEntityTooLarge, wantBody: webhookOver, wantClose: true, wantRecord: true},
+		{name: "OverWebhookLimitWithoutExpect", path: "/webhooks/" + small,
+			// The body is read, then refused with the same answer.
+			head: "Content-Length: " + within + "\r\n", body: strings.Repeat("x", limit/2),
+			wantStatus: http.StatusRequestEntityTooLarge, wantBody: webhookOver, wantRecord: true},
+		{name: "WithinWebhookLimitWithExpect", path: "/webhooks/" + small,
+			head: "Content-Length: 100\r\nExpect: 100-continue\r\n", body: strings.Repeat("x", 100),
+			wantContinue: true, wantStatus: http.StatusOK, wantBody: "ok"},
+		{name: "ChunkedOverWebhookLimitWithExpect", path: "/webhooks/" + small,
+			// Nothing announced: the body is asked for, read, and refused.
+			head: "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n", body: "c8\r\n" + strings.Repeat("x", 200) + "\r\n0\r\n\r\n",
+			wantContinue: true, wantStatus: http.StatusRequestEntityTooLarge, wantBody: webhookOver, wantRecord: true},
+		{name: "UnknownTokenWithExpect", path: "/webhooks/no-such-token",
+			head: "Content-Length: 5\r\nExpect: 100-continue\r\n", body: "hello",
+			wantContinue: true, wantStatus: http.StatusNotFound, wantBody: "no webhook at this URL"},
 		{name: "OtherExpectationIsIgnored", path: "/webhooks/" + tok,
 			// RFC 9110 §10.1.1 lets a server answer 417 here, or ignore it:
 			// fasthttp ignores it, and so the request is served.
@@ -100,7 +133,7 @@ func TestServer_ExpectContinue(t *testing.T) {
 			br := bufio.NewReader(conn)
 			req := &http.Request{Method: "POST"}
 
-			head := "POST " + tt.path + " HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: text/plain\r\n" + tt.head + "\r\n"
+			head := "POST " + tt.path + " HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: text/plain\r\nX-Request-Id: " + tt.name + "\r\n" + tt.head + "\r\n"
 			if !tt.wantContinue {
 				head += tt.body
 			}
@@ -121,11 +154,24 @@ func TestServer_ExpectContinue(t *testing.T) {
 			require.Equal(t, tt.wantStatus, resp.StatusCode, "the first answer after the head: %s", body)
 			require.Contains(t, string(body), tt.wantBody)
 			require.NotContains(t, string(body), tok, "an answer never repeats the token")
+			require.NotContains(t, string(body), small, "an answer never repeats the token")
 			if resp.StatusCode >= 400 {
 				require.Equal(t, api.ProblemType, resp.Header.Get(fiber.HeaderContentType))
 				var p api.Problem
 				require.NoError(t, json.Unmarshal(body, &p), "%s", body)
 				require.Equal(t, resp.StatusCode, p.Status)
+			}
+			if tt.wantRecord {
+				var rec *api.Run
+				for _, r := range b.listRequests(t, "webhook="+smallID) {
+					if r.RequestID == tt.name {
+						rec = &r
+					}
+				}
+				require.NotNil(t, rec, "the refusal is one of the webhook's requests")
+				require.Equal(t, "body_size", rec.Cause)
+				require.Equal(t, http.StatusRequestEntityTooLarge, rec.Status)
+				require.Equal(t, webhookOver, rec.Error)
 			}
 			if !tt.wantClose {
 				require.False(t, resp.Close, "the connection stays open")
@@ -153,49 +199,77 @@ func serveRaw(t *testing.T, app *fiber.App) string {
 // TestServer_BodyLimitRefusalsAreLogged checks that a body refused for
 // the server's body limit, from its Expect head or as it is read, has an
 // access line and is counted as a body_size refusal, like a webhook's own
-// body limit refusal.
+// body limit refusal; and that one refused for a webhook's own limit from
+// its Expect head names the webhook in both, as it does once read.
 func TestServer_BodyLimitRefusalsAreLogged(t *testing.T) {
 	t.Parallel()
 	var logs logBuffer
 	b := setup(t, captureLogs(&logs), func(c *Config) { c.BodyLimit = 1024 })
 	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
 	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	smallID, small := b.createWebhook(t, "small", "limits:\n  body_bytes: 100\n"+eventFor("ok"))
 	addr := serveRaw(t, b.srv.App())
 
-	for _, id := range []string{"with-expect", "without-expect"} {
-		head := "POST /webhooks/" + tok + " HTTP/1.1\r\nHost: hooks.test\r\nX-Request-Id: " + id + "\r\nContent-Length: 2048\r\n"
-		if id == "with-expect" {
+	tests := []struct {
+		id          string // the request's X-Request-Id
+		token       string
+		length      int
+		expect      bool
+		wantWebhook string // on the access line
+	}{
+		{id: "with-expect", token: tok, length: 2048, expect: true},
+		{id: "without-expect", token: tok, length: 2048},
+		{id: "webhook-with-expect", token: small, length: 512, expect: true, wantWebhook: smallID},
+		{id: "webhook-without-expect", token: small, length: 512, wantWebhook: smallID},
+	}
+	for _, tt := range tests {
+		head := "POST /webhooks/" + tt.token + " HTTP/1.1\r\nHost: hooks.test\r\nX-Request-Id: " + tt.id + "\r\nContent-Length: " + strconv.Itoa(tt.length) + "\r\n"
+		if tt.expect {
 			head += "Expect: 100-continue\r\n"
+		}
+		head += "\r\n"
+		if !tt.expect && tt.length <= 1024 {
+			// Within the server's limit the body is read before the
+			// webhook's limit refuses it.
+			head += strings.Repeat("x", tt.length)
 		}
 		conn, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		defer conn.Close()
 		require.NoError(t, conn.SetDeadline(time.Now().Add(30*time.Second))) // an upper bound, not a timing assertion
-		_, err = io.WriteString(conn, head+"\r\n")
+		_, err = io.WriteString(conn, head)
 		require.NoError(t, err)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "POST"})
 		require.NoError(t, err)
 		resp.Body.Close()
-		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, id)
-		require.Equal(t, id, resp.Header.Get("X-Request-Id"), "the answer echoes the request id")
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, tt.id)
+		require.Equal(t, tt.id, resp.Header.Get("X-Request-Id"), "the answer echoes the request id")
 	}
 
 	lines := strings.Split(logs.String(), "\n")
-	for _, id := range []string{"with-expect", "without-expect"} {
+	for _, tt := range tests {
 		var line string
 		for _, l := range lines {
-			if strings.Contains(l, "request_id="+id) {
+			if strings.Contains(l, "request_id="+tt.id) {
 				line = l
 			}
 		}
-		require.Contains(t, line, "msg=request", "%s has an access line", id)
+		require.Contains(t, line, "msg=request", "%s has an access line", tt.id)
 		require.Contains(t, line, "status=413")
 		require.Contains(t, line, "path=/webhooks/[redacted]")
 		require.Contains(t, line, "cause=body_size")
+		if tt.wantWebhook != "" {
+			require.Contains(t, line, "webhook="+tt.wantWebhook, tt.id)
+			require.Contains(t, line, "run_id=", "%s names its request record", tt.id)
+		} else {
+			require.NotContains(t, line, "webhook=", tt.id)
+		}
 	}
 	require.NotContains(t, logs.String(), tok, "the token is never logged")
+	require.NotContains(t, logs.String(), small, "the token is never logged")
 
 	m := b.do(t, "GET", "/metrics", "", "")
-	require.Contains(t, string(m.Body), `hookhost_webhook_rejected_total{cause="body_size"} 2`)
+	require.Contains(t, string(m.Body), `hookhost_webhook_rejected_total{cause="body_size"} 4`)
 	require.Contains(t, string(m.Body), `hookhost_webhook_requests_total{code="4xx",webhook=""} 2`)
+	require.Contains(t, string(m.Body), `hookhost_webhook_requests_total{code="4xx",webhook="`+smallID+`"} 2`)
 }

@@ -556,7 +556,7 @@ func (s *Server) fiberConfig() fiber.Config {
 
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
-	s.refuseOversized(app)
+	s.refuseOversized(app, s.dispatch)
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -570,7 +570,7 @@ func (s *Server) newApp() *fiber.App {
 // newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
-	s.refuseOversized(app)
+	s.refuseOversized(app, nil) // no webhook routes here
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

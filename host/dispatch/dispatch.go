@@ -71,11 +71,15 @@ func New(cfg Config) *Dispatcher {
 		limits: newLimiters(), deadlines: newDeadlines(cfg.RequestTimeout), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder)}
 }
 
+// webhooksPath is the path of the webhook routes (routeToken reads it
+// before they run).
+const webhooksPath = "/webhooks"
+
 // Mount adds the webhook routes and the job status resource to app.
 func (d *Dispatcher) Mount(app fiber.Router) {
-	app.All("/webhooks", d.handle)
-	app.All("/webhooks/:token", d.handle)
-	app.All("/webhooks/:token/*", d.handle)
+	app.All(webhooksPath, d.handle)
+	app.All(webhooksPath+"/:token", d.handle)
+	app.All(webhooksPath+"/:token/*", d.handle)
 	app.Get("/webhook-jobs/:id", d.jobStatus)
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,9 +69,7 @@ func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (releas
 		return func() {}, nil
 	}
 	if spec.BodyBytes > 0 && int64(len(c.Request().Body())) > spec.BodyBytes {
-		x := &exchange{h: h, req: automations.HTTPRequest{Method: c.Method(), ClientIP: ClientIP(c, d.cfg.TrustedProxies)}, start: now, entry: reqlog.From(c)}
-		return nil, d.refused(x, "body_size", "",
-			api.NewProblem(http.StatusRequestEntityTooLarge, "the request body is larger than this webhook accepts ("+strconv.FormatInt(spec.BodyBytes, 10)+" bytes)"))
+		return nil, d.bodyTooLarge(c, h, spec.BodyBytes, now, reqlog.From(c))
 	}
 	wl := d.limits.get(h.Webhook.ID, spec)
 	if wl.bucket != nil {
@@ -90,6 +89,70 @@ func (d *Dispatcher) admit(c *fiber.Ctx, h *catalog.Hook, now time.Time) (releas
 		return func() { wl.inFlight.Add(-1) }, nil
 	}
 	return func() {}, nil
+}
+
+// bodyTooLarge refuses a request for h whose body is over the webhook's
+// body limit (limit bytes): 413, and a request record with the cause
+// body_size that keeps neither the headers nor the body.
+func (d *Dispatcher) bodyTooLarge(c *fiber.Ctx, h *catalog.Hook, limit int64, start time.Time, e *reqlog.Entry) error {
+	x := &exchange{h: h, req: automations.HTTPRequest{Method: c.Method(), ClientIP: ClientIP(c, d.cfg.TrustedProxies)}, start: start, entry: e}
+	return d.refused(x, "body_size", "",
+		api.NewProblem(http.StatusRequestEntityTooLarge, "the request body is larger than this webhook accepts ("+strconv.FormatInt(limit, 10)+" bytes)"))
+}
+
+// RefuseAnnouncedBody refuses a webhook request whose head announces
+// (Content-Length) a body of n bytes, over the body limit of the webhook it
+// is for, before the body is read: the server calls it for a request that
+// asks `Expect: 100-continue`, which is then answered 413 in place of 100
+// Continue, and the client never sends the body (curl asks so for every
+// upload over 1 MiB). The refusal is admit's (the same problem, the same
+// request record), answered through cfg as the server's refusals before
+// the app's routes are. c is the app's context of the request, not yet
+// routed.
+//
+// It reports whether it refused. Otherwise it changed nothing, neither the
+// response nor the request's values, and the request goes on to handle,
+// which answers it as usual: an unknown token, a failed lookup, a webhook
+// without a body limit or n within it.
+func (d *Dispatcher) RefuseAnnouncedBody(cfg reqlog.Config, c *fiber.Ctx, n int64) (refused bool, err error) {
+	token := routeToken(c)
+	if token == "" {
+		return false, nil
+	}
+	start := time.Now()
+	// c.Context(), not c.UserContext(), which would set a value of the
+	// request's on its way to the handler.
+	h, err := d.cat.Webhook(c.Context(), token, start)
+	if err != nil || h == nil {
+		return false, nil
+	}
+	spec, limited := EffectiveLimits(d.cfg.DefaultLimits, h.Event.Limits)
+	if !limited || spec.BodyBytes <= 0 || n <= spec.BodyBytes {
+		return false, nil
+	}
+	return true, reqlog.Answer(cfg, c, func(e *reqlog.Entry) error {
+		e.WebhookID = h.Webhook.ID
+		return d.bodyTooLarge(c, h, spec.BodyBytes, start, e)
+	})
+}
+
+// routeToken returns the token of a webhook request before Fiber routed
+// it, as handle reads it after: the path segment after /webhooks/, or for
+// /webhooks itself its token query parameter. The prefix is matched
+// regardless of case, as Fiber's routing does. It is "" for any other path.
+func routeToken(c *fiber.Ctx) string {
+	p := c.Path()
+	if len(p) < len(webhooksPath) || !strings.EqualFold(p[:len(webhooksPath)], webhooksPath) {
+		return ""
+	}
+	switch rest := p[len(webhooksPath):]; {
+	case rest == "" || rest == "/":
+		return c.Query("token")
+	case rest[0] == '/':
+		token, _, _ := strings.Cut(rest[1:], "/")
+		return token
+	}
+	return "" // another route: /webhooksx
 }
 
 // tooMany sets Retry-After and returns a 429 problem.

@@ -85,10 +85,21 @@ func New(cfg Config) fiber.Handler {
 // cause and reason noted in its Entry. c is the app's context of the
 // request.
 func Refuse(cfg Config, c *fiber.Ctx, cause, reason string, err error) error {
+	return Answer(cfg, c, func(e *Entry) error {
+		e.Cause, e.Reason = cause, reason
+		return err
+	})
+}
+
+// Answer is Refuse for a refusal that needs the request's Entry before it
+// is answered (a request record keeps its id): answer notes in e what it
+// did and returns the error for the app's error handler to write. It runs
+// after the request got its id, and the access line and the Observe call
+// follow it.
+func Answer(cfg Config, c *fiber.Ctx, answer func(e *Entry) error) error {
 	start := time.Now()
 	e := begin(c)
-	e.Cause, e.Reason = cause, reason
-	return cfg.end(c, e, start, err)
+	return cfg.end(c, e, start, answer(e))
 }
 
 // begin gives the request its Entry and echoes its id.
