@@ -105,6 +105,41 @@ func TestRefuse(t *testing.T) {
 	require.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")))
 }
 
+// TestAnswer checks that the answer function sees the request's Entry with
+// its id (a request record keeps it), and that what it notes there is on
+// the access line and in the Observe call.
+func TestAnswer(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	var observed reqlog.Entry
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		return c.Status(fiber.StatusRequestEntityTooLarge).SendString(err.Error())
+	}})
+	cfg := reqlog.Config{
+		Logger:  slog.New(slog.NewTextHandler(&buf, nil)),
+		Observe: func(_ *fiber.Ctx, e *reqlog.Entry, _ int, _ time.Duration) { observed = *e },
+	}
+	var fctx fasthttp.RequestCtx
+	fctx.Request.Header.SetMethod("POST")
+	fctx.Request.SetRequestURI("/webhooks/x")
+	fctx.Request.Header.Set(reqlog.Header, "abc")
+	c := app.AcquireCtx(&fctx)
+	defer app.ReleaseCtx(c)
+
+	var seen reqlog.Entry
+	require.NoError(t, reqlog.Answer(cfg, c, func(e *reqlog.Entry) error {
+		seen = *e
+		e.WebhookID, e.RunID, e.Cause = "wh1", "run1", "body_size"
+		return errors.New("too long")
+	}))
+	require.Equal(t, reqlog.Entry{ID: "abc"}, seen, "the request has its id before it is answered")
+	require.Equal(t, reqlog.Entry{ID: "abc", WebhookID: "wh1", RunID: "run1", Cause: "body_size"}, observed)
+	require.Equal(t, "too long", string(fctx.Response.Body()))
+	for _, w := range []string{"request_id=abc", "webhook=wh1", "run_id=run1", "cause=body_size", "status=413"} {
+		require.Contains(t, buf.String(), w)
+	}
+}
+
 // benchLogger is the server's logger as hookhost serve builds it: the
 // redactor's handler (the admin token and a stored secret registered) on a
 // logbuf Writer's handler on slog's JSON handler.
