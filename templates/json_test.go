@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"encoding/json"
 	"math"
 	"runtime"
 	"strings"
@@ -50,6 +51,10 @@ func checkReencode(t *testing.T, in string) {
 			out = "false"
 		}
 		want = out
+	} else if strings.Contains(err.Error(), "out of range") && json.Valid([]byte(in)) {
+		// PHP's json_decode reads a number past float's range in valid
+		// JSON as INF, which json_encode refuses: false, as reencode gives.
+		want = "false"
 	} else {
 		want = "null"
 	}
