@@ -24,7 +24,8 @@ func (s *Server) requestLog() fiber.Handler { return reqlog.New(s.reqlogConfig()
 // that of the requests the server refuses before the middleware runs.
 func (s *Server) reqlogConfig() reqlog.Config {
 	cfg := reqlog.Config{Observe: func(c *fiber.Ctx, e *reqlog.Entry, status int, elapsed time.Duration) {
-		if !strings.HasPrefix(c.Path(), "/webhooks") {
+		// Fiber routes /webhooks in any case (ASCII) to the webhooks.
+		if p := c.Path(); len(p) < len("/webhooks") || !strings.EqualFold(p[:len("/webhooks")], "/webhooks") {
 			return
 		}
 		s.metrics.ObserveWebhook(e.WebhookID, status, elapsed)

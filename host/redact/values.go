@@ -118,7 +118,7 @@ const tokenLen = 40
 
 // Tokens returns s with webhook tokens in /webhooks/<token> paths and
 // token= parameters replaced by "[redacted]": the matches of
-// (/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b, leftmost first. It runs on every
+// ((?i)/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b, leftmost first. It runs on every
 // request (the access log, the record), so it scans for the prefixes
 // instead of running that regular expression, in one pass.
 func Tokens(s string) string {
@@ -138,9 +138,6 @@ func AppendTokens(dst []byte, s string) ([]byte, bool) {
 	if len(s) < len("?token=")+tokenLen {
 		return dst, false // too short to hold a token: most of the log's strings
 	}
-	if !strings.Contains(s, "/webhooks/") && !strings.Contains(s, "token=") {
-		return dst, false // most strings: two fast scans
-	}
 	var (
 		out   = dst
 		found bool
@@ -153,7 +150,7 @@ func AppendTokens(dst []byte, s string) ([]byte, bool) {
 		at, n := -1, 0
 		for k, p := range tokenPrefixes {
 			if next[k] != -1 && next[k] < from {
-				next[k] = strings.Index(s[from:], p)
+				next[k] = indexFold(s[from:], p)
 				if next[k] >= 0 {
 					next[k] += from
 				}
@@ -182,6 +179,42 @@ func AppendTokens(dst []byte, s string) ([]byte, bool) {
 		return dst, false
 	}
 	return append(out, s[done:]...), true
+}
+
+// indexFold is strings.Index(s, p) with the ASCII letters of s matched in
+// either case (p is lower case, and its first byte has no case): Fiber
+// routes /WEBHOOKS/<token> to the webhook as /webhooks/<token>, so its
+// token must not reach a log either. It finds p's first byte with
+// IndexByte, as fast as Index on the short strings it reads.
+func indexFold(s, p string) int {
+	for from := 0; ; {
+		i := strings.IndexByte(s[from:], p[0])
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if len(s)-i < len(p) {
+			return -1
+		}
+		if lowerEqual(s[i+1:i+len(p)], p[1:]) {
+			return i
+		}
+		from = i + 1
+	}
+}
+
+// lowerEqual reports whether s, its ASCII capitals lowered, is p.
+func lowerEqual(s, p string) bool {
+	for j := 0; j < len(p); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // isHex reports whether s is hexadecimal digits only.

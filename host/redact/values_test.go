@@ -98,12 +98,13 @@ func TestRedactor(t *testing.T) {
 }
 
 // TestTokens checks Tokens against the regular expression it stands for,
-// (/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b replaced by "${1}[redacted]",
+// ((?i)/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b replaced by "${1}[redacted]",
 // on the cases that matter and on every string built from pieces that
 // make and break matches.
 func TestTokens(t *testing.T) {
 	t.Parallel()
-	re := regexp.MustCompile(`(/webhooks/|[?&]token=)[0-9a-fA-F]{40}\b`)
+	// (?i) in ASCII only: Go's would also fold the Kelvin sign to k.
+	re := regexp.MustCompile(`(/[wW][eE][bB][hH][oO][oO][kK][sS]/|[?&][tT][oO][kK][eE][nN]=)[0-9a-fA-F]{40}\b`)
 	tok := strings.Repeat("0123456789abcdefABCD", 2)
 	tests := []struct {
 		in, want string
@@ -121,6 +122,10 @@ func TestTokens(t *testing.T) {
 		{"xtoken=" + tok, "xtoken=" + tok},                             // token= needs ? or & before it
 		{"a?token=" + tok + "é", "a?token=[redacted]é"},
 		{"/webhooks/" + tok + tok, "/webhooks/" + tok + tok},
+		// Fiber routes a path in any case to the webhook.
+		{"/WEBHOOKS/" + tok, "/WEBHOOKS/[redacted]"},
+		{"/WebHooks/" + tok + "?Token=" + tok, "/WebHooks/[redacted]?Token=[redacted]"},
+		{"/webhoo\u212As/" + tok, "/webhoo\u212As/" + tok}, // the Kelvin sign is not k (nor to Fiber's routing)
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, redact.Tokens(tt.in), "%q", tt.in)
@@ -136,7 +141,7 @@ func TestTokens(t *testing.T) {
 		}
 	}
 	// Every string of up to four of these pieces.
-	pieces := []string{"/webhooks/", "webhooks/", "?token=", "&token=", tok, tok[:20], "0", "_", "/", "g", "é"}
+	pieces := []string{"/webhooks/", "webhooks/", "/WebHooks/", "?token=", "&TOKEN=", tok, tok[:20], "0", "_", "/", "g", "é"}
 	var build func(prefix string, n int)
 	build = func(prefix string, n int) {
 		require.Equal(t, re.ReplaceAllString(prefix, "${1}"+redact.Marker), redact.Tokens(prefix), "%q", prefix)
