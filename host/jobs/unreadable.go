@@ -85,7 +85,8 @@ func markUnreadable(res *riverdriver.JobGetAvailableResult) {
 }
 
 // unendedRecordSQL finds the record of a River job that has not ended, by
-// its River id: no index has river_id (nothing else reads by it), so this
+// its River id: SQLite has an index on river_id, PostgreSQL none since
+// job schema 8 (nothing else reads by it there), so on PostgreSQL this
 // reads the table; unendedRecordByIDSQL takes the primary key when the
 // args still give the job id.
 const (

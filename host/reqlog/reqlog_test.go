@@ -67,6 +67,25 @@ func TestNew_AccessLine(t *testing.T) {
 	}
 }
 
+// refusedRequest is a POST /webhooks/x request, with the caller's request
+// id "abc", in the context of an app whose error handler answers 413 with
+// the error's text (after prefix), for the functions that answer outside
+// the middleware; the request's access lines go to log.
+func refusedRequest(t *testing.T, prefix string, log *bytes.Buffer, observe func(*fiber.Ctx, *reqlog.Entry, int, time.Duration)) (reqlog.Config, *fasthttp.RequestCtx, *fiber.Ctx) {
+	t.Helper()
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		return c.Status(fiber.StatusRequestEntityTooLarge).SendString(prefix + err.Error())
+	}})
+	cfg := reqlog.Config{Logger: slog.New(slog.NewTextHandler(log, nil)), Observe: observe}
+	fctx := &fasthttp.RequestCtx{}
+	fctx.Request.Header.SetMethod("POST")
+	fctx.Request.SetRequestURI("/webhooks/x")
+	fctx.Request.Header.Set(reqlog.Header, "abc")
+	c := app.AcquireCtx(fctx)
+	t.Cleanup(func() { app.ReleaseCtx(c) })
+	return cfg, fctx, c
+}
+
 // TestRefuse checks a request answered outside the middleware: the app's
 // error handler writes the error, and the request gets an id, echoed in
 // the answer, an Observe call with its status and cause, and one access
@@ -76,21 +95,9 @@ func TestRefuse(t *testing.T) {
 	var buf bytes.Buffer
 	var observed *reqlog.Entry
 	var observedStatus int
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
-		return c.Status(fiber.StatusRequestEntityTooLarge).SendString("refused: " + err.Error())
-	}})
-	cfg := reqlog.Config{
-		Logger: slog.New(slog.NewTextHandler(&buf, nil)),
-		Observe: func(_ *fiber.Ctx, e *reqlog.Entry, status int, _ time.Duration) {
-			observed, observedStatus = e, status
-		},
-	}
-	var fctx fasthttp.RequestCtx
-	fctx.Request.Header.SetMethod("POST")
-	fctx.Request.SetRequestURI("/webhooks/x")
-	fctx.Request.Header.Set(reqlog.Header, "abc")
-	c := app.AcquireCtx(&fctx)
-	defer app.ReleaseCtx(c)
+	cfg, fctx, c := refusedRequest(t, "refused: ", &buf, func(_ *fiber.Ctx, e *reqlog.Entry, status int, _ time.Duration) {
+		observed, observedStatus = e, status
+	})
 
 	require.NoError(t, reqlog.Refuse(cfg, c, "body_size", "too long", errors.New("too long")))
 	require.Equal(t, fiber.StatusRequestEntityTooLarge, fctx.Response.StatusCode())
@@ -112,19 +119,7 @@ func TestAnswer(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	var observed reqlog.Entry
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
-		return c.Status(fiber.StatusRequestEntityTooLarge).SendString(err.Error())
-	}})
-	cfg := reqlog.Config{
-		Logger:  slog.New(slog.NewTextHandler(&buf, nil)),
-		Observe: func(_ *fiber.Ctx, e *reqlog.Entry, _ int, _ time.Duration) { observed = *e },
-	}
-	var fctx fasthttp.RequestCtx
-	fctx.Request.Header.SetMethod("POST")
-	fctx.Request.SetRequestURI("/webhooks/x")
-	fctx.Request.Header.Set(reqlog.Header, "abc")
-	c := app.AcquireCtx(&fctx)
-	defer app.ReleaseCtx(c)
+	cfg, fctx, c := refusedRequest(t, "", &buf, func(_ *fiber.Ctx, e *reqlog.Entry, _ int, _ time.Duration) { observed = *e })
 
 	var seen reqlog.Entry
 	require.NoError(t, reqlog.Answer(cfg, c, func(e *reqlog.Entry) error {
