@@ -531,10 +531,12 @@ func (c *runCtx) cancel(err error) {
 		return
 	}
 	c.err = err
+	// ended before done closes: a goroutine that Done wakes calls Err
+	// (without the lock) and must see err, as context.Context promises.
+	c.ended.Store(true)
 	if c.done != nil {
 		close(c.done)
 	}
-	c.ended.Store(true)
 }
 
 // streamedRun runs one run of the stream as the unary Run would, with a
