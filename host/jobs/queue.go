@@ -43,6 +43,9 @@ type Queue struct {
 	// text that pgx parses again, which cost about a fifth of the server's
 	// CPU per 202. It works no jobs and owns no pool.
 	pgxClient *river.Client[pgx.Tx]
+	// notifyRuns limits the insert notifications of pgInsertRuns
+	// (PostgreSQL) as pgxClient's limiter would.
+	notifyRuns insertNotifier
 	// hub wakes River's producers after this process's inserts (SQLite
 	// only; nil on PostgreSQL, where LISTEN/NOTIFY does): see wake.go.
 	hub *wakeHub
@@ -453,9 +456,19 @@ func (q *Queue) commitInserts(ctx context.Context, tx *sql.Tx, items []*insertIt
 	return q.writeInserts(ctx, sqlInsertTx{tx: tx, client: q.client}, items)
 }
 
-// pgxInserts writes and commits one batch of Enqueues in a native pgx
-// transaction on a connection of the store's pool (PostgreSQL).
+// pgxInserts writes and commits one batch of Enqueues on PostgreSQL: in
+// one statement when it can (pgInsertRuns), else through River's client.
 func (q *Queue) pgxInserts(ctx context.Context, items []*insertItem) error {
+	if plainRuns(items) {
+		return q.pgInsertRuns(ctx, items)
+	}
+	return q.pgxRiverInserts(ctx, items)
+}
+
+// pgxRiverInserts writes and commits one batch of Enqueues in a native pgx
+// transaction on a connection of the store's pool, River's jobs inserted
+// by River's client.
+func (q *Queue) pgxRiverInserts(ctx context.Context, items []*insertItem) error {
 	return pgxTx(ctx, q.db, func(tx pgx.Tx, _ sendBatch) error {
 		return q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient}, items)
 	})
