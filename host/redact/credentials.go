@@ -253,40 +253,109 @@ const minPasswordLen = 8
 // blocks read), so that a record can redact them wherever the automation
 // echoed them: each value as sent, a Bearer token without its scheme, and
 // a Basic one also decoded ("user:password") and its password alone (of
-// minPasswordLen bytes or more), as verify blocks read them. Values shorter than MinLen are left out, as a
-// Redactor leaves them: a header "1" must not turn every "1" of a record
-// into "[redacted]".
+// minPasswordLen bytes or more), as verify blocks read them. Values
+// shorter than MinLen are left out, as a Redactor leaves them: a header
+// "1" must not turn every "1" of a record into "[redacted]".
 func CallerCredentials(headers [][2]string, extra ...string) []string {
+	return callerCredentials(headers, false, extra)
+}
+
+// JoinedCallerCredentials is CallerCredentials of headers as a job's
+// inputs hold them (request_headers): one value per name, the values of a
+// repeated header joined with ", " as Cerb joins them. Besides each joined
+// value whole, it lists what each value the caller sent may have been,
+// with the same rules: every piece between two ", " and every run of up
+// to maxJoinedRun pieces, so that an automation that echoes one of the
+// values alone (split from the joined one) has it redacted in the job's
+// record as a synchronous run's record has it. A value that itself holds
+// ", " is listed whole (as part of the joined value, or a run of its
+// pieces) besides its pieces; a piece shorter than MinLen is left out as
+// a short value is.
+func JoinedCallerCredentials(headers [][2]string, extra ...string) []string {
+	return callerCredentials(headers, true, extra)
+}
+
+// maxJoinedRun is the most pieces of a joined header value
+// (JoinedCallerCredentials) a run lists as one credential, besides the
+// joined value whole: a value the caller sent with up to maxJoinedRun-1
+// ", " inside is redacted whole however many values were sent with it,
+// and the credentials of a joined value of n pieces stay under
+// maxJoinedRun×n.
+const maxJoinedRun = 4
+
+// callerCredentials is CallerCredentials, with JoinedCallerCredentials'
+// runs of the joined values when joined.
+func callerCredentials(headers [][2]string, joined bool, extra []string) []string {
 	var out []string
+	for _, h := range headers {
+		if len(h[1]) < MinLen || !CredentialHeader(h[0], extra...) {
+			continue
+		}
+		out = appendCredential(out, h[1])
+		if joined && strings.Contains(h[1], ", ") {
+			out = appendJoinedRuns(out, h[1])
+		}
+	}
+	return out
+}
+
+// appendJoinedRuns appends the credentials (appendCredential) of the runs
+// of one to maxJoinedRun pieces of v, a header's values joined with ", ",
+// but v itself: starts[i] is where its i-th piece starts.
+func appendJoinedRuns(out []string, v string) []string {
+	var small [16]int
+	starts := append(small[:0], 0)
+	for i := 0; ; {
+		j := strings.Index(v[i:], ", ")
+		if j < 0 {
+			break
+		}
+		i += j + len(", ")
+		starts = append(starts, i)
+	}
+	n := len(starts)
+	for i := range n {
+		for k := i + 1; k <= n && k-i <= maxJoinedRun; k++ {
+			if i == 0 && k == n {
+				continue // v whole, already listed
+			}
+			end := len(v)
+			if k < n {
+				end = starts[k] - len(", ")
+			}
+			out = appendCredential(out, v[starts[i]:end])
+		}
+	}
+	return out
+}
+
+// appendCredential appends what CallerCredentials lists of a credential
+// header's value v.
+func appendCredential(out []string, v string) []string {
 	add := func(v string) {
 		if len(v) >= MinLen {
 			out = append(out, v)
 		}
 	}
-	for _, h := range headers {
-		if len(h[1]) < MinLen || !CredentialHeader(h[0], extra...) {
-			continue
-		}
-		add(h[1])
-		scheme, token, ok := strings.Cut(h[1], " ")
-		if !ok {
-			continue
-		}
-		token = strings.TrimSpace(token)
-		switch {
-		case strings.EqualFold(scheme, "Bearer"):
-			add(token)
-		case strings.EqualFold(scheme, "Basic"):
-			add(token)
-			if raw, err := base64.StdEncoding.DecodeString(token); err == nil {
-				add(string(raw))
-				// The password alone only when it is long enough not to be
-				// an ordinary word of the record's text too ("true" in a
-				// JSON body): replaced without word boundaries, a short
-				// one would break the record, and is no real secret.
-				if _, pass, ok := strings.Cut(string(raw), ":"); ok && len(pass) >= minPasswordLen {
-					add(pass)
-				}
+	add(v)
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok {
+		return out
+	}
+	token = strings.TrimSpace(token)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		add(token)
+	case strings.EqualFold(scheme, "Basic"):
+		add(token)
+		if raw, err := base64.StdEncoding.DecodeString(token); err == nil {
+			add(string(raw))
+			// The password alone only when it is long enough not to be
+			// an ordinary word of the record's text too ("true" in a
+			// JSON body): replaced without word boundaries, a short
+			// one would break the record, and is no real secret.
+			if _, pass, ok := strings.Cut(string(raw), ":"); ok && len(pass) >= minPasswordLen {
+				add(pass)
 			}
 		}
 	}
@@ -301,7 +370,19 @@ func CallerCredentials(headers [][2]string, extra ...string) []string {
 // the request carried no such credential: r.Redact alone is then the
 // redaction, and a request without credentials pays nothing more.
 func (r *Redactor) CallerRedaction(headers [][2]string, extra ...string) func(string) string {
-	creds := CallerCredentials(headers, extra...)
+	return r.callerRedaction(CallerCredentials(headers, extra...))
+}
+
+// JoinedCallerRedaction is CallerRedaction of headers whose repeated
+// values are joined with ", " (a job's request_headers): it redacts the
+// JoinedCallerCredentials, each value the caller may have sent as well as
+// the joined ones.
+func (r *Redactor) JoinedCallerRedaction(headers [][2]string, extra ...string) func(string) string {
+	return r.callerRedaction(JoinedCallerCredentials(headers, extra...))
+}
+
+// callerRedaction is CallerRedaction of the credentials creds.
+func (r *Redactor) callerRedaction(creds []string) func(string) string {
 	if len(creds) == 0 {
 		return nil
 	}

@@ -97,8 +97,12 @@ func jobLog(l []automations.LogEntry, red func(string) string) []jobs.LogEntry {
 // caller sent (the job's request_headers): the well-known ones
 // (redact.CredentialHeader) and extra, the headers the webhook's verify
 // blocks read when the job was queued (jobs.Attempt.CredentialHeaders),
-// with a bearer or basic token also without its scheme
-// (redact.CallerCredentials).
+// with a bearer or basic token also without its scheme. A repeated header
+// is one value there, its values joined with ", " (Cerb's form), where a
+// synchronous run's record redacts each value the caller sent: so each
+// value it may have been is redacted too, with the same rules
+// (redact.JoinedCallerCredentials), and an automation that echoes one of
+// them alone has it redacted in the job's record as in a run's.
 func recordRedactor(red *redact.Redactor, inputs *dict.Map, extra []string) func(string) string {
 	var hs [][2]string
 	if m, ok := inputs.Value("request_headers").(*dict.Map); ok {
@@ -108,7 +112,7 @@ func recordRedactor(red *redact.Redactor, inputs *dict.Map, extra []string) func
 			}
 		}
 	}
-	if cr := red.CallerRedaction(hs, extra...); cr != nil {
+	if cr := red.JoinedCallerRedaction(hs, extra...); cr != nil {
 		return cr
 	}
 	return red.Redact
