@@ -3,8 +3,10 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,4 +212,153 @@ func (b *testBundle) endedJob(t *testing.T, webhookID string, state jobs.State) 
 	j, err := b.srv.jobs.Get(context.Background(), list[0].ID)
 	require.NoError(t, err)
 	return j
+}
+
+// TestVerify_RepeatedHeaderEchoIsRedactedInRecords: a caller sends a
+// credential header twice (the header a webhook's verify block reads, or
+// Authorization), and the automation echoes one of the values alone (the
+// last one, split from request_headers, where Cerb joins a repeated
+// header's values with ", ") into its response's header and body, its log
+// and its error. A synchronous run's record redacts each value the caller
+// sent; a job's record, which knows them only from the joined value,
+// redacts the echoed one too, in the store and in the admin API's view,
+// while the caller's answer is the automation's, whole.
+func TestVerify_RepeatedHeaderEchoIsRedactedInRecords(t *testing.T) {
+	t.Parallel()
+	// echo and fail take the request_headers key of the header to echo.
+	last := func(key string) string { return `{{(request_headers.` + key + `|split(", "))|last}}` }
+	echo := func(key string) string {
+		return "start:\n" +
+			"  log: got " + last(key) + "\n" +
+			"  return:\n" +
+			"    status_code@int: 200\n" +
+			"    headers:\n" +
+			"      X-Echo: " + last(key) + "\n" +
+			"    body: last=" + last(key) + "\n"
+	}
+	fail := func(key string) string { return "start:\n  error: bad key " + last(key) + "\n" }
+	const verifyToken = "verify-t0ken-value-1"
+	tests := []struct {
+		name string
+		// verify is the webhook's verify block ("" for none), header the
+		// header sent twice, key its request_headers key, values what
+		// the caller sends.
+		verify, header, key string
+		values              [2]string
+		// hidden are the spellings of the echoed value the records must
+		// not hold (the value, a Bearer token alone).
+		hidden []string
+	}{
+		{
+			name:   "VerifyReadHeader",
+			verify: "verify/key:\n  type: header\n  header: X-Custom-Key\n  token: " + verifyToken + "\n",
+			header: "X-Custom-Key", key: "x_custom_key",
+			values: [2]string{verifyToken, `second-"Custom"\Key-2`},
+			hidden: []string{`second-"Custom"\Key-2`},
+		},
+		{
+			name:   "Authorization",
+			header: "Authorization", key: "authorization",
+			values: [2]string{"Bearer first-b3arer-1", "Bearer second-b3arer-2"},
+			hidden: []string{"second-b3arer-2"},
+		},
+	}
+	for _, be := range jobBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupJobs(t, be)
+			for _, tt := range tests {
+				b.createAutomation(t, "echo-"+tt.key, echo(tt.key), "")
+				b.createAutomation(t, "fail-"+tt.key, fail(tt.key), "")
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					echoed := tt.values[1]
+					encoded, err := json.Marshal("last=" + echoed)
+					require.NoError(t, err)
+					send := func(token string) response {
+						t.Helper()
+						return doRepeated(t, b, "/webhooks/"+token, [][2]string{{tt.header, tt.values[0]}, {tt.header, tt.values[1]}})
+					}
+					noLeak := func(what, text string) {
+						t.Helper()
+						requireNoLeak(t, what, text, tt.hidden...)
+					}
+					name := strings.ToLower(tt.name)
+					echoEvent := func(job string) string {
+						return tt.verify + "automation/echo:\n  uri: cerb:automation:echo-" + tt.key + "\n" + job
+					}
+					failEvent := func(job string) string {
+						return tt.verify + "automation/fail:\n  uri: cerb:automation:fail-" + tt.key + "\n" + job
+					}
+
+					// A synchronous run: the run record.
+					id, tok := b.createWebhook(t, "rep-sync-"+name, echoEvent(""))
+					r := send(tok)
+					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+					require.Equal(t, "last="+echoed, string(r.Body), "the caller's answer is the automation's")
+					require.Equal(t, echoed, r.Header.Get("X-Echo"))
+					runs := b.listRequests(t, "webhook="+id)
+					require.Len(t, runs, 1)
+					run, err := b.srv.Store().GetRun(context.Background(), runs[0].ID)
+					require.NoError(t, err)
+					var out struct {
+						Headers map[string]string `json:"headers"`
+						Body    string            `json:"body"`
+					}
+					require.NoError(t, json.Unmarshal(run.Output, &out), "%s", run.Output)
+					require.Equal(t, "last="+redact.Marker, out.Body)
+					require.Equal(t, redact.Marker, out.Headers["X-Echo"])
+					noLeak("the run's output", string(run.Output))
+					noLeak("the run's log", string(run.Log))
+
+					// A job whose caller waits for its answer: the job's
+					// record redacts what the run's does.
+					jid, jtok := b.createWebhook(t, "rep-job-"+name, echoEvent("  job:\n    wait_ms@int: 10000\n"))
+					r = send(jtok)
+					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+					require.Equal(t, "last="+echoed, string(r.Body), "the caller's answer is the automation's")
+					require.Equal(t, echoed, r.Header.Get("X-Echo"))
+					j := b.endedJob(t, jid, jobs.StateCompleted)
+					require.Equal(t, "last="+redact.Marker, string(j.Body))
+					require.Equal(t, [][2]string{{"X-Echo", redact.Marker}}, j.Headers)
+					require.Equal(t, "got "+redact.Marker+"\n", logText(j.Log))
+					for what, stored := range map[string]string{"output": string(j.Output), "inputs": string(j.Inputs), "body": string(j.Body)} {
+						noLeak("the job's "+what, stored)
+					}
+					require.NotContains(t, string(j.Output), string(encoded[1:len(encoded)-1]))
+					view := b.admin(t, http.MethodGet, "/jobs/"+j.ID, "", "")
+					require.Equal(t, http.StatusOK, view.Status, "%s", view.Body)
+					noLeak("the job's view", string(view.Body))
+
+					// A job that ends in error quoting the value.
+					fid, ftok := b.createWebhook(t, "rep-job-fail-"+name, failEvent("  job:\n    max_attempts@int: 1\n"))
+					r = send(ftok)
+					require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+					j = b.endedJob(t, fid, jobs.StateFailed)
+					require.Equal(t, "bad key "+redact.Marker, j.Error)
+				})
+			}
+		})
+	}
+}
+
+// doRepeated posts an empty JSON object to target with the header lines
+// headers, a name repeated as often as it is listed (b.do sets one value a
+// name).
+func doRepeated(t *testing.T, b *testBundle, target string, headers [][2]string) response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range headers {
+		req.Header.Add(h[0], h[1])
+	}
+	resp, err := b.srv.App().Test(req, 150_000) // an upper bound, not a timing assertion
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	checkContract(t, http.MethodPost, target, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	return response{resp.StatusCode, resp.Header, body}
 }
