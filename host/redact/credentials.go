@@ -25,26 +25,65 @@ var credentialHeaders = []string{
 // case-insensitively, and "_" matches "-" (as automations see header
 // names).
 func CredentialHeader(name string, extra ...string) bool {
-	n := strings.ReplaceAll(name, "_", "-")
-	known := allCredentialHeaders
-	if ascii(n) {
-		// Only a name of the same length folds to an ASCII one.
-		known = nil
-		if len(n) < len(knownCredentialHeaders) {
-			known = knownCredentialHeaders[len(n)]
+	if !ascii(name) {
+		n := strings.ReplaceAll(name, "_", "-")
+		for _, h := range allCredentialHeaders {
+			if strings.EqualFold(n, h) {
+				return true
+			}
 		}
+		for _, h := range extra {
+			if strings.EqualFold(n, h) {
+				return true
+			}
+		}
+		return false
 	}
-	for _, h := range known {
-		if strings.EqualFold(n, h) {
-			return true
+	// Only a name of the same length folds to an ASCII one.
+	if len(name) < len(knownCredentialHeaders) {
+		for _, h := range knownCredentialHeaders[len(name)] {
+			if equalHeaderName(name, h) {
+				return true
+			}
 		}
 	}
 	for _, h := range extra {
-		if strings.EqualFold(n, h) {
+		if equalHeaderName(name, h) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalHeaderName reports whether the ASCII header name n, with "_" read
+// as "-", equals h under Unicode case folding: strings.EqualFold of n with
+// its "_" replaced, without the copy when h is ASCII too.
+func equalHeaderName(n, h string) bool {
+	if !ascii(h) {
+		return strings.EqualFold(strings.ReplaceAll(n, "_", "-"), h)
+	}
+	if len(n) != len(h) {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		a, b := n[i], h[i]
+		if a == '_' {
+			a = '-'
+		}
+		if a == b {
+			continue
+		}
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // allCredentialHeaders are credentialHeaders and verify.SchemeHeaders, and

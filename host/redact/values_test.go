@@ -194,6 +194,41 @@ func TestCredentialHeader(t *testing.T) {
 	}
 }
 
+// TestCredentialHeader_AsFolded checks CredentialHeader's comparison of
+// names against its definition: strings.EqualFold of the name with "_"
+// replaced by "-", for every pair of a set of names in ASCII and not (as
+// an extra name), and against well-known credential headers.
+func TestCredentialHeader_AsFolded(t *testing.T) {
+	t.Parallel()
+	names := []string{"Authorization", "authorization", "AUTHORIZATION", "proxy_authorization", "Proxy-Authorization",
+		"x_hub_signature_256", "X-Api-Key", "X-Api-\u212aey", "x_api_\u212aey", "X-\u017fig", "x-sig", "X_SIG", "x_sig",
+		"x-si", "x-sig-", "_", "-", "", "@", "`", "[", "{", "X-My-Sig", "x_my_sig", "X_My_Sig", "x-my_sig", "Content-Type",
+		"x\u00e9-token", "X\u00c9-TOKEN", "cookie", "COOKIE", "Cookie_"}
+	for _, name := range names {
+		want := false
+		for _, h := range names {
+			if h == "" {
+				continue
+			}
+			folded := strings.EqualFold(strings.ReplaceAll(name, "_", "-"), h)
+			require.Equal(t, folded || redact.CredentialHeader(name), redact.CredentialHeader(name, h), "%q against %q", name, h)
+		}
+		for _, h := range []string{"Authorization", "Proxy-Authorization", "X-Hub-Signature-256", "X-Api-Key", "Cookie"} {
+			want = want || strings.EqualFold(strings.ReplaceAll(name, "_", "-"), h)
+		}
+		require.Equal(t, want, redact.CredentialHeader(name), "%q", name)
+	}
+}
+
+// TestCredentialHeader_NoAllocation: a name with "_" (as a job's
+// request_headers hold them) is compared without a copy.
+func TestCredentialHeader_NoAllocation(t *testing.T) {
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		_ = redact.CredentialHeader("x_customheader", "X-Custom-Key")
+		_ = redact.CredentialHeader("proxy_authorization")
+	}))
+}
+
 // TestRedactorHeaders checks Headers: credential headers become the marker
 // and other values are redacted; a copy only when something changed, the
 // headers themselves otherwise, never modified.
