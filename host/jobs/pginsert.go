@@ -13,38 +13,47 @@ import (
 
 // On PostgreSQL a batch of Enqueues without idempotency keys is written by
 // one statement (pgInsertRunsSQL) sent in one round trip and committed on
-// its own: River's job rows, as River's JobInsertFastMany stores them, and
-// hookhost's records, which take their River ids from the same
-// nextval. River's way took four round trips a batch (BEGIN, River's
-// insert, the records' insert, COMMIT), River's client validated and
-// encoded every job again, and pgx encoded thirteen array parameters.
-// River's insert notification (which wakes the producers of every server
-// of the database) goes in the same round trip, as often as River's
-// client would send it (insertNotifier).
+// its own: River's job rows, as River's client and its pgx driver's
+// JobInsertFastMany store them, and hookhost's records, which take their
+// River ids from the same nextval. River's way took four round trips a
+// batch (BEGIN, River's insert, the records' insert, COMMIT), River's
+// client validated and encoded every job again, and pgx encoded thirteen
+// array parameters. The statement also sends River's insert notification
+// (which wakes the producers of every server of the database), as often
+// as River's client would send it (insertNotifier).
 
 // pgInsertRunsSQL inserts run jobs into River's table and their records
-// into hookhost's. Its parameters are arrays, one element a job: the
-// record's id, River's args, max attempts, webhook id, handler,
-// automation, stored inputs, retry_of, callback URL, created_at (unix
-// microseconds) and size; then River's kind and queue. The CTE n is
-// materialized (it is read twice), so each job's nextval runs once.
-const pgInsertRunsSQL = `WITH n AS MATERIALIZED (
+// into hookhost's, and answers the number of records. Its parameters are
+// arrays, one element a job: the record's id, River's args, max attempts,
+// webhook id, handler, automation, stored inputs, retry_of, callback URL,
+// created_at (unix microseconds) and size; then River's kind and queue,
+// River's created_at and scheduled_at (this process's clock, as River's
+// driver takes it), and whether to notify. The CTE n is read twice, so
+// PostgreSQL materializes it, and each job's nextval runs once (a CTE
+// with a volatile function is never inlined).
+//
+// The notification is River's NotifyMany: its channel is River's insert
+// topic in the connection's schema (River's listener listens on
+// "<current_schema>.river_insert"); it is sent at the commit, and not at
+// all if the statement fails.
+const pgInsertRunsSQL = `WITH n AS (
 	SELECT nextval('river_job_id_seq'::regclass) AS river_id, v.*
 	FROM unnest($1::text[], $2::jsonb[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::bytea[],
 		$8::text[], $9::text[], $10::bigint[], $11::bigint[])
 		AS v(id, args, max_attempts, webhook_id, handler, automation, inputs, retry_of, callback_url, created_at, size)
 ), j AS (
 	INSERT INTO river_job (id, args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
-	SELECT river_id, args, now(), $12, max_attempts, '{}'::jsonb, 1, $13, now(), 'available', '{}'::varchar(255)[]
+	SELECT river_id, args, $14, $12, max_attempts, '{}'::jsonb, 1, $13, $14, 'available', '{}'::varchar(255)[]
 	FROM n
+), h AS (
+	INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, inputs, retry_of,
+		callback_url, created_at, size)
+	SELECT id, river_id, webhook_id, handler, automation, 'queued', max_attempts, inputs, retry_of, callback_url,
+		created_at, size
+	FROM n
+	RETURNING 1
 )
-INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, inputs, retry_of,
-	callback_url, created_at, size)
-SELECT id, river_id, webhook_id, handler, automation, 'queued', max_attempts, inputs, retry_of, callback_url, created_at, size
-FROM n`
-
-// pgNotifyInsertSQL is River's insert notification (its NotifyMany).
-const pgNotifyInsertSQL = `SELECT pg_notify($1, $2)`
+SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $16::text), $17) WHERE $15) IS NULL FROM h`
 
 // riverInsertNotifyCooldown is how often River's client notifies a queue's
 // inserts at most: its insert notification limiter waits its
@@ -52,19 +61,19 @@ const pgNotifyInsertSQL = `SELECT pg_notify($1, $2)`
 const riverInsertNotifyCooldown = 100 * time.Millisecond
 
 // insertNotifier limits the insert notifications of one queue as River's
-// client does (notifylimiter.Limiter): at most one per cooldown.
+// client does (notifylimiter.Limiter): at most one per cooldown, by the
+// monotonic clock.
 type insertNotifier struct {
-	last atomic.Int64 // unix nanoseconds of the last one sent, 0: none
+	last atomic.Pointer[time.Time] // the last one sent, nil: none
 }
 
 // due reports whether a notification is due at now and, if so, takes it.
 func (n *insertNotifier) due(now time.Time) bool {
 	last := n.last.Load()
-	t := now.UnixNano()
-	if last != 0 && t-last < riverInsertNotifyCooldown.Nanoseconds() {
+	if last != nil && now.Sub(*last) < riverInsertNotifyCooldown {
 		return false
 	}
-	return n.last.CompareAndSwap(last, t)
+	return n.last.CompareAndSwap(last, &now)
 }
 
 // plainRuns reports whether items can be written by pgInsertRuns: none
@@ -99,25 +108,31 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		r := it.req
 		ids[i], args[i], maxAttempts[i] = it.id, a, int16(it.max)
 		webhooks[i], handlers[i], automations[i] = r.WebhookID, r.Handler, r.Automation
-		inputs[i], retryOf[i], callbacks[i] = bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL
+		inputs[i], retryOf[i], callbacks[i] = r.RedactedInputs, r.RetryOf, r.Options.CallbackURL
+		if inputs[i] == nil {
+			inputs[i] = []byte{} // the column is NOT NULL
+		}
 		created[i], sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
 	}
-	return onPgx(ctx, q.db, func(c *pgx.Conn, send sendBatch) error {
+	now := time.Now()
+	notify := q.notifyRuns.due(now)
+	return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
-		b.Queue(pgInsertRunsSQL, ids, args, maxAttempts, webhooks, handlers, automations, inputs, retryOf,
-			callbacks, created, sizes, kindRun, queueRuns)
-		if q.notifyRuns.due(time.Now()) {
-			b.Queue(pgNotifyInsertSQL, insertTopic, insertPayload(queueRuns))
-		}
+		b.Queue(pgInsertRunsSQL, ids, args, maxAttempts, webhooks, handlers, automations, inputs, retryOf, callbacks,
+			created, sizes, kindRun, queueRuns, now.UTC(), notify, insertTopic, insertPayload(queueRuns))
 		br := send(ctx, &b)
-		tag, err := br.Exec()
+		var (
+			got        int64
+			unnotified bool // the statement's second column, read to end its row
+		)
+		err := br.QueryRow().Scan(&got, &unnotified)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return fmt.Errorf("insert jobs: %w", err)
 		}
-		if got := tag.RowsAffected(); got != int64(n) {
+		if got != int64(n) {
 			return fmt.Errorf("insert jobs: inserted %d records of %d", got, n)
 		}
 		return nil
