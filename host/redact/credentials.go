@@ -317,10 +317,17 @@ func JoinedCallerCredentials(headers [][2]string, extra ...string) []string {
 // maxJoinedRun is the most pieces of a joined header value
 // (JoinedCallerCredentials) a run lists as one credential, besides the
 // joined value whole: a value the caller sent with up to maxJoinedRun-1
-// ", " inside is redacted whole however many values were sent with it,
-// and the credentials of a joined value of n pieces stay under
-// maxJoinedRun×n.
-const maxJoinedRun = 4
+// ", " inside is redacted whole however many values were sent with it.
+// Past maxJoinedPieces pieces only the pieces are listed (runs of one), so
+// that what a caller's header costs a job's record stays what the same
+// values sent as separate header lines cost a run's record (one
+// credential each), not maxJoinedRun times that: a value with ", "
+// inside, sent with more than maxJoinedPieces others, is then redacted by
+// its pieces of MinLen bytes or more.
+const (
+	maxJoinedRun    = 4
+	maxJoinedPieces = 16
+)
 
 // callerCredentials is CallerCredentials, with JoinedCallerCredentials'
 // runs of the joined values when joined.
@@ -339,8 +346,9 @@ func callerCredentials(headers [][2]string, joined bool, extra []string) []strin
 }
 
 // appendJoinedRuns appends the credentials (appendCredential) of the runs
-// of one to maxJoinedRun pieces of v, a header's values joined with ", ",
-// but v itself: starts[i] is where its i-th piece starts.
+// of one to maxJoinedRun pieces of v (one, past maxJoinedPieces pieces), a
+// header's values joined with ", ", but v itself: starts[i] is where its
+// i-th piece starts.
 func appendJoinedRuns(out []string, v string) []string {
 	var small [16]int
 	starts := append(small[:0], 0)
@@ -353,8 +361,12 @@ func appendJoinedRuns(out []string, v string) []string {
 		starts = append(starts, i)
 	}
 	n := len(starts)
+	longest := maxJoinedRun
+	if n > maxJoinedPieces {
+		longest = 1
+	}
 	for i := range n {
-		for k := i + 1; k <= n && k-i <= maxJoinedRun; k++ {
+		for k := i + 1; k <= n && k-i <= longest; k++ {
 			if i == 0 && k == n {
 				continue // v whole, already listed
 			}

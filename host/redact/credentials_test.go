@@ -1,6 +1,8 @@
 package redact_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -154,4 +156,29 @@ func TestJoinedCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() {
 		_ = r.JoinedCallerRedaction([][2]string{{"host", "127.0.0.1:8080"}, {"accept", "text/html, application/json"}}, extra...)
 	}))
+}
+
+// TestJoinedCallerCredentials_ManyPieces: a joined value of many pieces
+// lists each piece once besides the whole, as many credentials as the
+// same values sent on separate lines give a run's record and one more,
+// not a run of each length from each piece.
+func TestJoinedCallerCredentials_ManyPieces(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{17, 100, 2000} {
+		var lines [][2]string
+		pieces := make([]string, n)
+		for i := range pieces {
+			pieces[i] = fmt.Sprintf("tok-%05d", i)
+			lines = append(lines, [2]string{"X-Api-Key", pieces[i]})
+		}
+		joined := redact.JoinedCallerCredentials([][2]string{{"x_api_key", strings.Join(pieces, ", ")}})
+		require.Len(t, joined, len(redact.CallerCredentials(lines))+1, "%d pieces", n)
+	}
+	// At maxJoinedPieces pieces, runs are still listed.
+	pieces := make([]string, 16)
+	for i := range pieces {
+		pieces[i] = fmt.Sprintf("tok-%05d", i)
+	}
+	joined := redact.JoinedCallerCredentials([][2]string{{"x_api_key", strings.Join(pieces, ", ")}})
+	require.Contains(t, joined, pieces[3]+", "+pieces[4])
 }
