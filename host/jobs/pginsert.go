@@ -27,8 +27,12 @@ import (
 // arrays, one element a job: the record's id, River's args, max attempts,
 // webhook id, handler, automation, stored inputs, retry_of, callback URL,
 // created_at (unix microseconds) and size; then River's kind and queue,
-// River's created_at and scheduled_at (this process's clock, as River's
-// driver takes it), and whether to notify. The CTE n is read twice, so
+// whether to notify, the topic and the payload. River's created_at and
+// scheduled_at are the database's now(), not this process's clock as
+// River's pgx driver takes it: River's fetch compares scheduled_at with
+// the database's now(), and the fetch marks (pgfetch.go) expect a job to
+// commit within fetchLag of it, which a clock ahead of the database's, or
+// a wait for a connection, would break. The CTE n is read twice, so
 // PostgreSQL materializes it, and each job's nextval runs once (a CTE
 // with a volatile function is never inlined).
 //
@@ -43,7 +47,7 @@ const pgInsertRunsSQL = `WITH n AS (
 		AS v(id, args, max_attempts, webhook_id, handler, automation, inputs, retry_of, callback_url, created_at, size)
 ), j AS (
 	INSERT INTO river_job (id, args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
-	SELECT river_id, args, $14, $12, max_attempts, '{}'::jsonb, 1, $13, $14, 'available', '{}'::varchar(255)[]
+	SELECT river_id, args, now(), $12, max_attempts, '{}'::jsonb, 1, $13, now(), 'available', '{}'::varchar(255)[]
 	FROM n
 ), h AS (
 	INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, inputs, retry_of,
@@ -53,7 +57,7 @@ const pgInsertRunsSQL = `WITH n AS (
 	FROM n
 	RETURNING 1
 )
-SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $16::text), $17) WHERE $15) IS NULL FROM h`
+SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $15::text), $16) WHERE $14) IS NULL FROM h`
 
 // riverInsertNotifyCooldown is how often River's client notifies a queue's
 // inserts at most: its insert notification limiter waits its
@@ -114,12 +118,11 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		}
 		created[i], sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
 	}
-	now := time.Now()
-	notify := q.notifyRuns.due(now)
+	notify := q.notifyRuns.due(time.Now())
 	return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
 		b.Queue(pgInsertRunsSQL, ids, args, maxAttempts, webhooks, handlers, automations, inputs, retryOf, callbacks,
-			created, sizes, kindRun, queueRuns, now.UTC(), notify, insertTopic, insertPayload(queueRuns))
+			created, sizes, kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
 		br := send(ctx, &b)
 		var (
 			got        int64

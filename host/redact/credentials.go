@@ -304,7 +304,7 @@ func CallerCredentials(headers [][2]string, extra ...string) []string {
 // repeated header joined with ", " as Cerb joins them. Besides each joined
 // value whole, it lists what each value the caller sent may have been,
 // with the same rules: every piece between two ", " and every run of up
-// to maxJoinedRun pieces, so that an automation that echoes one of the
+// to maxJoinedRun pieces (only the pieces past maxJoinedPieces), so that an automation that echoes one of the
 // values alone (split from the joined one) has it redacted in the job's
 // record as a synchronous run's record has it. A value that itself holds
 // ", " is listed whole (as part of the joined value, or a run of its
