@@ -89,3 +89,39 @@ func BenchmarkCallerRedaction_LongToken(b *testing.B) {
 		_ = red(body)
 	}
 }
+
+// FuzzReplacer checks that no value (without brackets, which the marker
+// holds) is left whole in a redacted text in any of its encodings, values
+// long enough to be searched for in pieces included (a value is repeated
+// up to 255 times).
+func FuzzReplacer(f *testing.F) {
+	f.Add("secret-value", "other", uint8(0), "a secret-value and other")
+	f.Add("ab/cd", "é\"x", uint8(100), strings.Repeat("ab/cd", 120)+"é\"xé\"x")
+	f.Add("aaaa", "aaab", uint8(200), strings.Repeat("a", 1000)+"b")
+	f.Fuzz(func(t *testing.T, v1, v2 string, times uint8, text string) {
+		if strings.ContainsAny(v1+v2, "[]") {
+			return
+		}
+		v1 = strings.Repeat(v1, 1+int(times))
+		values := map[string]struct{}{}
+		for _, v := range []string{v1, v2} {
+			if len(v) >= MinLen {
+				values[v] = struct{}{}
+			}
+		}
+		r := newReplacer(values)
+		if r == nil {
+			return
+		}
+		for _, in := range []string{text, text + v1 + text, v2 + v1 + v2, text + v1 + v1} {
+			out := r.replace(in)
+			for v := range values {
+				for _, e := range encodings(v) {
+					if len(e) >= MinLen && strings.Contains(out, e) {
+						t.Fatalf("%q left whole in %q (from %q)", e, out, in)
+					}
+				}
+			}
+		}
+	})
+}
