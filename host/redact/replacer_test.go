@@ -98,6 +98,7 @@ func FuzzReplacer(f *testing.F) {
 	f.Add("secret-value", "other", uint8(0), "a secret-value and other")
 	f.Add("ab/cd", "é\"x", uint8(100), strings.Repeat("ab/cd", 120)+"é\"xé\"x")
 	f.Add("aaaa", "aaab", uint8(200), strings.Repeat("a", 1000)+"b")
+	f.Add("0123456789abcdef/é", "\\x\"", uint8(40), "<0123456789abcdef/é>")
 	f.Fuzz(func(t *testing.T, v1, v2 string, times uint8, text string) {
 		if strings.ContainsAny(v1+v2, "[]") {
 			return
