@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/redact"
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // TestVerify_ReadHeaderEchoIsRedactedInRecords: a webhook whose verify
@@ -95,15 +96,7 @@ func TestVerify_ReadHeaderEchoIsRedactedInRecords(t *testing.T) {
 					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 					require.Equal(t, answer, string(r.Body), "the caller's answer is the automation's")
 					require.Equal(t, tt.value, r.Header.Get("X-Echo"))
-					runs := b.listRequests(t, "webhook="+id)
-					require.Len(t, runs, 1)
-					run, err := b.srv.Store().GetRun(context.Background(), runs[0].ID)
-					require.NoError(t, err)
-					var out struct {
-						Headers map[string]string `json:"headers"`
-						Body    string            `json:"body"`
-					}
-					require.NoError(t, json.Unmarshal(run.Output, &out), "%s", run.Output)
+					run, out := b.onlyRun(t, id)
 					require.Equal(t, "key="+shown+" json="+shownJSON, out.Body)
 					require.Equal(t, shown, out.Headers["X-Echo"])
 					var log []struct{ Message string }
@@ -203,6 +196,24 @@ func answerWarnings(t *testing.T, logs, webhookID string) []string {
 
 // endedJob waits until the one job of a webhook is in state and returns
 // its record as stored.
+// runOutput is a run record's output: the automation's answer.
+type runOutput struct {
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+// onlyRun returns the one run record of a webhook and its output.
+func (b *testBundle) onlyRun(t *testing.T, webhookID string) (*store.Run, runOutput) {
+	t.Helper()
+	runs := b.listRequests(t, "webhook="+webhookID)
+	require.Len(t, runs, 1)
+	run, err := b.srv.Store().GetRun(context.Background(), runs[0].ID)
+	require.NoError(t, err)
+	var out runOutput
+	require.NoError(t, json.Unmarshal(run.Output, &out), "%s", run.Output)
+	return run, out
+}
+
 func (b *testBundle) endedJob(t *testing.T, webhookID string, state jobs.State) *jobs.Job {
 	t.Helper()
 	list, _, err := b.srv.jobs.List(context.Background(), jobs.Filter{WebhookID: webhookID})
@@ -299,15 +310,7 @@ func TestVerify_RepeatedHeaderEchoIsRedactedInRecords(t *testing.T) {
 					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 					require.Equal(t, "last="+echoed, string(r.Body), "the caller's answer is the automation's")
 					require.Equal(t, echoed, r.Header.Get("X-Echo"))
-					runs := b.listRequests(t, "webhook="+id)
-					require.Len(t, runs, 1)
-					run, err := b.srv.Store().GetRun(context.Background(), runs[0].ID)
-					require.NoError(t, err)
-					var out struct {
-						Headers map[string]string `json:"headers"`
-						Body    string            `json:"body"`
-					}
-					require.NoError(t, json.Unmarshal(run.Output, &out), "%s", run.Output)
+					run, out := b.onlyRun(t, id)
 					require.Equal(t, "last="+redact.Marker, out.Body)
 					require.Equal(t, redact.Marker, out.Headers["X-Echo"])
 					noLeak("the run's output", string(run.Output))
