@@ -81,7 +81,8 @@ func (n *insertNotifier) due(now time.Time) bool {
 }
 
 // plainRuns reports whether items can be written by pgInsertRuns: none
-// has an idempotency key (those need a statement's answer each).
+// has an idempotency key (those need a statement's answer each), nor more
+// attempts than River's smallint column holds.
 func plainRuns(items []*insertItem) bool {
 	for _, it := range items {
 		if idempotencyKey(it.req.IdempotencyKey) != "" || it.max > math.MaxInt16 {
