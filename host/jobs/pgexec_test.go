@@ -36,3 +36,37 @@ func TestQueue_PostgresNativeFetch(t *testing.T) {
 		}
 	}
 }
+
+// TestQueue_PostgresInsertAnswerLost checks that a hand-off whose insert
+// committed but whose answer was lost (the connection dropped after the
+// commit) is answered as queued, and its job runs once; and that an insert
+// that really failed is still an error, with nothing queued.
+func TestQueue_PostgresInsertAnswerLost(t *testing.T) {
+	tests := []struct {
+		name        string
+		afterCommit bool
+	}{
+		{"AnswerLost", true},
+		{"Failed", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, b := setup(t, testDBs()[1], nil, nil)
+			rule := b.faults.add(&faultRule{match: "INSERT INTO hookhost_jobs", err: errConnReset, times: 1, afterCommit: tt.afterCommit})
+			id := jobs.NewJobID()
+			res, err := q.EnqueueID(b.ctx, id, request())
+			require.Equal(t, 1, b.faults.hitsOf(rule), "the fault was hit")
+			if !tt.afterCommit {
+				require.Error(t, err)
+				_, gerr := q.Get(b.ctx, id)
+				require.ErrorIs(t, gerr, jobs.ErrNotFound)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, id, res.JobID)
+			j := waitFinal(t, q, id)
+			assert.Equal(t, jobs.StateCompleted, j.State)
+			assert.Equal(t, 1, b.runner.ran(id), "the job ran once")
+		})
+	}
+}

@@ -120,7 +120,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		created[i], sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
 	}
 	notify := q.notifyRuns.due(time.Now())
-	return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
+	err := onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
 		b.Queue(pgInsertRunsSQL, ids, args, maxAttempts, webhooks, handlers, automations, inputs, retryOf, callbacks,
 			created, sizes, kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
@@ -141,4 +141,22 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		}
 		return nil
 	})
+	if err != nil && q.pgInserted(ctx, ids) {
+		// The statement committed and its answer was lost (a connection
+		// dropped after the commit), or this is the retry of such a
+		// batch, which found its records: the jobs are queued, and their
+		// callers must hear so, or a caller that retries queues its job
+		// twice.
+		return nil
+	}
+	return err
+}
+
+// pgInserted reports whether every record of ids exists: the statement
+// that wrote them committed (it writes all or none). An error reading
+// them reports false.
+func (q *Queue) pgInserted(ctx context.Context, ids []string) bool {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM hookhost_jobs WHERE id = ANY($1::text[])`, ids).Scan(&n)
+	return err == nil && n == len(ids)
 }
