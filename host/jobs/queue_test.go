@@ -72,6 +72,15 @@ type testBundle struct {
 // configure clears start, and closes both when t ends.
 func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (*jobs.Outcome, error), configure func(*jobs.Config)) (*jobs.Queue, *testBundle) {
 	t.Helper()
+	q, bundle := setupStopped(t, kind, run, configure)
+	require.NoError(t, q.Start(bundle.ctx))
+	return q, bundle
+}
+
+// setupStopped is setup without starting the queue's workers (hand-offs
+// work): a test can set faults before the first fetch.
+func setupStopped(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (*jobs.Outcome, error), configure func(*jobs.Config)) (*jobs.Queue, *testBundle) {
+	t.Helper()
 	f := &faults{}
 	db, dialect, dsn := kind.open(t, f)
 	bundle := &testBundle{ctx: context.Background(), db: db, dialect: dialect, dsn: dsn, faults: f,
@@ -86,7 +95,6 @@ func setup(t *testing.T, kind testDB, run func(context.Context, *jobs.Attempt) (
 		require.NoError(t, q.Close())
 		require.NoError(t, db.Close())
 	})
-	require.NoError(t, q.Start(bundle.ctx))
 	return q, bundle
 }
 
@@ -445,10 +453,13 @@ func TestQueue_Healthy(t *testing.T) {
 	t.Run("ReportsFailingWritesAndRecovers", func(t *testing.T) {
 		t.Parallel()
 		forEachDB(t, func(t *testing.T, kind testDB) {
-			q, bundle := setup(t, kind, nil, nil)
+			q, bundle := setupStopped(t, kind, nil, nil)
 			require.NoError(t, q.Healthy())
-			// Marking jobs running fails until the disk has room again.
+			// Marking jobs running fails until the disk has room again,
+			// from the first fetch on (a fetch checked before the rule
+			// could take the job and record its start).
 			bundle.faults.add(&faultRule{match: "hookhost_jobs SET state = 'running'", err: fmt.Errorf("mark job running: %w", diskFullError{}), times: -1})
+			require.NoError(t, q.Start(bundle.ctx))
 
 			req := request()
 			req.Options.MaxAttempts = 100
