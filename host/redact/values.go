@@ -271,34 +271,6 @@ type replacer struct {
 	// (Redactor.CallerRedaction) then does not allocate its 8 KiB.
 	stride int
 	grams  *[1 << (gramBits - 6)]uint64
-	// longest is the length of the longest string searched for.
-	longest int
-}
-
-// maxFormLen bounds the length of the strings a replacer searches for. A
-// form of 2×maxFormLen bytes or more is searched for as pieces of
-// maxFormLen bytes, the last of maxFormLen to 2×maxFormLen-1: the cost of
-// strings.Replacer's search grows with the length of the text times that
-// of the keys' prefixes the text repeats, and a caller's credential is as
-// long as its header allows. A Bearer token of 7,999 "a"s and a "b" made a
-// record of a 1 MiB body of "a"s cost 109 ms to redact (0.4 ms now), and
-// one of 500 KB with --max-header-bytes at 1 MiB 3.8 s; the worst text
-// for pieces of this length (a token of repeated 255 "a"s and a "b")
-// costs about 25 ms a MiB, whatever the token's length. Shorter pieces
-// do not lower that, and cost a record of a caller with an ordinary
-// 800-byte JWT more (64: 25 µs against 15 µs with the token whole; 256:
-// 18-20 µs). A whole form in a text is replaced piece by piece, its
-// markers joined into one; a piece of it alone is replaced too.
-const maxFormLen = 256
-
-// appendPieces appends f, or its pieces when it is too long to search
-// for whole (maxFormLen).
-func appendPieces(dst []string, f string) []string {
-	for len(f) >= 2*maxFormLen {
-		dst = append(dst, f[:maxFormLen])
-		f = f[maxFormLen:]
-	}
-	return append(dst, f)
 }
 
 // gramBits is the size of a replacer's set of pieces in bits (as a power
@@ -314,52 +286,24 @@ func gram(s string, i int) uint32 {
 // replace returns s with every form replaced.
 func (r *replacer) replace(s string) string {
 	if r.stride == 0 {
-		return joinMarkers(r.rep.Replace(s))
+		return r.rep.Replace(s)
 	}
 	for i := 0; i+4 <= len(s); i += r.stride {
 		if g := gram(s, i); r.grams[g>>6]&(1<<(g&63)) != 0 {
-			return joinMarkers(r.rep.Replace(s))
+			return r.rep.Replace(s)
 		}
 	}
 	return s
-}
-
-// joinMarkers joins markers side by side into one: those a long form's
-// pieces leave (maxFormLen), and those of values side by side, which
-// read the same.
-func joinMarkers(s string) string {
-	if !strings.Contains(s, Marker+Marker) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for {
-		i := strings.Index(s, Marker+Marker)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+len(Marker)])
-		s = s[i+len(Marker):]
-		for strings.HasPrefix(s, Marker) {
-			s = s[len(Marker):]
-		}
-	}
 }
 
 // newReplacer returns a replacer of the values and their encodings, the
 // longest first so that a value containing another is replaced whole.
 func newReplacer(values map[string]struct{}) *replacer {
 	forms := make(map[string]struct{}, len(values))
-	var pieces []string
 	for v := range values {
 		for _, f := range encodings(v) {
-			if len(f) < MinLen {
-				continue
-			}
-			pieces = appendPieces(pieces[:0], f)
-			for _, p := range pieces {
-				forms[p] = struct{}{}
+			if len(f) >= MinLen {
+				forms[f] = struct{}{}
 			}
 		}
 	}
@@ -380,7 +324,7 @@ func newReplacer(values map[string]struct{}) *replacer {
 	for _, f := range sorted {
 		pairs = append(pairs, f, Marker)
 	}
-	r := &replacer{rep: strings.NewReplacer(pairs...), longest: len(sorted[0])}
+	r := &replacer{rep: strings.NewReplacer(pairs...)}
 	if len(sorted) == 1 {
 		// One form: strings.Replacer searches for it alone, skipping
 		// ahead, and returns a text without it as it is. No filter.
