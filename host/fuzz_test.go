@@ -247,9 +247,10 @@ func readFinal(w io.Writer, br *bufio.Reader, raw []byte, method string) (*http.
 // the full admin import: strict decoding, prompts and placeholders, then
 // the save-time validation of every automation (compile with the loaded
 // extensions' commands) and event KATA (verify blocks, secrets, automation
-// look-ups), and the store's transaction. The answer is 201, a 400 listing
-// every problem (each with a message, and a field), or a 409 when records
-// exist already; never a 5xx. Seeds: testdata/packages plus
+// look-ups), and the store's transaction. The answer is 201 (imported),
+// 200 (a package imported before: upgraded, or unchanged at the same
+// revision), a 400 listing every problem (each with a message, and a
+// field), or a 409 when records exist already; never a 5xx. Seeds: testdata/packages plus
 // testdata/fuzz/FuzzPackageImport.
 func FuzzPackageImport(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "packages", "*.json"))
@@ -261,9 +262,16 @@ func FuzzPackageImport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		r := b.admin(t, "POST", "/packages/import", "application/json", raw)
 		switch r.Status {
-		case http.StatusCreated:
+		case http.StatusCreated, http.StatusOK:
 			var res api.ImportResult
 			require.NoError(t, json.Unmarshal(r.Body, &res), "%s", r.Body)
+			want := []string{api.ImportFirst}
+			if r.Status == http.StatusOK {
+				// A package already imported: upgraded to a higher
+				// revision, or left as it is at the same one.
+				want = []string{api.ImportUpgrade, api.ImportUnchanged}
+			}
+			require.Contains(t, want, res.Action, "%s", r.Body)
 			for _, w := range res.Webhooks {
 				require.Regexp(t, `^[0-9a-f]{40}$`, w.Token)
 			}
