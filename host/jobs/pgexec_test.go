@@ -70,3 +70,21 @@ func TestQueue_PostgresInsertAnswerLost(t *testing.T) {
 		})
 	}
 }
+
+// TestQueue_EnqueueIDInUse checks that a hand-off given a job id already
+// in use fails on both databases, and leaves the first job as it was.
+func TestQueue_EnqueueIDInUse(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setupStopped(t, kind, nil, nil)
+		id := jobs.NewJobID()
+		_, err := q.EnqueueID(b.ctx, id, request())
+		require.NoError(t, err)
+		again := request()
+		again.Handler = "automation/other"
+		_, err = q.EnqueueID(b.ctx, id, again)
+		require.Error(t, err)
+		j, err := q.Get(b.ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, request().Handler, j.Handler)
+	})
+}

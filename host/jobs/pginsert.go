@@ -141,7 +141,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		}
 		return nil
 	})
-	if err != nil && q.pgInserted(ctx, ids) {
+	if err != nil && q.pgInserted(ctx, ids, created) {
 		// The statement committed and its answer was lost (a connection
 		// dropped after the commit), or this is the retry of such a
 		// batch, which found its records: the jobs are queued, and their
@@ -152,11 +152,16 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	return err
 }
 
-// pgInserted reports whether every record of ids exists: the statement
-// that wrote them committed (it writes all or none). An error reading
-// them reports false.
-func (q *Queue) pgInserted(ctx context.Context, ids []string) bool {
+// pgInserted reports whether every record of ids exists with its
+// created_at: the statement that wrote them committed (it writes all or
+// none). A record of the same id written before (EnqueueID given an id in
+// use) has another created_at. It reads on a context of its own, since
+// the insert's may be what ended; an error reading them reports false.
+func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	var n int
-	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM hookhost_jobs WHERE id = ANY($1::text[])`, ids).Scan(&n)
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM unnest($1::text[], $2::bigint[]) AS v(id, created_at)
+		JOIN hookhost_jobs h ON h.id = v.id AND h.created_at = v.created_at`, ids, created).Scan(&n)
 	return err == nil && n == len(ids)
 }
