@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,6 +69,33 @@ func TestQueue_PostgresInsertAnswerLost(t *testing.T) {
 			assert.Equal(t, jobs.StateCompleted, j.State)
 			assert.Equal(t, 1, b.runner.ran(id), "the job ran once")
 		})
+	}
+}
+
+// TestQueue_PostgresInsertAnswerLostBatch: the lost answer of a batch of
+// concurrent hand-offs: every caller hears its job queued, and every job
+// runs once.
+func TestQueue_PostgresInsertAnswerLostBatch(t *testing.T) {
+	q, b := setup(t, testDBs()[1], nil, nil)
+	rule := b.faults.add(&faultRule{match: "INSERT INTO hookhost_jobs", err: errConnReset, times: 1, afterCommit: true})
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range ids {
+		ids[i] = jobs.NewJobID()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = q.EnqueueID(b.ctx, ids[i], request())
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 1, b.faults.hitsOf(rule), "the fault was hit")
+	for i, id := range ids {
+		require.NoError(t, errs[i], "hand-off %d", i)
+		assert.Equal(t, jobs.StateCompleted, waitFinal(t, q, id).State)
+		assert.Equal(t, 1, b.runner.ran(id), "job %d ran once", i)
 	}
 }
 
