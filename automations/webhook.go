@@ -177,28 +177,11 @@ func requestHeaders(pairs [][2]string, sv *dict.Strings) *dict.Map {
 		}
 		val := g.val
 		if len(g.more) > 0 {
-			val = joinHeaderValues(g.val, g.more)
+			val = strings.Join(append([]string{g.val}, g.more...), ", ") // as Cerb joins them
 		}
 		m.Set(name, sv.Box(val))
 	}
 	return m
-}
-
-// joinHeaderValues joins a repeated header's values with ", ", as Cerb
-// does: first, then more.
-func joinHeaderValues(first string, more []string) string {
-	n := len(first)
-	for _, v := range more {
-		n += len(", ") + len(v)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(first)
-	for _, v := range more {
-		b.WriteString(", ")
-		b.WriteString(v)
-	}
-	return b.String()
 }
 
 // sameHeaderName reports whether two header names are one header: the

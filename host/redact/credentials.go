@@ -25,41 +25,30 @@ var credentialHeaders = []string{
 // case-insensitively, and "_" matches "-" (as automations see header
 // names).
 func CredentialHeader(name string, extra ...string) bool {
-	if !ascii(name) {
-		n := strings.ReplaceAll(name, "_", "-")
-		for _, h := range allCredentialHeaders {
-			if strings.EqualFold(n, h) {
-				return true
-			}
-		}
-		for _, h := range extra {
-			if strings.EqualFold(n, h) {
-				return true
-			}
-		}
-		return false
-	}
-	// Only a name of the same length folds to an ASCII one.
-	if len(name) < len(knownCredentialHeaders) {
-		for _, h := range knownCredentialHeaders[len(name)] {
-			if equalHeaderName(name, h) {
-				return true
-			}
+	nameASCII := ascii(name)
+	known := allCredentialHeaders
+	if nameASCII {
+		// Only a name of the same length folds to an ASCII one.
+		known = nil
+		if len(name) < len(knownCredentialHeaders) {
+			known = knownCredentialHeaders[len(name)]
 		}
 	}
-	for _, h := range extra {
-		if equalHeaderName(name, h) {
-			return true
+	for _, hs := range [2][]string{known, extra} {
+		for _, h := range hs {
+			if equalHeaderName(name, nameASCII, h) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// equalHeaderName reports whether the ASCII header name n, with "_" read
-// as "-", equals h under Unicode case folding: strings.EqualFold of n with
-// its "_" replaced, without the copy when h is ASCII too.
-func equalHeaderName(n, h string) bool {
-	if !ascii(h) {
+// equalHeaderName reports whether the header name n (nASCII: n is ASCII),
+// with "_" read as "-", equals h under Unicode case folding: strings.EqualFold
+// of n with its "_" replaced, without the copy when both are ASCII.
+func equalHeaderName(n string, nASCII bool, h string) bool {
+	if !nASCII || !ascii(h) {
 		return strings.EqualFold(strings.ReplaceAll(n, "_", "-"), h)
 	}
 	if len(n) != len(h) {
