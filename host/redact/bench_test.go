@@ -1,6 +1,8 @@
 package redact_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -27,5 +29,46 @@ func BenchmarkRedactor_Redact(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCallerRedaction_Build builds a record's redaction for hostile
+// caller headers of 8 KiB and 1 MiB: a Bearer token of random bytes
+// 0x80–0xff, whose URL and JSON forms expand it 3 and 6 times, and an
+// X-Api-Key of many comma-joined pieces (a job's JoinedCallerRedaction).
+// Its B/op is the memory a request's headers make the replacer take.
+func BenchmarkCallerRedaction_Build(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{8 << 10, 1 << 20} {
+		token := make([]byte, size)
+		for i := range token {
+			token[i] = byte(0x80 + rnd.IntN(0x80))
+		}
+		var pieces strings.Builder
+		for pieces.Len() < size {
+			if pieces.Len() > 0 {
+				pieces.WriteString(", ")
+			}
+			for range 4 {
+				pieces.WriteByte(byte('a' + rnd.IntN(26)))
+			}
+		}
+		r := redact.New()
+		for _, bb := range []struct {
+			name    string
+			headers [][2]string
+		}{
+			{"Bearer", [][2]string{{"Authorization", "Bearer " + string(token)}}},
+			{"Pieces", [][2]string{{"X-Api-Key", pieces.String()}}},
+		} {
+			b.Run(fmt.Sprintf("%s/%dKiB", bb.name, size>>10), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if r.JoinedCallerRedaction(bb.headers)("x") != "x" {
+						b.Fatal("redacted")
+					}
+				}
+			})
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"cmp"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -29,7 +28,7 @@ const MinLen = 4
 // written it replaces the value as JSON, URL query and URL path encodings
 // spell it. It is safe for concurrent use; Redact takes no lock (it runs
 // for every string of every request's record and log line), and changes
-// rebuild one strings.Replacer.
+// rebuild one replacer (an automaton and a filter).
 type Redactor struct {
 	mu     sync.RWMutex
 	values map[string]struct{}
@@ -256,87 +255,81 @@ func valueSet(values []string) map[string]struct{} {
 	return set
 }
 
-// replacer replaces the forms of a set of values. Most texts hold none of
-// them, and strings.Replacer allocates a copy of every text it scans, so
-// a text first goes through a filter of the forms' four-byte pieces: one
-// that holds none of them is returned as it is.
+// replacer replaces the forms of a set of values: their automaton
+// replaces them as strings.Replacer would with the longest first, in time
+// linear in the text. Most texts hold none of them, so a text first goes
+// through a filter of the forms' four-byte pieces: one that holds none of
+// them is returned as it is, without the automaton's scan.
 type replacer struct {
-	rep *strings.Replacer
-	// stride is how far apart the filter looks at a text's pieces (0: no
-	// filter, for a single form), and grams the set of the forms' pieces
-	// (by a hash of them) at the offsets 0 to stride-1: with forms of at
-	// least stride+3 bytes, a text holding a form holds one of those
-	// pieces at an offset that is a multiple of stride. grams is nil
-	// without a filter: a record's replacer of one caller credential
-	// (Redactor.CallerRedaction) then does not allocate its 8 KiB.
-	stride int
-	grams  *[1 << (gramBits - 6)]uint64
+	ac *automaton
+	// stride is how far apart the filter looks at a text's pieces, and
+	// grams the set of the forms' pieces (by a hash of gramBits bits of
+	// them) at the offsets 0 to stride-1: with forms of at least stride+3
+	// bytes, a text holding a form holds one of those pieces at an offset
+	// that is a multiple of stride. grams is sized to the pieces, up to
+	// 8 KiB: a record's replacer of one caller credential
+	// (Redactor.CallerRedaction) takes a few hundred bytes.
+	stride   int
+	gramBits int
+	grams    []uint64
 }
 
-// gramBits is the size of a replacer's set of pieces in bits (as a power
-// of two): few values fill little of it.
-const gramBits = 16
+// maxGramBits is the largest size of a replacer's set of pieces in bits
+// (as a power of two), and gramLoad the fewest bits it has for each
+// piece: a set that full lets a text of a few hundred pieces and no form
+// through once in tens.
+const (
+	maxGramBits = 16
+	gramLoad    = 512
+)
 
-// gram hashes the four bytes of s from i.
-func gram(s string, i int) uint32 {
+// gram hashes the four bytes of s from i to bits bits.
+func gram(s string, i, bits int) uint32 {
 	g := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
-	return (g * 0x9E3779B1) >> (32 - gramBits)
+	return (g * 0x9E3779B1) >> (32 - bits)
 }
 
 // replace returns s with every form replaced.
 func (r *replacer) replace(s string) string {
-	if r.stride == 0 {
-		return r.rep.Replace(s)
-	}
 	for i := 0; i+4 <= len(s); i += r.stride {
-		if g := gram(s, i); r.grams[g>>6]&(1<<(g&63)) != 0 {
-			return r.rep.Replace(s)
+		if g := gram(s, i, r.gramBits); r.grams[g>>6]&(1<<(g&63)) != 0 {
+			out, _ := r.ac.replace(s)
+			return out
 		}
 	}
 	return s
 }
 
-// newReplacer returns a replacer of the values and their encodings, the
-// longest first so that a value containing another is replaced whole.
+// newReplacer returns a replacer of the values and their encodings.
 func newReplacer(values map[string]struct{}) *replacer {
-	forms := make(map[string]struct{}, len(values))
+	seen := make(map[string]struct{}, len(values))
+	var forms []string
+	shortest := 0
 	for v := range values {
 		for _, f := range encodings(v) {
-			if len(f) >= MinLen {
-				forms[f] = struct{}{}
+			if _, ok := seen[f]; ok || len(f) < MinLen {
+				continue
+			}
+			seen[f] = struct{}{}
+			forms = append(forms, f)
+			if shortest == 0 || len(f) < shortest {
+				shortest = len(f)
 			}
 		}
 	}
 	if len(forms) == 0 {
 		return nil
 	}
-	sorted := make([]string, 0, len(forms))
-	for f := range forms {
-		sorted = append(sorted, f)
+	// The shortest form has at least MinLen (4) bytes: the stride is at
+	// most 4 and at least 1.
+	r := &replacer{ac: newAutomaton(forms), stride: min(4, shortest-3), gramBits: 6}
+	for r.gramBits < maxGramBits && 1<<r.gramBits < gramLoad*r.stride*len(forms) {
+		r.gramBits++
 	}
-	slices.SortFunc(sorted, func(a, b string) int {
-		if c := cmp.Compare(len(b), len(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	pairs := make([]string, 0, 2*len(sorted))
-	for _, f := range sorted {
-		pairs = append(pairs, f, Marker)
-	}
-	r := &replacer{rep: strings.NewReplacer(pairs...)}
-	if len(sorted) == 1 {
-		// One form: strings.Replacer searches for it alone, skipping
-		// ahead, and returns a text without it as it is. No filter.
-		return r
-	}
-	// sorted[len(sorted)-1] is the shortest form, of at least MinLen (4)
-	// bytes: the stride is at most 4 and at least 1.
-	r.stride = min(4, len(sorted[len(sorted)-1])-3)
-	r.grams = new([1 << (gramBits - 6)]uint64)
-	for _, f := range sorted {
+	r.grams = make([]uint64, 1<<(r.gramBits-6))
+	for _, f := range forms {
 		for i := 0; i < r.stride; i++ {
-			g := gram(f, i)
+			g := gram(f, i, r.gramBits)
 			r.grams[g>>6] |= 1 << (g & 63)
 		}
 	}

@@ -1,0 +1,248 @@
+package redact
+
+import (
+	"slices"
+	"unsafe"
+)
+
+// automaton replaces a set of forms with Marker as strings.Replacer does
+// with the forms given longest first (leftmost match first, the longest
+// one at that position, matches not overlapping), in time linear in the
+// text whatever the forms: strings.Replacer's generic search costs, at
+// every position of the text, the length of the longest form prefix found
+// there, which a caller chooses (a Bearer token of 7,999 "a"s and a "b"
+// against a body of "a"s).
+//
+// It is an Aho–Corasick automaton over the reversed forms, run over the
+// text from its end to its start: after reading text[s:] backwards its
+// state's out is the length of the longest form starting at s. Those
+// lengths, for a chunk of the text at a time, then drive a forward pass
+// that replaces the longest form at each position and skips past it.
+//
+// Its nodes are flat slices, about 13 bytes a node, numbered breadth
+// first from the root (0), the children of a node consecutive and ordered
+// by their byte; there are at most as many nodes as the forms have bytes,
+// and no node points anywhere but into these slices.
+type automaton struct {
+	// label is the byte a node is reached by from its parent.
+	label []byte
+	// first[v] is node v's first child: its children are
+	// first[v]..first[v+1]-1 (first has a node more than the others).
+	first []int32
+	// fail is the node of the longest proper suffix of a node's string
+	// (a form's end read backwards) that is a node too.
+	fail []int32
+	// out is the length of the longest form a node's string (backwards:
+	// a prefix of the text from the position reached) starts with; 0 for
+	// none.
+	out []int32
+	// root is the root's child for each byte, 0 for none: the search
+	// is most often at the root.
+	root [256]int32
+	// maxLen is the longest form's length.
+	maxLen int
+}
+
+// chunkMin is the fewest positions of a text the automaton finds its
+// lengths for at a time (more when a form is longer): the lengths of that
+// many take a buffer on the stack, and reading up to a longest form past
+// each chunk to know its lengths costs at most as much again as the
+// chunk.
+const chunkMin = 1024
+
+// newAutomaton returns the automaton of forms, distinct and non-empty.
+func newAutomaton(forms []string) *automaton {
+	a := &automaton{}
+	perm := make([]int32, len(forms))
+	for i, f := range forms {
+		a.maxLen = max(a.maxLen, len(f))
+		perm[i] = int32(i)
+	}
+	// The first walk counts the nodes, the second makes them: the
+	// slices take no more than they hold.
+	n := a.walk(forms, slices.Clone(perm), true)
+	a.label = make([]byte, n)
+	a.first = make([]int32, n+1)
+	a.fail = make([]int32, n)
+	a.out = make([]int32, n)
+	a.walk(forms, perm, false)
+	return a
+}
+
+// walk goes over the trie of the reversed forms breadth first, a depth at
+// a time, and returns its number of nodes; unless count, it sets the
+// nodes' fields. perm holds the indexes of forms, and is reordered: at
+// depth d, the forms through the depth's nodes, those through each node
+// consecutive, in the nodes' order; bounds[j] is where those of the
+// depth's j-th node start.
+func (a *automaton) walk(forms []string, perm []int32, count bool) int {
+	var (
+		bounds = []int32{0, int32(len(perm))}
+		next   []int32
+		v      int32 // the node visited
+		nodes  int32 = 1
+	)
+	for d := 0; len(bounds) > 1; d++ {
+		key := func(i int32) int {
+			f := forms[i]
+			if len(f) == d {
+				return -1
+			}
+			return int(f[len(f)-1-d])
+		}
+		next = append(next[:0], 0)
+		w := int32(0) // perm[:w] is the next depth's
+		for j := 0; j+1 < len(bounds); j, v = j+1, v+1 {
+			seg := perm[bounds[j]:bounds[j+1]]
+			if len(seg) > 1 {
+				slices.SortFunc(seg, func(x, y int32) int { return key(x) - key(y) })
+			}
+			k := 0
+			if key(seg[0]) < 0 {
+				k = 1 // a form ends here
+			}
+			if !count {
+				a.first[v] = nodes
+				switch {
+				case k == 1:
+					a.out[v] = int32(d)
+				case v != 0:
+					a.out[v] = a.out[a.fail[v]]
+				}
+			}
+			for k < len(seg) {
+				c := byte(key(seg[k]))
+				e := k + 1
+				for e < len(seg) && key(seg[e]) == int(c) {
+					e++
+				}
+				if !count {
+					a.label[nodes] = c
+					a.fail[nodes] = a.failOf(v, c)
+					if v == 0 {
+						a.root[c] = nodes
+					}
+				}
+				nodes++
+				w += int32(copy(perm[w:], seg[k:e]))
+				next = append(next, w)
+				k = e
+			}
+			if !count {
+				a.first[v+1] = nodes
+			}
+		}
+		perm = perm[:w]
+		bounds, next = next, bounds
+	}
+	return int(nodes)
+}
+
+// failOf is the fail node of v's child by c: the deepest child by c of a
+// node down v's fail links, or the root. Those nodes are shallower than
+// v, and so have their children already (walk).
+func (a *automaton) failOf(v int32, c byte) int32 {
+	if v == 0 {
+		return 0
+	}
+	for u := a.fail[v]; ; u = a.fail[u] {
+		if w := a.child(u, c); w != 0 {
+			return w
+		}
+		if u == 0 {
+			return 0
+		}
+	}
+}
+
+// child is v's child by c, or 0 (the root is nobody's child).
+func (a *automaton) child(v int32, c byte) int32 {
+	if v == 0 {
+		return a.root[c]
+	}
+	lo, hi := a.first[v], a.first[v+1]
+	for lo < hi {
+		m := int32(uint32(lo+hi) >> 1)
+		switch l := a.label[m]; {
+		case l == c:
+			return m
+		case l < c:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return 0
+}
+
+// lengths sets ls[i-from] to the length of the longest form starting at
+// s[i] for i from from to to-1, reading s backwards from a longest form
+// past to (or its end), and returns the steps taken: moves down the
+// automaton and fail links followed. A step down adds a byte to the
+// state's depth and a fail link takes at least one away, so there are at
+// most twice as many steps as bytes read.
+func (a *automaton) lengths(s string, from, to int, ls []int32) int {
+	var (
+		v     int32
+		steps int
+	)
+	for i := min(len(s), to+a.maxLen-1) - 1; i >= from; i-- {
+		c := s[i]
+		for {
+			steps++
+			if w := a.child(v, c); w != 0 || v == 0 {
+				v = w
+				break
+			}
+			v = a.fail[v]
+		}
+		if i < to {
+			ls[i-from] = a.out[v]
+		}
+	}
+	return steps
+}
+
+// replace returns s with its forms replaced, s itself when it holds none,
+// and the automaton's steps (lengths): at most about four times len(s)
+// (twice for reading each byte, twice again for reading up to a longest
+// form past each chunk of at least that many bytes), plus four times that
+// longest form.
+func (a *automaton) replace(s string) (string, int) {
+	var (
+		buf   [chunkMin]int32
+		ls    = buf[:]
+		out   []byte
+		done  int // s[:done] is in out
+		steps int
+	)
+	chunk := max(chunkMin, a.maxLen)
+	if chunk > chunkMin {
+		ls = make([]int32, min(chunk, len(s)))
+	}
+	for from := 0; from < len(s); {
+		to := min(len(s), from+chunk)
+		steps += a.lengths(s, from, to, ls)
+		i := from
+		for i < to {
+			n := int(ls[i-from])
+			if n == 0 {
+				i++
+				continue
+			}
+			if out == nil {
+				out = slices.Grow(out, len(s)+len(Marker))
+			}
+			out = append(out, s[done:i]...)
+			out = append(out, Marker...)
+			i += n
+			done = i
+		}
+		from = i // past to when a form ran over the chunk's end
+	}
+	if out == nil {
+		return s, steps
+	}
+	out = append(out, s[done:]...)
+	return unsafe.String(unsafe.SliceData(out), len(out)), steps // out is this string's alone
+}
