@@ -44,10 +44,10 @@ type automaton struct {
 }
 
 // chunkMin is the fewest positions of a text the automaton finds its
-// lengths for at a time (more when a form is longer): the lengths of that
-// many take a buffer on the stack, and reading up to a longest form past
-// each chunk to know its lengths costs at most as much again as the
-// chunk.
+// lengths for at a time: the lengths of that many take a buffer on the
+// stack. With longer forms a chunk is twice the longest, so that reading
+// up to a longest form past each chunk to know its lengths costs at most
+// half as much again as the chunk.
 const chunkMin = 1024
 
 // newAutomaton returns the automaton of forms, distinct and non-empty.
@@ -83,22 +83,25 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 		nodes  int32 = 1
 	)
 	for d := 0; len(bounds) > 1; d++ {
-		key := func(i int32) int {
-			f := forms[i]
-			if len(f) == d {
-				return -1
-			}
-			return int(f[len(f)-1-d])
-		}
 		next = append(next[:0], 0)
 		w := int32(0) // perm[:w] is the next depth's
 		for j := 0; j+1 < len(bounds); j, v = j+1, v+1 {
 			seg := perm[bounds[j]:bounds[j+1]]
-			if len(seg) > 1 {
-				slices.SortFunc(seg, func(x, y int32) int { return key(x) - key(y) })
+			// Most nodes are on one form's path, or on a few that
+			// share it: sort the forms by their next byte only when
+			// they do not all go on with the same one.
+			c0 := revByte(forms[seg[0]], d)
+			for _, i := range seg[1:] {
+				if revByte(forms[i], d) != c0 {
+					slices.SortFunc(seg, func(x, y int32) int {
+						return revByte(forms[x], d) - revByte(forms[y], d)
+					})
+					c0 = -2 // not one child of all
+					break
+				}
 			}
 			k := 0
-			if key(seg[0]) < 0 {
+			if len(forms[seg[0]]) == d {
 				k = 1 // a form ends here
 			}
 			if !count {
@@ -111,10 +114,12 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 				}
 			}
 			for k < len(seg) {
-				c := byte(key(seg[k]))
-				e := k + 1
-				for e < len(seg) && key(seg[e]) == int(c) {
-					e++
+				c, e := byte(c0), len(seg)
+				if c0 < 0 {
+					c, e = byte(revByte(forms[seg[k]], d)), k+1
+					for e < len(seg) && revByte(forms[seg[e]], d) == int(c) {
+						e++
+					}
 				}
 				if !count {
 					a.label[nodes] = c
@@ -136,6 +141,14 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 		bounds, next = next, bounds
 	}
 	return int(nodes)
+}
+
+// revByte is f's d-th byte from its end, or -1 past its start.
+func revByte(f string, d int) int {
+	if d >= len(f) {
+		return -1
+	}
+	return int(f[len(f)-1-d])
 }
 
 // failOf is the fail node of v's child by c: the deepest child by c of a
@@ -204,10 +217,9 @@ func (a *automaton) lengths(s string, from, to int, ls []int32) int {
 }
 
 // replace returns s with its forms replaced, s itself when it holds none,
-// and the automaton's steps (lengths): at most about four times len(s)
-// (twice for reading each byte, twice again for reading up to a longest
-// form past each chunk of at least that many bytes), plus four times that
-// longest form.
+// and the automaton's steps (lengths): at most twice the bytes read, which
+// are len(s) and up to a longest form more for each chunk of at least
+// twice that many, so at most 3*len(s) + 2*maxLen steps.
 func (a *automaton) replace(s string) (string, int) {
 	var (
 		buf   [chunkMin]int32
@@ -216,7 +228,7 @@ func (a *automaton) replace(s string) (string, int) {
 		done  int // s[:done] is in out
 		steps int
 	)
-	chunk := max(chunkMin, a.maxLen)
+	chunk := max(chunkMin, 2*a.maxLen)
 	if chunk > chunkMin {
 		ls = make([]int32, min(chunk, len(s)))
 	}

@@ -79,10 +79,11 @@ func TestReplacer_FilterMissesNothing(t *testing.T) {
 }
 
 // BenchmarkCallerRedaction_LongToken: a record of a 1 MiB body of "a"s
-// redacted for a caller whose Bearer token is 7,999 "a"s and a "b":
-// strings.Replacer's search costs the text's length times the length of
-// the key prefixes the text repeats (about 109 ms here; an open risk, see
-// bench/README.md's twelfth session).
+// redacted for a caller whose Bearer token is 7,999 "a"s and a "b".
+// strings.Replacer's search cost the text's length times the length of
+// the key prefixes the text repeats (about 105 ms here, the open risk of
+// bench/README.md's twelfth session); the replacer's automaton reads each
+// byte a bounded number of times (TestAutomaton_Linear): about 2.5 ms.
 func BenchmarkCallerRedaction_LongToken(b *testing.B) {
 	token := strings.Repeat("a", 7999) + "b"
 	body := strings.Repeat("a", 1<<20)
@@ -93,9 +94,10 @@ func BenchmarkCallerRedaction_LongToken(b *testing.B) {
 	}
 }
 
-// FuzzReplacer checks that no value (without brackets, which the marker
-// holds) is left whole in a redacted text in any of its encodings, long
-// values included (a value is repeated up to 256 times).
+// FuzzReplacer checks that a replacer replaces as strings.Replacer of the
+// forms, longest first, and that no value (without brackets, which the
+// marker holds) is left whole in a redacted text in any of its encodings,
+// long values included (a value is repeated up to 256 times).
 func FuzzReplacer(f *testing.F) {
 	f.Add("secret-value", "other", uint8(0), "a secret-value and other")
 	f.Add("ab/cd", "é\"x", uint8(100), strings.Repeat("ab/cd", 120)+"é\"xé\"x")
@@ -116,8 +118,12 @@ func FuzzReplacer(f *testing.F) {
 		if r == nil {
 			return
 		}
+		want := stdReplacer(values)
 		for _, in := range []string{text, text + v1 + text, v2 + v1 + v2, text + v1 + v1} {
 			out := r.replace(in)
+			if w := want.Replace(in); out != w {
+				t.Fatalf("replaced %q as %q, strings.Replacer as %q", in, out, w)
+			}
 			for v := range values {
 				for _, e := range encodings(v) {
 					if len(e) >= MinLen && strings.Contains(out, e) {
@@ -127,4 +133,169 @@ func FuzzReplacer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// longestFirst is strings.Replacer of forms, the longest first, each
+// replaced with Marker: what an automaton of forms must replace as.
+func longestFirst(forms []string) *strings.Replacer {
+	sorted := slices.Clone(forms)
+	slices.SortFunc(sorted, func(a, b string) int {
+		if c := cmp.Compare(len(b), len(a)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	pairs := make([]string, 0, 2*len(sorted))
+	for _, f := range sorted {
+		pairs = append(pairs, f, Marker)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// TestAutomaton_Differential checks the automaton against strings.Replacer
+// of the same forms, longest first, on form sets made to meet: forms that
+// are prefixes, suffixes and middles of others, runs of one byte, UTF-8,
+// forms longer than a chunk of the text (chunkMin), and texts made of the
+// forms' pieces, long enough to span chunks.
+func TestAutomaton_Differential(t *testing.T) {
+	t.Parallel()
+	rnd := rand.New(rand.NewPCG(5, 6))
+	random := func(alphabet string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	a := strings.Repeat
+	tests := []struct {
+		name  string
+		forms []string
+	}{
+		{"One", []string{"abcd"}},
+		{"PrefixSuffix", []string{"abcd", "abcdef", "cdef", "bcde", "ab", "f"}},
+		{"Runs", []string{a("a", 4), a("a", 5), a("a", 9), a("a", 3) + "b", "b" + a("a", 3)}},
+		{"LongRun", []string{a("a", 1999) + "b", "b" + a("a", 1999), a("a", 700) + "b" + a("a", 700)}},
+		{"Nested", []string{"abab", "ababab", "bababa", "aba", "bab", "abba", "baab"}},
+		{"UTF8", []string{"é\"é", "\\u00e9x", "%C3%A9", "ééé", "é"}},
+		{"Encodings", slices.Concat(encodings("a/b c&d\"é<"), encodings("b c"), encodings(a("x", 10)+"/"))},
+	}
+	for range 40 {
+		var forms []string
+		for range 1 + rnd.IntN(12) {
+			forms = append(forms, random("ab", 1+rnd.IntN(10)))
+		}
+		tests = append(tests, struct {
+			name  string
+			forms []string
+		}{"Random", forms})
+	}
+	for _, tt := range tests {
+		forms := slices.Compact(slices.Sorted(slices.Values(tt.forms)))
+		ac := newAutomaton(forms)
+		want := longestFirst(forms)
+		texts := []string{"", "a", a("a", 5000), a("ab", 3000), strings.Join(forms, ""), strings.Join(forms, "a")}
+		for range 200 {
+			var b strings.Builder
+			for b.Len() < rnd.IntN(3000) {
+				f := forms[rnd.IntN(len(forms))]
+				switch rnd.IntN(4) {
+				case 0:
+					b.WriteString(f)
+				case 1:
+					b.WriteString(f[:rnd.IntN(len(f))])
+				case 2:
+					b.WriteString(f[rnd.IntN(len(f)):])
+				default:
+					b.WriteString(random("ab\"é", rnd.IntN(4)))
+				}
+			}
+			texts = append(texts, b.String())
+		}
+		for _, text := range texts {
+			got, _ := ac.replace(text)
+			if w := want.Replace(text); got != w {
+				t.Fatalf("%s: forms %q, text %q: got %q, want %q", tt.name, forms, text, got, w)
+			}
+		}
+	}
+}
+
+// TestAutomaton_Linear counts the automaton's steps on texts that make
+// strings.Replacer's search quadratic: a body of "a"s against forms that
+// are long runs of "a"s with a "b" (the caller's long Bearer token of
+// BenchmarkCallerRedaction_LongToken). The steps stay within 3*len(text)
+// + 2*maxLen, where strings.Replacer's search reads, at each position, the
+// longest prefix of a form there (triePrefixCost): hundreds of times the
+// text.
+func TestAutomaton_Linear(t *testing.T) {
+	t.Parallel()
+	a := strings.Repeat
+	for _, tt := range []struct {
+		name  string
+		forms []string
+		text  string
+		// quadratic: strings.Replacer's search reads the text many
+		// times over.
+		quadratic bool
+	}{
+		{"TokenLastByte", []string{"Bearer " + a("a", 999) + "b", a("a", 999) + "b"}, a("a", 1<<16), true},
+		{"TokenMiddle", []string{a("a", 500) + "b" + a("a", 500)}, a("a", 1<<16), true},
+		// The automaton reads backwards: its worst forms are these.
+		{"TokenFirstByte", []string{"b" + a("a", 999), "Bearer b" + a("a", 999)}, a("a", 1<<16), false},
+		{"Matches", []string{a("a", 999) + "b", a("a", 1000)}, a("a", 1<<16) + "b", false},
+		{"ShortForms", []string{"aaaa", "aaab", "baaa"}, a("ab", 1<<15), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ac := newAutomaton(tt.forms)
+			got, steps := ac.replace(tt.text)
+			require.Equal(t, longestFirst(tt.forms).Replace(tt.text), got)
+			bound := 3*len(tt.text) + 2*ac.maxLen
+			require.LessOrEqual(t, steps, bound)
+			if tt.quadratic {
+				require.Greater(t, triePrefixCost(tt.forms, tt.text), 100*bound, "strings.Replacer's search is no worse")
+			}
+		})
+	}
+}
+
+// triePrefixCost is the bytes strings.Replacer's generic search reads in
+// text: at each position it is at (past a replaced form, or the next
+// byte), the longest prefix of a form found there.
+func triePrefixCost(forms []string, text string) int {
+	cost := 0
+	for i := 0; i < len(text); {
+		longest, match := 0, 0
+		for _, f := range forms {
+			n := 0
+			for n < len(f) && i+n < len(text) && text[i+n] == f[n] {
+				n++
+			}
+			longest = max(longest, n)
+			if n == len(f) {
+				match = max(match, n)
+			}
+		}
+		cost += longest
+		i += max(1, match)
+	}
+	return cost
+}
+
+// TestReplacer_NoMatchNoAllocation: a text without a form comes back as
+// it is, without allocating, whether the filter stops it or the automaton
+// finds nothing in it; a text with one allocates only what it returns.
+func TestReplacer_NoMatchNoAllocation(t *testing.T) {
+	r := newReplacer(map[string]struct{}{"s3cr3t-value": {}})
+	for _, text := range []string{
+		"nothing here",
+		strings.Repeat("s3cr3t-valu ", 200), // the filter lets it through
+	} {
+		var got string
+		require.Zero(t, testing.AllocsPerRun(100, func() { got = r.replace(text) }), "%.20q", text)
+		require.Equal(t, text, got)
+	}
+	text := strings.Repeat("s3cr3t-value ", 200)
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = r.replace(text) }))
 }
