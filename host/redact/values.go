@@ -270,7 +270,7 @@ type replacer struct {
 	// 8 KiB: a record's replacer of one caller credential
 	// (Redactor.CallerRedaction) takes a few hundred bytes.
 	stride   int
-	gramBits int
+	gramBits uint8
 	grams    []uint64
 }
 
@@ -283,16 +283,18 @@ const (
 	gramLoad    = 512
 )
 
-// gram hashes the four bytes of s from i to bits bits.
-func gram(s string, i, bits int) uint32 {
-	g := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
-	return (g * 0x9E3779B1) >> (32 - bits)
+// gram hashes the four bytes of s from i to 32-shift bits.
+func gram(s string, i int, shift uint8) uint32 {
+	b := s[i : i+4]
+	g := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return (g * 0x9E3779B1) >> shift
 }
 
 // replace returns s with every form replaced.
 func (r *replacer) replace(s string) string {
+	grams, shift := r.grams, 32-r.gramBits
 	for i := 0; i+4 <= len(s); i += r.stride {
-		if g := gram(s, i, r.gramBits); r.grams[g>>6]&(1<<(g&63)) != 0 {
+		if g := gram(s, i, shift); grams[g>>6]&(1<<(g&63)) != 0 {
 			out, _ := r.ac.replace(s)
 			return out
 		}
@@ -329,7 +331,7 @@ func newReplacer(values map[string]struct{}) *replacer {
 	r.grams = make([]uint64, 1<<(r.gramBits-6))
 	for _, f := range forms {
 		for i := 0; i < r.stride; i++ {
-			g := gram(f, i, r.gramBits)
+			g := gram(f, i, 32-r.gramBits)
 			r.grams[g>>6] |= 1 << (g & 63)
 		}
 	}
