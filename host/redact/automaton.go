@@ -81,6 +81,8 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 		next   []int32
 		v      int32 // the node visited
 		nodes  int32 = 1
+		// The fields, in locals that stores to them do not reload.
+		label, first, fail, out = a.label, a.first, a.fail, a.out
 	)
 	for d := 0; len(bounds) > 1; d++ {
 		next = append(next[:0], 0)
@@ -105,12 +107,12 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 				k = 1 // a form ends here
 			}
 			if !count {
-				a.first[v] = nodes
+				first[v] = nodes
 				switch {
 				case k == 1:
-					a.out[v] = int32(d)
+					out[v] = int32(d)
 				case v != 0:
-					a.out[v] = a.out[a.fail[v]]
+					out[v] = out[fail[v]]
 				}
 			}
 			for k < len(seg) {
@@ -122,19 +124,22 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 					}
 				}
 				if !count {
-					a.label[nodes] = c
-					a.fail[nodes] = a.failOf(v, c)
+					label[nodes] = c
+					fail[nodes] = a.failOf(v, c)
 					if v == 0 {
 						a.root[c] = nodes
 					}
 				}
 				nodes++
-				w += int32(copy(perm[w:], seg[k:e]))
+				if at := bounds[j] + int32(k); w != at { // a form ended before
+					copy(perm[w:], perm[at:at+int32(e-k)])
+				}
+				w += int32(e - k)
 				next = append(next, w)
 				k = e
 			}
 			if !count {
-				a.first[v+1] = nodes
+				first[v+1] = nodes
 			}
 		}
 		perm = perm[:w]
