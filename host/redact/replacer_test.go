@@ -2,7 +2,6 @@ package redact
 
 import (
 	"cmp"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -12,27 +11,17 @@ import (
 )
 
 // stdReplacer is the strings.Replacer of the values' forms, the longest
-// first: what a replacer must replace as.
+// first (longestFirst): what a replacer must replace as.
 func stdReplacer(values map[string]struct{}) *strings.Replacer {
-	forms := map[string]struct{}{}
+	var forms []string
 	for v := range values {
 		for _, f := range encodings(v) {
 			if len(f) >= MinLen {
-				forms[f] = struct{}{}
+				forms = append(forms, f)
 			}
 		}
 	}
-	sorted := slices.SortedFunc(maps.Keys(forms), func(a, b string) int {
-		if c := cmp.Compare(len(b), len(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	pairs := make([]string, 0, 2*len(sorted))
-	for _, f := range sorted {
-		pairs = append(pairs, f, Marker)
-	}
-	return strings.NewReplacer(pairs...)
+	return longestFirst(slices.Compact(slices.Sorted(slices.Values(forms))))
 }
 
 // TestReplacer_FilterMissesNothing checks the replacer (its filter and
@@ -121,15 +110,20 @@ func FuzzReplacer(f *testing.F) {
 		want := stdReplacer(values)
 		for _, in := range []string{text, text + v1 + text, v2 + v1 + v2, text + v1 + v1} {
 			out := r.replace(in)
-			if w := want.Replace(in); out != w {
-				t.Fatalf("replaced %q as %q, strings.Replacer as %q", in, out, w)
-			}
 			for v := range values {
 				for _, e := range encodings(v) {
 					if len(e) >= MinLen && strings.Contains(out, e) {
 						t.Fatalf("%q left whole in %q (from %q)", e, out, in)
 					}
 				}
+			}
+			// strings.Replacer's search may read a longest form at
+			// every position: only where that stays short.
+			if len(in)*6*max(len(v1), len(v2)) > 1<<24 {
+				continue
+			}
+			if w := want.Replace(in); out != w {
+				t.Fatalf("replaced %q as %q, strings.Replacer as %q", in, out, w)
 			}
 		}
 	})
