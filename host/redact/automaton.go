@@ -248,7 +248,7 @@ func (a *automaton) replace(s string) (string, int) {
 				continue
 			}
 			if out == nil {
-				out = slices.Grow(out, len(s)+len(Marker))
+				out = make([]byte, 0, len(s)+len(Marker))
 			}
 			out = append(out, s[done:i]...)
 			out = append(out, Marker...)
