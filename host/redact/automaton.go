@@ -32,9 +32,9 @@ type automaton struct {
 	// fail is the node of the longest proper suffix of a node's string
 	// (a form's end read backwards) that is a node too.
 	fail []int32
-	// out is the length of the longest form a node's string (backwards:
-	// a prefix of the text from the position reached) starts with; 0 for
-	// none.
+	// out is the length of the longest form that ends a node's string:
+	// read backwards, the longest form the text starts with at the
+	// position reached; 0 for none.
 	out []int32
 	// root is the root's child for each byte, 0 for none: the search
 	// is most often at the root.
@@ -50,7 +50,8 @@ type automaton struct {
 // half as much again as the chunk.
 const chunkMin = 1024
 
-// newAutomaton returns the automaton of forms, distinct and non-empty.
+// newAutomaton returns the automaton of forms: at least one, distinct,
+// none empty.
 func newAutomaton(forms []string) *automaton {
 	a := &automaton{}
 	perm := make([]int32, len(forms))
