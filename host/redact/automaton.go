@@ -103,6 +103,10 @@ func (a *automaton) walk(forms []string, perm []int32, count bool) int {
 					break
 				}
 			}
+			if count && len(seg) == 1 {
+				nodes += int32(len(forms[seg[0]]) - d) // one form's path on
+				continue
+			}
 			k := 0
 			if len(forms[seg[0]]) == d {
 				k = 1 // a form ends here
