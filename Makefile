@@ -83,13 +83,17 @@ scale:
 	else echo "HOOKHOST_TEST_POSTGRES is unset: PostgreSQL not measured"; fi
 	@cat $(SCALE_OUT)/*.md
 
-## fuzz: run each fuzz target for FUZZTIME (default 60s)
+## fuzz: run each fuzz target for FUZZTIME (default 60s). An input the fuzzer
+## keeps (new coverage, or a failure) is shrunk for at most FUZZMINIMIZE tries:
+## the default minute of shrinking each one ate whole runs of a slow target
+## (FuzzReplacer: 1,284 executions in 60 s, 94,000 with 50x; review1).
 FUZZTIME ?= 60s
+FUZZMINIMIZE ?= 50x
 .PHONY: fuzz
 fuzz:
 	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed -E 's/func (Fuzz[A-Za-z0-9_]*).*/\1/'); do \
-	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$spec || exit 1; \
 	  done; \
 	done
 

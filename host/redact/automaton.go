@@ -2,6 +2,7 @@ package redact
 
 import (
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -22,7 +23,7 @@ import (
 // Its nodes are flat slices, about 13 bytes a node, numbered breadth
 // first from the root (0), the children of a node consecutive and ordered
 // by their byte; there are at most as many nodes as the forms have bytes,
-// and no node points anywhere but into these slices.
+// and the root, and no node points anywhere but into these slices.
 type automaton struct {
 	// label is the byte a node is reached by from its parent.
 	label []byte
@@ -41,6 +42,10 @@ type automaton struct {
 	root [256]int32
 	// maxLen is the longest form's length.
 	maxLen int
+	// last is the root's only child's byte (the last byte of every
+	// form), or -1 when the root has several: the scan then finds the
+	// next place a form may start with strings.LastIndexByte.
+	last int
 }
 
 // chunkMin is the fewest positions of a text the automaton finds its
@@ -67,6 +72,10 @@ func newAutomaton(forms []string) *automaton {
 	a.fail = make([]int32, n)
 	a.out = make([]int32, n)
 	a.walk(forms, perm, false)
+	a.last = -1
+	if a.first[1]-a.first[0] == 1 {
+		a.last = int(a.label[a.first[0]])
+	}
 	return a
 }
 
@@ -198,18 +207,30 @@ func (a *automaton) child(v int32, c byte) int32 {
 	return 0
 }
 
-// lengths sets ls[i-from] to the length of the longest form starting at
-// s[i] for i from from to to-1, reading s backwards from a longest form
-// past to (or its end), and returns the steps taken: moves down the
-// automaton and fail links followed. A step down adds a byte to the
-// state's depth and a fail link takes at least one away, so there are at
-// most twice as many steps as bytes read.
-func (a *automaton) lengths(s string, from, to int, ls []int32) int {
+// lengths finds the length of the longest form starting at s[i] for i
+// from from to to-1, reading s backwards from a longest form past to (or
+// its end), and returns the steps taken: moves down the automaton and fail
+// links followed. A step down adds a byte to the state's depth and a fail
+// link takes at least one away, so there are at most twice as many steps
+// as bytes read. The lengths go to (*ls)[i-from], the others left 0:
+// *ls is cleared first, or made (to-from long) at the first length found
+// when it is nil, so that a text without a form takes no buffer. At the
+// root, the bytes that take the search nowhere (no form ends with them)
+// are skipped without a step.
+func (a *automaton) lengths(s string, from, to int, ls *[]int32) int {
 	var (
 		v     int32
 		steps int
 	)
+	if *ls != nil {
+		clear((*ls)[:to-from])
+	}
 	for i := min(len(s), to+a.maxLen-1) - 1; i >= from; i-- {
+		if v == 0 {
+			if i = a.skip(s, from, i); i < from {
+				break
+			}
+		}
 		c := s[i]
 		for {
 			steps++
@@ -219,11 +240,26 @@ func (a *automaton) lengths(s string, from, to int, ls []int32) int {
 			}
 			v = a.fail[v]
 		}
-		if i < to {
-			ls[i-from] = a.out[v]
+		if n := a.out[v]; n != 0 && i < to {
+			if *ls == nil {
+				*ls = make([]int32, to-from)
+			}
+			(*ls)[i-from] = n
 		}
 	}
 	return steps
+}
+
+// skip returns the last position from from to i whose byte the root has
+// a child by (where a form may end, read backwards), or from-1.
+func (a *automaton) skip(s string, from, i int) int {
+	if a.last >= 0 {
+		return from + strings.LastIndexByte(s[from:i+1], byte(a.last))
+	}
+	for i >= from && a.root[s[i]] == 0 {
+		i--
+	}
+	return i
 }
 
 // replace returns s with its forms replaced, s itself when it holds none,
@@ -233,20 +269,20 @@ func (a *automaton) lengths(s string, from, to int, ls []int32) int {
 func (a *automaton) replace(s string) (string, int) {
 	var (
 		buf   [chunkMin]int32
-		ls    = buf[:]
+		ls    []int32 // nil until a chunk holds a form, unless buf does
 		out   []byte
 		done  int // s[:done] is in out
 		steps int
 	)
 	chunk := max(chunkMin, 2*a.maxLen)
-	if chunk > chunkMin {
-		ls = make([]int32, min(chunk, len(s)))
+	if min(chunk, len(s)) <= chunkMin {
+		ls = buf[:]
 	}
 	for from := 0; from < len(s); {
 		to := min(len(s), from+chunk)
-		steps += a.lengths(s, from, to, ls)
+		steps += a.lengths(s, from, to, &ls)
 		i := from
-		for i < to {
+		for ls != nil && i < to {
 			n := int(ls[i-from])
 			if n == 0 {
 				i++
@@ -260,7 +296,7 @@ func (a *automaton) replace(s string) (string, int) {
 			i += n
 			done = i
 		}
-		from = i // past to when a form ran over the chunk's end
+		from = max(i, to) // past to when a form ran over the chunk's end
 	}
 	if out == nil {
 		return s, steps
