@@ -24,52 +24,151 @@ func fHTMLToText(in any, args ...any) (any, error) {
 		limit = int(toInt(args[0]))
 	}
 	s = strings.ReplaceAll(s, "&nbsp;", "")
-	var b strings.Builder
-	for _, n := range parseLibxmlHTML(s).children {
-		htmlNodeToText(n, &b, limit)
-	}
-	return b.String(), nil
+	return htmlToText(parseLibxmlHTML(s), limit), nil
 }
 
 // hnode is a node of the tree libxml's HTML parser builds: an element
-// (tag set) or text.
+// (tag set) or text. idx is its index in parent.children; blank maps a
+// state of the white-space automaton (wsRoot …) before its text content
+// to the state after it.
 type hnode struct {
 	tag      string
 	text     string
 	attrs    map[string]string
 	parent   *hnode
 	children []*hnode
+	idx      int
+	blank    [wsStates]uint8
 }
 
 func (n *hnode) add(c *hnode) {
 	c.parent = n
+	c.idx = len(n.children)
 	n.children = append(n.children, c)
 }
 
+// textContent is the text of n's descendants in document order, gathered
+// without recursion.
 func (n *hnode) textContent() string {
 	if n.tag == "" {
 		return n.text
 	}
 	var b strings.Builder
-	for _, c := range n.children {
-		b.WriteString(c.textContent())
+	stack := []*hnode{n}
+	for len(stack) > 0 {
+		m := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if m.tag == "" {
+			b.WriteString(m.text)
+			continue
+		}
+		for i := len(m.children) - 1; i >= 0; i-- {
+			stack = append(stack, m.children[i])
+		}
 	}
 	return b.String()
 }
 
-func (n *hnode) sibling(d int) *hnode {
-	if n.parent == nil {
-		return nil
-	}
-	for i, c := range n.parent.children {
-		if c == n {
-			if j := i + d; j >= 0 && j < len(n.parent.children) {
-				return n.parent.children[j]
-			}
-			return nil
+// isBlank reports whether strings.TrimSpace(n.textContent()) == "", from
+// the summary markBlank computed.
+func (n *hnode) isBlank() bool { return n.blank[wsRoot] == wsRoot }
+
+// The white-space automaton reads bytes and accepts (ends in wsRoot)
+// exactly the strings that decode, rune by rune as strings.TrimSpace
+// decodes them, into runes unicode.IsSpace holds: the ASCII spaces and the
+// UTF-8 forms of U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029,
+// U+202F, U+205F and U+3000. A state other than wsRoot and wsDead is the
+// prefix of such a form read so far (an invalid or cut form is U+FFFD, not
+// a space). It lets a node's blankness be composed from its children's, so
+// a split form such as "\xc2" + "\x85" is judged as the joined text is.
+const (
+	wsRoot = iota
+	wsDead
+	wsC2
+	wsE1
+	wsE19A
+	wsE2
+	wsE280
+	wsE281
+	wsE3
+	wsE380
+	wsStates
+)
+
+func wsStep(st uint8, c byte) uint8 {
+	switch st {
+	case wsRoot:
+		switch c {
+		case '\t', '\n', '\v', '\f', '\r', ' ':
+			return wsRoot
+		case 0xC2:
+			return wsC2
+		case 0xE1:
+			return wsE1
+		case 0xE2:
+			return wsE2
+		case 0xE3:
+			return wsE3
+		}
+	case wsC2:
+		if c == 0x85 || c == 0xA0 {
+			return wsRoot
+		}
+	case wsE1:
+		if c == 0x9A {
+			return wsE19A
+		}
+	case wsE2:
+		switch c {
+		case 0x80:
+			return wsE280
+		case 0x81:
+			return wsE281
+		}
+	case wsE280:
+		if c >= 0x80 && c <= 0x8A || c == 0xA8 || c == 0xA9 || c == 0xAF {
+			return wsRoot
+		}
+	case wsE281:
+		if c == 0x9F {
+			return wsRoot
+		}
+	case wsE3:
+		if c == 0x80 {
+			return wsE380
+		}
+	case wsE19A, wsE380:
+		if c == 0x80 {
+			return wsRoot
 		}
 	}
-	return nil
+	return wsDead
+}
+
+// markBlank fills in the blank summary of every node, given in creation
+// order (a parent before its children), children first.
+func markBlank(nodes []*hnode) {
+	for i := len(nodes) - 1; i >= 0; i-- {
+		n := nodes[i]
+		for st := range n.blank {
+			n.blank[st] = uint8(st)
+		}
+		if n.tag == "" {
+			for st := range n.blank {
+				s := uint8(st)
+				for j := 0; j < len(n.text) && s != wsDead; j++ {
+					s = wsStep(s, n.text[j])
+				}
+				n.blank[st] = s
+			}
+			continue
+		}
+		for _, c := range n.children {
+			for st := range n.blank {
+				n.blank[st] = c.blank[n.blank[st]]
+			}
+		}
+	}
 }
 
 var (
@@ -86,26 +185,48 @@ var (
 // parseLibxmlHTML builds the body of an HTML fragment roughly as libxml2's
 // HTML parser does: text before any element opens an implied <p>, block
 // start tags close an open <p>, an <li> closes the open <li>, end tags
-// close up to their element, void elements hold nothing.
+// close up to their element, void elements hold nothing. It counts the
+// open elements by tag and keeps the open li, ul and ol elements on a
+// stack, so each tag costs constant time plus the elements it closes; the
+// tree it returns has its blank summaries filled in.
 func parseLibxmlHTML(s string) *hnode {
 	body := &hnode{tag: "body"}
+	nodes := []*hnode{body}
 	cur := body
+	open := map[string]int{}
+	var lists []*hnode // the open li, ul and ol elements, innermost last
+	isList := func(tag string) bool { return tag == "li" || tag == "ul" || tag == "ol" }
+	push := func(n *hnode) {
+		cur = n
+		open[n.tag]++
+		if isList(n.tag) {
+			lists = append(lists, n)
+		}
+	}
+	pop := func() *hnode {
+		n := cur
+		cur = n.parent
+		open[n.tag]--
+		if isList(n.tag) {
+			lists = lists[:len(lists)-1]
+		}
+		return n
+	}
+	closeTo := func(tag string) {
+		if open[tag] == 0 {
+			return
+		}
+		for pop().tag != tag {
+		}
+	}
 	started := false
 	z := html.NewTokenizer(strings.NewReader(s))
-	closeTo := func(tag string) bool {
-		for n := cur; n != body; n = n.parent {
-			if n.tag == tag {
-				cur = n.parent
-				return true
-			}
-		}
-		return false
-	}
 	inHead := false
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
+			markBlank(nodes)
 			return body
 		case html.TextToken:
 			t := string(z.Text())
@@ -118,9 +239,13 @@ func parseLibxmlHTML(s string) *hnode {
 				}
 				p := &hnode{tag: "p"}
 				body.add(p)
-				cur, started = p, true
+				nodes = append(nodes, p)
+				push(p)
+				started = true
 			}
-			cur.add(&hnode{text: t})
+			n := &hnode{text: t}
+			cur.add(n)
+			nodes = append(nodes, n)
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
@@ -142,15 +267,14 @@ func parseLibxmlHTML(s string) *hnode {
 			if htmlClosesP[tag] {
 				closeTo("p")
 			}
-			if tag == "li" {
-				for n := cur; n != body && n.tag != "ul" && n.tag != "ol"; n = n.parent {
-					if n.tag == "li" {
-						cur = n.parent
-						break
-					}
+			if k := len(lists); tag == "li" && k > 0 && lists[k-1].tag == "li" {
+				for li := lists[k-1]; pop() != li; {
 				}
 			}
-			n := &hnode{tag: tag, attrs: map[string]string{}}
+			n := &hnode{tag: tag}
+			if hasAttr {
+				n.attrs = map[string]string{}
+			}
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
@@ -159,8 +283,9 @@ func parseLibxmlHTML(s string) *hnode {
 				}
 			}
 			cur.add(n)
+			nodes = append(nodes, n)
 			if !htmlVoid[tag] && tt == html.StartTagToken {
-				cur = n
+				push(n)
 			}
 		case html.EndTagToken:
 			name, _ := z.TagName()
@@ -177,114 +302,153 @@ func parseLibxmlHTML(s string) *hnode {
 var (
 	htmlInlineNL  = regexp.MustCompile(`[ \t]*[\r\n][ \t]*`)
 	htmlManySpace = regexp.MustCompile(` +`)
+	htmlSpaces    = strings.NewReplacer("\t", " ", "\n", " ")
 )
 
-// htmlNodeToText is Cerb's _recurseNodeToText.
-func htmlNodeToText(n *hnode, b *strings.Builder, limit int) {
-	if limit > 0 && b.Len() > limit {
-		return
+// htmlOp is a step of htmlToText: convert a node, end a list item's line,
+// or start list item i of the list n.
+type htmlOp struct {
+	kind uint8
+	n    *hnode
+	i    int
+}
+
+const (
+	htmlOpNode = iota
+	htmlOpNewline
+	htmlOpItem
+)
+
+// htmlToText is Cerb's _recurseNodeToText run over the children of body,
+// with a stack of steps in place of the recursion so that the depth of
+// the tree does not grow the goroutine's stack. A node is skipped once the
+// text is longer than limit (when limit > 0).
+func htmlToText(body *hnode, limit int) string {
+	var b strings.Builder
+	var ops []htmlOp
+	pushChildren := func(n *hnode) {
+		for i := len(n.children) - 1; i >= 0; i-- {
+			ops = append(ops, htmlOp{kind: htmlOpNode, n: n.children[i]})
+		}
 	}
 	endLine := func() {
 		if s := b.String(); s != "" && !strings.HasSuffix(s, "\n") {
 			b.WriteByte('\n')
 		}
 	}
-	if n.tag == "" {
-		if n.parent != nil && n.parent.tag == "pre" {
-			b.WriteString(n.text)
-			return
-		}
-		t := htmlInlineNL.ReplaceAllString(n.text, "\n")
-		t = strings.NewReplacer("\t", " ", "\n", " ").Replace(t)
-		t = htmlManySpace.ReplaceAllString(t, " ")
-		if n.sibling(-1) == nil {
-			t = strings.TrimLeft(t, " \t\n\r\x00\x0B")
-		}
-		if n.sibling(1) == nil {
-			t = strings.TrimRight(t, " \t\n\r\x00\x0B")
-		}
-		b.WriteString(t)
-		return
-	}
-	switch n.tag {
-	case "a":
-		label := strings.Trim(n.textContent(), " \t\n\r\x00\x0B")
-		href := n.attrs["href"]
-		if label == "" || label == "0" || href == "" || href == "0" {
-			return
-		}
-		if label == href {
-			b.WriteString(href)
-			return
-		}
-		u, err := url.Parse(href)
-		if err != nil {
-			return
-		}
-		if u.Host != "" && u.Scheme != "" {
-			b.WriteString(label + " <" + href + ">")
-		} else {
-			b.WriteString(label)
-		}
-	case "br":
-		b.WriteByte('\n')
-	case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6":
-		endLine()
-		for _, c := range n.children {
-			htmlNodeToText(c, b, limit)
-		}
-		b.WriteByte('\n')
-	case "pre":
-		endLine()
-		t := n.textContent()
-		if strings.TrimSpace(t) == "" {
-			return
-		}
-		b.WriteString(t + "\n")
-	case "ol", "ul":
-		endLine()
-		i := 1
-		for _, c := range n.children {
-			if c.tag != "li" || strings.TrimSpace(c.textContent()) == "" {
-				continue
-			}
-			if n.tag == "ol" {
-				b.WriteString(strconv.Itoa(i) + ". ")
-				i++
+	pushChildren(body)
+	for len(ops) > 0 {
+		op := ops[len(ops)-1]
+		ops = ops[:len(ops)-1]
+		switch op.kind {
+		case htmlOpNewline:
+			b.WriteByte('\n')
+			continue
+		case htmlOpItem:
+			if op.n.tag == "ol" {
+				b.WriteString(strconv.Itoa(op.i) + ". ")
 			} else {
 				b.WriteString("* ")
 			}
-			htmlNodeToText(c, b, limit)
+			continue
+		}
+		n := op.n
+		if limit > 0 && b.Len() > limit {
+			continue
+		}
+		if n.tag == "" {
+			if n.parent != nil && n.parent.tag == "pre" {
+				b.WriteString(n.text)
+				continue
+			}
+			t := htmlInlineNL.ReplaceAllString(n.text, "\n")
+			t = htmlSpaces.Replace(t)
+			t = htmlManySpace.ReplaceAllString(t, " ")
+			if n.idx == 0 {
+				t = strings.TrimLeft(t, " \t\n\r\x00\x0B")
+			}
+			if n.idx == len(n.parent.children)-1 {
+				t = strings.TrimRight(t, " \t\n\r\x00\x0B")
+			}
+			b.WriteString(t)
+			continue
+		}
+		switch n.tag {
+		case "a":
+			label := strings.Trim(n.textContent(), " \t\n\r\x00\x0B")
+			href := n.attrs["href"]
+			if label == "" || label == "0" || href == "" || href == "0" {
+				continue
+			}
+			if label == href {
+				b.WriteString(href)
+				continue
+			}
+			u, err := url.Parse(href)
+			if err != nil {
+				continue
+			}
+			if u.Host != "" && u.Scheme != "" {
+				b.WriteString(label + " <" + href + ">")
+			} else {
+				b.WriteString(label)
+			}
+		case "br":
 			b.WriteByte('\n')
-		}
-		b.WriteByte('\n')
-	case "blockquote":
-		t := n.textContent()
-		if t != "" {
-			lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(t, "\r\n", "\n"), "\r", "\n"), "\n")
-			for i := range lines {
-				lines[i] = "> " + lines[i]
+		case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6":
+			endLine()
+			ops = append(ops, htmlOp{kind: htmlOpNewline})
+			pushChildren(n)
+		case "pre":
+			endLine()
+			t := n.textContent()
+			if strings.TrimSpace(t) == "" {
+				continue
 			}
-			b.WriteString(strings.Join(lines, "\n"))
-		}
-		b.WriteByte('\n')
-	case "head", "script", "style":
-	case "img":
-		src := n.attrs["src"]
-		u, err := url.Parse(src)
-		if err != nil || src == "" {
-			return
-		}
-		if u.Host != "" && u.Scheme != "" {
-			alt := n.attrs["alt"]
-			if alt == "" || alt == "0" {
-				alt = src
+			b.WriteString(t + "\n")
+		case "ol", "ul":
+			endLine()
+			ops = append(ops, htmlOp{kind: htmlOpNewline})
+			items := 0
+			for _, c := range n.children {
+				if c.tag == "li" && !c.isBlank() {
+					items++
+				}
 			}
-			b.WriteString("[Image " + alt + "]")
-		}
-	default:
-		for _, c := range n.children {
-			htmlNodeToText(c, b, limit)
+			for i := len(n.children) - 1; i >= 0; i-- {
+				if c := n.children[i]; c.tag == "li" && !c.isBlank() {
+					ops = append(ops, htmlOp{kind: htmlOpNewline}, htmlOp{kind: htmlOpNode, n: c},
+						htmlOp{kind: htmlOpItem, n: n, i: items})
+					items--
+				}
+			}
+		case "blockquote":
+			t := n.textContent()
+			if t != "" {
+				lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(t, "\r\n", "\n"), "\r", "\n"), "\n")
+				for i := range lines {
+					lines[i] = "> " + lines[i]
+				}
+				b.WriteString(strings.Join(lines, "\n"))
+			}
+			b.WriteByte('\n')
+		case "head", "script", "style":
+		case "img":
+			src := n.attrs["src"]
+			u, err := url.Parse(src)
+			if err != nil || src == "" {
+				continue
+			}
+			if u.Host != "" && u.Scheme != "" {
+				alt := n.attrs["alt"]
+				if alt == "" || alt == "0" {
+					alt = src
+				}
+				b.WriteString("[Image " + alt + "]")
+			}
+		default:
+			pushChildren(n)
 		}
 	}
+	return b.String()
 }
