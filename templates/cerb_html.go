@@ -70,7 +70,7 @@ func (n *hnode) textContent() string {
 }
 
 // isBlank reports whether strings.TrimSpace(n.textContent()) == "", from
-// the summary markBlank computed.
+// the summary summarize computed.
 func (n *hnode) isBlank() bool { return n.blank[wsRoot] == wsRoot }
 
 // The white-space automaton reads bytes and accepts (ends in wsRoot)
@@ -145,28 +145,25 @@ func wsStep(st uint8, c byte) uint8 {
 	return wsDead
 }
 
-// markBlank fills in the blank summary of every node, given in creation
-// order (a parent before its children), children first.
-func markBlank(nodes []*hnode) {
-	for i := len(nodes) - 1; i >= 0; i-- {
-		n := nodes[i]
+// summarize fills in n.blank from n's text or from its children's
+// summaries, which must be filled in already.
+func (n *hnode) summarize() {
+	for st := range n.blank {
+		n.blank[st] = uint8(st)
+	}
+	if n.tag == "" {
 		for st := range n.blank {
-			n.blank[st] = uint8(st)
-		}
-		if n.tag == "" {
-			for st := range n.blank {
-				s := uint8(st)
-				for j := 0; j < len(n.text) && s != wsDead; j++ {
-					s = wsStep(s, n.text[j])
-				}
-				n.blank[st] = s
+			s := uint8(st)
+			for j := 0; j < len(n.text) && s != wsDead; j++ {
+				s = wsStep(s, n.text[j])
 			}
-			continue
+			n.blank[st] = s
 		}
-		for _, c := range n.children {
-			for st := range n.blank {
-				n.blank[st] = c.blank[n.blank[st]]
-			}
+		return
+	}
+	for _, c := range n.children {
+		for st := range n.blank {
+			n.blank[st] = c.blank[n.blank[st]]
 		}
 	}
 }
@@ -188,10 +185,9 @@ var (
 // close up to their element, void elements hold nothing. It counts the
 // open elements by tag and keeps the open li, ul and ol elements on a
 // stack, so each tag costs constant time plus the elements it closes; the
-// tree it returns has its blank summaries filled in.
+// summary of an element is filled in when it closes.
 func parseLibxmlHTML(s string) *hnode {
 	body := &hnode{tag: "body"}
-	nodes := []*hnode{body}
 	cur := body
 	open := map[string]int{}
 	var lists []*hnode // the open li, ul and ol elements, innermost last
@@ -205,6 +201,7 @@ func parseLibxmlHTML(s string) *hnode {
 	}
 	pop := func() *hnode {
 		n := cur
+		n.summarize() // its children are closed
 		cur = n.parent
 		open[n.tag]--
 		if isList(n.tag) {
@@ -226,7 +223,9 @@ func parseLibxmlHTML(s string) *hnode {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			markBlank(nodes)
+			for cur != body {
+				pop()
+			}
 			return body
 		case html.TextToken:
 			t := string(z.Text())
@@ -239,13 +238,12 @@ func parseLibxmlHTML(s string) *hnode {
 				}
 				p := &hnode{tag: "p"}
 				body.add(p)
-				nodes = append(nodes, p)
 				push(p)
 				started = true
 			}
 			n := &hnode{text: t}
+			n.summarize()
 			cur.add(n)
-			nodes = append(nodes, n)
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
@@ -283,8 +281,9 @@ func parseLibxmlHTML(s string) *hnode {
 				}
 			}
 			cur.add(n)
-			nodes = append(nodes, n)
-			if !htmlVoid[tag] && tt == html.StartTagToken {
+			if htmlVoid[tag] || tt != html.StartTagToken {
+				n.summarize()
+			} else {
 				push(n)
 			}
 		case html.EndTagToken:
@@ -305,54 +304,56 @@ var (
 	htmlSpaces    = strings.NewReplacer("\t", " ", "\n", " ")
 )
 
-// htmlOp is a step of htmlToText: convert a node, end a list item's line,
-// or start list item i of the list n.
-type htmlOp struct {
-	kind uint8
-	n    *hnode
-	i    int
+// htmlFrame is an element whose children htmlToText is converting: i is
+// the next child; in a list, item counts the items written and itemOpen
+// is set while an item's line is unfinished.
+type htmlFrame struct {
+	n        *hnode
+	i, item  int
+	itemOpen bool
 }
 
-const (
-	htmlOpNode = iota
-	htmlOpNewline
-	htmlOpItem
-)
-
 // htmlToText is Cerb's _recurseNodeToText run over the children of body,
-// with a stack of steps in place of the recursion so that the depth of
+// with a stack of frames in place of the recursion so that the depth of
 // the tree does not grow the goroutine's stack. A node is skipped once the
 // text is longer than limit (when limit > 0).
 func htmlToText(body *hnode, limit int) string {
 	var b strings.Builder
-	var ops []htmlOp
-	pushChildren := func(n *hnode) {
-		for i := len(n.children) - 1; i >= 0; i-- {
-			ops = append(ops, htmlOp{kind: htmlOpNode, n: n.children[i]})
-		}
-	}
 	endLine := func() {
 		if s := b.String(); s != "" && !strings.HasSuffix(s, "\n") {
 			b.WriteByte('\n')
 		}
 	}
-	pushChildren(body)
-	for len(ops) > 0 {
-		op := ops[len(ops)-1]
-		ops = ops[:len(ops)-1]
-		switch op.kind {
-		case htmlOpNewline:
+	stack := []htmlFrame{{n: body}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		list := f.n.tag == "ol" || f.n.tag == "ul"
+		if f.itemOpen {
 			b.WriteByte('\n')
+			f.itemOpen = false
+		}
+		if f.i == len(f.n.children) {
+			switch f.n.tag {
+			case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ol", "ul":
+				b.WriteByte('\n')
+			}
+			stack = stack[:len(stack)-1]
 			continue
-		case htmlOpItem:
-			if op.n.tag == "ol" {
-				b.WriteString(strconv.Itoa(op.i) + ". ")
+		}
+		n := f.n.children[f.i]
+		f.i++
+		if list {
+			if n.tag != "li" || n.isBlank() {
+				continue
+			}
+			f.item++
+			if f.n.tag == "ol" {
+				b.WriteString(strconv.Itoa(f.item) + ". ")
 			} else {
 				b.WriteString("* ")
 			}
-			continue
+			f.itemOpen = true
 		}
-		n := op.n
 		if limit > 0 && b.Len() > limit {
 			continue
 		}
@@ -397,8 +398,7 @@ func htmlToText(body *hnode, limit int) string {
 			b.WriteByte('\n')
 		case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6":
 			endLine()
-			ops = append(ops, htmlOp{kind: htmlOpNewline})
-			pushChildren(n)
+			stack = append(stack, htmlFrame{n: n})
 		case "pre":
 			endLine()
 			t := n.textContent()
@@ -408,20 +408,7 @@ func htmlToText(body *hnode, limit int) string {
 			b.WriteString(t + "\n")
 		case "ol", "ul":
 			endLine()
-			ops = append(ops, htmlOp{kind: htmlOpNewline})
-			items := 0
-			for _, c := range n.children {
-				if c.tag == "li" && !c.isBlank() {
-					items++
-				}
-			}
-			for i := len(n.children) - 1; i >= 0; i-- {
-				if c := n.children[i]; c.tag == "li" && !c.isBlank() {
-					ops = append(ops, htmlOp{kind: htmlOpNewline}, htmlOp{kind: htmlOpNode, n: c},
-						htmlOp{kind: htmlOpItem, n: n, i: items})
-					items--
-				}
-			}
+			stack = append(stack, htmlFrame{n: n})
 		case "blockquote":
 			t := n.textContent()
 			if t != "" {
@@ -447,7 +434,7 @@ func htmlToText(body *hnode, limit int) string {
 				b.WriteString("[Image " + alt + "]")
 			}
 		default:
-			pushChildren(n)
+			stack = append(stack, htmlFrame{n: n})
 		}
 	}
 	return b.String()
