@@ -2,7 +2,6 @@ package templates
 
 import (
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -299,11 +298,41 @@ func parseLibxmlHTML(s string) *hnode {
 	}
 }
 
-var (
-	htmlInlineNL  = regexp.MustCompile(`[ \t]*[\r\n][ \t]*`)
-	htmlManySpace = regexp.MustCompile(` +`)
-	htmlSpaces    = strings.NewReplacer("\t", " ", "\n", " ")
-)
+// htmlCollapseSpace turns each run of spaces, tabs, CRs and LFs in s into
+// one space: what Cerb's three replacements on a text node come to
+// ("/[ \t]*[\r\n][ \t]*/" by "\n", then tabs and LFs by spaces, then
+// "/ +/" by one space).
+func htmlCollapseSpace(s string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	var b strings.Builder // unused until s changes
+	changed := false
+	for i := 0; i < len(s); {
+		if !isSpace(s[i]) {
+			if changed {
+				b.WriteByte(s[i])
+			}
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if !changed && (j-i > 1 || s[i] != ' ') {
+			changed = true
+			b.Grow(len(s))
+			b.WriteString(s[:i])
+		}
+		if changed {
+			b.WriteByte(' ')
+		}
+		i = j
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
 
 // htmlFrame is an element whose children htmlToText is converting: i is
 // the next child; in a list, item counts the items written and itemOpen
@@ -363,9 +392,7 @@ func htmlToText(body *hnode, limit int) string {
 				b.WriteString(n.text)
 				continue
 			}
-			t := htmlInlineNL.ReplaceAllString(n.text, "\n")
-			t = htmlSpaces.Replace(t)
-			t = htmlManySpace.ReplaceAllString(t, " ")
+			t := htmlCollapseSpace(n.text)
 			if n.idx == 0 {
 				t = strings.TrimLeft(t, " \t\n\r\x00\x0B")
 			}

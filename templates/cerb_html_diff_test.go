@@ -71,6 +71,7 @@ func TestHTMLToTextMatchesOld(t *testing.T) {
 		`<a href="http://h.example/"><b>x</b> y</a><a href="x">x</a>`,
 		"<blockquote>a\r\nb\rc<blockquote>d</blockquote></blockquote>",
 		"<pre> </pre><pre>\ta\n</pre>",
+		"<p> a \r\n\t b \t</p><p>a\r\rb\tc  d\v \fe\n</p><b> </b><b>\t</b>x<b>\n</b>",
 		"<title>t</title><meta>x",
 		"<head><title>t</title></head><body>x</body>",
 		"<li>a<li>b<ul><li>c</li></ul>",

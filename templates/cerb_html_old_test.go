@@ -6,6 +6,7 @@ package templates
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -161,6 +162,11 @@ func oldParseLibxmlHTML(s string) *oldHnode {
 	}
 }
 
+var (
+	oldHTMLInlineNL  = regexp.MustCompile(`[ \t]*[\r\n][ \t]*`)
+	oldHTMLManySpace = regexp.MustCompile(` +`)
+)
+
 // oldHTMLNodeToText is Cerb's _recurseNodeToText.
 func oldHTMLNodeToText(n *oldHnode, b *strings.Builder, limit int) {
 	if limit > 0 && b.Len() > limit {
@@ -176,9 +182,9 @@ func oldHTMLNodeToText(n *oldHnode, b *strings.Builder, limit int) {
 			b.WriteString(n.text)
 			return
 		}
-		t := htmlInlineNL.ReplaceAllString(n.text, "\n")
+		t := oldHTMLInlineNL.ReplaceAllString(n.text, "\n")
 		t = strings.NewReplacer("\t", " ", "\n", " ").Replace(t)
-		t = htmlManySpace.ReplaceAllString(t, " ")
+		t = oldHTMLManySpace.ReplaceAllString(t, " ")
 		if n.sibling(-1) == nil {
 			t = strings.TrimLeft(t, " \t\n\r\x00\x0B")
 		}
