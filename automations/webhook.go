@@ -48,6 +48,11 @@ func WebhookInputs(r HTTPRequest, w WebhookInfo) *dict.Map {
 	return m
 }
 
+// MaxInputVars is how many variables request_params reads from the query
+// and from the form each (PHP's max_input_vars): a request's reader need
+// not collect more.
+const MaxInputVars = phpMaxInputVars
+
 // PHPMediaType is the media type PHP reads from a Content-Type header to
 // choose a body parser: lower-cased, cut at the first ';', ',' or ' '.
 func PHPMediaType(contentType string) string {
@@ -329,7 +334,7 @@ func paramName(s string) string {
 // sent again keeps its place and takes the last value, and m.Set does the
 // same.
 func requestParams(query, form [][2]string, sv *dict.Strings) *dict.Map {
-	m := dict.New(len(query) + len(form))
+	m := dict.New(min(len(query), MaxInputVars) + min(len(form), MaxInputVars))
 	for _, src := range [2][][2]string{query, form} {
 		if len(src) == 0 {
 			continue

@@ -140,14 +140,18 @@ func pathAfterToken(orig, token string, c *fiber.Ctx) string {
 
 // formFields reads the fields of a POST body as PHP fills $_POST: for an
 // application/x-www-form-urlencoded or multipart/form-data body (the media
-// type compared without case), in order; file parts are not fields. The
-// server must not pre-parse multipart bodies (DisablePreParseMultipartForm):
-// fasthttp then re-encodes the body from a Go map, in random order.
+// type compared without case), in order; file parts are not fields. Only
+// the first automations.MaxInputVars fields are read, the ones
+// request_params keeps, and at most maxMultipartParts parts, as PHP reads
+// them, so a body of many tiny parts costs no memory per part past those. The server must not pre-parse multipart bodies
+// (DisablePreParseMultipartForm): fasthttp then re-encodes the body from
+// a Go map, in random order.
 func formFields(contentType string, body []byte) [][2]string {
 	switch automations.PHPMediaType(contentType) {
 	case "application/x-www-form-urlencoded":
-		var args fasthttp.Args
-		args.ParseBytes(body)
+		args := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		args.ParseBytes(urlencodedPrefix(body, automations.MaxInputVars))
 		out := make([][2]string, 0, args.Len())
 		args.VisitAll(func(k, v []byte) {
 			out = append(out, [2]string{string(k), string(v)})
@@ -160,7 +164,7 @@ func formFields(contentType string, body []byte) [][2]string {
 		}
 		var out [][2]string
 		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-		for {
+		for range maxMultipartParts {
 			part, err := mr.NextRawPart()
 			if err != nil {
 				return out
@@ -175,9 +179,39 @@ func formFields(contentType string, body []byte) [][2]string {
 				return out
 			}
 			out = append(out, [2]string{name, string(v)})
+			if len(out) == automations.MaxInputVars {
+				return out
+			}
 		}
+		return out
 	}
 	return nil
+}
+
+// maxMultipartParts is how many parts of a multipart body PHP reads
+// (max_multipart_body_parts, by default max_input_vars plus
+// max_file_uploads, 20): it stops at the next one.
+const maxMultipartParts = automations.MaxInputVars + 20
+
+// urlencodedPrefix is body cut before its field max+1, the fields counted
+// as fasthttp's Args counts them: the '&'-separated segments other than ""
+// and "=" (those have an empty name and value, and Args drops them).
+func urlencodedPrefix(body []byte, max int) []byte {
+	n := 0
+	for i := 0; i < len(body); {
+		end := len(body)
+		if j := bytes.IndexByte(body[i:], '&'); j >= 0 {
+			end = i + j
+		}
+		if seg := body[i:end]; len(seg) > 0 && string(seg) != "=" {
+			if n == max {
+				return body[:i]
+			}
+			n++
+		}
+		i = end + 1
+	}
+	return body
 }
 
 // ClientIP is the peer address, or, when the peer is a trusted proxy, the
