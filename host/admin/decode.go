@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/hookhost/hookhost/host/api"
 )
@@ -24,6 +25,65 @@ const exampleTime = "2027-01-02T15:04:05Z"
 // bodyField is the field of a problem with the body as a whole (a syntax
 // error, with its line and column).
 const bodyField = "body"
+
+// bodyCodings are the content codings decodeContent undoes, as
+// Accept-Encoding lists them on a 415.
+const bodyCodings = "gzip, deflate, br"
+
+// decodeContent undoes the request body's Content-Encoding before any
+// admin handler reads it, capped at the app's body limit (--body-limit),
+// the limit a plain body has: a coded body that decodes to more is
+// refused 413 as soon as the cap is passed, a coding other than gzip,
+// deflate or br (x-gzip, identity allowed) 415 with Accept-Encoding, and
+// a body that does not decode 400. The handler then sees the decoded body
+// and no Content-Encoding. Fiber's Ctx.Body decoded without a cap: a
+// 1 MB gzip bomb became 8.5 GiB.
+//
+// Decoding (and not refusing coded bodies) keeps working what clients
+// that compress large package imports send today; the cap makes a coded
+// body cost what a plain one of the limit's size does.
+func decodeContent(c *fiber.Ctx) error {
+	req := c.Request()
+	codings := strings.TrimSpace(string(req.Header.Peek(fiber.HeaderContentEncoding)))
+	if codings == "" {
+		return c.Next()
+	}
+	limit := c.App().Config().BodyLimit
+	list := strings.Split(codings, ",")
+	// The codings are listed in the order they were applied (RFC 9110
+	// §8.4): undo the last first.
+	for i := len(list) - 1; i >= 0; i-- {
+		coding := strings.ToLower(strings.TrimSpace(list[i]))
+		var (
+			body []byte
+			err  error
+		)
+		switch {
+		case coding == "identity" || coding == "":
+			continue
+		case len(req.Body()) == 0:
+			continue // nothing to decode (a GET, an empty POST)
+		case coding == "gzip" || coding == "x-gzip":
+			body, err = req.BodyGunzipWithLimit(limit)
+		case coding == "deflate":
+			body, err = req.BodyInflateWithLimit(limit)
+		case coding == "br":
+			body, err = req.BodyUnbrotliWithLimit(limit)
+		default:
+			c.Set(fiber.HeaderAcceptEncoding, bodyCodings)
+			return api.Errorf(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported: send the body as it is or coded with %s", coding, bodyCodings)
+		}
+		switch {
+		case errors.Is(err, fasthttp.ErrBodyTooLarge):
+			return api.Errorf(http.StatusRequestEntityTooLarge, "the request body decoded from Content-Encoding %q is larger than the server's body limit (%d bytes)", coding, limit)
+		case err != nil:
+			return api.Errorf(http.StatusBadRequest, "the request body is not valid %s data (Content-Encoding: %s)", coding, coding)
+		}
+		req.SetBodyRaw(body) // a new buffer, not the request's
+	}
+	req.Header.Del(fiber.HeaderContentEncoding)
+	return c.Next()
+}
 
 // decodeJSON decodes the request's JSON body into v, a pointer to a struct
 // of host/api; see decodeBody.
