@@ -16,6 +16,7 @@ import (
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/runner"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/plugins"
 )
 
 // Config is everything the server needs. Start from DefaultConfig, the one
@@ -57,7 +58,8 @@ type Config struct {
 	// reach loopback, private and link-local addresses (refused by default:
 	// the outbound guard).
 	AllowPrivateRequests bool
-	// BodyLimit caps webhook request bodies. Default 1 MiB.
+	// BodyLimit caps webhook request bodies. Default 1 MiB, at most
+	// MaxBodyLimit.
 	BodyLimit int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
@@ -228,6 +230,12 @@ func (m MemorySettings) ExtensionArgs() []string {
 	}
 }
 
+// MaxBodyLimit is the largest --body-limit: a run's inputs hold the body
+// up to twice (request_body and its form fields) and travel to the
+// extension in one message of at most plugins.MaxMessage bytes, with 1 MiB
+// left for the rest.
+const MaxBodyLimit = (plugins.MaxMessage - 1<<20) / 2
+
 // DefaultConfig returns the configuration `hookhost serve` starts with.
 func DefaultConfig() Config {
 	return Config{
@@ -300,6 +308,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--public-url %q: must start with http:// or https://", c.PublicURL)
 	case c.BodyLimit < 1:
 		return fmt.Errorf("--body-limit %d: must be at least 1 byte", c.BodyLimit)
+	case c.BodyLimit > MaxBodyLimit:
+		return fmt.Errorf("--body-limit %d: must be at most %d bytes (a run carries the body to its extension up to twice, in messages of at most %d bytes)", c.BodyLimit, MaxBodyLimit, plugins.MaxMessage)
 	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
 		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
 	case c.ExtensionStartTimeout <= 0 || c.ExtensionStartTimeout > 5*time.Minute:

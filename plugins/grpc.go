@@ -19,6 +19,21 @@ import (
 // extension.
 const initTimeout = 10 * time.Second
 
+// MaxMessage is the largest message either side of the link to an
+// extension takes, over gRPC as on the run socket (maxFrame): a run's
+// request, whose inputs hold the webhook's body (up to twice, with its
+// form fields), or its outcome. gRPC's default receive cap, 4 MiB, failed
+// every run of a larger body; a host bounds its body limit by this.
+const MaxMessage = maxFrame
+
+// DialOptions are the gRPC dial options of a host's connection to an
+// extension process (plugin.ClientConfig.GRPCDialOptions): MaxMessage as
+// its calls' caps.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage))}
+}
+
 // GRPCPlugin is the go-plugin plugin of hookhost extensions. On the
 // extension side Impl is served; on the host side GRPCClient returns a
 // *Client. Hosts get it from VersionedPlugins; extension authors use Serve.
@@ -81,7 +96,7 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	c := &Client{ext: pb.NewExtensionClient(conn), hosts: map[uint64]Host{}}
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(opts...)
+		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage))...)
 		pb.RegisterHostServer(s, &hostServer{c: c})
 		return s
 	})

@@ -65,10 +65,13 @@ func Serve(ext Extension) {
 }
 
 // NewGRPCServer builds the gRPC server of an extension process: opts plus
-// interceptors that turn a handler panic into codes.Internal. Serve uses it;
+// MaxMessage as its message caps and interceptors that turn a handler
+// panic into codes.Internal. Serve uses it;
 // it is exported for harnesses that serve an extension some other way.
 func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
+		grpc.MaxRecvMsgSize(MaxMessage),
+		grpc.MaxSendMsgSize(MaxMessage),
 		grpc.ChainUnaryInterceptor(RecoverUnary),
 		grpc.ChainStreamInterceptor(recoverStream),
 	)

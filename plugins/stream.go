@@ -23,9 +23,8 @@ import (
 
 // maxStreamedRun is the largest run (inputs, script and policy, roughly)
 // sent over RunStream; a larger one goes as a unary Run call, so that a
-// message over the extension's receive limit (4 MiB by default) fails that
-// run alone, as before, and not the stream and every run on it. It also
-// bounds a batch to about twice this size.
+// message over MaxMessage fails that run alone, and not the stream and
+// every run on it. It also bounds a batch to about twice this size.
 const maxStreamedRun = 1 << 20
 
 // runStream is the host side of one RunStream: it multiplexes the runs of a
