@@ -2,6 +2,7 @@ package templates
 
 import (
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -22,12 +23,24 @@ func fMarkdownToHTML(in any, args ...any) (any, error) {
 	return md.text(toStr(in)), nil
 }
 
+// mdMaxDepth bounds how deep blocks nest: a quote or a list item is parsed
+// again as lines, one level deeper. Parsedown has no bound (PHP runs out of
+// stack or memory first); here, at mdMaxDepth levels a line that would open
+// another quote or list opens a paragraph instead, so its markers stay text
+// ("> > x" at the bottom renders "<p>&gt; &gt; x</p>"). Markdown written by
+// people nests a handful of levels; the bound only changes inputs that
+// nest 32 levels or more, which used to cost time and memory quadratic in
+// their depth, and a stack overflow (a crash) at about 100,000 levels.
+const mdMaxDepth = 32
+
 type parsedown struct{ safe bool }
 
 func (p *parsedown) text(s string) string {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	s = strings.Trim(s, "\n")
-	return strings.Trim(p.lines(strings.Split(s, "\n")), "\n")
+	var b strings.Builder
+	p.lines(&b, strings.Split(s, "\n"), 0)
+	return strings.Trim(b.String(), "\n")
 }
 
 // mdBlock is a block being built: its kind and its lines.
@@ -73,9 +86,10 @@ func expandTabs(line string) string {
 	return b.String()
 }
 
-// lines is Parsedown's lines(): the blocks of the lines, each on its own
-// line after a line feed.
-func (p *parsedown) lines(lines []string) string {
+// lines is Parsedown's lines(): it writes the blocks of the lines to w,
+// each on its own line after a line feed. depth is how many quotes and list
+// items enclose the lines (see mdMaxDepth).
+func (p *parsedown) lines(w *strings.Builder, lines []string, depth int) {
 	var blocks []*mdBlock
 	var cur *mdBlock
 	flush := func() {
@@ -151,7 +165,7 @@ func (p *parsedown) lines(lines []string) string {
 					*it = append(*it, line[cur.indent:])
 					continue
 				}
-				if !cur.interrupted && p.startsBlock(text, indent) == "" {
+				if !cur.interrupted && p.startsBlock(text, indent, depth) == "" {
 					it := &cur.items[len(cur.items)-1]
 					*it = append(*it, text)
 					continue
@@ -171,7 +185,7 @@ func (p *parsedown) lines(lines []string) string {
 				}
 			}
 		}
-		switch kind := p.startsBlock(text, indent); {
+		switch kind := p.startsBlock(text, indent, depth); {
 		case kind == "code" && (cur == nil || cur.kind != "p" || cur.interrupted):
 			flush()
 			cur = &mdBlock{kind: "code", lines: []string{line[4:]}}
@@ -220,13 +234,11 @@ func (p *parsedown) lines(lines []string) string {
 		cur = &mdBlock{kind: "p", lines: []string{text}}
 	}
 	flush()
-	var b strings.Builder
 	for _, bl := range blocks {
-		b.WriteString("\n")
-		b.WriteString(p.block(bl))
+		w.WriteString("\n")
+		p.block(w, bl, depth)
 	}
-	b.WriteString("\n")
-	return b.String()
+	w.WriteString("\n")
 }
 
 // listItem matches a list item of the kind; for ul the marker is
@@ -244,11 +256,13 @@ func (p *parsedown) listItem(kind, text string) []string {
 	return mdOL.FindStringSubmatch(text)
 }
 
-// startsBlock says which block the line starts ("" for none).
-func (p *parsedown) startsBlock(text string, indent int) string {
+// startsBlock says which block the line starts ("" for none); at
+// mdMaxDepth, no quote or list.
+func (p *parsedown) startsBlock(text string, indent, depth int) string {
 	if indent >= 4 {
 		return "code"
 	}
+	nests := depth < mdMaxDepth
 	switch {
 	case strings.HasPrefix(text, "#") && len(text) > 1:
 		return "h"
@@ -256,24 +270,29 @@ func (p *parsedown) startsBlock(text string, indent int) string {
 		return "hr"
 	case mdFence.MatchString(text) && (text[0] == '`' || text[0] == '~'):
 		return "fenced"
-	case strings.HasPrefix(text, ">"):
+	case nests && strings.HasPrefix(text, ">"):
 		return "quote"
-	case p.listItem("ul", text) != nil:
+	case nests && p.listItem("ul", text) != nil:
 		return "ul"
-	case p.listItem("ol", text) != nil:
+	case nests && p.listItem("ol", text) != nil:
 		return "ol"
 	}
 	return ""
 }
 
-func (p *parsedown) block(bl *mdBlock) string {
+// block writes the block to w; depth is that of the lines it came from.
+func (p *parsedown) block(w *strings.Builder, bl *mdBlock, depth int) {
 	switch bl.kind {
 	case "p":
-		return "<p>" + p.line(strings.Join(bl.lines, "\n")) + "</p>"
+		w.WriteString("<p>")
+		p.inline(w, strings.Join(bl.lines, "\n"), nil)
+		w.WriteString("</p>")
 	case "h1", "h2", "h3", "h4", "h5", "h6":
-		return "<" + bl.kind + ">" + p.line(strings.Join(bl.lines, "\n")) + "</" + bl.kind + ">"
+		w.WriteString("<" + bl.kind + ">")
+		p.inline(w, strings.Join(bl.lines, "\n"), nil)
+		w.WriteString("</" + bl.kind + ">")
 	case "hr":
-		return "<hr />"
+		w.WriteString("<hr />")
 	case "code", "fenced":
 		lines := bl.lines
 		for len(lines) > 0 && lines[len(lines)-1] == "" && bl.kind == "code" {
@@ -291,22 +310,26 @@ func (p *parsedown) block(bl *mdBlock) string {
 		if bl.kind == "fenced" && !bl.closed {
 			body = "\n" + body // Parsedown 1.7 completes only a closed fence
 		}
-		return "<pre><code" + attr + ">" + phpEscape(body, false) + "</code></pre>"
+		w.WriteString("<pre><code" + attr + ">" + phpEscape(body, false) + "</code></pre>")
 	case "quote":
-		return "<blockquote>" + p.lines(bl.lines) + "</blockquote>"
+		w.WriteString("<blockquote>")
+		p.lines(w, bl.lines, depth+1)
+		w.WriteString("</blockquote>")
 	case "ul", "ol":
-		var b strings.Builder
-		b.WriteString("<" + bl.kind)
+		w.WriteString("<" + bl.kind)
 		if bl.kind == "ol" && bl.start != 1 {
-			b.WriteString(` start="` + strconv.Itoa(bl.start) + `"`)
+			w.WriteString(` start="` + strconv.Itoa(bl.start) + `"`)
 		}
-		b.WriteString(">")
+		w.WriteString(">")
+		var item strings.Builder
 		for _, it := range bl.items {
 			if bl.loose && it[len(it)-1] != "" {
 				it = append(it, "") // Parsedown's blockListComplete
 			}
-			b.WriteString("\n<li>")
-			m := p.lines(it)
+			w.WriteString("\n<li>")
+			item.Reset()
+			p.lines(&item, it, depth+1)
+			m := item.String()
 			hasBlank := false
 			for _, l := range it {
 				if l == "" {
@@ -316,16 +339,16 @@ func (p *parsedown) block(bl *mdBlock) string {
 			if t := strings.TrimSpace(m); !hasBlank && strings.HasPrefix(t, "<p>") {
 				t = t[3:]
 				if i := strings.Index(t, "</p>"); i >= 0 {
-					t = t[:i] + t[i+4:]
+					w.WriteString(t[:i])
+					t = t[i+4:]
 				}
 				m = t
 			}
-			b.WriteString(m + "</li>")
+			w.WriteString(m)
+			w.WriteString("</li>")
 		}
-		b.WriteString("\n</" + bl.kind + ">")
-		return b.String()
+		w.WriteString("\n</" + bl.kind + ">")
 	}
-	return ""
 }
 
 // phpEscape is PHP's htmlspecialchars as Parsedown's escape() calls it:
@@ -343,48 +366,222 @@ var (
 	mdStrongUnd  = regexp.MustCompile(`(?s)^__((?:\\_|[^_]|_[^_]*_)+?)__(?:[^_]|$)`)
 	mdEmStar     = regexp.MustCompile(`(?s)^\*((?:\\\*|[^*]|\*\*[^*]+?\*\*)+?)\*(?:[^*]|$)`)
 	mdEmUnd      = regexp.MustCompile(`(?s)^_((?:\\_|[^_]|__[^_]*__)+?)_(?:[^0-9A-Za-z_]|$)`)
-	mdCode       = regexp.MustCompile("(?s)^(`+)[ ]*(.+?)[ ]*`")
 	mdLinkDest   = regexp.MustCompile(`^[(]\s*((?:[^ ()]+|[(][^ )]+[)])+)(?:[ ]+("[^"]*"|'[^']*'))?\s*[)]`)
-	mdURL        = regexp.MustCompile(`(?i)\bhttps?://[^\s<]+\b/*`)
-	mdURLTag     = regexp.MustCompile(`(?i)^<(\w+://[^ >]+)>`)
-	mdEmailTag   = regexp.MustCompile(`(?i)^<((mailto:)?\S+?@\S+?)>`)
-	mdStrike     = regexp.MustCompile(`^~~(~*[^~].*?)~~`)
-	mdEntity     = regexp.MustCompile(`^&#?\w+;`)
-	mdBreak      = regexp.MustCompile(`[ ]*\n`)
+	mdURLAt      = regexp.MustCompile(`(?i)^https?://[^\s<]+\b/*`) // Parsedown's \bhttps?:[\/]{2}[^\s<]+\b\/*, anchored
+
+	mdURLTag   = regexp.MustCompile(`(?i)^<(\w+://[^ >]+)>`)
+	mdEmailTag = regexp.MustCompile(`(?i)^<((mailto:)?\S+?@\S+?)>`)
+	mdStrike   = regexp.MustCompile(`^~~(~*[^~].*?)~~`)
+	mdEntity   = regexp.MustCompile(`^&#?\w+;`)
+	mdBreak    = regexp.MustCompile(`[ ]*\n`)
 )
 
 const mdMarkers = "!\"*_&[:<>`~\\"
 
-// line is Parsedown's line(): inline markup.
-func (p *parsedown) line(text string) string {
-	return p.inline(text, nil)
+// mdInline is one text being rendered as inline markup, with the indexes
+// that let every marker be tried in time independent of the text after it
+// (Parsedown scans the rest of the text for many markers: a text of n '['
+// cost n²). Each index is built on first use, in one pass over s.
+type mdInline struct {
+	s     string
+	close []int32 // close[i]-1: the ']' that closes the '[' at i (0: none)
+	dest  []int32 // dest[i]: the farthest end of a link destination from i
+	ticks []mdRun // backtick runs, in order
+	byLen map[int32][]int32
+	tick  int // the run of the last backtick asked about
+
+	gt, at, gtAt, ws, tagEnd mdNext
 }
 
-func (p *parsedown) inline(text string, nonNestable map[string]bool) string {
-	var out strings.Builder
+// mdRun is a maximal run of backticks.
+type mdRun struct{ start, end int32 }
+
+// mdNext caches where the next byte of a set is, for questions asked at
+// non-decreasing positions: it scans each byte at most once.
+type mdNext struct{ from, at int }
+
+// index is the first index at or after from of a byte in set (len(s) if
+// none).
+func (c *mdNext) index(s string, from int, set string) int {
+	if from >= len(s) {
+		return len(s)
+	}
+	if c.at > 0 && from >= c.from && from <= c.at-1 {
+		return c.at - 1
+	}
+	i := strings.IndexAny(s[from:], set)
+	if i < 0 {
+		i = len(s) - from
+	}
+	c.from, c.at = from, from+i+1
+	return from + i
+}
+
+// closing is the index of the ']' that closes the '[' at i, or -1.
+func (x *mdInline) closing(i int) int {
+	if x.close == nil {
+		x.close = make([]int32, len(x.s))
+		var open []int32
+		for j := 0; j < len(x.s); j++ {
+			switch x.s[j] {
+			case '[':
+				open = append(open, int32(j))
+			case ']':
+				if len(open) > 0 {
+					x.close[open[len(open)-1]] = int32(j + 1)
+					open = open[:len(open)-1]
+				}
+			}
+		}
+	}
+	return int(x.close[i]) - 1
+}
+
+// destEnd is the farthest end of what mdLinkDest's group 1,
+// (?:[^ ()]+|[(][^ )]+[)])+, can match from i (i itself if nothing).
+func (x *mdInline) destEnd(i int) int {
+	n := len(x.s)
+	if x.dest == nil {
+		x.dest = make([]int32, n+1)
+		x.dest[n] = int32(n)
+		runEnd, groupEnd := n, n // next ' ', '(' or ')'; next ' ' or ')'
+		for j := n - 1; j >= 0; j-- {
+			switch c := x.s[j]; c {
+			case ' ', ')':
+				x.dest[j] = int32(j)
+			case '(':
+				if f := groupEnd; f < n && x.s[f] == ')' && f > j+1 {
+					x.dest[j] = x.dest[f+1]
+				} else {
+					x.dest[j] = int32(j)
+				}
+			default:
+				x.dest[j] = x.dest[runEnd]
+			}
+			switch x.s[j] {
+			case ' ', ')':
+				runEnd, groupEnd = j, j
+			case '(':
+				runEnd = j
+			}
+		}
+	}
+	return int(x.dest[i])
+}
+
+// spaceEnd is the first index at or after i that is not \s ([\t\n\f\r ]).
+func (x *mdInline) spaceEnd(i int) int {
+	for i < len(x.s) && strings.IndexByte("\t\n\f\r ", x.s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+// destWindow says whether mdLinkDest can match at i (where a '(' is) and
+// bounds where its match ends: the match is that of s[i:end]. A match is
+// "(", spaces, a destination (no ' '; its possible ends are at most
+// destEnd, and only destEnd is followed by a ' '), then either \s* ")" or
+// spaces, a quoted title, \s* and ")". Matching it only then makes every
+// '[' cost the link it renders, not the text after it.
+func (x *mdInline) destWindow(i int) (end int, ok bool) {
+	s, n := x.s, len(x.s)
+	d := x.destEnd(x.spaceEnd(i + 1))
+	w := x.spaceEnd(d)
+	ok = w < n && s[w] == ')'
+	end = max(d, w) + 1
+	if d < n && s[d] == ' ' {
+		q := d
+		for q < n && s[q] == ' ' {
+			q++
+		}
+		if q < n && (s[q] == '"' || s[q] == '\'') {
+			if e := strings.IndexByte(s[q+1:], s[q]); e >= 0 {
+				if t := x.spaceEnd(q + 1 + e + 1); t < n && s[t] == ')' {
+					ok, end = true, max(end, t+1)
+				}
+			}
+		}
+	}
+	return min(end, n), ok
+}
+
+// code is Parsedown's inlineCode at i (a '`'): the run of backticks from i
+// opens, the next run of as many closes; it returns the closing run's
+// start, or -1. mdCode's (`+)[ ]*(.+?)[ ]*` finds the whole run only if a
+// backtick follows it, and otherwise no code.
+func (x *mdInline) code(i int) (r, closer int) {
+	if x.ticks == nil {
+		x.byLen = map[int32][]int32{}
+		for j := 0; j < len(x.s); {
+			if x.s[j] != '`' {
+				j++
+				continue
+			}
+			k := j
+			for k < len(x.s) && x.s[k] == '`' {
+				k++
+			}
+			x.byLen[int32(k-j)] = append(x.byLen[int32(k-j)], int32(len(x.ticks)))
+			x.ticks = append(x.ticks, mdRun{int32(j), int32(k)})
+			j = k
+		}
+	}
+	for int(x.ticks[x.tick].end) <= i {
+		x.tick++
+	}
+	r = int(x.ticks[x.tick].end) - i
+	same := x.byLen[int32(r)]
+	k := sort.Search(len(same), func(k int) bool { return int(same[k]) > x.tick })
+	if k == len(same) {
+		return r, -1
+	}
+	return r, int(x.ticks[same[k]].start)
+}
+
+// inline is Parsedown's line(): it writes the inline markup of text to w.
+// non names the inline types not to look for (inside a link's text).
+func (p *parsedown) inline(w *strings.Builder, text string, non map[string]bool) {
+	x := &mdInline{s: text}
+	ctx := 0 // Parsedown's $text starts here
 	for {
-		i := strings.IndexAny(text, mdMarkers)
-		if i < 0 {
+		k := strings.IndexAny(text[ctx:], mdMarkers)
+		if k < 0 {
 			break
 		}
-		ex := text[i:]
-		pos, extent, markup, ok := p.inlineAt(ex, text, i, nonNestable)
+		i := ctx + k
+		pos, extent, markup, ok := p.inlineAt(x, ctx, i, non)
 		if ok && pos <= i {
-			out.WriteString(p.unmarked(text[:pos]))
-			out.WriteString(markup)
-			text = text[pos+extent:]
+			p.unmarked(w, text[ctx:pos])
+			w.WriteString(markup)
+			ctx = pos + extent
 			continue
 		}
-		out.WriteString(p.unmarked(text[:i+1]))
-		text = text[i+1:]
+		p.unmarked(w, text[ctx:i+1])
+		ctx = i + 1
 	}
-	out.WriteString(p.unmarked(text))
-	return out.String()
+	p.unmarked(w, text[ctx:])
 }
 
-func (p *parsedown) unmarked(s string) string {
-	s = mdBreak.ReplaceAllString(s, "<br />\n")
-	return strings.ReplaceAll(s, " \n", "\n")
+// inlineString is inline into a string.
+func (p *parsedown) inlineString(text string, non map[string]bool) string {
+	var b strings.Builder
+	p.inline(&b, text, non)
+	return b.String()
+}
+
+// unmarked is Parsedown's unmarkedText with line breaks enabled: spaces
+// before a line feed go, and the line feed becomes "<br />\n".
+func (p *parsedown) unmarked(w *strings.Builder, s string) {
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			w.WriteString(s)
+			return
+		}
+		w.WriteString(strings.TrimRight(s[:i], " "))
+		w.WriteString("<br />\n")
+		s = s[i+1:]
+	}
 }
 
 func (p *parsedown) attr(s string) string { return phpEscape(s, true) }
@@ -403,8 +600,16 @@ func (p *parsedown) safeURL(u string) string {
 	return strings.ReplaceAll(u, ":", "%3A")
 }
 
-// inlineAt tries the inline types of the marker that starts ex (text[i:]).
-func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, extent int, markup string, ok bool) {
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// inlineAt tries the inline types of the marker at x.s[i]; Parsedown's
+// context (the text not yet rendered) starts at ctx. pos is where the
+// markup starts (before i for a URL), extent how many bytes it replaces.
+func (p *parsedown) inlineAt(x *mdInline, ctx, i int, non map[string]bool) (pos, extent int, markup string, ok bool) {
+	text := x.s
+	ex := text[i:]
 	pos = i
 	switch ex[0] {
 	case '"':
@@ -420,21 +625,16 @@ func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, 
 			return pos, 2, ex[1:2], true
 		}
 	case '`':
-		if m := mdCode.FindStringSubmatch(ex); m != nil {
-			// the closing run must have the same length, not followed by `
-			open := m[1]
-			rest := ex[len(open):]
-			for j := 0; j < len(rest); j++ {
-				if strings.HasPrefix(rest[j:], open) && (j+len(open) >= len(rest) || rest[j+len(open)] != '`') && (j == 0 || rest[j-1] != '`') {
-					body := strings.Trim(rest[:j], " ")
-					if body == "" {
-						break
-					}
-					body = regexp.MustCompile(`[ ]*\n`).ReplaceAllString(body, " ")
-					return pos, len(open) + j + len(open), "<code>" + phpEscape(body, false) + "</code>", true
-				}
-			}
+		r, c := x.code(i)
+		if c < 0 {
+			break
 		}
+		body := strings.Trim(text[i+r:c], " ")
+		if body == "" {
+			break
+		}
+		body = mdBreak.ReplaceAllString(body, " ")
+		return pos, c + r - i, "<code>" + phpEscape(body, false) + "</code>", true
 	case '*', '_':
 		if len(ex) < 2 {
 			break
@@ -467,15 +667,15 @@ func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, 
 			end := m[3] + closer // without the look-ahead character
 
 			inner := ex[m[2]:m[3]]
-			return pos, end, "<" + tag + ">" + p.inline(inner, non) + "</" + tag + ">", true
+			return pos, end, "<" + tag + ">" + p.inlineString(inner, non) + "</" + tag + ">", true
 		}
 	case '~':
 		if m := mdStrike.FindStringSubmatch(ex); m != nil {
-			return pos, len(m[0]), "<del>" + p.inline(m[1], non) + "</del>", true
+			return pos, len(m[0]), "<del>" + p.inlineString(m[1], non) + "</del>", true
 		}
 	case '!':
 		if len(ex) > 1 && ex[1] == '[' {
-			if ext, label, href, title, ok := p.link(ex[1:]); ok {
+			if ext, label, href, title, ok := p.link(x, i+1); ok {
 				s := `<img src="` + p.attr(p.safeURL(href)) + `" alt="` + p.attr(label) + `"`
 				if title != "" {
 					s += ` title="` + p.attr(title) + `"`
@@ -487,7 +687,7 @@ func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, 
 		if non["link"] {
 			break
 		}
-		if ext, label, href, title, ok := p.link(ex); ok {
+		if ext, label, href, title, ok := p.link(x, i); ok {
 			inner := map[string]bool{"link": true, "url": true}
 			for k := range non {
 				inner[k] = true
@@ -496,22 +696,42 @@ func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, 
 			if title != "" {
 				s += ` title="` + p.attr(title) + `"`
 			}
-			return pos, ext, s + ">" + p.inline(label, inner) + "</a>", true
+			return pos, ext, s + ">" + p.inlineString(label, inner) + "</a>", true
 		}
 	case ':':
 		if non["url"] || len(ex) < 3 || ex[2] != '/' {
 			break
 		}
-		if m := mdURL.FindStringIndex(text); m != nil && m[0] <= i {
-			u := text[m[0]:m[1]]
-			return m[0], len(u), `<a href="` + p.attr(p.safeURL(u)) + `">` + phpEscape(u, false) + "</a>", true
+		// Parsedown matches \bhttps?://… anywhere in the context and takes
+		// the match if it starts at or before i. No ':' precedes i in the
+		// context, so the match can only start 4 ("http"), 5 ("https") or
+		// 6 ("httpſ": (?i) folds s and ſ) bytes before i.
+		for _, back := range [...]int{6, 5, 4} {
+			m0 := i - back
+			if m0 < ctx || m0 > ctx && isWordByte(text[m0-1]) {
+				continue
+			}
+			if m := mdURLAt.FindStringIndex(text[m0:]); m != nil {
+				u := text[m0 : m0+m[1]]
+				return m0, len(u), `<a href="` + p.attr(p.safeURL(u)) + `">` + phpEscape(u, false) + "</a>", true
+			}
 		}
 	case '<':
-		if strings.Contains(ex, ">") {
-			if m := mdURLTag.FindStringSubmatch(ex); m != nil {
+		// mdURLTag's match ends at the first ' ' or '>' after i, and
+		// mdEmailTag's within the run of non-spaces from i, after an '@'
+		// that a '>' follows; the regexps run only where they can match.
+		n := len(text)
+		if x.gt.index(text, i, ">") == n {
+			return pos, 1, "&lt;", true
+		}
+		if e := x.tagEnd.index(text, i+1, " >"); e < n && text[e] == '>' {
+			if m := mdURLTag.FindStringSubmatch(text[i : e+1]); m != nil {
 				return pos, len(m[0]), `<a href="` + p.attr(p.safeURL(m[1])) + `">` + phpEscape(m[1], false) + "</a>", true
 			}
-			if m := mdEmailTag.FindStringSubmatch(ex); m != nil {
+		}
+		ws := x.ws.index(text, i+1, "\t\n\f\r ")
+		if a := x.at.index(text, i+2, "@"); a < ws && x.gtAt.index(text, a+2, ">") < ws {
+			if m := mdEmailTag.FindStringSubmatch(text[i:ws]); m != nil {
 				href := m[1]
 				if m[2] == "" {
 					href = "mailto:" + href
@@ -524,29 +744,18 @@ func (p *parsedown) inlineAt(ex, text string, i int, non map[string]bool) (pos, 
 	return 0, 0, "", false
 }
 
-// link reads [label](href "title") at the start of ex.
-func (p *parsedown) link(ex string) (extent int, label, href, title string, ok bool) {
-	depth := 0
-	end := -1
-	for j := 0; j < len(ex); j++ {
-		switch ex[j] {
-		case '[':
-			depth++
-		case ']':
-			depth--
-			if depth == 0 {
-				end = j
-			}
-		}
-		if end >= 0 {
-			break
-		}
-	}
-	if end < 0 {
+// link reads [label](href "title") at x.s[i], a '['; extent counts from i.
+func (p *parsedown) link(x *mdInline, i int) (extent int, label, href, title string, ok bool) {
+	end := x.closing(i)
+	if end < 0 || end+1 >= len(x.s) || x.s[end+1] != '(' {
 		return
 	}
-	label = ex[1:end]
-	m := mdLinkDest.FindStringSubmatch(ex[end+1:])
+	label = x.s[i+1 : end]
+	w, can := x.destWindow(end + 1)
+	if !can {
+		return
+	}
+	m := mdLinkDest.FindStringSubmatch(x.s[end+1 : w])
 	if m == nil {
 		return
 	}
@@ -554,5 +763,5 @@ func (p *parsedown) link(ex string) (extent int, label, href, title string, ok b
 	if m[2] != "" {
 		title = m[2][1 : len(m[2])-1]
 	}
-	return end + 1 + len(m[0]), label, href, title, true
+	return end + 1 + len(m[0]) - i, label, href, title, true
 }
