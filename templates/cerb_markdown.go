@@ -60,8 +60,6 @@ type mdBlock struct {
 
 var (
 	mdRule    = regexp.MustCompile(`^([*_-])([ ]*[*_-]){2,}[ ]*$`)
-	mdUL      = regexp.MustCompile(`^([*+-])[ ]+(.*)$`)
-	mdOL      = regexp.MustCompile(`^([0-9]+)[.][ ]+(.*)$`)
 	mdFence   = regexp.MustCompile("^(`{3,}|~{3,})[ ]*([^`]*?)[ ]*$")
 	mdSetext1 = regexp.MustCompile(`^=+[ ]*$`)
 	mdSetext2 = regexp.MustCompile(`^-+[ ]*$`)
@@ -241,19 +239,38 @@ func (p *parsedown) lines(w *strings.Builder, lines []string, depth int) {
 	w.WriteString("\n")
 }
 
-// listItem matches a list item of the kind; for ul the marker is
-// * + or -, for ol a number and . or ).
+// listItem matches a list item of the kind: for ul ^([*+-])[ ]+(.*)$
+// (or the marker alone), for ol ^([0-9]+)[.][ ]+(.*)$; lines hold no line
+// feed, so (.*)$ is the rest of the line. It is written out rather than a
+// regexp because nested lists run it over the same long line at every
+// level.
 func (p *parsedown) listItem(kind, text string) []string {
+	n := 0
 	if kind == "ul" {
-		if m := mdUL.FindStringSubmatch(text); m != nil {
-			return m
+		if text == "" || strings.IndexByte("*+-", text[0]) < 0 {
+			return nil
 		}
-		if len(text) == 1 && strings.ContainsAny(text, "*+-") {
+		if len(text) == 1 {
 			return []string{text, text, ""}
 		}
+		n = 1
+	} else {
+		for n < len(text) && '0' <= text[n] && text[n] <= '9' {
+			n++
+		}
+		if n == 0 || n == len(text) || text[n] != '.' {
+			return nil
+		}
+	}
+	rest := text[n:]
+	if kind == "ol" {
+		rest = rest[1:]
+	}
+	item := strings.TrimLeft(rest, " ")
+	if len(item) == len(rest) {
 		return nil
 	}
-	return mdOL.FindStringSubmatch(text)
+	return []string{text, text[:n], item}
 }
 
 // startsBlock says which block the line starts ("" for none); at
@@ -354,12 +371,17 @@ func (p *parsedown) block(w *strings.Builder, bl *mdBlock, depth int) {
 // phpEscape is PHP's htmlspecialchars as Parsedown's escape() calls it:
 // quotes too (ENT_QUOTES) for attributes, not for text.
 func phpEscape(s string, quotes bool) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 	if quotes {
-		r = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;")
+		return mdEscapeQuotes.Replace(s)
 	}
-	return r.Replace(s)
+	return mdEscape.Replace(s)
 }
+
+// The replacers of phpEscape (a strings.Replacer is safe for concurrent use).
+var (
+	mdEscape       = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	mdEscapeQuotes = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;")
+)
 
 var (
 	mdStrongStar = regexp.MustCompile(`(?s)^\*\*((?:\\\*|[^*]|\*[^*]*\*)+?)\*\*(?:[^*]|$)`)
