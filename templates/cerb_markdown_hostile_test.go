@@ -139,3 +139,32 @@ func TestMarkdownToHTML_SameAsBefore(t *testing.T) {
 		t.Errorf("%d of %d differ", bad, len(golden.Sums))
 	}
 }
+
+// TestMarkdownToHTML_Nesting: quotes and list items nest mdMaxDepth (32)
+// levels; below, a line that would open one more is a paragraph.
+func TestMarkdownToHTML_Nesting(t *testing.T) {
+	t.Parallel()
+	quotes := func(n int, inner string) string {
+		return strings.Repeat("<blockquote>\n", n) + inner + strings.Repeat("\n</blockquote>", n)
+	}
+	items := func(n int, inner string) string {
+		return strings.Repeat("<ul>\n<li>\n", n-1) + "<ul>\n<li>" + inner + "</li>\n</ul>" + strings.Repeat("\n</li>\n</ul>", n-1)
+	}
+	for _, c := range []struct{ name, in, want string }{
+		{"Quote31", strings.Repeat("> ", 31) + "x", quotes(31, "<p>x</p>")},
+		{"Quote32", strings.Repeat("> ", 32) + "x", quotes(32, "<p>x</p>")},
+		{"Quote33", strings.Repeat("> ", 33) + "x", quotes(32, "<p>&gt; x</p>")},
+		{"Quote40", strings.Repeat("> ", 40) + "x", quotes(32, "<p>&gt; &gt; &gt; &gt; &gt; &gt; &gt; &gt; x</p>")},
+		{"Quote500000", strings.Repeat("> ", 500000) + "x", quotes(32, "<p>"+strings.Repeat("&gt; ", 500000-32)+"x</p>")},
+		{"List32", strings.Repeat("- ", 32) + "x", items(32, "x")},
+		{"List33", strings.Repeat("- ", 33) + "x", items(32, "- x")},
+		{"List500000", strings.Repeat("1. ", 500000) + "x", strings.ReplaceAll(items(32, strings.Repeat("1. ", 500000-32)+"x"), "ul>", "ol>")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, _ := fMarkdownToHTML(c.in)
+			if got != c.want {
+				t.Errorf("markdown_to_html(%.40q…)\n got %.200q…\nwant %.200q…", c.in, got, c.want)
+			}
+		})
+	}
+}
