@@ -306,11 +306,11 @@ func (p *parsedown) block(w *strings.Builder, bl *mdBlock, depth int) {
 	switch bl.kind {
 	case "p":
 		w.WriteString("<p>")
-		p.inline(w, strings.Join(bl.lines, "\n"), nil)
+		p.inline(w, strings.Join(bl.lines, "\n"), nil, 0)
 		w.WriteString("</p>")
 	case "h1", "h2", "h3", "h4", "h5", "h6":
 		w.WriteString("<" + bl.kind + ">")
-		p.inline(w, strings.Join(bl.lines, "\n"), nil)
+		p.inline(w, strings.Join(bl.lines, "\n"), nil, 0)
 		w.WriteString("</" + bl.kind + ">")
 	case "hr":
 		w.WriteString("<hr />")
@@ -410,6 +410,7 @@ const mdMarkers = "!\"*_&[:<>`~\\"
 // cost n²). Each index is built on first use, in one pass over s.
 type mdInline struct {
 	s     string
+	depth int // how many emphases, strikethroughs and links enclose s
 	close []int32 // close[i]-1: the ']' that closes the '[' at i (0: none)
 	dest  []int32 // dest[i]: the farthest end of a link destination from i
 	ticks []mdRun // backtick runs, in order
@@ -565,9 +566,13 @@ func (x *mdInline) code(i int) (r, closer int) {
 }
 
 // inline is Parsedown's line(): it writes the inline markup of text to w.
-// non names the inline types not to look for (inside a link's text).
-func (p *parsedown) inline(w *strings.Builder, text string, non map[string]bool) {
-	x := &mdInline{s: text}
+// non names the inline types not to look for (inside a link's text); depth
+// is how many emphases, strikethroughs and links enclose text: like
+// blocks, they nest at most mdMaxDepth levels, below which '*', '_' and
+// '~' are text ("**"*n + "x" + "**"*n nested n levels, each scanning the
+// rest of the text: quadratic).
+func (p *parsedown) inline(w *strings.Builder, text string, non map[string]bool, depth int) {
+	x := &mdInline{s: text, depth: depth}
 	ctx := 0 // Parsedown's $text starts here
 	for {
 		k := strings.IndexAny(text[ctx:], mdMarkers)
@@ -589,9 +594,9 @@ func (p *parsedown) inline(w *strings.Builder, text string, non map[string]bool)
 }
 
 // inlineString is inline into a string.
-func (p *parsedown) inlineString(text string, non map[string]bool) string {
+func (p *parsedown) inlineString(text string, non map[string]bool, depth int) string {
 	var b strings.Builder
-	p.inline(&b, text, non)
+	p.inline(&b, text, non, depth)
 	return b.String()
 }
 
@@ -662,7 +667,7 @@ func (p *parsedown) inlineAt(x *mdInline, ctx, i int, non map[string]bool) (pos,
 		body = mdBreak.ReplaceAllString(body, " ")
 		return pos, c + r - i, "<code>" + phpEscape(body, false) + "</code>", true
 	case '*', '_':
-		if len(ex) < 2 {
+		if len(ex) < 2 || x.depth >= mdMaxDepth {
 			break
 		}
 		var m []int
@@ -693,11 +698,14 @@ func (p *parsedown) inlineAt(x *mdInline, ctx, i int, non map[string]bool) (pos,
 			end := m[3] + closer // without the look-ahead character
 
 			inner := ex[m[2]:m[3]]
-			return pos, end, "<" + tag + ">" + p.inlineString(inner, non) + "</" + tag + ">", true
+			return pos, end, "<" + tag + ">" + p.inlineString(inner, non, x.depth+1) + "</" + tag + ">", true
 		}
 	case '~':
+		if x.depth >= mdMaxDepth {
+			break
+		}
 		if m := mdStrike.FindStringSubmatch(ex); m != nil {
-			return pos, len(m[0]), "<del>" + p.inlineString(m[1], non) + "</del>", true
+			return pos, len(m[0]), "<del>" + p.inlineString(m[1], non, x.depth+1) + "</del>", true
 		}
 	case '!':
 		if len(ex) > 1 && ex[1] == '[' {
@@ -722,7 +730,7 @@ func (p *parsedown) inlineAt(x *mdInline, ctx, i int, non map[string]bool) (pos,
 			if title != "" {
 				s += ` title="` + p.attr(title) + `"`
 			}
-			return pos, ext, s + ">" + p.inlineString(label, inner) + "</a>", true
+			return pos, ext, s + ">" + p.inlineString(label, inner, x.depth+1) + "</a>", true
 		}
 	case ':':
 		if non["url"] || len(ex) < 3 || ex[2] != '/' {
