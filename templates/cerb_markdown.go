@@ -410,7 +410,7 @@ const mdMarkers = "!\"*_&[:<>`~\\"
 // cost n²). Each index is built on first use, in one pass over s.
 type mdInline struct {
 	s     string
-	depth int // how many emphases, strikethroughs and links enclose s
+	depth int     // how many emphases, strikethroughs and links enclose s
 	close []int32 // close[i]-1: the ']' that closes the '[' at i (0: none)
 	dest  []int32 // dest[i]: the farthest end of a link destination from i
 	ticks []mdRun // backtick runs, in order
