@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,9 @@ func TestAdmin_ContentEncoding(t *testing.T) {
 		{"gzip bomb", "gzip", bomb, http.StatusRequestEntityTooLarge, 16 << 20},
 		{"br bomb", "br", br(make([]byte, 64<<20)), http.StatusRequestEntityTooLarge, 16 << 20},
 		{"bomb in a bomb", "gzip, gzip", gz(bomb), http.StatusRequestEntityTooLarge, 16 << 20},
+		// Two header lines are one list, "gzip, gzip" (review2: the
+		// first line alone was read, and a gzip stored as the body).
+		{"gzip on two lines", "gzip\ngzip", gz(gz([]byte(plain))), http.StatusOK, 0},
 		{"unknown", "x-evil", []byte(plain), http.StatusUnsupportedMediaType, 0},
 		{"unknown after gzip", "gzip, zstd", gz([]byte(plain)), http.StatusUnsupportedMediaType, 0},
 		{"bad gzip", "gzip", []byte("\x1f\x8bnot gzip at all"), http.StatusBadRequest, 0},
@@ -93,7 +97,8 @@ func TestAdmin_ContentEncoding(t *testing.T) {
 }
 
 // post sends body to POST /api/v1/webhooks/validate with the admin token
-// and Content-Encoding coding (none when empty) over a new connection.
+// and Content-Encoding coding (none when empty; a line each for codings
+// split by "\n") over a new connection.
 func post(t *testing.T, addr, coding string, body []byte) response {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
@@ -103,7 +108,9 @@ func post(t *testing.T, addr, coding string, body []byte) response {
 	head := "POST /api/v1/webhooks/validate HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + testAdminToken +
 		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
 	if coding != "" {
-		head += "Content-Encoding: " + coding + "\r\n"
+		for _, line := range strings.Split(coding, "\n") {
+			head += "Content-Encoding: " + line + "\r\n"
+		}
 	}
 	_, err = conn.Write(append([]byte(head+"\r\n"), body...))
 	require.NoError(t, err)

@@ -230,11 +230,18 @@ func (m MemorySettings) ExtensionArgs() []string {
 	}
 }
 
-// MaxBodyLimit is the largest --body-limit: a run's inputs hold the body
-// up to twice (request_body and its form fields) and travel to the
-// extension in one message of at most plugins.MaxMessage bytes, with 1 MiB
-// left for the rest.
-const MaxBodyLimit = (plugins.MaxMessage - 1<<20) / 2
+// MaxBodyLimit is the largest --body-limit, 20 MiB: a run's inputs travel
+// to the extension in one message of at most plugins.MaxMessage bytes, and
+// hold the body up to twice (a job's request_body and webhook_data, or
+// request_body and its form fields), each byte written as up to 6 in the
+// JSON an extension without the wire form reads (\u0001): 12 times the
+// body, 240 MiB, and 16 MiB for the headers and the rest (review2: the
+// first bound, half the message, let a job of a 110 MiB form body or a
+// run of 21 MiB of control bytes fail).
+const MaxBodyLimit = 20 << 20
+
+// The message must hold 12 bodies and 16 MiB more.
+const _ = uint(plugins.MaxMessage - 12*MaxBodyLimit - 16<<20)
 
 // DefaultConfig returns the configuration `hookhost serve` starts with.
 func DefaultConfig() Config {
@@ -309,7 +316,7 @@ func (c *Config) validate() error {
 	case c.BodyLimit < 1:
 		return fmt.Errorf("--body-limit %d: must be at least 1 byte", c.BodyLimit)
 	case c.BodyLimit > MaxBodyLimit:
-		return fmt.Errorf("--body-limit %d: must be at most %d bytes (a run carries the body to its extension up to twice, in messages of at most %d bytes)", c.BodyLimit, MaxBodyLimit, plugins.MaxMessage)
+		return fmt.Errorf("--body-limit %d: must be at most %d bytes (20 MiB: a run carries the body to its extension up to twice, JSON-escaped, in messages of at most %d bytes)", c.BodyLimit, MaxBodyLimit, plugins.MaxMessage)
 	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
 		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
 	case c.ExtensionStartTimeout <= 0 || c.ExtensionStartTimeout > 5*time.Minute:

@@ -26,7 +26,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"NoBodyLimit", func(c *Config) { c.BodyLimit = 0 }, "--body-limit 0: must be at least 1 byte"},
 		{"LargestBodyLimit", func(c *Config) { c.BodyLimit = MaxBodyLimit }, ""},
 		{"HugeBodyLimit", func(c *Config) { c.BodyLimit = MaxBodyLimit + 1 },
-			"--body-limit 133693441: must be at most 133693440 bytes (a run carries the body to its extension up to twice, in messages of at most 268435456 bytes)"},
+			"--body-limit 20971521: must be at most 20971520 bytes (20 MiB: a run carries the body to its extension up to twice, JSON-escaped, in messages of at most 268435456 bytes)"},
 		{"TooManyProcesses", func(c *Config) { c.ExtensionProcesses = 65 }, "--extension-processes 65: must be between 1 and 64"},
 		{"NoConnections", func(c *Config) { c.MaxConnections = 0 }, "--max-connections 0: must be at least 1"},
 		{"TinyHeaders", func(c *Config) { c.MaxHeaderBytes = 100 }, "--max-header-bytes 100: must be between 1024 and 1048576"},

@@ -44,7 +44,13 @@ const bodyCodings = "gzip, deflate, br"
 // body cost what a plain one of the limit's size does.
 func decodeContent(c *fiber.Ctx) error {
 	req := c.Request()
-	codings := strings.TrimSpace(string(req.Header.Peek(fiber.HeaderContentEncoding)))
+	// Every Content-Encoding line, in order: two lines of gzip are
+	// "gzip, gzip" (RFC 9110, 5.3), not one gzip (review2).
+	var lines []string
+	for _, v := range req.Header.PeekAll(fiber.HeaderContentEncoding) {
+		lines = append(lines, string(v))
+	}
+	codings := strings.TrimSpace(strings.Join(lines, ","))
 	if codings == "" {
 		return c.Next()
 	}
