@@ -276,6 +276,13 @@ func parseQuery(s string) *dict.Map {
 	// appends cost n, not the n² of a scan of every key each (hunt2: 170,000
 	// "a[]=1&" held the server's core for 200 s).
 	next := map[*dict.Map]int{}
+	queryPaths(s, func(path []string, v string) { setPath(root, path, v, next) })
+	return root
+}
+
+// queryPaths calls f with the path and value of each pair of the query s,
+// as parse_str reads them: a[b][]=1 is a, b, "" (an append) and 1.
+func queryPaths(s string, f func(path []string, v string)) {
 	for _, pair := range strings.Split(s, "&") {
 		if pair == "" {
 			continue
@@ -296,9 +303,8 @@ func parseQuery(s string) *dict.Map {
 				path = append(path, p)
 			}
 		}
-		setPath(root, path, v, next)
+		f(path, v)
 	}
-	return root
 }
 
 // setPath sets v at path in m, an empty step appending (PHP's a[]=); next

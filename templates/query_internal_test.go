@@ -59,26 +59,7 @@ func jsonOf(t *testing.T, m *dict.Map) string {
 // append scans its map's keys (nextIndex).
 func oldParseQuery(s string) *dict.Map {
 	root := dict.New(4)
-	for _, pair := range strings.Split(s, "&") {
-		if pair == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		k, v = lenientUnescape(k), lenientUnescape(v)
-		name, rest, _ := strings.Cut(k, "[")
-		if name == "" {
-			continue
-		}
-		path := []string{name}
-		if rest != "" {
-			for _, p := range strings.Split("["+rest, "[") {
-				if p == "" {
-					continue
-				}
-				p, _, _ = strings.Cut(p, "]")
-				path = append(path, p)
-			}
-		}
+	queryPaths(s, func(path []string, v string) {
 		cur := root
 		for i, p := range path {
 			if p == "" {
@@ -86,7 +67,7 @@ func oldParseQuery(s string) *dict.Map {
 			}
 			if i == len(path)-1 {
 				cur.Set(p, v)
-				break
+				return
 			}
 			next, ok := cur.Value(p).(*dict.Map)
 			if !ok {
@@ -95,6 +76,6 @@ func oldParseQuery(s string) *dict.Map {
 			}
 			cur = next
 		}
-	}
+	})
 	return root
 }
