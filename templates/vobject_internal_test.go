@@ -12,8 +12,9 @@ import (
 )
 
 // TestVObjectParams_AsBefore: the parameter state machine with builders
-// gives what it gave a byte at a time (oldVObjectParams) on random
-// parameter texts of keys, values, quotes, escapes and separators.
+// gives what it gave a byte at a time (oldVObjectParams) on random ASCII
+// parameter texts of keys, values, quotes, escapes and separators; past
+// ASCII it keeps the bytes, where the old one did not.
 func TestVObjectParams_AsBefore(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 9))
 	const alphabet = `ab=;"\\x=;`
@@ -24,6 +25,17 @@ func TestVObjectParams_AsBefore(t *testing.T) {
 		}
 		s := string(b)
 		require.Equal(t, jsonOf(t, oldVObjectParams(s)), jsonOf(t, vobjectParams(s)), "%q", s)
+	}
+	// Bytes past ASCII are kept as they are, as PHP's string appends keep
+	// them: the old machine appended string(c) of each byte, which turned
+	// "é" into "Ã©" (review3).
+	for _, tt := range []struct{ in, want string }{
+		{"CN=é", `{"CN":"é"}`},
+		{`CN="é;x"`, `{"CN":"é;x"}`},
+		{`CN=\é`, `{"CN":"é"}`},
+		{"é=1", `{"é":"1"}`},
+	} {
+		require.Equal(t, tt.want, jsonOf(t, vobjectParams(tt.in)), "%q", tt.in)
 	}
 }
 
