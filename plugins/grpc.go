@@ -21,9 +21,10 @@ const initTimeout = 10 * time.Second
 
 // MaxMessage is the largest message either side of the link to an
 // extension takes, over gRPC as on the run socket (maxFrame): a run's
-// request, whose inputs hold the webhook's body (up to twice, with its
-// form fields), or its outcome. gRPC's default receive cap, 4 MiB, failed
-// every run of a larger body; a host bounds its body limit by this.
+// request, whose inputs may hold the webhook's body several times (a
+// job's request_body and webhook_data, JSON-escaped), or its outcome.
+// gRPC's default receive cap, 4 MiB, failed every run of a larger body; a
+// host bounds its body limit by this (host.MaxBodyLimit).
 const MaxMessage = maxFrame
 
 // DialOptions are the gRPC dial options of a host's connection to an

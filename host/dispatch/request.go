@@ -143,7 +143,8 @@ func pathAfterToken(orig, token string, c *fiber.Ctx) string {
 // type compared without case), in order; file parts are not fields. Only
 // the first automations.MaxInputVars fields are read, the ones
 // request_params keeps, and at most maxMultipartParts parts, as PHP reads
-// them, so a body of many tiny parts costs no memory per part past those. The server must not pre-parse multipart bodies
+// them, so a body of many tiny parts costs no memory per part past those.
+// The server must not pre-parse multipart bodies
 // (DisablePreParseMultipartForm): fasthttp then re-encodes the body from
 // a Go map, in random order.
 func formFields(contentType string, body []byte) [][2]string {
