@@ -66,6 +66,23 @@ func jobEvent(automation, job string) string {
 	return "automation/deploy:\n  uri: cerb:automation:" + automation + "\n  inputs:\n    environment: staging\n  job:\n" + job
 }
 
+// storedJobInputs reads a job's inputs as stored: its record's redacted
+// copy and the real ones in its River args.
+func storedJobInputs(t *testing.T, b *testBundle, id string) (record, real []byte) {
+	t.Helper()
+	db, dialect := b.srv.Store().DB(), b.srv.Store().Dialect()
+	args := "json(args)"
+	if dialect == jobs.DialectPostgres {
+		args = "args::text"
+	}
+	var riverArgs []byte
+	q := rebind(dialect, `SELECT h.inputs, `+args+` FROM hookhost_jobs h JOIN river_job r ON r.id = h.river_id WHERE h.id = ?`)
+	require.NoError(t, db.QueryRowContext(context.Background(), q, id).Scan(&record, &riverArgs))
+	var a struct{ Inputs []byte } // base64 in the args
+	require.NoError(t, json.Unmarshal(riverArgs, &a), "%s", riverArgs)
+	return record, a.Inputs
+}
+
 // fakeRunner stands in for the extensions; fn decides each run.
 type fakeRunner struct {
 	calls   atomic.Int32
@@ -154,7 +171,7 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupJobs(t, be)
-			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\n    type: freeform\nstart:\n  return:\n    status_code@int: 201\n    headers:\n      X-Env: {{inputs.environment}}\n    body: auth={{request_headers.authorization}} env={{inputs.environment}} name={{webhook_data.WebhookName}}\n", "")
+			b.createAutomation(t, "example.deploy", "inputs:\n  text/environment:\n    type: freeform\nstart:\n  return:\n    status_code@int: 201\n    headers:\n      X-Env: {{inputs.environment}}\n    body: auth={{request_headers.authorization}} env={{inputs.environment}} name={{webhook_data.WebhookName}} body={{webhook_data.RequestBody}}\n", "")
 			_, tok := b.createWebhook(t, "deploys", jobEvent("example.deploy", "    max_attempts@int: 3\n"))
 
 			r := b.do(t, "POST", "/webhooks/"+tok+"?environment=prod&api_token=abc", "application/json", `{"x":1}`,
@@ -179,7 +196,7 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 			// The automation got the fixed input (the caller's ?environment=
 			// does not override it); the record redacts the caller's
 			// Authorization it echoed (TestJobs_RecordRedactsResponse).
-			require.Equal(t, "auth=[redacted] env=staging name=deploys", resp["body"])
+			require.Equal(t, `auth=[redacted] env=staging name=deploys body={"x":1}`, resp["body"])
 			require.Equal(t, []any{[]any{"X-Env", "staging"}}, resp["headers"])
 			// The record shows them redacted.
 			in := j["inputs"].(map[string]any)
@@ -197,7 +214,16 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 			require.NoError(t, err)
 			require.NotContains(t, string(shown), "s3cret")
 			require.Equal(t, map[string]any{"status_code": float64(201), "headers": map[string]any{"X-Env": "staging"},
-				"body": "auth=[redacted] env=staging name=deploys"}, j["output"])
+				"body": `auth=[redacted] env=staging name=deploys body={"x":1}`}, j["output"])
+
+			// The job stores the body once in each copy of its inputs (the
+			// run's, in River's args, and the record's): webhook_data's
+			// RequestBody is request_body, put back when they are read.
+			record, real := storedJobInputs(t, b, id)
+			for name, stored := range map[string][]byte{"record": record, "args": real} {
+				require.Equal(t, 1, strings.Count(string(stored), `"{\"x\":1}"`), "%s: %s", name, stored)
+				require.Contains(t, string(stored), `"webhook_data":{"WebhookName":"deploys"`, name)
+			}
 		})
 	}
 }

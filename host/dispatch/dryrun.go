@@ -131,7 +131,7 @@ func (d *Dispatcher) DryRun(ctx context.Context, id string, in *api.DryRunInput)
 		out.Job = true
 		note(`a job: handler: a real request is queued as a durable job and answered 202 {"JobIds":[...]} (or with this response when the job ends within job:wait_ms); here the job's run is simulated at once`)
 		inputs.Delete(catalog.SecretsKey)
-		inputs.Set("webhook_data", webhookData(w, dr.req))
+		inputs.Set("webhook_data", automations.WebhookData(w.Name, dr.req))
 	}
 	if len(refs) > 0 || len(h.Event.Secrets) > 0 {
 		if err := d.cat.InjectSecrets(ctx, inputs, refs); err != nil {

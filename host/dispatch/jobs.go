@@ -31,7 +31,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	}
 	w := x.h.Webhook
 	opts := handler.Job
-	inputs.Set("webhook_data", webhookData(w, x.req))
+	automations.SetJobWebhookData(inputs, w.Name, x.req)
 	realInputs := encode(inputs)
 	if realInputs == nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
@@ -153,31 +153,6 @@ func (d *Dispatcher) finished(w *store.Webhook, f *jobs.Finished) (*Answer, erro
 		return nil, p
 	}
 	return &Answer{Status: f.Status, Headers: f.Headers, Body: f.Body}, nil
-}
-
-// webhookData is Azure Automation's WebhookData: the webhook's name, the
-// request headers with their original names, and the body.
-func webhookData(w *store.Webhook, req automations.HTTPRequest) *dict.Map {
-	hs := dict.New(len(req.Headers))
-	// A repeated header's later values, joined to its first once all are
-	// in: joined line by line, n lines of one header copied n²/2 values
-	// (seconds of CPU for the lines a 1 MiB --max-header-bytes admits, as
-	// request_headers did: automations.requestHeaders).
-	var more map[string][]string
-	for _, h := range req.Headers {
-		if hs.Has(h[0]) {
-			if more == nil {
-				more = map[string][]string{}
-			}
-			more[h[0]] = append(more[h[0]], h[1])
-			continue
-		}
-		hs.Set(h[0], h[1])
-	}
-	for name, vals := range more {
-		hs.Set(name, hs.Value(name).(string)+", "+strings.Join(vals, ", "))
-	}
-	return dict.Of("WebhookName", w.Name, "RequestHeader", hs, "RequestBody", string(req.Body))
 }
 
 // idempotencyHeaders carry a delivery id: a redelivery with the same value

@@ -22,8 +22,12 @@ func (r *Redactor) RawJSON(raw []byte) []byte {
 	if err != nil {
 		return encode(r.Redact(string(raw)))
 	}
-	return encode(Walk(v, r.Redact))
+	return r.JSON(v)
 }
+
+// JSON is v (a dictionary value) redacted and encoded as JSON, compact
+// (nil when it cannot be encoded).
+func (r *Redactor) JSON(v any) []byte { return encode(Walk(v, r.Redact)) }
 
 // encode encodes a dictionary value compactly (nil when it cannot be).
 func encode(v any) []byte {

@@ -42,6 +42,7 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	if err != nil || !ok {
 		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs are not a JSON object"}, nil
 	}
+	automations.ExpandJobInputs(inputs)
 	// The record redacts the caller's own credentials wherever the
 	// automation echoed them, as a run record does.
 	red := recordRedactor(r.Redactor, inputs, at.CredentialHeaders)

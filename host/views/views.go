@@ -10,6 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/templates/dict"
+
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/redact"
@@ -91,7 +94,7 @@ func Job(j *jobs.Job, level JobLevel, red *redact.Redactor) api.Job {
 		v.Response = r
 	}
 	if level == JobFull {
-		v.CallbackURL, v.Inputs, v.Output = red.Redact(j.CallbackURL), red.RawJSON(j.Inputs), red.RawJSON(j.Output)
+		v.CallbackURL, v.Inputs, v.Output = red.Redact(j.CallbackURL), jobInputs(j.Inputs, red), red.RawJSON(j.Output)
 		if r := v.Response; r != nil {
 			r.Headers = red.Headers(r.Headers)
 			r.Body = red.Redact(r.Body)
@@ -100,6 +103,20 @@ func Job(j *jobs.Job, level JobLevel, red *redact.Redactor) api.Job {
 		v.Streams = &st
 	}
 	return v
+}
+
+// jobInputs shows a job's stored inputs as its run has them: with
+// webhook_data's RequestBody, which a job stores once, as request_body
+// (automations.SetJobWebhookData), and redacted.
+func jobInputs(stored json.RawMessage, red *redact.Redactor) json.RawMessage {
+	v, err := dict.DecodeJSON(stored)
+	if err != nil {
+		return red.RawJSON(stored)
+	}
+	if m, ok := v.(*dict.Map); ok {
+		automations.ExpandJobInputs(m)
+	}
+	return red.JSON(v)
 }
 
 // Streams splits a job's log into Azure Automation's streams, every

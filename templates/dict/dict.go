@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 )
 
 // Map is an insertion-ordered string-keyed dictionary. The zero value is an
@@ -397,7 +398,7 @@ func (e *encoder) value(v any, depth int) {
 			e.b = append(e.b, "false"...)
 		}
 	case string:
-		e.b = appendJSONString(e.b, t)
+		e.string(t)
 	case int:
 		e.b = strconv.AppendInt(e.b, int64(t), 10)
 	case int64:
@@ -457,8 +458,39 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
+// string appends s as a JSON string. With a writer, a string longer than
+// encodeChunk goes out in pieces of about that size, so the buffer does not
+// grow to the whole string (a job's 1 MiB body grew it to 2 MiB, twice per
+// copy of its inputs). A piece ends before a byte that starts a character
+// where one is within the last four bytes, so no UTF-8 sequence, valid or
+// not, is cut: every piece reads as the whole string would.
+func (e *encoder) string(s string) {
+	if e.w == nil || len(s) <= encodeChunk {
+		e.b = appendJSONString(e.b, s)
+		return
+	}
+	e.b = append(e.b, '"')
+	for len(s) > 0 && e.err == nil {
+		n := min(len(s), encodeChunk)
+		for k := 0; k < utf8.UTFMax && n < len(s) && n-k > 0; k++ {
+			if utf8.RuneStart(s[n-k]) {
+				n -= k
+				break
+			}
+		}
+		e.b = appendJSONChars(e.b, s[:n])
+		s = s[n:]
+		e.flush()
+	}
+	e.b = append(e.b, '"')
+}
+
 func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
+	return append(appendJSONChars(append(b, '"'), s), '"')
+}
+
+// appendJSONChars appends s escaped as in a JSON string, without quotes.
+func appendJSONChars(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if plainASCII[c] {
@@ -496,7 +528,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	return append(b, '"')
+	return b
 }
 
 // FormatFloat prints f the way PHP and JavaScript do: integral values
