@@ -111,7 +111,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	sizeFlag(fs, &cfg.RunHistoryMaxBytes, "run-history-max-bytes", "HOOKHOST_RUN_HISTORY_MAX_BYTES", cfg.RunHistoryMaxBytes, "largest total size of the run history; the oldest records go first (0: no bound)")
 	sizeFlag(fs, &cfg.RunBodyLimit, "run-body-limit", "HOOKHOST_RUN_BODY_LIMIT", cfg.RunBodyLimit, "request body, return dictionary and error kept per run record; the rest is cut and marked")
 	durationFlag(fs, &cfg.Jobs.RecordRetention, "job-record-retention", "HOOKHOST_JOB_RECORD_RETENTION", cfg.Jobs.RecordRetention, "how long ended jobs' records are kept; 0 keeps them without an age bound")
-	sizeFlag(fs, &cfg.Jobs.RecordMaxBytes, "job-records-max-bytes", "HOOKHOST_JOB_RECORDS_MAX_BYTES", cfg.Jobs.RecordMaxBytes, "largest total size of ended jobs' records (0: no bound)")
+	sizeFlag(fs, &cfg.Jobs.RecordMaxBytes, "job-records-max-bytes", "HOOKHOST_JOB_RECORDS_MAX_BYTES", cfg.Jobs.RecordMaxBytes, "largest total size of ended jobs' records, the oldest pruned first with their queue rows (0: no bound)")
 	durationFlag(fs, &cfg.Jobs.BatchDelay, "job-batch-delay", "HOOKHOST_JOB_BATCH_DELAY", cfg.Jobs.BatchDelay, "how long concurrent job inserts are collected into one transaction")
 	durationFlag(fs, &cfg.Jobs.RetryBackoff, "job-retry-backoff", "HOOKHOST_JOB_RETRY_BACKOFF", cfg.Jobs.RetryBackoff, "first retry delay of a failed job, doubling up to 5m")
 	durationFlag(fs, &cfg.ReadTimeout, "read-timeout", "HOOKHOST_READ_TIMEOUT", cfg.ReadTimeout, "listener read timeout (whole request)")

@@ -573,6 +573,39 @@ func TestQueue_PruneRecords(t *testing.T) {
 		})
 	})
 
+	t.Run("RiverRowsGoWithTheirRecords", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, bundle := setup(t, kind, nil, nil)
+			done := finishAll(t, q, 3)
+			for _, j := range done {
+				require.Equal(t, "completed", riverState(t, bundle.db, bundle.dialect, j.RiverID))
+			}
+			// A River row not finalized (a retry River still owns) stays.
+			kept := done[2].RiverID
+			bundle.execSQL(t, `UPDATE river_job SET state = 'retryable', finalized_at = NULL WHERE id = ?`, kept)
+			riverRows := func() []int64 {
+				rows, err := bundle.db.Query(`SELECT id FROM river_job ORDER BY id`)
+				require.NoError(t, err)
+				defer rows.Close()
+				var ids []int64
+				for rows.Next() {
+					var id int64
+					require.NoError(t, rows.Scan(&id))
+					ids = append(ids, id)
+				}
+				require.NoError(t, rows.Err())
+				return ids
+			}
+			require.Len(t, riverRows(), 3)
+
+			res, err := q.PruneRecords(bundle.ctx, time.Now().Add(8*24*time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, int64(3), res.ByAge)
+			require.Equal(t, []int64{kept}, riverRows())
+		})
+	})
+
 	t.Run("BySizeOldestFinishedFirst", func(t *testing.T) {
 		t.Parallel()
 		forEachDB(t, func(t *testing.T, kind testDB) {
