@@ -105,3 +105,51 @@ func BenchmarkWebhookInputs(b *testing.B) {
 		}
 	}
 }
+
+// writesScript writes the run's dictionary through every entry point the
+// run-memory budget accounts: set:, var.set (top level and deep),
+// var.push, var.unset, a repeat's item, and command outputs.
+const writesScript = `start:
+  set:
+    order:
+      id: 42
+      lines@csv: a,b,c
+    total@int: 0
+  repeat:
+    each@csv: a,b,c,d,e,f,g,h,i,j
+    as: item
+    do:
+      var.set:
+        inputs:
+          key: order:last
+          value: {{ item }}
+        output: last
+      var.push:
+        inputs:
+          key: seen
+          value: {{ item }}
+      set:
+        total: {{ total + 1 }}
+  var.unset:
+    inputs:
+      key: order:lines
+  return:
+    total@key: total
+    seen@key: seen
+`
+
+func BenchmarkRunWrites(b *testing.B) {
+	p, err := automations.Compile(automations.Source{Name: "bench.writes", Trigger: automations.TriggerWebhookRespond, Script: writesScript},
+		automations.Options{Templates: templates.New()})
+	require.NoError(b, err)
+	inputs := automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Writes", UpdatedAt: time.Unix(1735689600, 0)})
+	ctx := context.Background()
+	rt := automations.Runtime{}
+	b.ReportAllocs()
+	for b.Loop() {
+		res := p.Run(ctx, inputs, rt)
+		if res.Exit != automations.ExitReturn {
+			b.Fatal(res.Error)
+		}
+	}
+}
