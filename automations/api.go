@@ -40,6 +40,11 @@ type Limits struct {
 	Steps      int           // node activations, default 100,000
 	ValueBytes int           // largest value a command may produce, default 16 MiB
 	LogBytes   int           // run log cap, default 64 KiB
+	// RunBytes bounds the total size of the values a run keeps in its
+	// variables (set:, var.*, outputs, repeat's as:), each measured as
+	// ValueBytes measures one value; default 128 MiB (8 values at the
+	// value limit). The caller's inputs do not count.
+	RunBytes int
 }
 
 // Options configure Compile.
@@ -81,7 +86,7 @@ type Result struct {
 	ReturnJSON []byte
 	// Error is the failure message when Exit is ExitError ("" otherwise);
 	// ErrorAt the node id where it happened. Limit names the limit that
-	// ended the run ("time", "steps", "value", "" when none).
+	// ended the run ("time", "steps", "value", "memory", "" when none).
 	Error   string
 	ErrorAt string
 	Limit   string

@@ -180,22 +180,26 @@ func withoutPath(container any, path []string) (any, bool) {
 	return container, false
 }
 
-// setPath writes v at path in the dictionary (Cerb's setKeyPath); false
-// when the path runs into a text or number.
-func (r *runner) setPath(path []string, v any) bool {
+// setPath writes v, of size bytes, at path in the dictionary (Cerb's
+// setKeyPath), charging the run's memory budget; ok is false when the path
+// runs into a text or number, stopped true when the budget ended the run
+// (nothing is written then).
+func (r *runner) setPath(at string, path []string, v any, size int) (ok, stopped bool) {
 	if len(path) == 1 {
-		r.data.Set(path[0], v)
-		return true
+		return true, r.store(at, path[0], v, size)
 	}
 	cur, _ := r.data.Get(path[0])
 	if cur != nil && !isContainer(cur) {
-		return false
+		return false, false
 	}
 	nv, ok := withPath(cur, path[1:], v)
-	if ok {
-		r.data.Set(path[0], nv)
+	if !ok {
+		return false, false
 	}
-	return ok
+	if cur == nil {
+		return true, r.store(at, path[0], nv, newLevelsBytes(path[1:], size))
+	}
+	return true, r.keep(at, path[0], nv, r.kept.byKey[path[0]]+r.writeDelta(cur, path[1:], size))
 }
 
 // varSet is var.set: write value at the key path (Cerb's setKeyPath);
@@ -213,10 +217,15 @@ func (r *runner) varSet(n *node, in *dict.Map) (any, error) {
 	if _, isBool := v.(bool); isBool {
 		return nil, cmdErrorf("'inputs:value:' must be a string or array (boolean).")
 	}
-	if r.checkSize(n.id, v) {
+	size, over := r.sized(n.id, v)
+	if over {
 		return nil, errStopped
 	}
-	if !r.setPath(path, v) {
+	ok, stopped := r.setPath(n.id, path, v, size)
+	switch {
+	case stopped:
+		return nil, errStopped
+	case !ok:
 		return false, nil
 	}
 	return v, nil
@@ -295,10 +304,15 @@ func (r *runner) varPush(n *node, in *dict.Map) (any, error) {
 		cur = []any{}
 	}
 	out := pushValue(cur, in.Value("value"))
-	if r.checkSize(n.id, out) {
+	size, over := r.sized(n.id, out)
+	if over {
 		return nil, errStopped
 	}
-	if !r.setPath(path, out) {
+	ok, stopped := r.setPath(n.id, path, out, size)
+	switch {
+	case stopped:
+		return nil, errStopped
+	case !ok:
 		return false, nil
 	}
 	return out, nil
@@ -315,7 +329,7 @@ func (r *runner) varUnset(_ *node, in *dict.Map) (any, error) {
 	unset := func(key string) bool {
 		path := strings.Split(key, ":")
 		if len(path) == 1 {
-			return r.data.Delete(path[0])
+			return r.forget(path[0])
 		}
 		top, ok := r.data.Get(path[0])
 		if !ok {
@@ -323,7 +337,8 @@ func (r *runner) varUnset(_ *node, in *dict.Map) (any, error) {
 		}
 		nv, removed := withoutPath(top, path[1:])
 		if removed {
-			r.data.Set(path[0], nv)
+			// Less is kept: the budget cannot end the run here.
+			r.keep("", path[0], nv, r.kept.byKey[path[0]]-r.removeDelta(top, path[1:]))
 		}
 		return removed
 	}

@@ -66,6 +66,9 @@ func DefaultLimits(l Limits) Limits {
 	if l.ValueBytes <= 0 {
 		l.ValueBytes = defaultValueBytes
 	}
+	if l.RunBytes <= 0 {
+		l.RunBytes = defaultRunBytes
+	}
 	if l.LogBytes <= 0 {
 		l.LogBytes = defaultLogBytes
 	}

@@ -12,7 +12,15 @@ const (
 	defaultSteps      = 100_000
 	defaultValueBytes = 16 << 20
 	defaultLogBytes   = 64 << 10
+	// defaultRunBytes leaves room for eight values at the value limit (a
+	// decoded body, its transformed copy, a response...); PHP's stock
+	// memory_limit is 128M, and there a value costs more than its bytes.
+	defaultRunBytes = 128 << 20
 )
+
+// maxPooledKeys bounds the account map a pooled runner keeps for its next
+// run.
+const maxPooledKeys = 64
 
 // nodeKind is the shape of a compiled node: a command (its commandDef says
 // what it does) or one of the flow nodes, which hold other nodes.

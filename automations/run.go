@@ -22,6 +22,7 @@ type runner struct {
 	start    time.Time
 	deadline time.Time
 	steps    int
+	kept     keptBytes // what the run's writes keep (Limits.RunBytes)
 	logBytes int
 	logFull  bool
 	done     bool
@@ -96,7 +97,12 @@ func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own boo
 			res.ErrorAt = r.cur
 		}
 		res.Steps = r.steps
+		byKey := r.kept.byKey
 		*r = runner{}
+		if len(byKey) <= maxPooledKeys {
+			clear(byKey)
+			r.kept.byKey = byKey
+		}
 		p.runners.Put(r)
 	}()
 	r.start = time.Now()
@@ -227,11 +233,8 @@ func (r *runner) log(level int, at, msg string) {
 
 // checkSize ends the run when v is larger than the value limit.
 func (r *runner) checkSize(at string, v any) bool {
-	if sizeOf(v, r.p.limits.ValueBytes) > r.p.limits.ValueBytes {
-		r.limit("value", at, fmt.Sprintf("value limit of %d bytes exceeded", r.p.limits.ValueBytes))
-		return true
-	}
-	return false
+	_, over := r.sized(at, v)
+	return over
 }
 
 // sizeOf approximates the encoded size of v, stopping once it passes budget.
@@ -364,10 +367,10 @@ func (r *runner) set(n *node) bool {
 			continue
 		}
 		v = c.phpArray(v)
-		if r.checkSize(n.id, v) {
+		size, over := r.sized(n.id, v)
+		if over || r.store(n.id, c.key, v, size) {
 			return true
 		}
-		r.data.Set(c.key, v)
 	}
 	return false
 }
@@ -407,11 +410,10 @@ func (r *runner) repeat(n *node) bool {
 		return false
 	}
 	pass := func(k, v any) bool {
-		if keyName != "" {
-			r.data.Set(keyName, k)
+		if keyName != "" && r.store(n.id, keyName, k, sizeOf(k, 0)) {
+			return true
 		}
-		r.data.Set(valName, v)
-		return r.exec(n.body)
+		return r.store(n.id, valName, v, sizeOf(v, r.p.limits.RunBytes)) || r.exec(n.body)
 	}
 	ended := false
 	switch t := each.(type) {
@@ -448,9 +450,9 @@ func (r *runner) repeat(n *node) bool {
 		return true
 	}
 	if keyName != "" {
-		r.data.Delete(keyName)
+		r.forget(keyName)
 	}
-	r.data.Delete(valName)
+	r.forget(valName)
 	return false
 }
 
@@ -560,16 +562,18 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 				})
 			}
 			em.Set("error", msg)
-			r.data.Set(outName, em)
+			if r.store(n.id, outName, em, sizeOf(em, r.p.limits.RunBytes)) {
+				return true
+			}
 		}
 		r.log(3, n.id, msg)
 		return r.exec(n.onError)
 	}
 	if _, none := out.(noOutput); outName != "" && !none {
-		if r.checkSize(n.id, out) {
+		size, over := r.sized(n.id, out)
+		if over || r.store(n.id, outName, out, size) {
 			return true
 		}
-		r.data.Set(outName, out)
 	}
 	if n.hasOnSuccess {
 		return r.exec(n.onSuccess)

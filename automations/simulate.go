@@ -64,10 +64,10 @@ func (r *runner) simulate(n *node, in *dict.Map, outName string) bool {
 		if v == nil {
 			v = dict.New(0)
 		}
-		if r.checkSize(n.id, v) {
+		size, over := r.sized(n.id, v)
+		if over || r.store(n.id, outName, v, size) {
 			return true
 		}
-		r.data.Set(outName, v)
 	}
 	switch {
 	case j.ok && n.hasOnSuccess:

@@ -1,0 +1,188 @@
+package automations_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// memProbe is an extension command that measures the live heap (after a
+// collection) each time a script calls it, keeping the largest reading.
+type memProbe struct{ peak uint64 }
+
+func (m *memProbe) RunCommand(context.Context, string, *dict.Map) (any, error) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.peak = max(m.peak, ms.HeapAlloc)
+	return nil, nil
+}
+
+// liveHeap is the live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestRunMemory_HostileVarSet is the shape a hostile review ran against a
+// server: a loop storing a fresh ~8 MB value under 150 keys kept them all
+// (1.2 GB of values, 1.7 GiB of process) and the run succeeded. The run
+// must end with the memory limit, and its live heap stay near the budget.
+// Not parallel: it reads the process's heap.
+func TestRunMemory_HostileVarSet(t *testing.T) {
+	const (
+		budget    = 32 << 20
+		valueSize = 8 << 20
+	)
+	script := `start:
+  repeat:
+    each@json: {{ range(1, 150)|json_encode }}
+    as: i
+    do:
+      var.set:
+        inputs:
+          key: k{{ i }}
+          value: {{ big }}{{ i }}
+      ext.mem:
+`
+	p := compile(t, automations.Source{Name: "hostile", Script: script, Policy: "commands:\n  ext.mem:\n    allow: yes\n"},
+		automations.Options{Limits: automations.Limits{RunBytes: budget}, Commands: []string{"ext.mem"}})
+	probe := &memProbe{}
+	inputs := dict.Of("big", strings.Repeat("x", valueSize))
+	before := liveHeap()
+	res := p.Run(context.Background(), inputs, automations.Runtime{Commands: probe})
+
+	// Three 8 MiB values (and their keys) fit in 32 MiB: the fourth ends
+	// the run. Without the budget all 150 are kept.
+	require.NotZero(t, probe.peak)
+	grown := int64(probe.peak) - int64(before)
+	t.Logf("live heap grew by %d MiB at most (budget %d MiB)", grown>>20, budget>>20)
+	require.Less(t, grown, int64(2*budget), "the run kept far more than its budget")
+	require.Equal(t, automations.ExitError, res.Exit)
+	require.Equal(t, "memory", res.Limit)
+	require.Equal(t, "run memory limit of 33554432 bytes exceeded (values kept in the run's variables)", res.Error)
+	require.Equal(t, "start:repeat:do:var.set:", res.ErrorAt)
+
+	// The default budget applies when Limits leaves it zero.
+	require.Equal(t, 128<<20, compile(t, automations.Source{Script: "start:\n"}, automations.Options{}).Limits().RunBytes)
+}
+
+// TestRunMemory_EntryPoints charges each way a value enters the run's
+// dictionary exactly: the run fits a budget of the expected bytes, and
+// fails with the memory limit one byte below. A value costs its sizeOf
+// (text: its bytes, a number 8, a dictionary 2 + per entry key+4+value, a
+// list 2 + per item value+1) plus its key's bytes and 4.
+func TestRunMemory_EntryPoints(t *testing.T) {
+	t.Parallel()
+	ten := strings.Repeat("x", 10)
+	for _, tc := range []struct {
+		name   string
+		script string
+		inputs *dict.Map
+		policy string
+		sim    bool
+		bytes  int
+	}{
+		{name: "set", bytes: 5 + 10,
+			script: "start:\n  set:\n    a: " + ten + "\n"},
+		{name: "set nested", bytes: 5 + 2 + (5 + 10) + (5 + 8),
+			script: "start:\n  set:\n    a:\n      x: " + ten + "\n      y@int: 1\n"},
+		{name: "var.set", bytes: 5 + 10,
+			script: "start:\n  var.set:\n    inputs:\n      key: a\n      value: " + ten + "\n"},
+		{name: "var.set output", bytes: 2 * (5 + 10),
+			script: "start:\n  var.set:\n    inputs:\n      key: a\n      value: " + ten + "\n    output: o\n"},
+		{name: "var.set new levels", bytes: 5 + (2 + 5) + (2 + 5) + 10,
+			script: "start:\n  var.set:\n    inputs:\n      key: a:b:c\n      value: " + ten + "\n"},
+		{name: "var.set delimiter", bytes: 5 + (2 + 5) + 10,
+			script: "start:\n  var.set:\n    inputs:\n      key: a.b\n      delimiter: .\n      value: " + ten + "\n"},
+		{name: "var.set into a null level", bytes: 5 + 2 + 5 + (2 + 5 + 10),
+			script: "start:\n  set:\n    a:\n      b@json: null\n  var.set:\n    inputs:\n      key: a:b:c\n      value: " + ten + "\n"},
+		{name: "var.set deep replaces", bytes: 5 + 2 + 5 + 10,
+			script: "start:\n  set:\n    a:\n      b: " + ten + "\n  var.set:\n    inputs:\n      key: a:b\n      value: yyyyyyyyyy\n"},
+		{name: "var.set into an input", bytes: 5 + 10, inputs: dict.Of("req", dict.Of("big", strings.Repeat("i", 1000))),
+			script: "start:\n  var.set:\n    inputs:\n      key: req:a\n      value: " + ten + "\n"},
+		{name: "overwritten input gives no credit", bytes: (5 + 1) + (5 + 10), inputs: dict.Of("a", strings.Repeat("i", 1000)),
+			script: "start:\n  set:\n    a: y\n    b: " + ten + "\n"},
+		{name: "var.push", bytes: 5 + 2 + 3*(1+1),
+			script: "start:\n  var.push:\n    inputs:\n      key: l\n      value: x\n  var.push/2:\n    inputs:\n      key: l\n      value: y\n  var.push/3:\n    inputs:\n      key: l\n      value: z\n"},
+		{name: "var.push deep", bytes: 5 + (2 + 5) + (2 + 2*(1+1)),
+			script: "start:\n  var.push:\n    inputs:\n      key: a:l\n      value: x\n  var.push/2:\n    inputs:\n      key: a:l\n      value: y\n"},
+		{name: "var.unset gives back", bytes: 2 * (5 + 10),
+			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key: a\n  set/2:\n    c: " + ten + "\n"},
+		{name: "var.unset deep gives back", bytes: 5 + 2 + 2*(5+10) + 5 + 10 - (5 + 10),
+			script: "start:\n  set:\n    a:\n      x: " + ten + "\n      y: " + ten + "\n  var.unset:\n    inputs:\n      key: a:x\n  set/2:\n    b: " + ten + "\n"},
+		{name: "var.unset list", bytes: 2 * (5 + 10),
+			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key@csv: a,nope\n  set/2:\n    c: " + ten + "\n"},
+		{name: "repeat item and index, forgotten after", bytes: (4 + 4 + 4) + (11 + 4 + 8) + (5 + 10),
+			script: "start:\n  set:\n    z: " + ten + "\n  repeat:\n    each@csv: aaaa,bbbb\n    as: item\n    do:\n      log: {{ item }}\n  set/2:\n    y: " + ten + "\n"},
+		{name: "repeat key and value", bytes: (1 + 4 + 1) + (1 + 4 + 4),
+			script: "start:\n  repeat:\n    each@json: {\"a\": \"aaaa\"}\n    as: k, v\n    do:\n      log: {{ v }}\n"},
+		{name: "command output", bytes: 5 + 2 + 5 + 10,
+			script: "start:\n  kata.parse:\n    inputs:\n      kata: a: " + ten + "\n    output: o\n"},
+		{name: "error output", bytes: 5 + 2 + (5 + 4) + len("'inputs:key:' must be a string (boolean)."),
+			script: "start:\n  var.set:\n    inputs:\n      key@bool: yes\n      value: x\n    output: o\n    on_error:\n      log: failed\n"},
+		{name: "simulated output", bytes: 5 + 2 + (4 + 4) + 10, sim: true, policy: "commands:\n  http.request:\n    allow: yes\n",
+			script: "start:\n  http.request:\n    inputs:\n      url: http://127.0.0.1/\n    output: o\n    on_simulate:\n      simulate.success:\n        body: " + ten + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			run := func(budget int) *automations.Result {
+				p := compile(t, automations.Source{Name: "t", Script: tc.script, Policy: tc.policy},
+					automations.Options{Limits: automations.Limits{RunBytes: budget}})
+				inputs := tc.inputs
+				if inputs == nil {
+					inputs = dict.New(0)
+				}
+				return p.Run(context.Background(), inputs, automations.Runtime{Simulate: tc.sim})
+			}
+			res := run(tc.bytes)
+			require.Empty(t, res.Limit, "at a budget of %d bytes: %s", tc.bytes, res.Error)
+			require.NotEqual(t, automations.ExitError, res.Exit, res.Error)
+			res = run(tc.bytes - 1)
+			require.Equal(t, "memory", res.Limit, "at a budget of %d bytes: %s", tc.bytes-1, res.Error)
+			require.Equal(t, automations.ExitError, res.Exit)
+			require.Contains(t, res.Error, "run memory limit of")
+		})
+	}
+}
+
+// TestRunMemory_OverwritesDoNotAccumulate rewrites the same keys, top-level
+// and deep, thousands of times: what a write replaces is given back, so a
+// budget that holds one copy of each is enough.
+func TestRunMemory_OverwritesDoNotAccumulate(t *testing.T) {
+	t.Parallel()
+	kb := strings.Repeat("x", 1000)
+	for _, tc := range []struct {
+		name  string
+		do    string
+		bytes int
+	}{
+		{"set", "      set:\n        a: {{ v }}\n", 5 + 1000},
+		{"var.set", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n", 5 + 1000},
+		{"var.set deep", "      var.set:\n        inputs:\n          key: a:b:c\n          value: {{ v }}\n", 5 + 2*(2+5) + 1000},
+		{"output", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n        output: a\n", 5 + 1000},
+		{"push and unset", "      var.push:\n        inputs:\n          key: a:l\n          value: {{ v }}\n" +
+			"      var.unset:\n        inputs:\n          key: a:l\n", 5 + (2 + 5) + (2 + 1000 + 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			script := "start:\n  repeat:\n    each@json: {{ range(1, 2000)|json_encode }}\n    as: i\n    do:\n" + tc.do
+			// The repeat's own variables: i (an integer) and i__index.
+			loopVars := (1 + 4 + 8) + (8 + 4 + 8)
+			p := compile(t, automations.Source{Name: "t", Script: script},
+				automations.Options{Limits: automations.Limits{RunBytes: tc.bytes + loopVars}})
+			res := p.Run(context.Background(), dict.Of("v", kb), automations.Runtime{})
+			require.Empty(t, res.Limit, res.Error)
+			require.Equal(t, automations.ExitExit, res.Exit, res.Error)
+			require.Greater(t, res.Steps, 2000)
+		})
+	}
+}
