@@ -194,6 +194,9 @@ func runGolden(t *testing.T, env *templates.Env, g *golden.File, serverURL strin
 	if v, ok := opts["value_bytes"]; ok {
 		limits.ValueBytes, _ = strconv.Atoi(v)
 	}
+	if v, ok := opts["run_bytes"]; ok {
+		limits.RunBytes, _ = strconv.Atoi(v)
+	}
 	if v, ok := opts["log_bytes"]; ok {
 		limits.LogBytes, _ = strconv.Atoi(v)
 	}
