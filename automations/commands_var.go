@@ -202,6 +202,25 @@ func (r *runner) setPath(at string, path []string, v any, size int) (ok, stopped
 	return true, r.keep(at, path[0], nv, r.kept.byKey[path[0]]+r.writeDelta(cur, path[1:], size))
 }
 
+// writePath writes v at path after the value limit, for var.set and
+// var.push: the command's output is v, or false when the path runs into a
+// text or number (nothing is written); errStopped when a limit ended the
+// run.
+func (r *runner) writePath(at string, path []string, v any) (any, error) {
+	size, over := r.sized(at, v)
+	if over {
+		return nil, errStopped
+	}
+	ok, stopped := r.setPath(at, path, v, size)
+	switch {
+	case stopped:
+		return nil, errStopped
+	case !ok:
+		return false, nil
+	}
+	return v, nil
+}
+
 // varSet is var.set: write value at the key path (Cerb's setKeyPath);
 // the output is the value, or false when the path runs into a text or
 // number (nothing is written then).
@@ -217,18 +236,7 @@ func (r *runner) varSet(n *node, in *dict.Map) (any, error) {
 	if _, isBool := v.(bool); isBool {
 		return nil, cmdErrorf("'inputs:value:' must be a string or array (boolean).")
 	}
-	size, over := r.sized(n.id, v)
-	if over {
-		return nil, errStopped
-	}
-	ok, stopped := r.setPath(n.id, path, v, size)
-	switch {
-	case stopped:
-		return nil, errStopped
-	case !ok:
-		return false, nil
-	}
-	return v, nil
+	return r.writePath(n.id, path, v)
 }
 
 // pushValue is Cerb's setPush on the current value cur: a non-list
@@ -303,19 +311,7 @@ func (r *runner) varPush(n *node, in *dict.Map) (any, error) {
 	} else if cur = r.data.Value(path[0]); cur == nil {
 		cur = []any{}
 	}
-	out := pushValue(cur, in.Value("value"))
-	size, over := r.sized(n.id, out)
-	if over {
-		return nil, errStopped
-	}
-	ok, stopped := r.setPath(n.id, path, out, size)
-	switch {
-	case stopped:
-		return nil, errStopped
-	case !ok:
-		return false, nil
-	}
-	return out, nil
+	return r.writePath(n.id, path, pushValue(cur, in.Value("value")))
 }
 
 // varUnset is var.unset: remove one key path, or each of a list of them

@@ -366,9 +366,7 @@ func (r *runner) set(n *node) bool {
 		if !keep {
 			continue
 		}
-		v = c.phpArray(v)
-		size, over := r.sized(n.id, v)
-		if over || r.store(n.id, c.key, v, size) {
+		if r.storeValue(n.id, c.key, c.phpArray(v)) {
 			return true
 		}
 	}
@@ -570,8 +568,7 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 		return r.exec(n.onError)
 	}
 	if _, none := out.(noOutput); outName != "" && !none {
-		size, over := r.sized(n.id, out)
-		if over || r.store(n.id, outName, out, size) {
+		if r.storeValue(n.id, outName, out) {
 			return true
 		}
 	}

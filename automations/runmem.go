@@ -64,6 +64,14 @@ func (r *runner) store(at, key string, v any, size int) bool {
 	return r.keep(at, key, v, entryBytes(key)+size)
 }
 
+// storeValue stores v under the top-level key after the value limit. It
+// returns true, storing nothing, when v is over the value limit or the
+// run's memory limit is exceeded (the run has ended).
+func (r *runner) storeValue(at, key string, v any) bool {
+	size, over := r.sized(at, v)
+	return over || r.store(at, key, v, size)
+}
+
 // forget removes the top-level key and gives its charge back. It reports
 // whether the key was there.
 func (r *runner) forget(key string) bool {

@@ -64,8 +64,7 @@ func (r *runner) simulate(n *node, in *dict.Map, outName string) bool {
 		if v == nil {
 			v = dict.New(0)
 		}
-		size, over := r.sized(n.id, v)
-		if over || r.store(n.id, outName, v, size) {
+		if r.storeValue(n.id, outName, v) {
 			return true
 		}
 	}
