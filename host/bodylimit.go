@@ -29,6 +29,12 @@ import (
 // not known: the access line and the metrics name none, and no request
 // record is kept.
 //
+// It also puts the app under the server's body budget (bodyBudget,
+// --body-memory), shared by the webhook and admin listeners: a body
+// within the limit that the budget cannot hold gets 503 with Retry-After,
+// in place of 100 Continue or before its buffer is allocated, through the
+// request log with the cause body_memory.
+//
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
 // limit of the webhook it is for is refused as early, by the dispatcher,
@@ -49,13 +55,37 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 			s.log.Error("answer a body over the server's body limit", "error", err)
 		}
 	}
+	busy := func(fctx *fasthttp.RequestCtx) {
+		c := app.AcquireCtx(fctx)
+		defer app.ReleaseCtx(c)
+		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
+		p := api.NewProblem(http.StatusServiceUnavailable, "the server is receiving too many request bodies right now; retry later")
+		if err := reqlog.Refuse(cfg, c, "body_memory", "the server's body memory (--body-memory) is in use", p); err != nil {
+			fctx.SetStatusCode(http.StatusServiceUnavailable)
+			s.log.Error("answer a body the body memory cannot hold", "error", err)
+		}
+	}
+	bodies := s.bodies
+	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return bodies.admit(h, limit)
+	}
+	handler := srv.Handler
+	srv.Handler = func(fctx *fasthttp.RequestCtx) {
+		bodies.handling(&fctx.Request.Header)
+		defer bodies.done(fctx)
+		handler(fctx)
+	}
 	// When ExpectHandler refuses, fasthttp skips the app, sets the status
 	// it returned and Connection: close, and writes the response as it
 	// stands, so the problem+json written here is what the client gets.
 	// (fasthttp's doc asks that the response not be modified because on
 	// StatusContinue it is not reset before the app runs: what was written
 	// would become part of the app's answer. Nothing is written then.)
-	srv.ExpectHandler = func(fctx *fasthttp.RequestCtx) int {
+	expect := func(fctx *fasthttp.RequestCtx) int {
+		if bodies.refused(&fctx.Request.Header) {
+			busy(fctx)
+			return fasthttp.StatusServiceUnavailable
+		}
 		// ContentLength is -1 for a chunked body and -2 for none: those go
 		// on, and the limit is applied as the body is read.
 		n := fctx.Request.Header.ContentLength()
@@ -78,12 +108,25 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		}
 		return fasthttp.StatusRequestEntityTooLarge
 	}
+	// A refusal here runs neither the handler nor the error handler: the
+	// body's hold ends with it.
+	srv.ExpectHandler = func(fctx *fasthttp.RequestCtx) int {
+		status := expect(fctx)
+		if status != fasthttp.StatusContinue {
+			bodies.done(fctx)
+		}
+		return status
+	}
 	fiberErrors := srv.ErrorHandler
 	srv.ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		defer bodies.done(fctx)
+		switch {
+		case !errors.Is(err, fasthttp.ErrBodyTooLarge):
+			fiberErrors(fctx, err)
+		case bodies.refused(&fctx.Request.Header):
+			busy(fctx)
+		default:
 			refuse(fctx)
-			return
 		}
-		fiberErrors(fctx, err)
 	}
 }

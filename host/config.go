@@ -61,6 +61,14 @@ type Config struct {
 	// BodyLimit caps webhook request bodies. Default 1 MiB, at most
 	// MaxBodyLimit.
 	BodyLimit int
+	// BodyMemory bounds the request bodies being received and handled at
+	// once, server-wide, in bytes (each counted as the buffer it needs: its
+	// length rounded up to a power of two; a chunked body as one at
+	// BodyLimit; bodies of at most 16 KiB not at all). A body the bound
+	// cannot hold gets 503 with Retry-After before its buffer is allocated.
+	// Default DefaultBodyMemory (256 MiB); at least the buffer of a body at
+	// BodyLimit.
+	BodyMemory int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
 	// DefaultLimits are the server-wide per-webhook limits: each field
@@ -251,6 +259,7 @@ func DefaultConfig() Config {
 		ExtensionProcesses:    1,
 		ExtensionStartTimeout: 10 * time.Second,
 		BodyLimit:             1 << 20,
+		BodyMemory:            DefaultBodyMemory,
 		RequestTimeout:        30 * time.Second,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
@@ -317,6 +326,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--body-limit %d: must be at least 1 byte", c.BodyLimit)
 	case c.BodyLimit > MaxBodyLimit:
 		return fmt.Errorf("--body-limit %d: must be at most %d bytes (20 MiB: a run carries the body to its extension up to twice, JSON-escaped, in messages of at most %d bytes)", c.BodyLimit, MaxBodyLimit, plugins.MaxMessage)
+	case int64(c.BodyMemory) < bodyBuffer(c.BodyLimit):
+		return fmt.Errorf("--body-memory %d: must be at least %d bytes, the buffer of a body at --body-limit (%d bytes rounded up to a power of two)", c.BodyMemory, bodyBuffer(c.BodyLimit), c.BodyLimit)
 	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
 		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
 	case c.ExtensionStartTimeout <= 0 || c.ExtensionStartTimeout > 5*time.Minute:

@@ -69,6 +69,7 @@ type Server struct {
 	admin      *admin.Admin
 	metrics    *metrics.Metrics
 	guard      *connguard.Guard
+	bodies     *bodyBudget
 	live       *live.Broker
 	manifests  *manifest.Watcher
 	adminToken string
@@ -149,6 +150,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
+	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
 	s.live = live.New(maxWatchers)
 	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.

@@ -1,0 +1,206 @@
+package host
+
+import (
+	"math/bits"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultBodyMemory is the default --body-memory: 256 MiB of request
+// bodies being received and handled at once, 256 bodies at the default
+// 1 MiB --body-limit, 8 at the largest (20 MiB, a 32 MiB buffer).
+const DefaultBodyMemory = 256 << 20
+
+// smallBody is the largest body the body budget does not count, 16 KiB:
+// about what every connection holds anyway (its 8 KiB read buffer at the
+// default --max-header-bytes, its 4 KiB write buffer, its request context
+// and goroutine), so that small requests are served however many large
+// ones are in flight. A body buffer past it is dropped when its request
+// ends (see bodyBudget.done).
+const smallBody = 16 << 10
+
+// busyRetryAfter is the Retry-After of a body refused because the budget
+// is full: bodies in flight are read within --read-timeout, and a burst of
+// genuine uploads drains well before that.
+const busyRetryAfter = "5"
+
+// sweepEvery is how often at most a full budget looks for orphaned holds.
+const sweepEvery = time.Second
+
+// sweepGrace is the time past the read timeout after which a hold still
+// receiving its body is an orphan: the read has surely ended by then.
+const sweepGrace = time.Second
+
+// bodyBuffer is the size of the buffer fasthttp allocates for a body of n
+// bytes before it reads it: n rounded up to a power of two (fasthttp's
+// roundUpForSliceCap, up to 100 MB; --body-limit is at most 20 MiB).
+func bodyBuffer(n int) int64 {
+	if n <= 1 {
+		return int64(n)
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
+// bodyBudget bounds the memory of request bodies being received and
+// handled at once, server-wide. fasthttp (without StreamRequestBody)
+// allocates a body's whole buffer as soon as its head announces its
+// length, before a byte of it arrives; a chunked body allocates each chunk
+// as its size line announces it. Without a bound, connections announcing
+// bodies within --body-limit and sending nothing held --body-limit each
+// for the whole --read-timeout: 1,000 such connections took a server from
+// 33 MiB to 1,038 MiB.
+//
+// The server's HeaderReceived hook (admit) reserves each body's buffer
+// before fasthttp reads it: the announced length for a Content-Length
+// body, the body limit for a chunked one (it may grow that far). A body
+// the budget cannot hold is refused with 503 before its buffer is
+// allocated; bodies of at most smallBody bytes are never counted nor
+// refused.
+//
+// A hold is keyed by its request's header, which fasthttp keeps for the
+// life of the connection's request context (HeaderReceived gets no
+// connection). It ends with the request: when the handler returns, when
+// the error handler answers (a read timeout, a refusal, a broken body), or
+// when the Expect handler refuses; and at the latest when the same context
+// receives its next head. fasthttp ends a connection without calling any of
+// them only in two cases (a chunked body whose connection closes at a
+// chunk's size line, and a 100 Continue that cannot be written): such a
+// hold is an orphan, and a full budget drops the holds still receiving
+// past the read timeout (the body's read deadline) with sweepGrace to
+// spare.
+type bodyBudget struct {
+	max  int64
+	read time.Duration // the read timeout, the longest a body is read
+	now  func() time.Time
+
+	mu        sync.Mutex
+	used      int64
+	holds     map[*fasthttp.RequestHeader]*bodyHold
+	lastSweep time.Time
+	orphans   int64
+}
+
+// bodyHold is the budget's hold of one request's body.
+type bodyHold struct {
+	bytes int64
+	// refused is set when the budget could not hold the body: fasthttp was
+	// told to refuse it past smallBody bytes, and the refusal says 503.
+	refused bool
+	// handling is set once the handler runs: the hold ends when it returns.
+	handling bool
+	// expires is when a hold still receiving is surely an orphan.
+	expires time.Time
+}
+
+// newBodyBudget returns a budget of max bytes for bodies read within the
+// read timeout read.
+func newBodyBudget(max int, read time.Duration) *bodyBudget {
+	return &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+}
+
+// admit is the HeaderReceived hook's work for a request within limit
+// bytes: it reserves the buffer of the body h announces, or, when the
+// budget cannot hold it, has fasthttp refuse the body past smallBody
+// bytes. A Content-Length over limit is left to the body limit's 413.
+func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.RequestConfig {
+	want := h.ContentLength() // -1: chunked, -2: none
+	switch {
+	case want == -1:
+		want = limit
+	case want > limit:
+		want = 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropLocked(h) // the context's previous request has ended
+	if want <= smallBody {
+		return fasthttp.RequestConfig{}
+	}
+	size := bodyBuffer(want)
+	hold := &bodyHold{expires: b.now().Add(b.read + sweepGrace)}
+	b.holds[h] = hold
+	if !b.fitsLocked(size) {
+		hold.refused = true
+		return fasthttp.RequestConfig{MaxRequestBodySize: smallBody}
+	}
+	hold.bytes = size
+	b.used += size
+	return fasthttp.RequestConfig{}
+}
+
+// fitsLocked reports whether size more bytes fit, looking for orphaned
+// holds first when they do not (at most once per sweepEvery).
+func (b *bodyBudget) fitsLocked(size int64) bool {
+	if b.used+size <= b.max {
+		return true
+	}
+	now := b.now()
+	if now.Sub(b.lastSweep) < sweepEvery {
+		return false
+	}
+	b.lastSweep = now
+	for h, hold := range b.holds {
+		if !hold.handling && now.After(hold.expires) {
+			b.dropLocked(h)
+			b.orphans++
+		}
+	}
+	return b.used+size <= b.max
+}
+
+// refused reports whether the budget could not hold the body of the
+// request whose header is h.
+func (b *bodyBudget) refused(h *fasthttp.RequestHeader) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	hold := b.holds[h]
+	return hold != nil && hold.refused
+}
+
+// handling notes that the handler of h's request runs: its hold is no
+// orphan, and ends when the handler returns.
+func (b *bodyBudget) handling(h *fasthttp.RequestHeader) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if hold := b.holds[h]; hold != nil {
+		hold.handling = true
+	}
+}
+
+// done ends the hold of fctx's request, and drops its body buffer when it
+// is larger than smallBody: fasthttp keeps a request's buffer with its
+// context for the next request on the connection and in its pool, where
+// it would hold what the budget no longer counts. Nothing reads the body
+// after the request ends (webhook handlers copy what they keep); a
+// response that refers to it keeps its bytes alive, since a dropped
+// buffer is left to the collector, not reused.
+func (b *bodyBudget) done(fctx *fasthttp.RequestCtx) {
+	b.mu.Lock()
+	b.dropLocked(&fctx.Request.Header)
+	b.mu.Unlock()
+	fctx.Request.ReleaseBody(smallBody)
+}
+
+// dropLocked ends h's hold, if any.
+func (b *bodyBudget) dropLocked(h *fasthttp.RequestHeader) {
+	if hold, ok := b.holds[h]; ok {
+		b.used -= hold.bytes
+		delete(b.holds, h)
+	}
+}
+
+// bodyBudgetStats is what the budget holds now.
+type bodyBudgetStats struct {
+	Used    int64 // bytes held
+	Holds   int   // requests held or refused, not yet ended
+	Orphans int64 // holds dropped by a sweep since start
+}
+
+// stats reports what the budget holds now.
+func (b *bodyBudget) stats() bodyBudgetStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bodyBudgetStats{Used: b.used, Holds: len(b.holds), Orphans: b.orphans}
+}

@@ -1,0 +1,378 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookhost/hookhost/host/api"
+)
+
+// TestBodyBudget_Admit checks what the budget reserves for each kind of
+// head, what it tells fasthttp, and when holds end.
+func TestBodyBudget_Admit(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	tests := []struct {
+		name string
+		// lengths are the Content-Length of the heads admitted in turn, each
+		// on a request context of its own (-1: chunked, -2: none).
+		lengths []int
+		// wantMax is the MaxRequestBodySize fasthttp is told for each.
+		wantMax []int
+		// wantUsed is the bytes held after them.
+		wantUsed int64
+	}{
+		{name: "NoBody", lengths: []int{-2, 0}, wantMax: []int{0, 0}, wantUsed: 0},
+		{name: "SmallBodiesAreNotCounted", lengths: []int{1, smallBody}, wantMax: []int{0, 0}, wantUsed: 0},
+		{name: "LengthRoundedUpToItsBuffer", lengths: []int{smallBody + 1, 300 << 10}, wantMax: []int{0, 0},
+			wantUsed: 32<<10 + 512<<10},
+		{name: "ChunkedCountsTheLimit", lengths: []int{-1}, wantMax: []int{0}, wantUsed: limit},
+		{name: "OverTheLimitIsLeftTo413", lengths: []int{limit + 1}, wantMax: []int{0}, wantUsed: 0},
+		{name: "FullBudgetRefusesPastSmallBody", lengths: []int{limit, limit, limit, 100, -1},
+			wantMax: []int{0, 0, smallBody, 0, smallBody}, wantUsed: 2 * limit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBodyBudget(2*limit, time.Minute)
+			ctxs := make([]fasthttp.RequestCtx, len(tt.lengths))
+			for i, n := range tt.lengths {
+				h := &ctxs[i].Request.Header
+				h.SetContentLength(n)
+				got := b.admit(h, limit)
+				require.Equal(t, tt.wantMax[i], got.MaxRequestBodySize, "head %d (Content-Length %d)", i, n)
+				require.Equal(t, got.MaxRequestBodySize != 0, b.refused(h), "head %d: refused", i)
+			}
+			require.Equal(t, tt.wantUsed, b.stats().Used)
+			for i := range ctxs {
+				b.done(&ctxs[i])
+			}
+			require.Equal(t, bodyBudgetStats{}, b.stats(), "every hold ends with its request")
+		})
+	}
+}
+
+// TestBodyBudget_HoldsEnd checks the ends of a hold other than done: the
+// next head on the same request context, and the sweep of orphans, which
+// drops only holds still receiving past the read timeout.
+func TestBodyBudget_HoldsEnd(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	now := time.Unix(1_000_000, 0)
+	b := newBodyBudget(2*limit, 10*time.Second)
+	b.now = func() time.Time { return now }
+	var receiving, handled, next fasthttp.RequestCtx
+	admit := func(ctx *fasthttp.RequestCtx, n int) int {
+		ctx.Request.Header.SetContentLength(n)
+		return b.admit(&ctx.Request.Header, limit).MaxRequestBodySize
+	}
+
+	require.Zero(t, admit(&receiving, limit))
+	require.Zero(t, admit(&receiving, limit), "the context's next head replaces its hold")
+	require.Equal(t, int64(limit), b.stats().Used)
+	require.Zero(t, admit(&handled, limit))
+	b.handling(&handled.Request.Header)
+
+	require.Equal(t, smallBody, admit(&next, limit), "full")
+	now = now.Add(10*time.Second + sweepGrace)
+	require.Equal(t, smallBody, admit(&next, limit), "still full at the read timeout and its grace")
+	now = now.Add(sweepEvery)
+	require.Zero(t, admit(&next, limit), "the hold still receiving past it is an orphan")
+	require.Equal(t, bodyBudgetStats{Used: 2 * limit, Holds: 2, Orphans: 1}, b.stats())
+
+	// A handler runs as long as it runs: its hold is never an orphan.
+	now = now.Add(time.Hour)
+	var last fasthttp.RequestCtx
+	require.Zero(t, admit(&last, limit), "next's hold, still receiving, is swept; handled's is not")
+	require.Equal(t, bodyBudgetStats{Used: 2 * limit, Holds: 2, Orphans: 2}, b.stats())
+	b.done(&handled)
+	b.done(&last)
+	require.Equal(t, bodyBudgetStats{Orphans: 2}, b.stats())
+}
+
+// TestServer_BodyMemoryIsBounded opens connections that announce bodies
+// at the body limit and send two bytes of them, as the hostile review did
+// (1,000 of them took a server from 33 MiB to 1,038 MiB): the heap grows
+// by about the body budget, not by a limit per connection; a further
+// large body gets 503 with Retry-After, before any 100 Continue, while
+// small bodies are served; and once the slow connections close, the
+// budget is empty and a body at the limit is served.
+//
+// Not parallel: it measures the process's heap, which parallel tests would
+// share (Go runs them only after every test that is not).
+func TestServer_BodyMemoryIsBounded(t *testing.T) {
+	const (
+		limit  = 1 << 20
+		budget = 8 << 20
+		held   = budget / limit
+		slow   = 40
+	)
+	b := setup(t, func(c *Config) { c.BodyLimit, c.BodyMemory, c.ReadTimeout = limit, budget, time.Minute })
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	addr := serveTest(t, b)
+	path := "/webhooks/" + tok
+
+	before := liveHeap()
+	answers := make(chan int, slow)
+	conns := make([]net.Conn, slow)
+	for i := range conns {
+		conns[i] = sendHead(t, addr, path, "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab")
+		go func(c net.Conn) {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				answers <- 0 // closed by the test
+				return
+			}
+			_ = resp.Body.Close()
+			answers <- resp.StatusCode
+		}(conns[i])
+	}
+	// The budget holds the first bodies, and refuses the others at once.
+	refused := 0
+	wait := time.After(20 * time.Second) // a bound on a broken server, not a timing assertion
+	for refused < slow-held {
+		select {
+		case st := <-answers:
+			require.Equal(t, http.StatusServiceUnavailable, st)
+			refused++
+		case <-wait:
+			t.Logf("after 20 s, %d of %d connections were answered", refused, slow)
+			refused = slow // measure what the server holds
+		}
+	}
+	grown := int64(liveHeap()) - int64(before)
+	t.Logf("%d connections announcing %d bytes: the live heap grew by %d bytes (budget %d)", slow, limit, grown, budget)
+	require.Less(t, grown, int64(budget+4<<20), "the heap grows by the budget, not by the body limit per connection")
+	require.Equal(t, bodyBudgetStats{Used: budget, Holds: held}, b.srv.bodies.stats())
+
+	probes := []struct {
+		name, head, body string
+		wantStatus       int
+	}{
+		{"AnnouncedAtTheLimit", "Content-Length: " + strconv.Itoa(limit) + "\r\n", "", http.StatusServiceUnavailable},
+		{"AnnouncedWithExpect", "Content-Length: " + strconv.Itoa(limit) + "\r\nExpect: 100-continue\r\n", "", http.StatusServiceUnavailable},
+		{"ChunkedPastSmallBody", "Transfer-Encoding: chunked\r\n", strconv.FormatInt(2*smallBody, 16) + "\r\n", http.StatusServiceUnavailable},
+		{"SmallBody", "Content-Length: 1024\r\n", strings.Repeat("x", 1024), http.StatusOK},
+		{"SmallChunked", "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n", http.StatusOK},
+	}
+	for _, p := range probes {
+		c := sendHead(t, addr, path, p.head, p.body)
+		resp, body := readAnswer(t, c)
+		require.Equal(t, p.wantStatus, resp.StatusCode, "%s: %s", p.name, body)
+		if p.wantStatus == http.StatusOK {
+			require.Equal(t, "ok", body, p.name)
+			continue
+		}
+		require.Equal(t, busyRetryAfter, resp.Header.Get(fiber.HeaderRetryAfter), p.name)
+		require.Equal(t, api.ProblemType, resp.Header.Get(fiber.HeaderContentType), p.name)
+		var pr api.Problem
+		require.NoError(t, json.Unmarshal([]byte(body), &pr), "%s: %s", p.name, body)
+		require.Equal(t, http.StatusServiceUnavailable, pr.Status, p.name)
+		require.Contains(t, pr.Detail, "receiving too many request bodies", p.name)
+		require.True(t, resp.Close, "%s: the connection closes: the body is not read", p.name)
+	}
+	require.Equal(t, bodyBudgetStats{Used: budget, Holds: held}, b.srv.bodies.stats(), "probes hold nothing after they end")
+
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	waitBudgetEmpty(t, b.srv.bodies)
+	st, body := upload(t, addr, path, limit)
+	require.Equal(t, http.StatusOK, st, "a body at the limit once the slow connections closed: %s", body)
+	require.Equal(t, bodyBudgetStats{}, b.srv.bodies.stats())
+}
+
+// TestServer_BodyMemoryReleased checks that the budget returns to empty
+// after each way a held body can end without its handler: a read timeout
+// (408), a client that closes mid-body, and the orphan fasthttp ends
+// without a hook (a chunked body closed at a chunk's size line), which is
+// swept once the read timeout has passed. The budget holds one body at the
+// limit, so each case's hold would refuse the next body while it lasted.
+func TestServer_BodyMemoryReleased(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	b := setup(t, func(c *Config) { c.BodyLimit, c.BodyMemory, c.ReadTimeout = limit, limit, time.Second })
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	addr := serveTest(t, b)
+	path := "/webhooks/" + tok
+	atLimit := "Content-Length: " + strconv.Itoa(limit) + "\r\n"
+	served := func(t *testing.T) {
+		t.Helper()
+		st, body := upload(t, addr, path, limit)
+		require.Equal(t, http.StatusOK, st, "%s", body)
+		require.Equal(t, bodyBudgetStats{Orphans: b.srv.bodies.stats().Orphans}, b.srv.bodies.stats())
+	}
+
+	t.Run("ReadTimeout", func(t *testing.T) {
+		resp, _ := readAnswer(t, sendHead(t, addr, path, atLimit, "ab"))
+		require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+		// The hold ended before the answer was written.
+		require.Equal(t, bodyBudgetStats{}, b.srv.bodies.stats())
+		served(t)
+	})
+	t.Run("ClosedMidBody", func(t *testing.T) {
+		c := sendHead(t, addr, path, atLimit, "ab")
+		waitFor(t, func() bool { return b.srv.bodies.stats().Used == limit }, "the body is held")
+		_ = c.Close()
+		waitBudgetEmpty(t, b.srv.bodies)
+		served(t)
+	})
+	t.Run("OrphanedChunked", func(t *testing.T) {
+		c := sendHead(t, addr, path, "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n")
+		waitFor(t, func() bool { return b.srv.bodies.stats().Used == limit }, "the chunked body is held")
+		_ = c.Close()
+		// fasthttp ends the connection silently, with no hook: the hold
+		// ends when its request context, back in fasthttp's pool, receives
+		// another head, or else when a full budget sweeps it once the read
+		// timeout and its grace have passed.
+		waitFor(t, func() bool {
+			st, body := upload(t, addr, path, limit)
+			if st != http.StatusOK {
+				require.Equal(t, http.StatusServiceUnavailable, st, "%s", body)
+			}
+			return st == http.StatusOK
+		}, "a body at the limit is served once the orphan is swept")
+		st := b.srv.bodies.stats()
+		t.Logf("the orphan ended by %s", map[int64]string{0: "its context's next head", 1: "a sweep"}[st.Orphans])
+		require.LessOrEqual(t, st.Orphans, int64(1))
+		require.Equal(t, bodyBudgetStats{Orphans: st.Orphans}, st)
+	})
+}
+
+// TestConfig_BodyMemory checks --body-memory's bound: at least the buffer
+// of a body at --body-limit.
+func TestConfig_BodyMemory(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name              string
+		bodyLimit, memory int
+		want              string
+	}{
+		{"Default", 1 << 20, DefaultBodyMemory, ""},
+		{"OneBodyAtTheLimit", 1 << 20, 1 << 20, ""},
+		{"LessThanOneBody", 1 << 20, 1<<20 - 1, "--body-memory 1048575: must be at least 1048576 bytes, the buffer of a body at --body-limit (1048576 bytes rounded up to a power of two)"},
+		{"RoundedUp", 5 << 20, 5 << 20, "--body-memory 5242880: must be at least 8388608 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := testConfig(t)
+			c.BodyLimit, c.BodyMemory = tt.bodyLimit, tt.memory
+			err := c.resolve()
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// serveTest serves b's server (connection guard, both apps' hooks) on a
+// 127.0.0.1 listener until the test ends and returns its address.
+func serveTest(t *testing.T, b *testBundle) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.srv.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// sendHead opens a connection to addr and writes a POST to path with the
+// header lines head (each ending in CRLF), then body.
+func sendHead(t *testing.T, addr, path, head, body string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: text/plain\r\n"+head+"\r\n"+body)
+	require.NoError(t, err)
+	return c
+}
+
+// readAnswer reads the answer on c and its body.
+func readAnswer(t *testing.T, c net.Conn) (*http.Response, string) {
+	t.Helper()
+	// A bound on a broken server, not a timing assertion.
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp, string(body)
+}
+
+// upload posts a body of n bytes to path on a new connection, asking
+// first with Expect: 100-continue (so that a refusal comes before the
+// body is sent), and returns the final answer's status and body.
+func upload(t *testing.T, addr, path string, n int) (int, string) {
+	t.Helper()
+	c := sendHead(t, addr, path, "Content-Length: "+strconv.Itoa(n)+"\r\nExpect: 100-continue\r\n", "")
+	// A bound on a broken server, not a timing assertion.
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	if resp.StatusCode == http.StatusContinue {
+		_, err = io.WriteString(c, strings.Repeat("x", n))
+		require.NoError(t, err)
+		resp, err = http.ReadResponse(br, nil)
+		require.NoError(t, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode, string(body)
+}
+
+// waitBudgetEmpty waits until the budget holds nothing (a closed
+// connection's read error reaches the server in its own time).
+func waitBudgetEmpty(t *testing.T, b *bodyBudget) {
+	t.Helper()
+	waitFor(t, func() bool {
+		st := b.stats()
+		return st.Used == 0 && st.Holds == 0
+	}, "the budget returns to empty")
+}
+
+// waitFor polls cond until it holds, failing after 20 s (a bound on a
+// broken server, not a timing assertion).
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s: %s did not happen", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// liveHeap is the process's live heap: what collections keep (two, so
+// that sync.Pools, kept for one collection, are emptied too).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
