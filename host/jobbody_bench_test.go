@@ -3,10 +3,13 @@ package host
 import (
 	"bufio"
 	"bytes"
+	"os"
 	"strconv"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookhost/hookhost/internal/pgtest"
 )
 
 // BenchmarkWebhook_JobBody measures the server's cost of a durable 202
@@ -14,8 +17,20 @@ import (
 // several sizes, on SQLite: parsing, the inputs, redaction, the job's
 // insert and its group commit. Compare ns/op and B/op before and after a
 // change; the large sizes show what each byte of a body costs.
-func BenchmarkWebhook_JobBody(b *testing.B) {
-	bundle := setup(b, func(c *Config) { c.Jobs.Workers = 0 })
+func BenchmarkWebhook_JobBody(b *testing.B) { benchJobBody(b, func(*Config) {}) }
+
+// BenchmarkWebhook_JobBodyPostgres is BenchmarkWebhook_JobBody on
+// PostgreSQL (HOOKHOST_TEST_POSTGRES).
+func BenchmarkWebhook_JobBodyPostgres(b *testing.B) {
+	dsn := os.Getenv(jobsPostgresEnv)
+	if dsn == "" {
+		b.Skipf("set %s to a PostgreSQL DSN", jobsPostgresEnv)
+	}
+	benchJobBody(b, func(c *Config) { c.Database = pgtest.SchemaOf(b, dsn, "hh_jobbody_") })
+}
+
+func benchJobBody(b *testing.B, db func(*Config)) {
+	bundle := setup(b, db, func(c *Config) { c.Jobs.Workers = 0 })
 	bundle.createAutomation(b, "job", "start:\n  return:\n    body: ok\n", "")
 	_, tok := bundle.createWebhook(b, "job", "automation/job:\n  uri: cerb:automation:job\n  job:\n    max_attempts@int: 1\n")
 	handler := bundle.srv.App().Handler()

@@ -43,8 +43,8 @@ type Entry struct {
 	// RunID and JobID name the run record or the job the request made.
 	RunID, JobID string
 	// Cause says why a request was refused (verify, rate_limit,
-	// concurrency, body_size, disabled, expired, unknown_token,
-	// no_handler) or did not complete (error, timeout, crash).
+	// concurrency, body_size, body_memory, disabled, expired,
+	// unknown_token, no_handler) or did not complete (error, timeout, crash).
 	Cause string
 	// Reason is the refusal's detail for the log (never a credential).
 	Reason string
