@@ -191,41 +191,56 @@ func fReverse(in any, args ...any) (any, error) {
 	return a.result(), nil
 }
 
-// sortKeys sorts the keys of an array by cmp of their values, stably
-// (PHP 8's sort is stable), and builds the array in that order.
-func sortKeys(in any, cmp func(a, b any) int) any {
-	keys := slices.Clone(arrayKeys(in))
-	vals := make(map[string]any, len(keys))
-	for _, k := range keys {
-		vals[k], _ = itemAt(in, k)
+// sortKeys sorts the items of an array by cmp of their values, stably
+// (PHP 8's sort is stable), and builds the array in that order, keeping
+// their keys. It prepays the array and its sorting before building them.
+func sortKeys(st *state, in any, cmp func(a, b any) int) (any, error) {
+	var keys []string // nil for a list: the key of item i is i
+	var vals []any
+	switch t := in.(type) {
+	case []any:
+		vals = t
+	case *dict.Map:
+		keys, vals = t.Keys(), t.Values()
 	}
-	slices.SortStableFunc(keys, func(a, b string) int { return cmp(vals[a], vals[b]) })
-	out := dict.New(len(keys))
-	for _, k := range keys {
-		out.Set(k, vals[k])
+	if err := st.prepay(int64(len(vals)) * (entryBytes + 8)); err != nil {
+		return nil, err
 	}
-	return phpArray(out)
+	order := make([]int, len(vals))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp(vals[a], vals[b]) })
+	out := dict.New(len(order))
+	for _, i := range order {
+		if keys == nil {
+			out.Set(strconv.Itoa(i), vals[i])
+		} else {
+			out.Set(keys[i], vals[i])
+		}
+	}
+	return phpArray(out), nil
 }
 
 // fSort is Twig's sort: PHP's asort (the items sorted, their keys kept),
 // or uasort with an arrow function (a, b) => <0, 0 or >0.
-func fSort(_ *state, in any, args ...any) (any, error) {
+func fSort(st *state, in any, args ...any) (any, error) {
 	if !isIterable(in) {
 		return nil, notArray(in)
 	}
 	if len(args) == 0 || args[0] == nil {
-		return sortKeys(in, phpCompare), nil
+		return sortKeys(st, in, phpCompare)
 	}
 	fn, err := lambdaArg("sort", args, 0)
 	if err != nil {
 		return nil, err
 	}
 	var ferr error
-	out := sortKeys(in, func(a, b any) int {
+	out, err := sortKeys(st, in, func(a, b any) int {
 		if ferr != nil {
 			return 0
 		}
-		x, err := callLambda(fn, a, b)
+		x, err := callLambda(st, fn, a, b)
 		if err != nil {
 			ferr = err
 			return 0
@@ -233,6 +248,9 @@ func fSort(_ *state, in any, args ...any) (any, error) {
 		// PHP reads the result as an integer
 		return cmpInt(toInt(x), 0)
 	})
+	if err != nil {
+		return nil, err
+	}
 	return out, ferr
 }
 
@@ -348,7 +366,7 @@ func arrayColumn(rows, col, idx any) any {
 
 // fFilter is filter(arrow): PHP's array_filter with the value and the key,
 // keeping the keys of the items it keeps.
-func fFilter(_ *state, in any, args ...any) (any, error) {
+func fFilter(st *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("filter", args, 0)
 	if err != nil {
 		return nil, err
@@ -361,7 +379,7 @@ func fFilter(_ *state, in any, args ...any) (any, error) {
 	kept := 0
 	eachItem(in, func(k string, v any) bool {
 		var x any
-		if x, ferr = callLambda(fn, v, keyValue(k)); ferr != nil {
+		if x, ferr = callLambda(st, fn, v, keyValue(k)); ferr != nil {
 			return false
 		}
 		if truthy(x) {
@@ -381,7 +399,7 @@ func fFilter(_ *state, in any, args ...any) (any, error) {
 
 // fMap is map(arrow): arrow(value, key) for each item, keeping the keys;
 // a value that is not an array gives an empty one.
-func fMap(_ *state, in any, args ...any) (any, error) {
+func fMap(st *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("map", args, 0)
 	if err != nil {
 		return nil, err
@@ -390,7 +408,7 @@ func fMap(_ *state, in any, args ...any) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, v := range t {
-			x, err := callLambda(fn, v, int64(i))
+			x, err := callLambda(st, fn, v, int64(i))
 			if err != nil {
 				return nil, err
 			}
@@ -402,7 +420,7 @@ func fMap(_ *state, in any, args ...any) (any, error) {
 		var ferr error
 		t.Range(func(k string, v any) bool {
 			var x any
-			if x, ferr = callLambda(fn, v, keyValue(k)); ferr != nil {
+			if x, ferr = callLambda(st, fn, v, keyValue(k)); ferr != nil {
 				return false
 			}
 			out.Set(k, x)
@@ -415,7 +433,7 @@ func fMap(_ *state, in any, args ...any) (any, error) {
 
 // fReduce is reduce(arrow, initial): arrow(carry, value, key) over the
 // items (PHP's array_reduce, which passes no key).
-func fReduce(_ *state, in any, args ...any) (any, error) {
+func fReduce(st *state, in any, args ...any) (any, error) {
 	fn, err := lambdaArg("reduce", args, 0)
 	if err != nil {
 		return nil, err
@@ -425,7 +443,7 @@ func fReduce(_ *state, in any, args ...any) (any, error) {
 	}
 	acc := arg(args, 1, nil)
 	eachItem(in, func(k string, v any) bool {
-		acc, err = callLambda(fn, acc, v, keyValue(k))
+		acc, err = callLambda(st, fn, acc, v, keyValue(k))
 		return err == nil
 	})
 	if err != nil {

@@ -663,29 +663,59 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	if err := st.wantItems(pieces); err != nil {
 		return nil, err
 	}
-	var parts []string
-	switch {
-	case delim == "":
-		size := int(min(max(limit, 1), math.MaxInt32))
-		r := []rune(s)
-		for i := 0; i < len(r); i += size {
-			parts = append(parts, string(r[i:min(i+size, len(r))]))
-		}
-		if len(parts) == 0 {
-			parts = []string{""}
-		}
-	case limit >= 0:
-		parts = strings.SplitN(s, delim, int(min(max(limit, 1), math.MaxInt32)))
-	default:
-		parts = strings.Split(s, delim)
-		n := len(parts) + int(max(limit, -math.MaxInt32))
-		parts = parts[:max(n, 0)]
+	if err := st.prepay(pieces * itemBytes); err != nil {
+		return nil, err
 	}
-	out := make([]any, len(parts))
-	for i, p := range parts {
-		out[i] = p
+	if delim == "" {
+		return chunks(s, int(min(max(limit, 1), math.MaxInt32))), nil
 	}
-	return out, nil
+	return explode(s, delim, limit), nil
+}
+
+// chunks is mb_str_split: s in pieces of size characters (an invalid byte
+// is one character, U+FFFD). The pieces of valid text share its memory.
+func chunks(s string, size int) []any {
+	if s == "" {
+		return []any{""}
+	}
+	out := make([]any, 0, (utf8.RuneCountInString(s)+size-1)/size)
+	for len(s) > 0 {
+		end, valid := 0, true
+		for n := 0; n < size && end < len(s); n++ {
+			r, w := utf8.DecodeRuneInString(s[end:])
+			valid = valid && !(r == utf8.RuneError && w == 1)
+			end += w
+		}
+		if valid {
+			out = append(out, s[:end])
+		} else {
+			out = append(out, string([]rune(s[:end])))
+		}
+		s = s[end:]
+	}
+	return out
+}
+
+// explode is PHP's explode(delim, s, limit); the pieces share the memory
+// of s.
+func explode(s, delim string, limit int64) []any {
+	n := int64(strings.Count(s, delim)) + 1
+	if limit >= 0 {
+		n = min(n, max(limit, 1))
+	} else {
+		n = max(n+limit, 0)
+	}
+	out := make([]any, n)
+	for i := range out {
+		j := strings.Index(s, delim)
+		if j < 0 || limit >= 0 && i == len(out)-1 {
+			out[i] = s
+			break
+		}
+		out[i] = s[:j]
+		s = s[j+len(delim):]
+	}
+	return out
 }
 
 // capBuilder is a strings.Builder that refuses to grow past max bytes.

@@ -133,6 +133,9 @@ type state struct {
 	// string as it is, without copying it through out.
 	first string
 	ops   uint32
+	// prepaid is what the filter or function being called accounted for
+	// before building its value (prepay): apply counts only the rest.
+	prepaid int64
 	// applied counts filter calls; encoded and encodedFrom are the last
 	// json_encode's text and value: json_pretty, when it is the next
 	// filter call on that text (applied is then encodedAt+1) and the value
@@ -170,6 +173,7 @@ func (st *state) reset(l *Limits, ctx context.Context) {
 	st.out = st.out[:0]
 	st.first = ""
 	st.ops = 0
+	st.prepaid = 0
 	st.encoded, st.encodedFrom = "", nil
 	st.pretty = prettyJSON{}
 	clear(st.weights)
@@ -243,6 +247,14 @@ func (st *state) alloc(n int64) error {
 	return nil
 }
 
+// prepay accounts for n bytes a filter or function is about to build,
+// so that it fails before building them: apply then counts only what the
+// value costs beyond them.
+func (st *state) prepay(n int64) error {
+	st.prepaid += n
+	return st.alloc(n)
+}
+
 // tick is called before every filter and function call: every 64 calls,
 // and before any call on a large value, it checks the deadline.
 func (st *state) tick(size int) error {
@@ -275,11 +287,15 @@ func sizeOf(x any) int {
 	return 0
 }
 
-// Bytes accounted for a list item (its slot, and the box of a number) and
-// a dictionary entry.
+// Bytes accounted for a list item, a dictionary entry and an arrow
+// function call, as measured (TestItemCosts): a list item is its slot and
+// the box of its string or number; a dictionary entry its key and value
+// slots, the box, its key's text and its slot in the index (a map);
+// an arrow function call the values and the scope it builds.
 const (
-	itemBytes  = 24
-	entryBytes = 48
+	itemBytes  = 32
+	entryBytes = 128
+	callBytes  = 64
 )
 
 // built checks a value a filter, function or operator returned: a string
@@ -287,45 +303,52 @@ const (
 // limit and, printed, within the string limit. What is new is accounted to
 // the memory budget; a result that shares the memory of an input (a trimmed
 // string, a list returned as it is) is not.
-func (st *state) built(out, in any, args []any) error {
+func (st *state) built(out, in any, args []any) error { return st.builtPaid(out, in, args, 0) }
+
+// builtPaid is built for a value paid bytes of which were prepaid.
+func (st *state) builtPaid(out, in any, args []any, paid int64) error {
+	cost, err := st.cost(out, in, args)
+	if err != nil || cost <= paid {
+		return err
+	}
+	return st.alloc(cost - paid)
+}
+
+// cost checks out as built describes and returns the bytes it accounts
+// for.
+func (st *state) cost(out, in any, args []any) (int64, error) {
 	switch t := out.(type) {
 	case string:
 		if len(t) > st.limits.String {
-			return st.errString()
+			return 0, st.errString()
 		}
 		if len(t) == 0 || sharesString(t, in) || sharesString(t, args...) {
-			return nil
+			return 0, nil
 		}
-		return st.alloc(int64(len(t)))
+		return int64(len(t)), nil
 	case []any:
 		if len(t) > st.limits.Items {
-			return st.errItems()
+			return 0, st.errItems()
 		}
 		if len(t) == 0 || sharesList(t, in) || sharesList(t, args...) {
-			return nil
+			return 0, nil
 		}
-		if err := st.checkWeight(t); err != nil {
-			return err
-		}
-		return st.alloc(int64(len(t)) * itemBytes)
+		return int64(len(t)) * itemBytes, st.checkWeight(t)
 	case *dict.Map:
 		if t.Len() > st.limits.Items {
-			return st.errItems()
+			return 0, st.errItems()
 		}
 		if m, ok := in.(*dict.Map); ok && m == t {
-			return nil
+			return 0, nil
 		}
 		for _, a := range args {
 			if m, ok := a.(*dict.Map); ok && m == t {
-				return nil
+				return 0, nil
 			}
 		}
-		if err := st.checkWeight(t); err != nil {
-			return err
-		}
-		return st.alloc(int64(t.Len()) * entryBytes)
+		return int64(t.Len()) * entryBytes, st.checkWeight(t)
 	}
-	return nil
+	return 0, nil
 }
 
 // sharesString reports whether s lies in the memory of one of the inputs.

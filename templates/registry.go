@@ -148,12 +148,16 @@ func (st *state) apply(fn stateFunc, view bool, in any, args []any) (any, error)
 		return nil, err
 	}
 	st.applied++
+	outer := st.prepaid // a filter called by an arrow function of fn
+	st.prepaid = 0
 	out, err := fn(st, in, args...)
+	paid := st.prepaid
+	st.prepaid = outer
 	if err != nil {
 		return nil, st.limitError(err)
 	}
 	if !view {
-		if err := st.built(out, in, args); err != nil {
+		if err := st.builtPaid(out, in, args, paid); err != nil {
 			return nil, err
 		}
 	}

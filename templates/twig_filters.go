@@ -21,7 +21,11 @@ func lambdaArg(name string, args []any, i int) (pongo2.Lambda, error) {
 	return nil, fmt.Errorf("%s needs an arrow function argument, as in %s((v, k) => ...)", name, name)
 }
 
-func callLambda(fn pongo2.Lambda, args ...any) (any, error) {
+// callLambda calls an arrow function, accounting for the call.
+func callLambda(st *state, fn pongo2.Lambda, args ...any) (any, error) {
+	if err := st.alloc(callBytes); err != nil {
+		return nil, err
+	}
 	out, err := fn(args...)
 	if err != nil {
 		return nil, err
