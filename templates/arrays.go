@@ -297,16 +297,17 @@ func fBatch(st *state, in any, args ...any) (any, error) {
 	n := int64(sizeOf(in))
 	fill := len(args) > 1 && args[1] != nil
 	renumber := !truthy(arg(args, 2, true))
-	// The batches, and with a fill value the items of the last one, are
-	// checked before anything is built.
+	// The batches and their items (with a fill value, the last batch
+	// filled up) are checked and prepaid before anything is built.
+	batches, items := (n+size64-1)/size64, n
 	if n > 0 && fill {
 		if err := st.wantItems(size64); err != nil {
 			return nil, err
 		}
-		batches := (n + size64 - 1) / size64
-		if err := st.alloc(batches * size64 * itemBytes); err != nil {
-			return nil, err
-		}
+		items = batches * size64
+	}
+	if err := st.prepay(items*entryBytes + batches*containerBytes); err != nil {
+		return nil, err
 	}
 	size := min(size64, n+1)
 	out := []any{}

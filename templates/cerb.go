@@ -629,7 +629,12 @@ func fURLDecode(st *state, in any, args ...any) (any, error) {
 		return "", nil
 	}
 	if strings.EqualFold(toStr(arg(args, 0, "")), "json") {
-		if err := st.wantItems(int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)); err != nil {
+		// The dictionaries parsed are dropped once encoded, but counted.
+		items := int64(strings.Count(s, "&") + strings.Count(s, "[") + 1)
+		if err := st.wantItems(items); err != nil {
+			return nil, err
+		}
+		if err := st.alloc(items * entryBytes); err != nil {
 			return nil, err
 		}
 		out, _, err := st.jsonEncode(parseQuery(s), 0)

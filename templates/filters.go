@@ -140,13 +140,13 @@ func fJSONDecode(st *state, in any, _ ...any) (any, error) {
 }
 
 // decodeJSON decodes JSON text; text that is not JSON gives nil. The items
-// the text can hold are checked, and accounted, before decoding.
+// the text can hold are checked, and prepaid, before decoding.
 func (st *state) decodeJSON(s string) (any, error) {
 	items := int64(strings.Count(s, ",") + strings.Count(s, "[") + strings.Count(s, "{"))
 	if err := st.wantItems(items); err != nil {
 		return nil, err
 	}
-	if err := st.alloc(int64(len(s)) + items*entryBytes); err != nil {
+	if err := st.prepay(int64(len(s)) + items*entryBytes); err != nil {
 		return nil, err
 	}
 	v, err := dict.DecodeJSON([]byte(s))

@@ -287,15 +287,18 @@ func sizeOf(x any) int {
 	return 0
 }
 
-// Bytes accounted for a list item, a dictionary entry and an arrow
-// function call, as measured (TestItemCosts): a list item is its slot and
-// the box of its string or number; a dictionary entry its key and value
-// slots, the box, its key's text and its slot in the index (a map);
-// an arrow function call the values and the scope it builds.
+// Bytes accounted for a list item, a dictionary entry, a list or
+// dictionary nested in a value a filter builds, and an arrow function
+// call, as measured (TestItemCosts): a list item is its slot and the box
+// of its string or number; a dictionary entry its key and value slots, the
+// box, its key's text and its slot in the index (a map); a nested list or
+// dictionary its header and its slot; an arrow function call the values
+// and the scope it builds.
 const (
-	itemBytes  = 32
-	entryBytes = 128
-	callBytes  = 64
+	itemBytes      = 32
+	entryBytes     = 128
+	containerBytes = 128
+	callBytes      = 64
 )
 
 // built checks a value a filter, function or operator returned: a string

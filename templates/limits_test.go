@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -425,4 +426,86 @@ func TestOutputOfOneValue(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "12-12", again)
 	}
+}
+
+// TestBuiltListsCountTheirCost checks that the memory limit counts what
+// the lists and dictionaries of a render really cost: a template turning a
+// 1 MB body into a million items fails with the memory limit, and the
+// bytes it allocated before failing stay within 3 times the limit (a list
+// item counted as one byte of text, or a dictionary entry as 48 bytes, let
+// {{ body|split(”)|sort }} allocate 450 MiB under the 128 MiB limit). It
+// measures the process's allocations, so it does not run in parallel.
+func TestBuiltListsCountTheirCost(t *testing.T) {
+	const limit = 32 << 20
+	body := strings.Repeat("abcdefghij", 100_000)[:999_999]
+	data := dict.Of(
+		"body", body,
+		"numbers", "["+strings.Repeat("1234,", 199_999)+"1]",
+		"query", strings.Repeat("a[]=1&", 166_665)+"a[]=1",
+	)
+	env := New(WithLimits(Limits{Time: noTime, Memory: limit}))
+	for _, src := range []string{
+		`{{ body|split('')|sort }}`,
+		`{{ body|split('')|batch(1)|length }}`,
+		`{{ body|split('')|filter(x => x != 'a')|length }}`,
+		`{{ body|split('', 2)|sort|length }}`,
+		`{{ numbers|json_decode|sort|length }}`,
+		`{{ query|url_decode('json')|json_decode|length }}`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := env.Render(src, data)
+			runtime.ReadMemStats(&after)
+			allocated := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%d MiB allocated", allocated>>20)
+			require.Equal(t, "memory", limitOf(t, err), "error: %v", err)
+			require.ErrorContains(t, err, "template memory limit exceeded: more than 33554432 bytes built")
+			require.Less(t, allocated, uint64(3*limit), "allocated %d MiB", allocated>>20)
+		})
+	}
+}
+
+// TestItemCosts checks the bytes accounted for a list item and a
+// dictionary entry against what building them allocates (the items' text
+// aside): a list item costs its slot and its box, a dictionary entry those,
+// its key and its slot in the index, which a presized dictionary fills.
+func TestItemCosts(t *testing.T) {
+	if mdRaceEnabled {
+		t.Skip("the race detector changes allocations")
+	}
+	const n = 100_000
+	items := make([]string, n)
+	for i := range items {
+		items[i] = "x" + strconv.Itoa(i)
+	}
+	perItem := func(build func()) float64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		build()
+		runtime.ReadMemStats(&after)
+		return float64(after.TotalAlloc-before.TotalAlloc) / n
+	}
+	var list []any
+	listCost := perItem(func() {
+		list = make([]any, n)
+		for i, s := range items {
+			list[i] = s
+		}
+	})
+	var m *dict.Map
+	entryCost := perItem(func() {
+		m = dict.New(n)
+		for i, s := range items {
+			m.Set(strconv.Itoa(i), s)
+		}
+	})
+	require.Len(t, list, n)
+	require.Equal(t, n, m.Len())
+	t.Logf("bytes allocated for a list item: %.1f, a dictionary entry: %.1f", listCost, entryCost)
+	require.LessOrEqual(t, listCost, 1.1*itemBytes, "a list item")
+	require.LessOrEqual(t, entryCost, float64(2*entryBytes), "a dictionary entry")
+	require.GreaterOrEqual(t, entryCost, float64(entryBytes/2), "a dictionary entry")
 }
