@@ -150,3 +150,59 @@ func TestFilterFuncsMultiArgs(t *testing.T) {
 	require.Equal(t, "> it's\n", call("quote", "it's"))
 	require.NotEmpty(t, FilterNames())
 }
+
+// TestSplitPieces pins split's pieces (PHP's explode and mb_str_split),
+// which share the memory of the text they split.
+func TestSplitPieces(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s    string
+		args []any
+		want []any
+	}{
+		{"a,b,,c", []any{","}, []any{"a", "b", "", "c"}},
+		{"a::b::c", []any{"::"}, []any{"a", "b", "c"}},
+		{"a,b,c", []any{",", int64(2)}, []any{"a", "b,c"}},
+		{"a,b,c", []any{",", int64(0)}, []any{"a,b,c"}},
+		{"a,b,c", []any{",", int64(-1)}, []any{"a", "b"}},
+		{"a,b,c", []any{",", int64(-3)}, []any{}},
+		{"a,b,c", []any{",", int64(-5)}, []any{}},
+		{"a,b,c", []any{",", int64(9)}, []any{"a", "b", "c"}},
+		{"", []any{","}, []any{""}},
+		{"abc", []any{""}, []any{"a", "b", "c"}},
+		{"abcde", []any{"", int64(2)}, []any{"ab", "cd", "e"}},
+		{"héllo", []any{"", int64(2)}, []any{"hé", "ll", "o"}},
+		{"abc", []any{"", int64(5)}, []any{"abc"}},
+		{"ab", []any{"", int64(-1)}, []any{"a", "b"}},
+		{"", []any{""}, []any{""}},
+		{"a\xffb", []any{""}, []any{"a", "\uFFFD", "b"}},
+		{"a\xff\xfeb", []any{"", int64(2)}, []any{"a\uFFFD", "\uFFFDb"}},
+	}
+	for _, tt := range tests {
+		got, err := fSplit(newState(), tt.s, tt.args...)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got, "%q|split%v", tt.s, tt.args)
+	}
+}
+
+// TestSortKeepsKeys pins sort on lists and dictionaries (PHP's asort:
+// stable, the keys kept; a list in order stays a list).
+func TestSortKeepsKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   any
+		want any
+	}{
+		{[]any{int64(3), int64(1), int64(2)}, dict.Of("1", int64(1), "2", int64(2), "0", int64(3))},
+		{[]any{"a", "b", "a"}, dict.Of("0", "a", "2", "a", "1", "b")},
+		{[]any{"a", "b"}, []any{"a", "b"}},
+		{dict.Of("b", int64(2), "a", int64(1), "c", int64(0)), dict.Of("c", int64(0), "a", int64(1), "b", int64(2))},
+		{dict.Of("1", "y", "0", "x"), []any{"x", "y"}},
+		{[]any{}, dict.New(0)},
+	}
+	for _, tt := range tests {
+		got, err := fSort(newState(), tt.in)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got, "%v|sort", tt.in)
+	}
+}
