@@ -298,6 +298,21 @@ func phpSubstr(s string, start, length int64) string {
 // by its line number.
 func crlfLines(s string, keepBlanks, trim bool) (lines []string, keys []int) {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
+	n := 0 // counted first: a million lines grown by append cost twice
+	eachCRLFLine(s, keepBlanks, trim, func(int, string) { n++ })
+	if n == 0 {
+		return nil, nil
+	}
+	lines, keys = make([]string, 0, n), make([]int, 0, n)
+	eachCRLFLine(s, keepBlanks, trim, func(idx int, l string) {
+		lines = append(lines, l)
+		keys = append(keys, idx)
+	})
+	return lines, keys
+}
+
+// eachCRLFLine calls fn with each line crlfLines keeps, and its number.
+func eachCRLFLine(s string, keepBlanks, trim bool, fn func(idx int, l string)) {
 	start, idx := 0, 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && s[i] != '\n' && s[i] != '\r' {
@@ -308,25 +323,42 @@ func crlfLines(s string, keepBlanks, trim bool) (lines []string, keys []int) {
 			l = phpTrim(l, trimMask(defaultTrimChars), true, true)
 		}
 		if keepBlanks || l != "" {
-			lines = append(lines, l)
-			keys = append(keys, idx)
+			fn(idx, l)
 		}
 		idx++
 		start = i + 1
 	}
-	return lines, keys
 }
 
-// keyedList builds a PHP array of items under the given integer keys.
-func keyedList(items []string, keys []int) any {
+// keyedList builds a PHP array of items under the given integer keys: a
+// list when they are 0, 1, ... (no dictionary is built to find that out).
+// It prepays the new items.
+func (st *state) keyedList(items []string, keys []int) (any, error) {
+	if err := st.prepay(int64(len(items)) * itemBytes); err != nil {
+		return nil, err
+	}
+	if sequential(keys) {
+		l := make([]any, len(items))
+		for i, v := range items {
+			l[i] = v
+		}
+		return l, nil
+	}
 	m := dict.New(len(items))
 	for i, v := range items {
 		m.Set(strconv.Itoa(keys[i]), v)
 	}
-	if m.Len() == 0 {
-		return []any{}
+	return phpArray(m), nil
+}
+
+// sequential reports whether keys are 0, 1, ... len(keys)-1.
+func sequential(keys []int) bool {
+	for i, k := range keys {
+		if k != i {
+			return false
+		}
 	}
-	return phpArray(m)
+	return true
 }
 
 // fSplitCRLF is split_crlf(keep_blanks=false, trim=true): the lines of the
@@ -340,7 +372,7 @@ func fSplitCRLF(st *state, in any, args ...any) (any, error) {
 		return nil, err
 	}
 	lines, keys := crlfLines(s, truthy(arg(args, 0, false)), truthy(arg(args, 1, true)))
-	return keyedList(lines, keys), nil
+	return st.keyedList(lines, keys)
 }
 
 // fSplitCSV is split_csv (DevblocksPlatform::parseCsvString): the text
@@ -367,7 +399,7 @@ func fSplitCSV(st *state, in any, _ ...any) (any, error) {
 		items = append(items, phpTrim(p, trimMask(defaultTrimChars), true, true))
 		keys = append(keys, i)
 	}
-	return keyedList(items, keys), nil
+	return st.keyedList(items, keys)
 }
 
 // fIndent is indent(marker=”, from_line=0): every line (from line
@@ -1687,6 +1719,12 @@ func fParseCSV(st *state, in any, args ...any) (any, error) {
 		return def
 	}
 	delim, encl, esc := opt(0, ','), opt(1, '"'), opt(2, '\\')
+	// At most a row per line and a field per delimiter more, prepaid.
+	lines := int64(strings.Count(s, "\n")) + 1
+	fields := lines + int64(strings.Count(s, string(delim)))
+	if err := st.prepay(int64(len(s)) + lines*containerBytes + fields*itemBytes); err != nil {
+		return nil, err
+	}
 	rows := []any{}
 	if s == "" {
 		return append(rows, false), nil

@@ -287,14 +287,15 @@ func sizeOf(x any) int {
 	return 0
 }
 
-// Bytes accounted for a list item, a dictionary entry, a list or
-// dictionary nested in a value a filter builds, and an arrow function
-// call, as measured (TestItemCosts): a list item is its slot and the box
-// of its string or number; a dictionary entry its key and value slots, the
-// box, its key's text and its slot in the index (a map); a nested list or
-// dictionary its header and its slot; an arrow function call the values
-// and the scope it builds.
+// Bytes accounted for what a render builds, as measured (TestItemCosts).
+// A list costs a slot (slotBytes) per item; a filter that makes new items
+// (split's pieces, decoded numbers) prepays itemBytes for each, the slot
+// and the box of its string or number. A dictionary entry costs its key
+// and value slots, the box, its key's text and its slot in the index (a
+// map); a list or dictionary nested in a value a filter builds, its header
+// and its slot; an arrow function call, the values and the scope it builds.
 const (
+	slotBytes      = 16
 	itemBytes      = 32
 	entryBytes     = 128
 	containerBytes = 128
@@ -336,7 +337,7 @@ func (st *state) cost(out, in any, args []any) (int64, error) {
 		if len(t) == 0 || sharesList(t, in) || sharesList(t, args...) {
 			return 0, nil
 		}
-		return int64(len(t)) * itemBytes, st.checkWeight(t)
+		return int64(len(t)) * slotBytes, st.checkWeight(t)
 	case *dict.Map:
 		if t.Len() > st.limits.Items {
 			return 0, st.errItems()
@@ -367,9 +368,6 @@ func sharesString(s string, inputs ...any) bool {
 	}
 	return false
 }
-
-// slotBytes is the size of a list slot (an interface value).
-const slotBytes = 16
 
 // sharesList reports whether l is one of the inputs or a part of one.
 func sharesList(l []any, inputs ...any) bool {
