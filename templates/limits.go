@@ -299,7 +299,7 @@ const (
 	itemBytes      = 32
 	entryBytes     = 128
 	containerBytes = 128
-	callBytes      = 64
+	callBytes      = 80
 )
 
 // built checks a value a filter, function or operator returned: a string

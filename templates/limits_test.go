@@ -474,7 +474,8 @@ func TestBuiltListsCountTheirCost(t *testing.T) {
 // dictionary entry against what building them allocates (the items' text
 // aside): a new list item costs its slot and its box, an item copied from
 // another list its slot, a dictionary entry a slot, a box, its key and its
-// slot in the index, which a presized dictionary fills.
+// slot in the index, which a presized dictionary fills; an arrow function
+// call the values and the scope pongo2 builds for it.
 func TestItemCosts(t *testing.T) {
 	if mdRaceEnabled {
 		t.Skip("the race detector changes allocations")
@@ -515,4 +516,16 @@ func TestItemCosts(t *testing.T) {
 	require.LessOrEqual(t, slotCost, 1.1*slotBytes, "a list slot")
 	require.LessOrEqual(t, entryCost, float64(2*entryBytes), "a dictionary entry")
 	require.GreaterOrEqual(t, entryCost, float64(entryBytes/2), "a dictionary entry")
+
+	// An arrow function call: map's calls, less the slots of its list.
+	tpl, err := New(WithLimits(Limits{Time: noTime})).Compile(`{{ l|map(x => x)|length }}`)
+	require.NoError(t, err)
+	data := dict.Of("l", list)
+	var out string
+	callCost := perItem(func() { out, err = tpl.Render(data) }) - slotBytes
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(n), out)
+	t.Logf("bytes allocated for an arrow function call: %.1f", callCost)
+	require.LessOrEqual(t, callCost, 1.5*callBytes, "an arrow function call")
+	require.GreaterOrEqual(t, callCost, float64(callBytes/2), "an arrow function call")
 }
