@@ -26,7 +26,8 @@ type Limits struct {
 	// or operator builds. Default 1,000,000.
 	Items int
 	// Memory caps the bytes of all the strings, lists and dictionaries one
-	// render builds, counting those it drops again. Default 128 MiB.
+	// render builds, counting those it drops again, each item and entry at
+	// what it costs (see the package doc). Default 128 MiB.
 	Memory int64
 	// Loop caps the loop iterations and arrow-function calls of one render.
 	// Default 1,000,000.
