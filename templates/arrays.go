@@ -195,14 +195,7 @@ func fReverse(in any, args ...any) (any, error) {
 // (PHP 8's sort is stable), and builds the array in that order, keeping
 // their keys. It prepays the array and its sorting before building them.
 func sortKeys(st *state, in any, cmp func(a, b any) int) (any, error) {
-	var keys []string // nil for a list: the key of item i is i
-	var vals []any
-	switch t := in.(type) {
-	case []any:
-		vals = t
-	case *dict.Map:
-		keys, vals = t.Keys(), t.Values()
-	}
+	keys, vals := arrayItems(in)
 	if err := st.prepay(int64(len(vals)) * (entryBytes + 8)); err != nil {
 		return nil, err
 	}
@@ -211,15 +204,33 @@ func sortKeys(st *state, in any, cmp func(a, b any) int) (any, error) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp(vals[a], vals[b]) })
-	out := dict.New(len(order))
-	for _, i := range order {
+	return pick(keys, vals, order), nil
+}
+
+// arrayItems returns the keys and the values of a list or dictionary, as
+// they are stored: keys is nil for a list (the key of item i is i).
+func arrayItems(x any) (keys []string, vals []any) {
+	switch t := x.(type) {
+	case []any:
+		return nil, t
+	case *dict.Map:
+		return t.Keys(), t.Values()
+	}
+	return nil, nil
+}
+
+// pick builds the PHP array of the items at positions of an array's keys
+// and values (arrayItems), in that order, keeping their keys.
+func pick(keys []string, vals []any, positions []int) any {
+	out := dict.New(len(positions))
+	for _, i := range positions {
 		if keys == nil {
 			out.Set(strconv.Itoa(i), vals[i])
 		} else {
 			out.Set(keys[i], vals[i])
 		}
 	}
-	return phpArray(out), nil
+	return phpArray(out)
 }
 
 // fSort is Twig's sort: PHP's asort (the items sorted, their keys kept),
@@ -375,27 +386,25 @@ func fFilter(st *state, in any, args ...any) (any, error) {
 	if !isIterable(in) {
 		return nil, notArray(in)
 	}
-	out := dict.New(sizeOf(in))
-	var ferr error
-	kept := 0
-	eachItem(in, func(k string, v any) bool {
-		var x any
-		if x, ferr = callLambda(st, fn, v, keyValue(k)); ferr != nil {
-			return false
+	keys, vals := arrayItems(in)
+	kept := make([]int, 0, len(vals)) // the positions of the items kept
+	for i, v := range vals {
+		var k any = int64(i)
+		if keys != nil {
+			k = keyValue(keys[i])
+		}
+		x, err := callLambda(st, fn, v, k)
+		if err != nil {
+			return nil, err
 		}
 		if truthy(x) {
-			out.Set(k, v)
-			kept++
+			kept = append(kept, i)
 		}
-		return true
-	})
-	if ferr != nil {
-		return nil, ferr
 	}
-	if l, ok := in.([]any); ok && kept == len(l) {
-		return l, nil
+	if keys == nil && len(kept) == len(vals) {
+		return vals, nil
 	}
-	return phpArray(out), nil
+	return pick(keys, vals, kept), nil
 }
 
 // fMap is map(arrow): arrow(value, key) for each item, keeping the keys;

@@ -206,3 +206,24 @@ func TestSortKeepsKeys(t *testing.T) {
 		require.Equal(t, tt.want, got, "%v|sort", tt.in)
 	}
 }
+
+// TestFilterKeepsKeys pins filter on lists and dictionaries (PHP's
+// array_filter: the keys of the items kept; a list kept whole or up to an
+// item stays a list).
+func TestFilterKeepsKeys(t *testing.T) {
+	t.Parallel()
+	env := New()
+	for src, want := range map[string]string{
+		`{{ [1, 2, 3]|filter(v => v > 1)|json_encode }}`:                    `{"1":2,"2":3}`,
+		`{{ [1, 2, 3]|filter(v => v < 3)|json_encode }}`:                    `[1,2]`,
+		`{{ [1, 2, 3]|filter(v => v)|json_encode }}`:                        `[1,2,3]`,
+		`{{ []|filter(v => v)|json_encode }}`:                               `[]`,
+		`{{ [1, 2, 3]|filter((v, k) => k != 1)|json_encode }}`:              `{"0":1,"2":3}`,
+		`{{ {b: 1, a: 2, "7": 3}|filter((v, k) => k != "a")|json_encode }}`: `{"b":1,"7":3}`,
+		`{{ {"0": 1, "1": 2}|filter(v => v)|json_encode }}`:                 `[1,2]`,
+	} {
+		out, err := env.Render(src, nil)
+		require.NoError(t, err, src)
+		require.Equal(t, want, out, src)
+	}
+}
