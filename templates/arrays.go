@@ -404,6 +404,9 @@ func fFilter(st *state, in any, args ...any) (any, error) {
 	if keys == nil && len(kept) == len(vals) {
 		return vals, nil
 	}
+	if err := st.prepay(int64(len(kept)) * entryBytes); err != nil {
+		return nil, err
+	}
 	return pick(keys, vals, kept), nil
 }
 
