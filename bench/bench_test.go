@@ -426,3 +426,14 @@ func TestPgSampler(t *testing.T) {
 	busy(cpu1)
 	require.GreaterOrEqual(t, s.end(), mid+100*time.Millisecond)
 }
+
+// TestRequestBody: the -body-bytes body is valid JSON of exactly the size
+// asked for.
+func TestRequestBody(t *testing.T) {
+	for _, n := range []int{2, 3, 100, 200, 16 << 10, 65537} {
+		b := requestBody(n)
+		if len(b) != n || !json.Valid(b) {
+			t.Fatalf("requestBody(%d): %d bytes, valid %v: %.80q", n, len(b), json.Valid(b), b)
+		}
+	}
+}

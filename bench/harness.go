@@ -66,6 +66,10 @@ type Options struct {
 	Workers int
 	// MaxRequests stops an attack early once it has sent this many.
 	MaxRequests uint64
+	// BodyBytes, when positive, is the size of a JSON body every request
+	// carries (requestBody), as a webhook's payload: a GitHub push event
+	// is about 7-25 KB. 0: none (the guide's curl).
+	BodyBytes int
 	// HookhostBin is a prebuilt hookhost binary for every hookhost target
 	// (each runs as `hookhost serve`); "" builds one.
 	HookhostBin string
@@ -171,6 +175,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		NumCPU:     runtime.NumCPU(),
 		GoVersion:  runtime.Version(),
 		JobWorkers: jobWorkers,
+		BodyBytes:  opts.BodyBytes,
 	}
 
 	if needsHookhost(opts.Targets) && opts.HookhostBin == "" {
@@ -448,9 +453,34 @@ type probe struct {
 	body   []byte
 }
 
-// request is the one request every target gets: the Cerb guide's curl.
-func request(url string) vegeta.Target {
-	return vegeta.Target{Method: http.MethodPost, URL: url, Header: http.Header{"X-CustomHeader": {"true"}}}
+// request is the one request every target gets: the Cerb guide's curl,
+// with a JSON body of bodyBytes bytes when that is positive.
+func request(url string, bodyBytes int) vegeta.Target {
+	t := vegeta.Target{Method: http.MethodPost, URL: url, Header: http.Header{"X-CustomHeader": {"true"}}}
+	if bodyBytes > 0 {
+		t.Body = requestBody(bodyBytes)
+		t.Header.Set("Content-Type", "application/json")
+	}
+	return t
+}
+
+// requestBody is a JSON document of n bytes (at least 2): an array of
+// commit-like objects, as a push event holds, cut and closed to size.
+func requestBody(n int) []byte {
+	const item = `{"id":"7fd1a60b01f91b314f59955a4e4d4e80d8edf11d","message":"Fix the \"edge\" case","author":{"name":"Octo Cat","email":"octocat@example.com"},"added":[],"modified":["README.md"]}`
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for len(b)+len(item)+2 <= n {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, item...)
+	}
+	b = append(b, ']')
+	for len(b) < n {
+		b = append(b[:len(b)-1], ' ', ']')
+	}
+	return b
 }
 
 // probeTarget sends the request once, through vegeta like the load, so that
@@ -462,7 +492,7 @@ func probeTarget(ctx context.Context, opts Options, url string) (*probe, error) 
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 	var got *vegeta.Result
-	for r := range atk.Attack(vegeta.NewStaticTargeter(request(url)), hitsPacer(1), 30*time.Second, "") {
+	for r := range atk.Attack(vegeta.NewStaticTargeter(request(url, opts.BodyBytes)), hitsPacer(1), 30*time.Second, "") {
 		got = r
 	}
 	switch {
@@ -524,7 +554,7 @@ func attack(ctx context.Context, cl *http.Client, opts Options, url string, du t
 
 	m := &measurement{}
 	var n uint64
-	for r := range atk.Attack(vegeta.NewStaticTargeter(request(url)), rate, du, "") {
+	for r := range atk.Attack(vegeta.NewStaticTargeter(request(url, opts.BodyBytes)), rate, du, "") {
 		n++
 		if n == opts.MaxRequests {
 			atk.Stop()

@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "run every target this many times, interleaved, and report the medians")
 	fs.DurationVar(&opts.Idle, "idle", opts.Idle, "how long the idle target measures an idle server")
 	fs.StringVar(&opts.ProfileDir, "cpuprofile-dir", "", "write CPU profiles of every server and extension process into this directory (<target>.serve.pprof, <target>.ext-<pid>.pprof, bare.serve.pprof)")
+	fs.IntVar(&opts.BodyBytes, "body-bytes", 0, "send every request with a JSON body of this many bytes (a webhook's payload; a GitHub push is about 7-25 KB); 0: none, as the guide's curl")
 	fs.IntVar(&opts.LatencyRate, "latency-rate", opts.LatencyRate, "after each synchronous target's maximum-rate attack, measure its latency at this fixed rate (req/s) for -duration; 0: off")
 	fs.DurationVar(&opts.Drain, "drain", opts.Drain, "longest wait, after a job target's attack, for its queued jobs to finish")
 	if err := fs.Parse(args); err != nil {

@@ -22,6 +22,8 @@ type Report struct {
 	GoVersion  string        `json:"go_version"`
 	// JobWorkers is the job workers of each hookhost target.
 	JobWorkers int `json:"job_workers"`
+	// BodyBytes is the size of every request's JSON body (0: none).
+	BodyBytes int `json:"body_bytes,omitempty"`
 	// Rounds is how many times every target ran; each figure of Results is
 	// the median over the rounds (PerRound has them all).
 	Rounds   int        `json:"rounds"`
@@ -399,8 +401,12 @@ func (rep *Report) Result(target string) *Result {
 
 // WriteTable writes the report as an aligned table.
 func (rep *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "load: POST ?key=value with X-CustomHeader: true, %d keep-alive connections, max rate, %s warm-up + %s measured per target",
-		rep.Workers, rep.Warmup, rep.Duration)
+	body := ""
+	if rep.BodyBytes > 0 {
+		body = fmt.Sprintf(" and a %d-byte JSON body", rep.BodyBytes)
+	}
+	fmt.Fprintf(w, "load: POST ?key=value with X-CustomHeader: true%s, %d keep-alive connections, max rate, %s warm-up + %s measured per target",
+		body, rep.Workers, rep.Warmup, rep.Duration)
 	if rep.Rounds > 1 {
 		fmt.Fprintf(w, "; %d rounds, every figure the median of its rounds", rep.Rounds)
 	}
