@@ -1,0 +1,80 @@
+package redact
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
+)
+
+// slowBody is Body of a JSON text without mayNameCredential: decoded,
+// marked, encoded again when something changed.
+func slowBody(body []byte) []byte {
+	v, err := dict.DecodeJSON(body)
+	if err != nil {
+		return body
+	}
+	if out, changed := markCredentials(v); changed {
+		if b := encode(out); b != nil {
+			return b
+		}
+	}
+	return body
+}
+
+// TestBody_SkipsDecodingWithoutCredentialNames: a JSON body redacts as it
+// did when every one was decoded, for random documents whose names are
+// and are not credential-like, in any case, escaped (\u), or spelled with
+// the two characters that lower-case to ASCII letters (İ, K); and one
+// whose names cannot be a credential's comes back without being decoded
+// (no allocation: decoding a 16 KiB payload allocated about 60 KB).
+func TestBody_SkipsDecodingWithoutCredentialNames(t *testing.T) {
+	names := []string{"id", "message", "author", "Token", "access_TOKEN", "pass", "passWORD", "api-key", "apiKey",
+		`\u0074oken`, "to\u212Aen", "credent\u0130al", "secreT", "sig", "signature_v2", "credentials", "tok", "en"}
+	values := []string{`"x"`, `1`, `true`, `null`, `"token"`, `"Kelvin \u212A"`, `[]`, `{}`}
+	rnd := rand.New(rand.NewPCG(7, 8))
+	var gen func(depth int) string
+	gen = func(depth int) string {
+		if depth > 3 || rnd.IntN(3) == 0 {
+			return values[rnd.IntN(len(values))]
+		}
+		var b strings.Builder
+		if rnd.IntN(2) == 0 {
+			b.WriteByte('[')
+			for i := range rnd.IntN(4) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(gen(depth + 1))
+			}
+			b.WriteByte(']')
+			return b.String()
+		}
+		b.WriteByte('{')
+		for i := range rnd.IntN(4) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"` + names[rnd.IntN(len(names))] + `":` + gen(depth+1))
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	skipped := 0
+	for range 20000 {
+		body := []byte(gen(0))
+		require.Equal(t, string(slowBody(body)), string(Body(body, "application/json")), "%s", body)
+		if !mayNameCredential(body) {
+			skipped++
+		}
+	}
+	require.Greater(t, skipped, 1000, "documents checked without decoding")
+
+	payload := bytes.Repeat([]byte(`{"id":"7fd1a60b","message":"Fix the \"edge\" case","author":{"name":"Octo Cat"},"modified":["README.md"]},`), 160)
+	payload = append(append([]byte("["), payload[:len(payload)-1]...), ']')
+	require.Zero(t, testing.AllocsPerRun(10, func() { _ = Body(payload, "application/json") }))
+}
