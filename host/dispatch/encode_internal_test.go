@@ -25,6 +25,9 @@ func TestEncode_LargeValue(t *testing.T) {
 		got := encode(v)
 		runtime.ReadMemStats(&after)
 		require.Equal(t, want.String(), string(got))
-		require.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(3*want.Len()+64<<10), "bytes allocated for %d", want.Len())
+		// Besides the pieces and the join, dict.Encode's buffer, pooled,
+		// which the race detector's sync.Pool often drops: grown anew,
+		// up to about 128 KiB.
+		require.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(3*want.Len()+256<<10), "bytes allocated for %d", want.Len())
 	}
 }

@@ -78,3 +78,15 @@ func TestBody_SkipsDecodingWithoutCredentialNames(t *testing.T) {
 	payload = append(append([]byte("["), payload[:len(payload)-1]...), ']')
 	require.Zero(t, testing.AllocsPerRun(10, func() { _ = Body(payload, "application/json") }))
 }
+
+// BenchmarkBody_JSON records a 16 KiB JSON payload without credential
+// names (a push event's commits).
+func BenchmarkBody_JSON(b *testing.B) {
+	payload := bytes.Repeat([]byte(`{"id":"7fd1a60b01f91b314f59955a4e4d4e80d8edf11d","message":"Fix the \"edge\" case","author":{"name":"Octo Cat","email":"octocat@example.com"},"added":[],"modified":["README.md"]},`), 90)
+	payload = append(append([]byte("["), payload[:len(payload)-1]...), ']')
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Body(payload, "application/json")
+	}
+}
