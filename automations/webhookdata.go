@@ -11,29 +11,6 @@ import (
 // original names (a repeated header's values joined with ", " in order),
 // and the body.
 func WebhookData(name string, r HTTPRequest) *dict.Map {
-	wd := webhookHeaders(name, r)
-	wd.Set("RequestBody", string(r.Body))
-	return wd
-}
-
-// SetJobWebhookData sets webhook_data in a job's inputs (the
-// webhook.respond inputs of r) as the job stores it: without RequestBody
-// when that is the inputs' request_body, as it is for every body but a
-// multipart one (whose request_body is empty). A job stores its inputs
-// twice, the real ones in its River args and a redacted copy in its
-// record, and each held the body twice: a 1 MiB body was 4 MiB to encode,
-// write and read back. ExpandJobInputs puts RequestBody back wherever
-// stored inputs are read.
-func SetJobWebhookData(inputs *dict.Map, name string, r HTTPRequest) {
-	wd := webhookHeaders(name, r)
-	if body, _ := inputs.Value("request_body").(string); body == "" || body != string(r.Body) {
-		wd.Set("RequestBody", string(r.Body))
-	}
-	inputs.Set("webhook_data", wd)
-}
-
-// webhookHeaders is WebhookData without RequestBody.
-func webhookHeaders(name string, r HTTPRequest) *dict.Map {
 	hs := dict.New(len(r.Headers))
 	// A repeated header's later values, joined to its first once all are
 	// in: joined line by line, n lines of one header copied n²/2 values
@@ -53,13 +30,40 @@ func webhookHeaders(name string, r HTTPRequest) *dict.Map {
 	for name, vals := range more {
 		hs.Set(name, hs.Value(name).(string)+", "+strings.Join(vals, ", "))
 	}
-	return dict.Of("WebhookName", name, "RequestHeader", hs)
+	return dict.Of("WebhookName", name, "RequestHeader", hs, "RequestBody", string(r.Body))
 }
 
-// ExpandJobInputs undoes SetJobWebhookData's sharing: a webhook_data without
+// CompactJobInputs leaves webhook_data's RequestBody out of a job
+// record's copy of its inputs (webhook.respond inputs with webhook_data,
+// redacted) when it is their request_body, as it is for every body but a
+// multipart one (whose request_body is empty): each copy held the body
+// twice. webhook_data is replaced, not changed, since the real inputs may
+// share it. ExpandJobInputs puts RequestBody back where a record's inputs
+// are shown. The real inputs, which the job's run reads, keep it: a server
+// of an earlier version may run the job (during a rolling upgrade, or
+// after a rollback), and it would give the automation an empty
+// RequestBody.
+func CompactJobInputs(inputs *dict.Map) {
+	if inputs == nil {
+		return
+	}
+	wd, ok := inputs.Value("webhook_data").(*dict.Map)
+	if !ok {
+		return
+	}
+	body, ok := wd.Value("RequestBody").(string)
+	if !ok || body == "" || body != inputs.Value("request_body") {
+		return
+	}
+	wd = wd.Clone()
+	wd.Delete("RequestBody")
+	inputs.Set("webhook_data", wd)
+}
+
+// ExpandJobInputs undoes CompactJobInputs: a webhook_data without
 // RequestBody gets the inputs' request_body (which, in a record's
 // redacted copy, is the body redacted as RequestBody was). Inputs stored
-// before SetJobWebhookData shared the body hold RequestBody and are left as they
+// before CompactJobInputs existed hold RequestBody and are left as they
 // are.
 func ExpandJobInputs(inputs *dict.Map) {
 	wd, ok := inputs.Value("webhook_data").(*dict.Map)

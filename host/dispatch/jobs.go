@@ -31,7 +31,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	}
 	w := x.h.Webhook
 	opts := handler.Job
-	automations.SetJobWebhookData(inputs, w.Name, x.req)
+	inputs.Set("webhook_data", automations.WebhookData(w.Name, x.req))
 	realInputs := encode(inputs)
 	if realInputs == nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
@@ -48,6 +48,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 		// record's request body.
 		shownInputs, _ = redact.Walk(shownInputs, red).(*dict.Map)
 	}
+	automations.CompactJobInputs(shownInputs)
 	shown := encode(shownInputs)
 	id := jobs.NewJobID()
 	var done <-chan *jobs.Finished
