@@ -42,8 +42,11 @@ type Limits struct {
 	LogBytes   int           // run log cap, default 64 KiB
 	// RunBytes bounds the total size of the values a run keeps in its
 	// variables (set:, var.*, outputs, repeat's as:), each measured as
-	// ValueBytes measures one value; default 128 MiB (8 values at the
-	// value limit). The caller's inputs do not count.
+	// ValueBytes measures one value; default 256 MiB (16 values at the
+	// value limit). The caller's inputs do not count. A value kept under
+	// several keys counts under each, though the run shares it; a
+	// dictionary of many small entries takes up to about 4 times its
+	// measure in memory.
 	RunBytes int
 }
 

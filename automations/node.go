@@ -12,10 +12,15 @@ const (
 	defaultSteps      = 100_000
 	defaultValueBytes = 16 << 20
 	defaultLogBytes   = 64 << 10
-	// defaultRunBytes leaves room for eight values at the value limit (a
-	// decoded body, its transformed copy, a response...); PHP's stock
-	// memory_limit is 128M, and there a value costs more than its bytes.
-	defaultRunBytes = 128 << 20
+	// defaultRunBytes leaves room for 16 values at the value limit (a
+	// decoded body, its transformed copies, responses...). It was 128 MiB
+	// (PHP's stock memory_limit); review rev2 measured a Cerb pattern that
+	// PHP runs in little memory, a 250 KB value referenced (@key) under
+	// 1,000 keys, which this account charges a copy each: 250 MB. The
+	// account counts values as their size, not their references, and a
+	// dictionary of tiny entries takes up to about 4 times that in Go's
+	// heap: 256 MiB bounds a runaway run at about 1 GiB.
+	defaultRunBytes = 256 << 20
 )
 
 // maxPooledKeys bounds the account map a pooled runner keeps for its next

@@ -72,7 +72,7 @@ func TestRunMemory_HostileVarSet(t *testing.T) {
 	require.Equal(t, "start:repeat:do:var.set:", res.ErrorAt)
 
 	// The default budget applies when Limits leaves it zero.
-	require.Equal(t, 128<<20, compile(t, automations.Source{Script: "start:\n"}, automations.Options{}).Limits().RunBytes)
+	require.Equal(t, 256<<20, compile(t, automations.Source{Script: "start:\n"}, automations.Options{}).Limits().RunBytes)
 }
 
 // TestRunMemory_EntryPoints charges each way a value enters the run's
