@@ -111,6 +111,9 @@ const (
 	LimitTime  = "time"
 	LimitSteps = "steps"
 	LimitValue = "value"
+	// LimitMemory is the run's memory limit: the values it keeps add up
+	// past automations.Limits.RunBytes.
+	LimitMemory = "memory"
 )
 
 // Outcome is how a run ended.
@@ -130,7 +133,7 @@ type Outcome struct {
 	// Error is set when Exit is ExitError.
 	Error *Error
 	// Limit names the limit that ended the run (LimitTime, LimitSteps,
-	// LimitValue), "" when none did.
+	// LimitValue, LimitMemory), "" when none did.
 	Limit string
 	Steps int
 	// Value, when not nil, replaces Return with the return dictionary as a
