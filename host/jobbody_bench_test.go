@@ -1,13 +1,10 @@
 package host
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"strconv"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/hookhost/hookhost/internal/pgtest"
 )
@@ -39,25 +36,8 @@ func benchJobBody(b *testing.B, db func(*Config)) {
 			body := bytes.Repeat([]byte(`{"a":"xyz"},`), size/12)
 			raw := append([]byte("POST /webhooks/"+tok+"?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"+
 				"Content-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"), body...)
-			var ctx fasthttp.RequestCtx
-			br := bufio.NewReaderSize(nil, 64<<10)
-			rd := bytes.NewReader(nil)
 			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				rd.Reset(raw)
-				br.Reset(rd)
-				ctx.Request.Reset()
-				ctx.Response.Reset()
-				ctx.ResetUserValues()
-				if err := ctx.Request.Read(br); err != nil {
-					b.Fatal(err)
-				}
-				handler(&ctx)
-				if ctx.Response.StatusCode() != 202 {
-					b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-				}
-			}
+			benchRequests(b, handler, raw, 202)
 		})
 	}
 }

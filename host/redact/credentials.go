@@ -195,14 +195,21 @@ func Body(body []byte, contentType string) []byte {
 		if !mayNameCredential(body) {
 			return body // nothing to hide, without decoding it
 		}
-		v, err := dict.DecodeJSON(body)
-		if err != nil {
-			return body
-		}
-		if out, changed := markCredentials(v); changed {
-			if b := encode(out); b != nil {
-				return b
-			}
+		return jsonBody(body)
+	}
+	return body
+}
+
+// jsonBody redacts the credential fields of a JSON body: decoded, marked
+// and encoded again when that changed something.
+func jsonBody(body []byte) []byte {
+	v, err := dict.DecodeJSON(body)
+	if err != nil {
+		return body
+	}
+	if out, changed := markCredentials(v); changed {
+		if b := encode(out); b != nil {
+			return b
 		}
 	}
 	return body
