@@ -97,12 +97,9 @@ func (p *Program) run(ctx context.Context, inputs *dict.Map, rt Runtime, own boo
 			res.ErrorAt = r.cur
 		}
 		res.Steps = r.steps
-		byKey := r.kept.byKey
+		byKey := r.kept.pooled()
 		*r = runner{}
-		if len(byKey) <= maxPooledKeys {
-			clear(byKey)
-			r.kept.byKey = byKey
-		}
+		r.kept.byKey = byKey
 		p.runners.Put(r)
 	}()
 	r.start = time.Now()

@@ -26,6 +26,21 @@ import (
 type keptBytes struct {
 	total int
 	byKey map[string]int // top-level key → bytes charged for it
+	// peak is the most keys byKey held: a map keeps the room it grew to
+	// after its keys are deleted, so a pooled runner keeps byKey only
+	// when peak is small.
+	peak int
+}
+
+// pooled returns the account's map emptied for a pooled runner's next run,
+// or nil when it held more than maxPooledKeys keys at some point (it keeps
+// that room, however many are left).
+func (k *keptBytes) pooled() map[string]int {
+	if k.peak > maxPooledKeys {
+		return nil
+	}
+	clear(k.byKey)
+	return k.byKey
 }
 
 // entryBytes is what sizeOf adds for a dictionary entry besides its value.
@@ -55,6 +70,7 @@ func (r *runner) keep(at, key string, v any, bytes int) bool {
 	}
 	r.kept.total += bytes - old
 	r.kept.byKey[key] = bytes
+	r.kept.peak = max(r.kept.peak, len(r.kept.byKey))
 	r.data.Set(key, v)
 	return false
 }

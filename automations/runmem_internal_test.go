@@ -35,3 +35,26 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// TestKeptBytes_Pooled: a runner goes back to its pool with its account's
+// map only when the map never held more than maxPooledKeys keys (review
+// rev2: a run that wrote 50,000 keys and unset them pooled a map with room
+// for 50,000).
+func TestKeptBytes_Pooled(t *testing.T) {
+	r := &runner{p: &Program{limits: DefaultLimits(Limits{})}, data: dict.New(0), res: &Result{}}
+	for i := range maxPooledKeys {
+		r.storeValue("", "k"+itoa(i), "v")
+	}
+	if m := r.kept.pooled(); m == nil || len(m) != 0 {
+		t.Fatalf("a small account's map is not pooled empty: %v", m)
+	}
+	for i := range 2 * maxPooledKeys {
+		r.storeValue("", "k"+itoa(i), "v")
+	}
+	for i := range 2 * maxPooledKeys {
+		r.forget("k" + itoa(i))
+	}
+	if m := r.kept.pooled(); m != nil {
+		t.Fatalf("a map that held %d keys is pooled", 2*maxPooledKeys)
+	}
+}
