@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -156,4 +157,47 @@ func TestMigrate_RiverArgsIndexesPostgres(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE args->>'job_id' = $1`, res.JobID).Scan(&n))
 	require.Equal(t, 1, n)
+}
+
+// TestMigrate_LZ4CompressionPostgres: from version 9, a job's large values
+// (River's args, the record's inputs) are compressed with lz4 on a
+// PostgreSQL that has it, and down goes back to the default.
+func TestMigrate_LZ4CompressionPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, dsn := openPostgres(t, "hh_jobs_lz4_")
+	settings := DefaultSettings()
+	settings.Workers = 0
+	q, err := New(ctx, Config{DB: db, Dialect: DialectPostgres, DatabaseURL: dsn, Runner: nopRunner{}, Settings: settings,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	big := []byte(`{"request_body":"` + strings.Repeat(`{\"a\":\"xyz\"},`, 4000) + `"}`)
+	res, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/a", Automation: "a", Inputs: big, RedactedInputs: big})
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+
+	var lz4 bool
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
+		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&lz4))
+	if !lz4 {
+		t.Skip("this PostgreSQL has no lz4: the migration keeps pglz")
+	}
+	methods := func() [2]string {
+		var m [2]string
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT pg_column_compression(h.inputs), pg_column_compression(r.args)
+			FROM hookhost_jobs h JOIN river_job r ON r.id = h.river_id WHERE h.id = $1`, res.JobID).Scan(&m[0], &m[1]))
+		return m
+	}
+	require.Equal(t, [2]string{"lz4", "lz4"}, methods())
+
+	fsys, err := fs.Sub(migrations, "migrations/"+DialectPostgres)
+	require.NoError(t, err)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithTableName(versionTable))
+	require.NoError(t, err)
+	_, err = p.DownTo(ctx, 8)
+	require.NoError(t, err)
+	var attcompression string
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT attcompression::text FROM pg_attribute
+		WHERE attrelid = 'hookhost_jobs'::regclass AND attname = 'inputs'`).Scan(&attcompression))
+	require.Equal(t, "", attcompression, "down restores the default method")
 }
