@@ -654,11 +654,12 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 	} else if delim == "" {
 		limit = 1
 	}
+	size := max(limit, 1) // of the chunks of an empty delimiter
 	var pieces int64
 	if delim == "" {
-		pieces = int64(utf8.RuneCountInString(s)) / max(limit, 1)
+		pieces = max((int64(utf8.RuneCountInString(s))+size-1)/size, 1)
 	} else {
-		pieces = int64(strings.Count(s, delim)) + 1
+		pieces = explodeCount(s, delim, limit)
 	}
 	if err := st.wantItems(pieces); err != nil {
 		return nil, err
@@ -667,9 +668,9 @@ func fSplit(st *state, in any, args ...any) (any, error) {
 		return nil, err
 	}
 	if delim == "" {
-		return chunks(s, int(min(max(limit, 1), math.MaxInt32))), nil
+		return chunks(s, int(min(size, math.MaxInt32))), nil
 	}
-	return explode(s, delim, limit), nil
+	return explode(s, delim, pieces, limit >= 0), nil
 }
 
 // chunks is mb_str_split: s in pieces of size characters (an invalid byte
@@ -696,19 +697,37 @@ func chunks(s string, size int) []any {
 	return out
 }
 
-// explode is PHP's explode(delim, s, limit); the pieces share the memory
-// of s.
-func explode(s, delim string, limit int64) []any {
-	n := int64(strings.Count(s, delim)) + 1
-	if limit >= 0 {
-		n = min(n, max(limit, 1))
-	} else {
-		n = max(n+limit, 0)
+// explodeCount is the number of pieces PHP's explode(delim, s, limit)
+// returns: at most limit (a limit of 0 counts as 1), and without the last
+// -limit for a negative limit. A positive limit stops the count at its
+// last piece, so that split(d, 2) of a long text reads only its start.
+func explodeCount(s, delim string, limit int64) int64 {
+	if limit <= 0 || limit >= math.MaxInt32 {
+		n := int64(strings.Count(s, delim)) + 1
+		if limit < 0 {
+			return max(n+limit, 0)
+		}
+		return min(n, max(limit, 1))
 	}
+	n := int64(1)
+	for ; n < limit; n++ {
+		j := strings.Index(s, delim)
+		if j < 0 {
+			break
+		}
+		s = s[j+len(delim):]
+	}
+	return n
+}
+
+// explode is PHP's explode(delim, s, limit) returning n pieces
+// (explodeCount); with rest, the last piece holds the rest of s (a limit
+// that is not negative). The pieces share the memory of s.
+func explode(s, delim string, n int64, rest bool) []any {
 	out := make([]any, n)
 	for i := range out {
 		j := strings.Index(s, delim)
-		if j < 0 || limit >= 0 && i == len(out)-1 {
+		if j < 0 || rest && i == len(out)-1 {
 			out[i] = s
 			break
 		}

@@ -152,7 +152,8 @@ func TestFilterFuncsMultiArgs(t *testing.T) {
 }
 
 // TestSplitPieces pins split's pieces (PHP's explode and mb_str_split),
-// which share the memory of the text they split.
+// which share the memory of the text they split, and that split prepays
+// the pieces it returns, not every piece of the text.
 func TestSplitPieces(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -168,6 +169,9 @@ func TestSplitPieces(t *testing.T) {
 		{"a,b,c", []any{",", int64(-3)}, []any{}},
 		{"a,b,c", []any{",", int64(-5)}, []any{}},
 		{"a,b,c", []any{",", int64(9)}, []any{"a", "b", "c"}},
+		{"a,b,c", []any{",", int64(1)}, []any{"a,b,c"}},
+		{"a,b,c,d,e", []any{",", int64(3)}, []any{"a", "b", "c,d,e"}},
+		{"a,b,c,d,e", []any{",", int64(-2)}, []any{"a", "b", "c"}},
 		{"", []any{","}, []any{""}},
 		{"abc", []any{""}, []any{"a", "b", "c"}},
 		{"abcde", []any{"", int64(2)}, []any{"ab", "cd", "e"}},
@@ -179,9 +183,11 @@ func TestSplitPieces(t *testing.T) {
 		{"a\xff\xfeb", []any{"", int64(2)}, []any{"a\uFFFD", "\uFFFDb"}},
 	}
 	for _, tt := range tests {
-		got, err := fSplit(newState(), tt.s, tt.args...)
+		st := newState()
+		got, err := fSplit(st, tt.s, tt.args...)
 		require.NoError(t, err)
 		require.Equal(t, tt.want, got, "%q|split%v", tt.s, tt.args)
+		require.Equal(t, int64(len(tt.want))*itemBytes, st.prepaid, "%q|split%v prepaid", tt.s, tt.args)
 	}
 }
 
