@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DecodeJSON decodes any JSON value into the dict value model, keeping
@@ -21,10 +22,19 @@ import (
 //
 // Strings without escapes share the memory of one copy of b (so a decoded
 // value holds on to the whole of it), instead of one copy each.
-func DecodeJSON(b []byte) (any, error) {
+func DecodeJSON(b []byte) (any, error) { return decode(b, string(b)) }
+
+// DecodeJSONString is DecodeJSON of the text s, which it reads without
+// copying it: the strings without escapes it decodes share the memory of s.
+func DecodeJSONString(s string) (any, error) {
+	return decode(unsafe.Slice(unsafe.StringData(s), len(s)), s)
+}
+
+// decode decodes b, whose text s is (the decoder only reads b).
+func decode(b []byte, s string) (any, error) {
 	d := decoders.Get().(*decoder)
 	defer d.release()
-	d.b, d.s, d.i = b, string(b), 0
+	d.b, d.s, d.i = b, s, 0
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -151,7 +161,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.members = append(d.members, member{k, v})
+		d.members = append(grow(d.members), member{k, v})
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errorf("unexpected end of input in object")
@@ -188,7 +198,7 @@ func (d *decoder) array(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.items = append(d.items, v)
+		d.items = append(grow(d.items), v)
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errorf("unexpected end of input in array")
@@ -296,6 +306,16 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", d.errorf("unexpected end of input in string")
+}
+
+// grow makes room for one more item in a scratch slice by doubling it:
+// append grows a large slice by a quarter, allocating about five times its
+// final length on the way there; doubling allocates less than four times.
+func grow[S ~[]E, E any](s S) S {
+	if len(s) < cap(s) {
+		return s
+	}
+	return slices.Grow(s, len(s)+1)
 }
 
 func (d *decoder) hex4() (rune, bool) {

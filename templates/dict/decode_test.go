@@ -3,7 +3,10 @@ package dict
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -86,11 +89,67 @@ func TestDecodeJSON_Containers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := DecodeJSON([]byte(tt.in))
-			require.NoError(t, err)
-			var b bytes.Buffer
-			require.NoError(t, Encode(&b, v, ""))
-			require.Equal(t, tt.want, b.String())
+			for _, decode := range []func(string) (any, error){
+				func(s string) (any, error) { return DecodeJSON([]byte(s)) },
+				DecodeJSONString,
+			} {
+				v, err := decode(tt.in)
+				require.NoError(t, err)
+				var b bytes.Buffer
+				require.NoError(t, Encode(&b, v, ""))
+				require.Equal(t, tt.want, b.String())
+			}
 		})
 	}
+}
+
+// TestDecodeJSONString_SharesText checks that DecodeJSONString does not
+// copy its text: a string without escapes lies in it, text that is not
+// JSON is not copied (measured: not in parallel).
+func TestDecodeJSONString_SharesText(t *testing.T) {
+	in := `{"k":["plain","esc\n"]}`
+	v, err := DecodeJSONString(in)
+	require.NoError(t, err)
+	l := v.(*Map).Value("k").([]any)
+	plain, esc := l[0].(string), l[1].(string)
+	base := uintptr(unsafe.Pointer(unsafe.StringData(in)))
+	within := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return p >= base && p+uintptr(len(s)) <= base+uintptr(len(in))
+	}
+	require.True(t, within(plain), "an unescaped string shares the text")
+	require.False(t, within(esc), "an escaped string is built")
+	require.Equal(t, "esc\n", esc)
+
+	csv := strings.Repeat("id,name\n", 1000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = DecodeJSONString(csv)
+	runtime.ReadMemStats(&after)
+	require.Error(t, err)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(len(csv)/4), "CSV text copied")
+}
+
+// TestDecodeJSON_ScratchDoubles checks the bytes decoding a long array
+// allocates: its list and the decoder's scratch list, which doubles as it
+// grows (less than 4 slots an item), not the five times its length append
+// allocates (about 100 bytes an item in all). The items, true, are not
+// boxed; n, a power of two, fills the scratch list. It measures the
+// process's allocations, so it does not run in parallel.
+func TestDecodeJSON_ScratchDoubles(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocations")
+	}
+	const n = 1 << 17
+	in := "[" + strings.Repeat("true,", n-1) + "true]"
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v, err := DecodeJSONString(in)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Len(t, v, n)
+	perItem := float64(after.TotalAlloc-before.TotalAlloc) / n
+	t.Logf("%.1f bytes allocated an item", perItem)
+	require.Less(t, perItem, float64(16+4*16), "a slot and less than four of scratch")
 }
