@@ -140,20 +140,45 @@ func fJSONDecode(st *state, in any, _ ...any) (any, error) {
 }
 
 // decodeJSON decodes JSON text; text that is not JSON gives nil. The items
-// the text can hold are checked, and prepaid, before decoding.
+// the text can hold are checked, and prepaid, before decoding (jsonCost).
 func (st *state) decodeJSON(s string) (any, error) {
-	items := int64(strings.Count(s, ",") + strings.Count(s, "[") + strings.Count(s, "{"))
+	items, cost := jsonCost(s)
 	if err := st.wantItems(items); err != nil {
 		return nil, err
 	}
-	if err := st.prepay(int64(len(s)) + items*entryBytes); err != nil {
+	if err := st.prepay(cost); err != nil {
 		return nil, err
 	}
-	v, err := dict.DecodeJSON([]byte(s))
+	v, err := dict.DecodeJSONString(s)
 	if err != nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// jsonItemBytes is what decoding JSON costs a list item: a new item
+// (itemBytes) and up to four slots of the decoder's scratch list, which
+// doubles as it grows (TestJSONDecodeCost).
+const jsonItemBytes = itemBytes + 4*slotBytes
+
+// jsonCost is an upper bound of the items (list items and dictionary
+// entries) decoding the JSON text s builds, and of the bytes they and the
+// text cost. Text that is not an array or object decodes into one value
+// (or none) and costs its length. Otherwise an array or object of k items
+// holds k-1 commas, so the items are at most the commas and brackets; at
+// most one per colon is an entry (entryBytes), the others list items
+// (jsonItemBytes). A bracket may open a list or dictionary: with the item
+// it counts for, it costs containerBytes.
+func jsonCost(s string) (items, bytes int64) {
+	text := int64(len(s))
+	if t := strings.TrimLeft(s, " \t\n\r"); t == "" || t[0] != '[' && t[0] != '{' {
+		return 0, text
+	}
+	containers := int64(strings.Count(s, "[") + strings.Count(s, "{"))
+	items = int64(strings.Count(s, ",")) + containers
+	entries := min(int64(strings.Count(s, ":")), items)
+	bytes = text + entries*entryBytes + (items-entries)*jsonItemBytes + containers*(containerBytes-jsonItemBytes)
+	return items, bytes
 }
 
 // --- encodings and hashes --------------------------------------------------

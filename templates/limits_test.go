@@ -529,3 +529,70 @@ func TestItemCosts(t *testing.T) {
 	require.LessOrEqual(t, callCost, 1.5*callBytes, "an arrow function call")
 	require.GreaterOrEqual(t, callCost, float64(callBytes/2), "an arrow function call")
 }
+
+// TestJSONDecodeCost checks what json_decode prepays (jsonCost): less
+// than before (a comma or bracket at entryBytes) for text that is not an
+// array or object (a CSV body probed) and for documents with lists, never
+// fewer items than the text decodes into and, unless the race detector
+// changes allocations, at least half of what decoding allocates (an entry
+// costs more than entryBytes, as TestItemCosts allows).
+func TestJSONDecodeCost(t *testing.T) {
+	const n = 20_000
+	obj := make([]string, n)
+	for i := range obj {
+		obj[i] = `"k` + strconv.Itoa(i) + `":` + strconv.Itoa(i)
+	}
+	tests := []struct {
+		name, doc string
+		less      bool // charged less than before
+	}{
+		{"csv", strings.Repeat("id,name,\"a, b\"\n", n), true},
+		{"numbers", "[" + strings.Repeat("1234,", n) + "1]", true},
+		{"strings", "[" + strings.Repeat(`"a,b:c",`, n) + `"x"]`, true},
+		{"lists", " [" + strings.Repeat(`[1,2],`, n) + "[]]", true},
+		{"objects", "[" + strings.Repeat(`{"a":1,"b":[true,null]},`, n) + "{}]", true},
+		{"object", "{" + strings.Join(obj, ",") + "}", false}, // as before, and a bracket
+		{"text", `"` + strings.Repeat("a,[{", n) + `"`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := int64(len(tt.doc)) + int64(strings.Count(tt.doc, ",")+strings.Count(tt.doc, "[")+strings.Count(tt.doc, "{"))*entryBytes
+			st := newState()
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			v, err := st.decodeJSON(tt.doc)
+			runtime.ReadMemStats(&m1)
+			require.NoError(t, err)
+			charged := st.lim.Used
+			alloc := int64(m1.TotalAlloc - m0.TotalAlloc)
+			t.Logf("%d bytes of text: charged %d, before %d, allocated %d", len(tt.doc), charged, before, alloc)
+			require.Equal(t, st.prepaid, charged)
+			if tt.less {
+				require.Less(t, charged, before)
+			}
+			items, _ := jsonCost(tt.doc)
+			require.GreaterOrEqual(t, items, countItems(v))
+			if !mdRaceEnabled {
+				require.GreaterOrEqual(t, 2*charged, alloc)
+			}
+		})
+	}
+}
+
+// countItems is the number of list items and dictionary entries in v.
+func countItems(v any) int64 {
+	var n int64
+	switch t := v.(type) {
+	case []any:
+		for _, x := range t {
+			n += 1 + countItems(x)
+		}
+	case *dict.Map:
+		t.Range(func(_ string, x any) bool {
+			n += 1 + countItems(x)
+			return true
+		})
+	}
+	return n
+}
