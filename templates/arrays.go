@@ -317,6 +317,12 @@ func fBatch(st *state, in any, args ...any) (any, error) {
 		}
 		items = batches * size64
 	}
+	if renumber { // every batch is a list
+		if err := st.prepay(items*itemBytes + batches*containerBytes); err != nil {
+			return nil, err
+		}
+		return batchLists(in, min(size64, n+1), size64, fill, arg(args, 1, nil)), nil
+	}
 	if err := st.prepay(items*entryBytes + batches*containerBytes); err != nil {
 		return nil, err
 	}
@@ -337,6 +343,26 @@ func fBatch(st *state, in any, args ...any) (any, error) {
 		out = append(out, a.result())
 	}
 	return out, nil
+}
+
+// batchLists is batch without the keys: the items of in in lists of size
+// (a dictionary's values), the last list filled up to fillTo items with
+// with when fill is set. Each item costs a slot in its list and, from a
+// dictionary, one in the list of its values (itemBytes).
+func batchLists(in any, size, fillTo int64, fill bool, with any) []any {
+	_, vals := arrayItems(in)
+	n := int64(len(vals))
+	out := make([]any, 0, (n+size-1)/size)
+	for i := int64(0); i < n; i += size {
+		part := vals[i:min(i+size, n)]
+		b := make([]any, len(part), max(int64(len(part)), fillTo))
+		copy(b, part)
+		for fill && int64(len(b)) < fillTo {
+			b = append(b, with)
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // fColumn is column(name, index): PHP's array_column.
@@ -403,6 +429,13 @@ func fFilter(st *state, in any, args ...any) (any, error) {
 	}
 	if keys == nil && len(kept) == len(vals) {
 		return vals, nil
+	}
+	if keys == nil && len(kept) > 0 && kept[len(kept)-1] == len(kept)-1 {
+		// The items kept are the first ones of a list: a list.
+		if err := st.prepay(int64(len(kept)) * slotBytes); err != nil {
+			return nil, err
+		}
+		return slices.Clone(vals[:len(kept)]), nil
 	}
 	if err := st.prepay(int64(len(kept)) * entryBytes); err != nil {
 		return nil, err

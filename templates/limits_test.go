@@ -596,3 +596,71 @@ func countItems(v any) int64 {
 	}
 	return n
 }
+
+// TestListResultsChargeListItems checks that batch without the keys and
+// filter keeping the first items of a list, which return lists, prepay
+// what the lists cost, less than a dictionary entry an item; and that
+// split(d, 2) of a long text, repeated, stays within a memory limit its
+// pieces do not reach.
+func TestListResultsChargeListItems(t *testing.T) {
+	t.Parallel()
+	const n = 1000
+	list := make([]any, n)
+	for i := range list {
+		list[i] = int64(i)
+	}
+	firstHalf := pongo2.Lambda(func(args ...any) (any, error) { return args[1].(int64) < n/2, nil })
+	tests := []struct {
+		name   string
+		call   func(st *state) (any, error)
+		before int64 // charged before: a dictionary entry an item
+		want   any
+	}{
+		{
+			name:   "batch(2, null, false)",
+			call:   func(st *state) (any, error) { return fBatch(st, list, int64(2), nil, false) },
+			before: n*entryBytes + n/2*containerBytes,
+			want:   []any{list[0:2], list[2:4]},
+		},
+		{
+			name:   "batch(3, 'x', false)",
+			call:   func(st *state) (any, error) { return fBatch(st, list, int64(3), "x", false) },
+			before: (n+2)*entryBytes + (n+2)/3*containerBytes,
+			want:   []any{list[0:3], list[3:6]},
+		},
+		{
+			name:   "batch(2, null, false) of a dictionary",
+			call:   func(st *state) (any, error) { return fBatch(st, pick(nil, list, []int{5, 6, 7}), int64(2), nil, false) },
+			before: 3*entryBytes + 2*containerBytes,
+			want:   []any{[]any{int64(5), int64(6)}, []any{int64(7)}},
+		},
+		{
+			name:   "filter((v, k) => k < 500)",
+			call:   func(st *state) (any, error) { return fFilter(st, list, firstHalf) },
+			before: n*callBytes + n/2*entryBytes,
+			want:   list[:n/2],
+		},
+	}
+	for _, tt := range tests {
+		st := newState()
+		out, err := tt.call(st)
+		require.NoError(t, err, tt.name)
+		got, ok := out.([]any)
+		require.True(t, ok, "%s: %T", tt.name, out)
+		if l, ok := tt.want.([]any); ok && len(l) > 0 {
+			if _, batches := l[0].([]any); batches {
+				require.Equal(t, l, got[:len(l)], tt.name)
+			} else {
+				require.Equal(t, l, got, tt.name)
+			}
+		}
+		t.Logf("%s: charged %d, before %d", tt.name, st.lim.Used, tt.before)
+		require.Less(t, st.lim.Used, tt.before, tt.name)
+	}
+
+	body := strings.Repeat("a line\n", 100_000)
+	env := New(WithLimits(Limits{Time: noTime, Memory: 1 << 20}))
+	out, err := env.Render(`{% for i in 1..60 %}{{ body|split("\n", 2)|first|length }}{% endfor %}`, dict.Of("body", body))
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("6", 60), out)
+}
