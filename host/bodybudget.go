@@ -1,6 +1,8 @@
 package host
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"math/bits"
 	"sync"
 	"time"
@@ -70,13 +72,28 @@ func bodyBuffer(n int) int64 {
 // hold is an orphan, and a full budget drops the holds still receiving
 // past the read timeout (the body's read deadline) with sweepGrace to
 // spare.
+//
+// Chunked holds may use at most half of the budget (or one body at the
+// limit, when the budget holds no more), counted apart: a chunked head
+// past that share is refused as a full budget's is, and Content-Length
+// bodies, which do not orphan, keep the other half. This bounds, but does
+// not close, the orphans' gap: clients that close chunked bodies at a size
+// line still hold the chunked share until the sweep drops their holds, and
+// meanwhile every chunked body over smallBody gets 503.
+//
+// A request whose head carries the admin token (Authorization: Bearer,
+// compared in constant time as the admin API does) is trusted and not
+// counted: webhook traffic that fills the budget cannot lock the admin
+// out. Its body is still bounded by the body limit.
 type bodyBudget struct {
-	max  int64
-	read time.Duration // the read timeout, the longest a body is read
-	now  func() time.Time
+	max   int64
+	read  time.Duration // the read timeout, the longest a body is read
+	token []byte        // the admin token; none trusts no request
+	now   func() time.Time
 
 	mu        sync.Mutex
 	used      int64
+	chunked   int64 // of used, held by chunked bodies
 	holds     map[*fasthttp.RequestHeader]*bodyHold
 	lastSweep time.Time
 	orphans   int64
@@ -85,6 +102,9 @@ type bodyBudget struct {
 // bodyHold is the budget's hold of one request's body.
 type bodyHold struct {
 	bytes int64
+	// chunked is set for a chunked body, counted in the budget's chunked
+	// share.
+	chunked bool
 	// refused is set when the budget could not hold the body: fasthttp was
 	// told to refuse it past smallBody bytes, and the refusal says 503.
 	refused bool
@@ -95,45 +115,67 @@ type bodyHold struct {
 }
 
 // newBodyBudget returns a budget of max bytes for bodies read within the
-// read timeout read.
-func newBodyBudget(max int, read time.Duration) *bodyBudget {
-	return &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+// read timeout read, that trusts the requests carrying the admin token
+// adminToken (none when it is empty).
+func newBodyBudget(max int, read time.Duration, adminToken string) *bodyBudget {
+	b := &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+	if adminToken != "" {
+		b.token = []byte(adminToken)
+	}
+	return b
 }
 
 // admit is the HeaderReceived hook's work for a request within limit
 // bytes: it reserves the buffer of the body h announces, or, when the
 // budget cannot hold it, has fasthttp refuse the body past smallBody
-// bytes. A Content-Length over limit is left to the body limit's 413.
+// bytes. A Content-Length over limit is left to the body limit's 413; a
+// request carrying the admin token is not counted.
 func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.RequestConfig {
 	want := h.ContentLength() // -1: chunked, -2: none
+	chunked := want == -1
 	switch {
-	case want == -1:
+	case chunked:
 		want = limit
 	case want > limit:
 		want = 0
 	}
+	counted := want > smallBody && !b.trusted(h)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropLocked(h) // the context's previous request has ended
-	if want <= smallBody {
+	if !counted {
 		return fasthttp.RequestConfig{}
 	}
 	size := bodyBuffer(want)
-	hold := &bodyHold{expires: b.now().Add(b.read + sweepGrace)}
+	hold := &bodyHold{chunked: chunked, expires: b.now().Add(b.read + sweepGrace)}
 	b.holds[h] = hold
-	if !b.fitsLocked(size) {
+	if !b.fitsLocked(size, chunked) {
 		hold.refused = true
 		return fasthttp.RequestConfig{MaxRequestBodySize: smallBody}
 	}
 	hold.bytes = size
 	b.used += size
+	if chunked {
+		b.chunked += size
+	}
 	return fasthttp.RequestConfig{}
 }
 
-// fitsLocked reports whether size more bytes fit, looking for orphaned
-// holds first when they do not (at most once per sweepEvery).
-func (b *bodyBudget) fitsLocked(size int64) bool {
-	if b.used+size <= b.max {
+// trusted reports whether h carries the admin token as the admin API
+// accepts it (Authorization: Bearer <token>), compared in constant time.
+func (b *bodyBudget) trusted(h *fasthttp.RequestHeader) bool {
+	if b.token == nil {
+		return false
+	}
+	tok, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+	return ok && subtle.ConstantTimeCompare(bytes.TrimSpace(tok), b.token) == 1
+}
+
+// fitsLocked reports whether size more bytes fit (in the chunked share
+// too for a chunked body), looking for orphaned holds first when they do
+// not (at most once per sweepEvery).
+func (b *bodyBudget) fitsLocked(size int64, chunked bool) bool {
+	if b.roomLocked(size, chunked) {
 		return true
 	}
 	now := b.now()
@@ -147,7 +189,17 @@ func (b *bodyBudget) fitsLocked(size int64) bool {
 			b.orphans++
 		}
 	}
-	return b.used+size <= b.max
+	return b.roomLocked(size, chunked)
+}
+
+// roomLocked reports whether size more bytes fit in the budget and, for a
+// chunked body, in the chunked share: half the budget, or one body of
+// size when the budget holds no more.
+func (b *bodyBudget) roomLocked(size int64, chunked bool) bool {
+	if b.used+size > b.max {
+		return false
+	}
+	return !chunked || b.chunked+size <= max(b.max/2, size)
 }
 
 // refused reports whether the budget could not hold the body of the
@@ -187,6 +239,9 @@ func (b *bodyBudget) done(fctx *fasthttp.RequestCtx) {
 func (b *bodyBudget) dropLocked(h *fasthttp.RequestHeader) {
 	if hold, ok := b.holds[h]; ok {
 		b.used -= hold.bytes
+		if hold.chunked {
+			b.chunked -= hold.bytes
+		}
 		delete(b.holds, h)
 	}
 }
@@ -194,6 +249,7 @@ func (b *bodyBudget) dropLocked(h *fasthttp.RequestHeader) {
 // bodyBudgetStats is what the budget holds now.
 type bodyBudgetStats struct {
 	Used    int64 // bytes held
+	Chunked int64 // of Used, bytes held by chunked bodies
 	Holds   int   // requests held or refused, not yet ended
 	Orphans int64 // holds dropped by a sweep since start
 }
@@ -202,5 +258,5 @@ type bodyBudgetStats struct {
 func (b *bodyBudget) stats() bodyBudgetStats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return bodyBudgetStats{Used: b.used, Holds: len(b.holds), Orphans: b.orphans}
+	return bodyBudgetStats{Used: b.used, Chunked: b.chunked, Holds: len(b.holds), Orphans: b.orphans}
 }

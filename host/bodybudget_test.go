@@ -34,6 +34,8 @@ func TestBodyBudget_Admit(t *testing.T) {
 		wantMax []int
 		// wantUsed is the bytes held after them.
 		wantUsed int64
+		// budget is the budget's size; 0 is two bodies at the limit.
+		budget int
 	}{
 		{name: "NoBody", lengths: []int{-2, 0}, wantMax: []int{0, 0}, wantUsed: 0},
 		{name: "SmallBodiesAreNotCounted", lengths: []int{1, smallBody}, wantMax: []int{0, 0}, wantUsed: 0},
@@ -43,11 +45,17 @@ func TestBodyBudget_Admit(t *testing.T) {
 		{name: "OverTheLimitIsLeftTo413", lengths: []int{limit + 1}, wantMax: []int{0}, wantUsed: 0},
 		{name: "FullBudgetRefusesPastSmallBody", lengths: []int{limit, limit, limit, 100, -1},
 			wantMax: []int{0, 0, smallBody, 0, smallBody}, wantUsed: 2 * limit},
+		{name: "ChunkedHoldHalfTheBudget", lengths: []int{-1, -1, limit}, wantMax: []int{0, smallBody, 0}, wantUsed: 2 * limit},
+		{name: "ChunkedShareIsOneBodyAtLeast", lengths: []int{-1, -1}, wantMax: []int{0, smallBody}, wantUsed: limit, budget: limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := newBodyBudget(2*limit, time.Minute)
+			budget := tt.budget
+			if budget == 0 {
+				budget = 2 * limit
+			}
+			b := newBodyBudget(budget, time.Minute, "")
 			ctxs := make([]fasthttp.RequestCtx, len(tt.lengths))
 			for i, n := range tt.lengths {
 				h := &ctxs[i].Request.Header
@@ -65,6 +73,54 @@ func TestBodyBudget_Admit(t *testing.T) {
 	}
 }
 
+// TestBodyBudget_TrustsTheAdminToken fills a budget and admits a head
+// announcing a body at the limit with each Authorization: only the admin
+// token, as the admin API accepts it, is admitted uncounted.
+func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	tests := []struct {
+		name, token, auth string
+		chunked           bool
+		wantTrusted       bool
+	}{
+		{name: "AdminToken", token: testAdminToken, auth: "Bearer " + testAdminToken, wantTrusted: true},
+		{name: "AdminTokenChunked", token: testAdminToken, auth: "Bearer " + testAdminToken, chunked: true, wantTrusted: true},
+		{name: "AdminTokenPadded", token: testAdminToken, auth: "Bearer  " + testAdminToken + " ", wantTrusted: true},
+		{name: "NoAuthorization", token: testAdminToken},
+		{name: "WrongToken", token: testAdminToken, auth: "Bearer " + testAdminToken + "x"},
+		{name: "TokenPrefix", token: testAdminToken, auth: "Bearer " + testAdminToken[:4]},
+		{name: "NotBearer", token: testAdminToken, auth: "Basic " + testAdminToken},
+		{name: "NoTokenTrustsNone", auth: "Bearer "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBodyBudget(limit, time.Minute, tt.token)
+			var full, ctx fasthttp.RequestCtx
+			full.Request.Header.SetContentLength(limit)
+			require.Zero(t, b.admit(&full.Request.Header, limit).MaxRequestBodySize)
+
+			h := &ctx.Request.Header
+			h.SetContentLength(limit)
+			if tt.chunked {
+				h.SetContentLength(-1)
+			}
+			if tt.auth != "" {
+				h.Set(fasthttp.HeaderAuthorization, tt.auth)
+			}
+			got := b.admit(h, limit)
+			if tt.wantTrusted {
+				require.Zero(t, got.MaxRequestBodySize, "admitted")
+				require.Equal(t, bodyBudgetStats{Used: limit, Holds: 1}, b.stats(), "not counted")
+				return
+			}
+			require.Equal(t, smallBody, got.MaxRequestBodySize, "refused")
+			require.Equal(t, bodyBudgetStats{Used: limit, Holds: 2}, b.stats())
+		})
+	}
+}
+
 // TestBodyBudget_HoldsEnd checks the ends of a hold other than done: the
 // next head on the same request context, and the sweep of orphans, which
 // drops only holds still receiving past the read timeout.
@@ -72,7 +128,7 @@ func TestBodyBudget_HoldsEnd(t *testing.T) {
 	t.Parallel()
 	const limit = 1 << 20
 	now := time.Unix(1_000_000, 0)
-	b := newBodyBudget(2*limit, 10*time.Second)
+	b := newBodyBudget(2*limit, 10*time.Second, "")
 	b.now = func() time.Time { return now }
 	var receiving, handled, next fasthttp.RequestCtx
 	admit := func(ctx *fasthttp.RequestCtx, n int) int {
@@ -285,6 +341,98 @@ func TestServer_BodyMemoryReleased(t *testing.T) {
 	})
 }
 
+// TestServer_BodyMemoryTrustsTheAdmin fills the budget with webhook
+// bodies that do not come, as the review did (4 connections announcing
+// 1 MiB each and sending 2 bytes, --body-memory 4 MiB): an admin upload
+// past smallBody on --admin-listen is still served with the admin token,
+// and gets 503 without it or with a wrong one.
+func TestServer_BodyMemoryTrustsTheAdmin(t *testing.T) {
+	t.Parallel()
+	const (
+		limit  = 1 << 20
+		budget = 4 << 20
+	)
+	b := setup(t, func(c *Config) {
+		c.BodyLimit, c.BodyMemory, c.ReadTimeout, c.AdminListen = limit, budget, time.Minute, "127.0.0.1:0"
+	})
+	addr, adminAddr := serveTestAdmin(t, b)
+	// The budget is held as the head arrives, whatever webhook it is for.
+	for range budget / limit {
+		sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab")
+	}
+	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
+
+	secret := strings.Repeat("s", 20_000)
+	tests := []struct {
+		name, auth string
+		wantStatus int
+	}{
+		{"NoToken", "", http.StatusServiceUnavailable},
+		{"WrongToken", "Authorization: Bearer not-the-token\r\n", http.StatusServiceUnavailable},
+		{"AdminToken", "Authorization: Bearer " + testAdminToken + "\r\n", http.StatusCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, body := ask(t, adminAddr, "PUT", "/api/v1/secrets/big",
+				tt.auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+			require.Equal(t, tt.wantStatus, st, "%s", body)
+			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
+		})
+	}
+}
+
+// TestServer_BodyMemoryChunkedShare holds chunked bodies that do not come
+// (a chunk's size line, then nothing) on as many connections as the
+// budget holds bodies at the limit, as orphaned chunked bodies would until
+// the sweep: they hold only half of the budget, so that a Content-Length
+// body at the limit is still served. The chunked heads past that share
+// are refused past smallBody, with or without Expect: 100-continue.
+func TestServer_BodyMemoryChunkedShare(t *testing.T) {
+	t.Parallel()
+	const (
+		limit  = 1 << 20
+		budget = 4 << 20
+		bodies = budget / limit
+	)
+	b := setup(t, func(c *Config) { c.BodyLimit, c.BodyMemory, c.ReadTimeout = limit, budget, time.Minute })
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	addr := serveTest(t, b)
+	path := "/webhooks/" + tok
+	for range bodies {
+		sendHead(t, addr, path, "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n")
+	}
+	waitFor(t, func() bool { return b.srv.bodies.stats().Holds == bodies }, "the chunked heads are admitted")
+
+	st, body := upload(t, addr, path, limit)
+	require.Equal(t, http.StatusOK, st, "a Content-Length body at the limit: %s", body)
+	require.Equal(t, bodyBudgetStats{Used: budget / 2, Chunked: budget / 2, Holds: bodies}, b.srv.bodies.stats(),
+		"the chunked bodies hold half of the budget; the others are refused")
+
+	// A refused chunked body may still be up to smallBody bytes: with
+	// Expect, it is asked for as it is without (it got 503 before).
+	chunked := "Transfer-Encoding: chunked\r\n"
+	tests := []struct {
+		name, head, body string
+		wantStatus       int
+	}{
+		{"SmallChunked", chunked, "3\r\nabc\r\n0\r\n\r\n", http.StatusOK},
+		{"SmallChunkedWithExpect", chunked + "Expect: 100-continue\r\n", "3\r\nabc\r\n0\r\n\r\n", http.StatusOK},
+		{"ChunkedPastSmallBodyWithExpect", chunked + "Expect: 100-continue\r\n",
+			strconv.FormatInt(2*smallBody, 16) + "\r\n", http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, body := ask(t, addr, "POST", path, tt.head, tt.body)
+			require.Equal(t, tt.wantStatus, st, "%s", body)
+			if st == http.StatusOK {
+				require.Equal(t, "ok", body)
+			}
+		})
+	}
+	require.Equal(t, bodyBudgetStats{Used: budget / 2, Chunked: budget / 2, Holds: bodies}, b.srv.bodies.stats())
+}
+
 // TestConfig_BodyMemory checks --body-memory's bound: at least the buffer
 // of a body at --body-limit.
 func TestConfig_BodyMemory(t *testing.T) {
@@ -318,23 +466,47 @@ func TestConfig_BodyMemory(t *testing.T) {
 // 127.0.0.1 listener until the test ends and returns its address.
 func serveTest(t *testing.T, b *testBundle) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	addr, _ := serveTestAdmin(t, b)
+	return addr
+}
+
+// serveTestAdmin is serveTest that also serves the admin listener, when
+// b's server has one (--admin-listen), on a 127.0.0.1 listener of its
+// own; it returns both addresses ("" for no admin listener).
+func serveTestAdmin(t *testing.T, b *testBundle) (addr, adminAddr string) {
+	t.Helper()
+	listen := func() net.Listener {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		return ln
+	}
+	ln := listen()
+	var adminLn net.Listener
+	if b.srv.AdminApp() != nil {
+		adminLn = listen()
+		adminAddr = adminLn.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- b.srv.Serve(ctx, ln, nil) }()
+	go func() { done <- b.srv.Serve(ctx, ln, adminLn) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
+	return ln.Addr().String(), adminAddr
 }
 
 // sendHead opens a connection to addr and writes a POST to path with the
 // header lines head (each ending in CRLF), then body.
 func sendHead(t *testing.T, addr, path, head, body string) net.Conn {
 	t.Helper()
+	return sendRequest(t, addr, "POST", path, head, body)
+}
+
+// sendRequest is sendHead with the request's method.
+func sendRequest(t *testing.T, addr, method, path, head, body string) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	_, err = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: text/plain\r\n"+head+"\r\n"+body)
+	_, err = io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: text/plain\r\n"+head+"\r\n"+body)
 	require.NoError(t, err)
 	return c
 }
@@ -357,22 +529,35 @@ func readAnswer(t *testing.T, c net.Conn) (*http.Response, string) {
 // body is sent), and returns the final answer's status and body.
 func upload(t *testing.T, addr, path string, n int) (int, string) {
 	t.Helper()
-	c := sendHead(t, addr, path, "Content-Length: "+strconv.Itoa(n)+"\r\nExpect: 100-continue\r\n", "")
+	return ask(t, addr, "POST", path, "Content-Length: "+strconv.Itoa(n)+"\r\nExpect: 100-continue\r\n", strings.Repeat("x", n))
+}
+
+// ask sends a request with the header lines head on a new connection,
+// then body: at once, or, when head asks with Expect: 100-continue, once
+// the server answers 100 Continue (not when its answer is final at once).
+// It returns the final answer's status and body.
+func ask(t *testing.T, addr, method, path, head, body string) (int, string) {
+	t.Helper()
+	if !strings.Contains(head, "Expect: 100-continue\r\n") {
+		resp, got := readAnswer(t, sendRequest(t, addr, method, path, head, body))
+		return resp.StatusCode, got
+	}
+	c := sendRequest(t, addr, method, path, head, "")
 	// A bound on a broken server, not a timing assertion.
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	if resp.StatusCode == http.StatusContinue {
-		_, err = io.WriteString(c, strings.Repeat("x", n))
+		_, err = io.WriteString(c, body)
 		require.NoError(t, err)
 		resp, err = http.ReadResponse(br, nil)
 		require.NoError(t, err)
 	}
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	_ = resp.Body.Close()
-	return resp.StatusCode, string(body)
+	return resp.StatusCode, string(got)
 }
 
 // waitBudgetEmpty waits until the budget holds nothing (a closed

@@ -32,8 +32,9 @@ import (
 // It also puts the app under the server's body budget (bodyBudget,
 // --body-memory), shared by the webhook and admin listeners: a body
 // within the limit that the budget cannot hold gets 503 with Retry-After,
-// in place of 100 Continue or before its buffer is allocated, through the
-// request log with the cause body_memory.
+// in place of 100 Continue (a chunked body once past 16 KiB) or before
+// its buffer is allocated, through the request log with the cause
+// body_memory. A request carrying the admin token is not counted.
 //
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
@@ -82,13 +83,15 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 	// StatusContinue it is not reset before the app runs: what was written
 	// would become part of the app's answer. Nothing is written then.)
 	expect := func(fctx *fasthttp.RequestCtx) int {
-		if bodies.refused(&fctx.Request.Header) {
+		// ContentLength is -1 for a chunked body and -2 for none: those go
+		// on, and the limit is applied as the body is read. A chunked body
+		// the budget refused may still be up to smallBody bytes, as it may
+		// without Expect: it is asked for, and one past that gets 503 then.
+		n := fctx.Request.Header.ContentLength()
+		if n != -1 && bodies.refused(&fctx.Request.Header) {
 			busy(fctx)
 			return fasthttp.StatusServiceUnavailable
 		}
-		// ContentLength is -1 for a chunked body and -2 for none: those go
-		// on, and the limit is applied as the body is read.
-		n := fctx.Request.Header.ContentLength()
 		if n > limit {
 			refuse(fctx)
 			return fasthttp.StatusRequestEntityTooLarge

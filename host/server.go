@@ -150,7 +150,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
-	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
+	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout, s.adminToken)
 	s.live = live.New(maxWatchers)
 	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.
