@@ -66,8 +66,10 @@ type Config struct {
 	// length rounded up to a power of two; a chunked body as one at
 	// BodyLimit; bodies of at most 16 KiB not at all). A body the bound
 	// cannot hold gets 503 with Retry-After before its buffer is allocated.
-	// Default DefaultBodyMemory (256 MiB); at least the buffer of a body at
-	// BodyLimit.
+	// Chunked bodies hold at most half of it (or one body at BodyLimit),
+	// so that Content-Length bodies keep the other half; a request that
+	// carries the admin token is not counted. Default DefaultBodyMemory
+	// (256 MiB); at least the buffer of a body at BodyLimit.
 	BodyMemory int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
