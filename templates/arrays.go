@@ -355,7 +355,15 @@ func batchLists(in any, size, fillTo int64, fill bool, with any) []any {
 	out := make([]any, 0, (n+size-1)/size)
 	for i := int64(0); i < n; i += size {
 		part := vals[i:min(i+size, n)]
-		b := make([]any, len(part), max(int64(len(part)), fillTo))
+		// Room for the fill only when there is one, which the caller has
+		// checked against the item limit: without, a huge size reserved
+		// room it never used (review rev3: batch(1e9, null, false) asked
+		// for 16 GB, and 2^63-1 panicked).
+		c := int64(len(part))
+		if fill {
+			c = max(c, fillTo)
+		}
+		b := make([]any, len(part), c)
 		copy(b, part)
 		for fill && int64(len(b)) < fillTo {
 			b = append(b, with)

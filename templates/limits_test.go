@@ -174,6 +174,7 @@ func TestRuntimeFaultsAreErrors(t *testing.T) {
 		{"divisible by zero", `[{{ 5 is divisible by(0) }}]`, "", "1:10: modulo by zero"},
 		{"huge slice bounds", `{{ "abc"|slice(9223372036854775807, 9223372036854775807) }}{{ "abc"[-9223372036854775807:9223372036854775807] }}`, "abc", ""},
 		{"huge batch size", `{{ [1, 2]|batch(9223372036854775807)|json_encode }}`, "[[1,2]]", ""},
+		{"huge batch size, keys not kept", `{{ [1, 2]|batch(9223372036854775807, null, false)|json_encode }}`, "[[1,2]]", ""},
 		{"deep JSON", `{{ json_decode("[" ~ ("["|repeat(20000)) ~ "]") is null }}`, "1", ""},
 		{"bad pattern gives nothing, as preg_match's false", `[{{ "x"|regexp("/(/") }}]`, "[]", ""},
 	}
@@ -663,4 +664,18 @@ func TestListResultsChargeListItems(t *testing.T) {
 	out, err := env.Render(`{% for i in 1..60 %}{{ body|split("\n", 2)|first|length }}{% endfor %}`, dict.Of("body", body))
 	require.NoError(t, err)
 	require.Equal(t, strings.Repeat("6", 60), out)
+}
+
+// TestBatchHugeSizeAllocatesItsItems: batch with a huge size and no fill
+// allocates for the items it has, not for the size (review rev3:
+// batch(50000000, null, false) of two items allocated 762 MB).
+func TestBatchHugeSizeAllocatesItsItems(t *testing.T) {
+	env := New()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := env.Render(`{{ [1, 2]|batch(50000000, null, false)|json_encode }}`, nil)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Equal(t, "[[1,2]]", out)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20))
 }
