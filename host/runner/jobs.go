@@ -42,6 +42,10 @@ func (r *Jobs) RunJob(ctx context.Context, at *jobs.Attempt) (*jobs.Outcome, err
 	if err != nil || !ok {
 		return &jobs.Outcome{Revision: a.Revision, Failed: true, Error: "the job's inputs are not a JSON object"}, nil
 	}
+	// This version stores the real inputs whole; reading compacted ones
+	// too lets a later version compact them once no server of this one
+	// or earlier runs jobs (review rev1: a release that reads them before
+	// one that writes them).
 	automations.ExpandJobInputs(inputs)
 	// The record redacts the caller's own credentials wherever the
 	// automation echoed them, as a run record does.
