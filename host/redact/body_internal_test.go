@@ -73,3 +73,21 @@ func BenchmarkBody_JSON(b *testing.B) {
 		_ = Body(payload, "application/json")
 	}
 }
+
+// FuzzBodyPrecheck: a JSON body recorded without decoding it, because no
+// field name in it can be a credential's (mayNameCredential), is exactly
+// what decoding and marking it gives: the pre-check never lets a
+// credential through.
+func FuzzBodyPrecheck(f *testing.F) {
+	for _, s := range []string{`{"token":"x"}`, `{"ToKeN":1}`, `{"\u0074oken":"x"}`, "{\"to\u212Aen\":\"x\"}",
+		"{\"credent\u0130al\":\"x\"}", `[{"a":{"api-key":"k"}},{"b":"password"}]`, `{"id":"7fd1","message":"edge"}`, `not json`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !mayNameCredential(b) {
+			if got := jsonBody(b); !bytes.Equal(got, b) {
+				t.Fatalf("the pre-check passed %q, which decoding changes to %q", b, got)
+			}
+		}
+	})
+}
