@@ -171,6 +171,9 @@ const jsonItemBytes = itemBytes + 4*slotBytes
 // it counts for, it costs containerBytes.
 func jsonCost(s string) (items, bytes int64) {
 	text := int64(len(s))
+	if !utf8.ValidString(s) {
+		text *= 3 // each byte that is not UTF-8 becomes U+FFFD, 3 bytes
+	}
 	if t := strings.TrimLeft(s, " \t\n\r"); t == "" || t[0] != '[' && t[0] != '{' {
 		return 0, text
 	}

@@ -554,6 +554,7 @@ func TestJSONDecodeCost(t *testing.T) {
 		{"objects", "[" + strings.Repeat(`{"a":1,"b":[true,null]},`, n) + "{}]", true},
 		{"object", "{" + strings.Join(obj, ",") + "}", false}, // as before, and a bracket
 		{"text", `"` + strings.Repeat("a,[{", n) + `"`, true},
+		{"not UTF-8", `["` + strings.Repeat("\xff", 3*n) + `"]`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

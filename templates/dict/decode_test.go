@@ -3,6 +3,7 @@ package dict
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -152,4 +153,21 @@ func TestDecodeJSON_ScratchDoubles(t *testing.T) {
 	perItem := float64(after.TotalAlloc-before.TotalAlloc) / n
 	t.Logf("%.1f bytes allocated an item", perItem)
 	require.Less(t, perItem, float64(16+4*16), "a slot and less than four of scratch")
+}
+
+// TestReplaceInvalid: replaceInvalid gives what string([]rune(s)) gives,
+// on random bytes around multi-byte characters.
+func TestReplaceInvalid(t *testing.T) {
+	pieces := []string{"a", "é", "€", "𝄞", "\xe2\x82", "\xf0\x9d", "\x80", "\xff", "\xc3", "\xed\xa0\x80"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		var sb strings.Builder
+		for range rng.IntN(12) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := sb.String()
+		if got, want := replaceInvalid(s), string([]rune(s)); got != want {
+			t.Fatalf("replaceInvalid(%q) = %q, want %q", s, got, want)
+		}
+	}
 }
