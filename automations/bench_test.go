@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/templates"
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // guideScript returns the Cerb guide's webhook example, the script bench/
@@ -69,7 +70,11 @@ func BenchmarkCompileGuideExample(b *testing.B) {
 
 func BenchmarkRunGuideExample(b *testing.B) {
 	p := guideProgram(b)
-	inputs := automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)})
+	benchRun(b, p, automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Webhook Example", UpdatedAt: time.Unix(1735689600, 0)}))
+}
+
+// benchRun runs p on inputs over and over, each run ending in return.
+func benchRun(b *testing.B, p *automations.Program, inputs *dict.Map) {
 	ctx := context.Background()
 	rt := automations.Runtime{}
 	b.ReportAllocs()
@@ -142,14 +147,5 @@ func BenchmarkRunWrites(b *testing.B) {
 	p, err := automations.Compile(automations.Source{Name: "bench.writes", Trigger: automations.TriggerWebhookRespond, Script: writesScript},
 		automations.Options{Templates: templates.New()})
 	require.NoError(b, err)
-	inputs := automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Writes", UpdatedAt: time.Unix(1735689600, 0)})
-	ctx := context.Background()
-	rt := automations.Runtime{}
-	b.ReportAllocs()
-	for b.Loop() {
-		res := p.Run(ctx, inputs, rt)
-		if res.Exit != automations.ExitReturn {
-			b.Fatal(res.Error)
-		}
-	}
+	benchRun(b, p, automations.WebhookInputs(guideRequest(), automations.WebhookInfo{ID: "1", Name: "Writes", UpdatedAt: time.Unix(1735689600, 0)}))
 }

@@ -37,8 +37,9 @@ func WebhookData(name string, r HTTPRequest) *dict.Map {
 // record's copy of its inputs (webhook.respond inputs with webhook_data,
 // redacted) when it is their request_body, as it is for every body but a
 // multipart one (whose request_body is empty): each copy held the body
-// twice. webhook_data is replaced, not changed, since the real inputs may
-// share it. ExpandJobInputs puts RequestBody back where a record's inputs
+// twice. It changes webhook_data in place: inputs must be the record's
+// own copy (redact.Redactor.Inputs makes one, deep), not shared with the
+// real inputs. ExpandJobInputs puts RequestBody back where a record's inputs
 // are shown. The real inputs, which the job's run reads, keep it: a server
 // of an earlier version may run the job (during a rolling upgrade, or
 // after a rollback), and it would give the automation an empty
@@ -55,9 +56,7 @@ func CompactJobInputs(inputs *dict.Map) {
 	if !ok || body == "" || body != inputs.Value("request_body") {
 		return
 	}
-	wd = wd.Clone()
 	wd.Delete("RequestBody")
-	inputs.Set("webhook_data", wd)
 }
 
 // ExpandJobInputs undoes CompactJobInputs: a webhook_data without
