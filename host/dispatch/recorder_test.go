@@ -41,6 +41,8 @@ type faultyStore struct {
 	// then waits for release.
 	entered chan struct{}
 	release chan struct{}
+	// inserted, when set, is called with every batch InsertRuns is given.
+	inserted func([]*store.Run)
 }
 
 func (f *faultyStore) InsertRuns(ctx context.Context, runs []*store.Run) error {
@@ -51,8 +53,11 @@ func (f *faultyStore) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	if fail {
 		f.failures--
 	}
-	err, after := f.err, f.afterCommit
+	err, after, inserted := f.err, f.afterCommit, f.inserted
 	f.mu.Unlock()
+	if inserted != nil {
+		inserted(runs)
+	}
 	if entered != nil {
 		entered <- struct{}{}
 		<-release
