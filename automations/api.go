@@ -40,13 +40,12 @@ type Limits struct {
 	Steps      int           // node activations, default 100,000
 	ValueBytes int           // largest value a command may produce, default 16 MiB
 	LogBytes   int           // run log cap, default 64 KiB
-	// RunBytes bounds the total size of the values a run keeps in its
-	// variables (set:, var.*, outputs, repeat's as:), each measured as
-	// ValueBytes measures one value; default 256 MiB (16 values at the
-	// value limit). The caller's inputs do not count. A value kept under
-	// several keys counts under each, though the run shares it; a
-	// dictionary of many small entries takes up to about 4 times its
-	// measure in memory.
+	// RunBytes bounds the memory of the values a run keeps in its
+	// variables (set:, var.*, outputs, repeat's as:), each charged what it
+	// takes in Go's heap, approximately (a text its bytes and 16, a
+	// dictionary entry its key's bytes and 64 besides its value, a list
+	// item 16); default 256 MiB. The caller's inputs do not count. A value
+	// kept under several keys counts under each, though the run shares it.
 	RunBytes int
 }
 

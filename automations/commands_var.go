@@ -180,13 +180,13 @@ func withoutPath(container any, path []string) (any, bool) {
 	return container, false
 }
 
-// setPath writes v, of size bytes, at path in the dictionary (Cerb's
+// setPath writes v, costing cost (costOf), at path in the dictionary (Cerb's
 // setKeyPath), charging the run's memory budget; ok is false when the path
 // runs into a text or number, stopped true when the budget ended the run
 // (nothing is written then).
-func (r *runner) setPath(at string, path []string, v any, size int) (ok, stopped bool) {
+func (r *runner) setPath(at string, path []string, v any, cost int) (ok, stopped bool) {
 	if len(path) == 1 {
-		return true, r.store(at, path[0], v, size)
+		return true, r.store(at, path[0], v, cost)
 	}
 	cur, _ := r.data.Get(path[0])
 	if cur != nil && !isContainer(cur) {
@@ -197,9 +197,9 @@ func (r *runner) setPath(at string, path []string, v any, size int) (ok, stopped
 		return false, false
 	}
 	if cur == nil {
-		return true, r.store(at, path[0], nv, newLevelsBytes(path[1:], size))
+		return true, r.store(at, path[0], nv, newLevelsBytes(path[1:], cost))
 	}
-	return true, r.keep(at, path[0], nv, r.kept.byKey[path[0]]+r.writeDelta(cur, path[1:], size))
+	return true, r.keep(at, path[0], nv, r.kept.byKey[path[0]]+r.writeDelta(cur, path[1:], cost))
 }
 
 // writePath writes v at path after the value limit, for var.set and
@@ -207,11 +207,11 @@ func (r *runner) setPath(at string, path []string, v any, size int) (ok, stopped
 // text or number (nothing is written); errStopped when a limit ended the
 // run.
 func (r *runner) writePath(at string, path []string, v any) (any, error) {
-	size, over := r.sized(at, v)
+	cost, over := r.sized(at, v)
 	if over {
 		return nil, errStopped
 	}
-	ok, stopped := r.setPath(at, path, v, size)
+	ok, stopped := r.setPath(at, path, v, cost)
 	switch {
 	case stopped:
 		return nil, errStopped

@@ -17,9 +17,8 @@ const (
 	// (PHP's stock memory_limit); review rev2 measured a Cerb pattern that
 	// PHP runs in little memory, a 250 KB value referenced (@key) under
 	// 1,000 keys, which this account charges a copy each: 250 MB. The
-	// account counts values as their size, not their references, and a
-	// dictionary of tiny entries takes up to about 4 times that in Go's
-	// heap: 256 MiB bounds a runaway run at about 1 GiB.
+	// account charges values what they take in memory, not their
+	// references.
 	defaultRunBytes = 256 << 20
 )
 

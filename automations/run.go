@@ -405,10 +405,10 @@ func (r *runner) repeat(n *node) bool {
 		return false
 	}
 	pass := func(k, v any) bool {
-		if keyName != "" && r.store(n.id, keyName, k, sizeOf(k, 0)) {
+		if keyName != "" && r.store(n.id, keyName, k, costOf(k, 0)) {
 			return true
 		}
-		return r.store(n.id, valName, v, sizeOf(v, r.p.limits.RunBytes)) || r.exec(n.body)
+		return r.store(n.id, valName, v, costOf(v, r.p.limits.RunBytes)) || r.exec(n.body)
 	}
 	ended := false
 	switch t := each.(type) {
@@ -557,7 +557,7 @@ func (r *runner) handle(n *node, outName string, out any, err error) bool {
 				})
 			}
 			em.Set("error", msg)
-			if r.store(n.id, outName, em, sizeOf(em, r.p.limits.RunBytes)) {
+			if r.store(n.id, outName, em, costOf(em, r.p.limits.RunBytes)) {
 				return true
 			}
 		}

@@ -2,24 +2,47 @@ package automations
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
 
-// This file bounds the total size of what a run keeps (Limits.RunBytes):
-// the values its commands write into its dictionary. ValueBytes bounds one
+// This file bounds the memory of what a run keeps (Limits.RunBytes): the
+// values its commands write into its dictionary. ValueBytes bounds one
 // value; without this budget a loop storing values under new keys kept
 // them all (150 keys of 8 MB took an extension process to 1.7 GiB).
 //
-// The accounting is incremental: every write charges the size of what it
-// stores (sizeOf, as the value limit measures it) less what it replaces,
-// so a run never walks its whole dictionary. The charge of each top-level
-// key is remembered, and removing or replacing the key gives back exactly
-// that charge, so no sequence of writes can drift the total down. A value
-// stored under several keys is charged under each (what copies of it would
-// take in PHP). The caller's inputs are not charged (the caller bounds
-// them: the request body limit); overwriting them gives no credit either.
+// The accounting is incremental: every write charges the cost of what it
+// stores (costOf) less what it replaces, so a run never walks its whole
+// dictionary. The charge of each top-level key is remembered, and
+// removing or replacing the key gives back exactly that charge, so no
+// sequence of writes can drift the total down. A value stored under
+// several keys is charged under each (what copies of it would take in
+// PHP). The caller's inputs are not charged (the caller bounds them: the
+// request body limit); overwriting them gives no credit either.
+//
+// A value's cost is what it takes in Go's heap, approximately: its text,
+// plus the headers, slots and index entries that hold each string, number,
+// list item and dictionary entry. Charging the value limit's measure
+// (sizeOf, about the JSON text) instead let a dictionary of small entries
+// take 4.4 times the budget: 4 decoded 8 MB JSON objects of short keys
+// grew the heap by 281 MiB against a budget of 64 MiB.
+
+// The costs costOf charges (64-bit Go). A dictionary entry holds its key
+// and value in two slices (16 bytes each, up to twice that while they
+// grow) and, past 16 entries, an index entry (a 24-byte slot of a table at
+// most 7/8 full, with its control byte); a list item is a 16-byte slot.
+// A text or number stored in a list or dictionary is boxed (its 16-byte
+// string header, or the 8 bytes of a number).
+const (
+	mapCost   = 64 // a dictionary: its Map and the headers of its slices
+	entryCost = 64 // an entry, beyond its key's bytes and its value
+	listCost  = 24 // a list: its slice header
+	itemCost  = 16 // an item, beyond its value
+	textCost  = 16 // a text, beyond its bytes
+	otherCost = 8  // a number, true, false, null
+)
 
 // keptBytes is the run's account: the bytes charged for the top-level keys
 // its commands wrote.
@@ -43,16 +66,56 @@ func (k *keptBytes) pooled() map[string]int {
 	return k.byKey
 }
 
-// entryBytes is what sizeOf adds for a dictionary entry besides its value.
-func entryBytes(key string) int { return len(key) + 4 }
+// entryBytes is what costOf charges for a dictionary entry (or a
+// top-level key) besides its value.
+func entryBytes(key string) int { return len(key) + entryCost }
 
-// newLevelsBytes is the sizeOf of the dictionaries that writing a value of
-// size bytes at path (below a missing level) creates around it.
-func newLevelsBytes(path []string, size int) int {
+// newLevelsBytes is the cost of the dictionaries that writing a value
+// costing cost at path (below a missing level) creates around it, the
+// value included.
+func newLevelsBytes(path []string, cost int) int {
 	for _, seg := range path {
-		size += 2 + entryBytes(seg)
+		cost += mapCost + entryBytes(seg)
 	}
-	return size
+	return cost
+}
+
+// costOf is the cost of v in the run's account (see the costs above),
+// stopping once it passes budget.
+func costOf(v any, budget int) int {
+	_, cost := measure(v, 0, budget, false)
+	return cost
+}
+
+// measure returns v's size as the value limit measures it (sizeOf), when
+// sized is true, and its cost in the run's account (costOf), in one walk,
+// stopping once the size passes sizeBudget or the cost passes
+// costBudget.
+func measure(v any, sizeBudget, costBudget int, sized bool) (size, cost int) {
+	switch t := v.(type) {
+	case string:
+		return len(t), textCost + len(t)
+	case []any:
+		size, cost = 2, listCost
+		for _, x := range t {
+			s, c := measure(x, sizeBudget-size, costBudget-cost, sized)
+			size, cost = size+s+1, cost+itemCost+c
+			if (sized && size > sizeBudget) || cost > costBudget {
+				break
+			}
+		}
+		return size, cost
+	case *dict.Map:
+		size, cost = 2, mapCost
+		t.Range(func(k string, x any) bool {
+			s, c := measure(x, sizeBudget-size, costBudget-cost, sized)
+			size, cost = size+len(k)+4+s, cost+entryBytes(k)+c
+			return (!sized || size <= sizeBudget) && cost <= costBudget
+		})
+		return size, cost
+	default:
+		return 8, otherCost
+	}
 }
 
 // keep stores v under the top-level key, charged bytes in all (entry
@@ -75,17 +138,17 @@ func (r *runner) keep(at, key string, v any, bytes int) bool {
 	return false
 }
 
-// store is keep for a value of size bytes (sizeOf), stored whole under key.
-func (r *runner) store(at, key string, v any, size int) bool {
-	return r.keep(at, key, v, entryBytes(key)+size)
+// store is keep for a value costing cost (costOf), stored whole under key.
+func (r *runner) store(at, key string, v any, cost int) bool {
+	return r.keep(at, key, v, entryBytes(key)+cost)
 }
 
 // storeValue stores v under the top-level key after the value limit. It
 // returns true, storing nothing, when v is over the value limit or the
 // run's memory limit is exceeded (the run has ended).
 func (r *runner) storeValue(at, key string, v any) bool {
-	size, over := r.sized(at, v)
-	return over || r.store(at, key, v, size)
+	cost, over := r.sized(at, v)
+	return over || r.store(at, key, v, cost)
 }
 
 // forget removes the top-level key and gives its charge back. It reports
@@ -98,15 +161,18 @@ func (r *runner) forget(key string) bool {
 	return r.data.Delete(key)
 }
 
-// sized measures v against the value limit: its size, and true when it is
-// larger (the run has ended).
+// sized measures v against the value limit: its cost in the run's
+// account (costOf), and true when its size is over the value limit (the
+// run has ended).
 func (r *runner) sized(at string, v any) (int, bool) {
-	size := sizeOf(v, r.p.limits.ValueBytes)
+	// The cost is not cut short: the walk ends with the size's, and a
+	// value over the value limit is reported as such.
+	size, cost := measure(v, r.p.limits.ValueBytes, math.MaxInt, true)
 	if size > r.p.limits.ValueBytes {
 		r.limit("value", at, fmt.Sprintf("value limit of %d bytes exceeded", r.p.limits.ValueBytes))
-		return size, true
+		return cost, true
 	}
-	return size, false
+	return cost, false
 }
 
 // child is the item of a list or dictionary at key seg, as withPath and
@@ -123,30 +189,30 @@ func child(container any, seg string) (any, bool) {
 	return nil, false
 }
 
-// writeDelta is what writing a value of size bytes at path inside the
-// container top changes in its size: size plus the levels and entry it
+// writeDelta is what writing a value costing cost at path inside the
+// container top changes in its cost: cost plus the levels and entry it
 // creates, less the value it replaces. Only the replaced value is
 // measured, not the container. (A list that the write turns into a
 // dictionary is counted as it was.)
-func (r *runner) writeDelta(top any, path []string, size int) int {
+func (r *runner) writeDelta(top any, path []string, cost int) int {
 	cur := top
 	for i, seg := range path {
 		c, found := child(cur, seg)
 		switch {
 		case !found:
-			return entryBytes(seg) + newLevelsBytes(path[i+1:], size)
+			return entryBytes(seg) + newLevelsBytes(path[i+1:], cost)
 		case i == len(path)-1:
-			return size - sizeOf(c, r.p.limits.RunBytes)
+			return cost - costOf(c, r.p.limits.RunBytes)
 		case c == nil:
-			return newLevelsBytes(path[i+1:], size) - sizeOf(nil, 0)
+			return newLevelsBytes(path[i+1:], cost) - costOf(nil, 0)
 		}
 		cur = c
 	}
-	return size
+	return cost
 }
 
 // removeDelta is what removing the item at path inside the container top
-// takes from its size (0 when it is not there).
+// takes from its cost (0 when it is not there).
 func (r *runner) removeDelta(top any, path []string) int {
 	cur := top
 	for _, seg := range path {
@@ -156,5 +222,5 @@ func (r *runner) removeDelta(top any, path []string) int {
 		}
 		cur = c
 	}
-	return entryBytes(path[len(path)-1]) + sizeOf(cur, r.p.limits.RunBytes)
+	return entryBytes(path[len(path)-1]) + costOf(cur, r.p.limits.RunBytes)
 }

@@ -3,6 +3,7 @@ package automations_test
 import (
 	"context"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,11 +76,73 @@ func TestRunMemory_HostileVarSet(t *testing.T) {
 	require.Equal(t, 256<<20, compile(t, automations.Source{Script: "start:\n"}, automations.Options{}).Limits().RunBytes)
 }
 
+// TestRunMemory_DenseValues stores decoded JSON of many small entries (a
+// dictionary of short keys, a list of numbers) under new keys until the
+// budget ends the run: the live heap must stay near the budget. Charging
+// such values their JSON size let four 8 MB dictionaries grow the heap by
+// 281 MiB against a budget of 64 MiB. Not parallel: it reads the
+// process's heap.
+func TestRunMemory_DenseValues(t *testing.T) {
+	const budget = 64 << 20
+	dense := func(item func(sb *strings.Builder, i int), open, close string) string {
+		var sb strings.Builder
+		sb.WriteString(open)
+		for i := 0; sb.Len() < 1<<20; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			item(&sb, i)
+		}
+		sb.WriteString(close)
+		return sb.String()
+	}
+	for _, tc := range []struct{ name, json string }{
+		{"dictionary", dense(func(sb *strings.Builder, i int) { sb.WriteString(`"k` + strconv.Itoa(i) + `":1`) }, "{", "}")},
+		{"list", dense(func(sb *strings.Builder, i int) { sb.WriteString(strconv.Itoa(i % 10)) }, "[", "]")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := `start:
+  repeat:
+    each@json: {{ range(1, 200)|json_encode }}
+    as: i
+    do:
+      var.set:
+        inputs:
+          key: v{{ i }}
+          value@json: {{ big }}
+      ext.mem:
+`
+			p := compile(t, automations.Source{Name: "dense", Script: script, Policy: "commands:\n  ext.mem:\n    allow: yes\n"},
+				automations.Options{Limits: automations.Limits{RunBytes: budget}, Commands: []string{"ext.mem"}})
+			probe := &memProbe{}
+			before := liveHeap()
+			res := p.Run(context.Background(), dict.Of("big", tc.json), automations.Runtime{Commands: probe})
+			require.Equal(t, "memory", res.Limit, res.Error)
+			grown := int64(probe.peak) - int64(before)
+			t.Logf("live heap grew by %d MiB at most (budget %d MiB)", grown>>20, budget>>20)
+			require.Less(t, grown, int64(3*budget/2), "the run kept far more than its budget")
+		})
+	}
+}
+
+// The costs the run's account charges (automations/runmem.go), restated
+// here so that a change to them shows in this test.
+const (
+	dictCost = 64 // a dictionary
+	listCost = 24 // a list
+	itemCost = 16 // a list item, beyond its value
+	numCost  = 8  // a number
+)
+
+// e is the cost of a dictionary entry (or a top-level key) besides its
+// value; text the cost of a text of n bytes.
+func e(key string) int { return len(key) + 64 }
+func text(n int) int   { return 16 + n }
+
 // TestRunMemory_EntryPoints charges each way a value enters the run's
 // dictionary exactly: the run fits a budget of the expected bytes, and
-// fails with the memory limit one byte below. A value costs its sizeOf
-// (text: its bytes, a number 8, a dictionary 2 + per entry key+4+value, a
-// list 2 + per item value+1) plus its key's bytes and 4.
+// fails with the memory limit one byte below. A value costs what it takes
+// in Go's heap, approximately (the constants above), plus its key.
 func TestRunMemory_EntryPoints(t *testing.T) {
 	t.Parallel()
 	ten := strings.Repeat("x", 10)
@@ -91,45 +154,45 @@ func TestRunMemory_EntryPoints(t *testing.T) {
 		sim    bool
 		bytes  int
 	}{
-		{name: "set", bytes: 5 + 10,
+		{name: "set", bytes: e("a") + text(10),
 			script: "start:\n  set:\n    a: " + ten + "\n"},
-		{name: "set nested", bytes: 5 + 2 + (5 + 10) + (5 + 8),
+		{name: "set nested", bytes: e("a") + dictCost + (e("x") + text(10)) + (e("y") + numCost),
 			script: "start:\n  set:\n    a:\n      x: " + ten + "\n      y@int: 1\n"},
-		{name: "var.set", bytes: 5 + 10,
+		{name: "var.set", bytes: e("a") + text(10),
 			script: "start:\n  var.set:\n    inputs:\n      key: a\n      value: " + ten + "\n"},
-		{name: "var.set output", bytes: 2 * (5 + 10),
+		{name: "var.set output", bytes: 2 * (e("a") + text(10)),
 			script: "start:\n  var.set:\n    inputs:\n      key: a\n      value: " + ten + "\n    output: o\n"},
-		{name: "var.set new levels", bytes: 5 + (2 + 5) + (2 + 5) + 10,
+		{name: "var.set new levels", bytes: e("a") + (dictCost + e("b")) + (dictCost + e("c")) + text(10),
 			script: "start:\n  var.set:\n    inputs:\n      key: a:b:c\n      value: " + ten + "\n"},
-		{name: "var.set delimiter", bytes: 5 + (2 + 5) + 10,
+		{name: "var.set delimiter", bytes: e("a") + (dictCost + e("b")) + text(10),
 			script: "start:\n  var.set:\n    inputs:\n      key: a.b\n      delimiter: .\n      value: " + ten + "\n"},
-		{name: "var.set into a null level", bytes: 5 + 2 + 5 + (2 + 5 + 10),
+		{name: "var.set into a null level", bytes: e("a") + dictCost + e("b") + (dictCost + e("c") + text(10)),
 			script: "start:\n  set:\n    a:\n      b@json: null\n  var.set:\n    inputs:\n      key: a:b:c\n      value: " + ten + "\n"},
-		{name: "var.set deep replaces", bytes: 5 + 2 + 5 + 10,
+		{name: "var.set deep replaces", bytes: e("a") + dictCost + e("b") + text(10),
 			script: "start:\n  set:\n    a:\n      b: " + ten + "\n  var.set:\n    inputs:\n      key: a:b\n      value: yyyyyyyyyy\n"},
-		{name: "var.set into an input", bytes: 5 + 10, inputs: dict.Of("req", dict.Of("big", strings.Repeat("i", 1000))),
+		{name: "var.set into an input", bytes: e("a") + text(10), inputs: dict.Of("req", dict.Of("big", strings.Repeat("i", 1000))),
 			script: "start:\n  var.set:\n    inputs:\n      key: req:a\n      value: " + ten + "\n"},
-		{name: "overwritten input gives no credit", bytes: (5 + 1) + (5 + 10), inputs: dict.Of("a", strings.Repeat("i", 1000)),
+		{name: "overwritten input gives no credit", bytes: (e("a") + text(1)) + (e("b") + text(10)), inputs: dict.Of("a", strings.Repeat("i", 1000)),
 			script: "start:\n  set:\n    a: y\n    b: " + ten + "\n"},
-		{name: "var.push", bytes: 5 + 2 + 3*(1+1),
+		{name: "var.push", bytes: e("l") + listCost + 3*(itemCost+text(1)),
 			script: "start:\n  var.push:\n    inputs:\n      key: l\n      value: x\n  var.push/2:\n    inputs:\n      key: l\n      value: y\n  var.push/3:\n    inputs:\n      key: l\n      value: z\n"},
-		{name: "var.push deep", bytes: 5 + (2 + 5) + (2 + 2*(1+1)),
+		{name: "var.push deep", bytes: e("a") + (dictCost + e("l")) + (listCost + 2*(itemCost+text(1))),
 			script: "start:\n  var.push:\n    inputs:\n      key: a:l\n      value: x\n  var.push/2:\n    inputs:\n      key: a:l\n      value: y\n"},
-		{name: "var.unset gives back", bytes: 2 * (5 + 10),
+		{name: "var.unset gives back", bytes: 2 * (e("a") + text(10)),
 			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key: a\n  set/2:\n    c: " + ten + "\n"},
-		{name: "var.unset deep gives back", bytes: 5 + 2 + 2*(5+10) + 5 + 10 - (5 + 10),
+		{name: "var.unset deep gives back", bytes: e("a") + dictCost + 2*(e("x")+text(10)) + (e("b") + text(10)) - (e("x") + text(10)),
 			script: "start:\n  set:\n    a:\n      x: " + ten + "\n      y: " + ten + "\n  var.unset:\n    inputs:\n      key: a:x\n  set/2:\n    b: " + ten + "\n"},
-		{name: "var.unset list", bytes: 2 * (5 + 10),
+		{name: "var.unset list", bytes: 2 * (e("a") + text(10)),
 			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key@csv: a,nope\n  set/2:\n    c: " + ten + "\n"},
-		{name: "repeat item and index, forgotten after", bytes: (4 + 4 + 4) + (11 + 4 + 8) + (5 + 10),
+		{name: "repeat item and index, forgotten after", bytes: (e("item") + text(4)) + (e("item__index") + numCost) + (e("z") + text(10)),
 			script: "start:\n  set:\n    z: " + ten + "\n  repeat:\n    each@csv: aaaa,bbbb\n    as: item\n    do:\n      log: {{ item }}\n  set/2:\n    y: " + ten + "\n"},
-		{name: "repeat key and value", bytes: (1 + 4 + 1) + (1 + 4 + 4),
+		{name: "repeat key and value", bytes: (e("k") + text(1)) + (e("v") + text(4)),
 			script: "start:\n  repeat:\n    each@json: {\"a\": \"aaaa\"}\n    as: k, v\n    do:\n      log: {{ v }}\n"},
-		{name: "command output", bytes: 5 + 2 + 5 + 10,
+		{name: "command output", bytes: e("o") + dictCost + e("a") + text(10),
 			script: "start:\n  kata.parse:\n    inputs:\n      kata: a: " + ten + "\n    output: o\n"},
-		{name: "error output", bytes: 5 + 2 + (5 + 4) + len("'inputs:key:' must be a string (boolean)."),
+		{name: "error output", bytes: e("o") + dictCost + e("error") + text(len("'inputs:key:' must be a string (boolean).")),
 			script: "start:\n  var.set:\n    inputs:\n      key@bool: yes\n      value: x\n    output: o\n    on_error:\n      log: failed\n"},
-		{name: "simulated output", bytes: 5 + 2 + (4 + 4) + 10, sim: true, policy: "commands:\n  http.request:\n    allow: yes\n",
+		{name: "simulated output", bytes: e("o") + dictCost + e("body") + text(10), sim: true, policy: "commands:\n  http.request:\n    allow: yes\n",
 			script: "start:\n  http.request:\n    inputs:\n      url: http://127.0.0.1/\n    output: o\n    on_simulate:\n      simulate.success:\n        body: " + ten + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,18 +228,18 @@ func TestRunMemory_OverwritesDoNotAccumulate(t *testing.T) {
 		do    string
 		bytes int
 	}{
-		{"set", "      set:\n        a: {{ v }}\n", 5 + 1000},
-		{"var.set", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n", 5 + 1000},
-		{"var.set deep", "      var.set:\n        inputs:\n          key: a:b:c\n          value: {{ v }}\n", 5 + 2*(2+5) + 1000},
-		{"output", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n        output: a\n", 5 + 1000},
+		{"set", "      set:\n        a: {{ v }}\n", e("a") + text(1000)},
+		{"var.set", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n", e("a") + text(1000)},
+		{"var.set deep", "      var.set:\n        inputs:\n          key: a:b:c\n          value: {{ v }}\n", e("a") + 2*(dictCost+e("b")) + text(1000)},
+		{"output", "      var.set:\n        inputs:\n          key: a\n          value: {{ v }}\n        output: a\n", e("a") + text(1000)},
 		{"push and unset", "      var.push:\n        inputs:\n          key: a:l\n          value: {{ v }}\n" +
-			"      var.unset:\n        inputs:\n          key: a:l\n", 5 + (2 + 5) + (2 + 1000 + 1)},
+			"      var.unset:\n        inputs:\n          key: a:l\n", e("a") + (dictCost + e("l")) + (listCost + itemCost + text(1000))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			script := "start:\n  repeat:\n    each@json: {{ range(1, 2000)|json_encode }}\n    as: i\n    do:\n" + tc.do
 			// The repeat's own variables: i (an integer) and i__index.
-			loopVars := (1 + 4 + 8) + (8 + 4 + 8)
+			loopVars := (e("i") + numCost) + (e("i__index") + numCost)
 			p := compile(t, automations.Source{Name: "t", Script: script},
 				automations.Options{Limits: automations.Limits{RunBytes: tc.bytes + loopVars}})
 			res := p.Run(context.Background(), dict.Of("v", kb), automations.Runtime{})
