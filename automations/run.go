@@ -234,32 +234,6 @@ func (r *runner) checkSize(at string, v any) bool {
 	return over
 }
 
-// sizeOf approximates the encoded size of v, stopping once it passes budget.
-func sizeOf(v any, budget int) int {
-	switch t := v.(type) {
-	case string:
-		return len(t)
-	case []any:
-		n := 2
-		for _, x := range t {
-			n += sizeOf(x, budget-n) + 1
-			if n > budget {
-				return n
-			}
-		}
-		return n
-	case *dict.Map:
-		n := 2
-		t.Range(func(k string, x any) bool {
-			n += len(k) + 4 + sizeOf(x, budget-n)
-			return n <= budget
-		})
-		return n
-	default:
-		return 8
-	}
-}
-
 // run performs one activated node. It returns true when the run has ended.
 func (r *runner) run(n *node) bool {
 	switch n.kind {

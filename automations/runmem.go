@@ -25,7 +25,7 @@ import (
 // A value's cost is what it takes in Go's heap, approximately: its text,
 // plus the headers, slots and index entries that hold each string, number,
 // list item and dictionary entry. Charging the value limit's measure
-// (sizeOf, about the JSON text) instead let a dictionary of small entries
+// (about its JSON text) instead let a dictionary of small entries
 // take 4.4 times the budget: 4 decoded 8 MB JSON objects of short keys
 // grew the heap by 281 MiB against a budget of 64 MiB.
 
@@ -87,8 +87,10 @@ func costOf(v any, budget int) int {
 	return cost
 }
 
-// measure returns v's size as the value limit measures it (sizeOf), when
-// sized is true, and its cost in the run's account (costOf), in one walk,
+// measure returns v's size as the value limit measures it (about its
+// JSON text: a text its bytes, a number 8, a list 2 and per item its size
+// and 1, a dictionary 2 and per entry its key's bytes, 4 and its value's
+// size), when sized is true, and its cost in the run's account (costOf), in one walk,
 // stopping once the size passes sizeBudget or the cost passes
 // costBudget.
 func measure(v any, sizeBudget, costBudget int, sized bool) (size, cost int) {
