@@ -103,7 +103,7 @@ func withPath(container any, path []string, v any) (out any, ok bool) {
 		c.Set(path[0], nv)
 		return c, true
 	case []any:
-		if i, err := strconv.Atoi(path[0]); err == nil && i >= 0 && i <= len(t) && strconv.Itoa(i) == path[0] {
+		if i, ok := listIndex(path[0], len(t), true); ok {
 			var cur any
 			if i < len(t) {
 				cur = t[i]
@@ -156,8 +156,8 @@ func withoutPath(container any, path []string) (any, bool) {
 		c.Set(path[0], nv)
 		return c, true
 	case []any:
-		i, err := strconv.Atoi(path[0])
-		if err != nil || i < 0 || i >= len(t) || strconv.Itoa(i) != path[0] {
+		i, ok := listIndex(path[0], len(t), false)
+		if !ok {
 			return container, false
 		}
 		if len(path) == 1 {
@@ -317,12 +317,16 @@ func (r *runner) varPush(n *node, in *dict.Map) (any, error) {
 // varUnset is var.unset: remove one key path, or each of a list of them
 // (Cerb's unsetKeyPath, ':' paths); the output says whether it was
 // removed, or, for a list, is a dictionary of key → whether it was.
-func (r *runner) varUnset(_ *node, in *dict.Map) (any, error) {
+func (r *runner) varUnset(n *node, in *dict.Map) (any, error) {
 	k, ok := in.Get("key")
 	if !ok || k == nil {
 		return nil, cmdErrorf("`inputs:key:` is required.")
 	}
+	stopped := false
 	unset := func(key string) bool {
+		if stopped {
+			return false
+		}
 		path := strings.Split(key, ":")
 		if len(path) == 1 {
 			return r.forget(path[0])
@@ -332,31 +336,38 @@ func (r *runner) varUnset(_ *node, in *dict.Map) (any, error) {
 			return false
 		}
 		nv, removed := withoutPath(top, path[1:])
-		if removed {
-			// Less is kept: the budget cannot end the run here.
-			r.keep("", path[0], nv, r.kept.byKey[path[0]]-r.removeDelta(top, path[1:]))
+		// Removing a list's item other than its last turns the list into
+		// a dictionary, which can cost more: the budget can end the run.
+		if removed && r.keep(n.id, path[0], nv, r.kept.byKey[path[0]]+r.removeDelta(top, path[1:])) {
+			stopped = true
+			return false
 		}
 		return removed
 	}
+	var out any
 	switch t := k.(type) {
 	case []any:
-		out := dict.New(len(t))
+		m := dict.New(len(t))
 		for _, key := range t {
-			out.Set(toString(key), unset(toString(key)))
+			m.Set(toString(key), unset(toString(key)))
 		}
-		return out, nil
+		out = m
 	case *dict.Map:
-		out := dict.New(t.Len())
+		m := dict.New(t.Len())
 		t.Range(func(_ string, key any) bool {
-			out.Set(toString(key), unset(toString(key)))
+			m.Set(toString(key), unset(toString(key)))
 			return true
 		})
-		return out, nil
+		out = m
 	case bool:
 		return nil, cmdErrorf("'inputs:key:' must be a string or array (boolean).")
 	default:
-		return unset(toString(t)), nil
+		out = unset(toString(t))
 	}
+	if stopped {
+		return nil, errStopped
+	}
+	return out, nil
 }
 
 // maxKataParse is the largest kata.parse input (spec §2.8).

@@ -36,12 +36,12 @@ import (
 // A text or number stored in a list or dictionary is boxed (its 16-byte
 // string header, or the 8 bytes of a number).
 const (
-	mapCost   = 64 // a dictionary: its Map and the headers of its slices
-	entryCost = 64 // an entry, beyond its key's bytes and its value
-	listCost  = 24 // a list: its slice header
-	itemCost  = 16 // an item, beyond its value
-	textCost  = 16 // a text, beyond its bytes
-	otherCost = 8  // a number, true, false, null
+	mapCost   = 128 // a dictionary: its Map and the headers of its slices (a small one is a 128-byte block with room for two entries)
+	entryCost = 64  // an entry, beyond its key's bytes and its value
+	listCost  = 24  // a list: its slice header
+	itemCost  = 16  // an item, beyond its value
+	textCost  = 16  // a text, beyond its bytes
+	otherCost = 8   // a number, true, false, null
 )
 
 // keptBytes is the run's account: the bytes charged for the top-level keys
@@ -177,52 +177,87 @@ func (r *runner) sized(at string, v any) (int, bool) {
 	return cost, false
 }
 
-// child is the item of a list or dictionary at key seg, as withPath and
-// withoutPath read it.
-func child(container any, seg string) (any, bool) {
-	switch t := container.(type) {
-	case *dict.Map:
-		return t.Get(seg)
-	case []any:
-		if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(t) && strconv.Itoa(i) == seg {
-			return t[i], true
-		}
+// listIndex is the index seg names in a list of n items, as withPath and
+// withoutPath read it: a decimal without a sign or leading zero, below n
+// (or at n, an append, when end is true).
+func listIndex(seg string, n int, end bool) (int, bool) {
+	i, err := strconv.Atoi(seg)
+	if err != nil || i < 0 || i > n || (i == n && !end) || strconv.Itoa(i) != seg {
+		return 0, false
 	}
-	return nil, false
+	return i, true
+}
+
+// listToMapDelta is what turning a list of n items into a dictionary
+// keyed "0", "1", ... (listToMap) adds to its cost: the values stay.
+func listToMapDelta(n int) int {
+	d := mapCost - listCost
+	for i := range n {
+		d += entryBytes(strconv.Itoa(i)) - itemCost
+	}
+	return d
 }
 
 // writeDelta is what writing a value costing cost at path inside the
-// container top changes in its cost: cost plus the levels and entry it
-// creates, less the value it replaces. Only the replaced value is
-// measured, not the container. (A list that the write turns into a
-// dictionary is counted as it was.)
-func (r *runner) writeDelta(top any, path []string, cost int) int {
-	cur := top
-	for i, seg := range path {
-		c, found := child(cur, seg)
-		switch {
-		case !found:
-			return entryBytes(seg) + newLevelsBytes(path[i+1:], cost)
-		case i == len(path)-1:
-			return cost - costOf(c, r.p.limits.RunBytes)
-		case c == nil:
-			return newLevelsBytes(path[i+1:], cost) - costOf(nil, 0)
-		}
-		cur = c
+// container c changes in its cost, level by level as withPath writes it:
+// the value less what it replaces, the entries, items and levels it
+// creates, and a list it turns into a dictionary. Only the replaced
+// value is walked, not the containers.
+func (r *runner) writeDelta(c any, path []string, cost int) int {
+	if len(path) == 0 {
+		return cost - costOf(c, r.p.limits.RunBytes)
 	}
-	return cost
+	switch t := c.(type) {
+	case *dict.Map:
+		cur, found := t.Get(path[0])
+		if !found {
+			return entryBytes(path[0]) + newLevelsBytes(path[1:], cost)
+		}
+		return r.writeDelta(cur, path[1:], cost)
+	case []any:
+		i, ok := listIndex(path[0], len(t), true)
+		switch {
+		case !ok:
+			// withPath writes into listToMap(t), where path[0] is not
+			// a key (the keys are the indexes).
+			return listToMapDelta(len(t)) + entryBytes(path[0]) + newLevelsBytes(path[1:], cost)
+		case i == len(t):
+			return itemCost + newLevelsBytes(path[1:], cost)
+		}
+		return r.writeDelta(t[i], path[1:], cost)
+	case nil:
+		return newLevelsBytes(path, cost) - costOf(nil, 0)
+	}
+	return 0 // withPath writes nothing into a text or number
 }
 
-// removeDelta is what removing the item at path inside the container top
-// takes from its cost (0 when it is not there).
-func (r *runner) removeDelta(top any, path []string) int {
-	cur := top
-	for _, seg := range path {
-		c, found := child(cur, seg)
-		if !found {
+// removeDelta is what removing the item at path inside the container c
+// changes in its cost, as withoutPath removes it (0 when it is not there):
+// negative, less, for an entry or a list's last item; a list's other item
+// turns the list into a dictionary (PHP's unset leaves a gap), which can
+// cost more than the item gives back.
+func (r *runner) removeDelta(c any, path []string) int {
+	switch t := c.(type) {
+	case *dict.Map:
+		old, ok := t.Get(path[0])
+		switch {
+		case !ok:
 			return 0
+		case len(path) == 1:
+			return -entryBytes(path[0]) - costOf(old, r.p.limits.RunBytes)
 		}
-		cur = c
+		return r.removeDelta(old, path[1:])
+	case []any:
+		i, ok := listIndex(path[0], len(t), false)
+		switch {
+		case !ok:
+			return 0
+		case len(path) > 1:
+			return r.removeDelta(t[i], path[1:])
+		case i == len(t)-1:
+			return -itemCost - costOf(t[i], r.p.limits.RunBytes)
+		}
+		return listToMapDelta(len(t)) - entryBytes(path[0]) - costOf(t[i], r.p.limits.RunBytes)
 	}
-	return entryBytes(path[len(path)-1]) + costOf(cur, r.p.limits.RunBytes)
+	return 0
 }

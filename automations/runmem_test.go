@@ -125,13 +125,46 @@ func TestRunMemory_DenseValues(t *testing.T) {
 	}
 }
 
+// TestRunMemory_UnsetDoesNotDrift removes items from lists kept under
+// new keys, over and over: what a removal gives back must be what the item
+// was charged, or the account drifts down while the values stay (review
+// rev1: removals gave back a dictionary entry's cost for a list item, and
+// 5,000 such lists grew the heap by 29 MiB under a budget of 1 MiB).
+func TestRunMemory_UnsetDoesNotDrift(t *testing.T) {
+	t.Parallel()
+	var items, gone []string
+	for i := range 30 {
+		items = append(items, strconv.Itoa(i))
+	}
+	for i := 29; i >= 19; i-- {
+		gone = append(gone, `"l`+"{{ i }}"+`:`+strconv.Itoa(i)+`"`)
+	}
+	script := `start:
+  repeat:
+    each@json: {{ range(1, 5000)|json_encode }}
+    as: i
+    do:
+      var.set:
+        inputs:
+          key: l{{ i }}
+          value@json: [` + strings.Join(items, ",") + `]
+      var.unset:
+        inputs:
+          key@json: [` + strings.Join(gone, ",") + `]
+`
+	p := compile(t, automations.Source{Name: "drift", Script: script},
+		automations.Options{Limits: automations.Limits{RunBytes: 64 << 10, Steps: 1_000_000}})
+	res := p.Run(context.Background(), dict.New(0), automations.Runtime{})
+	require.Equal(t, "memory", res.Limit, "%s %s", res.Exit, res.Error)
+}
+
 // The costs the run's account charges (automations/runmem.go), restated
 // here so that a change to them shows in this test.
 const (
-	dictCost = 64 // a dictionary
-	listCost = 24 // a list
-	itemCost = 16 // a list item, beyond its value
-	numCost  = 8  // a number
+	dictCost = 128 // a dictionary
+	listCost = 24  // a list
+	itemCost = 16  // a list item, beyond its value
+	numCost  = 8   // a number
 )
 
 // e is the cost of a dictionary entry (or a top-level key) besides its
@@ -182,6 +215,14 @@ func TestRunMemory_EntryPoints(t *testing.T) {
 			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key: a\n  set/2:\n    c: " + ten + "\n"},
 		{name: "var.unset deep gives back", bytes: e("a") + dictCost + 2*(e("x")+text(10)) + (e("b") + text(10)) - (e("x") + text(10)),
 			script: "start:\n  set:\n    a:\n      x: " + ten + "\n      y: " + ten + "\n  var.unset:\n    inputs:\n      key: a:x\n  set/2:\n    b: " + ten + "\n"},
+		{name: "var.unset a list's last item gives back an item", bytes: e("l") + listCost + 2*(itemCost+text(1)) + e("b") + text(100),
+			script: "start:\n  set:\n    l@json: [\"x\", \"y\", \"z\"]\n  var.unset:\n    inputs:\n      key: l:2\n  set/2:\n    b: " + strings.Repeat("b", 100) + "\n"},
+		{name: "var.unset a list's other item makes a dictionary", bytes: e("l") + dictCost + 2*(e("1")+text(1)),
+			script: "start:\n  set:\n    l@json: [\"x\", \"y\", \"z\"]\n  var.unset:\n    inputs:\n      key: l:0\n"},
+		{name: "var.set a key of a list makes a dictionary", bytes: e("l") + dictCost + 2*(e("0")+text(1)) + e("k") + text(10),
+			script: "start:\n  set:\n    l@json: [\"x\", \"y\"]\n  var.set:\n    inputs:\n      key: l:k\n      value: " + ten + "\n"},
+		{name: "var.set a list's end appends an item", bytes: e("l") + listCost + 2*(itemCost+text(1)),
+			script: "start:\n  set:\n    l@json: [\"x\"]\n  var.set:\n    inputs:\n      key: l:1\n      value: y\n"},
 		{name: "var.unset list", bytes: 2 * (e("a") + text(10)),
 			script: "start:\n  set:\n    a: " + ten + "\n    b: " + ten + "\n  var.unset:\n    inputs:\n      key@csv: a,nope\n  set/2:\n    c: " + ten + "\n"},
 		{name: "repeat item and index, forgotten after", bytes: (e("item") + text(4)) + (e("item__index") + numCost) + (e("z") + text(10)),
