@@ -3,7 +3,7 @@
 // it is saved, with every problem and its position, never a 500 at request
 // time), their writes through the store, and the in-memory caches the
 // webhook path reads, invalidated on every change and, on PostgreSQL,
-// across every server sharing the database (LISTEN/NOTIFY).
+// across every server sharing the database schema (LISTEN/NOTIFY).
 //
 // Its methods return *api.Problem for anything the caller did wrong; other
 // errors are the store's.
@@ -12,6 +12,8 @@ package catalog
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookhost/hookhost/host/redact"
@@ -57,6 +59,11 @@ type Catalog struct {
 	st    store.Store
 	log   *slog.Logger
 	cache *cache
+
+	chanMu   sync.Mutex
+	chanName string // the change channel, once looked up (see channel)
+	// notified counts the change notifications heard from other servers.
+	notified atomic.Int64
 }
 
 // New returns a Catalog over cfg.Store.
@@ -79,13 +86,17 @@ func (c *Catalog) WebhookURL(token string) string {
 
 // Changed is called after every change to webhooks, automations or
 // secrets: it drops this server's caches and, on PostgreSQL, tells the
-// other servers to drop theirs.
+// other servers on the same schema to drop theirs.
 func (c *Catalog) Changed(ctx context.Context) {
 	c.cache.invalidate()
 	if c.st.Dialect() != "postgres" {
 		return
 	}
-	if _, err := c.st.DB().ExecContext(ctx, `SELECT pg_notify($1, '')`, changeChannel); err != nil {
+	ch, err := c.channel(ctx)
+	if err == nil {
+		_, err = c.st.DB().ExecContext(ctx, `SELECT pg_notify($1, '')`, ch)
+	}
+	if err != nil {
 		// The periodic resync still converges the other servers.
 		c.log.Warn("notify other servers of a change", "error", err)
 	}
