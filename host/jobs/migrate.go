@@ -12,6 +12,8 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/hookhost/hookhost/internal/migratelock"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -23,8 +25,18 @@ const versionTable = "goose_db_version_jobs"
 
 // migrate brings River's tables and the package's own to the current
 // schema. On PostgreSQL it holds an advisory lock (derived from the current
-// schema) so that instances starting together migrate one at a time.
+// schema) so that instances starting together migrate one at a time, and
+// the migrations wait for table locks as migratelock.Default allows.
 func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver.Driver[*sql.Tx]) error {
+	return migrateUnder(ctx, db, dialect, driver, migratelock.Default())
+}
+
+// migrateUnder is migrate with a lock policy (PostgreSQL only): a
+// migration that waits past policy's lock timeout is tried again, and
+// start-up fails with a *migratelock.LockTimeoutError naming the sessions
+// that hold the schema's tables, rather than waiting forever while every
+// other session's job traffic queues behind its lock request.
+func migrateUnder(ctx context.Context, db *sql.DB, dialect string, driver riverdriver.Driver[*sql.Tx], policy migratelock.Policy) error {
 	var opts []goose.ProviderOption
 	gd := goose.DialectSQLite3
 	if dialect == DialectPostgres {
@@ -39,7 +51,7 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver
 		if err != nil {
 			return err
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		opts = append(opts, goose.WithSessionLocker(policy.SessionLocker(locker)))
 		// River's migrations first, under the same kind of lock.
 		conn, err := db.Conn(ctx)
 		if err != nil {
@@ -57,7 +69,12 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if dialect == DialectPostgres {
+		err = policy.Run(ctx, db, func(ctx context.Context) error { return migrateRiverTx(ctx, db, m, policy) })
+	} else {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("jobs: migrate river: %w", err)
 	}
 	fsys, err := fs.Sub(migrations, "migrations/"+dialect)
@@ -70,8 +87,47 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, driver riverdriver
 		return fmt.Errorf("jobs: migrations: %w", err)
 	}
 	// Not p.Close: it would close db.
-	if _, err := p.Up(ctx); err != nil {
+	up := func(ctx context.Context) error {
+		_, err := p.Up(ctx)
+		return err
+	}
+	if dialect == DialectPostgres {
+		err = policy.Run(ctx, db, up)
+	} else {
+		err = up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("jobs: migrate: %w", err)
 	}
 	return nil
+}
+
+// migrateRiverTx applies River's pending migrations with their lock waits
+// bounded by policy: each version in a transaction of its own, as River's
+// Migrate does (a version may use what the one before it committed, such
+// as a new enum value).
+func migrateRiverTx(ctx context.Context, db *sql.DB, m *rivermigrate.Migrator[*sql.Tx], policy migratelock.Policy) error {
+	for {
+		applied, err := migrateRiverStep(ctx, db, m, policy)
+		if err != nil || !applied {
+			return err
+		}
+	}
+}
+
+// migrateRiverStep applies River's next pending migration, if any.
+func migrateRiverStep(ctx context.Context, db *sql.DB, m *rivermigrate.Migrator[*sql.Tx], policy migratelock.Policy) (applied bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := policy.SetLocal(ctx, tx); err != nil {
+		return false, err
+	}
+	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(res.Versions) > 0, tx.Commit()
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/internal/sqlstore"
+	"github.com/hookhost/hookhost/internal/migratelock"
 )
 
 //go:embed migrations/*.sql
@@ -99,7 +100,7 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*Store, error) 
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if err := migrate(ctx, db, cfg.RuntimeParams["search_path"]); err != nil {
+	if err := migrate(ctx, db, cfg.RuntimeParams["search_path"], migratelock.Default()); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -123,7 +124,10 @@ func createSchema(ctx context.Context, cfg pgx.ConnConfig, schema string) error 
 // migrate applies the embedded migrations. The advisory lock's ID is
 // derived from the search path, so instances sharing a schema take turns
 // while separate schemas (parallel test runs) do not wait on each other.
-func migrate(ctx context.Context, db *sql.DB, searchPath string) error {
+// The migrations wait for table locks as policy allows (a long transaction
+// on a table fails start-up, naming it, rather than stalling it and every
+// session queued behind the migration's lock request).
+func migrate(ctx context.Context, db *sql.DB, searchPath string, policy migratelock.Policy) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -137,12 +141,12 @@ func migrate(ctx context.Context, db *sql.DB, searchPath string) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(policy.SessionLocker(locker)))
 	if err != nil {
 		return err
 	}
 	// Not p.Close: it would close db.
-	return sqlstore.Migrate(ctx, p)
+	return policy.Run(ctx, db, func(ctx context.Context) error { return sqlstore.Migrate(ctx, p) })
 }
 
 func dialect() sqlstore.Dialect {
