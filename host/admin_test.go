@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,26 +37,56 @@ func TestAdmin_RequiresToken(t *testing.T) {
 	require.True(t, json.Valid(r.Body))
 }
 
+// TestAdmin_FailedAuthIsRateLimited checks the failed-authentication
+// throttle per client (its address from a trusted proxy's
+// X-Forwarded-For; IPv6 by /64): a client's first failures get 401, then
+// every request of that client gets 429 with Retry-After, the right token's
+// too (it is not checked, so a right guess is answered as a wrong one),
+// while other clients are answered as before, and a success resets no one.
 func TestAdmin_FailedAuthIsRateLimited(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	seen429 := false
-	for i := 0; i < 12; i++ {
-		r := b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
-		if r.Status == http.StatusTooManyRequests {
-			seen429 = true
-			require.NotEmpty(t, r.Header.Get("Retry-After"))
-			break
-		}
-		require.Equal(t, http.StatusUnauthorized, r.Status)
+	b := setup(t, func(c *Config) {
+		// app.Test's connections come from 0.0.0.0.
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+	})
+	const burst = 10 // admin.authBurst
+	as := func(client, token string) response {
+		return b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer "+token, "X-Forwarded-For", client)
 	}
-	require.True(t, seen429, "guessing is slowed down after 10 failures")
-	// While guesses are blocked, the right token still works: the throttle
-	// never locks the admin out.
-	r := b.admin(t, "GET", "/webhooks", "", "")
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	r = b.do(t, "GET", "/api/v1/webhooks", "", "", "Authorization", "Bearer guess")
-	require.Equal(t, http.StatusTooManyRequests, r.Status, "guesses are still refused")
+	tests := []struct {
+		name, guesser string
+		// others are clients not throttled by the guesser's failures.
+		others []string
+		// same is a client answered as the guesser once it is throttled.
+		same string
+	}{
+		{name: "IPv4", guesser: "198.51.100.7", others: []string{"198.51.100.8", "2001:db8::7"}, same: "::ffff:198.51.100.7"},
+		{name: "IPv6GroupedBy64", guesser: "2001:db8:1:2::1", others: []string{"2001:db8:1:3::1", "198.51.100.9"}, same: "2001:db8:1:2:ffff::9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var statuses []int
+			for range burst {
+				statuses = append(statuses, as(tt.guesser, "guess").Status)
+			}
+			require.Equal(t, slices.Repeat([]int{http.StatusUnauthorized}, burst), statuses)
+			for _, token := range []string{"guess", testAdminToken} {
+				r := as(tt.guesser, token)
+				require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+				require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+				retry, err := strconv.Atoi(r.Header.Get("Retry-After"))
+				require.NoError(t, err, "Retry-After %q", r.Header.Get("Retry-After"))
+				require.Positive(t, retry)
+			}
+			require.Equal(t, http.StatusTooManyRequests, as(tt.same, testAdminToken).Status, "the same client")
+			for _, other := range tt.others {
+				require.Equal(t, http.StatusOK, as(other, testAdminToken).Status, "%s succeeds", other)
+				require.Equal(t, http.StatusUnauthorized, as(other, "guess").Status, "%s fails on its own count", other)
+			}
+			require.Equal(t, http.StatusTooManyRequests, as(tt.guesser, "guess").Status, "others' successes reset nothing")
+		})
+	}
 }
 
 func TestAdmin_ValidationOnSave(t *testing.T) {

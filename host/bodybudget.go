@@ -81,10 +81,15 @@ func bodyBuffer(n int) int64 {
 // line still hold the chunked share until the sweep drops their holds, and
 // meanwhile every chunked body over smallBody gets 503.
 //
-// A request whose head carries the admin token (Authorization: Bearer,
-// compared in constant time as the admin API does) is trusted and not
-// counted: webhook traffic that fills the budget cannot lock the admin
-// out. Its body is still bounded by the body limit.
+// A request for the admin API (on a listener that serves it) whose head
+// carries the admin token (Authorization: Bearer, compared in constant
+// time as the admin API does) is trusted and not counted: webhook traffic
+// that fills the budget cannot lock the admin out. Its body is still
+// bounded by the body limit. Only admin requests are trusted, so that the
+// answer to one elsewhere does not tell whether its token was the admin's;
+// an admin request refused for want of memory counts as a failed admin
+// authentication and, while its client is throttled, gets the throttle's
+// 429 (see refuseOversized).
 type bodyBudget struct {
 	max   int64
 	read  time.Duration // the read timeout, the longest a body is read
@@ -126,11 +131,12 @@ func newBodyBudget(max int, read time.Duration, adminToken string) *bodyBudget {
 }
 
 // admit is the HeaderReceived hook's work for a request within limit
-// bytes: it reserves the buffer of the body h announces, or, when the
-// budget cannot hold it, has fasthttp refuse the body past smallBody
-// bytes. A Content-Length over limit is left to the body limit's 413; a
+// bytes to a listener that serves the admin API when admin is set: it
+// reserves the buffer of the body h announces, or, when the budget cannot
+// hold it, has fasthttp refuse the body past smallBody bytes. A
+// Content-Length over limit is left to the body limit's 413; an admin
 // request carrying the admin token is not counted.
-func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.RequestConfig {
+func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fasthttp.RequestConfig {
 	want := h.ContentLength() // -1: chunked, -2: none
 	chunked := want == -1
 	switch {
@@ -139,7 +145,7 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.Reques
 	case want > limit:
 		want = 0
 	}
-	counted := want > smallBody && !b.trusted(h)
+	counted := want > smallBody && !(admin && adminRequest(h) && b.trusted(h))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropLocked(h) // the context's previous request has ended
@@ -169,6 +175,31 @@ func (b *bodyBudget) trusted(h *fasthttp.RequestHeader) bool {
 	}
 	tok, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
 	return ok && subtle.ConstantTimeCompare(bytes.TrimSpace(tok), b.token) == 1
+}
+
+// adminPrefix is the admin API's path.
+const adminPrefix = "/api/v1"
+
+// adminRequest reports whether the app routes the request of h to the
+// admin API: Fiber routes on the request URI's path as sent (fasthttp's
+// PathOriginal: neither unescaped nor normalised), in any case, and the
+// admin API takes everything under /api/v1.
+func adminRequest(h *fasthttp.RequestHeader) bool {
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if u.Parse(h.Host(), h.RequestURI()) != nil {
+		return false
+	}
+	p := u.PathOriginal()
+	if len(p) < len(adminPrefix) || (len(p) > len(adminPrefix) && p[len(adminPrefix)] != '/') {
+		return false
+	}
+	for i := range len(adminPrefix) {
+		if p[i]|0x20 != adminPrefix[i]|0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // fitsLocked reports whether size more bytes fit (in the chunked share

@@ -2,12 +2,15 @@ package host
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +63,7 @@ func TestBodyBudget_Admit(t *testing.T) {
 			for i, n := range tt.lengths {
 				h := &ctxs[i].Request.Header
 				h.SetContentLength(n)
-				got := b.admit(h, limit)
+				got := b.admit(h, limit, true)
 				require.Equal(t, tt.wantMax[i], got.MaxRequestBodySize, "head %d (Content-Length %d)", i, n)
 				require.Equal(t, got.MaxRequestBodySize != 0, b.refused(h), "head %d: refused", i)
 			}
@@ -74,15 +77,18 @@ func TestBodyBudget_Admit(t *testing.T) {
 }
 
 // TestBodyBudget_TrustsTheAdminToken fills a budget and admits a head
-// announcing a body at the limit with each Authorization: only the admin
-// token, as the admin API accepts it, is admitted uncounted.
+// announcing a body at the limit with each Authorization and path: only
+// the admin token, as the admin API accepts it, on a request the app
+// routes to the admin API, is admitted uncounted.
 func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
 	t.Parallel()
 	const limit = 1 << 20
+	const importPath = "/api/v1/packages/import"
 	tests := []struct {
-		name, token, auth string
-		chunked           bool
-		wantTrusted       bool
+		name, token, auth, path string
+		chunked                 bool
+		noAdminHere             bool // the listener does not serve the admin API
+		wantTrusted             bool
 	}{
 		{name: "AdminToken", token: testAdminToken, auth: "Bearer " + testAdminToken, wantTrusted: true},
 		{name: "AdminTokenChunked", token: testAdminToken, auth: "Bearer " + testAdminToken, chunked: true, wantTrusted: true},
@@ -92,6 +98,16 @@ func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
 		{name: "TokenPrefix", token: testAdminToken, auth: "Bearer " + testAdminToken[:4]},
 		{name: "NotBearer", token: testAdminToken, auth: "Basic " + testAdminToken},
 		{name: "NoTokenTrustsNone", auth: "Bearer "},
+		// Only admin requests: elsewhere, being admitted would tell whether
+		// a guess was the admin token, unthrottled.
+		{name: "WebhookPath", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/webhooks/abc"},
+		{name: "NoAdminOnThisListener", token: testAdminToken, auth: "Bearer " + testAdminToken, noAdminHere: true},
+		{name: "PrefixLookalike", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v10/x"},
+		{name: "AdminRoot", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v1", wantTrusted: true},
+		{name: "AnyCase", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/API/V1/packages/import", wantTrusted: true},
+		{name: "AbsoluteForm", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "http://h/api/v1/secrets/x", wantTrusted: true},
+		// Fiber routes on the path as sent: this is an admin request.
+		{name: "DotSegments", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v1/../../webhooks/x", wantTrusted: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +115,7 @@ func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
 			b := newBodyBudget(limit, time.Minute, tt.token)
 			var full, ctx fasthttp.RequestCtx
 			full.Request.Header.SetContentLength(limit)
-			require.Zero(t, b.admit(&full.Request.Header, limit).MaxRequestBodySize)
+			require.Zero(t, b.admit(&full.Request.Header, limit, true).MaxRequestBodySize)
 
 			h := &ctx.Request.Header
 			h.SetContentLength(limit)
@@ -109,7 +125,8 @@ func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
 			if tt.auth != "" {
 				h.Set(fasthttp.HeaderAuthorization, tt.auth)
 			}
-			got := b.admit(h, limit)
+			h.SetRequestURI(cmp.Or(tt.path, importPath))
+			got := b.admit(h, limit, !tt.noAdminHere)
 			if tt.wantTrusted {
 				require.Zero(t, got.MaxRequestBodySize, "admitted")
 				require.Equal(t, bodyBudgetStats{Used: limit, Holds: 1}, b.stats(), "not counted")
@@ -133,7 +150,7 @@ func TestBodyBudget_HoldsEnd(t *testing.T) {
 	var receiving, handled, next fasthttp.RequestCtx
 	admit := func(ctx *fasthttp.RequestCtx, n int) int {
 		ctx.Request.Header.SetContentLength(n)
-		return b.admit(&ctx.Request.Header, limit).MaxRequestBodySize
+		return b.admit(&ctx.Request.Header, limit, true).MaxRequestBodySize
 	}
 
 	require.Zero(t, admit(&receiving, limit))
@@ -376,6 +393,61 @@ func TestServer_BodyMemoryTrustsTheAdmin(t *testing.T) {
 			st, body := ask(t, adminAddr, "PUT", "/api/v1/secrets/big",
 				tt.auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
 			require.Equal(t, tt.wantStatus, st, "%s", body)
+			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
+		})
+	}
+}
+
+// TestServer_BodyMemoryThrottlesAdminGuesses fills the budget and guesses
+// admin tokens with bodies it cannot hold, with and without Expect:
+// 100-continue. Each refusal counts as a failed admin authentication, and
+// once its client is throttled the right token is answered as a wrong one
+// (429), so the budget's trust in the admin token does not tell a guesser,
+// unthrottled, when a guess was right. Another client's admin token is
+// still trusted.
+func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
+	t.Parallel()
+	const (
+		limit  = 1 << 20
+		budget = 4 << 20
+		burst  = 10 // admin.authBurst
+	)
+	b := setup(t, func(c *Config) {
+		c.BodyLimit, c.BodyMemory, c.ReadTimeout, c.AdminListen = limit, budget, time.Minute, "127.0.0.1:0"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	addr, adminAddr := serveTestAdmin(t, b)
+	for range budget / limit {
+		sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab")
+	}
+	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
+
+	secret := strings.Repeat("s", 20_000)
+	put := func(client, token, expect string) (int, string) {
+		return ask(t, adminAddr, "PUT", "/api/v1/secrets/big_"+strings.NewReplacer(".", "_", ":", "_").Replace(client), "X-Forwarded-For: "+client+"\r\nAuthorization: Bearer "+token+"\r\n"+
+			expect+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+	}
+	tests := []struct {
+		name, guesser, other, expect string
+	}{
+		{"BodySent", "198.51.100.1", "198.51.100.2", ""},
+		{"Expect100Continue", "198.51.100.3", "198.51.100.4", "Expect: 100-continue\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var statuses []int
+			for range burst {
+				st, _ := put(tt.guesser, "guess", tt.expect)
+				statuses = append(statuses, st)
+			}
+			require.Equal(t, slices.Repeat([]int{http.StatusServiceUnavailable}, burst), statuses)
+			for _, token := range []string{"guess", testAdminToken} {
+				st, body := put(tt.guesser, token, tt.expect)
+				require.Equal(t, http.StatusTooManyRequests, st, "%s", body)
+				require.Contains(t, body, "too many failed admin authentications")
+			}
+			st, body := put(tt.other, testAdminToken, tt.expect)
+			require.Equal(t, http.StatusCreated, st, "%s", body)
 			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
 		})
 	}

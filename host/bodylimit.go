@@ -34,7 +34,10 @@ import (
 // within the limit that the budget cannot hold gets 503 with Retry-After,
 // in place of 100 Continue (a chunked body once past 16 KiB) or before
 // its buffer is allocated, through the request log with the cause
-// body_memory. A request carrying the admin token is not counted.
+// body_memory. An admin request carrying the admin token is not counted;
+// one without it that the budget refuses counts as a failed admin
+// authentication, and gets the admin API's 429 while its client is
+// throttled (cause admin_auth).
 //
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
@@ -56,19 +59,36 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 			s.log.Error("answer a body over the server's body limit", "error", err)
 		}
 	}
-	busy := func(fctx *fasthttp.RequestCtx) {
+	// The admin API is served here on the admin listener, and on the
+	// webhook port without one.
+	admin := webhooks == nil || s.cfg.AdminListen == ""
+	// busy answers a request whose body the budget could not hold, and
+	// returns the status it wrote: 503, or, for an admin request (which
+	// the budget trusts only with the admin token) from a client the admin
+	// API's failed-authentication throttle holds, the throttle's 429.
+	busy := func(fctx *fasthttp.RequestCtx) int {
 		c := app.AcquireCtx(fctx)
 		defer app.ReleaseCtx(c)
+		if admin && adminRequest(&fctx.Request.Header) {
+			if p := s.admin.RefuseUnauthenticated(c); p != nil {
+				if err := reqlog.Refuse(cfg, c, "admin_auth", "too many failed admin authentications", p); err != nil {
+					fctx.SetStatusCode(http.StatusTooManyRequests)
+					s.log.Error("answer a throttled admin request", "error", err)
+				}
+				return http.StatusTooManyRequests
+			}
+		}
 		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
 		p := api.NewProblem(http.StatusServiceUnavailable, "the server is receiving too many request bodies right now; retry later")
 		if err := reqlog.Refuse(cfg, c, "body_memory", "the server's body memory (--body-memory) is in use", p); err != nil {
 			fctx.SetStatusCode(http.StatusServiceUnavailable)
 			s.log.Error("answer a body the body memory cannot hold", "error", err)
 		}
+		return http.StatusServiceUnavailable
 	}
 	bodies := s.bodies
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return bodies.admit(h, limit)
+		return bodies.admit(h, limit, admin)
 	}
 	handler := srv.Handler
 	srv.Handler = func(fctx *fasthttp.RequestCtx) {
@@ -89,8 +109,7 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		// without Expect: it is asked for, and one past that gets 503 then.
 		n := fctx.Request.Header.ContentLength()
 		if n != -1 && bodies.refused(&fctx.Request.Header) {
-			busy(fctx)
-			return fasthttp.StatusServiceUnavailable
+			return busy(fctx)
 		}
 		if n > limit {
 			refuse(fctx)

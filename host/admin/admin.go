@@ -49,7 +49,7 @@ type Config struct {
 	// Token is the admin bearer token.
 	Token string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (for
-	// the failed-login throttle).
+	// the failed-authentication throttle's client addresses).
 	TrustedProxies []netip.Prefix
 	// Version is the server's version, shown by GET /api/v1/version
 	// (empty or "dev" for a development build).
@@ -61,14 +61,14 @@ type Admin struct {
 	cfg  Config
 	cat  *catalog.Catalog
 	red  *redact.Redactor
-	auth *authFailures
+	auth *authThrottle
 	// actor names the admin token in the audit log.
 	actor string
 }
 
 // New returns the admin API.
 func New(cfg Config) *Admin {
-	return &Admin{cfg: cfg, cat: cfg.Catalog, red: cfg.Redactor, auth: newAuthFailures(), actor: catalog.TokenActor(cfg.Token)}
+	return &Admin{cfg: cfg, cat: cfg.Catalog, red: cfg.Redactor, auth: newAuthThrottle(authBurst, authEvery, authClients), actor: catalog.TokenActor(cfg.Token)}
 }
 
 // area is one part of the admin API; it lists its routes under /api/v1.
@@ -117,10 +117,15 @@ func (a *Admin) Mount(app fiber.Router) {
 }
 
 // requireAdmin checks the bearer admin token in constant time. Failed
-// attempts are throttled per client address, but the right token is never
-// refused by the throttle, and CORS preflights (OPTIONS) never count as
-// failures.
+// attempts are throttled per client (authThrottle): a client that failed
+// too often is answered 429 with Retry-After, its token unchecked, until
+// its wait is over, so guessing goes no faster than the throttle allows.
+// CORS preflights (OPTIONS) never count as failures.
 func (a *Admin) requireAdmin(c *fiber.Ctx) error {
+	client, now := a.client(c), time.Now()
+	if err := a.throttled(c, client, now); err != nil {
+		return err
+	}
 	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(a.cfg.Token)) == 1 {
 		// The audit log names who changes what; ?force=true lets a change
@@ -128,15 +133,7 @@ func (a *Admin) requireAdmin(c *fiber.Ctx) error {
 		c.SetUserContext(catalog.WithActor(c.UserContext(), catalog.Actor{ID: a.actor, Force: c.Query("force") == "true"}))
 		return c.Next()
 	}
-	now := time.Now()
-	ip := dispatch.ClientIP(c, a.cfg.TrustedProxies)
-	if wait := a.auth.blocked(ip, now); wait > 0 {
-		c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
-		return api.NewProblem(http.StatusTooManyRequests, "too many failed admin authentications from this address; wait and retry")
-	}
-	if c.Method() != fiber.MethodOptions {
-		a.auth.fail(ip, now)
-	}
+	a.failed(c, client, now)
 	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookhost admin"`)
 	return api.NewProblem(http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
 }

@@ -1,51 +1,160 @@
 package admin
 
 import (
+	"container/list"
 	"math"
+	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"golang.org/x/time/rate"
+
+	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/dispatch"
 )
 
-// authFailures throttles failed admin authentications per client address:
-// a burst of 10, then one every 6 seconds.
-type authFailures struct {
-	mu    sync.Mutex
-	byIP  map[string]*rate.Limiter
+// The failed-authentication throttle's defaults: 10 failures, then one
+// more every 6 seconds (10 a minute), per client; 10,000 clients
+// remembered (about 2 MB).
+const (
+	authBurst   = 10
+	authEvery   = 6 * time.Second
+	authClients = 10000
+)
+
+// authThrottle limits failed admin authentications per client (see
+// clientKey). A client may fail burst times, then once more every every;
+// while it must wait, every request it makes to the admin API is answered
+// 429 without its token being checked, so that a right guess is answered
+// as a wrong one is and guessing goes no faster than the throttle allows.
+// A success changes nothing, for its client or any other.
+//
+// At most max clients are remembered: a new one past that drops the one
+// whose last failure is the oldest. A client not seen for burst×every has
+// its whole budget back and is dropped first at no loss; a client
+// spraying addresses drops the others' counts (never a block longer than
+// the wait it was given), and its table stays max entries.
+type authThrottle struct {
 	every time.Duration
 	burst int
+	max   int
+
+	mu      sync.Mutex
+	clients map[string]*list.Element // of *authClient, in lru
+	lru     list.List                // front: the latest failure
 }
 
-func newAuthFailures() *authFailures {
-	return &authFailures{byIP: map[string]*rate.Limiter{}, every: 6 * time.Second, burst: 10}
+// authClient is what the throttle remembers of one client.
+type authClient struct {
+	key string
+	lim *rate.Limiter
 }
 
-// blocked returns how long ip must wait before trying again (0: it may).
-func (a *authFailures) blocked(ip string, now time.Time) time.Duration {
+// newAuthThrottle returns a throttle with burst failures, then one every
+// every, for at most max clients.
+func newAuthThrottle(burst int, every time.Duration, max int) *authThrottle {
+	return &authThrottle{every: every, burst: burst, max: max, clients: map[string]*list.Element{}}
+}
+
+// wait returns how long client must wait before its next attempt (0: it
+// may try now).
+func (a *authThrottle) wait(client string, now time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	l, ok := a.byIP[ip]
-	if !ok || l.TokensAt(now) >= 1 {
+	e, ok := a.clients[client]
+	if !ok {
 		return 0
 	}
-	return a.every
+	tokens := e.Value.(*authClient).lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration(math.Ceil((1 - tokens) * float64(a.every)))
 }
 
-// fail counts one failed authentication from ip.
-func (a *authFailures) fail(ip string, now time.Time) {
+// fail counts one failed authentication from client.
+func (a *authThrottle) fail(client string, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	l, ok := a.byIP[ip]
-	if !ok {
-		if len(a.byIP) >= 10000 {
-			clear(a.byIP) // bounded memory; attackers only gain a fresh budget
-		}
-		l = rate.NewLimiter(rate.Every(a.every), a.burst)
-		a.byIP[ip] = l
+	if e, ok := a.clients[client]; ok {
+		a.lru.MoveToFront(e)
+		e.Value.(*authClient).lim.AllowN(now, 1)
+		return
 	}
-	l.AllowN(now, 1)
+	for a.lru.Len() >= a.max {
+		oldest := a.lru.Back()
+		a.lru.Remove(oldest)
+		delete(a.clients, oldest.Value.(*authClient).key)
+	}
+	c := &authClient{key: client, lim: rate.NewLimiter(rate.Every(a.every), a.burst)}
+	c.lim.AllowN(now, 1)
+	a.clients[client] = a.lru.PushFront(c)
+}
+
+// size is how many clients the throttle remembers.
+func (a *authThrottle) size() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lru.Len()
+}
+
+// clientKey is the throttle's key for a client address: the address, or
+// its /64 for IPv6 (one host commonly holds a whole /64).
+func clientKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		return netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
+	}
+	return addr.String()
+}
+
+// client is the throttle's key for c's client: its address as the
+// webhook path derives it (X-Forwarded-For from TrustedProxies only).
+func (a *Admin) client(c *fiber.Ctx) string {
+	return clientKey(dispatch.ClientIP(c, a.cfg.TrustedProxies))
+}
+
+// throttled answers a client that must wait: 429 with Retry-After, nil
+// when it may try.
+func (a *Admin) throttled(c *fiber.Ctx, client string, now time.Time) error {
+	wait := a.auth.wait(client, now)
+	if wait <= 0 {
+		return nil
+	}
+	c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
+	return api.NewProblem(http.StatusTooManyRequests, "too many failed admin authentications from this address; wait and retry")
+}
+
+// failed counts a failed authentication of c's client; a CORS preflight
+// (OPTIONS), which never carries the token, does not count.
+func (a *Admin) failed(c *fiber.Ctx, client string, now time.Time) {
+	if c.Method() != fiber.MethodOptions {
+		a.auth.fail(client, now)
+	}
+}
+
+// RefuseUnauthenticated is for a request to the admin API that the server
+// refuses before the API sees it (its body did not fit the server's body
+// memory) and that does not carry the admin token: it counts as a failed
+// authentication of its client, and while the client must wait it returns
+// the throttle's 429 (with Retry-After set on c), to be answered in place
+// of the server's refusal. So the server's refusal tells a client guessing
+// tokens no more than the admin API does. It returns nil when the server's
+// own refusal stands.
+func (a *Admin) RefuseUnauthenticated(c *fiber.Ctx) error {
+	client, now := a.client(c), time.Now()
+	if err := a.throttled(c, client, now); err != nil {
+		return err
+	}
+	a.failed(c, client, now)
+	return nil
 }
 
 // retryAfter formats a wait as whole seconds for Retry-After (at least 1).

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,36 +75,4 @@ func SchemaOf(tb testing.TB, dsn, prefix string) string {
 	}
 	tb.Cleanup(drop)
 	return s
-}
-
-// HoldLock runs lock (a LOCK TABLE statement) in a transaction of a
-// connection of its own from db and keeps the transaction open, as a long
-// transaction on the table would, until release is called (at the latest
-// when tb ends). It returns the session's pid.
-func HoldLock(ctx context.Context, tb testing.TB, db *sql.DB, lock string) (pid int, release func()) {
-	tb.Helper()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err == nil {
-		_, err = tx.ExecContext(ctx, lock)
-	}
-	if err == nil {
-		err = tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
-	}
-	if err != nil {
-		_ = conn.Close()
-		tb.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			_ = tx.Rollback()
-			_ = conn.Close()
-		})
-	}
-	tb.Cleanup(release)
-	return pid, release
 }
