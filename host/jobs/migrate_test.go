@@ -190,11 +190,7 @@ func TestMigrate_LZ4CompressionPostgres(t *testing.T) {
 	}
 	require.Equal(t, [2]string{"lz4", "lz4"}, methods())
 
-	fsys, err := fs.Sub(migrations, "migrations/"+DialectPostgres)
-	require.NoError(t, err)
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithTableName(versionTable))
-	require.NoError(t, err)
-	_, err = p.DownTo(ctx, 8)
+	_, err = jobsVersions(t, db).DownTo(ctx, 8)
 	require.NoError(t, err)
 	var attcompression string
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT attcompression::text FROM pg_attribute
