@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 )
 
 // DefaultBodyMemory is the default --body-memory: 256 MiB of request
@@ -27,6 +28,15 @@ const smallBody = 16 << 10
 // is full: bodies in flight are read within --read-timeout, and a burst of
 // genuine uploads drains well before that.
 const busyRetryAfter = "5"
+
+// The budget trusts the admin token only while it has refused fewer than
+// trustBurst admin requests without it, and one more every trustEvery
+// (see trustLocked): the admin API's own failed-authentication throttle,
+// server-wide.
+const (
+	trustBurst = 10
+	trustEvery = 6 * time.Second
+)
 
 // sweepEvery is how often at most a full budget looks for orphaned holds.
 const sweepEvery = time.Second
@@ -86,10 +96,12 @@ func bodyBuffer(n int) int64 {
 // time as the admin API does) is trusted and not counted: webhook traffic
 // that fills the budget cannot lock the admin out. Its body is still
 // bounded by the body limit. Only admin requests are trusted, so that the
-// answer to one elsewhere does not tell whether its token was the admin's;
-// an admin request refused for want of memory counts as a failed admin
-// authentication and, while its client is throttled, gets the throttle's
-// 429 (see refuseOversized).
+// answer to one elsewhere does not tell whether its token was the admin's,
+// and only while the budget has not refused too many admin requests
+// without the token lately (trustLocked), since a full budget's refusal
+// answers a guess. An admin request refused for want of memory counts as
+// a failed admin authentication of its client and, while the client is
+// throttled, gets the admin API's 429 (see refuseOversized).
 type bodyBudget struct {
 	max   int64
 	read  time.Duration // the read timeout, the longest a body is read
@@ -102,6 +114,9 @@ type bodyBudget struct {
 	holds     map[*fasthttp.RequestHeader]*bodyHold
 	lastSweep time.Time
 	orphans   int64
+	// guesses are the admin requests refused without the token, which
+	// may each have been a guess (see trustLocked).
+	guesses *rate.Limiter
 }
 
 // bodyHold is the budget's hold of one request's body.
@@ -123,7 +138,8 @@ type bodyHold struct {
 // read timeout read, that trusts the requests carrying the admin token
 // adminToken (none when it is empty).
 func newBodyBudget(max int, read time.Duration, adminToken string) *bodyBudget {
-	b := &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+	b := &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{},
+		guesses: rate.NewLimiter(rate.Every(trustEvery), trustBurst)}
 	if adminToken != "" {
 		b.token = []byte(adminToken)
 	}
@@ -145,11 +161,12 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 	case want > limit:
 		want = 0
 	}
-	counted := want > smallBody && !(admin && adminRequest(h) && b.trusted(h))
+	counted := want > smallBody
+	adminReq := counted && admin && adminRequest(h)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropLocked(h) // the context's previous request has ended
-	if !counted {
+	if !counted || adminReq && b.trustLocked(h) {
 		return fasthttp.RequestConfig{}
 	}
 	size := bodyBuffer(want)
@@ -157,6 +174,9 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 	b.holds[h] = hold
 	if !b.fitsLocked(size, chunked) {
 		hold.refused = true
+		if adminReq {
+			b.guesses.AllowN(b.now(), 1)
+		}
 		return fasthttp.RequestConfig{MaxRequestBodySize: smallBody}
 	}
 	hold.bytes = size
@@ -165,6 +185,19 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 		b.chunked += size
 	}
 	return fasthttp.RequestConfig{}
+}
+
+// trustLocked reports whether the budget trusts h's admin request: it
+// carries the admin token, and the budget has not refused too many admin
+// requests without it lately (trustBurst, then one every trustEvery). The
+// budget cannot tell who sent a head (the hook gets no connection), so it
+// cannot hold to the admin API's throttle per client; while a full budget
+// refuses an admin request at once for a wrong token and takes the body of
+// the right one, each refusal is a guess answered, and this bounds how
+// many it answers, server-wide. Past it, the admin token waits for room in
+// the budget as any request does.
+func (b *bodyBudget) trustLocked(h *fasthttp.RequestHeader) bool {
+	return b.guesses.TokensAt(b.now()) >= 1 && b.trusted(h)
 }
 
 // trusted reports whether h carries the admin token as the admin API

@@ -400,32 +400,51 @@ func TestServer_BodyMemoryTrustsTheAdmin(t *testing.T) {
 
 // TestServer_BodyMemoryThrottlesAdminGuesses fills the budget and guesses
 // admin tokens with bodies it cannot hold, with and without Expect:
-// 100-continue. Each refusal counts as a failed admin authentication, and
-// once its client is throttled the right token is answered as a wrong one
-// (429), so the budget's trust in the admin token does not tell a guesser,
-// unthrottled, when a guess was right. Another client's admin token is
-// still trusted.
+// 100-continue. Each refusal counts as a failed admin authentication of
+// its client; once the client is throttled the right token is answered as
+// a wrong one (429, before the body with Expect). The budget stops
+// trusting the token after as many refusals, for everyone (it cannot tell
+// clients apart): another client's token waits for room like any request,
+// and is served once there is room, while the guesser's is still refused.
 func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
 	t.Parallel()
 	const (
 		limit  = 1 << 20
 		budget = 4 << 20
-		burst  = 10 // admin.authBurst
+		burst  = 10 // admin.authBurst and trustBurst
 	)
 	b := setup(t, func(c *Config) {
 		c.BodyLimit, c.BodyMemory, c.ReadTimeout, c.AdminListen = limit, budget, time.Minute, "127.0.0.1:0"
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
 	addr, adminAddr := serveTestAdmin(t, b)
+	var holders []net.Conn
 	for range budget / limit {
-		sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab")
+		holders = append(holders, sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab"))
 	}
 	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
 
 	secret := strings.Repeat("s", 20_000)
+	path := func(client string) string { return "/api/v1/secrets/big_" + strings.ReplaceAll(client, ".", "_") }
+	head := func(client, token, expect string) string {
+		return "X-Forwarded-For: " + client + "\r\nAuthorization: Bearer " + token + "\r\n" + expect + "Content-Length: " + strconv.Itoa(len(secret)) + "\r\n"
+	}
 	put := func(client, token, expect string) (int, string) {
-		return ask(t, adminAddr, "PUT", "/api/v1/secrets/big_"+strings.NewReplacer(".", "_", ":", "_").Replace(client), "X-Forwarded-For: "+client+"\r\nAuthorization: Bearer "+token+"\r\n"+
-			expect+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+		return ask(t, adminAddr, "PUT", path(client), head(client, token, expect), secret)
+	}
+	// throttled checks that client's request with token is answered 429
+	// at once: before the body with Expect, whatever the token.
+	throttled := func(client, token, expect string) {
+		t.Helper()
+		body := secret
+		if expect != "" {
+			body = ""
+		}
+		resp, got := readAnswer(t, sendRequest(t, adminAddr, "PUT", path(client), head(client, token, expect), body))
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", got)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		require.Contains(t, got, "too many failed admin authentications")
 	}
 	tests := []struct {
 		name, guesser, other, expect string
@@ -441,16 +460,59 @@ func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
 				statuses = append(statuses, st)
 			}
 			require.Equal(t, slices.Repeat([]int{http.StatusServiceUnavailable}, burst), statuses)
-			for _, token := range []string{"guess", testAdminToken} {
-				st, body := put(tt.guesser, token, tt.expect)
-				require.Equal(t, http.StatusTooManyRequests, st, "%s", body)
-				require.Contains(t, body, "too many failed admin authentications")
-			}
+			throttled(tt.guesser, "guess", tt.expect)
+			throttled(tt.guesser, testAdminToken, tt.expect)
 			st, body := put(tt.other, testAdminToken, tt.expect)
-			require.Equal(t, http.StatusCreated, st, "%s", body)
+			require.Equal(t, http.StatusServiceUnavailable, st, "the budget trusts no token now: %s", body)
 			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
 		})
 	}
+
+	for _, c := range holders {
+		require.NoError(t, c.Close())
+	}
+	waitBudgetEmpty(t, b.srv.bodies)
+	for _, tt := range tests {
+		st, body := put(tt.other, testAdminToken, tt.expect)
+		require.Equal(t, http.StatusCreated, st, "%s: another client, with room: %s", tt.name, body)
+		throttled(tt.guesser, testAdminToken, tt.expect)
+	}
+}
+
+// TestBodyBudget_TrustSuspendedByGuesses refuses admin requests without
+// the token from a full budget: past trustBurst of them the admin token is
+// not trusted either, until trustEvery has passed.
+func TestBodyBudget_TrustSuspendedByGuesses(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	now := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	b := newBodyBudget(limit, time.Minute, testAdminToken)
+	b.now = func() time.Time { return now }
+	var full fasthttp.RequestCtx
+	full.Request.Header.SetContentLength(limit)
+	require.Zero(t, b.admit(&full.Request.Header, limit, true).MaxRequestBodySize)
+	admit := func(token string, admin bool) bool {
+		var ctx fasthttp.RequestCtx
+		h := &ctx.Request.Header
+		h.SetContentLength(limit)
+		h.SetRequestURI("/api/v1/packages/import")
+		h.Set(fasthttp.HeaderAuthorization, "Bearer "+token)
+		got := b.admit(h, limit, admin).MaxRequestBodySize == 0
+		b.mu.Lock()
+		b.dropLocked(h)
+		b.mu.Unlock()
+		return got
+	}
+	require.True(t, admit(testAdminToken, true))
+	for range trustBurst - 1 {
+		require.False(t, admit("guess", true))
+	}
+	require.False(t, admit("guess", false), "not an admin request: not a guess")
+	require.True(t, admit(testAdminToken, true), "one guess short")
+	require.False(t, admit("guess", true))
+	require.False(t, admit(testAdminToken, true), "suspended")
+	now = now.Add(trustEvery)
+	require.True(t, admit(testAdminToken, true), "trusted again")
 }
 
 // TestServer_BodyMemoryChunkedShare holds chunked bodies that do not come

@@ -62,21 +62,32 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 	// The admin API is served here on the admin listener, and on the
 	// webhook port without one.
 	admin := webhooks == nil || s.cfg.AdminListen == ""
+	// throttle answers an admin request with the admin API's 429 when
+	// check says its client must wait (returning the status, else 0).
+	throttle := func(c *fiber.Ctx, check func(*fiber.Ctx) error) int {
+		if !admin || !adminRequest(&c.Context().Request.Header) {
+			return 0
+		}
+		p := check(c)
+		if p == nil {
+			return 0
+		}
+		if err := reqlog.Refuse(cfg, c, "admin_auth", "too many failed admin authentications", p); err != nil {
+			c.Context().SetStatusCode(http.StatusTooManyRequests)
+			s.log.Error("answer a throttled admin request", "error", err)
+		}
+		return http.StatusTooManyRequests
+	}
 	// busy answers a request whose body the budget could not hold, and
 	// returns the status it wrote: 503, or, for an admin request (which
 	// the budget trusts only with the admin token) from a client the admin
-	// API's failed-authentication throttle holds, the throttle's 429.
+	// API's failed-authentication throttle holds, the throttle's 429. An
+	// admin request refused counts as a failed authentication.
 	busy := func(fctx *fasthttp.RequestCtx) int {
 		c := app.AcquireCtx(fctx)
 		defer app.ReleaseCtx(c)
-		if admin && adminRequest(&fctx.Request.Header) {
-			if p := s.admin.RefuseUnauthenticated(c); p != nil {
-				if err := reqlog.Refuse(cfg, c, "admin_auth", "too many failed admin authentications", p); err != nil {
-					fctx.SetStatusCode(http.StatusTooManyRequests)
-					s.log.Error("answer a throttled admin request", "error", err)
-				}
-				return http.StatusTooManyRequests
-			}
+		if st := throttle(c, s.admin.RefuseUnauthenticated); st != 0 {
+			return st
 		}
 		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
 		p := api.NewProblem(http.StatusServiceUnavailable, "the server is receiving too many request bodies right now; retry later")
@@ -108,6 +119,15 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		// the budget refused may still be up to smallBody bytes, as it may
 		// without Expect: it is asked for, and one past that gets 503 then.
 		n := fctx.Request.Header.ContentLength()
+		// A throttled client is answered before its body is read, whether
+		// the budget trusted its token or not.
+		if st := func() int {
+			c := app.AcquireCtx(fctx)
+			defer app.ReleaseCtx(c)
+			return throttle(c, s.admin.Throttled)
+		}(); st != 0 {
+			return st
+		}
 		if n != -1 && bodies.refused(&fctx.Request.Header) {
 			return busy(fctx)
 		}

@@ -140,6 +140,15 @@ func (a *Admin) failed(c *fiber.Ctx, client string, now time.Time) {
 	}
 }
 
+// Throttled returns the admin API's answer to a request of a client that
+// failed to authenticate too often and must wait, 429 with Retry-After
+// set on c, or nil when the client may try (see requireAdmin). The server
+// asks it before an admin request's body is read (Expect: 100-continue),
+// so that a throttled client is answered the same whatever its token.
+func (a *Admin) Throttled(c *fiber.Ctx) error {
+	return a.throttled(c, a.client(c), time.Now())
+}
+
 // RefuseUnauthenticated is for a request to the admin API that the server
 // refuses before the API sees it (its body did not fit the server's body
 // memory) and that does not carry the admin token: it counts as a failed
