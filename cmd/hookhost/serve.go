@@ -45,7 +45,6 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			cfg.Logger = logger
 			cfg.Version = version
 			defer startCPUProfile(os.Getenv(plugins.EnvCPUProfile), logger)()
-			startHeapDump()
 			cfg.AdminToken = os.Getenv("HOOKHOST_ADMIN_TOKEN")
 			if cfg.TrustedProxies, err = host.ParseTrustedProxies(trusted); err != nil {
 				return err
