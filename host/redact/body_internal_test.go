@@ -91,3 +91,97 @@ func FuzzBodyPrecheck(f *testing.F) {
 		}
 	})
 }
+
+// mayNameCredentialBefore is mayNameCredential as it was before the
+// anchored scan (hasCredentialWord): every credential word compared at
+// every byte that can start one. The differential tests hold the new scan
+// to it.
+func mayNameCredentialBefore(b []byte) bool {
+	if bytes.Contains(b, []byte(`\u`)) || bytes.Contains(b, []byte("\u0130")) || bytes.Contains(b, []byte("\u212a")) {
+		return true
+	}
+	for i := range b {
+		for _, w := range credentialWords {
+			if len(b)-i >= len(w) && strings.EqualFold(string(b[i:i+len(w)]), w) && ascii(string(b[i:i+len(w)])) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestMayNameCredential_SameAsBefore: the anchored scan answers as the
+// scan that compared every word at every byte, for random texts made of
+// the words' pieces in any case, their neighbours under case folding
+// (@ [ ` { _ -), the escapes and the two non-ASCII letters, at every
+// length and so at every place of the eight-byte blocks.
+func TestMayNameCredential_SameAsBefore(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"t", "o", "k", "K", "e", "E", "n", "s", "S", "c", "C", "r", "R", "w", "W", "p", "a", "d", "g", "G",
+		"i", "u", "_", "-", "@", "`", "[", "{", "\\", "\\u", "\"", " ", "\u0130", "\u212a", "\xc4", "\xe2\x84", "tok", "ToKe",
+		"secr", "SeCrE", "passw", "pAssWd", "signa", "api_", "api-", "apiK", "creden", "CREDENTIA", "x", "0", "\x00", "\xff"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	found := 0
+	for n := range 200000 {
+		var b []byte
+		for range rnd.IntN(12 + n%24) {
+			b = append(b, pieces[rnd.IntN(len(pieces))]...)
+		}
+		want := mayNameCredentialBefore(b)
+		require.Equal(t, want, mayNameCredential(b), "%q", b)
+		if want {
+			found++
+		}
+	}
+	require.Greater(t, found, 20000, "texts with a credential word")
+
+	// Each word at each place of a text of each length, in each case
+	// pattern of its first letters, and one letter short of itself.
+	for _, w := range credentialWords {
+		for n := len(w); n <= 3*8+len(w); n++ {
+			for at := 0; at+len(w) <= n; at++ {
+				for mask := range 8 {
+					b := bytes.Repeat([]byte("x"), n)
+					copy(b[at:], w)
+					for k := 0; k < 3 && k < len(w); k++ {
+						if mask&(1<<k) != 0 && 'a' <= b[at+k] && b[at+k] <= 'z' {
+							b[at+k] -= 'a' - 'A'
+						}
+					}
+					require.True(t, mayNameCredential(b), "%q", b)
+					short := append(append([]byte(nil), b[:at+len(w)-1]...), b[at+len(w):]...)
+					require.Equal(t, mayNameCredentialBefore(short), mayNameCredential(short), "%q", short)
+				}
+			}
+		}
+	}
+}
+
+// TestCredentialAnchors: every credential word holds an anchor, so that
+// the scan compares it where it may be.
+func TestCredentialAnchors(t *testing.T) {
+	t.Parallel()
+	require.False(t, credentialAnchors.unanchored)
+	n := 0
+	for _, a := range credentialAnchors.anchors {
+		for _, w := range a.words {
+			require.Equal(t, string(a.pair[:]), w.word[w.offset:w.offset+2], w.word)
+			n++
+		}
+	}
+	require.Equal(t, len(credentialWords), n)
+}
+
+// FuzzMayNameCredential: the anchored scan answers as the scan that
+// compared every word at every byte.
+func FuzzMayNameCredential(f *testing.F) {
+	for _, s := range []string{`{"token":"x"}`, `{"ToKeN":1}`, `{"\u0074oken":"x"}`, "xxxxxxxsECRet", "xxxxxxxxAPI-KEY",
+		"credent\u0130al", `[{"a":{"api-key":"k"}},{"b":"password"}]`, `{"id":"7fd1","message":"edge"}`, "xxxxxxxxxxxsignaturE"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if want, got := mayNameCredentialBefore(b), mayNameCredential(b); got != want {
+			t.Fatalf("mayNameCredential(%q) = %v, before %v", b, got, want)
+		}
+	})
+}
