@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -47,4 +48,47 @@ func TestEncode_SmallValueTwoAllocations(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { got = encode(v) })
 	require.Equal(t, want.String(), string(got))
 	require.LessOrEqual(t, allocs, 2.0)
+}
+
+// TestAppendJSONString_AsDictEncodes: a record's strings, escaped by the
+// recorder eight bytes at a time, are the bytes dict.Encode writes, for
+// random strings of printable ASCII, quotes, backslashes, control
+// characters, valid and broken UTF-8 and U+2028/U+2029, at every length
+// and so at every place of the eight-byte blocks, appended to a slice with
+// and without room.
+func TestAppendJSONString_AsDictEncodes(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "Z", " ", "~", "\x7f", "\"", "\\", "\\\"", "\n", "\r", "\t", "\x00", "\x1f", "é", "€", "𝄞",
+		"\u2028", "\u2029", "\xff", "\xe2\x80", "\xf0\x9f", "\xc3", "</script>&", "abcdefgh", "0123456789"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for n := range 50000 {
+		var sb strings.Builder
+		for range rnd.IntN(4 + n%40) {
+			sb.WriteString(pieces[rnd.IntN(len(pieces))])
+		}
+		s := sb.String()
+		var want bytes.Buffer
+		require.NoError(t, dict.Encode(&want, s, ""))
+		prefix := []byte("x:")
+		if n%2 == 1 {
+			prefix = append(make([]byte, 0, 3), "x:"...)
+		}
+		require.Equal(t, "x:"+want.String(), string(appendJSONString(prefix, s)), "%q", s)
+	}
+}
+
+// FuzzAppendJSONString: the recorder escapes a string as dict.Encode does.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text", `{"a":"b\"c"}`, "\x00\x1f\x7f", "é€𝄞\u2028", "\xff\xfe", "abcdefg\"hijklmn\\"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		if err := dict.Encode(&want, s, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != want.String() {
+			t.Fatalf("appendJSONString(%q) = %q, dict.Encode %q", s, got, want.String())
+		}
+	})
 }
