@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hookhost/hookhost/automations"
 	"github.com/hookhost/hookhost/host/redact"
@@ -684,8 +685,13 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	if cr := p.red.CallerRedaction(p.req.Headers, p.credentialHeaders...); cr != nil {
 		red = cr
 	}
-	// Redacted whole, then cut: a cut never leaves part of a secret.
-	body, cut := truncate(red(string(redact.Body(p.req.Body, headerValue(p.req.Headers, "Content-Type")))), limit)
+	// Redacted whole, then cut: a cut never leaves part of a secret. The
+	// body is read in place (the request's own bytes, or redact.Body's
+	// copy): the record's inputs copy what is kept of it, and nothing
+	// keeps the string past this call. string() copied it, 16 KiB for a
+	// 16 KiB payload.
+	rb := redact.Body(p.req.Body, headerValue(p.req.Headers, "Content-Type"))
+	body, cut := truncate(red(unsafe.String(unsafe.SliceData(rb), len(rb))), limit)
 	r.Inputs = recordInputs{method: p.req.Method, path: p.red.Redact(p.req.Path), headers: headers, query: query,
 		body: body, bodyTruncated: cut, clientIP: p.req.ClientIP}.encode()
 	if p.res != nil {
@@ -817,14 +823,18 @@ type recordInputs struct {
 // writes the JSON itself, into one buffer, instead of building the three
 // dictionaries first: this runs for every request.
 func (in recordInputs) encode() []byte {
-	n := len(in.method) + len(in.path) + len(in.body) + len(in.clientIP) + 96
+	n := len(in.method) + len(in.path) + len(in.clientIP) + 96
 	for _, h := range in.headers {
 		n += len(h[0]) + len(h[1]) + 6
 	}
 	for _, kv := range in.query {
 		n += len(kv[0]) + len(kv[1]) + 6
 	}
-	b := make([]byte, 0, n+n/8)
+	// The body's size escaped, but for control characters and non-ASCII
+	// (a JSON payload has a quote every few bytes: an eighth more for the
+	// body grew the slice, a copy of the record, past 16 KiB).
+	body := len(in.body) + strings.Count(in.body, `"`) + strings.Count(in.body, `\`)
+	b := make([]byte, 0, n+n/8+body)
 	b = append(b, `{"method":`...)
 	b = appendJSONString(b, in.method)
 	b = append(b, `,"path":`...)
@@ -903,7 +913,7 @@ func appendJSONString(b []byte, s string) []byte {
 		ones = 0x0101010101010101
 		high = 0x8080808080808080
 	)
-	b = slices.Grow(b, len(s)+len(s)/8+16)
+	b = slices.Grow(b, len(s)+18)
 	b = append(b, '"')
 	i := 0
 	for i < len(s) {
