@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,6 +57,37 @@ func BenchmarkWebhook_RequestPath(b *testing.B) {
 	raw := []byte("POST /webhooks/" + tok + "?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
 		"Content-Length: 0\r\nX-Customheader: true\r\nAccept-Encoding: gzip\r\n\r\n")
 	benchRequests(b, handler, raw, 200)
+}
+
+// BenchmarkWebhook_RequestPathBody16KiB is BenchmarkWebhook_RequestPath
+// with a 16 KiB JSON body (bench -body-bytes 16384: commit-like objects)
+// and every run recorded (the default history), the record written to
+// SQLite by the recorder in batches: what a request's body costs the
+// server besides the extension's trip, per byte mostly the run record
+// (the credential-field check, the redaction, the body escaped into the
+// inputs, the write).
+func BenchmarkWebhook_RequestPathBody16KiB(b *testing.B) {
+	bundle := setup(b, func(c *Config) {
+		c.Runner = fixedRunner{}
+		c.Logger = slog.New(logbuf.NewJSONHandler(logbuf.New(io.Discard, 0, 0), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
+	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
+	require.Equal(b, 201, r.Status, "%s", r.Body)
+	_, tok := bundle.createWebhook(b, "guide", eventFor("example.webhook.respond"))
+	const item = `{"id":"7fd1a60b01f91b314f59955a4e4d4e80d8edf11d","message":"Fix the \"edge\" case","author":{"name":"Octo Cat","email":"octocat@example.com"},"added":[],"modified":["README.md"]}`
+	body := []byte{'['}
+	for len(body)+len(item)+2 <= 16<<10 {
+		if len(body) > 1 {
+			body = append(body, ',')
+		}
+		body = append(body, item...)
+	}
+	body = append(body, bytes.Repeat([]byte(" "), 16<<10-1-len(body))...)
+	body = append(body, ']')
+	raw := []byte("POST /webhooks/" + tok + "?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
+		"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nX-Customheader: true\r\nAccept-Encoding: gzip\r\n\r\n")
+	benchRequests(b, bundle.srv.App().Handler(), append(raw, body...), 200)
 }
 
 // benchRequests has handler serve the raw request over and over, read by
