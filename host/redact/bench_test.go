@@ -17,9 +17,13 @@ func BenchmarkRedactor_Redact(b *testing.B) {
 	body := `{"action":"opened","number":42,"pull_request":{"title":"Fix the thing","user":{"login":"octocat"},` +
 		`"body":"This fixes the thing & more <b>bold</b>","head":{"sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e"}},` +
 		`"repository":{"full_name":"octo/hello","private":false},"sender":{"login":"octocat","id":1}}`
+	// A 16 KiB push payload (bench -body-bytes 16384): commit-like objects.
+	body16 := "[" + strings.Repeat(`{"id":"7fd1a60b01f91b314f59955a4e4d4e80d8edf11d","message":"Fix the \"edge\" case",`+
+		`"author":{"name":"Octo Cat","email":"octocat@example.com"},"added":[],"modified":["README.md"]},`, 91) + "{}]"
 	for _, bb := range []struct{ name, text string }{
 		{"Short", "01JF3ZQ8W5X7N2K4M6P8R0T2V4"},
 		{"Body", body},
+		{"Body16KiB", body16},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
