@@ -40,18 +40,7 @@ func (fixedRunner) Run(context.Context, *runner.Invocation) (*automations.Result
 // outofprocess-errors target), so no run record is written, and the run is
 // a fixed answer. Compare allocs/op and ns/op before and after a change.
 func BenchmarkWebhook_RequestPath(b *testing.B) {
-	bundle := setup(b, func(c *Config) {
-		c.Runner = fixedRunner{}
-		// As hookhost serve logs by default (and the bench runs it): JSON
-		// through logbuf at info, the access line of every request
-		// included.
-		c.Logger = slog.New(logbuf.NewJSONHandler(logbuf.New(io.Discard, 0, 0), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	})
-	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
-	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
-	require.Equal(b, 201, r.Status, "%s", r.Body)
-	_, tok := bundle.createWebhook(b, "guide", "history:\n  record: errors\n"+eventFor("example.webhook.respond"))
-	handler := bundle.srv.App().Handler()
+	handler, tok := fixedGuideWebhook(b, "history:\n  record: errors\n")
 	// The request as a client sends it, read by fasthttp as the server
 	// reads it (into a RequestCtx reused per connection).
 	raw := []byte("POST /webhooks/" + tok + "?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
@@ -67,14 +56,7 @@ func BenchmarkWebhook_RequestPath(b *testing.B) {
 // (the credential-field check, the redaction, the body escaped into the
 // inputs, the write).
 func BenchmarkWebhook_RequestPathBody16KiB(b *testing.B) {
-	bundle := setup(b, func(c *Config) {
-		c.Runner = fixedRunner{}
-		c.Logger = slog.New(logbuf.NewJSONHandler(logbuf.New(io.Discard, 0, 0), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	})
-	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
-	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
-	require.Equal(b, 201, r.Status, "%s", r.Body)
-	_, tok := bundle.createWebhook(b, "guide", eventFor("example.webhook.respond"))
+	handler, tok := fixedGuideWebhook(b, "")
 	const item = `{"id":"7fd1a60b01f91b314f59955a4e4d4e80d8edf11d","message":"Fix the \"edge\" case","author":{"name":"Octo Cat","email":"octocat@example.com"},"added":[],"modified":["README.md"]}`
 	body := []byte{'['}
 	for len(body)+len(item)+2 <= 16<<10 {
@@ -87,7 +69,26 @@ func BenchmarkWebhook_RequestPathBody16KiB(b *testing.B) {
 	body = append(body, ']')
 	raw := []byte("POST /webhooks/" + tok + "?key=value HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
 		"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nX-Customheader: true\r\nAccept-Encoding: gzip\r\n\r\n")
-	benchRequests(b, bundle.srv.App().Handler(), append(raw, body...), 200)
+	benchRequests(b, handler, append(raw, body...), 200)
+}
+
+// fixedGuideWebhook serves the guide's webhook (its event KATA after
+// history, a webhook's history: block or "") with a fixed answer instead
+// of the run, logging as hookhost serve does; it returns the server's
+// handler and the webhook's token.
+func fixedGuideWebhook(b *testing.B, history string) (fasthttp.RequestHandler, string) {
+	bundle := setup(b, func(c *Config) {
+		c.Runner = fixedRunner{}
+		// As hookhost serve logs by default (and the bench runs it): JSON
+		// through logbuf at info, the access line of every request
+		// included.
+		c.Logger = slog.New(logbuf.NewJSONHandler(logbuf.New(io.Discard, 0, 0), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	pkg := readFile(b, filepath.Join("..", "testdata", "packages", "webhook-example.json"))
+	r := bundle.admin(b, "POST", "/packages/import", "application/json", pkg)
+	require.Equal(b, 201, r.Status, "%s", r.Body)
+	_, tok := bundle.createWebhook(b, "guide", history+eventFor("example.webhook.respond"))
+	return bundle.srv.App().Handler(), tok
 }
 
 // benchRequests has handler serve the raw request over and over, read by
