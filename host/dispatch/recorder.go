@@ -929,17 +929,23 @@ func appendJSONString(b []byte, s string) []byte {
 			// '"' or '\\', and maybe of bytes after such a byte: its
 			// lowest is the first of them.
 			m := (x | (x - 0x20*ones) | (q-ones)&^q | (bs-ones)&^bs) & high
-			n := 8
-			if m != 0 {
-				n = bits.TrailingZeros64(m) / 8
-			}
-			// All eight go in (there is room), the first n are kept.
+			// All eight go in (there is room), the bytes before the
+			// first of them are kept; a '"' or '\\' there is escaped
+			// here, anything else below.
 			k := len(b)
-			binary.LittleEndian.PutUint64(b[k:k+8], x)
-			b = b[:k+n]
-			if i += n; n == 8 {
+			out := b[k : k+10]
+			binary.LittleEndian.PutUint64(out, x)
+			if m == 0 {
+				b, i = b[:k+8], i+8
 				continue
 			}
+			n := bits.TrailingZeros64(m) / 8
+			if c := t[n]; c == '"' || c == '\\' {
+				out[n], out[n+1] = '\\', c
+				b, i = b[:k+n+2], i+n+1
+				continue
+			}
+			b, i = b[:k+n], i+n
 		}
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
