@@ -93,7 +93,7 @@ func FuzzBodyPrecheck(f *testing.F) {
 }
 
 // mayNameCredentialBefore is mayNameCredential as it was before the
-// anchored scan (hasCredentialWord): every credential word compared at
+// anchored scan (hasCredentialWordOrEscape): every credential word compared at
 // every byte that can start one. The differential tests hold the new scan
 // to it.
 func mayNameCredentialBefore(b []byte) bool {
@@ -117,7 +117,7 @@ func mayNameCredentialBefore(b []byte) bool {
 // length and so at every place of the eight-byte blocks.
 func TestMayNameCredential_SameAsBefore(t *testing.T) {
 	t.Parallel()
-	pieces := []string{"t", "o", "k", "K", "e", "E", "n", "s", "S", "c", "C", "r", "R", "w", "W", "p", "a", "d", "g", "G",
+	pieces := []string{"t", "o", "U", "|", "|u", "\\U", "k", "K", "e", "E", "n", "s", "S", "c", "C", "r", "R", "w", "W", "p", "a", "d", "g", "G",
 		"i", "u", "_", "-", "@", "`", "[", "{", "\\", "\\u", "\"", " ", "\u0130", "\u212a", "\xc4", "\xe2\x84", "tok", "ToKe",
 		"secr", "SeCrE", "passw", "pAssWd", "signa", "api_", "api-", "apiK", "creden", "CREDENTIA", "x", "0", "\x00", "\xff"}
 	rnd := rand.New(rand.NewPCG(1, 2))

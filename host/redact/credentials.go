@@ -224,20 +224,23 @@ func jsonBody(body []byte) []byte {
 // payloads are such texts: decoding one to look (dict.DecodeJSON) was a
 // quarter of the server's CPU for a 16 KiB body.
 func mayNameCredential(b []byte) bool {
-	if bytes.Contains(b, []byte(`\u`)) || bytes.Contains(b, []byte("\u0130")) || bytes.Contains(b, []byte("\u212a")) {
-		return true
+	if bytes.Contains(b, []byte("\u0130")) || bytes.Contains(b, []byte("\u212a")) {
+		return true // lead bytes a payload in ASCII does not hold: found at once
 	}
-	return hasCredentialWord(b)
+	return hasCredentialWordOrEscape(b)
 }
 
-// hasCredentialWord reports whether b holds one of credentialWords in any
-// ASCII case. Every word holds one of four pairs of letters, its anchor
-// (credentialAnchors): the text is read eight bytes at a time, each pair
-// looked for at the eight places at once (SWAR), and a word compared only
-// where its anchor is, which a payload seldom holds. Looking for the words
-// at every byte that could start one (t, s, p, a, c: a fifth of a payload's
-// letters) cost 3-4 ns a byte, a third of the server's CPU at 16 KiB.
-func hasCredentialWord(b []byte) bool {
+// hasCredentialWordOrEscape reports whether b holds one of credentialWords
+// in any ASCII case, or a \u escape. Every word holds one of four pairs of
+// letters, its anchor (credentialAnchors): the text is read eight bytes at
+// a time, each pair (and \u) looked for at the eight places at once
+// (SWAR), and a word compared only where its anchor is, which a payload
+// seldom holds. Looking for the words at every byte that could start one
+// (t, s, p, a, c: a fifth of a payload's letters) cost 3-4 ns a byte, a
+// third of the server's CPU at 16 KiB; \u, looked for apart
+// (bytes.Contains), stopped at each backslash of the payload's \" and
+// took as long as the words.
+func hasCredentialWordOrEscape(b []byte) bool {
 	if credentialAnchors.unanchored {
 		return hasCredentialWordAt(b, 0, len(b))
 	}
@@ -258,18 +261,25 @@ func hasCredentialWord(b []byte) bool {
 		t1 := (x ^ (anchor1a * ones)) | (y ^ (anchor1b * ones))
 		t2 := (x ^ (anchor2a * ones)) | (y ^ (anchor2b * ones))
 		t3 := (x ^ (anchor3a * ones)) | (y ^ (anchor3b * ones))
+		// \u lower-cased (and so |u, \U and |U, which the check of
+		// the place tells from it).
+		t4 := (x ^ (('\\' | 0x20) * ones)) | (y ^ ('u' * ones))
 		// Nonzero exactly when one of them has a zero byte.
-		if ((t0-ones)&^t0|(t1-ones)&^t1|(t2-ones)&^t2|(t3-ones)&^t3)&high != 0 && hasCredentialWordAt(b, i, i+8) {
+		if ((t0-ones)&^t0|(t1-ones)&^t1|(t2-ones)&^t2|(t3-ones)&^t3|(t4-ones)&^t4)&high != 0 && hasCredentialWordAt(b, i, i+8) {
 			return true
 		}
 	}
 	return hasCredentialWordAt(b, i, len(b))
 }
 
-// hasCredentialWordAt reports whether a credential word of b has its
-// anchor start in b[from:to] (any place in it, when a word has no anchor).
+// hasCredentialWordAt reports whether a \u escape or the anchor of a
+// credential word of b starts in b[from:to] (a word anywhere in it, when a
+// word has no anchor).
 func hasCredentialWordAt(b []byte, from, to int) bool {
 	for p := from; p < to; p++ {
+		if p+1 < len(b) && b[p] == '\\' && b[p+1] == 'u' {
+			return true
+		}
 		if credentialAnchors.unanchored {
 			for _, w := range credentialWords {
 				if len(b)-p >= len(w) && equalFoldASCII(b[p:p+len(w)], w) {
@@ -297,7 +307,7 @@ func hasCredentialWordAt(b []byte, from, to int) bool {
 	return false
 }
 
-// The pairs of lower-case letters hasCredentialWord looks for (anchor0a
+// The pairs of lower-case letters hasCredentialWordOrEscape looks for (anchor0a
 // then anchor0b ...): every credential word holds one. "cr" is in secret
 // and credential, "ke" in token and the api keys, "sw" in password and
 // passwd, "gn" in signature.
@@ -308,7 +318,7 @@ const (
 	anchor3a, anchor3b = 'g', 'n'
 )
 
-// anchorPairs are the anchors, in hasCredentialWord's order.
+// anchorPairs are the anchors, in hasCredentialWordOrEscape's order.
 var anchorPairs = [...]string{
 	string([]byte{anchor0a, anchor0b}), string([]byte{anchor1a, anchor1b}),
 	string([]byte{anchor2a, anchor2b}), string([]byte{anchor3a, anchor3b}),
@@ -316,7 +326,7 @@ var anchorPairs = [...]string{
 
 // credentialAnchors are the credential words by the pair of anchorPairs
 // each holds first, and where; unanchored, if a word holds none,
-// hasCredentialWord falls back to comparing every word at every byte.
+// hasCredentialWordOrEscape falls back to comparing every word at every byte.
 var credentialAnchors = func() (t struct {
 	anchors [len(anchorPairs)]struct {
 		pair  [2]byte
