@@ -173,7 +173,8 @@ type HTTPRequest struct {
 	// $_POST for POST only; files are not fields).
 	Form [][2]string
 	// Body is the raw body (request_body is empty for a multipart/form-data
-	// POST, as in PHP).
+	// POST, as in PHP). WebhookInputs shares its memory: it must not change
+	// once the request is built.
 	Body     []byte
 	ClientIP string
 }

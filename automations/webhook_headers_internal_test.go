@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -99,6 +100,18 @@ func TestWebhookInputs_Allocs(t *testing.T) {
 	w := WebhookInfo{ID: "0193", Name: "Webhook Example", EventKATA: "automation/respond:\n  uri: cerb:automation:x", UpdatedAt: time.Unix(1735689600, 0)}
 	require.Equal(t, "Webhook Example", WebhookInputs(req, w).Value("webhook__label"))
 	require.Equal(t, 6.0, testing.AllocsPerRun(100, func() { WebhookInputs(req, w) }))
+}
+
+// TestWebhookInputs_BodyNotCopied: request_body is the request's body
+// itself, not a copy of it (a body is up to --body-limit).
+func TestWebhookInputs_BodyNotCopied(t *testing.T) {
+	body := []byte(`{"commits":[{"id":"abc"}]}`)
+	req := HTTPRequest{Method: "POST", Body: body}
+	got, ok := WebhookInputs(req, WebhookInfo{}).Value("request_body").(string)
+	require.True(t, ok)
+	require.Equal(t, string(body), got)
+	require.Same(t, &body[0], unsafe.StringData(got))
+	require.Equal(t, 4.0, testing.AllocsPerRun(100, func() { WebhookInputs(req, WebhookInfo{}) }))
 }
 
 func TestParamName(t *testing.T) {
