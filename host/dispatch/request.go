@@ -216,7 +216,8 @@ func urlencodedPrefix(body []byte, max int) []byte {
 }
 
 // ClientIP is the peer address, or, when the peer is a trusted proxy, the
-// right-most X-Forwarded-For entry that is not itself a trusted proxy.
+// right-most X-Forwarded-For entry that is not itself a trusted proxy
+// (the header's lines read in order as one comma-separated list).
 func ClientIP(c *fiber.Ctx, trustedProxies []netip.Prefix) string {
 	peer := c.Context().RemoteIP().String()
 	if len(trustedProxies) == 0 {
@@ -235,8 +236,12 @@ func ClientIP(c *fiber.Ctx, trustedProxies []netip.Prefix) string {
 	if err != nil || !trusted(addr) {
 		return peer
 	}
-	xff := string(c.Request().Header.Peek(fiber.HeaderXForwardedFor))
-	parts := strings.Split(xff, ",")
+	// Every X-Forwarded-For line, in order, as one list: a proxy may
+	// append a line of its own after the client's.
+	var parts []string
+	for _, line := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+		parts = append(parts, strings.Split(string(line), ",")...)
+	}
 	for i := len(parts) - 1; i >= 0; i-- {
 		p := strings.TrimSpace(parts[i])
 		a, err := netip.ParseAddr(p)
