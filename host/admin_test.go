@@ -346,6 +346,45 @@ func TestAdmin_PreflightsAreNotFailedLogins(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, r.Status, "preflights did not use up the failure budget")
 }
 
+// TestAdmin_OptionsGuessesAreThrottled checks that an OPTIONS request that
+// carries a token is a guess like any other: a wrong one counts, and once
+// its client is throttled the right token is answered as a wrong one, for
+// OPTIONS as for GET (the right token alone answers 405 with Allow).
+func TestAdmin_OptionsGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
+	const burst = 10 // admin.authBurst
+	tests := []struct {
+		name, guess string // the method of the guesses
+	}{
+		{name: "OptionsGuesses", guess: "OPTIONS"},
+		{name: "GetGuesses", guess: "GET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, func(c *Config) {
+				// app.Test's connections come from 0.0.0.0.
+				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+			})
+			as := func(client, method, token string) response {
+				return b.do(t, method, "/api/v1/version", "", "", "Authorization", "Bearer "+token, "X-Forwarded-For", client)
+			}
+			require.Equal(t, http.StatusMethodNotAllowed, as("198.51.100.1", "OPTIONS", testAdminToken).Status, "not throttled: the right token")
+			for range burst {
+				require.Equal(t, http.StatusUnauthorized, as("198.51.100.7", tt.guess, "guess").Status)
+			}
+			for _, method := range []string{"OPTIONS", "GET"} {
+				for _, token := range []string{"guess", testAdminToken} {
+					r := as("198.51.100.7", method, token)
+					require.Equal(t, http.StatusTooManyRequests, r.Status, "%s with %q: %s", method, token, r.Body)
+					require.NotEmpty(t, r.Header.Get("Retry-After"))
+					require.Empty(t, r.Header.Get("Allow"))
+				}
+			}
+		})
+	}
+}
+
 // TestMetrics_FollowTheAdminListener checks that with --admin-listen,
 // /metrics and the admin API are served there and not on the webhook port.
 func TestMetrics_FollowTheAdminListener(t *testing.T) {

@@ -120,7 +120,8 @@ func (a *Admin) Mount(app fiber.Router) {
 // attempts are throttled per client (authThrottle): a client that failed
 // too often is answered 429 with Retry-After, its token unchecked, until
 // its wait is over, so guessing goes no faster than the throttle allows.
-// CORS preflights (OPTIONS) never count as failures.
+// Every method goes through the throttle and counts alike; only a CORS
+// preflight (OPTIONS without an Authorization header) is not counted.
 func (a *Admin) requireAdmin(c *fiber.Ctx) error {
 	client, now := a.client(c), time.Now()
 	if err := a.throttled(c, client, now); err != nil {

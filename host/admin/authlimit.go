@@ -132,12 +132,16 @@ func (a *Admin) throttled(c *fiber.Ctx, client string, now time.Time) error {
 	return api.NewProblem(http.StatusTooManyRequests, "too many failed admin authentications from this address; wait and retry")
 }
 
-// failed counts a failed authentication of c's client; a CORS preflight
-// (OPTIONS), which never carries the token, does not count.
+// failed counts a failed authentication of c's client, whatever its
+// method. Only a CORS preflight is not counted: an OPTIONS request without
+// an Authorization header (a browser never sends one on a preflight),
+// which tried no token. An OPTIONS carrying a token is a guess as any
+// other, and the right token is answered differently (405 with Allow).
 func (a *Admin) failed(c *fiber.Ctx, client string, now time.Time) {
-	if c.Method() != fiber.MethodOptions {
-		a.auth.fail(client, now)
+	if c.Method() == fiber.MethodOptions && len(c.Request().Header.Peek(fiber.HeaderAuthorization)) == 0 {
+		return
 	}
+	a.auth.fail(client, now)
 }
 
 // Throttled returns the admin API's answer to a request of a client that
