@@ -32,11 +32,17 @@ const (
 // as a wrong one is and guessing goes no faster than the throttle allows.
 // A success changes nothing, for its client or any other.
 //
-// At most max clients are remembered: a new one past that drops the one
-// whose last failure is the oldest. A client not seen for burst×every has
-// its whole budget back and is dropped first at no loss; a client
-// spraying addresses drops the others' counts (never a block longer than
-// the wait it was given), and its table stays max entries.
+// At most max clients are remembered. A client is dropped only once it
+// has its whole allowance back (burst×every after a burst of failures, at
+// no loss: it is then as if never seen), the one whose last failure is the
+// oldest first. While the table holds max clients none of which may be
+// dropped (someone is spraying addresses, say a /48's worth of /64s), the
+// clients it does not hold share one allowance, overflow, of the same
+// burst and rate: their failures are counted there and they wait on it.
+// That is the trade-off: during such a spray, a client not yet in the
+// table, the admin too, may be answered 429 for the others' failures, and
+// the clients the table holds keep their own counts; a spray gets no more
+// guesses than max+1 clients would.
 type authThrottle struct {
 	every time.Duration
 	burst int
@@ -45,6 +51,8 @@ type authThrottle struct {
 	mu      sync.Mutex
 	clients map[string]*list.Element // of *authClient, in lru
 	lru     list.List                // front: the latest failure
+	// overflow is the allowance of the clients the full table cannot hold.
+	overflow *rate.Limiter
 }
 
 // authClient is what the throttle remembers of one client.
@@ -56,7 +64,8 @@ type authClient struct {
 // newAuthThrottle returns a throttle with burst failures, then one every
 // every, for at most max clients.
 func newAuthThrottle(burst int, every time.Duration, max int) *authThrottle {
-	return &authThrottle{every: every, burst: burst, max: max, clients: map[string]*list.Element{}}
+	return &authThrottle{every: every, burst: burst, max: max, clients: map[string]*list.Element{},
+		overflow: rate.NewLimiter(rate.Every(every), burst)}
 }
 
 // wait returns how long client must wait before its next attempt (0: it
@@ -64,11 +73,11 @@ func newAuthThrottle(burst int, every time.Duration, max int) *authThrottle {
 func (a *authThrottle) wait(client string, now time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e, ok := a.clients[client]
-	if !ok {
+	lim := a.limiterLocked(client, now)
+	if lim == nil {
 		return 0
 	}
-	tokens := e.Value.(*authClient).lim.TokensAt(now)
+	tokens := lim.TokensAt(now)
 	if tokens >= 1 {
 		return 0
 	}
@@ -84,7 +93,11 @@ func (a *authThrottle) fail(client string, now time.Time) {
 		e.Value.(*authClient).lim.AllowN(now, 1)
 		return
 	}
-	for a.lru.Len() >= a.max {
+	if a.fullLocked(now) {
+		a.overflow.AllowN(now, 1)
+		return
+	}
+	if a.lru.Len() >= a.max {
 		oldest := a.lru.Back()
 		a.lru.Remove(oldest)
 		delete(a.clients, oldest.Value.(*authClient).key)
@@ -92,6 +105,29 @@ func (a *authThrottle) fail(client string, now time.Time) {
 	c := &authClient{key: client, lim: rate.NewLimiter(rate.Every(a.every), a.burst)}
 	c.lim.AllowN(now, 1)
 	a.clients[client] = a.lru.PushFront(c)
+}
+
+// limiterLocked returns the allowance client's failures count against:
+// its own, the shared overflow while the table is full and does not hold
+// it, or nil when it has none yet (it has its whole allowance).
+func (a *authThrottle) limiterLocked(client string, now time.Time) *rate.Limiter {
+	if e, ok := a.clients[client]; ok {
+		return e.Value.(*authClient).lim
+	}
+	if a.fullLocked(now) {
+		return a.overflow
+	}
+	return nil
+}
+
+// fullLocked reports whether the table holds max clients and may drop
+// none: the one whose last failure is the oldest has not its whole
+// allowance back yet.
+func (a *authThrottle) fullLocked(now time.Time) bool {
+	if a.lru.Len() < a.max {
+		return false
+	}
+	return a.lru.Back().Value.(*authClient).lim.TokensAt(now) < float64(a.burst)
 }
 
 // size is how many clients the throttle remembers.

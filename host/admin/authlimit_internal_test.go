@@ -48,17 +48,55 @@ func TestAuthThrottle(t *testing.T) {
 				a.fail(strconv.Itoa(i), t0)
 			}
 			require.Equal(t, 100, a.size())
-			require.Zero(t, a.wait("0", t0), "the oldest are dropped")
+			require.Zero(t, a.wait("0", t0), "the table keeps what it holds")
+			require.Positive(t, a.wait("99999", t0), "the others share one allowance")
+			require.Positive(t, a.wait("new", t0), "which a new client waits on too")
 		}},
-		{"LeastRecentFailureDropped", 2, func(t *testing.T, a *authThrottle) {
+		{"HeldClientsNotDropped", 2, func(t *testing.T, a *authThrottle) {
 			failN(a, "a", burst, t0)
 			a.fail("b", t0.Add(time.Second))
-			a.fail("a", t0.Add(2*time.Second)) // a's latest failure is now the newest
-			a.fail("c", t0.Add(3*time.Second)) // drops b
+			a.fail("c", t0.Add(2*time.Second)) // the table is full: overflow
 			require.Equal(t, 2, a.size())
-			require.Positive(t, a.wait("a", t0.Add(3*time.Second)), "a is still held")
-			a.fail("b", t0.Add(4*time.Second)) // b starts afresh (drops a)
-			require.Zero(t, a.wait("b", t0.Add(4*time.Second)))
+			require.Positive(t, a.wait("a", t0.Add(2*time.Second)), "a is still held")
+			require.Zero(t, a.wait("c", t0.Add(2*time.Second)), "c is within the overflow's burst")
+			failN(a, "c", burst-1, t0.Add(2*time.Second))
+			require.Positive(t, a.wait("c", t0.Add(2*time.Second)), "c waits on the overflow")
+			require.Positive(t, a.wait("d", t0.Add(2*time.Second)), "and so does any client the table lacks")
+		}},
+		{"RefilledClientDropped", 2, func(t *testing.T, a *authThrottle) {
+			a.fail("b", t0)
+			failN(a, "a", burst, t0.Add(time.Second))
+			later := t0.Add(every) // b has its whole allowance back, a not
+			a.fail("c", later)     // drops b
+			require.Equal(t, 2, a.size())
+			require.Positive(t, a.wait("a", later), "a is still held")
+			require.Zero(t, a.wait("b", later), "b has its allowance")
+			failN(a, "c", burst-1, later)
+			require.Positive(t, a.wait("c", later), "c has its own count")
+		}},
+		// A client cycling through more addresses than the table holds is
+		// throttled as max+1 clients would be: before, each was dropped
+		// before it came round again, and none ever waited.
+		{"SprayPastTheTable", 100, func(t *testing.T, a *authThrottle) {
+			const rounds, keys = 20, 101
+			now, checked, refused := t0, 0, 0
+			for range rounds {
+				for k := range keys {
+					key := strconv.Itoa(k)
+					if a.wait(key, now) > 0 {
+						refused++
+						continue
+					}
+					checked++ // a guess answered
+					a.fail(key, now)
+				}
+				now = now.Add(every / 2)
+			}
+			// Each of keys allowances: burst, then one per every.
+			elapsed := time.Duration(rounds-1) * every / 2
+			allowed := keys * (burst + int(elapsed/every))
+			require.Positive(t, refused)
+			require.LessOrEqual(t, checked, allowed)
 		}},
 	}
 	for _, tt := range tests {
