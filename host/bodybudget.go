@@ -1,14 +1,11 @@
 package host
 
 import (
-	"bytes"
-	"crypto/subtle"
 	"math/bits"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"golang.org/x/time/rate"
 )
 
 // DefaultBodyMemory is the default --body-memory: 256 MiB of request
@@ -29,14 +26,11 @@ const smallBody = 16 << 10
 // genuine uploads drains well before that.
 const busyRetryAfter = "5"
 
-// The budget trusts the admin token only while it has refused fewer than
-// trustBurst admin requests without it, and one more every trustEvery
-// (see trustLocked): the admin API's own failed-authentication throttle,
-// server-wide.
-const (
-	trustBurst = 10
-	trustEvery = 6 * time.Second
-)
+// adminBodyMemory is the most body memory of the admin listener
+// (--admin-listen), a budget of its own: 64 MiB, two bodies at the largest
+// --body-limit, or all of --body-memory when that is less (see
+// adminBodyBudget).
+const adminBodyMemory = 64 << 20
 
 // sweepEvery is how often at most a full budget looks for orphaned holds.
 const sweepEvery = time.Second
@@ -91,22 +85,18 @@ func bodyBuffer(n int) int64 {
 // line still hold the chunked share until the sweep drops their holds, and
 // meanwhile every chunked body over smallBody gets 503.
 //
-// A request for the admin API (on a listener that serves it) whose head
-// carries the admin token (Authorization: Bearer, compared in constant
-// time as the admin API does) is trusted and not counted: webhook traffic
-// that fills the budget cannot lock the admin out. Its body is still
-// bounded by the body limit. Only admin requests are trusted, so that the
-// answer to one elsewhere does not tell whether its token was the admin's,
-// and only while the budget has not refused too many admin requests
-// without the token lately (trustLocked), since a full budget's refusal
-// answers a guess. An admin request refused for want of memory counts as
-// a failed admin authentication of its client and, while the client is
-// throttled, gets the admin API's 429 (see refuseOversized).
+// The budget never looks at a request's credentials: whether a body is
+// held or refused does not depend on its Authorization header, so neither
+// its answer nor what it leaves for the next request tells a right admin
+// token from a wrong one (an exemption for the admin token did, to any
+// client, unthrottled). Admin requests on the webhook port draw from it
+// like every request; the admin listener has a budget of its own (see
+// adminBodyBudget), so that bodies on the public port cannot starve the
+// admin's uploads there.
 type bodyBudget struct {
-	max   int64
-	read  time.Duration // the read timeout, the longest a body is read
-	token []byte        // the admin token; none trusts no request
-	now   func() time.Time
+	max  int64
+	read time.Duration // the read timeout, the longest a body is read
+	now  func() time.Time
 
 	mu        sync.Mutex
 	used      int64
@@ -114,9 +104,6 @@ type bodyBudget struct {
 	holds     map[*fasthttp.RequestHeader]*bodyHold
 	lastSweep time.Time
 	orphans   int64
-	// guesses are the admin requests refused without the token, which
-	// may each have been a guess (see trustLocked).
-	guesses *rate.Limiter
 }
 
 // bodyHold is the budget's hold of one request's body.
@@ -135,24 +122,25 @@ type bodyHold struct {
 }
 
 // newBodyBudget returns a budget of max bytes for bodies read within the
-// read timeout read, that trusts the requests carrying the admin token
-// adminToken (none when it is empty).
-func newBodyBudget(max int, read time.Duration, adminToken string) *bodyBudget {
-	b := &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{},
-		guesses: rate.NewLimiter(rate.Every(trustEvery), trustBurst)}
-	if adminToken != "" {
-		b.token = []byte(adminToken)
-	}
-	return b
+// read timeout read.
+func newBodyBudget(max int, read time.Duration) *bodyBudget {
+	return &bodyBudget{max: int64(max), read: read, now: time.Now, holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+}
+
+// adminBodyBudget returns the budget of the admin listener for a server
+// whose --body-memory is bodyMemory: adminBodyMemory or bodyMemory,
+// whichever is less (at least one body at --body-limit either way, which
+// the largest limit's 32 MiB buffer fits twice). With --admin-listen the
+// server's bodies may so take up to that much more than --body-memory.
+func adminBodyBudget(bodyMemory int, read time.Duration) *bodyBudget {
+	return newBodyBudget(min(bodyMemory, adminBodyMemory), read)
 }
 
 // admit is the HeaderReceived hook's work for a request within limit
-// bytes to a listener that serves the admin API when admin is set: it
-// reserves the buffer of the body h announces, or, when the budget cannot
-// hold it, has fasthttp refuse the body past smallBody bytes. A
-// Content-Length over limit is left to the body limit's 413; an admin
-// request carrying the admin token is not counted.
-func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fasthttp.RequestConfig {
+// bytes: it reserves the buffer of the body h announces, or, when the
+// budget cannot hold it, has fasthttp refuse the body past smallBody
+// bytes. A Content-Length over limit is left to the body limit's 413.
+func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.RequestConfig {
 	want := h.ContentLength() // -1: chunked, -2: none
 	chunked := want == -1
 	switch {
@@ -161,12 +149,10 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 	case want > limit:
 		want = 0
 	}
-	counted := want > smallBody
-	adminReq := counted && admin && adminRequest(h)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropLocked(h) // the context's previous request has ended
-	if !counted || adminReq && b.trustLocked(h) {
+	if want <= smallBody {
 		return fasthttp.RequestConfig{}
 	}
 	size := bodyBuffer(want)
@@ -174,9 +160,6 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 	b.holds[h] = hold
 	if !b.fitsLocked(size, chunked) {
 		hold.refused = true
-		if adminReq {
-			b.guesses.AllowN(b.now(), 1)
-		}
 		return fasthttp.RequestConfig{MaxRequestBodySize: smallBody}
 	}
 	hold.bytes = size
@@ -185,29 +168,6 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, admin bool) fas
 		b.chunked += size
 	}
 	return fasthttp.RequestConfig{}
-}
-
-// trustLocked reports whether the budget trusts h's admin request: it
-// carries the admin token, and the budget has not refused too many admin
-// requests without it lately (trustBurst, then one every trustEvery). The
-// budget cannot tell who sent a head (the hook gets no connection), so it
-// cannot hold to the admin API's throttle per client; while a full budget
-// refuses an admin request at once for a wrong token and takes the body of
-// the right one, each refusal is a guess answered, and this bounds how
-// many it answers, server-wide. Past it, the admin token waits for room in
-// the budget as any request does.
-func (b *bodyBudget) trustLocked(h *fasthttp.RequestHeader) bool {
-	return b.guesses.TokensAt(b.now()) >= 1 && b.trusted(h)
-}
-
-// trusted reports whether h carries the admin token as the admin API
-// accepts it (Authorization: Bearer <token>), compared in constant time.
-func (b *bodyBudget) trusted(h *fasthttp.RequestHeader) bool {
-	if b.token == nil {
-		return false
-	}
-	tok, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
-	return ok && subtle.ConstantTimeCompare(bytes.TrimSpace(tok), b.token) == 1
 }
 
 // adminPrefix is the admin API's path.

@@ -2,7 +2,6 @@ package host
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -58,12 +57,12 @@ func TestBodyBudget_Admit(t *testing.T) {
 			if budget == 0 {
 				budget = 2 * limit
 			}
-			b := newBodyBudget(budget, time.Minute, "")
+			b := newBodyBudget(budget, time.Minute)
 			ctxs := make([]fasthttp.RequestCtx, len(tt.lengths))
 			for i, n := range tt.lengths {
 				h := &ctxs[i].Request.Header
 				h.SetContentLength(n)
-				got := b.admit(h, limit, true)
+				got := b.admit(h, limit)
 				require.Equal(t, tt.wantMax[i], got.MaxRequestBodySize, "head %d (Content-Length %d)", i, n)
 				require.Equal(t, got.MaxRequestBodySize != 0, b.refused(h), "head %d: refused", i)
 			}
@@ -76,46 +75,29 @@ func TestBodyBudget_Admit(t *testing.T) {
 	}
 }
 
-// TestBodyBudget_TrustsTheAdminToken fills a budget and admits a head
-// announcing a body at the limit with each Authorization and path: only
-// the admin token, as the admin API accepts it, on a request the app
-// routes to the admin API, is admitted uncounted.
-func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
+// TestBodyBudget_TokenChangesNothing fills a budget and admits a head
+// announcing a body at the limit with each Authorization and path: each is
+// counted and refused alike, so that the budget tells nothing of a token.
+func TestBodyBudget_TokenChangesNothing(t *testing.T) {
 	t.Parallel()
 	const limit = 1 << 20
-	const importPath = "/api/v1/packages/import"
 	tests := []struct {
-		name, token, auth, path string
-		chunked                 bool
-		noAdminHere             bool // the listener does not serve the admin API
-		wantTrusted             bool
+		name, auth, path string
+		chunked          bool
 	}{
-		{name: "AdminToken", token: testAdminToken, auth: "Bearer " + testAdminToken, wantTrusted: true},
-		{name: "AdminTokenChunked", token: testAdminToken, auth: "Bearer " + testAdminToken, chunked: true, wantTrusted: true},
-		{name: "AdminTokenPadded", token: testAdminToken, auth: "Bearer  " + testAdminToken + " ", wantTrusted: true},
-		{name: "NoAuthorization", token: testAdminToken},
-		{name: "WrongToken", token: testAdminToken, auth: "Bearer " + testAdminToken + "x"},
-		{name: "TokenPrefix", token: testAdminToken, auth: "Bearer " + testAdminToken[:4]},
-		{name: "NotBearer", token: testAdminToken, auth: "Basic " + testAdminToken},
-		{name: "NoTokenTrustsNone", auth: "Bearer "},
-		// Only admin requests: elsewhere, being admitted would tell whether
-		// a guess was the admin token, unthrottled.
-		{name: "WebhookPath", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/webhooks/abc"},
-		{name: "NoAdminOnThisListener", token: testAdminToken, auth: "Bearer " + testAdminToken, noAdminHere: true},
-		{name: "PrefixLookalike", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v10/x"},
-		{name: "AdminRoot", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v1", wantTrusted: true},
-		{name: "AnyCase", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/API/V1/packages/import", wantTrusted: true},
-		{name: "AbsoluteForm", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "http://h/api/v1/secrets/x", wantTrusted: true},
-		// Fiber routes on the path as sent: this is an admin request.
-		{name: "DotSegments", token: testAdminToken, auth: "Bearer " + testAdminToken, path: "/api/v1/../../webhooks/x", wantTrusted: true},
+		{name: "AdminToken", auth: "Bearer " + testAdminToken, path: "/api/v1/packages/import"},
+		{name: "AdminTokenChunked", auth: "Bearer " + testAdminToken, path: "/api/v1/packages/import", chunked: true},
+		{name: "WrongToken", auth: "Bearer " + testAdminToken + "x", path: "/api/v1/packages/import"},
+		{name: "NoAuthorization", path: "/api/v1/packages/import"},
+		{name: "WebhookPath", auth: "Bearer " + testAdminToken, path: "/webhooks/abc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := newBodyBudget(limit, time.Minute, tt.token)
+			b := newBodyBudget(limit, time.Minute)
 			var full, ctx fasthttp.RequestCtx
 			full.Request.Header.SetContentLength(limit)
-			require.Zero(t, b.admit(&full.Request.Header, limit, true).MaxRequestBodySize)
+			require.Zero(t, b.admit(&full.Request.Header, limit).MaxRequestBodySize)
 
 			h := &ctx.Request.Header
 			h.SetContentLength(limit)
@@ -125,14 +107,8 @@ func TestBodyBudget_TrustsTheAdminToken(t *testing.T) {
 			if tt.auth != "" {
 				h.Set(fasthttp.HeaderAuthorization, tt.auth)
 			}
-			h.SetRequestURI(cmp.Or(tt.path, importPath))
-			got := b.admit(h, limit, !tt.noAdminHere)
-			if tt.wantTrusted {
-				require.Zero(t, got.MaxRequestBodySize, "admitted")
-				require.Equal(t, bodyBudgetStats{Used: limit, Holds: 1}, b.stats(), "not counted")
-				return
-			}
-			require.Equal(t, smallBody, got.MaxRequestBodySize, "refused")
+			h.SetRequestURI(tt.path)
+			require.Equal(t, smallBody, b.admit(h, limit).MaxRequestBodySize, "refused")
 			require.Equal(t, bodyBudgetStats{Used: limit, Holds: 2}, b.stats())
 		})
 	}
@@ -145,12 +121,12 @@ func TestBodyBudget_HoldsEnd(t *testing.T) {
 	t.Parallel()
 	const limit = 1 << 20
 	now := time.Unix(1_000_000, 0)
-	b := newBodyBudget(2*limit, 10*time.Second, "")
+	b := newBodyBudget(2*limit, 10*time.Second)
 	b.now = func() time.Time { return now }
 	var receiving, handled, next fasthttp.RequestCtx
 	admit := func(ctx *fasthttp.RequestCtx, n int) int {
 		ctx.Request.Header.SetContentLength(n)
-		return b.admit(&ctx.Request.Header, limit, true).MaxRequestBodySize
+		return b.admit(&ctx.Request.Header, limit).MaxRequestBodySize
 	}
 
 	require.Zero(t, admit(&receiving, limit))
@@ -358,71 +334,128 @@ func TestServer_BodyMemoryReleased(t *testing.T) {
 	})
 }
 
-// TestServer_BodyMemoryTrustsTheAdmin fills the budget with webhook
-// bodies that do not come, as the review did (4 connections announcing
-// 1 MiB each and sending 2 bytes, --body-memory 4 MiB): an admin upload
-// past smallBody on --admin-listen is still served with the admin token,
-// and gets 503 without it or with a wrong one.
-func TestServer_BodyMemoryTrustsTheAdmin(t *testing.T) {
+// TestServer_BodyMemoryIgnoresTheToken fills the budget with webhook
+// bodies that do not come (connections announcing 1 MiB each and sending
+// 2 bytes), with the admin API on the webhook port: an admin upload past
+// smallBody gets 503 whatever its token, and a head withheld after its
+// token is held alike, so that what the budget leaves for the next request
+// tells nothing of the token either.
+func TestServer_BodyMemoryIgnoresTheToken(t *testing.T) {
 	t.Parallel()
 	const (
 		limit  = 1 << 20
 		budget = 4 << 20
 	)
+	b := setup(t, func(c *Config) { c.BodyLimit, c.BodyMemory, c.ReadTimeout = limit, budget, time.Minute })
+	addr := serveTest(t, b)
+	var holders []net.Conn
+	for range budget/limit - 1 {
+		holders = append(holders, sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab"))
+	}
+	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget-limit }, "the webhook bodies hold all but one body")
+
+	tests := []struct{ name, auth string }{
+		{"NoToken", ""},
+		{"WrongToken", "Authorization: Bearer not-the-token\r\n"},
+		{"AdminToken", "Authorization: Bearer " + testAdminToken + "\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"HeadHeld", func(t *testing.T) {
+			c := sendRequest(t, addr, "PUT", "/api/v1/secrets/big", tt.auth+"Content-Length: "+strconv.Itoa(limit)+"\r\n", "")
+			waitFor(t, func() bool { return b.srv.bodies.stats().Holds == budget/limit }, "the head is held")
+			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
+			require.NoError(t, c.Close())
+			waitFor(t, func() bool { return b.srv.bodies.stats().Holds == budget/limit-1 }, "the hold ends")
+		})
+	}
+	holders = append(holders, sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab"))
+	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
+	secret := strings.Repeat("s", 20_000)
+	for _, tt := range tests {
+		t.Run(tt.name+"Refused", func(t *testing.T) {
+			st, body := ask(t, addr, "PUT", "/api/v1/secrets/big", tt.auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+			require.Equal(t, http.StatusServiceUnavailable, st, "%s", body)
+			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
+		})
+	}
+	for _, c := range holders {
+		require.NoError(t, c.Close())
+	}
+	waitBudgetEmpty(t, b.srv.bodies)
+	st, body := ask(t, addr, "PUT", "/api/v1/secrets/big", tests[2].auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+	require.Equal(t, http.StatusCreated, st, "with room: %s", body)
+}
+
+// TestServer_AdminListenerHasItsOwnBodyMemory fills the webhook port's
+// budget with bodies that do not come: on --admin-listen the admin API
+// still takes an upload and answers by its token (201, 401), from a budget
+// of its own, which bodies withheld there fill in turn (503 whatever the
+// token).
+func TestServer_AdminListenerHasItsOwnBodyMemory(t *testing.T) {
+	t.Parallel()
+	const (
+		limit  = 1 << 20
+		budget = 4 << 20 // less than adminBodyMemory: the admin's is as large
+	)
 	b := setup(t, func(c *Config) {
 		c.BodyLimit, c.BodyMemory, c.ReadTimeout, c.AdminListen = limit, budget, time.Minute, "127.0.0.1:0"
 	})
 	addr, adminAddr := serveTestAdmin(t, b)
-	// The budget is held as the head arrives, whatever webhook it is for.
+	head := "Content-Length: " + strconv.Itoa(limit) + "\r\n"
 	for range budget / limit {
-		sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab")
+		sendHead(t, addr, "/webhooks/any-token", head, "ab")
 	}
 	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
 
 	secret := strings.Repeat("s", 20_000)
+	put := func(auth string) (int, string) {
+		return ask(t, adminAddr, "PUT", "/api/v1/secrets/big", auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
+	}
 	tests := []struct {
-		name, auth string
-		wantStatus int
+		name, auth           string
+		wantRoom, wantNoRoom int
 	}{
-		{"NoToken", "", http.StatusServiceUnavailable},
-		{"WrongToken", "Authorization: Bearer not-the-token\r\n", http.StatusServiceUnavailable},
-		{"AdminToken", "Authorization: Bearer " + testAdminToken + "\r\n", http.StatusCreated},
+		{"NoToken", "", http.StatusUnauthorized, http.StatusServiceUnavailable},
+		{"WrongToken", "Authorization: Bearer not-the-token\r\n", http.StatusUnauthorized, http.StatusServiceUnavailable},
+		{"AdminToken", "Authorization: Bearer " + testAdminToken + "\r\n", http.StatusCreated, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st, body := ask(t, adminAddr, "PUT", "/api/v1/secrets/big",
-				tt.auth+"Content-Length: "+strconv.Itoa(len(secret))+"\r\n", secret)
-			require.Equal(t, tt.wantStatus, st, "%s", body)
-			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
-		})
+		st, body := put(tt.auth)
+		require.Equal(t, tt.wantRoom, st, "%s, the webhook port's budget full: %s", tt.name, body)
+	}
+	require.Equal(t, bodyBudgetStats{}, b.srv.adminBodies.stats())
+	for range budget / limit {
+		sendHead(t, adminAddr, "/api/v1/packages/import", head, "ab")
+	}
+	waitFor(t, func() bool { return b.srv.adminBodies.stats().Used == budget }, "the admin listener's budget is full")
+	for _, tt := range tests {
+		st, body := put(tt.auth)
+		require.Equal(t, tt.wantNoRoom, st, "%s, its own budget full: %s", tt.name, body)
 	}
 }
 
-// TestServer_BodyMemoryThrottlesAdminGuesses fills the budget and guesses
-// admin tokens with bodies it cannot hold, with and without Expect:
-// 100-continue. Each refusal counts as a failed admin authentication of
-// its client; once the client is throttled the right token is answered as
-// a wrong one (429, before the body with Expect). The budget stops
-// trusting the token after as many refusals, for everyone (it cannot tell
-// clients apart): another client's token waits for room like any request,
-// and is served once there is room, while the guesser's is still refused.
-func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
+// TestServer_BodyMemoryThrottledAdmin fills the admin listener's budget
+// and has a client fail to authenticate until it is throttled: its admin
+// requests are then answered 429 whatever the token, before the body with
+// Expect: 100-continue and in place of the full budget's 503 without. A
+// refusal for want of memory checks no token and counts no failure.
+func TestServer_BodyMemoryThrottledAdmin(t *testing.T) {
 	t.Parallel()
 	const (
 		limit  = 1 << 20
 		budget = 4 << 20
-		burst  = 10 // admin.authBurst and trustBurst
+		burst  = 10 // admin.authBurst
 	)
 	b := setup(t, func(c *Config) {
 		c.BodyLimit, c.BodyMemory, c.ReadTimeout, c.AdminListen = limit, budget, time.Minute, "127.0.0.1:0"
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
-	addr, adminAddr := serveTestAdmin(t, b)
+	_, adminAddr := serveTestAdmin(t, b)
 	var holders []net.Conn
 	for range budget / limit {
-		holders = append(holders, sendHead(t, addr, "/webhooks/any-token", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab"))
+		holders = append(holders, sendHead(t, adminAddr, "/nowhere", "Content-Length: "+strconv.Itoa(limit)+"\r\n", "ab"))
 	}
-	waitFor(t, func() bool { return b.srv.bodies.stats().Used == budget }, "the webhook bodies fill the budget")
+	waitFor(t, func() bool { return b.srv.adminBodies.stats().Used == budget }, "the bodies fill the budget")
 
 	secret := strings.Repeat("s", 20_000)
 	path := func(client string) string { return "/api/v1/secrets/big_" + strings.ReplaceAll(client, ".", "_") }
@@ -431,6 +464,10 @@ func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
 	}
 	put := func(client, token, expect string) (int, string) {
 		return ask(t, adminAddr, "PUT", path(client), head(client, token, expect), secret)
+	}
+	get := func(client, token string) int {
+		st, _ := ask(t, adminAddr, "GET", "/api/v1/version", "X-Forwarded-For: "+client+"\r\nAuthorization: Bearer "+token+"\r\n", "")
+		return st
 	}
 	// throttled checks that client's request with token is answered 429
 	// at once: before the body with Expect, whatever the token.
@@ -460,59 +497,27 @@ func TestServer_BodyMemoryThrottlesAdminGuesses(t *testing.T) {
 				statuses = append(statuses, st)
 			}
 			require.Equal(t, slices.Repeat([]int{http.StatusServiceUnavailable}, burst), statuses)
+			require.Equal(t, http.StatusUnauthorized, get(tt.guesser, "guess"), "refusals for want of memory are no failures")
+			for range burst - 1 {
+				require.Equal(t, http.StatusUnauthorized, get(tt.guesser, "guess"))
+			}
 			throttled(tt.guesser, "guess", tt.expect)
 			throttled(tt.guesser, testAdminToken, tt.expect)
 			st, body := put(tt.other, testAdminToken, tt.expect)
-			require.Equal(t, http.StatusServiceUnavailable, st, "the budget trusts no token now: %s", body)
-			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.bodies.stats())
+			require.Equal(t, http.StatusServiceUnavailable, st, "another client waits for room: %s", body)
+			require.Equal(t, bodyBudgetStats{Used: budget, Holds: budget / limit}, b.srv.adminBodies.stats())
 		})
 	}
 
 	for _, c := range holders {
 		require.NoError(t, c.Close())
 	}
-	waitBudgetEmpty(t, b.srv.bodies)
+	waitBudgetEmpty(t, b.srv.adminBodies)
 	for _, tt := range tests {
 		st, body := put(tt.other, testAdminToken, tt.expect)
 		require.Equal(t, http.StatusCreated, st, "%s: another client, with room: %s", tt.name, body)
 		throttled(tt.guesser, testAdminToken, tt.expect)
 	}
-}
-
-// TestBodyBudget_TrustSuspendedByGuesses refuses admin requests without
-// the token from a full budget: past trustBurst of them the admin token is
-// not trusted either, until trustEvery has passed.
-func TestBodyBudget_TrustSuspendedByGuesses(t *testing.T) {
-	t.Parallel()
-	const limit = 1 << 20
-	now := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
-	b := newBodyBudget(limit, time.Minute, testAdminToken)
-	b.now = func() time.Time { return now }
-	var full fasthttp.RequestCtx
-	full.Request.Header.SetContentLength(limit)
-	require.Zero(t, b.admit(&full.Request.Header, limit, true).MaxRequestBodySize)
-	admit := func(token string, admin bool) bool {
-		var ctx fasthttp.RequestCtx
-		h := &ctx.Request.Header
-		h.SetContentLength(limit)
-		h.SetRequestURI("/api/v1/packages/import")
-		h.Set(fasthttp.HeaderAuthorization, "Bearer "+token)
-		got := b.admit(h, limit, admin).MaxRequestBodySize == 0
-		b.mu.Lock()
-		b.dropLocked(h)
-		b.mu.Unlock()
-		return got
-	}
-	require.True(t, admit(testAdminToken, true))
-	for range trustBurst - 1 {
-		require.False(t, admit("guess", true))
-	}
-	require.False(t, admit("guess", false), "not an admin request: not a guess")
-	require.True(t, admit(testAdminToken, true), "one guess short")
-	require.False(t, admit("guess", true))
-	require.False(t, admit(testAdminToken, true), "suspended")
-	now = now.Add(trustEvery)
-	require.True(t, admit(testAdminToken, true), "trusted again")
 }
 
 // TestServer_BodyMemoryChunkedShare holds chunked bodies that do not come

@@ -29,22 +29,24 @@ import (
 // not known: the access line and the metrics name none, and no request
 // record is kept.
 //
-// It also puts the app under the server's body budget (bodyBudget,
-// --body-memory), shared by the webhook and admin listeners: a body
-// within the limit that the budget cannot hold gets 503 with Retry-After,
-// in place of 100 Continue (a chunked body once past 16 KiB) or before
-// its buffer is allocated, through the request log with the cause
-// body_memory. An admin request carrying the admin token is not counted;
-// one without it that the budget refuses counts as a failed admin
-// authentication, and gets the admin API's 429 while its client is
-// throttled (cause admin_auth).
+// It also puts the app under the body budget bodies (bodyBudget: the
+// server's --body-memory on the webhook port, the admin listener's own
+// budget there): a body within the limit that the budget cannot hold gets
+// 503 with Retry-After, in place of 100 Continue (a chunked body once past
+// 16 KiB) or before its buffer is allocated, through the request log with
+// the cause body_memory. The budget holds or refuses a body whatever its
+// token. An admin request from a client that the admin API's
+// failed-authentication throttle holds gets the throttle's 429 (cause
+// admin_auth) before its body with Expect: 100-continue, and in place of
+// the 503, whatever its token, as the admin API answers it; a refusal is
+// not counted as a failed authentication (it checked no token).
 //
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
 // limit of the webhook it is for is refused as early, by the dispatcher,
 // with the webhook's 413 and its request record. A body found over that
 // limit otherwise is refused in the dispatcher once read.
-func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) {
+func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, bodies *bodyBudget) {
 	srv := app.Server()
 	limit := srv.MaxRequestBodySize // Fiber's, from BodyLimit
 	cfg := s.reqlogConfig()
@@ -79,14 +81,13 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		return http.StatusTooManyRequests
 	}
 	// busy answers a request whose body the budget could not hold, and
-	// returns the status it wrote: 503, or, for an admin request (which
-	// the budget trusts only with the admin token) from a client the admin
-	// API's failed-authentication throttle holds, the throttle's 429. An
-	// admin request refused counts as a failed authentication.
+	// returns the status it wrote: 503, or, for an admin request from a
+	// client the admin API's failed-authentication throttle holds, the
+	// throttle's 429.
 	busy := func(fctx *fasthttp.RequestCtx) int {
 		c := app.AcquireCtx(fctx)
 		defer app.ReleaseCtx(c)
-		if st := throttle(c, s.admin.RefuseUnauthenticated); st != 0 {
+		if st := throttle(c, s.admin.Throttled); st != 0 {
 			return st
 		}
 		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
@@ -97,9 +98,8 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		}
 		return http.StatusServiceUnavailable
 	}
-	bodies := s.bodies
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return bodies.admit(h, limit, admin)
+		return bodies.admit(h, limit)
 	}
 	handler := srv.Handler
 	srv.Handler = func(fctx *fasthttp.RequestCtx) {
@@ -119,8 +119,8 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher) 
 		// the budget refused may still be up to smallBody bytes, as it may
 		// without Expect: it is asked for, and one past that gets 503 then.
 		n := fctx.Request.Header.ContentLength()
-		// A throttled client is answered before its body is read, whether
-		// the budget trusted its token or not.
+		// A throttled client is answered before its body is read,
+		// whatever its token.
 		if st := func() int {
 			c := app.AcquireCtx(fctx)
 			defer app.ReleaseCtx(c)

@@ -67,9 +67,11 @@ type Config struct {
 	// BodyLimit; bodies of at most 16 KiB not at all). A body the bound
 	// cannot hold gets 503 with Retry-After before its buffer is allocated.
 	// Chunked bodies hold at most half of it (or one body at BodyLimit),
-	// so that Content-Length bodies keep the other half; a request that
-	// carries the admin token is not counted. Default DefaultBodyMemory
-	// (256 MiB); at least the buffer of a body at BodyLimit.
+	// so that Content-Length bodies keep the other half. Every request
+	// counts, whatever its token; with AdminListen, the admin listener has
+	// a budget of its own besides, min(64 MiB, BodyMemory). Default
+	// DefaultBodyMemory (256 MiB); at least the buffer of a body at
+	// BodyLimit.
 	BodyMemory int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration

@@ -77,6 +77,9 @@ type Server struct {
 	adminApp   *fiber.App
 	started    time.Time
 
+	// adminBodies is the admin listener's body budget (nil without one).
+	adminBodies *bodyBudget
+
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -150,7 +153,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
-	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout, s.adminToken)
+	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
 	s.live = live.New(maxWatchers)
 	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.
@@ -184,6 +187,7 @@ func (s *Server) start(ctx context.Context) error {
 
 	s.app = s.newApp()
 	if cfg.AdminListen != "" {
+		s.adminBodies = adminBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
 		s.adminApp = s.newAdminApp()
 	}
 	if cfg.Example {
@@ -558,7 +562,7 @@ func (s *Server) fiberConfig() fiber.Config {
 
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
-	s.refuseOversized(app, s.dispatch)
+	s.refuseOversized(app, s.dispatch, s.bodies)
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -572,7 +576,9 @@ func (s *Server) newApp() *fiber.App {
 // newAdminApp is the app of the admin listener (--admin-listen).
 func (s *Server) newAdminApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
-	s.refuseOversized(app, nil) // no webhook routes here
+	// No webhook routes here, and a body budget of its own: bodies on the
+	// webhook port cannot starve the admin's uploads.
+	s.refuseOversized(app, nil, s.adminBodies)
 	app.Use(s.requestLog())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

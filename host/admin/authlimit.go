@@ -183,27 +183,11 @@ func (a *Admin) failed(c *fiber.Ctx, client string, now time.Time) {
 // Throttled returns the admin API's answer to a request of a client that
 // failed to authenticate too often and must wait, 429 with Retry-After
 // set on c, or nil when the client may try (see requireAdmin). The server
-// asks it before an admin request's body is read (Expect: 100-continue),
-// so that a throttled client is answered the same whatever its token.
+// asks it before an admin request's body is read (Expect: 100-continue)
+// and in place of refusing a body its memory cannot hold, so that a
+// throttled client is answered the same whatever its token.
 func (a *Admin) Throttled(c *fiber.Ctx) error {
 	return a.throttled(c, a.client(c), time.Now())
-}
-
-// RefuseUnauthenticated is for a request to the admin API that the server
-// refuses before the API sees it (its body did not fit the server's body
-// memory) and that does not carry the admin token: it counts as a failed
-// authentication of its client, and while the client must wait it returns
-// the throttle's 429 (with Retry-After set on c), to be answered in place
-// of the server's refusal. So the server's refusal tells a client guessing
-// tokens no more than the admin API does. It returns nil when the server's
-// own refusal stands.
-func (a *Admin) RefuseUnauthenticated(c *fiber.Ctx) error {
-	client, now := a.client(c), time.Now()
-	if err := a.throttled(c, client, now); err != nil {
-		return err
-	}
-	a.failed(c, client, now)
-	return nil
 }
 
 // retryAfter formats a wait as whole seconds for Retry-After (at least 1).
