@@ -170,31 +170,6 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int) fasthttp.Reques
 	return fasthttp.RequestConfig{}
 }
 
-// adminPrefix is the admin API's path.
-const adminPrefix = "/api/v1"
-
-// adminRequest reports whether the app routes the request of h to the
-// admin API: Fiber routes on the request URI's path as sent (fasthttp's
-// PathOriginal: neither unescaped nor normalised), in any case, and the
-// admin API takes everything under /api/v1.
-func adminRequest(h *fasthttp.RequestHeader) bool {
-	u := fasthttp.AcquireURI()
-	defer fasthttp.ReleaseURI(u)
-	if u.Parse(h.Host(), h.RequestURI()) != nil {
-		return false
-	}
-	p := u.PathOriginal()
-	if len(p) < len(adminPrefix) || (len(p) > len(adminPrefix) && p[len(adminPrefix)] != '/') {
-		return false
-	}
-	for i := range len(adminPrefix) {
-		if p[i]|0x20 != adminPrefix[i]|0x20 {
-			return false
-		}
-	}
-	return true
-}
-
 // fitsLocked reports whether size more bytes fit (in the chunked share
 // too for a chunked body), looking for orphaned holds first when they do
 // not (at most once per sweepEvery).

@@ -172,3 +172,28 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 		}
 	}
 }
+
+// adminPrefix is the admin API's path.
+const adminPrefix = "/api/v1"
+
+// adminRequest reports whether the app routes the request of h to the
+// admin API: Fiber routes on the request URI's path as sent (fasthttp's
+// PathOriginal: neither unescaped nor normalised), in any case, and the
+// admin API takes everything under /api/v1.
+func adminRequest(h *fasthttp.RequestHeader) bool {
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if u.Parse(h.Host(), h.RequestURI()) != nil {
+		return false
+	}
+	p := u.PathOriginal()
+	if len(p) < len(adminPrefix) || (len(p) > len(adminPrefix) && p[len(adminPrefix)] != '/') {
+		return false
+	}
+	for i := range len(adminPrefix) {
+		if p[i]|0x20 != adminPrefix[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
