@@ -93,7 +93,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &logFormat, "log-format", "HOOKHOST_LOG_FORMAT", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	stringFlag(fs, &logLevel, "log-level", "HOOKHOST_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	sizeFlag(fs, &cfg.BodyLimit, "body-limit", "HOOKHOST_BODY_LIMIT", cfg.BodyLimit, "largest webhook request body (bytes, or with a unit: 512KiB, 4MB)")
-	sizeFlag(fs, &cfg.BodyMemory, "body-memory", "HOOKHOST_BODY_MEMORY", cfg.BodyMemory, "request bodies received and handled at once, server-wide (each its length rounded up to a power of two, a chunked one as one at --body-limit, none of at most 16KiB); past it a body gets 503 with Retry-After before its buffer is allocated")
+	sizeFlag(fs, &cfg.BodyMemory, "body-memory", "HOOKHOST_BODY_MEMORY", cfg.BodyMemory, "request bodies received and handled at once, server-wide (each its length rounded up to a power of two, a chunked one as one at --body-limit, none of at most 16KiB; with --admin-listen the admin listener has its own, the lesser of 64MiB and this); past it a body gets 503 with Retry-After before its buffer is allocated")
 	durationFlag(fs, &cfg.RequestTimeout, "request-timeout", "HOOKHOST_REQUEST_TIMEOUT", cfg.RequestTimeout, "time limit of one synchronous webhook run")
 	boolFlag(fs, &cfg.AllowPrivateRequests, "allow-private-requests", "HOOKHOST_ALLOW_PRIVATE_REQUESTS", "let http.request and job completion callbacks reach loopback, private and link-local addresses")
 	intFlag(fs, &cfg.ExtensionProcesses, "extension-processes", "HOOKHOST_EXTENSION_PROCESSES", cfg.ExtensionProcesses, "processes per extension; concurrent runs are spread over them")
