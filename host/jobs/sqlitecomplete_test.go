@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -56,7 +57,10 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 	for _, g := range got {
 		require.Equal(t, rivertype.JobStateCompleted, g.State)
 		row, finalized := stored(g.ID)
-		require.Equal(t, row, g, "returned as River reads it")
+		require.Nil(t, g.EncodedArgs, "no args: they go only to River's subscribers, and there are none")
+		require.JSONEq(t, `{"a":1}`, string(argsInputs(t, row.EncodedArgs)), "stored as they were")
+		row.EncodedArgs = nil
+		require.Equal(t, row, g, "returned as River reads it, without the args")
 		require.Equal(t, wantFinalized, finalized, "stored as River stores it")
 	}
 	w, g := *want[0], *got[1]
@@ -87,4 +91,12 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 		p.Schema = "other"
 		require.False(t, plainCompletions(p))
 	})
+}
+
+// argsInputs returns the inputs a run job's stored args hold.
+func argsInputs(t *testing.T, args []byte) []byte {
+	t.Helper()
+	var a runArgs
+	require.NoError(t, json.Unmarshal(args, &a))
+	return a.Inputs
 }
