@@ -3,11 +3,9 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
@@ -38,22 +36,7 @@ const (
     AND river_job.unique_states IS NULL
 RETURNING
     river_job.id,
-    attempt,
-    attempted_at,
-    cast(CASE WHEN typeof(attempted_by) = 'text' AND NOT json_valid(attempted_by) THEN attempted_by ELSE json(attempted_by) END AS blob),
-    created_at,
-    cast(CASE WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END AS blob),
-    finalized_at,
-    kind,
-    max_attempts,
-    cast(CASE WHEN typeof(metadata) = 'text' AND NOT json_valid(metadata) THEN metadata ELSE json(metadata) END AS blob),
-    priority,
-    queue,
-    state,
-    scheduled_at,
-    cast(CASE WHEN typeof(tags) = 'text' AND NOT json_valid(tags) THEN tags ELSE json(tags) END AS blob),
-    unique_key,
-    unique_states`
+    ` + sqliteJobColumns
 )
 
 // sqliteExec is River's SQLite executor (not of a transaction), with the
@@ -75,8 +58,9 @@ func (d wakeDriver) GetExecutor() riverdriver.Executor {
 	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver, started: d.started, health: d.health}
 }
 
-// JobGetAvailable implements riverdriver.Executor: River's fetch, with the
-// start of the run jobs it takes (started.go), in a transaction committed
+// JobGetAvailable implements riverdriver.Executor: River's fetch (its
+// statement, run by the queue: sqlitefetch.go), with the start of the run
+// jobs it takes (started.go), in a transaction committed
 // with synchronous=NORMAL (see relaxed.go). The fetch commits often with
 // one or two jobs (a worker that frees up fetches again), and waiting for
 // its fsync held the database's one connection from the inserts behind
@@ -90,7 +74,11 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 	)
 	err := relaxedTx(ctx, e.db, func(tx *sql.Tx) error {
 		var err error
-		if res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params); err != nil || e.started == nil || params.Schema != "" {
+		if params.Schema != "" {
+			res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
+			return err
+		}
+		if res, err = sqliteFetch(ctx, tx, params); err != nil || e.started == nil {
 			return err
 		}
 		ids, attempts, live, err = startFetched(ctx, tx, res)
@@ -210,87 +198,20 @@ func sqliteCompleteOnce(ctx context.Context, tx *sql.Tx, p *riverdriver.JobSetSt
 	defer rs.Close()
 	n := 0
 	for rs.Next() {
-		var r completedRow
-		if err := rs.Scan(&r.id, &r.attempt, &r.attemptedAt, &r.attemptedBy, &r.createdAt, &r.errors,
-			&r.finalizedAt, &r.kind, &r.maxAttempts, &r.metadata, &r.priority, &r.queue, &r.state, &r.scheduledAt,
-			&r.tags, &r.uniqueKey, &r.uniqueStates); err != nil {
+		var r sqliteJobRow
+		if err := r.scan(rs, false); err != nil {
 			return 0, err
 		}
 		i, ok := at[r.id]
 		if !ok || out[i] != nil {
 			return 0, fmt.Errorf("completed job %d not asked for", r.id)
 		}
-		out[i] = r.jobRow()
+		// A field that does not decode is left empty, as River does.
+		out[i], _ = r.jobRow()
 		n++
 	}
 	if err := rs.Err(); err != nil {
 		return 0, err
 	}
 	return n, rs.Close()
-}
-
-// completedRow is a row sqliteCompleteSQL returns.
-type completedRow struct {
-	id                                  int64
-	attemptedBy, errors, metadata, tags []byte
-	attempt, maxAttempts, priority      int64
-	attemptedAt, finalizedAt            *time.Time
-	createdAt, scheduledAt              time.Time
-	kind, queue, state                  string
-	uniqueKey                           []byte
-	uniqueStates                        *int64
-}
-
-// jobRow decodes r as River's SQLite driver decodes a job row
-// (jobRowFromInternalPartial): a field that does not decode is left empty,
-// and so are the args, which r does not hold (sqliteCompleteSQL).
-func (r *completedRow) jobRow() *rivertype.JobRow {
-	var attemptedAt, finalizedAt *time.Time
-	if r.attemptedAt != nil {
-		t := r.attemptedAt.UTC()
-		attemptedAt = &t
-	}
-	if r.finalizedAt != nil {
-		t := r.finalizedAt.UTC()
-		finalizedAt = &t
-	}
-	var attemptedBy []string
-	if r.attemptedBy != nil {
-		if err := json.Unmarshal(r.attemptedBy, &attemptedBy); err != nil {
-			attemptedBy = nil
-		}
-	}
-	attemptErrors := make([]rivertype.AttemptError, 0)
-	if r.errors != nil {
-		if err := riverdriver.UnmarshalAttemptErrors(r.errors, &attemptErrors); err != nil {
-			attemptErrors = nil
-		}
-	}
-	metadata := r.metadata
-	if !json.Valid(metadata) {
-		metadata = nil
-	}
-	var tags []string
-	if err := json.Unmarshal(r.tags, &tags); err != nil {
-		tags = nil
-	}
-	return &rivertype.JobRow{
-		ID:          r.id,
-		Attempt:     max(int(r.attempt), 0),
-		AttemptedAt: attemptedAt,
-		AttemptedBy: attemptedBy,
-		CreatedAt:   r.createdAt.UTC(),
-		Errors:      attemptErrors,
-		FinalizedAt: finalizedAt,
-		Kind:        r.kind,
-		MaxAttempts: max(int(r.maxAttempts), 0),
-		Metadata:    metadata,
-		Priority:    max(int(r.priority), 0),
-		Queue:       r.queue,
-		ScheduledAt: r.scheduledAt.UTC(),
-		State:       rivertype.JobState(r.state),
-		Tags:        tags,
-		UniqueKey:   r.uniqueKey,
-		// unique_states IS NULL: no states (River's UniqueBitmaskToStates(0)).
-	}
 }
