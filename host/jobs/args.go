@@ -88,14 +88,7 @@ func (b *argBytes) UnmarshalJSON(data []byte) error {
 	}
 	if s := data[1:]; len(s) > 0 && s[len(s)-1] == '"' && bytes.IndexByte(s, '\\') < 0 {
 		// No escapes (as written by MarshalText): the base64 as it is.
-		s = s[:len(s)-1]
-		dec := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-		n, err := base64.StdEncoding.Decode(dec, s)
-		if err != nil {
-			return err
-		}
-		*b = dec[:n]
-		return nil
+		return b.decodeBase64(s[:len(s)-1])
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -106,5 +99,16 @@ func (b *argBytes) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*b = dec
+	return nil
+}
+
+// decodeBase64 sets b to the bytes of the base64 text s.
+func (b *argBytes) decodeBase64(s []byte) error {
+	dec := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(dec, s)
+	if err != nil {
+		return err
+	}
+	*b = dec[:n]
 	return nil
 }

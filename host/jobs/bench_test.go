@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,7 +187,49 @@ func BenchmarkCompletePostgres(b *testing.B) {
 	})
 }
 
+// BenchmarkCompleteBody is BenchmarkComplete for the jobs of a request
+// with a 16 KiB JSON body, which their inputs hold twice (request_body and
+// webhook_data.RequestBody; the record's copy once): what a body costs a
+// job in the queue, from its hand-off through River's args, the fetch and
+// the worker's decoding to its completion. cpu-µs/job is the test
+// process's CPU (user and system) per job.
+func BenchmarkCompleteBody(b *testing.B) {
+	benchCompleteWith(b, func(observe func(jobs.Event)) *jobs.Queue { return benchQueue(b, true, observe) },
+		bodyRequest(16<<10))
+}
+
+// BenchmarkCompleteBodyPostgres is BenchmarkCompleteBody on PostgreSQL
+// with the default 10 workers (PostgreSQL's own CPU is not counted).
+func BenchmarkCompleteBodyPostgres(b *testing.B) {
+	benchCompleteWith(b, func(observe func(jobs.Event)) *jobs.Queue {
+		return benchQueuePGSettings(b, true, observe, jobs.DefaultSettings())
+	}, bodyRequest(16<<10))
+}
+
+// bodyRequest returns a job request whose inputs hold a JSON body of
+// about n bytes (commit-like objects) as a webhook's do.
+func bodyRequest(n int) func() *jobs.Request {
+	var body []byte
+	for i := 0; len(body) < n; i++ {
+		body = fmt.Appendf(body, `{"id":"%040x","message":"Fix the <thing> & more","author":{"name":"A. Person","email":"a@example.com"}},`, i)
+	}
+	in, err := json.Marshal(map[string]any{"request_method": "POST", "request_body": string(body),
+		"webhook_data": map[string]any{"WebhookName": "w", "RequestBody": string(body)}})
+	if err != nil {
+		panic(err)
+	}
+	shown, _ := json.Marshal(map[string]any{"request_method": "POST", "request_body": string(body),
+		"webhook_data": map[string]any{"WebhookName": "w"}})
+	return func() *jobs.Request {
+		return &jobs.Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: in, RedactedInputs: shown}
+	}
+}
+
 func benchComplete(b *testing.B, open func(observe func(jobs.Event)) *jobs.Queue) {
+	benchCompleteWith(b, open, benchRequest)
+}
+
+func benchCompleteWith(b *testing.B, open func(observe func(jobs.Event)) *jobs.Queue, request func() *jobs.Request) {
 	var finished atomic.Int64
 	all := make(chan struct{})
 	target := int64(b.N)
@@ -195,11 +239,11 @@ func benchComplete(b *testing.B, open func(observe func(jobs.Event)) *jobs.Queue
 		}
 	})
 	b.SetParallelism(32)
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			if _, err := q.Enqueue(ctx, benchRequest()); err != nil {
+			if _, err := q.Enqueue(ctx, request()); err != nil {
 				b.Error(err)
 				return
 			}
@@ -211,6 +255,16 @@ func benchComplete(b *testing.B, open func(observe func(jobs.Event)) *jobs.Queue
 		b.Fatalf("only %d of %d jobs finished", finished.Load(), target)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/job")
+}
+
+// processCPU is the CPU time (user and system) of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchSettings are the default settings with 50 workers.

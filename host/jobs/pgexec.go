@@ -37,11 +37,15 @@ type pgDriver struct {
 	health  *writeHealth
 	// marks are where the fetches start (pgfetch.go).
 	marks *fetchMarks
+	// fetched gets the inputs the fetch takes out of run jobs' args
+	// (fetched.go).
+	fetched *fetchedInputs
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d pgDriver) GetExecutor() riverdriver.Executor {
-	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health, marks: d.marks}
+	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health, marks: d.marks,
+		fetched: d.fetched}
 }
 
 // pgExec is riverdatabasesql's executor (not of a transaction) with the
@@ -53,6 +57,7 @@ type pgExec struct {
 	started *startedJobs // nil: the fetch records no start
 	health  *writeHealth
 	marks   *fetchMarks // nil: every fetch is River's own
+	fetched *fetchedInputs
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch and, in
@@ -67,6 +72,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 			return err
 		})
 		markUnreadable(res)
+		e.fetched.strip(res)
 		return res, err
 	}
 	var (
@@ -92,6 +98,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 	}
 	e.marks.fetched(params, !bounded, now, res)
 	markUnreadable(res)
+	e.fetched.strip(res)
 	return res, nil
 }
 

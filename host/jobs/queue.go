@@ -52,6 +52,9 @@ type Queue struct {
 	// started are the attempts whose start River's fetch recorded: see
 	// started.go.
 	started *startedJobs
+	// fetched are the inputs River's fetch took out of run jobs' args
+	// (fetched.go).
+	fetched *fetchedInputs
 	// queuedCallbacks is set by a write that queued a callback or a
 	// delivery, so that the writer wakes their queue once it committed.
 	queuedCallbacks atomic.Bool
@@ -92,8 +95,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	switch cfg.Dialect {
 	case DialectSQLite:
 		q.hub = newWakeHub()
-		q.started = newStartedJobs()
-		driver = wakeDriver{Driver: riversqlite.New(cfg.DB), db: cfg.DB, hub: q.hub, started: q.started, health: &q.health}
+		q.started, q.fetched = newStartedJobs(), newFetchedInputs()
+		driver = wakeDriver{Driver: riversqlite.New(cfg.DB), db: cfg.DB, hub: q.hub, started: q.started, health: &q.health,
+			fetched: q.fetched}
 	case DialectPostgres:
 		pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
@@ -105,9 +109,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("jobs: listener pool: %w", err)
 		}
 		q.pool = pool
-		q.started = newStartedJobs()
+		q.started, q.fetched = newStartedJobs(), newFetchedInputs()
 		driver = pgDriver{Driver: riverdatabasesql.NewWithPgxListener(cfg.DB, pool), db: cfg.DB, native: riverpgxv5.New(nil),
-			started: q.started, health: &q.health, marks: newFetchMarks()}
+			started: q.started, health: &q.health, marks: newFetchMarks(), fetched: q.fetched}
 	}
 	if err := migrate(ctx, cfg.DB, cfg.Dialect, driver); err != nil {
 		q.closePool()

@@ -51,11 +51,15 @@ type sqliteExec struct {
 	// fetch records none), and health the fetch's outcome when it does.
 	started *startedJobs
 	health  *writeHealth
+	// fetched gets the inputs the fetch takes out of run jobs' args (nil:
+	// it takes none; fetched.go).
+	fetched *fetchedInputs
 }
 
 // GetExecutor implements riverdriver.Driver.
 func (d wakeDriver) GetExecutor() riverdriver.Executor {
-	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver, started: d.started, health: d.health}
+	return &sqliteExec{Executor: d.Driver.GetExecutor(), db: d.db, drv: d.Driver, started: d.started, health: d.health,
+		fetched: d.fetched}
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch (its
@@ -88,6 +92,7 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 		return nil, err
 	}
 	markUnreadable(res)
+	e.fetched.strip(res)
 	return res, nil
 }
 

@@ -71,9 +71,10 @@ type wakeDriver struct {
 	riverdriver.Driver[*sql.Tx]
 	db  *sql.DB
 	hub *wakeHub
-	// started and health go to its executors (sqliteExec).
+	// started, health and fetched go to its executors (sqliteExec).
 	started *startedJobs
 	health  *writeHealth
+	fetched *fetchedInputs
 }
 
 // GetListener implements riverdriver.Driver.

@@ -45,6 +45,19 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 // Work runs one attempt. See the package documentation for the states.
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	q, a := w.q, job.Args
+	// The inputs the fetch took out of the args River decoded (fetched.go),
+	// taken first: a snoozed attempt's next fetch takes them again.
+	if in, ok, err := q.fetched.take(job.JobRow); ok {
+		if err != nil {
+			// As River's decoding of the whole args would have failed.
+			msg := "the job's stored arguments could not be read: " + err.Error()
+			if res := q.endUnreadable(context.WithoutCancel(ctx), job.JobRow, msg); res == nil {
+				return err // the record could not be written: River's retry
+			}
+			return river.JobCancel(errors.New(msg))
+		}
+		a.Inputs = in
+	}
 	if a.Concurrency > 0 {
 		ok, err := q.acquireSlot(ctx, a.slotKey(), a.Concurrency, job.ID)
 		if err != nil {
