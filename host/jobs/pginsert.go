@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -106,7 +105,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	)
 	for i, it := range items {
 		it.res = Result{JobID: it.id}
-		a, err := json.Marshal(it.args)
+		a, err := it.args.encode()
 		if err != nil {
 			return fmt.Errorf("insert river jobs: error marshaling args to JSON: %w", err)
 		}
