@@ -105,7 +105,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	)
 	for i, it := range items {
 		it.res = Result{JobID: it.id}
-		a, err := it.args.encode()
+		a, err := it.encodedArgs()
 		if err != nil {
 			return fmt.Errorf("insert river jobs: error marshaling args to JSON: %w", err)
 		}

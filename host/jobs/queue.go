@@ -43,8 +43,9 @@ type Queue struct {
 	// text that pgx parses again, which cost about a fifth of the server's
 	// CPU per 202. It works no jobs and owns no pool.
 	pgxClient *river.Client[pgx.Tx]
-	// notifyRuns limits the insert notifications of pgInsertRuns
-	// (PostgreSQL) as pgxClient's limiter would.
+	// notifyRuns limits the insert notifications of the run jobs the
+	// queue inserts without River's client (pgInsertRuns, sqlInsertTx) as
+	// River's client's limiter would.
 	notifyRuns insertNotifier
 	// hub wakes River's producers after this process's inserts (SQLite
 	// only; nil on PostgreSQL, where LISTEN/NOTIFY does): see wake.go.
@@ -319,9 +320,13 @@ func randomHex(n int) string {
 
 // insertItem is one Enqueue waiting for its group commit.
 type insertItem struct {
-	req     *Request
-	id      string
-	args    runArgs
+	req  *Request
+	id   string
+	args runArgs
+	// encoded are args as stored (runArgs.encode), encoded by the caller
+	// of Enqueue rather than by the one inserter of its batch; nil when
+	// that failed (encodedArgs tries again, and says why).
+	encoded []byte
 	max     int
 	created time.Time
 	res     Result
@@ -329,6 +334,14 @@ type insertItem struct {
 }
 
 func (it *insertItem) finish(err error) { it.done <- err }
+
+// encodedArgs returns its River args as stored.
+func (it *insertItem) encodedArgs() ([]byte, error) {
+	if it.encoded != nil {
+		return it.encoded, nil
+	}
+	return it.args.encode()
+}
 
 // NewJobID returns a fresh job id: a time-ordered UUID (version 7, as run
 // ids are), so that each new hookhost_jobs row goes at the end of its
@@ -386,10 +399,12 @@ func newInsertItem(id string, req *Request) *insertItem {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
+	it := &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
 			Inputs: argBytes(req.Inputs), Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
 			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL, CredentialHeaders: req.CredentialHeaders}}
+	it.encoded, _ = it.args.encode()
+	return it
 }
 
 const (
@@ -406,14 +421,15 @@ type insertTx interface {
 	exec(ctx context.Context, query string, args ...any) (int64, error)
 	// queryRow runs a query and scans its one row into dest.
 	queryRow(ctx context.Context, query string, args []any, dest ...any) error
-	// insertJobs inserts River jobs (River's InsertManyTx).
-	insertJobs(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	// insertJobs inserts the River jobs of items and returns their ids.
+	insertJobs(ctx context.Context, items []*insertItem) ([]int64, error)
 }
 
-// sqlInsertTx is an insertTx of database/sql.
+// sqlInsertTx is an insertTx of database/sql (SQLite).
 type sqlInsertTx struct {
 	tx     *sql.Tx
 	client *river.Client[*sql.Tx]
+	notify *insertNotifier
 }
 
 func (t sqlInsertTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -428,9 +444,45 @@ func (t sqlInsertTx) queryRow(ctx context.Context, query string, args []any, des
 	return t.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
-func (t sqlInsertTx) insertJobs(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	return t.client.InsertManyTx(ctx, t.tx, params)
+// insertJobs inserts the run jobs of items as River's client does
+// (InsertManyTx with the queue and max attempts of each, which comes to
+// River's driver as a plain batch: sqliteInsertJobs), with River's insert
+// notification when one is due (insertNotifier), but with the args the
+// callers of Enqueue encoded (insertItem.encoded): River's client
+// marshalled them again with json.Marshal, in the one inserter, while it
+// held the database's one connection (about 200 µs a job for a 16 KiB
+// body held twice, BenchmarkRunArgsEncode).
+func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
+	jobs := make([]*riverdriver.JobInsertFastParams, len(items))
+	for i, it := range items {
+		args, err := it.encodedArgs()
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling args to JSON: %w", err)
+		}
+		jobs[i] = &riverdriver.JobInsertFastParams{EncodedArgs: args, Kind: kindRun, MaxAttempts: it.max,
+			Metadata: []byte("{}"), Priority: riverPriority, Queue: queueRuns, State: rivertype.JobStateAvailable,
+			Tags: []string{}}
+	}
+	res, err := sqliteInsertJobs(ctx, t.tx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	if t.notify.due(time.Now()) {
+		err := t.client.Driver().UnwrapExecutor(t.tx).NotifyMany(ctx, &riverdriver.NotifyManyParams{
+			Payload: []string{insertPayload(queueRuns)}, Topic: insertTopic})
+		if err != nil {
+			return nil, fmt.Errorf("notify: %w", err)
+		}
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.Job.ID
+	}
+	return ids, nil
 }
+
+// riverPriority is the priority of River's jobs that set none.
+const riverPriority = 1
 
 // pgxInsertTx is an insertTx of pgx.
 type pgxInsertTx struct {
@@ -450,14 +502,26 @@ func (t pgxInsertTx) queryRow(ctx context.Context, query string, args []any, des
 	return t.tx.QueryRow(ctx, query, args...).Scan(dest...)
 }
 
-func (t pgxInsertTx) insertJobs(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	return t.client.InsertManyTx(ctx, t.tx, params)
+func (t pgxInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
+	params := make([]river.InsertManyParams, len(items))
+	for i, it := range items {
+		params[i] = river.InsertManyParams{Args: it.args, InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}}
+	}
+	res, err := t.client.InsertManyTx(ctx, t.tx, params)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.Job.ID
+	}
+	return ids, nil
 }
 
 // commitInserts writes one batch of Enqueues in a database/sql
 // transaction (SQLite).
 func (q *Queue) commitInserts(ctx context.Context, tx *sql.Tx, items []*insertItem) error {
-	return q.writeInserts(ctx, sqlInsertTx{tx: tx, client: q.client}, items)
+	return q.writeInserts(ctx, sqlInsertTx{tx: tx, client: q.client, notify: &q.notifyRuns}, items)
 }
 
 // pgxInserts writes and commits one batch of Enqueues on PostgreSQL: in
@@ -482,7 +546,6 @@ func (q *Queue) pgxRiverInserts(ctx context.Context, items []*insertItem) error 
 // key already taken within the window answers the first job's id), then
 // the River jobs with one InsertManyTx, then the hookhost records.
 func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertItem) error {
-	params := make([]river.InsertManyParams, 0, len(items))
 	fresh := make([]*insertItem, 0, len(items))
 	for _, it := range items {
 		it.res = Result{JobID: it.id}
@@ -501,13 +564,12 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 				continue
 			}
 		}
-		params = append(params, river.InsertManyParams{Args: it.args, InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}})
 		fresh = append(fresh, it)
 	}
-	if len(params) == 0 {
+	if len(fresh) == 0 {
 		return nil
 	}
-	rs, err := tx.insertJobs(ctx, params)
+	rs, err := tx.insertJobs(ctx, fresh)
 	if err != nil {
 		return fmt.Errorf("insert river jobs: %w", err)
 	}
@@ -531,7 +593,7 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 				sqlText.WriteString(insertJobValuesSQL)
 			}
 			r := it.req
-			args = append(args, it.id, rs[i].Job.ID, r.WebhookID, r.Handler, r.Automation, it.max,
+			args = append(args, it.id, rs[i], r.WebhookID, r.Handler, r.Automation, it.max,
 				bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
 				len(r.RedactedInputs)+recordOverhead)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -163,4 +164,72 @@ func TestWriteInserts_Chunks(t *testing.T) {
 	var n int
 	require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT count(*) FROM hookhost_jobs`).Scan(&n))
 	require.Equal(t, len(items), n)
+}
+
+// TestSQLiteInsertTx_AsRiverClient checks that the queue's inserts of run
+// jobs on SQLite, without River's client, store what River's client does
+// (but for the nonce River's adds to the metadata, and the times), and
+// River's insert notification when one is due.
+func TestSQLiteInsertTx_AsRiverClient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openSQLiteDB(t)
+	q := newSQLiteQueue(t, db)
+	req := &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: json.RawMessage(`{"a":"<&>"}`),
+		Options: Options{MaxAttempts: 3, Concurrency: 2, CallbackURL: "https://x.example/"}}
+	it := newInsertItem(NewJobID(), req)
+	q.notifyRuns.last.Store(nil) // a notification is due
+
+	insert := func(fn func(tx *sql.Tx) int64) int64 {
+		tx, err := db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback() }()
+		id := fn(tx)
+		require.NoError(t, tx.Commit())
+		return id
+	}
+	notifications := func() int {
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM river_notification
+			WHERE topic = ? AND json_extract(payload, '$.queue') = ?`, insertTopic, queueRuns).Scan(&n))
+		return n
+	}
+	before := notifications()
+	want := insert(func(tx *sql.Tx) int64 {
+		res, err := q.client.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: it.args,
+			InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}}})
+		require.NoError(t, err)
+		return res[0].Job.ID
+	})
+	got := insert(func(tx *sql.Tx) int64 {
+		ids, err := sqlInsertTx{tx: tx, client: q.client, notify: &q.notifyRuns}.insertJobs(ctx, []*insertItem{it})
+		require.NoError(t, err)
+		require.Len(t, ids, 1)
+		return ids[0]
+	})
+	require.Equal(t, before+2, notifications(), "River's client's and the queue's")
+
+	row := func(id int64) []any {
+		var (
+			args, argsType, metadata, tags, kind, queue, state string
+			maxAttempts, priority                               int64
+		)
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT json(args), typeof(args), json(metadata), json(tags), kind, queue,
+			state, max_attempts, priority FROM river_job WHERE id = ?`, id).Scan(&args, &argsType, &metadata, &tags, &kind,
+			&queue, &state, &maxAttempts, &priority))
+		meta := jsonMap(t, []byte(metadata))
+		delete(meta, riverdriver.UniqueInsertMetadataKey)
+		return []any{args, argsType, meta, tags, kind, queue, state, maxAttempts, priority}
+	}
+	require.Equal(t, row(want), row(got))
+
+	t.Run("NotDue", func(t *testing.T) {
+		before := notifications()
+		insert(func(tx *sql.Tx) int64 {
+			ids, err := sqlInsertTx{tx: tx, client: q.client, notify: &q.notifyRuns}.insertJobs(ctx, []*insertItem{it})
+			require.NoError(t, err)
+			return ids[0]
+		})
+		require.Equal(t, before, notifications(), "one a cooldown (River's FetchCooldown)")
+	})
 }
