@@ -212,7 +212,7 @@ func TestSQLiteInsertTx_AsRiverClient(t *testing.T) {
 	row := func(id int64) []any {
 		var (
 			args, argsType, metadata, tags, kind, queue, state string
-			maxAttempts, priority                               int64
+			maxAttempts, priority                              int64
 		)
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT json(args), typeof(args), json(metadata), json(tags), kind, queue,
 			state, max_attempts, priority FROM river_job WHERE id = ?`, id).Scan(&args, &argsType, &metadata, &tags, &kind,
