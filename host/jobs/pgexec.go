@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -249,15 +250,53 @@ func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) e
 	})
 }
 
-// JobSetStateIfRunningMany implements riverdriver.Executor.
+// JobSetStateIfRunningMany implements riverdriver.Executor: River's
+// statement, whose rows do not carry the jobs' args (completeTx).
 func (e *pgExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriver.JobSetStateIfRunningManyParams) ([]*rivertype.JobRow, error) {
 	var rows []*rivertype.JobRow
-	err := e.onConn(ctx, func(ex riverdriver.Executor) error {
+	err := onPgx(ctx, e.db, func(c *pgx.Conn, _ sendBatch) error {
 		var err error
-		rows, err = ex.JobSetStateIfRunningMany(ctx, params)
+		rows, err = e.native.UnwrapExecutor(completeTx{autocommitTx{c: c}}).JobSetStateIfRunningMany(ctx, params)
 		return err
 	})
 	return rows, err
+}
+
+// completeTx is the connection River's completer runs its statement on.
+// The statement returns the rows of the jobs it changed, each with its
+// args, which go only to River's event subscribers (the queue subscribes
+// none): a run job's args hold its inputs, the request's body twice in
+// base64, which PostgreSQL read back (decompressed) and sent for every
+// job it completed. completeTx has the statement return {} as every
+// row's args (pgCompleteSQL); a statement it does not recognise runs as
+// it is.
+type completeTx struct{ autocommitTx }
+
+// Query implements pgx.Tx.
+func (t completeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, pgCompleteSQL(sql), args...)
+}
+
+// River's JobSetStateIfRunningMany statement (riverpgxv5) selects the args
+// twice: in the UPDATE's RETURNING and in the rows it did not change; the
+// rows it returns take the UPDATE's through a CTE.
+const (
+	pgCompleteName       = "-- name: JobSetStateIfRunningMany "
+	pgCompleteReturning  = "RETURNING river_job.id, river_job.args,"
+	pgCompleteUnchanged  = "SELECT river_job.id, river_job.args,"
+	pgCompleteNoArgs     = "'{}'::jsonb AS args,"
+	pgCompleteNoArgsFrom = "river_job.args,"
+)
+
+// pgCompleteSQL returns River's completer statement sql selecting {}
+// instead of each job's args, or sql as it is if it is not that statement
+// or not in the form this version knows.
+func pgCompleteSQL(sql string) string {
+	if !strings.HasPrefix(sql, pgCompleteName) || strings.Count(sql, pgCompleteReturning) != 1 ||
+		strings.Count(sql, pgCompleteUnchanged) != 1 || strings.Count(sql, pgCompleteNoArgsFrom) != 2 {
+		return sql
+	}
+	return strings.ReplaceAll(sql, pgCompleteNoArgsFrom, pgCompleteNoArgs)
 }
 
 // onConn runs fn with River's pgx executor on a pgx connection of the
