@@ -38,12 +38,20 @@
 // through riverdatabasesql, River's array parameters were encoded as text
 // and parsed again by pgx, about a fifth of the CPU of a 202. Everything
 // else keeps the one database/sql code path.
-// On SQLite, two of River's statements are replaced where hookhost's jobs
-// allow (sqliteinsert.go, sqlitecomplete.go): a batch of jobs is inserted
-// as one multi-row INSERT of bound values instead of a JSON document taken
-// apart by json_extract, and River's completer completes running jobs
-// with one UPDATE instead of one per job; unique jobs, and anything else
-// those statements do not cover, go to River's driver.
+// On SQLite, River's statements are replaced where hookhost's jobs allow
+// (sqliteinsert.go, sqlitecomplete.go, sqlitefetch.go): a batch of jobs is
+// inserted as one multi-row INSERT of bound values instead of a JSON
+// document taken apart by json_extract (the hand-off's run jobs without
+// River's client, their args encoded by Enqueue's callers), River's
+// completer completes running jobs with one UPDATE instead of one per job,
+// and River's fetch is River's statement whose rows are decoded without
+// checking the args twice; unique jobs, and anything else those
+// statements do not cover, go to River's driver.
+//
+// A run job's args hold its inputs, the request's body twice, in base64:
+// the fetch takes them out of River's copy of the args (River decodes the
+// rest) and the worker takes them back (fetched.go), and the completer's
+// statements return no args (nothing reads them).
 // Workers' state changes go through a second group-commit writer. On
 // PostgreSQL a batch of them that are plain statements (a job marked
 // running, an outcome that queues no callback or delivery) is sent as one

@@ -119,8 +119,8 @@ const inputsKey = "inputs"
 // string as MarshalText writes it (no escape, no line break, which
 // base64's decoder would skip where JSON refuses it).
 func cutInputs(args []byte) (cut, b64 []byte, ok bool) {
-	at, ok := onlyKeyValue(args, inputsKey)
-	if !ok || args[at] != '"' {
+	at, n, ok := keyValue(args, inputsKey)
+	if !ok || n != 1 || args[at] != '"' {
 		return nil, nil, false
 	}
 	end := bytes.IndexByte(args[at+1:], '"')
@@ -134,48 +134,4 @@ func cutInputs(args []byte) (cut, b64 []byte, ok bool) {
 	cut = make([]byte, 0, len(args)-len(b64))
 	cut = append(append(cut, args[:at+1]...), args[at+1+end:]...)
 	return cut, b64, true
-}
-
-// onlyKeyValue returns the index of the value of key in the JSON object
-// doc (after the colon and any space), when key is one of doc's own keys
-// once (as hasKey reads them); ok is false otherwise.
-func onlyKeyValue(doc []byte, key string) (at int, ok bool) {
-	depth, object, wantKey := 0, false, false
-	at = -1
-	for i := 0; i < len(doc); i++ {
-		switch doc[i] {
-		case '{':
-			depth++
-			if depth == 1 {
-				object, wantKey = true, true
-			}
-		case '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ',':
-			wantKey = depth == 1 && object
-		case '"':
-			end := stringEnd(doc, i)
-			if end < 0 {
-				return -1, false
-			}
-			if wantKey && depth == 1 && keyIs(doc[i:end+1], key) {
-				if at >= 0 {
-					return -1, false // twice
-				}
-				v := end + 1
-				for v < len(doc) && (doc[v] == ' ' || doc[v] == '\t' || doc[v] == '\n' || doc[v] == '\r' || doc[v] == ':') {
-					v++
-				}
-				if v == len(doc) {
-					return -1, false
-				}
-				at = v
-			}
-			wantKey = false
-			i = end
-		}
-	}
-	return at, at >= 0
 }

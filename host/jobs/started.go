@@ -120,14 +120,25 @@ func startableJob(j *rivertype.JobRow) bool {
 
 // hasKey reports whether the JSON object doc has key among its own keys,
 // as PostgreSQL's jsonb ? operator does: keys of nested objects and
-// strings that are values do not count. It reads doc's structure only as
-// far as keys and nesting need (a string is skipped to its closing quote),
-// and reports false for a document that is not an object. It does not
-// decode the args: they hold the job's inputs (up to the body limit), and
-// SQLite's fetch runs it while holding the database's one connection
-// (encoding/json took 32 ms and 5.6 MB for the args of a 4 MiB body).
+// strings that are values do not count (keyValue).
 func hasKey(doc []byte, key string) bool {
+	_, n, _ := keyValue(doc, key)
+	return n > 0
+}
+
+// keyValue finds key among the JSON object doc's own keys, as hasKey
+// reads them: n is how many times doc has it before its end or the first
+// place it is not JSON (ok false), and at the index of the first one's
+// value (after the colon and any space; -1 when n is 0). It reads doc's
+// structure only as far as keys and nesting need (a string is skipped to
+// its closing quote), and finds nothing in a document that is not an
+// object. It does not decode the args: they hold the job's inputs (up to
+// the body limit), and SQLite's fetch runs it while holding the
+// database's one connection (encoding/json took 32 ms and 5.6 MB for the
+// args of a 4 MiB body).
+func keyValue(doc []byte, key string) (at, n int, ok bool) {
 	depth, object, wantKey := 0, false, false // object: doc is one
+	at = -1
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
 		case '{':
@@ -144,16 +155,21 @@ func hasKey(doc []byte, key string) bool {
 		case '"':
 			end := stringEnd(doc, i)
 			if end < 0 {
-				return false
+				return at, n, false
 			}
 			if wantKey && depth == 1 && keyIs(doc[i:end+1], key) {
-				return true
+				if n++; n == 1 {
+					at = end + 1
+					for at < len(doc) && (doc[at] == ' ' || doc[at] == '\t' || doc[at] == '\n' || doc[at] == '\r' || doc[at] == ':') {
+						at++
+					}
+				}
 			}
 			wantKey = false
 			i = end
 		}
 	}
-	return false
+	return at, n, n == 0 || at < len(doc)
 }
 
 // stringEnd returns the index of the quote that closes the JSON string
