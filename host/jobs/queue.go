@@ -451,7 +451,11 @@ func (t sqlInsertTx) queryRow(ctx context.Context, query string, args []any, des
 // callers of Enqueue encoded (insertItem.encoded): River's client
 // marshalled them again with json.Marshal, in the one inserter, while it
 // held the database's one connection (about 200 µs a job for a 16 KiB
-// body held twice, BenchmarkRunArgsEncode).
+// body held twice, BenchmarkRunArgsEncode). The args are stored as the
+// text they are, not as JSONB, which SQLite parsed from the text at the
+// insert and rendered back as text at every fetch; River's statements
+// read both forms (and so did this queue's before it wrote text), and
+// the queue's fetch returns text as it is (sqliteFetchSQL).
 func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
 	jobs := make([]*riverdriver.JobInsertFastParams, len(items))
 	for i, it := range items {
@@ -463,7 +467,7 @@ func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int
 			Metadata: []byte("{}"), Priority: riverPriority, Queue: queueRuns, State: rivertype.JobStateAvailable,
 			Tags: []string{}}
 	}
-	res, err := sqliteInsertJobs(ctx, t.tx, jobs)
+	res, err := sqliteInsertJobs(ctx, t.tx, jobs, sqliteInsertRunsRow)
 	if err != nil {
 		return nil, err
 	}

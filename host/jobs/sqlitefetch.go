@@ -30,8 +30,11 @@ import (
 // positional parameters: 1 the time (or NULL: the database's), 2 the
 // queue, 3 whether to filter by kind, 4 the kinds (a JSON array), 5 the
 // most jobs to take, 6 the client's id, 7 the most entries kept in
-// attempted_by. It returns the columns sqliteJobColumns reads. Its first
-// line is River's, which tells it in the tests and the database's logs.
+// attempted_by. It returns the columns sqliteJobColumns reads, but args
+// stored as text (sqlInsertTx.insertJobs) as they are: River's reads them
+// with json_valid and json, two parses of the body's base64, where their
+// JSON is read once by the worker. Its first line is River's, which tells
+// it in the tests and the database's logs.
 const sqliteFetchSQL = `-- name: JobGetAvailable :many
 UPDATE river_job
 SET
@@ -74,7 +77,7 @@ WHERE id IN (
 )
 RETURNING
     id,
-    cast(CASE WHEN typeof(args) = 'text' AND NOT json_valid(args) THEN args ELSE json(args) END AS blob),
+    cast(CASE WHEN typeof(args) = 'text' THEN args ELSE json(args) END AS blob),
     ` + sqliteJobColumns
 
 // sqliteJobColumns are the columns of a River job row after its id and

@@ -33,6 +33,12 @@ func TestSQLiteFetch_AsRiver(t *testing.T) {
 	want, err := river.JobGetAvailable(ctx, params(2))
 	require.NoError(t, err)
 	require.Len(t, want.Jobs, 2)
+	require.Empty(t, want.DecodeErrors)
+	for _, w := range want.Jobs {
+		// As an earlier version of the queue fetches them (River's
+		// statement), during a rolling upgrade or after a rollback.
+		require.JSONEq(t, `{"a":1}`, string(argsInputs(t, w.EncodedArgs)), "River's fetch reads the args as stored")
+	}
 	got, err := ours.JobGetAvailable(ctx, params(5))
 	require.NoError(t, err)
 	require.Len(t, got.Jobs, 2, "the jobs River's fetch left")

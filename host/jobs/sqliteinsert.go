@@ -29,11 +29,16 @@ import (
 // sqliteInsertJobsSQL inserts River jobs with their defaults as River's
 // JobInsertFastMany writes them (datetime('now', 'subsec') for missing
 // times, JSON columns as jsonb); sqliteInsertJobsRow is each row (10
-// parameters, at most maxStatementRows rows).
+// parameters, at most maxStatementRows rows). sqliteInsertRunsRow is a row
+// whose args are kept as the text they are (sqlInsertTx.insertJobs): cast,
+// since a []byte is bound as a BLOB, which SQLite's JSON functions take
+// for JSONB.
 const (
 	sqliteInsertJobsSQL = `INSERT INTO river_job (args, created_at, kind, max_attempts, metadata, priority, queue,
-	scheduled_at, state, tags) VALUES ` + sqliteInsertJobsRow
+	scheduled_at, state, tags) VALUES `
 	sqliteInsertJobsRow = `(jsonb(?), coalesce(?, datetime('now', 'subsec')), ?, ?, jsonb(?), ?, ?,
+	coalesce(?, datetime('now', 'subsec')), ?, jsonb(?))`
+	sqliteInsertRunsRow = `(cast(? AS text), coalesce(?, datetime('now', 'subsec')), ?, ?, jsonb(?), ?, ?,
 	coalesce(?, datetime('now', 'subsec')), ?, jsonb(?))`
 	sqliteInsertJobsReturning = ` RETURNING id, created_at, scheduled_at`
 )
@@ -63,7 +68,7 @@ func (e *sqliteInsertTx) JobInsertFastMany(ctx context.Context, params *riverdri
 	if !plainInserts(params) {
 		return e.ExecutorTx.JobInsertFastMany(ctx, params)
 	}
-	return sqliteInsertJobs(ctx, e.tx, params.Jobs)
+	return sqliteInsertJobs(ctx, e.tx, params.Jobs, sqliteInsertJobsRow)
 }
 
 // plainInserts reports whether a batch can skip River's statement: no
@@ -102,12 +107,13 @@ func statementRows(n int) []int {
 	return sizes
 }
 
-// sqliteInsertJobs inserts jobs, none unique nor with an id, and returns
+// sqliteInsertJobs inserts jobs, none unique nor with an id, with rows of
+// the form row (sqliteInsertJobsRow or sqliteInsertRunsRow), and returns
 // their rows in the order of jobs.
-func sqliteInsertJobs(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+func sqliteInsertJobs(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams, row string) ([]*riverdriver.JobInsertFastResult, error) {
 	res := make([]*riverdriver.JobInsertFastResult, 0, len(jobs))
 	for _, n := range statementRows(len(jobs)) {
-		part, err := sqliteInsertJobsOnce(ctx, tx, jobs[:n])
+		part, err := sqliteInsertJobsOnce(ctx, tx, jobs[:n], row)
 		if err != nil {
 			return nil, err
 		}
@@ -117,18 +123,18 @@ func sqliteInsertJobs(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobIn
 	return res, nil
 }
 
-// sqliteInsertJobsOnce inserts jobs in one statement.
-func sqliteInsertJobsOnce(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+// sqliteInsertJobsOnce inserts jobs in one statement of rows row.
+func sqliteInsertJobsOnce(ctx context.Context, tx *sql.Tx, jobs []*riverdriver.JobInsertFastParams, row string) ([]*riverdriver.JobInsertFastResult, error) {
 	var q strings.Builder
-	q.Grow(len(sqliteInsertJobsSQL) + (len(jobs)-1)*(len(sqliteInsertJobsRow)+2) + len(sqliteInsertJobsReturning))
+	q.Grow(len(sqliteInsertJobsSQL) + len(jobs)*(len(row)+2) + len(sqliteInsertJobsReturning))
 	q.WriteString(sqliteInsertJobsSQL)
 	args := make([]any, 0, 10*len(jobs))
 	rows := make([]*rivertype.JobRow, len(jobs))
 	for i, j := range jobs {
 		if i > 0 {
 			q.WriteString(", ")
-			q.WriteString(sqliteInsertJobsRow)
 		}
+		q.WriteString(row)
 		metadata := j.Metadata
 		if len(metadata) == 0 {
 			metadata = []byte("{}")
