@@ -60,10 +60,7 @@ func TestFetchedInputs(t *testing.T) {
 	db := openSQLiteDB(t)
 	q := newSQLiteQueue(t, db)
 	inputs := `{"request_body":"x","webhook_data":{"RequestBody":"x"}}`
-	for range 2 {
-		_, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: []byte(inputs)})
-		require.NoError(t, err)
-	}
+	enqueueRuns(t, q, 2, inputs)
 	fetched := newFetchedInputs()
 	ex := wakeDriver{Driver: riversqlite.New(db), db: db, fetched: fetched}.GetExecutor()
 	now := time.Now().Add(time.Minute)

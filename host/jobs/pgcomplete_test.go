@@ -18,10 +18,7 @@ func TestPgComplete_NoArgs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	q, db, _ := openPostgresQueue(t, "hh_jobs_complete_")
-	for range 3 {
-		_, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: []byte(`{"a":1}`)})
-		require.NoError(t, err)
-	}
+	enqueueRuns(t, q, 3, `{"a":1}`)
 	ex := q.client.Driver().GetExecutor()
 	now := time.Now().Add(time.Minute)
 	fetched, err := ex.JobGetAvailable(ctx, &riverdriver.JobGetAvailableParams{ClientID: "test", MaxAttemptedBy: 100,

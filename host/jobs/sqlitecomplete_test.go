@@ -20,10 +20,7 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLiteDB(t)
 	q := newSQLiteQueue(t, db)
-	for range 5 {
-		_, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: []byte(`{"a":1}`)})
-		require.NoError(t, err)
-	}
+	enqueueRuns(t, q, 5, `{"a":1}`)
 	river := riversqlite.New(db).GetExecutor()
 	ours := wakeDriver{Driver: riversqlite.New(db), db: db}.GetExecutor()
 	fetched, err := river.JobGetAvailable(ctx, &riverdriver.JobGetAvailableParams{ClientID: "test", MaxAttemptedBy: 100,

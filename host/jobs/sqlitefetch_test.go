@@ -18,10 +18,7 @@ func TestSQLiteFetch_AsRiver(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLiteDB(t)
 	q := newSQLiteQueue(t, db)
-	for range 4 {
-		_, err := q.Enqueue(ctx, &Request{WebhookID: "w", Handler: "automation/main", Automation: "a", Inputs: []byte(`{"a":1}`)})
-		require.NoError(t, err)
-	}
+	enqueueRuns(t, q, 4, `{"a":1}`)
 	river := riversqlite.New(db).GetExecutor()
 	ours := wakeDriver{Driver: riversqlite.New(db), db: db}.GetExecutor()
 	now := time.Now().Add(time.Minute)

@@ -68,3 +68,13 @@ func completions(at time.Time, metadata []byte, jobs ...*rivertype.JobRow) *rive
 	}
 	return p
 }
+
+// enqueueRuns queues n run jobs with inputs on q.
+func enqueueRuns(t *testing.T, q *Queue, n int, inputs string) {
+	t.Helper()
+	for range n {
+		_, err := q.Enqueue(context.Background(), &Request{WebhookID: "w", Handler: "automation/main", Automation: "a",
+			Inputs: []byte(inputs)})
+		require.NoError(t, err)
+	}
+}
