@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/assert"
@@ -246,4 +248,48 @@ func TestPgInsertRuns_WakesWorkers(t *testing.T) {
 		}
 		stop()
 	}
+}
+
+// TestPgxInsertTx_AsRiverClient checks that the queue's inserts of run
+// jobs through River's pgx driver (a batch with idempotency keys), with
+// args the callers of Enqueue encoded, store what River's client does (but
+// for the times), and River's insert notification when one is due.
+func TestPgxInsertTx_AsRiverClient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q, db, _ := openPostgresQueue(t, "hh_jobs_pgxinsert_")
+	it := newInsertItem(NewJobID(), insertRequests()[1])
+	q.notifyRuns.last.Store(nil) // a notification is due
+	insert := func(fn func(tx pgx.Tx) int64) int64 {
+		var id int64
+		require.NoError(t, pgxTx(ctx, db, func(tx pgx.Tx, _ sendBatch) error {
+			id = fn(tx)
+			return nil
+		}))
+		return id
+	}
+	want := insert(func(tx pgx.Tx) int64 {
+		res, err := q.pgxClient.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: it.args,
+			InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}}})
+		require.NoError(t, err)
+		return res[0].Job.ID
+	})
+	got := insert(func(tx pgx.Tx) int64 {
+		ids, err := pgxInsertTx{tx: tx, client: q.pgxClient, notify: &q.notifyRuns}.insertJobs(ctx, []*insertItem{it})
+		require.NoError(t, err)
+		require.Len(t, ids, 1)
+		return ids[0]
+	})
+	require.NotNil(t, q.notifyRuns.last.Load(), "a notification was sent")
+	row := func(id int64) []any {
+		var (
+			args, metadata, tags, kind, queue, state string
+			maxAttempts, priority                    int64
+		)
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT args::text, metadata::text, tags::text, kind, queue, state::text,
+			max_attempts, priority FROM river_job WHERE id = $1`, id).Scan(&args, &metadata, &tags, &kind, &queue, &state,
+			&maxAttempts, &priority))
+		return []any{args, metadata, tags, kind, queue, state, maxAttempts, priority}
+	}
+	require.Equal(t, row(want), row(got))
 }

@@ -44,7 +44,7 @@ type Queue struct {
 	// CPU per 202. It works no jobs and owns no pool.
 	pgxClient *river.Client[pgx.Tx]
 	// notifyRuns limits the insert notifications of the run jobs the
-	// queue inserts without River's client (pgInsertRuns, sqlInsertTx) as
+	// queue inserts without River's client (pgInsertRuns, insertRuns) as
 	// River's client's limiter would.
 	notifyRuns insertNotifier
 	// hub wakes River's producers after this process's inserts (SQLite
@@ -444,19 +444,30 @@ func (t sqlInsertTx) queryRow(ctx context.Context, query string, args []any, des
 	return t.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
-// insertJobs inserts the run jobs of items as River's client does
+// insertJobs inserts the run jobs of items (insertRuns) with the queue's
+// own statement, their args stored as the text they are, not as JSONB,
+// which SQLite parsed from the text at the insert and rendered back as
+// text at every fetch; River's statements read both forms (and so did
+// this queue's before it wrote text), and the queue's fetch returns text
+// as it is (sqliteFetchSQL).
+func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
+	return insertRuns(ctx, t.client.Driver().UnwrapExecutor(t.tx), t.notify, items,
+		func(jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+			return sqliteInsertJobs(ctx, t.tx, jobs, sqliteInsertRunsRow)
+		})
+}
+
+// insertRuns inserts the run jobs of items as River's client does
 // (InsertManyTx with the queue and max attempts of each, which comes to
-// River's driver as a plain batch: sqliteInsertJobs), with River's insert
+// River's driver as JobInsertFastMany: insert), with River's insert
 // notification when one is due (insertNotifier), but with the args the
 // callers of Enqueue encoded (insertItem.encoded): River's client
-// marshalled them again with json.Marshal, in the one inserter, while it
-// held the database's one connection (about 200 µs a job for a 16 KiB
-// body held twice, BenchmarkRunArgsEncode). The args are stored as the
-// text they are, not as JSONB, which SQLite parsed from the text at the
-// insert and rendered back as text at every fetch; River's statements
-// read both forms (and so did this queue's before it wrote text), and
-// the queue's fetch returns text as it is (sqliteFetchSQL).
-func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
+// marshalled them again with json.Marshal, in the one inserter, which on
+// SQLite held the database's one connection (about 200 µs a job for a
+// 16 KiB body held twice, BenchmarkRunArgsEncode). It returns the jobs'
+// River ids.
+func insertRuns(ctx context.Context, ex riverdriver.ExecutorTx, notify *insertNotifier, items []*insertItem,
+	insert func([]*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error)) ([]int64, error) {
 	jobs := make([]*riverdriver.JobInsertFastParams, len(items))
 	for i, it := range items {
 		args, err := it.encodedArgs()
@@ -467,13 +478,12 @@ func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int
 			Metadata: []byte("{}"), Priority: riverPriority, Queue: queueRuns, State: rivertype.JobStateAvailable,
 			Tags: []string{}}
 	}
-	res, err := sqliteInsertJobs(ctx, t.tx, jobs, sqliteInsertRunsRow)
+	res, err := insert(jobs)
 	if err != nil {
 		return nil, err
 	}
-	if t.notify.due(time.Now()) {
-		err := t.client.Driver().UnwrapExecutor(t.tx).NotifyMany(ctx, &riverdriver.NotifyManyParams{
-			Payload: []string{insertPayload(queueRuns)}, Topic: insertTopic})
+	if notify.due(time.Now()) {
+		err := ex.NotifyMany(ctx, &riverdriver.NotifyManyParams{Payload: []string{insertPayload(queueRuns)}, Topic: insertTopic})
 		if err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
 		}
@@ -492,6 +502,7 @@ const riverPriority = 1
 type pgxInsertTx struct {
 	tx     pgx.Tx
 	client *river.Client[pgx.Tx]
+	notify *insertNotifier
 }
 
 func (t pgxInsertTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -506,20 +517,13 @@ func (t pgxInsertTx) queryRow(ctx context.Context, query string, args []any, des
 	return t.tx.QueryRow(ctx, query, args...).Scan(dest...)
 }
 
+// insertJobs inserts the run jobs of items (insertRuns) with River's
+// driver.
 func (t pgxInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int64, error) {
-	params := make([]river.InsertManyParams, len(items))
-	for i, it := range items {
-		params[i] = river.InsertManyParams{Args: it.args, InsertOpts: &river.InsertOpts{Queue: queueRuns, MaxAttempts: it.max}}
-	}
-	res, err := t.client.InsertManyTx(ctx, t.tx, params)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(res))
-	for i, r := range res {
-		ids[i] = r.Job.ID
-	}
-	return ids, nil
+	ex := t.client.Driver().UnwrapExecutor(t.tx)
+	return insertRuns(ctx, ex, t.notify, items, func(jobs []*riverdriver.JobInsertFastParams) ([]*riverdriver.JobInsertFastResult, error) {
+		return ex.JobInsertFastMany(ctx, &riverdriver.JobInsertFastManyParams{Jobs: jobs})
+	})
 }
 
 // commitInserts writes one batch of Enqueues in a database/sql
@@ -542,7 +546,7 @@ func (q *Queue) pgxInserts(ctx context.Context, items []*insertItem) error {
 // by River's client.
 func (q *Queue) pgxRiverInserts(ctx context.Context, items []*insertItem) error {
 	return pgxTx(ctx, q.db, func(tx pgx.Tx, _ sendBatch) error {
-		return q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient}, items)
+		return q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient, notify: &q.notifyRuns}, items)
 	})
 }
 
