@@ -460,7 +460,10 @@ func (t sqlInsertTx) insertJobs(ctx context.Context, items []*insertItem) ([]int
 // insertRuns inserts the run jobs of items as River's client does
 // (InsertManyTx with the queue and max attempts of each, which comes to
 // River's driver as JobInsertFastMany: insert), with River's insert
-// notification when one is due (insertNotifier), but with the args the
+// notification when one is due (insertNotifier: at most one per 100 ms,
+// River's default cooldown; the SQLite client's own is shorter, but there
+// the queue wakes its producers itself and the notification serves only
+// other processes), but with the args the
 // callers of Enqueue encoded (insertItem.encoded): River's client
 // marshalled them again with json.Marshal, in the one inserter, which on
 // SQLite held the database's one connection (about 200 µs a job for a

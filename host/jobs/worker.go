@@ -57,6 +57,16 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 			return river.JobCancel(errors.New(msg))
 		}
 		a.Inputs = in
+	} else if len(a.Inputs) == 0 {
+		// The fetch may have cut them out and its entry be gone (a row
+		// fetched again while this one waited past RescueAfter, or a
+		// River that copies rows): a run job's inputs are never empty,
+		// so they are read from the stored args rather than run without.
+		in, err := q.storedInputs(ctx, job.ID)
+		if err != nil {
+			return err // River's retry
+		}
+		a.Inputs = in
 	}
 	if a.Concurrency > 0 {
 		ok, err := q.acquireSlot(ctx, a.slotKey(), a.Concurrency, job.ID)
@@ -205,4 +215,18 @@ func failed(job *river.Job[runArgs], lastAttempt bool, msg string, out *Outcome,
 		return &outcome{state: StateRetrying, errMsg: msg, out: out, timedOut: timedOut}, err
 	}
 	return &outcome{state: StateFailed, errMsg: msg, out: out, timedOut: timedOut}, river.JobCancel(err)
+}
+
+// storedInputs reads a run job's inputs from its River row's args as
+// stored (Work's fallback when the fetch's copy of them is gone).
+func (q *Queue) storedInputs(ctx context.Context, riverID int64) (argBytes, error) {
+	var args []byte
+	if err := q.db.QueryRowContext(ctx, q.d.q(`SELECT `+q.d.argsText+` FROM river_job WHERE id = ?`), riverID).Scan(&args); err != nil {
+		return nil, fmt.Errorf("jobs: read the job's args: %w", err)
+	}
+	var a runArgs
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
+	}
+	return a.Inputs, nil
 }
