@@ -40,7 +40,9 @@ const (
 // clients it does not hold share one allowance, overflow, of the same
 // burst and rate: their failures are counted there and they wait on it.
 // That is the trade-off: during such a spray, a client not yet in the
-// table, the admin too, may be answered 429 for the others' failures, and
+// table, the admin too, is answered 429 for the others' failures (the
+// sprayer can keep the shared allowance spent for as long as it sprays:
+// review rev5), and
 // the clients the table holds keep their own counts; a spray gets no more
 // guesses than max+1 clients would.
 type authThrottle struct {
