@@ -110,3 +110,19 @@ func TestFinish_RecordDoesNotShareTheBody(t *testing.T) {
 		require.Equal(t, string(want), string(r.Inputs), ct)
 	}
 }
+
+// TestAppendJSONString_NoAllocations: escaping a text into room made for
+// it allocates nothing, whatever its script or control bytes (review rev4:
+// each run of non-ASCII or control bytes went through dict.AppendJSON, an
+// allocation a word of a Cyrillic body).
+func TestAppendJSONString_NoAllocations(t *testing.T) {
+	for name, s := range map[string]string{
+		"ascii":    strings.Repeat(`{"id":"abc","msg":"fix \"x\""} `, 50),
+		"cyrillic": strings.Repeat(`{"сообщение":"исправить ошибку"} `, 50),
+		"control":  strings.Repeat("a\x01", 500),
+	} {
+		buf := make([]byte, 0, 8*len(s)+2)
+		require.Equal(t, string(dict.AppendJSON(nil, s, "")), string(appendJSONString(buf, s)), name)
+		require.Zero(t, testing.AllocsPerRun(20, func() { appendJSONString(buf, s) }), name)
+	}
+}

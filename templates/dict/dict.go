@@ -489,6 +489,10 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(appendJSONChars(append(b, '"'), s), '"')
 }
 
+// AppendJSONChars appends s escaped as AppendJSON escapes a string's
+// characters, without the quotes and without boxing s in an interface.
+func AppendJSONChars(b []byte, s string) []byte { return appendJSONChars(b, s) }
+
 // appendJSONChars appends s escaped as in a JSON string, without quotes.
 func appendJSONChars(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
