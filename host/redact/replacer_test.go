@@ -400,8 +400,10 @@ func TestReplacer_AutomatonBuiltWhenNeeded(t *testing.T) {
 	require.Equal(t, "a record without it", r.replace("a record without it"))
 	runtime.ReadMemStats(&after)
 	require.True(t, r.ac == nil, "the automaton was built for a text without the forms")
-	// The forms and the filter: about 150 KB (with the automaton, 1.4 MB).
-	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(512<<10))
+	// The forms and the filter: about 150 KB, 690 KB under -race (with the
+	// automaton, 1.4 MB more): the bound is between, not at 512 KB, which
+	// -race passed 3 to 5 times in 20 (review rev4).
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
 
 	text := "echoed: " + string(token) + " and " + url.QueryEscape(string(token))
 	want := stdReplacer(set).Replace(text)
