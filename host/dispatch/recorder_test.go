@@ -547,25 +547,7 @@ func TestRecorder_OutputReusesTheExtensionsJSON(t *testing.T) {
 func TestRecorder_QueueHoldsRecordsNotRequests(t *testing.T) {
 	t.Parallel()
 	r, bundle := setupRecorder(t, RecorderConfig{})
-	entered, release := make(chan struct{}), make(chan struct{})
-	bundle.fault.mu.Lock()
-	bundle.fault.entered, bundle.fault.release = entered, release
-	bundle.fault.mu.Unlock()
-
-	r.record(pending("first"))
-	flushed := make(chan struct{})
-	go func() {
-		r.flush()
-		close(flushed)
-	}()
-	<-entered // the first batch's write holds the recorder
-
-	released := false
-	defer func() {
-		if !released {
-			close(release) // lets the recorder close
-		}
-	}()
+	release, flushed := holdWrites(t, r, bundle) // the first batch's write holds the recorder
 	collected := make(chan struct{})
 	id := queueCollectable(r, collected)
 	for range 100 {
@@ -584,8 +566,7 @@ func TestRecorder_QueueHoldsRecordsNotRequests(t *testing.T) {
 		t.Fatal("a queued record keeps its pendingRun reachable")
 	}
 
-	close(release)
-	released = true
+	release()
 	<-flushed
 	r.flush()
 	run, err := bundle.st.GetRun(bundle.ctx, id)
