@@ -114,13 +114,16 @@ func (f *fetchedInputs) len() int {
 const inputsKey = "inputs"
 
 // cutInputs returns args with the value of their only top-level
-// inputsKey replaced by "", and that value's base64 (a slice of args);
+// inputsKey (in any case) replaced by "", and that value's base64 (a slice of args);
 // ok is false when args are not such an object or the value is not a
 // string as MarshalText writes it (no escape, no line break, which
 // base64's decoder would skip where JSON refuses it).
 func cutInputs(args []byte) (cut, b64 []byte, ok bool) {
-	at, n, ok := keyValue(args, inputsKey)
-	if !ok || n != 1 || args[at] != '"' {
+	// A second key that encoding/json would decode into the inputs (in
+	// another case) leaves the args to River's decoding, which keeps the
+	// last of them (review rev3).
+	at, n, folded, ok := keyValue(args, inputsKey)
+	if !ok || n != 1 || folded != 1 || args[at] != '"' {
 		return nil, nil, false
 	}
 	end := bytes.IndexByte(args[at+1:], '"')

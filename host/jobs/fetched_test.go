@@ -32,6 +32,12 @@ func TestCutInputs(t *testing.T) {
 		{"Escaped", `{"inputs":"QQ\u003d\u003d"}`, "", ""},
 		{"LineBreak", `{"inputs":"QQ\n=="}`, "", ""},
 		{"Twice", `{"inputs":"QQ==","inputs":"Qg=="}`, "", ""},
+		// encoding/json decodes a key in any case into the inputs, and
+		// keeps the last (review rev3): River's decoding is left to it.
+		{"TwiceInAnotherCase", `{"inputs":"QQ==","INPUTS":"Qg=="}`, "", ""},
+		{"FoldedFirst", `{"input\u017f":"QQ==","inputs":"Qg=="}`, "", ""},
+		{"FoldedRaw", `{"inputſ":"QQ==","inputs":"Qg=="}`, "", ""},
+		{"OnlyInAnotherCase", `{"Inputs":"QQ=="}`, "", ""},
 		{"None", `{"job_id":"j"}`, "", ""},
 		{"NotAnObject", `["inputs","QQ=="]`, "", ""},
 		{"Unterminated", `{"inputs":"QQ==`, "", ""},

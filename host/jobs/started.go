@@ -122,21 +122,23 @@ func startableJob(j *rivertype.JobRow) bool {
 // as PostgreSQL's jsonb ? operator does: keys of nested objects and
 // strings that are values do not count (keyValue).
 func hasKey(doc []byte, key string) bool {
-	_, n, _ := keyValue(doc, key)
+	_, n, _, _ := keyValue(doc, key)
 	return n > 0
 }
 
 // keyValue finds key among the JSON object doc's own keys, as hasKey
 // reads them: n is how many times doc has it before its end or the first
 // place it is not JSON (ok false), and at the index of the first one's
-// value (after the colon and any space; -1 when n is 0). It reads doc's
+// value (after the colon and any space; -1 when n is 0); folded is how
+// many of its keys encoding/json would decode into a field named key
+// (key in any case, n of them included). It reads doc's
 // structure only as far as keys and nesting need (a string is skipped to
 // its closing quote), and finds nothing in a document that is not an
 // object. It does not decode the args: they hold the job's inputs (up to
 // the body limit), and SQLite's fetch runs it while holding the
 // database's one connection (encoding/json took 32 ms and 5.6 MB for the
 // args of a 4 MiB body).
-func keyValue(doc []byte, key string) (at, n int, ok bool) {
+func keyValue(doc []byte, key string) (at, n, folded int, ok bool) {
 	depth, object, wantKey := 0, false, false // object: doc is one
 	at = -1
 	for i := 0; i < len(doc); i++ {
@@ -155,7 +157,10 @@ func keyValue(doc []byte, key string) (at, n int, ok bool) {
 		case '"':
 			end := stringEnd(doc, i)
 			if end < 0 {
-				return at, n, false
+				return at, n, folded, false
+			}
+			if wantKey && depth == 1 && keyFolds(doc[i:end+1], key) {
+				folded++
 			}
 			if wantKey && depth == 1 && keyIs(doc[i:end+1], key) {
 				if n++; n == 1 {
@@ -169,7 +174,7 @@ func keyValue(doc []byte, key string) (at, n int, ok bool) {
 			i = end
 		}
 	}
-	return at, n, n == 0 || at < len(doc)
+	return at, n, folded, n == 0 || at < len(doc)
 }
 
 // stringEnd returns the index of the quote that closes the JSON string
@@ -190,6 +195,20 @@ func stringEnd(doc []byte, start int) int {
 		}
 		i++
 	}
+}
+
+// keyFolds reports whether the JSON string quoted (quotes included) is key
+// in any case, as encoding/json matches a field's name (strings.EqualFold,
+// which folds ſ to s and K to k as well).
+func keyFolds(quoted []byte, key string) bool {
+	if len(quoted) < len(key)+2 && bytes.IndexByte(quoted, '\\') < 0 {
+		return false
+	}
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return strings.EqualFold(string(quoted[1:len(quoted)-1]), key)
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && strings.EqualFold(s, key)
 }
 
 // keyIs reports whether the JSON string quoted (quotes included) is key.
