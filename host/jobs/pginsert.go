@@ -22,18 +22,27 @@ import (
 // as River's client would send it (insertNotifier).
 
 // pgInsertRunsSQL inserts run jobs into River's table and their records
-// into hookhost's, and answers the number of records. Its parameters are
-// arrays, one element a job: the record's id, River's args, max attempts,
-// webhook id, handler, automation, stored inputs, retry_of, callback URL,
-// created_at (unix microseconds) and size; then River's kind and queue,
-// whether to notify, the topic and the payload. River's created_at and
-// scheduled_at are the database's now(), not this process's clock as
-// River's pgx driver takes it: River's fetch compares scheduled_at with
-// the database's now(), and the fetch marks (pgfetch.go) expect a job to
-// commit within fetchLag of it, which a clock ahead of the database's, or
-// a wait for a connection, would break. The CTE n is read twice, so
-// PostgreSQL materializes it, and each job's nextval runs once (a CTE
-// with a volatile function is never inlined).
+// into hookhost's, and answers the number of records. Its parameters
+// $1-$12 are arrays, one element a job: the record's id, max attempts,
+// webhook id, handler, automation, retry_of, callback URL, created_at
+// (unix microseconds), size, and where the job's River args and stored
+// inputs are in $13: the args at args_at (a 0-based offset) for args_len
+// bytes, the inputs right after them for inputs_len. $13 holds the large
+// values of every job one after the other (pgInsertBlob), so that pgx
+// copies them once, where an array's elements were appended to its
+// buffer one by one (growing it a quarter at a time). Then River's kind
+// and queue, whether to notify, the topic and the payload. River's
+// created_at and scheduled_at are the database's now(), not this
+// process's clock as River's pgx driver takes it: River's fetch compares
+// scheduled_at with the database's now(), and the fetch marks
+// (pgfetch.go) expect a job to commit within fetchLag of it, which a
+// clock ahead of the database's, or a wait for a connection, would break.
+// The CTE n is read twice, so PostgreSQL materializes it, and each job's
+// nextval runs once (a CTE with a volatile function is never inlined);
+// the large values are cut from $13 by each insert, so n holds only
+// offsets. The args are JSON (encoding/json's: valid UTF-8, with no NUL),
+// read as text and then as jsonb, as River's driver has PostgreSQL read
+// them.
 //
 // The notification is River's NotifyMany: its channel is River's insert
 // topic in the connection's schema (River's listener listens on
@@ -41,22 +50,24 @@ import (
 // all if the statement fails.
 const pgInsertRunsSQL = `WITH n AS (
 	SELECT nextval('river_job_id_seq'::regclass) AS river_id, v.*
-	FROM unnest($1::text[], $2::jsonb[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-		$8::text[], $9::text[], $10::bigint[], $11::bigint[])
-		AS v(id, args, max_attempts, webhook_id, handler, automation, inputs, retry_of, callback_url, created_at, size)
+	FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::bigint[], $9::bigint[], $10::integer[], $11::integer[], $12::integer[])
+		AS v(id, max_attempts, webhook_id, handler, automation, retry_of, callback_url, created_at, size,
+			args_at, args_len, inputs_len)
 ), j AS (
 	INSERT INTO river_job (id, args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
-	SELECT river_id, args, now(), $12, max_attempts, '{}'::jsonb, 1, $13, now(), 'available', '{}'::varchar(255)[]
+	SELECT river_id, convert_from(substring($13::bytea FROM args_at + 1 FOR args_len), 'UTF8')::jsonb, now(), $14,
+		max_attempts, '{}'::jsonb, 1, $15, now(), 'available', '{}'::varchar(255)[]
 	FROM n
 ), h AS (
 	INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, inputs, retry_of,
 		callback_url, created_at, size)
-	SELECT id, river_id, webhook_id, handler, automation, 'queued', max_attempts, inputs, retry_of, callback_url,
-		created_at, size
+	SELECT id, river_id, webhook_id, handler, automation, 'queued', max_attempts,
+		substring($13::bytea FROM args_at + args_len + 1 FOR inputs_len), retry_of, callback_url, created_at, size
 	FROM n
 	RETURNING 1
 )
-SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $15::text), $16) WHERE $14) IS NULL FROM h`
+SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $17::text), $18) WHERE $16) IS NULL FROM h`
 
 // riverInsertNotifyCooldown is how often River's client notifies a queue's
 // inserts at most: its insert notification limiter waits its
@@ -94,35 +105,17 @@ func plainRuns(items []*insertItem) bool {
 // pgInsertRuns writes items, none with an idempotency key, in one
 // statement and one round trip, committed on its own.
 func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
-	n := len(items)
-	var (
-		ids, webhooks, handlers, automations = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		retryOf, callbacks                   = make([]string, n), make([]string, n)
-		args                                 = make([][]byte, n)
-		inputs                               = make([][]byte, n)
-		maxAttempts                          = make([]int16, n)
-		created, sizes                       = make([]int64, n), make([]int64, n)
-	)
-	for i, it := range items {
-		it.res = Result{JobID: it.id}
-		a, err := it.encodedArgs()
-		if err != nil {
-			return fmt.Errorf("insert river jobs: error marshaling args to JSON: %w", err)
-		}
-		r := it.req
-		ids[i], args[i], maxAttempts[i] = it.id, a, int16(it.max)
-		webhooks[i], handlers[i], automations[i] = r.WebhookID, r.Handler, r.Automation
-		inputs[i], retryOf[i], callbacks[i] = r.RedactedInputs, r.RetryOf, r.Options.CallbackURL
-		if inputs[i] == nil {
-			inputs[i] = []byte{} // the column is NOT NULL
-		}
-		created[i], sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
+	p, err := newPgInsertParams(items)
+	if err != nil {
+		return err
 	}
 	notify := q.notifyRuns.due(time.Now())
-	err := onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
+	err = onPgx(ctx, q.db, func(c *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
-		b.Queue(pgInsertRunsSQL, ids, args, maxAttempts, webhooks, handlers, automations, inputs, retryOf, callbacks,
-			created, sizes, kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
+		b.Queue(pgInsertRunsSQL, p.ids, p.maxAttempts, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks,
+			p.created, p.sizes, p.argsAt, p.argsLen, p.inputsLen, p.blob,
+			kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
+		reserveWrite(c, p.wireSize())
 		br := send(ctx, &b)
 		var (
 			got        int64
@@ -135,12 +128,12 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		if err != nil {
 			return fmt.Errorf("insert jobs: %w", err)
 		}
-		if got != int64(n) {
-			return fmt.Errorf("insert jobs: inserted %d records of %d", got, n)
+		if got != int64(len(items)) {
+			return fmt.Errorf("insert jobs: inserted %d records of %d", got, len(items))
 		}
 		return nil
 	})
-	if err != nil && q.pgInserted(ctx, ids, created) {
+	if err != nil && q.pgInserted(ctx, p.ids, p.created) {
 		// The statement committed and its answer was lost (a connection
 		// dropped after the commit), or this is the retry of such a
 		// batch, which found its records: the jobs are queued, and their
@@ -149,6 +142,66 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return nil
 	}
 	return err
+}
+
+// pgInsertParams are pgInsertRunsSQL's per-job parameters.
+type pgInsertParams struct {
+	ids, webhooks, handlers, automations, retryOf, callbacks []string
+	maxAttempts                                              []int16
+	created, sizes                                           []int64
+	argsAt, argsLen, inputsLen                               []int32
+	// blob is every job's River args and stored inputs, one after the
+	// other (pgInsertRunsSQL's $13).
+	blob []byte
+}
+
+// newPgInsertParams lays out items as pgInsertRunsSQL's parameters, and
+// sets each item's result.
+func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
+	n := len(items)
+	p := &pgInsertParams{
+		ids: make([]string, n), webhooks: make([]string, n), handlers: make([]string, n), automations: make([]string, n),
+		retryOf: make([]string, n), callbacks: make([]string, n), maxAttempts: make([]int16, n),
+		created: make([]int64, n), sizes: make([]int64, n),
+		argsAt: make([]int32, n), argsLen: make([]int32, n), inputsLen: make([]int32, n),
+	}
+	args := make([][]byte, n)
+	total := 0
+	for i, it := range items {
+		a, err := it.encodedArgs()
+		if err != nil {
+			return nil, fmt.Errorf("insert river jobs: error marshaling args to JSON: %w", err)
+		}
+		args[i] = a
+		total += len(a) + len(it.req.RedactedInputs)
+	}
+	if total > math.MaxInt32 {
+		return nil, fmt.Errorf("insert jobs: a batch of %d bytes is more than one statement holds", total)
+	}
+	p.blob = make([]byte, 0, total)
+	for i, it := range items {
+		it.res = Result{JobID: it.id}
+		r := it.req
+		p.ids[i], p.maxAttempts[i] = it.id, int16(it.max)
+		p.webhooks[i], p.handlers[i], p.automations[i] = r.WebhookID, r.Handler, r.Automation
+		p.retryOf[i], p.callbacks[i] = r.RetryOf, r.Options.CallbackURL
+		p.created[i], p.sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
+		p.argsAt[i], p.argsLen[i], p.inputsLen[i] = int32(len(p.blob)), int32(len(args[i])), int32(len(r.RedactedInputs))
+		p.blob = append(p.blob, args[i]...)
+		p.blob = append(p.blob, r.RedactedInputs...)
+	}
+	return p, nil
+}
+
+// wireSize is about how many bytes the statement's Bind message takes:
+// the blob and each job's other values with their lengths.
+func (p *pgInsertParams) wireSize() int {
+	n := len(p.blob) + 1024
+	for i := range p.ids {
+		n += 64 + len(p.ids[i]) + len(p.webhooks[i]) + len(p.handlers[i]) + len(p.automations[i]) +
+			len(p.retryOf[i]) + len(p.callbacks[i])
+	}
+	return n
 }
 
 // pgInserted reports whether every record of ids exists with its

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,4 +294,39 @@ func TestPgxInsertTx_AsRiverClient(t *testing.T) {
 		return []any{args, metadata, tags, kind, queue, state, maxAttempts, priority}
 	}
 	require.Equal(t, row(want), row(got))
+}
+
+// TestPgInsertRuns_BatchMemory checks that a batch of jobs with a large
+// body each is sent without pgx's buffers growing a step at a time: the
+// bytes the insert allocates stay within a few times the batch's args and
+// inputs (they are copied into the statement's parameter, into pgx's
+// parameter buffer and into its write buffer), where growing the buffers
+// by appends allocated about ten times as much. It does not run in
+// parallel: it reads the process's allocations.
+func TestPgInsertRuns_BatchMemory(t *testing.T) {
+	ctx := context.Background()
+	q, _, _ := openPostgresQueue(t, "hh_jobs_insert_")
+	body, err := json.Marshal(strings.Repeat(`{"id":"0123456789abcdef","message":"Fix the <thing> & more"},`, 300))
+	require.NoError(t, err)
+	in := []byte(`{"request_method":"POST","request_body":` + string(body) + `}`)
+	batch := func() (items []*insertItem, payload uint64) {
+		for range 32 {
+			it := newInsertItem(NewJobID(), &Request{WebhookID: "w", Handler: "automation/a", Automation: "a",
+				Inputs: in, RedactedInputs: in})
+			items = append(items, it)
+			payload += uint64(len(it.encoded) + len(in))
+		}
+		return items, payload
+	}
+	warm, _ := batch() // prepares the statement on the pool's connection
+	require.NoError(t, q.pgInsertRuns(ctx, warm))
+
+	items, payload := batch()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	require.NoError(t, q.pgInsertRuns(ctx, items))
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("payload %d bytes, allocated %d (%.1fx)", payload, alloc, float64(alloc)/float64(payload))
+	assert.Less(t, alloc, 5*payload, "the insert allocated %.1f times its payload", float64(alloc)/float64(payload))
 }
