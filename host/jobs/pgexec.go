@@ -65,6 +65,7 @@ type pgExec struct {
 // the same statement, the start of the run jobs it took (pgFetchStartSQL,
 // fetchTx): one round trip.
 func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
+	growStack(params.MaxToLock) // River fetches on a goroutine of its own
 	var res *riverdriver.JobGetAvailableResult
 	if e.started == nil || params.Schema != "" || params.Now != nil {
 		err := e.onConn(ctx, func(ex riverdriver.Executor) error {

@@ -70,6 +70,7 @@ func (d wakeDriver) GetExecutor() riverdriver.Executor {
 // its fsync held the database's one connection from the inserts behind
 // the 202s.
 func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
+	growStack(params.MaxToLock) // River fetches on a goroutine of its own
 	var (
 		res      *riverdriver.JobGetAvailableResult
 		ids      []int64
