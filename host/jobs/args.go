@@ -36,17 +36,6 @@ type runArgs struct {
 // Kind is River's job kind.
 func (runArgs) Kind() string { return kindRun }
 
-// UnmarshalJSON decodes a as encoding/json would without it. It is the
-// first thing River does on an attempt's goroutine (its work unit decodes
-// the job's args), so it grows that goroutine's stack to what the attempt
-// needs at once (growStack), before encoding/json's decoding and the
-// attempt's work below it grow it a doubling at a time.
-func (a *runArgs) UnmarshalJSON(data []byte) error {
-	growStack(len(data))
-	type plain runArgs // without this method
-	return json.Unmarshal(data, (*plain)(a))
-}
-
 // encode returns json.Marshal(a), byte for byte, without
 // encoding/json's pass over the base64 of the inputs (its escaping of a
 // text, which base64 never needs) and its copies: the rest is marshalled

@@ -110,12 +110,11 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return err
 	}
 	notify := q.notifyRuns.due(time.Now())
-	err = onPgx(ctx, q.db, func(c *pgx.Conn, send sendBatch) error {
+	err = onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
 		b.Queue(pgInsertRunsSQL, p.ids, p.maxAttempts, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks,
 			p.created, p.sizes, p.argsAt, p.argsLen, p.inputsLen, p.blob,
 			kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
-		reserveWrite(c, p.wireSize())
 		br := send(ctx, &b)
 		var (
 			got        int64
@@ -143,6 +142,10 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	}
 	return err
 }
+
+// maxPgValue is the largest value, and message, PostgreSQL takes (1 GiB):
+// a batch's blob must be smaller.
+const maxPgValue = 1 << 30
 
 // pgInsertParams are pgInsertRunsSQL's per-job parameters.
 type pgInsertParams struct {
@@ -175,8 +178,8 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 		args[i] = a
 		total += len(a) + len(it.req.RedactedInputs)
 	}
-	if total > math.MaxInt32 {
-		return nil, fmt.Errorf("insert jobs: a batch of %d bytes is more than one statement holds", total)
+	if total >= maxPgValue {
+		return nil, fmt.Errorf("insert jobs: a batch of %d bytes is more than one PostgreSQL value holds", total)
 	}
 	p.blob = make([]byte, 0, total)
 	for i, it := range items {
@@ -191,17 +194,6 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 		p.blob = append(p.blob, r.RedactedInputs...)
 	}
 	return p, nil
-}
-
-// wireSize is about how many bytes the statement's Bind message takes:
-// the blob and each job's other values with their lengths.
-func (p *pgInsertParams) wireSize() int {
-	n := len(p.blob) + 1024
-	for i := range p.ids {
-		n += 64 + len(p.ids[i]) + len(p.webhooks[i]) + len(p.handlers[i]) + len(p.automations[i]) +
-			len(p.retryOf[i]) + len(p.callbacks[i])
-	}
-	return n
 }
 
 // pgInserted reports whether every record of ids exists with its

@@ -163,6 +163,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		CancelledJobRetentionPeriod: cfg.Retention,
 		DiscardedJobRetentionPeriod: cfg.Retention,
 		ErrorHandler:                errorHandler{q: q}, // run jobs River cannot read: unreadable.go
+		// Before River decodes an attempt's args, on its goroutine.
+		Hooks: []rivertype.Hook{river.HookWorkBeginFunc(growAttemptStack)},
 	})
 	if err != nil {
 		q.closePool()

@@ -1,5 +1,11 @@
 package jobs
 
+import (
+	"context"
+
+	"github.com/riverqueue/river/rivertype"
+)
+
 // growStack grows the calling goroutine's stack to at least 32 KiB at
 // once. River runs every attempt, and every fetch, on a goroutine of its
 // own, which starts with a small stack, and an attempt's path (decoding
@@ -11,7 +17,8 @@ package jobs
 // large makes the runtime grow the stack once, to the first power of two
 // that holds it, while the stack is still shallow (the technique of
 // CockroachDB's growstack package). It is called where River hands such a
-// goroutine to hookhost first: runArgs.UnmarshalJSON and the executors'
+// goroutine to hookhost first: River's work-begin hook (growAttemptStack),
+// which runs before River decodes the args, and the executors'
 // JobGetAvailable.
 //
 // i is any number: reading buf at an index the compiler cannot know
@@ -26,3 +33,10 @@ func growStack(i int) byte {
 // growStackBytes is growStack's frame: with the frames below it, the
 // stack grows to 32 KiB.
 const growStackBytes = 16 << 10
+
+// growAttemptStack is River's work-begin hook: it grows the attempt's
+// goroutine's stack (growStack) before River decodes the job's args.
+func growAttemptStack(_ context.Context, job *rivertype.JobRow) error {
+	growStack(int(job.ID))
+	return nil
+}
