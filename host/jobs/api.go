@@ -134,20 +134,13 @@ func (q *Queue) Retry(ctx context.Context, id string) (Result, error) {
 	if !j.State.Final() {
 		return Result{}, ErrNotFinished
 	}
-	// The args as stored, read with SQL of our own: River's JobGet fails
-	// for a row whose JSON SQLite cannot parse, which is a job that failed
-	// because its args could not be read (unreadable.go).
-	var args []byte
-	err = q.db.QueryRowContext(ctx, q.d.q(`SELECT `+q.d.argsText+` FROM river_job WHERE id = ?`), j.RiverID).Scan(&args)
+	// The args as stored, with the real inputs (storedArgs).
+	a, err := q.storedArgs(ctx, j.RiverID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Result{}, ErrInputsGone
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("jobs: read the job's args: %w", err)
-	}
-	var a runArgs
-	if err := json.Unmarshal(args, &a); err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
+		return Result{}, err
 	}
 	opts := Options{Timeout: time.Duration(a.TimeoutMS) * time.Millisecond, Concurrency: a.Concurrency, CallbackURL: a.CallbackURL}
 	if a.Explicit {

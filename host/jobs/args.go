@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"time"
 )
 
@@ -17,13 +16,16 @@ const (
 	kindDelivery   = "hookhost.delivery"
 )
 
-// runArgs are a run job's River args. They hold the real inputs.
+// runArgs are a run job's River args. Jobs queued since schema version
+// 11 keep their real inputs apart, raw, in hookhost_job_inputs (inputs.go),
+// and their args have no inputs key; Inputs holds those of jobs queued
+// before, in base64 (argBytes), and the inputs the worker runs with.
 type runArgs struct {
 	JobID       string   `json:"job_id"`
 	WebhookID   string   `json:"webhook_id"`
 	Handler     string   `json:"handler"`
 	Automation  string   `json:"automation"`
-	Inputs      argBytes `json:"inputs"`
+	Inputs      argBytes `json:"inputs,omitempty"`
 	Explicit    bool     `json:"explicit_attempts,omitempty"` // max_attempts was set: automation errors retry
 	TimeoutMS   int64    `json:"timeout_ms"`
 	Concurrency int      `json:"concurrency,omitempty"`
@@ -35,34 +37,6 @@ type runArgs struct {
 
 // Kind is River's job kind.
 func (runArgs) Kind() string { return kindRun }
-
-// encode returns json.Marshal(a), byte for byte, without
-// encoding/json's pass over the base64 of the inputs (its escaping of a
-// text, which base64 never needs) and its copies: the rest is marshalled
-// with empty inputs, and the base64 written once into the document's
-// final buffer. (River's client marshals a job's args with json.Marshal;
-// pgInsertRuns writes them itself.)
-func (a runArgs) encode() ([]byte, error) {
-	inputs := a.Inputs
-	a.Inputs = nil
-	doc, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	// The field's value is the first `"inputs":""` in doc: the strings
-	// before it are escaped, and hold no unescaped quote.
-	const empty = `"` + inputsKey + `":""`
-	at := bytes.Index(doc, []byte(empty))
-	if at < 0 {
-		return nil, errors.New("jobs: encode args: no inputs field")
-	}
-	at += len(empty) - 1 // the closing quote
-	enc := base64.StdEncoding
-	out := make([]byte, 0, len(doc)+enc.EncodedLen(len(inputs)))
-	out = append(out, doc[:at]...)
-	out = enc.AppendEncode(out, inputs)
-	return append(out, doc[at:]...), nil
-}
 
 func (a runArgs) timeout() time.Duration {
 	d := time.Duration(a.TimeoutMS) * time.Millisecond

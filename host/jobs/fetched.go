@@ -10,20 +10,21 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// A run job's args hold its inputs, the request's body twice, in base64
-// (argBytes), and River's work unit decodes them with json.Unmarshal,
-// which reads every byte twice (checking the document, then decoding it):
-// a fifth of the server's CPU of a durable 202 with a 16 KiB body on
-// PostgreSQL (bench/README.md). The queue's fetch (sqliteExec, pgExec)
-// takes the inputs out of the args of the run jobs it hands River
-// (fetchedInputs.strip: finding them costs a search for three bytes), so
-// River decodes the rest, and the worker takes them back from the row
-// River gives it (fetchedInputs.take) and decodes the base64 once. The
-// stored args are not changed: only River's copy in this process.
+// The queue's fetch (sqliteExec, pgExec) reads the real inputs of the
+// run jobs it hands River from hookhost_job_inputs (inputs.go) and keeps
+// them here (fetchedInputs.put), by the row River gives the worker, which
+// takes them back (fetchedInputs.take). Jobs queued before that table
+// existed hold their inputs in their args, the request's body twice in
+// base64 (argBytes), which River's work unit would decode with
+// json.Unmarshal, reading every byte twice: the fetch takes them out of
+// the args River gets (fetchedInputs.strip: finding them costs a search
+// for three bytes), so River decodes the rest, and the worker decodes the
+// base64 once. The stored args are not changed: only River's copy in
+// this process.
 
-// fetchedInputs are the base64 inputs the fetch took out of the args of
-// the run jobs it handed River, by River id, each with the row it came
-// from: River hands the worker that same row. An entry is dropped when the
+// fetchedInputs are the inputs the fetch read for the run jobs it handed
+// River, or took out of their args (in base64), by River id, each with the
+// row it came with: River hands the worker that same row. An entry is dropped when the
 // worker takes it, or when its row is garbage (a job River fetched but
 // never worked, which a row's cleanup drops: runtime.AddCleanup).
 type fetchedInputs struct {
@@ -35,6 +36,7 @@ type fetchedInputs struct {
 type fetchedEntry struct {
 	row weak.Pointer[rivertype.JobRow]
 	b64 []byte // within the row's original args
+	raw []byte // from hookhost_job_inputs, when b64 is nil
 }
 
 // fetchedKey names an entry for the cleanup of its row.
@@ -44,6 +46,30 @@ type fetchedKey struct {
 }
 
 func newFetchedInputs() *fetchedInputs { return &fetchedInputs{m: map[int64]fetchedEntry{}} }
+
+// put keeps inputs (by River id, as fetchInputs reads them) for the
+// workers of the jobs of res.
+func (f *fetchedInputs) put(res *riverdriver.JobGetAvailableResult, inputs map[int64][]byte) {
+	if f == nil || res == nil || len(inputs) == 0 {
+		return
+	}
+	for _, j := range res.Jobs {
+		in, ok := inputs[j.ID]
+		if !ok {
+			continue
+		}
+		f.keep(j, fetchedEntry{raw: in})
+	}
+}
+
+// keep keeps e for the worker of the job of row j.
+func (f *fetchedInputs) keep(j *rivertype.JobRow, e fetchedEntry) {
+	e.row = weak.Make(j)
+	f.mu.Lock()
+	f.m[j.ID] = e
+	f.mu.Unlock()
+	runtime.AddCleanup(j, f.drop, fetchedKey{id: j.ID, row: e.row})
+}
 
 // strip takes the inputs out of the args of the run jobs of res whose row
 // decoded: their args then hold "inputs":"" and f the base64. Args whose
@@ -61,17 +87,14 @@ func (f *fetchedInputs) strip(res *riverdriver.JobGetAvailableResult) {
 		if !ok {
 			continue
 		}
-		w := weak.Make(j)
-		f.mu.Lock()
-		f.m[j.ID] = fetchedEntry{row: w, b64: b64}
-		f.mu.Unlock()
-		runtime.AddCleanup(j, f.drop, fetchedKey{id: j.ID, row: w})
+		f.keep(j, fetchedEntry{b64: b64})
 		j.EncodedArgs = args
 	}
 }
 
-// take returns the inputs strip took out of row's args, decoded; ok is
-// false when it took none (the args River decoded hold them).
+// take returns the inputs put kept for row, or those strip took out of
+// row's args, decoded; ok is false when there are none (the args River
+// decoded hold them, or the worker reads them: storedInputs).
 func (f *fetchedInputs) take(row *rivertype.JobRow) (inputs []byte, ok bool, err error) {
 	if f == nil {
 		return nil, false, nil
@@ -85,6 +108,9 @@ func (f *fetchedInputs) take(row *rivertype.JobRow) (inputs []byte, ok bool, err
 	f.mu.Unlock()
 	if !found || e.row != w {
 		return nil, false, nil
+	}
+	if e.b64 == nil {
+		return e.raw, true, nil
 	}
 	var b argBytes
 	if err := b.decodeBase64(e.b64); err != nil {

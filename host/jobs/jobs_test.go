@@ -3,7 +3,6 @@ package jobs
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -160,35 +159,4 @@ func TestIdempotencyKey(t *testing.T) {
 	require.Len(t, odd, 7+64)
 	require.NotEqual(t, odd, idempotencyKey("a\x00c"))
 	require.Equal(t, odd, idempotencyKey("a\x00b"))
-}
-
-// TestRunArgs_Encode checks that runArgs.encode writes what json.Marshal
-// does, byte for byte.
-func TestRunArgs_Encode(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		args runArgs
-	}{
-		{"Empty", runArgs{}},
-		{"Plain", runArgs{JobID: "j", WebhookID: "w", Handler: "automation/main", Automation: "a",
-			Inputs: argBytes(`{"request_body":"x"}`), TimeoutMS: 30000}},
-		{"Everything", runArgs{JobID: "j", WebhookID: "w", Handler: "h", Automation: "a", Inputs: argBytes("\x00\xff<&>"),
-			Explicit: true, TimeoutMS: 1, Concurrency: 2, CallbackURL: "https://x.example/?a=1&b=<2>", CredentialHeaders: []string{"X-Key"}}},
-		// Strings that hold the field's text, escaped.
-		{"InputsInStrings", runArgs{JobID: `"inputs":""`, WebhookID: `\"inputs\":\"\"`, Automation: `{"inputs":""}`,
-			Inputs: argBytes("in")}},
-		{"Large", runArgs{JobID: "j", Inputs: argBytes(strings.Repeat(`{"a":"\u00e9"},`, 5000))}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			want, err := json.Marshal(tt.args)
-			require.NoError(t, err)
-			got, err := tt.args.encode()
-			require.NoError(t, err)
-			require.Equal(t, string(want), string(got))
-			require.Equal(t, len(got), cap(got), "one buffer of the document's size")
-		})
-	}
 }

@@ -43,7 +43,7 @@ func TestPgComplete_NoArgs(t *testing.T) {
 		states[r.ID] = r.State
 		var args []byte
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT args FROM river_job WHERE id = $1`, r.ID).Scan(&args))
-		require.JSONEq(t, `{"a":1}`, string(argsInputs(t, args)), "stored as they were")
+		requireRunArgs(t, args, "stored as they were")
 	}
 	require.Equal(t, map[int64]rivertype.JobState{fetched.Jobs[0].ID: rivertype.JobStateCompleted,
 		fetched.Jobs[1].ID: rivertype.JobStateCompleted, notRunning: rivertype.JobStateAvailable}, states)

@@ -45,14 +45,15 @@ type pgDriver struct {
 
 // GetExecutor implements riverdriver.Driver.
 func (d pgDriver) GetExecutor() riverdriver.Executor {
-	return &pgExec{Executor: d.Driver.GetExecutor(), db: d.db, native: d.native, started: d.started, health: d.health, marks: d.marks,
-		fetched: d.fetched}
+	return &pgExec{Executor: d.Driver.GetExecutor(), drv: d.Driver, db: d.db, native: d.native, started: d.started, health: d.health,
+		marks: d.marks, fetched: d.fetched}
 }
 
 // pgExec is riverdatabasesql's executor (not of a transaction) with the
 // fetch and the completer's queries run by River's pgx executor.
 type pgExec struct {
 	riverdriver.Executor
+	drv     riverdriver.Driver[*sql.Tx] // River's, whose executor e embeds
 	db      *sql.DB
 	native  riverdriver.Driver[pgx.Tx]
 	started *startedJobs // nil: the fetch records no start
@@ -62,8 +63,8 @@ type pgExec struct {
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch and, in
-// the same statement, the start of the run jobs it took (pgFetchStartSQL,
-// fetchTx): one round trip.
+// the same statement, the start and the real inputs (inputs.go) of the
+// run jobs it took (pgFetchStartSQL, fetchTx): one round trip.
 func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
 	growStack(params.MaxToLock) // River fetches on a goroutine of its own
 	var res *riverdriver.JobGetAvailableResult
@@ -81,6 +82,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		ids      []int64
 		attempts []int
 		live     map[int64]bool
+		inputs   map[int64][]byte
 	)
 	now := e.marks.clock()
 	mark, bounded := e.marks.bound(params, now)
@@ -92,7 +94,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 		var err error
 		res, err = e.native.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
 		ids, attempts, live, err = tx.started(err)
-		bounded = tx.bounded
+		bounded, inputs = tx.bounded, tx.inputs()
 		return err
 	})
 	if err := e.started.fetched(e.health, err, ids, attempts, live); err != nil {
@@ -100,6 +102,7 @@ func (e *pgExec) JobGetAvailable(ctx context.Context, params *riverdriver.JobGet
 	}
 	e.marks.fetched(params, !bounded, now, res)
 	markUnreadable(res)
+	e.fetched.put(res, inputs)
 	e.fetched.strip(res)
 	return res, nil
 }
@@ -145,28 +148,39 @@ func (t *fetchTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 
 // fetchRows are the rows of pgFetchStartSQL as River reads them: its
 // fetch's columns, then the job's River id and attempt, whether the fetch
-// recorded its start and whether it marked the record running, which
-// Scan keeps.
+// recorded its start, whether it marked the record running, and a run
+// job's real inputs, which Scan keeps.
 type fetchRows struct {
 	pgx.Rows
 	ids      []int64
 	attempts []int
 	live     map[int64]bool
+	inputs   map[int64][]byte
 }
 
 // Scan implements pgx.Rows.
 func (r *fetchRows) Scan(dest ...any) error {
 	var (
-		id            int64
-		attempt       int
-		started, live bool
+		id                      int64
+		attempt                 int
+		started, live, hasInput bool
+		inputs                  []byte
 	)
-	if err := r.Rows.Scan(append(dest, &id, &attempt, &started, &live)...); err != nil {
+	if err := r.Rows.Scan(append(dest, &id, &attempt, &started, &live, &inputs, &hasInput)...); err != nil {
 		return err
 	}
 	if started {
 		r.ids, r.attempts = append(r.ids, id), append(r.attempts, attempt)
 		r.live[id] = live
+	}
+	if hasInput {
+		if inputs == nil {
+			inputs = []byte{}
+		}
+		if r.inputs == nil {
+			r.inputs = map[int64][]byte{}
+		}
+		r.inputs[id] = inputs
 	}
 	return nil
 }
@@ -190,6 +204,15 @@ func (t *fetchTx) started(err error) (ids []int64, attempts []int, live map[int6
 		return nil, nil, nil, err
 	}
 	return t.rows.ids, t.rows.attempts, t.rows.live, nil
+}
+
+// inputs returns the real inputs of the run jobs the fetch took, by River
+// id (after started).
+func (t *fetchTx) inputs() map[int64][]byte {
+	if t.rows == nil {
+		return nil
+	}
+	return t.rows.inputs
 }
 
 // sendBatch sends a pgx batch on a connection (pgxSender).
@@ -248,6 +271,14 @@ func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) e
 			return fmt.Errorf("commit: %w", err)
 		}
 		return nil
+	})
+}
+
+// JobDeleteBefore implements riverdriver.Executor: River's cleaner, with
+// the real inputs of the jobs it deletes (deleteBefore).
+func (e *pgExec) JobDeleteBefore(ctx context.Context, params *riverdriver.JobDeleteBeforeParams) (int, error) {
+	return deleteBefore(ctx, e.db, newSQLDialect(DialectPostgres), params, func(tx *sql.Tx) (int, error) {
+		return e.drv.UnwrapExecutor(tx).JobDeleteBefore(ctx, params)
 	})
 }
 

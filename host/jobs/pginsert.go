@@ -21,28 +21,30 @@ import (
 // (which wakes the producers of every server of the database), as often
 // as River's client would send it (insertNotifier).
 
-// pgInsertRunsSQL inserts run jobs into River's table and their records
-// into hookhost's, and answers the number of records. Its parameters
-// $1-$12 are arrays, one element a job: the record's id, max attempts,
-// webhook id, handler, automation, retry_of, callback URL, created_at
-// (unix microseconds), size, and where the job's River args and stored
-// inputs are in $13: the args at args_at (a 0-based offset) for args_len
-// bytes, the inputs right after them for inputs_len. $13 holds the large
-// values of every job one after the other (pgInsertBlob), so that pgx
-// copies them once, where an array's elements were appended to its
-// buffer one by one (growing it a quarter at a time). Then River's kind
-// and queue, whether to notify, the topic and the payload. River's
-// created_at and scheduled_at are the database's now(), not this
-// process's clock as River's pgx driver takes it: River's fetch compares
-// scheduled_at with the database's now(), and the fetch marks
-// (pgfetch.go) expect a job to commit within fetchLag of it, which a
-// clock ahead of the database's, or a wait for a connection, would break.
-// The CTE n is read twice, so PostgreSQL materializes it, and each job's
-// nextval runs once (a CTE with a volatile function is never inlined);
-// the large values are cut from $13 by each insert, so n holds only
-// offsets. The args are JSON (encoding/json's: valid UTF-8, with no NUL),
-// read as text and then as jsonb, as River's driver has PostgreSQL read
-// them.
+// pgInsertRunsSQL inserts run jobs into River's table, their real inputs
+// into hookhost_job_inputs (inputs.go) and their records into hookhost's,
+// and answers the number of records. Its parameters $1-$13 are arrays,
+// one element a job: the record's id, max attempts, webhook id, handler,
+// automation, retry_of, callback URL, created_at (unix microseconds),
+// size, and where the job's River args, stored inputs and real inputs are
+// in $14: the args at args_at (a 0-based offset) for args_len bytes, the
+// stored inputs right after them for shown_len, the real inputs right
+// after those for inputs_len. $14 holds the large values of every job one
+// after the other (pgInsertParams.blob), so that pgx copies them once, where an
+// array's elements were appended to its buffer one by one (growing it a
+// quarter at a time). Then River's kind and queue, whether to notify, the
+// topic and the payload. River's created_at and scheduled_at are the
+// database's now(), not this process's clock as River's pgx driver takes
+// it: River's fetch compares scheduled_at with the database's now(), and
+// the fetch marks (pgfetch.go) expect a job to commit within fetchLag of
+// it, which a clock ahead of the database's, or a wait for a connection,
+// would break. The CTE n is read three times, so PostgreSQL materializes
+// it, and each job's nextval runs once (a CTE with a volatile function is
+// never inlined); the large values are cut from $14 by each insert, so n
+// holds only offsets. The args are JSON (encoding/json's: valid UTF-8,
+// with no NUL), read as text and then as jsonb, as River's driver has
+// PostgreSQL read them. The inputs' insert runs though nothing reads its
+// CTE (PostgreSQL runs every data-modifying statement of a WITH).
 //
 // The notification is River's NotifyMany: its channel is River's insert
 // topic in the connection's schema (River's listener listens on
@@ -51,23 +53,27 @@ import (
 const pgInsertRunsSQL = `WITH n AS (
 	SELECT nextval('river_job_id_seq'::regclass) AS river_id, v.*
 	FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::bigint[], $9::bigint[], $10::integer[], $11::integer[], $12::integer[])
+		$8::bigint[], $9::bigint[], $10::integer[], $11::integer[], $12::integer[], $13::integer[])
 		AS v(id, max_attempts, webhook_id, handler, automation, retry_of, callback_url, created_at, size,
-			args_at, args_len, inputs_len)
+			args_at, args_len, shown_len, inputs_len)
 ), j AS (
 	INSERT INTO river_job (id, args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
-	SELECT river_id, convert_from(substring($13::bytea FROM args_at + 1 FOR args_len), 'UTF8')::jsonb, now(), $14,
-		max_attempts, '{}'::jsonb, 1, $15, now(), 'available', '{}'::varchar(255)[]
+	SELECT river_id, convert_from(substring($14::bytea FROM args_at + 1 FOR args_len), 'UTF8')::jsonb, now(), $15,
+		max_attempts, '{}'::jsonb, 1, $16, now(), 'available', '{}'::varchar(255)[]
+	FROM n
+), i AS (
+	INSERT INTO hookhost_job_inputs (river_id, inputs)
+	SELECT river_id, substring($14::bytea FROM args_at + args_len + shown_len + 1 FOR inputs_len)
 	FROM n
 ), h AS (
 	INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, inputs, retry_of,
 		callback_url, created_at, size)
 	SELECT id, river_id, webhook_id, handler, automation, 'queued', max_attempts,
-		substring($13::bytea FROM args_at + args_len + 1 FOR inputs_len), retry_of, callback_url, created_at, size
+		substring($14::bytea FROM args_at + args_len + 1 FOR shown_len), retry_of, callback_url, created_at, size
 	FROM n
 	RETURNING 1
 )
-SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $17::text), $18) WHERE $16) IS NULL FROM h`
+SELECT count(*), (SELECT pg_notify(concat(current_schema(), '.', $18::text), $19) WHERE $17) IS NULL FROM h`
 
 // riverInsertNotifyCooldown is how often River's client notifies a queue's
 // inserts at most: its insert notification limiter waits its
@@ -113,7 +119,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	err = onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 		var b pgx.Batch
 		b.Queue(pgInsertRunsSQL, p.ids, p.maxAttempts, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks,
-			p.created, p.sizes, p.argsAt, p.argsLen, p.inputsLen, p.blob,
+			p.created, p.sizes, p.argsAt, p.argsLen, p.shownLen, p.inputsLen, p.blob,
 			kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
 		br := send(ctx, &b)
 		var (
@@ -152,9 +158,9 @@ type pgInsertParams struct {
 	ids, webhooks, handlers, automations, retryOf, callbacks []string
 	maxAttempts                                              []int16
 	created, sizes                                           []int64
-	argsAt, argsLen, inputsLen                               []int32
-	// blob is every job's River args and stored inputs, one after the
-	// other (pgInsertRunsSQL's $13).
+	argsAt, argsLen, shownLen, inputsLen                     []int32
+	// blob is every job's River args, stored inputs and real inputs, one
+	// after the other (pgInsertRunsSQL's $14).
 	blob []byte
 }
 
@@ -166,7 +172,7 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 		ids: make([]string, n), webhooks: make([]string, n), handlers: make([]string, n), automations: make([]string, n),
 		retryOf: make([]string, n), callbacks: make([]string, n), maxAttempts: make([]int16, n),
 		created: make([]int64, n), sizes: make([]int64, n),
-		argsAt: make([]int32, n), argsLen: make([]int32, n), inputsLen: make([]int32, n),
+		argsAt: make([]int32, n), argsLen: make([]int32, n), shownLen: make([]int32, n), inputsLen: make([]int32, n),
 	}
 	args := make([][]byte, n)
 	total := 0
@@ -176,7 +182,7 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 			return nil, fmt.Errorf("insert river jobs: error marshaling args to JSON: %w", err)
 		}
 		args[i] = a
-		total += len(a) + len(it.req.RedactedInputs)
+		total += len(a) + len(it.req.RedactedInputs) + len(it.req.Inputs)
 	}
 	if total >= maxPgValue {
 		return nil, fmt.Errorf("insert jobs: a batch of %d bytes is more than one PostgreSQL value holds", total)
@@ -189,9 +195,11 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 		p.webhooks[i], p.handlers[i], p.automations[i] = r.WebhookID, r.Handler, r.Automation
 		p.retryOf[i], p.callbacks[i] = r.RetryOf, r.Options.CallbackURL
 		p.created[i], p.sizes[i] = micros(it.created), int64(len(r.RedactedInputs)+recordOverhead)
-		p.argsAt[i], p.argsLen[i], p.inputsLen[i] = int32(len(p.blob)), int32(len(args[i])), int32(len(r.RedactedInputs))
+		p.argsAt[i], p.argsLen[i] = int32(len(p.blob)), int32(len(args[i]))
+		p.shownLen[i], p.inputsLen[i] = int32(len(r.RedactedInputs)), int32(len(r.Inputs))
 		p.blob = append(p.blob, args[i]...)
 		p.blob = append(p.blob, r.RedactedInputs...)
+		p.blob = append(p.blob, r.Inputs...)
 	}
 	return p, nil
 }

@@ -314,7 +314,7 @@ func TestPgInsertRuns_BatchMemory(t *testing.T) {
 			it := newInsertItem(NewJobID(), &Request{WebhookID: "w", Handler: "automation/a", Automation: "a",
 				Inputs: in, RedactedInputs: in})
 			items = append(items, it)
-			payload += uint64(len(it.encoded) + len(in))
+			payload += uint64(len(it.encoded) + 2*len(in)) // the args, the stored and the real inputs
 		}
 		return items, payload
 	}

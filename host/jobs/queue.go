@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -325,9 +326,10 @@ type insertItem struct {
 	req  *Request
 	id   string
 	args runArgs
-	// encoded are args as stored (runArgs.encode), encoded by the caller
-	// of Enqueue rather than by the one inserter of its batch; nil when
-	// that failed (encodedArgs tries again, and says why).
+	// encoded are args as stored, without the inputs (req.Inputs, stored
+	// apart: inputs.go), encoded by the caller of Enqueue rather than by
+	// the one inserter of its batch; nil when that failed (encodedArgs
+	// tries again, and says why).
 	encoded []byte
 	max     int
 	created time.Time
@@ -342,7 +344,16 @@ func (it *insertItem) encodedArgs() ([]byte, error) {
 	if it.encoded != nil {
 		return it.encoded, nil
 	}
-	return it.args.encode()
+	return json.Marshal(it.args)
+}
+
+// inputs returns the job's real inputs as stored in hookhost_job_inputs
+// (never nil: the column is NOT NULL).
+func (it *insertItem) inputs() []byte {
+	if it.req.Inputs == nil {
+		return []byte{}
+	}
+	return it.req.Inputs
 }
 
 // NewJobID returns a fresh job id: a time-ordered UUID (version 7, as run
@@ -403,9 +414,9 @@ func newInsertItem(id string, req *Request) *insertItem {
 	}
 	it := &insertItem{req: req, id: id, max: maxAttempts, created: nowUTC(), done: make(chan error, 1),
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
-			Inputs: argBytes(req.Inputs), Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
+			Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
 			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL, CredentialHeaders: req.CredentialHeaders}}
-	it.encoded, _ = it.args.encode()
+	it.encoded, _ = json.Marshal(it.args)
 	return it
 }
 
@@ -557,7 +568,8 @@ func (q *Queue) pgxRiverInserts(ctx context.Context, items []*insertItem) error 
 
 // writeInserts writes one batch of Enqueues: idempotency keys first (a
 // key already taken within the window answers the first job's id), then
-// the River jobs with one InsertManyTx, then the hookhost records.
+// the River jobs with one InsertManyTx, their real inputs
+// (insertInputs), then the hookhost records.
 func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertItem) error {
 	fresh := make([]*insertItem, 0, len(items))
 	for _, it := range items {
@@ -585,6 +597,9 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 	rs, err := tx.insertJobs(ctx, fresh)
 	if err != nil {
 		return fmt.Errorf("insert river jobs: %w", err)
+	}
+	if err := q.insertInputs(ctx, tx, fresh, rs); err != nil {
+		return err
 	}
 	// One multi-row INSERT for the whole batch on PostgreSQL: one round
 	// trip, not one per job (there the round trips bounded the batch

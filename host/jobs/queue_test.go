@@ -494,7 +494,9 @@ func TestQueue_Healthy(t *testing.T) {
 		require.NoError(t, err)
 
 		big := request()
-		big.Inputs = json.RawMessage(`{"b":"` + string(make([]byte, 64<<10)) + `"}`)
+		// More than the 4 pages (16 KiB each) left, stored raw
+		// (hookhost_job_inputs).
+		big.Inputs = json.RawMessage(`{"b":"` + string(make([]byte, 128<<10)) + `"}`)
 		_, err = q.Enqueue(bundle.ctx, big)
 		require.ErrorIs(t, err, store.ErrStorageFull)
 		require.ErrorIs(t, q.Healthy(), store.ErrStorageFull)

@@ -63,8 +63,9 @@ func (d wakeDriver) GetExecutor() riverdriver.Executor {
 }
 
 // JobGetAvailable implements riverdriver.Executor: River's fetch (its
-// statement, run by the queue: sqlitefetch.go), with the start of the run
-// jobs it takes (started.go), in a transaction committed
+// statement, run by the queue: sqlitefetch.go), with the real inputs
+// (fetchInputs) and the start (started.go) of the run jobs it takes, in a
+// transaction committed
 // with synchronous=NORMAL (see relaxed.go). The fetch commits often with
 // one or two jobs (a worker that frees up fetches again), and waiting for
 // its fsync held the database's one connection from the inserts behind
@@ -76,6 +77,7 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 		ids      []int64
 		attempts []int
 		live     map[int64]bool
+		inputs   map[int64][]byte
 	)
 	err := relaxedTx(ctx, e.db, func(tx *sql.Tx) error {
 		var err error
@@ -83,8 +85,16 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 			res, err = e.drv.UnwrapExecutor(tx).JobGetAvailable(ctx, params)
 			return err
 		}
-		if res, err = sqliteFetch(ctx, tx, params); err != nil || e.started == nil {
+		if res, err = sqliteFetch(ctx, tx, params); err != nil {
 			return err
+		}
+		if e.fetched != nil {
+			if inputs, err = fetchInputs(ctx, tx, res); err != nil {
+				return err
+			}
+		}
+		if e.started == nil {
+			return nil
 		}
 		ids, attempts, live, err = startFetched(ctx, tx, res)
 		return err
@@ -93,8 +103,17 @@ func (e *sqliteExec) JobGetAvailable(ctx context.Context, params *riverdriver.Jo
 		return nil, err
 	}
 	markUnreadable(res)
+	e.fetched.put(res, inputs)
 	e.fetched.strip(res)
 	return res, nil
+}
+
+// JobDeleteBefore implements riverdriver.Executor: River's cleaner, with
+// the real inputs of the jobs it deletes (deleteBefore).
+func (e *sqliteExec) JobDeleteBefore(ctx context.Context, params *riverdriver.JobDeleteBeforeParams) (int, error) {
+	return deleteBefore(ctx, e.db, newSQLDialect(DialectSQLite), params, func(tx *sql.Tx) (int, error) {
+		return e.drv.UnwrapExecutor(tx).JobDeleteBefore(ctx, params)
+	})
 }
 
 // JobSetStateIfRunningMany implements riverdriver.Executor: River's

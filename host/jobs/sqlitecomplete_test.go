@@ -55,7 +55,7 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 		require.Equal(t, rivertype.JobStateCompleted, g.State)
 		row, finalized := stored(g.ID)
 		require.Nil(t, g.EncodedArgs, "no args: they go only to River's subscribers, and there are none")
-		require.JSONEq(t, `{"a":1}`, string(argsInputs(t, row.EncodedArgs)), "stored as they were")
+		requireRunArgs(t, row.EncodedArgs, "stored as they were")
 		row.EncodedArgs = nil
 		require.Equal(t, row, g, "returned as River reads it, without the args")
 		require.Equal(t, wantFinalized, finalized, "stored as River stores it")
@@ -90,10 +90,12 @@ func TestSQLiteCompleteJobs_AsRiver(t *testing.T) {
 	})
 }
 
-// argsInputs returns the inputs a run job's stored args hold.
-func argsInputs(t *testing.T, args []byte) []byte {
+// requireRunArgs checks that args are a run job's args as the queue
+// stores them: with a job id, and without the inputs (inputs.go).
+func requireRunArgs(t *testing.T, args []byte, msgAndArgs ...any) {
 	t.Helper()
 	var a runArgs
-	require.NoError(t, json.Unmarshal(args, &a))
-	return a.Inputs
+	require.NoError(t, json.Unmarshal(args, &a), msgAndArgs...)
+	require.NotEmpty(t, a.JobID, msgAndArgs...)
+	require.Empty(t, a.Inputs, msgAndArgs...)
 }

@@ -302,9 +302,10 @@ func startRows(ctx context.Context, tx *sql.Tx, query string, args []any, live m
 // It marks running the records of the run jobs without a concurrency
 // limit that the fetch took (at $at, the start time), found by their
 // primary key (the args' job_id), and returns each row of the fetch
-// followed by its River id, its attempt, whether its start was recorded
-// and whether its record was marked running (false: it was final
-// already).
+// followed by its River id, its attempt, whether its start was recorded,
+// whether its record was marked running (false: it was final already),
+// and a run job's real inputs (inputs.go) and whether it has them there
+// (not a job queued before they were kept apart).
 func pgFetchStartSQL(fetchSQL string, at int) string {
 	fetchSQL = strings.TrimRight(strings.TrimSpace(fetchSQL), ";")
 	return `WITH fetched AS (
@@ -317,6 +318,8 @@ func pgFetchStartSQL(fetchSQL string, at int) string {
 	FROM startable WHERE hookhost_jobs.id = startable.job_id AND hookhost_jobs.river_id = startable.id AND ` + notFinalSQL + `
 	RETURNING hookhost_jobs.river_id
 )
-SELECT fetched.*, fetched.id, fetched.attempt, startable.id IS NOT NULL, started.river_id IS NOT NULL
-FROM fetched LEFT JOIN startable ON startable.id = fetched.id LEFT JOIN started ON started.river_id = fetched.id`
+SELECT fetched.*, fetched.id, fetched.attempt, startable.id IS NOT NULL, started.river_id IS NOT NULL,
+	hookhost_job_inputs.inputs, hookhost_job_inputs.river_id IS NOT NULL
+FROM fetched LEFT JOIN startable ON startable.id = fetched.id LEFT JOIN started ON started.river_id = fetched.id
+	LEFT JOIN hookhost_job_inputs ON fetched.kind = '` + kindRun + `' AND hookhost_job_inputs.river_id = fetched.id`
 }

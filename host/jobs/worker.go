@@ -216,17 +216,3 @@ func failed(job *river.Job[runArgs], lastAttempt bool, msg string, out *Outcome,
 	}
 	return &outcome{state: StateFailed, errMsg: msg, out: out, timedOut: timedOut}, river.JobCancel(err)
 }
-
-// storedInputs reads a run job's inputs from its River row's args as
-// stored (Work's fallback when the fetch's copy of them is gone).
-func (q *Queue) storedInputs(ctx context.Context, riverID int64) (argBytes, error) {
-	var args []byte
-	if err := q.db.QueryRowContext(ctx, q.d.q(`SELECT `+q.d.argsText+` FROM river_job WHERE id = ?`), riverID).Scan(&args); err != nil {
-		return nil, fmt.Errorf("jobs: read the job's args: %w", err)
-	}
-	var a runArgs
-	if err := json.Unmarshal(args, &a); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
-	}
-	return a.Inputs, nil
-}

@@ -1,0 +1,230 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+)
+
+// A run job's real inputs (the request, its body twice) are written once,
+// raw, in hookhost_job_inputs, keyed by the job's River id, in the
+// statement or transaction that queues the job (pgInsertRunsSQL,
+// insertInputs), and never updated. River's args of the job hold the rest
+// (runArgs, without an inputs key). They were in River's args, in base64:
+// River rewrites its row at the fetch and at the completion, which on
+// SQLite rewrote the whole record, overflow pages included, and on both
+// dialects the args were parsed, encoded and decoded again at every fetch
+// (with a 16 KiB body, a job's CPU on SQLite was three times that of a job
+// whose args held none).
+//
+// The fetch reads them with the jobs it takes: on PostgreSQL its one
+// statement returns them (pgFetchStartSQL), on SQLite one more SELECT in
+// its transaction (fetchInputs); fetchedInputs keeps them for the worker,
+// and the worker reads the table itself when its entry is gone
+// (storedInputs). Jobs queued before the table existed keep their inputs
+// in River's args, which the fetch cuts out as before (fetchedInputs.strip).
+//
+// They live as long as River's row of the job, as they did in its args
+// (Retry reads them; they hold credentials, and are not kept longer):
+// River's cleaner deletes finished jobs through the queue's executors,
+// which delete their inputs in the same transaction (deleteBefore), and
+// the prune pass, which deletes the River rows of pruned records, deletes
+// theirs (deleteInputsGone).
+
+// insertInputsSQL inserts real inputs (insertInputsRow: River id, inputs).
+const (
+	insertInputsSQL = `INSERT INTO hookhost_job_inputs (river_id, inputs) VALUES `
+	insertInputsRow = `(?, ?)`
+)
+
+// insertInputs writes the real inputs of items, whose River ids are
+// riverIDs, in tx: in one statement on PostgreSQL (one round trip), in
+// statements of statementRows on SQLite (as the records).
+func (q *Queue) insertInputs(ctx context.Context, tx insertTx, items []*insertItem, riverIDs []int64) error {
+	chunks := []int{len(items)}
+	if q.d.name != DialectPostgres {
+		chunks = statementRows(len(items))
+	}
+	var b strings.Builder
+	args := make([]any, 0, 2*chunks[0])
+	for _, n := range chunks {
+		b.Reset()
+		b.WriteString(insertInputsSQL)
+		args = args[:0]
+		for i, it := range items[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(insertInputsRow)
+			args = append(args, riverIDs[i], it.inputs())
+		}
+		if _, err := tx.exec(ctx, q.d.q(b.String()), args...); err != nil {
+			return fmt.Errorf("insert job inputs: %w", err)
+		}
+		items, riverIDs = items[n:], riverIDs[n:]
+	}
+	return nil
+}
+
+// fetchInputs reads, in the fetch's transaction tx (SQLite), the real
+// inputs of the run jobs of res, by River id. Jobs queued before
+// hookhost_job_inputs existed have none there.
+func fetchInputs(ctx context.Context, tx *sql.Tx, res *riverdriver.JobGetAvailableResult) (map[int64][]byte, error) {
+	var ids []any
+	for _, j := range res.Jobs {
+		if j.Kind == kindRun && res.DecodeErrors[j.ID] == nil {
+			ids = append(ids, j.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	inputs := make(map[int64][]byte, len(ids))
+	for _, n := range statementRows(len(ids)) {
+		err := func() error {
+			rows, err := tx.QueryContext(ctx, `SELECT river_id, inputs FROM hookhost_job_inputs WHERE river_id IN (?`+
+				strings.Repeat(", ?", n-1)+`)`, ids[:n]...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					id int64
+					in []byte
+				)
+				if err := rows.Scan(&id, &in); err != nil {
+					return err
+				}
+				if in == nil {
+					in = []byte{}
+				}
+				inputs[id] = in
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("read job inputs: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return inputs, nil
+}
+
+// storedInputs reads a run job's real inputs: from hookhost_job_inputs,
+// or from its River row's args as stored for a job queued before that
+// table existed (Work's fallback when the fetch's copy of them is gone).
+func (q *Queue) storedInputs(ctx context.Context, riverID int64) (argBytes, error) {
+	var in []byte
+	err := q.db.QueryRowContext(ctx, q.d.q(`SELECT inputs FROM hookhost_job_inputs WHERE river_id = ?`), riverID).Scan(&in)
+	switch {
+	case err == nil:
+		if in == nil {
+			in = []byte{}
+		}
+		return in, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("jobs: read the job's inputs: %w", err)
+	}
+	a, err := q.storedArgs(ctx, riverID)
+	if err != nil {
+		return nil, err
+	}
+	return a.Inputs, nil
+}
+
+// storedArgs reads a run job's args as stored, with its real inputs (from
+// hookhost_job_inputs, or the args' own for a job queued before that table
+// existed), in one query with SQL of the queue's own: River's JobGet fails
+// for a row whose JSON SQLite cannot parse, which is a job that failed
+// because its args could not be read (unreadable.go). The error wraps
+// sql.ErrNoRows when River's row is gone, and ErrArgsUnreadable when its
+// args do not decode.
+func (q *Queue) storedArgs(ctx context.Context, riverID int64) (runArgs, error) {
+	var (
+		args, in []byte
+		has      bool
+	)
+	err := q.db.QueryRowContext(ctx, q.d.q(`SELECT `+q.d.argsText+`, i.inputs, i.river_id IS NOT NULL
+		FROM river_job LEFT JOIN hookhost_job_inputs i ON i.river_id = river_job.id WHERE river_job.id = ?`), riverID).
+		Scan(&args, &in, &has)
+	if err != nil {
+		return runArgs{}, fmt.Errorf("jobs: read the job's args: %w", err)
+	}
+	var a runArgs
+	if err := a.UnmarshalJSON(args); err != nil {
+		return runArgs{}, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
+	}
+	if has {
+		if in == nil {
+			in = []byte{}
+		}
+		a.Inputs = in
+	}
+	return a, nil
+}
+
+// deleteInputsBeforeSQL deletes the real inputs of the jobs River's
+// cleaner deletes (its JobDeleteBefore without queue filters, the same
+// condition, order and limit): parameters are, for cancelled, completed
+// and discarded jobs in turn, whether to delete them and the horizon of
+// their finalized_at; then the most jobs to delete.
+const deleteInputsBeforeSQL = `DELETE FROM hookhost_job_inputs WHERE river_id IN (
+	SELECT id FROM river_job
+	WHERE (state = 'cancelled' AND ? AND finalized_at < ?) OR
+		(state = 'completed' AND ? AND finalized_at < ?) OR
+		(state = 'discarded' AND ? AND finalized_at < ?)
+	ORDER BY id
+	LIMIT ?)`
+
+// deleteBefore is River's cleaner's JobDeleteBefore (del, run by River's
+// executor of a transaction) with, first and in the same transaction, the
+// deletion of the real inputs of the jobs it deletes. On SQLite, whose
+// transactions run one at a time, both statements find the same jobs; on
+// PostgreSQL a job another process deleted in between may move River's
+// limit past the inputs' (their row then stays), but never the other way.
+// A deletion with a schema or queue filters (which the queue's client never
+// asks for) is River's alone.
+func deleteBefore(ctx context.Context, db *sql.DB, d sqlDialect, params *riverdriver.JobDeleteBeforeParams,
+	del func(tx *sql.Tx) (int, error)) (int, error) {
+	filtered := params.Schema != "" || len(params.QueuesExcluded) > 0 || params.QueuesIncluded != nil
+	horizon := func(t time.Time) any { return t }
+	if d.name != DialectPostgres {
+		horizon = func(t time.Time) any { return sqliteTime(&t) } // as River's SQLite driver compares them
+	}
+	var n int
+	err := sqlBatch(db, func(ctx context.Context, tx *sql.Tx, _ []struct{}) error {
+		if !filtered {
+			_, err := tx.ExecContext(ctx, d.q(deleteInputsBeforeSQL),
+				params.CancelledDoDelete, horizon(params.CancelledFinalizedAtHorizon),
+				params.CompletedDoDelete, horizon(params.CompletedFinalizedAtHorizon),
+				params.DiscardedDoDelete, horizon(params.DiscardedFinalizedAtHorizon), params.Max)
+			if err != nil {
+				return fmt.Errorf("delete job inputs: %w", err)
+			}
+		}
+		var err error
+		n, err = del(tx)
+		return err
+	})(ctx, nil)
+	return n, err
+}
+
+// deleteInputsGone deletes the real inputs of the River jobs riverIDs
+// whose River row is gone (the prune pass deleted it).
+func (q *Queue) deleteInputsGone(ctx context.Context, riverIDs []any) error {
+	if len(riverIDs) == 0 {
+		return nil
+	}
+	_, err := q.db.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_job_inputs WHERE river_id IN (?`+strings.Repeat(", ?", len(riverIDs)-1)+`)
+		AND NOT EXISTS (SELECT 1 FROM river_job WHERE river_job.id = hookhost_job_inputs.river_id)`), riverIDs...)
+	if err != nil {
+		return fmt.Errorf("delete the inputs of pruned records: %w", err)
+	}
+	return nil
+}
