@@ -160,6 +160,8 @@ func (q *Queue) deleteRecords(ctx context.Context, query string, args ...any) (n
 		strings.Repeat(", ?", len(river)-1)+`)`), river...)
 	if err != nil {
 		err = fmt.Errorf("delete the River rows of pruned records: %w", err)
+	} else {
+		err = q.deleteInputsGone(ctx, river) // inputs.go
 	}
 	return n, bytes, err
 }

@@ -124,21 +124,34 @@ func startWorkers(t *testing.T, b *testBundle) *jobs.Queue {
 // numbered ($1, ...) on PostgreSQL.
 func (b *testBundle) execSQL(t *testing.T, query string, args ...any) {
 	t.Helper()
-	if b.dialect == jobs.DialectPostgres {
-		var q strings.Builder
-		n := 0
-		for _, r := range query {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&q, "$%d", n)
-				continue
-			}
-			q.WriteRune(r)
-		}
-		query = q.String()
-	}
+	query = b.sql(query)
 	_, err := b.db.ExecContext(b.ctx, query, args...)
 	require.NoError(t, err, query)
+}
+
+// queryRow runs a query written with ? placeholders on b's database
+// (execSQL) and scans its one row into dest.
+func (b *testBundle) queryRow(t *testing.T, query string, args []any, dest ...any) error {
+	t.Helper()
+	return b.db.QueryRowContext(b.ctx, b.sql(query), args...).Scan(dest...)
+}
+
+// sql is query with its ? placeholders numbered ($1, ...) on PostgreSQL.
+func (b *testBundle) sql(query string) string {
+	if b.dialect != jobs.DialectPostgres {
+		return query
+	}
+	var q strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&q, "$%d", n)
+			continue
+		}
+		q.WriteRune(r)
+	}
+	return q.String()
 }
 
 // countingRunner counts the attempts of each job it runs.

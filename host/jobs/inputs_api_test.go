@@ -1,0 +1,172 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/jobs"
+)
+
+// inputsSeen records the inputs of the attempts a test's runner runs, by
+// job id.
+type inputsSeen struct {
+	mu sync.Mutex
+	m  map[string]json.RawMessage
+}
+
+func (s *inputsSeen) run(_ context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]json.RawMessage{}
+	}
+	s.m[a.JobID] = append(json.RawMessage{}, a.Inputs...)
+	return &jobs.Outcome{Revision: 1, Status: 200}, nil
+}
+
+func (s *inputsSeen) of(id string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[id]
+}
+
+// rawInputs are inputs with bytes that River's args (JSON, jsonb on
+// PostgreSQL) could not hold as they are.
+var rawInputs = json.RawMessage("{\"request_body\":\"\x00\xff<&>\"}")
+
+// keptInputs reads the real inputs kept apart for the River job riverID.
+func (b *testBundle) keptInputs(t *testing.T, riverID int64) ([]byte, error) {
+	t.Helper()
+	var in []byte
+	err := b.queryRow(t, `SELECT inputs FROM hookhost_job_inputs WHERE river_id = ?`, []any{riverID}, &in)
+	return in, err
+}
+
+// TestQueue_InputsKeptApart checks, on either database and through both
+// insert paths (the queue's own, and River's for jobs with an idempotency
+// key), that a run job's real inputs are written raw in
+// hookhost_job_inputs and not in River's args, and that its attempt runs
+// with them.
+func TestQueue_InputsKeptApart(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		seen := &inputsSeen{}
+		q, b := setupStopped(t, kind, seen.run, nil)
+		var ids []string
+		for _, key := range []string{"", "delivery-1"} {
+			req := request()
+			req.Inputs, req.IdempotencyKey = rawInputs, key
+			res, err := q.Enqueue(b.ctx, req)
+			require.NoError(t, err)
+			ids = append(ids, res.JobID)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			require.NotContains(t, b.riverArgs(t, j.RiverID), "inputs", "River's args hold no inputs")
+			in, err := b.keptInputs(t, j.RiverID)
+			require.NoError(t, err)
+			require.Equal(t, []byte(rawInputs), in, "kept as they are")
+		}
+		require.NoError(t, q.Start(b.ctx))
+		for _, id := range ids {
+			require.Equal(t, jobs.StateCompleted, waitFinal(t, q, id).State)
+			require.Equal(t, rawInputs, seen.of(id), "the attempt ran with them")
+		}
+	})
+}
+
+// TestQueue_InputsOfJobQueuedBefore checks, on either database, that a
+// run job queued before the inputs were kept apart (its inputs in River's
+// args, in base64, none in hookhost_job_inputs) runs with them, and that a
+// retry of it queues a job with them.
+func TestQueue_InputsOfJobQueuedBefore(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		seen := &inputsSeen{}
+		q, b := setupStopped(t, kind, seen.run, nil)
+		res, err := q.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j, err := q.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		// The job as the version before wrote it.
+		b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
+			`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
+		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
+
+		require.NoError(t, q.Start(b.ctx))
+		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
+		require.Equal(t, rawInputs, seen.of(res.JobID), "run with the inputs of its args")
+
+		again, err := q.Retry(b.ctx, res.JobID)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, again.JobID).State)
+		require.Equal(t, rawInputs, seen.of(again.JobID), "the retry has them")
+	})
+}
+
+// TestQueue_RetryReadsKeptInputs checks, on either database, that a retry
+// queues a job with the real inputs kept apart (not the empty ones of
+// River's args), and that once River's row of the job is gone (its
+// cleaner, after Config.Retention) it fails with ErrInputsGone.
+func TestQueue_RetryReadsKeptInputs(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		seen := &inputsSeen{}
+		q, b := setup(t, kind, seen.run, nil)
+		req := request()
+		req.Inputs = rawInputs
+		res, err := q.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		j := waitFinal(t, q, res.JobID)
+		require.Equal(t, jobs.StateCompleted, j.State)
+
+		again, err := q.Retry(b.ctx, res.JobID)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, again.JobID).State)
+		require.Equal(t, rawInputs, seen.of(again.JobID))
+
+		b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
+		_, err = q.Retry(b.ctx, res.JobID)
+		require.ErrorIs(t, err, jobs.ErrInputsGone)
+	})
+}
+
+// TestPruneRecords_DeletesInputs checks, on either database, that the
+// prune pass, which deletes the River rows of the records it prunes,
+// deletes their real inputs too.
+func TestPruneRecords_DeletesInputs(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, func(c *jobs.Config) { c.RecordRetention = time.Hour })
+		res, err := q.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j := waitFinal(t, q, res.JobID)
+		require.Equal(t, jobs.StateCompleted, j.State)
+		_, err = b.keptInputs(t, j.RiverID)
+		require.NoError(t, err)
+		var finalized bool
+		for range 2000 { // River's completer marks its row a moment later
+			require.NoError(t, b.queryRow(t, `SELECT finalized_at IS NOT NULL FROM river_job WHERE id = ?`,
+				[]any{j.RiverID}, &finalized))
+			if finalized {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.True(t, finalized)
+
+		pruned, err := q.PruneRecords(b.ctx, time.Now().Add(2*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), pruned.ByAge)
+		var n int
+		require.NoError(t, b.queryRow(t, `SELECT count(*) FROM river_job WHERE id = ?`, []any{j.RiverID}, &n))
+		require.Zero(t, n, "River's row pruned with the record")
+		require.NoError(t, b.queryRow(t, `SELECT count(*) FROM hookhost_job_inputs WHERE river_id = ?`, []any{j.RiverID}, &n))
+		require.Zero(t, n, "and the inputs")
+	})
+}
