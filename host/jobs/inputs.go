@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,21 +115,9 @@ func fetchInputs(ctx context.Context, tx *sql.Tx, res *riverdriver.JobGetAvailab
 	return inputs, nil
 }
 
-// storedInputs reads a run job's real inputs: from hookhost_job_inputs,
-// or from its River row's args as stored for a job queued before that
-// table existed (Work's fallback when the fetch's copy of them is gone).
+// storedInputs reads a run job's real inputs (storedArgs): Work's
+// fallback when the fetch's copy of them is gone.
 func (q *Queue) storedInputs(ctx context.Context, riverID int64) (argBytes, error) {
-	var in []byte
-	err := q.db.QueryRowContext(ctx, q.d.q(`SELECT inputs FROM hookhost_job_inputs WHERE river_id = ?`), riverID).Scan(&in)
-	switch {
-	case err == nil:
-		if in == nil {
-			in = []byte{}
-		}
-		return in, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("jobs: read the job's inputs: %w", err)
-	}
 	a, err := q.storedArgs(ctx, riverID)
 	if err != nil {
 		return nil, err
