@@ -297,8 +297,9 @@ func (e *pgExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriv
 // completeTx is the connection River's completer runs its statement on.
 // The statement returns the rows of the jobs it changed, each with its
 // args, which go only to River's event subscribers (the queue subscribes
-// none): a run job's args hold its inputs, the request's body twice in
-// base64, which PostgreSQL read back (decompressed) and sent for every
+// none): a run job's args held its inputs, the request's body twice in
+// base64 (as those of jobs queued before schema version 11 still do:
+// inputs.go), which PostgreSQL read back (decompressed) and sent for every
 // job it completed. completeTx has the statement return {} as every
 // row's args (pgCompleteSQL); a statement it does not recognise runs as
 // it is.
