@@ -67,20 +67,14 @@ func jobEvent(automation, job string) string {
 }
 
 // storedJobInputs reads a job's inputs as stored: its record's redacted
-// copy and the real ones in its River args.
+// copy and the real ones kept apart (hookhost_job_inputs).
 func storedJobInputs(t *testing.T, b *testBundle, id string) (record, real []byte) {
 	t.Helper()
 	db, dialect := b.srv.Store().DB(), b.srv.Store().Dialect()
-	args := "json(args)"
-	if dialect == jobs.DialectPostgres {
-		args = "args::text"
-	}
-	var riverArgs []byte
-	q := rebind(dialect, `SELECT h.inputs, `+args+` FROM hookhost_jobs h JOIN river_job r ON r.id = h.river_id WHERE h.id = ?`)
-	require.NoError(t, db.QueryRowContext(context.Background(), q, id).Scan(&record, &riverArgs))
-	var a struct{ Inputs []byte } // base64 in the args
-	require.NoError(t, json.Unmarshal(riverArgs, &a), "%s", riverArgs)
-	return record, a.Inputs
+	q := rebind(dialect, `SELECT h.inputs, i.inputs FROM hookhost_jobs h JOIN hookhost_job_inputs i ON i.river_id = h.river_id
+		WHERE h.id = ?`)
+	require.NoError(t, db.QueryRowContext(context.Background(), q, id).Scan(&record, &real))
+	return record, real
 }
 
 // fakeRunner stands in for the extensions; fn decides each run.
@@ -218,8 +212,8 @@ func TestJobs_HandOffShapeAndRecord(t *testing.T) {
 
 			// The record stores the body once: webhook_data's RequestBody
 			// is request_body, put back when it is shown (above). The real
-			// inputs, in River's args, keep both, for a server of an
-			// earlier version that may run the job.
+			// inputs (hookhost_job_inputs) keep both, as the automation
+			// gets them.
 			record, real := storedJobInputs(t, b, id)
 			require.Equal(t, 1, strings.Count(string(record), `"{\"x\":1}"`), "%s", record)
 			require.Contains(t, string(record), `"webhook_data":{"WebhookName":"deploys"`)
