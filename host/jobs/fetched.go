@@ -24,9 +24,10 @@ import (
 
 // fetchedInputs are the inputs the fetch read for the run jobs it handed
 // River, or took out of their args (in base64), by River id, each with the
-// row it came with: River hands the worker that same row. An entry is dropped when the
-// worker takes it, or when its row is garbage (a job River fetched but
-// never worked, which a row's cleanup drops: runtime.AddCleanup).
+// row it came with: River hands the worker that same row. An entry is
+// dropped when the worker takes it, or when its row is garbage (a job
+// River fetched but never worked, which a row's cleanup drops:
+// runtime.AddCleanup).
 type fetchedInputs struct {
 	mu sync.Mutex
 	m  map[int64]fetchedEntry

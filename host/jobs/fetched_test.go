@@ -58,8 +58,9 @@ func TestCutInputs(t *testing.T) {
 }
 
 // TestFetchedInputs checks that the queue's fetch hands River a run job's
-// args without their inputs, and that the worker gets them back from the
-// row River hands it, once.
+// args without their inputs, and that the worker gets the inputs the fetch
+// read (hookhost_job_inputs, in its transaction) from the row River hands
+// it, once.
 func TestFetchedInputs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -77,7 +78,7 @@ func TestFetchedInputs(t *testing.T) {
 	for _, j := range res.Jobs {
 		var a runArgs
 		require.NoError(t, json.Unmarshal(j.EncodedArgs, &a), "River decodes the rest")
-		require.Empty(t, a.Inputs, "taken out of River's copy")
+		require.Empty(t, a.Inputs, "not in River's copy")
 		require.Equal(t, "w", a.WebhookID)
 	}
 	require.Equal(t, 2, fetched.len())

@@ -45,8 +45,9 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 // Work runs one attempt. See the package documentation for the states.
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	q, a := w.q, job.Args
-	// The inputs the fetch took out of the args River decoded (fetched.go),
-	// taken first: a snoozed attempt's next fetch takes them again.
+	// The inputs the fetch read (inputs.go) or took out of the args River
+	// decoded (fetched.go), taken first: a snoozed attempt's next fetch
+	// reads them again.
 	if in, ok, err := q.fetched.take(job.JobRow); ok {
 		if err != nil {
 			// As River's decoding of the whole args would have failed.
@@ -58,10 +59,11 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		a.Inputs = in
 	} else if len(a.Inputs) == 0 {
-		// The fetch may have cut them out and its entry be gone (a row
-		// fetched again while this one waited past RescueAfter, or a
-		// River that copies rows): a run job's inputs are never empty,
-		// so they are read from the stored args rather than run without.
+		// The fetch's entry may be gone (a row fetched again while this
+		// one waited past RescueAfter, a River that copies rows, a fetch
+		// of River's own that read none): a run job's inputs are never
+		// empty, so they are read as stored (hookhost_job_inputs, or the
+		// args of a job queued before it) rather than run without.
 		in, err := q.storedInputs(ctx, job.ID)
 		if err != nil {
 			return err // River's retry
