@@ -35,37 +35,21 @@ import (
 // the prune pass, which deletes the River rows of pruned records, deletes
 // theirs (deleteInputsGone).
 
-// insertInputsSQL inserts real inputs (insertInputsRow: River id, inputs).
+// insertInputsSQL inserts real inputs (insertInputsRow: River id,
+// inputs).
 const (
-	insertInputsSQL = `INSERT INTO hookhost_job_inputs (river_id, inputs) VALUES `
 	insertInputsRow = `(?, ?)`
+	insertInputsSQL = `INSERT INTO hookhost_job_inputs (river_id, inputs) VALUES ` + insertInputsRow
 )
 
 // insertInputs writes the real inputs of items, whose River ids are
-// riverIDs, in tx: in one statement on PostgreSQL (one round trip), in
-// statements of statementRows on SQLite (as the records).
+// riverIDs, in tx (insertRows, as the records).
 func (q *Queue) insertInputs(ctx context.Context, tx insertTx, items []*insertItem, riverIDs []int64) error {
-	chunks := []int{len(items)}
-	if q.d.name != DialectPostgres {
-		chunks = statementRows(len(items))
-	}
-	var b strings.Builder
-	args := make([]any, 0, 2*chunks[0])
-	for _, n := range chunks {
-		b.Reset()
-		b.WriteString(insertInputsSQL)
-		args = args[:0]
-		for i, it := range items[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(insertInputsRow)
-			args = append(args, riverIDs[i], it.inputs())
-		}
-		if _, err := tx.exec(ctx, q.d.q(b.String()), args...); err != nil {
-			return fmt.Errorf("insert job inputs: %w", err)
-		}
-		items, riverIDs = items[n:], riverIDs[n:]
+	err := q.insertRows(ctx, tx, len(items), 2, insertInputsSQL, ", "+insertInputsRow, func(args []any, i int) []any {
+		return append(args, riverIDs[i], items[i].inputs())
+	})
+	if err != nil {
+		return fmt.Errorf("insert job inputs: %w", err)
 	}
 	return nil
 }

@@ -601,34 +601,49 @@ func (q *Queue) writeInserts(ctx context.Context, tx insertTx, items []*insertIt
 	if err := q.insertInputs(ctx, tx, fresh, rs); err != nil {
 		return err
 	}
-	// One multi-row INSERT for the whole batch on PostgreSQL: one round
-	// trip, not one per job (there the round trips bounded the batch
-	// rate). On SQLite, where a statement costs no round trip, in chunks of
-	// statementRows: a text per batch size would fill the connection's
-	// statement cache and push River's prepared queries out of it.
-	chunks := []int{len(fresh)}
-	if q.d.name != DialectPostgres {
-		chunks = statementRows(len(fresh))
+	err = q.insertRows(ctx, tx, len(fresh), 11, insertJobSQL, insertJobValuesSQL, func(args []any, i int) []any {
+		it := fresh[i]
+		r := it.req
+		return append(args, it.id, rs[i], r.WebhookID, r.Handler, r.Automation, it.max,
+			bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
+			len(r.RedactedInputs)+recordOverhead)
+	})
+	if err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
 	}
-	args := make([]any, 0, chunks[0]*11)
-	var sqlText strings.Builder
-	for _, n := range chunks {
-		sqlText.Reset()
-		sqlText.WriteString(insertJobSQL)
+	return nil
+}
+
+// insertRows inserts n rows of perRow arguments in tx: first is the
+// INSERT with its first row, more each further row, and rowArgs appends
+// row i's arguments to args. One multi-row INSERT for the whole batch on PostgreSQL: one round
+// trip, not one per job (there the round trips bounded the batch rate).
+// On SQLite, where a statement costs no round trip, in chunks of
+// statementRows: a text per batch size would fill the connection's
+// statement cache and push River's prepared queries out of it.
+func (q *Queue) insertRows(ctx context.Context, tx insertTx, n, perRow int, first, more string,
+	rowArgs func(args []any, i int) []any) error {
+	chunks := []int{n}
+	if q.d.name != DialectPostgres {
+		chunks = statementRows(n)
+	}
+	var b strings.Builder
+	args := make([]any, 0, chunks[0]*perRow)
+	from := 0
+	for _, size := range chunks {
+		b.Reset()
+		b.WriteString(first)
 		args = args[:0]
-		for i, it := range fresh[:n] {
-			if i > 0 {
-				sqlText.WriteString(insertJobValuesSQL)
+		for i := from; i < from+size; i++ {
+			if i > from {
+				b.WriteString(more)
 			}
-			r := it.req
-			args = append(args, it.id, rs[i], r.WebhookID, r.Handler, r.Automation, it.max,
-				bytesArg(r.RedactedInputs), r.RetryOf, r.Options.CallbackURL, micros(it.created),
-				len(r.RedactedInputs)+recordOverhead)
+			args = rowArgs(args, i)
 		}
-		if _, err := tx.exec(ctx, q.d.q(sqlText.String()), args...); err != nil {
-			return fmt.Errorf("insert jobs: %w", err)
+		if _, err := tx.exec(ctx, q.d.q(b.String()), args...); err != nil {
+			return err
 		}
-		fresh, rs = fresh[n:], rs[n:]
+		from += size
 	}
 	return nil
 }
