@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -128,7 +129,7 @@ func (q *Queue) storedArgs(ctx context.Context, riverID int64) (runArgs, error) 
 		return runArgs{}, fmt.Errorf("jobs: read the job's args: %w", err)
 	}
 	var a runArgs
-	if err := a.UnmarshalJSON(args); err != nil {
+	if err := json.Unmarshal(args, &a); err != nil {
 		return runArgs{}, fmt.Errorf("%w: %w", ErrArgsUnreadable, err)
 	}
 	if has {

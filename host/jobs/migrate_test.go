@@ -184,7 +184,7 @@ func TestMigrate_LZ4CompressionPostgres(t *testing.T) {
 	}
 	methods := func() [2]string {
 		var m [2]string
-		// The real inputs are no longer in River's args (version 11
+		// The real inputs are no longer in River's args (version 10
 		// keeps them apart, compressed with lz4 too).
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT pg_column_compression(h.inputs), pg_column_compression(i.inputs)
 			FROM hookhost_jobs h JOIN hookhost_job_inputs i ON i.river_id = h.river_id WHERE h.id = $1`, res.JobID).Scan(&m[0], &m[1]))

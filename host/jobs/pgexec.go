@@ -298,7 +298,7 @@ func (e *pgExec) JobSetStateIfRunningMany(ctx context.Context, params *riverdriv
 // The statement returns the rows of the jobs it changed, each with its
 // args, which go only to River's event subscribers (the queue subscribes
 // none): a run job's args held its inputs, the request's body twice in
-// base64 (as those of jobs queued before schema version 11 still do:
+// base64 (as those of jobs queued before schema version 10 still do:
 // inputs.go), which PostgreSQL read back (decompressed) and sent for every
 // job it completed. completeTx has the statement return {} as every
 // row's args (pgCompleteSQL); a statement it does not recognise runs as

@@ -27,7 +27,7 @@ import (
 // without their args: the completer's rows go only to River's event
 // subscribers (the queue subscribes none), and a run job's args held its
 // inputs, the request's body twice in base64 (as those of jobs queued
-// before schema version 11 still do: inputs.go). Returning them made SQLite
+// before schema version 10 still do: inputs.go). Returning them made SQLite
 // render the stored JSONB as text and Go validate it again, per byte of
 // the body, for every completed job (about 6% of the server's CPU with a
 // 16 KiB body, bench/README.md).
