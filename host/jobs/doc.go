@@ -48,10 +48,14 @@
 // checking the args twice; unique jobs, and anything else those
 // statements do not cover, go to River's driver.
 //
-// A run job's args hold its inputs, the request's body twice, in base64:
-// the fetch takes them out of River's copy of the args (River decodes the
-// rest) and the worker takes them back (fetched.go), and the completer's
-// statements return no args (nothing reads them).
+// A run job's real inputs (the request, its body twice) are written once,
+// raw, in hookhost_job_inputs beside River's row, and never updated: River
+// rewrites its row at the fetch and the completion, which on SQLite
+// rewrote the inputs each time (inputs.go). The fetch reads them for the
+// run jobs it takes (fetched.go), and the completer's statements return
+// no args (nothing reads them). Jobs queued before jobs schema version 10
+// keep their inputs in River's args, in base64: the fetch takes them out of
+// River's copy of the args and the worker takes them back.
 // Workers' state changes go through a second group-commit writer. On
 // PostgreSQL a batch of them that are plain statements (a job marked
 // running, an outcome that queues no callback or delivery) is sent as one
@@ -76,9 +80,10 @@
 // as a worker's end (unreadable.go): every attempt would read the same
 // bytes.
 //
-// Real inputs (with secrets) live only in the River job's args, which River
-// deletes after Config.Retention; hookhost_jobs keeps the redacted copy
-// shown by the API.
+// Real inputs (with secrets) live in hookhost_job_inputs (in River's args
+// for jobs queued before schema version 10) and are deleted with the River
+// job's row, which River's cleaner deletes after Config.Retention (or the
+// prune pass); hookhost_jobs keeps the redacted copy shown by the API.
 //
 // # Events
 //

@@ -16,8 +16,9 @@ import (
 // River's fetch on SQLite (JobGetAvailable) returns each job it takes with
 // its args rendered from the stored JSONB, and its driver checks them with
 // json.Valid before River's work unit decodes them with json.Unmarshal,
-// which checks them again: a run job's args hold its inputs, the request's
-// body twice in base64, so that check read every byte of the body once
+// which checks them again: a run job's args held its inputs, the request's
+// body twice in base64 (as those of jobs queued before jobs schema
+// version 10 still do), so that check read every byte of the body once
 // more per job (about 7% of the server's CPU with a 16 KiB body,
 // bench/README.md). The queue runs River's statement itself
 // (sqliteFetchSQL) and decodes the rows as River's driver does, but leaves
