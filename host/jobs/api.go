@@ -136,7 +136,7 @@ func (q *Queue) Retry(ctx context.Context, id string) (Result, error) {
 	}
 	// The args as stored, with the real inputs (storedArgs).
 	a, err := q.storedArgs(ctx, j.RiverID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrInputsGone) {
 		return Result{}, ErrInputsGone
 	}
 	if err != nil {

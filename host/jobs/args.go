@@ -8,8 +8,16 @@ import (
 )
 
 // River queues and job kinds.
+//
+// Run jobs queued since job schema version 10 keep their real inputs in
+// hookhost_job_inputs, and go to queueRuns, which a server of an earlier
+// version does not work: it would find no inputs in their args and end
+// them failed (README: an older server works on the newer schema until it
+// is replaced). Those queued before are in queueRunsArgs, with their
+// inputs in their args; this version works both.
 const (
-	queueRuns      = "hookhost_runs"
+	queueRuns      = "hookhost_runs_kept"
+	queueRunsArgs  = "hookhost_runs"
 	queueCallbacks = "hookhost_callbacks"
 	kindRun        = "hookhost.run"
 	kindCallback   = "hookhost.callback"
@@ -17,7 +25,7 @@ const (
 )
 
 // runArgs are a run job's River args. Jobs queued since schema version
-// 11 keep their real inputs apart, raw, in hookhost_job_inputs (inputs.go),
+// 10 keep their real inputs apart, raw, in hookhost_job_inputs (inputs.go),
 // and their args have no inputs key; Inputs holds those of jobs queued
 // before, in base64 (argBytes), and the inputs the worker runs with.
 type runArgs struct {

@@ -115,8 +115,10 @@ func (q *Queue) storedInputs(ctx context.Context, riverID int64) (argBytes, erro
 // existed), in one query with SQL of the queue's own: River's JobGet fails
 // for a row whose JSON SQLite cannot parse, which is a job that failed
 // because its args could not be read (unreadable.go). The error wraps
-// sql.ErrNoRows when River's row is gone, and ErrArgsUnreadable when its
-// args do not decode.
+// sql.ErrNoRows when River's row is gone, ErrArgsUnreadable when its args
+// do not decode, and ErrInputsGone when a job queued with its inputs kept
+// apart (its args have no inputs key) has no row of them: it must not run,
+// or be retried, with none.
 func (q *Queue) storedArgs(ctx context.Context, riverID int64) (runArgs, error) {
 	var (
 		args, in []byte
@@ -137,6 +139,8 @@ func (q *Queue) storedArgs(ctx context.Context, riverID int64) (runArgs, error) 
 			in = []byte{}
 		}
 		a.Inputs = in
+	} else if _, _, folded, _ := keyValue(args, inputsKey); folded == 0 {
+		return runArgs{}, fmt.Errorf("jobs: job %d: %w", riverID, ErrInputsGone)
 	}
 	return a, nil
 }
@@ -189,6 +193,26 @@ func deleteBefore(ctx context.Context, db *sql.DB, d sqlDialect, params *riverdr
 
 // deleteInputsGone deletes the real inputs of the River jobs riverIDs
 // whose River row is gone (the prune pass deleted it).
+// sweepInputs deletes, in batches of Config.PruneBatch, the real inputs
+// whose River row is gone by any other way than the two that delete them
+// with it: a prune pass that failed between its two statements, the
+// cleaner's statements on PostgreSQL finding different jobs (deleteBefore),
+// a server of an earlier version's cleaner or pruning (which knows nothing
+// of this table). An inputs row and its River row are inserted in one
+// transaction, so a row without its River row is never one being queued.
+// The prune pass runs it every Config.PruneInterval: it reads every inputs
+// row, the jobs River keeps (those not yet ended and, for
+// Config.Retention, those that ended).
+func (q *Queue) sweepInputs(ctx context.Context) error {
+	_, err := q.deleteBatches(ctx, `DELETE FROM hookhost_job_inputs WHERE river_id IN (
+		SELECT i.river_id FROM hookhost_job_inputs i LEFT JOIN river_job r ON r.id = i.river_id
+		WHERE r.id IS NULL LIMIT ?)`)
+	if err != nil {
+		return fmt.Errorf("jobs: delete inputs whose River row is gone: %w", err)
+	}
+	return nil
+}
+
 func (q *Queue) deleteInputsGone(ctx context.Context, riverIDs []any) error {
 	if len(riverIDs) == 0 {
 		return nil

@@ -97,6 +97,7 @@ func TestQueue_InputsOfJobQueuedBefore(t *testing.T) {
 		b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
 			`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
 		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
+		b.execSQL(t, `UPDATE river_job SET queue = 'hookhost_runs' WHERE id = ?`, j.RiverID)
 
 		require.NoError(t, q.Start(b.ctx))
 		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
@@ -168,5 +169,78 @@ func TestPruneRecords_DeletesInputs(t *testing.T) {
 		require.Zero(t, n, "River's row pruned with the record")
 		require.NoError(t, b.queryRow(t, `SELECT count(*) FROM hookhost_job_inputs WHERE river_id = ?`, []any{j.RiverID}, &n))
 		require.Zero(t, n, "and the inputs")
+	})
+}
+
+// TestQueue_NewRunJobsOnTheirOwnQueue checks, on either database, that a
+// run job queued with its inputs kept apart goes to a River queue that a
+// server of an earlier version does not work ("hookhost_runs", which
+// would find no inputs in its args and end it failed), and that a job of
+// that queue (one queued before) still runs here
+// (TestQueue_InputsOfJobQueuedBefore).
+func TestQueue_NewRunJobsOnTheirOwnQueue(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setupStopped(t, kind, nil, nil)
+		for _, key := range []string{"", "delivery-1"} {
+			req := request()
+			req.IdempotencyKey = key
+			res, err := q.Enqueue(b.ctx, req)
+			require.NoError(t, err)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			var queue string
+			require.NoError(t, b.queryRow(t, `SELECT queue FROM river_job WHERE id = ?`, []any{j.RiverID}, &queue))
+			require.NotEqual(t, "hookhost_runs", queue, "the queue older servers work")
+			require.Equal(t, "hookhost_runs_kept", queue)
+		}
+	})
+}
+
+// TestWork_InputsGoneEndsTheJob checks, on either database, that a run job
+// queued with its inputs kept apart whose row of them is gone ends failed,
+// saying so, rather than running with no inputs, and cannot be retried.
+func TestWork_InputsGoneEndsTheJob(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		seen := &inputsSeen{}
+		q, b := setupStopped(t, kind, seen.run, nil)
+		res, err := q.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j, err := q.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
+
+		require.NoError(t, q.Start(b.ctx))
+		end := waitFinal(t, q, res.JobID)
+		require.Equal(t, jobs.StateFailed, end.State)
+		require.Contains(t, end.Error, "inputs are no longer stored")
+		require.Nil(t, seen.of(res.JobID), "the automation did not run")
+		_, err = q.Retry(b.ctx, res.JobID)
+		require.ErrorIs(t, err, jobs.ErrInputsGone)
+	})
+}
+
+// TestPruneRecords_SweepsInputsWithoutTheirRow checks, on either database,
+// that the prune pass deletes real inputs whose River row is gone by
+// another way (a server of an earlier version's cleaner, a pass that
+// failed between its statements), and keeps those of a job River keeps.
+func TestPruneRecords_SweepsInputsWithoutTheirRow(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setupStopped(t, kind, nil, nil)
+		res, err := q.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j, err := q.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		b.execSQL(t, `INSERT INTO hookhost_job_inputs (river_id, inputs) VALUES (?, ?)`, j.RiverID+1000, []byte(`{}`))
+
+		_, err = q.PruneRecords(b.ctx, time.Now())
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, b.queryRow(t, `SELECT count(*) FROM hookhost_job_inputs WHERE river_id = ?`, []any{j.RiverID + 1000}, &n))
+		require.Zero(t, n, "inputs without their River row are deleted")
+		_, err = b.keptInputs(t, j.RiverID)
+		require.NoError(t, err, "a queued job's are kept")
 	})
 }

@@ -90,6 +90,9 @@ func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, e
 	if err != nil {
 		return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
 	}
+	if err := q.sweepInputs(ctx); err != nil { // inputs.go
+		return res, err
+	}
 	if q.cfg.RecordRetention > 0 {
 		n, err := q.deleteBatches(ctx, `DELETE FROM hookhost_deliveries WHERE id IN (
 			SELECT id FROM hookhost_deliveries WHERE updated_at < ? AND state NOT IN ('queued', 'retrying') LIMIT ?)`,

@@ -147,7 +147,11 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
-		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
+		// The run jobs queued before job schema version 10 (queueRunsArgs)
+		// have a producer of their own: while both queues hold jobs (for
+		// a while after an upgrade), up to twice the workers run.
+		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueRunsArgs: {MaxWorkers: cfg.Workers},
+			queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                          "hookhost-" + randomHex(6),

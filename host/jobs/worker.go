@@ -65,6 +65,14 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		// empty, so they are read as stored (hookhost_job_inputs, or the
 		// args of a job queued before it) rather than run without.
 		in, err := q.storedInputs(ctx, job.ID)
+		if errors.Is(err, ErrInputsGone) {
+			// Every attempt would find them gone: the job ends, not run.
+			msg := "the job's inputs are no longer stored"
+			if res := q.endUnreadable(context.WithoutCancel(ctx), job.JobRow, msg); res == nil {
+				return err // the record could not be written: River's retry
+			}
+			return river.JobCancel(errors.New(msg))
+		}
 		if err != nil {
 			return err // River's retry
 		}

@@ -315,7 +315,7 @@ func (q *Queue) touchRunning(ctx context.Context, ids []int64) error {
 // which discards them. Row locks make concurrent rescues by several
 // servers harmless: the second one no longer matches state = 'running'.
 const rescueSQL = `UPDATE river_job SET state = 'available', scheduled_at = now()
-	WHERE state = 'running' AND queue = $1 AND attempt < max_attempts
+	WHERE state = 'running' AND queue IN ($1, $3) AND attempt < max_attempts
 	AND attempted_at < now() - $2 * interval '1 microsecond'`
 
 // requeueOnStart (SQLite) makes the jobs left running by a previous
@@ -328,7 +328,7 @@ func (q *Queue) requeueOnStart(ctx context.Context) error {
 		return nil
 	}
 	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available'
-		WHERE state = 'running' AND queue IN (?, ?) AND attempt < max_attempts`, queueRuns, queueCallbacks)
+		WHERE state = 'running' AND queue IN (?, ?, ?) AND attempt < max_attempts`, queueRuns, queueRunsArgs, queueCallbacks)
 	if err != nil {
 		return fmt.Errorf("queue again the jobs a stopped process left running: %w", err)
 	}
@@ -344,7 +344,7 @@ func (q *Queue) rescueDead(ctx context.Context) error {
 	if q.d.name != DialectPostgres || q.cfg.Workers <= 0 {
 		return nil
 	}
-	res, err := q.db.ExecContext(ctx, rescueSQL, queueRuns, q.cfg.RescueAfter.Microseconds())
+	res, err := q.db.ExecContext(ctx, rescueSQL, queueRuns, q.cfg.RescueAfter.Microseconds(), queueRunsArgs)
 	if err != nil {
 		return fmt.Errorf("rescue jobs of stopped processes: %w", err)
 	}
