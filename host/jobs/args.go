@@ -19,9 +19,13 @@ const (
 	queueRuns      = "hookhost_runs_kept"
 	queueRunsArgs  = "hookhost_runs"
 	queueCallbacks = "hookhost_callbacks"
-	kindRun        = "hookhost.run"
-	kindCallback   = "hookhost.callback"
-	kindDelivery   = "hookhost.delivery"
+	// legacyRunWorkers and legacyRunPoll are queueRunsArgs' workers (at
+	// most, beside Config.Workers) and poll interval.
+	legacyRunWorkers = 2
+	legacyRunPoll    = 10 * time.Second
+	kindRun          = "hookhost.run"
+	kindCallback     = "hookhost.callback"
+	kindDelivery     = "hookhost.delivery"
 )
 
 // runArgs are a run job's River args. Jobs queued since schema version

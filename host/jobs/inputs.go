@@ -139,7 +139,9 @@ func (q *Queue) storedArgs(ctx context.Context, riverID int64) (runArgs, error) 
 			in = []byte{}
 		}
 		a.Inputs = in
-	} else if _, _, folded, _ := keyValue(args, inputsKey); folded == 0 {
+	} else if len(a.Inputs) == 0 {
+		// No inputs key, or one whose value is null or "": queued with its
+		// inputs kept apart (or edited by hand), and they are gone.
 		return runArgs{}, fmt.Errorf("jobs: job %d: %w", riverID, ErrInputsGone)
 	}
 	return a, nil
@@ -191,28 +193,44 @@ func deleteBefore(ctx context.Context, db *sql.DB, d sqlDialect, params *riverdr
 	return n, err
 }
 
-// deleteInputsGone deletes the real inputs of the River jobs riverIDs
-// whose River row is gone (the prune pass deleted it).
-// sweepInputs deletes, in batches of Config.PruneBatch, the real inputs
-// whose River row is gone by any other way than the two that delete them
-// with it: a prune pass that failed between its two statements, the
-// cleaner's statements on PostgreSQL finding different jobs (deleteBefore),
-// a server of an earlier version's cleaner or pruning (which knows nothing
-// of this table). An inputs row and its River row are inserted in one
-// transaction, so a row without its River row is never one being queued.
-// The prune pass runs it every Config.PruneInterval: it reads every inputs
-// row, the jobs River keeps (those not yet ended and, for
-// Config.Retention, those that ended).
+// sweepInputs deletes the real inputs whose River row is gone by any other
+// way than the two that delete them with it: a prune pass that failed
+// between its two statements, the cleaner's statements on PostgreSQL
+// finding different jobs (deleteBefore), a server of an earlier version's
+// cleaner or pruning (which knows nothing of this table). An inputs row and
+// its River row are inserted in one transaction, so a row without its River
+// row is never one being queued. Each prune pass reads the next
+// sweepInputsSpan rows by River id from where the last one stopped
+// (Queue.sweepFrom), starting over past the end: the whole table, which
+// holds the inputs of every job River keeps, was a scan of hundreds of MB
+// a minute on every server (review rev4).
 func (q *Queue) sweepInputs(ctx context.Context) error {
-	_, err := q.deleteBatches(ctx, `DELETE FROM hookhost_job_inputs WHERE river_id IN (
-		SELECT i.river_id FROM hookhost_job_inputs i LEFT JOIN river_job r ON r.id = i.river_id
-		WHERE r.id IS NULL LIMIT ?)`)
+	from := q.sweepFrom.Load()
+	var to sql.NullInt64
+	err := q.db.QueryRowContext(ctx, q.d.q(`SELECT MAX(river_id) FROM (SELECT river_id FROM hookhost_job_inputs
+		WHERE river_id > ? ORDER BY river_id LIMIT ?) span`), from, sweepInputsSpan).Scan(&to)
 	if err != nil {
 		return fmt.Errorf("jobs: delete inputs whose River row is gone: %w", err)
 	}
+	if !to.Valid { // past the end: the next pass starts over
+		q.sweepFrom.Store(0)
+		return nil
+	}
+	_, err = q.db.ExecContext(ctx, q.d.q(`DELETE FROM hookhost_job_inputs WHERE river_id > ? AND river_id <= ?
+		AND NOT EXISTS (SELECT 1 FROM river_job WHERE river_job.id = hookhost_job_inputs.river_id)`), from, to.Int64)
+	if err != nil {
+		return fmt.Errorf("jobs: delete inputs whose River row is gone: %w", err)
+	}
+	q.sweepFrom.Store(to.Int64)
 	return nil
 }
 
+// sweepInputsSpan is how many inputs rows a prune pass reads for ones
+// whose River row is gone (sweepInputs).
+const sweepInputsSpan = 4096
+
+// deleteInputsGone deletes the real inputs of the River jobs riverIDs
+// whose River row is gone (the prune pass deleted it).
 func (q *Queue) deleteInputsGone(ctx context.Context, riverIDs []any) error {
 	if len(riverIDs) == 0 {
 		return nil

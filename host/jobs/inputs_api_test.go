@@ -107,7 +107,39 @@ func TestQueue_InputsOfJobQueuedBefore(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, again.JobID).State)
 		require.Equal(t, rawInputs, seen.of(again.JobID), "the retry has them")
+		r, err := q.Get(b.ctx, again.JobID)
+		require.NoError(t, err)
+		var queue string
+		require.NoError(t, b.queryRow(t, `SELECT queue FROM river_job WHERE id = ?`, []any{r.RiverID}, &queue))
+		require.Equal(t, "hookhost_runs_kept", queue, "the retry is a job of this version")
+		require.NotContains(t, b.riverArgs(t, r.RiverID), "inputs")
+		in, err := b.keptInputs(t, r.RiverID)
+		require.NoError(t, err)
+		require.Equal(t, []byte(rawInputs), in)
 	})
+}
+
+// TestQueue_RunningJobQueuedBeforeRequeuedOnStart checks that on SQLite a
+// job of the queue of jobs queued before job schema version 10, left
+// running by a stopped process, is queued again and run when the queue
+// starts, as one of this version's queue is.
+func TestQueue_RunningJobQueuedBeforeRequeuedOnStart(t *testing.T) {
+	t.Parallel()
+	seen := &inputsSeen{}
+	q, b := setupStopped(t, testDBs()[0], seen.run, nil)
+	res, err := q.Enqueue(b.ctx, request())
+	require.NoError(t, err)
+	j, err := q.Get(b.ctx, res.JobID)
+	require.NoError(t, err)
+	b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
+		`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
+	b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
+	b.execSQL(t, `UPDATE river_job SET queue = 'hookhost_runs', state = 'running', attempt = 1,
+		attempted_at = datetime('now') WHERE id = ?`, j.RiverID)
+
+	require.NoError(t, q.Start(b.ctx))
+	require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
+	require.Equal(t, rawInputs, seen.of(res.JobID))
 }
 
 // TestQueue_RetryReadsKeptInputs checks, on either database, that a retry

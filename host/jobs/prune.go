@@ -90,9 +90,7 @@ func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, e
 	if err != nil {
 		return res, fmt.Errorf("jobs: prune idempotency keys: %w", err)
 	}
-	if err := q.sweepInputs(ctx); err != nil { // inputs.go
-		return res, err
-	}
+
 	if q.cfg.RecordRetention > 0 {
 		n, err := q.deleteBatches(ctx, `DELETE FROM hookhost_deliveries WHERE id IN (
 			SELECT id FROM hookhost_deliveries WHERE updated_at < ? AND state NOT IN ('queued', 'retrying') LIMIT ?)`,
@@ -101,6 +99,9 @@ func (q *Queue) PruneRecords(ctx context.Context, now time.Time) (PruneResult, e
 		if err != nil {
 			return res, fmt.Errorf("jobs: prune delivery log: %w", err)
 		}
+	}
+	if err := q.sweepInputs(ctx); err != nil { // inputs.go; the next pass tries again
+		q.log.Warn("prune: sweep kept inputs", "error", err)
 	}
 	return res, nil
 }

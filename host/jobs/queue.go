@@ -33,6 +33,10 @@ import (
 // works them with River, and answers questions about them. Create it with
 // New, call Start, and Close it before closing the database.
 type Queue struct {
+	// sweepFrom is the River id after which the next prune pass looks for
+	// kept inputs whose River row is gone (sweepInputs).
+	sweepFrom atomic.Int64
+
 	cfg    Config
 	db     *sql.DB
 	d      sqlDialect
@@ -147,10 +151,14 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
-		// The run jobs queued before job schema version 10 (queueRunsArgs)
-		// have a producer of their own: while both queues hold jobs (for
-		// a while after an upgrade), up to twice the workers run.
-		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers}, queueRunsArgs: {MaxWorkers: cfg.Workers},
+		// The run jobs queued before job schema version 10 (queueRunsArgs,
+		// which servers of earlier versions also queue to during a rolling
+		// upgrade) have a producer of their own, with at most
+		// legacyRunWorkers workers beside cfg.Workers, which fetches
+		// every legacyRunPoll when no insert notification wakes it: an
+		// idle server's cost of a queue that stays empty after an upgrade.
+		queues = map[string]river.QueueConfig{queueRuns: {MaxWorkers: cfg.Workers},
+			queueRunsArgs:  {MaxWorkers: min(cfg.Workers, legacyRunWorkers), FetchPollInterval: max(legacyRunPoll, cfg.FetchPollInterval)},
 			queueCallbacks: {MaxWorkers: cfg.CallbackWorkers}}
 	}
 	client, err := river.NewClient(driver, &river.Config{
