@@ -48,6 +48,25 @@ func (b *testBundle) keptInputs(t *testing.T, riverID int64) ([]byte, error) {
 	return in, err
 }
 
+// enqueueStored queues a run job on q (stopped) and returns it with its
+// record; asBefore rewrites it as the version before job schema version 10
+// stored it: its inputs (rawInputs) in River's args, in base64, none kept
+// apart, on the older queue.
+func enqueueStored(t *testing.T, q *jobs.Queue, b *testBundle, asBefore bool) (jobs.Result, *jobs.Job) {
+	t.Helper()
+	res, err := q.Enqueue(b.ctx, request())
+	require.NoError(t, err)
+	j, err := q.Get(b.ctx, res.JobID)
+	require.NoError(t, err)
+	if asBefore {
+		b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
+			`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
+		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
+		b.execSQL(t, `UPDATE river_job SET queue = 'hookhost_runs' WHERE id = ?`, j.RiverID)
+	}
+	return res, j
+}
+
 // TestQueue_InputsKeptApart checks, on either database and through both
 // insert paths (the queue's own, and River's for jobs with an idempotency
 // key), that a run job's real inputs are written raw in
@@ -89,15 +108,7 @@ func TestQueue_InputsOfJobQueuedBefore(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind testDB) {
 		seen := &inputsSeen{}
 		q, b := setupStopped(t, kind, seen.run, nil)
-		res, err := q.Enqueue(b.ctx, request())
-		require.NoError(t, err)
-		j, err := q.Get(b.ctx, res.JobID)
-		require.NoError(t, err)
-		// The job as the version before wrote it.
-		b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
-			`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
-		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
-		b.execSQL(t, `UPDATE river_job SET queue = 'hookhost_runs' WHERE id = ?`, j.RiverID)
+		res, _ := enqueueStored(t, q, b, true)
 
 		require.NoError(t, q.Start(b.ctx))
 		require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
@@ -127,15 +138,8 @@ func TestQueue_RunningJobQueuedBeforeRequeuedOnStart(t *testing.T) {
 	t.Parallel()
 	seen := &inputsSeen{}
 	q, b := setupStopped(t, testDBs()[0], seen.run, nil)
-	res, err := q.Enqueue(b.ctx, request())
-	require.NoError(t, err)
-	j, err := q.Get(b.ctx, res.JobID)
-	require.NoError(t, err)
-	b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
-		`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
-	b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
-	b.execSQL(t, `UPDATE river_job SET queue = 'hookhost_runs', state = 'running', attempt = 1,
-		attempted_at = datetime('now') WHERE id = ?`, j.RiverID)
+	res, j := enqueueStored(t, q, b, true)
+	b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now') WHERE id = ?`, j.RiverID)
 
 	require.NoError(t, q.Start(b.ctx))
 	require.Equal(t, jobs.StateCompleted, waitFinal(t, q, res.JobID).State)
@@ -237,10 +241,7 @@ func TestWork_InputsGoneEndsTheJob(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind testDB) {
 		seen := &inputsSeen{}
 		q, b := setupStopped(t, kind, seen.run, nil)
-		res, err := q.Enqueue(b.ctx, request())
-		require.NoError(t, err)
-		j, err := q.Get(b.ctx, res.JobID)
-		require.NoError(t, err)
+		res, j := enqueueStored(t, q, b, false)
 		b.execSQL(t, `DELETE FROM hookhost_job_inputs WHERE river_id = ?`, j.RiverID)
 
 		require.NoError(t, q.Start(b.ctx))
@@ -248,7 +249,7 @@ func TestWork_InputsGoneEndsTheJob(t *testing.T) {
 		require.Equal(t, jobs.StateFailed, end.State)
 		require.Contains(t, end.Error, "inputs are no longer stored")
 		require.Nil(t, seen.of(res.JobID), "the automation did not run")
-		_, err = q.Retry(b.ctx, res.JobID)
+		_, err := q.Retry(b.ctx, res.JobID)
 		require.ErrorIs(t, err, jobs.ErrInputsGone)
 	})
 }
