@@ -103,7 +103,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	boolFlag(fs, &cfg.InProcess, "in-process", "HOOKHOST_IN_PROCESS", "run built-in extensions inside the server process")
 	stringFlag(fs, &cfg.Manifests, "manifests", "HOOKHOST_MANIFESTS", "", "directory of declarative manifests applied at start and after every change; it owns what it declares (docs/manifests.md)")
 	boolFlag(fs, &cfg.Example, "example", "HOOKHOST_EXAMPLE", "import the webhook-example package and create its webhook at first start")
-	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once; 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
+	intFlag(fs, &cfg.Jobs.Workers, "job-workers", "HOOKHOST_JOB_WORKERS", cfg.Jobs.Workers, "durable jobs this process runs at once (and up to 2 more of those an earlier version queued, while any are left); 0 runs none (the process only queues jobs for the other servers on its PostgreSQL)")
 	durationFlag(fs, &cfg.Jobs.ShutdownGrace, "job-shutdown-grace", "HOOKHOST_JOB_SHUTDOWN_GRACE", cfg.Jobs.ShutdownGrace, "time running jobs get to finish at shutdown")
 	durationFlag(fs, &cfg.Jobs.RescueAfter, "job-rescue-after", "HOOKHOST_JOB_RESCUE_AFTER", cfg.Jobs.RescueAfter, "re-run a job whose process stopped sending heartbeats for this long")
 	durationFlag(fs, &cfg.Jobs.FetchPollInterval, "job-poll-interval", "HOOKHOST_JOB_POLL_INTERVAL", cfg.Jobs.FetchPollInterval, "how often to look for new jobs; 0 picks by database (1s on SQLite, 500ms on PostgreSQL)")

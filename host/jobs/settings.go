@@ -10,7 +10,9 @@ import (
 // defaults live. A zero field means what its comment says, never "the
 // default".
 type Settings struct {
-	// Workers is how many jobs this process runs at once. 0 runs none
+	// Workers is how many jobs this process runs at once, beside at most
+	// legacyRunWorkers of the run jobs an earlier version queued
+	// (queueRunsArgs) while any are left. 0 runs none
 	// here (nor completion callbacks): the process still queues jobs and
 	// answers about them, and the other servers sharing its PostgreSQL
 	// database run them.
