@@ -65,7 +65,7 @@ func TestInputs_DeletedWithRiversRow(t *testing.T) {
 				_, err := db.ExecContext(ctx, tt.finalize, id)
 				require.NoError(t, err)
 			}
-			kept := func() []int64 { return queryIDs(t, db, `SELECT river_id FROM hookhost_job_inputs ORDER BY river_id`) }
+			kept := func() []int64 { return QueryIDs(t, db, `SELECT river_id FROM hookhost_job_inputs ORDER BY river_id`) }
 			require.Equal(t, ids, kept())
 
 			ex := q.client.Driver().GetExecutor()
@@ -90,11 +90,12 @@ func TestInputs_DeletedWithRiversRow(t *testing.T) {
 // riverIDs returns the ids of River's jobs, in order.
 func riverIDs(t *testing.T, db *sql.DB) []int64 {
 	t.Helper()
-	return queryIDs(t, db, `SELECT id FROM river_job ORDER BY id`)
+	return QueryIDs(t, db, `SELECT id FROM river_job ORDER BY id`)
 }
 
-// queryIDs returns the one column of query's rows.
-func queryIDs(t *testing.T, db *sql.DB, query string) []int64 {
+// QueryIDs returns the one column of query's rows (exported for the
+// package's external tests; a test build only).
+func QueryIDs(t *testing.T, db *sql.DB, query string) []int64 {
 	t.Helper()
 	rows, err := db.Query(query)
 	require.NoError(t, err)

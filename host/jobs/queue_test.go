@@ -599,19 +599,7 @@ func TestQueue_PruneRecords(t *testing.T) {
 			// A River row not finalized (a retry River still owns) stays.
 			kept := done[2].RiverID
 			bundle.execSQL(t, `UPDATE river_job SET state = 'retryable', finalized_at = NULL WHERE id = ?`, kept)
-			riverRows := func() []int64 {
-				rows, err := bundle.db.Query(`SELECT id FROM river_job ORDER BY id`)
-				require.NoError(t, err)
-				defer rows.Close()
-				var ids []int64
-				for rows.Next() {
-					var id int64
-					require.NoError(t, rows.Scan(&id))
-					ids = append(ids, id)
-				}
-				require.NoError(t, rows.Err())
-				return ids
-			}
+			riverRows := func() []int64 { return jobs.QueryIDs(t, bundle.db, `SELECT id FROM river_job ORDER BY id`) }
 			require.Len(t, riverRows(), 3)
 
 			res, err := q.PruneRecords(bundle.ctx, time.Now().Add(8*24*time.Hour))
