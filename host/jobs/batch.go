@@ -142,6 +142,7 @@ func (g *groupCommit[T]) loop() {
 			}
 		}
 		g.flush(batch)
+		clear(batch) // the next batch's [:0] would keep these items, and their requests, reachable
 	}
 }
 

@@ -199,6 +199,25 @@ func (c *faultConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResult
 	return &faultBatch{BatchResults: c.Conn().SendBatch(ctx, b), fail: fail}
 }
 
+// ExecStatement runs a prepared statement on pgx's connection under a pgx
+// stdlib connection (the queue's batches of hand-offs on PostgreSQL),
+// failing it before it is sent when it matches a rule, or after it
+// committed when an after-commit rule matches, as SendBatch does.
+func (c *faultConn) ExecStatement(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte,
+	formats, resultFormats []int16) *pgconn.Result {
+	commit, err := c.f.check(sd.SQL)
+	if err != nil {
+		return &pgconn.Result{Err: err}
+	}
+	res := c.Conn().PgConn().ExecStatement(ctx, sd, params, formats, resultFormats).Read()
+	for _, r := range commit {
+		if res.Err == nil && c.f.take(r) {
+			res.Err = r.err
+		}
+	}
+	return res
+}
+
 // failedBatch is a batch that failed before it was sent.
 type failedBatch struct{ err error }
 

@@ -116,20 +116,16 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return err
 	}
 	notify := q.notifyRuns.due(time.Now())
-	err = onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
-		var b pgx.Batch
-		b.Queue(pgInsertRunsSQL, p.ids, p.maxAttempts, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks,
-			p.created, p.sizes, p.argsAt, p.argsLen, p.shownLen, p.inputsLen, p.blob,
-			kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns))
-		br := send(ctx, &b)
+	err = onPgxStatement(ctx, q.db, func(c *pgx.Conn, exec execStatement) error {
 		var (
 			got        int64
-			unnotified bool // the statement's second column, read to end its row
+			unnotified bool // the statement's second column
 		)
-		err := br.QueryRow().Scan(&got, &unnotified)
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
+		err := queryPrepared(ctx, c, exec, pgInsertRunsSQL, p.size(),
+			[]any{p.ids, p.maxAttempts, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks,
+				p.created, p.sizes, p.argsAt, p.argsLen, p.shownLen, p.inputsLen, p.blob,
+				kindRun, queueRuns, notify, insertTopic, insertPayload(queueRuns)},
+			&got, &unnotified)
 		if err != nil {
 			return fmt.Errorf("insert jobs: %w", err)
 		}
@@ -202,6 +198,25 @@ func newPgInsertParams(items []*insertItem) (*pgInsertParams, error) {
 		p.blob = append(p.blob, r.Inputs...)
 	}
 	return p, nil
+}
+
+// size is about how many bytes pgInsertRunsSQL's parameters but the blob
+// take encoded in binary: each array's header, and each element's length
+// and value.
+func (p *pgInsertParams) size() int {
+	const (
+		arrays  = 13
+		header  = 20                              // one-dimensional
+		element = 6*4 + 4 + 2 + 2*(4+8) + 4*(4+4) // the lengths and fixed-size values of a job's elements
+		scalars = 256                             // kind, queue, notify, topic, payload
+	)
+	n := arrays*header + scalars + len(p.ids)*element
+	for _, s := range [][]string{p.ids, p.webhooks, p.handlers, p.automations, p.retryOf, p.callbacks} {
+		for _, v := range s {
+			n += len(v)
+		}
+	}
+	return n
 }
 
 // pgInserted reports whether every record of ids exists with its
