@@ -30,10 +30,11 @@ import (
 // in $14: the args at args_at (a 0-based offset) for args_len bytes, the
 // stored inputs right after them for shown_len, the real inputs right
 // after those for inputs_len. $14 holds the large values of every job one
-// after the other (pgInsertParams.blob), so that pgx copies them once, where an
-// array's elements were appended to its buffer one by one (growing it a
-// quarter at a time). Then River's kind and queue, whether to notify, the
-// topic and the payload. River's created_at and scheduled_at are the
+// after the other (pgInsertParams.blob), sent as it is (queryPrepared,
+// pgmem.go), where an array's elements were appended to pgx's parameter
+// buffer one by one (growing it a quarter at a time), which pgx then kept.
+// Then River's kind and queue, whether to notify, the topic and the
+// payload. River's created_at and scheduled_at are the
 // database's now(), not this process's clock as River's pgx driver takes
 // it: River's fetch compares scheduled_at with the database's now(), and
 // the fetch marks (pgfetch.go) expect a job to commit within fetchLag of
