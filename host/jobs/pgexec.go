@@ -238,18 +238,24 @@ func pgxSender(dc any) (*pgx.Conn, sendBatch, error) {
 // onPgx runs fn on pgx's connection under a connection of db's pool,
 // with how to send a batch on it (pgxSender).
 func onPgx(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, send sendBatch) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	return onDriverConn(ctx, db, func(dc any) error {
 		c, send, err := pgxSender(dc)
 		if err != nil {
 			return err
 		}
 		return fn(c, send)
 	})
+}
+
+// onDriverConn runs fn on the driver connection under a connection of
+// db's pool.
+func onDriverConn(ctx context.Context, db *sql.DB, fn func(dc any) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(fn)
 }
 
 // pgxTx runs fn in a pgx transaction on a connection of db's pool and

@@ -41,12 +41,7 @@ type statementExecer interface {
 // connection when it runs them itself (statementExecer), else on pgx's
 // protocol connection.
 func onPgxStatement(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec execStatement) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	return onDriverConn(ctx, db, func(dc any) error {
 		c, _, err := pgxSender(dc)
 		if err != nil {
 			return err
