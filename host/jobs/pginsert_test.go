@@ -299,9 +299,9 @@ func TestPgxInsertTx_AsRiverClient(t *testing.T) {
 // TestPgInsertRuns_BatchMemory checks that a batch of jobs with a large
 // body each is sent without pgx's buffers growing a step at a time: the
 // bytes the insert allocates stay within a few times the batch's args and
-// inputs (they are copied into the statement's parameter, into pgx's
-// parameter buffer and into its write buffer), where growing the buffers
-// by appends allocated about ten times as much. It does not run in
+// inputs (they are copied into the statement's blob and into pgconn's
+// write buffer; pgx's parameter buffer no longer holds them, pgmem.go),
+// where growing the buffers by appends allocated about ten times as much. It does not run in
 // parallel: it reads the process's allocations.
 func TestPgInsertRuns_BatchMemory(t *testing.T) {
 	ctx := context.Background()

@@ -55,12 +55,38 @@ func onPgxStatement(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec e
 	})
 }
 
-// queryPrepared runs sql, prepared on c (once: pgx keeps it by its text),
-// with args, and scans its one row into dest. Args are encoded in binary
-// by c's type map into one buffer sized by sizeHint; a []byte given for a
-// bytea parameter is sent as it is, not copied.
-func queryPrepared(ctx context.Context, c *pgx.Conn, exec execStatement, sql string, sizeHint int, args []any, dest ...any) error {
-	sd, err := c.Prepare(ctx, sql, sql)
+// queryPrepared runs query, prepared on c (once: pgx keeps it by its
+// text), with args, and scans its one row into dest. Args are encoded in
+// binary by c's type map into one buffer sized by sizeHint; a []byte given
+// for a bytea parameter is sent as it is, not copied. The statement is
+// always a named server-side one, whatever the connection string's
+// default_query_exec_mode (hookhost's LISTEN and the migrations' session
+// locks need a session of their own anyway, not a transaction pooler's).
+//
+// When the server no longer has the statement (a DEALLOCATE or DISCARD on
+// the session, a proxy that reset it), pgx still does, and every later
+// statement on the connection would fail the same way: it is forgotten
+// and prepared again, and the statement, refused before it ran, runs once
+// more.
+func queryPrepared(ctx context.Context, c *pgx.Conn, exec execStatement, query string, sizeHint int, args []any, dest ...any) error {
+	err := queryPreparedOnce(ctx, c, exec, query, sizeHint, args, dest...)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != pgStatementUnknown {
+		return err
+	}
+	if derr := c.Deallocate(ctx, query); derr != nil {
+		return err
+	}
+	return queryPreparedOnce(ctx, c, exec, query, sizeHint, args, dest...)
+}
+
+// pgStatementUnknown is PostgreSQL's invalid_sql_statement_name: a
+// prepared statement the session does not have.
+const pgStatementUnknown = "26000"
+
+// queryPreparedOnce is queryPrepared's one attempt.
+func queryPreparedOnce(ctx context.Context, c *pgx.Conn, exec execStatement, query string, sizeHint int, args []any, dest ...any) error {
+	sd, err := c.Prepare(ctx, query, query)
 	if err != nil {
 		return err
 	}

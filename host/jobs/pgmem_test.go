@@ -85,6 +85,12 @@ func TestGroupCommit_ReleasesItems(t *testing.T) {
 	defer g.close()
 
 	held := submitHeld(t, g, 3)
+	// One more item, through the same goroutine: by the time it is taken
+	// the loop has cleared the batch before it (the last item's finish
+	// wakes this test before that).
+	last := &heldItem{done: make(chan error, 1)}
+	require.NoError(t, g.submit(context.Background(), last))
+	require.NoError(t, <-last.done)
 	runtime.GC()
 	for i, w := range held {
 		assert.True(t, w.Value() == nil, "item %d is still reachable after its batch", i)
@@ -102,4 +108,25 @@ func submitHeld(t *testing.T, g *groupCommit[*heldItem], n int) []weak.Pointer[h
 		require.NoError(t, <-it.done)
 	}
 	return held
+}
+
+// TestPgInsertRuns_StatementForgotten checks that a batch of hand-offs
+// still goes in after the session lost its prepared statement (a
+// DEALLOCATE ALL, as a proxy resetting sessions would): pgx still had it,
+// and every batch on the connection failed until it was closed.
+func TestPgInsertRuns_StatementForgotten(t *testing.T) {
+	ctx := context.Background()
+	q, db, _ := openPostgresQueue(t, "hh_jobs_dealloc_")
+	db.SetMaxOpenConns(1) // the same session for every statement
+	db.SetMaxIdleConns(1)
+	item := func() []*insertItem {
+		return []*insertItem{newInsertItem(NewJobID(), &Request{WebhookID: "w", Handler: "automation/a", Automation: "a",
+			Inputs: []byte(`{}`), RedactedInputs: []byte(`{}`)})}
+	}
+	require.NoError(t, q.pgInsertRuns(ctx, item()))
+	for i := range 2 {
+		_, err := db.ExecContext(ctx, "DEALLOCATE ALL")
+		require.NoError(t, err)
+		require.NoError(t, q.pgInsertRuns(ctx, item()), "batch %d after DEALLOCATE ALL", i)
+	}
 }
