@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/internal/heaptest"
 )
 
 // TestBodyBudget_Admit checks what the budget reserves for each kind of
@@ -175,7 +175,7 @@ func TestServer_BodyMemoryIsBounded(t *testing.T) {
 	addr := serveTest(t, b)
 	path := "/webhooks/" + tok
 
-	before := liveHeap()
+	before := heaptest.Live()
 	answers := make(chan int, slow)
 	conns := make([]net.Conn, slow)
 	for i := range conns {
@@ -203,7 +203,7 @@ func TestServer_BodyMemoryIsBounded(t *testing.T) {
 			refused = slow // measure what the server holds
 		}
 	}
-	grown := int64(liveHeap()) - int64(before)
+	grown := int64(heaptest.Live()) - int64(before)
 	t.Logf("%d connections announcing %d bytes: the live heap grew by %d bytes (budget %d)", slow, limit, grown, budget)
 	require.Less(t, grown, int64(budget+4<<20), "the heap grows by the budget, not by the body limit per connection")
 	require.Equal(t, bodyBudgetStats{Used: budget, Holds: held}, b.srv.bodies.stats())
@@ -263,14 +263,14 @@ func TestServer_IdleConnectionsKeepNoBody(t *testing.T) {
 	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
 	addr := serveTest(t, b)
 
-	before := liveHeap()
+	before := heaptest.Live()
 	for range idle {
 		c := sendHead(t, addr, "/webhooks/"+tok, "Content-Length: "+strconv.Itoa(limit)+"\r\n", strings.Repeat("x", limit))
 		resp, body := readAnswer(t, c)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 		require.False(t, resp.Close, "the connection stays open, idle")
 	}
-	grown := int64(liveHeap()) - int64(before)
+	grown := int64(heaptest.Live()) - int64(before)
 	t.Logf("%d idle connections after a %d-byte body each: the live heap grew by %d bytes", idle, limit, grown)
 	require.Less(t, grown, int64(4<<20), "an idle connection keeps no large body buffer")
 	require.Equal(t, bodyBudgetStats{}, b.srv.bodies.stats())
@@ -720,14 +720,4 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// liveHeap is the process's live heap: what collections keep (two, so
-// that sync.Pools, kept for one collection, are emptied too).
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/internal/heaptest"
 )
 
 // TestPgInsertRuns_ReleasesBatch checks that once a batch of hand-offs is
@@ -38,9 +40,9 @@ func TestPgInsertRuns_ReleasesBatch(t *testing.T) {
 	warm, _ := batch(1) // prepares the statement on the connection
 	require.NoError(t, q.pgInsertRuns(ctx, warm))
 
-	before := liveHeap()
+	before := heaptest.Live()
 	payload := insertAndDrop(ctx, t, q, batch)
-	after := liveHeap()
+	after := heaptest.Live()
 	retained := int64(after) - int64(before)
 	t.Logf("payload %d bytes, live heap %d -> %d (%+d)", payload, before, after, retained)
 	assert.Less(t, retained, int64(payload/8), "%d bytes of a %d-byte batch stayed reachable after it was written", retained, payload)
@@ -52,16 +54,6 @@ func insertAndDrop(ctx context.Context, t *testing.T, q *Queue, batch func(n int
 	items, payload := batch(16)
 	require.NoError(t, q.pgInsertRuns(ctx, items))
 	return payload
-}
-
-// liveHeap returns the bytes of the heap's live objects, after two
-// collections (what a sync.Pool holds survives one, in its victim cache).
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // heldItem is a batchItem holding a payload, as an Enqueue's item holds
