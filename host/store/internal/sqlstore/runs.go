@@ -286,10 +286,12 @@ func (s *Store) appendRunArgs(args []any, rows runRows) []any {
 // On PostgreSQL it is a plain INSERT, not ON CONFLICT (id) DO NOTHING:
 // that makes every row a speculative insertion (the primary key checked
 // before the row is written, and a record in the write-ahead log to
-// confirm it, a sixth of a run record's: five records a run instead of
-// six), to skip IDs that are never taken but by a caller's own IDs. A
+// confirm it, a fifth of a run record's: four records a run instead of
+// five), to skip IDs that are never taken but by a caller's own IDs. A
 // taken ID fails the statement and the batch's transaction instead, which
-// InsertRuns rolls back whole and reports as ErrConflict either way.
+// InsertRuns rolls back whole and reports as ErrConflict either way
+// (PostgreSQL logs the unique violation as an error: rare, a retry after a
+// commit whose answer was lost).
 //
 // On SQLite it is INSERT OR IGNORE rather than ON CONFLICT (id) DO
 // NOTHING. With the latter a NOT NULL check could still abort the
