@@ -27,7 +27,7 @@ func newExtServeCmd() *cobra.Command {
 			switch args[0] {
 			case "webhook":
 				applyMemorySettings(gcPercent, memoryLimit)
-				adaptProcs()
+				adaptProcs(extensionProcs())
 				if release {
 					// In the background, while the handshake goes on.
 					go releaseStartupMemory()

@@ -10,26 +10,23 @@ import (
 	"github.com/hookhost/hookhost/internal/cputime"
 )
 
-// The built-in extension runs on one P while it needs less than a core,
-// and on all of them when its runs keep one busy (adaptProcs).
+// The server and its built-in extension run on one P while they need
+// less than a core, and on all of them when they get busier (adaptProcs).
 //
-// With several Ps, every run the extension hands to a worker goroutine,
-// and every batch of results it sends, can wake an idle P and an OS thread
-// for it (wakep, startm, a futex wake), and the threads that find nothing
-// to do spin looking for work first: under the guide's load that was a
-// fifth of the extension's CPU. With one P the hand-offs are goroutine
-// switches on one thread. But one P caps CPU-heavy automations at a core:
-// when the extension is about that busy, or its goroutines wait long to
-// run (the one P is saturated, or the machine is so busy that its thread
-// gets less than a core and the CPU time cannot tell), it gets every P
-// back: the default.
+// With several Ps, every goroutine a process hands work to (a run to a
+// worker, a batch of results to its sender, a request's answer to its
+// connection) can wake an idle P and an OS thread for it (wakep, startm, a
+// futex wake), and the threads that find nothing to do spin looking for
+// work first: under the guide's load that was a fifth of the extension's
+// CPU, and at 2,000 requests a second the server spends 150 µs of CPU a
+// request on one P against 185 on two (bench/README.md, seventeenth
+// session). With one P the hand-offs are goroutine switches on one
+// thread. But one P caps a process at a core: when it is busy enough, or
+// its goroutines wait long to run (the one P is saturated, or the machine
+// is so busy that its thread gets less than a core and the CPU time
+// cannot tell), it gets every P back: the default.
 const (
 	procsInterval = 250 * time.Millisecond
-	// procsUp and procsDown are the extension's CPU use, in cores over the
-	// last interval, above which it gets every P back, and below which it
-	// goes back to one.
-	procsUp   = 0.75
-	procsDown = 0.4
 	// procsWait is how long the 90th percentile of the goroutines that
 	// became ready to run in the last interval may wait for a P, at one P
 	// (above, it gets every P back) and at all (to go back to one).
@@ -37,14 +34,28 @@ const (
 	procsWait = 5 * time.Millisecond
 )
 
+// procsRule is a process's CPU use, in cores over the last interval,
+// above which it gets every P back (up), and below which it goes back to
+// one (down).
+type procsRule struct{ up, down float64 }
+
+// extensionProcs is the built-in extension's rule: its runs are most of
+// its CPU, and with one P they are goroutine switches.
+func extensionProcs() procsRule { return procsRule{up: 0.75, down: 0.4} }
+
+// serverProcs is the server's rule: on a machine the load shares, the
+// server on one P got 0.63-0.70 of a core at its maximum rate (a tenth
+// fewer requests than on two), so it takes every P back sooner.
+func serverProcs() procsRule { return procsRule{up: 0.5, down: 0.3} }
+
 // schedLatency is the runtime's histogram of how long goroutines waited
 // to run.
 const schedLatency = "/sched/latencies:seconds"
 
 // adaptProcs starts the goroutine that sets GOMAXPROCS by the process's
-// CPU use, unless GOMAXPROCS is set in the environment, there is one P
-// anyway, or the platform cannot tell the process's CPU time.
-func adaptProcs() {
+// CPU use and rule, unless GOMAXPROCS is set in the environment, there is
+// one P anyway, or the platform cannot tell the process's CPU time.
+func adaptProcs(rule procsRule) {
 	all := runtime.GOMAXPROCS(0)
 	if _, ok := os.LookupEnv("GOMAXPROCS"); ok || all <= 1 {
 		return
@@ -76,7 +87,7 @@ func adaptProcs() {
 				wait = percentile(prev, h, 0.9)
 				copy(prev, h.Counts)
 			}
-			if p := nextProcs(procs, all, busy, wait); p != procs {
+			if p := rule.next(procs, all, busy, wait); p != procs {
 				procs = p
 				runtime.GOMAXPROCS(p)
 			}
@@ -84,14 +95,14 @@ func adaptProcs() {
 	}()
 }
 
-// nextProcs is the GOMAXPROCS for the next interval: from procs (1 or
-// all), with busy cores used in the last one and wait the 90th percentile
-// of the goroutines' waits to run.
-func nextProcs(procs, all int, busy float64, wait time.Duration) int {
+// next is the GOMAXPROCS for the next interval: from procs (1 or all),
+// with busy cores used in the last one and wait the 90th percentile of
+// the goroutines' waits to run.
+func (r procsRule) next(procs, all int, busy float64, wait time.Duration) int {
 	switch {
-	case procs == 1 && (busy > procsUp || wait > procsWait):
+	case procs == 1 && (busy > r.up || wait > procsWait):
 		return all
-	case procs > 1 && busy < procsDown && wait <= procsWait:
+	case procs > 1 && busy < r.down && wait <= procsWait:
 		return 1
 	}
 	return procs

@@ -7,7 +7,34 @@ import (
 	"time"
 )
 
-func TestNextProcs(t *testing.T) {
+// TestServerProcs: the server takes every P back at half a core, and goes
+// back to one below 0.3 of a core.
+func TestServerProcs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		procs, want int
+		busy        float64
+		wait        time.Duration
+	}{
+		{"one P, 2,000 requests a second", 1, 1, 0.22, 57 * time.Microsecond},
+		{"one P, the load generator's maximum rate", 1, 8, 0.63, 655 * time.Microsecond},
+		{"all Ps, busy", 8, 8, 0.75, 0},
+		{"all Ps, between the thresholds", 8, 8, 0.38, 0},
+		{"all Ps, a light load again", 8, 1, 0.26, 49 * time.Microsecond},
+		{"one P, goroutines wait", 1, 8, 0.2, 20 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := serverProcs().next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
+				t.Errorf("next(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestExtensionProcs: the built-in extension takes every P back at three
+// quarters of a core, and goes back to one below 0.4.
+func TestExtensionProcs(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name        string
@@ -25,8 +52,8 @@ func TestNextProcs(t *testing.T) {
 		{"all Ps, little CPU but goroutines wait", 8, 8, 0.2, 20 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := nextProcs(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
-				t.Errorf("nextProcs(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
+			if got := extensionProcs().next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
+				t.Errorf("next(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
 			}
 		})
 	}

@@ -55,6 +55,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				}
 			}
 			applyMemorySettings(cfg.Memory.GCPercent, cfg.Memory.Limit)
+			adaptProcs(serverProcs())
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
 			ln, adminLn, err := host.Listen(cfg)
