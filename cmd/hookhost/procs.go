@@ -10,21 +10,25 @@ import (
 	"github.com/hookhost/hookhost/internal/cputime"
 )
 
-// The server and its built-in extension run on one P while they need
-// less than a core, and on all of them when they get busier (adaptProcs).
+// The server and its built-in extension run on one P while they use less
+// than a share of a core (procsRule), and on all of them when they get
+// busier (adaptProcs).
 //
 // With several Ps, every goroutine a process hands work to (a run to a
 // worker, a batch of results to its sender, a request's answer to its
 // connection) can wake an idle P and an OS thread for it (wakep, startm, a
 // futex wake), and the threads that find nothing to do spin looking for
 // work first: under the guide's load that was a fifth of the extension's
-// CPU, and at 2,000 requests a second the server spends 150 µs of CPU a
-// request on one P against 185 on two (bench/README.md, seventeenth
-// session). With one P the hand-offs are goroutine switches on one
-// thread. But one P caps a process at a core: when it is busy enough, or
-// its goroutines wait long to run (the one P is saturated, or the machine
-// is so busy that its thread gets less than a core and the CPU time
-// cannot tell), it gets every P back: the default.
+// CPU, and at 2,000 requests a second the server and its extension spent
+// 144-154 µs of CPU a request with the server on one P against 183-194
+// with it on two (bench/README.md, seventeenth session). With one P the
+// hand-offs are goroutine switches on one thread. But one P caps a
+// process at a core: when it is busy enough, or its goroutines wait long
+// to run (the one P is saturated, or the machine is so busy that its
+// thread gets less than a core and the CPU time cannot tell), it gets
+// every P back: the runtime's default, which then follows the machine's
+// CPUs and the process's CPU limit again (setting GOMAXPROCS stops that
+// while it is one).
 const (
 	procsInterval = 250 * time.Millisecond
 	// procsWait is how long the 90th percentile of the goroutines that
@@ -87,9 +91,16 @@ func adaptProcs(rule procsRule) {
 				wait = percentile(prev, h, 0.9)
 				copy(prev, h.Counts)
 			}
-			if p := rule.next(procs, all, busy, wait); p != procs {
-				procs = p
-				runtime.GOMAXPROCS(p)
+			switch rule.next(procs, all, busy, wait) {
+			case procs:
+			case 1:
+				procs = 1
+				runtime.GOMAXPROCS(1)
+			default:
+				runtime.SetDefaultGOMAXPROCS()
+				if procs = runtime.GOMAXPROCS(0); procs > 1 {
+					all = procs // the default may have changed since the start
+				}
 			}
 		}
 	}()

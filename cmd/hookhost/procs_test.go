@@ -1,14 +1,24 @@
 package main
 
 import (
+	"io"
 	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
 	"runtime/metrics"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
-// TestServerProcs: the server takes every P back at half a core, and goes
-// back to one below 0.3 of a core.
+// TestServerProcs: the server takes every P back above half a core, and
+// goes back to one below 0.3 of a core.
 func TestServerProcs(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -18,6 +28,7 @@ func TestServerProcs(t *testing.T) {
 		wait        time.Duration
 	}{
 		{"one P, 2,000 requests a second", 1, 1, 0.22, 57 * time.Microsecond},
+		{"one P, half a core", 1, 1, 0.5, 0},
 		{"one P, the load generator's maximum rate", 1, 8, 0.63, 655 * time.Microsecond},
 		{"all Ps, busy", 8, 8, 0.75, 0},
 		{"all Ps, between the thresholds", 8, 8, 0.38, 0},
@@ -32,8 +43,8 @@ func TestServerProcs(t *testing.T) {
 	}
 }
 
-// TestExtensionProcs: the built-in extension takes every P back at three
-// quarters of a core, and goes back to one below 0.4.
+// TestExtensionProcs: the built-in extension takes every P back above
+// three quarters of a core, and goes back to one below 0.4.
 func TestExtensionProcs(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -79,6 +90,55 @@ func TestPercentile(t *testing.T) {
 			if got := percentile(tc.prev, h, 0.9); got != tc.want {
 				t.Errorf("percentile = %v, want %v", got, tc.want)
 			}
+		})
+	}
+}
+
+// TestServe_AdaptsProcs starts the real binary: an idle server runs on
+// one P, unless GOMAXPROCS is in its environment or it runs its
+// automations in process, which keep the runtime's default.
+func TestServe_AdaptsProcs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the real binary; skipped with -short")
+	}
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: there is nothing to adapt")
+	}
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"default", nil, nil, "1"},
+		{"GOMAXPROCS set", []string{"GOMAXPROCS=2"}, nil, "2"},
+		{"in process", nil, []string{"--in-process"}, strconv.Itoa(runtime.GOMAXPROCS(0))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			var out syncBuffer
+			cmd := exec.Command(bin, append([]string{"serve", "--data-dir", t.TempDir(), "--listen", addr, "--access-log=false"}, tc.args...)...)
+			cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }), tc.env...)
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			client := &http.Client{Timeout: 30 * time.Second}
+			var metrics string
+			for range 600 { // until it answers (bounded)
+				resp, err := client.Get("http://" + addr + "/metrics")
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						metrics = string(b)
+						break
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			require.NotEmpty(t, metrics, "the server did not start: %s", out.String())
+			require.Contains(t, metrics, "\ngo_sched_gomaxprocs_threads "+tc.want+"\n")
 		})
 	}
 }

@@ -55,7 +55,12 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				}
 			}
 			applyMemorySettings(cfg.Memory.GCPercent, cfg.Memory.Limit)
-			adaptProcs(serverProcs())
+			if !cfg.InProcess {
+				// In process, the automations' CPU is the server's: a
+				// heavy one on one P would hold up every other request
+				// for its preemption slices (review rev3).
+				adaptProcs(serverProcs())
+			}
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
 			ln, adminLn, err := host.Listen(cfg)
