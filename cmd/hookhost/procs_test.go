@@ -17,53 +17,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestServerProcs: the server takes every P back above half a core, and
-// goes back to one below 0.3 of a core.
-func TestServerProcs(t *testing.T) {
+// TestProcsRules: the server takes every P back above half a core and
+// goes back to one below 0.3 of a core; the built-in extension above
+// three quarters and below 0.4; both when their goroutines wait to run.
+func TestProcsRules(t *testing.T) {
 	t.Parallel()
+	server, extension := serverProcs(), extensionProcs()
 	for _, tc := range []struct {
 		name        string
+		rule        procsRule
 		procs, want int
 		busy        float64
 		wait        time.Duration
 	}{
-		{"one P, 2,000 requests a second", 1, 1, 0.22, 57 * time.Microsecond},
-		{"one P, half a core", 1, 1, 0.5, 0},
-		{"one P, the load generator's maximum rate", 1, 8, 0.63, 655 * time.Microsecond},
-		{"all Ps, busy", 8, 8, 0.75, 0},
-		{"all Ps, between the thresholds", 8, 8, 0.38, 0},
-		{"all Ps, a light load again", 8, 1, 0.26, 49 * time.Microsecond},
-		{"one P, goroutines wait", 1, 8, 0.2, 20 * time.Millisecond},
+		{"server, one P, 2,000 requests a second", server, 1, 1, 0.22, 57 * time.Microsecond},
+		{"server, one P, half a core", server, 1, 1, 0.5, 0},
+		{"server, one P, the load generator's maximum rate", server, 1, 8, 0.63, 655 * time.Microsecond},
+		{"server, all Ps, busy", server, 8, 8, 0.75, 0},
+		{"server, all Ps, between the thresholds", server, 8, 8, 0.38, 0},
+		{"server, all Ps, a light load again", server, 8, 1, 0.26, 49 * time.Microsecond},
+		{"server, one P, goroutines wait", server, 1, 8, 0.2, 20 * time.Millisecond},
+		{"extension, one P, idle", extension, 1, 1, 0, 0},
+		{"extension, one P, a light load", extension, 1, 1, 0.5, time.Millisecond},
+		{"extension, one P, busy", extension, 1, 8, 0.9, time.Millisecond},
+		{"extension, one P, goroutines wait", extension, 1, 8, 0.3, 20 * time.Millisecond},
+		{"extension, all Ps, busy", extension, 8, 8, 3, time.Millisecond},
+		{"extension, all Ps, between the thresholds", extension, 8, 8, 0.6, 0},
+		{"extension, all Ps, a light load again", extension, 8, 1, 0.2, time.Millisecond},
+		{"extension, all Ps, little CPU but goroutines wait", extension, 8, 8, 0.2, 20 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := serverProcs().next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
-				t.Errorf("next(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
-			}
-		})
-	}
-}
-
-// TestExtensionProcs: the built-in extension takes every P back above
-// three quarters of a core, and goes back to one below 0.4.
-func TestExtensionProcs(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name        string
-		procs, want int
-		busy        float64
-		wait        time.Duration
-	}{
-		{"one P, idle", 1, 1, 0, 0},
-		{"one P, a light load", 1, 1, 0.5, time.Millisecond},
-		{"one P, busy", 1, 8, 0.9, time.Millisecond},
-		{"one P, goroutines wait", 1, 8, 0.3, 20 * time.Millisecond},
-		{"all Ps, busy", 8, 8, 3, time.Millisecond},
-		{"all Ps, between the thresholds", 8, 8, 0.6, 0},
-		{"all Ps, a light load again", 8, 1, 0.2, time.Millisecond},
-		{"all Ps, little CPU but goroutines wait", 8, 8, 0.2, 20 * time.Millisecond},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := extensionProcs().next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
+			if got := tc.rule.next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
 				t.Errorf("next(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
 			}
 		})
