@@ -85,6 +85,7 @@ func exerciseRuns(ctx context.Context, t *testing.T, open func(t *testing.T) sto
 		require.ErrorIs(t, err, store.ErrConflict)
 		require.ErrorContains(t, err, first.ID)
 		require.Empty(t, batch[0].ID, "a failed batch must not fill the records")
+		require.NoError(t, s.Healthy(), "a taken ID is the caller's conflict, not a failing database")
 
 		runs, err := s.ListRuns(bundle.ctx, store.RunFilter{})
 		require.NoError(t, err)

@@ -370,8 +370,9 @@ func (s *Store) buildRunInsertSQL(n int, cols runColSet) string {
 }
 
 // errRunsSkipped reports that an INSERT skipped, or failed on, a run whose
-// ID was taken.
-var errRunsSkipped = errors.New("run id taken")
+// ID was taken: a conflict, which says nothing about the database's
+// health (noteWrite).
+var errRunsSkipped = fmt.Errorf("run id taken: %w", store.ErrConflict)
 
 // runChunk is how many of left runs the next INSERT writes: per while as
 // many are left, then the largest power of two that fits. A statement's
