@@ -19,8 +19,9 @@ import (
 // next statement; and since it empties the slice of parameter values
 // without clearing it, a next statement with fewer parameters leaves it
 // reachable. Each connection of the pool that sent a batch kept a copy of
-// that batch's bytes: under a load with 16 KiB bodies 11-18 MB of a 56-64
-// MB live heap, which the server's GC percentage multiplied. The
+// that batch's bytes: under a load with 16 KiB bodies 4-18 MB of a 44-64
+// MB live heap (heap profiles of two sessions), which the server's GC
+// percentage multiplied. The
 // statement now sends the batch's blob as it is (no copy); pgconn copies
 // it into its write buffer, which it shrinks back once the message is
 // written.
