@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hookhost/hookhost/internal/pgprep"
 )
 
 // On PostgreSQL the queue's River client runs on database/sql
@@ -223,12 +225,10 @@ type sendBatch func(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 // connection when it sends batches itself (batchSender), else on pgx's
 // connection.
 func pgxSender(dc any) (*pgx.Conn, sendBatch, error) {
-	// *stdlib.Conn, or a connection that wraps one the same way.
-	sc, ok := dc.(interface{ Conn() *pgx.Conn })
-	if !ok {
-		return nil, nil, fmt.Errorf("connection is a %T, not pgx's", dc)
+	c, err := pgprep.Conn(dc)
+	if err != nil {
+		return nil, nil, err
 	}
-	c := sc.Conn()
 	if bs, ok := dc.(batchSender); ok {
 		return c, bs.SendBatch, nil
 	}
@@ -238,24 +238,13 @@ func pgxSender(dc any) (*pgx.Conn, sendBatch, error) {
 // onPgx runs fn on pgx's connection under a connection of db's pool,
 // with how to send a batch on it (pgxSender).
 func onPgx(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, send sendBatch) error) error {
-	return onDriverConn(ctx, db, func(dc any) error {
+	return pgprep.OnDriverConn(ctx, db, func(dc any) error {
 		c, send, err := pgxSender(dc)
 		if err != nil {
 			return err
 		}
 		return fn(c, send)
 	})
-}
-
-// onDriverConn runs fn on the driver connection under a connection of
-// db's pool.
-func onDriverConn(ctx context.Context, db *sql.DB, fn func(dc any) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(fn)
 }
 
 // pgxTx runs fn in a pgx transaction on a connection of db's pool and

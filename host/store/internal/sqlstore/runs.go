@@ -67,18 +67,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		}
 		created[i] = s.d.Time(times[i]) // normalised already
 	}
-	per := max(s.d.RunsPerInsert, 1)
-	err := s.wrote(s.inRunsTx(ctx, func(exec runExec) error {
-		for start := 0; start < len(runs); {
-			n := runChunk(len(runs)-start, per)
-			end := start + n
-			if err := s.insertRunChunk(ctx, exec, runRows{runs: runs[start:end], ids: ids[start:end], created: created[start:end]}); err != nil {
-				return err
-			}
-			start = end
-		}
-		return nil
-	}))
+	err := s.wrote(s.writeRuns(ctx, runRows{runs: runs, ids: ids, created: created}, times))
 	if errors.Is(err, errRunsSkipped) {
 		// Rolled back; name the run (only a failure pays for this).
 		id, ferr := s.takenRunID(ctx, ids)
@@ -94,6 +83,31 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		r.ID, r.CreatedAt = ids[i], times[i]
 	}
 	return nil
+}
+
+// writeRuns writes rows, whose creation times are times, whole or not at
+// all: on PostgreSQL with one statement (pgInsertRuns) unless the
+// records are too large for one, else with INSERTs of up to
+// Dialect.RunsPerInsert records in a transaction (inRunsTx).
+func (s *Store) writeRuns(ctx context.Context, rows runRows, times []time.Time) error {
+	if s.d.Name == "postgres" {
+		if p := newPgRunParams(rows.runs, rows.ids, times); p.bytes <= maxPgRunsBytes {
+			n, err := s.pgInsertRuns(ctx, p)
+			return s.runsWritten(n, err, len(rows.runs))
+		}
+	}
+	per := max(s.d.RunsPerInsert, 1)
+	return s.inRunsTx(ctx, func(exec runExec) error {
+		for start := 0; start < len(rows.runs); {
+			end := start + runChunk(len(rows.runs)-start, per)
+			chunk := runRows{runs: rows.runs[start:end], ids: rows.ids[start:end], created: rows.created[start:end]}
+			if err := s.insertRunChunk(ctx, exec, chunk); err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	})
 }
 
 // inRunsTx is inTx for a batch of run records. On SQLite the batch
@@ -404,13 +418,20 @@ func (s *Store) insertRunChunk(ctx context.Context, exec runExec, rows runRows) 
 		rows.cols |= runColsOf(r)
 	}
 	n, err := exec(ctx, s.runInsertSQL(len(rows.runs), rows.cols), rows)
+	return s.runsWritten(n, err, len(rows.runs))
+}
+
+// runsWritten is the outcome of an INSERT of want records that wrote n
+// and failed with err: errRunsSkipped when it skipped, or failed on, a
+// taken ID.
+func (s *Store) runsWritten(n int64, err error, want int) error {
 	if err != nil {
 		if err = s.classify(err); errors.Is(err, store.ErrConflict) {
 			return errRunsSkipped // the primary key is the only unique constraint of runs
 		}
 		return err
 	}
-	if n != int64(len(rows.runs)) {
+	if n != int64(want) {
 		return errRunsSkipped
 	}
 	return nil

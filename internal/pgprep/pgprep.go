@@ -1,0 +1,187 @@
+// Package pgprep runs a statement on pgx's protocol connection (pgconn)
+// under a database/sql connection of pgx's stdlib driver, as a named
+// prepared statement with parameters it encodes itself: in binary, by the
+// connection's type map, into one buffer sized once, a []byte given for a
+// bytea parameter sent as it is.
+//
+// Through database/sql, or pgx's Conn, each argument is converted again
+// (database/sql's NamedValues) and encoded into a buffer of the
+// connection's (pgx's ExtendedQueryBuilder), which pgx shrinks back to a
+// few hundred bytes after each statement, so that every large statement
+// grows it again; and since pgx empties its slice of parameter values
+// without clearing it, a next statement with fewer parameters leaves the
+// last large one's bytes reachable, a copy for each connection of the
+// pool. Here the parameters live in buffers of the call's, and pgconn
+// copies them into its write buffer, which it shrinks back once the
+// message is written.
+package pgprep
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// ExecFunc runs a prepared statement with parameters encoded as formats
+// says, and reads its result whole.
+type ExecFunc func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
+
+// StatementExecer is a database/sql driver connection of pgx's that runs
+// prepared statements itself rather than through its *pgx.Conn (tests'
+// connections that fail statements).
+type StatementExecer interface {
+	ExecStatement(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
+}
+
+// Conn returns pgx's connection under dc, a database/sql driver connection
+// of pgx's (*stdlib.Conn, or a connection that wraps one the same way).
+func Conn(dc any) (*pgx.Conn, error) {
+	sc, ok := dc.(interface{ Conn() *pgx.Conn })
+	if !ok {
+		return nil, fmt.Errorf("connection is a %T, not pgx's", dc)
+	}
+	return sc.Conn(), nil
+}
+
+// OnDriverConn runs fn on the driver connection under a connection of
+// db's pool.
+func OnDriverConn(ctx context.Context, db *sql.DB, fn func(dc any) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(fn)
+}
+
+// OnConn runs fn on pgx's connection under a connection of db's pool,
+// with how to run a prepared statement on it: through the driver
+// connection when it runs them itself (StatementExecer), else on pgx's
+// protocol connection.
+func OnConn(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec ExecFunc) error) error {
+	return OnDriverConn(ctx, db, func(dc any) error {
+		c, err := Conn(dc)
+		if err != nil {
+			return err
+		}
+		if se, ok := dc.(StatementExecer); ok {
+			return fn(c, se.ExecStatement)
+		}
+		return fn(c, func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+			return c.PgConn().ExecStatement(ctx, sd, params, formats, resultFormats).Read()
+		})
+	})
+}
+
+// QueryRow runs query, prepared on c (once: pgx keeps it by its text),
+// with args, and scans its one row into dest. Args are encoded in binary
+// by c's type map into one buffer sized by sizeHint; a []byte given for a
+// bytea parameter is sent as it is, not copied. The statement is always a
+// named server-side one, whatever the connection string's
+// default_query_exec_mode.
+//
+// When the server no longer has the statement (a DEALLOCATE or DISCARD on
+// the session, a proxy that reset it), pgx still does, and every later
+// statement on the connection would fail the same way: it is forgotten
+// and prepared again, and the statement, refused before it ran, runs once
+// more.
+func QueryRow(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any, dest ...any) error {
+	sd, res, err := run(ctx, c, exec, query, sizeHint, args)
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) != 1 {
+		return fmt.Errorf("statement answered %d rows, not 1", len(res.Rows))
+	}
+	row := res.Rows[0]
+	if len(row) != len(dest) || len(sd.Fields) != len(dest) {
+		return errors.New("statement answered another number of columns")
+	}
+	m := c.TypeMap()
+	for i, d := range dest {
+		if err := m.Scan(sd.Fields[i].DataTypeOID, pgtype.BinaryFormatCode, row[i], d); err != nil {
+			return fmt.Errorf("scan column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Exec is QueryRow for a statement that answers no rows: it returns the
+// statement's command tag (the rows it wrote).
+func Exec(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any) (pgconn.CommandTag, error) {
+	_, res, err := run(ctx, c, exec, query, sizeHint, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return res.CommandTag, nil
+}
+
+// run runs query as QueryRow says, preparing it again once if the
+// server forgot it.
+func run(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any) (*pgconn.StatementDescription, *pgconn.Result, error) {
+	sd, res, err := runOnce(ctx, c, exec, query, sizeHint, args)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != statementUnknown {
+		return sd, res, err
+	}
+	if derr := c.Deallocate(ctx, query); derr != nil {
+		return nil, nil, err
+	}
+	return runOnce(ctx, c, exec, query, sizeHint, args)
+}
+
+// statementUnknown is PostgreSQL's invalid_sql_statement_name: a prepared
+// statement the session does not have.
+const statementUnknown = "26000"
+
+// runOnce is run's one attempt.
+func runOnce(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any) (*pgconn.StatementDescription, *pgconn.Result, error) {
+	sd, err := c.Prepare(ctx, query, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := encode(c.TypeMap(), sd, sizeHint, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	binary := []int16{pgtype.BinaryFormatCode} // one code stands for every parameter, and every column
+	res := exec(ctx, sd, params, binary, binary)
+	if res.Err != nil {
+		return nil, nil, res.Err
+	}
+	return sd, res, nil
+}
+
+// encode encodes args as sd's parameters in binary, into one buffer of
+// sizeHint bytes (grown if need be); a non-nil []byte for a bytea
+// parameter is the parameter itself.
+func encode(m *pgtype.Map, sd *pgconn.StatementDescription, sizeHint int, args []any) ([][]byte, error) {
+	if len(sd.ParamOIDs) != len(args) {
+		return nil, fmt.Errorf("statement takes %d parameters, given %d", len(sd.ParamOIDs), len(args))
+	}
+	params := make([][]byte, len(args))
+	buf := make([]byte, 0, sizeHint)
+	for i, a := range args {
+		oid := sd.ParamOIDs[i]
+		if b, ok := a.([]byte); ok && oid == pgtype.ByteaOID && b != nil {
+			params[i] = b
+			continue
+		}
+		at := len(buf)
+		next, err := m.Encode(oid, pgtype.BinaryFormatCode, a, buf)
+		if err != nil {
+			return nil, fmt.Errorf("encode parameter $%d: %w", i+1, err)
+		}
+		if next == nil { // NULL
+			continue
+		}
+		buf = next
+		params[i] = buf[at:len(buf):len(buf)]
+	}
+	return params, nil
+}
