@@ -149,6 +149,11 @@ func migrate(ctx context.Context, db *sql.DB, searchPath string, policy migratel
 	return policy.Run(ctx, db, func(ctx context.Context) error { return sqlstore.Migrate(ctx, p) })
 }
 
+// maxRunsStatementBytes is the most bytes of records a batch of them
+// writes with one statement (sqlstore.Dialect.RunsStatementBytes): the
+// recorder's batches end past 2 MiB, their last record's included.
+const maxRunsStatementBytes = 256 << 20
+
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:         "postgres",
@@ -162,8 +167,14 @@ func dialect() sqlstore.Dialect {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 		},
-		RunsPerInsert:  64, // 1088 parameters, far below the 65535 limit
-		NumberedParams: true,
+		RunsPerInsert: 64, // 1088 parameters, far below the 65535 limit
+		// A batch of records is one statement of 17 array parameters,
+		// each array a value of every record's column, unless its records
+		// hold more than this: PostgreSQL takes a message, and a value
+		// (the array of every record's inputs), of less than 1 GiB, and
+		// holds each array twice while the statement runs.
+		RunsStatementBytes: maxRunsStatementBytes,
+		NumberedParams:     true,
 		// bytea: text refuses NUL bytes and invalid UTF-8. A non-nil slice,
 		// since pgx sends a nil one as NULL.
 		Bytes: func(s string) any { return append([]byte{}, s...) },

@@ -87,11 +87,12 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 
 // writeRuns writes rows, whose creation times are times, whole or not at
 // all: on PostgreSQL with one statement (pgInsertRuns) unless the
-// records are too large for one, else with INSERTs of up to
-// Dialect.RunsPerInsert records in a transaction (inRunsTx).
+// records are too large for one (Dialect.RunsStatementBytes), else with
+// INSERTs of up to Dialect.RunsPerInsert records in a transaction
+// (inRunsTx).
 func (s *Store) writeRuns(ctx context.Context, rows runRows, times []time.Time) error {
-	if s.d.Name == "postgres" {
-		if p := newPgRunParams(rows.runs, rows.ids, times); p.bytes <= maxPgRunsBytes {
+	if s.d.RunsStatementBytes > 0 {
+		if p := newPgRunParams(rows.runs, rows.ids, times); p.bytes <= s.d.RunsStatementBytes {
 			n, err := s.pgInsertRuns(ctx, p)
 			return s.runsWritten(n, err, len(rows.runs))
 		}

@@ -31,13 +31,6 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::inte
 	$8::bytea[], $9::timestamptz[], $10::bigint[], $11::bytea[], $12::bytea[], $13::bytea[], $14::text[], $15::text[],
 	$16::text[], $17::text[])`
 
-// maxPgRunsBytes is the most bytes of records (store.RunSize) a batch
-// writes with pgInsertRunsSQL; a larger one goes through the multi-row
-// INSERTs of a transaction, whose statements each hold fewer records.
-// PostgreSQL takes a message, and a value (an array of every record's
-// inputs), of less than 1 GiB, and holds each array twice while it runs.
-const maxPgRunsBytes = 256 << 20
-
 // pgRunParams are pgInsertRunsSQL's parameters, one element a record.
 type pgRunParams struct {
 	ids, webhooks, requestIDs, causes, jobIDs, replayOf []string

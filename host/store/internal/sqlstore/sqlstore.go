@@ -50,6 +50,12 @@ type Dialect struct {
 	// SQLite keeps the table's and the indexes' cursors on their last pages
 	// from one row to the next. Default: 1.
 	RunsPerInsert int
+	// RunsStatementBytes, when positive, is the most bytes of records
+	// (store.RunSize) that InsertRuns writes with one statement of the
+	// whole batch, committed on its own (PostgreSQL: pgInsertRunsSQL); a
+	// larger batch, or any with 0, is written by INSERTs of up to
+	// RunsPerInsert records in a transaction.
+	RunsStatementBytes int
 	// NumberedParams says that the database takes numbered parameters
 	// ($1) only (PostgreSQL). Otherwise the INSERT of InsertRuns, the one
 	// statement that runs for every request, has anonymous ones (?), which

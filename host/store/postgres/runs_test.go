@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/store/internal/sqlstore"
+	"github.com/hookhost/hookhost/internal/heaptest"
+)
+
+// multiInsertStore is a store on s's database that writes a batch of
+// run records as before the batch's one statement: multi-row INSERTs in a
+// transaction (sqlstore.Dialect.RunsStatementBytes 0).
+func multiInsertStore(s *Store) *sqlstore.Store {
+	d := dialect()
+	d.RunsStatementBytes = 0
+	return sqlstore.New(s.DB(), d)
+}
+
+// recordCases are run records that fill each optional column or leave it
+// empty, with empty and nil blobs, unicode, NUL bytes and invalid UTF-8
+// in the free text, and large values.
+func recordCases() []*store.Run {
+	large := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+	return []*store.Run{
+		{WebhookID: "w"},
+		{WebhookID: "w", Automation: "a", Revision: 3, Status: 200, Exit: "return", DurationUS: 120,
+			Inputs: []byte(`{"x":1}`), Output: []byte(`{}`), Log: []byte(`[]`)},
+		{WebhookID: "w", Inputs: []byte{}, Output: []byte{}, Log: []byte{}},
+		{WebhookID: "w", Status: 500, Error: "boom", Output: []byte(`null`), RequestID: "req-1", Cause: "refused",
+			JobID: "job-1", ReplayOf: "run-0"},
+		{WebhookID: "wébhook-✓", Automation: "autö\x00mation", Exit: "\xff\xfe", Error: "错误\x00\xc3",
+			Inputs: []byte("\x00\xff"), Log: []byte("日志"), RequestID: "ré-1", Cause: "çause", JobID: "j✓", ReplayOf: "r✓"},
+		{WebhookID: "w", Status: 202, JobID: "job-2", Inputs: large, Output: large[:1000], Log: large},
+		{WebhookID: "w", Error: "", Output: nil, Log: []byte("only a log")},
+	}
+}
+
+// TestInsertRuns_RowsAsMultiInsert checks that the batch's one statement
+// stores each record's row exactly as the multi-row INSERTs did, column
+// by column: '' where they stored '', NULL where they stored NULL.
+func TestInsertRuns_RowsAsMultiInsert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	created := time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC)
+	batch := func(prefix string) []*store.Run {
+		runs := recordCases()
+		for i, r := range runs {
+			r.ID = prefix + string(rune('a'+i))
+			r.CreatedAt = created.Add(time.Duration(i) * time.Second)
+		}
+		return runs
+	}
+	require.NoError(t, multiInsertStore(s).InsertRuns(ctx, batch("old-")))
+	require.NoError(t, s.InsertRuns(ctx, batch("new-")))
+	for i := range recordCases() {
+		suffix := string(rune('a' + i))
+		want, got := storedRow(ctx, t, s, "old-"+suffix), storedRow(ctx, t, s, "new-"+suffix)
+		require.Equal(t, len(want), len(got), "record %d: columns", i)
+		for col, w := range want {
+			assert.Equal(t, w, got[col], "record %d: column %s", i, col)
+		}
+	}
+	// A record that leaves every optional column empty in a batch of its
+	// own: the multi-row INSERT named none of them.
+	require.NoError(t, multiInsertStore(s).InsertRuns(ctx, []*store.Run{{ID: "old-alone", WebhookID: "w", CreatedAt: created}}))
+	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{ID: "new-alone", WebhookID: "w", CreatedAt: created}}))
+	assert.Equal(t, storedRow(ctx, t, s, "old-alone"), storedRow(ctx, t, s, "new-alone"))
+}
+
+// storedRow returns the stored row of run id as PostgreSQL shows it in
+// JSON (NULL as null, bytea in hex), by column, without the id.
+func storedRow(ctx context.Context, t *testing.T, s *Store, id string) map[string]json.RawMessage {
+	t.Helper()
+	var raw []byte
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT to_jsonb(r) - 'id' FROM runs r WHERE id = $1`, id).Scan(&raw))
+	var row map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &row))
+	return row
+}
+
+// TestInsertRuns_ReleasesBatch checks that once a large batch of records
+// is written, and a small one after it on the same connection, nothing
+// keeps the large one's bytes: pgx kept a statement's parameters in its
+// connection's buffer, reachable after a next statement with fewer
+// parameters (a copy of the last batch for each connection of the pool).
+func TestInsertRuns_ReleasesBatch(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{MaxConns: 1}) // the same connection for every batch
+	small := func() []*store.Run { return []*store.Run{{WebhookID: "w", Inputs: []byte(`{}`)}} }
+	require.NoError(t, s.InsertRuns(ctx, small())) // prepares the statement on the connection
+
+	before := heaptest.Live()
+	payload := insertLargeBatch(ctx, t, s)
+	require.NoError(t, s.InsertRuns(ctx, small()))
+	after := heaptest.Live()
+	retained := int64(after) - int64(before)
+	t.Logf("payload %d bytes, live heap %d -> %d (%+d)", payload, before, after, retained)
+	assert.Less(t, retained, int64(payload/8), "%d bytes of a %d-byte batch stayed reachable after it was written", retained, payload)
+}
+
+// insertLargeBatch writes 16 records of 512 KiB of inputs and output each
+// and drops them; it returns their bytes.
+func insertLargeBatch(ctx context.Context, t *testing.T, s *Store) uint64 {
+	runs := make([]*store.Run, 16)
+	var payload uint64
+	for i := range runs {
+		body := bytes.Repeat([]byte{'a' + byte(i)}, 256<<10)
+		runs[i] = &store.Run{WebhookID: "w", Inputs: body, Output: body[:len(body)/2], Log: body[len(body)/2:]}
+		payload += uint64(store.RunSize(runs[i]))
+	}
+	require.NoError(t, s.InsertRuns(ctx, runs))
+	return payload
+}
+
+// TestInsertRuns_StatementForgotten checks that a batch of records still
+// goes in after the session lost its prepared statement (a DEALLOCATE
+// ALL, as a proxy resetting sessions would), and that a taken run ID is
+// still a conflict, naming the run, that leaves the store healthy.
+func TestInsertRuns_StatementForgotten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t, Options{MaxConns: 1}) // the same session for every statement
+	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{WebhookID: "w"}}))
+	for i := range 2 {
+		_, err := s.DB().ExecContext(ctx, "DEALLOCATE ALL")
+		require.NoError(t, err)
+		require.NoError(t, s.InsertRuns(ctx, []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}}), "batch %d after DEALLOCATE ALL", i)
+	}
+	err := s.InsertRuns(ctx, []*store.Run{{ID: "fresh", WebhookID: "w"}, {ID: "taken", WebhookID: "w"}, {ID: "taken", WebhookID: "w"}})
+	require.ErrorIs(t, err, store.ErrConflict)
+	assert.True(t, strings.Contains(err.Error(), `"taken"`), "error %q names the taken run", err)
+	_, err = s.GetRun(ctx, "fresh")
+	assert.ErrorIs(t, err, store.ErrNotFound, "the batch wrote nothing")
+	assert.NoError(t, s.Healthy())
+}
