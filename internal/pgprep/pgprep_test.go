@@ -1,0 +1,87 @@
+package pgprep
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/internal/pgtest"
+)
+
+// openOneConn opens a pool of one connection (one session for every
+// statement) on a fresh schema of the test server, with table t (a
+// bigint, a bytea).
+func openOneConn(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", pgtest.DSN(t, "hh_pgprep_"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	_, err = db.Exec(`CREATE TABLE t (n bigint, b bytea)`)
+	require.NoError(t, err)
+	return db
+}
+
+const (
+	insertSQL = `INSERT INTO t SELECT * FROM unnest($1::bigint[], $2::bytea[])`
+	querySQL  = `SELECT count(*), $1::bytea IS NULL, $2::bytea FROM t WHERE n >= $3`
+)
+
+// TestExecAndQueryRow checks what a statement gets of its parameters
+// (arrays, NULL for a nil []byte, a []byte sent as it is) and what Exec
+// and QueryRow answer.
+func TestExecAndQueryRow(t *testing.T) {
+	ctx := context.Background()
+	db := openOneConn(t)
+	err := OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
+		tag, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1, 2, 3}, [][]byte{[]byte("x"), nil, {}}})
+		require.NoError(t, err)
+		assert.EqualValues(t, 3, tag.RowsAffected())
+
+		var (
+			n    int64
+			null bool
+			b    []byte
+		)
+		require.NoError(t, QueryRow(ctx, c, exec, querySQL, 16, []any{[]byte(nil), []byte("\x00\xff"), int64(2)}, &n, &null, &b))
+		assert.EqualValues(t, 2, n)
+		assert.True(t, null, "a nil []byte is NULL")
+		assert.Equal(t, []byte("\x00\xff"), b)
+
+		assert.ErrorContains(t, QueryRow(ctx, c, exec, querySQL, 0, []any{int64(1)}, &n), "takes 3 parameters, given 1")
+		return nil
+	})
+	require.NoError(t, err)
+	var nulls, empties int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FILTER (WHERE b IS NULL), count(*) FILTER (WHERE b = '') FROM t`).Scan(&nulls, &empties))
+	assert.Equal(t, 1, nulls, "a nil element is NULL")
+	assert.Equal(t, 1, empties, "an empty element is empty")
+}
+
+// TestStatementForgotten checks that a statement still runs after the
+// session lost it (a DEALLOCATE ALL, as a proxy resetting sessions
+// would), though pgx still has it: prepared again, it runs once.
+func TestStatementForgotten(t *testing.T) {
+	ctx := context.Background()
+	db := openOneConn(t)
+	insert := func() error {
+		return OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
+			_, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
+			return err
+		})
+	}
+	require.NoError(t, insert())
+	for i := range 2 {
+		_, err := db.ExecContext(ctx, "DEALLOCATE ALL")
+		require.NoError(t, err)
+		require.NoError(t, insert(), "statement %d after DEALLOCATE ALL", i)
+	}
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+	assert.Equal(t, 3, n, "each statement ran once")
+}
