@@ -46,7 +46,8 @@ func recordCases() []*store.Run {
 
 // TestInsertRuns_RowsAsMultiInsert checks that the batch's one statement
 // stores each record's row exactly as the multi-row INSERTs did, column
-// by column: ” where they stored ”, NULL where they stored NULL.
+// by column: an empty value where they stored one, NULL where they
+// stored NULL.
 func TestInsertRuns_RowsAsMultiInsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
