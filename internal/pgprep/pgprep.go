@@ -81,9 +81,9 @@ func OnConn(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec ExecFunc)
 // QueryRow runs query, prepared on c (once: pgx keeps it by its text),
 // with args, and scans its one row into dest. Args are encoded in binary
 // by c's type map into one buffer sized by sizeHint; a []byte given for a
-// bytea parameter is sent as it is, not copied. The statement is always a
-// named server-side one, whatever the connection string's
-// default_query_exec_mode.
+// bytea parameter, and an Encoded one, is sent as it is, not copied. The
+// statement is always a named server-side one, whatever the connection
+// string's default_query_exec_mode.
 //
 // When the server no longer has the statement (a DEALLOCATE or DISCARD on
 // the session, a proxy that reset it), pgx still does, and every later
@@ -159,7 +159,7 @@ func runOnce(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, size
 
 // encode encodes args as sd's parameters in binary, into one buffer of
 // sizeHint bytes (grown if need be); a non-nil []byte for a bytea
-// parameter is the parameter itself.
+// parameter, or an Encoded, is the parameter itself.
 func encode(m *pgtype.Map, sd *pgconn.StatementDescription, sizeHint int, args []any) ([][]byte, error) {
 	if len(sd.ParamOIDs) != len(args) {
 		return nil, fmt.Errorf("statement takes %d parameters, given %d", len(sd.ParamOIDs), len(args))
@@ -168,6 +168,10 @@ func encode(m *pgtype.Map, sd *pgconn.StatementDescription, sizeHint int, args [
 	buf := make([]byte, 0, sizeHint)
 	for i, a := range args {
 		oid := sd.ParamOIDs[i]
+		if e, ok := a.(Encoded); ok {
+			params[i] = e
+			continue
+		}
 		if b, ok := a.([]byte); ok && oid == pgtype.ByteaOID && b != nil {
 			params[i] = b
 			continue

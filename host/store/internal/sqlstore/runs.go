@@ -51,7 +51,6 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		}
 	}
 	ids := make([]string, len(runs))
-	created := make([]any, len(runs))
 	times := make([]time.Time, len(runs))
 	t := now()
 	for i, r := range runs {
@@ -65,9 +64,8 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 		if !r.CreatedAt.IsZero() {
 			times[i] = norm(r.CreatedAt)
 		}
-		created[i] = s.d.Time(times[i]) // normalised already
 	}
-	err := s.wrote(s.writeRuns(ctx, runRows{runs: runs, ids: ids, created: created}, times))
+	err := s.wrote(s.writeRuns(ctx, runs, ids, times))
 	if errors.Is(err, errRunsSkipped) {
 		// Rolled back; name the run (only a failure pays for this).
 		id, ferr := s.takenRunID(ctx, ids)
@@ -85,23 +83,27 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	return nil
 }
 
-// writeRuns writes rows, whose creation times are times, whole or not at
-// all: on PostgreSQL with one statement (pgInsertRuns) unless the
+// writeRuns writes runs, with their IDs and creation times, whole or not
+// at all: on PostgreSQL with one statement (pgInsertRuns) unless the
 // records are too large for one (Dialect.RunsStatementBytes), else with
 // INSERTs of up to Dialect.RunsPerInsert records in a transaction
 // (inRunsTx).
-func (s *Store) writeRuns(ctx context.Context, rows runRows, times []time.Time) error {
+func (s *Store) writeRuns(ctx context.Context, runs []*store.Run, ids []string, times []time.Time) error {
 	if s.d.RunsStatementBytes > 0 {
-		if p := newPgRunParams(rows.runs, rows.ids, times); p.bytes <= s.d.RunsStatementBytes {
-			n, err := s.pgInsertRuns(ctx, p)
-			return s.runsWritten(n, err, len(rows.runs))
+		if sizes, total := runSizes(runs, ids); total <= s.d.RunsStatementBytes {
+			n, err := s.pgInsertRuns(ctx, pgRunArgs(runs, ids, times, sizes, total))
+			return s.runsWritten(n, err, len(runs))
 		}
+	}
+	created := make([]any, len(runs))
+	for i, t := range times {
+		created[i] = s.d.Time(t) // normalised already
 	}
 	per := max(s.d.RunsPerInsert, 1)
 	return s.inRunsTx(ctx, func(exec runExec) error {
-		for start := 0; start < len(rows.runs); {
-			end := start + runChunk(len(rows.runs)-start, per)
-			chunk := runRows{runs: rows.runs[start:end], ids: rows.ids[start:end], created: rows.created[start:end]}
+		for start := 0; start < len(runs); {
+			end := start + runChunk(len(runs)-start, per)
+			chunk := runRows{runs: runs[start:end], ids: ids[start:end], created: created[start:end]}
 			if err := s.insertRunChunk(ctx, exec, chunk); err != nil {
 				return err
 			}

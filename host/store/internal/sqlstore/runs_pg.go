@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/internal/pgprep"
@@ -23,80 +24,72 @@ import (
 
 // pgInsertRunsSQL inserts run records, one element of each array
 // parameter a record: the columns of runFixedCols, then those of
-// runOptionalCols, each given for every record (its default when the
-// record leaves it empty: ” for error, NULL for output and log, ” for
-// the text columns), so that one text serves every batch.
+// runOptionalCols, each given for every record, empty when the record
+// leaves it so (the column's default: an empty error, request_id, cause,
+// job_id or replay_of, a NULL output or log), so that one text serves
+// every batch.
 const pgInsertRunsSQL = `INSERT INTO runs (` + runFixedCols + `, error, output, log, request_id, cause, job_id, replay_of)
 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::integer[], $6::bytea[], $7::bigint[],
 	$8::bytea[], $9::timestamptz[], $10::bigint[], $11::bytea[], $12::bytea[], $13::bytea[], $14::text[], $15::text[],
 	$16::text[], $17::text[])`
 
-// pgRunParams are pgInsertRunsSQL's parameters, one element a record.
-type pgRunParams struct {
-	ids, webhooks, requestIDs, causes, jobIDs, replayOf []string
-	automations, exits, errors, inputs, outputs, logs   [][]byte
-	revisions, durations, sizes                         []int64
-	statuses                                            []int32
-	created                                             []time.Time
-	// bytes is the records' size (store.RunSize, with their IDs).
-	bytes int
-}
+// pgRunColumns is the number of pgInsertRunsSQL's parameters.
+const pgRunColumns = 17
 
-// newPgRunParams lays out runs, with their IDs and creation times, as
-// pgInsertRunsSQL's parameters. The free text (automation, exit, error)
-// is bytea (Dialect.Bytes), copied into one buffer: an empty string is an
-// empty value, not NULL.
-func newPgRunParams(runs []*store.Run, ids []string, times []time.Time) *pgRunParams {
-	n := len(runs)
-	p := &pgRunParams{
-		ids: ids, webhooks: make([]string, n), requestIDs: make([]string, n), causes: make([]string, n),
-		jobIDs: make([]string, n), replayOf: make([]string, n),
-		automations: make([][]byte, n), exits: make([][]byte, n), errors: make([][]byte, n),
-		inputs: make([][]byte, n), outputs: make([][]byte, n), logs: make([][]byte, n),
-		revisions: make([]int64, n), durations: make([]int64, n), sizes: make([]int64, n),
-		statuses: make([]int32, n), created: times,
-	}
-	text := 0
-	for _, r := range runs {
-		text += len(r.Automation) + len(r.Exit) + len(r.Error)
-	}
-	buf := make([]byte, 0, text) // not nil, even empty
-	free := func(s string) []byte {
-		at := len(buf)
-		buf = append(buf, s...)
-		return buf[at:len(buf):len(buf)]
-	}
+// runSizes returns the size of each of runs with its ID (store.RunSize),
+// and their sum.
+func runSizes(runs []*store.Run, ids []string) ([]int64, int) {
+	sizes := make([]int64, len(runs))
+	total := 0
 	for i, r := range runs {
-		p.webhooks[i], p.requestIDs[i], p.causes[i], p.jobIDs[i], p.replayOf[i] = r.WebhookID, r.RequestID, r.Cause, r.JobID, r.ReplayOf
-		p.automations[i], p.exits[i], p.errors[i] = free(r.Automation), free(r.Exit), free(r.Error)
-		p.inputs[i], p.outputs[i], p.logs[i] = r.Inputs, r.Output, r.Log
-		p.revisions[i], p.durations[i], p.statuses[i] = r.Revision, r.DurationUS, int32(r.Status)
-		size := store.RunSize(r) + int64(len(ids[i])-len(r.ID))
-		p.sizes[i] = size
-		p.bytes += int(size)
+		sizes[i] = store.RunSize(r) + int64(len(ids[i])-len(r.ID))
+		total += int(sizes[i])
 	}
-	return p
+	return sizes, total
 }
 
-// args are p as pgInsertRunsSQL's parameters, in order.
-func (p *pgRunParams) args() []any {
-	return []any{p.ids, p.webhooks, p.automations, p.revisions, p.statuses, p.exits, p.durations, p.inputs,
-		p.created, p.sizes, p.errors, p.outputs, p.logs, p.requestIDs, p.causes, p.jobIDs, p.replayOf}
+// pgRunArgs encodes runs, with their IDs, creation times and sizes
+// (runSizes, whose sum is total), as pgInsertRunsSQL's parameters. The
+// free text (automation, exit, error) is bytea (Dialect.Bytes): an empty
+// string an empty value, not NULL.
+func pgRunArgs(runs []*store.Run, ids []string, times []time.Time, sizes []int64, total int) []any {
+	// The records' values are at most their sizes, and the numbers and
+	// the time five of 8 bytes a record.
+	a := pgprep.NewArrays(pgprep.ArraysSize(pgRunColumns, pgRunColumns*len(runs), total+5*8*len(runs)))
+	args := make([]any, 0, pgRunColumns)
+	col := func(oid uint32, elem func(i int, r *store.Run)) {
+		a.Begin(oid)
+		for i, r := range runs {
+			elem(i, r)
+		}
+		args = append(args, a.End())
+	}
+	col(pgtype.TextOID, func(i int, _ *store.Run) { a.Text(ids[i]) })
+	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.WebhookID) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Text(r.Automation) })
+	col(pgtype.Int8OID, func(_ int, r *store.Run) { a.Int8(r.Revision) })
+	col(pgtype.Int4OID, func(_ int, r *store.Run) { a.Int4(int32(r.Status)) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Text(r.Exit) })
+	col(pgtype.Int8OID, func(_ int, r *store.Run) { a.Int8(r.DurationUS) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Inputs) })
+	col(pgtype.TimestamptzOID, func(i int, _ *store.Run) { a.Timestamptz(times[i]) })
+	col(pgtype.Int8OID, func(i int, _ *store.Run) { a.Int8(sizes[i]) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Text(r.Error) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Output) })
+	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Log) })
+	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.RequestID) })
+	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.Cause) })
+	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.JobID) })
+	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.ReplayOf) })
+	return args
 }
 
-// sizeHint is about the bytes of p's parameters encoded: the records',
-// and each array element's length and each array's header.
-func (p *pgRunParams) sizeHint() int {
-	const perRecord = 17*4 + 5*8 // each element's length, and the numbers and time
-	return p.bytes + len(p.ids)*perRecord + 17*24
-}
-
-// pgInsertRuns writes the records of p with pgInsertRunsSQL, and returns
-// how many it wrote.
-func (s *Store) pgInsertRuns(ctx context.Context, p *pgRunParams) (int64, error) {
+// pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
+// args (pgRunArgs), and returns how many it wrote.
+func (s *Store) pgInsertRuns(ctx context.Context, args []any) (int64, error) {
 	var n int64
 	err := pgprep.OnConn(ctx, s.db, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
-		tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, p.sizeHint(), p.args())
+		tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
 		n = tag.RowsAffected()
 		return err
 	})
