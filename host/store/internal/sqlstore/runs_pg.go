@@ -27,11 +27,17 @@ import (
 // runOptionalCols, each given for every record, empty when the record
 // leaves it so (the column's default: an empty error, request_id, cause,
 // job_id or replay_of, a NULL output or log), so that one text serves
-// every batch.
+// every batch. The arrays are unnested in the select list, in step (they
+// are as long): PostgreSQL streams those rows to the insert (ProjectSet),
+// where FROM unnest($1, …, $17) stores them all in a tuplestore first.
+// The PostgreSQL cluster's CPU for 2000 batches of BenchmarkInsertRuns
+// (64 records): 1.78 s through database/sql (BEGIN, a multi-row INSERT,
+// COMMIT), 1.90 s FROM unnest, 1.46 s in the select list.
 const pgInsertRunsSQL = `INSERT INTO runs (` + runFixedCols + `, error, output, log, request_id, cause, job_id, replay_of)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::integer[], $6::bytea[], $7::bigint[],
-	$8::bytea[], $9::timestamptz[], $10::bigint[], $11::bytea[], $12::bytea[], $13::bytea[], $14::text[], $15::text[],
-	$16::text[], $17::text[])`
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bytea[]), unnest($4::bigint[]), unnest($5::integer[]),
+	unnest($6::bytea[]), unnest($7::bigint[]), unnest($8::bytea[]), unnest($9::timestamptz[]), unnest($10::bigint[]),
+	unnest($11::bytea[]), unnest($12::bytea[]), unnest($13::bytea[]), unnest($14::text[]), unnest($15::text[]),
+	unnest($16::text[]), unnest($17::text[])`
 
 // pgRunColumns is the number of pgInsertRunsSQL's parameters.
 const pgRunColumns = 17
