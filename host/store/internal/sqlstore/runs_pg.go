@@ -23,24 +23,38 @@ import (
 // taking 202s), and kept the last large statement's values reachable.
 
 // pgInsertRunsSQL inserts run records, one element of each array
-// parameter a record: the columns of runFixedCols, then those of
-// runOptionalCols, each given for every record, empty when the record
-// leaves it so (the column's default: an empty error, request_id, cause,
-// job_id or replay_of, a NULL output or log), so that one text serves
-// every batch. The arrays are unnested in the select list, in step (they
+// parameter a record: $1-$14 the columns of runFixedCols and
+// runOptionalCols but the blobs, each given for every record, empty when
+// the record leaves it so (the column's default: an empty error,
+// request_id, cause, job_id or replay_of), so that one text serves every
+// batch; and the blobs (inputs, output, log) one after the other in $19,
+// a record's from $15 (a 0-based offset), as long as $16, $17 and $18 say
+// (-1: NULL). The arrays are unnested in the select list, in step (they
 // are as long): PostgreSQL streams those rows to the insert (ProjectSet),
-// where FROM unnest($1, …, $17) stores them all in a tuplestore first.
-// The PostgreSQL cluster's CPU for 2000 batches of BenchmarkInsertRuns
-// (64 records): 1.78 s through database/sql (BEGIN, a multi-row INSERT,
-// COMMIT), 1.90 s FROM unnest, 1.46 s in the select list.
+// where FROM unnest($1, …) stores them all in a tuplestore first.
+//
+// The PostgreSQL cluster's CPU (its processes', /proc) for 2000 batches
+// of BenchmarkInsertRuns (64 records): 1.78 s through database/sql
+// (BEGIN, a multi-row INSERT, COMMIT), 1.90 s FROM unnest, 1.46 s in the
+// select list. With the blobs as bytea[] arrays too, a batch of
+// BenchmarkInsertRunsLarge (16 KiB of inputs a record) took 16 ms, 14 ms
+// through database/sql, 8 ms cut from one value.
 const pgInsertRunsSQL = `INSERT INTO runs (` + runFixedCols + `, error, output, log, request_id, cause, job_id, replay_of)
-SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bytea[]), unnest($4::bigint[]), unnest($5::integer[]),
-	unnest($6::bytea[]), unnest($7::bigint[]), unnest($8::bytea[]), unnest($9::timestamptz[]), unnest($10::bigint[]),
-	unnest($11::bytea[]), unnest($12::bytea[]), unnest($13::bytea[]), unnest($14::text[]), unnest($15::text[]),
-	unnest($16::text[]), unnest($17::text[])`
+SELECT id, webhook_id, automation, revision, status, exit, duration_us,
+	CASE WHEN inputs_len >= 0 THEN substring($19::bytea FROM at + 1 FOR inputs_len) END,
+	created_at, size, error,
+	CASE WHEN output_len >= 0 THEN substring($19::bytea FROM at + greatest(inputs_len, 0) + 1 FOR output_len) END,
+	CASE WHEN log_len >= 0 THEN substring($19::bytea FROM at + greatest(inputs_len, 0) + greatest(output_len, 0) + 1 FOR log_len) END,
+	request_id, cause, job_id, replay_of
+FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS webhook_id, unnest($3::bytea[]) AS automation,
+	unnest($4::bigint[]) AS revision, unnest($5::integer[]) AS status, unnest($6::bytea[]) AS exit,
+	unnest($7::bigint[]) AS duration_us, unnest($8::timestamptz[]) AS created_at, unnest($9::bigint[]) AS size,
+	unnest($10::bytea[]) AS error, unnest($11::text[]) AS request_id, unnest($12::text[]) AS cause,
+	unnest($13::text[]) AS job_id, unnest($14::text[]) AS replay_of, unnest($15::integer[]) AS at,
+	unnest($16::integer[]) AS inputs_len, unnest($17::integer[]) AS output_len, unnest($18::integer[]) AS log_len) AS v`
 
-// pgRunColumns is the number of pgInsertRunsSQL's parameters.
-const pgRunColumns = 17
+// pgRunArrays is the number of pgInsertRunsSQL's array parameters.
+const pgRunArrays = 18
 
 // runSizes returns the size of each of runs with its ID (store.RunSize),
 // and their sum.
@@ -59,10 +73,14 @@ func runSizes(runs []*store.Run, ids []string) ([]int64, int) {
 // free text (automation, exit, error) is bytea (Dialect.Bytes): an empty
 // string an empty value, not NULL.
 func pgRunArgs(runs []*store.Run, ids []string, times []time.Time, sizes []int64, total int) []any {
-	// The records' values are at most their sizes, and the numbers and
-	// the time five of 8 bytes a record.
-	a := pgprep.NewArrays(pgprep.ArraysSize(pgRunColumns, pgRunColumns*len(runs), total+5*8*len(runs)))
-	args := make([]any, 0, pgRunColumns)
+	blobs := 0
+	for _, r := range runs {
+		blobs += len(r.Inputs) + len(r.Output) + len(r.Log)
+	}
+	// The other values are at most the records' sizes, and the numbers
+	// and the time nine of at most 8 bytes a record.
+	a := pgprep.NewArrays(pgprep.ArraysSize(pgRunArrays, pgRunArrays*len(runs), total-blobs+9*8*len(runs)))
+	args := make([]any, 0, pgRunArrays+1)
 	col := func(oid uint32, elem func(i int, r *store.Run)) {
 		a.Begin(oid)
 		for i, r := range runs {
@@ -77,17 +95,34 @@ func pgRunArgs(runs []*store.Run, ids []string, times []time.Time, sizes []int64
 	col(pgtype.Int4OID, func(_ int, r *store.Run) { a.Int4(int32(r.Status)) })
 	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Text(r.Exit) })
 	col(pgtype.Int8OID, func(_ int, r *store.Run) { a.Int8(r.DurationUS) })
-	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Inputs) })
 	col(pgtype.TimestamptzOID, func(i int, _ *store.Run) { a.Timestamptz(times[i]) })
 	col(pgtype.Int8OID, func(i int, _ *store.Run) { a.Int8(sizes[i]) })
 	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Text(r.Error) })
-	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Output) })
-	col(pgtype.ByteaOID, func(_ int, r *store.Run) { a.Bytes(r.Log) })
 	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.RequestID) })
 	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.Cause) })
 	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.JobID) })
 	col(pgtype.TextOID, func(_ int, r *store.Run) { a.Text(r.ReplayOf) })
-	return args
+	at := 0
+	col(pgtype.Int4OID, func(_ int, r *store.Run) {
+		a.Int4(int32(at))
+		at += len(r.Inputs) + len(r.Output) + len(r.Log)
+	})
+	col(pgtype.Int4OID, func(_ int, r *store.Run) { a.Int4(blobLen(r.Inputs)) })
+	col(pgtype.Int4OID, func(_ int, r *store.Run) { a.Int4(blobLen(r.Output)) })
+	col(pgtype.Int4OID, func(_ int, r *store.Run) { a.Int4(blobLen(r.Log)) })
+	blob := make([]byte, 0, blobs)
+	for _, r := range runs {
+		blob = append(append(append(blob, r.Inputs...), r.Output...), r.Log...)
+	}
+	return append(args, blob)
+}
+
+// blobLen is the length of b as pgInsertRunsSQL takes it: -1 for NULL.
+func blobLen(b []byte) int32 {
+	if b == nil {
+		return -1
+	}
+	return int32(len(b))
 }
 
 // pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
