@@ -29,16 +29,18 @@ import (
 // request_id, cause, job_id or replay_of), so that one text serves every
 // batch; and the blobs (inputs, output, log) one after the other in $19,
 // a record's from $15 (a 0-based offset), as long as $16, $17 and $18 say
-// (-1: NULL). The arrays are unnested in the select list, in step (they
-// are as long): PostgreSQL streams those rows to the insert (ProjectSet),
-// where FROM unnest($1, …) stores them all in a tuplestore first.
+// (-1: NULL). A plain INSERT: a taken ID fails it, and the batch writes
+// nothing (runInsertSQL says why).
 //
-// The PostgreSQL cluster's CPU (its processes', /proc) for 2000 batches
-// of BenchmarkInsertRuns (64 records): 1.78 s through database/sql
-// (BEGIN, a multi-row INSERT, COMMIT), 1.90 s FROM unnest, 1.46 s in the
-// select list. With the blobs as bytea[] arrays too, a batch of
-// BenchmarkInsertRunsLarge (16 KiB of inputs a record) took 16 ms, 14 ms
-// through database/sql, 8 ms cut from one value.
+// The arrays are unnested in the select list, in step (they are as
+// long): PostgreSQL streams those rows to the insert (ProjectSet), where
+// FROM unnest($1, …) stores them all in a tuplestore first (the
+// PostgreSQL cluster's CPU for 2000 batches of BenchmarkInsertRuns, 64
+// records each: 1.78 s through database/sql's BEGIN, multi-row INSERT
+// and COMMIT, 1.90 s FROM unnest, 1.46 s in the select list). The blobs
+// are cut from one value: as bytea[] arrays, a batch of
+// BenchmarkInsertRunsLarge (16 KiB of inputs a record) took 16 ms, more
+// than database/sql's 14 ms, where it takes 8 ms.
 const pgInsertRunsSQL = `INSERT INTO runs (` + runFixedCols + `, error, output, log, request_id, cause, job_id, replay_of)
 SELECT id, webhook_id, automation, revision, status, exit, duration_us,
 	CASE WHEN inputs_len >= 0 THEN substring($19::bytea FROM at + 1 FOR inputs_len) END,

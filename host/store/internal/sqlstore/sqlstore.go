@@ -46,9 +46,10 @@ type Dialect struct {
 	// IsUnique reports whether err is a unique or primary key violation.
 	IsUnique func(error) bool
 	// RunsPerInsert is how many runs one INSERT statement of InsertRuns
-	// writes at most: a multi-row INSERT saves PostgreSQL round trips, and
-	// SQLite keeps the table's and the indexes' cursors on their last pages
-	// from one row to the next. Default: 1.
+	// writes at most: a multi-row INSERT saves PostgreSQL round trips (a
+	// batch past RunsStatementBytes), and SQLite keeps the table's and the
+	// indexes' cursors on their last pages from one row to the next.
+	// Default: 1.
 	RunsPerInsert int
 	// RunsStatementBytes, when positive, is the most bytes of records
 	// (store.RunSize) that InsertRuns writes with one statement of the
