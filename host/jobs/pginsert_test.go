@@ -300,7 +300,7 @@ func TestPgxInsertTx_AsRiverClient(t *testing.T) {
 // body each is sent without pgx's buffers growing a step at a time: the
 // bytes the insert allocates stay within a few times the batch's args and
 // inputs (they are copied into the statement's blob and into pgconn's
-// write buffer; pgx's parameter buffer no longer holds them, pgmem.go),
+// write buffer; pgx's parameter buffer no longer holds them, pginsert.go),
 // where growing the buffers by appends allocated about ten times as much. It does not run in
 // parallel: it reads the process's allocations.
 func TestPgInsertRuns_BatchMemory(t *testing.T) {
