@@ -122,17 +122,33 @@ func Exec(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHin
 }
 
 // run runs query as QueryRow says, preparing it again once if the
-// server forgot it.
+// server forgot it. In a transaction it does not: the refusal aborted the
+// transaction, and its owner rolls it back, forgets the statement
+// (Forget) and runs the transaction again (StatementForgotten).
 func run(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any) (*pgconn.StatementDescription, *pgconn.Result, error) {
+	inTx := c.PgConn().TxStatus() != 'I'
 	sd, res, err := runOnce(ctx, c, exec, query, sizeHint, args)
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != statementUnknown {
+	if !StatementForgotten(err) || inTx {
 		return sd, res, err
 	}
-	if derr := c.Deallocate(ctx, query); derr != nil {
+	if derr := Forget(ctx, c, query); derr != nil {
 		return nil, nil, err
 	}
 	return runOnce(ctx, c, exec, query, sizeHint, args)
+}
+
+// StatementForgotten reports whether err is the server's refusal of a
+// prepared statement it does not have (a DEALLOCATE or DISCARD on the
+// session, a proxy that reset it): the statement did not run.
+func StatementForgotten(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == statementUnknown
+}
+
+// Forget makes c forget its prepared statement of query, so that the
+// next run prepares it again.
+func Forget(ctx context.Context, c *pgx.Conn, query string) error {
+	return c.Deallocate(ctx, query)
 }
 
 // statementUnknown is PostgreSQL's invalid_sql_statement_name: a prepared

@@ -151,8 +151,9 @@ func migrate(ctx context.Context, db *sql.DB, searchPath string, policy migratel
 
 // maxRunsStatementBytes is the most bytes of records a batch of them
 // writes with one statement (sqlstore.Dialect.RunsStatementBytes): the
-// recorder's batches end past 2 MiB, their last record's included.
-const maxRunsStatementBytes = 256 << 20
+// recorder's batches end past 2 MiB, their last record's included, and
+// its queue holds 32 MiB at most.
+const maxRunsStatementBytes = 32 << 20
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
@@ -168,11 +169,12 @@ func dialect() sqlstore.Dialect {
 			return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 		},
 		RunsPerInsert: 64, // 1088 parameters, far below the 65535 limit
-		// A batch of records is one statement of 17 array parameters,
-		// each array a value of every record's column, unless its records
-		// hold more than this: PostgreSQL takes a message, and a value
-		// (the array of every record's inputs), of less than 1 GiB, and
-		// holds each array twice while the statement runs.
+		// A batch of records is one statement of 18 array parameters,
+		// each array a value of every record's column, and one bytea of
+		// every record's inputs, output and log, unless its records hold
+		// more than this: PostgreSQL takes a message, and a value, of less
+		// than 1 GiB, and holds copies of the blob while the statement
+		// runs (about four times its size at its first plans).
 		RunsStatementBytes: maxRunsStatementBytes,
 		NumberedParams:     true,
 		// bytea: text refuses NUL bytes and invalid UTF-8. A non-nil slice,

@@ -3,7 +3,9 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +152,83 @@ func TestInsertRuns_StatementForgotten(t *testing.T) {
 	_, err = s.GetRun(ctx, "fresh")
 	assert.ErrorIs(t, err, store.ErrNotFound, "the batch wrote nothing")
 	assert.NoError(t, s.Healthy())
+}
+
+// TestInsertRuns_GivenUpNotWritten checks that a batch whose caller gave
+// up while its INSERT waited for a lock is not written once the lock is
+// released: the batch's transaction ends with a COMMIT sent only after the
+// INSERT answered (review rev1: a statement committed by its own Sync was
+// written though InsertRuns had failed).
+func TestInsertRuns_GivenUpNotWritten(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{MaxConns: 2}) // the locker's and the batch's
+	locker, err := s.DB().Conn(ctx)
+	require.NoError(t, err)
+	defer locker.Close()
+	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{WebhookID: "w"}})) // the statement is prepared
+	_, err = locker.ExecContext(ctx, `BEGIN`)
+	require.NoError(t, err)
+	_, err = locker.ExecContext(ctx, `LOCK TABLE runs IN SHARE MODE`) // INSERTs wait for it
+	require.NoError(t, err)
+
+	// A deadline: pgconn keeps its connection open on a timeout, and the
+	// pool gives it to the next statement.
+	ictx, giveUp := context.WithTimeout(ctx, 2*time.Second)
+	defer giveUp()
+	done := make(chan error, 1)
+	go func() { done <- s.InsertRuns(ictx, []*store.Run{{ID: "given-up", WebhookID: "w"}}) }()
+	waitForLockedInsert(ctx, t, locker)
+	require.ErrorIs(t, <-done, context.DeadlineExceeded)
+	_, err = locker.ExecContext(ctx, `COMMIT`)
+	require.NoError(t, err)
+	_, _ = s.GetRun(ctx, "given-up") // on the batch's connection, the pool's other one
+
+	// The INSERT has run; its transaction ends, committed or not, before
+	// this lock is granted.
+	_, err = locker.ExecContext(ctx, `BEGIN`)
+	require.NoError(t, err)
+	_, err = locker.ExecContext(ctx, `LOCK TABLE runs IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, locker.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = 'given-up'`).Scan(&n))
+	_, err = locker.ExecContext(ctx, `COMMIT`)
+	require.NoError(t, err)
+	assert.Zero(t, n, "InsertRuns failed, yet its batch was written")
+}
+
+// waitForLockedInsert waits until an INSERT into runs of c's schema waits
+// for a lock.
+func waitForLockedInsert(ctx context.Context, t *testing.T, c *sql.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		var n int
+		require.NoError(t, c.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE NOT l.granted AND c.relname = 'runs' AND c.relnamespace = current_schema()::regnamespace`).Scan(&n))
+		if n > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the INSERT never waited for the lock")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestInsertRuns_StatusOutOfRange checks that a status PostgreSQL's
+// integer column cannot hold is refused, not cut to its low bits (review
+// rev1: pgRunArgs encodes it in 4 bytes).
+func TestInsertRuns_StatusOutOfRange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	for _, status := range []int{1<<32 + 200, math.MinInt32 - 1} {
+		err := s.InsertRuns(ctx, []*store.Run{{ID: "status", WebhookID: "w", Status: status}})
+		require.ErrorIs(t, err, store.ErrInvalid, "status %d", status)
+		_, err = s.GetRun(ctx, "status")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	}
+	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{ID: "status", WebhookID: "w", Status: math.MaxInt32}}))
 }

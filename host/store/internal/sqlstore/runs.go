@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,9 @@ func scanRun(r rowScanner) (*store.Run, error) {
 // InsertRuns inserts runs in one transaction, filling in each ID (a UUIDv7
 // when empty) and CreatedAt (kept when set, else now). Either every run is
 // written or none is; a taken ID is ErrConflict, an ID or webhook ID that
-// store.ValidName refuses ErrInvalid. The records are filled in only when
-// the transaction commits.
+// store.ValidName refuses ErrInvalid, and so is a status outside the
+// database's integer column. The records are filled in only when the
+// transaction commits.
 func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	if len(runs) == 0 {
 		return nil
@@ -48,6 +50,11 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 			return fmt.Errorf("insert runs: %w", invalid("run id", r.ID))
 		case !store.ValidName(r.WebhookID):
 			return fmt.Errorf("insert runs: run %q: %w", r.ID, invalid("webhook id", r.WebhookID))
+		case r.Status < math.MinInt32 || r.Status > math.MaxInt32:
+			// PostgreSQL's status is an integer, which pgRunArgs encodes
+			// in 4 bytes (review rev1: a larger one was cut to its low
+			// bits, where the multi-row INSERT was refused).
+			return fmt.Errorf("%w: insert runs: run %q: status %d is out of range", store.ErrInvalid, r.ID, r.Status)
 		}
 	}
 	ids := make([]string, len(runs))

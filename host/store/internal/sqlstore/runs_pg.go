@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,15 +13,14 @@ import (
 )
 
 // On PostgreSQL a batch of run records is one statement (pgInsertRunsSQL)
-// sent in one round trip and committed on its own (a statement is
-// atomic: it writes every record or, a run ID taken, none), with its
-// parameters encoded once into a buffer of the batch's (pgprep). Through
-// database/sql the batch took three round trips (BEGIN, a multi-row
-// INSERT of up to 64 records, COMMIT), database/sql converted every one
-// of its ~1000 values, and pgx encoded them into its connection's
-// parameter buffer, shrunk back after each statement and so grown again
-// for every one (growslice under pgx's appendParam: 3.9% of a server's CPU
-// taking 202s), and kept the last large statement's values reachable.
+// in a transaction of its own (pgInsertRuns: it writes every record or, a
+// run ID taken, none), with its parameters encoded once into a buffer of
+// the batch's (pgprep). Through database/sql the batch was INSERTs of up
+// to 64 records each, database/sql converted every one of their ~1000
+// values, and pgx encoded them into its connection's parameter buffer,
+// shrunk back after each statement and so grown again for every one
+// (growslice under pgx's appendParam: 3.9% of a server's CPU taking
+// 202s), and kept the last large statement's values reachable.
 
 // pgInsertRunsSQL inserts run records, one element of each array
 // parameter a record: $1-$14 the columns of runFixedCols and
@@ -40,20 +40,26 @@ import (
 // and COMMIT, 1.90 s FROM unnest, 1.46 s in the select list). The blobs
 // are cut from one value: as bytea[] arrays, a batch of
 // BenchmarkInsertRunsLarge (16 KiB of inputs a record) took 16 ms, more
-// than database/sql's 14 ms, where it takes 8 ms.
+// than database/sql's 14 ms, where it takes 8 ms. The blob is read once,
+// as b in the subquery that OFFSET 0 keeps from being flattened: where
+// the statement referred to $19 three times, PostgreSQL's first plans of
+// it on a connection (custom plans, with the values as constants) copied
+// the blob for each, and the backend's memory grew by 256 MiB for 32 MiB
+// of inputs, against 127 MiB through database/sql (review rev1).
 const pgInsertRunsSQL = `INSERT INTO runs (` + runFixedCols + `, error, output, log, request_id, cause, job_id, replay_of)
 SELECT id, webhook_id, automation, revision, status, exit, duration_us,
-	CASE WHEN inputs_len >= 0 THEN substring($19::bytea FROM at + 1 FOR inputs_len) END,
+	CASE WHEN inputs_len >= 0 THEN substring(b FROM at + 1 FOR inputs_len) END,
 	created_at, size, error,
-	CASE WHEN output_len >= 0 THEN substring($19::bytea FROM at + greatest(inputs_len, 0) + 1 FOR output_len) END,
-	CASE WHEN log_len >= 0 THEN substring($19::bytea FROM at + greatest(inputs_len, 0) + greatest(output_len, 0) + 1 FOR log_len) END,
+	CASE WHEN output_len >= 0 THEN substring(b FROM at + greatest(inputs_len, 0) + 1 FOR output_len) END,
+	CASE WHEN log_len >= 0 THEN substring(b FROM at + greatest(inputs_len, 0) + greatest(output_len, 0) + 1 FOR log_len) END,
 	request_id, cause, job_id, replay_of
 FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS webhook_id, unnest($3::bytea[]) AS automation,
 	unnest($4::bigint[]) AS revision, unnest($5::integer[]) AS status, unnest($6::bytea[]) AS exit,
 	unnest($7::bigint[]) AS duration_us, unnest($8::timestamptz[]) AS created_at, unnest($9::bigint[]) AS size,
 	unnest($10::bytea[]) AS error, unnest($11::text[]) AS request_id, unnest($12::text[]) AS cause,
 	unnest($13::text[]) AS job_id, unnest($14::text[]) AS replay_of, unnest($15::integer[]) AS at,
-	unnest($16::integer[]) AS inputs_len, unnest($17::integer[]) AS output_len, unnest($18::integer[]) AS log_len) AS v`
+	unnest($16::integer[]) AS inputs_len, unnest($17::integer[]) AS output_len, unnest($18::integer[]) AS log_len,
+	$19::bytea AS b OFFSET 0) AS v`
 
 // pgRunArrays is the number of pgInsertRunsSQL's array parameters.
 const pgRunArrays = 18
@@ -128,13 +134,47 @@ func blobLen(b []byte) int32 {
 }
 
 // pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
-// args (pgRunArgs), and returns how many it wrote.
+// args (pgRunArgs), in a transaction of its own, and returns how many it
+// wrote. The statement is not sent alone, committed by its own Sync:
+// PostgreSQL would then commit it even when the caller gave up first (a
+// deadline while the INSERT waits for a lock closes the connection, but the
+// server finishes what it was sent), and InsertRuns would fail for records
+// that were written (review rev1). The COMMIT is sent once the INSERT has
+// answered; a connection closed before it rolls the batch back.
+//
+// A session that forgot the prepared statement (pgprep.StatementForgotten)
+// refuses it before it runs, which aborts the transaction: it is rolled
+// back and run once more with the statement prepared again.
 func (s *Store) pgInsertRuns(ctx context.Context, args []any) (int64, error) {
 	var n int64
 	err := pgprep.OnConn(ctx, s.db, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
-		tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
-		n = tag.RowsAffected()
-		return err
+		err := pgInsertRunsTx(ctx, c, exec, args, &n)
+		if !pgprep.StatementForgotten(err) {
+			return err
+		}
+		if ferr := pgprep.Forget(ctx, c, pgInsertRunsSQL); ferr != nil {
+			return err
+		}
+		return pgInsertRunsTx(ctx, c, exec, args, &n)
 	})
 	return n, err
+}
+
+// pgInsertRunsTx is one attempt of pgInsertRuns: BEGIN, the INSERT and,
+// once it answered, COMMIT; n is set to the rows written.
+func pgInsertRunsTx(ctx context.Context, c *pgx.Conn, exec pgprep.ExecFunc, args []any, n *int64) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
+	if err != nil {
+		_ = tx.Rollback(ctx) // a failed rollback closes the connection
+		return err
+	}
+	*n = tag.RowsAffected()
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }

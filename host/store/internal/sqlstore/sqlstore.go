@@ -53,7 +53,7 @@ type Dialect struct {
 	RunsPerInsert int
 	// RunsStatementBytes, when positive, is the most bytes of records
 	// (store.RunSize) that InsertRuns writes with one statement of the
-	// whole batch, committed on its own (PostgreSQL: pgInsertRunsSQL); a
+	// whole batch in a transaction (PostgreSQL: pgInsertRunsSQL); a
 	// larger batch, or any with 0, is written by INSERTs of up to
 	// RunsPerInsert records in a transaction.
 	RunsStatementBytes int
