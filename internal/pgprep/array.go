@@ -13,11 +13,11 @@ type Encoded []byte
 // (array_recv's), one after the other into one buffer, each element
 // appended where it goes: pgx boxes every element of an array it encodes
 // into an interface, and a []byte one through reflection.
+// Its elements are never NULL.
 type Arrays struct {
-	buf   []byte
-	at    int // where the array begun last starts
-	n     int32
-	nulls bool
+	buf []byte
+	at  int // where the array begun last starts
+	n   int32
 }
 
 // arrayHeader is the bytes of a one-dimensional array before its elements:
@@ -35,9 +35,9 @@ func NewArrays(size int) *Arrays { return &Arrays{buf: make([]byte, 0, size)} }
 
 // Begin begins an array of elements of the type elemOID (pgtype's OIDs).
 func (a *Arrays) Begin(elemOID uint32) {
-	a.at, a.n, a.nulls = len(a.buf), 0, false
+	a.at, a.n = len(a.buf), 0
 	a.buf = binary.BigEndian.AppendUint32(a.buf, 1) // dimensions
-	a.buf = binary.BigEndian.AppendUint32(a.buf, 0) // NULLs: End says
+	a.buf = binary.BigEndian.AppendUint32(a.buf, 0) // no NULLs
 	a.buf = binary.BigEndian.AppendUint32(a.buf, elemOID)
 	a.buf = binary.BigEndian.AppendUint32(a.buf, 0) // length: End says
 	a.buf = binary.BigEndian.AppendUint32(a.buf, 1) // lower bound
@@ -47,14 +47,11 @@ func (a *Arrays) Begin(elemOID uint32) {
 // parameter of its array type.
 func (a *Arrays) End() Encoded {
 	b := a.buf[a.at:len(a.buf):len(a.buf)]
-	if a.nulls {
-		binary.BigEndian.PutUint32(b[4:], 1)
-	}
 	binary.BigEndian.PutUint32(b[12:], uint32(a.n))
 	return b
 }
 
-// element appends an element's length (-1: NULL) and counts it.
+// element appends an element's length and counts it.
 func (a *Arrays) element(n int) {
 	a.n++
 	a.buf = binary.BigEndian.AppendUint32(a.buf, uint32(int32(n)))
@@ -64,17 +61,6 @@ func (a *Arrays) element(n int) {
 func (a *Arrays) Text(s string) {
 	a.element(len(s))
 	a.buf = append(a.buf, s...)
-}
-
-// Bytes appends a bytea element, NULL when b is nil.
-func (a *Arrays) Bytes(b []byte) {
-	if b == nil {
-		a.element(-1)
-		a.nulls = true
-		return
-	}
-	a.element(len(b))
-	a.buf = append(a.buf, b...)
 }
 
 // Int8 appends a bigint element.
