@@ -87,9 +87,10 @@ func OnConn(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec ExecFunc)
 //
 // When the server no longer has the statement (a DEALLOCATE or DISCARD on
 // the session, a proxy that reset it), pgx still does, and every later
-// statement on the connection would fail the same way: it is forgotten
-// and prepared again, and the statement, refused before it ran, runs once
-// more.
+// statement on the connection would fail the same way: outside a
+// transaction it is forgotten and prepared again, and the statement,
+// refused before it ran, runs once more; in one, InTx does so for the
+// whole transaction.
 func QueryRow(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any, dest ...any) error {
 	sd, res, err := run(ctx, c, exec, query, sizeHint, args)
 	if err != nil {
@@ -204,4 +205,44 @@ func encode(m *pgtype.Map, sd *pgconn.StatementDescription, sizeHint int, args [
 		params[i] = buf[at:len(buf):len(buf)]
 	}
 	return params, nil
+}
+
+// InTx runs fn on c in a transaction: BEGIN, fn and, once fn returned
+// nil, COMMIT (else ROLLBACK). A statement sent alone is committed by its
+// own Sync, so PostgreSQL commits it even when its caller gave up first
+// (a deadline while it waits for a lock closes the connection, but the
+// server finishes what it was sent), and the caller reports a failure for
+// what was written; here the COMMIT is sent only after fn's statements
+// answered, and a connection closed before it rolls them back.
+//
+// A session that forgot the prepared statement query refuses it before it
+// runs, which aborts the transaction (StatementForgotten): it is rolled
+// back, the statement forgotten, and fn run once more in a new one. A
+// COMMIT whose answer is lost (the connection dropped after the server
+// committed) is reported as a failure though the transaction committed.
+func InTx(ctx context.Context, c *pgx.Conn, query string, fn func() error) error {
+	err := inTxOnce(ctx, c, fn)
+	if !StatementForgotten(err) {
+		return err
+	}
+	if ferr := Forget(ctx, c, query); ferr != nil {
+		return err
+	}
+	return inTxOnce(ctx, c, fn)
+}
+
+// inTxOnce is one attempt of InTx.
+func inTxOnce(ctx context.Context, c *pgx.Conn, fn func() error) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(); err != nil {
+		_ = tx.Rollback(ctx) // a failed rollback closes the connection
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }

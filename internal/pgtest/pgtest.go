@@ -76,3 +76,46 @@ func SchemaOf(tb testing.TB, dsn, prefix string) string {
 	tb.Cleanup(drop)
 	return s
 }
+
+// WaitForLockWait waits until a statement waits for a lock on table (of
+// c's schema), and reports true; or, when the statement's caller reports
+// first on done (the report put back for the caller to read), false.
+func WaitForLockWait(ctx context.Context, tb testing.TB, c *sql.Conn, table string, done chan error) bool {
+	tb.Helper()
+	for {
+		var n int
+		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE NOT l.granted AND c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, table).Scan(&n); err != nil {
+			tb.Fatalf("read the locks: %v", err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// CountAfterLock returns query's count, read on c once every transaction
+// that holds or waits for a lock on table has ended (committed or not).
+func CountAfterLock(ctx context.Context, tb testing.TB, c *sql.Conn, query, table string) int {
+	tb.Helper()
+	var n int
+	tx, err := c.BeginTx(ctx, nil)
+	if err == nil {
+		if _, err = tx.ExecContext(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`); err == nil {
+			err = tx.QueryRowContext(ctx, query).Scan(&n)
+		}
+		if cerr := tx.Commit(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		tb.Fatalf("count after the lock on %s: %v", table, err)
+	}
+	return n
+}

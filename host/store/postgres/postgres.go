@@ -174,7 +174,7 @@ func dialect() sqlstore.Dialect {
 		// every record's inputs, output and log, unless its records hold
 		// more than this: PostgreSQL takes a message, and a value, of less
 		// than 1 GiB, and holds copies of the blob while the statement
-		// runs (about four times its size at its first plans).
+		// runs.
 		RunsStatementBytes: maxRunsStatementBytes,
 		NumberedParams:     true,
 		// bytea: text refuses NUL bytes and invalid UTF-8. A non-nil slice,

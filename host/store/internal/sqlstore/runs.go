@@ -39,7 +39,9 @@ func scanRun(r rowScanner) (*store.Run, error) {
 // written or none is; a taken ID is ErrConflict, an ID or webhook ID that
 // store.ValidName refuses ErrInvalid, and so is a status outside the
 // database's integer column. The records are filled in only when the
-// transaction commits.
+// transaction commits. A COMMIT whose answer is lost (the connection
+// dropped after the server committed) is an error though the records are
+// written: a caller that set the IDs finds them taken when it retries.
 func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	if len(runs) == 0 {
 		return nil

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -134,47 +133,18 @@ func blobLen(b []byte) int32 {
 }
 
 // pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
-// args (pgRunArgs), in a transaction of its own, and returns how many it
-// wrote. The statement is not sent alone, committed by its own Sync:
-// PostgreSQL would then commit it even when the caller gave up first (a
-// deadline while the INSERT waits for a lock closes the connection, but the
-// server finishes what it was sent), and InsertRuns would fail for records
-// that were written (review rev1). The COMMIT is sent once the INSERT has
-// answered; a connection closed before it rolls the batch back.
-//
-// A session that forgot the prepared statement (pgprep.StatementForgotten)
-// refuses it before it runs, which aborts the transaction: it is rolled
-// back and run once more with the statement prepared again.
+// args (pgRunArgs), in a transaction of its own (pgprep.InTx: sent alone,
+// committed by its own Sync, a batch whose caller's deadline passed while
+// it waited for a lock was committed once the lock went, though
+// InsertRuns failed; review rev1), and returns how many it wrote.
 func (s *Store) pgInsertRuns(ctx context.Context, args []any) (int64, error) {
 	var n int64
 	err := pgprep.OnConn(ctx, s.db, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
-		err := pgInsertRunsTx(ctx, c, exec, args, &n)
-		if !pgprep.StatementForgotten(err) {
+		return pgprep.InTx(ctx, c, pgInsertRunsSQL, func() error {
+			tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
+			n = tag.RowsAffected()
 			return err
-		}
-		if ferr := pgprep.Forget(ctx, c, pgInsertRunsSQL); ferr != nil {
-			return err
-		}
-		return pgInsertRunsTx(ctx, c, exec, args, &n)
+		})
 	})
 	return n, err
-}
-
-// pgInsertRunsTx is one attempt of pgInsertRuns: BEGIN, the INSERT and,
-// once it answered, COMMIT; n is set to the rows written.
-func pgInsertRunsTx(ctx context.Context, c *pgx.Conn, exec pgprep.ExecFunc, args []any, n *int64) error {
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
-	if err != nil {
-		_ = tx.Rollback(ctx) // a failed rollback closes the connection
-		return err
-	}
-	*n = tag.RowsAffected()
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
