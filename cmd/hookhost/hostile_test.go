@@ -653,7 +653,17 @@ func (s *hostileServer) killExtensionMidRun(t *testing.T, f *hostileFigures, tok
 	marker := fmt.Sprintf("r%d-%t", f.rounds.Load(), job)
 	done := make(chan answer, 1)
 	go func() {
-		resp, err := s.client.Post("http://"+s.addr+"/webhooks/"+token+"?m="+marker, "text/plain", strings.NewReader("x"))
+		// On a connection of its own: a POST on a kept-alive connection
+		// that the server closed meanwhile fails with EOF before it is
+		// sent, and the client does not retry it (one CI run failed so).
+		req, err := http.NewRequest("POST", "http://"+s.addr+"/webhooks/"+token+"?m="+marker, strings.NewReader("x"))
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		req.Header.Set("Content-Type", "text/plain")
+		req.Close = true
+		resp, err := s.client.Do(req)
 		if err != nil {
 			done <- answer{err: err}
 			return
