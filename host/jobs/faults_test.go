@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookhost/hookhost/internal/pgprep"
 )
 
 // faults decides which statements of a faultDB fail. Rules are checked in
@@ -199,20 +201,25 @@ func (c *faultConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResult
 	return &faultBatch{BatchResults: c.Conn().SendBatch(ctx, b), fail: fail}
 }
 
-// ExecStatement runs a prepared statement on pgx's connection under a pgx
-// stdlib connection (the queue's batches of hand-offs on PostgreSQL),
-// failing it before it is sent when it matches a rule, or after it
-// committed when an after-commit rule matches, as SendBatch does.
-func (c *faultConn) ExecStatement(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte,
+// ExecTx runs a prepared statement in a transaction of its own
+// (pgprep.ExecTx) on pgx's connection under a pgx stdlib connection (the
+// queue's batches of hand-offs on PostgreSQL), failing it before anything
+// is sent when it matches a rule (nothing committed), or, when an
+// after-commit rule matches, once its COMMIT went through: the connection
+// is closed, as one dropped before the COMMIT's answer came back, and the
+// caller hears the rule's error.
+func (c *faultConn) ExecTx(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte,
 	formats, resultFormats []int16) *pgconn.Result {
 	commit, err := c.f.check(sd.SQL)
 	if err != nil {
 		return &pgconn.Result{Err: err}
 	}
-	res := c.Conn().PgConn().ExecStatement(ctx, sd, params, formats, resultFormats).Read()
+	pc := c.Conn().PgConn()
+	res := pgprep.ExecTx(ctx, pc, sd, params, formats, resultFormats)
 	for _, r := range commit {
 		if res.Err == nil && c.f.take(r) {
-			res.Err = r.err
+			_ = pc.Close(ctx)
+			res = &pgconn.Result{Err: r.err}
 		}
 	}
 	return res

@@ -13,13 +13,19 @@ import (
 )
 
 // On PostgreSQL a batch of Enqueues without idempotency keys is written by
-// one statement (pgInsertRunsSQL) sent in one round trip and committed on
-// its own: River's job rows, as River's client and its pgx driver's
-// JobInsertFastMany store them, and hookhost's records, which take their
-// River ids from the same nextval. River's way took four round trips a
-// batch (BEGIN, River's insert, the records' insert, COMMIT), River's
-// client validated and encoded every job again, and pgx encoded thirteen
-// array parameters. The statement also sends River's insert notification
+// one statement (pgInsertRunsSQL) in a transaction of its own, in two
+// round trips (pgprep.ExecTx: BEGIN and the statement, then the COMMIT
+// once it answered): River's job rows, as River's client and its pgx
+// driver's JobInsertFastMany store them, and hookhost's records, which
+// take their River ids from the same nextval. River's way took four round
+// trips a batch (BEGIN, River's insert, the records' insert, COMMIT),
+// River's client validated and encoded every job again, and pgx encoded
+// thirteen array parameters. The statement was once committed by its own
+// Sync, in one round trip, and so committed even after its callers were
+// told it failed: a batch whose deadline passed while it waited for a lock
+// closed its connection, and PostgreSQL, which does not notice a closed
+// client while it waits, committed it once the lock went (review rev2); a
+// caller that retried without an idempotency key queued its job twice. The statement also sends River's insert notification
 // (which wakes the producers of every server of the database), as often
 // as River's client would send it (insertNotifier).
 
@@ -120,7 +126,7 @@ func plainRuns(items []*insertItem) bool {
 }
 
 // pgInsertRuns writes items, none with an idempotency key, in one
-// statement and one round trip, committed on its own.
+// statement in a transaction of its own (pgprep.ExecTx).
 func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	p, err := newPgInsertParams(items)
 	if err != nil {
@@ -146,7 +152,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return nil
 	})
 	if err != nil && q.pgInserted(ctx, p.ids, p.created) {
-		// The statement committed and its answer was lost (a connection
+		// The COMMIT went through and its answer was lost (a connection
 		// dropped after the commit), or this is the retry of such a
 		// batch, which found its records: the jobs are queued, and their
 		// callers must hear so, or a caller that retries queues its job

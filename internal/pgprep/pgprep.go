@@ -14,6 +14,10 @@
 // pool. Here the parameters live in buffers of the call's, and pgconn
 // copies them into its write buffer, which it shrinks back once the
 // message is written.
+//
+// Each statement runs in a transaction of its own (ExecTx), committed
+// only once it answered: a statement committed by its own Sync is
+// committed even after its caller gave up on it.
 package pgprep
 
 import (
@@ -31,11 +35,12 @@ import (
 // says, and reads its result whole.
 type ExecFunc func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
 
-// StatementExecer is a database/sql driver connection of pgx's that runs
-// prepared statements itself rather than through its *pgx.Conn (tests'
-// connections that fail statements).
-type StatementExecer interface {
-	ExecStatement(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
+// TxExecer is a database/sql driver connection of pgx's that runs a
+// prepared statement in a transaction of its own itself, rather than by
+// ExecTx on its *pgx.Conn: tests' connections that fail statements, or
+// lose the answer of their COMMIT.
+type TxExecer interface {
+	ExecTx(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
 }
 
 // Conn returns pgx's connection under dc, a database/sql driver connection
@@ -60,37 +65,38 @@ func OnDriverConn(ctx context.Context, db *sql.DB, fn func(dc any) error) error 
 }
 
 // OnConn runs fn on pgx's connection under a connection of db's pool,
-// with how to run a prepared statement on it: through the driver
-// connection when it runs them itself (StatementExecer), else on pgx's
-// protocol connection.
+// with how to run a prepared statement on it: in a transaction of its own
+// (ExecTx), through the driver connection when it runs those itself
+// (TxExecer).
 func OnConn(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec ExecFunc) error) error {
 	return OnDriverConn(ctx, db, func(dc any) error {
 		c, err := Conn(dc)
 		if err != nil {
 			return err
 		}
-		if se, ok := dc.(StatementExecer); ok {
-			return fn(c, se.ExecStatement)
+		if te, ok := dc.(TxExecer); ok {
+			return fn(c, te.ExecTx)
 		}
+		pc := c.PgConn()
 		return fn(c, func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
-			return c.PgConn().ExecStatement(ctx, sd, params, formats, resultFormats).Read()
+			return ExecTx(ctx, pc, sd, params, formats, resultFormats)
 		})
 	})
 }
 
 // QueryRow runs query, prepared on c (once: pgx keeps it by its text),
-// with args, and scans its one row into dest. Args are encoded in binary
-// by c's type map into one buffer sized by sizeHint; a []byte given for a
-// bytea parameter, and an Encoded one, is sent as it is, not copied. The
-// statement is always a named server-side one, whatever the connection
-// string's default_query_exec_mode.
+// with args, by exec (OnConn's: in a transaction of its own), and scans
+// its one row into dest. Args are encoded in binary by c's type map into
+// one buffer sized by sizeHint; a []byte given for a bytea parameter, and
+// an Encoded one, is sent as it is, not copied. The statement is always a
+// named server-side one, whatever the connection string's
+// default_query_exec_mode.
 //
 // When the server no longer has the statement (a DEALLOCATE or DISCARD on
 // the session, a proxy that reset it), pgx still does, and every later
-// statement on the connection would fail the same way: outside a
-// transaction it is forgotten and prepared again, and the statement,
-// refused before it ran, runs once more; in one, InTx does so for the
-// whole transaction.
+// statement on the connection would fail the same way: the server refuses
+// it before it runs, which fails its transaction, and it is forgotten,
+// prepared again and run once more, in a new transaction.
 func QueryRow(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any, dest ...any) error {
 	sd, res, err := run(ctx, c, exec, query, sizeHint, args)
 	if err != nil {
@@ -123,33 +129,24 @@ func Exec(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHin
 }
 
 // run runs query as QueryRow says, preparing it again once if the
-// server forgot it. In a transaction it does not: the refusal aborted the
-// transaction, and its owner rolls it back, forgets the statement
-// (Forget) and runs the transaction again (StatementForgotten).
+// server forgot it (exec's transaction, which the refusal failed, is over).
 func run(ctx context.Context, c *pgx.Conn, exec ExecFunc, query string, sizeHint int, args []any) (*pgconn.StatementDescription, *pgconn.Result, error) {
-	inTx := c.PgConn().TxStatus() != 'I'
 	sd, res, err := runOnce(ctx, c, exec, query, sizeHint, args)
-	if !StatementForgotten(err) || inTx {
+	if !statementForgotten(err) {
 		return sd, res, err
 	}
-	if derr := Forget(ctx, c, query); derr != nil {
+	if derr := c.Deallocate(ctx, query); derr != nil { // pgx forgets it, and prepares it again
 		return nil, nil, err
 	}
 	return runOnce(ctx, c, exec, query, sizeHint, args)
 }
 
-// StatementForgotten reports whether err is the server's refusal of a
+// statementForgotten reports whether err is the server's refusal of a
 // prepared statement it does not have (a DEALLOCATE or DISCARD on the
 // session, a proxy that reset it): the statement did not run.
-func StatementForgotten(err error) bool {
+func statementForgotten(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == statementUnknown
-}
-
-// Forget makes c forget its prepared statement of query, so that the
-// next run prepares it again.
-func Forget(ctx context.Context, c *pgx.Conn, query string) error {
-	return c.Deallocate(ctx, query)
 }
 
 // statementUnknown is PostgreSQL's invalid_sql_statement_name: a prepared
@@ -205,44 +202,4 @@ func encode(m *pgtype.Map, sd *pgconn.StatementDescription, sizeHint int, args [
 		params[i] = buf[at:len(buf):len(buf)]
 	}
 	return params, nil
-}
-
-// InTx runs fn on c in a transaction: BEGIN, fn and, once fn returned
-// nil, COMMIT (else ROLLBACK). A statement sent alone is committed by its
-// own Sync, so PostgreSQL commits it even when its caller gave up first
-// (a deadline while it waits for a lock closes the connection, but the
-// server finishes what it was sent), and the caller reports a failure for
-// what was written; here the COMMIT is sent only after fn's statements
-// answered, and a connection closed before it rolls them back.
-//
-// A session that forgot the prepared statement query refuses it before it
-// runs, which aborts the transaction (StatementForgotten): it is rolled
-// back, the statement forgotten, and fn run once more in a new one. A
-// COMMIT whose answer is lost (the connection dropped after the server
-// committed) is reported as a failure though the transaction committed.
-func InTx(ctx context.Context, c *pgx.Conn, query string, fn func() error) error {
-	err := inTxOnce(ctx, c, fn)
-	if !StatementForgotten(err) {
-		return err
-	}
-	if ferr := Forget(ctx, c, query); ferr != nil {
-		return err
-	}
-	return inTxOnce(ctx, c, fn)
-}
-
-// inTxOnce is one attempt of InTx.
-func inTxOnce(ctx context.Context, c *pgx.Conn, fn func() error) error {
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(); err != nil {
-		_ = tx.Rollback(ctx) // a failed rollback closes the connection
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }

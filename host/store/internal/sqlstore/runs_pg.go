@@ -133,18 +133,17 @@ func blobLen(b []byte) int32 {
 }
 
 // pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
-// args (pgRunArgs), in a transaction of its own (pgprep.InTx: sent alone,
-// committed by its own Sync, a batch whose caller's deadline passed while
-// it waited for a lock was committed once the lock went, though
-// InsertRuns failed; review rev1), and returns how many it wrote.
+// args (pgRunArgs), in a transaction of its own (pgprep.OnConn's exec,
+// pgprep.ExecTx: sent alone, committed by its own Sync, a batch whose
+// caller's deadline passed while it waited for a lock was committed once
+// the lock went, though InsertRuns failed; review rev1), and returns how
+// many it wrote.
 func (s *Store) pgInsertRuns(ctx context.Context, args []any) (int64, error) {
 	var n int64
 	err := pgprep.OnConn(ctx, s.db, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
-		return pgprep.InTx(ctx, c, pgInsertRunsSQL, func() error {
-			tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
-			n = tag.RowsAffected()
-			return err
-		})
+		tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
+		n = tag.RowsAffected()
+		return err
 	})
 	return n, err
 }
