@@ -7,13 +7,16 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
@@ -75,4 +78,87 @@ func SchemaOf(tb testing.TB, dsn, prefix string) string {
 	}
 	tb.Cleanup(drop)
 	return s
+}
+
+// WaitForLockWait waits until a session waits for a lock on table (of c's
+// schema), and reports true; or, when the waiting statement's caller
+// reports first on done (the report put back for the caller to read),
+// false. It polls pg_locks, reading the state, not timing it.
+func WaitForLockWait(ctx context.Context, tb testing.TB, c *sql.Conn, table string, done chan error) bool {
+	tb.Helper()
+	for {
+		var n int
+		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE NOT l.granted AND c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, table).Scan(&n); err != nil {
+			tb.Fatalf("read the locks: %v", err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// CountAfterLock returns query's count, read on c once every transaction
+// that holds or waits for a lock on table has ended (committed or not).
+func CountAfterLock(ctx context.Context, tb testing.TB, c *sql.Conn, query, table string) int {
+	tb.Helper()
+	var n int
+	tx, err := c.BeginTx(ctx, nil)
+	if err == nil {
+		if _, err = tx.ExecContext(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`); err == nil {
+			err = tx.QueryRowContext(ctx, query).Scan(&n)
+		}
+		if cerr := tx.Commit(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		tb.Fatalf("count after the lock on %s: %v", table, err)
+	}
+	return n
+}
+
+// DropCancels makes the connections cfg dials lose their cancel requests:
+// a connection that opens with one is closed instead, as by a network
+// that dropped it or a pooler that does not pass it on. pgconn sends one
+// when a context ends a statement it waits for (and closes the statement's
+// connection); without it, PostgreSQL, which does not notice a closed
+// connection while a statement waits for a lock, runs what it was sent to
+// its end once the lock goes.
+func DropCancels(cfg *pgconn.Config) {
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &cancelDropper{Conn: c}, nil
+	}
+}
+
+// cancelRequestCode is the code of the protocol's CancelRequest message.
+const cancelRequestCode = 80877102
+
+// cancelDropper is a connection that closes, sending nothing, when its
+// first message is a CancelRequest.
+type cancelDropper struct {
+	net.Conn
+	started bool // its first message was written
+}
+
+func (c *cancelDropper) Write(b []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		if len(b) >= 12 && binary.BigEndian.Uint32(b) == uint32(len(b)) && binary.BigEndian.Uint32(b[4:]) == cancelRequestCode {
+			_ = c.Conn.Close()
+			return len(b), nil
+		}
+	}
+	return c.Conn.Write(b)
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"math"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/host/store/internal/sqlstore"
 	"github.com/hookhost/hookhost/internal/heaptest"
+	"github.com/hookhost/hookhost/internal/pgtest"
 )
 
 // multiInsertStore is a store on s's database that writes a batch of
@@ -175,13 +175,13 @@ func TestInsertRuns_GivenUpNotWritten(t *testing.T) {
 	defer giveUp()
 	done := make(chan error, 1)
 	go func() { done <- s.InsertRuns(ictx, []*store.Run{{ID: "given-up", WebhookID: "w"}}) }()
-	require.True(t, waitForLockWait(ctx, t, locker, "runs", done), "the batch ended before it waited for the lock")
+	require.True(t, pgtest.WaitForLockWait(ctx, t, locker, "runs", done), "the batch ended before it waited for the lock")
 	giveUp()
 	require.ErrorIs(t, <-done, context.Canceled)
 	_, err = locker.ExecContext(ctx, `COMMIT`)
 	require.NoError(t, err)
 
-	assert.Zero(t, countAfterLock(ctx, t, locker, `SELECT count(*) FROM runs WHERE id = 'given-up'`, "runs"),
+	assert.Zero(t, pgtest.CountAfterLock(ctx, t, locker, `SELECT count(*) FROM runs WHERE id = 'given-up'`, "runs"),
 		"InsertRuns failed, yet its batch was written")
 }
 
@@ -199,47 +199,4 @@ func TestInsertRuns_StatusOutOfRange(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrNotFound)
 	}
 	require.NoError(t, s.InsertRuns(ctx, []*store.Run{{ID: "status", WebhookID: "w", Status: math.MaxInt32}}))
-}
-
-// waitForLockWait waits until a statement waits for a lock on table (of
-// c's schema), and reports true; or, when the statement's caller reports
-// first on done (the report put back for the caller to read), false.
-func waitForLockWait(ctx context.Context, tb testing.TB, c *sql.Conn, table string, done chan error) bool {
-	tb.Helper()
-	for {
-		var n int
-		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-			WHERE NOT l.granted AND c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, table).Scan(&n); err != nil {
-			tb.Fatalf("read the locks: %v", err)
-		}
-		if n > 0 {
-			return true
-		}
-		select {
-		case err := <-done:
-			done <- err
-			return false
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// countAfterLock returns query's count, read on c once every transaction
-// that holds or waits for a lock on table has ended (committed or not).
-func countAfterLock(ctx context.Context, tb testing.TB, c *sql.Conn, query, table string) int {
-	tb.Helper()
-	var n int
-	tx, err := c.BeginTx(ctx, nil)
-	if err == nil {
-		if _, err = tx.ExecContext(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`); err == nil {
-			err = tx.QueryRowContext(ctx, query).Scan(&n)
-		}
-		if cerr := tx.Commit(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		tb.Fatalf("count after the lock on %s: %v", table, err)
-	}
-	return n
 }
