@@ -3,9 +3,12 @@ package pgprep
 import (
 	"context"
 	"database/sql"
+	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,4 +87,50 @@ func TestStatementForgotten(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
 	assert.Equal(t, 3, n, "each statement ran once")
+}
+
+// TestExec_TwoRoundTrips checks that a statement, in its transaction of
+// its own, costs two round trips: BEGIN sent with it, then the COMMIT
+// (pgx's transaction sent BEGIN on its own first: three).
+func TestExec_TwoRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(t, "hh_pgprep_rt_"))
+	require.NoError(t, err)
+	var writes atomic.Int64
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		return &countingConn{Conn: c, writes: &writes}, err
+	}
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { _ = db.Close() })
+	_, err = db.Exec(`CREATE TABLE t (n bigint, b bytea)`)
+	require.NoError(t, err)
+	err = OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
+		args := []any{[]int64{1}, [][]byte{[]byte("x")}}
+		_, err := Exec(ctx, c, exec, insertSQL, 0, args) // prepares it
+		require.NoError(t, err)
+		before := writes.Load()
+		tag, err := Exec(ctx, c, exec, insertSQL, 0, args)
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, tag.RowsAffected())
+		assert.EqualValues(t, 2, writes.Load()-before, "messages sent, each then waiting for its answer")
+		assert.EqualValues(t, 'I', c.PgConn().TxStatus(), "the transaction ended")
+		return nil
+	})
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+	assert.Equal(t, 2, n, "both committed")
+}
+
+// countingConn counts the writes on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
 }
