@@ -23,9 +23,10 @@ import (
 // thirteen array parameters. The statement was once committed by its own
 // Sync, in one round trip, and so committed even after its callers were
 // told it failed: a batch whose deadline passed while it waited for a lock
-// closed its connection, and PostgreSQL, which does not notice a closed
-// client while it waits, committed it once the lock went (review rev2); a
-// caller that retried without an idempotency key queued its job twice. The statement also sends River's insert notification
+// closed its connection, and, unless pgconn's cancel request reached it
+// first, PostgreSQL, which does not notice a closed client while it waits,
+// committed it once the lock went (review rev2); a caller that retried
+// without an idempotency key queued its job twice. The statement also sends River's insert notification
 // (which wakes the producers of every server of the database), as often
 // as River's client would send it (insertNotifier).
 

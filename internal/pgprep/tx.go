@@ -16,11 +16,14 @@ import (
 //
 // A statement sent alone is committed by its own Sync, so PostgreSQL
 // commits it even when its caller gave up first: a deadline passed while
-// it waits for a lock closes the connection, but the server does not see
-// that while it waits, and finishes what it was sent; its caller reports a
-// failure for what was written. Here the Sync ends no transaction (BEGIN
-// opened one), and the COMMIT is sent only after the statement answered:
-// a connection closed before it rolls the statement back.
+// it waits for a lock makes pgconn send a cancel request and close the
+// connection, but a cancel that does not arrive (a network that dropped
+// it, a pooler), or arrives once the lock went, leaves the server, which
+// does not notice a closed connection while it waits, to finish what it
+// was sent; its caller reports a failure for what was written. Here the
+// Sync ends no transaction (BEGIN opened one), and the COMMIT is sent only
+// after the statement answered: a connection closed before it rolls the
+// statement back.
 //
 // A COMMIT whose answer is lost (the connection dropped after the server
 // committed) is reported as a failure though the transaction committed.

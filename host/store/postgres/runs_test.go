@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -158,10 +160,13 @@ func TestInsertRuns_StatementForgotten(t *testing.T) {
 // up while its INSERT waited for a lock is not written once the lock is
 // released: the batch's transaction ends with a COMMIT sent only after the
 // INSERT answered (review rev1: a statement committed by its own Sync was
-// written though InsertRuns had failed).
+// written though InsertRuns had failed). Its connections lose their
+// cancel requests (pgtest.DropCancels): pgconn's, reaching the server
+// before the test released the lock, would cancel the INSERT with or
+// without the fix.
 func TestInsertRuns_GivenUpNotWritten(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{MaxConns: 2}) // the locker's and the batch's
+	s := cancelsDroppedStore(t)
 	locker, err := s.DB().Conn(ctx)
 	require.NoError(t, err)
 	defer locker.Close()
@@ -183,6 +188,24 @@ func TestInsertRuns_GivenUpNotWritten(t *testing.T) {
 
 	assert.Zero(t, pgtest.CountAfterLock(ctx, t, locker, `SELECT count(*) FROM runs WHERE id = 'given-up'`, "runs"),
 		"InsertRuns failed, yet its batch was written")
+}
+
+// cancelsDroppedStore is a store on a migrated schema of its own whose
+// pool of two connections (a locker's and a batch's) loses their cancel
+// requests.
+func cancelsDroppedStore(t *testing.T) *Store {
+	t.Helper()
+	schema := "hh_test_" + randomHex(t)
+	openTest(t, Options{Schema: schema}) // creates and migrates it
+	cfg, err := pgx.ParseConfig(testDSN(t))
+	require.NoError(t, err)
+	cfg.RuntimeParams["search_path"] = schema
+	pgtest.DropCancels(&cfg.Config)
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	return &Store{Store: sqlstore.New(db, dialect())}
 }
 
 // TestInsertRuns_StatusOutOfRange checks that a status PostgreSQL's
