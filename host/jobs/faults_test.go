@@ -201,22 +201,22 @@ func (c *faultConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResult
 	return &faultBatch{BatchResults: c.Conn().SendBatch(ctx, b), fail: fail}
 }
 
-// ExecTx runs a prepared statement in a transaction of its own
-// (pgprep.ExecTx) on pgx's connection under a pgx stdlib connection (the
+// ExecPrepared runs a prepared statement committed as commit says
+// (pgprep.Run) on pgx's connection under a pgx stdlib connection (the
 // queue's batches of hand-offs on PostgreSQL), failing it before anything
 // is sent when it matches a rule (nothing committed), or, when an
-// after-commit rule matches, once its COMMIT went through: the connection
-// is closed, as one dropped before the COMMIT's answer came back, and the
-// caller hears the rule's error.
-func (c *faultConn) ExecTx(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte,
+// after-commit rule matches, once it committed: the connection is closed,
+// as one dropped before the commit's answer came back, and the caller
+// hears the rule's error.
+func (c *faultConn) ExecPrepared(ctx context.Context, commit pgprep.Commit, sd *pgconn.StatementDescription, params [][]byte,
 	formats, resultFormats []int16) *pgconn.Result {
-	commit, err := c.f.check(sd.SQL)
+	rules, err := c.f.check(sd.SQL)
 	if err != nil {
 		return &pgconn.Result{Err: err}
 	}
 	pc := c.Conn().PgConn()
-	res := pgprep.ExecTx(ctx, pc, sd, params, formats, resultFormats)
-	for _, r := range commit {
+	res := pgprep.Run(ctx, pc, commit, sd, params, formats, resultFormats)
+	for _, r := range rules {
 		if res.Err == nil && c.f.take(r) {
 			_ = pc.Close(ctx)
 			res = &pgconn.Result{Err: r.err}

@@ -15,9 +15,8 @@
 // copies them into its write buffer, which it shrinks back once the
 // message is written.
 //
-// Each statement runs in a transaction of its own (ExecTx), committed
-// only once it answered: a statement committed by its own Sync is
-// committed even after its caller gave up on it.
+// Each statement is committed so that a caller that gave up on it is not
+// told it failed while the server still commits it (Commit).
 package pgprep
 
 import (
@@ -35,12 +34,12 @@ import (
 // says, and reads its result whole.
 type ExecFunc func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
 
-// TxExecer is a database/sql driver connection of pgx's that runs a
-// prepared statement in a transaction of its own itself, rather than by
-// ExecTx on its *pgx.Conn: tests' connections that fail statements, or
-// lose the answer of their COMMIT.
-type TxExecer interface {
-	ExecTx(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
+// Execer is a database/sql driver connection of pgx's that runs a
+// prepared statement itself, committed as commit says, rather than by Run
+// on its *pgx.Conn: tests' connections that fail statements, or lose the
+// answer of their commit.
+type Execer interface {
+	ExecPrepared(ctx context.Context, commit Commit, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result
 }
 
 // Conn returns pgx's connection under dc, a database/sql driver connection
@@ -65,27 +64,29 @@ func OnDriverConn(ctx context.Context, db *sql.DB, fn func(dc any) error) error 
 }
 
 // OnConn runs fn on pgx's connection under a connection of db's pool,
-// with how to run a prepared statement on it: in a transaction of its own
-// (ExecTx), through the driver connection when it runs those itself
-// (TxExecer).
-func OnConn(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, exec ExecFunc) error) error {
+// with how to run a prepared statement on it: committed as commit says
+// (Run), through the driver connection when it runs those itself
+// (Execer).
+func OnConn(ctx context.Context, db *sql.DB, commit Commit, fn func(c *pgx.Conn, exec ExecFunc) error) error {
 	return OnDriverConn(ctx, db, func(dc any) error {
 		c, err := Conn(dc)
 		if err != nil {
 			return err
 		}
-		if te, ok := dc.(TxExecer); ok {
-			return fn(c, te.ExecTx)
+		if e, ok := dc.(Execer); ok {
+			return fn(c, func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+				return e.ExecPrepared(ctx, commit, sd, params, formats, resultFormats)
+			})
 		}
 		pc := c.PgConn()
 		return fn(c, func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
-			return ExecTx(ctx, pc, sd, params, formats, resultFormats)
+			return Run(ctx, pc, commit, sd, params, formats, resultFormats)
 		})
 	})
 }
 
 // QueryRow runs query, prepared on c (once: pgx keeps it by its text),
-// with args, by exec (OnConn's: in a transaction of its own), and scans
+// with args, by exec (OnConn's, committed as it says), and scans
 // its one row into dest. Args are encoded in binary by c's type map into
 // one buffer sized by sizeHint; a []byte given for a bytea parameter, and
 // an Encoded one, is sent as it is, not copied. The statement is always a

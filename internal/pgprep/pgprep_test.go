@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -41,7 +42,7 @@ const (
 func TestExecAndQueryRow(t *testing.T) {
 	ctx := context.Background()
 	db := openOneConn(t)
-	err := OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
+	err := OnConn(ctx, db, InTx, func(c *pgx.Conn, exec ExecFunc) error {
 		tag, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1, 2, 3}, [][]byte{[]byte("x"), nil, {}}})
 		require.NoError(t, err)
 		assert.EqualValues(t, 3, tag.RowsAffected())
@@ -73,7 +74,7 @@ func TestStatementForgotten(t *testing.T) {
 	ctx := context.Background()
 	db := openOneConn(t)
 	insert := func() error {
-		return OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
+		return OnConn(ctx, db, InTx, func(c *pgx.Conn, exec ExecFunc) error {
 			_, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
 			return err
 		})
@@ -89,39 +90,64 @@ func TestStatementForgotten(t *testing.T) {
 	assert.Equal(t, 3, n, "each statement ran once")
 }
 
-// TestExec_TwoRoundTrips checks that a statement, in its transaction of
-// its own, costs two round trips: BEGIN sent with it, then the COMMIT
-// (pgx's transaction sent BEGIN on its own first: three).
-func TestExec_TwoRoundTrips(t *testing.T) {
-	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.DSN(t, "hh_pgprep_rt_"))
-	require.NoError(t, err)
-	var writes atomic.Int64
-	dial := cfg.DialFunc
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		return &countingConn{Conn: c, writes: &writes}, err
+// TestExec_RoundTrips checks what a statement costs in round trips, by
+// how it is committed: in its transaction of its own, two (BEGIN sent
+// with it, then the COMMIT; pgx's transaction sent BEGIN on its own first:
+// three); by its own Sync, one, its statement_timeout, when its context
+// has a deadline, sent with it and gone with its transaction.
+func TestExec_RoundTrips(t *testing.T) {
+	tests := []struct {
+		name     string
+		commit   Commit
+		deadline bool
+		writes   int64
+	}{
+		{"InTx", InTx, true, 2},
+		{"BySync", BySync, true, 1},
+		{"BySyncNoDeadline", BySync, false, 1},
 	}
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { _ = db.Close() })
-	_, err = db.Exec(`CREATE TABLE t (n bigint, b bytea)`)
-	require.NoError(t, err)
-	err = OnConn(ctx, db, func(c *pgx.Conn, exec ExecFunc) error {
-		args := []any{[]int64{1}, [][]byte{[]byte("x")}}
-		_, err := Exec(ctx, c, exec, insertSQL, 0, args) // prepares it
-		require.NoError(t, err)
-		before := writes.Load()
-		tag, err := Exec(ctx, c, exec, insertSQL, 0, args)
-		require.NoError(t, err)
-		assert.EqualValues(t, 1, tag.RowsAffected())
-		assert.EqualValues(t, 2, writes.Load()-before, "messages sent, each then waiting for its answer")
-		assert.EqualValues(t, 'I', c.PgConn().TxStatus(), "the transaction ended")
-		return nil
-	})
-	require.NoError(t, err)
-	var n int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
-	assert.Equal(t, 2, n, "both committed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg, err := pgx.ParseConfig(pgtest.DSN(t, "hh_pgprep_rt_"))
+			require.NoError(t, err)
+			var writes atomic.Int64
+			dial := cfg.DialFunc
+			cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dial(ctx, network, addr)
+				return &countingConn{Conn: c, writes: &writes}, err
+			}
+			db := stdlib.OpenDB(*cfg)
+			t.Cleanup(func() { _ = db.Close() })
+			_, err = db.Exec(`CREATE TABLE t (n bigint, b bytea)`)
+			require.NoError(t, err)
+			sctx := ctx
+			if tt.deadline {
+				var cancel context.CancelFunc
+				sctx, cancel = context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+			}
+			err = OnConn(ctx, db, tt.commit, func(c *pgx.Conn, exec ExecFunc) error {
+				args := []any{[]int64{1}, [][]byte{[]byte("x")}}
+				_, err := Exec(sctx, c, exec, insertSQL, 0, args) // prepares it
+				require.NoError(t, err)
+				before := writes.Load()
+				tag, err := Exec(sctx, c, exec, insertSQL, 0, args)
+				require.NoError(t, err)
+				assert.EqualValues(t, 1, tag.RowsAffected())
+				assert.Equal(t, tt.writes, writes.Load()-before, "messages sent, each then waiting for its answer")
+				assert.EqualValues(t, 'I', c.PgConn().TxStatus(), "the transaction ended")
+				var timeout string
+				require.NoError(t, c.QueryRow(ctx, `SHOW statement_timeout`).Scan(&timeout))
+				assert.Equal(t, "0", timeout, "the session's statement_timeout")
+				return nil
+			})
+			require.NoError(t, err)
+			var n int
+			require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+			assert.Equal(t, 2, n, "both committed")
+		})
+	}
 }
 
 // countingConn counts the writes on a connection.

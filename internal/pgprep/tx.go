@@ -4,35 +4,65 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// Commit is how a statement run by OnConn's ExecFunc (Run) is committed.
+//
+// A statement sent alone is committed by its own Sync, so PostgreSQL
+// commits it even when its caller gave up first: a context that ends
+// while it waits for a lock makes pgconn send a cancel request and close
+// the connection, but a cancel that does not arrive (a network that
+// dropped it, a pooler) or arrives once the lock went leaves the server,
+// which does not notice a closed connection while it waits, to finish
+// what it was sent; its caller reports a failure for what was written.
+// Both modes keep that from happening, at different costs.
+type Commit int
+
+const (
+	// InTx runs the statement in a transaction of its own (ExecTx), in
+	// two round trips: a statement whose caller gave up, however its
+	// context ended, is never committed after.
+	InTx Commit = iota
+	// BySync commits the statement by its own Sync (ExecBySync), in one
+	// round trip, the server bounding its run by its context's deadline:
+	// a statement whose deadline passed is not committed after, but one
+	// whose context was cancelled early may be.
+	BySync
+)
+
+// Run runs a prepared statement on pc, committed as commit says, and
+// reads its result whole.
+func Run(ctx context.Context, pc *pgconn.PgConn, commit Commit, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+	if commit == BySync {
+		return ExecBySync(ctx, pc, sd, params, formats, resultFormats)
+	}
+	return ExecTx(ctx, pc, sd, params, formats, resultFormats)
+}
+
 // ExecTx runs a prepared statement in a transaction of its own on pc, and
 // reads its result whole: BEGIN and the statement sent together, up to
 // one Sync (one round trip, pgconn's pipeline), then, once the statement
-// answered, COMMIT (a second); ROLLBACK if it failed.
-//
-// A statement sent alone is committed by its own Sync, so PostgreSQL
-// commits it even when its caller gave up first: a deadline passed while
-// it waits for a lock makes pgconn send a cancel request and close the
-// connection, but a cancel that does not arrive (a network that dropped
-// it, a pooler), or arrives once the lock went, leaves the server, which
-// does not notice a closed connection while it waits, to finish what it
-// was sent; its caller reports a failure for what was written. Here the
-// Sync ends no transaction (BEGIN opened one), and the COMMIT is sent only
-// after the statement answered: a connection closed before it rolls the
-// statement back.
+// answered, COMMIT (a second); ROLLBACK if it failed. The Sync ends no
+// transaction (BEGIN opened one), and the COMMIT is sent only after the
+// statement answered: a connection closed before it rolls the statement
+// back (Commit says why that matters).
 //
 // A COMMIT whose answer is lost (the connection dropped after the server
 // committed) is reported as a failure though the transaction committed.
 // pc must not be in a transaction.
 func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
 	if s := pc.TxStatus(); s != 'I' {
+		// Every later statement on it would fail the same way: closed, it
+		// leaves the pool.
+		_ = pc.Close(ctx)
 		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
 	}
-	res := beginAndExec(ctx, pc, sd, params, formats, resultFormats)
+	res := execAfter(ctx, pc, "BEGIN", nil, sd, params, formats, resultFormats)
 	if res.Err != nil {
 		rollback(ctx, pc)
 		return res
@@ -44,16 +74,45 @@ func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescript
 	return res
 }
 
-// beginAndExec sends BEGIN and the statement up to one Sync, and returns
-// the statement's result, or the first error.
-func beginAndExec(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+// ExecBySync runs a prepared statement on pc, committed by its own Sync,
+// in one round trip, and reads its result whole. When ctx has a deadline,
+// the statement's transaction gets a statement_timeout of the time left
+// less a sixth (set_config(..., true), sent before the statement in the
+// same pipeline, ends with its transaction): a statement still waiting
+// (for a lock) when the timeout passes is cancelled by the server itself,
+// before its caller's deadline, and nothing is committed, whether or not
+// pgconn's cancel request arrives.
+//
+// Not covered: a context cancelled before its deadline (the server may
+// still commit what it was sent), and the commit itself, which no
+// statement_timeout bounds (a WAL flush, a synchronous standby): an error
+// that is not the server's (*pgconn.PgError) leaves the outcome unknown.
+// pc must not be in a transaction.
+func ExecBySync(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return pc.ExecStatement(ctx, sd, params, formats, resultFormats).Read()
+	}
+	left := time.Until(deadline)
+	ms := (left - left/6).Milliseconds()
+	if ms < 1 {
+		ms = 1 // 0 would turn the timeout off
+	}
+	return execAfter(ctx, pc, "SELECT set_config('statement_timeout', $1, true)",
+		[][]byte{strconv.AppendInt(nil, ms, 10)}, sd, params, formats, resultFormats)
+}
+
+// execAfter sends first (a query taking text parameters firstParams) and
+// the statement up to one Sync, and returns the statement's result, or
+// the first error.
+func execAfter(ctx context.Context, pc *pgconn.PgConn, first string, firstParams [][]byte, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
 	p := pc.StartPipeline(ctx)
-	p.SendQueryParams("BEGIN", nil, nil, nil, nil)
+	p.SendQueryParams(first, firstParams, nil, nil, nil)
 	p.SendQueryStatement(sd, params, formats, resultFormats)
 	if err := p.Sync(); err != nil {
 		return &pgconn.Result{Err: err}
 	}
-	// The answers come in order: BEGIN's, the statement's and the Sync's.
+	// The answers come in order: first's, the statement's and the Sync's.
 	// A refusal (a *PgError) skips what follows up to the Sync; any other
 	// error closed the connection.
 	var res *pgconn.Result
@@ -67,6 +126,12 @@ func beginAndExec(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDe
 					err = errors.New("pipeline: no answer before the Sync's")
 				}
 				_ = p.Close()
+				if res != nil && errors.As(res.Err, &pe) {
+					// The server's error ended the session (a terminated
+					// backend, a shutdown): it says more than pgconn's
+					// "conn closed" that follows.
+					return res
+				}
 				return &pgconn.Result{Err: err}
 			}
 			if res == nil {
@@ -74,7 +139,7 @@ func beginAndExec(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDe
 			}
 		case *pgconn.ResultReader:
 			results++
-			if results == 1 { // BEGIN's
+			if results == 1 { // first's
 				if _, err := r.Close(); err != nil && res == nil {
 					res = &pgconn.Result{Err: err}
 				}
@@ -111,12 +176,20 @@ func commit(ctx context.Context, pc *pgconn.PgConn) error {
 }
 
 // rollback ends pc's transaction, if it has one, by a ROLLBACK or, when
-// that fails, by closing pc (the server rolls the transaction back).
+// that fails, by closing pc (the server rolls the transaction back). The
+// ROLLBACK is sent though ctx ended (the caller gave up between the
+// statement's answer and the COMMIT), bounded by rollbackTimeout, so that
+// the connection is kept.
 func rollback(ctx context.Context, pc *pgconn.PgConn) {
 	if pc.IsClosed() || pc.TxStatus() == 'I' {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
 	if _, err := pc.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
 		_ = pc.Close(ctx)
 	}
 }
+
+// rollbackTimeout bounds a ROLLBACK sent after its caller gave up.
+const rollbackTimeout = 5 * time.Second

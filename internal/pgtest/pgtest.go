@@ -83,13 +83,25 @@ func SchemaOf(tb testing.TB, dsn, prefix string) string {
 // WaitForLockWait waits until a session waits for a lock on table (of c's
 // schema), and reports true; or, when the waiting statement's caller
 // reports first on done (the report put back for the caller to read),
-// false. It polls pg_locks, reading the state, not timing it.
+// false (WaitForLocks).
 func WaitForLockWait(ctx context.Context, tb testing.TB, c *sql.Conn, table string, done chan error) bool {
 	tb.Helper()
+	return WaitForLocks(ctx, tb, c, done, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE NOT l.granted AND c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, table)
+}
+
+// WaitForLocks waits until query, a count of pg_locks' rows run on c with
+// args, counts some, and reports true; or, when the waiting statement's
+// caller reports first on done (the report put back for the caller to
+// read), false. It polls, reading the state, not timing it; a statement
+// that never waits (blocked on something else) fails tb after
+// lockWaitBound rather than hanging the test binary.
+func WaitForLocks(ctx context.Context, tb testing.TB, c *sql.Conn, done chan error, query string, args ...any) bool {
+	tb.Helper()
+	bound := time.After(lockWaitBound)
 	for {
 		var n int
-		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-			WHERE NOT l.granted AND c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, table).Scan(&n); err != nil {
+		if err := c.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 			tb.Fatalf("read the locks: %v", err)
 		}
 		if n > 0 {
@@ -99,10 +111,16 @@ func WaitForLockWait(ctx context.Context, tb testing.TB, c *sql.Conn, table stri
 		case err := <-done:
 			done <- err
 			return false
+		case <-bound:
+			tb.Fatalf("no lock wait within %s: %s", lockWaitBound, query)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
+
+// lockWaitBound is how long WaitForLocks waits for the wait at most: a
+// guard against a hang, not a measurement.
+const lockWaitBound = 2 * time.Minute
 
 // CountAfterLock returns query's count, read on c once every transaction
 // that holds or waits for a lock on table has ended (committed or not).
@@ -131,7 +149,15 @@ func CountAfterLock(ctx context.Context, tb testing.TB, c *sql.Conn, query, tabl
 // connection); without it, PostgreSQL, which does not notice a closed
 // connection while a statement waits for a lock, runs what it was sent to
 // its end once the lock goes.
+//
+// A cancel request is recognized only in clear text: DropCancels turns TLS
+// off for cfg and its fallbacks (a server that requires TLS then refuses
+// the connection, failing the test rather than letting a cancel through).
 func DropCancels(cfg *pgconn.Config) {
+	cfg.TLSConfig = nil
+	for _, f := range cfg.Fallbacks {
+		f.TLSConfig = nil
+	}
 	dial := cfg.DialFunc
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

@@ -133,14 +133,16 @@ func blobLen(b []byte) int32 {
 }
 
 // pgInsertRuns writes records with pgInsertRunsSQL, whose parameters are
-// args (pgRunArgs), in a transaction of its own (pgprep.OnConn's exec,
-// pgprep.ExecTx: sent alone, committed by its own Sync, a batch whose
-// caller's deadline passed while it waited for a lock was committed once
-// the lock went, though InsertRuns failed; review rev1), and returns how
-// many it wrote.
+// args (pgRunArgs), in a transaction of its own (pgprep.InTx, committed
+// only once the statement answered: InsertRuns's caller may cancel its
+// context at any time), and returns
+// how many it wrote. Sent alone and committed by its own Sync, as it once
+// was, a batch whose caller gave up while it waited for a lock was
+// committed once the lock went, though InsertRuns had failed (review
+// rev1).
 func (s *Store) pgInsertRuns(ctx context.Context, args []any) (int64, error) {
 	var n int64
-	err := pgprep.OnConn(ctx, s.db, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
+	err := pgprep.OnConn(ctx, s.db, pgprep.InTx, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
 		tag, err := pgprep.Exec(ctx, c, exec, pgInsertRunsSQL, 0, args)
 		n = tag.RowsAffected()
 		return err
