@@ -69,51 +69,67 @@ func TestPgInsertRuns_GivenUpNotWritten(t *testing.T) {
 	assert.Equal(t, "57014", refused.Code, "query_canceled, by its statement_timeout")
 }
 
-// TestPgInsertRuns_CommitUnansweredWaited checks that a batch whose
-// caller gave up while its COMMIT was running, and which commits after
-// that, is answered as queued (review rev1 MEDIUM: pgInserted read the
-// records at once, before the COMMIT ended, found none, and the callers
-// were told the batch failed; a caller retrying without an idempotency key
-// queued its job twice).
-//
-// A deferred trigger holds the COMMIT on an advisory lock the test holds,
-// as a slow WAL flush or a synchronous standby would; its cancel request
-// is lost (pgtest.DropCancels), as it would not stop a commit waiting for
-// those. Once the caller gave up, pgInserted must wait for the
-// transaction (its probe waits for the transaction's lock); the test then
-// lets the COMMIT finish.
-func TestPgInsertRuns_CommitUnansweredWaited(t *testing.T) {
-	ctx := context.Background()
-	q, locker := givenUpQueue(t)
-	_, err := locker.ExecContext(ctx, `CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS
-		$$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
-		CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON hookhost_jobs DEFERRABLE INITIALLY DEFERRED
-		FOR EACH ROW EXECUTE FUNCTION hold_commit()`)
-	require.NoError(t, err)
-	_, err = locker.ExecContext(ctx, `SELECT pg_advisory_lock(4242)`)
-	require.NoError(t, err)
+// TestPgInsertRuns_UnansweredEnded checks that a batch whose caller gave
+// up (its context cancelled) while the server still ran it, and whose
+// connection lost its cancel request, is ended by pgInserted, not
+// committed once what held it goes: held inside its statement, by a lock
+// on River's table, or in its commit, by a deferred trigger waiting for an
+// advisory lock, as a slow WAL flush or a synchronous standby would hold
+// it (review rev1 MEDIUM: pgInserted read the records at once, before the
+// commit ended, and found none; review rev2 MEDIUM: a batch still waiting
+// for a lock, nothing written yet, was missed by a probe of its records).
+func TestPgInsertRuns_UnansweredEnded(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup runs first, hold in the locker's transaction; waiting
+		// counts pg_locks' rows that show the batch waiting.
+		setup, hold, waiting string
+	}{
+		{"LockWait", ``, `LOCK TABLE river_job IN SHARE MODE`,
+			`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+				WHERE NOT l.granted AND c.relname = 'river_job' AND c.relnamespace = current_schema()::regnamespace`},
+		{"CommitHeld", `CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS
+				$$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
+				CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON hookhost_jobs DEFERRABLE INITIALLY DEFERRED
+				FOR EACH ROW EXECUTE FUNCTION hold_commit()`,
+			`SELECT pg_advisory_xact_lock(4242)`,
+			`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND objid = 4242
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			q, locker := givenUpQueue(t)
+			require.NoError(t, q.pgInsertRuns(ctx, givenUpBatch())) // prepares the statement
+			var before int
+			require.NoError(t, locker.QueryRowContext(ctx, `SELECT count(*) FROM river_job`).Scan(&before))
 
-	given := givenUpBatch()
-	ictx, giveUp := context.WithCancel(ctx)
-	defer giveUp()
-	done := make(chan error, 1)
-	go func() { done <- q.pgInsertRuns(ictx, given) }()
-	require.True(t, pgtest.WaitForLocks(ctx, t, locker, done,
-		`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'`), "the batch ended before its COMMIT waited")
-	giveUp()
-	// pgInserted's probe waits for the batch's transaction; without it the
-	// batch ends here, failed, its COMMIT still waiting.
-	waited := pgtest.WaitForLocks(ctx, t, locker, done,
-		`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`)
-	_, err = locker.ExecContext(ctx, `SELECT pg_advisory_unlock(4242)`)
-	require.NoError(t, err)
-	err = <-done
-	require.True(t, waited, "pgInserted did not wait for the unanswered COMMIT: %v", err)
-	require.NoError(t, err, "the batch committed; its callers must hear so")
-	var n int
-	require.NoError(t, locker.QueryRowContext(ctx, `SELECT count(*) FROM hookhost_jobs WHERE id = ANY($1)`,
-		[]string{given[0].id, given[len(given)-1].id}).Scan(&n))
-	assert.Equal(t, 2, n, "the batch's records")
+			if tt.setup != "" {
+				_, err := locker.ExecContext(ctx, tt.setup)
+				require.NoError(t, err)
+			}
+			_, err := locker.ExecContext(ctx, `BEGIN`)
+			require.NoError(t, err)
+			_, err = locker.ExecContext(ctx, tt.hold)
+			require.NoError(t, err)
+			given := givenUpBatch()
+			ictx, giveUp := context.WithCancel(ctx)
+			defer giveUp()
+			done := make(chan error, 1)
+			go func() { done <- q.pgInsertRuns(ictx, given) }()
+			require.True(t, pgtest.WaitForLocks(ctx, t, locker, done, tt.waiting), "the batch ended before it waited")
+			giveUp()
+			require.Error(t, <-done)
+			_, err = locker.ExecContext(ctx, `COMMIT`) // lets a batch still running go on
+			require.NoError(t, err)
+
+			assert.Zero(t, pgtest.CountAfterLock(ctx, t, locker, `SELECT count(*) FROM hookhost_jobs WHERE id = '`+given[0].id+`'`,
+				"hookhost_jobs"), "pgInsertRuns failed, yet its batch was written")
+			var after int
+			require.NoError(t, locker.QueryRowContext(ctx, `SELECT count(*) FROM river_job`).Scan(&after))
+			assert.Equal(t, before, after, "River jobs of the given-up batch were written")
+		})
+	}
 }
 
 // givenUpQueue opens a queue without workers on a fresh schema whose

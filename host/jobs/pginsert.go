@@ -21,15 +21,16 @@ import (
 // which take their River ids from the same nextval. River's way took four
 // round trips a batch (BEGIN, River's insert, the records' insert,
 // COMMIT), River's client validated and encoded every job again, and pgx
-// encoded thirteen array parameters. The server bounds the statement's
-// run by the group commit's deadline (ExecBySync's statement_timeout):
-// without it a batch whose deadline passed while it waited for a lock was
-// committed once the lock went, unless pgconn's cancel request reached
-// the server first, though its callers had been told it failed, and a
-// caller that retried without an idempotency key queued its job twice
-// (review rev2). A transaction of its own (pgprep.InTx) would also cover
-// a context cancelled early, which the group commit's never is, for a
-// second round trip: 8-10% more CPU a 202 on both sides in the load run.
+// encoded thirteen array parameters. A batch whose deadline passed while
+// it waited for a lock was committed once the lock went, unless pgconn's
+// cancel request reached the server first, though its callers had been
+// told it failed, and a caller that retried without an idempotency key
+// queued its job twice (review rev2, eighteenth session). Now the server
+// bounds the statement's run by the group commit's deadline (ExecBySync's
+// statement_timeout), and a batch that failed unanswered has its session
+// ended before its records are looked for (pgInserted). A transaction of
+// its own (pgprep.InTx) would have cost a second round trip: 8-10% more
+// CPU a 202 on both sides in the load run.
 // The statement also sends River's insert notification
 // (which wakes the producers of every server of the database), as often
 // as River's client would send it (insertNotifier).
@@ -131,16 +132,17 @@ func plainRuns(items []*insertItem) bool {
 }
 
 // pgInsertRuns writes items, none with an idempotency key, in one
-// statement committed by its own Sync (pgprep.BySync). ctx must end only
-// by its deadline (the group commit's): a batch whose context is
-// cancelled earlier may still be committed.
+// statement committed by its own Sync (pgprep.BySync), and ends, when it
+// failed unanswered, a statement the server still runs (pgInserted).
 func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 	p, err := newPgInsertParams(items)
 	if err != nil {
 		return err
 	}
 	notify := q.notifyRuns.due(time.Now())
+	var pid uint32 // the batch's session
 	err = pgprep.OnConn(ctx, q.db, pgprep.BySync, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
+		pid = c.PgConn().PID()
 		var (
 			got        int64
 			unnotified bool // the statement's second column
@@ -159,8 +161,8 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return nil
 	})
 	var refused *pgconn.PgError
-	if err != nil && q.pgInserted(ctx, p.ids, p.created, !errors.As(err, &refused)) {
-		// The COMMIT went through and its answer was lost (a connection
+	if err != nil && q.pgInserted(ctx, p.ids, p.created, pid, !errors.As(err, &refused)) {
+		// The batch committed and its answer was lost (a connection
 		// dropped after the commit), or this is the retry of such a
 		// batch, which found its records: the jobs are queued, and their
 		// callers must hear so, or a caller that retries queues its job
@@ -251,22 +253,23 @@ func (p *pgInsertParams) size() int {
 // the insert's may be what ended; an error reading them reports false.
 //
 // A batch that failed without the server's answer (unanswered: a
-// connection closed, a deadline) may still be committing, its caller
-// gone: a commit whose deadline passed while it flushed the WAL, or waited
-// for a synchronous standby (neither a statement_timeout nor a cancel
-// request stops a commit), commits after its caller heard an error. Read
-// at once, its records would not be there yet, and callers that retry
-// would queue their jobs twice. So it first waits for that transaction
-// (pgAwaitInsertSQL), up to its 5 s. A batch the server refused (a
-// *pgconn.PgError: its statement_timeout, a unique violation) was rolled
-// back, and is not waited for.
-func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64, unanswered bool) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// connection closed, a context that ended) may still run on the server,
+// its caller gone: PostgreSQL does not notice a closed connection while a
+// statement waits (for a lock, for CPU), and neither a statement_timeout
+// nor a cancel request stops a commit under way (a WAL flush, a
+// synchronous standby). Read at once, its records would not be there yet,
+// and it would commit after its callers heard it failed; a caller that
+// retries would queue its job twice. So it first ends the batch's session
+// pid (pgEndBatchSQL): a statement is rolled back, a commit under way
+// finishes first. A batch the server refused (a *pgconn.PgError: its
+// statement_timeout, a unique violation) was rolled back, and its session
+// is left alone.
+func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64, pid uint32, unanswered bool) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if unanswered {
-		if err := q.pgAwaitInsert(ctx, ids); err != nil {
-			q.log.Warn("job insert: could not wait for an unanswered batch", "jobs", len(ids), "error", err)
-			return false
+	if unanswered && pid != 0 {
+		if _, err := q.db.ExecContext(ctx, pgEndBatchSQL, int64(pid), pgInsertRunsSQL); err != nil {
+			q.log.Warn("job insert: could not end an unanswered batch", "jobs", len(ids), "error", err)
 		}
 	}
 	var n int
@@ -275,24 +278,12 @@ func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64, u
 	return err == nil && n == len(ids)
 }
 
-// pgAwaitInsertSQL inserts placeholder records of the ids in $1, skipping
-// those that exist. An insert into a unique index waits for a transaction
-// still running that inserted the same key (then skips it if that
-// transaction committed), so the statement returns only once any
-// transaction writing these ids has ended. Run in a transaction rolled
-// back, it writes nothing.
-const pgAwaitInsertSQL = `INSERT INTO hookhost_jobs (id, river_id, webhook_id, handler, automation, state, max_attempts, created_at)
-	SELECT id, 0, '', '', '', '', 0, 0 FROM unnest($1::text[]) AS id
-	ON CONFLICT (id) DO NOTHING`
-
-// pgAwaitInsert waits, by pgAwaitInsertSQL, for any transaction still
-// inserting the records of ids to end.
-func (q *Queue) pgAwaitInsert(ctx context.Context, ids []string) error {
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	_, err = tx.ExecContext(ctx, pgAwaitInsertSQL, ids)
-	return err
-}
+// pgEndBatchSQL ends the session $1 if it still runs the statement $2 (as
+// far as pg_stat_activity shows its text: track_activity_query_size may
+// cut it), and waits up to 5 s for it to exit (pg_terminate_backend's
+// timeout, PostgreSQL 14 or later): its statement is rolled back, its
+// commit, if one is under way, finishes first. Behind a pooler that hides
+// the server's session ids, or when the session is gone or does something
+// else, it ends nothing.
+const pgEndBatchSQL = `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+	WHERE pid = $1 AND state = 'active' AND query <> '' AND starts_with($2::text, query)`

@@ -15,8 +15,10 @@
 // copies them into its write buffer, which it shrinks back once the
 // message is written.
 //
-// Each statement is committed so that a caller that gave up on it is not
-// told it failed while the server still commits it (Commit).
+// A statement is committed in a transaction of its own, or by its own
+// Sync with the server bounding its run by its context's deadline
+// (Commit): sent alone, a statement whose caller gave up may still be
+// committed by the server after its caller was told it failed.
 package pgprep
 
 import (

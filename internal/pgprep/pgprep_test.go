@@ -160,3 +160,46 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(b)
 }
+
+// TestRun_CommitError checks that a commit that fails after the statement
+// answered (a deferred trigger here; a serialization failure or a full
+// NOTIFY queue in earnest) is reported, whichever way the statement is
+// committed (review rev2 HIGH: by its own Sync, the Sync's error, after
+// the statement's answer, was dropped, and the batch's callers were told
+// it committed).
+func TestRun_CommitError(t *testing.T) {
+	tests := []struct {
+		name     string
+		commit   Commit
+		deadline bool
+	}{
+		{"InTx", InTx, true},
+		{"BySync", BySync, true},
+		{"BySyncNoDeadline", BySync, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openOneConn(t)
+			_, err := db.Exec(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+					$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+				CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED
+					FOR EACH ROW EXECUTE FUNCTION refuse()`)
+			require.NoError(t, err)
+			sctx := ctx
+			if tt.deadline {
+				var cancel context.CancelFunc
+				sctx, cancel = context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+			}
+			err = OnConn(ctx, db, tt.commit, func(c *pgx.Conn, exec ExecFunc) error {
+				_, err := Exec(sctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
+				return err
+			})
+			require.ErrorContains(t, err, "refused at commit")
+			var n int
+			require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+			assert.Zero(t, n, "nothing committed")
+		})
+	}
+}

@@ -20,7 +20,8 @@ import (
 // dropped it, a pooler) or arrives once the lock went leaves the server,
 // which does not notice a closed connection while it waits, to finish
 // what it was sent; its caller reports a failure for what was written.
-// Both modes keep that from happening, at different costs.
+// InTx keeps that from happening; BySync only when the context ends by
+// its deadline, for one round trip less.
 type Commit int
 
 const (
@@ -93,14 +94,25 @@ func ExecBySync(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDesc
 	if !ok {
 		return pc.ExecStatement(ctx, sd, params, formats, resultFormats).Read()
 	}
+	if s := pc.TxStatus(); s != 'I' {
+		// The timeout would outlive the statement, in the session's
+		// transaction.
+		_ = pc.Close(ctx)
+		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
+	}
 	left := time.Until(deadline)
 	ms := (left - left/6).Milliseconds()
 	if ms < 1 {
 		ms = 1 // 0 would turn the timeout off
 	}
-	return execAfter(ctx, pc, "SELECT set_config('statement_timeout', $1, true)",
-		[][]byte{strconv.AppendInt(nil, ms, 10)}, sd, params, formats, resultFormats)
+	return execAfter(ctx, pc, setTimeoutSQL, [][]byte{strconv.AppendInt(nil, ms, 10)}, sd, params, formats, resultFormats)
 }
+
+// setTimeoutSQL sets statement_timeout, for the transaction, to $1
+// milliseconds, or keeps the session's if it is shorter (an operator's,
+// from the connection string or the role).
+const setTimeoutSQL = `SELECT set_config('statement_timeout', (CASE WHEN s > 0 AND s < $1::bigint THEN s ELSE $1::bigint END)::text, true)
+	FROM (SELECT (extract(epoch FROM current_setting('statement_timeout')::interval) * 1000)::bigint AS s) AS t`
 
 // execAfter sends first (a query taking text parameters firstParams) and
 // the statement up to one Sync, and returns the statement's result, or
@@ -134,7 +146,10 @@ func execAfter(ctx context.Context, pc *pgconn.PgConn, first string, firstParams
 				}
 				return &pgconn.Result{Err: err}
 			}
-			if res == nil {
+			if res == nil || res.Err == nil {
+				// An error after the statement's answer is the Sync's: a
+				// commit that failed (a deferred trigger, a serialization
+				// failure, a full NOTIFY queue), nothing committed.
 				res = &pgconn.Result{Err: err}
 			}
 		case *pgconn.ResultReader:
