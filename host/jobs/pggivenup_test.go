@@ -50,7 +50,7 @@ func TestPgInsertRuns_GivenUpNotWritten(t *testing.T) {
 	require.NoError(t, err)
 	given := givenUpBatch()
 	// The group commit's batches end only by their deadline; the server's
-	// timeout is five sixths of it.
+	// timeout comes 2 s before it here (pgprep's serverMargin).
 	ictx, cancel := context.WithTimeout(ctx, 6*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -73,11 +73,14 @@ func TestPgInsertRuns_GivenUpNotWritten(t *testing.T) {
 // up (its context cancelled) while the server still ran it, and whose
 // connection lost its cancel request, is ended by pgInserted, not
 // committed once what held it goes: held inside its statement, by a lock
-// on River's table, or in its commit, by a deferred trigger waiting for an
-// advisory lock, as a slow WAL flush or a synchronous standby would hold
-// it (review rev1 MEDIUM: pgInserted read the records at once, before the
-// commit ended, and found none; review rev2 MEDIUM: a batch still waiting
-// for a lock, nothing written yet, was missed by a probe of its records).
+// on River's table, or at its commit, by a deferred trigger waiting for
+// an advisory lock (work before the commit's record, rolled back when the
+// session ends; a commit held after its record, by a WAL flush or a
+// synchronous standby, finishes and is found, which this test does not
+// stage). Review rev1 MEDIUM: pgInserted read the records at once, while
+// the commit still ran, and found none; review rev2 MEDIUM: a batch still
+// waiting for a lock, nothing written yet, was missed by a probe of its
+// records.
 func TestPgInsertRuns_UnansweredEnded(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -140,9 +141,13 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return err
 	}
 	notify := q.notifyRuns.due(time.Now())
-	var pid uint32 // the batch's session
+	var (
+		pid    uint32 // the batch's session
+		closed bool   // its connection closed: the server may still run the batch
+	)
 	err = pgprep.OnConn(ctx, q.db, pgprep.BySync, func(c *pgx.Conn, exec pgprep.ExecFunc) error {
 		pid = c.PgConn().PID()
+		defer func() { closed = c.PgConn().IsClosed() }()
 		var (
 			got        int64
 			unnotified bool // the statement's second column
@@ -161,7 +166,7 @@ func (q *Queue) pgInsertRuns(ctx context.Context, items []*insertItem) error {
 		return nil
 	})
 	var refused *pgconn.PgError
-	if err != nil && q.pgInserted(ctx, p.ids, p.created, pid, !errors.As(err, &refused)) {
+	if err != nil && q.pgInserted(ctx, p.ids, p.created, pid, closed && !errors.As(err, &refused)) {
 		// The batch committed and its answer was lost (a connection
 		// dropped after the commit), or this is the retry of such a
 		// batch, which found its records: the jobs are queued, and their
@@ -252,24 +257,31 @@ func (p *pgInsertParams) size() int {
 // use) has another created_at. It reads on a context of its own, since
 // the insert's may be what ended; an error reading them reports false.
 //
-// A batch that failed without the server's answer (unanswered: a
-// connection closed, a context that ended) may still run on the server,
-// its caller gone: PostgreSQL does not notice a closed connection while a
-// statement waits (for a lock, for CPU), and neither a statement_timeout
-// nor a cancel request stops a commit under way (a WAL flush, a
-// synchronous standby). Read at once, its records would not be there yet,
-// and it would commit after its callers heard it failed; a caller that
-// retries would queue its job twice. So it first ends the batch's session
-// pid (pgEndBatchSQL): a statement is rolled back, a commit under way
-// finishes first. A batch the server refused (a *pgconn.PgError: its
-// statement_timeout, a unique violation) was rolled back, and its session
-// is left alone.
+// A batch that failed without the server's answer, its connection closed
+// (unanswered: a connection dropped, a context that ended), may still run
+// on the server, its caller gone: PostgreSQL does not notice a closed
+// connection while a statement waits (for a lock, for CPU), and neither a
+// statement_timeout nor a cancel request stops a commit under way (a WAL
+// flush, a synchronous standby). Read at once, its records would not be
+// there yet, and it would commit after its callers heard it failed; a
+// caller that retries would queue its job twice. So it first ends the
+// batch's session pid (pgEndBatchSQL): its statement, and what runs at
+// the commit before the commit's record (deferred triggers), are rolled
+// back; a commit whose record is written finishes first. A batch the
+// server refused (a *pgconn.PgError: its statement_timeout, a unique
+// violation) was rolled back, and its session is left alone, as is a
+// connection still open (a context that ended before anything was sent).
 func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64, pid uint32, unanswered bool) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if unanswered && pid != 0 {
-		if _, err := q.db.ExecContext(ctx, pgEndBatchSQL, int64(pid), pgInsertRunsSQL); err != nil {
+		var ended sql.NullBool // no row: the session is gone, or no longer runs the batch
+		err := q.db.QueryRowContext(ctx, pgEndBatchSQL, int64(pid), pgInsertRunsSQL).Scan(&ended)
+		switch {
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			q.log.Warn("job insert: could not end an unanswered batch", "jobs", len(ids), "error", err)
+		case err == nil && !ended.Bool:
+			q.log.Warn("job insert: an unanswered batch's session did not end within 5s; its jobs may still be queued", "jobs", len(ids), "pid", pid)
 		}
 	}
 	var n int
@@ -281,9 +293,10 @@ func (q *Queue) pgInserted(ctx context.Context, ids []string, created []int64, p
 // pgEndBatchSQL ends the session $1 if it still runs the statement $2 (as
 // far as pg_stat_activity shows its text: track_activity_query_size may
 // cut it), and waits up to 5 s for it to exit (pg_terminate_backend's
-// timeout, PostgreSQL 14 or later): its statement is rolled back, its
-// commit, if one is under way, finishes first. Behind a pooler that hides
-// the server's session ids, or when the session is gone or does something
-// else, it ends nothing.
+// timeout; its two-argument form needs PostgreSQL 14 or later, and on 13
+// it fails: the records are then counted at once, as before). Behind a
+// pooler that hides the server's session ids (its pid, up to 2^32, is
+// compared as a bigint), or when the session is gone or runs something
+// else, it ends nothing; the sessions of other roles show no query.
 const pgEndBatchSQL = `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
-	WHERE pid = $1 AND state = 'active' AND query <> '' AND starts_with($2::text, query)`
+	WHERE pid::bigint = $1::bigint AND state = 'active' AND query <> '' AND starts_with($2::text, query)`

@@ -78,7 +78,7 @@ func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescript
 // ExecBySync runs a prepared statement on pc, committed by its own Sync,
 // in one round trip, and reads its result whole. When ctx has a deadline,
 // the statement's transaction gets a statement_timeout of the time left
-// less a sixth (set_config(..., true), sent before the statement in the
+// less a margin (serverMargin; set_config(..., true), sent before it in the
 // same pipeline, ends with its transaction): a statement still waiting
 // (for a lock) when the timeout passes is cancelled by the server itself,
 // before its caller's deadline, and nothing is committed, whether or not
@@ -101,11 +101,19 @@ func ExecBySync(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDesc
 		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
 	}
 	left := time.Until(deadline)
-	ms := (left - left/6).Milliseconds()
+	ms := (left - serverMargin(left)).Milliseconds()
 	if ms < 1 {
 		ms = 1 // 0 would turn the timeout off
 	}
 	return execAfter(ctx, pc, setTimeoutSQL, [][]byte{strconv.AppendInt(nil, ms, 10)}, sd, params, formats, resultFormats)
+}
+
+// serverMargin is how long before its caller's deadline ExecBySync has the
+// server give up on a statement, the time left being left: a sixth of
+// it, and at least half of it up to 2 s, so that the server's answer
+// comes back before the caller stops reading.
+func serverMargin(left time.Duration) time.Duration {
+	return max(left/6, min(left/2, 2*time.Second))
 }
 
 // setTimeoutSQL sets statement_timeout, for the transaction, to $1
