@@ -215,7 +215,7 @@ func (c *faultConn) ExecPrepared(ctx context.Context, commit pgprep.Commit, sd *
 		return &pgconn.Result{Err: err}
 	}
 	pc := c.Conn().PgConn()
-	res := pgprep.Run(ctx, pc, commit, sd, params, formats, resultFormats)
+	res := pgprep.Run(ctx, c.Conn(), commit, sd, params, formats, resultFormats)
 	for _, r := range rules {
 		if res.Err == nil && c.f.take(r) {
 			_ = pc.Close(ctx)

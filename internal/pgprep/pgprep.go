@@ -80,9 +80,8 @@ func OnConn(ctx context.Context, db *sql.DB, commit Commit, fn func(c *pgx.Conn,
 				return e.ExecPrepared(ctx, commit, sd, params, formats, resultFormats)
 			})
 		}
-		pc := c.PgConn()
 		return fn(c, func(ctx context.Context, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
-			return Run(ctx, pc, commit, sd, params, formats, resultFormats)
+			return Run(ctx, c, commit, sd, params, formats, resultFormats)
 		})
 	})
 }

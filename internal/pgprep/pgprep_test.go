@@ -69,25 +69,39 @@ func TestExecAndQueryRow(t *testing.T) {
 
 // TestStatementForgotten checks that a statement still runs after the
 // session lost it (a DEALLOCATE ALL, as a proxy resetting sessions
-// would), though pgx still has it: prepared again, it runs once.
+// would), though pgx still has it: prepared again, it runs once; by its
+// own Sync with a deadline, with the statement_timeout's statement, which
+// the session lost too.
 func TestStatementForgotten(t *testing.T) {
-	ctx := context.Background()
-	db := openOneConn(t)
-	insert := func() error {
-		return OnConn(ctx, db, InTx, func(c *pgx.Conn, exec ExecFunc) error {
-			_, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
-			return err
+	tests := []struct {
+		name   string
+		commit Commit
+	}{
+		{"InTx", InTx},
+		{"BySync", BySync},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			db := openOneConn(t)
+			insert := func() error {
+				return OnConn(ctx, db, tt.commit, func(c *pgx.Conn, exec ExecFunc) error {
+					_, err := Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
+					return err
+				})
+			}
+			require.NoError(t, insert())
+			for i := range 2 {
+				_, err := db.ExecContext(ctx, "DEALLOCATE ALL")
+				require.NoError(t, err)
+				require.NoError(t, insert(), "statement %d after DEALLOCATE ALL", i)
+			}
+			var n int
+			require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
+			assert.Equal(t, 3, n, "each statement ran once")
 		})
 	}
-	require.NoError(t, insert())
-	for i := range 2 {
-		_, err := db.ExecContext(ctx, "DEALLOCATE ALL")
-		require.NoError(t, err)
-		require.NoError(t, insert(), "statement %d after DEALLOCATE ALL", i)
-	}
-	var n int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM t`).Scan(&n))
-	assert.Equal(t, 3, n, "each statement ran once")
 }
 
 // TestExec_RoundTrips checks what a statement costs in round trips, by
