@@ -135,12 +135,7 @@ func TestExec_RoundTrips(t *testing.T) {
 			t.Cleanup(func() { _ = db.Close() })
 			_, err = db.Exec(`CREATE TABLE t (n bigint, b bytea)`)
 			require.NoError(t, err)
-			sctx := ctx
-			if tt.deadline {
-				var cancel context.CancelFunc
-				sctx, cancel = context.WithTimeout(ctx, time.Minute)
-				defer cancel()
-			}
+			sctx := statementContext(t, tt.deadline)
 			err = OnConn(ctx, db, tt.commit, func(c *pgx.Conn, exec ExecFunc) error {
 				args := []any{[]int64{1}, [][]byte{[]byte("x")}}
 				_, err := Exec(sctx, c, exec, insertSQL, 0, args) // prepares it
@@ -200,12 +195,7 @@ func TestRun_CommitError(t *testing.T) {
 				CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED
 					FOR EACH ROW EXECUTE FUNCTION refuse()`)
 			require.NoError(t, err)
-			sctx := ctx
-			if tt.deadline {
-				var cancel context.CancelFunc
-				sctx, cancel = context.WithTimeout(ctx, time.Minute)
-				defer cancel()
-			}
+			sctx := statementContext(t, tt.deadline)
 			err = OnConn(ctx, db, tt.commit, func(c *pgx.Conn, exec ExecFunc) error {
 				_, err := Exec(sctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
 				return err
@@ -216,4 +206,17 @@ func TestRun_CommitError(t *testing.T) {
 			assert.Zero(t, n, "nothing committed")
 		})
 	}
+}
+
+// statementContext is a context for the statements of a test: with a
+// deadline (a minute away, cancelled when t ends) when deadline is set,
+// which a statement committed by its own Sync turns into its server-side
+// timeout.
+func statementContext(t *testing.T, deadline bool) context.Context {
+	if !deadline {
+		return context.Background()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }
