@@ -104,14 +104,16 @@ func ExecBySync(ctx context.Context, c *pgx.Conn, sd *pgconn.StatementDescriptio
 		_ = pc.Close(ctx)
 		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
 	}
+	tsd, err := c.Prepare(ctx, setTimeoutSQL, setTimeoutSQL) // pgx keeps it by its text
+	if err != nil {
+		return &pgconn.Result{Err: err}
+	}
+	// The time left once prepared (a round trip on a connection's first
+	// batch): the server's timer starts when the pipeline arrives.
 	left := time.Until(deadline)
 	ms := (left - serverMargin(left)).Milliseconds()
 	if ms < 1 {
 		ms = 1 // 0 would turn the timeout off
-	}
-	tsd, err := c.Prepare(ctx, setTimeoutSQL, setTimeoutSQL) // pgx keeps it by its text
-	if err != nil {
-		return &pgconn.Result{Err: err}
 	}
 	timeout := [][]byte{strconv.AppendInt(nil, ms, 10)}
 	res := execAfter(ctx, pc, func(p *pgconn.Pipeline) { p.SendQueryStatement(tsd, timeout, nil, nil) },
