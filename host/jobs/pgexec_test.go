@@ -1,6 +1,8 @@
 package jobs_test
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -115,4 +117,19 @@ func TestQueue_EnqueueIDInUse(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, request().Handler, j.Handler)
 	})
+}
+
+// TestQueue_PostgresInsertNothingSent checks that a batch of hand-offs that
+// failed before anything was sent, its connection still open (a deadline
+// passed before the statement went out), does not have its session ended:
+// back in the pool, that session may already run another batch (review
+// rev4: only a closed connection's session is ended).
+func TestQueue_PostgresInsertNothingSent(t *testing.T) {
+	q, b := setup(t, testDBs()[1], nil, nil)
+	unsent := b.faults.add(&faultRule{match: "INSERT INTO hookhost_jobs", err: context.DeadlineExceeded, times: 1})
+	ended := b.faults.add(&faultRule{match: "pg_terminate_backend", err: errors.New("a session ended"), times: -1})
+	_, err := q.EnqueueID(b.ctx, jobs.NewJobID(), request())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, 1, b.faults.hitsOf(unsent), "the fault was hit")
+	assert.Zero(t, b.faults.hitsOf(ended), "the batch's session was ended though its connection was open")
 }
