@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,7 +21,7 @@ import (
 // by its own Sync, was committed by PostgreSQL once the lock went, though
 // its callers had been told it failed; a caller retrying without an
 // idempotency key queued its job twice). The server cancels the statement
-// itself before the deadline (pgprep.ExecBySync's statement_timeout).
+// itself before the deadline (pgprep.BySync's statement_timeout).
 //
 // The connections lose their cancel requests (pgtest.DropCancels): pgconn
 // sends one when it gives up on a statement, and PostgreSQL, on this
@@ -147,16 +145,10 @@ func givenUpQueue(t *testing.T) (*Queue, *sql.Conn) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DSN(t, "hh_jobs_givenup_")
-	cfg, err := pgx.ParseConfig(dsn)
-	require.NoError(t, err)
-	pgtest.DropCancels(&cfg.Config)
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { _ = db.Close() })
 	// The locker's, and the batch's: the one that prepared the statement
 	// (TestPgInsertRuns_GivenUpNotWritten); pgInserted's once the batch's
 	// connection, closed, left the pool.
-	db.SetMaxOpenConns(2)
-	db.SetMaxIdleConns(2)
+	db := pgtest.OpenDropCancels(t, dsn, "", 2)
 	settings := DefaultSettings()
 	settings.Workers = 0
 	q, err := New(ctx, Config{DB: db, Dialect: DialectPostgres, DatabaseURL: dsn, Runner: nopRunner{},

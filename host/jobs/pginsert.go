@@ -27,7 +27,7 @@ import (
 // cancel request reached the server first, though its callers had been
 // told it failed, and a caller that retried without an idempotency key
 // queued its job twice (review rev2, eighteenth session). Now the server
-// bounds the statement's run by the group commit's deadline (ExecBySync's
+// bounds the statement's run by the group commit's deadline (pgprep.BySync's
 // statement_timeout), and a batch that failed unanswered has its session
 // ended before its records are looked for (pgInserted). A transaction of
 // its own (pgprep.InTx) would have cost a second round trip: 8-10% more

@@ -220,3 +220,24 @@ func statementContext(t *testing.T, deadline bool) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestRun_InTransaction checks that a statement given a connection left in
+// a transaction fails, and the connection is closed rather than pooled:
+// every later statement on it would fail the same way, and a
+// statement_timeout set for the statement would outlive it.
+func TestRun_InTransaction(t *testing.T) {
+	for name, commit := range map[string]Commit{"InTx": InTx, "BySync": BySync} {
+		t.Run(name, func(t *testing.T) {
+			ctx := statementContext(t, true)
+			db := openOneConn(t)
+			err := OnConn(ctx, db, commit, func(c *pgx.Conn, exec ExecFunc) error {
+				_, err := c.Exec(ctx, "BEGIN")
+				require.NoError(t, err)
+				_, err = Exec(ctx, c, exec, insertSQL, 0, []any{[]int64{1}, [][]byte{[]byte("x")}})
+				assert.True(t, c.PgConn().IsClosed(), "the connection was closed")
+				return err
+			})
+			require.ErrorContains(t, err, "already in a transaction")
+		})
+	}
+}

@@ -25,11 +25,11 @@ import (
 type Commit int
 
 const (
-	// InTx runs the statement in a transaction of its own (ExecTx), in
+	// InTx runs the statement in a transaction of its own (execTx), in
 	// two round trips: a statement whose caller gave up, however its
 	// context ended, is never committed after.
 	InTx Commit = iota
-	// BySync commits the statement by its own Sync (ExecBySync), in one
+	// BySync commits the statement by its own Sync (execBySync), in one
 	// round trip, the server bounding its run by its context's deadline:
 	// a statement whose deadline passed is not committed after, but one
 	// whose context was cancelled early may be.
@@ -37,15 +37,22 @@ const (
 )
 
 // Run runs a prepared statement on c, committed as commit says, and
-// reads its result whole.
+// reads its result whole. c must not be in a transaction: one that is is
+// closed (every later statement on it would fail the same way, and a
+// statement_timeout set for the statement would outlive it), and the
+// statement fails.
 func Run(ctx context.Context, c *pgx.Conn, commit Commit, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
-	if commit == BySync {
-		return ExecBySync(ctx, c, sd, params, formats, resultFormats)
+	if s := c.PgConn().TxStatus(); s != 'I' {
+		_ = c.PgConn().Close(ctx)
+		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
 	}
-	return ExecTx(ctx, c.PgConn(), sd, params, formats, resultFormats)
+	if commit == BySync {
+		return execBySync(ctx, c, sd, params, formats, resultFormats)
+	}
+	return execTx(ctx, c.PgConn(), sd, params, formats, resultFormats)
 }
 
-// ExecTx runs a prepared statement in a transaction of its own on pc, and
+// execTx runs a prepared statement in a transaction of its own on pc, and
 // reads its result whole: BEGIN and the statement sent together, up to
 // one Sync (one round trip, pgconn's pipeline), then, once the statement
 // answered, COMMIT (a second); ROLLBACK if it failed. The Sync ends no
@@ -55,14 +62,7 @@ func Run(ctx context.Context, c *pgx.Conn, commit Commit, sd *pgconn.StatementDe
 //
 // A COMMIT whose answer is lost (the connection dropped after the server
 // committed) is reported as a failure though the transaction committed.
-// pc must not be in a transaction.
-func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
-	if s := pc.TxStatus(); s != 'I' {
-		// Every later statement on it would fail the same way: closed, it
-		// leaves the pool.
-		_ = pc.Close(ctx)
-		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
-	}
+func execTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
 	res := execAfter(ctx, pc, func(p *pgconn.Pipeline) { p.SendQueryParams("BEGIN", nil, nil, nil, nil) },
 		sd, params, formats, resultFormats)
 	if res.Err != nil {
@@ -76,7 +76,7 @@ func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescript
 	return res
 }
 
-// ExecBySync runs a prepared statement on c, committed by its own Sync,
+// execBySync runs a prepared statement on c, committed by its own Sync,
 // in one round trip, and reads its result whole. When ctx has a deadline,
 // the statement's transaction gets a statement_timeout of the time left
 // less a margin (serverMargin; set_config(..., true), sent before it in the
@@ -89,20 +89,15 @@ func ExecTx(ctx context.Context, pc *pgconn.PgConn, sd *pgconn.StatementDescript
 // still commit what it was sent), and the commit itself, which no
 // statement_timeout bounds (a WAL flush, a synchronous standby): an error
 // that is not the server's (*pgconn.PgError) leaves the outcome unknown.
-// c must not be in a transaction. setTimeoutSQL is prepared on c once
-// (parsed and planned for every batch it cost PostgreSQL about 30 µs more
-// than the statement alone, prepared about 8).
-func ExecBySync(ctx context.Context, c *pgx.Conn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
+//
+// setTimeoutSQL is prepared on c once (parsed and planned for every batch
+// it cost PostgreSQL about 30 µs more than the statement alone, prepared
+// about 8).
+func execBySync(ctx context.Context, c *pgx.Conn, sd *pgconn.StatementDescription, params [][]byte, formats, resultFormats []int16) *pgconn.Result {
 	pc := c.PgConn()
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return pc.ExecStatement(ctx, sd, params, formats, resultFormats).Read()
-	}
-	if s := pc.TxStatus(); s != 'I' {
-		// The timeout would outlive the statement, in the session's
-		// transaction.
-		_ = pc.Close(ctx)
-		return &pgconn.Result{Err: fmt.Errorf("connection already in a transaction (status %q)", s)}
 	}
 	tsd, err := c.Prepare(ctx, setTimeoutSQL, setTimeoutSQL) // pgx keeps it by its text
 	if err != nil {
@@ -127,7 +122,7 @@ func ExecBySync(ctx context.Context, c *pgx.Conn, sd *pgconn.StatementDescriptio
 	return res
 }
 
-// serverMargin is how long before its caller's deadline ExecBySync has the
+// serverMargin is how long before its caller's deadline execBySync has the
 // server give up on a statement, the time left being left: a sixth of
 // it, and at least half of it up to 2 s, so that the server's answer
 // comes back before the caller stops reading.

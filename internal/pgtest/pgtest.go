@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Env is the environment variable holding the test server's DSN.
@@ -140,6 +141,26 @@ func CountAfterLock(ctx context.Context, tb testing.TB, c *sql.Conn, query, tabl
 		tb.Fatalf("count after the lock on %s: %v", table, err)
 	}
 	return n
+}
+
+// OpenDropCancels opens a pool of at most conns connections to dsn (and
+// search_path schema, unless empty) that lose their cancel requests
+// (DropCancels), closed when tb ends.
+func OpenDropCancels(tb testing.TB, dsn, schema string, conns int) *sql.DB {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if schema != "" {
+		cfg.RuntimeParams["search_path"] = schema
+	}
+	DropCancels(&cfg.Config)
+	db := stdlib.OpenDB(*cfg)
+	tb.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	return db
 }
 
 // DropCancels makes the connections cfg dials lose their cancel requests:

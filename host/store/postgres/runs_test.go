@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -197,14 +195,7 @@ func cancelsDroppedStore(t *testing.T) *Store {
 	t.Helper()
 	schema := "hh_test_" + randomHex(t)
 	openTest(t, Options{Schema: schema}) // creates and migrates it
-	cfg, err := pgx.ParseConfig(testDSN(t))
-	require.NoError(t, err)
-	cfg.RuntimeParams["search_path"] = schema
-	pgtest.DropCancels(&cfg.Config)
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { _ = db.Close() })
-	db.SetMaxOpenConns(2)
-	db.SetMaxIdleConns(2)
+	db := pgtest.OpenDropCancels(t, testDSN(t), schema, 2)
 	return &Store{Store: sqlstore.New(db, dialect())}
 }
 
