@@ -124,9 +124,23 @@ func extraCredentialHeaders(hs []string) []string {
 
 // accepted is 202 {"JobIds":["<id>"]} with the job's Location.
 func accepted(id, locationPrefix string) *Answer {
-	body, _ := json.Marshal(api.JobIDs{JobIDs: []string{id}})
-	return &Answer{Status: http.StatusAccepted, Body: body,
+	return &Answer{Status: http.StatusAccepted, Body: jobIDsBody(id),
 		Headers: [][2]string{{fiber.HeaderLocation, locationPrefix + id}, {fiber.HeaderContentType, fiber.MIMEApplicationJSON}}}
+}
+
+// jobIDsBody is json.Marshal(api.JobIDs{JobIDs: []string{id}}): a job id
+// (NewJobID's UUID, or a name like it) is written as it is, without
+// encoding/json's reflection (1.3% of the server's CPU during a load of
+// durable 202s on PostgreSQL); any other id goes through encoding/json.
+func jobIDsBody(id string) []byte {
+	const head, tail = `{"JobIds":["`, `"]}`
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			body, _ := json.Marshal(api.JobIDs{JobIDs: []string{id}})
+			return body
+		}
+	}
+	return append(append(append(make([]byte, 0, len(head)+len(id)+len(tail)), head...), id...), tail...)
 }
 
 // Accepted answers 202 {"JobIds":["<id>"]} with the job's Location.
