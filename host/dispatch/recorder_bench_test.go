@@ -5,7 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +79,17 @@ func BenchmarkRecorder(b *testing.B) {
 		defer reportCPU(b)()
 		for b.Loop() {
 			guideRun().finish(DefaultRunBodyLimit)
+		}
+	})
+	b.Run("FinishWire", func(b *testing.B) {
+		// The guide's run as an extension process answers it by default,
+		// in the wire form: the record encodes the return dictionary.
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for b.Loop() {
+			p := guideRun()
+			p.res.ReturnJSON = nil
+			p.finish(DefaultRunBodyLimit)
 		}
 	})
 	b.Run("FinishVerifyReadHeader", func(b *testing.B) {
@@ -194,5 +208,70 @@ func BenchmarkRecorderWrite(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRecorderStretch measures how long the recorder's writes hold
+// the only P (GOMAXPROCS=1, as the server runs at moderate rates): the
+// benchmark's goroutine writes batches of 64 guide records (the recorder's
+// size at 2,000 a second; the op is one record) as recorder.insert does,
+// yielding between them as the recorder does when it waits for its next
+// batch, while a probe goroutine sleeps 20 µs at a time: its oversleep is
+// how long it waited for the P after its timer fired, the longest stretch
+// a write ran without yielding. It reports the longest oversleep, its
+// 99.9th percentile, the probes over 1 ms and their total; with -benchtime 50000x or
+// more the WAL's checkpoints are among the writes.
+func BenchmarkRecorderStretch(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookhost.db"))
+	require.NoError(b, err)
+	defer st.Close()
+	r := &recorder{st: st}
+	batch := make([]*store.Run, 64)
+	for i := range batch {
+		p := guideRun()
+		p.entry = &reqlog.Entry{ID: "0123456789abcdef01234567"}
+		batch[i] = p.finish(DefaultRunBodyLimit)
+	}
+	var stop atomic.Bool
+	probed := make(chan []time.Duration)
+	go func() {
+		var over []time.Duration
+		for !stop.Load() {
+			const nap = 20 * time.Microsecond
+			t := time.Now()
+			time.Sleep(nap)
+			over = append(over, time.Since(t)-nap)
+		}
+		probed <- over
+	}()
+	defer reportCPU(b)()
+	n := 0
+	for b.Loop() {
+		if n++; n%len(batch) == 0 {
+			for _, run := range batch {
+				run.ID, run.CreatedAt = newRunID(), time.Now()
+			}
+			if err := r.insert(batch); err != nil {
+				b.Fatal(err)
+			}
+			runtime.Gosched()
+		}
+	}
+	stop.Store(true)
+	over := <-probed
+	slices.Sort(over)
+	if len(over) > 0 {
+		long, stalled := 0, time.Duration(0)
+		for _, d := range over {
+			if d > time.Millisecond {
+				long++
+				stalled += d
+			}
+		}
+		b.ReportMetric(float64(over[len(over)-1].Microseconds()), "max-stretch-µs")
+		b.ReportMetric(float64(over[len(over)*999/1000].Microseconds()), "p999-stretch-µs")
+		b.ReportMetric(float64(long), "over-1ms")
+		b.ReportMetric(float64(stalled.Milliseconds()), "over-1ms-total-ms")
 	}
 }
