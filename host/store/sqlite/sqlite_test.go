@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -422,4 +423,59 @@ func TestInsertRunsAllocations(t *testing.T) {
 	perRun /= batches
 	t.Logf("%d bytes a record", perRun)
 	require.Less(t, perRun, uint64(1000), "bytes InsertRuns allocates a record")
+}
+
+// TestInsertRuns_WALWriteback: a batch of run records written to a
+// database file starts the writeback of its log, once; a batch refused,
+// or a database in memory, does not.
+func TestInsertRuns_WALWriteback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		memory  bool
+		runs    []*store.Run
+		wantErr bool
+		want    int
+	}{
+		{"Written", false, []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}}, false, 1},
+		{"Refused", false, []*store.Run{{WebhookID: "w", Status: math.MaxInt32 + 1}}, true, 0},
+		{"InMemory", true, []*store.Run{{WebhookID: "w"}}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "hookhost.db")
+			if tt.memory {
+				path = ":memory:"
+			}
+			s, err := Open(context.Background(), path)
+			require.NoError(t, err)
+			defer s.Close()
+			var got []string
+			s.writeback = func(p string) { got = append(got, p) }
+			err = s.InsertRuns(context.Background(), tt.runs)
+			require.Equal(t, tt.wantErr, err != nil, "error: %v", err)
+			require.Len(t, got, tt.want)
+			for _, p := range got {
+				require.Equal(t, path+"-wal", p)
+				require.FileExists(t, p)
+			}
+		})
+	}
+}
+
+// TestStartWriteback: the writeback of a log leaves its content as it
+// was, and of a missing file creates nothing.
+func TestStartWriteback(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hookhost.db-wal")
+	require.NoError(t, os.WriteFile(p, []byte("frames"), 0o600))
+	startWriteback(p)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "frames", string(b))
+	missing := filepath.Join(dir, "missing-wal")
+	startWriteback(missing)
+	require.NoFileExists(t, missing)
 }
