@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -51,9 +52,12 @@ type Store struct {
 	*sqlstore.Store
 	// wal is the write-ahead log's path ("" for an in-memory database),
 	// and writeback starts the kernel's writeback of it (startWriteback;
-	// tests replace it on their store).
+	// tests replace it on their store). logged estimates the bytes of log
+	// the batches of run records wrote since the last writeback
+	// (runLogBytes).
 	wal       string
 	writeback func(path string)
+	logged    atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,9 +82,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // InsertRuns is sqlstore's InsertRuns (a batch of run records, committed
 // with synchronous=NORMAL: its pages reach the log but the log is not
-// synced), after which it starts the kernel's writeback of the log's
-// pages (startWriteback), so that they are on their way to the disk
-// instead of waiting for the next checkpoint's fsync of the log.
+// synced). Once the batches since the last writeback have written about
+// writebackBytes of log (runLogBytes), it starts the kernel's writeback of
+// the log's pages (startWriteback), so that they are on their way to the
+// disk instead of waiting for the next checkpoint's fsync of the log.
 //
 // That fsync ran inside the commit of a recorder batch (the WAL
 // auto-checkpoint, every 1,000 frames: about 70 batches of 64 records)
@@ -88,20 +93,45 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // here, during which the recorder's thread kept the server's only P
 // (cmd/hookhost runs one at moderate rates; the runtime takes the P from
 // a thread in a system call only when its monitor, which sleeps up to
-// 10 ms, looks). BenchmarkRecorderStretch: the longest stretch a probe
-// goroutine waited for the P went from 16–28 ms (median 18) to 6–15 ms
-// (median 8) over 100,000 records, the time it waited past 1 ms from
-// 318–545 ms to 112–215 ms, with the process's CPU a record unchanged
-// (the kernel's writeback work moves from the fsync to each batch). The
-// kernel writes the same pages either way (each frame once per cycle of
-// the log), earlier; nothing about durability changes: the log is synced
-// when it was, by a checkpoint or a FULL commit.
+// 10 ms, looks). The kernel writes the same pages either way (each frame
+// once per cycle of the log), earlier; nothing about durability changes:
+// the log is synced when it was, by a checkpoint or a FULL commit.
 func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 	err := s.Store.InsertRuns(ctx, runs)
-	if err == nil && s.wal != "" {
+	if err != nil || s.wal == "" {
+		return err
+	}
+	if n := s.logged.Add(runLogBytes(runs)); n >= writebackBytes && s.logged.CompareAndSwap(n, 0) {
 		s.writeback(s.wal)
 	}
-	return err
+	return nil
+}
+
+// writebackBytes is about how much log the batches of run records write
+// between two writebacks (InsertRuns): about 6 batches of 64 guide
+// records (a batch is about 14 frames, 224 KiB of log). A writeback after
+// every batch cost the process about 12% more CPU a batch
+// (BenchmarkRecorderWrite/64, 13 alternated pairs: many small writes for
+// the block layer instead of one large one); every 1 MiB of estimate, no
+// difference beyond the noise (medians 510K and 476K ns of CPU a batch, 6
+// pairs), and the checkpoint's fsync of the log has at most a few MiB
+// left to write. BenchmarkRecorderStretch over 100,000 records, 6
+// alternated pairs on a loaded machine: the longest wait of the probe
+// for the P 16–24 ms (median 19) before, 8–51 ms (median 11) after; its
+// waits past 1 ms 346–560 ms in all (median 458) before, 142–690 (median
+// 276) after.
+const writebackBytes = 1 << 20
+
+// runLogBytes estimates the log a batch of runs writes: the records'
+// bytes, and the pages a commit writes again whatever it holds (the last
+// page of the table and of each index, their parents, the database's
+// first page).
+func runLogBytes(runs []*store.Run) int64 {
+	n := int64(8 * PageSize)
+	for _, r := range runs {
+		n += store.RunSize(r)
+	}
+	return n
 }
 
 // DSN returns the modernc.org/sqlite data source name Open uses for path.

@@ -425,21 +425,33 @@ func TestInsertRunsAllocations(t *testing.T) {
 	require.Less(t, perRun, uint64(1000), "bytes InsertRuns allocates a record")
 }
 
-// TestInsertRuns_WALWriteback: a batch of run records written to a
-// database file starts the writeback of its log, once; a batch refused,
-// or a database in memory, does not.
+// TestInsertRuns_WALWriteback: batches of run records written to a
+// database file start the writeback of its log once they have written
+// about writebackBytes of it, and not before; a batch refused, or a
+// database in memory, does not.
 func TestInsertRuns_WALWriteback(t *testing.T) {
 	t.Parallel()
+	small := func() []*store.Run { return []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}} }
+	large := func() []*store.Run { return []*store.Run{{WebhookID: "w", Inputs: make([]byte, writebackBytes)}} }
+	// enough is how many small batches reach writebackBytes.
+	enough := int((writebackBytes + runLogBytes(small()) - 1) / runLogBytes(small()))
 	tests := []struct {
 		name    string
 		memory  bool
-		runs    []*store.Run
+		batch   func() []*store.Run
+		batches int
 		wantErr bool
 		want    int
 	}{
-		{"Written", false, []*store.Run{{WebhookID: "w"}, {WebhookID: "w"}}, false, 1},
-		{"Refused", false, []*store.Run{{WebhookID: "w", Status: math.MaxInt32 + 1}}, true, 0},
-		{"InMemory", true, []*store.Run{{WebhookID: "w"}}, false, 0},
+		{"OneSmall", false, small, 1, false, 0},
+		{"SmallBelow", false, small, enough - 1, false, 0},
+		{"SmallReaching", false, small, enough, false, 1},
+		{"Large", false, large, 1, false, 1},
+		{"LargeTwice", false, large, 2, false, 2},
+		{"Refused", false, func() []*store.Run {
+			return []*store.Run{{WebhookID: "w", Inputs: make([]byte, writebackBytes), Status: math.MaxInt32 + 1}}
+		}, 1, true, 0},
+		{"InMemory", true, large, 1, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -453,8 +465,10 @@ func TestInsertRuns_WALWriteback(t *testing.T) {
 			defer s.Close()
 			var got []string
 			s.writeback = func(p string) { got = append(got, p) }
-			err = s.InsertRuns(context.Background(), tt.runs)
-			require.Equal(t, tt.wantErr, err != nil, "error: %v", err)
+			for range tt.batches {
+				err = s.InsertRuns(context.Background(), tt.batch())
+				require.Equal(t, tt.wantErr, err != nil, "error: %v", err)
+			}
 			require.Len(t, got, tt.want)
 			for _, p := range got {
 				require.Equal(t, path+"-wal", p)
