@@ -700,8 +700,9 @@ func (p *pendingRun) finish(limit int) *store.Run {
 			// in the dictionary (Walk returns it itself) nor in the JSON
 			// (which may hold what decoding dropped: a repeated key's first
 			// value); else the redacted dictionary's.
-			ret := redact.Walk(p.res.Return, red)
-			if raw := p.res.ReturnJSON; raw != nil && ret == any(p.res.Return) && red(string(raw)) == string(raw) {
+			if raw := p.res.ReturnJSON; raw == nil {
+				r.Output = encodeRedacted(p.res.Return, red)
+			} else if ret := redact.Walk(p.res.Return, red); ret == any(p.res.Return) && red(string(raw)) == string(raw) {
 				r.Output = raw
 			} else {
 				r.Output = encode(ret)
@@ -767,6 +768,83 @@ func encode(v any) []byte {
 		return nil
 	}
 	return w.bytes()
+}
+
+// encodeRedacted returns encode(redact.Walk(v, red)): v, a dictionary
+// value, with every string passed through red, encoded compactly. A value
+// of the usual types (dictionaries, lists, strings, numbers, booleans,
+// null) whose keys red leaves as they are, and whose encoding is within
+// redactedMax, is redacted and encoded in one pass, into a buffer on the
+// stack copied once: the run's return dictionary when the extension
+// answered in the wire form (no JSON to keep), in every record of the
+// default configuration. Walk then encode visited the value twice and
+// went through dict.Encode's pooled buffer and writer.
+func encodeRedacted(v any, red func(string) string) []byte {
+	var scratch [1024]byte
+	if b, ok := appendRedacted(scratch[:0], v, red); ok {
+		return bytes.Clone(b)
+	}
+	return encode(redact.Walk(v, red))
+}
+
+// redactedMax is the longest encoding appendRedacted makes: a larger one
+// is encode's, which copies a large value in pieces instead of growing one
+// slice.
+const redactedMax = 32 << 10
+
+// appendRedacted appends v, with every string passed through red, as
+// dict.Encode writes it compactly. It reports false for a key that red
+// changes (Walk's dictionary then merges keys that become equal), a value
+// of a type Walk does not visit, or an encoding past redactedMax.
+func appendRedacted(b []byte, v any, red func(string) string) ([]byte, bool) {
+	if len(b) > redactedMax {
+		return b, false
+	}
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case bool:
+		return strconv.AppendBool(b, t), true
+	case string:
+		b = appendJSONString(b, red(t))
+		return b, len(b) <= redactedMax
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), true
+	case int64:
+		return strconv.AppendInt(b, t, 10), true
+	case float64:
+		return append(b, dict.FormatFloat(t)...), true
+	case *dict.Map:
+		keys, vals := t.Keys(), t.Values()
+		b = append(b, '{')
+		for i, k := range keys {
+			if red(k) != k {
+				return b, false
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, k), ':')
+			var ok bool
+			if b, ok = appendRedacted(b, vals[i], red); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case []any:
+		b = append(b, '[')
+		for i, x := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendRedacted(b, x, red); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	}
+	return b, false
 }
 
 // pieceWriter is an io.Writer that keeps a copy of each write, joined by
