@@ -146,8 +146,15 @@ func runLogBytes(runs []*store.Run) int64 {
 // its _journal_mode and _synchronous keys, which it runs after that list:
 // page_size must come before the journal mode is set, since setting it
 // writes the file's first page.
+//
+// journal_size_limit (JournalSizeLimit) lets a write-ahead log that grew
+// past it (checkpoints held back by a long read while writes went on) be
+// cut back when it next starts over; without it the log kept the largest
+// size it ever had. Steady writes stay below it: the auto-checkpoint
+// starts the log over every 1,000 frames (16 MiB of 16 KiB pages).
 func DSN(path string) string {
 	return path + "?_pragma=page_size(" + fmt.Sprint(PageSize) + ")" +
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", JournalSizeLimit) +
 		"&_journal_mode=WAL" +
 		"&_synchronous=FULL" +
 		"&_pragma=foreign_keys(1)" +
@@ -157,6 +164,10 @@ func DSN(path string) string {
 
 // PageSize is the page size of a new database, in bytes.
 const PageSize = 16 << 10
+
+// JournalSizeLimit is the size, in bytes, that a write-ahead log larger
+// than it is cut to when it starts over (see DSN).
+const JournalSizeLimit = 64 << 20
 
 func openDB(path string) (*sql.DB, error) {
 	if path == "" {

@@ -53,6 +53,7 @@ func TestOpen(t *testing.T) {
 			{"synchronous", "2"}, // FULL
 			{"foreign_keys", "1"},
 			{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds())},
+			{"journal_size_limit", fmt.Sprint(JournalSizeLimit)},
 		}
 		for _, tt := range tests {
 			var got string
