@@ -108,19 +108,23 @@ func (s *Store) InsertRuns(ctx context.Context, runs []*store.Run) error {
 }
 
 // writebackBytes is about how much log the batches of run records write
-// between two writebacks (InsertRuns): about 6 batches of 64 guide
-// records (a batch is about 14 frames, 224 KiB of log). A writeback after
-// every batch cost the process about 12% more CPU a batch
-// (BenchmarkRecorderWrite/64, 13 alternated pairs: many small writes for
-// the block layer instead of one large one); every 1 MiB of estimate, no
-// difference beyond the noise (medians 510K and 476K ns of CPU a batch, 6
-// pairs), and the checkpoint's fsync of the log has at most a few MiB
-// left to write. BenchmarkRecorderStretch over 100,000 records, 6
-// alternated pairs on a loaded machine: the longest wait of the probe
-// for the P 16–24 ms (median 19) before, 8–51 ms (median 11) after; its
-// waits past 1 ms 346–560 ms in all (median 458) before, 142–690 (median
-// 276) after.
-const writebackBytes = 1 << 20
+// between two writebacks (InsertRuns): about 24 batches of 64 guide
+// records (a batch is about 14 frames, 224 KiB of log), a quarter of the
+// log between two auto-checkpoints. Smaller writebacks cost the process
+// CPU (BenchmarkRecorderWrite/64 -cpu 1, 8 alternated rounds, CPU a
+// batch: 404K ns without writebacks, 445K every 1 MiB, 399K every 4 MiB;
+// after every batch about 12% more): the kernel's writeback of a few
+// pages at a time costs more than of many. And the checkpoint's fsync of
+// the log still has up to about 4 MiB to write.
+//
+// BenchmarkRecorderStretch over 100,000 records, 8 alternated rounds:
+// the longest wait of the probe for the P 15.9–18.9 ms (median 17.1)
+// before, 8.0–10.9 (median 9.4) after; its waits past 1 ms 337–368 ms in
+// all (median 351) before, 172–214 (median 203) after; the process's CPU
+// a record 6.0–6.7 µs before, 5.8–6.6 after. What remains of a
+// checkpoint's stretch is its copy of the pages to the database and the
+// database's fsync.
+const writebackBytes = 4 << 20
 
 // runLogBytes estimates the log a batch of runs writes: the records'
 // bytes, and the pages a commit writes again whatever it holds (the last
