@@ -89,6 +89,10 @@ type Client struct {
 	// formats are the Inputs formats the process listed in its last
 	// Describe (Description.Formats).
 	formats atomic.Pointer[[]string]
+
+	// requests holds the *pb.RunRequest of streamed runs that were
+	// answered, reset, for the next runs (see Run).
+	requests sync.Pool
 }
 
 var _ Extension = (*Client)(nil)
@@ -202,7 +206,11 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 	if !deadline.IsZero() {
 		dl = deadline.UnixNano()
 	}
-	req := &pb.RunRequest{
+	req, _ := c.requests.Get().(*pb.RunRequest)
+	if req == nil {
+		req = &pb.RunRequest{}
+	}
+	*req = pb.RunRequest{
 		CallId:           id,
 		RunId:            inv.RunID,
 		Automation:       inv.Automation,
@@ -222,6 +230,16 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 		var rs *runStream
 		if rs, err = c.liveStream(); err == nil {
 			r, err = rs.run(ctx, req, runSize(req))
+		}
+		if err == nil && rs.reuse {
+			// Answered on the run socket: its message was encoded before
+			// it was written, and let go of once written (sendLoop), so
+			// nothing uses req any more (gRPC may keep a message after
+			// Send). A run that failed (its context ended, the stream
+			// broke) may still be in a message being encoded: its request
+			// is not reused.
+			*req = pb.RunRequest{} // keeps nothing of this run alive
+			c.requests.Put(req)
 		}
 	} else {
 		r, err = c.ext.Run(ctx, req)

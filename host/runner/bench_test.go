@@ -77,7 +77,7 @@ func guideInvocation(a *store.Automation) *runner.Invocation {
 
 // startRunner starts the extensions, in this process or as a child
 // process running this test binary (TestMain).
-func startRunner(b *testing.B, inProcess bool) (*runner.Server, *runner.Extensions) {
+func startRunner(b testing.TB, inProcess bool) (*runner.Server, *runner.Extensions) {
 	b.Helper()
 	data, err := os.MkdirTemp("", "hrb") // short: it holds unix sockets
 	if err != nil {

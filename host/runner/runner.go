@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -222,7 +223,14 @@ type Server struct {
 	ext *Extensions
 	cat *catalog.Catalog
 	log *slog.Logger
+	// wire holds *[]byte buffers that carried the wire form of answered
+	// runs' inputs, for the next runs' (see invoke).
+	wire sync.Pool
 }
+
+// maxKeptInputs is the largest inputs buffer kept for the next runs: a rare
+// large request does not keep its buffer.
+const maxKeptInputs = 64 << 10
 
 var _ Runner = (*Server)(nil)
 
@@ -251,6 +259,7 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
 	wire := false
+	var buf *[]byte // the wire form's buffer, from r.wire
 	if ext == r.ext.inproc {
 		inv.Commands = r.ext.mgr.CommandNames() // as the manager gives them to its processes: shared, not copied
 		if values != nil {
@@ -258,13 +267,24 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 		}
 	} else if inputs == nil {
 		if wire = readsWire(ctx, ext); wire {
-			inv.Inputs, inv.InputsFormat = dict.AppendWire(make([]byte, 0, dict.WireSize(values)), values, false), dict.WireVersion
+			buf = r.wireBuffer(dict.WireSize(values))
+			*buf = dict.AppendWire(*buf, values, false)
+			inv.Inputs, inv.InputsFormat = *buf, dict.WireVersion
 		} else if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
 	}
 	// Out of process, the manager fills in Commands.
 	out, err := ext.Run(ctx, inv, h)
+	if buf != nil && err == nil && cap(*buf) <= maxKeptInputs {
+		// Answered by an extension process (not r.ext.inproc): its
+		// outcome is the server's own copy of the message it came in,
+		// and the run's message was written before the answer came, so
+		// nothing refers to the buffer any more. A run that failed may
+		// still be in a message being written: its buffer is not reused.
+		*buf = (*buf)[:0]
+		r.wire.Put(buf)
+	}
 	if wire && err != nil && unsupported(err) {
 		// The process does not read the wire form after all (a reload
 		// replaced it since Describe): JSON, as to any extension.
@@ -281,6 +301,20 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 		return out, err
 	}
 	return out, nil
+}
+
+// wireBuffer returns an empty buffer with room for n bytes, a kept one when
+// it has.
+func (r *Server) wireBuffer(n int) *[]byte {
+	if b, _ := r.wire.Get().(*[]byte); b != nil {
+		if cap(*b) >= n {
+			return b
+		}
+		*b = make([]byte, 0, n)
+		return b
+	}
+	b := make([]byte, 0, n)
+	return &b
 }
 
 // unsupported reports whether err is an extension's CodeUnsupported (kept
