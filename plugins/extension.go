@@ -24,6 +24,17 @@ type Extension interface {
 	RunCommand(ctx context.Context, call CommandCall, host Host) (output []byte, err error)
 }
 
+// ReturnReuser is an Extension that reuses the memory of its runs'
+// Outcome.Return. When a run's result has gone to the host over the run
+// socket, the SDK hands Return back to ReuseReturn: nothing refers to it
+// any more, and the extension may write to it (a buffer for a later run's
+// Return). A Return that goes another way (gRPC, in-process, a result the
+// host no longer wanted) is not handed back. ReuseReturn is called from
+// one goroutine per host connection, concurrently with Run.
+type ReturnReuser interface {
+	ReuseReturn(b []byte)
+}
+
 // Description is what Describe reports.
 type Description struct {
 	ID       string   // extension id, e.g. "webhook"

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -447,4 +448,77 @@ func TestRunSocket_IdleRunAllocs(t *testing.T) {
 	// check's string. With a new message and slice for each send (the
 	// streams' reuse off), 11.
 	require.LessOrEqual(t, testing.AllocsPerRun(1000, run), 7.0)
+}
+
+// reuserExt returns a buffer of its own holding the inputs, and records
+// the buffers the SDK hands back.
+type reuserExt struct {
+	echoExt
+	mu       sync.Mutex
+	returned map[*byte]bool // buffers returned, and whether handed back
+}
+
+func (x *reuserExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	b := append(make([]byte, 0, len(inv.Inputs)), inv.Inputs...)
+	x.mu.Lock()
+	x.returned[unsafe.SliceData(b)] = false
+	x.mu.Unlock()
+	return Outcome{Exit: ExitReturn, Return: b}, nil
+}
+
+func (x *reuserExt) ReuseReturn(b []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := unsafe.SliceData(b)
+	back, ok := x.returned[p]
+	if !ok || back {
+		panic("a buffer handed back that was not returned, or twice")
+	}
+	x.returned[p] = true
+}
+
+// handedBack counts the buffers returned and those handed back.
+func (x *reuserExt) handedBack() (returned, back int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, b := range x.returned {
+		returned++
+		if b {
+			back++
+		}
+	}
+	return returned, back
+}
+
+// TestRunSocket_ReuseReturn: an extension that reuses its Return buffers
+// gets each one back once its result was sent over the run socket, and
+// the host got the result as it was returned.
+func TestRunSocket_ReuseReturn(t *testing.T) {
+	t.Parallel()
+	ext := &reuserExt{returned: map[*byte]bool{}}
+	sock := socketServerOf(t, ext)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const runs = 100
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
+			resp, err := rs.run(ctx, r, runSize(r))
+			require.NoError(t, err)
+			require.Equal(t, in, string(resp.GetOutcome().GetReturn()))
+		})
+	}
+	wg.Wait()
+	// Handed back after the write that carried them, which may come
+	// after the host read their results.
+	require.Eventually(t, func() bool {
+		returned, back := ext.handedBack()
+		return returned == runs && back == runs
+	}, time.Minute, time.Millisecond)
 }

@@ -372,6 +372,9 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
 	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life, reuse: reuse}, runs: map[uint64]*streamRun{}}
+	if rr, ok := s.impl.(ReturnReuser); ok && reuse {
+		st.out.reuser = rr
+	}
 	var scripts streamScripts
 	sent := make(chan error, 1)
 	go func() { sent <- st.out.sendLoop(ctx, send) }()
@@ -608,9 +611,11 @@ func validResponse(r *pb.RunResponse) bool {
 // resultQueue collects finished runs for the extension's send loop. Every
 // result in it counts in life until it is sent or dropped.
 type resultQueue struct {
-	wake   chan struct{} // cap 1
-	life   *lifecycle
-	reuse  bool // send is done with a message when it returns
+	wake  chan struct{} // cap 1
+	life  *lifecycle
+	reuse bool // send is done with a message when it returns
+	// reuser takes back the Return of each result sent (with reuse).
+	reuser ReturnReuser
 	mu     sync.Mutex
 	res    []*pb.RunStreamResult
 	closed bool // the stream ended: results are dropped
@@ -665,6 +670,17 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		}
 		if q.reuse {
 			m.Results = nil
+		}
+		if q.reuser != nil {
+			// Encoded and written: the runs' Return buffers are the
+			// extension's again.
+			for _, r := range batch {
+				if o := r.GetResponse().GetOutcome(); len(o.GetReturn()) > 0 {
+					ret := o.Return
+					o.Return = nil
+					q.reuser.ReuseReturn(ret)
+				}
+			}
 		}
 		if q.reuse && cap(batch) <= maxKeptBatch {
 			// The slice the results queued in, for the next ones.

@@ -18,8 +18,9 @@ import (
 // (a query parameter of its own length), and some of them cancelled while
 // they may be on their way: every run answered returns its own inputs. The
 // server reuses the buffers of answered runs' inputs and requests for
-// later runs; one reused while its run was still being sent would give
-// another run's inputs (or call id) to a run.
+// later runs, and the extension the buffers of the return dictionaries it
+// sent; one reused while its run (or result) was still being sent would
+// give a run another run's inputs, call id or result.
 func TestRun_ReusedBuffersKeepRunsApart(t *testing.T) {
 	r, _ := startRunner(t, false)
 	a := guideAutomation(t)

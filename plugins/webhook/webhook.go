@@ -51,6 +51,57 @@ type Extension struct {
 
 	mu    sync.RWMutex
 	cache map[cacheKey]*automations.Program
+
+	// returns holds Return buffers handed back (ReuseReturn), for the
+	// wire form of later runs' return dictionaries.
+	returns buffers
+}
+
+var _ plugins.ReturnReuser = (*Extension)(nil)
+
+// ReuseReturn implements plugins.ReturnReuser.
+func (x *Extension) ReuseReturn(b []byte) { x.returns.put(b) }
+
+// buffers is a bounded stack of byte buffers for reuse.
+type buffers struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// Bounds of buffers: the most it keeps, and the largest buffer kept.
+const (
+	maxBuffers    = 64
+	maxBufferSize = 16 << 10
+)
+
+// get returns an empty buffer with room for n bytes.
+func (f *buffers) get(n int) []byte {
+	f.mu.Lock()
+	if k := len(f.free); k > 0 {
+		b := f.free[k-1]
+		f.free[k-1] = nil
+		f.free = f.free[:k-1]
+		f.mu.Unlock()
+		if cap(b) >= n {
+			return b[:0]
+		}
+		return make([]byte, 0, n)
+	}
+	f.mu.Unlock()
+	return make([]byte, 0, n)
+}
+
+// put keeps b for a later get, unless there are enough of them or b is
+// large.
+func (f *buffers) put(b []byte) {
+	if cap(b) > maxBufferSize {
+		return
+	}
+	f.mu.Lock()
+	if len(f.free) < maxBuffers {
+		f.free = append(f.free, b)
+	}
+	f.mu.Unlock()
 }
 
 var _ plugins.Extension = (*Extension)(nil)
@@ -147,7 +198,7 @@ func (x *Extension) Run(ctx context.Context, inv plugins.Invocation, host plugin
 	} else {
 		res = prog.Run(ctx, inputs, rt)
 	}
-	out, err := outcome(res, inv.Values != nil, inv.Values == nil && inv.InputsFormat == dict.WireVersion)
+	out, err := x.outcome(res, inv.Values != nil, inv.Values == nil && inv.InputsFormat == dict.WireVersion)
 	out.Simulated = inv.Simulate && err == nil
 	return out, err
 }
@@ -274,14 +325,14 @@ func encode(v any) ([]byte, error) {
 // return dictionary goes in Value when JSON would not change it; with
 // wire, in the wire form of package dict, its top-level body as it is
 // (unless it has a "body@base64" key, which the host decodes from JSON).
-func outcome(res *automations.Result, values, wire bool) (plugins.Outcome, error) {
+func (x *Extension) outcome(res *automations.Result, values, wire bool) (plugins.Outcome, error) {
 	out := plugins.Outcome{Exit: plugins.Exit(res.Exit), Limit: res.Limit, Steps: res.Steps}
 	switch {
 	case res.Return == nil:
 	case values && wireSafe(res.Return, true):
 		out.Value = res.Return
 	case wire && !res.Return.Has("body@base64"):
-		out.Return = dict.AppendWire(make([]byte, 0, dict.WireSize(res.Return)), res.Return, true)
+		out.Return = dict.AppendWire(x.returns.get(dict.WireSize(res.Return)), res.Return, true)
 		out.ReturnFormat = dict.WireVersion
 	default:
 		b, err := encode(binarySafe(res.Return))
