@@ -343,7 +343,7 @@ func (s *server) hostFor(id uint64) Host {
 }
 
 // hostInto is hostFor with the hostClient in h, which the caller allocated
-// along with others (runReply).
+// along with others (streamRun, unaryRun).
 func (s *server) hostInto(id uint64, h *hostClient) Host {
 	hc := s.host.Load()
 	if hc == nil {
@@ -397,22 +397,29 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 		return &pb.RunResponse{Error: errShuttingDown()}, nil
 	}
 	defer s.life.end(1)
-	return s.run(ctx, r, new(runReply)), nil
+	u := new(unaryRun)
+	return s.run(ctx, r, &u.reply, &u.host), nil
 }
 
 // runReply holds what a run's reply is made of, so that they take one
 // allocation rather than one each: the result a run stream sends, its
-// response and outcome, and the Host of the run.
+// response and outcome. Nothing of it goes to the Extension: a run
+// stream on the run socket reuses it once it was sent (resultQueue).
 type runReply struct {
 	res  pb.RunStreamResult
 	resp pb.RunResponse
 	out  pb.Outcome
-	host hostClient
 }
 
-// run runs r, unary or streamed; failures are reported in-band. The
-// response is reply.resp, or one of its own.
-func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply) *pb.RunResponse {
+// unaryRun is a unary Run's reply and Host, in one allocation.
+type unaryRun struct {
+	reply runReply
+	host  hostClient
+}
+
+// run runs r, unary or streamed, with host as the run's Host; failures
+// are reported in-band. The response is reply.resp, or one of its own.
+func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply, host *hostClient) *pb.RunResponse {
 	if s.track(ctx, r.GetCallId()) {
 		defer s.untrack(r.GetCallId())
 	}
@@ -432,7 +439,7 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply) *pb
 	if dl := r.GetDeadlineUnixNano(); dl != 0 {
 		inv.Deadline = time.Unix(0, dl)
 	}
-	out, err := s.impl.Run(ctx, inv, s.hostInto(r.GetCallId(), &reply.host))
+	out, err := s.impl.Run(ctx, inv, s.hostInto(r.GetCallId(), host))
 	if err != nil {
 		reply.resp.Error = toPBError(AsError(err, CodeInternal))
 		return &reply.resp

@@ -22,7 +22,8 @@ func TestStreamedRun_Allocs(t *testing.T) {
 	defer cancel()
 	r := &pb.RunRequest{CallId: 7, RunId: "r", Automation: "a", Trigger: "t", Inputs: []byte(`{}`)}
 	allocs := testing.AllocsPerRun(100, func() {
-		res := s.streamedRun(ctx, r, new(runReply))
+		u := new(unaryRun)
+		res := s.streamedRun(ctx, r, &u.reply, &u.host)
 		if res.GetResponse().GetOutcome().GetExit() != string(ExitReturn) {
 			t.Fatal(res)
 		}

@@ -445,14 +445,15 @@ type streamRuns struct {
 }
 
 // streamRun is one run of a stream on the extension side: its request,
-// context and reply in one allocation (not a context, a cancel func, a
-// closure for the worker and a reply).
+// context and Host in one allocation (not a context, a cancel func, a
+// closure for the worker and a Host). Its reply comes from the stream's
+// result queue.
 type streamRun struct {
-	s     *server
-	st    *streamRuns
-	r     *pb.RunRequest
-	ctx   runCtx
-	reply runReply
+	s    *server
+	st   *streamRuns
+	r    *pb.RunRequest
+	ctx  runCtx
+	host hostClient
 }
 
 var _ task = (*streamRun)(nil)
@@ -460,7 +461,8 @@ var _ task = (*streamRun)(nil)
 // run runs sr on a worker and queues its result, unless it is not wanted
 // any more.
 func (sr *streamRun) run() {
-	res := sr.s.streamedRun(&sr.ctx, sr.r, &sr.reply)
+	reply := sr.st.out.newReply()
+	res := sr.s.streamedRun(&sr.ctx, sr.r, reply, &sr.host)
 	id := sr.r.GetCallId()
 	sr.st.mu.Lock()
 	wanted := sr.st.runs[id] == sr
@@ -470,7 +472,7 @@ func (sr *streamRun) run() {
 	sr.st.mu.Unlock()
 	sr.ctx.cancel(context.Canceled)
 	if wanted {
-		sr.st.out.push(res)
+		sr.st.out.pushReply(res, reply)
 	} else {
 		sr.s.life.end(1)
 	}
@@ -543,7 +545,7 @@ func (c *runCtx) cancel(err error) {
 
 // streamedRun runs one run of the stream as the unary Run would, with a
 // panic turned into the result's panic field. The result is reply.res.
-func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest, reply *runReply) (res *pb.RunStreamResult) {
+func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest, reply *runReply, host *hostClient) (res *pb.RunStreamResult) {
 	res = &reply.res
 	res.CallId = r.GetCallId()
 	defer func() {
@@ -555,7 +557,7 @@ func (s *server) streamedRun(ctx context.Context, r *pb.RunRequest, reply *runRe
 			}
 		}
 	}()
-	resp := s.run(ctx, r, reply)
+	resp := s.run(ctx, r, reply, host)
 	if !validResponse(resp) {
 		// What gRPC answers a unary Run whose response it cannot encode;
 		// sent on the stream, the response would end the stream.
@@ -618,10 +620,29 @@ type resultQueue struct {
 	reuser ReturnReuser
 	mu     sync.Mutex
 	res    []*pb.RunStreamResult
+	// own are the runReply of results in res that came from replies,
+	// in any order: with reuse, they go back to it once sent.
+	own    []*runReply
 	closed bool // the stream ended: results are dropped
+
+	// replies holds runReply values sent and reset, for the next runs
+	// (with reuse).
+	replies sync.Pool
 }
 
-func (q *resultQueue) push(r *pb.RunStreamResult) {
+// newReply returns a runReply for a run's result, a sent one when there
+// is one.
+func (q *resultQueue) newReply() *runReply {
+	if rr, _ := q.replies.Get().(*runReply); rr != nil {
+		return rr
+	}
+	return new(runReply)
+}
+
+func (q *resultQueue) push(r *pb.RunStreamResult) { q.pushReply(r, nil) }
+
+// pushReply queues r, which rr (from newReply), unless nil, holds.
+func (q *resultQueue) pushReply(r *pb.RunStreamResult, rr *runReply) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -629,6 +650,9 @@ func (q *resultQueue) push(r *pb.RunStreamResult) {
 		return
 	}
 	q.res = append(q.res, r)
+	if rr != nil && q.reuse {
+		q.own = append(q.own, rr)
+	}
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -650,8 +674,8 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		// finish do so first, and send their results together.
 		runtime.Gosched()
 		q.mu.Lock()
-		batch := q.res
-		q.res = nil
+		batch, own := q.res, q.own
+		q.res, q.own = nil, nil
 		q.mu.Unlock()
 		if len(batch) == 0 {
 			continue
@@ -682,12 +706,23 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 				}
 			}
 		}
+		for _, rr := range own {
+			// Encoded and written: nothing refers to the result any
+			// more (the run that made it is over, and only the queue
+			// held it).
+			*rr = runReply{}
+			q.replies.Put(rr)
+		}
 		if q.reuse && cap(batch) <= maxKeptBatch {
-			// The slice the results queued in, for the next ones.
+			// The slices the results queued in, for the next ones.
 			clear(batch)
+			clear(own)
 			q.mu.Lock()
 			if q.res == nil {
 				q.res = batch[:0]
+			}
+			if q.own == nil && cap(own) <= maxKeptBatch {
+				q.own = own[:0]
 			}
 			q.mu.Unlock()
 		}
@@ -698,7 +733,7 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 func (q *resultQueue) close() {
 	q.mu.Lock()
 	n := len(q.res)
-	q.res, q.closed = nil, true
+	q.res, q.own, q.closed = nil, nil, true
 	q.mu.Unlock()
 	q.life.end(n)
 }
