@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -461,13 +462,18 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 // of decodedResult (three allocations a message, not two a result and the
 // list's growth): what one result keeps alive is its message, a batch of
 // results of at most about maxStreamedRun bytes that are taken together.
-func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
+// With pool, each result is a decodedResult of its own from pool instead
+// (see releaseResult).
+func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool) error {
 	n, err := countMessages(b, fResponseResults)
 	if err != nil || n == 0 {
 		return err
 	}
 	b = bytes.Clone(b)
-	results := make([]decodedResult, n)
+	var results []decodedResult
+	if pool == nil {
+		results = make([]decodedResult, n)
+	}
 	if cap(m.Results) < n {
 		m.Results = make([]*pb.RunStreamResult, 0, n)
 	} else {
@@ -479,7 +485,12 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 		}
 		raw, _ := protowire.ConsumeBytes(v)
 		r := fieldReader{b: raw}
-		res := &results[len(m.Results)]
+		var res *decodedResult
+		if pool == nil {
+			res = &results[len(m.Results)]
+		} else if res, _ = pool.Get().(*decodedResult); res == nil {
+			res = new(decodedResult)
+		}
 		decodeRunStreamResult(&r, res)
 		if r.err != nil {
 			return r.err
@@ -490,11 +501,24 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse) error {
 }
 
 // decodedResult is a decoded result with its response and outcome, which
-// nearly every result has, in one allocation.
+// nearly every result has, in one allocation. resp comes first: a
+// response decoded into one is at the start of its decodedResult
+// (releaseResult).
 type decodedResult struct {
-	res  pb.RunStreamResult
 	resp pb.RunResponse
+	res  pb.RunStreamResult
 	out  pb.Outcome
+}
+
+// releaseResult puts the decodedResult of resp, a response that
+// decodeRunStreamResponse decoded with pool, back in pool, for later
+// results: its caller is done with it, and nothing else refers to it
+// (the strings and bytes in it point into the message's copy, not into
+// it).
+func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
+	d := (*decodedResult)(unsafe.Pointer(resp)) // resp is d.resp, at offset 0
+	*d = decodedResult{}
+	pool.Put(d)
 }
 
 func decodeRunStreamResult(r *fieldReader, d *decodedResult) {

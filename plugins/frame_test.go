@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,9 +75,18 @@ func TestFrame_AsProto(t *testing.T) {
 			require.Equal(t, want, appendRunStreamResponse([]byte{}, m))
 			got := &pb.RunStreamResponse{}
 			b := bytes.Clone(want)
-			require.NoError(t, decodeRunStreamResponse(b, got))
+			require.NoError(t, decodeRunStreamResponse(b, got, nil))
 			clear(b)
 			require.True(t, proto.Equal(m, got), "got %v", got)
+			// With a pool of decoded results, one of them released.
+			pool := new(sync.Pool)
+			d := &decodedResult{res: pb.RunStreamResult{CallId: 99, Panic: "old"}}
+			d.resp.Outcome = &d.out
+			d.out.Exit = "old"
+			releaseResult(pool, &d.resp)
+			pooled := &pb.RunStreamResponse{}
+			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool))
+			require.True(t, proto.Equal(m, pooled), "pooled: got %v", pooled)
 		})
 	}
 }
@@ -138,7 +148,7 @@ func TestFrame_Decode(t *testing.T) {
 				}
 			} else {
 				want, got = &pb.RunStreamResponse{}, &pb.RunStreamResponse{}
-				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse))
+				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse), nil)
 			}
 			protoErr := proto.Unmarshal(tc.b, want)
 			require.Equal(t, tc.wantFail, protoErr != nil, "proto.Unmarshal: %v", protoErr)
@@ -177,7 +187,7 @@ func FuzzFrame(f *testing.F) {
 					t.Fatalf("decode: %v %v, shared: %v %v", err, g, errShared, shared)
 				}
 			case *pb.RunStreamResponse:
-				err = decodeRunStreamResponse(b, g)
+				err = decodeRunStreamResponse(b, g, nil)
 			}
 			protoErr := proto.Unmarshal(b, want)
 			if (err != nil) != (protoErr != nil) {
@@ -275,7 +285,7 @@ func BenchmarkFrame(b *testing.B) {
 	b.Run("FrameResponseDecode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{})
+			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{}, nil)
 		}
 	})
 }
@@ -302,7 +312,7 @@ func TestDecodeRunStreamResponse_Allocs(t *testing.T) {
 			var got *pb.RunStreamResponse
 			allocs := testing.AllocsPerRun(50, func() {
 				got = &pb.RunStreamResponse{}
-				if err := decodeRunStreamResponse(b, got); err != nil {
+				if err := decodeRunStreamResponse(b, got, nil); err != nil {
 					t.Fatal(err)
 				}
 			})

@@ -226,10 +226,14 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 	}
 	var r *pb.RunResponse
 	var err error
+	var results *sync.Pool // r's, when r is to go back to it
 	if c.streamed && validRequest(req) {
 		var rs *runStream
 		if rs, err = c.liveStream(); err == nil {
 			r, err = rs.run(ctx, req, runSize(req))
+		}
+		if err == nil {
+			results = rs.results
 		}
 		if err == nil && rs.reuse {
 			// Answered on the run socket: its message was encoded before
@@ -247,10 +251,18 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 	if err != nil {
 		return Outcome{}, err
 	}
+	var out Outcome
 	if e := r.GetError(); e != nil {
-		return Outcome{}, fromPBError(e)
+		err = fromPBError(e)
+	} else {
+		out = fromPBOutcome(r.GetOutcome())
 	}
-	return fromPBOutcome(r.GetOutcome()), nil
+	if results != nil {
+		// Converted: out and err copy what they keep of r (its strings
+		// and bytes point into its message's copy, not into r).
+		releaseResult(results, r)
+	}
+	return out, err
 }
 
 // RunCommand calls the extension's RunCommand.

@@ -138,6 +138,9 @@ func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error)
 type hostConn struct {
 	f  *frameConn
 	in *pb.RunStreamResponse // Recv's message, reused; nil: one each
+	// results, unless nil, holds the decodedResult of results that
+	// their runs are done with (runStream.results).
+	results *sync.Pool
 }
 
 func (h hostConn) Send(m *pb.RunStreamRequest) error {
@@ -158,7 +161,7 @@ func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 		clear(m.Results) // delivered: the runs hold them
 		m.Results = m.Results[:0]
 	}
-	if err := h.f.read(func(b []byte) error { return decodeRunStreamResponse(b, m) }); err != nil {
+	if err := h.f.read(func(b []byte) error { return decodeRunStreamResponse(b, m, h.results) }); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, err
 		}
@@ -177,7 +180,7 @@ func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
 		_ = c.Close()
 		return hostConn{}, nil, err
 	}
-	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}}, c, nil
+	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}, results: new(sync.Pool)}, c, nil
 }
 
 // runSocket is the extension side: the listener and the token a host must

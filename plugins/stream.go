@@ -54,6 +54,9 @@ type runStream struct {
 	// scripts is set when the extension keeps the scripts of the stream's
 	// runs (scripts.go); set before the stream is used, read-only after.
 	scripts bool
+	// results, on the run socket, holds the decoded results that their
+	// runs are done with (releaseResult), for the next ones; nil on gRPC.
+	results *sync.Pool
 
 	// replies holds the reply channels of finished runs, empty and
 	// referenced by nothing else, for the next runs: a buffered channel
@@ -81,6 +84,7 @@ type runConn interface {
 func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var st runConn
+	var results *sync.Pool
 	reuse := false
 	if socket != "" {
 		hc, closer, err := dialRunSocket(socket, token)
@@ -88,7 +92,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 			cancel()
 			return nil, err
 		}
-		st = hc
+		st, results = hc, hc.results
 		reuse = true
 		stop := cancel
 		cancel = func() { stop(); _ = closer.Close() }
@@ -106,6 +110,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 		wake:    make(chan struct{}, 1),
 		pending: map[uint64]chan streamReply{},
 		reuse:   reuse,
+		results: results,
 	}
 	go rs.sendLoop(ctx)
 	go rs.recvLoop()
