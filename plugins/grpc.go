@@ -140,11 +140,16 @@ func (c *Client) liveStream() (*runStream, error) {
 func (c *Client) register(h Host) uint64 {
 	id := c.next.Add(1)
 	if h != nil {
-		c.hostsMu.Lock()
-		c.hosts[id] = h
-		c.hostsMu.Unlock()
+		c.registerAs(id, h)
 	}
 	return id
+}
+
+// registerAs records h as the Host of call id.
+func (c *Client) registerAs(id uint64, h Host) {
+	c.hostsMu.Lock()
+	c.hosts[id] = h
+	c.hostsMu.Unlock()
 }
 
 func (c *Client) unregister(id uint64) {
@@ -153,15 +158,21 @@ func (c *Client) unregister(id uint64) {
 	c.hostsMu.Unlock()
 }
 
-// host returns the Host of the call id.
+// host returns the Host of the call id: a unary call's or a command's
+// (c.hosts), or a streamed run's (runStream.hostOf).
 func (c *Client) host(id uint64) Host {
 	c.hostsMu.Lock()
 	h, ok := c.hosts[id]
 	c.hostsMu.Unlock()
-	if !ok {
-		return NoHost{}
+	if ok {
+		return h
 	}
-	return h
+	if rs := c.stream.Load(); rs != nil {
+		if h, ok := rs.hostOf(id); ok {
+			return h
+		}
+	}
+	return NoHost{}
 }
 
 // Describe calls the extension's Describe.
@@ -194,10 +205,7 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 			return Outcome{}, &Error{Code: CodeUnsupported, Message: "the extension does not read inputs in format " + strconv.Quote(f) + "; send JSON"}
 		}
 	}
-	id := c.register(host)
-	if host != nil {
-		defer c.unregister(id)
-	}
+	id := c.next.Add(1)
 	deadline := inv.Deadline
 	if deadline.IsZero() {
 		deadline, _ = ctx.Deadline()
@@ -228,9 +236,11 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 	var err error
 	var results *sync.Pool // r's, when r is to go back to it
 	if c.streamed && validRequest(req) {
+		// The stream keeps host with the pending run (c.host finds it
+		// there).
 		var rs *runStream
 		if rs, err = c.liveStream(); err == nil {
-			r, err = rs.run(ctx, req, runSize(req))
+			r, err = rs.runFor(ctx, req, runSize(req), host)
 		}
 		if err == nil {
 			results = rs.results
@@ -246,6 +256,10 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 			c.requests.Put(req)
 		}
 	} else {
+		if host != nil {
+			c.registerAs(id, host)
+			defer c.unregister(id)
+		}
 		r, err = c.ext.Run(ctx, req)
 	}
 	if err != nil {

@@ -111,7 +111,7 @@ func TestRunSocket_BrokenConnection(t *testing.T) {
 	t.Parallel()
 	a, b := net.Pipe()
 	rs := &runStream{st: hostConn{f: newFrameConn(a)}, cancel: func() { _ = a.Close() },
-		wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}}
+		wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go rs.sendLoop(ctx)
@@ -297,7 +297,7 @@ func TestRunSocket_Scripts(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		rec := &recordConn{runConn: hc}
 		rs := &runStream{st: rec, cancel: func() { cancel(); _ = closer.Close() }, wake: make(chan struct{}, 1),
-			pending: map[uint64]chan streamReply{}, scripts: true}
+			pending: map[uint64]pendingRun{}, scripts: true}
 		go rs.sendLoop(ctx)
 		go rs.recvLoop()
 		t.Cleanup(func() { rs.fail(context.Canceled) })
@@ -352,7 +352,7 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 		return &pb.RunRequest{CallId: id, Automation: "a", Revision: "1", Trigger: "t", Script: "start:\n", Policy: "p", Inputs: []byte("1")}
 	}
 	// No send loop: whatever is queued stays unsent.
-	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true}
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}, scripts: true}
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := rs.run(ended, newRun(1), 10)
@@ -393,7 +393,7 @@ func TestRunStream_UnsentRunsDoNotCountAsSent(t *testing.T) {
 // takes either; many runs take both.
 func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 	t.Parallel()
-	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]chan streamReply{}, scripts: true,
+	rs := &runStream{wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}, scripts: true,
 		sent: sentScripts{{"a", "1"}: {}}}
 	for id := uint64(1); id <= 64; id++ {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -413,7 +413,7 @@ func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 			// Sent, as the send loop would take it.
 			require.True(t, rs.runs[0].GetScriptOmitted())
 			rs.runs, rs.size = nil, 0
-			ch = rs.pending[id]
+			ch = rs.pending[id].ch
 			delete(rs.pending, id)
 			return true
 		}, time.Minute, time.Millisecond)

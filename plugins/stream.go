@@ -38,7 +38,7 @@ type runStream struct {
 	wake   chan struct{}      // cap 1: the send loop has work
 
 	mu      sync.Mutex
-	pending map[uint64]chan streamReply
+	pending map[uint64]pendingRun
 	runs    []*pb.RunRequest
 	size    int // estimated bytes of runs
 	cancels []uint64
@@ -62,6 +62,15 @@ type runStream struct {
 	// referenced by nothing else, for the next runs: a buffered channel
 	// of pointers is two allocations a run otherwise.
 	replies sync.Pool
+}
+
+// pendingRun is a run sent, or about to be, and not answered yet: where
+// its answer goes, and the Host that answers its callbacks meanwhile (nil:
+// none). Keeping the Host here, not in the Client's map of calls, saves a
+// run a second registration.
+type pendingRun struct {
+	ch   chan streamReply
+	host Host
 }
 
 // streamReply is the answer to one streamed run: its result, or why the
@@ -108,7 +117,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 		st:      st,
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
-		pending: map[uint64]chan streamReply{},
+		pending: map[uint64]pendingRun{},
 		reuse:   reuse,
 		results: results,
 	}
@@ -127,8 +136,13 @@ func (rs *runStream) broken() bool {
 // run sends r and waits for its result, ctx's end, or the stream's. r may
 // leave its script out (scripts.go); then r is changed meanwhile.
 func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
+	return rs.runFor(ctx, r, size, nil)
+}
+
+// runFor is run with host answering the run's callbacks (hostOf).
+func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, host Host) (*pb.RunResponse, error) {
 	script, policy := r.GetScript(), r.GetPolicy()
-	resp, err := rs.runOnce(ctx, r, size, true)
+	resp, err := rs.runOnce(ctx, r, size, true, host)
 	if err != nil || !r.GetScriptOmitted() || resp.GetError().GetCode() != codeScriptUnknown {
 		return resp, err
 	}
@@ -139,11 +153,11 @@ func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.R
 	}
 	// The extension does not have the script: again, with it.
 	r.Script, r.Policy, r.ScriptOmitted = script, policy, false
-	return rs.runOnce(ctx, r, size, false)
+	return rs.runOnce(ctx, r, size, false, host)
 }
 
 // runOnce is run's one attempt; mayOmit lets r leave its script out.
-func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, mayOmit bool) (*pb.RunResponse, error) {
+func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, mayOmit bool, host Host) (*pb.RunResponse, error) {
 	ch, _ := rs.replies.Get().(chan streamReply)
 	if ch == nil {
 		ch = make(chan streamReply, 1)
@@ -168,7 +182,7 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		size -= len(r.GetScript()) + len(r.GetPolicy())
 		r.Script, r.Policy, r.ScriptOmitted = "", "", true
 	}
-	rs.pending[id] = ch
+	rs.pending[id] = pendingRun{ch: ch, host: host}
 	rs.runs = append(rs.runs, r)
 	rs.size += size
 	rs.mu.Unlock()
@@ -325,12 +339,20 @@ func (rs *runStream) recvLoop() {
 
 func (rs *runStream) deliver(id uint64, rep streamReply) {
 	rs.mu.Lock()
-	ch, ok := rs.pending[id]
+	p, ok := rs.pending[id]
 	delete(rs.pending, id)
 	rs.mu.Unlock()
 	if ok {
-		ch <- rep // buffered, and only one reply per run
+		p.ch <- rep // buffered, and only one reply per run
 	}
+}
+
+// hostOf returns the Host of the run of call id while it is pending.
+func (rs *runStream) hostOf(id uint64) (Host, bool) {
+	rs.mu.Lock()
+	p, ok := rs.pending[id]
+	rs.mu.Unlock()
+	return p.host, ok && p.host != nil
 }
 
 // fail breaks the stream with err: every run waiting on it gets err, later
@@ -341,11 +363,11 @@ func (rs *runStream) fail(err error) {
 		rs.err = err
 	}
 	pending := rs.pending
-	rs.pending = map[uint64]chan streamReply{}
+	rs.pending = map[uint64]pendingRun{}
 	rs.runs, rs.size, rs.cancels = nil, 0, nil
 	rs.mu.Unlock()
-	for _, ch := range pending {
-		ch <- streamReply{err: err}
+	for _, p := range pending {
+		p.ch <- streamReply{err: err}
 	}
 	rs.cancel()
 }
