@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -49,6 +50,24 @@ func socketServerOf(t testing.TB, ext Extension) *runSocket {
 	return rs
 }
 
+// echoRuns makes n concurrent runs on rs, call ids 1 to n, each of
+// which must return its own inputs (echoExt).
+func echoRuns(ctx context.Context, t *testing.T, rs *runStream, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			in := fmt.Sprintf(`{"n":%d}`, i)
+			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
+			resp, err := rs.run(ctx, r, runSize(r))
+			if assert.NoError(t, err) {
+				assert.Equal(t, in, string(resp.GetOutcome().GetReturn()))
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestRunSocket: many concurrent runs over one run socket connection get
 // their own results, a panic fails its run alone, and the stream keeps
 // serving.
@@ -61,19 +80,7 @@ func TestRunSocket(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := fmt.Sprintf(`{"n":%d}`, i)
-			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
-			resp, err := rs.run(ctx, r, runSize(r))
-			require.NoError(t, err)
-			require.Equal(t, in, string(resp.GetOutcome().GetReturn()))
-		}()
-	}
-	wg.Wait()
+	echoRuns(ctx, t, rs, 200)
 
 	r := &pb.RunRequest{CallId: 1000, Trigger: "t", Inputs: []byte(`"panic"`)}
 	_, err = rs.run(ctx, r, runSize(r))
@@ -504,17 +511,7 @@ func TestRunSocket_ReuseReturn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const runs = 100
-	var wg sync.WaitGroup
-	for i := range runs {
-		wg.Go(func() {
-			in := fmt.Sprintf(`{"n":%d}`, i)
-			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
-			resp, err := rs.run(ctx, r, runSize(r))
-			require.NoError(t, err)
-			require.Equal(t, in, string(resp.GetOutcome().GetReturn()))
-		})
-	}
-	wg.Wait()
+	echoRuns(ctx, t, rs, runs)
 	// Handed back after the write that carried them, which may come
 	// after the host read their results.
 	require.Eventually(t, func() bool {

@@ -18,8 +18,9 @@ import (
 // (a query parameter of its own length), and some of them cancelled while
 // they may be on their way: every run answered returns its own inputs. The
 // server reuses the buffers of answered runs' inputs and requests for
-// later runs, and the extension the buffers of the return dictionaries it
-// sent; one reused while its run (or result) was still being sent would
+// later runs, and the decoded results once converted; the extension
+// reuses the buffers of the return dictionaries and the results it sent.
+// One reused while its run (or result) was still being sent or read would
 // give a run another run's inputs, call id or result.
 func TestRun_ReusedBuffersKeepRunsApart(t *testing.T) {
 	r, _ := startRunner(t, false)
