@@ -26,9 +26,13 @@ func benchStream(b *testing.B) func(ctx context.Context, id uint64) {
 	in := []byte(benchInputs)
 	return func(ctx context.Context, id uint64) {
 		r := &pb.RunRequest{CallId: id, RunId: "bench", Automation: "bench", Revision: "1", Trigger: "t", Inputs: in}
-		if _, err := rs.run(ctx, r, runSize(r)); err != nil {
+		resp, err := rs.run(ctx, r, runSize(r))
+		if err != nil {
 			b.Error(err)
+			return
 		}
+		releaseResult(rs.results, resp) // as Client.Run does
+
 	}
 }
 
