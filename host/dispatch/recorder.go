@@ -806,6 +806,15 @@ func appendRedacted(b []byte, v any, red func(string) string) ([]byte, bool) {
 	case bool:
 		return strconv.AppendBool(b, t), true
 	case string:
+		if len(b)+len(t) > redactedMax {
+			// Falling back is always correct, and a string this long
+			// almost never fits once redacted and escaped: checking
+			// first spares redacting and escaping a large one (a
+			// return echoing a 1 MiB body) only to throw it away
+			// (review rev1: 7.1 MB and 7-9 ms a record against 3.0 MB
+			// and 3-5 ms on the old path).
+			return b, false
+		}
 		b = appendJSONString(b, red(t))
 		return b, len(b) <= redactedMax
 	case int:
@@ -818,7 +827,7 @@ func appendRedacted(b []byte, v any, red func(string) string) ([]byte, bool) {
 		keys, vals := t.Keys(), t.Values()
 		b = append(b, '{')
 		for i, k := range keys {
-			if red(k) != k {
+			if len(b)+len(k) > redactedMax || red(k) != k {
 				return b, false
 			}
 			if i > 0 {

@@ -61,3 +61,21 @@ func TestFinish_WireReturn(t *testing.T) {
 	require.Contains(t, string(want), redact.Marker)
 	require.Equal(t, string(want), string(p.finish(DefaultRunBodyLimit).Output))
 }
+
+// TestAppendRedacted_LargeNotRedacted: a string or key past redactedMax
+// makes the one pass give up before redacting it (review rev1: it was
+// redacted and escaped whole, then redacted again on the fallback path).
+func TestAppendRedacted_LargeNotRedacted(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", redactedMax+1)
+	for _, v := range []any{dict.Of("body", big), dict.Of(big, int64(1)), []any{"a", big}} {
+		longest := 0
+		red := func(s string) string {
+			longest = max(longest, len(s))
+			return s
+		}
+		_, fast := appendRedacted(nil, v, red)
+		require.False(t, fast)
+		require.LessOrEqual(t, longest, redactedMax, "a string past the limit was redacted")
+	}
+}
