@@ -439,27 +439,41 @@ func TestInsertRuns_WALWriteback(t *testing.T) {
 	tests := []struct {
 		name    string
 		memory  bool
+		link    bool // the path given is a symbolic link to the database
 		batch   func() []*store.Run
 		batches int
 		wantErr bool
 		want    int
 	}{
-		{"OneSmall", false, small, 1, false, 0},
-		{"SmallBelow", false, small, enough - 1, false, 0},
-		{"SmallReaching", false, small, enough, false, 1},
-		{"Large", false, large, 1, false, 1},
-		{"LargeTwice", false, large, 2, false, 2},
-		{"Refused", false, func() []*store.Run {
+		{"OneSmall", false, false, small, 1, false, 0},
+		{"SmallBelow", false, false, small, enough - 1, false, 0},
+		{"SmallReaching", false, false, small, enough, false, 1},
+		{"Large", false, false, large, 1, false, 1},
+		{"LargeTwice", false, false, large, 2, false, 2},
+		{"Refused", false, false, func() []*store.Run {
 			return []*store.Run{{WebhookID: "w", Inputs: make([]byte, writebackBytes), Status: math.MaxInt32 + 1}}
 		}, 1, true, 0},
-		{"InMemory", true, large, 1, false, 0},
+		{"InMemory", true, false, large, 1, false, 0},
+		{"Symlink", false, true, large, 1, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(t.TempDir(), "hookhost.db")
-			if tt.memory {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "hookhost.db")
+			wal := path + "-wal"
+			switch {
+			case tt.memory:
 				path = ":memory:"
+			case tt.link:
+				// SQLite follows the link: the log is the target's
+				// (review rev1: the link's name got a writeback of a
+				// file that does not exist).
+				require.NoError(t, os.Mkdir(filepath.Join(dir, "real"), 0o700))
+				target := filepath.Join(dir, "real", "target.db")
+				require.NoError(t, os.WriteFile(target, nil, 0o600))
+				require.NoError(t, os.Symlink(target, path))
+				wal = target + "-wal"
 			}
 			s, err := Open(context.Background(), path)
 			require.NoError(t, err)
@@ -472,7 +486,7 @@ func TestInsertRuns_WALWriteback(t *testing.T) {
 			}
 			require.Len(t, got, tt.want)
 			for _, p := range got {
-				require.Equal(t, path+"-wal", p)
+				require.Equal(t, wal, p)
 				require.FileExists(t, p)
 			}
 		})
