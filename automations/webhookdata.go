@@ -33,30 +33,57 @@ func WebhookData(name string, r HTTPRequest) *dict.Map {
 	return dict.Of("WebhookName", name, "RequestHeader", hs, "RequestBody", string(r.Body))
 }
 
-// CompactJobInputs leaves webhook_data's RequestBody out of a job
-// record's copy of its inputs (webhook.respond inputs with webhook_data,
-// redacted) when it is their request_body, as it is for every body but a
-// multipart one (whose request_body is empty): each copy held the body
-// twice. It changes webhook_data in place: inputs must be the record's
-// own copy (redact.Redactor.Inputs makes one, deep), not shared with the
-// real inputs. ExpandJobInputs puts RequestBody back where a record's inputs
-// are shown. The real inputs, which the job's run reads, keep it: a server
-// of an earlier version may run the job (during a rolling upgrade, or
-// after a rollback), and it would give the automation an empty
-// RequestBody.
-func CompactJobInputs(inputs *dict.Map) {
+// CompactJobInputs returns a job record's copy of its inputs
+// (webhook.respond inputs with webhook_data, redacted) without
+// webhook_data's RequestBody when it is their request_body, as it is for
+// every body but a multipart one (whose request_body is empty): each copy
+// held the body twice. inputs is never modified, and may share its values
+// with the real inputs (redact.Redactor.Inputs copies only what it
+// changes): the result is a copy of inputs and of its webhook_data, the
+// rest shared, or inputs itself when there is nothing to leave out.
+// ExpandJobInputs puts RequestBody back where a record's inputs are shown.
+// The real inputs, which the job's run reads, keep it: a server of an
+// earlier version may run the job (during a rolling upgrade, or after a
+// rollback), and it would give the automation an empty RequestBody.
+func CompactJobInputs(inputs *dict.Map) *dict.Map {
 	if inputs == nil {
-		return
+		return nil
 	}
 	wd, ok := inputs.Value("webhook_data").(*dict.Map)
 	if !ok {
-		return
+		return inputs
 	}
 	body, ok := wd.Value("RequestBody").(string)
 	if !ok || body == "" || body != inputs.Value("request_body") {
-		return
+		return inputs
 	}
-	wd.Delete("RequestBody")
+	return withValue(inputs, "webhook_data", without(wd, "RequestBody"))
+}
+
+// withValue is a shallow copy of m with k set to v.
+func withValue(m *dict.Map, k string, v any) *dict.Map {
+	c := dict.New(m.Len())
+	vals := m.Values()
+	for i, key := range m.Keys() {
+		if key == k {
+			c.Set(key, v)
+		} else {
+			c.Set(key, vals[i])
+		}
+	}
+	return c
+}
+
+// without is a shallow copy of m without k.
+func without(m *dict.Map, k string) *dict.Map {
+	c := dict.New(m.Len() - 1)
+	vals := m.Values()
+	for i, key := range m.Keys() {
+		if key != k {
+			c.Set(key, vals[i])
+		}
+	}
+	return c
 }
 
 // ExpandJobInputs undoes CompactJobInputs: a webhook_data without

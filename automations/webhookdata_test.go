@@ -44,7 +44,8 @@ func TestWebhookData_Headers(t *testing.T) {
 // TestCompactJobInputs: a job record's inputs hold the body once, and
 // ExpandJobInputs gives back the inputs the run had, for every kind of
 // body; a multipart body (request_body empty) keeps its RequestBody, and
-// inputs stored before (with RequestBody) are read as they are.
+// inputs stored before (with RequestBody) are read as they are. The inputs
+// given are not modified: they share their values with the real inputs.
 func TestCompactJobInputs(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
@@ -71,10 +72,15 @@ func TestCompactJobInputs(t *testing.T) {
 			want, err := encodeJSON(v)
 			require.NoError(t, err)
 
-			CompactJobInputs(inputs)
-			stored, err := encodeJSON(inputs)
+			compact := CompactJobInputs(inputs)
+			stored, err := encodeJSON(compact)
 			require.NoError(t, err)
-			require.Equal(t, tt.compacted, !inputs.Value("webhook_data").(*dict.Map).Has("RequestBody"))
+			require.Equal(t, tt.compacted, !compact.Value("webhook_data").(*dict.Map).Has("RequestBody"))
+			// The inputs it was given (which share their values with the
+			// real ones) are left as they were.
+			given, err := encodeJSON(inputs)
+			require.NoError(t, err)
+			require.Equal(t, string(whole), string(given))
 			if tt.compacted {
 				require.Equal(t, 1, strings.Count(string(stored), mustJSON(t, tt.body)), "%s", stored)
 			}

@@ -48,7 +48,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 		// record's request body.
 		shownInputs, _ = redact.Walk(shownInputs, red).(*dict.Map)
 	}
-	automations.CompactJobInputs(shownInputs)
+	shownInputs = automations.CompactJobInputs(shownInputs)
 	shown := encode(shownInputs)
 	id := jobs.NewJobID()
 	var done <-chan *jobs.Finished

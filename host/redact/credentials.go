@@ -152,34 +152,65 @@ func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
 	return out
 }
 
-// Inputs returns a copy of a run's inputs dictionary for display and
-// storage: credential headers (request_headers and webhook_data's
-// RequestHeader) and credential parameters (request_params) are replaced
-// by "[redacted]", and every other string is redacted with r. The
-// automation itself gets the real values.
+// Inputs returns a run's inputs dictionary for display and storage:
+// credential headers (request_headers and webhook_data's RequestHeader)
+// and credential parameters (request_params) are replaced by
+// "[redacted]", and every other string is redacted with r. The automation
+// itself gets the real values: in is never modified. Like Walk, the
+// result shares with in the parts that nothing changed (in itself when
+// nothing did): copying all of a job's inputs for every durable 202 cost
+// more than their redaction. So the result must not be modified in place
+// (automations.CompactJobInputs copies what it changes).
 func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
-	out := in.Clone()
-	markKeys(out.Value("request_headers"), func(k string) bool { return CredentialHeader(k, extra...) })
-	markKeys(out.Value("request_params"), CredentialParam)
-	if wd, ok := out.Value("webhook_data").(*dict.Map); ok {
-		markKeys(wd.Value("RequestHeader"), func(k string) bool { return CredentialHeader(k, extra...) })
+	if in == nil {
+		return nil
+	}
+	out := in
+	if m, ok := markKeys(in.Value("request_headers"), extra, false); ok {
+		out = withValue(out, in, "request_headers", m)
+	}
+	if m, ok := markKeys(in.Value("request_params"), nil, true); ok {
+		out = withValue(out, in, "request_params", m)
+	}
+	if wd, ok := in.Value("webhook_data").(*dict.Map); ok {
+		if m, ok := markKeys(wd.Value("RequestHeader"), extra, false); ok {
+			out = withValue(out, in, "webhook_data", withValue(wd, wd, "RequestHeader", m))
+		}
 	}
 	m, _ := r.Value(out).(*dict.Map)
 	return m
 }
 
-// markKeys replaces the values of the keys of v (a *dict.Map) that match.
-func markKeys(v any, match func(string) bool) {
+// markKeys returns v (a *dict.Map) with the values of its credential keys
+// replaced by Marker, a copy, and true; v itself and false when it holds
+// none. Its credential keys are its CredentialParam names with params,
+// else its CredentialHeader names with extra.
+func markKeys(v any, extra []string, params bool) (*dict.Map, bool) {
 	m, ok := v.(*dict.Map)
 	if !ok {
-		return
+		return nil, false
 	}
-	m.Range(func(k string, _ any) bool {
-		if match(k) {
-			m.Set(k, Marker)
+	var out *dict.Map
+	for _, k := range m.Keys() {
+		if params && CredentialParam(k) || !params && CredentialHeader(k, extra...) {
+			out = withValue(out, m, k, Marker)
 		}
-		return true
-	})
+	}
+	return out, out != nil
+}
+
+// withValue sets k to v in out, a copy of orig made when out is nil or orig
+// itself, and returns out.
+func withValue(out, orig *dict.Map, k string, v any) *dict.Map {
+	if out == nil || out == orig {
+		out = dict.New(orig.Len())
+		vals := orig.Values()
+		for i, key := range orig.Keys() {
+			out.Set(key, vals[i])
+		}
+	}
+	out.Set(k, v)
+	return out
 }
 
 // Body returns a request body as records keep it: a form
