@@ -464,7 +464,7 @@ func markCredentials(v any) (any, bool) {
 			}
 		}
 		if out == nil {
-			return t, false
+			return v, false // t boxed again would be an allocation
 		}
 		return out, true
 	}

@@ -94,7 +94,7 @@ func walk(v any, red func(string) string) (any, bool) {
 			}
 		}
 		if out == nil {
-			return t, false
+			return v, false // t boxed again would be an allocation
 		}
 		return out, true
 	}
