@@ -2,6 +2,7 @@ package automations
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/hookhost/hookhost/templates/dict"
 )
@@ -9,7 +10,9 @@ import (
 // WebhookData is Azure Automation's WebhookData, which a job's run gets as
 // webhook_data: the webhook's name, the request headers with their
 // original names (a repeated header's values joined with ", " in order),
-// and the body.
+// and the body. RequestBody shares r.Body's memory, as WebhookInputs'
+// request_body does (a copy was a body-sized allocation for every durable
+// 202): r.Body must not change while the dictionary is in use.
 func WebhookData(name string, r HTTPRequest) *dict.Map {
 	hs := dict.New(len(r.Headers))
 	// A repeated header's later values, joined to its first once all are
@@ -30,7 +33,7 @@ func WebhookData(name string, r HTTPRequest) *dict.Map {
 	for name, vals := range more {
 		hs.Set(name, hs.Value(name).(string)+", "+strings.Join(vals, ", "))
 	}
-	return dict.Of("WebhookName", name, "RequestHeader", hs, "RequestBody", string(r.Body))
+	return dict.Of("WebhookName", name, "RequestHeader", hs, "RequestBody", unsafe.String(unsafe.SliceData(r.Body), len(r.Body)))
 }
 
 // CompactJobInputs returns a job record's copy of its inputs
@@ -49,15 +52,24 @@ func CompactJobInputs(inputs *dict.Map) *dict.Map {
 	if inputs == nil {
 		return nil
 	}
-	wd, ok := inputs.Value("webhook_data").(*dict.Map)
+	wd, ok := CompactsRequestBody(inputs)
 	if !ok {
 		return inputs
 	}
-	body, ok := wd.Value("RequestBody").(string)
-	if !ok || body == "" || body != inputs.Value("request_body") {
-		return inputs
-	}
 	return withValue(inputs, "webhook_data", without(wd, "RequestBody"))
+}
+
+// CompactsRequestBody reports whether CompactJobInputs leaves
+// webhook_data's RequestBody out of inputs, and returns webhook_data: for
+// those who write the compacted inputs without making them (a durable
+// 202 encodes them as it would CompactJobInputs' copy).
+func CompactsRequestBody(inputs *dict.Map) (*dict.Map, bool) {
+	wd, ok := inputs.Value("webhook_data").(*dict.Map)
+	if !ok {
+		return nil, false
+	}
+	body, ok := wd.Value("RequestBody").(string)
+	return wd, ok && body != "" && body == inputs.Value("request_body")
 }
 
 // withValue is a shallow copy of m with k set to v.
