@@ -120,32 +120,67 @@ func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, cred
 // load of durable 202s on PostgreSQL, and a large body was encoded three
 // times.
 func encodeJobInputs(real, shown *dict.Map) (realJSON, shownJSON []byte) {
-	body, _ := real.Value("request_body").(string)
+	var room [8]inputSpan // most inputs' shareable values: a few maps, the body
 	var e inputsEncoder
-	e.b = make([]byte, 0, 1024+2*len(body)+len(body)/4)
-	e.object(real, 0, true)
+	e.b = make([]byte, 0, jsonSizeHint(real)+sizeSlack)
+	spans := e.object(real, 0, room[:0], true)
 	realJSON, e.real = e.b, e.b
-	_, e.compact = automations.CompactsRequestBody(shown)
-	e.b = make([]byte, 0, len(realJSON)+256)
-	e.object(shown, 0, false)
+	wd, compact := automations.CompactsRequestBody(shown)
+	size := jsonSizeHint(shown)
+	if e.compact = compact; compact {
+		size -= len(`,"RequestBody":`) + jsonSizeHint(wd.Value("RequestBody"))
+	}
+	e.b = make([]byte, 0, size+sizeSlack)
+	e.object(shown, 0, spans, false)
 	return realJSON, e.b
+}
+
+// sizeSlack is room for what jsonSizeHint leaves out (a short string's
+// escapes, a number's digits).
+const sizeSlack = 64
+
+// jsonSizeHint is about the length of v's JSON, to allocate it once: a
+// long string's quotes and backslashes are counted, other escapes are
+// not.
+func jsonSizeHint(v any) int {
+	switch t := v.(type) {
+	case string:
+		n := len(t) + 2
+		if len(t) >= 256 {
+			n += strings.Count(t, `"`) + strings.Count(t, `\`)
+		}
+		return n
+	case *dict.Map:
+		n := 2
+		vals := t.Values()
+		for i, k := range t.Keys() {
+			n += len(k) + 4 + jsonSizeHint(vals[i])
+		}
+		return n
+	case []any:
+		n := 2
+		for _, x := range t {
+			n += 1 + jsonSizeHint(x)
+		}
+		return n
+	}
+	return 8
 }
 
 // inputsEncoder writes a job's inputs, then their shown copy, as
 // dict.Encode writes them (compact).
 type inputsEncoder struct {
 	b []byte
-	// real is the inputs' JSON once written, and spans where it holds
-	// each value of the inputs' top level and of their webhook_data;
-	// while the inputs are written, real is nil and spans index b.
-	real  []byte
-	spans []inputSpan
+	// real is the inputs' JSON once written (the spans of their
+	// shareable values, top level and webhook_data's, index it); nil
+	// while they are written (the spans index b).
+	real []byte
 	// compact is set while the shown copy is written when its
 	// webhook_data's RequestBody is left out (CompactJobInputs).
 	compact bool
 }
 
-// inputSpan is where a value (a string or a *dict.Map) is in a JSON text.
+// inputSpan is where a value is in a JSON text.
 type inputSpan struct {
 	v        any
 	from, to int
@@ -155,9 +190,22 @@ type inputSpan struct {
 // encodes: shorter ones cost less to encode than to look up.
 const minSpanLen = 32
 
-// object appends m (the inputs at depth 0, their webhook_data at 1); with
-// record, the spans of its values.
-func (e *inputsEncoder) object(m *dict.Map, depth int, record bool) {
+// shareable reports whether the encoder copies v where it comes again: a
+// string of minSpanLen bytes or more, or a map (the same one, unchanged).
+func shareable(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return len(t) >= minSpanLen
+	case *dict.Map:
+		return true
+	}
+	return false
+}
+
+// object appends m (the inputs at depth 0, their webhook_data at 1),
+// copying the values it finds in spans. With record, it appends the spans
+// of m's shareable values to spans; it returns spans.
+func (e *inputsEncoder) object(m *dict.Map, depth int, spans []inputSpan, record bool) []inputSpan {
 	e.b = append(e.b, '{')
 	keys, vals := m.Keys(), m.Values()
 	n := 0
@@ -173,45 +221,35 @@ func (e *inputsEncoder) object(m *dict.Map, depth int, record bool) {
 		e.b = append(dict.AppendJSONChars(append(e.b, '"'), k), '"', ':')
 		from := len(e.b)
 		wd, isMap := v.(*dict.Map)
+		share := shareable(v)
 		switch {
 		case depth == 0 && k == "webhook_data" && isMap && (record || e.compact):
-			e.object(wd, 1, record)
-		case !e.copy(v):
+			spans = e.object(wd, 1, spans, record)
+		case !share || !e.copy(v, spans):
 			e.b = dict.AppendJSON(e.b, v, "")
 		}
-		if record {
-			e.spans = append(e.spans, inputSpan{v: v, from: from, to: len(e.b)})
+		if record && share {
+			spans = append(spans, inputSpan{v: v, from: from, to: len(e.b)})
 		}
 	}
 	e.b = append(e.b, '}')
+	return spans
 }
 
-// copy appends v's JSON from where it was written already, and reports
-// whether it was.
-func (e *inputsEncoder) copy(v any) bool {
+// copy appends v's JSON (v is shareable) from where spans says it was
+// written already, and reports whether it was.
+func (e *inputsEncoder) copy(v any, spans []inputSpan) bool {
 	src := e.real
 	if src == nil {
 		src = e.b
 	}
-	for _, s := range e.spans {
-		if same(s.v, v) {
+	for _, s := range spans {
+		// Both hold a string or a *dict.Map: comparable, the same string
+		// compared by its pointer first.
+		if s.v == v {
 			e.b = append(e.b, src[s.from:s.to]...)
 			return true
 		}
-	}
-	return false
-}
-
-// same reports whether a and b are the same map, or equal strings of
-// minSpanLen bytes or more.
-func same(a, b any) bool {
-	switch t := b.(type) {
-	case string:
-		u, ok := a.(string)
-		return ok && len(t) >= minSpanLen && u == t
-	case *dict.Map:
-		u, ok := a.(*dict.Map)
-		return ok && u == t
 	}
 	return false
 }
