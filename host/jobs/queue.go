@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -356,7 +355,7 @@ func (it *insertItem) encodedArgs() ([]byte, error) {
 	if it.encoded != nil {
 		return it.encoded, nil
 	}
-	return json.Marshal(it.args)
+	return it.args.encode()
 }
 
 // inputs returns the job's real inputs as stored in hookhost_job_inputs
@@ -428,7 +427,7 @@ func newInsertItem(id string, req *Request) *insertItem {
 		args: runArgs{JobID: id, WebhookID: req.WebhookID, Handler: req.Handler, Automation: req.Automation,
 			Explicit: o.MaxAttempts > 0, TimeoutMS: min(timeout, MaxTimeout).Milliseconds(),
 			Concurrency: o.Concurrency, CallbackURL: o.CallbackURL, CredentialHeaders: req.CredentialHeaders}}
-	it.encoded, _ = json.Marshal(it.args)
+	it.encoded, _ = it.args.encode()
 	return it
 }
 
