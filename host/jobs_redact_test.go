@@ -88,3 +88,41 @@ func logText(l []jobs.LogEntry) string {
 	}
 	return sb.String()
 }
+
+// TestJobs_ShownInputsHideCredentialFields: a durable job's stored inputs
+// (what its record and /webhook-jobs show) hide a credential field of a
+// form or JSON body and of a nested query parameter, as a synchronous
+// run's record does (review rev3: the job kept them), while the
+// automation got the real value.
+func TestJobs_ShownInputsHideCredentialFields(t *testing.T) {
+	t.Parallel()
+	const value = "hunter22hunter"
+	tests := []struct{ name, query, contentType, body string }{
+		{"FormBody", "", "application/x-www-form-urlencoded", "password=" + value + "&a=1"},
+		{"JSONBody", "", "application/json", `{"user":{"password":"` + value + `"}}`},
+		{"NestedQuery", "?a[api_token]=" + value, "application/json", `{}`},
+	}
+	for _, be := range jobBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupJobs(t, be)
+			b.createAutomation(t, "seen", "start:\n  return:\n    body: {{request_body}} {{request_params|json_encode}}\n", "")
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					wid, tok := b.createWebhook(t, "seen-"+strings.ToLower(tt.name),
+						"automation/seen:\n  uri: cerb:automation:seen\n  job:\n    wait_ms@int: 10000\n")
+					r := b.do(t, http.MethodPost, "/webhooks/"+tok+tt.query, tt.contentType, tt.body)
+					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+					require.Contains(t, string(r.Body), value, "the automation got the real value")
+					list, _, err := b.srv.jobs.List(context.Background(), jobs.Filter{WebhookID: wid})
+					require.NoError(t, err)
+					require.Len(t, list, 1)
+					j, err := b.srv.jobs.Get(context.Background(), list[0].ID)
+					require.NoError(t, err)
+					require.NotContains(t, string(j.Inputs), value)
+					require.Contains(t, string(j.Inputs), redact.Marker)
+				})
+			}
+		})
+	}
+}

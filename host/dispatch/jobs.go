@@ -192,6 +192,8 @@ const minSpanLen = 32
 
 // shareable reports whether the encoder copies v where it comes again: a
 // string of minSpanLen bytes or more, or a map (the same one, unchanged).
+// Only comparable types may be shareable: the copies are found with ==,
+// which panics on a slice ([]any) at run time.
 func shareable(v any) bool {
 	switch t := v.(type) {
 	case string:

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/hookhost/hookhost/host/verify"
 	"github.com/hookhost/hookhost/templates/dict"
@@ -154,8 +155,11 @@ func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
 
 // Inputs returns a run's inputs dictionary for display and storage:
 // credential headers (request_headers and webhook_data's RequestHeader)
-// and credential parameters (request_params) are replaced by
-// "[redacted]", and every other string is redacted with r. The automation
+// and credential parameters (request_params, at any depth: a[api_token])
+// are replaced by "[redacted]", a form or JSON request_body (and
+// webhook_data's RequestBody, the same text) has its credential fields
+// replaced as Body does, as a synchronous run's record has them, and
+// every other string is redacted with r. The automation
 // itself gets the real values: in is never modified. Like Walk, the
 // result shares with in the parts that nothing changed (in itself when
 // nothing did): copying all of a job's inputs for every durable 202 cost
@@ -166,33 +170,64 @@ func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 		return nil
 	}
 	out := in
-	if m, ok := markKeys(in.Value("request_headers"), extra, false); ok {
+	if m, ok := markKeys(in.Value("request_headers"), extra); ok {
 		out = withValue(out, in, "request_headers", m)
 	}
-	if m, ok := markKeys(in.Value("request_params"), nil, true); ok {
+	if m, ok := markCredentials(in.Value("request_params")); ok {
 		out = withValue(out, in, "request_params", m)
 	}
+	body, _ := in.Value("request_body").(string)
+	shownBody, bodyChanged := inputsBody(in, body)
+	if bodyChanged {
+		out = withValue(out, in, "request_body", shownBody)
+	}
 	if wd, ok := in.Value("webhook_data").(*dict.Map); ok {
-		if m, ok := markKeys(wd.Value("RequestHeader"), extra, false); ok {
-			out = withValue(out, in, "webhook_data", withValue(wd, wd, "RequestHeader", m))
+		shownWD := wd
+		if m, ok := markKeys(wd.Value("RequestHeader"), extra); ok {
+			shownWD = withValue(shownWD, wd, "RequestHeader", m)
+		}
+		if rb, ok := wd.Value("RequestBody").(string); ok && bodyChanged && rb == body {
+			shownWD = withValue(shownWD, wd, "RequestBody", shownBody)
+		}
+		if shownWD != wd {
+			out = withValue(out, in, "webhook_data", shownWD)
 		}
 	}
 	m, _ := r.Value(out).(*dict.Map)
 	return m
 }
 
-// markKeys returns v (a *dict.Map) with the values of its credential keys
-// replaced by Marker, a copy, and true; v itself and false when it holds
-// none. Its credential keys are its CredentialParam names with params,
-// else its CredentialHeader names with extra.
-func markKeys(v any, extra []string, params bool) (*dict.Map, bool) {
+// inputsBody is a run's request_body with its credential fields redacted
+// (Body, by the request's content_type header in request_headers) and
+// true, or body and false when that changes nothing. The body is read in
+// place, not copied.
+func inputsBody(in *dict.Map, body string) (string, bool) {
+	if body == "" {
+		return body, false
+	}
+	ct := ""
+	if hs, ok := in.Value("request_headers").(*dict.Map); ok {
+		ct, _ = hs.Value("content_type").(string)
+	}
+	b := unsafe.Slice(unsafe.StringData(body), len(body))
+	nb := Body(b, ct)
+	if len(nb) == len(b) && unsafe.SliceData(nb) == unsafe.SliceData(b) {
+		return body, false
+	}
+	return string(nb), true
+}
+
+// markKeys returns v (a *dict.Map) with the values of its credential
+// headers (CredentialHeader with extra) replaced by Marker, a copy, and
+// true; v itself and false when it holds none.
+func markKeys(v any, extra []string) (*dict.Map, bool) {
 	m, ok := v.(*dict.Map)
 	if !ok {
 		return nil, false
 	}
 	var out *dict.Map
 	for _, k := range m.Keys() {
-		if params && CredentialParam(k) || !params && CredentialHeader(k, extra...) {
+		if CredentialHeader(k, extra...) {
 			out = withValue(out, m, k, Marker)
 		}
 	}

@@ -25,9 +25,23 @@ func clonedInputs(r *Redactor, in *dict.Map, extra ...string) *dict.Map {
 	}
 	header := func(k string) bool { return CredentialHeader(k, extra...) }
 	mark(out.Value("request_headers"), header)
-	mark(out.Value("request_params"), CredentialParam)
+	if p, changed := markCredentials(out.Value("request_params")); changed {
+		out.Set("request_params", p)
+	}
+	body, _ := out.Value("request_body").(string)
+	ct := ""
+	if hs, ok := out.Value("request_headers").(*dict.Map); ok {
+		ct, _ = hs.Value("content_type").(string)
+	}
+	shown := string(Body([]byte(body), ct))
+	if out.Has("request_body") {
+		out.Set("request_body", shown)
+	}
 	if wd, ok := out.Value("webhook_data").(*dict.Map); ok {
 		mark(wd.Value("RequestHeader"), header)
+		if rb, ok := wd.Value("RequestBody").(string); ok && rb == body {
+			wd.Set("RequestBody", shown)
+		}
 	}
 	m, _ := r.Value(out).(*dict.Map)
 	return m
@@ -64,6 +78,11 @@ func TestInputs(t *testing.T) {
 		{name: "StoredSecret", in: inputs(plain(), dict.New(0), dict.New(0), `{"v":"s3cr3t-value"}`)},
 		{name: "SecretInList", in: dict.Of("inputs", []any{"ok", dict.Of("k", "s3cr3t-value")})},
 		{name: "NotMaps", in: dict.Of("request_headers", "x", "request_params", []any{"y"}, "webhook_data", "z"), same: true},
+		{name: "NestedParam", in: inputs(plain(), dict.Of("a", dict.Of("api_token", "abcdefgh", "b", "c")), dict.New(0), "")},
+		{name: "JSONBodyField", in: inputs(plain(), dict.New(0), dict.New(0), `{"password":"hunter22hunter","a":1}`)},
+		{name: "FormBodyField", in: inputs(dict.Of("content_type", "application/x-www-form-urlencoded"),
+			dict.Of("password", "hunter22hunter"), dict.New(0), "password=hunter22hunter&a=1")},
+		{name: "TextBody", in: inputs(dict.Of("content_type", "text/plain"), dict.New(0), dict.New(0), "password=hunter22hunter"), same: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,4 +110,36 @@ func TestWalk_UnchangedAllocates(t *testing.T) {
 	red := r.Redact
 	allocs := testing.AllocsPerRun(100, func() { Walk(v, red) })
 	require.Zero(t, allocs)
+}
+
+// TestInputs_CredentialFields: a job's shown inputs hide credential fields
+// in a form or JSON body and in nested parameters, as a synchronous run's
+// record does (review rev3: they kept them), and keep request_body and
+// webhook_data's RequestBody equal, so that the shown copy is compacted.
+func TestInputs_CredentialFields(t *testing.T) {
+	t.Parallel()
+	r := New("unrelated-secret")
+	const value = "hunter22hunter"
+	tests := []struct {
+		name, contentType, body string
+		params                  *dict.Map
+	}{
+		{"Form", "application/x-www-form-urlencoded", "password=" + value, dict.Of("password", value)},
+		{"JSON", "application/json", `{"user":{"password":"` + value + `"}}`, dict.New(0)},
+		{"NestedQuery", "", "", dict.Of("a", dict.Of("api_token", value))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := dict.Of("request_headers", dict.Of("content_type", tt.contentType), "request_params", tt.params,
+				"request_body", tt.body, "webhook_data", dict.Of("RequestBody", tt.body))
+			before := string(encode(in))
+			got := r.Inputs(in)
+			shown := string(encode(got))
+			require.NotContains(t, shown, value)
+			require.Contains(t, shown, Marker)
+			require.Equal(t, got.Value("request_body"), got.Value("webhook_data").(*dict.Map).Value("RequestBody"))
+			require.Equal(t, before, string(encode(in)), "the inputs given are not modified")
+		})
+	}
 }
