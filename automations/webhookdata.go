@@ -36,33 +36,16 @@ func WebhookData(name string, r HTTPRequest) *dict.Map {
 	return dict.Of("WebhookName", name, "RequestHeader", hs, "RequestBody", unsafe.String(unsafe.SliceData(r.Body), len(r.Body)))
 }
 
-// CompactJobInputs returns a job record's copy of its inputs
-// (webhook.respond inputs with webhook_data, redacted) without
-// webhook_data's RequestBody when it is their request_body, as it is for
-// every body but a multipart one (whose request_body is empty): each copy
-// held the body twice. inputs is never modified, and may share its values
-// with the real inputs (redact.Redactor.Inputs copies only what it
-// changes): the result is a copy of inputs and of its webhook_data, the
-// rest shared, or inputs itself when there is nothing to leave out.
+// CompactsRequestBody reports whether a job record's inputs (the shown
+// copy webhook.respond's inputs with webhook_data, redacted) leave
+// webhook_data's RequestBody out, and returns webhook_data: they do when
+// it is their request_body, as it is for every body but a multipart one
+// (whose request_body is empty), since each copy held the body twice. A
+// durable 202 writes the compacted copy as it encodes it (dispatch).
 // ExpandJobInputs puts RequestBody back where a record's inputs are shown.
 // The real inputs, which the job's run reads, keep it: a server of an
 // earlier version may run the job (during a rolling upgrade, or after a
 // rollback), and it would give the automation an empty RequestBody.
-func CompactJobInputs(inputs *dict.Map) *dict.Map {
-	if inputs == nil {
-		return nil
-	}
-	wd, ok := CompactsRequestBody(inputs)
-	if !ok {
-		return inputs
-	}
-	return withValue(inputs, "webhook_data", without(wd, "RequestBody"))
-}
-
-// CompactsRequestBody reports whether CompactJobInputs leaves
-// webhook_data's RequestBody out of inputs, and returns webhook_data: for
-// those who write the compacted inputs without making them (a durable
-// 202 encodes them as it would CompactJobInputs' copy).
 func CompactsRequestBody(inputs *dict.Map) (*dict.Map, bool) {
 	wd, ok := inputs.Value("webhook_data").(*dict.Map)
 	if !ok {
@@ -72,37 +55,11 @@ func CompactsRequestBody(inputs *dict.Map) (*dict.Map, bool) {
 	return wd, ok && body != "" && body == inputs.Value("request_body")
 }
 
-// withValue is a shallow copy of m with k set to v.
-func withValue(m *dict.Map, k string, v any) *dict.Map {
-	c := dict.New(m.Len())
-	vals := m.Values()
-	for i, key := range m.Keys() {
-		if key == k {
-			c.Set(key, v)
-		} else {
-			c.Set(key, vals[i])
-		}
-	}
-	return c
-}
-
-// without is a shallow copy of m without k.
-func without(m *dict.Map, k string) *dict.Map {
-	c := dict.New(m.Len() - 1)
-	vals := m.Values()
-	for i, key := range m.Keys() {
-		if key != k {
-			c.Set(key, vals[i])
-		}
-	}
-	return c
-}
-
-// ExpandJobInputs undoes CompactJobInputs: a webhook_data without
-// RequestBody gets the inputs' request_body (which, in a record's
-// redacted copy, is the body redacted as RequestBody was). Inputs stored
-// before CompactJobInputs existed hold RequestBody and are left as they
-// are.
+// ExpandJobInputs undoes the compaction (CompactsRequestBody): a
+// webhook_data without RequestBody gets the inputs' request_body (which,
+// in a record's redacted copy, is the body redacted as RequestBody was).
+// Inputs stored before the compaction existed hold RequestBody and are
+// left as they are.
 func ExpandJobInputs(inputs *dict.Map) {
 	wd, ok := inputs.Value("webhook_data").(*dict.Map)
 	if !ok || wd.Has("RequestBody") {

@@ -97,7 +97,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 
 // jobInputs returns a job's inputs encoded, and the copy of them its
 // records show (redacted with red, the caller's credentials in headers
-// too, and compacted: automations.CompactJobInputs).
+// too, and compacted: automations.CompactsRequestBody).
 func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, credHeaders []string) (real, shown []byte) {
 	shownInputs := red.Inputs(inputs, credHeaders...)
 	if caller := red.CallerRedaction(headers, credHeaders...); caller != nil {
@@ -111,8 +111,9 @@ func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, cred
 
 // encodeJobInputs returns a job's inputs and their shown copy (what
 // redact.Redactor.Inputs made of them, with the caller's credentials
-// redacted) encoded as dispatch.encode encodes them, the shown copy as
-// automations.CompactJobInputs would leave it, without making that copy.
+// redacted) encoded as dispatch.encode encodes them, the shown copy
+// without webhook_data's RequestBody where automations.CompactsRequestBody
+// says so, without making that copy.
 // The two share most of their values (the shown copy shares with the
 // inputs what redaction did not change, and webhook_data's RequestBody is
 // request_body): each value is encoded once, and its bytes copied where it
@@ -176,7 +177,7 @@ type inputsEncoder struct {
 	// while they are written (the spans index b).
 	real []byte
 	// compact is set while the shown copy is written when its
-	// webhook_data's RequestBody is left out (CompactJobInputs).
+	// webhook_data's RequestBody is left out (automations.CompactsRequestBody).
 	compact bool
 }
 

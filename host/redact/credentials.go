@@ -164,7 +164,7 @@ func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
 // result shares with in the parts that nothing changed (in itself when
 // nothing did): copying all of a job's inputs for every durable 202 cost
 // more than their redaction. So the result must not be modified in place
-// (automations.CompactJobInputs copies what it changes).
+// (its compacted record copy is written, not made: dispatch).
 func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 	if in == nil {
 		return nil

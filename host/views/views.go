@@ -107,7 +107,7 @@ func Job(j *jobs.Job, level JobLevel, red *redact.Redactor) api.Job {
 
 // jobInputs shows a job's stored inputs as its run has them: with
 // webhook_data's RequestBody, which a job stores once, as request_body
-// (automations.CompactJobInputs), and redacted.
+// (automations.CompactsRequestBody), and redacted.
 func jobInputs(stored json.RawMessage, red *redact.Redactor) json.RawMessage {
 	v, err := dict.DecodeJSON(stored)
 	if err != nil {
