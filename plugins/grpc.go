@@ -239,19 +239,21 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 		// The stream keeps host with the pending run (c.host finds it
 		// there).
 		var rs *runStream
+		settled := false
 		if rs, err = c.liveStream(); err == nil {
-			r, err = rs.runFor(ctx, req, runSize(req), host)
+			r, settled, err = rs.runFor(ctx, req, runSize(req), host)
 		}
 		if err == nil {
 			results = rs.results
 		}
-		if err == nil && rs.reuse {
-			// Answered on the run socket: its message was encoded before
-			// it was written, and let go of once written (sendLoop), so
-			// nothing uses req any more (gRPC may keep a message after
-			// Send). A run that failed (its context ended, the stream
-			// broke) may still be in a message being encoded: its request
-			// is not reused.
+		if settled {
+			// Answered on the run socket once its message was sent: it
+			// was encoded before it was written, and let go of once
+			// written (sendLoop), so nothing uses req any more (gRPC may
+			// keep a message after Send). A run that failed (its context
+			// ended, the stream broke), or whose answer came while its
+			// message was being sent, may still be in a message being
+			// encoded: its request is not reused.
 			*req = pb.RunRequest{} // keeps nothing of this run alive
 			c.requests.Put(req)
 		}

@@ -44,6 +44,9 @@ type runStream struct {
 	cancels []uint64
 	err     error // why the stream broke; nil while it serves
 	sent    sentScripts
+	// batches counts the messages the send loop took runs for; writing,
+	// with reuse, is the one it is sending (0: none).
+	batches, writing uint64
 	// reuse is set when st is done with a message when Send returns (the
 	// run socket encodes it; gRPC may keep it): the send loop then reuses
 	// the message and gives its runs' slice back, two allocations a
@@ -71,6 +74,10 @@ type runStream struct {
 type pendingRun struct {
 	ch   chan streamReply
 	host Host
+	// batch is the message the send loop took the run for (runStream's
+	// batches), 0 while the run is queued: an answer to a queued run is a
+	// protocol error, as its request is still to be encoded.
+	batch uint64
 }
 
 // streamReply is the answer to one streamed run: its result, or why the
@@ -78,6 +85,11 @@ type pendingRun struct {
 type streamReply struct {
 	res *pb.RunStreamResult
 	err error
+	// settled is set when, with reuse, the answer came once the run's
+	// message was sent: the stream is done with the run's request (not so
+	// on gRPC, which may keep a message after Send, nor for an answer that
+	// came while the message was being sent).
+	settled bool
 }
 
 // runConn carries a run stream's messages: a gRPC RunStream, or a run
@@ -136,20 +148,23 @@ func (rs *runStream) broken() bool {
 // run sends r and waits for its result, ctx's end, or the stream's. r may
 // leave its script out (scripts.go); then r is changed meanwhile.
 func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
-	return rs.runFor(ctx, r, size, nil)
+	resp, _, err := rs.runFor(ctx, r, size, nil)
+	return resp, err
 }
 
-// runFor is run with host answering the run's callbacks (hostOf).
-func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, host Host) (*pb.RunResponse, error) {
+// runFor is run with host answering the run's callbacks (hostOf). settled
+// reports that the stream is done with r and what it refers to (with
+// reuse, and an answer that came once r's message was sent).
+func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, host Host) (resp *pb.RunResponse, settled bool, err error) {
 	script, policy := r.GetScript(), r.GetPolicy()
-	resp, err := rs.runOnce(ctx, r, size, true, host)
+	resp, settled, err = rs.runOnce(ctx, r, size, true, host)
 	if err != nil || !r.GetScriptOmitted() || resp.GetError().GetCode() != codeScriptUnknown {
-		return resp, err
+		return resp, settled, err
 	}
 	if err := ctx.Err(); err != nil {
 		// Ended before it could go again: the run's end, not a code that
 		// is for the host alone.
-		return nil, status.FromContextError(err).Err()
+		return nil, false, status.FromContextError(err).Err()
 	}
 	// The extension does not have the script: again, with it.
 	r.Script, r.Policy, r.ScriptOmitted = script, policy, false
@@ -157,7 +172,7 @@ func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, hos
 }
 
 // runOnce is run's one attempt; mayOmit lets r leave its script out.
-func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, mayOmit bool, host Host) (*pb.RunResponse, error) {
+func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, mayOmit bool, host Host) (*pb.RunResponse, bool, error) {
 	ch, _ := rs.replies.Get().(chan streamReply)
 	if ch == nil {
 		ch = make(chan streamReply, 1)
@@ -171,12 +186,12 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		// Ended already: nothing to send, and no answer to wait for (an
 		// answer arriving before the select below noticed ctx's end would
 		// have been taken as the run's).
-		return nil, status.FromContextError(err).Err()
+		return nil, false, status.FromContextError(err).Err()
 	}
 	rs.mu.Lock()
 	if err := rs.err; err != nil {
 		rs.mu.Unlock()
-		return nil, err
+		return nil, false, err
 	}
 	if rs.omitLocked(r) && mayOmit {
 		size -= len(r.GetScript()) + len(r.GetPolicy())
@@ -215,21 +230,22 @@ func (rs *runStream) runOnce(ctx context.Context, r *pb.RunRequest, size int, ma
 		if sent {
 			rs.signal()
 		}
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return nil, false, status.FromContextError(ctx.Err()).Err()
 	}
 }
 
-// response is what a unary Run would have returned.
-func (rep streamReply) response() (*pb.RunResponse, error) {
+// response is what a unary Run would have returned, and whether the
+// stream is done with the run's request (settled, see runFor).
+func (rep streamReply) response() (*pb.RunResponse, bool, error) {
 	switch {
 	case rep.err != nil:
-		return nil, rep.err
+		return nil, false, rep.err
 	case rep.res.GetPanic() != "":
-		return nil, status.Errorf(codes.Internal, "extension panicked: %s", rep.res.GetPanic())
+		return nil, false, status.Errorf(codes.Internal, "extension panicked: %s", rep.res.GetPanic())
 	case rep.res.GetResponse() == nil:
-		return nil, status.Error(codes.Internal, "extension sent an empty run result")
+		return nil, false, status.Error(codes.Internal, "extension sent an empty run result")
 	}
-	return rep.res.GetResponse(), nil
+	return rep.res.GetResponse(), rep.settled, nil
 }
 
 func (rs *runStream) signal() {
@@ -260,6 +276,20 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 			}
 			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
 			rs.cancels = nil
+			if len(runs) > 0 {
+				rs.batches++
+				for _, r := range runs {
+					// Every run queued is pending (runOnce and fail
+					// change both together).
+					id := r.GetCallId()
+					p := rs.pending[id]
+					p.batch = rs.batches
+					rs.pending[id] = p
+				}
+				if rs.reuse {
+					rs.writing = rs.batches
+				}
+			}
 			rs.mu.Unlock()
 			if len(runs) == 0 && len(cancels) == 0 {
 				break
@@ -281,14 +311,13 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 				// the rest).
 				m.Runs, m.Cancel = nil, nil
 				clear(runs)
-				if cap(runs) <= maxKeptBatch {
-					rs.mu.Lock()
-					if rs.runs == nil {
-						// The slice the runs queued in, for the next ones.
-						rs.runs = runs[:0]
-					}
-					rs.mu.Unlock()
+				rs.mu.Lock()
+				rs.writing = 0
+				if rs.runs == nil && cap(runs) <= maxKeptBatch {
+					// The slice the runs queued in, for the next ones.
+					rs.runs = runs[:0]
 				}
+				rs.mu.Unlock()
 			}
 		}
 	}
@@ -337,10 +366,20 @@ func (rs *runStream) recvLoop() {
 	}
 }
 
+// deliver hands rep to the run of call id, unless it is not pending any
+// more. An answer to a run not sent yet breaks the stream: the run's
+// caller would reuse the request (and its inputs) that the send loop is
+// still to encode.
 func (rs *runStream) deliver(id uint64, rep streamReply) {
 	rs.mu.Lock()
 	p, ok := rs.pending[id]
+	if ok && p.batch == 0 {
+		rs.mu.Unlock()
+		rs.fail(status.Errorf(codes.Internal, "run stream: the extension answered call %d before it was sent", id))
+		return
+	}
 	delete(rs.pending, id)
+	rep.settled = rs.reuse && p.batch != rs.writing
 	rs.mu.Unlock()
 	if ok {
 		p.ch <- rep // buffered, and only one reply per run

@@ -1,0 +1,51 @@
+package plugins
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	pb "github.com/hookhost/hookhost/plugins/proto"
+)
+
+// TestRunStream_EarlyAnswerBreaksStream: an extension that answers a call
+// id (sequential: c.next) before the host sent that run breaks the stream.
+// Taken as the run's answer, it would let Client.Run and the runner reuse
+// the request and its inputs buffer while the send loop is still to encode
+// them (review rev2).
+func TestRunStream_EarlyAnswerBreaksStream(t *testing.T) {
+	a, b := net.Pipe()
+	rs := &runStream{st: hostConn{f: newFrameConn(a), in: &pb.RunStreamResponse{}, results: new(sync.Pool)},
+		cancel: func() { _ = a.Close() }, wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}, reuse: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	queued := func(n, pending int) bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return len(rs.runs) == n && len(rs.pending) == pending
+	}
+
+	r1 := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: []byte("1")}
+	go func() { _, _ = rs.run(ctx, r1, runSize(r1)) }()
+	require.Eventually(t, func() bool { return queued(0, 1) }, 5*time.Second, time.Millisecond) // frame 1 is being written (the pipe has no reader yet)
+	r2 := &pb.RunRequest{CallId: 2, Trigger: "t", Inputs: []byte("inputs-of-run-2")}
+	done := make(chan error, 1)
+	go func() { _, err := rs.run(ctx, r2, runSize(r2)); done <- err }()
+	require.Eventually(t, func() bool { return queued(1, 2) }, 5*time.Second, time.Millisecond) // run 2 queued, not sent
+
+	ext := newFrameConn(b)
+	require.NoError(t, ext.write(func(buf []byte) []byte {
+		return appendRunStreamResponse(buf, &pb.RunStreamResponse{Results: []*pb.RunStreamResult{
+			{CallId: 2, Response: &pb.RunResponse{Outcome: &pb.Outcome{Exit: "return"}}}}})
+	}))
+	err := <-done
+	require.Error(t, err, "run 2 reported answered before it was sent")
+	require.Contains(t, err.Error(), "answered call 2 before it was sent")
+	require.True(t, rs.broken())
+}
