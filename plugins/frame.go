@@ -516,6 +516,10 @@ type decodedResult struct {
 // (the strings and bytes in it point into the message's copy, not into
 // it).
 func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
+	// resp must be decodedResult's first field: the constant below does
+	// not compile otherwise (a negative uintptr constant overflows).
+	const _ = -unsafe.Offsetof(decodedResult{}.resp)
+
 	d := (*decodedResult)(unsafe.Pointer(resp)) // resp is d.resp, at offset 0
 	*d = decodedResult{}
 	pool.Put(d)
