@@ -256,6 +256,9 @@ func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, e
 			// encoded: its request is not reused.
 			*req = pb.RunRequest{} // keeps nothing of this run alive
 			c.requests.Put(req)
+			if inv.InputsReleased != nil {
+				*inv.InputsReleased = true
+			}
 		}
 	} else {
 		if host != nil {

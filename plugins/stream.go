@@ -279,12 +279,14 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 			if len(runs) > 0 {
 				rs.batches++
 				for _, r := range runs {
-					// Every run queued is pending (runOnce and fail
-					// change both together).
+					// A run queued is pending (runOnce and fail change
+					// both together), unless another run took its call
+					// id meanwhile.
 					id := r.GetCallId()
-					p := rs.pending[id]
-					p.batch = rs.batches
-					rs.pending[id] = p
+					if p, ok := rs.pending[id]; ok {
+						p.batch = rs.batches
+						rs.pending[id] = p
+					}
 				}
 				if rs.reuse {
 					rs.writing = rs.batches

@@ -214,3 +214,44 @@ func TestClient_InputsFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_InputsReleased: a Client reports a run's inputs released only
+// when the run went over the run socket and was answered; gRPC may keep a
+// message after sending it, so a caller must not reuse the inputs then.
+func TestClient_InputsReleased(t *testing.T) {
+	tests := []struct {
+		name      string
+		socketDir bool // the extension opens a run socket
+		inputs    string
+		fails     bool
+		want      bool // some run released its inputs
+	}{
+		{"run socket", true, `{"n":1}`, false, true},
+		{"run socket, run failed", true, `{"action":"panic"}`, true, false},
+		{"gRPC stream", false, `{"n":1}`, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := ""
+			if tt.socketDir {
+				dir = t.TempDir()
+			}
+			t.Setenv("PLUGIN_UNIX_SOCKET_DIR", dir)
+			c := plugintest.Connect(t, streamExt{})
+			// An answer that comes before the host's send loop saw its
+			// write return does not release the inputs: with want, some
+			// run of many does, never one without.
+			some := false
+			for range 50 {
+				released := false
+				_, err := c.Run(context.Background(), plugins.Invocation{Trigger: "test.stream", Inputs: []byte(tt.inputs), InputsReleased: &released}, nil)
+				require.Equal(t, tt.fails, err != nil, "%v", err)
+				some = some || released
+				if some && tt.want {
+					break
+				}
+			}
+			require.Equal(t, tt.want, some)
+		})
+	}
+}

@@ -223,8 +223,8 @@ type Server struct {
 	ext *Extensions
 	cat *catalog.Catalog
 	log *slog.Logger
-	// wire holds *[]byte buffers that carried the wire form of answered
-	// runs' inputs, for the next runs' (see invoke).
+	// wire holds *wireBuffer values that carried the wire form of
+	// answered runs' inputs, for the next runs' (see invoke).
 	wire sync.Pool
 }
 
@@ -259,7 +259,7 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 		Script: a.Script, Policy: a.PolicyKATA, Inputs: inputs, Deadline: deadline, Simulate: simulate,
 	}
 	wire := false
-	var buf *[]byte // the wire form's buffer, from r.wire
+	var buf *wireBuffer // the wire form's buffer, from r.wire
 	if ext == r.ext.inproc {
 		inv.Commands = r.ext.mgr.CommandNames() // as the manager gives them to its processes: shared, not copied
 		if values != nil {
@@ -268,21 +268,23 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 	} else if inputs == nil {
 		if wire = readsWire(ctx, ext); wire {
 			buf = r.wireBuffer(dict.WireSize(values))
-			*buf = dict.AppendWire(*buf, values, false)
-			inv.Inputs, inv.InputsFormat = *buf, dict.WireVersion
+			buf.b = dict.AppendWire(buf.b, values, false)
+			inv.Inputs, inv.InputsFormat = buf.b, dict.WireVersion
+			inv.InputsReleased = &buf.released
 		} else if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
 	}
 	// Out of process, the manager fills in Commands.
 	out, err := ext.Run(ctx, inv, h)
-	if buf != nil && err == nil && cap(*buf) <= maxKeptInputs {
-		// Answered by an extension process (not r.ext.inproc): its
-		// outcome is the server's own copy of the message it came in,
-		// and the run's message was written before the answer came, so
-		// nothing refers to the buffer any more. A run that failed may
-		// still be in a message being written: its buffer is not reused.
-		*buf = (*buf)[:0]
+	if buf != nil && buf.released && cap(buf.b) <= maxKeptInputs {
+		// Answered by an extension process over its run socket, once the
+		// run's message was written (the Client says so): its outcome is
+		// the server's own copy of the message it came in, so nothing
+		// refers to the buffer any more. A run that failed may still be
+		// in a message being written, and gRPC may keep a message after
+		// sending it: their buffers are not reused.
+		buf.b, buf.released = buf.b[:0], false
 		r.wire.Put(buf)
 	}
 	if wire && err != nil && unsupported(err) {
@@ -291,7 +293,7 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 		if inv.Inputs, err = encode(values); err != nil {
 			return plugins.Outcome{}, err
 		}
-		inv.InputsFormat = ""
+		inv.InputsFormat, inv.InputsReleased = "", nil
 		out, err = ext.Run(ctx, inv, h)
 	}
 	if err != nil {
@@ -303,18 +305,23 @@ func (r *Server) invoke(ctx context.Context, h *callbacks, a *store.Automation, 
 	return out, nil
 }
 
+// wireBuffer is the buffer of a run's inputs in the wire form, and whether
+// the run's Client released it (plugins.Invocation.InputsReleased).
+type wireBuffer struct {
+	b        []byte
+	released bool
+}
+
 // wireBuffer returns an empty buffer with room for n bytes, a kept one when
 // it has.
-func (r *Server) wireBuffer(n int) *[]byte {
-	if b, _ := r.wire.Get().(*[]byte); b != nil {
-		if cap(*b) >= n {
-			return b
+func (r *Server) wireBuffer(n int) *wireBuffer {
+	if b, _ := r.wire.Get().(*wireBuffer); b != nil {
+		if cap(b.b) < n {
+			b.b = make([]byte, 0, n)
 		}
-		*b = make([]byte, 0, n)
 		return b
 	}
-	b := make([]byte, 0, n)
-	return &b
+	return &wireBuffer{b: make([]byte, 0, n)}
 }
 
 // unsupported reports whether err is an extension's CodeUnsupported (kept
