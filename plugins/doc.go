@@ -40,6 +40,14 @@
 // plugins/plugintest holds an in-process gRPC harness and the conformance
 // suite every extension passes.
 //
+// # Reusing Return buffers
+//
+// An extension whose every Outcome.Return is a buffer made for that run
+// alone may implement [ReturnReuser]: the SDK hands each Return back once
+// its result was written on the run socket, for a later run. ReuseReturn
+// must be quick, must not block, and may run concurrently with itself and
+// with Run; see [ReturnReuser] for what the extension promises.
+//
 // # Logging
 //
 // Inside an extension process, [Serve] points slog's default logger at the

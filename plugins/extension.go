@@ -26,11 +26,21 @@ type Extension interface {
 
 // ReturnReuser is an Extension that reuses the memory of its runs'
 // Outcome.Return. When a run's result has gone to the host over the run
-// socket, the SDK hands Return back to ReuseReturn: nothing refers to it
-// any more, and the extension may write to it (a buffer for a later run's
-// Return). A Return that goes another way (gRPC, in-process, a result the
-// host no longer wanted) is not handed back. ReuseReturn is called from
-// one goroutine per host connection, concurrently with Run.
+// socket, the SDK hands its Return back to ReuseReturn: the SDK no longer
+// refers to it, and the extension may write to it (a buffer for a later
+// run's Return). A Return that goes another way (gRPC, in-process, a result
+// the host no longer wanted) is not handed back.
+//
+// Implement it only if every Return is a buffer made for that run alone:
+// never shared with another run, cached, kept after Run returns, or part of
+// the Invocation. The SDK cannot check this; a buffer written to while
+// something else still refers to it gives a run another run's result.
+//
+// ReuseReturn is called on the send loop of a host connection after each
+// write, so it must be quick and must not block: the results that follow
+// wait for it. It runs concurrently with Run and with itself (one send loop
+// per host connection). A panic in it is logged and the buffer dropped,
+// as a panic in Run fails that run alone.
 type ReturnReuser interface {
 	ReuseReturn(b []byte)
 }

@@ -519,3 +519,33 @@ func TestRunSocket_ReuseReturn(t *testing.T) {
 		return returned == runs && back == runs
 	}, time.Minute, time.Millisecond)
 }
+
+// panicReuserExt panics in every ReuseReturn, and counts the calls.
+type panicReuserExt struct {
+	echoExt
+	calls atomic.Int32
+}
+
+func (x *panicReuserExt) ReuseReturn([]byte) {
+	x.calls.Add(1)
+	panic("boom in ReuseReturn")
+}
+
+// TestRunSocket_ReuseReturnPanics: a panic in ReuseReturn drops that
+// buffer alone; the extension's send loop, and the stream, keep serving.
+func TestRunSocket_ReuseReturnPanics(t *testing.T) {
+	t.Parallel()
+	ext := &panicReuserExt{}
+	sock := socketServerOf(t, ext)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	defer rs.fail(context.Canceled)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const runs = 10
+	echoRuns(ctx, t, rs, runs)
+	require.Eventually(t, func() bool { return ext.calls.Load() == runs }, time.Minute, time.Millisecond)
+	echoRuns(ctx, t, rs, runs)
+	require.False(t, rs.broken())
+}

@@ -770,7 +770,7 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 				if o := r.GetResponse().GetOutcome(); len(o.GetReturn()) > 0 {
 					ret := o.Return
 					o.Return = nil
-					q.reuser.ReuseReturn(ret)
+					reuseReturn(q.reuser, ret)
 				}
 			}
 		}
@@ -795,6 +795,16 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 			q.mu.Unlock()
 		}
 	}
+}
+
+// reuseReturn hands b back to rr; a panic in it is logged, and b dropped.
+func reuseReturn(rr ReturnReuser, b []byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in extension handler", "method", "ReuseReturn", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	rr.ReuseReturn(b)
 }
 
 // close drops the results not sent and every later one.
