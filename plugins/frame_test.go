@@ -78,15 +78,28 @@ func TestFrame_AsProto(t *testing.T) {
 			require.NoError(t, decodeRunStreamResponse(b, got, nil))
 			clear(b)
 			require.True(t, proto.Equal(m, got), "got %v", got)
-			// With a pool of decoded results, one of them released.
-			pool := new(sync.Pool)
+			// With a pool of decoded results, one of them used and
+			// released. sync.Pool may drop a Put (it does at random under
+			// -race), so d goes to the decoder through pool's New, not
+			// through the Put of releaseResult, and the first result is
+			// decoded into it every time.
 			d := &decodedResult{res: pb.RunStreamResult{CallId: 99, Panic: "old"}}
 			d.resp.Outcome = &d.out
 			d.out.Exit = "old"
-			releaseResult(pool, &d.resp)
+			releaseResult(new(sync.Pool), &d.resp)
+			next := d
+			pool := &sync.Pool{New: func() any {
+				r := next
+				next = new(decodedResult)
+				return r
+			}}
+			require.True(t, d.res.CallId == 0 && d.res.Panic == "" && d.resp.Outcome == nil && d.out.Exit == "", "released: %+v", d)
 			pooled := &pb.RunStreamResponse{}
 			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool))
 			require.True(t, proto.Equal(m, pooled), "pooled: got %v", pooled)
+			if len(m.GetResults()) > 0 {
+				require.Same(t, &d.res, pooled.Results[0], "the released result is reused")
+			}
 		})
 	}
 }
