@@ -497,19 +497,26 @@ func (x *reuserExt) handedBack() (returned, back int) {
 	return returned, back
 }
 
+// openSocketStream opens a run stream to ext over a run socket, and a
+// context for its runs; both end with the test.
+func openSocketStream(t *testing.T, ext Extension) (*runStream, context.Context) {
+	t.Helper()
+	sock := socketServerOf(t, ext)
+	rs, err := openRunStream(nil, sock.path, sock.token)
+	require.NoError(t, err)
+	t.Cleanup(func() { rs.fail(context.Canceled) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return rs, ctx
+}
+
 // TestRunSocket_ReuseReturn: an extension that reuses its Return buffers
 // gets each one back once its result was sent over the run socket, and
 // the host got the result as it was returned.
 func TestRunSocket_ReuseReturn(t *testing.T) {
 	t.Parallel()
 	ext := &reuserExt{returned: map[*byte]bool{}}
-	sock := socketServerOf(t, ext)
-	rs, err := openRunStream(nil, sock.path, sock.token)
-	require.NoError(t, err)
-	defer rs.fail(context.Canceled)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	rs, ctx := openSocketStream(t, ext)
 	const runs = 100
 	echoRuns(ctx, t, rs, runs)
 	// Handed back after the write that carried them, which may come
@@ -536,13 +543,7 @@ func (x *panicReuserExt) ReuseReturn([]byte) {
 func TestRunSocket_ReuseReturnPanics(t *testing.T) {
 	t.Parallel()
 	ext := &panicReuserExt{}
-	sock := socketServerOf(t, ext)
-	rs, err := openRunStream(nil, sock.path, sock.token)
-	require.NoError(t, err)
-	defer rs.fail(context.Canceled)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	rs, ctx := openSocketStream(t, ext)
 	const runs = 10
 	echoRuns(ctx, t, rs, runs)
 	require.Eventually(t, func() bool { return ext.calls.Load() == runs }, time.Minute, time.Millisecond)
