@@ -22,6 +22,12 @@ import (
 // echoExt returns its inputs; a run whose inputs are "panic" panics.
 type echoExt struct{ NoHost }
 
+// run is runFor without a Host, for the tests of the stream itself.
+func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
+	resp, _, err := rs.runFor(ctx, r, size, nil)
+	return resp, err
+}
+
 func (echoExt) Describe(context.Context) (Description, error) { return Description{ID: "echo"}, nil }
 
 func (echoExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {

@@ -145,14 +145,9 @@ func (rs *runStream) broken() bool {
 	return rs.err != nil
 }
 
-// run sends r and waits for its result, ctx's end, or the stream's. r may
-// leave its script out (scripts.go); then r is changed meanwhile.
-func (rs *runStream) run(ctx context.Context, r *pb.RunRequest, size int) (*pb.RunResponse, error) {
-	resp, _, err := rs.runFor(ctx, r, size, nil)
-	return resp, err
-}
-
-// runFor is run with host answering the run's callbacks (hostOf). settled
+// runFor sends r and waits for its result, ctx's end, or the stream's,
+// with host answering the run's callbacks (hostOf). r may leave its script
+// out (scripts.go); then r is changed meanwhile. settled
 // reports that the stream is done with r and what it refers to (with
 // reuse, and an answer that came once r's message was sent).
 func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, host Host) (resp *pb.RunResponse, settled bool, err error) {
