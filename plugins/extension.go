@@ -107,13 +107,15 @@ type Invocation struct {
 	// Outcome.Simulated; the host must not trust a dry run whose outcome
 	// does not say so (an extension built before the field ignores it).
 	Simulate bool
-	// InputsReleased, when not nil, is set by a Client's Run that returns
-	// with nothing of the run's transport referring to Inputs any more:
-	// the run went over the run socket, and its answer came once its
-	// message was sent. The caller may then reuse Inputs' memory; after a
-	// gRPC call (which may keep a message after sending it), an
-	// in-process one or a failure, it is left alone. It never reaches the
-	// extension.
+	// InputsReleased, when not nil, is set by a Client's Run to whether
+	// it returns with nothing of the run's transport referring to Inputs
+	// any more: true when the run went over the run socket and its answer
+	// (an outcome or the extension's error) came once its message was
+	// sent; false after a gRPC call (which may keep a message after
+	// sending it) or a failure of the transport (a context ended, a
+	// broken stream). The caller may reuse Inputs' memory only when true.
+	// It is never sent to an extension process, and an in-process
+	// extension gets it nil.
 	InputsReleased *bool
 }
 

@@ -197,6 +197,12 @@ func (c *Client) Describe(ctx context.Context) (Description, error) {
 // gRPC status errors (google.golang.org/grpc/status); failures the extension
 // reports come back as *Error.
 func (c *Client) Run(ctx context.Context, inv Invocation, host Host) (Outcome, error) {
+	if inv.InputsReleased != nil {
+		// Whether this run released them: a caller may run the same
+		// Invocation again (the manager's retry while an extension stops)
+		// after an earlier run set it (review rev4).
+		*inv.InputsReleased = false
+	}
 	if inv.Values != nil {
 		return Outcome{}, &Error{Code: CodeInputs, Message: "Invocation.Values cannot cross a process boundary; pass Inputs as JSON"}
 	}

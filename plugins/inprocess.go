@@ -48,6 +48,7 @@ func (p inProcess) Run(ctx context.Context, inv Invocation, host Host) (out Outc
 	if host == nil {
 		host = NoHost{}
 	}
+	inv.InputsReleased = nil // the caller's, not the extension's
 	out, err = p.ext.Run(ctx, inv, host)
 	if err != nil {
 		return Outcome{}, AsError(err, CodeInternal)

@@ -167,3 +167,32 @@ func TestAsError(t *testing.T) {
 	}
 	require.Equal(t, "policy: denied (at start:http.request:)", coded.Error())
 }
+
+// seenInvocation records the Invocation its Run was given.
+type seenInvocation struct{ got *plugins.Invocation }
+
+func (s seenInvocation) Describe(context.Context) (plugins.Description, error) {
+	return plugins.Description{ID: "seen", Version: "0.1.0", Triggers: []string{"test.seen"}}, nil
+}
+
+func (s seenInvocation) Run(_ context.Context, inv plugins.Invocation, _ plugins.Host) (plugins.Outcome, error) {
+	*s.got = inv
+	return plugins.Outcome{Exit: plugins.ExitReturn, Return: []byte(`{}`)}, nil
+}
+
+func (s seenInvocation) RunCommand(context.Context, plugins.CommandCall, plugins.Host) ([]byte, error) {
+	return nil, nil
+}
+
+// TestInProcess_InputsReleasedNotPassed: an in-process extension does not
+// get the caller's InputsReleased pointer (review rev4: its doc said it
+// never reaches the extension), and the caller's flag is left as it was.
+func TestInProcess_InputsReleasedNotPassed(t *testing.T) {
+	var got plugins.Invocation
+	released := true
+	_, err := plugins.InProcess(seenInvocation{&got}).Run(context.Background(),
+		plugins.Invocation{Trigger: "test.seen", Inputs: []byte(`{}`), InputsReleased: &released}, nil)
+	require.NoError(t, err)
+	require.Nil(t, got.InputsReleased)
+	require.True(t, released)
+}

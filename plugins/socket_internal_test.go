@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -555,4 +556,35 @@ func TestRunSocket_ReuseReturnPanics(t *testing.T) {
 	require.Eventually(t, func() bool { return ext.calls.Load() == runs }, time.Minute, time.Millisecond)
 	echoRuns(ctx, t, rs, runs)
 	require.False(t, rs.broken())
+}
+
+// oneWayConn is a run stream's connection broken one way: Send fails,
+// Recv waits until the stream is cancelled.
+type oneWayConn struct{ done <-chan struct{} }
+
+func (c oneWayConn) Send(*pb.RunStreamRequest) error { return errors.New("send: broken pipe") }
+
+func (c oneWayConn) Recv() (*pb.RunStreamResponse, error) {
+	<-c.done
+	return nil, context.Canceled
+}
+
+// TestRunStream_SendFailureFailsRuns: a run whose message could not be
+// sent fails with the send's error although Recv goes on waiting (review
+// rev4: the send loop returned and left the runs to wait for their
+// contexts' end, here a minute).
+func TestRunStream_SendFailureFailsRuns(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runStream{st: oneWayConn{done: ctx.Done()}, cancel: cancel, wake: make(chan struct{}, 1),
+		pending: map[uint64]pendingRun{}}
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	t.Cleanup(func() { rs.fail(context.Canceled) })
+	runCtx, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	r := &pb.RunRequest{CallId: 1, Automation: "a", Trigger: "t", Inputs: []byte("1")}
+	_, err := rs.run(runCtx, r, runSize(r))
+	require.ErrorContains(t, err, "broken pipe")
+	require.NoError(t, runCtx.Err(), "the run waited for its context's end")
 }

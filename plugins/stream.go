@@ -300,7 +300,11 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 			}
 			err := rs.st.Send(m)
 			if err != nil {
-				return // the stream ended; Recv tells why
+				// The stream ended; Recv usually tells why, but a
+				// connection broken one way only would leave runs queued
+				// with no sender until their contexts end (review rev4).
+				rs.fail(err)
+				return
 			}
 			if rs.reuse {
 				// Sent: the slice no longer holds the runs (after a

@@ -255,3 +255,25 @@ func TestClient_InputsReleased(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_InputsReleasedReset: a run sets InputsReleased to its own
+// outcome, so a failed run of an Invocation whose earlier run released
+// its inputs (the manager runs it again on another process while one
+// stops) says false (review rev4: it stayed true, and the runner reused a
+// buffer the failed run's message might still be encoding).
+func TestClient_InputsReleasedReset(t *testing.T) {
+	t.Setenv("PLUGIN_UNIX_SOCKET_DIR", t.TempDir())
+	c := plugintest.Connect(t, streamExt{})
+	released := false
+	for range 200 {
+		_, err := c.Run(context.Background(), plugins.Invocation{Trigger: "test.stream", Inputs: []byte(`{"n":1}`), InputsReleased: &released}, nil)
+		require.NoError(t, err)
+		if released {
+			break
+		}
+	}
+	require.True(t, released, "a run on the run socket released its inputs")
+	_, err := c.Run(context.Background(), plugins.Invocation{Trigger: "test.stream", Inputs: []byte(`{"action":"panic"}`), InputsReleased: &released}, nil)
+	require.Error(t, err)
+	require.False(t, released, "a failed run left InputsReleased true")
+}
