@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hookhost/hookhost/plugins/proto"
 )
@@ -162,8 +163,15 @@ func (rs *runStream) runFor(ctx context.Context, r *pb.RunRequest, size int, hos
 		return nil, false, status.FromContextError(err).Err()
 	}
 	// The extension does not have the script: again, with it.
+	if !settled {
+		// The answer came while r's message could still be read (being
+		// written on the run socket, or kept by gRPC): the retry is a
+		// copy, and the caller must not reuse r (review rev4).
+		r = proto.Clone(r).(*pb.RunRequest)
+	}
 	r.Script, r.Policy, r.ScriptOmitted = script, policy, false
-	return rs.runOnce(ctx, r, size, false, host)
+	resp, again, err := rs.runOnce(ctx, r, size, false, host)
+	return resp, settled && again, err
 }
 
 // runOnce is run's one attempt; mayOmit lets r leave its script out.
