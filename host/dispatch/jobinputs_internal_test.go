@@ -89,7 +89,7 @@ func TestEncodeJobInputs(t *testing.T) {
 			}
 			want := string(encode(compactedJobInputs(shownInputs)))
 
-			real, shown := jobInputs(red, inputs, tc.req.Headers, tc.credHeaders)
+			real, shown, _ := jobInputs(red, inputs, tc.req.Headers, tc.credHeaders)
 			require.Equal(t, before, string(real))
 			require.Equal(t, want, string(shown))
 			require.Equal(t, before, string(encode(inputs)), "the inputs are not modified")

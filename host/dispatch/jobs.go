@@ -33,7 +33,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	opts := handler.Job
 	inputs.Set("webhook_data", automations.WebhookData(w.Name, x.req))
 	credHeaders := x.h.Event.CredentialHeaders
-	realInputs, shown := jobInputs(d.red, inputs, x.req.Headers, credHeaders)
+	realInputs, shown, caller := jobInputs(d.red, inputs, x.req.Headers, credHeaders)
 	realInputs, err := d.cat.SealJobInputs(realInputs)
 	if err != nil {
 		return api.NewProblem(http.StatusInternalServerError, "encode job inputs")
@@ -64,6 +64,7 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 	e.JobID = res.JobID
 	e.RunID = newRunID()
 	rec := d.pending(x)
+	rec.caller, rec.callerKnown = caller, true
 	rec.run = store.Run{ID: e.RunID, WebhookID: w.ID, Automation: a.Name, Revision: a.Revision, Status: http.StatusAccepted,
 		JobID: res.JobID, CreatedAt: x.start}
 	if done != nil && !res.Duplicate {
@@ -97,16 +98,19 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 
 // jobInputs returns a job's inputs encoded, and the copy of them its
 // records show (redacted with red, the caller's credentials in headers
-// too, and compacted: automations.CompactsRequestBody).
-func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, credHeaders []string) (real, shown []byte) {
+// too, and compacted: automations.CompactsRequestBody), and the caller's
+// redaction (red.CallerRedaction, nil when there is none), which the 202's
+// run record reuses.
+func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, credHeaders []string) (real, shown []byte, caller func(string) string) {
 	shownInputs := red.Inputs(inputs, credHeaders...)
-	if caller := red.CallerRedaction(headers, credHeaders...); caller != nil {
+	if caller = red.CallerRedaction(headers, credHeaders...); caller != nil {
 		// The caller's credentials wherever else the inputs hold them (the
 		// webhook's KATA holds a verify block's literal token), as a run
 		// record's request body.
 		shownInputs, _ = redact.Walk(shownInputs, caller).(*dict.Map)
 	}
-	return encodeJobInputs(inputs, shownInputs)
+	real, shown = encodeJobInputs(inputs, shownInputs)
+	return real, shown, caller
 }
 
 // encodeJobInputs returns a job's inputs and their shown copy (what

@@ -638,6 +638,11 @@ type pendingRun struct {
 	replayOf string
 	// history is the webhook's history: block (nil: keep every record).
 	history *automations.EventHistory
+	// caller, when callerKnown, is red.CallerRedaction of the request's
+	// headers (nil: none), made already by the request's own work (a
+	// durable 202's shown inputs): finish does not build it again.
+	caller      func(string) string
+	callerKnown bool
 }
 
 // kept reports whether the webhook's history: block keeps this record. A
@@ -682,7 +687,11 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	// JSON body as in the parameters. The caller's answer is unchanged:
 	// this is the record.
 	red := p.red.Redact
-	if cr := p.red.CallerRedaction(p.req.Headers, p.credentialHeaders...); cr != nil {
+	cr := p.caller
+	if !p.callerKnown {
+		cr = p.red.CallerRedaction(p.req.Headers, p.credentialHeaders...)
+	}
+	if cr != nil {
 		red = cr
 	}
 	// Redacted whole, then cut: a cut never leaves part of a secret. The

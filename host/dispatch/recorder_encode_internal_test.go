@@ -79,3 +79,32 @@ func TestAppendRedacted_LargeNotRedacted(t *testing.T) {
 		require.LessOrEqual(t, longest, redactedMax, "a string past the limit was redacted")
 	}
 }
+
+// TestFinish_KnownCallerRedaction: a record whose caller's redaction was
+// made already (a durable 202's, by its shown inputs) is redacted with
+// that one, not built again from the request's headers; one that was not
+// builds it.
+func TestFinish_KnownCallerRedaction(t *testing.T) {
+	t.Parallel()
+	const token = "caller-token-0123456789"
+	for _, tt := range []struct {
+		name  string
+		known bool
+	}{{"Known", true}, {"Built", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := guideRun()
+			p.req.Headers = append(p.req.Headers, [2]string{"Authorization", "Bearer " + token})
+			p.req.Body = []byte(`{"echo":"` + token + `"}`)
+			if tt.known {
+				// A stand-in the request's headers would not give, so
+				// that the record shows which one was used.
+				p.caller = func(s string) string { return strings.ReplaceAll(s, token, "[known]") }
+				p.callerKnown = true
+			}
+			in := string(p.finish(DefaultRunBodyLimit).Inputs)
+			require.NotContains(t, in, token)
+			require.Equal(t, tt.known, strings.Contains(in, "[known]"), "%s", in)
+		})
+	}
+}
