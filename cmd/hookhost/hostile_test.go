@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -613,6 +614,50 @@ func (s *hostileServer) flood(t *testing.T, f *hostileFigures) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
+	// The next steps each open a connection of their own. At the cap, the
+	// server makes room by closing the oldest connection that has not sent
+	// a whole request yet, which a fresh one still is: wait until it has
+	// seen the flood's connections close (one CI run's slow POST, sent at
+	// once, got EOF without an answer).
+	deadline := time.Now().Add(hostileClientWait)
+	for {
+		n, ok := s.openConnections()
+		if ok && n < hostileMaxConns/2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.hangs.Add(1)
+			f.fail("the flood's %d connections still open after %s (%d, %t)", len(conns), hostileClientWait, n, ok)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openConnections is the server's hookhost_connections gauge (its admin
+// metrics).
+func (s *hostileServer) openConnections() (int, bool) {
+	req, err := http.NewRequest("GET", "http://"+s.adm+"/metrics", nil)
+	if err != nil {
+		return 0, false
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "hookhost_connections "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(n), err == nil
+		}
+	}
+	return 0, false
 }
 
 // extensionPids lists the pids of the server's extension processes (its
