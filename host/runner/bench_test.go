@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,39 @@ func startRunner(b testing.TB, inProcess bool) (*runner.Server, *runner.Extensio
 	return runner.New(ext, nil, log), ext
 }
 
+// startGuide starts the extensions (startRunner) and runs the guide's
+// automation until it is compiled and cached and the run stream is open. It
+// returns the runner, the automation and the extension processes' pids.
+func startGuide(b *testing.B, inProcess bool) (*runner.Server, *store.Automation, []int) {
+	b.Helper()
+	r, ext := startRunner(b, inProcess)
+	a := guideAutomation(b)
+	for range 10 {
+		if res, err := r.Run(context.Background(), guideInvocation(a)); err != nil || res.Exit != automations.ExitReturn {
+			b.Fatal(err, res)
+		}
+	}
+	var pids []int
+	for _, in := range ext.Info() {
+		pids = append(pids, in.Pids...)
+	}
+	return r, a, pids
+}
+
+// runGuideParallel runs the guide's automation b.N times from the
+// goroutines of b.RunParallel.
+func runGuideParallel(b *testing.B, r *runner.Server, a *store.Automation) {
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := r.Run(context.Background(), guideInvocation(a))
+			if err != nil || res.Exit != automations.ExitReturn {
+				b.Error(err, res)
+				return
+			}
+		}
+	})
+}
+
 // cpuTime is the CPU time used so far by this process and the processes
 // of pids.
 func cpuTime(tb testing.TB, pids []int) time.Duration {
@@ -137,30 +171,12 @@ func BenchmarkRunGuide(b *testing.B) {
 		inProcess bool
 	}{{"OutOfProcess", false}, {"InProcess", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			r, ext := startRunner(b, tc.inProcess)
-			a := guideAutomation(b)
-			ctx := context.Background()
-			// Warm up: the program is compiled and cached once.
-			if res, err := r.Run(ctx, guideInvocation(a)); err != nil || res.Exit != automations.ExitReturn {
-				b.Fatal(err, res)
-			}
-			var pids []int
-			for _, in := range ext.Info() {
-				pids = append(pids, in.Pids...)
-			}
+			r, a, pids := startGuide(b, tc.inProcess)
 			b.ReportAllocs()
 			b.SetParallelism(32)
 			b.ResetTimer()
 			cpu0, ctx0, w0 := cpuTime(b, pids), switches(pids), writes(pids)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					res, err := r.Run(ctx, guideInvocation(a))
-					if err != nil || res.Exit != automations.ExitReturn {
-						b.Error(err, res)
-						return
-					}
-				}
-			})
+			runGuideParallel(b, r, a)
 			b.ReportMetric(float64(cpuTime(b, pids)-cpu0)/float64(b.N), "cpu-ns/op")
 			if len(pids) > 0 {
 				b.ReportMetric(float64(switches(pids)-ctx0)/float64(b.N), "ext-switches/op")
@@ -203,4 +219,66 @@ func writes(pids []int) int {
 		}
 	}
 	return n
+}
+
+// go test ./host/runner -run '^$' -bench RunGuideCallers -benchtime 60000x
+//
+// BenchmarkRunGuideCallers is BenchmarkRunGuide/OutOfProcess with more or
+// fewer callers at once, the extension on one P as hookhost runs it. The
+// more runs wait together, the more go in one message each way (frames/op
+// is the extension's messages of results per run), and cpu-ns/op against
+// frames/op gives the two parts of a run's cost across the process
+// boundary: what each message cycle costs (the extension woken, reading,
+// answering, going back to sleep, and the server's side of it) and what
+// each run costs however large its message.
+func BenchmarkRunGuideCallers(b *testing.B) {
+	b.Setenv("EXT_PROCS", "1")
+	for _, callers := range []int{2, 8, 32, 64, 256} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			r, a, pids := startGuide(b, false)
+			// RunParallel starts parallelism×GOMAXPROCS goroutines.
+			b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			cpu0, w0 := cpuTime(b, pids), writes(pids)
+			runGuideParallel(b, r, a)
+			b.ReportMetric(float64(cpuTime(b, pids)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(writes(pids)-w0)/float64(b.N), "frames/op")
+		})
+	}
+}
+
+// go test ./host/runner -run '^$' -bench RunGuideAlone -benchtime 3000x
+//
+// BenchmarkRunGuideAlone is the latency of the guide's run when nothing
+// else is going on: one run at a time, each after a pause long enough for
+// both processes to go idle (the thread that runs it asleep), as at a low
+// request rate. It reports the median and 99th percentile of a run's
+// time; ns/op includes the pauses and means nothing here. Run it with
+// GOMAXPROCS=1 for the server's P count below half a core (hookhost's
+// default there; the extension always runs on one P here).
+func BenchmarkRunGuideAlone(b *testing.B) {
+	b.Setenv("EXT_PROCS", "1")
+	for _, tc := range []struct {
+		name      string
+		inProcess bool
+	}{{"OutOfProcess", false}, {"InProcess", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r, a, _ := startGuide(b, tc.inProcess)
+			ctx := context.Background()
+			took := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				inv := guideInvocation(a)
+				t0 := time.Now()
+				res, err := r.Run(ctx, inv)
+				took = append(took, time.Since(t0))
+				if err != nil || res.Exit != automations.ExitReturn {
+					b.Fatal(err, res)
+				}
+				time.Sleep(500 * time.Microsecond)
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2]), "p50-ns")
+			b.ReportMetric(float64(took[len(took)*99/100]), "p99-ns")
+		})
+	}
 }
