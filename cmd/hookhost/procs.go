@@ -49,8 +49,15 @@ func extensionProcs() procsRule { return procsRule{up: 0.75, down: 0.4} }
 
 // serverProcs is the server's rule: on a machine the load shares, the
 // server on one P got 0.63-0.70 of a core at its maximum rate (a tenth
-// fewer requests than on two), so it takes every P back sooner.
-func serverProcs() procsRule { return procsRule{up: 0.5, down: 0.3} }
+// fewer requests than on two), so it takes every P back sooner. It goes
+// back to one P below 0.4 of a core: the same load costs more CPU on
+// every P (thread wake-ups), so a lower mark can keep a server on them
+// after a burst. At 2,000 requests a second the server used 0.30-0.34 of
+// a core on two Ps and 0.22-0.24 on one, and with 0.3 it stayed on two
+// for the first 1-1.5 s; a run alone takes four times as long with two
+// Ps as with one (BenchmarkRunGuideAlone, host/runner). Going up again
+// would need one P to cost more than every P did for the same load.
+func serverProcs() procsRule { return procsRule{up: 0.5, down: 0.4} }
 
 // schedLatency is the runtime's histogram of how long goroutines waited
 // to run.

@@ -19,7 +19,7 @@ import (
 )
 
 // TestProcsRules: the server takes every P back above half a core and
-// goes back to one below 0.3 of a core; the built-in extension above
+// goes back to one below 0.4 of a core; the built-in extension above
 // three quarters and below 0.4; both when their goroutines wait to run.
 func TestProcsRules(t *testing.T) {
 	t.Parallel()
@@ -35,8 +35,9 @@ func TestProcsRules(t *testing.T) {
 		{"server, one P, half a core", server, 1, 1, 0.5, 0},
 		{"server, one P, the load generator's maximum rate", server, 1, 8, 0.63, 655 * time.Microsecond},
 		{"server, all Ps, busy", server, 8, 8, 0.75, 0},
-		{"server, all Ps, between the thresholds", server, 8, 8, 0.38, 0},
+		{"server, all Ps, between the thresholds", server, 8, 8, 0.45, 0},
 		{"server, all Ps, a light load again", server, 8, 1, 0.26, 49 * time.Microsecond},
+		{"server, all Ps, 2,000 requests a second after a burst", server, 8, 1, 0.34, 61 * time.Microsecond},
 		{"server, one P, goroutines wait", server, 1, 8, 0.2, 20 * time.Millisecond},
 		{"extension, one P, idle", extension, 1, 1, 0, 0},
 		{"extension, one P, a light load", extension, 1, 1, 0.5, time.Millisecond},
