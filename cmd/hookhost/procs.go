@@ -55,8 +55,9 @@ func extensionProcs() procsRule { return procsRule{up: 0.75, down: 0.4} }
 // after a burst. At 2,000 requests a second the server used 0.30-0.34 of
 // a core on two Ps and 0.22-0.24 on one, and with 0.3 it stayed on two
 // for the first 1-1.5 s; a run alone takes four times as long with two
-// Ps as with one (BenchmarkRunGuideAlone, host/runner). Going up again
-// would need one P to cost more than every P did for the same load.
+// Ps as with one (BenchmarkRunGuideAlone, host/runner). For its CPU use
+// alone it would go up again only if one P cost more than every P did
+// for the same load; for its goroutines' waits it may (next backs off).
 func serverProcs() procsRule { return procsRule{up: 0.5, down: 0.4} }
 
 // schedLatency is the runtime's histogram of how long goroutines waited
@@ -76,7 +77,7 @@ func adaptProcs(rule procsRule) {
 	}
 	runtime.GOMAXPROCS(1)
 	go func() {
-		procs := 1
+		st := procsState{procs: 1}
 		cpu, _ := cputime.Process()
 		at := time.Now()
 		lat := []metrics.Sample{{Name: schedLatency}}
@@ -98,32 +99,72 @@ func adaptProcs(rule procsRule) {
 				wait = percentile(prev, h, 0.9)
 				copy(prev, h.Counts)
 			}
-			switch rule.next(procs, all, busy, wait) {
-			case procs:
-			case 1:
-				procs = 1
+			n := rule.next(st, all, busy, wait)
+			switch {
+			case n.procs == st.procs:
+			case n.procs == 1:
 				runtime.GOMAXPROCS(1)
 			default:
 				runtime.SetDefaultGOMAXPROCS()
-				if procs = runtime.GOMAXPROCS(0); procs > 1 {
-					all = procs // the default may have changed since the start
+				if n.procs = runtime.GOMAXPROCS(0); n.procs > 1 {
+					all = n.procs // the default may have changed since the start
 				}
 			}
+			st = n
 		}
 	}()
 }
 
-// next is the GOMAXPROCS for the next interval: from procs (1 or all),
-// with busy cores used in the last one and wait the 90th percentile of
-// the goroutines' waits to run.
-func (r procsRule) next(procs, all int, busy float64, wait time.Duration) int {
-	switch {
-	case procs == 1 && (busy > r.up || wait > procsWait):
-		return all
-	case procs > 1 && busy < r.down && wait <= procsWait:
-		return 1
+// procsState is what adaptProcs keeps from one interval to the next.
+type procsState struct {
+	procs int // GOMAXPROCS: 1, or all
+	// calm counts the intervals in a row on every P that would have let
+	// the process go back to one; it goes back after need of them (1, more
+	// after returns to every P for its goroutines' waits: see next).
+	calm, need int
+	// alone counts the intervals in a row on one P.
+	alone int
+}
+
+// maxCalm is the most intervals in a row (4 s) a process must stay calm
+// on every P before it goes back to one, and how long on one P brings
+// that back to a single interval.
+const maxCalm = 16
+
+// next is the state for the next interval, from s, with busy cores used
+// in the last one, wait the 90th percentile of the goroutines' waits to
+// run, and all the P count of every P.
+//
+// A process that gets every P for its goroutines' waits alone, its CPU
+// use below up, must stay calm twice as long as the last time before it
+// goes back to one (up to maxCalm intervals): on a machine busy enough,
+// its one thread waits for a CPU though it needs less than a core; every
+// P ends the waits and can lower its CPU use below down too, which would
+// send it back to one P, and the waits, in the next interval (review
+// rev1 of the twenty-first session: 0.23 of a core with 6 ms waits on
+// one P, 0.34 without on two, went up and down every 250 ms).
+func (r procsRule) next(s procsState, all int, busy float64, wait time.Duration) procsState {
+	s.need = max(s.need, 1)
+	if s.procs == 1 {
+		if s.alone++; s.alone >= maxCalm {
+			s.need = 1
+		}
+		if busy > r.up || wait > procsWait {
+			if busy <= r.up {
+				s.need = min(2*s.need, maxCalm)
+			}
+			s.procs, s.calm, s.alone = all, 0, 0
+		}
+		return s
 	}
-	return procs
+	if busy < r.down && wait <= procsWait {
+		if s.calm++; s.calm >= s.need {
+			s.procs, s.calm, s.alone = 1, 0, 0
+		}
+		return s
+	}
+	s.calm = 0
+	return s
 }
 
 // percentile is the upper bound of the bucket of h where the fraction q of

@@ -49,11 +49,57 @@ func TestProcsRules(t *testing.T) {
 		{"extension, all Ps, little CPU but goroutines wait", extension, 8, 8, 0.2, 20 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.rule.next(tc.procs, 8, tc.busy, tc.wait); got != tc.want {
+			if got := tc.rule.next(procsState{procs: tc.procs}, 8, tc.busy, tc.wait).procs; got != tc.want {
 				t.Errorf("next(%d, 8, %v, %v) = %d, want %d", tc.procs, tc.busy, tc.wait, got, tc.want)
 			}
 		})
 	}
+}
+
+// TestProcsBackOff: a process sent to every P by its goroutines' waits on
+// a busy machine, whose CPU use on every P is below the mark to go back,
+// does not go back and forth every interval; one sent up by its CPU use
+// goes back after one calm interval, and so does one that stayed on one P
+// long enough since its last return.
+func TestProcsBackOff(t *testing.T) {
+	t.Parallel()
+	server := serverProcs()
+	// On one P: 0.23 of a core, the p90 wait 6 ms (the machine busy); on
+	// every P: 0.34 of a core, 1 ms.
+	busyMachine := func(s procsState) procsState {
+		if s.procs == 1 {
+			return server.next(s, 2, 0.23, 6*time.Millisecond)
+		}
+		return server.next(s, 2, 0.34, time.Millisecond)
+	}
+	s := procsState{procs: 1}
+	alone, switches := 0, 0
+	for range 40 {
+		n := busyMachine(s)
+		if n.procs != s.procs {
+			switches++
+		}
+		if n.procs == 1 {
+			alone++
+		}
+		s = n
+	}
+	require.LessOrEqual(t, switches, 10, "P count changes in 40 intervals")
+	require.LessOrEqual(t, alone, 5, "intervals back on one P with its goroutines waiting")
+
+	// Up for its CPU use (a burst), then a light load: back after one.
+	s = server.next(procsState{procs: 1}, 2, 0.8, 0)
+	require.Equal(t, 2, s.procs)
+	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
+
+	// Long enough on one P after the back-off grew: one interval again.
+	s = procsState{procs: 1, need: maxCalm}
+	for range maxCalm {
+		s = server.next(s, 2, 0.2, 0)
+	}
+	s = server.next(s, 2, 0.8, 0)
+	require.Equal(t, 2, s.procs)
+	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
 }
 
 func TestPercentile(t *testing.T) {

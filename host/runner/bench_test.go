@@ -224,25 +224,29 @@ func writes(pids []int) int {
 // go test ./host/runner -run '^$' -bench RunGuideCallers -benchtime 60000x
 //
 // BenchmarkRunGuideCallers is BenchmarkRunGuide/OutOfProcess with more or
-// fewer callers at once, the extension on one P as hookhost runs it. The
-// more runs wait together, the more go in one message each way (frames/op
-// is the extension's messages of results per run), and cpu-ns/op against
-// frames/op gives the two parts of a run's cost across the process
-// boundary: what each message cycle costs (the extension woken, reading,
-// answering, going back to sleep, and the server's side of it) and what
-// each run costs however large its message.
+// fewer callers at once (a multiple of GOMAXPROCS, which names each), the
+// extension on one P, as hookhost runs it below three quarters of a core.
+// The more runs wait together, the more go in one message each way
+// (ext-writes/op: the extension's write system calls a run, about one per
+// message of results), and cpu-ns/op against ext-writes/op gives the two
+// parts of a run's cost across the process boundary: what each message
+// cycle costs (the extension woken, reading, answering, going back to
+// sleep, and the server's side of it) and what each run costs however
+// large its message. The extension's CPU time is read in 10 ms ticks: a
+// short run (-benchtime 500x) can be off by tens of µs a run.
 func BenchmarkRunGuideCallers(b *testing.B) {
 	b.Setenv("EXT_PROCS", "1")
 	for _, callers := range []int{2, 8, 32, 64, 256} {
-		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+		// RunParallel starts parallelism×GOMAXPROCS goroutines.
+		par := max(1, callers/runtime.GOMAXPROCS(0))
+		b.Run(fmt.Sprintf("callers=%d", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
 			r, a, pids := startGuide(b, false)
-			// RunParallel starts parallelism×GOMAXPROCS goroutines.
-			b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
+			b.SetParallelism(par)
 			b.ResetTimer()
 			cpu0, w0 := cpuTime(b, pids), writes(pids)
 			runGuideParallel(b, r, a)
 			b.ReportMetric(float64(cpuTime(b, pids)-cpu0)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(writes(pids)-w0)/float64(b.N), "frames/op")
+			b.ReportMetric(float64(writes(pids)-w0)/float64(b.N), "ext-writes/op")
 		})
 	}
 }
@@ -254,8 +258,9 @@ func BenchmarkRunGuideCallers(b *testing.B) {
 // both processes to go idle (the thread that runs it asleep), as at a low
 // request rate. It reports the median and 99th percentile of a run's
 // time; ns/op includes the pauses and means nothing here. Run it with
-// GOMAXPROCS=1 for the server's P count below half a core (hookhost's
-// default there; the extension always runs on one P here).
+// GOMAXPROCS=1 in the environment for the server's P count below half a
+// core (hookhost's default there; the extension always runs on one P
+// here).
 func BenchmarkRunGuideAlone(b *testing.B) {
 	b.Setenv("EXT_PROCS", "1")
 	for _, tc := range []struct {
