@@ -99,6 +99,14 @@ func adaptProcs(rule procsRule) {
 				wait = percentile(prev, h, 0.9)
 				copy(prev, h.Counts)
 			}
+			if st.procs == 1 {
+				// The runtime's default, which follows the CPU limit, may
+				// have been 1 when the process last went up, and more
+				// since: take the count it has.
+				if p := runtime.GOMAXPROCS(0); p > 1 {
+					st.procs, st.since, st.alone, all = p, 0, 0, p
+				}
+			}
 			n := rule.next(st, all, busy, wait)
 			switch {
 			case n.procs == st.procs:
@@ -118,52 +126,55 @@ func adaptProcs(rule procsRule) {
 // procsState is what adaptProcs keeps from one interval to the next.
 type procsState struct {
 	procs int // GOMAXPROCS: 1, or all
-	// calm counts the intervals in a row on every P that would have let
-	// the process go back to one; it goes back after need of them (1, more
-	// after returns to every P for its goroutines' waits: see next).
-	calm, need int
+	// since counts the intervals on every P since the process went there;
+	// a calm interval takes it back to one P once since reaches need (1,
+	// more after quick returns to every P: see next).
+	since, need int
 	// alone counts the intervals in a row on one P.
 	alone int
 }
 
-// maxCalm is the most intervals in a row (4 s) a process must stay calm
-// on every P before it goes back to one, and how long on one P brings
-// that back to a single interval.
-const maxCalm = 16
+// Back-off of next: a process that goes back to every P for its
+// goroutines' waits within quickReturn intervals of going to one P stays
+// on every P twice as long as it had to the last time, up to maxCalm
+// intervals (4 s).
+const (
+	quickReturn = 2
+	maxCalm     = 16
+)
 
 // next is the state for the next interval, from s, with busy cores used
 // in the last one, wait the 90th percentile of the goroutines' waits to
 // run, and all the P count of every P.
 //
-// A process that gets every P for its goroutines' waits alone, its CPU
-// use below up, must stay calm twice as long as the last time before it
-// goes back to one (up to maxCalm intervals): on a machine busy enough,
-// its one thread waits for a CPU though it needs less than a core; every
-// P ends the waits and can lower its CPU use below down too, which would
-// send it back to one P, and the waits, in the next interval (review
-// rev1 of the twenty-first session: 0.23 of a core with 6 ms waits on
-// one P, 0.34 without on two, went up and down every 250 ms).
+// Going up is at once. Going back to one P takes a calm interval once
+// the process has been on every P for need intervals: 1, unless it came
+// back up for its goroutines' waits alone (its CPU use below up) right
+// after going down, which doubles need. On a machine busy enough, a
+// process's one thread waits for a CPU though it needs less than a core;
+// on every P the waits end and its CPU use, though higher, can stay below
+// down, which would send it back to one P, and to the waits, in the next
+// interval (review rev1 of the twenty-first session: 0.23 of a core with
+// 6 ms waits on one P, 0.34 without on two, went up and down every
+// 250 ms). Any other way up (its CPU use, or waits after a while on one
+// P) sets need back to 1.
 func (r procsRule) next(s procsState, all int, busy float64, wait time.Duration) procsState {
 	s.need = max(s.need, 1)
 	if s.procs == 1 {
-		if s.alone++; s.alone >= maxCalm {
-			s.need = 1
-		}
+		s.alone++
 		if busy > r.up || wait > procsWait {
-			if busy <= r.up {
+			if busy <= r.up && s.alone <= quickReturn {
 				s.need = min(2*s.need, maxCalm)
+			} else {
+				s.need = 1
 			}
-			s.procs, s.calm, s.alone = all, 0, 0
+			s.procs, s.since, s.alone = all, 0, 0
 		}
 		return s
 	}
-	if busy < r.down && wait <= procsWait {
-		if s.calm++; s.calm >= s.need {
-			s.procs, s.calm, s.alone = 1, 0, 0
-		}
-		return s
+	if s.since++; s.since >= s.need && busy < r.down && wait <= procsWait {
+		s.procs, s.since, s.alone = 1, 0, 0
 	}
-	s.calm = 0
 	return s
 }
 

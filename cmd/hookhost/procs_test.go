@@ -58,9 +58,10 @@ func TestProcsRules(t *testing.T) {
 
 // TestProcsBackOff: a process sent to every P by its goroutines' waits on
 // a busy machine, whose CPU use on every P is below the mark to go back,
-// does not go back and forth every interval; one sent up by its CPU use
-// goes back after one calm interval, and so does one that stayed on one P
-// long enough since its last return.
+// does not go back and forth every interval; its time on every P before
+// going back grows only when it came back up at once, counts every
+// interval there (calm or not), and starts again at one interval after a
+// way up that was not such a quick return.
 func TestProcsBackOff(t *testing.T) {
 	t.Parallel()
 	server := serverProcs()
@@ -74,7 +75,7 @@ func TestProcsBackOff(t *testing.T) {
 	}
 	s := procsState{procs: 1}
 	alone, switches := 0, 0
-	for range 40 {
+	for range 300 {
 		n := busyMachine(s)
 		if n.procs != s.procs {
 			switches++
@@ -84,22 +85,33 @@ func TestProcsBackOff(t *testing.T) {
 		}
 		s = n
 	}
-	require.LessOrEqual(t, switches, 10, "P count changes in 40 intervals")
-	require.LessOrEqual(t, alone, 5, "intervals back on one P with its goroutines waiting")
+	// One interval on one P in every maxCalm+1 once need is at its most.
+	require.LessOrEqual(t, alone, 300/(maxCalm+1)+4, "intervals back on one P with its goroutines waiting")
+	require.LessOrEqual(t, switches, 2*(300/(maxCalm+1)+4), "P count changes")
 
-	// Up for its CPU use (a burst), then a light load: back after one.
-	s = server.next(procsState{procs: 1}, 2, 0.8, 0)
+	// Up for its CPU use (a burst), then a light load: back after one,
+	// whatever need was.
+	s = server.next(procsState{procs: 1, need: maxCalm, alone: 1}, 2, 0.8, 0)
 	require.Equal(t, 2, s.procs)
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
 
-	// Long enough on one P after the back-off grew: one interval again.
+	// Waits after a while on one P (a spike): back after one interval.
 	s = procsState{procs: 1, need: maxCalm}
-	for range maxCalm {
+	for range quickReturn {
 		s = server.next(s, 2, 0.2, 0)
 	}
-	s = server.next(s, 2, 0.8, 0)
+	s = server.next(s, 2, 0.2, 20*time.Millisecond)
 	require.Equal(t, 2, s.procs)
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
+
+	// need intervals on every P, calm or not, then a calm one: back.
+	s = procsState{procs: 2, need: 4}
+	for i, busy := range []float64{0.34, 0.45, 0.34} {
+		s = server.next(s, 2, busy, 0)
+		require.Equal(t, 2, s.procs, "interval %d", i)
+	}
+	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
+	require.Equal(t, 2, server.next(s, 2, 0.45, 0).procs, "not calm")
 }
 
 func TestPercentile(t *testing.T) {
