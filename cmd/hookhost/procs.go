@@ -77,7 +77,7 @@ func adaptProcs(rule procsRule) {
 	}
 	runtime.GOMAXPROCS(1)
 	go func() {
-		st := procsState{procs: 1}
+		st := newProcsState()
 		cpu, _ := cputime.Process()
 		at := time.Now()
 		lat := []metrics.Sample{{Name: schedLatency}}
@@ -99,13 +99,9 @@ func adaptProcs(rule procsRule) {
 				wait = percentile(prev, h, 0.9)
 				copy(prev, h.Counts)
 			}
-			if st.procs == 1 {
-				// The runtime's default, which follows the CPU limit, may
-				// have been 1 when the process last went up, and more
-				// since: take the count it has.
-				if p := runtime.GOMAXPROCS(0); p > 1 {
-					st.procs, st.since, st.alone, all = p, 0, 0, p
-				}
+			st = st.actual(runtime.GOMAXPROCS(0))
+			if st.procs > 1 {
+				all = st.procs
 			}
 			n := rule.next(st, all, busy, wait)
 			switch {
@@ -114,9 +110,10 @@ func adaptProcs(rule procsRule) {
 				runtime.GOMAXPROCS(1)
 			default:
 				runtime.SetDefaultGOMAXPROCS()
-				if n.procs = runtime.GOMAXPROCS(0); n.procs > 1 {
-					all = n.procs // the default may have changed since the start
+				if p := runtime.GOMAXPROCS(0); p > 1 {
+					all = p // the default may have changed since the start
 				}
+				n = n.actual(runtime.GOMAXPROCS(0))
 			}
 			st = n
 		}
@@ -128,52 +125,79 @@ type procsState struct {
 	procs int // GOMAXPROCS: 1, or all
 	// since counts the intervals on every P since the process went there;
 	// a calm interval takes it back to one P once since reaches need (1,
-	// more after quick returns to every P: see next).
+	// more after returns to every P for waits that come often: see next).
 	since, need int
-	// alone counts the intervals in a row on one P.
-	alone int
+	// sinceWaits counts the intervals since the process last went to
+	// every P for its goroutines' waits alone.
+	sinceWaits int
 }
 
-// Back-off of next: a process that goes back to every P for its
-// goroutines' waits within quickReturn intervals of going to one P stays
-// on every P twice as long as it had to the last time, up to maxCalm
-// intervals (4 s).
+// Back-off of next: a process that goes to every P for its goroutines'
+// waits alone within waitsWindow intervals (8 s) of the last time it did
+// stays on every P twice as long as it had to the last time, up to
+// maxCalm intervals (4 s).
 const (
-	quickReturn = 2
+	waitsWindow = 32
 	maxCalm     = 16
 )
+
+// newProcsState is the state of a process that starts on one P.
+func newProcsState() procsState {
+	return procsState{procs: 1, need: 1, sinceWaits: waitsWindow + 1}
+}
+
+// actual is s with the P count the runtime has, p: more than one when
+// the process went to every P and the runtime's default was one then (a
+// process allowed one CPU), and it has more since (the runtime follows
+// the CPUs it may use). Such a process has been on one P all along: it
+// is on every P since now, with no back-off.
+func (s procsState) actual(p int) procsState {
+	switch {
+	case s.procs == 1 && p > 1:
+		s.procs, s.since, s.need = p, 0, 1
+	case s.procs > 1 && p == 1:
+		// Asked for every P, the runtime's default was one.
+		s.procs, s.since, s.need = 1, 0, 1
+	case s.procs > 1:
+		s.procs = p // every P is the runtime's count
+	}
+	return s
+}
 
 // next is the state for the next interval, from s, with busy cores used
 // in the last one, wait the 90th percentile of the goroutines' waits to
 // run, and all the P count of every P.
 //
 // Going up is at once. Going back to one P takes a calm interval once
-// the process has been on every P for need intervals: 1, unless it came
-// back up for its goroutines' waits alone (its CPU use below up) right
-// after going down, which doubles need. On a machine busy enough, a
-// process's one thread waits for a CPU though it needs less than a core;
-// on every P the waits end and its CPU use, though higher, can stay below
-// down, which would send it back to one P, and to the waits, in the next
-// interval (review rev1 of the twenty-first session: 0.23 of a core with
-// 6 ms waits on one P, 0.34 without on two, went up and down every
-// 250 ms). Any other way up (its CPU use, or waits after a while on one
-// P) sets need back to 1.
+// the process has been on every P for need intervals: 1, doubled (up to
+// maxCalm) each time it goes up for its goroutines' waits alone (its CPU
+// use below up) within waitsWindow intervals of the last time it did. On
+// a machine busy enough, a process's one thread waits for a CPU though it
+// needs less than a core; on every P the waits end and its CPU use,
+// though higher, can stay below down, which would send it back to one P,
+// and to the waits, in the next interval (reviews rev1-rev3 of the
+// twenty-first session: 0.23 of a core with 6 ms waits on one P, 0.34
+// without on two, went up and down every 250 ms; waits that come and go
+// the same). Going up for its CPU use sets need back to 1.
 func (r procsRule) next(s procsState, all int, busy float64, wait time.Duration) procsState {
 	s.need = max(s.need, 1)
+	s.sinceWaits++
 	if s.procs == 1 {
-		s.alone++
-		if busy > r.up || wait > procsWait {
-			if busy <= r.up && s.alone <= quickReturn {
+		switch {
+		case busy > r.up:
+			s.procs, s.since, s.need = all, 0, 1
+		case wait > procsWait:
+			if s.sinceWaits <= waitsWindow {
 				s.need = min(2*s.need, maxCalm)
 			} else {
 				s.need = 1
 			}
-			s.procs, s.since, s.alone = all, 0, 0
+			s.procs, s.since, s.sinceWaits = all, 0, 0
 		}
 		return s
 	}
 	if s.since++; s.since >= s.need && busy < r.down && wait <= procsWait {
-		s.procs, s.since, s.alone = 1, 0, 0
+		s.procs, s.since = 1, 0
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -58,60 +59,100 @@ func TestProcsRules(t *testing.T) {
 
 // TestProcsBackOff: a process sent to every P by its goroutines' waits on
 // a busy machine, whose CPU use on every P is below the mark to go back,
-// does not go back and forth every interval; its time on every P before
-// going back grows only when it came back up at once, counts every
-// interval there (calm or not), and starts again at one interval after a
-// way up that was not such a quick return.
+// does not go back and forth every interval, whether the waits come at
+// once on one P, later, or at random; its time on every P is bounded; and
+// the back-off starts again after a way up for CPU or a lone spike.
 func TestProcsBackOff(t *testing.T) {
 	t.Parallel()
 	server := serverProcs()
-	// On one P: 0.23 of a core, the p90 wait 6 ms (the machine busy); on
-	// every P: 0.34 of a core, 1 ms.
-	busyMachine := func(s procsState) procsState {
-		if s.procs == 1 {
-			return server.next(s, 2, 0.23, 6*time.Millisecond)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name  string
+		waits func(alone int) bool // whether the alone-th interval on one P waits
+	}{
+		{"at once", func(int) bool { return true }},
+		{"from the third interval", func(n int) bool { return n >= 3 }},
+		{"from the sixth interval", func(n int) bool { return n >= 6 }},
+		{"half the intervals", func(int) bool { return rng.IntN(2) == 0 }},
+		{"three in ten", func(int) bool { return rng.IntN(10) < 3 }},
+	} {
+		s := newProcsState()
+		alone, run, switches, longest := 0, 0, 0, 0
+		for i := range 1000 {
+			var n procsState
+			if s.procs == 1 {
+				alone++
+				// 0.23 of a core; the p90 wait 6 ms when the machine is busy.
+				wait := time.Millisecond
+				if tc.waits(alone) {
+					wait = 6 * time.Millisecond
+				}
+				n = server.next(s, 2, 0.23, wait)
+			} else {
+				run++
+				n = server.next(s, 2, 0.34, time.Millisecond) // calm on every P
+			}
+			if n.procs != s.procs {
+				switches++
+				if n.procs == 1 {
+					if i > 200 {
+						longest = max(longest, run)
+					}
+					run = 0
+				} else {
+					alone = 0
+				}
+			}
+			s = n
 		}
-		return server.next(s, 2, 0.34, time.Millisecond)
+		require.LessOrEqual(t, switches, 2*1000/(maxCalm+1)+20, "%s: P count changes in 1000 intervals", tc.name)
+		require.LessOrEqual(t, longest, maxCalm, "%s: intervals on every P at once", tc.name)
 	}
-	s := procsState{procs: 1}
-	alone, switches := 0, 0
-	for range 300 {
-		n := busyMachine(s)
-		if n.procs != s.procs {
-			switches++
-		}
-		if n.procs == 1 {
-			alone++
-		}
-		s = n
-	}
-	// One interval on one P in every maxCalm+1 once need is at its most.
-	require.LessOrEqual(t, alone, 300/(maxCalm+1)+4, "intervals back on one P with its goroutines waiting")
-	require.LessOrEqual(t, switches, 2*(300/(maxCalm+1)+4), "P count changes")
 
 	// Up for its CPU use (a burst), then a light load: back after one,
 	// whatever need was.
-	s = server.next(procsState{procs: 1, need: maxCalm, alone: 1}, 2, 0.8, 0)
+	s := server.next(procsState{procs: 1, need: maxCalm, sinceWaits: 1}, 2, 0.8, 0)
 	require.Equal(t, 2, s.procs)
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
 
-	// Waits after a while on one P (a spike): back after one interval.
-	s = procsState{procs: 1, need: maxCalm}
-	for range quickReturn {
-		s = server.next(s, 2, 0.2, 0)
-	}
-	s = server.next(s, 2, 0.2, 20*time.Millisecond)
-	require.Equal(t, 2, s.procs)
+	// Waits within waitsWindow of the last: need doubles; after it, a
+	// lone spike: back after one interval. Not at the start either.
+	s = server.next(procsState{procs: 1, need: 2, sinceWaits: waitsWindow - 1}, 2, 0.2, 20*time.Millisecond)
+	require.Equal(t, procsState{procs: 2, need: 4}, s)
+	s = server.next(procsState{procs: 1, need: maxCalm, sinceWaits: waitsWindow}, 2, 0.2, 20*time.Millisecond)
+	require.Equal(t, procsState{procs: 2, need: 1}, s)
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
+	require.Equal(t, 1, server.next(newProcsState(), 2, 0.2, 20*time.Millisecond).need)
 
 	// need intervals on every P, calm or not, then a calm one: back.
-	s = procsState{procs: 2, need: 4}
+	s = procsState{procs: 2, need: 4, sinceWaits: waitsWindow + 1}
 	for i, busy := range []float64{0.34, 0.45, 0.34} {
 		s = server.next(s, 2, busy, 0)
 		require.Equal(t, 2, s.procs, "interval %d", i)
 	}
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
 	require.Equal(t, 2, server.next(s, 2, 0.45, 0).procs, "not calm")
+}
+
+// TestProcsActual: the state follows the runtime's P count where the
+// runtime's default set it.
+func TestProcsActual(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		s      procsState
+		p      int
+		expect procsState
+	}{
+		{"one P, set here", procsState{procs: 1, need: 8, sinceWaits: 3}, 1, procsState{procs: 1, need: 8, sinceWaits: 3}},
+		{"one P, the default rose", procsState{procs: 1, need: 8, sinceWaits: 3}, 4, procsState{procs: 4, need: 1, sinceWaits: 3}},
+		{"every P, the default was one", procsState{procs: 2, since: 5, need: 8}, 1, procsState{procs: 1, need: 1}},
+		{"every P, the default changed", procsState{procs: 2, since: 5, need: 8}, 4, procsState{procs: 4, since: 5, need: 8}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.expect, tc.s.actual(tc.p))
+		})
+	}
 }
 
 func TestPercentile(t *testing.T) {
