@@ -125,41 +125,36 @@ type procsState struct {
 	procs int // GOMAXPROCS: 1, or all
 	// since counts the intervals on every P since the process went there;
 	// a calm interval takes it back to one P once since reaches need (1,
-	// more after returns to every P for waits that come often: see next).
+	// more after quick returns to every P for waits: see next).
 	since, need int
-	// sinceWaits counts the intervals since the process last went to
-	// every P for its goroutines' waits alone.
-	sinceWaits int
+	// alone counts the intervals on one P since the process went there.
+	alone int
 }
 
-// Back-off of next: a process that goes to every P for its goroutines'
-// waits alone within waitsWindow intervals (8 s) of the last time it did
-// stays on every P twice as long as it had to the last time, up to
-// maxCalm intervals (4 s).
-const (
-	waitsWindow = 32
-	maxCalm     = 16
-)
+// maxCalm is the back-off's bound: a process stays on every P at most
+// maxCalm intervals (4 s) before a calm one takes it back, and a return
+// to every P for waits within maxCalm intervals of going to one P is a
+// quick one.
+const maxCalm = 16
 
 // newProcsState is the state of a process that starts on one P.
 func newProcsState() procsState {
-	return procsState{procs: 1, need: 1, sinceWaits: waitsWindow + 1}
+	return procsState{procs: 1, need: 1, alone: maxCalm}
 }
 
-// actual is s with the P count the runtime has, p: more than one when
-// the process went to every P and the runtime's default was one then (a
-// process allowed one CPU), and it has more since (the runtime follows
-// the CPUs it may use). Such a process has been on one P all along: it
-// is on every P since now, with no back-off.
+// actual is s with the P count the runtime has, p, where the runtime's
+// default set it: asked for every P, the default was one (a process
+// allowed one CPU), or it changed since (the runtime follows the CPUs and
+// the CPU limit). A process whose count changed so starts again with no
+// back-off.
 func (s procsState) actual(p int) procsState {
 	switch {
 	case s.procs == 1 && p > 1:
 		s.procs, s.since, s.need = p, 0, 1
 	case s.procs > 1 && p == 1:
-		// Asked for every P, the runtime's default was one.
-		s.procs, s.since, s.need = 1, 0, 1
+		s.procs, s.alone, s.need = 1, maxCalm, 1
 	case s.procs > 1:
-		s.procs = p // every P is the runtime's count
+		s.procs = p
 	}
 	return s
 }
@@ -169,35 +164,37 @@ func (s procsState) actual(p int) procsState {
 // run, and all the P count of every P.
 //
 // Going up is at once. Going back to one P takes a calm interval once
-// the process has been on every P for need intervals: 1, doubled (up to
-// maxCalm) each time it goes up for its goroutines' waits alone (its CPU
-// use below up) within waitsWindow intervals of the last time it did. On
-// a machine busy enough, a process's one thread waits for a CPU though it
-// needs less than a core; on every P the waits end and its CPU use,
-// though higher, can stay below down, which would send it back to one P,
-// and to the waits, in the next interval (reviews rev1-rev3 of the
-// twenty-first session: 0.23 of a core with 6 ms waits on one P, 0.34
-// without on two, went up and down every 250 ms; waits that come and go
-// the same). Going up for its CPU use sets need back to 1.
+// the process has been on every P for need intervals. need is 1 after a
+// way up for CPU use; after a way up for the goroutines' waits alone (CPU
+// use below up) it doubles, up to maxCalm, when the waits came within
+// maxCalm intervals of going to one P, and halves (down to 1) when they
+// came later. On a machine busy enough, a process's one thread waits for
+// a CPU though it needs less than a core; on every P the waits end and
+// its CPU use, though higher, can stay below down, which would send it
+// back to one P, and to the waits, in the next interval (reviews rev1-rev4
+// of the twenty-first session: 0.23 of a core with 6 ms waits on one P and
+// 0.34 without on two went up and down every 250 ms; waits from the third
+// interval on one P, or at random, the same; wait spikes a few seconds
+// apart must not keep it on every P).
 func (r procsRule) next(s procsState, all int, busy float64, wait time.Duration) procsState {
 	s.need = max(s.need, 1)
-	s.sinceWaits++
 	if s.procs == 1 {
+		s.alone++
 		switch {
 		case busy > r.up:
 			s.procs, s.since, s.need = all, 0, 1
 		case wait > procsWait:
-			if s.sinceWaits <= waitsWindow {
+			if s.alone <= maxCalm {
 				s.need = min(2*s.need, maxCalm)
 			} else {
-				s.need = 1
+				s.need = max(s.need/2, 1)
 			}
-			s.procs, s.since, s.sinceWaits = all, 0, 0
+			s.procs, s.since = all, 0
 		}
 		return s
 	}
 	if s.since++; s.since >= s.need && busy < r.down && wait <= procsWait {
-		s.procs, s.since = 1, 0
+		s.procs, s.alone = 1, 0
 	}
 	return s
 }

@@ -60,24 +60,29 @@ func TestProcsRules(t *testing.T) {
 // TestProcsBackOff: a process sent to every P by its goroutines' waits on
 // a busy machine, whose CPU use on every P is below the mark to go back,
 // does not go back and forth every interval, whether the waits come at
-// once on one P, later, or at random; its time on every P is bounded; and
-// the back-off starts again after a way up for CPU or a lone spike.
+// once on one P, later, or at random; its time on every P is bounded, and
+// lone wait spikes seconds apart leave it on one P most of the time; the
+// back-off starts again after a way up for CPU.
 func TestProcsBackOff(t *testing.T) {
 	t.Parallel()
 	server := serverProcs()
 	rng := rand.New(rand.NewPCG(1, 2))
+	spikes := 0
 	for _, tc := range []struct {
-		name  string
-		waits func(alone int) bool // whether the alone-th interval on one P waits
+		name     string
+		waits    func(alone int) bool // whether the alone-th interval on one P waits
+		everyP   float64              // the most intervals on every P, a share
+		switches int                  // the most P count changes
 	}{
-		{"at once", func(int) bool { return true }},
-		{"from the third interval", func(n int) bool { return n >= 3 }},
-		{"from the sixth interval", func(n int) bool { return n >= 6 }},
-		{"half the intervals", func(int) bool { return rng.IntN(2) == 0 }},
-		{"three in ten", func(int) bool { return rng.IntN(10) < 3 }},
+		{"at once", func(int) bool { return true }, 1, 2*1000/(maxCalm+1) + 20},
+		{"from the third interval", func(n int) bool { return n >= 3 }, 1, 2*1000/(maxCalm+1) + 20},
+		{"from the sixth interval", func(n int) bool { return n >= 6 }, 1, 2*1000/(maxCalm+1) + 20},
+		{"half the intervals", func(int) bool { return rng.IntN(2) == 0 }, 1, 2*1000/(maxCalm+1) + 20},
+		{"three in ten", func(int) bool { return rng.IntN(10) < 3 }, 1, 2*1000/(maxCalm+1) + 20},
+		{"a spike every 20 intervals", func(int) bool { spikes++; return spikes%20 == 0 }, 0.1, 2*1000/20 + 2},
 	} {
 		s := newProcsState()
-		alone, run, switches, longest := 0, 0, 0, 0
+		alone, run, switches, longest, everyP := 0, 0, 0, 0, 0
 		for i := range 1000 {
 			var n procsState
 			if s.procs == 1 {
@@ -90,6 +95,7 @@ func TestProcsBackOff(t *testing.T) {
 				n = server.next(s, 2, 0.23, wait)
 			} else {
 				run++
+				everyP++
 				n = server.next(s, 2, 0.34, time.Millisecond) // calm on every P
 			}
 			if n.procs != s.procs {
@@ -105,27 +111,27 @@ func TestProcsBackOff(t *testing.T) {
 			}
 			s = n
 		}
-		require.LessOrEqual(t, switches, 2*1000/(maxCalm+1)+20, "%s: P count changes in 1000 intervals", tc.name)
+		require.LessOrEqual(t, switches, tc.switches, "%s: P count changes in 1000 intervals", tc.name)
 		require.LessOrEqual(t, longest, maxCalm, "%s: intervals on every P at once", tc.name)
+		require.LessOrEqual(t, float64(everyP)/1000, tc.everyP, "%s: share of intervals on every P", tc.name)
 	}
 
 	// Up for its CPU use (a burst), then a light load: back after one,
 	// whatever need was.
-	s := server.next(procsState{procs: 1, need: maxCalm, sinceWaits: 1}, 2, 0.8, 0)
+	s := server.next(procsState{procs: 1, need: maxCalm, alone: 1}, 2, 0.8, 0)
 	require.Equal(t, 2, s.procs)
 	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
 
-	// Waits within waitsWindow of the last: need doubles; after it, a
-	// lone spike: back after one interval. Not at the start either.
-	s = server.next(procsState{procs: 1, need: 2, sinceWaits: waitsWindow - 1}, 2, 0.2, 20*time.Millisecond)
-	require.Equal(t, procsState{procs: 2, need: 4}, s)
-	s = server.next(procsState{procs: 1, need: maxCalm, sinceWaits: waitsWindow}, 2, 0.2, 20*time.Millisecond)
-	require.Equal(t, procsState{procs: 2, need: 1}, s)
-	require.Equal(t, 1, server.next(s, 2, 0.34, 0).procs)
+	// Waits within 16 intervals (4 s) of going to one P: need doubles;
+	// later, it halves. Not at the start either.
+	s = server.next(procsState{procs: 1, need: 2, alone: 15}, 2, 0.2, 20*time.Millisecond)
+	require.Equal(t, procsState{procs: 2, need: 4, alone: 16}, s)
+	s = server.next(procsState{procs: 1, need: 8, alone: 16}, 2, 0.2, 20*time.Millisecond)
+	require.Equal(t, procsState{procs: 2, need: 4, alone: 17}, s)
 	require.Equal(t, 1, server.next(newProcsState(), 2, 0.2, 20*time.Millisecond).need)
 
 	// need intervals on every P, calm or not, then a calm one: back.
-	s = procsState{procs: 2, need: 4, sinceWaits: waitsWindow + 1}
+	s = procsState{procs: 2, need: 4}
 	for i, busy := range []float64{0.34, 0.45, 0.34} {
 		s = server.next(s, 2, busy, 0)
 		require.Equal(t, 2, s.procs, "interval %d", i)
@@ -144,9 +150,9 @@ func TestProcsActual(t *testing.T) {
 		p      int
 		expect procsState
 	}{
-		{"one P, set here", procsState{procs: 1, need: 8, sinceWaits: 3}, 1, procsState{procs: 1, need: 8, sinceWaits: 3}},
-		{"one P, the default rose", procsState{procs: 1, need: 8, sinceWaits: 3}, 4, procsState{procs: 4, need: 1, sinceWaits: 3}},
-		{"every P, the default was one", procsState{procs: 2, since: 5, need: 8}, 1, procsState{procs: 1, need: 1}},
+		{"one P, set here", procsState{procs: 1, need: 8, alone: 3}, 1, procsState{procs: 1, need: 8, alone: 3}},
+		{"one P, the default rose", procsState{procs: 1, need: 8, alone: 3}, 4, procsState{procs: 4, need: 1, alone: 3}},
+		{"every P, the default was one", procsState{procs: 2, since: 5, need: 8}, 1, procsState{procs: 1, since: 5, need: 1, alone: maxCalm}},
 		{"every P, the default changed", procsState{procs: 2, since: 5, need: 8}, 4, procsState{procs: 4, since: 5, need: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
