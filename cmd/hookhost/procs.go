@@ -145,8 +145,9 @@ func newProcsState() procsState {
 // actual is s with the P count the runtime has, p, where the runtime's
 // default set it: asked for every P, the default was one (a process
 // allowed one CPU), or it changed since (the runtime follows the CPUs and
-// the CPU limit). A process whose count changed so starts again with no
-// back-off.
+// the CPU limit). A process the default sent from one P to more, or from
+// more to one, starts again with no back-off; one that stays on every P
+// keeps its own.
 func (s procsState) actual(p int) procsState {
 	switch {
 	case s.procs == 1 && p > 1:
@@ -174,8 +175,10 @@ func (s procsState) actual(p int) procsState {
 // back to one P, and to the waits, in the next interval (reviews rev1-rev4
 // of the twenty-first session: 0.23 of a core with 6 ms waits on one P and
 // 0.34 without on two went up and down every 250 ms; waits from the third
-// interval on one P, or at random, the same; wait spikes a few seconds
-// apart must not keep it on every P).
+// interval on one P, or at random, the same). Lone waits about 5 s or more
+// apart on one P bring need down again; waits every 4-6 s keep a process
+// that reached 16 on every P about two thirds of the time (review rev5),
+// where below the old mark of 0.3 such a load stayed there all the time.
 func (r procsRule) next(s procsState, all int, busy float64, wait time.Duration) procsState {
 	s.need = max(s.need, 1)
 	if s.procs == 1 {

@@ -61,8 +61,9 @@ func TestProcsRules(t *testing.T) {
 // a busy machine, whose CPU use on every P is below the mark to go back,
 // does not go back and forth every interval, whether the waits come at
 // once on one P, later, or at random; its time on every P is bounded, and
-// lone wait spikes seconds apart leave it on one P most of the time; the
-// back-off starts again after a way up for CPU.
+// lone wait spikes 20 intervals on one P apart (5 s or more) leave it on
+// one P most of the time; the back-off starts again after a way up for
+// CPU.
 func TestProcsBackOff(t *testing.T) {
 	t.Parallel()
 	server := serverProcs()
@@ -79,7 +80,7 @@ func TestProcsBackOff(t *testing.T) {
 		{"from the sixth interval", func(n int) bool { return n >= 6 }, 1, 2*1000/(maxCalm+1) + 20},
 		{"half the intervals", func(int) bool { return rng.IntN(2) == 0 }, 1, 2*1000/(maxCalm+1) + 20},
 		{"three in ten", func(int) bool { return rng.IntN(10) < 3 }, 1, 2*1000/(maxCalm+1) + 20},
-		{"a spike every 20 intervals", func(int) bool { spikes++; return spikes%20 == 0 }, 0.1, 2*1000/20 + 2},
+		{"a spike every 20 intervals on one P", func(int) bool { spikes++; return spikes%20 == 0 }, 0.1, 2*1000/20 + 2},
 	} {
 		s := newProcsState()
 		alone, run, switches, longest, everyP := 0, 0, 0, 0, 0
