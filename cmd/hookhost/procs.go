@@ -110,10 +110,11 @@ func adaptProcs(rule procsRule) {
 				runtime.GOMAXPROCS(1)
 			default:
 				runtime.SetDefaultGOMAXPROCS()
-				if p := runtime.GOMAXPROCS(0); p > 1 {
+				p := runtime.GOMAXPROCS(0)
+				if p > 1 {
 					all = p // the default may have changed since the start
 				}
-				n = n.actual(runtime.GOMAXPROCS(0))
+				n = n.actual(p)
 			}
 			st = n
 		}
@@ -139,7 +140,7 @@ const maxCalm = 16
 
 // newProcsState is the state of a process that starts on one P.
 func newProcsState() procsState {
-	return procsState{procs: 1, need: 1, alone: maxCalm}
+	return procsState{procs: 1, need: 1, alone: maxCalm} // the start is no quick return
 }
 
 // actual is s with the P count the runtime has, p, where the runtime's
