@@ -271,7 +271,7 @@ func TestMedians(t *testing.T) {
 			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond,
 				Paced: &Paced{Rate: 100, P99: time.Millisecond}},
 			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs,
-				Paced: &Paced{Rate: 100, P99: cpu * 10, Errors: errs}},
+				Paced: &Paced{Rate: 100, P99: cpu * 10, Errors: errs, CPUPerReq: 2 * cpu}},
 			{Target: targetInProcessPG, Skipped: "no PostgreSQL"},
 		}
 		computeRatios(rs)
@@ -292,8 +292,24 @@ func TestMedians(t *testing.T) {
 	require.Equal(t, 2*time.Millisecond, got[1].Paced.P99, "the median of the paced p99s")
 	require.InDelta(t, 2.0, got[1].Paced.P99vsBare, 1e-9)
 	require.Equal(t, uint64(3), got[1].Paced.Errors, "paced errors add up")
+	require.Equal(t, 400*time.Microsecond, got[1].Paced.CPUPerReq, "the median of the paced CPU a request")
+	require.InDelta(t, 400.0, got[1].Paced.CPUus, 1e-9)
 	require.Nil(t, got[2].Paced)
 	require.NotEmpty(t, got[2].Skipped)
+}
+
+// TestPacedOf: the fixed-rate attack's CPU a request is the processes'
+// CPU over the right answers, none without any.
+func TestPacedOf(t *testing.T) {
+	t.Parallel()
+	m := &measurement{ok: 400, non200: 2}
+	m.metrics.Duration = 2 * time.Second
+	p := pacedOf(m, 200, 60*time.Millisecond)
+	require.Equal(t, 150*time.Microsecond, p.CPUPerReq)
+	require.InDelta(t, 150.0, p.CPUus, 1e-9)
+	require.InDelta(t, 200.0, p.Achieved, 1e-9)
+	require.Equal(t, uint64(2), p.Errors)
+	require.Zero(t, pacedOf(&measurement{}, 200, time.Second).CPUPerReq)
 }
 
 func TestWarnings(t *testing.T) {

@@ -355,11 +355,12 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 	res.fill(m)
 	if opts.LatencyRate > 0 {
 		opts.Notef("%s: latency at a fixed %d req/s for %s", name, opts.LatencyRate, opts.Duration)
+		cpu0 := srv.proc.cpu()
 		lm, err := attack(ctx, cl, opts, srv.url, opts.Duration, fixedRate(opts.LatencyRate), sameAnswer(pr.body))
 		if err != nil {
 			return nil, fmt.Errorf("latency attack: %w", err)
 		}
-		res.Paced = pacedOf(lm, opts.LatencyRate)
+		res.Paced = pacedOf(lm, opts.LatencyRate, srv.proc.cpu()-cpu0)
 	}
 	return res, nil
 }

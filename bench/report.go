@@ -153,14 +153,22 @@ type Paced struct {
 	Max      time.Duration `json:"-"`
 	// P99vsBare is P99 / the bare handler's paced P99 in the same round.
 	P99vsBare float64 `json:"p99_vs_bare,omitempty"`
+	// CPUPerReq is the CPU time of the server and its extension processes
+	// during the attack per right answer: at a moderate rate a request
+	// costs more than at the maximum (each wakes threads that a loaded
+	// server finds running), and that is where a P count or a hand-off
+	// between goroutines shows.
+	CPUPerReq time.Duration `json:"-"`
 
 	P50ms float64 `json:"p50_ms"`
 	P99ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
+	CPUus float64 `json:"cpu_per_req_us,omitempty"`
 }
 
-// pacedOf summarises a fixed-rate attack.
-func pacedOf(m *measurement, rate int) *Paced {
+// pacedOf summarises a fixed-rate attack, whose server and extension
+// processes used cpu meanwhile.
+func pacedOf(m *measurement, rate int, cpu time.Duration) *Paced {
 	p := &Paced{
 		Rate:   rate,
 		Errors: m.transportErr + m.non200 + m.bodyMismatch,
@@ -171,12 +179,18 @@ func pacedOf(m *measurement, rate int) *Paced {
 	if el := m.metrics.Duration + m.metrics.Wait; el > 0 {
 		p.Achieved = float64(m.ok) / el.Seconds()
 	}
+	if m.ok > 0 {
+		p.CPUPerReq = cpu / time.Duration(m.ok)
+	}
 	p.setMillis()
 	return p
 }
 
 // setMillis fills the JSON copies of the durations.
-func (p *Paced) setMillis() { p.P50ms, p.P99ms, p.MaxMs = ms(p.P50), ms(p.P99), ms(p.Max) }
+func (p *Paced) setMillis() {
+	p.P50ms, p.P99ms, p.MaxMs = ms(p.P50), ms(p.P99), ms(p.Max)
+	p.CPUus = float64(p.CPUPerReq) / float64(time.Microsecond)
+}
 
 // fill copies a measurement into r.
 func (r *Result) fill(m *measurement) {
@@ -375,6 +389,7 @@ func pacedMedian(all []Result) *Paced {
 		P99:       time.Duration(med(func(p *Paced) float64 { return float64(p.P99) })),
 		Max:       time.Duration(med(func(p *Paced) float64 { return float64(p.Max) })),
 		P99vsBare: med(func(p *Paced) float64 { return p.P99vsBare }),
+		CPUPerReq: time.Duration(med(func(p *Paced) float64 { return float64(p.CPUPerReq) })),
 	}
 	for _, p := range ps {
 		out.Errors += p.Errors
@@ -414,12 +429,6 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		rep.GOMAXPROCS, rep.NumCPU, rep.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\trequests\treq/s\tp50\tp99\terrors\tvs bare\tcpu/req\tcpu vs bare\tRSS\tPSS\tstart\t")
-	dash := func(ok bool, s string) string {
-		if !ok {
-			return "-"
-		}
-		return s
-	}
 	for _, r := range rep.Results {
 		if r.Skipped != "" {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Target)
@@ -435,7 +444,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.Target, r.Requests, r.ReqPerSec, round(r.P50), round(r.P99), r.Errors,
 			dash(r.Ratio > 0, strconv.FormatFloat(r.Ratio, 'f', 2, 64)+"x"),
-			dash(r.CPUPerReq > 0, fmt.Sprintf("%.0fµs", float64(r.CPUPerReq)/float64(time.Microsecond))),
+			micros(r.CPUPerReq),
 			dash(r.CPUvsBare > 0, strconv.FormatFloat(r.CPUvsBare, 'f', 2, 64)+"x"),
 			mem(r.RSS), mem(r.PSS), start)
 	}
@@ -493,7 +502,7 @@ func (rep *Report) writePaced(w io.Writer) error {
 	fmt.Fprintf(w, "\nlatency at a fixed %d req/s (open loop, at most %d in flight), %s per target: the same offered load for every target\n\n",
 		rate, rep.Workers, rep.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tanswered/s\tp50\tp99\tmax\terrors\tp99 vs bare\t")
+	fmt.Fprintln(tw, "target\tanswered/s\tp50\tp99\tmax\terrors\tp99 vs bare\tcpu/req\t")
 	for _, r := range rep.Results {
 		p := r.Paced
 		if p == nil {
@@ -503,10 +512,24 @@ func (rep *Report) writePaced(w io.Writer) error {
 		if p.P99vsBare > 0 {
 			ratio = strconv.FormatFloat(p.P99vsBare, 'f', 2, 64) + "x"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t\n",
-			r.Target, p.Achieved, round(p.P50), round(p.P99), round(p.Max), p.Errors, ratio)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n",
+			r.Target, p.Achieved, round(p.P50), round(p.P99), round(p.Max), p.Errors, ratio,
+			micros(p.CPUPerReq))
 	}
 	return tw.Flush()
+}
+
+// dash is s, or "-" for a figure not measured (!ok).
+func dash(ok bool, s string) string {
+	if !ok {
+		return "-"
+	}
+	return s
+}
+
+// micros is a CPU time a request for the tables, in whole µs.
+func micros(d time.Duration) string {
+	return dash(d > 0, fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)))
 }
 
 // round shortens a latency for the table.
