@@ -354,6 +354,13 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 	}
 	res.fill(m)
 	if opts.LatencyRate > 0 {
+		// What the maximum-rate attack left (run records still queued,
+		// say) is done before the paced attack's CPU is counted.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
 		opts.Notef("%s: latency at a fixed %d req/s for %s", name, opts.LatencyRate, opts.Duration)
 		cpu0 := srv.proc.cpu()
 		lm, err := attack(ctx, cl, opts, srv.url, opts.Duration, fixedRate(opts.LatencyRate), sameAnswer(pr.body))
