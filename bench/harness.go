@@ -356,10 +356,8 @@ func measureTarget(ctx context.Context, opts Options, name string, ref *probe, r
 	if opts.LatencyRate > 0 {
 		// What the maximum-rate attack left (run records still queued,
 		// say) is done before the paced attack's CPU is counted.
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
+		if err := pause(ctx, time.Second); err != nil {
+			return nil, err
 		}
 		opts.Notef("%s: latency at a fixed %d req/s for %s", name, opts.LatencyRate, opts.Duration)
 		cpu0 := srv.proc.cpu()
@@ -419,22 +417,30 @@ func measureIdle(ctx context.Context, opts Options, pname string) (*Result, erro
 	}
 	res.Status, res.ContentType, res.BodyBytes = pr.status, pr.header.Get("Content-Type"), len(pr.body)
 	opts.Notef("%s: measuring %s of an idle server and its extension", targetIdle, opts.Idle)
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(time.Second): // settle
+	if err := pause(ctx, time.Second); err != nil { // settle
+		return nil, err
 	}
 	cpu0, t0 := srv.proc.cpu(), time.Now()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(opts.Idle):
+	if err := pause(ctx, opts.Idle); err != nil {
+		return nil, err
 	}
 	cpu1, elapsed := srv.proc.cpu(), time.Since(t0)
 	res.IdleCPU = float64(cpu1-cpu0) / float64(elapsed)
 	res.RSS, res.PSS = srv.proc.mem()
 	res.Elapsed = elapsed
 	return res, nil
+}
+
+// pause waits d, or until ctx ends (its error).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // answerCheck tells whether an answer is the one expected: "" when it is,

@@ -101,7 +101,7 @@ func adaptProcs(rule procsRule) {
 			}
 			st = st.actual(runtime.GOMAXPROCS(0))
 			if st.procs > 1 {
-				all = st.procs
+				all = st.procs // the default may have changed since the start
 			}
 			n := rule.next(st, all, busy, wait)
 			switch {
@@ -110,11 +110,7 @@ func adaptProcs(rule procsRule) {
 				runtime.GOMAXPROCS(1)
 			default:
 				runtime.SetDefaultGOMAXPROCS()
-				p := runtime.GOMAXPROCS(0)
-				if p > 1 {
-					all = p // the default may have changed since the start
-				}
-				n = n.actual(p)
+				n = n.actual(runtime.GOMAXPROCS(0))
 			}
 			st = n
 		}
