@@ -88,7 +88,17 @@ func TestRunStream_ScriptUnknownWhileSentRetriesACopy(t *testing.T) {
 		return appendRunStreamResponse(buf, &pb.RunStreamResponse{Results: []*pb.RunStreamResult{
 			{CallId: 1, Response: &pb.RunResponse{Error: &pb.Error{Code: codeScriptUnknown}}}}})
 	}))
-	// The retry is queued; read the frames and answer it.
+	// The answer is delivered while the first frame is still being
+	// written (the test reads it only below): the retry is queued behind
+	// it. Without this wait the read below could end the write before
+	// the receive loop delivered the answer, which then is settled (the
+	// request written) and rightly retried in place.
+	require.Eventually(t, func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return len(rs.runs) == 1
+	}, 5*time.Second, time.Millisecond)
+	// Read the frames and answer the retry.
 	var frames int
 	for frames < 2 {
 		require.NoError(t, ext.read(func([]byte) error { frames++; return nil }))
