@@ -139,6 +139,7 @@ func TestRun_Seed(t *testing.T) {
 		require.Equal(t, r.Requests, r.OK, r.Target)
 		require.Positive(t, r.ReqPerSec, r.Target)
 		require.Positive(t, r.Ratio, r.Target)
+		require.InDelta(t, float64(r.P99)/float64(rep.Result(targetBare).P99), r.P99vsBare, 1e-9, r.Target)
 		if (r.Target == targetOutOfProcess || r.Target == targetErrorsOnly) && runtime.GOOS == "linux" {
 			require.Contains(t, r.ExtensionProcess, " ext serve", "the automation must run in a child process")
 		}
@@ -152,6 +153,7 @@ func TestRun_Seed(t *testing.T) {
 		require.Contains(t, table.String(), r.Target)
 	}
 	require.Contains(t, table.String(), "vs bare")
+	require.Contains(t, table.String(), "p99 vs bare")
 	require.Contains(t, table.String(), "latency at a fixed 200 req/s")
 	t.Logf("\n%s", table.String())
 }
@@ -268,9 +270,9 @@ func TestMedians(t *testing.T) {
 	t.Parallel()
 	round := func(bare, out float64, cpu time.Duration, errs uint64) []Result {
 		rs := []Result{
-			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond,
+			{Target: targetBare, ReqPerSec: bare, CPUPerReq: 20 * time.Microsecond, P99: time.Millisecond,
 				Paced: &Paced{Rate: 100, P99: time.Millisecond}},
-			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs,
+			{Target: targetOutOfProcess, ReqPerSec: out, CPUPerReq: cpu, Errors: errs, P99: cpu * 8,
 				Paced: &Paced{Rate: 100, P99: cpu * 10, Errors: errs, CPUPerReq: 2 * cpu}},
 			{Target: targetInProcessPG, Skipped: "no PostgreSQL"},
 		}
@@ -288,6 +290,7 @@ func TestMedians(t *testing.T) {
 	require.InDelta(t, 0.25, got[1].Ratio, 1e-9, "the median of the rounds' ratios (0.5, 0.25, 0.1)")
 	require.Equal(t, 200*time.Microsecond, got[1].CPUPerReq)
 	require.InDelta(t, 10.0, got[1].CPUvsBare, 1e-9)
+	require.InDelta(t, 1.6, got[1].P99vsBare, 1e-9, "the median of the rounds' p99 ratios (1.6, 0.8, 3.2)")
 	require.Equal(t, uint64(3), got[1].Errors, "errors add up")
 	require.Equal(t, 2*time.Millisecond, got[1].Paced.P99, "the median of the paced p99s")
 	require.InDelta(t, 2.0, got[1].Paced.P99vsBare, 1e-9)

@@ -67,6 +67,11 @@ type Result struct {
 	Max       time.Duration `json:"-"`
 	// Ratio is ReqPerSec / the bare handler's ReqPerSec (0 without it).
 	Ratio float64 `json:"ratio_vs_bare,omitempty"`
+	// P99vsBare is P99 / the bare handler's P99 in the same round (0
+	// without it): the issue's own reading of a tail at the maximum rate,
+	// where both wait in their own queues (Paced.P99vsBare compares them
+	// at one offered load).
+	P99vsBare float64 `json:"p99_vs_bare,omitempty"`
 	// RatioVsSQLite is, for a -pg target, ReqPerSec / the same target's
 	// ReqPerSec on SQLite in this run (0 without it).
 	RatioVsSQLite float64 `json:"ratio_vs_sqlite,omitempty"`
@@ -268,6 +273,9 @@ func computeRatios(rs []Result) {
 		if bare != nil && bare.ReqPerSec > 0 && r.ReqPerSec > 0 {
 			r.Ratio = r.ReqPerSec / bare.ReqPerSec
 		}
+		if bare != nil && bare.P99 > 0 && r.P99 > 0 && r.Target != targetIdle {
+			r.P99vsBare = float64(r.P99) / float64(bare.P99)
+		}
 		if bare != nil && bare.CPUPerReq > 0 && r.CPUPerReq > 0 {
 			r.CPUvsBare = float64(r.CPUPerReq) / float64(bare.CPUPerReq)
 		}
@@ -308,6 +316,7 @@ func medians(rounds [][]Result) []Result {
 		}
 		r.ReqPerSec = med(func(r *Result) float64 { return r.ReqPerSec })
 		r.Ratio = med(func(r *Result) float64 { return r.Ratio })
+		r.P99vsBare = med(func(r *Result) float64 { return r.P99vsBare })
 		r.RatioVsSQLite = med(func(r *Result) float64 { return r.RatioVsSQLite })
 		r.CPUvsBare = med(func(r *Result) float64 { return r.CPUvsBare })
 		r.IdleCPU = med(func(r *Result) float64 { return r.IdleCPU })
@@ -428,21 +437,22 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "\nmachine: GOMAXPROCS=%d NumCPU=%d %s; every server is a process of its own (hookhost serve, or the bare handler), the load comes from this one, all on these cores\n\n",
 		rep.GOMAXPROCS, rep.NumCPU, rep.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\treq/s\tp50\tp99\terrors\tvs bare\tcpu/req\tcpu vs bare\tRSS\tPSS\tstart\t")
+	fmt.Fprintln(tw, "target\trequests\treq/s\tp50\tp99\tp99 vs bare\terrors\tvs bare\tcpu/req\tcpu vs bare\tRSS\tPSS\tstart\t")
 	for _, r := range rep.Results {
 		if r.Skipped != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Target)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Target)
 			continue
 		}
 		mem := func(b uint64) string { return dash(b > 0, fmt.Sprintf("%.1fMiB", float64(b)/(1<<20))) }
 		start := dash(r.Startup > 0, round(r.Startup).String())
 		if r.Target == targetIdle {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\t-\t%s\t%s\t%s\t\n",
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%s\t-\t%s\t%s\t%s\t\n",
 				r.Target, fmt.Sprintf("%.2f%%core", 100*r.IdleCPU), mem(r.RSS), mem(r.PSS), start)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Target, r.Requests, r.ReqPerSec, round(r.P50), round(r.P99), r.Errors,
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			r.Target, r.Requests, r.ReqPerSec, round(r.P50), round(r.P99),
+			dash(r.P99vsBare > 0, strconv.FormatFloat(r.P99vsBare, 'f', 2, 64)+"x"), r.Errors,
 			dash(r.Ratio > 0, strconv.FormatFloat(r.Ratio, 'f', 2, 64)+"x"),
 			micros(r.CPUPerReq),
 			dash(r.CPUvsBare > 0, strconv.FormatFloat(r.CPUvsBare, 'f', 2, 64)+"x"),
