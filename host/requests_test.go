@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/store"
 )
 
 // listRequests reads GET /api/v1/requests with query.
@@ -255,4 +257,43 @@ func TestRequests_ReadYourRuns(t *testing.T) {
 	runID := list.Runs[0].ID
 	r = b.admin(t, "GET", "/runs/"+runID, "", "")
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+}
+
+// TestRequests_RecordsHideCredentialFieldsOfEveryFormBody: a field named
+// like a credential is redacted from a synchronous run's record and from
+// a durable job's shown inputs for every kind of form body the server
+// reads fields from: urlencoded, JSON and multipart/form-data (whose
+// body request_body leaves out, but the records kept raw).
+func TestRequests_RecordsHideCredentialFieldsOfEveryFormBody(t *testing.T) {
+	t.Parallel()
+	const value = "hunter22hunter"
+	multipart := "--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nbob\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n" + value + "\r\n--XyZ--\r\n"
+	tests := []struct{ name, contentType, body string }{
+		{"Urlencoded", "application/x-www-form-urlencoded", "user=bob&password=" + value},
+		{"JSON", "application/json", `{"user":"bob","password":"` + value + `"}`},
+		{"Multipart", "multipart/form-data; boundary=XyZ", multipart},
+	}
+	b := setupJobs(t, jobBackends(t)[0])
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	syncID, syncTok := b.createWebhook(t, "sync", eventFor("ok"))
+	_, jobTok := b.createWebhook(t, "job", "automation/ok:\n  uri: cerb:automation:ok\n  job:\n    max_attempts@int: 1\n")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := b.do(t, "POST", "/webhooks/"+syncTok, tt.contentType, tt.body)
+			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+			b.srv.dispatch.FlushRuns()
+			runs, err := b.srv.store.ListRuns(context.Background(), store.RunFilter{WebhookID: syncID, Limit: 1})
+			require.NoError(t, err)
+			require.NotContains(t, string(runs[0].Inputs), value, "the run record's inputs")
+			require.Contains(t, string(runs[0].Inputs), "bob", "the other fields are kept")
+
+			r = b.do(t, "POST", "/webhooks/"+jobTok, tt.contentType, tt.body)
+			require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+			var out struct{ JobIds []string }
+			require.NoError(t, json.Unmarshal(r.Body, &out))
+			record, _ := storedJobInputs(t, b, out.JobIds[0])
+			require.NotContains(t, string(record), value, "the job record's inputs")
+		})
+	}
 }

@@ -156,9 +156,10 @@ func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
 // Inputs returns a run's inputs dictionary for display and storage:
 // credential headers (request_headers and webhook_data's RequestHeader)
 // and credential parameters (request_params, at any depth: a[api_token])
-// are replaced by "[redacted]", a form or JSON request_body (and
-// webhook_data's RequestBody, the same text) has its credential fields
-// replaced as Body does, as a synchronous run's record has them, and
+// are replaced by "[redacted]", a form or JSON request_body and
+// webhook_data's RequestBody (the same text, or a multipart body, which
+// request_body leaves out) have their credential fields replaced as Body
+// does, as a synchronous run's record has them, and
 // every other string is redacted with r. The automation
 // itself gets the real values: in is never modified. Like Walk, the
 // result shares with in the parts that nothing changed (in itself when
@@ -186,8 +187,19 @@ func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 		if m, ok := markKeys(wd.Value("RequestHeader"), extra); ok {
 			shownWD = withValue(shownWD, wd, "RequestHeader", m)
 		}
-		if rb, ok := wd.Value("RequestBody").(string); ok && bodyChanged && rb == body {
-			shownWD = withValue(shownWD, wd, "RequestBody", shownBody)
+		if rb, ok := wd.Value("RequestBody").(string); ok && rb != "" {
+			switch {
+			case rb == body:
+				if bodyChanged {
+					shownWD = withValue(shownWD, wd, "RequestBody", shownBody)
+				}
+			default:
+				// Not request_body: a multipart body, which request_body
+				// leaves out as PHP does (automations.WebhookInputs).
+				if shown, changed := inputsBody(in, rb); changed {
+					shownWD = withValue(shownWD, wd, "RequestBody", shown)
+				}
+			}
 		}
 		if shownWD != wd {
 			out = withValue(out, in, "webhook_data", shownWD)
@@ -249,15 +261,17 @@ func withValue(out, orig *dict.Map, k string, v any) *dict.Map {
 }
 
 // Body returns a request body as records keep it: a form
-// (application/x-www-form-urlencoded) or JSON body whose fields are named
-// like credentials (CredentialParam, at any depth) has their values
-// replaced by "[redacted]"; any other body, or one with nothing to hide,
-// comes back as it is.
+// (application/x-www-form-urlencoded or multipart/form-data) or JSON body
+// whose fields are named like credentials (CredentialParam, at any depth)
+// has their values replaced by "[redacted]"; any other body, or one with
+// nothing to hide, comes back as it is.
 func Body(body []byte, contentType string) []byte {
 	ct := strings.ToLower(contentType)
 	switch {
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		return formBody(body)
+	case strings.HasPrefix(ct, "multipart/form-data"):
+		return multipartBody(body, contentType)
 	case strings.Contains(ct, "json"):
 		if !mayNameCredential(body) {
 			return body // nothing to hide, without decoding it

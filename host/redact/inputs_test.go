@@ -120,25 +120,39 @@ func TestInputs_CredentialFields(t *testing.T) {
 	t.Parallel()
 	r := New("unrelated-secret")
 	const value = "hunter22hunter"
+	multipart := "--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nbob\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n" + value + "\r\n--XyZ--\r\n"
 	tests := []struct {
 		name, contentType, body string
 		params                  *dict.Map
+		// rawBody is webhook_data's RequestBody when it is not
+		// request_body: a multipart body, which request_body leaves out.
+		rawBody string
 	}{
-		{"Form", "application/x-www-form-urlencoded", "password=" + value, dict.Of("password", value)},
-		{"JSON", "application/json", `{"user":{"password":"` + value + `"}}`, dict.New(0)},
-		{"NestedQuery", "", "", dict.Of("a", dict.Of("api_token", value))},
+		{"Form", "application/x-www-form-urlencoded", "password=" + value, dict.Of("password", value), ""},
+		{"JSON", "application/json", `{"user":{"password":"` + value + `"}}`, dict.New(0), ""},
+		{"NestedQuery", "", "", dict.Of("a", dict.Of("api_token", value)), ""},
+		{"Multipart", "multipart/form-data; boundary=XyZ", "", dict.Of("user", "bob", "password", value), multipart},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			raw := tt.body
+			if tt.rawBody != "" {
+				raw = tt.rawBody
+			}
 			in := dict.Of("request_headers", dict.Of("content_type", tt.contentType), "request_params", tt.params,
-				"request_body", tt.body, "webhook_data", dict.Of("RequestBody", tt.body))
+				"request_body", tt.body, "webhook_data", dict.Of("RequestBody", raw))
 			before := string(encode(in))
 			got := r.Inputs(in)
 			shown := string(encode(got))
 			require.NotContains(t, shown, value)
 			require.Contains(t, shown, Marker)
-			require.Equal(t, got.Value("request_body"), got.Value("webhook_data").(*dict.Map).Value("RequestBody"))
+			if tt.rawBody == "" {
+				require.Equal(t, got.Value("request_body"), got.Value("webhook_data").(*dict.Map).Value("RequestBody"))
+			} else {
+				require.Contains(t, got.Value("webhook_data").(*dict.Map).Value("RequestBody"), "bob", "the other fields are kept")
+			}
 			require.Equal(t, before, string(encode(in)), "the inputs given are not modified")
 		})
 	}
