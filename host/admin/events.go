@@ -31,12 +31,15 @@ const eventHeartbeat = 15 * time.Second
 // server stops, or --write-timeout passes without an event to send; the
 // client reconnects (EventSource does by itself).
 func (a *Admin) events(c *fiber.Ctx) error {
-	f := live.Filter{WebhookID: c.Query("webhook")}
+	// Copied: the filter outlives the handler (the hub matches every
+	// event against it while the stream lasts), and c.Query is a view of
+	// fasthttp's request buffer.
+	f := live.Filter{WebhookID: strings.Clone(c.Query("webhook"))}
 	if t := c.Query("types"); t != "" {
 		for _, typ := range strings.Split(t, ",") {
 			switch typ = strings.TrimSpace(typ); typ {
 			case "request", "job":
-				f.Types = append(f.Types, typ)
+				f.Types = append(f.Types, strings.Clone(typ))
 			default:
 				return api.InvalidField("types", fmt.Sprintf("types must list request and/or job, e.g. types=request,job (got %q)", typ))
 			}
