@@ -143,6 +143,10 @@ var blocked = []rangeKind{
 	{netip.MustParsePrefix("169.254.170.2/32"), KindMetadata},   // AWS ECS task metadata
 	{netip.MustParsePrefix("100.100.100.200/32"), KindMetadata}, // Alibaba Cloud
 	{netip.MustParsePrefix("fd00:ec2::254/128"), KindMetadata},  // AWS IMDS over IPv6
+	{netip.MustParsePrefix("169.254.170.23/32"), KindMetadata},  // AWS EKS Pod Identity Agent (credentials)
+	{netip.MustParsePrefix("fd00:ec2::23/128"), KindMetadata},   // the same over IPv6
+	{netip.MustParsePrefix("169.254.0.23/32"), KindMetadata},    // Tencent Cloud (metadata.tencentyun.com)
+	{netip.MustParsePrefix("168.63.129.16/32"), KindMetadata},   // Azure WireServer, a platform endpoint in a public range
 	{netip.MustParsePrefix("0.0.0.0/8"), KindUnspecified},
 	{netip.MustParsePrefix("::/128"), KindUnspecified},
 	{netip.MustParsePrefix("127.0.0.0/8"), KindLoopback},
@@ -161,6 +165,20 @@ var blocked = []rangeKind{
 	{netip.MustParsePrefix("::/96"), KindReserved},           // IPv4-compatible IPv6
 	{netip.MustParsePrefix("::ffff:0:0:0/96"), KindReserved}, // IPv4-translated (SIIT)
 	{netip.MustParsePrefix("64:ff9b:1::/48"), KindReserved},  // local-use NAT64 (RFC 8215)
+	// Not globally reachable (IANA's special-purpose registries): no
+	// webhook receiver is there, and some are inside networks (fake-IP
+	// DNS of proxies answers from 198.18/15). http_allow_networks opens
+	// them where they are used.
+	{netip.MustParsePrefix("192.0.0.0/24"), KindReserved},    // IETF protocol assignments
+	{netip.MustParsePrefix("192.0.2.0/24"), KindReserved},    // TEST-NET-1
+	{netip.MustParsePrefix("198.51.100.0/24"), KindReserved}, // TEST-NET-2
+	{netip.MustParsePrefix("203.0.113.0/24"), KindReserved},  // TEST-NET-3
+	{netip.MustParsePrefix("198.18.0.0/15"), KindReserved},   // benchmarking
+	{netip.MustParsePrefix("192.88.99.0/24"), KindReserved},  // 6to4 relay anycast (deprecated, RFC 7526)
+	{netip.MustParsePrefix("2001::/32"), KindReserved},       // Teredo, whose address can encode an internal IPv4 one
+	{netip.MustParsePrefix("2001:10::/28"), KindReserved},    // ORCHID (deprecated)
+	{netip.MustParsePrefix("2001:db8::/32"), KindReserved},   // documentation
+	{netip.MustParsePrefix("100::/64"), KindReserved},        // discard-only
 }
 
 // privateKind reports the kinds Options.AllowPrivate allows.
