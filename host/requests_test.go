@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/api"
+	"github.com/hookhost/hookhost/host/jobs"
+	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/store"
 )
 
@@ -296,4 +298,40 @@ func TestRequests_RecordsHideCredentialFieldsOfEveryFormBody(t *testing.T) {
 			require.NotContains(t, string(record), value, "the job record's inputs")
 		})
 	}
+}
+
+// TestRequests_EchoedCredentialFieldsAreRedacted: the value of a field
+// named like a credential (here ?password=) is redacted wherever the
+// automation echoed it, in a synchronous run's record (its output) and in
+// a durable job's record (its output and response body), as the caller's
+// Authorization is, while the caller's answer keeps it (review attack).
+func TestRequests_EchoedCredentialFieldsAreRedacted(t *testing.T) {
+	t.Parallel()
+	const value = "hunter22hunter"
+	b := setupJobs(t, jobBackends(t)[0])
+	b.createAutomation(t, "echo", "start:\n  return:\n    body: pw={{request_params.password}}\n", "")
+	syncID, syncTok := b.createWebhook(t, "sync", eventFor("echo"))
+	jobWH, jobTok := b.createWebhook(t, "job", "automation/echo:\n  uri: cerb:automation:echo\n  job:\n    max_attempts@int: 1\n")
+
+	r := b.do(t, http.MethodPost, "/webhooks/"+syncTok+"?password="+value, "application/json", `{}`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "pw="+value, string(r.Body), "the caller's answer is unchanged")
+	b.srv.dispatch.FlushRuns()
+	runs, err := b.srv.store.ListRuns(context.Background(), store.RunFilter{WebhookID: syncID, Limit: 1})
+	require.NoError(t, err)
+	require.NotContains(t, string(runs[0].Inputs), value, "the run record's inputs")
+	require.NotContains(t, string(runs[0].Output), value, "the run record's output")
+	require.Contains(t, string(runs[0].Output), "pw="+redact.Marker)
+
+	r = b.do(t, http.MethodPost, "/webhooks/"+jobTok+"?password="+value, "application/json", `{}`)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	list, _, err := b.srv.jobs.List(context.Background(), jobs.Filter{WebhookID: jobWH})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	b.waitState(t, list[0].ID, jobs.StateCompleted)
+	j, err := b.srv.jobs.Get(context.Background(), list[0].ID)
+	require.NoError(t, err)
+	require.NotContains(t, string(j.Body), value, "the job record's response body")
+	require.NotContains(t, string(j.Output), value, "the job record's output")
+	require.Contains(t, string(j.Body), "pw="+redact.Marker)
 }

@@ -64,7 +64,7 @@ func (d *Dispatcher) DryRun(ctx context.Context, id string, in *api.DryRunInput)
 	if err != nil {
 		return nil, err
 	}
-	dr.redCreds = d.red.CallerRedaction(dr.req.Headers, h.Event.CredentialHeaders...)
+	dr.redCreds = callerRedaction(d.red, &dr.req, h.Event.CredentialHeaders)
 	w := h.Webhook
 	out := &api.DryRun{Verify: verifyChecks(h.Event.Verifiers, &dr.rec), Inputs: nil, Secrets: []string{},
 		Log: []api.LogEntry{}, SideEffects: []api.SideEffect{}, Notes: []string{}}

@@ -84,7 +84,7 @@ func TestEncodeJobInputs(t *testing.T) {
 			inputs := buildJobInputs(tc)
 			before := string(encode(inputs))
 			shownInputs := red.Inputs(inputs, tc.credHeaders...)
-			if caller := red.CallerRedaction(tc.req.Headers, tc.credHeaders...); caller != nil {
+			if caller := red.CallerRedaction(tc.req.Headers, redact.InputsFieldCredentials(inputs), tc.credHeaders...); caller != nil {
 				shownInputs, _ = redact.Walk(shownInputs, caller).(*dict.Map)
 			}
 			want := string(encode(compactedJobInputs(shownInputs)))

@@ -102,8 +102,8 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 // redaction (red.CallerRedaction, nil when there is none), which the 202's
 // run record reuses.
 func jobInputs(red *redact.Redactor, inputs *dict.Map, headers [][2]string, credHeaders []string) (real, shown []byte, caller func(string) string) {
-	shownInputs := red.Inputs(inputs, credHeaders...)
-	if caller = red.CallerRedaction(headers, credHeaders...); caller != nil {
+	shownInputs, fields := red.InputsFields(inputs, credHeaders...)
+	if caller = red.CallerRedaction(headers, fields, credHeaders...); caller != nil {
 		// The caller's credentials wherever else the inputs hold them (the
 		// webhook's KATA holds a verify block's literal token), as a run
 		// record's request body.

@@ -686,10 +686,15 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	// wherever the automation echoed them; credential fields of a form or
 	// JSON body as in the parameters. The caller's answer is unchanged:
 	// this is the record.
+	// The body's credential fields are read with its redaction, in one
+	// look for credential names (callerRedaction's own look would be a
+	// second one over a large payload).
+	rb, bodyFields := redact.BodyFields(p.req.Body, headerValue(p.req.Headers, "Content-Type"))
 	red := p.red.Redact
 	cr := p.caller
 	if !p.callerKnown {
-		cr = p.red.CallerRedaction(p.req.Headers, p.credentialHeaders...)
+		fields := append(redact.PairCredentials(p.req.Query, p.req.Form), bodyFields...)
+		cr = p.red.CallerRedaction(p.req.Headers, fields, p.credentialHeaders...)
 	}
 	if cr != nil {
 		red = cr
@@ -699,7 +704,6 @@ func (p *pendingRun) finish(limit int) *store.Run {
 	// copy): the record's inputs copy what is kept of it, and nothing
 	// keeps the string past this call. string() copied it, 16 KiB for a
 	// 16 KiB payload.
-	rb := redact.Body(p.req.Body, headerValue(p.req.Headers, "Content-Type"))
 	body, cut := truncate(red(unsafe.String(unsafe.SliceData(rb), len(rb))), limit)
 	r.Inputs = recordInputs{method: p.req.Method, path: p.red.Redact(p.req.Path), headers: headers, query: query,
 		body: body, bodyTruncated: cut, clientIP: p.req.ClientIP}.encode()
@@ -1074,4 +1078,15 @@ func headerValue(headers [][2]string, name string) string {
 		}
 	}
 	return ""
+}
+
+// callerRedaction is the redaction of a synchronous request's records
+// (redact.Redactor.CallerRedaction): its credential headers' values
+// (those of credHeaders, the headers its webhook's verify blocks read,
+// too) and its credential fields' (the query's, the form's and a JSON
+// body's: redact.FieldCredentials) wherever the automation echoed them;
+// nil when it carried none.
+func callerRedaction(red *redact.Redactor, req *automations.HTTPRequest, credHeaders []string) func(string) string {
+	fields := redact.FieldCredentials(req.Body, headerValue(req.Headers, "Content-Type"), req.Query, req.Form)
+	return red.CallerRedaction(req.Headers, fields, credHeaders...)
 }

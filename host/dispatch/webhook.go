@@ -215,7 +215,7 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 		// A warning may quote what the automation returned, a caller's
 		// credential it echoed: the server log redacts those as the record
 		// does (its handler knows only the stored secrets).
-		logged := d.red.CallerRedaction(x.req.Headers, x.h.Event.CredentialHeaders...)
+		logged := callerRedaction(d.red, &x.req, x.h.Event.CredentialHeaders)
 		for _, warning := range resp.Warnings {
 			// An answer the automation's return could not give as it is (an
 			// invalid templated status_code, a bad header): the run record

@@ -73,7 +73,7 @@ func BenchmarkCallerRedaction_Build(b *testing.B) {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if r.JoinedCallerRedaction(bb.headers)("x") != "x" {
+				if r.JoinedCallerRedaction(bb.headers, nil)("x") != "x" {
 					b.Fatal("redacted")
 				}
 			}
@@ -121,7 +121,7 @@ func BenchmarkCallerRedaction_Common(b *testing.B) {
 		{"ApiKey", [][2]string{{"X-Api-Key", "3f6c2a9e8b7d41c0a5e9f2b6d8c4a1e7"}}},
 		{"JWT", [][2]string{{"Authorization", "Bearer " + jwt}}},
 	} {
-		red := r.CallerRedaction(c.headers)
+		red := r.CallerRedaction(c.headers, nil)
 		for _, n := range []int{100, 1000, 65536} {
 			texts := make([]string, 64)
 			for i := range texts {

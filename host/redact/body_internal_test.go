@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookhost/hookhost/templates/dict"
 )
 
 // TestBody_SkipsDecodingWithoutCredentialNames: a JSON body redacts as it
@@ -51,6 +53,11 @@ func TestBody_SkipsDecodingWithoutCredentialNames(t *testing.T) {
 	for range 20000 {
 		body := []byte(gen(0))
 		require.Equal(t, string(jsonBody(body)), string(Body(body, "application/json")), "%s", body)
+		shown, fields := BodyFields(body, "application/json")
+		require.Equal(t, string(jsonBody(body)), string(shown), "%s", body)
+		if v, err := dict.DecodeJSON(body); err == nil {
+			require.Equal(t, appendFieldValues(nil, v, false), fields, "%s", body)
+		}
 		if !mayNameCredential(body) {
 			skipped++
 		}
@@ -60,6 +67,7 @@ func TestBody_SkipsDecodingWithoutCredentialNames(t *testing.T) {
 	payload := bytes.Repeat([]byte(`{"id":"7fd1a60b","message":"Fix the \"edge\" case","author":{"name":"Octo Cat"},"modified":["README.md"]},`), 160)
 	payload = append(append([]byte("["), payload[:len(payload)-1]...), ']')
 	require.Zero(t, testing.AllocsPerRun(10, func() { _ = Body(payload, "application/json") }))
+	require.Zero(t, testing.AllocsPerRun(10, func() { _, _ = BodyFields(payload, "application/json") }))
 }
 
 // BenchmarkBody_JSON records a 16 KiB JSON payload without credential

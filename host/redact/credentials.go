@@ -167,9 +167,17 @@ func (r *Redactor) Headers(hs [][2]string, extra ...string) [][2]string {
 // more than their redaction. So the result must not be modified in place
 // (its compacted record copy is written, not made: dispatch).
 func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
+	m, _ := r.InputsFields(in, extra...)
+	return m
+}
+
+// InputsFields is Inputs, and InputsFieldCredentials of in, with the
+// request body read once for both.
+func (r *Redactor) InputsFields(in *dict.Map, extra ...string) (*dict.Map, []string) {
 	if in == nil {
-		return nil
+		return nil, nil
 	}
+	fields := appendFieldValues(nil, in.Value("request_params"), false)
 	out := in
 	if m, ok := markKeys(in.Value("request_headers"), extra); ok {
 		out = withValue(out, in, "request_headers", m)
@@ -178,7 +186,8 @@ func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 		out = withValue(out, in, "request_params", m)
 	}
 	body, _ := in.Value("request_body").(string)
-	shownBody, bodyChanged := inputsBody(in, body)
+	shownBody, bodyChanged, bodyFields := inputsBody(in, body)
+	fields = append(fields, bodyFields...)
 	if bodyChanged {
 		out = withValue(out, in, "request_body", shownBody)
 	}
@@ -196,7 +205,7 @@ func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 			default:
 				// Not request_body: a multipart body, which request_body
 				// leaves out as PHP does (automations.WebhookInputs).
-				if shown, changed := inputsBody(in, rb); changed {
+				if shown, changed, _ := inputsBody(in, rb); changed {
 					shownWD = withValue(shownWD, wd, "RequestBody", shown)
 				}
 			}
@@ -206,27 +215,28 @@ func (r *Redactor) Inputs(in *dict.Map, extra ...string) *dict.Map {
 		}
 	}
 	m, _ := r.Value(out).(*dict.Map)
-	return m
+	return m, fields
 }
 
 // inputsBody is a run's request_body with its credential fields redacted
 // (Body, by the request's content_type header in request_headers) and
-// true, or body and false when that changes nothing. The body is read in
-// place, not copied.
-func inputsBody(in *dict.Map, body string) (string, bool) {
+// true, or body and false when that changes nothing; and the values of a
+// JSON body's credential fields (BodyFields). The body is read in place,
+// not copied.
+func inputsBody(in *dict.Map, body string) (string, bool, []string) {
 	if body == "" {
-		return body, false
+		return body, false, nil
 	}
 	ct := ""
 	if hs, ok := in.Value("request_headers").(*dict.Map); ok {
 		ct, _ = hs.Value("content_type").(string)
 	}
 	b := unsafe.Slice(unsafe.StringData(body), len(body))
-	nb := Body(b, ct)
+	nb, fields := BodyFields(b, ct)
 	if len(nb) == len(b) && unsafe.SliceData(nb) == unsafe.SliceData(b) {
-		return body, false
+		return body, false, fields
 	}
-	return string(nb), true
+	return string(nb), true, fields
 }
 
 // markKeys returns v (a *dict.Map) with the values of its credential
@@ -653,20 +663,21 @@ func appendCredential(out []string, v string) []string {
 // CallerRedaction returns the redaction of what hookhost keeps of a
 // request (its run or job record: response, output, log, error): r.Redact,
 // then every one of the caller's credentials (CallerCredentials of headers
-// with extra) in every encoding Values replaces. The replacer of those
-// values is built once, here, not for every string. It returns nil when
-// the request carried no such credential: r.Redact alone is then the
+// with extra, and fields: the values of its credential fields,
+// FieldCredentials) in every encoding Values replaces. The replacer of
+// those values is built once, here, not for every string. It returns nil
+// when the request carried no such credential: r.Redact alone is then the
 // redaction, and a request without credentials pays nothing more.
-func (r *Redactor) CallerRedaction(headers [][2]string, extra ...string) func(string) string {
-	return r.callerRedaction(CallerCredentials(headers, extra...))
+func (r *Redactor) CallerRedaction(headers [][2]string, fields []string, extra ...string) func(string) string {
+	return r.callerRedaction(append(CallerCredentials(headers, extra...), fields...))
 }
 
 // JoinedCallerRedaction is CallerRedaction of headers whose repeated
 // values are joined with ", " (a job's request_headers): it redacts the
 // JoinedCallerCredentials, each value the caller may have sent as well as
 // the joined ones.
-func (r *Redactor) JoinedCallerRedaction(headers [][2]string, extra ...string) func(string) string {
-	return r.callerRedaction(JoinedCallerCredentials(headers, extra...))
+func (r *Redactor) JoinedCallerRedaction(headers [][2]string, fields []string, extra ...string) func(string) string {
+	return r.callerRedaction(append(JoinedCallerCredentials(headers, extra...), fields...))
 }
 
 // callerRedaction is CallerRedaction of the credentials creds.

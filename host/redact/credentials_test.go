@@ -96,8 +96,8 @@ func TestJoinedCallerRedaction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			red := r.JoinedCallerRedaction(tt.headers, tt.extra...)
-			run := r.CallerRedaction(tt.headers, tt.extra...)
+			red := r.JoinedCallerRedaction(tt.headers, nil, tt.extra...)
+			run := r.CallerRedaction(tt.headers, nil, tt.extra...)
 			if tt.want == "" {
 				require.Nil(t, red)
 				require.Nil(t, run)
@@ -142,9 +142,9 @@ func TestJoinedCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
 		{{"host", "127.0.0.1:8080"}, {"accept", "text/html, application/json"}, {"x_customheader", "true, false"}},
 		{{"host", "127.0.0.1:8080"}, {"accept", "text/html, application/json"}, {"customheader", "true, false"}},
 	} {
-		allocs := func(f func([][2]string, ...string) func(string) string) float64 {
+		allocs := func(f func([][2]string, []string, ...string) func(string) string) float64 {
 			return testing.AllocsPerRun(100, func() {
-				if f(headers, extra...) != nil {
+				if f(headers, nil, extra...) != nil {
 					t.Fatal("a redaction for a request without credentials")
 				}
 			})
@@ -154,7 +154,7 @@ func TestJoinedCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
 		require.Zero(t, joined, "%q", headers)
 	}
 	require.Zero(t, testing.AllocsPerRun(100, func() {
-		_ = r.JoinedCallerRedaction([][2]string{{"host", "127.0.0.1:8080"}, {"accept", "text/html, application/json"}}, extra...)
+		_ = r.JoinedCallerRedaction([][2]string{{"host", "127.0.0.1:8080"}, {"accept", "text/html, application/json"}}, nil, extra...)
 	}))
 }
 

@@ -80,7 +80,7 @@ func TestReplacer_FilterMissesNothing(t *testing.T) {
 func BenchmarkCallerRedaction_LongToken(b *testing.B) {
 	token := strings.Repeat("a", 7999) + "b"
 	body := strings.Repeat("a", 1<<20)
-	red := New().CallerRedaction([][2]string{{"Authorization", "Bearer " + token}})
+	red := New().CallerRedaction([][2]string{{"Authorization", "Bearer " + token}}, nil)
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		_ = red(body)

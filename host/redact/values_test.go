@@ -310,7 +310,7 @@ func TestCallerRedaction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			red := r.CallerRedaction(tt.headers, tt.extra...)
+			red := r.CallerRedaction(tt.headers, nil, tt.extra...)
 			if tt.want == "" {
 				require.Nil(t, red)
 				return
@@ -330,7 +330,7 @@ func TestCallerRedaction_NoCredentialNoAllocation(t *testing.T) {
 	headers := [][2]string{{"Host", "127.0.0.1:8080"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept", "*/*"}, {"X-Customheader", "true"}}
 	extra := []string{"X-Custom-Key"}
 	allocs := testing.AllocsPerRun(100, func() {
-		if r.CallerRedaction(headers, extra...) != nil {
+		if r.CallerRedaction(headers, nil, extra...) != nil {
 			t.Fatal("a redaction for a request without credentials")
 		}
 	})

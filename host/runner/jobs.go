@@ -117,7 +117,7 @@ func recordRedactor(red *redact.Redactor, inputs *dict.Map, extra []string) func
 			}
 		}
 	}
-	if cr := red.JoinedCallerRedaction(hs, extra...); cr != nil {
+	if cr := red.JoinedCallerRedaction(hs, redact.InputsFieldCredentials(inputs), extra...); cr != nil {
 		return cr
 	}
 	return red.Redact
