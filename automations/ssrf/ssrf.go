@@ -166,14 +166,15 @@ var blocked = []rangeKind{
 	{netip.MustParsePrefix("::ffff:0:0:0/96"), KindReserved}, // IPv4-translated (SIIT)
 	{netip.MustParsePrefix("64:ff9b:1::/48"), KindReserved},  // local-use NAT64 (RFC 8215)
 	// Not globally reachable (IANA's special-purpose registries): no
-	// webhook receiver is there, and some are inside networks (fake-IP
-	// DNS of proxies answers from 198.18/15). http_allow_networks opens
-	// them where they are used.
+	// webhook receiver is there. A policy's http_allow_networks opens them
+	// for its automation. 198.18.0.0/15 (benchmarking) stays open: the
+	// fake-IP DNS of proxies (Clash, Surge, sing-box) answers every name
+	// from it, and refusing it would refuse every request of a server
+	// behind one, callbacks and deliveries included.
 	{netip.MustParsePrefix("192.0.0.0/24"), KindReserved},    // IETF protocol assignments
 	{netip.MustParsePrefix("192.0.2.0/24"), KindReserved},    // TEST-NET-1
 	{netip.MustParsePrefix("198.51.100.0/24"), KindReserved}, // TEST-NET-2
 	{netip.MustParsePrefix("203.0.113.0/24"), KindReserved},  // TEST-NET-3
-	{netip.MustParsePrefix("198.18.0.0/15"), KindReserved},   // benchmarking
 	{netip.MustParsePrefix("192.88.99.0/24"), KindReserved},  // 6to4 relay anycast (deprecated, RFC 7526)
 	{netip.MustParsePrefix("2001::/32"), KindReserved},       // Teredo, whose address can encode an internal IPv4 one
 	{netip.MustParsePrefix("2001:10::/28"), KindReserved},    // ORCHID (deprecated)

@@ -177,7 +177,9 @@ func (r *Redactor) InputsFields(in *dict.Map, extra ...string) (*dict.Map, []str
 	if in == nil {
 		return nil, nil
 	}
-	fields := appendFieldValues(nil, in.Value("request_params"), false)
+	var params fieldList
+	params.jsonValues(in.Value("request_params"), false)
+	fields := params.values
 	out := in
 	if m, ok := markKeys(in.Value("request_headers"), extra); ok {
 		out = withValue(out, in, "request_headers", m)

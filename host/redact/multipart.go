@@ -32,6 +32,9 @@ func multipartBody(body []byte, contentType string) []byte {
 	if err != nil || boundary == "" {
 		return body
 	}
+	if !multipartNeedsRewrite(body, boundary) {
+		return body
+	}
 	type part struct {
 		header  map[string][]string
 		content []byte
@@ -86,4 +89,24 @@ func multipartBody(body []byte, contentType string) []byte {
 	}
 	_ = w.Close()
 	return out.Bytes()
+}
+
+// multipartNeedsRewrite reports whether multipartBody must write body again:
+// a part is named like a credential, or there are more than maxShownParts
+// parts, or the body is not readable as parts to its end once one was
+// read. It reads the parts' headers only: a large upload without a
+// credential costs a record no copy of its contents.
+func multipartNeedsRewrite(body []byte, boundary string) bool {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for n := 0; ; n++ {
+		p, err := mr.NextRawPart()
+		switch {
+		case errors.Is(err, io.EOF):
+			return false
+		case err != nil:
+			return n > 0
+		case n == maxShownParts || CredentialParam(p.FormName()):
+			return true
+		}
+	}
 }
