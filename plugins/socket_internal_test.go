@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -142,6 +143,21 @@ func TestRunSocket_BrokenConnection(t *testing.T) {
 	_, err := rs.run(ctx, r, runSize(r))
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 	require.True(t, rs.broken())
+}
+
+// TestClient_RunSocketUndialableIsUnavailable: a run socket that cannot be
+// dialled (its file gone, its listener closed) fails the run as the
+// transport's failure, codes.Unavailable, as a broken stream does: the
+// host's manager then restarts the process, where an error of another code
+// would read as the extension's answer and fail every later run alike.
+func TestClient_RunSocketUndialableIsUnavailable(t *testing.T) {
+	t.Parallel()
+	c := &Client{streamed: true, socket: filepath.Join(t.TempDir(), "runs.sock"), hosts: map[uint64]Host{}}
+	for range 2 { // and again: the next run dials again
+		_, err := c.Run(context.Background(), Invocation{RunID: "r", Automation: "a", Trigger: "t", Inputs: []byte("1")}, nil)
+		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+		require.ErrorContains(t, err, "run socket: dial unix")
+	}
 }
 
 // blockExt's runs report their context on seen and wait for it to end.

@@ -112,7 +112,10 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStr
 		hc, closer, err := dialRunSocket(socket, token)
 		if err != nil {
 			cancel()
-			return nil, err
+			// The transport's failure, as a broken stream is: the caller
+			// (the host's manager) restarts the process rather than fail
+			// every later run as the extension's own error.
+			return nil, status.Error(codes.Unavailable, "run socket: "+err.Error())
 		}
 		st, results = hc, hc.results
 		reuse = true
