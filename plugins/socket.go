@@ -43,6 +43,13 @@ const maxFrame = 256 << 20
 // socketTokenLen is the length of the token a host writes first.
 const socketTokenLen = 32
 
+// acceptPause and maxAcceptPause bound the pause after a failed Accept
+// (acceptRuns).
+const (
+	acceptPause    = 5 * time.Millisecond
+	maxAcceptPause = time.Second
+)
+
 // frameConn reads and writes framed protobuf messages on a connection
 // (encoded and decoded by frame.go).
 // Reads come from one goroutine and writes from one other.
@@ -220,13 +227,26 @@ func (s *server) openRunSocket() *runSocket {
 	return s.socket
 }
 
-// acceptRuns serves each connection of ln that starts with token.
+// acceptRuns serves each connection of ln that starts with token, until ln
+// is closed. A failed Accept (a process out of file descriptors: EMFILE) is
+// logged and tried again after a pause, 5 ms doubling up to 1 s, as
+// net/http's Server.Serve does: were the loop to end, the listener would
+// stay open, and the host's next connections would wait in its queue
+// unanswered, their runs until their deadlines.
 func (s *server) acceptRuns(ln net.Listener, token []byte) {
+	var pause time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			return
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			pause = min(max(2*pause, acceptPause), maxAcceptPause)
+			slog.Error("run socket: accept failed; trying again", "err", err, "pause", pause)
+			time.Sleep(pause)
+			continue
 		}
+		pause = 0
 		go func() {
 			defer c.Close()
 			got := make([]byte, len(token))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -157,6 +158,61 @@ func TestClient_RunSocketUndialableIsUnavailable(t *testing.T) {
 		_, err := c.Run(context.Background(), Invocation{RunID: "r", Automation: "a", Trigger: "t", Inputs: []byte("1")}, nil)
 		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 		require.ErrorContains(t, err, "run socket: dial unix")
+	}
+}
+
+// flakyListener fails its first fails Accepts as a process out of file
+// descriptors does (EMFILE), then accepts as usual.
+type flakyListener struct {
+	net.Listener
+	fails atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestRunSocket_AcceptErrorsAreRetried: failed Accepts do not end the
+// extension's accept loop (which left the listener open and the host's
+// connections queued unanswered, their runs waiting for their deadlines):
+// a connection made after them is served, and the loop ends when the
+// listener is closed.
+func TestRunSocket_AcceptErrorsAreRetried(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	path := filepath.Join(dir, "runs.sock")
+	ln, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	fl := &flakyListener{Listener: ln}
+	fl.fails.Store(3)
+	token := make([]byte, socketTokenLen)
+	done := make(chan struct{})
+	go func() {
+		newServer(echoExt{}, nil, nil).acceptRuns(fl, token)
+		close(done)
+	}()
+
+	rs, err := openRunStream(nil, path, token)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := &pb.RunRequest{CallId: 1, Trigger: "t", Inputs: []byte("1")}
+	resp, err := rs.run(ctx, r, runSize(r))
+	rs.fail(context.Canceled)
+	require.NoError(t, err, "a connection made after failed Accepts is served")
+	require.Equal(t, "1", string(resp.GetOutcome().GetReturn()))
+
+	require.NoError(t, ln.Close())
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the accept loop goes on after its listener was closed")
 	}
 }
 
