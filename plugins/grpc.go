@@ -337,6 +337,10 @@ type server struct {
 	inflightMu sync.Mutex
 	inflight   map[uint64]time.Time // call id → deadline, of calls that have one
 
+	// maxMessage bounds the messages of the run streams: a run socket's
+	// frames, a result (resultQueue). MaxMessage, which tests lower.
+	maxMessage int
+
 	socketState // the run socket, once a host asked for it
 }
 
@@ -346,7 +350,7 @@ func newServer(impl Extension, broker *plugin.GRPCBroker, life *lifecycle) *serv
 	if life == nil {
 		life = newLifecycle() // never drains: nothing calls shutdown
 	}
-	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, life: life}
+	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, life: life, maxMessage: MaxMessage}
 }
 
 // errShuttingDown answers a call that arrives while the process drains.

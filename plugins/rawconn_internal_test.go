@@ -103,7 +103,7 @@ func TestFrameConn_UnixSocket(t *testing.T) {
 // what it keeps); readFrame(true) gives a small frame a buffer of its own.
 func TestFrameConn_ReadAllocs(t *testing.T) {
 	frame := []byte{3, 0, 0, 0, 'a', 'b', 'c'}
-	f := &frameConn{r: bufio.NewReader(bytes.NewReader(bytes.Repeat(frame, 1000)))}
+	f := &frameConn{r: bufio.NewReader(bytes.NewReader(bytes.Repeat(frame, 1000))), limit: maxFrame}
 	noop := func([]byte) error { return nil }
 	require.NoError(t, f.read(noop))
 	require.Zero(t, testing.AllocsPerRun(100, func() { require.NoError(t, f.read(noop)) }))

@@ -40,6 +40,9 @@ const envSocketDir = "PLUGIN_UNIX_SOCKET_DIR"
 // maxFrame bounds a frame: a length above it means a broken stream.
 const maxFrame = 256 << 20
 
+// A frame's length fits its 4 bytes (this does not compile otherwise).
+const _ = uint32(maxFrame)
+
 // socketTokenLen is the length of the token a host writes first.
 const socketTokenLen = 32
 
@@ -54,15 +57,18 @@ const (
 // (encoded and decoded by frame.go).
 // Reads come from one goroutine and writes from one other.
 type frameConn struct {
-	w    io.Writer // c, or its rawConn
-	r    *bufio.Reader
-	hdr  [4]byte // a local would escape to the heap, through io.ReadFull
-	rbuf []byte
-	wbuf []byte
+	w io.Writer // c, or its rawConn
+	r *bufio.Reader
+	// limit is the most bytes a frame may take, written or read:
+	// maxFrame, which tests lower.
+	limit int
+	hdr   [4]byte // a local would escape to the heap, through io.ReadFull
+	rbuf  []byte
+	wbuf  []byte
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10)}
+	return &frameConn{w: c, r: bufio.NewReaderSize(c, 64<<10), limit: maxFrame}
 }
 
 // newRawFrameConn is newFrameConn with c read and written with raw system
@@ -73,17 +79,23 @@ func newFrameConn(c net.Conn) *frameConn {
 // quicker without entersyscall, left fewer runs to a frame.
 func newRawFrameConn(c net.Conn) *frameConn {
 	if rc := newRawConn(c); rc != nil {
-		return &frameConn{w: rc, r: bufio.NewReaderSize(rc, 64<<10)}
+		return &frameConn{w: rc, r: bufio.NewReaderSize(rc, 64<<10), limit: maxFrame}
 	}
 	return newFrameConn(c)
 }
 
 // write sends the message that appendMsg appends (frame.go) as one frame,
-// in one write.
+// in one write. It refuses a message over the limit, which the other side
+// would refuse, writing nothing.
 func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 	b := appendMsg(append(f.wbuf[:0], 0, 0, 0, 0))
-	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
-	_, err := f.w.Write(b)
+	var err error
+	if n := len(b) - 4; n > f.limit {
+		err = fmt.Errorf("frame of %d bytes: over the %d limit", n, f.limit)
+	} else {
+		binary.LittleEndian.PutUint32(b, uint32(n))
+		_, err = f.w.Write(b)
+	}
 	if cap(b) <= 1<<20 {
 		f.wbuf = b[:0]
 	} else {
@@ -113,8 +125,8 @@ func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error)
 		return err
 	}
 	n := binary.LittleEndian.Uint32(f.hdr[:])
-	if n > maxFrame {
-		return fmt.Errorf("frame of %d bytes: over the %d limit", n, maxFrame)
+	if int64(n) > int64(f.limit) {
+		return fmt.Errorf("frame of %d bytes: over the %d limit", n, f.limit)
 	}
 	owned := own && n <= ownedFrame
 	var b []byte
@@ -256,6 +268,7 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 			}
 			_ = c.SetReadDeadline(time.Time{})
 			f := newRawFrameConn(c)
+			f.limit = s.maxMessage
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			in := &pb.RunStreamRequest{} // every frame's, reused: serveRuns is done with one before the next
@@ -277,7 +290,13 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 					return in, nil
 				},
 				func(m *pb.RunStreamResponse) error {
-					return f.write(func(b []byte) []byte { return appendRunStreamResponse(b, m) })
+					err := f.write(func(b []byte) []byte { return appendRunStreamResponse(b, m) })
+					if err != nil {
+						// The stream ends: the host's runs on it fail
+						// at once, not at their deadlines.
+						_ = c.Close()
+					}
+					return err
 				}, true)
 		}()
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -659,4 +660,166 @@ func TestRunStream_SendFailureFailsRuns(t *testing.T) {
 	_, err := rs.run(runCtx, r, runSize(r))
 	require.ErrorContains(t, err, "broken pipe")
 	require.NoError(t, runCtx.Err(), "the run waited for its context's end")
+}
+
+// TestResultQueue_Batches: the extension sends its results in messages of
+// about maxBatch bytes, at least one result each, none over maxResult (the
+// link's limit on a message, which the host refuses to read past); a
+// result over maxResult alone fails its run, the others go as they are.
+func TestResultQueue_Batches(t *testing.T) {
+	t.Parallel()
+	const kib = 1 << 10
+	for _, tc := range []struct {
+		name     string
+		returns  []int      // the results' Return sizes, of call ids 1, 2, …
+		want     [][]uint64 // the call ids of each message
+		tooLarge []uint64   // the call ids answered with an error
+	}{
+		{"small results go together", []int{10, 10, 10}, [][]uint64{{1, 2, 3}}, nil},
+		{"cut at maxBatch", []int{20 * kib, 20 * kib, 20 * kib, 20 * kib}, [][]uint64{{1, 2}, {3, 4}}, nil},
+		{"a result over maxBatch goes alone", []int{10, 60 * kib, 10}, [][]uint64{{1}, {2}, {3}}, nil},
+		{"a result over maxResult fails its run", []int{10, 70 * kib, 10}, [][]uint64{{1, 2, 3}}, []uint64{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := &resultQueue{wake: make(chan struct{}, 1), life: newLifecycle(), reuse: true, maxBatch: 48 * kib, maxResult: 64 * kib}
+			q.life.add(len(tc.returns))
+			var replies []*runReply
+			for i, n := range tc.returns {
+				rr := q.newReply()
+				rr.out = pb.Outcome{Exit: string(ExitReturn), Return: make([]byte, n)}
+				rr.resp.Outcome = &rr.out
+				rr.res = pb.RunStreamResult{CallId: uint64(i + 1), Response: &rr.resp}
+				replies = append(replies, rr)
+				q.pushReply(&rr.res, rr)
+			}
+			var got [][]uint64
+			var tooLarge []uint64
+			err := q.sendReady(func(m *pb.RunStreamResponse) error {
+				assert.LessOrEqual(t, len(appendRunStreamResponse(nil, m)), q.maxResult, "a message over the limit")
+				var ids []uint64
+				for _, r := range m.GetResults() {
+					ids = append(ids, r.GetCallId())
+					if r.GetResponse().GetError() != nil {
+						assert.Contains(t, r.GetResponse().GetError().GetMessage(), "over the 65536-byte limit of a message")
+						tooLarge = append(tooLarge, r.GetCallId())
+					}
+				}
+				got = append(got, ids)
+				return nil
+			}, new(pb.RunStreamResponse))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.tooLarge, tooLarge)
+			require.Empty(t, q.res)
+			require.Empty(t, q.own)
+			require.Zero(t, q.size)
+			for _, rr := range replies {
+				require.True(t, rr.res.CallId == 0 && rr.out.Return == nil, "a reply sent goes back to the pool reset")
+			}
+		})
+	}
+}
+
+// TestResultSize: resultSize bounds a result's encoded size.
+func TestResultSize(t *testing.T) {
+	t.Parallel()
+	for name, m := range frameResponses() {
+		for _, r := range m.GetResults() {
+			one := &pb.RunStreamResponse{Results: []*pb.RunStreamResult{r}}
+			require.LessOrEqual(t, len(appendRunStreamResponse(nil, one)), resultSize(r), name)
+		}
+	}
+}
+
+// sizedExt returns a Return of as many bytes as its inputs say, and counts
+// its runs.
+type sizedExt struct {
+	echoExt
+	ran atomic.Int32
+}
+
+func (x *sizedExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	n, err := strconv.Atoi(string(inv.Inputs))
+	if err != nil {
+		return Outcome{}, err
+	}
+	x.ran.Add(1)
+	return Outcome{Exit: ExitReturn, Return: make([]byte, n)}, nil
+}
+
+// gatedConn holds the host's first Recv until gate closes (a host busy
+// elsewhere for a moment), so that the extension's results queue up.
+type gatedConn struct {
+	runConn
+	gate <-chan struct{}
+	once sync.Once
+}
+
+func (c *gatedConn) Recv() (*pb.RunStreamResponse, error) {
+	c.once.Do(func() { <-c.gate })
+	return c.runConn.Recv()
+}
+
+// TestRunSocket_ResultsStayUnderTheFrameLimit: results that queue up in the
+// extension while the host does not read (its socket full) go in frames
+// under the limit of a frame, not in one frame over it, which the host
+// refused: the stream broke and every run on it failed, as a crash of the
+// process. A result over the limit fails its run alone. The limit is
+// lowered here from MaxMessage to 64 KiB.
+func TestRunSocket_ResultsStayUnderTheFrameLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 64 << 10
+	ext := &sizedExt{}
+	dir, err := os.MkdirTemp("", "hh-sock-") // short: unix socket paths are bounded
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := newServer(ext, nil, nil)
+	s.socketDir, s.maxMessage = dir, limit
+	sock := s.openRunSocket()
+	require.NotNil(t, sock)
+
+	hc, closer, err := dialRunSocket(sock.path, sock.token)
+	require.NoError(t, err)
+	hc.f.limit = limit
+	gate := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runStream{st: &gatedConn{runConn: hc, gate: gate}, cancel: func() { cancel(); _ = closer.Close() },
+		wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}, reuse: true, results: hc.results}
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	t.Cleanup(func() { rs.fail(context.Canceled) })
+
+	runCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	// 40 results of 40 KiB, 1.6 MB: more than the socket holds.
+	const runs = 40
+	errs := make(chan error, runs+1)
+	for i := range runs + 1 {
+		in := "40960"
+		if i == runs {
+			in = "70000" // over the limit
+		}
+		go func() {
+			r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(in)}
+			resp, err := rs.run(runCtx, r, runSize(r))
+			switch {
+			case err != nil:
+			case in == "70000":
+				if e := resp.GetError(); e.GetCode() != string(CodeInternal) {
+					err = fmt.Errorf("the run over the limit answered %v", resp)
+				}
+			case len(resp.GetOutcome().GetReturn()) != 40960:
+				err = fmt.Errorf("run %d answered %v", i+1, resp)
+			}
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return ext.ran.Load() == runs+1 }, 10*time.Second, time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // their results queue behind the blocked write
+	close(gate)
+	for range runs + 1 {
+		require.NoError(t, <-errs)
+	}
+	require.False(t, rs.broken())
 }
