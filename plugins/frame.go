@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -457,19 +458,28 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 	}
 }
 
-// decodeRunStreamResponse decodes b into m, as proto.Unmarshal would; b
-// may be reused afterwards. The results share one copy of b and one array
-// of decodedResult (three allocations a message, not two a result and the
-// list's growth): what one result keeps alive is its message, a batch of
-// results of at most about maxStreamedRun bytes that are taken together.
-// With pool, each result is a decodedResult of its own from pool instead
-// (see releaseResult).
-func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool) error {
+// decodeRunStreamResponse decodes b into m, as proto.Unmarshal would, but
+// refuses a message of more than awaiting results (the runs that wait for
+// an answer, one each at most) before it allocates anything for them; a
+// result of more than MaxLogEntries log entries or MaxSideEffects side
+// effects is decoded as the error of its run (tooManyEntries). The results
+// share one copy of b, which may be reused afterwards, or with owned b
+// itself, and one array of decodedResult (three allocations a message, not
+// two a result and the list's growth): what one result keeps alive is its
+// message, a batch of results of at most about maxStreamedRun bytes that
+// are taken together. With pool, each result is a decodedResult of its
+// own from pool instead (see releaseResult).
+func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool, awaiting int, owned bool) error {
 	n, err := countMessages(b, fResponseResults)
 	if err != nil || n == 0 {
 		return err
 	}
-	b = bytes.Clone(b)
+	if n > awaiting {
+		return fmt.Errorf("a message of %d results, for %d runs awaiting an answer", n, awaiting)
+	}
+	if !owned {
+		b = bytes.Clone(b)
+	}
 	var results []decodedResult
 	if pool == nil {
 		results = make([]decodedResult, n)
@@ -498,6 +508,13 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool)
 		m.Results = append(m.Results, &res.res)
 		return nil
 	})
+}
+
+// tooManyEntries is the error of a run whose outcome has more than
+// MaxLogEntries log entries or MaxSideEffects side effects.
+func tooManyEntries() *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's outcome has more than %d log entries or %d side effects", MaxLogEntries, MaxSideEffects)}
 }
 
 // decodedResult is a decoded result with its response and outcome, which
@@ -540,7 +557,11 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 				m.Response = &d.resp
 			}
 			sub := r.sub()
-			decodeRunResponse(&sub, m.Response, &d.out)
+			if decodeRunResponse(&sub, m.Response, &d.out) {
+				// Its run fails, and what was decoded of it goes.
+				m.Response.Outcome, m.Response.Error = nil, tooManyEntries()
+				d.out.Log, d.out.SideEffects = nil, nil
+			}
 			r.end(sub)
 		case num == fResultPanic && typ == protowire.BytesType:
 			m.Panic = r.str()
@@ -551,12 +572,12 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 }
 
 // decodeRunResponse decodes a response into m, and its outcome, if it has
-// one, into out.
-func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
+// one, into out. It reports an outcome of too many entries (decodeOutcome).
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) (tooMany bool) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
-			return
+			return tooMany
 		}
 		switch {
 		case num == fRespOutcome && typ == protowire.BytesType:
@@ -564,7 +585,7 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 				m.Outcome = out
 			}
 			sub := r.sub()
-			decodeOutcome(&sub, m.Outcome)
+			tooMany = decodeOutcome(&sub, m.Outcome) || tooMany
 			r.end(sub)
 		case num == fRespError && typ == protowire.BytesType:
 			if m.Error == nil {
@@ -579,11 +600,14 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 	}
 }
 
-func decodeOutcome(r *fieldReader, m *pb.Outcome) {
+// decodeOutcome decodes an outcome into m, with MaxLogEntries log entries
+// and MaxSideEffects side effects at most: it reports whether there were
+// more (skipped, and not allocated for).
+func decodeOutcome(r *fieldReader, m *pb.Outcome) (tooMany bool) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
-			return
+			return tooMany
 		}
 		if typ == protowire.VarintType {
 			switch num {
@@ -604,6 +628,10 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) {
 				m.Return = r.raw()
 				continue
 			case fOutLog:
+				if len(m.Log) == MaxLogEntries {
+					tooMany = true
+					break // to the skip below
+				}
 				l := &pb.LogEntry{}
 				sub := r.sub()
 				decodeLogEntry(&sub, l)
@@ -622,6 +650,10 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) {
 				m.Limit = r.str()
 				continue
 			case fOutSideEffects:
+				if len(m.SideEffects) == MaxSideEffects {
+					tooMany = true
+					break // to the skip below
+				}
 				e := &pb.SideEffect{}
 				sub := r.sub()
 				decodeSideEffect(&sub, e)

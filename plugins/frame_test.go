@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestFrame_AsProto(t *testing.T) {
 			require.Equal(t, want, appendRunStreamResponse([]byte{}, m))
 			got := &pb.RunStreamResponse{}
 			b := bytes.Clone(want)
-			require.NoError(t, decodeRunStreamResponse(b, got, nil))
+			require.NoError(t, decodeRunStreamResponse(b, got, nil, math.MaxInt, false))
 			clear(b)
 			require.True(t, proto.Equal(m, got), "got %v", got)
 			// With a pool of decoded results, one of them used and
@@ -95,7 +96,7 @@ func TestFrame_AsProto(t *testing.T) {
 			}}
 			require.True(t, d.res.CallId == 0 && d.res.Panic == "" && d.resp.Outcome == nil && d.out.Exit == "", "released: %+v", d)
 			pooled := &pb.RunStreamResponse{}
-			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool))
+			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool, math.MaxInt, false))
 			require.True(t, proto.Equal(m, pooled), "pooled: got %v", pooled)
 			if len(m.GetResults()) > 0 {
 				require.Same(t, &d.res, pooled.Results[0], "the released result is reused")
@@ -161,7 +162,7 @@ func TestFrame_Decode(t *testing.T) {
 				}
 			} else {
 				want, got = &pb.RunStreamResponse{}, &pb.RunStreamResponse{}
-				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse), nil)
+				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse), nil, math.MaxInt, false)
 			}
 			protoErr := proto.Unmarshal(tc.b, want)
 			require.Equal(t, tc.wantFail, protoErr != nil, "proto.Unmarshal: %v", protoErr)
@@ -200,7 +201,7 @@ func FuzzFrame(f *testing.F) {
 					t.Fatalf("decode: %v %v, shared: %v %v", err, g, errShared, shared)
 				}
 			case *pb.RunStreamResponse:
-				err = decodeRunStreamResponse(b, g, nil)
+				err = decodeRunStreamResponse(b, g, nil, math.MaxInt, false)
 			}
 			protoErr := proto.Unmarshal(b, want)
 			if (err != nil) != (protoErr != nil) {
@@ -298,7 +299,7 @@ func BenchmarkFrame(b *testing.B) {
 	b.Run("FrameResponseDecode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{}, nil)
+			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{}, nil, math.MaxInt, false)
 		}
 	})
 }
@@ -325,12 +326,86 @@ func TestDecodeRunStreamResponse_Allocs(t *testing.T) {
 			var got *pb.RunStreamResponse
 			allocs := testing.AllocsPerRun(50, func() {
 				got = &pb.RunStreamResponse{}
-				if err := decodeRunStreamResponse(b, got, nil); err != nil {
+				if err := decodeRunStreamResponse(b, got, nil, math.MaxInt, false); err != nil {
 					t.Fatal(err)
 				}
 			})
 			require.True(t, proto.Equal(m, got), "got %v", got)
 			require.Equal(t, tc.want+1, allocs) // and got itself
+		})
+	}
+}
+
+// emptyEntries is an outcome of n empty log entries (field fOutLog) or
+// side effects (fOutSideEffects): 2 bytes each on the wire.
+func emptyEntries(field protowire.Number, n int) *pb.RunStreamResponse {
+	var out []byte
+	for range n {
+		out = protowire.AppendTag(out, field, protowire.BytesType)
+		out = protowire.AppendVarint(out, 0)
+	}
+	out = append(protowire.AppendTag(out, fOutExit, protowire.BytesType), protowire.AppendString(nil, "return")...)
+	resp := protowire.AppendBytes(protowire.AppendTag(nil, fRespOutcome, protowire.BytesType), out)
+	res := protowire.AppendBytes(protowire.AppendVarint(protowire.AppendTag(nil, fResultCallID, protowire.VarintType), 1), nil)
+	res = protowire.AppendBytes(protowire.AppendTag(res[:2], fResultResponse, protowire.BytesType), resp)
+	m := &pb.RunStreamResponse{}
+	if err := proto.Unmarshal(protowire.AppendBytes(protowire.AppendTag(nil, fResponseResults, protowire.BytesType), res), m); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// TestDecodeRunStreamResponse_Bounds: what an extension sends cannot make
+// the host allocate far more than it sent. A message of more results than
+// runs awaiting an answer (each gets one at most) is refused before
+// anything is allocated for them (empty results, 2 bytes each, took about
+// 320 bytes each); a result of more than MaxLogEntries log entries or
+// MaxSideEffects side effects (2 bytes each, about 100 decoded) fails its
+// run, and the entries past the bound are not decoded.
+func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
+	var empty []byte
+	for range 1 << 16 {
+		empty = protowire.AppendTag(empty, fResponseResults, protowire.BytesType)
+		empty = protowire.AppendVarint(empty, 0)
+	}
+	for _, tc := range []struct {
+		name      string
+		b         []byte
+		awaiting  int
+		err       string // the message's error; "": none
+		tooMany   bool   // the result is its run's error
+		maxAllocs float64
+	}{
+		{"more results than runs awaiting", empty, 1 << 10, "a message of 65536 results, for 1024 runs awaiting an answer", false, 8},
+		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, "", false, 1<<10 + 8},
+		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, "", false, MaxLogEntries + 40},
+		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, "", true, MaxLogEntries + 40},
+		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, "", false, MaxSideEffects + 40},
+		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, "", true, MaxSideEffects + 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m *pb.RunStreamResponse
+			var err error
+			allocs := testing.AllocsPerRun(1, func() {
+				m = &pb.RunStreamResponse{}
+				err = decodeRunStreamResponse(tc.b, m, new(sync.Pool), tc.awaiting, false)
+			})
+			require.LessOrEqual(t, allocs, tc.maxAllocs)
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, m.GetResults())
+			resp := m.GetResults()[0].GetResponse()
+			if tc.tooMany {
+				require.Nil(t, resp.GetOutcome())
+				require.Equal(t, tooManyEntries().String(), resp.GetError().String())
+				return
+			}
+			want := &pb.RunStreamResponse{}
+			require.NoError(t, proto.Unmarshal(tc.b, want))
+			require.True(t, proto.Equal(want, m))
 		})
 	}
 }

@@ -485,6 +485,11 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply, hos
 		reply.resp.Error = toPBError(AsError(err, CodeInternal))
 		return &reply.resp
 	}
+	if len(out.Log) > MaxLogEntries || len(out.SideEffects) > MaxSideEffects {
+		// What the host would make of it on the run socket.
+		reply.resp.Error = tooManyEntries()
+		return &reply.resp
+	}
 	fillPBOutcome(&reply.out, out)
 	reply.resp.Outcome = &reply.out
 	return &reply.resp

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -107,7 +109,7 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 // read reads the next frame and decodes it with decode, which copies
 // what it keeps (the buffer is reused).
 func (f *frameConn) read(decode func([]byte) error) error {
-	return f.readFrame(false, func(b []byte, _ bool) error { return decode(b) })
+	return f.readFrame(false, false, func(b []byte, _ bool) error { return decode(b) })
 }
 
 // ownedFrame is the largest frame readFrame reads into a buffer of its
@@ -116,28 +118,41 @@ func (f *frameConn) read(decode func([]byte) error) error {
 // keeps a string of it) does not keep more memory than this.
 const ownedFrame = 64 << 10
 
-// readFrame reads the next frame and decodes it with decode. With own, a
-// frame up to ownedFrame bytes is read into a buffer of its own, which
-// decode may keep (owned); otherwise decode copies what it keeps (the
-// buffer is reused).
-func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error) error {
+// frameChunk is the most readFrame allocates for a frame before its bytes
+// come, and the largest buffer it keeps for the next frames: the buffer of
+// a larger frame grows as its bytes come, doubling, so that a length alone
+// (from a broken or hostile peer) costs no more than this.
+const frameChunk = 1 << 20
+
+// readFrame reads the next frame and decodes it with decode. owned tells
+// decode that b is its own, to keep; otherwise decode copies what it keeps
+// (the buffer is reused). With ownSmall, a frame up to ownedFrame bytes is
+// read into a buffer of its own, and owned; with ownLarge, so is a frame
+// over frameChunk, whose buffer is never kept.
+func (f *frameConn) readFrame(ownSmall, ownLarge bool, decode func(b []byte, owned bool) error) error {
 	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		return err
 	}
-	n := binary.LittleEndian.Uint32(f.hdr[:])
-	if int64(n) > int64(f.limit) {
+	n := int(binary.LittleEndian.Uint32(f.hdr[:]))
+	if n > f.limit {
 		return fmt.Errorf("frame of %d bytes: over the %d limit", n, f.limit)
 	}
-	owned := own && n <= ownedFrame
 	var b []byte
+	owned := false
 	switch {
-	case owned:
-		b = make([]byte, n)
-	case cap(f.rbuf) < int(n):
-		f.rbuf = make([]byte, n)
-		fallthrough
-	default:
+	case ownSmall && n <= ownedFrame:
+		b, owned = make([]byte, n), true
+	case n <= cap(f.rbuf):
 		b = f.rbuf[:n]
+	case n <= frameChunk:
+		f.rbuf = make([]byte, n)
+		b = f.rbuf
+	default:
+		var err error
+		if b, err = readGrowing(f.r, n); err != nil {
+			return err
+		}
+		return decode(b, ownLarge)
 	}
 	if _, err := io.ReadFull(f.r, b); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -145,11 +160,29 @@ func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error)
 		}
 		return err
 	}
-	err := decode(b, owned)
-	if cap(f.rbuf) > 1<<20 {
-		f.rbuf = nil
+	return decode(b, owned)
+}
+
+// readGrowing reads n bytes from r into a buffer of frameChunk bytes that
+// doubles as they come, up to n.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, frameChunk)
+	for at := 0; ; {
+		m, err := io.ReadFull(r, b[at:])
+		at += m
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if at == n {
+			return b, nil
+		}
+		next := make([]byte, min(n, 2*len(b)))
+		copy(next, b)
+		b = next
 	}
-	return err
 }
 
 // hostConn is the host side of a run socket connection, used as a
@@ -157,12 +190,19 @@ func (f *frameConn) readFrame(own bool, decode func(b []byte, owned bool) error)
 type hostConn struct {
 	f  *frameConn
 	in *pb.RunStreamResponse // Recv's message, reused; nil: one each
+	// unanswered, unless nil, counts the runs sent that the extension has
+	// not answered yet, each of which gets one answer at most: a frame of
+	// more results breaks the stream before they are decoded.
+	unanswered *atomic.Int64
 	// results, unless nil, holds the decodedResult of results that
 	// their runs are done with (runStream.results).
 	results *sync.Pool
 }
 
 func (h hostConn) Send(m *pb.RunStreamRequest) error {
+	if h.unanswered != nil {
+		h.unanswered.Add(int64(len(m.GetRuns()))) // before the extension can answer them
+	}
 	return h.f.write(func(b []byte) []byte { return appendRunStreamRequest(b, m) })
 }
 
@@ -180,13 +220,28 @@ func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 		clear(m.Results) // delivered: the runs hold them
 		m.Results = m.Results[:0]
 	}
-	if err := h.f.read(func(b []byte) error { return decodeRunStreamResponse(b, m, h.results) }); err != nil {
+	if err := h.f.readFrame(false, true, func(b []byte, owned bool) error {
+		return decodeRunStreamResponse(b, m, h.results, h.awaiting(), owned)
+	}); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, err
 		}
 		return nil, status.Error(codes.Unavailable, "run socket: "+err.Error())
 	}
+	if h.unanswered != nil {
+		h.unanswered.Add(-int64(len(m.Results)))
+	}
 	return m, nil
+}
+
+// awaiting is the most results the frame just read may hold: the runs
+// sent that were not answered (read after the frame, as the runs it
+// answers were sent before it).
+func (h hostConn) awaiting() int {
+	if h.unanswered == nil {
+		return math.MaxInt
+	}
+	return int(h.unanswered.Load())
 }
 
 // dialRunSocket connects to an extension's run socket.
@@ -199,7 +254,7 @@ func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
 		_ = c.Close()
 		return hostConn{}, nil, err
 	}
-	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}, results: new(sync.Pool)}, c, nil
+	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}, unanswered: new(atomic.Int64), results: new(sync.Pool)}, c, nil
 }
 
 // runSocket is the extension side: the listener and the token a host must
@@ -279,7 +334,7 @@ func (s *server) acceptRuns(ln net.Listener, token []byte) {
 					}
 					clear(in.Runs) // the runs going hold theirs
 					in.Runs, in.Cancel = in.Runs[:0], in.Cancel[:0]
-					if err := f.readFrame(true, func(b []byte, owned bool) error {
+					if err := f.readFrame(true, false, func(b []byte, owned bool) error {
 						if owned {
 							return decodeRunStreamRequestShared(b, in)
 						}

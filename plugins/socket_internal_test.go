@@ -823,3 +823,116 @@ func TestRunSocket_ResultsStayUnderTheFrameLimit(t *testing.T) {
 	}
 	require.False(t, rs.broken())
 }
+
+// TestRunSocket_MoreResultsThanRunsBreakTheStream: each run sent gets one
+// result at most, even when the host gave up on it meanwhile (its answer
+// may be on its way); a frame of more results than the runs sent and not
+// answered breaks the stream, as another protocol violation does, before
+// the host decodes (and allocates for) them.
+func TestRunSocket_MoreResultsThanRunsBreakTheStream(t *testing.T) {
+	t.Parallel()
+	a, b := unixPair(t)
+	hc := hostConn{f: newFrameConn(a), in: &pb.RunStreamResponse{}, unanswered: new(atomic.Int64), results: new(sync.Pool)}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runStream{st: hc, cancel: func() { cancel(); _ = a.Close() },
+		wake: make(chan struct{}, 1), pending: map[uint64]pendingRun{}, reuse: true, results: hc.results}
+	go rs.sendLoop(ctx)
+	go rs.recvLoop()
+	t.Cleanup(func() { rs.fail(context.Canceled) })
+
+	// The extension's side, by hand.
+	ext := newFrameConn(b)
+	sent := func() uint64 { // the next run sent
+		for {
+			m := &pb.RunStreamRequest{}
+			require.NoError(t, ext.read(func(b []byte) error { return decodeRunStreamRequest(b, m) }))
+			if len(m.GetRuns()) > 0 {
+				require.Len(t, m.GetRuns(), 1)
+				return m.GetRuns()[0].GetCallId()
+			}
+		}
+	}
+	answer := func(ids ...uint64) {
+		m := &pb.RunStreamResponse{}
+		for _, id := range ids {
+			m.Results = append(m.Results, &pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Outcome: &pb.Outcome{Exit: "return"}}})
+		}
+		require.NoError(t, ext.write(func(b []byte) []byte { return appendRunStreamResponse(b, m) }))
+	}
+	run := func(ctx context.Context, id uint64) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			r := &pb.RunRequest{CallId: id, Trigger: "t", Inputs: []byte("1")}
+			_, err := rs.run(ctx, r, runSize(r))
+			done <- err
+		}()
+		return done
+	}
+	runCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+
+	// Run 1 is given up once sent; its answer comes all the same.
+	ctx1, cancel1 := context.WithCancel(runCtx)
+	done := run(ctx1, 1)
+	require.Equal(t, uint64(1), sent())
+	cancel1()
+	require.ErrorIs(t, <-done, status.FromContextError(context.Canceled).Err())
+	answer(1)
+	// Run 2 is answered.
+	done = run(runCtx, 2)
+	require.Equal(t, uint64(2), sent())
+	answer(2)
+	require.NoError(t, <-done)
+	require.False(t, rs.broken())
+	// Run 3 is answered twice in one frame.
+	done = run(runCtx, 3)
+	require.Equal(t, uint64(3), sent())
+	answer(3, 3)
+	err := <-done
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	require.ErrorContains(t, err, "run socket: a message of 2 results, for 1 runs awaiting an answer")
+	require.True(t, rs.broken())
+}
+
+// entriesExt returns as many log entries as its inputs say.
+type entriesExt struct{ echoExt }
+
+func (entriesExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	n, err := strconv.Atoi(string(inv.Inputs))
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Exit: ExitReturn, Log: make([]LogEntry, n)}, nil
+}
+
+// TestServer_TooManyEntriesFailTheRun: an outcome of more than
+// MaxLogEntries log entries fails its run alone, in the extension, unary
+// (gRPC) or streamed, as the host's decoder of the run socket would.
+func TestServer_TooManyEntriesFailTheRun(t *testing.T) {
+	t.Parallel()
+	rs, ctx := openSocketStream(t, entriesExt{})
+	s := newServer(entriesExt{}, nil, nil)
+	for i, tc := range []struct {
+		entries int
+		err     *pb.Error
+	}{
+		{MaxLogEntries, nil},
+		{MaxLogEntries + 1, tooManyEntries()},
+		{1, nil},
+	} {
+		r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte(strconv.Itoa(tc.entries))}
+		unary, err := s.Run(ctx, r)
+		require.NoError(t, err)
+		streamed, err := rs.run(ctx, r, runSize(r))
+		require.NoError(t, err)
+		for _, resp := range []*pb.RunResponse{unary, streamed} {
+			if tc.err != nil {
+				require.Equal(t, tc.err.String(), resp.GetError().String())
+				continue
+			}
+			require.Nil(t, resp.GetError())
+			require.Len(t, resp.GetOutcome().GetLog(), tc.entries)
+		}
+	}
+	require.False(t, rs.broken())
+}
