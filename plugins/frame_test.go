@@ -376,17 +376,17 @@ func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
 		tooMany   bool   // the result is its run's error
 		maxAllocs float64
 	}{
-		{"more results than runs awaiting", empty, 1 << 10, "a message of 65536 results, for 1024 runs awaiting an answer", false, 8},
-		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, "", false, 1<<10 + 8},
-		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, "", false, MaxLogEntries + 40},
-		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, "", true, MaxLogEntries + 40},
-		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, "", false, MaxSideEffects + 40},
-		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, "", true, MaxSideEffects + 40},
+		{"more results than runs awaiting", empty, 1 << 10, "a message of 65536 results, for 1024 runs awaiting an answer", false, 64},
+		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, "", false, 1<<10 + 64},
+		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, "", false, MaxLogEntries + 64},
+		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, "", true, MaxLogEntries + 64},
+		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, "", false, MaxSideEffects + 64},
+		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, "", true, MaxSideEffects + 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var m *pb.RunStreamResponse
 			var err error
-			allocs := testing.AllocsPerRun(1, func() {
+			allocs := testing.AllocsPerRun(5, func() {
 				m = &pb.RunStreamResponse{}
 				err = decodeRunStreamResponse(tc.b, m, new(sync.Pool), tc.awaiting, false)
 			})
