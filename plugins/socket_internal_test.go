@@ -894,6 +894,101 @@ func TestRunSocket_MoreResultsThanRunsBreakTheStream(t *testing.T) {
 	require.True(t, rs.broken())
 }
 
+// sleepExt sleeps as many milliseconds as its inputs say, or until its
+// context ends, and returns its script.
+type sleepExt struct{ echoExt }
+
+func (sleepExt) Run(ctx context.Context, inv Invocation, _ Host) (Outcome, error) {
+	ms, err := strconv.Atoi(string(inv.Inputs))
+	if err != nil {
+		return Outcome{}, err
+	}
+	select {
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	}
+	return Outcome{Exit: ExitReturn, Return: []byte(inv.Script)}, nil
+}
+
+// unanswered returns the count of rs's run socket connection: the runs it
+// sent that the extension did not answer yet.
+func unanswered(rs *runStream) int64 { return rs.st.(hostConn).unanswered.Load() }
+
+// TestRunSocket_GivenUpRunsAreAnswered: the extension answers a run the
+// host gave up while it ran (the host drops the answer), so that the runs
+// the host counts as awaiting an answer, which bound the results a frame
+// may hold, are those that do: before, the extension dropped such a run's
+// result and each timeout raised the bound for the connection's life.
+func TestRunSocket_GivenUpRunsAreAnswered(t *testing.T) {
+	t.Parallel()
+	rs, _ := openSocketStream(t, sleepExt{})
+	const n = 100
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+		r := &pb.RunRequest{CallId: uint64(i + 1), Trigger: "t", Inputs: []byte("60000")}
+		_, err := rs.run(ctx, r, runSize(r))
+		cancel()
+		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	}
+	require.Eventually(t, func() bool { return unanswered(rs) == 0 }, 10*time.Second, time.Millisecond,
+		"no run awaits an answer: %d counted", unanswered(rs))
+	// The stream serves on, the late answers dropped.
+	r := &pb.RunRequest{CallId: n + 1, Trigger: "t", Script: "s", Inputs: []byte("0")}
+	resp, err := rs.run(context.Background(), r, runSize(r))
+	require.NoError(t, err)
+	require.Equal(t, "s", string(resp.GetOutcome().GetReturn()))
+	require.False(t, rs.broken())
+}
+
+// TestRunSocket_UnansweredCountUnderChurn: honest runs given up before,
+// while and after the extension answers them, sent again with their script
+// (script_unknown) and sent while others go, never break the stream, and
+// once they are all over no run counts as awaiting an answer.
+func TestRunSocket_UnansweredCountUnderChurn(t *testing.T) {
+	t.Parallel()
+	rs, _ := openSocketStream(t, sleepExt{})
+	// The host believes it sent scripts the extension never saw: each such
+	// revision's first run comes back script_unknown and goes again.
+	rs.mu.Lock()
+	rs.scripts, rs.sent = true, sentScripts{}
+	for i := range 50 {
+		rs.sent[scriptKey{"a", strconv.Itoa(i)}] = struct{}{}
+	}
+	rs.mu.Unlock()
+	var ids atomic.Uint64
+	var wg sync.WaitGroup
+	var ok, gaveUp atomic.Int64
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 150 {
+				k := g*150 + i
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(k*7919%3000)*time.Microsecond)
+				rev := strconv.Itoa(k % 60)
+				r := &pb.RunRequest{CallId: ids.Add(1), Automation: "a", Revision: rev, Trigger: "t",
+					Script: "s" + rev, Inputs: []byte(strconv.Itoa(k % 3))}
+				resp, err := rs.run(ctx, r, runSize(r))
+				cancel()
+				switch code := status.Code(err); {
+				case err == nil:
+					ok.Add(1)
+					assert.Equal(t, "s"+rev, string(resp.GetOutcome().GetReturn()))
+				case code == codes.DeadlineExceeded:
+					gaveUp.Add(1)
+				default:
+					t.Errorf("run failed: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.False(t, rs.broken(), "an honest extension broke the stream")
+	require.Eventually(t, func() bool { return unanswered(rs) == 0 }, 10*time.Second, time.Millisecond,
+		"no run awaits an answer: %d counted (%d answered, %d given up)", unanswered(rs), ok.Load(), gaveUp.Load())
+	require.NotZero(t, ok.Load())
+	require.NotZero(t, gaveUp.Load())
+}
+
 // entriesExt returns as many log entries as its inputs say.
 type entriesExt struct{ echoExt }
 

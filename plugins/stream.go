@@ -506,14 +506,24 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 			s.workers.do(sr)
 		}
 		// Cancellations come after the runs of the same message, which they
-		// may name.
+		// may name. A run the host gave up is answered at once, with a
+		// result of a few bytes, and its own result is dropped: the host
+		// counts the runs it sent that are not answered (hostConn), which
+		// bounds the results it reads, and a run never answered would
+		// count for the connection's life. The host drops the answer, its
+		// run no longer waiting. A run that ended already was answered.
 		for _, id := range m.GetCancel() {
 			st.mu.Lock()
-			if sr, ok := st.runs[id]; ok {
-				sr.ctx.cancel(context.Canceled)
+			sr, ok := st.runs[id]
+			if ok {
 				delete(st.runs, id)
 			}
 			st.mu.Unlock()
+			if ok {
+				sr.ctx.cancel(context.Canceled)
+				s.life.add(1) // the answer, until sent; the run counts until it returns
+				st.out.push(givenUp(id))
+			}
 		}
 	}
 }
@@ -540,8 +550,15 @@ type streamRun struct {
 
 var _ task = (*streamRun)(nil)
 
+// givenUp is the answer to run id, which the host gave up while it ran.
+func givenUp(id uint64) *pb.RunStreamResult {
+	return &pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: &pb.Error{
+		Code: string(CodeCanceled), Message: "the host gave up the run"}}}
+}
+
 // run runs sr on a worker and queues its result, unless it is not wanted
-// any more.
+// any more (the host gave the run up, and it was answered then, or the
+// stream ended).
 func (sr *streamRun) run() {
 	reply := sr.st.out.newReply()
 	res := sr.s.streamedRun(&sr.ctx, sr.r, reply, &sr.host)
