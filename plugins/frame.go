@@ -48,6 +48,7 @@ const (
 	fResultCallID   = 1
 	fResultResponse = 2
 	fResultPanic    = 3
+	fResultPadding  = 15 // reserved in the .proto: see minEntryBytes
 
 	fRespOutcome = 1
 	fRespError   = 2
@@ -75,6 +76,21 @@ const (
 	fSideOnSimulate = 3
 	fSideDenied     = 4
 )
+
+// minEntryBytes is the fewest bytes a result takes on the run socket for
+// each of its log entries and side effects: the host decodes no more of them
+// than its bytes allow (a result of more fails its run,
+// entriesOverBytes), and the extension pads a result of smaller ones to it
+// (appendPadding: field 15 of RunStreamResult, reserved, which the host
+// skips). An entry takes 2 bytes at least (an empty message's tag and
+// length), and the host allocates about 110 for it (pb.LogEntry or
+// pb.SideEffect and its pointer): without the padding, a frame of empty
+// entries took 58 times its size. With it the entries of a frame of n
+// bytes take about 3.5n at most, whatever the number of its results
+// (TestDecodeRunStreamResponse_EntriesBoundedByBytes). resultSize, which
+// cuts the extension's batches, counts 32 bytes an entry besides its text:
+// padding never makes a result larger than it said.
+const minEntryBytes = 32
 
 // errFrame is a frame that is not a well-formed message.
 var errFrame = errors.New("malformed run socket message")
@@ -172,18 +188,35 @@ func appendRunRequest(b []byte, r *pb.RunRequest) []byte {
 	return appendBool(b, fRunScriptOmitted, r.GetScriptOmitted())
 }
 
-// appendRunStreamResponse appends m as proto.Marshal does.
+// appendRunStreamResponse appends m as proto.Marshal does, but for the
+// padding of a result of small log entries and side effects (appendPadding).
 func appendRunStreamResponse(b []byte, m *pb.RunStreamResponse) []byte {
 	for _, r := range m.GetResults() {
 		b = appendMessage(b, fResponseResults, func(b []byte) []byte {
+			at := len(b)
 			b = appendVarint(b, fResultCallID, r.GetCallId())
 			if resp := r.GetResponse(); resp != nil {
 				b = appendMessage(b, fResultResponse, func(b []byte) []byte { return appendRunResponse(b, resp) })
 			}
-			return appendString(b, fResultPanic, r.GetPanic())
+			b = appendString(b, fResultPanic, r.GetPanic())
+			o := r.GetResponse().GetOutcome()
+			return appendPadding(b, len(b)-at, len(o.GetLog())+len(o.GetSideEffects()))
 		})
 	}
 	return b
+}
+
+// appendPadding pads a result of size bytes that holds entries log entries
+// and side effects to minEntryBytes bytes an entry, which the host requires
+// of it, with field fResultPadding (zeros) when it is smaller.
+func appendPadding(b []byte, size, entries int) []byte {
+	short := entries*minEntryBytes - size
+	if short <= 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, fResultPadding, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(short))
+	return append(b, make([]byte, short)...)
 }
 
 func appendRunResponse(b []byte, r *pb.RunResponse) []byte {
@@ -462,7 +495,9 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 // refuses a message of more than awaiting results (the runs that wait for
 // an answer, one each at most) before it allocates anything for them; a
 // result of more than MaxLogEntries log entries or MaxSideEffects side
-// effects is decoded as the error of its run (tooManyEntries). The results
+// effects, or of more of them together than one per minEntryBytes of its
+// bytes, is decoded as the error of its run (tooManyEntries,
+// entriesOverBytes), the entries past the bound not decoded. The results
 // share one copy of b, which may be reused afterwards, or with owned b
 // itself, and one array of decodedResult (three allocations a message, not
 // two a result and the list's growth): what one result keeps alive is its
@@ -517,6 +552,51 @@ func tooManyEntries() *pb.Error {
 		"the run's outcome has more than %d log entries or %d side effects", MaxLogEntries, MaxSideEffects)}
 }
 
+// entriesOverBytes is the error of a run whose result, of size bytes on the
+// run socket, has more log entries and side effects than one per
+// minEntryBytes of them.
+func entriesOverBytes(size int) *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's result, of %d bytes, has more log entries and side effects than one per %d bytes of it "+
+			"(an extension built with an older SDK does not pad it: build it again)", size, minEntryBytes)}
+}
+
+// entriesFault is why the log entries and side effects of a result fail
+// its run (0: they do not).
+type entriesFault uint8
+
+const (
+	faultTooMany   entriesFault = 1 + iota // tooManyEntries
+	faultOverBytes                         // entriesOverBytes
+)
+
+// entryBudget counts the log entries and side effects of one result as it
+// is decoded: an entry is decoded only when take allows it.
+type entryBudget struct {
+	left  int // the entries the result's bytes allow still
+	fault entriesFault
+}
+
+// take reports whether an entry may be decoded, n of its kind being
+// decoded already, most at most; otherwise the result has a fault, and no
+// entry is decoded after it.
+func (e *entryBudget) take(n, most int) bool {
+	var f entriesFault
+	switch {
+	case e.fault != 0:
+		return false
+	case n >= most:
+		f = faultTooMany
+	case e.left <= 0:
+		f = faultOverBytes
+	default:
+		e.left--
+		return true
+	}
+	e.fault, e.left = f, 0
+	return false
+}
+
 // decodedResult is a decoded result with its response and outcome, which
 // nearly every result has, in one allocation. resp comes first: a
 // response decoded into one is at the start of its decodedResult
@@ -544,9 +624,20 @@ func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
 
 func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 	m := &d.res
+	size := len(r.b)
+	entries := entryBudget{left: size / minEntryBytes}
 	for {
 		num, typ, ok := r.next()
 		if !ok {
+			if entries.fault != 0 && r.err == nil {
+				// Its run fails, and what was decoded of it goes.
+				if entries.fault == faultOverBytes {
+					m.Response.Error = entriesOverBytes(size)
+				} else {
+					m.Response.Error = tooManyEntries()
+				}
+				m.Response.Outcome, d.out.Log, d.out.SideEffects = nil, nil, nil
+			}
 			return
 		}
 		switch {
@@ -557,11 +648,7 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 				m.Response = &d.resp
 			}
 			sub := r.sub()
-			if decodeRunResponse(&sub, m.Response, &d.out) {
-				// Its run fails, and what was decoded of it goes.
-				m.Response.Outcome, m.Response.Error = nil, tooManyEntries()
-				d.out.Log, d.out.SideEffects = nil, nil
-			}
+			decodeRunResponse(&sub, m.Response, &d.out, &entries)
 			r.end(sub)
 		case num == fResultPanic && typ == protowire.BytesType:
 			m.Panic = r.str()
@@ -572,12 +659,12 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 }
 
 // decodeRunResponse decodes a response into m, and its outcome, if it has
-// one, into out. It reports an outcome of too many entries (decodeOutcome).
-func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) (tooMany bool) {
+// one, into out, the outcome's entries counted in entries.
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome, entries *entryBudget) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
-			return tooMany
+			return
 		}
 		switch {
 		case num == fRespOutcome && typ == protowire.BytesType:
@@ -585,7 +672,7 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) (tooM
 				m.Outcome = out
 			}
 			sub := r.sub()
-			tooMany = decodeOutcome(&sub, m.Outcome) || tooMany
+			decodeOutcome(&sub, m.Outcome, entries)
 			r.end(sub)
 		case num == fRespError && typ == protowire.BytesType:
 			if m.Error == nil {
@@ -600,14 +687,14 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) (tooM
 	}
 }
 
-// decodeOutcome decodes an outcome into m, with MaxLogEntries log entries
-// and MaxSideEffects side effects at most: it reports whether there were
-// more (skipped, and not allocated for).
-func decodeOutcome(r *fieldReader, m *pb.Outcome) (tooMany bool) {
+// decodeOutcome decodes an outcome into m, with the log entries and side
+// effects that entries allows (those past them are skipped, and not
+// allocated for; entries tells why).
+func decodeOutcome(r *fieldReader, m *pb.Outcome, entries *entryBudget) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
-			return tooMany
+			return
 		}
 		if typ == protowire.VarintType {
 			switch num {
@@ -628,8 +715,7 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) (tooMany bool) {
 				m.Return = r.raw()
 				continue
 			case fOutLog:
-				if len(m.Log) == MaxLogEntries {
-					tooMany = true
+				if !entries.take(len(m.Log), MaxLogEntries) {
 					break // to the skip below
 				}
 				l := &pb.LogEntry{}
@@ -650,8 +736,7 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) (tooMany bool) {
 				m.Limit = r.str()
 				continue
 			case fOutSideEffects:
-				if len(m.SideEffects) == MaxSideEffects {
-					tooMany = true
+				if !entries.take(len(m.SideEffects), MaxSideEffects) {
 					break // to the skip below
 				}
 				e := &pb.SideEffect{}

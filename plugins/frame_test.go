@@ -1,10 +1,13 @@
 package plugins
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -208,6 +211,9 @@ func FuzzFrame(f *testing.F) {
 				t.Fatalf("decode: %v, proto.Unmarshal: %v", err, protoErr)
 			}
 			if err == nil {
+				if w, ok := want.(*pb.RunStreamResponse); ok {
+					boundEntries(t, b, w, got.(*pb.RunStreamResponse))
+				}
 				discardUnknown(want.ProtoReflect())
 				if !proto.Equal(want, got) {
 					t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
@@ -215,6 +221,37 @@ func FuzzFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// boundEntries makes the results of want, which proto.Unmarshal decoded
+// from b, what decodeRunStreamResponse decodes them as (got): a result of
+// more than MaxLogEntries log entries or MaxSideEffects side effects, or of
+// more of them together than one per minEntryBytes of its bytes, is the
+// error of its run.
+func boundEntries(t *testing.T, b []byte, want, got *pb.RunStreamResponse) {
+	t.Helper()
+	i := 0
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != fResponseResults || typ != protowire.BytesType {
+			return nil
+		}
+		raw, _ := protowire.ConsumeBytes(v)
+		w, g := want.Results[i], got.Results[i]
+		i++
+		o := w.GetResponse().GetOutcome()
+		logs, effects := len(o.GetLog()), len(o.GetSideEffects())
+		if logs <= MaxLogEntries && effects <= MaxSideEffects && logs+effects <= len(raw)/minEntryBytes {
+			return nil
+		}
+		e := g.GetResponse().GetError()
+		if g.GetResponse().GetOutcome() != nil ||
+			!proto.Equal(e, tooManyEntries()) && !proto.Equal(e, entriesOverBytes(len(raw))) {
+			t.Fatalf("result %d, of %d log entries and %d side effects in %d bytes: decoded as %v", i, logs, effects, len(raw), g)
+		}
+		w.Response = &pb.RunResponse{Error: e}
+		return nil
+	})
+	require.NoError(t, err)
 }
 
 // discardUnknown drops the unknown fields of m and of the messages in it,
@@ -360,28 +397,42 @@ func emptyEntries(field protowire.Number, n int) *pb.RunStreamResponse {
 // runs awaiting an answer (each gets one at most) is refused before
 // anything is allocated for them (empty results, 2 bytes each, took about
 // 320 bytes each); a result of more than MaxLogEntries log entries or
-// MaxSideEffects side effects (2 bytes each, about 100 decoded) fails its
-// run, and the entries past the bound are not decoded.
+// MaxSideEffects side effects (2 bytes each, about 110 decoded), or of more
+// of them together than one per minEntryBytes of its bytes (which the
+// extension pads it to), fails its run, and the entries past the bound are
+// not decoded.
 func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
 	var empty []byte
 	for range 1 << 16 {
 		empty = protowire.AppendTag(empty, fResponseResults, protowire.BytesType)
 		empty = protowire.AppendVarint(empty, 0)
 	}
+	unpadded := func(m *pb.RunStreamResponse) []byte { // as proto.Marshal, and an older SDK, encode it
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	// n empty entries, 2,000 bytes, not padded, in a result of size bytes
+	// (its call id, 2, its response's and outcome's tags and lengths, 6,
+	// and its exit, 8).
+	const n, size = 1000, 2*1000 + 16
 	for _, tc := range []struct {
 		name      string
 		b         []byte
 		awaiting  int
-		err       string // the message's error; "": none
-		tooMany   bool   // the result is its run's error
+		err       string    // the message's error; "": none
+		fails     *pb.Error // the result is its run's error
 		maxAllocs float64
 	}{
-		{"more results than runs awaiting", empty, 1 << 10, "a message of 65536 results, for 1024 runs awaiting an answer", false, 64},
-		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, "", false, 1<<10 + 64},
-		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, "", false, MaxLogEntries + 64},
-		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, "", true, MaxLogEntries + 64},
-		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, "", false, MaxSideEffects + 64},
-		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, "", true, MaxSideEffects + 64},
+		{"more results than runs awaiting", empty, 1 << 10, "a message of 65536 results, for 1024 runs awaiting an answer", nil, 64},
+		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, "", nil, 1<<10 + 64},
+		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, "", nil, MaxLogEntries + 64},
+		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, "", tooManyEntries(), MaxLogEntries + 64},
+		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, "", nil, MaxSideEffects + 64},
+		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, "", tooManyEntries(), MaxSideEffects + 64},
+		{"small entries padded", appendRunStreamResponse(nil, emptyEntries(fOutLog, n)), 1, "", nil, n + 64},
+		{"small entries not padded", unpadded(emptyEntries(fOutLog, n)), 1, "", entriesOverBytes(size), size/minEntryBytes + 64},
+		{"small side effects not padded", unpadded(emptyEntries(fOutSideEffects, n)), 1, "", entriesOverBytes(size), size/minEntryBytes + 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var m *pb.RunStreamResponse
@@ -398,14 +449,80 @@ func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, m.GetResults())
 			resp := m.GetResults()[0].GetResponse()
-			if tc.tooMany {
+			if tc.fails != nil {
 				require.Nil(t, resp.GetOutcome())
-				require.Equal(t, tooManyEntries().String(), resp.GetError().String())
+				require.Equal(t, tc.fails.String(), resp.GetError().String())
 				return
 			}
 			want := &pb.RunStreamResponse{}
 			require.NoError(t, proto.Unmarshal(tc.b, want))
+			discardUnknown(want.ProtoReflect()) // the padding
 			require.True(t, proto.Equal(want, m))
+		})
+	}
+}
+
+// entriesFrame is a frame of results results of MaxLogEntries empty log
+// entries each, as appendRunStreamResponse encodes it (padded) or not.
+func entriesFrame(t *testing.T, results int, padded bool) []byte {
+	t.Helper()
+	m := &pb.RunStreamResponse{}
+	for i := range results {
+		r := proto.Clone(emptyEntries(fOutLog, MaxLogEntries).Results[0]).(*pb.RunStreamResult)
+		r.CallId = uint64(i + 1)
+		m.Results = append(m.Results, r)
+	}
+	var b []byte
+	if padded {
+		b = appendRunStreamResponse(nil, m)
+	} else {
+		var err error
+		b, err = proto.Marshal(m)
+		require.NoError(t, err)
+	}
+	return append(protowire.AppendFixed32(nil, uint32(len(b))), b...)
+}
+
+// TestDecodeRunStreamResponse_EntriesBoundedByBytes: what the host
+// allocates to read a frame is a few times the frame's size at most,
+// whatever the runs awaiting an answer, which bound its results. Results
+// of MaxLogEntries empty log entries each (2 bytes an entry), as many as
+// the runs awaiting, took 58 times the frame: 15 GB for a frame of 256 MiB
+// with 13,000 runs awaiting. The host now decodes one entry per
+// minEntryBytes of a result at most (a result of more fails its run); the
+// extension pads a result of smaller entries to that.
+func TestDecodeRunStreamResponse_EntriesBoundedByBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		results int
+		padded  bool
+	}{
+		{"not padded", 40, false},
+		{"padded", 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := entriesFrame(t, tc.results, tc.padded)
+			un := new(atomic.Int64)
+			un.Store(int64(tc.results))
+			h := hostConn{f: &frameConn{r: bufio.NewReader(bytes.NewReader(frame)), limit: maxFrame},
+				unanswered: un, results: new(sync.Pool)}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			m, err := h.Recv()
+			runtime.ReadMemStats(&after)
+			require.NoError(t, err)
+			require.Len(t, m.GetResults(), tc.results)
+			for _, r := range m.GetResults() {
+				if tc.padded {
+					require.Len(t, r.GetResponse().GetOutcome().GetLog(), MaxLogEntries)
+				} else {
+					require.Equal(t, string(CodeInternal), r.GetResponse().GetError().GetCode())
+				}
+			}
+			ratio := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(frame))
+			t.Logf("a frame of %d bytes: %.1f times its size allocated", len(frame), ratio)
+			require.Less(t, ratio, 8.0) // 5.5: the frame read and copied, 2; its entries, 3.5
 		})
 	}
 }

@@ -724,7 +724,13 @@ func TestResultQueue_Batches(t *testing.T) {
 // TestResultSize: resultSize bounds a result's encoded size.
 func TestResultSize(t *testing.T) {
 	t.Parallel()
-	for name, m := range frameResponses() {
+	responses := frameResponses()
+	// Small entries, which the extension pads (appendPadding).
+	responses["EmptyEntries"] = &pb.RunStreamResponse{Results: []*pb.RunStreamResult{{CallId: 1, Response: &pb.RunResponse{Outcome: &pb.Outcome{
+		Log: make([]*pb.LogEntry, MaxLogEntries), SideEffects: make([]*pb.SideEffect, MaxSideEffects)}}}}}
+	responses["OneEmptyEntry"] = &pb.RunStreamResponse{Results: []*pb.RunStreamResult{{Response: &pb.RunResponse{Outcome: &pb.Outcome{
+		Log: []*pb.LogEntry{{}}}}}}}
+	for name, m := range responses {
 		for _, r := range m.GetResults() {
 			one := &pb.RunStreamResponse{Results: []*pb.RunStreamResult{r}}
 			require.LessOrEqual(t, len(appendRunStreamResponse(nil, one)), resultSize(r), name)

@@ -793,11 +793,14 @@ func resultSize(r *pb.RunStreamResult) int {
 	// outcome and their errors (120 at most).
 	n := 128 + len(r.GetPanic()) + errorSize(resp.GetError()) + errorSize(o.GetError()) +
 		len(o.GetExit()) + len(o.GetReturn()) + len(o.GetLimit()) + len(o.GetReturnFormat())
+	// An entry's tags and lengths take 29 bytes at most besides its text
+	// (a side effect's 22), and an entry is padded to minEntryBytes (32)
+	// at most (appendPadding, whose own tag and length fit in the 128).
 	for _, l := range o.GetLog() {
-		n += 32 + len(l.GetNode()) + len(l.GetMessage()) // 29 at most besides them
+		n += minEntryBytes + len(l.GetNode()) + len(l.GetMessage())
 	}
 	for _, e := range o.GetSideEffects() {
-		n += 32 + len(e.GetCommand()) + len(e.GetNode()) // 22
+		n += minEntryBytes + len(e.GetCommand()) + len(e.GetNode())
 	}
 	return n
 }

@@ -2029,11 +2029,11 @@ const file_extension_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\v2\x1f.hookhost.plugins.v1.RunRequestR\x04runs\x12\x16\n" +
 	"\x06cancel\x18\x02 \x03(\x04R\x06cancel\"S\n" +
 	"\x11RunStreamResponse\x12>\n" +
-	"\aresults\x18\x01 \x03(\v2$.hookhost.plugins.v1.RunStreamResultR\aresults\"~\n" +
+	"\aresults\x18\x01 \x03(\v2$.hookhost.plugins.v1.RunStreamResultR\aresults\"\x84\x01\n" +
 	"\x0fRunStreamResult\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12<\n" +
 	"\bresponse\x18\x02 \x01(\v2 .hookhost.plugins.v1.RunResponseR\bresponse\x12\x14\n" +
-	"\x05panic\x18\x03 \x01(\tR\x05panic2\x90\x04\n" +
+	"\x05panic\x18\x03 \x01(\tR\x05panicJ\x04\b\x0f\x10\x102\x90\x04\n" +
 	"\tExtension\x12K\n" +
 	"\x04Init\x12 .hookhost.plugins.v1.InitRequest\x1a!.hookhost.plugins.v1.InitResponse\x12W\n" +
 	"\bDescribe\x12$.hookhost.plugins.v1.DescribeRequest\x1a%.hookhost.plugins.v1.DescribeResponse\x12H\n" +
