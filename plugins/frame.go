@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -78,18 +79,21 @@ const (
 )
 
 // minEntryBytes is the fewest bytes a result takes on the run socket for
-// each of its log entries and side effects: the host decodes no more of them
-// than its bytes allow (a result of more fails its run,
-// entriesOverBytes), and the extension pads a result of smaller ones to it
-// (appendPadding: field 15 of RunStreamResult, reserved, which the host
-// skips). An entry takes 2 bytes at least (an empty message's tag and
-// length), and the host allocates about 110 for it (pb.LogEntry or
-// pb.SideEffect and its pointer): without the padding, a frame of empty
-// entries took 58 times its size. With it the entries of a frame of n
-// bytes take about 3.5n at most, whatever the number of its results
-// (TestDecodeRunStreamResponse_EntriesBoundedByBytes). resultSize, which
-// cuts the extension's batches, counts 32 bytes an entry besides its text:
-// padding never makes a result larger than it said.
+// each of its log entries and side effects: the extension pads a result of
+// smaller ones to it (appendPadding: field 15 of RunStreamResult,
+// reserved, which the host skips) and says so in Init
+// (InitResponse.entries_padded), and the host then decodes no more of them
+// than a result's bytes allow (a result of more fails its run,
+// entriesOverBytes). An extension built with an older SDK does not pad and
+// does not say so: its results' entries are bounded by MaxLogEntries and
+// MaxSideEffects alone, as before. An entry takes 2 bytes at least (an
+// empty message's tag and length), and the host allocates about 110 for it
+// (pb.LogEntry or pb.SideEffect and its pointer): without the bound, a
+// frame of empty entries takes 58 times its size. With it the entries of a
+// frame of n bytes take about 3.5n at most, whatever the number of its
+// results (TestDecodeRunStreamResponse_EntriesBoundedByBytes). resultSize,
+// which cuts the extension's batches, counts 32 bytes an entry besides its
+// text: padding never makes a result larger than it said.
 const minEntryBytes = 32
 
 // errFrame is a frame that is not a well-formed message.
@@ -495,16 +499,18 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 // refuses a message of more than awaiting results (the runs that wait for
 // an answer, one each at most) before it allocates anything for them; a
 // result of more than MaxLogEntries log entries or MaxSideEffects side
-// effects, or of more of them together than one per minEntryBytes of its
-// bytes, is decoded as the error of its run (tooManyEntries,
-// entriesOverBytes), the entries past the bound not decoded. The results
+// effects, or, with entryBytes (minEntryBytes, for an extension that pads
+// its results; 0: no such bound), of more of them together than one per
+// entryBytes of its bytes, is decoded as the error of its run
+// (tooManyEntries, entriesOverBytes), the entries past the bound not
+// decoded. The results
 // share one copy of b, which may be reused afterwards, or with owned b
 // itself, and one array of decodedResult (three allocations a message, not
 // two a result and the list's growth): what one result keeps alive is its
 // message, a batch of results of at most about maxStreamedRun bytes that
 // are taken together. With pool, each result is a decodedResult of its
 // own from pool instead (see releaseResult).
-func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool, awaiting int, owned bool) error {
+func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool, awaiting, entryBytes int, owned bool) error {
 	n, err := countMessages(b, fResponseResults)
 	if err != nil || n == 0 {
 		return err
@@ -536,7 +542,7 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool,
 		} else if res, _ = pool.Get().(*decodedResult); res == nil {
 			res = new(decodedResult)
 		}
-		decodeRunStreamResult(&r, res)
+		decodeRunStreamResult(&r, res, entryBytes)
 		if r.err != nil {
 			return r.err
 		}
@@ -554,11 +560,11 @@ func tooManyEntries() *pb.Error {
 
 // entriesOverBytes is the error of a run whose result, of size bytes on the
 // run socket, has more log entries and side effects than one per
-// minEntryBytes of them.
+// minEntryBytes of them, from an extension that said it pads its results.
 func entriesOverBytes(size int) *pb.Error {
 	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
-		"the run's result, of %d bytes, has more log entries and side effects than one per %d bytes of it "+
-			"(an extension built with an older SDK does not pad it: build it again)", size, minEntryBytes)}
+		"the run's result, of %d bytes, has more log entries and side effects than one per %d bytes of it, "+
+			"which the extension said it pads its results to (entries_padded)", size, minEntryBytes)}
 }
 
 // entriesFault is why the log entries and side effects of a result fail
@@ -622,10 +628,15 @@ func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
 	pool.Put(d)
 }
 
-func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
+// decodeRunStreamResult decodes a result into d, with one log entry or
+// side effect per entryBytes of it at most (0: no such bound).
+func decodeRunStreamResult(r *fieldReader, d *decodedResult, entryBytes int) {
 	m := &d.res
 	size := len(r.b)
-	entries := entryBudget{left: size / minEntryBytes}
+	entries := entryBudget{left: math.MaxInt}
+	if entryBytes > 0 {
+		entries.left = size / entryBytes
+	}
 	for {
 		num, typ, ok := r.next()
 		if !ok {

@@ -86,6 +86,10 @@ type Client struct {
 	// scripts is set when the extension keeps the scripts of a stream's
 	// runs (scripts.go).
 	scripts bool
+	// padded is set when the extension pads its results on the run socket
+	// to minEntryBytes an entry (frame.go): only then does the host bound
+	// a result's entries by its bytes.
+	padded bool
 	// formats are the Inputs formats the process listed in its last
 	// Describe (Description.Formats).
 	formats atomic.Pointer[[]string]
@@ -114,6 +118,7 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	c.streamed = ir.GetRunStream()
 	c.socket, c.token = ir.GetRunSocket(), ir.GetRunSocketToken()
 	c.scripts = ir.GetRunScripts()
+	c.padded = ir.GetEntriesPadded()
 	return c, nil
 }
 
@@ -128,7 +133,7 @@ func (c *Client) liveStream() (*runStream, error) {
 	if rs := c.stream.Load(); rs != nil && !rs.broken() {
 		return rs, nil
 	}
-	rs, err := openRunStream(c.ext, c.socket, c.token)
+	rs, err := openRunStream(c.ext, c.socket, c.token, c.padded)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +366,7 @@ func errShuttingDown() *pb.Error {
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
 	s.initOnce.Lock()
 	defer s.initOnce.Unlock()
-	resp := &pb.InitResponse{RunStream: true, RunScripts: true}
+	resp := &pb.InitResponse{RunStream: true, RunScripts: true, EntriesPadded: true}
 	if r.GetRunSocket() {
 		if rs := s.openRunSocket(); rs != nil {
 			resp.RunSocket, resp.RunSocketToken = rs.path, rs.token

@@ -197,6 +197,11 @@ type hostConn struct {
 	// results, unless nil, holds the decodedResult of results that
 	// their runs are done with (runStream.results).
 	results *sync.Pool
+	// padded is set when the extension announced that it pads its results
+	// to minEntryBytes an entry (InitResponse.entries_padded, which
+	// extensions built with an older SDK leave unset): only then is a
+	// result's count of entries bounded by its bytes as well.
+	padded bool
 }
 
 func (h hostConn) Send(m *pb.RunStreamRequest) error {
@@ -221,7 +226,7 @@ func (h hostConn) Recv() (*pb.RunStreamResponse, error) {
 		m.Results = m.Results[:0]
 	}
 	if err := h.f.readFrame(false, true, func(b []byte, owned bool) error {
-		return decodeRunStreamResponse(b, m, h.results, h.awaiting(), owned)
+		return decodeRunStreamResponse(b, m, h.results, h.awaiting(), h.entryBytes(), owned)
 	}); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, err
@@ -244,8 +249,19 @@ func (h hostConn) awaiting() int {
 	return int(h.unanswered.Load())
 }
 
-// dialRunSocket connects to an extension's run socket.
-func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
+// entryBytes is the fewest bytes per log entry and side effect that a
+// result must take (decodeRunStreamResponse): minEntryBytes when the
+// extension pads its results, none otherwise.
+func (h hostConn) entryBytes() int {
+	if h.padded {
+		return minEntryBytes
+	}
+	return 0
+}
+
+// dialRunSocket connects to an extension's run socket; padded tells that
+// the extension pads its results (hostConn.padded).
+func dialRunSocket(path string, token []byte, padded bool) (hostConn, io.Closer, error) {
 	c, err := net.DialTimeout("unix", path, initTimeout)
 	if err != nil {
 		return hostConn{}, nil, err
@@ -254,7 +270,8 @@ func dialRunSocket(path string, token []byte) (hostConn, io.Closer, error) {
 		_ = c.Close()
 		return hostConn{}, nil, err
 	}
-	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}, unanswered: new(atomic.Int64), results: new(sync.Pool)}, c, nil
+	return hostConn{f: newFrameConn(c), in: &pb.RunStreamResponse{}, unanswered: new(atomic.Int64), results: new(sync.Pool),
+		padded: padded}, c, nil
 }
 
 // runSocket is the extension side: the listener and the token a host must

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,10 +16,13 @@ import (
 	"time"
 	"unsafe"
 
+	plugin "github.com/hashicorp/go-plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hookhost/hookhost/plugins/proto"
 )
@@ -84,7 +88,7 @@ func echoRuns(ctx context.Context, t *testing.T, rs *runStream, n int) {
 func TestRunSocket(t *testing.T) {
 	t.Parallel()
 	sock := socketServer(t)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	require.NoError(t, err)
 	defer rs.fail(context.Canceled)
 
@@ -199,7 +203,7 @@ func TestRunSocket_AcceptErrorsAreRetried(t *testing.T) {
 		close(done)
 	}()
 
-	rs, err := openRunStream(nil, path, token)
+	rs, err := openRunStream(nil, path, token, true)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -236,7 +240,7 @@ func TestRunSocket_RunContext(t *testing.T) {
 	t.Parallel()
 	x := blockExt{seen: make(chan context.Context, 4)}
 	sock := socketServerOf(t, x)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	require.NoError(t, err)
 
 	// Given up by the host.
@@ -309,7 +313,7 @@ func TestRunCtx(t *testing.T) {
 func TestRunStream_ReusedReplies(t *testing.T) {
 	t.Parallel()
 	sock := socketServer(t)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	require.NoError(t, err)
 	defer rs.fail(context.Canceled)
 	var ids atomic.Uint64
@@ -379,7 +383,7 @@ func TestRunSocket_Scripts(t *testing.T) {
 	t.Parallel()
 	sock := socketServerOf(t, scriptExt{})
 	open := func(t *testing.T) (*runStream, *recordConn) {
-		hc, closer, err := dialRunSocket(sock.path, sock.token)
+		hc, closer, err := dialRunSocket(sock.path, sock.token, true)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		rec := &recordConn{runConn: hc}
@@ -516,7 +520,7 @@ func TestRunStream_ScriptUnknownAfterTheEnd(t *testing.T) {
 // run it decoded, the host every result).
 func TestRunSocket_IdleRunAllocs(t *testing.T) {
 	sock := socketServer(t)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	require.NoError(t, err)
 	defer rs.fail(context.Canceled)
 	ctx := context.Background()
@@ -582,7 +586,7 @@ func (x *reuserExt) handedBack() (returned, back int) {
 func openSocketStream(t *testing.T, ext Extension) (*runStream, context.Context) {
 	t.Helper()
 	sock := socketServerOf(t, ext)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	require.NoError(t, err)
 	t.Cleanup(func() { rs.fail(context.Canceled) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -785,7 +789,7 @@ func TestRunSocket_ResultsStayUnderTheFrameLimit(t *testing.T) {
 	sock := s.openRunSocket()
 	require.NotNil(t, sock)
 
-	hc, closer, err := dialRunSocket(sock.path, sock.token)
+	hc, closer, err := dialRunSocket(sock.path, sock.token, true)
 	require.NoError(t, err)
 	hc.f.limit = limit
 	gate := make(chan struct{})
@@ -1036,4 +1040,153 @@ func TestServer_TooManyEntriesFailTheRun(t *testing.T) {
 		}
 	}
 	require.False(t, rs.broken())
+}
+
+// shortLinesExt returns as many short log lines ("ok", 8 bytes encoded)
+// as its inputs say.
+type shortLinesExt struct{ echoExt }
+
+func (shortLinesExt) Run(_ context.Context, inv Invocation, _ Host) (Outcome, error) {
+	n, err := strconv.Atoi(string(inv.Inputs))
+	if err != nil {
+		return Outcome{}, err
+	}
+	log := make([]LogEntry, n)
+	for i := range log {
+		log[i] = LogEntry{Level: 1, Message: "ok"}
+	}
+	return Outcome{Exit: ExitReturn, Log: log}, nil
+}
+
+// socketPlugin serves ext with a run socket in dir: with padded, as this
+// SDK does (its Init answers entries_padded, its results are padded);
+// otherwise with results written as proto.Marshal writes them, unpadded,
+// as by an extension built with an earlier SDK, which does not announce
+// entries_padded, or, announced, by a broken one.
+type socketPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	t                 *testing.T
+	ext               Extension
+	dir               string
+	announced, padded bool
+}
+
+func (p *socketPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	srv := newServer(p.ext, broker, nil)
+	srv.socketDir = p.dir
+	pb.RegisterExtensionServer(s, &socketPluginServer{server: srv, p: p})
+	return nil
+}
+
+func (p *socketPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return newClient(ctx, broker, conn)
+}
+
+type socketPluginServer struct {
+	*server
+	p *socketPlugin
+}
+
+func (x *socketPluginServer) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
+	if x.p.padded {
+		return x.server.Init(ctx, r) // this SDK's, run socket and all
+	}
+	resp, err := x.server.Init(ctx, &pb.InitRequest{HostBrokerId: r.GetHostBrokerId()}) // no run socket of its own
+	if err != nil {
+		return nil, err
+	}
+	resp.RunSocket, resp.RunSocketToken = x.serveUnpadded(), make([]byte, socketTokenLen)
+	resp.EntriesPadded = x.p.announced
+	return resp, nil
+}
+
+// serveUnpadded serves the run socket of an extension that does not pad
+// its results, as acceptRuns does, the token zeros.
+func (x *socketPluginServer) serveUnpadded() string {
+	t := x.p.t
+	path := filepath.Join(x.p.dir, "unpadded.sock")
+	ln, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := io.ReadFull(c, make([]byte, socketTokenLen)); err != nil {
+					return
+				}
+				f := newFrameConn(c)
+				_ = x.serveRuns(context.Background(),
+					func() (*pb.RunStreamRequest, error) {
+						in := &pb.RunStreamRequest{}
+						return in, f.read(func(b []byte) error { return decodeRunStreamRequest(b, in) })
+					},
+					func(m *pb.RunStreamResponse) error {
+						return f.write(func(b []byte) []byte {
+							b, err := proto.MarshalOptions{}.MarshalAppend(b, m)
+							assert.NoError(t, err) // not require: another goroutine
+							return b
+						})
+					}, true)
+			}()
+		}
+	}()
+	return path
+}
+
+// TestClient_EntriesPaddedIsNegotiated: the host bounds a result's log
+// entries and side effects by its bytes (one per minEntryBytes) only on
+// the run socket of an extension that says, in Init, that it pads its
+// results to that (entries_padded, which this SDK's extensions answer). An
+// extension built with an earlier SDK neither pads nor says so: its
+// honest run of 10,000 short log lines (8 bytes each) still succeeds, as
+// plugins/README.md promises older extensions; one that says so and does
+// not pad fails the run, as a result over the bound does.
+func TestClient_EntriesPaddedIsNegotiated(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name              string
+		announced, padded bool
+		err               string // the run's error; "": none
+	}{
+		{"this SDK: announced and padded", true, true, ""},
+		{"an earlier SDK: neither announced nor padded", false, false, ""},
+		{"announced but not padded", true, false, "which the extension said it pads its results to (entries_padded)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, err := os.MkdirTemp("", "hh-pad-") // short: unix socket paths are bounded
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			ps := map[string]plugin.Plugin{PluginName: &socketPlugin{t: t, ext: shortLinesExt{}, dir: dir,
+				announced: tc.announced, padded: tc.padded}}
+			client, _ := plugin.TestPluginGRPCConn(t, false, ps)
+			t.Cleanup(func() { _ = client.Close() })
+			raw, err := client.Dispense(PluginName)
+			require.NoError(t, err)
+			c := raw.(*Client)
+			require.NotEmpty(t, c.socket)
+			require.Equal(t, tc.announced, c.padded)
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := c.Run(ctx, Invocation{RunID: "r", Trigger: "t", Inputs: []byte(strconv.Itoa(MaxLogEntries))}, nil)
+			_, onSocket := c.stream.Load().st.(hostConn)
+			require.True(t, onSocket, "the run went over gRPC")
+			if tc.err != "" {
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				require.Equal(t, CodeInternal, e.Code)
+				require.Contains(t, e.Message, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, out.Log, MaxLogEntries)
+			require.Equal(t, "ok", out.Log[MaxLogEntries-1].Message)
+		})
+	}
 }

@@ -103,13 +103,15 @@ type runConn interface {
 
 // openRunStream opens a run stream on the extension's run socket when it
 // has one, else RunStream on ext, and starts its send and receive loops.
-func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
+// padded tells that the extension pads its results on the run socket
+// (InitResponse.entries_padded, hostConn.padded).
+func openRunStream(ext pb.ExtensionClient, socket string, token []byte, padded bool) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var st runConn
 	var results *sync.Pool
 	reuse := false
 	if socket != "" {
-		hc, closer, err := dialRunSocket(socket, token)
+		hc, closer, err := dialRunSocket(socket, token, padded)
 		if err != nil {
 			cancel()
 			// The transport's failure, as a broken stream is: the caller
