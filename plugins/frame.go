@@ -86,7 +86,7 @@ const (
 // than a result's bytes allow (a result of more fails its run,
 // entriesOverBytes). An extension built with an older SDK does not pad and
 // does not say so: its results' entries are bounded by MaxLogEntries and
-// MaxSideEffects alone, as before. An entry takes 2 bytes at least (an
+// MaxSideEffects, and those of a message by maxFrameEntries. An entry takes 2 bytes at least (an
 // empty message's tag and length), and the host allocates about 110 for it
 // (pb.LogEntry or pb.SideEffect and its pointer): without the bound, a
 // frame of empty entries takes 58 times its size. With it the entries of a
@@ -95,6 +95,23 @@ const (
 // which cuts the extension's batches, counts 32 bytes an entry besides its
 // text: padding never makes a result larger than it said.
 const minEntryBytes = 32
+
+// maxFrameEntries is the most log entries and side effects, of all its
+// results together, that the host decodes from one run socket message of an
+// extension that does not pad its results (InitResponse.entries_padded
+// unset: built with an older SDK, or hostile): minEntryBytes does not bound
+// them, and empty entries (2 bytes each, about 115 decoded) took 58 times
+// the frame (15 GB for a 256 MiB frame with 13,000 runs awaiting an
+// answer). With it, the entries of one such message take about 11.5 MB
+// decoded at most, whatever its size. A result past it fails its run
+// (entriesOverFrame), its entries not decoded; the results before it, and
+// those after it that have no entries, do not. An honest extension's
+// message holds fewer: its SDK cuts its batches at about maxStreamedRun
+// bytes, counting minEntryBytes an entry (resultSize), some 33,000 entries
+// and one result of MaxLogEntries and MaxSideEffects at most; an SDK older
+// than that cut sent every ready result in one message, and its runs past
+// the bound fail.
+const maxFrameEntries = 100_000
 
 // errFrame is a frame that is not a well-formed message.
 var errFrame = errors.New("malformed run socket message")
@@ -503,7 +520,9 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 // its results; 0: no such bound), of more of them together than one per
 // entryBytes of its bytes, is decoded as the error of its run
 // (tooManyEntries, entriesOverBytes), the entries past the bound not
-// decoded. The results
+// decoded; without entryBytes, so is a result past the first
+// maxFrameEntries entries of the message's results (entriesOverFrame). The
+// results
 // share one copy of b, which may be reused afterwards, or with owned b
 // itself, and one array of decodedResult (three allocations a message, not
 // two a result and the list's growth): what one result keeps alive is its
@@ -530,6 +549,12 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool,
 	} else {
 		m.Results = m.Results[:0] // the slice of a reused message (hostConn.Recv)
 	}
+	// The entries the message's results may have still: an extension that
+	// pads its results is bounded by their bytes instead.
+	frameLeft := math.MaxInt
+	if entryBytes == 0 {
+		frameLeft = maxFrameEntries
+	}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if num != fResponseResults || typ != protowire.BytesType {
 			return nil
@@ -542,7 +567,7 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool,
 		} else if res, _ = pool.Get().(*decodedResult); res == nil {
 			res = new(decodedResult)
 		}
-		decodeRunStreamResult(&r, res, entryBytes)
+		frameLeft = decodeRunStreamResult(&r, res, entryBytes, frameLeft)
 		if r.err != nil {
 			return r.err
 		}
@@ -567,6 +592,17 @@ func entriesOverBytes(size int) *pb.Error {
 			"which the extension said it pads its results to (entries_padded)", size, minEntryBytes)}
 }
 
+// entriesOverFrame is the error of a run whose result came in a run socket
+// message whose results have more log entries and side effects together
+// than maxFrameEntries, past them, from an extension that does not pad its
+// results.
+func entriesOverFrame() *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's result came in a message of more log entries and side effects than the host decodes in one message (%d) "+
+			"from an extension that does not pad its results; rebuild the extension with a current SDK, which pads them (entries_padded)",
+		maxFrameEntries)}
+}
+
 // entriesFault is why the log entries and side effects of a result fail
 // its run (0: they do not).
 type entriesFault uint8
@@ -574,12 +610,14 @@ type entriesFault uint8
 const (
 	faultTooMany   entriesFault = 1 + iota // tooManyEntries
 	faultOverBytes                         // entriesOverBytes
+	faultOverFrame                         // entriesOverFrame
 )
 
 // entryBudget counts the log entries and side effects of one result as it
 // is decoded: an entry is decoded only when take allows it.
 type entryBudget struct {
 	left  int // the entries the result's bytes allow still
+	frame int // the entries its message allows still (maxFrameEntries)
 	fault entriesFault
 }
 
@@ -595,8 +633,11 @@ func (e *entryBudget) take(n, most int) bool {
 		f = faultTooMany
 	case e.left <= 0:
 		f = faultOverBytes
+	case e.frame <= 0:
+		f = faultOverFrame
 	default:
 		e.left--
+		e.frame--
 		return true
 	}
 	e.fault, e.left = f, 0
@@ -629,11 +670,13 @@ func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
 }
 
 // decodeRunStreamResult decodes a result into d, with one log entry or
-// side effect per entryBytes of it at most (0: no such bound).
-func decodeRunStreamResult(r *fieldReader, d *decodedResult, entryBytes int) {
+// side effect per entryBytes of it at most (0: no such bound), and
+// frameLeft at most; it returns the entries its message allows still
+// (frameLeft less those it decoded).
+func decodeRunStreamResult(r *fieldReader, d *decodedResult, entryBytes, frameLeft int) int {
 	m := &d.res
 	size := len(r.b)
-	entries := entryBudget{left: math.MaxInt}
+	entries := entryBudget{left: math.MaxInt, frame: frameLeft}
 	if entryBytes > 0 {
 		entries.left = size / entryBytes
 	}
@@ -642,14 +685,17 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult, entryBytes int) {
 		if !ok {
 			if entries.fault != 0 && r.err == nil {
 				// Its run fails, and what was decoded of it goes.
-				if entries.fault == faultOverBytes {
+				switch entries.fault {
+				case faultOverBytes:
 					m.Response.Error = entriesOverBytes(size)
-				} else {
+				case faultOverFrame:
+					m.Response.Error = entriesOverFrame()
+				default:
 					m.Response.Error = tooManyEntries()
 				}
 				m.Response.Outcome, d.out.Log, d.out.SideEffects = nil, nil, nil
 			}
-			return
+			return entries.frame
 		}
 		switch {
 		case num == fResultCallID && typ == protowire.VarintType:

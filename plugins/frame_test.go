@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -475,6 +476,86 @@ func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
 	}
 }
 
+// TestDecodeRunStreamResponse_FrameEntryBudget: from an extension that does
+// not pad its results (entries_padded unset), the host decodes at most
+// maxFrameEntries log entries and side effects of one message's results
+// together; a result past them fails its run alone (entriesOverFrame), its
+// entries not decoded, and the results before it and those after it
+// without entries pass. Without the budget such results, 2 bytes an
+// entry, took 58 times the frame, bounded only by the runs awaiting an
+// answer. An extension that pads its results keeps the bound of one entry
+// per minEntryBytes of a result, not this one.
+func TestDecodeRunStreamResponse_FrameEntryBudget(t *testing.T) {
+	type result struct{ logs, effects int }
+	frame := func(padded bool, rs ...result) []byte {
+		m := &pb.RunStreamResponse{}
+		for i, r := range rs {
+			out := &pb.Outcome{Exit: "return"}
+			for range r.logs {
+				out.Log = append(out.Log, &pb.LogEntry{})
+			}
+			for range r.effects {
+				out.SideEffects = append(out.SideEffects, &pb.SideEffect{})
+			}
+			m.Results = append(m.Results, &pb.RunStreamResult{CallId: uint64(i + 1), Response: &pb.RunResponse{Outcome: out}})
+		}
+		if padded {
+			return appendRunStreamResponse(nil, m)
+		}
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	full := result{MaxLogEntries, 0}
+	times := func(n int, r result) []result { return slices.Repeat([]result{r}, n) }
+	const padded, older = minEntryBytes, 0
+	for _, tc := range []struct {
+		name       string
+		b          []byte
+		entryBytes int
+		failed     []int // the results that fail their run, in order
+	}{
+		{"older, at the budget", frame(false, times(maxFrameEntries/MaxLogEntries, full)...), older, nil},
+		{"older, past the budget", frame(false, times(maxFrameEntries/MaxLogEntries+2, full)...), older, []int{10, 11}},
+		{"older, a result across the budget", frame(false, append(times(9, full), result{MaxLogEntries, MaxSideEffects}, result{}, result{0, 1})...), older, []int{9, 11}},
+		{"older, a few entries", frame(false, times(50, result{100, 10})...), older, nil},
+		{"padded, past the budget", frame(true, times(maxFrameEntries/MaxLogEntries+2, full)...), padded, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			awaiting, err := countMessages(tc.b, fResponseResults)
+			require.NoError(t, err)
+			var m *pb.RunStreamResponse
+			allocs := testing.AllocsPerRun(2, func() {
+				m = &pb.RunStreamResponse{}
+				err = decodeRunStreamResponse(tc.b, m, new(sync.Pool), awaiting, tc.entryBytes, false)
+			})
+			require.NoError(t, err)
+			want := &pb.RunStreamResponse{}
+			require.NoError(t, proto.Unmarshal(tc.b, want))
+			discardUnknown(want.ProtoReflect()) // the padding
+			require.Len(t, m.GetResults(), len(want.GetResults()))
+			var failed []int
+			decoded := 0
+			for i, r := range m.GetResults() {
+				if r.GetResponse().GetOutcome() == nil {
+					failed = append(failed, i)
+					require.Equal(t, entriesOverFrame().String(), r.GetResponse().GetError().String(), "result %d", i)
+					continue
+				}
+				require.True(t, proto.Equal(want.Results[i], r), "result %d", i)
+				decoded += len(r.GetResponse().GetOutcome().GetLog()) + len(r.GetResponse().GetOutcome().GetSideEffects())
+			}
+			require.Equal(t, tc.failed, failed)
+			if tc.entryBytes == older {
+				// An entry and its pointer's share of the slice's
+				// growth, a decoded result and its slices' growth each.
+				require.LessOrEqual(t, allocs, float64(maxFrameEntries+len(m.GetResults())*40+64))
+			}
+			t.Logf("%d entries decoded, %.0f allocations", decoded, allocs)
+		})
+	}
+}
+
 // entriesFrame is a frame of results results of MaxLogEntries empty log
 // entries each, as appendRunStreamResponse encodes it (padded) or not.
 func entriesFrame(t *testing.T, results int, padded bool) []byte {
@@ -505,8 +586,9 @@ func entriesFrame(t *testing.T, results int, padded bool) []byte {
 // minEntryBytes of a result at most (a result of more fails its run) from
 // an extension that announced it pads a result of smaller entries to that
 // (entries_padded). From one built with an earlier SDK, which does not,
-// such results still take 58 times the frame (the bound it keeps is the
-// runs awaiting an answer).
+// such results take 58 times the frame up to maxFrameEntries entries a
+// frame (about 11.5 MB), and the results past them fail their runs: a
+// frame of 100 such results, 2 MB, took 116 MB, now 14 MB.
 func TestDecodeRunStreamResponse_EntriesBoundedByBytes(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -517,7 +599,8 @@ func TestDecodeRunStreamResponse_EntriesBoundedByBytes(t *testing.T) {
 	}{
 		{"announced, not padded", 40, true, false, 8}, // 5.5: the frame read and copied, 2; its entries, 3.5
 		{"announced and padded", 4, true, true, 8},
-		{"older: neither", 4, false, false, 64}, // 58
+		{"older: neither", 4, false, false, 64},                            // 58, under maxFrameEntries
+		{"older: neither, past the frame's budget", 100, false, false, 10}, // 7 (58 without the budget)
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frame := entriesFrame(t, tc.results, tc.padded)
@@ -532,16 +615,25 @@ func TestDecodeRunStreamResponse_EntriesBoundedByBytes(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			require.NoError(t, err)
 			require.Len(t, m.GetResults(), tc.results)
-			for _, r := range m.GetResults() {
-				if tc.padded || !tc.announced {
+			for i, r := range m.GetResults() {
+				switch {
+				case !tc.announced && i >= maxFrameEntries/MaxLogEntries:
+					require.Equal(t, entriesOverFrame().String(), r.GetResponse().GetError().String())
+				case tc.padded || !tc.announced:
 					require.Len(t, r.GetResponse().GetOutcome().GetLog(), MaxLogEntries)
-				} else {
+				default:
 					require.Equal(t, string(CodeInternal), r.GetResponse().GetError().GetCode())
 				}
 			}
-			ratio := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(frame))
-			t.Logf("a frame of %d bytes: %.1f times its size allocated", len(frame), ratio)
+			allocated := after.TotalAlloc - before.TotalAlloc
+			ratio := float64(allocated) / float64(len(frame))
+			t.Logf("a frame of %d bytes: %.1f times its size allocated (%d bytes)", len(frame), ratio, allocated)
 			require.Less(t, ratio, tc.maxRatio)
+			if !tc.announced {
+				// The frame read and copied, about 320 bytes a result, and
+				// maxFrameEntries entries of about 115 bytes at most.
+				require.Less(t, allocated, uint64(3*len(frame)+400*tc.results+maxFrameEntries*128))
+			}
 		})
 	}
 }
