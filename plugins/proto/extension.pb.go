@@ -171,7 +171,8 @@ type InitResponse struct {
 	// of its outcome (RunStreamResult's field 15): the host then decodes no
 	// more entries than that and fails the run of a result that has more.
 	// Extensions built with an older SDK leave it false, and the host bounds
-	// their results' entries by count alone.
+	// their results' entries by count, and those of one message's results
+	// together (100,000: a result past them fails its run).
 	EntriesPadded bool `protobuf:"varint,5,opt,name=entries_padded,json=entriesPadded,proto3" json:"entries_padded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
