@@ -180,6 +180,18 @@ type Outcome struct {
 	SideEffects []SideEffect
 }
 
+// MaxLogEntries and MaxSideEffects bound an Outcome's Log and SideEffects
+// across a process boundary: a run whose outcome has more fails with
+// CodeInternal instead, so that an extension cannot make the host decode
+// (and allocate for) entries without bound. The built-in engine's run log
+// (64 KiB by default, 8 bytes an entry besides its text) holds 8,193
+// entries at most, and it lists 1,000 side effects at most
+// (automations.MaxSideEffects).
+const (
+	MaxLogEntries  = 10_000
+	MaxSideEffects = 1_000
+)
+
 // SideEffect is a command a simulated run (Invocation.Simulate) did not
 // run.
 type SideEffect struct {

@@ -3,6 +3,8 @@ package plugins
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -47,6 +49,7 @@ const (
 	fResultCallID   = 1
 	fResultResponse = 2
 	fResultPanic    = 3
+	fResultPadding  = 15 // reserved in the .proto: see minEntryBytes
 
 	fRespOutcome = 1
 	fRespError   = 2
@@ -74,6 +77,41 @@ const (
 	fSideOnSimulate = 3
 	fSideDenied     = 4
 )
+
+// minEntryBytes is the fewest bytes a result takes on the run socket for
+// each of its log entries and side effects: the extension pads a result of
+// smaller ones to it (appendPadding: field 15 of RunStreamResult,
+// reserved, which the host skips) and says so in Init
+// (InitResponse.entries_padded), and the host then decodes no more of them
+// than a result's bytes allow (a result of more fails its run,
+// entriesOverBytes). An extension built with an older SDK does not pad and
+// does not say so: its results' entries are bounded by MaxLogEntries and
+// MaxSideEffects, and those of a message by maxFrameEntries. An entry takes 2 bytes at least (an
+// empty message's tag and length), and the host allocates about 110 for it
+// (pb.LogEntry or pb.SideEffect and its pointer): without the bound, a
+// frame of empty entries takes 58 times its size. With it the entries of a
+// frame of n bytes take about 3.5n at most, whatever the number of its
+// results (TestDecodeRunStreamResponse_EntriesBoundedByBytes). resultSize,
+// which cuts the extension's batches, counts 32 bytes an entry besides its
+// text: padding never makes a result larger than it said.
+const minEntryBytes = 32
+
+// maxFrameEntries is the most log entries and side effects, of all its
+// results together, that the host decodes from one run socket message of an
+// extension that does not pad its results (InitResponse.entries_padded
+// unset: built with an older SDK, or hostile): minEntryBytes does not bound
+// them, and empty entries (2 bytes each, about 115 decoded) took 58 times
+// the frame (15 GB for a 256 MiB frame with 13,000 runs awaiting an
+// answer). With it, the entries of one such message take about 11.5 MB
+// decoded at most, whatever its size. A result past it fails its run
+// (entriesOverFrame), its entries not decoded; the results before it, and
+// those after it that have no entries, do not. An honest extension's
+// message holds fewer: its SDK cuts its batches at about maxStreamedRun
+// bytes, counting minEntryBytes an entry (resultSize), some 33,000 entries
+// and one result of MaxLogEntries and MaxSideEffects at most; an SDK older
+// than that cut sent every ready result in one message, and its runs past
+// the bound fail.
+const maxFrameEntries = 100_000
 
 // errFrame is a frame that is not a well-formed message.
 var errFrame = errors.New("malformed run socket message")
@@ -171,18 +209,35 @@ func appendRunRequest(b []byte, r *pb.RunRequest) []byte {
 	return appendBool(b, fRunScriptOmitted, r.GetScriptOmitted())
 }
 
-// appendRunStreamResponse appends m as proto.Marshal does.
+// appendRunStreamResponse appends m as proto.Marshal does, but for the
+// padding of a result of small log entries and side effects (appendPadding).
 func appendRunStreamResponse(b []byte, m *pb.RunStreamResponse) []byte {
 	for _, r := range m.GetResults() {
 		b = appendMessage(b, fResponseResults, func(b []byte) []byte {
+			at := len(b)
 			b = appendVarint(b, fResultCallID, r.GetCallId())
 			if resp := r.GetResponse(); resp != nil {
 				b = appendMessage(b, fResultResponse, func(b []byte) []byte { return appendRunResponse(b, resp) })
 			}
-			return appendString(b, fResultPanic, r.GetPanic())
+			b = appendString(b, fResultPanic, r.GetPanic())
+			o := r.GetResponse().GetOutcome()
+			return appendPadding(b, len(b)-at, len(o.GetLog())+len(o.GetSideEffects()))
 		})
 	}
 	return b
+}
+
+// appendPadding pads a result of size bytes that holds entries log entries
+// and side effects to minEntryBytes bytes an entry, which the host requires
+// of it, with field fResultPadding (zeros) when it is smaller.
+func appendPadding(b []byte, size, entries int) []byte {
+	short := entries*minEntryBytes - size
+	if short <= 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, fResultPadding, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(short))
+	return append(b, make([]byte, short)...)
 }
 
 func appendRunResponse(b []byte, r *pb.RunResponse) []byte {
@@ -457,19 +512,34 @@ func decodeRunRequest(r *fieldReader, m *pb.RunRequest) {
 	}
 }
 
-// decodeRunStreamResponse decodes b into m, as proto.Unmarshal would; b
-// may be reused afterwards. The results share one copy of b and one array
-// of decodedResult (three allocations a message, not two a result and the
-// list's growth): what one result keeps alive is its message, a batch of
-// results of at most about maxStreamedRun bytes that are taken together.
-// With pool, each result is a decodedResult of its own from pool instead
-// (see releaseResult).
-func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool) error {
+// decodeRunStreamResponse decodes b into m, as proto.Unmarshal would, but
+// refuses a message of more than awaiting results (the runs that wait for
+// an answer, one each at most) before it allocates anything for them; a
+// result of more than MaxLogEntries log entries or MaxSideEffects side
+// effects, or, with entryBytes (minEntryBytes, for an extension that pads
+// its results; 0: no such bound), of more of them together than one per
+// entryBytes of its bytes, is decoded as the error of its run
+// (tooManyEntries, entriesOverBytes), the entries past the bound not
+// decoded; without entryBytes, so is a result past the first
+// maxFrameEntries entries of the message's results (entriesOverFrame). The
+// results
+// share one copy of b, which may be reused afterwards, or with owned b
+// itself, and one array of decodedResult (three allocations a message, not
+// two a result and the list's growth): what one result keeps alive is its
+// message, a batch of results of at most about maxStreamedRun bytes that
+// are taken together. With pool, each result is a decodedResult of its
+// own from pool instead (see releaseResult).
+func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool, awaiting, entryBytes int, owned bool) error {
 	n, err := countMessages(b, fResponseResults)
 	if err != nil || n == 0 {
 		return err
 	}
-	b = bytes.Clone(b)
+	if n > awaiting {
+		return fmt.Errorf("a message of %d results, for %d runs awaiting an answer", n, awaiting)
+	}
+	if !owned {
+		b = bytes.Clone(b)
+	}
 	var results []decodedResult
 	if pool == nil {
 		results = make([]decodedResult, n)
@@ -478,6 +548,12 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool)
 		m.Results = make([]*pb.RunStreamResult, 0, n)
 	} else {
 		m.Results = m.Results[:0] // the slice of a reused message (hostConn.Recv)
+	}
+	// The entries the message's results may have still: an extension that
+	// pads its results is bounded by their bytes instead.
+	frameLeft := math.MaxInt
+	if entryBytes == 0 {
+		frameLeft = maxFrameEntries
 	}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		if num != fResponseResults || typ != protowire.BytesType {
@@ -491,13 +567,81 @@ func decodeRunStreamResponse(b []byte, m *pb.RunStreamResponse, pool *sync.Pool)
 		} else if res, _ = pool.Get().(*decodedResult); res == nil {
 			res = new(decodedResult)
 		}
-		decodeRunStreamResult(&r, res)
+		frameLeft = decodeRunStreamResult(&r, res, entryBytes, frameLeft)
 		if r.err != nil {
 			return r.err
 		}
 		m.Results = append(m.Results, &res.res)
 		return nil
 	})
+}
+
+// tooManyEntries is the error of a run whose outcome has more than
+// MaxLogEntries log entries or MaxSideEffects side effects.
+func tooManyEntries() *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's outcome has more than %d log entries or %d side effects", MaxLogEntries, MaxSideEffects)}
+}
+
+// entriesOverBytes is the error of a run whose result, of size bytes on the
+// run socket, has more log entries and side effects than one per
+// minEntryBytes of them, from an extension that said it pads its results.
+func entriesOverBytes(size int) *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's result, of %d bytes, has more log entries and side effects than one per %d bytes of it, "+
+			"which the extension said it pads its results to (entries_padded)", size, minEntryBytes)}
+}
+
+// entriesOverFrame is the error of a run whose result came in a run socket
+// message whose results have more log entries and side effects together
+// than maxFrameEntries, past them, from an extension that does not pad its
+// results.
+func entriesOverFrame() *pb.Error {
+	return &pb.Error{Code: string(CodeInternal), Message: fmt.Sprintf(
+		"the run's result came in a message of more log entries and side effects than the host decodes in one message (%d) "+
+			"from an extension that does not pad its results; rebuild the extension with a current SDK, which pads them (entries_padded)",
+		maxFrameEntries)}
+}
+
+// entriesFault is why the log entries and side effects of a result fail
+// its run (0: they do not).
+type entriesFault uint8
+
+const (
+	faultTooMany   entriesFault = 1 + iota // tooManyEntries
+	faultOverBytes                         // entriesOverBytes
+	faultOverFrame                         // entriesOverFrame
+)
+
+// entryBudget counts the log entries and side effects of one result as it
+// is decoded: an entry is decoded only when take allows it.
+type entryBudget struct {
+	left  int // the entries the result's bytes allow still
+	frame int // the entries its message allows still (maxFrameEntries)
+	fault entriesFault
+}
+
+// take reports whether an entry may be decoded, n of its kind being
+// decoded already, most at most; otherwise the result has a fault, and no
+// entry is decoded after it.
+func (e *entryBudget) take(n, most int) bool {
+	var f entriesFault
+	switch {
+	case e.fault != 0:
+		return false
+	case n >= most:
+		f = faultTooMany
+	case e.left <= 0:
+		f = faultOverBytes
+	case e.frame <= 0:
+		f = faultOverFrame
+	default:
+		e.left--
+		e.frame--
+		return true
+	}
+	e.fault, e.left = f, 0
+	return false
 }
 
 // decodedResult is a decoded result with its response and outcome, which
@@ -525,12 +669,33 @@ func releaseResult(pool *sync.Pool, resp *pb.RunResponse) {
 	pool.Put(d)
 }
 
-func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
+// decodeRunStreamResult decodes a result into d, with one log entry or
+// side effect per entryBytes of it at most (0: no such bound), and
+// frameLeft at most; it returns the entries its message allows still
+// (frameLeft less those it decoded).
+func decodeRunStreamResult(r *fieldReader, d *decodedResult, entryBytes, frameLeft int) int {
 	m := &d.res
+	size := len(r.b)
+	entries := entryBudget{left: math.MaxInt, frame: frameLeft}
+	if entryBytes > 0 {
+		entries.left = size / entryBytes
+	}
 	for {
 		num, typ, ok := r.next()
 		if !ok {
-			return
+			if entries.fault != 0 && r.err == nil {
+				// Its run fails, and what was decoded of it goes.
+				switch entries.fault {
+				case faultOverBytes:
+					m.Response.Error = entriesOverBytes(size)
+				case faultOverFrame:
+					m.Response.Error = entriesOverFrame()
+				default:
+					m.Response.Error = tooManyEntries()
+				}
+				m.Response.Outcome, d.out.Log, d.out.SideEffects = nil, nil, nil
+			}
+			return entries.frame
 		}
 		switch {
 		case num == fResultCallID && typ == protowire.VarintType:
@@ -540,7 +705,7 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 				m.Response = &d.resp
 			}
 			sub := r.sub()
-			decodeRunResponse(&sub, m.Response, &d.out)
+			decodeRunResponse(&sub, m.Response, &d.out, &entries)
 			r.end(sub)
 		case num == fResultPanic && typ == protowire.BytesType:
 			m.Panic = r.str()
@@ -551,8 +716,8 @@ func decodeRunStreamResult(r *fieldReader, d *decodedResult) {
 }
 
 // decodeRunResponse decodes a response into m, and its outcome, if it has
-// one, into out.
-func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
+// one, into out, the outcome's entries counted in entries.
+func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome, entries *entryBudget) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -564,7 +729,7 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 				m.Outcome = out
 			}
 			sub := r.sub()
-			decodeOutcome(&sub, m.Outcome)
+			decodeOutcome(&sub, m.Outcome, entries)
 			r.end(sub)
 		case num == fRespError && typ == protowire.BytesType:
 			if m.Error == nil {
@@ -579,7 +744,10 @@ func decodeRunResponse(r *fieldReader, m *pb.RunResponse, out *pb.Outcome) {
 	}
 }
 
-func decodeOutcome(r *fieldReader, m *pb.Outcome) {
+// decodeOutcome decodes an outcome into m, with the log entries and side
+// effects that entries allows (those past them are skipped, and not
+// allocated for; entries tells why).
+func decodeOutcome(r *fieldReader, m *pb.Outcome, entries *entryBudget) {
 	for {
 		num, typ, ok := r.next()
 		if !ok {
@@ -604,6 +772,9 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) {
 				m.Return = r.raw()
 				continue
 			case fOutLog:
+				if !entries.take(len(m.Log), MaxLogEntries) {
+					break // to the skip below
+				}
 				l := &pb.LogEntry{}
 				sub := r.sub()
 				decodeLogEntry(&sub, l)
@@ -622,6 +793,9 @@ func decodeOutcome(r *fieldReader, m *pb.Outcome) {
 				m.Limit = r.str()
 				continue
 			case fOutSideEffects:
+				if !entries.take(len(m.SideEffects), MaxSideEffects) {
+					break // to the skip below
+				}
 				e := &pb.SideEffect{}
 				sub := r.sub()
 				decodeSideEffect(&sub, e)

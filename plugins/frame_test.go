@@ -1,9 +1,14 @@
 package plugins
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"math"
+	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -75,7 +80,7 @@ func TestFrame_AsProto(t *testing.T) {
 			require.Equal(t, want, appendRunStreamResponse([]byte{}, m))
 			got := &pb.RunStreamResponse{}
 			b := bytes.Clone(want)
-			require.NoError(t, decodeRunStreamResponse(b, got, nil))
+			require.NoError(t, decodeRunStreamResponse(b, got, nil, math.MaxInt, minEntryBytes, false))
 			clear(b)
 			require.True(t, proto.Equal(m, got), "got %v", got)
 			// With a pool of decoded results, one of them used and
@@ -95,7 +100,7 @@ func TestFrame_AsProto(t *testing.T) {
 			}}
 			require.True(t, d.res.CallId == 0 && d.res.Panic == "" && d.resp.Outcome == nil && d.out.Exit == "", "released: %+v", d)
 			pooled := &pb.RunStreamResponse{}
-			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool))
+			require.NoError(t, decodeRunStreamResponse(bytes.Clone(want), pooled, pool, math.MaxInt, minEntryBytes, false))
 			require.True(t, proto.Equal(m, pooled), "pooled: got %v", pooled)
 			if len(m.GetResults()) > 0 {
 				require.Same(t, &d.res, pooled.Results[0], "the released result is reused")
@@ -161,7 +166,7 @@ func TestFrame_Decode(t *testing.T) {
 				}
 			} else {
 				want, got = &pb.RunStreamResponse{}, &pb.RunStreamResponse{}
-				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse), nil)
+				err = decodeRunStreamResponse(tc.b, got.(*pb.RunStreamResponse), nil, math.MaxInt, minEntryBytes, false)
 			}
 			protoErr := proto.Unmarshal(tc.b, want)
 			require.Equal(t, tc.wantFail, protoErr != nil, "proto.Unmarshal: %v", protoErr)
@@ -200,13 +205,16 @@ func FuzzFrame(f *testing.F) {
 					t.Fatalf("decode: %v %v, shared: %v %v", err, g, errShared, shared)
 				}
 			case *pb.RunStreamResponse:
-				err = decodeRunStreamResponse(b, g, nil)
+				err = decodeRunStreamResponse(b, g, nil, math.MaxInt, minEntryBytes, false)
 			}
 			protoErr := proto.Unmarshal(b, want)
 			if (err != nil) != (protoErr != nil) {
 				t.Fatalf("decode: %v, proto.Unmarshal: %v", err, protoErr)
 			}
 			if err == nil {
+				if w, ok := want.(*pb.RunStreamResponse); ok {
+					boundEntries(t, b, w, got.(*pb.RunStreamResponse))
+				}
 				discardUnknown(want.ProtoReflect())
 				if !proto.Equal(want, got) {
 					t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
@@ -214,6 +222,37 @@ func FuzzFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// boundEntries makes the results of want, which proto.Unmarshal decoded
+// from b, what decodeRunStreamResponse decodes them as (got): a result of
+// more than MaxLogEntries log entries or MaxSideEffects side effects, or of
+// more of them together than one per minEntryBytes of its bytes, is the
+// error of its run.
+func boundEntries(t *testing.T, b []byte, want, got *pb.RunStreamResponse) {
+	t.Helper()
+	i := 0
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != fResponseResults || typ != protowire.BytesType {
+			return nil
+		}
+		raw, _ := protowire.ConsumeBytes(v)
+		w, g := want.Results[i], got.Results[i]
+		i++
+		o := w.GetResponse().GetOutcome()
+		logs, effects := len(o.GetLog()), len(o.GetSideEffects())
+		if logs <= MaxLogEntries && effects <= MaxSideEffects && logs+effects <= len(raw)/minEntryBytes {
+			return nil
+		}
+		e := g.GetResponse().GetError()
+		if g.GetResponse().GetOutcome() != nil ||
+			!proto.Equal(e, tooManyEntries()) && !proto.Equal(e, entriesOverBytes(len(raw))) {
+			t.Fatalf("result %d, of %d log entries and %d side effects in %d bytes: decoded as %v", i, logs, effects, len(raw), g)
+		}
+		w.Response = &pb.RunResponse{Error: e}
+		return nil
+	})
+	require.NoError(t, err)
 }
 
 // discardUnknown drops the unknown fields of m and of the messages in it,
@@ -298,7 +337,7 @@ func BenchmarkFrame(b *testing.B) {
 	b.Run("FrameResponseDecode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{}, nil)
+			_ = decodeRunStreamResponse(respB, &pb.RunStreamResponse{}, nil, math.MaxInt, minEntryBytes, false)
 		}
 	})
 }
@@ -325,12 +364,276 @@ func TestDecodeRunStreamResponse_Allocs(t *testing.T) {
 			var got *pb.RunStreamResponse
 			allocs := testing.AllocsPerRun(50, func() {
 				got = &pb.RunStreamResponse{}
-				if err := decodeRunStreamResponse(b, got, nil); err != nil {
+				if err := decodeRunStreamResponse(b, got, nil, math.MaxInt, minEntryBytes, false); err != nil {
 					t.Fatal(err)
 				}
 			})
 			require.True(t, proto.Equal(m, got), "got %v", got)
 			require.Equal(t, tc.want+1, allocs) // and got itself
+		})
+	}
+}
+
+// emptyEntries is an outcome of n empty log entries (field fOutLog) or
+// side effects (fOutSideEffects): 2 bytes each on the wire.
+func emptyEntries(field protowire.Number, n int) *pb.RunStreamResponse {
+	var out []byte
+	for range n {
+		out = protowire.AppendTag(out, field, protowire.BytesType)
+		out = protowire.AppendVarint(out, 0)
+	}
+	out = append(protowire.AppendTag(out, fOutExit, protowire.BytesType), protowire.AppendString(nil, "return")...)
+	resp := protowire.AppendBytes(protowire.AppendTag(nil, fRespOutcome, protowire.BytesType), out)
+	res := protowire.AppendBytes(protowire.AppendVarint(protowire.AppendTag(nil, fResultCallID, protowire.VarintType), 1), nil)
+	res = protowire.AppendBytes(protowire.AppendTag(res[:2], fResultResponse, protowire.BytesType), resp)
+	m := &pb.RunStreamResponse{}
+	if err := proto.Unmarshal(protowire.AppendBytes(protowire.AppendTag(nil, fResponseResults, protowire.BytesType), res), m); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// TestDecodeRunStreamResponse_Bounds: what an extension sends cannot make
+// the host allocate far more than it sent. A message of more results than
+// runs awaiting an answer (each gets one at most) is refused before
+// anything is allocated for them (empty results, 2 bytes each, took about
+// 320 bytes each); a result of more than MaxLogEntries log entries or
+// MaxSideEffects side effects (2 bytes each, about 110 decoded), or, from
+// an extension that pads its results (entries_padded), of more of them
+// together than one per minEntryBytes of its bytes, fails its run, and the
+// entries past the bound are not decoded. An extension built with an
+// earlier SDK neither pads nor announces it: its small entries pass, the
+// bounds on their count stay.
+func TestDecodeRunStreamResponse_Bounds(t *testing.T) {
+	var empty []byte
+	for range 1 << 16 {
+		empty = protowire.AppendTag(empty, fResponseResults, protowire.BytesType)
+		empty = protowire.AppendVarint(empty, 0)
+	}
+	unpadded := func(m *pb.RunStreamResponse) []byte { // as proto.Marshal, and an older SDK, encode it
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	// n empty entries, 2,000 bytes, not padded, in a result of size bytes
+	// (its call id, 2, its response's and outcome's tags and lengths, 6,
+	// and its exit, 8).
+	const n, size = 1000, 2*1000 + 16
+	// The fewest bytes an entry takes (hostConn.entryBytes): padded, for
+	// an extension that announces it pads; older, for one built with an
+	// earlier SDK.
+	const padded, older = minEntryBytes, 0
+	for _, tc := range []struct {
+		name       string
+		b          []byte
+		awaiting   int
+		entryBytes int
+		err        string    // the message's error; "": none
+		fails      *pb.Error // the result is its run's error
+		maxAllocs  float64
+	}{
+		{"more results than runs awaiting", empty, 1 << 10, padded, "a message of 65536 results, for 1024 runs awaiting an answer", nil, 64},
+		{"more results than runs awaiting, older", empty, 1 << 10, older, "a message of 65536 results, for 1024 runs awaiting an answer", nil, 64},
+		{"as many results as runs awaiting", empty[:2<<10], 1 << 10, padded, "", nil, 1<<10 + 64},
+		{"log entries at the bound", appendRunStreamResponse(nil, emptyEntries(fOutLog, MaxLogEntries)), 1, padded, "", nil, MaxLogEntries + 64},
+		{"too many log entries", appendRunStreamResponse(nil, emptyEntries(fOutLog, 100_000)), 1, padded, "", tooManyEntries(), MaxLogEntries + 64},
+		{"side effects at the bound", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, MaxSideEffects)), 1, padded, "", nil, MaxSideEffects + 64},
+		{"too many side effects", appendRunStreamResponse(nil, emptyEntries(fOutSideEffects, 100_000)), 1, padded, "", tooManyEntries(), MaxSideEffects + 64},
+		{"small entries padded", appendRunStreamResponse(nil, emptyEntries(fOutLog, n)), 1, padded, "", nil, n + 64},
+		{"small entries not padded", unpadded(emptyEntries(fOutLog, n)), 1, padded, "", entriesOverBytes(size), size/minEntryBytes + 64},
+		{"small side effects not padded", unpadded(emptyEntries(fOutSideEffects, n)), 1, padded, "", entriesOverBytes(size), size/minEntryBytes + 64},
+		{"small entries, older", unpadded(emptyEntries(fOutLog, n)), 1, older, "", nil, n + 64},
+		{"small side effects, older", unpadded(emptyEntries(fOutSideEffects, n)), 1, older, "", nil, n + 64},
+		{"log entries at the bound, older", unpadded(emptyEntries(fOutLog, MaxLogEntries)), 1, older, "", nil, MaxLogEntries + 64},
+		{"too many log entries, older", unpadded(emptyEntries(fOutLog, 100_000)), 1, older, "", tooManyEntries(), MaxLogEntries + 64},
+		{"too many side effects, older", unpadded(emptyEntries(fOutSideEffects, 100_000)), 1, older, "", tooManyEntries(), MaxSideEffects + 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m *pb.RunStreamResponse
+			var err error
+			allocs := testing.AllocsPerRun(5, func() {
+				m = &pb.RunStreamResponse{}
+				err = decodeRunStreamResponse(tc.b, m, new(sync.Pool), tc.awaiting, tc.entryBytes, false)
+			})
+			require.LessOrEqual(t, allocs, tc.maxAllocs)
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, m.GetResults())
+			resp := m.GetResults()[0].GetResponse()
+			if tc.fails != nil {
+				require.Nil(t, resp.GetOutcome())
+				require.Equal(t, tc.fails.String(), resp.GetError().String())
+				return
+			}
+			want := &pb.RunStreamResponse{}
+			require.NoError(t, proto.Unmarshal(tc.b, want))
+			discardUnknown(want.ProtoReflect()) // the padding
+			require.True(t, proto.Equal(want, m))
+		})
+	}
+}
+
+// TestDecodeRunStreamResponse_FrameEntryBudget: from an extension that does
+// not pad its results (entries_padded unset), the host decodes at most
+// maxFrameEntries log entries and side effects of one message's results
+// together; a result past them fails its run alone (entriesOverFrame), its
+// entries not decoded, and the results before it and those after it
+// without entries pass. Without the budget such results, 2 bytes an
+// entry, took 58 times the frame, bounded only by the runs awaiting an
+// answer. An extension that pads its results keeps the bound of one entry
+// per minEntryBytes of a result, not this one.
+func TestDecodeRunStreamResponse_FrameEntryBudget(t *testing.T) {
+	type result struct{ logs, effects int }
+	frame := func(padded bool, rs ...result) []byte {
+		m := &pb.RunStreamResponse{}
+		for i, r := range rs {
+			out := &pb.Outcome{Exit: "return"}
+			for range r.logs {
+				out.Log = append(out.Log, &pb.LogEntry{})
+			}
+			for range r.effects {
+				out.SideEffects = append(out.SideEffects, &pb.SideEffect{})
+			}
+			m.Results = append(m.Results, &pb.RunStreamResult{CallId: uint64(i + 1), Response: &pb.RunResponse{Outcome: out}})
+		}
+		if padded {
+			return appendRunStreamResponse(nil, m)
+		}
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	full := result{MaxLogEntries, 0}
+	times := func(n int, r result) []result { return slices.Repeat([]result{r}, n) }
+	const padded, older = minEntryBytes, 0
+	for _, tc := range []struct {
+		name       string
+		b          []byte
+		entryBytes int
+		failed     []int // the results that fail their run, in order
+	}{
+		{"older, at the budget", frame(false, times(maxFrameEntries/MaxLogEntries, full)...), older, nil},
+		{"older, past the budget", frame(false, times(maxFrameEntries/MaxLogEntries+2, full)...), older, []int{10, 11}},
+		{"older, a result across the budget", frame(false, append(times(9, full), result{MaxLogEntries, MaxSideEffects}, result{}, result{0, 1})...), older, []int{9, 11}},
+		{"older, a few entries", frame(false, times(50, result{100, 10})...), older, nil},
+		{"padded, past the budget", frame(true, times(maxFrameEntries/MaxLogEntries+2, full)...), padded, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			awaiting, err := countMessages(tc.b, fResponseResults)
+			require.NoError(t, err)
+			var m *pb.RunStreamResponse
+			allocs := testing.AllocsPerRun(2, func() {
+				m = &pb.RunStreamResponse{}
+				err = decodeRunStreamResponse(tc.b, m, new(sync.Pool), awaiting, tc.entryBytes, false)
+			})
+			require.NoError(t, err)
+			want := &pb.RunStreamResponse{}
+			require.NoError(t, proto.Unmarshal(tc.b, want))
+			discardUnknown(want.ProtoReflect()) // the padding
+			require.Len(t, m.GetResults(), len(want.GetResults()))
+			var failed []int
+			decoded := 0
+			for i, r := range m.GetResults() {
+				if r.GetResponse().GetOutcome() == nil {
+					failed = append(failed, i)
+					require.Equal(t, entriesOverFrame().String(), r.GetResponse().GetError().String(), "result %d", i)
+					continue
+				}
+				require.True(t, proto.Equal(want.Results[i], r), "result %d", i)
+				decoded += len(r.GetResponse().GetOutcome().GetLog()) + len(r.GetResponse().GetOutcome().GetSideEffects())
+			}
+			require.Equal(t, tc.failed, failed)
+			if tc.entryBytes == older {
+				// An entry and its pointer's share of the slice's
+				// growth, a decoded result and its slices' growth each.
+				require.LessOrEqual(t, allocs, float64(maxFrameEntries+len(m.GetResults())*40+64))
+			}
+			t.Logf("%d entries decoded, %.0f allocations", decoded, allocs)
+		})
+	}
+}
+
+// entriesFrame is a frame of results results of MaxLogEntries empty log
+// entries each, as appendRunStreamResponse encodes it (padded) or not.
+func entriesFrame(t *testing.T, results int, padded bool) []byte {
+	t.Helper()
+	m := &pb.RunStreamResponse{}
+	for i := range results {
+		r := proto.Clone(emptyEntries(fOutLog, MaxLogEntries).Results[0]).(*pb.RunStreamResult)
+		r.CallId = uint64(i + 1)
+		m.Results = append(m.Results, r)
+	}
+	var b []byte
+	if padded {
+		b = appendRunStreamResponse(nil, m)
+	} else {
+		var err error
+		b, err = proto.Marshal(m)
+		require.NoError(t, err)
+	}
+	return append(protowire.AppendFixed32(nil, uint32(len(b))), b...)
+}
+
+// TestDecodeRunStreamResponse_EntriesBoundedByBytes: what the host
+// allocates to read a frame is a few times the frame's size at most,
+// whatever the runs awaiting an answer, which bound its results. Results
+// of MaxLogEntries empty log entries each (2 bytes an entry), as many as
+// the runs awaiting, took 58 times the frame: 15 GB for a frame of 256 MiB
+// with 13,000 runs awaiting. The host now decodes one entry per
+// minEntryBytes of a result at most (a result of more fails its run) from
+// an extension that announced it pads a result of smaller entries to that
+// (entries_padded). From one built with an earlier SDK, which does not,
+// such results take 58 times the frame up to maxFrameEntries entries a
+// frame (about 11.5 MB), and the results past them fail their runs: a
+// frame of 100 such results, 2 MB, took 116 MB, now 14 MB.
+func TestDecodeRunStreamResponse_EntriesBoundedByBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		results   int
+		announced bool // the extension announced entries_padded
+		padded    bool
+		maxRatio  float64
+	}{
+		{"announced, not padded", 40, true, false, 8}, // 5.5: the frame read and copied, 2; its entries, 3.5
+		{"announced and padded", 4, true, true, 8},
+		{"older: neither", 4, false, false, 64},                            // 58, under maxFrameEntries
+		{"older: neither, past the frame's budget", 100, false, false, 10}, // 7 (58 without the budget)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := entriesFrame(t, tc.results, tc.padded)
+			un := new(atomic.Int64)
+			un.Store(int64(tc.results))
+			h := hostConn{f: &frameConn{r: bufio.NewReader(bytes.NewReader(frame)), limit: maxFrame},
+				unanswered: un, results: new(sync.Pool), padded: tc.announced}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			m, err := h.Recv()
+			runtime.ReadMemStats(&after)
+			require.NoError(t, err)
+			require.Len(t, m.GetResults(), tc.results)
+			for i, r := range m.GetResults() {
+				switch {
+				case !tc.announced && i >= maxFrameEntries/MaxLogEntries:
+					require.Equal(t, entriesOverFrame().String(), r.GetResponse().GetError().String())
+				case tc.padded || !tc.announced:
+					require.Len(t, r.GetResponse().GetOutcome().GetLog(), MaxLogEntries)
+				default:
+					require.Equal(t, string(CodeInternal), r.GetResponse().GetError().GetCode())
+				}
+			}
+			allocated := after.TotalAlloc - before.TotalAlloc
+			ratio := float64(allocated) / float64(len(frame))
+			t.Logf("a frame of %d bytes: %.1f times its size allocated (%d bytes)", len(frame), ratio, allocated)
+			require.Less(t, ratio, tc.maxRatio)
+			if !tc.announced {
+				// The frame read and copied, about 320 bytes a result, and
+				// maxFrameEntries entries of about 115 bytes at most.
+				require.Less(t, allocated, uint64(3*len(frame)+400*tc.results+maxFrameEntries*128))
+			}
 		})
 	}
 }

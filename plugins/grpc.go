@@ -86,6 +86,10 @@ type Client struct {
 	// scripts is set when the extension keeps the scripts of a stream's
 	// runs (scripts.go).
 	scripts bool
+	// padded is set when the extension pads its results on the run socket
+	// to minEntryBytes an entry (frame.go): only then does the host bound
+	// a result's entries by its bytes.
+	padded bool
 	// formats are the Inputs formats the process listed in its last
 	// Describe (Description.Formats).
 	formats atomic.Pointer[[]string]
@@ -114,6 +118,7 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	c.streamed = ir.GetRunStream()
 	c.socket, c.token = ir.GetRunSocket(), ir.GetRunSocketToken()
 	c.scripts = ir.GetRunScripts()
+	c.padded = ir.GetEntriesPadded()
 	return c, nil
 }
 
@@ -128,7 +133,7 @@ func (c *Client) liveStream() (*runStream, error) {
 	if rs := c.stream.Load(); rs != nil && !rs.broken() {
 		return rs, nil
 	}
-	rs, err := openRunStream(c.ext, c.socket, c.token)
+	rs, err := openRunStream(c.ext, c.socket, c.token, c.padded)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +342,10 @@ type server struct {
 	inflightMu sync.Mutex
 	inflight   map[uint64]time.Time // call id → deadline, of calls that have one
 
+	// maxMessage bounds the messages of the run streams: a run socket's
+	// frames, a result (resultQueue). MaxMessage, which tests lower.
+	maxMessage int
+
 	socketState // the run socket, once a host asked for it
 }
 
@@ -346,7 +355,7 @@ func newServer(impl Extension, broker *plugin.GRPCBroker, life *lifecycle) *serv
 	if life == nil {
 		life = newLifecycle() // never drains: nothing calls shutdown
 	}
-	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, life: life}
+	return &server{impl: impl, broker: broker, inflight: map[uint64]time.Time{}, life: life, maxMessage: MaxMessage}
 }
 
 // errShuttingDown answers a call that arrives while the process drains.
@@ -357,7 +366,7 @@ func errShuttingDown() *pb.Error {
 func (s *server) Init(ctx context.Context, r *pb.InitRequest) (*pb.InitResponse, error) {
 	s.initOnce.Lock()
 	defer s.initOnce.Unlock()
-	resp := &pb.InitResponse{RunStream: true, RunScripts: true}
+	resp := &pb.InitResponse{RunStream: true, RunScripts: true, EntriesPadded: true}
 	if r.GetRunSocket() {
 		if rs := s.openRunSocket(); rs != nil {
 			resp.RunSocket, resp.RunSocketToken = rs.path, rs.token
@@ -479,6 +488,11 @@ func (s *server) run(ctx context.Context, r *pb.RunRequest, reply *runReply, hos
 	out, err := s.impl.Run(ctx, inv, s.hostInto(r.GetCallId(), host))
 	if err != nil {
 		reply.resp.Error = toPBError(AsError(err, CodeInternal))
+		return &reply.resp
+	}
+	if len(out.Log) > MaxLogEntries || len(out.SideEffects) > MaxSideEffects {
+		// What the host would make of it on the run socket.
+		reply.resp.Error = tooManyEntries()
 		return &reply.resp
 	}
 	fillPBOutcome(&reply.out, out)

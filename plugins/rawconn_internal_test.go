@@ -3,6 +3,7 @@ package plugins
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -103,12 +104,49 @@ func TestFrameConn_UnixSocket(t *testing.T) {
 // what it keeps); readFrame(true) gives a small frame a buffer of its own.
 func TestFrameConn_ReadAllocs(t *testing.T) {
 	frame := []byte{3, 0, 0, 0, 'a', 'b', 'c'}
-	f := &frameConn{r: bufio.NewReader(bytes.NewReader(bytes.Repeat(frame, 1000)))}
+	f := &frameConn{r: bufio.NewReader(bytes.NewReader(bytes.Repeat(frame, 1000))), limit: maxFrame}
 	noop := func([]byte) error { return nil }
 	require.NoError(t, f.read(noop))
 	require.Zero(t, testing.AllocsPerRun(100, func() { require.NoError(t, f.read(noop)) }))
 	var owned bool
 	keep := func(_ []byte, o bool) error { owned = o; return nil }
-	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { require.NoError(t, f.readFrame(true, keep)) }))
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { require.NoError(t, f.readFrame(true, false, keep)) }))
 	require.True(t, owned)
+}
+
+// TestFrameConn_LargeFrames: a frame larger than frameChunk is read into a
+// buffer that grows as its bytes come, handed over (owned) when the
+// reader asks for it, and never kept; a length alone does not make the
+// reader allocate the size it claims.
+func TestFrameConn_LargeFrames(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 10, frameChunk, frameChunk + 1, 3*frameChunk + 5} {
+		msg := bytes.Repeat([]byte("0123456789"), n/10+1)[:n]
+		var buf bytes.Buffer
+		w := &frameConn{w: &buf, limit: maxFrame}
+		require.NoError(t, w.write(func(b []byte) []byte { return append(b, msg...) }))
+		require.NoError(t, w.write(func(b []byte) []byte { return append(b, msg...) }))
+		r := &frameConn{r: bufio.NewReader(&buf), limit: maxFrame}
+		for _, ownLarge := range []bool{false, true} {
+			require.NoError(t, r.readFrame(false, ownLarge, func(b []byte, owned bool) error {
+				require.True(t, bytes.Equal(msg, b), "frame of %d bytes", n)
+				require.Equal(t, ownLarge && n > frameChunk, owned, "frame of %d bytes", n)
+				return nil
+			}))
+		}
+		require.LessOrEqual(t, cap(r.rbuf), frameChunk)
+	}
+}
+
+// TestFrameConn_LengthAlone: a frame's length, with nothing after it,
+// costs the reader about frameChunk, not the 64 MiB it claims.
+func TestFrameConn_LengthAlone(t *testing.T) {
+	hdr := binary.LittleEndian.AppendUint32(nil, 64<<20)
+	f := &frameConn{r: bufio.NewReader(io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(make([]byte, 100)))), limit: maxFrame}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := f.read(func([]byte) error { return nil })
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2*frameChunk))
 }

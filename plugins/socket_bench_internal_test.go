@@ -17,7 +17,7 @@ const benchInputs = `{"request_method":"POST","request_path":"/orders","request_
 func benchStream(b *testing.B) func(ctx context.Context, id uint64) {
 	b.Helper()
 	sock := socketServer(b)
-	rs, err := openRunStream(nil, sock.path, sock.token)
+	rs, err := openRunStream(nil, sock.path, sock.token, true)
 	if err != nil {
 		b.Fatal(err)
 	}

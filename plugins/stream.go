@@ -103,16 +103,21 @@ type runConn interface {
 
 // openRunStream opens a run stream on the extension's run socket when it
 // has one, else RunStream on ext, and starts its send and receive loops.
-func openRunStream(ext pb.ExtensionClient, socket string, token []byte) (*runStream, error) {
+// padded tells that the extension pads its results on the run socket
+// (InitResponse.entries_padded, hostConn.padded).
+func openRunStream(ext pb.ExtensionClient, socket string, token []byte, padded bool) (*runStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var st runConn
 	var results *sync.Pool
 	reuse := false
 	if socket != "" {
-		hc, closer, err := dialRunSocket(socket, token)
+		hc, closer, err := dialRunSocket(socket, token, padded)
 		if err != nil {
 			cancel()
-			return nil, err
+			// The transport's failure, as a broken stream is: the caller
+			// (the host's manager) restarts the process rather than fail
+			// every later run as the extension's own error.
+			return nil, status.Error(codes.Unavailable, "run socket: "+err.Error())
 		}
 		st, results = hc, hc.results
 		reuse = true
@@ -277,7 +282,7 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 				rs.mu.Unlock()
 				return
 			}
-			runs, cancels := takeBatch(&rs.runs, &rs.size), rs.cancels
+			runs, cancels := takeBatch(&rs.runs, &rs.size, runSize, maxStreamedRun), rs.cancels
 			rs.cancels = nil
 			if len(runs) > 0 {
 				rs.batches++
@@ -336,23 +341,25 @@ func (rs *runStream) sendLoop(ctx context.Context) {
 // a rare burst does not keep its slice.
 const maxKeptBatch = 1024
 
-// takeBatch removes from *runs the runs of the next message: as many as fit
-// in about maxStreamedRun bytes, at least one.
-func takeBatch(runs *[]*pb.RunRequest, size *int) []*pb.RunRequest {
-	all := *runs
+// takeBatch removes from *items, whose sizes (by sizeOf) add up to *size,
+// the items of the next message: as many as fit in about limit bytes, at
+// least one. The runs of the host's messages go by it (maxStreamedRun), and
+// the results of the extension's (resultQueue).
+func takeBatch[T any](items *[]T, size *int, sizeOf func(T) int, limit int) []T {
+	all := *items
 	if len(all) == 0 {
-		return nil // an empty slice stays, for the next runs
+		return nil // an empty slice stays, for the next items
 	}
-	if *size <= maxStreamedRun {
-		*runs, *size = nil, 0
+	if *size <= limit {
+		*items, *size = nil, 0
 		return all
 	}
 	n, sz := 0, 0
-	for n < len(all) && (n == 0 || sz+runSize(all[n]) <= maxStreamedRun) {
-		sz += runSize(all[n])
+	for n < len(all) && (n == 0 || sz+sizeOf(all[n]) <= limit) {
+		sz += sizeOf(all[n])
 		n++
 	}
-	*runs = all[n:]
+	*items = all[n:]
 	*size -= sz
 	return all[:n:n]
 }
@@ -446,7 +453,9 @@ func (s *server) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.R
 func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamRequest, error), send func(*pb.RunStreamResponse) error, reuse bool) error {
 	ctx, stop := context.WithCancel(sctx)
 	defer stop()
-	st := &streamRuns{out: &resultQueue{wake: make(chan struct{}, 1), life: s.life, reuse: reuse}, runs: map[uint64]*streamRun{}}
+	out := &resultQueue{wake: make(chan struct{}, 1), life: s.life, reuse: reuse,
+		maxBatch: min(maxStreamedRun, s.maxMessage), maxResult: s.maxMessage}
+	st := &streamRuns{out: out, runs: map[uint64]*streamRun{}}
 	if rr, ok := s.impl.(ReturnReuser); ok && reuse {
 		st.out.reuser = rr
 	}
@@ -499,14 +508,24 @@ func (s *server) serveRuns(sctx context.Context, recv func() (*pb.RunStreamReque
 			s.workers.do(sr)
 		}
 		// Cancellations come after the runs of the same message, which they
-		// may name.
+		// may name. A run the host gave up is answered at once, with a
+		// result of a few bytes, and its own result is dropped: the host
+		// counts the runs it sent that are not answered (hostConn), which
+		// bounds the results it reads, and a run never answered would
+		// count for the connection's life. The host drops the answer, its
+		// run no longer waiting. A run that ended already was answered.
 		for _, id := range m.GetCancel() {
 			st.mu.Lock()
-			if sr, ok := st.runs[id]; ok {
-				sr.ctx.cancel(context.Canceled)
+			sr, ok := st.runs[id]
+			if ok {
 				delete(st.runs, id)
 			}
 			st.mu.Unlock()
+			if ok {
+				sr.ctx.cancel(context.Canceled)
+				s.life.add(1) // the answer, until sent; the run counts until it returns
+				st.out.push(givenUp(id))
+			}
 		}
 	}
 }
@@ -533,8 +552,15 @@ type streamRun struct {
 
 var _ task = (*streamRun)(nil)
 
+// givenUp is the answer to run id, which the host gave up while it ran.
+func givenUp(id uint64) *pb.RunStreamResult {
+	return &pb.RunStreamResult{CallId: id, Response: &pb.RunResponse{Error: &pb.Error{
+		Code: string(CodeCanceled), Message: "the host gave up the run"}}}
+}
+
 // run runs sr on a worker and queues its result, unless it is not wanted
-// any more.
+// any more (the host gave the run up, and it was answered then, or the
+// stream ended).
 func (sr *streamRun) run() {
 	reply := sr.st.out.newReply()
 	res := sr.s.streamedRun(&sr.ctx, sr.r, reply, &sr.host)
@@ -691,12 +717,19 @@ type resultQueue struct {
 	wake  chan struct{} // cap 1
 	life  *lifecycle
 	reuse bool // send is done with a message when it returns
+	// maxBatch is about the most bytes of results a message takes
+	// (resultSize), unless one result alone is larger; maxResult is the
+	// most a result may take (the link's limit on a message, MaxMessage):
+	// a larger one fails its run alone (tooLarge). Set before use.
+	maxBatch, maxResult int
 	// reuser takes back the Return of each result sent (with reuse).
 	reuser ReturnReuser
 	mu     sync.Mutex
 	res    []*pb.RunStreamResult
-	// own are the runReply of results in res that came from replies,
-	// in any order: with reuse, they go back to it once sent.
+	size   int // resultSize of res, added up
+	// own are the runReply of results in res that came from replies, in
+	// the order of their results: with reuse, they go back to it once
+	// sent.
 	own    []*runReply
 	closed bool // the stream ended: results are dropped
 
@@ -716,8 +749,14 @@ func (q *resultQueue) newReply() *runReply {
 
 func (q *resultQueue) push(r *pb.RunStreamResult) { q.pushReply(r, nil) }
 
-// pushReply queues r, which rr (from newReply), unless nil, holds.
+// pushReply queues r, which rr (from newReply), unless nil, holds. A
+// result larger than a message may be fails its run instead (tooLarge).
 func (q *resultQueue) pushReply(r *pb.RunStreamResult, rr *runReply) {
+	size := resultSize(r)
+	if size > q.maxResult {
+		q.tooLarge(r, size)
+		size = resultSize(r)
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -725,6 +764,7 @@ func (q *resultQueue) pushReply(r *pb.RunStreamResult, rr *runReply) {
 		return
 	}
 	q.res = append(q.res, r)
+	q.size += size
 	if rr != nil && q.reuse {
 		q.own = append(q.own, rr)
 	}
@@ -735,10 +775,61 @@ func (q *resultQueue) pushReply(r *pb.RunStreamResult, rr *runReply) {
 	}
 }
 
-// sendLoop sends the results that are ready, several per message, until
-// ctx ends or a send fails.
+// tooLarge makes r, a result of size bytes (resultSize) that no message
+// could carry, the error of its run: sent as it is, it would break the
+// stream and fail every run on it (as gRPC answers a unary Run whose
+// response is over its limit, and streamedRun one it cannot encode).
+func (q *resultQueue) tooLarge(r *pb.RunStreamResult, size int) {
+	r.Panic = ""
+	r.Response = &pb.RunResponse{Error: &pb.Error{Code: string(CodeInternal),
+		Message: fmt.Sprintf("the run's result, of about %d bytes, is over the %d-byte limit of a message", size, q.maxResult)}}
+}
+
+// resultSize bounds the encoded size of r in a RunStreamResponse: its
+// strings and bytes, with every field's tag and length at their longest.
+func resultSize(r *pb.RunStreamResult) int {
+	errorSize := func(e *pb.Error) int { return len(e.GetCode()) + len(e.GetMessage()) + len(e.GetAt()) }
+	resp := r.GetResponse()
+	o := resp.GetOutcome()
+	// 128: the fields' tags and lengths, of the result, its response and
+	// outcome and their errors (120 at most).
+	n := 128 + len(r.GetPanic()) + errorSize(resp.GetError()) + errorSize(o.GetError()) +
+		len(o.GetExit()) + len(o.GetReturn()) + len(o.GetLimit()) + len(o.GetReturnFormat())
+	// An entry's tags and lengths take 29 bytes at most besides its text
+	// (a side effect's 22), and an entry is padded to minEntryBytes (32)
+	// at most (appendPadding, whose own tag and length fit in the 128).
+	for _, l := range o.GetLog() {
+		n += minEntryBytes + len(l.GetNode()) + len(l.GetMessage())
+	}
+	for _, e := range o.GetSideEffects() {
+		n += minEntryBytes + len(e.GetCommand()) + len(e.GetNode())
+	}
+	return n
+}
+
+// takeOwn removes from q.own the runReply of the results of batch, which
+// were just taken from q.res; q.mu is held.
+func (q *resultQueue) takeOwn(batch []*pb.RunStreamResult) []*runReply {
+	if len(q.res) == 0 {
+		own := q.own
+		q.own = nil
+		return own
+	}
+	n := 0 // they are in the order of their results
+	for _, r := range batch {
+		if n < len(q.own) && &q.own[n].res == r {
+			n++
+		}
+	}
+	own := q.own[:n:n]
+	q.own = q.own[n:]
+	return own
+}
+
+// sendLoop sends the results that are ready, several per message (about
+// maxBatch bytes at most), until ctx ends or a send fails.
 func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamResponse) error) error {
-	var out pb.RunStreamResponse // with reuse
+	var out pb.RunStreamResponse // the message, with reuse
 	for {
 		select {
 		case <-q.wake:
@@ -748,16 +839,27 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 		// As the host's send loop does: let the runs that are ready to
 		// finish do so first, and send their results together.
 		runtime.Gosched()
-		q.mu.Lock()
-		batch, own := q.res, q.own
-		q.res, q.own = nil, nil
-		q.mu.Unlock()
-		if len(batch) == 0 {
-			continue
+		if err := q.sendReady(send, &out); err != nil {
+			return err
 		}
+	}
+}
+
+// sendReady sends the results queued, in messages of about maxBatch bytes
+// at most, until there are none; with reuse, out is the message.
+func (q *resultQueue) sendReady(send func(*pb.RunStreamResponse) error, out *pb.RunStreamResponse) error {
+	for {
+		q.mu.Lock()
+		batch := takeBatch(&q.res, &q.size, resultSize, q.maxBatch)
+		if len(batch) == 0 {
+			q.mu.Unlock()
+			return nil
+		}
+		own := q.takeOwn(batch)
+		q.mu.Unlock()
 		var m *pb.RunStreamResponse
 		if q.reuse {
-			m = &out
+			m = out
 			m.Results = batch
 		} else {
 			m = &pb.RunStreamResponse{Results: batch}
@@ -788,10 +890,15 @@ func (q *resultQueue) sendLoop(ctx context.Context, send func(*pb.RunStreamRespo
 			*rr = runReply{}
 			q.replies.Put(rr)
 		}
-		if q.reuse && cap(batch) <= maxKeptBatch {
-			// The slices the results queued in, for the next ones.
+		if q.reuse {
+			// Sent: the slices no longer hold the results (after a
+			// partial batch, the array behind them may be kept with the
+			// rest).
 			clear(batch)
 			clear(own)
+		}
+		if q.reuse && cap(batch) <= maxKeptBatch {
+			// The slices the results queued in, for the next ones.
 			q.mu.Lock()
 			if q.res == nil {
 				q.res = batch[:0]
@@ -818,7 +925,7 @@ func reuseReturn(rr ReturnReuser, b []byte) {
 func (q *resultQueue) close() {
 	q.mu.Lock()
 	n := len(q.res)
-	q.res, q.own, q.closed = nil, nil, true
+	q.res, q.own, q.size, q.closed = nil, nil, 0, true
 	q.mu.Unlock()
 	q.life.end(n)
 }

@@ -165,7 +165,15 @@ type InitResponse struct {
 	// script and policy of every run it got on it by (automation, revision):
 	// a later run of the same revision may leave them out (see
 	// RunRequest.script_omitted).
-	RunScripts    bool `protobuf:"varint,4,opt,name=run_scripts,json=runScripts,proto3" json:"run_scripts,omitempty"`
+	RunScripts bool `protobuf:"varint,4,opt,name=run_scripts,json=runScripts,proto3" json:"run_scripts,omitempty"`
+	// entries_padded reports that the extension pads each result it writes
+	// on the run socket to 32 bytes at least per log entry and side effect
+	// of its outcome (RunStreamResult's field 15): the host then decodes no
+	// more entries than that and fails the run of a result that has more.
+	// Extensions built with an older SDK leave it false, and the host bounds
+	// their results' entries by count, and those of one message's results
+	// together (100,000: a result past them fails its run).
+	EntriesPadded bool `protobuf:"varint,5,opt,name=entries_padded,json=entriesPadded,proto3" json:"entries_padded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,6 +232,13 @@ func (x *InitResponse) GetRunSocketToken() []byte {
 func (x *InitResponse) GetRunScripts() bool {
 	if x != nil {
 		return x.RunScripts
+	}
+	return false
+}
+
+func (x *InitResponse) GetEntriesPadded() bool {
+	if x != nil {
+		return x.EntriesPadded
 	}
 	return false
 }
@@ -1908,7 +1923,7 @@ const file_extension_proto_rawDesc = "" +
 	"\vInitRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\x12\x1d\n" +
 	"\n" +
-	"run_socket\x18\x02 \x01(\bR\trunSocket\"\x97\x01\n" +
+	"run_socket\x18\x02 \x01(\bR\trunSocket\"\xbe\x01\n" +
 	"\fInitResponse\x12\x1d\n" +
 	"\n" +
 	"run_stream\x18\x01 \x01(\bR\trunStream\x12\x1d\n" +
@@ -1916,7 +1931,8 @@ const file_extension_proto_rawDesc = "" +
 	"run_socket\x18\x02 \x01(\tR\trunSocket\x12(\n" +
 	"\x10run_socket_token\x18\x03 \x01(\fR\x0erunSocketToken\x12\x1f\n" +
 	"\vrun_scripts\x18\x04 \x01(\bR\n" +
-	"runScripts\"\x11\n" +
+	"runScripts\x12%\n" +
+	"\x0eentries_padded\x18\x05 \x01(\bR\rentriesPadded\"\x11\n" +
 	"\x0fDescribeRequest\"\xb9\x01\n" +
 	"\x10DescribeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
@@ -2029,11 +2045,11 @@ const file_extension_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\v2\x1f.hookhost.plugins.v1.RunRequestR\x04runs\x12\x16\n" +
 	"\x06cancel\x18\x02 \x03(\x04R\x06cancel\"S\n" +
 	"\x11RunStreamResponse\x12>\n" +
-	"\aresults\x18\x01 \x03(\v2$.hookhost.plugins.v1.RunStreamResultR\aresults\"~\n" +
+	"\aresults\x18\x01 \x03(\v2$.hookhost.plugins.v1.RunStreamResultR\aresults\"\x84\x01\n" +
 	"\x0fRunStreamResult\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12<\n" +
 	"\bresponse\x18\x02 \x01(\v2 .hookhost.plugins.v1.RunResponseR\bresponse\x12\x14\n" +
-	"\x05panic\x18\x03 \x01(\tR\x05panic2\x90\x04\n" +
+	"\x05panic\x18\x03 \x01(\tR\x05panicJ\x04\b\x0f\x10\x102\x90\x04\n" +
 	"\tExtension\x12K\n" +
 	"\x04Init\x12 .hookhost.plugins.v1.InitRequest\x1a!.hookhost.plugins.v1.InitResponse\x12W\n" +
 	"\bDescribe\x12$.hookhost.plugins.v1.DescribeRequest\x1a%.hookhost.plugins.v1.DescribeResponse\x12H\n" +

@@ -40,6 +40,10 @@ const Version = "1.0.0"
 // maxCached bounds the program cache; when full it is emptied.
 const maxCached = 4096
 
+// The side effects the engine lists fit an outcome that crosses the process
+// boundary (this does not compile otherwise).
+const _ = uint(plugins.MaxSideEffects - automations.MaxSideEffects)
+
 // Extension runs webhook.respond automations. Create it with New.
 type Extension struct {
 	env *templates.Env
