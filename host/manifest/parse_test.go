@@ -86,6 +86,8 @@ func TestParse_Problems(t *testing.T) {
 			[]string{`a.yaml:1004:7: a mapping holds more than 1000 keys`}},
 		{"TooManyDocuments", map[string]string{"a.yaml": strings.Repeat("---\nsecrets:\n", 1001)},
 			[]string{`a.yaml:2001:1: a file holds more than 1000 documents`}},
+		{"TooLarge", map[string]string{"a.yaml": "# " + strings.Repeat("x", maxFileBytes) + "\n"},
+			[]string{`a.yaml: a.yaml is larger than 4194304 bytes`}},
 		{"InputsAlias", map[string]string{"a.yaml": "schedules:\n  - name: x\n    cron: \"@every 1m\"\n    automation: a\n" +
 			"    inputs:\n      a: &a [x, x]\n      b: [*a, *a]\n"},
 			[]string{`a.yaml:7:11: inputs: aliases (*name) are not supported: write the value out`}},
