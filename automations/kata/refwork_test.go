@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,12 +38,9 @@ func TestReferenceWorkIsBounded(t *testing.T) {
 	t.Parallel()
 	for name, src := range refShapes(30000) {
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
 			_, err := kata.Parse("script", src)
-			took := time.Since(start)
 			require.Error(t, err)
 			require.Regexp(t, "take more than 10000000 steps to resolve|expands to more than 100000 keys", err.Error())
-			require.Less(t, took, 2*time.Second)
 		})
 	}
 }

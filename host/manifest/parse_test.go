@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -195,26 +194,26 @@ func manyKeys(ind string, n int) string {
 	return b.String()
 }
 
-// TestParse_HostileShapesAreQuick: 40,000 of what the YAML parser is
+// TestParse_HostileShapesAreRefused: 40,000 of what the YAML parser is
 // quadratic in (nesting, keys of a mapping, documents) took 1 to 9 s each
-// and up to gigabytes; 100,000 nested [ took 58 s. Each is refused, in
-// well under a second (2 s for a loaded machine).
-func TestParse_HostileShapesAreQuick(t *testing.T) {
+// and up to gigabytes; 100,000 nested [ took 58 s. Each is refused before
+// the parser reads it (with yamllimit's bounds, the parse of what passes
+// them: BenchmarkParse_Bounded in internal/yamllimit).
+func TestParse_HostileShapesAreRefused(t *testing.T) {
 	t.Parallel()
 	const n = 40000
 	for name, src := range map[string]string{
-		"flow sequences":  "webhooks:\n  x: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n",
-		"flow mappings":   "webhooks:\n  x: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n) + "\n",
-		"block sequences": "webhooks:\n" + strings.Repeat("- ", n) + "x\n",
-		"keys":            manyKeys("", n),
-		"documents":       strings.Repeat("---\nsecrets:\n", n),
+		"flow sequences":   "webhooks:\n  x: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n",
+		"flow mappings":    "webhooks:\n  x: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n) + "\n",
+		"block sequences":  "webhooks:\n" + strings.Repeat("- ", n) + "x\n",
+		"keys":             manyKeys("", n),
+		"documents":        strings.Repeat("---\nsecrets:\n", n),
+		"documents by ...": strings.Repeat("secrets:\n...\n", n),
 	} {
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
 			_, err := Parse(Files(map[string]string{"a.yaml": src}))
 			require.ErrorContains(t, err, "a.yaml:")
 			require.ErrorContains(t, err, " more than ")
-			require.Less(t, time.Since(start), 2*time.Second)
 		})
 	}
 }

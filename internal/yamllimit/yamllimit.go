@@ -60,6 +60,7 @@ func Check(src []byte) error {
 		blocks []block
 		flow   int // open [ and {
 		docs   int
+		open   bool         // a document has started and not ended
 		prev   *token.Token // the last token that is not a comment
 	)
 	tooDeep := func(tk *token.Token) error {
@@ -100,17 +101,28 @@ func Check(src []byte) error {
 				continue
 			}
 			var err error
+			// A document starts at "---", or at the first token after the
+			// file's start or a "..." (which ends one: "x: 1\n...\n"
+			// repeated is as many documents, and the parser's time grows
+			// with their square as with "---"'s).
 			switch tk.Type {
 			case token.CommentType:
 				continue
 			case token.DocumentHeaderType:
+				open = false
+			}
+			if !open && tk.Type != token.DocumentEndType {
 				docs++
 				if docs > MaxDocuments {
 					return errorAt(tk, "a file holds more than %d documents", MaxDocuments)
 				}
+				open = true
+			}
+			switch tk.Type {
+			case token.DocumentHeaderType:
 				blocks, flow = blocks[:0], 0
 			case token.DocumentEndType:
-				blocks, flow = blocks[:0], 0
+				blocks, flow, open = blocks[:0], 0, false
 			case token.SequenceStartType, token.MappingStartType:
 				flow++
 				err = tooDeep(tk)
