@@ -107,6 +107,9 @@ type parser struct {
 	refs    []*Node
 	state   map[*Node]uint8
 	refKeys int // keys copied so far, bounded by maxRefKeys
+	refWork int // steps taken to find and size targets, bounded by maxRefWork
+	// refWorkShown is set once the error for refWork is reported.
+	refWorkShown bool
 }
 
 func (p *parser) errorf(line, col int, format string, args ...any) {

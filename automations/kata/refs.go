@@ -10,6 +10,14 @@ import (
 // source into an exponential tree.
 const maxRefKeys = 100_000
 
+// maxRefWork bounds the steps that finding and sizing the targets of @ref
+// may take in one document (a definition or child name compared, a key
+// counted; a long name counts a step per 64 bytes), so that many references
+// to many definitions, or to a large one, cannot take time quadratic in the
+// source (20,000 uses of 20,000 definitions: 2*10^8 comparisons). A
+// thousand uses of a thousand definitions take about a million.
+const maxRefWork = 10_000_000
+
 // Reference resolution states.
 const (
 	refUnresolved uint8 = iota
@@ -80,8 +88,13 @@ func (p *parser) resolveDef(d *Node) {
 // target's annotations take the place of "ref" among n's annotations.
 func (p *parser) resolveUse(n *Node) {
 	name := trimPHP(n.Value)
+	if p.refWork > maxRefWork {
+		return // reported once, at the use that went past it
+	}
 	target, cycle := p.lookupRef(name)
 	switch {
+	case p.overWork(n, name):
+		return
 	case cycle:
 		p.errorf(n.ValuePos.Line, n.ValuePos.Col, "`%s:` reference `%s` refers back to itself", n.Key, name)
 		return
@@ -89,8 +102,11 @@ func (p *parser) resolveUse(n *Node) {
 		p.errorf(n.ValuePos.Line, n.ValuePos.Col, "`%s:` refers to unknown reference `%s`", n.Key, name)
 		return
 	}
-	size := countNodes(target.Children)
-	if p.refKeys+size > maxRefKeys {
+	size, ok := p.countNodesUpTo(target.Children, maxRefKeys-p.refKeys)
+	switch {
+	case p.overWork(n, name):
+		return
+	case !ok:
 		p.errorf(n.ValuePos.Line, n.ValuePos.Col, "`%s:` reference `%s` expands to more than %d keys", n.Key, name, maxRefKeys)
 		return
 	}
@@ -121,6 +137,10 @@ func (p *parser) resolveUse(n *Node) {
 // reports cycle when the path runs into a definition still being resolved.
 func (p *parser) lookupRef(path string) (target *Node, cycle bool) {
 	for _, d := range p.refs {
+		if p.refWork > maxRefWork {
+			return nil, false
+		}
+		p.charge(path, d.Key)
 		rest, ok := cutName(path, d.Key[1:])
 		if !ok {
 			continue
@@ -133,7 +153,7 @@ func (p *parser) lookupRef(path string) (target *Node, cycle bool) {
 		if rest == "" {
 			return d, false
 		}
-		if t := lookupPath(d.Children, rest); t != nil {
+		if t := p.lookupPath(d.Children, rest); t != nil {
 			return t, false
 		}
 	}
@@ -159,8 +179,12 @@ func cutName(path, name string) (string, bool) {
 	return "", false
 }
 
-func lookupPath(nodes []*Node, path string) *Node {
+func (p *parser) lookupPath(nodes []*Node, path string) *Node {
 	for _, c := range nodes {
+		if p.refWork > maxRefWork {
+			return nil
+		}
+		p.charge(path, c.Key)
 		rest, ok := cutName(path, c.Key)
 		if !ok {
 			continue
@@ -168,7 +192,7 @@ func lookupPath(nodes []*Node, path string) *Node {
 		if rest == "" {
 			return c
 		}
-		if t := lookupPath(c.Children, rest); t != nil {
+		if t := p.lookupPath(c.Children, rest); t != nil {
 			return t
 		}
 	}
@@ -191,11 +215,39 @@ func cloneNodes(nodes []*Node) []*Node {
 	return out
 }
 
-// countNodes counts nodes and their descendants.
-func countNodes(nodes []*Node) int {
-	n := len(nodes)
-	for _, c := range nodes {
-		n += countNodes(c.Children)
+// overWork reports whether the references took more than maxRefWork steps,
+// and reports that once, at the use n of name.
+func (p *parser) overWork(n *Node, name string) bool {
+	if p.refWork <= maxRefWork {
+		return false
 	}
-	return n
+	if !p.refWorkShown {
+		p.refWorkShown = true
+		p.errorf(n.ValuePos.Line, n.ValuePos.Col, "`%s:` reference `%s`: the references of this document take more than %d steps to resolve (use fewer references or definitions)", n.Key, name, maxRefWork)
+	}
+	return true
+}
+
+// charge counts one comparison of a reference path with a name in
+// refWork.
+func (p *parser) charge(path, name string) {
+	p.refWork += 1 + min(len(path), len(name))/64
+}
+
+// countNodesUpTo counts nodes and their descendants, charging each to
+// refWork; it stops with false past limit.
+func (p *parser) countNodesUpTo(nodes []*Node, limit int) (int, bool) {
+	n := len(nodes)
+	p.refWork += len(nodes)
+	if n > limit {
+		return n, false
+	}
+	for _, c := range nodes {
+		k, ok := p.countNodesUpTo(c.Children, limit-n)
+		n += k
+		if !ok {
+			return n, false
+		}
+	}
+	return n, true
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookhost/hookhost/internal/suggest"
+	"github.com/hookhost/hookhost/internal/yamllimit"
 )
 
 // configFlag is the flag (and HOOKHOST_CONFIG the variable) naming the
@@ -58,6 +60,15 @@ type configEntry struct {
 func readConfigFile(path string, fs, probe *pflag.FlagSet) ([]configEntry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("configuration file: %w", err)
+	}
+	// The parser is quadratic in nesting, keys of a mapping and documents:
+	// bound them first.
+	if err := yamllimit.Check(data); err != nil {
+		var le *yamllimit.Error
+		if errors.As(err, &le) {
+			return nil, configProblems{{path, le.Line, le.Col, le.Msg}}
+		}
 		return nil, fmt.Errorf("configuration file: %w", err)
 	}
 	file, err := parser.ParseBytes(data, 0)

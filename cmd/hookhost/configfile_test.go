@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,9 @@ func TestConfigFile_Problems(t *testing.T) {
 		{"Twice", "listen: a\nlisten: b\n", []string{`:2:1: mapping key "listen" already defined at [1:1]`}},
 		{"NotAMapping", "- listen\n", []string{"the file must be a mapping of settings"}},
 		{"ConfigInConfig", "config: other.yaml\n", []string{`"config" cannot be set in the configuration file itself`}},
+		// The parser is quadratic in nesting: refused before it runs.
+		{"NestedTooDeep", "trusted-proxies: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n",
+			[]string{`:1:117: collections nested more than 100 levels deep`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

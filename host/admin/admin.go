@@ -102,6 +102,7 @@ func (a *Admin) Mount(app fiber.Router) {
 	r := app.Group("/api/v1", a.requireAdmin)
 	table := &routeTable{}
 	r.Use(table.shadowed) // the table is complete before the first request
+	r.Use(table.textParams)
 	r.Use(decodeContent)
 	for _, area := range areas {
 		for _, rt := range area(a) {

@@ -61,8 +61,23 @@ func (t *routeTable) allowed(path string) []string {
 // (fewest parameters) and how many parameters that route has (-1: none
 // matches).
 func (t *routeTable) match(path string) ([]string, int) {
+	methods, params, _ := t.route(path)
+	return methods, params
+}
+
+// segment returns the i-th segment of the path template of the route that
+// matches path most exactly (":id" for a parameter), or "".
+func (t *routeTable) segment(path string, i int) string {
+	if _, _, segs := t.route(path); i < len(segs) {
+		return segs[i]
+	}
+	return ""
+}
+
+// route is match, with the matching route's path template segments.
+func (t *routeTable) route(path string) ([]string, int, []string) {
 	segs := splitPath(path)
-	var best []string
+	var best, bestSegs []string
 	bestParams := -1
 	for _, p := range t.paths {
 		if len(p.segments) != len(segs) {
@@ -81,10 +96,10 @@ func (t *routeTable) match(path string) ([]string, int) {
 			}
 		}
 		if ok && (bestParams < 0 || params < bestParams) {
-			best, bestParams = p.methods, params
+			best, bestParams, bestSegs = p.methods, params, p.segments
 		}
 	}
-	return best, bestParams
+	return best, bestParams, bestSegs
 }
 
 // shadowed answers 405 for a method a fixed path does not serve before a

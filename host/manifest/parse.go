@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
 	"github.com/hookhost/hookhost/internal/suggest"
+	"github.com/hookhost/hookhost/internal/yamllimit"
 )
 
 // Pos is a position in a file of a manifest directory (Line and Col are
@@ -192,6 +194,17 @@ func (r *reader) file(name string) {
 	}
 	data, err := r.src.ReadFile(name)
 	if err != nil {
+		r.problem(at, "%v", err)
+		return
+	}
+	// The parser is quadratic in nesting, keys of a mapping and documents:
+	// bound them first.
+	if err := yamllimit.Check(data); err != nil {
+		var le *yamllimit.Error
+		if errors.As(err, &le) {
+			r.problem(Pos{File: name, Line: le.Line, Col: le.Col}, "%s", le.Msg)
+			return
+		}
 		r.problem(at, "%v", err)
 		return
 	}

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,6 +76,20 @@ func TestParse_Problems(t *testing.T) {
 				`a.yaml:6:18: script_file: "../y.kata" must be a path relative to the manifest directory, inside it (such as orders.kata or scripts/orders.kata)`,
 				`a.yaml:8:18: script_file: missing.kata: file does not exist (it was not sent with the manifests)`,
 			}},
+		// The YAML parser is quadratic in these: refused before it runs.
+		{"NestedTooDeep", map[string]string{"a.yaml": "webhooks:\n  x: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n"},
+			[]string{`a.yaml:2:104: collections nested more than 100 levels deep`}},
+		{"NestedTooDeepInBlocks", map[string]string{"a.yaml": "webhooks:\n" + strings.Repeat("- ", 100) + "x\n"},
+			[]string{`a.yaml:2:199: collections nested more than 100 levels deep`}},
+		{"TooManyKeys", map[string]string{"a.yaml": "schedules:\n  - name: x\n    inputs:\n" + manyKeys("      ", 1001)},
+			[]string{`a.yaml:1004:7: a mapping holds more than 1000 keys`}},
+		{"TooManyDocuments", map[string]string{"a.yaml": strings.Repeat("---\nsecrets:\n", 1001)},
+			[]string{`a.yaml:2001:1: a file holds more than 1000 documents`}},
+		{"TooLarge", map[string]string{"a.yaml": "# " + strings.Repeat("x", maxFileBytes) + "\n"},
+			[]string{`a.yaml: a.yaml is larger than 4194304 bytes`}},
+		{"InputsAlias", map[string]string{"a.yaml": "schedules:\n  - name: x\n    cron: \"@every 1m\"\n    automation: a\n" +
+			"    inputs:\n      a: &a [x, x]\n      b: [*a, *a]\n"},
+			[]string{`a.yaml:7:11: inputs: aliases (*name) are not supported: write the value out`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,4 +183,37 @@ func TestUnified(t *testing.T) {
 `, unified("x", old, new))
 	require.Empty(t, unified("x", "same", "same"))
 	require.Equal(t, "--- x (now)\n+++ x (manifest)\n@@ -0,0 +1 @@\n+new\n", unified("x", "", "new\n"))
+}
+
+// manyKeys is a block mapping of n keys, indented by ind.
+func manyKeys(ind string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%sk%d: v\n", ind, i)
+	}
+	return b.String()
+}
+
+// TestParse_HostileShapesAreRefused: 40,000 of what the YAML parser is
+// quadratic in (nesting, keys of a mapping, documents) took 1 to 9 s each
+// and up to gigabytes; 100,000 nested [ took 58 s. Each is refused before
+// the parser reads it (with yamllimit's bounds, the parse of what passes
+// them: BenchmarkParse_Bounded in internal/yamllimit).
+func TestParse_HostileShapesAreRefused(t *testing.T) {
+	t.Parallel()
+	const n = 40000
+	for name, src := range map[string]string{
+		"flow sequences":   "webhooks:\n  x: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n",
+		"flow mappings":    "webhooks:\n  x: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n) + "\n",
+		"block sequences":  "webhooks:\n" + strings.Repeat("- ", n) + "x\n",
+		"keys":             manyKeys("", n),
+		"documents":        strings.Repeat("---\nsecrets:\n", n),
+		"documents by ...": strings.Repeat("secrets:\n...\n", n),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(Files(map[string]string{"a.yaml": src}))
+			require.ErrorContains(t, err, "a.yaml:")
+			require.ErrorContains(t, err, " more than ")
+		})
+	}
 }

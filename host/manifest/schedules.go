@@ -158,6 +158,14 @@ func (r *reader) schedule(file string, n ast.Node) {
 		switch kv.Value.(type) {
 		case *ast.NullNode:
 		case *ast.MappingNode, *ast.MappingValueNode:
+			// An alias is shared in the decoded value but written out
+			// whole by each use in the JSON: nine lines of aliases of
+			// aliases made gigabytes.
+			if aliases := ast.Filter(ast.AliasType, kv.Value); len(aliases) > 0 {
+				r.problem(posOf(file, aliases[0]), "inputs: aliases (*name) are not supported: write the value out")
+				ok = false
+				break
+			}
 			var v any
 			if err := yaml.NodeToValue(kv.Value, &v); err != nil {
 				r.problem(sc.at["inputs"], "inputs: %v", err)

@@ -108,6 +108,9 @@ func (m mapSource) ReadFile(name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: %w (it was not sent with the manifests)", name, fs.ErrNotExist)
 	}
+	if len(s) > maxFileBytes { // as a directory's files
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxFileBytes)
+	}
 	return []byte(s), nil
 }
 
