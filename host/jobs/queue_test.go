@@ -324,6 +324,53 @@ func TestQueue_OutcomeIsWrittenOnce(t *testing.T) {
 		})
 	})
 
+	t.Run("ABatchsCommitAnswerIsLost", func(t *testing.T) {
+		t.Parallel()
+		// Two outcomes written in one batch whose commit's answer is lost:
+		// each is written again alone and finds its record final, which
+		// its own first write ended; the waiters still hear of the end.
+		// (On PostgreSQL, with two writers, the outcomes may go to two
+		// batches: then each one's write fails and is retried.)
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			var (
+				mu      sync.Mutex
+				arrived int
+				both    = make(chan struct{})
+			)
+			q, bundle := setup(t, kind, func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+				mu.Lock()
+				if arrived++; arrived == 2 {
+					close(both)
+				}
+				mu.Unlock()
+				<-both // the two attempts end together
+				return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok")}, nil
+			}, func(c *jobs.Config) { c.BatchDelay = 50 * time.Millisecond })
+			rule := bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1, afterCommit: true})
+			ids := []string{jobs.NewJobID(), jobs.NewJobID()}
+			var waits []<-chan *jobs.Finished
+			for _, id := range ids {
+				ch, stop := q.Wait(id)
+				defer stop()
+				waits = append(waits, ch)
+				_, err := q.EnqueueID(bundle.ctx, id, request())
+				require.NoError(t, err)
+			}
+			for i, id := range ids {
+				require.Equal(t, jobs.StateCompleted, waitFinal(t, q, id).State)
+				select {
+				case f := <-waits[i]:
+					require.Equal(t, jobs.StateCompleted, f.State)
+					require.Equal(t, []byte("ok"), f.Body)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("job %d completed but its waiter never heard", i)
+				}
+				require.Equal(t, 1, bundle.runner.ran(id), "the automation ran again")
+			}
+			require.Equal(t, 1, bundle.faults.hitsOf(rule))
+		})
+	})
+
 	t.Run("WriteFailsPastTheRetriesRunsAgain", func(t *testing.T) {
 		t.Parallel()
 		// The documented bound: without retries left, River runs the job

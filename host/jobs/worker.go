@@ -156,12 +156,15 @@ func (q *Queue) ended(ctx context.Context, o *outcome, changed, retried bool) {
 // because a write failed is what this avoids. finish is idempotent (it
 // changes only a record that is not final yet), so a retry after a write
 // that committed without its caller hearing so changes nothing. retried
-// reports that the first write failed.
+// reports that a write failed before the last one (here, or the batch the
+// group commit ran it in before running it alone): it may have committed.
 func (q *Queue) finishRetrying(ctx context.Context, o *outcome) (changed, retried bool, err error) {
 	for i := 0; ; i++ {
-		changed, err = q.finish(ctx, o)
+		var again bool
+		changed, again, err = q.finish(ctx, o)
+		retried = retried || again
 		if err == nil || errors.Is(err, errClosed) || i >= q.cfg.OutcomeRetries {
-			return changed, i > 0, err
+			return changed, retried || i > 0, err
 		}
 		d := min(backoff(q.cfg.OutcomeRetryBackoff, i+1), maxOutcomeRetryDelay)
 		q.log.Warn("record job outcome failed; retrying", "job_id", o.jobID, "retry", i+1, "in", d, "error", err)

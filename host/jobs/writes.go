@@ -23,8 +23,16 @@ type writeOp struct {
 	// batch of such writes alone commits without waiting for the disk
 	// (see relaxed.go).
 	relaxed bool
-	done    chan error
+	// again is set when the op runs again alone after its batch failed
+	// (groupCommit.flush): that batch may have committed all the same (its
+	// commit's answer lost), so what the op finds may be its own doing.
+	again bool
+	done  chan error
 }
+
+var _ rerunItem = (*writeOp)(nil)
+
+func (w *writeOp) rerun() { w.again = true }
 
 // writeStmt is a statement of a writeOp, in the database's placeholders
 // (sqlDialect.q).
@@ -207,8 +215,11 @@ func (d sqlDialect) finishStateSQL() string {
 // finish writes an attempt's end, releases its slot and, for a final
 // state, queues the callback (with a callback URL) and the deliveries to
 // the subscriptions of the job's event, all in one transaction.
-// It reports whether the record changed (false: it was final already).
-func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
+// It reports whether the record changed (false: it was final already),
+// and whether the write ran again alone after its batch failed (again):
+// that batch may have committed it, so a record found final may have been
+// ended by this very write (see Queue.ended).
+func (q *Queue) finish(ctx context.Context, o *outcome) (changed, again bool, err error) {
 	var n int64
 	if !o.state.Final() || (o.callback == "" && len(q.subs.match(jobEvent(o.state), o.webhook)) == 0) {
 		// Nothing to announce: statements alone, which PostgreSQL gets in
@@ -217,11 +228,11 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		if o.slot {
 			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
 		}
-		err := q.submitWrite(ctx, &writeOp{stmts: stmts, relaxed: o.byWorker})
-		return n > 0, err
+		op := &writeOp{stmts: stmts, relaxed: o.byWorker}
+		err := q.submitWrite(ctx, op)
+		return n > 0, op.again, err
 	}
-	var changed bool
-	err := q.submitWrite(ctx, &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
+	op := &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		st := q.finishStmt(o, &n)
 		res, err := tx.ExecContext(ctx, st.query, st.args...)
@@ -259,8 +270,9 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 			return q.queueDeliveries(ctx, tx, subs, jobEvent(j.State), body)
 		}
 		return nil
-	}})
-	return changed, err
+	}}
+	err = q.submitWrite(ctx, op)
+	return changed, op.again, err
 }
 
 // finishStmt is the UPDATE that records an attempt's end; the rows it
