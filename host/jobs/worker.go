@@ -116,7 +116,9 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 
 	o, ret := classify(ctx, cause, job, out, runErr)
 	o.jobID, o.riverID, o.attempt, o.slot, o.callback, o.webhook = base.jobID, base.riverID, base.attempt, base.slot, base.callback, base.webhook
-	o.byWorker = true
+	// The end of an attempt is written relaxed, but a cancellation's
+	// (the only Stopped) durably, as Cancel writes it for a queued job.
+	o.relaxed = o.state != StateStopped
 	changed, retried, err := q.finishRetrying(context.WithoutCancel(ctx), o)
 	if err != nil {
 		// The record is unchanged after every retry: River runs the job

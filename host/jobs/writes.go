@@ -187,10 +187,11 @@ type outcome struct {
 	// slot releases the job's concurrency slot.
 	slot     bool
 	timedOut bool
-	// byWorker marks the end of an attempt written by its worker, whose
+	// relaxed marks the end of an attempt written by its worker, whose
 	// loss to a power loss only makes the job run again (relaxed on
-	// SQLite, see relaxed.go); a cancellation's is written durably.
-	byWorker bool
+	// SQLite, see relaxed.go); a cancellation's is written durably, the
+	// worker's included: lost, the cancelled job would run again.
+	relaxed bool
 }
 
 // sqlTx is the transaction type of write functions.
@@ -228,11 +229,11 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (changed, again bool, er
 		if o.slot {
 			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
 		}
-		op := &writeOp{stmts: stmts, relaxed: o.byWorker}
+		op := &writeOp{stmts: stmts, relaxed: o.relaxed}
 		err := q.submitWrite(ctx, op)
 		return n > 0, op.again, err
 	}
-	op := &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
+	op := &writeOp{relaxed: o.relaxed, fn: func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		st := q.finishStmt(o, &n)
 		res, err := tx.ExecContext(ctx, st.query, st.args...)
