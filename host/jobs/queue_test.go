@@ -784,3 +784,80 @@ func TestQueue_FetchRecordsStart(t *testing.T) {
 		}
 	})
 }
+
+// cancelAskedOfDeadProcess writes the state a process leaves when it dies
+// while running the job riverID (attempt 1, its heartbeat an hour old) of
+// record id after the job's cancellation was asked for (River's JobCancel
+// of a running job notes cancel_attempted_at in the metadata) and before
+// its worker wrote the stop.
+func cancelAskedOfDeadProcess(t *testing.T, b *testBundle, id string, riverID int64) {
+	t.Helper()
+	if b.dialect == jobs.DialectPostgres {
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour',
+			metadata = '{"cancel_attempted_at":"2025-01-01T00:00:00Z"}'::jsonb WHERE id = ?`, riverID)
+	} else {
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', '-1 hour', 'subsec'),
+			metadata = jsonb('{"cancel_attempted_at":"2025-01-01T00:00:00Z"}') WHERE id = ?`, riverID)
+	}
+	b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1 WHERE id = ?`, id)
+}
+
+// TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain: a job whose
+// cancellation was asked for while it ran, and whose process died before
+// its worker wrote the stop, is not queued again, neither by the start of
+// the next process (requeueOnStart, SQLite) nor by another server's
+// heartbeat (rescueSQL, PostgreSQL): River's rescuer cancels it, as River
+// does, and it never runs again.
+func TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain(t *testing.T) {
+	t.Parallel()
+
+	t.Run("NextStart", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, b := setupStopped(t, kind, nil, nil)
+			res, err := q.Enqueue(b.ctx, request())
+			require.NoError(t, err)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+			require.NoError(t, q.Start(b.ctx))
+			require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID))
+			require.Zero(t, b.runner.ran(res.JobID), "the cancelled job ran again")
+		})
+	})
+
+	t.Run("HeartbeatRescue", func(t *testing.T) {
+		t.Parallel()
+		// River's rescuer runs on the leader when it starts, then every 30
+		// s; every server's heartbeat (every RescueAfter/4) runs rescueSQL.
+		q0, b := setupStopped(t, testDBs()[1], nil, nil)
+		res, err := q0.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j, err := q0.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		// Out of the way of River's rescuer's first pass.
+		b.execSQL(t, `UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour' WHERE id = ?`, j.RiverID)
+		// A job of a dead process without attempts left, which only River's
+		// rescuer takes (it discards it): the sign of its first pass.
+		req := request()
+		req.Options.MaxAttempts = 1
+		first, err := q0.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		sign, err := q0.Get(b.ctx, first.JobID)
+		require.NoError(t, err)
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour' WHERE id = ?`, sign.RiverID)
+		cfg := b.config()
+		cfg.RescueAfter = time.Second
+		q, err := jobs.New(b.ctx, cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, q.Close()) })
+		require.NoError(t, q.Start(b.ctx))
+		require.Equal(t, "discarded", riverState(t, b.db, b.dialect, sign.RiverID), "River's rescuer's first pass")
+		cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+		time.Sleep(2 * time.Second) // eight heartbeats
+		var state string
+		require.NoError(t, b.queryRow(t, `SELECT state FROM river_job WHERE id = ?`, []any{j.RiverID}, &state))
+		require.Equal(t, "running", state, "left to River's rescuer")
+		require.Zero(t, b.runner.ran(res.JobID), "the cancelled job ran again")
+	})
+}

@@ -325,23 +325,32 @@ func (q *Queue) touchRunning(ctx context.Context, ids []int64) error {
 // elected leader and every 30 s (then its scheduler, every 5 s, makes them
 // available), so after a crash the other servers would wait up to
 // RescueAfter+35s. Jobs without attempts left stay with River's rescuer,
-// which discards them. Row locks make concurrent rescues by several
-// servers harmless: the second one no longer matches state = 'running'.
+// which discards them, and so do jobs whose cancellation was asked for
+// while they ran (River's JobCancel of a running job notes it in the
+// metadata, cancel_attempted_at): River's rescuer cancels those, and the
+// repair pass (RepairRecords) ends their records. Row locks make
+// concurrent rescues by several servers harmless: the second one no
+// longer matches state = 'running'.
 const rescueSQL = `UPDATE river_job SET state = 'available', scheduled_at = now()
 	WHERE state = 'running' AND queue IN ($1, $3) AND attempt < max_attempts
-	AND attempted_at < now() - $2 * interval '1 microsecond'`
+	AND attempted_at < now() - $2 * interval '1 microsecond'
+	AND metadata->'cancel_attempted_at' IS NULL`
 
 // requeueOnStart (SQLite) makes the jobs left running by a previous
 // process available at once: a SQLite database has one process, so a job
 // still running when it starts was cut short by a crash or a kill. (River's
 // rescuer would wait for RescueAfter first.) Jobs without attempts left
-// stay with River's rescuer, which discards them.
+// stay with River's rescuer, which discards them, and so do jobs whose
+// cancellation was asked for (see rescueSQL; the metadata test is River's
+// own, which skips metadata that is text but not JSON).
 func (q *Queue) requeueOnStart(ctx context.Context) error {
 	if q.d.name != DialectSQLite || q.cfg.Workers <= 0 {
 		return nil
 	}
 	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available'
-		WHERE state = 'running' AND queue IN (?, ?, ?) AND attempt < max_attempts`, queueRuns, queueRunsArgs, queueCallbacks)
+		WHERE state = 'running' AND queue IN (?, ?, ?) AND attempt < max_attempts
+		AND (CASE WHEN typeof(metadata) <> 'text' OR json_valid(metadata) THEN metadata -> 'cancel_attempted_at' END) IS NULL`,
+		queueRuns, queueRunsArgs, queueCallbacks)
 	if err != nil {
 		return fmt.Errorf("queue again the jobs a stopped process left running: %w", err)
 	}
