@@ -203,7 +203,11 @@ func classify(ctx context.Context, cause error, job *river.Job[runArgs], out *Ou
 		msg := fmt.Sprintf("the automation ran past its time limit (%s)", job.Args.timeout())
 		return failed(job, lastAttempt, msg, out, true)
 	case ctx.Err() != nil:
-		// The process is shutting down: River retries the job.
+		// The process is shutting down: River retries the job, or after
+		// its last attempt discards it.
+		if lastAttempt {
+			return &outcome{state: StateFailed, errMsg: "interrupted by shutdown during the job's last attempt"}, ctx.Err()
+		}
 		return &outcome{state: StateRetrying, errMsg: "interrupted by shutdown"}, ctx.Err()
 	case runErr != nil:
 		st := StateRetrying
