@@ -35,6 +35,9 @@ type Queue struct {
 	// sweepFrom is the River id after which the next prune pass looks for
 	// kept inputs whose River row is gone (sweepInputs).
 	sweepFrom atomic.Int64
+	// repair is where the next repair pass reads the records of each state
+	// that has not ended (RepairRecords).
+	repair repairCursors
 
 	cfg    Config
 	db     *sql.DB

@@ -861,3 +861,208 @@ func TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain(t *testing.T) {
 		require.Zero(t, b.runner.ran(res.JobID), "the cancelled job ran again")
 	})
 }
+
+// TestQueue_RepairRecords: River ends jobs by itself (it discards one
+// whose last attempt ended without an outcome, its rescuer cancels one
+// cancelled while it ran, Cancel of a queued job cancels River's row
+// first), and its cleaner deletes their rows after the retention; the
+// repair pass then ends their records, which stayed queued or running for
+// good (no finished_at: never pruned; no callback, no waiter told), as a
+// worker would, once River's row has been ended (or gone) for a minute.
+func TestQueue_RepairRecords(t *testing.T) {
+	t.Parallel()
+	// oldHeartbeat is an attempted_at an hour old.
+	oldHeartbeat := func(b *testBundle) string {
+		if b.dialect == jobs.DialectPostgres {
+			return `now() - interval '1 hour'`
+		}
+		return `datetime('now', '-1 hour', 'subsec')`
+	}
+	// lastAttempt is a request of one attempt with a completion callback.
+	lastAttempt := func() *jobs.Request {
+		req := request()
+		req.Options.MaxAttempts = 1
+		req.Options.CallbackURL = "http://127.0.0.1:9/callback"
+		return req
+	}
+	tests := []struct {
+		name      string
+		configure func(*jobs.Config)
+		// prepare starts q (or not) and leaves a job that River ended
+		// without its record, and returns its id.
+		prepare func(t *testing.T, q *jobs.Queue, b *testBundle) string
+		state   jobs.State
+		err     string
+	}{
+		{
+			name:      "LastAttemptsOutcomeNotWritten",
+			configure: func(c *jobs.Config) { c.OutcomeRetries = -1 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				b.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1})
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				require.Equal(t, "discarded", riverState(t, b.db, b.dialect, j.RiverID))
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "its last attempt ended without its outcome recorded",
+		},
+		{
+			name: "ProcessDiedInLastAttempt",
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+oldHeartbeat(b)+` WHERE id = ?`, j.RiverID)
+				b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1 WHERE id = ?`, res.JobID)
+				require.NoError(t, q.Start(b.ctx))
+				require.Equal(t, "discarded", riverState(t, b.db, b.dialect, j.RiverID), "River's rescuer")
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "its last attempt ended without its outcome recorded",
+		},
+		{
+			name: "CancelledWhileRunningProcessDied",
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				req := lastAttempt()
+				req.Options.MaxAttempts = 3
+				res, err := q.Enqueue(b.ctx, req)
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+				require.NoError(t, q.Start(b.ctx))
+				require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID), "River's rescuer")
+				return res.JobID
+			},
+			state: jobs.StateStopped,
+			err:   "cancelled",
+		},
+		{
+			name:      "CancelsWriteFailed",
+			configure: func(c *jobs.Config) { c.Workers = 0 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				// finishStateSQL: the record's stop fails once River's row is
+				// cancelled.
+				b.faults.add(&faultRule{match: "size = size - ", err: errConnReset, times: 1})
+				_, err = q.Cancel(b.ctx, res.JobID, 0)
+				require.Error(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID))
+				return res.JobID
+			},
+			state: jobs.StateStopped,
+			err:   "cancelled",
+		},
+		{
+			name: "RiverRowGone",
+			// One record a page: the pass reads on from where a page ended.
+			configure: func(c *jobs.Config) { c.Workers, c.PruneBatch = 0, 1 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "it left the queue without its outcome recorded",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, kind testDB) {
+				q, b := setupStopped(t, kind, nil, tt.configure)
+				id := tt.prepare(t, q, b)
+				// A job River has not ended, after the one it did.
+				after, err := q.Enqueue(b.ctx, request())
+				require.NoError(t, err)
+				stored := func(id string) (state string, finished bool) {
+					var at sql.NullInt64
+					require.NoError(t, b.queryRow(t, `SELECT state, finished_at FROM hookhost_jobs WHERE id = ?`, []any{id}, &state, &at))
+					return state, at.Valid
+				}
+				callbacks := func() (n int) {
+					require.NoError(t, b.queryRow(t, `SELECT count(*) FROM river_job WHERE kind = 'hookhost.callback'`, nil, &n))
+					return n
+				}
+				state, finished := stored(id)
+				require.False(t, finished, "the record has not ended (%s)", state)
+				require.Zero(t, callbacks())
+				done, stop := q.Wait(id)
+				defer stop()
+
+				// Within a minute of River's end (or of the record's
+				// creation, its row gone), the record is left alone.
+				n, err := q.RepairRecords(b.ctx, time.Now())
+				require.NoError(t, err)
+				require.Zero(t, n)
+				n, err = q.RepairRecords(b.ctx, time.Now().Add(2*time.Minute))
+				require.NoError(t, err)
+				require.Equal(t, int64(1), n)
+
+				j, err := q.Get(b.ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, tt.state, j.State)
+				require.Contains(t, j.Error, tt.err)
+				require.NotNil(t, j.FinishedAt)
+				select {
+				case f := <-done:
+					require.Equal(t, tt.state, f.State)
+				case <-time.After(5 * time.Second):
+					t.Fatal("the waiter was not told")
+				}
+				require.Equal(t, 1, callbacks(), "the completion callback is queued")
+				j, err = q.Get(b.ctx, after.JobID)
+				require.NoError(t, err)
+				require.NotEqual(t, tt.state, j.State, "a job River has not ended")
+				n, err = q.RepairRecords(b.ctx, time.Now().Add(2*time.Minute))
+				require.NoError(t, err)
+				require.Zero(t, n, "a second pass")
+			})
+		})
+	}
+}
+
+// TestQueue_RepairRecordsReadsABacklogInParts: a repair pass reads at most
+// 16 pages of PruneBatch records of each state, and the next pass reads on
+// from there, so a record past a backlog of queued jobs is repaired by a
+// later pass; the pass after the last page starts over.
+func TestQueue_RepairRecordsReadsABacklogInParts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, func(c *jobs.Config) { c.Workers, c.PruneBatch = 0, 1 })
+		var gone string
+		for i := range 20 {
+			res, err := q.Enqueue(b.ctx, request())
+			require.NoError(t, err)
+			if i == 17 {
+				gone = res.JobID
+				j, err := q.Get(b.ctx, gone)
+				require.NoError(t, err)
+				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
+			}
+		}
+		later := time.Now().Add(2 * time.Minute)
+		for i, want := range []int64{0, 1, 0} {
+			n, err := q.RepairRecords(b.ctx, later)
+			require.NoError(t, err)
+			require.Equal(t, want, n, "pass %d", i+1)
+		}
+		j, err := q.Get(b.ctx, gone)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateFailed, j.State)
+	})
+}
