@@ -152,6 +152,9 @@ func (g *groupCommit[T]) loop() {
 	}
 }
 
+// groupCommitTimeout bounds a group commit's transaction (groupCommit.tx).
+const groupCommitTimeout = 30 * time.Second
+
 // flush commits a batch. When it fails for a reason that may be one
 // item's (itemError), its items are retried one per transaction, so that
 // one bad item does not fail the others; when the database itself failed
@@ -256,7 +259,7 @@ const (
 // tx runs one transaction of items. A disk-full error is wrapped with
 // store.ErrStorageFull; the outcome feeds Queue.Healthy.
 func (g *groupCommit[T]) tx(items []T) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
 	defer cancel()
 	err := g.run(ctx, items)
 	if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {

@@ -80,9 +80,11 @@
 // cancellation was asked for while it ran (a process that dies then does
 // not queue it again: rescueSQL and requeueOnStart leave it to River), and
 // Cancel of a queued job cancels River's row before it writes the
-// record. Each prune pass ends such records, a minute after River did, as
-// a worker would (Failed, or Stopped, with the callback and deliveries),
-// and those whose River row is gone (RepairRecords, repair.go).
+// record. Each prune pass ends such records as a worker would (Failed,
+// or Stopped, with the callback and deliveries), and those whose River
+// row is gone, once no worker of the job can still run: not in this
+// process, and River's end longer ago than the job's time limit, its
+// outcome's write retries and a minute (RepairRecords, repair.go).
 //
 // A run job whose stored River args (or row) cannot be read never reaches
 // its worker: River fails the attempt, and its error handler ends the

@@ -1004,12 +1004,13 @@ func TestQueue_RepairRecords(t *testing.T) {
 				done, stop := q.Wait(id)
 				defer stop()
 
-				// Within a minute of River's end (or of the record's
-				// creation, its row gone), the record is left alone.
+				// Right after River's end (or the record's creation, its
+				// row gone), the record is left alone: a worker of the job
+				// may still run (TestQueue_RepairWaitsOutTheTimeLimit).
 				n, err := q.RepairRecords(b.ctx, time.Now())
 				require.NoError(t, err)
 				require.Zero(t, n)
-				n, err = q.RepairRecords(b.ctx, time.Now().Add(2*time.Minute))
+				n, err = q.RepairRecords(b.ctx, later())
 				require.NoError(t, err)
 				require.Equal(t, int64(1), n)
 
@@ -1028,12 +1029,129 @@ func TestQueue_RepairRecords(t *testing.T) {
 				j, err = q.Get(b.ctx, after.JobID)
 				require.NoError(t, err)
 				require.NotEqual(t, tt.state, j.State, "a job River has not ended")
-				n, err = q.RepairRecords(b.ctx, time.Now().Add(2*time.Minute))
+				n, err = q.RepairRecords(b.ctx, later())
 				require.NoError(t, err)
 				require.Zero(t, n, "a second pass")
 			})
 		})
 	}
+}
+
+// later is a time at which the repair pass ends the records of every job
+// River ended (or lost) by now: past MaxTimeout, the retries of an
+// outcome's write and a minute.
+func later() time.Time { return time.Now().Add(jobs.MaxTimeout + time.Hour) }
+
+// sqlNow is the database's clock as River writes it.
+func sqlNow(b *testBundle) string {
+	if b.dialect == jobs.DialectPostgres {
+		return `now()`
+	}
+	return `datetime('now', 'subsec')`
+}
+
+// TestQueue_RepairLeavesAJobRunningHere: River's rescuer discards a job in
+// its last attempt whose heartbeat was not written for RescueAfter (the
+// database failed over, say) while its worker still runs the automation.
+// The repair pass leaves the record alone while the job runs in this
+// process, however late, and the worker's outcome is recorded.
+func TestQueue_RepairLeavesAJobRunningHere(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		started, release := make(chan struct{}), make(chan struct{})
+		q, b := setup(t, kind, func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+			close(started)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok")}, nil
+		}, nil)
+		req := request()
+		req.Options.MaxAttempts = 1
+		res, err := q.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		<-started
+		defer close(release)
+		j, err := q.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateRunning, j.State)
+		// What River's rescuer does to a running job without attempts left
+		// whose attempted_at is older than RescueAfter.
+		b.execSQL(t, `UPDATE river_job SET state = 'discarded', finalized_at = `+sqlNow(b)+` WHERE id = ?`, j.RiverID)
+		n, err := q.RepairRecords(b.ctx, later())
+		require.NoError(t, err)
+		require.Zero(t, n, "the job runs here")
+
+		release <- struct{}{}
+		for range 2000 {
+			if storedState(t, b, res.JobID) != "running" {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.Equal(t, "completed", storedState(t, b, res.JobID), "the automation completed")
+	})
+}
+
+// storedState is the state the job's record holds (Get shows the state of
+// River's row of a record that has not ended).
+func storedState(t *testing.T, b *testBundle, id string) (state string) {
+	t.Helper()
+	require.NoError(t, b.queryRow(t, `SELECT state FROM hookhost_jobs WHERE id = ?`, []any{id}, &state))
+	return state
+}
+
+// TestQueue_RepairWaitsOutTheTimeLimit: a job River discarded may still
+// run in a process the repair pass cannot see (a server cut off from the
+// database for RescueAfter, whose jobs River's rescuer discarded), and so
+// may one whose River row is gone. Its record is ended only once no worker
+// of it can still run: the job's time limit, the retries of its outcome's
+// write and a minute after River's end, or, its row gone, MaxTimeout and
+// the rest after its creation or last start.
+func TestQueue_RepairWaitsOutTheTimeLimit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+		// start leaves a job in its only attempt, as another server's
+		// worker started it now, and returns its id and River id.
+		start := func(timeout time.Duration) (string, int64) {
+			req := request()
+			req.Options.MaxAttempts, req.Options.Timeout = 1, timeout
+			res, err := q.Enqueue(b.ctx, req)
+			require.NoError(t, err)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+sqlNow(b)+` WHERE id = ?`, j.RiverID)
+			b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1, started_at = ? WHERE id = ?`,
+				time.Now().UnixMicro(), res.JobID)
+			return res.JobID, j.RiverID
+		}
+		hour, hourRiver := start(time.Hour)
+		b.execSQL(t, `UPDATE river_job SET state = 'discarded', finalized_at = `+sqlNow(b)+` WHERE id = ?`, hourRiver)
+		gone, goneRiver := start(0) // the default time limit
+		b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, goneRiver)
+
+		now := time.Now()
+		for _, step := range []struct {
+			after      time.Duration
+			hour, gone string // their stored states after the pass
+			ended      int64
+		}{
+			{after: 2 * time.Minute, hour: "running", gone: "running"},
+			// The hour's outcome may still be being written.
+			{after: time.Hour + time.Minute, hour: "running", gone: "running"},
+			{after: 2 * time.Hour, hour: "failed", gone: "running", ended: 1},
+			{after: jobs.MaxTimeout + time.Minute, hour: "failed", gone: "running"},
+			{after: jobs.MaxTimeout + time.Hour, hour: "failed", gone: "failed", ended: 1},
+		} {
+			n, err := q.RepairRecords(b.ctx, now.Add(step.after))
+			require.NoError(t, err)
+			require.Equal(t, step.ended, n, "%s later", step.after)
+			require.Equal(t, step.hour, storedState(t, b, hour), "%s later", step.after)
+			require.Equal(t, step.gone, storedState(t, b, gone), "%s later", step.after)
+		}
+	})
 }
 
 // TestQueue_RepairRecordsReadsABacklogInParts: a repair pass reads at most
@@ -1055,9 +1173,8 @@ func TestQueue_RepairRecordsReadsABacklogInParts(t *testing.T) {
 				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
 			}
 		}
-		later := time.Now().Add(2 * time.Minute)
 		for i, want := range []int64{0, 1, 0} {
-			n, err := q.RepairRecords(b.ctx, later)
+			n, err := q.RepairRecords(b.ctx, later())
 			require.NoError(t, err)
 			require.Equal(t, want, n, "pass %d", i+1)
 		}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"sync"
@@ -34,15 +35,52 @@ import (
 // the callback and deliveries queued in the same transaction. finish
 // changes only a record that has not ended, so servers repairing the same
 // record at once (PostgreSQL) end it once, and a worker's or Cancel's own
-// end, had it come after all, would change nothing.
+// end that comes after it changes nothing: the first end wins.
+//
+// So the repair must never end the record of an attempt that still runs,
+// and River's end does not say that none does: its rescuer discards (or
+// cancels) a job whose heartbeat was not written for RescueAfter, which a
+// live worker's is not when the database fails over or a server is cut
+// off from it for that long; that worker then runs on, and writes its
+// outcome (again and again, while the write fails). Such a record is left
+// alone while the job runs in this process (Queue.running), and until
+// River's row has been ended for longer than any worker of the attempt
+// can live: the job's time limit (River's context ends the automation
+// then), the retries of its outcome's write (outcomeWindow) and
+// repairGrace. Every worker of the attempt started before River ended its
+// row (River sets attempted_at at the fetch, and the heartbeat moves it
+// on), so the repair cannot win against one that honours its time limit;
+// the end of an automation that ignores its context past it is lost. A row that is
+// gone has no end time: the record is left alone for MaxTimeout, the
+// retries and repairGrace after it was created or its last attempt
+// started, whichever is later (every attempt records its start before it
+// runs).
 
-// repairGrace is how long River's row must have been finalized (or the
-// record exist, for a row that is gone) before RepairRecords ends a
-// record: Cancel of a queued job writes the record's stop just after
-// River's row is cancelled. (A record is inserted in the transaction, or
-// the statement, that inserts its River row, so a row is never missing
-// because it is still being queued.)
+// repairGrace is the margin of the repair's wait (repairWait): Cancel of a
+// queued job, for one, writes the record's stop just after River's row is
+// cancelled. (A record is inserted in the transaction, or the statement,
+// that inserts its River row, so a row is never missing because it is
+// still being queued.)
 const repairGrace = time.Minute
+
+// outcomeWindow is about how long a worker whose automation ended may go
+// on writing its outcome (finishRetrying): 1+OutcomeRetries writes, each
+// waiting for up to two group commit deadlines (its batch's, then its own
+// run alone when the batch failed for an item's reason), and the delays
+// between them. With the defaults about 10 minutes.
+func (q *Queue) outcomeWindow() time.Duration {
+	retries := max(q.cfg.OutcomeRetries, 0)
+	return time.Duration(retries+1)*2*groupCommitTimeout + time.Duration(retries)*maxOutcomeRetryDelay
+}
+
+// repairWait is how long after River ended a job's row (or, its row gone,
+// after the record's creation or last start) the repair waits before it
+// ends the record of a job of time limit timeout.
+func (q *Queue) repairWait(timeout time.Duration) time.Duration {
+	// River's rescuer gives a worker whose heartbeat is old RescueAfter
+	// (runWorker.Timeout).
+	return max(timeout, q.cfg.RescueAfter) + q.outcomeWindow() + repairGrace
+}
 
 // repairPages is how many pages of Config.PruneBatch records of each state
 // that has not ended a repair pass reads (RepairRecords): a backlog of
@@ -74,26 +112,53 @@ type repairCursors struct {
 	after map[State]recordKey
 }
 
-// repairPageSQL reads a page of the records of a state after a key, with
-// what River says of each: "gone" (no River row), "discarded" or
-// "cancelled" when River's row was finalized so before the horizon (the
-// first parameter), else "". Its inner query reads hookhost_jobs_state in
-// order.
-const repairPageSQL = `SELECT j.id, j.created_at, j.attempt, j.webhook_id, j.callback_url, j.river_id,
+// repairPageSQL reads a page of the records of a state after a key (its
+// parameters: the state, the key's created_at and id, the page's size),
+// with what River says of each: "gone" (no River row), "discarded" or
+// "cancelled", else "". For a discarded or cancelled row, also when River
+// ended it (finalized_at, unix microseconds) and the job's time limit
+// (timeout_ms of its args), by the dialect's expressions (%[1]s and
+// %[2]s), NULL when they cannot be read. Its inner query reads
+// hookhost_jobs_state in order.
+const repairPageSQL = `SELECT j.id, j.created_at, j.started_at, j.attempt, j.webhook_id, j.callback_url, j.river_id,
 	CASE WHEN r.id IS NULL THEN 'gone'
-		WHEN r.state IN ('discarded', 'cancelled') AND r.finalized_at < ? THEN CAST(r.state AS TEXT)
-		ELSE '' END
-	FROM (SELECT id, created_at, attempt, webhook_id, callback_url, river_id FROM hookhost_jobs
+		WHEN r.state IN ('discarded', 'cancelled') THEN CAST(r.state AS TEXT)
+		ELSE '' END,
+	CASE WHEN r.state IN ('discarded', 'cancelled') THEN %[1]s END,
+	CASE WHEN r.state IN ('discarded', 'cancelled') THEN %[2]s END
+	FROM (SELECT id, created_at, started_at, attempt, webhook_id, callback_url, river_id FROM hookhost_jobs
 		WHERE state = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?) j
 	LEFT JOIN river_job r ON r.id = j.river_id`
 
+// River's finalized_at in unix microseconds, and a job's timeout_ms (a
+// number, else NULL), per dialect. On SQLite, finalized_at is River's text
+// and the args are text, or JSONB for rows River's own statements wrote;
+// an expression that fails on args that are not JSON would fail the page.
+const (
+	pgFinalizedMicros     = `CAST(extract(epoch FROM r.finalized_at) * 1000000 AS bigint)`
+	pgTimeoutMS           = `CASE WHEN jsonb_typeof(r.args -> 'timeout_ms') = 'number' THEN CAST(LEAST(GREATEST(CAST(r.args ->> 'timeout_ms' AS numeric), 0), 1e15) AS bigint) END`
+	sqliteFinalizedMicros = `CAST(round((julianday(r.finalized_at) - 2440587.5) * 86400000) AS INTEGER) * 1000`
+	sqliteTimeoutMS       = `CASE WHEN CASE typeof(r.args) WHEN 'text' THEN json_valid(r.args) WHEN 'blob' THEN json_valid(r.args, 8) END
+		THEN CASE WHEN json_type(r.args, '$.timeout_ms') IN ('integer', 'real')
+			THEN CAST(min(max(json_extract(r.args, '$.timeout_ms'), 0), 1e15) AS INTEGER) END END`
+)
+
+// repairPageQuery is repairPageSQL for d.
+func repairPageQuery(d sqlDialect) string {
+	if d.name == DialectPostgres {
+		return d.q(fmt.Sprintf(repairPageSQL, pgFinalizedMicros, pgTimeoutMS))
+	}
+	return fmt.Sprintf(repairPageSQL, sqliteFinalizedMicros, sqliteTimeoutMS)
+}
+
 // RepairRecords runs one repair pass at now: it ends the records that have
 // not ended of jobs River ended without them (see the comment above),
-// those whose River row was discarded or cancelled, or is gone, more than
-// a minute before now. It reads up to 16 pages of Config.PruneBatch
-// records of each state that has not ended, from where the last pass
-// stopped, and reports how many records it ended. The queue runs it after
-// each PruneRecords.
+// those whose River row was discarded or cancelled, or is gone, long
+// enough before now that no worker of theirs still runs (repairWait), and
+// that do not run in this process. It reads up to 16 pages of
+// Config.PruneBatch records of each state that has not ended, from where
+// the last pass stopped, and reports how many records it ended. The queue
+// runs it after each PruneRecords.
 func (q *Queue) RepairRecords(ctx context.Context, now time.Time) (int64, error) {
 	q.repair.mu.Lock()
 	defer q.repair.mu.Unlock()
@@ -117,36 +182,36 @@ func (q *Queue) RepairRecords(ctx context.Context, now time.Time) (int64, error)
 }
 
 // repairPage reads the next page of records of state st and ends those
-// River ended. more reports that the page was full: the next one may hold
-// more records. Called with q.repair.mu held.
+// River ended (RepairRecords). more reports that the page was full: the
+// next one may hold more records. Called with q.repair.mu held.
 func (q *Queue) repairPage(ctx context.Context, st State, now time.Time) (ended int64, more bool, err error) {
-	horizon := now.Add(-repairGrace)
-	var finalized any = horizon.UTC()
-	if q.d.name != DialectPostgres {
-		finalized = sqliteTime(&horizon) // as River's SQLite driver writes finalized_at
-	}
 	from, ok := q.repair.after[st]
 	if !ok {
 		from = recordKey{created: math.MinInt64}
 	}
 	type found struct {
-		o       *outcome
-		created int64
-		river   string
+		o     *outcome
+		river string
+		// since is when River ended the row (or, unknown, the record's
+		// creation or last start); timeout is the job's time limit.
+		since   int64
+		timeout time.Duration
 	}
 	var ends []found
-	rows, err := q.db.QueryContext(ctx, q.d.q(repairPageSQL), finalized, st.stored(), from.created, from.id, q.cfg.PruneBatch)
+	rows, err := q.db.QueryContext(ctx, repairPageQuery(q.d), st.stored(), from.created, from.id, q.cfg.PruneBatch)
 	if err != nil {
 		return 0, false, err
 	}
 	n, last := 0, from
 	for rows.Next() {
 		var (
-			k     recordKey
-			river string
-			o     = &outcome{slot: true}
+			k                             recordKey
+			river                         string
+			started, finalized, timeoutMS sql.NullInt64
+			o                             = &outcome{slot: true}
 		)
-		if err := rows.Scan(&k.id, &k.created, &o.attempt, &o.webhook, &o.callback, &o.riverID, &river); err != nil {
+		if err := rows.Scan(&k.id, &k.created, &started, &o.attempt, &o.webhook, &o.callback, &o.riverID, &river,
+			&finalized, &timeoutMS); err != nil {
 			rows.Close()
 			return 0, false, err
 		}
@@ -154,21 +219,29 @@ func (q *Queue) repairPage(ctx context.Context, st State, now time.Time) (ended 
 		if last.less(k) {
 			last = k
 		}
-		if river != "" {
-			o.jobID = k.id
-			ends = append(ends, found{o: o, created: k.created, river: river})
+		if river == "" {
+			continue
 		}
+		o.jobID = k.id
+		f := found{o: o, river: river, since: max(k.created, started.Int64), timeout: MaxTimeout}
+		if finalized.Valid {
+			f.since = finalized.Int64
+			if timeoutMS.Valid {
+				f.timeout = runArgs{TimeoutMS: timeoutMS.Int64}.timeout()
+			}
+		}
+		ends = append(ends, f)
 	}
 	rows.Close() // before writing: SQLite's one connection
 	if err := rows.Err(); err != nil {
 		return 0, false, err
 	}
 	for _, f := range ends {
+		if fromMicros(f.since).Add(q.repairWait(f.timeout)).After(now) || q.running.has(f.o.jobID) {
+			continue // a worker of the job may still run
+		}
 		switch f.river {
 		case "gone":
-			if f.created >= micros(horizon) {
-				continue
-			}
 			f.o.state, f.o.errMsg = StateFailed, repairGoneMsg
 		case "discarded":
 			f.o.state, f.o.errMsg = StateFailed, repairDiscardedMsg
