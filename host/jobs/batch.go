@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -155,6 +156,25 @@ func (g *groupCommit[T]) loop() {
 // groupCommitTimeout bounds a group commit's transaction (groupCommit.tx).
 const groupCommitTimeout = 30 * time.Second
 
+// lockTimeout is the lock_timeout of the group commits' transactions on
+// PostgreSQL (lockTimeoutSQL), well under groupCommitTimeout: a
+// transaction that waits that long for a lock (a row another transaction
+// holds: an idempotency key or a job record written by a server cut off
+// in the middle of its transaction, which PostgreSQL keeps until TCP
+// keepalive notices, for hours) fails with lock_not_available (55P03),
+// one item's error (itemError), rather than running into the deadline,
+// which counts as the database's failure and fails every item of the
+// batch, on every redelivery of that item. Retried alone, the item that
+// waits fails again after lockTimeout, and the others commit.
+const lockTimeout = 5 * time.Second
+
+// lockTimeoutSQL sets lock_timeout to lockTimeout until the end of the
+// transaction it runs in (set_config's is_local, as SET LOCAL, but
+// without SET LOCAL's warning in an implicit transaction: pgxWrites's
+// pipeline). It takes no parameters: sent alone it runs in the simple
+// protocol, and it can follow BEGIN in one query (pgxTx).
+var lockTimeoutSQL = "SELECT set_config('lock_timeout', '" + strconv.FormatInt(lockTimeout.Milliseconds(), 10) + "', true)"
+
 // flush commits a batch. When it fails for a reason that may be one
 // item's (itemError), its items are retried one per transaction, so that
 // one bad item does not fail the others; when the database itself failed
@@ -195,11 +215,11 @@ type rerunItem interface {
 
 // itemError reports whether a batch's err may be the doing of one of its
 // items (a statement the server refused: a unique violation, a value it
-// does not take, store.ErrInvalid), rather than of the database: the
-// transaction's deadline or a cancellation, a connection that failed or
-// could not be made, a full disk, a server shutting down or out of
-// resources, a SQLite database busy or failing its I/O. Those fail every
-// item alike.
+// does not take, a lock it waited for past lockTimeout, store.ErrInvalid),
+// rather than of the database: the transaction's deadline or a
+// cancellation, a connection that failed or could not be made, a full
+// disk, a server shutting down or out of resources, a SQLite database busy
+// or failing its I/O. Those fail every item alike.
 func itemError(err error) bool {
 	if err == nil {
 		return false

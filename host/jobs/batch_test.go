@@ -237,6 +237,7 @@ func TestItemError(t *testing.T) {
 		{"invalid value", fmt.Errorf("jobs: %w: bad name", store.ErrInvalid), true},
 		{"an error of the queue's own", errors.New("insert jobs: inserted 3 records of 4"), true},
 		{"SQLite constraint", sqliteError{code: 19 | 5<<8}, true},
+		{"lock timeout", fmt.Errorf("idempotency key: %w", &pgconn.PgError{Code: "55P03"}), true},
 		{"deadline", fmt.Errorf("begin: %w", context.DeadlineExceeded), false},
 		{"cancelled", context.Canceled, false},
 		{"closed queue", errClosed, false},

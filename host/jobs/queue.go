@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q.inserter.start(inserters)
 	writes := sqliteWrites(cfg.DB)
 	if cfg.Dialect == DialectPostgres {
-		writes = q.pgxWrites(sqlBatch(cfg.DB, commitWrites))
+		writes = q.pgxWrites(sqlBatch(cfg.DB, lockTimed(commitWrites)))
 	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)

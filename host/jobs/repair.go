@@ -157,18 +157,23 @@ func repairPageQuery(d sqlDialect) string {
 // enough before now that no worker of theirs still runs (repairWait), and
 // that do not run in this process. It reads up to 16 pages of
 // Config.PruneBatch records of each state that has not ended, from where
-// the last pass stopped, and reports how many records it ended. The queue
-// runs it after each PruneRecords.
+// the last pass stopped, and reports how many records it ended. A record
+// whose end fails for its own reason (a lock held past lockTimeout) is
+// passed over and the pass goes on; the first such error is returned at
+// the end. The queue runs it after each PruneRecords.
 func (q *Queue) RepairRecords(ctx context.Context, now time.Time) (int64, error) {
 	q.repair.mu.Lock()
 	defer q.repair.mu.Unlock()
 	if q.repair.after == nil {
 		q.repair.after = map[State]recordKey{}
 	}
-	var ended int64
+	var (
+		ended   int64
+		skipped error
+	)
 	for _, st := range []State{StateQueued, StateRunning, StateRetrying} {
 		for range repairPages {
-			n, more, err := q.repairPage(ctx, st, now)
+			n, more, err := q.repairPage(ctx, st, now, &skipped)
 			ended += n
 			if err != nil {
 				return ended, fmt.Errorf("jobs: repair %s job records: %w", st.stored(), err)
@@ -178,13 +183,18 @@ func (q *Queue) RepairRecords(ctx context.Context, now time.Time) (int64, error)
 			}
 		}
 	}
+	if skipped != nil {
+		return ended, fmt.Errorf("jobs: repair job records: %w", skipped)
+	}
 	return ended, nil
 }
 
 // repairPage reads the next page of records of state st and ends those
 // River ended (RepairRecords). more reports that the page was full: the
-// next one may hold more records. Called with q.repair.mu held.
-func (q *Queue) repairPage(ctx context.Context, st State, now time.Time) (ended int64, more bool, err error) {
+// next one may hold more records. The first error of a record's end that
+// may be that record's (itemError) goes to *skipped, and the page goes
+// on. Called with q.repair.mu held.
+func (q *Queue) repairPage(ctx context.Context, st State, now time.Time, skipped *error) (ended int64, more bool, err error) {
 	from, ok := q.repair.after[st]
 	if !ok {
 		from = recordKey{created: math.MinInt64}
@@ -251,6 +261,13 @@ func (q *Queue) repairPage(ctx context.Context, st State, now time.Time) (ended 
 			continue
 		}
 		changed, again, err := q.finish(ctx, f.o)
+		if err != nil && itemError(err) {
+			q.log.Warn("repair pass: ending a job record failed", "job_id", f.o.jobID, "error", err)
+			if *skipped == nil {
+				*skipped = err
+			}
+			continue
+		}
 		if err != nil {
 			return ended, false, err
 		}

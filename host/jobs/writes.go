@@ -85,6 +85,22 @@ func sqliteWrites(db *sql.DB) func(ctx context.Context, ops []*writeOp) error {
 	}
 }
 
+// lockTimed (PostgreSQL) is commit with lockTimeoutSQL run first in its
+// transaction. That costs a round trip: database/sql's BEGIN takes
+// nothing else, and its connections are the store's, for everyone, so
+// the setting cannot be the sessions'. Only the writer's batches with a
+// function op take this way, which run BEGIN, a round trip per statement
+// and COMMIT; its statement batches (pgxWrites) and the inserters' (pgxTx,
+// pgInsertRuns) take none more.
+func lockTimed[T any](commit func(ctx context.Context, tx *sql.Tx, items []T) error) func(ctx context.Context, tx *sql.Tx, items []T) error {
+	return func(ctx context.Context, tx *sql.Tx, items []T) error {
+		if _, err := tx.ExecContext(ctx, lockTimeoutSQL); err != nil {
+			return fmt.Errorf("set lock_timeout: %w", err)
+		}
+		return commit(ctx, tx, items)
+	}
+}
+
 // write runs fn in the writer's next group commit and waits for the commit.
 // fn may run twice (again alone when its batch failed): it must set its
 // results afresh each time.
@@ -123,8 +139,9 @@ type batchSender interface {
 // trip: pgx sends them as one pipeline with a single Sync, which
 // PostgreSQL runs as one implicit transaction, committed (or, at the first
 // error, rolled back) as a whole, as BEGIN ... COMMIT would be in four or
-// more round trips. A batch with a function op goes to fallback, a
-// database/sql transaction.
+// more round trips; lockTimeoutSQL goes first in the same pipeline. A
+// batch with a function op goes to fallback, a database/sql transaction
+// (lockTimed).
 func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) error) func(ctx context.Context, ops []*writeOp) error {
 	return func(ctx context.Context, ops []*writeOp) error {
 		for _, op := range ops {
@@ -134,12 +151,21 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 		}
 		return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 			var b pgx.Batch
+			// The implicit transaction's lock_timeout, in the same round
+			// trip (lockTimeout).
+			b.Queue(lockTimeoutSQL)
 			for _, op := range ops {
 				for _, st := range op.stmts {
 					b.Queue(st.query, st.args...)
 				}
 			}
 			br := send(ctx, &b)
+			if _, err := br.Exec(); err != nil {
+				if cerr := br.Close(); cerr != nil && !errors.Is(cerr, err) {
+					return fmt.Errorf("set lock_timeout: %w (%v)", err, cerr)
+				}
+				return fmt.Errorf("set lock_timeout: %w", err)
+			}
 			for _, op := range ops {
 				for _, st := range op.stmts {
 					tag, err := br.Exec()
