@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookhost/hookhost/host/store"
@@ -217,15 +218,17 @@ type rerunItem interface {
 // items (a statement the server refused: a unique violation, a value it
 // does not take, a lock it waited for past lockTimeout, store.ErrInvalid),
 // rather than of the database: the transaction's deadline or a
-// cancellation, a connection that failed or could not be made, a full
-// disk, a server shutting down or out of resources, a SQLite database busy
-// or failing its I/O. Those fail every item alike.
+// cancellation (database/sql's transaction rolled back when its deadline
+// passed just before the commit: sql.ErrTxDone), a connection that failed
+// or could not be made, a full disk, a server shutting down or out of
+// resources, a SQLite database busy or failing its I/O. Those fail every
+// item alike.
 func itemError(err error) bool {
 	if err == nil {
 		return false
 	}
 	for _, target := range []error{context.DeadlineExceeded, context.Canceled, errClosed, store.ErrStorageFull,
-		driver.ErrBadConn, sql.ErrConnDone, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
+		driver.ErrBadConn, sql.ErrConnDone, sql.ErrTxDone, pgx.ErrTxClosed, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
 		if errors.Is(err, target) {
 			return false
 		}

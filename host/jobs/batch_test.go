@@ -17,6 +17,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
@@ -243,6 +244,8 @@ func TestItemError(t *testing.T) {
 		{"closed queue", errClosed, false},
 		{"bad connection", fmt.Errorf("x (rollback: y) %w", driver.ErrBadConn), false},
 		{"connection done", sql.ErrConnDone, false},
+		{"transaction done before its commit", fmt.Errorf("commit: %w", sql.ErrTxDone), false},
+		{"pgx transaction closed", fmt.Errorf("commit: %w", pgx.ErrTxClosed), false},
 		{"unexpected EOF", fmt.Errorf("commit: %w", io.ErrUnexpectedEOF), false},
 		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, false},
 		{"storage full", &pgconn.PgError{Code: "53100"}, false},
