@@ -104,13 +104,17 @@ func (q *Queue) Cancel(ctx context.Context, id string, wait time.Duration) (*Job
 	q.running.cancel(id)
 	if row == nil || row.State != rivertype.JobStateRunning {
 		// River will not run it (again): end the record here.
-		changed, err := q.finish(ctx, &outcome{jobID: id, riverID: j.RiverID, state: StateStopped, errMsg: "cancelled",
-			callback: j.CallbackURL, webhook: j.WebhookID, slot: true})
+		o := &outcome{jobID: id, riverID: j.RiverID, state: StateStopped, errMsg: "cancelled",
+			callback: j.CallbackURL, webhook: j.WebhookID, slot: true}
+		changed, again, err := q.finish(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		if changed {
+		switch {
+		case changed:
 			q.waiters.publish(&Finished{JobID: id, State: StateStopped, Error: "cancelled"})
+		case again:
+			q.ended(ctx, o, false, true) // it may have committed in its failed batch
 		}
 	} else {
 		t := time.NewTimer(wait)

@@ -3,11 +3,18 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookhost/hookhost/host/store"
 )
@@ -24,8 +31,9 @@ type batchItem interface {
 // groupCommit collects items submitted concurrently and writes them in one
 // transaction each batch: one fsync for many callers. The first item of a
 // batch waits up to delay for company, or until max items are in. When a
-// batch fails, its items are retried one per transaction, so that one bad
-// item does not fail the others.
+// batch fails for a reason that may be one item's, its items are retried
+// one per transaction, so that one bad item does not fail the others
+// (flush).
 type groupCommit[T batchItem] struct {
 	// run writes and commits one batch (in one transaction).
 	run    func(ctx context.Context, items []T) error
@@ -146,12 +154,52 @@ func (g *groupCommit[T]) loop() {
 	}
 }
 
+// groupCommitTimeout bounds a group commit's transaction (groupCommit.tx).
+const groupCommitTimeout = 30 * time.Second
+
+// lockTimeout is the lock_timeout of the group commits' transactions on
+// PostgreSQL (lockTimeoutSQL), well under groupCommitTimeout: a
+// transaction that waits that long for a lock (a row another transaction
+// holds: an idempotency key or a job record written by a server cut off
+// in the middle of its transaction, which PostgreSQL keeps until TCP
+// keepalive notices, for hours) fails with lock_not_available (55P03),
+// one item's error (itemError), rather than running into the deadline,
+// which counts as the database's failure and fails every item of the
+// batch, on every redelivery of that item. Retried alone, the item that
+// waits fails again after lockTimeout, and the others commit.
+const lockTimeout = 5 * time.Second
+
+// lockTimeoutSQL sets lock_timeout to lockTimeout until the end of the
+// transaction it runs in (set_config's is_local, as SET LOCAL, but
+// without SET LOCAL's warning in an implicit transaction: pgxWrites's
+// pipeline). It takes no parameters: sent alone it runs in the simple
+// protocol, and it can follow BEGIN in one query (pgxTx).
+var lockTimeoutSQL = "SELECT set_config('lock_timeout', '" + strconv.FormatInt(lockTimeout.Milliseconds(), 10) + "', true)"
+
+// flush commits a batch. When it fails for a reason that may be one
+// item's (itemError), its items are retried one per transaction, so that
+// one bad item does not fail the others; when the database itself failed
+// (out of time, unreachable, full), every item fails at once: retried
+// alone, each would wait for the same failure, one transaction deadline
+// after another (a full batch's last caller, 257 of them), while every
+// new caller waits behind them.
 func (g *groupCommit[T]) flush(batch []T) {
 	err := g.tx(batch)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && itemError(err) {
 		g.log.Warn("job group commit failed; retrying one by one", "items", len(batch), "error", err)
-		for _, it := range batch {
-			it.finish(g.tx([]T{it}))
+		for i, it := range batch {
+			if r, ok := any(it).(rerunItem); ok {
+				r.rerun()
+			}
+			err := g.tx([]T{it})
+			it.finish(err)
+			if err != nil && !itemError(err) {
+				// The database failed meanwhile: the rest would too.
+				for _, rest := range batch[i+1:] {
+					rest.finish(err)
+				}
+				return
+			}
 		}
 		return
 	}
@@ -160,10 +208,81 @@ func (g *groupCommit[T]) flush(batch []T) {
 	}
 }
 
+// rerunItem is a batchItem told when it runs again alone because its batch
+// failed: a batch whose commit's answer was lost may have committed.
+type rerunItem interface {
+	rerun()
+}
+
+// itemError reports whether a batch's err may be the doing of one of its
+// items (a statement the server refused: a unique violation, a value it
+// does not take, a lock it waited for past lockTimeout, store.ErrInvalid),
+// rather than of the database: the transaction's deadline or a
+// cancellation (database/sql's transaction rolled back when its deadline
+// passed just before the commit: sql.ErrTxDone), a connection that failed
+// or could not be made, a full disk, a server shutting down or out of
+// resources, a SQLite database busy or failing its I/O. Those fail every
+// item alike.
+func itemError(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, target := range []error{context.DeadlineExceeded, context.Canceled, errClosed, store.ErrStorageFull,
+		driver.ErrBadConn, sql.ErrConnDone, sql.ErrTxDone, pgx.ErrTxClosed, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
+		if errors.Is(err, target) {
+			return false
+		}
+	}
+	if store.IsStorageFull(err) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
+		return false
+	}
+	var (
+		netErr     net.Error
+		connectErr *pgconn.ConnectError
+	)
+	if errors.As(err, &netErr) || errors.As(err, &connectErr) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:min(2, len(pgErr.Code))] {
+		case "08", // connection exception
+			"53", // insufficient resources (disk full, out of memory, too many connections)
+			"57", // operator intervention (a shutdown, a statement timeout)
+			"58", // system error (I/O)
+			"XX": // internal error
+			return false
+		}
+		return true
+	}
+	// modernc.org/sqlite: the primary result code is the low byte.
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case sqliteBusy, sqliteLocked, sqliteNoMem, sqliteReadOnly, sqliteIOErr, sqliteCorrupt, sqliteFull, sqliteCantOpen:
+			return false
+		}
+	}
+	return true
+}
+
+// SQLite's primary result codes that are the database's, not a
+// statement's.
+const (
+	sqliteBusy     = 5
+	sqliteLocked   = 6
+	sqliteNoMem    = 7
+	sqliteReadOnly = 8
+	sqliteIOErr    = 10
+	sqliteCorrupt  = 11
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+)
+
 // tx runs one transaction of items. A disk-full error is wrapped with
 // store.ErrStorageFull; the outcome feeds Queue.Healthy.
 func (g *groupCommit[T]) tx(items []T) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
 	defer cancel()
 	err := g.run(ctx, items)
 	if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {

@@ -39,8 +39,9 @@ type Config struct {
 	// FetchCooldown is River's minimum time between two fetches. Default 1ms.
 	FetchCooldown time.Duration
 	// PruneInterval is how often this process prunes finished job records
-	// and expired idempotency keys (PruneRecords). Default 1m. Negative:
-	// never in the background.
+	// and expired idempotency keys (PruneRecords), and ends the records of
+	// jobs River ended without them (RepairRecords). Default 1m.
+	// Negative: never in the background.
 	PruneInterval time.Duration
 	// PruneBatch is how many rows one pruning statement deletes, each in
 	// its own short transaction. Default 256.

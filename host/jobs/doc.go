@@ -74,6 +74,18 @@
 // PostgreSQL every working process also queues such jobs again itself at
 // its heartbeat, without waiting for River's leader (writes.go, rescueSQL).
 //
+// River also ends jobs by itself: it discards one whose last attempt ended
+// without an outcome (its process died, or the outcome, the start or the
+// concurrency slot could not be written), its rescuer cancels one whose
+// cancellation was asked for while it ran (a process that dies then does
+// not queue it again: rescueSQL and requeueOnStart leave it to River), and
+// Cancel of a queued job cancels River's row before it writes the
+// record. Each prune pass ends such records as a worker would (Failed,
+// or Stopped, with the callback and deliveries), and those whose River
+// row is gone, once no worker of the job can still run: not in this
+// process, and River's end longer ago than the job's time limit, its
+// outcome's write retries and a minute (RepairRecords, repair.go).
+//
 // A run job whose stored River args (or row) cannot be read never reaches
 // its worker: River fails the attempt, and its error handler ends the
 // record Failed at once, with an error saying so, through the same write
@@ -112,7 +124,8 @@
 // of finished jobs go after Settings.RecordRetention, or earlier, oldest
 // first, when together they pass Settings.RecordMaxBytes; idempotency keys
 // after IdempotencyWindow. Each process prunes every Config.PruneInterval
-// (PruneRecords), in batches of Config.PruneBatch rows per statement.
+// (PruneRecords), in batches of Config.PruneBatch rows per statement, then
+// repairs the records of jobs River ended without them (RepairRecords).
 //
 // # Running twice
 //

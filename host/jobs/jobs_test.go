@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 )
@@ -159,4 +161,48 @@ func TestIdempotencyKey(t *testing.T) {
 	require.Len(t, odd, 7+64)
 	require.NotEqual(t, odd, idempotencyKey("a\x00c"))
 	require.Equal(t, odd, idempotencyKey("a\x00b"))
+}
+
+// TestClassify checks the record's state and River's answer for the ways
+// an attempt ends; River discards a job whose last attempt returns an
+// error, so its record must end then (Failed), or it stays Retrying.
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	shutdown, stop := context.WithCancel(context.Background())
+	stop()
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		cause    error
+		attempt  int
+		runErr   error
+		out      *Outcome
+		state    State
+		msg      string
+		riverErr bool // River gets an error (a retry, or a discard after the last attempt)
+		cancel   bool // River gets JobCancel
+	}{
+		{name: "completed", ctx: context.Background(), attempt: 1, out: &Outcome{Status: 200}, state: StateCompleted},
+		{name: "cancelled", ctx: context.Background(), cause: errCancelled, attempt: 1, state: StateStopped, msg: "cancelled",
+			riverErr: true, cancel: true},
+		{name: "shutdown", ctx: shutdown, attempt: 1, state: StateRetrying, msg: "interrupted by shutdown", riverErr: true},
+		{name: "shutdown during the last attempt", ctx: shutdown, attempt: 3, state: StateFailed,
+			msg: "interrupted by shutdown during the job's last attempt", riverErr: true},
+		{name: "runner error", ctx: context.Background(), attempt: 1, runErr: errors.New("crashed"), state: StateRetrying,
+			msg: "crashed", riverErr: true},
+		{name: "runner error on the last attempt", ctx: context.Background(), attempt: 3, runErr: errors.New("crashed"),
+			state: StateFailed, msg: "crashed", riverErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job := &river.Job[runArgs]{JobRow: &rivertype.JobRow{Attempt: tt.attempt, MaxAttempts: 3}, Args: runArgs{TimeoutMS: 1000}}
+			o, err := classify(tt.ctx, tt.cause, job, tt.out, tt.runErr)
+			require.Equal(t, tt.state, o.state)
+			require.Equal(t, tt.msg, o.errMsg)
+			require.Equal(t, tt.riverErr, err != nil, "%v", err)
+			var cancel *river.JobCancelError
+			require.Equal(t, tt.cancel, errors.As(err, &cancel), "%v", err)
+		})
+	}
 }

@@ -74,6 +74,13 @@ func (r *running) remove(id string) {
 	r.mu.Unlock()
 }
 
+// has reports whether the job runs here.
+func (r *running) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[id] != nil
+}
+
 // cancel cancels the job if it runs here and reports whether it did.
 func (r *running) cancel(id string) bool {
 	r.mu.Lock()

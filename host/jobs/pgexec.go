@@ -248,10 +248,12 @@ func onPgx(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, send sendBatch)
 }
 
 // pgxTx runs fn in a pgx transaction on a connection of db's pool and
-// commits it. fn's batches (send) run in the transaction.
+// commits it. fn's batches (send) run in the transaction. The transaction
+// has a lock_timeout of lockTimeout, set by the query that begins it
+// (pgxBeginSQL): no round trip more than BEGIN's.
 func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) error) error {
 	return onPgx(ctx, db, func(c *pgx.Conn, send sendBatch) error {
-		tx, err := c.Begin(ctx)
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: pgxBeginSQL})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
@@ -268,6 +270,12 @@ func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) e
 		return nil
 	})
 }
+
+// pgxBeginSQL begins pgxTx's transactions and sets their lock_timeout
+// (lockTimeoutSQL), in one query: pgx sends a query without arguments in
+// the simple protocol, which runs both statements of the text, and the
+// transaction BEGIN opened goes on after it.
+var pgxBeginSQL = "BEGIN; " + lockTimeoutSQL
 
 // JobDeleteBefore implements riverdriver.Executor: River's cleaner, with
 // the real inputs of the jobs it deletes (deleteBefore).

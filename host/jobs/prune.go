@@ -197,7 +197,8 @@ func (q *Queue) oldestFinished(ctx context.Context, excess int64, limit int) ([]
 	return ids, rows.Err()
 }
 
-// pruneLoop runs PruneRecords every Config.PruneInterval until ctx ends.
+// pruneLoop runs PruneRecords, then RepairRecords, every
+// Config.PruneInterval until ctx ends.
 func (q *Queue) pruneLoop(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(q.cfg.PruneInterval)
@@ -214,6 +215,9 @@ func (q *Queue) pruneLoop(ctx context.Context, done chan<- struct{}) {
 			case res.ByAge+res.BySize+res.Keys+res.Deliveries > 0:
 				q.log.Info("job records pruned", "by_age", res.ByAge, "by_size", res.BySize,
 					"idempotency_keys", res.Keys, "deliveries", res.Deliveries, "bytes_left", res.Bytes)
+			}
+			if _, err := q.RepairRecords(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				q.log.Warn("repairing job records failed", "error", err)
 			}
 		}
 	}

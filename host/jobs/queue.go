@@ -35,6 +35,9 @@ type Queue struct {
 	// sweepFrom is the River id after which the next prune pass looks for
 	// kept inputs whose River row is gone (sweepInputs).
 	sweepFrom atomic.Int64
+	// repair is where the next repair pass reads the records of each state
+	// that has not ended (RepairRecords).
+	repair repairCursors
 
 	cfg    Config
 	db     *sql.DB
@@ -225,7 +228,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q.inserter.start(inserters)
 	writes := sqliteWrites(cfg.DB)
 	if cfg.Dialect == DialectPostgres {
-		writes = q.pgxWrites(sqlBatch(cfg.DB, commitWrites))
+		writes = q.pgxWrites(sqlBatch(cfg.DB, lockTimed(commitWrites)))
 	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)

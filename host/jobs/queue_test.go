@@ -324,6 +324,53 @@ func TestQueue_OutcomeIsWrittenOnce(t *testing.T) {
 		})
 	})
 
+	t.Run("ABatchsCommitAnswerIsLost", func(t *testing.T) {
+		t.Parallel()
+		// Two outcomes written in one batch whose commit's answer is lost:
+		// each is written again alone and finds its record final, which
+		// its own first write ended; the waiters still hear of the end.
+		// (On PostgreSQL, with two writers, the outcomes may go to two
+		// batches: then each one's write fails and is retried.)
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			var (
+				mu      sync.Mutex
+				arrived int
+				both    = make(chan struct{})
+			)
+			q, bundle := setup(t, kind, func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+				mu.Lock()
+				if arrived++; arrived == 2 {
+					close(both)
+				}
+				mu.Unlock()
+				<-both // the two attempts end together
+				return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok")}, nil
+			}, func(c *jobs.Config) { c.BatchDelay = 50 * time.Millisecond })
+			rule := bundle.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1, afterCommit: true})
+			ids := []string{jobs.NewJobID(), jobs.NewJobID()}
+			var waits []<-chan *jobs.Finished
+			for _, id := range ids {
+				ch, stop := q.Wait(id)
+				defer stop()
+				waits = append(waits, ch)
+				_, err := q.EnqueueID(bundle.ctx, id, request())
+				require.NoError(t, err)
+			}
+			for i, id := range ids {
+				require.Equal(t, jobs.StateCompleted, waitFinal(t, q, id).State)
+				select {
+				case f := <-waits[i]:
+					require.Equal(t, jobs.StateCompleted, f.State)
+					require.Equal(t, []byte("ok"), f.Body)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("job %d completed but its waiter never heard", i)
+				}
+				require.Equal(t, 1, bundle.runner.ran(id), "the automation ran again")
+			}
+			require.Equal(t, 1, bundle.faults.hitsOf(rule))
+		})
+	})
+
 	t.Run("WriteFailsPastTheRetriesRunsAgain", func(t *testing.T) {
 		t.Parallel()
 		// The documented bound: without retries left, River runs the job
@@ -735,5 +782,404 @@ func TestQueue_FetchRecordsStart(t *testing.T) {
 			hits := bundle.faults.hitsOf(rules[0]) + bundle.faults.hitsOf(rules[1])
 			require.Equal(t, tt.wantHits, hits, "%s: markRunning failed", tt.name)
 		}
+	})
+}
+
+// cancelAskedOfDeadProcess writes the state a process leaves when it dies
+// while running the job riverID (attempt 1, its heartbeat an hour old) of
+// record id after the job's cancellation was asked for (River's JobCancel
+// of a running job notes cancel_attempted_at in the metadata) and before
+// its worker wrote the stop.
+func cancelAskedOfDeadProcess(t *testing.T, b *testBundle, id string, riverID int64) {
+	t.Helper()
+	if b.dialect == jobs.DialectPostgres {
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour',
+			metadata = '{"cancel_attempted_at":"2025-01-01T00:00:00Z"}'::jsonb WHERE id = ?`, riverID)
+	} else {
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', '-1 hour', 'subsec'),
+			metadata = jsonb('{"cancel_attempted_at":"2025-01-01T00:00:00Z"}') WHERE id = ?`, riverID)
+	}
+	b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1 WHERE id = ?`, id)
+}
+
+// TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain: a job whose
+// cancellation was asked for while it ran, and whose process died before
+// its worker wrote the stop, is not queued again, neither by the start of
+// the next process (requeueOnStart, SQLite) nor by another server's
+// heartbeat (rescueSQL, PostgreSQL): River's rescuer cancels it, as River
+// does, and it never runs again.
+func TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain(t *testing.T) {
+	t.Parallel()
+
+	t.Run("NextStart", func(t *testing.T) {
+		t.Parallel()
+		forEachDB(t, func(t *testing.T, kind testDB) {
+			q, b := setupStopped(t, kind, nil, nil)
+			res, err := q.Enqueue(b.ctx, request())
+			require.NoError(t, err)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+			require.NoError(t, q.Start(b.ctx))
+			require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID))
+			require.Zero(t, b.runner.ran(res.JobID), "the cancelled job ran again")
+		})
+	})
+
+	t.Run("HeartbeatRescue", func(t *testing.T) {
+		t.Parallel()
+		// River's rescuer runs on the leader when it starts, then every 30
+		// s; every server's heartbeat (every RescueAfter/4) runs rescueSQL.
+		q0, b := setupStopped(t, testDBs()[1], nil, nil)
+		res, err := q0.Enqueue(b.ctx, request())
+		require.NoError(t, err)
+		j, err := q0.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		// Out of the way of River's rescuer's first pass.
+		b.execSQL(t, `UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour' WHERE id = ?`, j.RiverID)
+		// A job of a dead process without attempts left, which only River's
+		// rescuer takes (it discards it): the sign of its first pass.
+		req := request()
+		req.Options.MaxAttempts = 1
+		first, err := q0.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		sign, err := q0.Get(b.ctx, first.JobID)
+		require.NoError(t, err)
+		b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour' WHERE id = ?`, sign.RiverID)
+		cfg := b.config()
+		cfg.RescueAfter = time.Second
+		q, err := jobs.New(b.ctx, cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, q.Close()) })
+		require.NoError(t, q.Start(b.ctx))
+		require.Equal(t, "discarded", riverState(t, b.db, b.dialect, sign.RiverID), "River's rescuer's first pass")
+		cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+		time.Sleep(2 * time.Second) // eight heartbeats
+		var state string
+		require.NoError(t, b.queryRow(t, `SELECT state FROM river_job WHERE id = ?`, []any{j.RiverID}, &state))
+		require.Equal(t, "running", state, "left to River's rescuer")
+		require.Zero(t, b.runner.ran(res.JobID), "the cancelled job ran again")
+	})
+}
+
+// TestQueue_RepairRecords: River ends jobs by itself (it discards one
+// whose last attempt ended without an outcome, its rescuer cancels one
+// cancelled while it ran, Cancel of a queued job cancels River's row
+// first), and its cleaner deletes their rows after the retention; the
+// repair pass then ends their records, which stayed queued or running for
+// good (no finished_at: never pruned; no callback, no waiter told), as a
+// worker would, once River's row has been ended (or gone) for a minute.
+func TestQueue_RepairRecords(t *testing.T) {
+	t.Parallel()
+	// oldHeartbeat is an attempted_at an hour old.
+	oldHeartbeat := func(b *testBundle) string {
+		if b.dialect == jobs.DialectPostgres {
+			return `now() - interval '1 hour'`
+		}
+		return `datetime('now', '-1 hour', 'subsec')`
+	}
+	// lastAttempt is a request of one attempt with a completion callback.
+	lastAttempt := func() *jobs.Request {
+		req := request()
+		req.Options.MaxAttempts = 1
+		req.Options.CallbackURL = "http://127.0.0.1:9/callback"
+		return req
+	}
+	tests := []struct {
+		name      string
+		configure func(*jobs.Config)
+		// prepare starts q (or not) and leaves a job that River ended
+		// without its record, and returns its id.
+		prepare func(t *testing.T, q *jobs.Queue, b *testBundle) string
+		state   jobs.State
+		err     string
+	}{
+		{
+			name:      "LastAttemptsOutcomeNotWritten",
+			configure: func(c *jobs.Config) { c.OutcomeRetries = -1 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				b.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1})
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				require.Equal(t, "discarded", riverState(t, b.db, b.dialect, j.RiverID))
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "its last attempt ended without its outcome recorded",
+		},
+		{
+			name: "ProcessDiedInLastAttempt",
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+oldHeartbeat(b)+` WHERE id = ?`, j.RiverID)
+				b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1 WHERE id = ?`, res.JobID)
+				require.NoError(t, q.Start(b.ctx))
+				require.Equal(t, "discarded", riverState(t, b.db, b.dialect, j.RiverID), "River's rescuer")
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "its last attempt ended without its outcome recorded",
+		},
+		{
+			name: "CancelledWhileRunningProcessDied",
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				req := lastAttempt()
+				req.Options.MaxAttempts = 3
+				res, err := q.Enqueue(b.ctx, req)
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
+				require.NoError(t, q.Start(b.ctx))
+				require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID), "River's rescuer")
+				return res.JobID
+			},
+			state: jobs.StateStopped,
+			err:   "cancelled",
+		},
+		{
+			name:      "CancelsWriteFailed",
+			configure: func(c *jobs.Config) { c.Workers = 0 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				// finishStateSQL: the record's stop fails once River's row is
+				// cancelled.
+				b.faults.add(&faultRule{match: "size = size - ", err: errConnReset, times: 1})
+				_, err = q.Cancel(b.ctx, res.JobID, 0)
+				require.Error(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID))
+				return res.JobID
+			},
+			state: jobs.StateStopped,
+			err:   "cancelled",
+		},
+		{
+			name: "RiverRowGone",
+			// One record a page: the pass reads on from where a page ended.
+			configure: func(c *jobs.Config) { c.Workers, c.PruneBatch = 0, 1 },
+			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
+				require.NoError(t, q.Start(b.ctx))
+				res, err := q.Enqueue(b.ctx, lastAttempt())
+				require.NoError(t, err)
+				j, err := q.Get(b.ctx, res.JobID)
+				require.NoError(t, err)
+				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
+				return res.JobID
+			},
+			state: jobs.StateFailed,
+			err:   "it left the queue without its outcome recorded",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, kind testDB) {
+				q, b := setupStopped(t, kind, nil, tt.configure)
+				id := tt.prepare(t, q, b)
+				// A job River has not ended, after the one it did.
+				after, err := q.Enqueue(b.ctx, request())
+				require.NoError(t, err)
+				stored := func(id string) (state string, finished bool) {
+					var at sql.NullInt64
+					require.NoError(t, b.queryRow(t, `SELECT state, finished_at FROM hookhost_jobs WHERE id = ?`, []any{id}, &state, &at))
+					return state, at.Valid
+				}
+				callbacks := func() (n int) {
+					require.NoError(t, b.queryRow(t, `SELECT count(*) FROM river_job WHERE kind = 'hookhost.callback'`, nil, &n))
+					return n
+				}
+				state, finished := stored(id)
+				require.False(t, finished, "the record has not ended (%s)", state)
+				require.Zero(t, callbacks())
+				done, stop := q.Wait(id)
+				defer stop()
+
+				// Right after River's end (or the record's creation, its
+				// row gone), the record is left alone: a worker of the job
+				// may still run (TestQueue_RepairWaitsOutTheTimeLimit).
+				n, err := q.RepairRecords(b.ctx, time.Now())
+				require.NoError(t, err)
+				require.Zero(t, n)
+				n, err = q.RepairRecords(b.ctx, later())
+				require.NoError(t, err)
+				require.Equal(t, int64(1), n)
+
+				j, err := q.Get(b.ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, tt.state, j.State)
+				require.Contains(t, j.Error, tt.err)
+				require.NotNil(t, j.FinishedAt)
+				select {
+				case f := <-done:
+					require.Equal(t, tt.state, f.State)
+				case <-time.After(5 * time.Second):
+					t.Fatal("the waiter was not told")
+				}
+				require.Equal(t, 1, callbacks(), "the completion callback is queued")
+				j, err = q.Get(b.ctx, after.JobID)
+				require.NoError(t, err)
+				require.NotEqual(t, tt.state, j.State, "a job River has not ended")
+				n, err = q.RepairRecords(b.ctx, later())
+				require.NoError(t, err)
+				require.Zero(t, n, "a second pass")
+			})
+		})
+	}
+}
+
+// later is a time at which the repair pass ends the records of every job
+// River ended (or lost) by now: past MaxTimeout, the retries of an
+// outcome's write and a minute.
+func later() time.Time { return time.Now().Add(jobs.MaxTimeout + time.Hour) }
+
+// sqlNow is the database's clock as River writes it.
+func sqlNow(b *testBundle) string {
+	if b.dialect == jobs.DialectPostgres {
+		return `now()`
+	}
+	return `datetime('now', 'subsec')`
+}
+
+// TestQueue_RepairLeavesAJobRunningHere: River's rescuer discards a job in
+// its last attempt whose heartbeat was not written for RescueAfter (the
+// database failed over, say) while its worker still runs the automation.
+// The repair pass leaves the record alone while the job runs in this
+// process, however late, and the worker's outcome is recorded.
+func TestQueue_RepairLeavesAJobRunningHere(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		started, release := make(chan struct{}), make(chan struct{})
+		q, b := setup(t, kind, func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+			close(started)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return &jobs.Outcome{Revision: 1, Status: 200, Body: []byte("ok")}, nil
+		}, nil)
+		req := request()
+		req.Options.MaxAttempts = 1
+		res, err := q.Enqueue(b.ctx, req)
+		require.NoError(t, err)
+		<-started
+		defer close(release)
+		j, err := q.Get(b.ctx, res.JobID)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateRunning, j.State)
+		// What River's rescuer does to a running job without attempts left
+		// whose attempted_at is older than RescueAfter.
+		b.execSQL(t, `UPDATE river_job SET state = 'discarded', finalized_at = `+sqlNow(b)+` WHERE id = ?`, j.RiverID)
+		n, err := q.RepairRecords(b.ctx, later())
+		require.NoError(t, err)
+		require.Zero(t, n, "the job runs here")
+
+		release <- struct{}{}
+		for range 2000 {
+			if storedState(t, b, res.JobID) != "running" {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.Equal(t, "completed", storedState(t, b, res.JobID), "the automation completed")
+	})
+}
+
+// storedState is the state the job's record holds (Get shows the state of
+// River's row of a record that has not ended).
+func storedState(t *testing.T, b *testBundle, id string) (state string) {
+	t.Helper()
+	require.NoError(t, b.queryRow(t, `SELECT state FROM hookhost_jobs WHERE id = ?`, []any{id}, &state))
+	return state
+}
+
+// TestQueue_RepairWaitsOutTheTimeLimit: a job River discarded may still
+// run in a process the repair pass cannot see (a server cut off from the
+// database for RescueAfter, whose jobs River's rescuer discarded), and so
+// may one whose River row is gone. Its record is ended only once no worker
+// of it can still run: the job's time limit, the retries of its outcome's
+// write and a minute after River's end, or, its row gone, MaxTimeout and
+// the rest after its creation or last start.
+func TestQueue_RepairWaitsOutTheTimeLimit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, func(c *jobs.Config) { c.Workers = 0 })
+		// start leaves a job in its only attempt, as another server's
+		// worker started it now, and returns its id and River id.
+		start := func(timeout time.Duration) (string, int64) {
+			req := request()
+			req.Options.MaxAttempts, req.Options.Timeout = 1, timeout
+			res, err := q.Enqueue(b.ctx, req)
+			require.NoError(t, err)
+			j, err := q.Get(b.ctx, res.JobID)
+			require.NoError(t, err)
+			b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+sqlNow(b)+` WHERE id = ?`, j.RiverID)
+			b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1, started_at = ? WHERE id = ?`,
+				time.Now().UnixMicro(), res.JobID)
+			return res.JobID, j.RiverID
+		}
+		hour, hourRiver := start(time.Hour)
+		b.execSQL(t, `UPDATE river_job SET state = 'discarded', finalized_at = `+sqlNow(b)+` WHERE id = ?`, hourRiver)
+		gone, goneRiver := start(0) // the default time limit
+		b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, goneRiver)
+
+		now := time.Now()
+		for _, step := range []struct {
+			after      time.Duration
+			hour, gone string // their stored states after the pass
+			ended      int64
+		}{
+			{after: 2 * time.Minute, hour: "running", gone: "running"},
+			// The hour's outcome may still be being written.
+			{after: time.Hour + time.Minute, hour: "running", gone: "running"},
+			{after: 2 * time.Hour, hour: "failed", gone: "running", ended: 1},
+			{after: jobs.MaxTimeout + time.Minute, hour: "failed", gone: "running"},
+			{after: jobs.MaxTimeout + time.Hour, hour: "failed", gone: "failed", ended: 1},
+		} {
+			n, err := q.RepairRecords(b.ctx, now.Add(step.after))
+			require.NoError(t, err)
+			require.Equal(t, step.ended, n, "%s later", step.after)
+			require.Equal(t, step.hour, storedState(t, b, hour), "%s later", step.after)
+			require.Equal(t, step.gone, storedState(t, b, gone), "%s later", step.after)
+		}
+	})
+}
+
+// TestQueue_RepairRecordsReadsABacklogInParts: a repair pass reads at most
+// 16 pages of PruneBatch records of each state, and the next pass reads on
+// from there, so a record past a backlog of queued jobs is repaired by a
+// later pass; the pass after the last page starts over.
+func TestQueue_RepairRecordsReadsABacklogInParts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, b := setup(t, kind, nil, func(c *jobs.Config) { c.Workers, c.PruneBatch = 0, 1 })
+		var gone string
+		for i := range 20 {
+			res, err := q.Enqueue(b.ctx, request())
+			require.NoError(t, err)
+			if i == 17 {
+				gone = res.JobID
+				j, err := q.Get(b.ctx, gone)
+				require.NoError(t, err)
+				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
+			}
+		}
+		for i, want := range []int64{0, 1, 0} {
+			n, err := q.RepairRecords(b.ctx, later())
+			require.NoError(t, err)
+			require.Equal(t, want, n, "pass %d", i+1)
+		}
+		j, err := q.Get(b.ctx, gone)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateFailed, j.State)
 	})
 }

@@ -21,7 +21,8 @@ import (
 //     counted);
 //   - hookhost's start and end of an attempt, written by its worker
 //     (markRunning, finish: the record's state and outcome, with the
-//     callback and deliveries queued by the end, and the slot released);
+//     callback and deliveries queued by the end, and the slot released),
+//     but for the end of an attempt that was cancelled;
 //   - River's completer (JobSetStateIfRunningMany: completed, retryable,
 //     cancelled, discarded).
 //

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,30 +205,58 @@ func TestQueue_SQLiteFetchStartsJobs(t *testing.T) {
 
 // TestQueue_SQLiteCancelIsDurable checks that a cancellation's end of the
 // record (with its callback and deliveries) commits with
-// synchronous=FULL: unlike an attempt's end, it is not written again.
+// synchronous=FULL, whether Cancel writes it (a queued job) or the worker
+// of the running job: unlike an attempt's end, it is not written again
+// (lost to a power loss, the cancelled job would run again).
 func TestQueue_SQLiteCancelIsDurable(t *testing.T) {
-	q, b := setup(t, testDBs()[0], nil, func(c *jobs.Config) { c.Workers = 0 })
-	res, err := q.Enqueue(b.ctx, request())
-	require.NoError(t, err)
-	var commits []commitRecord
-	b.faults.mu.Lock()
-	b.faults.commits = &commits
-	b.faults.mu.Unlock()
-
-	j, err := q.Cancel(b.ctx, res.JobID, 0)
-	require.NoError(t, err)
-	require.Equal(t, jobs.StateStopped, j.State)
-
-	b.faults.mu.Lock()
-	defer b.faults.mu.Unlock()
-	seen := 0
-	for _, c := range commits {
-		for _, s := range c.stmts {
-			if strings.Contains(s, "error = ?, finished_at = ?") {
-				seen++
-				assert.Equal(t, "FULL", c.sync, "commit of %q", s)
-			}
-		}
+	t.Parallel()
+	tests := []struct {
+		name    string
+		running bool
+	}{
+		{"queued", false},
+		{"running", true},
 	}
-	assert.Equal(t, 1, seen)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			started := make(chan struct{})
+			run := func(ctx context.Context, a *jobs.Attempt) (*jobs.Outcome, error) {
+				close(started)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			q, b := setup(t, testDBs()[0], run, func(c *jobs.Config) {
+				if !tt.running {
+					c.Workers = 0
+				}
+			})
+			res, err := q.Enqueue(b.ctx, request())
+			require.NoError(t, err)
+			if tt.running {
+				<-started
+			}
+			var commits []commitRecord
+			b.faults.mu.Lock()
+			b.faults.commits = &commits
+			b.faults.mu.Unlock()
+
+			j, err := q.Cancel(b.ctx, res.JobID, 10*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, jobs.StateStopped, j.State)
+
+			b.faults.mu.Lock()
+			defer b.faults.mu.Unlock()
+			seen := 0
+			for _, c := range commits {
+				for _, s := range c.stmts {
+					if strings.Contains(s, "error = ?, finished_at = ?") {
+						seen++
+						assert.Equal(t, "FULL", c.sync, "commit of %q", s)
+					}
+				}
+			}
+			assert.Equal(t, 1, seen)
+		})
+	}
 }

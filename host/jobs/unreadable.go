@@ -117,7 +117,7 @@ func (q *Queue) unendedRecord(ctx context.Context, row *rivertype.JobRow, o *out
 // attempt ends the same way.
 func (q *Queue) endUnreadable(ctx context.Context, row *rivertype.JobRow, msg string) *river.ErrorHandlerResult {
 	stop := &river.ErrorHandlerResult{SetCancelled: true}
-	o := &outcome{riverID: row.ID, state: StateFailed, attempt: row.Attempt, errMsg: msg, byWorker: true}
+	o := &outcome{riverID: row.ID, state: StateFailed, attempt: row.Attempt, errMsg: msg, relaxed: true}
 	live, _ := q.started.take(row.ID, row.Attempt) // what the fetch recorded, if anything
 	err := q.unendedRecord(ctx, row, o)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -116,7 +116,9 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 
 	o, ret := classify(ctx, cause, job, out, runErr)
 	o.jobID, o.riverID, o.attempt, o.slot, o.callback, o.webhook = base.jobID, base.riverID, base.attempt, base.slot, base.callback, base.webhook
-	o.byWorker = true
+	// The end of an attempt is written relaxed, but a cancellation's
+	// (the only Stopped) durably, as Cancel writes it for a queued job.
+	o.relaxed = o.state != StateStopped
 	changed, retried, err := q.finishRetrying(context.WithoutCancel(ctx), o)
 	if err != nil {
 		// The record is unchanged after every retry: River runs the job
@@ -156,12 +158,15 @@ func (q *Queue) ended(ctx context.Context, o *outcome, changed, retried bool) {
 // because a write failed is what this avoids. finish is idempotent (it
 // changes only a record that is not final yet), so a retry after a write
 // that committed without its caller hearing so changes nothing. retried
-// reports that the first write failed.
+// reports that a write failed before the last one (here, or the batch the
+// group commit ran it in before running it alone): it may have committed.
 func (q *Queue) finishRetrying(ctx context.Context, o *outcome) (changed, retried bool, err error) {
 	for i := 0; ; i++ {
-		changed, err = q.finish(ctx, o)
+		var again bool
+		changed, again, err = q.finish(ctx, o)
+		retried = retried || again
 		if err == nil || errors.Is(err, errClosed) || i >= q.cfg.OutcomeRetries {
-			return changed, i > 0, err
+			return changed, retried || i > 0, err
 		}
 		d := min(backoff(q.cfg.OutcomeRetryBackoff, i+1), maxOutcomeRetryDelay)
 		q.log.Warn("record job outcome failed; retrying", "job_id", o.jobID, "retry", i+1, "in", d, "error", err)
@@ -198,7 +203,11 @@ func classify(ctx context.Context, cause error, job *river.Job[runArgs], out *Ou
 		msg := fmt.Sprintf("the automation ran past its time limit (%s)", job.Args.timeout())
 		return failed(job, lastAttempt, msg, out, true)
 	case ctx.Err() != nil:
-		// The process is shutting down: River retries the job.
+		// The process is shutting down: River retries the job, or after
+		// its last attempt discards it.
+		if lastAttempt {
+			return &outcome{state: StateFailed, errMsg: "interrupted by shutdown during the job's last attempt"}, ctx.Err()
+		}
 		return &outcome{state: StateRetrying, errMsg: "interrupted by shutdown"}, ctx.Err()
 	case runErr != nil:
 		st := StateRetrying

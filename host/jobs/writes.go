@@ -23,8 +23,16 @@ type writeOp struct {
 	// batch of such writes alone commits without waiting for the disk
 	// (see relaxed.go).
 	relaxed bool
-	done    chan error
+	// again is set when the op runs again alone after its batch failed
+	// (groupCommit.flush): that batch may have committed all the same (its
+	// commit's answer lost), so what the op finds may be its own doing.
+	again bool
+	done  chan error
 }
+
+var _ rerunItem = (*writeOp)(nil)
+
+func (w *writeOp) rerun() { w.again = true }
 
 // writeStmt is a statement of a writeOp, in the database's placeholders
 // (sqlDialect.q).
@@ -77,6 +85,22 @@ func sqliteWrites(db *sql.DB) func(ctx context.Context, ops []*writeOp) error {
 	}
 }
 
+// lockTimed (PostgreSQL) is commit with lockTimeoutSQL run first in its
+// transaction. That costs a round trip: database/sql's BEGIN takes
+// nothing else, and its connections are the store's, for everyone, so
+// the setting cannot be the sessions'. Only the writer's batches with a
+// function op take this way, which run BEGIN, a round trip per statement
+// and COMMIT; its statement batches (pgxWrites) and the inserters' (pgxTx,
+// pgInsertRuns) take none more.
+func lockTimed[T any](commit func(ctx context.Context, tx *sql.Tx, items []T) error) func(ctx context.Context, tx *sql.Tx, items []T) error {
+	return func(ctx context.Context, tx *sql.Tx, items []T) error {
+		if _, err := tx.ExecContext(ctx, lockTimeoutSQL); err != nil {
+			return fmt.Errorf("set lock_timeout: %w", err)
+		}
+		return commit(ctx, tx, items)
+	}
+}
+
 // write runs fn in the writer's next group commit and waits for the commit.
 // fn may run twice (again alone when its batch failed): it must set its
 // results afresh each time.
@@ -115,8 +139,9 @@ type batchSender interface {
 // trip: pgx sends them as one pipeline with a single Sync, which
 // PostgreSQL runs as one implicit transaction, committed (or, at the first
 // error, rolled back) as a whole, as BEGIN ... COMMIT would be in four or
-// more round trips. A batch with a function op goes to fallback, a
-// database/sql transaction.
+// more round trips; lockTimeoutSQL goes first in the same pipeline. A
+// batch with a function op goes to fallback, a database/sql transaction
+// (lockTimed).
 func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) error) func(ctx context.Context, ops []*writeOp) error {
 	return func(ctx context.Context, ops []*writeOp) error {
 		for _, op := range ops {
@@ -126,12 +151,21 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 		}
 		return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 			var b pgx.Batch
+			// The implicit transaction's lock_timeout, in the same round
+			// trip (lockTimeout).
+			b.Queue(lockTimeoutSQL)
 			for _, op := range ops {
 				for _, st := range op.stmts {
 					b.Queue(st.query, st.args...)
 				}
 			}
 			br := send(ctx, &b)
+			if _, err := br.Exec(); err != nil {
+				if cerr := br.Close(); cerr != nil && !errors.Is(cerr, err) {
+					return fmt.Errorf("set lock_timeout: %w (%v)", err, cerr)
+				}
+				return fmt.Errorf("set lock_timeout: %w", err)
+			}
 			for _, op := range ops {
 				for _, st := range op.stmts {
 					tag, err := br.Exec()
@@ -179,10 +213,11 @@ type outcome struct {
 	// slot releases the job's concurrency slot.
 	slot     bool
 	timedOut bool
-	// byWorker marks the end of an attempt written by its worker, whose
+	// relaxed marks the end of an attempt written by its worker, whose
 	// loss to a power loss only makes the job run again (relaxed on
-	// SQLite, see relaxed.go); a cancellation's is written durably.
-	byWorker bool
+	// SQLite, see relaxed.go); a cancellation's is written durably, the
+	// worker's included: lost, the cancelled job would run again.
+	relaxed bool
 }
 
 // sqlTx is the transaction type of write functions.
@@ -207,8 +242,11 @@ func (d sqlDialect) finishStateSQL() string {
 // finish writes an attempt's end, releases its slot and, for a final
 // state, queues the callback (with a callback URL) and the deliveries to
 // the subscriptions of the job's event, all in one transaction.
-// It reports whether the record changed (false: it was final already).
-func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
+// It reports whether the record changed (false: it was final already),
+// and whether the write ran again alone after its batch failed (again):
+// that batch may have committed it, so a record found final may have been
+// ended by this very write (see Queue.ended).
+func (q *Queue) finish(ctx context.Context, o *outcome) (changed, again bool, err error) {
 	var n int64
 	if !o.state.Final() || (o.callback == "" && len(q.subs.match(jobEvent(o.state), o.webhook)) == 0) {
 		// Nothing to announce: statements alone, which PostgreSQL gets in
@@ -217,11 +255,11 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 		if o.slot {
 			stmts = append(stmts, writeStmt{query: q.d.q(dropSlotSQL), args: []any{o.riverID}, what: "release concurrency slot"})
 		}
-		err := q.submitWrite(ctx, &writeOp{stmts: stmts, relaxed: o.byWorker})
-		return n > 0, err
+		op := &writeOp{stmts: stmts, relaxed: o.relaxed}
+		err := q.submitWrite(ctx, op)
+		return n > 0, op.again, err
 	}
-	var changed bool
-	err := q.submitWrite(ctx, &writeOp{relaxed: o.byWorker, fn: func(ctx context.Context, tx *sql.Tx) error {
+	op := &writeOp{relaxed: o.relaxed, fn: func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		st := q.finishStmt(o, &n)
 		res, err := tx.ExecContext(ctx, st.query, st.args...)
@@ -259,8 +297,9 @@ func (q *Queue) finish(ctx context.Context, o *outcome) (bool, error) {
 			return q.queueDeliveries(ctx, tx, subs, jobEvent(j.State), body)
 		}
 		return nil
-	}})
-	return changed, err
+	}}
+	err = q.submitWrite(ctx, op)
+	return changed, op.again, err
 }
 
 // finishStmt is the UPDATE that records an attempt's end; the rows it
@@ -312,23 +351,32 @@ func (q *Queue) touchRunning(ctx context.Context, ids []int64) error {
 // elected leader and every 30 s (then its scheduler, every 5 s, makes them
 // available), so after a crash the other servers would wait up to
 // RescueAfter+35s. Jobs without attempts left stay with River's rescuer,
-// which discards them. Row locks make concurrent rescues by several
-// servers harmless: the second one no longer matches state = 'running'.
+// which discards them, and so do jobs whose cancellation was asked for
+// while they ran (River's JobCancel of a running job notes it in the
+// metadata, cancel_attempted_at): River's rescuer cancels those, and the
+// repair pass (RepairRecords) ends their records. Row locks make
+// concurrent rescues by several servers harmless: the second one no
+// longer matches state = 'running'.
 const rescueSQL = `UPDATE river_job SET state = 'available', scheduled_at = now()
 	WHERE state = 'running' AND queue IN ($1, $3) AND attempt < max_attempts
-	AND attempted_at < now() - $2 * interval '1 microsecond'`
+	AND attempted_at < now() - $2 * interval '1 microsecond'
+	AND metadata->'cancel_attempted_at' IS NULL`
 
 // requeueOnStart (SQLite) makes the jobs left running by a previous
 // process available at once: a SQLite database has one process, so a job
 // still running when it starts was cut short by a crash or a kill. (River's
 // rescuer would wait for RescueAfter first.) Jobs without attempts left
-// stay with River's rescuer, which discards them.
+// stay with River's rescuer, which discards them, and so do jobs whose
+// cancellation was asked for (see rescueSQL; the metadata test is River's
+// own, which skips metadata that is text but not JSON).
 func (q *Queue) requeueOnStart(ctx context.Context) error {
 	if q.d.name != DialectSQLite || q.cfg.Workers <= 0 {
 		return nil
 	}
 	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available'
-		WHERE state = 'running' AND queue IN (?, ?, ?) AND attempt < max_attempts`, queueRuns, queueRunsArgs, queueCallbacks)
+		WHERE state = 'running' AND queue IN (?, ?, ?) AND attempt < max_attempts
+		AND (CASE WHEN typeof(metadata) <> 'text' OR json_valid(metadata) THEN metadata -> 'cancel_attempted_at' END) IS NULL`,
+		queueRuns, queueRunsArgs, queueCallbacks)
 	if err != nil {
 		return fmt.Errorf("queue again the jobs a stopped process left running: %w", err)
 	}

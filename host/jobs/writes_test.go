@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,5 +43,45 @@ func TestWrites_NoEphemeralTables(t *testing.T) {
 		require.NoError(t, rows.Close())
 		require.NotEmpty(t, opcodes, tt.name)
 		require.NotContains(t, opcodes, "OpenEphemeral", tt.name)
+	}
+}
+
+// TestLockTimeout_OfTheTransactionOnly (PostgreSQL): every way the group
+// commits write on PostgreSQL (the writer's statement batches and its
+// transactions, the inserters' transactions) waits lockTimeout at most for
+// a lock, and the session they ran on, back in the store's pool, keeps its
+// own lock_timeout (none) for every other use.
+func TestLockTimeout_OfTheTransactionOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q, db, _ := openPostgresQueue(t, "hh_jobs_locktimeout_")
+	db.SetMaxOpenConns(1) // one session for all of them
+	// check fails (division by zero) unless lock_timeout is lockTimeout.
+	const check = `SELECT 1 / CAST(CAST(extract(epoch FROM CAST(current_setting('lock_timeout') AS interval)) * 1000 AS bigint) = $1 AS int)`
+	ms := lockTimeout.Milliseconds()
+	for _, tt := range []struct {
+		name  string
+		write func() error
+	}{
+		{"WriterStatements", func() error {
+			return q.pgxWrites(nil)(ctx, []*writeOp{{stmts: []writeStmt{{query: check, args: []any{ms}, what: "check"}}}})
+		}},
+		{"WriterTransaction", func() error {
+			return sqlBatch(db, lockTimed(commitWrites))(ctx, []*writeOp{{fn: func(ctx context.Context, tx *sql.Tx) error {
+				var one int
+				return tx.QueryRowContext(ctx, check, ms).Scan(&one)
+			}}})
+		}},
+		{"InserterTransaction", func() error {
+			return pgxTx(ctx, db, func(tx pgx.Tx, _ sendBatch) error {
+				var one int
+				return tx.QueryRow(ctx, check, ms).Scan(&one)
+			})
+		}},
+	} {
+		require.NoError(t, tt.write(), tt.name)
+		var session string
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT current_setting('lock_timeout')`).Scan(&session))
+		require.Equal(t, "0", session, "%s: the session's lock_timeout after it", tt.name)
 	}
 }
