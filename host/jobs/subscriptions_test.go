@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,4 +328,59 @@ func TestPublish_RateLimited(t *testing.T) {
 	// Events nobody wants cost nothing, not even the rate.
 	require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventJobFailed}))
 	require.Equal(t, int64(1), q.PublishDropped())
+}
+
+// TestSubscription_HungReceiverDoesNotStarveOthers (review "ssrf"): a
+// subscriber that takes connections and never answers must not hold the
+// callback workers every other receiver needs. Its deliveries go one at a
+// time (a quarter of 4 workers) and the rest are snoozed, so a healthy
+// subscriber's deliveries of the same events, and a job's completion
+// callback, all arrive while the hung receiver holds its one request,
+// before it times out (10 s). Without the cap per destination, the hung
+// receiver's deliveries took all 4 workers, and the others waited for
+// their timeouts: 3 of 12 deliveries had arrived after 5 s.
+func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
+			c.RetryBackoff = time.Millisecond
+			c.CallbackWorkers = 4
+		})
+		var held, abandoned atomic.Int32
+		release := make(chan struct{})
+		hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			held.Add(1)
+			// Read first: the server sees the connection close only then.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				abandoned.Add(1) // the sender gave up: its timeout
+			}
+		}))
+		t.Cleanup(hung.Close)
+		t.Cleanup(func() { close(release) })
+		healthy, callback := newRecorder(t, nil), newRecorder(t, nil)
+		ev := []string{jobs.EventWebhookRequestRejected}
+		require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: hung.URL + "/hung", Events: ev}))
+		require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: healthy.URL + "/ok", Events: ev}))
+		const events = 12
+		for range events {
+			require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventWebhookRequestRejected, WebhookID: "w"}))
+		}
+		req := request()
+		req.Options.CallbackURL = callback.URL + "/done"
+		_, err := q.Enqueue(bundle.ctx, req)
+		require.NoError(t, err)
+
+		// Until every healthy request arrived, no hung request may have
+		// timed out (a minute bounds the loop should the sender hang).
+		for end := time.Now().Add(time.Minute); len(healthy.requests()) < events || len(callback.requests()) < 1; {
+			require.Zero(t, abandoned.Load(), "a request to the hung receiver timed out before the others arrived: "+
+				"%d of %d deliveries, %d of 1 callbacks", len(healthy.requests()), events, len(callback.requests()))
+			require.True(t, time.Now().Before(end), "the healthy receivers never got their requests")
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.Equal(t, int32(1), held.Load(), "the hung receiver holds one request, the cap of 4 workers")
+	})
 }

@@ -57,6 +57,13 @@ func (w *upstreamWorker) Work(ctx context.Context, job *river.Job[upstreamArgs])
 	if w.q.cfg.Upstream == nil {
 		return river.JobCancel(errors.New("upstream subscriptions are not running"))
 	}
+	// Upstream requests go to hosts this package does not see: they share
+	// one destination, capped, without a breaker (destinations.go).
+	adm := w.q.dests.acquire(upstreamDestination)
+	if adm.verdict == sendLater {
+		return river.JobSnooze(busySnooze(job.Metadata))
+	}
+	defer w.q.dests.release(adm.ticket, answerNone, "")
 	last := job.Attempt >= job.MaxAttempts
 	if err := w.q.cfg.Upstream(ctx, job.Args.ID, job.Attempt, last); err != nil {
 		if last {
