@@ -222,10 +222,11 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 	if t.key == "" {
 		return
 	}
+	closed, opened := false, time.Time{}
 	ds.mu.Lock()
-	defer ds.mu.Unlock()
 	d := ds.m[t.key]
 	if d == nil {
+		ds.mu.Unlock()
 		return // forgotten by room: cannot happen while in flight
 	}
 	d.inFlight--
@@ -234,9 +235,7 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 	}
 	switch a {
 	case answerGot:
-		if d.open() {
-			ds.log.Info("a receiver answers again; requests to it are sent again", "destination", t.key)
-		}
+		closed = d.open()
 		d.failures, d.last, d.trips = 0, "", 0
 	case answerMissing:
 		d.failures, d.last = d.failures+1, why
@@ -247,12 +246,19 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 		case !d.open() && d.failures >= breakerThreshold:
 			d.trips = 1
 			d.until = ds.now().Add(cooldown(d.trips))
-			ds.log.Warn("a receiver does not answer; requests to it fail at once until it answers a probe",
-				"destination", t.key, "failures", d.failures, "probe_at", d.until.UTC())
+			opened = d.until
 		}
 	}
 	if d.inFlight == 0 && d.failures == 0 {
 		delete(ds.m, t.key) // nothing to remember
+	}
+	ds.mu.Unlock()
+	switch {
+	case closed:
+		ds.log.Info("a receiver answers again; requests to it are sent again", "destination", t.key)
+	case !opened.IsZero():
+		ds.log.Warn("a receiver does not answer; requests to it fail at once until it answers a probe",
+			"destination", t.key, "failures", breakerThreshold, "error", why, "probe_at", opened.UTC())
 	}
 }
 

@@ -399,3 +399,35 @@ func TestDestinations_ReceiverWithoutAnswersFailsFast(t *testing.T) {
 	require.NotContains(t, notes[0].Message+log[0].Error, "secret", "the URL's path and query stay out of the logs")
 	require.Equal(t, int32(breakerThreshold), accepted.Load(), "the receiver saw the requests that opened the breaker, and no more")
 }
+
+// TestDestinations_LogsOpenAndClose checks the lines an operator sees: one
+// warning when a destination's breaker opens (not at each failed probe),
+// one line when it answers again.
+func TestDestinations_LogsOpenAndClose(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	clock := newFakeClock()
+	ds := newDestinations(1, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}})))
+	ds.now = clock.now
+	send := func(a answer) {
+		adm := ds.acquire("http://a:80")
+		require.Equal(t, sendNow, adm.verdict)
+		ds.release(adm.ticket, a, "i/o timeout")
+	}
+	for range breakerThreshold {
+		send(answerMissing)
+	}
+	clock.advance(breakerCooldown)
+	send(answerMissing) // a failed probe: no new line
+	clock.advance(2 * breakerCooldown)
+	send(answerGot)
+	require.Equal(t, `level=WARN msg="a receiver does not answer; requests to it fail at once until it answers a probe" `+
+		`destination=http://a:80 failures=5 error="i/o timeout" probe_at=2026-01-02T03:04:15.000Z`+"\n"+
+		`level=INFO msg="a receiver answers again; requests to it are sent again" destination=http://a:80`+"\n", buf.String())
+}
