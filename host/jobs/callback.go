@@ -236,7 +236,7 @@ func (w *callbackWorker) Work(ctx context.Context, job *river.Job[callbackArgs])
 	if err != nil {
 		return err
 	}
-	r, err := w.q.sendGuarded(ctx, w.client(), job.Metadata, a.URL, "job_"+a.JobID, secret, a.Payload)
+	r, err := w.q.sendGuarded(ctx, w.client(), a.URL, "job_"+a.JobID, secret, a.Payload)
 	if err != nil {
 		return err // a snooze: the destination is at its cap
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,10 +27,20 @@ import (
 // scheme, host and port: destinationOf), two guards of its own (servers
 // sharing a database each keep theirs):
 //
-//   - A cap on the sends in flight (perDestination: a quarter of the
-//     workers, at least one). An attempt whose destination is at its cap
-//     is snoozed (river.JobSnooze, which costs no attempt) with a growing
-//     delay (busySnooze) instead of waiting in a worker.
+//   - A cap on the sends in flight to a suspect destination
+//     (perDestination: a quarter of the workers, at least one). A
+//     destination is suspect once a send to it got no answer (a timeout,
+//     a refused or dropped connection, a DNS or TLS failure) and until one
+//     gets an answer; a healthy one is not capped, and may use every
+//     worker: a burst to one fast or slow receiver that answers goes as
+//     fast as the workers allow. So a receiver that hangs from the start
+//     may hold every worker for one timeout wave (callbackTimeout, 10 s)
+//     before its cap applies. An attempt whose destination is at its cap
+//     is snoozed (river.JobSnooze, which costs no attempt) until a slot
+//     is expected to free, that is, until the oldest of its sends in
+//     flight times out (busySnooze), instead of waiting in a worker: each
+//     attempt queued to a hung receiver is written about once per timeout,
+//     not in a loop of short snoozes.
 //   - A circuit breaker. After breakerThreshold sends in a row got no
 //     answer (a timeout, a refused or dropped connection, a DNS or TLS
 //     failure), the destination is open for a cooling period
@@ -51,7 +60,8 @@ import (
 // send cut short by the worker's own context (shutdown), count neither
 // way. Upstream subscription requests go to hosts this package does not
 // see (Config.Upstream sends them): they share one destination,
-// upstreamDestination, with the cap and no breaker.
+// upstreamDestination, with the cap (an attempt that failed, not cut short
+// by shutdown, makes it suspect) and no breaker.
 
 const (
 	// breakerThreshold is how many sends in a row to a destination must
@@ -61,11 +71,9 @@ const (
 	// each probe that fails doubles it, up to breakerMaxCooldown.
 	breakerCooldown    = 10 * time.Second
 	breakerMaxCooldown = time.Minute
-	// busySnoozeMin and busySnoozeMax bound the snooze of an attempt whose
-	// destination is at its cap (busySnooze); at most River's scheduler
-	// interval, so that the job stays available rather than scheduled.
+	// busySnoozeMin is the least snooze of an attempt whose destination
+	// is at its cap (busySnooze).
 	busySnoozeMin = 50 * time.Millisecond
-	busySnoozeMax = 5 * time.Second
 	// maxDestinations bounds the destinations remembered; past it those
 	// with nothing in flight are forgotten (destinations.room).
 	maxDestinations = 10_000
@@ -104,7 +112,8 @@ type verdict int
 const (
 	// sendNow: send it, then release the ticket.
 	sendNow verdict = iota + 1
-	// sendLater: the destination is at its cap; snooze the attempt.
+	// sendLater: the destination is suspect and at its cap; snooze the
+	// attempt until retry.
 	sendLater
 	// sendNot: the destination's breaker is open; fail the attempt
 	// without a request.
@@ -137,6 +146,9 @@ type admission struct {
 	last     string
 	until    time.Time
 	key      string
+	// retry is when a slot of a destination at its cap is expected to
+	// free (sendLater): its oldest send in flight's start plus its timeout.
+	retry time.Time
 }
 
 // reason says, for a log, why an attempt was not sent (sendNot).
@@ -149,11 +161,16 @@ func (a admission) reason() string {
 type ticket struct {
 	key   string // "" when the send was not gated
 	probe bool   // the breaker's probe
+	// due is when the send must have ended: its start plus its timeout.
+	due time.Time
 }
 
 // destination is what a process remembers of one destination.
 type destination struct {
 	inFlight int
+	// due are the ends due of the sends in flight (ticket.due), in no
+	// order.
+	due []time.Time
 	// failures counts the sends in a row that got no answer, and last says
 	// why the latest of them failed.
 	failures int
@@ -171,6 +188,41 @@ type destination struct {
 // or is going).
 func (d *destination) open() bool { return d.trips > 0 }
 
+// suspect reports whether the destination is capped: a send to it got no
+// answer, and none got one since.
+func (d *destination) suspect() bool { return d.failures > 0 }
+
+// take records a send in flight that must end by due.
+func (d *destination) take(t ticket) ticket {
+	d.inFlight++
+	d.due = append(d.due, t.due)
+	return t
+}
+
+// free forgets the send in flight t.
+func (d *destination) free(t ticket) {
+	d.inFlight--
+	for i, due := range d.due {
+		if due.Equal(t.due) {
+			d.due[i] = d.due[len(d.due)-1]
+			d.due = d.due[:len(d.due)-1]
+			break
+		}
+	}
+}
+
+// nextFree is when a slot is expected to free: the earliest end due of
+// the sends in flight.
+func (d *destination) nextFree() time.Time {
+	var first time.Time
+	for _, due := range d.due {
+		if first.IsZero() || due.Before(first) {
+			first = due
+		}
+	}
+	return first
+}
+
 // destinations are the guards of one process's sends, per destination.
 // The zero value is not usable: see newDestinations.
 type destinations struct {
@@ -186,9 +238,10 @@ func newDestinations(capacity int, log *slog.Logger) *destinations {
 	return &destinations{cap: capacity, now: time.Now, log: log, m: map[string]*destination{}}
 }
 
-// acquire decides on a send to destination key ("" is never gated). A
-// sendNow admission's ticket must be released once the send ended.
-func (ds *destinations) acquire(key string) admission {
+// acquire decides on a send to destination key ("" is never gated) that
+// may last timeout. A sendNow admission's ticket must be released once the
+// send ended.
+func (ds *destinations) acquire(key string, timeout time.Duration) admission {
 	if key == "" {
 		return admission{verdict: sendNow}
 	}
@@ -206,14 +259,12 @@ func (ds *destinations) acquire(key string) admission {
 		}
 		// The cooling period is over: this send is the probe.
 		d.probing = true
-		d.inFlight++
-		return admission{verdict: sendNow, ticket: ticket{key: key, probe: true}}
+		return admission{verdict: sendNow, ticket: d.take(ticket{key: key, probe: true, due: ds.now().Add(timeout)})}
 	}
-	if d.inFlight >= ds.cap {
-		return admission{verdict: sendLater}
+	if d.suspect() && d.inFlight >= ds.cap {
+		return admission{verdict: sendLater, key: key, retry: d.nextFree()}
 	}
-	d.inFlight++
-	return admission{verdict: sendNow, ticket: ticket{key: key}}
+	return admission{verdict: sendNow, ticket: d.take(ticket{key: key, due: ds.now().Add(timeout)})}
 }
 
 // release ends the send of t, which got a; why says why it failed
@@ -229,7 +280,7 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 		ds.mu.Unlock()
 		return // forgotten by room: cannot happen while in flight
 	}
-	d.inFlight--
+	d.free(t)
 	if t.probe {
 		d.probing = false
 	}
@@ -243,7 +294,7 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 		case t.probe && d.open():
 			d.trips++
 			d.until = ds.now().Add(cooldown(d.trips))
-		case !d.open() && d.failures >= breakerThreshold:
+		case !d.open() && d.failures >= breakerThreshold && t.key != upstreamDestination:
 			d.trips = 1
 			d.until = ds.now().Add(cooldown(d.trips))
 			opened = d.until
@@ -293,28 +344,24 @@ func (ds *destinations) room() {
 	}
 }
 
-// busySnooze is the snooze of an attempt whose destination is at its
-// cap: busySnoozeMin doubling with each of the job's snoozes (River counts
-// them in its metadata) up to busySnoozeMax, with jitter.
-func busySnooze(metadata []byte) time.Duration {
-	var m struct {
-		Snoozes int `json:"snoozes"`
-	}
-	_ = json.Unmarshal(metadata, &m)
-	d := min(busySnoozeMin<<min(m.Snoozes, 10), busySnoozeMax)
-	return d/2 + rand.N(d/2+1)
+// busySnooze is the snooze, at now, of an attempt whose destination is at
+// its cap until retry (admission.retry), at least busySnoozeMin, plus up
+// to a quarter more, so that the attempts snoozed do not all come back at
+// once.
+func busySnooze(now, retry time.Time) time.Duration {
+	d := max(retry.Sub(now), busySnoozeMin)
+	return d + rand.N(d/4+1)
 }
 
 // sendGuarded sends one signed POST (post) through the guards of its
 // destination. It returns how the send ended (a failure without a request
-// when the destination's breaker is open), or, when the destination is at
-// its cap, the snooze for the worker to return (metadata are the River
-// job's, which count its snoozes).
-func (q *Queue) sendGuarded(ctx context.Context, c *http.Client, metadata []byte, target, msgID, secret string, body []byte) (sent, error) {
-	adm := q.dests.acquire(destinationOf(target))
+// when the destination's breaker is open), or, when the destination is
+// suspect and at its cap, the snooze for the worker to return.
+func (q *Queue) sendGuarded(ctx context.Context, c *http.Client, target, msgID, secret string, body []byte) (sent, error) {
+	adm := q.dests.acquire(destinationOf(target), callbackTimeout)
 	switch adm.verdict {
 	case sendLater:
-		return sent{}, river.JobSnooze(busySnooze(metadata))
+		return sent{}, river.JobSnooze(busySnooze(time.Now(), adm.retry))
 	case sendNot:
 		msg := adm.reason()
 		return sent{outcome: sendFailed, detail: msg, err: errors.New(msg)}, nil

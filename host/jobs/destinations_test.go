@@ -22,6 +22,10 @@ func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newFakeClock() *fakeClock               { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 func quietLogger() *slog.Logger              { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// sendTimeout is the timeout of the sends in the tests of destinations.
+const sendTimeout = 10 * time.Second
+
 func testDestinations(capacity int, c *fakeClock) *destinations {
 	ds := newDestinations(capacity, quietLogger())
 	ds.now = c.now
@@ -30,8 +34,10 @@ func testDestinations(capacity int, c *fakeClock) *destinations {
 
 // TestDestinations_CapAndBreaker walks the guards of destinations through
 // sequences of sends, with a clock that moves only when a step says so:
-// the cap per destination, the breaker opening after breakerThreshold
-// sends in a row without an answer, its probe, and what counts.
+// the cap per destination, applied only while the destination is suspect
+// (a send got no answer, and none got one since), the breaker opening
+// after breakerThreshold sends in a row without an answer, its probe, and
+// what counts.
 func TestDestinations_CapAndBreaker(t *testing.T) {
 	t.Parallel()
 	const a, b = "http://a.example:80", "https://b.example:443"
@@ -48,6 +54,9 @@ func TestDestinations_CapAndBreaker(t *testing.T) {
 		// until, when set, is the open breaker's next probe, as an offset
 		// from the start of the case (sendNot).
 		until time.Duration
+		// retry, when set, is when a slot of the destination at its cap
+		// is expected to free, as an offset from the start (sendLater).
+		retry time.Duration
 	}
 	// fail is a send to key that got no answer; ok one that got an answer.
 	fail := func(key string) []step {
@@ -77,16 +86,45 @@ func TestDestinations_CapAndBreaker(t *testing.T) {
 		// remembered is how many destinations are remembered at the end.
 		remembered int
 	}{
-		{name: "CapPerDestination", capacity: 2, steps: []step{
+		{name: "HealthyIsNotCapped", capacity: 1, steps: []step{
 			{acquire: a, want: sendNow, hold: "1"},
 			{acquire: a, want: sendNow, hold: "2"},
-			{acquire: a, want: sendLater},
-			{acquire: b, want: sendNow, hold: "3"}, // another destination is not held up
-			{release: "1", answer: answerGot},
-			{acquire: a, want: sendNow, hold: "4"},
-			{acquire: a, want: sendLater},
-			{release: "2", answer: answerGot}, {release: "3", answer: answerGot}, {release: "4", answer: answerGot},
+			{acquire: a, want: sendNow, hold: "3"},
+			{release: "1", answer: answerGot}, {release: "2", answer: answerGot}, {release: "3", answer: answerGot},
 		}},
+		{name: "CappedOnceSuspect", capacity: 2, steps: []step{
+			{acquire: a, want: sendNow, hold: "1"},
+			{advance: time.Second},
+			{acquire: a, want: sendNow, hold: "2"},
+			{advance: time.Second},
+			{acquire: a, want: sendNow, hold: "3"},
+			{release: "2", answer: answerMissing},                             // suspect now, with 2 in flight
+			{acquire: a, want: sendLater, retry: sendTimeout},                 // "1" is due first
+			{acquire: b, want: sendNow, hold: "b"},                            // another destination is not held up
+			{release: "1", answer: answerNone},                                // counts neither way: still suspect
+			{acquire: a, want: sendNow, hold: "4"},                            // a slot freed
+			{acquire: a, want: sendLater, retry: 2*time.Second + sendTimeout}, // "3" and "4"
+			{release: "3", answer: answerMissing},
+			{release: "4", answer: answerGot}, // an answer: healthy again
+			{acquire: a, want: sendNow, hold: "5"},
+			{acquire: a, want: sendNow, hold: "6"},
+			{acquire: a, want: sendNow, hold: "7"},
+			{release: "5", answer: answerGot}, {release: "6", answer: answerGot}, {release: "7", answer: answerGot},
+			{release: "b", answer: answerGot},
+		}},
+		{name: "SuspectUntilAnAnswer", capacity: 1, steps: join(
+			fail(a),
+			[]step{
+				{acquire: a, want: sendNow, hold: "1"},
+				{acquire: a, want: sendLater, retry: sendTimeout},
+				{advance: sendTimeout + time.Second},
+				{acquire: a, want: sendLater, retry: sendTimeout}, // overdue: the soonest snooze
+				{release: "1", answer: answerGot},
+				{acquire: a, want: sendNow, hold: "2"},
+				{acquire: a, want: sendNow, hold: "3"},
+				{release: "2", answer: answerGot}, {release: "3", answer: answerGot},
+			},
+		)},
 		{name: "UngatedURL", capacity: 1, steps: []step{
 			{acquire: "", want: sendNow, hold: "1"},
 			{acquire: "", want: sendNow, hold: "2"},
@@ -99,6 +137,14 @@ func TestDestinations_CapAndBreaker(t *testing.T) {
 			[]step{{acquire: a, want: sendNot, until: breakerCooldown}},
 			[]step{{advance: breakerCooldown - time.Second}, {acquire: a, want: sendNot, until: breakerCooldown}},
 			ok(b), // another destination is not touched
+		)},
+		{name: "UpstreamHasNoBreaker", capacity: 1, remembered: 1, steps: join(
+			failures(upstreamDestination, breakerThreshold+1),
+			[]step{
+				{acquire: upstreamDestination, want: sendNow, hold: "1"},
+				{acquire: upstreamDestination, want: sendLater, retry: sendTimeout}, // but the cap
+				{release: "1", answer: answerMissing},
+			},
 		)},
 		{name: "AnAnswerResetsTheCount", capacity: 1, steps: join(
 			failures(a, breakerThreshold-1),
@@ -136,8 +182,8 @@ func TestDestinations_CapAndBreaker(t *testing.T) {
 				{release: "probe", answer: answerGot},
 				{acquire: a, want: sendNow, hold: "1"},
 				{acquire: a, want: sendNow, hold: "2"},
-				{acquire: a, want: sendLater},
-				{release: "1", answer: answerGot}, {release: "2", answer: answerGot},
+				{acquire: a, want: sendNow, hold: "3"}, // healthy again: not capped
+				{release: "1", answer: answerGot}, {release: "2", answer: answerGot}, {release: "3", answer: answerGot},
 			},
 		)},
 		{name: "ProbeCutShortProbesAgain", capacity: 1, remembered: 1, steps: join(
@@ -190,8 +236,11 @@ func TestDestinations_CapAndBreaker(t *testing.T) {
 					delete(held, s.release)
 					ds.release(tk, s.answer, "no answer")
 				default:
-					adm := ds.acquire(s.acquire)
+					adm := ds.acquire(s.acquire, sendTimeout)
 					require.Equal(t, s.want, adm.verdict, "step %d: acquire %q", i, s.acquire)
+					if s.retry != 0 {
+						require.Equal(t, start.Add(s.retry), adm.retry, "step %d: the next slot", i)
+					}
 					if s.until != 0 {
 						require.Equal(t, start.Add(s.until), adm.until, "step %d: the next probe", i)
 						require.GreaterOrEqual(t, adm.failures, breakerThreshold)
@@ -212,10 +261,10 @@ func TestDestinations_Reason(t *testing.T) {
 	clock := newFakeClock()
 	ds := testDestinations(1, clock)
 	for range breakerThreshold {
-		adm := ds.acquire("http://127.0.0.1:9")
+		adm := ds.acquire("http://127.0.0.1:9", sendTimeout)
 		ds.release(adm.ticket, answerMissing, "i/o timeout")
 	}
-	adm := ds.acquire("http://127.0.0.1:9")
+	adm := ds.acquire("http://127.0.0.1:9", sendTimeout)
 	require.Equal(t, sendNot, adm.verdict)
 	require.Equal(t, "not sent: 5 requests in a row to http://127.0.0.1:9 got no answer (the last: i/o timeout); "+
 		"the next is sent from 2026-01-02T03:04:15Z", adm.reason())
@@ -228,19 +277,21 @@ func TestDestinations_Bounded(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	ds := testDestinations(1, clock)
-	busy := ds.acquire("http://busy:80")
+	suspect := ds.acquire("http://busy:80", sendTimeout)
+	ds.release(suspect.ticket, answerMissing, "i/o timeout")
+	busy := ds.acquire("http://busy:80", sendTimeout)
 	require.Equal(t, sendNow, busy.verdict)
 	for i := range maxDestinations + 100 {
 		key := fmt.Sprintf("http://h%d:80", i)
 		for range breakerThreshold { // remembered: its breaker is open
-			adm := ds.acquire(key)
+			adm := ds.acquire(key, sendTimeout)
 			require.Equal(t, sendNow, adm.verdict, "a new destination is never refused for room")
 			ds.release(adm.ticket, answerMissing, "connection refused")
 		}
 		require.LessOrEqual(t, len(ds.m), maxDestinations)
 	}
 	require.Equal(t, 1, ds.m["http://busy:80"].inFlight, "a destination with a send in flight is kept")
-	require.Equal(t, sendLater, ds.acquire("http://busy:80").verdict)
+	require.Equal(t, sendLater, ds.acquire("http://busy:80", sendTimeout).verdict, "still suspect, at its cap")
 }
 
 func TestDestinationOf(t *testing.T) {
@@ -286,19 +337,20 @@ func TestAnswerOf(t *testing.T) {
 
 func TestBusySnooze(t *testing.T) {
 	t.Parallel()
+	now := newFakeClock().now()
 	for _, tt := range []struct {
-		metadata string
-		max      time.Duration
+		name  string
+		retry time.Time
+		least time.Duration
 	}{
-		{`{}`, busySnoozeMin},
-		{`{"snoozes":2}`, 4 * busySnoozeMin},
-		{`{"snoozes":40}`, busySnoozeMax},
-		{`not json`, busySnoozeMin},
+		{"SlotFreesLater", now.Add(7 * time.Second), 7 * time.Second},
+		{"SlotFreesSoon", now.Add(time.Millisecond), busySnoozeMin},
+		{"Overdue", now.Add(-time.Second), busySnoozeMin},
 	} {
 		for range 20 {
-			d := busySnooze([]byte(tt.metadata))
-			require.GreaterOrEqual(t, d, tt.max/2, tt.metadata)
-			require.LessOrEqual(t, d, tt.max, tt.metadata)
+			d := busySnooze(now, tt.retry)
+			require.GreaterOrEqual(t, d, tt.least, tt.name)
+			require.LessOrEqual(t, d, tt.least*5/4, tt.name)
 		}
 	}
 }
@@ -416,7 +468,7 @@ func TestDestinations_LogsOpenAndClose(t *testing.T) {
 		}})))
 	ds.now = clock.now
 	send := func(a answer) {
-		adm := ds.acquire("http://a:80")
+		adm := ds.acquire("http://a:80", sendTimeout)
 		require.Equal(t, sendNow, adm.verdict)
 		ds.release(adm.ticket, a, "i/o timeout")
 	}

@@ -235,7 +235,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if err != nil {
 		return err
 	}
-	r, err := w.q.sendGuarded(ctx, w.client(), job.Metadata, sub.URL, a.DeliveryID, sub.Secret, a.Payload)
+	r, err := w.q.sendGuarded(ctx, w.client(), sub.URL, a.DeliveryID, sub.Secret, a.Payload)
 	if err != nil {
 		return err // a snooze: the destination is at its cap
 	}
