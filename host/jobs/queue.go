@@ -89,7 +89,7 @@ type Queue struct {
 	health writeHealth
 
 	// dests cap the callbacks, deliveries and upstream requests in flight
-	// per destination, and break the circuit of one that does not answer
+	// per suspect destination, and break the circuit of one that does not answer
 	// (destinations.go).
 	dests *destinations
 }

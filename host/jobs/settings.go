@@ -49,7 +49,8 @@ type Settings struct {
 	// CallbackWorkers is how many completion callbacks, subscription
 	// deliveries and upstream subscription requests this process sends at
 	// once (when Workers is not 0); at most a quarter of them, and at
-	// least one, go to one destination at a time (destinations.go).
+	// least one, go to one suspect destination (one that stopped
+	// answering) at a time (destinations.go).
 	CallbackWorkers int
 }
 
