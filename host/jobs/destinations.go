@@ -72,8 +72,11 @@ const (
 	breakerCooldown    = 10 * time.Second
 	breakerMaxCooldown = time.Minute
 	// busySnoozeMin is the least snooze of an attempt whose destination
-	// is at its cap (busySnooze).
-	busySnoozeMin = 50 * time.Millisecond
+	// is at its cap (busySnooze), and busySnoozeOverdue its snooze when
+	// the send expected to end first is overdue (it should not be: its
+	// client's timeout bounds it), so that it does not spin.
+	busySnoozeMin     = 50 * time.Millisecond
+	busySnoozeOverdue = time.Second
 	// maxDestinations bounds the destinations remembered; past it those
 	// with nothing in flight are forgotten (destinations.room).
 	maxDestinations = 10_000
@@ -345,11 +348,15 @@ func (ds *destinations) room() {
 }
 
 // busySnooze is the snooze, at now, of an attempt whose destination is at
-// its cap until retry (admission.retry), at least busySnoozeMin, plus up
-// to a quarter more, so that the attempts snoozed do not all come back at
-// once.
+// its cap until retry (admission.retry), at least busySnoozeMin
+// (busySnoozeOverdue once retry passed), plus up to a quarter more, so
+// that the attempts snoozed do not all come back at once.
 func busySnooze(now, retry time.Time) time.Duration {
-	d := max(retry.Sub(now), busySnoozeMin)
+	d := retry.Sub(now)
+	if d < 0 {
+		d = busySnoozeOverdue
+	}
+	d = max(d, busySnoozeMin)
 	return d + rand.N(d/4+1)
 }
 

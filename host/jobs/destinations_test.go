@@ -345,7 +345,8 @@ func TestBusySnooze(t *testing.T) {
 	}{
 		{"SlotFreesLater", now.Add(7 * time.Second), 7 * time.Second},
 		{"SlotFreesSoon", now.Add(time.Millisecond), busySnoozeMin},
-		{"Overdue", now.Add(-time.Second), busySnoozeMin},
+		{"Due", now, busySnoozeMin},
+		{"Overdue", now.Add(-time.Second), busySnoozeOverdue},
 	} {
 		for range 20 {
 			d := busySnooze(now, tt.retry)
