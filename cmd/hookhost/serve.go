@@ -120,6 +120,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	durationFlag(fs, &cfg.Jobs.RecordRetention, "job-record-retention", "HOOKHOST_JOB_RECORD_RETENTION", cfg.Jobs.RecordRetention, "how long ended jobs' records are kept; 0 keeps them without an age bound")
 	sizeFlag(fs, &cfg.Jobs.RecordMaxBytes, "job-records-max-bytes", "HOOKHOST_JOB_RECORDS_MAX_BYTES", cfg.Jobs.RecordMaxBytes, "largest total size of ended jobs' records, the oldest pruned first with their queue rows (0: no bound)")
 	durationFlag(fs, &cfg.Jobs.BatchDelay, "job-batch-delay", "HOOKHOST_JOB_BATCH_DELAY", cfg.Jobs.BatchDelay, "how long concurrent job inserts are collected into one transaction")
+	intFlag(fs, &cfg.Jobs.CallbackWorkers, "callback-workers", "HOOKHOST_CALLBACK_WORKERS", cfg.Jobs.CallbackWorkers, "job completion callbacks, subscription deliveries and upstream subscription requests this process sends at once (1 to 1000); a quarter of them, at least one, go to one receiver's scheme, host and port at a time once a request to it got no answer, and one that stops answering fails fast until it answers again")
 	durationFlag(fs, &cfg.Jobs.RetryBackoff, "job-retry-backoff", "HOOKHOST_JOB_RETRY_BACKOFF", cfg.Jobs.RetryBackoff, "first retry delay of a failed job, doubling up to 5m")
 	durationFlag(fs, &cfg.ReadTimeout, "read-timeout", "HOOKHOST_READ_TIMEOUT", cfg.ReadTimeout, "listener read timeout (whole request)")
 	durationFlag(fs, &cfg.WriteTimeout, "write-timeout", "HOOKHOST_WRITE_TIMEOUT", cfg.WriteTimeout, "listener write timeout (whole response)")

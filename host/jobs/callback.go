@@ -236,7 +236,10 @@ func (w *callbackWorker) Work(ctx context.Context, job *river.Job[callbackArgs])
 	if err != nil {
 		return err
 	}
-	r := post(ctx, w.client(), a.URL, "job_"+a.JobID, secret, a.Payload)
+	r, err := w.q.sendGuarded(ctx, w.client(), a.URL, "job_"+a.JobID, secret, a.Payload)
+	if err != nil {
+		return err // a snooze: the destination is at its cap
+	}
 	last := job.Attempt >= job.MaxAttempts
 	switch r.outcome {
 	case sendDelivered:

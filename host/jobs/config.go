@@ -33,9 +33,6 @@ type Config struct {
 	// Upstream does the upstream subscription requests EnqueueUpstream
 	// queues (host/upstream). Optional: without it they are cancelled.
 	Upstream UpstreamFunc
-	// CallbackWorkers is how many completion callbacks are sent at once.
-	// Default 4.
-	CallbackWorkers int
 	// FetchCooldown is River's minimum time between two fetches. Default 1ms.
 	FetchCooldown time.Duration
 	// PruneInterval is how often this process prunes finished job records
@@ -128,9 +125,6 @@ func (c *Config) defaults() error {
 	if err := c.Settings.Validate(); err != nil {
 		return err
 	}
-	if c.CallbackWorkers == 0 {
-		c.CallbackWorkers = 4
-	}
 	if c.FetchCooldown == 0 {
 		c.FetchCooldown = time.Millisecond
 	}
@@ -164,8 +158,8 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.CallbackWorkers < 1 || c.BatchSize < 1 || c.PruneBatch < 1 {
-		return errors.New("jobs: CallbackWorkers, BatchSize and PruneBatch must be at least 1")
+	if c.BatchSize < 1 || c.PruneBatch < 1 {
+		return errors.New("jobs: BatchSize and PruneBatch must be at least 1")
 	}
 	return nil
 }

@@ -105,7 +105,9 @@
 // their events with Publish (webhook.request.rejected). Callbacks and
 // deliveries are River jobs of the callbacks' queue, sent by one function
 // (post): signed the Standard Webhooks way, through the outbound guard,
-// retried with backoff.
+// retried with backoff. Their workers (Settings.CallbackWorkers) are
+// guarded per destination: a cap on the sends in flight to one, and a
+// circuit breaker for one that stops answering (destinations.go).
 //
 // # Bytes
 //

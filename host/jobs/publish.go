@@ -235,7 +235,10 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if err != nil {
 		return err
 	}
-	r := post(ctx, w.client(), sub.URL, a.DeliveryID, sub.Secret, a.Payload)
+	r, err := w.q.sendGuarded(ctx, w.client(), sub.URL, a.DeliveryID, sub.Secret, a.Payload)
+	if err != nil {
+		return err // a snooze: the destination is at its cap
+	}
 	state, ret := DeliveryRetrying, error(nil)
 	switch r.outcome {
 	case sendDelivered:

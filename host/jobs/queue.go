@@ -87,6 +87,11 @@ type Queue struct {
 
 	// health is what Healthy reports, fed by both group commits.
 	health writeHealth
+
+	// dests cap the callbacks, deliveries and upstream requests in flight
+	// per suspect destination, and break the circuit of one that does not answer
+	// (destinations.go).
+	dests *destinations
 }
 
 // New migrates the queue's tables (River's and its own) and prepares the
@@ -97,7 +102,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	q := &Queue{cfg: cfg, db: cfg.DB, d: newSQLDialect(cfg.Dialect), log: cfg.Logger,
 		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}},
-		pub: publisher{in: make(chan published, publishBacklog), limit: rate.NewLimiter(rate.Limit(cfg.PublishRate), cfg.PublishBurst)}}
+		pub:   publisher{in: make(chan published, publishBacklog), limit: rate.NewLimiter(rate.Limit(cfg.PublishRate), cfg.PublishBurst)},
+		dests: newDestinations(perDestination(cfg.CallbackWorkers), cfg.Logger)}
 
 	var driver riverdriver.Driver[*sql.Tx]
 	switch cfg.Dialect {

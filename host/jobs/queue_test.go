@@ -102,8 +102,8 @@ func setupStopped(t *testing.T, kind testDB, run func(context.Context, *jobs.Att
 // b's runner.
 func (b *testBundle) config() jobs.Config {
 	settings := jobs.DefaultSettings()
-	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace = 2, 10*time.Millisecond, 5*time.Second
-	return jobs.Config{DB: b.db, Dialect: b.dialect, DatabaseURL: b.dsn, Runner: b.runner, Settings: settings, CallbackWorkers: 1,
+	settings.Workers, settings.RetryBackoff, settings.ShutdownGrace, settings.CallbackWorkers = 2, 10*time.Millisecond, 5*time.Second, 1
+	return jobs.Config{DB: b.db, Dialect: b.dialect, DatabaseURL: b.dsn, Runner: b.runner, Settings: settings,
 		OutcomeRetryBackoff: time.Millisecond, PruneInterval: -1, AllowPrivateRequests: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }

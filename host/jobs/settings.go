@@ -46,6 +46,12 @@ type Settings struct {
 	// BatchDelay is how long inserts and state writes are collected into
 	// one transaction (group commit).
 	BatchDelay time.Duration
+	// CallbackWorkers is how many completion callbacks, subscription
+	// deliveries and upstream subscription requests this process sends at
+	// once (when Workers is not 0); at most a quarter of them, and at
+	// least one, go to one suspect destination (one that stopped
+	// answering) at a time (destinations.go).
+	CallbackWorkers int
 }
 
 // DefaultSettings returns the defaults of Settings.
@@ -59,6 +65,7 @@ func DefaultSettings() Settings {
 		RecordMaxBytes:  256 << 20,
 		RetryBackoff:    time.Second,
 		BatchDelay:      time.Millisecond,
+		CallbackWorkers: 16,
 	}
 }
 
@@ -86,6 +93,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--job-retry-backoff %s: must be positive", s.RetryBackoff)
 	case s.BatchDelay < 0 || s.BatchDelay > time.Second:
 		return fmt.Errorf("--job-batch-delay %s: must be between 0 and 1s", s.BatchDelay)
+	case s.CallbackWorkers < 1 || s.CallbackWorkers > 1000:
+		return fmt.Errorf("--callback-workers %d: must be between 1 and 1000", s.CallbackWorkers)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,4 +328,117 @@ func TestPublish_RateLimited(t *testing.T) {
 	// Events nobody wants cost nothing, not even the rate.
 	require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventJobFailed}))
 	require.Equal(t, int64(1), q.PublishDropped())
+}
+
+// TestSubscription_HungReceiverDoesNotStarveOthers (review "ssrf"): a
+// subscriber that takes connections and never answers must not hold the
+// callback workers every other receiver needs. Until one of its requests
+// times out it looks healthy, and its deliveries may take all 4 workers
+// for that first timeout wave (10 s); from its first timeout on it is
+// suspect, its deliveries go one at a time (a quarter of 4 workers) and
+// the rest are snoozed, so a healthy subscriber's deliveries of the same
+// events, and a job's completion callback, all arrive while the hung
+// receiver holds its one capped request, before a second wave. Without the
+// cap per destination, every retry of the hung receiver's deliveries took
+// the workers again, wave after wave: 3 of 12 deliveries had arrived
+// after 5 s, and the rest waited for further timeouts.
+func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
+			c.RetryBackoff = time.Millisecond
+			c.CallbackWorkers = 4
+		})
+		var held, abandoned atomic.Int32
+		release := make(chan struct{})
+		hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			held.Add(1)
+			// Read first: the server sees the connection close only then.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				abandoned.Add(1) // the sender gave up: its timeout
+			}
+		}))
+		t.Cleanup(hung.Close)
+		t.Cleanup(func() { close(release) })
+		healthy, callback := newRecorder(t, nil), newRecorder(t, nil)
+		ev := []string{jobs.EventWebhookRequestRejected}
+		require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: hung.URL + "/hung", Events: ev}))
+		require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: healthy.URL + "/ok", Events: ev}))
+		const events = 12
+		for range events {
+			require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventWebhookRequestRejected, WebhookID: "w"}))
+		}
+		req := request()
+		req.Options.CallbackURL = callback.URL + "/done"
+		_, err := q.Enqueue(bundle.ctx, req)
+		require.NoError(t, err)
+
+		// Until every healthy request arrived, at most the first wave of
+		// hung requests (one per worker) may have timed out (a minute
+		// bounds the loop should the sender hang).
+		const workers = 4
+		for end := time.Now().Add(time.Minute); len(healthy.requests()) < events || len(callback.requests()) < 1; {
+			require.LessOrEqual(t, abandoned.Load(), int32(workers), "more than one wave of requests to the hung receiver "+
+				"timed out before the others arrived: %d of %d deliveries, %d of 1 callbacks",
+				len(healthy.requests()), events, len(callback.requests()))
+			require.True(t, time.Now().Before(end), "the healthy receivers never got their requests")
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.LessOrEqual(t, held.Load(), int32(workers+1),
+			"the hung receiver got at most the first wave and then one request, the cap of 4 workers")
+	})
+}
+
+// TestSubscription_BurstToOneHealthyReceiverIsNotCapped (review "revcb"):
+// a receiver that answers is never capped, however many deliveries are
+// queued to it: a burst of 100 to one receiver may use every callback
+// worker, and no attempt is snoozed (with the cap, the snoozed attempts waited
+// for River's next poll, and the burst took 30 times as long on SQLite).
+func TestSubscription_BurstToOneHealthyReceiverIsNotCapped(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, kind testDB) {
+		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
+			c.CallbackWorkers = jobs.DefaultSettings().CallbackWorkers
+			c.PublishRate, c.PublishBurst = 1e6, 1e6
+		})
+		var got atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(10 * time.Millisecond)
+			got.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(srv.Close)
+		require.NoError(t, q.Subscribe(bundle.ctx, &jobs.Subscription{URL: srv.URL + "/x", Events: []string{jobs.EventWebhookRequestRejected}}))
+		const events = 100
+		for range events {
+			require.NoError(t, q.Publish(jobs.Publication{Type: jobs.EventWebhookRequestRejected, WebhookID: "w"}))
+		}
+		for end := time.Now().Add(time.Minute); got.Load() < events; {
+			require.True(t, time.Now().Before(end), "%d of %d deliveries arrived", got.Load(), events)
+			time.Sleep(10 * time.Millisecond)
+		}
+		query := `SELECT metadata FROM river_job`
+		if kind.name == "SQLite" {
+			query = `SELECT json(metadata) FROM river_job`
+		}
+		rows, err := bundle.db.Query(query)
+		require.NoError(t, err)
+		defer rows.Close()
+		jobsSeen := 0
+		for rows.Next() {
+			var raw []byte
+			require.NoError(t, rows.Scan(&raw))
+			var m struct {
+				Snoozes int `json:"snoozes"`
+			}
+			require.NoError(t, json.Unmarshal(raw, &m))
+			require.Zero(t, m.Snoozes, "a delivery to a receiver that answers was snoozed")
+			jobsSeen++
+		}
+		require.NoError(t, rows.Err())
+		require.GreaterOrEqual(t, jobsSeen, events)
+	})
 }

@@ -57,8 +57,24 @@ func (w *upstreamWorker) Work(ctx context.Context, job *river.Job[upstreamArgs])
 	if w.q.cfg.Upstream == nil {
 		return river.JobCancel(errors.New("upstream subscriptions are not running"))
 	}
+	// Upstream requests go to hosts this package does not see: they share
+	// one destination, capped once an attempt failed, without a breaker
+	// (destinations.go).
+	adm := w.q.dests.acquire(upstreamDestination, w.Timeout(job))
+	if adm.verdict == sendLater {
+		return river.JobSnooze(busySnooze(time.Now(), adm.retry))
+	}
+	got, why := answerNone, ""
+	defer func() { w.q.dests.release(adm.ticket, got, why) }()
 	last := job.Attempt >= job.MaxAttempts
-	if err := w.q.cfg.Upstream(ctx, job.Args.ID, job.Attempt, last); err != nil {
+	err := w.q.cfg.Upstream(ctx, job.Args.ID, job.Attempt, last)
+	switch {
+	case err == nil:
+		got = answerGot
+	case ctx.Err() == nil:
+		got, why = answerMissing, err.Error()
+	}
+	if err != nil {
 		if last {
 			return river.JobCancel(err)
 		}
