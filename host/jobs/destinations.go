@@ -164,20 +164,23 @@ func (a admission) reason() string {
 type ticket struct {
 	key   string // "" when the send was not gated
 	probe bool   // the breaker's probe
-	// due is when the send must have ended: its start plus its timeout.
-	due time.Time
+	// start is when the send started, due when it must have ended: its
+	// start plus its timeout.
+	start, due time.Time
 }
 
 // destination is what a process remembers of one destination.
 type destination struct {
 	inFlight int
-	// due are the ends due of the sends in flight (ticket.due), in no
+	// sends are the sends in flight (their tickets' start and due), in no
 	// order.
-	due []time.Time
+	sends []ticket
 	// failures counts the sends in a row that got no answer, and last says
-	// why the latest of them failed.
+	// why the latest of them failed; missed is when the latest send that
+	// got none ended.
 	failures int
 	last     string
+	missed   time.Time
 	// trips counts the times in a row the breaker opened (1 at the first,
 	// one more for each probe that failed); until is when the open breaker
 	// lets a probe go.
@@ -192,23 +195,39 @@ type destination struct {
 func (d *destination) open() bool { return d.trips > 0 }
 
 // suspect reports whether the destination is capped: a send to it got no
-// answer, and none got one since.
-func (d *destination) suspect() bool { return d.failures > 0 }
+// answer and none got one since, or a send still in flight started
+// before the latest that got none ended (an answer from another path of
+// the same host does not lift the cap while sends that may hang as that
+// one did still hold workers).
+func (d *destination) suspect() bool {
+	if d.failures > 0 {
+		return true
+	}
+	if d.missed.IsZero() {
+		return false
+	}
+	for _, t := range d.sends {
+		if !t.start.After(d.missed) {
+			return true
+		}
+	}
+	return false
+}
 
-// take records a send in flight that must end by due.
+// take records a send in flight.
 func (d *destination) take(t ticket) ticket {
 	d.inFlight++
-	d.due = append(d.due, t.due)
+	d.sends = append(d.sends, t)
 	return t
 }
 
 // free forgets the send in flight t.
 func (d *destination) free(t ticket) {
 	d.inFlight--
-	for i, due := range d.due {
-		if due.Equal(t.due) {
-			d.due[i] = d.due[len(d.due)-1]
-			d.due = d.due[:len(d.due)-1]
+	for i, s := range d.sends {
+		if s.start.Equal(t.start) && s.due.Equal(t.due) {
+			d.sends[i] = d.sends[len(d.sends)-1]
+			d.sends = d.sends[:len(d.sends)-1]
 			break
 		}
 	}
@@ -218,9 +237,9 @@ func (d *destination) free(t ticket) {
 // the sends in flight.
 func (d *destination) nextFree() time.Time {
 	var first time.Time
-	for _, due := range d.due {
-		if first.IsZero() || due.Before(first) {
-			first = due
+	for _, t := range d.sends {
+		if first.IsZero() || t.due.Before(first) {
+			first = t.due
 		}
 	}
 	return first
@@ -262,12 +281,14 @@ func (ds *destinations) acquire(key string, timeout time.Duration) admission {
 		}
 		// The cooling period is over: this send is the probe.
 		d.probing = true
-		return admission{verdict: sendNow, ticket: d.take(ticket{key: key, probe: true, due: ds.now().Add(timeout)})}
+		now := ds.now()
+		return admission{verdict: sendNow, ticket: d.take(ticket{key: key, probe: true, start: now, due: now.Add(timeout)})}
 	}
 	if d.suspect() && d.inFlight >= ds.cap {
 		return admission{verdict: sendLater, key: key, retry: d.nextFree()}
 	}
-	return admission{verdict: sendNow, ticket: d.take(ticket{key: key, due: ds.now().Add(timeout)})}
+	now := ds.now()
+	return admission{verdict: sendNow, ticket: d.take(ticket{key: key, start: now, due: now.Add(timeout)})}
 }
 
 // release ends the send of t, which got a; why says why it failed
@@ -292,7 +313,7 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 		closed = d.open()
 		d.failures, d.last, d.trips = 0, "", 0
 	case answerMissing:
-		d.failures, d.last = d.failures+1, why
+		d.failures, d.last, d.missed = d.failures+1, why, ds.now()
 		switch {
 		case t.probe && d.open():
 			d.trips++
@@ -304,7 +325,7 @@ func (ds *destinations) release(t ticket, a answer, why string) {
 		}
 	}
 	if d.inFlight == 0 && d.failures == 0 {
-		delete(ds.m, t.key) // nothing to remember
+		delete(ds.m, t.key) // nothing to remember (missed matters only while sends are in flight)
 	}
 	ds.mu.Unlock()
 	switch {
@@ -385,8 +406,16 @@ func answerOf(ctx context.Context, r sent) answer {
 	switch {
 	case r.code != 0:
 		return answerGot
-	case r.outcome == sendFailed && ctx.Err() == nil:
+	case r.outcome == sendFailed && !stoppedHere(ctx):
 		return answerMissing
 	}
 	return answerNone
+}
+
+// stoppedHere reports whether ctx, a send's job's, was cancelled by this
+// process (its shutdown): a send it cut short tells nothing of its
+// receiver. The job's own deadline passing does: the receiver did not
+// answer within it.
+func stoppedHere(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 )
 
@@ -483,4 +485,69 @@ func TestDestinations_LogsOpenAndClose(t *testing.T) {
 	require.Equal(t, `level=WARN msg="a receiver does not answer; requests to it fail at once until it answers a probe" `+
 		`destination=http://a:80 failures=5 error="i/o timeout" probe_at=2026-01-02T03:04:15.000Z`+"\n"+
 		`level=INFO msg="a receiver answers again; requests to it are sent again" destination=http://a:80`+"\n", buf.String())
+}
+
+// TestDestinations_AnswerDoesNotLiftTheCapWhileOthersHang: a host with a
+// path that hangs and one that answers (one destination: scheme, host and
+// port) stays capped after an answer while sends that started before the
+// latest no-answer are still in flight; once they ended, it is not (review
+// revcb2).
+func TestDestinations_AnswerDoesNotLiftTheCapWhileOthersHang(t *testing.T) {
+	c := newFakeClock()
+	ds := testDestinations(1, c)
+	const a = "http://a.example:80"
+	var hung []ticket
+	for range 4 { // the first wave, to a healthy destination
+		adm := ds.acquire(a, sendTimeout)
+		require.Equal(t, sendNow, adm.verdict)
+		hung = append(hung, adm.ticket)
+	}
+	fast := ds.acquire(a, sendTimeout)
+	require.Equal(t, sendNow, fast.verdict)
+	ds.release(hung[0], answerMissing, "timeout") // suspect
+	require.Equal(t, sendLater, ds.acquire(a, sendTimeout).verdict)
+	ds.release(fast.ticket, answerGot, "") // the other path answered
+	for range 16 {
+		require.Equal(t, sendLater, ds.acquire(a, sendTimeout).verdict, "3 sends that may hang are still in flight")
+	}
+	for _, tk := range hung[1:] {
+		ds.release(tk, answerGot, "")
+	}
+	require.Equal(t, sendNow, ds.acquire(a, sendTimeout).verdict, "nothing in flight from before the no-answer")
+}
+
+// TestUpstream_DeadlineIsNoAnswer: an upstream request that hangs until
+// the attempt's own deadline (RescueAfter, which may pass before the
+// client's timeout) makes the upstream destination suspect; a shutdown's
+// cancellation does not (review revcb2).
+func TestUpstream_DeadlineIsNoAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		ctx     func() (context.Context, context.CancelFunc)
+		suspect bool
+	}{
+		{"Deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		}, true},
+		{"Shutdown", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &Queue{dests: newDestinations(1, quietLogger())}
+			q.cfg.RescueAfter = 20 * time.Second
+			q.cfg.Upstream = func(ctx context.Context, id string, attempt int, last bool) error {
+				<-ctx.Done() // the upstream never answers
+				return ctx.Err()
+			}
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			job := &river.Job[upstreamArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5}, Args: upstreamArgs{ID: "x"}}
+			require.Error(t, (&upstreamWorker{q: q}).Work(ctx, job))
+			d := q.dests.m[upstreamDestination]
+			require.Equal(t, tt.suspect, d != nil && d.suspect())
+		})
+	}
 }

@@ -71,7 +71,9 @@ func (w *upstreamWorker) Work(ctx context.Context, job *river.Job[upstreamArgs])
 	switch {
 	case err == nil:
 		got = answerGot
-	case ctx.Err() == nil:
+	case !stoppedHere(ctx):
+		// A deadline counts as no answer: the job's own (RescueAfter, 20
+		// s by default) may pass before the client's timeout does.
 		got, why = answerMissing, err.Error()
 	}
 	if err != nil {
