@@ -150,3 +150,10 @@ func TestFrameConn_LengthAlone(t *testing.T) {
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2*frameChunk))
 }
+
+// read reads the next frame and decodes it with decode, which copies
+// what it keeps (the buffer is reused): readFrame without ownership, as
+// the tests read frames.
+func (f *frameConn) read(decode func([]byte) error) error {
+	return f.readFrame(false, false, func(b []byte, _ bool) error { return decode(b) })
+}

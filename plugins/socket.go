@@ -106,11 +106,6 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 	return err
 }
 
-// read reads the next frame and decodes it with decode, which copies
-// what it keeps (the buffer is reused).
-func (f *frameConn) read(decode func([]byte) error) error {
-	return f.readFrame(false, false, func(b []byte, _ bool) error { return decode(b) })
-}
 
 // ownedFrame is the largest frame readFrame reads into a buffer of its
 // own, for its decoder to keep: frames of runs of the size of the guide's
