@@ -106,7 +106,6 @@ func (f *frameConn) write(appendMsg func([]byte) []byte) error {
 	return err
 }
 
-
 // ownedFrame is the largest frame readFrame reads into a buffer of its
 // own, for its decoder to keep: frames of runs of the size of the guide's
 // are a few KiB, and a run that its extension keeps long (or a cache that
