@@ -67,9 +67,12 @@ type Config struct {
 	// BodyLimit; bodies of at most 16 KiB not at all). A body the bound
 	// cannot hold gets 503 with Retry-After before its buffer is allocated.
 	// Chunked bodies hold at most half of it (or one body at BodyLimit),
-	// so that Content-Length bodies keep the other half. Every request
-	// counts, whatever its token; with AdminListen, the admin listener has
-	// a budget of its own besides, min(64 MiB, BodyMemory). Default
+	// so that Content-Length bodies keep the other half. Only bodies a
+	// route reads are held (a known webhook's, the admin API's); one
+	// client holds at most an eighth of it (see TrustedProxies), the admin
+	// API on the webhook port a quarter. Every request counts, whatever
+	// its admin token; with AdminListen, the admin listener has a budget
+	// of its own besides, min(64 MiB, BodyMemory). Default
 	// DefaultBodyMemory (256 MiB); at least the buffer of a body at
 	// BodyLimit.
 	BodyMemory int
