@@ -1,9 +1,12 @@
 package host
 
 import (
+	"crypto/tls"
 	"math/bits"
+	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -39,6 +42,15 @@ const sweepEvery = time.Second
 // sweepGrace is the time past the read timeout after which a hold still
 // receiving its body is an orphan: the read has surely ended by then.
 const sweepGrace = time.Second
+
+// minBodyRate and bodyRateGrace are the pace a held body must keep once
+// the budget is full: after bodyRateGrace from its head, 64 KiB a second
+// on average (512 kbit/s), or its hold is dropped for a new body (see
+// bodyBudget).
+const (
+	minBodyRate   = 64 << 10
+	bodyRateGrace = 5 * time.Second
+)
 
 // The shares of a budget that some holds may take at most, as divisors of
 // the budget (each share is at least one body of the size asked, so that
@@ -111,7 +123,12 @@ func bodyBuffer(n int) int64 {
 // before any token is checked, holds at most its own share (a quarter).
 // Clients that know a token from many addresses can still fill the
 // budget: it bounds memory, it cannot tell them from a burst of genuine
-// uploads.
+// uploads. But they must send their bodies to keep them held: when a
+// body does not fit, the sweep also drops the holds whose bodies arrive
+// slower than minBodyRate past bodyRateGrace from their heads (the bytes
+// read from their connections, see bodyConn), and their reads end at once
+// (408, the connection closed). Before, two bytes held a body for the
+// whole read timeout; a slow body is not cut while there is room.
 //
 // The budget never looks at a request's credentials: whether a body is
 // held or refused does not depend on its Authorization header, so neither
@@ -135,6 +152,11 @@ type bodyBudget struct {
 	holds     map[*fasthttp.RequestHeader]*bodyHold
 	lastSweep time.Time
 	orphans   int64
+	slow      int64
+
+	// rate and grace are minBodyRate and bodyRateGrace (tests change them).
+	rate  int64
+	grace time.Duration
 }
 
 // bodyRoute is what the route of a request takes, as the server's
@@ -164,6 +186,9 @@ type bodyClaim struct {
 	route bodyRoute
 	// client is the client's address, an IPv6 one's /64 (see bodyClient).
 	client netip.Prefix
+	// conn is the request's connection, nil when it is no bodyConn (the
+	// apps' tests): its body is then never found slow.
+	conn *bodyConn
 }
 
 // bodyRefusal is why the budget did not hold a body.
@@ -192,6 +217,13 @@ type bodyHold struct {
 	admin bool
 	// client is the client the hold is counted to.
 	client netip.Prefix
+	// conn, want, read and since tell how the body arrives: the bytes read
+	// from conn since its head (read then), of the want announced (the
+	// body limit for a chunked one), and when the head came.
+	conn  *bodyConn
+	want  int64
+	read  int64
+	since time.Time
 	// refused is set when the budget did not hold the body: fasthttp was
 	// told to refuse it past smallBody bytes, and the refusal says why.
 	refused bodyRefusal
@@ -205,7 +237,7 @@ type bodyHold struct {
 // read timeout read.
 func newBodyBudget(max int, read time.Duration) *bodyBudget {
 	return &bodyBudget{max: int64(max), read: read, now: time.Now, clients: map[netip.Prefix]int64{},
-		holds: map[*fasthttp.RequestHeader]*bodyHold{}}
+		holds: map[*fasthttp.RequestHeader]*bodyHold{}, rate: minBodyRate, grace: bodyRateGrace}
 }
 
 // adminBodyBudget returns the budget of the admin listener for a server
@@ -244,7 +276,12 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, claim func(*fas
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropLocked(h)
-	hold := &bodyHold{chunked: chunked, admin: cl.route == routeAdmin, client: cl.client, expires: b.now().Add(b.read + sweepGrace)}
+	now := b.now()
+	hold := &bodyHold{chunked: chunked, admin: cl.route == routeAdmin, client: cl.client, conn: cl.conn, want: int64(want),
+		since: now, expires: now.Add(b.read + sweepGrace)}
+	if cl.conn != nil {
+		hold.read = cl.conn.read.Load()
+	}
 	b.holds[h] = hold
 	switch cl.route {
 	case routeNoWebhook:
@@ -270,8 +307,9 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, claim func(*fas
 }
 
 // fitsLocked reports why size more bytes for hold do not fit (in its
-// shares too), or notRefused, looking for orphaned holds first when they
-// do not (at most once per sweepEvery).
+// shares too), or notRefused, looking first when they do not (at most
+// once per sweepEvery) for orphaned holds and for holds whose bodies
+// arrive too slowly, whose reads it ends.
 func (b *bodyBudget) fitsLocked(size int64, hold *bodyHold) bodyRefusal {
 	why := b.roomLocked(size, hold)
 	if why == notRefused {
@@ -283,12 +321,33 @@ func (b *bodyBudget) fitsLocked(size int64, hold *bodyHold) bodyRefusal {
 	}
 	b.lastSweep = now
 	for h, held := range b.holds {
-		if !held.handling && now.After(held.expires) {
+		switch {
+		case held.handling:
+		case now.After(held.expires):
 			b.dropLocked(h)
 			b.orphans++
+		case held.bytes > 0 && held.conn != nil &&
+			bodyBehind(held.conn.read.Load()-held.read, held.want, now.Sub(held.since), b.grace, b.rate):
+			// The read fails at once (a deadline past), and fasthttp
+			// answers 408 and closes the connection; the buffer is the
+			// collector's by then.
+			_ = held.conn.SetReadDeadline(time.Unix(1, 0))
+			b.dropLocked(h)
+			b.slow++
 		}
 	}
 	return b.roomLocked(size, hold)
+}
+
+// bodyBehind reports whether a body of want bytes, of which received
+// have arrived within elapsed of its head, is behind a pace of rate bytes
+// a second past grace.
+func bodyBehind(received, want int64, elapsed, grace time.Duration, rate int64) bool {
+	if elapsed <= grace {
+		return false
+	}
+	due := min(want, int64((elapsed-grace).Seconds()*float64(rate)))
+	return received < due
 }
 
 // roomLocked reports why size more bytes for hold do not fit, or
@@ -371,13 +430,15 @@ type bodyBudgetStats struct {
 	Admin   int64 // of Used, bytes held in the admin share
 	Holds   int   // requests held or refused, not yet ended
 	Orphans int64 // holds dropped by a sweep since start
+	Slow    int64 // holds dropped by a sweep for a slow body since start
 }
 
 // stats reports what the budget holds now.
 func (b *bodyBudget) stats() bodyBudgetStats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return bodyBudgetStats{Used: b.used, Chunked: b.chunked, Admin: b.admin, Holds: len(b.holds), Orphans: b.orphans}
+	return bodyBudgetStats{Used: b.used, Chunked: b.chunked, Admin: b.admin, Holds: len(b.holds), Orphans: b.orphans,
+		Slow: b.slow}
 }
 
 // clientUsed reports the bytes held for client now.
@@ -385,4 +446,41 @@ func (b *bodyBudget) clientUsed(client netip.Prefix) int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.clients[client]
+}
+
+// bodyConn is a connection that counts the bytes read from it, so that the
+// body budget can tell a body that arrives from one that does not. The
+// server's listeners hand them out under TLS (see bodyListener).
+type bodyConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+// Read reads from the connection and counts what it read.
+func (c *bodyConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// bodyListener wraps a listener's connections in bodyConns.
+type bodyListener struct{ net.Listener }
+
+// Accept returns the next connection as a bodyConn.
+func (l bodyListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &bodyConn{Conn: c}, nil
+}
+
+// bodyConnOf returns the bodyConn that c is or that carries c (a TLS
+// connection's), or nil.
+func bodyConnOf(c net.Conn) *bodyConn {
+	if t, ok := c.(*tls.Conn); ok {
+		c = t.NetConn()
+	}
+	bc, _ := c.(*bodyConn)
+	return bc
 }

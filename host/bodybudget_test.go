@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,6 +348,100 @@ func TestServer_BodyMemoryPerPeer(t *testing.T) {
 	require.Equal(t, int64(limit), b.srv.bodies.clientUsed(netip.MustParsePrefix("127.0.0.2/32")))
 	st, body := upload(t, addr, path, limit)
 	require.Equal(t, http.StatusOK, st, "another peer's body: %s", body)
+}
+
+// TestBodyBehind checks the pace a held body must keep once the budget is
+// full: nothing within the grace, then minBodyRate on average, never more
+// than the body.
+func TestBodyBehind(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	tests := []struct {
+		name           string
+		received, want int64
+		elapsed        time.Duration
+		behind         bool
+	}{
+		{name: "NothingWithinTheGrace", received: 0, want: limit, elapsed: bodyRateGrace},
+		{name: "NothingPastIt", received: 2, want: limit, elapsed: bodyRateGrace + time.Second, behind: true},
+		{name: "AtThePace", received: 4 * minBodyRate, want: limit, elapsed: bodyRateGrace + 4*time.Second},
+		{name: "JustBehindThePace", received: 4*minBodyRate - 1, want: limit, elapsed: bodyRateGrace + 4*time.Second, behind: true},
+		{name: "WholeBodyIsEnough", received: 100_000, want: 100_000, elapsed: time.Hour},
+		{name: "ShortOfASmallBody", received: 99_999, want: 100_000, elapsed: time.Hour, behind: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.behind, bodyBehind(tt.received, tt.want, tt.elapsed, bodyRateGrace, minBodyRate))
+		})
+	}
+}
+
+// TestBodyConnOf checks that the budget finds the counting connection
+// under TLS, where fasthttp's connection is the TLS one.
+func TestBodyConnOf(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	bc := &bodyConn{Conn: a}
+	require.Same(t, bc, bodyConnOf(bc))
+	require.Same(t, bc, bodyConnOf(tls.Server(bc, &tls.Config{})))
+	require.Nil(t, bodyConnOf(b))
+}
+
+// TestServer_BodyMemorySlowBodiesGiveWay fills the budget with a body
+// that does not come (its head and two bytes) and one that comes at a
+// pace, then, the budget's clock past the grace, asks for room for a third:
+// the body that does not come is dropped for it (408, its connection
+// closed), the one that comes is not, and both others are served. Before,
+// the third got 503 until the read timeout ended the first.
+func TestServer_BodyMemorySlowBodiesGiveWay(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	b := setup(t, func(c *Config) {
+		c.BodyLimit, c.BodyMemory, c.ReadTimeout = limit, 2*limit, time.Minute
+		c.TrustedProxies = testProxies
+	})
+	b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+	_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+	var clock atomic.Int64 // the budget's, in seconds
+	clock.Store(1_000_000)
+	b.srv.bodies.now = func() time.Time { return time.Unix(clock.Load(), 0) }
+	addr := serveTest(t, b)
+	path := "/webhooks/" + tok
+	atLimit := "Content-Length: " + strconv.Itoa(limit) + "\r\n"
+
+	idle := sendHead(t, addr, path, forwardedFor(0)+atLimit, "ab")
+	half := strings.Repeat("x", limit/2)
+	steady := sendHead(t, addr, path, forwardedFor(1)+atLimit, half)
+	waitFor(t, func() bool { return b.srv.bodies.stats().Used == 2*limit }, "both bodies are held")
+	steadyClient := netip.MustParsePrefix("198.18.0.1/32")
+	waitFor(t, func() bool {
+		bb := b.srv.bodies
+		bb.mu.Lock()
+		defer bb.mu.Unlock()
+		for _, hold := range bb.holds {
+			// Less what the server read with the head, at most its buffer.
+			if hold.client == steadyClient && hold.conn.read.Load()-hold.read >= limit/2-16<<10 {
+				return true
+			}
+		}
+		return false
+	}, "the server has read the half sent")
+	// Four seconds past the grace, at a pace of 256 KiB: the half sent is
+	// ahead of it, the two bytes behind.
+	clock.Add(int64((bodyRateGrace + 4*time.Second) / time.Second))
+
+	st, body := upload(t, addr, path, limit)
+	require.Equal(t, http.StatusOK, st, "a body from another client: %s", body)
+	resp, _ := readAnswer(t, idle)
+	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode, "the body that does not come is dropped")
+	require.Equal(t, bodyBudgetStats{Used: limit, Holds: 1, Slow: 1}, b.srv.bodies.stats(), "the body that comes is held")
+	_, err := io.WriteString(steady, half)
+	require.NoError(t, err)
+	resp, body = readAnswer(t, steady)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	waitBudgetEmpty(t, b.srv.bodies)
 }
 
 // TestBodyBudget_TokenChangesNothing fills a budget and admits a head

@@ -127,7 +127,8 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 	// will read it and whose it is: see bodyClaim.
 	claim := func(h *fasthttp.RequestHeader) bodyClaim {
 		fctx := requestCtx(h)
-		return bodyClaim{route: s.bodyRoute(fctx, webhooks, admin), client: bodyClient(fctx.RemoteAddr(), h, s.cfg.TrustedProxies)}
+		return bodyClaim{route: s.bodyRoute(fctx, webhooks, admin), client: bodyClient(fctx.RemoteAddr(), h, s.cfg.TrustedProxies),
+			conn: bodyConnOf(fctx.Conn())}
 	}
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		return bodies.admit(h, limit, claim)

@@ -70,9 +70,10 @@ type Config struct {
 	// so that Content-Length bodies keep the other half. Only bodies a
 	// route reads are held (a known webhook's, the admin API's); one
 	// client holds at most an eighth of it (see TrustedProxies), the admin
-	// API on the webhook port a quarter. Every request counts, whatever
-	// its admin token; with AdminListen, the admin listener has a budget
-	// of its own besides, min(64 MiB, BodyMemory). Default
+	// API on the webhook port a quarter; while it is full, bodies that
+	// arrive slower than 64 KiB/s past 5 s give way. Every request counts,
+	// whatever its admin token; with AdminListen, the admin listener has a
+	// budget of its own besides, min(64 MiB, BodyMemory). Default
 	// DefaultBodyMemory (256 MiB); at least the buffer of a body at
 	// BodyLimit.
 	BodyMemory int

@@ -480,7 +480,8 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	guard := s.guard
 	serve := func(app *fiber.App, ln net.Listener, clientAuth bool) (net.Listener, error) {
-		ln, err := s.cfg.wrapTLS(ln, clientAuth)
+		// Under TLS, the bytes read count as they arrive (see bodyConn).
+		ln, err := s.cfg.wrapTLS(bodyListener{ln}, clientAuth)
 		if err != nil {
 			return nil, err
 		}
