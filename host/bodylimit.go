@@ -43,11 +43,12 @@ import (
 // admin token. A body over 16 KiB that no route would read is refused
 // alike, before its buffer: 404 (cause unknown_token) on a webhook route
 // whose token names no webhook, as handle answers it; 413 (cause
-// body_size) on any other path but the admin API's. An admin request from a client that the admin API's
-// failed-authentication throttle holds gets the throttle's 429 (cause
-// admin_auth) before its body with Expect: 100-continue, and in place of
-// the 503, whatever its token, as the admin API answers it; a refusal is
-// not counted as a failed authentication (it checked no token).
+// body_size) on any other path but the admin API's. An admin request from
+// a client that the admin API's failed-authentication throttle holds gets
+// the throttle's 429 (cause admin_auth) before its body with Expect:
+// 100-continue, and in place of the 503, whatever its token, as the admin
+// API answers it; a refusal is not counted as a failed authentication (it
+// checked no token).
 //
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
