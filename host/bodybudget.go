@@ -124,11 +124,13 @@ func bodyBuffer(n int) int64 {
 // Clients that know a token from many addresses can still fill the
 // budget: it bounds memory, it cannot tell them from a burst of genuine
 // uploads. But they must send their bodies to keep them held: when a
-// body does not fit, the sweep also drops the holds whose bodies arrive
-// slower than minBodyRate past bodyRateGrace from their heads (the bytes
-// read from their connections, see bodyConn), and their reads end at once
-// (408, the connection closed). Before, two bytes held a body for the
-// whole read timeout; a slow body is not cut while there is room.
+// body does not fit in the budget (or in the chunked or admin share it
+// draws from), as many holds as make room for it are dropped among those
+// whose bodies arrive slower than minBodyRate past bodyRateGrace from
+// their heads (the bytes read from their connections, see bodyConn), and
+// their reads end at once (408, the connection closed). Before, two bytes
+// held a body for the whole read timeout. A slow body is not cut while
+// there is room, nor for a body refused by its own client's share.
 //
 // The budget never looks at a request's credentials: whether a body is
 // held or refused does not depend on its Authorization header, so neither
@@ -153,6 +155,9 @@ type bodyBudget struct {
 	lastSweep time.Time
 	orphans   int64
 	slow      int64
+	// slowHolds are the holds the last sweep found slow, which a body
+	// that does not fit may cut (see cutSlowLocked).
+	slowHolds []slowHold
 
 	// rate and grace are minBodyRate and bodyRateGrace (tests change them).
 	rate  int64
@@ -307,36 +312,94 @@ func (b *bodyBudget) admit(h *fasthttp.RequestHeader, limit int, claim func(*fas
 }
 
 // fitsLocked reports why size more bytes for hold do not fit (in its
-// shares too), or notRefused, looking first when they do not (at most
-// once per sweepEvery) for orphaned holds and for holds whose bodies
-// arrive too slowly, whose reads it ends.
+// shares too), or notRefused. When they do not, it first drops orphaned
+// holds and finds the holds whose bodies arrive too slowly (both at most
+// once per sweepEvery, the holds being many); and when what refuses them
+// is the budget itself, or the chunked or admin share they draw from, and
+// not their client's share, it cuts as many of those slow holds, in that
+// budget or share, as make room for them, and no more (their reads end).
+// A client past its own share, or a budget with room, cuts no one.
 func (b *bodyBudget) fitsLocked(size int64, hold *bodyHold) bodyRefusal {
 	why := b.roomLocked(size, hold)
 	if why == notRefused {
 		return why
 	}
 	now := b.now()
-	if now.Sub(b.lastSweep) < sweepEvery {
-		return why
-	}
-	b.lastSweep = now
-	for h, held := range b.holds {
-		switch {
-		case held.handling:
-		case now.After(held.expires):
-			b.dropLocked(h)
-			b.orphans++
-		case held.bytes > 0 && held.conn != nil &&
-			bodyBehind(held.conn.read.Load()-held.read, held.want, now.Sub(held.since), b.grace, b.rate):
-			// The read fails at once (a deadline past), and fasthttp
-			// answers 408 and closes the connection; the buffer is the
-			// collector's by then.
-			_ = held.conn.SetReadDeadline(time.Unix(1, 0))
-			b.dropLocked(h)
-			b.slow++
+	if now.Sub(b.lastSweep) >= sweepEvery {
+		b.lastSweep = now
+		b.slowHolds = b.slowHolds[:0]
+		for h, held := range b.holds {
+			switch {
+			case held.handling:
+			case now.After(held.expires):
+				b.dropLocked(h)
+				b.orphans++
+			case b.behindLocked(held, now):
+				b.slowHolds = append(b.slowHolds, slowHold{h, held})
+			}
 		}
+		why = b.roomLocked(size, hold)
 	}
-	return b.roomLocked(size, hold)
+	if why == refusedFull {
+		b.cutSlowLocked(size, hold, now)
+		why = b.roomLocked(size, hold)
+	}
+	return why
+}
+
+// slowHold is a hold whose body the last sweep found behind the pace, and
+// the header it was held for.
+type slowHold struct {
+	h    *fasthttp.RequestHeader
+	hold *bodyHold
+}
+
+// behindLocked reports whether held's body arrives slower than the
+// budget's pace: only a held body read from a bodyConn can be.
+func (b *bodyBudget) behindLocked(held *bodyHold, now time.Time) bool {
+	return !held.handling && held.bytes > 0 && held.conn != nil &&
+		bodyBehind(held.conn.read.Load()-held.read, held.want, now.Sub(held.since), b.grace, b.rate)
+}
+
+// cutSlowLocked cuts slow holds (found by the last sweep, and still held
+// and slow) until size more bytes for hold fit in the budget and in the
+// chunked and admin shares they draw from, counting only the holds that
+// free what is short; it cuts none unless they would then fit. A cut
+// hold's read fails at once (a deadline past), and fasthttp answers 408
+// and closes the connection; the buffer is the collector's by then.
+func (b *bodyBudget) cutSlowLocked(size int64, hold *bodyHold, now time.Time) {
+	share := func(div int64) int64 { return max(b.max/div, size) }
+	needPool := b.used + size - b.max
+	needChunked, needAdmin := int64(0), int64(0)
+	if hold.chunked {
+		needChunked = b.chunked + size - share(chunkedShare)
+	}
+	if hold.admin {
+		needAdmin = b.admin + size - share(adminShare)
+	}
+	// A hold frees what is short only if it is counted wherever something is.
+	var cut []slowHold
+	var freed int64
+	need := max(needPool, needChunked, needAdmin)
+	for _, sh := range b.slowHolds {
+		if freed >= need {
+			break
+		}
+		if b.holds[sh.h] != sh.hold || !b.behindLocked(sh.hold, now) ||
+			needChunked > 0 && !sh.hold.chunked || needAdmin > 0 && !sh.hold.admin {
+			continue
+		}
+		cut = append(cut, sh)
+		freed += sh.hold.bytes
+	}
+	if freed < need {
+		return // cutting them would not make room
+	}
+	for _, sh := range cut {
+		_ = sh.hold.conn.SetReadDeadline(time.Unix(1, 0))
+		b.dropLocked(sh.h)
+		b.slow++
+	}
 }
 
 // bodyBehind reports whether a body of want bytes, of which received

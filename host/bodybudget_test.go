@@ -1186,3 +1186,69 @@ func BenchmarkBodyBudget_HeaderReceived(b *testing.B) {
 		})
 	}
 }
+
+// TestBodyBudget_SlowCuts checks which slow holds a body that does not fit
+// cuts: none while the budget has room (a client past its own share cuts
+// no one else's), and while it is full only as many as make room, none
+// when they cannot. Before, any refusal (a client's share too) cut every
+// slow hold in the budget.
+func TestBodyBudget_SlowCuts(t *testing.T) {
+	t.Parallel()
+	const limit = 2 << 20
+	tests := []struct {
+		name    string
+		budget  int
+		slow    int  // slow holds of 1 MiB, from clients 0, 1, ...
+		steady  int  // holds of 1 MiB arriving on time, from the next clients
+		oneSelf bool // or all from the new body's client
+		peer    int  // the new body's client
+		length  int  // its Content-Length
+		want    bodyRefusal
+		wantCut int64
+	}{
+		{name: "OwnShareCutsNoOne", budget: 64 << 20, slow: 1, steady: 8, oneSelf: true, peer: 1, length: 1 << 20,
+			want: refusedClient},
+		{name: "RoomCutsNoOne", budget: 8 << 20, slow: 3, peer: 7, length: 1 << 20},
+		{name: "FullCutsOne", budget: 8 << 20, slow: 3, steady: 5, peer: 8, length: 1 << 20, wantCut: 1},
+		{name: "FullCutsAsManyAsNeeded", budget: 8 << 20, slow: 3, steady: 5, peer: 8, length: 2 << 20, wantCut: 2},
+		{name: "TooFewToMakeRoomCutsNoOne", budget: 8 << 20, slow: 1, steady: 7, peer: 8, length: 2 << 20,
+			want: refusedFull},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Unix(1_000_000, 0)
+			b := newBodyBudget(tt.budget, time.Minute)
+			b.now = func() time.Time { return now }
+			n := tt.slow + tt.steady
+			ctxs := make([]fasthttp.RequestCtx, n+1)
+			conns := make([]*bodyConn, n)
+			for i := range n {
+				p1, p2 := net.Pipe()
+				t.Cleanup(func() { p1.Close(); p2.Close() })
+				conns[i] = &bodyConn{Conn: p1}
+				peer := i
+				if tt.oneSelf && i >= tt.slow {
+					peer = tt.peer
+				}
+				ctxs[i].SetRemoteAddr(testPeer(peer))
+				ctxs[i].Request.Header.SetContentLength(1 << 20)
+				require.Zero(t, b.admit(&ctxs[i].Request.Header, limit, func(h *fasthttp.RequestHeader) bodyClaim {
+					return bodyClaim{route: routeBody, client: bodyClient(requestCtx(h).RemoteAddr(), h, nil), conn: conns[i]}
+				}).MaxRequestBodySize, "hold %d", i)
+			}
+			// 10 s in, the steady bodies have arrived at 128 KiB/s, the slow
+			// ones at 20 KiB/s.
+			now = now.Add(10 * time.Second)
+			for i := range n {
+				conns[i].read.Add(map[bool]int64{true: 200 << 10, false: 1280 << 10}[i < tt.slow])
+			}
+			h := &ctxs[n].Request.Header
+			ctxs[n].SetRemoteAddr(testPeer(tt.peer))
+			h.SetContentLength(tt.length)
+			b.admit(h, limit, claimAs(routeBody))
+			require.Equal(t, tt.want, b.refused(h))
+			require.Equal(t, tt.wantCut, b.stats().Slow, "slow holds cut")
+		})
+	}
+}
