@@ -56,7 +56,8 @@ const (
 // the budget (each share is at least one body of the size asked, so that
 // a budget of one body still holds one): chunked bodies, which may orphan,
 // half; the admin API on the webhook port, whose heads no token is checked
-// for (see bodyBudget), a quarter; one client, an eighth.
+// for (see bodyBudget), a quarter; one client, an eighth unless
+// --body-memory-per-client says otherwise (see Config.BodyMemoryPerClient).
 const (
 	chunkedShare = 2
 	adminShare   = 4
@@ -142,9 +143,12 @@ func bodyBuffer(n int) int64 {
 // port cannot starve the admin's uploads there. (Whether a webhook token
 // names a webhook, which the budget does look at, its 404 tells anyway.)
 type bodyBudget struct {
-	max  int64
-	read time.Duration // the read timeout, the longest a body is read
-	now  func() time.Time
+	max int64
+	// client is the most one client holds (at least one body), 0 for no
+	// bound per client.
+	client int64
+	read   time.Duration // the read timeout, the longest a body is read
+	now    func() time.Time
 
 	mu        sync.Mutex
 	used      int64
@@ -238,10 +242,11 @@ type bodyHold struct {
 	expires time.Time
 }
 
-// newBodyBudget returns a budget of max bytes for bodies read within the
-// read timeout read.
-func newBodyBudget(max int, read time.Duration) *bodyBudget {
-	return &bodyBudget{max: int64(max), read: read, now: time.Now, clients: map[netip.Prefix]int64{},
+// newBodyBudget returns a budget of max bytes, of which one client holds at
+// most perClient (0: no bound), for bodies read within the read timeout
+// read.
+func newBodyBudget(max, perClient int, read time.Duration) *bodyBudget {
+	return &bodyBudget{max: int64(max), client: int64(perClient), read: read, now: time.Now, clients: map[netip.Prefix]int64{},
 		holds: map[*fasthttp.RequestHeader]*bodyHold{}, rate: minBodyRate, grace: bodyRateGrace}
 }
 
@@ -250,8 +255,11 @@ func newBodyBudget(max int, read time.Duration) *bodyBudget {
 // whichever is less (at least one body at --body-limit either way, which
 // the largest limit's 32 MiB buffer fits twice). With --admin-listen the
 // server's bodies may so take up to that much more than --body-memory.
-func adminBodyBudget(bodyMemory int, read time.Duration) *bodyBudget {
-	return newBodyBudget(min(bodyMemory, adminBodyMemory), read)
+// One client holds at most the same part of it as perClient is of
+// bodyMemory (an eighth by default; 0: no bound).
+func adminBodyBudget(bodyMemory, perClient int, read time.Duration) *bodyBudget {
+	max := min(bodyMemory, adminBodyMemory)
+	return newBodyBudget(max, int(int64(perClient)*int64(max)/int64(bodyMemory)), read)
 }
 
 // admit is the HeaderReceived hook's work for a request within limit
@@ -419,7 +427,7 @@ func bodyBehind(received, want int64, elapsed, grace time.Duration, rate int64) 
 func (b *bodyBudget) roomLocked(size int64, hold *bodyHold) bodyRefusal {
 	share := func(div int64) int64 { return max(b.max/div, size) }
 	switch {
-	case b.clients[hold.client]+size > share(clientShare):
+	case b.client > 0 && b.clients[hold.client]+size > max(b.client, size):
 		return refusedClient
 	case b.used+size > b.max,
 		hold.chunked && b.chunked+size > share(chunkedShare),

@@ -62,7 +62,7 @@ func TestBodyBudget_Admit(t *testing.T) {
 			if budget == 0 {
 				budget = 2 * limit
 			}
-			b := newBodyBudget(budget, time.Minute)
+			b := newBodyBudget(budget, budget/clientShare, time.Minute)
 			ctxs := make([]fasthttp.RequestCtx, len(tt.lengths))
 			for i, n := range tt.lengths {
 				h := &ctxs[i].Request.Header
@@ -138,7 +138,7 @@ func TestBodyBudget_Shares(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := newBodyBudget(tt.budget, time.Minute)
+			b := newBodyBudget(tt.budget, tt.budget/clientShare, time.Minute)
 			ctxs := make([]fasthttp.RequestCtx, len(tt.heads))
 			for i, hd := range tt.heads {
 				ctxs[i].SetRemoteAddr(net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(hd.peer), 40000)))
@@ -463,7 +463,7 @@ func TestBodyBudget_TokenChangesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := newBodyBudget(limit, time.Minute)
+			b := newBodyBudget(limit, limit/clientShare, time.Minute)
 			var full, ctx fasthttp.RequestCtx
 			full.SetRemoteAddr(testPeer(0))
 			ctx.SetRemoteAddr(testPeer(1))
@@ -492,7 +492,7 @@ func TestBodyBudget_HoldsEnd(t *testing.T) {
 	t.Parallel()
 	const limit = 1 << 20
 	now := time.Unix(1_000_000, 0)
-	b := newBodyBudget(2*limit, 10*time.Second)
+	b := newBodyBudget(2*limit, 2*limit/clientShare, 10*time.Second)
 	b.now = func() time.Time { return now }
 	var receiving, handled, next, last fasthttp.RequestCtx
 	for i, ctx := range []*fasthttp.RequestCtx{&receiving, &handled, &next, &last} {
@@ -1218,7 +1218,7 @@ func TestBodyBudget_SlowCuts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			now := time.Unix(1_000_000, 0)
-			b := newBodyBudget(tt.budget, time.Minute)
+			b := newBodyBudget(tt.budget, tt.budget/clientShare, time.Minute)
 			b.now = func() time.Time { return now }
 			n := tt.slow + tt.steady
 			ctxs := make([]fasthttp.RequestCtx, n+1)
@@ -1250,5 +1250,80 @@ func TestBodyBudget_SlowCuts(t *testing.T) {
 			require.Equal(t, tt.want, b.refused(h))
 			require.Equal(t, tt.wantCut, b.stats().Slow, "slow holds cut")
 		})
+	}
+}
+
+// TestBodyBudget_PerClient checks --body-memory-per-client: the most one
+// client holds (at least one body), none with 0, and the admin listener's
+// budget taking the same part of its own.
+func TestBodyBudget_PerClient(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	held := func(b *bodyBudget) int {
+		ctxs := make([]fasthttp.RequestCtx, 300)
+		for i := range ctxs {
+			ctxs[i].SetRemoteAddr(testPeer(0))
+			ctxs[i].Request.Header.SetContentLength(limit)
+			if b.admit(&ctxs[i].Request.Header, limit, claimAs(routeBody)).MaxRequestBodySize != 0 {
+				return i
+			}
+		}
+		return len(ctxs)
+	}
+	require.Equal(t, 32, held(newBodyBudget(DefaultBodyMemory, DefaultBodyMemory/clientShare, time.Minute)), "the default: an eighth")
+	require.Equal(t, 256, held(newBodyBudget(DefaultBodyMemory, 0, time.Minute)), "0: the whole budget")
+	require.Equal(t, 100, held(newBodyBudget(DefaultBodyMemory, 100*limit, time.Minute)))
+	require.Equal(t, 1, held(newBodyBudget(DefaultBodyMemory, 1, time.Minute)), "one body at least")
+
+	require.Equal(t, int64(8<<20), adminBodyBudget(DefaultBodyMemory, DefaultBodyMemory/clientShare, time.Minute).client)
+	require.Zero(t, adminBodyBudget(DefaultBodyMemory, 0, time.Minute).client)
+	require.Equal(t, int64(32<<20), adminBodyBudget(DefaultBodyMemory, DefaultBodyMemory/2, time.Minute).client)
+	require.Equal(t, int64(4<<20), adminBodyBudget(8<<20, 4<<20, time.Minute).client)
+
+	for _, tt := range []struct {
+		memory, perClient, want int
+		err                     string
+	}{
+		{DefaultBodyMemory, BodyMemoryPerClientAuto, 32 << 20, ""},
+		{64 << 20, BodyMemoryPerClientAuto, 8 << 20, ""},
+		{64 << 20, 0, 0, ""},
+		{64 << 20, 1 << 30, 1 << 30, ""},
+		{64 << 20, -2, 0, "--body-memory-per-client -2: must be 0 (no bound per client) or more"},
+	} {
+		c := testConfig(t)
+		c.BodyMemory, c.BodyMemoryPerClient = tt.memory, tt.perClient
+		err := c.resolve()
+		if tt.err != "" {
+			require.EqualError(t, err, tt.err)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tt.want, c.BodyMemoryPerClient)
+	}
+}
+
+// TestServer_BodyMemoryWarnsForwarded checks the hint behind a reverse
+// proxy not in --trusted-proxies: a held body's request with
+// X-Forwarded-For logs one warning, once; with --trusted-proxies none.
+func TestServer_BodyMemoryWarnsForwarded(t *testing.T) {
+	t.Parallel()
+	const warning = "X-Forwarded-For but --trusted-proxies is empty"
+	for _, trusted := range []bool{false, true} {
+		var logs logBuffer
+		b := setup(t, captureLogs(&logs), func(c *Config) {
+			if trusted {
+				c.TrustedProxies = testProxies
+			}
+		})
+		b.createAutomation(t, "ok", "start:\n  return:\n    body: ok\n", "")
+		_, tok := b.createWebhook(t, "ok", eventFor("ok"))
+		addr := serveTest(t, b)
+		body := strings.Repeat("x", 2*smallBody)
+		for range 2 {
+			resp, got := readAnswer(t, sendHead(t, addr, "/webhooks/"+tok, forwardedFor(0)+"Content-Length: "+strconv.Itoa(len(body))+"\r\n", body))
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", got)
+		}
+		want := map[bool]int{false: 1, true: 0}[trusted]
+		require.Equal(t, want, strings.Count(logs.String(), warning), "trusted proxies: %v", trusted)
 	}
 }

@@ -128,6 +128,7 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 	// will read it and whose it is: see bodyClaim.
 	claim := func(h *fasthttp.RequestHeader) bodyClaim {
 		fctx := requestCtx(h)
+		s.warnForwarded(h)
 		return bodyClaim{route: s.bodyRoute(fctx, webhooks, admin), client: bodyClient(fctx.RemoteAddr(), h, s.cfg.TrustedProxies),
 			conn: bodyConnOf(fctx.Conn())}
 	}
@@ -357,4 +358,19 @@ func adminPath(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// warnForwarded logs, once, that a request carries X-Forwarded-For while
+// --trusted-proxies is empty: behind a reverse proxy every request then
+// counts to the proxy, one client, whose share of the body memory all of
+// them share. It looks only at bodies the budget would hold (over
+// smallBody), not at every request; anyone may send the header, so it is
+// a hint, not a finding.
+func (s *Server) warnForwarded(h *fasthttp.RequestHeader) {
+	if len(s.cfg.TrustedProxies) > 0 || s.forwardedWarned.Load() || h.Peek(fasthttp.HeaderXForwardedFor) == nil {
+		return
+	}
+	if s.forwardedWarned.CompareAndSwap(false, true) {
+		s.log.Warn("a request carries X-Forwarded-For but --trusted-proxies is empty: every request counts to its peer; behind a reverse proxy, all of them to the proxy, one client sharing one --body-memory-per-client (set --trusted-proxies to the proxy's addresses)")
+	}
 }
