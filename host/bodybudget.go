@@ -117,9 +117,9 @@ func bodyBuffer(n int) int64 {
 // 413, without its buffer: before, heads announcing 1 MiB to / and sending
 // nothing more held the whole budget for the read timeout, and every
 // webhook body over smallBody got 503. A body is held within its client's
-// share too (an eighth of the budget: its address, an IPv6 one's /64, as
-// the webhook path derives it, X-Forwarded-For from --trusted-proxies
-// only), so that one client that knows a token cannot hold the budget for
+// share too (--body-memory-per-client, an eighth of the budget by
+// default: its address, an IPv6 one's /64, as the webhook path derives it,
+// X-Forwarded-For from --trusted-proxies only), so that one client that knows a token cannot hold the budget for
 // the others; the admin API on the webhook port, which must hold heads
 // before any token is checked, holds at most its own share (a quarter).
 // Clients that know a token from many addresses can still fill the

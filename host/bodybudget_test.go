@@ -1327,3 +1327,40 @@ func TestServer_BodyMemoryWarnsForwarded(t *testing.T) {
 		require.Equal(t, want, strings.Count(logs.String(), warning), "trusted proxies: %v", trusted)
 	}
 }
+
+// TestRequestCtx checks, on a real fasthttp server, what requestCtx
+// relies on: that the HeaderReceived hook gets the header of the
+// connection's own request context, the one the handler then gets, whose
+// peer is the connection's. A fasthttp upgrade that hands the hook another
+// header (a copy, a pooled one) fails here, not with a wild pointer in
+// the server.
+func TestRequestCtx(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		h    *fasthttp.RequestHeader
+		ctx  *fasthttp.RequestCtx
+		peer string
+	}
+	hooks := make(chan seen, 4)
+	srv := &fasthttp.Server{
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			fctx := requestCtx(h)
+			hooks <- seen{h: h, ctx: fctx, peer: fctx.RemoteAddr().String()}
+			return fasthttp.RequestConfig{}
+		},
+		Handler: func(fctx *fasthttp.RequestCtx) {
+			hook := <-hooks
+			ok := hook.h == &fctx.Request.Header && hook.ctx == fctx && hook.peer == fctx.RemoteAddr().String()
+			fctx.SetBodyString(strconv.FormatBool(ok) + " " + hook.peer)
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	c := sendHead(t, ln.Addr().String(), "/", "Content-Length: 2\r\n", "ab")
+	resp, body := readAnswer(t, c)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "true "+c.LocalAddr().String(), body,
+		"the hook's header is not its request context's: requestCtx (host/bodylimit.go) must change with fasthttp")
+}
