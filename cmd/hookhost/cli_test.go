@@ -198,7 +198,8 @@ func TestFlagValues(t *testing.T) {
 	require.Equal(t, exitUsage, r.code)
 	require.Contains(t, r.err, `invalid argument "1MBx" for "--body-limit" flag: want a size in bytes, e.g. 1048576, 512KiB or 4MB`)
 	r = cli("", "serve", "--body-memory-per-client", "-1")
-	require.Contains(t, r.err, `invalid argument "-1" for "--body-memory-per-client" flag: want a size in bytes`)
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.err, `invalid argument "-1" for --body-memory-per-client: want a size in bytes`)
 	var perClient = host.BodyMemoryPerClientAuto
 	v := autoSizeValue{&perClient, host.BodyMemoryPerClientAuto}
 	require.Empty(t, v.String(), "the default shows as none: it follows from --body-memory")
