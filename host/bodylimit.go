@@ -1,8 +1,13 @@
 package host
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
+	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -35,11 +40,15 @@ import (
 // 503 with Retry-After, in place of 100 Continue (a chunked body once past
 // 16 KiB) or before its buffer is allocated, through the request log with
 // the cause body_memory. The budget holds or refuses a body whatever its
-// token. An admin request from a client that the admin API's
-// failed-authentication throttle holds gets the throttle's 429 (cause
-// admin_auth) before its body with Expect: 100-continue, and in place of
-// the 503, whatever its token, as the admin API answers it; a refusal is
-// not counted as a failed authentication (it checked no token).
+// admin token. A body over 16 KiB that no route would read is refused
+// alike, before its buffer: 404 (cause unknown_token) on a webhook route
+// whose token names no webhook, as handle answers it; 413 (cause
+// body_size) on any other path but the admin API's. An admin request from
+// a client that the admin API's failed-authentication throttle holds gets
+// the throttle's 429 (cause admin_auth) before its body with Expect:
+// 100-continue, and in place of the 503, whatever its token, as the admin
+// API answers it; a refusal is not counted as a failed authentication (it
+// checked no token).
 //
 // On the webhook port (webhooks not nil), an Expect head whose announced
 // body is within the server's limit but over the own, smaller body_bytes
@@ -80,26 +89,51 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 		}
 		return http.StatusTooManyRequests
 	}
-	// busy answers a request whose body the budget could not hold, and
+	// busy answers a request whose body the budget did not hold (why), and
 	// returns the status it wrote: 503, or, for an admin request from a
 	// client the admin API's failed-authentication throttle holds, the
-	// throttle's 429.
-	busy := func(fctx *fasthttp.RequestCtx) int {
+	// throttle's 429; 404 or 413 for a body no route would read.
+	busy := func(fctx *fasthttp.RequestCtx, why bodyRefusal) int {
 		c := app.AcquireCtx(fctx)
 		defer app.ReleaseCtx(c)
 		if st := throttle(c, s.admin.Throttled); st != 0 {
 			return st
 		}
-		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
-		p := api.NewProblem(http.StatusServiceUnavailable, "the server is receiving too many request bodies right now; retry later")
-		if err := reqlog.Refuse(cfg, c, "body_memory", "the server's body memory (--body-memory) is in use", p); err != nil {
-			fctx.SetStatusCode(http.StatusServiceUnavailable)
-			s.log.Error("answer a body the body memory cannot hold", "error", err)
+		status, cause, reason := http.StatusServiceUnavailable, "body_memory", "the server's body memory (--body-memory) is in use"
+		var p *api.Problem
+		switch why {
+		case refusedNoWebhook:
+			// As handle answers it (it would not read the body).
+			status, cause, reason = http.StatusNotFound, "unknown_token", ""
+			p = api.NewProblem(status, "no webhook at this URL")
+		case refusedNoBody:
+			status, cause, reason = http.StatusRequestEntityTooLarge, "body_size", "no route reads a body at this URL"
+			p = api.Errorf(status, "this URL takes no request body over %d bytes", smallBody)
+		case refusedClient:
+			reason = "this client's share of the server's body memory (--body-memory) is in use"
+			p = api.NewProblem(status, "the server is receiving too many request bodies from this client right now; retry later")
+		default:
+			p = api.NewProblem(status, "the server is receiving too many request bodies right now; retry later")
 		}
-		return http.StatusServiceUnavailable
+		if status == http.StatusServiceUnavailable {
+			c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
+		}
+		if err := reqlog.Refuse(cfg, c, cause, reason, p); err != nil {
+			fctx.SetStatusCode(status)
+			s.log.Error("answer a body the body memory does not hold", "status", status, "error", err)
+		}
+		return status
+	}
+	// claim tells the budget, for a body over smallBody, whether a route
+	// will read it and whose it is: see bodyClaim.
+	claim := func(h *fasthttp.RequestHeader) bodyClaim {
+		fctx := requestCtx(h)
+		s.warnForwarded(h)
+		return bodyClaim{route: s.bodyRoute(fctx, webhooks, admin), client: bodyClient(fctx.RemoteAddr(), h, s.cfg.TrustedProxies),
+			conn: bodyConnOf(fctx.Conn())}
 	}
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return bodies.admit(h, limit)
+		return bodies.admit(h, limit, claim)
 	}
 	handler := srv.Handler
 	srv.Handler = func(fctx *fasthttp.RequestCtx) {
@@ -128,8 +162,8 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 		}(); st != 0 {
 			return st
 		}
-		if n != -1 && bodies.refused(&fctx.Request.Header) {
-			return busy(fctx)
+		if why := bodies.refused(&fctx.Request.Header); n != -1 && why != notRefused {
+			return busy(fctx, why)
 		}
 		if n > limit {
 			refuse(fctx)
@@ -162,31 +196,159 @@ func (s *Server) refuseOversized(app *fiber.App, webhooks *dispatch.Dispatcher, 
 	fiberErrors := srv.ErrorHandler
 	srv.ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
 		defer bodies.done(fctx)
-		switch {
-		case !errors.Is(err, fasthttp.ErrBodyTooLarge):
+		if !errors.Is(err, fasthttp.ErrBodyTooLarge) {
 			fiberErrors(fctx, err)
-		case bodies.refused(&fctx.Request.Header):
-			busy(fctx)
-		default:
-			refuse(fctx)
+			return
+		}
+		if why := bodies.refused(&fctx.Request.Header); why != notRefused {
+			busy(fctx, why)
+			return
+		}
+		refuse(fctx)
+	}
+}
+
+// headerOffset is where the request's header lies in a request context.
+const headerOffset = unsafe.Offsetof(fasthttp.RequestCtx{}.Request) + unsafe.Offsetof(fasthttp.Request{}.Header)
+
+// requestCtx returns the request context whose request's header h is.
+// fasthttp's HeaderReceived hook gets the header alone, but always that of
+// the connection's request context (&ctx.Request.Header, its one call in
+// server.go), which knows the connection: the budget needs its client
+// before the body is read. Only the hook, and tests that build their
+// headers inside request contexts, may call it.
+func requestCtx(h *fasthttp.RequestHeader) *fasthttp.RequestCtx {
+	return (*fasthttp.RequestCtx)(unsafe.Add(unsafe.Pointer(h), -int(headerOffset)))
+}
+
+// bodyRoute tells what the route of fctx's request takes, from its head
+// (the app has not routed it yet), for the body budget: the admin API's
+// path (where the admin API is served: webhooks is nil on its own
+// listener, admin says whether it is served here), a webhook route whose
+// token names a webhook (the catalog's lookup, cached; a failed lookup
+// counts as one: handle answers it), one whose token names none, or any
+// other path.
+func (s *Server) bodyRoute(fctx *fasthttp.RequestCtx, webhooks *dispatch.Dispatcher, admin bool) bodyRoute {
+	h := &fctx.Request.Header
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if u.Parse(h.Host(), h.RequestURI()) != nil {
+		return routeNoBody // fasthttp answers 400
+	}
+	p := u.PathOriginal()
+	if admin && adminPath(p) {
+		if webhooks == nil {
+			return routeBody
+		}
+		return routeAdmin
+	}
+	if webhooks == nil {
+		return routeNoBody
+	}
+	// A view of u's bytes, while it lasts: the catalog copies the token it
+	// keeps.
+	token, route := dispatch.RouteToken(unsafe.String(unsafe.SliceData(p), len(p)), u.QueryArgs())
+	switch {
+	case !route:
+		return routeNoBody
+	case token == "":
+		return routeNoWebhook
+	}
+	// As handle looks it up (its user context, which no request sets).
+	if hook, err := s.catalog.Webhook(context.Background(), token, time.Now()); err == nil && hook == nil {
+		return routeNoWebhook
+	}
+	return routeBody
+}
+
+// bodyClient is the client the body budget counts a request to: the
+// peer's address, or, when the peer is a trusted proxy, the right-most
+// X-Forwarded-For entry that is not one (dispatch.ClientIP's, which the
+// request log and the admin throttle use, from the head alone); an IPv6
+// address by its /64, which one host commonly holds whole. A peer that is
+// no TCP address (tests') is the zero prefix.
+func bodyClient(peer net.Addr, h *fasthttp.RequestHeader, trustedProxies []netip.Prefix) netip.Prefix {
+	var addr netip.Addr
+	if tcp, ok := peer.(*net.TCPAddr); ok {
+		addr = tcp.AddrPort().Addr()
+	}
+	trusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trustedProxies {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(trustedProxies) > 0 && addr.IsValid() && trusted(addr) {
+		// Every X-Forwarded-For line, in order, as one list, read from
+		// its right.
+		lines := h.PeekAll(fiber.HeaderXForwardedFor)
+	walk:
+		for i := len(lines) - 1; i >= 0; i-- {
+			line := lines[i]
+			for end := len(line); end >= 0; {
+				start := 0
+				for j := end - 1; j >= 0; j-- {
+					if line[j] == ',' {
+						start = j + 1
+						break
+					}
+				}
+				a, err := netip.ParseAddr(trimSpace(line[start:end]))
+				if err != nil {
+					break walk
+				}
+				addr = a
+				if !trusted(a) {
+					break walk
+				}
+				end = start - 1
+			}
 		}
 	}
+	addr = addr.Unmap()
+	switch {
+	case addr.Is4():
+		return netip.PrefixFrom(addr, 32)
+	case addr.Is6():
+		return netip.PrefixFrom(addr.WithZone(""), 64).Masked()
+	}
+	return netip.Prefix{}
+}
+
+// trimSpace is strings.TrimSpace for an X-Forwarded-For entry, a view of
+// b's bytes (the address parsed from it keeps none once unzoned).
+func trimSpace(b []byte) string {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // adminPrefix is the admin API's path.
 const adminPrefix = "/api/v1"
 
 // adminRequest reports whether the app routes the request of h to the
-// admin API: Fiber routes on the request URI's path as sent (fasthttp's
-// PathOriginal: neither unescaped nor normalised), in any case, and the
-// admin API takes everything under /api/v1.
+// admin API (see adminPath).
 func adminRequest(h *fasthttp.RequestHeader) bool {
 	u := fasthttp.AcquireURI()
 	defer fasthttp.ReleaseURI(u)
 	if u.Parse(h.Host(), h.RequestURI()) != nil {
 		return false
 	}
-	p := u.PathOriginal()
+	return adminPath(u.PathOriginal())
+}
+
+// adminPath reports whether the app routes a request for path to the
+// admin API: Fiber routes on the request URI's path as sent (fasthttp's
+// PathOriginal: neither unescaped nor normalised), in any case, and the
+// admin API takes everything under /api/v1.
+func adminPath(p []byte) bool {
 	if len(p) < len(adminPrefix) || (len(p) > len(adminPrefix) && p[len(adminPrefix)] != '/') {
 		return false
 	}
@@ -196,4 +358,19 @@ func adminRequest(h *fasthttp.RequestHeader) bool {
 		}
 	}
 	return true
+}
+
+// warnForwarded logs, once, that a request carries X-Forwarded-For while
+// --trusted-proxies is empty: behind a reverse proxy every request then
+// counts to the proxy, one client, whose share of the body memory all of
+// them share. It looks only at bodies the budget would hold (over
+// smallBody), not at every request; anyone may send the header, so it is
+// a hint, not a finding.
+func (s *Server) warnForwarded(h *fasthttp.RequestHeader) {
+	if len(s.cfg.TrustedProxies) > 0 || s.forwardedWarned.Load() || h.Peek(fasthttp.HeaderXForwardedFor) == nil {
+		return
+	}
+	if s.forwardedWarned.CompareAndSwap(false, true) {
+		s.log.Warn("a request carries X-Forwarded-For but --trusted-proxies is empty: every request counts to its peer; behind a reverse proxy, all of them to the proxy, one client sharing one --body-memory-per-client (set --trusted-proxies to the proxy's addresses)")
+	}
 }

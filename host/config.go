@@ -67,12 +67,24 @@ type Config struct {
 	// BodyLimit; bodies of at most 16 KiB not at all). A body the bound
 	// cannot hold gets 503 with Retry-After before its buffer is allocated.
 	// Chunked bodies hold at most half of it (or one body at BodyLimit),
-	// so that Content-Length bodies keep the other half. Every request
-	// counts, whatever its token; with AdminListen, the admin listener has
-	// a budget of its own besides, min(64 MiB, BodyMemory). Default
+	// so that Content-Length bodies keep the other half. Only bodies a
+	// route reads are held (a known webhook's, the admin API's); one
+	// client holds at most BodyMemoryPerClient of it, the admin
+	// API on the webhook port a quarter; while it is full, bodies that
+	// arrive slower than 64 KiB/s past 5 s give way. Every request counts,
+	// whatever its admin token; with AdminListen, the admin listener has a
+	// budget of its own besides, min(64 MiB, BodyMemory). Default
 	// DefaultBodyMemory (256 MiB); at least the buffer of a body at
 	// BodyLimit.
 	BodyMemory int
+	// BodyMemoryPerClient is the most of BodyMemory one client holds
+	// (at least one body): its address, an IPv6 one's /64, or with
+	// TrustedProxies the X-Forwarded-For client; behind a proxy not in
+	// TrustedProxies every request is the proxy's. 0: no bound per client.
+	// BodyMemoryPerClientAuto (DefaultConfig) is an eighth of BodyMemory;
+	// with AdminListen the admin listener's budget takes the same part of
+	// its own.
+	BodyMemoryPerClient int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
 	// DefaultLimits are the server-wide per-webhook limits: each field
@@ -252,6 +264,10 @@ func (m MemorySettings) ExtensionArgs() []string {
 // run of 21 MiB of control bytes fail).
 const MaxBodyLimit = 20 << 20
 
+// BodyMemoryPerClientAuto is the BodyMemoryPerClient that resolves to an
+// eighth of BodyMemory, --body-memory-per-client's default.
+const BodyMemoryPerClientAuto = -1
+
 // The message must hold 12 bodies and 16 MiB more.
 const _ = uint(plugins.MaxMessage - 12*MaxBodyLimit - 16<<20)
 
@@ -264,6 +280,7 @@ func DefaultConfig() Config {
 		ExtensionStartTimeout: 10 * time.Second,
 		BodyLimit:             1 << 20,
 		BodyMemory:            DefaultBodyMemory,
+		BodyMemoryPerClient:   BodyMemoryPerClientAuto,
 		RequestTimeout:        30 * time.Second,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
@@ -299,6 +316,9 @@ func (c *Config) resolve() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.BodyMemoryPerClient == BodyMemoryPerClientAuto {
+		c.BodyMemoryPerClient = c.BodyMemory / clientShare
+	}
 	return c.validate()
 }
 
@@ -332,6 +352,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--body-limit %d: must be at most %d bytes (20 MiB: a run carries the body to its extension up to twice, JSON-escaped, in messages of at most %d bytes)", c.BodyLimit, MaxBodyLimit, plugins.MaxMessage)
 	case int64(c.BodyMemory) < bodyBuffer(c.BodyLimit):
 		return fmt.Errorf("--body-memory %d: must be at least %d bytes, the buffer of a body at --body-limit (%d bytes rounded up to a power of two)", c.BodyMemory, bodyBuffer(c.BodyLimit), c.BodyLimit)
+	case c.BodyMemoryPerClient < 0:
+		return fmt.Errorf("--body-memory-per-client %d: must be 0 (no bound per client) or more", c.BodyMemoryPerClient)
 	case c.ExtensionProcesses < 1 || c.ExtensionProcesses > 64:
 		return fmt.Errorf("--extension-processes %d: must be between 1 and 64", c.ExtensionProcesses)
 	case c.ExtensionStartTimeout <= 0 || c.ExtensionStartTimeout > 5*time.Minute:

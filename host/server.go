@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -77,6 +78,8 @@ type Server struct {
 	adminApp   *fiber.App
 	started    time.Time
 
+	// forwardedWarned is set once warnForwarded has warned.
+	forwardedWarned atomic.Bool
 	// adminBodies is the admin listener's body budget (nil without one).
 	adminBodies *bodyBudget
 
@@ -153,7 +156,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.runner = runner.New(s.ext, s.catalog, s.log)
 	}
 	s.guard = connguard.New(cfg.MaxConnections, s.log)
-	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
+	s.bodies = newBodyBudget(cfg.BodyMemory, cfg.BodyMemoryPerClient, cfg.ReadTimeout)
 	s.live = live.New(maxWatchers)
 	s.closers = append(s.closers, s.live.Close)
 	// The registry reads the other parts' numbers when it is scraped.
@@ -187,7 +190,7 @@ func (s *Server) start(ctx context.Context) error {
 
 	s.app = s.newApp()
 	if cfg.AdminListen != "" {
-		s.adminBodies = adminBodyBudget(cfg.BodyMemory, cfg.ReadTimeout)
+		s.adminBodies = adminBodyBudget(cfg.BodyMemory, cfg.BodyMemoryPerClient, cfg.ReadTimeout)
 		s.adminApp = s.newAdminApp()
 	}
 	if cfg.Example {
@@ -480,7 +483,8 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	guard := s.guard
 	serve := func(app *fiber.App, ln net.Listener, clientAuth bool) (net.Listener, error) {
-		ln, err := s.cfg.wrapTLS(ln, clientAuth)
+		// Under TLS, the bytes read count as they arrive (see bodyConn).
+		ln, err := s.cfg.wrapTLS(bodyListener{ln}, clientAuth)
 		if err != nil {
 			return nil, err
 		}

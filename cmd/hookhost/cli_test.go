@@ -197,6 +197,16 @@ func TestFlagValues(t *testing.T) {
 	r := cli("", "serve", "--body-limit", "1MBx")
 	require.Equal(t, exitUsage, r.code)
 	require.Contains(t, r.err, `invalid argument "1MBx" for "--body-limit" flag: want a size in bytes, e.g. 1048576, 512KiB or 4MB`)
+	r = cli("", "serve", "--body-memory-per-client", "-1")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.err, `invalid argument "-1" for --body-memory-per-client: want a size in bytes`)
+	var perClient = host.BodyMemoryPerClientAuto
+	v := autoSizeValue{&perClient, host.BodyMemoryPerClientAuto}
+	require.Empty(t, v.String(), "the default shows as none: it follows from --body-memory")
+	require.NoError(t, v.Set("0"))
+	require.Equal(t, "0", v.String())
+	require.NoError(t, v.Set("64MiB"))
+	require.Equal(t, 64<<20, perClient)
 	r = cli("", "serve", "--request-timeout", "5")
 	require.Contains(t, r.err, "want a duration such as 500ms, 30s, 5m or 1h")
 	r = cli("", "serve", "--in-process=maybe")

@@ -45,6 +45,30 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 
+// autoSizeValue is a size in bytes whose default, auto, follows from other
+// settings: it shows as no default in the help, and a negative size is no
+// value it takes.
+type autoSizeValue struct {
+	p    *int
+	auto int
+}
+
+func (v autoSizeValue) String() string {
+	if *v.p == v.auto {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
+func (v autoSizeValue) Type() string { return "bytes" }
+func (v autoSizeValue) Set(s string) error {
+	n, ok := parseSize(s)
+	if !ok || n < 0 {
+		return errors.New(want("bytes"))
+	}
+	*v.p = n
+	return nil
+}
+
 // parseSize reads "1048576", "1MiB", "1.5MB" or "512k" as bytes.
 func parseSize(s string) (int, bool) {
 	s = strings.TrimSpace(s)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 
 	"github.com/hookhost/hookhost/automations"
@@ -141,18 +142,29 @@ func (d *Dispatcher) RefuseAnnouncedBody(cfg reqlog.Config, c *fiber.Ctx, n int6
 // /webhooks itself its token query parameter. The prefix is matched
 // regardless of case, as Fiber's routing does. It is "" for any other path.
 func routeToken(c *fiber.Ctx) string {
-	p := c.Path()
-	if len(p) < len(webhooksPath) || !strings.EqualFold(p[:len(webhooksPath)], webhooksPath) {
-		return ""
+	token, _ := RouteToken(c.Path(), c.Context().QueryArgs())
+	return token
+}
+
+// RouteToken is routeToken for a request that Fiber has not seen yet (the
+// server's HeaderReceived hook), from its path as sent (fasthttp's
+// PathOriginal, which Fiber routes on) and its query arguments. route
+// reports whether the path is under the webhook routes' prefix (/webhooks,
+// then nothing or a slash, in any case): no other path reaches handle. A
+// route without a token (/webhooks, /webhooks//x) has none, and handle
+// answers it 404 when it reaches it.
+func RouteToken(path string, query *fasthttp.Args) (token string, route bool) {
+	if len(path) < len(webhooksPath) || !strings.EqualFold(path[:len(webhooksPath)], webhooksPath) {
+		return "", false
 	}
-	switch rest := p[len(webhooksPath):]; {
+	switch rest := path[len(webhooksPath):]; {
 	case rest == "" || rest == "/":
-		return c.Query("token")
+		return string(query.Peek("token")), true
 	case rest[0] == '/':
 		token, _, _ := strings.Cut(rest[1:], "/")
-		return token
+		return token, true
 	}
-	return "" // another route: /webhooksx
+	return "", false // another route: /webhooksx
 }
 
 // tooMany sets Retry-After and returns a 429 problem.

@@ -63,6 +63,13 @@ func TestRouteToken(t *testing.T) {
 			got := routeToken(c)
 			app.ReleaseCtx(c)
 			require.Equal(t, tt.want, got, "before routing")
+			// As the server's HeaderReceived hook reads it, from the head
+			// alone: every target a webhook route serves is a route there,
+			// since a body past 16 KiB on any other path is refused.
+			var u fasthttp.URI
+			require.NoError(t, u.Parse([]byte("hooks.test"), []byte(tt.target)))
+			headToken, route := RouteToken(string(u.PathOriginal()), u.QueryArgs())
+			require.Equal(t, tt.want, headToken, "from the head")
 
 			resp, err := app.Test(httptest.NewRequest(http.MethodPost, tt.target, nil), -1)
 			require.NoError(t, err)
@@ -74,6 +81,7 @@ func TestRouteToken(t *testing.T) {
 			}
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			require.Equal(t, tt.want, string(body), "handle reads the same token after routing")
+			require.True(t, route, "a webhook route serves %s", tt.target)
 		})
 	}
 }
