@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -173,8 +172,9 @@ const lockTimeout = 5 * time.Second
 // transaction it runs in (set_config's is_local, as SET LOCAL, but
 // without SET LOCAL's warning in an implicit transaction: pgxWrites's
 // pipeline). It takes no parameters: sent alone it runs in the simple
-// protocol, and it can follow BEGIN in one query (pgxTx).
-var lockTimeoutSQL = "SELECT set_config('lock_timeout', '" + strconv.FormatInt(lockTimeout.Milliseconds(), 10) + "', true)"
+// protocol, and it can follow BEGIN in one query (pgxTx). Its
+// milliseconds are lockTimeout's (TestLockTimeout_OfTheTransactionOnly).
+const lockTimeoutSQL = "SELECT set_config('lock_timeout', '5000', true)"
 
 // flush commits a batch. When it fails for a reason that may be one
 // item's (itemError), its items are retried one per transaction, so that

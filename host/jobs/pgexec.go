@@ -275,7 +275,7 @@ func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) e
 // (lockTimeoutSQL), in one query: pgx sends a query without arguments in
 // the simple protocol, which runs both statements of the text, and the
 // transaction BEGIN opened goes on after it.
-var pgxBeginSQL = "BEGIN; " + lockTimeoutSQL
+const pgxBeginSQL = "BEGIN; " + lockTimeoutSQL
 
 // JobDeleteBefore implements riverdriver.Executor: River's cleaner, with
 // the real inputs of the jobs it deletes (deleteBefore).
