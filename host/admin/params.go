@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -13,9 +12,9 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 )
 
-// binaryParams are the query parameters that may hold any bytes: they
-// never reach a store (the verify lab's sample body).
-var binaryParams = []string{"body"}
+// binaryParam is the query parameter that may hold any bytes: it never
+// reaches a store (the verify lab's sample body).
+const binaryParam = "body"
 
 // isText reports whether b is UTF-8 text without NUL bytes: what the stores
 // keep in their text columns (PostgreSQL refuses anything else with
@@ -33,7 +32,7 @@ func (t *routeTable) textParams(c *fiber.Ctx) error {
 		case bad != nil:
 		case !isText(k):
 			bad = api.InvalidField(fmt.Sprintf("%q", k), "query parameter names must be UTF-8 text without NUL bytes")
-		case !isText(v) && !slices.Contains(binaryParams, string(k)):
+		case !isText(v) && string(k) != binaryParam:
 			name := string(k)
 			bad = api.InvalidField(name, fmt.Sprintf("%s must be UTF-8 text without NUL bytes (got %q)", name, v))
 		}
