@@ -60,8 +60,10 @@ func Check(src []byte) error {
 		blocks []block
 		flow   int // open [ and {
 		docs   int
-		open   bool         // a document has started and not ended
-		prev   *token.Token // the last token that is not a comment
+		open   bool // a document has started and not ended
+		// directiveLine is the line of the latest directive (0: none).
+		directiveLine int
+		prev          *token.Token // the last token that is not a comment
 	)
 	tooDeep := func(tk *token.Token) error {
 		if len(blocks)+flow <= MaxDepth {
@@ -105,10 +107,17 @@ func Check(src []byte) error {
 			// file's start or a "..." (which ends one: "x: 1\n...\n"
 			// repeated is as many documents, and the parser's time grows
 			// with their square as with "---"'s).
-			switch tk.Type {
-			case token.CommentType:
+			// A directive's line (%YAML 1.2) belongs to the document its
+			// "---" starts: it starts none of its own.
+			switch {
+			case tk.Type == token.CommentType:
 				continue
-			case token.DocumentHeaderType:
+			case tk.Type == token.DirectiveType:
+				directiveLine = tk.Position.Line
+				continue
+			case tk.Position.Line == directiveLine:
+				continue
+			case tk.Type == token.DocumentHeaderType:
 				open = false
 			}
 			if !open && tk.Type != token.DocumentEndType {

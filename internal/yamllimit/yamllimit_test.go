@@ -81,6 +81,8 @@ schedules:
 		{name: "1,001 documents ended by ...", src: strings.Repeat("x: 1\n...\n", 1001), err: "2001:1: a file holds more than 1000 documents"},
 		{name: "1,000 documents between --- and ...", src: strings.Repeat("---\nx: 1\n...\n", 1000)},
 		{name: "1,001 documents between --- and ...", src: strings.Repeat("---\nx: 1\n...\n", 1001), err: "3001:1: a file holds more than 1000 documents"},
+		{name: "1,000 documents after directives", src: strings.Repeat("%YAML 1.2\n---\nx: 1\n...\n", 1000)},
+		{name: "1,001 documents after directives", src: strings.Repeat("%YAML 1.2\n---\nx: 1\n...\n", 1001), err: "4002:1: a file holds more than 1000 documents"},
 		{name: "documents reset the depth", src: strings.Repeat("---\n"+nestedMaps(60), 3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
