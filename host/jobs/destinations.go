@@ -406,16 +406,21 @@ func answerOf(ctx context.Context, r sent) answer {
 	switch {
 	case r.code != 0:
 		return answerGot
-	case r.outcome == sendFailed && !stoppedHere(ctx):
+	case r.outcome == sendFailed && ctx.Err() == nil:
+		// The client's timeout (callbackTimeout) ends a hung send well
+		// before the job's own limit: a job context that ended (a
+		// shutdown, or a limit spent on a stalled database before the
+		// send) says nothing of the receiver.
 		return answerMissing
 	}
 	return answerNone
 }
 
-// stoppedHere reports whether ctx, a send's job's, was cancelled by this
-// process (its shutdown): a send it cut short tells nothing of its
-// receiver. The job's own deadline passing does: the receiver did not
-// answer within it.
+// stoppedHere reports whether ctx, an upstream request's job's, was
+// cancelled by this process (its shutdown): a request it cut short tells
+// nothing of its upstream. The job's own deadline passing does: the
+// upstream did not answer within it (the job's limit, RescueAfter, may
+// pass before the client's timeout).
 func stoppedHere(ctx context.Context) bool {
 	return ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
