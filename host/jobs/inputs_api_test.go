@@ -54,10 +54,7 @@ func (b *testBundle) keptInputs(t *testing.T, riverID int64) ([]byte, error) {
 // apart, on the older queue.
 func enqueueStored(t *testing.T, q *jobs.Queue, b *testBundle, asBefore bool) (jobs.Result, *jobs.Job) {
 	t.Helper()
-	res, err := q.Enqueue(b.ctx, request())
-	require.NoError(t, err)
-	j, err := q.Get(b.ctx, res.JobID)
-	require.NoError(t, err)
+	res, j := enqueueGet(t, q, b, request())
 	if asBefore {
 		b.setRiverArgs(t, j.RiverID, withArg(b.riverArgs(t, j.RiverID), "inputs",
 			`"`+base64.StdEncoding.EncodeToString(rawInputs)+`"`))
@@ -221,10 +218,7 @@ func TestQueue_NewRunJobsOnTheirOwnQueue(t *testing.T) {
 		for _, key := range []string{"", "delivery-1"} {
 			req := request()
 			req.IdempotencyKey = key
-			res, err := q.Enqueue(b.ctx, req)
-			require.NoError(t, err)
-			j, err := q.Get(b.ctx, res.JobID)
-			require.NoError(t, err)
+			_, j := enqueueGet(t, q, b, req)
 			var queue string
 			require.NoError(t, b.queryRow(t, `SELECT queue FROM river_job WHERE id = ?`, []any{j.RiverID}, &queue))
 			require.NotEqual(t, "hookhost_runs", queue, "the queue older servers work")
@@ -262,13 +256,10 @@ func TestPruneRecords_SweepsInputsWithoutTheirRow(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, kind testDB) {
 		q, b := setupStopped(t, kind, nil, nil)
-		res, err := q.Enqueue(b.ctx, request())
-		require.NoError(t, err)
-		j, err := q.Get(b.ctx, res.JobID)
-		require.NoError(t, err)
+		_, j := enqueueGet(t, q, b, request())
 		b.execSQL(t, `INSERT INTO hookhost_job_inputs (river_id, inputs) VALUES (?, ?)`, j.RiverID+1000, []byte(`{}`))
 
-		_, err = q.PruneRecords(b.ctx, time.Now())
+		_, err := q.PruneRecords(b.ctx, time.Now())
 		require.NoError(t, err)
 		var n int
 		require.NoError(t, b.queryRow(t, `SELECT count(*) FROM hookhost_job_inputs WHERE river_id = ?`, []any{j.RiverID + 1000}, &n))

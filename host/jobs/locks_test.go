@@ -93,10 +93,7 @@ func TestQueue_LockedRecordFailsOnlyItsWrite(t *testing.T) {
 			discarded := func(callback string) string {
 				req := request()
 				req.Options.CallbackURL = callback
-				res, err := q.Enqueue(b.ctx, req)
-				require.NoError(t, err)
-				j, err := q.Get(b.ctx, res.JobID)
-				require.NoError(t, err)
+				res, j := enqueueGet(t, q, b, req)
 				b.execSQL(t, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = ?`, j.RiverID)
 				return res.JobID
 			}

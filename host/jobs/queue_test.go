@@ -815,10 +815,7 @@ func TestQueue_CancelledJobOfDeadProcessDoesNotRunAgain(t *testing.T) {
 		t.Parallel()
 		forEachDB(t, func(t *testing.T, kind testDB) {
 			q, b := setupStopped(t, kind, nil, nil)
-			res, err := q.Enqueue(b.ctx, request())
-			require.NoError(t, err)
-			j, err := q.Get(b.ctx, res.JobID)
-			require.NoError(t, err)
+			res, j := enqueueGet(t, q, b, request())
 			cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
 			require.NoError(t, q.Start(b.ctx))
 			require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID))
@@ -900,10 +897,7 @@ func TestQueue_RepairRecords(t *testing.T) {
 			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
 				b.faults.add(&faultRule{match: finishMatch, err: errConnReset, times: 1})
 				require.NoError(t, q.Start(b.ctx))
-				res, err := q.Enqueue(b.ctx, lastAttempt())
-				require.NoError(t, err)
-				j, err := q.Get(b.ctx, res.JobID)
-				require.NoError(t, err)
+				res, j := enqueueGet(t, q, b, lastAttempt())
 				require.Equal(t, "discarded", riverState(t, b.db, b.dialect, j.RiverID))
 				return res.JobID
 			},
@@ -913,10 +907,7 @@ func TestQueue_RepairRecords(t *testing.T) {
 		{
 			name: "ProcessDiedInLastAttempt",
 			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
-				res, err := q.Enqueue(b.ctx, lastAttempt())
-				require.NoError(t, err)
-				j, err := q.Get(b.ctx, res.JobID)
-				require.NoError(t, err)
+				res, j := enqueueGet(t, q, b, lastAttempt())
 				b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+oldHeartbeat(b)+` WHERE id = ?`, j.RiverID)
 				b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1 WHERE id = ?`, res.JobID)
 				require.NoError(t, q.Start(b.ctx))
@@ -931,10 +922,7 @@ func TestQueue_RepairRecords(t *testing.T) {
 			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
 				req := lastAttempt()
 				req.Options.MaxAttempts = 3
-				res, err := q.Enqueue(b.ctx, req)
-				require.NoError(t, err)
-				j, err := q.Get(b.ctx, res.JobID)
-				require.NoError(t, err)
+				res, j := enqueueGet(t, q, b, req)
 				cancelAskedOfDeadProcess(t, b, res.JobID, j.RiverID)
 				require.NoError(t, q.Start(b.ctx))
 				require.Equal(t, "cancelled", riverState(t, b.db, b.dialect, j.RiverID), "River's rescuer")
@@ -969,10 +957,7 @@ func TestQueue_RepairRecords(t *testing.T) {
 			configure: func(c *jobs.Config) { c.Workers, c.PruneBatch = 0, 1 },
 			prepare: func(t *testing.T, q *jobs.Queue, b *testBundle) string {
 				require.NoError(t, q.Start(b.ctx))
-				res, err := q.Enqueue(b.ctx, lastAttempt())
-				require.NoError(t, err)
-				j, err := q.Get(b.ctx, res.JobID)
-				require.NoError(t, err)
+				res, j := enqueueGet(t, q, b, lastAttempt())
 				b.execSQL(t, `DELETE FROM river_job WHERE id = ?`, j.RiverID)
 				return res.JobID
 			},
@@ -1118,10 +1103,7 @@ func TestQueue_RepairWaitsOutTheTimeLimit(t *testing.T) {
 		start := func(timeout time.Duration) (string, int64) {
 			req := request()
 			req.Options.MaxAttempts, req.Options.Timeout = 1, timeout
-			res, err := q.Enqueue(b.ctx, req)
-			require.NoError(t, err)
-			j, err := q.Get(b.ctx, res.JobID)
-			require.NoError(t, err)
+			res, j := enqueueGet(t, q, b, req)
 			b.execSQL(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+sqlNow(b)+` WHERE id = ?`, j.RiverID)
 			b.execSQL(t, `UPDATE hookhost_jobs SET state = 'running', attempt = 1, started_at = ? WHERE id = ?`,
 				time.Now().UnixMicro(), res.JobID)
@@ -1182,4 +1164,15 @@ func TestQueue_RepairRecordsReadsABacklogInParts(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, jobs.StateFailed, j.State)
 	})
+}
+
+// enqueueGet queues req and reads its job back, failing the test on an
+// error of either.
+func enqueueGet(t *testing.T, q *jobs.Queue, b *testBundle, req *jobs.Request) (jobs.Result, *jobs.Job) {
+	t.Helper()
+	res, err := q.Enqueue(b.ctx, req)
+	require.NoError(t, err)
+	j, err := q.Get(b.ctx, res.JobID)
+	require.NoError(t, err)
+	return res, j
 }

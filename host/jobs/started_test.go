@@ -142,10 +142,7 @@ func TestQueue_UnreadableArgsFail(t *testing.T) {
 			}
 			req := request()
 			req.Options.Concurrency, req.Options.CallbackURL = tt.concurrency, notices.url
-			res, err := q.Enqueue(b.ctx, req)
-			require.NoError(t, err)
-			j, err := q.Get(b.ctx, res.JobID)
-			require.NoError(t, err)
+			res, j := enqueueGet(t, q, b, req)
 			if tt.args != nil {
 				b.setRiverArgs(t, j.RiverID, tt.args(b.riverArgs(t, j.RiverID)))
 			}
