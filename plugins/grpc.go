@@ -27,12 +27,15 @@ const initTimeout = 10 * time.Second
 // host bounds its body limit by this (host.MaxBodyLimit).
 const MaxMessage = maxFrame
 
-// DialOptions are the gRPC dial options of a host's connection to an
-// extension process (plugin.ClientConfig.GRPCDialOptions): MaxMessage as
-// its calls' caps.
-func DialOptions() []grpc.DialOption {
+// DialOptions are the gRPC dial options of a host's connection to the
+// process of extension, which errors name (plugin.ClientConfig.GRPCDialOptions):
+// MaxMessage as its calls' caps, and a codec that refuses an answer to Run
+// of more log entries or side effects than an outcome may have before it
+// decodes them (answerCodec).
+func DialOptions(extension string) []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage))}
+		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage),
+		grpc.ForceCodecV2(newAnswerCodec(extension)))}
 }
 
 // GRPCPlugin is the go-plugin plugin of hookhost extensions. On the
