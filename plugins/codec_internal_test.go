@@ -204,3 +204,28 @@ func TestClient_UnaryRunEntriesBounded(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAnswerCodec_Run decodes an honest Run's response (20 log
+// entries, a 1 KiB return) with gRPC's proto codec and with answerCodec,
+// which scans it first.
+func BenchmarkAnswerCodec_Run(b *testing.B) {
+	m := withEntries(20, 0)
+	m.Outcome.Return = make([]byte, 1024)
+	raw, err := proto.Marshal(m)
+	require.NoError(b, err)
+	for _, c := range []struct {
+		name  string
+		codec interface {
+			Unmarshal(mem.BufferSlice, any) error
+		}
+	}{{"proto", newAnswerCodec("ext").proto}, {"answerCodec", newAnswerCodec("ext")}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(raw)}, new(pb.RunResponse)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
