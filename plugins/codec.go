@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
@@ -49,12 +50,21 @@ func (c answerCodec) Name() string { return protoCodecName }
 func (c answerCodec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
 
 // Unmarshal decodes data into v as the proto codec does, a *pb.RunResponse
-// of too many entries excepted (answerCodec).
+// of too many entries excepted (answerCodec), and a run stream's message
+// (*boundedResults), which the run socket's decoder decodes.
 func (c answerCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*pb.RunResponse)
-	if !ok {
-		return c.proto.Unmarshal(data, v)
+	switch m := v.(type) {
+	case *pb.RunResponse:
+		return c.unmarshalRun(data, m)
+	case *boundedResults:
+		return m.decode(data)
 	}
+	return c.proto.Unmarshal(data, v)
+}
+
+// unmarshalRun decodes a unary Run's response, unless it has too many
+// entries (answerCodec).
+func (c answerCodec) unmarshalRun(data mem.BufferSlice, m *pb.RunResponse) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
 	b := buf.ReadOnlyData()
@@ -99,4 +109,33 @@ func tooManyEntriesOf(extension string) *pb.Error {
 	e := tooManyEntries()
 	e.Message = fmt.Sprintf("extension %q: %s; the host did not decode it", extension, e.Message)
 	return e
+}
+
+// boundedResults is what a gRPC run stream's Recv decodes a message into
+// (grpcRunConn): the message, and the count of the runs sent and not
+// answered yet. The host's codec (answerCodec) decodes it as the run
+// socket's decoder does a frame of an extension that does not pad its
+// results (decodeRunStreamResponse, entryBytes 0): a message of more
+// results than runs awaiting an answer is refused before they are decoded
+// (err, which breaks the stream); a result of more than MaxLogEntries log
+// entries or MaxSideEffects side effects, or past the first
+// maxFrameEntries of the message's results, fails its run alone, the
+// entries past the bound not decoded. gRPC's proto codec took 61 times
+// the size of a message of empty results, and about 80 times that of a
+// result's empty entries (TestAnswerCodec_BoundsStreamMessages). Another
+// codec (a connection not dialled with DialOptions, as go-plugin's test
+// harness) decodes the embedded message as proto.Unmarshal does.
+type boundedResults struct {
+	*pb.RunStreamResponse
+	awaiting *atomic.Int64
+	err      error // why the message was refused; nil: it was not
+}
+
+// decode decodes data into m.RunStreamResponse, within the bounds
+// (boundedResults). The decoded results share one copy of data.
+func (m *boundedResults) decode(data mem.BufferSlice) error {
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool()) // one buffer: no copy
+	defer buf.Free()
+	m.err = decodeRunStreamResponse(buf.ReadOnlyData(), m.RunStreamResponse, nil, int(m.awaiting.Load()), 0, false)
+	return m.err
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -226,6 +230,259 @@ func BenchmarkAnswerCodec_Run(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// TestAnswerCodec_BoundsStreamMessages: gRPC's proto codec took 61 times
+// the size of a RunStream message of empty results (4 MiB: 256 MB), and as
+// much for a result of empty log entries. The codec refuses the first
+// before it decodes a result, and decodes MaxLogEntries entries of the
+// second, whose run fails.
+func TestAnswerCodec_BoundsStreamMessages(t *testing.T) {
+	c := newAnswerCodec("ext")
+	var empty []byte // 2 MiB results, for the one run awaiting
+	for len(empty) < 4<<20 {
+		empty = protowire.AppendTag(empty, fResponseResults, protowire.BytesType)
+		empty = protowire.AppendVarint(empty, 0)
+	}
+	res := protowire.AppendTag(nil, fResultCallID, protowire.VarintType)
+	res = protowire.AppendVarint(res, 1)
+	res = protowire.AppendTag(res, fResultResponse, protowire.BytesType)
+	res = protowire.AppendBytes(res, hostileRunResponse(4<<20, fOutLog, 1))
+	entries := protowire.AppendBytes(protowire.AppendTag(nil, fResponseResults, protowire.BytesType), res)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		err  string
+		most float64 // allocated, times the message's size
+	}{
+		{"EmptyResults", empty, "a message of 2097152 results, for 1 runs awaiting an answer", 0.1},
+		// The message's copy, and the entries up to the bound.
+		{"EmptyLogEntries", entries, "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			awaiting := new(atomic.Int64)
+			awaiting.Store(1)
+			m := &boundedResults{RunStreamResponse: new(pb.RunStreamResponse), awaiting: awaiting}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(tc.b)}, m)
+			runtime.ReadMemStats(&after)
+			allocated := after.TotalAlloc - before.TotalAlloc
+			t.Logf("a message of %d bytes: %d bytes allocated (%.2f times)", len(tc.b), allocated, float64(allocated)/float64(len(tc.b)))
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				require.Equal(t, err, m.err)
+				require.Empty(t, m.Results)
+			} else {
+				require.NoError(t, err)
+				require.Len(t, m.Results, 1)
+				require.Nil(t, m.Results[0].GetResponse().GetOutcome())
+				require.Equal(t, tooManyEntries(), m.Results[0].GetResponse().GetError())
+			}
+			require.Less(t, float64(allocated), tc.most*float64(len(tc.b)))
+		})
+	}
+}
+
+// streamExt answers the runs of a RunStream: once it holds batch runs (1:
+// each as it comes), it sends answer's message for them.
+type streamExt struct {
+	pb.UnimplementedExtensionServer
+	batch  int
+	answer func(ids []uint64) *pb.RunStreamResponse
+}
+
+func (s streamExt) RunStream(st grpc.BidiStreamingServer[pb.RunStreamRequest, pb.RunStreamResponse]) error {
+	var ids []uint64
+	for {
+		m, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		for _, r := range m.GetRuns() {
+			ids = append(ids, r.GetCallId())
+		}
+		if len(ids) >= max(s.batch, 1) {
+			if err := st.Send(s.answer(ids)); err != nil {
+				return err
+			}
+			ids = nil
+		}
+	}
+}
+
+// resultOf is a result of run id whose outcome has logs log entries and
+// sides side effects.
+func resultOf(id uint64, logs, sides int) *pb.RunStreamResult {
+	return &pb.RunStreamResult{CallId: id, Response: withEntries(logs, sides)}
+}
+
+// streamedClient is a Client that runs over RunStream on a connection to
+// ext, dialled with DialOptions unless plain.
+func streamedClient(t *testing.T, ext pb.ExtensionServer, plain bool) *Client {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := grpc.NewServer()
+	pb.RegisterExtensionServer(s, ext)
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if !plain {
+		opts = append(opts, DialOptions("hostile")...)
+	}
+	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	c := &Client{ext: pb.NewExtensionClient(conn), hosts: map[uint64]Host{}, streamed: true}
+	t.Cleanup(func() {
+		if rs := c.stream.Load(); rs != nil {
+			rs.fail(context.Canceled)
+		}
+	})
+	return c
+}
+
+// TestClient_StreamResultsBounded: over a connection dialled with
+// DialOptions, the messages of a gRPC RunStream (an extension without a run
+// socket) are decoded within the run socket's bounds: a result of more log
+// entries or side effects than an outcome may have, or past the entries
+// the host decodes in one message, fails its run alone; a message of more
+// results than runs awaiting an answer breaks the stream.
+func TestClient_StreamResultsBounded(t *testing.T) {
+	t.Parallel()
+	inv := Invocation{Automation: "a", Inputs: []byte(`{}`)}
+	runCtx := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	for _, tc := range []struct {
+		name        string
+		logs, sides int
+		err         string // the run's *Error; "": none
+	}{
+		{"AtTheBounds", MaxLogEntries, MaxSideEffects, ""},
+		{"TooManyLogEntries", MaxLogEntries + 1, 0, "more than 10000 log entries or 1000 side effects"},
+		{"TooManySideEffects", 0, MaxSideEffects + 1, "more than 10000 log entries or 1000 side effects"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := streamedClient(t, streamExt{answer: func(ids []uint64) *pb.RunStreamResponse {
+				return &pb.RunStreamResponse{Results: []*pb.RunStreamResult{resultOf(ids[0], tc.logs, tc.sides)}}
+			}}, false)
+			for range 2 { // the stream serves on
+				out, err := c.Run(runCtx(t), inv, nil)
+				if tc.err == "" {
+					require.NoError(t, err)
+					require.Len(t, out.Log, tc.logs)
+					require.Len(t, out.SideEffects, tc.sides)
+					continue
+				}
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				require.Equal(t, CodeInternal, e.Code)
+				require.Contains(t, e.Message, tc.err)
+				require.Empty(t, out.Log)
+			}
+			require.False(t, c.stream.Load().broken())
+		})
+	}
+	t.Run("MoreResultsThanRunsBreakTheStream", func(t *testing.T) {
+		t.Parallel()
+		c := streamedClient(t, streamExt{answer: func(ids []uint64) *pb.RunStreamResponse {
+			return &pb.RunStreamResponse{Results: []*pb.RunStreamResult{resultOf(ids[0], 0, 0), resultOf(ids[0], 0, 0)}}
+		}}, false)
+		_, err := c.Run(runCtx(t), inv, nil)
+		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+		require.ErrorContains(t, err, "run stream: a message of 2 results, for 1 runs awaiting an answer")
+		require.True(t, c.stream.Load().broken())
+	})
+	t.Run("PastTheMessagesEntries", func(t *testing.T) {
+		t.Parallel()
+		// Eleven results of MaxLogEntries in one message: the last is past
+		// the maxFrameEntries the host decodes in one.
+		const runs = maxFrameEntries/MaxLogEntries + 1
+		c := streamedClient(t, streamExt{batch: runs, answer: func(ids []uint64) *pb.RunStreamResponse {
+			m := &pb.RunStreamResponse{}
+			for _, id := range ids {
+				m.Results = append(m.Results, resultOf(id, MaxLogEntries, 0))
+			}
+			return m
+		}}, false)
+		ctx := runCtx(t)
+		errs := make(chan error, runs)
+		for range runs {
+			go func() {
+				_, err := c.Run(ctx, inv, nil)
+				errs <- err
+			}()
+		}
+		failed := 0
+		for range runs {
+			if err := <-errs; err != nil {
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				require.Equal(t, CodeInternal, e.Code)
+				require.Contains(t, e.Message, "rebuild the extension with a current SDK")
+				failed++
+			}
+		}
+		require.Equal(t, 1, failed)
+		require.False(t, c.stream.Load().broken())
+	})
+	t.Run("WithoutTheCodec", func(t *testing.T) {
+		t.Parallel()
+		// A connection not dialled with DialOptions (go-plugin's test
+		// harness): gRPC's proto codec decodes the messages.
+		c := streamedClient(t, streamExt{answer: func(ids []uint64) *pb.RunStreamResponse {
+			return &pb.RunStreamResponse{Results: []*pb.RunStreamResult{resultOf(ids[0], 3, 1)}}
+		}}, true)
+		out, err := c.Run(runCtx(t), inv, nil)
+		require.NoError(t, err)
+		require.Len(t, out.Log, 3)
+		require.Len(t, out.SideEffects, 1)
+	})
+}
+
+// describeExt answers Describe with triggers empty triggers.
+type describeExt struct {
+	pb.UnimplementedExtensionServer
+	triggers int
+}
+
+func (d describeExt) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return &pb.DescribeResponse{Id: "x", Triggers: make([]string, d.triggers)}, nil
+}
+
+// TestClient_DescribeAnswerBounded: a Describe answer over maxControlAnswer
+// bytes (empty triggers, 2 bytes each, took 41 times their size) fails
+// the call before it is decoded, over a connection whose calls may take
+// MaxMessage.
+func TestClient_DescribeAnswerBounded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		triggers int
+		refused  bool
+	}{
+		{"Honest", 100, false},
+		{"UnderTheBound", maxControlAnswer/2 - 16, false},
+		{"OverTheBound", maxControlAnswer / 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := streamedClient(t, describeExt{triggers: tc.triggers}, false)
+			d, err := c.Describe(context.Background())
+			if tc.refused {
+				require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, d.Triggers, tc.triggers)
 		})
 	}
 }
