@@ -486,3 +486,39 @@ func TestClient_DescribeAnswerBounded(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAnswerCodec_RunStream decodes an honest RunStream message (16
+// results of 20 log entries and a 1 KiB return) with gRPC's proto codec
+// and with answerCodec, which decodes it as the run socket's decoder does.
+func BenchmarkAnswerCodec_RunStream(b *testing.B) {
+	m := &pb.RunStreamResponse{}
+	for i := range 16 {
+		r := withEntries(20, 0)
+		r.Outcome.Return = make([]byte, 1024)
+		m.Results = append(m.Results, &pb.RunStreamResult{CallId: uint64(i + 1), Response: r})
+	}
+	raw, err := proto.Marshal(m)
+	require.NoError(b, err)
+	awaiting := new(atomic.Int64)
+	awaiting.Store(16)
+	c := newAnswerCodec("ext")
+	for _, tc := range []struct {
+		name string
+		into func() any
+		dec  func(mem.BufferSlice, any) error
+	}{
+		{"proto", func() any { return new(pb.RunStreamResponse) }, c.proto.Unmarshal},
+		{"answerCodec", func() any {
+			return &boundedResults{RunStreamResponse: new(pb.RunStreamResponse), awaiting: awaiting}
+		}, c.Unmarshal},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.dec(mem.BufferSlice{mem.SliceBuffer(raw)}, tc.into()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
