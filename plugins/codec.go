@@ -23,9 +23,10 @@ import (
 // outcome has more than MaxLogEntries log entries or MaxSideEffects side
 // effects is not decoded: its run fails with CodeInternal
 // (tooManyEntriesOf), as on the run socket, and the response's bytes are
-// only scanned (a few milliseconds a megabyte). Every other message, and
-// a Run's response within the bounds, is decoded by proto.Unmarshal as
-// before.
+// only scanned (a few milliseconds a megabyte). A RunStream message, which
+// a run stream's Recv asks for as a *boundedResults, is decoded by the run
+// socket's decoder, with its bounds. Every other message, and a Run's
+// response within the bounds, is decoded by proto.Unmarshal as before.
 type answerCodec struct {
 	proto encoding.CodecV2 // gRPC's, looked up, never registered
 	// extension names the extension in the errors of its runs.

@@ -39,7 +39,8 @@ const maxControlAnswer = 1 << 20
 // process of extension, which errors name (plugin.ClientConfig.GRPCDialOptions):
 // MaxMessage as its calls' caps, and a codec that refuses an answer to Run
 // of more log entries or side effects than an outcome may have before it
-// decodes them (answerCodec).
+// decodes them, and decodes RunStream's messages within the run socket's
+// bounds (answerCodec).
 func DialOptions(extension string) []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage),
