@@ -522,3 +522,26 @@ func BenchmarkAnswerCodec_RunStream(b *testing.B) {
 		})
 	}
 }
+
+// TestResponseEntries_StopsPastBound: the scan of a Run's response stops at
+// the first entry past a bound (the counts say one over it), whatever
+// follows: a hostile answer costs its first entries' scan, not its size's.
+func TestResponseEntries_StopsPastBound(t *testing.T) {
+	tests := []struct {
+		name              string
+		num               protowire.Number
+		wantLogs, wantSfx int
+	}{
+		{"log entries", fOutLog, MaxLogEntries + 1, 0},
+		{"side effects", fOutSideEffects, 0, MaxSideEffects + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Four times the entries the scan needs, in two outcomes.
+			b := hostileRunResponse(16*(MaxLogEntries+1), tt.num, 2)
+			logs, sides := responseEntries(b)
+			require.Equal(t, tt.wantLogs, logs)
+			require.Equal(t, tt.wantSfx, sides)
+		})
+	}
+}
