@@ -27,12 +27,24 @@ const initTimeout = 10 * time.Second
 // host bounds its body limit by this (host.MaxBodyLimit).
 const MaxMessage = maxFrame
 
-// DialOptions are the gRPC dial options of a host's connection to an
-// extension process (plugin.ClientConfig.GRPCDialOptions): MaxMessage as
-// its calls' caps.
-func DialOptions() []grpc.DialOption {
+// maxControlAnswer bounds the answers to the host's control calls (Init,
+// Describe, Overdue): an honest one takes a few hundred bytes. Under
+// MaxMessage, a Describe of empty triggers, commands or formats (2 bytes
+// each, about 40 decoded) took 41 times its size, some 10 GB at that cap;
+// under this, 41 MB at most. A larger answer fails its call
+// (codes.ResourceExhausted).
+const maxControlAnswer = 1 << 20
+
+// DialOptions are the gRPC dial options of a host's connection to the
+// process of extension, which errors name (plugin.ClientConfig.GRPCDialOptions):
+// MaxMessage as its calls' caps, and a codec that refuses an answer to Run
+// of more log entries or side effects than an outcome may have before it
+// decodes them, and decodes RunStream's messages within the run socket's
+// bounds (answerCodec).
+func DialOptions(extension string) []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage))}
+		grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage),
+		grpc.ForceCodecV2(newAnswerCodec(extension)))}
 }
 
 // GRPCPlugin is the go-plugin plugin of hookhost extensions. On the
@@ -111,7 +123,7 @@ func newClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.Client
 	})
 	ctx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
-	ir, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id, RunSocket: true})
+	ir, err := c.ext.Init(ctx, &pb.InitRequest{HostBrokerId: id, RunSocket: true}, grpc.MaxCallRecvMsgSize(maxControlAnswer))
 	if err != nil {
 		return nil, fmt.Errorf("plugins: init extension: %w", err)
 	}
@@ -180,9 +192,10 @@ func (c *Client) host(id uint64) Host {
 	return NoHost{}
 }
 
-// Describe calls the extension's Describe.
+// Describe calls the extension's Describe. An answer over 1 MiB
+// (maxControlAnswer) fails it, codes.ResourceExhausted.
 func (c *Client) Describe(ctx context.Context) (Description, error) {
-	r, err := c.ext.Describe(ctx, &pb.DescribeRequest{})
+	r, err := c.ext.Describe(ctx, &pb.DescribeRequest{}, grpc.MaxCallRecvMsgSize(maxControlAnswer))
 	if err != nil {
 		return Description{}, err
 	}
@@ -321,7 +334,7 @@ func (c *Client) RunCommand(ctx context.Context, call CommandCall, host Host) ([
 // (late). A hung extension answers overdue > 0 (or not at all, and ctx
 // ends).
 func (c *Client) Overdue(ctx context.Context, grace time.Duration) (overdue, late int, err error) {
-	r, err := c.ext.Overdue(ctx, &pb.OverdueRequest{GraceNanos: int64(grace)})
+	r, err := c.ext.Overdue(ctx, &pb.OverdueRequest{GraceNanos: int64(grace)}, grpc.MaxCallRecvMsgSize(maxControlAnswer))
 	if err != nil {
 		return 0, 0, err
 	}

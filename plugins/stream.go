@@ -101,6 +101,40 @@ type runConn interface {
 	Recv() (*pb.RunStreamResponse, error)
 }
 
+// grpcRunConn is a run stream's conn over gRPC's RunStream, for an
+// extension without a run socket. It counts the runs sent that the
+// extension has not answered yet, as hostConn does, and its Recv hands the
+// count to the host's codec (boundedResults), which decodes a message
+// within the run socket's bounds: a message of more results than that
+// breaks the stream, as codes.Unavailable, as on the run socket.
+type grpcRunConn struct {
+	st         grpc.BidiStreamingClient[pb.RunStreamRequest, pb.RunStreamResponse]
+	unanswered atomic.Int64
+	in         boundedResults // Recv's; Recv calls come one at a time
+}
+
+var _ runConn = (*grpcRunConn)(nil)
+
+func (g *grpcRunConn) Send(m *pb.RunStreamRequest) error {
+	g.unanswered.Add(int64(len(m.GetRuns()))) // before the extension can answer them
+	return g.st.Send(m)
+}
+
+func (g *grpcRunConn) Recv() (*pb.RunStreamResponse, error) {
+	in := &g.in
+	*in = boundedResults{RunStreamResponse: &pb.RunStreamResponse{}, awaiting: &g.unanswered}
+	if err := g.st.RecvMsg(in); err != nil {
+		if in.err != nil {
+			// Refused by the codec: gRPC calls it an internal error, but
+			// the stream broke as a run socket's does.
+			return nil, status.Error(codes.Unavailable, "run stream: "+in.err.Error())
+		}
+		return nil, err
+	}
+	g.unanswered.Add(-int64(len(in.Results)))
+	return in.RunStreamResponse, nil
+}
+
 // openRunStream opens a run stream on the extension's run socket when it
 // has one, else RunStream on ext, and starts its send and receive loops.
 // padded tells that the extension pads its results on the run socket
@@ -129,7 +163,7 @@ func openRunStream(ext pb.ExtensionClient, socket string, token []byte, padded b
 			cancel()
 			return nil, err
 		}
-		st = gs
+		st = &grpcRunConn{st: gs}
 	}
 	rs := &runStream{
 		st:      st,

@@ -145,7 +145,7 @@ func (e *extension) spawn(ctx context.Context) (*proc, plugins.Description, erro
 		},
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		GRPCDialOptions:  plugins.DialOptions(),
+		GRPCDialOptions:  plugins.DialOptions(e.name),
 		Logger:           newHCLog(m.log.With("extension", e.name)),
 		StartTimeout:     m.cfg.StartTimeout,
 		Managed:          true,
