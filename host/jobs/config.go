@@ -65,6 +65,12 @@ type Config struct {
 	PublishBurst int
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
+	// LockTimeout (PostgreSQL) is the lock_timeout of the group commits'
+	// transactions: a write that waits that long for a row another
+	// transaction holds fails alone with lock_not_available, rather than
+	// its batch running into the group commit's 30 s deadline. Default
+	// 5s; at least 1ms and under 30s.
+	LockTimeout time.Duration
 	// AllowPrivateRequests lets completion callbacks reach loopback,
 	// private, link-local and shared (CGNAT) addresses, which the SSRF
 	// guard of http.request (automations/ssrf) refuses to them by default;
@@ -146,6 +152,9 @@ func (c *Config) defaults() error {
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
 	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = defaultLockTimeout
+	}
 	if c.PublishRate <= 0 {
 		c.PublishRate = 100
 	}
@@ -160,6 +169,9 @@ func (c *Config) defaults() error {
 	}
 	if c.BatchSize < 1 || c.PruneBatch < 1 {
 		return errors.New("jobs: BatchSize and PruneBatch must be at least 1")
+	}
+	if c.LockTimeout < time.Millisecond || c.LockTimeout >= groupCommitTimeout {
+		return fmt.Errorf("jobs: LockTimeout %v: want at least 1ms and under the group commit's %v", c.LockTimeout, groupCommitTimeout)
 	}
 	return nil
 }
