@@ -71,9 +71,9 @@ type Queue struct {
 	writer   *groupCommit[*writeOp]
 	// lock sets the lock_timeout of the group commits' transactions on
 	// PostgreSQL (Config.LockTimeout).
-	lock lockStmts
-	waiters  waiters
-	running  running
+	lock    lockStmts
+	waiters waiters
+	running running
 
 	stopHeartbeat context.CancelFunc
 	heartbeatDone chan struct{}
