@@ -272,6 +272,10 @@ func TestSubscription_FailureAndRetry(t *testing.T) {
 			q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) {
 				c.AllowPrivateRequests = tt.allowPrivate
 				c.RetryBackoff = time.Millisecond
+				// A retry's time comes in milliseconds; River's poll finds
+				// it (SQLite: every second by default, the wait of each of
+				// the 8 attempts).
+				c.FetchPollInterval = 20 * time.Millisecond
 			})
 			r := newRecorder(t, tt.answer)
 			u := r.URL
