@@ -421,7 +421,10 @@ func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be)
+			// A job over its webhook's concurrency is snoozed, and only
+			// River's poll finds it again (SQLite: every second by
+			// default, PostgreSQL 500 ms; 5 of the 6 jobs wait for it).
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.FetchPollInterval = 20 * time.Millisecond })
 			fr := &fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 				time.Sleep(20 * time.Millisecond)
 				return returned("ok"), nil
