@@ -159,15 +159,15 @@ const groupCommitTimeout = 30 * time.Second
 
 // defaultLockTimeout is the default lock_timeout of the group commits'
 // transactions on PostgreSQL (Config.LockTimeout, lockStmts), well under
-// groupCommitTimeout: a
-// transaction that waits that long for a lock (a row another transaction
-// holds: an idempotency key or a job record written by a server cut off
-// in the middle of its transaction, which PostgreSQL keeps until TCP
-// keepalive notices, for hours) fails with lock_not_available (55P03),
-// one item's error (itemError), rather than running into the deadline,
-// which counts as the database's failure and fails every item of the
-// batch, on every redelivery of that item. Retried alone, the item that
-// waits fails again after the lock timeout, and the others commit.
+// groupCommitTimeout: a transaction that waits that long for a lock (a row
+// another transaction holds: an idempotency key or a job record written by
+// a server cut off in the middle of its transaction, which PostgreSQL
+// keeps until TCP keepalive notices, for hours) fails with
+// lock_not_available (55P03), one item's error (itemError), rather than
+// running into the deadline, which counts as the database's failure and
+// fails every item of the batch, on every redelivery of that item.
+// Retried alone, the item that waits fails again after the lock timeout,
+// and the others commit.
 const defaultLockTimeout = 5 * time.Second
 
 // lockStmts are the statements that set a group commit's lock_timeout on
@@ -234,8 +234,8 @@ type rerunItem interface {
 
 // itemError reports whether a batch's err may be the doing of one of its
 // items (a statement the server refused: a unique violation, a value it
-// does not take, a lock it waited for past its lock_timeout, store.ErrInvalid),
-// rather than of the database: the transaction's deadline or a
+// does not take, a lock it waited for past its lock_timeout,
+// store.ErrInvalid), rather than of the database: the transaction's deadline or a
 // cancellation (database/sql's transaction rolled back when its deadline
 // passed just before the commit: sql.ErrTxDone), a connection that failed
 // or could not be made, a full disk, a server shutting down or out of
