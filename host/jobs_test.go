@@ -61,6 +61,15 @@ func setupJobs(t *testing.T, be backend, mutate ...func(*Config)) *testBundle {
 	return setup(t, all...)
 }
 
+// fastRetries is for the tests that wait for every attempt of a job: its
+// backoff starts at 1 ms (doubling: an upstream subscription's 8
+// attempts take about 130 ms, not 2.5 s), and River looks for jobs every
+// 20 ms, since only its poll finds a retry whose time came (SQLite:
+// every second by default, the wait of each attempt).
+func fastRetries(c *Config) {
+	c.Jobs.RetryBackoff, c.Jobs.FetchPollInterval = time.Millisecond, 20*time.Millisecond
+}
+
 // jobEvent is the event KATA of a job handler.
 func jobEvent(automation, job string) string {
 	return "automation/deploy:\n  uri: cerb:automation:" + automation + "\n  inputs:\n    environment: staging\n  job:\n" + job
@@ -412,7 +421,10 @@ func TestJobs_ConcurrencyOneSerialises(t *testing.T) {
 	for _, be := range jobBackends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupJobs(t, be)
+			// A job over its webhook's concurrency is snoozed, and only
+			// River's poll finds it again (SQLite: every second by
+			// default, PostgreSQL 500 ms; 5 of the 6 jobs wait for it).
+			b := setupJobs(t, be, func(c *Config) { c.Jobs.FetchPollInterval = 20 * time.Millisecond })
 			fr := &fakeRunner{fn: func(ctx context.Context, _ *runner.Invocation, _ int) (*automations.Result, error) {
 				time.Sleep(20 * time.Millisecond)
 				return returned("ok"), nil

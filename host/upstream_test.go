@@ -194,7 +194,7 @@ func testUpstreamLifecycle(t *testing.T, b *testBundle) {
 
 func TestUpstream_RetryAndIDPath(t *testing.T) {
 	t.Parallel()
-	b := setupJobs(t, jobBackends(t)[0])
+	b := setupJobs(t, jobBackends(t)[0], fastRetries)
 	up := newFakeUpstream(t)
 	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
 	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")
@@ -230,7 +230,7 @@ func TestUpstream_RetryAndIDPath(t *testing.T) {
 // block 404.
 func TestUpstream_RetryAFailedSubscription(t *testing.T) {
 	t.Parallel()
-	b := setupJobs(t, jobBackends(t)[0])
+	b := setupJobs(t, jobBackends(t)[0], fastRetries)
 	up := newFakeUpstream(t)
 	b.createAutomation(t, "plain", "start:\n  return:\n    body: ok\n", "")
 	r := b.admin(t, "PUT", "/secrets/UP_TOKEN", "text/plain", "up-token-value")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -156,25 +157,42 @@ func (g *groupCommit[T]) loop() {
 // groupCommitTimeout bounds a group commit's transaction (groupCommit.tx).
 const groupCommitTimeout = 30 * time.Second
 
-// lockTimeout is the lock_timeout of the group commits' transactions on
-// PostgreSQL (lockTimeoutSQL), well under groupCommitTimeout: a
-// transaction that waits that long for a lock (a row another transaction
-// holds: an idempotency key or a job record written by a server cut off
-// in the middle of its transaction, which PostgreSQL keeps until TCP
-// keepalive notices, for hours) fails with lock_not_available (55P03),
-// one item's error (itemError), rather than running into the deadline,
-// which counts as the database's failure and fails every item of the
-// batch, on every redelivery of that item. Retried alone, the item that
-// waits fails again after lockTimeout, and the others commit.
-const lockTimeout = 5 * time.Second
+// defaultLockTimeout is the default lock_timeout of the group commits'
+// transactions on PostgreSQL (Config.LockTimeout, lockStmts), well under
+// groupCommitTimeout: a transaction that waits that long for a lock (a row
+// another transaction holds: an idempotency key or a job record written by
+// a server cut off in the middle of its transaction, which PostgreSQL
+// keeps until TCP keepalive notices, for hours) fails with
+// lock_not_available (55P03), one item's error (itemError), rather than
+// running into the deadline, which counts as the database's failure and
+// fails every item of the batch, on every redelivery of that item.
+// Retried alone, the item that waits fails again after the lock timeout,
+// and the others commit.
+const defaultLockTimeout = 5 * time.Second
 
-// lockTimeoutSQL sets lock_timeout to lockTimeout until the end of the
-// transaction it runs in (set_config's is_local, as SET LOCAL, but
-// without SET LOCAL's warning in an implicit transaction: pgxWrites's
-// pipeline). It takes no parameters: sent alone it runs in the simple
-// protocol, and it can follow BEGIN in one query (pgxTx). Its
-// milliseconds are lockTimeout's (TestLockTimeout_OfTheTransactionOnly).
-const lockTimeoutSQL = "SELECT set_config('lock_timeout', '5000', true)"
+// lockStmts are the statements that set a group commit's lock_timeout on
+// PostgreSQL (Config.LockTimeout), written once per queue.
+type lockStmts struct {
+	// set sets lock_timeout until the end of the transaction it runs in
+	// (set_config's is_local, as SET LOCAL, but without SET LOCAL's
+	// warning in an implicit transaction: pgxWrites's pipeline). It takes
+	// no parameters: sent alone it runs in the simple protocol, and it can
+	// follow BEGIN in one query (begin). Its milliseconds are
+	// Config.LockTimeout's (TestLockTimeout_OfTheTransactionOnly).
+	set string
+	// begin begins pgxTx's transactions and sets their lock_timeout (set)
+	// in one query: pgx sends a query without arguments in the simple
+	// protocol, which runs both statements of the text, and the
+	// transaction BEGIN opened goes on after it.
+	begin string
+}
+
+// newLockStmts returns the statements that set lock_timeout to d (whole
+// milliseconds).
+func newLockStmts(d time.Duration) lockStmts {
+	set := "SELECT set_config('lock_timeout', '" + strconv.FormatInt(d.Milliseconds(), 10) + "', true)"
+	return lockStmts{set: set, begin: "BEGIN; " + set}
+}
 
 // flush commits a batch. When it fails for a reason that may be one
 // item's (itemError), its items are retried one per transaction, so that
@@ -216,8 +234,8 @@ type rerunItem interface {
 
 // itemError reports whether a batch's err may be the doing of one of its
 // items (a statement the server refused: a unique violation, a value it
-// does not take, a lock it waited for past lockTimeout, store.ErrInvalid),
-// rather than of the database: the transaction's deadline or a
+// does not take, a lock it waited for past its lock_timeout,
+// store.ErrInvalid), rather than of the database: the transaction's deadline or a
 // cancellation (database/sql's transaction rolled back when its deadline
 // passed just before the commit: sql.ErrTxDone), a connection that failed
 // or could not be made, a full disk, a server shutting down or out of

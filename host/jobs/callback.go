@@ -131,13 +131,18 @@ const (
 	levelCallbackRefused   = 3 // Error
 )
 
-// callbackTimeout bounds one delivery's HTTP request.
-const callbackTimeout = 10 * time.Second
+// defaultCallbackTimeout bounds one delivery's HTTP request by default
+// (Config.CallbackTimeout).
+const defaultCallbackTimeout = 10 * time.Second
 
-// newCallbackClient returns the guarded client of deliveries: it does not
-// follow redirects.
-func newCallbackClient(allowPrivate bool) *http.Client {
-	c := ssrf.NewClient(ssrf.Options{AllowPrivate: allowPrivate, Timeout: callbackTimeout})
+// deliveryJobTimeout bounds one attempt of a completion callback or a
+// subscription delivery (its River job), above Config.CallbackTimeout.
+const deliveryJobTimeout = 30 * time.Second
+
+// newCallbackClient returns the guarded client of deliveries, whose
+// requests take up to timeout: it does not follow redirects.
+func newCallbackClient(allowPrivate bool, timeout time.Duration) *http.Client {
+	c := ssrf.NewClient(ssrf.Options{AllowPrivate: allowPrivate, Timeout: timeout})
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
 }
@@ -199,7 +204,7 @@ type callbackWorker struct {
 
 // client returns the guarded client, made on first use.
 func (w *callbackWorker) client() *http.Client {
-	w.once.Do(func() { w.http = newCallbackClient(w.q.cfg.AllowPrivateRequests) })
+	w.once.Do(func() { w.http = newCallbackClient(w.q.cfg.AllowPrivateRequests, w.q.cfg.CallbackTimeout) })
 	return w.http
 }
 
@@ -218,7 +223,7 @@ func (w *callbackWorker) note(ctx context.Context, jobID string, level int, msg 
 }
 
 // Timeout bounds one delivery.
-func (w *callbackWorker) Timeout(*river.Job[callbackArgs]) time.Duration { return 30 * time.Second }
+func (w *callbackWorker) Timeout(*river.Job[callbackArgs]) time.Duration { return deliveryJobTimeout }
 
 // NextRetry backs off from 10 times the run retry backoff.
 func (w *callbackWorker) NextRetry(job *river.Job[callbackArgs]) time.Time {

@@ -65,6 +65,18 @@ type Config struct {
 	PublishBurst int
 	// BatchSize caps the items of one group commit. Default 256.
 	BatchSize int
+	// LockTimeout (PostgreSQL) is the lock_timeout of the group commits'
+	// transactions: a write that waits that long for a row another
+	// transaction holds fails alone with lock_not_available, rather than
+	// its batch running into the group commit's 30 s deadline. Default
+	// 5s; at least 1ms and under 30s.
+	LockTimeout time.Duration
+	// CallbackTimeout bounds the HTTP request of one attempt of a
+	// completion callback or a subscription delivery: a receiver that
+	// does not answer within it counts as no answer (its destination's
+	// guards, destinations.go). Default 10s; under 30s, the attempt's own
+	// limit.
+	CallbackTimeout time.Duration
 	// AllowPrivateRequests lets completion callbacks reach loopback,
 	// private, link-local and shared (CGNAT) addresses, which the SSRF
 	// guard of http.request (automations/ssrf) refuses to them by default;
@@ -146,6 +158,12 @@ func (c *Config) defaults() error {
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
 	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = defaultLockTimeout
+	}
+	if c.CallbackTimeout == 0 {
+		c.CallbackTimeout = defaultCallbackTimeout
+	}
 	if c.PublishRate <= 0 {
 		c.PublishRate = 100
 	}
@@ -160,6 +178,12 @@ func (c *Config) defaults() error {
 	}
 	if c.BatchSize < 1 || c.PruneBatch < 1 {
 		return errors.New("jobs: BatchSize and PruneBatch must be at least 1")
+	}
+	if c.LockTimeout < time.Millisecond || c.LockTimeout >= groupCommitTimeout {
+		return fmt.Errorf("jobs: LockTimeout %v: want at least 1ms and under the group commit's %v", c.LockTimeout, groupCommitTimeout)
+	}
+	if c.CallbackTimeout < 0 || c.CallbackTimeout >= deliveryJobTimeout {
+		return fmt.Errorf("jobs: CallbackTimeout %v: want a positive duration under a delivery attempt's %v", c.CallbackTimeout, deliveryJobTimeout)
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ import (
 //     gets an answer; a healthy one is not capped, and may use every
 //     worker: a burst to one fast or slow receiver that answers goes as
 //     fast as the workers allow. So a receiver that hangs from the start
-//     may hold every worker for one timeout wave (callbackTimeout, 10 s)
+//     may hold every worker for one timeout wave (Config.CallbackTimeout,
+//     10 s by default)
 //     before its cap applies. An attempt whose destination is at its cap
 //     is snoozed (river.JobSnooze, which costs no attempt) until a slot
 //     is expected to free, that is, until the oldest of its sends in
@@ -386,7 +387,7 @@ func busySnooze(now, retry time.Time) time.Duration {
 // when the destination's breaker is open), or, when the destination is
 // suspect and at its cap, the snooze for the worker to return.
 func (q *Queue) sendGuarded(ctx context.Context, c *http.Client, target, msgID, secret string, body []byte) (sent, error) {
-	adm := q.dests.acquire(destinationOf(target), callbackTimeout)
+	adm := q.dests.acquire(destinationOf(target), q.cfg.CallbackTimeout)
 	switch adm.verdict {
 	case sendLater:
 		return sent{}, river.JobSnooze(busySnooze(time.Now(), adm.retry))
@@ -407,7 +408,7 @@ func answerOf(ctx context.Context, r sent) answer {
 	case r.code != 0:
 		return answerGot
 	case r.outcome == sendFailed && ctx.Err() == nil:
-		// The client's timeout (callbackTimeout) ends a hung send well
+		// The client's timeout (Config.CallbackTimeout) ends a hung send well
 		// before the job's own limit: a job context that ended (a
 		// shutdown, or a limit spent on a stalled database before the
 		// send) says nothing of the receiver.

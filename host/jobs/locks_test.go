@@ -17,6 +17,11 @@ import (
 // past lock_timeout.
 const lockNotAvailable = "55P03"
 
+// testLockTimeout is the group commits' lock_timeout in the tests that
+// wait for it (Config.LockTimeout; 5 s by default): each waits for it
+// twice, once in its batch and once alone.
+const testLockTimeout = time.Second
+
 // requireLockTimeout requires err to be PostgreSQL's lock_not_available.
 func requireLockTimeout(t *testing.T, err error) {
 	t.Helper()
@@ -36,7 +41,9 @@ func requireLockTimeout(t *testing.T, err error) {
 // every request of the batch would have failed with it.
 func TestQueue_LockedIdempotencyKeyFailsOnlyItsRequest(t *testing.T) {
 	t.Parallel()
-	q, b := setup(t, testDBs()[1], nil, func(c *jobs.Config) { c.Workers, c.BatchDelay = 0, 300*time.Millisecond })
+	q, b := setup(t, testDBs()[1], nil, func(c *jobs.Config) {
+		c.Workers, c.BatchDelay, c.LockTimeout = 0, 300*time.Millisecond, testLockTimeout
+	})
 	keyed := request()
 	keyed.IdempotencyKey = "delivery-1"
 	_, err := q.Enqueue(b.ctx, keyed)
@@ -89,7 +96,9 @@ func TestQueue_LockedRecordFailsOnlyItsWrite(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			q, b := setup(t, testDBs()[1], nil, func(c *jobs.Config) { c.Workers, c.BatchDelay = 0, 500*time.Millisecond })
+			q, b := setup(t, testDBs()[1], nil, func(c *jobs.Config) {
+				c.Workers, c.BatchDelay, c.LockTimeout = 0, 500*time.Millisecond, testLockTimeout
+			})
 			discarded := func(callback string) string {
 				req := request()
 				req.Options.CallbackURL = callback

@@ -249,11 +249,11 @@ func onPgx(ctx context.Context, db *sql.DB, fn func(c *pgx.Conn, send sendBatch)
 
 // pgxTx runs fn in a pgx transaction on a connection of db's pool and
 // commits it. fn's batches (send) run in the transaction. The transaction
-// has a lock_timeout of lockTimeout, set by the query that begins it
-// (pgxBeginSQL): no round trip more than BEGIN's.
-func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) error) error {
+// has the lock_timeout of lock, set by the query that begins it
+// (lockStmts.begin): no round trip more than BEGIN's.
+func pgxTx(ctx context.Context, db *sql.DB, lock lockStmts, fn func(tx pgx.Tx, send sendBatch) error) error {
 	return onPgx(ctx, db, func(c *pgx.Conn, send sendBatch) error {
-		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: pgxBeginSQL})
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: lock.begin})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
@@ -270,12 +270,6 @@ func pgxTx(ctx context.Context, db *sql.DB, fn func(tx pgx.Tx, send sendBatch) e
 		return nil
 	})
 }
-
-// pgxBeginSQL begins pgxTx's transactions and sets their lock_timeout
-// (lockTimeoutSQL), in one query: pgx sends a query without arguments in
-// the simple protocol, which runs both statements of the text, and the
-// transaction BEGIN opened goes on after it.
-const pgxBeginSQL = "BEGIN; " + lockTimeoutSQL
 
 // JobDeleteBefore implements riverdriver.Executor: River's cleaner, with
 // the real inputs of the jobs it deletes (deleteBefore).

@@ -264,7 +264,7 @@ func TestPgxInsertTx_AsRiverClient(t *testing.T) {
 	q.notifyRuns.last.Store(nil) // a notification is due
 	insert := func(fn func(tx pgx.Tx) int64) int64 {
 		var id int64
-		require.NoError(t, pgxTx(ctx, db, func(tx pgx.Tx, _ sendBatch) error {
+		require.NoError(t, pgxTx(ctx, db, q.lock, func(tx pgx.Tx, _ sendBatch) error {
 			id = fn(tx)
 			return nil
 		}))

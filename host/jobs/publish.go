@@ -213,12 +213,12 @@ type deliveryWorker struct {
 
 // client returns the guarded client, made on first use.
 func (w *deliveryWorker) client() *http.Client {
-	w.once.Do(func() { w.http = newCallbackClient(w.q.cfg.AllowPrivateRequests) })
+	w.once.Do(func() { w.http = newCallbackClient(w.q.cfg.AllowPrivateRequests, w.q.cfg.CallbackTimeout) })
 	return w.http
 }
 
 // Timeout bounds one delivery.
-func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return 30 * time.Second }
+func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return deliveryJobTimeout }
 
 // NextRetry backs off as completion callbacks do.
 func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {

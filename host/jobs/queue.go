@@ -69,8 +69,11 @@ type Queue struct {
 
 	inserter *groupCommit[*insertItem]
 	writer   *groupCommit[*writeOp]
-	waiters  waiters
-	running  running
+	// lock sets the lock_timeout of the group commits' transactions on
+	// PostgreSQL (Config.LockTimeout).
+	lock    lockStmts
+	waiters waiters
+	running running
 
 	stopHeartbeat context.CancelFunc
 	heartbeatDone chan struct{}
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q := &Queue{cfg: cfg, db: cfg.DB, d: newSQLDialect(cfg.Dialect), log: cfg.Logger,
 		waiters: waiters{m: map[string][]chan *Finished{}}, running: running{m: map[string]*runningJob{}},
 		pub:   publisher{in: make(chan published, publishBacklog), limit: rate.NewLimiter(rate.Limit(cfg.PublishRate), cfg.PublishBurst)},
-		dests: newDestinations(perDestination(cfg.CallbackWorkers), cfg.Logger)}
+		dests: newDestinations(perDestination(cfg.CallbackWorkers), cfg.Logger), lock: newLockStmts(cfg.LockTimeout)}
 
 	var driver riverdriver.Driver[*sql.Tx]
 	switch cfg.Dialect {
@@ -234,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q.inserter.start(inserters)
 	writes := sqliteWrites(cfg.DB)
 	if cfg.Dialect == DialectPostgres {
-		writes = q.pgxWrites(sqlBatch(cfg.DB, lockTimed(commitWrites)))
+		writes = q.pgxWrites(sqlBatch(cfg.DB, lockTimed(q.lock, commitWrites)))
 	}
 	q.writer = newGroupCommit(cfg.BatchDelay, cfg.BatchSize, q.log, &q.health, func(ctx context.Context, ops []*writeOp) error {
 		err := writes(ctx, ops)
@@ -581,7 +584,7 @@ func (q *Queue) pgxInserts(ctx context.Context, items []*insertItem) error {
 // transaction on a connection of the store's pool, River's jobs inserted
 // by River's client.
 func (q *Queue) pgxRiverInserts(ctx context.Context, items []*insertItem) error {
-	return pgxTx(ctx, q.db, func(tx pgx.Tx, _ sendBatch) error {
+	return pgxTx(ctx, q.db, q.lock, func(tx pgx.Tx, _ sendBatch) error {
 		return q.writeInserts(ctx, pgxInsertTx{tx: tx, client: q.pgxClient, notify: &q.notifyRuns}, items)
 	})
 }

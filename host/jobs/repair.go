@@ -158,7 +158,7 @@ func repairPageQuery(d sqlDialect) string {
 // that do not run in this process. It reads up to 16 pages of
 // Config.PruneBatch records of each state that has not ended, from where
 // the last pass stopped, and reports how many records it ended. A record
-// whose end fails for its own reason (a lock held past lockTimeout) is
+// whose end fails for its own reason (a lock held past Config.LockTimeout) is
 // passed over and the pass goes on; the first such error is returned at
 // the end. The queue runs it after each PruneRecords.
 func (q *Queue) RepairRecords(ctx context.Context, now time.Time) (int64, error) {

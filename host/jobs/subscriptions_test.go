@@ -272,6 +272,10 @@ func TestSubscription_FailureAndRetry(t *testing.T) {
 			q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) {
 				c.AllowPrivateRequests = tt.allowPrivate
 				c.RetryBackoff = time.Millisecond
+				// A retry's time comes in milliseconds; River's poll finds
+				// it (SQLite: every second by default, the wait of each of
+				// the 8 attempts).
+				c.FetchPollInterval = 20 * time.Millisecond
 			})
 			r := newRecorder(t, tt.answer)
 			u := r.URL
@@ -334,7 +338,8 @@ func TestPublish_RateLimited(t *testing.T) {
 // subscriber that takes connections and never answers must not hold the
 // callback workers every other receiver needs. Until one of its requests
 // times out it looks healthy, and its deliveries may take all 4 workers
-// for that first timeout wave (10 s); from its first timeout on it is
+// for that first timeout wave (Config.CallbackTimeout: 10 s by default,
+// hungReceiverTimeout here); from its first timeout on it is
 // suspect, its deliveries go one at a time (a quarter of 4 workers) and
 // the rest are snoozed, so a healthy subscriber's deliveries of the same
 // events, and a job's completion callback, all arrive while the hung
@@ -343,11 +348,16 @@ func TestPublish_RateLimited(t *testing.T) {
 // the workers again, wave after wave: 3 of 12 deliveries had arrived
 // after 5 s, and the rest waited for further timeouts.
 func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
+	// hungReceiverTimeout is the deliveries' timeout: each wave of
+	// requests to the hung receiver lasts as long, and the healthy
+	// receivers' requests must all arrive within the second.
+	const hungReceiverTimeout = 5 * time.Second
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, kind testDB) {
 		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
 			c.RetryBackoff = time.Millisecond
 			c.CallbackWorkers = 4
+			c.CallbackTimeout = hungReceiverTimeout
 		})
 		var held, abandoned atomic.Int32
 		release := make(chan struct{})

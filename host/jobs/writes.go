@@ -85,16 +85,16 @@ func sqliteWrites(db *sql.DB) func(ctx context.Context, ops []*writeOp) error {
 	}
 }
 
-// lockTimed (PostgreSQL) is commit with lockTimeoutSQL run first in its
+// lockTimed (PostgreSQL) is commit with lock.set run first in its
 // transaction. That costs a round trip: database/sql's BEGIN takes
 // nothing else, and its connections are the store's, for everyone, so
 // the setting cannot be the sessions'. Only the writer's batches with a
 // function op take this way, which run BEGIN, a round trip per statement
 // and COMMIT; its statement batches (pgxWrites) and the inserters' (pgxTx,
 // pgInsertRuns) take none more.
-func lockTimed[T any](commit func(ctx context.Context, tx *sql.Tx, items []T) error) func(ctx context.Context, tx *sql.Tx, items []T) error {
+func lockTimed[T any](lock lockStmts, commit func(ctx context.Context, tx *sql.Tx, items []T) error) func(ctx context.Context, tx *sql.Tx, items []T) error {
 	return func(ctx context.Context, tx *sql.Tx, items []T) error {
-		if _, err := tx.ExecContext(ctx, lockTimeoutSQL); err != nil {
+		if _, err := tx.ExecContext(ctx, lock.set); err != nil {
 			return fmt.Errorf("set lock_timeout: %w", err)
 		}
 		return commit(ctx, tx, items)
@@ -139,7 +139,8 @@ type batchSender interface {
 // trip: pgx sends them as one pipeline with a single Sync, which
 // PostgreSQL runs as one implicit transaction, committed (or, at the first
 // error, rolled back) as a whole, as BEGIN ... COMMIT would be in four or
-// more round trips; lockTimeoutSQL goes first in the same pipeline. A
+// more round trips; the lock_timeout's statement (lockStmts.set) goes
+// first in the same pipeline. A
 // batch with a function op goes to fallback, a database/sql transaction
 // (lockTimed).
 func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) error) func(ctx context.Context, ops []*writeOp) error {
@@ -152,8 +153,8 @@ func (q *Queue) pgxWrites(fallback func(ctx context.Context, ops []*writeOp) err
 		return onPgx(ctx, q.db, func(_ *pgx.Conn, send sendBatch) error {
 			var b pgx.Batch
 			// The implicit transaction's lock_timeout, in the same round
-			// trip (lockTimeout).
-			b.Queue(lockTimeoutSQL)
+			// trip (Config.LockTimeout).
+			b.Queue(q.lock.set)
 			for _, op := range ops {
 				for _, st := range op.stmts {
 					b.Queue(st.query, st.args...)

@@ -48,7 +48,7 @@ func TestWrites_NoEphemeralTables(t *testing.T) {
 
 // TestLockTimeout_OfTheTransactionOnly (PostgreSQL): every way the group
 // commits write on PostgreSQL (the writer's statement batches and its
-// transactions, the inserters' transactions) waits lockTimeout at most for
+// transactions, the inserters' transactions) waits Config.LockTimeout at most for
 // a lock, and the session they ran on, back in the store's pool, keeps its
 // own lock_timeout (none) for every other use.
 func TestLockTimeout_OfTheTransactionOnly(t *testing.T) {
@@ -56,9 +56,9 @@ func TestLockTimeout_OfTheTransactionOnly(t *testing.T) {
 	ctx := context.Background()
 	q, db, _ := openPostgresQueue(t, "hh_jobs_locktimeout_")
 	db.SetMaxOpenConns(1) // one session for all of them
-	// check fails (division by zero) unless lock_timeout is lockTimeout.
+	// check fails (division by zero) unless lock_timeout is Config.LockTimeout.
 	const check = `SELECT 1 / CAST(CAST(extract(epoch FROM CAST(current_setting('lock_timeout') AS interval)) * 1000 AS bigint) = $1 AS int)`
-	ms := lockTimeout.Milliseconds()
+	ms := q.cfg.LockTimeout.Milliseconds()
 	for _, tt := range []struct {
 		name  string
 		write func() error
@@ -67,13 +67,13 @@ func TestLockTimeout_OfTheTransactionOnly(t *testing.T) {
 			return q.pgxWrites(nil)(ctx, []*writeOp{{stmts: []writeStmt{{query: check, args: []any{ms}, what: "check"}}}})
 		}},
 		{"WriterTransaction", func() error {
-			return sqlBatch(db, lockTimed(commitWrites))(ctx, []*writeOp{{fn: func(ctx context.Context, tx *sql.Tx) error {
+			return sqlBatch(db, lockTimed(q.lock, commitWrites))(ctx, []*writeOp{{fn: func(ctx context.Context, tx *sql.Tx) error {
 				var one int
 				return tx.QueryRowContext(ctx, check, ms).Scan(&one)
 			}}})
 		}},
 		{"InserterTransaction", func() error {
-			return pgxTx(ctx, db, func(tx pgx.Tx, _ sendBatch) error {
+			return pgxTx(ctx, db, q.lock, func(tx pgx.Tx, _ sendBatch) error {
 				var one int
 				return tx.QueryRow(ctx, check, ms).Scan(&one)
 			})
