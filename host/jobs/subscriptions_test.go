@@ -337,40 +337,50 @@ func TestPublish_RateLimited(t *testing.T) {
 // TestSubscription_HungReceiverDoesNotStarveOthers (review "ssrf"): a
 // subscriber that takes connections and never answers must not hold the
 // callback workers every other receiver needs. Until one of its requests
-// times out it looks healthy, and its deliveries may take all 4 workers
-// for that first timeout wave (Config.CallbackTimeout: 10 s by default,
-// hungReceiverTimeout here); from its first timeout on it is
-// suspect, its deliveries go one at a time (a quarter of 4 workers) and
-// the rest are snoozed, so a healthy subscriber's deliveries of the same
-// events, and a job's completion callback, all arrive while the hung
-// receiver holds its one capped request, before a second wave. Without the
-// cap per destination, every retry of the hung receiver's deliveries took
-// the workers again, wave after wave: 3 of 12 deliveries had arrived
-// after 5 s, and the rest waited for further timeouts.
+// gets no answer it looks healthy, and its deliveries may take all 4
+// workers (for a timeout wave, Config.CallbackTimeout, in production);
+// from its first failure on it is suspect, its deliveries go one at a
+// time (a quarter of 4 workers) and the rest are snoozed, so a healthy
+// subscriber's deliveries of the same events, and a job's completion
+// callback, all arrive while the hung receiver holds its one capped
+// request. The test ends the first wave itself, by dropping its
+// connections once it holds every worker (a dropped connection is no
+// answer, as a timeout is), and the timeout is longer than the test waits:
+// nothing depends on how fast the machine is. Without the cap per
+// destination the second wave took every worker again and held it until
+// the timeout (earlier, with 10 s waves: 3 of 12 deliveries had arrived
+// after 5 s).
 func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
-	// hungReceiverTimeout is the deliveries' timeout: each wave of
-	// requests to the hung receiver lasts as long, and the healthy
-	// receivers' requests must all arrive within the second. It stays the
-	// default's 10 s: the healthy deliveries' margin is one wave, and a
-	// run of this test under -race beside a whole make test missed 5 s.
-	const hungReceiverTimeout = 10 * time.Second
+	const workers = 4
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, kind testDB) {
 		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
 			c.RetryBackoff = time.Millisecond
-			c.CallbackWorkers = 4
-			c.CallbackTimeout = hungReceiverTimeout
+			c.CallbackWorkers = workers
+			// Longer than the test waits for the healthy receivers: a
+			// held request never times out while it runs.
+			c.CallbackTimeout = 25 * time.Second
 		})
-		var held, abandoned atomic.Int32
-		release := make(chan struct{})
+		var held atomic.Int32
+		dropFirstWave, release := make(chan struct{}), make(chan struct{})
 		hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			held.Add(1)
-			// Read first: the server sees the connection close only then.
+			n := held.Add(1)
 			_, _ = io.Copy(io.Discard, r.Body)
+			if n <= workers {
+				select {
+				case <-dropFirstWave:
+				case <-release:
+					return
+				}
+				// No answer: the connection is dropped.
+				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					_ = c.Close()
+				}
+				return
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
-				abandoned.Add(1) // the sender gave up: its timeout
 			}
 		}))
 		t.Cleanup(hung.Close)
@@ -388,19 +398,23 @@ func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
 		_, err := q.Enqueue(bundle.ctx, req)
 		require.NoError(t, err)
 
-		// Until every healthy request arrived, at most the first wave of
-		// hung requests (one per worker) may have timed out (a minute
-		// bounds the loop should the sender hang).
-		const workers = 4
+		// The first wave: the hung receiver looks healthy, so its
+		// deliveries end up holding every worker.
+		for end := time.Now().Add(time.Minute); held.Load() < workers; {
+			require.True(t, time.Now().Before(end), "the hung receiver never held every worker: %d", held.Load())
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(dropFirstWave)
+		// Then it is suspect: at most one of its requests at a time, held
+		// for good, while the others' requests all arrive (a minute
+		// bounds the loop should they not).
 		for end := time.Now().Add(time.Minute); len(healthy.requests()) < events || len(callback.requests()) < 1; {
-			require.LessOrEqual(t, abandoned.Load(), int32(workers), "more than one wave of requests to the hung receiver "+
-				"timed out before the others arrived: %d of %d deliveries, %d of 1 callbacks",
-				len(healthy.requests()), events, len(callback.requests()))
-			require.True(t, time.Now().Before(end), "the healthy receivers never got their requests")
+			require.True(t, time.Now().Before(end), "the healthy receivers did not get their requests while the hung one "+
+				"held %d: %d of %d deliveries, %d of 1 callbacks", held.Load(), len(healthy.requests()), events, len(callback.requests()))
 			time.Sleep(5 * time.Millisecond)
 		}
 		require.LessOrEqual(t, held.Load(), int32(workers+1),
-			"the hung receiver got at most the first wave and then one request, the cap of 4 workers")
+			"the hung receiver got the first wave and then one request, the cap of 4 workers")
 	})
 }
 
