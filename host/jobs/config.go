@@ -74,8 +74,10 @@ type Config struct {
 	// CallbackTimeout bounds the HTTP request of one attempt of a
 	// completion callback or a subscription delivery: a receiver that
 	// does not answer within it counts as no answer (its destination's
-	// guards, destinations.go). Default 10s; under 30s, the attempt's own
-	// limit.
+	// guards, destinations.go). Default 10s; at most 15s, half the
+	// attempt's own limit of 30s, which also covers the database work
+	// before the send: a hung send must end by this timeout, not by the
+	// job's deadline, which counts neither way (answerOf).
 	CallbackTimeout time.Duration
 	// AllowPrivateRequests lets completion callbacks reach loopback,
 	// private, link-local and shared (CGNAT) addresses, which the SSRF
@@ -182,8 +184,8 @@ func (c *Config) defaults() error {
 	if c.LockTimeout < time.Millisecond || c.LockTimeout >= groupCommitTimeout {
 		return fmt.Errorf("jobs: LockTimeout %v: want at least 1ms and under the group commit's %v", c.LockTimeout, groupCommitTimeout)
 	}
-	if c.CallbackTimeout < 0 || c.CallbackTimeout >= deliveryJobTimeout {
-		return fmt.Errorf("jobs: CallbackTimeout %v: want a positive duration under a delivery attempt's %v", c.CallbackTimeout, deliveryJobTimeout)
+	if c.CallbackTimeout < 0 || c.CallbackTimeout > deliveryJobTimeout/2 {
+		return fmt.Errorf("jobs: CallbackTimeout %v: want a positive duration of at most half a delivery attempt's %v", c.CallbackTimeout, deliveryJobTimeout)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 	"time"
@@ -28,7 +29,9 @@ func TestConfig_Timeouts(t *testing.T) {
 		{name: "LockUnderAMillisecond", lock: time.Microsecond, wantErrContains: "LockTimeout 1µs"},
 		{name: "LockAtTheDeadline", lock: groupCommitTimeout, wantErrContains: "LockTimeout 30s"},
 		{name: "CallbackNegative", callback: -time.Second, wantErrContains: "CallbackTimeout -1s"},
-		{name: "CallbackAtTheAttemptsLimit", callback: deliveryJobTimeout, wantErrContains: "CallbackTimeout 30s"},
+		{name: "CallbackHalfTheAttemptsLimit", callback: deliveryJobTimeout / 2, wantLock: 5 * time.Second, wantCallback: deliveryJobTimeout / 2,
+			wantSet: "SELECT set_config('lock_timeout', '5000', true)"},
+		{name: "CallbackOverHalfTheAttemptsLimit", callback: deliveryJobTimeout/2 + time.Millisecond, wantErrContains: "CallbackTimeout 15.001s"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -45,4 +48,21 @@ func TestConfig_Timeouts(t *testing.T) {
 			require.Equal(t, tt.wantSet, newLockStmts(c.LockTimeout).set)
 		})
 	}
+}
+
+// TestNew_LockTimeoutOfConfig (review revcit): the queue's group commits
+// set the lock_timeout of its Config, not the default's (the lock tests
+// pass with 5 s as with 1 s, and TestLockTimeout_OfTheTransactionOnly
+// runs with the default).
+func TestNew_LockTimeoutOfConfig(t *testing.T) {
+	t.Parallel()
+	st := openSQLiteStore(t)
+	settings := DefaultSettings()
+	settings.Workers = 0
+	q, err := New(context.Background(), Config{DB: st.DB(), Dialect: st.Dialect(), Runner: nopRunner{}, Settings: settings,
+		PruneInterval: -1, Logger: quietLogger(), LockTimeout: 1234 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	require.Equal(t, "SELECT set_config('lock_timeout', '1234', true)", q.lock.set)
+	require.Equal(t, "BEGIN; "+q.lock.set, q.lock.begin)
 }

@@ -345,8 +345,10 @@ func TestPublish_RateLimited(t *testing.T) {
 // callback, all arrive while the hung receiver holds its one capped
 // request. The test ends the first wave itself, by dropping its
 // connections once it holds every worker (a dropped connection is no
-// answer, as a timeout is), and the timeout is longer than the test waits:
-// nothing depends on how fast the machine is. Without the cap per
+// answer, as a timeout is), and the held request's timeout is the longest
+// allowed (15 s): the healthy receivers' 13 requests must arrive within it
+// (they take a fraction of a second), no longer within one 10 s wave
+// shared with the first one. Without the cap per
 // destination the second wave took every worker again and held it until
 // the timeout (earlier, with 10 s waves: 3 of 12 deliveries had arrived
 // after 5 s).
@@ -357,9 +359,10 @@ func TestSubscription_HungReceiverDoesNotStarveOthers(t *testing.T) {
 		q, bundle := setup(t, kind, nil, func(c *jobs.Config) {
 			c.RetryBackoff = time.Millisecond
 			c.CallbackWorkers = workers
-			// Longer than the test waits for the healthy receivers: a
-			// held request never times out while it runs.
-			c.CallbackTimeout = 25 * time.Second
+			// The longest allowed, far longer than the healthy
+			// receivers' 13 requests take: a held request does not time
+			// out while the test waits for them.
+			c.CallbackTimeout = 15 * time.Second
 		})
 		var held atomic.Int32
 		dropFirstWave, release := make(chan struct{}), make(chan struct{})
