@@ -439,7 +439,7 @@ func WebhookResponse(res *Result) Response {
 				return true
 			}
 			if reservedHeader(k) {
-				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: an automation cannot set it (a webhook's answer shares its origin with the console)", k))
+				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: an automation cannot set it (it acts on the whole origin, which webhook answers may share with the console)", k))
 				return true
 			}
 			if strings.EqualFold(k, "Content-Type") && strings.HasPrefix(val, "text/") && !strings.Contains(val, "charset=") {
