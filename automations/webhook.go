@@ -389,7 +389,7 @@ func plainParams(pairs [][2]string) bool {
 //     dictionary as JSON); a name given twice in any case keeps the last
 //     value (PHP's header() replaces); names or values with line breaks
 //     are dropped with a warning, and so are the headers that act on the
-//     whole origin rather than on the answer (reservedHeader:
+//     whole origin rather than on the answer (ReservedHeader:
 //     Service-Worker-Allowed, Clear-Site-Data). A text/* Content-Type
 //     without a charset gets ";charset=UTF-8" (PHP's default_charset), and
 //     a Location header makes the status 302 unless it is 201 or 3xx (PHP).
@@ -438,7 +438,7 @@ func WebhookResponse(res *Result) Response {
 				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: invalid name or value", k))
 				return true
 			}
-			if reservedHeader(k) {
+			if ReservedHeader(k) {
 				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: an automation cannot set it (it acts on the whole origin, which webhook answers may share with the console)", k))
 				return true
 			}
@@ -480,7 +480,7 @@ func WebhookResponse(res *Result) Response {
 	return resp
 }
 
-// reservedHeader reports whether name is a header an automation's answer
+// ReservedHeader reports whether name is a header an automation's answer
 // cannot carry, because it acts on the whole origin, which a webhook's
 // answers share with the console and the admin API when the server has no
 // --admin-listen (and behind a proxy that puts both under one host):
@@ -491,8 +491,9 @@ func WebhookResponse(res *Result) Response {
 //   - Clear-Site-Data wipes the origin's storage, cookies and cache: the
 //     console's session with them.
 //
-// Cerb sends both as the script sets them.
-func reservedHeader(name string) bool {
+// Cerb sends both as the script sets them. The host also drops them when
+// it writes an answer (one a job's run stored, perhaps on an older node).
+func ReservedHeader(name string) bool {
 	return strings.EqualFold(name, "Service-Worker-Allowed") || strings.EqualFold(name, "Clear-Site-Data")
 }
 

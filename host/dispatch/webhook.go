@@ -266,11 +266,15 @@ const AnswerSandbox = "sandbox allow-scripts allow-forms allow-popups allow-moda
 // Content-Type gets one inferred from it (never sniffed as HTML); a
 // Content-Type the script set empty is sent without a type, as Cerb's
 // "Content-Type: " (not the HTTP server's default). Every answer is
-// sandboxed (AnswerSandbox).
+// sandboxed (AnswerSandbox), and carries no header an automation cannot
+// set (automations.ReservedHeader), whichever node's run made it.
 func writeAnswer(c *fiber.Ctx, a *Answer) {
 	c.Status(a.Status)
 	hasType := false
 	for _, hv := range a.Headers {
+		if automations.ReservedHeader(hv[0]) {
+			continue
+		}
 		if strings.EqualFold(hv[0], fiber.HeaderContentType) {
 			hasType = true
 			if strings.TrimSpace(hv[1]) == "" {
