@@ -269,6 +269,7 @@ func TestWebhookResponseOriginHeadersDropped(t *testing.T) {
 	}{
 		{"ServiceWorkerAllowed", dict.Of("Content-Type", "text/javascript", "Service-Worker-Allowed", "/"), "Content-Type: text/javascript;charset=UTF-8", []string{"Service-Worker-Allowed"}},
 		{"ClearSiteData", dict.Of("Clear-Site-Data", `"storage", "cookies"`, "X-A", "1"), "X-A: 1", []string{"Clear-Site-Data"}},
+		{"Reporting", dict.Of("NEL", `{"report_to":"x","max_age":86400}`, "Report-To", `{"group":"x"}`, "reporting-endpoints", `x="https://127.0.0.1/r"`, "X-A", "1"), "X-A: 1", []string{"NEL", "Report-To", "reporting-endpoints"}},
 		{"AnyCase", dict.Of("service-worker-allowed", "/", "CLEAR-SITE-DATA", `"*"`), "", []string{"service-worker-allowed", "CLEAR-SITE-DATA"}},
 		{"OwnCSPKept", dict.Of("Content-Security-Policy", "default-src 'none'"), "Content-Security-Policy: default-src 'none'", nil},
 	} {

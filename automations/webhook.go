@@ -490,11 +490,19 @@ func WebhookResponse(res *Result) Response {
 //     request for a worker's script: refuseServiceWorker in host).
 //   - Clear-Site-Data wipes the origin's storage, cookies and cache: the
 //     console's session with them.
+//   - NEL with Report-To or Reporting-Endpoints makes the browser report
+//     its later requests to the origin (their URLs: other webhooks' tokens,
+//     job status URLs' tokens) to an address the answer names.
 //
-// Cerb sends both as the script sets them. The host also drops them when
+// Cerb sends them as the script sets them. The host also drops them when
 // it writes an answer (one a job's run stored, perhaps on an older node).
 func ReservedHeader(name string) bool {
-	return strings.EqualFold(name, "Service-Worker-Allowed") || strings.EqualFold(name, "Clear-Site-Data")
+	for _, r := range [...]string{"Service-Worker-Allowed", "Clear-Site-Data", "NEL", "Report-To", "Reporting-Endpoints"} {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // stringBytes is s's bytes without a copy: a Response's Body is read, never

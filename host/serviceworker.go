@@ -23,6 +23,14 @@ const serviceWorkerHeader = "Service-Worker"
 // each console API call. Without a script the origin serves, no worker
 // can be registered on it.
 //
+// The refusal also carries Clear-Site-Data: "storage", which unregisters
+// the origin's service workers: a browser asks for a worker's script
+// again only to update a worker it has, one a webhook registered on a
+// version without this refusal, which would otherwise keep controlling
+// /console/ after the upgrade (a failed update leaves a worker in place).
+// The console's session, in the same storage, ends with it: its operator
+// signs in again.
+//
 // It runs on every listener (the webhook port and --admin-listen's), for
 // every route, after the request log, which notes the cause
 // service_worker.
@@ -32,6 +40,7 @@ func refuseServiceWorker(c *fiber.Ctx) error {
 	}
 	e := reqlog.From(c)
 	e.Cause, e.Reason = "service_worker", "a service worker script was asked for"
+	c.Set("Clear-Site-Data", `"storage"`)
 	return api.NewProblem(http.StatusForbidden,
 		"hookhost serves no service worker scripts: a request with a Service-Worker header (a browser registering a worker) is refused on every path")
 }

@@ -96,6 +96,7 @@ func TestServer_RefusesServiceWorkerScripts(t *testing.T) {
 				{adminApp, "/console/", http.StatusOK},
 				{adminApp, "/api/v1/webhooks", http.StatusOK},
 				{adminApp, "/metrics", http.StatusOK},
+				{b.srv.App(), "/nope", http.StatusNotFound},
 			} {
 				for _, value := range []string{"script", "other"} {
 					req := httptest.NewRequest("GET", route.path, nil)
@@ -107,6 +108,9 @@ func TestServer_RefusesServiceWorkerScripts(t *testing.T) {
 					var p api.Problem
 					require.NoError(t, json.Unmarshal(r.Body, &p))
 					require.Contains(t, p.Detail, "no service worker scripts")
+					// A worker registered before the refusal existed is
+					// unregistered by the browser's failed update.
+					require.Equal(t, `"storage"`, r.Header.Get("Clear-Site-Data"))
 					require.NotContains(t, string(r.Body), token, "the answer repeats no webhook token")
 				}
 				req := httptest.NewRequest("GET", route.path, nil)
