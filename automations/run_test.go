@@ -3,6 +3,7 @@ package automations_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -251,6 +252,39 @@ func TestWebhookResponseHeaders(t *testing.T) {
 				hs = append(hs, h[0]+": "+h[1])
 			}
 			require.Equal(t, tc.headers, strings.Join(hs, "|"))
+		})
+	}
+}
+
+// TestWebhookResponseOriginHeadersDropped: the headers that act on the
+// whole origin (which a webhook's answers share with the console) are
+// dropped, in any case, with a warning that names them; the others stay.
+func TestWebhookResponseOriginHeadersDropped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		headers *dict.Map
+		want    string
+		dropped []string
+	}{
+		{"ServiceWorkerAllowed", dict.Of("Content-Type", "text/javascript", "Service-Worker-Allowed", "/"), "Content-Type: text/javascript;charset=UTF-8", []string{"Service-Worker-Allowed"}},
+		{"ClearSiteData", dict.Of("Clear-Site-Data", `"storage", "cookies"`, "X-A", "1"), "X-A: 1", []string{"Clear-Site-Data"}},
+		{"Reporting", dict.Of("NEL", `{"report_to":"x","max_age":86400}`, "Report-To", `{"group":"x"}`, "reporting-endpoints", `x="https://127.0.0.1/r"`, "X-A", "1"), "X-A: 1", []string{"NEL", "Report-To", "reporting-endpoints"}},
+		{"AnyCase", dict.Of("service-worker-allowed", "/", "CLEAR-SITE-DATA", `"*"`), "", []string{"service-worker-allowed", "CLEAR-SITE-DATA"}},
+		{"OwnCSPKept", dict.Of("Content-Security-Policy", "default-src 'none'"), "Content-Security-Policy: default-src 'none'", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := automations.WebhookResponse(ret("headers", tc.headers))
+			var hs []string
+			for _, h := range resp.Headers {
+				hs = append(hs, h[0]+": "+h[1])
+			}
+			require.Equal(t, tc.want, strings.Join(hs, "|"))
+			require.Len(t, resp.Warnings, len(tc.dropped))
+			for i, name := range tc.dropped {
+				require.Contains(t, resp.Warnings[i], fmt.Sprintf("header %q dropped: an automation cannot set it", name))
+			}
 		})
 	}
 }

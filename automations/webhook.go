@@ -388,9 +388,11 @@ func plainParams(pairs [][2]string) bool {
 //   - headers: each pair as given, values printed as text (a list or
 //     dictionary as JSON); a name given twice in any case keeps the last
 //     value (PHP's header() replaces); names or values with line breaks
-//     are dropped with a warning. A text/* Content-Type without a charset
-//     gets ";charset=UTF-8" (PHP's default_charset), and a Location header
-//     makes the status 302 unless it is 201 or 3xx (PHP).
+//     are dropped with a warning, and so are the headers that act on the
+//     whole origin rather than on the answer (ReservedHeader:
+//     Service-Worker-Allowed, Clear-Site-Data). A text/* Content-Type
+//     without a charset gets ";charset=UTF-8" (PHP's default_charset), and
+//     a Location header makes the status 302 unless it is 201 or 3xx (PHP).
 //   - body: text as it is; a number printed as PHP prints it; a list or
 //     dictionary as JSON; a text starting with "cerb:" (a Cerb resource,
 //     which hookhost has none of) sends nothing, with a warning. A
@@ -436,6 +438,10 @@ func WebhookResponse(res *Result) Response {
 				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: invalid name or value", k))
 				return true
 			}
+			if ReservedHeader(k) {
+				resp.Warnings = append(resp.Warnings, fmt.Sprintf("header %q dropped: an automation cannot set it (it acts on the whole origin, which webhook answers may share with the console)", k))
+				return true
+			}
 			if strings.EqualFold(k, "Content-Type") && strings.HasPrefix(val, "text/") && !strings.Contains(val, "charset=") {
 				val += ";charset=UTF-8"
 			}
@@ -472,6 +478,31 @@ func WebhookResponse(res *Result) Response {
 		}
 	}
 	return resp
+}
+
+// ReservedHeader reports whether name is a header an automation's answer
+// cannot carry, because it acts on the whole origin, which a webhook's
+// answers share with the console and the admin API when the server has no
+// --admin-listen (and behind a proxy that puts both under one host):
+//   - Service-Worker-Allowed widens a service worker's scope: with "/", a
+//     worker served by a webhook would control /console/ and read the admin
+//     token of every console API call (the server also refuses every
+//     request for a worker's script: refuseServiceWorker in host).
+//   - Clear-Site-Data wipes the origin's storage, cookies and cache: the
+//     console's session with them.
+//   - NEL with Report-To or Reporting-Endpoints makes the browser report
+//     its later requests to the origin (their URLs: other webhooks' tokens,
+//     job status URLs' tokens) to an address the answer names.
+//
+// Cerb sends them as the script sets them. The host also drops them when
+// it writes an answer (one a job's run stored, perhaps on an older node).
+func ReservedHeader(name string) bool {
+	for _, r := range [...]string{"Service-Worker-Allowed", "Clear-Site-Data", "NEL", "Report-To", "Reporting-Endpoints"} {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // stringBytes is s's bytes without a copy: a Response's Body is read, never

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookhost/hookhost/host"
+	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/internal/oracle"
 )
 
@@ -511,6 +513,12 @@ func cerbOracleVerdict(c *oracle.Case, got cerbOracleAnswer) (same bool, deliber
 	// hookhost adds none of its own beyond hookhostOwnHeaders.
 	wantVals, gotVals := headerValues(want.Headers, cerbOracleIgnored), headerValues(g.Headers, hookhostOwnHeaders)
 	delete(wantVals, "content-type")
+	// hookhost's sandbox policy, on every answer, besides any the script set.
+	if csp := slices.DeleteFunc(gotVals["content-security-policy"], func(v string) bool { return v == dispatch.AnswerSandbox }); len(csp) > 0 {
+		gotVals["content-security-policy"] = csp
+	} else {
+		delete(gotVals, "content-security-policy")
+	}
 	if xfo := wantVals["x-frame-options"]; len(xfo) == 1 && xfo[0] == "SAMEORIGIN" {
 		delete(wantVals, "x-frame-options") // Cerb's own, on every answer
 	}

@@ -567,7 +567,7 @@ func (s *Server) fiberConfig() fiber.Config {
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(s.fiberConfig())
 	s.refuseOversized(app, s.dispatch, s.bodies)
-	app.Use(s.requestLog())
+	app.Use(s.requestLog(), refuseServiceWorker)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.dispatch.Mount(app)
@@ -583,7 +583,7 @@ func (s *Server) newAdminApp() *fiber.App {
 	// No webhook routes here, and a body budget of its own: bodies on the
 	// webhook port cannot starve the admin's uploads.
 	s.refuseOversized(app, nil, s.adminBodies)
-	app.Use(s.requestLog())
+	app.Use(s.requestLog(), refuseServiceWorker)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.mountAdmin(app)

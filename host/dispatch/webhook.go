@@ -248,14 +248,33 @@ func (d *Dispatcher) start(rec *pendingRun, x *exchange) {
 		entry: x.entry, replayOf: x.replayOf, history: x.h.Event.History}
 }
 
+// AnswerSandbox is the Content-Security-Policy of every webhook answer,
+// sent in addition to any policy the automation sets (a browser enforces
+// each policy it gets). A page a webhook serves runs in a unique, opaque
+// origin: its scripts, forms, pop-ups, dialogs and downloads work, but it
+// cannot read the storage or cookies of the server's origin, register a
+// service worker there, or read another answer of the server without
+// CORS. Without it, a webhook's HTML page (a package's, or one echoing a
+// caller's input into text/html) ran with the console's origin when the
+// admin API shares the webhook port (no --admin-listen, or a proxy that
+// puts both under one host): it could read the console's session
+// (sessionStorage) and register a worker controlling /console/. It is
+// sent on every listener, so a proxy's layout cannot undo it.
+const AnswerSandbox = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
+
 // writeAnswer writes an automation's response. A body without a
 // Content-Type gets one inferred from it (never sniffed as HTML); a
 // Content-Type the script set empty is sent without a type, as Cerb's
-// "Content-Type: " (not the HTTP server's default).
+// "Content-Type: " (not the HTTP server's default). Every answer is
+// sandboxed (AnswerSandbox), and carries no header an automation cannot
+// set (automations.ReservedHeader), whichever node's run made it.
 func writeAnswer(c *fiber.Ctx, a *Answer) {
 	c.Status(a.Status)
 	hasType := false
 	for _, hv := range a.Headers {
+		if automations.ReservedHeader(hv[0]) {
+			continue
+		}
 		if strings.EqualFold(hv[0], fiber.HeaderContentType) {
 			hasType = true
 			if strings.TrimSpace(hv[1]) == "" {
@@ -269,6 +288,7 @@ func writeAnswer(c *fiber.Ctx, a *Answer) {
 		c.Set(fiber.HeaderContentType, inferContentType(a.Body))
 	}
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Response().Header.Add(fiber.HeaderContentSecurityPolicy, AnswerSandbox)
 	c.Response().SetBodyRaw(a.Body)
 }
 

@@ -88,7 +88,7 @@ func New(src Sources) *Metrics {
 	}, []string{"webhook"})
 	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_webhook_rejected_total",
-		Help: "Webhook requests refused before their automation ran, by cause (unknown_token, disabled, expired, verify, body_size, body_memory, rate_limit, concurrency, no_handler).",
+		Help: "Webhook requests refused before their automation ran, by cause (unknown_token, disabled, expired, verify, body_size, body_memory, rate_limit, concurrency, no_handler, service_worker).",
 	}, []string{"cause"})
 	m.verify = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookhost_verify_failures_total",

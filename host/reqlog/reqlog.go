@@ -44,7 +44,8 @@ type Entry struct {
 	RunID, JobID string
 	// Cause says why a request was refused (verify, rate_limit,
 	// concurrency, body_size, body_memory, disabled, expired,
-	// unknown_token, no_handler) or did not complete (error, timeout, crash).
+	// unknown_token, no_handler, service_worker) or did not complete
+	// (error, timeout, crash).
 	Cause string
 	// Reason is the refusal's detail for the log (never a credential).
 	Reason string
