@@ -63,7 +63,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			}
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
-			ln, adminLn, err := host.Listen(cfg)
+			ln, adminLn, err := host.Listen(&cfg)
 			if err != nil {
 				return err
 			}
