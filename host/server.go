@@ -115,7 +115,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.log = slog.New(s.redactor.Handler(cfg.Logger.Handler()))
 	cfg.Logger = s.log
 	if cfg.publicURLLoopback {
-		s.log.Info("webhook URLs use a loopback address: --listen names no host, and callers on other machines cannot reach it; --public-url sets the address they reach",
+		s.log.Info("webhook URLs use a loopback address for --listen's unspecified host, which callers on other machines cannot reach; --public-url sets the address they reach",
 			"public_url", cfg.PublicURL, "listen", cfg.Listen)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
