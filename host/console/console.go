@@ -66,13 +66,14 @@ type file struct {
 func Mount(app fiber.Router) {
 	files := load()
 	root := strings.TrimSuffix(Prefix, "/")
+	// A browser pointed at the listener lands on the console.
+	app.Get("/", func(c *fiber.Ctx) error {
+		setSecurityHeaders(c)
+		return c.Redirect(Prefix, http.StatusFound)
+	})
 	// Without strict routing /console also matches /console/: only the
 	// path without the slash is redirected (relative links in the page
 	// need the slash).
-	// A browser pointed at the listener lands on the console.
-	app.Get("/", func(c *fiber.Ctx) error {
-		return c.Redirect(Prefix, http.StatusFound)
-	})
 	app.Get(root, func(c *fiber.Ctx) error {
 		if strings.HasSuffix(c.Path(), "/") {
 			return c.Next()
