@@ -83,10 +83,10 @@ scale:
 	else echo "HOOKHOST_TEST_POSTGRES is unset: PostgreSQL not measured"; fi
 	@cat $(SCALE_OUT)/*.md
 
-## fuzz: run each fuzz target for FUZZTIME (default 60s). An input the fuzzer
-## keeps (new coverage, or a failure) is shrunk for at most FUZZMINIMIZE tries:
-## the default minute of shrinking each one ate whole runs of a slow target
-## (FuzzReplacer: 1,284 executions in 60 s, 94,000 with 50x; review1).
+## fuzz: run each fuzz target for FUZZTIME (default 60s); an input the fuzzer keeps is shrunk
+##       for at most FUZZMINIMIZE tries (default 50x)
+# Shrinking for the default minute instead ate whole runs of a slow target
+# (FuzzReplacer: 1,284 executions in 60 s, 94,000 with 50x).
 FUZZTIME ?= 60s
 FUZZMINIMIZE ?= 50x
 .PHONY: fuzz
@@ -132,9 +132,11 @@ oracle-test:
 	  grep -E 'oracle: |regression|^(ok|FAIL|---)' $$log; rm -f $$log; [ $$s -eq 0 ] || exit $$s; \
 	done
 
-## oracle-cerb-up: bring up the Cerb oracle in CERB_DIR (shared/oracle/README.md; CERB_MIRROR: bare clone of cerb/cerb-release)
+## oracle-cerb-up: bring up the Cerb oracle in CERB_DIR; needs ORACLE_SCRIPTS (a directory holding the
+##                 oracle's bootstrap.sh) and CERB_MIRROR (a bare clone of cerb/cerb-release)
 oracle-cerb-up:
 	@test -n "$(CERB_MIRROR)" || { echo "set CERB_MIRROR to a bare clone of github.com/cerb/cerb-release"; exit 1; }
+	@test -f "$(ORACLE_SCRIPTS)/bootstrap.sh" || { echo "set ORACLE_SCRIPTS to the directory holding the Cerb oracle's bootstrap.sh (no $(ORACLE_SCRIPTS)/bootstrap.sh)"; exit 1; }
 	mkdir -p $(CERB_DIR) && cp -r $(ORACLE_SCRIPTS)/. $(CERB_DIR) && chmod -R u+w $(CERB_DIR)
 	CERB_DIR=$(CERB_DIR) CERB_MIRROR=$(CERB_MIRROR) bash $(CERB_DIR)/bootstrap.sh
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookhost/hookhost/automations"
+	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/connguard"
 	"github.com/hookhost/hookhost/host/dispatch"
 	"github.com/hookhost/hookhost/host/jobs"
@@ -31,8 +33,17 @@ type Config struct {
 	// not on Listen.
 	AdminListen string
 	// PublicURL is the base of webhook URLs shown to users. Default
-	// http://<Listen>.
+	// http://<Listen> (https:// with TLSCert), with the port Listen bound
+	// (see the function Listen) and 127.0.0.1 for an unspecified host
+	// (":8080", "0.0.0.0:8080"; ::1 for "[::]:8080"), which a caller on
+	// another machine cannot reach: New logs that it is used.
 	PublicURL string
+	// bound is the address the function Listen bound for Listen (nil when
+	// the caller bound it): PublicURL's default takes its port.
+	bound net.Addr
+	// publicURLLoopback is set by resolve when PublicURL's default put a
+	// loopback host for Listen's unspecified one.
+	publicURLLoopback bool
 	// DataDir holds the SQLite database, admin.token and extension sockets.
 	// Default ./data.
 	DataDir string
@@ -303,11 +314,7 @@ func DefaultConfig() Config {
 // the configuration.
 func (c *Config) resolve() error {
 	if c.PublicURL == "" {
-		scheme := "http://"
-		if c.TLSCert != "" {
-			scheme = "https://"
-		}
-		c.PublicURL = scheme + c.Listen
+		c.PublicURL, c.publicURLLoopback = api.LocalURL(c.Listen, c.bound, c.TLSCert != "")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PluginsDir == "" {

@@ -210,5 +210,10 @@ func TestPackages_ExportRoundTrip(t *testing.T) {
 
 	r = b.admin(t, "GET", "/packages/nope/export", "", "")
 	require.Equal(t, http.StatusNotFound, r.Status)
-	require.True(t, strings.Contains(r.problem(t).Detail, `no package "nope"`))
+	require.True(t, strings.Contains(r.problem(t).Detail, `no package "nope" was imported; the imported ones are `), r.problem(t).Detail)
+	require.True(t, strings.Contains(r.problem(t).Detail, `"Echo JSON"`), "it names the packages one can export")
+
+	r = setup(t).admin(t, "GET", "/packages/nope/export", "", "")
+	require.Equal(t, http.StatusNotFound, r.Status)
+	require.Equal(t, `no package "nope" was imported: no package was imported yet`, r.problem(t).Detail)
 }

@@ -114,6 +114,10 @@ func (s *Server) start(ctx context.Context) error {
 	s.redactor = redact.New()
 	s.log = slog.New(s.redactor.Handler(cfg.Logger.Handler()))
 	cfg.Logger = s.log
+	if cfg.publicURLLoopback {
+		s.log.Info("webhook URLs use a loopback address for --listen's unspecified host, which callers on other machines cannot reach; --public-url sets the address they reach",
+			"public_url", cfg.PublicURL, "listen", cfg.Listen)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -441,13 +445,15 @@ func (s *Server) Store() store.Store { return s.store }
 func (s *Server) AdminToken() string { return s.adminToken }
 
 // Listen binds the listeners the configuration names: Listen, and
-// AdminListen when set (nil otherwise). `hookhost serve` binds them before
-// it starts anything else, so that a port in use stops it before any
-// extension process exists.
-func Listen(cfg Config) (ln, adminLn net.Listener, err error) {
+// AdminListen when set (nil otherwise), and notes in cfg the address Listen
+// got, so that New derives the default PublicURL from the port bound (port
+// 0 included). `hookhost serve` binds them before it starts anything else,
+// so that a port in use stops it before any extension process exists.
+func Listen(cfg *Config) (ln, adminLn net.Listener, err error) {
 	if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	cfg.bound = ln.Addr()
 	if cfg.AdminListen != "" {
 		if adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
 			_ = ln.Close()
@@ -459,9 +465,11 @@ func Listen(cfg Config) (ln, adminLn net.Listener, err error) {
 
 // Run listens and serves until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (up to 10 s), and
-// closes the server.
+// closes the server. It binds after New: with port 0 and no PublicURL,
+// webhook URLs carry port 0 (`hookhost serve` binds with Listen first).
 func (s *Server) Run(ctx context.Context) error {
-	ln, adminLn, err := Listen(s.cfg)
+	cfg := s.cfg
+	ln, adminLn, err := Listen(&cfg)
 	if err != nil {
 		_ = s.Close()
 		return err
@@ -508,10 +516,14 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	s.log.Info("hookhost listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "store", s.store.Dialect(),
 		"version", s.cfg.Version, "max_connections", s.cfg.MaxConnections)
 	go func() { errc <- s.app.Listener(pub) }()
+	consoleListen, consoleLn := s.cfg.Listen, ln
 	if admin != nil {
 		s.log.Info("admin API listening", "addr", adminLn.Addr().String())
 		go func() { errc <- s.adminApp.Listener(admin) }()
+		consoleListen, consoleLn = s.cfg.AdminListen, adminLn
 	}
+	consoleURL, _ := api.LocalURL(consoleListen, consoleLn.Addr(), s.cfg.TLSCert != "")
+	s.log.Info("web console: open it in a browser, sign in with the admin token", "url", consoleURL+console.Prefix)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -539,25 +538,43 @@ func TestServerURLFile(t *testing.T) {
 	require.Contains(t, r.err, "(called "+s.base+", from "+filepath.Join(dataDir, api.ServerURLFile)+" (written by hookhost serve), with the token from "+filepath.Join(dataDir, "admin.token")+")")
 }
 
-func TestServerURL(t *testing.T) {
+// TestLocalURL checks the base URL of webhook URLs (without --public-url)
+// and of data/server.url: the configured host, the port bound, and a
+// loopback host for an unspecified one.
+func TestLocalURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		addr string
-		tls  bool
-		want string
+		name            string
+		listen, bound   string
+		tls             bool
+		want            string
+		wantUnspecified bool
 	}{
-		{"127.0.0.1:28471", false, "http://127.0.0.1:28471"},
-		{"0.0.0.0:8080", false, "http://127.0.0.1:8080"},
-		{"[::]:8080", true, "https://[::1]:8080"},
-		{"[::1]:9", false, "http://[::1]:9"},
+		{name: "Loopback", listen: "127.0.0.1:28471", want: "http://127.0.0.1:28471"},
+		{name: "PortZeroBound", listen: "127.0.0.1:0", bound: "127.0.0.1:41234", want: "http://127.0.0.1:41234"},
+		{name: "PortZeroNotBound", listen: "127.0.0.1:0", want: "http://127.0.0.1:0"},
+		{name: "NoHost", listen: ":8080", want: "http://127.0.0.1:8080", wantUnspecified: true},
+		{name: "NoHostBoundDualStack", listen: ":0", bound: "[::]:41234", want: "http://127.0.0.1:41234", wantUnspecified: true},
+		{name: "IPv4Unspecified", listen: "0.0.0.0:8080", bound: "0.0.0.0:8080", want: "http://127.0.0.1:8080", wantUnspecified: true},
+		{name: "IPv6Unspecified", listen: "[::]:8080", tls: true, want: "https://[::1]:8080", wantUnspecified: true},
+		{name: "IPv6Loopback", listen: "[::1]:9", bound: "[::1]:9", want: "http://[::1]:9"},
+		{name: "HostNameKept", listen: "localhost:0", bound: "127.0.0.1:5555", want: "http://localhost:5555"},
+		{name: "NoPort", listen: "hooks.internal", want: "http://hooks.internal"},
 	}
 	for _, tt := range tests {
-		addr, err := net.ResolveTCPAddr("tcp", tt.addr)
-		require.NoError(t, err)
-		require.Equal(t, tt.want, api.ServerURL(addr, tt.tls), tt.addr)
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var bound net.Addr
+			if tt.bound != "" {
+				addr, err := net.ResolveTCPAddr("tcp", tt.bound)
+				require.NoError(t, err)
+				bound = addr
+			}
+			got, unspecified := api.LocalURL(tt.listen, bound, tt.tls)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.wantUnspecified, unspecified)
+		})
 	}
-	re := regexp.MustCompile(`^https?://`)
-	require.Regexp(t, re, api.ServerURL(&net.TCPAddr{IP: net.IPv4zero, Port: 1}, false))
 }
 
 // TestWebhookShow_UpstreamSubscriptions shows a webhook's subscribe block's

@@ -63,7 +63,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 			}
 			// The ports are bound first: a port in use stops here, before
 			// anything (an extension process) is started.
-			ln, adminLn, err := host.Listen(cfg)
+			ln, adminLn, err := host.Listen(&cfg)
 			if err != nil {
 				return err
 			}
@@ -88,7 +88,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	stringFlag(fs, &configPath, configFlag, "HOOKHOST_CONFIG", "", "YAML file of settings, keyed by these flags' names (flags and HOOKHOST_* variables win over it); hookhost config check FILE checks one")
 	stringFlag(fs, &cfg.Listen, "listen", "HOOKHOST_LISTEN", cfg.Listen, "address to listen on")
 	stringFlag(fs, &cfg.AdminListen, "admin-listen", "HOOKHOST_ADMIN_LISTEN", "", "serve the admin API on this address only (default: on --listen)")
-	stringFlag(fs, &cfg.PublicURL, "public-url", "HOOKHOST_PUBLIC_URL", "", "base URL of webhook URLs (default http://<listen>)")
+	stringFlag(fs, &cfg.PublicURL, "public-url", "HOOKHOST_PUBLIC_URL", "", "base URL of webhook URLs (default http://<listen> with the port bound, 127.0.0.1 for an unspecified host)")
 	stringFlag(fs, &cfg.DataDir, "data-dir", "HOOKHOST_DATA_DIR", cfg.DataDir, "data directory (SQLite database, admin token)")
 	stringFlag(fs, &cfg.Database, "database", "HOOKHOST_DATABASE", "", "database: empty for SQLite in the data dir, a file path, or a postgres:// URL")
 	stringFlag(fs, &cfg.PluginsDir, "plugins-dir", "HOOKHOST_PLUGINS_DIR", "", "directory of third-party extension binaries (default <data dir>/plugins)")

@@ -15,11 +15,11 @@ import (
 // the function that removes it at shutdown. A server on another port (an
 // admin listener of its own) is then found without telling every command.
 func publishServerURL(cfg host.Config, log *slog.Logger, ln, adminLn net.Listener) (remove func()) {
-	addr := ln.Addr()
+	listen, addr := cfg.Listen, ln.Addr()
 	if adminLn != nil {
-		addr = adminLn.Addr()
+		listen, addr = cfg.AdminListen, adminLn.Addr()
 	}
-	url := api.ServerURL(addr, cfg.TLSCert != "")
+	url, _ := api.LocalURL(listen, addr, cfg.TLSCert != "")
 	if err := api.WriteServerURL(cfg.DataDir, url); err != nil {
 		log.Warn("cannot write the server's URL for the CLI; client commands need --server", "file",
 			filepath.Join(cfg.DataDir, api.ServerURLFile), "error", err)

@@ -13,16 +13,27 @@ import (
 // finds a server on another port as it finds admin.token.
 const ServerURLFile = "server.url"
 
-// ServerURL is the base URL a client on this machine reaches a listener
-// at: an unspecified address (0.0.0.0, ::) becomes the loopback one.
-func ServerURL(addr net.Addr, tls bool) string {
-	host, port, err := net.SplitHostPort(addr.String())
+// LocalURL is the base URL a client on this machine reaches a listener at.
+// listen is its address as configured; bound, when not nil, is the address
+// the listener got, whose port is used (so port 0 becomes the port the
+// system chose). An unspecified host becomes a loopback address: an empty
+// one (":8080") or 0.0.0.0 becomes 127.0.0.1 (Go's "tcp" listeners on them
+// accept IPv4), :: becomes ::1. unspecified reports that it did: such a
+// URL reaches the listener from this machine only. A host name is kept.
+func LocalURL(listen string, bound net.Addr, tls bool) (url string, unspecified bool) {
+	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		host, port = addr.String(), ""
+		host, port = listen, ""
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+	if bound != nil {
+		if _, p, err := net.SplitHostPort(bound.String()); err == nil {
+			port = p
+		}
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		unspecified = true
 		host = "127.0.0.1"
-		if ip.To4() == nil {
+		if ip != nil && ip.To4() == nil {
 			host = "::1"
 		}
 	}
@@ -31,9 +42,12 @@ func ServerURL(addr net.Addr, tls bool) string {
 		scheme = "https://"
 	}
 	if port == "" {
-		return scheme + host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return scheme + host, unspecified
 	}
-	return scheme + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port), unspecified
 }
 
 // WriteServerURL writes url to <dataDir>/server.url (mode 0644), replacing

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/store"
@@ -20,7 +23,7 @@ import (
 func (c *Catalog) ExportPackage(ctx context.Context, name string) ([]byte, error) {
 	imp, err := c.st.LatestImport(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, api.Errorf(http.StatusNotFound, "no package %q was imported (GET /api/v1/audit?kind=package lists imports)", name)
+		return nil, c.noSuchImport(ctx, name)
 	}
 	if err != nil {
 		return nil, err
@@ -54,4 +57,25 @@ func (c *Catalog) ExportPackage(ctx context.Context, name string) ([]byte, error
 		e.Webhooks = append(e.Webhooks, packages.Webhook{UID: uid, Name: w.Name, EventKATA: w.EventKATA, Enabled: w.Enabled})
 	}
 	return e.JSON()
+}
+
+// noSuchImport is the 404 of an export of a package never imported: it
+// names the packages that were (a package is exported by the name in its
+// file, "Webhooks Example", not a built-in one's library name).
+func (c *Catalog) noSuchImport(ctx context.Context, name string) error {
+	imps, err := c.st.ListImports(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, imp := range imps {
+		if q := strconv.Quote(imp.Name); !slices.Contains(names, q) {
+			names = append(names, q)
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return api.Errorf(http.StatusNotFound, "no package %q was imported: no package was imported yet", name)
+	}
+	return api.Errorf(http.StatusNotFound, "no package %q was imported; the imported ones are %s", name, strings.Join(names, ", "))
 }

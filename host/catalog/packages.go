@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -455,42 +453,4 @@ func packageProblem(err error) error {
 		p.Add(items...)
 	}
 	return p
-}
-
-// exampleEventKATA is the event KATA of the example webhook.
-const exampleEventKATA = `automation/webhook:
-  uri: cerb:automation:example.webhook.respond
-`
-
-// InstallExample imports the built-in webhook-example package and creates
-// its webhook, once; the URL (which holds the token) is written to
-// <dataDir>/example-webhook.url (0600), never to the log.
-func (c *Catalog) InstallExample(ctx context.Context, dataDir string) error {
-	urlFile := filepath.Join(dataDir, "example-webhook.url")
-	if _, err := c.st.GetAutomation(ctx, "example.webhook.respond"); err == nil {
-		if _, err := os.Stat(urlFile); err == nil {
-			c.log.Info("example webhook ready", "url_file", urlFile)
-		}
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	raw, err := library.Get("webhook-example")
-	if err != nil {
-		return err
-	}
-	if _, err := c.Import(ctx, raw); err != nil {
-		return err
-	}
-	tok := NewToken()
-	w := &store.Webhook{Name: "Webhook Example", EventKATA: exampleEventKATA, Enabled: true, TokenHash: TokenHash(tok)}
-	if err := c.apply(ctx, store.Change{Action: store.ActionCreate, Webhook: w}); err != nil {
-		return err
-	}
-	if err := os.WriteFile(urlFile, []byte(c.WebhookURL(tok)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", urlFile, err)
-	}
-	c.log.Info("example webhook created", "url_file", urlFile,
-		"try", `curl -i -X POST -H "X-CustomHeader: true" "$(cat `+urlFile+`)?key=value"`)
-	return nil
 }

@@ -60,11 +60,17 @@ type file struct {
 
 // Mount serves the console at /console/ on app (GET and HEAD): /console/
 // is the page, /console/<file> its files, /console redirects to
-// /console/. Files are revalidated with their ETag on every load, so a new
+// /console/ and so does / (302), where a browser pointed at the listener
+// lands. Files are revalidated with their ETag on every load, so a new
 // binary's console is picked up at once.
 func Mount(app fiber.Router) {
 	files := load()
 	root := strings.TrimSuffix(Prefix, "/")
+	// A browser pointed at the listener lands on the console.
+	app.Get("/", func(c *fiber.Ctx) error {
+		setSecurityHeaders(c)
+		return c.Redirect(Prefix, http.StatusFound)
+	})
 	// Without strict routing /console also matches /console/: only the
 	// path without the slash is redirected (relative links in the page
 	// need the slash).
