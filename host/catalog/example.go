@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,8 +37,9 @@ const exampleRecreate = `printf 'automation/webhook:\n  uri: cerb:automation:` +
 // InstallExample imports the built-in webhook-example package and creates
 // its webhook, once; the URL (which holds the token) is written to
 // <dataDir>/example-webhook.url (0600), never to the log. A file already
-// there (the URL of an example in another database) is kept as
-// example-webhook.url.old-<time>.
+// there (the URL of an example in another database) is kept, when the
+// directory lets it, as example-webhook.url.old, which holds only the
+// last file replaced.
 //
 // At every later start the file is written again, when its content
 // changes, from the webhook its token still opens and the current public
@@ -47,7 +49,8 @@ const exampleRecreate = `printf 'automation/webhook:\n  uri: cerb:automation:` +
 // it is never removed: when its token opens no webhook (the webhook was
 // deleted, its token rotated and the overlap is over, the file edited, or
 // the database is another one) or it holds no URL, the log says so and how
-// to get a URL back. A data directory the server cannot write is only
+// to get a URL back. A data directory the server cannot write, a file that
+// is not a regular one and a database error of these checks are only
 // warned about. A deleted example webhook is not created again.
 func (c *Catalog) InstallExample(ctx context.Context, dataDir string) error {
 	urlFile := filepath.Join(dataDir, ExampleURLFile)
@@ -68,11 +71,10 @@ func (c *Catalog) InstallExample(ctx context.Context, dataDir string) error {
 	if err := c.apply(ctx, store.Change{Action: store.ActionCreate, Webhook: w}); err != nil {
 		return err
 	}
-	old, err := keepExampleURL(urlFile, time.Now())
-	if err != nil {
-		return err
-	}
-	if old != "" {
+	if old, err := keepExampleURL(urlFile); err != nil {
+		c.log.Warn("example webhook created in a database that had none: the previous "+ExampleURLFile+
+			" (another database's example, or a deleted one) cannot be kept and is replaced", "url_file", urlFile, "error", err)
+	} else if old != "" {
 		c.log.Warn("example webhook created in a database that had none: the previous "+ExampleURLFile+
 			" (another database's example, or a deleted one) is kept", "kept_as", old)
 	}
@@ -106,14 +108,24 @@ func (c *Catalog) refreshExample(ctx context.Context, urlFile string, now time.T
 			c.logExample(w, tok, urlFile, written, now)
 			return nil
 		case !errors.Is(err, store.ErrNotFound):
-			return err
+			c.log.Warn("example webhook cannot be checked: looking up the token of "+ExampleURLFile+" failed",
+				"url_file", urlFile, "error", err)
+			return nil
 		}
 		problem = "holds a token no webhook of this database opens (the webhook was deleted, its token was rotated " +
 			"and the overlap is over, the file was edited, or the server uses another database); the file is left as it is"
 	}
-	ids, err := c.exampleWebhooks(ctx)
+	ids, broken, err := c.exampleWebhooks(ctx)
 	if err != nil {
-		return err
+		c.log.Warn("example webhook cannot be checked: listing the webhooks failed; "+ExampleURLFile+" "+problem,
+			"url_file", urlFile, "error", err)
+		return nil
+	}
+	if len(ids) == 0 && broken > 0 {
+		c.log.Warn("example webhook cannot be checked: "+ExampleURLFile+" "+problem+
+			"; the event KATA of some webhooks does not compile, so whether one calls the example is unknown",
+			"url_file", urlFile, "webhooks_not_compiling", broken)
+		return nil
 	}
 	if len(ids) == 0 {
 		c.log.Warn("example webhook was deleted and is not created again: "+ExampleURLFile+" "+problem,
@@ -122,34 +134,49 @@ func (c *Catalog) refreshExample(ctx context.Context, urlFile string, now time.T
 	}
 	c.log.Warn("example webhook's URL is unknown: "+ExampleURLFile+" "+problem+
 		" (tokens are stored only as hashes; a new token is printed once, by the rotate command: put its URL in the file)",
-		"url_file", urlFile, "webhooks", strings.Join(ids, ","), "new_url", "hookhost webhook rotate "+ids[0])
+		"url_file", urlFile, "webhooks", listIDs(ids), "webhook_count", len(ids), "new_url", "hookhost webhook rotate "+ids[0])
 	return nil
 }
 
+// logIDs is how many webhook IDs a log line lists at most.
+const logIDs = 3
+
+// listIDs joins the first logIDs of ids, and says how many more there are.
+func listIDs(ids []string) string {
+	if len(ids) <= logIDs {
+		return strings.Join(ids, ",")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:logIDs], ","), len(ids)-logIDs)
+}
+
 // exampleWebhooks returns the IDs of the webhooks whose event KATA calls
-// the example automation.
-func (c *Catalog) exampleWebhooks(ctx context.Context) ([]string, error) {
+// the example automation, and how many webhooks have an event KATA that
+// does not compile (whether those call it is unknown).
+func (c *Catalog) exampleWebhooks(ctx context.Context) (ids []string, broken int, err error) {
 	hooks, err := c.st.ListWebhooks(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var ids []string
 	for _, w := range hooks {
-		if slices.Contains(c.eventAutomations(w), exampleAutomation) {
+		autos, err := c.eventAutomations(w)
+		if err != nil {
+			broken++
+			continue
+		}
+		if slices.Contains(autos, exampleAutomation) {
 			ids = append(ids, w.ID)
 		}
 	}
-	return ids, nil
+	return ids, broken, nil
 }
 
-// eventAutomations returns the automations w's event KATA calls, none
-// when it does not compile.
-func (c *Catalog) eventAutomations(w *store.Webhook) []string {
+// eventAutomations returns the automations w's event KATA calls.
+func (c *Catalog) eventAutomations(w *store.Webhook) ([]string, error) {
 	ev, err := c.CompileEvent(w.EventKATA)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return ev.Automations()
+	return ev.Automations(), nil
 }
 
 // logExample logs whether the example webhook w answers the URL in
@@ -174,7 +201,11 @@ func (c *Catalog) logExample(w *store.Webhook, tok, urlFile string, written bool
 		c.log.Warn("example webhook has expired: its URL answers 400", "url_file", urlFile, "webhook", w.ID,
 			"expired_at", w.ExpiresAt)
 	}
-	if autos := c.eventAutomations(w); !slices.Equal(autos, []string{exampleAutomation}) {
+	if autos, err := c.eventAutomations(w); err != nil {
+		ready = false
+		c.log.Warn("example webhook's event KATA does not compile: its URL does not run the example",
+			"url_file", urlFile, "webhook", w.ID, "error", err)
+	} else if !slices.Equal(autos, []string{exampleAutomation}) {
 		ready = false
 		c.log.Warn("example webhook no longer calls only the example automation "+exampleAutomation+
 			" (its event KATA was changed): its URL answers what that KATA does", "url_file", urlFile, "webhook", w.ID,
@@ -186,65 +217,86 @@ func (c *Catalog) logExample(w *store.Webhook, tok, urlFile string, written bool
 	}
 }
 
+// exampleURLMax is the most of the URL file that is read: a URL is far
+// shorter.
+const exampleURLMax = 4 << 10
+
 // readExampleURL returns the content of urlFile and the token of the
 // webhook URL in it, or a problem saying why there is none: the file is
-// missing, cannot be read or holds no webhook URL. It is tolerant of what
-// a user may do to a URL: surrounding space, a query, a fragment, a
-// trailing '/'.
+// missing, is not a regular file (a symbolic link, a FIFO: neither is
+// opened), cannot be read, is too large or holds no webhook URL. It is
+// tolerant of what a user may do to a URL: surrounding space, a query, a
+// fragment, a trailing '/'. The token follows the last "/webhooks/" (the
+// public URL's path may hold one).
 func readExampleURL(urlFile string) (content, tok, problem string) {
-	raw, err := os.ReadFile(urlFile)
+	const left = "; the file is left as it is"
+	fi, err := os.Lstat(urlFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", "", "is missing"
 	}
 	if err != nil {
-		return "", "", "cannot be read (" + err.Error() + "); the file is left as it is"
+		return "", "", "cannot be read (" + err.Error() + ")" + left
+	}
+	if !fi.Mode().IsRegular() {
+		return "", "", "cannot be read: it is not a regular file (" + fi.Mode().Type().String() + ")" + left
+	}
+	f, err := os.Open(urlFile)
+	if err != nil {
+		return "", "", "cannot be read (" + err.Error() + ")" + left
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, exampleURLMax+1))
+	if err != nil {
+		return "", "", "cannot be read (" + err.Error() + ")" + left
+	}
+	if len(raw) > exampleURLMax {
+		return "", "", fmt.Sprintf("is unreadable: it is larger than %d bytes, no webhook URL is", exampleURLMax) + left
 	}
 	content = string(raw)
-	_, tok, ok := strings.Cut(strings.TrimSpace(content), "/webhooks/")
-	if i := strings.IndexAny(tok, "?#/ \t\r\n"); i >= 0 {
-		tok = tok[:i]
+	u := strings.TrimSpace(content)
+	if i := strings.IndexAny(u, "?# \t\r\n"); i >= 0 {
+		u = u[:i]
 	}
-	if !ok || tok == "" {
-		return content, "", "is unreadable: it holds no webhook URL (<public URL>/webhooks/<token>); the file is left as it is"
+	u = strings.TrimRight(u, "/")
+	if i := strings.LastIndex(u, "/webhooks/"); i >= 0 {
+		tok = u[i+len("/webhooks/"):]
+	}
+	if tok == "" || strings.Contains(tok, "/") {
+		return content, "", "is unreadable: it holds no webhook URL (<public URL>/webhooks/<token>)" + left
 	}
 	return content, tok, ""
 }
 
 // keepExampleURL keeps an existing urlFile, before a new example's URL
-// replaces it, as urlFile.old-<now> (hard-linked, so the file itself is
-// then replaced in one step; moved where there are no hard links) and
-// returns that name, "" when there is no file.
-func keepExampleURL(urlFile string, now time.Time) (string, error) {
+// replaces it, as urlFile.old (hard-linked, so the file itself is then
+// replaced in one step), replacing the one kept before, and returns that
+// name, "" when there is no file to keep.
+func keepExampleURL(urlFile string) (string, error) {
 	if _, err := os.Lstat(urlFile); errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
-	base := urlFile + ".old-" + now.UTC().Format("20060102T150405Z")
-	for i := 1; ; i++ {
-		name := base
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		err := os.Link(urlFile, name)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			// A file system without hard links: move it (name is new).
-			if _, serr := os.Lstat(name); errors.Is(serr, os.ErrNotExist) {
-				err = os.Rename(urlFile, name)
-			}
-		}
-		if err == nil {
-			return name, nil
-		}
-		if !errors.Is(err, os.ErrExist) || i == 100 {
-			return "", fmt.Errorf("keep %s: %w", urlFile, err)
-		}
+	old := urlFile + ".old"
+	tmp := fmt.Sprintf("%s.%d.tmp", old, time.Now().UnixNano())
+	if err := os.Link(urlFile, tmp); err != nil {
+		return "", fmt.Errorf("keep %s: %w", urlFile, err)
 	}
+	if err := os.Rename(tmp, old); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("keep %s: %w", urlFile, err)
+	}
+	return old, nil
 }
 
-// writeExampleURL writes url to urlFile (0600), replacing it in one step.
+// writeExampleURL writes url to urlFile (0600), replacing it in one step,
+// or in place when no file can be created in its directory.
 func writeExampleURL(urlFile, url string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(urlFile), ExampleURLFile+".*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", urlFile, err)
+		// A directory the server cannot write may hold a file it can.
+		if werr := os.WriteFile(urlFile, []byte(url+"\n"), 0o600); werr != nil {
+			return fmt.Errorf("write %s: %w", urlFile, errors.Join(err, werr))
+		}
+		return nil
 	}
 	_, werr := tmp.WriteString(url + "\n")
 	if err := errors.Join(werr, tmp.Close()); err != nil {
