@@ -3,12 +3,14 @@ package host
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,9 +42,16 @@ func (b *lockedBuffer) String() string {
 // "" for the default) and returns it with its log.
 func exampleStart(t *testing.T, dir, db, listen string) (*Server, *lockedBuffer, error) {
 	t.Helper()
+	return exampleStartPublic(t, dir, db, listen, "")
+}
+
+// exampleStartPublic is exampleStart with a public URL ("" for the
+// default).
+func exampleStartPublic(t *testing.T, dir, db, listen, publicURL string) (*Server, *lockedBuffer, error) {
+	t.Helper()
 	cfg := testConfig(t)
 	logs := &lockedBuffer{}
-	cfg.DataDir, cfg.Listen, cfg.Example = dir, listen, true
+	cfg.DataDir, cfg.Listen, cfg.Example, cfg.PublicURL = dir, listen, true, publicURL
 	if db != "" {
 		cfg.Database = db
 	}
@@ -279,10 +288,7 @@ func TestInstallExample_TokenNotDestroyed(t *testing.T) {
 	require.Contains(t, logs.String(), "example webhook created")
 	require.Contains(t, logs.String(), "the previous example-webhook.url (another database's example, or a deleted one) is kept")
 	require.NotContains(t, logs.String(), exampleToken(string(raw)))
-	kept, err := filepath.Glob(file + ".old-*")
-	require.NoError(t, err)
-	require.Len(t, kept, 1)
-	got, err := os.ReadFile(kept[0])
+	got, err := os.ReadFile(file + ".old")
 	require.NoError(t, err)
 	require.Equal(t, string(raw), string(got), "the other database's URL is kept")
 	now, err := os.ReadFile(file)
@@ -290,23 +296,41 @@ func TestInstallExample_TokenNotDestroyed(t *testing.T) {
 	require.NotEqual(t, exampleToken(string(raw)), exampleToken(string(now)), "the new example's URL is in the file")
 }
 
+// skipIfWritable skips t when this user writes the 0555 directory dir
+// (root does).
+func skipIfWritable(t *testing.T, dir string) {
+	t.Helper()
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		t.Skip("this user writes a 0555 directory (root?): run the test binary as another user")
+	}
+}
+
 // TestInstallExample_ReadOnlyDataDir: a later start on a data directory
 // the server cannot write starts; with the URL file already right it is
-// ready, on another address it warns that the file could not be written.
+// ready, on another address the file is written in place when it can be,
+// and a warning says it could not be written when it cannot.
 // Root writes a 0555 directory anyway: the test then skips; run it as
 // another user (go test -c, then run the binary as nobody). (Adapted from
 // the review's TestReview_ExampleReadOnlyDataDir.)
 func TestInstallExample_ReadOnlyDataDir(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
+		name      string
 		listen    string
+		fileMode  os.FileMode
 		wantLog   string
 		wantReady bool
+		wantURL   string // the file's URL base after the start; "" for unchanged
 	}{
-		{listen: "127.0.0.1:8080", wantLog: "example webhook ready", wantReady: true},
-		{listen: "127.0.0.1:28471", wantLog: "cannot write example-webhook.url again: the URL in it may name another address"},
+		{name: "SameAddress", listen: "127.0.0.1:8080", fileMode: 0o600, wantLog: "example webhook ready", wantReady: true},
+		{name: "WritableFileIsWrittenInPlace", listen: "127.0.0.1:28471", fileMode: 0o600,
+			wantLog: "example webhook ready", wantReady: true, wantURL: "http://127.0.0.1:28471/webhooks/"},
+		{name: "ReadOnlyFileIsAWarning", listen: "127.0.0.1:28471", fileMode: 0o400,
+			wantLog: "cannot write example-webhook.url again: the URL in it may name another address"},
 	} {
-		t.Run(tt.listen, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			db := filepath.Join(t.TempDir(), "hookhost.db")
@@ -316,13 +340,10 @@ func TestInstallExample_ReadOnlyDataDir(t *testing.T) {
 			file := filepath.Join(dir, catalog.ExampleURLFile)
 			raw, err := os.ReadFile(file)
 			require.NoError(t, err)
+			require.NoError(t, os.Chmod(file, tt.fileMode))
 			require.NoError(t, os.Chmod(dir, 0o555))
 			t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
-			if f, err := os.CreateTemp(dir, "probe"); err == nil {
-				_ = f.Close()
-				_ = os.Remove(f.Name())
-				t.Skip("this user writes a 0555 directory (root?): run the test binary as another user")
-			}
+			skipIfWritable(t, dir)
 			_, logs, err := exampleStart(t, dir, db, tt.listen)
 			require.NoError(t, err, "a read-only data dir stopped the server from starting")
 			require.Contains(t, logs.String(), tt.wantLog)
@@ -330,7 +351,223 @@ func TestInstallExample_ReadOnlyDataDir(t *testing.T) {
 			require.NotContains(t, logs.String(), exampleToken(string(raw)))
 			got, err := os.ReadFile(file)
 			require.NoError(t, err)
-			require.Equal(t, string(raw), string(got))
+			if tt.wantURL == "" {
+				require.Equal(t, string(raw), string(got))
+				return
+			}
+			require.Equal(t, tt.wantURL+exampleToken(string(raw))+"\n", string(got))
 		})
 	}
+}
+
+// TestInstallExample_FirstStartReadOnlyDataDir: the first start on a new
+// database, in a data directory the server cannot write holding a URL
+// file it can, starts (as before the old file was kept): the old file
+// cannot be kept, the new URL is written in place and a warning says so.
+// Skips as root, as TestInstallExample_ReadOnlyDataDir. (Adopted from
+// the review's TestRevex_FirstStartReadOnlyDirWritableFile.)
+func TestInstallExample_FirstStartReadOnlyDataDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, _, err := exampleStart(t, dir, filepath.Join(t.TempDir(), "a.db"), "127.0.0.1:8080")
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	file := filepath.Join(dir, catalog.ExampleURLFile)
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o555))
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+	skipIfWritable(t, dir)
+	_, logs, err := exampleStart(t, dir, filepath.Join(t.TempDir(), "b.db"), "127.0.0.1:8080")
+	require.NoError(t, err, "a read-only data dir stopped the first start on a new database")
+	require.Contains(t, logs.String(), "example webhook created")
+	require.Contains(t, logs.String(), "cannot be kept and is replaced")
+	got, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NotEqual(t, exampleToken(string(raw)), exampleToken(string(got)), "the new example's URL is in the file")
+	require.NoFileExists(t, file+".old")
+}
+
+// TestInstallExample_OneOldFileAtMost: starts on new databases (an
+// ephemeral database, CI) each replace the URL file; only the last file
+// replaced is kept, as example-webhook.url.old, and nothing else is left
+// next to it. (Adopted from the review's TestRevex_OldFilesAreBounded.)
+func TestInstallExample_OneOldFileAtMost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, catalog.ExampleURLFile)
+	var previous string
+	for i := range 4 {
+		srv, logs, err := exampleStart(t, dir, filepath.Join(t.TempDir(), "h.db"), "127.0.0.1:8080")
+		require.NoError(t, err)
+		require.NoError(t, srv.Close())
+		require.Contains(t, logs.String(), "example webhook created")
+		left, err := filepath.Glob(file + ".*")
+		require.NoError(t, err)
+		if i == 0 {
+			require.Empty(t, left)
+		} else {
+			require.Equal(t, []string{file + ".old"}, left, "start %d", i)
+			kept, err := os.ReadFile(file + ".old")
+			require.NoError(t, err)
+			require.Equal(t, previous, string(kept), "start %d keeps the file it replaced", i)
+			require.NotContains(t, logs.String(), exampleToken(previous))
+		}
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		previous = string(raw)
+	}
+}
+
+// TestInstallExample_PublicURLPathHoldingWebhooks: a public URL whose path
+// holds "/webhooks/" (a proxy mounting the server there) is read back:
+// the token follows the last "/webhooks/". (Adopted from the review's
+// TestRevex_PublicURLPathHoldingWebhooks.)
+func TestInstallExample_PublicURLPathHoldingWebhooks(t *testing.T) {
+	t.Parallel()
+	for _, pub := range []string{"https://gw.example.test/webhooks/hookhost", "https://gw.example.test/a/webhooks"} {
+		t.Run(pub, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := filepath.Join(t.TempDir(), "hookhost.db")
+			srv, logs, err := exampleStartPublic(t, dir, db, "127.0.0.1:8080", pub)
+			require.NoError(t, err)
+			require.Contains(t, logs.String(), "example webhook created")
+			require.NoError(t, srv.Close())
+			_, logs, err = exampleStartPublic(t, dir, db, "127.0.0.1:8080", pub)
+			require.NoError(t, err)
+			require.Contains(t, logs.String(), "example webhook ready", logs.String())
+		})
+	}
+}
+
+// TestInstallExample_NotARegularFile: a URL file that is a FIFO or a
+// symbolic link is not opened, one larger than a URL can be is read only
+// in part; start-up goes on, the file is left and the log says why.
+// (Adopted from the review's TestRevex_FIFOAtURLFileHangsStart.)
+func TestInstallExample_NotARegularFile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		make    func(t *testing.T, file, url string)
+		wantLog string
+	}{
+		{name: "FIFO", make: func(t *testing.T, file, _ string) {
+			require.NoError(t, syscall.Mkfifo(file, 0o600))
+		}, wantLog: "example-webhook.url cannot be read: it is not a regular file"},
+		{name: "SymlinkToDevZero", make: func(t *testing.T, file, _ string) {
+			require.NoError(t, os.Symlink("/dev/zero", file))
+		}, wantLog: "example-webhook.url cannot be read: it is not a regular file"},
+		{name: "SymlinkToTheURL", make: func(t *testing.T, file, url string) {
+			target := filepath.Join(t.TempDir(), "url")
+			require.NoError(t, os.WriteFile(target, []byte(url), 0o600))
+			require.NoError(t, os.Symlink(target, file))
+		}, wantLog: "example-webhook.url cannot be read: it is not a regular file"},
+		{name: "Large", make: func(t *testing.T, file, url string) {
+			require.NoError(t, os.WriteFile(file, []byte(strings.Repeat(" ", 1<<20)+url), 0o600))
+		}, wantLog: "example-webhook.url is unreadable: it is larger than"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := filepath.Join(t.TempDir(), "hookhost.db")
+			srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+			require.NoError(t, err)
+			require.NoError(t, srv.Close())
+			file := filepath.Join(dir, catalog.ExampleURLFile)
+			url, err := os.ReadFile(file)
+			require.NoError(t, err)
+			require.NoError(t, os.Remove(file))
+			tt.make(t, file, string(url))
+			before, err := os.Lstat(file)
+			require.NoError(t, err)
+
+			type started struct {
+				logs *lockedBuffer
+				err  error
+			}
+			done := make(chan started, 1)
+			go func() {
+				_, logs, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+				done <- started{logs, err}
+			}()
+			var got started
+			select {
+			case got = <-done:
+			case <-time.After(time.Minute): // a guard against a hang, not a measurement
+				if f, err := os.OpenFile(file, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					_ = f.Close() // lets a blocked reader of a FIFO go on
+				}
+				t.Fatal("start-up did not end")
+			}
+			require.NoError(t, got.err)
+			require.Contains(t, got.logs.String(), tt.wantLog)
+			require.NotContains(t, got.logs.String(), "example webhook ready")
+			after, err := os.Lstat(file)
+			require.NoError(t, err)
+			require.True(t, os.SameFile(before, after), "the file was replaced")
+		})
+	}
+}
+
+// TestInstallExample_LogsAFewIDs: when the URL file is missing and many
+// webhooks call the example, the log lists the first few and a count,
+// not every ID.
+func TestInstallExample_LogsAFewIDs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(t.TempDir(), "hookhost.db")
+	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := range 6 {
+		_, err := srv.catalog.CreateWebhook(ctx, &store.Webhook{Name: fmt.Sprint("copy", i), Enabled: true,
+			EventKATA: "automation/webhook:\n  uri: cerb:automation:example.webhook.respond\n"})
+		require.NoError(t, err)
+	}
+	hooks, err := srv.catalog.ListWebhooks(ctx)
+	require.NoError(t, err)
+	require.Len(t, hooks, 7)
+	require.NoError(t, srv.Close())
+	require.NoError(t, os.Remove(filepath.Join(dir, catalog.ExampleURLFile)))
+	_, logs, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+	require.NoError(t, err)
+	require.Contains(t, logs.String(), "example webhook's URL is unknown")
+	require.Contains(t, logs.String(), "and 4 more")
+	require.Contains(t, logs.String(), "webhook_count=7")
+	listed := 0
+	for _, w := range hooks {
+		if strings.Contains(logs.String(), w.ID) {
+			listed++
+		}
+	}
+	require.Equal(t, 3, listed, "%s", logs.String())
+}
+
+// TestInstallExample_KATAThatDoesNotCompileIsNoDeletion: with the example
+// webhook gone but a webhook whose event KATA does not compile, whether
+// the example was deleted is unknown, and the log says so.
+func TestInstallExample_KATAThatDoesNotCompileIsNoDeletion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(t.TempDir(), "hookhost.db")
+	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+	require.NoError(t, err)
+	ctx := context.Background()
+	hooks, err := srv.catalog.ListWebhooks(ctx)
+	require.NoError(t, err)
+	require.Len(t, hooks, 1)
+	require.NoError(t, srv.catalog.DeleteWebhook(ctx, hooks[0].ID))
+	const broken = "automation/webhook:\n  uri: [\n"
+	_, err = srv.catalog.CompileEvent(broken)
+	require.Error(t, err)
+	require.NoError(t, srv.store.ApplyChanges(ctx, &store.ChangeSet{Actor: store.ActorSystem, Changes: []store.Change{{
+		Action: store.ActionCreate, Webhook: &store.Webhook{Name: "broken", Enabled: true,
+			TokenHash: catalog.TokenHash(catalog.NewToken()), EventKATA: broken}}}}))
+	require.NoError(t, srv.Close())
+	_, logs, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+	require.NoError(t, err)
+	require.Contains(t, logs.String(), "example webhook cannot be checked")
+	require.Contains(t, logs.String(), "webhooks_not_compiling=1")
+	require.NotContains(t, logs.String(), "example webhook was deleted and is not created again")
 }
