@@ -79,7 +79,12 @@ func (c *Catalog) InstallExample(ctx context.Context, dataDir string) error {
 			" (another database's example, or a deleted one) is kept", "kept_as", old)
 	}
 	if err := writeExampleURL(urlFile, c.WebhookURL(tok)); err != nil {
-		return err
+		// The webhook exists; only its URL is lost (the token is printed
+		// nowhere else): the server starts, and the log says how to get a
+		// URL.
+		c.log.Warn("example webhook created, but its URL cannot be written to "+ExampleURLFile+
+			"; rotate its token to get a URL", "url_file", urlFile, "error", err, "new_url", "hookhost webhook rotate "+w.ID)
+		return nil
 	}
 	c.log.Info("example webhook created", "url_file", urlFile,
 		"try", `curl -i -X POST -H "X-CustomHeader: true" "$(cat `+urlFile+`)?key=value"`)
@@ -240,7 +245,9 @@ func readExampleURL(urlFile string) (content, tok, problem string) {
 	if !fi.Mode().IsRegular() {
 		return "", "", "cannot be read: it is not a regular file (" + fi.Mode().Type().String() + ")" + left
 	}
-	f, err := os.Open(urlFile)
+	// Opened without following a link or blocking on a FIFO, and checked
+	// again once open: the path may have changed since Lstat.
+	f, err := openRegular(urlFile, os.O_RDONLY)
 	if err != nil {
 		return "", "", "cannot be read (" + err.Error() + ")" + left
 	}
@@ -287,19 +294,54 @@ func keepExampleURL(urlFile string) (string, error) {
 	return old, nil
 }
 
+// openRegular opens an existing path with flag, without following a
+// symbolic link or blocking on a FIFO (openExisting), and only when it is
+// a regular file.
+func openRegular(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|openExisting, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeInPlace writes content over urlFile, an existing regular file (a
+// link or a FIFO is refused), made 0600 first; the file is cut to its new
+// length only after the write, so that a failed write leaves the old
+// content where the new one is shorter or fails.
+func writeInPlace(urlFile string, content []byte) error {
+	f, err := openRegular(urlFile, os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteAt(content, 0)
+	if werr == nil {
+		werr = errors.Join(f.Chmod(0o600), f.Truncate(int64(len(content))), f.Sync())
+	}
+	return errors.Join(werr, f.Close())
+}
+
 // writeExampleURL writes url to urlFile (0600), replacing it in one step,
 // or in place when no file can be created in its directory.
 func writeExampleURL(urlFile, url string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(urlFile), ExampleURLFile+".*")
 	if err != nil {
 		// A directory the server cannot write may hold a file it can.
-		if werr := os.WriteFile(urlFile, []byte(url+"\n"), 0o600); werr != nil {
+		if werr := writeInPlace(urlFile, []byte(url+"\n")); werr != nil {
 			return fmt.Errorf("write %s: %w", urlFile, errors.Join(err, werr))
 		}
 		return nil
 	}
 	_, werr := tmp.WriteString(url + "\n")
-	if err := errors.Join(werr, tmp.Close()); err != nil {
+	// Synced before the rename: the file is the token's only copy.
+	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", urlFile, err)
 	}
