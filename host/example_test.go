@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,37 +18,19 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 )
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // exampleStart starts a server with the example on dir (database in db,
 // "" for the default) and returns it with its log.
-func exampleStart(t *testing.T, dir, db, listen string) (*Server, *lockedBuffer, error) {
+func exampleStart(t *testing.T, dir, db, listen string) (*Server, *logBuffer, error) {
 	t.Helper()
 	return exampleStartPublic(t, dir, db, listen, "")
 }
 
 // exampleStartPublic is exampleStart with a public URL ("" for the
 // default).
-func exampleStartPublic(t *testing.T, dir, db, listen, publicURL string) (*Server, *lockedBuffer, error) {
+func exampleStartPublic(t *testing.T, dir, db, listen, publicURL string) (*Server, *logBuffer, error) {
 	t.Helper()
 	cfg := testConfig(t)
-	logs := &lockedBuffer{}
+	logs := &logBuffer{}
 	cfg.DataDir, cfg.Listen, cfg.Example, cfg.PublicURL = dir, listen, true, publicURL
 	if db != "" {
 		cfg.Database = db
@@ -61,6 +41,21 @@ func exampleStartPublic(t *testing.T, dir, db, listen, publicURL string) (*Serve
 		t.Cleanup(func() { _ = srv.Close() })
 	}
 	return srv, logs, err
+}
+
+// installedExample is a data directory and a database where a first start
+// on 127.0.0.1:8080 installed the example (its server closed), with the
+// example's URL file and what it holds.
+func installedExample(t *testing.T) (dir, db, file string, url []byte) {
+	t.Helper()
+	dir, db = t.TempDir(), filepath.Join(t.TempDir(), "hookhost.db")
+	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	file = filepath.Join(dir, catalog.ExampleURLFile)
+	url, err = os.ReadFile(file)
+	require.NoError(t, err)
+	return dir, db, file, url
 }
 
 // exampleToken returns the token of the example URL u.
@@ -332,14 +327,7 @@ func TestInstallExample_ReadOnlyDataDir(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			db := filepath.Join(t.TempDir(), "hookhost.db")
-			srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
-			require.NoError(t, err)
-			require.NoError(t, srv.Close())
-			file := filepath.Join(dir, catalog.ExampleURLFile)
-			raw, err := os.ReadFile(file)
-			require.NoError(t, err)
+			dir, db, file, raw := installedExample(t)
 			require.NoError(t, os.Chmod(file, tt.fileMode))
 			require.NoError(t, os.Chmod(dir, 0o555))
 			t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
@@ -469,21 +457,14 @@ func TestInstallExample_NotARegularFile(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			db := filepath.Join(t.TempDir(), "hookhost.db")
-			srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
-			require.NoError(t, err)
-			require.NoError(t, srv.Close())
-			file := filepath.Join(dir, catalog.ExampleURLFile)
-			url, err := os.ReadFile(file)
-			require.NoError(t, err)
+			dir, db, file, url := installedExample(t)
 			require.NoError(t, os.Remove(file))
 			tt.make(t, file, string(url))
 			before, err := os.Lstat(file)
 			require.NoError(t, err)
 
 			type started struct {
-				logs *lockedBuffer
+				logs *logBuffer
 				err  error
 			}
 			done := make(chan started, 1)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/hookhost/hookhost/host/catalog"
 )
 
 // readOnlyDirWithoutURLFile is a data directory whose example was
@@ -20,11 +18,7 @@ import (
 // puts something at the URL file's path first.
 func readOnlyDirWithoutURLFile(t *testing.T, prepare func(file string)) (dir, file string) {
 	t.Helper()
-	dir = t.TempDir()
-	srv, _, err := exampleStart(t, dir, filepath.Join(t.TempDir(), "a.db"), "127.0.0.1:8080")
-	require.NoError(t, err)
-	require.NoError(t, srv.Close())
-	file = filepath.Join(dir, catalog.ExampleURLFile)
+	dir, _, file, _ = installedExample(t)
 	require.NoError(t, os.Remove(file))
 	if prepare != nil {
 		prepare(file)
