@@ -322,6 +322,9 @@ func (s *Server) startJobs(ctx context.Context, box *secrets.Box) error {
 		// Completion callbacks go through the same outbound guard as
 		// http.request, lifted by the same switch.
 		AllowPrivateRequests: s.cfg.AllowPrivateRequests,
+		// The queue writes to the store's database: a probe of the
+		// store's tells it that its writes work again (/readyz).
+		ProbeWrite: s.store.ProbeWrite,
 	}
 	if jc.Dialect == jobs.DialectPostgres {
 		jc.DatabaseURL = s.cfg.Database

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -86,6 +87,18 @@ type Config struct {
 	// unspecified, multicast and reserved addresses stay refused. Default
 	// false.
 	AllowPrivateRequests bool
+	// ProbeWrite, when set, makes one small real write to the queue's
+	// database (the server passes its store's store.ProbeWrite, on the
+	// same database). While the queue's writes fail (Healthy), it is called
+	// every ProbeInterval, and its success clears the failure: a fetch
+	// that takes no job writes nothing, so that without it a queue with no
+	// job to write stayed failing after the database came back, and the
+	// server's /readyz with it, which kept the traffic that would queue a
+	// job away. Optional.
+	ProbeWrite func(context.Context) error
+	// ProbeInterval is how often ProbeWrite is tried while writes fail.
+	// Default 5s.
+	ProbeInterval time.Duration
 	// Box seals the signing secrets of callbacks and subscriptions at
 	// rest: the server's secrets box (host/secrets), which seals stored
 	// secrets. Nil keeps them in clear.
@@ -171,6 +184,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PublishBurst <= 0 {
 		c.PublishBurst = 1000
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 5 * time.Second
 	}
 	if c.SubscriptionRefresh <= 0 {
 		c.SubscriptionRefresh = 2 * time.Second

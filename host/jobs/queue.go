@@ -293,9 +293,10 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.refreshSubscribers(ctx)
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	q.stopLoops = cancel
-	q.loopsDone = []chan struct{}{make(chan struct{}), make(chan struct{})}
+	q.loopsDone = []chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
 	go q.subscriberLoop(lctx, q.loopsDone[0])
 	go q.publishLoop(lctx, q.loopsDone[1])
+	go q.probeLoop(lctx, q.loopsDone[2])
 	return nil
 }
 

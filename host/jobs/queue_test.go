@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -566,6 +567,54 @@ func TestQueue_Healthy(t *testing.T) {
 		_, err = q.Enqueue(bundle.ctx, big)
 		require.NoError(t, err)
 		require.NoError(t, q.Healthy())
+	})
+
+	t.Run("ProbeClearsWithoutJobs", func(t *testing.T) {
+		t.Parallel()
+		// A queue whose writes failed and that has no job to write learns
+		// that they work again from its probe alone (Config.ProbeWrite):
+		// without one it stayed failing, and /readyz kept away the
+		// traffic that would queue a job (review revmulti).
+		var probes atomic.Int64
+		var db *sql.DB
+		q, bundle := setup(t, testDBs()[0], nil, func(c *jobs.Config) {
+			c.Workers = 0
+			c.ProbeInterval = 10 * time.Millisecond
+			c.ProbeWrite = func(ctx context.Context) error {
+				probes.Add(1)
+				_, err := db.ExecContext(ctx, `INSERT INTO probe_test (b) VALUES (randomblob(100000))`)
+				return err
+			}
+		})
+		db = bundle.db
+		_, err := bundle.db.Exec(`CREATE TABLE probe_test (b BLOB)`)
+		require.NoError(t, err)
+		var pages int64
+		require.NoError(t, bundle.db.QueryRow(`PRAGMA page_count`).Scan(&pages))
+		_, err = bundle.db.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+4))
+		require.NoError(t, err)
+
+		big := request()
+		big.Inputs = json.RawMessage(`{"b":"` + string(make([]byte, 128<<10)) + `"}`)
+		_, err = q.Enqueue(bundle.ctx, big)
+		require.ErrorIs(t, err, store.ErrStorageFull)
+		// Probes that fail keep the failure.
+		n := probes.Load()
+		for i := 0; i < 2000 && probes.Load() < n+3; i++ {
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.GreaterOrEqual(t, probes.Load(), n+3, "the queue does not probe while its writes fail")
+		require.ErrorIs(t, q.Healthy(), store.ErrStorageFull)
+
+		_, err = bundle.db.Exec(`PRAGMA max_page_count = 1073741823`)
+		require.NoError(t, err)
+		for range 2000 {
+			if q.Healthy() == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.NoError(t, q.Healthy(), "a probe that succeeds clears the failure")
 	})
 }
 

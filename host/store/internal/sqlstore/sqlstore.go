@@ -124,8 +124,9 @@ func (s *Store) Healthy() error {
 
 // wrote finishes a write method: it wraps a disk-full err with
 // store.ErrStorageFull and records in Healthy whether the write failed for
-// a reason of the database's (a caller's mistake or a cancelled context
-// says nothing about the database). It returns err, wrapped.
+// a reason of the database's (a caller's mistake, a write that lost a race
+// for its record, store.ErrRevision, or a cancelled context says nothing
+// about the database). It returns err, wrapped.
 func (s *Store) wrote(err error) error { return s.noteWrite(err, true) }
 
 // removed is wrote for a DELETE: it records a failure, but its success
@@ -140,7 +141,8 @@ func (s *Store) noteWrite(err error, clears bool) error {
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict),
-		errors.Is(err, store.ErrInvalid), errors.Is(err, context.Canceled):
+		errors.Is(err, store.ErrRevision), errors.Is(err, store.ErrInvalid),
+		errors.Is(err, context.Canceled):
 		return err
 	}
 	s.health.mu.Lock()
