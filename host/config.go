@@ -310,6 +310,12 @@ func DefaultConfig() Config {
 	}
 }
 
+// Validate checks the configuration as New does, on a copy: the fields
+// derived from others (PublicURL from Listen without the port a listener
+// bound) included. Each error names the flag of the field it is about
+// first (`hookhost config check` places it at the file's line).
+func (c Config) Validate() error { return c.resolve() }
+
 // resolve derives the empty fields that follow from others and validates
 // the configuration.
 func (c *Config) resolve() error {

@@ -122,7 +122,7 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	if db := sqlitePath(*cfg); db != "" {
-		release, err := lockSQLite(db)
+		release, err := lockSQLite(db, "stop it, or give this one another --data-dir")
 		if err != nil {
 			return err
 		}
@@ -390,13 +390,21 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 }
 
 // Migrate opens the configured database, applies pending migrations (the
-// stores migrate when they open) and reports the schema version.
+// stores migrate when they open) and reports the schema version. It reads
+// only cfg's DataDir and Database (`hookhost migrate` has no other
+// settings). On SQLite it takes the server's lock on the file for the
+// while: a server running on it is a reason to refuse (stop it first;
+// `serve` migrates at start-up too).
 func Migrate(ctx context.Context, cfg Config) (int64, error) {
-	if err := cfg.resolve(); err != nil {
-		return 0, err
+	if cfg.Database == "" && cfg.DataDir == "" {
+		return 0, errors.New("--data-dir: a directory is required")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return 0, fmt.Errorf("create data dir: %w", err)
+	if db := sqlitePath(cfg); db != "" {
+		release, err := lockSQLite(db, "stop it before migrating its database (hookhost serve migrates at start-up too)")
+		if err != nil {
+			return 0, err
+		}
+		defer func() { _ = release() }()
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

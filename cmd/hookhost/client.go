@@ -44,8 +44,12 @@ type client struct {
 	base string
 	// from says where base came from: "--server", "HOOKHOST_SERVER",
 	// the server.url file, or the default.
-	from  string
-	token string
+	from string
+	// urlDir is the data directory whose server.url names the server when
+	// neither --server nor HOOKHOST_SERVER did ("" when one did): a
+	// command that reconnects reads it again (refreshServer).
+	urlDir string
+	token  string
 	// tokenFrom says where the token came from.
 	tokenFrom string
 	http      *http.Client
@@ -80,7 +84,11 @@ func (f *clientFlags) client(cmd *cobra.Command) (*client, error) {
 		}
 		tok, tokenFrom = strings.TrimSpace(string(b)), path
 	}
-	return &client{base: base, from: from, token: tok, tokenFrom: tokenFrom, http: &http.Client{Timeout: 60 * time.Second},
+	urlDir := ""
+	if f.server == "" {
+		urlDir = f.dataDir
+	}
+	return &client{base: base, from: from, urlDir: urlDir, token: tok, tokenFrom: tokenFrom, http: &http.Client{Timeout: 60 * time.Second},
 		output: f.output, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr()}, nil
 }
 
@@ -103,14 +111,43 @@ func (f *clientFlags) resolveServer(cmd *cobra.Command) (base, from string, err 
 			base, from = defaultServer, "the default; no --server, HOOKHOST_SERVER or "+path
 		}
 	}
+	base, err = serverBase(base, from)
+	return base, from, err
+}
+
+// serverBase checks a server URL (from says where it came from) and
+// returns it without a trailing slash, http:// added when it has no scheme.
+func serverBase(base, from string) (string, error) {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
 	u, perr := url.Parse(base)
 	if perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", "", usagef("server %q (from %s): want a URL such as %s", base, from, defaultServer)
+		return "", usagef("server %q (from %s): want a URL such as %s", base, from, defaultServer)
 	}
-	return strings.TrimRight(base, "/"), from, nil
+	return strings.TrimRight(base, "/"), nil
+}
+
+// refreshServer reads <data dir>/server.url again when it is where the
+// server's URL comes from, so that a command that reconnects (tail) finds
+// a server that started again on another port. It reports the new URL, or
+// "" when the server has not moved (or the file names none, or no valid
+// one).
+func (c *client) refreshServer() string {
+	if c.urlDir == "" {
+		return ""
+	}
+	u, err := api.ReadServerURL(c.urlDir)
+	if err != nil || u == "" {
+		return ""
+	}
+	from := filepath.Join(c.urlDir, api.ServerURLFile) + " (written by hookhost serve)"
+	base, err := serverBase(u, from)
+	if err != nil || base == c.base {
+		return ""
+	}
+	c.base, c.from = base, from
+	return base
 }
 
 // connError is a request that never reached the server.

@@ -207,17 +207,18 @@ func flagHint(key string, fs *pflag.FlagSet) string {
 // applyConfigFile sets, from the configuration file named by --config or
 // HOOKHOST_CONFIG, every flag of cmd that neither the command line nor the
 // environment set: flags win over the environment, which wins over the
-// file.
-func applyConfigFile(cmd *cobra.Command) error {
+// file. It returns the settings it took from the file.
+func applyConfigFile(cmd *cobra.Command) (fileSettings, error) {
 	fs := cmd.Flags()
 	path, _ := fs.GetString(configFlag)
 	if path == "" {
-		return nil
+		return fileSettings{}, nil
 	}
 	entries, err := readConfigFile(path, fs, newServeCmd().Flags())
 	if err != nil {
-		return err
+		return fileSettings{}, err
 	}
+	applied := fileSettings{path: path}
 	var errs configProblems
 	for _, e := range entries {
 		f := fs.Lookup(e.key)
@@ -231,12 +232,38 @@ func applyConfigFile(cmd *cobra.Command) error {
 		}
 		if err := f.Value.Set(e.value); err != nil {
 			errs = append(errs, configProblem{path, e.line, e.col, fmt.Sprintf("%s: %v", e.key, err)})
+			continue
 		}
+		applied.entries = append(applied.entries, e)
 	}
 	if len(errs) > 0 {
-		return errs
+		return fileSettings{}, errs
 	}
-	return nil
+	return applied, nil
+}
+
+// fileSettings are the settings a configuration file gave.
+type fileSettings struct {
+	path    string
+	entries []configEntry
+}
+
+// flagNameRE finds the flags an error names (--request-timeout).
+var flagNameRE = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
+
+// place puts err, a check of the settings that names the flags it is about
+// ("--request-timeout 0s: must be positive"), at the line of the file that
+// set the first of them the file set, so that a value the file gave is
+// reported where it is written. Other errors are returned as they are.
+func (s fileSettings) place(err error) error {
+	for _, m := range flagNameRE.FindAllStringSubmatch(err.Error(), -1) {
+		for _, e := range s.entries {
+			if e.key == m[1] {
+				return configProblems{{s.path, e.line, e.col, err.Error()}}
+			}
+		}
+	}
+	return err
 }
 
 // sortedFlagNames lists the names of fs's visible flags, sorted.

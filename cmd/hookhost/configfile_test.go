@@ -81,7 +81,8 @@ func TestConfigFile_Precedence(t *testing.T) {
 	var got *cobra.Command
 	serve.RunE = func(cmd *cobra.Command, _ []string) error {
 		got = cmd
-		return applyConfigFile(cmd)
+		_, err := applyConfigFile(cmd)
+		return err
 	}
 	root := &cobra.Command{Use: "x", PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) }}
 	root.AddCommand(serve)

@@ -16,7 +16,8 @@ func newMigrateCmd() *cobra.Command {
 		Long: `Apply the database schema migrations and exit. hookhost serve migrates at
 start-up too; run this first when several servers share one PostgreSQL
 database, so that the upgrade happens once. A database whose schema is newer
-than this binary is refused.`,
+than this binary is refused. It reads only --data-dir and --database; on
+SQLite it refuses while a server runs on the database file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := host.Migrate(cmd.Context(), cfg)

@@ -223,7 +223,9 @@ func newTailCmd(cl *clientFlags) *cobra.Command {
 interrupted (Ctrl-C): each request to a known webhook as it is recorded
 (refused ones included) and each job that starts or ends there. It reads the
 server-sent events of GET /api/v1/events and reconnects when the stream
-drops. With -o json each line is the event as the server sent it.`,
+drops (to the address <data dir>/server.url then holds, unless --server or
+HOOKHOST_SERVER named the server). With -o json each line is the event as
+the server sent it.`,
 		Example: `  bin/hookhost tail
   bin/hookhost tail --webhook 01a2... --types request -o json`,
 		Args: cobra.NoArgs,
@@ -283,6 +285,9 @@ func tailEvents(ctx context.Context, c *client, opts tailOptions) error {
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
+		}
+		if moved := c.refreshServer(); moved != "" {
+			fmt.Fprintf(c.errOut, "the server is now at %s (from %s)\n", moved, c.from)
 		}
 		delay = min(2*delay, opts.retryMax)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookhost/hookhost/host/api"
@@ -243,4 +244,90 @@ func TestTail_Reconnects(t *testing.T) {
 	require.Contains(t, out.waitLine(t, "job-2"), "attempt 2")
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// TestTail_ReconnectsWhereServerURLPoints: a server that started again on
+// another port wrote its new address to <data dir>/server.url; tail reads
+// it again when it reconnects, unless --server named the server (review
+// revops: it kept calling the address it read at start).
+func TestTail_ReconnectsWhereServerURLPoints(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		fromFile bool   // the server came from server.url
+		want     string // the server of the stream after the reconnection
+	}{
+		{"FromServerURLFile", true, "B"},
+		{"FromServerFlag", false, "A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			release := make(chan struct{})
+			// stream sends one event of server name, then ends the
+			// stream (first) or holds it.
+			stream := func(name string, w http.ResponseWriter, r *http.Request, attempt int, end bool) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				ev := fmt.Sprintf(`{"type":"job","data":{"job_id":"job-%s","state":"Running","attempt":%d,"at":"2027-01-02T15:04:05Z"}}`, name, attempt)
+				fmt.Fprintf(w, ": hookhost events\n\nevent: job\ndata: %s\n\n", ev)
+				w.(http.Flusher).Flush()
+				if !end {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+				}
+			}
+			b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				stream("B", w, r, 2, false)
+			}))
+			t.Cleanup(b.Close)
+			var mu sync.Mutex
+			conns := 0
+			a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				conns++
+				n := conns
+				mu.Unlock()
+				if n == 1 {
+					// The server moves: its new address is in the file
+					// before this stream ends.
+					require.NoError(t, api.WriteServerURL(dir, b.URL))
+				}
+				stream("A", w, r, n, n == 1)
+			}))
+			t.Cleanup(a.Close)
+			require.NoError(t, api.WriteServerURL(dir, a.URL))
+
+			args := []string{"--data-dir", dir, "--token", "tok"}
+			if !tt.fromFile {
+				args = append(args, "--server", a.URL)
+			}
+			cl := &clientFlags{}
+			tail := &cobra.Command{Use: "tail"}
+			cl.register(tail)
+			require.NoError(t, tail.ParseFlags(args))
+			c, err := cl.client(tail)
+			require.NoError(t, err)
+			out, errOut := newLineWriter(), newLineWriter()
+			c.out, c.errOut = out, errOut
+
+			ctx, cancel := context.WithCancel(context.Background())
+			// Before the servers close (cleanups run last first): their
+			// Close waits for the streams.
+			t.Cleanup(func() { cancel(); close(release) })
+			done := make(chan error, 1)
+			go func() {
+				done <- tailEvents(ctx, c, tailOptions{path: "/api/v1/events", retry: time.Millisecond, retryMax: 10 * time.Millisecond})
+			}()
+			require.Contains(t, out.waitLine(t, "attempt 1"), "job-A")
+			require.Contains(t, out.waitLine(t, "attempt 2"), "job-"+tt.want)
+			if tt.fromFile {
+				require.Contains(t, errOut.waitLine(t, "the server is now at"), b.URL)
+			}
+			cancel()
+			require.ErrorIs(t, <-done, context.Canceled)
+		})
+	}
 }

@@ -14,6 +14,14 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
+	cmd, _ := serveCommand()
+	return cmd
+}
+
+// serveCommand is `hookhost serve` and the check of the settings its flags
+// hold that serve makes before it binds a port (config check runs it on a
+// file's settings).
+func serveCommand() (*cobra.Command, func() error) {
 	var (
 		cfg       = host.DefaultConfig()
 		trusted   string
@@ -21,6 +29,15 @@ func newServeCmd() *cobra.Command {
 		logFormat string
 		logLevel  string
 	)
+	check := func() error {
+		if _, err := host.ParseTrustedProxies(trusted); err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		if _, err := parseLogOptions(logFormat, logLevel); err != nil {
+			return err
+		}
+		return cfg.Validate()
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start the hookhost server",
@@ -34,8 +51,12 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 (generated at first start, mode 0600).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyConfigFile(cmd); err != nil {
+			fromFile, err := applyConfigFile(cmd)
+			if err != nil {
 				return err
+			}
+			if err := check(); err != nil {
+				return fromFile.place(err)
 			}
 			logger, closeLog, err := newLogger(cmd, logFormat, logLevel)
 			if err != nil {
@@ -140,7 +161,7 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	sizeFlag(fs, &cfg.Memory.ExtensionLimit, "extension-memory-limit", "HOOKHOST_EXTENSION_MEMORY_LIMIT", cfg.Memory.ExtensionLimit, "--memory-limit of every built-in extension process; 0: none")
 	boolFlag(fs, &cfg.Memory.ReleaseStartup, "release-startup-memory", "HOOKHOST_RELEASE_STARTUP_MEMORY", "once started, return to the operating system what only start-up used (freed heap; on Linux the pages of the executable and its libraries that package initialisation touched, which come back one at a time where used), in the server and its built-in extension processes")
 	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")
-	return cmd
+	return cmd, check
 }
 
 // newLogger returns the server's logger on the command's standard error,
@@ -148,9 +169,9 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 // fewer writes (logbuf), each written at most logbuf.DefaultDelay after it
 // was logged and at once after a warning or an error.
 func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, func(), error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	lv, err := parseLogOptions(format, level)
+	if err != nil {
+		return nil, nil, err
 	}
 	out := cmd.ErrOrStderr()
 	text := false
@@ -159,9 +180,6 @@ func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, func(), 
 		text = isTerminal(out)
 	case "text":
 		text = true
-	case "json":
-	default:
-		return nil, nil, fmt.Errorf("log format %q: want auto, text or json", format)
 	}
 	w := logbuf.New(out, 0, 0)
 	opts := &slog.HandlerOptions{Level: lv}
@@ -180,4 +198,17 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// parseLogOptions checks --log-format and reads --log-level.
+func parseLogOptions(format, level string) (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return lv, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	switch strings.ToLower(format) {
+	case "auto", "text", "json":
+		return lv, nil
+	}
+	return lv, fmt.Errorf("--log-format %q: want auto, text or json", format)
 }
