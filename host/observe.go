@@ -30,7 +30,7 @@ func (s *Server) reqlogConfig() reqlog.Config {
 		}
 		s.metrics.ObserveWebhook(e.WebhookID, status, elapsed)
 		switch e.Cause {
-		case "", "error", "timeout", "crash":
+		case "", "error", "timeout", "crash", "shutdown":
 		default:
 			s.metrics.Rejected(e.Cause)
 			s.publishRejected(c, e, status)

@@ -22,6 +22,9 @@ import (
 // timeout less one step; the step is a 64th of the timeout, at most
 // maxDeadlineStep.
 type deadlines struct {
+	// base is the parent of every context handed out: cancelling it ends
+	// every run in flight (the dispatcher's Close does, at shutdown).
+	base    context.Context
 	timeout time.Duration
 	step    time.Duration
 	cur     atomic.Pointer[sharedDeadline]
@@ -41,15 +44,26 @@ type sharedDeadline struct {
 // deadline may be.
 const maxDeadlineStep = 100 * time.Millisecond
 
-func newDeadlines(timeout time.Duration) *deadlines {
-	return &deadlines{timeout: timeout, step: min(maxDeadlineStep, timeout/64)}
+// newDeadlines returns the deadlines of runs of timeout under base (nil:
+// context.Background).
+func newDeadlines(base context.Context, timeout time.Duration) *deadlines {
+	if base == nil {
+		base = context.Background()
+	}
+	return &deadlines{base: base, timeout: timeout, step: min(maxDeadlineStep, timeout/64)}
 }
 
 // context returns the context of a run that starts at now under parent,
 // and the function that releases it (to be called when the run ends).
 func (d *deadlines) context(parent context.Context, now time.Time) (context.Context, context.CancelFunc) {
 	if parent != context.Background() || d.step <= 0 {
-		return context.WithDeadline(parent, now.Add(d.timeout))
+		ctx, cancel := context.WithDeadline(parent, now.Add(d.timeout))
+		if d.base == context.Background() {
+			return ctx, cancel
+		}
+		// The run ends at the deadline, when parent ends, or when base does.
+		stop := context.AfterFunc(d.base, cancel)
+		return ctx, func() { stop(); cancel() }
 	}
 	end := now.Add(d.timeout)
 	at := end.UnixNano()
@@ -64,7 +78,7 @@ func (d *deadlines) context(parent context.Context, now time.Time) (context.Cont
 	}
 	// The deadline keeps now's monotonic reading: end less what the
 	// rounding cut.
-	ctx, cancel := context.WithDeadline(context.Background(), end.Add(-time.Duration(end.UnixNano()-at)))
+	ctx, cancel := context.WithDeadline(d.base, end.Add(-time.Duration(end.UnixNano()-at)))
 	d.cur.Store(&sharedDeadline{at: at, ctx: ctx, cancel: cancel})
 	return ctx, noCancel
 }

@@ -37,7 +37,7 @@ func TestDeadlines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDeadlines(tt.timeout)
+			d := newDeadlines(nil, tt.timeout)
 			var ctxs []context.Context
 			for _, start := range tt.starts {
 				ctx, cancel := d.context(tt.parent, start)
@@ -60,7 +60,7 @@ func TestDeadlines(t *testing.T) {
 
 func TestDeadlines_SharedContextEnds(t *testing.T) {
 	t.Parallel()
-	d := newDeadlines(64 * time.Millisecond)
+	d := newDeadlines(nil, 64 * time.Millisecond)
 	ctx, cancel := d.context(context.Background(), time.Now())
 	cancel() // a shared context outlives its runs' releases
 	require.NoError(t, ctx.Err())

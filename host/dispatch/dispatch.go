@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,7 +50,16 @@ type Config struct {
 	// Recorder configures the run history: retention and the size kept of
 	// each record.
 	Recorder RecorderConfig
+	// CloseWait bounds how long Close waits, once it cancelled the runs
+	// still in flight, for their requests to answer before the run history
+	// closes (a run that ignores its cancellation is not waited for
+	// longer; its record is then dropped and counted). Default
+	// DefaultCloseWait.
+	CloseWait time.Duration
 }
+
+// DefaultCloseWait is Config.CloseWait's default.
+const DefaultCloseWait = 5 * time.Second
 
 // Dispatcher serves webhook requests.
 type Dispatcher struct {
@@ -63,12 +73,32 @@ type Dispatcher struct {
 	deadlines *deadlines
 	// exchanges keeps the exchanges of answered requests (exchange).
 	exchanges sync.Pool
+
+	// runs is the parent of every synchronous run's context; Close
+	// cancels it (cancelRuns).
+	runs       context.Context
+	cancelRuns context.CancelFunc
+	// stopping is closed by Stop (or Close): a request waiting for its
+	// job (job: wait_ms) answers 202 at once.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// inflight counts the requests being processed (process), and idle
+	// gets a token when it falls to zero while closing is set.
+	inflight atomic.Int64
+	closing  atomic.Bool
+	idle     chan struct{}
+	closed   sync.Once
 }
 
 // New returns a Dispatcher; Close flushes its run records.
 func New(cfg Config) *Dispatcher {
+	if cfg.CloseWait <= 0 {
+		cfg.CloseWait = DefaultCloseWait
+	}
+	runs, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{cfg: cfg, cat: cfg.Catalog, log: cfg.Logger, red: cfg.Redactor,
-		limits: newLimiters(), deadlines: newDeadlines(cfg.RequestTimeout), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder)}
+		limits: newLimiters(), deadlines: newDeadlines(runs, cfg.RequestTimeout), recorder: newRecorder(cfg.Catalog.Store(), cfg.Logger, cfg.Recorder),
+		runs: runs, cancelRuns: cancel, stopping: make(chan struct{}), idle: make(chan struct{}, 1)}
 }
 
 // webhooksPath is the path of the webhook routes (routeToken reads it
@@ -140,5 +170,55 @@ func (d *Dispatcher) Run(ctx context.Context, id string) (*store.Run, error) {
 	return run, err
 }
 
-// Close writes the pending run records.
-func (d *Dispatcher) Close() error { return d.recorder.Close() }
+// Stop begins the shutdown: requests waiting for their jobs (job:
+// wait_ms) answer 202 with the job ids at once (the jobs are durable: they
+// run, or run after a restart). Synchronous runs go on (the HTTP drain
+// waits for them). It is safe to call more than once.
+func (d *Dispatcher) Stop() { d.stopOnce.Do(func() { close(d.stopping) }) }
+
+// InFlight is the number of webhook requests being processed.
+func (d *Dispatcher) InFlight() int64 { return d.inflight.Load() }
+
+// enter counts a request in flight until leave.
+func (d *Dispatcher) enter() { d.inflight.Add(1) }
+
+func (d *Dispatcher) leave() {
+	// Close sets closing before it reads inflight: either it reads zero,
+	// or the request that brings it to zero sees closing and wakes it.
+	if d.inflight.Add(-1) == 0 && d.closing.Load() {
+		select {
+		case d.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close stops the dispatcher (Stop), cancels the synchronous runs still in
+// flight (they answer 503, or whatever their run answers when it ends),
+// waits for the requests being processed to record their runs (at most
+// Config.CloseWait), and writes the pending run records. A request that
+// records its run after Close (its run ignored the cancellation) has its
+// record dropped and counted, never a crash.
+func (d *Dispatcher) Close() error {
+	d.closed.Do(func() {
+		d.Stop()
+		d.closing.Store(true)
+		d.cancelRuns()
+		if n := d.inflight.Load(); n > 0 {
+			d.log.Info("waiting for webhook requests in flight to answer", "requests", n, "up_to", d.cfg.CloseWait)
+			t := time.NewTimer(d.cfg.CloseWait)
+			defer t.Stop()
+		wait:
+			for d.inflight.Load() > 0 {
+				select {
+				case <-d.idle:
+				case <-t.C:
+					d.log.Warn("webhook requests still in flight after the wait; their run records will be dropped",
+						"requests", d.inflight.Load(), "waited", d.cfg.CloseWait)
+					break wait
+				}
+			}
+		}
+	})
+	return d.recorder.Close()
+}

@@ -87,6 +87,10 @@ func (d *Dispatcher) handOff(ctx context.Context, x *exchange, handler *automati
 				d.recorder.record(rec)
 				return err
 			case <-t.C:
+			case <-d.stopping:
+				// The server is stopping: the job is queued (durable) and
+				// runs, or runs after a restart; the caller gets its id now
+				// rather than a connection closed with no answer.
 			}
 		}
 	}

@@ -135,8 +135,9 @@ type RecorderStats struct {
 	Written int64
 	// Dropped counts the records not written: QueueFull of them because
 	// the queue was full, WriteFailed because their batch could not be
-	// written through every retry.
-	Dropped, QueueFull, WriteFailed int64
+	// written through every retry, AfterClose because they were made
+	// after the recorder closed (a run that outlived the shutdown).
+	Dropped, QueueFull, WriteFailed, AfterClose int64
 	// Skipped counts the records not made because the webhook's event KATA
 	// history: block leaves them out (record: errors or none, sample).
 	Skipped int64
@@ -158,12 +159,22 @@ type recorder struct {
 
 	done chan struct{}
 	once sync.Once
+	// closing guards ch: record and flushContext send under its read lock
+	// while closed is false; Close sets closed and closes ch under its
+	// write lock. A record made after Close (a run that outlived the
+	// server's shutdown) is dropped and counted (late), never sent on the
+	// closed channel.
+	closing sync.RWMutex
+	closed  bool
+	// late counts the records dropped because they came after Close.
+	late atomic.Int64
 	// stop ends the maintenance goroutine (pruning, probes); maintained
 	// is closed when it has.
 	stop       chan struct{}
 	maintained chan struct{}
 
-	// dropped is every record not written (queueFull + writeFailed).
+	// dropped is every record not written (queueFull + writeFailed +
+	// late).
 	dropped, queueFull, writeFailed, written atomic.Int64
 	// skipped counts the records a history: block left out.
 	skipped atomic.Int64
@@ -233,12 +244,28 @@ func (r *recorder) record(run *pendingRun) {
 	rec := run.finish(r.cfg.BodyLimit)
 	n := int64(runBytes(rec))
 	r.queuedBytes.Add(n)
+	r.closing.RLock()
+	if r.closed {
+		r.closing.RUnlock()
+		r.queuedBytes.Add(-n)
+		r.afterClose(rec)
+		return
+	}
 	select {
 	case r.ch <- recItem{run: rec}:
 	default:
 		r.queuedBytes.Add(-n)
 		r.full()
 	}
+	r.closing.RUnlock()
+}
+
+// afterClose counts (as dropped) and logs a record made after Close.
+func (r *recorder) afterClose(rec *store.Run) {
+	r.late.Add(1)
+	n := r.dropped.Add(1)
+	r.log.Warn("run record made after the run history closed (a run that outlived the shutdown); dropped",
+		"run_id", rec.ID, "status", rec.Status, "dropped", n)
 }
 
 // runBytes is what a queued record holds beyond its fixed fields: its
@@ -510,7 +537,7 @@ func (r *recorder) stats() RecorderStats {
 	since, last := r.failingSince, r.lastErr
 	r.mu.Unlock()
 	return RecorderStats{Written: r.written.Load(), Dropped: r.dropped.Load(), QueueFull: r.queueFull.Load(),
-		WriteFailed: r.writeFailed.Load(), Skipped: r.skipped.Load(), FailingSince: since, LastError: last}
+		WriteFailed: r.writeFailed.Load(), AfterClose: r.late.Load(), Skipped: r.skipped.Load(), FailingSince: since, LastError: last}
 }
 
 // healthy returns nil while run records are written, else a
@@ -595,11 +622,19 @@ func (r *recorder) flush() { r.flushContext(context.Background()) }
 // dropped), or until ctx ends; it reports whether they were.
 func (r *recorder) flushContext(ctx context.Context) bool {
 	ch := make(chan struct{})
+	r.closing.RLock()
+	if r.closed {
+		// Close wrote everything queued.
+		r.closing.RUnlock()
+		return true
+	}
 	select {
 	case r.ch <- recItem{flushed: ch}:
 	case <-ctx.Done():
+		r.closing.RUnlock()
 		return false
 	}
+	r.closing.RUnlock()
 	select {
 	case <-ch:
 		return true
@@ -611,7 +646,10 @@ func (r *recorder) flushContext(ctx context.Context) bool {
 // Close writes what is queued and stops the recorder.
 func (r *recorder) Close() error {
 	r.once.Do(func() {
+		r.closing.Lock()
+		r.closed = true
 		close(r.ch)
+		r.closing.Unlock()
 		<-r.done
 		close(r.stop)
 		<-r.maintained

@@ -134,6 +134,8 @@ func (d *Dispatcher) handle(c *fiber.Ctx) error {
 // the handler the event KATA picks, and the automation's run or job. It
 // records the request and sets x.answer, or returns the problem to answer.
 func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
+	d.enter()
+	defer d.leave()
 	w := x.h.Webhook
 	if !w.Enabled {
 		return d.refused(x, "disabled", "", api.NewProblem(http.StatusBadRequest, "this webhook is disabled"))
@@ -194,6 +196,9 @@ func (d *Dispatcher) process(ctx context.Context, x *exchange) error {
 	x.lent = err != nil
 	rec.res = res
 	switch {
+	case err != nil && d.runs.Err() != nil:
+		// Close cancelled the run: the server is stopping.
+		return d.fail(w, a, runID, http.StatusServiceUnavailable, "the server shut down during the run: "+err.Error(), x.start, rec)
 	case errors.Is(err, runner.ErrExtensionCrashed):
 		return d.fail(w, a, runID, http.StatusBadGateway, "the extension running this automation crashed", x.start, rec)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -336,6 +341,9 @@ func (d *Dispatcher) fail(w *store.Webhook, a *store.Automation, runID string, s
 	case http.StatusBadGateway:
 		p.Detail = "the extension running this automation failed"
 		rec.entry.Cause = "crash"
+	case http.StatusServiceUnavailable:
+		p.Detail = "the server is shutting down; the automation did not finish: try again"
+		rec.entry.Cause = "shutdown"
 	default:
 		p.Detail = "the automation failed"
 		rec.entry.Cause = "error"
