@@ -98,6 +98,15 @@ type Config struct {
 	BodyMemoryPerClient int
 	// RequestTimeout caps one synchronous webhook run. Default 30s.
 	RequestTimeout time.Duration
+	// ShutdownDrain is how long a stopping server lets the requests in
+	// flight finish before it cancels the runs still going (they answer
+	// 503). 0: RequestTimeout and 5s more (a synchronous run may take up
+	// to RequestTimeout), at least 10s and at most 5m (ShutdownDrainFor).
+	ShutdownDrain time.Duration
+	// ShutdownCloseWait bounds how long the server waits, after it
+	// cancelled the runs still going at the end of the drain, for their
+	// requests to answer. 0: dispatch.DefaultCloseWait (5s).
+	ShutdownCloseWait time.Duration
 	// DefaultLimits are the server-wide per-webhook limits: each field
 	// applies to every webhook whose event KATA `limits:` block does not
 	// set it. Zero fields mean no limit (the body limit is BodyLimit).

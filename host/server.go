@@ -85,6 +85,10 @@ type Server struct {
 
 	closeOnce sync.Once
 	closers   []func() error
+
+	// hurry is closed by StopNow.
+	hurry     chan struct{}
+	hurryOnce sync.Once
 }
 
 // New opens the store, prepares the admin token, the secrets and the
@@ -97,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if _, err := cfg.tlsConfig(true); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, started: time.Now()}
+	s := &Server{cfg: cfg, started: time.Now(), hurry: make(chan struct{})}
 	if err := s.start(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -185,7 +189,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.dispatch = dispatch.New(dispatch.Config{Catalog: s.catalog, Runner: s.runner, Jobs: s.jobs, Redactor: s.redactor,
 		Metrics: s.metrics, Logger: s.log, RequestTimeout: cfg.RequestTimeout, DefaultLimits: cfg.DefaultLimits,
-		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit,
+		TrustedProxies: cfg.TrustedProxies, RunLogLimit: cfg.RunLogLimit, CloseWait: cfg.ShutdownCloseWait,
 		Recorder: dispatch.RecorderConfig{Retention: runRetention(*cfg), BodyLimit: cfg.RunBodyLimit, OnWritten: s.publishRecords}})
 	s.closers = append(s.closers, s.dispatch.Close)
 	s.admin = admin.New(admin.Config{Catalog: s.catalog, Dispatch: s.dispatch, Live: s.live, Jobs: s.jobs, Schedules: s.schedules, Upstream: s.upstream,
@@ -475,8 +479,9 @@ func Listen(cfg *Config) (ln, adminLn net.Listener, err error) {
 }
 
 // Run listens and serves until ctx is cancelled, then shuts down gracefully:
-// it stops accepting, lets in-flight requests finish (up to 10 s), and
-// closes the server. It binds after New: with port 0 and no PublicURL,
+// it stops accepting, lets in-flight requests finish (up to ShutdownDrain)
+// while running jobs get their grace, and closes the server (see
+// shutdown). It binds after New: with port 0 and no PublicURL,
 // webhook URLs carry port 0 (`hookhost serve` binds with Listen first).
 func (s *Server) Run(ctx context.Context) error {
 	cfg := s.cfg
@@ -543,15 +548,92 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 			return err
 		}
 	}
-	s.log.Info("shutting down")
-	// Event streams end first: they would hold the shutdown for its whole
+	return s.shutdown()
+}
+
+// Shutdown drain bounds (ShutdownDrainFor).
+const (
+	drainMargin = 5 * time.Second
+	minDrain    = 10 * time.Second
+	maxDrain    = 5 * time.Minute
+)
+
+// ShutdownDrainFor is the HTTP drain of a server whose synchronous runs
+// take up to requestTimeout: that and drainMargin more, at least minDrain
+// and at most maxDrain.
+func ShutdownDrainFor(requestTimeout time.Duration) time.Duration {
+	return min(max(requestTimeout+drainMargin, minDrain), maxDrain)
+}
+
+// ErrStoppedNow is what Serve returns when StopNow cut its shutdown short.
+var ErrStoppedNow = errors.New("stopped at once (signal received again): requests and running jobs were interrupted; the jobs run again after a restart")
+
+// StopNow cuts a graceful shutdown short (a second SIGTERM or SIGINT):
+// Serve returns ErrStoppedNow at once, without waiting any longer for
+// requests or running jobs. It is safe to call more than once, and before
+// the shutdown begins (Serve then stops at once when its context ends).
+func (s *Server) StopNow() { s.hurryOnce.Do(func() { close(s.hurry) }) }
+
+// shutdown stops a serving server: requests waiting for their jobs answer
+// 202 at once, event streams end, and then, in parallel, the listeners
+// drain their requests in flight (ShutdownDrain) and the job queue lets its
+// running jobs finish (--job-shutdown-grace); then the runs still going are
+// cancelled and the server closes.
+func (s *Server) shutdown() error {
+	drain := s.cfg.ShutdownDrain
+	if drain <= 0 {
+		drain = ShutdownDrainFor(s.cfg.RequestTimeout)
+	}
+	s.dispatch.Stop()
+	// Event streams end first: they would hold the drain for its whole
 	// timeout.
 	_ = s.live.Close()
-	_ = s.app.ShutdownWithTimeout(10 * time.Second)
-	if s.adminApp != nil {
-		_ = s.adminApp.ShutdownWithTimeout(10 * time.Second)
+	grace := time.Duration(0)
+	if s.jobs != nil {
+		grace = s.cfg.Jobs.ShutdownGrace
 	}
-	return s.Close()
+	s.log.Info("shutting down: waiting for the requests in flight and the running jobs; send the signal again to stop now",
+		"requests", s.dispatch.InFlight(), "request_drain", drain, "job_grace", grace)
+	done := make(chan error, 1)
+	go func() {
+		var wg sync.WaitGroup
+		drainApp := func(app *fiber.App) {
+			defer wg.Done()
+			if err := app.ShutdownWithTimeout(drain); err != nil {
+				s.log.Warn("requests still in flight after the drain; their runs are cancelled", "drain", drain, "requests", s.dispatch.InFlight())
+			}
+		}
+		wg.Add(1)
+		go drainApp(s.app)
+		if s.adminApp != nil {
+			wg.Add(1)
+			go drainApp(s.adminApp)
+		}
+		var jobsErr error
+		if s.jobs != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Nothing queues jobs any more from the schedules; the queue
+				// takes no new job and lets the running ones finish. Close
+				// finds both closed.
+				if s.schedules != nil {
+					_ = s.schedules.Close()
+				}
+				jobsErr = s.jobs.Close()
+			}()
+		}
+		wg.Wait()
+		done <- errors.Join(jobsErr, s.Close())
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-s.hurry:
+		s.log.Warn("signal received again: stopping now; requests and running jobs are interrupted (the jobs run again after a restart)",
+			"requests", s.dispatch.InFlight())
+		return ErrStoppedNow
+	}
 }
 
 // Close releases everything: the recorder flushes, extensions stop, the
