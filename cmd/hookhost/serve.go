@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +54,11 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 (generated at first start, mode 0600).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// SIGHUP stops the server as SIGTERM does (it killed it, leaving
+			// server.url behind); a second signal stops it at once.
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sigs)
 			fromFile, err := applyConfigFile(cmd)
 			if err != nil {
 				return err
@@ -101,7 +109,12 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 				// In the background: the server answers /readyz meanwhile.
 				go releaseStartupMemory()
 			}
-			return srv.Serve(cmd.Context(), ln, adminLn)
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			served := make(chan struct{})
+			defer close(served)
+			go stopOnSignals(sigs, served, cancel, srv.StopNow, logger)
+			return srv.Serve(ctx, ln, adminLn)
 		},
 	}
 	fs := cmd.Flags()
@@ -162,6 +175,27 @@ The admin token is HOOKHOST_ADMIN_TOKEN, else <data dir>/admin.token
 	boolFlag(fs, &cfg.Memory.ReleaseStartup, "release-startup-memory", "HOOKHOST_RELEASE_STARTUP_MEMORY", "once started, return to the operating system what only start-up used (freed heap; on Linux the pages of the executable and its libraries that package initialisation touched, which come back one at a time where used), in the server and its built-in extension processes")
 	intFlag(fs, &cfg.DefaultLimits.Concurrency, "default-concurrency", "HOOKHOST_DEFAULT_CONCURRENCY", 0, "runs in progress each webhook allows unless its limits: block says otherwise (0: no limit)")
 	return cmd, check
+}
+
+// stopOnSignals cancels the server's context (a graceful shutdown) at the
+// first signal of sigs, and calls stopNow at the second; it returns then,
+// or when done is closed.
+func stopOnSignals(sigs <-chan os.Signal, done <-chan struct{}, cancel context.CancelFunc, stopNow func(), log *slog.Logger) {
+	for n := 1; ; n++ {
+		select {
+		case sig := <-sigs:
+			if n == 1 {
+				log.Info("signal received: shutting down gracefully; send it again to stop now", "signal", sig.String())
+				cancel()
+				continue
+			}
+			log.Warn("signal received again: stopping now", "signal", sig.String())
+			stopNow()
+			return
+		case <-done:
+			return
+		}
+	}
 }
 
 // newLogger returns the server's logger on the command's standard error,
