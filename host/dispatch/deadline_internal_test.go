@@ -60,7 +60,7 @@ func TestDeadlines(t *testing.T) {
 
 func TestDeadlines_SharedContextEnds(t *testing.T) {
 	t.Parallel()
-	d := newDeadlines(nil, 64 * time.Millisecond)
+	d := newDeadlines(nil, 64*time.Millisecond)
 	ctx, cancel := d.context(context.Background(), time.Now())
 	cancel() // a shared context outlives its runs' releases
 	require.NoError(t, ctx.Err())
