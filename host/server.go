@@ -609,21 +609,18 @@ func (s *Server) shutdown() error {
 			wg.Add(1)
 			go drainApp(s.adminApp)
 		}
-		var jobsErr error
-		if s.jobs != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Nothing queues jobs any more from the schedules; the queue
-				// takes no new job and lets the running ones finish. Close
-				// finds both closed.
-				if s.schedules != nil {
-					_ = s.schedules.Close()
-				}
-				jobsErr = s.jobs.Close()
-			}()
+		if s.schedules != nil {
+			// Nothing queues jobs from the schedules any more.
+			_ = s.schedules.Close()
 		}
 		wg.Wait()
+		var jobsErr error
+		if s.jobs != nil {
+			// After the drain, not beside it: Close first stops taking jobs,
+			// and a request still in the drain may queue one (its caller
+			// is owed the 202). The running jobs then get their grace.
+			jobsErr = s.jobs.Close()
+		}
 		done <- errors.Join(jobsErr, s.Close())
 	}()
 	select {

@@ -1,11 +1,13 @@
 package host
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,36 +188,62 @@ func TestServe_ShutdownAnswersJobWaiters(t *testing.T) {
 	require.NoError(t, recv(t, s.done, "Serve returns"))
 }
 
-// The job queue's shutdown grace runs alongside the HTTP drain, not after
-// it (review revops MEDIUM/LOW): a running job past its grace is cancelled
-// while a synchronous request is still in flight.
-func TestServe_ShutdownStopsJobsDuringDrain(t *testing.T) {
+// A job request still in the HTTP drain (its body still arriving when the
+// shutdown began) is queued and answered 202: the job queue closes after
+// the drain, not beside it (review revshut MEDIUM: closed alongside, its
+// inserter refused the request 503), and the running jobs get their grace
+// after it.
+func TestServe_ShutdownQueuesJobsOfTheDrain(t *testing.T) {
 	hr := newHeldRunner(true)
 	b := setup(t, func(c *Config) {
 		c.Runner = hr
 		c.Jobs.ShutdownGrace = time.Nanosecond
-		c.ShutdownCloseWait = bound
+		c.ShutdownDrain = bound
 	})
 	b.createAutomation(t, "job", "inputs:\n  text/environment:\nstart:\n  return:\n    body: x\n", "")
-	b.createAutomation(t, "sync", "start:\n  return:\n    body: done\n", "")
-	_, jobTok := b.createWebhook(t, "job", jobEvent("job", "    wait_ms@int: 0\n"))
-	_, syncTok := b.createWebhook(t, "sync", eventFor("sync"))
+	_, tok := b.createWebhook(t, "job", jobEvent("job", "    wait_ms@int: 0\n"))
 	s := serveLoopback(t, b)
-	accepted := postAsync(s.url + "/webhooks/" + jobTok)
-	require.Equal(t, http.StatusAccepted, recv(t, accepted, "the 202").status)
-	require.Equal(t, "job", recv(t, hr.entered, "the job starts"))
-	answered := postAsync(s.url + "/webhooks/" + syncTok)
-	require.Equal(t, "sync", recv(t, hr.entered, "the sync run starts"))
-	s.cancel()
-	require.Equal(t, "job", recv(t, hr.cancelled, "the job is cancelled after its grace"))
-	select {
-	case a := <-answered:
-		t.Fatalf("the synchronous request was answered (%d) before the job's grace ended", a.status)
-	default: // the HTTP drain still waits for it
+	require.Equal(t, http.StatusAccepted, recv(t, postAsync(s.url+"/webhooks/"+tok), "the first 202").status)
+	require.Equal(t, "job", recv(t, hr.entered, "the first job starts"))
+
+	// A second caller: headers sent, body still arriving.
+	addr := strings.TrimPrefix(s.url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /webhooks/"+tok+" HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, line, "100 Continue") // the server read the headers
+	_, _ = br.ReadString('\n')
+
+	s.cancel() // SIGTERM
+	// The drain has begun once the listener refuses new connections.
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		_ = c.Close()
+		require.Less(t, i, 6000, "the listener still accepts after the shutdown began")
+		time.Sleep(10 * time.Millisecond)
 	}
-	close(hr.release)
-	a := recv(t, answered, "the synchronous answer")
-	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	select {
+	case <-hr.cancelled:
+		t.Fatal("the running job was cancelled while a request was still in the drain")
+	default:
+	}
+	_, err = io.WriteString(conn, "body")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "a request within the drain: %s", body)
+	_ = conn.Close()
+	// Then the running job gets its grace, and is cancelled after it.
+	require.Equal(t, "job", recv(t, hr.cancelled, "the running job is cancelled after its grace"))
 	require.NoError(t, recv(t, s.done, "Serve returns"))
 }
 
