@@ -82,15 +82,14 @@ func lockedError(db, path, holder string) error {
 			}
 		}
 	}
-	var who, advice string
+	who, held := "another hookhost process", "it holds "+path
 	switch role {
 	case holderServe:
-		who = "another hookhost server (pid " + pid + ")"
+		who, held = "another hookhost server", "pid "+pid+" holds "+path
 	case holderMigrate:
-		who = "hookhost migrate (pid " + pid + ")"
-	default:
-		who = "another hookhost process"
+		who, held = "hookhost migrate", "pid "+pid+" holds "+path
 	}
+	var advice string
 	switch {
 	case holder == holderMigrate && role == holderMigrate:
 		advice = "wait for it to end"
@@ -101,7 +100,7 @@ func lockedError(db, path, holder string) error {
 	default:
 		advice = "stop it, or give this one another --data-dir"
 	}
-	return fmt.Errorf("%s is using %s (it holds %s): %s", who, db, path, advice)
+	return fmt.Errorf("%s is using %s (%s): %s", who, db, held, advice)
 }
 
 // checkSQLitePath refuses a SQLite database path that SQLite would read as
