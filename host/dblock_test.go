@@ -75,3 +75,22 @@ func TestSQLiteLock_RefusedBeforeLocking(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseName: migrate names the database it migrated, a PostgreSQL
+// URL without its password.
+func TestDatabaseName(t *testing.T) {
+	tests := []struct{ name, database, dataDir, want string }{
+		{"DataDir", "", "d", filepath.Join("d", "hookhost.db")},
+		{"File", "x/h.db", "d", "x/h.db"},
+		{"PostgresPassword", "postgres://u:s3cret@db:5432/hh?sslmode=require", "d", "postgres://u:xxxxx@db:5432/hh?sslmode=require"},
+		{"PostgresNoPassword", "postgresql://u@db/hh", "d", "postgresql://u@db/hh"},
+		{"PostgresUnparsable", "postgres://u:s3cret@db:port/hh", "d", "postgres://…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DatabaseName(Config{Database: tt.database, DataDir: tt.dataDir})
+			require.Equal(t, tt.want, got)
+			require.NotContains(t, got, "s3cret")
+		})
+	}
+}
