@@ -41,6 +41,9 @@ type Config struct {
 	// bound is the address the function Listen bound for Listen (nil when
 	// the caller bound it): PublicURL's default takes its port.
 	bound net.Addr
+	// sqliteOpen is the SQLite file lockSQLite resolved and locked, which
+	// the store opens (not Database, whose links may change meanwhile).
+	sqliteOpen string
 	// publicURLLoopback is set by resolve when PublicURL's default put a
 	// loopback host for Listen's unspecified one.
 	publicURLLoopback bool
@@ -362,6 +365,13 @@ func (c *Config) validate() error {
 		return errors.New("--listen: an address is required, such as 127.0.0.1:8080")
 	case c.DataDir == "":
 		return errors.New("--data-dir: a directory is required")
+	}
+	if db := sqlitePath(*c); db != "" && db != ":memory:" {
+		if err := checkSQLitePath(db); err != nil {
+			return err
+		}
+	}
+	switch {
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case c.TLSClientCA != "" && c.TLSCert == "":

@@ -5,58 +5,163 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The holders of a SQLite lock, written into the lock file with their pid
+// so that a refusal says which process holds it.
+const (
+	holderServe   = "serve"
+	holderMigrate = "migrate"
 )
 
 // lockSQLite takes an exclusive lock beside a SQLite database (<db>.lock)
-// for as long as the server runs: a SQLite database belongs to one server
-// process, which at start-up queues again the jobs a killed predecessor left
-// running. A second server on the same file would take the first one's
-// running jobs for abandoned ones, so it is refused. The kernel drops the
-// lock when the process ends, however it ends.
+// for as long as the server (holder serve) or a migration (holder migrate)
+// runs: a SQLite database belongs to one server process, which at start-up
+// queues again the jobs a killed predecessor left running. A second server
+// on the same file would take the first one's running jobs for abandoned
+// ones, so it is refused. The kernel drops the lock when the process ends,
+// however it ends.
 //
-// The lock sits beside the file SQLite opens, symbolic links followed
-// (sqliteFile), so that a second path to the same database, through a link
-// to the file or to a directory, meets the same lock (review revops). advice
-// ends the message of a refusal: what the caller can do.
-func lockSQLite(db, advice string) (release func() error, err error) {
-	// SQLite creates the file's directory at open (sqlite.Open); the lock
-	// is taken before, so it creates it here.
-	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
-		return nil, fmt.Errorf("lock %s: create database directory: %w", db, err)
+// The lock sits beside the file SQLite opens, resolved as the kernel
+// resolves the path (sqliteFile), so that a second path to the same
+// database, through a link to the file or to a directory, or with `..`
+// after one, meets the same lock (reviews revops, revmig). file is that
+// file: the store opens it, not db, so that a link changed after the lock
+// was taken cannot lead the store to another database. An in-memory
+// database (:memory:) is no file and takes no lock.
+func lockSQLite(db, holder string) (file string, release func() error, err error) {
+	if db == ":memory:" {
+		return db, func() error { return nil }, nil
 	}
-	file, err := sqliteFile(db)
+	if err := checkSQLitePath(db); err != nil {
+		return "", nil, err
+	}
+	// SQLite creates the file's directory at open (sqlite.Open); the lock
+	// is taken before, so it creates it here: the directory as the kernel
+	// reaches it (not filepath.Dir, which cleans `..` before links).
+	if dir, _ := splitRaw(db); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("lock %s: create database directory: %w", db, err)
+		}
+	}
+	file, err = sqliteFile(db)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", db, err)
+		return "", nil, fmt.Errorf("lock %s: %w", db, err)
 	}
 	path := file + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", db, err)
+		return "", nil, fmt.Errorf("lock %s: %w", db, err)
 	}
 	if err := lockFile(f); err != nil {
 		_ = f.Close()
 		if errors.Is(err, errLocked) {
-			return nil, fmt.Errorf("another hookhost server is using %s (it holds %s): %s", db, path, advice)
+			return "", nil, lockedError(db, path, holder)
 		}
-		return nil, fmt.Errorf("lock %s: %w", db, err)
+		return "", nil, fmt.Errorf("lock %s: %w", db, err)
 	}
-	return f.Close, nil
+	// Who holds it, for the refusals of others; a lock file that says
+	// nothing (written by an older version, or not yet) is refused in
+	// neutral words.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(holder+" "+strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return file, f.Close, nil
+}
+
+// lockedError is the refusal of holder's lock on db: the lock file (path)
+// names the process holding it.
+func lockedError(db, path, holder string) error {
+	role, pid := "", ""
+	if b, err := os.ReadFile(path); err == nil {
+		if fields := strings.Fields(string(b)); len(fields) == 2 {
+			if _, err := strconv.Atoi(fields[1]); err == nil {
+				role, pid = fields[0], fields[1]
+			}
+		}
+	}
+	who, held := "another hookhost process", "it holds "+path
+	switch role {
+	case holderServe:
+		who, held = "another hookhost server", "pid "+pid+" holds "+path
+	case holderMigrate:
+		who, held = "hookhost migrate", "pid "+pid+" holds "+path
+	}
+	var advice string
+	switch {
+	case holder == holderMigrate && role == holderMigrate:
+		advice = "wait for it to end"
+	case holder == holderMigrate:
+		advice = "stop it before migrating its database (hookhost serve migrates at start-up too)"
+	case role == holderMigrate:
+		advice = "wait for it to end, or give this one another --data-dir"
+	default:
+		advice = "stop it, or give this one another --data-dir"
+	}
+	return fmt.Errorf("%s is using %s (%s): %s", who, db, held, advice)
+}
+
+// checkSQLitePath refuses a SQLite database path that SQLite would read as
+// something else than a file's path: a file: URI (the driver opens names
+// as URIs) and a path with '?' (the driver's parameters follow it; the
+// store sets its own).
+func checkSQLitePath(db string) error {
+	switch {
+	case len(db) >= 5 && strings.EqualFold(db[:5], "file:"):
+		return fmt.Errorf("--database %q: a file: URI is not taken; give the database file's path", db)
+	case strings.ContainsRune(db, '?'):
+		return fmt.Errorf("--database %q: a SQLite path must not contain '?' (parameters are not taken)", db)
+	}
+	return nil
+}
+
+// splitRaw splits db at its last separator, uncleaned: the directory (""
+// for none, the separator for the root) and the last name.
+func splitRaw(db string) (dir, base string) {
+	i := len(db) - 1
+	for i >= 0 && !os.IsPathSeparator(db[i]) {
+		i--
+	}
+	switch {
+	case i < 0:
+		return "", db
+	case i == len(filepath.VolumeName(db)): // the root
+		return db[:i+1], db[i+1:]
+	}
+	return db[:i], db[i+1:]
 }
 
 // sqliteFile is the file SQLite opens for the database path db: an absolute
 // path with every symbolic link followed, the file's own when it is one
-// (even one to a file not created yet) and its directories'.
+// (even one to a file not created yet) and its directories'. The path is
+// resolved as the kernel resolves it, one component after the other: `..`
+// after a link to a directory is the parent of the link's target, not the
+// directory holding the link. filepath.Abs and filepath.Join clean `..`
+// away before any link is read, so neither is used on a path not yet
+// resolved (review revmig: d12/../h.db, d12 -> real/sub, opens real/h.db).
 func sqliteFile(db string) (string, error) {
-	path, err := filepath.Abs(db)
-	if err != nil {
-		return "", err
-	}
-	for range 40 { // the kernel's own bound on links followed (ELOOP)
-		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	path := db
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
 		if err != nil {
 			return "", err
 		}
-		path = filepath.Join(dir, filepath.Base(path))
+		path = wd + string(filepath.Separator) + path
+	}
+	for range 40 { // the kernel's own bound on links followed (ELOOP)
+		dir, base := splitRaw(path)
+		if base == "" || base == "." || base == ".." {
+			return "", fmt.Errorf("%s is a directory, not a database file", db)
+		}
+		// EvalSymlinks walks dir component by component, `..` taking
+		// the resolved parent, as the kernel does.
+		rdir, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(rdir, base) // base is one plain name
 		fi, err := os.Lstat(path)
 		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			return path, nil // the file, or none yet: SQLite creates it here
@@ -66,7 +171,7 @@ func sqliteFile(db string) (string, error) {
 			return "", err
 		}
 		if !filepath.IsAbs(target) {
-			target = filepath.Join(dir, target)
+			target = rdir + string(filepath.Separator) + target
 		}
 		path = target
 	}

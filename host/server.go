@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,11 +127,12 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	if db := sqlitePath(*cfg); db != "" {
-		release, err := lockSQLite(db, "stop it, or give this one another --data-dir")
+		file, release, err := lockSQLite(db, holderServe)
 		if err != nil {
 			return err
 		}
 		s.closers = append(s.closers, release)
+		cfg.sqliteOpen = file
 	}
 	// The extension processes start while the store opens and migrates:
 	// neither needs the other, and each takes tens of milliseconds.
@@ -365,10 +367,12 @@ func (s *Server) startJobs(ctx context.Context, box *secrets.Box) error {
 }
 
 // sqlitePath is the SQLite database file the configuration names, or ""
-// when it names PostgreSQL.
+// when it names PostgreSQL: once locked, the file the lock resolved.
 func sqlitePath(cfg Config) string {
 	db := cfg.Database
 	switch {
+	case cfg.sqliteOpen != "":
+		return cfg.sqliteOpen
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		return ""
 	case db == "":
@@ -393,6 +397,19 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return st, nil
 }
 
+// DatabaseName names the database cfg configures, for people: the SQLite
+// file's path, or the PostgreSQL URL without its password.
+func DatabaseName(cfg Config) string {
+	if db := sqlitePath(cfg); db != "" {
+		return db
+	}
+	u, err := url.Parse(cfg.Database)
+	if err != nil {
+		return "postgres://…" // an unparsable URL may hold a password anywhere
+	}
+	return u.Redacted()
+}
+
 // Migrate opens the configured database, applies pending migrations (the
 // stores migrate when they open) and reports the schema version. It reads
 // only cfg's DataDir and Database (`hookhost migrate` has no other
@@ -404,11 +421,12 @@ func Migrate(ctx context.Context, cfg Config) (int64, error) {
 		return 0, errors.New("--data-dir: a directory is required")
 	}
 	if db := sqlitePath(cfg); db != "" {
-		release, err := lockSQLite(db, "stop it before migrating its database (hookhost serve migrates at start-up too)")
+		file, release, err := lockSQLite(db, holderMigrate)
 		if err != nil {
 			return 0, err
 		}
 		defer func() { _ = release() }()
+		cfg.sqliteOpen = file
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

@@ -30,7 +30,7 @@ TLS files, the database).`,
 				return err
 			}
 			if err := check(); err != nil {
-				return fileSettings{args[0], entries}.place(err)
+				return fileSettings{path: args[0], entries: entries}.place(err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d settings)\n", args[0], len(entries))
 			return err

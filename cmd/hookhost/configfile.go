@@ -207,28 +207,36 @@ func flagHint(key string, fs *pflag.FlagSet) string {
 // applyConfigFile sets, from the configuration file named by --config or
 // HOOKHOST_CONFIG, every flag of cmd that neither the command line nor the
 // environment set: flags win over the environment, which wins over the
-// file. It returns the settings it took from the file.
+// file. The file is serve's: a key that names a setting of serve but no
+// flag of cmd (migrate reads only data-dir and database) is left alone. It
+// returns where each flag's value came from.
 func applyConfigFile(cmd *cobra.Command) (fileSettings, error) {
 	fs := cmd.Flags()
+	applied := fileSettings{cmdline: map[string]bool{}, env: map[string]string{}}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			applied.cmdline[f.Name] = true
+		} else if envs := f.Annotations[envAnnotation]; len(envs) > 0 {
+			if _, set := os.LookupEnv(envs[0]); set {
+				applied.env[f.Name] = envs[0]
+			}
+		}
+	})
 	path, _ := fs.GetString(configFlag)
 	if path == "" {
-		return fileSettings{}, nil
+		return applied, nil
 	}
-	entries, err := readConfigFile(path, fs, newServeCmd().Flags())
+	serve := newServeCmd().Flags()
+	entries, err := readConfigFile(path, serve, serve)
 	if err != nil {
 		return fileSettings{}, err
 	}
-	applied := fileSettings{path: path}
+	applied.path = path
 	var errs configProblems
 	for _, e := range entries {
 		f := fs.Lookup(e.key)
-		if f.Changed {
-			continue // the command line wins
-		}
-		if envs := f.Annotations[envAnnotation]; len(envs) > 0 {
-			if _, set := os.LookupEnv(envs[0]); set {
-				continue // the environment wins
-			}
+		if f == nil || applied.cmdline[e.key] || applied.env[e.key] != "" {
+			continue // not cmd's, or the command line or the environment wins
 		}
 		if err := f.Value.Set(e.value); err != nil {
 			errs = append(errs, configProblem{path, e.line, e.col, fmt.Sprintf("%s: %v", e.key, err)})
@@ -242,24 +250,37 @@ func applyConfigFile(cmd *cobra.Command) (fileSettings, error) {
 	return applied, nil
 }
 
-// fileSettings are the settings a configuration file gave.
+// fileSettings are where the settings came from: the entries a
+// configuration file gave, the flags set on the command line (cmdline) and
+// those set by an environment variable (env: the variable by flag name).
 type fileSettings struct {
 	path    string
 	entries []configEntry
+	cmdline map[string]bool
+	env     map[string]string
 }
 
 // flagNameRE finds the flags an error names (--request-timeout).
 var flagNameRE = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
 
 // place puts err, a check of the settings that names the flags it is about
-// ("--request-timeout 0s: must be positive"), at the line of the file that
-// set the first of them the file set, so that a value the file gave is
-// reported where it is written. Other errors are returned as they are.
+// ("--request-timeout 0s: must be positive"), where the value it is about
+// was given: the first flag it names that was set decides. A value the file
+// gave is reported at its line:col, one an environment variable gave names
+// the variable, and one the command line gave is returned as it is, as are
+// errors that name no flag that was set.
 func (s fileSettings) place(err error) error {
 	for _, m := range flagNameRE.FindAllStringSubmatch(err.Error(), -1) {
-		for _, e := range s.entries {
-			if e.key == m[1] {
-				return configProblems{{s.path, e.line, e.col, err.Error()}}
+		switch name := m[1]; {
+		case s.cmdline[name]:
+			return err
+		case s.env[name] != "":
+			return fmt.Errorf("%s: %w", s.env[name], err)
+		default:
+			for _, e := range s.entries {
+				if e.key == name {
+					return configProblems{{s.path, e.line, e.col, err.Error()}}
+				}
 			}
 		}
 	}
