@@ -35,6 +35,18 @@ func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat} }
 // WithExtras returns the Applier applying schedules and subscriptions too.
 func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x} }
 
+// ErrRevisionConflict means an apply was planned against a state that
+// changed before it was written (another apply, an admin API change):
+// nothing was written; planning again may succeed. Other conflicts (a
+// token or a name taken) are not it: the same plan would fail again.
+var ErrRevisionConflict = errors.New("manifest: a record changed since the apply was planned")
+
+// revisionError is a 409 problem that is ErrRevisionConflict.
+type revisionError struct{ err error }
+
+func (e revisionError) Error() string   { return e.err.Error() }
+func (e revisionError) Unwrap() []error { return []error{e.err, ErrRevisionConflict} }
+
 // Options configure an apply.
 type Options struct {
 	// DryRun plans and validates without changing anything.
@@ -126,6 +138,10 @@ func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.Ma
 	}
 	cs := &store.ChangeSet{Changes: p.changes}
 	if err := a.cat.Apply(ctx, cs); err != nil {
+		var prob *api.Problem
+		if errors.As(err, &prob) && prob.Status == http.StatusConflict {
+			return nil, revisionError{err}
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, api.NewProblem(http.StatusConflict, "nothing was applied: "+err.Error()+" (a webhook's token or an automation's name is taken)")
 		}
