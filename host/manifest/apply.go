@@ -519,6 +519,21 @@ func (p *planner) planWebhooks() {
 		free[w.Name] = append(free[w.Name], w)
 	}
 	ec := catalog.EventContext{Automations: p.finalAutos, Deleted: p.deletedAutos, Secret: func(n string) bool { return p.finalSecrets[n] }}
+	// A webhook manifests own that no declaration names any more is an
+	// orphan: pruned, or kept; or renamed, when a new declaration pins its
+	// token.
+	declared := map[string]bool{}
+	for _, w := range p.set.Webhooks {
+		declared[w.Name] = true
+	}
+	orphan := func(h *store.Webhook) bool {
+		return isManifestOwned(h.Owner) && (!declared[h.Name] || owned[h.Name] != h)
+	}
+	byHash := map[string]*store.Webhook{}
+	for _, h := range p.hooks {
+		byHash[string(h.TokenHash)] = h
+	}
+	pinnedBy := map[string]*Webhook{}
 	matched := map[string]bool{}
 	for _, w := range p.set.Webhooks {
 		old := owned[w.Name]
@@ -548,6 +563,25 @@ func (p *planner) planWebhooks() {
 		if !ok {
 			continue
 		}
+		if pinned {
+			if other := pinnedBy[string(hash)]; other != nil {
+				p.problem(w.tokenPos, "webhook %q: token_secret %q holds the token webhook %q (%s) pins: two webhooks cannot have one token",
+					w.Name, w.TokenSecret, other.Name, other.Pos)
+				continue
+			}
+			pinnedBy[string(hash)] = w
+			if h := byHash[string(hash)]; h != nil && (old == nil || h.ID != old.ID) {
+				if old == nil && orphan(h) && !matched[h.ID] && p.opts.Prune {
+					// Renamed: the webhook keeps its ID and token.
+					old = h
+					matched[h.ID], p.handled[h.ID] = true, true
+				} else {
+					p.problem(w.tokenPos, "webhook %q: token_secret %q holds the token of webhook %q (%s), %s",
+						w.Name, w.TokenSecret, h.Name, h.ID, p.tokenHolder(h, orphan(h)))
+					continue
+				}
+			}
+		}
 		p.planWebhook(w, old, hash, pinned)
 	}
 	for _, old := range p.hooks {
@@ -565,6 +599,19 @@ func (p *planner) planWebhooks() {
 		entry.Action = store.ActionDelete
 		p.handled[old.ID] = true
 		p.change(entry, &store.Change{Action: store.ActionDelete, Webhook: &store.Webhook{ID: old.ID}, IfRevision: old.Revision})
+	}
+}
+
+// tokenHolder says what to do about a webhook holding the token a
+// declaration pins.
+func (p *planner) tokenHolder(h *store.Webhook, orphan bool) string {
+	switch {
+	case orphan && !p.opts.Prune:
+		return fmt.Sprintf("which no manifest declares any more (%s did) and is kept: apply with prune to rename it, or rename it back", catalog.ManifestFile(h.Owner))
+	case isManifestOwned(h.Owner):
+		return fmt.Sprintf("which %s declares: two webhooks cannot have one token", catalog.ManifestFile(h.Owner))
+	default:
+		return "made through the admin API: two webhooks cannot have one token; delete it, or give the manifest its name to adopt it"
 	}
 }
 
@@ -626,7 +673,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 	}
 	entry.ID = old.ID
 	rec := *old
-	rec.EventKATA, rec.Enabled, rec.Debug, rec.ExpiresAt = w.EventKATA, w.Enabled, w.Debug, w.ExpiresAt
+	rec.Name, rec.EventKATA, rec.Enabled, rec.Debug, rec.ExpiresAt = w.Name, w.EventKATA, w.Enabled, w.Debug, w.ExpiresAt
 	rec.Owner, rec.TokenSecret = owner(w.File), w.TokenSecret
 	action := store.ActionUpdate
 	if pinned && !bytes.Equal(hash, old.TokenHash) {
@@ -640,6 +687,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 			d.WriteString(diff)
 		}
 	}
+	field("name", old.Name != rec.Name, scalarDiff("name", strconv.Quote(old.Name), strconv.Quote(rec.Name)))
 	field("event_kata", old.EventKATA != rec.EventKATA, unified(w.Name+" event_kata", old.EventKATA, rec.EventKATA))
 	field("enabled", old.Enabled != rec.Enabled, scalarDiff("enabled", strconv.FormatBool(old.Enabled), strconv.FormatBool(rec.Enabled)))
 	field("debug", old.Debug != rec.Debug, scalarDiff("debug", strconv.FormatBool(old.Debug), strconv.FormatBool(rec.Debug)))

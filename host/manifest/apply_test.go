@@ -409,3 +409,65 @@ func TestLocalSecrets(t *testing.T) {
 	_, err = read(&Secret{Name: "A", FromEnv: "HOOKHOST_TEST_SURELY_UNSET_VARIABLE"})
 	require.ErrorContains(t, err, "HOOKHOST_TEST_SURELY_UNSET_VARIABLE (from_env:) is not set")
 }
+
+// TestApply_PinnedTokenTaken: a declaration pinning a token another
+// webhook holds. Renaming a manifest's webhook keeps its ID and token
+// under prune; without prune, or when another webhook holds the token,
+// the plan says so at token_secret:, and the dry run agrees with the
+// apply.
+func TestApply_PinnedTokenTaken(t *testing.T) {
+	t.Parallel()
+	renamed := strings.Replace(shop, "- name: Pinned", "- name: Pinned v2", 1)
+	for _, tc := range []struct {
+		name    string
+		prune   bool
+		files   map[string]string
+		admin   bool   // a webhook made through the admin API holds the token
+		problem string // "": renamed
+	}{
+		{name: "renamed under prune", prune: true, files: map[string]string{"shop.yaml": renamed}},
+		{name: "renamed without prune", files: map[string]string{"shop.yaml": renamed},
+			problem: `shop.yaml:14:19: webhook "Pinned v2": token_secret "PINNED_TOKEN" holds the token of webhook "Pinned" (ID), which no manifest declares any more (shop.yaml did) and is kept: apply with prune to rename it, or rename it back`},
+		{name: "pinned twice", prune: true, files: map[string]string{"shop.yaml": strings.Replace(shop, "secrets:", "  - name: Again\n    event_kata_file: pinned.kata\n    token_secret: PINNED_TOKEN\nsecrets:", 1)},
+			problem: `shop.yaml:17:19: webhook "Again": token_secret "PINNED_TOKEN" holds the token webhook "Pinned" (shop.yaml:12:5) pins`},
+		{name: "held by the admin API", prune: true, admin: true, files: map[string]string{"shop.yaml": renamed},
+			problem: `webhook "Pinned v2": token_secret "PINNED_TOKEN" holds the token of webhook "Admin" (ID), made through the admin API`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := setup(t)
+			opts := Options{By: "token:test", Prune: tc.prune, SecretValue: secretValues(map[string]string{"PINNED": pinnedToken})}
+			_, err := a.Apply(b.ctx, Files(shopFiles()), opts)
+			require.NoError(t, err)
+			id := b.hook(t, pinnedToken).Webhook.ID
+			if tc.admin {
+				// The manifest's webhook gone, one made with its token.
+				_, err := a.Apply(b.ctx, Files(map[string]string{"shop.yaml": strings.Replace(shop, "  - name: Pinned\n    event_kata_file: pinned.kata\n    token_secret: PINNED_TOKEN\n", "", 1)}), Options{Prune: true, SecretValue: opts.SecretValue})
+				require.NoError(t, err)
+				w := &store.Webhook{Name: "Admin", EventKATA: "automation/orders:\n  uri: cerb:automation:shop.orders\n", Enabled: true, TokenHash: catalog.TokenHash(pinnedToken)}
+				require.NoError(t, b.st.CreateWebhook(b.ctx, w))
+				id = w.ID
+			}
+			files := tc.files
+			files["pinned.kata"] = shopFiles()["pinned.kata"]
+			dry := opts
+			dry.DryRun = true
+			plan, dryErr := a.Apply(b.ctx, Files(files), dry)
+			_, err = a.Apply(b.ctx, Files(files), opts)
+			if tc.problem != "" {
+				want := strings.ReplaceAll(tc.problem, "(ID)", "("+id+")")
+				require.ErrorContains(t, dryErr, want)
+				require.ErrorContains(t, err, want)
+				require.Equal(t, id, b.hook(t, pinnedToken).Webhook.ID, "nothing changed")
+				return
+			}
+			require.NoError(t, dryErr)
+			require.Contains(t, actions(plan), "webhook Pinned v2 update")
+			require.NotContains(t, actions(plan), "webhook Pinned delete")
+			require.NoError(t, err)
+			h := b.hook(t, pinnedToken).Webhook
+			require.Equal(t, "Pinned v2", h.Name)
+			require.Equal(t, id, h.ID, "a rename keeps the webhook's ID")
+		})
+	}
+}
