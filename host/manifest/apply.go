@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,20 +22,24 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 )
 
-// Applier applies manifests to a catalog. It is safe for concurrent use;
-// concurrent applies are serialised by the store (a change planned against
-// a state that changed before it is applied is refused, 409).
+// Applier applies manifests to a catalog. It is safe for concurrent use:
+// the applies of one Applier take turns, and those of other processes
+// (servers on one PostgreSQL database) are serialised by the manifest
+// revision every apply that writes swaps in the store: an apply planned
+// against a revision that changed meanwhile is planned again
+// (maxReplans), then refused (409, ErrRevisionConflict).
 type Applier struct {
 	cat    *catalog.Catalog
 	extras Extras
+	mu     *sync.Mutex // serialises this process's applies
 }
 
 // NewApplier returns an Applier over cat (and no schedules or
 // subscriptions: WithExtras).
-func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat} }
+func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat, mu: &sync.Mutex{}} }
 
 // WithExtras returns the Applier applying schedules and subscriptions too.
-func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x} }
+func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x, mu: a.mu} }
 
 // ErrRevisionConflict means an apply was planned against a state that
 // changed before it was written (another apply, an admin API change):
@@ -121,8 +127,29 @@ func (a *Applier) Apply(ctx context.Context, src Source, opts Options) (*api.Man
 	return a.ApplySet(ctx, set, opts)
 }
 
+// maxReplans bounds the plans of an apply that meets another apply (or
+// an admin API change) made meanwhile.
+const maxReplans = 3
+
 // ApplySet is Apply of manifests already read.
 func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
+	if a.mu != nil {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
+	var out *api.ManifestPlan
+	var err error
+	for range maxReplans {
+		out, err = a.applySet(ctx, set, opts)
+		if !errors.Is(err, ErrRevisionConflict) || ctx.Err() != nil {
+			break
+		}
+	}
+	return out, err
+}
+
+// applySet plans and applies once.
+func (a *Applier) applySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
 	p, err := newPlanner(ctx, a.cat, set, opts)
 	if err != nil {
 		return nil, err
@@ -238,6 +265,10 @@ type planner struct {
 	autoDecl       map[string]Pos               // where changed automations are declared
 	deletedAutos   map[string]bool
 	handled        map[string]bool // webhook IDs the manifests declare or delete
+
+	// The manifest revision the plan was made against.
+	revision    []byte
+	hadRevision bool
 }
 
 func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Options) (*planner, error) {
@@ -266,7 +297,64 @@ func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Option
 	if p.secretOwners, err = st.SecretOwners(ctx); err != nil {
 		return nil, err
 	}
+	if p.revision, p.hadRevision, err = st.KVGet(ctx, revisionNS, revisionKey, time.Now()); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// The manifest revision: a value in the store's key-value table that every
+// apply that writes swaps for a new one in its transaction, if it is still
+// the one its plan read (else store.ErrRevision: planned again).
+const (
+	revisionNS   = "manifests"
+	revisionKey  = "revision"
+	revisionKind = "manifests"
+)
+
+// revisionChange is the change of a plan that swaps the manifest
+// revision, so that two applies planned against one state cannot both be
+// written (both creating a webhook with a generated token, say).
+func (p *planner) revisionChange() store.Change {
+	next := uuid.NewString()
+	prev, had := p.revision, p.hadRevision
+	postgres := p.cat.Store().Dialect() == "postgres"
+	q := func(query string) string {
+		if !postgres {
+			return query
+		}
+		var b strings.Builder
+		n := 0
+		for _, r := range query {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&b, "$%d", n)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	write := func(ctx context.Context, tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if had {
+			// On PostgreSQL a concurrent swap holds the row: this waits
+			// for it, then finds the value changed.
+			res, err = tx.ExecContext(ctx, q(`UPDATE kv SET value = ? WHERE ns = ? AND key = ? AND value = ?`), []byte(next), revisionNS, revisionKey, prev)
+		} else {
+			res, err = tx.ExecContext(ctx, q(`INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), revisionNS, revisionKey, []byte(next))
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("manifest revision: %w", store.ErrRevision)
+		}
+		return nil
+	}
+	return store.Change{Action: store.ActionUpdate, Detail: p.detail(),
+		Record: &store.RecordChange{Kind: revisionKind, Name: revisionKey, RecordID: next, Write: write}}
 }
 
 func (p *planner) problem(at Pos, format string, args ...any) {
@@ -329,6 +417,11 @@ func (p *planner) plan() {
 		return kind
 	}
 	slices.SortStableFunc(p.changes, func(a, b store.Change) int { return rank(a) - rank(b) })
+	if len(p.changes) > 0 {
+		// First: a stale plan fails on it, not on a name or token taken;
+		// on PostgreSQL it holds the row until the apply ends.
+		p.changes = append([]store.Change{p.revisionChange()}, p.changes...)
+	}
 }
 
 // result is the plan's answer.

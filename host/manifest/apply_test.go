@@ -19,7 +19,9 @@ import (
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/store/postgres"
 	"github.com/hookhost/hookhost/host/store/sqlite"
+	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/templates"
 )
 
@@ -33,9 +35,40 @@ type testBundle struct {
 // setup opens a catalog on a fresh SQLite store.
 func setup(t testing.TB) (*Applier, *testBundle) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookhost.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookhost.db"))
 	require.NoError(t, err)
+	return setupStore(t, st)
+}
+
+// postgresEnv names the variable holding a PostgreSQL DSN for the tests
+// that run on PostgreSQL too.
+const postgresEnv = "HOOKHOST_TEST_POSTGRES"
+
+// stores returns fresh stores to run a test on: SQLite, and PostgreSQL (a
+// schema of its own) when HOOKHOST_TEST_POSTGRES is set.
+func stores(t *testing.T) map[string]func(t *testing.T) store.Store {
+	out := map[string]func(t *testing.T) store.Store{"SQLite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookhost.db"))
+		require.NoError(t, err)
+		return st
+	}}
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Logf("set %s to a PostgreSQL DSN to run on PostgreSQL too", postgresEnv)
+		return out
+	}
+	out["Postgres"] = func(t *testing.T) store.Store {
+		st, err := postgres.Open(context.Background(), pgtest.SchemaOf(t, dsn, "hh_manifest_"))
+		require.NoError(t, err)
+		return st
+	}
+	return out
+}
+
+// setupStore opens a catalog on st, closed when t ends.
+func setupStore(t testing.TB, st store.Store) (*Applier, *testBundle) {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { _ = st.Close() })
 	box, err := secrets.NewBox(make([]byte, secrets.KeySize))
 	require.NoError(t, err)
@@ -468,6 +501,57 @@ func TestApply_PinnedTokenTaken(t *testing.T) {
 			h := b.hook(t, pinnedToken).Webhook
 			require.Equal(t, "Pinned v2", h.Name)
 			require.Equal(t, id, h.ID, "a rename keeps the webhook's ID")
+		})
+	}
+}
+
+// TestApply_ConcurrentApplies: two applies planned against one state (two
+// CI runs, two servers starting on one database) cannot both be written:
+// the second is refused (a revision conflict) and, planned again, finds
+// the first's webhook instead of creating a second with another token.
+func TestApply_ConcurrentApplies(t *testing.T) {
+	t.Parallel()
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, b := setupStore(t, open(t))
+			opts := Options{By: "token:test", SecretValue: secretValues(map[string]string{"PINNED": pinnedToken})}
+			for _, first := range []bool{true, false} { // with no revision yet, and with one
+				files := shopFiles()
+				extra := "Extra"
+				if !first {
+					extra = "Extra 2"
+				}
+				files["shop.yaml"] = strings.Replace(shop, "webhooks:\n", "webhooks:\n  - name: "+extra+"\n    event_kata: |\n      automation/orders:\n        uri: cerb:automation:shop.orders\n", 1)
+				set, err := Parse(Files(files))
+				require.NoError(t, err)
+				p1, err := newPlanner(b.ctx, b.cat, set, opts)
+				require.NoError(t, err)
+				p1.plan()
+				p2, err := newPlanner(b.ctx, b.cat, set, opts)
+				require.NoError(t, err)
+				p2.plan()
+				require.Empty(t, p1.probs)
+				require.NoError(t, b.cat.Apply(b.ctx, &store.ChangeSet{Changes: p1.changes}))
+				err = b.cat.Apply(b.ctx, &store.ChangeSet{Changes: p2.changes})
+				var prob *api.Problem
+				require.ErrorAs(t, err, &prob)
+				require.Equal(t, http.StatusConflict, prob.Status)
+
+				// Planned again, the second apply has nothing to do.
+				plan, err := a.ApplySet(b.ctx, set, opts)
+				require.NoError(t, err)
+				require.False(t, plan.Applied)
+				hooks, err := b.st.ListWebhooks(b.ctx)
+				require.NoError(t, err)
+				n := 0
+				for _, h := range hooks {
+					if h.Name == extra {
+						n++
+					}
+				}
+				require.Equal(t, 1, n, "one webhook %s", extra)
+			}
 		})
 	}
 }
