@@ -80,15 +80,21 @@ func readManifests(dir string) (*api.ManifestApply, error) {
 		return nil, usagef("-f %s: want the manifest directory, not a file (it may hold one manifest)", dir)
 	}
 	files, err := manifest.ReadDir(dir)
-	if err != nil {
+	var unread manifest.Problems // files that could not be read
+	if err != nil && !errors.As(err, &unread) {
 		return nil, err
 	}
-	if !slices.ContainsFunc(mapKeys(files), func(n string) bool { return strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") }) {
+	if len(unread) == 0 && !slices.ContainsFunc(mapKeys(files), func(n string) bool { return strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") }) {
 		return nil, fmt.Errorf("%s holds no manifest (*.yaml or *.yml)", dir)
 	}
 	set, err := manifest.Parse(manifest.Files(files))
-	if err != nil {
-		return nil, manifestProblems(dir, err)
+	var ps manifest.Problems
+	if err != nil && !errors.As(err, &ps) {
+		return nil, err
+	}
+	if all := append(unread, ps...); len(all) > 0 {
+		slices.SortStableFunc(all, func(a, b manifest.Problem) int { return strings.Compare(a.File, b.File) })
+		return nil, manifestProblems(dir, all)
 	}
 	in := &api.ManifestApply{Files: files, Secrets: map[string]string{}, Source: dir}
 	read := manifest.LocalSecrets(dir)

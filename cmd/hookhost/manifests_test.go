@@ -161,3 +161,27 @@ func TestImportUpgradeAndExport(t *testing.T) {
 	r = other.cli("", "export", "Greeter")
 	require.Equal(t, string(exported), r.out)
 }
+
+// TestApplyUnreadableFiles: files that cannot be read (too large, not
+// UTF-8 text) are reported with every problem of the other files, all at
+// once, before anything is sent.
+func TestApplyUnreadableFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.yaml":      "automations:\n  - name: x\n    script_file: big.kata\n    colour: red\n",
+		"big.yaml":    strings.Repeat("#", 4<<20+1),
+		"binary.yaml": "\xff\xfe\x00\x01",
+		"big.kata":    strings.Repeat("#", 4<<20+1),
+	})
+	_, err := readManifests(dir)
+	require.Error(t, err)
+	for _, want := range []string{
+		filepath.Join(dir, "a.yaml") + `:4:5: unknown field "colour" of automation`,
+		filepath.Join(dir, "big.yaml") + ": big.yaml is larger than 4194304 bytes",
+		filepath.Join(dir, "binary.yaml") + ": binary.yaml is not UTF-8 text",
+		filepath.Join(dir, "big.kata") + ": big.kata is larger than 4194304 bytes",
+	} {
+		require.Contains(t, err.Error(), want)
+	}
+}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,20 +22,36 @@ import (
 	"github.com/hookhost/hookhost/host/store"
 )
 
-// Applier applies manifests to a catalog. It is safe for concurrent use;
-// concurrent applies are serialised by the store (a change planned against
-// a state that changed before it is applied is refused, 409).
+// Applier applies manifests to a catalog. It is safe for concurrent use:
+// the applies of one Applier take turns, and those of other processes
+// (servers on one PostgreSQL database) are serialised by the manifest
+// revision every apply that writes swaps in the store: an apply planned
+// against a revision that changed meanwhile is planned again
+// (maxReplans), then refused (409, ErrRevisionConflict).
 type Applier struct {
 	cat    *catalog.Catalog
 	extras Extras
+	mu     *sync.Mutex // serialises this process's applies
 }
 
 // NewApplier returns an Applier over cat (and no schedules or
 // subscriptions: WithExtras).
-func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat} }
+func NewApplier(cat *catalog.Catalog) *Applier { return &Applier{cat: cat, mu: &sync.Mutex{}} }
 
 // WithExtras returns the Applier applying schedules and subscriptions too.
-func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x} }
+func (a *Applier) WithExtras(x Extras) *Applier { return &Applier{cat: a.cat, extras: x, mu: a.mu} }
+
+// ErrRevisionConflict means an apply was planned against a state that
+// changed before it was written (another apply, an admin API change):
+// nothing was written; planning again may succeed. Other conflicts (a
+// token or a name taken) are not it: the same plan would fail again.
+var ErrRevisionConflict = errors.New("manifest: a record changed since the apply was planned")
+
+// revisionError is a 409 problem that is ErrRevisionConflict.
+type revisionError struct{ err error }
+
+func (e revisionError) Error() string   { return e.err.Error() }
+func (e revisionError) Unwrap() []error { return []error{e.err, ErrRevisionConflict} }
 
 // Options configure an apply.
 type Options struct {
@@ -109,8 +127,29 @@ func (a *Applier) Apply(ctx context.Context, src Source, opts Options) (*api.Man
 	return a.ApplySet(ctx, set, opts)
 }
 
+// maxReplans bounds the plans of an apply that meets another apply (or
+// an admin API change) made meanwhile.
+const maxReplans = 3
+
 // ApplySet is Apply of manifests already read.
 func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
+	if a.mu != nil {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
+	var out *api.ManifestPlan
+	var err error
+	for range maxReplans {
+		out, err = a.applySet(ctx, set, opts)
+		if !errors.Is(err, ErrRevisionConflict) || ctx.Err() != nil {
+			break
+		}
+	}
+	return out, err
+}
+
+// applySet plans and applies once.
+func (a *Applier) applySet(ctx context.Context, set *Set, opts Options) (*api.ManifestPlan, error) {
 	p, err := newPlanner(ctx, a.cat, set, opts)
 	if err != nil {
 		return nil, err
@@ -126,6 +165,10 @@ func (a *Applier) ApplySet(ctx context.Context, set *Set, opts Options) (*api.Ma
 	}
 	cs := &store.ChangeSet{Changes: p.changes}
 	if err := a.cat.Apply(ctx, cs); err != nil {
+		var prob *api.Problem
+		if errors.As(err, &prob) && prob.Status == http.StatusConflict {
+			return nil, revisionError{err}
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, api.NewProblem(http.StatusConflict, "nothing was applied: "+err.Error()+" (a webhook's token or an automation's name is taken)")
 		}
@@ -222,6 +265,10 @@ type planner struct {
 	autoDecl       map[string]Pos               // where changed automations are declared
 	deletedAutos   map[string]bool
 	handled        map[string]bool // webhook IDs the manifests declare or delete
+
+	// The manifest revision the plan was made against.
+	revision    []byte
+	hadRevision bool
 }
 
 func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Options) (*planner, error) {
@@ -250,7 +297,64 @@ func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Option
 	if p.secretOwners, err = st.SecretOwners(ctx); err != nil {
 		return nil, err
 	}
+	if p.revision, p.hadRevision, err = st.KVGet(ctx, revisionNS, revisionKey, time.Now()); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// The manifest revision: a value in the store's key-value table that every
+// apply that writes swaps for a new one in its transaction, if it is still
+// the one its plan read (else store.ErrRevision: planned again).
+const (
+	revisionNS   = "manifests"
+	revisionKey  = "revision"
+	revisionKind = "manifests"
+)
+
+// revisionChange is the change of a plan that swaps the manifest
+// revision, so that two applies planned against one state cannot both be
+// written (both creating a webhook with a generated token, say).
+func (p *planner) revisionChange() store.Change {
+	next := uuid.NewString()
+	prev, had := p.revision, p.hadRevision
+	postgres := p.cat.Store().Dialect() == "postgres"
+	q := func(query string) string {
+		if !postgres {
+			return query
+		}
+		var b strings.Builder
+		n := 0
+		for _, r := range query {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&b, "$%d", n)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	write := func(ctx context.Context, tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if had {
+			// On PostgreSQL a concurrent swap holds the row: this waits
+			// for it, then finds the value changed.
+			res, err = tx.ExecContext(ctx, q(`UPDATE kv SET value = ? WHERE ns = ? AND key = ? AND value = ?`), []byte(next), revisionNS, revisionKey, prev)
+		} else {
+			res, err = tx.ExecContext(ctx, q(`INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), revisionNS, revisionKey, []byte(next))
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("manifest revision: %w", store.ErrRevision)
+		}
+		return nil
+	}
+	return store.Change{Action: store.ActionUpdate, Detail: p.detail(),
+		Record: &store.RecordChange{Kind: revisionKind, Name: revisionKey, RecordID: next, Write: write}}
 }
 
 func (p *planner) problem(at Pos, format string, args ...any) {
@@ -313,6 +417,11 @@ func (p *planner) plan() {
 		return kind
 	}
 	slices.SortStableFunc(p.changes, func(a, b store.Change) int { return rank(a) - rank(b) })
+	if len(p.changes) > 0 {
+		// First: a stale plan fails on it, not on a name or token taken;
+		// on PostgreSQL it holds the row until the apply ends.
+		p.changes = append([]store.Change{p.revisionChange()}, p.changes...)
+	}
 }
 
 // result is the plan's answer.
@@ -503,6 +612,21 @@ func (p *planner) planWebhooks() {
 		free[w.Name] = append(free[w.Name], w)
 	}
 	ec := catalog.EventContext{Automations: p.finalAutos, Deleted: p.deletedAutos, Secret: func(n string) bool { return p.finalSecrets[n] }}
+	// A webhook manifests own that no declaration names any more is an
+	// orphan: pruned, or kept; or renamed, when a new declaration pins its
+	// token.
+	declared := map[string]bool{}
+	for _, w := range p.set.Webhooks {
+		declared[w.Name] = true
+	}
+	orphan := func(h *store.Webhook) bool {
+		return isManifestOwned(h.Owner) && (!declared[h.Name] || owned[h.Name] != h)
+	}
+	byHash := map[string]*store.Webhook{}
+	for _, h := range p.hooks {
+		byHash[string(h.TokenHash)] = h
+	}
+	pinnedBy := map[string]*Webhook{}
 	matched := map[string]bool{}
 	for _, w := range p.set.Webhooks {
 		old := owned[w.Name]
@@ -532,6 +656,25 @@ func (p *planner) planWebhooks() {
 		if !ok {
 			continue
 		}
+		if pinned {
+			if other := pinnedBy[string(hash)]; other != nil {
+				p.problem(w.tokenPos, "webhook %q: token_secret %q holds the token webhook %q (%s) pins: two webhooks cannot have one token",
+					w.Name, w.TokenSecret, other.Name, other.Pos)
+				continue
+			}
+			pinnedBy[string(hash)] = w
+			if h := byHash[string(hash)]; h != nil && (old == nil || h.ID != old.ID) {
+				if old == nil && orphan(h) && !matched[h.ID] && p.opts.Prune {
+					// Renamed: the webhook keeps its ID and token.
+					old = h
+					matched[h.ID], p.handled[h.ID] = true, true
+				} else {
+					p.problem(w.tokenPos, "webhook %q: token_secret %q holds the token of webhook %q (%s), %s",
+						w.Name, w.TokenSecret, h.Name, h.ID, p.tokenHolder(h, orphan(h)))
+					continue
+				}
+			}
+		}
 		p.planWebhook(w, old, hash, pinned)
 	}
 	for _, old := range p.hooks {
@@ -549,6 +692,19 @@ func (p *planner) planWebhooks() {
 		entry.Action = store.ActionDelete
 		p.handled[old.ID] = true
 		p.change(entry, &store.Change{Action: store.ActionDelete, Webhook: &store.Webhook{ID: old.ID}, IfRevision: old.Revision})
+	}
+}
+
+// tokenHolder says what to do about a webhook holding the token a
+// declaration pins.
+func (p *planner) tokenHolder(h *store.Webhook, orphan bool) string {
+	switch {
+	case orphan && !p.opts.Prune:
+		return fmt.Sprintf("which no manifest declares any more (%s did) and is kept: apply with prune to rename it, or rename it back", catalog.ManifestFile(h.Owner))
+	case isManifestOwned(h.Owner):
+		return fmt.Sprintf("which %s declares: two webhooks cannot have one token", catalog.ManifestFile(h.Owner))
+	default:
+		return "made through the admin API: two webhooks cannot have one token; delete it, or give the manifest its name to adopt it"
 	}
 }
 
@@ -610,7 +766,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 	}
 	entry.ID = old.ID
 	rec := *old
-	rec.EventKATA, rec.Enabled, rec.Debug, rec.ExpiresAt = w.EventKATA, w.Enabled, w.Debug, w.ExpiresAt
+	rec.Name, rec.EventKATA, rec.Enabled, rec.Debug, rec.ExpiresAt = w.Name, w.EventKATA, w.Enabled, w.Debug, w.ExpiresAt
 	rec.Owner, rec.TokenSecret = owner(w.File), w.TokenSecret
 	action := store.ActionUpdate
 	if pinned && !bytes.Equal(hash, old.TokenHash) {
@@ -624,6 +780,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 			d.WriteString(diff)
 		}
 	}
+	field("name", old.Name != rec.Name, scalarDiff("name", strconv.Quote(old.Name), strconv.Quote(rec.Name)))
 	field("event_kata", old.EventKATA != rec.EventKATA, unified(w.Name+" event_kata", old.EventKATA, rec.EventKATA))
 	field("enabled", old.Enabled != rec.Enabled, scalarDiff("enabled", strconv.FormatBool(old.Enabled), strconv.FormatBool(rec.Enabled)))
 	field("debug", old.Debug != rec.Debug, scalarDiff("debug", strconv.FormatBool(old.Debug), strconv.FormatBool(rec.Debug)))

@@ -19,7 +19,9 @@ import (
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/secrets"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/host/store/postgres"
 	"github.com/hookhost/hookhost/host/store/sqlite"
+	"github.com/hookhost/hookhost/internal/pgtest"
 	"github.com/hookhost/hookhost/templates"
 )
 
@@ -33,9 +35,40 @@ type testBundle struct {
 // setup opens a catalog on a fresh SQLite store.
 func setup(t testing.TB) (*Applier, *testBundle) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookhost.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookhost.db"))
 	require.NoError(t, err)
+	return setupStore(t, st)
+}
+
+// postgresEnv names the variable holding a PostgreSQL DSN for the tests
+// that run on PostgreSQL too.
+const postgresEnv = "HOOKHOST_TEST_POSTGRES"
+
+// stores returns fresh stores to run a test on: SQLite, and PostgreSQL (a
+// schema of its own) when HOOKHOST_TEST_POSTGRES is set.
+func stores(t *testing.T) map[string]func(t *testing.T) store.Store {
+	out := map[string]func(t *testing.T) store.Store{"SQLite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookhost.db"))
+		require.NoError(t, err)
+		return st
+	}}
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Logf("set %s to a PostgreSQL DSN to run on PostgreSQL too", postgresEnv)
+		return out
+	}
+	out["Postgres"] = func(t *testing.T) store.Store {
+		st, err := postgres.Open(context.Background(), pgtest.SchemaOf(t, dsn, "hh_manifest_"))
+		require.NoError(t, err)
+		return st
+	}
+	return out
+}
+
+// setupStore opens a catalog on st, closed when t ends.
+func setupStore(t testing.TB, st store.Store) (*Applier, *testBundle) {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { _ = st.Close() })
 	box, err := secrets.NewBox(make([]byte, secrets.KeySize))
 	require.NoError(t, err)
@@ -408,4 +441,117 @@ func TestLocalSecrets(t *testing.T) {
 	require.Equal(t, "from a file", v)
 	_, err = read(&Secret{Name: "A", FromEnv: "HOOKHOST_TEST_SURELY_UNSET_VARIABLE"})
 	require.ErrorContains(t, err, "HOOKHOST_TEST_SURELY_UNSET_VARIABLE (from_env:) is not set")
+}
+
+// TestApply_PinnedTokenTaken: a declaration pinning a token another
+// webhook holds. Renaming a manifest's webhook keeps its ID and token
+// under prune; without prune, or when another webhook holds the token,
+// the plan says so at token_secret:, and the dry run agrees with the
+// apply.
+func TestApply_PinnedTokenTaken(t *testing.T) {
+	t.Parallel()
+	renamed := strings.Replace(shop, "- name: Pinned", "- name: Pinned v2", 1)
+	for _, tc := range []struct {
+		name    string
+		prune   bool
+		files   map[string]string
+		admin   bool   // a webhook made through the admin API holds the token
+		problem string // "": renamed
+	}{
+		{name: "renamed under prune", prune: true, files: map[string]string{"shop.yaml": renamed}},
+		{name: "renamed without prune", files: map[string]string{"shop.yaml": renamed},
+			problem: `shop.yaml:14:19: webhook "Pinned v2": token_secret "PINNED_TOKEN" holds the token of webhook "Pinned" (ID), which no manifest declares any more (shop.yaml did) and is kept: apply with prune to rename it, or rename it back`},
+		{name: "pinned twice", prune: true, files: map[string]string{"shop.yaml": strings.Replace(shop, "secrets:", "  - name: Again\n    event_kata_file: pinned.kata\n    token_secret: PINNED_TOKEN\nsecrets:", 1)},
+			problem: `shop.yaml:17:19: webhook "Again": token_secret "PINNED_TOKEN" holds the token webhook "Pinned" (shop.yaml:12:5) pins`},
+		{name: "held by the admin API", prune: true, admin: true, files: map[string]string{"shop.yaml": renamed},
+			problem: `webhook "Pinned v2": token_secret "PINNED_TOKEN" holds the token of webhook "Admin" (ID), made through the admin API`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := setup(t)
+			opts := Options{By: "token:test", Prune: tc.prune, SecretValue: secretValues(map[string]string{"PINNED": pinnedToken})}
+			_, err := a.Apply(b.ctx, Files(shopFiles()), opts)
+			require.NoError(t, err)
+			id := b.hook(t, pinnedToken).Webhook.ID
+			if tc.admin {
+				// The manifest's webhook gone, one made with its token.
+				_, err := a.Apply(b.ctx, Files(map[string]string{"shop.yaml": strings.Replace(shop, "  - name: Pinned\n    event_kata_file: pinned.kata\n    token_secret: PINNED_TOKEN\n", "", 1)}), Options{Prune: true, SecretValue: opts.SecretValue})
+				require.NoError(t, err)
+				w := &store.Webhook{Name: "Admin", EventKATA: "automation/orders:\n  uri: cerb:automation:shop.orders\n", Enabled: true, TokenHash: catalog.TokenHash(pinnedToken)}
+				require.NoError(t, b.st.CreateWebhook(b.ctx, w))
+				id = w.ID
+			}
+			files := tc.files
+			files["pinned.kata"] = shopFiles()["pinned.kata"]
+			dry := opts
+			dry.DryRun = true
+			plan, dryErr := a.Apply(b.ctx, Files(files), dry)
+			_, err = a.Apply(b.ctx, Files(files), opts)
+			if tc.problem != "" {
+				want := strings.ReplaceAll(tc.problem, "(ID)", "("+id+")")
+				require.ErrorContains(t, dryErr, want)
+				require.ErrorContains(t, err, want)
+				require.Equal(t, id, b.hook(t, pinnedToken).Webhook.ID, "nothing changed")
+				return
+			}
+			require.NoError(t, dryErr)
+			require.Contains(t, actions(plan), "webhook Pinned v2 update")
+			require.NotContains(t, actions(plan), "webhook Pinned delete")
+			require.NoError(t, err)
+			h := b.hook(t, pinnedToken).Webhook
+			require.Equal(t, "Pinned v2", h.Name)
+			require.Equal(t, id, h.ID, "a rename keeps the webhook's ID")
+		})
+	}
+}
+
+// TestApply_ConcurrentApplies: two applies planned against one state (two
+// CI runs, two servers starting on one database) cannot both be written:
+// the second is refused (a revision conflict) and, planned again, finds
+// the first's webhook instead of creating a second with another token.
+func TestApply_ConcurrentApplies(t *testing.T) {
+	t.Parallel()
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, b := setupStore(t, open(t))
+			opts := Options{By: "token:test", SecretValue: secretValues(map[string]string{"PINNED": pinnedToken})}
+			for _, first := range []bool{true, false} { // with no revision yet, and with one
+				files := shopFiles()
+				extra := "Extra"
+				if !first {
+					extra = "Extra 2"
+				}
+				files["shop.yaml"] = strings.Replace(shop, "webhooks:\n", "webhooks:\n  - name: "+extra+"\n    event_kata: |\n      automation/orders:\n        uri: cerb:automation:shop.orders\n", 1)
+				set, err := Parse(Files(files))
+				require.NoError(t, err)
+				p1, err := newPlanner(b.ctx, b.cat, set, opts)
+				require.NoError(t, err)
+				p1.plan()
+				p2, err := newPlanner(b.ctx, b.cat, set, opts)
+				require.NoError(t, err)
+				p2.plan()
+				require.Empty(t, p1.probs)
+				require.NoError(t, b.cat.Apply(b.ctx, &store.ChangeSet{Changes: p1.changes}))
+				err = b.cat.Apply(b.ctx, &store.ChangeSet{Changes: p2.changes})
+				var prob *api.Problem
+				require.ErrorAs(t, err, &prob)
+				require.Equal(t, http.StatusConflict, prob.Status)
+
+				// Planned again, the second apply has nothing to do.
+				plan, err := a.ApplySet(b.ctx, set, opts)
+				require.NoError(t, err)
+				require.False(t, plan.Applied)
+				hooks, err := b.st.ListWebhooks(b.ctx)
+				require.NoError(t, err)
+				n := 0
+				for _, h := range hooks {
+					if h.Name == extra {
+						n++
+					}
+				}
+				require.Equal(t, 1, n, "one webhook %s", extra)
+			}
+		})
+	}
 }

@@ -485,16 +485,24 @@ func (p *planner) planSubscriptions() {
 // name, and the names of the webhooks now, by ID.
 func (p *planner) finalWebhookIDs() (ids map[string][]string, names map[string]string) {
 	ids, names = map[string][]string{}, map[string]string{}
-	deleted := map[string]bool{}
+	deleted, renamed := map[string]bool{}, map[string]string{}
 	for _, c := range p.changes {
-		if c.Webhook != nil && c.Action == store.ActionDelete {
+		switch {
+		case c.Webhook == nil:
+		case c.Action == store.ActionDelete:
 			deleted[c.Webhook.ID] = true
+		case c.Action == store.ActionUpdate || c.Action == store.ActionRotate:
+			renamed[c.Webhook.ID] = c.Webhook.Name
 		}
 	}
 	for _, w := range p.hooks {
 		names[w.ID] = w.Name
+		name := w.Name
+		if n, ok := renamed[w.ID]; ok {
+			name = n
+		}
 		if !deleted[w.ID] {
-			ids[w.Name] = append(ids[w.Name], w.ID)
+			ids[name] = append(ids[name], w.ID)
 		}
 	}
 	for _, c := range p.changes {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Source is a manifest directory's files.
@@ -125,8 +127,12 @@ func checkRelative(name string) error {
 
 // ReadDir reads the files a manifest directory's manifests use: every
 // manifest and every file they name (script_file, policy_kata_file,
-// event_kata_file), for a client to send them to the server. Problems of
-// the manifests themselves are left to Parse.
+// event_kata_file), for a client to send them to the server. A file that
+// cannot be read (too large, not UTF-8 text, not permitted) is left out
+// and reported: ReadDir returns the files it read and, when some could
+// not be, Problems naming every one of them, so that a caller can report
+// them with the problems Parse finds in the others, all at once. Problems
+// of the manifests themselves are left to Parse.
 func ReadDir(dir string) (map[string]string, error) {
 	src := Dir(dir)
 	names, err := src.Manifests()
@@ -134,23 +140,34 @@ func ReadDir(dir string) (map[string]string, error) {
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, n := range names {
-		b, err := src.ReadFile(n)
-		if err != nil {
-			return nil, err
+	var probs Problems
+	read := func(name string, missingOK bool) {
+		b, err := src.ReadFile(name)
+		if err == nil && !utf8.Valid(b) {
+			err = fmt.Errorf("%s is not UTF-8 text", name)
 		}
-		out[n] = string(b)
+		switch {
+		case err == nil:
+			out[name] = string(b)
+		case missingOK && errors.Is(err, fs.ErrNotExist):
+			// Parse reports it where the manifest names it.
+		default:
+			probs = append(probs, Problem{Pos: Pos{File: name}, Msg: err.Error()})
+		}
+	}
+	for _, n := range names {
+		read(n, false)
 	}
 	set, _ := Parse(src)
 	if set != nil {
 		for _, f := range set.files {
-			if _, ok := out[f]; ok {
-				continue
-			}
-			if b, err := src.ReadFile(f); err == nil {
-				out[f] = string(b)
+			if _, ok := out[f]; !ok && checkRelative(f) == nil && !slices.Contains(names, f) {
+				read(f, true)
 			}
 		}
+	}
+	if len(probs) > 0 {
+		return out, probs
 	}
 	return out, nil
 }

@@ -2,13 +2,15 @@ package manifest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,10 @@ type Metrics struct {
 	Applies *prometheus.CounterVec
 	// LastSuccess is the time of the last scan that was not refused.
 	LastSuccess prometheus.Gauge
+	// Watching is 1 while the directory is watched, 0 while it cannot be
+	// (gone, or a link to nothing): changes are then only seen when it
+	// comes back or at the next rescan.
+	Watching prometheus.Gauge
 }
 
 // Scan results, the values of the Applies metric's result label.
@@ -51,6 +57,10 @@ func NewMetrics() *Metrics {
 			Name: "hookhost_manifest_last_success_timestamp_seconds",
 			Help: "Unix time of the last scan of the --manifests directory that was applied or found nothing to change.",
 		}),
+		Watching: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookhost_manifest_watching",
+			Help: "1 while the --manifests directory is watched for changes, 0 while it cannot be (gone, or a link to nothing; retried).",
+		}),
 	}
 	for _, r := range []string{ResultApplied, ResultUnchanged, ResultFailed} {
 		m.Applies.WithLabelValues(r)
@@ -60,7 +70,7 @@ func NewMetrics() *Metrics {
 
 // Collectors lists the collectors to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Applies, m.LastSuccess}
+	return []prometheus.Collector{m.Applies, m.LastSuccess, m.Watching}
 }
 
 // WatchConfig configures Watch.
@@ -77,7 +87,17 @@ type WatchConfig struct {
 	// Debounce is how long the directory must stay quiet after a change
 	// before it is read. Optional. Default: DefaultDebounce.
 	Debounce time.Duration
+	// Rescan is how often the directory is checked besides its events:
+	// the watch re-made if the directory (or the link naming it) changed,
+	// and the files applied if they differ from the last good scan.
+	// Optional. Default: DefaultRescan.
+	Rescan time.Duration
 }
+
+// DefaultRescan is how often a watcher checks its directory without an
+// event, a backstop for changes inotify cannot report (a link swapped
+// further up the path, a directory on a network file system).
+const DefaultRescan = 30 * time.Second
 
 // Watcher applies a manifest directory at start and after every change of
 // it. The directory owns what it declares: an apply prunes the records
@@ -92,29 +112,46 @@ type Watcher struct {
 	done   chan struct{}
 	stop   sync.Once
 
-	mu      sync.Mutex
-	err     error           // the last scan's refusal, or nil
-	scans   int             // scans done
-	good    bool            // a scan was applied (or changed nothing)
-	watched map[string]bool // subdirectories watched besides Dir
+	// Used by the loop only (and by Watch before it starts).
+	dir      string          // cfg.Dir, absolute
+	parent   string          // its parent directory ("" for the root)
+	target   os.FileInfo     // the directory watched (nil: none)
+	lastGood string          // fingerprint of the files of the last good scan
+	watched  map[string]bool // subdirectories watched besides Dir
+
+	mu       sync.Mutex
+	err      error // the last scan's refusal, or nil
+	watchErr error // why the directory is not watched, or nil
+	scans    int   // scans done
+	good     bool  // a scan was applied (or changed nothing)
 }
 
 // Watch applies the directory once, then watches it until ctx ends or
-// Stop is called. It fails only when the directory cannot be watched; a
-// first apply with problems leaves the watcher running and unhealthy.
+// Stop is called. It fails only when the directory cannot be watched at
+// start; a first apply with problems leaves the watcher running and
+// unhealthy.
 //
 // Changes are seen through fsnotify on the directory (and on the
 // subdirectories of the .kata files the manifests name): a file written
 // in place, an atomic rename over a file, and the swap of a Kubernetes
 // ConfigMap's ..data link all end in a re-scan after Debounce of quiet.
-// Files outside the directory (a secret's from_file: elsewhere) are read
-// at every scan but not watched.
+// The parent directory is watched too: the directory removed and made
+// again, or a link naming it swapped to a new checkout (git-sync, release
+// directories), is watched anew and re-scanned. While the directory is
+// gone the watcher retries every Rescan, logs a warning each time, and
+// Healthy and the Watching metric say so; the last good state stays.
+// Every Rescan the files are also read and applied if they differ from
+// the last good scan. Files outside the directory (a secret's from_file:
+// elsewhere) are read at every scan but not watched.
 func Watch(ctx context.Context, cfg WatchConfig) (*Watcher, error) {
 	if cfg.Dir == "" || cfg.Applier == nil {
 		return nil, errors.New("manifest: Watch needs a directory and an Applier")
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = DefaultDebounce
+	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = DefaultRescan
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -127,17 +164,31 @@ func Watch(ctx context.Context, cfg WatchConfig) (*Watcher, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("manifests: %s is not a directory", cfg.Dir)
 	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("manifests: %w", err)
+	}
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("manifests: watch %s: %w", cfg.Dir, err)
 	}
-	if err := fsw.Add(cfg.Dir); err != nil {
+	if err := fsw.Add(dir); err != nil {
 		_ = fsw.Close()
 		return nil, fmt.Errorf("manifests: watch %s: %w", cfg.Dir, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watcher{cfg: cfg, log: log.With("manifests", cfg.Dir), fsw: fsw, cancel: cancel, done: make(chan struct{}), watched: map[string]bool{}}
-	w.scan(ctx)
+	w := &Watcher{cfg: cfg, log: log.With("manifests", cfg.Dir), fsw: fsw, cancel: cancel, done: make(chan struct{}),
+		dir: dir, target: fi, watched: map[string]bool{}}
+	if p := filepath.Dir(dir); p != dir {
+		w.parent = p
+		// Best effort: without it, a directory made again is only seen
+		// at the next rescan.
+		if err := fsw.Add(p); err != nil {
+			w.log.Warn("cannot watch the parent of the manifest directory; a directory made again or a link swapped is seen at the next rescan only", "error", err)
+		}
+	}
+	w.setWatching(nil)
+	w.scan(ctx, true)
 	go w.loop(ctx)
 	return w, nil
 }
@@ -153,15 +204,23 @@ func (w *Watcher) Stop() {
 }
 
 // Healthy returns nil while the directory's last scan was applied (or
-// changed nothing), else why it was refused: its problems, each with its
-// position. The state of the last good scan stays in place meanwhile.
+// changed nothing) and the directory is watched, else why not: the
+// problems of the refused scan, each with its position, or why the
+// directory cannot be watched. The state of the last good scan stays in
+// place meanwhile.
 func (w *Watcher) Healthy() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err == nil && !w.good {
 		return fmt.Errorf("the manifests in %s have not been applied yet", w.cfg.Dir)
 	}
-	return w.err
+	if w.err != nil && w.watchErr != nil {
+		return fmt.Errorf("%w; %w", w.err, w.watchErr)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	return w.watchErr
 }
 
 // Ready reports whether the directory's state is in place: a scan was
@@ -180,12 +239,36 @@ func (w *Watcher) Scans() int {
 	return w.scans
 }
 
+// Watching reports whether the directory is watched (nil) or why not.
+func (w *Watcher) Watching() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.watchErr
+}
+
+// setWatching records whether the directory is watched.
+func (w *Watcher) setWatching(err error) {
+	w.mu.Lock()
+	w.watchErr = err
+	w.mu.Unlock()
+	if m := w.cfg.Metrics; m != nil {
+		if err == nil {
+			m.Watching.Set(1)
+		} else {
+			m.Watching.Set(0)
+		}
+	}
+}
+
 // loop waits for changes and re-scans after Debounce of quiet.
 func (w *Watcher) loop(ctx context.Context) {
 	defer close(w.done)
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	defer quiet.Stop()
+	rescan := time.NewTicker(w.cfg.Rescan)
+	defer rescan.Stop()
+	force := false // the next scan applies even files unchanged
 	for {
 		select {
 		case <-ctx.Done():
@@ -194,41 +277,113 @@ func (w *Watcher) loop(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if ev.Op == fsnotify.Chmod {
+			switch {
+			case ev.Name == w.dir || (w.parent != "" && ev.Name == w.parent):
+				// The directory (or the link naming it) was made,
+				// removed, renamed or swapped; or the parent went.
+				if w.rewatch() {
+					force = true
+					quiet.Reset(w.cfg.Debounce)
+				}
+				continue
+			case w.parent != "" && filepath.Dir(ev.Name) == w.parent:
+				continue // another entry of the parent
+			case ev.Op == fsnotify.Chmod:
 				continue
 			}
+			force = true
 			quiet.Reset(w.cfg.Debounce)
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return
 			}
 			w.log.Warn("watching the manifests failed; re-scanning", "error", err)
+			w.rewatch()
+			force = true
 			quiet.Reset(w.cfg.Debounce)
 		case <-quiet.C:
-			w.scan(ctx)
+			w.scan(ctx, force)
+			force = false
+		case <-rescan.C:
+			changed := w.rewatch()
+			if err := w.Watching(); err != nil {
+				w.log.Warn("the manifest directory is not watched; its changes are not applied until it comes back (retrying)", "error", err)
+			}
+			w.scan(ctx, changed || force)
+			force = false
 		}
 	}
+}
+
+// rewatch makes sure the watch is on the directory Dir names now: after
+// it was removed and made again, or a link naming it was swapped. It
+// reports whether the watch changed (the directory should be re-scanned).
+func (w *Watcher) rewatch() bool {
+	if w.parent != "" && !slices.Contains(w.fsw.WatchList(), w.parent) {
+		_ = w.fsw.Add(w.parent) // retried at the next rescan
+	}
+	fi, err := os.Stat(w.dir)
+	if err == nil && !fi.IsDir() {
+		err = fmt.Errorf("%s is not a directory", w.cfg.Dir)
+	}
+	alive := slices.Contains(w.fsw.WatchList(), w.dir)
+	if err == nil && alive && w.target != nil && os.SameFile(fi, w.target) {
+		return false
+	}
+	// Drop the old watches: they are on a directory Dir no longer names.
+	_ = w.fsw.Remove(w.dir)
+	for d := range w.watched {
+		_ = w.fsw.Remove(filepath.Join(w.dir, filepath.FromSlash(d)))
+	}
+	clear(w.watched)
+	wasWatching := w.target != nil
+	w.target = nil
+	if err == nil {
+		err = w.fsw.Add(w.dir)
+	}
+	if err != nil {
+		if wasWatching {
+			w.log.Warn("the manifest directory is not watched any more; its changes are not applied until it comes back (retrying)", "error", err)
+		}
+		w.setWatching(fmt.Errorf("the manifest directory %s is not watched: %w", w.cfg.Dir, err))
+		return wasWatching
+	}
+	w.target = fi
+	w.setWatching(nil)
+	w.log.Info("watching the manifest directory anew", "dir", w.cfg.Dir)
+	return true
 }
 
 // maxConflictRetries bounds the re-plans of a scan whose apply met a
 // change made meanwhile (another server applying the same directory).
 const maxConflictRetries = 3
 
-// scan reads the directory and applies it.
-func (w *Watcher) scan(ctx context.Context) {
+// scan reads the directory and applies it. Unless force, files the same
+// as at the last good scan are left alone.
+func (w *Watcher) scan(ctx context.Context, force bool) {
 	var plan *api.ManifestPlan
 	var err error
+	var print string
 	for range maxConflictRetries {
 		var set *Set
-		set, err = Parse(Dir(w.cfg.Dir))
+		src := &printSource{Source: Dir(w.cfg.Dir), h: sha256.New()}
+		set, err = Parse(src)
+		print = src.sum()
+		if !force && err == nil && print == w.lastGood {
+			return
+		}
 		if set != nil {
 			w.watchDirs(set.files)
+		}
+		if err == nil && src.manifests == 0 {
+			// An empty directory is more likely a checkout not there
+			// yet than a wish to delete everything.
+			err = fmt.Errorf("no manifest file (*.yaml, *.yml) in %s: nothing is pruned; to delete every record the directory declared, leave an empty manifest file in it", w.cfg.Dir)
 		}
 		if err == nil {
 			plan, err = w.cfg.Applier.ApplySet(ctx, set, Options{Prune: true, By: "watch of " + w.cfg.Dir, SecretValue: LocalSecrets(w.cfg.Dir)})
 		}
-		var prob *api.Problem
-		if !errors.As(err, &prob) || prob.Status != http.StatusConflict || ctx.Err() != nil {
+		if !errors.Is(err, ErrRevisionConflict) || ctx.Err() != nil {
 			break
 		}
 	}
@@ -264,6 +419,10 @@ func (w *Watcher) scan(ctx context.Context) {
 			m.LastSuccess.SetToCurrentTime()
 		}
 	}
+	w.lastGood = ""
+	if err == nil {
+		w.lastGood = print
+	}
 	w.mu.Lock()
 	w.scans++
 	w.err = nil
@@ -273,6 +432,29 @@ func (w *Watcher) scan(ctx context.Context) {
 	}
 	w.mu.Unlock()
 }
+
+// printSource is a Source recording a fingerprint of what is read.
+type printSource struct {
+	Source
+	h         hash.Hash
+	manifests int
+}
+
+func (p *printSource) Manifests() ([]string, error) {
+	names, err := p.Source.Manifests()
+	p.manifests = len(names)
+	fmt.Fprintf(p.h, "manifests %q %v\n", names, err)
+	return names, err
+}
+
+func (p *printSource) ReadFile(name string) ([]byte, error) {
+	b, err := p.Source.ReadFile(name)
+	fmt.Fprintf(p.h, "file %q %d %v\n", name, len(b), err)
+	p.h.Write(b)
+	return b, err
+}
+
+func (p *printSource) sum() string { return string(p.h.Sum(nil)) }
 
 // logProblems logs every problem of a refused scan with its position.
 func (w *Watcher) logProblems(err error) {

@@ -122,9 +122,125 @@ func TestWatch_AtomicRenameBadEditThenGoodEdit(t *testing.T) {
 	waitFor(t, "healthy again", func() bool { return w.Healthy() == nil })
 	require.GreaterOrEqual(t, testutil.ToFloat64(m.Applies.WithLabelValues(ResultApplied)), 3.0)
 
-	// The file gone: the directory no longer declares the automation.
+	// The file gone, another (empty) left: the directory no longer
+	// declares the automation.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.yaml"), nil, 0o600))
 	require.NoError(t, os.Remove(file))
 	waitFor(t, "pruned", func() bool { return b.script(t) == "" })
+}
+
+// TestWatch_EmptyDirectoryPrunesNothing: a directory without any manifest
+// file (a checkout not there yet) is refused, not taken for a wish to
+// delete everything; an empty manifest file is.
+func TestWatch_EmptyDirectoryPrunesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooks.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(watchManifest("v1")), 0o600))
+	w, b, logs, _ := watchSetup(t, dir)
+
+	before := w.Scans()
+	require.NoError(t, os.Remove(file))
+	waitFor(t, "the empty directory scanned", func() bool { return w.Scans() > before })
+	require.ErrorContains(t, w.Healthy(), "no manifest file (*.yaml, *.yml) in "+dir+": nothing is pruned")
+	require.Contains(t, logs.String(), "nothing is pruned")
+	require.Contains(t, b.script(t), "body: v1")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.yaml"), nil, 0o600))
+	waitFor(t, "pruned", func() bool { return b.script(t) == "" })
+	waitFor(t, "healthy again", func() bool { return w.Healthy() == nil })
+}
+
+// TestWatch_DirectoryReplaced: the directory removed and made again (a
+// volume remounted, a checkout cloned again), or a link naming it swapped
+// to a new checkout (git-sync, release directories), is watched anew.
+// While it is gone the watcher says so (Healthy, the Watching metric) and
+// the last good state stays.
+func TestWatch_DirectoryReplaced(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		replace func(t *testing.T, root, dir string, w *Watcher, m *Metrics) // makes v2 appear
+	}{
+		{"removed and made again", func(t *testing.T, root, dir string, w *Watcher, m *Metrics) {
+			before := w.Scans()
+			require.NoError(t, os.RemoveAll(dir))
+			waitFor(t, "the removal scanned", func() bool { return w.Scans() > before && w.Watching() != nil })
+			require.ErrorContains(t, w.Healthy(), "is not watched")
+			require.Equal(t, 0.0, testutil.ToFloat64(m.Watching))
+			require.NoError(t, os.Mkdir(dir, 0o700))
+			writeAtomic(t, filepath.Join(dir, "hooks.yaml"), watchManifest("v2"))
+		}},
+		{"link swapped", func(t *testing.T, root, dir string, w *Watcher, m *Metrics) {
+			// The old checkout is kept, as git-sync does for a while.
+			checkout(t, root, "2", "v2")
+		}},
+		{"link swapped, old checkout removed", func(t *testing.T, root, dir string, w *Watcher, m *Metrics) {
+			checkout(t, root, "2", "v2")
+			require.NoError(t, os.RemoveAll(filepath.Join(root, "rev1")))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			dir := filepath.Join(root, "manifests")
+			if strings.HasPrefix(tc.name, "link") {
+				checkout(t, root, "1", "v1")
+			} else {
+				require.NoError(t, os.Mkdir(dir, 0o700))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "hooks.yaml"), []byte(watchManifest("v1")), 0o600))
+			}
+			w, b, _, m := watchSetup(t, dir)
+			require.Contains(t, b.script(t), "body: v1")
+			require.Equal(t, 1.0, testutil.ToFloat64(m.Watching))
+
+			tc.replace(t, root, dir, w, m)
+			waitFor(t, "v2 applied", func() bool { return strings.Contains(b.script(t), "body: v2") })
+			waitFor(t, "healthy again", func() bool { return w.Healthy() == nil })
+			require.Equal(t, 1.0, testutil.ToFloat64(m.Watching))
+
+			// And the new directory is watched.
+			writeAtomic(t, filepath.Join(dir, "hooks.yaml"), watchManifest("v3"))
+			waitFor(t, "v3 applied", func() bool { return strings.Contains(b.script(t), "body: v3") })
+		})
+	}
+}
+
+// checkout makes root/rev<n> with a manifest answering body and swaps the
+// link root/manifests to it atomically, as git-sync does.
+func checkout(t *testing.T, root, n, body string) {
+	t.Helper()
+	d := filepath.Join(root, "rev"+n)
+	require.NoError(t, os.Mkdir(d, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(d, "hooks.yaml"), []byte(watchManifest(body)), 0o600))
+	require.NoError(t, os.Symlink(d, filepath.Join(root, "tmp-link")))
+	require.NoError(t, os.Rename(filepath.Join(root, "tmp-link"), filepath.Join(root, "manifests")))
+}
+
+// TestWatch_RescanSeesWhatInotifyCannot: a link swapped further up the
+// path sends no event to the directory or its parent; the rescan finds
+// the new directory and applies it.
+func TestWatch_RescanSeesWhatInotifyCannot(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	checkout(t, root, "1", "v1")
+	dir := filepath.Join(root, "manifests", "sub")
+	for _, rev := range []string{"rev1", "rev2"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, rev, "sub"), 0o700))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(root, "rev1", "sub", "hooks.yaml"), []byte(watchManifest("v1")), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "rev2", "sub", "hooks.yaml"), []byte(watchManifest("v2")), 0o600))
+
+	a, b := setup(t)
+	w, err := Watch(context.Background(), WatchConfig{Dir: dir, Applier: a, Debounce: 10 * time.Millisecond, Rescan: 10 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(w.Stop)
+	require.Contains(t, b.script(t), "body: v1")
+
+	require.NoError(t, os.Symlink(filepath.Join(root, "rev2"), filepath.Join(root, "tmp-link")))
+	require.NoError(t, os.Rename(filepath.Join(root, "tmp-link"), filepath.Join(root, "manifests")))
+	waitFor(t, "v2 applied", func() bool { return strings.Contains(b.script(t), "body: v2") })
 }
 
 // TestWatch_ConfigMapSwap changes the directory the way Kubernetes updates
