@@ -350,34 +350,27 @@ func (h *writeHealth) get() error {
 // writes fail, until ctx ends; a write that succeeds clears the failure
 // (Config.ProbeWrite). Without ProbeWrite it only waits for ctx.
 func (q *Queue) probeLoop(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
 	if q.cfg.ProbeWrite == nil {
 		<-ctx.Done()
+		close(done)
 		return
 	}
-	t := time.NewTicker(q.cfg.ProbeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	every(ctx, done, q.cfg.ProbeInterval, func() {
+		if q.health.get() == nil {
 			return
-		case <-t.C:
-			if q.health.get() == nil {
-				continue
-			}
-			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			err := q.cfg.ProbeWrite(pctx)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
-				err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
-			}
-			q.health.note(err)
-			if err == nil {
-				q.log.Info("job queue writes work again")
-			}
 		}
-	}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := q.cfg.ProbeWrite(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if store.IsStorageFull(err) && !errors.Is(err, store.ErrStorageFull) {
+			err = fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+		}
+		q.health.note(err)
+		if err == nil {
+			q.log.Info("job queue writes work again")
+		}
+	})
 }

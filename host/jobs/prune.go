@@ -200,25 +200,32 @@ func (q *Queue) oldestFinished(ctx context.Context, excess int64, limit int) ([]
 // pruneLoop runs PruneRecords, then RepairRecords, every
 // Config.PruneInterval until ctx ends.
 func (q *Queue) pruneLoop(ctx context.Context, done chan<- struct{}) {
+	every(ctx, done, q.cfg.PruneInterval, func() {
+		res, err := q.PruneRecords(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			q.log.Warn("pruning job records failed", "error", err)
+		case res.ByAge+res.BySize+res.Keys+res.Deliveries > 0:
+			q.log.Info("job records pruned", "by_age", res.ByAge, "by_size", res.BySize,
+				"idempotency_keys", res.Keys, "deliveries", res.Deliveries, "bytes_left", res.Bytes)
+		}
+		if _, err := q.RepairRecords(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			q.log.Warn("repairing job records failed", "error", err)
+		}
+	})
+}
+
+// every calls f every d until ctx ends, then closes done.
+func every(ctx context.Context, done chan<- struct{}, d time.Duration, f func()) {
 	defer close(done)
-	t := time.NewTicker(q.cfg.PruneInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			res, err := q.PruneRecords(ctx, time.Now())
-			switch {
-			case err != nil && ctx.Err() == nil:
-				q.log.Warn("pruning job records failed", "error", err)
-			case res.ByAge+res.BySize+res.Keys+res.Deliveries > 0:
-				q.log.Info("job records pruned", "by_age", res.ByAge, "by_size", res.BySize,
-					"idempotency_keys", res.Keys, "deliveries", res.Deliveries, "bytes_left", res.Bytes)
-			}
-			if _, err := q.RepairRecords(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				q.log.Warn("repairing job records failed", "error", err)
-			}
+			f()
 		}
 	}
 }

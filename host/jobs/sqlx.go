@@ -1,9 +1,9 @@
 package jobs
 
 import (
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/hookhost/hookhost/internal/sqlbind"
 )
 
 // sqlDialect adapts the package's queries, written with ? placeholders, to
@@ -38,19 +38,7 @@ func (d sqlDialect) q(query string) string {
 	if d.name != DialectPostgres {
 		return query
 	}
-	var b strings.Builder
-	b.Grow(len(query) + 16)
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
+	return sqlbind.Dollar(query)
 }
 
 // bytesArg is the argument of a column that holds any bytes (bytea on

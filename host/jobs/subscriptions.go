@@ -412,15 +412,5 @@ func (q *Queue) refreshSubscribers(ctx context.Context) {
 // subscriberLoop reloads the subscriptions every Config.SubscriptionRefresh
 // (other servers' changes) until ctx ends.
 func (q *Queue) subscriberLoop(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(q.cfg.SubscriptionRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			q.refreshSubscribers(ctx)
-		}
-	}
+	every(ctx, done, q.cfg.SubscriptionRefresh, func() { q.refreshSubscribers(ctx) })
 }

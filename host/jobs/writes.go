@@ -404,20 +404,12 @@ func (q *Queue) rescueDead(ctx context.Context) error {
 }
 
 func (q *Queue) heartbeat(ctx context.Context) {
-	defer close(q.heartbeatDone)
-	t := time.NewTicker(q.cfg.RescueAfter / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := q.touchRunning(ctx, q.running.riverIDs()); err != nil && ctx.Err() == nil {
-				q.log.Warn("job heartbeat failed", "error", err)
-			}
-			if err := q.rescueDead(ctx); err != nil && ctx.Err() == nil {
-				q.log.Warn("job rescue failed", "error", err)
-			}
+	every(ctx, q.heartbeatDone, q.cfg.RescueAfter/4, func() {
+		if err := q.touchRunning(ctx, q.running.riverIDs()); err != nil && ctx.Err() == nil {
+			q.log.Warn("job heartbeat failed", "error", err)
 		}
-	}
+		if err := q.rescueDead(ctx); err != nil && ctx.Err() == nil {
+			q.log.Warn("job rescue failed", "error", err)
+		}
+	})
 }

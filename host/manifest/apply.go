@@ -20,6 +20,7 @@ import (
 	"github.com/hookhost/hookhost/host/api"
 	"github.com/hookhost/hookhost/host/catalog"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/sqlbind"
 )
 
 // Applier applies manifests to a catalog. It is safe for concurrent use:
@@ -323,17 +324,7 @@ func (p *planner) revisionChange() store.Change {
 		if !postgres {
 			return query
 		}
-		var b strings.Builder
-		n := 0
-		for _, r := range query {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&b, "$%d", n)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		return b.String()
+		return sqlbind.Dollar(query)
 	}
 	write := func(ctx context.Context, tx *sql.Tx) error {
 		var res sql.Result

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/hookhost/hookhost/host/jobs"
 	"github.com/hookhost/hookhost/host/redact"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/sqlbind"
 	"github.com/hookhost/hookhost/templates"
 )
 
@@ -152,17 +152,7 @@ func (s *Scheduler) q(query string) string {
 	if s.cfg.Dialect != jobs.DialectPostgres {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlbind.Dollar(query)
 }
 
 const columns = `name, description, cron, time_zone, automation, inputs, options, missed, enabled, next_run_at,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookhost/hookhost/automations/ssrf"
 	"github.com/hookhost/hookhost/host/store"
+	"github.com/hookhost/hookhost/internal/sqlbind"
 )
 
 // States of an upstream subscription.
@@ -114,17 +115,7 @@ func (m *Manager) q(query string) string {
 	if m.cfg.Dialect != "postgres" {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlbind.Dollar(query)
 }
 
 const columns = `id, webhook_id, block, current, state, spec_hash, request, hook_url, location, last_status, last_answer,
