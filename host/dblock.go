@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,9 +52,16 @@ func lockSQLite(db, holder string) (file string, release func() error, err error
 		return "", nil, fmt.Errorf("lock %s: %w", db, err)
 	}
 	path := file + ".lock"
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, lockOpenFlags, 0o600)
 	if err != nil {
-		return "", nil, fmt.Errorf("lock %s: %w", db, err)
+		return "", nil, fmt.Errorf("lock %s: %w (it must be a regular file, not a link)", db, err)
+	}
+	// The holder's record is written into the lock file: anything else in
+	// its place (a link's target, another database named so) is refused,
+	// never truncated (review revmig2).
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !isLockRecord(f, fi.Size()) {
+		_ = f.Close()
+		return "", nil, fmt.Errorf("lock %s: %s is not a hookhost lock file (not a regular file, or it holds something else): move it away", db, path)
 	}
 	if err := lockFile(f); err != nil {
 		_ = f.Close()
@@ -71,16 +79,48 @@ func lockSQLite(db, holder string) (file string, release func() error, err error
 	return file, f.Close, nil
 }
 
+// maxLockRecord bounds a lock file's content: the holder's record
+// ("migrate 4194304\n" and the like).
+const maxLockRecord = 64
+
+// isLockRecord reports whether f, of size bytes, is empty or holds a
+// holder's record (role and pid): what lockSQLite may rewrite.
+func isLockRecord(f *os.File, size int64) bool {
+	if size == 0 {
+		return true
+	}
+	if size > maxLockRecord {
+		return false
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false
+	}
+	_, _, ok := parseLockRecord(b)
+	return ok
+}
+
+// parseLockRecord reads a holder's record: "<role> <pid>\n".
+func parseLockRecord(b []byte) (role, pid string, ok bool) {
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 || (fields[0] != holderServe && fields[0] != holderMigrate) {
+		return "", "", false
+	}
+	if _, err := strconv.Atoi(fields[1]); err != nil {
+		return "", "", false
+	}
+	return fields[0], fields[1], true
+}
+
 // lockedError is the refusal of holder's lock on db: the lock file (path)
 // names the process holding it.
 func lockedError(db, path, holder string) error {
 	role, pid := "", ""
-	if b, err := os.ReadFile(path); err == nil {
-		if fields := strings.Fields(string(b)); len(fields) == 2 {
-			if _, err := strconv.Atoi(fields[1]); err == nil {
-				role, pid = fields[0], fields[1]
-			}
-		}
+	if f, err := os.Open(path); err == nil {
+		b := make([]byte, maxLockRecord)
+		n, _ := io.ReadFull(f, b)
+		_ = f.Close()
+		role, pid, _ = parseLockRecord(b[:n])
 	}
 	who, held := "another hookhost process", "it holds "+path
 	switch role {
@@ -113,8 +153,28 @@ func checkSQLitePath(db string) error {
 		return fmt.Errorf("--database %q: a file: URI is not taken; give the database file's path", db)
 	case strings.ContainsRune(db, '?'):
 		return fmt.Errorf("--database %q: a SQLite path must not contain '?' (parameters are not taken)", db)
+	case strings.Contains(db, "://"), isKeyValueDSN(db):
+		// Not a path: a URL of another scheme, or a PostgreSQL key=value
+		// string, which would become files named after it, password
+		// included (review revmig2). The message does not echo it.
+		return errors.New("--database: neither a SQLite file's path nor a postgres:// URL (key=value connection strings are not taken)")
 	}
 	return nil
+}
+
+// isKeyValueDSN reports whether db reads as a PostgreSQL key=value
+// connection string: two or more space-separated fields, each key=value.
+func isKeyValueDSN(db string) bool {
+	fields := strings.Fields(db)
+	if len(fields) < 2 {
+		return false
+	}
+	for _, f := range fields {
+		if k, _, ok := strings.Cut(f, "="); !ok || k == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // splitRaw splits db at its last separator, uncleaned: the directory (""

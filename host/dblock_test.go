@@ -46,6 +46,11 @@ func TestSQLiteLock_RefusedBeforeLocking(t *testing.T) {
 		{"SQLiteSchemeFileURI", "sqlite://file:h.db", "a file: URI is not taken"},
 		{"Parameters", "x.db?mode=ro", "must not contain '?'"},
 		{"Memory", ":memory:", ""},
+		// Not paths: files named after them, a password included (review
+		// revmig2).
+		{"KeyValueDSN", "host=127.0.0.1 user=u password=s3cret dbname=hh", "neither a SQLite file's path nor a postgres:// URL"},
+		{"OtherScheme", "mysql://u:s3cret@db/hh", "neither a SQLite file's path nor a postgres:// URL"},
+		{"UpperPostgresScheme", "POSTGRES://u:s3cret@127.0.0.1:1/hh", "postgres"},
 	}
 	for _, tt := range tests {
 		for _, serve := range []bool{true, false} {
@@ -82,9 +87,15 @@ func TestDatabaseName(t *testing.T) {
 	tests := []struct{ name, database, dataDir, want string }{
 		{"DataDir", "", "d", filepath.Join("d", "hookhost.db")},
 		{"File", "x/h.db", "d", "x/h.db"},
-		{"PostgresPassword", "postgres://u:s3cret@db:5432/hh?sslmode=require", "d", "postgres://u:xxxxx@db:5432/hh?sslmode=require"},
-		{"PostgresNoPassword", "postgresql://u@db/hh", "d", "postgresql://u@db/hh"},
+		{"PostgresPassword", "postgres://u:s3cret@db:5432/hh?sslmode=require", "d", "postgres://u@db:5432/hh"},
+		{"PostgresNoPassword", "postgresql://u@db/hh", "d", "postgres://u@db:5432/hh"},
+		{"PostgresUpperScheme", "POSTGRES://u:s3cret@db:5433/hh", "d", "postgres://…"}, // a PostgreSQL URL, which the driver refuses: never a file
 		{"PostgresUnparsable", "postgres://u:s3cret@db:port/hh", "d", "postgres://…"},
+		// A password the URL parser does not see as one (review revmig2).
+		{"PasswordParameter", "postgres://u@db:5432/hh?sslmode=disable&password=s3cret", "d", "postgres://u@db:5432/hh"},
+		{"SSLPasswordParameter", "postgresql://u@db/hh?sslpassword=s3cret", "d", "postgres://u@db:5432/hh"},
+		{"UnescapedQuestionMark", "postgres://u:12?s3cret@db:5432/hh", "d", "postgres://u@db:5432/hh"},
+		{"UnescapedHash", "postgres://u:12#s3cret@db:5432/hh", "d", "postgres://u@db:5432/hh"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,10 @@ import (
 	"syscall"
 )
 
+// lockOpenFlags opens a lock file without following a link in its place:
+// the holder's record is written into it.
+const lockOpenFlags = os.O_RDWR | os.O_CREATE | syscall.O_NOFOLLOW
+
 // errLocked is lockFile's error when another process holds the lock.
 const errLocked = syscall.EWOULDBLOCK
 

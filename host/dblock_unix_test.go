@@ -158,3 +158,48 @@ func symlink(t *testing.T, target, link string) {
 	t.Helper()
 	require.NoError(t, os.Symlink(target, link))
 }
+
+// Taking the lock never truncates what is in the lock file's place: another
+// database named <db>.lock, or a link's target (review revmig2: both were
+// cut to the holder's record).
+func TestSQLiteLock_LeavesOtherFilesAlone(t *testing.T) {
+	ctx := context.Background()
+	t.Run("AnotherDatabase", func(t *testing.T) {
+		dir := t.TempDir()
+		other := filepath.Join(dir, "a.db.lock")
+		_, err := Migrate(ctx, Config{Database: other})
+		require.NoError(t, err)
+		before, err := os.Stat(other)
+		require.NoError(t, err)
+
+		_, err = Migrate(ctx, Config{Database: filepath.Join(dir, "a.db")})
+		require.ErrorContains(t, err, "is not a hookhost lock file")
+
+		after, err := os.Stat(other)
+		require.NoError(t, err)
+		require.Equal(t, before.Size(), after.Size(), "database %s was truncated", other)
+		_, err = Migrate(ctx, Config{Database: other})
+		require.NoError(t, err)
+	})
+	t.Run("LinkTarget", func(t *testing.T) {
+		dir := t.TempDir()
+		precious := filepath.Join(dir, "precious")
+		require.NoError(t, os.WriteFile(precious, []byte("precious data, not a lock\n"), 0o600))
+		symlink(t, precious, filepath.Join(dir, "b.db.lock"))
+
+		_, err := Migrate(ctx, Config{Database: filepath.Join(dir, "b.db")})
+		require.Error(t, err)
+
+		b, err := os.ReadFile(precious)
+		require.NoError(t, err)
+		require.Equal(t, "precious data, not a lock\n", string(b))
+	})
+	t.Run("OwnRecordTakenAgain", func(t *testing.T) {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "c.db")
+		require.NoError(t, os.WriteFile(db+".lock", []byte("serve 12345\n"), 0o600))
+		_, err := Migrate(ctx, Config{Database: db})
+		require.NoError(t, err)
+	})
+}
+

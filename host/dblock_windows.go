@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// lockOpenFlags opens a lock file (Windows has no O_NOFOLLOW; the file
+// is checked to be a regular one once open).
+const lockOpenFlags = os.O_RDWR | os.O_CREATE
+
 // errLocked is lockFile's error when another process holds the lock.
 const errLocked = windows.ERROR_LOCK_VIOLATION
 

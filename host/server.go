@@ -24,12 +24,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookhost/hookhost/host/admin"
 	"github.com/hookhost/hookhost/host/api"
@@ -373,12 +375,19 @@ func sqlitePath(cfg Config) string {
 	switch {
 	case cfg.sqliteOpen != "":
 		return cfg.sqliteOpen
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+	case isPostgresURL(db):
 		return ""
 	case db == "":
 		return filepath.Join(cfg.DataDir, "hookhost.db")
 	}
 	return strings.TrimPrefix(db, "sqlite://")
+}
+
+// isPostgresURL reports whether db is a postgres:// or postgresql:// URL,
+// the scheme in any case.
+func isPostgresURL(db string) bool {
+	l := strings.ToLower(db)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
@@ -398,16 +407,20 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 }
 
 // DatabaseName names the database cfg configures, for people: the SQLite
-// file's path, or the PostgreSQL URL without its password.
+// file's path, or the PostgreSQL database as user@host:port/name, rebuilt
+// from what the driver reads, so that a password anywhere in the URL (its
+// user info, a password= parameter, an unescaped one that the URL parser
+// reads otherwise) is never shown (review revmig2).
 func DatabaseName(cfg Config) string {
 	if db := sqlitePath(cfg); db != "" {
 		return db
 	}
-	u, err := url.Parse(cfg.Database)
+	pc, err := pgconn.ParseConfig(cfg.Database)
 	if err != nil {
-		return "postgres://…" // an unparsable URL may hold a password anywhere
+		return "postgres://…"
 	}
-	return u.Redacted()
+	u := url.URL{Scheme: "postgres", User: url.User(pc.User), Host: net.JoinHostPort(pc.Host, strconv.Itoa(int(pc.Port))), Path: "/" + pc.Database}
+	return u.String()
 }
 
 // Migrate opens the configured database, applies pending migrations (the
