@@ -202,4 +202,3 @@ func TestSQLiteLock_LeavesOtherFilesAlone(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
-
