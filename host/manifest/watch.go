@@ -113,16 +113,21 @@ type Watcher struct {
 	stop   sync.Once
 
 	// Used by the loop only (and by Watch before it starts).
-	dir      string          // cfg.Dir, absolute
-	parent   string          // its parent directory ("" for the root)
-	target   os.FileInfo     // the directory watched (nil: none)
-	lastGood string          // fingerprint of the files of the last good scan
-	watched  map[string]bool // subdirectories watched besides Dir
+	dir      string      // cfg.Dir, absolute
+	parent   string      // its parent directory ("" for the root)
+	target   os.FileInfo // the directory watched (nil: none)
+	lastGood string      // fingerprint of the files of the last good scan
+	// lastRefused is the fingerprint of files the last scan refused for
+	// their own problems (Problems), not tried again until they change;
+	// "" after a failure of another kind (the database), which is.
+	lastRefused string
+	watched     map[string]bool // subdirectories watched besides Dir
 
 	mu       sync.Mutex
 	err      error // the last scan's refusal, or nil
 	watchErr error // why the directory is not watched, or nil
 	scans    int   // scans done
+	rescans  int   // rescan ticks handled (tests)
 	good     bool  // a scan was applied (or changed nothing)
 }
 
@@ -232,6 +237,13 @@ func (w *Watcher) Ready() bool {
 	return w.good
 }
 
+// rescanned returns the rescan ticks the watcher handled.
+func (w *Watcher) rescanned() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rescans
+}
+
 // Scans returns how many scans of the directory have ended.
 func (w *Watcher) Scans() int {
 	w.mu.Lock()
@@ -268,7 +280,12 @@ func (w *Watcher) loop(ctx context.Context) {
 	defer quiet.Stop()
 	rescan := time.NewTicker(w.cfg.Rescan)
 	defer rescan.Stop()
-	force := false // the next scan applies even files unchanged
+	force := false   // the next scan applies even files unchanged
+	pending := false // quiet is armed: a scan comes after Debounce of quiet
+	settle := func() {
+		pending = true
+		quiet.Reset(w.cfg.Debounce)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -283,7 +300,7 @@ func (w *Watcher) loop(ctx context.Context) {
 				// removed, renamed or swapped; or the parent went.
 				if w.rewatch() {
 					force = true
-					quiet.Reset(w.cfg.Debounce)
+					settle()
 				}
 				continue
 			case w.parent != "" && filepath.Dir(ev.Name) == w.parent:
@@ -292,7 +309,7 @@ func (w *Watcher) loop(ctx context.Context) {
 				continue
 			}
 			force = true
-			quiet.Reset(w.cfg.Debounce)
+			settle()
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return
@@ -300,8 +317,9 @@ func (w *Watcher) loop(ctx context.Context) {
 			w.log.Warn("watching the manifests failed; re-scanning", "error", err)
 			w.rewatch()
 			force = true
-			quiet.Reset(w.cfg.Debounce)
+			settle()
 		case <-quiet.C:
+			pending = false
 			w.scan(ctx, force)
 			force = false
 		case <-rescan.C:
@@ -309,8 +327,18 @@ func (w *Watcher) loop(ctx context.Context) {
 			if err := w.Watching(); err != nil {
 				w.log.Warn("the manifest directory is not watched; its changes are not applied until it comes back (retrying)", "error", err)
 			}
-			w.scan(ctx, changed || force)
-			force = false
+			force = force || changed
+			// A change the rescan sees goes through the debounce as one
+			// inotify reports does: a checkout half written (a webhook
+			// moved from a.yaml to b.yaml, a.yaml written first) is not
+			// applied, pruning what it moves (review revdecl2). While
+			// events are pending, their scan comes after their quiet.
+			if !pending && (force || w.differs()) {
+				settle()
+			}
+			w.mu.Lock()
+			w.rescans++
+			w.mu.Unlock()
 		}
 	}
 }
@@ -354,6 +382,15 @@ func (w *Watcher) rewatch() bool {
 	return true
 }
 
+// differs reports whether the directory's files differ from those of the
+// last scan (or it cannot be read).
+func (w *Watcher) differs() bool {
+	src := &printSource{Source: Dir(w.dir), h: sha256.New()}
+	_, _ = Parse(src)
+	print := src.sum()
+	return print != w.lastGood && print != w.lastRefused
+}
+
 // maxConflictRetries bounds the re-plans of a scan whose apply met a
 // change made meanwhile (another server applying the same directory).
 const maxConflictRetries = 3
@@ -366,10 +403,10 @@ func (w *Watcher) scan(ctx context.Context, force bool) {
 	var print string
 	for range maxConflictRetries {
 		var set *Set
-		src := &printSource{Source: Dir(w.cfg.Dir), h: sha256.New()}
+		src := &printSource{Source: Dir(w.dir), h: sha256.New()}
 		set, err = Parse(src)
 		print = src.sum()
-		if !force && err == nil && print == w.lastGood {
+		if !force && (err == nil && print == w.lastGood || print == w.lastRefused) {
 			return
 		}
 		if set != nil {
@@ -381,7 +418,7 @@ func (w *Watcher) scan(ctx context.Context, force bool) {
 			err = fmt.Errorf("no manifest file (*.yaml, *.yml) in %s: nothing is pruned; to delete every record the directory declared, leave an empty manifest file in it", w.cfg.Dir)
 		}
 		if err == nil {
-			plan, err = w.cfg.Applier.ApplySet(ctx, set, Options{Prune: true, By: "watch of " + w.cfg.Dir, SecretValue: LocalSecrets(w.cfg.Dir)})
+			plan, err = w.cfg.Applier.ApplySet(ctx, set, Options{Prune: true, By: "watch of " + w.cfg.Dir, SecretValue: LocalSecrets(w.dir)})
 		}
 		if !errors.Is(err, ErrRevisionConflict) || ctx.Err() != nil {
 			break
@@ -419,9 +456,13 @@ func (w *Watcher) scan(ctx context.Context, force bool) {
 			m.LastSuccess.SetToCurrentTime()
 		}
 	}
-	w.lastGood = ""
-	if err == nil {
+	w.lastGood, w.lastRefused = "", ""
+	var ps Problems
+	switch {
+	case err == nil:
 		w.lastGood = print
+	case errors.As(err, &ps):
+		w.lastRefused = print
 	}
 	w.mu.Lock()
 	w.scans++
@@ -477,7 +518,7 @@ func (w *Watcher) watchDirs(files []string) {
 		if d == "." || w.watched[d] || checkRelative(f) != nil {
 			continue
 		}
-		if err := w.fsw.Add(filepath.Join(w.cfg.Dir, filepath.FromSlash(d))); err == nil {
+		if err := w.fsw.Add(filepath.Join(w.dir, filepath.FromSlash(d))); err == nil {
 			w.watched[d] = true
 		}
 	}
