@@ -96,7 +96,13 @@ func readManifests(dir string) (*api.ManifestApply, error) {
 		slices.SortStableFunc(all, func(a, b manifest.Problem) int { return strings.Compare(a.File, b.File) })
 		return nil, manifestProblems(dir, all)
 	}
-	in := &api.ManifestApply{Files: files, Secrets: map[string]string{}, Source: dir}
+	// The directory's absolute path names the source of the records:
+	// an apply prunes only those of its own directory.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("-f: %w", err)
+	}
+	in := &api.ManifestApply{Files: files, Secrets: map[string]string{}, Source: filepath.ToSlash(abs)}
 	read := manifest.LocalSecrets(dir)
 	var probs manifest.Problems
 	for _, s := range set.Secrets {
@@ -311,7 +317,7 @@ func newAuditCmd(cl *clientFlags) *cobra.Command {
 		Short: "Show the audit log: who changed which automation, webhook, secret or package, and when",
 		Long: `Show the audit log, newest first: every change to automations, webhooks,
 secrets (names only, never values) and packages, with who made it
-(token:<hash of the admin token>, manifest:<file>, system), the action and
+(token:<hash of the admin token>, manifest:<directory>/<file>, system), the action and
 the revisions before and after.`,
 		Example: `  hookhost audit
   hookhost audit --kind webhook --since 24h

@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -38,12 +41,15 @@ func (a *Admin) applyManifests(c *fiber.Ctx) error {
 	if len(in.Files) == 0 {
 		return api.InvalidField("files", `"files" is empty: send the manifest directory's files by name, {"files": {"hooks.yaml": "..."}}`)
 	}
+	if len(in.Source) > 1024 || !utf8.ValidString(in.Source) || strings.ContainsFunc(in.Source, unicode.IsControl) {
+		return api.InvalidField("source", `"source" must be a directory's path: at most 1024 bytes of UTF-8 without control characters`)
+	}
 	by := a.actor
 	if in.Source != "" {
 		by += " from " + in.Source
 	}
 	plan, err := manifest.NewApplier(a.cat).WithExtras(a.manifestExtras()).Apply(c.UserContext(), manifest.Files(in.Files), manifest.Options{
-		DryRun: in.DryRun, Prune: in.Prune, By: by, SecretValue: manifest.GivenSecrets(in.Secrets)})
+		DryRun: in.DryRun, Prune: in.Prune, By: by, Source: in.Source, SecretValue: manifest.GivenSecrets(in.Secrets)})
 	if err != nil {
 		return manifestProblem(err)
 	}

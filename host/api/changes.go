@@ -47,8 +47,11 @@ type ManifestApply struct {
 	// Prune deletes the records manifests own that no file declares any
 	// more.
 	Prune bool `json:"prune,omitempty"`
-	// Source names the directory in the audit log's details (the
-	// client's path); optional.
+	// Source names the directory (hookhost apply -f sends its absolute
+	// path): the records are owned by "manifest:<source>/<file>", and a
+	// prune deletes only those of this source. Optional: without it the
+	// records are "manifest:<file>", and a prune deletes only those
+	// without a source. Also in the audit log's details.
 	Source string `json:"source,omitempty"`
 }
 

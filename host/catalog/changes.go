@@ -49,9 +49,50 @@ func TokenActor(token string) string {
 	return "token:" + hex.EncodeToString(h[:6])
 }
 
-// ManifestFile returns the manifest file an owner names ("" when the
-// owner is not a manifest).
+// ManifestOwner is the owner a manifest file gives its records:
+// "manifest:<source>/<file>", the source being the directory it was
+// applied from (the watched directory's absolute path, or what hookhost
+// apply -f sends: the absolute path of its directory). Without a source
+// (an API client that sends none, and records applied before sources
+// were recorded) it is "manifest:<file>". A manifest file is a top-level
+// name, without "/": the last "/" ends the source.
+func ManifestOwner(source, file string) string {
+	if source == "" {
+		return store.OwnerManifest + file
+	}
+	return store.OwnerManifest + source + "/" + file
+}
+
+// ManifestFile returns the manifest file an owner names, without its
+// source ("" when the owner is not a manifest).
 func ManifestFile(owner string) string {
+	f, ok := strings.CutPrefix(owner, store.OwnerManifest)
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndexByte(f, '/'); i >= 0 {
+		return f[i+1:]
+	}
+	return f
+}
+
+// ManifestSource returns the source (directory) a manifest owner names:
+// "" when it names none, or is not a manifest.
+func ManifestSource(owner string) string {
+	f, ok := strings.CutPrefix(owner, store.OwnerManifest)
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndexByte(f, '/'); i >= 0 {
+		return f[:i]
+	}
+	return ""
+}
+
+// ManifestPath is a manifest owner as a user reads it: the file, after
+// its source when it has one ("/srv/manifests/hooks.yaml"); "" when the
+// owner is not a manifest.
+func ManifestPath(owner string) string {
 	f, ok := strings.CutPrefix(owner, store.OwnerManifest)
 	if !ok {
 		return ""
@@ -69,7 +110,7 @@ func CheckOwner(ctx context.Context, kind, name, owner string) error {
 // checkOwner refuses (409) a change by the admin API to a record a
 // manifest owns, unless the actor forces it.
 func checkOwner(ctx context.Context, kind, name, owner string) error {
-	file := ManifestFile(owner)
+	file := ManifestPath(owner)
 	if file == "" || ActorFrom(ctx).Force || strings.HasPrefix(ActorFrom(ctx).ID, store.OwnerManifest) {
 		return nil
 	}

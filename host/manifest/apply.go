@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -63,6 +64,15 @@ type Options struct {
 	Prune bool
 	// By says who applies, for the audit log ("token:…", "watch of DIR").
 	By string
+	// Source names the directory applied (the watched directory's
+	// absolute path, what hookhost apply -f sends): the records are owned
+	// by "manifest:<source>/<file>" (catalog.ManifestOwner), and only
+	// those of this source are kept or pruned when no file declares them
+	// any more. A record of another source that a file declares is taken
+	// over. Without a source the records are "manifest:<file>", as before
+	// sources were recorded: such records are pruned only by applies
+	// without a source, and adopted by the first source that declares them.
+	Source string
 	// SecretValue returns the value of a declared secret that has a
 	// source (from_env:, from_file:). Nil refuses every such secret.
 	SecretValue func(s *Secret) (string, error)
@@ -255,6 +265,7 @@ type planner struct {
 	hooks        []*store.Webhook
 	secretSet    map[string]bool
 	secretOwners map[string]string
+	source       string // the apply's source (Options.Source)
 
 	// The state the apply leads to.
 	values         map[string]string            // declared secrets' values
@@ -274,7 +285,7 @@ type planner struct {
 
 func newPlanner(ctx context.Context, cat *catalog.Catalog, set *Set, opts Options) (*planner, error) {
 	st := cat.Store()
-	p := &planner{ctx: ctx, cat: cat, set: set, opts: opts, created: map[string]*store.Webhook{},
+	p := &planner{ctx: ctx, cat: cat, set: set, opts: opts, source: cleanSource(opts.Source), created: map[string]*store.Webhook{},
 		autos: map[string]*store.Automation{}, secretSet: map[string]bool{}, values: map[string]string{}, unresolved: map[string]bool{},
 		finalSecrets: map[string]bool{}, finalAutos: map[string]*store.Automation{}, changedAutos: map[string]*store.Automation{},
 		autoDecl: map[string]Pos{}, deletedAutos: map[string]bool{}, handled: map[string]bool{}}
@@ -352,17 +363,33 @@ func (p *planner) problem(at Pos, format string, args ...any) {
 	p.probs = append(p.probs, Problem{Pos: at, Msg: fmt.Sprintf(format, args...)})
 }
 
-// owner is the owner a manifest file gives its records.
-func owner(file string) string { return store.OwnerManifest + file }
+// owner is the owner a manifest file of the apply's source gives its
+// records.
+func (p *planner) owner(file string) string { return catalog.ManifestOwner(p.source, file) }
 
 // isManifestOwned reports whether an owner is a manifest.
 func isManifestOwned(o string) bool { return strings.HasPrefix(o, store.OwnerManifest) }
+
+// ours reports whether an owner is a manifest of the apply's source:
+// what it keeps or prunes when no file declares it any more.
+func (p *planner) ours(o string) bool {
+	return isManifestOwned(o) && catalog.ManifestSource(o) == p.source
+}
+
+// cleanSource is the source an apply names: "/"-separated, without a
+// trailing "/" or ".." ("" stays "").
+func cleanSource(s string) string {
+	if s == "" {
+		return ""
+	}
+	return path.Clean(s)
+}
 
 // change records a change of the plan.
 func (p *planner) change(entry api.ManifestChange, ch *store.Change) {
 	p.entries = append(p.entries, entry)
 	if ch != nil {
-		ch.Actor = owner(entry.File)
+		ch.Actor = p.owner(entry.File)
 		ch.Detail = p.detail()
 		p.changes = append(p.changes, *ch)
 	}
@@ -462,7 +489,7 @@ func (p *planner) planSecrets() {
 			p.problem(s.Pos, "secret %q: %s", s.Name, problemText(err))
 			continue
 		}
-		want := owner(s.File)
+		want := p.owner(s.File)
 		if p.secretSet[s.Name] {
 			old, _, err := p.cat.SecretValue(p.ctx, s.Name)
 			if err != nil {
@@ -488,7 +515,7 @@ func (p *planner) planSecrets() {
 	}
 	for _, name := range sortedKeys(p.secretOwners) {
 		o := p.secretOwners[name]
-		if declared[name] || !isManifestOwned(o) {
+		if declared[name] || !p.ours(o) {
 			continue
 		}
 		file := catalog.ManifestFile(o)
@@ -516,7 +543,7 @@ func (p *planner) planAutomations() {
 			continue
 		}
 		rec := &store.Automation{Name: a.Name, ExtensionID: a.ExtensionID, Description: a.Description,
-			Script: a.Script, PolicyKATA: a.PolicyKATA, Owner: owner(a.File)}
+			Script: a.Script, PolicyKATA: a.PolicyKATA, Owner: p.owner(a.File)}
 		p.finalAutos[a.Name] = rec
 		entry := api.ManifestChange{Kind: store.KindAutomation, Name: a.Name, File: a.File}
 		old, exists := p.autos[a.Name]
@@ -550,7 +577,7 @@ func (p *planner) planAutomations() {
 	}
 	for _, name := range sortedKeys(p.autos) {
 		old := p.autos[name]
-		if declared[name] || !isManifestOwned(old.Owner) {
+		if declared[name] || !p.ours(old.Owner) {
 			continue
 		}
 		file := catalog.ManifestFile(old.Owner)
@@ -611,7 +638,7 @@ func (p *planner) planWebhooks() {
 		declared[w.Name] = true
 	}
 	orphan := func(h *store.Webhook) bool {
-		return isManifestOwned(h.Owner) && (!declared[h.Name] || owned[h.Name] != h)
+		return p.ours(h.Owner) && (!declared[h.Name] || owned[h.Name] != h)
 	}
 	byHash := map[string]*store.Webhook{}
 	for _, h := range p.hooks {
@@ -669,7 +696,7 @@ func (p *planner) planWebhooks() {
 		p.planWebhook(w, old, hash, pinned)
 	}
 	for _, old := range p.hooks {
-		if matched[old.ID] || !isManifestOwned(old.Owner) {
+		if matched[old.ID] || !p.ours(old.Owner) {
 			continue
 		}
 		file := catalog.ManifestFile(old.Owner)
@@ -693,7 +720,7 @@ func (p *planner) tokenHolder(h *store.Webhook, orphan bool) string {
 	case orphan && !p.opts.Prune:
 		return fmt.Sprintf("which no manifest declares any more (%s did) and is kept: apply with prune to rename it, or rename it back", catalog.ManifestFile(h.Owner))
 	case isManifestOwned(h.Owner):
-		return fmt.Sprintf("which %s declares: two webhooks cannot have one token", catalog.ManifestFile(h.Owner))
+		return fmt.Sprintf("which %s declares: two webhooks cannot have one token", catalog.ManifestPath(h.Owner))
 	default:
 		return "made through the admin API: two webhooks cannot have one token; delete it, or give the manifest its name to adopt it"
 	}
@@ -736,7 +763,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 	if old == nil {
 		// Its ID is chosen here, so that subscriptions can name it.
 		rec := &store.Webhook{ID: uuid.NewString(), Name: w.Name, EventKATA: w.EventKATA, Enabled: w.Enabled, Debug: w.Debug,
-			ExpiresAt: w.ExpiresAt, Owner: owner(w.File), TokenSecret: w.TokenSecret, TokenHash: hash}
+			ExpiresAt: w.ExpiresAt, Owner: p.owner(w.File), TokenSecret: w.TokenSecret, TokenHash: hash}
 		if w.ExpiresAt != nil && !w.ExpiresAt.After(time.Now()) {
 			p.problem(w.Pos, "webhook %q: expires_at %s is not in the future", w.Name, w.ExpiresAt.Format(time.RFC3339))
 			return
@@ -758,7 +785,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 	entry.ID = old.ID
 	rec := *old
 	rec.Name, rec.EventKATA, rec.Enabled, rec.Debug, rec.ExpiresAt = w.Name, w.EventKATA, w.Enabled, w.Debug, w.ExpiresAt
-	rec.Owner, rec.TokenSecret = owner(w.File), w.TokenSecret
+	rec.Owner, rec.TokenSecret = p.owner(w.File), w.TokenSecret
 	action := store.ActionUpdate
 	if pinned && !bytes.Equal(hash, old.TokenHash) {
 		rec.TokenHash, rec.PrevTokenHash, rec.PrevTokenExpiresAt = hash, nil, nil

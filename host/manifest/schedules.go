@@ -308,7 +308,7 @@ func (p *planner) planSchedules() {
 	for _, d := range p.set.Schedules {
 		declared[d.Name] = true
 		rec := &schedule.Schedule{Name: d.Name, Description: d.Description, Cron: d.Cron, TimeZone: d.TimeZone,
-			Automation: d.Automation, Inputs: d.Inputs, Job: d.Job, Enabled: d.Enabled, Missed: d.Missed, Owner: owner(d.File)}
+			Automation: d.Automation, Inputs: d.Inputs, Job: d.Job, Enabled: d.Enabled, Missed: d.Missed, Owner: p.owner(d.File)}
 		if err := p.extras.Schedules.Validate(p.ctx, rec, p.autoLookup); err != nil {
 			p.placeItems("schedule", d.Name, d.at, d.Pos, err)
 			continue
@@ -348,7 +348,7 @@ func (p *planner) planSchedules() {
 		if declared[o.Name] {
 			continue
 		}
-		if !isManifestOwned(o.Owner) || !p.opts.Prune {
+		if !p.ours(o.Owner) || !p.opts.Prune {
 			// A schedule the apply keeps must keep its automation: it
 			// would fail every tick (the admin API refuses the same delete
 			// with 409).
@@ -356,7 +356,7 @@ func (p *planner) planSchedules() {
 				p.problem(Pos{}, "automation %q is run by schedule %q, which this apply keeps: change or delete the schedule first", o.Automation, o.Name)
 			}
 		}
-		if !isManifestOwned(o.Owner) {
+		if !p.ours(o.Owner) {
 			continue
 		}
 		file := catalog.ManifestFile(o.Owner)
@@ -408,7 +408,7 @@ func (p *planner) planSubscriptions() {
 			matched[o.ID] = true
 		}
 		rec := &jobs.Subscription{Name: d.Name, URL: d.URL, Events: slices.Clone(d.Events), Description: d.Description,
-			Owner: owner(d.File)}
+			Owner: p.owner(d.File)}
 		if d.Webhook != "" {
 			ids := hookIDs[d.Webhook]
 			if len(ids) != 1 {
@@ -465,7 +465,7 @@ func (p *planner) planSubscriptions() {
 		p.change(entry, ptr(p.extras.Subscriptions.SubscriptionChange(store.ActionUpdate, rec)))
 	}
 	for _, o := range current {
-		if matched[o.ID] || !isManifestOwned(o.Owner) {
+		if matched[o.ID] || !p.ours(o.Owner) {
 			continue
 		}
 		file := catalog.ManifestFile(o.Owner)

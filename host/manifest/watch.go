@@ -418,7 +418,7 @@ func (w *Watcher) scan(ctx context.Context, force bool) {
 			err = fmt.Errorf("no manifest file (*.yaml, *.yml) in %s: nothing is pruned; to delete every record the directory declared, leave an empty manifest file in it", w.cfg.Dir)
 		}
 		if err == nil {
-			plan, err = w.cfg.Applier.ApplySet(ctx, set, Options{Prune: true, By: "watch of " + w.cfg.Dir, SecretValue: LocalSecrets(w.dir)})
+			plan, err = w.cfg.Applier.ApplySet(ctx, set, Options{Prune: true, By: "watch of " + w.cfg.Dir, Source: filepath.ToSlash(w.dir), SecretValue: LocalSecrets(w.dir)})
 		}
 		if !errors.Is(err, ErrRevisionConflict) || ctx.Err() != nil {
 			break
