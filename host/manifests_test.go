@@ -31,5 +31,5 @@ func TestServeManifests(t *testing.T) {
 		60*time.Second, 20*time.Millisecond, "the directory applies after a good write")
 	r = b.admin(t, "GET", "/automations/shop.orders", "", "")
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	require.Contains(t, string(r.Body), `"owner":"manifest:shop.yaml"`)
+	require.Contains(t, string(r.Body), `"owner":"manifest:`+filepath.ToSlash(dir)+`/shop.yaml"`)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -95,11 +96,16 @@ dry run, nothing changed: 4 to create, 0 to update, 0 to delete, 0 unchanged
 	require.Equal(t, exitFailure, r.code)
 	require.Contains(t, r.err, "400 Bad Request: the manifests were not applied; nothing was changed\n  "+filepath.Join(bad3, "a.yaml")+":5:9: ")
 
-	// The export applies back unchanged.
+	// The export applies back changing nothing but the owner: the records
+	// become the export directory's (apply -f sends its absolute path).
 	out := filepath.Join(t.TempDir(), "exported")
 	r = s.cli("", "export", "--manifests", out)
 	require.Equal(t, exitOK, r.code, "%s", r.err)
 	require.Contains(t, r.out, "hooks.yaml")
+	r = s.cli("", "apply", "-f", out)
+	require.Equal(t, exitOK, r.code, "%s", r.err)
+	require.Contains(t, r.out, "~ automation cli.echo, hooks.yaml: owner\n    -owner: manifest:"+filepath.ToSlash(dir)+"/hooks.yaml\n    +owner: manifest:"+filepath.ToSlash(out)+"/hooks.yaml\n")
+	require.Contains(t, r.out, "applied: 0 created, 3 updated, 0 deleted, 1 unchanged\n")
 	r = s.cli("", "apply", "-f", out)
 	require.Equal(t, exitOK, r.code, "%s", r.err)
 	require.Contains(t, r.out, "nothing to change: 0 to create, 0 to update, 0 to delete, 4 unchanged\n")
@@ -110,9 +116,10 @@ dry run, nothing changed: 4 to create, 0 to update, 0 to delete, 0 unchanged
 	r = s.cli("", "audit", "--kind", "automation")
 	require.Equal(t, exitOK, r.code, "%s", r.err)
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
-	require.Len(t, lines, 3)
+	require.Len(t, lines, 4)
 	require.Regexp(t, `^TIME\s+ACTOR\s+ACTION\s+KIND\s+NAME\s+ID\s+REVISION\s+DETAIL$`, lines[0])
-	require.Regexp(t, `manifest:hooks\.yaml\s+update\s+automation\s+cli\.echo\s+\d+\s+1→2\s+manifest apply by token:[0-9a-f]{12} from `, lines[1])
+	require.Regexp(t, `manifest:`+regexp.QuoteMeta(filepath.ToSlash(out))+`/hooks\.yaml\s+update\s+automation\s+cli\.echo\s+\d+\s+2→3\s+manifest apply by token:[0-9a-f]{12} from `+regexp.QuoteMeta(filepath.ToSlash(out))+`$`, lines[1])
+	require.Regexp(t, `manifest:`+regexp.QuoteMeta(filepath.ToSlash(dir))+`/hooks\.yaml\s+update\s+automation\s+cli\.echo\s+\d+\s+1→2\s+manifest apply by token:[0-9a-f]{12} from `, lines[2])
 	r = s.cli("", "audit", "--limit", "1")
 	require.Equal(t, exitOK, r.code, "%s", r.err)
 	require.Contains(t, r.err, "older entries: hookhost audit --before ")
