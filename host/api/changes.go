@@ -9,7 +9,7 @@ type AuditEntry struct {
 	ID int64     `json:"id"`
 	At time.Time `json:"at"`
 	// Actor is "token:<12 hex digits of the admin token's SHA-256>",
-	// "manifest:<file>" or "system".
+	// "manifest:<directory>/<file>" or "system".
 	Actor string `json:"actor"`
 	// Kind is automation, webhook, secret or package.
 	Kind string `json:"kind"`

@@ -33,7 +33,7 @@ type Schedule struct {
 	LastJobID string     `json:"last_job_id,omitempty"`
 	// MissedCount counts the ticks that got no job of their own.
 	MissedCount int64 `json:"missed_count"`
-	// Owner is "manifest:<file>" when a manifest manages the schedule.
+	// Owner is "manifest:<directory>/<file>" when a manifest manages the schedule.
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -100,7 +100,7 @@ type Subscription struct {
 	Description string   `json:"description,omitempty"`
 	Secret      string   `json:"secret,omitempty"`
 	// Name identifies a subscription a manifest declares; Owner is
-	// "manifest:<file>" when a manifest manages it.
+	// "manifest:<directory>/<file>" when a manifest manages it.
 	Name      string    `json:"name,omitempty"`
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"created_at"`

@@ -14,7 +14,7 @@ type Automation struct {
 	Script      string `json:"script"`
 	PolicyKATA  string `json:"policy_kata"`
 	Revision    int64  `json:"revision"`
-	// Owner is "manifest:<file>" when a manifest manages the automation
+	// Owner is "manifest:<directory>/<file>" when a manifest manages the automation
 	// (the admin API then refuses changes without ?force=true).
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -47,7 +47,7 @@ type Webhook struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 	// Revision grows by one on every change.
 	Revision int64 `json:"revision"`
-	// Owner is "manifest:<file>" when a manifest manages the webhook.
+	// Owner is "manifest:<directory>/<file>" when a manifest manages the webhook.
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

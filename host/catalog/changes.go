@@ -18,7 +18,7 @@ import (
 // store.ActorSystem's.
 type Actor struct {
 	// ID is what the audit log keeps: TokenActor of the admin token,
-	// store.ActorSystem, or "manifest:<file>".
+	// store.ActorSystem, or "manifest:<directory>/<file>".
 	ID string
 	// Force lets the change touch records a manifest owns (the admin
 	// API's ?force=true).

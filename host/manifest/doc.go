@@ -70,13 +70,17 @@
 //
 // Automations are matched by name, webhooks by name, secrets by name. A
 // record that a manifest declares is owned by it: its owner is
-// "manifest:<file>" (store.OwnerManifest), the admin API refuses to
-// change it (409 naming the file) unless forced, and the audit log names
-// the file as the actor. A record that exists without an owner and is
+// "manifest:<source>/<file>" (catalog.ManifestOwner; the source is the
+// directory applied, Options.Source), the admin API refuses to change it
+// (409 naming the file) unless forced, and the audit log names the file as
+// the actor. An apply keeps or prunes only the records of its own source;
+// records without a source ("manifest:<file>", applied before sources
+// were recorded) are adopted by a source that declares them and pruned
+// only by applies without a source. A record that exists without an owner and is
 // declared by a manifest is adopted (an update of its owner; a webhook
 // keeps its ID and token). A record a manifest owned that no file declares
 // any more is kept (plan action "keep", with a warning) unless the apply
-// prunes, which deletes it. A secret declared without a source is only
+// prunes, which deletes it, if it is of the apply's source. A secret declared without a source is only
 // required to exist: the manifest neither sets its value nor owns it.
 //
 // # Tokens

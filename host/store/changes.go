@@ -48,7 +48,8 @@ const (
 
 // Owners of records. A record's owner is what manages it: the admin API
 // and packages leave it empty; a declarative manifest sets OwnerManifest
-// followed by its file's path ("manifest:hooks.yaml").
+// followed by its directory and file ("manifest:/srv/manifests/hooks.yaml";
+// "manifest:hooks.yaml" without a directory: catalog.ManifestOwner).
 const OwnerManifest = "manifest:"
 
 // Actors that are not an admin token or a manifest.
@@ -123,7 +124,7 @@ type RecordChange struct {
 // or not at all.
 type ChangeSet struct {
 	// Actor is who made the changes: "token:<short hash>" for the admin
-	// API, ActorSystem, "manifest:<file>".
+	// API, ActorSystem, "manifest:<directory>/<file>".
 	Actor   string
 	Changes []Change
 }
