@@ -237,13 +237,6 @@ func (w *Watcher) Ready() bool {
 	return w.good
 }
 
-// rescanned returns the rescan ticks the watcher handled.
-func (w *Watcher) rescanned() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.rescans
-}
-
 // Scans returns how many scans of the directory have ended.
 func (w *Watcher) Scans() int {
 	w.mu.Lock()

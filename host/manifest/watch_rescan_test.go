@@ -21,21 +21,10 @@ func TestWatch_DotDirLinkSwapped(t *testing.T) {
 	root := t.TempDir()
 	checkout(t, root, "1", "v1")
 	t.Chdir(filepath.Join(root, "manifests")) // sets PWD to the link path
-	a, b := setup(t)
-	w, err := Watch(context.Background(), WatchConfig{Dir: ".", Applier: a, Debounce: 10 * time.Millisecond,
-		Rescan: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(w.Stop)
-	require.Contains(t, b.script(t), "body: v1")
+	b := watchDot(t)
 
 	checkout(t, root, "2", "v2") // release directories: rev1 kept
-	deadline := time.Now().Add(waitBound)
-	for !strings.Contains(b.script(t), "body: v2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("v2 never applied; script %q, Healthy=%v, Watching=%v", b.script(t), w.Healthy(), w.Watching())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "v2 applied", func() bool { return strings.Contains(b.script(t), "body: v2") })
 }
 
 // --manifests . and the directory removed and made again: the scans read
@@ -47,23 +36,12 @@ func TestWatch_DotDirMadeAgain(t *testing.T) {
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "hooks.yaml"), []byte(watchManifest("v1")), 0o600))
 	t.Chdir(dir)
-	a, b := setup(t)
-	w, err := Watch(context.Background(), WatchConfig{Dir: ".", Applier: a, Debounce: 10 * time.Millisecond,
-		Rescan: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(w.Stop)
-	require.Contains(t, b.script(t), "body: v1")
+	b := watchDot(t)
 
 	require.NoError(t, os.RemoveAll(dir))
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	writeAtomic(t, filepath.Join(dir, "hooks.yaml"), watchManifest("v2"))
-	deadline := time.Now().Add(waitBound)
-	for !strings.Contains(b.script(t), "body: v2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("v2 never applied; script %q, Healthy=%v, Watching=%v", b.script(t), w.Healthy(), w.Watching())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "v2 applied", func() bool { return strings.Contains(b.script(t), "body: v2") })
 }
 
 // A rescan never applies while events are still arriving (a checkout half
@@ -92,8 +70,8 @@ func TestWatch_RescanKeepsTheDebounce(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(watchManifest("v1")), 0o600))
 	// Twenty rescans: none applies before the directory has been quiet for
 	// Debounce.
-	n := w.rescanned()
-	waitFor(t, "twenty rescans", func() bool { return w.rescanned() >= n+20 })
+	n := rescanned(w)
+	waitFor(t, "twenty rescans", func() bool { return rescanned(w) >= n+20 })
 	hooks, err = b.st.ListWebhooks(b.ctx)
 	require.NoError(t, err)
 	require.Len(t, hooks, 1, "the webhook was pruned mid-checkout (scans=%d)", w.Scans())
@@ -114,8 +92,8 @@ func TestWatch_RefusedFilesNotAppliedAgain(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(w.Stop)
 	waitFor(t, "the first scan", func() bool { return w.Scans() >= 1 })
-	n := w.rescanned()
-	waitFor(t, "a few rescans", func() bool { return w.rescanned() >= n+4 })
+	n := rescanned(w)
+	waitFor(t, "a few rescans", func() bool { return rescanned(w) >= n+4 })
 	require.Equal(t, 1, w.Scans())
 	require.Equal(t, 1, strings.Count(logs.String(), `unknown key`), "problems logged at every rescan")
 
@@ -124,3 +102,23 @@ func TestWatch_RefusedFilesNotAppliedAgain(t *testing.T) {
 	waitFor(t, "the changed files scanned", func() bool { return w.Scans() >= 2 })
 	require.Equal(t, 2, strings.Count(logs.String(), `unknown key`))
 }
+
+// rescanned returns the rescan ticks w handled.
+func rescanned(w *Watcher) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rescans
+}
+
+// watchDot watches --manifests . (the working directory), with v1 applied.
+func watchDot(t *testing.T) *testBundle {
+	t.Helper()
+	a, b := setup(t)
+	w, err := Watch(context.Background(), WatchConfig{Dir: ".", Applier: a, Debounce: 10 * time.Millisecond,
+		Rescan: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(w.Stop)
+	require.Contains(t, b.script(t), "body: v1")
+	return b
+}
+
