@@ -121,4 +121,3 @@ func watchDot(t *testing.T) *testBundle {
 	require.Contains(t, b.script(t), "body: v1")
 	return b
 }
-
