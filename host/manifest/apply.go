@@ -367,6 +367,22 @@ func (p *planner) problem(at Pos, format string, args ...any) {
 // records.
 func (p *planner) owner(file string) string { return catalog.ManifestOwner(p.source, file) }
 
+// takeover warns when the apply takes a record (kind, name) over from
+// another directory's manifests (owner): that directory's next apply
+// takes it back, and a prune from here deletes it while the other still
+// declares it; a watched directory applies again only when its files
+// change, or at its periodic re-apply (review revowner).
+func (p *planner) takeover(kind, name, owner string) {
+	if !isManifestOwned(owner) || p.ours(owner) {
+		return
+	}
+	src := catalog.ManifestSource(owner)
+	if src == "" {
+		return // an owner from before sources: adopted, as documented
+	}
+	p.warnings = append(p.warnings, fmt.Sprintf("%s %q: owned by %s; this apply takes it over from that directory (its next apply takes it back; a prune from here deletes it while that directory still declares it)", kind, name, owner))
+}
+
 // isManifestOwned reports whether an owner is a manifest.
 func isManifestOwned(o string) bool { return strings.HasPrefix(o, store.OwnerManifest) }
 
@@ -500,6 +516,7 @@ func (p *planner) planSecrets() {
 				entry.Fields = append(entry.Fields, "value")
 			}
 			if o := p.secretOwners[s.Name]; o != want {
+				p.takeover("secret", s.Name, o)
 				entry.Fields = append(entry.Fields, "owner")
 				entry.Diff = scalarDiff("owner", ownerText(o), want)
 			}
@@ -563,6 +580,7 @@ func (p *planner) planAutomations() {
 		field("description", old.Description != rec.Description, scalarDiff("description", strconv.Quote(old.Description), strconv.Quote(rec.Description)))
 		field("script", old.Script != rec.Script, unified(a.Name+" script", old.Script, rec.Script))
 		field("policy_kata", old.PolicyKATA != rec.PolicyKATA, unified(a.Name+" policy_kata", old.PolicyKATA, rec.PolicyKATA))
+		p.takeover("automation", a.Name, old.Owner)
 		field("owner", old.Owner != rec.Owner, scalarDiff("owner", ownerText(old.Owner), rec.Owner))
 		if len(entry.Fields) == 0 {
 			entry.Action = api.ManifestUnchanged
@@ -805,6 +823,7 @@ func (p *planner) planWebhook(w *Webhook, old *store.Webhook, hash []byte, pinne
 	field("expires_at", !sameTime(old.ExpiresAt, rec.ExpiresAt), scalarDiff("expires_at", timeText(old.ExpiresAt), timeText(rec.ExpiresAt)))
 	field("token_secret", old.TokenSecret != rec.TokenSecret, scalarDiff("token_secret", orNone(old.TokenSecret), orNone(rec.TokenSecret)))
 	field("token", action == store.ActionRotate, "")
+	p.takeover("webhook", rec.Name, old.Owner)
 	field("owner", old.Owner != rec.Owner, scalarDiff("owner", ownerText(old.Owner), rec.Owner))
 	if len(entry.Fields) == 0 {
 		entry.Action = api.ManifestUnchanged

@@ -335,6 +335,7 @@ func (p *planner) planSchedules() {
 		field("job", o.Job != rec.Job, jsonText(mustJSON(o.Job)), jsonText(mustJSON(rec.Job)))
 		field("enabled", o.Enabled != rec.Enabled, strconv.FormatBool(o.Enabled), strconv.FormatBool(rec.Enabled))
 		field("missed_runs", o.Missed != rec.Missed, o.Missed, rec.Missed)
+		p.takeover("schedule", rec.Name, o.Owner)
 		field("owner", o.Owner != rec.Owner, ownerText(o.Owner), rec.Owner)
 		if len(entry.Fields) == 0 {
 			entry.Action = api.ManifestUnchanged
@@ -455,6 +456,7 @@ func (p *planner) planSubscriptions() {
 		field("events", !slices.Equal(o.Events, rec.Events), strings.Join(o.Events, ", "), strings.Join(rec.Events, ", "))
 		field("webhook", o.WebhookID != rec.WebhookID, orNone(hookNames[o.WebhookID]), orNone(d.Webhook))
 		field("description", o.Description != rec.Description, strconv.Quote(o.Description), strconv.Quote(rec.Description))
+		p.takeover("subscription", rec.Name, o.Owner)
 		field("owner", o.Owner != rec.Owner, ownerText(o.Owner), rec.Owner)
 		if len(entry.Fields) == 0 {
 			entry.Action = api.ManifestUnchanged

@@ -320,7 +320,15 @@ func (w *Watcher) loop(ctx context.Context) {
 			if err := w.Watching(); err != nil {
 				w.log.Warn("the manifest directory is not watched; its changes are not applied until it comes back (retrying)", "error", err)
 			}
-			force = force || changed
+			w.mu.Lock()
+			w.rescans++
+			reapply := w.rescans%reapplyEvery == 0
+			w.mu.Unlock()
+			// Every reapplyEvery rescans the directory is applied even
+			// unchanged: records another apply deleted or took over
+			// come back (review revowner), and a refusal that hung on
+			// something outside it (a secret's file) is tried again.
+			force = force || changed || reapply
 			// A change the rescan sees goes through the debounce as one
 			// inotify reports does: a checkout half written (a webhook
 			// moved from a.yaml to b.yaml, a.yaml written first) is not
@@ -329,9 +337,6 @@ func (w *Watcher) loop(ctx context.Context) {
 			if !pending && (force || w.differs()) {
 				settle()
 			}
-			w.mu.Lock()
-			w.rescans++
-			w.mu.Unlock()
 		}
 	}
 }
@@ -383,6 +388,10 @@ func (w *Watcher) differs() bool {
 	print := src.sum()
 	return print != w.lastGood && print != w.lastRefused
 }
+
+// reapplyEvery is how many rescans (DefaultRescan: 30 s) go between two
+// applies of an unchanged directory (5 minutes by default).
+const reapplyEvery = 10
 
 // maxConflictRetries bounds the re-plans of a scan whose apply met a
 // change made meanwhile (another server applying the same directory).
