@@ -22,7 +22,7 @@ import (
 // ---- apply ----
 
 func newApplyCmd(cl *clientFlags) *cobra.Command {
-	var dir string
+	var dir, source string
 	var dryRun, prune bool
 	cmd := &cobra.Command{
 		Use:   "apply -f DIR [--dry-run] [--prune]",
@@ -36,10 +36,16 @@ its file:line:col) and applies them in one transaction, or nothing.
 
 Records a manifest declares become its own: the admin API then refuses to
 change them (409) without ?force=true. Records a manifest owned that no file
-declares any more are kept unless --prune deletes them.`,
+declares any more are kept unless --prune deletes them.
+
+Records belong to the directory that applied them (its absolute path, or
+--source): an apply keeps or prunes only its own. Give --source a stable
+name when the directory's path changes from run to run (a CI runner's
+build directory).`,
 		Example: `  hookhost apply -f manifests/ --dry-run
   hookhost apply -f manifests/
-  hookhost apply -f manifests/ --prune`,
+  hookhost apply -f manifests/ --prune
+  hookhost apply -f "$CI_PROJECT_DIR/manifests" --source shop --prune`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cl.client(cmd)
@@ -51,6 +57,9 @@ declares any more are kept unless --prune deletes them.`,
 				return err
 			}
 			in.DryRun, in.Prune = dryRun, prune
+			if source != "" {
+				in.Source = source
+			}
 			var plan api.ManifestPlan
 			if printed, err := c.call("POST", "/api/v1/manifests/apply", in, &plan); printed || err != nil {
 				return withDir(err, dir)
@@ -63,6 +72,7 @@ declares any more are kept unless --prune deletes them.`,
 	cmd.Flags().StringVarP(&dir, "file", "f", "", "the manifest directory (required)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show the plan; change nothing")
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete the records manifests own that no file declares any more")
+	cmd.Flags().StringVar(&source, "source", "", "the name the records are owned by (default: the directory's absolute path); the same name on every run keeps one source when the path changes")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

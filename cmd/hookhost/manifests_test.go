@@ -192,3 +192,41 @@ func TestApplyUnreadableFiles(t *testing.T) {
 		require.Contains(t, err.Error(), want)
 	}
 }
+
+// --source names the records' source: a directory applied from another
+// path under the same name prunes what it no longer declares; under its
+// path alone it is another source and keeps them (review revowner LOW).
+func TestApplySource(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		source    []string // the flag, on both applies
+		wantGone  bool     // the record the second apply no longer declares
+		wantFinal string
+	}{
+		{"SameName", []string{"--source", "shop"}, true, "applied: 0 created, 0 updated, 1 deleted, 1 unchanged"},
+		{"PathOnly", nil, false, "applied: 0 created, 1 updated, 0 deleted, 0 unchanged"}, // src.keep taken over, with a warning
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t)
+			first, second := t.TempDir(), t.TempDir() // a checkout at a new path each run
+			writeFiles(t, first, map[string]string{
+				"a.yaml": "automations:\n  - name: src.keep\n    script: \"start:\\n  return:\\n    body: k\\n\"\n",
+				"b.yaml": "automations:\n  - name: src.gone\n    script: \"start:\\n  return:\\n    body: g\\n\"\n",
+			})
+			writeFiles(t, second, map[string]string{
+				"a.yaml": "automations:\n  - name: src.keep\n    script: \"start:\\n  return:\\n    body: k\\n\"\n",
+			})
+			r := s.cli("", append([]string{"apply", "-f", first}, tt.source...)...)
+			require.Equal(t, exitOK, r.code, "%s", r.err)
+			r = s.cli("", append([]string{"apply", "-f", second, "--prune"}, tt.source...)...)
+			require.Equal(t, exitOK, r.code, "%s", r.err)
+			require.Contains(t, r.out, tt.wantFinal)
+			r = s.cli("", "automation", "list")
+			require.Equal(t, exitOK, r.code, "%s", r.err)
+			require.Equal(t, !tt.wantGone, strings.Contains(r.out, "src.gone"), "%s", r.out)
+		})
+	}
+}
