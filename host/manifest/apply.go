@@ -863,7 +863,7 @@ func (p *planner) checkOthers() {
 			continue
 		}
 		for _, it := range items {
-			p.problem(p.autoDecl[name], "automation %q: the change would break a webhook no manifest declares: %s", name, it.Message)
+			p.problem(p.autoDecl[name], "automation %q: the change would break a webhook this apply does not declare (the admin API's or another directory's): %s", name, it.Message)
 		}
 	}
 	if len(p.deletedSecrets) == 0 {
@@ -881,7 +881,7 @@ func (p *planner) checkOthers() {
 				file = catalog.ManifestFile(p.secretOwners[s])
 			}
 		}
-		p.problem(Pos{File: file}, "pruning a secret would break a webhook no manifest declares: %s", it.Message)
+		p.problem(Pos{File: file}, "pruning a secret would break a webhook this apply does not declare (the admin API's or another directory's): %s", it.Message)
 	}
 }
 

@@ -345,10 +345,10 @@ func TestApply_RefusesBreakingOthers(t *testing.T) {
 	require.NoError(t, err)
 
 	err = apply("start:\n  return:\n    body: ok\n", false)
-	require.ErrorContains(t, err, "a.yaml:2:5: automation \"deploy\": the change would break a webhook no manifest declares")
+	require.ErrorContains(t, err, "a.yaml:2:5: automation \"deploy\": the change would break a webhook this apply does not declare (the admin API's or another directory's)")
 	require.ErrorContains(t, err, "input `env` is not declared")
 	_, err = a.Apply(b.ctx, Files(map[string]string{"b.yaml": "secrets:\n"}), Options{Prune: true})
-	require.ErrorContains(t, err, `a.yaml: automation "deploy": the change would break a webhook no manifest declares: webhook "API hook"`)
+	require.ErrorContains(t, err, `a.yaml: automation "deploy": the change would break a webhook this apply does not declare (the admin API's or another directory's): webhook "API hook"`)
 }
 
 func indent(s, prefix string) string {
