@@ -48,14 +48,22 @@ func exampleStartPublic(t *testing.T, dir, db, listen, publicURL string) (*Serve
 // example's URL file and what it holds.
 func installedExample(t *testing.T) (dir, db, file string, url []byte) {
 	t.Helper()
+	dir, db, srv := firstExampleStart(t)
+	require.NoError(t, srv.Close())
+	file = filepath.Join(dir, catalog.ExampleURLFile)
+	url, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return dir, db, file, url
+}
+
+// firstExampleStart is a first start on 127.0.0.1:8080 in a new data
+// directory and database, its server left running.
+func firstExampleStart(t *testing.T) (dir, db string, srv *Server) {
+	t.Helper()
 	dir, db = t.TempDir(), filepath.Join(t.TempDir(), "hookhost.db")
 	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
 	require.NoError(t, err)
-	require.NoError(t, srv.Close())
-	file = filepath.Join(dir, catalog.ExampleURLFile)
-	url, err = os.ReadFile(file)
-	require.NoError(t, err)
-	return dir, db, file, url
+	return dir, db, srv
 }
 
 // exampleToken returns the token of the example URL u.
@@ -496,10 +504,7 @@ func TestInstallExample_NotARegularFile(t *testing.T) {
 // not every ID.
 func TestInstallExample_LogsAFewIDs(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(t.TempDir(), "hookhost.db")
-	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
-	require.NoError(t, err)
+	dir, db, srv := firstExampleStart(t)
 	ctx := context.Background()
 	for i := range 6 {
 		_, err := srv.catalog.CreateWebhook(ctx, &store.Webhook{Name: fmt.Sprint("copy", i), Enabled: true,
@@ -530,10 +535,7 @@ func TestInstallExample_LogsAFewIDs(t *testing.T) {
 // the example was deleted is unknown, and the log says so.
 func TestInstallExample_KATAThatDoesNotCompileIsNoDeletion(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(t.TempDir(), "hookhost.db")
-	srv, _, err := exampleStart(t, dir, db, "127.0.0.1:8080")
-	require.NoError(t, err)
+	dir, db, srv := firstExampleStart(t)
 	ctx := context.Background()
 	hooks, err := srv.catalog.ListWebhooks(ctx)
 	require.NoError(t, err)

@@ -74,56 +74,47 @@ func pageWebhook(t *testing.T, adminListen bool) (b *testBundle, adminApp *fiber
 // header are answered.
 func TestServer_RefusesServiceWorkerScripts(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name        string
-		adminListen bool
-	}{
-		{"OneListener", false},
-		{"AdminListener", true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			b, adminApp, _, token := pageWebhook(t, tc.adminListen)
-			for _, route := range []struct {
-				app  *fiber.App
-				path string
-				want int // without the header
-			}{
-				{b.srv.App(), "/webhooks/" + token, http.StatusOK},
-				{b.srv.App(), "/webhooks/" + token + "?sw=1", http.StatusOK},
-				{b.srv.App(), "/webhooks/unknown-token", http.StatusNotFound},
-				{b.srv.App(), "/healthz", http.StatusOK},
-				{adminApp, "/console/", http.StatusOK},
-				{adminApp, "/api/v1/webhooks", http.StatusOK},
-				{adminApp, "/metrics", http.StatusOK},
-				{b.srv.App(), "/nope", http.StatusNotFound},
-			} {
-				for _, value := range []string{"script", "other"} {
-					req := httptest.NewRequest("GET", route.path, nil)
-					req.Header.Set("Authorization", "Bearer "+testAdminToken)
-					req.Header.Set("Service-Worker", value)
-					r := appTest(t, route.app, req)
-					require.Equal(t, http.StatusForbidden, r.Status, "%s with Service-Worker: %s: %s", route.path, value, r.Body)
-					require.Equal(t, api.ProblemType, r.Header.Get("Content-Type"))
-					var p api.Problem
-					require.NoError(t, json.Unmarshal(r.Body, &p))
-					require.Contains(t, p.Detail, "no service worker scripts")
-					// A worker registered before the refusal existed is
-					// unregistered by the browser's failed update.
-					require.Equal(t, `"storage"`, r.Header.Get("Clear-Site-Data"))
-					require.NotContains(t, string(r.Body), token, "the answer repeats no webhook token")
-				}
+	eachListenerSetup(t, func(t *testing.T, adminListen bool) {
+		b, adminApp, _, token := pageWebhook(t, adminListen)
+		for _, route := range []struct {
+			app  *fiber.App
+			path string
+			want int // without the header
+		}{
+			{b.srv.App(), "/webhooks/" + token, http.StatusOK},
+			{b.srv.App(), "/webhooks/" + token + "?sw=1", http.StatusOK},
+			{b.srv.App(), "/webhooks/unknown-token", http.StatusNotFound},
+			{b.srv.App(), "/healthz", http.StatusOK},
+			{adminApp, "/console/", http.StatusOK},
+			{adminApp, "/api/v1/webhooks", http.StatusOK},
+			{adminApp, "/metrics", http.StatusOK},
+			{b.srv.App(), "/nope", http.StatusNotFound},
+		} {
+			for _, value := range []string{"script", "other"} {
 				req := httptest.NewRequest("GET", route.path, nil)
 				req.Header.Set("Authorization", "Bearer "+testAdminToken)
-				require.Equal(t, route.want, appTest(t, route.app, req).Status, "%s without Service-Worker", route.path)
+				req.Header.Set("Service-Worker", value)
+				r := appTest(t, route.app, req)
+				require.Equal(t, http.StatusForbidden, r.Status, "%s with Service-Worker: %s: %s", route.path, value, r.Body)
+				require.Equal(t, api.ProblemType, r.Header.Get("Content-Type"))
+				var p api.Problem
+				require.NoError(t, json.Unmarshal(r.Body, &p))
+				require.Contains(t, p.Detail, "no service worker scripts")
+				// A worker registered before the refusal existed is
+				// unregistered by the browser's failed update.
+				require.Equal(t, `"storage"`, r.Header.Get("Clear-Site-Data"))
+				require.NotContains(t, string(r.Body), token, "the answer repeats no webhook token")
 			}
-
-			// The refusals on the webhook port are counted by cause.
-			req := httptest.NewRequest("GET", "/metrics", nil)
+			req := httptest.NewRequest("GET", route.path, nil)
 			req.Header.Set("Authorization", "Bearer "+testAdminToken)
-			require.Contains(t, string(appTest(t, adminApp, req).Body), `hookhost_webhook_rejected_total{cause="service_worker"} 6`)
-		})
-	}
+			require.Equal(t, route.want, appTest(t, route.app, req).Status, "%s without Service-Worker", route.path)
+		}
+
+		// The refusals on the webhook port are counted by cause.
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		require.Contains(t, string(appTest(t, adminApp, req).Body), `hookhost_webhook_rejected_total{cause="service_worker"} 6`)
+	})
 }
 
 // TestWebhook_AnswerCannotActOnTheOrigin: an automation's answer carries
@@ -133,6 +124,37 @@ func TestServer_RefusesServiceWorkerScripts(t *testing.T) {
 // API shares it.
 func TestWebhook_AnswerCannotActOnTheOrigin(t *testing.T) {
 	t.Parallel()
+	eachListenerSetup(t, func(t *testing.T, adminListen bool) {
+		b, adminApp, id, token := pageWebhook(t, adminListen)
+		r := appTest(t, b.srv.App(), httptest.NewRequest("GET", "/webhooks/"+token, nil))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		require.Equal(t, "<p>thanks</p>", string(r.Body))
+		require.Equal(t, []string{"default-src 'self'", dispatch.AnswerSandbox}, r.Header.Values("Content-Security-Policy"))
+		require.Empty(t, r.Header.Values("Service-Worker-Allowed"))
+		require.Empty(t, r.Header.Values("Clear-Site-Data"))
+		require.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"))
+
+		// The run's log says what was dropped and why.
+		req := httptest.NewRequest("GET", "/api/v1/requests?webhook="+id, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		r = appTest(t, adminApp, req)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var runs struct{ Runs []api.Run }
+		require.NoError(t, json.Unmarshal(r.Body, &runs))
+		require.Len(t, runs.Runs, 1)
+		req = httptest.NewRequest("GET", "/api/v1/requests/"+runs.Runs[0].ID, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		r = appTest(t, adminApp, req)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		for _, name := range []string{"Service-Worker-Allowed", "Clear-Site-Data"} {
+			require.Contains(t, string(r.Body), `header \"`+name+`\" dropped: an automation cannot set it`)
+		}
+	})
+}
+
+// eachListenerSetup runs f, in parallel subtests, with the admin API on
+// the webhook listener and on a listener of its own.
+func eachListenerSetup(t *testing.T, f func(t *testing.T, adminListen bool)) {
 	for _, tc := range []struct {
 		name        string
 		adminListen bool
@@ -142,30 +164,7 @@ func TestWebhook_AnswerCannotActOnTheOrigin(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b, adminApp, id, token := pageWebhook(t, tc.adminListen)
-			r := appTest(t, b.srv.App(), httptest.NewRequest("GET", "/webhooks/"+token, nil))
-			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			require.Equal(t, "<p>thanks</p>", string(r.Body))
-			require.Equal(t, []string{"default-src 'self'", dispatch.AnswerSandbox}, r.Header.Values("Content-Security-Policy"))
-			require.Empty(t, r.Header.Values("Service-Worker-Allowed"))
-			require.Empty(t, r.Header.Values("Clear-Site-Data"))
-			require.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"))
-
-			// The run's log says what was dropped and why.
-			req := httptest.NewRequest("GET", "/api/v1/requests?webhook="+id, nil)
-			req.Header.Set("Authorization", "Bearer "+testAdminToken)
-			r = appTest(t, adminApp, req)
-			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			var runs struct{ Runs []api.Run }
-			require.NoError(t, json.Unmarshal(r.Body, &runs))
-			require.Len(t, runs.Runs, 1)
-			req = httptest.NewRequest("GET", "/api/v1/requests/"+runs.Runs[0].ID, nil)
-			req.Header.Set("Authorization", "Bearer "+testAdminToken)
-			r = appTest(t, adminApp, req)
-			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-			for _, name := range []string{"Service-Worker-Allowed", "Clear-Site-Data"} {
-				require.Contains(t, string(r.Body), `header \"`+name+`\" dropped: an automation cannot set it`)
-			}
+			f(t, tc.adminListen)
 		})
 	}
 }
